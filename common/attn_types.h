@@ -1,0 +1,52 @@
+// Problem and quantization descriptions shared by the kernels (kernels/), the CPU
+// emulation (src/cpu/) and the host harness. Plain C++, no CUDA types.
+#pragma once
+#include <cstdint>
+
+namespace int8attn {
+
+// One attention problem. Tensors are contiguous [batch, heads, seq, head_dim] (BHSD);
+// K and V have kv_heads heads (GQA: query head h reads kv head h / (heads / kv_heads)).
+// The causal mask is aligned bottom-right when seq_q != seq_kv (FlashAttention >= 2.1):
+// query row i may attend key j iff j <= i + (seq_kv - seq_q). A row with no visible key
+// (possible when seq_q > seq_kv) outputs zeros.
+struct AttnDims {
+  int64_t batch = 1;
+  int64_t heads = 1;
+  int64_t kv_heads = 1;
+  int64_t seq_q = 1;
+  int64_t seq_kv = 1;
+  int64_t head_dim = 64;
+  bool causal = false;
+  float sm_scale = 0.f;  // 0 means 1/sqrt(head_dim)
+
+  int64_t group_size() const { return heads / kv_heads; }
+  int64_t q_elements() const { return batch * heads * seq_q * head_dim; }
+  int64_t kv_elements() const { return batch * kv_heads * seq_kv * head_dim; }
+};
+
+// Granularity of the Q and K scales.
+enum class QkGranularity : int32_t {
+  PerToken = 0,  // one scale per (batch, head, token)
+  PerBlock = 1,  // one scale per (batch, head, block of qk_block tokens)
+};
+
+// How the softmax probabilities P are quantized for the P·V product (int8-fa only).
+enum class PQuant : int32_t {
+  S8x127 = 0,  // round(p*127) as int8, s8 x s8 MMA (INT-FlashAttention)
+  U8x255 = 1,  // round(p*255) as uint8, u8 x s8 MMA (twice the resolution)
+};
+
+// Every numeric choice of the INT8 path. The CPU emulation and the GPU kernels read the
+// same struct, so a choice made here changes both the same way.
+struct QuantConfig {
+  QkGranularity qk_granularity = QkGranularity::PerToken;
+  int32_t qk_block = 64;          // tokens per scale when qk_granularity == PerBlock
+  bool smooth_k = true;           // subtract the per-channel mean of K over tokens
+  PQuant p_quant = PQuant::U8x255;
+  bool l_from_quantized_p = false;  // row sum l accumulates quantized p (else exact p)
+  int32_t kv_block = 64;          // keys per online-softmax step (the running max is
+                                  // updated once per block; P's rounding depends on it)
+};
+
+}  // namespace int8attn

@@ -1,0 +1,38 @@
+// A backend runs the cases of a sweep on one kind of device. The runner (runner.h) owns the
+// sweep logic — case order, support checks against the registry, fallback policy, progress,
+// checkpoints — and calls a backend per case; the CPU and CUDA backends plug in here.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/bench/case.h"
+#include "src/bench/registry.h"
+#include "src/report/report.h"
+
+namespace int8attn {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendKind kind() const = 0;
+  virtual DeviceCaps caps() const = 0;
+  virtual Environment environment() const = 0;
+
+  // A reason this backend will not run the case at all (too costly for the CPU, does not
+  // fit in device memory), or empty. Checked before run_case.
+  virtual std::string skip_reason(const BenchCase& c, const RunSettings& settings) const = 0;
+
+  // Runs the reference and every kernel in `kernels` (already checked as supported) on one
+  // case. Kernel failures are recorded in the KernelResult (status Error), never thrown.
+  // The result holds one KernelResult per kernel, reference first; accuracy is against the
+  // reference; fallback decisions are left to the runner.
+  virtual CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
+                              const RunSettings& settings) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options);
+// nullptr with `why` set when no CUDA device (or no CUDA build) is available.
+std::unique_ptr<Backend> make_cuda_backend(int device_index, std::string& why);
+
+}  // namespace int8attn

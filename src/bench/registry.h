@@ -1,0 +1,54 @@
+// The one kernel registry. The sweep, the fallback policy, the report and `list-kernels`
+// all read it; a kernel is data (name, algorithm, support rules), and each backend
+// implements the algorithms it knows.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/attn_types.h"
+
+namespace int8attn {
+
+enum class BackendKind { Cpu, Cuda };
+const char* to_string(BackendKind b);
+
+// What a kernel computes; backends switch on this, never on names.
+enum class Algorithm {
+  Reference,   // the accuracy baseline (FP64 on the CPU, cuBLASLt FP16/FP32 on the GPU)
+  Int8Full,    // INT8 QK^T and INT8/UINT8 P·V
+  Int8QK,      // INT8 QK^T, FP16 P·V
+  Fp16Flash,   // our FP16 flash attention, same tiling as the INT8 kernels
+};
+
+// Role in the fallback policy.
+enum class KernelFamily { Reference, Int8, Fp16 };
+
+// What a backend can tell about the device a case will run on.
+struct DeviceCaps {
+  BackendKind backend = BackendKind::Cpu;
+  std::string name;
+  int cc_major = 0;  // 0 on the CPU backend
+  int cc_minor = 0;
+};
+
+struct KernelSpec {
+  std::string name;          // "int8-fa"
+  std::string description;   // one line for list-kernels and the report
+  Algorithm algorithm;
+  KernelFamily family;
+  std::vector<BackendKind> backends;
+  int min_cc_major = 0;      // GPU: lowest compute capability (major*10+minor below)
+  int min_cc_minor = 0;
+  std::vector<int64_t> head_dims;  // empty: any head_dim
+  // Rules in words, for list-kernels.
+  std::string support_rules() const;
+  // Why this kernel cannot run the problem on the device, or nullopt when it can.
+  std::optional<std::string> unsupported_reason(const AttnDims& dims, const DeviceCaps& dev) const;
+};
+
+const std::vector<KernelSpec>& kernel_registry();
+const KernelSpec* find_kernel(std::string_view name);
+
+}  // namespace int8attn

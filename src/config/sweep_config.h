@@ -1,0 +1,48 @@
+// Sweep configs: parse, validate, expand. Every error names the file, the JSON path and
+// what was expected (ConfigError); the CLI turns it into exit code 2.
+#pragma once
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "src/bench/case.h"
+
+namespace int8attn {
+
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, std::string json_path, std::string message);
+  const std::string& file() const { return file_; }
+  const std::string& json_path() const { return json_path_; }  // e.g. "axes.seq_len[1]"
+
+ private:
+  std::string file_, json_path_;
+};
+
+// Rule removing cases from the cartesian product: a case is excluded when every field the
+// rule sets matches it.
+struct ExcludeRule {
+  std::optional<int64_t> batch, heads, kv_heads, seq_q, seq_kv, head_dim;
+  std::optional<bool> causal;
+  std::optional<Distribution> distribution;
+};
+
+struct SweepConfig {
+  std::string path;       // as given
+  std::string sha256;     // of the file's bytes
+  std::string name;       // optional "name" field
+  std::string description;
+  std::vector<BenchCase> cases;  // expanded, in a stable order, ids unique
+  RunSettings settings;
+  nlohmann::json expanded;  // the config with every default filled in (goes in the report)
+};
+
+// Reads, validates and expands a config file. Throws ConfigError.
+SweepConfig load_sweep_config(const std::string& path);
+// The same from text already read (path used in messages only).
+SweepConfig parse_sweep_config(const std::string& text, const std::string& path);
+
+}  // namespace int8attn
