@@ -14,13 +14,33 @@
 
 namespace int8attn::kernels {
 
-// Q/K/V quantized for the INT8 kernels. Scale layouts:
+// Q/K/V quantized for the INT8 kernels. K and V are padded along the key axis to
+// padded_seq_kv(seq_kv) (a multiple of kKvPad) with zero codes, so the kernels load whole
+// key tiles without bounds checks. Layouts:
+//   q8:      [batch, heads, seq_q, head_dim]            plain BHSD
+//   k8:      [batch, kv_heads, padded_seq_kv, head_dim] rows >= seq_kv are 0
+//   v8:      [batch, kv_heads, head_dim, padded_seq_kv] TRANSPOSED (keys contiguous) and,
+//            inside every group of 32 keys, position p holds key v8_key_of_position(p), so
+//            the S accumulator fragments of m16n8k32 feed the P·V MMA without shuffles
 //   q_scale: [batch, heads, n_q_groups]   (groups = tokens, or blocks of qk_block tokens);
 //            already folded with sm_scale * log2(e) (numerics.h: fold_softmax_scale)
-//   k_scale: [batch, kv_heads, n_k_groups]
-//   v_scale: [batch, kv_heads, head_dim]   (per channel)
-//   k_mean:  [batch, kv_heads, head_dim]   (FP32, the subtracted mean when smooth_k)
+//   k_scale: [batch, kv_heads, n_k_groups] with groups counted over padded_seq_kv
+//            (entries past seq_kv are 0)
+//   v_scale: [batch, kv_heads, head_dim]   (per channel, int8_scale of the channel amax)
+//   k_mean:  [batch, kv_heads, head_dim]   (FP32, the subtracted mean when smooth_k, else 0)
 // For int8-qk, v8/v_scale are unused and the kernel reads the FP16 V directly.
+constexpr int64_t kKvPad = 128;
+inline int64_t padded_seq_kv(int64_t seq_kv) { return (seq_kv + kKvPad - 1) / kKvPad * kKvPad; }
+inline int64_t qk_groups(int64_t tokens, const QuantConfig& cfg) {
+  return cfg.qk_granularity == QkGranularity::PerBlock ? (tokens + cfg.qk_block - 1) / cfg.qk_block
+                                                       : tokens;
+}
+// Within a group of 32 keys: which key sits at position p (0..31) of v8's key axis.
+// Position 4t+i (t = 0..3, i = 0..3) of each 16-half holds key 2t+i (i < 2) or 8+2t+(i-2).
+inline constexpr int v8_key_of_position(int p) {
+  const int half16 = p & 16, t = (p & 15) >> 2, i = p & 3;
+  return half16 + (i < 2 ? 2 * t + i : 8 + 2 * t + (i - 2));
+}
 struct QuantizedQKV {
   int8_t* q8 = nullptr;
   int8_t* k8 = nullptr;
@@ -37,6 +57,13 @@ struct QuantizedSizes {
   size_t total() const { return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean; }
 };
 QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v);
+
+// Host-side converters from the device layouts above (copied to host memory) to plain
+// BHSD / unpadded arrays, for tests and comparison with the CPU emulation.
+void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd);
+void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd);
+void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float* padded,
+                      float* plain);
 
 // FP16 Q/K/V -> QuantizedQKV (V only when quantize_v).
 cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __half* q,
