@@ -1,0 +1,58 @@
+#include "src/bench/progress.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace int8attn {
+
+Progress::Progress(ProgressMode mode, int64_t total_cases, double total_work, std::FILE* out)
+    : mode_(mode), out_(out), total_cases_(total_cases), total_work_(total_work),
+      start_(std::chrono::steady_clock::now()) {
+  if (mode_ == ProgressMode::Auto) {
+    mode_ = isatty(fileno(out_)) ? ProgressMode::Bar : ProgressMode::Lines;
+  }
+}
+
+std::string Progress::eta_text() const {
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (finished_work_ <= 0 || finished_cases_ == 0) return fmt::format("{:.0f}s elapsed", elapsed);
+  const double remaining = elapsed * std::max(0.0, total_work_ - finished_work_) / finished_work_;
+  return fmt::format("{:.0f}s elapsed, ETA {:.0f}s", elapsed, remaining);
+}
+
+void Progress::draw(const std::string& label) {
+  constexpr int kWidth = 28;
+  const double fraction = total_work_ > 0 ? std::min(1.0, finished_work_ / total_work_) : 1.0;
+  const int filled = static_cast<int>(fraction * kWidth);
+  fmt::print(out_, "\r\033[2K[{}{}] {}/{} {} {}", std::string(filled, '#'),
+             std::string(kWidth - filled, '.'), finished_cases_, total_cases_, eta_text(), label);
+  std::fflush(out_);
+}
+
+void Progress::start_case(const std::string& id) {
+  if (mode_ == ProgressMode::Bar) draw(id);
+}
+
+void Progress::finish_case(const std::string& id, double work, const std::string& summary) {
+  ++finished_cases_;
+  finished_work_ += work;
+  if (mode_ == ProgressMode::Bar) {
+    draw(id);
+  } else if (mode_ == ProgressMode::Lines) {
+    fmt::print(out_, "[{}/{}] {} {} ({})\n", finished_cases_, total_cases_, id, summary, eta_text());
+    std::fflush(out_);
+  }
+}
+
+void Progress::done() {
+  if (mode_ == ProgressMode::Bar) {
+    fmt::print(out_, "\n");
+    std::fflush(out_);
+  }
+}
+
+}  // namespace int8attn

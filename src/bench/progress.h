@@ -1,0 +1,34 @@
+// Sweep progress on stderr: a redrawn bar with ETA on a terminal, plain lines otherwise,
+// nothing when quiet. The ETA weighs cases by their FLOPs, not their count, since one
+// 32K case costs as much as a thousand 1K cases.
+#pragma once
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+namespace int8attn {
+
+enum class ProgressMode { Auto, Bar, Lines, None };
+
+class Progress {
+ public:
+  Progress(ProgressMode mode, int64_t total_cases, double total_work, std::FILE* out = stderr);
+  // Call before running a case.
+  void start_case(const std::string& id);
+  // Call after a case; `work` is its weight (FLOPs), `summary` a few words on its result.
+  void finish_case(const std::string& id, double work, const std::string& summary);
+  // Ends the bar line.
+  void done();
+
+ private:
+  void draw(const std::string& label);
+  std::string eta_text() const;
+
+  ProgressMode mode_;
+  std::FILE* out_;
+  int64_t total_cases_, finished_cases_ = 0;
+  double total_work_, finished_work_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace int8attn
