@@ -1,0 +1,244 @@
+// The CPU backend: FP64 reference plus the bit-faithful host emulation of every kernel
+// (src/cpu/). It checks accuracy without a GPU; its timings are host wall time of the
+// emulation and say nothing about kernel speed.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "src/bench/backend.h"
+#include "src/cpu/emulation.h"
+#include "src/cpu/inputs.h"
+#include "src/cpu/metrics.h"
+#include "src/cpu/npy.h"
+#include "src/cpu/reference.h"
+
+namespace int8attn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// One host wall-time sample as LatencyStats (CPU time of the emulation, not a kernel speed).
+LatencyStats single_sample(double seconds) {
+  LatencyStats s;
+  const double ms = seconds * 1e3;
+  s.median_ms = s.mean_ms = s.min_ms = s.max_ms = s.p10_ms = s.p90_ms = ms;
+  s.samples = 1;
+  return s;
+}
+
+std::string read_cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+std::string read_hostname() {
+  char name[256] = {};
+  return gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string("unknown");
+}
+
+double case_gflop(const AttnDims& d) {
+  const double flop = 4.0 * d.batch * d.heads * d.seq_q * d.seq_kv * d.head_dim;
+  return (d.causal ? flop / 2 : flop) / 1e9;
+}
+
+// What one emulated kernel produced.
+struct KernelRun {
+  std::vector<float> out;
+  double quantize_seconds = -1;  // INT8 kernels: the quantization alone
+  int64_t tensor_bytes = 0;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(const CpuOptions& options) : options_(options) {}
+
+  BackendKind kind() const override { return BackendKind::Cpu; }
+  DeviceCaps caps() const override { return {BackendKind::Cpu, "cpu", 0, 0}; }
+
+  Environment environment() const override {
+    Environment env;
+    env.backend = "cpu";
+    env.hostname = read_hostname();
+    env.cpu_model = read_cpu_model();
+    env.cpu_threads = std::max(1u, std::thread::hardware_concurrency());
+    return env;
+  }
+
+  std::string skip_reason(const BenchCase& c, const RunSettings& settings) const override {
+    const double gflop = case_gflop(c.dims);
+    if (gflop > settings.cpu.max_case_gflop) {
+      return fmt::format("CPU backend: case needs {:.3g} GFLOP, limit {:.3g} (cpu.max_case_gflop)", gflop,
+                         settings.cpu.max_case_gflop);
+    }
+    return {};
+  }
+
+  CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
+                      const RunSettings& settings) override {
+    const Clock::time_point start = Clock::now();
+    CaseResult result;
+    result.id = c.id;
+    result.dims = c.dims;
+    result.input = c.input;
+    const int threads = settings.cpu.threads > 0 ? settings.cpu.threads : options_.threads;
+    const std::vector<const KernelSpec*> ordered = reference_first(kernels);
+    try {
+      run_kernels(c, ordered, settings, threads, result);
+    } catch (const std::exception& e) {  // inputs or reference failed: every kernel errs
+      result.kernels.clear();
+      for (const KernelSpec* spec : ordered) result.kernels.push_back(error_result(spec->name, e.what()));
+    }
+    result.wall_seconds = seconds_since(start);
+    return result;
+  }
+
+ private:
+  static KernelResult error_result(const std::string& name, const std::string& why) {
+    KernelResult r;
+    r.kernel = name;
+    r.status = KernelStatus::Error;
+    r.reason = why;
+    return r;
+  }
+
+  // The reference spec (from the list, else the registry's) first, then the others in order.
+  static std::vector<const KernelSpec*> reference_first(const std::vector<const KernelSpec*>& kernels) {
+    const KernelSpec* reference = nullptr;
+    for (const KernelSpec* k : kernels) {
+      if (k->algorithm == Algorithm::Reference && !reference) reference = k;
+    }
+    if (!reference) {
+      for (const KernelSpec& k : kernel_registry()) {
+        if (k.algorithm == Algorithm::Reference) {
+          reference = &k;
+          break;
+        }
+      }
+    }
+    std::vector<const KernelSpec*> ordered;
+    if (reference) ordered.push_back(reference);
+    for (const KernelSpec* k : kernels) {
+      if (k->algorithm != Algorithm::Reference) ordered.push_back(k);
+    }
+    return ordered;
+  }
+
+  void run_kernels(const BenchCase& c, const std::vector<const KernelSpec*>& ordered,
+                   const RunSettings& settings, int threads, CaseResult& result) const {
+    const AttnDims& dims = c.dims;
+    const cpu::HostQKV inputs = cpu::make_inputs(dims, c.input);
+    const std::string dump_dir = prepare_dump_dir(settings.dump_dir, c.id);
+    if (!dump_dir.empty()) {
+      cpu::write_npy(dump_dir + "/q.npy", cpu::q_shape(dims), inputs.q, cpu::NpyDtype::Float16);
+      cpu::write_npy(dump_dir + "/k.npy", cpu::kv_shape(dims), inputs.k, cpu::NpyDtype::Float16);
+      cpu::write_npy(dump_dir + "/v.npy", cpu::kv_shape(dims), inputs.v, cpu::NpyDtype::Float16);
+    }
+
+    cpu::HostMemoryTally reference_tally;
+    const Clock::time_point reference_start = Clock::now();
+    const std::vector<double> reference =
+        cpu::reference_attention(dims, inputs.q, inputs.k, inputs.v, {threads, &reference_tally});
+    const double reference_seconds = seconds_since(reference_start);
+    if (!dump_dir.empty()) {
+      const std::vector<float> as_float(reference.begin(), reference.end());
+      cpu::write_npy(dump_dir + "/" + ordered.front()->name + ".npy", cpu::q_shape(dims), as_float,
+                     cpu::NpyDtype::Float32);
+    }
+
+    for (const KernelSpec* spec : ordered) {
+      if (spec->algorithm == Algorithm::Reference) {
+        KernelResult r;
+        r.kernel = spec->name;
+        r.latency = single_sample(reference_seconds);
+        r.memory = MemoryUse{cpu::fp16_tensor_bytes(dims), cpu::fp16_tensor_bytes(dims), 0, reference_tally.peak()};
+        result.kernels.push_back(std::move(r));
+        continue;
+      }
+      result.kernels.push_back(run_one(*spec, dims, settings.quant, inputs, reference, threads, dump_dir));
+    }
+  }
+
+  static std::string prepare_dump_dir(const std::string& root, const std::string& case_id) {
+    if (root.empty()) return {};
+    const std::filesystem::path dir = std::filesystem::path(root) / case_id;
+    std::filesystem::create_directories(dir);
+    return dir.string();
+  }
+
+  static KernelRun emulate(Algorithm algorithm, const AttnDims& dims, const QuantConfig& quant,
+                           const cpu::HostQKV& in, const cpu::CpuExec& exec) {
+    KernelRun run;
+    switch (algorithm) {
+      case Algorithm::Int8Full:
+      case Algorithm::Int8QK: {
+        const bool full = algorithm == Algorithm::Int8Full;
+        const Clock::time_point start = Clock::now();
+        const cpu::QuantizedHost qkv = cpu::quantize_qkv_host(dims, quant, in.q, in.k, in.v, full);
+        const cpu::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
+        run.quantize_seconds = seconds_since(start);
+        run.out = cpu::int8_attention_from_quantized(
+            dims, quant, qkv, full ? cpu::Int8Variant::Full : cpu::Int8Variant::QK, &in.v, exec);
+        run.tensor_bytes = full ? cpu::int8_full_tensor_bytes(dims, quant) : cpu::int8_qk_tensor_bytes(dims, quant);
+        return run;
+      }
+      case Algorithm::Fp16Flash:
+        run.out = cpu::fp16_flash_attention_host(dims, quant.kv_block, in.q, in.k, in.v, exec);
+        run.tensor_bytes = cpu::fp16_tensor_bytes(dims);
+        return run;
+      case Algorithm::Reference:
+        break;
+    }
+    throw std::logic_error("CPU backend: no emulation for this algorithm");
+  }
+
+  static KernelResult run_one(const KernelSpec& spec, const AttnDims& dims, const QuantConfig& quant,
+                              const cpu::HostQKV& inputs, const std::vector<double>& reference, int threads,
+                              const std::string& dump_dir) {
+    try {
+      cpu::HostMemoryTally tally;
+      const Clock::time_point start = Clock::now();
+      KernelRun run = emulate(spec.algorithm, dims, quant, inputs, {threads, &tally});
+      const double seconds = seconds_since(start);
+      KernelResult r;
+      r.kernel = spec.name;
+      r.latency = single_sample(seconds);
+      if (run.quantize_seconds >= 0) r.quantize_latency = single_sample(run.quantize_seconds);
+      r.accuracy = cpu::compute_accuracy(run.out, reference, cpu::q_shape(dims));
+      r.memory = MemoryUse{run.tensor_bytes, cpu::fp16_tensor_bytes(dims), 0, tally.peak()};
+      if (!dump_dir.empty()) {
+        cpu::write_npy(dump_dir + "/" + spec.name + ".npy", cpu::q_shape(dims), run.out, cpu::NpyDtype::Float16);
+      }
+      return r;
+    } catch (const std::exception& e) {
+      return error_result(spec.name, e.what());
+    }
+  }
+
+  CpuOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options) {
+  return std::make_unique<CpuBackend>(options);
+}
+
+}  // namespace int8attn

@@ -1,0 +1,122 @@
+#include "src/cpu/emulation.h"
+
+#include <stdexcept>
+
+#include "common/numerics.h"
+#include "src/cpu/inputs.h"
+#include "src/cpu/online_softmax.h"
+
+namespace int8attn::cpu {
+namespace {
+
+// Runs `row_fn(bh, i, scores, out_row)` per query row and the online softmax with the
+// policy made by `make_pv(b, kv_head)`, over (batch, head) items in parallel.
+// ScoreFn fills scores[0..n_visible) for row (bh, i); PV follows online_softmax.h.
+template <class MakePV, class ScoreFn>
+std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const CpuExec& exec, MakePV make_pv,
+                            ScoreFn score_row) {
+  const int64_t heads_total = dims.batch * dims.heads;
+  const int threads = resolve_threads(exec.threads, heads_total);
+  const int64_t scratch = (dims.seq_kv + 2 * kv_block + 3 * dims.head_dim) * int64_t{sizeof(float)};
+  const TalliedBytes output_bytes(exec.tally, dims.q_elements() * int64_t{sizeof(float)});
+  const TalliedBytes scratch_bytes(exec.tally, threads * scratch);
+  std::vector<float> out(dims.q_elements());
+  parallel_for(heads_total, threads, [&](int64_t bh) {
+    const int64_t b = bh / dims.heads;
+    const int64_t kv_head = (bh % dims.heads) / dims.group_size();
+    auto pv = make_pv(b * dims.kv_heads + kv_head);
+    std::vector<float> scores(dims.seq_kv), p, acc;
+    for (int64_t i = 0; i < dims.seq_q; ++i) {
+      const int64_t n_visible = visible_keys(i, dims.seq_q, dims.seq_kv, dims.causal);
+      score_row(bh, b * dims.kv_heads + kv_head, i, n_visible, scores.data());
+      float* row = out.data() + (bh * dims.seq_q + i) * dims.head_dim;
+      online_softmax_row(scores.data(), dims.seq_kv, n_visible, kv_block, dims.head_dim, pv, p, acc, row);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const QuantConfig& cfg,
+                                                 const QuantizedHost& qkv, Int8Variant variant,
+                                                 const std::vector<float>* v_fp16, const CpuExec& exec) {
+  validate_dims(dims);
+  validate_quant_config(cfg);
+  const int64_t d = dims.head_dim;
+  const int64_t group = qk_group_tokens(cfg);
+  const int64_t q_groups = qk_groups(dims.seq_q, cfg);
+  const int64_t k_groups = qk_groups(dims.seq_kv, cfg);
+  if (static_cast<int64_t>(qkv.q8.size()) != dims.q_elements() ||
+      static_cast<int64_t>(qkv.k8.size()) != dims.kv_elements() ||
+      static_cast<int64_t>(qkv.q_scale.size()) != dims.batch * dims.heads * q_groups ||
+      static_cast<int64_t>(qkv.k_scale.size()) != dims.batch * dims.kv_heads * k_groups) {
+    throw std::invalid_argument("int8 emulation: quantized Q/K do not match the dims and config");
+  }
+
+  // s_j = dequant_score(q8 · k8_j, folded q scale of row i's group, k scale of key j's group)
+  auto score_row = [&](int64_t bh, int64_t bkv, int64_t i, int64_t n_visible, float* s) {
+    const int8_t* q_row = qkv.q8.data() + (bh * dims.seq_q + i) * d;
+    const float q_scale = qkv.q_scale[bh * q_groups + i / group];
+    const int8_t* k_head = qkv.k8.data() + bkv * dims.seq_kv * d;
+    const float* k_scales = qkv.k_scale.data() + bkv * k_groups;
+    for (int64_t j = 0; j < n_visible; ++j) {
+      int32_t dot = 0;
+      for (int64_t c = 0; c < d; ++c) dot += int32_t{q_row[c]} * int32_t{k_head[j * d + c]};
+      s[j] = dequant_score(dot, q_scale, k_scales[j / group]);
+    }
+  };
+
+  if (variant == Int8Variant::Full) {
+    if (static_cast<int64_t>(qkv.v8.size()) != dims.kv_elements() ||
+        static_cast<int64_t>(qkv.v_scale.size()) != dims.batch * dims.kv_heads * d) {
+      throw std::invalid_argument("int8-fa emulation: V was not quantized");
+    }
+    auto make_pv = [&](int64_t bkv) {
+      return QuantizedPV{qkv.v8.data() + bkv * dims.seq_kv * d, qkv.v_scale.data() + bkv * d, d,
+                         cfg.p_quant, cfg.l_from_quantized_p, {}, {}};
+    };
+    return run_rows(dims, cfg.kv_block, exec, make_pv, score_row);
+  }
+  if (!v_fp16 || static_cast<int64_t>(v_fp16->size()) != dims.kv_elements()) {
+    throw std::invalid_argument("int8-qk emulation: needs the FP16 V");
+  }
+  auto make_pv = [&](int64_t bkv) {
+    return FloatPV<true>{v_fp16->data() + bkv * dims.seq_kv * d, d, cfg.l_from_quantized_p, {}, {}};
+  };
+  return run_rows(dims, cfg.kv_block, exec, make_pv, score_row);
+}
+
+std::vector<float> int8_attention_host(const AttnDims& dims, const QuantConfig& cfg,
+                                       const std::vector<float>& q, const std::vector<float>& k,
+                                       const std::vector<float>& v, Int8Variant variant, const CpuExec& exec) {
+  const QuantizedHost qkv = quantize_qkv_host(dims, cfg, q, k, v, variant == Int8Variant::Full);
+  const TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
+  return int8_attention_from_quantized(dims, cfg, qkv, variant, &v, exec);
+}
+
+std::vector<float> fp16_flash_attention_host(const AttnDims& dims, int64_t kv_block,
+                                             const std::vector<float>& q, const std::vector<float>& k,
+                                             const std::vector<float>& v, const CpuExec& exec) {
+  validate_dims(dims);
+  if (kv_block <= 0) throw std::invalid_argument("fp16-fa emulation: kv_block must be positive");
+  if (static_cast<int64_t>(q.size()) != dims.q_elements() || static_cast<int64_t>(k.size()) != dims.kv_elements() ||
+      static_cast<int64_t>(v.size()) != dims.kv_elements()) {
+    throw std::invalid_argument("fp16-fa emulation: tensor sizes do not match the dims");
+  }
+  const int64_t d = dims.head_dim;
+  const float score_scale = effective_sm_scale(dims) * kLog2e;  // log2 domain, as the kernel
+  auto score_row = [&](int64_t bh, int64_t bkv, int64_t i, int64_t n_visible, float* s) {
+    const float* q_row = q.data() + (bh * dims.seq_q + i) * d;
+    const float* k_head = k.data() + bkv * dims.seq_kv * d;
+    for (int64_t j = 0; j < n_visible; ++j) {
+      float dot = 0.f;
+      for (int64_t c = 0; c < d; ++c) dot += q_row[c] * k_head[j * d + c];
+      s[j] = dot * score_scale;
+    }
+  };
+  auto make_pv = [&](int64_t bkv) { return FloatPV<true>{v.data() + bkv * dims.seq_kv * d, d, false, {}, {}}; };
+  return run_rows(dims, kv_block, exec, make_pv, score_row);
+}
+
+}  // namespace int8attn::cpu

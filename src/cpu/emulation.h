@@ -1,0 +1,38 @@
+// Bit-faithful host emulation of the fused kernels (int8-fa, int8-qk, fp16-fa), following
+// the contract in common/numerics.h. Outputs are [batch, heads, seq_q, head_dim] floats
+// holding FP16 values, exactly what the kernels write up to exp2f/FP32-sum reassociation.
+#pragma once
+#include <vector>
+
+#include "common/attn_types.h"
+#include "src/cpu/parallel.h"
+#include "src/cpu/quantize.h"
+
+namespace int8attn::cpu {
+
+enum class Int8Variant {
+  Full,  // int8-fa: INT8 Q·K^T, quantized P × INT8 V
+  QK,    // int8-qk: INT8 Q·K^T, FP16 P × FP16 V
+};
+
+// Attention on already-quantized inputs (the GPU kernels can be fed the same QuantizedHost).
+// v_fp16 ([batch, kv_heads, seq_kv, head_dim], FP16 values) is required for Int8Variant::QK
+// and ignored for Full, which needs qkv.v8/v_scale.
+std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const QuantConfig& cfg,
+                                                 const QuantizedHost& qkv, Int8Variant variant,
+                                                 const std::vector<float>* v_fp16,
+                                                 const CpuExec& exec = {});
+
+// quantize_qkv_host followed by int8_attention_from_quantized.
+std::vector<float> int8_attention_host(const AttnDims& dims, const QuantConfig& cfg,
+                                       const std::vector<float>& q, const std::vector<float>& k,
+                                       const std::vector<float>& v, Int8Variant variant,
+                                       const CpuExec& exec = {});
+
+// fp16-fa: FP32 scores from the FP16 Q/K, online softmax per kv_block keys, P rounded to
+// FP16, FP32 accumulation, l from the exact p, output rounded to FP16.
+std::vector<float> fp16_flash_attention_host(const AttnDims& dims, int64_t kv_block,
+                                             const std::vector<float>& q, const std::vector<float>& k,
+                                             const std::vector<float>& v, const CpuExec& exec = {});
+
+}  // namespace int8attn::cpu

@@ -1,0 +1,39 @@
+// Q/K/V for a case on the host, element for element the values the GPU generates
+// (common/rng.h), rounded to FP16 and stored as floats.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "common/attn_types.h"
+#include "common/rng.h"
+#include "src/bench/case.h"
+
+namespace int8attn::cpu {
+
+// FP16-representable values in BHSD layout; K and V have dims.kv_heads heads.
+struct HostQKV {
+  std::vector<float> q, k, v;
+};
+
+// Value of flat element `index` of `tensor` before FP16 rounding (the GPU generator's formula).
+float generated_value(const AttnDims& dims, const InputSpec& input, TensorId tensor, uint64_t index);
+
+// Generates the three tensors (input.npy_dir is ignored here; see load_inputs).
+HostQKV generate_inputs(const AttnDims& dims, const InputSpec& input);
+
+// Reads q.npy, k.npy, v.npy from `dir`, checks their shapes against dims and rounds the
+// values to FP16 (a float32 file is accepted; the kernels see FP16). Throws on mismatch.
+HostQKV load_inputs(const AttnDims& dims, const std::string& dir);
+
+// generate_inputs or load_inputs, as the spec says.
+HostQKV make_inputs(const AttnDims& dims, const InputSpec& input);
+
+std::array<int64_t, 4> q_shape(const AttnDims& dims);   // also the output's shape
+std::array<int64_t, 4> kv_shape(const AttnDims& dims);
+
+// Throws std::invalid_argument for sizes no attention can have (non-positive sizes,
+// heads not a multiple of kv_heads).
+void validate_dims(const AttnDims& dims);
+
+}  // namespace int8attn::cpu

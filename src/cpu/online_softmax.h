@@ -1,0 +1,134 @@
+// The blocked online softmax of the fused kernels, for one query row, in FP32 exactly as
+// common/numerics.h describes it. What happens to P and V inside a block is a policy
+// (quantized P·V for int8-fa, FP16 P for int8-qk / fp16-fa, exact for tests), so the
+// running-max logic exists once.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "common/half.h"
+#include "common/numerics.h"
+
+namespace int8attn::cpu {
+
+// Number of keys query row i sees: causal_visible holds exactly for keys j < this bound.
+inline int64_t visible_keys(int64_t i, int64_t seq_q, int64_t seq_kv, bool causal) {
+  if (!causal) return seq_kv;
+  return std::clamp<int64_t>(i + (seq_kv - seq_q) + 1, 0, seq_kv);
+}
+
+// Policy interface (duck-typed):
+//   float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float* acc)
+//     acc[c] = acc[c] * alpha + (block's P·V)[c]; returns the block's contribution to l.
+//   float output(float acc_c, float l, int64_t c) const   (l > 0)
+//
+// Runs the online softmax over keys [0, seq_kv) in blocks of kv_block keys. `s` holds the
+// log2-domain scores of the first n_visible keys (the rest are masked and never read).
+// Writes head_dim outputs; a row with no visible key gets zeros.
+template <class PV>
+void online_softmax_row(const float* s, int64_t seq_kv, int64_t n_visible, int64_t kv_block,
+                        int64_t head_dim, PV& pv, std::vector<float>& p, std::vector<float>& acc,
+                        float* out) {
+  constexpr float kNoMax = -std::numeric_limits<float>::infinity();
+  p.assign(kv_block, 0.f);
+  acc.assign(head_dim, 0.f);
+  float m = kNoMax;
+  float l = 0.f;
+  for (int64_t j0 = 0; j0 < seq_kv; j0 += kv_block) {
+    const int64_t j1 = std::min(j0 + kv_block, seq_kv);
+    const int64_t visible_end = std::min(j1, n_visible);
+    if (visible_end <= j0) continue;  // fully masked block: skipped, as the kernel does
+    float block_max = kNoMax;
+    for (int64_t j = j0; j < visible_end; ++j) block_max = std::max(block_max, s[j]);
+    const float m_new = std::max(m, block_max);
+    const float alpha = m == kNoMax ? 0.f : exp2f(m - m_new);  // no NaN from -inf - -inf
+    for (int64_t j = j0; j < j1; ++j) p[j - j0] = j < visible_end ? exp2f(s[j] - m_new) : 0.f;
+    const float l_block = pv.accumulate(j0, j1, p.data(), alpha, acc.data());
+    l = l * alpha + l_block;
+    m = m_new;
+  }
+  for (int64_t c = 0; c < head_dim; ++c) out[c] = l > 0.f ? pv.output(acc[c], l, c) : 0.f;
+}
+
+// int8-fa: P coded by quantize_p, INT32 P·V inside a block, the V scale in the epilogue.
+struct QuantizedPV {
+  const int8_t* v8;        // [seq_kv, head_dim] of this kv head
+  const float* v_scale;    // [head_dim]
+  int64_t head_dim;
+  PQuant mode;
+  bool l_from_quantized_p;
+  std::vector<int32_t> codes;
+  std::vector<int32_t> block;  // INT32 P·V of the current block
+
+  float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float* acc) {
+    codes.resize(j1 - j0);
+    int32_t code_sum = 0;
+    float p_sum = 0.f;
+    for (int64_t j = j0; j < j1; ++j) {
+      codes[j - j0] = quantize_p(p[j - j0], mode);
+      code_sum += codes[j - j0];
+      p_sum += p[j - j0];
+    }
+    block.assign(head_dim, 0);
+    for (int64_t j = j0; j < j1; ++j) {
+      const int8_t* v_row = v8 + j * head_dim;
+      for (int64_t c = 0; c < head_dim; ++c) block[c] += codes[j - j0] * int32_t{v_row[c]};
+    }
+    for (int64_t c = 0; c < head_dim; ++c) acc[c] = acc[c] * alpha + static_cast<float>(block[c]);
+    return l_from_quantized_p ? static_cast<float>(code_sum) / p_levels(mode) : p_sum;
+  }
+
+  float output(float acc_c, float l, int64_t c) const {
+    return round_to_half((acc_c * (1.f / (l * p_levels(mode)))) * v_scale[c]);
+  }
+};
+
+// int8-qk and fp16-fa (RoundHalf = true): P rounded to FP16, FP16 V, FP32 accumulation,
+// output rounded to FP16. RoundHalf = false is exact FP32 P·V (tests).
+template <bool RoundHalf>
+struct FloatPV {
+  const float* v;          // [seq_kv, head_dim] of this kv head
+  int64_t head_dim;
+  bool l_from_rounded_p;   // l sums the rounded p (int8-qk with l_from_quantized_p)
+  std::vector<float> p_used;
+  std::vector<float> block;  // P·V of the current block, each channel summed in key order
+
+  float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float* acc) {
+    p_used.resize(j1 - j0);
+    float l_block = 0.f;
+    for (int64_t j = j0; j < j1; ++j) {
+      p_used[j - j0] = RoundHalf ? round_to_half(p[j - j0]) : p[j - j0];
+      l_block += l_from_rounded_p ? p_used[j - j0] : p[j - j0];
+    }
+    block.assign(head_dim, 0.f);
+    for (int64_t j = j0; j < j1; ++j) {
+      const float* v_row = v + j * head_dim;
+      for (int64_t c = 0; c < head_dim; ++c) block[c] += p_used[j - j0] * v_row[c];
+    }
+    for (int64_t c = 0; c < head_dim; ++c) acc[c] = acc[c] * alpha + block[c];
+    return l_block;
+  }
+
+  float output(float acc_c, float l, int64_t) const {
+    const float o = acc_c * (1.f / l);
+    return RoundHalf ? round_to_half(o) : o;
+  }
+};
+
+// Reference helpers for tests: non-blocked two-pass softmax in double over log2-domain scores
+// (the first n_visible keys of n; masked keys get probability 0; all zero if none is visible).
+std::vector<double> two_pass_softmax(const float* s, int64_t n, int64_t n_visible);
+
+// Two-pass attention row: softmax(s) · v in double, v is [n, head_dim].
+std::vector<double> two_pass_attention_row(const float* s, int64_t n, int64_t n_visible,
+                                           const float* v, int64_t head_dim);
+
+// Blocked online softmax with exact FP32 P·V (FloatPV<false>): equals the two-pass result
+// up to FP32 rounding whatever kv_block is.
+std::vector<float> online_attention_row_exact(const float* s, int64_t n, int64_t n_visible,
+                                              const float* v, int64_t head_dim, int64_t kv_block);
+
+}  // namespace int8attn::cpu

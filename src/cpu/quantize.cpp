@@ -1,0 +1,156 @@
+#include "src/cpu/quantize.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "common/numerics.h"
+#include "src/cpu/inputs.h"
+
+namespace int8attn::cpu {
+
+int64_t QuantizedHost::bytes() const {
+  const size_t codes = q8.size() + k8.size() + v8.size();
+  const size_t floats = q_scale.size() + k_scale.size() + v_scale.size() + k_mean.size();
+  return static_cast<int64_t>(codes + floats * sizeof(float));
+}
+
+int64_t qk_group_tokens(const QuantConfig& cfg) {
+  return cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
+}
+
+int64_t qk_groups(int64_t seq, const QuantConfig& cfg) {
+  const int64_t g = qk_group_tokens(cfg);
+  return (seq + g - 1) / g;
+}
+
+void validate_quant_config(const QuantConfig& cfg) {
+  if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) {
+    throw std::invalid_argument(fmt::format("qk_block must be positive, got {}", cfg.qk_block));
+  }
+  if (cfg.kv_block <= 0) throw std::invalid_argument(fmt::format("kv_block must be positive, got {}", cfg.kv_block));
+}
+
+std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k) {
+  const int64_t d = dims.head_dim;
+  std::vector<float> mean(dims.batch * dims.kv_heads * d);
+  for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
+    const float* head = k.data() + bh * dims.seq_kv * d;
+    for (int64_t c = 0; c < d; ++c) {
+      float sum = 0.f;
+      for (int64_t j = 0; j < dims.seq_kv; ++j) sum += head[j * d + c];
+      mean[bh * d + c] = sum / static_cast<float>(dims.seq_kv);
+    }
+  }
+  return mean;
+}
+
+namespace {
+
+// Quantizes one head ([seq, d] at x) in groups of `group` tokens, after subtracting `shift`
+// ([d], or nullptr) from every token. Writes codes and the unfolded scales.
+void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group, const float* shift,
+                           int8_t* codes, float* scales) {
+  auto shifted = [&](int64_t j, int64_t c) { return shift ? x[j * d + c] - shift[c] : x[j * d + c]; };
+  for (int64_t g0 = 0, g = 0; g0 < seq; g0 += group, ++g) {
+    const int64_t g1 = std::min(g0 + group, seq);
+    float amax = 0.f;
+    for (int64_t j = g0; j < g1; ++j) {
+      for (int64_t c = 0; c < d; ++c) amax = std::max(amax, std::fabs(shifted(j, c)));
+    }
+    const float inv = int8_inv_scale(amax);
+    for (int64_t j = g0; j < g1; ++j) {
+      for (int64_t c = 0; c < d; ++c) codes[j * d + c] = quantize_s8(shifted(j, c), inv);
+    }
+    scales[g] = int8_scale(amax);
+  }
+}
+
+// Quantizes one kv head of V ([seq, d] at x) with one scale per channel.
+void quantize_channels(const float* x, int64_t seq, int64_t d, int8_t* codes, float* scales) {
+  for (int64_t c = 0; c < d; ++c) {
+    float amax = 0.f;
+    for (int64_t j = 0; j < seq; ++j) amax = std::max(amax, std::fabs(x[j * d + c]));
+    const float inv = int8_inv_scale(amax);
+    for (int64_t j = 0; j < seq; ++j) codes[j * d + c] = quantize_s8(x[j * d + c], inv);
+    scales[c] = int8_scale(amax);
+  }
+}
+
+void check_sizes(const AttnDims& dims, const std::vector<float>& q, const std::vector<float>& k,
+                 const std::vector<float>& v) {
+  if (static_cast<int64_t>(q.size()) != dims.q_elements() || static_cast<int64_t>(k.size()) != dims.kv_elements() ||
+      static_cast<int64_t>(v.size()) != dims.kv_elements()) {
+    throw std::invalid_argument("quantize_qkv_host: tensor sizes do not match the dims");
+  }
+}
+
+}  // namespace
+
+QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, const std::vector<float>& q,
+                                const std::vector<float>& k, const std::vector<float>& v, bool quantize_v) {
+  validate_dims(dims);
+  validate_quant_config(cfg);
+  check_sizes(dims, q, k, v);
+  const int64_t d = dims.head_dim;
+  const int64_t group = qk_group_tokens(cfg);
+  const int64_t q_groups = qk_groups(dims.seq_q, cfg);
+  const int64_t k_groups = qk_groups(dims.seq_kv, cfg);
+  const float sm_scale = effective_sm_scale(dims);
+
+  QuantizedHost out;
+  out.q8.resize(q.size());
+  out.q_scale.resize(dims.batch * dims.heads * q_groups);
+  for (int64_t bh = 0; bh < dims.batch * dims.heads; ++bh) {
+    float* scales = out.q_scale.data() + bh * q_groups;
+    quantize_token_groups(q.data() + bh * dims.seq_q * d, dims.seq_q, d, group, nullptr,
+                          out.q8.data() + bh * dims.seq_q * d, scales);
+    for (int64_t g = 0; g < q_groups; ++g) scales[g] = fold_softmax_scale(scales[g], sm_scale);
+  }
+
+  if (cfg.smooth_k) out.k_mean = k_channel_mean(dims, k);
+  out.k8.resize(k.size());
+  out.k_scale.resize(dims.batch * dims.kv_heads * k_groups);
+  for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
+    const float* shift = cfg.smooth_k ? out.k_mean.data() + bh * d : nullptr;
+    quantize_token_groups(k.data() + bh * dims.seq_kv * d, dims.seq_kv, d, group, shift,
+                          out.k8.data() + bh * dims.seq_kv * d, out.k_scale.data() + bh * k_groups);
+  }
+
+  if (quantize_v) {
+    out.v8.resize(v.size());
+    out.v_scale.resize(dims.batch * dims.kv_heads * d);
+    for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
+      quantize_channels(v.data() + bh * dims.seq_kv * d, dims.seq_kv, d, out.v8.data() + bh * dims.seq_kv * d,
+                        out.v_scale.data() + bh * d);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// INT8 Q/K codes + their scales + the K mean when smoothing.
+int64_t int8_qk_part_bytes(const AttnDims& dims, const QuantConfig& cfg) {
+  const int64_t codes = dims.q_elements() + dims.kv_elements();
+  const int64_t scales = dims.batch * dims.heads * qk_groups(dims.seq_q, cfg) +
+                         dims.batch * dims.kv_heads * qk_groups(dims.seq_kv, cfg) +
+                         (cfg.smooth_k ? dims.batch * dims.kv_heads * dims.head_dim : 0);
+  return codes + scales * int64_t{sizeof(float)};
+}
+
+}  // namespace
+
+int64_t int8_full_tensor_bytes(const AttnDims& dims, const QuantConfig& cfg) {
+  const int64_t v_bytes = dims.kv_elements() + dims.batch * dims.kv_heads * dims.head_dim * int64_t{sizeof(float)};
+  return int8_qk_part_bytes(dims, cfg) + v_bytes;
+}
+
+int64_t int8_qk_tensor_bytes(const AttnDims& dims, const QuantConfig& cfg) {
+  return int8_qk_part_bytes(dims, cfg) + 2 * dims.kv_elements();
+}
+
+int64_t fp16_tensor_bytes(const AttnDims& dims) { return 2 * (dims.q_elements() + 2 * dims.kv_elements()); }
+
+}  // namespace int8attn::cpu

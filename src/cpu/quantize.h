@@ -1,0 +1,47 @@
+// Host quantization of Q/K/V for the INT8 path, code for code what kernels/quantize.cu
+// produces (common/numerics.h does every rounding). Layouts as kernels/attn_kernels.h
+// QuantizedQKV documents them, so a GPU kernel can be run on exactly these inputs.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "common/attn_types.h"
+
+namespace int8attn::cpu {
+
+struct QuantizedHost {
+  std::vector<int8_t> q8;       // [batch, heads, seq_q, head_dim]
+  std::vector<int8_t> k8;       // [batch, kv_heads, seq_kv, head_dim] (of K - k_mean when smoothed)
+  std::vector<int8_t> v8;       // [batch, kv_heads, seq_kv, head_dim]; empty unless quantize_v
+  std::vector<float> q_scale;   // [batch, heads, n_q_groups], folded with sm_scale*log2(e)
+  std::vector<float> k_scale;   // [batch, kv_heads, n_k_groups]
+  std::vector<float> v_scale;   // [batch, kv_heads, head_dim]; empty unless quantize_v
+  std::vector<float> k_mean;    // [batch, kv_heads, head_dim]; empty unless cfg.smooth_k
+
+  int64_t bytes() const;  // codes + scales + mean, as stored
+};
+
+// Tokens sharing one Q/K scale, and the number of such groups for `seq` tokens.
+int64_t qk_group_tokens(const QuantConfig& cfg);
+int64_t qk_groups(int64_t seq, const QuantConfig& cfg);
+
+// Throws std::invalid_argument for a config the emulation cannot honour.
+void validate_quant_config(const QuantConfig& cfg);
+
+// Per-(batch, kv_head, channel) mean of K over tokens: an FP32 sum in token order divided
+// by seq_kv. [batch, kv_heads, head_dim].
+std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k);
+
+// Quantizes Q and K (K smoothed first when cfg.smooth_k) and, when quantize_v, V.
+QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, const std::vector<float>& q,
+                                const std::vector<float>& k, const std::vector<float>& v,
+                                bool quantize_v = true);
+
+// Analytic storage of the INT8 kernels' inputs (what QuantizedHost::bytes() would be):
+// int8-fa stores INT8 Q/K/V + scales (+ k_mean); int8-qk stores INT8 Q/K + scales (+ k_mean)
+// and the FP16 V.
+int64_t int8_full_tensor_bytes(const AttnDims& dims, const QuantConfig& cfg);
+int64_t int8_qk_tensor_bytes(const AttnDims& dims, const QuantConfig& cfg);
+int64_t fp16_tensor_bytes(const AttnDims& dims);
+
+}  // namespace int8attn::cpu

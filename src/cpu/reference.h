@@ -1,0 +1,23 @@
+// FP64 attention: the ground truth every kernel is measured against.
+// O = softmax(Q K^T * sm_scale + bottom-right causal mask) V, GQA, all in double; a row with
+// no visible key outputs zeros. sm_scale is effective_sm_scale(dims) (an FP32 value).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "common/attn_types.h"
+#include "src/cpu/parallel.h"
+
+namespace int8attn::cpu {
+
+// Output row (b, h, i): head_dim values. q is [b, heads, seq_q, d], k/v [b, kv_heads, seq_kv, d].
+std::vector<double> reference_row(const AttnDims& dims, const std::vector<float>& q,
+                                  const std::vector<float>& k, const std::vector<float>& v,
+                                  int64_t b, int64_t h, int64_t i);
+
+// The whole output, [batch, heads, seq_q, head_dim].
+std::vector<double> reference_attention(const AttnDims& dims, const std::vector<float>& q,
+                                        const std::vector<float>& k, const std::vector<float>& v,
+                                        const CpuExec& exec = {});
+
+}  // namespace int8attn::cpu
