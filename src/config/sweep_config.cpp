@@ -1,0 +1,457 @@
+#include "src/config/sweep_config.h"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "src/bench/registry.h"
+#include "src/config/json_node.h"
+#include "src/config/sha256.h"
+#include "src/config/sweep_expand.h"
+
+namespace int8attn {
+namespace {
+
+using nlohmann::json;
+
+// Sanity limits; docs/config.md lists them.
+constexpr int64_t kMaxBatchOrHeads = 65536;
+constexpr int64_t kMaxSeqLen = int64_t{1} << 20;
+constexpr int64_t kMaxHeadDim = 1024;
+constexpr int64_t kHeadDimMultiple = 8;     // 16-byte rows for the INT8/FP16 loads
+constexpr int64_t kQuantBlockMultiple = 16;  // MMA tile height
+constexpr int64_t kMaxQuantBlock = 1024;
+
+// Enum <-> config string tables (one place per enum, read both ways).
+template <class E>
+struct EnumName {
+  E value;
+  const char* name;
+};
+constexpr std::array<EnumName<QkGranularity>, 2> kQkGranularityNames = {
+    {{QkGranularity::PerToken, "per-token"}, {QkGranularity::PerBlock, "per-block"}}};
+constexpr std::array<EnumName<PQuant>, 2> kPQuantNames = {
+    {{PQuant::U8x255, "u8x255"}, {PQuant::S8x127, "s8x127"}}};
+constexpr std::array<EnumName<ReferencePrecision>, 2> kReferenceNames = {
+    {{ReferencePrecision::Fp32, "fp32"}, {ReferencePrecision::Fp16, "fp16"}}};
+
+template <class E, size_t N>
+std::string enum_name(const std::array<EnumName<E>, N>& table, E value) {
+  for (const auto& entry : table) {
+    if (entry.value == value) return entry.name;
+  }
+  return "?";
+}
+
+template <class E, size_t N>
+E parse_enum(const JsonNode& node, const std::array<EnumName<E>, N>& table) {
+  std::vector<std::string> names;
+  for (const auto& entry : table) names.push_back(entry.name);
+  std::string chosen = node.as_choice(names);
+  for (const auto& entry : table) {
+    if (chosen == entry.name) return entry.value;
+  }
+  node.fail("unreachable");
+}
+
+std::vector<std::string> distribution_names() {
+  std::vector<std::string> names;
+  for (Distribution d : {Distribution::Normal, Distribution::Uniform, Distribution::OutlierChannels}) {
+    names.push_back(to_string(d));
+  }
+  return names;
+}
+
+Distribution read_distribution(const JsonNode& node) {
+  return *parse_distribution(node.as_choice(distribution_names()));
+}
+
+int64_t read_size(const JsonNode& node) { return node.as_int(1, kMaxBatchOrHeads); }
+int64_t read_seq(const JsonNode& node) { return node.as_int(1, kMaxSeqLen); }
+int64_t read_head_dim(const JsonNode& node) {
+  int64_t d = node.as_int(1, kMaxHeadDim);
+  if (d % kHeadDimMultiple != 0) {
+    node.fail_expected(fmt::format("a multiple of {} in [{}, {}]", kHeadDimMultiple,
+                                   kHeadDimMultiple, kMaxHeadDim));
+  }
+  return d;
+}
+int64_t read_quant_block(const JsonNode& node) {
+  int64_t b = node.as_int(1, kMaxQuantBlock);
+  if (b % kQuantBlockMultiple != 0) {
+    node.fail_expected(fmt::format("a multiple of {} in [{}, {}]", kQuantBlockMultiple,
+                                   kQuantBlockMultiple, kMaxQuantBlock));
+  }
+  return b;
+}
+
+// Reads `key` into `target` when present (target keeps its default otherwise).
+template <class T, class Reader>
+void read_optional(const JsonNode& object, std::string_view key, T& target, Reader read) {
+  if (auto node = object.find(key)) target = read(*node);
+}
+
+// Reads a list whose elements each go through `read`.
+template <class Reader>
+auto read_list(const JsonNode& node, Reader read, bool non_empty) {
+  std::vector<decltype(read(node))> values;
+  for (const JsonNode& element : node.elements(non_empty)) values.push_back(read(element));
+  return values;
+}
+
+// An axis: a non-empty list.
+template <class Reader>
+auto read_axis(const JsonNode& node, Reader read) {
+  return read_list(node, read, /*non_empty=*/true);
+}
+
+const std::vector<std::string> kInputKeys = {"distribution", "seed", "scale", "magnitude", "channels",
+                                             "npy_dir"};
+
+InputSpec read_input(const JsonNode& node, const std::string& file) {
+  node.expect_object(kInputKeys);
+  InputSpec in;
+  read_optional(node, "distribution", in.distribution, read_distribution);
+  read_optional(node, "seed", in.seed, [](const JsonNode& n) { return n.as_uint64(); });
+  read_optional(node, "scale", in.scale, [](const JsonNode& n) {
+    double s = n.as_number(0.0);
+    if (s == 0.0) n.fail_expected("a number > 0");
+    return s;
+  });
+  for (const char* outlier_key : {"magnitude", "channels"}) {
+    auto child = node.find(outlier_key);
+    if (child && in.distribution != Distribution::OutlierChannels) {
+      child->fail(fmt::format("\"{}\" applies only to distribution \"outlier-channels\", found "
+                              "distribution \"{}\"", outlier_key, to_string(in.distribution)));
+    }
+  }
+  read_optional(node, "magnitude", in.outlier_magnitude, [](const JsonNode& n) { return n.as_number(0.0); });
+  read_optional(node, "channels", in.outlier_channels, [](const JsonNode& n) { return n.as_int(1, kMaxHeadDim); });
+  read_optional(node, "npy_dir", in.npy_dir, [&](const JsonNode& n) {
+    std::filesystem::path dir = n.as_string();
+    if (dir.empty()) n.fail_expected("a non-empty directory path");
+    // Relative to the config file, so a config and its inputs travel together.
+    if (dir.is_relative()) dir = std::filesystem::path(file).parent_path() / dir;
+    return dir.lexically_normal().string();
+  });
+  return in;
+}
+
+const std::vector<std::string> kAxesKeys = {"batch",  "heads",    "kv_heads", "seq_len", "seq_q",
+                                            "seq_kv", "head_dim", "causal",   "input"};
+
+// Fills the seq axis from "seq_len" or from the product of "seq_q" and "seq_kv".
+void read_seqs(const JsonNode& axes_node, SweepAxes& axes) {
+  auto seq_len = axes_node.find("seq_len");
+  auto seq_q = axes_node.find("seq_q");
+  auto seq_kv = axes_node.find("seq_kv");
+  if (seq_len && (seq_q || seq_kv)) {
+    (seq_q ? *seq_q : *seq_kv).fail("give either \"seq_len\" or both \"seq_q\" and \"seq_kv\", not both forms");
+  }
+  axes.seq_from_seq_len = !seq_q && !seq_kv;
+  if (axes.seq_from_seq_len) {
+    axes.seq_q_axis = axes.seq_kv_axis = read_axis(axes_node.at("seq_len"), read_seq);
+    for (int64_t s : axes.seq_q_axis) axes.seqs.push_back({s, s});
+    return;
+  }
+  if (!seq_q || !seq_kv) axes_node.at(seq_q ? "seq_kv" : "seq_q");  // throws: the other is missing
+  axes.seq_q_axis = read_axis(*seq_q, read_seq);
+  axes.seq_kv_axis = read_axis(*seq_kv, read_seq);
+  for (int64_t q : axes.seq_q_axis) {
+    for (int64_t kv : axes.seq_kv_axis) axes.seqs.push_back({q, kv});
+  }
+}
+
+SweepAxes read_axes(const JsonNode& node, const std::string& file) {
+  node.expect_object(kAxesKeys);
+  SweepAxes axes;
+  axes.batch = {1};
+  read_optional(node, "batch", axes.batch, [](const JsonNode& n) { return read_axis(n, read_size); });
+  axes.heads = read_axis(node.at("heads"), read_size);
+  if (auto kv = node.find("kv_heads"); kv && !kv->is_null()) axes.kv_heads = read_axis(*kv, read_size);
+  read_seqs(node, axes);
+  axes.head_dim = read_axis(node.at("head_dim"), read_head_dim);
+  axes.causal = {false};
+  read_optional(node, "causal", axes.causal,
+                [](const JsonNode& n) { return read_axis(n, [](const JsonNode& e) { return e.as_bool(); }); });
+  axes.inputs = {InputSpec{}};
+  read_optional(node, "input", axes.inputs, [&](const JsonNode& n) {
+    return read_axis(n, [&](const JsonNode& e) { return read_input(e, file); });
+  });
+  return axes;
+}
+
+const std::vector<std::string> kExcludeKeys = {"batch",  "heads",    "kv_heads", "seq_len",     "seq_q",
+                                               "seq_kv", "head_dim", "causal",   "distribution"};
+
+ExcludeRule read_exclude_rule(const JsonNode& node) {
+  node.expect_object(kExcludeKeys);
+  if (node.value().empty()) node.fail_expected("at least one key (an empty rule excludes every case)");
+  ExcludeRule rule;
+  read_optional(node, "batch", rule.batch, read_size);
+  read_optional(node, "heads", rule.heads, read_size);
+  read_optional(node, "kv_heads", rule.kv_heads, read_size);
+  read_optional(node, "seq_q", rule.seq_q, read_seq);
+  read_optional(node, "seq_kv", rule.seq_kv, read_seq);
+  if (auto seq_len = node.find("seq_len")) {
+    if (rule.seq_q || rule.seq_kv) seq_len->fail("give either \"seq_len\" or \"seq_q\"/\"seq_kv\", not both");
+    rule.seq_q = rule.seq_kv = read_seq(*seq_len);
+  }
+  read_optional(node, "head_dim", rule.head_dim, read_head_dim);
+  read_optional(node, "causal", rule.causal, [](const JsonNode& n) { return n.as_bool(); });
+  read_optional(node, "distribution", rule.distribution, read_distribution);
+  return rule;
+}
+
+std::vector<std::string> read_kernels(const std::optional<JsonNode>& node) {
+  std::vector<std::string> names;
+  for (const KernelSpec& k : kernel_registry()) {
+    // The reference runs first whatever the list says: every other kernel is compared to it.
+    if (k.family == KernelFamily::Reference || !node) names.push_back(k.name);
+  }
+  if (!node) return names;
+  std::vector<std::string> valid;
+  for (const KernelSpec& k : kernel_registry()) valid.push_back(k.name);
+  for (const JsonNode& element : node->elements(/*non_empty=*/true)) {
+    std::string name = element.as_choice(valid);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
+QuantConfig read_quantization(const JsonNode& node) {
+  node.expect_object({"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block"});
+  QuantConfig q;
+  auto as_bool = [](const JsonNode& n) { return n.as_bool(); };
+  read_optional(node, "qk_granularity", q.qk_granularity,
+                [](const JsonNode& n) { return parse_enum(n, kQkGranularityNames); });
+  read_optional(node, "qk_block", q.qk_block, [](const JsonNode& n) { return int32_t(read_quant_block(n)); });
+  read_optional(node, "smooth_k", q.smooth_k, as_bool);
+  read_optional(node, "p_quant", q.p_quant, [](const JsonNode& n) { return parse_enum(n, kPQuantNames); });
+  read_optional(node, "l_from_quantized_p", q.l_from_quantized_p, as_bool);
+  read_optional(node, "kv_block", q.kv_block, [](const JsonNode& n) { return int32_t(read_quant_block(n)); });
+  return q;
+}
+
+MeasureOptions read_measurement(const JsonNode& node) {
+  node.expect_object({"warmup_runs", "min_samples", "max_samples", "max_seconds", "min_seconds",
+                      "target_noise", "flush_l2", "keep_samples"});
+  MeasureOptions m;
+  constexpr int64_t kMaxCount = 1'000'000;
+  auto count_from = [](int64_t min) { return [min](const JsonNode& n) { return int(n.as_int(min, kMaxCount)); }; };
+  auto non_negative = [](const JsonNode& n) { return n.as_number(0.0); };
+  auto as_bool = [](const JsonNode& n) { return n.as_bool(); };
+  read_optional(node, "warmup_runs", m.warmup_runs, count_from(0));
+  read_optional(node, "min_samples", m.min_samples, count_from(1));
+  read_optional(node, "max_samples", m.max_samples, count_from(1));
+  read_optional(node, "max_seconds", m.max_seconds, non_negative);
+  read_optional(node, "min_seconds", m.min_seconds, non_negative);
+  read_optional(node, "target_noise", m.target_noise, non_negative);
+  read_optional(node, "flush_l2", m.flush_l2, as_bool);
+  read_optional(node, "keep_samples", m.keep_samples, as_bool);
+  if (m.min_samples > m.max_samples) {
+    (node.has("min_samples") ? node.at("min_samples") : node.at("max_samples"))
+        .fail(fmt::format("expected min_samples <= max_samples, found {} > {}", m.min_samples, m.max_samples));
+  }
+  if (m.min_seconds > m.max_seconds) {
+    (node.has("min_seconds") ? node.at("min_seconds") : node.at("max_seconds"))
+        .fail(fmt::format("expected min_seconds <= max_seconds, found {} > {}", m.min_seconds, m.max_seconds));
+  }
+  return m;
+}
+
+// A threshold that may be null (disabled).
+std::optional<double> read_optional_threshold(const JsonNode& n, double min, double max) {
+  if (n.is_null()) return std::nullopt;
+  return n.as_number(min, max);
+}
+
+Thresholds read_thresholds(const JsonNode& node) {
+  node.expect_object({"max_mse", "max_abs_error", "max_rel_l2", "min_cosine"});
+  Thresholds t;
+  auto non_negative = [](const JsonNode& n) { return n.as_number(0.0); };
+  read_optional(node, "max_mse", t.max_mse, non_negative);
+  read_optional(node, "max_abs_error", t.max_abs_error, non_negative);
+  read_optional(node, "max_rel_l2", t.max_rel_l2, [](const JsonNode& n) {
+    return read_optional_threshold(n, 0.0, std::numeric_limits<double>::infinity());
+  });
+  read_optional(node, "min_cosine", t.min_cosine,
+                [](const JsonNode& n) { return read_optional_threshold(n, -1.0, 1.0); });
+  return t;
+}
+
+CpuOptions read_cpu(const JsonNode& node) {
+  node.expect_object({"max_case_gflop", "threads"});
+  CpuOptions c;
+  read_optional(node, "max_case_gflop", c.max_case_gflop, [](const JsonNode& n) {
+    double g = n.as_number(0.0);
+    if (g == 0.0) n.fail_expected("a number > 0");
+    return g;
+  });
+  read_optional(node, "threads", c.threads, [](const JsonNode& n) { return int(n.as_int(0, 4096)); });
+  return c;
+}
+
+ReferencePrecision read_reference(const JsonNode& node) {
+  node.expect_object({"precision"});
+  ReferencePrecision p = RunSettings{}.reference_precision;
+  read_optional(node, "precision", p, [](const JsonNode& n) { return parse_enum(n, kReferenceNames); });
+  return p;
+}
+
+const std::vector<std::string> kTopLevelKeys = {"name",         "description", "axes",      "exclude",
+                                                "kernels",      "quantization", "reference", "measurement",
+                                                "thresholds",   "cpu"};
+
+// --- the expanded config: every setting with its default filled in ---------------------
+
+json input_to_json(const InputSpec& in) {
+  json j = {{"distribution", to_string(in.distribution)}, {"seed", in.seed}, {"scale", in.scale}};
+  if (in.distribution == Distribution::OutlierChannels) {
+    j["magnitude"] = in.outlier_magnitude;
+    j["channels"] = in.outlier_channels;
+  }
+  if (!in.npy_dir.empty()) j["npy_dir"] = in.npy_dir;
+  return j;
+}
+
+json axes_to_json(const SweepAxes& axes) {
+  json j = {{"batch", axes.batch}, {"heads", axes.heads}, {"head_dim", axes.head_dim}, {"causal", axes.causal}};
+  j["kv_heads"] = axes.kv_heads ? json(*axes.kv_heads) : json(nullptr);
+  if (axes.seq_from_seq_len) {
+    j["seq_len"] = axes.seq_q_axis;
+  } else {
+    j["seq_q"] = axes.seq_q_axis;
+    j["seq_kv"] = axes.seq_kv_axis;
+  }
+  for (const InputSpec& in : axes.inputs) j["input"].push_back(input_to_json(in));
+  return j;
+}
+
+json exclude_to_json(const ExcludeRule& r) {
+  json j = json::object();
+  auto put = [&j](const char* key, const auto& value) {
+    if (value) j[key] = *value;
+  };
+  put("batch", r.batch);
+  put("heads", r.heads);
+  put("kv_heads", r.kv_heads);
+  put("seq_q", r.seq_q);
+  put("seq_kv", r.seq_kv);
+  put("head_dim", r.head_dim);
+  put("causal", r.causal);
+  if (r.distribution) j["distribution"] = to_string(*r.distribution);
+  return j;
+}
+
+json optional_to_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json settings_to_json(const RunSettings& s) {
+  const QuantConfig& q = s.quant;
+  const MeasureOptions& m = s.measure;
+  return {
+      {"kernels", s.kernels},
+      {"quantization",
+       {{"qk_granularity", enum_name(kQkGranularityNames, q.qk_granularity)},
+        {"qk_block", q.qk_block},
+        {"smooth_k", q.smooth_k},
+        {"p_quant", enum_name(kPQuantNames, q.p_quant)},
+        {"l_from_quantized_p", q.l_from_quantized_p},
+        {"kv_block", q.kv_block}}},
+      {"reference", {{"precision", enum_name(kReferenceNames, s.reference_precision)}}},
+      {"measurement",
+       {{"warmup_runs", m.warmup_runs},
+        {"min_samples", m.min_samples},
+        {"max_samples", m.max_samples},
+        {"max_seconds", m.max_seconds},
+        {"min_seconds", m.min_seconds},
+        {"target_noise", m.target_noise},
+        {"flush_l2", m.flush_l2},
+        {"keep_samples", m.keep_samples}}},
+      {"thresholds",
+       {{"max_mse", s.thresholds.max_mse},
+        {"max_abs_error", s.thresholds.max_abs_error},
+        {"max_rel_l2", optional_to_json(s.thresholds.max_rel_l2)},
+        {"min_cosine", optional_to_json(s.thresholds.min_cosine)}}},
+      {"cpu", {{"max_case_gflop", s.cpu.max_case_gflop}, {"threads", s.cpu.threads}}},
+  };
+}
+
+// --- top level ---------------------------------------------------------------------------
+
+json parse_json_text(const std::string& text, const std::string& file) {
+  try {
+    return json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    // nlohmann's message already says "at line L, column C"; drop its "[json.exception…] " tag.
+    std::string detail = e.what();
+    if (auto tag_end = detail.find("] "); tag_end != std::string::npos) detail = detail.substr(tag_end + 2);
+    throw ConfigError(file, "", fmt::format("expected valid JSON, found a {}", detail));
+  }
+}
+
+RunSettings read_settings(const JsonNode& root) {
+  RunSettings s;
+  s.kernels = read_kernels(root.find("kernels"));
+  read_optional(root, "quantization", s.quant, read_quantization);
+  read_optional(root, "reference", s.reference_precision, read_reference);
+  read_optional(root, "measurement", s.measure, read_measurement);
+  read_optional(root, "thresholds", s.thresholds, read_thresholds);
+  read_optional(root, "cpu", s.cpu, read_cpu);
+  return s;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::string file, std::string json_path, std::string message)
+    : std::runtime_error(fmt::format("{}: {}: {}", file, json_path.empty() ? "(top level)" : json_path,
+                                     message)),
+      file_(std::move(file)),
+      json_path_(std::move(json_path)) {}
+
+SweepConfig parse_sweep_config(const std::string& text, const std::string& path) {
+  const json document = parse_json_text(text, path);
+  const JsonNode root(document, "", path);
+  root.expect_object(kTopLevelKeys);
+
+  SweepConfig config;
+  config.path = path;
+  config.sha256 = sha256_hex(text);
+  read_optional(root, "name", config.name, [](const JsonNode& n) { return n.as_string(); });
+  read_optional(root, "description", config.description, [](const JsonNode& n) { return n.as_string(); });
+  const SweepAxes axes = read_axes(root.at("axes"), path);
+  std::vector<ExcludeRule> excludes;
+  read_optional(root, "exclude", excludes,
+                [](const JsonNode& n) { return read_list(n, read_exclude_rule, /*non_empty=*/false); });
+  config.settings = read_settings(root);
+  config.cases = expand_cases(axes, excludes, path);
+
+  json exclude_json = json::array();
+  for (const ExcludeRule& r : excludes) exclude_json.push_back(exclude_to_json(r));
+  config.expanded = settings_to_json(config.settings);
+  config.expanded["name"] = config.name;
+  config.expanded["description"] = config.description;
+  config.expanded["axes"] = axes_to_json(axes);
+  config.expanded["exclude"] = std::move(exclude_json);
+  return config;
+}
+
+SweepConfig load_sweep_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ConfigError(path, "", fmt::format("expected a readable config file, found none ({})",
+                                            std::strerror(errno)));
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) throw ConfigError(path, "", "expected a readable config file, found a read error");
+  return parse_sweep_config(bytes.str(), path);
+}
+
+}  // namespace int8attn

@@ -1,0 +1,107 @@
+#include "src/config/sweep_expand.h"
+
+#include <array>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace int8attn {
+namespace {
+
+// Axis positions in the odometer, outer to inner.
+enum AxisPosition { kBatch, kHeads, kKvHeads, kSeq, kHeadDim, kCausal, kInput, kAxisCount };
+using AxisIndex = std::array<size_t, kAxisCount>;
+
+AxisIndex axis_sizes(const SweepAxes& axes) {
+  return {axes.batch.size(),
+          axes.heads.size(),
+          axes.kv_heads ? axes.kv_heads->size() : 1,
+          axes.seqs.size(),
+          axes.head_dim.size(),
+          axes.causal.size(),
+          axes.inputs.size()};
+}
+
+// Advances the mixed-radix counter (innermost axis fastest); false after the last case.
+bool advance(AxisIndex& index, const AxisIndex& sizes) {
+  for (int axis = kAxisCount - 1; axis >= 0; --axis) {
+    if (++index[axis] < sizes[axis]) return true;
+    index[axis] = 0;
+  }
+  return false;
+}
+
+BenchCase make_case(const SweepAxes& axes, const AxisIndex& at) {
+  BenchCase c;
+  c.dims.batch = axes.batch[at[kBatch]];
+  c.dims.heads = axes.heads[at[kHeads]];
+  c.dims.kv_heads = axes.kv_heads ? (*axes.kv_heads)[at[kKvHeads]] : c.dims.heads;
+  c.dims.seq_q = axes.seqs[at[kSeq]].seq_q;
+  c.dims.seq_kv = axes.seqs[at[kSeq]].seq_kv;
+  c.dims.head_dim = axes.head_dim[at[kHeadDim]];
+  c.dims.causal = axes.causal[at[kCausal]];
+  c.input = axes.inputs[at[kInput]];
+  c.id = make_case_id(c.dims, c.input);
+  return c;
+}
+
+// Checks combinations of axis values that are each valid alone.
+void check_combination(const BenchCase& c, const AxisIndex& at, const std::string& file) {
+  if (c.dims.heads % c.dims.kv_heads != 0) {
+    throw ConfigError(file, fmt::format("axes.kv_heads[{}]", at[kKvHeads]),
+                      fmt::format("expected a divisor of heads ({}), found {}; drop the combination "
+                                  "with an exclude rule such as {{\"heads\": {}, \"kv_heads\": {}}}",
+                                  c.dims.heads, c.dims.kv_heads, c.dims.heads, c.dims.kv_heads));
+  }
+  if (c.input.distribution == Distribution::OutlierChannels &&
+      c.input.outlier_channels > c.dims.head_dim) {
+    throw ConfigError(file, fmt::format("axes.input[{}].channels", at[kInput]),
+                      fmt::format("expected at most head_dim ({}) outlier channels, found {}",
+                                  c.dims.head_dim, c.input.outlier_channels));
+  }
+}
+
+}  // namespace
+
+bool exclude_matches(const ExcludeRule& rule, const BenchCase& c) {
+  auto same = [](const auto& wanted, const auto& actual) { return !wanted || *wanted == actual; };
+  return same(rule.batch, c.dims.batch) && same(rule.heads, c.dims.heads) &&
+         same(rule.kv_heads, c.dims.kv_heads) && same(rule.seq_q, c.dims.seq_q) &&
+         same(rule.seq_kv, c.dims.seq_kv) && same(rule.head_dim, c.dims.head_dim) &&
+         same(rule.causal, c.dims.causal) && same(rule.distribution, c.input.distribution);
+}
+
+std::vector<BenchCase> expand_cases(const SweepAxes& axes, const std::vector<ExcludeRule>& excludes,
+                                    const std::string& file) {
+  const AxisIndex sizes = axis_sizes(axes);
+  std::vector<BenchCase> cases;
+  std::unordered_set<std::string> seen_ids;
+  AxisIndex at{};
+  do {
+    BenchCase c = make_case(axes, at);
+    bool excluded = false;
+    for (const ExcludeRule& rule : excludes) excluded = excluded || exclude_matches(rule, c);
+    if (excluded) continue;
+    check_combination(c, at, file);
+    if (!seen_ids.insert(c.id).second) {
+      // Same id: the same case given twice (silently kept once), unless the inputs are
+      // files from different directories, which the id cannot tell apart.
+      for (const BenchCase& earlier : cases) {
+        if (earlier.id == c.id && earlier.input.npy_dir != c.input.npy_dir) {
+          throw ConfigError(file, fmt::format("axes.input[{}].npy_dir", at[kInput]),
+                            fmt::format("expected one npy_dir per shape, found \"{}\" and \"{}\" "
+                                        "for case {}", earlier.input.npy_dir, c.input.npy_dir, c.id));
+        }
+      }
+      continue;
+    }
+    cases.push_back(std::move(c));
+  } while (advance(at, sizes));
+  if (cases.empty()) {
+    throw ConfigError(file, "exclude",
+                      "expected at least one case left after the exclude rules, found none");
+  }
+  return cases;
+}
+
+}  // namespace int8attn
