@@ -72,6 +72,11 @@ Distribution read_distribution(const JsonNode& node) {
   return *parse_distribution(node.as_choice(distribution_names()));
 }
 
+double read_positive(const JsonNode& node) {
+  if (!node.value().is_number() || node.value().get<double>() <= 0.0) node.fail_expected("a number > 0");
+  return node.value().get<double>();
+}
+
 int64_t read_size(const JsonNode& node) { return node.as_int(1, kMaxBatchOrHeads); }
 int64_t read_seq(const JsonNode& node) { return node.as_int(1, kMaxSeqLen); }
 int64_t read_head_dim(const JsonNode& node) {
@@ -119,11 +124,7 @@ InputSpec read_input(const JsonNode& node, const std::string& file) {
   InputSpec in;
   read_optional(node, "distribution", in.distribution, read_distribution);
   read_optional(node, "seed", in.seed, [](const JsonNode& n) { return n.as_uint64(); });
-  read_optional(node, "scale", in.scale, [](const JsonNode& n) {
-    double s = n.as_number(0.0);
-    if (s == 0.0) n.fail_expected("a number > 0");
-    return s;
-  });
+  read_optional(node, "scale", in.scale, read_positive);
   for (const char* outlier_key : {"magnitude", "channels"}) {
     auto child = node.find(outlier_key);
     if (child && in.distribution != Distribution::OutlierChannels) {
@@ -250,7 +251,7 @@ MeasureOptions read_measurement(const JsonNode& node) {
   read_optional(node, "warmup_runs", m.warmup_runs, count_from(0));
   read_optional(node, "min_samples", m.min_samples, count_from(1));
   read_optional(node, "max_samples", m.max_samples, count_from(1));
-  read_optional(node, "max_seconds", m.max_seconds, non_negative);
+  read_optional(node, "max_seconds", m.max_seconds, read_positive);
   read_optional(node, "min_seconds", m.min_seconds, non_negative);
   read_optional(node, "target_noise", m.target_noise, non_negative);
   read_optional(node, "flush_l2", m.flush_l2, as_bool);
@@ -289,11 +290,7 @@ Thresholds read_thresholds(const JsonNode& node) {
 CpuOptions read_cpu(const JsonNode& node) {
   node.expect_object({"max_case_gflop", "threads"});
   CpuOptions c;
-  read_optional(node, "max_case_gflop", c.max_case_gflop, [](const JsonNode& n) {
-    double g = n.as_number(0.0);
-    if (g == 0.0) n.fail_expected("a number > 0");
-    return g;
-  });
+  read_optional(node, "max_case_gflop", c.max_case_gflop, read_positive);
   read_optional(node, "threads", c.threads, [](const JsonNode& n) { return int(n.as_int(0, 4096)); });
   return c;
 }

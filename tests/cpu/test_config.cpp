@@ -165,6 +165,12 @@ TEST(ConfigErrors, InvalidJsonReportsLineAndColumn) {
   }
 }
 
+TEST(ConfigParsing, AcceptsComments) {
+  const SweepConfig config = parse_sweep_config(
+      "// sweep\n{\"axes\": {\"heads\": [2], /* two */ \"seq_len\": [8], \"head_dim\": [16]}}", "x.json");
+  EXPECT_EQ(config.cases.size(), 1u);
+}
+
 TEST(ConfigErrors, UnknownKernelListsValidNames) {
   try {
     parse_sweep_config(minimal_config("", R"(, "kernels": ["nope"])"), "x.json");
