@@ -1,0 +1,217 @@
+#include "src/bench/runner.h"
+
+#include <csignal>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "src/bench/fallback.h"
+#include "src/report/checkpoint.h"
+#include "src/report/json_io.h"
+
+namespace int8attn {
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+extern "C" void on_sigint(int) {
+  sweep_interrupt_flag().store(true);
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once; the checkpoint stays valid
+}
+
+// Installs the SIGINT handler for the lifetime of a sweep.
+class SigintGuard {
+ public:
+  SigintGuard() { previous_ = std::signal(SIGINT, on_sigint); }
+  ~SigintGuard() { std::signal(SIGINT, previous_); }
+
+ private:
+  void (*previous_)(int);
+};
+
+KernelResult skipped_result(const std::string& kernel, const std::string& reason) {
+  KernelResult r;
+  r.kernel = kernel;
+  r.status = KernelStatus::Skipped;
+  r.reason = reason;
+  return r;
+}
+
+// A few words for the progress line.
+std::string case_summary(const CaseResult& r) {
+  std::string out;
+  for (const KernelResult& k : r.kernels) {
+    if (!out.empty()) out += ", ";
+    out += k.kernel + " " + to_string(k.status);
+    if (k.accuracy) out += fmt::format(" relL2={:.2g}", k.accuracy->rel_l2);
+  }
+  return out;
+}
+
+nlohmann::json checkpoint_header(const SweepConfig& config, const Backend& backend,
+                                 const ToolInfo& tool) {
+  return {{"config_path", config.path},
+          {"config_sha256", config.sha256},
+          {"backend", to_string(backend.kind())},
+          {"device", backend.caps().name},
+          {"tool_version", tool.version}};
+}
+
+// Loads finished cases from a checkpoint after checking it belongs to this sweep.
+std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohmann::json& header) {
+  if (!std::filesystem::exists(path)) {
+    throw ResumeError(fmt::format("--resume: no checkpoint at {}", path));
+  }
+  Checkpoint ckpt = read_checkpoint(path);
+  for (const char* key : {"config_sha256", "backend", "device"}) {
+    if (ckpt.header.value(key, nlohmann::json()) != header.at(key)) {
+      throw ResumeError(fmt::format(
+          "--resume: checkpoint {} was made with a different {} ({} vs {} now); start over "
+          "without --resume or use the matching config/backend",
+          path, key, ckpt.header.value(key, nlohmann::json()).dump(), header.at(key).dump()));
+    }
+  }
+  if (ckpt.dropped_lines > 0) {
+    fmt::print(stderr, "note: ignored {} incomplete line(s) at the end of {}\n", ckpt.dropped_lines, path);
+  }
+  return std::move(ckpt.cases);
+}
+
+// Resumed cases come first in the list; the report follows the config's case order.
+void order_like_config(std::vector<CaseResult>& results, const std::vector<BenchCase>& cases) {
+  std::map<std::string, size_t> position;
+  for (size_t i = 0; i < cases.size(); ++i) position.emplace(cases[i].id, i);
+  auto rank = [&](const CaseResult& r) {
+    auto it = position.find(r.id);
+    return it == position.end() ? cases.size() : it->second;
+  };
+  std::stable_sort(results.begin(), results.end(),
+                   [&](const CaseResult& a, const CaseResult& b) { return rank(a) < rank(b); });
+}
+
+}  // namespace
+
+std::atomic<bool>& sweep_interrupt_flag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+double attention_flops(const AttnDims& d) {
+  const double flops = 4.0 * d.batch * d.heads * static_cast<double>(d.seq_q) * d.seq_kv * d.head_dim;
+  return d.causal ? flops / 2 : flops;
+}
+
+CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings& settings) {
+  CaseResult result;
+  const std::string skip = backend.skip_reason(c, settings);
+  std::vector<const KernelSpec*> runnable;
+  std::vector<KernelResult> skipped;
+  for (const std::string& name : settings.kernels) {
+    const KernelSpec* spec = find_kernel(name);
+    if (!spec) {
+      skipped.push_back(skipped_result(name, "unknown kernel"));
+    } else if (!skip.empty()) {
+      skipped.push_back(skipped_result(name, skip));
+    } else if (auto why = spec->unsupported_reason(c.dims, backend.caps())) {
+      skipped.push_back(skipped_result(name, *why));
+    } else {
+      runnable.push_back(spec);
+    }
+  }
+  if (!runnable.empty()) result = backend.run_case(c, runnable, settings);
+  result.id = c.id;
+  result.dims = c.dims;
+  result.input = c.input;
+  // Report kernels in the config's order, whichever path produced them.
+  std::vector<KernelResult> ordered;
+  for (const std::string& name : settings.kernels) {
+    auto take = [&](std::vector<KernelResult>& from) {
+      for (KernelResult& k : from) {
+        if (k.kernel == name) { ordered.push_back(std::move(k)); return true; }
+      }
+      return false;
+    };
+    if (!take(result.kernels) && !take(skipped)) {
+      ordered.push_back(skipped_result(name, "backend returned no result"));
+    }
+  }
+  result.kernels = std::move(ordered);
+  apply_fallback_policy(result, settings.thresholds, backend.kind() == BackendKind::Cuda);
+  return result;
+}
+
+SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepOptions& options,
+                       const ToolInfo& tool) {
+  SweepOutcome outcome;
+  Report& report = outcome.report;
+  report.tool = tool;
+  report.environment = backend.environment();
+  report.config = {config.path, config.sha256, config.expanded};
+  report.started_at = utc_now();
+
+  const std::string ckpt_path =
+      options.checkpoint_path.empty() ? checkpoint_path_for(options.output_path) : options.checkpoint_path;
+  const nlohmann::json header = checkpoint_header(config, backend, tool);
+  std::set<std::string> done;
+  if (options.resume) {
+    for (CaseResult& r : load_resume_cases(ckpt_path, header)) {
+      done.insert(r.id);
+      report.cases.push_back(std::move(r));
+    }
+    outcome.resumed_cases = static_cast<int64_t>(report.cases.size());
+  }
+  CheckpointWriter checkpoint;
+  checkpoint.open(ckpt_path, header, options.resume);
+
+  std::vector<const BenchCase*> todo;
+  double total_work = 0;
+  for (const BenchCase& c : config.cases) {
+    if (done.count(c.id) || c.id.find(options.case_filter) == std::string::npos) continue;
+    todo.push_back(&c);
+    total_work += attention_flops(c.dims);
+  }
+  Progress progress(options.progress, static_cast<int64_t>(todo.size()), total_work);
+  sweep_interrupt_flag().store(false);
+  {
+    SigintGuard guard;
+    for (const BenchCase* c : todo) {
+      if (sweep_interrupt_flag().load()) break;
+      progress.start_case(c->id);
+      const auto t0 = std::chrono::steady_clock::now();
+      CaseResult r = run_one_case(*c, backend, config.settings);
+      r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      checkpoint.append(r);
+      progress.finish_case(c->id, attention_flops(c->dims), case_summary(r));
+      report.cases.push_back(std::move(r));
+    }
+  }
+  progress.done();
+  order_like_config(report.cases, config.cases);
+  outcome.interrupted = sweep_interrupt_flag().load();
+  for (const CaseResult& r : report.cases) {
+    for (const KernelResult& k : r.kernels) outcome.kernel_errors += k.status == KernelStatus::Error;
+  }
+  report.complete = !outcome.interrupted;
+  report.finished_at = utc_now();
+  summarize(report);
+  write_report_atomic(report, options.output_path);
+  if (report.complete) {
+    checkpoint.close();
+    std::filesystem::remove(ckpt_path);
+  }
+  return outcome;
+}
+
+}  // namespace int8attn

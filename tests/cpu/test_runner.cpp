@@ -1,0 +1,177 @@
+// The sweep runner against a scripted backend: support checks, ordering, fallback, errors,
+// interruption, checkpoint and resume.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "src/bench/runner.h"
+#include "src/report/checkpoint.h"
+#include "src/report/json_io.h"
+
+using namespace int8attn;
+namespace fs = std::filesystem;
+
+namespace {
+
+class ScriptedBackend : public Backend {
+ public:
+  std::function<void(const BenchCase&)> on_case;  // runs inside run_case (e.g. raise SIGINT)
+  std::vector<std::string> ran;                   // case ids in order
+  std::string fail_kernel;                        // this kernel reports an error
+
+  BackendKind kind() const override { return BackendKind::Cpu; }
+  DeviceCaps caps() const override { return {BackendKind::Cpu, "scripted"}; }
+  Environment environment() const override { Environment e; e.backend = "cpu"; return e; }
+  std::string skip_reason(const BenchCase& c, const RunSettings&) const override {
+    return c.dims.seq_q > 1000 ? "too big for the test" : "";
+  }
+  CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
+                      const RunSettings&) override {
+    ran.push_back(c.id);
+    if (on_case) on_case(c);
+    CaseResult r;
+    for (auto it = kernels.rbegin(); it != kernels.rend(); ++it) {  // reversed on purpose
+      KernelResult k;
+      k.kernel = (*it)->name;
+      if (k.kernel == fail_kernel) {
+        k.status = KernelStatus::Error;
+        k.reason = "boom";
+      } else if ((*it)->family != KernelFamily::Reference) {
+        k.accuracy = Accuracy{};
+        k.accuracy->mse = c.dims.seq_q == 77 ? 1.0 : 1e-7;  // seq 77 crosses max_mse
+      }
+      r.kernels.push_back(k);
+    }
+    return r;
+  }
+};
+
+BenchCase make_case(int64_t seq, int64_t head_dim) {
+  BenchCase c;
+  c.dims.seq_q = c.dims.seq_kv = seq;
+  c.dims.head_dim = head_dim;
+  c.id = make_case_id(c.dims, c.input);
+  return c;
+}
+
+SweepConfig make_config() {
+  SweepConfig cfg;
+  cfg.path = "test.json";
+  cfg.sha256 = "abc";
+  cfg.cases = {make_case(16, 64), make_case(77, 64), make_case(16, 96), make_case(4096, 64)};
+  cfg.settings.kernels = {"fp16-ref-cublaslt", "int8-fa", "int8-qk", "fp16-fa"};
+  return cfg;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("runner-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    options_.output_path = (dir_ / "report.json").string();
+    options_.progress = ProgressMode::None;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+  SweepOptions options_;
+};
+
+const KernelResult& kernel(const CaseResult& c, const std::string& name) {
+  for (const KernelResult& k : c.kernels) {
+    if (k.kernel == name) return k;
+  }
+  throw std::runtime_error("no kernel " + name);
+}
+
+}  // namespace
+
+TEST_F(RunnerTest, RunsEveryCaseInConfigOrderAndAppliesPolicy) {
+  ScriptedBackend backend;
+  const SweepOutcome out = run_sweep(make_config(), backend, options_, ToolInfo{});
+  ASSERT_EQ(out.report.cases.size(), 4u);
+  EXPECT_TRUE(out.report.complete);
+  EXPECT_FALSE(out.interrupted);
+  // Kernels come back in the config's order even though the backend reversed them.
+  EXPECT_EQ(out.report.cases[0].kernels[0].kernel, "fp16-ref-cublaslt");
+  EXPECT_EQ(out.report.cases[0].kernels[3].kernel, "fp16-fa");
+  EXPECT_EQ(kernel(out.report.cases[0], "int8-fa").fallback->decision, Decision::Int8);
+  // seq 77: accuracy threshold crossed.
+  EXPECT_EQ(kernel(out.report.cases[1], "int8-fa").fallback->decision, Decision::Fp16Fallback);
+  // head_dim 96: the registry says shape unsupported; the reference still ran.
+  const KernelResult& hd96 = kernel(out.report.cases[2], "int8-fa");
+  EXPECT_EQ(hd96.status, KernelStatus::Skipped);
+  EXPECT_NE(hd96.reason.find("head_dim 96"), std::string::npos);
+  EXPECT_EQ(kernel(out.report.cases[2], "fp16-ref-cublaslt").status, KernelStatus::Ok);
+  // seq 4096: the backend's skip reason applies to every kernel, and it never ran.
+  EXPECT_EQ(kernel(out.report.cases[3], "fp16-ref-cublaslt").reason, "too big for the test");
+  EXPECT_EQ(backend.ran.size(), 3u);
+  // The report is on disk, readable, and the checkpoint is gone.
+  EXPECT_EQ(read_report(options_.output_path).cases.size(), 4u);
+  EXPECT_FALSE(fs::exists(checkpoint_path_for(options_.output_path)));
+}
+
+TEST_F(RunnerTest, KernelErrorIsRecordedAndTheSweepGoesOn) {
+  ScriptedBackend backend;
+  backend.fail_kernel = "int8-qk";
+  const SweepOutcome out = run_sweep(make_config(), backend, options_, ToolInfo{});
+  EXPECT_EQ(out.kernel_errors, 2);  // cases 0 and 1; head_dim 96 and seq 4096 are skipped
+  EXPECT_EQ(kernel(out.report.cases[0], "int8-qk").fallback->decision, Decision::Fp16Fallback);
+  EXPECT_EQ(kernel(out.report.cases[0], "int8-fa").status, KernelStatus::Ok);
+}
+
+TEST_F(RunnerTest, InterruptKeepsFinishedCasesAndResumeCompletesTheRest) {
+  ScriptedBackend first;
+  first.on_case = [&](const BenchCase& c) {
+    if (c.dims.seq_q == 77) sweep_interrupt_flag().store(true);  // as SIGINT would
+  };
+  const SweepOutcome partial = run_sweep(make_config(), first, options_, ToolInfo{});
+  EXPECT_TRUE(partial.interrupted);
+  EXPECT_FALSE(partial.report.complete);
+  EXPECT_EQ(partial.report.cases.size(), 2u);  // the running case finishes, then it stops
+  EXPECT_FALSE(read_report(options_.output_path).complete);
+  EXPECT_EQ(read_checkpoint(checkpoint_path_for(options_.output_path)).cases.size(), 2u);
+
+  ScriptedBackend second;
+  options_.resume = true;
+  const SweepOutcome rest = run_sweep(make_config(), second, options_, ToolInfo{});
+  EXPECT_TRUE(rest.report.complete);
+  EXPECT_EQ(rest.resumed_cases, 2);
+  EXPECT_EQ(second.ran.size(), 1u);  // only the head_dim-96 case was left to run on it
+  ASSERT_EQ(rest.report.cases.size(), 4u);
+  EXPECT_EQ(rest.report.cases[0].id, make_config().cases[0].id);
+  EXPECT_EQ(rest.report.cases[3].id, make_config().cases[3].id);
+}
+
+TEST_F(RunnerTest, ResumeRefusesACheckpointOfAnotherConfig) {
+  ScriptedBackend backend;
+  backend.on_case = [&](const BenchCase&) { sweep_interrupt_flag().store(true); };
+  run_sweep(make_config(), backend, options_, ToolInfo{});
+  SweepConfig other = make_config();
+  other.sha256 = "different";
+  options_.resume = true;
+  EXPECT_THROW(run_sweep(other, backend, options_, ToolInfo{}), ResumeError);
+}
+
+TEST_F(RunnerTest, ResumeWithoutCheckpointIsAnError) {
+  ScriptedBackend backend;
+  options_.resume = true;
+  EXPECT_THROW(run_sweep(make_config(), backend, options_, ToolInfo{}), ResumeError);
+}
+
+TEST_F(RunnerTest, FilterSelectsCases) {
+  ScriptedBackend backend;
+  options_.case_filter = "-q77-";
+  const SweepOutcome out = run_sweep(make_config(), backend, options_, ToolInfo{});
+  ASSERT_EQ(out.report.cases.size(), 1u);
+  EXPECT_EQ(out.report.cases[0].dims.seq_q, 77);
+}
+
+TEST(AttentionFlops, CausalIsHalf) {
+  AttnDims d;
+  d.batch = 2; d.heads = 4; d.seq_q = d.seq_kv = 1024; d.head_dim = 128;
+  EXPECT_DOUBLE_EQ(attention_flops(d), 4.0 * 2 * 4 * 1024 * 1024 * 128);
+  d.causal = true;
+  EXPECT_DOUBLE_EQ(attention_flops(d), 2.0 * 2 * 4 * 1024 * 1024 * 128);
+}
