@@ -1,2 +1,336 @@
-// Placeholder until the CLI lands (replaced in the next commits).
-int main() { return 0; }
+// int8attn-bench command line: CLI11 wiring only, one function per subcommand.
+// Exit codes: 0 success, 1 a kernel error in a sweep or a regression in compare,
+// 2 bad input or usage, 130 interrupted sweep (report of the finished cases written).
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "src/bench/backend.h"
+#include "src/bench/devices.h"
+#include "src/bench/registry.h"
+#include "src/bench/runner.h"
+#include "src/config/sweep_config.h"
+#include "src/report/compare.h"
+#include "src/report/json_io.h"
+#include "src/report/render.h"
+#include "version.h"
+
+namespace fs = std::filesystem;
+using namespace int8attn;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;
+
+ToolInfo tool_info() { return {"int8attn-bench", INT8ATTN_VERSION, INT8ATTN_GIT_COMMIT}; }
+
+// configs/default.json from the working directory, else from the source tree the binary
+// was built from, so `int8attn-bench sweep` works from anywhere in a checkout.
+std::string default_config_path() {
+  const fs::path candidates[] = {"configs/default.json",
+                                 fs::path(INT8ATTN_SOURCE_DIR) / "configs/default.json"};
+  for (const fs::path& p : candidates) {
+    if (fs::exists(p)) return p.string();
+  }
+  return candidates[0].string();
+}
+
+void print_config_error(const ConfigError& e) { fmt::print(stderr, "error: {}\n", e.what()); }
+
+// --- sweep -----------------------------------------------------------------------------
+struct SweepArgs {
+  std::string config;
+  std::string output = "int8attn-report.json";
+  std::string backend = "auto";
+  int device = 0;
+  std::vector<std::string> kernels;
+  std::string filter;
+  std::string inputs_dir, dump_dir;
+  std::string format = "table";
+  bool quiet = false, resume = false, keep_samples = false, no_progress = false;
+};
+
+std::unique_ptr<Backend> select_backend(const SweepArgs& a, const RunSettings& settings) {
+  if (a.backend == "cpu") return make_cpu_backend(settings.cpu);
+  std::string why;
+  std::unique_ptr<Backend> cuda = make_cuda_backend(a.device, why);
+  if (cuda) return cuda;
+  if (a.backend == "cuda") throw std::invalid_argument("--backend cuda: " + why);
+  if (!a.quiet) fmt::print(stderr, "note: no usable GPU ({}); using the CPU backend\n", why);
+  return make_cpu_backend(settings.cpu);
+}
+
+// Command-line overrides of the config's settings and cases.
+void apply_overrides(const SweepArgs& a, SweepConfig& config) {
+  if (!a.kernels.empty()) {
+    for (const std::string& k : a.kernels) {
+      if (!find_kernel(k)) throw std::invalid_argument(fmt::format("--kernels: unknown kernel '{}' (see list-kernels)", k));
+    }
+    config.settings.kernels = a.kernels;
+    const std::string& reference = kernel_registry().front().name;
+    if (std::find(a.kernels.begin(), a.kernels.end(), reference) == a.kernels.end()) {
+      config.settings.kernels.insert(config.settings.kernels.begin(), reference);
+    }
+  }
+  if (a.keep_samples) config.settings.measure.keep_samples = true;
+  if (!a.dump_dir.empty()) config.settings.dump_dir = a.dump_dir;
+  if (!a.inputs_dir.empty()) {
+    for (BenchCase& c : config.cases) {
+      c.input.npy_dir = a.inputs_dir;
+      c.id = make_case_id(c.dims, c.input);
+    }
+  }
+}
+
+int run_sweep_command(const SweepArgs& a) {
+  SweepConfig config = load_sweep_config(a.config.empty() ? default_config_path() : a.config);
+  apply_overrides(a, config);
+  std::unique_ptr<Backend> backend = select_backend(a, config.settings);
+  if (!a.quiet) {
+    fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config.path, config.cases.size(),
+               to_string(backend->kind()), backend->caps().name);
+  }
+  SweepOptions options;
+  options.output_path = a.output;
+  options.resume = a.resume;
+  options.case_filter = a.filter;
+  options.progress = (a.quiet || a.no_progress) ? ProgressMode::None : ProgressMode::Auto;
+  SweepOutcome outcome = run_sweep(config, *backend, options, tool_info());
+  if (a.format != "none") std::cout << render_report(outcome.report, *parse_report_format(a.format));
+  if (!a.quiet) {
+    fmt::print(stderr, "{} written ({} cases{}{})\n", a.output, outcome.report.cases.size(),
+               outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
+               outcome.interrupted ? ", INCOMPLETE: interrupted; continue with --resume" : "");
+  }
+  if (outcome.interrupted) return kExitInterrupted;
+  return outcome.kernel_errors > 0 ? kExitFailure : kExitOk;
+}
+
+void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "sweep", "Run every case of a sweep config: the reference and each kernel, with accuracy, "
+               "latency, memory and the fallback decision; write a JSON report and print a table.");
+  cmd->add_option("-c,--config", a.config, "Sweep config (JSON). Default: configs/default.json");
+  cmd->add_option("-o,--output", a.output, "Report path (written atomically)")->capture_default_str();
+  cmd->add_option("-b,--backend", a.backend,
+                  "auto: the GPU when one is usable, else the CPU; cpu: FP64 reference + bit-faithful "
+                  "CPU emulation (accuracy only, timings meaningless); cuda: GPU only")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--device", a.device, "CUDA device index")->capture_default_str();
+  cmd->add_option("-k,--kernels", a.kernels, "Run these kernels instead of the config's (the reference always runs)")
+      ->delimiter(',');
+  cmd->add_option("--filter", a.filter, "Run only cases whose id contains this text");
+  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32) from this folder instead of generating inputs");
+  cmd->add_option("--dump", a.dump_dir, "Write each case's inputs and every kernel's output as .npy under this folder");
+  cmd->add_option("--format", a.format, "What to print on stdout when done")
+      ->check(CLI::IsMember({"table", "markdown", "csv", "none"}))->capture_default_str();
+  cmd->add_flag("--resume", a.resume, "Continue an interrupted sweep from OUTPUT.ckpt.jsonl");
+  cmd->add_flag("--keep-samples", a.keep_samples, "Keep every latency sample in the report");
+  cmd->add_flag("--no-progress", a.no_progress, "No progress output on stderr");
+  cmd->add_flag("-q,--quiet", a.quiet, "No progress or notes on stderr");
+  cmd->callback([&] { exit_code = run_sweep_command(a); });
+}
+
+// --- validate --------------------------------------------------------------------------
+int run_validate(const std::string& path) {
+  const SweepConfig config = load_sweep_config(path);
+  fmt::print("{}: OK, {} cases\n", config.path, config.cases.size());
+  std::string why;
+  std::unique_ptr<Backend> gpu = make_cuda_backend(0, why);
+  const DeviceCaps cpu_caps{BackendKind::Cpu, "cpu"};
+  for (const std::string& name : config.settings.kernels) {
+    const KernelSpec* spec = find_kernel(name);
+    int64_t cpu_runs = 0, gpu_runs = 0;
+    for (const BenchCase& c : config.cases) {
+      cpu_runs += !spec->unsupported_reason(c.dims, cpu_caps).has_value();
+      if (gpu) gpu_runs += !spec->unsupported_reason(c.dims, gpu->caps()).has_value();
+    }
+    fmt::print("  {:<18} supported in {}/{} cases on cpu{}\n", name, cpu_runs, config.cases.size(),
+               gpu ? fmt::format(", {}/{} on {}", gpu_runs, config.cases.size(), gpu->caps().name) : "");
+  }
+  if (!gpu) fmt::print("  (no GPU here: {})\n", why);
+  return kExitOk;
+}
+
+// --- list-kernels ----------------------------------------------------------------------
+int run_list_kernels(bool as_json) {
+  if (as_json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const KernelSpec& k : kernel_registry()) {
+      out.push_back({{"name", k.name}, {"description", k.description}, {"rules", k.support_rules()}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  for (const KernelSpec& k : kernel_registry()) {
+    fmt::print("{:<18} {}\n{:<18} {}\n", k.name, k.description, "", k.support_rules());
+  }
+  return kExitOk;
+}
+
+// --- report ----------------------------------------------------------------------------
+int run_report(const std::string& path, const std::string& format, const std::string& output) {
+  const Report report = read_report(path);
+  const std::string text = render_report(report, *parse_report_format(format));
+  if (output.empty()) {
+    std::cout << text;
+    return kExitOk;
+  }
+  std::ofstream out(output, std::ios::binary);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + output);
+  fmt::print(stderr, "{} written\n", output);
+  return kExitOk;
+}
+
+// --- devices ---------------------------------------------------------------------------
+int run_devices(bool as_json) {
+  std::string why;
+  const std::vector<GpuDeviceSummary> devices = query_gpu_devices(why);
+  if (!as_json) {
+    std::cout << describe_devices(devices, why);
+    return kExitOk;
+  }
+  nlohmann::json out = {{"devices", nlohmann::json::array()}};
+  if (devices.empty()) out["why_none"] = why;
+  for (const GpuDeviceSummary& d : devices) {
+    nlohmann::json kernels = nlohmann::json::array();
+    for (const KernelSupport& k : d.kernels) {
+      kernels.push_back({{"kernel", k.kernel}, {"supported", k.supported}, {"reason", k.reason}});
+    }
+    out["devices"].push_back(
+        {{"index", d.index}, {"name", d.name},
+         {"compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor)},
+         {"sm_count", d.sm_count}, {"memory_bytes", d.memory_bytes}, {"l2_cache_bytes", d.l2_cache_bytes},
+         {"sm_clock_mhz", d.sm_clock_mhz}, {"memory_clock_mhz", d.memory_clock_mhz},
+         {"driver_version", d.driver_version}, {"cuda_runtime_version", d.runtime_version},
+         {"cublaslt_version", d.cublaslt_version}, {"kernels", kernels}});
+  }
+  std::cout << out.dump(2) << "\n";
+  return kExitOk;
+}
+
+// --- compare ---------------------------------------------------------------------------
+struct CompareArgs {
+  std::string baseline, candidate, format = "table", junit;
+  std::string missing = "warn";
+  CompareOptions options;
+};
+
+int run_compare(CompareArgs& a) {
+  a.options.missing_policy = a.missing == "fail" ? MissingPolicy::Fail : MissingPolicy::Warn;
+  const Report baseline = read_report(a.baseline);
+  const Report candidate = read_report(a.candidate);
+  CompareResult result = compare_reports(baseline, candidate, a.options);
+  result.baseline_label = a.baseline;
+  result.candidate_label = a.candidate;
+  std::cout << render_compare(result, *parse_compare_format(a.format));
+  if (!a.junit.empty()) write_junit(result, a.junit);
+  return compare_exit_code(result);
+}
+
+void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "compare", "Compare a candidate report with a baseline, case by case and kernel by kernel. "
+                 "Exit 0: no regression; 1: a regression (slower beyond tolerance AND noise, an "
+                 "error metric grown beyond tolerance, an int8 -> fp16-fallback flip, ok -> error); "
+                 "2: unreadable/incompatible input.");
+  cmd->add_option("baseline", a.baseline, "Baseline report JSON")->required();
+  cmd->add_option("candidate", a.candidate, "Candidate report JSON")->required();
+  cmd->add_option("-f,--format", a.format, "Output format")
+      ->check(CLI::IsMember({"table", "markdown", "md", "json"}))->capture_default_str();
+  cmd->add_option("--junit", a.junit, "Also write JUnit XML (one test per case and kernel) here");
+  cmd->add_option("--latency-tolerance", a.options.latency_tolerance,
+                  "Relative slowdown of the median allowed before it can count as a regression")
+      ->capture_default_str();
+  cmd->add_option("--noise-sigmas", a.options.noise_sigmas,
+                  "A slowdown must also exceed this many combined standard errors")->capture_default_str();
+  cmd->add_option("--mse-tolerance", a.options.mse_tolerance, "Relative MSE growth allowed (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--max-abs-tolerance", a.options.max_abs_tolerance,
+                  "Relative max-abs-error growth allowed (0: none)")->capture_default_str();
+  cmd->add_option("--rel-l2-tolerance", a.options.rel_l2_tolerance,
+                  "Relative rel-L2 growth allowed (0: none)")->capture_default_str();
+  cmd->add_option("--missing", a.missing, "A case/kernel present on one side only: warn or fail")
+      ->check(CLI::IsMember({"warn", "fail"}))->capture_default_str();
+  cmd->add_option("--filter", a.options.case_filter, "Only case ids matching this glob or substring");
+  cmd->add_flag("--allow-different-device", a.options.allow_different_device,
+                "Compare reports from different GPUs/backends (said in the output)");
+  cmd->callback([&] { exit_code = run_compare(a); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"int8attn-bench: is INT8 flash attention fast and accurate enough for your shapes "
+               "and GPU? Runs INT8 attention kernels beside an FP16 reference and reports latency, "
+               "memory, error and the INT8-or-FP16 decision per case."};
+  app.set_version_flag("--version", fmt::format("int8attn-bench {} (commit {})", INT8ATTN_VERSION,
+                                                INT8ATTN_GIT_COMMIT));
+  app.require_subcommand(1);
+  int exit_code = kExitOk;
+
+  SweepArgs sweep_args;
+  add_sweep(app, sweep_args, exit_code);
+
+  std::string validate_path;
+  CLI::App* validate = app.add_subcommand("validate", "Check a sweep config; print its case count and which kernels run");
+  validate->add_option("config", validate_path, "Sweep config (JSON)")->required();
+  validate->callback([&] { exit_code = run_validate(validate_path); });
+
+  bool kernels_json = false;
+  CLI::App* list = app.add_subcommand("list-kernels", "Print the kernel registry and each kernel's support rules");
+  list->add_flag("--json", kernels_json, "Machine-readable output");
+  list->callback([&] { exit_code = run_list_kernels(kernels_json); });
+
+  bool devices_json = false;
+  CLI::App* devices = app.add_subcommand("devices", "List GPUs and which registry kernels each supports (and why not)");
+  devices->add_flag("--json", devices_json, "Machine-readable output");
+  devices->callback([&] { exit_code = run_devices(devices_json); });
+
+  std::string report_path, report_format = "table", report_output;
+  CLI::App* report = app.add_subcommand("report", "Render a saved report as a table, markdown, CSV or a self-contained HTML page");
+  report->add_option("report", report_path, "Report JSON")->required();
+  report->add_option("-f,--format", report_format, "Output format")
+      ->check(CLI::IsMember({"table", "markdown", "csv", "html"}))->capture_default_str();
+  report->add_option("-o,--output", report_output, "Write to this file instead of stdout");
+  report->callback([&] { exit_code = run_report(report_path, report_format, report_output); });
+
+  CompareArgs compare_args;
+  add_compare(app, compare_args, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  } catch (const ConfigError& e) {
+    print_config_error(e);
+    return kExitUsage;
+  } catch (const ReportError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const CompareInputError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const ResumeError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitFailure;
+  }
+  return exit_code;
+}
