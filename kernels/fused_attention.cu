@@ -1,5 +1,7 @@
-// Host entry points of the fused attention kernels (stubs until the kernels land).
+// Host entry points of the fused attention kernels: parameter set-up, the one list of
+// compiled instantiations, and the host-side layout converters of attn_kernels.h.
 #include "kernels/attn_kernels.h"
+#include "kernels/int8_flash_attn.cuh"
 
 namespace int8attn::kernels {
 
@@ -17,23 +19,114 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
   return s;
 }
 
-cudaError_t quantize_qkv(const AttnDims&, const QuantConfig&, const __half*, const __half*,
-                         const __half*, bool, const QuantizedQKV&, cudaStream_t) {
+namespace {
+
+using fa::Variant;
+
+// One fused-attention instantiation: its variant, head dim and P options.
+struct InstanceKey {
+  Variant variant;
+  int head_dim;
+  bool p_u8;
+  bool l_from_q;
+};
+
+// THE list of compiled instantiations (head dims x variants x P options). Add a head dim here.
+#define INT8ATTN_FUSED_INSTANCES(X)                                                      \
+  X(Variant::Int8Full, 64, true, false) X(Variant::Int8Full, 64, true, true)           \
+  X(Variant::Int8Full, 64, false, false) X(Variant::Int8Full, 64, false, true)         \
+  X(Variant::Int8Full, 128, true, false) X(Variant::Int8Full, 128, true, true)         \
+  X(Variant::Int8Full, 128, false, false) X(Variant::Int8Full, 128, false, true)       \
+  X(Variant::Int8QK, 64, false, false) X(Variant::Int8QK, 64, false, true)             \
+  X(Variant::Int8QK, 128, false, false) X(Variant::Int8QK, 128, false, true)           \
+  X(Variant::Fp16, 64, false, false) X(Variant::Fp16, 128, false, false)
+
+bool head_dim_compiled(int64_t d) { return d == 64 || d == 128; }
+
+cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
+#define INT8ATTN_TRY_INSTANCE(V, D, PU8, LQ)                                                      \
+  if (key.variant == V && key.head_dim == D && key.p_u8 == PU8 && key.l_from_q == LQ)             \
+    return fa::launch_flash_attention<V, D, PU8, LQ>(p, batch_heads, stream);
+  INT8ATTN_FUSED_INSTANCES(INT8ATTN_TRY_INSTANCE)
+#undef INT8ATTN_TRY_INSTANCE
   return cudaErrorNotSupported;
 }
-cudaError_t int8_flash_attention(const AttnDims&, const QuantConfig&, const QuantizedQKV&,
-                                 __half*, cudaStream_t) {
-  return cudaErrorNotSupported;
+
+bool dims_valid(const AttnDims& dims) {
+  return dims.batch > 0 && dims.heads > 0 && dims.kv_heads > 0 && dims.heads % dims.kv_heads == 0 &&
+         dims.seq_q > 0 && dims.seq_kv > 0;
 }
-cudaError_t int8qk_flash_attention(const AttnDims&, const QuantConfig&, const QuantizedQKV&,
-                                   const __half*, __half*, cudaStream_t) {
-  return cudaErrorNotSupported;
+
+fa::Params base_params(const AttnDims& dims, __half* out) {
+  fa::Params p{};
+  p.out = out;
+  p.heads = dims.heads;
+  p.kv_heads = dims.kv_heads;
+  p.seq_q = dims.seq_q;
+  p.seq_kv = dims.seq_kv;
+  p.n_qblocks = static_cast<int32_t>((dims.seq_q + fa::kBlockM - 1) / fa::kBlockM);
+  p.fp16_score_scale = effective_sm_scale(dims) * kLog2e;
+  p.causal = dims.causal;
+  p.group_tokens = 1;
+  return p;
 }
-cudaError_t fp16_flash_attention(const AttnDims&, const __half*, const __half*, const __half*,
-                                 __half*, cudaStream_t) {
-  return cudaErrorNotSupported;
+
+// Fills the INT8 Q/K fields; false when the config is one the kernels do not implement.
+bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv, fa::Params& p) {
+  if (cfg.kv_block != fa::kBlockN) return false;  // the softmax step is the tile
+  if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return false;
+  p.q = qkv.q8;
+  p.k = qkv.k8;
+  p.q_scale = qkv.q_scale;
+  p.k_scale = qkv.k_scale;
+  p.k_rows = padded_seq_kv(dims.seq_kv);
+  p.group_tokens = cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
+  p.n_q_groups = qk_groups(dims.seq_q, cfg);
+  p.n_k_groups = qk_groups(p.k_rows, cfg);
+  return true;
 }
-bool fused_kernels_support(int64_t, int, int) { return false; }
+
+}  // namespace
+
+cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
+                                 __half* out, cudaStream_t stream) {
+  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  fa::Params p = base_params(dims, out);
+  if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
+  p.v = qkv.v8;
+  p.v_scale = qkv.v_scale;
+  p.v_rows = p.k_rows;
+  const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim), cfg.p_quant == PQuant::U8x255,
+                        cfg.l_from_quantized_p};
+  return dispatch(key, p, dims.batch * dims.heads, stream);
+}
+
+cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qk,
+                                   const __half* v, __half* out, cudaStream_t stream) {
+  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  fa::Params p = base_params(dims, out);
+  if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
+  p.v = v;
+  p.v_rows = dims.seq_kv;
+  const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim), false, cfg.l_from_quantized_p};
+  return dispatch(key, p, dims.batch * dims.heads, stream);
+}
+
+cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k, const __half* v,
+                                 __half* out, cudaStream_t stream) {
+  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  fa::Params p = base_params(dims, out);
+  p.q = q;
+  p.k = k;
+  p.v = v;
+  p.k_rows = p.v_rows = dims.seq_kv;
+  const InstanceKey key{Variant::Fp16, static_cast<int>(dims.head_dim), false, false};
+  return dispatch(key, p, dims.batch * dims.heads, stream);
+}
+
+bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor) {
+  return cc_major >= 8 && head_dim_compiled(head_dim);
+}
 
 void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd) {
   const int64_t skv_pad = padded_seq_kv(dims.seq_kv), d = dims.head_dim;

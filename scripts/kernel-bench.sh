@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds tools/kernel_bench with nvcc alone and runs the given modes (default: check quick).
+#   bash scripts/kernel-bench.sh [check] [quick] [perf] [sanitize] [sass]
+# Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-kernel-bench-out}"
+mkdir -p "$out"
+arch="${KB_ARCH:--gencode=arch=compute_90a,code=sm_90a}"
+modes=("$@")
+[ ${#modes[@]} -eq 0 ] && modes=(check quick)
+nvcc -std=c++20 -O3 -I. --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v \
+  tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu -o "$out/kernel_bench" \
+  > "$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
+grep -E "spill|Used" "$out/build.log" | paste - - | sed -E 's/ +/ /g' | sort | uniq -c | head -40 > "$out/resources.txt" || true
+status=0
+for m in "${modes[@]}"; do
+  case "$m" in
+    sass)  # SASS of every fused kernel: an opcode histogram each, full text of the int8-fa d128 u8 one
+      cuobjdump -sass "$out/kernel_bench" > /tmp/kb_sass.txt 2>&1 || true
+      awk '/Function : /{name=$3} /^ +\/\*[0-9a-f]+\*\/ /{split($2,a,"."); n[name" "a[1]]++} END{for(k in n) print n[k], k}' \
+        /tmp/kb_sass.txt | grep flash_attention | sort -k2,2 -k1,1nr > "$out/sass_hist.txt"
+      awk '/Function : /{f=($3 ~ /VariantE0ELi128ELb1ELb0E/)} f' /tmp/kb_sass.txt > "$out/sass_int8fa_d128.txt" ;;
+    sanitize)
+      compute-sanitizer --tool memcheck "$out/kernel_bench" check --iters 1 > "$out/memcheck.log" 2>&1 || status=1
+      tail -3 "$out/memcheck.log"
+      compute-sanitizer --tool racecheck "$out/kernel_bench" check --iters 1 > "$out/racecheck.log" 2>&1 || status=1
+      tail -3 "$out/racecheck.log" ;;
+    *) "$out/kernel_bench" "$m" > "$out/$m.log" 2>&1 || status=1
+       sed -n '/==== summary/,$p' "$out/$m.log" ;;
+  esac
+done
+exit $status

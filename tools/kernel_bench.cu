@@ -1,0 +1,353 @@
+// Standalone development benchmark and correctness check of the fused kernels (built with
+// nvcc alone by scripts/kernel-bench.sh; not part of the CMake build). For each shape it
+// quantizes, runs int8-fa (u8 and s8 P), int8-qk and fp16-fa, compares every variant with a
+// naive FP32 GPU reference on a sample of rows (all rows for small shapes), counts NaNs and
+// unwritten outputs over the whole output, and times each kernel with CUDA events (L2
+// flushed before every run, median of --iters). Prints one table row per (shape, variant).
+//
+// usage: kernel_bench [check|perf|quick] [--iters N]
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include "common/numerics.h"
+#include "kernels/attn_kernels.h"
+
+using namespace int8attn;
+using namespace int8attn::kernels;
+
+#define CHECK_CUDA(call)                                                                           \
+  do {                                                                                             \
+    cudaError_t err_ = (call);                                                                     \
+    if (err_ != cudaSuccess) {                                                                     \
+      std::fprintf(stderr, "%s:%d: %s -> %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(err_)); \
+      std::exit(1);                                                                                \
+    }                                                                                              \
+  } while (0)
+
+namespace {
+
+__device__ uint32_t hash32(uint64_t x) {
+  x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL; x ^= x >> 33;
+  return static_cast<uint32_t>(x);
+}
+
+// Approximately N(0, 1) (Box-Muller), channels in outlier_mask scaled by 20.
+__global__ void fill_normal(__half* x, int64_t n, int64_t d, uint64_t seed, float scale, uint64_t outlier_mask) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const float u1 = (hash32(seed * 0x9E3779B97F4A7C15ULL + 2 * i) + 1.f) * 2.3283064e-10f;
+    const float u2 = hash32(seed * 0x9E3779B97F4A7C15ULL + 2 * i + 1) * 2.3283064e-10f;
+    float v = sqrtf(-2.f * logf(u1)) * cospif(2.f * u2) * scale;
+    const int64_t c = i % d;
+    if (c < 64 && ((outlier_mask >> c) & 1)) v *= 20.f;
+    x[i] = __float2half_rn(v);
+  }
+}
+
+// Naive FP32 attention for selected rows: one CTA per row. scores: [n_rows, seq_kv] scratch.
+__global__ void reference_rows(AttnDims dims, const __half* q, const __half* k, const __half* v,
+                               const int64_t* row_ids, float* scores, float* out) {
+  extern __shared__ float sh[];  // [d] q row, then reduction scratch
+  const int64_t d = dims.head_dim, row_id = row_ids[blockIdx.x];
+  const int64_t bh = row_id / dims.seq_q, i = row_id % dims.seq_q;
+  const int64_t b = bh / dims.heads, h = bh % dims.heads;
+  const int64_t kv = b * dims.kv_heads + h / (dims.heads / dims.kv_heads);
+  float* red = sh + d;
+  float* s = scores + int64_t{blockIdx.x} * dims.seq_kv;
+  for (int c = threadIdx.x; c < d; c += blockDim.x) sh[c] = __half2float(q[row_id * d + c]);
+  __syncthreads();
+  const float scale = effective_sm_scale(dims);
+  float mx = -INFINITY;
+  for (int64_t j = threadIdx.x; j < dims.seq_kv; j += blockDim.x) {
+    float acc = 0.f;
+    const __half* kr = k + (kv * dims.seq_kv + j) * d;
+    for (int c = 0; c < d; ++c) acc += sh[c] * __half2float(kr[c]);
+    const bool vis = !dims.causal || causal_visible(i, j, dims.seq_q, dims.seq_kv);
+    s[j] = vis ? acc * scale : -INFINITY;
+    mx = fmaxf(mx, s[j]);
+  }
+  red[threadIdx.x] = mx;
+  __syncthreads();
+  for (int st = blockDim.x / 2; st > 0; st /= 2) {
+    if (threadIdx.x < st) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + st]);
+    __syncthreads();
+  }
+  mx = red[0];
+  __syncthreads();
+  float sum = 0.f;
+  for (int64_t j = threadIdx.x; j < dims.seq_kv; j += blockDim.x) {
+    const float p = mx == -INFINITY ? 0.f : expf(s[j] - mx);
+    s[j] = p;
+    sum += p;
+  }
+  red[threadIdx.x] = sum;
+  __syncthreads();
+  for (int st = blockDim.x / 2; st > 0; st /= 2) {
+    if (threadIdx.x < st) red[threadIdx.x] += red[threadIdx.x + st];
+    __syncthreads();
+  }
+  sum = red[0];
+  for (int c = threadIdx.x; c < d; c += blockDim.x) {
+    float acc = 0.f;
+    for (int64_t j = 0; j < dims.seq_kv; ++j) acc += s[j] * __half2float(v[(kv * dims.seq_kv + j) * d + c]);
+    out[int64_t{blockIdx.x} * d + c] = sum > 0.f ? acc / sum : 0.f;
+  }
+}
+
+struct Shape {
+  int64_t b, h, kvh, sq, skv, d;
+  bool causal;
+  bool outliers;
+};
+
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa };
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::Int8FaU8: return "int8-fa(u8)";
+    case Kind::Int8FaS8: return "int8-fa(s8)";
+    case Kind::Int8FaU8LQ: return "int8-fa(u8,lq)";
+    case Kind::Int8Qk: return "int8-qk";
+    case Kind::Fp16Fa: return "fp16-fa";
+  }
+  return "?";
+}
+double threshold(Kind k, bool outliers) {
+  if (k == Kind::Fp16Fa) return 0.002;
+  if (k == Kind::Int8Qk) return outliers ? 0.02 : 0.01;
+  if (k == Kind::Int8FaS8) return 0.05;  // INT-FlashAttention's scheme: reported, not a target
+  return outliers ? 0.02 : 0.015;
+}
+
+struct Result {
+  double ms = 0, tops = 0, rel_l2 = 0, max_abs = 0;
+  int64_t bad = 0;  // NaN / unwritten outputs
+};
+
+float median(std::vector<float> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct Bench {
+  Shape s;
+  AttnDims dims;
+  QuantConfig cfg;
+  __half *q = nullptr, *k = nullptr, *v = nullptr, *out = nullptr;
+  QuantizedQKV qkv;
+  void* qbuf = nullptr;
+  void* flush = nullptr;
+  size_t flush_bytes = 256ull << 20;
+  std::vector<int64_t> rows;
+  std::vector<float> ref;  // [rows, d]
+  int iters = 20;
+
+  explicit Bench(const Shape& sh, int it) : s(sh), iters(it) {
+    dims = AttnDims{sh.b, sh.h, sh.kvh, sh.sq, sh.skv, sh.d, sh.causal, 0.f};
+    const int64_t nq = dims.q_elements(), nkv = dims.kv_elements();
+    CHECK_CUDA(cudaMalloc(&q, nq * 2));
+    CHECK_CUDA(cudaMalloc(&k, nkv * 2));
+    CHECK_CUDA(cudaMalloc(&v, nkv * 2));
+    CHECK_CUDA(cudaMalloc(&out, nq * 2));
+    CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
+    fill_normal<<<1024, 256>>>(q, nq, sh.d, 11, 1.f, 0);
+    fill_normal<<<1024, 256>>>(k, nkv, sh.d, 22, 1.f, sh.outliers ? 0x8000000400001021ULL : 0);
+    fill_normal<<<1024, 256>>>(v, nkv, sh.d, 33, 1.f, 0);
+    CHECK_CUDA(cudaGetLastError());
+    const QuantizedSizes qs = quantized_sizes(dims, cfg, true);
+    CHECK_CUDA(cudaMalloc(&qbuf, qs.total() + 7 * 256));
+    char* p = static_cast<char*>(qbuf);
+    auto take = [&](size_t n) { char* r = p; p += (n + 255) / 256 * 256; return r; };
+    qkv.q8 = reinterpret_cast<int8_t*>(take(qs.q8));
+    qkv.k8 = reinterpret_cast<int8_t*>(take(qs.k8));
+    qkv.v8 = reinterpret_cast<int8_t*>(take(qs.v8));
+    qkv.q_scale = reinterpret_cast<float*>(take(qs.q_scale));
+    qkv.k_scale = reinterpret_cast<float*>(take(qs.k_scale));
+    qkv.v_scale = reinterpret_cast<float*>(take(qs.v_scale));
+    qkv.k_mean = reinterpret_cast<float*>(take(qs.k_mean));
+    compute_reference();
+  }
+  ~Bench() {
+    cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(out); cudaFree(qbuf); cudaFree(flush);
+  }
+
+  void compute_reference() {
+    const int64_t total = dims.batch * dims.heads * dims.seq_q;
+    const int64_t max_rows = 1024;
+    if (total <= max_rows) {
+      for (int64_t r = 0; r < total; ++r) rows.push_back(r);
+    } else {
+      for (int64_t r = 0; r < max_rows; ++r) rows.push_back(r * (total - 1) / (max_rows - 1));
+    }
+    int64_t* d_rows;
+    float *scores, *d_ref;
+    CHECK_CUDA(cudaMalloc(&d_rows, rows.size() * 8));
+    CHECK_CUDA(cudaMalloc(&scores, rows.size() * dims.seq_kv * 4));
+    CHECK_CUDA(cudaMalloc(&d_ref, rows.size() * dims.head_dim * 4));
+    CHECK_CUDA(cudaMemcpy(d_rows, rows.data(), rows.size() * 8, cudaMemcpyHostToDevice));
+    reference_rows<<<static_cast<unsigned>(rows.size()), 256, (dims.head_dim + 256) * 4>>>(dims, q, k, v, d_rows,
+                                                                                           scores, d_ref);
+    CHECK_CUDA(cudaGetLastError());
+    ref.resize(rows.size() * dims.head_dim);
+    CHECK_CUDA(cudaMemcpy(ref.data(), d_ref, ref.size() * 4, cudaMemcpyDeviceToHost));
+    cudaFree(d_rows); cudaFree(scores); cudaFree(d_ref);
+  }
+
+  cudaError_t quantize(bool with_v) { return quantize_qkv(dims, cfg, q, k, v, with_v, qkv, nullptr); }
+
+  cudaError_t attend(Kind kind) {
+    switch (kind) {
+      case Kind::Int8FaU8:
+      case Kind::Int8FaS8:
+      case Kind::Int8FaU8LQ: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
+      case Kind::Int8Qk: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
+      case Kind::Fp16Fa: return fp16_flash_attention(dims, q, k, v, out, nullptr);
+    }
+    return cudaErrorInvalidValue;
+  }
+
+  float time_ms(const std::function<cudaError_t()>& fn) {
+    cudaEvent_t e0, e1;
+    CHECK_CUDA(cudaEventCreate(&e0));
+    CHECK_CUDA(cudaEventCreate(&e1));
+    std::vector<float> ms;
+    for (int i = 0; i < iters + 2; ++i) {
+      CHECK_CUDA(cudaMemsetAsync(flush, i & 0xff, flush_bytes));  // evict L2
+      CHECK_CUDA(cudaEventRecord(e0));
+      CHECK_CUDA(fn());
+      CHECK_CUDA(cudaEventRecord(e1));
+      CHECK_CUDA(cudaEventSynchronize(e1));
+      float t;
+      CHECK_CUDA(cudaEventElapsedTime(&t, e0, e1));
+      if (i >= 2) ms.push_back(t);  // two warm-ups
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    return median(ms);
+  }
+
+  Result run(Kind kind, bool timed) {
+    cfg = QuantConfig{};
+    cfg.p_quant = kind == Kind::Int8FaS8 ? PQuant::S8x127 : PQuant::U8x255;
+    cfg.l_from_quantized_p = kind == Kind::Int8FaU8LQ;
+    const bool int8 = kind != Kind::Fp16Fa;
+    if (int8) CHECK_CUDA(quantize(kind != Kind::Int8Qk));
+    CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
+    CHECK_CUDA(attend(kind));
+    CHECK_CUDA(cudaDeviceSynchronize());
+    Result r = compare();
+    if (timed) {
+      r.ms = time_ms([&] { return attend(kind); });
+      const double ops = 4.0 * dims.batch * dims.heads * dims.seq_q * dims.seq_kv * dims.head_dim *
+                         (dims.causal ? causal_fraction() : 1.0);
+      r.tops = ops / (r.ms * 1e-3) / 1e12;
+    }
+    return r;
+  }
+
+  // Fraction of (row, key) pairs visible under the causal mask.
+  double causal_fraction() const {
+    double vis = 0;
+    for (int64_t i = 0; i < dims.seq_q; ++i)
+      vis += static_cast<double>(std::clamp<int64_t>(i + dims.seq_kv - dims.seq_q + 1, 0, dims.seq_kv));
+    return vis / (static_cast<double>(dims.seq_q) * dims.seq_kv);
+  }
+
+  Result compare() {
+    std::vector<__half> o(dims.q_elements());
+    CHECK_CUDA(cudaMemcpy(o.data(), out, o.size() * 2, cudaMemcpyDeviceToHost));
+    Result r;
+    for (const __half& h : o)
+      if (!std::isfinite(__half2float(h))) ++r.bad;
+    double num = 0, den = 0;
+    for (size_t i = 0; i < rows.size(); ++i)
+      for (int64_t c = 0; c < dims.head_dim; ++c) {
+        const double x = __half2float(o[rows[i] * dims.head_dim + c]), y = ref[i * dims.head_dim + c];
+        num += (x - y) * (x - y);
+        den += y * y;
+        r.max_abs = std::max(r.max_abs, std::fabs(x - y));
+      }
+    r.rel_l2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    return r;
+  }
+
+  float quant_ms(bool with_v) { return time_ms([&] { return quantize(with_v); }); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "check";
+  int iters = 20;
+  for (int i = 2; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == "--iters") iters = std::atoi(argv[i + 1]);
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+  std::printf("device: %s, %d SMs, L2 %d MB, cc %d.%d\n", prop.name, prop.multiProcessorCount,
+              prop.l2CacheSize >> 20, prop.major, prop.minor);
+
+  std::vector<Shape> shapes;
+  std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk, Kind::Fp16Fa};
+  const bool timed = mode != "check";
+  if (mode == "check") {
+    for (int64_t d : {64, 128})
+      for (bool causal : {false, true}) {
+        shapes.push_back({1, 2, 2, 1, 1, d, causal, false});
+        shapes.push_back({2, 4, 2, 77, 77, d, causal, false});
+        shapes.push_back({1, 2, 1, 1000, 1000, d, causal, false});
+        shapes.push_back({1, 2, 2, 1, 300, d, causal, false});
+        shapes.push_back({1, 2, 2, 200, 70, d, causal, false});
+        shapes.push_back({1, 2, 2, 130, 4100, d, causal, true});
+      }
+  } else if (mode == "quick") {
+    kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
+    shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
+  } else {  // perf: the issue's shapes (b*s = 16K tokens, 16 heads)
+    kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
+    for (int64_t s : {1024, 4096, 16384, 32768}) shapes.push_back({16384 / s, 16, 16, s, s, 128, false, false});
+    for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
+    for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 64, false, false});
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, false, true});
+  }
+
+  std::vector<std::string> lines;
+  int failures = 0;
+  for (const Shape& sh : shapes) {
+    Bench bench(sh, iters);
+    char shape_txt[128];
+    std::snprintf(shape_txt, sizeof shape_txt, "b%lld h%lld/%lld sq%lld skv%lld d%lld %s%s", (long long)sh.b,
+                  (long long)sh.h, (long long)sh.kvh, (long long)sh.sq, (long long)sh.skv, (long long)sh.d,
+                  sh.causal ? "causal" : "full", sh.outliers ? " outl" : "");
+    for (Kind kind : kinds) {
+      const Result r = bench.run(kind, timed);
+      const bool ok = r.bad == 0 && r.rel_l2 <= threshold(kind, sh.outliers);
+      failures += ok ? 0 : 1;
+      char line[256];
+      std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms %8.1f TOPS  relL2 %.5f  maxabs %.4f  bad %lld  %s",
+                    shape_txt, kind_name(kind), r.ms, r.tops, r.rel_l2, r.max_abs, (long long)r.bad,
+                    ok ? "ok" : "FAIL");
+      std::printf("%s\n", line);
+      std::fflush(stdout);
+      lines.push_back(line);
+    }
+    if (timed) {
+      char line[256];
+      std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (Q,K)", shape_txt, "quantize",
+                    bench.quant_ms(true), bench.quant_ms(false));
+      lines.push_back(line);
+    }
+  }
+  std::printf("\n==== summary (%s) ====\n", mode.c_str());
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  std::printf("failures: %d\n", failures);
+  return failures == 0 ? 0 : 2;
+}
