@@ -1,5 +1,6 @@
 // Sweep config parsing, validation and expansion (src/config/), and the SHA-256 helper.
 #include <algorithm>
+#include <ostream>
 #include <set>
 #include <string>
 
@@ -42,6 +43,8 @@ struct ShippedConfig {
   const char* file;
   size_t expected_cases;
 };
+
+void PrintTo(const ShippedConfig& c, std::ostream* os) { *os << c.file; }
 
 class ShippedConfigs : public ::testing::TestWithParam<ShippedConfig> {};
 
@@ -89,6 +92,8 @@ struct BadConfig {
   std::string text;
   std::string expected_path;
 };
+
+void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.label; }
 
 class BadConfigs : public ::testing::TestWithParam<BadConfig> {};
 
