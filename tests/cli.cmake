@@ -1,0 +1,3 @@
+add_test(NAME cli_end_to_end
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_test.sh $<TARGET_FILE:int8attn-bench> ${CMAKE_SOURCE_DIR})
+set_tests_properties(cli_end_to_end PROPERTIES LABELS cpu TIMEOUT 300)
