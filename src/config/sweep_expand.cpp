@@ -22,6 +22,21 @@ AxisIndex axis_sizes(const SweepAxes& axes) {
           axes.inputs.size()};
 }
 
+// A larger product is almost certainly a typo, and would take days to run.
+constexpr size_t kMaxProductCases = 100000;
+
+void check_product_size(const AxisIndex& sizes, const std::string& file) {
+  size_t product = 1;
+  for (size_t n : sizes) {
+    product *= n;  // each n <= json array size, and we stop before overflow
+    if (product > kMaxProductCases) {
+      throw ConfigError(file, "axes",
+                        fmt::format("expected at most {} cases in the product of the axes, found more",
+                                    kMaxProductCases));
+    }
+  }
+}
+
 // Advances the mixed-radix counter (innermost axis fastest); false after the last case.
 bool advance(AxisIndex& index, const AxisIndex& sizes) {
   for (int axis = kAxisCount - 1; axis >= 0; --axis) {
@@ -74,6 +89,7 @@ bool exclude_matches(const ExcludeRule& rule, const BenchCase& c) {
 std::vector<BenchCase> expand_cases(const SweepAxes& axes, const std::vector<ExcludeRule>& excludes,
                                     const std::string& file) {
   const AxisIndex sizes = axis_sizes(axes);
+  check_product_size(sizes, file);
   std::vector<BenchCase> cases;
   std::unordered_set<std::string> seen_ids;
   AxisIndex at{};

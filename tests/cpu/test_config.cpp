@@ -187,6 +187,19 @@ TEST(ConfigErrors, UnknownKernelListsValidNames) {
   }
 }
 
+TEST(ConfigErrors, HugeProductIsRejected) {
+  std::string seqs;
+  for (int s = 1; s <= 1000; ++s) seqs += (s > 1 ? "," : "") + std::to_string(s);
+  const std::string text = R"({"axes": {"heads": [1], "seq_q": [)" + seqs + R"(], "seq_kv": [)" + seqs +
+                           R"(], "head_dim": [8]}})";
+  try {
+    parse_sweep_config(text, "x.json");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.json_path(), "axes");
+  }
+}
+
 TEST(ConfigErrors, MissingFile) {
   const std::string missing = config_path("does-not-exist.json");
   try {
