@@ -1,0 +1,170 @@
+#include "src/report/checkpoint.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include "src/report/json_io.h"
+
+namespace int8attn {
+
+using nlohmann::json;
+
+namespace {
+
+std::string dump_line(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+bool parses_as_json(std::string_view text) { return json::accept(text.begin(), text.end()); }
+
+// Length of `text` that holds whole lines: a last line without '\n' counts only if it is
+// complete JSON (then `needs_newline`), otherwise it was torn by a kill and is cut off.
+size_t whole_lines_length(const std::string& text, bool& needs_newline) {
+  needs_newline = false;
+  if (text.empty() || text.back() == '\n') return text.size();
+  size_t last_start = text.rfind('\n');
+  last_start = last_start == std::string::npos ? 0 : last_start + 1;
+  if (parses_as_json(std::string_view(text).substr(last_start))) {
+    needs_newline = true;
+    return text.size();
+  }
+  return last_start;
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+[[noreturn]] void throw_io(const std::string& path, const std::string& what) {
+  throw std::runtime_error("checkpoint " + path + ": " + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+std::string checkpoint_path_for(const std::string& report_path) { return report_path + ".ckpt.jsonl"; }
+
+CheckpointWriter::~CheckpointWriter() { close(); }
+
+CheckpointWriter::CheckpointWriter(CheckpointWriter&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+CheckpointWriter& CheckpointWriter::operator=(CheckpointWriter&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+void CheckpointWriter::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void CheckpointWriter::open(const std::string& path, json header, bool append) {
+  close();
+  path_ = path;
+  size_t keep = 0;
+  bool needs_newline = false;
+  if (append && file_exists(path)) keep = whole_lines_length(read_text_file(path), needs_newline);
+
+  if (keep == 0) {  // a new file (or one whose header line itself was torn)
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw_io(path, "cannot create");
+    if (!header.is_object()) header = json::object();
+    header["schema"] = kCheckpointSchema;
+    write_line(dump_line(header));
+    return;
+  }
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd_ < 0) throw_io(path, "cannot open for appending");
+  if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0) throw_io(path, "cannot cut the torn last line");
+  if (::lseek(fd_, 0, SEEK_END) < 0) throw_io(path, "cannot seek");
+  if (needs_newline) write_line("\n");
+}
+
+void CheckpointWriter::append(const CaseResult& result) {
+  if (fd_ < 0) throw std::runtime_error("checkpoint " + path_ + ": append before open");
+  write_line(dump_line(to_json(result)));
+}
+
+// One write() per line keeps a torn line at the end of the file, never in the middle.
+void CheckpointWriter::write_line(const std::string& line) {
+  size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_io(path_, "write failed");
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd_) != 0) throw_io(path_, "fsync failed");
+}
+
+namespace {
+
+struct LineRef {
+  std::string_view text;
+  size_t number;  // 1-based
+};
+
+std::vector<LineRef> non_blank_lines(const std::string& text) {
+  std::vector<LineRef> lines;
+  size_t start = 0, number = 1;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos) lines.push_back({line, number});
+    start = end + 1;
+    ++number;
+  }
+  return lines;
+}
+
+json parse_header(const std::string& path, const std::vector<LineRef>& lines) {
+  if (lines.empty()) {
+    throw ReportError(path, "$", std::string("expected a header line with \"schema\": \"") +
+                                     kCheckpointSchema + "\", found an empty file");
+  }
+  const std::string source = path + ":" + std::to_string(lines[0].number);
+  json header = json::parse(lines[0].text, nullptr, false);
+  if (!header.is_object() || !header.contains("schema") || header["schema"] != kCheckpointSchema) {
+    throw ReportError(source, "$.schema",
+                      std::string("expected a checkpoint header with \"schema\": \"") + kCheckpointSchema +
+                          "\", found " + std::string(lines[0].text.substr(0, 60)));
+  }
+  return header;
+}
+
+}  // namespace
+
+Checkpoint read_checkpoint(const std::string& path) {
+  const std::string text = read_text_file(path);
+  const std::vector<LineRef> lines = non_blank_lines(text);
+  Checkpoint ckpt;
+  ckpt.header = parse_header(path, lines);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::string source = path + ":" + std::to_string(lines[i].number);
+    json j = json::parse(lines[i].text, nullptr, false);
+    if (j.is_discarded()) {
+      if (i + 1 == lines.size()) {  // killed mid-write: the torn tail is expected
+        ++ckpt.dropped_lines;
+        break;
+      }
+      throw ReportError(source, "$", "expected one JSON case result per line, found a damaged line");
+    }
+    ckpt.cases.push_back(from_json_as<CaseResult>(j, source));
+  }
+  return ckpt;
+}
+
+}  // namespace int8attn

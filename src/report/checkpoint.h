@@ -1,0 +1,59 @@
+// Checkpoint of a running sweep: a JSON-lines file next to the report
+// (`<report>.ckpt.jsonl`). Line 1 is a header object with "schema":
+// "int8attn-bench/checkpoint/v1" plus whatever the caller needs to decide whether a resume is
+// valid (config sha256, backend, tool, ...); every further line is one finished CaseResult in
+// the report's JSON form. Each line is written and fsync'd as the case finishes, so a killed
+// process loses at most the line being written, and the reader drops that torn last line.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "src/report/report.h"
+
+namespace int8attn {
+
+inline constexpr const char* kCheckpointSchema = "int8attn-bench/checkpoint/v1";
+
+// "<report>.ckpt.jsonl"
+std::string checkpoint_path_for(const std::string& report_path);
+
+class CheckpointWriter {
+ public:
+  CheckpointWriter() = default;
+  ~CheckpointWriter();
+  CheckpointWriter(const CheckpointWriter&) = delete;
+  CheckpointWriter& operator=(const CheckpointWriter&) = delete;
+  CheckpointWriter(CheckpointWriter&& other) noexcept;
+  CheckpointWriter& operator=(CheckpointWriter&& other) noexcept;
+
+  // append == false, or no file yet: starts a new file with `header` ("schema" is filled in).
+  // append == true and a file exists: keeps its lines (the caller has checked its header with
+  // read_checkpoint), cuts a torn last line, and continues after it.
+  // Throws std::runtime_error naming the path.
+  void open(const std::string& path, nlohmann::json header, bool append);
+  // Writes one line and fsyncs it. Throws std::runtime_error naming the path.
+  void append(const CaseResult& result);
+  void close();
+  bool is_open() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void write_line(const std::string& line);
+  int fd_ = -1;
+  std::string path_;
+};
+
+struct Checkpoint {
+  nlohmann::json header;
+  std::vector<CaseResult> cases;
+  int64_t dropped_lines = 0;  // a torn last line (killed mid-write), not read
+};
+
+// Throws ReportError (src/report/json_io.h) for an unreadable file, a missing or foreign
+// header, or a damaged line that is not the last one.
+Checkpoint read_checkpoint(const std::string& path);
+
+}  // namespace int8attn

@@ -1,0 +1,63 @@
+// JSON form of the report (schema int8attn-bench/report/v1, docs/report-schema.md).
+// Writing: optional fields are omitted when absent (never null); non-finite doubles are
+// written as the strings "nan", "inf", "-inf" because JSON has no literal for them.
+// Reading: unknown extra fields are ignored (additive changes stay v1), known fields must
+// have their documented type; every failure is a ReportError naming the file and the path.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "src/report/report.h"
+
+namespace int8attn {
+
+// A report or checkpoint that cannot be read: which file, where in it, what was expected.
+class ReportError : public std::runtime_error {
+ public:
+  ReportError(std::string file, std::string json_path, std::string expected);
+  const std::string& file() const { return file_; }
+  const std::string& json_path() const { return json_path_; }  // "$.cases[2].kernels[0].status"
+  const std::string& expected() const { return expected_; }
+
+ private:
+  std::string file_, json_path_, expected_;
+};
+
+nlohmann::json to_json(const Report& report);
+nlohmann::json to_json(const ToolInfo& tool);
+nlohmann::json to_json(const Environment& env);
+nlohmann::json to_json(const ConfigInfo& config);
+nlohmann::json to_json(const Summary& summary);
+nlohmann::json to_json(const CaseResult& result);
+nlohmann::json to_json(const KernelResult& result);
+nlohmann::json to_json(const LatencyStats& latency);
+nlohmann::json to_json(const Accuracy& accuracy);
+nlohmann::json to_json(const MemoryUse& memory);
+nlohmann::json to_json(const FallbackDecision& fallback);
+nlohmann::json to_json(const ReferenceCheck& check);
+nlohmann::json to_json(const AttnDims& dims);
+nlohmann::json to_json(const InputSpec& input);
+
+// Parses one part of a report. `source` names the file (or "file:line") for errors and
+// `path` is where `j` sits in it. Instantiated for every struct that has a to_json above.
+template <class T>
+T from_json_as(const nlohmann::json& j, const std::string& source, const std::string& path = "$");
+
+// Checks "schema" and parses the whole report.
+Report report_from_json(const nlohmann::json& j, const std::string& source);
+
+// Writes <path>.tmp.<pid> in the same directory, fsyncs it and renames it over `path`, so a
+// reader never sees a half-written report. Throws std::runtime_error naming the path.
+void write_report_atomic(const Report& report, const std::string& path);
+
+// Throws ReportError for an unreadable file, invalid JSON, a missing or unsupported schema
+// string, or a field of the wrong type.
+Report read_report(const std::string& path);
+
+// Shared with the checkpoint: whole-file text I/O with errors that name the path.
+std::string read_text_file(const std::string& path);  // throws ReportError
+void write_text_file_atomic(const std::string& text, const std::string& path);
+
+}  // namespace int8attn

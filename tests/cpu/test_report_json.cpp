@@ -1,0 +1,334 @@
+// Report JSON: lossless round trip through a file, schema validity, and errors that say
+// where the problem is. Also the summary arithmetic.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "src/report/json_io.h"
+#include "tests/cpu/report_fixture.h"
+
+namespace int8attn {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::expect_same;
+
+class ReportJsonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("int8attn-report-" + std::to_string(::getpid()) + "-" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::string write_text(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name), std::ios::binary) << text;
+    return path(name);
+  }
+
+  // The full report as JSON, changed by `edit`, written to a file.
+  template <class Edit>
+  std::string write_edited(const std::string& name, Edit edit) const {
+    json j = to_json(testing::make_full_report());
+    edit(j);
+    return write_text(name, j.dump(2));
+  }
+
+  // The ReportError that reading `file` throws (fails the test if none).
+  static ReportError read_error(const std::string& file) {
+    try {
+      read_report(file);
+    } catch (const ReportError& e) {
+      return e;
+    }
+    ADD_FAILURE() << "read_report(" << file << ") did not throw";
+    return ReportError("", "", "");
+  }
+
+  fs::path dir_;
+};
+
+bool have_jsonschema() {
+  return std::system("/usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1") == 0;
+}
+
+int validate(const std::string& report_path) {
+  const std::string src = INT8ATTN_SOURCE_DIR;
+  const std::string cmd = "/usr/bin/python3 '" + src + "/scripts/validate_report.py' '" + src +
+                          "/docs/report.schema.json' '" + report_path + "' >/dev/null 2>&1";
+  return std::system(cmd.c_str());
+}
+
+TEST_F(ReportJsonTest, RoundTripThroughFileIsLossless) {
+  const Report original = testing::make_full_report();
+  write_report_atomic(original, path("r.json"));
+  const Report back = read_report(path("r.json"));
+
+  EXPECT_EQ(back.schema, kReportSchema);
+  EXPECT_EQ(back.tool.name, original.tool.name);
+  EXPECT_EQ(back.tool.version, original.tool.version);
+  EXPECT_EQ(back.tool.git_commit, original.tool.git_commit);
+  const Environment &e = back.environment, &o = original.environment;
+  EXPECT_EQ(e.backend, o.backend);
+  EXPECT_EQ(e.hostname, o.hostname);
+  EXPECT_EQ(e.gpu_name, o.gpu_name);
+  EXPECT_EQ(e.compute_capability, o.compute_capability);
+  EXPECT_EQ(e.sm_count, o.sm_count);
+  EXPECT_EQ(e.memory_bytes, o.memory_bytes);
+  EXPECT_EQ(e.sm_clock_mhz, o.sm_clock_mhz);
+  EXPECT_EQ(e.memory_clock_mhz, o.memory_clock_mhz);
+  EXPECT_EQ(e.driver_version, o.driver_version);
+  EXPECT_EQ(e.cuda_runtime_version, o.cuda_runtime_version);
+  EXPECT_EQ(e.cublaslt_version, o.cublaslt_version);
+  EXPECT_EQ(e.cpu_model, o.cpu_model);
+  EXPECT_EQ(e.cpu_threads, o.cpu_threads);
+  EXPECT_EQ(back.config.path, original.config.path);
+  EXPECT_EQ(back.config.sha256, original.config.sha256);
+  EXPECT_EQ(back.config.settings, original.config.settings);
+  EXPECT_EQ(back.started_at, original.started_at);
+  EXPECT_EQ(back.finished_at, original.finished_at);
+  EXPECT_EQ(back.complete, original.complete);
+  ASSERT_EQ(back.cases.size(), original.cases.size());
+  for (size_t i = 0; i < back.cases.size(); ++i) expect_same(back.cases[i], original.cases[i]);
+  const Summary &s = back.summary, &os = original.summary;
+  EXPECT_EQ(s.cases, os.cases);
+  EXPECT_EQ(s.kernel_runs, os.kernel_runs);
+  EXPECT_EQ(s.ok, os.ok);
+  EXPECT_EQ(s.skipped, os.skipped);
+  EXPECT_EQ(s.errors, os.errors);
+  EXPECT_EQ(s.int8_share, os.int8_share);
+  EXPECT_EQ(s.geomean_speedup, os.geomean_speedup);
+  EXPECT_EQ(s.worst_rel_l2, os.worst_rel_l2);
+  EXPECT_EQ(s.worst_rel_l2_case, os.worst_rel_l2_case);
+  EXPECT_EQ(s.worst_max_abs_error, os.worst_max_abs_error);
+  EXPECT_EQ(s.worst_max_abs_error_case, os.worst_max_abs_error_case);
+}
+
+TEST_F(ReportJsonTest, AbsentOptionalsAreOmittedAndStayAbsent) {
+  Report r;
+  r.environment.backend = "cpu";
+  CaseResult c = testing::make_case("c", 1.0);
+  c.kernels[0] = KernelResult{"int8-fa", KernelStatus::Skipped, "shape: head_dim 96", {}, {}, {}, {}, {}, {}};
+  c.reference_check.reset();
+  c.input = InputSpec{};  // normal: magnitude/channels are not part of it
+  c.input.seed = 7;
+  r.cases = {c};
+  const json j = to_json(r);
+  const json& k = j["cases"][0]["kernels"][0];
+  for (const char* key : {"latency", "quantize_latency", "tops", "accuracy", "memory", "fallback"}) {
+    EXPECT_FALSE(k.contains(key)) << key;
+  }
+  EXPECT_FALSE(j["cases"][0].contains("reference_check"));
+  EXPECT_FALSE(j["cases"][0]["input"].contains("magnitude"));
+  EXPECT_FALSE(j["cases"][0]["input"].contains("npy_dir"));
+  EXPECT_FALSE(j["summary"].contains("geomean_speedup"));
+  EXPECT_FALSE(j["environment"].contains("gpu_name"));
+
+  const Report back = report_from_json(j, "memory");
+  expect_same(back.cases[0], c);
+}
+
+TEST_F(ReportJsonTest, WrittenReportMatchesTheJsonSchema) {
+  if (!have_jsonschema()) GTEST_SKIP() << "python3-jsonschema is not installed";
+  write_report_atomic(testing::make_full_report(), path("r.json"));
+  EXPECT_EQ(validate(path("r.json")), 0);
+
+  Report minimal;
+  minimal.environment.backend = "cpu";
+  write_report_atomic(minimal, path("minimal.json"));
+  EXPECT_EQ(validate(path("minimal.json")), 0);
+}
+
+TEST_F(ReportJsonTest, SchemaRejectsWrongReports) {
+  if (!have_jsonschema()) GTEST_SKIP() << "python3-jsonschema is not installed";
+  EXPECT_NE(validate(write_edited("status.json", [](json& j) { j["cases"][0]["kernels"][0]["status"] = "fine"; })), 0);
+  EXPECT_NE(validate(write_edited("extra.json", [](json& j) { j["cases"][0]["dims"]["bogus"] = 1; })), 0);
+  EXPECT_NE(validate(write_edited("missing.json", [](json& j) { j["cases"][0].erase("id"); })), 0);
+  EXPECT_NE(validate(write_edited("backend.json", [](json& j) { j["environment"]["backend"] = "tpu"; })), 0);
+}
+
+TEST_F(ReportJsonTest, AtomicWriteLeavesOnlyTheReport) {
+  write_report_atomic(testing::make_full_report(), path("r.json"));
+  write_report_atomic(testing::make_full_report(), path("r.json"));  // replaces it
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"r.json"});
+}
+
+TEST_F(ReportJsonTest, AtomicWriteFailureNamesThePath) {
+  const std::string target = path("no-such-dir/r.json");
+  try {
+    write_report_atomic(testing::make_full_report(), target);
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ReportJsonTest, MissingFileIsAReportError) {
+  ReportError e = read_error(path("absent.json"));
+  EXPECT_EQ(e.file(), path("absent.json"));
+  EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos) << e.what();
+}
+
+TEST_F(ReportJsonTest, TruncatedFileIsAReportError) {
+  const std::string text = to_json(testing::make_full_report()).dump(2);
+  ReportError e = read_error(write_text("cut.json", text.substr(0, text.size() / 2)));
+  EXPECT_NE(std::string(e.what()).find("valid JSON"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find(path("cut.json")), std::string::npos) << e.what();
+}
+
+TEST_F(ReportJsonTest, NotJsonIsAReportError) {
+  ReportError e = read_error(write_text("text.json", "median 1.5 ms\n"));
+  EXPECT_NE(e.expected().find("valid JSON"), std::string::npos) << e.what();
+}
+
+TEST_F(ReportJsonTest, SchemaStringIsChecked) {
+  ReportError v2 = read_error(write_edited("v2.json", [](json& j) { j["schema"] = "int8attn-bench/report/v2"; }));
+  EXPECT_EQ(v2.json_path(), "$.schema");
+  EXPECT_NE(v2.expected().find("unsupported schema version \"v2\""), std::string::npos) << v2.what();
+
+  ReportError other = read_error(write_edited("other.json", [](json& j) { j["schema"] = "nvbench/1"; }));
+  EXPECT_NE(other.expected().find("nvbench/1"), std::string::npos) << other.what();
+
+  ReportError missing = read_error(write_edited("none.json", [](json& j) { j.erase("schema"); }));
+  EXPECT_EQ(missing.json_path(), "$.schema");
+
+  ReportError array = read_error(write_text("array.json", "[1, 2]"));
+  EXPECT_EQ(array.json_path(), "$");
+}
+
+TEST_F(ReportJsonTest, WrongTypeNamesTheNestedPath) {
+  ReportError e = read_error(write_edited("type.json", [](json& j) {
+    j["cases"][1]["kernels"][0]["latency"]["samples"] = "many";
+  }));
+  EXPECT_EQ(e.json_path(), "$.cases[1].kernels[0].latency.samples");
+  EXPECT_NE(std::string(e.what()).find("$.cases[1].kernels[0].latency.samples"), std::string::npos);
+  EXPECT_NE(e.expected().find("integer"), std::string::npos) << e.what();
+
+  ReportError fraction = read_error(write_edited("frac.json", [](json& j) { j["cases"][0]["dims"]["heads"] = 1.5; }));
+  EXPECT_EQ(fraction.json_path(), "$.cases[0].dims.heads");
+
+  ReportError status = read_error(write_edited("enum.json", [](json& j) {
+    j["cases"][0]["kernels"][1]["status"] = "fine";
+  }));
+  EXPECT_EQ(status.json_path(), "$.cases[0].kernels[1].status");
+  EXPECT_NE(status.expected().find("\"skipped\""), std::string::npos) << status.what();
+
+  ReportError missing = read_error(write_edited("req.json", [](json& j) { j["cases"][0]["dims"].erase("seq_kv"); }));
+  EXPECT_EQ(missing.json_path(), "$.cases[0].dims.seq_kv");
+
+  ReportError null_optional = read_error(write_edited("null.json", [](json& j) { j["cases"][0]["kernels"][0]["tops"] = nullptr; }));
+  EXPECT_EQ(null_optional.json_path(), "$.cases[0].kernels[0].tops");
+}
+
+TEST_F(ReportJsonTest, UnknownFieldsAreIgnored) {
+  const Report r = read_report(write_edited("future.json", [](json& j) {
+    j["energy"] = {{"joules", 3}};
+    j["cases"][0]["kernels"][0]["power_w"] = 700;
+    j["cases"][0]["dims"]["window"] = 4096;
+  }));
+  ASSERT_EQ(r.cases.size(), 2u);
+  EXPECT_EQ(r.cases[0].dims.seq_kv, 8192);
+}
+
+// --- summarize ---------------------------------------------------------------------------
+
+KernelResult timed(const std::string& kernel, KernelStatus status, std::optional<double> median_ms,
+                   std::optional<Decision> decision, std::optional<double> rel_l2 = {},
+                   double max_abs = 0) {
+  KernelResult k;
+  k.kernel = kernel;
+  k.status = status;
+  if (median_ms) {
+    k.latency = LatencyStats{};
+    k.latency->median_ms = *median_ms;
+  }
+  if (decision) k.fallback = FallbackDecision{*decision, {}};
+  if (rel_l2) {
+    k.accuracy = Accuracy{};
+    k.accuracy->rel_l2 = *rel_l2;
+    k.accuracy->max_abs_error = max_abs;
+  }
+  return k;
+}
+
+TEST(Summarize, CountsSharesSpeedupAndWorstAccuracy) {
+  Report r;
+  CaseResult a;
+  a.id = "a";
+  a.kernels = {timed("fp16-ref-cublaslt", KernelStatus::Ok, 10.0, {}),
+               timed("fp16-fa", KernelStatus::Ok, 2.0, {}, 0.9, 9.0),  // not INT8: never "worst"
+               timed("int8-fa", KernelStatus::Ok, 1.0, Decision::Int8, 0.01, 0.02),
+               timed("int8-qk", KernelStatus::Ok, 0.5, Decision::Fp16Fallback, 0.03, 0.01)};
+  CaseResult b;
+  b.id = "b";
+  b.kernels = {timed("fp16-fa", KernelStatus::Error, {}, {}),  // no baseline: no speedup
+               timed("int8-fa", KernelStatus::Ok, 1.0, Decision::Int8, 0.02, 0.04),
+               timed("int8-qk", KernelStatus::Skipped, {}, Decision::Fp16Fallback)};
+  r.cases = {a, b};
+  summarize(r);
+
+  const Summary& s = r.summary;
+  EXPECT_EQ(s.cases, 2);
+  EXPECT_EQ(s.kernel_runs, 7);
+  EXPECT_EQ(s.ok, 5);
+  EXPECT_EQ(s.errors, 1);
+  EXPECT_EQ(s.skipped, 1);
+  EXPECT_DOUBLE_EQ(s.int8_share, 2.0 / 4.0);
+  ASSERT_TRUE(s.geomean_speedup.has_value());
+  EXPECT_DOUBLE_EQ(*s.geomean_speedup, std::sqrt(2.0 * 4.0));
+  ASSERT_TRUE(s.worst_rel_l2.has_value());
+  EXPECT_DOUBLE_EQ(*s.worst_rel_l2, 0.03);
+  EXPECT_EQ(s.worst_rel_l2_case, "a");
+  ASSERT_TRUE(s.worst_max_abs_error.has_value());
+  EXPECT_DOUBLE_EQ(*s.worst_max_abs_error, 0.04);
+  EXPECT_EQ(s.worst_max_abs_error_case, "b");
+}
+
+TEST(Summarize, NoBaselineMeansNoSpeedupAndNaNIsWorst) {
+  Report r;
+  CaseResult c;
+  c.id = "nan-case";
+  c.kernels = {timed("int8-fa", KernelStatus::Ok, 1.0, Decision::Fp16Fallback, std::nan(""), 1.0)};
+  CaseResult d;
+  d.id = "fine";
+  d.kernels = {timed("int8-fa", KernelStatus::Ok, 1.0, Decision::Int8, 0.5, 2.0)};
+  r.cases = {c, d};
+  summarize(r);
+  EXPECT_FALSE(r.summary.geomean_speedup.has_value());
+  EXPECT_DOUBLE_EQ(r.summary.int8_share, 0.5);
+  EXPECT_TRUE(std::isnan(*r.summary.worst_rel_l2));
+  EXPECT_EQ(r.summary.worst_rel_l2_case, "nan-case");
+  EXPECT_EQ(r.summary.worst_max_abs_error_case, "fine");
+}
+
+TEST(Summarize, EmptyReport) {
+  Report r;
+  summarize(r);
+  EXPECT_EQ(r.summary.cases, 0);
+  EXPECT_EQ(r.summary.int8_share, 0.0);
+  EXPECT_FALSE(r.summary.worst_rel_l2.has_value());
+}
+
+TEST(ReportEnums, Strings) {
+  EXPECT_STREQ(to_string(KernelStatus::Ok), "ok");
+  EXPECT_STREQ(to_string(KernelStatus::Skipped), "skipped");
+  EXPECT_STREQ(to_string(KernelStatus::Error), "error");
+  EXPECT_STREQ(to_string(Decision::Int8), "int8");
+  EXPECT_STREQ(to_string(Decision::Fp16Fallback), "fp16-fallback");
+}
+
+}  // namespace
+}  // namespace int8attn
