@@ -9,9 +9,10 @@
 namespace int8attn::cpu {
 namespace {
 
-// Runs `row_fn(bh, i, scores, out_row)` per query row and the online softmax with the
-// policy made by `make_pv(b, kv_head)`, over (batch, head) items in parallel.
-// ScoreFn fills scores[0..n_visible) for row (bh, i); PV follows online_softmax.h.
+// For every query row: score_row(bh, bkv, i, n_visible, s) fills the log2-domain scores of
+// the visible keys, then the online softmax runs with the PV policy make_pv(bkv) (one per
+// (batch, head) item; bkv = batch * kv_heads + kv_head). Items run in parallel, each row by
+// exactly one thread, so the output does not depend on the thread count.
 template <class MakePV, class ScoreFn>
 std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const CpuExec& exec, MakePV make_pv,
                             ScoreFn score_row) {

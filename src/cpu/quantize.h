@@ -1,6 +1,7 @@
 // Host quantization of Q/K/V for the INT8 path, code for code what kernels/quantize.cu
-// produces (common/numerics.h does every rounding). Layouts as kernels/attn_kernels.h
-// QuantizedQKV documents them, so a GPU kernel can be run on exactly these inputs.
+// produces (common/numerics.h does every rounding). The layouts are the plain, unpadded
+// ones: the device's padded K / transposed V are compared through the host converters of
+// kernels/attn_kernels.h (k8_to_bhsd, v8_to_bhsd, k_scale_unpadded).
 #pragma once
 #include <cstdint>
 #include <vector>

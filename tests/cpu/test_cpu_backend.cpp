@@ -1,0 +1,103 @@
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "src/bench/backend.h"
+#include "src/cpu/npy.h"
+#include "test_cpu_util.h"
+
+namespace int8attn {
+namespace {
+
+std::vector<const KernelSpec*> all_kernels() {
+  std::vector<const KernelSpec*> kernels;
+  for (const KernelSpec& k : kernel_registry()) kernels.push_back(&k);
+  return kernels;
+}
+
+BenchCase small_case() {
+  BenchCase c;
+  c.dims = cpu::test::make_dims(1, 2, 1, 64, 96, 64, true);
+  c.input = cpu::test::make_input(Distribution::Normal, 3);
+  c.id = make_case_id(c.dims, c.input);
+  return c;
+}
+
+TEST(CpuBackend, RunsEveryKernelWithAccuracyAndMemory) {
+  auto backend = make_cpu_backend(CpuOptions{});
+  EXPECT_EQ(backend->kind(), BackendKind::Cpu);
+  EXPECT_EQ(backend->environment().backend, "cpu");
+  EXPECT_GE(backend->environment().cpu_threads, 1);
+  const BenchCase c = small_case();
+  const CaseResult r = backend->run_case(c, all_kernels(), RunSettings{});
+  ASSERT_EQ(r.kernels.size(), kernel_registry().size());
+  EXPECT_EQ(r.id, c.id);
+  EXPECT_GT(r.wall_seconds, 0);
+  EXPECT_EQ(r.kernels[0].kernel, "fp16-ref-cublaslt");
+  EXPECT_FALSE(r.kernels[0].accuracy.has_value());
+  for (const KernelResult& k : r.kernels) {
+    EXPECT_EQ(k.status, KernelStatus::Ok) << k.kernel << ": " << k.reason;
+    ASSERT_TRUE(k.memory.has_value());
+    EXPECT_GT(k.memory->peak_bytes, 0);
+    EXPECT_FALSE(k.fallback.has_value());
+    if (k.kernel == "fp16-ref-cublaslt") continue;
+    ASSERT_TRUE(k.accuracy.has_value()) << k.kernel;
+    EXPECT_LT(k.accuracy->rel_l2, 0.03) << k.kernel;
+    EXPECT_GT(k.accuracy->rel_l2, 0) << k.kernel;
+  }
+  const KernelResult& fa = r.kernels[1];
+  ASSERT_EQ(fa.kernel, "int8-fa");
+  EXPECT_LT(fa.memory->tensor_bytes, fa.memory->fp16_tensor_bytes * 0.6);
+  EXPECT_TRUE(fa.quantize_latency.has_value());
+}
+
+TEST(CpuBackend, SkipsCasesOverTheFlopLimit) {
+  auto backend = make_cpu_backend(CpuOptions{});
+  BenchCase c = small_case();
+  RunSettings settings;
+  EXPECT_EQ(backend->skip_reason(c, settings), "");
+  c.dims.seq_q = c.dims.seq_kv = 8192;
+  const std::string why = backend->skip_reason(c, settings);
+  EXPECT_NE(why.find("cpu.max_case_gflop"), std::string::npos) << why;
+  EXPECT_NE(why.find("17.2 GFLOP"), std::string::npos) << why;  // 4*1*2*8192^2*64/2 = 17.18e9
+}
+
+TEST(CpuBackend, BadInputsBecomeErrorsNotExceptions) {
+  auto backend = make_cpu_backend(CpuOptions{});
+  BenchCase c = small_case();
+  c.input.npy_dir = "/nonexistent/dir";
+  const CaseResult r = backend->run_case(c, all_kernels(), RunSettings{});
+  ASSERT_EQ(r.kernels.size(), kernel_registry().size());
+  for (const KernelResult& k : r.kernels) {
+    EXPECT_EQ(k.status, KernelStatus::Error);
+    EXPECT_NE(k.reason.find("q.npy"), std::string::npos) << k.reason;
+  }
+}
+
+TEST(CpuBackend, DumpsAndReloadsInputs) {
+  auto backend = make_cpu_backend(CpuOptions{});
+  const BenchCase c = small_case();
+  const std::filesystem::path dump =
+      std::filesystem::temp_directory_path() / ("int8attn_dump_" + std::to_string(::getpid()));
+  RunSettings settings;
+  settings.dump_dir = dump.string();
+  const CaseResult generated = backend->run_case(c, all_kernels(), settings);
+  for (const char* name : {"q", "k", "v", "int8-fa", "int8-qk", "fp16-fa", "fp16-ref-cublaslt"}) {
+    EXPECT_TRUE(std::filesystem::exists(dump / c.id / (std::string(name) + ".npy"))) << name;
+  }
+  // Loading the dumped inputs gives the same results.
+  BenchCase reloaded = c;
+  reloaded.input.npy_dir = (dump / c.id).string();
+  const CaseResult from_files = backend->run_case(reloaded, all_kernels(), RunSettings{});
+  ASSERT_EQ(from_files.kernels.size(), generated.kernels.size());
+  for (size_t i = 1; i < generated.kernels.size(); ++i) {
+    ASSERT_TRUE(from_files.kernels[i].accuracy.has_value()) << from_files.kernels[i].reason;
+    EXPECT_EQ(from_files.kernels[i].accuracy->rel_l2, generated.kernels[i].accuracy->rel_l2);
+  }
+  std::filesystem::remove_all(dump);
+}
+
+}  // namespace
+}  // namespace int8attn

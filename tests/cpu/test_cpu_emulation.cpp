@@ -1,0 +1,192 @@
+#include <cmath>
+#include <cstdio>
+
+#include <gtest/gtest.h>
+
+#include "common/half.h"
+#include "common/numerics.h"
+#include "src/cpu/emulation.h"
+#include "src/cpu/reference.h"
+#include "test_cpu_util.h"
+
+namespace int8attn::cpu {
+namespace {
+
+using test::make_dims;
+using test::make_input;
+using test::rel_l2;
+
+struct Problem {
+  AttnDims dims;
+  HostQKV in;
+  std::vector<double> ref;
+};
+
+Problem make_problem(const AttnDims& dims, Distribution dist, uint64_t seed) {
+  Problem p{dims, generate_inputs(dims, make_input(dist, seed)), {}};
+  p.ref = reference_attention(dims, p.in.q, p.in.k, p.in.v);
+  return p;
+}
+
+double int8_error(const Problem& p, const QuantConfig& cfg, Int8Variant variant) {
+  return rel_l2(int8_attention_host(p.dims, cfg, p.in.q, p.in.k, p.in.v, variant), p.ref, p.dims);
+}
+
+TEST(CpuEmulation, Int8FullIsAccurateAndInt8QkMoreSo) {
+  const Problem p = make_problem(make_dims(1, 4, 4, 256, 256, 64, false), Distribution::Normal, 21);
+  const QuantConfig cfg;
+  const double full = int8_error(p, cfg, Int8Variant::Full);
+  const double qk = int8_error(p, cfg, Int8Variant::QK);
+  EXPECT_LT(full, 0.02);
+  EXPECT_GT(full, 1e-4);  // it is an approximation: zero error would mean nothing was quantized
+  EXPECT_LT(qk, full);
+}
+
+TEST(CpuEmulation, Fp16FlashIsNearlyExact) {
+  const Problem p = make_problem(make_dims(1, 2, 1, 100, 200, 64, true), Distribution::Normal, 22);
+  const std::vector<float> out = fp16_flash_attention_host(p.dims, 64, p.in.q, p.in.k, p.in.v);
+  const double err = rel_l2(out, p.ref, p.dims);
+  EXPECT_LT(err, 2e-3);
+  EXPECT_LT(err, int8_error(p, QuantConfig{}, Int8Variant::QK));
+}
+
+TEST(CpuEmulation, CausalAsAccurateAsNonCausal) {
+  const Problem causal = make_problem(make_dims(1, 4, 4, 256, 256, 64, true), Distribution::Normal, 23);
+  const double err = int8_error(causal, QuantConfig{}, Int8Variant::Full);
+  EXPECT_LT(err, 0.02);
+}
+
+TEST(CpuEmulation, KSmoothingLowersErrorOnOutlierChannels) {
+  const Problem p = make_problem(make_dims(1, 4, 4, 256, 256, 64, false), Distribution::OutlierChannels, 24);
+  QuantConfig cfg;
+  cfg.smooth_k = false;
+  const double raw = int8_error(p, cfg, Int8Variant::Full);
+  cfg.smooth_k = true;
+  const double smoothed = int8_error(p, cfg, Int8Variant::Full);
+  EXPECT_LT(smoothed, raw);
+}
+
+TEST(CpuEmulation, Uint8PBeatsInt8P) {
+  // The P-quantization error alone, on every probability of a grid.
+  double err_u8 = 0, err_s8 = 0;
+  for (int i = 0; i <= 10000; ++i) {
+    const float p = i / 10000.f;
+    err_u8 += std::fabs(quantize_p(p, PQuant::U8x255) / 255.0 - p);
+    err_s8 += std::fabs(quantize_p(p, PQuant::S8x127) / 127.0 - p);
+  }
+  EXPECT_LT(err_u8, err_s8 * 0.6);
+  // And end to end.
+  const Problem prob = make_problem(make_dims(1, 4, 4, 256, 256, 64, false), Distribution::Normal, 25);
+  QuantConfig cfg;
+  cfg.p_quant = PQuant::U8x255;
+  const double u8 = int8_error(prob, cfg, Int8Variant::Full);
+  cfg.p_quant = PQuant::S8x127;
+  const double s8 = int8_error(prob, cfg, Int8Variant::Full);
+  EXPECT_LT(u8, s8);
+}
+
+TEST(CpuEmulation, ThreadCountDoesNotChangeResults) {
+  const AttnDims dims = make_dims(2, 4, 2, 70, 90, 32, true);
+  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 26));
+  QuantConfig cfg;
+  cfg.kv_block = 32;
+  for (Int8Variant variant : {Int8Variant::Full, Int8Variant::QK}) {
+    const std::vector<float> one = int8_attention_host(dims, cfg, in.q, in.k, in.v, variant, {1});
+    const std::vector<float> many = int8_attention_host(dims, cfg, in.q, in.k, in.v, variant, {5});
+    EXPECT_EQ(one, many);
+  }
+  EXPECT_EQ(fp16_flash_attention_host(dims, 32, in.q, in.k, in.v, {1}),
+            fp16_flash_attention_host(dims, 32, in.q, in.k, in.v, {3}));
+  EXPECT_EQ(reference_attention(dims, in.q, in.k, in.v, {1}), reference_attention(dims, in.q, in.k, in.v, {4}));
+}
+
+TEST(CpuEmulation, DecodeAndFullyMaskedRows) {
+  for (auto [sq, skv] : {std::pair{1, 300}, {40, 10}}) {
+    const AttnDims dims = make_dims(1, 2, 1, sq, skv, 64, true);
+    const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 27));
+    const std::vector<double> ref = reference_attention(dims, in.q, in.k, in.v);
+    const std::vector<std::vector<float>> outs = {
+        int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Int8Variant::Full),
+        int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Int8Variant::QK),
+        fp16_flash_attention_host(dims, 64, in.q, in.k, in.v)};
+    for (const std::vector<float>& out : outs) {
+      const Accuracy acc = compute_accuracy(out, ref, q_shape(dims));
+      EXPECT_EQ(acc.nonfinite, 0);
+      EXPECT_LT(acc.rel_l2, 0.05);
+      for (int64_t i = 0; i < sq - skv; ++i) {  // rows that see no key
+        for (int64_t c = 0; c < dims.head_dim; ++c) ASSERT_EQ(out[i * dims.head_dim + c], 0.f);
+      }
+    }
+  }
+}
+
+TEST(CpuEmulation, OutputsAreHalfValues) {
+  const AttnDims dims = make_dims(1, 1, 1, 20, 40, 16, false);
+  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 28));
+  for (float x : int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Int8Variant::Full)) {
+    ASSERT_EQ(x, round_to_half(x));
+  }
+}
+
+TEST(CpuEmulation, QuantizedEntryPointMatchesConvenienceWrapper) {
+  const AttnDims dims = make_dims(1, 2, 2, 33, 65, 32, true);
+  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 29));
+  QuantConfig cfg;
+  cfg.qk_granularity = QkGranularity::PerBlock;
+  const QuantizedHost qh = quantize_qkv_host(dims, cfg, in.q, in.k, in.v);
+  EXPECT_EQ(int8_attention_from_quantized(dims, cfg, qh, Int8Variant::Full, nullptr),
+            int8_attention_host(dims, cfg, in.q, in.k, in.v, Int8Variant::Full));
+  EXPECT_THROW(int8_attention_from_quantized(dims, cfg, qh, Int8Variant::QK, nullptr), std::invalid_argument);
+}
+
+TEST(CpuEmulation, KvBlockChangesRoundingOnly) {
+  const Problem p = make_problem(make_dims(1, 2, 2, 128, 256, 64, false), Distribution::Normal, 30);
+  QuantConfig a, b;
+  a.kv_block = 64;
+  b.kv_block = 128;
+  const std::vector<float> out_a = int8_attention_host(p.dims, a, p.in.q, p.in.k, p.in.v, Int8Variant::Full);
+  const std::vector<float> out_b = int8_attention_host(p.dims, b, p.in.q, p.in.k, p.in.v, Int8Variant::Full);
+  EXPECT_NE(out_a, out_b);  // P is rounded against a different running max
+  EXPECT_LT(rel_l2(out_a, p.ref, p.dims), 0.02);
+  EXPECT_LT(rel_l2(out_b, p.ref, p.dims), 0.02);
+}
+
+// Not a pass/fail check beyond sanity: prints the error table the design asks for
+// (does l sum the quantized or the exact p?). Run with --gtest_filter=*ErrorSurvey*.
+TEST(CpuEmulation, ErrorSurvey) {
+  struct Shape {
+    int64_t seq, d;
+    bool causal;
+    Distribution dist;
+  };
+  const Shape shapes[] = {{256, 64, false, Distribution::Normal},
+                          {1024, 128, false, Distribution::Normal},
+                          {1024, 128, true, Distribution::Normal},
+                          {1024, 128, false, Distribution::OutlierChannels}};
+  std::printf("%-34s %-6s %-4s %-6s %10s %10s\n", "shape", "smooth", "P", "l", "int8-fa", "int8-qk");
+  for (const Shape& s : shapes) {
+    const Problem p = make_problem(make_dims(1, 2, 2, s.seq, s.seq, s.d, s.causal), s.dist, 31);
+    const double fp16 = rel_l2(fp16_flash_attention_host(p.dims, 64, p.in.q, p.in.k, p.in.v), p.ref, p.dims);
+    std::printf("seq %lld d %lld %s %s: fp16-fa %.2e\n", static_cast<long long>(s.seq), static_cast<long long>(s.d),
+                s.causal ? "causal" : "full", to_string(s.dist), fp16);
+    EXPECT_LT(fp16, 2e-3);
+    for (bool smooth : {true, false}) {
+      for (PQuant pq : {PQuant::U8x255, PQuant::S8x127}) {
+        for (bool lq : {false, true}) {
+          QuantConfig cfg;
+          cfg.smooth_k = smooth;
+          cfg.p_quant = pq;
+          cfg.l_from_quantized_p = lq;
+          const double full = int8_error(p, cfg, Int8Variant::Full);
+          const double qk = int8_error(p, cfg, Int8Variant::QK);
+          std::printf("%-34s %-6s %-4s %-6s %10.4e %10.4e\n", "", smooth ? "on" : "off",
+                      pq == PQuant::U8x255 ? "u8" : "s8", lq ? "quant" : "exact", full, qk);
+          EXPECT_LT(full, 0.2);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace int8attn::cpu

@@ -1,0 +1,134 @@
+#include <cmath>
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "common/half.h"
+#include "common/numerics.h"
+#include "src/cpu/quantize.h"
+#include "test_cpu_util.h"
+
+namespace int8attn::cpu {
+namespace {
+
+using test::make_dims;
+using test::make_input;
+
+// Checks |x - code*scale| <= scale/2 for every element of a [groups of tokens] quantized
+// tensor, and that each group's largest magnitude maps to +/-127 (the scale is tight).
+void expect_token_groups_round_trip(const std::vector<float>& x, const std::vector<int8_t>& codes,
+                                    const std::vector<float>& scales, int64_t heads, int64_t seq, int64_t d,
+                                    int64_t group, const std::vector<float>* shift_per_head, float unfold) {
+  const int64_t n_groups = (seq + group - 1) / group;
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t g = 0; g < n_groups; ++g) {
+      const float scale = scales[h * n_groups + g] / unfold;
+      int max_code = 0;
+      for (int64_t j = g * group; j < std::min(seq, (g + 1) * group); ++j) {
+        for (int64_t c = 0; c < d; ++c) {
+          const int64_t idx = (h * seq + j) * d + c;
+          const float target = shift_per_head ? x[idx] - (*shift_per_head)[h * d + c] : x[idx];
+          ASSERT_LE(std::fabs(target - codes[idx] * scale), scale * 0.5f * (1 + 1e-5f))
+              << "head " << h << " token " << j << " channel " << c;
+          max_code = std::max(max_code, std::abs(int{codes[idx]}));
+        }
+      }
+      EXPECT_EQ(max_code, 127) << "group " << g;
+    }
+  }
+}
+
+class CpuQuantize : public ::testing::TestWithParam<QkGranularity> {};
+
+TEST_P(CpuQuantize, QAndKRoundTripWithinHalfScale) {
+  const AttnDims dims = make_dims(2, 4, 2, 100, 130, 32, false);
+  const HostQKV in = generate_inputs(dims, make_input(Distribution::OutlierChannels, 3));
+  for (bool smooth : {false, true}) {
+    QuantConfig cfg;
+    cfg.qk_granularity = GetParam();
+    cfg.qk_block = 64;
+    cfg.smooth_k = smooth;
+    const QuantizedHost qh = quantize_qkv_host(dims, cfg, in.q, in.k, in.v);
+    const int64_t group = GetParam() == QkGranularity::PerBlock ? 64 : 1;
+    const float unfold = effective_sm_scale(dims) * kLog2e;
+    expect_token_groups_round_trip(in.q, qh.q8, qh.q_scale, dims.batch * dims.heads, dims.seq_q, dims.head_dim,
+                                   group, nullptr, unfold);
+    expect_token_groups_round_trip(in.k, qh.k8, qh.k_scale, dims.batch * dims.kv_heads, dims.seq_kv,
+                                   dims.head_dim, group, smooth ? &qh.k_mean : nullptr, 1.f);
+    EXPECT_EQ(qh.k_mean.empty(), !smooth);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Granularity, CpuQuantize,
+                         ::testing::Values(QkGranularity::PerToken, QkGranularity::PerBlock));
+
+TEST(CpuQuantizeV, PerChannelRoundTripWithinHalfScale) {
+  const AttnDims dims = make_dims(1, 2, 2, 8, 77, 16, false);
+  const HostQKV in = generate_inputs(dims, make_input(Distribution::Uniform, 5));
+  const QuantizedHost qh = quantize_qkv_host(dims, QuantConfig{}, in.q, in.k, in.v);
+  const int64_t d = dims.head_dim;
+  for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
+    for (int64_t c = 0; c < d; ++c) {
+      const float scale = qh.v_scale[bh * d + c];
+      int max_code = 0;
+      for (int64_t j = 0; j < dims.seq_kv; ++j) {
+        const int64_t idx = (bh * dims.seq_kv + j) * d + c;
+        ASSERT_LE(std::fabs(in.v[idx] - qh.v8[idx] * scale), scale * 0.5f * (1 + 1e-5f));
+        max_code = std::max(max_code, std::abs(int{qh.v8[idx]}));
+      }
+      EXPECT_EQ(max_code, 127);
+    }
+  }
+}
+
+TEST(CpuQuantizeK, ChannelMeanIsTokenAverage) {
+  const AttnDims dims = make_dims(1, 1, 1, 4, 50, 8, false);
+  const HostQKV in = generate_inputs(dims, make_input(Distribution::OutlierChannels, 9));
+  const std::vector<float> mean = k_channel_mean(dims, in.k);
+  for (int64_t c = 0; c < dims.head_dim; ++c) {
+    double sum = 0;
+    for (int64_t j = 0; j < dims.seq_kv; ++j) sum += in.k[j * dims.head_dim + c];
+    EXPECT_NEAR(mean[c], sum / dims.seq_kv, 1e-5 * (1 + std::fabs(sum / dims.seq_kv)));
+  }
+}
+
+TEST(CpuQuantize, AllZeroGroupGivesZeroCodesAndScale) {
+  const AttnDims dims = make_dims(1, 1, 1, 3, 3, 4, false);
+  const std::vector<float> zeros(12, 0.f);
+  const QuantizedHost qh = quantize_qkv_host(dims, QuantConfig{}, zeros, zeros, zeros);
+  for (float s : qh.q_scale) EXPECT_EQ(s, 0.f);
+  for (int8_t c : qh.k8) EXPECT_EQ(c, 0);
+}
+
+TEST(CpuQuantize, StorageBytesMatchTheQuantizedBuffers) {
+  const AttnDims dims = make_dims(2, 4, 2, 100, 130, 32, false);
+  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 1));
+  for (bool smooth : {false, true}) {
+    QuantConfig cfg;
+    cfg.smooth_k = smooth;
+    EXPECT_EQ(quantize_qkv_host(dims, cfg, in.q, in.k, in.v, true).bytes(), int8_full_tensor_bytes(dims, cfg));
+    EXPECT_EQ(quantize_qkv_host(dims, cfg, in.q, in.k, in.v, false).bytes() + 2 * dims.kv_elements(),
+              int8_qk_tensor_bytes(dims, cfg));
+  }
+  EXPECT_LT(int8_full_tensor_bytes(dims, QuantConfig{}), fp16_tensor_bytes(dims) * 0.6);
+}
+
+TEST(CpuInputs, GeneratedValuesAreHalfRoundedAndOutliersOnlyInK) {
+  const AttnDims dims = make_dims(1, 2, 1, 16, 64, 32, false);
+  InputSpec spec = make_input(Distribution::OutlierChannels, 11);
+  spec.outlier_magnitude = 20;
+  spec.outlier_channels = 4;
+  const HostQKV in = generate_inputs(dims, spec);
+  for (size_t i = 0; i < in.k.size(); ++i) {
+    ASSERT_EQ(in.k[i], round_to_half(generated_value(dims, spec, TensorId::K, i)));
+  }
+  // Outlier channels have a mean near +/-20, the others near 0; Q has none.
+  const std::vector<float> k_mean = k_channel_mean(dims, in.k);
+  int outliers = 0;
+  for (float m : k_mean) outliers += std::fabs(m) > 10;
+  EXPECT_EQ(outliers, 4);
+  for (float x : in.q) ASSERT_LT(std::fabs(x), 10.f);
+}
+
+}  // namespace
+}  // namespace int8attn::cpu

@@ -1,0 +1,72 @@
+#include <cmath>
+#include <limits>
+
+#include <gtest/gtest.h>
+
+#include "common/rng.h"
+#include "src/cpu/online_softmax.h"
+
+namespace int8attn::cpu {
+namespace {
+
+TEST(CpuOnlineSoftmax, BlockedEqualsTwoPass) {
+  const int64_t n = 300, d = 16;
+  std::vector<float> s(n), v(n * d);
+  for (int64_t j = 0; j < n; ++j) s[j] = 6.f * standard_normal(1, TensorId::Q, j);  // wide range
+  for (int64_t i = 0; i < n * d; ++i) v[i] = standard_normal(1, TensorId::V, i);
+  for (int64_t kv_block : {1, 7, 64, 128, 300, 512}) {
+    for (int64_t n_visible : {int64_t{1}, int64_t{63}, int64_t{64}, int64_t{65}, int64_t{200}, n}) {
+      const std::vector<double> ref = two_pass_attention_row(s.data(), n, n_visible, v.data(), d);
+      const std::vector<float> got = online_attention_row_exact(s.data(), n, n_visible, v.data(), d, kv_block);
+      for (int64_t c = 0; c < d; ++c) {
+        ASSERT_NEAR(got[c], ref[c], 2e-5 * (1 + std::fabs(ref[c])))
+            << "kv_block " << kv_block << " visible " << n_visible << " channel " << c;
+      }
+    }
+  }
+}
+
+TEST(CpuOnlineSoftmax, IncreasingScoresForceRescaling) {
+  // Each block has a larger max than the last, so alpha < 1 at every step.
+  const int64_t n = 256, d = 4;
+  std::vector<float> s(n), v(n * d);
+  for (int64_t j = 0; j < n; ++j) s[j] = 0.05f * j;
+  for (int64_t i = 0; i < n * d; ++i) v[i] = static_cast<float>(i % 7) - 3;
+  const std::vector<double> ref = two_pass_attention_row(s.data(), n, n, v.data(), d);
+  const std::vector<float> got = online_attention_row_exact(s.data(), n, n, v.data(), d, 32);
+  for (int64_t c = 0; c < d; ++c) EXPECT_NEAR(got[c], ref[c], 1e-5);
+}
+
+TEST(CpuOnlineSoftmax, NoVisibleKeyGivesZerosNotNaN) {
+  const std::vector<float> s(10, 1.f), v(10 * 3, 1.f);
+  const std::vector<float> got = online_attention_row_exact(s.data(), 10, 0, v.data(), 3, 4);
+  for (float x : got) EXPECT_EQ(x, 0.f);
+  const std::vector<double> p = two_pass_softmax(s.data(), 10, 0);
+  for (double x : p) EXPECT_EQ(x, 0.0);
+}
+
+TEST(CpuOnlineSoftmax, TwoPassSumsToOne) {
+  std::vector<float> s = {0.f, 1.f, 2.f, -50.f, 3.f};
+  const std::vector<double> p = two_pass_softmax(s.data(), 5, 4);
+  double sum = 0;
+  for (double x : p) sum += x;
+  EXPECT_NEAR(sum, 1.0, 1e-15);
+  EXPECT_EQ(p[4], 0.0);                       // masked
+  EXPECT_NEAR(p[1] / p[0], 2.0, 1e-12);       // log2 domain: one unit doubles p
+}
+
+TEST(CpuVisibleKeys, MatchesCausalVisible) {
+  for (int64_t sq : {1, 5, 9}) {
+    for (int64_t skv : {1, 5, 9}) {
+      for (int64_t i = 0; i < sq; ++i) {
+        int64_t count = 0;
+        for (int64_t j = 0; j < skv; ++j) count += causal_visible(i, j, sq, skv);
+        EXPECT_EQ(visible_keys(i, sq, skv, true), count);
+        EXPECT_EQ(visible_keys(i, sq, skv, false), skv);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace int8attn::cpu
