@@ -1,0 +1,149 @@
+// The GPU harness as src/ sees it: plain C++, no CUDA types or headers. Everything behind
+// it (device memory, cuBLASLt, CUDA events, the fused kernels of kernels/attn_kernels.h)
+// lives in kernels/*.cu. Errors never escape as exceptions: every call returns a GpuStatus.
+//
+// One GpuSession owns one device, its stream, a cuBLASLt handle and an accounting
+// allocator through which every device byte of a case is allocated, so the peak memory of
+// each kernel is exact. A case is: set inputs -> prepare(op) -> run/time/compare -> release.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/attn_types.h"
+
+namespace int8attn::gpu {
+
+// What the runtime says about one device.
+struct DeviceInfo {
+  int index = 0;
+  std::string name;
+  int cc_major = 0, cc_minor = 0;
+  int sm_count = 0;
+  int64_t total_memory_bytes = 0;
+  int64_t l2_cache_bytes = 0;
+  int64_t sm_clock_mhz = 0;      // peak SM clock
+  int64_t memory_clock_mhz = 0;  // peak memory clock
+  std::string driver_version;    // CUDA driver API version, "13.0"
+  std::string runtime_version;   // CUDA runtime the tool was built against, "13.0"
+  std::string cublaslt_version;  // "13.0.0"
+};
+
+// 0 devices with `why` set (no driver, no device, or the error the runtime gave).
+int device_count(std::string& why);
+bool device_info(int index, DeviceInfo& out, std::string& why);
+
+// Outcome of a GPU call. not_supported: a kernel declined the problem (cudaErrorNotSupported)
+// — a skip, not a failure. context_lost: a sticky error left the CUDA context unusable;
+// nothing more can run on this device in this process.
+struct GpuStatus {
+  bool ok = true;
+  bool not_supported = false;
+  bool context_lost = false;
+  std::string message;
+  static GpuStatus success() { return {}; }
+};
+
+// Operations the session can run. Quantize is the INT8 kernels' quantization alone (it uses
+// the buffers of the INT8 op last prepared); the other ops produce an attention output.
+enum class GpuOp { Reference, Int8Full, Int8QK, Fp16Flash, Quantize };
+const char* to_string(GpuOp op);
+
+enum class InputDistribution { Normal, Uniform, OutlierChannels };
+
+// Generated inputs (common/rng.h): value = base * scale (+ K outlier offset), rounded to FP16.
+struct InputGenSpec {
+  InputDistribution distribution = InputDistribution::Normal;
+  uint64_t seed = 0;
+  float scale = 1.f;
+  float outlier_magnitude = 20.f;
+  int64_t outlier_channels = 4;
+};
+
+struct ReferenceOptions {
+  bool fp32 = false;                      // all-FP32 chain; else FP16 GEMMs and FP16 P
+  int64_t workspace_bytes = int64_t{1} << 30;  // S/P chunk budget (cuBLASLt's own is extra)
+  int64_t max_chunk_rows = 0;             // > 0: cap rows per chunk (tests of chunk edges)
+};
+
+struct OpSettings {
+  ReferenceOptions reference;
+  QuantConfig quant;
+};
+
+// Error of an op's output against the reference output, FP64 sums over every element.
+// Sums and the max cover finite elements; `nonfinite` counts NaN/Inf in either tensor.
+struct ErrorMetrics {
+  double mse = 0, max_abs_error = 0, mean_abs_error = 0, rel_l2 = 0, cosine = 1;
+  int64_t max_abs_index = 0;
+  int64_t nonfinite = 0;
+  int64_t elements = 0;
+};
+
+// Device bytes of one op, measured by the allocator during prepare + the first run.
+struct OpMemory {
+  int64_t peak_bytes = 0;       // inputs + the op's output and temporaries, at their peak
+  int64_t workspace_bytes = 0;  // the op's temporaries (everything but inputs and output)
+};
+
+// Which tensor to download.
+enum class GpuTensor { Q, K, V, Output };
+
+class GpuSession {
+ public:
+  // nullptr with `why` when the device cannot be opened.
+  static std::unique_ptr<GpuSession> open(int device_index, std::string& why);
+  ~GpuSession();
+  GpuSession(const GpuSession&) = delete;
+  GpuSession& operator=(const GpuSession&) = delete;
+
+  const DeviceInfo& device() const;
+  bool context_lost() const;
+  GpuStatus memory_info(int64_t& free_bytes, int64_t& total_bytes);
+
+  // Starts a case: frees every buffer of the previous one, allocates FP16 Q/K/V.
+  GpuStatus set_inputs(const AttnDims& dims, const InputGenSpec& spec);
+  // Same, from host values (FP16-representable floats, BHSD; K/V with kv_heads heads).
+  GpuStatus set_inputs(const AttnDims& dims, const float* q, const float* k, const float* v);
+  void set_op_settings(const OpSettings& settings);
+
+  // Allocates the op's output and temporaries and runs it once (its output is then valid).
+  // The reference must be prepared before compare() is called for any op.
+  GpuStatus prepare(GpuOp op);
+  // One more run, untimed (warm-up).
+  GpuStatus run(GpuOp op);
+  // One timed run in ms (CUDA events); L2 flushed first (outside the events) when asked.
+  GpuStatus time_once(GpuOp op, bool flush_l2, double& ms);
+  OpMemory memory(GpuOp op) const;
+  GpuStatus compare(GpuOp op, ErrorMetrics& out);
+  // Elements [offset, offset+count) of a tensor as floats (Output: the op's output).
+  GpuStatus download(GpuTensor tensor, GpuOp op, int64_t offset, int64_t count, float* out);
+  void release(GpuOp op);
+
+  // Bytes of every device allocation live now (the allocator's count).
+  int64_t allocated_bytes() const;
+
+ private:
+  struct Impl;
+  explicit GpuSession(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Device bytes a case needs at its peak (inputs, the reference output kept for the metrics,
+// the largest op's output and temporaries, the L2 flush buffer), for the fits-in-memory check.
+int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
+                            const std::vector<GpuOp>& ops, int64_t l2_cache_bytes);
+
+// Bytes of the analytic tensor storage: INT8 Q/K/V (+ scales) for the INT8 ops, FP16 otherwise.
+int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op);
+
+// The reference's S/P chunk plan (exposed for tests and the methodology notes).
+struct ReferencePlan {
+  int64_t rows_per_chunk = 0;    // query rows of one (batch, kv head) group per GEMM
+  int64_t groups_per_chunk = 0;  // (batch, kv head) groups batched in one GEMM
+  int64_t workspace_bytes = 0;   // S/P (+ FP32 copies) buffers
+};
+ReferencePlan plan_reference(const AttnDims& dims, const ReferenceOptions& options);
+
+}  // namespace int8attn::gpu

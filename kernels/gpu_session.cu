@@ -1,0 +1,420 @@
+// The GPU session behind kernels/api.h: device, stream, events, the accounting allocator,
+// the case's inputs and each op's buffers. Every CUDA/cuBLASLt failure is caught here and
+// returned as a GpuStatus; after one, the context is probed so a sticky error is reported
+// as context_lost instead of failing every later call with a confusing message.
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <vector>
+
+#include "common/half.h"
+#include "kernels/api.h"
+#include "kernels/attn_kernels.h"
+#include "kernels/cuda_check.cuh"
+#include "kernels/device_allocator.cuh"
+#include "kernels/harness_ops.cuh"
+#include "kernels/reference.cuh"
+
+namespace int8attn::gpu {
+
+const char* to_string(GpuOp op) {
+  switch (op) {
+    case GpuOp::Reference: return "reference";
+    case GpuOp::Int8Full: return "int8-fa";
+    case GpuOp::Int8QK: return "int8-qk";
+    case GpuOp::Fp16Flash: return "fp16-fa";
+    case GpuOp::Quantize: return "quantize";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+
+std::string runtime_error_text(cudaError_t e) {
+  return std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")";
+}
+
+bool is_int8(GpuOp op) { return op == GpuOp::Int8Full || op == GpuOp::Int8QK; }
+
+int64_t kv_bytes_fp16(const AttnDims& d) { return 2 * d.kv_elements() * 2; }
+
+}  // namespace
+
+int device_count(std::string& why) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    why = "no usable CUDA device: " + runtime_error_text(e);
+    return 0;
+  }
+  if (count == 0) why = "no CUDA device found";
+  return count;
+}
+
+bool device_info(int index, DeviceInfo& out, std::string& why) {
+  try {
+    out = DeviceInfo{};
+    out.index = index;
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+    out.name = prop.name;
+    out.cc_major = prop.major;
+    out.cc_minor = prop.minor;
+    out.sm_count = prop.multiProcessorCount;
+    out.total_memory_bytes = static_cast<int64_t>(prop.totalGlobalMem);
+    out.l2_cache_bytes = prop.l2CacheSize;
+    int khz = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, index));
+    out.sm_clock_mhz = khz / 1000;
+    CUDA_CHECK(cudaDeviceGetAttribute(&khz, cudaDevAttrMemoryClockRate, index));
+    out.memory_clock_mhz = khz / 1000;
+    int version = 0;
+    CUDA_CHECK(cudaDriverGetVersion(&version));
+    out.driver_version = version_string(version);
+    CUDA_CHECK(cudaRuntimeGetVersion(&version));
+    out.runtime_version = version_string(version);
+    out.cublaslt_version = cublaslt_version_string();
+    return true;
+  } catch (const std::exception& e) {
+    why = e.what();
+    return false;
+  }
+}
+
+// Buffers of one op for the current case.
+struct OpState {
+  DeviceBuffer<float> out_f32;   // the reference's output
+  DeviceBuffer<__half> out_f16;  // every other op's output
+  std::unique_ptr<ReferenceAttention> reference;
+  DeviceBuffer<uint8_t> quant_storage;
+  kernels::QuantizedQKV quant;
+  OpMemory memory;
+};
+
+struct GpuSession::Impl {
+  DeviceInfo info;
+  cudaStream_t stream = nullptr;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  DeviceAllocator alloc;
+  DeviceBuffer<uint8_t> flush;  // L2 flush, outside the tally
+  DeviceBuffer<ErrorPartial> partials;
+  AttnDims dims;
+  OpSettings settings;
+  DeviceBuffer<__half> q, k, v;
+  std::map<GpuOp, OpState> ops;
+  GpuOp last_int8 = GpuOp::Int8Full;
+  bool lost = false;
+
+  ~Impl() {
+    ops.clear();
+    q.reset(); k.reset(); v.reset();
+    flush.reset();
+    partials.reset();
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
+    if (stream) cudaStreamDestroy(stream);
+  }
+
+  int64_t input_bytes() const { return q.bytes() + k.bytes() + v.bytes(); }
+
+  template <typename F>
+  GpuStatus guarded(F&& body) {
+    if (lost) return {false, false, true, "CUDA context lost earlier in this run; nothing more can run"};
+    try {
+      body();
+      return GpuStatus::success();
+    } catch (const CudaError& e) {
+      return failure(e.what(), e.code() == cudaErrorNotSupported);
+    } catch (const std::exception& e) {
+      return failure(e.what(), false);
+    }
+  }
+
+  GpuStatus failure(const std::string& message, bool not_supported) {
+    GpuStatus s{false, not_supported, false, message};
+    cudaGetLastError();  // clear a non-sticky error; a sticky one shows up again below
+    const cudaError_t probe = cudaDeviceSynchronize();
+    if (probe != cudaSuccess) {
+      lost = true;
+      s.context_lost = true;
+      s.not_supported = false;
+      s.message += "; the CUDA context is now unusable: " + runtime_error_text(probe);
+    }
+    return s;
+  }
+
+  void start_case(const AttnDims& d) {
+    ops.clear();
+    q.reset(); k.reset(); v.reset();
+    dims = d;
+    q = DeviceBuffer<__half>(alloc, d.q_elements());
+    k = DeviceBuffer<__half>(alloc, d.kv_elements());
+    v = DeviceBuffer<__half>(alloc, d.kv_elements());
+  }
+
+  void allocate_quantized(OpState& s, bool quantize_v) {
+    const kernels::QuantizedSizes sizes = kernels::quantized_sizes(dims, settings.quant, quantize_v);
+    const std::array<size_t, 7> parts = {sizes.q8, sizes.k8, sizes.v8, sizes.q_scale, sizes.k_scale,
+                                         sizes.v_scale, sizes.k_mean};
+    auto aligned = [](size_t n) { return (n + 255) / 256 * 256; };
+    size_t total = 0;
+    for (size_t p : parts) total += aligned(p);
+    s.quant_storage = DeviceBuffer<uint8_t>(alloc, static_cast<int64_t>(total));
+    std::array<uint8_t*, 7> at{};
+    uint8_t* cursor = s.quant_storage.get();
+    for (size_t i = 0; i < parts.size(); ++i) {
+      at[i] = parts[i] ? cursor : nullptr;
+      cursor += aligned(parts[i]);
+    }
+    s.quant = {reinterpret_cast<int8_t*>(at[0]), reinterpret_cast<int8_t*>(at[1]),
+               reinterpret_cast<int8_t*>(at[2]), reinterpret_cast<float*>(at[3]),
+               reinterpret_cast<float*>(at[4]), reinterpret_cast<float*>(at[5]),
+               reinterpret_cast<float*>(at[6])};
+  }
+
+  OpState& state(GpuOp op) {
+    auto it = ops.find(op == GpuOp::Quantize ? last_int8 : op);
+    if (it == ops.end()) throw CudaError(std::string(to_string(op)) + " was not prepared", cudaSuccess);
+    return it->second;
+  }
+
+  void enqueue(GpuOp op) {
+    OpState& s = state(op);
+    const QuantConfig& cfg = settings.quant;
+    switch (op) {
+      case GpuOp::Reference:
+        s.reference->run(q.get(), k.get(), v.get(), s.out_f32.get(), stream);
+        break;
+      case GpuOp::Quantize:
+        CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), last_int8 == GpuOp::Int8Full,
+                                         s.quant, stream));
+        break;
+      case GpuOp::Int8Full:
+        CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), true, s.quant, stream));
+        CUDA_CHECK(kernels::int8_flash_attention(dims, cfg, s.quant, s.out_f16.get(), stream));
+        break;
+      case GpuOp::Int8QK:
+        CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), false, s.quant, stream));
+        CUDA_CHECK(kernels::int8qk_flash_attention(dims, cfg, s.quant, v.get(), s.out_f16.get(), stream));
+        break;
+      case GpuOp::Fp16Flash:
+        CUDA_CHECK(kernels::fp16_flash_attention(dims, q.get(), k.get(), v.get(), s.out_f16.get(), stream));
+        break;
+    }
+  }
+
+  void prepare(GpuOp op) {
+    if (op == GpuOp::Quantize) {
+      state(op);  // needs a prepared INT8 op
+      enqueue(op);
+      CUDA_CHECK(cudaStreamSynchronize(stream));
+      return;
+    }
+    ops.erase(op);
+    alloc.reset_peak();
+    const int64_t base = alloc.current();
+    OpState& s = ops[op];
+    int64_t output_bytes = 0;
+    if (op == GpuOp::Reference) {
+      s.out_f32 = DeviceBuffer<float>(alloc, dims.q_elements());
+      s.reference = std::make_unique<ReferenceAttention>(alloc, dims, settings.reference);
+      output_bytes = s.out_f32.bytes();
+    } else {
+      s.out_f16 = DeviceBuffer<__half>(alloc, dims.q_elements());
+      output_bytes = s.out_f16.bytes();
+      if (is_int8(op)) {
+        allocate_quantized(s, op == GpuOp::Int8Full);
+        last_int8 = op;
+      }
+    }
+    enqueue(op);
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    const int64_t own_peak = alloc.peak() - base;
+    s.memory = {input_bytes() + own_peak, own_peak - output_bytes};
+  }
+
+  double time_once(GpuOp op, bool flush_l2) {
+    if (flush_l2) {
+      if (!flush) flush = DeviceBuffer<uint8_t>(alloc, std::max<int64_t>(2 * info.l2_cache_bytes, 1 << 20), false);
+      CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, static_cast<size_t>(flush.bytes()), stream));
+    }
+    CUDA_CHECK(cudaEventRecord(start, stream));
+    enqueue(op);
+    CUDA_CHECK(cudaEventRecord(stop, stream));
+    CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    return ms;
+  }
+
+  ErrorMetrics compare(GpuOp op) {
+    const OpState& ref = state(GpuOp::Reference);
+    const OpState& s = state(op);
+    if (!s.out_f16) throw CudaError(std::string(to_string(op)) + " has no FP16 output to compare", cudaSuccess);
+    if (!partials) partials = DeviceBuffer<ErrorPartial>(alloc, kErrorBlocks, false);
+    error_partials(s.out_f16.get(), ref.out_f32.get(), dims.q_elements(), partials.get(), stream);
+    std::vector<ErrorPartial> host(kErrorBlocks);
+    CUDA_CHECK(cudaMemcpyAsync(host.data(), partials.get(), partials.bytes(), cudaMemcpyDeviceToHost, stream));
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    return finish_error_metrics(host.data(), dims.q_elements());
+  }
+
+  void download(GpuTensor tensor, GpuOp op, int64_t offset, int64_t count, float* out) {
+    const __half* half_src = nullptr;
+    int64_t available = 0;
+    switch (tensor) {
+      case GpuTensor::Q: half_src = q.get(); available = q.size(); break;
+      case GpuTensor::K: half_src = k.get(); available = k.size(); break;
+      case GpuTensor::V: half_src = v.get(); available = v.size(); break;
+      case GpuTensor::Output: {
+        const OpState& s = state(op);
+        if (s.out_f32) {
+          if (offset < 0 || offset + count > s.out_f32.size()) throw std::out_of_range("download past the output");
+          CUDA_CHECK(cudaMemcpy(out, s.out_f32.get() + offset, count * sizeof(float), cudaMemcpyDeviceToHost));
+          return;
+        }
+        half_src = s.out_f16.get();
+        available = s.out_f16.size();
+        break;
+      }
+    }
+    if (offset < 0 || offset + count > available) throw std::out_of_range("download past the tensor");
+    constexpr int64_t kChunk = 1 << 22;
+    std::vector<uint16_t> bits(static_cast<size_t>(std::min(count, kChunk)));
+    for (int64_t done = 0; done < count; done += kChunk) {
+      const int64_t n = std::min(kChunk, count - done);
+      CUDA_CHECK(cudaMemcpy(bits.data(), half_src + offset + done, n * 2, cudaMemcpyDeviceToHost));
+      for (int64_t i = 0; i < n; ++i) out[done + i] = half_bits_to_float(bits[i]);
+    }
+  }
+
+  void upload(const float* src, __half* dst, int64_t count) {
+    constexpr int64_t kChunk = 1 << 22;
+    std::vector<uint16_t> bits(static_cast<size_t>(std::min(count, kChunk)));
+    for (int64_t done = 0; done < count; done += kChunk) {
+      const int64_t n = std::min(kChunk, count - done);
+      for (int64_t i = 0; i < n; ++i) bits[i] = float_to_half_bits(src[done + i]);
+      CUDA_CHECK(cudaMemcpy(dst + done, bits.data(), n * 2, cudaMemcpyHostToDevice));
+    }
+  }
+};
+
+GpuSession::GpuSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GpuSession::~GpuSession() = default;
+
+std::unique_ptr<GpuSession> GpuSession::open(int device_index, std::string& why) {
+  if (device_count(why) <= device_index) {
+    if (why.empty()) why = "no CUDA device " + std::to_string(device_index);
+    return nullptr;
+  }
+  auto impl = std::make_unique<Impl>();
+  if (!device_info(device_index, impl->info, why)) return nullptr;
+  try {
+    CUDA_CHECK(cudaSetDevice(device_index));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaEventCreate(&impl->start));
+    CUDA_CHECK(cudaEventCreate(&impl->stop));
+  } catch (const std::exception& e) {
+    why = e.what();
+    return nullptr;
+  }
+  return std::unique_ptr<GpuSession>(new GpuSession(std::move(impl)));
+}
+
+const DeviceInfo& GpuSession::device() const { return impl_->info; }
+bool GpuSession::context_lost() const { return impl_->lost; }
+int64_t GpuSession::allocated_bytes() const { return impl_->alloc.current(); }
+void GpuSession::set_op_settings(const OpSettings& settings) { impl_->settings = settings; }
+
+GpuStatus GpuSession::memory_info(int64_t& free_bytes, int64_t& total_bytes) {
+  return impl_->guarded([&] {
+    size_t f = 0, t = 0;
+    CUDA_CHECK(cudaMemGetInfo(&f, &t));
+    free_bytes = static_cast<int64_t>(f);
+    total_bytes = static_cast<int64_t>(t);
+  });
+}
+
+GpuStatus GpuSession::set_inputs(const AttnDims& dims, const InputGenSpec& spec) {
+  return impl_->guarded([&] {
+    impl_->start_case(dims);
+    generate_tensor(dims, spec, TensorId::Q, impl_->q.get(), impl_->q.size(), impl_->stream);
+    generate_tensor(dims, spec, TensorId::K, impl_->k.get(), impl_->k.size(), impl_->stream);
+    generate_tensor(dims, spec, TensorId::V, impl_->v.get(), impl_->v.size(), impl_->stream);
+    CUDA_CHECK(cudaStreamSynchronize(impl_->stream));
+  });
+}
+
+GpuStatus GpuSession::set_inputs(const AttnDims& dims, const float* q, const float* k, const float* v) {
+  return impl_->guarded([&] {
+    impl_->start_case(dims);
+    impl_->upload(q, impl_->q.get(), impl_->q.size());
+    impl_->upload(k, impl_->k.get(), impl_->k.size());
+    impl_->upload(v, impl_->v.get(), impl_->v.size());
+  });
+}
+
+GpuStatus GpuSession::prepare(GpuOp op) { return impl_->guarded([&] { impl_->prepare(op); }); }
+
+GpuStatus GpuSession::run(GpuOp op) {
+  return impl_->guarded([&] {
+    impl_->enqueue(op);
+    CUDA_CHECK(cudaStreamSynchronize(impl_->stream));
+  });
+}
+
+GpuStatus GpuSession::time_once(GpuOp op, bool flush_l2, double& ms) {
+  return impl_->guarded([&] { ms = impl_->time_once(op, flush_l2); });
+}
+
+OpMemory GpuSession::memory(GpuOp op) const {
+  auto it = impl_->ops.find(op);
+  return it == impl_->ops.end() ? OpMemory{} : it->second.memory;
+}
+
+GpuStatus GpuSession::compare(GpuOp op, ErrorMetrics& out) {
+  return impl_->guarded([&] { out = impl_->compare(op); });
+}
+
+GpuStatus GpuSession::download(GpuTensor tensor, GpuOp op, int64_t offset, int64_t count, float* out) {
+  return impl_->guarded([&] { impl_->download(tensor, op, offset, count, out); });
+}
+
+void GpuSession::release(GpuOp op) { impl_->ops.erase(op); }
+
+// ---------------------------------------------------------------- estimates ------------
+
+int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op) {
+  const int64_t fp16 = 2 * dims.q_elements() + kv_bytes_fp16(dims);
+  switch (op) {
+    case GpuOp::Int8Full:
+      return static_cast<int64_t>(kernels::quantized_sizes(dims, quant, true).total());
+    case GpuOp::Int8QK:  // INT8 Q/K plus the FP16 V the kernel reads
+      return static_cast<int64_t>(kernels::quantized_sizes(dims, quant, false).total()) + dims.kv_elements() * 2;
+    default:
+      return fp16;
+  }
+}
+
+int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
+                            const std::vector<GpuOp>& ops, int64_t l2_cache_bytes) {
+  constexpr int64_t kLtWorkspace = 32ll << 20, kMargin = 64ll << 20;
+  const int64_t inputs = 2 * dims.q_elements() + kv_bytes_fp16(dims);
+  const int64_t reference_out = 4 * dims.q_elements();
+  int64_t largest_op = plan_reference(dims, settings.reference).workspace_bytes + kLtWorkspace;
+  for (GpuOp op : ops) {
+    if (op == GpuOp::Reference || op == GpuOp::Quantize) continue;
+    int64_t bytes = 2 * dims.q_elements();
+    if (is_int8(op)) bytes += static_cast<int64_t>(kernels::quantized_sizes(dims, settings.quant, op == GpuOp::Int8Full).total()) + 7 * 256;
+    largest_op = std::max(largest_op, bytes);
+  }
+  return inputs + reference_out + largest_op + std::max<int64_t>(2 * l2_cache_bytes, 1 << 20) + kMargin;
+}
+
+}  // namespace int8attn::gpu

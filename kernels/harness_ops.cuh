@@ -1,0 +1,37 @@
+// Internal to the GPU harness: input generation and the error reduction, launched by the
+// session (gpu_session.cu).
+#pragma once
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <climits>
+
+#include "common/rng.h"
+#include "kernels/api.h"
+
+namespace int8attn::gpu {
+
+// Fills `out` (count elements of `tensor`, BHSD) with the generated values rounded to FP16:
+// the formula of cpu::generated_value (src/cpu/inputs.cpp), element for element.
+void generate_tensor(const AttnDims& dims, const InputGenSpec& spec, TensorId tensor, __half* out,
+                     int64_t count, cudaStream_t stream);
+
+// Per-block partial sums of the error reduction; the host adds them in block order, so the
+// result is the same on every run and every GPU.
+struct ErrorPartial {
+  double sq_err = 0, abs_err = 0, ref_sq = 0, out_sq = 0, dot = 0, max_err = -1;
+  int64_t max_index = 0;
+  int64_t nonfinite = 0;
+  int64_t first_nonfinite = INT64_MAX;
+  int64_t finite = 0;
+};
+constexpr int kErrorBlocks = 1024;  // fixed: the summation order must not depend on the GPU
+
+// partials[kErrorBlocks] on the device.
+void error_partials(const __half* out, const float* ref, int64_t count, ErrorPartial* partials,
+                    cudaStream_t stream);
+// Combines the partials (host) into the metrics.
+ErrorMetrics finish_error_metrics(const ErrorPartial* partials, int64_t count);
+
+}  // namespace int8attn::gpu

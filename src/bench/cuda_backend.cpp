@@ -1,0 +1,332 @@
+// The CUDA backend: inputs, the cuBLASLt reference, the fused kernels, accuracy and timing
+// on the GPU through kernels/api.h. Per case: inputs -> reference (kept for the metrics) ->
+// the reference's own FP64 spot check -> each kernel (first run, metrics, timing, memory).
+// A failing kernel becomes an error (or a skip, for cudaErrorNotSupported) in its result;
+// a lost CUDA context fails the rest of the case and every later case, with the reason.
+#include "src/bench/backend.h"
+
+#if INT8ATTN_HAVE_CUDA
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "common/numerics.h"
+#include "common/rng.h"
+#include "kernels/api.h"
+#include "src/bench/devices.h"
+#include "src/bench/latency_stats.h"
+#include "src/cpu/inputs.h"
+#include "src/cpu/metrics.h"
+#include "src/cpu/npy.h"
+#include "src/cpu/reference.h"
+#endif
+
+namespace int8attn {
+
+#if INT8ATTN_HAVE_CUDA
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr int kReferenceCheckRows = 4;
+
+gpu::GpuOp op_for(Algorithm a) {
+  switch (a) {
+    case Algorithm::Reference: return gpu::GpuOp::Reference;
+    case Algorithm::Int8Full: return gpu::GpuOp::Int8Full;
+    case Algorithm::Int8QK: return gpu::GpuOp::Int8QK;
+    case Algorithm::Fp16Flash: return gpu::GpuOp::Fp16Flash;
+  }
+  return gpu::GpuOp::Reference;
+}
+
+bool is_int8(gpu::GpuOp op) { return op == gpu::GpuOp::Int8Full || op == gpu::GpuOp::Int8QK; }
+
+gpu::OpSettings op_settings(const RunSettings& s) {
+  gpu::OpSettings o;
+  o.reference.fp32 = s.reference_precision == ReferencePrecision::Fp32;
+  o.quant = s.quant;
+  return o;
+}
+
+gpu::InputGenSpec gen_spec(const InputSpec& in) {
+  gpu::InputGenSpec g;
+  g.distribution = in.distribution == Distribution::Uniform           ? gpu::InputDistribution::Uniform
+                   : in.distribution == Distribution::OutlierChannels ? gpu::InputDistribution::OutlierChannels
+                                                                      : gpu::InputDistribution::Normal;
+  g.seed = in.seed;
+  g.scale = static_cast<float>(in.scale);
+  g.outlier_magnitude = static_cast<float>(in.outlier_magnitude);
+  g.outlier_channels = in.outlier_channels;
+  return g;
+}
+
+KernelResult failed(const std::string& name, KernelStatus status, const std::string& why) {
+  KernelResult r;
+  r.kernel = name;
+  r.status = status;
+  r.reason = why;
+  return r;
+}
+
+// The reference spec (from the list, else the registry's) first, then the others in order.
+std::vector<const KernelSpec*> reference_first(const std::vector<const KernelSpec*>& kernels) {
+  const KernelSpec* reference = nullptr;
+  for (const KernelSpec* k : kernels) {
+    if (k->algorithm == Algorithm::Reference && !reference) reference = k;
+  }
+  if (!reference) {
+    for (const KernelSpec& k : kernel_registry()) {
+      if (k.algorithm == Algorithm::Reference) reference = &k;
+    }
+  }
+  std::vector<const KernelSpec*> ordered{reference};
+  for (const KernelSpec* k : kernels) {
+    if (k->algorithm != Algorithm::Reference) ordered.push_back(k);
+  }
+  return ordered;
+}
+
+Accuracy to_accuracy(const gpu::ErrorMetrics& m, const AttnDims& d) {
+  Accuracy a;
+  a.mse = m.mse;
+  a.max_abs_error = m.max_abs_error;
+  a.max_abs_index = m.max_abs_index;
+  const auto at = cpu::unflatten_index(m.max_abs_index, cpu::q_shape(d));
+  a.max_abs_at.assign(at.begin(), at.end());
+  a.mean_abs_error = m.mean_abs_error;
+  a.rel_l2 = m.rel_l2;
+  a.cosine = m.cosine;
+  a.nonfinite = m.nonfinite;
+  return a;
+}
+
+// (batch, head, query row) triples the reference check recomputes on the CPU: both corners
+// and a few seeded picks.
+std::vector<std::array<int64_t, 3>> sampled_rows(const AttnDims& d, uint64_t seed) {
+  std::set<std::array<int64_t, 3>> rows = {{0, 0, 0}, {d.batch - 1, d.heads - 1, d.seq_q - 1}};
+  for (uint64_t i = 0; rows.size() < static_cast<size_t>(kReferenceCheckRows) && i < 16; ++i) {
+    const uint64_t bits = mix64(seed ^ (0x5eed0000ull + i));
+    rows.insert({static_cast<int64_t>(bits % d.batch), static_cast<int64_t>((bits >> 16) % d.heads),
+                 static_cast<int64_t>((bits >> 32) % d.seq_q)});
+  }
+  return {rows.begin(), rows.end()};
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(GpuDeviceSummary device, std::unique_ptr<gpu::GpuSession> session)
+      : device_(std::move(device)), session_(std::move(session)) {}
+
+  BackendKind kind() const override { return BackendKind::Cuda; }
+  DeviceCaps caps() const override { return device_caps(device_); }
+  Environment environment() const override { return gpu_environment(device_); }
+
+  std::string skip_reason(const BenchCase& c, const RunSettings& settings) const override {
+    if (session_->context_lost()) return "CUDA context lost in an earlier case: " + lost_reason_;
+    std::vector<gpu::GpuOp> ops;
+    for (const std::string& name : settings.kernels) {
+      if (const KernelSpec* k = find_kernel(name)) ops.push_back(op_for(k->algorithm));
+    }
+    const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings), ops, device_.l2_cache_bytes);
+    int64_t free_bytes = 0, total = 0;
+    if (gpu::GpuStatus s = session_->memory_info(free_bytes, total); !s.ok) return "cudaMemGetInfo: " + s.message;
+    // The previous case's inputs are still allocated; they are freed before this case starts.
+    const int64_t available = free_bytes + session_->allocated_bytes();
+    if (need > available) return fmt::format("needs {:.2f} GiB, {:.2f} GiB free", need / kGiB, available / kGiB);
+    return {};
+  }
+
+  CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
+                      const RunSettings& settings) override {
+    const Clock::time_point start = Clock::now();
+    CaseResult result;
+    result.id = c.id;
+    result.dims = c.dims;
+    result.input = c.input;
+    const std::vector<const KernelSpec*> ordered = reference_first(kernels);
+    const bool report_reference = ordered.size() == kernels.size();  // asked for, not only needed
+    std::string dump_dir;
+    try {
+      dump_dir = prepare_dump_dir(settings.dump_dir, c.id);
+      session_->set_op_settings(op_settings(settings));
+      check(load_inputs(c), "inputs");
+      check(session_->prepare(gpu::GpuOp::Reference), "reference");
+      result.reference_check = reference_check(c);
+      if (!dump_dir.empty()) dump_inputs(c.dims, dump_dir, ordered.front()->name);
+    } catch (const std::exception& e) {  // no inputs or no reference: nothing to measure against
+      for (const KernelSpec* spec : kernels) result.kernels.push_back(failed(spec->name, KernelStatus::Error, e.what()));
+      session_->release(gpu::GpuOp::Reference);
+      result.wall_seconds = seconds_since(start);
+      return result;
+    }
+    for (size_t i = report_reference ? 0 : 1; i < ordered.size(); ++i) {
+      const KernelSpec& spec = *ordered[i];
+      if (session_->context_lost()) {
+        result.kernels.push_back(failed(spec.name, KernelStatus::Error, "not run: CUDA context lost: " + lost_reason_));
+        continue;
+      }
+      result.kernels.push_back(run_kernel(spec, c, settings, dump_dir));
+    }
+    session_->release(gpu::GpuOp::Reference);
+    result.wall_seconds = seconds_since(start);
+    return result;
+  }
+
+ private:
+  static double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  }
+
+  void check(const gpu::GpuStatus& s, const char* what) {
+    if (s.ok) return;
+    if (s.context_lost && lost_reason_.empty()) lost_reason_ = s.message;
+    throw std::runtime_error(fmt::format("{}: {}", what, s.message));
+  }
+
+  gpu::GpuStatus load_inputs(const BenchCase& c) {
+    if (c.input.npy_dir.empty()) return session_->set_inputs(c.dims, gen_spec(c.input));
+    const cpu::HostQKV host = cpu::load_inputs(c.dims, c.input.npy_dir);
+    return session_->set_inputs(c.dims, host.q.data(), host.k.data(), host.v.data());
+  }
+
+  std::vector<float> download(gpu::GpuTensor t, gpu::GpuOp op, int64_t offset, int64_t count) {
+    std::vector<float> out(static_cast<size_t>(count));
+    check(session_->download(t, op, offset, count, out.data()), "download");
+    return out;
+  }
+
+  // Sampled rows of the reference output against an FP64 CPU computation from the same
+  // FP16 inputs: one query row against the keys it sees, as a 1-row problem.
+  ReferenceCheck reference_check(const BenchCase& c) {
+    const AttnDims& d = c.dims;
+    ReferenceCheck check_result;
+    double err_sq = 0, ref_sq = 0;
+    for (const auto& [b, h, i] : sampled_rows(d, c.input.seed)) {
+      const int64_t kvh = h / d.group_size();
+      const int64_t visible = d.causal ? std::clamp<int64_t>(i + (d.seq_kv - d.seq_q) + 1, 0, d.seq_kv) : d.seq_kv;
+      const int64_t row_offset = ((b * d.heads + h) * d.seq_q + i) * d.head_dim;
+      const std::vector<float> got = download(gpu::GpuTensor::Output, gpu::GpuOp::Reference, row_offset, d.head_dim);
+      std::vector<double> want(static_cast<size_t>(d.head_dim), 0.0);
+      if (visible > 0) {
+        AttnDims row_dims = d;
+        row_dims.batch = row_dims.heads = row_dims.kv_heads = row_dims.seq_q = 1;
+        row_dims.seq_kv = visible;
+        row_dims.causal = false;
+        row_dims.sm_scale = effective_sm_scale(d);
+        const int64_t kv_offset = (b * d.kv_heads + kvh) * d.seq_kv * d.head_dim;
+        want = cpu::reference_row(row_dims, download(gpu::GpuTensor::Q, gpu::GpuOp::Reference, row_offset, d.head_dim),
+                                  download(gpu::GpuTensor::K, gpu::GpuOp::Reference, kv_offset, visible * d.head_dim),
+                                  download(gpu::GpuTensor::V, gpu::GpuOp::Reference, kv_offset, visible * d.head_dim),
+                                  0, 0, 0);
+      }
+      for (int64_t col = 0; col < d.head_dim; ++col) {
+        const double e = got[col] - want[col];
+        err_sq += e * e;
+        ref_sq += want[col] * want[col];
+        check_result.max_abs_error = std::max(check_result.max_abs_error, std::isfinite(e) ? std::fabs(e) : INFINITY);
+      }
+      ++check_result.rows_checked;
+    }
+    check_result.rel_l2 = ref_sq > 0 ? std::sqrt(err_sq / ref_sq) : (err_sq > 0 ? INFINITY : 0.0);
+    return check_result;
+  }
+
+  // Warm-up, then samples until the stop rule says so.
+  LatencyStats measure(gpu::GpuOp op, const MeasureOptions& m) {
+    for (int i = 0; i < m.warmup_runs; ++i) check(session_->run(op), "warm-up");
+    SampleCollector samples(m);
+    while (!samples.done()) {
+      const Clock::time_point t0 = Clock::now();
+      double ms = 0;
+      check(session_->time_once(op, m.flush_l2, ms), "timing");
+      samples.add(ms, seconds_since(t0));
+    }
+    return samples.stats();
+  }
+
+  KernelResult run_kernel(const KernelSpec& spec, const BenchCase& c, const RunSettings& settings,
+                          const std::string& dump_dir) {
+    const gpu::GpuOp op = op_for(spec.algorithm);
+    const AttnDims& d = c.dims;
+    KernelResult r;
+    r.kernel = spec.name;
+    try {
+      if (op != gpu::GpuOp::Reference) {
+        const gpu::GpuStatus first = session_->prepare(op);
+        if (first.not_supported) {
+          session_->release(op);
+          return failed(spec.name, KernelStatus::Skipped, "kernel declined the problem: " + first.message);
+        }
+        check(first, "first run");
+        gpu::ErrorMetrics metrics;
+        check(session_->compare(op, metrics), "metrics");
+        r.accuracy = to_accuracy(metrics, d);
+        if (!dump_dir.empty()) dump_output(d, op, dump_dir + "/" + spec.name + ".npy", cpu::NpyDtype::Float16);
+      }
+      r.latency = measure(op, settings.measure);
+      r.tops = attention_tops(d, r.latency->median_ms);
+      if (is_int8(op)) r.quantize_latency = measure(gpu::GpuOp::Quantize, settings.measure);
+      const gpu::OpMemory mem = session_->memory(op);
+      const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, gpu::GpuOp::Fp16Flash);
+      r.memory = MemoryUse{gpu::op_tensor_bytes(d, settings.quant, op), fp16_bytes, mem.workspace_bytes, mem.peak_bytes};
+    } catch (const std::exception& e) {
+      r = failed(spec.name, KernelStatus::Error, e.what());
+    }
+    if (op != gpu::GpuOp::Reference) session_->release(op);
+    return r;
+  }
+
+  static std::string prepare_dump_dir(const std::string& root, const std::string& case_id) {
+    if (root.empty()) return {};
+    const std::filesystem::path dir = std::filesystem::path(root) / case_id;
+    std::filesystem::create_directories(dir);
+    return dir.string();
+  }
+
+  void dump_output(const AttnDims& d, gpu::GpuOp op, const std::string& path, cpu::NpyDtype dtype) {
+    cpu::write_npy(path, cpu::q_shape(d), download(gpu::GpuTensor::Output, op, 0, d.q_elements()), dtype);
+  }
+
+  void dump_inputs(const AttnDims& d, const std::string& dir, const std::string& reference_name) {
+    const auto ref = gpu::GpuOp::Reference;
+    cpu::write_npy(dir + "/q.npy", cpu::q_shape(d), download(gpu::GpuTensor::Q, ref, 0, d.q_elements()), cpu::NpyDtype::Float16);
+    cpu::write_npy(dir + "/k.npy", cpu::kv_shape(d), download(gpu::GpuTensor::K, ref, 0, d.kv_elements()), cpu::NpyDtype::Float16);
+    cpu::write_npy(dir + "/v.npy", cpu::kv_shape(d), download(gpu::GpuTensor::V, ref, 0, d.kv_elements()), cpu::NpyDtype::Float16);
+    dump_output(d, ref, dir + "/" + reference_name + ".npy", cpu::NpyDtype::Float32);
+  }
+
+  GpuDeviceSummary device_;
+  std::unique_ptr<gpu::GpuSession> session_;
+  std::string lost_reason_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(int device_index, std::string& why) {
+  std::vector<GpuDeviceSummary> devices = query_gpu_devices(why);
+  if (devices.empty()) return nullptr;
+  if (device_index < 0 || device_index >= static_cast<int>(devices.size())) {
+    why = fmt::format("no CUDA device {} ({} present)", device_index, devices.size());
+    return nullptr;
+  }
+  std::unique_ptr<gpu::GpuSession> session = gpu::GpuSession::open(device_index, why);
+  if (!session) return nullptr;
+  return std::make_unique<CudaBackend>(std::move(devices[device_index]), std::move(session));
+}
+
+#else
+
+std::unique_ptr<Backend> make_cuda_backend(int, std::string& why) {
+  why = "built without CUDA (configure with -DINT8ATTN_CUDA=ON and nvcc available)";
+  return nullptr;
+}
+
+#endif
+
+}  // namespace int8attn

@@ -1,0 +1,43 @@
+// The GPUs this process can use, for `int8attn-bench devices` and the report's environment.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "src/bench/registry.h"
+#include "src/report/report.h"
+
+namespace int8attn {
+
+struct KernelSupport {
+  std::string kernel;  // registry name
+  bool supported = false;
+  std::string reason;  // why not, or the shapes it is limited to
+};
+
+struct GpuDeviceSummary {
+  int index = 0;
+  std::string name;
+  int cc_major = 0, cc_minor = 0;
+  int64_t sm_count = 0;
+  int64_t memory_bytes = 0;
+  int64_t l2_cache_bytes = 0;
+  int64_t sm_clock_mhz = 0, memory_clock_mhz = 0;
+  std::string driver_version, runtime_version, cublaslt_version;
+  std::vector<KernelSupport> kernels;  // every registry kernel that has a CUDA implementation
+};
+
+// Every visible GPU; empty with `why_none` set when there is none (no driver, no device,
+// or a build without CUDA).
+std::vector<GpuDeviceSummary> query_gpu_devices(std::string& why_none);
+
+// Human-readable listing: one block per GPU with its kernels' support.
+std::string describe_devices(const std::vector<GpuDeviceSummary>& devices, const std::string& why_none = {});
+
+// The registry's view of a device, and the report's environment block for it.
+DeviceCaps device_caps(const GpuDeviceSummary& device);
+Environment gpu_environment(const GpuDeviceSummary& device);
+
+std::string host_name();
+
+}  // namespace int8attn

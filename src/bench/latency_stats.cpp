@@ -1,0 +1,81 @@
+#include "src/bench/latency_stats.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace int8attn {
+
+double percentile_sorted(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const double rank = std::clamp(q, 0.0, 1.0) * static_cast<double>(sorted.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(rank));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (rank - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+LatencyStats compute_latency_stats(const std::vector<double>& samples_ms, bool keep_samples) {
+  LatencyStats s;
+  s.samples = static_cast<int64_t>(samples_ms.size());
+  if (samples_ms.empty()) return s;
+  std::vector<double> sorted = samples_ms;
+  std::sort(sorted.begin(), sorted.end());
+  double sum = 0;
+  for (double x : sorted) sum += x;
+  s.mean_ms = sum / static_cast<double>(sorted.size());
+  double squares = 0;  // two-pass: no cancellation for tightly clustered samples
+  for (double x : sorted) squares += (x - s.mean_ms) * (x - s.mean_ms);
+  s.stddev_ms = sorted.size() > 1 ? std::sqrt(squares / static_cast<double>(sorted.size() - 1)) : 0.0;
+  s.rel_noise = s.mean_ms > 0 ? s.stddev_ms / s.mean_ms : 0.0;
+  s.min_ms = sorted.front();
+  s.max_ms = sorted.back();
+  s.median_ms = percentile_sorted(sorted, 0.5);
+  s.p10_ms = percentile_sorted(sorted, 0.1);
+  s.p90_ms = percentile_sorted(sorted, 0.9);
+  if (keep_samples) s.raw_ms = samples_ms;
+  return s;
+}
+
+void SampleCollector::add(double gpu_ms, double wall_seconds) {
+  samples_ms_.push_back(gpu_ms);
+  gpu_seconds_ += gpu_ms * 1e-3;
+  wall_seconds_ += wall_seconds;
+  // Welford's update: stable however tightly the samples cluster.
+  const double delta = gpu_ms - mean_;
+  mean_ += delta / static_cast<double>(samples_ms_.size());
+  m2_ += delta * (gpu_ms - mean_);
+}
+
+double SampleCollector::relative_noise() const {
+  const size_t n = samples_ms_.size();
+  if (n < 2) return INFINITY;
+  return mean_ > 0 ? std::sqrt(m2_ / static_cast<double>(n - 1)) / mean_ : INFINITY;
+}
+
+std::string SampleCollector::stop_reason() const {
+  const int64_t n = static_cast<int64_t>(samples_ms_.size());
+  if (n >= options_.max_samples) return fmt::format("max_samples {}", options_.max_samples);
+  // Wall time bounds the case even when host overhead dominates tiny kernels.
+  if (n > 0 && std::max(gpu_seconds_, wall_seconds_) >= options_.max_seconds) {
+    return fmt::format("max_seconds {}", options_.max_seconds);
+  }
+  if (n >= std::max(options_.min_samples, 2) && gpu_seconds_ >= options_.min_seconds) {
+    const double noise = relative_noise();
+    if (noise < options_.target_noise) {
+      return fmt::format("noise {:.3g}% < {:.3g}%", noise * 100, options_.target_noise * 100);
+    }
+  }
+  return {};
+}
+
+bool SampleCollector::done() const { return !stop_reason().empty(); }
+
+double attention_tops(const AttnDims& d, double latency_ms) {
+  if (latency_ms <= 0) return 0;
+  double ops = 4.0 * d.batch * d.heads * static_cast<double>(d.seq_q) * d.seq_kv * d.head_dim;
+  if (d.causal) ops /= 2;
+  return ops / (latency_ms * 1e-3) / 1e12;
+}
+
+}  // namespace int8attn

@@ -1,0 +1,44 @@
+// Latency statistics and the sampling stop rule of the GPU backend (nvbench-style): keep
+// taking samples until the relative noise (stddev / mean) is under the target once enough
+// GPU time and samples are in, or a sample / time cap is hit.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "src/bench/case.h"
+#include "src/report/report.h"
+
+namespace int8attn {
+
+// Percentile q in [0, 1] of sorted values, linear interpolation between closest ranks.
+double percentile_sorted(const std::vector<double>& sorted, double q);
+
+// Median, mean, min, max, p10, p90, stddev (sample, n-1), relative noise; raw samples when asked.
+LatencyStats compute_latency_stats(const std::vector<double>& samples_ms, bool keep_samples);
+
+// Accumulates samples and says when to stop.
+class SampleCollector {
+ public:
+  explicit SampleCollector(const MeasureOptions& options) : options_(options) {}
+
+  // One sample: its GPU time and the wall time the whole sample took (flush, launch, sync).
+  void add(double gpu_ms, double wall_seconds);
+  bool done() const;
+  // Why sampling stopped ("noise 0.3% < 0.5%", "max_samples 1000", "max_seconds 5"), or "".
+  std::string stop_reason() const;
+  const std::vector<double>& samples() const { return samples_ms_; }
+  double relative_noise() const;
+  LatencyStats stats() const { return compute_latency_stats(samples_ms_, options_.keep_samples); }
+
+ private:
+  MeasureOptions options_;
+  std::vector<double> samples_ms_;
+  double gpu_seconds_ = 0;
+  double wall_seconds_ = 0;
+  double mean_ = 0, m2_ = 0;  // running mean and sum of squared deviations
+};
+
+// Tera-operations per second of attention: 4*b*h*sq*skv*d (halved when causal) / latency.
+double attention_tops(const AttnDims& dims, double latency_ms);
+
+}  // namespace int8attn
