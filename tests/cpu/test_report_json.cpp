@@ -243,6 +243,31 @@ TEST_F(ReportJsonTest, UnknownFieldsAreIgnored) {
   EXPECT_EQ(r.cases[0].dims.seq_kv, 8192);
 }
 
+// The example in the documentation is a real, readable, valid report.
+TEST_F(ReportJsonTest, DocumentedExampleIsAValidReport) {
+  std::ifstream doc(std::string(INT8ATTN_SOURCE_DIR) + "/docs/report-schema.md");
+  std::stringstream ss;
+  ss << doc.rdbuf();
+  const std::string text = ss.str();
+  const size_t begin = text.find("```json\n");
+  ASSERT_NE(begin, std::string::npos);
+  const size_t end = text.find("```", begin + 8);
+  ASSERT_NE(end, std::string::npos);
+  const std::string example = text.substr(begin + 8, end - begin - 8);
+  const Report r = report_from_json(json::parse(example), "docs/report-schema.md");
+  ASSERT_EQ(r.cases.size(), 1u);
+  Report resummarized = r;
+  summarize(resummarized);  // the example's summary must be what summarize() says
+  EXPECT_EQ(resummarized.summary.kernel_runs, r.summary.kernel_runs);
+  EXPECT_EQ(resummarized.summary.int8_share, r.summary.int8_share);
+  EXPECT_EQ(resummarized.summary.worst_rel_l2, r.summary.worst_rel_l2);
+  EXPECT_EQ(resummarized.summary.worst_max_abs_error_case, r.summary.worst_max_abs_error_case);
+  EXPECT_EQ(resummarized.summary.geomean_speedup.has_value(), r.summary.geomean_speedup.has_value());
+  if (have_jsonschema()) {
+    EXPECT_EQ(validate(write_text("example.json", example)), 0);
+  }
+}
+
 // --- summarize ---------------------------------------------------------------------------
 
 KernelResult timed(const std::string& kernel, KernelStatus status, std::optional<double> median_ms,
