@@ -1,4 +1,4 @@
-// The report model (schema int8attn-bench/report/v1). Backends fill it, report/json.cpp
+// The report model (schema int8attn-bench/report/v1). Backends fill it, report/json_io.cpp
 // writes and reads it, renderers and compare read it. docs/report-schema.md documents every
 // field; docs/report.schema.json is the machine-checkable form.
 #pragma once
