@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# One call on the GPU machine: build, GPU tests, compute-sanitizer on small shapes, the
+# reference's own throughput/memory, and a benchmark sweep; prints a short table LAST.
+# Full logs go under $OUT (at most 8 files come back from the device machine).
+#
+#   STAGES="build gpu-tests sanitize refbench bench"   which stages run (default: all)
+#   BENCH_CONFIG=configs/default.json                  config of the bench stage
+#   BUILD_DIR=build  JOBS=$(nproc)  OUT=./device-out   build folder, parallelism, log folder
+#   GTEST_FILTER=...                                   restricts the gpu-tests stage
+#
+# Device call: carry [".deps"], command: scripts/device-check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+STAGES=${STAGES:-"build gpu-tests sanitize refbench bench"}
+BENCH_CONFIG=${BENCH_CONFIG:-configs/default.json}
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+SUMMARY="$OUT/summary.txt"
+: >"$SUMMARY"
+failed=0
+
+note() { echo "$*" | tee -a "$SUMMARY"; }
+has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
+# run_stage NAME LOG CMD...: runs CMD with its output in LOG, one status line on stdout.
+run_stage() {
+  local name=$1 log=$2; shift 2
+  local t0=$SECONDS
+  if "$@" >"$log" 2>&1; then
+    note "[ok]   $name ($((SECONDS - t0)) s)"
+  else
+    note "[FAIL] $name ($((SECONDS - t0)) s), exit $?; last lines of $(basename "$log"):"
+    tail -n 25 "$log" | sed 's/^/       /' | tee -a "$SUMMARY"
+    failed=1
+  fi
+}
+
+note "== device-check $(date -u +%FT%TZ) stages: $STAGES"
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader 2>&1 | tee -a "$SUMMARY"
+
+configure_and_build() {
+  local prefix
+  prefix=$(.deps/unpack.sh) || return 1
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" &&
+    cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+has_stage build && run_stage build "$OUT/build.log" configure_and_build
+
+bench="$BUILD_DIR/int8attn-bench"
+if [[ -x "$bench" ]]; then "$bench" devices 2>&1 | tee -a "$SUMMARY"; fi
+
+gpu_tests() {
+  if [[ -n "${GTEST_FILTER:-}" ]]; then
+    "$BUILD_DIR/tests/int8attn_gpu_tests" --gtest_filter="$GTEST_FILTER"
+  else
+    ctest --test-dir "$BUILD_DIR" -L gpu --output-on-failure -j 1
+  fi
+}
+has_stage gpu-tests && run_stage gpu-tests "$OUT/gpu-tests.log" gpu_tests
+has_stage gpu-tests && grep -E "tests passed|tests failed|Failed|FAILED" "$OUT/gpu-tests.log" | head -20
+
+# Small shapes only: memcheck slows kernels by orders of magnitude.
+SANITIZE_FILTER='Shapes/ReferenceShapes.*/small:Shapes/ReferenceShapes.*/one:Shapes/ReferenceShapes.*/causal_gqa_77:Shapes/ReferenceShapes.*/causal_q_longer:Reference.RowsWithNoVisibleKeyAreZero:Reference.SameSeedSameBits:Inputs.*:Memory.*:Metrics.*:CudaBackend.*'
+sanitize() {
+  compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
+    "$BUILD_DIR/tests/int8attn_gpu_tests" --gtest_filter="$SANITIZE_FILTER"
+}
+has_stage sanitize && run_stage sanitize "$OUT/sanitize.log" sanitize
+has_stage sanitize && grep -E "ERROR SUMMARY|PASSED|FAILED" "$OUT/sanitize.log" | tail -3
+
+# The reference alone: throughput at head_dim 128, batch 1 x 32 heads, seq 4K/16K/32K, and
+# its peak memory (FP16 precision = what an unfused FP16 attention computes).
+write_refbench_config() {
+  mkdir -p /tmp/int8attn-configs
+  cat >/tmp/int8attn-configs/refbench.json <<'JSON'
+{
+  "name": "refbench",
+  "description": "cuBLASLt reference alone: batch 1, 32 heads, head_dim 128, seq 4K/16K/32K",
+  "axes": {"batch": [1], "heads": [32], "kv_heads": [32], "seq_len": [4096, 16384, 32768],
+           "head_dim": [128], "causal": [false, true], "input": [{"distribution": "normal", "seed": 0}]},
+  "kernels": ["fp16-ref-cublaslt"],
+  "reference": {"precision": "fp16"},
+  "measurement": {"max_seconds": 2.0, "min_seconds": 0.3, "min_samples": 5}
+}
+JSON
+}
+refbench() {
+  write_refbench_config &&
+    "$bench" sweep --backend cuda -c /tmp/int8attn-configs/refbench.json -o "$OUT/refbench.json" --quiet --format table
+}
+has_stage refbench && run_stage refbench "$OUT/refbench.log" refbench
+
+bench_sweep() {
+  "$bench" sweep --backend cuda -c "$BENCH_CONFIG" -o "$OUT/bench.json" --quiet
+}
+has_stage bench && run_stage "bench ($BENCH_CONFIG)" "$OUT/bench.log" bench_sweep
+
+# Tables last: the device tool returns the end of the output.
+if has_stage refbench && [[ -f "$OUT/refbench.json" ]]; then
+  note "== reference alone (refbench.json)"
+  "$bench" report "$OUT/refbench.json" --format table 2>&1 | tee -a "$SUMMARY"
+fi
+if has_stage bench && [[ -f "$OUT/bench.json" ]]; then
+  note "== $BENCH_CONFIG (bench.json)"
+  "$bench" report "$OUT/bench.json" --format table 2>&1 | tee -a "$SUMMARY"
+fi
+note "== device-check $([[ $failed == 0 ]] && echo passed || echo FAILED)"
+exit $failed
