@@ -43,7 +43,7 @@ nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,temperature.gpu
 configure_and_build() {
   local prefix
   prefix=$(.deps/unpack.sh) || return 1
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" &&
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINT8ATTN_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" &&
     cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 has_stage build && run_stage build "$OUT/build.log" configure_and_build

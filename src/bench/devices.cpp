@@ -38,6 +38,7 @@ Environment gpu_environment(const GpuDeviceSummary& d) {
   return env;
 }
 
+#if INT8ATTN_HAVE_CUDA
 namespace {
 
 // Support of each CUDA kernel on the device: architecture from the registry's own rule
@@ -61,6 +62,7 @@ std::vector<KernelSupport> kernel_support(const DeviceCaps& caps) {
 }
 
 }  // namespace
+#endif
 
 std::vector<GpuDeviceSummary> query_gpu_devices(std::string& why_none) {
   std::vector<GpuDeviceSummary> devices;
