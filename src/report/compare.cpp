@@ -1,0 +1,318 @@
+#include "src/report/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "src/report/stats.h"
+
+namespace int8attn {
+
+const char* to_string(Verdict v) {
+  switch (v) {
+    case Verdict::Same: return "same";
+    case Verdict::Improvement: return "improved";
+    case Verdict::Regression: return "REGRESSION";
+    case Verdict::Missing: return "missing";
+    case Verdict::New: return "new";
+  }
+  return "?";
+}
+
+bool CompareResult::passed() const { return compare_exit_code(*this) == kExitPass; }
+
+int compare_exit_code(const CompareResult& result) {
+  const bool any_fail = std::any_of(result.rows.begin(), result.rows.end(),
+                                    [](const KernelComparison& r) { return r.fails; });
+  return any_fail ? kExitRegression : kExitPass;
+}
+
+// ---- case filter --------------------------------------------------------------------
+
+namespace {
+
+// Matches one [...] class at pattern[p] (p points at '['); returns the index after ']' or
+// npos when the class is unterminated (then '[' is literal).
+size_t match_class(const std::string& pattern, size_t p, char c, bool& matched) {
+  size_t i = p + 1;
+  const bool negate = i < pattern.size() && (pattern[i] == '!' || pattern[i] == '^');
+  if (negate) ++i;
+  bool hit = false;
+  const size_t first = i;
+  for (; i < pattern.size() && (pattern[i] != ']' || i == first); ++i) {
+    if (i + 2 < pattern.size() && pattern[i + 1] == '-' && pattern[i + 2] != ']') {
+      hit |= pattern[i] <= c && c <= pattern[i + 2];
+      i += 2;
+    } else {
+      hit |= pattern[i] == c;
+    }
+  }
+  if (i >= pattern.size()) return std::string::npos;
+  matched = hit != negate;
+  return i + 1;
+}
+
+bool glob_match(const std::string& text, const std::string& pattern) {
+  size_t t = 0, p = 0;
+  size_t star_p = std::string::npos, star_t = 0;  // backtrack point of the last '*'
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star_p = p++;
+      star_t = t;
+      continue;
+    }
+    if (p < pattern.size()) {
+      bool matched = false;
+      size_t next = p + 1;
+      if (pattern[p] == '[') {
+        const size_t after = match_class(pattern, p, text[t], matched);
+        if (after == std::string::npos) {
+          matched = text[t] == '[';
+        } else {
+          next = after;
+        }
+      } else {
+        matched = pattern[p] == '?' || pattern[p] == text[t];
+      }
+      if (matched) {
+        p = next;
+        ++t;
+        continue;
+      }
+    }
+    if (star_p == std::string::npos) return false;
+    p = star_p + 1;
+    t = ++star_t;
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+}  // namespace
+
+bool case_id_matches(const std::string& id, const std::string& pattern) {
+  if (pattern.empty()) return true;
+  if (pattern.find_first_of("*?[") != std::string::npos) return glob_match(id, pattern);
+  return id.find(pattern) != std::string::npos;
+}
+
+// ---- per-metric rules -----------------------------------------------------------------
+
+namespace {
+
+int verdict_rank(Verdict v) {
+  switch (v) {
+    case Verdict::Same: return 0;
+    case Verdict::New: return 1;
+    case Verdict::Improvement: return 2;
+    case Verdict::Missing: return 3;
+    case Verdict::Regression: return 4;
+  }
+  return 0;
+}
+
+KernelComparison new_row(const std::string& case_id, const std::string& kernel) {
+  KernelComparison row;
+  row.case_id = case_id;
+  row.kernel = kernel;
+  return row;
+}
+
+void add_finding(KernelComparison& row, Verdict verdict, std::string metric, std::string message) {
+  if (verdict_rank(verdict) > verdict_rank(row.verdict)) row.verdict = verdict;
+  row.findings.push_back({verdict, std::move(metric), std::move(message)});
+}
+
+std::string percent(double fraction) { return fmt::format("{:+.1f}%", fraction * 100.0); }
+
+void compare_latency(const LatencyStats& base, const LatencyStats& cand, const CompareOptions& opt,
+                     KernelComparison& row) {
+  row.baseline_ms = base.median_ms;
+  row.candidate_ms = cand.median_ms;
+  if (!(base.median_ms > 0) || !std::isfinite(cand.median_ms)) return;
+  const double change = cand.median_ms / base.median_ms - 1.0;
+  const double diff = cand.median_ms - base.median_ms;
+  row.latency_change = change;
+  const double noise =
+      opt.noise_sigmas * std::hypot(median_standard_error(base), median_standard_error(cand));
+  const bool slower = diff > 0;
+  const auto p = slower ? mann_whitney_greater_p(cand.raw_ms, base.raw_ms)
+                        : mann_whitney_greater_p(base.raw_ms, cand.raw_ms);
+  row.mann_whitney_p = p;
+  const bool beyond_tolerance = std::fabs(change) > opt.latency_tolerance;
+  const bool beyond_noise = std::fabs(diff) > noise;
+  const bool significant = !p || *p < opt.significance;
+  if (!(beyond_tolerance && beyond_noise && significant)) return;
+  std::string message = fmt::format("median {:.4g} ms -> {:.4g} ms ({}, tolerance {:.1f}%, noise {:.3g} ms",
+                                    base.median_ms, cand.median_ms, percent(change),
+                                    opt.latency_tolerance * 100.0, noise);
+  if (p) message += fmt::format(", Mann-Whitney p={:.2g}", *p);
+  message += ")";
+  add_finding(row, slower ? Verdict::Regression : Verdict::Improvement, "latency", std::move(message));
+}
+
+void compare_metric(const char* name, double base, double cand, double tolerance, KernelComparison& row) {
+  if (std::isnan(base) || std::isnan(cand)) {
+    if (std::isnan(base) != std::isnan(cand)) {
+      add_finding(row, std::isnan(cand) ? Verdict::Regression : Verdict::Improvement, name,
+                  fmt::format("{} {:.4g} -> {:.4g}", name, base, cand));
+    }
+    return;
+  }
+  const double allowed = tolerance > 0 ? std::max(tolerance * std::fabs(base), kAccuracyFloor) : 0.0;
+  const double growth = cand - base;
+  Verdict verdict = Verdict::Same;
+  if (growth > allowed) verdict = Verdict::Regression;
+  if (-growth > allowed) verdict = Verdict::Improvement;
+  if (verdict == Verdict::Same) return;
+  const std::string change = base != 0 ? percent(growth / std::fabs(base)) : std::string("from zero");
+  add_finding(row, verdict, name,
+              fmt::format("{} {:.4g} -> {:.4g} ({}, tolerance {:.1f}%)", name, base, cand, change,
+                          tolerance * 100.0));
+}
+
+void compare_accuracy(const Accuracy& base, const Accuracy& cand, const CompareOptions& opt,
+                      KernelComparison& row) {
+  row.baseline_rel_l2 = base.rel_l2;
+  row.candidate_rel_l2 = cand.rel_l2;
+  compare_metric("rel_l2", base.rel_l2, cand.rel_l2, opt.rel_l2_tolerance, row);
+  compare_metric("mse", base.mse, cand.mse, opt.mse_tolerance, row);
+  compare_metric("max_abs_error", base.max_abs_error, cand.max_abs_error, opt.max_abs_tolerance, row);
+  if (cand.nonfinite != base.nonfinite) {
+    add_finding(row, cand.nonfinite > base.nonfinite ? Verdict::Regression : Verdict::Improvement,
+                "nonfinite", fmt::format("non-finite outputs {} -> {}", base.nonfinite, cand.nonfinite));
+  }
+}
+
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  return reasons.empty() ? std::string("no reason given") : fmt::format("{}", fmt::join(reasons, "; "));
+}
+
+void compare_fallback(const FallbackDecision& base, const FallbackDecision& cand, KernelComparison& row) {
+  if (base.decision == cand.decision) return;
+  if (cand.decision == Decision::Fp16Fallback) {
+    add_finding(row, Verdict::Regression, "fallback",
+                fmt::format("decision int8 -> fp16-fallback ({})", join_reasons(cand.reasons)));
+  } else {
+    add_finding(row, Verdict::Improvement, "fallback", "decision fp16-fallback -> int8");
+  }
+}
+
+// Status transitions; returns true when both sides ran (metrics are comparable).
+bool compare_status(const KernelResult& base, const KernelResult& cand, KernelComparison& row) {
+  if (base.status == cand.status) return base.status == KernelStatus::Ok;
+  const std::string change = fmt::format("status {} -> {}", to_string(base.status), to_string(cand.status));
+  if (cand.status == KernelStatus::Error) {
+    add_finding(row, Verdict::Regression, "status", fmt::format("{}: {}", change, cand.reason));
+  } else if (cand.status == KernelStatus::Skipped) {
+    add_finding(row, Verdict::Missing, "status", fmt::format("{}: {}", change, cand.reason));
+  } else {
+    add_finding(row, Verdict::Improvement, "status", change);
+  }
+  return false;
+}
+
+KernelComparison compare_kernel(const std::string& case_id, const KernelResult& base,
+                                const KernelResult& cand, const CompareOptions& opt) {
+  KernelComparison row = new_row(case_id, base.kernel);
+  if (compare_status(base, cand, row)) {
+    if (base.latency && cand.latency) compare_latency(*base.latency, *cand.latency, opt, row);
+    if (base.accuracy && cand.accuracy) compare_accuracy(*base.accuracy, *cand.accuracy, opt, row);
+  }
+  if (base.fallback && cand.fallback) compare_fallback(*base.fallback, *cand.fallback, row);
+  return row;
+}
+
+// ---- report level -----------------------------------------------------------------------
+
+std::optional<std::string> device_difference(const Environment& base, const Environment& cand) {
+  if (base.backend != cand.backend) {
+    return fmt::format("backend '{}' vs '{}'", base.backend, cand.backend);
+  }
+  if (base.gpu_name != cand.gpu_name) {
+    return fmt::format("GPU '{}' vs '{}'", base.gpu_name, cand.gpu_name);
+  }
+  return std::nullopt;
+}
+
+using KernelKey = std::pair<std::string, std::string>;  // (case id, kernel)
+
+std::map<KernelKey, const KernelResult*> index_kernels(const Report& report, const std::string& filter) {
+  std::map<KernelKey, const KernelResult*> index;
+  for (const auto& c : report.cases) {
+    if (!case_id_matches(c.id, filter)) continue;
+    for (const auto& k : c.kernels) index.emplace(KernelKey{c.id, k.kernel}, &k);
+  }
+  return index;
+}
+
+void count(CompareResult& result) {
+  for (const auto& row : result.rows) {
+    switch (row.verdict) {
+      case Verdict::Regression: ++result.regressions; break;
+      case Verdict::Improvement: ++result.improvements; break;
+      case Verdict::Missing: ++result.missing; break;
+      case Verdict::New: ++result.added; break;
+      case Verdict::Same: ++result.unchanged; break;
+    }
+  }
+}
+
+}  // namespace
+
+CompareResult compare_reports(const Report& baseline, const Report& candidate, const CompareOptions& options) {
+  for (const Report* r : {&baseline, &candidate}) {
+    if (r->schema != kReportSchema) {
+      throw CompareInputError(fmt::format("report schema '{}' is not '{}'", r->schema, kReportSchema));
+    }
+  }
+  CompareResult result;
+  result.options = options;
+  if (auto diff = device_difference(baseline.environment, candidate.environment)) {
+    if (!options.allow_different_device) {
+      throw CompareInputError(fmt::format(
+          "reports come from different devices ({}); pass --allow-different-device to compare anyway", *diff));
+    }
+    result.notes.push_back(fmt::format("different devices ({}): compared anyway because it was allowed", *diff));
+  }
+  if (!baseline.complete) result.notes.push_back("the baseline report is incomplete (interrupted sweep)");
+  if (!candidate.complete) result.notes.push_back("the candidate report is incomplete (interrupted sweep)");
+  if (!options.case_filter.empty()) {
+    result.notes.push_back(fmt::format("only cases matching '{}'", options.case_filter));
+  }
+
+  auto remaining = index_kernels(candidate, options.case_filter);
+  for (const auto& base_case : baseline.cases) {
+    if (!case_id_matches(base_case.id, options.case_filter)) continue;
+    for (const auto& base_kernel : base_case.kernels) {
+      auto it = remaining.find({base_case.id, base_kernel.kernel});
+      if (it == remaining.end()) {
+        KernelComparison row = new_row(base_case.id, base_kernel.kernel);
+        add_finding(row, Verdict::Missing, "presence", "in the baseline, not in the candidate");
+        result.rows.push_back(std::move(row));
+        continue;
+      }
+      result.rows.push_back(compare_kernel(base_case.id, base_kernel, *it->second, options));
+      remaining.erase(it);
+    }
+  }
+  for (const auto& cand_case : candidate.cases) {  // candidate order for the new ones
+    for (const auto& cand_kernel : cand_case.kernels) {
+      if (!remaining.erase({cand_case.id, cand_kernel.kernel})) continue;
+      KernelComparison row = new_row(cand_case.id, cand_kernel.kernel);
+      add_finding(row, Verdict::New, "presence", "in the candidate only");
+      result.rows.push_back(std::move(row));
+    }
+  }
+  for (auto& row : result.rows) {
+    row.fails = row.verdict == Verdict::Regression ||
+                (row.verdict == Verdict::Missing && options.missing_policy == MissingPolicy::Fail);
+  }
+  count(result);
+  return result;
+}
+
+}  // namespace int8attn

@@ -1,0 +1,219 @@
+// Views of a CompareResult: terminal table, markdown (PR comment), JSON, JUnit XML.
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "src/report/compare.h"
+#include "src/report/escape.h"
+#include "src/report/json_io.h"
+#include "src/report/text_table.h"
+
+namespace int8attn {
+
+std::optional<CompareFormat> parse_compare_format(const std::string& name) {
+  if (name == "table" || name == "text") return CompareFormat::Table;
+  if (name == "markdown" || name == "md") return CompareFormat::Markdown;
+  if (name == "json") return CompareFormat::Json;
+  return std::nullopt;
+}
+
+namespace {
+
+std::string opt_ms(const std::optional<double>& v) { return v ? fmt::format("{:.4g}", *v) : "-"; }
+
+std::string opt_change(const std::optional<double>& v) {
+  return v ? fmt::format("{:+.1f}%", *v * 100.0) : "-";
+}
+
+std::string rel_l2_pair(const KernelComparison& row) {
+  if (!row.baseline_rel_l2 || !row.candidate_rel_l2) return "-";
+  return fmt::format("{:.3g} -> {:.3g}", *row.baseline_rel_l2, *row.candidate_rel_l2);
+}
+
+std::string reasons(const KernelComparison& row) {
+  std::string out;
+  for (const auto& f : row.findings) {
+    if (!out.empty()) out += "; ";
+    out += f.message;
+  }
+  return out;
+}
+
+std::string verdict_cell(const KernelComparison& row) {
+  std::string v = to_string(row.verdict);
+  if (row.verdict == Verdict::Missing && row.fails) v += " (fail)";
+  return v;
+}
+
+TextTable comparison_table(const std::vector<const KernelComparison*>& rows, bool with_reasons) {
+  std::vector<TextTable::Column> cols = {{"case"},
+                                         {"kernel"},
+                                         {"base ms", Align::Right},
+                                         {"cand ms", Align::Right},
+                                         {"change", Align::Right},
+                                         {"rel_l2 base -> cand", Align::Right},
+                                         {"verdict"}};
+  if (with_reasons) cols.push_back({"why"});
+  TextTable table(std::move(cols));
+  for (const auto* row : rows) {
+    std::vector<std::string> cells = {row->case_id,          row->kernel,
+                                      opt_ms(row->baseline_ms), opt_ms(row->candidate_ms),
+                                      opt_change(row->latency_change), rel_l2_pair(*row),
+                                      verdict_cell(*row)};
+    if (with_reasons) cells.push_back(reasons(*row));
+    table.add_row(std::move(cells));
+  }
+  return table;
+}
+
+std::vector<const KernelComparison*> select(const CompareResult& r, bool only_notable) {
+  std::vector<const KernelComparison*> rows;
+  for (const auto& row : r.rows) {
+    if (!only_notable || row.verdict == Verdict::Regression || row.verdict == Verdict::Missing) {
+      rows.push_back(&row);
+    }
+  }
+  return rows;
+}
+
+std::string summary_line(const CompareResult& r) {
+  const int code = compare_exit_code(r);
+  return fmt::format("{} regression(s), {} improvement(s), {} missing, {} new, {} unchanged -> {} (exit {})",
+                     r.regressions, r.improvements, r.missing, r.added, r.unchanged,
+                     code == kExitPass ? "PASS" : "FAIL", code);
+}
+
+std::string title(const CompareResult& r) {
+  const std::string base = r.baseline_label.empty() ? "baseline" : r.baseline_label;
+  const std::string cand = r.candidate_label.empty() ? "candidate" : r.candidate_label;
+  return fmt::format("int8attn-bench compare: {} (baseline) vs {} (candidate)", base, cand);
+}
+
+std::string render_text(const CompareResult& r) {
+  std::string out = title(r) + "\n";
+  out += fmt::format("rules: latency +{:.1f}% beyond {:.3g} sigma of noise (Mann-Whitney p<{:.3g} with samples); "
+                     "rel_l2 +{:.1f}%, mse +{:.1f}%, max_abs +{:.1f}%\n",
+                     r.options.latency_tolerance * 100, r.options.noise_sigmas, r.options.significance,
+                     r.options.rel_l2_tolerance * 100, r.options.mse_tolerance * 100,
+                     r.options.max_abs_tolerance * 100);
+  for (const auto& note : r.notes) out += "note: " + note + "\n";
+  out += fmt::format("\n{}", comparison_table(select(r, false), false).to_text());
+  const auto notable = select(r, true);
+  if (!notable.empty()) {
+    out += "\nWhy:\n";
+    for (const auto* row : notable) {
+      out += fmt::format("  {} {} [{}]\n", row->case_id, row->kernel, verdict_cell(*row));
+      for (const auto& f : row->findings) out += fmt::format("    - {}: {}\n", f.metric, f.message);
+    }
+  }
+  return out + "\n" + summary_line(r) + "\n";
+}
+
+std::string render_markdown(const CompareResult& r) {
+  const bool pass = compare_exit_code(r) == kExitPass;
+  std::string out = fmt::format("### {} {}\n\n", pass ? "✅" : "❌", markdown_cell(title(r)));
+  out += "**" + summary_line(r) + "**\n\n";
+  for (const auto& note : r.notes) out += "> " + markdown_cell(note) + "\n";
+  if (!r.notes.empty()) out += "\n";
+  const auto notable = select(r, true);
+  if (!notable.empty()) out += comparison_table(notable, true).to_markdown() + "\n";
+  out += "<details><summary>All " + std::to_string(r.rows.size()) + " kernel runs</summary>\n\n";
+  out += comparison_table(select(r, false), true).to_markdown();
+  return out + "\n</details>\n";
+}
+
+nlohmann::json optional_json(const std::optional<double>& v) {
+  return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json compare_to_json(const CompareResult& r) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : r.rows) {
+    nlohmann::json findings = nlohmann::json::array();
+    for (const auto& f : row.findings) {
+      findings.push_back({{"verdict", to_string(f.verdict)}, {"metric", f.metric}, {"message", f.message}});
+    }
+    rows.push_back({{"case", row.case_id},
+                    {"kernel", row.kernel},
+                    {"verdict", to_string(row.verdict)},
+                    {"fails", row.fails},
+                    {"baseline_median_ms", optional_json(row.baseline_ms)},
+                    {"candidate_median_ms", optional_json(row.candidate_ms)},
+                    {"latency_change", optional_json(row.latency_change)},
+                    {"mann_whitney_p", optional_json(row.mann_whitney_p)},
+                    {"baseline_rel_l2", optional_json(row.baseline_rel_l2)},
+                    {"candidate_rel_l2", optional_json(row.candidate_rel_l2)},
+                    {"findings", std::move(findings)}});
+  }
+  const auto& o = r.options;
+  return {{"schema", "int8attn-bench/compare/v1"},
+          {"baseline", r.baseline_label},
+          {"candidate", r.candidate_label},
+          {"options",
+           {{"latency_tolerance", o.latency_tolerance},
+            {"noise_sigmas", o.noise_sigmas},
+            {"significance", o.significance},
+            {"mse_tolerance", o.mse_tolerance},
+            {"max_abs_tolerance", o.max_abs_tolerance},
+            {"rel_l2_tolerance", o.rel_l2_tolerance},
+            {"missing_policy", o.missing_policy == MissingPolicy::Fail ? "fail" : "warn"},
+            {"case_filter", o.case_filter},
+            {"allow_different_device", o.allow_different_device}}},
+          {"notes", r.notes},
+          {"summary",
+           {{"regressions", r.regressions},
+            {"improvements", r.improvements},
+            {"missing", r.missing},
+            {"new", r.added},
+            {"unchanged", r.unchanged},
+            {"passed", r.passed()},
+            {"exit_code", compare_exit_code(r)}}},
+          {"rows", std::move(rows)}};
+}
+
+std::string render_compare(const CompareResult& result, CompareFormat format) {
+  switch (format) {
+    case CompareFormat::Table: return render_text(result);
+    case CompareFormat::Markdown: return render_markdown(result);
+    case CompareFormat::Json: return compare_to_json(result).dump(2) + "\n";
+  }
+  throw std::invalid_argument("unknown compare format");
+}
+
+std::string junit_xml(const CompareResult& r) {
+  int failures = 0, skipped = 0;
+  std::string cases;
+  for (const auto& row : r.rows) {
+    cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"0\">", xml_escape(row.case_id),
+                         xml_escape(row.kernel));
+    const std::string why = xml_escape(reasons(row));
+    if (row.fails) {
+      ++failures;
+      cases += fmt::format("\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    ", why,
+                           to_string(row.verdict), why);
+    } else if (row.verdict == Verdict::Missing) {
+      ++skipped;
+      cases += fmt::format("\n      <skipped message=\"{}\"/>\n    ", why);
+    } else if (!row.findings.empty()) {
+      cases += fmt::format("\n      <system-out>{}</system-out>\n    ", why);
+    }
+    cases += "</testcase>\n";
+  }
+  std::string props;
+  for (const auto& note : r.notes) props += fmt::format("      <property name=\"note\" value=\"{}\"/>\n", xml_escape(note));
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites name=\"int8attn-bench compare\" tests=\"{0}\" failures=\"{1}\" skipped=\"{2}\">\n"
+      "  <testsuite name=\"{3}\" tests=\"{0}\" failures=\"{1}\" errors=\"0\" skipped=\"{2}\">\n"
+      "    <properties>\n{4}    </properties>\n{5}  </testsuite>\n</testsuites>\n",
+      r.rows.size(), failures, skipped, xml_escape(title(r)), props, cases);
+}
+
+void write_junit(const CompareResult& result, const std::string& path) {
+  write_text_file_atomic(junit_xml(result), path);
+}
+
+}  // namespace int8attn

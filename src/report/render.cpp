@@ -1,0 +1,264 @@
+#include "src/report/render.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "src/report/escape.h"
+#include "src/report/render_common.h"
+#include "src/report/text_table.h"
+
+namespace int8attn {
+
+namespace view {
+
+std::string number(const std::optional<double>& v, int digits) {
+  if (!v) return "-";
+  return fmt::format("{:.{}g}", *v, digits);
+}
+
+std::string median_ms(const KernelResult& k) {
+  return k.latency ? number(k.latency->median_ms) : "-";
+}
+
+std::string tops(const KernelResult& k) {
+  return k.tops ? fmt::format("{:.1f}", *k.tops) : "-";
+}
+
+std::string rel_l2(const KernelResult& k) { return k.accuracy ? number(k.accuracy->rel_l2, 3) : "-"; }
+
+std::string max_abs(const KernelResult& k) {
+  return k.accuracy ? number(k.accuracy->max_abs_error, 3) : "-";
+}
+
+std::string decision(const KernelResult& k) { return k.fallback ? to_string(k.fallback->decision) : "-"; }
+
+std::string note(const KernelResult& k) {
+  if (k.status != KernelStatus::Ok) return k.reason;
+  if (k.fallback && !k.fallback->reasons.empty()) return fmt::format("{}", fmt::join(k.fallback->reasons, "; "));
+  return "";
+}
+
+std::string shape_label(const CaseResult& c) {
+  const auto& d = c.dims;
+  return fmt::format("b{} h{} kv{} q{} k{} d{} {} {}", d.batch, d.heads, d.kv_heads, d.seq_q, d.seq_kv,
+                     d.head_dim, d.causal ? "causal" : "full", to_string(c.input.distribution));
+}
+
+std::string group_label(const CaseResult& c) {
+  const auto& d = c.dims;
+  std::string label = fmt::format("b{} h{} kv{} d{} {} {}", d.batch, d.heads, d.kv_heads, d.head_dim,
+                                  d.causal ? "causal" : "full", to_string(c.input.distribution));
+  if (d.seq_q != d.seq_kv) label += fmt::format(" q{}", d.seq_q);
+  return label;
+}
+
+KernelFamily family_of(const KernelResult& k) {
+  if (const KernelSpec* spec = find_kernel(k.kernel)) return spec->family;
+  return k.fallback ? KernelFamily::Int8 : KernelFamily::Fp16;
+}
+
+std::string headline(const Report& r) {
+  const auto& env = r.environment;
+  const std::string device = env.backend == "cuda" || !env.gpu_name.empty()
+                                 ? env.gpu_name
+                                 : (env.cpu_model.empty() ? std::string("CPU") : env.cpu_model);
+  std::string line = fmt::format("{} {} ({}) on {} [{}]", r.tool.name, r.tool.version, r.tool.git_commit, device,
+                                 env.backend);
+  if (!r.config.path.empty()) line += ", config " + r.config.path;
+  if (!r.started_at.empty()) line += ", " + r.started_at;
+  if (!r.complete) line += " (INCOMPLETE: interrupted sweep)";
+  return line;
+}
+
+std::string summary_line(const Report& r) {
+  const auto& s = r.summary;
+  std::string line = fmt::format("{} cases, {} kernel runs: {} ok, {} skipped, {} errors; INT8 kept {:.0f}%",
+                                 s.cases, s.kernel_runs, s.ok, s.skipped, s.errors, s.int8_share * 100.0);
+  if (s.geomean_speedup) line += fmt::format("; geomean speedup vs FP16 {:.2f}x", *s.geomean_speedup);
+  if (s.worst_rel_l2) line += fmt::format("; worst rel_l2 {:.3g} ({})", *s.worst_rel_l2, s.worst_rel_l2_case);
+  if (s.worst_max_abs_error) {
+    line += fmt::format("; worst max_abs {:.3g} ({})", *s.worst_max_abs_error, s.worst_max_abs_error_case);
+  }
+  return line;
+}
+
+std::vector<std::pair<std::string, std::string>> environment_fields(const Environment& env) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto text = [&](const char* label, const std::string& v) {
+    if (!v.empty()) out.emplace_back(label, v);
+  };
+  auto count = [&](const char* label, int64_t v, const char* unit) {
+    if (v > 0) out.emplace_back(label, fmt::format("{}{}", v, unit));
+  };
+  text("backend", env.backend);
+  text("host", env.hostname);
+  text("GPU", env.gpu_name);
+  text("compute capability", env.compute_capability);
+  count("SMs", env.sm_count, "");
+  if (env.memory_bytes > 0) out.emplace_back("memory", fmt::format("{:.1f} GiB", env.memory_bytes / 1073741824.0));
+  count("SM clock", env.sm_clock_mhz, " MHz");
+  count("memory clock", env.memory_clock_mhz, " MHz");
+  text("driver", env.driver_version);
+  text("CUDA runtime", env.cuda_runtime_version);
+  text("cuBLASLt", env.cublaslt_version);
+  text("CPU", env.cpu_model);
+  count("CPU threads", env.cpu_threads, "");
+  return out;
+}
+
+}  // namespace view
+
+namespace {
+
+TextTable kernel_table(bool with_case) {
+  std::vector<TextTable::Column> cols;
+  if (with_case) cols.push_back({"case"});
+  for (TextTable::Column c : std::vector<TextTable::Column>{{"kernel"},
+                                                            {"status"},
+                                                            {"median ms", Align::Right},
+                                                            {"TOPS", Align::Right},
+                                                            {"rel_l2", Align::Right},
+                                                            {"max_abs", Align::Right},
+                                                            {"decision"},
+                                                            {"note"}}) {
+    cols.push_back(c);
+  }
+  return TextTable(std::move(cols));
+}
+
+std::vector<std::string> kernel_cells(const KernelResult& k) {
+  return {k.kernel,        to_string(k.status), view::median_ms(k), view::tops(k),
+          view::rel_l2(k), view::max_abs(k),    view::decision(k),  view::note(k)};
+}
+
+std::string render_table(const Report& r) {
+  std::string out = view::headline(r) + "\n";
+  for (const auto& c : r.cases) {
+    out += fmt::format("\n{}  ({})\n", c.id, view::shape_label(c));
+    TextTable table = kernel_table(false);
+    for (const auto& k : c.kernels) table.add_row(kernel_cells(k));
+    out += table.to_text(2);
+  }
+  return out + "\n" + view::summary_line(r) + "\n";
+}
+
+std::string render_markdown(const Report& r) {
+  std::string out = "## int8attn-bench report\n\n" + markdown_cell(view::headline(r)) + "\n\n";
+  for (const auto& [label, value] : view::environment_fields(r.environment)) {
+    out += fmt::format("- **{}**: {}\n", label, markdown_cell(value));
+  }
+  TextTable table = kernel_table(true);
+  for (const auto& c : r.cases) {
+    for (const auto& k : c.kernels) {
+      auto cells = kernel_cells(k);
+      cells.insert(cells.begin(), c.id);
+      table.add_row(std::move(cells));
+    }
+  }
+  return out + "\n" + table.to_markdown() + "\n**Summary:** " + markdown_cell(view::summary_line(r)) + "\n";
+}
+
+// ---- CSV -------------------------------------------------------------------------------
+
+std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : (std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf")); }
+std::string csv_number(int64_t v) { return std::to_string(v); }
+template <typename T>
+std::string csv_number(const std::optional<T>& v) {
+  return v ? csv_number(*v) : std::string();
+}
+
+void latency_cells(const std::optional<LatencyStats>& l, std::vector<std::string>& row) {
+  auto field = [&](auto member) { return l ? csv_number((*l).*member) : std::string(); };
+  for (auto m : {&LatencyStats::median_ms, &LatencyStats::mean_ms, &LatencyStats::min_ms, &LatencyStats::max_ms,
+                 &LatencyStats::p10_ms, &LatencyStats::p90_ms, &LatencyStats::stddev_ms}) {
+    row.push_back(field(m));
+  }
+  row.push_back(field(&LatencyStats::samples));
+  row.push_back(field(&LatencyStats::rel_noise));
+}
+
+std::vector<std::string> csv_row(const CaseResult& c, const KernelResult& k) {
+  const auto& d = c.dims;
+  std::vector<std::string> row = {c.id,
+                                  csv_number(d.batch),
+                                  csv_number(d.heads),
+                                  csv_number(d.kv_heads),
+                                  csv_number(d.seq_q),
+                                  csv_number(d.seq_kv),
+                                  csv_number(d.head_dim),
+                                  d.causal ? "true" : "false",
+                                  to_string(c.input.distribution),
+                                  std::to_string(c.input.seed),
+                                  k.kernel,
+                                  to_string(k.status),
+                                  k.reason};
+  latency_cells(k.latency, row);
+  row.push_back(k.quantize_latency ? csv_number(k.quantize_latency->median_ms) : "");
+  row.push_back(csv_number(k.tops));
+  const auto& a = k.accuracy;
+  auto acc = [&](auto member) { return a ? csv_number((*a).*member) : std::string(); };
+  for (auto m : {&Accuracy::mse, &Accuracy::max_abs_error}) row.push_back(acc(m));
+  row.push_back(acc(&Accuracy::max_abs_index));
+  for (auto m : {&Accuracy::mean_abs_error, &Accuracy::rel_l2, &Accuracy::cosine}) row.push_back(acc(m));
+  row.push_back(acc(&Accuracy::nonfinite));
+  const auto& m = k.memory;
+  for (auto f : {&MemoryUse::tensor_bytes, &MemoryUse::fp16_tensor_bytes, &MemoryUse::workspace_bytes,
+                 &MemoryUse::peak_bytes}) {
+    row.push_back(m ? csv_number((*m).*f) : std::string());
+  }
+  row.push_back(k.fallback ? to_string(k.fallback->decision) : "");
+  row.push_back(k.fallback ? fmt::format("{}", fmt::join(k.fallback->reasons, "; ")) : "");
+  row.push_back(csv_number(c.wall_seconds));
+  return row;
+}
+
+std::string csv_line(const std::vector<std::string>& cells) {
+  std::string line;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i) line += ',';
+    line += csv_field(cells[i]);
+  }
+  return line + "\r\n";
+}
+
+std::string render_csv(const Report& r) {
+  std::string out = csv_line(csv_columns());
+  for (const auto& c : r.cases) {
+    for (const auto& k : c.kernels) out += csv_line(csv_row(c, k));
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& csv_columns() {
+  static const std::vector<std::string> columns = {
+      "case_id", "batch", "heads", "kv_heads", "seq_q", "seq_kv", "head_dim", "causal", "distribution", "seed",
+      "kernel", "status", "reason", "median_ms", "mean_ms", "min_ms", "max_ms", "p10_ms", "p90_ms", "stddev_ms",
+      "samples", "rel_noise", "quantize_median_ms", "tops", "mse", "max_abs_error", "max_abs_index",
+      "mean_abs_error", "rel_l2", "cosine", "nonfinite", "tensor_bytes", "fp16_tensor_bytes", "workspace_bytes",
+      "peak_bytes", "decision", "fallback_reasons", "wall_seconds"};
+  return columns;
+}
+
+std::optional<ReportFormat> parse_report_format(const std::string& name) {
+  if (name == "table" || name == "text") return ReportFormat::Table;
+  if (name == "markdown" || name == "md") return ReportFormat::Markdown;
+  if (name == "csv") return ReportFormat::Csv;
+  if (name == "html") return ReportFormat::Html;
+  return std::nullopt;
+}
+
+std::string render_report(const Report& report, ReportFormat format) {
+  switch (format) {
+    case ReportFormat::Table: return render_table(report);
+    case ReportFormat::Markdown: return render_markdown(report);
+    case ReportFormat::Csv: return render_csv(report);
+    case ReportFormat::Html: return view::render_html(report);
+  }
+  throw std::invalid_argument("unknown report format");
+}
+
+}  // namespace int8attn

@@ -1,0 +1,283 @@
+// The HTML view: one self-contained page (inline CSS, SVG and a few lines of JS).
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "src/report/escape.h"
+#include "src/report/render_common.h"
+#include "src/report/svg_chart.h"
+
+namespace int8attn::view {
+
+namespace {
+
+const char* kPalette[] = {"#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#db2777"};
+
+// Cases of one shape group (everything but the sequence length), in report order.
+struct Group {
+  std::string label;
+  std::vector<const CaseResult*> cases;
+};
+
+std::vector<Group> group_cases(const Report& r) {
+  std::vector<Group> groups;
+  for (const auto& c : r.cases) {
+    const std::string label = group_label(c);
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.label == label; });
+    if (it == groups.end()) {
+      groups.push_back({label, {}});
+      it = std::prev(groups.end());
+    }
+    it->cases.push_back(&c);
+  }
+  return groups;
+}
+
+std::vector<std::string> kernel_names(const Report& r) {
+  std::vector<std::string> names;
+  for (const auto& c : r.cases) {
+    for (const auto& k : c.kernels) {
+      if (std::find(names.begin(), names.end(), k.kernel) == names.end()) names.push_back(k.kernel);
+    }
+  }
+  return names;
+}
+
+std::string color_of(const std::vector<std::string>& kernels, const std::string& name) {
+  const auto i = static_cast<size_t>(std::find(kernels.begin(), kernels.end(), name) - kernels.begin());
+  return kPalette[i % std::size(kPalette)];
+}
+
+// Element ids from free text: letters, digits and '-' only.
+std::string safe_id(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+  return out;
+}
+
+const KernelResult* ok_with_latency(const CaseResult& c, KernelFamily family) {
+  for (const auto& k : c.kernels) {
+    if (k.status == KernelStatus::Ok && k.latency && k.latency->median_ms > 0 && family_of(k) == family) return &k;
+  }
+  return nullptr;
+}
+
+// The FP16 kernel INT8 speedups are measured against: our FP16 flash kernel when it ran,
+// else the reference.
+const KernelResult* fp16_baseline(const CaseResult& c) {
+  if (const auto* k = ok_with_latency(c, KernelFamily::Fp16)) return k;
+  return ok_with_latency(c, KernelFamily::Reference);
+}
+
+using Metric = std::optional<double> (*)(const CaseResult&, const KernelResult&);
+
+std::optional<double> latency_metric(const CaseResult&, const KernelResult& k) {
+  if (k.status != KernelStatus::Ok || !k.latency) return std::nullopt;
+  return k.latency->median_ms;
+}
+std::optional<double> tops_metric(const CaseResult&, const KernelResult& k) {
+  return k.status == KernelStatus::Ok ? k.tops : std::nullopt;
+}
+std::optional<double> rel_l2_metric(const CaseResult&, const KernelResult& k) {
+  if (k.status != KernelStatus::Ok || !k.accuracy) return std::nullopt;
+  return k.accuracy->rel_l2;
+}
+std::optional<double> speedup_metric(const CaseResult& c, const KernelResult& k) {
+  const KernelResult* base = fp16_baseline(c);
+  if (family_of(k) != KernelFamily::Int8 || !base || !latency_metric(c, k) || !(k.latency->median_ms > 0)) {
+    return std::nullopt;
+  }
+  return base->latency->median_ms / k.latency->median_ms;
+}
+
+struct ChartKind {
+  const char* id;
+  const char* title;
+  const char* y_label;
+  const char* unit;
+  Metric metric;
+  bool log_y;
+  std::optional<double> reference_y;
+};
+
+const ChartKind kCharts[] = {
+    {"latency", "Latency (median)", "ms", "ms", latency_metric, true, std::nullopt},
+    {"tops", "Throughput", "TOPS", "TOPS", tops_metric, false, std::nullopt},
+    {"speedup", "INT8 speedup vs FP16", "x faster", "x", speedup_metric, false, 1.0},
+    {"rel-l2", "Error vs reference (rel. L2)", "rel. L2", "", rel_l2_metric, true, std::nullopt},
+};
+
+std::string chart_for(const Group& g, size_t group_index, const ChartKind& kind,
+                      const std::vector<std::string>& kernels) {
+  LineChart chart{fmt::format("chart-{}-{}", kind.id, group_index), kind.title, "seq_kv", kind.y_label,
+                  kind.log_y, kind.reference_y, {}};
+  for (const auto& name : kernels) {
+    ChartSeries series{name, color_of(kernels, name), {}};
+    for (const CaseResult* c : g.cases) {
+      for (const auto& k : c->kernels) {
+        if (k.kernel != name) continue;
+        if (auto v = kind.metric(*c, k)) {
+          series.points.push_back({static_cast<double>(c->dims.seq_kv), *v,
+                                   fmt::format("{} {}: {:.4g} {}", name, c->id, *v, kind.unit)});
+        }
+      }
+    }
+    if (!series.points.empty()) chart.series.push_back(std::move(series));
+  }
+  return svg_line_chart(chart);
+}
+
+std::string charts_section(const Report& r, const std::vector<std::string>& kernels) {
+  std::string out = "<section id=\"charts\"><h2>Charts</h2>";
+  const auto groups = group_cases(r);
+  for (size_t i = 0; i < groups.size(); ++i) {
+    out += fmt::format("<h3>{}</h3><div class=\"chart-row\">", html_escape(groups[i].label));
+    for (const auto& kind : kCharts) out += chart_for(groups[i], i, kind, kernels);
+    out += "</div>";
+  }
+  return out + "</section>";
+}
+
+GridCell decision_cell(const CaseResult& c, const KernelResult& k) {
+  std::string tip = fmt::format("{} {}: {}", c.id, k.kernel, to_string(k.status));
+  if (k.status != KernelStatus::Ok) {
+    const bool skipped = k.status == KernelStatus::Skipped;
+    return {skipped ? "skip" : "error", skipped ? "#9ca3af" : "#dc2626", tip + " — " + k.reason};
+  }
+  if (!k.fallback) return {"ok", "#93c5fd", tip};
+  const bool int8 = k.fallback->decision == Decision::Int8;
+  if (!int8) tip += " — fp16-fallback: " + note(k);
+  return {int8 ? "int8" : "fp16", int8 ? "#16a34a" : "#f59e0b", tip};
+}
+
+std::string fallback_section(const Report& r, const std::vector<std::string>& kernels) {
+  std::string out = "<section id=\"fallback\"><h2>Fallback decisions</h2><div class=\"chart-row\">";
+  const auto groups = group_cases(r);
+  std::set<int64_t> seqs;
+  for (const auto& c : r.cases) seqs.insert(c.dims.seq_kv);
+  int grids = 0;
+  for (const auto& name : kernels) {
+    DecisionGrid grid{"fallback-" + safe_id(name), "Decision: " + name, {}, {}, {},
+                      {{"int8", "#16a34a"}, {"fp16-fallback", "#f59e0b"}, {"skipped", "#9ca3af"}, {"error", "#dc2626"}}};
+    bool has_decisions = false;
+    for (int64_t s : seqs) grid.column_labels.push_back(seq_label(static_cast<double>(s)));
+    for (const auto& g : groups) {
+      grid.row_labels.push_back(g.label);
+      std::vector<GridCell> row(seqs.size());
+      for (const CaseResult* c : g.cases) {
+        const auto col = static_cast<size_t>(std::distance(seqs.begin(), seqs.find(c->dims.seq_kv)));
+        for (const auto& k : c->kernels) {
+          if (k.kernel != name) continue;
+          has_decisions |= k.fallback.has_value() || family_of(k) == KernelFamily::Int8;
+          row[col] = decision_cell(*c, k);
+        }
+      }
+      grid.cells.push_back(std::move(row));
+    }
+    if (!has_decisions) continue;
+    out += svg_decision_grid(grid);
+    ++grids;
+  }
+  if (grids == 0) out += "<p>No INT8 kernel in this report.</p>";
+  return out + "</div></section>";
+}
+
+std::string environment_section(const Report& r) {
+  std::string out = "<section id=\"environment\"><h2>Environment</h2><table class=\"env\">";
+  auto row = [&](const std::string& k, const std::string& v) {
+    out += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(k), html_escape(v));
+  };
+  row("tool", fmt::format("{} {} ({})", r.tool.name, r.tool.version, r.tool.git_commit));
+  for (const auto& [label, value] : environment_fields(r.environment)) row(label, value);
+  if (!r.config.path.empty()) row("config", r.config.path);
+  if (!r.config.sha256.empty()) row("config sha256", r.config.sha256);
+  if (!r.started_at.empty()) row("started", r.started_at);
+  if (!r.finished_at.empty()) row("finished", r.finished_at);
+  return out + "</table></section>";
+}
+
+std::string results_section(const Report& r) {
+  std::string out =
+      "<section id=\"results\"><h2>All results</h2><p class=\"hint\">Click a column header to sort.</p>"
+      "<table id=\"results-table\" class=\"sortable\"><thead><tr>";
+  for (const char* h : {"case", "kernel", "status", "seq_kv", "median ms", "TOPS", "rel_l2", "max_abs", "decision",
+                        "note"}) {
+    out += fmt::format("<th>{}</th>", h);
+  }
+  out += "</tr></thead><tbody>";
+  for (const auto& c : r.cases) {
+    for (const auto& k : c.kernels) {
+      const std::string status_class = k.status == KernelStatus::Ok ? "ok" : to_string(k.status);
+      const std::string decision_class = k.fallback && k.fallback->decision == Decision::Fp16Fallback ? "fallback" : "";
+      out += fmt::format(
+          "<tr><td class=\"id\">{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"num\">{}</td>"
+          "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+          "<td class=\"{}\">{}</td><td>{}</td></tr>",
+          html_escape(c.id), html_escape(k.kernel), status_class, to_string(k.status), c.dims.seq_kv, median_ms(k),
+          tops(k), rel_l2(k), max_abs(k), decision_class, decision(k), html_escape(note(k)));
+    }
+  }
+  return out + "</tbody></table></section>";
+}
+
+constexpr const char* kStyle = R"(
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px 32px;color:#1f2937;background:#fafafa}
+h1{margin:0 0 4px;font-size:26px}h2{margin:28px 0 10px;font-size:20px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
+h3{margin:18px 0 6px;font-size:15px;color:#374151;font-family:ui-monospace,monospace}
+.headline{color:#4b5563;margin:2px 0}.summary{background:#eef2ff;border-left:4px solid #6366f1;padding:8px 12px;margin:12px 0}
+.incomplete{background:#fef3c7;border-left:4px solid #f59e0b;padding:8px 12px}
+.chart-row{display:flex;flex-wrap:wrap;gap:12px}
+svg.chart{background:#fff;border:1px solid #e5e7eb;border-radius:6px}
+svg .tick{font-size:11px;fill:#4b5563}svg .legend{font-size:12px;fill:#111827}
+svg .chart-title{font-size:14px;font-weight:600;fill:#111827}svg .axis-label{font-size:12px;fill:#374151}
+svg .grid{stroke:#eef0f3}svg .frame{fill:none;stroke:#9ca3af}svg .reference{stroke:#6b7280;stroke-dasharray:5 4}
+svg .empty{font-size:14px;fill:#9ca3af}svg .cell-label{font-size:11px;fill:#fff;font-weight:600}
+table{border-collapse:collapse;background:#fff;font-size:13px}
+th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left}
+table.env th{background:#f3f4f6;font-weight:600}
+table.sortable th{background:#f3f4f6;cursor:pointer;user-select:none;position:sticky;top:0}
+td.num{text-align:right;font-variant-numeric:tabular-nums}td.id{font-family:ui-monospace,monospace;font-size:12px}
+td.error{color:#b91c1c;font-weight:600}td.skipped{color:#6b7280}td.fallback{color:#b45309;font-weight:600}
+.hint{color:#6b7280;font-size:12px}
+)";
+
+// Sorts the results table by the clicked column (numerically when both cells are numbers).
+constexpr const char* kSortScript = R"(
+document.querySelectorAll('table.sortable th').forEach(function(th, col){
+  th.addEventListener('click', function(){
+    var body = th.closest('table').tBodies[0];
+    var asc = th.dataset.dir !== 'asc'; th.dataset.dir = asc ? 'asc' : 'desc';
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function(a, b){
+      var x = a.cells[col].textContent, y = b.cells[col].textContent;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return asc ? c : -c;
+    });
+    rows.forEach(function(r){ body.appendChild(r); });
+  });
+});
+)";
+
+}  // namespace
+
+std::string render_html(const Report& r) {
+  const auto kernels = kernel_names(r);
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
+  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
+  out += "<title>int8attn-bench report</title><style>" + std::string(kStyle) + "</style></head><body>";
+  out += "<header><h1>int8attn-bench report</h1><p class=\"headline\">" + html_escape(headline(r)) + "</p>";
+  if (!r.complete) out += "<p class=\"incomplete\">This report is incomplete: the sweep was interrupted.</p>";
+  out += "<p class=\"summary\">" + html_escape(summary_line(r)) + "</p></header>";
+  out += charts_section(r, kernels);
+  out += fallback_section(r, kernels);
+  out += environment_section(r);
+  out += results_section(r);
+  out += "<script>" + std::string(kSortScript) + "</script></body></html>\n";
+  return out;
+}
+
+}  // namespace int8attn::view

@@ -1,0 +1,87 @@
+#include "src/report/text_table.h"
+
+#include <algorithm>
+
+namespace int8attn {
+
+size_t display_width(const std::string& text) {
+  size_t width = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) ++width;  // count lead bytes only
+  }
+  return width;
+}
+
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void TextTable::add_row(std::vector<std::string> cells) {
+  cells.resize(columns_.size());
+  rows_.push_back(std::move(cells));
+}
+
+namespace {
+
+std::string pad(const std::string& text, size_t width, Align align) {
+  const size_t w = display_width(text);
+  const std::string fill(width > w ? width - w : 0, ' ');
+  return align == Align::Left ? text + fill : fill + text;
+}
+
+std::string rstrip(std::string s) {
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string TextTable::to_text(int indent) const {
+  std::vector<size_t> widths(columns_.size());
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    widths[c] = display_width(columns_[c].title);
+    for (const auto& row : rows_) widths[c] = std::max(widths[c], display_width(row[c]));
+  }
+  const std::string margin(static_cast<size_t>(std::max(indent, 0)), ' ');
+  auto line = [&](auto cell_of) {
+    std::string s = margin;
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      if (c) s += "  ";
+      s += cell_of(c);
+    }
+    return rstrip(s) + "\n";
+  };
+  std::string out = line([&](size_t c) { return pad(columns_[c].title, widths[c], columns_[c].align); });
+  out += line([&](size_t c) { return std::string(widths[c], '-'); });
+  for (const auto& row : rows_) {
+    out += line([&](size_t c) { return pad(row[c], widths[c], columns_[c].align); });
+  }
+  return out;
+}
+
+std::string TextTable::to_markdown() const {
+  std::string out = "|";
+  for (const auto& col : columns_) out += " " + markdown_cell(col.title) + " |";
+  out += "\n|";
+  for (const auto& col : columns_) out += col.align == Align::Right ? " ---: |" : " --- |";
+  out += "\n";
+  for (const auto& row : rows_) {
+    out += "|";
+    for (const auto& cell : row) out += " " + markdown_cell(cell) + " |";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace int8attn

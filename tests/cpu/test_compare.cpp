@@ -1,0 +1,376 @@
+// compare: decisions on crafted report pairs, the statistics behind them, and its outputs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "src/report/compare.h"
+#include "src/report/json_io.h"
+#include "src/report/stats.h"
+#include "tests/cpu/views_fixture.h"
+
+namespace int8attn {
+namespace {
+
+using testing::SweepShape;
+using testing::kernel_of;
+using testing::make_report;
+using testing::scale_latency;
+
+const KernelComparison& row_of(const CompareResult& r, const std::string& case_id, const std::string& kernel) {
+  for (const auto& row : r.rows) {
+    if (row.case_id == case_id && row.kernel == kernel) return row;
+  }
+  throw std::out_of_range("no row " + case_id + " " + kernel);
+}
+
+std::vector<const KernelComparison*> failing(const CompareResult& r) {
+  std::vector<const KernelComparison*> out;
+  for (const auto& row : r.rows) {
+    if (row.fails) out.push_back(&row);
+  }
+  return out;
+}
+
+TEST(MannWhitney, SeparatedSamplesAreSignificantOnlyInTheirDirection) {
+  std::vector<double> fast, slow;
+  for (int i = 0; i < 12; ++i) {
+    fast.push_back(1.0 + 0.001 * i);
+    slow.push_back(1.1 + 0.001 * i);
+  }
+  EXPECT_LT(*mann_whitney_greater_p(slow, fast), 1e-4);
+  EXPECT_GT(*mann_whitney_greater_p(fast, slow), 0.99);
+  EXPECT_GT(*mann_whitney_greater_p(fast, fast), 0.4);  // identical: no evidence
+  EXPECT_FALSE(mann_whitney_greater_p({}, fast).has_value());
+  EXPECT_FALSE(mann_whitney_greater_p({std::nan("")}, fast).has_value());  // NaN ignored, no hang
+  std::vector<double> slow_with_nan = slow;
+  slow_with_nan.push_back(std::nan(""));
+  EXPECT_LT(*mann_whitney_greater_p(slow_with_nan, fast), 1e-4);
+  // Three samples a side can never reach p < 0.01 (smallest one-sided exact p is 0.05).
+  EXPECT_GT(*mann_whitney_greater_p({2, 2.1, 2.2}, {1, 1.1, 1.2}), 0.01);
+}
+
+TEST(MedianStandardError, ShrinksWithSamplesAndFallsBackToRelNoise) {
+  LatencyStats s;
+  s.stddev_ms = 0.1;
+  s.samples = 100;
+  EXPECT_NEAR(median_standard_error(s), 1.2533 * 0.1 / 10, 1e-4);
+  s.samples = 1;
+  EXPECT_DOUBLE_EQ(median_standard_error(s), 0.1);
+  s = LatencyStats{};
+  s.rel_noise = 0.02;
+  s.mean_ms = 5;
+  s.samples = 4;
+  EXPECT_NEAR(median_standard_error(s), 1.2533 * 0.1 / 2, 1e-4);
+}
+
+TEST(Compare, ReportAgainstItselfIsClean) {
+  const Report r = make_report(SweepShape{}, 1);
+  CompareOptions strict;
+  strict.latency_tolerance = 0;
+  strict.mse_tolerance = strict.max_abs_tolerance = strict.rel_l2_tolerance = 0;
+  const CompareResult result = compare_reports(r, r, strict);
+  EXPECT_EQ(result.regressions, 0);
+  EXPECT_EQ(result.improvements, 0);
+  EXPECT_EQ(result.unchanged, static_cast<int>(r.cases.size() * 4));
+  EXPECT_EQ(compare_exit_code(result), kExitPass);
+}
+
+TEST(Compare, RerunWithNoiseIsCleanEvenAtZeroLatencyTolerance) {
+  for (bool keep_samples : {true, false}) {
+    SweepShape shape;
+    shape.keep_samples = keep_samples;
+    const Report base = make_report(shape, 1);
+    for (uint64_t seed = 2; seed < 12; ++seed) {
+      const Report rerun = make_report(shape, seed);
+      CompareOptions opt;
+      opt.latency_tolerance = 0;  // only the noise rule stands between noise and a failure
+      const CompareResult result = compare_reports(base, rerun, opt);
+      EXPECT_EQ(result.regressions, 0) << "seed " << seed << " samples " << keep_samples << "\n"
+                                       << render_compare(result, CompareFormat::Table);
+      EXPECT_EQ(compare_exit_code(result), kExitPass);
+    }
+  }
+}
+
+TEST(Compare, RealSlowdownIsARegressionWithTheNumbers) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = make_report(SweepShape{}, 2);
+  scale_latency(kernel_of(cand, 1, "int8-fa"), 1.10);
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  const auto fails = failing(result);
+  ASSERT_EQ(fails.size(), 1u) << render_compare(result, CompareFormat::Table);
+  EXPECT_EQ(fails[0]->case_id, base.cases[1].id);
+  EXPECT_EQ(fails[0]->kernel, "int8-fa");
+  ASSERT_FALSE(fails[0]->findings.empty());
+  EXPECT_EQ(fails[0]->findings[0].metric, "latency");
+  EXPECT_NEAR(*fails[0]->latency_change, 0.10, 0.03);
+  EXPECT_LT(*fails[0]->mann_whitney_p, 0.01);
+  EXPECT_EQ(compare_exit_code(result), kExitRegression);
+  const std::string table = render_compare(result, CompareFormat::Table);
+  EXPECT_NE(table.find("REGRESSION"), std::string::npos);
+  EXPECT_NE(table.find(base.cases[1].id), std::string::npos);
+  EXPECT_NE(table.find("tolerance 5.0%"), std::string::npos);
+}
+
+TEST(Compare, SlowdownInsideToleranceOrNoisePasses) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = make_report(SweepShape{}, 2);
+  scale_latency(kernel_of(cand, 0, "int8-fa"), 1.03);  // under 5%
+  EXPECT_EQ(compare_reports(base, cand, CompareOptions{}).regressions, 0);
+
+  // 10% slower but both sides have 40% noise on 3 samples: not distinguishable.
+  SweepShape noisy;
+  noisy.samples = 3;
+  noisy.rel_noise = 0.4;
+  noisy.keep_samples = false;
+  Report noisy_base = make_report(noisy, 1);
+  Report noisy_cand = noisy_base;
+  scale_latency(kernel_of(noisy_cand, 0, "int8-fa"), 1.10);
+  const CompareResult noisy_result = compare_reports(noisy_base, noisy_cand, CompareOptions{});
+  EXPECT_EQ(noisy_result.regressions, 0) << render_compare(noisy_result, CompareFormat::Table);
+  // The same slowdown with tight noise fails: the noise rule is what let it through.
+  SweepShape tight = noisy;
+  tight.rel_noise = 0.001;
+  Report tight_base = make_report(tight, 1);
+  Report tight_cand = tight_base;
+  scale_latency(kernel_of(tight_cand, 0, "int8-fa"), 1.10);
+  EXPECT_EQ(compare_reports(tight_base, tight_cand, CompareOptions{}).regressions, 1);
+}
+
+TEST(Compare, MannWhitneyMustAgreeWhenSamplesExist) {
+  // Medians 10% apart, tiny stddev summaries, but overlapping raw samples: U test vetoes.
+  Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  auto& b = *kernel_of(base, 0, "int8-fa").latency;
+  auto& c = *kernel_of(cand, 0, "int8-fa").latency;
+  b.raw_ms = {1.0, 1.2, 0.9, 1.3, 1.0, 1.25};
+  c.raw_ms = {1.1, 1.0, 1.3, 0.95, 1.2, 1.25};
+  b.median_ms = 1.0;
+  c.median_ms = 1.1;
+  b.stddev_ms = c.stddev_ms = 1e-4;
+  const CompareResult vetoed = compare_reports(base, cand, CompareOptions{});
+  EXPECT_EQ(vetoed.regressions, 0);
+  EXPECT_GT(*row_of(vetoed, base.cases[0].id, "int8-fa").mann_whitney_p, 0.01);
+  c.raw_ms.clear();  // without samples on both sides the summaries decide
+  EXPECT_EQ(compare_reports(base, cand, CompareOptions{}).regressions, 1);
+}
+
+TEST(Compare, SpeedupIsAnImprovementAndNeverFails) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = make_report(SweepShape{}, 2);
+  scale_latency(kernel_of(cand, 2, "int8-qk"), 0.7);
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  EXPECT_EQ(result.improvements, 1);
+  EXPECT_EQ(row_of(result, base.cases[2].id, "int8-qk").verdict, Verdict::Improvement);
+  EXPECT_EQ(compare_exit_code(result), kExitPass);
+}
+
+TEST(Compare, AccuracyGrowthBeyondToleranceFails) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  kernel_of(cand, 0, "int8-fa").accuracy->rel_l2 *= 1.2;    // +20% > 10%
+  kernel_of(cand, 1, "int8-fa").accuracy->rel_l2 *= 1.05;   // +5%: allowed
+  kernel_of(cand, 2, "int8-qk").accuracy->max_abs_error *= 1.5;
+  kernel_of(cand, 3, "int8-qk").accuracy->mse *= 0.5;       // better
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  EXPECT_EQ(result.regressions, 2) << render_compare(result, CompareFormat::Table);
+  EXPECT_EQ(row_of(result, base.cases[0].id, "int8-fa").findings.at(0).metric, "rel_l2");
+  EXPECT_EQ(row_of(result, base.cases[1].id, "int8-fa").verdict, Verdict::Same);
+  EXPECT_EQ(row_of(result, base.cases[2].id, "int8-qk").findings.at(0).metric, "max_abs_error");
+  EXPECT_EQ(row_of(result, base.cases[3].id, "int8-qk").verdict, Verdict::Improvement);
+}
+
+TEST(Compare, ZeroToleranceFailsOnAnyGrowthAndFloorIgnoresTinyNoise) {
+  Report base = make_report(SweepShape{}, 1);
+  kernel_of(base, 0, "fp16-fa").accuracy->mse = 0.0;
+  Report cand = base;
+  kernel_of(cand, 0, "fp16-fa").accuracy->mse = 1e-13;  // 0 -> tiny: under the 1e-12 floor
+  EXPECT_EQ(compare_reports(base, cand, CompareOptions{}).regressions, 0);
+  CompareOptions zero;
+  zero.mse_tolerance = zero.rel_l2_tolerance = zero.max_abs_tolerance = 0;
+  EXPECT_EQ(compare_reports(base, cand, zero).regressions, 1);
+  Report tiny = base;
+  auto& a = *kernel_of(tiny, 1, "int8-fa").accuracy;
+  a.rel_l2 = std::nextafter(a.rel_l2, 1.0);  // one ulp worse
+  EXPECT_EQ(compare_reports(base, tiny, zero).regressions, 1);
+}
+
+TEST(Compare, NonFiniteOutputsAndNaNMetricsAreRegressions) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  kernel_of(cand, 0, "int8-fa").accuracy->nonfinite = 3;
+  kernel_of(cand, 1, "int8-fa").accuracy->rel_l2 = std::nan("");
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  EXPECT_EQ(result.regressions, 2);
+}
+
+TEST(Compare, FallbackFlipIsARegressionAndTheReverseAnImprovement) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  auto& flipped = *kernel_of(cand, 2, "int8-fa").fallback;
+  flipped.decision = Decision::Fp16Fallback;
+  flipped.reasons = {"accuracy: max_abs_error 0.07 > 0.05"};
+  CompareResult result = compare_reports(base, cand, CompareOptions{});
+  const auto& row = row_of(result, base.cases[2].id, "int8-fa");
+  EXPECT_EQ(row.verdict, Verdict::Regression);
+  EXPECT_NE(row.findings.at(0).message.find("max_abs_error 0.07"), std::string::npos);
+  result = compare_reports(cand, base, CompareOptions{});
+  EXPECT_EQ(row_of(result, base.cases[2].id, "int8-fa").verdict, Verdict::Improvement);
+  EXPECT_EQ(compare_exit_code(result), kExitPass);
+}
+
+TEST(Compare, StatusOkToErrorFails) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  auto& k = kernel_of(cand, 4, "int8-qk");
+  k.status = KernelStatus::Error;
+  k.reason = "CUDA error: illegal memory access";
+  k.latency.reset();
+  k.accuracy.reset();
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  ASSERT_EQ(failing(result).size(), 1u);
+  EXPECT_NE(failing(result)[0]->findings[0].message.find("illegal memory access"), std::string::npos);
+}
+
+TEST(Compare, MissingCasesFollowThePolicyAndNewCasesNeverFail) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  const std::string gone = cand.cases[3].id;
+  cand.cases.erase(cand.cases.begin() + 3);
+  auto& skipped = kernel_of(cand, 0, "int8-fa");
+  skipped.status = KernelStatus::Skipped;
+  skipped.reason = "shape: head_dim 128 not supported";
+  CaseResult extra = cand.cases[0];
+  extra.id = "brand-new-case";
+  cand.cases.push_back(extra);
+
+  CompareOptions warn;
+  const CompareResult warned = compare_reports(base, cand, warn);
+  EXPECT_EQ(warned.missing, 5);  // four kernels of the removed case + the skipped one
+  EXPECT_EQ(warned.added, 4);
+  EXPECT_EQ(row_of(warned, gone, "int8-fa").verdict, Verdict::Missing);
+  EXPECT_EQ(compare_exit_code(warned), kExitPass);
+
+  CompareOptions fail;
+  fail.missing_policy = MissingPolicy::Fail;
+  const CompareResult failed = compare_reports(base, cand, fail);
+  EXPECT_EQ(failing(failed).size(), 5u);
+  EXPECT_EQ(compare_exit_code(failed), kExitRegression);
+}
+
+TEST(Compare, DifferentDeviceIsAnInputErrorUnlessAllowed) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  cand.environment.gpu_name = "NVIDIA A100-SXM4-80GB";
+  EXPECT_THROW(compare_reports(base, cand, CompareOptions{}), CompareInputError);
+  CompareOptions allow;
+  allow.allow_different_device = true;
+  const CompareResult result = compare_reports(base, cand, allow);
+  ASSERT_EQ(result.notes.size(), 1u);
+  EXPECT_NE(result.notes[0].find("A100"), std::string::npos);
+  EXPECT_NE(render_compare(result, CompareFormat::Table).find("different devices"), std::string::npos);
+  EXPECT_NE(render_compare(result, CompareFormat::Markdown).find("different devices"), std::string::npos);
+  Report cpu = base;
+  cpu.environment.backend = "cpu";
+  cpu.environment.gpu_name.clear();
+  EXPECT_THROW(compare_reports(base, cpu, CompareOptions{}), CompareInputError);
+}
+
+TEST(Compare, SchemaMismatchIsAnInputError) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  cand.schema = "int8attn-bench/report/v2";
+  EXPECT_THROW(compare_reports(base, cand, CompareOptions{}), CompareInputError);
+}
+
+class CompareFiles : public ::testing::Test {
+ protected:
+  std::filesystem::path dir_ = std::filesystem::temp_directory_path() /
+                               ("views-compare-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                                "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  void SetUp() override { std::filesystem::create_directories(dir_); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    const auto path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+};
+
+TEST_F(CompareFiles, ReadReportRejectsWrongSchemaAndTruncatedFiles) {
+  const Report r = make_report(SweepShape{}, 1);
+  nlohmann::json j = to_json(r);
+  const std::string good = write("good.json", j.dump(1));
+  const Report back = read_report(good);
+  EXPECT_EQ(compare_reports(r, back, CompareOptions{}).regressions, 0);  // round trip compares clean
+
+  j["schema"] = "int8attn-bench/report/v9";
+  EXPECT_THROW(read_report(write("schema.json", j.dump())), ReportError);
+  const std::string text = to_json(r).dump();
+  EXPECT_THROW(read_report(write("truncated.json", text.substr(0, text.size() / 2))), ReportError);
+  EXPECT_THROW(read_report((dir_ / "absent.json").string()), ReportError);
+}
+
+TEST_F(CompareFiles, JunitHasOneTestcasePerKernelAndFailuresWithReasons) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  kernel_of(cand, 0, "int8-fa").accuracy->rel_l2 *= 2;
+  cand.cases.pop_back();
+  CompareResult result = compare_reports(base, cand, CompareOptions{});
+  result.candidate_label = "new<&>.json";
+  const std::string path = (dir_ / "junit.xml").string();
+  write_junit(result, path);
+  std::ifstream in(path);
+  const std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t p = xml.find(needle); p != std::string::npos; p = xml.find(needle, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("<testcase "), base.cases.size() * 4);
+  EXPECT_EQ(count("<failure "), 1u);
+  EXPECT_EQ(count("<skipped "), 4u);  // the dropped case, missing under Warn
+  EXPECT_NE(xml.find("rel_l2"), std::string::npos);
+  EXPECT_NE(xml.find("new&lt;&amp;&gt;.json"), std::string::npos);
+  EXPECT_EQ(xml.find("new<&>"), std::string::npos);
+}
+
+TEST(Compare, CaseFilterSubstringAndGlob) {
+  EXPECT_TRUE(case_id_matches("b1-h16-kv16-q4096-k4096-d128-causal-normal-s0", "causal"));
+  EXPECT_TRUE(case_id_matches("b1-h16-kv16-q4096-k4096-d128-causal-normal-s0", "*q4096*causal*"));
+  EXPECT_FALSE(case_id_matches("b1-h16-kv16-q4096-k4096-d128-full-normal-s0", "*causal*"));
+  EXPECT_TRUE(case_id_matches("b1-h16-q1024", "b?-h16-q[0-9]*"));
+  EXPECT_FALSE(case_id_matches("b1-h16-q1024", "b?-h16-q[!0-9]*"));
+  EXPECT_TRUE(case_id_matches("anything", ""));
+
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  for (auto& c : cand.cases) scale_latency(c.kernels[1], c.dims.causal ? 1.0 : 2.0);
+  CompareOptions opt;
+  opt.case_filter = "causal";
+  const CompareResult result = compare_reports(base, cand, opt);
+  EXPECT_EQ(result.rows.size(), 3u * 4u);
+  EXPECT_EQ(result.regressions, 0);
+}
+
+TEST(Compare, RenderedViewsAreWellFormed) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  scale_latency(kernel_of(cand, 0, "int8-fa"), 1.5);
+  CompareResult result = compare_reports(base, cand, CompareOptions{});
+  const auto j = nlohmann::json::parse(render_compare(result, CompareFormat::Json));
+  EXPECT_EQ(j["summary"]["regressions"], 1);
+  EXPECT_EQ(j["summary"]["exit_code"], 1);
+  EXPECT_EQ(j["rows"].size(), result.rows.size());
+  const std::string md = render_compare(result, CompareFormat::Markdown);
+  EXPECT_NE(md.find("❌"), std::string::npos);
+  EXPECT_NE(md.find("| case | kernel |"), std::string::npos);
+  EXPECT_EQ(parse_compare_format("md"), CompareFormat::Markdown);
+  EXPECT_FALSE(parse_compare_format("yaml").has_value());
+}
+
+}  // namespace
+}  // namespace int8attn

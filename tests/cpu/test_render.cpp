@@ -1,0 +1,197 @@
+// Report views: table, markdown, CSV (parsed back), HTML (charts present, strings escaped).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "src/report/escape.h"
+#include "src/report/render.h"
+#include "src/report/svg_chart.h"
+#include "src/report/text_table.h"
+#include "tests/cpu/views_fixture.h"
+
+namespace int8attn {
+namespace {
+
+using testing::SweepShape;
+using testing::kernel_of;
+using testing::make_report;
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + needle.size())) ++n;
+  return n;
+}
+
+// Minimal RFC 4180 reader: quoted fields may hold commas, "" and line breaks.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1);
+  std::string field;
+  bool quoted = false, in_quotes = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_quotes) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        in_quotes = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      EXPECT_TRUE(field.empty()) << "quote inside an unquoted field";
+      in_quotes = quoted = true;
+    } else if (c == ',') {
+      rows.back().push_back(field);
+      field.clear();
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      rows.back().push_back(field);
+      field.clear();
+      rows.emplace_back();
+      ++i;
+    } else {
+      field += c;
+    }
+  }
+  EXPECT_FALSE(in_quotes) << "unterminated quote";
+  if (!field.empty() || !rows.back().empty()) rows.back().push_back(field);
+  if (rows.back().empty()) rows.pop_back();
+  (void)quoted;
+  return rows;
+}
+
+Report hostile_report() {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases[0].id = "<script>alert('x')</script>";
+  auto& k = kernel_of(r, 1, "int8-fa");
+  k.status = KernelStatus::Error;
+  k.reason = "line one, \"quoted\"\nline two | piped";
+  k.latency.reset();
+  k.tops.reset();
+  auto& fb = kernel_of(r, 2, "int8-fa");
+  fb.fallback->decision = Decision::Fp16Fallback;
+  fb.fallback->reasons = {"accuracy: max_abs_error 0.07 > 0.05", "<b>bold</b>"};
+  r.environment.hostname = "host<img src=x onerror=alert(1)>";
+  return r;
+}
+
+TEST(RenderTable, OneRowPerKernelWithNumbersAndASummary) {
+  const Report r = make_report(SweepShape{}, 1);
+  const std::string text = render_report(r, ReportFormat::Table);
+  for (const auto& c : r.cases) EXPECT_NE(text.find(c.id), std::string::npos) << c.id;
+  EXPECT_EQ(count(text, "int8-qk"), r.cases.size());
+  const auto& k = r.cases[0].kernels[1];
+  EXPECT_NE(text.find(fmt::format("{:.4g}", k.latency->median_ms)), std::string::npos);
+  EXPECT_NE(text.find(fmt::format("{:.1f}", *k.tops)), std::string::npos);
+  EXPECT_NE(text.find("6 cases, 24 kernel runs"), std::string::npos);
+  EXPECT_NE(text.find("NVIDIA H100"), std::string::npos);
+}
+
+TEST(RenderTable, ColumnsAreAligned) {
+  TextTable t({{"name"}, {"value", Align::Right}});
+  t.add_row({"a", "1.5"});
+  t.add_row({"longer-name", "12345"});
+  const std::string text = t.to_text();
+  EXPECT_EQ(text,
+            "name         value\n"
+            "-----------  -----\n"
+            "a              1.5\n"
+            "longer-name  12345\n");
+}
+
+TEST(RenderMarkdown, TableRowsHaveTheHeaderCellCount) {
+  const Report r = hostile_report();
+  const std::string md = render_report(r, ReportFormat::Markdown);
+  std::vector<std::string> table;
+  size_t start = 0;
+  for (size_t end; (end = md.find('\n', start)) != std::string::npos; start = end + 1) {
+    const std::string line = md.substr(start, end - start);
+    if (!line.empty() && line[0] == '|') table.push_back(line);
+  }
+  ASSERT_EQ(table.size(), 2 + r.cases.size() * 4);  // header, separator, rows
+  auto cells = [](const std::string& line) {
+    size_t n = 0;
+    for (size_t i = 0; i < line.size(); ++i) n += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+    return n - 1;
+  };
+  for (const auto& line : table) {
+    EXPECT_EQ(cells(line), cells(table[0])) << line;
+    EXPECT_EQ(line.back(), '|') << line;
+  }
+  EXPECT_EQ(table[1].find_first_not_of("|-: "), std::string::npos);
+  EXPECT_NE(md.find("line two \\| piped"), std::string::npos);
+}
+
+TEST(RenderCsv, ParsesBackToOneRowPerKernelAndEveryColumn) {
+  const Report r = hostile_report();
+  const auto rows = parse_csv(render_report(r, ReportFormat::Csv));
+  ASSERT_EQ(rows.size(), 1 + r.cases.size() * 4);
+  EXPECT_EQ(rows[0], csv_columns());
+  for (const auto& row : rows) EXPECT_EQ(row.size(), csv_columns().size());
+  auto col = [&](const char* name) {
+    return static_cast<size_t>(std::find(rows[0].begin(), rows[0].end(), name) - rows[0].begin());
+  };
+  // Row order follows cases then kernels; row 1 + 4*1 + 1 is case 1's int8-fa (the error).
+  const auto& error_row = rows[1 + 4 * 1 + 1];
+  EXPECT_EQ(error_row[col("status")], "error");
+  EXPECT_EQ(error_row[col("reason")], "line one, \"quoted\"\nline two | piped");
+  EXPECT_EQ(error_row[col("median_ms")], "");
+  const auto& ok_row = rows[1 + 2];
+  const auto& k = r.cases[0].kernels[2];
+  EXPECT_DOUBLE_EQ(std::stod(ok_row[col("median_ms")]), k.latency->median_ms);  // round trip exact
+  EXPECT_DOUBLE_EQ(std::stod(ok_row[col("rel_l2")]), k.accuracy->rel_l2);
+  EXPECT_EQ(ok_row[col("samples")], std::to_string(k.latency->samples));
+  EXPECT_EQ(rows[1 + 4 * 2 + 1][col("decision")], "fp16-fallback");
+}
+
+TEST(RenderHtml, HasEveryChartAndEscapesStrings) {
+  const Report r = hostile_report();
+  const std::string html = render_report(r, ReportFormat::Html);
+  // Two shape groups (causal, full) x four line charts, plus one decision grid per INT8 kernel.
+  EXPECT_EQ(count(html, "<svg "), 2u * 4u + 2u);
+  for (const char* id : {"chart-latency-0", "chart-tops-1", "chart-speedup-0", "chart-rel-l2-1", "fallback-int8-fa",
+                         "fallback-int8-qk", "results-table", "environment"}) {
+    EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  }
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<b>bold"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), std::string::npos);
+  // Self-contained: no external resources.
+  for (const char* external : {"<link", "src=\"http", "@import", "url(http"}) {
+    EXPECT_EQ(html.find(external), std::string::npos) << external;
+  }
+  EXPECT_EQ(count(html, "<script>"), 1u);  // only our sort script
+  EXPECT_EQ(count(html, "<tr><td"), r.cases.size() * 4);
+}
+
+TEST(RenderHtml, SpeedupChartUsesTheFp16Kernel) {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases.resize(1);
+  const auto& int8 = kernel_of(r, 0, "int8-fa");
+  const auto& fp16 = kernel_of(r, 0, "fp16-fa");
+  const double speedup = fp16.latency->median_ms / int8.latency->median_ms;
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_NE(html.find(fmt::format("int8-fa {}: {:.4g} x", r.cases[0].id, speedup)), std::string::npos);
+}
+
+TEST(SvgChart, EmptyChartSaysSo) {
+  view::LineChart chart{"c", "t", "x", "y", false, std::nullopt, {}};
+  EXPECT_NE(view::svg_line_chart(chart).find("no data"), std::string::npos);
+  EXPECT_EQ(view::seq_label(32768), "32K");
+  EXPECT_EQ(view::seq_label(77), "77");
+}
+
+TEST(Escape, XmlAndCsv) {
+  EXPECT_EQ(xml_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(parse_report_format("html"), ReportFormat::Html);
+  EXPECT_FALSE(parse_report_format("pdf").has_value());
+}
+
+}  // namespace
+}  // namespace int8attn
