@@ -185,6 +185,10 @@ TEST(CpuEmulation, ErrorSurvey) {
         }
       }
     }
+    QuantConfig per_block;
+    per_block.qk_granularity = QkGranularity::PerBlock;
+    std::printf("%-34s per-block(64) Q/K scales, smooth on, u8, exact l: %10.4e %10.4e\n", "",
+                int8_error(p, per_block, Int8Variant::Full), int8_error(p, per_block, Int8Variant::QK));
   }
 }
 
