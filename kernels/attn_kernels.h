@@ -71,8 +71,22 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                          const QuantizedQKV& out, cudaStream_t stream);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16.
+// Requires cfg.kv_block == 64 (the kernel's KV tile; else cudaErrorNotSupported).
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                  const QuantizedQKV& qkv, __half* out, cudaStream_t stream);
+
+// Reference point of P's codes (int8-fa).
+enum class PScaling {
+  // numerics.h as written: c = rint(levels * exp2(s - m)) with m the running row max.
+  RunningMax,
+  // c = rint(levels * exp2(s - r)), r = max(block max, running max - 12); O and l are kept
+  // relative to r (rescaled by exp2(r_old - r_new)). Each block uses the full code range, so
+  // the error no longer grows with seq_kv. Not yet in QuantConfig / the CPU emulation.
+  BlockMax,
+};
+cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
+                                 const QuantizedQKV& qkv, __half* out, cudaStream_t stream,
+                                 PScaling scaling);
 
 // INT8 QK^T with FP16 P·V (int8-qk); v is the FP16 V.
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
@@ -82,6 +96,14 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 // FP16 flash attention with the same tiling (fp16-fa).
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k,
                                  const __half* v, __half* out, cudaStream_t stream);
+
+// Development knobs of the fused kernels (tools/kernel_bench A/B runs); the defaults are the
+// measured best. Not thread-safe: set before launching.
+struct FusedTuning {
+  int warps_per_cta = 0;  // 0: measured best per variant; 8: 128 query rows per CTA (one CTA
+                          // per SM); 4: 64 rows, two CTAs per SM
+};
+void set_fused_tuning(const FusedTuning& tuning);
 
 // Whether the fused kernels have an instantiation for this head_dim on this device.
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor);

@@ -27,26 +27,43 @@ using fa::Variant;
 struct InstanceKey {
   Variant variant;
   int head_dim;
+  int warps;
   bool p_u8;
   bool l_from_q;
+  bool p_block_max;
 };
 
-// THE list of compiled instantiations (head dims x variants x P options). Add a head dim here.
-#define INT8ATTN_FUSED_INSTANCES(X)                                                      \
-  X(Variant::Int8Full, 64, true, false) X(Variant::Int8Full, 64, true, true)           \
-  X(Variant::Int8Full, 64, false, false) X(Variant::Int8Full, 64, false, true)         \
-  X(Variant::Int8Full, 128, true, false) X(Variant::Int8Full, 128, true, true)         \
-  X(Variant::Int8Full, 128, false, false) X(Variant::Int8Full, 128, false, true)       \
-  X(Variant::Int8QK, 64, false, false) X(Variant::Int8QK, 64, false, true)             \
-  X(Variant::Int8QK, 128, false, false) X(Variant::Int8QK, 128, false, true)           \
-  X(Variant::Fp16, 64, false, false) X(Variant::Fp16, 128, false, false)
+// THE list of compiled instantiations: X(variant, head_dim, warps per CTA, u8 P, l from
+// quantized P, block-max P scaling). Add a head dim or an option here and nowhere else.
+#define INT8ATTN_INT8FULL_INSTANCES(X, D, W)                                                           \
+  X(Variant::Int8Full, D, W, true, false, false) X(Variant::Int8Full, D, W, true, true, false)         \
+  X(Variant::Int8Full, D, W, false, false, false) X(Variant::Int8Full, D, W, false, true, false)       \
+  X(Variant::Int8Full, D, W, true, false, true) X(Variant::Int8Full, D, W, true, true, true)           \
+  X(Variant::Int8Full, D, W, false, false, true) X(Variant::Int8Full, D, W, false, true, true)
+#define INT8ATTN_HEAD_DIM_INSTANCES(X, D, W)                                                           \
+  INT8ATTN_INT8FULL_INSTANCES(X, D, W)                                                                 \
+  X(Variant::Int8QK, D, W, false, false, false) X(Variant::Int8QK, D, W, false, true, false)           \
+  X(Variant::Fp16, D, W, false, false, false)
+#define INT8ATTN_FUSED_INSTANCES(X)                                                                    \
+  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 4) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 4)                         \
+  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 8) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 8)
+
+FusedTuning g_tuning;
+
+// Warps per CTA (docs/perf-log.md v3): two 4-warp CTAs per SM beat one 8-warp CTA for int8-fa
+// everywhere and for every variant at head_dim 64; FP16 P·V at head_dim 128 prefers 8 warps.
+int warps_per_cta(Variant variant, int64_t head_dim) {
+  if (g_tuning.warps_per_cta == 4 || g_tuning.warps_per_cta == 8) return g_tuning.warps_per_cta;
+  return variant == Variant::Int8Full || head_dim == 64 ? 4 : 8;
+}
 
 bool head_dim_compiled(int64_t d) { return d == 64 || d == 128; }
 
 cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
-#define INT8ATTN_TRY_INSTANCE(V, D, PU8, LQ)                                                      \
-  if (key.variant == V && key.head_dim == D && key.p_u8 == PU8 && key.l_from_q == LQ)             \
-    return fa::launch_flash_attention<V, D, PU8, LQ>(p, batch_heads, stream);
+#define INT8ATTN_TRY_INSTANCE(V, D, W, PU8, LQ, BM)                                                \
+  if (key.variant == V && key.head_dim == D && key.warps == W && key.p_u8 == PU8 &&                 \
+      key.l_from_q == LQ && key.p_block_max == BM)                                                  \
+    return fa::launch_flash_attention<V, D, W, PU8, LQ, BM>(p, batch_heads, stream);
   INT8ATTN_FUSED_INSTANCES(INT8ATTN_TRY_INSTANCE)
 #undef INT8ATTN_TRY_INSTANCE
   return cudaErrorNotSupported;
@@ -64,7 +81,6 @@ fa::Params base_params(const AttnDims& dims, __half* out) {
   p.kv_heads = dims.kv_heads;
   p.seq_q = dims.seq_q;
   p.seq_kv = dims.seq_kv;
-  p.n_qblocks = static_cast<int32_t>((dims.seq_q + fa::kBlockM - 1) / fa::kBlockM);
   p.fp16_score_scale = effective_sm_scale(dims) * kLog2e;
   p.causal = dims.causal;
   p.group_tokens = 1;
@@ -90,14 +106,20 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
 
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
                                  __half* out, cudaStream_t stream) {
+  return int8_flash_attention(dims, cfg, qkv, out, stream, PScaling::RunningMax);
+}
+
+cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
+                                 __half* out, cudaStream_t stream, PScaling scaling) {
   if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
   p.v = qkv.v8;
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
-  const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim), cfg.p_quant == PQuant::U8x255,
-                        cfg.l_from_quantized_p};
+  const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
+                        warps_per_cta(Variant::Int8Full, dims.head_dim), cfg.p_quant == PQuant::U8x255,
+                        cfg.l_from_quantized_p, scaling == PScaling::BlockMax};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -108,7 +130,8 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
   p.v_rows = dims.seq_kv;
-  const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim), false, cfg.l_from_quantized_p};
+  const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
+                        warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p, false};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -120,9 +143,12 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.k = k;
   p.v = v;
   p.k_rows = p.v_rows = dims.seq_kv;
-  const InstanceKey key{Variant::Fp16, static_cast<int>(dims.head_dim), false, false};
+  const InstanceKey key{Variant::Fp16, static_cast<int>(dims.head_dim),
+                        warps_per_cta(Variant::Fp16, dims.head_dim), false, false, false};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
+
+void set_fused_tuning(const FusedTuning& tuning) { g_tuning = tuning; }
 
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor) {
   return cc_major >= 8 && head_dim_compiled(head_dim);

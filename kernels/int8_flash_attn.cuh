@@ -2,7 +2,7 @@
 //   Int8Full: INT8 Q·K^T (m16n8k32 s8), P quantized to u8/s8, INT8 P·V (m16n8k32 u8.s8/s8.s8)
 //   Int8QK:   INT8 Q·K^T, P in FP16, FP16 V (m16n8k16 f16, FP32 accumulate)
 //   Fp16:     FP16 Q·K^T and P·V with the same tiling (the like-for-like FP16 baseline)
-// Tiling (FlashAttention-2 style): a CTA owns kBlockM = 128 query rows, 8 warps of 16 rows;
+// Tiling (FlashAttention-2 style): a CTA owns kWarps x 16 query rows (a warp: 16 rows);
 // the warp's Q fragments live in registers for the whole KV loop; K/V tiles of kBlockN = 64
 // keys (== QuantConfig::kv_block) stream through a kStages-deep cp.async ring in swizzled
 // shared memory and are read with ldmatrix. The online softmax runs once per 64-key block
@@ -18,10 +18,7 @@ namespace int8attn::kernels::fa {
 
 enum class Variant { Int8Full, Int8QK, Fp16 };
 
-constexpr int kBlockM = 128;
 constexpr int kBlockN = 64;
-constexpr int kWarps = 8;
-constexpr int kThreads = kWarps * 32;
 constexpr int kStages = 3;
 // 1.5 * 2^23: for |i| < 2^22, the float with bits (kMagicBits + i) equals kMagic + i, so an
 // INT32 MMA started from C = kMagicBits yields float(acc) with one FADD (no I2F), and
@@ -41,7 +38,7 @@ struct Params {
   int64_t k_rows, v_rows;    // key rows stored per kv head (padded for int8 K/V)
   int64_t n_q_groups, n_k_groups;  // scale groups per (batch, head)
   int32_t group_tokens;      // tokens per Q/K scale group (1 = per token)
-  int32_t n_qblocks;         // ceil(seq_q / kBlockM)
+  int32_t n_qblocks;         // ceil(seq_q / rows per CTA)
   float fp16_score_scale;    // sm_scale * log2(e), Fp16 only
   bool causal;
 };
@@ -124,7 +121,7 @@ __device__ __forceinline__ uint32_t swizzle(int row, int chunk) {
 
 // cp.async a kRows x kRowBytes tile (global row stride in bytes) into swizzled smem; rows at
 // or past rows_valid are zero-filled (their source is never read).
-template <int kRows, int kRowBytes>
+template <int kThreads, int kRows, int kRowBytes>
 __device__ __forceinline__ void load_tile(uint32_t smem, const char* src, int64_t stride, int rows_valid) {
   constexpr int kChunks = kRowBytes / 16, kTotal = kRows * kChunks;
 #pragma unroll
@@ -139,8 +136,10 @@ __device__ __forceinline__ void load_tile(uint32_t smem, const char* src, int64_
 }
 
 // Compile-time shape of one instantiation.
-template <Variant kV, int kD>
+template <Variant kV, int kD, int kWarps>
 struct Shape {
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kBlockM = kWarps * 16;                 // query rows per CTA
   static constexpr bool kInt8QK = kV != Variant::Fp16;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
   static constexpr int kQRowBytes = kD * (kInt8QK ? 1 : 2);   // Q and K rows
@@ -156,157 +155,148 @@ struct Shape {
   static_assert(kKSteps % 2 == 0, "K fragments are loaded two k-steps at a time");
 };
 
-// Issues the cp.async copies of KV block `blk` into ring slot `slot`.
-template <Variant kV, int kD>
-__device__ __forceinline__ void load_kv_block(const Params& p, uint32_t stage, int64_t kv_head_index,
-                                              int blk) {
-  using S = Shape<kV, kD>;
+// Issues the cp.async copies of KV block `blk` (keys [64 blk, 64 blk + 64)) into one ring slot:
+// the K tile, the V tile (V^T for INT8) and, for INT8 Q·K^T, the 64 per-key K scales.
+template <Variant kV, int kD, int kWarps>
+__device__ __forceinline__ void load_kv_block(const Params& p, uint32_t slot, const char* k_head,
+                                              const char* v_head, const float* k_scale_head, int blk) {
+  using S = Shape<kV, kD, kWarps>;
+  constexpr int kThreads = S::kThreads;
+  const int tid = static_cast<int>(threadIdx.x);
   const int64_t j0 = static_cast<int64_t>(blk) * kBlockN;
-  const char* k = static_cast<const char*>(p.k) + (kv_head_index * p.k_rows + j0) * S::kQRowBytes;
-  load_tile<kBlockN, S::kQRowBytes>(stage, k, S::kQRowBytes, static_cast<int>(min64(kBlockN, p.k_rows - j0)));
-  if constexpr (S::kInt8PV) {  // V^T tile: kD channel rows of 64 key positions
-    const char* v = static_cast<const char*>(p.v) + kv_head_index * kD * p.v_rows + j0;
-    load_tile<kD, kBlockN>(stage + S::kKBytes, v, p.v_rows, kD);
+  // FP16 K/V are unpadded: rows past seq_kv are zero-filled. INT8 K/V are padded.
+  const int rows_valid = static_cast<int>(min64(kBlockN, p.seq_kv - j0));
+  {
+    constexpr int kChunks = S::kQRowBytes / 16, kPer = kBlockN * kChunks / kThreads;
+    static_assert(kBlockN * kChunks % kThreads == 0, "K tile chunks per thread");
+    const char* src = k_head + j0 * S::kQRowBytes;
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+      const int idx = i * kThreads + tid, row = idx / kChunks, chunk = idx % kChunks;
+      const bool ok = S::kInt8QK || row < rows_valid;
+      cp_async16(slot + swizzle<S::kQRowBytes>(row, chunk), src + (ok ? row * S::kQRowBytes + chunk * 16 : 0),
+                 ok ? 16 : 0);
+    }
+  }
+  if constexpr (S::kInt8PV) {  // V^T tile: kD channel rows of 64 key positions (row stride v_rows)
+    constexpr int kPer = kD * 4 / kThreads;
+    static_assert(kD * 4 % kThreads == 0, "V tile chunks per thread");
+    const char* src = v_head + j0;
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+      const int idx = i * kThreads + tid, row = idx / 4, chunk = idx % 4;
+      cp_async16(slot + S::kKBytes + swizzle<kBlockN>(row, chunk), src + row * p.v_rows + chunk * 16, 16);
+    }
   } else {
-    const char* v = static_cast<const char*>(p.v) + (kv_head_index * p.v_rows + j0) * kD * 2;
-    load_tile<kBlockN, kD * 2>(stage + S::kKBytes, v, kD * 2, static_cast<int>(min64(kBlockN, p.v_rows - j0)));
+    constexpr int kChunks = kD * 2 / 16, kPer = kBlockN * kChunks / kThreads;
+    static_assert(kBlockN * kChunks % kThreads == 0, "V tile chunks per thread");
+    const char* src = v_head + j0 * kD * 2;
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+      const int idx = i * kThreads + tid, row = idx / kChunks, chunk = idx % kChunks;
+      const bool ok = row < rows_valid;
+      cp_async16(slot + S::kKBytes + swizzle<kD * 2>(row, chunk), src + (ok ? row * kD * 2 + chunk * 16 : 0),
+                 ok ? 16 : 0);
+    }
   }
   if constexpr (S::kInt8QK) {
-    const int tid = static_cast<int>(threadIdx.x);
     if (tid < kBlockN) {
-      const int64_t g = (j0 + tid) / p.group_tokens;
-      cp_async4(stage + S::kKBytes + S::kVBytes + tid * 4, p.k_scale + kv_head_index * p.n_k_groups + g);
+      const uint32_t key = static_cast<uint32_t>(j0) + tid;
+      const uint32_t group = p.group_tokens == 1 ? key : key / static_cast<uint32_t>(p.group_tokens);
+      cp_async4(slot + S::kKBytes + S::kVBytes + tid * 4, k_scale_head + group);
     }
   }
 }
 
-template <Variant kV, int kD, bool kPU8, bool kLFromQ>
-__global__ void __launch_bounds__(kThreads, 1) flash_attention_kernel(const Params p) {
-  using S = Shape<kV, kD>;
-  extern __shared__ __align__(128) char smem[];
-  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
-  const int g = lane / 4, t = lane % 4;  // MMA fragment row group and column pair
+// Per-warp state and the two halves of one KV step: scores() (S = Q·K^T, scaled, masked)
+// and softmax_pv() (online softmax, P, O = O*alpha + P·V). (Running half of the warps one
+// half-step out of phase was measured slower: docs/perf-log.md v2.)
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, bool kPBlockMax>
+struct WarpTile {
+  using S = Shape<kV, kD, kWarps>;
+  static constexpr float kLevels = S::kInt8PV ? (kPU8 ? 255.f : 127.f) : 1.f;
+  // Block-max P scaling: P is coded relative to max(block max, running max - kRefWindow), so
+  // each block uses the full code range; O and l are kept relative to that reference (they
+  // grow by at most 2^kRefWindow, far from FP32 overflow).
+  static constexpr float kRefWindow = 12.f;
 
-  // Heads of one (batch, head) are adjacent in the grid so they share K/V in L2; causal
-  // problems start with the longest query blocks.
-  const int64_t bh = blockIdx.x / p.n_qblocks;
-  int qblk = static_cast<int>(blockIdx.x % p.n_qblocks);
-  if (p.causal) qblk = p.n_qblocks - 1 - qblk;
-  const int64_t batch = bh / p.heads, head = bh % p.heads;
-  const int64_t kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
-  const int64_t m0 = static_cast<int64_t>(qblk) * kBlockM;
-  const int64_t offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
-
-  int64_t kv_end = p.seq_kv;
-  if (p.causal) kv_end = max64(0, min64(p.seq_kv, min64(m0 + kBlockM, p.seq_q) + offset));
-  const int n_blocks = static_cast<int>((kv_end + kBlockN - 1) / kBlockN);
-
-  const uint32_t smem_q = smem_addr(smem);
-  const uint32_t smem_kv = smem_q + S::kQBytes;
-  {
-    const char* q = static_cast<const char*>(p.q) + (bh * p.seq_q + m0) * S::kQRowBytes;
-    load_tile<kBlockM, S::kQRowBytes>(smem_q, q, S::kQRowBytes, static_cast<int>(min64(kBlockM, p.seq_q - m0)));
-    cp_async_commit();
-  }
-#pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) {
-    if (s < n_blocks) load_kv_block<kV, kD>(p, smem_kv + s * S::kStageBytes, kv_index, s);
-    cp_async_commit();
-  }
-
-  // This thread's two rows (g and g + 8 of the warp's 16) and their Q scale.
-  const int64_t row0 = m0 + warp * 16;
-  const int64_t rows[2] = {row0 + g, row0 + g + 8};
+  const Params& p;
+  int lane, g, t;
+  int64_t row0, rows[2], offset;
   float q_scale[2];
+  uint32_t q_frag[S::kKSteps][4];
+  float o[S::kNTilesO][4];
+  float m[2], ref[2], l[2];
+  float log2_levels;
+
+  __device__ __forceinline__ WarpTile(const Params& params, int warp_lane, int64_t first_row, int64_t kv_offset)
+      : p(params), lane(warp_lane), g(warp_lane / 4), t(warp_lane % 4), row0(first_row), offset(kv_offset) {
+    rows[0] = row0 + g;
+    rows[1] = row0 + g + 8;
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    if constexpr (S::kInt8QK) {
-      const float s = rows[r] < p.seq_q ? p.q_scale[bh * p.n_q_groups + rows[r] / p.group_tokens] : 0.f;
-      q_scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
-    } else {
-      q_scale[r] = p.fp16_score_scale;
-    }
+    for (int n = 0; n < S::kNTilesO; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    m[0] = m[1] = ref[0] = ref[1] = -INFINITY;
+    l[0] = l[1] = 0.f;
+    log2_levels = log2f(kLevels);
   }
 
-  cp_async_wait<kStages - 1>();
-  __syncthreads();
-  uint32_t q_frag[S::kKSteps][4];
-#pragma unroll
-  for (int ks = 0; ks < S::kKSteps; ++ks)
-    ldmatrix_x4(q_frag[ks], smem_q + swizzle<S::kQRowBytes>(warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
-                                                             2 * ks + (lane >> 4)));
+  __device__ __forceinline__ bool skips(int blk) const {  // every key of the block masked
+    return p.causal && static_cast<int64_t>(blk) * kBlockN > row0 + 15 + offset;
+  }
 
-  constexpr float kLevels = S::kInt8PV ? (kPU8 ? 255.f : 127.f) : 1.f;
-  const float log2_levels = log2f(kLevels);
-  float o[S::kNTilesO][4];
+  __device__ __forceinline__ void scores(uint32_t slot, const char* slot_ptr, int blk, float (&x)[S::kNTilesS][4]) {
+    const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
+    uint32_t acc[S::kNTilesS][4];
+    float facc[S::kNTilesS][4];
 #pragma unroll
-  for (int n = 0; n < S::kNTilesO; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
-  const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
-
-  for (int blk = 0; blk < n_blocks; ++blk) {
-    cp_async_wait<kStages - 2>();
-    __syncthreads();  // slot blk ready for all; slot blk-1 free (every warp left iteration blk-1)
-    if (blk + kStages - 1 < n_blocks)
-      load_kv_block<kV, kD>(p, smem_kv + ((blk + kStages - 1) % kStages) * S::kStageBytes, kv_index,
-                            blk + kStages - 1);
-    cp_async_commit();
-
-    const int64_t j0 = static_cast<int64_t>(blk) * kBlockN;
-    if (p.causal && j0 > row0 + 15 + offset) continue;  // every key masked for this warp
-    const uint32_t stage = smem_kv + (blk % kStages) * S::kStageBytes;
-
-    // ---- S = Q·K^T --------------------------------------------------------------------
-    float x[S::kNTilesS][4];  // scores before the row scale (int8: float(acc) * k_scale)
-    {
-      uint32_t acc[S::kNTilesS][4];
-      float facc[S::kNTilesS][4];
+    for (int n = 0; n < S::kNTilesS; ++n) {
+      if constexpr (!S::kInt8QK) facc[n][0] = facc[n][1] = facc[n][2] = facc[n][3] = 0.f;
 #pragma unroll
-      for (int n = 0; n < S::kNTilesS; ++n) {
-        if constexpr (!S::kInt8QK) facc[n][0] = facc[n][1] = facc[n][2] = facc[n][3] = 0.f;
-#pragma unroll
-        for (int kc = 0; kc < S::kKSteps / 2; ++kc) {
-          uint32_t b[4];
-          ldmatrix_x4(b, stage + swizzle<S::kQRowBytes>(n * 8 + (lane & 7), 4 * kc + (lane >> 3)));
-          if constexpr (S::kInt8QK) {
-            if (kc == 0) mma_i8<false>(acc[n], q_frag[0], b[0], b[1], magic);
-            else mma_i8<false>(acc[n], q_frag[2 * kc], b[0], b[1], acc[n]);
-            mma_i8<false>(acc[n], q_frag[2 * kc + 1], b[2], b[3], acc[n]);
-          } else {
-            mma_f16(facc[n], q_frag[2 * kc], b[0], b[1]);
-            mma_f16(facc[n], q_frag[2 * kc + 1], b[2], b[3]);
-          }
-        }
-      }
-      const float* k_scale_tile = reinterpret_cast<const float*>(smem + S::kQBytes + (blk % kStages) * S::kStageBytes +
-                                                                 S::kKBytes + S::kVBytes);
-#pragma unroll
-      for (int n = 0; n < S::kNTilesS; ++n) {
+      for (int kc = 0; kc < S::kKSteps / 2; ++kc) {
+        uint32_t b[4];
+        ldmatrix_x4(b, slot + swizzle<S::kQRowBytes>(n * 8 + (lane & 7), 4 * kc + (lane >> 3)));
         if constexpr (S::kInt8QK) {
-          const float2 ks = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
-#pragma unroll
-          for (int e = 0; e < 4; ++e)
-            x[n][e] = (__int_as_float(static_cast<int32_t>(acc[n][e])) - kMagic) * (e & 1 ? ks.y : ks.x);
+          if (kc == 0) mma_i8<false>(acc[n], q_frag[0], b[0], b[1], magic);
+          else mma_i8<false>(acc[n], q_frag[2 * kc], b[0], b[1], acc[n]);
+          mma_i8<false>(acc[n], q_frag[2 * kc + 1], b[2], b[3], acc[n]);
         } else {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) x[n][e] = facc[n][e];
+          mma_f16(facc[n], q_frag[2 * kc], b[0], b[1]);
+          mma_f16(facc[n], q_frag[2 * kc + 1], b[2], b[3]);
         }
       }
     }
-
-    // ---- mask (tails and the causal diagonal) -----------------------------------------
-    if (j0 + kBlockN > p.seq_kv || (p.causal && j0 + kBlockN - 1 > row0 + offset)) {
+    const float* k_scale_tile = reinterpret_cast<const float*>(slot_ptr + S::kKBytes + S::kVBytes);
+#pragma unroll
+    for (int n = 0; n < S::kNTilesS; ++n) {
+      if constexpr (S::kInt8QK) {
+        const float2 ks = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          x[n][e] = (__int_as_float(static_cast<int32_t>(acc[n][e])) - kMagic) * (e & 1 ? ks.y : ks.x);
+      } else {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) x[n][e] = facc[n][e];
+      }
+    }
+    const int64_t j0 = static_cast<int64_t>(blk) * kBlockN;
+    if (j0 + kBlockN > p.seq_kv || (p.causal && j0 + kBlockN - 1 > row0 + offset)) {  // tails, diagonal
+      // 32-bit bounds relative to j0: keys [0, kv_left) exist, row r sees keys <= last[r].
+      const int kv_left = static_cast<int>(min64(p.seq_kv - j0, kBlockN));
+      int last[2];
+#pragma unroll
+      for (int r = 0; r < 2; ++r)
+        last[r] = p.causal ? static_cast<int>(max64(-1, min64(rows[r] + offset - j0, kBlockN))) : kBlockN;
 #pragma unroll
       for (int n = 0; n < S::kNTilesS; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const int64_t j = j0 + n * 8 + 2 * t + (e & 1);
-          const bool visible = j < p.seq_kv && (!p.causal || j <= rows[e >> 1] + offset);
-          if (!visible) x[n][e] = -INFINITY;
+          const int j = n * 8 + 2 * t + (e & 1);
+          if (j >= kv_left || j > last[e >> 1]) x[n][e] = -INFINITY;
         }
     }
+  }
 
-    // ---- online softmax: m, alpha, l --------------------------------------------------
+  __device__ __forceinline__ void softmax_pv(uint32_t slot, const float (&x)[S::kNTilesS][4]) {
     float alpha[2], shift[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
@@ -315,14 +305,21 @@ __global__ void __launch_bounds__(kThreads, 1) flash_attention_kernel(const Para
       for (int n = 0; n < S::kNTilesS; ++n) xmax = fmaxf(xmax, fmaxf(x[n][2 * r], x[n][2 * r + 1]));
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 1));
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 2));
-      const float m_new = fmaxf(m[r], xmax * q_scale[r]);  // q_scale > 0: max commutes with it
-      const bool none = m_new == -INFINITY;
-      alpha[r] = none ? 1.f : fast_exp2(m[r] - m_new);
-      shift[r] = none ? 0.f : m_new - log2_levels;  // t = exp2(s - m) * levels in one ex2
+      const float block_max = xmax * q_scale[r];  // q_scale > 0: the max commutes with it
+      const float m_new = fmaxf(m[r], block_max);
+      if (m_new == -INFINITY) {  // nothing visible yet: p = 0, nothing to rescale
+        alpha[r] = 1.f;
+        shift[r] = 0.f;
+      } else {
+        const float ref_new = kPBlockMax ? fmaxf(block_max, m_new - kRefWindow) : m_new;
+        alpha[r] = fast_exp2(ref[r] - ref_new);
+        shift[r] = ref_new - log2_levels;  // t = exp2(s - ref) * levels in one ex2
+        ref[r] = ref_new;
+      }
       m[r] = m_new;
       l[r] *= alpha[r];
     }
-    // t[n][e] = levels * p; held as the bits of t + kMagic when P is quantized.
+    // t = levels * p; held as the bits of t + kMagic when P is quantized.
     float tp[S::kNTilesS][4];
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n)
@@ -339,14 +336,14 @@ __global__ void __launch_bounds__(kThreads, 1) flash_attention_kernel(const Para
         }
       }
 
-    // ---- O = O * alpha + P·V ----------------------------------------------------------
-    const uint32_t v_tile = stage + S::kKBytes;
+    const uint32_t v_tile = slot + S::kKBytes;
     if constexpr (S::kInt8PV) {
+      const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
       uint32_t pa[kBlockN / 32][4];  // A fragments of P (keys permuted as v8_key_of_position)
 #pragma unroll
       for (int kk = 0; kk < kBlockN / 32; ++kk)
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {  // h = 0: rows g, h = 1: rows g + 8
+        for (int h = 0; h < 2; ++h) {  // h = 0: row g, h = 1: row g + 8
           const float* a = tp[4 * kk + 0];
           const float* b = tp[4 * kk + 1];
           const float* c = tp[4 * kk + 2];
@@ -392,42 +389,117 @@ __global__ void __launch_bounds__(kThreads, 1) flash_attention_kernel(const Para
         }
     }
   }
-  cp_async_wait<0>();  // no copy may land in smem after the CTA exits
 
-  // ---- epilogue: out = O / l (* v_scale) ----------------------------------------------
-  float inv_l[2];
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-    inv_l[r] = l[r] > 0.f ? 1.f / l[r] : 0.f;  // rows with no visible key output 0
-  }
-  const float* v_scale = S::kInt8PV ? p.v_scale + kv_index * kD : nullptr;
-#pragma unroll
-  for (int n = 0; n < S::kNTilesO; ++n) {
-    const int c = n * 8 + 2 * t;
-    float2 vs = make_float2(1.f, 1.f);
-    if constexpr (S::kInt8PV) vs = *reinterpret_cast<const float2*>(v_scale + c);
+  // out = O / l (* v_scale); rows with no visible key get 0.
+  __device__ __forceinline__ void store(int64_t bh, int64_t kv_index) {
+    float inv_l[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      if (rows[r] >= p.seq_q) continue;
-      const __half2 h = __floats2half2_rn((o[n][2 * r] * inv_l[r]) * vs.x, (o[n][2 * r + 1] * inv_l[r]) * vs.y);
-      *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + rows[r]) * kD + c) = h;
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+      inv_l[r] = l[r] > 0.f ? 1.f / l[r] : 0.f;
+    }
+#pragma unroll
+    for (int n = 0; n < S::kNTilesO; ++n) {
+      const int c = n * 8 + 2 * t;
+      float2 vs = make_float2(1.f, 1.f);
+      if constexpr (S::kInt8PV) vs = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + c);
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        if (rows[r] >= p.seq_q) continue;
+        const __half2 h =
+            __floats2half2_rn((o[n][2 * r] * inv_l[r]) * vs.x, (o[n][2 * r + 1] * inv_l[r]) * vs.y);
+        *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + rows[r]) * kD + c) = h;
+      }
     }
   }
+};
+
+// 8 warps: one CTA per SM (255 registers a thread); 4 warps: two CTAs per SM that do not
+// share barriers, so one can run its softmax while the other runs its MMAs.
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, bool kPBlockMax>
+__global__ void __launch_bounds__(kWarps * 32, 8 / kWarps) flash_attention_kernel(const __grid_constant__ Params p) {
+  using S = Shape<kV, kD, kWarps>;
+  constexpr int kBlockM = S::kBlockM;
+  extern __shared__ __align__(128) char smem[];
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+
+  // CTAs of one (batch, head) are adjacent in the grid so they share K/V in L2; causal
+  // problems start with the longest query blocks.
+  const int64_t bh = blockIdx.x / p.n_qblocks;
+  int qblk = static_cast<int>(blockIdx.x % p.n_qblocks);
+  if (p.causal) qblk = p.n_qblocks - 1 - qblk;
+  const int64_t batch = bh / p.heads, head = bh % p.heads;
+  const int64_t kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
+  const int64_t m0 = static_cast<int64_t>(qblk) * kBlockM;
+  const int64_t offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
+  int64_t kv_end = p.seq_kv;
+  if (p.causal) kv_end = max64(0, min64(p.seq_kv, min64(m0 + kBlockM, p.seq_q) + offset));
+  const int n_blocks = static_cast<int>((kv_end + kBlockN - 1) / kBlockN);
+
+  const char* k_head = static_cast<const char*>(p.k) + kv_index * p.k_rows * S::kQRowBytes;
+  const char* v_head = static_cast<const char*>(p.v) + kv_index * p.v_rows * kD * (S::kInt8PV ? 1 : 2);
+  const float* k_scale_head = S::kInt8QK ? p.k_scale + kv_index * p.n_k_groups : nullptr;
+  const uint32_t smem_q = smem_addr(smem);
+  const uint32_t smem_kv = smem_q + S::kQBytes;
+  load_tile<S::kThreads, kBlockM, S::kQRowBytes>(smem_q, static_cast<const char*>(p.q) + (bh * p.seq_q + m0) * S::kQRowBytes,
+                                    S::kQRowBytes, static_cast<int>(min64(kBlockM, p.seq_q - m0)));
+  cp_async_commit();
+#pragma unroll
+  for (int b = 0; b < kStages - 1; ++b) {
+    if (b < n_blocks) load_kv_block<kV, kD, kWarps>(p, smem_kv + b * S::kStageBytes, k_head, v_head, k_scale_head, b);
+    cp_async_commit();
+  }
+
+  WarpTile<kV, kD, kWarps, kPU8, kLFromQ, kPBlockMax> tile(p, lane, m0 + warp * 16, offset);
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    if constexpr (S::kInt8QK) {
+      const int64_t row = tile.rows[r];
+      const uint32_t group = p.group_tokens == 1 ? static_cast<uint32_t>(row)
+                                                 : static_cast<uint32_t>(row) / static_cast<uint32_t>(p.group_tokens);
+      const float s = row < p.seq_q ? p.q_scale[bh * p.n_q_groups + group] : 0.f;
+      tile.q_scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
+    } else {
+      tile.q_scale[r] = p.fp16_score_scale;
+    }
+  }
+  cp_async_wait<kStages - 1>();
+  __syncthreads();
+#pragma unroll
+  for (int ks = 0; ks < S::kKSteps; ++ks)
+    ldmatrix_x4(tile.q_frag[ks], smem_q + swizzle<S::kQRowBytes>(warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
+                                                                  2 * ks + (lane >> 4)));
+
+  float x[S::kNTilesS][4];  // the block's scores
+  for (int blk = 0; blk < n_blocks; ++blk) {
+    cp_async_wait<kStages - 2>();
+    __syncthreads();  // block `blk` landed for all; the slot of block blk-1 is free
+    if (blk + kStages - 1 < n_blocks)
+      load_kv_block<kV, kD, kWarps>(p, smem_kv + ((blk + kStages - 1) % kStages) * S::kStageBytes, k_head, v_head,
+                            k_scale_head, blk + kStages - 1);
+    cp_async_commit();
+    if (tile.skips(blk)) continue;
+    const int slot = blk % kStages;
+    tile.scores(smem_kv + slot * S::kStageBytes, smem + S::kQBytes + slot * S::kStageBytes, blk, x);
+    tile.softmax_pv(smem_kv + slot * S::kStageBytes, x);
+  }
+  cp_async_wait<0>();  // no copy may land in smem after the CTA exits
+  tile.store(bh, kv_index);
 }
 
 // Host launcher of one instantiation (defined here so the instance list stays in one file).
-template <Variant kV, int kD, bool kPU8, bool kLFromQ>
-cudaError_t launch_flash_attention(const Params& p, int64_t batch_heads, cudaStream_t stream) {
-  using S = Shape<kV, kD>;
-  auto kernel = flash_attention_kernel<kV, kD, kPU8, kLFromQ>;
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, bool kPBlockMax>
+cudaError_t launch_flash_attention(Params p, int64_t batch_heads, cudaStream_t stream) {
+  using S = Shape<kV, kD, kWarps>;
+  auto kernel = flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ, kPBlockMax>;
+  p.n_qblocks = static_cast<int32_t>((p.seq_q + S::kBlockM - 1) / S::kBlockM);
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
   if (err != cudaSuccess) return err;
   const int64_t ctas = batch_heads * p.n_qblocks;
   if (ctas <= 0) return cudaSuccess;
   if (ctas > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  kernel<<<static_cast<unsigned>(ctas), kThreads, S::kSmemBytes, stream>>>(p);
+  kernel<<<static_cast<unsigned>(ctas), S::kThreads, S::kSmemBytes, stream>>>(p);
   return cudaGetLastError();
 }
 

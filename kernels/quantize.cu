@@ -13,16 +13,45 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// k_mean[bk, c] = (sum over tokens of K[bk, j, c]) / seq, the sum in token order.
-__global__ void k_mean_kernel(const __half* k, int64_t n_channels_total, int64_t seq, int64_t d, float* k_mean) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= n_channels_total) return;
-  const int64_t bk = i / d, c = i % d;
-  const __half* col = k + bk * seq * d + c;
+// k_mean[bk, c] = (sum over tokens of K[bk, j, c]) / seq, each sum in token order (as the
+// CPU does it). A CTA owns 32 channels of one kv head: its warps stream tiles of tokens
+// through a cp.async ring in shared memory, and warp 0 (one lane per channel) runs the
+// sequential FP32 sums from there, so the dependent adds never wait on global memory.
+constexpr int kMeanTile = 128, kMeanStages = 4, kMeanThreads = 128;
+
+__global__ void k_mean_kernel(const __half* k, int64_t seq, int64_t d, float* k_mean) {
+  __shared__ __align__(16) __half tiles[kMeanStages][kMeanTile][32];
+  const int64_t bk = blockIdx.x;
+  const int c_base = blockIdx.y * 32;
+  const __half* head = k + bk * seq * d + c_base;
+  const int n_tiles = static_cast<int>((seq + kMeanTile - 1) / kMeanTile);
+  auto load = [&](int tile) {
+    if (tile < n_tiles) {
+      for (int idx = threadIdx.x; idx < kMeanTile * 4; idx += kMeanThreads) {
+        const int row = idx / 4, c0 = (idx % 4) * 8;
+        const int64_t j = static_cast<int64_t>(tile) * kMeanTile + row;
+        const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(&tiles[tile % kMeanStages][row][c0]));
+        const __half* src = head + (j < seq ? j : 0) * d + c0;
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(j < seq ? 16 : 0)
+                     : "memory");
+      }
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+  for (int s = 0; s < kMeanStages - 1; ++s) load(s);
   float sum = 0.f;
+  for (int tile = 0; tile < n_tiles; ++tile) {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kMeanStages - 2) : "memory");
+    __syncthreads();  // tile landed; the slot loaded next was summed by warp 0 last step
+    load(tile + kMeanStages - 1);
+    if (threadIdx.x < 32) {
+      const int rows = static_cast<int>(min(int64_t{kMeanTile}, seq - static_cast<int64_t>(tile) * kMeanTile));
+      const __half* col = &tiles[tile % kMeanStages][0][threadIdx.x];
 #pragma unroll 8
-  for (int64_t j = 0; j < seq; ++j) sum += __half2float(col[j * d]);
-  k_mean[i] = sum / static_cast<float>(seq);
+      for (int r = 0; r < rows; ++r) sum += __half2float(col[r * 32]);
+    }
+  }
+  if (threadIdx.x < 32) k_mean[bk * d + c_base + threadIdx.x] = sum / static_cast<float>(seq);
 }
 
 struct GroupQuantArgs {
@@ -83,6 +112,40 @@ __global__ void quantize_groups_kernel(const GroupQuantArgs a) {
   if (lane == 0) {
     const float scale = int8_scale(amax);
     a.scales[head * a.n_groups + grp] = a.fold > 0.f ? fold_softmax_scale(scale, a.fold) : scale;
+  }
+}
+
+// Per-token scales: kD/8 lanes per token, 8 channels each, one pass (codes from registers).
+template <int kD>
+__global__ void quantize_tokens_kernel(const GroupQuantArgs a) {
+  constexpr int kLanes = kD / 8;
+  const int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kLanes;
+  const int c0 = (threadIdx.x % kLanes) * 8;
+  const bool in_range = row < a.heads_total * a.out_rows;  // whole token groups share this
+  const int64_t head = in_range ? row / a.out_rows : 0, j = in_range ? row % a.out_rows : 0;
+  const bool valid = in_range && j < a.seq;
+  float x[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  float amax = 0.f;
+  if (valid) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(a.src + (head * a.seq + j) * kD + c0);
+    const __half* h = reinterpret_cast<const __half*>(&raw);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      x[e] = a.shift ? __half2float(h[e]) - a.shift[head * kD + c0 + e] : __half2float(h[e]);
+      amax = fmaxf(amax, fabsf(x[e]));
+    }
+  }
+#pragma unroll
+  for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+  if (!in_range) return;
+  const float inv = int8_inv_scale(amax);
+  alignas(8) int8_t q[8];
+#pragma unroll
+  for (int e = 0; e < 8; ++e) q[e] = quantize_s8(x[e], inv);  // 0 for padded rows (x = 0)
+  *reinterpret_cast<uint2*>(a.codes + row * kD + c0) = *reinterpret_cast<const uint2*>(q);
+  if (c0 == 0) {
+    const float scale = int8_scale(amax);
+    a.scales[row] = a.fold > 0.f ? fold_softmax_scale(scale, a.fold) : scale;
   }
 }
 
@@ -153,6 +216,12 @@ cudaError_t quantize_v(const AttnDims& dims, const __half* v, const QuantizedQKV
 }
 
 cudaError_t launch_group_quant(const GroupQuantArgs& a, cudaStream_t stream) {
+  if (a.group == 1) {  // per token: n_groups == out_rows, scales indexed like rows
+    const int64_t threads = a.heads_total * a.out_rows * (a.d / 8);
+    if (a.d == 64) quantize_tokens_kernel<64><<<blocks_for(threads, kThreads), kThreads, 0, stream>>>(a);
+    else quantize_tokens_kernel<128><<<blocks_for(threads, kThreads), kThreads, 0, stream>>>(a);
+    return cudaGetLastError();
+  }
   const int64_t warps = a.heads_total * a.n_groups;
   quantize_groups_kernel<<<blocks_for(warps, kThreads / 32), kThreads, 0, stream>>>(a);
   return cudaGetLastError();
@@ -163,14 +232,15 @@ cudaError_t launch_group_quant(const GroupQuantArgs& a, cudaStream_t stream) {
 cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __half* q, const __half* k,
                          const __half* v, bool quantize_v_too, const QuantizedQKV& out, cudaStream_t stream) {
   const int64_t d = dims.head_dim;
-  if (d % 8 != 0 || (quantize_v_too && d != 64 && d != 128)) return cudaErrorNotSupported;
+  if (d != 64 && d != 128) return cudaErrorNotSupported;
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return cudaErrorInvalidValue;
   const int64_t group = cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
   const int64_t bk = dims.batch * dims.kv_heads, padded = padded_seq_kv(dims.seq_kv);
 
   cudaError_t err;
   if (cfg.smooth_k) {
-    k_mean_kernel<<<blocks_for(bk * d, kThreads), kThreads, 0, stream>>>(k, bk * d, dims.seq_kv, d, out.k_mean);
+    const dim3 grid(static_cast<unsigned>(bk), static_cast<unsigned>(d / 32));
+    k_mean_kernel<<<grid, kMeanThreads, 0, stream>>>(k, dims.seq_kv, d, out.k_mean);
     err = cudaGetLastError();
   } else {
     err = cudaMemsetAsync(out.k_mean, 0, sizeof(float) * bk * d, stream);

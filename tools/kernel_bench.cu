@@ -5,7 +5,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick] [--iters N]
+// usage: kernel_bench [check|perf|quick|profile] [--iters N]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +19,7 @@
 #include <cuda_runtime.h>
 
 #include "common/numerics.h"
+#include "common/rng.h"
 #include "kernels/attn_kernels.h"
 
 using namespace int8attn;
@@ -40,14 +41,14 @@ __device__ uint32_t hash32(uint64_t x) {
   return static_cast<uint32_t>(x);
 }
 
-// Approximately N(0, 1) (Box-Muller), channels in outlier_mask scaled by 20.
-__global__ void fill_normal(__half* x, int64_t n, int64_t d, uint64_t seed, float scale, uint64_t outlier_mask) {
+// Approximately N(0, 1) (Box-Muller); with outliers, 4 channels per head get a constant
+// +/-20 offset (common/rng.h outlier_channel_offset, as the harness's inputs).
+__global__ void fill_normal(__half* x, int64_t n, int64_t d, int64_t seq, uint64_t seed, float scale, bool outliers) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const float u1 = (hash32(seed * 0x9E3779B97F4A7C15ULL + 2 * i) + 1.f) * 2.3283064e-10f;
     const float u2 = hash32(seed * 0x9E3779B97F4A7C15ULL + 2 * i + 1) * 2.3283064e-10f;
     float v = sqrtf(-2.f * logf(u1)) * cospif(2.f * u2) * scale;
-    const int64_t c = i % d;
-    if (c < 64 && ((outlier_mask >> c) & 1)) v *= 20.f;
+    if (outliers) v += outlier_channel_offset(seed, static_cast<uint64_t>(i / (seq * d)), i % d, d, 4, 20.f);
     x[i] = __float2half_rn(v);
   }
 }
@@ -108,19 +109,24 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8FaU8BM, Int8Qk, Fp16Fa, Int8FaU8W4, Fp16FaW4 };
+// The "4w" kinds force 4 warps per CTA; the others force 8 so the pair is an A/B.
+int warps_for(Kind k) { return k == Kind::Int8FaU8W4 || k == Kind::Fp16FaW4 ? 4 : 8; }
 const char* kind_name(Kind k) {
   switch (k) {
     case Kind::Int8FaU8: return "int8-fa(u8)";
     case Kind::Int8FaS8: return "int8-fa(s8)";
     case Kind::Int8FaU8LQ: return "int8-fa(u8,lq)";
+    case Kind::Int8FaU8BM: return "int8-fa(u8,bm)";
     case Kind::Int8Qk: return "int8-qk";
     case Kind::Fp16Fa: return "fp16-fa";
+    case Kind::Int8FaU8W4: return "int8-fa(u8,4w)";
+    case Kind::Fp16FaW4: return "fp16-fa(4w)";
   }
   return "?";
 }
 double threshold(Kind k, bool outliers) {
-  if (k == Kind::Fp16Fa) return 0.002;
+  if (k == Kind::Fp16Fa || k == Kind::Fp16FaW4) return 0.002;
   if (k == Kind::Int8Qk) return outliers ? 0.02 : 0.01;
   if (k == Kind::Int8FaS8) return 0.05;  // INT-FlashAttention's scheme: reported, not a target
   return outliers ? 0.02 : 0.015;
@@ -157,9 +163,9 @@ struct Bench {
     CHECK_CUDA(cudaMalloc(&v, nkv * 2));
     CHECK_CUDA(cudaMalloc(&out, nq * 2));
     CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
-    fill_normal<<<1024, 256>>>(q, nq, sh.d, 11, 1.f, 0);
-    fill_normal<<<1024, 256>>>(k, nkv, sh.d, 22, 1.f, sh.outliers ? 0x8000000400001021ULL : 0);
-    fill_normal<<<1024, 256>>>(v, nkv, sh.d, 33, 1.f, 0);
+    fill_normal<<<1024, 256>>>(q, nq, sh.d, sh.sq, 11, 1.f, false);
+    fill_normal<<<1024, 256>>>(k, nkv, sh.d, sh.skv, 22, 1.f, sh.outliers);
+    fill_normal<<<1024, 256>>>(v, nkv, sh.d, sh.skv, 33, 1.f, false);
     CHECK_CUDA(cudaGetLastError());
     const QuantizedSizes qs = quantized_sizes(dims, cfg, true);
     CHECK_CUDA(cudaMalloc(&qbuf, qs.total() + 7 * 256));
@@ -203,12 +209,18 @@ struct Bench {
   cudaError_t quantize(bool with_v) { return quantize_qkv(dims, cfg, q, k, v, with_v, qkv, nullptr); }
 
   cudaError_t attend(Kind kind) {
+    FusedTuning tuning;
+    tuning.warps_per_cta = warps_for(kind);
+    set_fused_tuning(tuning);
     switch (kind) {
+      case Kind::Int8FaU8W4:
       case Kind::Int8FaU8:
       case Kind::Int8FaS8:
       case Kind::Int8FaU8LQ: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
+      case Kind::Int8FaU8BM: return int8_flash_attention(dims, cfg, qkv, out, nullptr, PScaling::BlockMax);
       case Kind::Int8Qk: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
-      case Kind::Fp16Fa: return fp16_flash_attention(dims, q, k, v, out, nullptr);
+      case Kind::Fp16Fa:
+      case Kind::Fp16FaW4: return fp16_flash_attention(dims, q, k, v, out, nullptr);
     }
     return cudaErrorInvalidValue;
   }
@@ -237,7 +249,7 @@ struct Bench {
     cfg = QuantConfig{};
     cfg.p_quant = kind == Kind::Int8FaS8 ? PQuant::S8x127 : PQuant::U8x255;
     cfg.l_from_quantized_p = kind == Kind::Int8FaU8LQ;
-    const bool int8 = kind != Kind::Fp16Fa;
+    const bool int8 = kind != Kind::Fp16Fa && kind != Kind::Fp16FaW4;
     if (int8) CHECK_CUDA(quantize(kind != Kind::Int8Qk));
     CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
     CHECK_CUDA(attend(kind));
@@ -294,8 +306,9 @@ int main(int argc, char** argv) {
               prop.l2CacheSize >> 20, prop.major, prop.minor);
 
   std::vector<Shape> shapes;
-  std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk, Kind::Fp16Fa};
-  const bool timed = mode != "check";
+  std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8FaU8BM,
+                             Kind::Int8Qk,   Kind::Fp16Fa,   Kind::Int8FaU8W4};
+  const bool timed = mode != "check" && mode != "profile";
   if (mode == "check") {
     for (int64_t d : {64, 128})
       for (bool causal : {false, true}) {
@@ -306,14 +319,18 @@ int main(int argc, char** argv) {
         shapes.push_back({1, 2, 2, 200, 70, d, causal, false});
         shapes.push_back({1, 2, 2, 130, 4100, d, causal, true});
       }
+  } else if (mode == "profile") {  // one launch of each kernel for ncu
+    kinds = {Kind::Int8FaU8, Kind::Fp16Fa};
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
   } else if (mode == "quick") {
     kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
   } else {  // perf: the issue's shapes (b*s = 16K tokens, 16 heads)
-    kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
-    for (int64_t s : {1024, 4096, 16384, 32768}) shapes.push_back({16384 / s, 16, 16, s, s, 128, false, false});
+    kinds = {Kind::Int8FaU8, Kind::Int8FaU8W4, Kind::Int8FaU8BM, Kind::Int8Qk, Kind::Fp16Fa, Kind::Fp16FaW4};
+    for (int64_t s : {1024, 4096, 16384, 32768})
+      shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 64, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, true});

@@ -1,0 +1,434 @@
+// The fused flash-attention kernel body, templated on the head dim and on the variant:
+//   Int8Full: INT8 Q·K^T (m16n8k32 s8), P quantized to u8/s8, INT8 P·V (m16n8k32 u8.s8/s8.s8)
+//   Int8QK:   INT8 Q·K^T, P in FP16, FP16 V (m16n8k16 f16, FP32 accumulate)
+//   Fp16:     FP16 Q·K^T and P·V with the same tiling (the like-for-like FP16 baseline)
+// Tiling (FlashAttention-2 style): a CTA owns kBlockM = 128 query rows, 8 warps of 16 rows;
+// the warp's Q fragments live in registers for the whole KV loop; K/V tiles of kBlockN = 64
+// keys (== QuantConfig::kv_block) stream through a kStages-deep cp.async ring in swizzled
+// shared memory and are read with ldmatrix. The online softmax runs once per 64-key block
+// (numerics.h). Included by exactly one .cu (fused_instances.cu).
+#pragma once
+#include <cuda_fp16.h>
+#include <cfloat>
+#include <cstdint>
+
+#include "common/numerics.h"
+
+namespace int8attn::kernels::fa {
+
+enum class Variant { Int8Full, Int8QK, Fp16 };
+
+constexpr int kBlockM = 128;
+constexpr int kBlockN = 64;
+constexpr int kWarps = 8;
+constexpr int kThreads = kWarps * 32;
+constexpr int kStages = 3;
+// 1.5 * 2^23: for |i| < 2^22, the float with bits (kMagicBits + i) equals kMagic + i, so an
+// INT32 MMA started from C = kMagicBits yields float(acc) with one FADD (no I2F), and
+// rint(t) for t in [0, 255] is the low byte of the bits of t + kMagic (no F2I).
+constexpr float kMagic = 12582912.0f;
+constexpr int32_t kMagicBits = 0x4B400000;
+
+struct Params {
+  const void* q;             // int8 q8 or FP16 Q, BHSD
+  const void* k;             // int8 k8 (padded) or FP16 K
+  const void* v;             // int8 v8 (transposed, permuted) or FP16 V
+  const float* q_scale;      // int8 Q·K^T only
+  const float* k_scale;      // int8 Q·K^T only (padded groups)
+  const float* v_scale;      // Int8Full only
+  __half* out;
+  int64_t heads, kv_heads, seq_q, seq_kv;
+  int64_t k_rows, v_rows;    // key rows stored per kv head (padded for int8 K/V)
+  int64_t n_q_groups, n_k_groups;  // scale groups per (batch, head)
+  int32_t group_tokens;      // tokens per Q/K scale group (1 = per token)
+  int32_t n_qblocks;         // ceil(seq_q / kBlockM)
+  float fp16_score_scale;    // sm_scale * log2(e), Fp16 only
+  bool causal;
+};
+
+// ---- PTX wrappers ---------------------------------------------------------------------
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async4(uint32_t dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(dst), "l"(src) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+// D = A·B + C, 16x8x32, A s8 or u8 (kAUnsigned), B s8, INT32 accumulate.
+template <bool kAUnsigned>
+__device__ __forceinline__ void mma_i8(uint32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
+                                       const uint32_t (&c)[4]) {
+  if constexpr (kAUnsigned) {
+    asm("mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%10,%11,%12,%13};\n"
+        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c[0]), "r"(c[1]), "r"(c[2]),
+          "r"(c[3]));
+  } else {
+    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%10,%11,%12,%13};\n"
+        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c[0]), "r"(c[1]), "r"(c[2]),
+          "r"(c[3]));
+  }
+}
+// D = A·B + D, 16x8x16, FP16 inputs, FP32 accumulate.
+__device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+__device__ __forceinline__ int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+// Low bytes of four words, packed (w0 in the lowest byte).
+__device__ __forceinline__ uint32_t pack_low_bytes(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3) {
+  return __byte_perm(__byte_perm(w0, w1, 0x0040), __byte_perm(w2, w3, 0x0040), 0x5410);
+}
+__device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
+  const __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+// Byte offset of 16-byte chunk `chunk` of row `row` in a tile of kRowBytes-byte rows, XOR
+// swizzled so that the 8 rows an ldmatrix phase reads hit 8 different bank groups.
+template <int kRowBytes>
+__device__ __forceinline__ uint32_t swizzle(int row, int chunk) {
+  static_assert(kRowBytes == 64 || kRowBytes % 128 == 0, "row bytes: 64 or a multiple of 128");
+  if constexpr (kRowBytes == 64) return row * 64 + ((chunk ^ ((row >> 1) & 3)) << 4);
+  else return row * kRowBytes + ((chunk ^ (row & 7)) << 4);
+}
+
+// cp.async a kRows x kRowBytes tile (global row stride in bytes) into swizzled smem; rows at
+// or past rows_valid are zero-filled (their source is never read).
+template <int kRows, int kRowBytes>
+__device__ __forceinline__ void load_tile(uint32_t smem, const char* src, int64_t stride, int rows_valid) {
+  constexpr int kChunks = kRowBytes / 16, kTotal = kRows * kChunks;
+#pragma unroll
+  for (int it = 0; it < (kTotal + kThreads - 1) / kThreads; ++it) {
+    const int idx = it * kThreads + static_cast<int>(threadIdx.x);
+    if (kTotal % kThreads == 0 || idx < kTotal) {
+      const int row = idx / kChunks, chunk = idx % kChunks;
+      const bool ok = row < rows_valid;
+      cp_async16(smem + swizzle<kRowBytes>(row, chunk), src + (ok ? row * stride : 0) + chunk * 16, ok ? 16 : 0);
+    }
+  }
+}
+
+// Compile-time shape of one instantiation.
+template <Variant kV, int kD>
+struct Shape {
+  static constexpr bool kInt8QK = kV != Variant::Fp16;
+  static constexpr bool kInt8PV = kV == Variant::Int8Full;
+  static constexpr int kQRowBytes = kD * (kInt8QK ? 1 : 2);   // Q and K rows
+  static constexpr int kKSteps = kQRowBytes / 32;             // 32-byte k steps of Q·K^T
+  static constexpr int kNTilesS = kBlockN / 8;                // score n-tiles per warp
+  static constexpr int kNTilesO = kD / 8;                     // output n-tiles per warp
+  static constexpr int kQBytes = kBlockM * kQRowBytes;
+  static constexpr int kKBytes = kBlockN * kQRowBytes;
+  static constexpr int kVBytes = kBlockN * kD * (kInt8PV ? 1 : 2);
+  static constexpr int kScaleBytes = kInt8QK ? kBlockN * 4 : 0;
+  static constexpr int kStageBytes = kKBytes + kVBytes + kScaleBytes;
+  static constexpr int kSmemBytes = kQBytes + kStages * kStageBytes;
+  static_assert(kKSteps % 2 == 0, "K fragments are loaded two k-steps at a time");
+};
+
+// Issues the cp.async copies of KV block `blk` into ring slot `slot`.
+template <Variant kV, int kD>
+__device__ __forceinline__ void load_kv_block(const Params& p, uint32_t stage, int64_t kv_head_index,
+                                              int blk) {
+  using S = Shape<kV, kD>;
+  const int64_t j0 = static_cast<int64_t>(blk) * kBlockN;
+  const char* k = static_cast<const char*>(p.k) + (kv_head_index * p.k_rows + j0) * S::kQRowBytes;
+  load_tile<kBlockN, S::kQRowBytes>(stage, k, S::kQRowBytes, static_cast<int>(min64(kBlockN, p.k_rows - j0)));
+  if constexpr (S::kInt8PV) {  // V^T tile: kD channel rows of 64 key positions
+    const char* v = static_cast<const char*>(p.v) + kv_head_index * kD * p.v_rows + j0;
+    load_tile<kD, kBlockN>(stage + S::kKBytes, v, p.v_rows, kD);
+  } else {
+    const char* v = static_cast<const char*>(p.v) + (kv_head_index * p.v_rows + j0) * kD * 2;
+    load_tile<kBlockN, kD * 2>(stage + S::kKBytes, v, kD * 2, static_cast<int>(min64(kBlockN, p.v_rows - j0)));
+  }
+  if constexpr (S::kInt8QK) {
+    const int tid = static_cast<int>(threadIdx.x);
+    if (tid < kBlockN) {
+      const int64_t g = (j0 + tid) / p.group_tokens;
+      cp_async4(stage + S::kKBytes + S::kVBytes + tid * 4, p.k_scale + kv_head_index * p.n_k_groups + g);
+    }
+  }
+}
+
+template <Variant kV, int kD, bool kPU8, bool kLFromQ>
+__global__ void __launch_bounds__(kThreads, 1) flash_attention_kernel(const Params p) {
+  using S = Shape<kV, kD>;
+  extern __shared__ __align__(128) char smem[];
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+  const int g = lane / 4, t = lane % 4;  // MMA fragment row group and column pair
+
+  // Heads of one (batch, head) are adjacent in the grid so they share K/V in L2; causal
+  // problems start with the longest query blocks.
+  const int64_t bh = blockIdx.x / p.n_qblocks;
+  int qblk = static_cast<int>(blockIdx.x % p.n_qblocks);
+  if (p.causal) qblk = p.n_qblocks - 1 - qblk;
+  const int64_t batch = bh / p.heads, head = bh % p.heads;
+  const int64_t kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
+  const int64_t m0 = static_cast<int64_t>(qblk) * kBlockM;
+  const int64_t offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
+
+  int64_t kv_end = p.seq_kv;
+  if (p.causal) kv_end = max64(0, min64(p.seq_kv, min64(m0 + kBlockM, p.seq_q) + offset));
+  const int n_blocks = static_cast<int>((kv_end + kBlockN - 1) / kBlockN);
+
+  const uint32_t smem_q = smem_addr(smem);
+  const uint32_t smem_kv = smem_q + S::kQBytes;
+  {
+    const char* q = static_cast<const char*>(p.q) + (bh * p.seq_q + m0) * S::kQRowBytes;
+    load_tile<kBlockM, S::kQRowBytes>(smem_q, q, S::kQRowBytes, static_cast<int>(min64(kBlockM, p.seq_q - m0)));
+    cp_async_commit();
+  }
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < n_blocks) load_kv_block<kV, kD>(p, smem_kv + s * S::kStageBytes, kv_index, s);
+    cp_async_commit();
+  }
+
+  // This thread's two rows (g and g + 8 of the warp's 16) and their Q scale.
+  const int64_t row0 = m0 + warp * 16;
+  const int64_t rows[2] = {row0 + g, row0 + g + 8};
+  float q_scale[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    if constexpr (S::kInt8QK) {
+      const float s = rows[r] < p.seq_q ? p.q_scale[bh * p.n_q_groups + rows[r] / p.group_tokens] : 0.f;
+      q_scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
+    } else {
+      q_scale[r] = p.fp16_score_scale;
+    }
+  }
+
+  cp_async_wait<kStages - 1>();
+  __syncthreads();
+  uint32_t q_frag[S::kKSteps][4];
+#pragma unroll
+  for (int ks = 0; ks < S::kKSteps; ++ks)
+    ldmatrix_x4(q_frag[ks], smem_q + swizzle<S::kQRowBytes>(warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
+                                                             2 * ks + (lane >> 4)));
+
+  constexpr float kLevels = S::kInt8PV ? (kPU8 ? 255.f : 127.f) : 1.f;
+  const float log2_levels = log2f(kLevels);
+  float o[S::kNTilesO][4];
+#pragma unroll
+  for (int n = 0; n < S::kNTilesO; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
+
+  for (int blk = 0; blk < n_blocks; ++blk) {
+    cp_async_wait<kStages - 2>();
+    __syncthreads();  // slot blk ready for all; slot blk-1 free (every warp left iteration blk-1)
+    if (blk + kStages - 1 < n_blocks)
+      load_kv_block<kV, kD>(p, smem_kv + ((blk + kStages - 1) % kStages) * S::kStageBytes, kv_index,
+                            blk + kStages - 1);
+    cp_async_commit();
+
+    const int64_t j0 = static_cast<int64_t>(blk) * kBlockN;
+    if (p.causal && j0 > row0 + 15 + offset) continue;  // every key masked for this warp
+    const uint32_t stage = smem_kv + (blk % kStages) * S::kStageBytes;
+
+    // ---- S = Q·K^T --------------------------------------------------------------------
+    float x[S::kNTilesS][4];  // scores before the row scale (int8: float(acc) * k_scale)
+    {
+      uint32_t acc[S::kNTilesS][4];
+      float facc[S::kNTilesS][4];
+#pragma unroll
+      for (int n = 0; n < S::kNTilesS; ++n) {
+        if constexpr (!S::kInt8QK) facc[n][0] = facc[n][1] = facc[n][2] = facc[n][3] = 0.f;
+#pragma unroll
+        for (int kc = 0; kc < S::kKSteps / 2; ++kc) {
+          uint32_t b[4];
+          ldmatrix_x4(b, stage + swizzle<S::kQRowBytes>(n * 8 + (lane & 7), 4 * kc + (lane >> 3)));
+          if constexpr (S::kInt8QK) {
+            if (kc == 0) mma_i8<false>(acc[n], q_frag[0], b[0], b[1], magic);
+            else mma_i8<false>(acc[n], q_frag[2 * kc], b[0], b[1], acc[n]);
+            mma_i8<false>(acc[n], q_frag[2 * kc + 1], b[2], b[3], acc[n]);
+          } else {
+            mma_f16(facc[n], q_frag[2 * kc], b[0], b[1]);
+            mma_f16(facc[n], q_frag[2 * kc + 1], b[2], b[3]);
+          }
+        }
+      }
+      const float* k_scale_tile = reinterpret_cast<const float*>(smem + S::kQBytes + (blk % kStages) * S::kStageBytes +
+                                                                 S::kKBytes + S::kVBytes);
+#pragma unroll
+      for (int n = 0; n < S::kNTilesS; ++n) {
+        if constexpr (S::kInt8QK) {
+          const float2 ks = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
+#pragma unroll
+          for (int e = 0; e < 4; ++e)
+            x[n][e] = (__int_as_float(static_cast<int32_t>(acc[n][e])) - kMagic) * (e & 1 ? ks.y : ks.x);
+        } else {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) x[n][e] = facc[n][e];
+        }
+      }
+    }
+
+    // ---- mask (tails and the causal diagonal) -----------------------------------------
+    if (j0 + kBlockN > p.seq_kv || (p.causal && j0 + kBlockN - 1 > row0 + offset)) {
+#pragma unroll
+      for (int n = 0; n < S::kNTilesS; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int64_t j = j0 + n * 8 + 2 * t + (e & 1);
+          const bool visible = j < p.seq_kv && (!p.causal || j <= rows[e >> 1] + offset);
+          if (!visible) x[n][e] = -INFINITY;
+        }
+    }
+
+    // ---- online softmax: m, alpha, l --------------------------------------------------
+    float alpha[2], shift[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float xmax = -INFINITY;
+#pragma unroll
+      for (int n = 0; n < S::kNTilesS; ++n) xmax = fmaxf(xmax, fmaxf(x[n][2 * r], x[n][2 * r + 1]));
+      xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 1));
+      xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 2));
+      const float m_new = fmaxf(m[r], xmax * q_scale[r]);  // q_scale > 0: max commutes with it
+      const bool none = m_new == -INFINITY;
+      alpha[r] = none ? 1.f : fast_exp2(m[r] - m_new);
+      shift[r] = none ? 0.f : m_new - log2_levels;  // t = exp2(s - m) * levels in one ex2
+      m[r] = m_new;
+      l[r] *= alpha[r];
+    }
+    // t[n][e] = levels * p; held as the bits of t + kMagic when P is quantized.
+    float tp[S::kNTilesS][4];
+#pragma unroll
+    for (int n = 0; n < S::kNTilesS; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e >> 1;
+        const float tv = fast_exp2(fmaf(x[n][e], q_scale[r], -shift[r]));
+        if constexpr (S::kInt8PV) {
+          tp[n][e] = tv + kMagic;  // exact rint(tv) in the low byte
+          l[r] += kLFromQ ? tp[n][e] - kMagic : tv;
+        } else {
+          tp[n][e] = tv;
+          l[r] += kLFromQ ? __half2float(__float2half_rn(tv)) : tv;
+        }
+      }
+
+    // ---- O = O * alpha + P·V ----------------------------------------------------------
+    const uint32_t v_tile = stage + S::kKBytes;
+    if constexpr (S::kInt8PV) {
+      uint32_t pa[kBlockN / 32][4];  // A fragments of P (keys permuted as v8_key_of_position)
+#pragma unroll
+      for (int kk = 0; kk < kBlockN / 32; ++kk)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {  // h = 0: rows g, h = 1: rows g + 8
+          const float* a = tp[4 * kk + 0];
+          const float* b = tp[4 * kk + 1];
+          const float* c = tp[4 * kk + 2];
+          const float* d = tp[4 * kk + 3];
+          pa[kk][h] = pack_low_bytes(__float_as_uint(a[2 * h]), __float_as_uint(a[2 * h + 1]),
+                                     __float_as_uint(b[2 * h]), __float_as_uint(b[2 * h + 1]));
+          pa[kk][2 + h] = pack_low_bytes(__float_as_uint(c[2 * h]), __float_as_uint(c[2 * h + 1]),
+                                         __float_as_uint(d[2 * h]), __float_as_uint(d[2 * h + 1]));
+        }
+#pragma unroll
+      for (int n = 0; n < S::kNTilesO; ++n) {
+        uint32_t b[4];
+        ldmatrix_x4(b, v_tile + swizzle<kBlockN>(n * 8 + (lane & 7), lane >> 3));
+        uint32_t acc[4];
+        mma_i8<kPU8>(acc, pa[0], b[0], b[1], magic);
+        mma_i8<kPU8>(acc, pa[1], b[2], b[3], acc);
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          o[n][e] = fmaf(o[n][e], alpha[e >> 1], __int_as_float(static_cast<int32_t>(acc[e])) - kMagic);
+      }
+    } else {
+      uint32_t pa[kBlockN / 16][4];
+#pragma unroll
+      for (int kk = 0; kk < kBlockN / 16; ++kk) {
+        pa[kk][0] = pack_half2(tp[2 * kk][0], tp[2 * kk][1]);
+        pa[kk][1] = pack_half2(tp[2 * kk][2], tp[2 * kk][3]);
+        pa[kk][2] = pack_half2(tp[2 * kk + 1][0], tp[2 * kk + 1][1]);
+        pa[kk][3] = pack_half2(tp[2 * kk + 1][2], tp[2 * kk + 1][3]);
+      }
+#pragma unroll
+      for (int n = 0; n < S::kNTilesO; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) o[n][e] *= alpha[e >> 1];
+#pragma unroll
+      for (int np = 0; np < S::kNTilesO / 2; ++np)
+#pragma unroll
+        for (int kk = 0; kk < kBlockN / 16; ++kk) {
+          uint32_t b[4];
+          ldmatrix_x4_trans(b, v_tile + swizzle<kD * 2>(kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
+                                                        2 * np + (lane >> 4)));
+          mma_f16(o[2 * np], pa[kk], b[0], b[1]);
+          mma_f16(o[2 * np + 1], pa[kk], b[2], b[3]);
+        }
+    }
+  }
+  cp_async_wait<0>();  // no copy may land in smem after the CTA exits
+
+  // ---- epilogue: out = O / l (* v_scale) ----------------------------------------------
+  float inv_l[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+    inv_l[r] = l[r] > 0.f ? 1.f / l[r] : 0.f;  // rows with no visible key output 0
+  }
+  const float* v_scale = S::kInt8PV ? p.v_scale + kv_index * kD : nullptr;
+#pragma unroll
+  for (int n = 0; n < S::kNTilesO; ++n) {
+    const int c = n * 8 + 2 * t;
+    float2 vs = make_float2(1.f, 1.f);
+    if constexpr (S::kInt8PV) vs = *reinterpret_cast<const float2*>(v_scale + c);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      if (rows[r] >= p.seq_q) continue;
+      const __half2 h = __floats2half2_rn((o[n][2 * r] * inv_l[r]) * vs.x, (o[n][2 * r + 1] * inv_l[r]) * vs.y);
+      *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + rows[r]) * kD + c) = h;
+    }
+  }
+}
+
+// Host launcher of one instantiation (defined here so the instance list stays in one file).
+template <Variant kV, int kD, bool kPU8, bool kLFromQ>
+cudaError_t launch_flash_attention(const Params& p, int64_t batch_heads, cudaStream_t stream) {
+  using S = Shape<kV, kD>;
+  auto kernel = flash_attention_kernel<kV, kD, kPU8, kLFromQ>;
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
+  if (err != cudaSuccess) return err;
+  const int64_t ctas = batch_heads * p.n_qblocks;
+  if (ctas <= 0) return cudaSuccess;
+  if (ctas > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  kernel<<<static_cast<unsigned>(ctas), kThreads, S::kSmemBytes, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace int8attn::kernels::fa

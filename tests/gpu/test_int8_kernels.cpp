@@ -1,0 +1,360 @@
+// The fused kernels (kernels/attn_kernels.h) against the CPU: the GPU quantizer must produce
+// quantize_qkv_host's codes and scales bit for bit; each attention kernel must agree with its
+// bit-faithful emulation (src/cpu/emulation.h) on the SAME quantized inputs up to FP32
+// reassociation and ex2.approx, and with the FP64 reference within the accuracy targets.
+// Skips when no CUDA device is present.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/half.h"
+#include "kernels/attn_kernels.h"
+#include "src/cpu/emulation.h"
+#include "src/cpu/inputs.h"
+#include "src/cpu/quantize.h"
+#include "src/cpu/reference.h"
+
+namespace int8attn {
+namespace {
+
+using kernels::PScaling;
+
+bool have_device() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+#define SKIP_WITHOUT_DEVICE() \
+  if (!have_device()) GTEST_SKIP() << "no CUDA device"
+
+// Owning device allocation.
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t bytes) : bytes_(bytes) {
+    EXPECT_EQ(cudaMalloc(&ptr_, std::max<size_t>(bytes, 16)), cudaSuccess);
+  }
+  ~DeviceBuffer() { cudaFree(ptr_); }
+  DeviceBuffer(DeviceBuffer&& other) noexcept : ptr_(other.ptr_), bytes_(other.bytes_) { other.ptr_ = nullptr; }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(DeviceBuffer&&) = delete;
+  template <class T>
+  T* as() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+template <class T>
+std::vector<T> download(const T* device, size_t count) {
+  std::vector<T> host(count);
+  EXPECT_EQ(cudaMemcpy(host.data(), device, count * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+  return host;
+}
+
+DeviceBuffer upload_half(const std::vector<float>& values) {
+  std::vector<uint16_t> bits(values.size());
+  for (size_t i = 0; i < values.size(); ++i) bits[i] = float_to_half_bits(values[i]);
+  DeviceBuffer buf(bits.size() * 2);
+  EXPECT_EQ(cudaMemcpy(buf.as<void>(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice), cudaSuccess);
+  return buf;
+}
+
+std::vector<float> download_half(const __half* device, size_t count) {
+  const std::vector<uint16_t> bits = download(reinterpret_cast<const uint16_t*>(device), count);
+  std::vector<float> out(count);
+  for (size_t i = 0; i < count; ++i) out[i] = half_bits_to_float(bits[i]);
+  return out;
+}
+
+AttnDims make_dims(int64_t b, int64_t h, int64_t kvh, int64_t sq, int64_t skv, int64_t d, bool causal) {
+  AttnDims dims;
+  dims.batch = b;
+  dims.heads = h;
+  dims.kv_heads = kvh;
+  dims.seq_q = sq;
+  dims.seq_kv = skv;
+  dims.head_dim = d;
+  dims.causal = causal;
+  return dims;
+}
+
+std::string describe(const AttnDims& d) {
+  return "b" + std::to_string(d.batch) + " h" + std::to_string(d.heads) + "/" + std::to_string(d.kv_heads) +
+         " sq" + std::to_string(d.seq_q) + " skv" + std::to_string(d.seq_kv) + " d" + std::to_string(d.head_dim) +
+         (d.causal ? " causal" : "");
+}
+
+// One problem on the device: FP16 inputs, the quantized buffers, the output.
+struct DeviceProblem {
+  AttnDims dims;
+  QuantConfig cfg;
+  cpu::HostQKV host;
+  DeviceBuffer q, k, v, out, quant;
+  kernels::QuantizedQKV qkv;
+  kernels::QuantizedSizes sizes;
+
+  DeviceProblem(const AttnDims& d, const QuantConfig& c, const InputSpec& input)
+      : dims(d),
+        cfg(c),
+        host(cpu::generate_inputs(d, input)),
+        q(upload_half(host.q)),
+        k(upload_half(host.k)),
+        v(upload_half(host.v)),
+        out(d.q_elements() * 2),
+        quant(kernels::quantized_sizes(d, c, true).total() + 8 * 256) {
+    sizes = kernels::quantized_sizes(d, c, true);
+    char* p = quant.as<char>();
+    auto take = [&](size_t n) {
+      char* r = p;
+      p += (n + 255) / 256 * 256;
+      return r;
+    };
+    qkv.q8 = reinterpret_cast<int8_t*>(take(sizes.q8));
+    qkv.k8 = reinterpret_cast<int8_t*>(take(sizes.k8));
+    qkv.v8 = reinterpret_cast<int8_t*>(take(sizes.v8));
+    qkv.q_scale = reinterpret_cast<float*>(take(sizes.q_scale));
+    qkv.k_scale = reinterpret_cast<float*>(take(sizes.k_scale));
+    qkv.v_scale = reinterpret_cast<float*>(take(sizes.v_scale));
+    qkv.k_mean = reinterpret_cast<float*>(take(sizes.k_mean));
+  }
+
+  void quantize() {
+    ASSERT_EQ(kernels::quantize_qkv(dims, cfg, q.as<__half>(), k.as<__half>(), v.as<__half>(), true, qkv, nullptr),
+              cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  }
+
+  // The device's quantized tensors in the CPU's plain layout.
+  cpu::QuantizedHost quantized_from_device() const {
+    const int64_t kv_rows = dims.batch * dims.kv_heads;
+    cpu::QuantizedHost h;
+    h.q8 = download(qkv.q8, dims.q_elements());
+    const std::vector<int8_t> k_padded = download(qkv.k8, sizes.k8);
+    const std::vector<int8_t> v_device = download(qkv.v8, sizes.v8);
+    h.k8.resize(dims.kv_elements());
+    h.v8.resize(dims.kv_elements());
+    kernels::k8_to_bhsd(dims, k_padded.data(), h.k8.data());
+    kernels::v8_to_bhsd(dims, v_device.data(), h.v8.data());
+    h.q_scale = download(qkv.q_scale, sizes.q_scale / 4);
+    const std::vector<float> k_scale_padded = download(qkv.k_scale, sizes.k_scale / 4);
+    h.k_scale.resize(kv_rows * cpu::qk_groups(dims.seq_kv, cfg));
+    kernels::k_scale_unpadded(dims, cfg, k_scale_padded.data(), h.k_scale.data());
+    h.v_scale = download(qkv.v_scale, sizes.v_scale / 4);
+    if (cfg.smooth_k) h.k_mean = download(qkv.k_mean, sizes.k_mean / 4);
+    return h;
+  }
+
+  std::vector<float> output() {
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    return download_half(out.as<__half>(), dims.q_elements());
+  }
+  void poison_output() { ASSERT_EQ(cudaMemset(out.as<void>(), 0xff, out.bytes()), cudaSuccess); }
+};
+
+InputSpec normal_input(uint64_t seed) {
+  InputSpec in;
+  in.seed = seed;
+  return in;
+}
+
+double rel_l2(const std::vector<float>& got, const std::vector<double>& want) {
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err += (got[i] - want[i]) * (got[i] - want[i]);
+    ref += want[i] * want[i];
+  }
+  return ref > 0 ? std::sqrt(err / ref) : std::sqrt(err);
+}
+
+std::vector<double> to_double(const std::vector<float>& x) { return {x.begin(), x.end()}; }
+
+// GPU vs emulation on the same quantized inputs. The kernel uses ex2.approx and fused
+// multiply-adds, so a P code can land one level off at a rounding boundary; that moves an
+// output by at most |v|/(255 l). Every element must be within 2 FP16 ulps + 1e-3 or within
+// the one-code bound, no NaN anywhere, and the whole tensor within 3e-3 relative L2.
+void expect_matches_emulation(const std::vector<float>& gpu, const std::vector<float>& emu, const std::string& what) {
+  ASSERT_EQ(gpu.size(), emu.size());
+  int64_t outside = 0;
+  double worst = 0;
+  for (size_t i = 0; i < gpu.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(gpu[i])) << what << " element " << i;
+    const double diff = std::fabs(double{gpu[i]} - emu[i]);
+    const double ulp = std::ldexp(1.0, std::max(-24, std::ilogb(std::max(std::fabs(emu[i]), 6.1e-5f)) - 10));
+    worst = std::max(worst, diff);
+    if (diff > 2 * ulp + 1e-3) ++outside;
+  }
+  EXPECT_LE(worst, 0.02) << what;
+  EXPECT_LE(outside, static_cast<int64_t>(gpu.size() / 1000) + 1) << what << ": elements beyond 2 ulp + 1e-3";
+  EXPECT_LE(rel_l2(gpu, to_double(emu)), 3e-3) << what;
+}
+
+const std::vector<AttnDims>& edge_shapes() {
+  static const std::vector<AttnDims> shapes = [] {
+    std::vector<AttnDims> s;
+    for (int64_t d : {64, 128})
+      for (bool causal : {false, true}) {
+        s.push_back(make_dims(1, 2, 2, 1, 1, d, causal));       // single token
+        s.push_back(make_dims(2, 4, 2, 77, 77, d, causal));     // GQA, tails
+        s.push_back(make_dims(1, 2, 1, 1000, 1000, d, causal)); // GQA 2:1, several blocks
+        s.push_back(make_dims(1, 2, 2, 1, 300, d, causal));     // decode
+        s.push_back(make_dims(1, 2, 2, 200, 70, d, causal));    // seq_q > seq_kv: empty causal rows
+      }
+    return s;
+  }();
+  return shapes;
+}
+
+TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
+  SKIP_WITHOUT_DEVICE();
+  for (const bool per_block : {false, true})
+    for (const bool smooth : {false, true})
+      for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 130, 64, false), make_dims(1, 2, 2, 1000, 1000, 128, false)}) {
+        QuantConfig cfg;
+        cfg.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
+        cfg.smooth_k = smooth;
+        InputSpec input = normal_input(7);
+        input.distribution = Distribution::OutlierChannels;
+        DeviceProblem prob(dims, cfg, input);
+        prob.quantize();
+        const cpu::QuantizedHost gpu = prob.quantized_from_device();
+        const cpu::QuantizedHost cpu = cpu::quantize_qkv_host(dims, cfg, prob.host.q, prob.host.k, prob.host.v, true);
+        const std::string what = describe(dims) + (per_block ? " per-block" : " per-token") + (smooth ? " smooth" : "");
+        EXPECT_EQ(gpu.q8, cpu.q8) << what;
+        EXPECT_EQ(gpu.k8, cpu.k8) << what;
+        EXPECT_EQ(gpu.v8, cpu.v8) << what;
+        EXPECT_EQ(gpu.q_scale, cpu.q_scale) << what;
+        EXPECT_EQ(gpu.k_scale, cpu.k_scale) << what;
+        EXPECT_EQ(gpu.v_scale, cpu.v_scale) << what;
+        if (smooth) {
+          EXPECT_EQ(gpu.k_mean, cpu.k_mean) << what;
+        }
+        // Padded K rows are zero codes, so the kernels may read whole tiles.
+        const std::vector<int8_t> k_padded = download(prob.qkv.k8, prob.sizes.k8);
+        const int64_t rows = kernels::padded_seq_kv(dims.seq_kv), d = dims.head_dim;
+        for (int64_t r = dims.seq_kv; r < rows; ++r)
+          for (int64_t c = 0; c < d; ++c) ASSERT_EQ(k_padded[r * d + c], 0) << what << " pad row " << r;
+      }
+}
+
+TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
+  SKIP_WITHOUT_DEVICE();
+  for (const PQuant pq : {PQuant::U8x255, PQuant::S8x127})
+    for (const bool l_from_q : {false, true})
+      for (const AttnDims& dims : edge_shapes()) {
+        QuantConfig cfg;
+        cfg.p_quant = pq;
+        cfg.l_from_quantized_p = l_from_q;
+        DeviceProblem prob(dims, cfg, normal_input(11));
+        prob.quantize();
+        prob.poison_output();
+        ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
+        const std::vector<float> gpu = prob.output();
+        const std::vector<float> emu = cpu::int8_attention_from_quantized(
+            dims, cfg, prob.quantized_from_device(), cpu::Int8Variant::Full, nullptr);
+        expect_matches_emulation(gpu, emu,
+                                 "int8-fa " + describe(dims) + (pq == PQuant::U8x255 ? " u8" : " s8") +
+                                     (l_from_q ? " lq" : ""));
+      }
+}
+
+TEST(GpuInt8Kernels, Int8QkAndFp16MatchEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  for (const AttnDims& dims : edge_shapes()) {
+    QuantConfig cfg;
+    DeviceProblem prob(dims, cfg, normal_input(13));
+    prob.quantize();
+    prob.poison_output();
+    ASSERT_EQ(kernels::int8qk_flash_attention(dims, cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(), nullptr),
+              cudaSuccess);
+    const std::vector<float> qk_gpu = prob.output();
+    const std::vector<float> qk_emu = cpu::int8_attention_from_quantized(
+        dims, cfg, prob.quantized_from_device(), cpu::Int8Variant::QK, &prob.host.v);
+    expect_matches_emulation(qk_gpu, qk_emu, "int8-qk " + describe(dims));
+
+    prob.poison_output();
+    ASSERT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                            prob.out.as<__half>(), nullptr),
+              cudaSuccess);
+    const std::vector<float> fp_gpu = prob.output();
+    const std::vector<float> fp_emu =
+        cpu::fp16_flash_attention_host(dims, cfg.kv_block, prob.host.q, prob.host.k, prob.host.v);
+    expect_matches_emulation(fp_gpu, fp_emu, "fp16-fa " + describe(dims));
+  }
+}
+
+// Accuracy against FP64 on normal inputs and on outlier-channel K (smoothing on).
+TEST(GpuInt8Kernels, AccuracyAgainstFp64Reference) {
+  SKIP_WITHOUT_DEVICE();
+  for (const bool outliers : {false, true})
+    for (const AttnDims& dims : {make_dims(1, 2, 2, 1000, 1000, 128, false), make_dims(1, 2, 1, 600, 2000, 64, true)}) {
+      InputSpec input = normal_input(21);
+      if (outliers) input.distribution = Distribution::OutlierChannels;
+      QuantConfig cfg;
+      DeviceProblem prob(dims, cfg, input);
+      const std::vector<double> ref = cpu::reference_attention(dims, prob.host.q, prob.host.k, prob.host.v);
+      const std::string what = describe(dims) + (outliers ? " outliers" : "");
+      prob.quantize();
+
+      prob.poison_output();
+      ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr, PScaling::BlockMax),
+                cudaSuccess);
+      EXPECT_LE(rel_l2(prob.output(), ref), outliers ? 0.02 : 0.015) << "int8-fa block-max " << what;
+
+      prob.poison_output();
+      ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
+      EXPECT_LE(rel_l2(prob.output(), ref), 0.025) << "int8-fa running-max " << what;
+
+      prob.poison_output();
+      ASSERT_EQ(
+          kernels::int8qk_flash_attention(dims, cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(), nullptr),
+          cudaSuccess);
+      EXPECT_LE(rel_l2(prob.output(), ref), outliers ? 0.02 : 0.01) << "int8-qk " << what;
+
+      prob.poison_output();
+      ASSERT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                              prob.out.as<__half>(), nullptr),
+                cudaSuccess);
+      EXPECT_LE(rel_l2(prob.output(), ref), 2e-3) << "fp16-fa " << what;
+    }
+}
+
+TEST(GpuInt8Kernels, EmptyCausalRowsAreZeroAndUnsupportedProblemsAreRefused) {
+  SKIP_WITHOUT_DEVICE();
+  const AttnDims dims = make_dims(1, 1, 1, 200, 70, 128, true);  // rows 0..129 see no key
+  QuantConfig cfg;
+  DeviceProblem prob(dims, cfg, normal_input(5));
+  prob.quantize();
+  prob.poison_output();
+  ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
+  const std::vector<float> out = prob.output();
+  for (int64_t i = 0; i < dims.seq_q; ++i)
+    for (int64_t c = 0; c < dims.head_dim; ++c) {
+      const float x = out[i * dims.head_dim + c];
+      ASSERT_TRUE(std::isfinite(x));
+      if (i + dims.seq_kv - dims.seq_q < 0) {
+        ASSERT_EQ(x, 0.f) << "row " << i;
+      }
+    }
+
+  QuantConfig other_block = cfg;
+  other_block.kv_block = 128;
+  EXPECT_EQ(kernels::int8_flash_attention(dims, other_block, prob.qkv, prob.out.as<__half>(), nullptr),
+            cudaErrorNotSupported);
+  const AttnDims d96 = make_dims(1, 1, 1, 16, 16, 96, false);
+  EXPECT_EQ(kernels::fp16_flash_attention(d96, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                          prob.out.as<__half>(), nullptr),
+            cudaErrorNotSupported);
+  EXPECT_FALSE(kernels::fused_kernels_support(96, 9, 0));
+  EXPECT_TRUE(kernels::fused_kernels_support(128, 9, 0));
+  EXPECT_FALSE(kernels::fused_kernels_support(128, 7, 5));
+}
+
+}  // namespace
+}  // namespace int8attn
