@@ -65,29 +65,32 @@ const KernelResult* ok_with_latency(const CaseResult& c, KernelFamily family) {
   return nullptr;
 }
 
-// The FP16 kernel INT8 speedups are measured against: our FP16 flash kernel when it ran,
-// else the reference.
-const KernelResult* fp16_baseline(const CaseResult& c) {
-  if (const auto* k = ok_with_latency(c, KernelFamily::Fp16)) return k;
-  return ok_with_latency(c, KernelFamily::Reference);
+// The kernel INT8 speedups of a group are measured against: our FP16 flash kernel when it
+// ran on every case of the group, else the reference — one choice per chart, so a curve
+// never jumps because its baseline changed.
+KernelFamily speedup_baseline(const Group& g) {
+  const bool fp16_everywhere = std::all_of(g.cases.begin(), g.cases.end(), [](const CaseResult* c) {
+    return ok_with_latency(*c, KernelFamily::Fp16) != nullptr;
+  });
+  return fp16_everywhere ? KernelFamily::Fp16 : KernelFamily::Reference;
 }
 
-using Metric = std::optional<double> (*)(const CaseResult&, const KernelResult&);
+using Metric = std::optional<double> (*)(const CaseResult&, const KernelResult&, KernelFamily baseline);
 
-std::optional<double> latency_metric(const CaseResult&, const KernelResult& k) {
+std::optional<double> latency_metric(const CaseResult&, const KernelResult& k, KernelFamily) {
   if (k.status != KernelStatus::Ok || !k.latency) return std::nullopt;
   return k.latency->median_ms;
 }
-std::optional<double> tops_metric(const CaseResult&, const KernelResult& k) {
+std::optional<double> tops_metric(const CaseResult&, const KernelResult& k, KernelFamily) {
   return k.status == KernelStatus::Ok ? k.tops : std::nullopt;
 }
-std::optional<double> rel_l2_metric(const CaseResult&, const KernelResult& k) {
+std::optional<double> rel_l2_metric(const CaseResult&, const KernelResult& k, KernelFamily) {
   if (k.status != KernelStatus::Ok || !k.accuracy) return std::nullopt;
   return k.accuracy->rel_l2;
 }
-std::optional<double> speedup_metric(const CaseResult& c, const KernelResult& k) {
-  const KernelResult* base = fp16_baseline(c);
-  if (family_of(k) != KernelFamily::Int8 || !base || !latency_metric(c, k) || !(k.latency->median_ms > 0)) {
+std::optional<double> speedup_metric(const CaseResult& c, const KernelResult& k, KernelFamily baseline) {
+  const KernelResult* base = ok_with_latency(c, baseline);
+  if (family_of(k) != KernelFamily::Int8 || !base || !latency_metric(c, k, baseline) || !(k.latency->median_ms > 0)) {
     return std::nullopt;
   }
   return base->latency->median_ms / k.latency->median_ms;
@@ -106,20 +109,25 @@ struct ChartKind {
 const ChartKind kCharts[] = {
     {"latency", "Latency (median)", "ms", "ms", latency_metric, true, std::nullopt},
     {"tops", "Throughput", "TOPS", "TOPS", tops_metric, false, std::nullopt},
-    {"speedup", "INT8 speedup vs FP16", "x faster", "x", speedup_metric, false, 1.0},
+    {"speedup", "INT8 speedup", "x faster", "x", speedup_metric, false, 1.0},
     {"rel-l2", "Error vs reference (rel. L2)", "rel. L2", "", rel_l2_metric, true, std::nullopt},
 };
 
 std::string chart_for(const Group& g, size_t group_index, const ChartKind& kind,
                       const std::vector<std::string>& kernels) {
-  LineChart chart{fmt::format("chart-{}-{}", kind.id, group_index), kind.title, "seq_kv", kind.y_label,
-                  kind.log_y, kind.reference_y, {}};
+  const KernelFamily baseline = speedup_baseline(g);
+  std::string title = kind.title;
+  if (kind.metric == speedup_metric) {
+    title += baseline == KernelFamily::Fp16 ? " (vs the FP16 flash kernel)" : " (vs the reference)";
+  }
+  LineChart chart{fmt::format("chart-{}-{}", kind.id, group_index), title, "seq_kv", kind.y_label, kind.log_y,
+                  kind.reference_y, {}};
   for (const auto& name : kernels) {
     ChartSeries series{name, color_of(kernels, name), {}};
     for (const CaseResult* c : g.cases) {
       for (const auto& k : c->kernels) {
         if (k.kernel != name) continue;
-        if (auto v = kind.metric(*c, k)) {
+        if (auto v = kind.metric(*c, k, baseline)) {
           series.points.push_back({static_cast<double>(c->dims.seq_kv), *v,
                                    fmt::format("{} {}: {:.4g} {}", name, c->id, *v, kind.unit)});
         }
@@ -215,7 +223,7 @@ std::string results_section(const Report& r) {
       out += fmt::format(
           "<tr><td class=\"id\">{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
-          "<td class=\"{}\">{}</td><td>{}</td></tr>",
+          "<td class=\"{}\">{}</td><td class=\"note\">{}</td></tr>",
           html_escape(c.id), html_escape(k.kernel), status_class, to_string(k.status), c.dims.seq_kv, median_ms(k),
           tops(k), rel_l2(k), max_abs(k), decision_class, decision(k), html_escape(note(k)));
     }
@@ -236,7 +244,7 @@ svg .chart-title{font-size:14px;font-weight:600;fill:#111827}svg .axis-label{fon
 svg .grid{stroke:#eef0f3}svg .frame{fill:none;stroke:#9ca3af}svg .reference{stroke:#6b7280;stroke-dasharray:5 4}
 svg .empty{font-size:14px;fill:#9ca3af}svg .cell-label{font-size:11px;fill:#fff;font-weight:600}
 table{border-collapse:collapse;background:#fff;font-size:13px}
-th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left}
+th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left}th,td{white-space:nowrap}td.note{white-space:normal;min-width:240px}
 table.env th{background:#f3f4f6;font-weight:600}
 table.sortable th{background:#f3f4f6;cursor:pointer;user-select:none;position:sticky;top:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.id{font-family:ui-monospace,monospace;font-size:12px}

@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include <sys/wait.h>
 
 #include "src/report/compare.h"
 #include "src/report/json_io.h"
@@ -370,6 +373,33 @@ TEST(Compare, RenderedViewsAreWellFormed) {
   EXPECT_NE(md.find("| case | kernel |"), std::string::npos);
   EXPECT_EQ(parse_compare_format("md"), CompareFormat::Markdown);
   EXPECT_FALSE(parse_compare_format("yaml").has_value());
+}
+
+}  // namespace
+}  // namespace int8attn
+
+namespace int8attn {
+namespace {
+
+// The CLI's exit codes on the crafted reports in tests/data (see docs/ci.md).
+int run_compare_cli(const std::string& baseline, const std::string& candidate, const std::string& extra = "") {
+  const std::string data = std::string(INT8ATTN_SOURCE_DIR) + "/tests/data/";
+  const std::string command = std::string("\"") + INT8ATTN_BENCH_EXE + "\" compare \"" + data + baseline + "\" \"" +
+                              data + candidate + "\" " + extra + " > /dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(CompareCli, ExitCodesOnCraftedReports) {
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-sample.json"), kExitPass);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-regressed.json"), kExitRegression);
+  EXPECT_EQ(run_compare_cli("report-h100-regressed.json", "report-h100-sample.json"), kExitPass);  // faster
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-a100-sample.json"), kExitInputError);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-a100-sample.json", "--allow-different-device"),
+            kExitPass);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-wrong-schema.json"), kExitInputError);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-truncated.json"), kExitInputError);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "does-not-exist.json"), kExitInputError);
 }
 
 }  // namespace

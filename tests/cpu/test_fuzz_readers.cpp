@@ -135,6 +135,21 @@ TEST(FuzzReaders, SweepConfigThrowsOnlyConfigError) {
   }
 }
 
+// nlohmann's parser throws out_of_range (not parse_error) for a number beyond double's
+// range; the readers must turn that into their own error type too.
+TEST(FuzzReaders, NumberOverflowIsADocumentedError) {
+  const std::string path = std::string(INT8ATTN_SOURCE_DIR) + "/configs/ci-cpu.json";
+  std::string config = read_file(path);
+  config.replace(config.find("\"batch\": [1, 2]"), 16, "\"batch\": [1E400]");
+  EXPECT_THROW(parse_sweep_config(config, path), ConfigError);
+
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("views-overflow-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".json");
+  std::ofstream(file) << R"({"schema": "int8attn-bench/report/v1", "cases": [], "x": 1E400})";
+  EXPECT_THROW(read_report(file.string()), ReportError);
+  std::filesystem::remove(file);
+}
+
 // Views and compare must cope with whatever a reader accepted.
 void exercise_views(const Report& original, const Report& parsed) {
   for (auto f : {ReportFormat::Table, ReportFormat::Markdown, ReportFormat::Csv, ReportFormat::Html}) {

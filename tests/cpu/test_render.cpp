@@ -177,6 +177,20 @@ TEST(RenderHtml, SpeedupChartUsesTheFp16Kernel) {
   EXPECT_NE(html.find(fmt::format("int8-fa {}: {:.4g} x", r.cases[0].id, speedup)), std::string::npos);
 }
 
+TEST(RenderHtml, SpeedupBaselineIsOneKernelPerChart) {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases.resize(3);  // one group, three sequence lengths
+  auto& skipped = kernel_of(r, 2, "fp16-fa");
+  skipped.status = KernelStatus::Skipped;
+  skipped.latency.reset();
+  // fp16-fa is missing in one case, so every point of the group is against the reference.
+  const auto& int8 = kernel_of(r, 0, "int8-fa");
+  const double vs_reference = kernel_of(r, 0, "fp16-ref-cublaslt").latency->median_ms / int8.latency->median_ms;
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_NE(html.find("(vs the reference)"), std::string::npos);
+  EXPECT_NE(html.find(fmt::format("int8-fa {}: {:.4g} x", r.cases[0].id, vs_reference)), std::string::npos);
+}
+
 TEST(SvgChart, EmptyChartSaysSo) {
   view::LineChart chart{"c", "t", "x", "y", false, std::nullopt, {}};
   EXPECT_NE(view::svg_line_chart(chart).find("no data"), std::string::npos);
