@@ -74,7 +74,6 @@ class ReferenceAttention {
   DeviceBuffer<float> scores_;   // S chunk; P in place when fp32
   DeviceBuffer<__half> probs_;   // P chunk (fp16 precision)
   DeviceBuffer<float> q32_, k32_, v32_;  // FP32 copies (fp32 precision)
-  int64_t max_smem_bytes_ = 0;  // longest row (bytes) the shared-memory softmax takes
   int64_t k32_group0_ = -1;      // group range k32_/v32_ hold
   const __half* k32_source_ = nullptr;
 };

@@ -28,7 +28,8 @@ has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
 run_stage() {
   local name=$1 log=$2; shift 2
   local t0=$SECONDS
-  if "$@" >"$log" 2>&1; then
+  echo "== $name" >>"$log"
+  if "$@" >>"$log" 2>&1; then
     note "[ok]   $name ($((SECONDS - t0)) s)"
   else
     note "[FAIL] $name ($((SECONDS - t0)) s), exit $?; last lines of $(basename "$log"):"
@@ -67,28 +68,31 @@ sanitize() {
   compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
     "$BUILD_DIR/tests/int8attn_gpu_tests" --gtest_filter="$SANITIZE_FILTER"
 }
-has_stage sanitize && run_stage sanitize "$OUT/sanitize.log" sanitize
-has_stage sanitize && grep -E "ERROR SUMMARY|PASSED|FAILED" "$OUT/sanitize.log" | tail -3
+# Logged with the GPU tests: at most 8 files come back from the device machine.
+has_stage sanitize && run_stage sanitize "$OUT/gpu-tests.log" sanitize
+has_stage sanitize && grep -E "ERROR SUMMARY" "$OUT/gpu-tests.log" | tail -1
 
 # The reference alone: throughput at head_dim 128, batch 1 x 32 heads, seq 4K/16K/32K, and
-# its peak memory (FP16 precision = what an unfused FP16 attention computes).
-write_refbench_config() {
+# its peak memory, in both precisions (fp16 = what an unfused FP16 attention computes).
+write_refbench_config() {  # NAME PRECISION CAUSAL-LIST
   mkdir -p /tmp/int8attn-configs
-  cat >/tmp/int8attn-configs/refbench.json <<'JSON'
+  cat >"/tmp/int8attn-configs/$1.json" <<JSON
 {
-  "name": "refbench",
-  "description": "cuBLASLt reference alone: batch 1, 32 heads, head_dim 128, seq 4K/16K/32K",
+  "name": "$1",
+  "description": "cuBLASLt reference alone ($2): batch 1, 32 heads, head_dim 128, seq 4K/16K/32K",
   "axes": {"batch": [1], "heads": [32], "kv_heads": [32], "seq_len": [4096, 16384, 32768],
-           "head_dim": [128], "causal": [false, true], "input": [{"distribution": "normal", "seed": 0}]},
+           "head_dim": [128], "causal": [$3], "input": [{"distribution": "normal", "seed": 0}]},
   "kernels": ["fp16-ref-cublaslt"],
-  "reference": {"precision": "fp16"},
+  "reference": {"precision": "$2"},
   "measurement": {"max_seconds": 2.0, "min_seconds": 0.3, "min_samples": 5}
 }
 JSON
 }
 refbench() {
-  write_refbench_config &&
-    "$bench" sweep --backend cuda -c /tmp/int8attn-configs/refbench.json -o "$OUT/refbench.json" --quiet --format table
+  write_refbench_config refbench fp16 "false, true" &&
+    write_refbench_config refbench-fp32 fp32 "false" &&
+    "$bench" sweep --backend cuda -c /tmp/int8attn-configs/refbench.json -o "$OUT/refbench.json" --quiet --format none &&
+    "$bench" sweep --backend cuda -c /tmp/int8attn-configs/refbench-fp32.json -o "$OUT/refbench-fp32.json" --quiet --format none
 }
 has_stage refbench && run_stage refbench "$OUT/refbench.log" refbench
 
@@ -98,10 +102,12 @@ bench_sweep() {
 has_stage bench && run_stage "bench ($BENCH_CONFIG)" "$OUT/bench.log" bench_sweep
 
 # Tables last: the device tool returns the end of the output.
-if has_stage refbench && [[ -f "$OUT/refbench.json" ]]; then
-  note "== reference alone (refbench.json)"
-  "$bench" report "$OUT/refbench.json" --format table 2>&1 | tee -a "$SUMMARY"
-fi
+for f in refbench refbench-fp32; do
+  if has_stage refbench && [[ -f "$OUT/$f.json" ]]; then
+    note "== reference alone ($f.json)"
+    "$bench" report "$OUT/$f.json" --format table 2>&1 | grep -E "fp16-ref|^b[0-9]" | tee -a "$SUMMARY"
+  fi
+done
 if has_stage bench && [[ -f "$OUT/bench.json" ]]; then
   note "== $BENCH_CONFIG (bench.json)"
   "$bench" report "$OUT/bench.json" --format table 2>&1 | tee -a "$SUMMARY"

@@ -115,7 +115,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Shape{"causal_q_longer", dims_of(1, 2, 2, 300, 100, 64, true)},
                       Shape{"decode_gqa", dims_of(2, 8, 2, 1, 1000, 128, true)},
                       Shape{"head_dim_256", dims_of(1, 2, 1, 200, 333, 256, false)},
-                      // rows longer than shared memory: the two-pass global-memory softmax
+                      // rows far longer than a block's threads and than shared memory
                       Shape{"keys_70000", dims_of(1, 2, 1, 3, 70000, 64, true)}),
     [](const ::testing::TestParamInfo<Shape>& info) { return std::string(info.param.name); });
 
