@@ -415,10 +415,16 @@ struct WarpTile {
   }
 };
 
-// 8 warps: one CTA per SM (255 registers a thread); 4 warps: two CTAs per SM that do not
-// share barriers, so one can run its softmax while the other runs its MMAs.
+// CTAs resident per SM: 8 warps -> one CTA (255 registers a thread); 4 warps -> two CTAs that
+// do not share barriers (one runs its softmax while the other runs its MMAs), three at
+// head_dim 64 where the state fits in 168 registers (ncu: the kernel is latency-bound with
+// 2 warps per scheduler, docs/perf-log.md).
+template <int kD, int kWarps>
+constexpr int ctas_per_sm() { return kWarps == 8 ? 1 : (kD == 64 ? 3 : 2); }
+
 template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, bool kPBlockMax>
-__global__ void __launch_bounds__(kWarps * 32, 8 / kWarps) flash_attention_kernel(const __grid_constant__ Params p) {
+__global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps>())
+    flash_attention_kernel(const __grid_constant__ Params p) {
   using S = Shape<kV, kD, kWarps>;
   constexpr int kBlockM = S::kBlockM;
   extern __shared__ __align__(128) char smem[];

@@ -24,10 +24,11 @@ for m in "${modes[@]}"; do
         /tmp/kb_sass.txt | grep flash_attention | sort -k2,2 -k1,1nr > "$out/sass_hist.txt"
       awk '/Function : /{f=($3 ~ /VariantE0ELi128ELi8ELb1ELb0ELb0E/)} f' /tmp/kb_sass.txt > "$out/sass_int8fa_d128.txt" ;;
     sanitize)
-      compute-sanitizer --tool memcheck "$out/kernel_bench" check --iters 1 > "$out/memcheck.log" 2>&1 || status=1
-      tail -3 "$out/memcheck.log"
-      compute-sanitizer --tool racecheck "$out/kernel_bench" check --iters 1 > "$out/racecheck.log" 2>&1 || status=1
-      tail -3 "$out/racecheck.log" ;;
+      for tool in memcheck racecheck synccheck; do
+        timeout "${KB_SAN_TIMEOUT:-120}" compute-sanitizer --tool $tool --error-exitcode 9 "$out/kernel_bench" sancheck \
+          > "$out/$tool.log" 2>&1 || status=1
+        echo "$tool: $(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$out/$tool.log" | tail -1) (exit ${PIPESTATUS[0]})"
+      done ;;
     profile)  # hardware counters of one int8-fa and one fp16-fa launch (d128, seq 4K)
       ncu --clock-control none --kernel-name regex:flash_attention --launch-count 2 \
         --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats \
