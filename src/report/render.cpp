@@ -134,14 +134,12 @@ std::vector<std::string> kernel_cells(const KernelResult& k) {
 }
 
 std::string render_table(const Report& r) {
-  std::string out = view::headline(r) + "\n";
+  TextTable table = kernel_table(false);
   for (const auto& c : r.cases) {
-    out += fmt::format("\n{}  ({})\n", c.id, view::shape_label(c));
-    TextTable table = kernel_table(false);
+    table.add_section(fmt::format("{}  ({})", c.id, view::shape_label(c)));
     for (const auto& k : c.kernels) table.add_row(kernel_cells(k));
-    out += table.to_text(2);
   }
-  return out + "\n" + view::summary_line(r) + "\n";
+  return fmt::format("{}\n\n{}\n{}\n", view::headline(r), table.to_text(2), view::summary_line(r));
 }
 
 std::string render_markdown(const Report& r) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace int8attn {
 
 size_t display_width(const std::string& text) {
@@ -31,6 +33,8 @@ void TextTable::add_row(std::vector<std::string> cells) {
   cells.resize(columns_.size());
   rows_.push_back(std::move(cells));
 }
+
+void TextTable::add_section(std::string title) { sections_.emplace_back(rows_.size(), std::move(title)); }
 
 namespace {
 
@@ -62,23 +66,31 @@ std::string TextTable::to_text(int indent) const {
     }
     return rstrip(s) + "\n";
   };
-  std::string out = line([&](size_t c) { return pad(columns_[c].title, widths[c], columns_[c].align); });
-  out += line([&](size_t c) { return std::string(widths[c], '-'); });
-  for (const auto& row : rows_) {
-    out += line([&](size_t c) { return pad(row[c], widths[c], columns_[c].align); });
+  const std::string header = line([&](size_t c) { return pad(columns_[c].title, widths[c], columns_[c].align); }) +
+                             line([&](size_t c) { return std::string(widths[c], '-'); });
+  std::string out = sections_.empty() ? header : "";
+  auto section = sections_.begin();
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    for (; section != sections_.end() && section->first == r; ++section) {
+      if (r) out += '\n';
+      out += section->second;
+      out += '\n';
+      out += header;  // each section repeats the header
+    }
+    out += line([&](size_t c) { return pad(rows_[r][c], widths[c], columns_[c].align); });
   }
   return out;
 }
 
 std::string TextTable::to_markdown() const {
   std::string out = "|";
-  for (const auto& col : columns_) out += " " + markdown_cell(col.title) + " |";
+  for (const auto& col : columns_) out += fmt::format(" {} |", markdown_cell(col.title));
   out += "\n|";
   for (const auto& col : columns_) out += col.align == Align::Right ? " ---: |" : " --- |";
   out += "\n";
   for (const auto& row : rows_) {
     out += "|";
-    for (const auto& cell : row) out += " " + markdown_cell(cell) + " |";
+    for (const auto& cell : row) out += fmt::format(" {} |", markdown_cell(cell));
     out += "\n";
   }
   return out;

@@ -18,6 +18,10 @@ class TextTable {
 
   // Rows shorter than the header are padded with empty cells; longer ones are cut.
   void add_row(std::vector<std::string> cells);
+  // A title line spanning the table (text view: its own line before the rows that follow;
+  // markdown: ignored, since GitHub tables have no spanning rows). Widths stay shared, so
+  // every section lines up with the others.
+  void add_section(std::string title);
   bool empty() const { return rows_.empty(); }
 
   // Space-aligned, a dashed rule under the header, `indent` spaces before each line.
@@ -28,6 +32,7 @@ class TextTable {
  private:
   std::vector<Column> columns_;
   std::vector<std::vector<std::string>> rows_;
+  std::vector<std::pair<size_t, std::string>> sections_;  // (index of the next row, title)
 };
 
 // Escapes a string for a markdown table cell.

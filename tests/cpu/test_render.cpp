@@ -101,6 +101,24 @@ TEST(RenderTable, ColumnsAreAligned) {
             "longer-name  12345\n");
 }
 
+TEST(RenderTable, SectionsShareColumnWidths) {
+  TextTable t({{"k"}, {"ms", Align::Right}});
+  t.add_section("case A");
+  t.add_row({"x", "1"});
+  t.add_section("case B");
+  t.add_row({"longer", "1234.5"});
+  EXPECT_EQ(t.to_text(2),
+            "case A\n"
+            "  k           ms\n"
+            "  ------  ------\n"
+            "  x            1\n"
+            "\n"
+            "case B\n"
+            "  k           ms\n"
+            "  ------  ------\n"
+            "  longer  1234.5\n");
+}
+
 TEST(RenderMarkdown, TableRowsHaveTheHeaderCellCount) {
   const Report r = hostile_report();
   const std::string md = render_report(r, ReportFormat::Markdown);
