@@ -21,8 +21,10 @@ inline int64_t visible_keys(int64_t i, int64_t seq_q, int64_t seq_kv, bool causa
 }
 
 // Policy interface (duck-typed):
-//   float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float* acc)
-//     acc[c] = acc[c] * alpha + (block's P·V)[c]; returns the block's contribution to l.
+//   static constexpr bool kBlockRelativeP: p is exp2(s - block max) (else exp2(s - m_new))
+//   float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float weight, float* acc)
+//     acc[c] = acc[c] * alpha + weight * (block's P·V)[c]; returns the block's contribution
+//     to l (weight included). weight is 1 unless kBlockRelativeP.
 //   float output(float acc_c, float l, int64_t c) const   (l > 0)
 //
 // Runs the online softmax over keys [0, seq_kv) in blocks of kv_block keys. `s` holds the
@@ -45,8 +47,13 @@ void online_softmax_row(const float* s, int64_t seq_kv, int64_t n_visible, int64
     for (int64_t j = j0; j < visible_end; ++j) block_max = std::max(block_max, s[j]);
     const float m_new = std::max(m, block_max);
     const float alpha = m == kNoMax ? 0.f : exp2f(m - m_new);  // no NaN from -inf - -inf
-    for (int64_t j = j0; j < j1; ++j) p[j - j0] = j < visible_end ? exp2f(s[j] - m_new) : 0.f;
-    const float l_block = pv.accumulate(j0, j1, p.data(), alpha, acc.data());
+    // Block-relative P (int8-fa): p in [0, 1] relative to the block's own max, so every
+    // block uses the full code range; the block's weight exp2(block_max - m_new) is applied
+    // to its INT32 result instead.
+    const float p_ref = PV::kBlockRelativeP ? block_max : m_new;
+    const float weight = PV::kBlockRelativeP ? exp2f(block_max - m_new) : 1.f;
+    for (int64_t j = j0; j < j1; ++j) p[j - j0] = j < visible_end ? exp2f(s[j] - p_ref) : 0.f;
+    const float l_block = pv.accumulate(j0, j1, p.data(), alpha, weight, acc.data());
     l = l * alpha + l_block;
     m = m_new;
   }
@@ -55,6 +62,7 @@ void online_softmax_row(const float* s, int64_t seq_kv, int64_t n_visible, int64
 
 // int8-fa: P coded by quantize_p, INT32 P·V inside a block, the V scale in the epilogue.
 struct QuantizedPV {
+  static constexpr bool kBlockRelativeP = true;
   const int8_t* v8;        // [seq_kv, head_dim] of this kv head
   const float* v_scale;    // [head_dim]
   int64_t head_dim;
@@ -63,7 +71,7 @@ struct QuantizedPV {
   std::vector<int32_t> codes;
   std::vector<int32_t> block;  // INT32 P·V of the current block
 
-  float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float* acc) {
+  float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float weight, float* acc) {
     codes.resize(j1 - j0);
     int32_t code_sum = 0;
     float p_sum = 0.f;
@@ -77,12 +85,15 @@ struct QuantizedPV {
       const int8_t* v_row = v8 + j * head_dim;
       for (int64_t c = 0; c < head_dim; ++c) block[c] += codes[j - j0] * int32_t{v_row[c]};
     }
-    for (int64_t c = 0; c < head_dim; ++c) acc[c] = acc[c] * alpha + static_cast<float>(block[c]);
-    return l_from_quantized_p ? static_cast<float>(code_sum) / p_levels(mode) : p_sum;
+    const float code_weight = weight / p_levels(mode);
+    for (int64_t c = 0; c < head_dim; ++c) {
+      acc[c] = acc[c] * alpha + static_cast<float>(block[c]) * code_weight;
+    }
+    return weight * (l_from_quantized_p ? static_cast<float>(code_sum) / p_levels(mode) : p_sum);
   }
 
   float output(float acc_c, float l, int64_t c) const {
-    return round_to_half((acc_c * (1.f / (l * p_levels(mode)))) * v_scale[c]);
+    return round_to_half((acc_c * (1.f / l)) * v_scale[c]);
   }
 };
 
@@ -90,13 +101,15 @@ struct QuantizedPV {
 // output rounded to FP16. RoundHalf = false is exact FP32 P·V (tests).
 template <bool RoundHalf>
 struct FloatPV {
+  static constexpr bool kBlockRelativeP = false;
   const float* v;          // [seq_kv, head_dim] of this kv head
   int64_t head_dim;
   bool l_from_rounded_p;   // l sums the rounded p (int8-qk with l_from_quantized_p)
   std::vector<float> p_used;
   std::vector<float> block;  // P·V of the current block, each channel summed in key order
 
-  float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float* acc) {
+  float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float /*weight*/,
+                   float* acc) {
     p_used.resize(j1 - j0);
     float l_block = 0.f;
     for (int64_t j = j0; j < j1; ++j) {
