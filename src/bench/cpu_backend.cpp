@@ -28,15 +28,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// One host wall-time sample as LatencyStats (CPU time of the emulation, not a kernel speed).
-LatencyStats single_sample(double seconds) {
-  LatencyStats s;
-  const double ms = seconds * 1e3;
-  s.median_ms = s.mean_ms = s.min_ms = s.max_ms = s.p10_ms = s.p90_ms = ms;
-  s.samples = 1;
-  return s;
-}
-
 std::string read_cpu_model() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
@@ -62,7 +53,6 @@ double case_gflop(const AttnDims& d) {
 // What one emulated kernel produced.
 struct KernelRun {
   std::vector<float> out;
-  double quantize_seconds = -1;  // INT8 kernels: the quantization alone
   int64_t tensor_bytes = 0;
 };
 
@@ -153,10 +143,8 @@ class CpuBackend final : public Backend {
     }
 
     cpu::HostMemoryTally reference_tally;
-    const Clock::time_point reference_start = Clock::now();
     const std::vector<double> reference =
         cpu::reference_attention(dims, inputs.q, inputs.k, inputs.v, {threads, &reference_tally});
-    const double reference_seconds = seconds_since(reference_start);
     if (!dump_dir.empty()) {
       const std::vector<float> as_float(reference.begin(), reference.end());
       cpu::write_npy(dump_dir + "/" + ordered.front()->name + ".npy", cpu::q_shape(dims), as_float,
@@ -167,7 +155,6 @@ class CpuBackend final : public Backend {
       if (spec->algorithm == Algorithm::Reference) {
         KernelResult r;
         r.kernel = spec->name;
-        r.latency = single_sample(reference_seconds);
         r.memory = MemoryUse{cpu::fp16_tensor_bytes(dims), cpu::fp16_tensor_bytes(dims), 0, reference_tally.peak()};
         result.kernels.push_back(std::move(r));
         continue;
@@ -190,10 +177,8 @@ class CpuBackend final : public Backend {
       case Algorithm::Int8Full:
       case Algorithm::Int8QK: {
         const bool full = algorithm == Algorithm::Int8Full;
-        const Clock::time_point start = Clock::now();
         const cpu::QuantizedHost qkv = cpu::quantize_qkv_host(dims, quant, in.q, in.k, in.v, full);
         const cpu::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
-        run.quantize_seconds = seconds_since(start);
         run.out = cpu::int8_attention_from_quantized(
             dims, quant, qkv, full ? cpu::Int8Variant::Full : cpu::Int8Variant::QK, &in.v, exec);
         run.tensor_bytes = full ? cpu::int8_full_tensor_bytes(dims, quant) : cpu::int8_qk_tensor_bytes(dims, quant);
@@ -214,13 +199,11 @@ class CpuBackend final : public Backend {
                               const std::string& dump_dir) {
     try {
       cpu::HostMemoryTally tally;
-      const Clock::time_point start = Clock::now();
       KernelRun run = emulate(spec.algorithm, dims, quant, inputs, {threads, &tally});
-      const double seconds = seconds_since(start);
+      // No latency: emulation time says nothing about kernel speed (the case's
+      // wall_seconds still says how long the CPU took).
       KernelResult r;
       r.kernel = spec.name;
-      r.latency = single_sample(seconds);
-      if (run.quantize_seconds >= 0) r.quantize_latency = single_sample(run.quantize_seconds);
       r.accuracy = cpu::compute_accuracy(run.out, reference, cpu::q_shape(dims));
       r.memory = MemoryUse{run.tensor_bytes, cpu::fp16_tensor_bytes(dims), 0, tally.peak()};
       if (!dump_dir.empty()) {
