@@ -260,7 +260,7 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
                   "Relative max-abs-error growth allowed (0: none)")->capture_default_str();
   cmd->add_option("--rel-l2-tolerance", a.options.rel_l2_tolerance,
                   "Relative rel-L2 growth allowed (0: none)")->capture_default_str();
-  cmd->add_option("--missing", a.missing, "A case/kernel present on one side only: warn or fail")
+  cmd->add_option("--missing", a.missing, "A baseline case/kernel the candidate lacks or skipped: warn or fail (candidate-only ones are listed as new and never fail)")
       ->check(CLI::IsMember({"warn", "fail"}))->capture_default_str();
   cmd->add_option("--filter", a.options.case_filter, "Only case ids matching this glob or substring");
   cmd->add_flag("--allow-different-device", a.options.allow_different_device,

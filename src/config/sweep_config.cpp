@@ -385,7 +385,7 @@ json settings_to_json(const RunSettings& s) {
 json parse_json_text(const std::string& text, const std::string& file) {
   try {
     return json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1E400
     // nlohmann's message already says "at line L, column C"; drop its "[json.exception…] " tag.
     std::string detail = e.what();
     if (auto tag_end = detail.find("] "); tag_end != std::string::npos) detail = detail.substr(tag_end + 2);

@@ -627,7 +627,7 @@ Report read_report(const std::string& path) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1E400
     throw ReportError(path, "$", std::string("expected valid JSON (file truncated or not a report?), found: ") + e.what());
   }
   return report_from_json(j, path);
