@@ -166,7 +166,8 @@ struct SoftmaxRows {
   int64_t rows;            // rows of this chunk = groups * rows_per_chunk
   int64_t rows_per_chunk;  // rows per group in this chunk
   int64_t row0;            // first row (within the group's G*seq_q rows) of the chunk
-  int64_t seq_q, seq_kv;
+  int64_t seq_q, seq_kv;   // seq_kv is also the row stride
+  int64_t chunk_keys;      // keys the chunk computed (<= seq_kv); P is written up to here
   float scale;             // sm_scale
   bool causal;
 };
@@ -201,7 +202,7 @@ __global__ void softmax_rows_kernel(SoftmaxRows a, P* probs) {
     }
   }
   const MaxSum total = block_reduce(local, a.scale);
-  for (int64_t j = threadIdx.x; j < a.seq_kv; j += blockDim.x) {
+  for (int64_t j = threadIdx.x; j < a.chunk_keys; j += blockDim.x) {
     const float prob = j < visible ? expf((s[j] - total.max) * a.scale) / total.sum : 0.f;
     p[j] = to_prob<P>(prob);
   }
@@ -294,6 +295,14 @@ void ReferenceAttention::run(const __half* q, const __half* k, const __half* v, 
   }
 }
 
+int64_t ReferenceAttention::chunk_keys(int64_t row0, int64_t rows) const {
+  const int64_t sq = dims_.seq_q, skv = dims_.seq_kv;
+  const int64_t first_query = row0 % sq;
+  if (!dims_.causal || first_query + rows > sq) return skv;  // a chunk spanning heads sees all
+  const int64_t last_visible = first_query + rows - 1 + (skv - sq);  // of its last row
+  return std::clamp<int64_t>(last_visible + 1, 0, skv);
+}
+
 void ReferenceAttention::run_chunk(const __half* q, const __half* k, const __half* v, float* out,
                                    int64_t group0, int64_t groups, int64_t row0, int64_t rows,
                                    cudaStream_t stream) {
@@ -320,13 +329,19 @@ void ReferenceAttention::run_chunk(const __half* q, const __half* k, const __hal
     ab_type = CUDA_R_32F;
   }
   const int32_t batch = static_cast<int32_t>(groups);
+  const int64_t keys = chunk_keys(row0, rows);
+  if (keys == 0) {  // no row of the chunk sees a key (one head, so one contiguous block)
+    CUDA_CHECK(cudaMemsetAsync(out_chunk, 0, static_cast<size_t>(rows * d) * sizeof(float), stream));
+    return;
+  }
 
-  // S^T (skv x rows, column-major) = K (skv x d) · Q^T: S row-major [rows][skv].
-  GemmDesc scores{CUBLAS_OP_T, CUBLAS_OP_N, skv, rows, d, d, d, skv, skv * d, q_stride, rows * skv, batch,
+  // S^T (keys x rows, column-major) = K (keys x d) · Q^T: S row-major [rows][skv], the
+  // first `keys` columns of each row.
+  GemmDesc scores{CUBLAS_OP_T, CUBLAS_OP_N, keys, rows, d, d, d, skv, skv * d, q_stride, rows * skv, batch,
                   ab_type, CUDA_R_32F};
   gemm_.run(scores, a1, b1, scores_.get(), stream);
 
-  const SoftmaxRows args{scores_.get(), groups * rows, rows, row0, dims_.seq_q, skv,
+  const SoftmaxRows args{scores_.get(), groups * rows, rows, row0, dims_.seq_q, skv, keys,
                          effective_sm_scale(dims_), dims_.causal};
   const void* probs = nullptr;
   if (options_.fp32) {
@@ -337,8 +352,8 @@ void ReferenceAttention::run_chunk(const __half* q, const __half* k, const __hal
     probs = probs_.get();
   }
 
-  // O^T (d x rows) = V^T (d x skv) · P^T (skv x rows): O row-major [rows][d].
-  GemmDesc output{CUBLAS_OP_N, CUBLAS_OP_N, d, rows, skv, d, skv, d, skv * d, rows * skv, group_rows * d,
+  // O^T (d x rows) = V^T (d x keys) · P^T (keys x rows): O row-major [rows][d].
+  GemmDesc output{CUBLAS_OP_N, CUBLAS_OP_N, d, rows, keys, d, skv, d, skv * d, rows * skv, group_rows * d,
                   batch, ab_type, CUDA_R_32F};
   gemm_.run(output, a2, probs, out_chunk, stream);
 }

@@ -65,6 +65,9 @@ class ReferenceAttention {
   const ReferencePlan& plan() const { return plan_; }
 
  private:
+  // Keys a chunk of rows needs: under the causal mask, a chunk within one head's queries
+  // sees only the keys up to its last row's, so masked scores are never computed.
+  int64_t chunk_keys(int64_t row0, int64_t rows) const;
   void run_chunk(const __half* q, const __half* k, const __half* v, float* out, int64_t group0,
                  int64_t groups, int64_t row0, int64_t rows, cudaStream_t stream);
   AttnDims dims_;

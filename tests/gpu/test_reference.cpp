@@ -131,16 +131,20 @@ TEST(Reference, RowsWithNoVisibleKeyAreZero) {
 
 TEST(Reference, ChunkBoundariesDoNotChangeTheResult) {
   SESSION_OR_SKIP(s);
-  const AttnDims dims = dims_of(2, 4, 2, 77, 150, 64, true);
-  for (int64_t rows : {1, 7, 64, 153}) {
-    for (bool fp32 : {false, true}) {
-      gpu::ReferenceOptions ref;
-      ref.fp32 = fp32;
-      ref.max_chunk_rows = rows;
-      const gpu::ReferencePlan plan = gpu::plan_reference(dims, ref);
-      EXPECT_EQ(plan.rows_per_chunk, rows);
-      EXPECT_EQ(plan.groups_per_chunk, 1);
-      EXPECT_LT(reference_error(*s, dims, ref), fp32 ? 1e-5 : 1e-3) << rows << " rows, fp32 " << fp32;
+  // Chunks within a head and across heads; causal chunks that skip masked keys, and (seq_q >
+  // seq_kv) chunks whose rows see no key at all.
+  for (const AttnDims& dims : {dims_of(2, 4, 2, 77, 150, 64, true), dims_of(1, 2, 1, 300, 100, 64, true)}) {
+    for (int64_t rows : {1, 7, 64, 153}) {
+      for (bool fp32 : {false, true}) {
+        gpu::ReferenceOptions ref;
+        ref.fp32 = fp32;
+        ref.max_chunk_rows = rows;
+        const gpu::ReferencePlan plan = gpu::plan_reference(dims, ref);
+        EXPECT_EQ(plan.rows_per_chunk, rows);
+        EXPECT_EQ(plan.groups_per_chunk, 1);
+        EXPECT_LT(reference_error(*s, dims, ref), fp32 ? 1e-5 : 1e-3)
+            << "seq_q " << dims.seq_q << ", " << rows << " rows, fp32 " << fp32;
+      }
     }
   }
 }
