@@ -70,23 +70,11 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                          const __half* k, const __half* v, bool quantize_v,
                          const QuantizedQKV& out, cudaStream_t stream);
 
-// Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16.
-// Requires cfg.kv_block == 64 (the kernel's KV tile; else cudaErrorNotSupported).
+// Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with
+// numerics.h's block-relative P. Requires cfg.kv_block == 64 (the kernel's KV tile; else
+// cudaErrorNotSupported); head_dim 64 or 128.
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                  const QuantizedQKV& qkv, __half* out, cudaStream_t stream);
-
-// Reference point of P's codes (int8-fa).
-enum class PScaling {
-  // numerics.h as written: c = rint(levels * exp2(s - m)) with m the running row max.
-  RunningMax,
-  // c = rint(levels * exp2(s - r)), r = max(block max, running max - 12); O and l are kept
-  // relative to r (rescaled by exp2(r_old - r_new)). Each block uses the full code range, so
-  // the error no longer grows with seq_kv. Not yet in QuantConfig / the CPU emulation.
-  BlockMax,
-};
-cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
-                                 const QuantizedQKV& qkv, __half* out, cudaStream_t stream,
-                                 PScaling scaling);
 
 // INT8 QK^T with FP16 P·V (int8-qk); v is the FP16 V.
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,

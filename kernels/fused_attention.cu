@@ -30,22 +30,17 @@ struct InstanceKey {
   int warps;
   bool p_u8;
   bool l_from_q;
-  bool p_block_max;
 };
 
 // THE list of compiled instantiations: X(variant, head_dim, warps per CTA, u8 P, l from
-// quantized P, block-max P scaling). Add a head dim or an option here and nowhere else.
-#define INT8ATTN_INT8FULL_INSTANCES(X, D, W)                                                           \
-  X(Variant::Int8Full, D, W, true, false, false) X(Variant::Int8Full, D, W, true, true, false)         \
-  X(Variant::Int8Full, D, W, false, false, false) X(Variant::Int8Full, D, W, false, true, false)       \
-  X(Variant::Int8Full, D, W, true, false, true) X(Variant::Int8Full, D, W, true, true, true)           \
-  X(Variant::Int8Full, D, W, false, false, true) X(Variant::Int8Full, D, W, false, true, true)
-#define INT8ATTN_HEAD_DIM_INSTANCES(X, D, W)                                                           \
-  INT8ATTN_INT8FULL_INSTANCES(X, D, W)                                                                 \
-  X(Variant::Int8QK, D, W, false, false, false) X(Variant::Int8QK, D, W, false, true, false)           \
-  X(Variant::Fp16, D, W, false, false, false)
-#define INT8ATTN_FUSED_INSTANCES(X)                                                                    \
-  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 4) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 4)                         \
+// quantized P). Add a head dim or an option here and nowhere else.
+#define INT8ATTN_HEAD_DIM_INSTANCES(X, D, W)                                                      \
+  X(Variant::Int8Full, D, W, true, false) X(Variant::Int8Full, D, W, true, true)                  \
+  X(Variant::Int8Full, D, W, false, false) X(Variant::Int8Full, D, W, false, true)                \
+  X(Variant::Int8QK, D, W, false, false) X(Variant::Int8QK, D, W, false, true)                    \
+  X(Variant::Fp16, D, W, false, false)
+#define INT8ATTN_FUSED_INSTANCES(X)                                                               \
+  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 4) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 4)                    \
   INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 8) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 8)
 
 FusedTuning g_tuning;
@@ -60,10 +55,9 @@ int warps_per_cta(Variant variant, int64_t head_dim) {
 bool head_dim_compiled(int64_t d) { return d == 64 || d == 128; }
 
 cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
-#define INT8ATTN_TRY_INSTANCE(V, D, W, PU8, LQ, BM)                                                \
-  if (key.variant == V && key.head_dim == D && key.warps == W && key.p_u8 == PU8 &&                 \
-      key.l_from_q == LQ && key.p_block_max == BM)                                                  \
-    return fa::launch_flash_attention<V, D, W, PU8, LQ, BM>(p, batch_heads, stream);
+#define INT8ATTN_TRY_INSTANCE(V, D, W, PU8, LQ)                                                    \
+  if (key.variant == V && key.head_dim == D && key.warps == W && key.p_u8 == PU8 && key.l_from_q == LQ) \
+    return fa::launch_flash_attention<V, D, W, PU8, LQ>(p, batch_heads, stream);
   INT8ATTN_FUSED_INSTANCES(INT8ATTN_TRY_INSTANCE)
 #undef INT8ATTN_TRY_INSTANCE
   return cudaErrorNotSupported;
@@ -106,11 +100,6 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
 
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
                                  __half* out, cudaStream_t stream) {
-  return int8_flash_attention(dims, cfg, qkv, out, stream, PScaling::RunningMax);
-}
-
-cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
-                                 __half* out, cudaStream_t stream, PScaling scaling) {
   if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
@@ -119,7 +108,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_rows = p.k_rows;
   const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
                         warps_per_cta(Variant::Int8Full, dims.head_dim), cfg.p_quant == PQuant::U8x255,
-                        cfg.l_from_quantized_p, scaling == PScaling::BlockMax};
+                        cfg.l_from_quantized_p};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -131,7 +120,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   p.v = v;
   p.v_rows = dims.seq_kv;
   const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p, false};
+                        warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -144,7 +133,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.v = v;
   p.k_rows = p.v_rows = dims.seq_kv;
   const InstanceKey key{Variant::Fp16, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Fp16, dims.head_dim), false, false, false};
+                        warps_per_cta(Variant::Fp16, dims.head_dim), false, false};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 

@@ -11,6 +11,7 @@
 #include <cuda_fp16.h>
 #include <cfloat>
 #include <cstdint>
+#include <type_traits>
 
 #include "common/numerics.h"
 
@@ -211,14 +212,11 @@ __device__ __forceinline__ void load_kv_block(const Params& p, uint32_t slot, co
 // Per-warp state and the two halves of one KV step: scores() (S = Q·K^T, scaled, masked)
 // and softmax_pv() (online softmax, P, O = O*alpha + P·V). (Running half of the warps one
 // half-step out of phase was measured slower: docs/perf-log.md v2.)
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, bool kPBlockMax>
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ>
 struct WarpTile {
   using S = Shape<kV, kD, kWarps>;
   static constexpr float kLevels = S::kInt8PV ? (kPU8 ? 255.f : 127.f) : 1.f;
-  // Block-max P scaling: P is coded relative to max(block max, running max - kRefWindow), so
-  // each block uses the full code range; O and l are kept relative to that reference (they
-  // grow by at most 2^kRefWindow, far from FP32 overflow).
-  static constexpr float kRefWindow = 12.f;
+  static constexpr float kRefWindow = 12.f;  // see softmax_pv
 
   const Params& p;
   int lane, g, t;
@@ -296,8 +294,16 @@ struct WarpTile {
     }
   }
 
+  // int8-fa follows numerics.h's block-relative P: codes c = rint(levels * exp2(s - bm)) with
+  // bm the block's own max, and the block's INT32 P·V enters O with weight exp2(bm - m).
+  // O and l are kept relative to ref = max(bm, m - kRefWindow) (usually bm itself, so the
+  // weight is exactly 1 and costs nothing): rescaling by exp2(ref_old - ref_new) equals the
+  // contract's alpha/weight product up to FP32 rounding, and the clamp bounds how far O can
+  // grow between blocks (2^kRefWindow) whatever the scores. int8-qk and fp16-fa use the
+  // standard form (P relative to the running max m).
   __device__ __forceinline__ void softmax_pv(uint32_t slot, const float (&x)[S::kNTilesS][4]) {
-    float alpha[2], shift[2];
+    float alpha[2], beta[2], shift[2];
+    bool unit_beta = true;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       float xmax = -INFINITY;
@@ -307,20 +313,28 @@ struct WarpTile {
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 2));
       const float block_max = xmax * q_scale[r];  // q_scale > 0: the max commutes with it
       const float m_new = fmaxf(m[r], block_max);
-      if (m_new == -INFINITY) {  // nothing visible yet: p = 0, nothing to rescale
-        alpha[r] = 1.f;
-        shift[r] = 0.f;
-      } else {
-        const float ref_new = kPBlockMax ? fmaxf(block_max, m_new - kRefWindow) : m_new;
-        alpha[r] = fast_exp2(ref[r] - ref_new);
-        shift[r] = ref_new - log2_levels;  // t = exp2(s - ref) * levels in one ex2
-        ref[r] = ref_new;
+      alpha[r] = 1.f;  // defaults: no visible key in this block for this row, nothing changes
+      beta[r] = 0.f;
+      shift[r] = 0.f;  // t = exp2(-inf) = 0 for every masked key
+      if constexpr (S::kInt8PV) {
+        if (block_max != -INFINITY) {
+          const float ref_new = fmaxf(block_max, m_new - kRefWindow);
+          alpha[r] = fast_exp2(ref[r] - ref_new);  // ref = -inf before the first block: 0
+          beta[r] = ref_new == block_max ? 1.f : fast_exp2(block_max - ref_new);
+          shift[r] = block_max - log2_levels;  // t = levels * exp2(s - bm) in one ex2
+          ref[r] = ref_new;
+        }
+        unit_beta = unit_beta && beta[r] == 1.f;
+      } else if (m_new != -INFINITY) {
+        alpha[r] = fast_exp2(m[r] - m_new);
+        beta[r] = 1.f;
+        shift[r] = m_new;
       }
       m[r] = m_new;
-      l[r] *= alpha[r];
     }
     // t = levels * p; held as the bits of t + kMagic when P is quantized.
     float tp[S::kNTilesS][4];
+    float l_block[2] = {0.f, 0.f};
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n)
 #pragma unroll
@@ -329,12 +343,14 @@ struct WarpTile {
         const float tv = fast_exp2(fmaf(x[n][e], q_scale[r], -shift[r]));
         if constexpr (S::kInt8PV) {
           tp[n][e] = tv + kMagic;  // exact rint(tv) in the low byte
-          l[r] += kLFromQ ? tp[n][e] - kMagic : tv;
+          l_block[r] += kLFromQ ? tp[n][e] - kMagic : tv;
         } else {
           tp[n][e] = tv;
-          l[r] += kLFromQ ? __half2float(__float2half_rn(tv)) : tv;
+          l_block[r] += kLFromQ ? __half2float(__float2half_rn(tv)) : tv;
         }
       }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) l[r] = fmaf(l[r], alpha[r], beta[r] * l_block[r]);
 
     const uint32_t v_tile = slot + S::kKBytes;
     if constexpr (S::kInt8PV) {
@@ -353,17 +369,24 @@ struct WarpTile {
           pa[kk][2 + h] = pack_low_bytes(__float_as_uint(c[2 * h]), __float_as_uint(c[2 * h + 1]),
                                          __float_as_uint(d[2 * h]), __float_as_uint(d[2 * h + 1]));
         }
+      // O = O * alpha + beta * float(P·V); beta is 1 for every row of the warp almost always.
+      auto accumulate = [&](auto weighted) {
 #pragma unroll
-      for (int n = 0; n < S::kNTilesO; ++n) {
-        uint32_t b[4];
-        ldmatrix_x4(b, v_tile + swizzle<kBlockN>(n * 8 + (lane & 7), lane >> 3));
-        uint32_t acc[4];
-        mma_i8<kPU8>(acc, pa[0], b[0], b[1], magic);
-        mma_i8<kPU8>(acc, pa[1], b[2], b[3], acc);
+        for (int n = 0; n < S::kNTilesO; ++n) {
+          uint32_t b[4];
+          ldmatrix_x4(b, v_tile + swizzle<kBlockN>(n * 8 + (lane & 7), lane >> 3));
+          uint32_t acc[4];
+          mma_i8<kPU8>(acc, pa[0], b[0], b[1], magic);
+          mma_i8<kPU8>(acc, pa[1], b[2], b[3], acc);
 #pragma unroll
-        for (int e = 0; e < 4; ++e)
-          o[n][e] = fmaf(o[n][e], alpha[e >> 1], __int_as_float(static_cast<int32_t>(acc[e])) - kMagic);
-      }
+          for (int e = 0; e < 4; ++e) {
+            const float pv = __int_as_float(static_cast<int32_t>(acc[e])) - kMagic;
+            o[n][e] = fmaf(o[n][e], alpha[e >> 1], decltype(weighted)::value ? pv * beta[e >> 1] : pv);
+          }
+        }
+      };
+      if (__all_sync(0xffffffffu, unit_beta)) accumulate(std::false_type{});
+      else accumulate(std::true_type{});
     } else {
       uint32_t pa[kBlockN / 16][4];
 #pragma unroll
@@ -416,13 +439,13 @@ struct WarpTile {
 };
 
 // CTAs resident per SM: 8 warps -> one CTA (255 registers a thread); 4 warps -> two CTAs that
-// do not share barriers (one runs its softmax while the other runs its MMAs), three at
-// head_dim 64 where the state fits in 168 registers (ncu: the kernel is latency-bound with
-// 2 warps per scheduler, docs/perf-log.md).
+// do not share barriers (one runs its softmax while the other runs its MMAs). Three 4-warp
+// CTAs at head_dim 64 (168 registers) is the next thing to measure: ncu says the kernel is
+// latency-bound at 2 warps per scheduler (docs/perf-log.md); it spills 28-56 bytes today.
 template <int kD, int kWarps>
-constexpr int ctas_per_sm() { return kWarps == 8 ? 1 : (kD == 64 ? 3 : 2); }
+constexpr int ctas_per_sm() { return kWarps == 8 ? 1 : 2; }
 
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, bool kPBlockMax>
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ>
 __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps>())
     flash_attention_kernel(const __grid_constant__ Params p) {
   using S = Shape<kV, kD, kWarps>;
@@ -457,7 +480,7 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps>())
     cp_async_commit();
   }
 
-  WarpTile<kV, kD, kWarps, kPU8, kLFromQ, kPBlockMax> tile(p, lane, m0 + warp * 16, offset);
+  WarpTile<kV, kD, kWarps, kPU8, kLFromQ> tile(p, lane, m0 + warp * 16, offset);
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     if constexpr (S::kInt8QK) {
@@ -495,10 +518,10 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps>())
 }
 
 // Host launcher of one instantiation (defined here so the instance list stays in one file).
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, bool kPBlockMax>
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ>
 cudaError_t launch_flash_attention(Params p, int64_t batch_heads, cudaStream_t stream) {
   using S = Shape<kV, kD, kWarps>;
-  auto kernel = flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ, kPBlockMax>;
+  auto kernel = flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ>;
   p.n_qblocks = static_cast<int32_t>((p.seq_q + S::kBlockM - 1) / S::kBlockM);
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
   if (err != cudaSuccess) return err;

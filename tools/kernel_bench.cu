@@ -109,7 +109,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8FaU8BM, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8 };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8 };
 // The "8w" kinds force 8 warps per CTA (one CTA per SM); the others use the library's choice.
 int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 : 0; }
 const char* kind_name(Kind k) {
@@ -117,7 +117,6 @@ const char* kind_name(Kind k) {
     case Kind::Int8FaU8: return "int8-fa(u8)";
     case Kind::Int8FaS8: return "int8-fa(s8)";
     case Kind::Int8FaU8LQ: return "int8-fa(u8,lq)";
-    case Kind::Int8FaU8BM: return "int8-fa(u8,bm)";
     case Kind::Int8Qk: return "int8-qk";
     case Kind::Fp16Fa: return "fp16-fa";
     case Kind::Int8FaU8W8: return "int8-fa(u8,8w)";
@@ -217,7 +216,6 @@ struct Bench {
       case Kind::Int8FaU8:
       case Kind::Int8FaS8:
       case Kind::Int8FaU8LQ: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
-      case Kind::Int8FaU8BM: return int8_flash_attention(dims, cfg, qkv, out, nullptr, PScaling::BlockMax);
       case Kind::Int8Qk: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
       case Kind::Fp16Fa:
       case Kind::Fp16FaW8: return fp16_flash_attention(dims, q, k, v, out, nullptr);
@@ -306,7 +304,7 @@ int main(int argc, char** argv) {
               prop.l2CacheSize >> 20, prop.major, prop.minor);
 
   std::vector<Shape> shapes;
-  std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8FaU8BM,
+  std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ,
                              Kind::Int8Qk,   Kind::Fp16Fa,   Kind::Int8FaU8W8};
   const bool timed = mode != "check" && mode != "profile" && mode != "sancheck";
   if (mode == "check") {
@@ -320,7 +318,7 @@ int main(int argc, char** argv) {
         shapes.push_back({1, 2, 2, 130, 4100, d, causal, true});
       }
   } else if (mode == "sancheck") {  // small shapes for compute-sanitizer
-    kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8BM, Kind::Int8Qk, Kind::Fp16Fa, Kind::Int8FaU8W8};
+    kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8Qk, Kind::Fp16Fa, Kind::Int8FaU8W8};
     for (int64_t d : {64, 128}) {
       shapes.push_back({2, 4, 2, 77, 77, d, true, false});
       shapes.push_back({1, 2, 2, 200, 70, d, true, false});
@@ -335,7 +333,7 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
   } else {  // perf: the issue's shapes (b*s = 16K tokens, 16 heads)
-    kinds = {Kind::Int8FaU8, Kind::Int8FaU8W8, Kind::Int8FaU8BM, Kind::Int8Qk, Kind::Fp16Fa};
+    kinds = {Kind::Int8FaU8, Kind::Int8FaU8W8, Kind::Int8Qk, Kind::Fp16Fa};
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
