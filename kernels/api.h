@@ -120,6 +120,10 @@ class GpuSession {
   // Elements [offset, offset+count) of a tensor as floats (Output: the op's output).
   GpuStatus download(GpuTensor tensor, GpuOp op, int64_t offset, int64_t count, float* out);
   void release(GpuOp op);
+  // Frees the reference's chunk workspace but keeps its output (for the metrics), so the
+  // other kernels run without it; the reference cannot run again until prepared again.
+  // Other ops: no effect.
+  void release_workspace(GpuOp op);
 
   // Bytes of every device allocation live now (the allocator's count).
   int64_t allocated_bytes() const;

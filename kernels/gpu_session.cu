@@ -189,6 +189,7 @@ struct GpuSession::Impl {
     const QuantConfig& cfg = settings.quant;
     switch (op) {
       case GpuOp::Reference:
+        if (!s.reference) throw CudaError("reference: workspace released; prepare it again", cudaSuccess);
         s.reference->run(q.get(), k.get(), v.get(), s.out_f32.get(), stream);
         break;
       case GpuOp::Quantize:
@@ -387,6 +388,12 @@ GpuStatus GpuSession::download(GpuTensor tensor, GpuOp op, int64_t offset, int64
 }
 
 void GpuSession::release(GpuOp op) { impl_->ops.erase(op); }
+
+void GpuSession::release_workspace(GpuOp op) {
+  auto it = impl_->ops.find(op);
+  if (it == impl_->ops.end()) return;
+  it->second.reference.reset();  // the INT8 ops' quantized tensors are their inputs: kept
+}
 
 // ---------------------------------------------------------------- estimates ------------
 

@@ -2,6 +2,7 @@
 // FP64 reference and generator. Skips cleanly when no CUDA device is present.
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "src/bench/backend.h"
 #include "src/cpu/inputs.h"
 #include "src/cpu/metrics.h"
+#include "src/cpu/npy.h"
 #include "src/cpu/reference.h"
 
 namespace int8attn {
@@ -318,6 +320,53 @@ TEST(CudaBackend, RunsASmallCase) {
   BenchCase huge = c;
   huge.dims = dims_of(64, 64, 64, 131072, 131072, 128, false);
   EXPECT_NE(backend->skip_reason(huge, settings).find("GiB free"), std::string::npos);
+}
+
+// --dump writes inputs and outputs; --inputs reads them back: the same case from the dumped
+// files gives the same reference output bit for bit, and the released reference workspace
+// leaves the output intact for the other kernels.
+TEST(CudaBackend, DumpedInputsReloadToTheSameResult) {
+  std::string why;
+  auto backend = make_cuda_backend(0, why);
+  if (!backend) GTEST_SKIP() << why;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "int8attn_dump_test";
+  std::filesystem::remove_all(dir);
+  BenchCase c;
+  c.dims = dims_of(1, 4, 2, 65, 130, 64, true);
+  c.input.distribution = Distribution::OutlierChannels;
+  c.input.seed = 11;
+  c.id = make_case_id(c.dims, c.input);
+  RunSettings settings;
+  settings.measure.min_samples = 2;
+  settings.measure.max_seconds = 0.05;
+  settings.kernels = {"fp16-ref-cublaslt", "fp16-fa"};
+  settings.dump_dir = dir.string();
+  const std::vector<const KernelSpec*> specs = {find_kernel("fp16-ref-cublaslt"), find_kernel("fp16-fa")};
+  const CaseResult first = backend->run_case(c, specs, settings);
+  ASSERT_EQ(first.kernels[0].status, KernelStatus::Ok) << first.kernels[0].reason;
+  const std::string case_dir = (dir / c.id).string();
+  const cpu::NpyTensor q = cpu::read_npy(case_dir + "/q.npy");
+  EXPECT_EQ(q.dtype, cpu::NpyDtype::Float16);
+  EXPECT_EQ(q.shape, (std::array<int64_t, 4>{1, 4, 65, 64}));
+  const cpu::HostQKV generated = cpu::generate_inputs(c.dims, c.input);
+  EXPECT_EQ(cpu::read_npy(case_dir + "/k.npy").shape, (std::array<int64_t, 4>{1, 2, 130, 64}));
+  const cpu::NpyTensor ref1 = cpu::read_npy(case_dir + "/fp16-ref-cublaslt.npy");
+  EXPECT_EQ(ref1.dtype, cpu::NpyDtype::Float32);
+  if (first.kernels[1].status == KernelStatus::Ok) {
+    EXPECT_TRUE(std::filesystem::exists(case_dir + "/fp16-fa.npy"));
+    EXPECT_LT(first.kernels[1].accuracy->rel_l2, 1e-3);  // metrics against an intact reference
+  }
+  const std::vector<double> want = cpu::reference_attention(c.dims, generated.q, generated.k, generated.v);
+  EXPECT_LT(rel_l2(ref1.data, want), 1e-5);
+
+  BenchCase reloaded = c;
+  reloaded.input.npy_dir = case_dir;
+  settings.dump_dir = (dir / "again").string();
+  const CaseResult second = backend->run_case(reloaded, specs, settings);
+  ASSERT_EQ(second.kernels[0].status, KernelStatus::Ok) << second.kernels[0].reason;
+  const cpu::NpyTensor ref2 = cpu::read_npy((dir / "again" / c.id / "fp16-ref-cublaslt.npy").string());
+  EXPECT_EQ(ref1.data, ref2.data);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
