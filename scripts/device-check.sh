@@ -7,6 +7,7 @@
 #   BENCH_CONFIG=configs/default.json                  config of the bench stage
 #   BUILD_DIR=build  JOBS=$(nproc)  OUT=./device-out   build folder, parallelism, log folder
 #   GTEST_FILTER=...                                   restricts the gpu-tests stage
+#   CUDA_ARCHS="90a"                                   architectures to build (default 80;90a)
 #
 # Device call: carry [".deps"], command: scripts/device-check.sh
 set -uo pipefail
@@ -44,7 +45,8 @@ nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,temperature.gpu
 configure_and_build() {
   local prefix
   prefix=$(.deps/unpack.sh) || return 1
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINT8ATTN_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" &&
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINT8ATTN_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" \
+    -DINT8ATTN_CUDA_ARCHS="${CUDA_ARCHS:-80;90a}" &&
     cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 has_stage build && run_stage build "$OUT/build.log" configure_and_build
