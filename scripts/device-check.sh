@@ -8,6 +8,7 @@
 #   BUILD_DIR=build  JOBS=$(nproc)  OUT=./device-out   build folder, parallelism, log folder
 #   GTEST_FILTER=...                                   restricts the gpu-tests stage
 #   CUDA_ARCHS="90a"                                   architectures to build (default 80;90a)
+#   GIT_COMMIT=$(git rev-parse --short=12 HEAD)        commit for the reports (the copy has no .git)
 #
 # Device call: carry [".deps"], command: scripts/device-check.sh
 set -uo pipefail
@@ -46,7 +47,7 @@ configure_and_build() {
   local prefix
   prefix=$(.deps/unpack.sh) || return 1
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINT8ATTN_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" \
-    -DINT8ATTN_CUDA_ARCHS="${CUDA_ARCHS:-80;90a}" &&
+    -DINT8ATTN_CUDA_ARCHS="${CUDA_ARCHS:-80;90a}" -DINT8ATTN_GIT_COMMIT="${GIT_COMMIT:-}" &&
     cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 has_stage build && run_stage build "$OUT/build.log" configure_and_build
