@@ -94,43 +94,15 @@ class CpuBackend final : public Backend {
       run_kernels(c, ordered, settings, threads, result);
     } catch (const std::exception& e) {  // inputs or reference failed: every kernel errs
       result.kernels.clear();
-      for (const KernelSpec* spec : ordered) result.kernels.push_back(error_result(spec->name, e.what()));
+      for (const KernelSpec* spec : ordered) {
+        result.kernels.push_back(status_result(spec->name, KernelStatus::Error, e.what()));
+      }
     }
     result.wall_seconds = seconds_since(start);
     return result;
   }
 
  private:
-  static KernelResult error_result(const std::string& name, const std::string& why) {
-    KernelResult r;
-    r.kernel = name;
-    r.status = KernelStatus::Error;
-    r.reason = why;
-    return r;
-  }
-
-  // The reference spec (from the list, else the registry's) first, then the others in order.
-  static std::vector<const KernelSpec*> reference_first(const std::vector<const KernelSpec*>& kernels) {
-    const KernelSpec* reference = nullptr;
-    for (const KernelSpec* k : kernels) {
-      if (k->algorithm == Algorithm::Reference && !reference) reference = k;
-    }
-    if (!reference) {
-      for (const KernelSpec& k : kernel_registry()) {
-        if (k.algorithm == Algorithm::Reference) {
-          reference = &k;
-          break;
-        }
-      }
-    }
-    std::vector<const KernelSpec*> ordered;
-    if (reference) ordered.push_back(reference);
-    for (const KernelSpec* k : kernels) {
-      if (k->algorithm != Algorithm::Reference) ordered.push_back(k);
-    }
-    return ordered;
-  }
-
   void run_kernels(const BenchCase& c, const std::vector<const KernelSpec*>& ordered,
                    const RunSettings& settings, int threads, CaseResult& result) const {
     const AttnDims& dims = c.dims;
@@ -211,7 +183,7 @@ class CpuBackend final : public Backend {
       }
       return r;
     } catch (const std::exception& e) {
-      return error_result(spec.name, e.what());
+      return status_result(spec.name, KernelStatus::Error, e.what());
     }
   }
 

@@ -66,32 +66,6 @@ gpu::InputGenSpec gen_spec(const InputSpec& in) {
   return g;
 }
 
-KernelResult failed(const std::string& name, KernelStatus status, const std::string& why) {
-  KernelResult r;
-  r.kernel = name;
-  r.status = status;
-  r.reason = why;
-  return r;
-}
-
-// The reference spec (from the list, else the registry's) first, then the others in order.
-std::vector<const KernelSpec*> reference_first(const std::vector<const KernelSpec*>& kernels) {
-  const KernelSpec* reference = nullptr;
-  for (const KernelSpec* k : kernels) {
-    if (k->algorithm == Algorithm::Reference && !reference) reference = k;
-  }
-  if (!reference) {
-    for (const KernelSpec& k : kernel_registry()) {
-      if (k.algorithm == Algorithm::Reference) reference = &k;
-    }
-  }
-  std::vector<const KernelSpec*> ordered{reference};
-  for (const KernelSpec* k : kernels) {
-    if (k->algorithm != Algorithm::Reference) ordered.push_back(k);
-  }
-  return ordered;
-}
-
 Accuracy to_accuracy(const gpu::ErrorMetrics& m, const AttnDims& d) {
   Accuracy a;
   a.mse = m.mse;
@@ -160,7 +134,9 @@ class CudaBackend final : public Backend {
       result.reference_check = reference_check(c);
       if (!dump_dir.empty()) dump_inputs(c.dims, dump_dir, ordered.front()->name);
     } catch (const std::exception& e) {  // no inputs or no reference: nothing to measure against
-      for (const KernelSpec* spec : kernels) result.kernels.push_back(failed(spec->name, KernelStatus::Error, e.what()));
+      for (const KernelSpec* spec : kernels) {
+        result.kernels.push_back(status_result(spec->name, KernelStatus::Error, e.what()));
+      }
       session_->release(gpu::GpuOp::Reference);
       result.wall_seconds = seconds_since(start);
       return result;
@@ -169,7 +145,8 @@ class CudaBackend final : public Backend {
     for (size_t i = report_reference ? 0 : 1; i < ordered.size(); ++i) {
       const KernelSpec& spec = *ordered[i];
       if (session_->context_lost()) {
-        result.kernels.push_back(failed(spec.name, KernelStatus::Error, "not run: CUDA context lost: " + lost_reason_));
+        result.kernels.push_back(
+            status_result(spec.name, KernelStatus::Error, "not run: CUDA context lost: " + lost_reason_));
         continue;
       }
       result.kernels.push_back(run_kernel(spec, c, settings, dump_dir));
@@ -264,7 +241,7 @@ class CudaBackend final : public Backend {
         const gpu::GpuStatus first = session_->prepare(op);
         if (first.not_supported) {
           session_->release(op);
-          return failed(spec.name, KernelStatus::Skipped, "kernel declined the problem: " + first.message);
+          return status_result(spec.name, KernelStatus::Skipped, "kernel declined the problem: " + first.message);
         }
         check(first, "first run");
         gpu::ErrorMetrics metrics;
@@ -279,7 +256,7 @@ class CudaBackend final : public Backend {
       const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, gpu::GpuOp::Fp16Flash);
       r.memory = MemoryUse{gpu::op_tensor_bytes(d, settings.quant, op), fp16_bytes, mem.workspace_bytes, mem.peak_bytes};
     } catch (const std::exception& e) {
-      r = failed(spec.name, KernelStatus::Error, e.what());
+      r = status_result(spec.name, KernelStatus::Error, e.what());
     }
     if (op != gpu::GpuOp::Reference) session_->release(op);
     return r;

@@ -55,6 +55,21 @@ const std::vector<KernelSpec>& kernel_registry() {
   return registry;
 }
 
+std::vector<const KernelSpec*> reference_first(const std::vector<const KernelSpec*>& kernels) {
+  const KernelSpec* reference = nullptr;
+  for (const KernelSpec* k : kernels) {
+    if (k->algorithm == Algorithm::Reference && !reference) reference = k;
+  }
+  for (const KernelSpec& k : kernel_registry()) {
+    if (!reference && k.algorithm == Algorithm::Reference) reference = &k;
+  }
+  std::vector<const KernelSpec*> ordered{reference};
+  for (const KernelSpec* k : kernels) {
+    if (k->algorithm != Algorithm::Reference) ordered.push_back(k);
+  }
+  return ordered;
+}
+
 const KernelSpec* find_kernel(std::string_view name) {
   for (const KernelSpec& k : kernel_registry()) {
     if (k.name == name) return &k;

@@ -49,6 +49,10 @@ struct KernelSpec {
 };
 
 const std::vector<KernelSpec>& kernel_registry();
+
+// The reference spec (from the list, else the registry's) first, then the others in order:
+// backends need the reference output to measure every other kernel against.
+std::vector<const KernelSpec*> reference_first(const std::vector<const KernelSpec*>& kernels);
 const KernelSpec* find_kernel(std::string_view name);
 
 }  // namespace int8attn

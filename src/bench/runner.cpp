@@ -41,14 +41,6 @@ class SigintGuard {
   void (*previous_)(int);
 };
 
-KernelResult skipped_result(const std::string& kernel, const std::string& reason) {
-  KernelResult r;
-  r.kernel = kernel;
-  r.status = KernelStatus::Skipped;
-  r.reason = reason;
-  return r;
-}
-
 // A few words for the progress line.
 std::string case_summary(const CaseResult& r) {
   std::string out;
@@ -121,11 +113,11 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
   for (const std::string& name : settings.kernels) {
     const KernelSpec* spec = find_kernel(name);
     if (!spec) {
-      skipped.push_back(skipped_result(name, "unknown kernel"));
+      skipped.push_back(status_result(name, KernelStatus::Skipped, "unknown kernel"));
     } else if (!skip.empty()) {
-      skipped.push_back(skipped_result(name, skip));
+      skipped.push_back(status_result(name, KernelStatus::Skipped, skip));
     } else if (auto why = spec->unsupported_reason(c.dims, backend.caps())) {
-      skipped.push_back(skipped_result(name, *why));
+      skipped.push_back(status_result(name, KernelStatus::Skipped, *why));
     } else {
       runnable.push_back(spec);
     }
@@ -144,7 +136,7 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
       return false;
     };
     if (!take(result.kernels) && !take(skipped)) {
-      ordered.push_back(skipped_result(name, "backend returned no result"));
+      ordered.push_back(status_result(name, KernelStatus::Skipped, "backend returned no result"));
     }
   }
   result.kernels = std::move(ordered);

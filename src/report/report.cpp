@@ -6,6 +6,14 @@
 
 namespace int8attn {
 
+KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason) {
+  KernelResult r;
+  r.kernel = kernel;
+  r.status = status;
+  r.reason = reason;
+  return r;
+}
+
 const char* to_string(KernelStatus s) {
   switch (s) {
     case KernelStatus::Ok: return "ok";

@@ -53,6 +53,10 @@ struct FallbackDecision {
   std::vector<std::string> reasons;  // empty when decision == Int8
 };
 
+struct KernelResult;
+// A result that carries only a status and its reason (skipped, or failed before measuring).
+KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason);
+
 struct KernelResult {
   std::string kernel;             // registry name
   KernelStatus status = KernelStatus::Ok;
