@@ -46,10 +46,11 @@ std::string shape_label(const CaseResult& c) {
                      d.head_dim, d.causal ? "causal" : "full", to_string(c.input.distribution));
 }
 
-std::string group_label(const CaseResult& c) {
+std::string group_label(const CaseResult& c, bool with_batch) {
   const auto& d = c.dims;
-  std::string label = fmt::format("b{} h{} kv{} d{} {} {}", d.batch, d.heads, d.kv_heads, d.head_dim,
-                                  d.causal ? "causal" : "full", to_string(c.input.distribution));
+  std::string label = fmt::format("{}h{} kv{} d{} {} {}", with_batch ? fmt::format("b{} ", d.batch) : "",
+                                  d.heads, d.kv_heads, d.head_dim, d.causal ? "causal" : "full",
+                                  to_string(c.input.distribution));
   if (d.seq_q != d.seq_kv) label += fmt::format(" q{}", d.seq_q);
   return label;
 }

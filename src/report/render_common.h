@@ -23,7 +23,7 @@ std::string note(const KernelResult& k);
 std::string shape_label(const CaseResult& c);
 // The shape without the sequence length (the charts' grouping key); seq_q appears only
 // when it differs from seq_kv (decode-style cases).
-std::string group_label(const CaseResult& c);
+std::string group_label(const CaseResult& c, bool with_batch = true);
 
 // Kernel family from the registry; unknown names count as INT8 when they carry a fallback
 // decision, else as FP16.

@@ -5,6 +5,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "src/report/escape.h"
 #include "src/report/render_common.h"
@@ -22,16 +23,33 @@ struct Group {
   std::vector<const CaseResult*> cases;
 };
 
-std::vector<Group> group_cases(const Report& r) {
+std::vector<Group> group_by(const Report& r, bool with_batch) {
   std::vector<Group> groups;
   for (const auto& c : r.cases) {
-    const std::string label = group_label(c);
+    const std::string label = group_label(c, with_batch);
     auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.label == label; });
     if (it == groups.end()) {
       groups.push_back({label, {}});
       it = std::prev(groups.end());
     }
     it->cases.push_back(&c);
+  }
+  return groups;
+}
+
+// Sweeps that hold batch*seq constant (one batch per seq_len) get one curve over seq_len,
+// labelled with the batches; where a seq_len repeats with another batch, batch splits groups.
+std::vector<Group> group_cases(const Report& r) {
+  std::vector<Group> groups = group_by(r, false);
+  for (Group& g : groups) {
+    std::set<int64_t> seqs;
+    std::vector<std::string> batches;
+    for (const CaseResult* c : g.cases) {
+      if (!seqs.insert(c->dims.seq_kv).second) return group_by(r, true);
+      batches.push_back(std::to_string(c->dims.batch));
+    }
+    batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+    g.label = "b" + fmt::format("{}", fmt::join(batches, "/")) + " " + g.label;
   }
   return groups;
 }

@@ -225,5 +225,20 @@ TEST(Escape, XmlAndCsv) {
   EXPECT_FALSE(parse_report_format("pdf").has_value());
 }
 
+TEST(RenderHtml, BatchFollowingSeqLenStaysOneCurve) {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases.resize(3);  // one group, three sequence lengths
+  const int64_t batches[] = {16, 4, 1};  // batch*seq held constant, as configs/int8-targets.json does
+  for (size_t i = 0; i < 3; ++i) r.cases[i].dims.batch = batches[i];
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_NE(html.find("b16/4/1 h16 kv16 d128"), std::string::npos);
+  EXPECT_EQ(html.find("chart-latency-1"), std::string::npos);  // one group, not three
+
+  r.cases[1].dims.seq_q = r.cases[1].dims.seq_kv = r.cases[0].dims.seq_kv;  // a seq_len repeated, other batch
+  const std::string split = render_report(r, ReportFormat::Html);
+  EXPECT_NE(split.find("chart-latency-1"), std::string::npos);
+  EXPECT_NE(split.find("b16 h16 kv16 d128"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace int8attn
