@@ -90,8 +90,10 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
 struct FusedTuning {
   int warps_per_cta = 0;  // 0: measured best per variant; 8: 128 query rows per CTA (one CTA
                           // per SM); 4: 64 rows, two CTAs per SM
+  int schedule = -1;      // register schedule (fa::kSchedules in int8_flash_attn.cuh); -1: best
 };
 void set_fused_tuning(const FusedTuning& tuning);
+int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1
 
 // Whether the fused kernels have an instantiation for this head_dim on this device.
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor);

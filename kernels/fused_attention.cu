@@ -1,5 +1,8 @@
 // Host entry points of the fused attention kernels: parameter set-up, the one list of
 // compiled instantiations, and the host-side layout converters of attn_kernels.h.
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels/attn_kernels.h"
 #include "kernels/int8_flash_attn.cuh"
 
@@ -30,6 +33,7 @@ struct InstanceKey {
   int warps;
   bool p_u8;
   bool l_from_q;
+  int schedule;
 };
 
 // THE list of compiled instantiations: X(variant, head_dim, warps per CTA, u8 P, l from
@@ -43,7 +47,36 @@ struct InstanceKey {
   INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 4) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 4)                    \
   INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 8) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 8)
 
-FusedTuning g_tuning;
+// The measured best register schedule (fa::kSchedules, docs/perf-log.md v5).
+constexpr int kDefaultSchedule = 0;
+
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W" overrides the defaults (device A/B runs of the
+// CLI); read once, before the first launch.
+FusedTuning tuning_from_env() {
+  FusedTuning t;
+  const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
+  if (env == nullptr) return t;
+  if (const char* s = std::strstr(env, "schedule=")) t.schedule = std::atoi(s + 9);
+  if (const char* w = std::strstr(env, "warps=")) t.warps_per_cta = std::atoi(w + 6);
+  return t;
+}
+
+FusedTuning g_tuning = tuning_from_env();
+
+int schedule() {
+  return g_tuning.schedule >= 0 && g_tuning.schedule < fa::kNumSchedules ? g_tuning.schedule : kDefaultSchedule;
+}
+
+// Launches schedule `sched` of one instantiation (every schedule is compiled).
+template <Variant kV, int kD, int kW, bool kPU8, bool kLQ, int kSched = 0>
+cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
+  if constexpr (kSched < fa::kNumSchedules) {
+    if (sched == kSched) return fa::launch_flash_attention<kV, kD, kW, kPU8, kLQ, kSched>(p, batch_heads, stream);
+    return launch_schedule<kV, kD, kW, kPU8, kLQ, kSched + 1>(sched, p, batch_heads, stream);
+  } else {
+    return cudaErrorNotSupported;
+  }
+}
 
 // Warps per CTA (docs/perf-log.md v3): two 4-warp CTAs per SM beat one 8-warp CTA for int8-fa
 // everywhere and for every variant at head_dim 64; FP16 P·V at head_dim 128 prefers 8 warps.
@@ -57,7 +90,7 @@ bool head_dim_compiled(int64_t d) { return d == 64 || d == 128; }
 cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
 #define INT8ATTN_TRY_INSTANCE(V, D, W, PU8, LQ)                                                    \
   if (key.variant == V && key.head_dim == D && key.warps == W && key.p_u8 == PU8 && key.l_from_q == LQ) \
-    return fa::launch_flash_attention<V, D, W, PU8, LQ>(p, batch_heads, stream);
+    return launch_schedule<V, D, W, PU8, LQ>(key.schedule, p, batch_heads, stream);
   INT8ATTN_FUSED_INSTANCES(INT8ATTN_TRY_INSTANCE)
 #undef INT8ATTN_TRY_INSTANCE
   return cudaErrorNotSupported;
@@ -108,7 +141,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_rows = p.k_rows;
   const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
                         warps_per_cta(Variant::Int8Full, dims.head_dim), cfg.p_quant == PQuant::U8x255,
-                        cfg.l_from_quantized_p};
+                        cfg.l_from_quantized_p, schedule()};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -120,7 +153,8 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   p.v = v;
   p.v_rows = dims.seq_kv;
   const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p};
+                        warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p,
+                        schedule()};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -133,11 +167,12 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.v = v;
   p.k_rows = p.v_rows = dims.seq_kv;
   const InstanceKey key{Variant::Fp16, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Fp16, dims.head_dim), false, false};
+                        warps_per_cta(Variant::Fp16, dims.head_dim), false, false, schedule()};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
 void set_fused_tuning(const FusedTuning& tuning) { g_tuning = tuning; }
+int fused_schedule_count() { return fa::kNumSchedules; }
 
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor) {
   return cc_major >= 8 && head_dim_compiled(head_dim);

@@ -136,6 +136,58 @@ __device__ __forceinline__ void load_tile(uint32_t smem, const char* src, int64_
   }
 }
 
+// Register schedules of one kernel shape, picked at run time (FusedTuning::schedule;
+// docs/perf-log.md v5). ncu: latency-bound at 2 warps per scheduler with 255 registers.
+struct Schedule {
+  int ctas_d128;      // __launch_bounds__ minimum for 4-warp CTAs: 2 -> 255 registers, 3 -> 168
+  int ctas_d64;       // the same at head_dim 64 (int8-fa needs 167 registers there, fp16-fa 218)
+  bool q_from_smem;   // Q fragments re-read with ldmatrix every block (-16 live registers)
+  bool fused_weight;  // int8-fa: the block weight folded into the INT32->float FFMA (one path, no vote)
+  bool tree_reduce;   // row max and row sum as 4-deep trees instead of 16-deep chains
+};
+constexpr Schedule kSchedules[] = {
+    {2, 2, false, false, false},  // 0: v4
+    {2, 3, false, true, false},   // 1
+    {2, 3, false, true, true},    // 2
+    {2, 3, true, true, true},     // 3
+    {3, 3, true, true, true},     // 4
+};
+constexpr int kNumSchedules = sizeof(kSchedules) / sizeof(kSchedules[0]);
+
+// v[0] op v[1] op ... op v[N-1]: as a balanced tree (kTree) or a left-to-right chain.
+template <bool kTree, int N, typename Op>
+__device__ __forceinline__ float reduce_row(float (&v)[N], Op op) {
+  if constexpr (kTree && N > 1) {
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) v[i] = op(v[i], v[i + N / 2]);
+    return reduce_row<kTree>(reinterpret_cast<float(&)[N / 2]>(v), op);
+  } else {
+    float acc = v[0];
+#pragma unroll
+    for (int i = 1; i < N; ++i) acc = op(acc, v[i]);
+    return acc;
+  }
+}
+
+// cp.async of a tile stored contiguously in global memory (kRows rows of kRowBytes) into
+// swizzled smem: this thread's chunk i is the 16 bytes at tid*16 + i*kThreads*16 of both
+// (the swizzle repeats every 8 rows), so every copy is base + immediate and no per-chunk
+// address stays live across the KV loop. With kMasked, rows at or past rows_valid are
+// zero-filled (their source is never read).
+template <int kThreads, int kRows, int kRowBytes, bool kMasked>
+__device__ __forceinline__ void load_contiguous_tile(uint32_t dst, const char* src, int rows_valid) {
+  constexpr int kChunks = kRowBytes / 16, kPer = kRows * kChunks / kThreads, kRowsPerStep = kThreads / kChunks;
+  static_assert(kRows * kChunks % kThreads == 0 && kRowsPerStep % 8 == 0, "whole swizzle periods per step");
+  const int tid = static_cast<int>(threadIdx.x), row = tid / kChunks;
+  const uint32_t d = dst + swizzle<kRowBytes>(row, tid % kChunks);
+  const char* s = src + tid * 16;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const bool ok = !kMasked || row + i * kRowsPerStep < rows_valid;
+    cp_async16(d + i * kThreads * 16, ok ? s + i * kThreads * 16 : src, ok ? 16 : 0);
+  }
+}
+
 // Compile-time shape of one instantiation.
 template <Variant kV, int kD, int kWarps>
 struct Shape {
@@ -167,38 +219,17 @@ __device__ __forceinline__ void load_kv_block(const Params& p, uint32_t slot, co
   const int64_t j0 = static_cast<int64_t>(blk) * kBlockN;
   // FP16 K/V are unpadded: rows past seq_kv are zero-filled. INT8 K/V are padded.
   const int rows_valid = static_cast<int>(min64(kBlockN, p.seq_kv - j0));
-  {
-    constexpr int kChunks = S::kQRowBytes / 16, kPer = kBlockN * kChunks / kThreads;
-    static_assert(kBlockN * kChunks % kThreads == 0, "K tile chunks per thread");
-    const char* src = k_head + j0 * S::kQRowBytes;
-#pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      const int idx = i * kThreads + tid, row = idx / kChunks, chunk = idx % kChunks;
-      const bool ok = S::kInt8QK || row < rows_valid;
-      cp_async16(slot + swizzle<S::kQRowBytes>(row, chunk), src + (ok ? row * S::kQRowBytes + chunk * 16 : 0),
-                 ok ? 16 : 0);
-    }
-  }
+  load_contiguous_tile<kThreads, kBlockN, S::kQRowBytes, !S::kInt8QK>(slot, k_head + j0 * S::kQRowBytes, rows_valid);
   if constexpr (S::kInt8PV) {  // V^T tile: kD channel rows of 64 key positions (row stride v_rows)
     constexpr int kPer = kD * 4 / kThreads;
-    static_assert(kD * 4 % kThreads == 0, "V tile chunks per thread");
-    const char* src = v_head + j0;
+    static_assert(kD * 4 % kThreads == 0 && (kThreads / 4) % 8 == 0, "V tile chunks per thread");
+    const uint32_t dst = slot + S::kKBytes + swizzle<kBlockN>(tid / 4, tid % 4);
+    const char* src = v_head + j0 + (tid / 4) * p.v_rows + (tid % 4) * 16;
+    const int64_t step = (kThreads / 4) * p.v_rows;
 #pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      const int idx = i * kThreads + tid, row = idx / 4, chunk = idx % 4;
-      cp_async16(slot + S::kKBytes + swizzle<kBlockN>(row, chunk), src + row * p.v_rows + chunk * 16, 16);
-    }
+    for (int i = 0; i < kPer; ++i) cp_async16(dst + i * kThreads * 16, src + i * step, 16);
   } else {
-    constexpr int kChunks = kD * 2 / 16, kPer = kBlockN * kChunks / kThreads;
-    static_assert(kBlockN * kChunks % kThreads == 0, "V tile chunks per thread");
-    const char* src = v_head + j0 * kD * 2;
-#pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      const int idx = i * kThreads + tid, row = idx / kChunks, chunk = idx % kChunks;
-      const bool ok = row < rows_valid;
-      cp_async16(slot + S::kKBytes + swizzle<kD * 2>(row, chunk), src + (ok ? row * kD * 2 + chunk * 16 : 0),
-                 ok ? 16 : 0);
-    }
+    load_contiguous_tile<kThreads, kBlockN, kD * 2, true>(slot + S::kKBytes, v_head + j0 * kD * 2, rows_valid);
   }
   if constexpr (S::kInt8QK) {
     if (tid < kBlockN) {
@@ -212,9 +243,11 @@ __device__ __forceinline__ void load_kv_block(const Params& p, uint32_t slot, co
 // Per-warp state and the two halves of one KV step: scores() (S = Q·K^T, scaled, masked)
 // and softmax_pv() (online softmax, P, O = O*alpha + P·V). (Running half of the warps one
 // half-step out of phase was measured slower: docs/perf-log.md v2.)
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ>
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
 struct WarpTile {
   using S = Shape<kV, kD, kWarps>;
+  static constexpr Schedule kSch = kSchedules[kSched];
+  static constexpr int kQFragRegs = kSch.q_from_smem ? 1 : S::kKSteps;
   static constexpr float kLevels = S::kInt8PV ? (kPU8 ? 255.f : 127.f) : 1.f;
   static constexpr float kRefWindow = 12.f;  // see softmax_pv
 
@@ -222,7 +255,9 @@ struct WarpTile {
   int lane, g, t;
   int64_t row0, rows[2], offset;
   float q_scale[2];
-  uint32_t q_frag[S::kKSteps][4];
+  uint32_t q_frag[kQFragRegs][4];  // unused (size 1) when Q is re-read from smem
+  uint32_t q_smem;                 // this lane's ldmatrix row in the Q tile (q_from_smem)
+  int q_row;
   float o[S::kNTilesO][4];
   float m[2], ref[2], l[2];
   float log2_levels;
@@ -246,22 +281,36 @@ struct WarpTile {
     const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
     uint32_t acc[S::kNTilesS][4];
     float facc[S::kNTilesS][4];
+    // acc[n] += Q(k steps 2kc, 2kc+1) · K(n-tile n)^T
+    auto qk_step = [&](int n, int kc, const uint32_t (&qa)[4], const uint32_t (&qb)[4]) {
+      uint32_t b[4];
+      ldmatrix_x4(b, slot + swizzle<S::kQRowBytes>(n * 8 + (lane & 7), 4 * kc + (lane >> 3)));
+      if constexpr (S::kInt8QK) {
+        if (kc == 0) mma_i8<false>(acc[n], qa, b[0], b[1], magic);
+        else mma_i8<false>(acc[n], qa, b[0], b[1], acc[n]);
+        mma_i8<false>(acc[n], qb, b[2], b[3], acc[n]);
+      } else {
+        mma_f16(facc[n], qa, b[0], b[1]);
+        mma_f16(facc[n], qb, b[2], b[3]);
+      }
+    };
+    if constexpr (!S::kInt8QK)
 #pragma unroll
-    for (int n = 0; n < S::kNTilesS; ++n) {
-      if constexpr (!S::kInt8QK) facc[n][0] = facc[n][1] = facc[n][2] = facc[n][3] = 0.f;
+      for (int n = 0; n < S::kNTilesS; ++n) facc[n][0] = facc[n][1] = facc[n][2] = facc[n][3] = 0.f;
+    if constexpr (kSch.q_from_smem) {
 #pragma unroll
       for (int kc = 0; kc < S::kKSteps / 2; ++kc) {
-        uint32_t b[4];
-        ldmatrix_x4(b, slot + swizzle<S::kQRowBytes>(n * 8 + (lane & 7), 4 * kc + (lane >> 3)));
-        if constexpr (S::kInt8QK) {
-          if (kc == 0) mma_i8<false>(acc[n], q_frag[0], b[0], b[1], magic);
-          else mma_i8<false>(acc[n], q_frag[2 * kc], b[0], b[1], acc[n]);
-          mma_i8<false>(acc[n], q_frag[2 * kc + 1], b[2], b[3], acc[n]);
-        } else {
-          mma_f16(facc[n], q_frag[2 * kc], b[0], b[1]);
-          mma_f16(facc[n], q_frag[2 * kc + 1], b[2], b[3]);
-        }
+        uint32_t qa[4], qb[4];
+        ldmatrix_x4(qa, q_smem + swizzle<S::kQRowBytes>(q_row, 4 * kc + (lane >> 4)));
+        ldmatrix_x4(qb, q_smem + swizzle<S::kQRowBytes>(q_row, 4 * kc + 2 + (lane >> 4)));
+#pragma unroll
+        for (int n = 0; n < S::kNTilesS; ++n) qk_step(n, kc, qa, qb);
       }
+    } else {
+#pragma unroll
+      for (int n = 0; n < S::kNTilesS; ++n)
+#pragma unroll
+        for (int kc = 0; kc < S::kKSteps / 2; ++kc) qk_step(n, kc, q_frag[2 * kc], q_frag[2 * kc + 1]);
     }
     const float* k_scale_tile = reinterpret_cast<const float*>(slot_ptr + S::kKBytes + S::kVBytes);
 #pragma unroll
@@ -306,9 +355,10 @@ struct WarpTile {
     bool unit_beta = true;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      float xmax = -INFINITY;
+      float row_x[2 * S::kNTilesS];
 #pragma unroll
-      for (int n = 0; n < S::kNTilesS; ++n) xmax = fmaxf(xmax, fmaxf(x[n][2 * r], x[n][2 * r + 1]));
+      for (int n = 0; n < S::kNTilesS; ++n) row_x[2 * n] = x[n][2 * r], row_x[2 * n + 1] = x[n][2 * r + 1];
+      float xmax = reduce_row<kSch.tree_reduce>(row_x, [](float a, float b) { return fmaxf(a, b); });
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 1));
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 2));
       const float block_max = xmax * q_scale[r];  // q_scale > 0: the max commutes with it
@@ -334,23 +384,27 @@ struct WarpTile {
     }
     // t = levels * p; held as the bits of t + kMagic when P is quantized.
     float tp[S::kNTilesS][4];
-    float l_block[2] = {0.f, 0.f};
+    float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1;
         const float tv = fast_exp2(fmaf(x[n][e], q_scale[r], -shift[r]));
+        float& term = l_terms[r][2 * n + (e & 1)];
         if constexpr (S::kInt8PV) {
           tp[n][e] = tv + kMagic;  // exact rint(tv) in the low byte
-          l_block[r] += kLFromQ ? tp[n][e] - kMagic : tv;
+          term = kLFromQ ? tp[n][e] - kMagic : tv;
         } else {
           tp[n][e] = tv;
-          l_block[r] += kLFromQ ? __half2float(__float2half_rn(tv)) : tv;
+          term = kLFromQ ? __half2float(__float2half_rn(tv)) : tv;
         }
       }
 #pragma unroll
-    for (int r = 0; r < 2; ++r) l[r] = fmaf(l[r], alpha[r], beta[r] * l_block[r]);
+    for (int r = 0; r < 2; ++r) {
+      const float l_block = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });
+      l[r] = fmaf(l[r], alpha[r], beta[r] * l_block);
+    }
 
     const uint32_t v_tile = slot + S::kKBytes;
     if constexpr (S::kInt8PV) {
@@ -385,8 +439,30 @@ struct WarpTile {
           }
         }
       };
-      if (__all_sync(0xffffffffu, unit_beta)) accumulate(std::false_type{});
-      else accumulate(std::true_type{});
+      if constexpr (kSch.fused_weight) {
+        // beta * (bits - kMagic) in one FFMA: exact when beta == 1; otherwise off by at most
+        // half an INT32 unit (the rounding of kMagic * beta), far below P's code step.
+        float neg_magic_beta[2];
+#pragma unroll
+        for (int r = 0; r < 2; ++r) neg_magic_beta[r] = -kMagic * beta[r];
+#pragma unroll
+        for (int n = 0; n < S::kNTilesO; ++n) {
+          uint32_t b[4];
+          ldmatrix_x4(b, v_tile + swizzle<kBlockN>(n * 8 + (lane & 7), lane >> 3));
+          uint32_t acc[4];
+          mma_i8<kPU8>(acc, pa[0], b[0], b[1], magic);
+          mma_i8<kPU8>(acc, pa[1], b[2], b[3], acc);
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const float pv = fmaf(__int_as_float(static_cast<int32_t>(acc[e])), beta[e >> 1], neg_magic_beta[e >> 1]);
+            o[n][e] = fmaf(o[n][e], alpha[e >> 1], pv);
+          }
+        }
+      } else if (__all_sync(0xffffffffu, unit_beta)) {
+        accumulate(std::false_type{});
+      } else {
+        accumulate(std::true_type{});
+      }
     } else {
       uint32_t pa[kBlockN / 16][4];
 #pragma unroll
@@ -438,15 +514,15 @@ struct WarpTile {
   }
 };
 
-// CTAs resident per SM: 8 warps -> one CTA (255 registers a thread); 4 warps -> two CTAs that
-// do not share barriers (one runs its softmax while the other runs its MMAs). Three 4-warp
-// CTAs at head_dim 64 (168 registers) is the next thing to measure: ncu says the kernel is
-// latency-bound at 2 warps per scheduler (docs/perf-log.md); it spills 28-56 bytes today.
-template <int kD, int kWarps>
-constexpr int ctas_per_sm() { return kWarps == 8 ? 1 : 2; }
+// CTAs resident per SM: 8 warps -> one CTA (255 registers a thread); 4 warps -> two or three
+// CTAs that do not share barriers, as the schedule says (three: 168 registers a thread).
+template <int kD, int kWarps, int kSched>
+constexpr int ctas_per_sm() {
+  return kWarps == 8 ? 1 : kD == 64 ? kSchedules[kSched].ctas_d64 : kSchedules[kSched].ctas_d128;
+}
 
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ>
-__global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps>())
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
+__global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps, kSched>())
     flash_attention_kernel(const __grid_constant__ Params p) {
   using S = Shape<kV, kD, kWarps>;
   constexpr int kBlockM = S::kBlockM;
@@ -480,7 +556,7 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps>())
     cp_async_commit();
   }
 
-  WarpTile<kV, kD, kWarps, kPU8, kLFromQ> tile(p, lane, m0 + warp * 16, offset);
+  WarpTile<kV, kD, kWarps, kPU8, kLFromQ, kSched> tile(p, lane, m0 + warp * 16, offset);
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     if constexpr (S::kInt8QK) {
@@ -495,10 +571,12 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps>())
   }
   cp_async_wait<kStages - 1>();
   __syncthreads();
+  tile.q_smem = smem_q;
+  tile.q_row = warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+  if constexpr (!kSchedules[kSched].q_from_smem)
 #pragma unroll
-  for (int ks = 0; ks < S::kKSteps; ++ks)
-    ldmatrix_x4(tile.q_frag[ks], smem_q + swizzle<S::kQRowBytes>(warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
-                                                                  2 * ks + (lane >> 4)));
+    for (int ks = 0; ks < S::kKSteps; ++ks)
+      ldmatrix_x4(tile.q_frag[ks], smem_q + swizzle<S::kQRowBytes>(tile.q_row, 2 * ks + (lane >> 4)));
 
   float x[S::kNTilesS][4];  // the block's scores
   for (int blk = 0; blk < n_blocks; ++blk) {
@@ -518,10 +596,10 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps>())
 }
 
 // Host launcher of one instantiation (defined here so the instance list stays in one file).
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ>
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
 cudaError_t launch_flash_attention(Params p, int64_t batch_heads, cudaStream_t stream) {
   using S = Shape<kV, kD, kWarps>;
-  auto kernel = flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ>;
+  auto kernel = flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ, kSched>;
   p.n_qblocks = static_cast<int32_t>((p.seq_q + S::kBlockM - 1) / S::kBlockM);
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
   if (err != cudaSuccess) return err;

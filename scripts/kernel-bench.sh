@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds tools/kernel_bench with nvcc alone and runs the given modes (default: check quick).
-#   bash scripts/kernel-bench.sh [check] [quick] [perf] [profile] [sanitize] [sass] [gtest]
+#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [sanitize] [sass] [gtest] [ab]
 # Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
 # gtest: builds tests/gpu/test_int8_kernels.cpp with src/cpu and the kernels directly
-# (g++/nvcc, no CMake) against the carried .deps (gtest, fmt) and runs it; carry [".deps"].
+# (g++/nvcc, no CMake) against the carried .deps (gtest, fmt) and runs it once per schedule
+# in KB_SCHEDULES (default: the library default); carry [".deps"].
+# ab: the register-schedule A/B in one device call (check + gtest for every schedule, the
+# schedules timing, then, if a schedule beats schedule 0, the CLI sweeps with it forced into
+# $KB_REPORTS); ends with a table. KB_ARGS: extra kernel_bench arguments (e.g. --schedule 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-kernel-bench-out}"
@@ -11,10 +15,81 @@ mkdir -p "$out"
 arch="${KB_ARCH:--gencode=arch=compute_90a,code=sm_90a}"
 modes=("$@")
 [ ${#modes[@]} -eq 0 ] && modes=(check quick)
-nvcc -std=c++20 -O3 -I. --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v \
-  tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu -o "$out/kernel_bench" \
-  > "$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
+# The kernel objects are compiled once (in parallel) and shared by kernel_bench and gtest.
+obj="$out/obj"; mkdir -p "$obj"
+pids=()
+for f in tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu; do
+  nvcc -std=c++20 -O3 -I. --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v -c "$f" -o "$obj/$(basename "$f").o" \
+    > "$obj/$(basename "$f").log" 2>&1 & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || { cat "$obj"/*.log; exit 1; }; done
+cat "$obj"/*.cu.log > "$out/build.log"
+nvcc $arch "$obj"/kernel_bench.cu.o "$obj"/fused_attention.cu.o "$obj"/quantize.cu.o -o "$out/kernel_bench" \
+  >> "$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 grep -E "spill|Used" "$out/build.log" | paste - - | sed -E 's/ +/ /g' | sort | uniq -c | head -40 > "$out/resources.txt" || true
+
+# Builds tests/gpu/test_int8_kernels.cpp against the kernel objects and runs it once per
+# schedule of KB_SCHEDULES (INT8ATTN_FUSED_TUNING); writes $out/gtest.log.
+run_gtest() {
+  local prefix gobj="$out/gtest-obj" rc=0 p s
+  prefix=$(.deps/unpack.sh)
+  mkdir -p "$gobj"
+  local inc=(-I. -I/usr/local/cuda/include -I"$prefix/include") gpids=()
+  for f in src/cpu/*.cpp src/bench/case.cpp tests/gpu/test_int8_kernels.cpp; do
+    g++ -std=c++20 -O2 "${inc[@]}" -c "$f" -o "$gobj/$(basename "$f").o" & gpids+=($!)
+  done
+  for p in "${gpids[@]}"; do wait "$p" || rc=1; done
+  g++ -o "$out/gpu_tests" "$gobj"/*.o "$obj"/fused_attention.cu.o "$obj"/quantize.cu.o -L/usr/local/cuda/lib64 \
+    -L"$prefix/lib/x86_64-linux-gnu" -lcudart -lgtest -lgtest_main -lfmt -lpthread > "$out/gtest-build.log" 2>&1 \
+    || { cat "$out/gtest-build.log"; return 1; }
+  rm -rf "$gobj"
+  : > "$out/gtest.log"
+  for s in ${KB_SCHEDULES:--1}; do
+    echo "==== schedule $s" >> "$out/gtest.log"
+    if INT8ATTN_FUSED_TUNING="schedule=$s" LD_LIBRARY_PATH="$prefix/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}" \
+        "$out/gpu_tests" >> "$out/gtest.log" 2>&1; then echo "gtest schedule $s: PASS"; else echo "gtest schedule $s: FAIL"; rc=1; fi
+  done
+  grep -E "FAILED  \]|Failure" "$out/gtest.log" | head -20
+  return $rc
+}
+
+# Mean int8-fa TOPS of schedule $1 over the schedules-mode shapes.
+mean_tops() {
+  awk -v s="int8-fa(u8) s$1" 'index($0, s " ") && /TOPS/ {for (i = 1; i < NF; ++i) if ($(i + 1) == "TOPS") {t += $i; n++}}
+    END {printf "%.1f", n ? t / n : 0}' "$out/schedules.log"
+}
+
+run_ab() {
+  local scheds rc=0 s best=0 best_tops base_tops t reports="${KB_REPORTS:-$out}"
+  scheds=$(seq 0 $(( $("$out/kernel_bench" count-schedules) - 1 )))
+  (prefix=$(.deps/unpack.sh) && cmake -S . -B build -G Ninja -DCMAKE_PREFIX_PATH=$prefix -DINT8ATTN_CUDA_ARCHS=90a \
+     && cmake --build build -j12) > "$out/cmake.log" 2>&1 &
+  local cmake_pid=$!
+  "$out/kernel_bench" check > "$out/check.log" 2>&1
+  KB_SCHEDULES="$scheds" run_gtest > "$out/gtest-summary.txt" 2>&1
+  wait "$cmake_pid"; local cmake_rc=$?
+  "$out/kernel_bench" schedules > "$out/schedules.log" 2>&1
+  base_tops=$(mean_tops 0); best_tops=$base_tops
+  for s in $scheds; do
+    grep -q " s$s .*FAIL" "$out/check.log" "$out/schedules.log" && continue
+    grep -q "gtest schedule $s: PASS" "$out/gtest-summary.txt" || continue
+    t=$(mean_tops "$s")
+    awk -v t="$t" -v b="$best_tops" -v z="$base_tops" 'BEGIN {exit !(t > b && t > 1.02 * z)}' && { best=$s; best_tops=$t; }
+  done
+  if [ "$best" != 0 ] && [ "$cmake_rc" = 0 ]; then
+    for c in int8-targets default; do
+      INT8ATTN_FUSED_TUNING="schedule=$best" build/int8attn-bench sweep --backend cuda -c configs/$c.json \
+        -o "$reports/h200-$c.json" --quiet --format none >> "$out/sweep.log" 2>&1 || rc=1
+    done
+  fi
+  echo "==== ab: cmake rc $cmake_rc; check failures: $(grep -c FAIL "$out/check.log")"
+  cat "$out/gtest-summary.txt"
+  sed -n '/==== summary/,$p' "$out/schedules.log" | grep -v quantize | awk '{printf "%-8s %-5s %-7s %-12s %-3s %7s TOPS relL2 %s %s\n", $3, $5, $6, $7, $8, $11, $14, $NF}'
+  for s in $scheds; do echo "schedule $s: mean int8-fa TOPS $(mean_tops "$s")"; done
+  echo "winner: schedule $best (mean $best_tops vs schedule 0 $base_tops); sweeps: $([ "$best" != 0 ] && echo "run, rc $rc" || echo "not run")"
+  return $rc
+}
+
 status=0
 for m in "${modes[@]}"; do
   case "$m" in
@@ -36,23 +111,10 @@ for m in "${modes[@]}"; do
         "$out/kernel_bench" profile > "$out/ncu.txt" 2>&1 || status=1
       grep -E "flash_attention|Duration|Throughput|Issue Slots|Issued Warp|Eligible|Active Warps|Stall|No Eligible|Pipe|Bank|Occupancy" "$out/ncu.txt" | head -60 ;;
     gtest)
-      prefix=$(.deps/unpack.sh)
-      obj="$out/gtest-obj"; mkdir -p "$obj"
-      inc=(-I. -I/usr/local/cuda/include -I"$prefix/include")
-      pids=()
-      for f in src/cpu/*.cpp src/bench/case.cpp tests/gpu/test_int8_kernels.cpp; do
-        g++ -std=c++20 -O2 "${inc[@]}" -c "$f" -o "$obj/$(basename "$f").o" & pids+=($!)
-      done
-      for f in kernels/fused_attention.cu kernels/quantize.cu; do
-        nvcc -std=c++20 -O3 -I. --expt-relaxed-constexpr $arch -c "$f" -o "$obj/$(basename "$f").o" & pids+=($!)
-      done
-      for p in "${pids[@]}"; do wait "$p" || status=1; done
-      g++ -o "$out/gpu_tests" "$obj"/*.o -L/usr/local/cuda/lib64 -L"$prefix/lib/x86_64-linux-gnu" \
-        -lcudart -lgtest -lgtest_main -lfmt -lpthread > "$out/gtest-build.log" 2>&1 || { cat "$out/gtest-build.log"; status=1; }
-      rm -rf "$obj"
-      LD_LIBRARY_PATH="$prefix/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}" "$out/gpu_tests" > "$out/gtest.log" 2>&1 || status=1
-      grep -E "^\[  (PASSED|FAILED|SKIPPED) |OK \]|FAILED  \]|Failure|error:" "$out/gtest.log" | head -40 ;;
-    *) "$out/kernel_bench" "$m" > "$out/$m.log" 2>&1 || status=1
+      run_gtest || status=1 ;;
+    ab)
+      run_ab || status=1 ;;
+    *) "$out/kernel_bench" "$m" ${KB_ARGS:-} > "$out/$m.log" 2>&1 || status=1
        sed -n '/==== summary/,$p' "$out/$m.log" ;;
   esac
 done

@@ -5,7 +5,10 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|sancheck] [--iters N]
+// usage: kernel_bench [check|perf|quick|profile|sancheck|schedules] [--iters N] [--schedule S]
+//   --schedule S: the fused kernels' register schedule (FusedTuning::schedule; -1 = default);
+//   schedules: every schedule on the A/B shapes (d128 4K, 16K, 4K causal; d64 4K); check
+//   also runs every schedule unless --schedule is given.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -131,6 +134,8 @@ double threshold(Kind k, bool outliers) {
   return outliers ? 0.02 : 0.015;
 }
 
+int g_schedule = -1;  // --schedule; the schedules mode sets it per row
+
 struct Result {
   double ms = 0, tops = 0, rel_l2 = 0, max_abs = 0;
   int64_t bad = 0;  // NaN / unwritten outputs
@@ -210,6 +215,7 @@ struct Bench {
   cudaError_t attend(Kind kind) {
     FusedTuning tuning;
     tuning.warps_per_cta = warps_for(kind);
+    tuning.schedule = g_schedule;
     set_fused_tuning(tuning);
     switch (kind) {
       case Kind::Int8FaU8W8:
@@ -296,8 +302,14 @@ struct Bench {
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "check";
   int iters = 20;
-  for (int i = 2; i + 1 < argc; ++i)
+  for (int i = 2; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--iters") iters = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--schedule") g_schedule = std::atoi(argv[i + 1]);
+  }
+  if (mode == "count-schedules") {  // for scripts/kernel-bench.sh ab
+    std::printf("%d\n", fused_schedule_count());
+    return 0;
+  }
   cudaDeviceProp prop;
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s, %d SMs, L2 %d MB, cc %d.%d\n", prop.name, prop.multiProcessorCount,
@@ -332,6 +344,12 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
+  } else if (mode == "schedules") {  // A/B of every register schedule
+    kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
+    shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
+    shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
   } else {  // perf: the issue's shapes (b*s = 16K tokens, 16 heads)
     kinds = {Kind::Int8FaU8, Kind::Int8FaU8W8, Kind::Int8Qk, Kind::Fp16Fa};
     for (int64_t s : {1024, 4096, 16384, 32768})
@@ -341,6 +359,11 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, true});
   }
 
+  std::vector<int> schedules = {g_schedule};
+  if (mode == "schedules" || (mode == "check" && g_schedule < 0)) {  // check: every schedule unless given
+    schedules.clear();
+    for (int sched = 0; sched < fused_schedule_count(); ++sched) schedules.push_back(sched);
+  }
   std::vector<std::string> lines;
   int failures = 0;
   for (const Shape& sh : shapes) {
@@ -349,18 +372,22 @@ int main(int argc, char** argv) {
     std::snprintf(shape_txt, sizeof shape_txt, "b%lld h%lld/%lld sq%lld skv%lld d%lld %s%s", (long long)sh.b,
                   (long long)sh.h, (long long)sh.kvh, (long long)sh.sq, (long long)sh.skv, (long long)sh.d,
                   sh.causal ? "causal" : "full", sh.outliers ? " outl" : "");
-    for (Kind kind : kinds) {
-      const Result r = bench.run(kind, timed);
-      const bool ok = r.bad == 0 && r.rel_l2 <= threshold(kind, sh.outliers);
-      failures += ok ? 0 : 1;
-      char line[256];
-      std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms %8.1f TOPS  relL2 %.5f  maxabs %.4f  bad %lld  %s",
-                    shape_txt, kind_name(kind), r.ms, r.tops, r.rel_l2, r.max_abs, (long long)r.bad,
-                    ok ? "ok" : "FAIL");
-      std::printf("%s\n", line);
-      std::fflush(stdout);
-      lines.push_back(line);
-    }
+    for (int sched : schedules)
+      for (Kind kind : kinds) {
+        g_schedule = sched;
+        const Result r = bench.run(kind, timed);
+        const bool ok = r.bad == 0 && r.rel_l2 <= threshold(kind, sh.outliers);
+        failures += ok ? 0 : 1;
+        char line[256];
+        char kind_txt[32];
+        std::snprintf(kind_txt, sizeof kind_txt, "%s s%d", kind_name(kind), g_schedule);
+        std::snprintf(line, sizeof line, "%-40s %-18s %9.3f ms %8.1f TOPS  relL2 %.5f  maxabs %.4f  bad %lld  %s",
+                      shape_txt, kind_txt, r.ms, r.tops, r.rel_l2, r.max_abs, (long long)r.bad,
+                      ok ? "ok" : "FAIL");
+        std::printf("%s\n", line);
+        std::fflush(stdout);
+        lines.push_back(line);
+      }
     if (timed) {
       char line[256];
       std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (Q,K)", shape_txt, "quantize",
