@@ -144,13 +144,16 @@ struct Schedule {
   bool q_from_smem;   // Q fragments re-read with ldmatrix every block (-16 live registers)
   bool fused_weight;  // int8-fa: the block weight folded into the INT32->float FFMA (one path, no vote)
   bool tree_reduce;   // row max and row sum as 4-deep trees instead of 16-deep chains
+  bool pipelined;     // Q·K^T of block b+1 issued before the softmax of block b (one basic block)
 };
 constexpr Schedule kSchedules[] = {
-    {2, 2, false, false, false},  // 0: v4
-    {2, 3, false, true, false},   // 1
-    {2, 3, false, true, true},    // 2
-    {2, 3, true, true, true},     // 3
-    {3, 3, true, true, true},     // 4
+    {2, 2, false, false, false, false},  // 0: v4
+    {2, 3, false, true, false, false},   // 1
+    {2, 3, false, true, true, false},    // 2
+    {2, 3, true, true, true, false},     // 3
+    {3, 3, true, true, true, false},     // 4
+    {2, 3, true, true, true, true},      // 5
+    {2, 3, false, true, true, true},     // 6
 };
 constexpr int kNumSchedules = sizeof(kSchedules) / sizeof(kSchedules[0]);
 
@@ -277,7 +280,8 @@ struct WarpTile {
     return p.causal && static_cast<int64_t>(blk) * kBlockN > row0 + 15 + offset;
   }
 
-  __device__ __forceinline__ void scores(uint32_t slot, const char* slot_ptr, int blk, float (&x)[S::kNTilesS][4]) {
+  // x = Q·K^T of the block in `slot`, scaled by the K scales (INT8); not yet masked.
+  __device__ __forceinline__ void scores(uint32_t slot, const char* slot_ptr, float (&x)[S::kNTilesS][4]) {
     const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
     uint32_t acc[S::kNTilesS][4];
     float facc[S::kNTilesS][4];
@@ -325,6 +329,10 @@ struct WarpTile {
         for (int e = 0; e < 4; ++e) x[n][e] = facc[n][e];
       }
     }
+  }
+
+  // Masks the keys of block blk that do not exist or that the row may not see (-inf).
+  __device__ __forceinline__ void mask(int blk, float (&x)[S::kNTilesS][4]) const {
     const int64_t j0 = static_cast<int64_t>(blk) * kBlockN;
     if (j0 + kBlockN > p.seq_kv || (p.causal && j0 + kBlockN - 1 > row0 + offset)) {  // tails, diagonal
       // 32-bit bounds relative to j0: keys [0, kv_left) exist, row r sees keys <= last[r].
@@ -578,18 +586,49 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps, kSched>()
     for (int ks = 0; ks < S::kKSteps; ++ks)
       ldmatrix_x4(tile.q_frag[ks], smem_q + swizzle<S::kQRowBytes>(tile.q_row, 2 * ks + (lane >> 4)));
 
-  float x[S::kNTilesS][4];  // the block's scores
-  for (int blk = 0; blk < n_blocks; ++blk) {
-    cp_async_wait<kStages - 2>();
-    __syncthreads();  // block `blk` landed for all; the slot of block blk-1 is free
+  auto slot_addr = [&](int blk) { return smem_kv + (blk % kStages) * S::kStageBytes; };
+  auto slot_ptr = [&](int blk) { return smem + S::kQBytes + (blk % kStages) * S::kStageBytes; };
+  auto issue_loads = [&](int blk) {  // copies of block blk + kStages - 1 into the slot of blk - 1
     if (blk + kStages - 1 < n_blocks)
-      load_kv_block<kV, kD, kWarps>(p, smem_kv + ((blk + kStages - 1) % kStages) * S::kStageBytes, k_head, v_head,
-                            k_scale_head, blk + kStages - 1);
+      load_kv_block<kV, kD, kWarps>(p, slot_addr(blk + kStages - 1), k_head, v_head, k_scale_head, blk + kStages - 1);
     cp_async_commit();
-    if (tile.skips(blk)) continue;
-    const int slot = blk % kStages;
-    tile.scores(smem_kv + slot * S::kStageBytes, smem + S::kQBytes + slot * S::kStageBytes, blk, x);
-    tile.softmax_pv(smem_kv + slot * S::kStageBytes, x);
+  };
+  float x[S::kNTilesS][4];  // the block's scores
+  if constexpr (!kSchedules[kSched].pipelined) {
+    for (int blk = 0; blk < n_blocks; ++blk) {
+      cp_async_wait<kStages - 2>();
+      __syncthreads();  // block `blk` landed for all; the slot of block blk-1 is free
+      issue_loads(blk);
+      if (tile.skips(blk)) continue;
+      tile.scores(slot_addr(blk), slot_ptr(blk), x);
+      tile.mask(blk, x);
+      tile.softmax_pv(slot_addr(blk), x);
+    }
+  } else {
+    // Blocks blk and blk+1 are both resident while block blk is processed, so copies run one
+    // block ahead instead of two. Q·K^T of blk+1 and the softmax/P·V of blk form one basic
+    // block: the scheduler overlaps one with the other's latency within the warp. Both run
+    // unconditionally: past the last block Q·K^T reads a stale slot and is discarded, and a
+    // block with every key masked changes nothing.
+    cp_async_wait<kStages - 2>();
+    __syncthreads();
+    if (n_blocks > 0) {
+      tile.scores(slot_addr(0), slot_ptr(0), x);
+      tile.mask(0, x);
+    }
+    for (int blk = 0; blk < n_blocks; ++blk) {
+      cp_async_wait<0>();
+      __syncthreads();  // block blk+1 landed for all; the slot of block blk-1 is free
+      issue_loads(blk);
+      float x_next[S::kNTilesS][4];
+      tile.scores(slot_addr(blk + 1), slot_ptr(blk + 1), x_next);
+      tile.softmax_pv(slot_addr(blk), x);
+      tile.mask(blk + 1, x_next);
+#pragma unroll
+      for (int n = 0; n < S::kNTilesS; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) x[n][e] = x_next[n][e];
+    }
   }
   cp_async_wait<0>();  // no copy may land in smem after the CTA exits
   tile.store(bh, kv_index);
