@@ -38,14 +38,29 @@ struct InstanceKey {
 
 // THE list of compiled instantiations: X(variant, head_dim, warps per CTA, u8 P, l from
 // quantized P). Add a head dim or an option here and nowhere else.
-#define INT8ATTN_HEAD_DIM_INSTANCES(X, D, W)                                                      \
+#define INT8ATTN_INT8FULL_INSTANCES(X, D, W)                                                      \
   X(Variant::Int8Full, D, W, true, false) X(Variant::Int8Full, D, W, true, true)                  \
-  X(Variant::Int8Full, D, W, false, false) X(Variant::Int8Full, D, W, false, true)                \
-  X(Variant::Int8QK, D, W, false, false) X(Variant::Int8QK, D, W, false, true)                    \
-  X(Variant::Fp16, D, W, false, false)
+  X(Variant::Int8Full, D, W, false, false) X(Variant::Int8Full, D, W, false, true)
+#define INT8ATTN_INT8QK_INSTANCES(X, D, W)                                                        \
+  X(Variant::Int8QK, D, W, false, false) X(Variant::Int8QK, D, W, false, true)
+#define INT8ATTN_FP16_INSTANCES(X, D, W) X(Variant::Fp16, D, W, false, false)
+#if INT8ATTN_KERNEL_TUNING
+// A/B builds (scripts/kernel-bench.sh, -DINT8ATTN_KERNEL_TUNING=ON): every warps-per-CTA
+// choice and every register schedule, selectable at run time.
+#define INT8ATTN_HEAD_DIM_INSTANCES(X, D, W) \
+  INT8ATTN_INT8FULL_INSTANCES(X, D, W) INT8ATTN_INT8QK_INSTANCES(X, D, W) INT8ATTN_FP16_INSTANCES(X, D, W)
 #define INT8ATTN_FUSED_INSTANCES(X)                                                               \
   INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 4) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 4)                    \
   INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 8) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 8)
+constexpr int kCompiledSchedules = fa::kNumSchedules;
+#else
+// The product build: only what warps_per_cta() and kDefaultSchedule pick (measured best).
+#define INT8ATTN_FUSED_INSTANCES(X)                                                               \
+  INT8ATTN_INT8FULL_INSTANCES(X, 64, 4) INT8ATTN_INT8QK_INSTANCES(X, 64, 4)                       \
+  INT8ATTN_FP16_INSTANCES(X, 64, 4) INT8ATTN_INT8FULL_INSTANCES(X, 128, 4)                        \
+  INT8ATTN_INT8QK_INSTANCES(X, 128, 8) INT8ATTN_FP16_INSTANCES(X, 128, 8)
+constexpr int kCompiledSchedules = 1;
+#endif
 
 // The measured best register schedule (fa::kSchedules, docs/perf-log.md v5).
 constexpr int kDefaultSchedule = 0;
@@ -67,10 +82,11 @@ int schedule() {
   return g_tuning.schedule >= 0 && g_tuning.schedule < fa::kNumSchedules ? g_tuning.schedule : kDefaultSchedule;
 }
 
-// Launches schedule `sched` of one instantiation (every schedule is compiled).
+// Launches schedule `sched` of one instantiation; a schedule this build did not compile
+// returns cudaErrorNotSupported.
 template <Variant kV, int kD, int kW, bool kPU8, bool kLQ, int kSched = 0>
 cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
-  if constexpr (kSched < fa::kNumSchedules) {
+  if constexpr (kSched < kCompiledSchedules) {
     if (sched == kSched) return fa::launch_flash_attention<kV, kD, kW, kPU8, kLQ, kSched>(p, batch_heads, stream);
     return launch_schedule<kV, kD, kW, kPU8, kLQ, kSched + 1>(sched, p, batch_heads, stream);
   } else {

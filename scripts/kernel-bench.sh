@@ -19,7 +19,7 @@ modes=("$@")
 obj="$out/obj"; mkdir -p "$obj"
 pids=()
 for f in tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu; do
-  nvcc -std=c++20 -O3 -I. --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v -c "$f" -o "$obj/$(basename "$f").o" \
+  nvcc -std=c++20 -O3 -I. -DINT8ATTN_KERNEL_TUNING=1 --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v -c "$f" -o "$obj/$(basename "$f").o" \
     > "$obj/$(basename "$f").log" 2>&1 & pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || { cat "$obj"/*.log; exit 1; }; done
