@@ -1,4 +1,4 @@
-// Small helpers shared by the CPU emulation tests.
+// Small helpers shared by the CPU emulation tests and the GPU kernel tests.
 #pragma once
 #include <cmath>
 #include <vector>

@@ -17,6 +17,7 @@
 #include "src/cpu/inputs.h"
 #include "src/cpu/quantize.h"
 #include "src/cpu/reference.h"
+#include "tests/cpu/test_cpu_util.h"
 
 namespace int8attn {
 namespace {
@@ -71,17 +72,7 @@ std::vector<float> download_half(const __half* device, size_t count) {
   return out;
 }
 
-AttnDims make_dims(int64_t b, int64_t h, int64_t kvh, int64_t sq, int64_t skv, int64_t d, bool causal) {
-  AttnDims dims;
-  dims.batch = b;
-  dims.heads = h;
-  dims.kv_heads = kvh;
-  dims.seq_q = sq;
-  dims.seq_kv = skv;
-  dims.head_dim = d;
-  dims.causal = causal;
-  return dims;
-}
+using cpu::test::make_dims;
 
 std::string describe(const AttnDims& d) {
   return "b" + std::to_string(d.batch) + " h" + std::to_string(d.heads) + "/" + std::to_string(d.kv_heads) +
