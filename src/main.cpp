@@ -111,6 +111,13 @@ int run_sweep_command(const SweepArgs& a) {
                outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
                outcome.interrupted ? ", INCOMPLETE: interrupted; continue with --resume" : "");
   }
+  const Summary& summary = outcome.report.summary;
+  if (!a.quiet && summary.kernel_runs > 0 && summary.skipped == summary.kernel_runs &&
+      backend->kind() == BackendKind::Cpu) {
+    fmt::print(stderr,
+               "note: every case was too large for the CPU backend (cpu.max_case_gflop); for an "
+               "accuracy sweep that fits a CPU, try: sweep --backend cpu -c configs/ci-cpu.json\n");
+  }
   if (outcome.interrupted) return kExitInterrupted;
   return outcome.kernel_errors > 0 ? kExitFailure : kExitOk;
 }

@@ -51,6 +51,10 @@ expect 2 "compare with a truncated file" -- "$bench" compare "$work/tiny-report.
 expect 2 "--backend cuda without a GPU" -- "$bench" sweep --backend cuda -c "$work/tiny.json" -o "$work/x.json"
 expect 2 "--resume without a checkpoint" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/y.json" --resume
 
+# A GPU-sized config on the CPU: everything skipped with the reason, and a hint what to run.
+expect 0 "GPU config on the CPU backend" -- "$bench" sweep --backend cpu -c "$src/configs/default.json" -o "$work/gpu-on-cpu.json" --format table
+contains "cpu.max_case_gflop" "GPU config on the CPU backend"; contains "configs/ci-cpu.json" "GPU config on the CPU backend"
+
 # Ctrl-C: the finished cases are written, marked incomplete, exit 130; --resume completes.
 cat >"$work/slow.json" <<'JSON'
 {"axes": {"batch": [1], "heads": [8], "seq_len": [512, 513, 514, 515, 516, 517, 518, 519], "head_dim": [128]},
