@@ -12,14 +12,15 @@ namespace {
 
 constexpr int kErrorThreads = 256;
 
-__device__ void merge(ErrorPartial& a, const ErrorPartial& b) {
+// One merge for the in-block tree (device) and the fixed-order sum of the blocks (host).
+__host__ __device__ void merge(ErrorPartial& a, const ErrorPartial& b) {
   a.sq_err += b.sq_err;
   a.abs_err += b.abs_err;
   a.ref_sq += b.ref_sq;
   a.out_sq += b.out_sq;
   a.dot += b.dot;
   a.nonfinite += b.nonfinite;
-  a.first_nonfinite = min(a.first_nonfinite, b.first_nonfinite);
+  a.first_nonfinite = b.first_nonfinite < a.first_nonfinite ? b.first_nonfinite : a.first_nonfinite;
   a.finite += b.finite;
   // Ties go to the lower index, so the reported location does not depend on the schedule.
   if (b.max_err > a.max_err || (b.max_err == a.max_err && b.max_index < a.max_index)) {
@@ -71,21 +72,7 @@ void error_partials(const __half* out, const float* ref, int64_t count, ErrorPar
 
 ErrorMetrics finish_error_metrics(const ErrorPartial* partials, int64_t count) {
   ErrorPartial total;
-  for (int b = 0; b < kErrorBlocks; ++b) {
-    const ErrorPartial& p = partials[b];
-    total.sq_err += p.sq_err;
-    total.abs_err += p.abs_err;
-    total.ref_sq += p.ref_sq;
-    total.out_sq += p.out_sq;
-    total.dot += p.dot;
-    total.nonfinite += p.nonfinite;
-    total.first_nonfinite = std::min(total.first_nonfinite, p.first_nonfinite);
-    total.finite += p.finite;
-    if (p.max_err > total.max_err || (p.max_err == total.max_err && p.max_index < total.max_index)) {
-      total.max_err = p.max_err;
-      total.max_index = p.max_index;
-    }
-  }
+  for (int b = 0; b < kErrorBlocks; ++b) merge(total, partials[b]);
   // Conventions of the CPU backend (src/cpu/metrics.h), so both backends report alike:
   // any NaN/Inf makes the error sums +inf, cosine 0 and points the max at the first one;
   // a zero reference gives rel_l2 0 for a zero output and +inf otherwise.
