@@ -79,21 +79,16 @@ double read_positive(const JsonNode& node) {
 
 int64_t read_size(const JsonNode& node) { return node.as_int(1, kMaxBatchOrHeads); }
 int64_t read_seq(const JsonNode& node) { return node.as_int(1, kMaxSeqLen); }
-int64_t read_head_dim(const JsonNode& node) {
-  int64_t d = node.as_int(1, kMaxHeadDim);
-  if (d % kHeadDimMultiple != 0) {
-    node.fail_expected(fmt::format("a multiple of {} in [{}, {}]", kHeadDimMultiple,
-                                   kHeadDimMultiple, kMaxHeadDim));
+int64_t read_multiple_of(const JsonNode& node, int64_t multiple, int64_t max) {
+  int64_t v = node.as_int(1, max);
+  if (v % multiple != 0) {
+    node.fail_expected(fmt::format("a multiple of {} in [{}, {}]", multiple, multiple, max));
   }
-  return d;
+  return v;
 }
+int64_t read_head_dim(const JsonNode& node) { return read_multiple_of(node, kHeadDimMultiple, kMaxHeadDim); }
 int64_t read_quant_block(const JsonNode& node) {
-  int64_t b = node.as_int(1, kMaxQuantBlock);
-  if (b % kQuantBlockMultiple != 0) {
-    node.fail_expected(fmt::format("a multiple of {} in [{}, {}]", kQuantBlockMultiple,
-                                   kQuantBlockMultiple, kMaxQuantBlock));
-  }
-  return b;
+  return read_multiple_of(node, kQuantBlockMultiple, kMaxQuantBlock);
 }
 
 // Reads `key` into `target` when present (target keeps its default otherwise).
