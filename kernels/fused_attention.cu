@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/attn_kernels.h"
+#include "kernels/int8_fa_wgmma.cuh"
 #include "kernels/int8_flash_attn.cuh"
 
 namespace int8attn::kernels {
@@ -65,7 +66,13 @@ constexpr int kCompiledSchedules = 1;
 // The measured best register schedule (fa::kSchedules, docs/perf-log.md v5).
 constexpr int kDefaultSchedule = 0;
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W" overrides the defaults (device A/B runs of the
+// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, u8 P, l from
+// quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A).
+#define INT8ATTN_WGMMA_INSTANCES(X)                                                              \
+  X(64, true, false) X(64, true, true) X(64, false, false) X(64, false, true)                     \
+  X(128, true, false) X(128, true, true) X(128, false, false) X(128, false, true)
+
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1" overrides the defaults (device A/B runs of the
 // CLI); read once, before the first launch.
 FusedTuning tuning_from_env() {
   FusedTuning t;
@@ -73,6 +80,7 @@ FusedTuning tuning_from_env() {
   if (env == nullptr) return t;
   if (const char* s = std::strstr(env, "schedule=")) t.schedule = std::atoi(s + 9);
   if (const char* w = std::strstr(env, "warps=")) t.warps_per_cta = std::atoi(w + 6);
+  if (const char* w = std::strstr(env, "wgmma=")) t.wgmma = std::atoi(w + 6);
   return t;
 }
 
@@ -109,6 +117,36 @@ cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_
     return launch_schedule<V, D, W, PU8, LQ>(key.schedule, p, batch_heads, stream);
   INT8ATTN_FUSED_INSTANCES(INT8ATTN_TRY_INSTANCE)
 #undef INT8ATTN_TRY_INSTANCE
+  return cudaErrorNotSupported;
+}
+
+// Whether the current device runs the sm_90a image (Hopper, compute capability 9.0 exactly:
+// arch-specific code does not run on later GPUs). Cached per device.
+bool device_runs_sm90a() {
+#if INT8ATTN_HAS_SM90A
+  constexpr int kMaxDevices = 64;
+  static int cached[kMaxDevices] = {};  // 0 unknown, 1 yes, 2 no
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) return false;
+  if (cached[dev] == 0) {
+    int major = 0, minor = 0;
+    const bool ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
+                    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) == cudaSuccess;
+    cached[dev] = ok && major == 9 && minor == 0 ? 1 : 2;
+  }
+  return cached[dev] == 1;
+#else
+  return false;
+#endif
+}
+
+// int8-fa through the wgmma kernel: on sm_90a unless FusedTuning::wgmma says 0.
+cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const fa::Params& p, int64_t batch_heads,
+                                  cudaStream_t stream) {
+#define INT8ATTN_TRY_WGMMA(D, PU8, LQ) \
+  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ) return fa::launch_int8fa_wgmma<D, PU8, LQ>(p, batch_heads, stream);
+  INT8ATTN_WGMMA_INSTANCES(INT8ATTN_TRY_WGMMA)
+#undef INT8ATTN_TRY_WGMMA
   return cudaErrorNotSupported;
 }
 
@@ -155,8 +193,13 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v = qkv.v8;
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
+  const bool p_u8 = cfg.p_quant == PQuant::U8x255;
+  if (g_tuning.wgmma != 0 && device_runs_sm90a())
+    return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
+                                 dims.batch * dims.heads, stream);
+  if (g_tuning.wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device or build
   const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Int8Full, dims.head_dim), cfg.p_quant == PQuant::U8x255,
+                        warps_per_cta(Variant::Int8Full, dims.head_dim), p_u8,
                         cfg.l_from_quantized_p, schedule()};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }

@@ -283,6 +283,22 @@ struct WarpTile {
     return p.causal && static_cast<int64_t>(blk) * kBlockN > row0 + 15 + offset;
   }
 
+  // The score scale of each of this thread's rows: Q's (folded) scale for INT8 Q·K^T.
+  __device__ __forceinline__ void load_q_scales(int64_t bh) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      if constexpr (S::kInt8QK) {
+        const int64_t row = rows[r];
+        const uint32_t group = p.group_tokens == 1 ? static_cast<uint32_t>(row)
+                                                   : static_cast<uint32_t>(row) / static_cast<uint32_t>(p.group_tokens);
+        const float s = row < p.seq_q ? p.q_scale[bh * p.n_q_groups + group] : 0.f;
+        q_scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
+      } else {
+        q_scale[r] = p.fp16_score_scale;
+      }
+    }
+  }
+
   // x = Q·K^T of the block in `slot`, scaled by the K scales (INT8); not yet masked.
   __device__ __forceinline__ void scores(uint32_t slot, const char* slot_ptr, float (&x)[S::kNTilesS][4]) {
     const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
@@ -319,18 +335,26 @@ struct WarpTile {
 #pragma unroll
         for (int kc = 0; kc < S::kKSteps / 2; ++kc) qk_step(n, kc, q_frag[2 * kc], q_frag[2 * kc + 1]);
     }
-    const float* k_scale_tile = reinterpret_cast<const float*>(slot_ptr + S::kKBytes + S::kVBytes);
+    if constexpr (S::kInt8QK) {
+      scale_scores(&acc[0][0], reinterpret_cast<const float*>(slot_ptr + S::kKBytes + S::kVBytes), x);
+    } else {
 #pragma unroll
-    for (int n = 0; n < S::kNTilesS; ++n) {
-      if constexpr (S::kInt8QK) {
-        const float2 ks = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          x[n][e] = (__int_as_float(static_cast<int32_t>(acc[n][e])) - kMagic) * (e & 1 ? ks.y : ks.x);
-      } else {
+      for (int n = 0; n < S::kNTilesS; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e) x[n][e] = facc[n][e];
-      }
+    }
+  }
+
+  // x = float(acc) * k_scale of each key; acc: the INT32 scores in the accumulator layout
+  // (n-tile n, element e at acc[4n + e]), started at kMagicBits.
+  __device__ __forceinline__ void scale_scores(const uint32_t* acc, const float* k_scale_tile,
+                                               float (&x)[S::kNTilesS][4]) const {
+#pragma unroll
+    for (int n = 0; n < S::kNTilesS; ++n) {
+      const float2 ks = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        x[n][e] = (__int_as_float(static_cast<int32_t>(acc[4 * n + e])) - kMagic) * (e & 1 ? ks.y : ks.x);
     }
   }
 
@@ -362,8 +386,20 @@ struct WarpTile {
   // grow between blocks (2^kRefWindow) whatever the scores. int8-qk and fp16-fa use the
   // standard form (P relative to the running max m).
   __device__ __forceinline__ void softmax_pv(uint32_t slot, const float (&x)[S::kNTilesS][4]) {
-    float alpha[2], beta[2], shift[2];
-    bool unit_beta = true;
+    float alpha[2], beta[2];
+    bool unit_beta;
+    float tp[S::kNTilesS][4];
+    softmax(x, tp, alpha, beta, unit_beta);
+    pv(slot, tp, alpha, beta, unit_beta);
+  }
+
+  // The online-softmax step of one block: updates m, ref and l; tp = levels * p (held as
+  // the bits of tp + kMagic when P is quantized); O must then become O * alpha + beta * P·V.
+  // unit_beta: beta is 1 for both of this thread's rows.
+  __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], float (&tp)[S::kNTilesS][4],
+                                          float (&alpha)[2], float (&beta)[2], bool& unit_beta) {
+    float shift[2];
+    unit_beta = true;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       float row_x[2 * S::kNTilesS];
@@ -393,8 +429,6 @@ struct WarpTile {
       }
       m[r] = m_new;
     }
-    // t = levels * p; held as the bits of t + kMagic when P is quantized.
-    float tp[S::kNTilesS][4];
     float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n)
@@ -416,25 +450,48 @@ struct WarpTile {
       const float l_block = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });
       l[r] = fmaf(l[r], alpha[r], beta[r] * l_block);
     }
+  }
 
+  // A fragments of the u8/s8 P codes (the low bytes of tp's bits): the S accumulator layout
+  // of 32 keys becomes one k32 A fragment because v8 permutes its keys (v8_key_of_position).
+  static __device__ __forceinline__ void pack_p_codes(const float (&tp)[S::kNTilesS][4],
+                                                      uint32_t (&pa)[kBlockN / 32][4]) {
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 32; ++kk)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {  // h = 0: row g, h = 1: row g + 8
+        const float* a = tp[4 * kk + 0];
+        const float* b = tp[4 * kk + 1];
+        const float* c = tp[4 * kk + 2];
+        const float* d = tp[4 * kk + 3];
+        pa[kk][h] = pack_low_bytes(__float_as_uint(a[2 * h]), __float_as_uint(a[2 * h + 1]),
+                                   __float_as_uint(b[2 * h]), __float_as_uint(b[2 * h + 1]));
+        pa[kk][2 + h] = pack_low_bytes(__float_as_uint(c[2 * h]), __float_as_uint(c[2 * h + 1]),
+                                       __float_as_uint(d[2 * h]), __float_as_uint(d[2 * h + 1]));
+      }
+  }
+
+  // O[n] = O[n] * alpha + beta * float(acc), acc the block's INT32 P·V started at kMagicBits
+  // (kWeighted false: beta is 1 for both rows).
+  template <bool kWeighted>
+  __device__ __forceinline__ void add_block_pv(int n, const uint32_t* acc, const float (&alpha)[2],
+                                               const float (&beta)[2]) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const float pv = __int_as_float(static_cast<int32_t>(acc[e])) - kMagic;
+      o[n][e] = fmaf(o[n][e], alpha[e >> 1], kWeighted ? pv * beta[e >> 1] : pv);
+    }
+  }
+
+  // O = O * alpha + beta * P·V with P from tp (softmax()) and V from the block's smem slot.
+  __device__ __forceinline__ void pv(uint32_t slot, const float (&tp)[S::kNTilesS][4], const float (&alpha)[2],
+                                     const float (&beta)[2], bool unit_beta) {
     const uint32_t v_tile = slot + S::kKBytes;
     if constexpr (S::kInt8PV) {
       const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
-      uint32_t pa[kBlockN / 32][4];  // A fragments of P (keys permuted as v8_key_of_position)
-#pragma unroll
-      for (int kk = 0; kk < kBlockN / 32; ++kk)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {  // h = 0: row g, h = 1: row g + 8
-          const float* a = tp[4 * kk + 0];
-          const float* b = tp[4 * kk + 1];
-          const float* c = tp[4 * kk + 2];
-          const float* d = tp[4 * kk + 3];
-          pa[kk][h] = pack_low_bytes(__float_as_uint(a[2 * h]), __float_as_uint(a[2 * h + 1]),
-                                     __float_as_uint(b[2 * h]), __float_as_uint(b[2 * h + 1]));
-          pa[kk][2 + h] = pack_low_bytes(__float_as_uint(c[2 * h]), __float_as_uint(c[2 * h + 1]),
-                                         __float_as_uint(d[2 * h]), __float_as_uint(d[2 * h + 1]));
-        }
-      // O = O * alpha + beta * float(P·V); beta is 1 for every row of the warp almost always.
+      uint32_t pa[kBlockN / 32][4];
+      pack_p_codes(tp, pa);
+      // beta is 1 for every row of the warp almost always.
       auto accumulate = [&](auto weighted) {
 #pragma unroll
         for (int n = 0; n < S::kNTilesO; ++n) {
@@ -443,11 +500,7 @@ struct WarpTile {
           uint32_t acc[4];
           mma_i8<kPU8>(acc, pa[0], b[0], b[1], magic);
           mma_i8<kPU8>(acc, pa[1], b[2], b[3], acc);
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const float pv = __int_as_float(static_cast<int32_t>(acc[e])) - kMagic;
-            o[n][e] = fmaf(o[n][e], alpha[e >> 1], decltype(weighted)::value ? pv * beta[e >> 1] : pv);
-          }
+          add_block_pv<decltype(weighted)::value>(n, acc, alpha, beta);
         }
       };
       if constexpr (kSch.fused_weight) {
@@ -525,6 +578,26 @@ struct WarpTile {
   }
 };
 
+// What one CTA of kBlockM query rows works on. CTAs of one (batch, head) are adjacent in
+// the grid so they share K/V in L2; causal problems start with the longest query blocks.
+template <int kBlockM>
+struct CtaWork {
+  int64_t bh, kv_index, m0, offset;
+  int n_blocks;  // KV blocks with a key some row of the CTA may see
+  __device__ __forceinline__ explicit CtaWork(const Params& p) {
+    bh = blockIdx.x / p.n_qblocks;
+    int qblk = static_cast<int>(blockIdx.x % p.n_qblocks);
+    if (p.causal) qblk = p.n_qblocks - 1 - qblk;
+    const int64_t batch = bh / p.heads, head = bh % p.heads;
+    kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
+    m0 = static_cast<int64_t>(qblk) * kBlockM;
+    offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
+    int64_t kv_end = p.seq_kv;
+    if (p.causal) kv_end = max64(0, min64(p.seq_kv, min64(m0 + kBlockM, p.seq_q) + offset));
+    n_blocks = static_cast<int>((kv_end + kBlockN - 1) / kBlockN);
+  }
+};
+
 // CTAs resident per SM: 8 warps -> one CTA (255 registers a thread); 4 warps -> two or three
 // CTAs that do not share barriers, as the schedule says (three: 168 registers a thread).
 template <int kD, int kWarps, int kSched>
@@ -540,18 +613,9 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps, kSched>()
   extern __shared__ __align__(128) char smem[];
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
 
-  // CTAs of one (batch, head) are adjacent in the grid so they share K/V in L2; causal
-  // problems start with the longest query blocks.
-  const int64_t bh = blockIdx.x / p.n_qblocks;
-  int qblk = static_cast<int>(blockIdx.x % p.n_qblocks);
-  if (p.causal) qblk = p.n_qblocks - 1 - qblk;
-  const int64_t batch = bh / p.heads, head = bh % p.heads;
-  const int64_t kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
-  const int64_t m0 = static_cast<int64_t>(qblk) * kBlockM;
-  const int64_t offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
-  int64_t kv_end = p.seq_kv;
-  if (p.causal) kv_end = max64(0, min64(p.seq_kv, min64(m0 + kBlockM, p.seq_q) + offset));
-  const int n_blocks = static_cast<int>((kv_end + kBlockN - 1) / kBlockN);
+  const CtaWork<kBlockM> work(p);
+  const int64_t bh = work.bh, kv_index = work.kv_index, m0 = work.m0, offset = work.offset;
+  const int n_blocks = work.n_blocks;
 
   const char* k_head = static_cast<const char*>(p.k) + kv_index * p.k_rows * S::kQRowBytes;
   const char* v_head = static_cast<const char*>(p.v) + kv_index * p.v_rows * kD * (S::kInt8PV ? 1 : 2);
@@ -568,18 +632,7 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps, kSched>()
   }
 
   WarpTile<kV, kD, kWarps, kPU8, kLFromQ, kSched> tile(p, lane, m0 + warp * 16, offset);
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    if constexpr (S::kInt8QK) {
-      const int64_t row = tile.rows[r];
-      const uint32_t group = p.group_tokens == 1 ? static_cast<uint32_t>(row)
-                                                 : static_cast<uint32_t>(row) / static_cast<uint32_t>(p.group_tokens);
-      const float s = row < p.seq_q ? p.q_scale[bh * p.n_q_groups + group] : 0.f;
-      tile.q_scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
-    } else {
-      tile.q_scale[r] = p.fp16_score_scale;
-    }
-  }
+  tile.load_q_scales(bh);
   cp_async_wait<kStages - 1>();
   __syncthreads();
   tile.q_smem = smem_q;

@@ -19,7 +19,7 @@ modes=("$@")
 obj="$out/obj"; mkdir -p "$obj"
 pids=()
 for f in tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu; do
-  nvcc -std=c++20 -O3 -I. -DINT8ATTN_KERNEL_TUNING=1 --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v -c "$f" -o "$obj/$(basename "$f").o" \
+  nvcc -std=c++20 -O3 -I. -DINT8ATTN_KERNEL_TUNING=1 ${KB_DEFS:--DINT8ATTN_HAS_SM90A=1} --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v -c "$f" -o "$obj/$(basename "$f").o" \
     > "$obj/$(basename "$f").log" 2>&1 & pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || { cat "$obj"/*.log; exit 1; }; done
@@ -118,8 +118,8 @@ for m in "${modes[@]}"; do
     sass)  # SASS of every fused kernel: an opcode histogram each, full text of the int8-fa d128 u8 one
       cuobjdump -sass "$out/kernel_bench" > /tmp/kb_sass.txt 2>&1 || true
       awk '/Function : /{name=$3} /^ +\/\*[0-9a-f]+\*\/ /{split($2,a,"."); n[name" "a[1]]++} END{for(k in n) print n[k], k}' \
-        /tmp/kb_sass.txt | grep flash_attention | sort -k2,2 -k1,1nr > "$out/sass_hist.txt"
-      awk '/Function : /{f=($3 ~ /VariantE0ELi128ELi8ELb1ELb0ELb0E/)} f' /tmp/kb_sass.txt > "$out/sass_int8fa_d128.txt" ;;
+        /tmp/kb_sass.txt | grep -E "flash_attention|wgmma" | sort -k2,2 -k1,1nr > "$out/sass_hist.txt"
+      awk '/Function : /{f=($3 ~ /int8fa_wgmma_kernelILi128ELb1ELb0E/)} f' /tmp/kb_sass.txt > "$out/sass_int8fa_d128.txt" ;;
     sanitize)
       for tool in memcheck racecheck synccheck; do
         timeout "${KB_SAN_TIMEOUT:-120}" compute-sanitizer --tool $tool --error-exitcode 9 "$out/kernel_bench" sancheck \
@@ -127,7 +127,7 @@ for m in "${modes[@]}"; do
         echo "$tool: $(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$out/$tool.log" | tail -1) (exit ${PIPESTATUS[0]})"
       done ;;
     profile)  # hardware counters of one int8-fa and one fp16-fa launch (d128, seq 4K)
-      ncu --clock-control none --kernel-name regex:flash_attention --launch-count 2 \
+      ncu --clock-control none --kernel-name regex:"flash_attention|wgmma" --launch-count 2 \
         --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats \
         --section SchedulerStats --section InstructionStats --section MemoryWorkloadAnalysis --section Occupancy \
         "$out/kernel_bench" profile > "$out/ncu.txt" 2>&1 || status=1

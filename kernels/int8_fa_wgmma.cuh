@@ -1,0 +1,180 @@
+// int8-fa on Hopper (sm_90a): the same numerics and the same per-thread softmax code as
+// int8_flash_attn.cuh (WarpTile), with both products on wgmma instead of mma.sync.
+//   S = Q·K^T: wgmma m64n64k32 s8.s8, Q and K from shared memory (descriptors);
+//   O += P·V:  wgmma m64n{D}k32 u8.s8 (or s8.s8), P from registers, V^T from shared memory.
+// A CTA is two warpgroups (256 threads, 128 query rows; a warpgroup owns 64 rows, a warp 16
+// of them, so the accumulator layouts equal mma.sync's per-warp fragments and WarpTile's
+// masking, softmax, P packing and store apply unchanged). K/V tiles stream through a
+// kStages-deep cp.async ring; the swizzle of load_kv_block is the wgmma 128-byte (rows of
+// 128 bytes) or 64-byte (rows of 64 bytes) K-major layout, so the tiles need no other copy.
+// Included by exactly one .cu (fused_attention.cu).
+#pragma once
+#include "kernels/int8_flash_attn.cuh"
+#include "kernels/wgmma_ops.cuh"
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define INT8ATTN_WGMMA_BODY 1
+#else
+#define INT8ATTN_WGMMA_BODY 0
+#endif
+
+namespace int8attn::kernels::fa {
+
+template <int kD>
+struct WgShape {
+  static constexpr int kWarps = 8;  // two warpgroups
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kBlockM = 128;
+  static constexpr int kStages = 4;
+  using Tile = Shape<Variant::Int8Full, kD, kWarps>;  // load_kv_block's slot layout: K | V^T | scales
+  static constexpr int kKSwizzle = kD;                // K/Q rows of kD bytes: 128- or 64-byte swizzle
+  static constexpr int kVSwizzle = kBlockN;           // V^T rows of 64 key bytes
+  static constexpr int kQBytes = kBlockM * kD;
+  static constexpr int kStageBytes = (Tile::kStageBytes + 1023) / 1024 * 1024;  // swizzle atoms 1 KB aligned
+  static constexpr int kSmemBytes = 1024 + kQBytes + kStages * kStageBytes;   // + alignment slack
+  static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
+  static_assert(kQBytes % 1024 == 0 && Tile::kKBytes % 1024 == 0, "tiles start on 1 KB");
+};
+
+// sm_90 shared-memory matrix descriptor of a K-major tile with swizzled rows of
+// kSwizzleBytes (128 or 64): start address, stride between 8-row groups, layout type.
+template <int kSwizzleBytes>
+__device__ __forceinline__ uint64_t gmma_desc(uint32_t smem_address) {
+  static_assert(kSwizzleBytes == 128 || kSwizzleBytes == 64, "128- or 64-byte swizzle");
+  constexpr uint64_t kLayout = kSwizzleBytes == 128 ? 1 : 2;
+  constexpr uint64_t kStrideUnits = 8 * kSwizzleBytes / 16;
+  return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (uint64_t{1} << 16) | (kStrideUnits << 32) |
+         (kLayout << 62);
+}
+// The descriptor of the next 32-byte k step (the hardware applies the swizzle to the address).
+constexpr uint64_t kDescKStep = 32 >> 4;
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Pins accumulator registers between the wgmma asm statements: the compiler may not move
+// their reads above a wait or their writes below a wgmma.
+template <int N>
+__device__ __forceinline__ void fence_regs(uint32_t (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
+// cp.async writes are generic-proxy writes; wgmma reads through the async proxy.
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+template <int kD, bool kPU8>
+__device__ __forceinline__ void wgmma_pv(uint32_t (&acc)[kD / 2], const uint32_t (&pa)[4], uint64_t desc_v) {
+  if constexpr (kD == 128 && kPU8) wgmma_rs_u8s8_n128(acc, pa, desc_v);
+  else if constexpr (kD == 128) wgmma_rs_s8s8_n128(acc, pa, desc_v);
+  else if constexpr (kPU8) wgmma_rs_u8s8_n64(acc, pa, desc_v);
+  else wgmma_rs_s8s8_n64(acc, pa, desc_v);
+}
+
+template <int N>
+__device__ __forceinline__ void fill_magic(uint32_t (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) r[i] = kMagicBits;
+}
+
+template <int kD, bool kPU8, bool kLFromQ>
+__global__ void __launch_bounds__(WgShape<kD>::kThreads, 1) int8fa_wgmma_kernel(const __grid_constant__ Params p) {
+#if INT8ATTN_WGMMA_BODY
+  using W = WgShape<kD>;
+  using Tile = typename W::Tile;
+  extern __shared__ char smem_raw[];
+  const uint32_t raw = smem_addr(smem_raw);
+  const uint32_t smem_q = (raw + 1023) & ~1023u;
+  char* const smem = smem_raw + (smem_q - raw);
+  const uint32_t smem_kv = smem_q + W::kQBytes;
+  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32, wg = warp / 4;
+
+  const CtaWork<W::kBlockM> work(p);
+  const int n_blocks = work.n_blocks;
+  const char* k_head = static_cast<const char*>(p.k) + work.kv_index * p.k_rows * kD;
+  const char* v_head = static_cast<const char*>(p.v) + work.kv_index * p.v_rows * kD;
+  const float* k_scale_head = p.k_scale + work.kv_index * p.n_k_groups;
+  load_tile<W::kThreads, W::kBlockM, kD>(smem_q, static_cast<const char*>(p.q) + (work.bh * p.seq_q + work.m0) * kD,
+                                         kD, static_cast<int>(min64(W::kBlockM, p.seq_q - work.m0)));
+  cp_async_commit();
+  auto slot_addr = [&](int blk) { return smem_kv + (blk % W::kStages) * W::kStageBytes; };
+  auto load_block = [&](int blk) {  // always commits a group, so wait counts stay per block
+    if (blk < n_blocks) load_kv_block<Variant::Int8Full, kD, W::kWarps>(p, slot_addr(blk), k_head, v_head, k_scale_head, blk);
+    cp_async_commit();
+  };
+#pragma unroll
+  for (int b = 0; b < W::kStages - 1; ++b) load_block(b);
+
+  WarpTile<Variant::Int8Full, kD, W::kWarps, kPU8, kLFromQ, 0> tile(p, lane, work.m0 + warp * 16, work.offset);
+  tile.load_q_scales(work.bh);
+  const int64_t wg_last_row = work.m0 + wg * 64 + 63;
+  const uint64_t desc_q = gmma_desc<W::kKSwizzle>(smem_q + wg * 64 * kD);
+
+  for (int blk = 0; blk < n_blocks; ++blk) {
+    cp_async_wait<W::kStages - 2>();
+    fence_proxy_async();
+    __syncthreads();  // block blk landed for all; the slot of block blk - 1 is free
+    load_block(blk + W::kStages - 1);
+    if (p.causal && static_cast<int64_t>(blk) * kBlockN > wg_last_row + work.offset) continue;  // per warpgroup
+
+    const uint32_t slot = slot_addr(blk);
+    uint32_t s_acc[kBlockN / 2];
+    fill_magic(s_acc);
+    fence_regs(s_acc);
+    wgmma_fence();
+    const uint64_t desc_k = gmma_desc<W::kKSwizzle>(slot);
+#pragma unroll
+    for (int ks = 0; ks < kD / 32; ++ks) wgmma_ss_s8s8_n64(s_acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_regs(s_acc);
+
+    float x[kBlockN / 8][4];
+    tile.scale_scores(s_acc, reinterpret_cast<const float*>(smem + (slot - smem_q) + Tile::kKBytes + Tile::kVBytes), x);
+    tile.mask(blk, x);
+    float tp[kBlockN / 8][4], alpha[2], beta[2];
+    bool unit_beta;
+    tile.softmax(x, tp, alpha, beta, unit_beta);
+    uint32_t pa[kBlockN / 32][4];
+    tile.pack_p_codes(tp, pa);
+
+    uint32_t o_acc[kD / 2];
+    fill_magic(o_acc);
+    fence_regs(o_acc);
+    wgmma_fence();
+    const uint64_t desc_v = gmma_desc<W::kVSwizzle>(slot + Tile::kKBytes);
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 32; ++kk) wgmma_pv<kD, kPU8>(o_acc, pa[kk], desc_v + kk * kDescKStep);
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_regs(o_acc);
+    if (__all_sync(0xffffffffu, unit_beta)) {
+#pragma unroll
+      for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<false>(n, &o_acc[4 * n], alpha, beta);
+    } else {
+#pragma unroll
+      for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<true>(n, &o_acc[4 * n], alpha, beta);
+    }
+  }
+  cp_async_wait<0>();  // no copy may land in smem after the CTA exits
+  tile.store(work.bh, work.kv_index);
+#endif
+}
+
+template <int kD, bool kPU8, bool kLFromQ>
+cudaError_t launch_int8fa_wgmma(Params p, int64_t batch_heads, cudaStream_t stream) {
+  using W = WgShape<kD>;
+  auto kernel = int8fa_wgmma_kernel<kD, kPU8, kLFromQ>;
+  p.n_qblocks = static_cast<int32_t>((p.seq_q + W::kBlockM - 1) / W::kBlockM);
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
+  if (err != cudaSuccess) return err;
+  const int64_t ctas = batch_heads * p.n_qblocks;
+  if (ctas <= 0) return cudaSuccess;
+  if (ctas > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  kernel<<<static_cast<unsigned>(ctas), W::kThreads, W::kSmemBytes, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace int8attn::kernels::fa
