@@ -91,9 +91,9 @@ struct FusedTuning {
   int warps_per_cta = 0;  // 0: measured best per variant; 8: 128 query rows per CTA (one CTA
                           // per SM); 4: 64 rows, two CTAs per SM
   int schedule = -1;      // register schedule (fa::kSchedules in int8_flash_attn.cuh); -1: best
-  int wgmma = -1;         // int8-fa on Hopper: -1 the wgmma kernel where it runs (sm_90a build on
-                          // a cc 9.0 device), 0 always the mma.sync kernel, 1 wgmma or
-                          // cudaErrorNotSupported
+  int wgmma = -1;         // int8-fa on Hopper: -1 the wgmma kernel where it runs (head_dim 128,
+                          // sm_90a build, cc 9.0 device), 0 always the mma.sync kernel, 1 wgmma
+                          // or cudaErrorNotSupported
 };
 void set_fused_tuning(const FusedTuning& tuning);
 int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1

@@ -67,9 +67,9 @@ constexpr int kCompiledSchedules = 1;
 constexpr int kDefaultSchedule = 0;
 
 // The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, u8 P, l from
-// quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A).
-#define INT8ATTN_WGMMA_INSTANCES(X)                                                              \
-  X(64, true, false) X(64, true, true) X(64, false, false) X(64, false, true)                     \
+// quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A). head_dim 64
+// stays on the mma.sync kernel: measured 247 vs 281 TOPS at seq 4K (docs/perf-log.md v6).
+#define INT8ATTN_WGMMA_INSTANCES(X) \
   X(128, true, false) X(128, true, true) X(128, false, false) X(128, false, true)
 
 // INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1" overrides the defaults (device A/B runs of the
@@ -194,10 +194,10 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
-  if (g_tuning.wgmma != 0 && device_runs_sm90a())
+  if (g_tuning.wgmma != 0 && dims.head_dim == 128 && device_runs_sm90a())
     return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
                                  dims.batch * dims.heads, stream);
-  if (g_tuning.wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device or build
+  if (g_tuning.wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device, build or shape
   const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
                         warps_per_cta(Variant::Int8Full, dims.head_dim), p_u8,
                         cfg.l_from_quantized_p, schedule()};

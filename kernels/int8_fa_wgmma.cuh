@@ -25,7 +25,7 @@ struct WgShape {
   static constexpr int kWarps = 8;  // two warpgroups
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kBlockM = 128;
-  static constexpr int kStages = 4;
+  static constexpr int kStages = 4;  // blocks blk and blk + 1 in use, two more in flight
   using Tile = Shape<Variant::Int8Full, kD, kWarps>;  // load_kv_block's slot layout: K | V^T | scales
   static constexpr int kKSwizzle = kD;                // K/Q rows of kD bytes: 128- or 64-byte swizzle
   static constexpr int kVSwizzle = kBlockN;           // V^T rows of 64 key bytes
@@ -109,47 +109,75 @@ __global__ void __launch_bounds__(WgShape<kD>::kThreads, 1) int8fa_wgmma_kernel(
 
   WarpTile<Variant::Int8Full, kD, W::kWarps, kPU8, kLFromQ, 0> tile(p, lane, work.m0 + warp * 16, work.offset);
   tile.load_q_scales(work.bh);
-  const int64_t wg_last_row = work.m0 + wg * 64 + 63;
+  // Blocks this warpgroup computes: [0, n_wg). Causal: the blocks past its last row's last
+  // visible key are skipped; a warpgroup wholly past seq_q has nothing to compute.
+  const int64_t wg_first_row = work.m0 + wg * 64, wg_last_row = wg_first_row + 63;
+  int n_wg = wg_first_row < p.seq_q ? n_blocks : 0;
+  if (p.causal && n_wg > 0)
+    n_wg = static_cast<int>(min64(n_blocks, wg_last_row + work.offset < 0 ? 0 : (wg_last_row + work.offset) / kBlockN + 1));
   const uint64_t desc_q = gmma_desc<W::kKSwizzle>(smem_q + wg * 64 * kD);
 
-  for (int blk = 0; blk < n_blocks; ++blk) {
-    cp_async_wait<W::kStages - 2>();
-    fence_proxy_async();
-    __syncthreads();  // block blk landed for all; the slot of block blk - 1 is free
-    load_block(blk + W::kStages - 1);
-    if (p.causal && static_cast<int64_t>(blk) * kBlockN > wg_last_row + work.offset) continue;  // per warpgroup
-
-    const uint32_t slot = slot_addr(blk);
-    uint32_t s_acc[kBlockN / 2];
-    fill_magic(s_acc);
-    fence_regs(s_acc);
+  // S(blk) = Q·K(blk)^T into acc, issued and committed (not waited for).
+  auto issue_scores = [&](int blk, uint32_t (&acc)[kBlockN / 2]) {
+    fill_magic(acc);
+    fence_regs(acc);
     wgmma_fence();
-    const uint64_t desc_k = gmma_desc<W::kKSwizzle>(slot);
+    const uint64_t desc_k = gmma_desc<W::kKSwizzle>(slot_addr(blk));
 #pragma unroll
-    for (int ks = 0; ks < kD / 32; ++ks) wgmma_ss_s8s8_n64(s_acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+    for (int ks = 0; ks < kD / 32; ++ks) wgmma_ss_s8s8_n64(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
     wgmma_commit();
+  };
+  auto scaled_scores = [&](int blk, const uint32_t (&acc)[kBlockN / 2], float (&x)[kBlockN / 8][4]) {
+    const uint32_t scales = slot_addr(blk) + Tile::kKBytes + Tile::kVBytes;
+    tile.scale_scores(acc, reinterpret_cast<const float*>(smem + (scales - smem_q)), x);
+    tile.mask(blk, x);
+  };
+
+  // Software pipeline within the warpgroup: S(blk + 1) runs on the tensor cores while the
+  // softmax of block blk runs, and P·V(blk) while S(blk + 1) is scaled and masked. The last
+  // block recomputes its own S instead of branching around the wgmma sequence (ptxas
+  // serializes every wgmma of a kernel whose pipeline it cannot follow through branches).
+  uint32_t s_acc[kBlockN / 2];
+  float x[kBlockN / 8][4];
+  cp_async_wait<W::kStages - 2>();
+  fence_proxy_async();
+  __syncthreads();  // Q and block 0 landed
+  if (n_wg > 0) {
+    issue_scores(0, s_acc);
     wgmma_wait<0>();
     fence_regs(s_acc);
+    scaled_scores(0, s_acc, x);
+  }
+  for (int blk = 0; blk < n_blocks; ++blk) {
+    cp_async_wait<W::kStages - 3>();
+    fence_proxy_async();  // this thread's copies are read by wgmma (the async proxy)
+    __syncthreads();  // block blk + 1 landed for all; every P·V of block blk - 1 is done, its slot free
+    load_block(blk + W::kStages - 1);
+    if (blk >= n_wg) continue;  // causal: a block only the other warpgroup computes
+    const int next = blk + 1 < n_wg ? blk + 1 : blk;
+    issue_scores(next, s_acc);
 
-    float x[kBlockN / 8][4];
-    tile.scale_scores(s_acc, reinterpret_cast<const float*>(smem + (slot - smem_q) + Tile::kKBytes + Tile::kVBytes), x);
-    tile.mask(blk, x);
     float tp[kBlockN / 8][4], alpha[2], beta[2];
     bool unit_beta;
     tile.softmax(x, tp, alpha, beta, unit_beta);
     uint32_t pa[kBlockN / 32][4];
     tile.pack_p_codes(tp, pa);
-
     uint32_t o_acc[kD / 2];
     fill_magic(o_acc);
     fence_regs(o_acc);
     wgmma_fence();
-    const uint64_t desc_v = gmma_desc<W::kVSwizzle>(slot + Tile::kKBytes);
+    const uint64_t desc_v = gmma_desc<W::kVSwizzle>(slot_addr(blk) + Tile::kKBytes);
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 32; ++kk) wgmma_pv<kD, kPU8>(o_acc, pa[kk], desc_v + kk * kDescKStep);
     wgmma_commit();
+
+    wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
+    fence_regs(s_acc);
+    scaled_scores(next, s_acc, x);
     wgmma_wait<0>();
     fence_regs(o_acc);
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
     if (__all_sync(0xffffffffu, unit_beta)) {
 #pragma unroll
       for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<false>(n, &o_acc[4 * n], alpha, beta);

@@ -232,25 +232,72 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
       }
 }
 
+// Selects int8-fa's kernel for the scope (FusedTuning::wgmma: -1 the library's choice, which
+// is the wgmma kernel at head_dim 128 on Hopper; 0 the mma.sync kernel).
+class KernelChoice {
+ public:
+  explicit KernelChoice(int wgmma) {
+    kernels::FusedTuning t;
+    t.wgmma = wgmma;
+    kernels::set_fused_tuning(t);
+  }
+  ~KernelChoice() { kernels::set_fused_tuning({}); }
+};
+
+bool device_is_hopper() {
+  int dev = 0, major = 0, minor = 0;
+  return cudaGetDevice(&dev) == cudaSuccess &&
+         cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
+         cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) == cudaSuccess && major == 9 &&
+         minor == 0;
+}
+
 TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
   SKIP_WITHOUT_DEVICE();
-  for (const PQuant pq : {PQuant::U8x255, PQuant::S8x127})
-    for (const bool l_from_q : {false, true})
-      for (const AttnDims& dims : edge_shapes()) {
-        QuantConfig cfg;
-        cfg.p_quant = pq;
-        cfg.l_from_quantized_p = l_from_q;
-        DeviceProblem prob(dims, cfg, normal_input(11));
-        prob.quantize();
-        prob.poison_output();
-        ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
-        const std::vector<float> gpu = prob.output();
-        const std::vector<float> emu = cpu::int8_attention_from_quantized(
-            dims, cfg, prob.quantized_from_device(), cpu::Int8Variant::Full, nullptr);
-        expect_matches_emulation(gpu, emu,
-                                 "int8-fa " + describe(dims) + (pq == PQuant::U8x255 ? " u8" : " s8") +
-                                     (l_from_q ? " lq" : ""));
-      }
+  for (const int wgmma : {-1, 0}) {
+    const KernelChoice choice(wgmma);
+    for (const PQuant pq : {PQuant::U8x255, PQuant::S8x127})
+      for (const bool l_from_q : {false, true})
+        for (const AttnDims& dims : edge_shapes()) {
+          QuantConfig cfg;
+          cfg.p_quant = pq;
+          cfg.l_from_quantized_p = l_from_q;
+          DeviceProblem prob(dims, cfg, normal_input(11));
+          prob.quantize();
+          prob.poison_output();
+          ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
+          const std::vector<float> gpu = prob.output();
+          const std::vector<float> emu = cpu::int8_attention_from_quantized(
+              dims, cfg, prob.quantized_from_device(), cpu::Int8Variant::Full, nullptr);
+          expect_matches_emulation(gpu, emu,
+                                   "int8-fa " + describe(dims) + (pq == PQuant::U8x255 ? " u8" : " s8") +
+                                       (l_from_q ? " lq" : "") + (wgmma == 0 ? " mma.sync" : " default kernel"));
+        }
+  }
+}
+
+// On Hopper the product build carries the sm_90a image: forcing the wgmma kernel must work
+// at head_dim 128 (and is refused where it does not apply), so the tests above ran it.
+TEST(GpuInt8Kernels, WgmmaKernelRunsOnHopper) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper()) GTEST_SKIP() << "not a compute capability 9.0 device";
+  const KernelChoice choice(1);
+  for (const int64_t d : {128, 64}) {
+    const AttnDims dims = make_dims(1, 2, 2, 300, 300, d, false);
+    QuantConfig cfg;
+    DeviceProblem prob(dims, cfg, normal_input(17));
+    prob.quantize();
+    prob.poison_output();
+    const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+    if (d == 64) {
+      EXPECT_EQ(err, cudaErrorNotSupported) << "head_dim 64 runs on the mma.sync kernel";
+      continue;
+    }
+    ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
+    const std::vector<float> emu = cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
+                                                                     cpu::Int8Variant::Full, nullptr);
+    expect_matches_emulation(prob.output(), emu, "int8-fa wgmma " + describe(dims));
+  }
 }
 
 TEST(GpuInt8Kernels, Int8QkAndFp16MatchEmulation) {
