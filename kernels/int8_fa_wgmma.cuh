@@ -25,7 +25,7 @@ struct WgShape {
   static constexpr int kWarps = 8;  // two warpgroups
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kBlockM = 128;
-  static constexpr int kStages = 4;  // blocks blk and blk + 1 in use, two more in flight
+  static constexpr int kStages = 4;  // blocks blk and blk + 1 in use, two more loading
   using Tile = Shape<Variant::Int8Full, kD, kWarps>;  // load_kv_block's slot layout: K | V^T | scales
   static constexpr int kKSwizzle = kD;                // K/Q rows of kD bytes: 128- or 64-byte swizzle
   static constexpr int kVSwizzle = kBlockN;           // V^T rows of 64 key bytes
@@ -65,18 +65,12 @@ __device__ __forceinline__ void fence_regs(uint32_t (&r)[N]) {
 // cp.async writes are generic-proxy writes; wgmma reads through the async proxy.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
-template <int kD, bool kPU8>
+template <int kD, bool kPU8, int kAccumulate>
 __device__ __forceinline__ void wgmma_pv(uint32_t (&acc)[kD / 2], const uint32_t (&pa)[4], uint64_t desc_v) {
-  if constexpr (kD == 128 && kPU8) wgmma_rs_u8s8_n128(acc, pa, desc_v);
-  else if constexpr (kD == 128) wgmma_rs_s8s8_n128(acc, pa, desc_v);
-  else if constexpr (kPU8) wgmma_rs_u8s8_n64(acc, pa, desc_v);
-  else wgmma_rs_s8s8_n64(acc, pa, desc_v);
-}
-
-template <int N>
-__device__ __forceinline__ void fill_magic(uint32_t (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) r[i] = kMagicBits;
+  if constexpr (kD == 128 && kPU8) wgmma_rs_u8s8_n128<kAccumulate>(acc, pa, desc_v);
+  else if constexpr (kD == 128) wgmma_rs_s8s8_n128<kAccumulate>(acc, pa, desc_v);
+  else if constexpr (kPU8) wgmma_rs_u8s8_n64<kAccumulate>(acc, pa, desc_v);
+  else wgmma_rs_s8s8_n64<kAccumulate>(acc, pa, desc_v);
 }
 
 template <int kD, bool kPU8, bool kLFromQ>
@@ -117,28 +111,42 @@ __global__ void __launch_bounds__(WgShape<kD>::kThreads, 1) int8fa_wgmma_kernel(
     n_wg = static_cast<int>(min64(n_blocks, wg_last_row + work.offset < 0 ? 0 : (wg_last_row + work.offset) / kBlockN + 1));
   const uint64_t desc_q = gmma_desc<W::kKSwizzle>(smem_q + wg * 64 * kD);
 
-  // S(blk) = Q·K(blk)^T into acc, issued and committed (not waited for).
+  // S(blk) = Q·K(blk)^T into acc (INT32 from 0), issued and committed (not waited for).
   auto issue_scores = [&](int blk, uint32_t (&acc)[kBlockN / 2]) {
-    fill_magic(acc);
     fence_regs(acc);
     wgmma_fence();
     const uint64_t desc_k = gmma_desc<W::kKSwizzle>(slot_addr(blk));
+    wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
 #pragma unroll
-    for (int ks = 0; ks < kD / 32; ++ks) wgmma_ss_s8s8_n64(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+    for (int ks = 1; ks < kD / 32; ++ks)
+      wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
     wgmma_commit();
   };
-  auto scaled_scores = [&](int blk, const uint32_t (&acc)[kBlockN / 2], float (&x)[kBlockN / 8][4]) {
+  // x = the scaled, masked scores of block blk and bmax their row maxima.
+  auto scaled_scores = [&](int blk, const uint32_t (&acc)[kBlockN / 2], float (&x)[kBlockN / 8][4], float (&bmax)[2]) {
     const uint32_t scales = slot_addr(blk) + Tile::kKBytes + Tile::kVBytes;
-    tile.scale_scores(acc, reinterpret_cast<const float*>(smem + (scales - smem_q)), x);
+    tile.template scale_scores<true>(acc, reinterpret_cast<const float*>(smem + (scales - smem_q)), x);
     tile.mask(blk, x);
+    tile.block_max(x, bmax);
+  };
+  // O = O * alpha + beta * P·V of a finished block.
+  auto add_pv = [&](const uint32_t (&o_acc)[kD / 2], const float (&alpha)[2], const float (&beta)[2], bool unit_beta) {
+    if (__all_sync(0xffffffffu, unit_beta)) {
+#pragma unroll
+      for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<false, true>(n, &o_acc[4 * n], alpha, beta);
+    } else {
+#pragma unroll
+      for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<true, true>(n, &o_acc[4 * n], alpha, beta);
+    }
   };
 
   // Software pipeline within the warpgroup: S(blk + 1) runs on the tensor cores while the
-  // softmax of block blk runs, and P·V(blk) while S(blk + 1) is scaled and masked. The last
-  // block recomputes its own S instead of branching around the wgmma sequence (ptxas
-  // serializes every wgmma of a kernel whose pipeline it cannot follow through branches).
+  // softmax of block blk runs, and P·V(blk) while S(blk + 1) is scaled, masked and reduced to
+  // its row max. Every wgmma is waited for within its iteration and the last block recomputes
+  // its own S instead of branching around the sequence: ptxas serializes all wgmma of a
+  // kernel whose pipeline it cannot follow through branches or across the loop's back edge.
   uint32_t s_acc[kBlockN / 2];
-  float x[kBlockN / 8][4];
+  float x[kBlockN / 8][4], bmax[2];
   cp_async_wait<W::kStages - 2>();
   fence_proxy_async();
   __syncthreads();  // Q and block 0 landed
@@ -146,7 +154,7 @@ __global__ void __launch_bounds__(WgShape<kD>::kThreads, 1) int8fa_wgmma_kernel(
     issue_scores(0, s_acc);
     wgmma_wait<0>();
     fence_regs(s_acc);
-    scaled_scores(0, s_acc, x);
+    scaled_scores(0, s_acc, x, bmax);
   }
   for (int blk = 0; blk < n_blocks; ++blk) {
     cp_async_wait<W::kStages - 3>();
@@ -159,32 +167,26 @@ __global__ void __launch_bounds__(WgShape<kD>::kThreads, 1) int8fa_wgmma_kernel(
 
     float tp[kBlockN / 8][4], alpha[2], beta[2];
     bool unit_beta;
-    tile.softmax(x, tp, alpha, beta, unit_beta);
+    tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
     uint32_t pa[kBlockN / 32][4];
     tile.pack_p_codes(tp, pa);
     uint32_t o_acc[kD / 2];
-    fill_magic(o_acc);
     fence_regs(o_acc);
     wgmma_fence();
     const uint64_t desc_v = gmma_desc<W::kVSwizzle>(slot_addr(blk) + Tile::kKBytes);
-#pragma unroll
-    for (int kk = 0; kk < kBlockN / 32; ++kk) wgmma_pv<kD, kPU8>(o_acc, pa[kk], desc_v + kk * kDescKStep);
+    static_assert(kBlockN == 64, "two k32 steps of P·V");
+    wgmma_pv<kD, kPU8, 0>(o_acc, pa[0], desc_v);
+    wgmma_pv<kD, kPU8, 1>(o_acc, pa[1], desc_v + kDescKStep);
     wgmma_commit();
 
     wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
     fence_regs(s_acc);
-    scaled_scores(next, s_acc, x);
+    scaled_scores(next, s_acc, x, bmax);
     wgmma_wait<0>();
     fence_regs(o_acc);
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-    if (__all_sync(0xffffffffu, unit_beta)) {
-#pragma unroll
-      for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<false>(n, &o_acc[4 * n], alpha, beta);
-    } else {
-#pragma unroll
-      for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<true>(n, &o_acc[4 * n], alpha, beta);
-    }
+    add_pv(o_acc, alpha, beta, unit_beta);
   }
   cp_async_wait<0>();  // no copy may land in smem after the CTA exits
   tile.store(work.bh, work.kv_index);

@@ -346,7 +346,9 @@ struct WarpTile {
   }
 
   // x = float(acc) * k_scale of each key; acc: the INT32 scores in the accumulator layout
-  // (n-tile n, element e at acc[4n + e]), started at kMagicBits.
+  // (n-tile n, element e at acc[4n + e]), started at kMagicBits (kRaw false) or at 0 (kRaw:
+  // converted with cvt.rn.f32.s32, an ALU-pipe I2FP on Hopper; exact below 2^24 either way).
+  template <bool kRaw = false>
   __device__ __forceinline__ void scale_scores(const uint32_t* acc, const float* k_scale_tile,
                                                float (&x)[S::kNTilesS][4]) const {
 #pragma unroll
@@ -354,8 +356,11 @@ struct WarpTile {
       const float2 ks = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
 #pragma unroll
       for (int e = 0; e < 4; ++e)
-        x[n][e] = (__int_as_float(static_cast<int32_t>(acc[4 * n + e])) - kMagic) * (e & 1 ? ks.y : ks.x);
+        x[n][e] = int_score(acc[4 * n + e], kRaw) * (e & 1 ? ks.y : ks.x);
     }
+  }
+  static __device__ __forceinline__ float int_score(uint32_t acc, bool raw) {
+    return raw ? static_cast<float>(static_cast<int32_t>(acc)) : __int_as_float(static_cast<int32_t>(acc)) - kMagic;
   }
 
   // Masks the keys of block blk that do not exist or that the row may not see (-inf).
@@ -398,8 +403,13 @@ struct WarpTile {
   // unit_beta: beta is 1 for both of this thread's rows.
   __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], float (&tp)[S::kNTilesS][4],
                                           float (&alpha)[2], float (&beta)[2], bool& unit_beta) {
-    float shift[2];
-    unit_beta = true;
+    float bmax[2];
+    block_max(x, bmax);
+    softmax(x, bmax, tp, alpha, beta, unit_beta);
+  }
+
+  // The block's max score of each of this thread's rows (log2 domain; -inf: no visible key).
+  __device__ __forceinline__ void block_max(const float (&x)[S::kNTilesS][4], float (&bmax)[2]) const {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       float row_x[2 * S::kNTilesS];
@@ -408,7 +418,19 @@ struct WarpTile {
       float xmax = reduce_row<kSch.tree_reduce>(row_x, [](float a, float b) { return fmaxf(a, b); });
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 1));
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 2));
-      const float block_max = xmax * q_scale[r];  // q_scale > 0: the max commutes with it
+      bmax[r] = xmax * q_scale[r];  // q_scale > 0: the max commutes with it
+    }
+  }
+
+  // softmax() with the block max already known (block_max()).
+  __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
+                                          float (&tp)[S::kNTilesS][4], float (&alpha)[2], float (&beta)[2],
+                                          bool& unit_beta) {
+    float shift[2];
+    unit_beta = true;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float block_max = bmax[r];
       const float m_new = fmaxf(m[r], block_max);
       alpha[r] = 1.f;  // defaults: no visible key in this block for this row, nothing changes
       beta[r] = 0.f;
@@ -472,13 +494,13 @@ struct WarpTile {
   }
 
   // O[n] = O[n] * alpha + beta * float(acc), acc the block's INT32 P·V started at kMagicBits
-  // (kWeighted false: beta is 1 for both rows).
-  template <bool kWeighted>
+  // or at 0 (kRaw; see scale_scores). kWeighted false: beta is 1 for both rows.
+  template <bool kWeighted, bool kRaw = false>
   __device__ __forceinline__ void add_block_pv(int n, const uint32_t* acc, const float (&alpha)[2],
                                                const float (&beta)[2]) {
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const float pv = __int_as_float(static_cast<int32_t>(acc[e])) - kMagic;
+      const float pv = int_score(acc[e], kRaw);
       o[n][e] = fmaf(o[n][e], alpha[e >> 1], kWeighted ? pv * beta[e >> 1] : pv);
     }
   }
