@@ -89,7 +89,8 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
 // measured best. Not thread-safe: set before launching.
 struct FusedTuning {
   int warps_per_cta = 0;  // 0: measured best per variant; 8: 128 query rows per CTA (one CTA
-                          // per SM); 4: 64 rows, two CTAs per SM
+                          // per SM); 4: 64 rows, two CTAs per SM (the wgmma int8-fa kernel:
+                          // 8 = two warpgroups per CTA, otherwise one)
   int schedule = -1;      // register schedule (fa::kSchedules in int8_flash_attn.cuh); -1: best
   int wgmma = -1;         // int8-fa on Hopper: -1 the wgmma kernel where it runs (head_dim 128,
                           // sm_90a build, cc 9.0 device), 0 always the mma.sync kernel, 1 wgmma

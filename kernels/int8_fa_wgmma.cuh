@@ -2,8 +2,7 @@
 // int8_flash_attn.cuh (WarpTile), with both products on wgmma instead of mma.sync.
 //   S = Q·K^T: wgmma m64n64k32 s8.s8, Q and K from shared memory (descriptors);
 //   O += P·V:  wgmma m64n{D}k32 u8.s8 (or s8.s8), P from registers, V^T from shared memory.
-// A CTA is two warpgroups (256 threads, 128 query rows; a warpgroup owns 64 rows, a warp 16
-// of them, so the accumulator layouts equal mma.sync's per-warp fragments and WarpTile's
+// A CTA is one or two warpgroups (a warpgroup owns 64 query rows, a warp 16 of them, so the accumulator layouts equal mma.sync's per-warp fragments and WarpTile's
 // masking, softmax, P packing and store apply unchanged). K/V tiles stream through a
 // kStages-deep cp.async ring; the swizzle of load_kv_block is the wgmma 128-byte (rows of
 // 128 bytes) or 64-byte (rows of 64 bytes) K-major layout, so the tiles need no other copy.
@@ -20,11 +19,12 @@
 
 namespace int8attn::kernels::fa {
 
-template <int kD>
+template <int kD, int kWarpGroups>
 struct WgShape {
-  static constexpr int kWarps = 8;  // two warpgroups
+  static constexpr int kWarps = 4 * kWarpGroups;
   static constexpr int kThreads = kWarps * 32;
-  static constexpr int kBlockM = 128;
+  static constexpr int kBlockM = 64 * kWarpGroups;
+  static constexpr int kCtasPerSm = 2 / kWarpGroups;  // 255 registers a thread either way
   static constexpr int kStages = 4;  // blocks blk and blk + 1 in use, two more loading
   using Tile = Shape<Variant::Int8Full, kD, kWarps>;  // load_kv_block's slot layout: K | V^T | scales
   static constexpr int kKSwizzle = kD;                // K/Q rows of kD bytes: 128- or 64-byte swizzle
@@ -73,10 +73,16 @@ __device__ __forceinline__ void wgmma_pv(uint32_t (&acc)[kD / 2], const uint32_t
   else wgmma_rs_s8s8_n64<kAccumulate>(acc, pa, desc_v);
 }
 
-template <int kD, bool kPU8, bool kLFromQ>
-__global__ void __launch_bounds__(WgShape<kD>::kThreads, 1) int8fa_wgmma_kernel(const __grid_constant__ Params p) {
+// WarpTile's register schedule for this kernel (only its tree_reduce flag matters here): chains,
+// measured 3% faster than trees (docs/perf-log.md v10).
+constexpr int kWgmmaSchedule = 0;
+static_assert(!kSchedules[kWgmmaSchedule].tree_reduce, "chains");
+
+template <int kD, int kWarpGroups, bool kPU8, bool kLFromQ>
+__global__ void __launch_bounds__(WgShape<kD, kWarpGroups>::kThreads, WgShape<kD, kWarpGroups>::kCtasPerSm)
+    int8fa_wgmma_kernel(const __grid_constant__ Params p) {
 #if INT8ATTN_WGMMA_BODY
-  using W = WgShape<kD>;
+  using W = WgShape<kD, kWarpGroups>;
   using Tile = typename W::Tile;
   extern __shared__ char smem_raw[];
   const uint32_t raw = smem_addr(smem_raw);
@@ -101,7 +107,7 @@ __global__ void __launch_bounds__(WgShape<kD>::kThreads, 1) int8fa_wgmma_kernel(
 #pragma unroll
   for (int b = 0; b < W::kStages - 1; ++b) load_block(b);
 
-  WarpTile<Variant::Int8Full, kD, W::kWarps, kPU8, kLFromQ, 0> tile(p, lane, work.m0 + warp * 16, work.offset);
+  WarpTile<Variant::Int8Full, kD, W::kWarps, kPU8, kLFromQ, kWgmmaSchedule> tile(p, lane, work.m0 + warp * 16, work.offset);
   tile.load_q_scales(work.bh);
   // Blocks this warpgroup computes: [0, n_wg). Causal: the blocks past its last row's last
   // visible key are skipped; a warpgroup wholly past seq_q has nothing to compute.
@@ -193,10 +199,10 @@ __global__ void __launch_bounds__(WgShape<kD>::kThreads, 1) int8fa_wgmma_kernel(
 #endif
 }
 
-template <int kD, bool kPU8, bool kLFromQ>
+template <int kD, int kWarpGroups, bool kPU8, bool kLFromQ>
 cudaError_t launch_int8fa_wgmma(Params p, int64_t batch_heads, cudaStream_t stream) {
-  using W = WgShape<kD>;
-  auto kernel = int8fa_wgmma_kernel<kD, kPU8, kLFromQ>;
+  using W = WgShape<kD, kWarpGroups>;
+  auto kernel = int8fa_wgmma_kernel<kD, kWarpGroups, kPU8, kLFromQ>;
   p.n_qblocks = static_cast<int32_t>((p.seq_q + W::kBlockM - 1) / W::kBlockM);
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
   if (err != cudaSuccess) return err;
