@@ -88,13 +88,15 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
 // Development knobs of the fused kernels (tools/kernel_bench A/B runs); the defaults are the
 // measured best. Not thread-safe: set before launching.
 struct FusedTuning {
-  int warps_per_cta = 0;  // 0: measured best per variant; 8: 128 query rows per CTA (one CTA
-                          // per SM); 4: 64 rows, two CTAs per SM (the wgmma int8-fa kernel:
-                          // 8 = two warpgroups per CTA, otherwise one)
+  int warps_per_cta = 0;  // mma.sync kernels; 0: measured best per variant; 8: 128 query rows
+                          // per CTA (one CTA per SM); 4: 64 rows, two CTAs per SM
   int schedule = -1;      // register schedule (fa::kSchedules in int8_flash_attn.cuh); -1: best
   int wgmma = -1;         // int8-fa on Hopper: -1 the wgmma kernel where it runs (head_dim 128,
                           // sm_90a build, cc 9.0 device), 0 always the mma.sync kernel, 1 wgmma
                           // or cudaErrorNotSupported
+  int wgmma_shape = 0;    // the wgmma kernel's CTA: 0 measured best (= 1); 1 one warpgroup, two
+                          // CTAs per SM; 2 two warpgroups; 3 one lean warpgroup, three CTAs per
+                          // SM (shapes other than the best exist only in tuning builds)
 };
 void set_fused_tuning(const FusedTuning& tuning);
 int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1

@@ -69,14 +69,17 @@ constexpr int kDefaultSchedule = 0;
 // The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, u8 P, l from
 // quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A). head_dim 64
 // stays on the mma.sync kernel: measured 247 vs 281 TOPS at seq 4K (docs/perf-log.md v6).
-#define INT8ATTN_WGMMA_OPTIONS(X, G) X(128, G, true, false) X(128, G, true, true) X(128, G, false, false) X(128, G, false, true)
-#if INT8ATTN_KERNEL_TUNING  // both CTA shapes: one warpgroup (two CTAs per SM) or two
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 1) INT8ATTN_WGMMA_OPTIONS(X, 2)
+// X(head_dim, warpgroups per CTA, lean, u8 P, l from quantized P); FusedTuning::wgmma_shape.
+#define INT8ATTN_WGMMA_OPTIONS(X, G, L) \
+  X(128, G, L, true, false) X(128, G, L, true, true) X(128, G, L, false, false) X(128, G, L, false, true)
+#if INT8ATTN_KERNEL_TUNING  // every CTA shape
+#define INT8ATTN_WGMMA_INSTANCES(X) \
+  INT8ATTN_WGMMA_OPTIONS(X, 1, false) INT8ATTN_WGMMA_OPTIONS(X, 2, false) INT8ATTN_WGMMA_OPTIONS(X, 1, true)
 #else  // the measured best: one warpgroup per CTA (docs/perf-log.md v11)
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 1)
+#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 1, false)
 #endif
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1" overrides the defaults (device A/B runs of the
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,wgmma_shape=S" overrides the defaults (device A/B runs of the
 // CLI); read once, before the first launch.
 FusedTuning tuning_from_env() {
   FusedTuning t;
@@ -85,6 +88,7 @@ FusedTuning tuning_from_env() {
   if (const char* s = std::strstr(env, "schedule=")) t.schedule = std::atoi(s + 9);
   if (const char* w = std::strstr(env, "warps=")) t.warps_per_cta = std::atoi(w + 6);
   if (const char* w = std::strstr(env, "wgmma=")) t.wgmma = std::atoi(w + 6);
+  if (const char* w = std::strstr(env, "wgmma_shape=")) t.wgmma_shape = std::atoi(w + 12);
   return t;
 }
 
@@ -147,10 +151,11 @@ bool device_runs_sm90a() {
 // int8-fa through the wgmma kernel: on sm_90a unless FusedTuning::wgmma says 0.
 cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const fa::Params& p, int64_t batch_heads,
                                   cudaStream_t stream) {
-  const int groups = g_tuning.warps_per_cta == 8 ? 2 : 1;  // warpgroups per CTA
-#define INT8ATTN_TRY_WGMMA(D, G, PU8, LQ)                                         \
-  if (head_dim == D && groups == G && p_u8 == PU8 && l_from_q == LQ) \
-    return fa::launch_int8fa_wgmma<D, G, PU8, LQ>(p, batch_heads, stream);
+  const int groups = g_tuning.wgmma_shape == 2 ? 2 : 1;  // warpgroups per CTA
+  const bool lean = g_tuning.wgmma_shape == 3;
+#define INT8ATTN_TRY_WGMMA(D, G, L, PU8, LQ)                                                 \
+  if (head_dim == D && groups == G && lean == L && p_u8 == PU8 && l_from_q == LQ) \
+    return fa::launch_int8fa_wgmma<D, G, L, PU8, LQ>(p, batch_heads, stream);
   INT8ATTN_WGMMA_INSTANCES(INT8ATTN_TRY_WGMMA)
 #undef INT8ATTN_TRY_WGMMA
   return cudaErrorNotSupported;
