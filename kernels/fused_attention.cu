@@ -70,13 +70,14 @@ constexpr int kDefaultSchedule = 0;
 // quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A). head_dim 64
 // stays on the mma.sync kernel: measured 247 vs 281 TOPS at seq 4K (docs/perf-log.md v6).
 // X(head_dim, warpgroups per CTA, lean, u8 P, l from quantized P); FusedTuning::wgmma_shape.
-#define INT8ATTN_WGMMA_OPTIONS(X, G, L) \
-  X(128, G, L, true, false) X(128, G, L, true, true) X(128, G, L, false, false) X(128, G, L, false, true)
-#if INT8ATTN_KERNEL_TUNING  // every CTA shape
-#define INT8ATTN_WGMMA_INSTANCES(X) \
-  INT8ATTN_WGMMA_OPTIONS(X, 1, false) INT8ATTN_WGMMA_OPTIONS(X, 2, false) INT8ATTN_WGMMA_OPTIONS(X, 1, true)
+#define INT8ATTN_WGMMA_OPTIONS(X, D, G, L) \
+  X(D, G, L, true, false) X(D, G, L, true, true) X(D, G, L, false, false) X(D, G, L, false, true)
+#if INT8ATTN_KERNEL_TUNING  // every CTA shape, and head_dim 64 (run only when forced: wgmma = 1)
+#define INT8ATTN_WGMMA_INSTANCES(X)                                                            \
+  INT8ATTN_WGMMA_OPTIONS(X, 128, 1, false) INT8ATTN_WGMMA_OPTIONS(X, 128, 2, false)              \
+  INT8ATTN_WGMMA_OPTIONS(X, 128, 1, true) INT8ATTN_WGMMA_OPTIONS(X, 64, 1, false)
 #else  // the measured best: one warpgroup per CTA (docs/perf-log.md v11)
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 1, false)
+#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128, 1, false)
 #endif
 
 // INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,wgmma_shape=S" overrides the defaults (device A/B runs of the
@@ -205,7 +206,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
-  if (g_tuning.wgmma != 0 && dims.head_dim == 128 && device_runs_sm90a())
+  if (g_tuning.wgmma != 0 && (dims.head_dim == 128 || g_tuning.wgmma == 1) && device_runs_sm90a())
     return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
                                  dims.batch * dims.heads, stream);
   if (g_tuning.wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device, build or shape

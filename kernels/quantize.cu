@@ -1,8 +1,18 @@
 // FP16 Q/K/V -> the INT8 layouts of attn_kernels.h. Every rounding goes through
 // common/numerics.h, and every reduction whose order matters runs in the CPU emulation's
 // order (src/cpu/quantize.cpp), so codes and scales match quantize_qkv_host bit for bit:
-//   K mean: FP32 sum over tokens in token order, / float(seq_kv)     (one thread per channel)
+//   K mean: per channel, FP32 sums over chunks of kMeanChunk = 128 consecutive tokens
+//           (token order, from 0.f), the chunk sums added in chunk order (from 0.f), the
+//           total / float(seq_kv)  (= cpu::kKMeanChunk; the chunks are summed in parallel)
 //   amax:   max of |x| (order-free), scales int8_scale(amax), Q's folded with sm_scale*log2e
+// K and V need a whole-head reduction before their codes, so they are read twice; four
+// launches, no memset:
+//   1 stats:    Q's codes; per 128-token chunk of each kv head, K's channel sums and V's
+//               channel amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
+//   2 finalize: per kv-head channel, k_mean (chunk sums in order) and V's amax (in v_scale)
+//   3 codes:    K (smoothed) and V^T codes, kv heads in reverse order: the heads launch 1
+//               read last are the likeliest to still be in L2
+//   4 v scale:  v_scale = int8_scale(amax), after every V tile of launch 3 has read the amax
 #include <cuda_fp16.h>
 
 #include "common/numerics.h"
@@ -11,47 +21,18 @@
 namespace int8attn::kernels {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = 256, kWarps = kThreads / 32;
+constexpr int kMeanChunk = 128;  // == cpu::kKMeanChunk (src/cpu/quantize.h); also the V tile
+constexpr int kTokenTile = 64;   // tokens per CTA of the per-token Q/K quantizer
+static_assert(kKvPad % kMeanChunk == 0, "chunks and V tiles must tile padded_seq_kv exactly");
 
-// k_mean[bk, c] = (sum over tokens of K[bk, j, c]) / seq, each sum in token order (as the
-// CPU does it). A CTA owns 32 channels of one kv head: its warps stream tiles of tokens
-// through a cp.async ring in shared memory, and warp 0 (one lane per channel) runs the
-// sequential FP32 sums from there, so the dependent adds never wait on global memory.
-constexpr int kMeanTile = 128, kMeanStages = 4, kMeanThreads = 128;
-
-__global__ void k_mean_kernel(const __half* k, int64_t seq, int64_t d, float* k_mean) {
-  __shared__ __align__(16) __half tiles[kMeanStages][kMeanTile][32];
-  const int64_t bk = blockIdx.x;
-  const int c_base = blockIdx.y * 32;
-  const __half* head = k + bk * seq * d + c_base;
-  const int n_tiles = static_cast<int>((seq + kMeanTile - 1) / kMeanTile);
-  auto load = [&](int tile) {
-    if (tile < n_tiles) {
-      for (int idx = threadIdx.x; idx < kMeanTile * 4; idx += kMeanThreads) {
-        const int row = idx / 4, c0 = (idx % 4) * 8;
-        const int64_t j = static_cast<int64_t>(tile) * kMeanTile + row;
-        const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(&tiles[tile % kMeanStages][row][c0]));
-        const __half* src = head + (j < seq ? j : 0) * d + c0;
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(j < seq ? 16 : 0)
-                     : "memory");
-      }
-    }
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-  };
-  for (int s = 0; s < kMeanStages - 1; ++s) load(s);
-  float sum = 0.f;
-  for (int tile = 0; tile < n_tiles; ++tile) {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kMeanStages - 2) : "memory");
-    __syncthreads();  // tile landed; the slot loaded next was summed by warp 0 last step
-    load(tile + kMeanStages - 1);
-    if (threadIdx.x < 32) {
-      const int rows = static_cast<int>(min(int64_t{kMeanTile}, seq - static_cast<int64_t>(tile) * kMeanTile));
-      const __half* col = &tiles[tile % kMeanStages][0][threadIdx.x];
-#pragma unroll 8
-      for (int r = 0; r < rows; ++r) sum += __half2float(col[r * 32]);
-    }
-  }
-  if (threadIdx.x < 32) k_mean[bk * d + c_base + threadIdx.x] = sum / static_cast<float>(seq);
+__device__ void cp_async_16(void* smem, const void* gmem, bool valid) {  // zero-fills when !valid
+  const auto dst = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 16 : 0)
+               : "memory");
+}
+__device__ void cp_async_wait_all() {
+  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
 }
 
 struct GroupQuantArgs {
@@ -68,12 +49,15 @@ struct GroupQuantArgs {
   float* scales;          // [n_heads, n_groups]
 };
 
+// CTAs per head of the Q/K quantizer: kTokenTile tokens each, or one group per warp.
+int64_t qk_items(const GroupQuantArgs& a) {
+  return a.group == 1 ? (a.out_rows + kTokenTile - 1) / kTokenTile : (a.n_groups + kWarps - 1) / kWarps;
+}
+
 // One warp per scale group: amax over the group's valid tokens, then the codes.
-__global__ void quantize_groups_kernel(const GroupQuantArgs a) {
-  const int64_t warp_global = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / 32;
+__device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64_t grp) {
+  if (grp >= a.n_groups) return;
   const int lane = threadIdx.x % 32;
-  if (warp_global >= a.heads_total * a.n_groups) return;
-  const int64_t head = warp_global / a.n_groups, grp = warp_global % a.n_groups;
   const int64_t t0 = grp * a.group;
   const int64_t t_out = min(a.group, a.out_rows - t0);     // rows this group writes
   const int64_t t_valid = max(int64_t{0}, min(a.group, a.seq - t0));
@@ -89,6 +73,7 @@ __global__ void quantize_groups_kernel(const GroupQuantArgs a) {
     for (int e = 0; e < 8; ++e) x[e] = shift ? __half2float(h[e]) - shift[c0 + e] : __half2float(h[e]);
   };
   float amax = 0.f;
+#pragma unroll 4
   for (int64_t idx = lane; idx < t_valid * chunks_per_row; idx += 32) {
     float x[8];
     load8(idx, x);
@@ -115,80 +100,213 @@ __global__ void quantize_groups_kernel(const GroupQuantArgs a) {
   }
 }
 
-// Per-token scales: kD/8 lanes per token, 8 channels each, one pass (codes from registers).
+// Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
+// Every thread issues all its loads before using one (kD/32 loads of 16 B in flight).
 template <int kD>
-__global__ void quantize_tokens_kernel(const GroupQuantArgs a) {
-  constexpr int kLanes = kD / 8;
-  const int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kLanes;
+__device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0) {
+  constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile / kRowStep;
   const int c0 = (threadIdx.x % kLanes) * 8;
-  const bool in_range = row < a.heads_total * a.out_rows;  // whole token groups share this
-  const int64_t head = in_range ? row / a.out_rows : 0, j = in_range ? row % a.out_rows : 0;
-  const bool valid = in_range && j < a.seq;
-  float x[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  float amax = 0.f;
-  if (valid) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(a.src + (head * a.seq + j) * kD + c0);
-    const __half* h = reinterpret_cast<const __half*>(&raw);
+  float shift[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  if (a.shift) {
+    const float4* s = reinterpret_cast<const float4*>(a.shift + head * kD + c0);
+    const float4 s0 = s[0], s1 = s[1];
+    shift[0] = s0.x, shift[1] = s0.y, shift[2] = s0.z, shift[3] = s0.w;
+    shift[4] = s1.x, shift[5] = s1.y, shift[6] = s1.z, shift[7] = s1.w;
+  }
+  uint4 raw[kRows];
 #pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      x[e] = a.shift ? __half2float(h[e]) - a.shift[head * kD + c0 + e] : __half2float(h[e]);
+  for (int r = 0; r < kRows; ++r) {
+    const int64_t j = row0 + threadIdx.x / kLanes + r * kRowStep;
+    raw[r] = j < a.seq ? *reinterpret_cast<const uint4*>(a.src + (head * a.seq + j) * kD + c0) : make_uint4(0, 0, 0, 0);
+  }
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    const int64_t j = row0 + threadIdx.x / kLanes + r * kRowStep;
+    const __half* h = reinterpret_cast<const __half*>(&raw[r]);
+    float x[8], amax = 0.f;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {  // padded rows stay 0 (not -shift): zero codes, scale 0
+      x[e] = j < a.seq ? __half2float(h[e]) - shift[e] : 0.f;  // x - 0.f == x: no-shift is exact
       amax = fmaxf(amax, fabsf(x[e]));
     }
-  }
 #pragma unroll
-  for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-  if (!in_range) return;
-  const float inv = int8_inv_scale(amax);
-  alignas(8) int8_t q[8];
+    for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+    if (j >= a.out_rows) continue;  // after the shuffles: every lane took part in them
+    const float inv = int8_inv_scale(amax);
+    alignas(8) int8_t q[8];
 #pragma unroll
-  for (int e = 0; e < 8; ++e) q[e] = quantize_s8(x[e], inv);  // 0 for padded rows (x = 0)
-  *reinterpret_cast<uint2*>(a.codes + row * kD + c0) = *reinterpret_cast<const uint2*>(q);
-  if (c0 == 0) {
-    const float scale = int8_scale(amax);
-    a.scales[row] = a.fold > 0.f ? fold_softmax_scale(scale, a.fold) : scale;
+    for (int e = 0; e < 8; ++e) q[e] = quantize_s8(x[e], inv);
+    *reinterpret_cast<uint2*>(a.codes + (head * a.out_rows + j) * kD + c0) = *reinterpret_cast<const uint2*>(q);
+    if (c0 == 0) {
+      const float scale = int8_scale(amax);
+      a.scales[head * a.out_rows + j] = a.fold > 0.f ? fold_softmax_scale(scale, a.fold) : scale;
+    }
   }
 }
 
-// amax over tokens per V channel, merged with atomicMax on the (non-negative) float bits.
-__global__ void v_amax_kernel(const __half* v, int64_t seq, int64_t d, int64_t tokens_per_cta,
-                              unsigned* amax_bits) {
-  const int64_t bk = blockIdx.y;
-  const int64_t t0 = blockIdx.x * tokens_per_cta, t1 = min(seq, t0 + tokens_per_cta);
-  const int lanes_per_token = static_cast<int>(d);
-  const int token_step = kThreads / lanes_per_token;
-  const int c = threadIdx.x % lanes_per_token;
-  float amax = 0.f;
-  for (int64_t j = t0 + threadIdx.x / lanes_per_token; j < t1; j += token_step)
-    amax = fmaxf(amax, fabsf(__half2float(v[(bk * seq + j) * d + c])));
-  atomicMax(amax_bits + bk * d + c, __float_as_uint(amax));
-}
-
-// V^T codes for 64 key positions of one kv head: position p of each 32-key group holds key
-// v8_key_of_position(p) (attn_kernels.h). Padded keys get code 0.
+// CTA `item` of one head (see qk_items).
 template <int kD>
-__global__ void v_transpose_quantize_kernel(const __half* v, int64_t seq, int64_t padded, const unsigned* amax_bits,
-                                            int8_t* v8) {
-  __shared__ __half tile[64][kD];
-  const int64_t bk = blockIdx.y, j0 = blockIdx.x * int64_t{64};
-  for (int idx = threadIdx.x; idx < 64 * kD / 8; idx += kThreads) {
-    const int row = idx / (kD / 8), c0 = (idx % (kD / 8)) * 8;
-    uint4 raw = make_uint4(0, 0, 0, 0);
-    if (j0 + row < seq) raw = *reinterpret_cast<const uint4*>(v + (bk * seq + j0 + row) * kD + c0);
-    *reinterpret_cast<uint4*>(&tile[row][c0]) = raw;
+__device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item) {
+  if (a.group == 1) quantize_token_tile<kD>(a, head, item * kTokenTile);
+  else quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
+}
+
+struct KvStatsArgs {
+  const __half* k;  // nullptr: no K sums (no smoothing)
+  const __half* v;  // nullptr: no V amax (V not quantized)
+  int64_t seq, n_chunks;
+  float* k_part;    // [kv heads, n_chunks, d] per-chunk channel sums of K (token order)
+  float* v_part;    // [kv heads, n_chunks, d] per-chunk channel amax of V
+};
+
+// One kMeanChunk-token chunk of one kv head: K lands in shared memory (cp.async) and one
+// thread per channel sums it in token order; V's |x| max comes from registers.
+template <int kD>
+__device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t chunk) {
+  constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kMeanChunk / kRowStep;
+  __shared__ __align__(16) __half tile[kMeanChunk][kD];
+  __shared__ float warp_amax[kWarps][kD];
+  const int64_t j0 = chunk * kMeanChunk, rows = min(int64_t{kMeanChunk}, s.seq - j0);
+  const int c0 = (threadIdx.x % kLanes) * 8, row_base = threadIdx.x / kLanes;
+  const int64_t head_off = bk * s.seq * kD;
+  if (s.k) {
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const int row = row_base + r * kRowStep;
+      cp_async_16(&tile[row][c0], s.k + head_off + (row < rows ? (j0 + row) * kD : 0) + c0, row < rows);
+    }
   }
+  if (s.v) {
+    uint4 raw[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const int row = row_base + r * kRowStep;
+      const __half* src = s.v + head_off + (j0 + row) * kD + c0;
+      raw[r] = row < rows ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
+    }
+    float amax[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const __half* h = reinterpret_cast<const __half*>(&raw[r]);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) amax[e] = fmaxf(amax[e], fabsf(__half2float(h[e])));
+    }
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      for (int off = kLanes; off < 32; off *= 2) amax[e] = fmaxf(amax[e], __shfl_xor_sync(0xffffffffu, amax[e], off));
+      if (threadIdx.x % 32 < kLanes) warp_amax[threadIdx.x / 32][c0 + e] = amax[e];
+    }
+  }
+  cp_async_wait_all();
   __syncthreads();
-  for (int task = threadIdx.x; task < kD * 4; task += kThreads) {
-    const int c = task / 4, p0 = (task % 4) * 16;
-    const float inv = int8_inv_scale(__uint_as_float(amax_bits[bk * kD + c]));
-    alignas(16) int8_t q[16];
+  if (threadIdx.x >= kD) return;
+  const int c = threadIdx.x;
+  const int64_t part = (bk * s.n_chunks + chunk) * kD + c;
+  if (s.k) {
+    float sum = 0.f;
+#pragma unroll 8
+    for (int r = 0; r < rows; ++r) sum += __half2float(tile[r][c]);
+    s.k_part[part] = sum;
+  }
+  if (s.v) {
+    float m = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) m = fmaxf(m, warp_amax[w][c]);
+    s.v_part[part] = m;
+  }
+}
+
+// Launch 1: the first q_ctas CTAs quantize Q, the rest are (kv head, chunk) statistics.
+template <int kD>
+__global__ void __launch_bounds__(kThreads) stats_kernel(const GroupQuantArgs q, int64_t q_items, const KvStatsArgs s) {
+  const int64_t i = blockIdx.x, q_ctas = q.heads_total * q_items;
+  if (i < q_ctas) quantize_qk_item<kD>(q, i / q_items, i % q_items);
+  else kv_chunk_stats<kD>(s, (i - q_ctas) / s.n_chunks, (i - q_ctas) % s.n_chunks);
+}
+
+// Launch 2, one thread per (kv head, channel): the chunk sums in chunk order -> k_mean
+// (0 without smoothing), the chunk amax -> v_amax.
+__global__ void finalize_stats_kernel(const KvStatsArgs s, int64_t n, int d, float* k_mean, float* v_amax) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  const int64_t first = (i / d) * s.n_chunks * d + i % d;  // chunk 0 of this channel
+  float total = 0.f, amax = 0.f;
+#pragma unroll 16  // the loads run ahead of the add chain: 32K keys are 256 chunks
+  for (int64_t ch = 0; ch < s.n_chunks; ++ch) {
+    if (s.k) total += s.k_part[first + ch * d];
+    if (s.v) amax = fmaxf(amax, s.v_part[first + ch * d]);
+  }
+  k_mean[i] = s.k ? total / static_cast<float>(s.seq) : 0.f;
+  if (s.v) v_amax[i] = amax;
+}
+
+struct VCodeArgs {
+  const __half* v;      // [kv heads, seq, d]; nullptr: no V
+  int64_t seq, padded;
+  const float* amax;    // [kv heads, d] channel amax
+  int8_t* v8;           // [kv heads, d, padded], keys permuted (attn_kernels.h)
+};
+
+// V^T codes of kMeanChunk keys from j0: position p of each 32-key group holds key
+// v8_key_of_position(p) (attn_kernels.h). The tile is staged in shared memory; padded keys
+// load as 0.0 and so get code 0. A lane reads one channel pair of one key (a warp: 32
+// consecutive words, no bank conflicts), and the codes are staged again so that every
+// channel row's 128 bytes leave as one full line.
+template <int kD>
+__device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0) {
+  constexpr int kPairGroups = kD / 64, kWarpTasks = kPairGroups * (kMeanChunk / 16), kTasks = kWarpTasks / kWarps;
+  __shared__ __align__(16) __half tile[kMeanChunk][kD];
+  const __half* head = a.v + bk * a.seq * kD;
+  for (int idx = threadIdx.x; idx < kMeanChunk * kD / 8; idx += kThreads) {
+    const int row = idx / (kD / 8), c0 = (idx % (kD / 8)) * 8;
+    const bool valid = j0 + row < a.seq;
+    cp_async_16(&tile[row][c0], head + (valid ? (j0 + row) * kD : 0) + c0, valid);
+  }
+  cp_async_wait_all();
+  __syncthreads();
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  alignas(16) int8_t q[kTasks][2][16];
+#pragma unroll
+  for (int t = 0; t < kTasks; ++t) {
+    const int wt = warp + t * kWarps, pair = (wt % kPairGroups) * 32 + lane, p0 = (wt / kPairGroups) * 16;
+    const float inv0 = int8_inv_scale(a.amax[bk * kD + 2 * pair]);
+    const float inv1 = int8_inv_scale(a.amax[bk * kD + 2 * pair + 1]);
 #pragma unroll
     for (int e = 0; e < 16; ++e) {
-      const int p = p0 + e;
-      const int key = (p & ~31) + v8_key_of_position(p & 31);
-      q[e] = j0 + key < seq ? quantize_s8(__half2float(tile[key][c]), inv) : int8_t{0};
+      const int p = p0 + e, key = (p & ~31) + v8_key_of_position(p & 31);
+      const __half2 x = *reinterpret_cast<const __half2*>(&tile[key][2 * pair]);
+      q[t][0][e] = quantize_s8(__low2float(x), inv0);
+      q[t][1][e] = quantize_s8(__high2float(x), inv1);
     }
-    *reinterpret_cast<uint4*>(v8 + (bk * kD + c) * padded + j0 + p0) = *reinterpret_cast<const uint4*>(q);
   }
+  __syncthreads();  // every read of the tile is done: it now holds the codes
+  // [kD][kMeanChunk] codes; the 16-byte chunk k of row c sits at k ^ ((c / 2) % 8), so the
+  // 32 rows a warp writes at once spread over all banks.
+  int8_t* staged = reinterpret_cast<int8_t*>(&tile[0][0]);
+#pragma unroll
+  for (int t = 0; t < kTasks; ++t) {
+    const int wt = warp + t * kWarps, pair = (wt % kPairGroups) * 32 + lane, k = (wt / kPairGroups);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      *reinterpret_cast<uint4*>(staged + (2 * pair + h) * kMeanChunk + (k ^ (pair % 8)) * 16) =
+          *reinterpret_cast<const uint4*>(q[t][h]);
+  }
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < kD * (kMeanChunk / 16); idx += kThreads) {
+    const int c = idx / (kMeanChunk / 16), k = idx % (kMeanChunk / 16);
+    *reinterpret_cast<uint4*>(a.v8 + (bk * kD + c) * a.padded + j0 + k * 16) =
+        *reinterpret_cast<const uint4*>(staged + c * kMeanChunk + (k ^ ((c / 2) % 8)) * 16);
+  }
+}
+
+// Launch 3: per kv head (last head first), k_items CTAs of K codes then the V tiles.
+template <int kD>
+__global__ void __launch_bounds__(kThreads)
+    kv_codes_kernel(const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
+  const int64_t per_head = k_items + (v.v ? v.padded / kMeanChunk : 0);
+  const int64_t head = k.heads_total - 1 - blockIdx.x / per_head, item = blockIdx.x % per_head;
+  if (item < k_items) quantize_qk_item<kD>(k, head, item);
+  else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk);
 }
 
 __global__ void v_scale_finalize_kernel(float* v_scale, int64_t n) {
@@ -198,34 +316,22 @@ __global__ void v_scale_finalize_kernel(float* v_scale, int64_t n) {
 
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
-cudaError_t quantize_v(const AttnDims& dims, const __half* v, const QuantizedQKV& out, cudaStream_t stream) {
-  const int64_t bk = dims.batch * dims.kv_heads, d = dims.head_dim, padded = padded_seq_kv(dims.seq_kv);
-  cudaError_t err = cudaMemsetAsync(out.v_scale, 0, sizeof(float) * bk * d, stream);
+template <int kD>
+cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka,
+                         const KvStatsArgs& stats, const VCodeArgs& va, float* k_mean, float* v_scale,
+                         cudaStream_t stream) {
+  const int64_t bk = ka.heads_total, q_items = qk_items(qa), k_items = qk_items(ka);
+  const bool any_stats = stats.k || stats.v;
+  const int64_t stats_ctas = qa.heads_total * q_items + (any_stats ? bk * stats.n_chunks : 0);
+  stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
+  cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  // Few tokens per CTA: each thread's loads form one serial chain, so short sequences need
-  // many CTAs (512 tokens per CTA left 8 CTAs for 512 keys x 8 kv heads: 0.11 ms of latency).
-  const int64_t tokens_per_cta = 32;
-  v_amax_kernel<<<dim3(blocks_for(dims.seq_kv, tokens_per_cta), static_cast<unsigned>(bk)), kThreads, 0, stream>>>(
-      v, dims.seq_kv, d, tokens_per_cta, reinterpret_cast<unsigned*>(out.v_scale));
+  finalize_stats_kernel<<<blocks_for(bk * kD, kThreads), kThreads, 0, stream>>>(stats, bk * kD, kD, k_mean, v_scale);
   if ((err = cudaGetLastError()) != cudaSuccess) return err;
-  const dim3 grid(static_cast<unsigned>(padded / 64), static_cast<unsigned>(bk));
-  const auto* amax = reinterpret_cast<const unsigned*>(out.v_scale);
-  if (d == 64) v_transpose_quantize_kernel<64><<<grid, kThreads, 0, stream>>>(v, dims.seq_kv, padded, amax, out.v8);
-  else v_transpose_quantize_kernel<128><<<grid, kThreads, 0, stream>>>(v, dims.seq_kv, padded, amax, out.v8);
-  if ((err = cudaGetLastError()) != cudaSuccess) return err;
-  v_scale_finalize_kernel<<<blocks_for(bk * d, kThreads), kThreads, 0, stream>>>(out.v_scale, bk * d);
-  return cudaGetLastError();
-}
-
-cudaError_t launch_group_quant(const GroupQuantArgs& a, cudaStream_t stream) {
-  if (a.group == 1) {  // per token: n_groups == out_rows, scales indexed like rows
-    const int64_t threads = a.heads_total * a.out_rows * (a.d / 8);
-    if (a.d == 64) quantize_tokens_kernel<64><<<blocks_for(threads, kThreads), kThreads, 0, stream>>>(a);
-    else quantize_tokens_kernel<128><<<blocks_for(threads, kThreads), kThreads, 0, stream>>>(a);
-    return cudaGetLastError();
-  }
-  const int64_t warps = a.heads_total * a.n_groups;
-  quantize_groups_kernel<<<blocks_for(warps, kThreads / 32), kThreads, 0, stream>>>(a);
+  const int64_t per_head = k_items + (va.v ? va.padded / kMeanChunk : 0);
+  kv_codes_kernel<kD><<<blocks_for(bk * per_head, 1), kThreads, 0, stream>>>(ka, k_items, va);
+  if ((err = cudaGetLastError()) != cudaSuccess || !va.v) return err;
+  v_scale_finalize_kernel<<<blocks_for(bk * kD, kThreads), kThreads, 0, stream>>>(v_scale, bk * kD);
   return cudaGetLastError();
 }
 
@@ -238,24 +344,20 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return cudaErrorInvalidValue;
   const int64_t group = cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
   const int64_t bk = dims.batch * dims.kv_heads, padded = padded_seq_kv(dims.seq_kv);
+  const int64_t n_chunks = padded / kMeanChunk;
 
-  cudaError_t err;
-  if (cfg.smooth_k) {
-    const dim3 grid(static_cast<unsigned>(bk), static_cast<unsigned>(d / 32));
-    k_mean_kernel<<<grid, kMeanThreads, 0, stream>>>(k, dims.seq_kv, d, out.k_mean);
-    err = cudaGetLastError();
-  } else {
-    err = cudaMemsetAsync(out.k_mean, 0, sizeof(float) * bk * d, stream);
-  }
-  if (err != cudaSuccess) return err;
-
-  GroupQuantArgs qa{q, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg), dims.batch * dims.heads,
-                    nullptr, effective_sm_scale(dims), out.q8, out.q_scale};
-  if ((err = launch_group_quant(qa, stream)) != cudaSuccess) return err;
-  GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
-                    cfg.smooth_k ? out.k_mean : nullptr, 0.f, out.k8, out.k_scale};
-  if ((err = launch_group_quant(ka, stream)) != cudaSuccess) return err;
-  return quantize_v_too ? quantize_v(dims, v, out, stream) : cudaSuccess;
+  const GroupQuantArgs qa{q, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg), dims.batch * dims.heads,
+                          nullptr, effective_sm_scale(dims), out.q8, out.q_scale};
+  const GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
+                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, out.k8, out.k_scale};
+  // Scratch: the chunk partials, 2 * bk * n_chunks * d floats = k8's bytes / 16, live in the
+  // k8 buffer until launch 3 writes K's codes over them.
+  float* k_part = reinterpret_cast<float*>(out.k8);
+  const KvStatsArgs stats{cfg.smooth_k ? k : nullptr, quantize_v_too ? v : nullptr, dims.seq_kv, n_chunks,
+                          k_part, k_part + bk * n_chunks * d};
+  const VCodeArgs va{quantize_v_too ? v : nullptr, dims.seq_kv, padded, out.v_scale, out.v8};
+  if (d == 64) return quantize_all<64>(qa, ka, stats, va, out.k_mean, out.v_scale, stream);
+  return quantize_all<128>(qa, ka, stats, va, out.k_mean, out.v_scale, stream);
 }
 
 }  // namespace int8attn::kernels

@@ -112,14 +112,17 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean, Int8FaU8Wgmma };
 // The "8w" kinds force 8 warps per CTA (one CTA per SM); the others use the library's choice.
 // The "mma" kind and the 8w one force int8-fa's mma.sync kernel where the wgmma one would run.
 int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 : 0; }
 // "wg2": the wgmma int8-fa kernel with two warpgroups per CTA; "lean": three one-warpgroup
 // CTAs per SM (FusedTuning::wgmma_shape).
 int wgmma_shape_for(Kind k) { return k == Kind::Int8FaU8Wg2 ? 2 : k == Kind::Int8FaU8Lean ? 3 : 0; }
-int wgmma_for(Kind k) { return k == Kind::Int8FaU8Mma || k == Kind::Int8FaU8W8 ? 0 : -1; }
+// "wgmma" forces the wgmma kernel (head_dim 64 has it only in tuning builds).
+int wgmma_for(Kind k) {
+  return k == Kind::Int8FaU8Mma || k == Kind::Int8FaU8W8 ? 0 : k == Kind::Int8FaU8Wgmma ? 1 : -1;
+}
 const char* kind_name(Kind k) {
   switch (k) {
     case Kind::Int8FaU8: return "int8-fa(u8)";
@@ -132,6 +135,7 @@ const char* kind_name(Kind k) {
     case Kind::Int8FaU8Mma: return "int8-fa(u8,mma)";
     case Kind::Int8FaU8Wg2: return "int8-fa(u8,wg2)";
     case Kind::Int8FaU8Lean: return "int8-fa(u8,lean)";
+    case Kind::Int8FaU8Wgmma: return "int8-fa(u8,wgmma)";
   }
   return "?";
 }
@@ -232,6 +236,7 @@ struct Bench {
       case Kind::Int8FaU8Mma:
       case Kind::Int8FaU8Wg2:
       case Kind::Int8FaU8Lean:
+      case Kind::Int8FaU8Wgmma:
       case Kind::Int8FaU8:
       case Kind::Int8FaS8:
       case Kind::Int8FaU8LQ: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
@@ -330,7 +335,7 @@ int main(int argc, char** argv) {
 
   std::vector<Shape> shapes;
   std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk,
-                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean};
+                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma};
   const bool timed = mode != "check" && mode != "profile" && mode != "sancheck";
   if (mode == "check") {
     for (int64_t d : {64, 128})
@@ -344,7 +349,7 @@ int main(int argc, char** argv) {
       }
   } else if (mode == "sancheck") {  // small shapes for compute-sanitizer
     kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk, Kind::Fp16Fa, Kind::Int8FaU8Mma,
-             Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean};
+             Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma};
     for (int64_t d : {64, 128}) {
       shapes.push_back({2, 4, 2, 77, 77, d, true, false});
       shapes.push_back({1, 2, 2, 200, 70, d, true, false});
@@ -354,7 +359,7 @@ int main(int argc, char** argv) {
     kinds = {Kind::Int8FaU8, Kind::Fp16Fa};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
   } else if (mode == "quick") {
-    kinds = {Kind::Int8FaU8, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Mma, Kind::Int8Qk, Kind::Fp16Fa};
+    kinds = {Kind::Int8FaU8, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Mma, Kind::Int8Qk, Kind::Fp16Fa};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
@@ -365,7 +370,7 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
   } else {  // perf: the issue's shapes (b*s = 16K tokens, 16 heads)
-    kinds = {Kind::Int8FaU8, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Mma, Kind::Int8Qk, Kind::Fp16Fa};
+    kinds = {Kind::Int8FaU8, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Mma, Kind::Int8Qk, Kind::Fp16Fa};
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
