@@ -1,5 +1,11 @@
+// Host mirror of kernels/quantize.cu. The one reduction whose order shows in the results is
+// the K mean (FP32 sums): both sides sum each channel over chunks of kKMeanChunk = 128
+// consecutive tokens (token order inside a chunk, from 0.f), add the chunk sums in chunk
+// order (from 0.f) and divide by float(seq_kv). The chunks let the GPU sum them in parallel;
+// everything else is an amax (order-free) or element-wise numerics.h rounding.
 #include "src/cpu/quantize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -35,13 +41,18 @@ void validate_quant_config(const QuantConfig& cfg) {
 std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k) {
   const int64_t d = dims.head_dim;
   std::vector<float> mean(dims.batch * dims.kv_heads * d);
+  std::vector<float> total(d), part(d);
   for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
     const float* head = k.data() + bh * dims.seq_kv * d;
-    for (int64_t c = 0; c < d; ++c) {
-      float sum = 0.f;
-      for (int64_t j = 0; j < dims.seq_kv; ++j) sum += head[j * d + c];
-      mean[bh * d + c] = sum / static_cast<float>(dims.seq_kv);
+    std::fill(total.begin(), total.end(), 0.f);
+    for (int64_t j0 = 0; j0 < dims.seq_kv; j0 += kKMeanChunk) {  // chunk sums, in chunk order
+      std::fill(part.begin(), part.end(), 0.f);
+      for (int64_t j = j0; j < std::min(j0 + kKMeanChunk, dims.seq_kv); ++j) {
+        for (int64_t c = 0; c < d; ++c) part[c] += head[j * d + c];  // per channel: token order
+      }
+      for (int64_t c = 0; c < d; ++c) total[c] += part[c];
     }
+    for (int64_t c = 0; c < d; ++c) mean[bh * d + c] = total[c] / static_cast<float>(dims.seq_kv);
   }
   return mean;
 }

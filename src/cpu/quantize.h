@@ -29,8 +29,11 @@ int64_t qk_groups(int64_t seq, const QuantConfig& cfg);
 // Throws std::invalid_argument for a config the emulation cannot honour.
 void validate_quant_config(const QuantConfig& cfg);
 
-// Per-(batch, kv_head, channel) mean of K over tokens: an FP32 sum in token order divided
-// by seq_kv. [batch, kv_heads, head_dim].
+// Per-(batch, kv_head, channel) mean of K over tokens, [batch, kv_heads, head_dim], in the
+// blocked order kernels/quantize.cu uses too: FP32 sums over chunks of kKMeanChunk
+// consecutive tokens (token order, from 0.f), those chunk sums added in chunk order (from
+// 0.f), the total divided by float(seq_kv). kernels/quantize.cu's kMeanChunk must equal it.
+constexpr int64_t kKMeanChunk = 128;
 std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k);
 
 // Quantizes Q and K (K smoothed first when cfg.smooth_k) and, when quantize_v, V.

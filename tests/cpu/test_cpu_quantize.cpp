@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -90,6 +91,32 @@ TEST(CpuQuantizeK, ChannelMeanIsTokenAverage) {
     for (int64_t j = 0; j < dims.seq_kv; ++j) sum += in.k[j * dims.head_dim + c];
     EXPECT_NEAR(mean[c], sum / dims.seq_kv, 1e-5 * (1 + std::fabs(sum / dims.seq_kv)));
   }
+}
+
+// The K mean's FP32 sums run in the blocked order kernels/quantize.cu uses (chunks of
+// kKMeanChunk tokens, chunk sums added in chunk order). 2^24 absorbs every +1 added to it
+// one at a time, so a token-order sum stays at 2^24 where the blocked one gains the second
+// chunk's 128 ones; the bits are compared, so any other order fails.
+TEST(CpuQuantizeK, ChannelMeanSumsChunksInChunkOrder) {
+  const int64_t seq = 2 * kKMeanChunk + 7;
+  const AttnDims dims = make_dims(1, 1, 1, 1, seq, 2, false);
+  std::vector<float> k(seq * 2, 1.f);
+  k[0] = 16777216.f;                                    // channel 0, token 0: 2^24
+  for (int64_t j = 0; j < seq; ++j) k[j * 2 + 1] = 0.25f * static_cast<float>(j % 5);
+  std::vector<float> want(2);
+  for (int64_t c = 0; c < 2; ++c) {
+    float total = 0.f;
+    for (int64_t j0 = 0; j0 < seq; j0 += kKMeanChunk) {
+      float part = 0.f;
+      for (int64_t j = j0; j < std::min(seq, j0 + kKMeanChunk); ++j) part += k[j * 2 + c];
+      total += part;
+    }
+    want[c] = total / static_cast<float>(seq);
+  }
+  EXPECT_EQ(want[0], (16777216.f + 128.f + 8.f) / static_cast<float>(seq));  // chunk 0 absorbed its ones
+  const std::vector<float> mean = k_channel_mean(dims, k);
+  EXPECT_EQ(mean[0], want[0]);
+  EXPECT_EQ(mean[1], want[1]);
 }
 
 TEST(CpuQuantize, AllZeroGroupGivesZeroCodesAndScale) {
