@@ -244,17 +244,10 @@ __global__ void __launch_bounds__(WgShape<kD, kWarpGroups, kLean>::kThreads, WgS
 }
 
 template <int kD, int kWarpGroups, bool kLean, bool kPU8, bool kLFromQ>
-cudaError_t launch_int8fa_wgmma(Params p, int64_t batch_heads, cudaStream_t stream) {
+cudaError_t launch_int8fa_wgmma(const Params& p, int64_t batch_heads, cudaStream_t stream) {
   using W = WgShape<kD, kWarpGroups, kLean>;
-  auto kernel = int8fa_wgmma_kernel<kD, kWarpGroups, kLean, kPU8, kLFromQ>;
-  p.n_qblocks = static_cast<int32_t>((p.seq_q + W::kBlockM - 1) / W::kBlockM);
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
-  if (err != cudaSuccess) return err;
-  const int64_t ctas = batch_heads * p.n_qblocks;
-  if (ctas <= 0) return cudaSuccess;
-  if (ctas > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  kernel<<<static_cast<unsigned>(ctas), W::kThreads, W::kSmemBytes, stream>>>(p);
-  return cudaGetLastError();
+  return launch_fused(int8fa_wgmma_kernel<kD, kWarpGroups, kLean, kPU8, kLFromQ>, p, W::kBlockM, W::kThreads,
+                      W::kSmemBytes, batch_heads, stream);
 }
 
 }  // namespace int8attn::kernels::fa

@@ -712,19 +712,26 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps, kSched>()
   tile.store(bh, kv_index);
 }
 
-// Host launcher of one instantiation (defined here so the instance list stays in one file).
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
-cudaError_t launch_flash_attention(Params p, int64_t batch_heads, cudaStream_t stream) {
-  using S = Shape<kV, kD, kWarps>;
-  auto kernel = flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ, kSched>;
-  p.n_qblocks = static_cast<int32_t>((p.seq_q + S::kBlockM - 1) / S::kBlockM);
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
+// Launches a fused kernel whose CTAs own block_m query rows of one (batch, head) each.
+template <class Kernel>
+cudaError_t launch_fused(Kernel kernel, Params p, int block_m, int threads, int smem_bytes, int64_t batch_heads,
+                         cudaStream_t stream) {
+  p.n_qblocks = static_cast<int32_t>((p.seq_q + block_m - 1) / block_m);
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
   if (err != cudaSuccess) return err;
   const int64_t ctas = batch_heads * p.n_qblocks;
   if (ctas <= 0) return cudaSuccess;
   if (ctas > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  kernel<<<static_cast<unsigned>(ctas), S::kThreads, S::kSmemBytes, stream>>>(p);
+  kernel<<<static_cast<unsigned>(ctas), threads, smem_bytes, stream>>>(p);
   return cudaGetLastError();
+}
+
+// Host launcher of one instantiation (defined here so the instance list stays in one file).
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
+cudaError_t launch_flash_attention(const Params& p, int64_t batch_heads, cudaStream_t stream) {
+  using S = Shape<kV, kD, kWarps>;
+  return launch_fused(flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ, kSched>, p, S::kBlockM, S::kThreads,
+                      S::kSmemBytes, batch_heads, stream);
 }
 
 }  // namespace int8attn::kernels::fa
