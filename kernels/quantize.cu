@@ -49,6 +49,12 @@ struct GroupQuantArgs {
   float* scales;          // [n_heads, n_groups]
 };
 
+// The stored scale of a group whose largest magnitude is amax (Q's folded with sm_scale).
+__device__ __forceinline__ float group_scale(const GroupQuantArgs& a, float amax) {
+  const float scale = int8_scale(amax);
+  return a.fold > 0.f ? fold_softmax_scale(scale, a.fold) : scale;
+}
+
 // CTAs per head of the Q/K quantizer: kTokenTile tokens each, or one group per warp.
 int64_t qk_items(const GroupQuantArgs& a) {
   return a.group == 1 ? (a.out_rows + kTokenTile - 1) / kTokenTile : (a.n_groups + kWarps - 1) / kWarps;
@@ -95,8 +101,7 @@ __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64
     *reinterpret_cast<uint2*>(codes + idx * 8) = *reinterpret_cast<const uint2*>(q);
   }
   if (lane == 0) {
-    const float scale = int8_scale(amax);
-    a.scales[head * a.n_groups + grp] = a.fold > 0.f ? fold_softmax_scale(scale, a.fold) : scale;
+    a.scales[head * a.n_groups + grp] = group_scale(a, amax);
   }
 }
 
@@ -138,8 +143,7 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
     for (int e = 0; e < 8; ++e) q[e] = quantize_s8(x[e], inv);
     *reinterpret_cast<uint2*>(a.codes + (head * a.out_rows + j) * kD + c0) = *reinterpret_cast<const uint2*>(q);
     if (c0 == 0) {
-      const float scale = int8_scale(amax);
-      a.scales[head * a.out_rows + j] = a.fold > 0.f ? fold_softmax_scale(scale, a.fold) : scale;
+      a.scales[head * a.out_rows + j] = group_scale(a, amax);
     }
   }
 }
