@@ -2,8 +2,9 @@
 // int8_flash_attn.cuh (WarpTile), with both products on wgmma instead of mma.sync.
 //   S = Q·K^T: wgmma m64n64k32 s8.s8, Q and K from shared memory (descriptors);
 //   O += P·V:  wgmma m64n{D}k32 u8.s8 (or s8.s8), P from registers, V^T from shared memory.
-// A CTA is one or two warpgroups (a warpgroup owns 64 query rows, a warp 16 of them, so the accumulator layouts equal mma.sync's per-warp fragments and WarpTile's
-// masking, softmax, P packing and store apply unchanged). K/V tiles stream through a
+// A CTA is one or two warpgroups (a warpgroup owns 64 query rows, a warp 16 of them, so the
+// accumulator layouts equal mma.sync's per-warp fragments and WarpTile's masking, softmax,
+// P packing and store apply unchanged). K/V tiles stream through a
 // kStages-deep cp.async ring; the swizzle of load_kv_block is the wgmma 128-byte (rows of
 // 128 bytes) or 64-byte (rows of 64 bytes) K-major layout, so the tiles need no other copy.
 // Included by exactly one .cu (fused_attention.cu).
