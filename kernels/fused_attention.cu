@@ -70,10 +70,10 @@ constexpr int default_schedule(Variant variant, int head_dim) {
   return variant != Variant::Int8Full && head_dim == 64 ? 4 : 0;
 }
 
-// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, u8 P, l from
-// quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A). head_dim 64
-// stays on the mma.sync kernel: measured 247 vs 281 TOPS at seq 4K (docs/perf-log.md v6).
-// X(head_dim, warpgroups per CTA, lean, u8 P, l from quantized P); FusedTuning::wgmma_shape.
+// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, warpgroups
+// per CTA, lean, u8 P, l from quantized P); the CTA shape is FusedTuning::wgmma_shape. Their
+// bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A). head_dim 64 stays on the
+// mma.sync kernel: measured 260 vs 289 TOPS at seq 4K (docs/perf-log.md, v6-v12).
 #define INT8ATTN_WGMMA_OPTIONS(X, D, G, L) \
   X(D, G, L, true, false) X(D, G, L, true, true) X(D, G, L, false, false) X(D, G, L, false, true)
 #if INT8ATTN_KERNEL_TUNING  // every CTA shape, and head_dim 64 (run only when forced: wgmma = 1)
@@ -84,8 +84,8 @@ constexpr int default_schedule(Variant variant, int head_dim) {
 #define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128, 1, false)
 #endif
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,wgmma_shape=S" overrides the defaults (device A/B runs of the
-// CLI); read once, before the first launch.
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,wgmma_shape=S" overrides the defaults
+// (device A/B runs of the CLI); read once, before the first launch.
 FusedTuning tuning_from_env() {
   FusedTuning t;
   const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
