@@ -209,15 +209,16 @@ int run_devices(bool as_json) {
   }
   nlohmann::json out = {{"devices", nlohmann::json::array()}};
   if (devices.empty()) out["why_none"] = why;
-  for (const GpuDeviceSummary& d : devices) {
+  for (const GpuDeviceSummary& device : devices) {
     nlohmann::json kernels = nlohmann::json::array();
-    for (const KernelSupport& k : d.kernels) {
+    for (const KernelSupport& k : device.kernels) {
       kernels.push_back({{"kernel", k.kernel}, {"supported", k.supported}, {"reason", k.reason}});
     }
+    const gpu::DeviceInfo& d = device.info;
     out["devices"].push_back(
         {{"index", d.index}, {"name", d.name},
          {"compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor)},
-         {"sm_count", d.sm_count}, {"memory_bytes", d.memory_bytes}, {"l2_cache_bytes", d.l2_cache_bytes},
+         {"sm_count", d.sm_count}, {"memory_bytes", d.total_memory_bytes}, {"l2_cache_bytes", d.l2_cache_bytes},
          {"sm_clock_mhz", d.sm_clock_mhz}, {"memory_clock_mhz", d.memory_clock_mhz},
          {"driver_version", d.driver_version}, {"cuda_runtime_version", d.runtime_version},
          {"cublaslt_version", d.cublaslt_version}, {"kernels", kernels}});

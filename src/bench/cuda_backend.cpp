@@ -107,7 +107,7 @@ class CudaBackend final : public Backend {
     for (const std::string& name : settings.kernels) {
       if (const KernelSpec* k = find_kernel(name)) ops.push_back(op_for(k->algorithm));
     }
-    const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings), ops, device_.l2_cache_bytes);
+    const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings), ops, device_.info.l2_cache_bytes);
     int64_t free_bytes = 0, total = 0;
     if (gpu::GpuStatus s = session_->memory_info(free_bytes, total); !s.ok) return "cudaMemGetInfo: " + s.message;
     // The previous case's inputs are still allocated; they are freed before this case starts.

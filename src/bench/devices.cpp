@@ -7,10 +7,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#if INT8ATTN_HAVE_CUDA
-#include "kernels/api.h"
-#endif
-
 namespace int8attn {
 
 std::string host_name() {
@@ -18,18 +14,20 @@ std::string host_name() {
   return gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string("unknown");
 }
 
-DeviceCaps device_caps(const GpuDeviceSummary& d) {
+DeviceCaps device_caps(const GpuDeviceSummary& device) {
+  const gpu::DeviceInfo& d = device.info;
   return {BackendKind::Cuda, d.name, d.cc_major, d.cc_minor};
 }
 
-Environment gpu_environment(const GpuDeviceSummary& d) {
+Environment gpu_environment(const GpuDeviceSummary& device) {
+  const gpu::DeviceInfo& d = device.info;
   Environment env;
   env.backend = "cuda";
   env.hostname = host_name();
   env.gpu_name = d.name;
   env.compute_capability = fmt::format("{}.{}", d.cc_major, d.cc_minor);
   env.sm_count = d.sm_count;
-  env.memory_bytes = d.memory_bytes;
+  env.memory_bytes = d.total_memory_bytes;
   env.sm_clock_mhz = d.sm_clock_mhz;
   env.memory_clock_mhz = d.memory_clock_mhz;
   env.driver_version = d.driver_version;
@@ -69,25 +67,12 @@ std::vector<GpuDeviceSummary> query_gpu_devices(std::string& why_none) {
 #if INT8ATTN_HAVE_CUDA
   const int count = gpu::device_count(why_none);
   for (int i = 0; i < count; ++i) {
-    gpu::DeviceInfo info;
+    GpuDeviceSummary d;
     std::string why;
-    if (!gpu::device_info(i, info, why)) {
+    if (!gpu::device_info(i, d.info, why)) {
       why_none += fmt::format("{}device {}: {}", why_none.empty() ? "" : "; ", i, why);
       continue;
     }
-    GpuDeviceSummary d;
-    d.index = i;
-    d.name = info.name;
-    d.cc_major = info.cc_major;
-    d.cc_minor = info.cc_minor;
-    d.sm_count = info.sm_count;
-    d.memory_bytes = info.total_memory_bytes;
-    d.l2_cache_bytes = info.l2_cache_bytes;
-    d.sm_clock_mhz = info.sm_clock_mhz;
-    d.memory_clock_mhz = info.memory_clock_mhz;
-    d.driver_version = info.driver_version;
-    d.runtime_version = info.runtime_version;
-    d.cublaslt_version = info.cublaslt_version;
     d.kernels = kernel_support(device_caps(d));
     devices.push_back(std::move(d));
   }
@@ -100,15 +85,16 @@ std::vector<GpuDeviceSummary> query_gpu_devices(std::string& why_none) {
 std::string describe_devices(const std::vector<GpuDeviceSummary>& devices, const std::string& why_none) {
   if (devices.empty()) return fmt::format("no GPU: {}\n", why_none.empty() ? "none found" : why_none);
   std::string out;
-  for (const GpuDeviceSummary& d : devices) {
+  for (const GpuDeviceSummary& device : devices) {
+    const gpu::DeviceInfo& d = device.info;
     out += fmt::format("GPU {}: {}\n", d.index, d.name);
     out += fmt::format("  compute capability {}.{}, {} SMs, {:.1f} GiB memory, {:.0f} MiB L2\n", d.cc_major,
-                       d.cc_minor, d.sm_count, d.memory_bytes / double(1ll << 30), d.l2_cache_bytes / double(1 << 20));
+                       d.cc_minor, d.sm_count, d.total_memory_bytes / double(1ll << 30), d.l2_cache_bytes / double(1 << 20));
     out += fmt::format("  clocks: SM {} MHz, memory {} MHz (peak)\n", d.sm_clock_mhz, d.memory_clock_mhz);
     out += fmt::format("  driver CUDA {}, runtime {}, cuBLASLt {}\n", d.driver_version, d.runtime_version,
                        d.cublaslt_version);
     out += "  kernels:\n";
-    for (const KernelSupport& k : d.kernels) {
+    for (const KernelSupport& k : device.kernels) {
       out += fmt::format("    {:<20} {}{}\n", k.kernel, k.supported ? "supported" : "not supported",
                          k.reason.empty() ? "" : fmt::format(" ({})", k.reason));
     }

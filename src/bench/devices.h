@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/api.h"
 #include "src/bench/registry.h"
 #include "src/report/report.h"
 
@@ -16,14 +17,7 @@ struct KernelSupport {
 };
 
 struct GpuDeviceSummary {
-  int index = 0;
-  std::string name;
-  int cc_major = 0, cc_minor = 0;
-  int64_t sm_count = 0;
-  int64_t memory_bytes = 0;
-  int64_t l2_cache_bytes = 0;
-  int64_t sm_clock_mhz = 0, memory_clock_mhz = 0;
-  std::string driver_version, runtime_version, cublaslt_version;
+  gpu::DeviceInfo info;                // what the runtime says about the device
   std::vector<KernelSupport> kernels;  // every registry kernel that has a CUDA implementation
 };
 
