@@ -101,6 +101,9 @@ struct FusedTuning {
 void set_fused_tuning(const FusedTuning& tuning);
 int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1
 
+// Whether this build carries the sm_90a image (the wgmma int8-fa kernel).
+bool sm90a_image_built();
+
 // Whether the fused kernels have an instantiation for this head_dim on this device.
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor);
 

@@ -253,6 +253,14 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
 void set_fused_tuning(const FusedTuning& tuning) { g_tuning = tuning; }
 int fused_schedule_count() { return fa::kNumSchedules; }
 
+bool sm90a_image_built() {
+#if INT8ATTN_HAS_SM90A
+  return true;
+#else
+  return false;
+#endif
+}
+
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor) {
   return cc_major >= 8 && head_dim_compiled(head_dim);
 }

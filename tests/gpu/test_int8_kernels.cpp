@@ -276,11 +276,13 @@ TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
   }
 }
 
-// On Hopper the product build carries the sm_90a image: forcing the wgmma kernel must work
-// at head_dim 128 (and is refused where it does not apply), so the tests above ran it.
+// On Hopper a build with the sm_90a image (the default architectures) must run the wgmma
+// kernel when forced at head_dim 128 (and refuse it where it does not apply), so the tests
+// above ran it.
 TEST(GpuInt8Kernels, WgmmaKernelRunsOnHopper) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper()) GTEST_SKIP() << "not a compute capability 9.0 device";
+  if (!kernels::sm90a_image_built()) GTEST_SKIP() << "built without sm_90a (INT8ATTN_CUDA_ARCHS)";
   const KernelChoice choice(1);
   for (const int64_t d : {128, 64}) {
     const AttnDims dims = make_dims(1, 2, 2, 300, 300, d, false);
