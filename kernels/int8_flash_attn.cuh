@@ -513,15 +513,19 @@ struct WarpTile {
       const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
       uint32_t pa[kBlockN / 32][4];
       pack_p_codes(tp, pa);
+      // acc = the block's INT32 P·V of output n-tile n, started at kMagicBits.
+      auto block_pv = [&](int n, uint32_t (&acc)[4]) {
+        uint32_t b[4];
+        ldmatrix_x4(b, v_tile + swizzle<kBlockN>(n * 8 + (lane & 7), lane >> 3));
+        mma_i8<kPU8>(acc, pa[0], b[0], b[1], magic);
+        mma_i8<kPU8>(acc, pa[1], b[2], b[3], acc);
+      };
       // beta is 1 for every row of the warp almost always.
       auto accumulate = [&](auto weighted) {
 #pragma unroll
         for (int n = 0; n < S::kNTilesO; ++n) {
-          uint32_t b[4];
-          ldmatrix_x4(b, v_tile + swizzle<kBlockN>(n * 8 + (lane & 7), lane >> 3));
           uint32_t acc[4];
-          mma_i8<kPU8>(acc, pa[0], b[0], b[1], magic);
-          mma_i8<kPU8>(acc, pa[1], b[2], b[3], acc);
+          block_pv(n, acc);
           add_block_pv<decltype(weighted)::value>(n, acc, alpha, beta);
         }
       };
@@ -533,11 +537,8 @@ struct WarpTile {
         for (int r = 0; r < 2; ++r) neg_magic_beta[r] = -kMagic * beta[r];
 #pragma unroll
         for (int n = 0; n < S::kNTilesO; ++n) {
-          uint32_t b[4];
-          ldmatrix_x4(b, v_tile + swizzle<kBlockN>(n * 8 + (lane & 7), lane >> 3));
           uint32_t acc[4];
-          mma_i8<kPU8>(acc, pa[0], b[0], b[1], magic);
-          mma_i8<kPU8>(acc, pa[1], b[2], b[3], acc);
+          block_pv(n, acc);
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
             const float pv = fmaf(__int_as_float(static_cast<int32_t>(acc[e])), beta[e >> 1], neg_magic_beta[e >> 1]);
