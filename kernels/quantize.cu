@@ -60,6 +60,14 @@ int64_t qk_items(const GroupQuantArgs& a) {
   return a.group == 1 ? (a.out_rows + kTokenTile - 1) / kTokenTile : (a.n_groups + kWarps - 1) / kWarps;
 }
 
+// The codes of 8 consecutive channels, one 8-byte store.
+__device__ __forceinline__ void store_codes8(int8_t* dst, const float (&x)[8], float inv_scale) {
+  alignas(8) int8_t q[8];
+#pragma unroll
+  for (int e = 0; e < 8; ++e) q[e] = quantize_s8(x[e], inv_scale);
+  *reinterpret_cast<uint2*>(dst) = *reinterpret_cast<const uint2*>(q);
+}
+
 // One warp per scale group: amax over the group's valid tokens, then the codes.
 __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64_t grp) {
   if (grp >= a.n_groups) return;
@@ -91,14 +99,13 @@ __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64
   const float inv = int8_inv_scale(amax);
   int8_t* codes = a.codes + (head * a.out_rows + t0) * a.d;
   for (int64_t idx = lane; idx < t_out * chunks_per_row; idx += 32) {
-    int8_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     if (idx < t_valid * chunks_per_row) {
       float x[8];
       load8(idx, x);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) q[e] = quantize_s8(x[e], inv);
+      store_codes8(codes + idx * 8, x, inv);
+    } else {
+      *reinterpret_cast<uint2*>(codes + idx * 8) = make_uint2(0, 0);  // padded rows: zero codes
     }
-    *reinterpret_cast<uint2*>(codes + idx * 8) = *reinterpret_cast<const uint2*>(q);
   }
   if (lane == 0) {
     a.scales[head * a.n_groups + grp] = group_scale(a, amax);
@@ -137,11 +144,7 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
 #pragma unroll
     for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
     if (j >= a.out_rows) continue;  // after the shuffles: every lane took part in them
-    const float inv = int8_inv_scale(amax);
-    alignas(8) int8_t q[8];
-#pragma unroll
-    for (int e = 0; e < 8; ++e) q[e] = quantize_s8(x[e], inv);
-    *reinterpret_cast<uint2*>(a.codes + (head * a.out_rows + j) * kD + c0) = *reinterpret_cast<const uint2*>(q);
+    store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, int8_inv_scale(amax));
     if (c0 == 0) {
       a.scales[head * a.out_rows + j] = group_scale(a, amax);
     }
