@@ -12,6 +12,15 @@
 
 namespace int8attn {
 
+// An empty result for case c: its id, dims and input, no kernels yet.
+inline CaseResult case_result_for(const BenchCase& c) {
+  CaseResult result;
+  result.id = c.id;
+  result.dims = c.dims;
+  result.input = c.input;
+  return result;
+}
+
 class Backend {
  public:
   virtual ~Backend() = default;

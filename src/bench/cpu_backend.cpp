@@ -84,10 +84,7 @@ class CpuBackend final : public Backend {
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
                       const RunSettings& settings) override {
     const Clock::time_point start = Clock::now();
-    CaseResult result;
-    result.id = c.id;
-    result.dims = c.dims;
-    result.input = c.input;
+    CaseResult result = case_result_for(c);
     const int threads = settings.cpu.threads > 0 ? settings.cpu.threads : options_.threads;
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
     try {

@@ -119,10 +119,7 @@ class CudaBackend final : public Backend {
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
                       const RunSettings& settings) override {
     const Clock::time_point start = Clock::now();
-    CaseResult result;
-    result.id = c.id;
-    result.dims = c.dims;
-    result.input = c.input;
+    CaseResult result = case_result_for(c);
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
     const bool report_reference = ordered.size() == kernels.size();  // asked for, not only needed
     std::string dump_dir;
