@@ -6,6 +6,7 @@
 #include "kernels/attn_kernels.h"
 #include "kernels/int8_fa_wgmma.cuh"
 #include "kernels/int8_flash_attn.cuh"
+#include "kernels/sm90/int8_fa_ws_launch.h"
 
 namespace int8attn::kernels {
 
@@ -84,7 +85,7 @@ constexpr int default_schedule(Variant variant, int head_dim) {
 #define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128, 1, false)
 #endif
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,wgmma_shape=S" overrides the defaults
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,wgmma_shape=S,ws=0|1,ws_schedule=S" overrides the defaults
 // (device A/B runs of the CLI); read once, before the first launch.
 FusedTuning tuning_from_env() {
   FusedTuning t;
@@ -94,6 +95,8 @@ FusedTuning tuning_from_env() {
   if (const char* w = std::strstr(env, "warps=")) t.warps_per_cta = std::atoi(w + 6);
   if (const char* w = std::strstr(env, "wgmma=")) t.wgmma = std::atoi(w + 6);
   if (const char* w = std::strstr(env, "wgmma_shape=")) t.wgmma_shape = std::atoi(w + 12);
+  if (const char* w = std::strstr(env, "ws=")) t.ws = std::atoi(w + 3);
+  if (const char* w = std::strstr(env, "ws_schedule=")) t.ws_schedule = std::atoi(w + 12);
   return t;
 }
 
@@ -170,6 +173,13 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
   return cudaErrorNotSupported;
 }
 
+// Where the warp-specialized kernel is the default (FusedTuning::ws = -1): head_dim 128 from
+// 8K keys. H200, kernel-only TOPS, wgmma v11 vs warp-specialized (deferred merge), same run
+// (docs/perf-log.md v13-v15): 16K 439 vs 458, 32K 453 vs 471, 16K causal 439 vs 454; but 1K
+// 332 vs 306, 4K 415 vs 419, 4K causal 371 vs 362 (one 384-thread CTA per SM, not persistent:
+// each CTA's prologue is exposed). Affects speed, never results.
+bool ws_by_default(const AttnDims& dims) { return dims.head_dim == 128 && dims.seq_kv >= 8192; }
+
 bool dims_valid(const AttnDims& dims) {
   return dims.batch > 0 && dims.heads > 0 && dims.kv_heads > 0 && dims.heads % dims.kv_heads == 0 &&
          dims.seq_q > 0 && dims.seq_kv > 0;
@@ -214,6 +224,12 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
+  const bool ws = g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims);
+  if (ws && g_tuning.wgmma != 0 && device_runs_sm90a()) {
+    const cudaError_t err = fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
+                                                 cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
+    if (err != cudaErrorNotSupported || g_tuning.ws > 0) return err;  // else: a shape this build lacks
+  }
   if (g_tuning.wgmma != 0 && (dims.head_dim == 128 || g_tuning.wgmma == 1) && device_runs_sm90a())
     return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
                                  dims.batch * dims.heads, stream);

@@ -18,13 +18,13 @@ modes=("$@")
 # The kernel objects are compiled once (in parallel) and shared by kernel_bench and gtest.
 obj="$out/obj"; mkdir -p "$obj"
 pids=()
-for f in tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu; do
+for f in tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu kernels/int8_fa_ws.cu; do
   nvcc -std=c++20 -O3 -I. -DINT8ATTN_KERNEL_TUNING=1 ${KB_DEFS:--DINT8ATTN_HAS_SM90A=1} --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v -c "$f" -o "$obj/$(basename "$f").o" \
     > "$obj/$(basename "$f").log" 2>&1 & pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || { cat "$obj"/*.log; exit 1; }; done
 cat "$obj"/*.cu.log > "$out/build.log"
-nvcc $arch "$obj"/kernel_bench.cu.o "$obj"/fused_attention.cu.o "$obj"/quantize.cu.o -o "$out/kernel_bench" \
+nvcc $arch "$obj"/kernel_bench.cu.o "$obj"/fused_attention.cu.o "$obj"/quantize.cu.o "$obj"/int8_fa_ws.cu.o -o "$out/kernel_bench" \
   >> "$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 grep -E "spill|Used" "$out/build.log" | paste - - | sed -E 's/ +/ /g' | sort | uniq -c | head -40 > "$out/resources.txt" || true
 
@@ -41,7 +41,7 @@ run_gtest() {
       g++ -std=c++20 -O2 "${inc[@]}" -c "$f" -o "$gobj/$(basename "$f").o" & gpids+=($!)
     done
     for p in "${gpids[@]}"; do wait "$p" || rc=1; done
-    g++ -o "$out/gpu_tests" "$gobj"/*.o "$obj"/fused_attention.cu.o "$obj"/quantize.cu.o -L/usr/local/cuda/lib64 \
+    g++ -o "$out/gpu_tests" "$gobj"/*.o "$obj"/fused_attention.cu.o "$obj"/quantize.cu.o "$obj"/int8_fa_ws.cu.o -L/usr/local/cuda/lib64 \
       -L"$prefix/lib/x86_64-linux-gnu" -lcudart -lgtest -lgtest_main -lfmt -lpthread > "$out/gtest-build.log" 2>&1 \
       || { cat "$out/gtest-build.log"; return 1; }
     rm -rf "$gobj"

@@ -5,7 +5,9 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|sancheck|schedules] [--iters N] [--schedule S]
+// usage: kernel_bench [check|perf|quick|profile|sancheck|wssan|schedules|ws] [--iters N] [--schedule S] [--ws W]
+//   --ws W: the int8-fa kinds' FusedTuning::ws (0 never, 1 always the warp-specialized Hopper
+//   kernel, with its default schedule); ws: the A/B of the Hopper int8-fa kernels on the issue's shapes.
 //   --schedule S: the fused kernels' register schedule (FusedTuning::schedule; -1 = default);
 //   schedules: every schedule on the A/B shapes (d128 4K, 16K, 4K causal; d64 4K); check
 //   also runs every schedule unless --schedule is given.
@@ -112,7 +114,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean, Int8FaU8Wgmma };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean, Int8FaU8Wgmma, Int8FaU8Ws, Int8FaU8WsPP, Int8FaU8WsDefer };
 // The "8w" kinds force 8 warps per CTA (one CTA per SM); the others use the library's choice.
 // The "mma" kind and the 8w one force int8-fa's mma.sync kernel where the wgmma one would run.
 int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 : 0; }
@@ -120,6 +122,16 @@ int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 
 // CTAs per SM (FusedTuning::wgmma_shape).
 int wgmma_shape_for(Kind k) { return k == Kind::Int8FaU8Wg2 ? 2 : k == Kind::Int8FaU8Lean ? 3 : 0; }
 // "wgmma" forces the wgmma kernel (head_dim 64 has it only in tuning builds).
+// "ws", "ws,pp", "ws,defer": the warp-specialized kernel (kernels/sm90) with its overlap,
+// ping-pong or deferred-merge schedule; the other int8-fa kinds take --ws (default -1: the
+// library's choice).
+int g_ws = -1;
+int ws_for(Kind k) {
+  return k == Kind::Int8FaU8Ws || k == Kind::Int8FaU8WsPP || k == Kind::Int8FaU8WsDefer ? 1 : g_ws;
+}
+int ws_schedule_for(Kind k) {
+  return k == Kind::Int8FaU8Ws ? 0 : k == Kind::Int8FaU8WsPP ? 1 : k == Kind::Int8FaU8WsDefer ? 2 : -1;
+}
 int wgmma_for(Kind k) {
   return k == Kind::Int8FaU8Mma || k == Kind::Int8FaU8W8 ? 0 : k == Kind::Int8FaU8Wgmma ? 1 : -1;
 }
@@ -136,6 +148,9 @@ const char* kind_name(Kind k) {
     case Kind::Int8FaU8Wg2: return "int8-fa(u8,wg2)";
     case Kind::Int8FaU8Lean: return "int8-fa(u8,lean)";
     case Kind::Int8FaU8Wgmma: return "int8-fa(u8,wgmma)";
+    case Kind::Int8FaU8Ws: return "int8-fa(u8,ws)";
+    case Kind::Int8FaU8WsPP: return "int8-fa(u8,ws,pp)";
+    case Kind::Int8FaU8WsDefer: return "int8-fa(u8,ws,defer)";
   }
   return "?";
 }
@@ -151,6 +166,7 @@ int g_schedule = -1;  // --schedule; the schedules mode sets it per row
 struct Result {
   double ms = 0, tops = 0, rel_l2 = 0, max_abs = 0;
   int64_t bad = 0;  // NaN / unwritten outputs
+  bool unsupported = false;  // this build has no instance for the kind at this shape
 };
 
 float median(std::vector<float> v) {
@@ -230,6 +246,8 @@ struct Bench {
     tuning.schedule = g_schedule;
     tuning.wgmma = wgmma_for(kind);
     tuning.wgmma_shape = wgmma_shape_for(kind);
+    tuning.ws = ws_for(kind);
+    tuning.ws_schedule = ws_schedule_for(kind);
     set_fused_tuning(tuning);
     switch (kind) {
       case Kind::Int8FaU8W8:
@@ -237,6 +255,9 @@ struct Bench {
       case Kind::Int8FaU8Wg2:
       case Kind::Int8FaU8Lean:
       case Kind::Int8FaU8Wgmma:
+      case Kind::Int8FaU8Ws:
+      case Kind::Int8FaU8WsPP:
+      case Kind::Int8FaU8WsDefer:
       case Kind::Int8FaU8:
       case Kind::Int8FaS8:
       case Kind::Int8FaU8LQ: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
@@ -274,7 +295,14 @@ struct Bench {
     const bool int8 = kind != Kind::Fp16Fa && kind != Kind::Fp16FaW8;
     if (int8) CHECK_CUDA(quantize(kind != Kind::Int8Qk));
     CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
-    CHECK_CUDA(attend(kind));
+    const cudaError_t err = attend(kind);
+    if (err == cudaErrorNotSupported) {
+      cudaGetLastError();
+      Result r;
+      r.unsupported = true;
+      return r;
+    }
+    CHECK_CUDA(err);
     CHECK_CUDA(cudaDeviceSynchronize());
     Result r = compare();
     if (timed) {
@@ -323,6 +351,7 @@ int main(int argc, char** argv) {
   for (int i = 2; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--iters") iters = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--schedule") g_schedule = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--ws") g_ws = std::atoi(argv[i + 1]);
   }
   if (mode == "count-schedules") {  // for scripts/kernel-bench.sh ab
     std::printf("%d\n", fused_schedule_count());
@@ -335,8 +364,8 @@ int main(int argc, char** argv) {
 
   std::vector<Shape> shapes;
   std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk,
-                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma};
-  const bool timed = mode != "check" && mode != "profile" && mode != "sancheck";
+                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
+  const bool timed = mode != "check" && mode != "profile" && mode != "sancheck" && mode != "wssan";
   if (mode == "check") {
     for (int64_t d : {64, 128})
       for (bool causal : {false, true}) {
@@ -349,11 +378,18 @@ int main(int argc, char** argv) {
       }
   } else if (mode == "sancheck") {  // small shapes for compute-sanitizer
     kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk, Kind::Fp16Fa, Kind::Int8FaU8Mma,
-             Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma};
+             Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
     for (int64_t d : {64, 128}) {
       shapes.push_back({2, 4, 2, 77, 77, d, true, false});
       shapes.push_back({1, 2, 2, 200, 70, d, true, false});
       shapes.push_back({1, 2, 1, 1, 300, d, false, false});
+    }
+  } else if (mode == "wssan") {  // the warp-specialized kernel's schedules, small shapes, for compute-sanitizer
+    kinds = {Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
+    for (bool causal : {false, true}) {
+      shapes.push_back({2, 4, 2, 77, 77, 128, causal, false});
+      shapes.push_back({1, 2, 2, 200, 70, 128, causal, false});
+      shapes.push_back({1, 2, 1, 130, 1100, 128, causal, false});
     }
   } else if (mode == "profile") {  // one launch of each kernel for ncu
     kinds = {Kind::Int8FaU8, Kind::Fp16Fa};
@@ -362,6 +398,12 @@ int main(int argc, char** argv) {
     kinds = {Kind::Int8FaU8, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Mma, Kind::Int8Qk, Kind::Fp16Fa};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
+    shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
+  } else if (mode == "ws") {  // the Hopper int8-fa kernels side by side
+    kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
+    for (int64_t s : {1024, 4096, 16384, 32768})
+      shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
+    for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
   } else if (mode == "schedules") {  // A/B of every register schedule
     kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
@@ -395,6 +437,10 @@ int main(int argc, char** argv) {
       for (Kind kind : kinds) {
         g_schedule = sched;
         const Result r = bench.run(kind, timed);
+        if (r.unsupported) {
+          std::printf("%-40s %-18s unsupported in this build\n", shape_txt, kind_name(kind));
+          continue;
+        }
         const bool ok = r.bad == 0 && r.rel_l2 <= threshold(kind, sh.outliers);
         failures += ok ? 0 : 1;
         char line[256];

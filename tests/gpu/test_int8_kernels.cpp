@@ -233,12 +233,14 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
 }
 
 // Selects int8-fa's kernel for the scope (FusedTuning::wgmma: -1 the library's choice, which
-// is the wgmma kernel at head_dim 128 on Hopper; 0 the mma.sync kernel).
+// is the wgmma kernel at head_dim 128 on Hopper; 0 the mma.sync kernel; FusedTuning::ws: 1 the
+// warp-specialized Hopper kernel).
 class KernelChoice {
  public:
-  explicit KernelChoice(int wgmma) {
+  explicit KernelChoice(int wgmma, int ws = 0) {
     kernels::FusedTuning t;
     t.wgmma = wgmma;
+    t.ws = ws;
     kernels::set_fused_tuning(t);
   }
   ~KernelChoice() { kernels::set_fused_tuning({}); }
@@ -252,13 +254,25 @@ bool device_is_hopper() {
          minor == 0;
 }
 
+// The kernels int8-fa can run: the library's choice, the mma.sync kernel, and on Hopper with
+// the sm_90a image the warp-specialized kernel (head_dim 128).
+struct Int8FullKernel {
+  int wgmma, ws;
+  const char* name;
+};
+constexpr Int8FullKernel kInt8FullKernels[] = {{-1, 0, "default kernel"}, {0, 0, "mma.sync"}, {-1, 1, "warp-specialized"}};
+bool kernel_applies(const Int8FullKernel& k, const AttnDims& dims) {
+  return k.ws == 0 || (device_is_hopper() && kernels::sm90a_image_built() && dims.head_dim == 128);
+}
+
 TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
   SKIP_WITHOUT_DEVICE();
-  for (const int wgmma : {-1, 0}) {
-    const KernelChoice choice(wgmma);
+  for (const Int8FullKernel& kernel : kInt8FullKernels) {
+    const KernelChoice choice(kernel.wgmma, kernel.ws);
     for (const PQuant pq : {PQuant::U8x255, PQuant::S8x127})
       for (const bool l_from_q : {false, true})
         for (const AttnDims& dims : edge_shapes()) {
+          if (!kernel_applies(kernel, dims)) continue;
           QuantConfig cfg;
           cfg.p_quant = pq;
           cfg.l_from_quantized_p = l_from_q;
@@ -271,7 +285,7 @@ TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
               dims, cfg, prob.quantized_from_device(), cpu::Int8Variant::Full, nullptr);
           expect_matches_emulation(gpu, emu,
                                    "int8-fa " + describe(dims) + (pq == PQuant::U8x255 ? " u8" : " s8") +
-                                       (l_from_q ? " lq" : "") + (wgmma == 0 ? " mma.sync" : " default kernel"));
+                                       (l_from_q ? " lq" : "") + " " + kernel.name);
         }
   }
 }
@@ -291,15 +305,42 @@ TEST(GpuInt8Kernels, WgmmaKernelRunsOnHopper) {
     prob.quantize();
     prob.poison_output();
     const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
-    if (d == 64) {
-      EXPECT_EQ(err, cudaErrorNotSupported) << "head_dim 64 runs on the mma.sync kernel";
-      continue;
-    }
+    if (d == 64 && err == cudaErrorNotSupported) continue;  // product builds: d64 runs on mma.sync
+                                                             // (tuning builds carry a d64 instance)
     ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
     const std::vector<float> emu = cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
                                                                      cpu::Int8Variant::Full, nullptr);
     expect_matches_emulation(prob.output(), emu, "int8-fa wgmma " + describe(dims));
   }
+}
+
+// The warp-specialized Hopper kernel on what the edge shapes above leave out: a causal query
+// block shorter than its keys (bottom-right) and long rows that cycle the shared-memory ring
+// many times; per-block Q/K scales, which it refuses.
+TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper()) GTEST_SKIP() << "not a compute capability 9.0 device";
+  if (!kernels::sm90a_image_built()) GTEST_SKIP() << "built without sm_90a (INT8ATTN_CUDA_ARCHS)";
+  const KernelChoice choice(-1, 1);
+  for (const bool per_block : {false, true})
+    for (const AttnDims& dims : {make_dims(1, 2, 2, 130, 4100, 128, true), make_dims(1, 4, 2, 300, 4096, 128, false),
+                                 make_dims(2, 2, 1, 257, 257, 128, true)}) {
+      QuantConfig cfg;
+      cfg.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
+      cfg.qk_block = 128;
+      DeviceProblem prob(dims, cfg, normal_input(23));
+      prob.quantize();
+      prob.poison_output();
+      const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+      if (per_block) {  // forced, it refuses; unforced, int8-fa takes the wgmma kernel (tests above)
+        EXPECT_EQ(err, cudaErrorNotSupported) << "per-block K scales: " << describe(dims);
+        continue;
+      }
+      ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
+      const std::vector<float> emu = cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
+                                                                       cpu::Int8Variant::Full, nullptr);
+      expect_matches_emulation(prob.output(), emu, "int8-fa warp-specialized " + describe(dims));
+    }
 }
 
 TEST(GpuInt8Kernels, Int8QkAndFp16MatchEmulation) {

@@ -1,0 +1,306 @@
+// int8-fa on Hopper, warp-specialized (FlashAttention-3's structure, issue 10 milestones 1-3):
+//   warpgroup 0  producer: one thread issues TMA loads of Q once and of K, V^T and the 64
+//                per-key K scales into a kStages-deep shared-memory ring; full/empty
+//                mbarriers order it with the consumers. It gives its registers away
+//                (setmaxnreg.dec) so the consumers can hold theirs.
+//   warpgroups 1, 2  consumers: 64 query rows each (a CTA owns 128). The numerics and the
+//                per-thread softmax are WarpTile's (int8_flash_attn.cuh), the products are
+//                wgmma as in int8_fa_wgmma.cuh: S = Q·K^T (m64n64k32 s8.s8, both from smem),
+//                O += P·V (m64n{D}k32 u8/s8.s8, P from registers, V^T from smem).
+// How each consumer overlaps its products with its softmax is a schedule (WsSchedule below).
+// Included by exactly one .cu (int8_fa_ws.cu).
+#pragma once
+#include <cuda.h>  // CUtensorMap (a plain struct: no driver library is linked for it)
+#include <cuda/ptx>
+
+#include "kernels/int8_fa_wgmma.cuh"
+
+namespace int8attn::kernels::fa {
+
+// Params plus the TMA descriptors of the quantized tensors (3-D: [row bytes, rows, heads]).
+struct WsParams {
+  Params base;
+  CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
+  CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, 64, 1]
+  CUtensorMap v_map;  // V^T: [padded seq_kv, head_dim, batch*kv_heads], box [64, head_dim, 1]
+};
+
+template <int kD>
+struct WsShape {
+  static constexpr int kConsumers = 2;                 // consumer warpgroups
+  static constexpr int kThreads = 128 * (1 + kConsumers);
+  static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
+  static constexpr int kStages = 6;                    // K/V ring depth (~17 KB a stage)
+  static constexpr int kQBytes = kBlockM * kD;
+  static constexpr int kKBytes = kBlockN * kD;         // K: 64 rows of kD bytes
+  static constexpr int kVBytes = kD * kBlockN;         // V^T: kD rows of 64 key bytes
+  static constexpr int kScaleOffset = kKBytes + kVBytes;
+  static constexpr int kStageBytes = kScaleOffset + 1024;  // + 64 K scales; slots stay 1 KB aligned
+  static constexpr int kScaleBytes = kBlockN * 4;          // per-token K scales (bulk copy)
+  static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes;  // what a full barrier waits for
+  static constexpr int kBarrierOffset = kQBytes + kStages * kStageBytes;
+  static constexpr int kSmemBytes = 1024 + kBarrierOffset + (2 * kStages + 1) * 8;  // + alignment slack
+  static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 <= 64K
+  static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
+  static_assert(kQBytes % 1024 == 0 && kKBytes % 1024 == 0, "swizzle atoms start on 1 KB");
+};
+
+namespace ws {
+namespace ptx = cuda::ptx;
+
+__device__ __forceinline__ void wait_phase(uint64_t* bar, uint32_t parity) {
+  while (!ptx::mbarrier_try_wait_parity(ptx::sem_acquire, ptx::scope_cta, bar, parity)) {
+  }
+}
+__device__ __forceinline__ void arrive(uint64_t* bar) {
+  (void)ptx::mbarrier_arrive(ptx::sem_release, ptx::scope_cta, ptx::space_shared, bar);
+}
+__device__ __forceinline__ void arrive_expect_bytes(uint64_t* bar, uint32_t bytes) {
+  (void)ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared, bar, bytes);
+}
+// TMA: the box at (c0, c1, c2) of a 3-D map into smem; completes `bytes` on bar.
+__device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, int c0, int c1, int c2, uint64_t* bar) {
+  const int32_t coords[3] = {c0, c1, c2};
+  ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global, dst, map, coords, bar);
+}
+template <uint32_t kRegs>
+__device__ __forceinline__ void set_max_registers() {
+  if constexpr (kRegs < 128) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegs));
+  else asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegs));
+}
+// Named barriers 1 and 2 (0 is __syncthreads) order the consumers' product issues.
+__device__ __forceinline__ void named_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+}  // namespace ws
+
+// The producer (lane 0 of warp 0): Q once, then every KV block of the CTA through the ring.
+// Everything lands through the async proxy, so the full barrier's byte count orders it all.
+template <int kD>
+__device__ __forceinline__ void ws_produce(const WsParams& p, const CtaWork<WsShape<kD>::kBlockM>& work, char* smem,
+                                           uint64_t* full, uint64_t* empty, uint64_t* q_full, int lane) {
+  using W = WsShape<kD>;
+  if (lane != 0) return;
+  ws::arrive_expect_bytes(q_full, W::kQBytes);
+  ws::tma_load(smem, &p.q_map, 0, static_cast<int>(work.m0), static_cast<int>(work.bh), q_full);
+  const float* k_scale_head = p.base.k_scale + work.kv_index * p.base.n_k_groups;  // one scale per key
+  for (int blk = 0; blk < work.n_blocks; ++blk) {
+    const int stage = blk % W::kStages;
+    if (blk >= W::kStages) ws::wait_phase(&empty[stage], (blk / W::kStages - 1) & 1);
+    char* slot = smem + W::kQBytes + stage * W::kStageBytes;
+    ws::arrive_expect_bytes(&full[stage], W::kTmaBytes);
+    const int kv = static_cast<int>(work.kv_index);
+    ws::tma_load(slot, &p.k_map, 0, blk * kBlockN, kv, &full[stage]);
+    ws::tma_load(slot + W::kKBytes, &p.v_map, blk * kBlockN, 0, kv, &full[stage]);
+    cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, slot + W::kScaleOffset,
+                             k_scale_head + blk * kBlockN, W::kScaleBytes, &full[stage]);
+  }
+}
+
+// How a consumer orders its products and its ALU work (FusedTuning::ws = kWsSchedule + 1):
+//   Overlap:  issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while P·V runs;
+//             wait for P·V and merge it into O.
+//   PingPong: Overlap, the two consumers taking turns to issue (named barriers 1 and 2).
+//   DeferO:   issue S(blk + 1); merge P·V(blk - 1) into O while S runs; issue P·V(blk); scale
+//             and softmax S(blk + 1) while P·V(blk) runs. Both tensor waits are covered by the
+//             warp's own ALU work. The merge is one FFMA per element with no branch on the
+//             block weight: O is kept divided by a per-row scale (the last block's weight), so
+//             O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V.
+enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
+
+// One consumer warpgroup (index cg) over the CTA's KV blocks.
+template <int kD, bool kPU8, bool kLFromQ, int kSchedule>
+__device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsShape<kD>::kBlockM>& work, char* smem,
+                                           uint64_t* full, uint64_t* empty, uint64_t* q_full, int cg, int lane) {
+  using W = WsShape<kD>;
+  constexpr bool kPingPong = kSchedule == kWsPingPong;
+  const int warp_in_cta = cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4;  // 0..7 over the consumers
+  WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> tile(
+      p.base, lane, work.m0 + warp_in_cta * 16, work.offset);
+  tile.load_q_scales(work.bh);
+  const int n_blocks = work.n_blocks;
+  const uint32_t smem_q = smem_addr(smem);
+  auto slot_addr = [&](int blk) { return smem_q + W::kQBytes + (blk % W::kStages) * W::kStageBytes; };
+  auto wait_full = [&](int blk) { ws::wait_phase(&full[blk % W::kStages], (blk / W::kStages) & 1); };
+  auto release = [&](int blk) {  // one arrival per consumer warp
+    __syncwarp();
+    if (lane == 0) ws::arrive(&empty[blk % W::kStages]);
+  };
+  const uint64_t desc_q = gmma_desc<kD>(smem_q + cg * 64 * kD);
+  auto issue_scores = [&](int blk, uint32_t (&acc)[kBlockN / 2]) {
+    const uint64_t desc_k = gmma_desc<kD>(slot_addr(blk));
+    wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
+#pragma unroll
+    for (int ks = 1; ks < kD / 32; ++ks) wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+    wgmma_commit();
+  };
+  static_assert(kBlockN == 64, "two k32 steps of P·V");
+  auto issue_pv = [&](int blk, uint32_t (&acc)[kD / 2], const uint32_t (&pa)[kBlockN / 32][4]) {
+    const uint64_t desc_v = gmma_desc<kBlockN>(slot_addr(blk) + W::kKBytes);
+    wgmma_pv<kD, kPU8, 0>(acc, pa[0], desc_v);
+    wgmma_pv<kD, kPU8, 1>(acc, pa[1], desc_v + kDescKStep);
+    wgmma_commit();
+  };
+  // x = the scaled, masked scores of block blk (mask_blk: the block whose keys are masked;
+  // past the last block every key is, so the softmax of a repeated block changes nothing).
+  auto scaled_scores = [&](int blk, int mask_blk, const uint32_t (&acc)[kBlockN / 2], float (&x)[kBlockN / 8][4],
+                           float (&bmax)[2]) {
+    const uint32_t scales = slot_addr(blk) + W::kScaleOffset;
+    tile.template scale_scores<true>(acc, reinterpret_cast<const float*>(smem + (scales - smem_q)), x);
+    tile.mask(mask_blk, x);
+    tile.block_max(x, bmax);
+  };
+  constexpr int kTurnThreads = 2 * 128;
+  const int my_turn = 1 + cg, other_turn = 2 - cg;
+  if (kPingPong && cg == 1) ws::named_arrive(1, kTurnThreads);  // consumer 0 issues first
+
+  ws::wait_phase(q_full, 0);
+  uint32_t s_acc[kBlockN / 2];
+  float tp[kBlockN / 8][4], alpha[2], beta[2];
+  bool unit_beta = true;
+  uint32_t pa[kBlockN / 32][4];
+  // DeferO: O is stored divided by o_scale; merge_scale is the factor of the pending merge.
+  float o_scale[2] = {1.f, 1.f}, merge_scale[2] = {1.f, 1.f};
+  auto defer_scales = [&](float (&pending)[2]) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      // beta = 0: no visible key in the block (its P·V row is 0), the scale stays. A weight
+      // below 2^-64 is raised to it (a contribution below FP32 resolution either way), which
+      // bounds how far O can grow between blocks.
+      const float weight = beta[r] > 0.f ? fmaxf(beta[r], 5.421011e-20f) : o_scale[r];
+      pending[r] = __fdividef(o_scale[r] * alpha[r], weight);  // no IEEE-division branch
+      o_scale[r] = weight;
+    }
+  };
+  if (n_blocks > 0) {
+    wait_full(0);
+    fence_regs(s_acc);
+    wgmma_fence();
+    issue_scores(0, s_acc);
+    wgmma_wait<0>();
+    fence_regs(s_acc);
+    float x[kBlockN / 8][4], bmax[2];
+    scaled_scores(0, 0, s_acc, x, bmax);
+    tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
+    tile.pack_p_codes(tp, pa);
+  }
+  // Every wgmma is waited for within its iteration (DeferO: P·V's result is read in the next
+  // one), and the last iteration recomputes the last block's S instead of branching around
+  // it: ptxas serializes all wgmma of a kernel whose pipeline it cannot follow through
+  // branches (docs/perf-log.md v7).
+  if constexpr (kSchedule == kWsDeferO) {
+    float pending[2];
+    defer_scales(pending);
+    uint32_t o_acc[kD / 2];
+#pragma unroll
+    for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0;  // the merge of "block -1" adds nothing
+    for (int blk = 0; blk < n_blocks; ++blk) {
+      const bool last = blk + 1 == n_blocks;
+      const int next = last ? blk : blk + 1;
+      wait_full(next);
+      fence_regs(s_acc);
+      wgmma_fence();
+      issue_scores(next, s_acc);
+#pragma unroll
+      for (int n = 0; n < kD / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          tile.o[n][e] = fmaf(tile.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
+      fence_regs(o_acc);
+      wgmma_fence();
+      issue_pv(blk, o_acc, pa);
+      merge_scale[0] = pending[0], merge_scale[1] = pending[1];
+      wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
+      fence_regs(s_acc);
+      float x[kBlockN / 8][4], bmax[2];
+      scaled_scores(next, last ? INT32_MAX / kBlockN : next, s_acc, x, bmax);
+      tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
+      defer_scales(pending);
+      wgmma_wait<0>();
+      fence_regs(o_acc);
+#pragma unroll
+      for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+      release(blk);
+      tile.pack_p_codes(tp, pa);
+    }
+#pragma unroll
+    for (int n = 0; n < kD / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        tile.o[n][e] = fmaf(tile.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
+    tile.l[0] /= o_scale[0];  // store() divides O by l: O/(l/scale) = (O*scale)/l
+    tile.l[1] /= o_scale[1];
+  } else {
+    for (int blk = 0; blk < n_blocks; ++blk) {
+      const bool last = blk + 1 == n_blocks;
+      const int next = last ? blk : blk + 1;
+      wait_full(next);
+      if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
+      uint32_t o_acc[kD / 2];
+      fence_regs(s_acc);
+      fence_regs(o_acc);
+      wgmma_fence();
+      issue_scores(next, s_acc);
+      issue_pv(blk, o_acc, pa);
+      if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
+
+      const float alpha_blk[2] = {alpha[0], alpha[1]}, beta_blk[2] = {beta[0], beta[1]};
+      const bool unit_blk = unit_beta;
+      wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
+      fence_regs(s_acc);
+      float x[kBlockN / 8][4], bmax[2];
+      scaled_scores(next, last ? INT32_MAX / kBlockN : next, s_acc, x, bmax);
+      tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
+      wgmma_wait<0>();
+      fence_regs(o_acc);
+#pragma unroll
+      for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+      release(blk);
+      if (__all_sync(0xffffffffu, unit_blk)) {
+#pragma unroll
+        for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<false, true>(n, &o_acc[4 * n], alpha_blk, beta_blk);
+      } else {
+#pragma unroll
+        for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<true, true>(n, &o_acc[4 * n], alpha_blk, beta_blk);
+      }
+      tile.pack_p_codes(tp, pa);
+    }
+  }
+  if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
+  tile.store(work.bh, work.kv_index);
+}
+
+template <int kD, bool kPU8, bool kLFromQ, int kSchedule>
+__global__ void __launch_bounds__(WsShape<kD>::kThreads, 1) int8fa_ws_kernel(const __grid_constant__ WsParams p) {
+#if INT8ATTN_WGMMA_BODY
+  using W = WsShape<kD>;
+  extern __shared__ char smem_raw[];
+  char* const smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);  // TMA swizzle: 1 KB aligned
+  uint64_t* const full = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
+  uint64_t* const empty = full + W::kStages;
+  uint64_t* const q_full = empty + W::kStages;
+  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32, wg = warp / 4;
+  if (tid == 0) {
+    for (int s = 0; s < W::kStages; ++s) {
+      cuda::ptx::mbarrier_init(&full[s], 1);                     // the producer's arrival + its bytes
+      cuda::ptx::mbarrier_init(&empty[s], 4 * W::kConsumers);    // one per consumer warp
+    }
+    cuda::ptx::mbarrier_init(q_full, 1);
+    cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
+  }
+  __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
+  const CtaWork<W::kBlockM> work(p.base);
+  if (wg == 0) {
+    ws::set_max_registers<W::kProducerRegs>();
+    if (warp == 0) ws_produce<kD>(p, work, smem, full, empty, q_full, lane);
+    return;
+  }
+  ws::set_max_registers<W::kConsumerRegs>();
+  ws_consume<kD, kPU8, kLFromQ, kSchedule>(p, work, smem, full, empty, q_full, wg - 1, lane);
+#endif
+}
+
+}  // namespace int8attn::kernels::fa
