@@ -57,11 +57,19 @@ cudaError_t launch(const WsParams& p, int64_t batch_heads, cudaStream_t stream) 
   auto kernel = int8fa_ws_kernel<kD, kPU8, kLFromQ, kSchedule>;
   WsParams params = p;
   params.base.n_qblocks = static_cast<int32_t>((p.base.seq_q + W::kBlockM - 1) / W::kBlockM);
-  const int64_t ctas = batch_heads * params.base.n_qblocks;
-  if (ctas <= 0) return cudaSuccess;
-  if (ctas > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
+  const int64_t tiles = batch_heads * params.base.n_qblocks;
+  if (tiles <= 0) return cudaSuccess;
+  if (tiles > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  params.n_tiles = static_cast<int32_t>(tiles);
+  // Causal tiles differ in length: longest first across heads (round-robin balance). Equal
+  // tiles keep the head-major order, where CTAs running together share K/V in L2.
+  params.tile_order_heads = p.base.causal ? batch_heads : 0;
+  int device = 0, sms = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  if (err == cudaSuccess) err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
   if (err != cudaSuccess) return err;
+  const int64_t ctas = tiles < sms ? tiles : sms;  // persistent: one CTA per SM walks the tiles
   kernel<<<static_cast<unsigned>(ctas), W::kThreads, W::kSmemBytes, stream>>>(params);
   return cudaGetLastError();
 }

@@ -607,9 +607,20 @@ template <int kBlockM>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
   int n_blocks;  // KV blocks with a key some row of the CTA may see
-  __device__ __forceinline__ explicit CtaWork(const Params& p) {
-    bh = blockIdx.x / p.n_qblocks;
-    int qblk = static_cast<int>(blockIdx.x % p.n_qblocks);
+  __device__ __forceinline__ explicit CtaWork(const Params& p) : CtaWork(p, blockIdx.x, 0) {}
+  // Work tile `tile` (a persistent CTA walks several). batch_heads == 0: (batch, head)-major,
+  // causal query blocks longest first within a head. Otherwise query-block-major, longest
+  // first, heads innermost: a persistent grid's round-robin over it balances causal work (a
+  // stride of #SMs through the head-major order keeps hitting the same query blocks).
+  __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads) {
+    int qblk;
+    if (batch_heads > 0) {
+      bh = tile % batch_heads;
+      qblk = static_cast<int>(tile / batch_heads);
+    } else {
+      bh = tile / p.n_qblocks;
+      qblk = static_cast<int>(tile % p.n_qblocks);
+    }
     if (p.causal) qblk = p.n_qblocks - 1 - qblk;
     const int64_t batch = bh / p.heads, head = bh % p.heads;
     kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);

@@ -127,6 +127,7 @@ int wgmma_shape_for(Kind k) { return k == Kind::Int8FaU8Wg2 ? 2 : k == Kind::Int
 // library's choice).
 int g_ws = -1;
 int ws_for(Kind k) {
+  if (k == Kind::Int8FaU8Wgmma) return 0;  // the v11 kernel itself, where the default would be ws
   return k == Kind::Int8FaU8Ws || k == Kind::Int8FaU8WsPP || k == Kind::Int8FaU8WsDefer ? 1 : g_ws;
 }
 int ws_schedule_for(Kind k) {

@@ -1,11 +1,13 @@
-// int8-fa on Hopper, warp-specialized (FlashAttention-3's structure, issue 10 milestones 1-3):
-//   warpgroup 0  producer: one thread issues TMA loads of Q once and of K, V^T and the 64
-//                per-key K scales into a kStages-deep shared-memory ring; full/empty
-//                mbarriers order it with the consumers. It gives its registers away
-//                (setmaxnreg.dec) so the consumers can hold theirs.
-//   warpgroups 1, 2  consumers: 64 query rows each (a CTA owns 128). The numerics and the
-//                per-thread softmax are WarpTile's (int8_flash_attn.cuh), the products are
-//                wgmma as in int8_fa_wgmma.cuh: S = Q·K^T (m64n64k32 s8.s8, both from smem),
+// int8-fa on Hopper, warp-specialized (FlashAttention-3's structure, issue 10 milestones 1-4):
+// a persistent grid, one CTA per SM walking the tiles of 128 query rows.
+//   warpgroup 0  producer: one thread issues TMA loads of each tile's Q (two slots, so the
+//                next tile's Q lands during this one) and of K, V^T and the 64 per-key K
+//                scales into a kStages-deep shared-memory ring; full/empty mbarriers order
+//                it with the consumers. It gives its registers away (setmaxnreg.dec) so the
+//                consumers can hold theirs.
+//   warpgroups 1, 2  consumers: 64 query rows each. The numerics and the per-thread softmax
+//                are WarpTile's (int8_flash_attn.cuh), the products are wgmma as in
+//                int8_fa_wgmma.cuh: S = Q·K^T (m64n64k32 s8.s8, both from smem),
 //                O += P·V (m64n{D}k32 u8/s8.s8, P from registers, V^T from smem).
 // How each consumer overlaps its products with its softmax is a schedule (WsSchedule below).
 // Included by exactly one .cu (int8_fa_ws.cu).
@@ -20,6 +22,8 @@ namespace int8attn::kernels::fa {
 // Params plus the TMA descriptors of the quantized tensors (3-D: [row bytes, rows, heads]).
 struct WsParams {
   Params base;
+  int32_t n_tiles;            // batch*heads*n_qblocks; the persistent grid walks them
+  int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads longest first (causal)
   CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
   CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, 64, 1]
   CUtensorMap v_map;  // V^T: [padded seq_kv, head_dim, batch*kv_heads], box [64, head_dim, 1]
@@ -32,14 +36,16 @@ struct WsShape {
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
   static constexpr int kStages = 6;                    // K/V ring depth (~17 KB a stage)
   static constexpr int kQBytes = kBlockM * kD;
+  static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kKBytes = kBlockN * kD;         // K: 64 rows of kD bytes
   static constexpr int kVBytes = kD * kBlockN;         // V^T: kD rows of 64 key bytes
   static constexpr int kScaleOffset = kKBytes + kVBytes;
   static constexpr int kStageBytes = kScaleOffset + 1024;  // + 64 K scales; slots stay 1 KB aligned
   static constexpr int kScaleBytes = kBlockN * 4;          // per-token K scales (bulk copy)
   static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes;  // what a full barrier waits for
-  static constexpr int kBarrierOffset = kQBytes + kStages * kStageBytes;
-  static constexpr int kSmemBytes = 1024 + kBarrierOffset + (2 * kStages + 1) * 8;  // + alignment slack
+  static constexpr int kRingOffset = kQSlots * kQBytes;
+  static constexpr int kBarrierOffset = kRingOffset + kStages * kStageBytes;
+  static constexpr int kSmemBytes = 1024 + kBarrierOffset + 2 * (kStages + kQSlots) * 8;  // + alignment slack
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 <= 64K
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQBytes % 1024 == 0 && kKBytes % 1024 == 0, "swizzle atoms start on 1 KB");
@@ -77,26 +83,41 @@ __device__ __forceinline__ void named_arrive(int id, int threads) {
 }
 }  // namespace ws
 
-// The producer (lane 0 of warp 0): Q once, then every KV block of the CTA through the ring.
-// Everything lands through the async proxy, so the full barrier's byte count orders it all.
+// The CTA's mbarriers: a full and an empty one per ring stage and per Q slot.
+struct WsBarriers {
+  uint64_t* full;
+  uint64_t* empty;
+  uint64_t* q_full;
+  uint64_t* q_empty;
+};
+
+// The producer (lane 0 of warp 0): for each of the CTA's tiles, Q into its slot (once the
+// consumers released the tile before last), then every KV block through the ring. The ring's
+// block count g and the tile count run on across tiles, so slots and phases follow from them.
+// Everything lands through the async proxy, so a full barrier's byte count orders it all.
 template <int kD>
-__device__ __forceinline__ void ws_produce(const WsParams& p, const CtaWork<WsShape<kD>::kBlockM>& work, char* smem,
-                                           uint64_t* full, uint64_t* empty, uint64_t* q_full, int lane) {
+__device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const WsBarriers& bar) {
   using W = WsShape<kD>;
-  if (lane != 0) return;
-  ws::arrive_expect_bytes(q_full, W::kQBytes);
-  ws::tma_load(smem, &p.q_map, 0, static_cast<int>(work.m0), static_cast<int>(work.bh), q_full);
-  const float* k_scale_head = p.base.k_scale + work.kv_index * p.base.n_k_groups;  // one scale per key
-  for (int blk = 0; blk < work.n_blocks; ++blk) {
-    const int stage = blk % W::kStages;
-    if (blk >= W::kStages) ws::wait_phase(&empty[stage], (blk / W::kStages - 1) & 1);
-    char* slot = smem + W::kQBytes + stage * W::kStageBytes;
-    ws::arrive_expect_bytes(&full[stage], W::kTmaBytes);
+  uint32_t g = 0, tile_iter = 0;
+  for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
+    const CtaWork<W::kBlockM> work(p.base, tile, p.tile_order_heads);
+    const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
+    if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
+    ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
+    ws::tma_load(smem + q_slot * W::kQBytes, &p.q_map, 0, static_cast<int>(work.m0), static_cast<int>(work.bh),
+                 &bar.q_full[q_slot]);
+    const float* k_scale_head = p.base.k_scale + work.kv_index * p.base.n_k_groups;  // one scale per key
     const int kv = static_cast<int>(work.kv_index);
-    ws::tma_load(slot, &p.k_map, 0, blk * kBlockN, kv, &full[stage]);
-    ws::tma_load(slot + W::kKBytes, &p.v_map, blk * kBlockN, 0, kv, &full[stage]);
-    cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, slot + W::kScaleOffset,
-                             k_scale_head + blk * kBlockN, W::kScaleBytes, &full[stage]);
+    for (int blk = 0; blk < work.n_blocks; ++blk, ++g) {
+      const uint32_t stage = g % W::kStages;
+      if (g >= W::kStages) ws::wait_phase(&bar.empty[stage], (g / W::kStages - 1) & 1);
+      char* slot = smem + W::kRingOffset + stage * W::kStageBytes;
+      ws::arrive_expect_bytes(&bar.full[stage], W::kTmaBytes);
+      ws::tma_load(slot, &p.k_map, 0, blk * kBlockN, kv, &bar.full[stage]);
+      ws::tma_load(slot + W::kKBytes, &p.v_map, blk * kBlockN, 0, kv, &bar.full[stage]);
+      cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, slot + W::kScaleOffset,
+                               k_scale_head + blk * kBlockN, W::kScaleBytes, &bar.full[stage]);
+    }
   }
 }
 
@@ -111,10 +132,12 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, const CtaWork<WsSh
 //             O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V.
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
 
-// One consumer warpgroup (index cg) over the CTA's KV blocks.
+// One consumer warpgroup (index cg) over one tile's KV blocks; ring_base: the ring's block
+// count at the tile's first block, tile_iter: the tile's rank among the CTA's (its Q slot).
 template <int kD, bool kPU8, bool kLFromQ, int kSchedule>
 __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsShape<kD>::kBlockM>& work, char* smem,
-                                           uint64_t* full, uint64_t* empty, uint64_t* q_full, int cg, int lane) {
+                                           const WsBarriers& bar, uint32_t ring_base, uint32_t tile_iter, int cg,
+                                           int lane) {
   using W = WsShape<kD>;
   constexpr bool kPingPong = kSchedule == kWsPingPong;
   const int warp_in_cta = cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4;  // 0..7 over the consumers
@@ -122,12 +145,14 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       p.base, lane, work.m0 + warp_in_cta * 16, work.offset);
   tile.load_q_scales(work.bh);
   const int n_blocks = work.n_blocks;
-  const uint32_t smem_q = smem_addr(smem);
-  auto slot_addr = [&](int blk) { return smem_q + W::kQBytes + (blk % W::kStages) * W::kStageBytes; };
-  auto wait_full = [&](int blk) { ws::wait_phase(&full[blk % W::kStages], (blk / W::kStages) & 1); };
-  auto release = [&](int blk) {  // one arrival per consumer warp
+  const uint32_t smem_base = smem_addr(smem), q_slot = tile_iter % W::kQSlots;
+  const uint32_t smem_q = smem_base + q_slot * W::kQBytes;
+  auto stage_of = [&](int blk) { return (ring_base + blk) % W::kStages; };
+  auto slot_addr = [&](int blk) { return smem_base + W::kRingOffset + stage_of(blk) * W::kStageBytes; };
+  auto wait_full = [&](int blk) { ws::wait_phase(&bar.full[stage_of(blk)], ((ring_base + blk) / W::kStages) & 1); };
+  auto release = [&](uint64_t* barrier) {  // one arrival per consumer warp
     __syncwarp();
-    if (lane == 0) ws::arrive(&empty[blk % W::kStages]);
+    if (lane == 0) ws::arrive(barrier);
   };
   const uint64_t desc_q = gmma_desc<kD>(smem_q + cg * 64 * kD);
   auto issue_scores = [&](int blk, uint32_t (&acc)[kBlockN / 2]) {
@@ -149,7 +174,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
   auto scaled_scores = [&](int blk, int mask_blk, const uint32_t (&acc)[kBlockN / 2], float (&x)[kBlockN / 8][4],
                            float (&bmax)[2]) {
     const uint32_t scales = slot_addr(blk) + W::kScaleOffset;
-    tile.template scale_scores<true>(acc, reinterpret_cast<const float*>(smem + (scales - smem_q)), x);
+    tile.template scale_scores<true>(acc, reinterpret_cast<const float*>(smem + (scales - smem_base)), x);
     tile.mask(mask_blk, x);
     tile.block_max(x, bmax);
   };
@@ -157,7 +182,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
   const int my_turn = 1 + cg, other_turn = 2 - cg;
   if (kPingPong && cg == 1) ws::named_arrive(1, kTurnThreads);  // consumer 0 issues first
 
-  ws::wait_phase(q_full, 0);
+  ws::wait_phase(&bar.q_full[q_slot], (tile_iter / W::kQSlots) & 1);
   uint32_t s_acc[kBlockN / 2];
   float tp[kBlockN / 8][4], alpha[2], beta[2];
   bool unit_beta = true;
@@ -223,9 +248,10 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       fence_regs(o_acc);
 #pragma unroll
       for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-      release(blk);
+      release(&bar.empty[stage_of(blk)]);
       tile.pack_p_codes(tp, pa);
     }
+    release(&bar.q_empty[q_slot]);  // every S of the tile is done: the producer may load the next Q
 #pragma unroll
     for (int n = 0; n < kD / 8; ++n)
 #pragma unroll
@@ -258,7 +284,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       fence_regs(o_acc);
 #pragma unroll
       for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-      release(blk);
+      release(&bar.empty[stage_of(blk)]);
       if (__all_sync(0xffffffffu, unit_blk)) {
 #pragma unroll
         for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<false, true>(n, &o_acc[4 * n], alpha_blk, beta_blk);
@@ -268,6 +294,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       }
       tile.pack_p_codes(tp, pa);
     }
+    release(&bar.q_empty[q_slot]);
   }
   if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
   tile.store(work.bh, work.kv_index);
@@ -279,27 +306,34 @@ __global__ void __launch_bounds__(WsShape<kD>::kThreads, 1) int8fa_ws_kernel(con
   using W = WsShape<kD>;
   extern __shared__ char smem_raw[];
   char* const smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);  // TMA swizzle: 1 KB aligned
-  uint64_t* const full = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
-  uint64_t* const empty = full + W::kStages;
-  uint64_t* const q_full = empty + W::kStages;
+  uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
+  const WsBarriers bar{barriers, barriers + W::kStages, barriers + 2 * W::kStages,
+                       barriers + 2 * W::kStages + W::kQSlots};
   const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32, wg = warp / 4;
   if (tid == 0) {
     for (int s = 0; s < W::kStages; ++s) {
-      cuda::ptx::mbarrier_init(&full[s], 1);                     // the producer's arrival + its bytes
-      cuda::ptx::mbarrier_init(&empty[s], 4 * W::kConsumers);    // one per consumer warp
+      cuda::ptx::mbarrier_init(&bar.full[s], 1);                    // the producer's arrival + its bytes
+      cuda::ptx::mbarrier_init(&bar.empty[s], 4 * W::kConsumers);   // one per consumer warp
     }
-    cuda::ptx::mbarrier_init(q_full, 1);
+    for (int s = 0; s < W::kQSlots; ++s) {
+      cuda::ptx::mbarrier_init(&bar.q_full[s], 1);
+      cuda::ptx::mbarrier_init(&bar.q_empty[s], 4 * W::kConsumers);
+    }
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
-  const CtaWork<W::kBlockM> work(p.base);
   if (wg == 0) {
     ws::set_max_registers<W::kProducerRegs>();
-    if (warp == 0) ws_produce<kD>(p, work, smem, full, empty, q_full, lane);
+    if (warp == 0 && lane == 0) ws_produce<kD>(p, smem, bar);
     return;
   }
   ws::set_max_registers<W::kConsumerRegs>();
-  ws_consume<kD, kPU8, kLFromQ, kSchedule>(p, work, smem, full, empty, q_full, wg - 1, lane);
+  uint32_t ring_base = 0, tile_iter = 0;
+  for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
+    const CtaWork<W::kBlockM> work(p.base, tile, p.tile_order_heads);
+    ws_consume<kD, kPU8, kLFromQ, kSchedule>(p, work, smem, bar, ring_base, tile_iter, wg - 1, lane);
+    ring_base += work.n_blocks;
+  }
 #endif
 }
 
