@@ -369,5 +369,39 @@ TEST(CudaBackend, DumpedInputsReloadToTheSameResult) {
   std::filesystem::remove_all(dir);
 }
 
+// Tensors of more than 2^31 elements (a peer silently corrupted output past that): every
+// INT8 kernel and the reference on 8192 heads x 2080 tokens x 128 (2.18e9 elements a tensor;
+// seq 2080 is not a tile multiple and takes the warp-specialized Hopper kernel), checked over
+// every element against the reference. A 32-bit offset anywhere corrupts the far half.
+TEST(Memory, TensorsAbove2To31ElementsAreComputedWhole) {
+  SESSION_OR_SKIP(s);
+  const AttnDims dims = dims_of(1, 8192, 8192, 2080, 2080, 128, false);
+  ASSERT_GT(dims.q_elements(), int64_t{1} << 31);
+  const std::vector<GpuOp> ops = {GpuOp::Reference, GpuOp::Int8Full, GpuOp::Int8QK};
+  int64_t free_bytes = 0, total_bytes = 0;
+  ASSERT_TRUE(s->memory_info(free_bytes, total_bytes).ok);
+  const int64_t need = gpu::estimate_case_bytes(dims, {}, ops, s->device().l2_cache_bytes);
+  if (need > free_bytes) GTEST_SKIP() << "needs " << need << " bytes of device memory, " << free_bytes << " free";
+  gpu::InputGenSpec spec;
+  spec.seed = 5;
+  s->set_op_settings({});
+  ASSERT_TRUE(s->set_inputs(dims, spec).ok);
+  gpu::GpuStatus st = s->prepare(GpuOp::Reference);
+  ASSERT_TRUE(st.ok) << st.message;
+  s->release_workspace(GpuOp::Reference);
+  for (const GpuOp op : {GpuOp::Int8Full, GpuOp::Int8QK}) {
+    st = s->prepare(op);
+    if (st.not_supported) continue;  // not on this device
+    ASSERT_TRUE(st.ok) << gpu::to_string(op) << ": " << st.message;
+    gpu::ErrorMetrics m;
+    ASSERT_TRUE(s->compare(op, m).ok);
+    EXPECT_EQ(m.elements, dims.q_elements()) << gpu::to_string(op);
+    EXPECT_EQ(m.nonfinite, 0) << gpu::to_string(op);
+    EXPECT_LT(m.rel_l2, 0.02) << gpu::to_string(op);  // normal inputs: 0.009-0.015 at any length
+    EXPECT_LT(m.max_abs_error, 0.1) << gpu::to_string(op) << " worst element " << m.max_abs_index;
+    s->release(op);
+  }
+}
+
 }  // namespace
 }  // namespace int8attn
