@@ -140,16 +140,6 @@ __global__ void __launch_bounds__(WgShape<kD, kWarpGroups, kLean>::kThreads, WgS
     tile.mask(blk, x);
     tile.block_max(x, bmax);
   };
-  // O = O * alpha + beta * P·V of a finished block.
-  auto add_pv = [&](const uint32_t (&o_acc)[kD / 2], const float (&alpha)[2], const float (&beta)[2], bool unit_beta) {
-    if (__all_sync(0xffffffffu, unit_beta)) {
-#pragma unroll
-      for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<false, true>(n, &o_acc[4 * n], alpha, beta);
-    } else {
-#pragma unroll
-      for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<true, true>(n, &o_acc[4 * n], alpha, beta);
-    }
-  };
 
   if constexpr (kLean) {
     for (int blk = 0; blk < n_blocks; ++blk) {
@@ -236,7 +226,7 @@ __global__ void __launch_bounds__(WgShape<kD, kWarpGroups, kLean>::kThreads, WgS
     fence_regs(o_acc);
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-    add_pv(o_acc, alpha, beta, unit_beta);
+    tile.add_pv_tiles(o_acc, alpha, beta, unit_beta);
   }
   }
   cp_async_wait<0>();  // no copy may land in smem after the CTA exits

@@ -505,6 +505,19 @@ struct WarpTile {
     }
   }
 
+  // add_block_pv over every output n-tile of a warpgroup product (wgmma kernels: kRaw INT32
+  // accumulators, n-tile n at acc[4n..4n+3]); the unweighted form when beta is 1 for the warp.
+  __device__ __forceinline__ void add_pv_tiles(const uint32_t* acc, const float (&alpha)[2], const float (&beta)[2],
+                                               bool unit_beta) {
+    if (__all_sync(0xffffffffu, unit_beta)) {
+#pragma unroll
+      for (int n = 0; n < S::kNTilesO; ++n) add_block_pv<false, true>(n, &acc[4 * n], alpha, beta);
+    } else {
+#pragma unroll
+      for (int n = 0; n < S::kNTilesO; ++n) add_block_pv<true, true>(n, &acc[4 * n], alpha, beta);
+    }
+  }
+
   // O = O * alpha + beta * P·V with P from tp (softmax()) and V from the block's smem slot.
   __device__ __forceinline__ void pv(uint32_t slot, const float (&tp)[S::kNTilesS][4], const float (&alpha)[2],
                                      const float (&beta)[2], bool unit_beta) {

@@ -222,6 +222,13 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
     uint32_t o_acc[kD / 2];
 #pragma unroll
     for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0;  // the merge of "block -1" adds nothing
+    auto merge = [&](const uint32_t (&acc)[kD / 2]) {  // O = O * merge_scale + P·V, one FFMA
+#pragma unroll
+      for (int n = 0; n < kD / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          tile.o[n][e] = fmaf(tile.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(acc[4 * n + e])));
+    };
     for (int blk = 0; blk < n_blocks; ++blk) {
       const bool last = blk + 1 == n_blocks;
       const int next = last ? blk : blk + 1;
@@ -229,11 +236,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       fence_regs(s_acc);
       wgmma_fence();
       issue_scores(next, s_acc);
-#pragma unroll
-      for (int n = 0; n < kD / 8; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          tile.o[n][e] = fmaf(tile.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
+      merge(o_acc);
       fence_regs(o_acc);
       wgmma_fence();
       issue_pv(blk, o_acc, pa);
@@ -252,11 +255,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       tile.pack_p_codes(tp, pa);
     }
     release(&bar.q_empty[q_slot]);  // every S of the tile is done: the producer may load the next Q
-#pragma unroll
-    for (int n = 0; n < kD / 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e)
-        tile.o[n][e] = fmaf(tile.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
+    merge(o_acc);
     tile.l[0] /= o_scale[0];  // store() divides O by l: O/(l/scale) = (O*scale)/l
     tile.l[1] /= o_scale[1];
   } else {
@@ -285,13 +284,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
 #pragma unroll
       for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
       release(&bar.empty[stage_of(blk)]);
-      if (__all_sync(0xffffffffu, unit_blk)) {
-#pragma unroll
-        for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<false, true>(n, &o_acc[4 * n], alpha_blk, beta_blk);
-      } else {
-#pragma unroll
-        for (int n = 0; n < kD / 8; ++n) tile.template add_block_pv<true, true>(n, &o_acc[4 * n], alpha_blk, beta_blk);
-      }
+      tile.add_pv_tiles(o_acc, alpha_blk, beta_blk, unit_blk);
       tile.pack_p_codes(tp, pa);
     }
     release(&bar.q_empty[q_slot]);
