@@ -37,6 +37,14 @@ enum class PQuant : int32_t {
   U8x255 = 1,  // round(p*255) as uint8, u8 x s8 MMA (twice the resolution)
 };
 
+// Orthogonal rotation of Q and K rows before their scales are computed (common/hadamard.h).
+// (QH)(KH)ᵀ = QKᵀ, so scores are unchanged, while a few loud channels are spread over all
+// of them and stop setting every token's scale. The attention kernels do not see it.
+enum class QkRotation : int32_t {
+  None = 0,
+  Hadamard = 1,  // Walsh–Hadamard transform of head_dim (a power of two)
+};
+
 // Every numeric choice of the INT8 path. The CPU emulation and the GPU kernels read the
 // same struct, so a choice made here changes both the same way.
 struct QuantConfig {
@@ -47,6 +55,7 @@ struct QuantConfig {
   bool l_from_quantized_p = false;  // row sum l accumulates quantized p (else exact p)
   int32_t kv_block = 64;          // keys per online-softmax step (the running max is
                                   // updated once per block; P's rounding depends on it)
+  QkRotation rotation = QkRotation::None;  // applied after K smoothing (K - mean, then H)
 };
 
 }  // namespace int8attn

@@ -11,7 +11,7 @@
 namespace int8attn {
 
 // Which tensor a value belongs to; part of the counter.
-enum class TensorId : uint32_t { Q = 1, K = 2, V = 3, OutlierChannels = 4 };
+enum class TensorId : uint32_t { Q = 1, K = 2, V = 3, OutlierChannels = 4, SinkDirection = 5 };
 
 // splitmix64's finaliser: a bijective 64-bit mix.
 I8A_HD uint64_t mix64(uint64_t z) {
@@ -43,17 +43,22 @@ I8A_HD float standard_normal(uint64_t seed, TensorId tensor, uint64_t index) {
   return sqrtf(-2.f * logf(u1)) * cosf(6.2831853071795865f * u2);
 }
 
+// Is channel c one of the `count` outlier channels of (batch, kv_head) = bh? The seed
+// picks them: channel k*stride + shift for k < count, distinct and spread over head_dim.
+I8A_HD bool is_outlier_channel(uint64_t seed, uint64_t bh, int64_t channel, int64_t head_dim, int64_t count) {
+  const uint64_t bits = random_bits(seed, TensorId::OutlierChannels, bh);
+  const int64_t stride = count > 0 ? (head_dim / count > 0 ? head_dim / count : 1) : 1;
+  const int64_t shift = static_cast<int64_t>(bits % static_cast<uint64_t>(stride));
+  const int64_t k = (channel - shift) / stride;
+  return channel >= shift && (channel - shift) % stride == 0 && k < count;
+}
+
 // Outlier-channel inputs: channel c of K carries a constant offset of +/-magnitude across
 // all tokens (as real LLM keys do) when it is one of `count` channels picked by the seed.
 // Returns the offset for channel c of (batch, kv_head) = bh, or 0.
 I8A_HD float outlier_channel_offset(uint64_t seed, uint64_t bh, int64_t channel,
                                     int64_t head_dim, int64_t count, float magnitude) {
-  // Channel k*stride + shift for k < count: distinct channels spread over head_dim.
-  const uint64_t bits = random_bits(seed, TensorId::OutlierChannels, bh);
-  const int64_t stride = count > 0 ? (head_dim / count > 0 ? head_dim / count : 1) : 1;
-  const int64_t shift = static_cast<int64_t>(bits % static_cast<uint64_t>(stride));
-  const int64_t k = (channel - shift) / stride;
-  if (channel < shift || (channel - shift) % stride != 0 || k >= count) return 0.f;
+  if (!is_outlier_channel(seed, bh, channel, head_dim, count)) return 0.f;
   const bool negative = (random_bits(seed, TensorId::OutlierChannels, bh * 4099u + channel) & 1u);
   return negative ? -magnitude : magnitude;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/attn_types.h"
+#include "common/input_families.h"
 
 namespace int8attn::gpu {
 
@@ -50,16 +51,9 @@ struct GpuStatus {
 enum class GpuOp { Reference, Int8Full, Int8QK, Fp16Flash, Quantize };
 const char* to_string(GpuOp op);
 
-enum class InputDistribution { Normal, Uniform, OutlierChannels };
-
-// Generated inputs (common/rng.h): value = base * scale (+ K outlier offset), rounded to FP16.
-struct InputGenSpec {
-  InputDistribution distribution = InputDistribution::Normal;
-  uint64_t seed = 0;
-  float scale = 1.f;
-  float outlier_magnitude = 20.f;
-  int64_t outlier_channels = 4;
-};
+// Generated inputs: the families and parameters of common/input_families.h.
+using InputDistribution = InputFamily;
+using InputGenSpec = ::int8attn::InputGenSpec;
 
 struct ReferenceOptions {
   bool fp32 = false;                      // all-FP32 chain; else FP16 GEMMs and FP16 P

@@ -5,6 +5,10 @@
 //           (token order, from 0.f), the chunk sums added in chunk order (from 0.f), the
 //           total / float(seq_kv)  (= cpu::kKMeanChunk; the chunks are summed in parallel)
 //   amax:   max of |x| (order-free), scales int8_scale(amax), Q's folded with sm_scale*log2e
+//   rotation (QuantConfig::rotation): each Q/K row, after K's mean is subtracted, times the
+//           Hadamard matrix in common/hadamard.h's butterfly order: a thread's 8 channels in
+//           registers, then across the row's lanes by warp shuffles; Q's scale takes 1/d.
+//           Same pass, same loads: no extra global traffic
 // K and V need a whole-head reduction before their codes, so they are read twice; four
 // launches, no memset:
 //   1 stats:    Q's codes; per 128-token chunk of each kv head, K's channel sums and V's
@@ -15,6 +19,7 @@
 //   4 v scale:  v_scale = int8_scale(amax), after every V tile of launch 3 has read the amax
 #include <cuda_fp16.h>
 
+#include "common/hadamard.h"
 #include "common/numerics.h"
 #include "kernels/attn_kernels.h"
 
@@ -45,6 +50,7 @@ struct GroupQuantArgs {
   int64_t heads_total;
   const float* shift;     // [n_heads, d] subtracted first (K smoothing) or nullptr
   float fold;             // > 0: scale folded with this (sm_scale for Q), else plain
+  bool rotate;            // rows times the Hadamard matrix before their scales
   int8_t* codes;          // [n_heads, out_rows, d]
   float* scales;          // [n_heads, n_groups]
 };
@@ -52,7 +58,25 @@ struct GroupQuantArgs {
 // The stored scale of a group whose largest magnitude is amax (Q's folded with sm_scale).
 __device__ __forceinline__ float group_scale(const GroupQuantArgs& a, float amax) {
   const float scale = int8_scale(amax);
-  return a.fold > 0.f ? fold_softmax_scale(scale, a.fold) : scale;
+  if (a.fold <= 0.f) return scale;
+  const float folded = fold_softmax_scale(scale, a.fold);
+  return a.rotate ? hadamard_q_scale(folded, a.d) : folded;
+}
+
+// Rotates one row held by `lanes` consecutive lanes (aligned to `lanes`), 8 channels each,
+// `chunk` = this lane's position in the row: the stages inside a thread's 8 channels, then
+// one shuffle stage per remaining bit of the channel index (common/hadamard.h's order).
+// Every lane of the warp must call it (full-mask shuffles).
+__device__ __forceinline__ void hadamard_row8(float (&x)[8], int chunk, int lanes) {
+  hadamard_stages_within(x);
+  for (int m = 1; m < lanes; m *= 2) {
+    const bool own_is_hi = (chunk & m) != 0;  // bit (8·m) of this lane's channels is set
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const float partner = __shfl_xor_sync(0xffffffffu, x[e], m);
+      x[e] = hadamard_butterfly_side(x[e], partner, own_is_hi);
+    }
+  }
 }
 
 // CTAs per head of the Q/K quantizer: kTokenTile tokens each, or one group per warp.
@@ -86,11 +110,23 @@ __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64
 #pragma unroll
     for (int e = 0; e < 8; ++e) x[e] = shift ? __half2float(h[e]) - shift[c0 + e] : __half2float(h[e]);
   };
+  // A row's chunks sit in chunks_per_row consecutive lanes (it divides 32), so a rotation
+  // shuffles inside the row; every lane runs every iteration for the full-mask shuffles.
+  const int64_t n_valid = t_valid * chunks_per_row, n_out = t_out * chunks_per_row;
+  auto load_row8 = [&](int64_t idx, float (&x)[8]) {
+    if (idx < n_valid) {
+      load8(idx, x);
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) x[e] = 0.f;
+    }
+    if (a.rotate) hadamard_row8(x, lane % static_cast<int>(chunks_per_row), static_cast<int>(chunks_per_row));
+  };
   float amax = 0.f;
 #pragma unroll 4
-  for (int64_t idx = lane; idx < t_valid * chunks_per_row; idx += 32) {
+  for (int64_t base = 0; base < n_valid; base += 32) {
     float x[8];
-    load8(idx, x);
+    load_row8(base + lane, x);
 #pragma unroll
     for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
   }
@@ -98,12 +134,13 @@ __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64
   for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
   const float inv = int8_inv_scale(amax);
   int8_t* codes = a.codes + (head * a.out_rows + t0) * a.d;
-  for (int64_t idx = lane; idx < t_out * chunks_per_row; idx += 32) {
-    if (idx < t_valid * chunks_per_row) {
-      float x[8];
-      load8(idx, x);
+  for (int64_t base = 0; base < n_out; base += 32) {
+    const int64_t idx = base + lane;
+    float x[8];
+    load_row8(idx, x);
+    if (idx < n_valid) {
       store_codes8(codes + idx * 8, x, inv);
-    } else {
+    } else if (idx < n_out) {
       *reinterpret_cast<uint2*>(codes + idx * 8) = make_uint2(0, 0);  // padded rows: zero codes
     }
   }
@@ -139,8 +176,10 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
 #pragma unroll
     for (int e = 0; e < 8; ++e) {  // padded rows stay 0 (not -shift): zero codes, scale 0
       x[e] = j < a.seq ? __half2float(h[e]) - shift[e] : 0.f;  // x - 0.f == x: no-shift is exact
-      amax = fmaxf(amax, fabsf(x[e]));
     }
+    if (a.rotate) hadamard_row8(x, c0 / 8, kLanes);  // a zero row stays zero
+#pragma unroll
+    for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
 #pragma unroll
     for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
     if (j >= a.out_rows) continue;  // after the shuffles: every lane took part in them
@@ -353,10 +392,11 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   const int64_t bk = dims.batch * dims.kv_heads, padded = padded_seq_kv(dims.seq_kv);
   const int64_t n_chunks = padded / kMeanChunk;
 
+  const bool rotate = cfg.rotation == QkRotation::Hadamard;  // 64 and 128 are powers of two
   const GroupQuantArgs qa{q, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg), dims.batch * dims.heads,
-                          nullptr, effective_sm_scale(dims), out.q8, out.q_scale};
+                          nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale};
   const GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
-                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, out.k8, out.k_scale};
+                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale};
   // Scratch: the chunk partials, 2 * bk * n_chunks * d floats = k8's bytes / 16, live in the
   // k8 buffer until launch 3 writes K's codes over them.
   float* k_part = reinterpret_cast<float*>(out.k8);

@@ -12,12 +12,13 @@
 
 namespace int8attn {
 
-// An empty result for case c: its id, dims and input, no kernels yet.
+// An empty result for case c: its id, dims, input and rotation, no kernels yet.
 inline CaseResult case_result_for(const BenchCase& c) {
   CaseResult result;
   result.id = c.id;
   result.dims = c.dims;
   result.input = c.input;
+  result.rotation = c.rotation;
   return result;
 }
 

@@ -128,7 +128,7 @@ class CpuBackend final : public Backend {
         result.kernels.push_back(std::move(r));
         continue;
       }
-      result.kernels.push_back(run_one(*spec, dims, settings.quant, inputs, reference, threads, dump_dir));
+      result.kernels.push_back(run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump_dir));
     }
   }
 

@@ -47,23 +47,11 @@ gpu::GpuOp op_for(Algorithm a) {
 
 bool is_int8(gpu::GpuOp op) { return op == gpu::GpuOp::Int8Full || op == gpu::GpuOp::Int8QK; }
 
-gpu::OpSettings op_settings(const RunSettings& s) {
+gpu::OpSettings op_settings(const RunSettings& s, const BenchCase& c) {
   gpu::OpSettings o;
   o.reference.fp32 = s.reference_precision == ReferencePrecision::Fp32;
-  o.quant = s.quant;
+  o.quant = case_quant(s, c);
   return o;
-}
-
-gpu::InputGenSpec gen_spec(const InputSpec& in) {
-  gpu::InputGenSpec g;
-  g.distribution = in.distribution == Distribution::Uniform           ? gpu::InputDistribution::Uniform
-                   : in.distribution == Distribution::OutlierChannels ? gpu::InputDistribution::OutlierChannels
-                                                                      : gpu::InputDistribution::Normal;
-  g.seed = in.seed;
-  g.scale = static_cast<float>(in.scale);
-  g.outlier_magnitude = static_cast<float>(in.outlier_magnitude);
-  g.outlier_channels = in.outlier_channels;
-  return g;
 }
 
 Accuracy to_accuracy(const gpu::ErrorMetrics& m, const AttnDims& d) {
@@ -107,7 +95,7 @@ class CudaBackend final : public Backend {
     for (const std::string& name : settings.kernels) {
       if (const KernelSpec* k = find_kernel(name)) ops.push_back(op_for(k->algorithm));
     }
-    const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings), ops, device_.info.l2_cache_bytes);
+    const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings, c), ops, device_.info.l2_cache_bytes);
     int64_t free_bytes = 0, total = 0;
     if (gpu::GpuStatus s = session_->memory_info(free_bytes, total); !s.ok) return "cudaMemGetInfo: " + s.message;
     // The previous case's inputs are still allocated; they are freed before this case starts.
@@ -125,7 +113,7 @@ class CudaBackend final : public Backend {
     std::string dump_dir;
     try {
       dump_dir = prepare_dump_dir(settings.dump_dir, c.id);
-      session_->set_op_settings(op_settings(settings));
+      session_->set_op_settings(op_settings(settings, c));
       check(load_inputs(c), "inputs");
       check(session_->prepare(gpu::GpuOp::Reference), "reference");
       result.reference_check = reference_check(c);
@@ -167,7 +155,7 @@ class CudaBackend final : public Backend {
   }
 
   gpu::GpuStatus load_inputs(const BenchCase& c) {
-    if (c.input.npy_dir.empty()) return session_->set_inputs(c.dims, gen_spec(c.input));
+    if (c.input.npy_dir.empty()) return session_->set_inputs(c.dims, cpu::generator_spec(c.input));
     const cpu::HostQKV host = cpu::load_inputs(c.dims, c.input.npy_dir);
     return session_->set_inputs(c.dims, host.q.data(), host.k.data(), host.v.data());
   }

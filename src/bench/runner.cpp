@@ -126,6 +126,7 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
   result.id = c.id;
   result.dims = c.dims;
   result.input = c.input;
+  result.rotation = c.rotation;
   // Report kernels in the config's order, whichever path produced them.
   std::vector<KernelResult> ordered;
   for (const std::string& name : settings.kernels) {

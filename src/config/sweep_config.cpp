@@ -62,9 +62,7 @@ E parse_enum(const JsonNode& node, const std::array<EnumName<E>, N>& table) {
 
 std::vector<std::string> distribution_names() {
   std::vector<std::string> names;
-  for (Distribution d : {Distribution::Normal, Distribution::Uniform, Distribution::OutlierChannels}) {
-    names.push_back(to_string(d));
-  }
+  for (Distribution d : kAllDistributions) names.push_back(to_string(d));
   return names;
 }
 
@@ -111,8 +109,44 @@ auto read_axis(const JsonNode& node, Reader read) {
   return read_list(node, read, /*non_empty=*/true);
 }
 
-const std::vector<std::string> kInputKeys = {"distribution", "seed", "scale", "magnitude", "channels",
-                                             "npy_dir"};
+const std::vector<std::string> kInputKeys = {"distribution", "seed",        "scale",          "magnitude", "channels",
+                                             "q_magnitude",  "sink_tokens", "sink_magnitude", "npy_dir"};
+
+// The family parameters and the distributions that read them: any other use is an error
+// (the value would be silently ignored).
+struct FamilyKey {
+  const char* key;
+  std::vector<Distribution> used_by;
+};
+const std::vector<FamilyKey> kFamilyKeys = {
+    {"magnitude", {Distribution::OutlierChannels, Distribution::OutlierScale}},
+    {"channels", {Distribution::OutlierChannels, Distribution::OutlierScale}},
+    {"q_magnitude", {Distribution::OutlierScale}},
+    {"sink_tokens", {Distribution::AttentionSink}},
+    {"sink_magnitude", {Distribution::AttentionSink}},
+};
+
+void check_family_keys(const JsonNode& node, Distribution distribution) {
+  for (const FamilyKey& family_key : kFamilyKeys) {
+    auto child = node.find(family_key.key);
+    const auto& users = family_key.used_by;
+    if (!child || std::find(users.begin(), users.end(), distribution) != users.end()) continue;
+    std::vector<std::string> names;
+    for (Distribution d : users) names.push_back(fmt::format("\"{}\"", to_string(d)));
+    child->fail(fmt::format("\"{}\" applies only to distribution {}, found distribution \"{}\"", family_key.key,
+                            fmt::join(names, " or "), to_string(distribution)));
+  }
+}
+
+void read_family_parameters(const JsonNode& node, InputSpec& in) {
+  check_family_keys(node, in.distribution);
+  auto non_negative = [](const JsonNode& n) { return n.as_number(0.0); };
+  read_optional(node, "magnitude", in.outlier_magnitude, non_negative);
+  read_optional(node, "channels", in.outlier_channels, [](const JsonNode& n) { return n.as_int(1, kMaxHeadDim); });
+  read_optional(node, "q_magnitude", in.q_outlier_magnitude, non_negative);
+  read_optional(node, "sink_tokens", in.sink_tokens, read_seq);
+  read_optional(node, "sink_magnitude", in.sink_magnitude, non_negative);
+}
 
 InputSpec read_input(const JsonNode& node, const std::string& file) {
   node.expect_object(kInputKeys);
@@ -120,15 +154,7 @@ InputSpec read_input(const JsonNode& node, const std::string& file) {
   read_optional(node, "distribution", in.distribution, read_distribution);
   read_optional(node, "seed", in.seed, [](const JsonNode& n) { return n.as_uint64(); });
   read_optional(node, "scale", in.scale, read_positive);
-  for (const char* outlier_key : {"magnitude", "channels"}) {
-    auto child = node.find(outlier_key);
-    if (child && in.distribution != Distribution::OutlierChannels) {
-      child->fail(fmt::format("\"{}\" applies only to distribution \"outlier-channels\", found "
-                              "distribution \"{}\"", outlier_key, to_string(in.distribution)));
-    }
-  }
-  read_optional(node, "magnitude", in.outlier_magnitude, [](const JsonNode& n) { return n.as_number(0.0); });
-  read_optional(node, "channels", in.outlier_channels, [](const JsonNode& n) { return n.as_int(1, kMaxHeadDim); });
+  read_family_parameters(node, in);
   read_optional(node, "npy_dir", in.npy_dir, [&](const JsonNode& n) {
     std::filesystem::path dir = n.as_string();
     if (dir.empty()) n.fail_expected("a non-empty directory path");
@@ -221,9 +247,31 @@ std::vector<std::string> read_kernels(const std::optional<JsonNode>& node) {
   return names;
 }
 
+// "rotation": one name, or a list of them that the sweep runs each case with (innermost).
+std::vector<QkRotation> read_rotations(const JsonNode& node) {
+  std::vector<std::string> names;
+  for (QkRotation r : {QkRotation::None, QkRotation::Hadamard}) names.push_back(to_string(r));
+  auto read_one = [&](const JsonNode& n) { return *parse_rotation(n.as_choice(names)); };
+  if (!node.value().is_array()) return {read_one(node)};
+  std::vector<QkRotation> rotations;
+  for (const JsonNode& element : node.elements(/*non_empty=*/true)) {
+    const QkRotation r = read_one(element);
+    if (std::find(rotations.begin(), rotations.end(), r) == rotations.end()) rotations.push_back(r);
+  }
+  return rotations;
+}
+
+std::vector<QkRotation> read_config_rotations(const JsonNode& root) {
+  auto quant = root.find("quantization");
+  auto rotation = quant && quant->value().is_object() ? quant->find("rotation") : std::nullopt;
+  return rotation ? read_rotations(*rotation) : std::vector<QkRotation>{QuantConfig{}.rotation};
+}
+
 QuantConfig read_quantization(const JsonNode& node) {
-  node.expect_object({"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block"});
+  node.expect_object(
+      {"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block", "rotation"});
   QuantConfig q;
+  read_optional(node, "rotation", q.rotation, [](const JsonNode& n) { return read_rotations(n).front(); });
   auto as_bool = [](const JsonNode& n) { return n.as_bool(); };
   read_optional(node, "qk_granularity", q.qk_granularity,
                 [](const JsonNode& n) { return parse_enum(n, kQkGranularityNames); });
@@ -305,9 +353,14 @@ const std::vector<std::string> kTopLevelKeys = {"name",         "description", "
 
 json input_to_json(const InputSpec& in) {
   json j = {{"distribution", to_string(in.distribution)}, {"seed", in.seed}, {"scale", in.scale}};
-  if (in.distribution == Distribution::OutlierChannels) {
+  if (in.distribution == Distribution::OutlierChannels || in.distribution == Distribution::OutlierScale) {
     j["magnitude"] = in.outlier_magnitude;
     j["channels"] = in.outlier_channels;
+  }
+  if (in.distribution == Distribution::OutlierScale) j["q_magnitude"] = in.q_outlier_magnitude;
+  if (in.distribution == Distribution::AttentionSink) {
+    j["sink_tokens"] = in.sink_tokens;
+    j["sink_magnitude"] = in.sink_magnitude;
   }
   if (!in.npy_dir.empty()) j["npy_dir"] = in.npy_dir;
   return j;
@@ -355,7 +408,8 @@ json settings_to_json(const RunSettings& s) {
         {"smooth_k", q.smooth_k},
         {"p_quant", enum_name(kPQuantNames, q.p_quant)},
         {"l_from_quantized_p", q.l_from_quantized_p},
-        {"kv_block", q.kv_block}}},
+        {"kv_block", q.kv_block},
+        {"rotation", to_string(q.rotation)}}},
       {"reference", {{"precision", enum_name(kReferenceNames, s.reference_precision)}}},
       {"measurement",
        {{"warmup_runs", m.warmup_runs},
@@ -417,16 +471,21 @@ SweepConfig parse_sweep_config(const std::string& text, const std::string& path)
   config.sha256 = sha256_hex(text);
   read_optional(root, "name", config.name, [](const JsonNode& n) { return n.as_string(); });
   read_optional(root, "description", config.description, [](const JsonNode& n) { return n.as_string(); });
-  const SweepAxes axes = read_axes(root.at("axes"), path);
+  SweepAxes axes = read_axes(root.at("axes"), path);
   std::vector<ExcludeRule> excludes;
   read_optional(root, "exclude", excludes,
                 [](const JsonNode& n) { return read_list(n, read_exclude_rule, /*non_empty=*/false); });
   config.settings = read_settings(root);
+  axes.rotations = read_config_rotations(root);
   config.cases = expand_cases(axes, excludes, path);
 
   json exclude_json = json::array();
   for (const ExcludeRule& r : excludes) exclude_json.push_back(exclude_to_json(r));
   config.expanded = settings_to_json(config.settings);
+  if (axes.rotations.size() > 1) {  // a list sweeps them: write the list back
+    json& rotations = config.expanded["quantization"]["rotation"] = json::array();
+    for (QkRotation r : axes.rotations) rotations.push_back(to_string(r));
+  }
   config.expanded["name"] = config.name;
   config.expanded["description"] = config.description;
   config.expanded["axes"] = axes_to_json(axes);

@@ -5,11 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "common/hadamard.h"
+
 namespace int8attn {
 namespace {
 
 // Axis positions in the odometer, outer to inner.
-enum AxisPosition { kBatch, kHeads, kKvHeads, kSeq, kHeadDim, kCausal, kInput, kAxisCount };
+enum AxisPosition { kBatch, kHeads, kKvHeads, kSeq, kHeadDim, kCausal, kInput, kRotation, kAxisCount };
 using AxisIndex = std::array<size_t, kAxisCount>;
 
 AxisIndex axis_sizes(const SweepAxes& axes) {
@@ -19,7 +21,8 @@ AxisIndex axis_sizes(const SweepAxes& axes) {
           axes.seqs.size(),
           axes.head_dim.size(),
           axes.causal.size(),
-          axes.inputs.size()};
+          axes.inputs.size(),
+          axes.rotations.size()};
 }
 
 // A larger product is almost certainly a typo, and would take days to run.
@@ -56,7 +59,8 @@ BenchCase make_case(const SweepAxes& axes, const AxisIndex& at) {
   c.dims.head_dim = axes.head_dim[at[kHeadDim]];
   c.dims.causal = axes.causal[at[kCausal]];
   c.input = axes.inputs[at[kInput]];
-  c.id = make_case_id(c.dims, c.input);
+  c.rotation = axes.rotations[at[kRotation]];
+  c.id = make_case_id(c.dims, c.input, c.rotation);
   return c;
 }
 
@@ -68,11 +72,19 @@ void check_combination(const BenchCase& c, const AxisIndex& at, const std::strin
                                   "with an exclude rule such as {{\"heads\": {}, \"kv_heads\": {}}}",
                                   c.dims.heads, c.dims.kv_heads, c.dims.heads, c.dims.kv_heads));
   }
-  if (c.input.distribution == Distribution::OutlierChannels &&
+  const bool has_channels = c.input.distribution == Distribution::OutlierChannels ||
+                            c.input.distribution == Distribution::OutlierScale;
+  if (has_channels &&
       c.input.outlier_channels > c.dims.head_dim) {
     throw ConfigError(file, fmt::format("axes.input[{}].channels", at[kInput]),
                       fmt::format("expected at most head_dim ({}) outlier channels, found {}",
                                   c.dims.head_dim, c.input.outlier_channels));
+  }
+  if (c.rotation == QkRotation::Hadamard && !is_power_of_two(c.dims.head_dim)) {
+    throw ConfigError(file, fmt::format("axes.head_dim[{}]", at[kHeadDim]),
+                      fmt::format("expected a power of two with quantization.rotation \"hadamard\" (the "
+                                  "Walsh-Hadamard transform), found {}; sweep it without the rotation",
+                                  c.dims.head_dim));
   }
 }
 

@@ -26,15 +26,17 @@ struct SweepAxes {
   std::vector<int64_t> head_dim;
   std::vector<bool> causal;
   std::vector<InputSpec> inputs;
+  std::vector<QkRotation> rotations = {QkRotation::None};  // quantization.rotation, as an axis
 };
 
 // Does the rule remove this case? (every field it sets matches)
 bool exclude_matches(const ExcludeRule& rule, const BenchCase& c);
 
-// Cases in the documented order: batch, heads, kv_heads, seq, head_dim, causal, input
-// (outer to inner). Excluded cases are dropped, duplicates (same id) kept once. Throws
+// Cases in the documented order: batch, heads, kv_heads, seq, head_dim, causal, input,
+// rotation (outer to inner). Excluded cases are dropped, duplicates (same id) kept once. Throws
 // ConfigError for a surviving combination that is invalid (kv_heads not dividing heads,
-// more outlier channels than head_dim) or when nothing survives.
+// more outlier channels than head_dim, a Hadamard rotation of a head_dim that is not a
+// power of two) or when nothing survives.
 std::vector<BenchCase> expand_cases(const SweepAxes& axes, const std::vector<ExcludeRule>& excludes,
                                     const std::string& file);
 

@@ -21,18 +21,27 @@ void validate_dims(const AttnDims& d) {
   }
 }
 
-float generated_value(const AttnDims& dims, const InputSpec& input, TensorId tensor, uint64_t index) {
-  const float scale = static_cast<float>(input.scale);
-  if (input.distribution == Distribution::Uniform) return uniform_pm1(input.seed, tensor, index) * scale;
-  float value = standard_normal(input.seed, tensor, index) * scale;
-  if (input.distribution == Distribution::OutlierChannels && tensor == TensorId::K) {
-    const uint64_t tokens_per_head = static_cast<uint64_t>(dims.seq_kv * dims.head_dim);
-    const uint64_t bh = index / tokens_per_head;  // = b * kv_heads + kv_head
-    const int64_t channel = static_cast<int64_t>(index % static_cast<uint64_t>(dims.head_dim));
-    value += outlier_channel_offset(input.seed, bh, channel, dims.head_dim, input.outlier_channels,
-                                    static_cast<float>(input.outlier_magnitude));
+InputGenSpec generator_spec(const InputSpec& input) {
+  InputGenSpec g;
+  switch (input.distribution) {
+    case Distribution::Normal: g.distribution = InputFamily::Normal; break;
+    case Distribution::Uniform: g.distribution = InputFamily::Uniform; break;
+    case Distribution::OutlierChannels: g.distribution = InputFamily::OutlierChannels; break;
+    case Distribution::OutlierScale: g.distribution = InputFamily::OutlierScale; break;
+    case Distribution::AttentionSink: g.distribution = InputFamily::AttentionSink; break;
   }
-  return value;
+  g.seed = input.seed;
+  g.scale = static_cast<float>(input.scale);
+  g.outlier_magnitude = static_cast<float>(input.outlier_magnitude);
+  g.q_outlier_magnitude = static_cast<float>(input.q_outlier_magnitude);
+  g.outlier_channels = input.outlier_channels;
+  g.sink_magnitude = static_cast<float>(input.sink_magnitude);
+  g.sink_tokens = input.sink_tokens;
+  return g;
+}
+
+float generated_value(const AttnDims& dims, const InputSpec& input, TensorId tensor, uint64_t index) {
+  return generated_input_value(generator_spec(input), dims, tensor, index);
 }
 
 namespace {

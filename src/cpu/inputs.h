@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/attn_types.h"
+#include "common/input_families.h"
 #include "common/rng.h"
 #include "src/bench/case.h"
 
@@ -16,7 +17,12 @@ struct HostQKV {
   std::vector<float> q, k, v;
 };
 
-// Value of flat element `index` of `tensor` before FP16 rounding (the GPU generator's formula).
+// The generator's parameters for an input spec; the GPU backend passes the same struct to
+// kernels/inputs.cu, so both sides start from the same floats.
+InputGenSpec generator_spec(const InputSpec& input);
+
+// Value of flat element `index` of `tensor` before FP16 rounding: generated_input_value
+// (common/input_families.h), the function the GPU generator runs.
 float generated_value(const AttnDims& dims, const InputSpec& input, TensorId tensor, uint64_t index);
 
 // Generates the three tensors (input.npy_dir is ignored here; see load_inputs).

@@ -2,7 +2,9 @@
 // the K mean (FP32 sums): both sides sum each channel over chunks of kKMeanChunk = 128
 // consecutive tokens (token order inside a chunk, from 0.f), add the chunk sums in chunk
 // order (from 0.f) and divide by float(seq_kv). The chunks let the GPU sum them in parallel;
-// everything else is an amax (order-free) or element-wise numerics.h rounding.
+// everything else is an amax (order-free) or element-wise numerics.h rounding, except the
+// optional Hadamard rotation of Q and K rows, whose butterfly order common/hadamard.h fixes
+// for both sides.
 #include "src/cpu/quantize.h"
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "common/hadamard.h"
 #include "common/numerics.h"
 #include "src/cpu/inputs.h"
 
@@ -38,6 +41,13 @@ void validate_quant_config(const QuantConfig& cfg) {
   if (cfg.kv_block <= 0) throw std::invalid_argument(fmt::format("kv_block must be positive, got {}", cfg.kv_block));
 }
 
+void validate_rotation(const AttnDims& dims, const QuantConfig& cfg) {
+  if (cfg.rotation == QkRotation::Hadamard && !is_power_of_two(dims.head_dim)) {
+    throw std::invalid_argument(
+        fmt::format("the Hadamard rotation needs head_dim a power of two, got {}", dims.head_dim));
+  }
+}
+
 std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k) {
   const int64_t d = dims.head_dim;
   std::vector<float> mean(dims.batch * dims.kv_heads * d);
@@ -59,21 +69,30 @@ std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>
 
 namespace {
 
-// Quantizes one head ([seq, d] at x) in groups of `group` tokens, after subtracting `shift`
-// ([d], or nullptr) from every token. Writes codes and the unfolded scales.
-void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group, const float* shift,
-                           int8_t* codes, float* scales) {
-  auto shifted = [&](int64_t j, int64_t c) { return shift ? x[j * d + c] - shift[c] : x[j * d + c]; };
+// The rows the quantizer scales and rounds: x - shift (K smoothing; shift [d] or nullptr),
+// then, when rotating, each row times H (common/hadamard.h). The mean is subtracted before
+// rotating, exactly as the GPU does: H(k - m) = Hk - Hm, so this is K smoothing in the
+// rotated basis, and the stored k_mean stays the unrotated mean.
+std::vector<float> quantizer_rows(const float* x, int64_t seq, int64_t d, const float* shift, bool rotate) {
+  std::vector<float> rows(x, x + seq * d);
+  for (int64_t j = 0; j < seq; ++j) {
+    float* row = rows.data() + j * d;
+    if (shift) {
+      for (int64_t c = 0; c < d; ++c) row[c] -= shift[c];
+    }
+    if (rotate) hadamard_transform(row, d);
+  }
+  return rows;
+}
+
+// Quantizes one head ([seq, d] at x) in groups of `group` tokens: codes and unfolded scales.
+void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group, int8_t* codes, float* scales) {
   for (int64_t g0 = 0, g = 0; g0 < seq; g0 += group, ++g) {
     const int64_t g1 = std::min(g0 + group, seq);
     float amax = 0.f;
-    for (int64_t j = g0; j < g1; ++j) {
-      for (int64_t c = 0; c < d; ++c) amax = std::max(amax, std::fabs(shifted(j, c)));
-    }
+    for (int64_t i = g0 * d; i < g1 * d; ++i) amax = std::max(amax, std::fabs(x[i]));
     const float inv = int8_inv_scale(amax);
-    for (int64_t j = g0; j < g1; ++j) {
-      for (int64_t c = 0; c < d; ++c) codes[j * d + c] = quantize_s8(shifted(j, c), inv);
-    }
+    for (int64_t i = g0 * d; i < g1 * d; ++i) codes[i] = quantize_s8(x[i], inv);
     scales[g] = int8_scale(amax);
   }
 }
@@ -103,21 +122,26 @@ QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, co
                                 const std::vector<float>& k, const std::vector<float>& v, bool quantize_v) {
   validate_dims(dims);
   validate_quant_config(cfg);
+  validate_rotation(dims, cfg);
   check_sizes(dims, q, k, v);
   const int64_t d = dims.head_dim;
   const int64_t group = qk_group_tokens(cfg);
   const int64_t q_groups = qk_groups(dims.seq_q, cfg);
   const int64_t k_groups = qk_groups(dims.seq_kv, cfg);
   const float sm_scale = effective_sm_scale(dims);
+  const bool rotate = cfg.rotation == QkRotation::Hadamard;
 
   QuantizedHost out;
   out.q8.resize(q.size());
   out.q_scale.resize(dims.batch * dims.heads * q_groups);
   for (int64_t bh = 0; bh < dims.batch * dims.heads; ++bh) {
     float* scales = out.q_scale.data() + bh * q_groups;
-    quantize_token_groups(q.data() + bh * dims.seq_q * d, dims.seq_q, d, group, nullptr,
-                          out.q8.data() + bh * dims.seq_q * d, scales);
-    for (int64_t g = 0; g < q_groups; ++g) scales[g] = fold_softmax_scale(scales[g], sm_scale);
+    const std::vector<float> rows = quantizer_rows(q.data() + bh * dims.seq_q * d, dims.seq_q, d, nullptr, rotate);
+    quantize_token_groups(rows.data(), dims.seq_q, d, group, out.q8.data() + bh * dims.seq_q * d, scales);
+    for (int64_t g = 0; g < q_groups; ++g) {
+      scales[g] = fold_softmax_scale(scales[g], sm_scale);
+      if (rotate) scales[g] = hadamard_q_scale(scales[g], d);  // the rotation's 1/d, once for Q and K
+    }
   }
 
   if (cfg.smooth_k) out.k_mean = k_channel_mean(dims, k);
@@ -125,8 +149,9 @@ QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, co
   out.k_scale.resize(dims.batch * dims.kv_heads * k_groups);
   for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
     const float* shift = cfg.smooth_k ? out.k_mean.data() + bh * d : nullptr;
-    quantize_token_groups(k.data() + bh * dims.seq_kv * d, dims.seq_kv, d, group, shift,
-                          out.k8.data() + bh * dims.seq_kv * d, out.k_scale.data() + bh * k_groups);
+    const std::vector<float> rows = quantizer_rows(k.data() + bh * dims.seq_kv * d, dims.seq_kv, d, shift, rotate);
+    quantize_token_groups(rows.data(), dims.seq_kv, d, group, out.k8.data() + bh * dims.seq_kv * d,
+                          out.k_scale.data() + bh * k_groups);
   }
 
   if (quantize_v) {

@@ -12,7 +12,8 @@ namespace int8attn::cpu {
 
 struct QuantizedHost {
   std::vector<int8_t> q8;       // [batch, heads, seq_q, head_dim]
-  std::vector<int8_t> k8;       // [batch, kv_heads, seq_kv, head_dim] (of K - k_mean when smoothed)
+  std::vector<int8_t> k8;       // [batch, kv_heads, seq_kv, head_dim] (of K - k_mean when smoothed,
+                                //  times H when rotated)
   std::vector<int8_t> v8;       // [batch, kv_heads, seq_kv, head_dim]; empty unless quantize_v
   std::vector<float> q_scale;   // [batch, heads, n_q_groups], folded with sm_scale*log2(e)
   std::vector<float> k_scale;   // [batch, kv_heads, n_k_groups]
@@ -28,6 +29,9 @@ int64_t qk_groups(int64_t seq, const QuantConfig& cfg);
 
 // Throws std::invalid_argument for a config the emulation cannot honour.
 void validate_quant_config(const QuantConfig& cfg);
+// Throws std::invalid_argument when cfg's rotation cannot apply to dims (Hadamard: head_dim
+// must be a power of two).
+void validate_rotation(const AttnDims& dims, const QuantConfig& cfg);
 
 // Per-(batch, kv_head, channel) mean of K over tokens, [batch, kv_heads, head_dim], in the
 // blocked order kernels/quantize.cu uses too: FP32 sums over chunks of kKMeanChunk
@@ -36,7 +40,9 @@ void validate_quant_config(const QuantConfig& cfg);
 constexpr int64_t kKMeanChunk = 128;
 std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k);
 
-// Quantizes Q and K (K smoothed first when cfg.smooth_k) and, when quantize_v, V.
+// Quantizes Q and K (K smoothed first when cfg.smooth_k, then both rotated when
+// cfg.rotation says so) and, when quantize_v, V. With the Hadamard rotation the codes are
+// those of x·H (unnormalized) and q_scale also carries 1/head_dim (common/hadamard.h).
 QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, const std::vector<float>& q,
                                 const std::vector<float>& k, const std::vector<float>& v,
                                 bool quantize_v = true);

@@ -151,9 +151,14 @@ json to_json(const AttnDims& d) {
 
 json to_json(const InputSpec& in) {
   json j = {{"distribution", to_string(in.distribution)}, {"seed", in.seed}, {"scale", real(in.scale)}};
-  if (in.distribution == Distribution::OutlierChannels) {
+  if (in.distribution == Distribution::OutlierChannels || in.distribution == Distribution::OutlierScale) {
     j["magnitude"] = real(in.outlier_magnitude);
     j["channels"] = in.outlier_channels;
+  }
+  if (in.distribution == Distribution::OutlierScale) j["q_magnitude"] = real(in.q_outlier_magnitude);
+  if (in.distribution == Distribution::AttentionSink) {
+    j["sink_tokens"] = in.sink_tokens;
+    j["sink_magnitude"] = real(in.sink_magnitude);
   }
   put_known(j, "npy_dir", in.npy_dir);
   return j;
@@ -175,6 +180,7 @@ json to_json(const CaseResult& c) {
   json j = {{"id", c.id},
             {"dims", to_json(c.dims)},
             {"input", to_json(c.input)},
+            {"quantization", {{"rotation", to_string(c.rotation)}}},
             {"kernels", array_of(c.kernels)}};
   put_optional(j, "reference_check", c.reference_check);
   j["wall_seconds"] = real(c.wall_seconds);
@@ -295,8 +301,9 @@ void read(const Node& n, KernelStatus& out) {
 }
 void read(const Node& n, Decision& out) { read_enum(n, out, {Decision::Int8, Decision::Fp16Fallback}); }
 void read(const Node& n, Distribution& out) {
-  read_enum(n, out, {Distribution::Normal, Distribution::Uniform, Distribution::OutlierChannels});
+  read_enum(n, out, kAllDistributions);
 }
+void read(const Node& n, QkRotation& out) { read_enum(n, out, {QkRotation::None, QkRotation::Hadamard}); }
 
 // Struct readers, defined below; declared first so the templates can reach each other.
 void read(const Node& n, ToolInfo& out);
@@ -454,9 +461,14 @@ void read(const Node& n, InputSpec& out) {
   required(n, "distribution", out.distribution);
   required(n, "seed", out.seed);
   required(n, "scale", out.scale);
-  if (out.distribution == Distribution::OutlierChannels) {
+  if (out.distribution == Distribution::OutlierChannels || out.distribution == Distribution::OutlierScale) {
     required(n, "magnitude", out.outlier_magnitude);
     required(n, "channels", out.outlier_channels);
+  }
+  if (out.distribution == Distribution::OutlierScale) required(n, "q_magnitude", out.q_outlier_magnitude);
+  if (out.distribution == Distribution::AttentionSink) {
+    required(n, "sink_tokens", out.sink_tokens);
+    required(n, "sink_magnitude", out.sink_magnitude);
   }
   optional(n, "npy_dir", out.npy_dir);
 }
@@ -479,6 +491,11 @@ void read(const Node& n, CaseResult& out) {
   required(n, "id", out.id);
   required(n, "dims", out.dims);
   required(n, "input", out.input);
+  if (n.value.contains("quantization")) {  // absent in reports older than the rotation: none
+    const Node quant = n.child("quantization");
+    expect_object(quant);
+    optional(quant, "rotation", out.rotation);
+  }
   required(n, "kernels", out.kernels);
   optional(n, "reference_check", out.reference_check);
   required(n, "wall_seconds", out.wall_seconds);

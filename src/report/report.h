@@ -80,6 +80,7 @@ struct CaseResult {
   std::string id;
   AttnDims dims;
   InputSpec input;
+  QkRotation rotation = QkRotation::None;  // the case's quantization rotation
   std::vector<KernelResult> kernels;
   std::optional<ReferenceCheck> reference_check;
   double wall_seconds = 0;

@@ -202,19 +202,23 @@ const std::vector<AttnDims>& edge_shapes() {
 
 TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
   SKIP_WITHOUT_DEVICE();
+  for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
   for (const bool per_block : {false, true})
     for (const bool smooth : {false, true})
       for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 130, 64, false), make_dims(1, 2, 2, 1000, 1000, 128, false)}) {
         QuantConfig cfg;
         cfg.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
         cfg.smooth_k = smooth;
+        cfg.rotation = rotation;
         InputSpec input = normal_input(7);
-        input.distribution = Distribution::OutlierChannels;
+        // Rotation is for loud channels that vary per token; the offset kind exercises smoothing.
+        input.distribution = rotation == QkRotation::None ? Distribution::OutlierChannels : Distribution::OutlierScale;
         DeviceProblem prob(dims, cfg, input);
         prob.quantize();
         const cpu::QuantizedHost gpu = prob.quantized_from_device();
         const cpu::QuantizedHost cpu = cpu::quantize_qkv_host(dims, cfg, prob.host.q, prob.host.k, prob.host.v, true);
-        const std::string what = describe(dims) + (per_block ? " per-block" : " per-token") + (smooth ? " smooth" : "");
+        const std::string what = describe(dims) + (per_block ? " per-block" : " per-token") + (smooth ? " smooth" : "") +
+                                 (rotation == QkRotation::Hadamard ? " hadamard" : "");
         EXPECT_EQ(gpu.q8, cpu.q8) << what;
         EXPECT_EQ(gpu.k8, cpu.k8) << what;
         EXPECT_EQ(gpu.v8, cpu.v8) << what;

@@ -1,5 +1,6 @@
 // The cuBLASLt reference, GPU inputs, metrics and memory accounting against the CPU's
 // FP64 reference and generator. Skips cleanly when no CUDA device is present.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -195,14 +196,9 @@ TEST_P(GeneratedInputs, EqualTheCpuGenerator) {
   in.scale = 1.5;
   in.outlier_magnitude = 20;
   in.outlier_channels = 4;
-  gpu::InputGenSpec spec;
-  spec.distribution = GetParam() == Distribution::Uniform           ? gpu::InputDistribution::Uniform
-                      : GetParam() == Distribution::OutlierChannels ? gpu::InputDistribution::OutlierChannels
-                                                                    : gpu::InputDistribution::Normal;
-  spec.seed = in.seed;
-  spec.scale = 1.5f;
-  spec.outlier_magnitude = 20.f;
-  spec.outlier_channels = 4;
+  in.sink_tokens = 3;
+  // The struct the CUDA backend hands to kernels/inputs.cu (cuda_backend.cpp).
+  const gpu::InputGenSpec spec = cpu::generator_spec(in);
   ASSERT_TRUE(s->set_inputs(dims, spec).ok);
   const cpu::HostQKV want = cpu::generate_inputs(dims, in);
   const std::vector<float>* wants[] = {&want.q, &want.k, &want.v};
@@ -221,13 +217,11 @@ TEST_P(GeneratedInputs, EqualTheCpuGenerator) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Distributions, GeneratedInputs,
-                         ::testing::Values(Distribution::Normal, Distribution::Uniform,
-                                           Distribution::OutlierChannels),
+INSTANTIATE_TEST_SUITE_P(Distributions, GeneratedInputs, ::testing::ValuesIn(kAllDistributions),
                          [](const auto& info) {
-                           return std::string(info.param == Distribution::Normal    ? "normal"
-                                              : info.param == Distribution::Uniform ? "uniform"
-                                                                                    : "outlier");
+                           std::string name = to_string(info.param);
+                           name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+                           return name;
                          });
 
 TEST(Inputs, HostUploadRoundTrips) {
