@@ -3,6 +3,7 @@
 // The command-line side (exit codes, nothing written) is in tests/cli_test.sh.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -61,18 +62,27 @@ bool is_char_device(const char* p) {
 
 // --- item 1: outputs that are not regular files are written through ------------------------
 
+// A device node of our own (null or full) when we may make one (root): a regression then
+// replaces it, not the machine's. Otherwise the real one, which a non-root run cannot replace.
+std::string device_node(const fs::path& dir, const char* name, unsigned minor) {
+  const std::string own = (dir / name).string();
+  if (::mknod(own.c_str(), S_IFCHR | 0666, makedev(1, minor)) == 0) return own;
+  return std::string("/dev/") + name;
+}
+
 TEST_F(HostileTest, DeviceOutputsAreWrittenThroughNotReplaced) {
-  ASSERT_TRUE(is_char_device("/dev/null"));
-  write_output_file("/dev/null", "report");
-  EXPECT_TRUE(is_char_device("/dev/null"));  // as root, rename() would have replaced it
+  const std::string null = device_node(dir_, "null", 3), full = device_node(dir_, "full", 7);
+  ASSERT_TRUE(is_char_device(null.c_str()));
+  write_output_file(null, "report");
+  EXPECT_TRUE(is_char_device(null.c_str()));  // as root, rename() would have replaced it
   try {
-    write_output_file("/dev/full", "report");
-    ADD_FAILURE() << "no error writing /dev/full";
+    write_output_file(full, "report");
+    ADD_FAILURE() << "no error writing " << full;
   } catch (const OutputError& e) {
     EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
   }
-  EXPECT_TRUE(is_char_device("/dev/full"));
-  EXPECT_TRUE(check_output_path("/dev/null", {}, "-o").write_through);
+  EXPECT_TRUE(is_char_device(full.c_str()));
+  EXPECT_TRUE(check_output_path(null, {}, "-o").write_through);
 }
 
 TEST_F(HostileTest, FifoOutputIsWrittenThrough) {
