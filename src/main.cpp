@@ -184,7 +184,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   cmd->add_option("-k,--kernels", a.kernels, "Run these kernels instead of the config's (the reference always runs)")
       ->delimiter(',');
   cmd->add_option("--filter", a.filter, "Run only cases whose id contains this text");
-  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32) from this folder instead of generating inputs");
+  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32, finite in FP16) from this folder instead of generating inputs; checked before the sweep starts, and the config's seeds do not apply");
   cmd->add_option("--dump", a.dump_dir, "Write each case's inputs and every kernel's output as .npy under this folder");
   cmd->add_option("--format", a.format, "What to print on stdout when done")
       ->check(CLI::IsMember({"table", "markdown", "csv", "none"}))->capture_default_str();
