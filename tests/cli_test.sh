@@ -69,6 +69,8 @@ done
 kill -INT $pid; wait $pid; code=$?
 [[ $code == 130 ]] || fail "interrupted sweep exit $code, expected 130"
 grep -q '"complete": *false' "$work/slow.json.out" || fail "interrupted report not marked incomplete"
+expect 2 "resume with other kernels" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/slow.json.out" -k int8-fa --no-progress --resume --format none
+contains "kernels: " "resume with other kernels"
 expect 0 "resume" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/slow.json.out" --no-progress --resume --format none
 grep -q '"complete": *true' "$work/slow.json.out" || fail "resumed report not complete"
 [[ $(grep -o '"id": *"b1-h8' "$work/slow.json.out" | wc -l) == 8 ]] || fail "resumed report does not hold all 8 cases"

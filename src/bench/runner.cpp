@@ -71,17 +71,23 @@ nlohmann::json checkpoint_header(const SweepConfig& config, const Backend& backe
           {"options", std::move(options)}};
 }
 
-// "kernels: [a,b] then, [a,b,c] now; thresholds.max_mse: ..." for the options that differ.
-std::string describe_option_differences(const nlohmann::json& then, const nlohmann::json& now) {
-  std::string out;
-  for (const nlohmann::json& op : nlohmann::json::diff(then, now)) {
-    const nlohmann::json::json_pointer at(op.at("path").get<std::string>());
-    auto shown = [&](const nlohmann::json& doc) { return doc.contains(at) ? doc.at(at).dump() : "(none)"; };
-    std::string name = at.to_string().substr(1);
-    std::replace(name.begin(), name.end(), '/', '.');
-    out += fmt::format("{}{}: {} then, {} now", out.empty() ? "" : "; ", name, shown(then), shown(now));
+// "kernels: [a,b] then, [a,b,c] now; thresholds.max_mse: ..." for the options that differ
+// (objects are entered, anything else is shown whole).
+void describe_option_differences(const nlohmann::json& then, const nlohmann::json& now, const std::string& at,
+                                  std::string& out) {
+  if (then.is_object() && now.is_object()) {
+    std::set<std::string> keys;
+    for (const auto& [key, value] : then.items()) keys.insert(key);
+    for (const auto& [key, value] : now.items()) keys.insert(key);
+    for (const std::string& key : keys) {
+      const nlohmann::json none;
+      describe_option_differences(then.contains(key) ? then.at(key) : none, now.contains(key) ? now.at(key) : none,
+                                  at.empty() ? key : at + "." + key, out);
+    }
+    return;
   }
-  return out;
+  if (then == now) return;
+  out += fmt::format("{}{}: {} then, {} now", out.empty() ? "" : "; ", at, then.dump(), now.dump());
 }
 
 // Loads finished cases from a checkpoint after checking it belongs to this sweep; keeps only
@@ -105,7 +111,11 @@ std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohman
     throw ResumeError(fmt::format(
         "--resume: checkpoint {} was made with other options ({}); resume with the same options "
         "or start over without --resume",
-        path, then.is_object() ? describe_option_differences(then, header.at("options")) : "none recorded"));
+        path, [&] {
+          std::string differences;
+          describe_option_differences(then, header.at("options"), "", differences);
+          return then.is_object() ? differences : std::string("none recorded");
+        }()));
   }
   if (ckpt.dropped_lines > 0) {
     fmt::print(stderr, "note: ignored {} incomplete line(s) at the end of {}\n", ckpt.dropped_lines, path);
