@@ -96,6 +96,9 @@ expect 2 "sweep -o /dev/full" -- "$bench" sweep --backend cpu -c "$work/tiny.jso
 contains "No space left on device" "-o /dev/full"; [[ $(mode "$full") == "character special file" ]] || fail "-o /dev/full replaced the device"
 expect 0 "compare --junit /dev/null" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" --junit "$null"
 [[ $(mode "$null") == "character special file" ]] || fail "--junit /dev/null replaced the device"
+ln -s /proc/self/fd/1 "$work/stdout"  # like /dev/stdout, without risking the machine's link
+"$bench" report "$work/tiny-report.json" -o "$work/stdout" 2>/dev/null | grep -q "b1-h2-kv2" || fail "report -o /dev/stdout into a pipe"
+[[ -L "$work/stdout" ]] || fail "report -o /dev/stdout replaced the link"
 expect 2 "compare --junit unwritable" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" --junit "$work/no/such/j.xml"
 if grep -q PASS "$work/out"; then fail "compare printed a verdict before failing on --junit"; fi
 expect 2 "compare --junit /dev/full" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" --junit "$full"
