@@ -1,12 +1,13 @@
 // int8attn-bench command line: CLI11 wiring only, one function per subcommand.
 // Exit codes: 0 success, 1 a kernel error in a sweep or a regression in compare,
-// 2 bad input or usage, 130 interrupted sweep (report of the finished cases written).
+// 2 bad input or usage or an output that cannot be written, 130 interrupted sweep (report of
+// the finished cases written).
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <set>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -16,6 +17,10 @@
 #include "src/bench/registry.h"
 #include "src/bench/runner.h"
 #include "src/config/sweep_config.h"
+#include "src/cpu/inputs.h"
+#include "src/cpu/npy.h"
+#include "src/io/output_file.h"
+#include "src/report/checkpoint.h"
 #include "src/report/compare.h"
 #include "src/report/json_io.h"
 #include "src/report/render.h"
@@ -80,20 +85,61 @@ void apply_overrides(const SweepArgs& a, SweepConfig& config) {
     if (std::find(a.kernels.begin(), a.kernels.end(), reference) == a.kernels.end()) {
       config.settings.kernels.insert(config.settings.kernels.begin(), reference);
     }
+    config.expanded["kernels"] = config.settings.kernels;  // the report says what ran
   }
   if (a.keep_samples) config.settings.measure.keep_samples = true;
   if (!a.dump_dir.empty()) config.settings.dump_dir = a.dump_dir;
   if (!a.inputs_dir.empty()) {
+    // Files replace generated inputs, so cases that differed only by seed become one case.
+    std::set<std::string> seen;
+    std::vector<BenchCase> unique;
     for (BenchCase& c : config.cases) {
       c.input.npy_dir = a.inputs_dir;
       c.id = make_case_id(c.dims, c.input);
+      if (seen.insert(c.id).second) unique.push_back(std::move(c));
     }
+    if (unique.size() < config.cases.size() && !a.quiet) {
+      fmt::print(stderr, "note: --inputs: the config's seeds do not apply to input files; {} case(s) that "
+                         "differed only by seed run once\n", config.cases.size() - unique.size());
+    }
+    config.cases = std::move(unique);
+  }
+}
+
+// What a sweep reads, so that -o can never name one of them.
+std::vector<NamedInput> sweep_inputs(const SweepConfig& config) {
+  std::vector<NamedInput> inputs = {{"config", config.path}};
+  std::set<std::string> dirs;
+  for (const BenchCase& c : config.cases) {
+    if (!c.input.npy_dir.empty() && dirs.insert(c.input.npy_dir).second) {
+      for (const char* name : {"q.npy", "k.npy", "v.npy"}) inputs.push_back({"input", c.input.npy_dir + "/" + name});
+    }
+  }
+  return inputs;
+}
+
+// Every .npy a selected case will load, checked before anything runs: a bad file is bad
+// input (exit 2, nothing written), not a kernel error in every case.
+void check_npy_inputs(const SweepConfig& config, const std::string& filter) {
+  std::set<std::string> checked;
+  for (const BenchCase& c : config.cases) {
+    if (c.input.npy_dir.empty() || c.id.find(filter) == std::string::npos) continue;
+    const AttnDims& d = c.dims;
+    const std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}", c.input.npy_dir, d.batch, d.heads, d.kv_heads,
+                                        d.seq_q, d.seq_kv, d.head_dim);
+    if (checked.insert(key).second) cpu::check_input_files(d, c.input.npy_dir);
   }
 }
 
 int run_sweep_command(const SweepArgs& a) {
   SweepConfig config = load_sweep_config(a.config.empty() ? default_config_path() : a.config);
   apply_overrides(a, config);
+  // Everything that can be checked is checked before the first case runs.
+  const OutputTarget output = check_output_path(a.output, sweep_inputs(config), "-o");
+  if (output.write_through && a.resume) {
+    throw std::invalid_argument(fmt::format("--resume: -o {} is not a regular file, so no checkpoint is kept for it", a.output));
+  }
+  check_npy_inputs(config, a.filter);
   std::unique_ptr<Backend> backend = select_backend(a, config.settings);
   if (!a.quiet) {
     fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config.path, config.cases.size(),
@@ -101,6 +147,8 @@ int run_sweep_command(const SweepArgs& a) {
   }
   SweepOptions options;
   options.output_path = a.output;
+  options.checkpoint_path = checkpoint_path_for(output.file);
+  options.write_checkpoint = !output.write_through;  // no <device>.ckpt.jsonl beside /dev/null
   options.resume = a.resume;
   options.case_filter = a.filter;
   options.progress = (a.quiet || a.no_progress) ? ProgressMode::None : ProgressMode::Auto;
@@ -115,7 +163,7 @@ int run_sweep_command(const SweepArgs& a) {
   if (!a.quiet && summary.kernel_runs > 0 && summary.skipped == summary.kernel_runs &&
       backend->kind() == BackendKind::Cpu) {
     fmt::print(stderr,
-               "note: every case was too large for the CPU backend (cpu.max_case_gflop); for an "
+               "note: every case was too large for the CPU backend (cpu.max_case_gflop, cpu.max_case_bytes); for an "
                "accuracy sweep that fits a CPU, try: sweep --backend cpu -c configs/ci-cpu.json\n");
   }
   if (outcome.interrupted) return kExitInterrupted;
@@ -136,7 +184,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   cmd->add_option("-k,--kernels", a.kernels, "Run these kernels instead of the config's (the reference always runs)")
       ->delimiter(',');
   cmd->add_option("--filter", a.filter, "Run only cases whose id contains this text");
-  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32) from this folder instead of generating inputs");
+  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32, finite in FP16) from this folder instead of generating inputs; checked before the sweep starts, and the config's seeds do not apply");
   cmd->add_option("--dump", a.dump_dir, "Write each case's inputs and every kernel's output as .npy under this folder");
   cmd->add_option("--format", a.format, "What to print on stdout when done")
       ->check(CLI::IsMember({"table", "markdown", "csv", "none"}))->capture_default_str();
@@ -150,6 +198,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
 // --- validate --------------------------------------------------------------------------
 int run_validate(const std::string& path) {
   const SweepConfig config = load_sweep_config(path);
+  check_npy_inputs(config, "");
   fmt::print("{}: OK, {} cases\n", config.path, config.cases.size());
   std::string why;
   std::unique_ptr<Backend> gpu = make_cuda_backend(0, why);
@@ -186,15 +235,14 @@ int run_list_kernels(bool as_json) {
 
 // --- report ----------------------------------------------------------------------------
 int run_report(const std::string& path, const std::string& format, const std::string& output) {
+  if (!output.empty()) check_output_path(output, {{"report", path}}, "-o");
   const Report report = read_report(path);
   const std::string text = render_report(report, *parse_report_format(format));
   if (output.empty()) {
     std::cout << text;
     return kExitOk;
   }
-  std::ofstream out(output, std::ios::binary);
-  out << text;
-  if (!out.flush()) throw std::runtime_error("cannot write " + output);
+  write_output_file(output, text);
   fmt::print(stderr, "{} written\n", output);
   return kExitOk;
 }
@@ -236,13 +284,16 @@ struct CompareArgs {
 
 int run_compare(CompareArgs& a) {
   a.options.missing_policy = a.missing == "fail" ? MissingPolicy::Fail : MissingPolicy::Warn;
+  if (!a.junit.empty()) {
+    check_output_path(a.junit, {{"baseline report", a.baseline}, {"candidate report", a.candidate}}, "--junit");
+  }
   const Report baseline = read_report(a.baseline);
   const Report candidate = read_report(a.candidate);
   CompareResult result = compare_reports(baseline, candidate, a.options);
   result.baseline_label = a.baseline;
   result.candidate_label = a.candidate;
+  if (!a.junit.empty()) write_junit(result, a.junit);  // first: a failed write prints no verdict
   std::cout << render_compare(result, *parse_compare_format(a.format));
-  if (!a.junit.empty()) write_junit(result, a.junit);
   return compare_exit_code(result);
 }
 
@@ -328,6 +379,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
   } catch (const CompareInputError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const cpu::NpyError& e) {  // --inputs / npy_dir files, checked before running
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const OutputError& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
   } catch (const ResumeError& e) {

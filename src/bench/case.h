@@ -72,6 +72,7 @@ enum class ReferencePrecision { Fp16, Fp32 };
 // CPU backend limits.
 struct CpuOptions {
   double max_case_gflop = 2.0;  // larger cases are skipped with the reason
+  int64_t max_case_bytes = int64_t{2} << 30;  // host memory a case may need; larger ones are skipped
   int threads = 0;              // 0: all hardware threads
 };
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <thread>
 
 #include <fmt/format.h>
@@ -50,6 +51,16 @@ double case_gflop(const AttnDims& d) {
   return (d.causal ? flop / 2 : flop) / 1e9;
 }
 
+// Host memory a case needs at its peak: Q/K/V as floats, the FP64 reference, one kernel's
+// output, and the INT8 codes with their scales (measured: a 234.9M-element Q, K and V case
+// peaked at 7.1 GB, this says 7.0).
+int64_t case_host_bytes(const AttnDims& d) {
+  const double q = static_cast<double>(d.batch) * d.heads * d.seq_q * d.head_dim;
+  const double kv = static_cast<double>(d.batch) * d.kv_heads * d.seq_kv * d.head_dim;
+  const double bytes = 4 * (q + 2 * kv) + 8 * q + 4 * q + 2 * (q + 2 * kv);
+  return bytes >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(bytes);
+}
+
 // What one emulated kernel produced.
 struct KernelRun {
   std::vector<float> out;
@@ -77,6 +88,11 @@ class CpuBackend final : public Backend {
     if (gflop > settings.cpu.max_case_gflop) {
       return fmt::format("CPU backend: case needs {:.3g} GFLOP, limit {:.3g} (cpu.max_case_gflop)", gflop,
                          settings.cpu.max_case_gflop);
+    }
+    const int64_t bytes = case_host_bytes(c.dims);
+    if (bytes > settings.cpu.max_case_bytes) {
+      return fmt::format("CPU backend: case needs about {:.3g} GB of host memory, limit {:.3g} GB (cpu.max_case_bytes)",
+                         bytes / 1e9, settings.cpu.max_case_bytes / 1e9);
     }
     return {};
   }

@@ -11,6 +11,14 @@ void check_accuracy(const Accuracy& acc, const Thresholds& t, std::vector<std::s
   if (acc.nonfinite > 0) {
     reasons.push_back(fmt::format("accuracy: {} non-finite output elements", acc.nonfinite));
   }
+  // NaN metrics are unknown, never within a threshold (and "mse nan > ..." explains nothing).
+  if (std::isnan(acc.mse) || std::isnan(acc.max_abs_error)) {
+    reasons.push_back("accuracy: not measurable: the reference output is not finite");
+    return;
+  }
+  if (std::isnan(acc.rel_l2) || std::isnan(acc.cosine)) {
+    reasons.push_back("accuracy: relative error undefined: the reference output is all zeros");
+  }
   if (!(acc.mse <= t.max_mse)) {
     reasons.push_back(fmt::format("accuracy: mse {:.3g} > max_mse {:.3g}", acc.mse, t.max_mse));
   }
@@ -18,10 +26,10 @@ void check_accuracy(const Accuracy& acc, const Thresholds& t, std::vector<std::s
     reasons.push_back(fmt::format("accuracy: max_abs_error {:.3g} > max_abs_error limit {:.3g}",
                                   acc.max_abs_error, t.max_abs_error));
   }
-  if (t.max_rel_l2 && !(acc.rel_l2 <= *t.max_rel_l2)) {
+  if (t.max_rel_l2 && !std::isnan(acc.rel_l2) && !(acc.rel_l2 <= *t.max_rel_l2)) {
     reasons.push_back(fmt::format("accuracy: rel_l2 {:.3g} > max_rel_l2 {:.3g}", acc.rel_l2, *t.max_rel_l2));
   }
-  if (t.min_cosine && !(acc.cosine >= *t.min_cosine)) {
+  if (t.min_cosine && !std::isnan(acc.cosine) && !(acc.cosine >= *t.min_cosine)) {
     reasons.push_back(fmt::format("accuracy: cosine {:.6f} < min_cosine {:.6f}", acc.cosine, *t.min_cosine));
   }
 }

@@ -52,17 +52,48 @@ std::string case_summary(const CaseResult& r) {
   return out;
 }
 
+// What must match for a resume to continue the same sweep: the config's bytes, the backend,
+// and every setting after the command line's overrides (kernels, quantization, thresholds,
+// input folders...), so a report never mixes cases run with different options.
 nlohmann::json checkpoint_header(const SweepConfig& config, const Backend& backend,
                                  const ToolInfo& tool) {
+  std::set<std::string> npy_dirs;
+  for (const BenchCase& c : config.cases) {
+    if (!c.input.npy_dir.empty()) npy_dirs.insert(c.input.npy_dir);
+  }
+  nlohmann::json options = settings_to_json_expanded(config.settings);
+  options["npy_dirs"] = npy_dirs;
   return {{"config_path", config.path},
           {"config_sha256", config.sha256},
           {"backend", to_string(backend.kind())},
           {"device", backend.caps().name},
-          {"tool_version", tool.version}};
+          {"tool_version", tool.version},
+          {"options", std::move(options)}};
 }
 
-// Loads finished cases from a checkpoint after checking it belongs to this sweep.
-std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohmann::json& header) {
+// "kernels: [a,b] then, [a,b,c] now; thresholds.max_mse: ..." for the options that differ
+// (objects are entered, anything else is shown whole).
+void describe_option_differences(const nlohmann::json& then, const nlohmann::json& now, const std::string& at,
+                                  std::string& out) {
+  if (then.is_object() && now.is_object()) {
+    std::set<std::string> keys;
+    for (const auto& [key, value] : then.items()) keys.insert(key);
+    for (const auto& [key, value] : now.items()) keys.insert(key);
+    for (const std::string& key : keys) {
+      const nlohmann::json none;
+      describe_option_differences(then.contains(key) ? then.at(key) : none, now.contains(key) ? now.at(key) : none,
+                                  at.empty() ? key : at + "." + key, out);
+    }
+    return;
+  }
+  if (then == now) return;
+  out += fmt::format("{}{}: {} then, {} now", out.empty() ? "" : "; ", at, then.dump(), now.dump());
+}
+
+// Loads finished cases from a checkpoint after checking it belongs to this sweep; keeps only
+// cases of this config, each once.
+std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohmann::json& header,
+                                          const std::vector<BenchCase>& cases) {
   if (!std::filesystem::exists(path)) {
     throw ResumeError(fmt::format("--resume: no checkpoint at {}", path));
   }
@@ -75,10 +106,36 @@ std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohman
           path, key, ckpt.header.value(key, nlohmann::json()).dump(), header.at(key).dump()));
     }
   }
+  const nlohmann::json then = ckpt.header.value("options", nlohmann::json());
+  if (then != header.at("options")) {
+    throw ResumeError(fmt::format(
+        "--resume: checkpoint {} was made with other options ({}); resume with the same options "
+        "or start over without --resume",
+        path, [&] {
+          std::string differences;
+          describe_option_differences(then, header.at("options"), "", differences);
+          return then.is_object() ? differences : std::string("none recorded");
+        }()));
+  }
   if (ckpt.dropped_lines > 0) {
     fmt::print(stderr, "note: ignored {} incomplete line(s) at the end of {}\n", ckpt.dropped_lines, path);
   }
-  return std::move(ckpt.cases);
+  std::set<std::string> wanted, seen;
+  for (const BenchCase& c : cases) wanted.insert(c.id);
+  std::vector<CaseResult> kept;
+  int64_t foreign = 0, repeated = 0;
+  for (CaseResult& r : ckpt.cases) {
+    if (!wanted.count(r.id)) {
+      ++foreign;
+    } else if (!seen.insert(r.id).second) {
+      ++repeated;
+    } else {
+      kept.push_back(std::move(r));
+    }
+  }
+  if (foreign > 0) fmt::print(stderr, "note: ignored {} case(s) of {} that are not in the config\n", foreign, path);
+  if (repeated > 0) fmt::print(stderr, "note: ignored {} repeated case(s) in {} (kept the first)\n", repeated, path);
+  return kept;
 }
 
 // Resumed cases come first in the list; the report follows the config's case order.
@@ -159,14 +216,14 @@ SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepO
   const nlohmann::json header = checkpoint_header(config, backend, tool);
   std::set<std::string> done;
   if (options.resume) {
-    for (CaseResult& r : load_resume_cases(ckpt_path, header)) {
+    for (CaseResult& r : load_resume_cases(ckpt_path, header, config.cases)) {
       done.insert(r.id);
       report.cases.push_back(std::move(r));
     }
     outcome.resumed_cases = static_cast<int64_t>(report.cases.size());
   }
   CheckpointWriter checkpoint;
-  checkpoint.open(ckpt_path, header, options.resume);
+  if (options.write_checkpoint) checkpoint.open(ckpt_path, header, options.resume);
 
   std::vector<const BenchCase*> todo;
   double total_work = 0;
@@ -185,7 +242,7 @@ SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepO
       const auto t0 = std::chrono::steady_clock::now();
       CaseResult r = run_one_case(*c, backend, config.settings);
       r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      checkpoint.append(r);
+      if (checkpoint.is_open()) checkpoint.append(r);
       progress.finish_case(c->id, attention_flops(c->dims), case_summary(r));
       report.cases.push_back(std::move(r));
     }
@@ -200,7 +257,7 @@ SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepO
   report.finished_at = utc_now();
   summarize(report);
   write_report_atomic(report, options.output_path);
-  if (report.complete) {
+  if (report.complete && checkpoint.is_open()) {
     checkpoint.close();
     std::filesystem::remove(ckpt_path);
   }

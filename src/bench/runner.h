@@ -15,6 +15,7 @@ namespace int8attn {
 struct SweepOptions {
   std::string output_path;
   std::string checkpoint_path;  // empty: output_path + ".ckpt.jsonl"
+  bool write_checkpoint = true; // false: no checkpoint (an output that is a device or FIFO)
   bool resume = false;          // continue from the checkpoint instead of starting over
   ProgressMode progress = ProgressMode::Auto;
   std::string case_filter;      // run only cases whose id contains this

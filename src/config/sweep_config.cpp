@@ -1,11 +1,8 @@
 #include "src/config/sweep_config.h"
 
 #include <array>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,6 +11,7 @@
 #include "src/config/json_node.h"
 #include "src/config/sha256.h"
 #include "src/config/sweep_expand.h"
+#include "src/io/json_text.h"
 
 namespace int8attn {
 namespace {
@@ -109,6 +107,19 @@ auto read_axis(const JsonNode& node, Reader read) {
   return read_list(node, read, /*non_empty=*/true);
 }
 
+// Generated inputs are FP16: a normal value reaches ~6 standard deviations, and anything past
+// 65504 becomes infinity, after which every metric is meaningless.
+constexpr double kMaxInputScale = 10000;
+constexpr double kMaxOutlierMagnitude = 60000;
+
+double read_input_scale(const JsonNode& node) {
+  if (!node.value().is_number() || !(node.value().get<double>() > 0.0) ||
+      node.value().get<double>() > kMaxInputScale) {
+    node.fail_expected(fmt::format("a number in (0, {}] (larger values overflow FP16's 65504)", kMaxInputScale));
+  }
+  return node.value().get<double>();
+}
+
 const std::vector<std::string> kInputKeys = {"distribution", "seed",        "scale",          "magnitude", "channels",
                                              "q_magnitude",  "sink_tokens", "sink_magnitude", "npy_dir"};
 
@@ -140,7 +151,7 @@ void check_family_keys(const JsonNode& node, Distribution distribution) {
 
 void read_family_parameters(const JsonNode& node, InputSpec& in) {
   check_family_keys(node, in.distribution);
-  auto non_negative = [](const JsonNode& n) { return n.as_number(0.0); };
+  auto non_negative = [](const JsonNode& n) { return n.as_number(0.0, kMaxOutlierMagnitude); };
   read_optional(node, "magnitude", in.outlier_magnitude, non_negative);
   read_optional(node, "channels", in.outlier_channels, [](const JsonNode& n) { return n.as_int(1, kMaxHeadDim); });
   read_optional(node, "q_magnitude", in.q_outlier_magnitude, non_negative);
@@ -153,7 +164,7 @@ InputSpec read_input(const JsonNode& node, const std::string& file) {
   InputSpec in;
   read_optional(node, "distribution", in.distribution, read_distribution);
   read_optional(node, "seed", in.seed, [](const JsonNode& n) { return n.as_uint64(); });
-  read_optional(node, "scale", in.scale, read_positive);
+  read_optional(node, "scale", in.scale, read_input_scale);
   read_family_parameters(node, in);
   read_optional(node, "npy_dir", in.npy_dir, [&](const JsonNode& n) {
     std::filesystem::path dir = n.as_string();
@@ -331,9 +342,10 @@ Thresholds read_thresholds(const JsonNode& node) {
 }
 
 CpuOptions read_cpu(const JsonNode& node) {
-  node.expect_object({"max_case_gflop", "threads"});
+  node.expect_object({"max_case_gflop", "max_case_bytes", "threads"});
   CpuOptions c;
   read_optional(node, "max_case_gflop", c.max_case_gflop, read_positive);
+  read_optional(node, "max_case_bytes", c.max_case_bytes, [](const JsonNode& n) { return n.as_int(1); });
   read_optional(node, "threads", c.threads, [](const JsonNode& n) { return int(n.as_int(0, 4096)); });
   return c;
 }
@@ -425,20 +437,18 @@ json settings_to_json(const RunSettings& s) {
         {"max_abs_error", s.thresholds.max_abs_error},
         {"max_rel_l2", optional_to_json(s.thresholds.max_rel_l2)},
         {"min_cosine", optional_to_json(s.thresholds.min_cosine)}}},
-      {"cpu", {{"max_case_gflop", s.cpu.max_case_gflop}, {"threads", s.cpu.threads}}},
+      {"cpu", {{"max_case_gflop", s.cpu.max_case_gflop}, {"max_case_bytes", s.cpu.max_case_bytes}, {"threads", s.cpu.threads}}},
   };
 }
 
 // --- top level ---------------------------------------------------------------------------
 
-json parse_json_text(const std::string& text, const std::string& file) {
+json parse_config_text(const std::string& text, const std::string& file) {
   try {
-    return json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1E400
-    // nlohmann's message already says "at line L, column C"; drop its "[json.exception…] " tag.
-    std::string detail = e.what();
-    if (auto tag_end = detail.find("] "); tag_end != std::string::npos) detail = detail.substr(tag_end + 2);
-    throw ConfigError(file, "", fmt::format("expected valid JSON, found a {}", detail));
+    return parse_json_text(text, /*ignore_comments=*/true);
+  } catch (const JsonTextError& e) {
+    if (e.syntax()) throw ConfigError(file, "", fmt::format("expected valid JSON, found {}", e.what()));
+    throw ConfigError(file, e.path(), e.what());
   }
 }
 
@@ -462,7 +472,7 @@ ConfigError::ConfigError(std::string file, std::string json_path, std::string me
       json_path_(std::move(json_path)) {}
 
 SweepConfig parse_sweep_config(const std::string& text, const std::string& path) {
-  const json document = parse_json_text(text, path);
+  const json document = parse_config_text(text, path);
   const JsonNode root(document, "", path);
   root.expect_object(kTopLevelKeys);
 
@@ -493,16 +503,16 @@ SweepConfig parse_sweep_config(const std::string& text, const std::string& path)
   return config;
 }
 
+nlohmann::json settings_to_json_expanded(const RunSettings& settings) { return settings_to_json(settings); }
+
 SweepConfig load_sweep_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ConfigError(path, "", fmt::format("expected a readable config file, found none ({})",
-                                            std::strerror(errno)));
+  std::string text;
+  try {
+    text = read_file_bounded(path, kMaxConfigBytes);
+  } catch (const FileReadError& e) {
+    throw ConfigError(path, "", fmt::format("expected a readable config file, found {}", e.what()));
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) throw ConfigError(path, "", "expected a readable config file, found a read error");
-  return parse_sweep_config(bytes.str(), path);
+  return parse_sweep_config(text, path);
 }
 
 }  // namespace int8attn

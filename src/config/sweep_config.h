@@ -45,4 +45,8 @@ SweepConfig load_sweep_config(const std::string& path);
 // The same from text already read (path used in messages only).
 SweepConfig parse_sweep_config(const std::string& text, const std::string& path);
 
+// The settings as the expanded config writes them (kernels, quantization, reference,
+// measurement, thresholds, cpu): what a checkpoint fingerprints.
+nlohmann::json settings_to_json_expanded(const RunSettings& settings);
+
 }  // namespace int8attn

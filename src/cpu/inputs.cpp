@@ -1,5 +1,7 @@
 #include "src/cpu/inputs.h"
 
+#include <cmath>
+#include <filesystem>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -51,19 +53,47 @@ std::vector<float> generate_tensor(const AttnDims& dims, const InputSpec& input,
   std::vector<float> values(count);
   for (int64_t i = 0; i < count; ++i) {
     values[i] = round_to_half(generated_value(dims, input, tensor, static_cast<uint64_t>(i)));
+    if (!std::isfinite(values[i])) {  // config limits keep this away; never judge such inputs
+      throw std::invalid_argument(fmt::format("generated {} element {} is not finite in FP16 (scale {} too large)",
+                                              tensor == TensorId::Q ? "Q" : tensor == TensorId::K ? "K" : "V", i,
+                                              input.scale));
+    }
   }
   return values;
 }
 
-std::vector<float> load_tensor(const std::string& path, const std::array<int64_t, 4>& expected) {
-  NpyTensor t = read_npy(path);
-  if (t.shape != expected) {
-    throw std::runtime_error(fmt::format("{}: shape ({}, {}, {}, {}) does not match the case ({}, {}, {}, {})",
-                                         path, t.shape[0], t.shape[1], t.shape[2], t.shape[3], expected[0],
-                                         expected[1], expected[2], expected[3]));
+// Index (b, h, s, d) of flat element i, for messages.
+std::string element_at(int64_t i, const std::array<int64_t, 4>& shape) {
+  std::array<int64_t, 4> at{};
+  for (int axis = 3; axis >= 0; --axis) {
+    at[axis] = i % shape[axis];
+    i /= shape[axis];
   }
-  for (float& x : t.data) x = round_to_half(x);
+  return fmt::format("({}, {}, {}, {})", at[0], at[1], at[2], at[3]);
+}
+
+// Rounds to FP16 in place; a value that is not finite there (NaN, inf, |x| > 65504) would
+// make every kernel's output meaningless, so it is refused with its position.
+void round_to_half_checked(std::vector<float>& values, const std::array<int64_t, 4>& shape,
+                           const std::string& what) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float original = values[i];
+    values[i] = round_to_half(original);
+    if (!std::isfinite(values[i])) {
+      throw NpyError(fmt::format("{}: element {} is {}, not finite in FP16 (expected finite values with "
+                                 "|x| <= 65504)", what, element_at(static_cast<int64_t>(i), shape), original));
+    }
+  }
+}
+
+std::vector<float> load_tensor(const std::string& path, const std::array<int64_t, 4>& expected) {
+  NpyTensor t = read_npy(path, &expected);
+  round_to_half_checked(t.data, expected, path);
   return std::move(t.data);
+}
+
+void check_tensor_file(const std::string& path, const std::array<int64_t, 4>& expected) {
+  read_npy_header(path, &expected);
 }
 
 }  // namespace
@@ -79,6 +109,22 @@ HostQKV load_inputs(const AttnDims& dims, const std::string& dir) {
   validate_dims(dims);
   return {load_tensor(dir + "/q.npy", q_shape(dims)), load_tensor(dir + "/k.npy", kv_shape(dims)),
           load_tensor(dir + "/v.npy", kv_shape(dims))};
+}
+
+void check_input_files(const AttnDims& dims, const std::string& dir) {
+  validate_dims(dims);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw NpyError(fmt::format("{}: expected a folder holding q.npy, k.npy and v.npy, found {}", dir,
+                               std::filesystem::exists(dir, ec) ? "a file" : "nothing"));
+  }
+  check_tensor_file(dir + "/q.npy", q_shape(dims));
+  check_tensor_file(dir + "/k.npy", kv_shape(dims));
+  check_tensor_file(dir + "/v.npy", kv_shape(dims));
+  // Then the values, one tensor at a time (a non-finite value is bad input, not a kernel error).
+  load_tensor(dir + "/q.npy", q_shape(dims));
+  load_tensor(dir + "/k.npy", kv_shape(dims));
+  load_tensor(dir + "/v.npy", kv_shape(dims));
 }
 
 HostQKV make_inputs(const AttnDims& dims, const InputSpec& input) {

@@ -29,8 +29,15 @@ float generated_value(const AttnDims& dims, const InputSpec& input, TensorId ten
 HostQKV generate_inputs(const AttnDims& dims, const InputSpec& input);
 
 // Reads q.npy, k.npy, v.npy from `dir`, checks their shapes against dims and rounds the
-// values to FP16 (a float32 file is accepted; the kernels see FP16). Throws on mismatch.
+// values to FP16 (a float32 file is accepted; the kernels see FP16). Throws NpyError on a
+// mismatch or a value that is not finite in FP16 (NaN, inf, |x| > 65504).
 HostQKV load_inputs(const AttnDims& dims, const std::string& dir);
+
+// load_inputs' checks before a sweep, so bad files stop it with exit 2 and nothing written:
+// each file exists, is a regular .npy of the case's shape with exactly the bytes its header
+// declares (all three checked before any data is read), and every value is finite in FP16.
+// Throws NpyError.
+void check_input_files(const AttnDims& dims, const std::string& dir);
 
 // generate_inputs or load_inputs, as the spec says.
 HostQKV make_inputs(const AttnDims& dims, const InputSpec& input);

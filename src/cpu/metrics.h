@@ -13,8 +13,10 @@ namespace int8attn::cpu {
 // Non-finite outputs never pass silently: each NaN/Inf element is counted in `nonfinite`,
 // and if there is any, mse, mean_abs_error, rel_l2 and max_abs_error are +infinity, cosine
 // is 0, and max_abs_index/max_abs_at point at the first non-finite element. (The JSON
-// writer must therefore be able to write infinity.) With a zero reference, rel_l2 is 0 when
-// the output is zero too and +infinity otherwise; cosine is 1 when both are zero, 0 when one is.
+// writer must therefore be able to write infinity.) A reference that is not finite makes every
+// metric NaN (max_abs_index then points at its first bad element); a zero reference makes
+// rel_l2 and cosine NaN (undefined). NaN is never read as "accurate": the fallback policy
+// names it as a reason.
 Accuracy compute_accuracy(std::span<const float> out, std::span<const double> ref,
                           const std::array<int64_t, 4>& shape);
 

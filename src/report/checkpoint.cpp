@@ -6,10 +6,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
 
+#include "src/io/json_text.h"
 #include "src/report/json_io.h"
 
 namespace int8attn {
@@ -130,13 +132,24 @@ std::vector<LineRef> non_blank_lines(const std::string& text) {
   return lines;
 }
 
+// One line's JSON; nullopt when it is not JSON at all (a torn line). Too deep or with a
+// repeated key: ReportError.
+std::optional<json> parse_line(std::string_view text, const std::string& source) {
+  try {
+    return parse_json_text(text);
+  } catch (const JsonTextError& e) {
+    if (e.syntax()) return std::nullopt;
+    throw ReportError(source, report_style_path(e.path()), e.what());
+  }
+}
+
 json parse_header(const std::string& path, const std::vector<LineRef>& lines) {
   if (lines.empty()) {
     throw ReportError(path, "$", std::string("expected a header line with \"schema\": \"") +
                                      kCheckpointSchema + "\", found an empty file");
   }
   const std::string source = path + ":" + std::to_string(lines[0].number);
-  json header = json::parse(lines[0].text, nullptr, false);
+  json header = parse_line(lines[0].text, source).value_or(json());
   if (!header.is_object() || !header.contains("schema") || header["schema"] != kCheckpointSchema) {
     throw ReportError(source, "$.schema",
                       std::string("expected a checkpoint header with \"schema\": \"") + kCheckpointSchema +
@@ -154,15 +167,15 @@ Checkpoint read_checkpoint(const std::string& path) {
   ckpt.header = parse_header(path, lines);
   for (size_t i = 1; i < lines.size(); ++i) {
     const std::string source = path + ":" + std::to_string(lines[i].number);
-    json j = json::parse(lines[i].text, nullptr, false);
-    if (j.is_discarded()) {
+    std::optional<json> j = parse_line(lines[i].text, source);
+    if (!j) {
       if (i + 1 == lines.size()) {  // killed mid-write: the torn tail is expected
         ++ckpt.dropped_lines;
         break;
       }
       throw ReportError(source, "$", "expected one JSON case result per line, found a damaged line");
     }
-    ckpt.cases.push_back(from_json_as<CaseResult>(j, source));
+    ckpt.cases.push_back(from_json_as<CaseResult>(*j, source));
   }
   return ckpt;
 }

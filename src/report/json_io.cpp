@@ -1,14 +1,11 @@
 #include "src/report/json_io.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <limits>
+
+#include "src/io/json_text.h"
+#include "src/io/output_file.h"
 
 namespace int8attn {
 
@@ -534,8 +531,6 @@ void read(const Node& n, Report& out) {
   required(n, "summary", out.summary);
 }
 
-std::string errno_text() { return std::strerror(errno); }
-
 }  // namespace
 
 template <class T>
@@ -572,82 +567,32 @@ Report report_from_json(const json& j, const std::string& source) {
 // ---------------------------------------------------------------------------------------
 
 std::string read_text_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw ReportError(path, "$", "expected a readable file, found: " + errno_text());
-  std::string text;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::string err = errno_text();
-      ::close(fd);
-      throw ReportError(path, "$", "expected a readable file, found: " + err);
-    }
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
-
-namespace {
-
-void write_all(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::runtime_error(errno_text());
-    done += static_cast<size_t>(n);
-  }
-}
-
-// Makes the rename itself durable; best effort (some filesystems refuse to fsync a dir).
-void fsync_directory_of(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-}  // namespace
-
-void write_text_file_atomic(const std::string& text, const std::string& path) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot write " + path + ": creating " + tmp + ": " + errno_text());
   try {
-    write_all(fd, text);
-    if (::fsync(fd) != 0) throw std::runtime_error(errno_text());
-    if (::close(fd) != 0) {
-      fd = -1;
-      throw std::runtime_error(errno_text());
-    }
-    fd = -1;
-    if (::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error(errno_text());
-  } catch (const std::runtime_error& e) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + e.what());
+    return read_file_bounded(path, kMaxReportBytes);
+  } catch (const FileReadError& e) {
+    throw ReportError(path, "$", std::string("expected a readable file, found ") + e.what());
   }
-  fsync_directory_of(path);
 }
+
+void write_text_file_atomic(const std::string& text, const std::string& path) { write_output_file(path, text); }
 
 void write_report_atomic(const Report& report, const std::string& path) {
   write_text_file_atomic(to_json(report).dump(2, ' ', false, json::error_handler_t::replace) + "\n", path);
 }
 
-Report read_report(const std::string& path) {
-  const std::string text = read_text_file(path);
-  json j;
+nlohmann::json parse_report_text(const std::string& text, const std::string& source) {
   try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1E400
-    throw ReportError(path, "$", std::string("expected valid JSON (file truncated or not a report?), found: ") + e.what());
+    return parse_json_text(text);
+  } catch (const JsonTextError& e) {
+    if (e.syntax()) {
+      throw ReportError(source, "$", std::string("expected valid JSON (file truncated or not a report?), found ") + e.what());
+    }
+    throw ReportError(source, report_style_path(e.path()), e.what());
   }
-  return report_from_json(j, path);
+}
+
+Report read_report(const std::string& path) {
+  return report_from_json(parse_report_text(read_text_file(path), path), path);
 }
 
 }  // namespace int8attn

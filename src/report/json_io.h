@@ -49,7 +49,8 @@ T from_json_as(const nlohmann::json& j, const std::string& source, const std::st
 Report report_from_json(const nlohmann::json& j, const std::string& source);
 
 // Writes <path>.tmp.<pid> in the same directory, fsyncs it and renames it over `path`, so a
-// reader never sees a half-written report. Throws std::runtime_error naming the path.
+// reader never sees a half-written report (a device or FIFO is written through; see
+// src/io/output_file.h). Throws OutputError naming the path.
 void write_report_atomic(const Report& report, const std::string& path);
 
 // Throws ReportError for an unreadable file, invalid JSON, a missing or unsupported schema
@@ -57,7 +58,12 @@ void write_report_atomic(const Report& report, const std::string& path);
 Report read_report(const std::string& path);
 
 // Shared with the checkpoint: whole-file text I/O with errors that name the path.
-std::string read_text_file(const std::string& path);  // throws ReportError
+std::string read_text_file(const std::string& path);  // throws ReportError (at most kMaxReportBytes)
+// Parses JSON text with the depth, duplicate-key and NUL checks of src/io/json_text.h;
+// throws ReportError naming `source` and the path.
+nlohmann::json parse_report_text(const std::string& text, const std::string& source);
+// src/io/output_file.h's write_output_file: atomic for files, written through for devices
+// and FIFOs; throws OutputError.
 void write_text_file_atomic(const std::string& text, const std::string& path);
 
 }  // namespace int8attn

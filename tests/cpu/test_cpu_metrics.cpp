@@ -50,8 +50,28 @@ TEST(CpuMetrics, MaxErrorLocationIsUnflattened) {
   const Accuracy acc = compute_accuracy(out, ref, {2, 3, 4, 5});
   EXPECT_EQ(acc.max_abs_index, at);
   EXPECT_EQ(acc.max_abs_at, (std::vector<int64_t>{1, 2, 3, 1}));
-  EXPECT_TRUE(std::isinf(acc.rel_l2));  // zero reference, non-zero output
-  EXPECT_EQ(acc.cosine, 0);
+  EXPECT_TRUE(std::isnan(acc.rel_l2));  // zero reference: relative error undefined
+  EXPECT_TRUE(std::isnan(acc.cosine));
+}
+
+// Issue 11 item 7: a zero or non-finite reference must never read as rel L2 0 / cosine 1.
+TEST(CpuMetrics, ZeroReferenceIsUndefinedNotPerfect) {
+  const std::vector<float> out(8, 0.f);
+  const std::vector<double> ref(8, 0.0);
+  const Accuracy acc = compute_accuracy(out, ref, {1, 1, 2, 4});
+  EXPECT_TRUE(std::isnan(acc.rel_l2));
+  EXPECT_TRUE(std::isnan(acc.cosine));
+}
+
+TEST(CpuMetrics, NonFiniteReferenceMakesEveryMetricNaN) {
+  const std::vector<float> out = {0.f, 0.f, 0.f, 0.f};
+  const std::vector<double> ref = {0.0, std::numeric_limits<double>::quiet_NaN(), 0.0,
+                                   std::numeric_limits<double>::infinity()};
+  const Accuracy acc = compute_accuracy(out, ref, {1, 1, 2, 2});
+  for (double metric : {acc.mse, acc.max_abs_error, acc.mean_abs_error, acc.rel_l2, acc.cosine}) {
+    EXPECT_TRUE(std::isnan(metric));
+  }
+  EXPECT_EQ(acc.max_abs_index, 1);
 }
 
 TEST(CpuMetrics, NonFiniteNeverPasses) {

@@ -1,0 +1,175 @@
+#include "src/io/json_text.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace int8attn {
+namespace {
+
+using nlohmann::json;
+
+// Builds the document through nlohmann's own DOM builder, watching depth and keys on the way.
+class CheckedSax {
+ public:
+  explicit CheckedSax(json& result) : dom_(result, /*allow_exceptions=*/true) {}
+
+  bool null() { return value(), dom_.null(); }
+  bool boolean(bool v) { return value(), dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return value(), dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return value(), dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) { return value(), dom_.number_float(v, s); }
+  bool string(json::string_t& v) { return value(), dom_.string(v); }
+  bool binary(json::binary_t& v) { return value(), dom_.binary(v); }
+
+  bool start_object(std::size_t n) {
+    open(false);
+    return dom_.start_object(n);
+  }
+  bool key(json::string_t& k) {
+    Frame& frame = frames_.back();
+    if (!frame.keys.insert(k).second) {
+      throw JsonTextError(child_path(k), fmt::format("duplicate key \"{}\" (a key may appear once per object)", k),
+                          false);
+    }
+    frame.key = k;
+    return dom_.key(k);
+  }
+  bool end_object() {
+    frames_.pop_back();
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    open(true);
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    frames_.pop_back();
+    return dom_.end_array();
+  }
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string& token, const Exception& e) {
+    return dom_.parse_error(position, token, e);  // throws e
+  }
+
+ private:
+  struct Frame {
+    bool is_array = false;
+    size_t elements = 0;  // arrays: elements started so far
+    std::string key;      // objects: the current key
+    std::unordered_set<std::string> keys;
+  };
+
+  void value() {
+    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().elements;
+  }
+
+  void open(bool is_array) {
+    value();
+    if (frames_.size() >= static_cast<size_t>(kMaxJsonDepth)) {
+      std::string where = path();
+      if (where.size() > 60) where = where.substr(0, 60) + "...";  // 64 levels of "[0]" say nothing more
+      throw JsonTextError(where, fmt::format("nested deeper than {} levels (expected at most {})",
+                                              kMaxJsonDepth, kMaxJsonDepth), false);
+    }
+    frames_.push_back(Frame{is_array, 0, {}, {}});
+  }
+
+  // Path of the value being parsed now: "axes.batch[1]".
+  std::string path() const {
+    std::string out;
+    for (const Frame& f : frames_) {
+      if (f.is_array) {
+        out += fmt::format("[{}]", f.elements == 0 ? 0 : f.elements - 1);
+      } else {
+        out += out.empty() ? f.key : "." + f.key;
+      }
+    }
+    return out;
+  }
+  std::string child_path(const std::string& key) const {
+    const std::string parent = path_of_container();
+    return parent.empty() ? key : parent + "." + key;
+  }
+  // Path of the innermost open container (its own key/index in its parent).
+  std::string path_of_container() const {
+    std::string out;
+    for (size_t i = 0; i + 1 < frames_.size(); ++i) {
+      const Frame& f = frames_[i];
+      out += f.is_array ? fmt::format("[{}]", f.elements - 1) : (out.empty() ? f.key : "." + f.key);
+    }
+    return out;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  std::vector<Frame> frames_;
+};
+
+// nlohmann's messages start with "[json.exception.parse_error.101] "; the tag helps no user.
+std::string without_tag(const char* what) {
+  std::string text = what;
+  if (auto tag_end = text.find("] "); text.rfind("[json.exception", 0) == 0 && tag_end != std::string::npos) {
+    text = text.substr(tag_end + 2);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string report_style_path(const std::string& path) {
+  if (path.empty()) return "$";
+  return path.front() == '[' ? "$" + path : "$." + path;
+}
+
+json parse_json_text(std::string_view text, bool ignore_comments) {
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    throw JsonTextError("", fmt::format("a NUL byte at offset {} (expected JSON text; not a text file?)", nul),
+                        true);
+  }
+  json result;
+  CheckedSax sax(result);
+  try {
+    json::sax_parse(text.begin(), text.end(), &sax, json::input_format_t::json, /*strict=*/true, ignore_comments);
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1E400
+    throw JsonTextError("", "a " + without_tag(e.what()), true);
+  }
+  return result;
+}
+
+std::string read_file_bounded(const std::string& path, size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw FileReadError(fmt::format("none ({})", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw FileReadError("a directory");
+  }
+  std::string text;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      throw FileReadError(fmt::format("a read error ({})", std::strerror(error)));
+    }
+    if (text.size() + static_cast<size_t>(n) > max_bytes) {
+      ::close(fd);
+      throw FileReadError(fmt::format("more than {} MiB (the limit for this kind of file)", max_bytes >> 20));
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace int8attn

@@ -1,0 +1,52 @@
+// Writing the files a user names (-o, --junit, report -o) without ever destroying what they
+// did not mean to replace:
+//  - a new or regular file is written to <path>.tmp.<pid> beside it, fsync'd and renamed over
+//    it, so a reader never sees half a file and a full disk leaves the old one in place;
+//    a symlink to a regular file replaces the link's target (the link stays);
+//  - anything else that exists (a device such as /dev/null or /dev/full, a FIFO, a terminal)
+//    is written through, never replaced by a regular file;
+//  - an output that is one of the command's inputs (same device and inode, however it is
+//    spelt) is refused before any work is done.
+// Every failure is an OutputError carrying the OS's reason; the CLI exits 2 on it.
+#pragma once
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace int8attn {
+
+class OutputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One input of a command, for the same-file check: what it is ("config", "baseline report")
+// and its path.
+struct NamedInput {
+  std::string what;
+  std::string path;
+};
+
+// How an output path will be written.
+struct OutputTarget {
+  bool write_through = false;  // an existing device, FIFO, socket...: written in place
+  std::string file;            // what is replaced atomically (a symlink's target), or `path`
+};
+
+// Checks an output before any work: a non-empty path, not a directory, in an existing
+// directory, not the same file as any input. `option` names it in messages ("-o", "--junit").
+// Throws OutputError.
+OutputTarget check_output_path(const std::string& path, const std::vector<NamedInput>& inputs,
+                               const std::string& option);
+
+// Writes `text` to `path` as the header describes. Before an atomic write it removes
+// <name>.tmp.<pid> files of the same output left by processes that no longer exist (a
+// SIGKILL mid-write). Throws OutputError naming the path and the OS reason (e.g. "No space
+// left on device").
+void write_output_file(const std::string& path, std::string_view text);
+
+// Removes <dir>/<name>.tmp.<pid> files whose process is gone; returns how many.
+int remove_stale_temp_files(const std::string& path);
+
+}  // namespace int8attn
