@@ -99,7 +99,7 @@ void summarize(Report& report) {
       s.ok += k.status == KernelStatus::Ok;
       s.skipped += k.status == KernelStatus::Skipped;
       s.errors += k.status == KernelStatus::Error;
-      if (has_family(k, KernelFamily::Fp8) && k.fp8_verdict) {
+      if (has_family(k, KernelFamily::Fp8) && k.fp8_verdict && k.status == KernelStatus::Ok) {
         ++s.fp8_verdicts;
         s.fp8_chosen += k.fp8_verdict->decision == Fp8Decision::Fp8;
         if (auto x = speedup_of(c, k)) fp8_speedup.add(*x);

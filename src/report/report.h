@@ -147,7 +147,7 @@ struct Summary {
   double int8_share = 0;                    // share of INT8 decisions that stayed int8
   std::optional<double> geomean_speedup;    // INT8 kernels vs each case's baseline, by latency
   std::string baseline_rule;                // "fastest-fp16" or the configured kernel; empty: none
-  int64_t fp8_verdicts = 0;                 // FP8 kernel results with a verdict
+  int64_t fp8_verdicts = 0;                 // FP8 kernel results that ran (ok), with a verdict
   int64_t fp8_chosen = 0;                   // ... of which fp8: faster and within thresholds
   std::optional<double> fp8_geomean_speedup;  // FP8 kernels vs each case's baseline
   std::optional<double> worst_rel_l2;

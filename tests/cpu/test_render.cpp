@@ -221,7 +221,7 @@ TEST(RenderTable, ShowsTheBaselineSpeedupsAndTheFp8Verdict) {
   fp8.latency = LatencyStats{};
   fp8.latency->median_ms = 0.5;
   fp8.speedup = 0.87 / 0.5;
-  fp8.fp8_verdict = Fp8Verdict{Fp8Decision::Fp8, {}};
+  fp8.fp8_verdict = Fp8Verdict{Fp8Decision::Fp8, {}};  // status ok: it ran
   c.kernels.push_back(fp8);
   summarize(r);
   const std::string text = render_report(r, ReportFormat::Table);
