@@ -82,15 +82,16 @@ __global__ void convert_kernel(Span q, Span k, Span v, Dst q8, Dst k8, Dst v8, f
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < vectors; i += stride) {
     const uint4 raw = reinterpret_cast<const uint4*>(s.in)[i];
     const __half2* h = reinterpret_cast<const __half2*>(&raw);
-    __nv_fp8x2_storage_t packed[kVec / 2];
+    uint32_t packed[2] = {0, 0};  // 8 codes, little-endian like the halves they came from
 #pragma unroll
     for (int j = 0; j < kVec / 2; ++j) {
       float2 f = __half22float2(h[j]);
       f.x *= scale;
       f.y *= scale;
-      packed[j] = __nv_cvt_float2_to_fp8x2(f, __NV_SATFINITE, __NV_E4M3);
+      const uint32_t pair = __nv_cvt_float2_to_fp8x2(f, __NV_SATFINITE, __NV_E4M3);
+      packed[j / 2] |= pair << (16 * (j % 2));
     }
-    reinterpret_cast<uint2*>(out)[i] = *reinterpret_cast<const uint2*>(packed);
+    reinterpret_cast<uint2*>(out)[i] = make_uint2(packed[0], packed[1]);
   }
   for (int64_t i = vectors * kVec + blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < s.count; i += stride) {
     out[i] = __nv_cvt_float_to_fp8(__half2float(s.in[i]) * scale, __NV_SATFINITE, __NV_E4M3);
