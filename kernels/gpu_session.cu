@@ -278,7 +278,7 @@ struct GpuSession::Impl {
 
   void prepare(GpuOp op) {
     if (op == GpuOp::Quantize) {
-      state(op);  // needs a prepared INT8 op
+      state(op);  // needs a prepared quantizing op (INT8, or fp8-cudnn)
       enqueue(op);
       CUDA_CHECK(cudaStreamSynchronize(stream));
       return;
@@ -489,8 +489,8 @@ int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op
 int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
                             const std::vector<GpuOp>& ops, int64_t l2_cache_bytes) {
   constexpr int64_t kLtWorkspace = 32ll << 20, kMargin = 64ll << 20;
-  // cuDNN's SDPA forward workspace is not known before its plan is built; it is small
-  // (none or a few MiB for the shapes seen), so an allowance stands in for it here.
+  // cuDNN's SDPA forward workspace is not known before its plan is built; an allowance stands
+  // in for it (an inference forward keeps no O(seq^2) state, so it is expected to be small).
   constexpr int64_t kCudnnWorkspaceAllowance = 64ll << 20;
   const int64_t inputs = 2 * dims.q_elements() + kv_bytes_fp16(dims);
   const int64_t reference_out = 4 * dims.q_elements();

@@ -41,7 +41,7 @@ fetch_cudnn_frontend() {
   local dest=.deps/cudnn-frontend tmp
   [[ -f $dest/include/cudnn_frontend.h ]] && return 0
   tmp=$(mktemp -d)
-  if timeout 120 python3 -m pip download --no-deps -q -d "$tmp" nvidia-cudnn-frontend >/dev/null 2>&1; then
+  if timeout 60 python3 -m pip download --no-deps -q --retries 1 --timeout 15 -d "$tmp" nvidia-cudnn-frontend >/dev/null 2>&1; then
     python3 - "$tmp" "$dest" <<'PY' || true
 import glob, sys, zipfile
 wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
@@ -50,7 +50,7 @@ with zipfile.ZipFile(wheel) as z:
 PY
   fi
   if [[ ! -f $dest/include/cudnn_frontend.h ]] &&
-     timeout 180 git clone -q --depth 1 https://github.com/NVIDIA/cudnn-frontend "$tmp/fe" 2>/dev/null; then
+     timeout 90 git clone -q --depth 1 https://github.com/NVIDIA/cudnn-frontend "$tmp/fe" 2>/dev/null; then
     mkdir -p "$dest" && cp -r "$tmp/fe/include" "$dest/"
   fi
   rm -rf "$tmp"
