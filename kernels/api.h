@@ -29,7 +29,17 @@ struct DeviceInfo {
   std::string driver_version;    // CUDA driver API version, "13.0"
   std::string runtime_version;   // CUDA runtime the tool was built against, "13.0"
   std::string cublaslt_version;  // "13.0.0"
+  std::string cudnn_version;     // "9.19.0"; empty when the cuDNN kernels are unavailable
 };
+
+// Whether the cuDNN SDPA ops (Fp16Cudnn, Fp8Cudnn) can run in this build: cuDNN's version,
+// or why not ("built without cuDNN: ..."). Needs no GPU.
+struct CudnnStatus {
+  bool available = false;
+  std::string version;
+  std::string why_not;
+};
+CudnnStatus cudnn_status();
 
 // 0 devices with `why` set (no driver, no device, or the error the runtime gave).
 int device_count(std::string& why);
@@ -46,10 +56,15 @@ struct GpuStatus {
   static GpuStatus success() { return {}; }
 };
 
-// Operations the session can run. Quantize is the INT8 kernels' quantization alone (it uses
-// the buffers of the INT8 op last prepared); the other ops produce an attention output.
-enum class GpuOp { Reference, Int8Full, Int8QK, Fp16Flash, Quantize };
+// Operations the session can run. Quantize is the quantization step alone of the quantizing
+// op last prepared (the INT8 ops, or Fp8Cudnn's Q/K/V to e4m3), in that op's buffers; the
+// other ops produce an attention output. Fp16Cudnn/Fp8Cudnn are cuDNN's SDPA forward; their
+// graph is built and cached in prepare(), so run/time_once never include plan building.
+// Fp8Cudnn end to end: Q/K/V to e4m3 (per-tensor scales), cuDNN FP8 SDPA, e4m3 O to FP16.
+enum class GpuOp { Reference, Int8Full, Int8QK, Fp16Flash, Quantize, Fp16Cudnn, Fp8Cudnn };
 const char* to_string(GpuOp op);
+// Ops with a separately timed quantization step (GpuOp::Quantize after preparing them).
+bool op_has_quantize_step(GpuOp op);
 
 // Generated inputs: the families and parameters of common/input_families.h.
 using InputDistribution = InputFamily;
@@ -133,7 +148,8 @@ class GpuSession {
 int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
                             const std::vector<GpuOp>& ops, int64_t l2_cache_bytes);
 
-// Bytes of the analytic tensor storage: INT8 Q/K/V (+ scales) for the INT8 ops, FP16 otherwise.
+// Bytes of the analytic tensor storage: INT8 Q/K/V (+ scales) for the INT8 ops, e4m3 Q/K/V
+// (+ scales) for Fp8Cudnn, FP16 otherwise.
 int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op);
 
 // The reference's S/P chunk plan (exposed for tests and the methodology notes).

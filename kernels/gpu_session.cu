@@ -14,6 +14,7 @@
 #include "kernels/api.h"
 #include "kernels/attn_kernels.h"
 #include "kernels/cuda_check.cuh"
+#include "kernels/cudnn_sdpa.h"
 #include "kernels/device_allocator.cuh"
 #include "kernels/harness_ops.cuh"
 #include "kernels/reference.cuh"
@@ -27,8 +28,19 @@ const char* to_string(GpuOp op) {
     case GpuOp::Int8QK: return "int8-qk";
     case GpuOp::Fp16Flash: return "fp16-fa";
     case GpuOp::Quantize: return "quantize";
+    case GpuOp::Fp16Cudnn: return "fp16-cudnn";
+    case GpuOp::Fp8Cudnn: return "fp8-cudnn";
   }
   return "?";
+}
+
+bool op_has_quantize_step(GpuOp op) {
+  return op == GpuOp::Int8Full || op == GpuOp::Int8QK || op == GpuOp::Fp8Cudnn;
+}
+
+CudnnStatus cudnn_status() {
+  const cudnn::Availability& a = cudnn::availability();
+  return {a.available, a.version, a.why_not};
 }
 
 namespace {
@@ -40,6 +52,25 @@ std::string runtime_error_text(cudaError_t e) {
 }
 
 bool is_int8(GpuOp op) { return op == GpuOp::Int8Full || op == GpuOp::Int8QK; }
+bool is_cudnn(GpuOp op) { return op == GpuOp::Fp16Cudnn || op == GpuOp::Fp8Cudnn; }
+
+cudnn::SdpaPrecision cudnn_precision(GpuOp op) {
+  return op == GpuOp::Fp8Cudnn ? cudnn::SdpaPrecision::Fp8E4M3 : cudnn::SdpaPrecision::Fp16;
+}
+
+// e4m3 Q, K, V, O and the scales, each part 256-byte aligned.
+struct Fp8Layout {
+  std::array<int64_t, 5> bytes;  // q, k, v, o, scales
+  int64_t total() const {
+    int64_t t = 0;
+    for (int64_t b : bytes) t += (b + 255) / 256 * 256;
+    return t;
+  }
+};
+Fp8Layout fp8_layout(const AttnDims& d) {
+  return {{d.q_elements(), d.kv_elements(), d.kv_elements(), d.q_elements(),
+           int64_t{cudnn::kFp8ScaleCount} * int64_t{sizeof(float)}}};
+}
 
 int64_t kv_bytes_fp16(const AttnDims& d) { return 2 * d.kv_elements() * 2; }
 
@@ -80,6 +111,7 @@ bool device_info(int index, DeviceInfo& out, std::string& why) {
     CUDA_CHECK(cudaRuntimeGetVersion(&version));
     out.runtime_version = version_string(version);
     out.cublaslt_version = cublaslt_version_string();
+    out.cudnn_version = cudnn::availability().version;
     return true;
   } catch (const std::exception& e) {
     why = e.what();
@@ -94,6 +126,10 @@ struct OpState {
   std::unique_ptr<ReferenceAttention> reference;
   DeviceBuffer<uint8_t> quant_storage;
   kernels::QuantizedQKV quant;
+  DeviceBuffer<uint8_t> fp8_storage;  // Fp8Cudnn: e4m3 Q/K/V/O and the scales
+  cudnn::Fp8Qkv fp8;
+  uint8_t* fp8_out = nullptr;
+  DeviceBuffer<uint8_t> cudnn_workspace;
   OpMemory memory;
 };
 
@@ -108,7 +144,9 @@ struct GpuSession::Impl {
   OpSettings settings;
   DeviceBuffer<__half> q, k, v;
   std::map<GpuOp, OpState> ops;
-  GpuOp last_int8 = GpuOp::Int8Full;
+  GpuOp last_quantizing = GpuOp::Int8Full;
+  // cuDNN handle and graphs, kept across cases (built once per shape); freed before the stream.
+  std::unique_ptr<cudnn::SdpaPlans> sdpa = std::make_unique<cudnn::SdpaPlans>();
   bool lost = false;
 
   ~Impl() {
@@ -116,6 +154,7 @@ struct GpuSession::Impl {
     q.reset(); k.reset(); v.reset();
     flush.reset();
     partials.reset();
+    sdpa.reset();
     if (start) cudaEventDestroy(start);
     if (stop) cudaEventDestroy(stop);
     if (stream) cudaStreamDestroy(stream);
@@ -179,7 +218,7 @@ struct GpuSession::Impl {
   }
 
   OpState& state(GpuOp op) {
-    auto it = ops.find(op == GpuOp::Quantize ? last_int8 : op);
+    auto it = ops.find(op == GpuOp::Quantize ? last_quantizing : op);
     if (it == ops.end()) throw CudaError(std::string(to_string(op)) + " was not prepared", cudaSuccess);
     return it->second;
   }
@@ -193,8 +232,12 @@ struct GpuSession::Impl {
         s.reference->run(q.get(), k.get(), v.get(), s.out_f32.get(), stream);
         break;
       case GpuOp::Quantize:
-        CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), last_int8 == GpuOp::Int8Full,
-                                         s.quant, stream));
+        if (last_quantizing == GpuOp::Fp8Cudnn) {
+          CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
+        } else {
+          CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), last_quantizing == GpuOp::Int8Full,
+                                           s.quant, stream));
+        }
         break;
       case GpuOp::Int8Full:
         CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), true, s.quant, stream));
@@ -207,17 +250,42 @@ struct GpuSession::Impl {
       case GpuOp::Fp16Flash:
         CUDA_CHECK(kernels::fp16_flash_attention(dims, q.get(), k.get(), v.get(), s.out_f16.get(), stream));
         break;
+      case GpuOp::Fp16Cudnn:
+        sdpa->run(dims, cudnn::SdpaPrecision::Fp16, {q.get(), k.get(), v.get(), s.out_f16.get(), nullptr},
+                 s.cudnn_workspace.get(), stream);
+        break;
+      case GpuOp::Fp8Cudnn:
+        CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
+        sdpa->run(dims, cudnn::SdpaPrecision::Fp8E4M3, {s.fp8.q, s.fp8.k, s.fp8.v, s.fp8_out, s.fp8.scales},
+                 s.cudnn_workspace.get(), stream);
+        CUDA_CHECK(cudnn::fp8_output_to_half(s.fp8_out, s.fp8.scales, s.out_f16.get(), dims.q_elements(), stream));
+        break;
     }
+  }
+
+  void allocate_fp8(OpState& s) {
+    const Fp8Layout layout = fp8_layout(dims);
+    s.fp8_storage = DeviceBuffer<uint8_t>(alloc, layout.total());
+    std::array<uint8_t*, 5> at{};
+    uint8_t* cursor = s.fp8_storage.get();
+    for (size_t i = 0; i < at.size(); ++i) {
+      at[i] = cursor;
+      cursor += (layout.bytes[i] + 255) / 256 * 256;
+    }
+    s.fp8 = {at[0], at[1], at[2], reinterpret_cast<float*>(at[4])};
+    s.fp8_out = at[3];
   }
 
   void prepare(GpuOp op) {
     if (op == GpuOp::Quantize) {
-      state(op);  // needs a prepared INT8 op
+      state(op);  // needs a prepared quantizing op (INT8, or fp8-cudnn)
       enqueue(op);
       CUDA_CHECK(cudaStreamSynchronize(stream));
       return;
     }
     ops.erase(op);
+    // cuDNN's graph first: a problem it declines allocates nothing.
+    const int64_t cudnn_workspace = is_cudnn(op) ? sdpa->prepare(dims, cudnn_precision(op)) : 0;
     alloc.reset_peak();
     const int64_t base = alloc.current();
     OpState& s = ops[op];
@@ -231,8 +299,13 @@ struct GpuSession::Impl {
       output_bytes = s.out_f16.bytes();
       if (is_int8(op)) {
         allocate_quantized(s, op == GpuOp::Int8Full);
-        last_int8 = op;
+        last_quantizing = op;
       }
+      if (op == GpuOp::Fp8Cudnn) {
+        allocate_fp8(s);
+        last_quantizing = op;
+      }
+      if (cudnn_workspace > 0) s.cudnn_workspace = DeviceBuffer<uint8_t>(alloc, cudnn_workspace);
     }
     enqueue(op);
     CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -404,6 +477,10 @@ int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op
       return static_cast<int64_t>(kernels::quantized_sizes(dims, quant, true).total());
     case GpuOp::Int8QK:  // INT8 Q/K plus the FP16 V the kernel reads
       return static_cast<int64_t>(kernels::quantized_sizes(dims, quant, false).total()) + dims.kv_elements() * 2;
+    case GpuOp::Fp8Cudnn: {  // e4m3 Q/K/V and the per-tensor scales
+      const Fp8Layout layout = fp8_layout(dims);
+      return layout.bytes[0] + layout.bytes[1] + layout.bytes[2] + layout.bytes[4];
+    }
     default:
       return fp16;
   }
@@ -412,6 +489,9 @@ int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op
 int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
                             const std::vector<GpuOp>& ops, int64_t l2_cache_bytes) {
   constexpr int64_t kLtWorkspace = 32ll << 20, kMargin = 64ll << 20;
+  // cuDNN's SDPA forward workspace is not known before its plan is built; an allowance stands
+  // in for it (an inference forward keeps no O(seq^2) state, so it is expected to be small).
+  constexpr int64_t kCudnnWorkspaceAllowance = 64ll << 20;
   const int64_t inputs = 2 * dims.q_elements() + kv_bytes_fp16(dims);
   const int64_t reference_out = 4 * dims.q_elements();
   int64_t largest_op = plan_reference(dims, settings.reference).workspace_bytes + kLtWorkspace;
@@ -419,6 +499,8 @@ int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
     if (op == GpuOp::Reference || op == GpuOp::Quantize) continue;
     int64_t bytes = 2 * dims.q_elements();
     if (is_int8(op)) bytes += static_cast<int64_t>(kernels::quantized_sizes(dims, settings.quant, op == GpuOp::Int8Full).total()) + 7 * 256;
+    if (op == GpuOp::Fp8Cudnn) bytes += fp8_layout(dims).total();
+    if (is_cudnn(op)) bytes += kCudnnWorkspaceAllowance;
     largest_op = std::max(largest_op, bytes);
   }
   return inputs + reference_out + largest_op + std::max<int64_t>(2 * l2_cache_bytes, 1 << 20) + kMargin;

@@ -9,6 +9,7 @@
 #   GTEST_FILTER=...                                   restricts the gpu-tests stage
 #   CUDA_ARCHS="90a"                                   architectures to build (default 80;90a)
 #   GIT_COMMIT=$(git rev-parse --short=12 HEAD)        commit for the reports (the copy has no .git)
+#   CUDNN_ROOT=...                                     cuDNN 9 (default: PyTorch's, see below)
 #
 # Device call: carry [".deps"], command: scripts/device-check.sh
 set -uo pipefail
@@ -43,14 +44,25 @@ run_stage() {
 note "== device-check $(date -u +%FT%TZ) stages: $STAGES"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader 2>&1 | tee -a "$SUMMARY"
 
+# cuDNN on the GPU machine lives in PyTorch's environment (only .so.9 files; CMake links
+# that); the frontend headers arrive through .deps/unpack.sh into the prefix's include/.
+if [[ -z "${CUDNN_ROOT:-}" ]]; then
+  for d in /opt/torch/.venv/lib/python3*/site-packages/nvidia/cudnn; do
+    [[ -f $d/include/cudnn_version.h ]] && CUDNN_ROOT=$d
+  done
+fi
+# libcudnn.so.9 loads its sub-libraries (engines, heuristics) at run time: let the loader see them.
+[[ -n "${CUDNN_ROOT:-}" && -d $CUDNN_ROOT/lib ]] && export LD_LIBRARY_PATH="$CUDNN_ROOT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 configure_and_build() {
   local prefix
   prefix=$(.deps/unpack.sh) || return 1
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINT8ATTN_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" \
-    -DINT8ATTN_CUDA_ARCHS="${CUDA_ARCHS:-80;90a}" -DINT8ATTN_GIT_COMMIT="${GIT_COMMIT:-}" &&
+    -DINT8ATTN_CUDA_ARCHS="${CUDA_ARCHS:-80;90a}" -DINT8ATTN_GIT_COMMIT="${GIT_COMMIT:-}" \
+    ${CUDNN_ROOT:+-DCUDNN_ROOT="$CUDNN_ROOT"} &&
     cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 has_stage build && run_stage build "$OUT/build.log" configure_and_build
+has_stage build && grep -E "cuDNN" "$OUT/build.log" | head -2 | tee -a "$SUMMARY"
 
 bench="$BUILD_DIR/int8attn-bench"
 if [[ -x "$bench" ]]; then "$bench" devices 2>&1 | tee -a "$SUMMARY"; fi
@@ -66,7 +78,7 @@ has_stage gpu-tests && run_stage gpu-tests "$OUT/gpu-tests.log" gpu_tests
 has_stage gpu-tests && grep -E "tests passed|tests failed|Failed|FAILED" "$OUT/gpu-tests.log" | head -20
 
 # Small shapes only: memcheck slows kernels by orders of magnitude.
-SANITIZE_FILTER='Shapes/ReferenceShapes.*/small:Shapes/ReferenceShapes.*/one:Shapes/ReferenceShapes.*/causal_gqa_77:Shapes/ReferenceShapes.*/causal_q_longer:Reference.RowsWithNoVisibleKeyAreZero:Reference.SameSeedSameBits:Inputs.*:Memory.*:Metrics.*:CudaBackend.*'
+SANITIZE_FILTER='Shapes/CudnnShapes.*/mha_d64:Cudnn.MemoryIsAccounted:Shapes/ReferenceShapes.*/small:Shapes/ReferenceShapes.*/one:Shapes/ReferenceShapes.*/causal_gqa_77:Shapes/ReferenceShapes.*/causal_q_longer:Reference.RowsWithNoVisibleKeyAreZero:Reference.SameSeedSameBits:Inputs.*:Memory.*:Metrics.*:CudaBackend.*'
 sanitize() {
   compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
     "$BUILD_DIR/tests/int8attn_gpu_tests" --gtest_filter="$SANITIZE_FILTER"

@@ -79,6 +79,7 @@ struct CpuOptions {
 // Everything a backend needs besides the case itself.
 struct RunSettings {
   std::vector<std::string> kernels;  // registry names, in report order
+  std::string baseline;              // speed baseline: a kernel name; empty = the fastest FP16 kernel
   QuantConfig quant;
   Thresholds thresholds;
   MeasureOptions measure;

@@ -174,6 +174,8 @@ class CpuBackend final : public Backend {
         run.tensor_bytes = cpu::fp16_tensor_bytes(dims);
         return run;
       case Algorithm::Reference:
+      case Algorithm::Fp16Cudnn:  // cuDNN kernels: CUDA only (the registry says so)
+      case Algorithm::Fp8Cudnn:
         break;
     }
     throw std::logic_error("CPU backend: no emulation for this algorithm");

@@ -41,11 +41,11 @@ gpu::GpuOp op_for(Algorithm a) {
     case Algorithm::Int8Full: return gpu::GpuOp::Int8Full;
     case Algorithm::Int8QK: return gpu::GpuOp::Int8QK;
     case Algorithm::Fp16Flash: return gpu::GpuOp::Fp16Flash;
+    case Algorithm::Fp16Cudnn: return gpu::GpuOp::Fp16Cudnn;
+    case Algorithm::Fp8Cudnn: return gpu::GpuOp::Fp8Cudnn;
   }
   return gpu::GpuOp::Reference;
 }
-
-bool is_int8(gpu::GpuOp op) { return op == gpu::GpuOp::Int8Full || op == gpu::GpuOp::Int8QK; }
 
 gpu::OpSettings op_settings(const RunSettings& s, const BenchCase& c) {
   gpu::OpSettings o;
@@ -236,7 +236,7 @@ class CudaBackend final : public Backend {
       }
       r.latency = measure(op, settings.measure);
       r.tops = attention_tops(d, r.latency->median_ms);
-      if (is_int8(op)) r.quantize_latency = measure(gpu::GpuOp::Quantize, settings.measure);
+      if (gpu::op_has_quantize_step(op)) r.quantize_latency = measure(gpu::GpuOp::Quantize, settings.measure);
       const gpu::OpMemory mem = session_->memory(op);
       const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, gpu::GpuOp::Fp16Flash);
       r.memory = MemoryUse{gpu::op_tensor_bytes(d, settings.quant, op), fp16_bytes, mem.workspace_bytes, mem.peak_bytes};

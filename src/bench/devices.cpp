@@ -14,9 +14,28 @@ std::string host_name() {
   return gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string("unknown");
 }
 
+std::string cudnn_missing_reason() {
+#if INT8ATTN_HAVE_CUDA
+  const gpu::CudnnStatus s = gpu::cudnn_status();
+  return s.available ? std::string() : s.why_not;
+#else
+  return "built without CUDA";
+#endif
+}
+
+std::string cudnn_version() {
+#if INT8ATTN_HAVE_CUDA
+  return gpu::cudnn_status().version;
+#else
+  return {};
+#endif
+}
+
 DeviceCaps device_caps(const GpuDeviceSummary& device) {
   const gpu::DeviceInfo& d = device.info;
-  return {BackendKind::Cuda, d.name, d.cc_major, d.cc_minor};
+  DeviceCaps caps{BackendKind::Cuda, d.name, d.cc_major, d.cc_minor};
+  caps.cudnn_missing = cudnn_missing_reason();
+  return caps;
 }
 
 Environment gpu_environment(const GpuDeviceSummary& device) {
@@ -33,6 +52,7 @@ Environment gpu_environment(const GpuDeviceSummary& device) {
   env.driver_version = d.driver_version;
   env.cuda_runtime_version = d.runtime_version;
   env.cublaslt_version = d.cublaslt_version;
+  env.cudnn_version = d.cudnn_version;
   return env;
 }
 
@@ -91,8 +111,8 @@ std::string describe_devices(const std::vector<GpuDeviceSummary>& devices, const
     out += fmt::format("  compute capability {}.{}, {} SMs, {:.1f} GiB memory, {:.0f} MiB L2\n", d.cc_major,
                        d.cc_minor, d.sm_count, d.total_memory_bytes / double(1ll << 30), d.l2_cache_bytes / double(1 << 20));
     out += fmt::format("  clocks: SM {} MHz, memory {} MHz (peak)\n", d.sm_clock_mhz, d.memory_clock_mhz);
-    out += fmt::format("  driver CUDA {}, runtime {}, cuBLASLt {}\n", d.driver_version, d.runtime_version,
-                       d.cublaslt_version);
+    out += fmt::format("  driver CUDA {}, runtime {}, cuBLASLt {}, cuDNN {}\n", d.driver_version, d.runtime_version,
+                       d.cublaslt_version, d.cudnn_version.empty() ? "-" : d.cudnn_version);
     out += "  kernels:\n";
     for (const KernelSupport& k : device.kernels) {
       out += fmt::format("    {:<20} {}{}\n", k.kernel, k.supported ? "supported" : "not supported",

@@ -34,4 +34,8 @@ Environment gpu_environment(const GpuDeviceSummary& device);
 
 std::string host_name();
 
+// Why the cuDNN kernels cannot run in this build (empty when they can), and cuDNN's version.
+std::string cudnn_missing_reason();
+std::string cudnn_version();
+
 }  // namespace int8attn

@@ -1,5 +1,7 @@
 // The fallback policy: for each INT8 kernel result, decide whether a user should run INT8
-// or fall back to FP16, and say every reason.
+// or fall back to FP16, and say every reason; for each FP8 kernel, whether FP8 is worth it.
+// Speed is judged against the case's baseline: the fastest FP16 kernel measured in the case
+// (our fp16-fa, cuDNN's fp16-cudnn, ...) unless the config names one (RunSettings::baseline).
 #pragma once
 #include <optional>
 #include <string>
@@ -10,15 +12,26 @@
 
 namespace int8attn {
 
+inline constexpr const char* kFastestFp16Rule = "fastest-fp16";
+
+// The case's baseline: `configured` (a kernel name) when non-empty, else the fastest
+// FP16-family kernel with a latency. A configured kernel that did not produce a latency
+// (skipped, failed, not in the case) gives a baseline without latency and a note saying so;
+// another kernel never stands in for it silently.
+Baseline choose_baseline(const CaseResult& result, const std::string& configured);
+
 // Reasons, in order: support (architecture/shape, from the registry), skipped (e.g. out of
 // memory), kernel error, each accuracy threshold crossed (with the measured value), and —
-// when `fp16` carries a real (GPU) latency — INT8 being slower than the FP16 kernel.
+// when the baseline carries a latency — INT8 being slower than the baseline kernel.
 FallbackDecision decide_fallback(const KernelResult& int8_result, const Thresholds& thresholds,
-                                 const KernelResult* fp16, bool latencies_meaningful);
+                                 const Baseline* baseline);
 
-// Applies decide_fallback to every INT8-family kernel of a case (the FP16 comparison is the
-// case's fp16-fa result when present).
-void apply_fallback_policy(CaseResult& result, const Thresholds& thresholds,
-                           bool latencies_meaningful);
+// The same checks for an FP8 kernel, except that FP8 is chosen only with evidence that it
+// is faster: no baseline latency is a reason too.
+Fp8Verdict decide_fp8(const KernelResult& fp8_result, const Thresholds& thresholds, const Baseline* baseline);
+
+// With meaningful latencies (GPU backends): chooses the case's baseline and sets every
+// kernel's speedup against it. Then the INT8 decisions and FP8 verdicts of every kernel.
+void apply_fallback_policy(CaseResult& result, const RunSettings& settings, bool latencies_meaningful);
 
 }  // namespace int8attn

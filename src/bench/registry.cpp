@@ -5,9 +5,21 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "src/bench/devices.h"
+
 namespace int8attn {
 
 const char* to_string(BackendKind b) { return b == BackendKind::Cpu ? "cpu" : "cuda"; }
+
+const char* to_string(KernelFamily f) {
+  switch (f) {
+    case KernelFamily::Reference: return "reference";
+    case KernelFamily::Int8: return "int8";
+    case KernelFamily::Fp16: return "fp16";
+    case KernelFamily::Fp8: return "fp8";
+  }
+  return "?";
+}
 
 std::string KernelSpec::support_rules() const {
   std::vector<std::string> parts;
@@ -15,8 +27,17 @@ std::string KernelSpec::support_rules() const {
   for (BackendKind b : backends) names.push_back(to_string(b));
   parts.push_back(fmt::format("backends: {}", fmt::join(names, ", ")));
   if (min_cc_major > 0) parts.push_back(fmt::format("GPU: compute capability >= {}.{}", min_cc_major, min_cc_minor));
-  parts.push_back(head_dims.empty() ? std::string("head_dim: any")
-                                    : fmt::format("head_dim: {}", fmt::join(head_dims, ", ")));
+  if (needs_cudnn) {
+    const std::string missing = cudnn_missing_reason();
+    parts.push_back(missing.empty() ? fmt::format("needs cuDNN 9 (this build: cuDNN {})", cudnn_version())
+                                    : fmt::format("needs cuDNN 9 (unavailable in this build: {})", missing));
+  }
+  if (!shape_rule_text.empty()) {
+    parts.push_back(shape_rule_text);
+  } else {
+    parts.push_back(head_dims.empty() ? std::string("head_dim: any")
+                                      : fmt::format("head_dim: {}", fmt::join(head_dims, ", ")));
+  }
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
@@ -30,6 +51,10 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims,
     return fmt::format("architecture: needs compute capability >= {}.{}, {} is {}.{}", min_cc_major,
                        min_cc_minor, dev.name, dev.cc_major, dev.cc_minor);
   }
+  if (needs_cudnn && !dev.cudnn_missing.empty()) return "cuDNN: " + dev.cudnn_missing;
+  if (shape_rule) {
+    if (auto why = shape_rule(dims, dev)) return *why;
+  }
   if (!head_dims.empty() &&
       std::find(head_dims.begin(), head_dims.end(), dims.head_dim) == head_dims.end()) {
     return fmt::format("shape: head_dim {} not supported (supported: {})", dims.head_dim,
@@ -38,21 +63,68 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims,
   return std::nullopt;
 }
 
+namespace {
+
+// cuDNN's SDPA support surface (cudnn_frontend/node/sdpa_support_surface.h) as far as our
+// problems reach: head_dim limits, and the causal mask that we align bottom-right.
+std::optional<std::string> cudnn_head_dim_rule(const AttnDims& d, int64_t multiple) {
+  if (d.head_dim % multiple != 0 || d.head_dim > 256) {
+    return fmt::format("shape: head_dim {} not supported (cuDNN: a multiple of {} up to 256)", d.head_dim, multiple);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> cudnn_causal_rule(const AttnDims& d) {
+  if (d.causal && d.seq_q > d.seq_kv) {
+    return fmt::format("shape: causal with seq_q {} > seq_kv {}: cuDNN's bottom-right mask needs seq_q <= seq_kv",
+                       d.seq_q, d.seq_kv);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> fp16_cudnn_rule(const AttnDims& d, const DeviceCaps&) {
+  if (auto why = cudnn_head_dim_rule(d, 8)) return why;
+  return cudnn_causal_rule(d);
+}
+
+std::optional<std::string> fp8_cudnn_rule(const AttnDims& d, const DeviceCaps& dev) {
+  if (auto why = cudnn_head_dim_rule(d, 16)) return why;
+  if (auto why = cudnn_causal_rule(d)) return why;
+  if (d.causal && d.seq_q != d.seq_kv && dev.cc_major < 10) {
+    return fmt::format(
+        "shape: causal with seq_q {} != seq_kv {}: cuDNN's FP8 SDPA has the bottom-right mask only on "
+        "compute capability >= 10.0 ({} is {}.{})",
+        d.seq_q, d.seq_kv, dev.name, dev.cc_major, dev.cc_minor);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 const std::vector<KernelSpec>& kernel_registry() {
   // Head dims the fused GPU kernels are instantiated for (kernels/instantiations).
   static const std::vector<int64_t> kFusedHeadDims = {64, 128};
   static const std::vector<KernelSpec> registry = {
       {"fp16-ref-cublaslt",
        "reference attention: FP64 on the CPU; cuBLASLt GEMMs with an FP32 softmax on the GPU",
-       Algorithm::Reference, KernelFamily::Reference, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}},
+       Algorithm::Reference, KernelFamily::Reference, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""},
       {"int8-fa",
        "full INT8 flash attention: INT8 Q·K^T, INT8/UINT8 P·V (Hopper, head_dim 128: wgmma, "
        "warp-specialized with TMA from 2K keys; mma.sync m16n8k32 elsewhere)",
-       Algorithm::Int8Full, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims},
+       Algorithm::Int8Full, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
       {"int8-qk", "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split)",
-       Algorithm::Int8QK, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims},
+       Algorithm::Int8QK, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
       {"fp16-fa", "FP16 flash attention with the INT8 kernels' tiling (the like-for-like baseline)",
-       Algorithm::Fp16Flash, KernelFamily::Fp16, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims},
+       Algorithm::Fp16Flash, KernelFamily::Fp16, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
+      {"fp16-cudnn",
+       "cuDNN SDPA forward, FP16 in/out, FP32 softmax (frontend graph API; the fastest FP16 attention on Hopper)",
+       Algorithm::Fp16Cudnn, KernelFamily::Fp16, {BackendKind::Cuda}, 8, 0, {}, true, fp16_cudnn_rule,
+       "head_dim: a multiple of 8 up to 256; causal needs seq_q <= seq_kv"},
+      {"fp8-cudnn",
+       "cuDNN SDPA forward, FP8 e4m3 Q/K/V/P/O with per-tensor scales; latency includes quantizing Q/K/V and "
+       "converting O to FP16",
+       Algorithm::Fp8Cudnn, KernelFamily::Fp8, {BackendKind::Cuda}, 9, 0, {}, true, fp8_cudnn_rule,
+       "head_dim: a multiple of 16 up to 256; causal needs seq_q == seq_kv below compute capability 10.0"},
   };
   return registry;
 }

@@ -198,7 +198,7 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
     }
   }
   result.kernels = std::move(ordered);
-  apply_fallback_policy(result, settings.thresholds, backend.kind() == BackendKind::Cuda);
+  apply_fallback_policy(result, settings, backend.kind() == BackendKind::Cuda);
   return result;
 }
 

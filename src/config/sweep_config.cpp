@@ -278,6 +278,22 @@ std::vector<QkRotation> read_config_rotations(const JsonNode& root) {
   return rotation ? read_rotations(*rotation) : std::vector<QkRotation>{QuantConfig{}.rotation};
 }
 
+// "baseline": the kernel every speedup and speed decision is measured against: "fastest-fp16"
+// (the default: the fastest FP16 kernel of each case) or any FP16/FP8 kernel the sweep runs.
+std::string read_baseline(const JsonNode& node, const std::vector<std::string>& kernels) {
+  std::vector<std::string> valid = {"fastest-fp16"};
+  for (const KernelSpec& k : kernel_registry()) {
+    if (k.family == KernelFamily::Fp16 || k.family == KernelFamily::Fp8) valid.push_back(k.name);
+  }
+  std::string name = node.as_choice(valid);
+  if (name == "fastest-fp16") return {};
+  if (std::find(kernels.begin(), kernels.end(), name) == kernels.end()) {
+    node.fail(fmt::format("expected a kernel this sweep runs (\"kernels\": {}), found \"{}\"", fmt::join(kernels, ", "),
+                          name));
+  }
+  return name;
+}
+
 QuantConfig read_quantization(const JsonNode& node) {
   node.expect_object(
       {"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block", "rotation"});
@@ -359,7 +375,7 @@ ReferencePrecision read_reference(const JsonNode& node) {
 
 const std::vector<std::string> kTopLevelKeys = {"name",         "description", "axes",      "exclude",
                                                 "kernels",      "quantization", "reference", "measurement",
-                                                "thresholds",   "cpu"};
+                                                "thresholds",   "cpu",          "baseline"};
 
 // --- the expanded config: every setting with its default filled in ---------------------
 
@@ -438,6 +454,7 @@ json settings_to_json(const RunSettings& s) {
         {"max_rel_l2", optional_to_json(s.thresholds.max_rel_l2)},
         {"min_cosine", optional_to_json(s.thresholds.min_cosine)}}},
       {"cpu", {{"max_case_gflop", s.cpu.max_case_gflop}, {"max_case_bytes", s.cpu.max_case_bytes}, {"threads", s.cpu.threads}}},
+      {"baseline", s.baseline.empty() ? json("fastest-fp16") : json(s.baseline)},
   };
 }
 
@@ -460,6 +477,7 @@ RunSettings read_settings(const JsonNode& root) {
   read_optional(root, "measurement", s.measure, read_measurement);
   read_optional(root, "thresholds", s.thresholds, read_thresholds);
   read_optional(root, "cpu", s.cpu, read_cpu);
+  if (auto node = root.find("baseline")) s.baseline = read_baseline(*node, s.kernels);
   return s;
 }
 

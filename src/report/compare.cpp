@@ -261,6 +261,21 @@ void count(CompareResult& result) {
   }
 }
 
+// Fills each row's speedup against its report's case baseline, for the table only.
+void attach_speedups(const Report& report, bool candidate_side, std::vector<KernelComparison>& rows) {
+  std::map<KernelKey, double> speedups;
+  for (const auto& c : report.cases) {
+    for (const auto& k : c.kernels) {
+      if (auto x = speedup_of(c, k)) speedups.emplace(KernelKey{c.id, k.kernel}, *x);
+    }
+  }
+  for (auto& row : rows) {
+    auto it = speedups.find({row.case_id, row.kernel});
+    if (it == speedups.end()) continue;
+    (candidate_side ? row.candidate_speedup : row.baseline_speedup) = it->second;
+  }
+}
+
 }  // namespace
 
 CompareResult compare_reports(const Report& baseline, const Report& candidate, const CompareOptions& options) {
@@ -311,6 +326,8 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     row.fails = row.verdict == Verdict::Regression ||
                 (row.verdict == Verdict::Missing && options.missing_policy == MissingPolicy::Fail);
   }
+  attach_speedups(baseline, false, result.rows);
+  attach_speedups(candidate, true, result.rows);
   count(result);
   return result;
 }

@@ -65,6 +65,8 @@ struct KernelComparison {
   std::optional<double> latency_change;   // candidate/baseline - 1
   std::optional<double> mann_whitney_p;   // when both sides kept samples
   std::optional<double> baseline_rel_l2, candidate_rel_l2;
+  // Speedup against each report's case baseline (speedup_of): shown, never a verdict.
+  std::optional<double> baseline_speedup, candidate_speedup;
   std::vector<Finding> findings;          // only the non-Same ones
 };
 

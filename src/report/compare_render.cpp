@@ -31,6 +31,12 @@ std::string rel_l2_pair(const KernelComparison& row) {
   return fmt::format("{:.3g} -> {:.3g}", *row.baseline_rel_l2, *row.candidate_rel_l2);
 }
 
+std::string speedup_pair(const KernelComparison& row) {
+  if (!row.baseline_speedup && !row.candidate_speedup) return "-";
+  auto x = [](const std::optional<double>& v) { return v ? fmt::format("{:.2f}x", *v) : std::string("-"); };
+  return x(row.baseline_speedup) + " -> " + x(row.candidate_speedup);
+}
+
 std::string reasons(const KernelComparison& row) {
   std::string out;
   for (const auto& f : row.findings) {
@@ -53,6 +59,7 @@ TextTable comparison_table(const std::vector<const KernelComparison*>& rows, boo
                                          {"cand ms", Align::Right},
                                          {"change", Align::Right},
                                          {"rel_l2 base -> cand", Align::Right},
+                                         {"speedup base -> cand", Align::Right},
                                          {"verdict"}};
   if (with_reasons) cols.push_back({"why"});
   TextTable table(std::move(cols));
@@ -60,7 +67,7 @@ TextTable comparison_table(const std::vector<const KernelComparison*>& rows, boo
     std::vector<std::string> cells = {row->case_id,          row->kernel,
                                       opt_ms(row->baseline_ms), opt_ms(row->candidate_ms),
                                       opt_change(row->latency_change), rel_l2_pair(*row),
-                                      verdict_cell(*row)};
+                                      speedup_pair(*row),      verdict_cell(*row)};
     if (with_reasons) cells.push_back(reasons(*row));
     table.add_row(std::move(cells));
   }
@@ -146,6 +153,8 @@ nlohmann::json compare_to_json(const CompareResult& r) {
                     {"mann_whitney_p", optional_json(row.mann_whitney_p)},
                     {"baseline_rel_l2", optional_json(row.baseline_rel_l2)},
                     {"candidate_rel_l2", optional_json(row.candidate_rel_l2)},
+                    {"baseline_speedup", optional_json(row.baseline_speedup)},
+                    {"candidate_speedup", optional_json(row.candidate_speedup)},
                     {"findings", std::move(findings)}});
   }
   const auto& o = r.options;

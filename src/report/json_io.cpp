@@ -80,6 +80,7 @@ json to_json(const Environment& env) {
   put_known(j, "driver_version", env.driver_version);
   put_known(j, "cuda_runtime_version", env.cuda_runtime_version);
   put_known(j, "cublaslt_version", env.cublaslt_version);
+  put_known(j, "cudnn_version", env.cudnn_version);
   put_known(j, "cpu_model", env.cpu_model);
   put_known(j, "cpu_threads", env.cpu_threads);
   return j;
@@ -95,6 +96,12 @@ json to_json(const Summary& s) {
   json j = {{"cases", s.cases},     {"kernel_runs", s.kernel_runs},   {"ok", s.ok},
             {"skipped", s.skipped}, {"errors", s.errors},             {"int8_share", real(s.int8_share)}};
   put_optional(j, "geomean_speedup", s.geomean_speedup);
+  put_known(j, "baseline", s.baseline_rule);
+  if (s.fp8_verdicts > 0) {
+    j["fp8_verdicts"] = s.fp8_verdicts;
+    j["fp8_chosen"] = s.fp8_chosen;
+  }
+  put_optional(j, "fp8_geomean_speedup", s.fp8_geomean_speedup);
   put_optional(j, "worst_rel_l2", s.worst_rel_l2);
   put_known(j, "worst_rel_l2_case", s.worst_rel_l2_case);
   put_optional(j, "worst_max_abs_error", s.worst_max_abs_error);
@@ -134,6 +141,18 @@ json to_json(const FallbackDecision& f) {
   return {{"decision", to_string(f.decision)}, {"reasons", f.reasons}};
 }
 
+json to_json(const Fp8Verdict& v) {
+  return {{"decision", to_string(v.decision)}, {"reasons", v.reasons}};
+}
+
+json to_json(const Baseline& b) {
+  json j = {{"rule", b.rule}};
+  put_known(j, "kernel", b.kernel);
+  put_optional(j, "median_ms", b.median_ms);
+  put_known(j, "note", b.note);
+  return j;
+}
+
 json to_json(const ReferenceCheck& r) {
   return {{"rows_checked", r.rows_checked},
           {"max_abs_error", real(r.max_abs_error)},
@@ -170,6 +189,8 @@ json to_json(const KernelResult& k) {
   put_optional(j, "accuracy", k.accuracy);
   put_optional(j, "memory", k.memory);
   put_optional(j, "fallback", k.fallback);
+  put_optional(j, "speedup", k.speedup);
+  put_optional(j, "fp8_verdict", k.fp8_verdict);
   return j;
 }
 
@@ -180,6 +201,7 @@ json to_json(const CaseResult& c) {
             {"quantization", {{"rotation", to_string(c.rotation)}}},
             {"kernels", array_of(c.kernels)}};
   put_optional(j, "reference_check", c.reference_check);
+  put_optional(j, "baseline", c.baseline);
   j["wall_seconds"] = real(c.wall_seconds);
   return j;
 }
@@ -297,6 +319,7 @@ void read(const Node& n, KernelStatus& out) {
   read_enum(n, out, {KernelStatus::Ok, KernelStatus::Skipped, KernelStatus::Error});
 }
 void read(const Node& n, Decision& out) { read_enum(n, out, {Decision::Int8, Decision::Fp16Fallback}); }
+void read(const Node& n, Fp8Decision& out) { read_enum(n, out, {Fp8Decision::Fp8, Fp8Decision::Fp16}); }
 void read(const Node& n, Distribution& out) {
   read_enum(n, out, kAllDistributions);
 }
@@ -311,6 +334,8 @@ void read(const Node& n, LatencyStats& out);
 void read(const Node& n, Accuracy& out);
 void read(const Node& n, MemoryUse& out);
 void read(const Node& n, FallbackDecision& out);
+void read(const Node& n, Fp8Verdict& out);
+void read(const Node& n, Baseline& out);
 void read(const Node& n, ReferenceCheck& out);
 void read(const Node& n, AttnDims& out);
 void read(const Node& n, InputSpec& out);
@@ -367,6 +392,7 @@ void read(const Node& n, Environment& out) {
   optional(n, "driver_version", out.driver_version);
   optional(n, "cuda_runtime_version", out.cuda_runtime_version);
   optional(n, "cublaslt_version", out.cublaslt_version);
+  optional(n, "cudnn_version", out.cudnn_version);
   optional(n, "cpu_model", out.cpu_model);
   optional(n, "cpu_threads", out.cpu_threads);
 }
@@ -388,6 +414,10 @@ void read(const Node& n, Summary& out) {
   required(n, "errors", out.errors);
   required(n, "int8_share", out.int8_share);
   optional(n, "geomean_speedup", out.geomean_speedup);
+  optional(n, "baseline", out.baseline_rule);
+  optional(n, "fp8_verdicts", out.fp8_verdicts);
+  optional(n, "fp8_chosen", out.fp8_chosen);
+  optional(n, "fp8_geomean_speedup", out.fp8_geomean_speedup);
   optional(n, "worst_rel_l2", out.worst_rel_l2);
   optional(n, "worst_rel_l2_case", out.worst_rel_l2_case);
   optional(n, "worst_max_abs_error", out.worst_max_abs_error);
@@ -432,6 +462,20 @@ void read(const Node& n, FallbackDecision& out) {
   expect_object(n);
   required(n, "decision", out.decision);
   required(n, "reasons", out.reasons);
+}
+
+void read(const Node& n, Fp8Verdict& out) {
+  expect_object(n);
+  required(n, "decision", out.decision);
+  required(n, "reasons", out.reasons);
+}
+
+void read(const Node& n, Baseline& out) {
+  expect_object(n);
+  required(n, "rule", out.rule);
+  optional(n, "kernel", out.kernel);
+  optional(n, "median_ms", out.median_ms);
+  optional(n, "note", out.note);
 }
 
 void read(const Node& n, ReferenceCheck& out) {
@@ -481,6 +525,8 @@ void read(const Node& n, KernelResult& out) {
   optional(n, "accuracy", out.accuracy);
   optional(n, "memory", out.memory);
   optional(n, "fallback", out.fallback);
+  optional(n, "speedup", out.speedup);
+  optional(n, "fp8_verdict", out.fp8_verdict);
 }
 
 void read(const Node& n, CaseResult& out) {
@@ -495,6 +541,7 @@ void read(const Node& n, CaseResult& out) {
   }
   required(n, "kernels", out.kernels);
   optional(n, "reference_check", out.reference_check);
+  optional(n, "baseline", out.baseline);
   required(n, "wall_seconds", out.wall_seconds);
 }
 
@@ -550,6 +597,8 @@ INT8ATTN_INSTANTIATE_FROM_JSON(LatencyStats)
 INT8ATTN_INSTANTIATE_FROM_JSON(Accuracy)
 INT8ATTN_INSTANTIATE_FROM_JSON(MemoryUse)
 INT8ATTN_INSTANTIATE_FROM_JSON(FallbackDecision)
+INT8ATTN_INSTANTIATE_FROM_JSON(Fp8Verdict)
+INT8ATTN_INSTANTIATE_FROM_JSON(Baseline)
 INT8ATTN_INSTANTIATE_FROM_JSON(ReferenceCheck)
 INT8ATTN_INSTANTIATE_FROM_JSON(AttnDims)
 INT8ATTN_INSTANTIATE_FROM_JSON(InputSpec)

@@ -36,6 +36,8 @@ nlohmann::json to_json(const LatencyStats& latency);
 nlohmann::json to_json(const Accuracy& accuracy);
 nlohmann::json to_json(const MemoryUse& memory);
 nlohmann::json to_json(const FallbackDecision& fallback);
+nlohmann::json to_json(const Fp8Verdict& verdict);
+nlohmann::json to_json(const Baseline& baseline);
 nlohmann::json to_json(const ReferenceCheck& check);
 nlohmann::json to_json(const AttnDims& dims);
 nlohmann::json to_json(const InputSpec& input);

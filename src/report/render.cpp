@@ -32,12 +32,32 @@ std::string max_abs(const KernelResult& k) {
   return k.accuracy ? number(k.accuracy->max_abs_error, 3) : "-";
 }
 
-std::string decision(const KernelResult& k) { return k.fallback ? to_string(k.fallback->decision) : "-"; }
+std::string speedup(const CaseResult& c, const KernelResult& k) {
+  const std::optional<double> x = speedup_of(c, k);
+  return x ? fmt::format("{:.2f}x", *x) : "-";
+}
+
+std::string decision(const KernelResult& k) {
+  if (k.fallback) return to_string(k.fallback->decision);
+  if (k.fp8_verdict) return to_string(k.fp8_verdict->decision);
+  return "-";
+}
 
 std::string note(const KernelResult& k) {
   if (k.status != KernelStatus::Ok) return k.reason;
   if (k.fallback && !k.fallback->reasons.empty()) return fmt::format("{}", fmt::join(k.fallback->reasons, "; "));
+  if (k.fp8_verdict && !k.fp8_verdict->reasons.empty()) {
+    return fmt::format("{}", fmt::join(k.fp8_verdict->reasons, "; "));
+  }
   return "";
+}
+
+std::string baseline_label(const CaseResult& c) {
+  if (!c.baseline) return "";
+  const Baseline& b = *c.baseline;
+  const std::string rule = b.rule == "configured" ? "configured" : b.rule;
+  if (b.median_ms) return fmt::format("baseline {} {:.4g} ms ({})", b.kernel, *b.median_ms, rule);
+  return fmt::format("no baseline ({}): {}", rule, b.note);
 }
 
 std::string shape_label(const CaseResult& c) {
@@ -77,11 +97,23 @@ std::string summary_line(const Report& r) {
   const auto& s = r.summary;
   std::string line = fmt::format("{} cases, {} kernel runs: {} ok, {} skipped, {} errors; INT8 kept {:.0f}%",
                                  s.cases, s.kernel_runs, s.ok, s.skipped, s.errors, s.int8_share * 100.0);
-  if (s.geomean_speedup) line += fmt::format("; geomean speedup vs FP16 {:.2f}x", *s.geomean_speedup);
+  const std::string against = s.baseline_rule.empty() || s.baseline_rule == "fastest-fp16"
+                                  ? std::string("the fastest FP16 kernel")
+                                  : s.baseline_rule;
+  if (s.geomean_speedup) line += fmt::format("; INT8 geomean speedup vs {} {:.2f}x", against, *s.geomean_speedup);
   if (s.worst_rel_l2) line += fmt::format("; worst rel_l2 {:.3g} ({})", *s.worst_rel_l2, s.worst_rel_l2_case);
   if (s.worst_max_abs_error) {
     line += fmt::format("; worst max_abs {:.3g} ({})", *s.worst_max_abs_error, s.worst_max_abs_error_case);
   }
+  return line;
+}
+
+std::string fp8_line(const Report& r) {
+  const auto& s = r.summary;
+  if (s.fp8_verdicts == 0) return "";
+  std::string line = fmt::format("FP8: faster than the baseline and within the accuracy thresholds in {} of {} results",
+                                 s.fp8_chosen, s.fp8_verdicts);
+  if (s.fp8_geomean_speedup) line += fmt::format("; geomean speedup {:.2f}x", *s.fp8_geomean_speedup);
   return line;
 }
 
@@ -104,6 +136,7 @@ std::vector<std::pair<std::string, std::string>> environment_fields(const Enviro
   text("driver", env.driver_version);
   text("CUDA runtime", env.cuda_runtime_version);
   text("cuBLASLt", env.cublaslt_version);
+  text("cuDNN", env.cudnn_version);
   text("CPU", env.cpu_model);
   count("CPU threads", env.cpu_threads, "");
   return out;
@@ -120,6 +153,7 @@ TextTable kernel_table(bool with_case) {
                                                             {"status"},
                                                             {"median ms", Align::Right},
                                                             {"TOPS", Align::Right},
+                                                            {"speedup", Align::Right},
                                                             {"rel_l2", Align::Right},
                                                             {"max_abs", Align::Right},
                                                             {"decision"},
@@ -129,18 +163,26 @@ TextTable kernel_table(bool with_case) {
   return TextTable(std::move(cols));
 }
 
-std::vector<std::string> kernel_cells(const KernelResult& k) {
-  return {k.kernel,        to_string(k.status), view::median_ms(k), view::tops(k),
+std::vector<std::string> kernel_cells(const CaseResult& c, const KernelResult& k) {
+  return {k.kernel,        to_string(k.status), view::median_ms(k), view::tops(k),     view::speedup(c, k),
           view::rel_l2(k), view::max_abs(k),    view::decision(k),  view::note(k)};
+}
+
+// The summary line, and the FP8 verdict line when the report has FP8 kernels.
+std::string summary_lines(const Report& r, const char* fp8_prefix) {
+  std::string out = view::summary_line(r);
+  if (const std::string fp8 = view::fp8_line(r); !fp8.empty()) out += "\n" + std::string(fp8_prefix) + fp8;
+  return out;
 }
 
 std::string render_table(const Report& r) {
   TextTable table = kernel_table(false);
   for (const auto& c : r.cases) {
-    table.add_section(fmt::format("{}  ({})", c.id, view::shape_label(c)));
-    for (const auto& k : c.kernels) table.add_row(kernel_cells(k));
+    const std::string baseline = view::baseline_label(c);
+    table.add_section(fmt::format("{}  ({}){}", c.id, view::shape_label(c), baseline.empty() ? "" : "  " + baseline));
+    for (const auto& k : c.kernels) table.add_row(kernel_cells(c, k));
   }
-  return fmt::format("{}\n\n{}\n{}\n", view::headline(r), table.to_text(2), view::summary_line(r));
+  return fmt::format("{}\n\n{}\n{}\n", view::headline(r), table.to_text(2), summary_lines(r, ""));
 }
 
 std::string render_markdown(const Report& r) {
@@ -151,12 +193,14 @@ std::string render_markdown(const Report& r) {
   TextTable table = kernel_table(true);
   for (const auto& c : r.cases) {
     for (const auto& k : c.kernels) {
-      auto cells = kernel_cells(k);
+      auto cells = kernel_cells(c, k);
       cells.insert(cells.begin(), c.id);
       table.add_row(std::move(cells));
     }
   }
-  return out + "\n" + table.to_markdown() + "\n**Summary:** " + markdown_cell(view::summary_line(r)) + "\n";
+  out += "\n" + table.to_markdown() + "\n**Summary:** " + markdown_cell(view::summary_line(r)) + "\n";
+  if (const std::string fp8 = view::fp8_line(r); !fp8.empty()) out += "\n**FP8:** " + markdown_cell(fp8) + "\n";
+  return out;
 }
 
 // ---- CSV -------------------------------------------------------------------------------
@@ -210,6 +254,10 @@ std::vector<std::string> csv_row(const CaseResult& c, const KernelResult& k) {
   row.push_back(k.fallback ? to_string(k.fallback->decision) : "");
   row.push_back(k.fallback ? fmt::format("{}", fmt::join(k.fallback->reasons, "; ")) : "");
   row.push_back(csv_number(c.wall_seconds));
+  row.push_back(csv_number(speedup_of(c, k)));
+  row.push_back(c.baseline ? c.baseline->kernel : "");
+  row.push_back(k.fp8_verdict ? to_string(k.fp8_verdict->decision) : "");
+  row.push_back(k.fp8_verdict ? fmt::format("{}", fmt::join(k.fp8_verdict->reasons, "; ")) : "");
   return row;
 }
 
@@ -238,7 +286,8 @@ const std::vector<std::string>& csv_columns() {
       "kernel", "status", "reason", "median_ms", "mean_ms", "min_ms", "max_ms", "p10_ms", "p90_ms", "stddev_ms",
       "samples", "rel_noise", "quantize_median_ms", "tops", "mse", "max_abs_error", "max_abs_index",
       "mean_abs_error", "rel_l2", "cosine", "nonfinite", "tensor_bytes", "fp16_tensor_bytes", "workspace_bytes",
-      "peak_bytes", "decision", "fallback_reasons", "wall_seconds"};
+      "peak_bytes", "decision", "fallback_reasons", "wall_seconds", "speedup", "baseline_kernel", "fp8_decision",
+      "fp8_reasons"};
   return columns;
 }
 

@@ -14,10 +14,14 @@ std::string median_ms(const KernelResult& k);
 std::string tops(const KernelResult& k);
 std::string rel_l2(const KernelResult& k);
 std::string max_abs(const KernelResult& k);
-// "int8", "fp16-fallback", or "-" for kernels without a fallback decision.
+// "1.23x" against the case's baseline (speedup_of), or "-".
+std::string speedup(const CaseResult& c, const KernelResult& k);
+// "int8" / "fp16-fallback" (INT8 kernels), "fp8" / "fp16" (FP8 verdicts), or "-".
 std::string decision(const KernelResult& k);
 // Why it was skipped / failed / fell back; empty when there is nothing to say.
 std::string note(const KernelResult& k);
+// "baseline fp16-cudnn 0.87 ms (fastest-fp16)", "no baseline (...): why", or "" (no latencies).
+std::string baseline_label(const CaseResult& c);
 
 // "b1 h32 kv8 q4096 k4096 d128 causal normal"
 std::string shape_label(const CaseResult& c);
@@ -32,6 +36,8 @@ KernelFamily family_of(const KernelResult& k);
 // One line: tool, device, config, time.
 std::string headline(const Report& r);
 std::string summary_line(const Report& r);
+// The FP8 verdict line ("FP8: faster ... in 3 of 10 results; ..."), empty without FP8 kernels.
+std::string fp8_line(const Report& r);
 // (label, value) pairs of the environment, non-empty fields only.
 std::vector<std::pair<std::string, std::string>> environment_fields(const Environment& env);
 

@@ -76,42 +76,27 @@ std::string safe_id(const std::string& s) {
   return out;
 }
 
-const KernelResult* ok_with_latency(const CaseResult& c, KernelFamily family) {
-  for (const auto& k : c.kernels) {
-    if (k.status == KernelStatus::Ok && k.latency && k.latency->median_ms > 0 && family_of(k) == family) return &k;
-  }
-  return nullptr;
-}
+using Metric = std::optional<double> (*)(const CaseResult&, const KernelResult&);
 
-// The kernel INT8 speedups of a group are measured against: our FP16 flash kernel when it
-// ran on every case of the group, else the reference — one choice per chart, so a curve
-// never jumps because its baseline changed.
-KernelFamily speedup_baseline(const Group& g) {
-  const bool fp16_everywhere = std::all_of(g.cases.begin(), g.cases.end(), [](const CaseResult* c) {
-    return ok_with_latency(*c, KernelFamily::Fp16) != nullptr;
-  });
-  return fp16_everywhere ? KernelFamily::Fp16 : KernelFamily::Reference;
-}
-
-using Metric = std::optional<double> (*)(const CaseResult&, const KernelResult&, KernelFamily baseline);
-
-std::optional<double> latency_metric(const CaseResult&, const KernelResult& k, KernelFamily) {
+std::optional<double> latency_metric(const CaseResult&, const KernelResult& k) {
   if (k.status != KernelStatus::Ok || !k.latency) return std::nullopt;
   return k.latency->median_ms;
 }
-std::optional<double> tops_metric(const CaseResult&, const KernelResult& k, KernelFamily) {
+std::optional<double> tops_metric(const CaseResult&, const KernelResult& k) {
   return k.status == KernelStatus::Ok ? k.tops : std::nullopt;
 }
-std::optional<double> rel_l2_metric(const CaseResult&, const KernelResult& k, KernelFamily) {
+std::optional<double> rel_l2_metric(const CaseResult&, const KernelResult& k) {
   if (k.status != KernelStatus::Ok || !k.accuracy) return std::nullopt;
   return k.accuracy->rel_l2;
 }
-std::optional<double> speedup_metric(const CaseResult& c, const KernelResult& k, KernelFamily baseline) {
-  const KernelResult* base = ok_with_latency(c, baseline);
-  if (family_of(k) != KernelFamily::Int8 || !base || !latency_metric(c, k, baseline) || !(k.latency->median_ms > 0)) {
-    return std::nullopt;
-  }
-  return base->latency->median_ms / k.latency->median_ms;
+// Against each case's baseline (the fastest FP16 kernel of the case, or the configured one).
+std::optional<double> speedup_metric(const CaseResult& c, const KernelResult& k) { return speedup_of(c, k); }
+
+// What the speedup chart's title says it is measured against.
+std::string speedup_title(const Report& r) {
+  const std::string& rule = r.summary.baseline_rule;
+  if (rule.empty() || rule == "fastest-fp16") return "Speedup vs the fastest FP16 kernel of each case";
+  return "Speedup vs " + rule;
 }
 
 struct ChartKind {
@@ -127,17 +112,13 @@ struct ChartKind {
 const ChartKind kCharts[] = {
     {"latency", "Latency (median)", "ms", "ms", latency_metric, true, std::nullopt},
     {"tops", "Throughput", "TOPS", "TOPS", tops_metric, false, std::nullopt},
-    {"speedup", "INT8 speedup", "x faster", "x", speedup_metric, false, 1.0},
+    {"speedup", "Speedup", "x faster", "x", speedup_metric, false, 1.0},
     {"rel-l2", "Error vs reference (rel. L2)", "rel. L2", "", rel_l2_metric, true, std::nullopt},
 };
 
-std::string chart_for(const Group& g, size_t group_index, const ChartKind& kind,
+std::string chart_for(const Report& r, const Group& g, size_t group_index, const ChartKind& kind,
                       const std::vector<std::string>& kernels) {
-  const KernelFamily baseline = speedup_baseline(g);
-  std::string title = kind.title;
-  if (kind.metric == speedup_metric) {
-    title += baseline == KernelFamily::Fp16 ? " (vs the FP16 flash kernel)" : " (vs the reference)";
-  }
+  const std::string title = kind.metric == speedup_metric ? speedup_title(r) : std::string(kind.title);
   LineChart chart{fmt::format("chart-{}-{}", kind.id, group_index), title, "seq_kv", kind.y_label, kind.log_y,
                   kind.reference_y, {}};
   for (const auto& name : kernels) {
@@ -145,7 +126,7 @@ std::string chart_for(const Group& g, size_t group_index, const ChartKind& kind,
     for (const CaseResult* c : g.cases) {
       for (const auto& k : c->kernels) {
         if (k.kernel != name) continue;
-        if (auto v = kind.metric(*c, k, baseline)) {
+        if (auto v = kind.metric(*c, k)) {
           series.points.push_back({static_cast<double>(c->dims.seq_kv), *v,
                                    fmt::format("{} {}: {:.4g} {}", name, c->id, *v, kind.unit)});
         }
@@ -161,7 +142,7 @@ std::string charts_section(const Report& r, const std::vector<std::string>& kern
   const auto groups = group_cases(r);
   for (size_t i = 0; i < groups.size(); ++i) {
     out += fmt::format("<h3>{}</h3><div class=\"chart-row\">", html_escape(groups[i].label));
-    for (const auto& kind : kCharts) out += chart_for(groups[i], i, kind, kernels);
+    for (const auto& kind : kCharts) out += chart_for(r, groups[i], i, kind, kernels);
     out += "</div>";
   }
   return out + "</section>";
@@ -172,6 +153,11 @@ GridCell decision_cell(const CaseResult& c, const KernelResult& k) {
   if (k.status != KernelStatus::Ok) {
     const bool skipped = k.status == KernelStatus::Skipped;
     return {skipped ? "skip" : "error", skipped ? "#9ca3af" : "#dc2626", tip + " — " + k.reason};
+  }
+  if (k.fp8_verdict) {
+    const bool fp8 = k.fp8_verdict->decision == Fp8Decision::Fp8;
+    if (!fp8) tip += " — fp16: " + note(k);
+    return {fp8 ? "fp8" : "fp16", fp8 ? "#16a34a" : "#f59e0b", tip};
   }
   if (!k.fallback) return {"ok", "#93c5fd", tip};
   const bool int8 = k.fallback->decision == Decision::Int8;
@@ -186,8 +172,15 @@ std::string fallback_section(const Report& r, const std::vector<std::string>& ke
   for (const auto& c : r.cases) seqs.insert(c.dims.seq_kv);
   int grids = 0;
   for (const auto& name : kernels) {
-    DecisionGrid grid{"fallback-" + safe_id(name), "Decision: " + name, {}, {}, {},
-                      {{"int8", "#16a34a"}, {"fp16-fallback", "#f59e0b"}, {"skipped", "#9ca3af"}, {"error", "#dc2626"}}};
+    const bool fp8_kernel = std::any_of(r.cases.begin(), r.cases.end(), [&](const CaseResult& c) {
+      return std::any_of(c.kernels.begin(), c.kernels.end(),
+                         [&](const KernelResult& k) { return k.kernel == name && family_of(k) == KernelFamily::Fp8; });
+    });
+    DecisionGrid grid{"fallback-" + safe_id(name), (fp8_kernel ? "FP8 verdict: " : "Decision: ") + name, {}, {}, {},
+                      {{fp8_kernel ? "fp8" : "int8", "#16a34a"},
+                       {fp8_kernel ? "fp16" : "fp16-fallback", "#f59e0b"},
+                       {"skipped", "#9ca3af"},
+                       {"error", "#dc2626"}}};
     bool has_decisions = false;
     for (int64_t s : seqs) grid.column_labels.push_back(seq_label(static_cast<double>(s)));
     for (const auto& g : groups) {
@@ -197,7 +190,8 @@ std::string fallback_section(const Report& r, const std::vector<std::string>& ke
         const auto col = static_cast<size_t>(std::distance(seqs.begin(), seqs.find(c->dims.seq_kv)));
         for (const auto& k : c->kernels) {
           if (k.kernel != name) continue;
-          has_decisions |= k.fallback.has_value() || family_of(k) == KernelFamily::Int8;
+          has_decisions |= k.fallback.has_value() || k.fp8_verdict.has_value() || family_of(k) == KernelFamily::Int8 ||
+                           family_of(k) == KernelFamily::Fp8;
           row[col] = decision_cell(*c, k);
         }
       }
@@ -229,21 +223,24 @@ std::string results_section(const Report& r) {
   std::string out =
       "<section id=\"results\"><h2>All results</h2><p class=\"hint\">Click a column header to sort.</p>"
       "<table id=\"results-table\" class=\"sortable\"><thead><tr>";
-  for (const char* h : {"case", "kernel", "status", "seq_kv", "median ms", "TOPS", "rel_l2", "max_abs", "decision",
-                        "note"}) {
+  for (const char* h : {"case", "kernel", "status", "seq_kv", "median ms", "TOPS", "speedup", "rel_l2", "max_abs",
+                        "decision", "note"}) {
     out += fmt::format("<th>{}</th>", h);
   }
   out += "</tr></thead><tbody>";
   for (const auto& c : r.cases) {
     for (const auto& k : c.kernels) {
       const std::string status_class = k.status == KernelStatus::Ok ? "ok" : to_string(k.status);
-      const std::string decision_class = k.fallback && k.fallback->decision == Decision::Fp16Fallback ? "fallback" : "";
+      const bool fell_back = (k.fallback && k.fallback->decision == Decision::Fp16Fallback) ||
+                             (k.fp8_verdict && k.fp8_verdict->decision == Fp8Decision::Fp16);
+      const std::string decision_class = fell_back ? "fallback" : "";
       out += fmt::format(
           "<tr><td class=\"id\">{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
-          "<td class=\"{}\">{}</td><td class=\"note\">{}</td></tr>",
+          "<td class=\"num\">{}</td><td class=\"{}\">{}</td><td class=\"note\">{}</td></tr>",
           html_escape(c.id), html_escape(k.kernel), status_class, to_string(k.status), c.dims.seq_kv, median_ms(k),
-          tops(k), rel_l2(k), max_abs(k), decision_class, decision(k), html_escape(note(k)));
+          tops(k), html_escape(speedup(c, k)), rel_l2(k), max_abs(k), decision_class, decision(k),
+          html_escape(note(k)));
     }
   }
   return out + "</tbody></table></section>";
@@ -297,7 +294,9 @@ std::string render_html(const Report& r) {
   out += "<title>int8attn-bench report</title><style>" + std::string(kStyle) + "</style></head><body>";
   out += "<header><h1>int8attn-bench report</h1><p class=\"headline\">" + html_escape(headline(r)) + "</p>";
   if (!r.complete) out += "<p class=\"incomplete\">This report is incomplete: the sweep was interrupted.</p>";
-  out += "<p class=\"summary\">" + html_escape(summary_line(r)) + "</p></header>";
+  out += "<p class=\"summary\">" + html_escape(summary_line(r)) + "</p>";
+  if (const std::string fp8 = fp8_line(r); !fp8.empty()) out += "<p class=\"summary\">" + html_escape(fp8) + "</p>";
+  out += "</header>";
   out += charts_section(r, kernels);
   out += fallback_section(r, kernels);
   out += environment_section(r);

@@ -31,6 +31,8 @@ const char* to_string(Decision d) {
   return "?";
 }
 
+const char* to_string(Fp8Decision d) { return d == Fp8Decision::Fp8 ? "fp8" : "fp16"; }
+
 namespace {
 
 bool has_family(const KernelResult& result, KernelFamily family) {
@@ -38,16 +40,15 @@ bool has_family(const KernelResult& result, KernelFamily family) {
   return spec != nullptr && spec->family == family;
 }
 
-// The case's FP16 flash-attention median latency, when that kernel ran fine.
-std::optional<double> fp16_median_ms(const CaseResult& c) {
-  for (const KernelResult& k : c.kernels) {
-    if (has_family(k, KernelFamily::Fp16) && k.status == KernelStatus::Ok && k.latency &&
-        k.latency->median_ms > 0) {
-      return k.latency->median_ms;
-    }
+// Geometric mean of speedups, accumulated in the log domain.
+struct Geomean {
+  double log_sum = 0;
+  int64_t n = 0;
+  void add(double x) {
+    if (x > 0 && std::isfinite(x)) log_sum += std::log(x), ++n;
   }
-  return std::nullopt;
-}
+  std::optional<double> value() const { return n > 0 ? std::optional<double>(std::exp(log_sum / n)) : std::nullopt; }
+};
 
 // Keeps the larger value and the case it came from; NaN counts as the worst possible.
 void keep_worst(std::optional<double>& worst, std::string& worst_case, double value,
@@ -61,28 +62,54 @@ void keep_worst(std::optional<double>& worst, std::string& worst_case, double va
 
 }  // namespace
 
+const KernelResult* fastest_fp16(const CaseResult& c) {
+  const KernelResult* best = nullptr;
+  for (const KernelResult& k : c.kernels) {
+    if (!has_family(k, KernelFamily::Fp16) || k.status != KernelStatus::Ok || !k.latency ||
+        !(k.latency->median_ms > 0)) {
+      continue;
+    }
+    if (!best || k.latency->median_ms < best->latency->median_ms) best = &k;
+  }
+  return best;
+}
+
+std::optional<double> speedup_of(const CaseResult& c, const KernelResult& k) {
+  if (k.speedup || c.baseline) return k.speedup;
+  if (has_family(k, KernelFamily::Reference) || k.status != KernelStatus::Ok || !k.latency ||
+      !(k.latency->median_ms > 0)) {
+    return std::nullopt;
+  }
+  const KernelResult* base = fastest_fp16(c);
+  if (!base) return std::nullopt;
+  return base->latency->median_ms / k.latency->median_ms;
+}
+
 void summarize(Report& report) {
   Summary s;
   s.cases = static_cast<int64_t>(report.cases.size());
   int64_t decisions = 0, stayed_int8 = 0;
-  int64_t speedups = 0;
-  double log_speedup_sum = 0;
+  Geomean int8_speedup, fp8_speedup;
   for (const CaseResult& c : report.cases) {
-    const std::optional<double> fp16_ms = fp16_median_ms(c);
+    if (c.baseline && s.baseline_rule.empty()) {
+      s.baseline_rule = c.baseline->rule == "configured" ? c.baseline->kernel : c.baseline->rule;
+    }
     for (const KernelResult& k : c.kernels) {
       ++s.kernel_runs;
       s.ok += k.status == KernelStatus::Ok;
       s.skipped += k.status == KernelStatus::Skipped;
       s.errors += k.status == KernelStatus::Error;
+      if (has_family(k, KernelFamily::Fp8) && k.fp8_verdict && k.status == KernelStatus::Ok) {
+        ++s.fp8_verdicts;
+        s.fp8_chosen += k.fp8_verdict->decision == Fp8Decision::Fp8;
+        if (auto x = speedup_of(c, k)) fp8_speedup.add(*x);
+      }
       if (!has_family(k, KernelFamily::Int8)) continue;
       if (k.fallback) {
         ++decisions;
         stayed_int8 += k.status == KernelStatus::Ok && k.fallback->decision == Decision::Int8;
       }
-      if (fp16_ms && k.latency && k.latency->median_ms > 0) {
-        log_speedup_sum += std::log(*fp16_ms / k.latency->median_ms);
-        ++speedups;
-      }
+      if (auto x = speedup_of(c, k)) int8_speedup.add(*x);
       if (k.accuracy) {
         keep_worst(s.worst_rel_l2, s.worst_rel_l2_case, k.accuracy->rel_l2, c.id);
         keep_worst(s.worst_max_abs_error, s.worst_max_abs_error_case, k.accuracy->max_abs_error,
@@ -91,7 +118,8 @@ void summarize(Report& report) {
     }
   }
   s.int8_share = decisions > 0 ? static_cast<double>(stayed_int8) / decisions : 0.0;
-  if (speedups > 0) s.geomean_speedup = std::exp(log_speedup_sum / speedups);
+  s.geomean_speedup = int8_speedup.value();
+  s.fp8_geomean_speedup = fp8_speedup.value();
   report.summary = s;
 }
 

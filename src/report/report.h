@@ -53,6 +53,27 @@ struct FallbackDecision {
   std::vector<std::string> reasons;  // empty when decision == Int8
 };
 
+// FP8 kernels' verdict: fp8 when the kernel ran, is within every accuracy threshold and is
+// faster than the case's baseline; fp16 otherwise, with every reason.
+enum class Fp8Decision { Fp8, Fp16 };
+const char* to_string(Fp8Decision d);
+
+struct Fp8Verdict {
+  Fp8Decision decision = Fp8Decision::Fp8;
+  std::vector<std::string> reasons;  // empty when decision == Fp8
+};
+
+// What a case's speedups and speed decisions are measured against: the fastest FP16 kernel
+// that produced a latency in the case (rule "fastest-fp16"), or the kernel the config names
+// (rule "configured"). `kernel`/`median_ms` are absent when no such latency exists; `note`
+// then says why (nothing measured, or the configured kernel was skipped / failed).
+struct Baseline {
+  std::string rule;
+  std::string kernel;
+  std::optional<double> median_ms;
+  std::string note;
+};
+
 struct KernelResult;
 // A result that carries only a status and its reason (skipped, or failed before measuring).
 KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason);
@@ -67,6 +88,8 @@ struct KernelResult {
   std::optional<Accuracy> accuracy;  // absent for the reference itself
   std::optional<MemoryUse> memory;
   std::optional<FallbackDecision> fallback;  // INT8 kernels only
+  std::optional<double> speedup;  // the case baseline's median latency / this kernel's
+  std::optional<Fp8Verdict> fp8_verdict;     // FP8 kernels only
 };
 
 // How far the reference itself is from an FP64 CPU computation of sampled rows.
@@ -83,6 +106,7 @@ struct CaseResult {
   QkRotation rotation = QkRotation::None;  // the case's quantization rotation
   std::vector<KernelResult> kernels;
   std::optional<ReferenceCheck> reference_check;
+  std::optional<Baseline> baseline;  // GPU backend (latencies) only
   double wall_seconds = 0;
 };
 
@@ -105,6 +129,7 @@ struct Environment {
   std::string driver_version;
   std::string cuda_runtime_version;
   std::string cublaslt_version;
+  std::string cudnn_version;  // empty when the build has no cuDNN kernels
   // CPU (backend cpu)
   std::string cpu_model;
   int64_t cpu_threads = 0;
@@ -121,7 +146,11 @@ struct Summary {
   int64_t kernel_runs = 0;
   int64_t ok = 0, skipped = 0, errors = 0;
   double int8_share = 0;                    // share of INT8 decisions that stayed int8
-  std::optional<double> geomean_speedup;    // INT8 kernels vs the FP16 kernel, by latency
+  std::optional<double> geomean_speedup;    // INT8 kernels vs each case's baseline, by latency
+  std::string baseline_rule;                // "fastest-fp16" or the configured kernel; empty: none
+  int64_t fp8_verdicts = 0;                 // FP8 kernel results that ran (ok), with a verdict
+  int64_t fp8_chosen = 0;                   // ... of which fp8: faster and within thresholds
+  std::optional<double> fp8_geomean_speedup;  // FP8 kernels vs each case's baseline
   std::optional<double> worst_rel_l2;
   std::string worst_rel_l2_case;
   std::optional<double> worst_max_abs_error;
@@ -139,6 +168,14 @@ struct Report {
   std::vector<CaseResult> cases;
   Summary summary;
 };
+
+// A kernel's speedup against its case's baseline: the stored `speedup`; for reports written
+// before baselines were recorded (no case baseline), the fastest FP16 kernel's median over
+// this kernel's. nullopt for the reference and for kernels without a latency.
+std::optional<double> speedup_of(const CaseResult& c, const KernelResult& k);
+
+// The fastest FP16-family kernel with a latency in the case, or nullptr.
+const KernelResult* fastest_fp16(const CaseResult& c);
 
 // Recomputes report.summary from report.cases.
 void summarize(Report& report);

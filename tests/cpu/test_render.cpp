@@ -195,18 +195,45 @@ TEST(RenderHtml, SpeedupChartUsesTheFp16Kernel) {
   EXPECT_NE(html.find(fmt::format("int8-fa {}: {:.4g} x", r.cases[0].id, speedup)), std::string::npos);
 }
 
-TEST(RenderHtml, SpeedupBaselineIsOneKernelPerChart) {
+TEST(RenderHtml, SpeedupsAreAgainstEachCasesBaseline) {
   Report r = make_report(SweepShape{}, 1);
   r.cases.resize(3);  // one group, three sequence lengths
   auto& skipped = kernel_of(r, 2, "fp16-fa");
   skipped.status = KernelStatus::Skipped;
   skipped.latency.reset();
-  // fp16-fa is missing in one case, so every point of the group is against the reference.
-  const auto& int8 = kernel_of(r, 0, "int8-fa");
-  const double vs_reference = kernel_of(r, 0, "fp16-ref-cublaslt").latency->median_ms / int8.latency->median_ms;
+  // Case 0 recorded its baseline (a GPU sweep): the stored speedup is what is drawn.
+  r.cases[0].baseline = Baseline{"fastest-fp16", "fp16-fa", kernel_of(r, 0, "fp16-fa").latency->median_ms, ""};
+  kernel_of(r, 0, "int8-fa").speedup = 1.25;
+  // Case 2 has no FP16 latency: no point at all (the reference never stands in).
   const std::string html = render_report(r, ReportFormat::Html);
-  EXPECT_NE(html.find("(vs the reference)"), std::string::npos);
-  EXPECT_NE(html.find(fmt::format("int8-fa {}: {:.4g} x", r.cases[0].id, vs_reference)), std::string::npos);
+  EXPECT_NE(html.find("Speedup vs the fastest FP16 kernel of each case"), std::string::npos);
+  EXPECT_NE(html.find(fmt::format("int8-fa {}: 1.25 x", r.cases[0].id)), std::string::npos);
+  EXPECT_EQ(html.find(fmt::format("int8-fa {}: ", r.cases[2].id) + "1"), std::string::npos);
+  EXPECT_EQ(html.find("vs the reference"), std::string::npos);
+}
+
+TEST(RenderTable, ShowsTheBaselineSpeedupsAndTheFp8Verdict) {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases.resize(1);
+  CaseResult& c = r.cases[0];
+  c.baseline = Baseline{"fastest-fp16", "fp16-cudnn", 0.87, ""};
+  KernelResult fp8 = status_result("fp8-cudnn", KernelStatus::Ok, "");
+  fp8.latency = LatencyStats{};
+  fp8.latency->median_ms = 0.5;
+  fp8.speedup = 0.87 / 0.5;
+  fp8.fp8_verdict = Fp8Verdict{Fp8Decision::Fp8, {}};  // status ok: it ran
+  c.kernels.push_back(fp8);
+  summarize(r);
+  const std::string text = render_report(r, ReportFormat::Table);
+  EXPECT_NE(text.find("baseline fp16-cudnn 0.87 ms (fastest-fp16)"), std::string::npos) << text;
+  EXPECT_NE(text.find("1.74x"), std::string::npos) << text;
+  EXPECT_NE(text.find("FP8: faster than the baseline and within the accuracy thresholds in 1 of 1 results"),
+            std::string::npos)
+      << text;
+  const std::string md = render_report(r, ReportFormat::Markdown);
+  EXPECT_NE(md.find("**FP8:**"), std::string::npos);
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_NE(html.find("FP8 verdict: fp8-cudnn"), std::string::npos);
 }
 
 TEST(SvgChart, EmptyChartSaysSo) {
