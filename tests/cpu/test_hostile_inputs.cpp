@@ -309,13 +309,13 @@ TEST_F(HostileTest, NanOrZeroReferenceNeverKeepsInt8) {
   r.accuracy = Accuracy{};  // mse 0, max 0: "perfect" but for the reference
   r.accuracy->rel_l2 = std::nan("");
   r.accuracy->cosine = std::nan("");
-  FallbackDecision d = decide_fallback(r, Thresholds{}, nullptr, false);
+  FallbackDecision d = decide_fallback(r, Thresholds{}, nullptr);
   EXPECT_EQ(d.decision, Decision::Fp16Fallback);
   ASSERT_FALSE(d.reasons.empty());
   EXPECT_NE(d.reasons[0].find("all zeros"), std::string::npos) << d.reasons[0];
 
   r.accuracy->mse = r.accuracy->max_abs_error = std::nan("");
-  d = decide_fallback(r, Thresholds{}, nullptr, false);
+  d = decide_fallback(r, Thresholds{}, nullptr);
   EXPECT_EQ(d.decision, Decision::Fp16Fallback);
   EXPECT_NE(d.reasons[0].find("not measurable"), std::string::npos) << d.reasons[0];
   for (const std::string& reason : d.reasons) EXPECT_EQ(reason.find("nan >"), std::string::npos) << reason;
