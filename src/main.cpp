@@ -24,6 +24,7 @@
 #include "src/report/compare.h"
 #include "src/report/json_io.h"
 #include "src/report/render.h"
+#include "git_commit.h"  // generated at build time
 #include "version.h"
 
 namespace fs = std::filesystem;
