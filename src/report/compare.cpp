@@ -179,8 +179,11 @@ void compare_metric(const char* name, double base, double cand, double tolerance
   const std::string change = base != 0 ? percent(growth / std::fabs(base)) : std::string("from zero");
   // Enough digits to see the difference (a change at zero tolerance can be one ulp).
   std::string values = fmt::format("{:.4g} -> {:.4g}", base, cand);
-  if (fmt::format("{:.4g}", base) == fmt::format("{:.4g}", cand)) values = fmt::format("{:.17g} -> {:.17g}", base, cand);
-  add_finding(row, verdict, name, fmt::format("{} {} ({}, tolerance {:.1f}%)", name, values, change, tolerance * 100.0));
+  if (fmt::format("{:.4g}", base) == fmt::format("{:.4g}", cand)) {
+    values = fmt::format("{:.17g} -> {:.17g}", base, cand);
+  }
+  add_finding(row, verdict, name,
+              fmt::format("{} {} ({}, tolerance {:.1f}%)", name, values, change, tolerance * 100.0));
 }
 
 // Under fail_on_change: the metrics without a tolerance must be equal (NaN equals NaN).
