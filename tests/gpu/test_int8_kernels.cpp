@@ -252,45 +252,6 @@ class KernelChoice {
   ~KernelChoice() { kernels::set_fused_tuning({}); }
 };
 
-enum class Kernel { Int8FaDefault, Int8FaMmaSync, Int8Qk, Fp16Fa };
-
-const char* kernel_name(Kernel k) {
-  switch (k) {
-    case Kernel::Int8FaDefault: return "int8-fa (default kernel)";
-    case Kernel::Int8FaMmaSync: return "int8-fa (mma.sync)";
-    case Kernel::Int8Qk: return "int8-qk";
-    case Kernel::Fp16Fa: return "fp16-fa";
-  }
-  return "?";
-}
-
-// Runs `kernel` on the quantized problem (output poisoned first) and compares it with its CPU
-// emulation on the device's own quantized inputs. A kernel error fails.
-void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const std::string& what) {
-  const AttnDims& dims = prob.dims;
-  const std::string label = std::string(kernel_name(kernel)) + " " + what;
-  prob.poison_output();
-  cudaError_t err = cudaSuccess;
-  std::vector<float> emu;
-  if (kernel == Kernel::Int8FaDefault || kernel == Kernel::Int8FaMmaSync) {
-    const KernelChoice choice(kernel == Kernel::Int8FaMmaSync ? 0 : -1);
-    err = kernels::int8_flash_attention(dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr);
-    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), cpu::Int8Variant::Full,
-                                             nullptr);
-  } else if (kernel == Kernel::Int8Qk) {
-    err = kernels::int8qk_flash_attention(dims, prob.cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
-                                          nullptr);
-    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), cpu::Int8Variant::QK,
-                                             &prob.host.v);
-  } else {
-    err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
-                                        prob.out.as<__half>(), nullptr);
-    emu = cpu::fp16_flash_attention_host(dims, prob.cfg.kv_block, prob.host.q, prob.host.k, prob.host.v);
-  }
-  ASSERT_EQ(err, cudaSuccess) << label << ": " << cudaGetErrorString(err);
-  expect_matches_emulation(prob.output(), emu, label);
-}
-
 bool device_is_hopper() {
   int dev = 0, major = 0, minor = 0;
   return cudaGetDevice(&dev) == cudaSuccess &&
@@ -308,6 +269,58 @@ struct Int8FullKernel {
 constexpr Int8FullKernel kInt8FullKernels[] = {{-1, 0, "default kernel"}, {0, 0, "mma.sync"}, {-1, 1, "warp-specialized"}};
 bool kernel_applies(const Int8FullKernel& k, const AttnDims& dims) {
   return k.ws == 0 || (device_is_hopper() && kernels::sm90a_image_built() && dims.head_dim == 128);
+}
+
+enum class Kernel { Int8FaDefault, Int8FaMmaSync, Int8FaWarpSpecialized, Int8Qk, Fp16Fa };
+
+const char* kernel_name(Kernel k) {
+  switch (k) {
+    case Kernel::Int8FaDefault: return "int8-fa (default kernel)";
+    case Kernel::Int8FaMmaSync: return "int8-fa (mma.sync)";
+    case Kernel::Int8FaWarpSpecialized: return "int8-fa (warp-specialized)";
+    case Kernel::Int8Qk: return "int8-qk";
+    case Kernel::Fp16Fa: return "fp16-fa";
+  }
+  return "?";
+}
+
+// Runs `kernel` on the quantized problem (output poisoned first) and compares it with its CPU
+// emulation on the device's own quantized inputs. A kernel error fails.
+void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const std::string& what) {
+  const AttnDims& dims = prob.dims;
+  const std::string label = std::string(kernel_name(kernel)) + " " + what;
+  prob.poison_output();
+  cudaError_t err = cudaSuccess;
+  std::vector<float> emu;
+  if (kernel != Kernel::Int8Qk && kernel != Kernel::Fp16Fa) {  // an int8-fa kernel
+    const int wgmma = kernel == Kernel::Int8FaMmaSync ? 0 : -1;
+    const KernelChoice choice(wgmma, kernel == Kernel::Int8FaWarpSpecialized ? 1 : 0);
+    err = kernels::int8_flash_attention(dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), cpu::Int8Variant::Full,
+                                             nullptr);
+  } else if (kernel == Kernel::Int8Qk) {
+    err = kernels::int8qk_flash_attention(dims, prob.cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
+                                          nullptr);
+    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), cpu::Int8Variant::QK,
+                                             &prob.host.v);
+  } else {
+    err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                        prob.out.as<__half>(), nullptr);
+    emu = cpu::fp16_flash_attention_host(dims, prob.cfg.kv_block, prob.host.q, prob.host.k, prob.host.v);
+  }
+  ASSERT_EQ(err, cudaSuccess) << label << ": " << cudaGetErrorString(err);
+  expect_matches_emulation(prob.output(), emu, label);
+}
+
+// Every int8-fa kernel that runs this problem on this device and build (the warp-specialized
+// one takes head_dim 128 with per-token scales on Hopper), then `others`.
+std::vector<Kernel> kernels_for(const DeviceProblem& prob, std::vector<Kernel> others) {
+  std::vector<Kernel> list = {Kernel::Int8FaDefault, Kernel::Int8FaMmaSync};
+  if (kernel_applies(kInt8FullKernels[2], prob.dims) && prob.cfg.qk_granularity == QkGranularity::PerToken) {
+    list.push_back(Kernel::Int8FaWarpSpecialized);
+  }
+  list.insert(list.end(), others.begin(), others.end());
+  return list;
 }
 
 TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
@@ -445,7 +458,7 @@ TEST(GpuInt8Kernels, NonDefaultOptionsMatchEmulation) {
         if (!o.smooth_k) input.distribution = Distribution::OutlierChannels;
         DeviceProblem prob(dims, cfg, input);
         prob.quantize();
-        for (const Kernel k : {Kernel::Int8FaDefault, Kernel::Int8FaMmaSync, Kernel::Int8Qk})
+        for (const Kernel k : kernels_for(prob, {Kernel::Int8Qk}))
           expect_kernel_matches_emulation(prob, k, describe(dims) + " " + o.name);
       }
 }
@@ -457,7 +470,7 @@ TEST(GpuInt8Kernels, FourThousandKeysMatchEmulation) {
     for (const AttnDims& dims : {make_dims(1, 2, 1, 300, 4096, d, true), make_dims(1, 2, 2, 64, 4096, d, false)}) {
       DeviceProblem prob(dims, QuantConfig{}, normal_input(23));
       prob.quantize();
-      for (const Kernel k : {Kernel::Int8FaDefault, Kernel::Int8FaMmaSync, Kernel::Int8Qk, Kernel::Fp16Fa})
+      for (const Kernel k : kernels_for(prob, {Kernel::Int8Qk, Kernel::Fp16Fa}))
         expect_kernel_matches_emulation(prob, k, describe(dims));
     }
 }
