@@ -437,6 +437,10 @@ TEST(CompareCli, ExitCodesOnCraftedReports) {
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-sample.json"), kExitPass);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-regressed.json"), kExitRegression);
   EXPECT_EQ(run_compare_cli("report-h100-regressed.json", "report-h100-sample.json"), kExitPass);  // faster
+  // ... but its int8-qk decision flips back from fp16-fallback: a change the exact gate fails on.
+  EXPECT_EQ(run_compare_cli("report-h100-regressed.json", "report-h100-sample.json", "--fail-on-change"),
+            kExitRegression);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-sample.json", "--fail-on-change"), kExitPass);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-a100-sample.json"), kExitInputError);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-a100-sample.json", "--allow-different-device"),
             kExitPass);
