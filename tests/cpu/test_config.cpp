@@ -355,7 +355,9 @@ TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
     const std::string file = entry.path().filename().string();
     if (file.rfind("ci-cpu", 0) != 0 || entry.path().extension() != ".json") continue;
     ++gate_configs;
-    const QuantConfig q = load_sweep_config(entry.path().string()).settings.quant;
+    const SweepConfig config = load_sweep_config(entry.path().string());
+    for (const BenchCase& c : config.cases) seen.insert(c.rotation == QkRotation::Hadamard ? "hadamard" : "no rotation");
+    const QuantConfig q = config.settings.quant;
     seen.insert(q.qk_granularity == QkGranularity::PerBlock ? "per-block" : "per-token");
     seen.insert(q.smooth_k ? "smooth" : "no smoothing");
     seen.insert(q.p_quant == PQuant::U8x255 ? "u8x255" : "s8x127");
@@ -365,7 +367,8 @@ TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
   }
   EXPECT_GE(gate_configs, 3);
   for (const char* value : {"per-token", "per-block", "smooth", "no smoothing", "u8x255", "s8x127", "l quantized",
-                            "l exact", "kv_block 64", "another kv_block", "qk_block 64", "qk_block 128"}) {
+                            "l exact", "kv_block 64", "another kv_block", "qk_block 64", "qk_block 128",
+                            "no rotation", "hadamard"}) {
     EXPECT_TRUE(seen.count(value)) << "no CPU gate config has " << value;
   }
 }
