@@ -22,6 +22,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "common/attn_types.h"
 #include "common/hd.h"
@@ -62,6 +63,31 @@ I8A_HD float p_levels(PQuant mode) { return mode == PQuant::U8x255 ? 255.f : 127
 I8A_HD int32_t quantize_p(float p, PQuant mode) {
   return static_cast<int32_t>(rintf(p * p_levels(mode)));
 }
+
+// P's code the way the fused kernels compute it (kernels/int8_flash_attn.cuh), without F2I:
+// the kernel gets t = levels * p from one ex2, and adding kPCodeMagic = 1.5 * 2^23 rounds t
+// to the nearest integer (ties to even: floats in [2^23, 2^24) are spaced 1 apart) and leaves
+// that integer in the low byte of the sum's bits, ready to be packed into the MMA operand.
+// The carrier minus kPCodeMagic is the code as a float (exact), for l. For every float p in
+// [0, 1], p_code_of_carrier(p_code_carrier(p * p_levels(mode))) == quantize_p(p, mode)
+// (tests/cpu/test_p_rounding.cpp checks every one), so the kernels round P as the emulation.
+constexpr float kPCodeMagic = 12582912.0f;
+
+I8A_HD float p_code_carrier(float levels_times_p) { return levels_times_p + kPCodeMagic; }
+
+I8A_HD float p_code_value(float carrier) { return carrier - kPCodeMagic; }
+
+I8A_HD uint32_t float_bits(float x) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(x);
+#else
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+#endif
+}
+
+I8A_HD int32_t p_code_of_carrier(float carrier) { return static_cast<int32_t>(float_bits(carrier) & 0xffu); }
 
 // 1 / sqrt(head_dim) unless the problem gives its own scale.
 I8A_HD float effective_sm_scale(const AttnDims& dims) {

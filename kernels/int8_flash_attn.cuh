@@ -460,8 +460,8 @@ struct WarpTile {
         const float tv = fast_exp2(fmaf(x[n][e], q_scale[r], -shift[r]));
         float& term = l_terms[r][2 * n + (e & 1)];
         if constexpr (S::kInt8PV) {
-          tp[n][e] = tv + kMagic;  // exact rint(tv) in the low byte
-          term = kLFromQ ? tp[n][e] - kMagic : tv;
+          tp[n][e] = p_code_carrier(tv);  // rint(tv) in the low byte (numerics.h)
+          term = kLFromQ ? p_code_value(tp[n][e]) : tv;
         } else {
           tp[n][e] = tv;
           term = kLFromQ ? __half2float(__float2half_rn(tv)) : tv;

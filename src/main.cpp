@@ -24,6 +24,7 @@
 #include "src/report/compare.h"
 #include "src/report/json_io.h"
 #include "src/report/render.h"
+#include "git_commit.h"  // generated at build time
 #include "version.h"
 
 namespace fs = std::filesystem;
@@ -301,7 +302,8 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "compare", "Compare a candidate report with a baseline, case by case and kernel by kernel. "
                  "Exit 0: no regression; 1: a regression (slower beyond tolerance AND noise, an "
-                 "error metric grown beyond tolerance, an int8 -> fp16-fallback flip, ok -> error); "
+                 "error metric grown beyond tolerance, an int8 -> fp16-fallback flip, ok -> error; "
+                 "with --fail-on-change also any accuracy change the other way); "
                  "2: unreadable/incompatible input.");
   cmd->add_option("baseline", a.baseline, "Baseline report JSON")->required();
   cmd->add_option("candidate", a.candidate, "Candidate report JSON")->required();
@@ -324,6 +326,11 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
   cmd->add_option("--filter", a.options.case_filter, "Only case ids matching this glob or substring");
   cmd->add_flag("--allow-different-device", a.options.allow_different_device,
                 "Compare reports from different GPUs/backends (said in the output)");
+  cmd->add_flag("--fail-on-change", a.options.fail_on_change,
+                "For deterministic backends (the CPU gate): an accuracy metric, fallback decision or "
+                "status that moved the good way beyond its tolerance fails too, as CHANGED (with "
+                "tolerances 0: any change either way), mean_abs_error, cosine and max_abs_index must "
+                "be equal, and a case/kernel only in the candidate fails; latency is judged as usual");
   cmd->callback([&] { exit_code = run_compare(a); });
 }
 

@@ -18,6 +18,7 @@ const char* to_string(Verdict v) {
     case Verdict::Regression: return "REGRESSION";
     case Verdict::Missing: return "missing";
     case Verdict::New: return "new";
+    case Verdict::Changed: return "CHANGED";
   }
   return "?";
 }
@@ -109,7 +110,8 @@ int verdict_rank(Verdict v) {
     case Verdict::New: return 1;
     case Verdict::Improvement: return 2;
     case Verdict::Missing: return 3;
-    case Verdict::Regression: return 4;
+    case Verdict::Changed: return 4;
+    case Verdict::Regression: return 5;
   }
   return 0;
 }
@@ -154,10 +156,16 @@ void compare_latency(const LatencyStats& base, const LatencyStats& cand, const C
   add_finding(row, slower ? Verdict::Regression : Verdict::Improvement, "latency", std::move(message));
 }
 
-void compare_metric(const char* name, double base, double cand, double tolerance, KernelComparison& row) {
+// What a change the good way is: an improvement, or a failing change under fail_on_change.
+Verdict better_verdict(const CompareOptions& opt) {
+  return opt.fail_on_change ? Verdict::Changed : Verdict::Improvement;
+}
+
+void compare_metric(const char* name, double base, double cand, double tolerance, Verdict better,
+                    KernelComparison& row) {
   if (std::isnan(base) || std::isnan(cand)) {
     if (std::isnan(base) != std::isnan(cand)) {
-      add_finding(row, std::isnan(cand) ? Verdict::Regression : Verdict::Improvement, name,
+      add_finding(row, std::isnan(cand) ? Verdict::Regression : better, name,
                   fmt::format("{} {:.4g} -> {:.4g}", name, base, cand));
     }
     return;
@@ -166,43 +174,67 @@ void compare_metric(const char* name, double base, double cand, double tolerance
   const double growth = cand - base;
   Verdict verdict = Verdict::Same;
   if (growth > allowed) verdict = Verdict::Regression;
-  if (-growth > allowed) verdict = Verdict::Improvement;
+  if (-growth > allowed) verdict = better;
   if (verdict == Verdict::Same) return;
   const std::string change = base != 0 ? percent(growth / std::fabs(base)) : std::string("from zero");
+  // Enough digits to see the difference (a change at zero tolerance can be one ulp).
+  std::string values = fmt::format("{:.4g} -> {:.4g}", base, cand);
+  if (fmt::format("{:.4g}", base) == fmt::format("{:.4g}", cand)) {
+    values = fmt::format("{:.17g} -> {:.17g}", base, cand);
+  }
   add_finding(row, verdict, name,
-              fmt::format("{} {:.4g} -> {:.4g} ({}, tolerance {:.1f}%)", name, base, cand, change,
-                          tolerance * 100.0));
+              fmt::format("{} {} ({}, tolerance {:.1f}%)", name, values, change, tolerance * 100.0));
+}
+
+// Under fail_on_change: the metrics without a tolerance must be equal (NaN equals NaN).
+void compare_exactly(const Accuracy& base, const Accuracy& cand, KernelComparison& row) {
+  auto differ = [](double a, double b) { return a != b && !(std::isnan(a) && std::isnan(b)); };
+  if (differ(base.mean_abs_error, cand.mean_abs_error)) {
+    add_finding(row, Verdict::Changed, "mean_abs_error",
+                fmt::format("mean_abs_error {:.17g} -> {:.17g}", base.mean_abs_error, cand.mean_abs_error));
+  }
+  if (differ(base.cosine, cand.cosine)) {
+    add_finding(row, Verdict::Changed, "cosine", fmt::format("cosine {:.17g} -> {:.17g}", base.cosine, cand.cosine));
+  }
+  if (base.max_abs_index != cand.max_abs_index) {
+    add_finding(row, Verdict::Changed, "max_abs_index",
+                fmt::format("max_abs_index {} -> {}", base.max_abs_index, cand.max_abs_index));
+  }
 }
 
 void compare_accuracy(const Accuracy& base, const Accuracy& cand, const CompareOptions& opt,
                       KernelComparison& row) {
   row.baseline_rel_l2 = base.rel_l2;
   row.candidate_rel_l2 = cand.rel_l2;
-  compare_metric("rel_l2", base.rel_l2, cand.rel_l2, opt.rel_l2_tolerance, row);
-  compare_metric("mse", base.mse, cand.mse, opt.mse_tolerance, row);
-  compare_metric("max_abs_error", base.max_abs_error, cand.max_abs_error, opt.max_abs_tolerance, row);
+  const Verdict better = better_verdict(opt);
+  compare_metric("rel_l2", base.rel_l2, cand.rel_l2, opt.rel_l2_tolerance, better, row);
+  compare_metric("mse", base.mse, cand.mse, opt.mse_tolerance, better, row);
+  compare_metric("max_abs_error", base.max_abs_error, cand.max_abs_error, opt.max_abs_tolerance, better, row);
   if (cand.nonfinite != base.nonfinite) {
-    add_finding(row, cand.nonfinite > base.nonfinite ? Verdict::Regression : Verdict::Improvement,
-                "nonfinite", fmt::format("non-finite outputs {} -> {}", base.nonfinite, cand.nonfinite));
+    add_finding(row, cand.nonfinite > base.nonfinite ? Verdict::Regression : better, "nonfinite",
+                fmt::format("non-finite outputs {} -> {}", base.nonfinite, cand.nonfinite));
   }
+  if (opt.fail_on_change) compare_exactly(base, cand, row);
 }
 
 std::string join_reasons(const std::vector<std::string>& reasons) {
   return reasons.empty() ? std::string("no reason given") : fmt::format("{}", fmt::join(reasons, "; "));
 }
 
-void compare_fallback(const FallbackDecision& base, const FallbackDecision& cand, KernelComparison& row) {
+void compare_fallback(const FallbackDecision& base, const FallbackDecision& cand, const CompareOptions& opt,
+                      KernelComparison& row) {
   if (base.decision == cand.decision) return;
   if (cand.decision == Decision::Fp16Fallback) {
     add_finding(row, Verdict::Regression, "fallback",
                 fmt::format("decision int8 -> fp16-fallback ({})", join_reasons(cand.reasons)));
   } else {
-    add_finding(row, Verdict::Improvement, "fallback", "decision fp16-fallback -> int8");
+    add_finding(row, better_verdict(opt), "fallback", "decision fp16-fallback -> int8");
   }
 }
 
 // Status transitions; returns true when both sides ran (metrics are comparable).
-bool compare_status(const KernelResult& base, const KernelResult& cand, KernelComparison& row) {
+bool compare_status(const KernelResult& base, const KernelResult& cand, const CompareOptions& opt,
+                    KernelComparison& row) {
   if (base.status == cand.status) return base.status == KernelStatus::Ok;
   const std::string change = fmt::format("status {} -> {}", to_string(base.status), to_string(cand.status));
   if (cand.status == KernelStatus::Error) {
@@ -210,7 +242,7 @@ bool compare_status(const KernelResult& base, const KernelResult& cand, KernelCo
   } else if (cand.status == KernelStatus::Skipped) {
     add_finding(row, Verdict::Missing, "status", fmt::format("{}: {}", change, cand.reason));
   } else {
-    add_finding(row, Verdict::Improvement, "status", change);
+    add_finding(row, better_verdict(opt), "status", change);
   }
   return false;
 }
@@ -218,11 +250,11 @@ bool compare_status(const KernelResult& base, const KernelResult& cand, KernelCo
 KernelComparison compare_kernel(const std::string& case_id, const KernelResult& base,
                                 const KernelResult& cand, const CompareOptions& opt) {
   KernelComparison row = new_row(case_id, base.kernel);
-  if (compare_status(base, cand, row)) {
+  if (compare_status(base, cand, opt, row)) {
     if (base.latency && cand.latency) compare_latency(*base.latency, *cand.latency, opt, row);
     if (base.accuracy && cand.accuracy) compare_accuracy(*base.accuracy, *cand.accuracy, opt, row);
   }
-  if (base.fallback && cand.fallback) compare_fallback(*base.fallback, *cand.fallback, row);
+  if (base.fallback && cand.fallback) compare_fallback(*base.fallback, *cand.fallback, opt, row);
   return row;
 }
 
@@ -257,6 +289,7 @@ void count(CompareResult& result) {
       case Verdict::Missing: ++result.missing; break;
       case Verdict::New: ++result.added; break;
       case Verdict::Same: ++result.unchanged; break;
+      case Verdict::Changed: ++result.changed; break;
     }
   }
 }
@@ -323,8 +356,9 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     }
   }
   for (auto& row : result.rows) {
-    row.fails = row.verdict == Verdict::Regression ||
-                (row.verdict == Verdict::Missing && options.missing_policy == MissingPolicy::Fail);
+    row.fails = row.verdict == Verdict::Regression || row.verdict == Verdict::Changed ||
+                (row.verdict == Verdict::Missing && options.missing_policy == MissingPolicy::Fail) ||
+                (row.verdict == Verdict::New && options.fail_on_change);
   }
   attach_speedups(baseline, false, result.rows);
   attach_speedups(candidate, true, result.rows);

@@ -42,11 +42,19 @@ struct CompareOptions {
   // Different GPU (environment.gpu_name) or backend is an input error unless this is set;
   // when set, the output says so.
   bool allow_different_device = false;
+  // For deterministic backends (the CPU gate): a change the good way is a failure too. An
+  // accuracy metric, the fallback decision or the status that moved beyond its tolerance in
+  // the direction that would be an improvement is "changed"; mean_abs_error, cosine and
+  // max_abs_index are compared as well (any difference is "changed"); a (case, kernel) only
+  // in the candidate fails. With the accuracy tolerances at 0, any change of the numerics
+  // fails until the baseline is regenerated. Latency is judged as without it.
+  bool fail_on_change = false;
 };
 
 inline constexpr double kAccuracyFloor = 1e-12;
 
-enum class Verdict { Same, Improvement, Regression, Missing, New };
+// Changed: moved the good way under CompareOptions::fail_on_change (fails).
+enum class Verdict { Same, Improvement, Regression, Missing, New, Changed };
 const char* to_string(Verdict v);
 
 // One observation about one metric of one (case, kernel).
@@ -59,7 +67,7 @@ struct Finding {
 struct KernelComparison {
   std::string case_id;
   std::string kernel;
-  Verdict verdict = Verdict::Same;   // Regression > Missing > Improvement > New > Same
+  Verdict verdict = Verdict::Same;   // Regression > Changed > Missing > Improvement > New > Same
   bool fails = false;                // counts towards exit code 1
   std::optional<double> baseline_ms, candidate_ms;
   std::optional<double> latency_change;   // candidate/baseline - 1
@@ -76,6 +84,7 @@ struct CompareResult {
   std::vector<KernelComparison> rows;  // baseline order, then candidate-only rows
   std::vector<std::string> notes;      // device mismatch allowed, filter, incomplete reports
   int regressions = 0, improvements = 0, missing = 0, added = 0, unchanged = 0;
+  int changed = 0;  // Verdict::Changed rows (only under fail_on_change)
   bool passed() const;
 };
 

@@ -48,7 +48,7 @@ std::string reasons(const KernelComparison& row) {
 
 std::string verdict_cell(const KernelComparison& row) {
   std::string v = to_string(row.verdict);
-  if (row.verdict == Verdict::Missing && row.fails) v += " (fail)";
+  if ((row.verdict == Verdict::Missing || row.verdict == Verdict::New) && row.fails) v += " (fail)";
   return v;
 }
 
@@ -77,7 +77,7 @@ TextTable comparison_table(const std::vector<const KernelComparison*>& rows, boo
 std::vector<const KernelComparison*> select(const CompareResult& r, bool only_notable) {
   std::vector<const KernelComparison*> rows;
   for (const auto& row : r.rows) {
-    if (!only_notable || row.verdict == Verdict::Regression || row.verdict == Verdict::Missing) {
+    if (!only_notable || row.verdict == Verdict::Regression || row.verdict == Verdict::Missing || row.fails) {
       rows.push_back(&row);
     }
   }
@@ -86,8 +86,9 @@ std::vector<const KernelComparison*> select(const CompareResult& r, bool only_no
 
 std::string summary_line(const CompareResult& r) {
   const int code = compare_exit_code(r);
-  return fmt::format("{} regression(s), {} improvement(s), {} missing, {} new, {} unchanged -> {} (exit {})",
-                     r.regressions, r.improvements, r.missing, r.added, r.unchanged,
+  const std::string changed = r.options.fail_on_change ? fmt::format("{} changed, ", r.changed) : "";
+  return fmt::format("{} regression(s), {}{} improvement(s), {} missing, {} new, {} unchanged -> {} (exit {})",
+                     r.regressions, changed, r.improvements, r.missing, r.added, r.unchanged,
                      code == kExitPass ? "PASS" : "FAIL", code);
 }
 
@@ -104,6 +105,9 @@ std::string render_text(const CompareResult& r) {
                      r.options.latency_tolerance * 100, r.options.noise_sigmas, r.options.significance,
                      r.options.rel_l2_tolerance * 100, r.options.mse_tolerance * 100,
                      r.options.max_abs_tolerance * 100);
+  if (r.options.fail_on_change) {
+    out += "fail on change: accuracy, fallback and status changes fail either way; so do new case/kernels\n";
+  }
   for (const auto& note : r.notes) out += "note: " + note + "\n";
   out += fmt::format("\n{}", comparison_table(select(r, false), false).to_text());
   const auto notable = select(r, true);
@@ -170,7 +174,8 @@ nlohmann::json compare_to_json(const CompareResult& r) {
             {"rel_l2_tolerance", o.rel_l2_tolerance},
             {"missing_policy", o.missing_policy == MissingPolicy::Fail ? "fail" : "warn"},
             {"case_filter", o.case_filter},
-            {"allow_different_device", o.allow_different_device}}},
+            {"allow_different_device", o.allow_different_device},
+            {"fail_on_change", o.fail_on_change}}},
           {"notes", r.notes},
           {"summary",
            {{"regressions", r.regressions},
@@ -178,6 +183,7 @@ nlohmann::json compare_to_json(const CompareResult& r) {
             {"missing", r.missing},
             {"new", r.added},
             {"unchanged", r.unchanged},
+            {"changed", r.changed},
             {"passed", r.passed()},
             {"exit_code", compare_exit_code(r)}}},
           {"rows", std::move(rows)}};

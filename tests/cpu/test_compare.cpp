@@ -201,6 +201,49 @@ TEST(Compare, ZeroToleranceFailsOnAnyGrowthAndFloorIgnoresTinyNoise) {
   EXPECT_EQ(compare_reports(base, tiny, zero).regressions, 1);
 }
 
+// The exact gate: under fail_on_change a metric that moved either way fails; without it, a
+// better number is an improvement that passes.
+TEST(Compare, FailOnChangeFailsOnAnyAccuracyChangeEitherWay) {
+  const Report base = make_report(SweepShape{}, 1);
+  CompareOptions exact;
+  exact.mse_tolerance = exact.rel_l2_tolerance = exact.max_abs_tolerance = 0;
+  exact.fail_on_change = true;
+  EXPECT_EQ(compare_exit_code(compare_reports(base, base, exact)), kExitPass);
+
+  Report better = base;
+  auto& a = *kernel_of(better, 1, "int8-fa").accuracy;
+  a.rel_l2 = std::nextafter(a.rel_l2, 0.0);  // one ulp better
+  EXPECT_EQ(compare_exit_code(compare_reports(base, better, CompareOptions{})), kExitPass);
+  CompareResult result = compare_reports(base, better, exact);
+  EXPECT_EQ(result.changed, 1);
+  EXPECT_EQ(result.regressions, 0);
+  EXPECT_EQ(row_of(result, base.cases[1].id, "int8-fa").verdict, Verdict::Changed);
+  EXPECT_EQ(compare_exit_code(result), kExitRegression);
+  EXPECT_NE(render_compare(result, CompareFormat::Table).find("1 changed"), std::string::npos);
+
+  Report worse = base;
+  kernel_of(worse, 1, "int8-fa").accuracy->mse *= 1.0 + 1e-12;
+  EXPECT_EQ(compare_reports(base, worse, exact).regressions, 1);
+
+  // Metrics without a tolerance, a decision and a status turning good, a new case: all fail.
+  for (int what = 0; what < 5; ++what) {
+    Report cand = base;
+    auto& k = kernel_of(cand, 2, "int8-qk");
+    if (what == 0) k.accuracy->cosine = std::nextafter(k.accuracy->cosine, 2.0);
+    if (what == 1) k.accuracy->mean_abs_error *= 0.5;
+    if (what == 2) k.accuracy->max_abs_index += 1;
+    if (what == 3) kernel_of(cand, 2, "int8-fa").fallback->decision = Decision::Fp16Fallback;
+    if (what == 4) {
+      cand.cases.push_back(cand.cases[0]);
+      cand.cases.back().id = "brand-new-case";
+    }
+    const Report& from = what == 3 ? cand : base;  // fp16-fallback -> int8 is the good way
+    const Report& to = what == 3 ? base : cand;
+    EXPECT_EQ(compare_exit_code(compare_reports(from, to, exact)), kExitRegression) << "change " << what;
+    EXPECT_EQ(compare_exit_code(compare_reports(from, to, CompareOptions{})), kExitPass) << "change " << what;
+  }
+}
+
 TEST(Compare, NonFiniteOutputsAndNaNMetricsAreRegressions) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = base;
@@ -394,6 +437,10 @@ TEST(CompareCli, ExitCodesOnCraftedReports) {
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-sample.json"), kExitPass);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-regressed.json"), kExitRegression);
   EXPECT_EQ(run_compare_cli("report-h100-regressed.json", "report-h100-sample.json"), kExitPass);  // faster
+  // ... but its int8-qk decision flips back from fp16-fallback: a change the exact gate fails on.
+  EXPECT_EQ(run_compare_cli("report-h100-regressed.json", "report-h100-sample.json", "--fail-on-change"),
+            kExitRegression);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-sample.json", "--fail-on-change"), kExitPass);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-a100-sample.json"), kExitInputError);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-a100-sample.json", "--allow-different-device"),
             kExitPass);

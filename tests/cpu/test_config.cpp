@@ -1,5 +1,6 @@
 // Sweep config parsing, validation and expansion (src/config/), and the SHA-256 helper.
 #include <algorithm>
+#include <filesystem>
 #include <ostream>
 #include <set>
 #include <string>
@@ -65,6 +66,8 @@ TEST_P(ShippedConfigs, LoadsAndExpands) {
 
 INSTANTIATE_TEST_SUITE_P(Configs, ShippedConfigs,
                          ::testing::Values(ShippedConfig{"default.json", 24}, ShippedConfig{"ci-cpu.json", 39},
+                                           ShippedConfig{"ci-cpu-options-a.json", 12},
+                                           ShippedConfig{"ci-cpu-options-b.json", 12},
                                            ShippedConfig{"llama3-8b.json", 14},
                                            ShippedConfig{"long-context.json", 16}),
                          [](const auto& info) {
@@ -343,8 +346,36 @@ TEST(Defaults, SettingsAreRead) {
   EXPECT_EQ(config.settings.cpu.threads, 3);
 }
 
+// scripts/ci-gate.sh gates every configs/ci-cpu*.json: together they must give every
+// quantization option each of its values, or a numerics change there would pass CI.
+TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
+  std::set<std::string> seen;
+  int gate_configs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(INT8ATTN_SOURCE_DIR) + "/configs")) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind("ci-cpu", 0) != 0 || entry.path().extension() != ".json") continue;
+    ++gate_configs;
+    const SweepConfig config = load_sweep_config(entry.path().string());
+    for (const BenchCase& c : config.cases) seen.insert(c.rotation == QkRotation::Hadamard ? "hadamard" : "no rotation");
+    const QuantConfig q = config.settings.quant;
+    seen.insert(q.qk_granularity == QkGranularity::PerBlock ? "per-block" : "per-token");
+    seen.insert(q.smooth_k ? "smooth" : "no smoothing");
+    seen.insert(q.p_quant == PQuant::U8x255 ? "u8x255" : "s8x127");
+    seen.insert(q.l_from_quantized_p ? "l quantized" : "l exact");
+    seen.insert(q.kv_block == 64 ? "kv_block 64" : "another kv_block");
+    if (q.qk_granularity == QkGranularity::PerBlock) seen.insert("qk_block " + std::to_string(q.qk_block));
+  }
+  EXPECT_GE(gate_configs, 3);
+  for (const char* value : {"per-token", "per-block", "smooth", "no smoothing", "u8x255", "s8x127", "l quantized",
+                            "l exact", "kv_block 64", "another kv_block", "qk_block 64", "qk_block 128",
+                            "no rotation", "hadamard"}) {
+    EXPECT_TRUE(seen.count(value)) << "no CPU gate config has " << value;
+  }
+}
+
 TEST(Expanded, ReparsesToTheSameCases) {
-  for (const char* file : {"default.json", "ci-cpu.json", "llama3-8b.json", "long-context.json"}) {
+  for (const char* file : {"default.json", "ci-cpu.json", "ci-cpu-options-a.json", "ci-cpu-options-b.json",
+                           "llama3-8b.json", "long-context.json"}) {
     const SweepConfig original = load_sweep_config(config_path(file));
     const SweepConfig again = parse_sweep_config(original.expanded.dump(), "expanded.json");
     ASSERT_EQ(again.cases.size(), original.cases.size()) << file;

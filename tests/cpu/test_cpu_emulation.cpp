@@ -1,5 +1,4 @@
 #include <cmath>
-#include <cstdio>
 
 #include <gtest/gtest.h>
 
@@ -50,10 +49,19 @@ TEST(CpuEmulation, Fp16FlashIsNearlyExact) {
   EXPECT_LT(err, int8_error(p, QuantConfig{}, Int8Variant::QK));
 }
 
+// The same inputs with and without the causal mask, each against its own FP64 reference:
+// masking must not cost accuracy (a wrong mask would be far off its reference).
 TEST(CpuEmulation, CausalAsAccurateAsNonCausal) {
-  const Problem causal = make_problem(make_dims(1, 4, 4, 256, 256, 64, true), Distribution::Normal, 23);
-  const double err = int8_error(causal, QuantConfig{}, Int8Variant::Full);
-  EXPECT_LT(err, 0.02);
+  for (const int64_t seq_q : {256, 100}) {
+    const Problem full = make_problem(make_dims(1, 4, 4, seq_q, 256, 64, false), Distribution::Normal, 23);
+    const Problem causal = make_problem(make_dims(1, 4, 4, seq_q, 256, 64, true), Distribution::Normal, 23);
+    for (const Int8Variant variant : {Int8Variant::Full, Int8Variant::QK}) {
+      const double err_full = int8_error(full, QuantConfig{}, variant);
+      const double err_causal = int8_error(causal, QuantConfig{}, variant);
+      EXPECT_LT(err_causal, 1.1 * err_full) << "seq_q " << seq_q;  // measured 0.80 .. 1.007
+      EXPECT_LT(err_causal, 0.02);
+    }
+  }
 }
 
 TEST(CpuEmulation, KSmoothingLowersErrorOnOutlierChannels) {
@@ -146,50 +154,9 @@ TEST(CpuEmulation, KvBlockChangesRoundingOnly) {
   b.kv_block = 128;
   const std::vector<float> out_a = int8_attention_host(p.dims, a, p.in.q, p.in.k, p.in.v, Int8Variant::Full);
   const std::vector<float> out_b = int8_attention_host(p.dims, b, p.in.q, p.in.k, p.in.v, Int8Variant::Full);
-  EXPECT_NE(out_a, out_b);  // P is rounded against a different running max
+  EXPECT_NE(out_a, out_b);  // P is rounded against other block maxima
   EXPECT_LT(rel_l2(out_a, p.ref, p.dims), 0.02);
   EXPECT_LT(rel_l2(out_b, p.ref, p.dims), 0.02);
-}
-
-// Not a pass/fail check beyond sanity: prints the error table the design asks for
-// (does l sum the quantized or the exact p?). Run with --gtest_filter=*ErrorSurvey*.
-TEST(CpuEmulation, ErrorSurvey) {
-  struct Shape {
-    int64_t seq, d;
-    bool causal;
-    Distribution dist;
-  };
-  const Shape shapes[] = {{256, 64, false, Distribution::Normal},
-                          {1024, 128, false, Distribution::Normal},
-                          {1024, 128, true, Distribution::Normal},
-                          {1024, 128, false, Distribution::OutlierChannels}};
-  std::printf("%-34s %-6s %-4s %-6s %10s %10s\n", "shape", "smooth", "P", "l", "int8-fa", "int8-qk");
-  for (const Shape& s : shapes) {
-    const Problem p = make_problem(make_dims(1, 2, 2, s.seq, s.seq, s.d, s.causal), s.dist, 31);
-    const double fp16 = rel_l2(fp16_flash_attention_host(p.dims, 64, p.in.q, p.in.k, p.in.v), p.ref, p.dims);
-    std::printf("seq %lld d %lld %s %s: fp16-fa %.2e\n", static_cast<long long>(s.seq), static_cast<long long>(s.d),
-                s.causal ? "causal" : "full", to_string(s.dist), fp16);
-    EXPECT_LT(fp16, 2e-3);
-    for (bool smooth : {true, false}) {
-      for (PQuant pq : {PQuant::U8x255, PQuant::S8x127}) {
-        for (bool lq : {false, true}) {
-          QuantConfig cfg;
-          cfg.smooth_k = smooth;
-          cfg.p_quant = pq;
-          cfg.l_from_quantized_p = lq;
-          const double full = int8_error(p, cfg, Int8Variant::Full);
-          const double qk = int8_error(p, cfg, Int8Variant::QK);
-          std::printf("%-34s %-6s %-4s %-6s %10.4e %10.4e\n", "", smooth ? "on" : "off",
-                      pq == PQuant::U8x255 ? "u8" : "s8", lq ? "quant" : "exact", full, qk);
-          EXPECT_LT(full, 0.2);
-        }
-      }
-    }
-    QuantConfig per_block;
-    per_block.qk_granularity = QkGranularity::PerBlock;
-    std::printf("%-34s per-block(64) Q/K scales, smooth on, u8, exact l: %10.4e %10.4e\n", "",
-                int8_error(p, per_block, Int8Variant::Full), int8_error(p, per_block, Int8Variant::QK));
-  }
 }
 
 }  // namespace

@@ -194,6 +194,8 @@ const std::vector<AttnDims>& edge_shapes() {
         s.push_back(make_dims(1, 2, 1, 1000, 1000, d, causal)); // GQA 2:1, several blocks
         s.push_back(make_dims(1, 2, 2, 1, 300, d, causal));     // decode
         s.push_back(make_dims(1, 2, 2, 200, 70, d, causal));    // seq_q > seq_kv: empty causal rows
+        s.push_back(make_dims(1, 2, 1, 100, 333, d, causal));   // 1 < seq_q < seq_kv: bottom-right mask
+        s.push_back(make_dims(1, 2, 2, 190, 700, d, causal));   // the same over several query tiles
       }
     return s;
   }();
@@ -267,6 +269,58 @@ struct Int8FullKernel {
 constexpr Int8FullKernel kInt8FullKernels[] = {{-1, 0, "default kernel"}, {0, 0, "mma.sync"}, {-1, 1, "warp-specialized"}};
 bool kernel_applies(const Int8FullKernel& k, const AttnDims& dims) {
   return k.ws == 0 || (device_is_hopper() && kernels::sm90a_image_built() && dims.head_dim == 128);
+}
+
+enum class Kernel { Int8FaDefault, Int8FaMmaSync, Int8FaWarpSpecialized, Int8Qk, Fp16Fa };
+
+const char* kernel_name(Kernel k) {
+  switch (k) {
+    case Kernel::Int8FaDefault: return "int8-fa (default kernel)";
+    case Kernel::Int8FaMmaSync: return "int8-fa (mma.sync)";
+    case Kernel::Int8FaWarpSpecialized: return "int8-fa (warp-specialized)";
+    case Kernel::Int8Qk: return "int8-qk";
+    case Kernel::Fp16Fa: return "fp16-fa";
+  }
+  return "?";
+}
+
+// Runs `kernel` on the quantized problem (output poisoned first) and compares it with its CPU
+// emulation on the device's own quantized inputs. A kernel error fails.
+void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const std::string& what) {
+  const AttnDims& dims = prob.dims;
+  const std::string label = std::string(kernel_name(kernel)) + " " + what;
+  prob.poison_output();
+  cudaError_t err = cudaSuccess;
+  std::vector<float> emu;
+  if (kernel != Kernel::Int8Qk && kernel != Kernel::Fp16Fa) {  // an int8-fa kernel
+    const int wgmma = kernel == Kernel::Int8FaMmaSync ? 0 : -1;
+    const KernelChoice choice(wgmma, kernel == Kernel::Int8FaWarpSpecialized ? 1 : 0);
+    err = kernels::int8_flash_attention(dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), cpu::Int8Variant::Full,
+                                             nullptr);
+  } else if (kernel == Kernel::Int8Qk) {
+    err = kernels::int8qk_flash_attention(dims, prob.cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
+                                          nullptr);
+    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), cpu::Int8Variant::QK,
+                                             &prob.host.v);
+  } else {
+    err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                        prob.out.as<__half>(), nullptr);
+    emu = cpu::fp16_flash_attention_host(dims, prob.cfg.kv_block, prob.host.q, prob.host.k, prob.host.v);
+  }
+  ASSERT_EQ(err, cudaSuccess) << label << ": " << cudaGetErrorString(err);
+  expect_matches_emulation(prob.output(), emu, label);
+}
+
+// Every int8-fa kernel that runs this problem on this device and build (the warp-specialized
+// one takes head_dim 128 with per-token scales on Hopper), then `others`.
+std::vector<Kernel> kernels_for(const DeviceProblem& prob, std::vector<Kernel> others) {
+  std::vector<Kernel> list = {Kernel::Int8FaDefault, Kernel::Int8FaMmaSync};
+  if (kernel_applies(kInt8FullKernels[2], prob.dims) && prob.cfg.qk_granularity == QkGranularity::PerToken) {
+    list.push_back(Kernel::Int8FaWarpSpecialized);
+  }
+  list.insert(list.end(), others.begin(), others.end());
+  return list;
 }
 
 TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
@@ -370,6 +424,55 @@ TEST(GpuInt8Kernels, Int8QkAndFp16MatchEmulation) {
         cpu::fp16_flash_attention_host(dims, cfg.kv_block, prob.host.q, prob.host.k, prob.host.v);
     expect_matches_emulation(fp_gpu, fp_emu, "fp16-fa " + describe(dims));
   }
+}
+
+// The quantization options besides the defaults, through the attention kernels (per-block
+// Q/K scales, also of a size that is not a power of two; smoothing off on outlier channels;
+// INT8 P; l from the quantized P), on a causal 1 < seq_q < seq_kv shape and a square one.
+TEST(GpuInt8Kernels, NonDefaultOptionsMatchEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  struct Option {
+    const char* name;
+    QkGranularity granularity;
+    int32_t qk_block;
+    bool smooth_k;
+    PQuant p_quant;
+    bool l_from_quantized_p;
+  };
+  const Option options[] = {
+      {"per-block 64", QkGranularity::PerBlock, 64, true, PQuant::U8x255, false},
+      {"per-block 48, no smoothing, l quantized", QkGranularity::PerBlock, 48, false, PQuant::U8x255, true},
+      {"per-block 128, s8 P, l quantized", QkGranularity::PerBlock, 128, true, PQuant::S8x127, true},
+      {"per-token, no smoothing", QkGranularity::PerToken, 64, false, PQuant::U8x255, false},
+  };
+  for (const Option& o : options)
+    for (const int64_t d : {64, 128})
+      for (const AttnDims& dims : {make_dims(1, 2, 1, 100, 333, d, true), make_dims(2, 2, 2, 257, 257, d, false)}) {
+        QuantConfig cfg;
+        cfg.qk_granularity = o.granularity;
+        cfg.qk_block = o.qk_block;
+        cfg.smooth_k = o.smooth_k;
+        cfg.p_quant = o.p_quant;
+        cfg.l_from_quantized_p = o.l_from_quantized_p;
+        InputSpec input = normal_input(19);
+        if (!o.smooth_k) input.distribution = Distribution::OutlierChannels;
+        DeviceProblem prob(dims, cfg, input);
+        prob.quantize();
+        for (const Kernel k : kernels_for(prob, {Kernel::Int8Qk}))
+          expect_kernel_matches_emulation(prob, k, describe(dims) + " " + o.name);
+      }
+}
+
+// 4096 keys: 64 online-softmax blocks per row, causal with 1 < seq_q < seq_kv and not.
+TEST(GpuInt8Kernels, FourThousandKeysMatchEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  for (const int64_t d : {64, 128})
+    for (const AttnDims& dims : {make_dims(1, 2, 1, 300, 4096, d, true), make_dims(1, 2, 2, 64, 4096, d, false)}) {
+      DeviceProblem prob(dims, QuantConfig{}, normal_input(23));
+      prob.quantize();
+      for (const Kernel k : kernels_for(prob, {Kernel::Int8Qk, Kernel::Fp16Fa}))
+        expect_kernel_matches_emulation(prob, k, describe(dims));
+    }
 }
 
 // Accuracy against FP64 on normal inputs and on outlier-channel K (smoothing on).

@@ -12,6 +12,7 @@
 #include "common/half.h"
 #include "kernels/api.h"
 #include "src/bench/backend.h"
+#include "src/bench/registry.h"
 #include "src/cpu/inputs.h"
 #include "src/cpu/metrics.h"
 #include "src/cpu/npy.h"
@@ -47,6 +48,27 @@ std::vector<float> download(gpu::GpuSession& s, GpuTensor t, int64_t count, GpuO
   const gpu::GpuStatus st = s.download(t, op, 0, count, out.data());
   EXPECT_TRUE(st.ok) << st.message;
   return out;
+}
+
+// Whether the registry says device 0 supports `kernel` on these dims: such a kernel must
+// run (status ok); an error, or a decline the registry did not predict, fails the test.
+bool registry_supports(const std::string& kernel, const AttnDims& dims) {
+  gpu::DeviceInfo info;
+  std::string why;
+  if (!gpu::device_info(0, info, why)) {
+    ADD_FAILURE() << why;
+    return false;
+  }
+  const DeviceCaps caps{BackendKind::Cuda, info.name, info.cc_major, info.cc_minor};
+  return !find_kernel(kernel)->unsupported_reason(dims, caps).has_value();
+}
+
+void expect_ran_unless_unsupported(const KernelResult& k, const AttnDims& dims) {
+  if (registry_supports(k.kernel, dims)) {
+    EXPECT_EQ(k.status, KernelStatus::Ok) << k.kernel << ": " << k.reason;
+  } else {
+    EXPECT_EQ(k.status, KernelStatus::Skipped) << k.kernel << ": " << k.reason;
+  }
 }
 
 double rel_l2(const std::vector<float>& got, const std::vector<double>& want) {
@@ -305,9 +327,10 @@ TEST(CudaBackend, RunsASmallCase) {
   EXPECT_GE(r.reference_check->rows_checked, 2);
   EXPECT_LT(r.reference_check->rel_l2, 1e-5);  // RunSettings defaults to the FP32 reference
   const KernelResult& k = r.kernels[1];
+  expect_ran_unless_unsupported(k, c.dims);
   if (k.status == KernelStatus::Ok) {
     ASSERT_TRUE(k.accuracy && k.quantize_latency);
-    EXPECT_LT(k.accuracy->rel_l2, 0.05);
+    EXPECT_LT(k.accuracy->rel_l2, 0.02);
   } else {
     EXPECT_FALSE(k.reason.empty());
   }
@@ -346,7 +369,9 @@ TEST(CudaBackend, DumpedInputsReloadToTheSameResult) {
   EXPECT_EQ(cpu::read_npy(case_dir + "/k.npy").shape, (std::array<int64_t, 4>{1, 2, 130, 64}));
   const cpu::NpyTensor ref1 = cpu::read_npy(case_dir + "/fp16-ref-cublaslt.npy");
   EXPECT_EQ(ref1.dtype, cpu::NpyDtype::Float32);
-  if (first.kernels[1].status == KernelStatus::Ok) {
+  expect_ran_unless_unsupported(first.kernels[1], c.dims);
+  const bool fp16_fa_ran = first.kernels[1].status == KernelStatus::Ok;
+  if (fp16_fa_ran) {
     EXPECT_TRUE(std::filesystem::exists(case_dir + "/fp16-fa.npy"));
     EXPECT_LT(first.kernels[1].accuracy->rel_l2, 1e-3);  // metrics against an intact reference
   }
@@ -360,6 +385,11 @@ TEST(CudaBackend, DumpedInputsReloadToTheSameResult) {
   ASSERT_EQ(second.kernels[0].status, KernelStatus::Ok) << second.kernels[0].reason;
   const cpu::NpyTensor ref2 = cpu::read_npy((dir / "again" / c.id / "fp16-ref-cublaslt.npy").string());
   EXPECT_EQ(ref1.data, ref2.data);
+  expect_ran_unless_unsupported(second.kernels[1], c.dims);
+  if (fp16_fa_ran && second.kernels[1].status == KernelStatus::Ok) {  // the same inputs, the same output
+    EXPECT_EQ(cpu::read_npy(case_dir + "/fp16-fa.npy").data,
+              cpu::read_npy((dir / "again" / c.id / "fp16-fa.npy").string()).data);
+  }
   std::filesystem::remove_all(dir);
 }
 

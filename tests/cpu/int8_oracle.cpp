@@ -1,0 +1,257 @@
+#include "int8_oracle.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace int8attn::oracle {
+namespace {
+
+constexpr float kLog2e = 1.4426950408889634f;  // the FP32 constant folded into Q's scale
+constexpr int64_t kKMeanChunk = 128;           // the K mean's documented FP32 summation chunks
+constexpr double kFp32Unit = 0x1p-24;          // FP32 unit roundoff
+constexpr double kRadiusSafety = 2.0;
+
+int64_t group_tokens(const QuantConfig& cfg) {
+  return cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
+}
+int64_t group_count(int64_t tokens, const QuantConfig& cfg) {
+  return (tokens + group_tokens(cfg) - 1) / group_tokens(cfg);
+}
+
+float sm_scale_of(const AttnDims& dims) {
+  return dims.sm_scale > 0.f ? dims.sm_scale : 1.f / std::sqrt(static_cast<float>(dims.head_dim));
+}
+
+// Symmetric INT8 with the group's largest magnitude amax: code = x * (127 / amax) rounded
+// to nearest even and clamped to ±127; all codes 0 when amax is 0.
+int8_t int8_code(float x, float amax) {
+  if (!(amax > 0.f)) return 0;
+  const float code = std::nearbyint(x * (127.f / amax));
+  return static_cast<int8_t>(std::clamp(code, -127.f, 127.f));
+}
+
+// Per (batch·head) slab of `seq` tokens × d channels at x: codes and the scale of each group
+// of `group` tokens, after subtracting `mean` ([d] or null) from every token.
+void quantize_token_groups(const float* x, const float* mean, int64_t seq, int64_t d, int64_t group,
+                           int8_t* codes, float* scales) {
+  auto value = [&](int64_t j, int64_t c) { return mean ? x[j * d + c] - mean[c] : x[j * d + c]; };
+  for (int64_t g = 0; g * group < seq; ++g) {
+    const int64_t first = g * group, last = std::min(seq, first + group);
+    float amax = 0.f;
+    for (int64_t j = first; j < last; ++j)
+      for (int64_t c = 0; c < d; ++c) amax = std::max(amax, std::fabs(value(j, c)));
+    for (int64_t j = first; j < last; ++j)
+      for (int64_t c = 0; c < d; ++c) codes[j * d + c] = int8_code(value(j, c), amax);
+    scales[g] = amax / 127.f;
+  }
+}
+
+// Mean of each channel over the slab's tokens: FP32 sums of 128-token chunks in token order,
+// the chunk sums added in order, divided by the token count (the documented order).
+std::vector<float> channel_mean(const float* x, int64_t seq, int64_t d) {
+  std::vector<float> mean(d);
+  for (int64_t c = 0; c < d; ++c) {
+    float total = 0.f;
+    for (int64_t j0 = 0; j0 < seq; j0 += kKMeanChunk) {
+      float chunk = 0.f;
+      for (int64_t j = j0; j < std::min(seq, j0 + kKMeanChunk); ++j) chunk += x[j * d + c];
+      total += chunk;
+    }
+    mean[c] = total / static_cast<float>(seq);
+  }
+  return mean;
+}
+
+// One query row's visible scores and the V rows it reads.
+struct RowInputs {
+  std::vector<float> s;  // log2-domain scores of keys 0 .. n_visible-1
+  int64_t head_dim = 0;
+  int64_t kv_block = 64;
+};
+
+// Accumulators of one row, exact up to the double rounding of a few terms.
+struct RowSums {
+  std::vector<double> acc, acc_abs;  // Σ_blocks w · (block's P·V), and the same of |terms|
+  double l = 0;
+  int64_t blocks = 0;
+};
+
+// int8-fa: per block, codes c_j = rint(levels · exp2(s_j - bm)) against the block's own max
+// bm, the block's exact INT32 P·V, weight w = exp2(bm - m_final).
+RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* v8) {
+  const float levels = cfg.p_quant == PQuant::U8x255 ? 255.f : 127.f;
+  const int64_t n = static_cast<int64_t>(row.s.size()), d = row.head_dim;
+  const float m_final = *std::max_element(row.s.begin(), row.s.end());
+  RowSums sums{std::vector<double>(d, 0.0), std::vector<double>(d, 0.0), 0.0, 0};
+  for (int64_t j0 = 0; j0 < n; j0 += row.kv_block, ++sums.blocks) {
+    const int64_t j1 = std::min(n, j0 + row.kv_block);
+    const float bm = *std::max_element(row.s.begin() + j0, row.s.begin() + j1);
+    const double w = std::exp2(static_cast<double>(bm) - m_final);
+    std::vector<int64_t> pv(d, 0);
+    double l_block = 0;
+    for (int64_t j = j0; j < j1; ++j) {
+      const float p = std::exp2(row.s[j] - bm);
+      const int64_t code = static_cast<int64_t>(std::nearbyint(p * levels));
+      l_block += cfg.l_from_quantized_p ? code / static_cast<double>(levels) : p;
+      for (int64_t c = 0; c < d; ++c) pv[c] += code * v8[j * d + c];
+    }
+    for (int64_t c = 0; c < d; ++c) {
+      sums.acc[c] += w * static_cast<double>(pv[c]) / levels;
+      sums.acc_abs[c] += w * std::fabs(static_cast<double>(pv[c])) / levels;
+    }
+    sums.l += w * l_block;
+  }
+  return sums;
+}
+
+// int8-qk: P = fp16(exp2(s_j - m)) against the running max m after each block, FP16 V,
+// weight w = exp2(m - m_final).
+RowSums int8_qk_row(const RowInputs& row, const QuantConfig& cfg, const float* v) {
+  const int64_t n = static_cast<int64_t>(row.s.size()), d = row.head_dim;
+  const float m_final = *std::max_element(row.s.begin(), row.s.end());
+  RowSums sums{std::vector<double>(d, 0.0), std::vector<double>(d, 0.0), 0.0, 0};
+  float m = -INFINITY;
+  for (int64_t j0 = 0; j0 < n; j0 += row.kv_block, ++sums.blocks) {
+    const int64_t j1 = std::min(n, j0 + row.kv_block);
+    m = std::max(m, *std::max_element(row.s.begin() + j0, row.s.begin() + j1));
+    const double w = std::exp2(static_cast<double>(m) - m_final);
+    for (int64_t j = j0; j < j1; ++j) {
+      const float p = std::exp2(row.s[j] - m);
+      const float p16 = to_fp16(p);
+      sums.l += w * (cfg.l_from_quantized_p ? p16 : p);
+      for (int64_t c = 0; c < d; ++c) {
+        sums.acc[c] += w * p16 * v[j * d + c];
+        sums.acc_abs[c] += w * p16 * std::fabs(v[j * d + c]);
+      }
+    }
+  }
+  return sums;
+}
+
+}  // namespace
+
+float to_fp16(double x) { return static_cast<float>(static_cast<_Float16>(x)); }
+
+Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vector<float>& q,
+                   const std::vector<float>& k, const std::vector<float>& v) {
+  const int64_t d = dims.head_dim, group = group_tokens(cfg);
+  const int64_t q_groups = group_count(dims.seq_q, cfg), k_groups = group_count(dims.seq_kv, cfg);
+  const float fold = sm_scale_of(dims) * kLog2e;
+  Quantized out;
+  out.q8.resize(q.size());
+  out.q_scale.resize(dims.batch * dims.heads * q_groups);
+  for (int64_t bh = 0; bh < dims.batch * dims.heads; ++bh) {
+    const int64_t at = bh * dims.seq_q * d;
+    quantize_token_groups(q.data() + at, nullptr, dims.seq_q, d, group, out.q8.data() + at,
+                          out.q_scale.data() + bh * q_groups);
+  }
+  for (float& s : out.q_scale) s *= fold;
+
+  out.k8.resize(k.size());
+  out.k_scale.resize(dims.batch * dims.kv_heads * k_groups);
+  out.v8.resize(v.size());
+  out.v_scale.resize(dims.batch * dims.kv_heads * d);
+  for (int64_t bkv = 0; bkv < dims.batch * dims.kv_heads; ++bkv) {
+    const int64_t at = bkv * dims.seq_kv * d;
+    std::vector<float> mean;
+    if (cfg.smooth_k) {
+      mean = channel_mean(k.data() + at, dims.seq_kv, d);
+      out.k_mean.insert(out.k_mean.end(), mean.begin(), mean.end());
+    }
+    quantize_token_groups(k.data() + at, cfg.smooth_k ? mean.data() : nullptr, dims.seq_kv, d, group,
+                          out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
+    for (int64_t c = 0; c < d; ++c) {  // V: one scale per channel
+      float amax = 0.f;
+      for (int64_t j = 0; j < dims.seq_kv; ++j) amax = std::max(amax, std::fabs(v[at + j * d + c]));
+      for (int64_t j = 0; j < dims.seq_kv; ++j) out.v8[at + j * d + c] = int8_code(v[at + j * d + c], amax);
+      out.v_scale[bkv * d + c] = amax / 127.f;
+    }
+  }
+  return out;
+}
+
+// The radius: a faithful FP32 evaluation differs from the exact sums by at most
+//   acc: k_acc · Σ|terms|, k_acc = (keys per block [the FP32 sum inside a block; int8-fa's
+//        is exact in INT32] + 4 per block [the weight or alpha: a subtraction and an exp2f;
+//        a product; the addition] + 4) · u
+//   l:   k_l · l,  k_l = (keys per block + 4 per block + 4) · u  (positive terms)
+//   the epilogue (1/l and two products): 4 u relative,
+// u = 2^-24, all times kRadiusSafety. Scores, p and the codes are not in it: they are exact.
+Output attention(const AttnDims& dims, const QuantConfig& cfg, const Quantized& qz, Variant variant,
+                 const std::vector<float>& v_fp16) {
+  if (cfg.kv_block <= 0 || (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0)) {
+    throw std::invalid_argument("oracle: block sizes must be positive");
+  }
+  const int64_t d = dims.head_dim, group = group_tokens(cfg);
+  const int64_t q_groups = group_count(dims.seq_q, cfg), k_groups = group_count(dims.seq_kv, cfg);
+  const int64_t group_size = dims.heads / dims.kv_heads;
+  Output out{std::vector<double>(dims.q_elements(), 0.0), std::vector<double>(dims.q_elements(), 0.0)};
+  for (int64_t b = 0; b < dims.batch; ++b)
+    for (int64_t h = 0; h < dims.heads; ++h) {
+      const int64_t bh = b * dims.heads + h;
+      const int64_t bkv = b * dims.kv_heads + h / group_size;  // GQA: consecutive heads share a kv head
+      const int8_t* k8 = qz.k8.data() + bkv * dims.seq_kv * d;
+      for (int64_t i = 0; i < dims.seq_q; ++i) {
+        // Causal, aligned bottom-right: row i sees key j iff j <= i + seq_kv - seq_q.
+        const int64_t visible =
+            dims.causal ? std::clamp<int64_t>(i + dims.seq_kv - dims.seq_q + 1, 0, dims.seq_kv) : dims.seq_kv;
+        if (visible == 0) continue;  // no key: zeros
+        const int8_t* q8 = qz.q8.data() + (bh * dims.seq_q + i) * d;
+        const float q_scale = qz.q_scale[bh * q_groups + i / group];
+        RowInputs row{std::vector<float>(visible), d, cfg.kv_block};
+        for (int64_t j = 0; j < visible; ++j) {
+          int64_t dot = 0;
+          for (int64_t c = 0; c < d; ++c) dot += int64_t{q8[c]} * k8[j * d + c];
+          row.s[j] = static_cast<float>(dot) * (q_scale * qz.k_scale[bkv * k_groups + j / group]);
+        }
+        const bool full = variant == Variant::Int8Fa;
+        const RowSums sums = full ? int8_fa_row(row, cfg, qz.v8.data() + bkv * dims.seq_kv * d)
+                                  : int8_qk_row(row, cfg, v_fp16.data() + bkv * dims.seq_kv * d);
+        const double per_block_keys = full ? 0.0 : static_cast<double>(cfg.kv_block);
+        const double k_acc = (per_block_keys + 4.0 * sums.blocks + 4.0) * kFp32Unit;
+        const double k_l = (cfg.kv_block + 4.0 * sums.blocks + 4.0) * kFp32Unit;
+        for (int64_t c = 0; c < d; ++c) {
+          const double v_scale = full ? qz.v_scale[bkv * d + c] : 1.0;
+          const double o = sums.acc[c] / sums.l * v_scale;
+          const double r = v_scale / sums.l * (k_acc * sums.acc_abs[c] + k_l * std::fabs(sums.acc[c])) +
+                           4.0 * kFp32Unit * std::fabs(o);
+          out.value[(bh * dims.seq_q + i) * d + c] = o;
+          out.radius[(bh * dims.seq_q + i) * d + c] = kRadiusSafety * r;
+        }
+      }
+    }
+  return out;
+}
+
+std::vector<double> exact_attention(const AttnDims& dims, const std::vector<float>& q, const std::vector<float>& k,
+                                    const std::vector<float>& v) {
+  const int64_t d = dims.head_dim, group_size = dims.heads / dims.kv_heads;
+  const double scale = sm_scale_of(dims);
+  std::vector<double> out(dims.q_elements(), 0.0);
+  for (int64_t bh = 0; bh < dims.batch * dims.heads; ++bh) {
+    const int64_t bkv = (bh / dims.heads) * dims.kv_heads + (bh % dims.heads) / group_size;
+    const float* kh = k.data() + bkv * dims.seq_kv * d;
+    const float* vh = v.data() + bkv * dims.seq_kv * d;
+    for (int64_t i = 0; i < dims.seq_q; ++i) {
+      const int64_t visible =
+          dims.causal ? std::clamp<int64_t>(i + dims.seq_kv - dims.seq_q + 1, 0, dims.seq_kv) : dims.seq_kv;
+      std::vector<double> s(visible);
+      for (int64_t j = 0; j < visible; ++j) {
+        double dot = 0;
+        for (int64_t c = 0; c < d; ++c) dot += double{q[(bh * dims.seq_q + i) * d + c]} * kh[j * d + c];
+        s[j] = dot * scale;
+      }
+      if (visible == 0) continue;
+      const double m = *std::max_element(s.begin(), s.end());
+      double l = 0;
+      for (double& x : s) l += (x = std::exp(x - m));
+      for (int64_t j = 0; j < visible; ++j)
+        for (int64_t c = 0; c < d; ++c) out[(bh * dims.seq_q + i) * d + c] += s[j] / l * vh[j * d + c];
+    }
+  }
+  return out;
+}
+
+}  // namespace int8attn::oracle

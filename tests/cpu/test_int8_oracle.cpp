@@ -1,0 +1,198 @@
+// The CPU emulation of the INT8 kernels (src/cpu/) against the independent oracle
+// (int8_oracle.h) on small shapes, for every quantization option and both INT8 variants:
+// the quantized inputs must be equal bit for bit, and every output element must be the FP16
+// rounding of a value within the oracle's FP32-reassociation radius of the oracle's value.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "int8_oracle.h"
+#include "src/cpu/emulation.h"
+#include "src/cpu/quantize.h"
+
+namespace int8attn {
+namespace {
+
+struct Inputs {
+  std::vector<float> q, k, v;
+};
+
+// splitmix64: a generator of our own, so the oracle tests share no input code with src/.
+struct Rng {
+  uint64_t state;
+  double uniform() {  // in [-1, 1)
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1p-52 - 1.0;
+  }
+  float fp16_value(double scale) {  // roughly normal (sum of 3 uniforms), FP16-representable
+    return oracle::to_fp16(scale * (uniform() + uniform() + uniform()));
+  }
+};
+
+// Q and K spread enough that blocks have different maxima; with outliers, K's first three
+// channels carry a large offset (the case K smoothing exists for).
+Inputs make_inputs(const AttnDims& dims, uint64_t seed, bool outliers) {
+  Rng rng{seed};
+  Inputs in;
+  for (int64_t i = 0; i < dims.q_elements(); ++i) in.q.push_back(rng.fp16_value(1.0));
+  for (int64_t i = 0; i < dims.kv_elements(); ++i) {
+    const bool outlier_channel = outliers && i % dims.head_dim < 3;
+    in.k.push_back(rng.fp16_value(1.0) + (outlier_channel ? 12.f : 0.f));
+  }
+  for (int64_t i = 0; i < dims.kv_elements(); ++i) {  // channel means of both signs, as activations have
+    const double channel_mean = 0.3 * static_cast<double>(i % dims.head_dim % 4) - 0.45;
+    in.v.push_back(oracle::to_fp16(channel_mean + 0.5 * rng.fp16_value(1.0)));
+  }
+  return in;
+}
+
+AttnDims dims_of(int64_t b, int64_t h, int64_t kv, int64_t sq, int64_t skv, int64_t d, bool causal) {
+  AttnDims dims;
+  dims.batch = b, dims.heads = h, dims.kv_heads = kv, dims.seq_q = sq, dims.seq_kv = skv, dims.head_dim = d;
+  dims.causal = causal;
+  return dims;
+}
+
+struct Shape {
+  const char* what;
+  AttnDims dims;
+  bool outliers;
+};
+
+const std::vector<Shape>& shapes() {
+  static const std::vector<Shape> list = {
+      {"GQA 2:1, causal 1 < seq_q < seq_kv, partial blocks", dims_of(1, 4, 2, 37, 150, 32, true), false},
+      {"seq_q > seq_kv causal (rows with no key), batch 2", dims_of(2, 2, 1, 70, 45, 16, true), false},
+      {"decode, seq_q 1", dims_of(1, 2, 2, 1, 130, 64, false), false},
+      {"outlier K channels, GQA 3:1", dims_of(1, 3, 1, 50, 200, 24, false), true},
+      {"causal square, one block", dims_of(1, 2, 2, 64, 64, 8, true), false},
+  };
+  return list;
+}
+
+// Counts the elements of `got` outside [fp16(value - radius), fp16(value + radius)].
+struct Agreement {
+  int64_t outside = 0;
+  int64_t ambiguous = 0;  // elements whose interval holds two FP16 values
+  std::string first;      // the first mismatch, described
+};
+
+Agreement agreement(const std::vector<float>& got, const oracle::Output& want, int64_t head_dim) {
+  Agreement a;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const float lo = oracle::to_fp16(want.value[i] - want.radius[i]);
+    const float hi = oracle::to_fp16(want.value[i] + want.radius[i]);
+    a.ambiguous += lo != hi;
+    if (got[i] >= lo && got[i] <= hi) continue;
+    if (a.outside++ == 0) {
+      a.first = "row " + std::to_string(i / head_dim) + " channel " + std::to_string(i % head_dim) + ": got " +
+                std::to_string(got[i]) + ", oracle " + std::to_string(want.value[i]) + " ± " +
+                std::to_string(want.radius[i]) + " (FP16 " + std::to_string(lo) + " .. " + std::to_string(hi) + ")";
+    }
+  }
+  return a;
+}
+
+std::string option_name(const QuantConfig& c) {
+  std::string name = c.qk_granularity == QkGranularity::PerBlock ? "PerBlock" + std::to_string(c.qk_block) : "PerToken";
+  name += c.smooth_k ? "_Smooth" : "_NoSmooth";
+  name += c.p_quant == PQuant::U8x255 ? "_PU8" : "_PS8";
+  name += c.l_from_quantized_p ? "_LQuantized" : "_LExact";
+  return name + "_KvBlock" + std::to_string(c.kv_block);
+}
+
+std::vector<QuantConfig> every_option() {
+  std::vector<QuantConfig> all;
+  for (const bool per_block : {false, true})
+    for (const bool smooth : {true, false})
+      for (const PQuant p : {PQuant::U8x255, PQuant::S8x127})
+        for (const bool l_quantized : {false, true})
+          for (const int32_t kv_block : {64, 32}) {
+            QuantConfig c;
+            c.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
+            c.qk_block = 32;
+            c.smooth_k = smooth;
+            c.p_quant = p;
+            c.l_from_quantized_p = l_quantized;
+            c.kv_block = kv_block;
+            all.push_back(c);
+          }
+  return all;
+}
+
+class EmulationVsOracle : public ::testing::TestWithParam<QuantConfig> {};
+
+TEST_P(EmulationVsOracle, QuantizedInputsAreIdentical) {
+  const QuantConfig cfg = GetParam();
+  for (const Shape& shape : shapes()) {
+    const Inputs in = make_inputs(shape.dims, 101, shape.outliers);
+    const cpu::QuantizedHost emu = cpu::quantize_qkv_host(shape.dims, cfg, in.q, in.k, in.v, true);
+    const oracle::Quantized want = oracle::quantize(shape.dims, cfg, in.q, in.k, in.v);
+    EXPECT_EQ(emu.q8, want.q8) << shape.what;
+    EXPECT_EQ(emu.k8, want.k8) << shape.what;
+    EXPECT_EQ(emu.v8, want.v8) << shape.what;
+    EXPECT_EQ(emu.q_scale, want.q_scale) << shape.what;
+    EXPECT_EQ(emu.k_scale, want.k_scale) << shape.what;
+    EXPECT_EQ(emu.v_scale, want.v_scale) << shape.what;
+    EXPECT_EQ(emu.k_mean, want.k_mean) << shape.what;
+  }
+}
+
+void expect_variant_matches(const QuantConfig& cfg, cpu::Int8Variant emu_variant, oracle::Variant variant,
+                            const char* name) {
+  int64_t elements = 0, ambiguous = 0;
+  for (const Shape& shape : shapes()) {
+    const Inputs in = make_inputs(shape.dims, 202, shape.outliers);
+    const std::vector<float> got = cpu::int8_attention_host(shape.dims, cfg, in.q, in.k, in.v, emu_variant);
+    const oracle::Output want =
+        oracle::attention(shape.dims, cfg, oracle::quantize(shape.dims, cfg, in.q, in.k, in.v), variant, in.v);
+    const Agreement a = agreement(got, want, shape.dims.head_dim);
+    EXPECT_EQ(a.outside, 0) << name << ", " << shape.what << ": " << a.outside << " of " << got.size()
+                            << " elements differ from the oracle; first: " << a.first;
+    elements += static_cast<int64_t>(got.size());
+    ambiguous += a.ambiguous;
+  }
+  // The radius must stay small against FP16's resolution, or this test could not fail: it
+  // admits two FP16 values for 2-4% of int8-fa's elements and 6-9% of int8-qk's here.
+  EXPECT_LT(ambiguous, elements * 15 / 100) << name << ": the oracle's radius admits two FP16 values too often";
+}
+
+TEST_P(EmulationVsOracle, Int8FaOutputMatches) {
+  expect_variant_matches(GetParam(), cpu::Int8Variant::Full, oracle::Variant::Int8Fa, "int8-fa");
+}
+
+TEST_P(EmulationVsOracle, Int8QkOutputMatches) {
+  expect_variant_matches(GetParam(), cpu::Int8Variant::QK, oracle::Variant::Int8Qk, "int8-qk");
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOption, EmulationVsOracle, ::testing::ValuesIn(every_option()),
+                         [](const ::testing::TestParamInfo<QuantConfig>& info) { return option_name(info.param); });
+
+// The oracle itself computes attention: its INT8 results are near plain softmax attention.
+TEST(Int8Oracle, IsCloseToUnquantizedAttention) {
+  for (const Shape& shape : shapes()) {
+    const Inputs in = make_inputs(shape.dims, 303, shape.outliers);
+    const std::vector<double> exact = oracle::exact_attention(shape.dims, in.q, in.k, in.v);
+    const QuantConfig cfg;
+    const oracle::Quantized qz = oracle::quantize(shape.dims, cfg, in.q, in.k, in.v);
+    for (const oracle::Variant variant : {oracle::Variant::Int8Fa, oracle::Variant::Int8Qk}) {
+      const oracle::Output out = oracle::attention(shape.dims, cfg, qz, variant, in.v);
+      double err = 0, norm = 0;
+      for (size_t i = 0; i < exact.size(); ++i) {
+        err += (out.value[i] - exact[i]) * (out.value[i] - exact[i]);
+        norm += exact[i] * exact[i];
+      }
+      EXPECT_LT(std::sqrt(err / norm), 0.03) << shape.what;
+      EXPECT_GT(std::sqrt(err / norm), 1e-4) << shape.what << ": nothing was quantized";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace int8attn
