@@ -77,8 +77,8 @@ gpu_tests() {
 has_stage gpu-tests && run_stage gpu-tests "$OUT/gpu-tests.log" gpu_tests
 has_stage gpu-tests && grep -E "tests passed|tests failed|Failed|FAILED" "$OUT/gpu-tests.log" | head -20
 
-# Small shapes only: memcheck slows kernels by orders of magnitude.
-SANITIZE_FILTER='Shapes/CudnnShapes.*/mha_d64:Cudnn.MemoryIsAccounted:Shapes/ReferenceShapes.*/small:Shapes/ReferenceShapes.*/one:Shapes/ReferenceShapes.*/causal_gqa_77:Shapes/ReferenceShapes.*/causal_q_longer:Reference.RowsWithNoVisibleKeyAreZero:Reference.SameSeedSameBits:Inputs.*:Memory.*:Metrics.*:CudaBackend.*'
+# Small shapes only: memcheck slows kernels by orders of magnitude (the 2^31-element test stays out).
+SANITIZE_FILTER='Shapes/CudnnShapes.*/mha_d64:Cudnn.MemoryIsAccounted:Shapes/ReferenceShapes.*/small:Shapes/ReferenceShapes.*/one:Shapes/ReferenceShapes.*/causal_gqa_77:Shapes/ReferenceShapes.*/causal_q_longer:Reference.RowsWithNoVisibleKeyAreZero:Reference.SameSeedSameBits:Inputs.*:Memory.*:Metrics.*:CudaBackend.*:-Memory.TensorsAbove2To31ElementsAreComputedWhole'
 sanitize() {
   compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
     "$BUILD_DIR/tests/int8attn_gpu_tests" --gtest_filter="$SANITIZE_FILTER"
