@@ -121,7 +121,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   }
 }
 
-// How a consumer orders its products and its ALU work (FusedTuning::ws = kWsSchedule + 1):
+// How a consumer orders its products and its ALU work (FusedTuning::ws_schedule):
 //   Overlap:  issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while P·V runs;
 //             wait for P·V and merge it into O.
 //   PingPong: Overlap, the two consumers taking turns to issue (named barriers 1 and 2).
