@@ -358,21 +358,28 @@ class QuickBackend : public Backend {
   }
 };
 
+// Runs `config` into `output` and interrupts it after its first case (a checkpoint of
+// one case stays); returns the options, ready for a resume.
+SweepOptions run_interrupted(const SweepConfig& config, QuickBackend& backend, const std::string& output) {
+  SweepOptions options;
+  options.output_path = output;
+  options.progress = ProgressMode::None;
+  backend.interrupt_after_first = true;
+  run_sweep(config, backend, options, ToolInfo{});
+  backend.interrupt_after_first = false;
+  options.resume = true;
+  return options;
+}
+
 TEST_F(HostileTest, ResumeRefusesOtherOptionsAndSaysWhichDiffer) {
   SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8, 16], "head_dim": [8]},
                                                "kernels": ["int8-fa", "int8-qk"]})", "c.json");
-  SweepOptions options;
-  options.output_path = path("r.json");
-  options.progress = ProgressMode::None;
   QuickBackend backend;
-  backend.interrupt_after_first = true;
-  run_sweep(config, backend, options, ToolInfo{});
+  const SweepOptions options = run_interrupted(config, backend, path("r.json"));
   ASSERT_TRUE(fs::exists(checkpoint_path_for(options.output_path)));
 
   SweepConfig other_kernels = config;
   other_kernels.settings.kernels = {"fp16-ref-cublaslt", "int8-fa"};  // as -k int8-fa would
-  options.resume = true;
-  backend.interrupt_after_first = false;
   try {
     run_sweep(other_kernels, backend, options, ToolInfo{});
     ADD_FAILURE() << "no error";
@@ -386,12 +393,8 @@ TEST_F(HostileTest, ResumeRefusesOtherOptionsAndSaysWhichDiffer) {
 
 TEST_F(HostileTest, ResumeDropsForeignAndRepeatedCheckpointLines) {
   SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
-  SweepOptions options;
-  options.output_path = path("r.json");
-  options.progress = ProgressMode::None;
   QuickBackend backend;
-  backend.interrupt_after_first = true;
-  run_sweep(config, backend, options, ToolInfo{});
+  const SweepOptions options = run_interrupted(config, backend, path("r.json"));
   const std::string ckpt = checkpoint_path_for(options.output_path);
   std::string lines = read("r.json.ckpt.jsonl");
   const std::string first_case = lines.substr(lines.find('\n') + 1);
@@ -399,8 +402,6 @@ TEST_F(HostileTest, ResumeDropsForeignAndRepeatedCheckpointLines) {
   foreign.replace(foreign.find(config.cases[0].id), config.cases[0].id.size(), "not-in-the-config");
   std::ofstream(ckpt, std::ios::app) << first_case << foreign;
 
-  options.resume = true;
-  backend.interrupt_after_first = false;
   const SweepOutcome out = run_sweep(config, backend, options, ToolInfo{});
   ASSERT_EQ(out.report.cases.size(), 2u);
   EXPECT_EQ(out.report.cases[0].id, config.cases[0].id);
