@@ -71,7 +71,7 @@ std::shared_ptr<fe::graph::Tensor_attributes> scalar_tensor(fe::graph::Graph& g,
                       .set_data_type(fe::DataType_t::FLOAT));
 }
 
-// The causal mask as AttnDims means it (bottom-right aligned, kernels/README): with
+// The causal mask as AttnDims means it (bottom-right aligned, common/attn_types.h): with
 // seq_q == seq_kv that is the plain top-left mask, which every cuDNN engine has; otherwise
 // cuDNN's bottom-right alignment (FP16 from 9.6 with seq_q <= seq_kv; FP8 on Blackwell).
 void set_mask(fe::graph::SDPA_attributes& options, const AttnDims& d) {
@@ -83,47 +83,56 @@ void set_mask(fe::graph::SDPA_attributes& options, const AttnDims& d) {
   }
 }
 
-// FP16 in and out, softmax and accumulation in FP32, no softmax statistics (inference).
-std::shared_ptr<fe::graph::Graph> fp16_graph(const AttnDims& d) {
-  auto g = std::make_shared<fe::graph::Graph>();
-  g->set_io_data_type(fe::DataType_t::HALF)
+// A graph whose Q, K and V are BHSD tensors of type `io`; softmax and accumulation in FP32.
+struct SdpaGraph {
+  std::shared_ptr<fe::graph::Graph> graph;
+  std::shared_ptr<fe::graph::Tensor_attributes> q, k, v;
+};
+SdpaGraph sdpa_graph(const AttnDims& d, fe::DataType_t io) {
+  SdpaGraph s{std::make_shared<fe::graph::Graph>(), nullptr, nullptr, nullptr};
+  s.graph->set_io_data_type(io)
       .set_intermediate_data_type(fe::DataType_t::FLOAT)
       .set_compute_data_type(fe::DataType_t::FLOAT);
-  auto q = bhsd_tensor(*g, "Q", kQ, d, d.heads, d.seq_q);
-  auto k = bhsd_tensor(*g, "K", kK, d, d.kv_heads, d.seq_kv);
-  auto v = bhsd_tensor(*g, "V", kV, d, d.kv_heads, d.seq_kv);
+  s.q = bhsd_tensor(*s.graph, "Q", kQ, d, d.heads, d.seq_q);
+  s.k = bhsd_tensor(*s.graph, "K", kK, d, d.kv_heads, d.seq_kv);
+  s.v = bhsd_tensor(*s.graph, "V", kV, d, d.kv_heads, d.seq_kv);
+  return s;
+}
+
+// The attention output O as the graph's BHSD output.
+void set_bhsd_output(fe::graph::Tensor_attributes& o, const AttnDims& d) {
+  o.set_output(true).set_uid(kO).set_dim({d.batch, d.heads, d.seq_q, d.head_dim}).set_stride(
+      bhsd_strides(d.heads, d.seq_q, d.head_dim));
+}
+
+// FP16 in and out, softmax and accumulation in FP32, no softmax statistics (inference).
+std::shared_ptr<fe::graph::Graph> fp16_graph(const AttnDims& d) {
+  SdpaGraph s = sdpa_graph(d, fe::DataType_t::HALF);
   auto options = fe::graph::SDPA_attributes().set_name("sdpa").set_generate_stats(false).set_attn_scale(
       effective_sm_scale(d));
   set_mask(options, d);
-  auto [o, stats] = g->sdpa(q, k, v, options);
-  o->set_output(true).set_uid(kO).set_dim({d.batch, d.heads, d.seq_q, d.head_dim}).set_stride(
-      bhsd_strides(d.heads, d.seq_q, d.head_dim));
-  return g;
+  auto [o, stats] = s.graph->sdpa(s.q, s.k, s.v, options);
+  set_bhsd_output(*o, d);
+  return s.graph;
 }
 
 // e4m3 in and out (Hopper's FP8 SDPA writes FP8 only) with per-tensor descales, FP32 softmax.
 std::shared_ptr<fe::graph::Graph> fp8_graph(const AttnDims& d) {
-  auto g = std::make_shared<fe::graph::Graph>();
-  g->set_io_data_type(fe::DataType_t::FP8_E4M3)
-      .set_intermediate_data_type(fe::DataType_t::FLOAT)
-      .set_compute_data_type(fe::DataType_t::FLOAT);
-  auto q = bhsd_tensor(*g, "Q", kQ, d, d.heads, d.seq_q);
-  auto k = bhsd_tensor(*g, "K", kK, d, d.kv_heads, d.seq_kv);
-  auto v = bhsd_tensor(*g, "V", kV, d, d.kv_heads, d.seq_kv);
+  SdpaGraph s = sdpa_graph(d, fe::DataType_t::FP8_E4M3);
+  fe::graph::Graph* g = s.graph.get();
   auto options = fe::graph::SDPA_fp8_attributes().set_name("sdpa_fp8").set_generate_stats(false).set_attn_scale(
       effective_sm_scale(d));
   set_mask(options, d);
   auto [o, stats, amax_s, amax_o] =
-      g->sdpa_fp8(q, k, v, scalar_tensor(*g, "Descale_Q", kDescaleQUid), scalar_tensor(*g, "Descale_K", kDescaleKUid),
+      g->sdpa_fp8(s.q, s.k, s.v, scalar_tensor(*g, "Descale_Q", kDescaleQUid), scalar_tensor(*g, "Descale_K", kDescaleKUid),
                   scalar_tensor(*g, "Descale_V", kDescaleVUid), scalar_tensor(*g, "Descale_S", kDescaleSUid),
                   scalar_tensor(*g, "Scale_S", kScaleSUid), scalar_tensor(*g, "Scale_O", kScaleOUid), options);
-  o->set_output(true).set_uid(kO).set_dim({d.batch, d.heads, d.seq_q, d.head_dim}).set_stride(
-      bhsd_strides(d.heads, d.seq_q, d.head_dim));
+  set_bhsd_output(*o, d);
   for (const auto& [amax, uid] : {std::pair{amax_s, kAmaxSUid}, std::pair{amax_o, kAmaxOUid}}) {
     amax->set_output(true).set_uid(uid).set_dim({1, 1, 1, 1}).set_stride({1, 1, 1, 1}).set_data_type(
         fe::DataType_t::FLOAT);
   }
-  return g;
+  return s.graph;
 }
 
 using ProblemKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, float, SdpaPrecision>;
