@@ -351,13 +351,22 @@ struct WarpTile {
   template <bool kRaw = false>
   __device__ __forceinline__ void scale_scores(const uint32_t* acc, const float* k_scale_tile,
                                                float (&x)[S::kNTilesS][4]) const {
+    float2 ks[S::kNTilesS];
+    load_k_scales(k_scale_tile, ks);
+    scale_scores<kRaw>(acc, ks, x);
+  }
+  // This thread's K scales of the block: keys n*8 + 2t and n*8 + 2t + 1 of n-tile n.
+  __device__ __forceinline__ void load_k_scales(const float* k_scale_tile, float2 (&ks)[S::kNTilesS]) const {
 #pragma unroll
-    for (int n = 0; n < S::kNTilesS; ++n) {
-      const float2 ks = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
+    for (int n = 0; n < S::kNTilesS; ++n) ks[n] = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
+  }
+  template <bool kRaw = false>
+  __device__ __forceinline__ void scale_scores(const uint32_t* acc, const float2 (&ks)[S::kNTilesS],
+                                               float (&x)[S::kNTilesS][4]) const {
 #pragma unroll
-      for (int e = 0; e < 4; ++e)
-        x[n][e] = int_score(acc[4 * n + e], kRaw) * (e & 1 ? ks.y : ks.x);
-    }
+    for (int n = 0; n < S::kNTilesS; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) x[n][e] = int_score(acc[4 * n + e], kRaw) * (e & 1 ? ks[n].y : ks[n].x);
   }
   static __device__ __forceinline__ float int_score(uint32_t acc, bool raw) {
     return raw ? static_cast<float>(static_cast<int32_t>(acc)) : __int_as_float(static_cast<int32_t>(acc)) - kMagic;

@@ -5,7 +5,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|sancheck|wssan|schedules|ws] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|sancheck|wssan|schedules|ws] [--iters N] [--schedule S] [--ws W]
 //   --ws W: the int8-fa kinds' FusedTuning::ws (0 never, 1 always the warp-specialized Hopper
 //   kernel, with its default schedule); ws: the A/B of the Hopper int8-fa kernels on the issue's shapes.
 //   --schedule S: the fused kernels' register schedule (FusedTuning::schedule; -1 = default);
@@ -366,7 +366,7 @@ int main(int argc, char** argv) {
   std::vector<Shape> shapes;
   std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk,
                              Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
-  const bool timed = mode != "check" && mode != "profile" && mode != "sancheck" && mode != "wssan";
+  const bool timed = mode != "check" && mode != "profile" && mode != "wsprofile" && mode != "sancheck" && mode != "wssan";
   if (mode == "check") {
     for (int64_t d : {64, 128})
       for (bool causal : {false, true}) {
@@ -392,6 +392,9 @@ int main(int argc, char** argv) {
       shapes.push_back({1, 2, 2, 200, 70, 128, causal, false});
       shapes.push_back({1, 2, 1, 130, 1100, 128, causal, false});
     }
+  } else if (mode == "wsprofile") {  // one launch of the warp-specialized kernel for ncu (16K, d128)
+    kinds = {Kind::Int8FaU8WsDefer};
+    shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
   } else if (mode == "profile") {  // one launch of each kernel for ncu
     kinds = {Kind::Int8FaU8, Kind::Fp16Fa};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
