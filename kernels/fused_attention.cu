@@ -174,10 +174,10 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
 }
 
 // Where the warp-specialized kernel is the default (FusedTuning::ws = -1): head_dim 128 from
-// 2K keys. H200, kernel-only TOPS, wgmma v11 vs warp-specialized v16 (persistent, deferred
-// merge), same run (docs/perf-log.md v13-v16): 4K 415 vs 431, 16K 442 vs 467, 32K 451 vs 479,
-// 4K causal 368 vs 372, 16K causal 441 vs 439; 1K 332 vs 321. Affects speed, never results.
-bool ws_by_default(const AttnDims& dims) { return dims.head_dim == 128 && dims.seq_kv >= 2048; }
+// 1K keys. H200, kernel-only TOPS, wgmma v11 vs warp-specialized v19 (docs/perf-log.md
+// v17-v19): 1K 330 vs 337, 4K 415 vs 474, 16K 445 vs 518, 32K 447 vs 532, 4K causal 372 vs
+// 398, 16K causal 445 vs 483. Shorter key ranges are not measured. Affects speed, never results.
+bool ws_by_default(const AttnDims& dims) { return dims.head_dim == 128 && dims.seq_kv >= 1024; }
 
 bool dims_valid(const AttnDims& dims) {
   return dims.batch > 0 && dims.heads > 0 && dims.kv_heads > 0 && dims.heads % dims.kv_heads == 0 &&

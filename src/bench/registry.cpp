@@ -110,7 +110,7 @@ const std::vector<KernelSpec>& kernel_registry() {
        Algorithm::Reference, KernelFamily::Reference, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""},
       {"int8-fa",
        "full INT8 flash attention: INT8 Q·K^T, INT8/UINT8 P·V (Hopper, head_dim 128: wgmma, "
-       "warp-specialized with TMA from 2K keys; mma.sync m16n8k32 elsewhere)",
+       "warp-specialized with TMA from 1K keys; mma.sync m16n8k32 elsewhere)",
        Algorithm::Int8Full, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
       {"int8-qk", "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split)",
        Algorithm::Int8QK, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
