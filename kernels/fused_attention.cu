@@ -174,10 +174,13 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
 }
 
 // Where the warp-specialized kernel is the default (FusedTuning::ws = -1): head_dim 128 from
-// 1K keys. H200, kernel-only TOPS, wgmma v11 vs warp-specialized v19 (docs/perf-log.md
-// v17-v19): 1K 330 vs 337, 4K 415 vs 474, 16K 445 vs 518, 32K 447 vs 532, 4K causal 372 vs
-// 398, 16K causal 445 vs 483. Shorter key ranges are not measured. Affects speed, never results.
-bool ws_by_default(const AttnDims& dims) { return dims.head_dim == 128 && dims.seq_kv >= 1024; }
+// 1K keys, 64 from 4K. H200, kernel-only TOPS (docs/perf-log.md v17-v20), d128 wgmma v11 vs
+// warp-specialized v20 (same run): 1K 331 vs 353, 4K 416 vs 495, 16K 441 vs 546, 32K 450 vs
+// 553, 4K causal 369 vs 418, 16K causal 442 vs 506; d64 4K: mma.sync 289 (v5) vs v20 309.
+// Shorter key ranges are not measured. Affects speed, never results.
+bool ws_by_default(const AttnDims& dims) {
+  return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
+}
 
 bool dims_valid(const AttnDims& dims) {
   return dims.batch > 0 && dims.heads > 0 && dims.kv_heads > 0 && dims.heads % dims.kv_heads == 0 &&

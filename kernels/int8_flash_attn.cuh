@@ -460,6 +460,51 @@ struct WarpTile {
       }
       m[r] = m_new;
     }
+    float l_block[2];
+    exponentials(x, shift, tp, l_block);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) l[r] = fmaf(l[r], alpha[r], beta[r] * l_block[r]);
+  }
+
+  // int8-fa's step for a kernel that keeps O divided by the weight of the last block with a
+  // visible key (the deferred merge of kernels/sm90): the bookkeeping of softmax() in the log2
+  // domain. log2_o_scale: log2 of that weight, exp2(bm - ref) with ref as in softmax() and
+  // raised to 2^-64 (a contribution below FP32 resolution either way; it bounds O's growth);
+  // merge_scale: the factor that brings O (and l, kept divided the same way) from the last
+  // block's weight to this one's: O = O * merge_scale + P·V. One ex2 a row instead of
+  // softmax()'s alpha, beta and a division; l is the same up to FP32 rounding.
+  __device__ __forceinline__ void softmax_rescaled(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
+                                                   float (&tp)[S::kNTilesS][4], float (&log2_o_scale)[2],
+                                                   float (&merge_scale)[2]) {
+    static_assert(S::kInt8PV, "block-relative P only");
+    float shift[2], log2_merge[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float block_max = bmax[r];
+      const float m_new = fmaxf(m[r], block_max);
+      const bool visible = block_max != -INFINITY;
+      const float ref_new = visible ? fmaxf(block_max, m_new - kRefWindow) : ref[r];
+      const float log2_weight = visible ? fmaxf(block_max - ref_new, -64.f) : log2_o_scale[r];
+      // ref = -inf before the first visible block: exp2(-inf) = 0 (O and l hold nothing yet)
+      log2_merge[r] = visible ? (log2_o_scale[r] - log2_weight) + (ref[r] - ref_new) : 0.f;
+      shift[r] = visible ? block_max - log2_levels : 0.f;  // masked keys: exp2(-inf) = 0
+      ref[r] = ref_new;
+      log2_o_scale[r] = log2_weight;
+      m[r] = m_new;
+    }
+    float l_block[2];
+    exponentials(x, shift, tp, l_block);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      merge_scale[r] = fast_exp2(log2_merge[r]);
+      l[r] = fmaf(l[r], merge_scale[r], l_block[r]);
+    }
+  }
+
+  // tp = levels * exp2(x * q_scale - shift) per key (as P code carriers for INT8 P·V), and the
+  // block's sum of each row's terms of l.
+  __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
+                                               float (&tp)[S::kNTilesS][4], float (&l_block)[2]) const {
     float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n)
@@ -477,10 +522,8 @@ struct WarpTile {
         }
       }
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const float l_block = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });
-      l[r] = fmaf(l[r], alpha[r], beta[r] * l_block);
-    }
+    for (int r = 0; r < 2; ++r)
+      l_block[r] = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });
   }
 
   // A fragments of the u8/s8 P codes (the low bytes of tp's bits): the S accumulator layout

@@ -199,19 +199,9 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
   float tp[kBlockN / 8][4], alpha[2], beta[2];
   bool unit_beta = true;
   uint32_t pa[kBlockN / 32][4];
-  // DeferO: O is stored divided by o_scale; merge_scale is the factor of the pending merge.
-  float o_scale[2] = {1.f, 1.f}, merge_scale[2] = {1.f, 1.f};
-  auto defer_scales = [&](float (&pending)[2]) {
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      // beta = 0: no visible key in the block (its P·V row is 0), the scale stays. A weight
-      // below 2^-64 is raised to it (a contribution below FP32 resolution either way), which
-      // bounds how far O can grow between blocks.
-      const float weight = beta[r] > 0.f ? fmaxf(beta[r], 5.421011e-20f) : o_scale[r];
-      pending[r] = __fdividef(o_scale[r] * alpha[r], weight);  // no IEEE-division branch
-      o_scale[r] = weight;
-    }
-  };
+  // DeferO: O and l are stored divided by the last block's weight (WarpTile::softmax_rescaled);
+  // merge_scale: the factor of the merge in flight, pending: the next one's.
+  float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
   if (n_blocks > 0) {
     wait_full(0);
     fence_regs(s_acc);
@@ -223,7 +213,8 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
     fence_regs(s_acc);
     float x[kBlockN / 8][4], bmax[2];
     scaled_scores(0, s_acc, ks, x, bmax);
-    tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
+    if constexpr (kSchedule == kWsDeferO) tile.softmax_rescaled(x, bmax, tp, log2_o_scale, pending);
+    else tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
     tile.pack_p_codes(tp, pa);
   }
   // Every wgmma is waited for within its iteration (DeferO: P·V's result is read in the next
@@ -231,8 +222,6 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
   // it: ptxas serializes all wgmma of a kernel whose pipeline it cannot follow through
   // branches (docs/perf-log.md v7).
   if constexpr (kSchedule == kWsDeferO) {
-    float pending[2];
-    defer_scales(pending);
     uint32_t o_acc[kD / 2];
 #pragma unroll
     for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0;  // the merge of "block -1" adds nothing
@@ -263,8 +252,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       fence_regs(s_acc);
       float x[kBlockN / 8][4], bmax[2];
       scaled_scores(last ? INT32_MAX / kBlockN : next, s_acc, ks, x, bmax);
-      tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
-      defer_scales(pending);
+      tile.softmax_rescaled(x, bmax, tp, log2_o_scale, pending);
       wgmma_wait<0>();
       fence_regs(o_acc);
 #pragma unroll
@@ -273,9 +261,7 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       tile.pack_p_codes(tp, pa);
     }
     release(&bar.q_empty[q_slot]);  // every S of the tile is done: the producer may load the next Q
-    merge(o_acc);
-    tile.l[0] /= o_scale[0];  // store() divides O by l: O/(l/scale) = (O*scale)/l
-    tile.l[1] /= o_scale[1];
+    merge(o_acc);  // store() divides O by l: both are divided by the same weight
   } else {
     for (int blk = 0; blk < n_blocks; ++blk) {
       const bool last = blk + 1 == n_blocks;

@@ -18,7 +18,7 @@ struct Params;
   INT8ATTN_WS_OPTIONS(X, 128, 0) INT8ATTN_WS_OPTIONS(X, 128, 1) INT8ATTN_WS_OPTIONS(X, 128, 2) \
   INT8ATTN_WS_OPTIONS(X, 64, 0) INT8ATTN_WS_OPTIONS(X, 64, 2)
 #else
-#define INT8ATTN_WS_INSTANCES(X) INT8ATTN_WS_OPTIONS(X, 128, 2)
+#define INT8ATTN_WS_INSTANCES(X) INT8ATTN_WS_OPTIONS(X, 128, 2) INT8ATTN_WS_OPTIONS(X, 64, 2)
 #endif
 
 // int8-fa with the quantized tensors of `base` (attn_kernels.h layouts); cudaErrorNotSupported

@@ -109,8 +109,8 @@ const std::vector<KernelSpec>& kernel_registry() {
        "reference attention: FP64 on the CPU; cuBLASLt GEMMs with an FP32 softmax on the GPU",
        Algorithm::Reference, KernelFamily::Reference, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""},
       {"int8-fa",
-       "full INT8 flash attention: INT8 Q·K^T, INT8/UINT8 P·V (Hopper, head_dim 128: wgmma, "
-       "warp-specialized with TMA from 1K keys; mma.sync m16n8k32 elsewhere)",
+       "full INT8 flash attention: INT8 Q·K^T, INT8/UINT8 P·V (Hopper: warp-specialized TMA + "
+       "wgmma at head_dim 128 from 1K keys and 64 from 4K, wgmma below at 128; mma.sync m16n8k32 elsewhere)",
        Algorithm::Int8Full, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
       {"int8-qk", "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split)",
        Algorithm::Int8QK, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},

@@ -261,14 +261,14 @@ bool device_is_hopper() {
 }
 
 // The kernels int8-fa can run: the library's choice, the mma.sync kernel, and on Hopper with
-// the sm_90a image the warp-specialized kernel (head_dim 128).
+// the sm_90a image the warp-specialized kernel (head_dim 64 and 128).
 struct Int8FullKernel {
   int wgmma, ws;
   const char* name;
 };
 constexpr Int8FullKernel kInt8FullKernels[] = {{-1, 0, "default kernel"}, {0, 0, "mma.sync"}, {-1, 1, "warp-specialized"}};
 bool kernel_applies(const Int8FullKernel& k, const AttnDims& dims) {
-  return k.ws == 0 || (device_is_hopper() && kernels::sm90a_image_built() && dims.head_dim == 128);
+  return k.ws == 0 || (device_is_hopper() && kernels::sm90a_image_built() && (dims.head_dim == 64 || dims.head_dim == 128));
 }
 
 enum class Kernel { Int8FaDefault, Int8FaMmaSync, Int8FaWarpSpecialized, Int8Qk, Fp16Fa };
@@ -313,7 +313,7 @@ void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const s
 }
 
 // Every int8-fa kernel that runs this problem on this device and build (the warp-specialized
-// one takes head_dim 128 with per-token scales on Hopper), then `others`.
+// one takes head_dim 64 and 128 with per-token scales on Hopper), then `others`.
 std::vector<Kernel> kernels_for(const DeviceProblem& prob, std::vector<Kernel> others) {
   std::vector<Kernel> list = {Kernel::Int8FaDefault, Kernel::Int8FaMmaSync};
   if (kernel_applies(kInt8FullKernels[2], prob.dims) && prob.cfg.qk_granularity == QkGranularity::PerToken) {
@@ -382,7 +382,8 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
   const KernelChoice choice(-1, 1);
   for (const bool per_block : {false, true})
     for (const AttnDims& dims : {make_dims(1, 2, 2, 130, 4100, 128, true), make_dims(1, 4, 2, 300, 4096, 128, false),
-                                 make_dims(2, 2, 1, 257, 257, 128, true)}) {
+                                 make_dims(2, 2, 1, 257, 257, 128, true), make_dims(1, 4, 2, 200, 4200, 64, true),
+                                 make_dims(2, 2, 2, 129, 1000, 64, false)}) {
       QuantConfig cfg;
       cfg.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
       cfg.qk_block = 128;
