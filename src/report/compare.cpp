@@ -31,75 +31,6 @@ int compare_exit_code(const CompareResult& result) {
   return any_fail ? kExitRegression : kExitPass;
 }
 
-// ---- case filter --------------------------------------------------------------------
-
-namespace {
-
-// Matches one [...] class at pattern[p] (p points at '['); returns the index after ']' or
-// npos when the class is unterminated (then '[' is literal).
-size_t match_class(const std::string& pattern, size_t p, char c, bool& matched) {
-  size_t i = p + 1;
-  const bool negate = i < pattern.size() && (pattern[i] == '!' || pattern[i] == '^');
-  if (negate) ++i;
-  bool hit = false;
-  const size_t first = i;
-  for (; i < pattern.size() && (pattern[i] != ']' || i == first); ++i) {
-    if (i + 2 < pattern.size() && pattern[i + 1] == '-' && pattern[i + 2] != ']') {
-      hit |= pattern[i] <= c && c <= pattern[i + 2];
-      i += 2;
-    } else {
-      hit |= pattern[i] == c;
-    }
-  }
-  if (i >= pattern.size()) return std::string::npos;
-  matched = hit != negate;
-  return i + 1;
-}
-
-bool glob_match(const std::string& text, const std::string& pattern) {
-  size_t t = 0, p = 0;
-  size_t star_p = std::string::npos, star_t = 0;  // backtrack point of the last '*'
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star_p = p++;
-      star_t = t;
-      continue;
-    }
-    if (p < pattern.size()) {
-      bool matched = false;
-      size_t next = p + 1;
-      if (pattern[p] == '[') {
-        const size_t after = match_class(pattern, p, text[t], matched);
-        if (after == std::string::npos) {
-          matched = text[t] == '[';
-        } else {
-          next = after;
-        }
-      } else {
-        matched = pattern[p] == '?' || pattern[p] == text[t];
-      }
-      if (matched) {
-        p = next;
-        ++t;
-        continue;
-      }
-    }
-    if (star_p == std::string::npos) return false;
-    p = star_p + 1;
-    t = ++star_t;
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-}  // namespace
-
-bool case_id_matches(const std::string& id, const std::string& pattern) {
-  if (pattern.empty()) return true;
-  if (pattern.find_first_of("*?[") != std::string::npos) return glob_match(id, pattern);
-  return id.find(pattern) != std::string::npos;
-}
-
 // ---- per-metric rules -----------------------------------------------------------------
 
 namespace {
@@ -359,6 +290,10 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     row.fails = row.verdict == Verdict::Regression || row.verdict == Verdict::Changed ||
                 (row.verdict == Verdict::Missing && options.missing_policy == MissingPolicy::Fail) ||
                 (row.verdict == Verdict::New && options.fail_on_change);
+  }
+  if (!options.case_filter.empty() && result.rows.empty()) {
+    throw CompareInputError(fmt::format("--filter '{}': expected a glob or substring of a case id, found no match "
+                                        "in either report", options.case_filter));
   }
   attach_speedups(baseline, false, result.rows);
   attach_speedups(candidate, true, result.rows);

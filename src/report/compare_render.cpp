@@ -1,8 +1,10 @@
 // Views of a CompareResult: terminal table, markdown (PR comment), JSON, JUnit XML.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "src/report/compare.h"
 #include "src/report/escape.h"
@@ -12,10 +14,7 @@
 namespace int8attn {
 
 std::optional<CompareFormat> parse_compare_format(const std::string& name) {
-  if (name == "table" || name == "text") return CompareFormat::Table;
-  if (name == "markdown" || name == "md") return CompareFormat::Markdown;
-  if (name == "json") return CompareFormat::Json;
-  return std::nullopt;
+  return parse_output_format(name, kCompareFormats);
 }
 
 namespace {
@@ -189,13 +188,46 @@ nlohmann::json compare_to_json(const CompareResult& r) {
           {"rows", std::move(rows)}};
 }
 
+namespace {
+
+// One line per (case, kernel): the JSON rows' fields, findings joined into "why".
+std::string render_csv(const CompareResult& result) {
+  static const char* const kColumns[] = {"case", "kernel", "verdict", "fails", "baseline_median_ms",
+                                         "candidate_median_ms", "latency_change", "mann_whitney_p",
+                                         "baseline_rel_l2", "candidate_rel_l2", "baseline_speedup",
+                                         "candidate_speedup"};
+  auto line = [](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + csv_field(cells[i]);
+    return out + "\r\n";
+  };
+  std::vector<std::string> header(std::begin(kColumns), std::end(kColumns));
+  header.push_back("why");
+  std::string out = line(header);
+  const nlohmann::json rows = compare_to_json(result).at("rows");
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<std::string> cells;
+    for (const char* column : kColumns) {
+      const nlohmann::json& v = rows[r].at(column);
+      cells.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    cells.push_back(reasons(result.rows[r]));
+    out += line(cells);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string render_compare(const CompareResult& result, CompareFormat format) {
   switch (format) {
     case CompareFormat::Table: return render_text(result);
     case CompareFormat::Markdown: return render_markdown(result);
+    case CompareFormat::Csv: return render_csv(result);
     case CompareFormat::Json: return compare_to_json(result).dump(2) + "\n";
+    case CompareFormat::Html: break;
   }
-  throw std::invalid_argument("unknown compare format");
+  throw std::invalid_argument(std::string("compare cannot write ") + to_string(format));
 }
 
 std::string junit_xml(const CompareResult& r) {

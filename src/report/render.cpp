@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "src/report/escape.h"
+#include "src/report/json_io.h"
 #include "src/report/render_common.h"
 #include "src/report/text_table.h"
 
@@ -292,11 +293,7 @@ const std::vector<std::string>& csv_columns() {
 }
 
 std::optional<ReportFormat> parse_report_format(const std::string& name) {
-  if (name == "table" || name == "text") return ReportFormat::Table;
-  if (name == "markdown" || name == "md") return ReportFormat::Markdown;
-  if (name == "csv") return ReportFormat::Csv;
-  if (name == "html") return ReportFormat::Html;
-  return std::nullopt;
+  return parse_output_format(name, kReportFormats);
 }
 
 std::string render_report(const Report& report, ReportFormat format) {
@@ -304,6 +301,7 @@ std::string render_report(const Report& report, ReportFormat format) {
     case ReportFormat::Table: return render_table(report);
     case ReportFormat::Markdown: return render_markdown(report);
     case ReportFormat::Csv: return render_csv(report);
+    case ReportFormat::Json: return report_json_text(report);
     case ReportFormat::Html: return view::render_html(report);
   }
   throw std::invalid_argument("unknown report format");

@@ -402,6 +402,26 @@ TEST(Compare, CaseFilterSubstringAndGlob) {
   EXPECT_EQ(result.regressions, 0);
 }
 
+TEST(Compare, FilterMatchingNoCaseIsAnInputError) {
+  const Report base = make_report(SweepShape{}, 1);
+  CompareOptions opt;
+  opt.case_filter = "b9-*";
+  EXPECT_THROW(compare_reports(base, base, opt), CompareInputError);
+}
+
+TEST(Compare, CsvHasAHeaderAndOneLinePerRow) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  scale_latency(kernel_of(cand, 0, "int8-fa"), 1.5);
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  const std::string csv = render_compare(result, CompareFormat::Csv);
+  EXPECT_EQ(csv.rfind("case,kernel,verdict,fails,", 0), 0u) << csv.substr(0, 200);
+  EXPECT_EQ(static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')), result.rows.size() + 1);
+  EXPECT_NE(csv.find(",REGRESSION,true,"), std::string::npos);
+  EXPECT_EQ(parse_compare_format("csv"), CompareFormat::Csv);
+  EXPECT_FALSE(parse_compare_format("html").has_value());
+}
+
 TEST(Compare, RenderedViewsAreWellFormed) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = base;
@@ -447,6 +467,8 @@ TEST(CompareCli, ExitCodesOnCraftedReports) {
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-wrong-schema.json"), kExitInputError);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-truncated.json"), kExitInputError);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "does-not-exist.json"), kExitInputError);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-sample.json", "--filter 'no-such-*'"),
+            kExitInputError);
 }
 
 }  // namespace
