@@ -356,21 +356,26 @@ int run_devices(const std::string& format) {
 
 // --- compare ---------------------------------------------------------------------------
 struct CompareArgs {
-  std::string baseline, candidate, format = "table", junit;
+  std::string baseline, candidate, format = "table", junit, markdown_out;
   std::string missing = "warn";
+  bool fail_on_missing = false;
   CompareOptions options;
 };
 
 int run_compare(CompareArgs& a) {
-  a.options.missing_policy = a.missing == "fail" ? MissingPolicy::Fail : MissingPolicy::Warn;
+  const bool fail_on_missing = a.fail_on_missing || a.missing == "fail";
+  a.options.missing_policy = fail_on_missing ? MissingPolicy::Fail : MissingPolicy::Warn;
   const std::vector<NamedInput> inputs = {{"baseline report", a.baseline}, {"candidate report", a.candidate}};
   if (!a.junit.empty()) check_output_path(a.junit, inputs, "--junit");
+  if (!a.markdown_out.empty()) check_output_path(a.markdown_out, inputs, "--markdown-out");
   const Report baseline = read_report(a.baseline);
   const Report candidate = read_report(a.candidate);
   CompareResult result = compare_reports(baseline, candidate, a.options);
   result.baseline_label = a.baseline;
   result.candidate_label = a.candidate;
-  if (!a.junit.empty()) write_junit(result, a.junit);  // first: a failed write prints no verdict
+  // The files first: a failed write prints no verdict.
+  if (!a.junit.empty()) write_junit(result, a.junit);
+  if (!a.markdown_out.empty()) write_output_file(a.markdown_out, render_compare(result, OutputFormat::Markdown));
   write_stdout(render_compare(result, *parse_compare_format(a.format)));
   return compare_exit_code(result);
 }
@@ -386,6 +391,9 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
   cmd->add_option("candidate", a.candidate, "Candidate report JSON")->required();
   add_format_option(cmd, a.format, kCompareFormats, "What to print on stdout");
   cmd->add_option("--junit", a.junit, "Also write JUnit XML (one test per case and kernel) here");
+  cmd->add_option("--markdown-out", a.markdown_out,
+                  "Also write the markdown view here (for a PR comment or $GITHUB_STEP_SUMMARY), whatever --format "
+                  "prints");
   cmd->add_option("--latency-tolerance", a.options.latency_tolerance,
                   "Relative slowdown of the median allowed before it can count as a regression")
       ->capture_default_str();
@@ -399,6 +407,7 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
                   "Relative rel-L2 growth allowed (0: none)")->capture_default_str();
   cmd->add_option("--missing", a.missing, "A baseline case/kernel the candidate lacks or skipped: warn or fail (candidate-only ones are listed as new and never fail)")
       ->check(CLI::IsMember({"warn", "fail"}))->capture_default_str();
+  cmd->add_flag("--fail-on-missing", a.fail_on_missing, "The same as --missing fail");
   cmd->add_option("--filter", a.options.case_filter,
                   "Only case ids matching this glob (*, ?, [...]) or containing this text, as sweep --filter; "
                   "matching no case of either report is an input error (exit 2)");

@@ -187,5 +187,21 @@ TERM=dumb "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/p.json" --
 grep -q '^\[1/2\] ' "$work/progress.txt" || fail "progress lines missing"
 if grep -q $'\r' "$work/progress.txt"; then fail "progress redrew (carriage return) on a non-terminal"; fi
 
+# compare in CI: table, JUnit and markdown from one run; other configs said first; missing and
+# new runs one line each; --fail-on-missing.
+base=$src/results/h200-default.json; other=$src/results/h200-int8-targets.json
+expect 0 "compare different configs" -- "$bench" compare "$base" "$other" --junit "$work/j.xml" --markdown-out "$work/c.md"
+[[ $(sed -n 2p "$work/out") == "note: the reports come from different configs: 'default'"* ]] || fail "compare: the config difference is not the second line"
+[[ $(grep -c "^missing: 120 (case, kernel) run(s)" "$work/out") == 1 ]] || fail "compare: missing runs not summarised in one line"
+[[ $(grep -c "b1-h16-kv16-q1024-k1024-d64-full-normal-s0" "$work/out") == 1 ]] || fail "compare: a missing case listed more than once"
+grep -q "^new: 60 " "$work/out" || fail "compare: new runs not summarised"
+grep -q "^### ✅" "$work/c.md" && grep -q "different configs" "$work/c.md" || fail "--markdown-out: not the markdown view"
+grep -q "<testsuites" "$work/j.xml" || fail "--junit beside --markdown-out"
+expect 1 "--fail-on-missing" -- "$bench" compare "$base" "$other" --fail-on-missing; contains "\[FAIL\]" "--fail-on-missing"
+expect 2 "--markdown-out into no directory" -- "$bench" compare "$base" "$base" --markdown-out "$work/no/such/c.md"
+if grep -q PASS "$work/out"; then fail "compare printed a verdict before failing on --markdown-out"; fi
+expect 2 "--markdown-out a report" -- "$bench" compare "$base" "$work/tiny-report.json" --allow-different-device --markdown-out "$work/tiny-report.json"
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$work/tiny-report.json" || fail "--markdown-out overwrote an input"
+
 if ((failures)); then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

@@ -201,6 +201,18 @@ std::optional<std::string> device_difference(const Environment& base, const Envi
   return std::nullopt;
 }
 
+// "configs 'default' (sha256 1a2b3c4d5e6f) vs 'int8-targets' (sha256 …)" when the reports
+// come from different configs: their cases differ by design, not by regression.
+std::optional<std::string> config_difference(const ConfigInfo& base, const ConfigInfo& cand) {
+  if (base.sha256 == cand.sha256) return std::nullopt;
+  auto describe = [](const ConfigInfo& c) {
+    const std::string name = c.settings.is_object() ? c.settings.value("name", std::string()) : std::string();
+    const std::string label = !name.empty() ? name : !c.path.empty() ? c.path : std::string("unnamed");
+    return fmt::format("'{}' (sha256 {})", label, c.sha256.empty() ? std::string("none") : c.sha256.substr(0, 12));
+  };
+  return fmt::format("the reports come from different configs: {} vs {}", describe(base), describe(cand));
+}
+
 using KernelKey = std::pair<std::string, std::string>;  // (case id, kernel)
 
 std::map<KernelKey, const KernelResult*> index_kernels(const Report& report, const std::string& filter) {
@@ -257,6 +269,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     }
     result.notes.push_back(fmt::format("different devices ({}): compared anyway because it was allowed", *diff));
   }
+  if (auto diff = config_difference(baseline.config, candidate.config)) result.notes.push_back(*diff);
   if (!baseline.complete) result.notes.push_back("the baseline report is incomplete (interrupted sweep)");
   if (!candidate.complete) result.notes.push_back("the candidate report is incomplete (interrupted sweep)");
   if (!options.case_filter.empty()) {
