@@ -33,8 +33,9 @@ std::string skip_reasons(const CasePlan& c) {
 }
 
 std::string totals_line(const SweepPlan& plan) {
-  return fmt::format("{} case(s) on the {} backend ({}): {} kernel run(s), {} skipped", plan.cases.size(), plan.backend,
-                     plan.device, plan.kernel_runs, plan.skipped);
+  const std::string device = plan.device == plan.backend ? "" : " (" + plan.device + ")";
+  return fmt::format("{} case(s) on the {} backend{}: {} kernel run(s), {} skipped", plan.cases.size(), plan.backend,
+                     device, plan.kernel_runs, plan.skipped);
 }
 
 TextTable tally_table(const SweepPlan& plan) {

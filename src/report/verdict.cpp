@@ -51,9 +51,10 @@ std::string fallback_causes(const std::vector<Run>& fell_back) {
 std::string decision_part(const std::vector<Run>& ran, const char* low, const char* high) {
   std::vector<Run> kept, fell_back;
   for (const Run& r : ran) (kept_low_precision(*r.k) ? kept : fell_back).push_back(r);
-  if (fell_back.empty()) return fmt::format("{} in all {} cases", low, ran.size());
+  const std::string all = ran.size() == 1 ? std::string("its one case") : fmt::format("all {} cases", ran.size());
+  if (fell_back.empty()) return fmt::format("{} in {}", low, all);
   const std::string causes = fallback_causes(fell_back);
-  if (kept.empty()) return fmt::format("{} in all {} cases ({})", high, ran.size(), causes);
+  if (kept.empty()) return fmt::format("{} in {} ({})", high, all, causes);
   int64_t shortest_kept = std::numeric_limits<int64_t>::max(), longest_fell_back = 0;
   for (const Run& r : kept) shortest_kept = std::min(shortest_kept, r.c->dims.seq_kv);
   for (const Run& r : fell_back) longest_fell_back = std::max(longest_fell_back, r.c->dims.seq_kv);
@@ -110,8 +111,8 @@ std::string verdict_line(const std::string& kernel, KernelFamily family, const s
   }
   std::string line = kernel + ": ";
   if (ran.empty()) {
-    line += skipped > 0 ? fmt::format("skipped in all {} cases ({})", runs.size(), first_skip)
-                        : fmt::format("failed in all {} cases", runs.size());
+    const std::string all = runs.size() == 1 ? std::string("its one case") : fmt::format("all {} cases", runs.size());
+    line += skipped > 0 ? fmt::format("skipped in {} ({})", all, first_skip) : fmt::format("failed in {}", all);
     return line;
   }
   const bool fp8 = family == KernelFamily::Fp8;
