@@ -259,14 +259,15 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   std::vector<std::string> formats = format_spellings(kReportFormats);
   formats.push_back("none");
   cmd->add_option("-f,--format", a.format,
-                  fmt::format("What to print on stdout when done: {} or none (with --dry-run: {})",
+                  fmt::format("What to print on stdout when done (none: nothing): {} (with --dry-run: {})",
                               describe_formats(kReportFormats), describe_formats(kListingFormats)))
       ->check(CLI::IsMember(formats))->capture_default_str();
   cmd->add_flag("--dry-run,--list", a.dry_run,
                 "Run nothing and write nothing: list the cases (after -a and --filter) and, for each, which kernels "
                 "run on the chosen backend and which are skipped and why");
   cmd->add_flag("--resume", a.resume, "Continue an interrupted sweep from OUTPUT.ckpt.jsonl");
-  cmd->add_flag("--keep-samples", a.keep_samples, "Keep every latency sample in the report");
+  cmd->add_flag("--keep-samples", a.keep_samples,
+                "Keep every latency sample in the report (compare's Mann-Whitney test, the HTML report's sample plot)");
   cmd->add_flag("--no-progress", a.no_progress, "No progress output on stderr");
   cmd->add_flag("-q,--quiet", a.quiet, "No progress or notes on stderr");
   cmd->callback([&] { exit_code = run_sweep_command(a); });
