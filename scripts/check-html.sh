@@ -47,14 +47,24 @@ count() { grep -o "$1" "$2" | wc -l; }
 
 svg_in_page=$(count '<svg ' "$html")
 svg_in_dom=$(count '<svg ' "$out_dir/dom.html")
-line_charts=$(count 'id="chart-latency-' "$out_dir/dom.html")
+groups=$(count 'id="chart-rel-l2-' "$out_dir/dom.html")
 check "the DOM dump is not empty" test -s "$out_dir/dom.html"
 check "every <svg> of the page is in the DOM ($svg_in_dom of $svg_in_page)" test "$svg_in_dom" -eq "$svg_in_page"
-check "at least one chart group ($line_charts)" test "$line_charts" -ge 1
-for kind in latency tops speedup rel-l2; do
+check "at least one chart group ($groups)" test "$groups" -ge 1
+# A report without latencies (the CPU backend) draws only the accuracy charts.
+if grep -q 'id="chart-latency-' "$html"; then timed="latency tops speedup"; untimed=""; else timed=""; untimed="latency tops speedup"; fi
+for kind in $timed rel-l2 max-abs; do
   n=$(count "id=\"chart-$kind-" "$out_dir/dom.html")
-  check "one $kind chart per group ($n)" test "$n" -eq "$line_charts"
+  check "one $kind chart per group ($n)" test "$n" -eq "$groups"
 done
+for kind in $untimed; do
+  check "no $kind chart in a report without latencies" bash -c "! grep -q 'id=\"chart-$kind-' '$out_dir/dom.html'"
+done
+check "no chart says 'no data'" bash -c "! grep -q '>no data<' '$out_dir/dom.html'"
+position() { grep -bo "$1" "$out_dir/dom.html" | head -1 | cut -d: -f1; }
+check "the verdict, then the decision grid, then the charts" \
+  test "$(position 'id="verdict"')" -lt "$(position 'id="fallback"')" -a "$(position 'id="fallback"')" -lt "$(position 'id="charts"')"
+check "one verdict line per INT8 kernel" grep -q '<li>int8-fa: ' "$out_dir/dom.html"
 check "a fallback decision grid" grep -q 'id="fallback-' "$out_dir/dom.html"
 check "the results table" grep -q 'id="results-table"' "$out_dir/dom.html"
 check "the environment table" grep -q 'id="environment"' "$out_dir/dom.html"

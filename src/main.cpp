@@ -6,23 +6,28 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <set>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "src/bench/backend.h"
+#include "src/bench/case_filter.h"
 #include "src/bench/devices.h"
+#include "src/bench/plan.h"
 #include "src/bench/registry.h"
 #include "src/bench/runner.h"
+#include "src/config/config_overrides.h"
 #include "src/config/sweep_config.h"
 #include "src/cpu/inputs.h"
 #include "src/cpu/npy.h"
 #include "src/io/output_file.h"
+#include "src/io/output_format.h"
 #include "src/report/checkpoint.h"
 #include "src/report/compare.h"
 #include "src/report/json_io.h"
+#include "src/report/plan_render.h"
 #include "src/report/render.h"
 #include "git_commit.h"  // generated at build time
 #include "version.h"
@@ -52,9 +57,17 @@ std::string default_config_path() {
 
 void print_config_error(const ConfigError& e) { fmt::print(stderr, "error: {}\n", e.what()); }
 
+// -f/--format with the formats this command writes, under the names every command shares.
+CLI::Option* add_format_option(CLI::App* cmd, std::string& format, const FormatList& formats, const std::string& what) {
+  return cmd->add_option("-f,--format", format, fmt::format("{}: {}", what, describe_formats(formats)))
+      ->check(CLI::IsMember(format_spellings(formats)))
+      ->capture_default_str();
+}
+
 // --- sweep -----------------------------------------------------------------------------
 struct SweepArgs {
   std::string config;
+  ConfigOverrides overrides;  // -a, --min-samples, --max-seconds, --max-noise
   std::string output = "int8attn-report.json";
   std::string backend = "auto";
   int device = 0;
@@ -62,7 +75,7 @@ struct SweepArgs {
   std::string filter;
   std::string inputs_dir, dump_dir;
   std::string format = "table";
-  bool quiet = false, resume = false, keep_samples = false, no_progress = false;
+  bool quiet = false, resume = false, keep_samples = false, no_progress = false, dry_run = false;
 };
 
 std::unique_ptr<Backend> select_backend(const SweepArgs& a, const RunSettings& settings) {
@@ -75,8 +88,8 @@ std::unique_ptr<Backend> select_backend(const SweepArgs& a, const RunSettings& s
   return make_cpu_backend(settings.cpu);
 }
 
-// Command-line overrides of the config's settings and cases.
-void apply_overrides(const SweepArgs& a, SweepConfig& config) {
+// Command-line overrides of the config's settings and cases (after the config is read).
+void apply_run_options(const SweepArgs& a, SweepConfig& config) {
   if (!a.kernels.empty()) {
     for (const std::string& k : a.kernels) {
       if (!find_kernel(k)) throw std::invalid_argument(fmt::format("--kernels: unknown kernel '{}' (see list-kernels)", k));
@@ -121,10 +134,10 @@ std::vector<NamedInput> sweep_inputs(const SweepConfig& config) {
 
 // Every .npy a selected case will load, checked before anything runs: a bad file is bad
 // input (exit 2, nothing written), not a kernel error in every case.
-void check_npy_inputs(const SweepConfig& config, const std::string& filter) {
+void check_npy_inputs(const SweepConfig& config) {
   std::set<std::string> checked;
   for (const BenchCase& c : config.cases) {
-    if (c.input.npy_dir.empty() || c.id.find(filter) == std::string::npos) continue;
+    if (c.input.npy_dir.empty()) continue;
     const AttnDims& d = c.dims;
     const std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}", c.input.npy_dir, d.batch, d.heads, d.kv_heads,
                                         d.seq_q, d.seq_kv, d.head_dim);
@@ -132,18 +145,56 @@ void check_npy_inputs(const SweepConfig& config, const std::string& filter) {
   }
 }
 
+// -c, else the axes of -a alone, else configs/default.json.
+SweepConfig load_sweep(const SweepArgs& a) {
+  const std::string path = !a.config.empty() || !a.overrides.axes.empty() ? a.config : default_config_path();
+  SweepConfig config = load_sweep_config(path, a.overrides);
+  apply_run_options(a, config);
+  config.cases = select_cases(std::move(config.cases), a.filter, "--filter");
+  return config;
+}
+
+std::string config_label(const SweepConfig& config) {
+  return config.path.empty() ? std::string("(command-line axes)") : config.path;
+}
+
+// The cases, and for each which kernels run on the chosen backend or are skipped and why.
+int run_dry_run(const SweepArgs& a, const SweepConfig& config) {
+  const std::optional<OutputFormat> format = parse_output_format(a.format, kListingFormats);
+  if (!format) {
+    throw std::invalid_argument(fmt::format("--dry-run --format {}: expected {}", a.format,
+                                            describe_formats(kListingFormats)));
+  }
+  check_npy_inputs(config);
+  const std::unique_ptr<Backend> backend = select_backend(a, config.settings);
+  write_stdout(render_dry_run(plan_sweep(config, *backend), *format));
+  return kExitOk;
+}
+
+// The view the user asked for: on stdout, or on stderr when stdout carries the report.
+void print_report_view(const SweepArgs& a, const Report& report, bool report_on_stdout) {
+  if (a.format == "none") return;
+  const std::string text = render_report(report, *parse_report_format(a.format));
+  if (report_on_stdout) {
+    fmt::print(stderr, "{}", text);
+  } else {
+    write_stdout(text);
+  }
+}
+
 int run_sweep_command(const SweepArgs& a) {
-  SweepConfig config = load_sweep_config(a.config.empty() ? default_config_path() : a.config);
-  apply_overrides(a, config);
+  const SweepConfig config = load_sweep(a);
+  if (a.dry_run) return run_dry_run(a, config);
   // Everything that can be checked is checked before the first case runs.
   const OutputTarget output = check_output_path(a.output, sweep_inputs(config), "-o");
   if (output.write_through && a.resume) {
-    throw std::invalid_argument(fmt::format("--resume: -o {} is not a regular file, so no checkpoint is kept for it", a.output));
+    throw std::invalid_argument(fmt::format("--resume: -o {} is not a regular file, so no checkpoint is kept for it",
+                                            output.to_stdout ? "- (stdout)" : a.output));
   }
-  check_npy_inputs(config, a.filter);
+  check_npy_inputs(config);
   std::unique_ptr<Backend> backend = select_backend(a, config.settings);
   if (!a.quiet) {
-    fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config.path, config.cases.size(),
+    fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config_label(config), config.cases.size(),
                to_string(backend->kind()), backend->caps().name);
   }
   SweepOptions options;
@@ -151,12 +202,12 @@ int run_sweep_command(const SweepArgs& a) {
   options.checkpoint_path = checkpoint_path_for(output.file);
   options.write_checkpoint = !output.write_through;  // no <device>.ckpt.jsonl beside /dev/null
   options.resume = a.resume;
-  options.case_filter = a.filter;
   options.progress = (a.quiet || a.no_progress) ? ProgressMode::None : ProgressMode::Auto;
   SweepOutcome outcome = run_sweep(config, *backend, options, tool_info());
-  if (a.format != "none") std::cout << render_report(outcome.report, *parse_report_format(a.format));
+  print_report_view(a, outcome.report, output.to_stdout);
   if (!a.quiet) {
-    fmt::print(stderr, "{} written ({} cases{}{})\n", a.output, outcome.report.cases.size(),
+    fmt::print(stderr, "{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : a.output,
+               outcome.report.cases.size(),
                outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
                outcome.interrupted ? ", INCOMPLETE: interrupted; continue with --resume" : "");
   }
@@ -175,8 +226,24 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "sweep", "Run every case of a sweep config: the reference and each kernel, with accuracy, "
                "latency, memory and the fallback decision; write a JSON report and print a table.");
-  cmd->add_option("-c,--config", a.config, "Sweep config (JSON). Default: configs/default.json");
-  cmd->add_option("-o,--output", a.output, "Report path (written atomically)")->capture_default_str();
+  cmd->add_option("-c,--config", a.config,
+                  "Sweep config (JSON). Default: configs/default.json, or with -a and no -c the axes alone");
+  cmd->add_option("-a,--axis", a.overrides.axes,
+                  fmt::format("NAME=V1[,V2...]: set an axis of the config, or build the sweep from -a alone "
+                              "(then heads, head_dim and seq_len or seq_q+seq_kv are required); NAME is one of {}; "
+                              "e.g. -a seq_len=1024,4096 -a causal=true,false; distribution and seed set the "
+                              "input list, rotation quantization.rotation. Repeatable",
+                              fmt::join(axis_option_names(), ", ")))
+      ->type_name("NAME=VALUES");
+  cmd->add_option("--min-samples", a.overrides.min_samples, "GPU timing: at least this many samples (measurement.min_samples)");
+  cmd->add_option("--max-seconds", a.overrides.max_seconds,
+                  "GPU timing: stop sampling a kernel after this many seconds (measurement.max_seconds)");
+  cmd->add_option("--max-noise", a.overrides.max_noise,
+                  "GPU timing: stop once the relative standard deviation is below this, e.g. 0.01 "
+                  "(measurement.target_noise)");
+  cmd->add_option("-o,--output", a.output,
+                  "Report path (written atomically); '-': the JSON report on stdout, and the --format view on "
+                  "stderr")->capture_default_str();
   cmd->add_option("-b,--backend", a.backend,
                   "auto: the GPU when one is usable, else the CPU; cpu: FP64 reference + bit-faithful "
                   "CPU emulation (accuracy only, timings meaningless); cuda: GPU only")
@@ -184,53 +251,69 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   cmd->add_option("--device", a.device, "CUDA device index")->capture_default_str();
   cmd->add_option("-k,--kernels", a.kernels, "Run these kernels instead of the config's (the reference always runs)")
       ->delimiter(',');
-  cmd->add_option("--filter", a.filter, "Run only cases whose id contains this text");
+  cmd->add_option("--filter", a.filter,
+                  "Run only the cases whose id matches this glob (*, ?, [...]) or contains this text, as "
+                  "compare --filter; matching no case is an error (exit 2)");
   cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32, finite in FP16) from this folder instead of generating inputs; checked before the sweep starts, and the config's seeds do not apply");
   cmd->add_option("--dump", a.dump_dir, "Write each case's inputs and every kernel's output as .npy under this folder");
-  cmd->add_option("--format", a.format, "What to print on stdout when done")
-      ->check(CLI::IsMember({"table", "markdown", "csv", "none"}))->capture_default_str();
+  std::vector<std::string> formats = format_spellings(kReportFormats);
+  formats.push_back("none");
+  cmd->add_option("-f,--format", a.format,
+                  fmt::format("What to print on stdout when done (none: nothing): {} (with --dry-run: {})",
+                              describe_formats(kReportFormats), describe_formats(kListingFormats)))
+      ->check(CLI::IsMember(formats))->capture_default_str();
+  cmd->add_flag("--dry-run,--list", a.dry_run,
+                "Run nothing and write nothing: list the cases (after -a and --filter) and, for each, which kernels "
+                "run on the chosen backend and which are skipped and why");
   cmd->add_flag("--resume", a.resume, "Continue an interrupted sweep from OUTPUT.ckpt.jsonl");
-  cmd->add_flag("--keep-samples", a.keep_samples, "Keep every latency sample in the report");
+  cmd->add_flag("--keep-samples", a.keep_samples,
+                "Keep every latency sample in the report (compare's Mann-Whitney test, the HTML report's sample plot)");
   cmd->add_flag("--no-progress", a.no_progress, "No progress output on stderr");
   cmd->add_flag("-q,--quiet", a.quiet, "No progress or notes on stderr");
   cmd->callback([&] { exit_code = run_sweep_command(a); });
 }
 
 // --- validate --------------------------------------------------------------------------
-int run_validate(const std::string& path) {
-  const SweepConfig config = load_sweep_config(path);
-  check_npy_inputs(config, "");
-  fmt::print("{}: OK, {} cases\n", config.path, config.cases.size());
-  std::string why;
-  std::unique_ptr<Backend> gpu = make_cuda_backend(0, why);
-  const DeviceCaps cpu_caps{BackendKind::Cpu, "cpu"};
-  for (const std::string& name : config.settings.kernels) {
-    const KernelSpec* spec = find_kernel(name);
-    int64_t cpu_runs = 0, gpu_runs = 0;
-    for (const BenchCase& c : config.cases) {
-      cpu_runs += !spec->unsupported_reason(c.dims, cpu_caps).has_value();
-      if (gpu) gpu_runs += !spec->unsupported_reason(c.dims, gpu->caps()).has_value();
+// What a sweep of the config would run on the CPU backend and on this machine's GPU: the
+// same plan `sweep --dry-run` shows, tallied per kernel.
+int run_validate(const std::string& path, const std::string& format_name) {
+  const OutputFormat format = *parse_output_format(format_name, kListingFormats);
+  SweepConfig config;
+  try {
+    config = load_sweep_config(path);
+  } catch (const ConfigError& e) {
+    if (format == OutputFormat::Json) {  // machines get the verdict on stdout too
+      const nlohmann::json error = {{"file", e.file()}, {"path", e.json_path()}, {"message", e.message()}};
+      write_stdout(nlohmann::json{{"config", path}, {"ok", false}, {"error", error}}.dump(2) + "\n");
     }
-    fmt::print("  {:<18} supported in {}/{} cases on cpu{}\n", name, cpu_runs, config.cases.size(),
-               gpu ? fmt::format(", {}/{} on {}", gpu_runs, config.cases.size(), gpu->caps().name) : "");
+    throw;
   }
-  if (!gpu) fmt::print("  (no GPU here: {})\n", why);
+  check_npy_inputs(config);
+  std::vector<SweepPlan> plans;
+  const std::unique_ptr<Backend> cpu = make_cpu_backend(config.settings.cpu);
+  plans.push_back(plan_sweep(config, *cpu));
+  std::string why;
+  const std::unique_ptr<Backend> gpu = make_cuda_backend(0, why);
+  if (gpu) plans.push_back(plan_sweep(config, *gpu));
+  write_stdout(render_validation(config.path, config.cases.size(), plans, gpu ? "" : why, format));
   return kExitOk;
 }
 
 // --- list-kernels ----------------------------------------------------------------------
-int run_list_kernels(bool as_json) {
-  if (as_json) {
+int run_list_kernels(const std::string& format) {
+  if (format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const KernelSpec& k : kernel_registry()) {
       out.push_back({{"name", k.name}, {"description", k.description}, {"rules", k.support_rules()}});
     }
-    std::cout << out.dump(2) << "\n";
+    write_stdout(out.dump(2) + "\n");
     return kExitOk;
   }
+  std::string text;
   for (const KernelSpec& k : kernel_registry()) {
-    fmt::print("{:<18} {}\n{:<18} {}\n", k.name, k.description, "", k.support_rules());
+    text += fmt::format("{:<18} {}\n{:<18} {}\n", k.name, k.description, "", k.support_rules());
   }
+  write_stdout(text);
   return kExitOk;
 }
 
@@ -239,21 +322,17 @@ int run_report(const std::string& path, const std::string& format, const std::st
   if (!output.empty()) check_output_path(output, {{"report", path}}, "-o");
   const Report report = read_report(path);
   const std::string text = render_report(report, *parse_report_format(format));
-  if (output.empty()) {
-    std::cout << text;
-    return kExitOk;
-  }
-  write_output_file(output, text);
-  fmt::print(stderr, "{} written\n", output);
+  write_output_file(output.empty() ? std::string(kStdoutPath) : output, text);
+  if (!output.empty() && output != kStdoutPath) fmt::print(stderr, "{} written\n", output);
   return kExitOk;
 }
 
 // --- devices ---------------------------------------------------------------------------
-int run_devices(bool as_json) {
+int run_devices(const std::string& format) {
   std::string why;
   const std::vector<GpuDeviceSummary> devices = query_gpu_devices(why);
-  if (!as_json) {
-    std::cout << describe_devices(devices, why);
+  if (format != "json") {
+    write_stdout(describe_devices(devices, why));
     return kExitOk;
   }
   nlohmann::json out = {{"devices", nlohmann::json::array()}};
@@ -272,29 +351,33 @@ int run_devices(bool as_json) {
          {"driver_version", d.driver_version}, {"cuda_runtime_version", d.runtime_version},
          {"cublaslt_version", d.cublaslt_version}, {"kernels", kernels}});
   }
-  std::cout << out.dump(2) << "\n";
+  write_stdout(out.dump(2) + "\n");
   return kExitOk;
 }
 
 // --- compare ---------------------------------------------------------------------------
 struct CompareArgs {
-  std::string baseline, candidate, format = "table", junit;
+  std::string baseline, candidate, format = "table", junit, markdown_out;
   std::string missing = "warn";
+  bool fail_on_missing = false;
   CompareOptions options;
 };
 
 int run_compare(CompareArgs& a) {
-  a.options.missing_policy = a.missing == "fail" ? MissingPolicy::Fail : MissingPolicy::Warn;
-  if (!a.junit.empty()) {
-    check_output_path(a.junit, {{"baseline report", a.baseline}, {"candidate report", a.candidate}}, "--junit");
-  }
+  const bool fail_on_missing = a.fail_on_missing || a.missing == "fail";
+  a.options.missing_policy = fail_on_missing ? MissingPolicy::Fail : MissingPolicy::Warn;
+  const std::vector<NamedInput> inputs = {{"baseline report", a.baseline}, {"candidate report", a.candidate}};
+  if (!a.junit.empty()) check_output_path(a.junit, inputs, "--junit");
+  if (!a.markdown_out.empty()) check_output_path(a.markdown_out, inputs, "--markdown-out");
   const Report baseline = read_report(a.baseline);
   const Report candidate = read_report(a.candidate);
   CompareResult result = compare_reports(baseline, candidate, a.options);
   result.baseline_label = a.baseline;
   result.candidate_label = a.candidate;
-  if (!a.junit.empty()) write_junit(result, a.junit);  // first: a failed write prints no verdict
-  std::cout << render_compare(result, *parse_compare_format(a.format));
+  // The files first: a failed write prints no verdict.
+  if (!a.junit.empty()) write_junit(result, a.junit);
+  if (!a.markdown_out.empty()) write_output_file(a.markdown_out, render_compare(result, OutputFormat::Markdown));
+  write_stdout(render_compare(result, *parse_compare_format(a.format)));
   return compare_exit_code(result);
 }
 
@@ -307,9 +390,11 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
                  "2: unreadable/incompatible input.");
   cmd->add_option("baseline", a.baseline, "Baseline report JSON")->required();
   cmd->add_option("candidate", a.candidate, "Candidate report JSON")->required();
-  cmd->add_option("-f,--format", a.format, "Output format")
-      ->check(CLI::IsMember({"table", "markdown", "md", "json"}))->capture_default_str();
+  add_format_option(cmd, a.format, kCompareFormats, "What to print on stdout");
   cmd->add_option("--junit", a.junit, "Also write JUnit XML (one test per case and kernel) here");
+  cmd->add_option("--markdown-out", a.markdown_out,
+                  "Also write the markdown view here (for a PR comment or $GITHUB_STEP_SUMMARY), whatever --format "
+                  "prints");
   cmd->add_option("--latency-tolerance", a.options.latency_tolerance,
                   "Relative slowdown of the median allowed before it can count as a regression")
       ->capture_default_str();
@@ -323,7 +408,10 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
                   "Relative rel-L2 growth allowed (0: none)")->capture_default_str();
   cmd->add_option("--missing", a.missing, "A baseline case/kernel the candidate lacks or skipped: warn or fail (candidate-only ones are listed as new and never fail)")
       ->check(CLI::IsMember({"warn", "fail"}))->capture_default_str();
-  cmd->add_option("--filter", a.options.case_filter, "Only case ids matching this glob or substring");
+  cmd->add_flag("--fail-on-missing", a.fail_on_missing, "The same as --missing fail");
+  cmd->add_option("--filter", a.options.case_filter,
+                  "Only case ids matching this glob (*, ?, [...]) or containing this text, as sweep --filter; "
+                  "matching no case of either report is an input error (exit 2)");
   cmd->add_flag("--allow-different-device", a.options.allow_different_device,
                 "Compare reports from different GPUs/backends (said in the output)");
   cmd->add_flag("--fail-on-change", a.options.fail_on_change,
@@ -348,27 +436,34 @@ int main(int argc, char** argv) {
   SweepArgs sweep_args;
   add_sweep(app, sweep_args, exit_code);
 
-  std::string validate_path;
-  CLI::App* validate = app.add_subcommand("validate", "Check a sweep config; print its case count and which kernels run");
+  std::string validate_path, validate_format = "table";
+  CLI::App* validate = app.add_subcommand(
+      "validate", "Check a sweep config; print its case count and, per kernel, in how many cases it runs on the "
+                  "CPU backend and on this machine's GPU and why it is skipped elsewhere (what sweep does)");
   validate->add_option("config", validate_path, "Sweep config (JSON)")->required();
-  validate->callback([&] { exit_code = run_validate(validate_path); });
+  add_format_option(validate, validate_format, kListingFormats, "Output format");
+  validate->add_flag_callback("--json", [&] { validate_format = "json"; }, "The same as --format json");
+  validate->callback([&] { exit_code = run_validate(validate_path, validate_format); });
 
-  bool kernels_json = false;
+  const FormatList info_formats = {OutputFormat::Table, OutputFormat::Json};
+  std::string kernels_format = "table";
   CLI::App* list = app.add_subcommand("list-kernels", "Print the kernel registry and each kernel's support rules");
-  list->add_flag("--json", kernels_json, "Machine-readable output");
-  list->callback([&] { exit_code = run_list_kernels(kernels_json); });
+  add_format_option(list, kernels_format, info_formats, "Output format");
+  list->add_flag_callback("--json", [&] { kernels_format = "json"; }, "The same as --format json");
+  list->callback([&] { exit_code = run_list_kernels(kernels_format); });
 
-  bool devices_json = false;
+  std::string devices_format = "table";
   CLI::App* devices = app.add_subcommand("devices", "List GPUs and which registry kernels each supports (and why not)");
-  devices->add_flag("--json", devices_json, "Machine-readable output");
-  devices->callback([&] { exit_code = run_devices(devices_json); });
+  add_format_option(devices, devices_format, info_formats, "Output format");
+  devices->add_flag_callback("--json", [&] { devices_format = "json"; }, "The same as --format json");
+  devices->callback([&] { exit_code = run_devices(devices_format); });
 
   std::string report_path, report_format = "table", report_output;
-  CLI::App* report = app.add_subcommand("report", "Render a saved report as a table, markdown, CSV or a self-contained HTML page");
+  CLI::App* report = app.add_subcommand(
+      "report", "Render a saved report as a table, markdown, CSV, JSON or a self-contained HTML page");
   report->add_option("report", report_path, "Report JSON")->required();
-  report->add_option("-f,--format", report_format, "Output format")
-      ->check(CLI::IsMember({"table", "markdown", "csv", "html"}))->capture_default_str();
-  report->add_option("-o,--output", report_output, "Write to this file instead of stdout");
+  add_format_option(report, report_format, kReportFormats, "Output format");
+  report->add_option("-o,--output", report_output, "Write to this file instead of stdout ('-': stdout)");
   report->callback([&] { exit_code = run_report(report_path, report_format, report_output); });
 
   CompareArgs compare_args;

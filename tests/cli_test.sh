@@ -141,5 +141,67 @@ contains "seeds do not apply" "--inputs with two seeds"
 printf '{"axes": {"batch": [1], "heads": [2], "seq_len": [33], "head_dim": [64], "input": [{"npy_dir": "nowhere"}]}}' >"$work/npycfg.json"
 expect 2 "validate checks npy_dir" -- "$bench" validate "$work/npycfg.json"; contains "nowhere" "validate npy_dir"
 
+# Issue 12: the habits of benchmark users.
+# --filter: compare's glob; no match is exit 2 and nothing is written; the header counts the selection.
+expect 2 "--filter matching nothing" -- "$bench" sweep --backend cpu -c "$src/configs/ci-cpu.json" --filter 'b9-*' -o "$work/f.json" --no-progress
+contains "--filter 'b9-\*'" "--filter matching nothing"; [[ ! -e "$work/f.json" ]] || fail "--filter matching nothing wrote a report"
+expect 0 "--filter glob" -- "$bench" sweep --backend cpu -c "$src/configs/ci-cpu.json" --filter 'b2-*-q257-k77-*' -o "$work/f.json" --no-progress --format none
+contains ": 1 cases on the cpu backend" "--filter header"
+[[ $(grep -o '"id": *"b2-' "$work/f.json" | wc -l) == 1 ]] || fail "--filter glob: not exactly one case in the report"
+# -a: axes without a config file; errors name the option; measurement knobs.
+expect 0 "-a without -c" -- "$bench" sweep --backend cpu -a seq_len=33,48 -a heads=2 -a head_dim=64 -a causal=true,false -o "$work/axes.json" --no-progress --format none
+[[ $(grep -o '"id": *"b1-h2-kv2-q' "$work/axes.json" | wc -l) == 4 ]] || fail "-a: not the 4 cases of the axes"
+expect 2 "-a unknown axis" -- "$bench" sweep --backend cpu -a seqlen=64 -a heads=2 -a head_dim=64 -o "$work/axes2.json"
+contains 'unknown axis "seqlen"' "-a unknown axis"; [[ ! -e "$work/axes2.json" ]] || fail "-a unknown axis wrote a report"
+expect 2 "-a bad value" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -a head_dim=60 -o "$work/axes2.json"
+contains "-a head_dim=60: axes.head_dim\[0\]" "-a bad value"
+expect 2 "--min-samples above max_samples" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --min-samples 5000 -o "$work/axes2.json"
+contains "--min-samples 5000: measurement.min_samples" "--min-samples"
+expect 0 "--max-noise" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --max-noise 0.02 --max-seconds 1 -o "$work/knobs.json" --no-progress --format none
+grep -q '"target_noise": *0.02' "$work/knobs.json" || fail "--max-noise did not reach the report's settings"
+# -o -: the JSON report on stdout, the table on stderr.
+"$bench" sweep --backend cpu -c "$work/tiny.json" -o - --no-progress >"$work/stdout.json" 2>"$work/stderr.txt" || fail "sweep -o - failed"
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r['cases']) == 2" "$work/stdout.json" || fail "sweep -o -: stdout is not the report"
+grep -q "int8-fa" "$work/stderr.txt" || fail "sweep -o -: no table on stderr"
+[[ ! -e ./- && ! -e "$work/-" ]] || fail "sweep -o - wrote a file named -"
+# --dry-run / --list: what runs where and why, nothing written; validate agrees with the sweep.
+expect 0 "--dry-run on the CPU" -- "$bench" sweep --backend cpu -c "$src/configs/default.json" --dry-run -o "$work/dry.json"
+contains "all kernels: CPU backend: case needs" "--dry-run"; contains "nothing was run or written" "--dry-run"
+[[ ! -e "$work/dry.json" ]] || fail "--dry-run wrote a report"
+expect 0 "--list json" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --list -f json
+python3 -c "import json,sys; p=json.load(open(sys.argv[1])); assert p['kernel_runs'] == 8, p['kernel_runs']" "$work/out" || fail "--list -f json"
+expect 0 "validate default on the CPU" -- "$bench" validate "$src/configs/default.json"; contains " 0/24 " "validate default"
+if grep -q "24/24" "$work/out"; then fail "validate claims CPU support the sweep does not have"; fi
+"$bench" validate "$src/configs/ci-cpu.json" --json >"$work/v.json" || fail "validate --json"
+python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert v['ok'] and v['cases'] == 39" "$work/v.json" || fail "validate --json content"
+expect 2 "validate --json of a bad config" -- "$bench" validate "$work/neg.json" -f json; contains '"ok": false' "validate --json error"
+# One vocabulary of formats; stdout that cannot be written is exit 2 with the reason.
+expect 0 "report -f json" -- "$bench" report "$work/tiny-report.json" -f json; contains '"schema": "int8attn-bench/report/v1"' "report -f json"
+expect 0 "compare -f csv" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" -f csv; contains "case,kernel,verdict" "compare -f csv"
+expect 2 "compare -f html" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" -f html
+expect 0 "list-kernels -f json" -- "$bench" list-kernels -f json; contains '"name": "int8-fa"' "list-kernels -f json"
+expect 2 "report to a full stdout" -- bash -c "\"$bench\" report \"$work/tiny-report.json\" >\"$full\""
+contains "cannot write stdout: No space left on device" "report to a full stdout"
+# Progress: plain lines for TERM=dumb and for anything that is not a terminal.
+TERM=dumb "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/p.json" --format none 2>"$work/progress.txt"
+grep -q '^\[1/2\] ' "$work/progress.txt" || fail "progress lines missing"
+if grep -q $'\r' "$work/progress.txt"; then fail "progress redrew (carriage return) on a non-terminal"; fi
+
+# compare in CI: table, JUnit and markdown from one run; other configs said first; missing and
+# new runs one line each; --fail-on-missing.
+base=$src/results/h200-default.json; other=$src/results/h200-int8-targets.json
+expect 0 "compare different configs" -- "$bench" compare "$base" "$other" --junit "$work/j.xml" --markdown-out "$work/c.md"
+[[ $(sed -n 2p "$work/out") == "note: the reports come from different configs: 'default'"* ]] || fail "compare: the config difference is not the second line"
+[[ $(grep -c "^missing: 120 (case, kernel) run(s)" "$work/out") == 1 ]] || fail "compare: missing runs not summarised in one line"
+[[ $(grep -c "b1-h16-kv16-q1024-k1024-d64-full-normal-s0" "$work/out") == 1 ]] || fail "compare: a missing case listed more than once"
+grep -q "^new: 60 " "$work/out" || fail "compare: new runs not summarised"
+grep -q "^### ✅" "$work/c.md" && grep -q "different configs" "$work/c.md" || fail "--markdown-out: not the markdown view"
+grep -q "<testsuites" "$work/j.xml" || fail "--junit beside --markdown-out"
+expect 1 "--fail-on-missing" -- "$bench" compare "$base" "$other" --fail-on-missing; contains "\[FAIL\]" "--fail-on-missing"
+expect 2 "--markdown-out into no directory" -- "$bench" compare "$base" "$base" --markdown-out "$work/no/such/c.md"
+if grep -q PASS "$work/out"; then fail "compare printed a verdict before failing on --markdown-out"; fi
+expect 2 "--markdown-out a report" -- "$bench" compare "$base" "$work/tiny-report.json" --allow-different-device --markdown-out "$work/tiny-report.json"
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$work/tiny-report.json" || fail "--markdown-out overwrote an input"
+
 if ((failures)); then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

@@ -3,18 +3,22 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 #include <fmt/format.h>
 
 namespace int8attn {
 
-Progress::Progress(ProgressMode mode, int64_t total_cases, double total_work, std::FILE* out)
-    : mode_(mode), out_(out), total_cases_(total_cases), total_work_(total_work),
-      start_(std::chrono::steady_clock::now()) {
-  if (mode_ == ProgressMode::Auto) {
-    mode_ = isatty(fileno(out_)) ? ProgressMode::Bar : ProgressMode::Lines;
-  }
+ProgressMode resolve_progress_mode(ProgressMode requested, bool is_terminal, const char* term) {
+  if (requested != ProgressMode::Auto) return requested;
+  const bool can_redraw = is_terminal && term != nullptr && *term != '\0' && std::string_view(term) != "dumb";
+  return can_redraw ? ProgressMode::Bar : ProgressMode::Lines;
 }
+
+Progress::Progress(ProgressMode mode, int64_t total_cases, double total_work, std::FILE* out)
+    : mode_(resolve_progress_mode(mode, isatty(fileno(out)), std::getenv("TERM"))), out_(out),
+      total_cases_(total_cases), total_work_(total_work), start_(std::chrono::steady_clock::now()) {}
 
 std::string Progress::eta_text() const {
   const double elapsed =

@@ -10,6 +10,10 @@ namespace int8attn {
 
 enum class ProgressMode { Auto, Bar, Lines, None };
 
+// What Auto becomes: the redrawn bar only on a terminal that can move the cursor (TERM set
+// and not "dumb"); plain lines on anything else (a pipe, a CI log, Emacs' shell).
+ProgressMode resolve_progress_mode(ProgressMode requested, bool is_terminal, const char* term);
+
 class Progress {
  public:
   Progress(ProgressMode mode, int64_t total_cases, double total_work, std::FILE* out = stderr);

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "src/bench/fallback.h"
+#include "src/bench/plan.h"
 #include "src/report/checkpoint.h"
 #include "src/report/json_io.h"
 
@@ -164,19 +165,13 @@ double attention_flops(const AttnDims& d) {
 
 CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings& settings) {
   CaseResult result;
-  const std::string skip = backend.skip_reason(c, settings);
   std::vector<const KernelSpec*> runnable;
   std::vector<KernelResult> skipped;
-  for (const std::string& name : settings.kernels) {
-    const KernelSpec* spec = find_kernel(name);
-    if (!spec) {
-      skipped.push_back(status_result(name, KernelStatus::Skipped, "unknown kernel"));
-    } else if (!skip.empty()) {
-      skipped.push_back(status_result(name, KernelStatus::Skipped, skip));
-    } else if (auto why = spec->unsupported_reason(c.dims, backend.caps())) {
-      skipped.push_back(status_result(name, KernelStatus::Skipped, *why));
+  for (const KernelPlan& plan : plan_case(c, backend, settings)) {
+    if (plan.runs()) {
+      runnable.push_back(plan.spec);
     } else {
-      runnable.push_back(spec);
+      skipped.push_back(status_result(plan.kernel, KernelStatus::Skipped, plan.skip_reason));
     }
   }
   if (!runnable.empty()) result = backend.run_case(c, runnable, settings);
@@ -228,7 +223,7 @@ SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepO
   std::vector<const BenchCase*> todo;
   double total_work = 0;
   for (const BenchCase& c : config.cases) {
-    if (done.count(c.id) || c.id.find(options.case_filter) == std::string::npos) continue;
+    if (done.count(c.id)) continue;
     todo.push_back(&c);
     total_work += attention_flops(c.dims);
   }

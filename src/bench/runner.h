@@ -18,7 +18,6 @@ struct SweepOptions {
   bool write_checkpoint = true; // false: no checkpoint (an output that is a device or FIFO)
   bool resume = false;          // continue from the checkpoint instead of starting over
   ProgressMode progress = ProgressMode::Auto;
-  std::string case_filter;      // run only cases whose id contains this
 };
 
 struct SweepOutcome {

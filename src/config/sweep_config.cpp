@@ -460,7 +460,7 @@ json settings_to_json(const RunSettings& s) {
 
 // --- top level ---------------------------------------------------------------------------
 
-json parse_config_text(const std::string& text, const std::string& file) {
+json parse_config_text_impl(const std::string& text, const std::string& file) {
   try {
     return parse_json_text(text, /*ignore_comments=*/true);
   } catch (const JsonTextError& e) {
@@ -487,16 +487,25 @@ ConfigError::ConfigError(std::string file, std::string json_path, std::string me
     : std::runtime_error(fmt::format("{}: {}: {}", file, json_path.empty() ? "(top level)" : json_path,
                                      message)),
       file_(std::move(file)),
-      json_path_(std::move(json_path)) {}
+      json_path_(std::move(json_path)),
+      message_(std::move(message)) {}
+
+nlohmann::json parse_config_json(const std::string& text, const std::string& path) {
+  return parse_config_text_impl(text, path);
+}
 
 SweepConfig parse_sweep_config(const std::string& text, const std::string& path) {
-  const json document = parse_config_text(text, path);
+  return parse_sweep_document(parse_config_json(text, path), path, sha256_hex(text));
+}
+
+SweepConfig parse_sweep_document(const nlohmann::json& document, const std::string& path,
+                                 const std::string& sha256) {
   const JsonNode root(document, "", path);
   root.expect_object(kTopLevelKeys);
 
   SweepConfig config;
   config.path = path;
-  config.sha256 = sha256_hex(text);
+  config.sha256 = sha256;
   read_optional(root, "name", config.name, [](const JsonNode& n) { return n.as_string(); });
   read_optional(root, "description", config.description, [](const JsonNode& n) { return n.as_string(); });
   SweepAxes axes = read_axes(root.at("axes"), path);
@@ -523,14 +532,14 @@ SweepConfig parse_sweep_config(const std::string& text, const std::string& path)
 
 nlohmann::json settings_to_json_expanded(const RunSettings& settings) { return settings_to_json(settings); }
 
-SweepConfig load_sweep_config(const std::string& path) {
-  std::string text;
+std::string read_config_text(const std::string& path) {
   try {
-    text = read_file_bounded(path, kMaxConfigBytes);
+    return read_file_bounded(path, kMaxConfigBytes);
   } catch (const FileReadError& e) {
     throw ConfigError(path, "", fmt::format("expected a readable config file, found {}", e.what()));
   }
-  return parse_sweep_config(text, path);
 }
+
+SweepConfig load_sweep_config(const std::string& path) { return parse_sweep_config(read_config_text(path), path); }
 
 }  // namespace int8attn

@@ -17,9 +17,10 @@ class ConfigError : public std::runtime_error {
   ConfigError(std::string file, std::string json_path, std::string message);
   const std::string& file() const { return file_; }
   const std::string& json_path() const { return json_path_; }  // e.g. "axes.seq_len[1]"
+  const std::string& message() const { return message_; }      // without file and path
 
  private:
-  std::string file_, json_path_;
+  std::string file_, json_path_, message_;
 };
 
 // Rule removing cases from the cartesian product: a case is excluded when every field the
@@ -44,6 +45,13 @@ struct SweepConfig {
 SweepConfig load_sweep_config(const std::string& path);
 // The same from text already read (path used in messages only).
 SweepConfig parse_sweep_config(const std::string& text, const std::string& path);
+// Config text (comments allowed) as a JSON document. Throws ConfigError.
+nlohmann::json parse_config_json(const std::string& text, const std::string& path);
+// A document already parsed; `sha256` is recorded as given.
+SweepConfig parse_sweep_document(const nlohmann::json& document, const std::string& path,
+                                 const std::string& sha256);
+// The file's bytes, or ConfigError naming it.
+std::string read_config_text(const std::string& path);
 
 // The settings as the expanded config writes them (kernels, quantization, reference,
 // measurement, thresholds, cpu): what a checkpoint fingerprints.

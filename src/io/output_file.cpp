@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <iostream>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -40,6 +42,10 @@ void check_directory_writable(const std::string& file, const std::string& shown,
 OutputTarget classify(const std::string& path, const std::string& option) {
   if (path.empty()) throw OutputError(option + ": expected a file path, found an empty string");
   OutputTarget target;
+  if (path == kStdoutPath) {
+    target.write_through = target.to_stdout = true;
+    return target;
+  }
   target.file = path;
   struct stat link {};
   if (::lstat(path.c_str(), &link) != 0) {  // a new file
@@ -154,9 +160,21 @@ OutputTarget check_output_path(const std::string& path, const std::vector<NamedI
   return target;
 }
 
+void write_stdout(std::string_view text) {
+  std::cout.flush();
+  std::fflush(stdout);
+  try {
+    write_all(STDOUT_FILENO, text);
+  } catch (const std::system_error& e) {
+    throw OutputError(fmt::format("cannot write stdout: {}", std::strerror(e.code().value())));
+  }
+}
+
 void write_output_file(const std::string& path, std::string_view text) {
   const OutputTarget target = classify(path, "output");
-  if (target.write_through) {
+  if (target.to_stdout) {
+    write_stdout(text);
+  } else if (target.write_through) {
     write_through(path, text);
   } else {
     write_atomically(path, target.file, text);

@@ -6,7 +6,8 @@
 //  - anything else that exists (a device such as /dev/null or /dev/full, a FIFO, a terminal)
 //    is written through, never replaced by a regular file;
 //  - an output that is one of the command's inputs (same device and inode, however it is
-//    spelt) is refused before any work is done.
+//    spelt) is refused before any work is done;
+//  - "-" is standard output.
 // Every failure is an OutputError carrying the OS's reason; the CLI exits 2 on it.
 #pragma once
 #include <stdexcept>
@@ -28,9 +29,13 @@ struct NamedInput {
   std::string path;
 };
 
+// The output path that means standard output.
+inline constexpr std::string_view kStdoutPath = "-";
+
 // How an output path will be written.
 struct OutputTarget {
-  bool write_through = false;  // an existing device, FIFO, socket...: written in place
+  bool write_through = false;  // an existing device, FIFO, socket..., or stdout: written in place
+  bool to_stdout = false;      // the path was "-"
   std::string file;            // what is replaced atomically (a symlink's target), or `path`
 };
 
@@ -45,6 +50,11 @@ OutputTarget check_output_path(const std::string& path, const std::vector<NamedI
 // SIGKILL mid-write). Throws OutputError naming the path and the OS reason (e.g. "No space
 // left on device").
 void write_output_file(const std::string& path, std::string_view text);
+
+// Writes `text` to standard output (after flushing stdio's buffers, so output stays in
+// order). Throws OutputError with the OS reason ("stdout: No space left on device"): a
+// result that did not reach its reader is a failure, not a success.
+void write_stdout(std::string_view text);
 
 // Removes <dir>/<name>.tmp.<pid> files whose process is gone; returns how many.
 int remove_stale_temp_files(const std::string& path);

@@ -31,75 +31,6 @@ int compare_exit_code(const CompareResult& result) {
   return any_fail ? kExitRegression : kExitPass;
 }
 
-// ---- case filter --------------------------------------------------------------------
-
-namespace {
-
-// Matches one [...] class at pattern[p] (p points at '['); returns the index after ']' or
-// npos when the class is unterminated (then '[' is literal).
-size_t match_class(const std::string& pattern, size_t p, char c, bool& matched) {
-  size_t i = p + 1;
-  const bool negate = i < pattern.size() && (pattern[i] == '!' || pattern[i] == '^');
-  if (negate) ++i;
-  bool hit = false;
-  const size_t first = i;
-  for (; i < pattern.size() && (pattern[i] != ']' || i == first); ++i) {
-    if (i + 2 < pattern.size() && pattern[i + 1] == '-' && pattern[i + 2] != ']') {
-      hit |= pattern[i] <= c && c <= pattern[i + 2];
-      i += 2;
-    } else {
-      hit |= pattern[i] == c;
-    }
-  }
-  if (i >= pattern.size()) return std::string::npos;
-  matched = hit != negate;
-  return i + 1;
-}
-
-bool glob_match(const std::string& text, const std::string& pattern) {
-  size_t t = 0, p = 0;
-  size_t star_p = std::string::npos, star_t = 0;  // backtrack point of the last '*'
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star_p = p++;
-      star_t = t;
-      continue;
-    }
-    if (p < pattern.size()) {
-      bool matched = false;
-      size_t next = p + 1;
-      if (pattern[p] == '[') {
-        const size_t after = match_class(pattern, p, text[t], matched);
-        if (after == std::string::npos) {
-          matched = text[t] == '[';
-        } else {
-          next = after;
-        }
-      } else {
-        matched = pattern[p] == '?' || pattern[p] == text[t];
-      }
-      if (matched) {
-        p = next;
-        ++t;
-        continue;
-      }
-    }
-    if (star_p == std::string::npos) return false;
-    p = star_p + 1;
-    t = ++star_t;
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-}  // namespace
-
-bool case_id_matches(const std::string& id, const std::string& pattern) {
-  if (pattern.empty()) return true;
-  if (pattern.find_first_of("*?[") != std::string::npos) return glob_match(id, pattern);
-  return id.find(pattern) != std::string::npos;
-}
-
 // ---- per-metric rules -----------------------------------------------------------------
 
 namespace {
@@ -270,6 +201,18 @@ std::optional<std::string> device_difference(const Environment& base, const Envi
   return std::nullopt;
 }
 
+// "configs 'default' (sha256 1a2b3c4d5e6f) vs 'int8-targets' (sha256 …)" when the reports
+// come from different configs: their cases differ by design, not by regression.
+std::optional<std::string> config_difference(const ConfigInfo& base, const ConfigInfo& cand) {
+  if (base.sha256 == cand.sha256) return std::nullopt;
+  auto describe = [](const ConfigInfo& c) {
+    const std::string name = c.settings.is_object() ? c.settings.value("name", std::string()) : std::string();
+    const std::string label = !name.empty() ? name : !c.path.empty() ? c.path : std::string("unnamed");
+    return fmt::format("'{}' (sha256 {})", label, c.sha256.empty() ? std::string("none") : c.sha256.substr(0, 12));
+  };
+  return fmt::format("the reports come from different configs: {} vs {}", describe(base), describe(cand));
+}
+
 using KernelKey = std::pair<std::string, std::string>;  // (case id, kernel)
 
 std::map<KernelKey, const KernelResult*> index_kernels(const Report& report, const std::string& filter) {
@@ -326,6 +269,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     }
     result.notes.push_back(fmt::format("different devices ({}): compared anyway because it was allowed", *diff));
   }
+  if (auto diff = config_difference(baseline.config, candidate.config)) result.notes.push_back(*diff);
   if (!baseline.complete) result.notes.push_back("the baseline report is incomplete (interrupted sweep)");
   if (!candidate.complete) result.notes.push_back("the candidate report is incomplete (interrupted sweep)");
   if (!options.case_filter.empty()) {
@@ -359,6 +303,10 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     row.fails = row.verdict == Verdict::Regression || row.verdict == Verdict::Changed ||
                 (row.verdict == Verdict::Missing && options.missing_policy == MissingPolicy::Fail) ||
                 (row.verdict == Verdict::New && options.fail_on_change);
+  }
+  if (!options.case_filter.empty() && result.rows.empty()) {
+    throw CompareInputError(fmt::format("--filter '{}': expected a glob or substring of a case id, found no match "
+                                        "in either report", options.case_filter));
   }
   attach_speedups(baseline, false, result.rows);
   attach_speedups(candidate, true, result.rows);

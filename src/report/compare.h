@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "src/bench/case_filter.h"  // case_id_matches, shared with sweep --filter
+#include "src/io/output_format.h"
 #include "src/report/report.h"
 
 namespace int8attn {
@@ -92,17 +94,14 @@ struct CompareResult {
 CompareResult compare_reports(const Report& baseline, const Report& candidate,
                               const CompareOptions& options);
 
-// Case-id filter: glob (*, ?, [...]) when the pattern has one of those characters, else
-// substring; an empty pattern matches everything.
-bool case_id_matches(const std::string& id, const std::string& pattern);
-
 // Exit codes of `compare`: 0 pass, 1 regression (or missing under MissingPolicy::Fail),
 // 2 input error (the caller maps ReportError / CompareInputError / ConfigError to it).
 enum ExitCode : int { kExitPass = 0, kExitRegression = 1, kExitInputError = 2 };
 int compare_exit_code(const CompareResult& result);
 
-enum class CompareFormat { Table, Markdown, Json };
-std::optional<CompareFormat> parse_compare_format(const std::string& name);  // table|markdown|md|json
+using CompareFormat = OutputFormat;
+// One of kCompareFormats (table, markdown, csv, json, and their aliases); nullopt otherwise.
+std::optional<CompareFormat> parse_compare_format(const std::string& name);
 std::string render_compare(const CompareResult& result, CompareFormat format);
 nlohmann::json compare_to_json(const CompareResult& result);
 

@@ -1,8 +1,10 @@
 // Views of a CompareResult: terminal table, markdown (PR comment), JSON, JUnit XML.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "src/report/compare.h"
 #include "src/report/escape.h"
@@ -12,10 +14,7 @@
 namespace int8attn {
 
 std::optional<CompareFormat> parse_compare_format(const std::string& name) {
-  if (name == "table" || name == "text") return CompareFormat::Table;
-  if (name == "markdown" || name == "md") return CompareFormat::Markdown;
-  if (name == "json") return CompareFormat::Json;
-  return std::nullopt;
+  return parse_output_format(name, kCompareFormats);
 }
 
 namespace {
@@ -74,14 +73,56 @@ TextTable comparison_table(const std::vector<const KernelComparison*>& rows, boo
   return table;
 }
 
+// A (case, kernel) that only one report has: summarised in one line per side, not listed.
+bool presence_only(const KernelComparison& row) {
+  return row.findings.size() == 1 && row.findings.front().metric == "presence";
+}
+
+// The rows compared on both sides (all, or only the notable ones).
 std::vector<const KernelComparison*> select(const CompareResult& r, bool only_notable) {
   std::vector<const KernelComparison*> rows;
   for (const auto& row : r.rows) {
+    if (presence_only(row)) continue;
     if (!only_notable || row.verdict == Verdict::Regression || row.verdict == Verdict::Missing || row.fails) {
       rows.push_back(&row);
     }
   }
   return rows;
+}
+
+// "missing: 80 (case, kernel) runs of the baseline are not in the candidate: 20 cases (a, b, c
+// and 17 more), kernels x, y" — one line for all of them.
+std::string presence_line(const CompareResult& r, Verdict verdict) {
+  std::vector<std::string> cases, kernels;
+  size_t runs = 0;
+  bool fails = false;
+  auto add_unique = [](std::vector<std::string>& list, const std::string& v) {
+    if (std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
+  };
+  for (const auto& row : r.rows) {
+    if (row.verdict != verdict || !presence_only(row)) continue;
+    ++runs;
+    fails |= row.fails;
+    add_unique(cases, row.case_id);
+    add_unique(kernels, row.kernel);
+  }
+  if (runs == 0) return "";
+  constexpr size_t kShown = 3;
+  std::string case_list;
+  for (size_t i = 0; i < cases.size() && i < kShown; ++i) case_list += (i ? ", " : "") + cases[i];
+  if (cases.size() > kShown) case_list += fmt::format(" and {} more", cases.size() - kShown);
+  const bool missing = verdict == Verdict::Missing;
+  return fmt::format("{}: {} (case, kernel) run(s) {}: {} case(s) ({}), kernel(s) {}{}", missing ? "missing" : "new",
+                     runs, missing ? "of the baseline are not in the candidate" : "are only in the candidate",
+                     cases.size(), case_list, fmt::join(kernels, ", "), fails ? " [FAIL]" : "");
+}
+
+std::vector<std::string> presence_lines(const CompareResult& r) {
+  std::vector<std::string> lines;
+  for (Verdict v : {Verdict::Missing, Verdict::New}) {
+    if (std::string line = presence_line(r, v); !line.empty()) lines.push_back(std::move(line));
+  }
+  return lines;
 }
 
 std::string summary_line(const CompareResult& r) {
@@ -100,6 +141,7 @@ std::string title(const CompareResult& r) {
 
 std::string render_text(const CompareResult& r) {
   std::string out = title(r) + "\n";
+  for (const auto& note : r.notes) out += "note: " + note + "\n";
   out += fmt::format("rules: latency +{:.1f}% beyond {:.3g} sigma of noise (Mann-Whitney p<{:.3g} with samples); "
                      "rel_l2 +{:.1f}%, mse +{:.1f}%, max_abs +{:.1f}%\n",
                      r.options.latency_tolerance * 100, r.options.noise_sigmas, r.options.significance,
@@ -108,8 +150,8 @@ std::string render_text(const CompareResult& r) {
   if (r.options.fail_on_change) {
     out += "fail on change: accuracy, fallback and status changes fail either way; so do new case/kernels\n";
   }
-  for (const auto& note : r.notes) out += "note: " + note + "\n";
   out += fmt::format("\n{}", comparison_table(select(r, false), false).to_text());
+  for (const std::string& line : presence_lines(r)) out += "\n" + line + "\n";
   const auto notable = select(r, true);
   if (!notable.empty()) {
     out += "\nWhy:\n";
@@ -125,12 +167,16 @@ std::string render_markdown(const CompareResult& r) {
   const bool pass = compare_exit_code(r) == kExitPass;
   std::string out = fmt::format("### {} {}\n\n", pass ? "✅" : "❌", markdown_cell(title(r)));
   out += "**" + summary_line(r) + "**\n\n";
+  const std::vector<std::string> presence = presence_lines(r);
   for (const auto& note : r.notes) out += "> " + markdown_cell(note) + "\n";
   if (!r.notes.empty()) out += "\n";
+  for (const auto& line : presence) out += "- " + markdown_cell(line) + "\n";
+  if (!presence.empty()) out += "\n";
   const auto notable = select(r, true);
   if (!notable.empty()) out += comparison_table(notable, true).to_markdown() + "\n";
-  out += "<details><summary>All " + std::to_string(r.rows.size()) + " kernel runs</summary>\n\n";
-  out += comparison_table(select(r, false), true).to_markdown();
+  const auto compared = select(r, false);
+  out += "<details><summary>All " + std::to_string(compared.size()) + " kernel runs in both reports</summary>\n\n";
+  out += comparison_table(compared, true).to_markdown();
   return out + "\n</details>\n";
 }
 
@@ -189,13 +235,46 @@ nlohmann::json compare_to_json(const CompareResult& r) {
           {"rows", std::move(rows)}};
 }
 
+namespace {
+
+// One line per (case, kernel): the JSON rows' fields, findings joined into "why".
+std::string render_csv(const CompareResult& result) {
+  static const char* const kColumns[] = {"case", "kernel", "verdict", "fails", "baseline_median_ms",
+                                         "candidate_median_ms", "latency_change", "mann_whitney_p",
+                                         "baseline_rel_l2", "candidate_rel_l2", "baseline_speedup",
+                                         "candidate_speedup"};
+  auto line = [](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + csv_field(cells[i]);
+    return out + "\r\n";
+  };
+  std::vector<std::string> header(std::begin(kColumns), std::end(kColumns));
+  header.push_back("why");
+  std::string out = line(header);
+  const nlohmann::json rows = compare_to_json(result).at("rows");
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<std::string> cells;
+    for (const char* column : kColumns) {
+      const nlohmann::json& v = rows[r].at(column);
+      cells.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    cells.push_back(reasons(result.rows[r]));
+    out += line(cells);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string render_compare(const CompareResult& result, CompareFormat format) {
   switch (format) {
     case CompareFormat::Table: return render_text(result);
     case CompareFormat::Markdown: return render_markdown(result);
+    case CompareFormat::Csv: return render_csv(result);
     case CompareFormat::Json: return compare_to_json(result).dump(2) + "\n";
+    case CompareFormat::Html: break;
   }
-  throw std::invalid_argument("unknown compare format");
+  throw std::invalid_argument(std::string("compare cannot write ") + to_string(format));
 }
 
 std::string junit_xml(const CompareResult& r) {

@@ -625,8 +625,12 @@ std::string read_text_file(const std::string& path) {
 
 void write_text_file_atomic(const std::string& text, const std::string& path) { write_output_file(path, text); }
 
+std::string report_json_text(const Report& report) {
+  return to_json(report).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 void write_report_atomic(const Report& report, const std::string& path) {
-  write_text_file_atomic(to_json(report).dump(2, ' ', false, json::error_handler_t::replace) + "\n", path);
+  write_text_file_atomic(report_json_text(report), path);
 }
 
 nlohmann::json parse_report_text(const std::string& text, const std::string& source) {

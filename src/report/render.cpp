@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "src/report/escape.h"
+#include "src/report/json_io.h"
 #include "src/report/render_common.h"
 #include "src/report/text_table.h"
 
@@ -38,6 +39,7 @@ std::string speedup(const CaseResult& c, const KernelResult& k) {
 }
 
 std::string decision(const KernelResult& k) {
+  if (k.status == KernelStatus::Skipped) return "skipped";  // it decided nothing
   if (k.fallback) return to_string(k.fallback->decision);
   if (k.fp8_verdict) return to_string(k.fp8_verdict->decision);
   return "-";
@@ -182,11 +184,16 @@ std::string render_table(const Report& r) {
     table.add_section(fmt::format("{}  ({}){}", c.id, view::shape_label(c), baseline.empty() ? "" : "  " + baseline));
     for (const auto& k : c.kernels) table.add_row(kernel_cells(c, k));
   }
-  return fmt::format("{}\n\n{}\n{}\n", view::headline(r), table.to_text(2), summary_lines(r, ""));
+  std::string verdict;
+  for (const std::string& line : view::verdict_lines(r)) verdict += "\n  " + line;
+  if (!verdict.empty()) verdict = "\nVerdict:" + verdict + "\n";
+  return fmt::format("{}\n\n{}\n{}\n{}", view::headline(r), table.to_text(2), summary_lines(r, ""), verdict);
 }
 
 std::string render_markdown(const Report& r) {
   std::string out = "## int8attn-bench report\n\n" + markdown_cell(view::headline(r)) + "\n\n";
+  for (const std::string& line : view::verdict_lines(r)) out += "- **" + markdown_cell(line) + "**\n";
+  if (!view::verdict_lines(r).empty()) out += "\n";
   for (const auto& [label, value] : view::environment_fields(r.environment)) {
     out += fmt::format("- **{}**: {}\n", label, markdown_cell(value));
   }
@@ -222,7 +229,26 @@ void latency_cells(const std::optional<LatencyStats>& l, std::vector<std::string
   row.push_back(field(&LatencyStats::rel_noise));
 }
 
-std::vector<std::string> csv_row(const CaseResult& c, const KernelResult& k) {
+// The family parameters only where the distribution reads them (empty cells elsewhere).
+void input_cells(const InputSpec& in, std::vector<std::string>& row) {
+  const bool outliers = in.distribution == Distribution::OutlierChannels || in.distribution == Distribution::OutlierScale;
+  const bool sink = in.distribution == Distribution::AttentionSink;
+  row.push_back(csv_number(in.scale));
+  row.push_back(outliers ? csv_number(in.outlier_magnitude) : "");
+  row.push_back(outliers ? csv_number(in.outlier_channels) : "");
+  row.push_back(in.distribution == Distribution::OutlierScale ? csv_number(in.q_outlier_magnitude) : "");
+  row.push_back(sink ? csv_number(in.sink_tokens) : "");
+  row.push_back(sink ? csv_number(in.sink_magnitude) : "");
+}
+
+// "skipped" for kernels that did not run: they decided nothing.
+std::string csv_decision(const KernelResult& k, bool fp8) {
+  if (fp8 ? !k.fp8_verdict : !k.fallback) return "";
+  if (k.status == KernelStatus::Skipped) return "skipped";
+  return fp8 ? to_string(k.fp8_verdict->decision) : to_string(k.fallback->decision);
+}
+
+std::vector<std::string> csv_row(const Report& r, const CaseResult& c, const KernelResult& k) {
   const auto& d = c.dims;
   std::vector<std::string> row = {c.id,
                                   csv_number(d.batch),
@@ -233,10 +259,9 @@ std::vector<std::string> csv_row(const CaseResult& c, const KernelResult& k) {
                                   csv_number(d.head_dim),
                                   d.causal ? "true" : "false",
                                   to_string(c.input.distribution),
-                                  std::to_string(c.input.seed),
-                                  k.kernel,
-                                  to_string(k.status),
-                                  k.reason};
+                                  std::to_string(c.input.seed)};
+  input_cells(c.input, row);
+  row.insert(row.end(), {to_string(c.rotation), k.kernel, to_string(k.status), k.reason});
   latency_cells(k.latency, row);
   row.push_back(k.quantize_latency ? csv_number(k.quantize_latency->median_ms) : "");
   row.push_back(csv_number(k.tops));
@@ -251,13 +276,17 @@ std::vector<std::string> csv_row(const CaseResult& c, const KernelResult& k) {
                  &MemoryUse::peak_bytes}) {
     row.push_back(m ? csv_number((*m).*f) : std::string());
   }
-  row.push_back(k.fallback ? to_string(k.fallback->decision) : "");
+  row.push_back(csv_decision(k, false));
   row.push_back(k.fallback ? fmt::format("{}", fmt::join(k.fallback->reasons, "; ")) : "");
   row.push_back(csv_number(c.wall_seconds));
   row.push_back(csv_number(speedup_of(c, k)));
   row.push_back(c.baseline ? c.baseline->kernel : "");
-  row.push_back(k.fp8_verdict ? to_string(k.fp8_verdict->decision) : "");
+  row.push_back(csv_decision(k, true));
   row.push_back(k.fp8_verdict ? fmt::format("{}", fmt::join(k.fp8_verdict->reasons, "; ")) : "");
+  const Environment& env = r.environment;
+  row.push_back(env.backend);
+  row.push_back(!env.gpu_name.empty() ? env.gpu_name : env.cpu_model);
+  row.push_back(r.tool.git_commit);
   return row;
 }
 
@@ -273,7 +302,7 @@ std::string csv_line(const std::vector<std::string>& cells) {
 std::string render_csv(const Report& r) {
   std::string out = csv_line(csv_columns());
   for (const auto& c : r.cases) {
-    for (const auto& k : c.kernels) out += csv_line(csv_row(c, k));
+    for (const auto& k : c.kernels) out += csv_line(csv_row(r, c, k));
   }
   return out;
 }
@@ -283,20 +312,17 @@ std::string render_csv(const Report& r) {
 const std::vector<std::string>& csv_columns() {
   static const std::vector<std::string> columns = {
       "case_id", "batch", "heads", "kv_heads", "seq_q", "seq_kv", "head_dim", "causal", "distribution", "seed",
+      "scale", "magnitude", "channels", "q_magnitude", "sink_tokens", "sink_magnitude", "rotation",
       "kernel", "status", "reason", "median_ms", "mean_ms", "min_ms", "max_ms", "p10_ms", "p90_ms", "stddev_ms",
       "samples", "rel_noise", "quantize_median_ms", "tops", "mse", "max_abs_error", "max_abs_index",
       "mean_abs_error", "rel_l2", "cosine", "nonfinite", "tensor_bytes", "fp16_tensor_bytes", "workspace_bytes",
       "peak_bytes", "decision", "fallback_reasons", "wall_seconds", "speedup", "baseline_kernel", "fp8_decision",
-      "fp8_reasons"};
+      "fp8_reasons", "backend", "device", "git_commit"};
   return columns;
 }
 
 std::optional<ReportFormat> parse_report_format(const std::string& name) {
-  if (name == "table" || name == "text") return ReportFormat::Table;
-  if (name == "markdown" || name == "md") return ReportFormat::Markdown;
-  if (name == "csv") return ReportFormat::Csv;
-  if (name == "html") return ReportFormat::Html;
-  return std::nullopt;
+  return parse_output_format(name, kReportFormats);
 }
 
 std::string render_report(const Report& report, ReportFormat format) {
@@ -304,6 +330,7 @@ std::string render_report(const Report& report, ReportFormat format) {
     case ReportFormat::Table: return render_table(report);
     case ReportFormat::Markdown: return render_markdown(report);
     case ReportFormat::Csv: return render_csv(report);
+    case ReportFormat::Json: return report_json_text(report);
     case ReportFormat::Html: return view::render_html(report);
   }
   throw std::invalid_argument("unknown report format");

@@ -89,6 +89,10 @@ std::optional<double> rel_l2_metric(const CaseResult&, const KernelResult& k) {
   if (k.status != KernelStatus::Ok || !k.accuracy) return std::nullopt;
   return k.accuracy->rel_l2;
 }
+std::optional<double> max_abs_metric(const CaseResult&, const KernelResult& k) {
+  if (k.status != KernelStatus::Ok || !k.accuracy) return std::nullopt;
+  return k.accuracy->max_abs_error;
+}
 // Against each case's baseline (the fastest FP16 kernel of the case, or the configured one).
 std::optional<double> speedup_metric(const CaseResult& c, const KernelResult& k) { return speedup_of(c, k); }
 
@@ -99,6 +103,15 @@ std::string speedup_title(const Report& r) {
   return "Speedup vs " + rule;
 }
 
+// A threshold of the config the report was made with (config.settings.thresholds), if set.
+std::optional<double> threshold(const Report& r, const char* key) {
+  const nlohmann::json& settings = r.config.settings;
+  if (!settings.is_object() || !settings.contains("thresholds") || !settings["thresholds"].is_object()) return {};
+  const nlohmann::json& t = settings["thresholds"];
+  if (!t.contains(key) || !t[key].is_number()) return {};
+  return t[key].get<double>();
+}
+
 struct ChartKind {
   const char* id;
   const char* title;
@@ -106,21 +119,41 @@ struct ChartKind {
   const char* unit;
   Metric metric;
   bool log_y;
-  std::optional<double> reference_y;
+  // Lines drawn across the chart: speedup 1, the accuracy thresholds.
+  std::vector<ReferenceLine> (*references)(const Report&);
 };
 
+std::vector<ReferenceLine> no_lines(const Report&) { return {}; }
+std::vector<ReferenceLine> speedup_lines(const Report&) { return {{1.0, "1x"}}; }
+std::vector<ReferenceLine> rel_l2_lines(const Report& r) {
+  if (auto t = threshold(r, "max_rel_l2")) return {{*t, fmt::format("max_rel_l2 {:.3g}", *t)}};
+  return {};
+}
+std::vector<ReferenceLine> max_abs_lines(const Report& r) {
+  if (auto t = threshold(r, "max_abs_error")) return {{*t, fmt::format("max_abs_error limit {:.3g}", *t)}};
+  return {};
+}
+
 const ChartKind kCharts[] = {
-    {"latency", "Latency (median)", "ms", "ms", latency_metric, true, std::nullopt},
-    {"tops", "Throughput", "TOPS", "TOPS", tops_metric, false, std::nullopt},
-    {"speedup", "Speedup", "x faster", "x", speedup_metric, false, 1.0},
-    {"rel-l2", "Error vs reference (rel. L2)", "rel. L2", "", rel_l2_metric, true, std::nullopt},
+    {"latency", "Latency (median)", "ms", "ms", latency_metric, true, no_lines},
+    {"tops", "Throughput", "TOPS", "TOPS", tops_metric, false, no_lines},
+    {"speedup", "Speedup", "x faster", "x", speedup_metric, false, speedup_lines},
+    {"rel-l2", "Error vs reference (rel. L2)", "rel. L2", "", rel_l2_metric, true, rel_l2_lines},
+    {"max-abs", "Max abs error vs reference", "max |error|", "", max_abs_metric, true, max_abs_lines},
 };
+
+// Kinds with no value anywhere in the report are not drawn (a CPU report has no latencies).
+bool report_has(const Report& r, Metric metric) {
+  return std::any_of(r.cases.begin(), r.cases.end(), [&](const CaseResult& c) {
+    return std::any_of(c.kernels.begin(), c.kernels.end(), [&](const KernelResult& k) { return metric(c, k).has_value(); });
+  });
+}
 
 std::string chart_for(const Report& r, const Group& g, size_t group_index, const ChartKind& kind,
                       const std::vector<std::string>& kernels) {
   const std::string title = kind.metric == speedup_metric ? speedup_title(r) : std::string(kind.title);
   LineChart chart{fmt::format("chart-{}-{}", kind.id, group_index), title, "seq_kv", kind.y_label, kind.log_y,
-                  kind.reference_y, {}};
+                  kind.references(r), {}, {}};
   for (const auto& name : kernels) {
     ChartSeries series{name, color_of(kernels, name), {}};
     for (const CaseResult* c : g.cases) {
@@ -137,12 +170,47 @@ std::string chart_for(const Report& r, const Group& g, size_t group_index, const
   return svg_line_chart(chart);
 }
 
+bool has_samples(const Report& r) {
+  return std::any_of(r.cases.begin(), r.cases.end(), [](const CaseResult& c) {
+    return std::any_of(c.kernels.begin(), c.kernels.end(),
+                       [](const KernelResult& k) { return k.latency && !k.latency->raw_ms.empty(); });
+  });
+}
+
+// Every latency sample kept (--keep-samples) as a dot: each kernel's dots sit side by side
+// around their seq_kv, so the spread and the outliers show, not only the median.
+std::string samples_chart(const Group& g, size_t group_index, const std::vector<std::string>& kernels) {
+  LineChart chart{fmt::format("chart-samples-{}", group_index), "Latency samples (every kept sample)", "seq_kv", "ms",
+                  true, {}, {}, {}};
+  const double n = static_cast<double>(kernels.size());
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    ChartSeries series{kernels[i], color_of(kernels, kernels[i]), {}, /*dots_only=*/true};
+    const double offset = std::exp2((static_cast<double>(i) - (n - 1) / 2) * 0.08);  // side by side on log2 x
+    for (const CaseResult* c : g.cases) {
+      for (const auto& k : c->kernels) {
+        if (k.kernel != kernels[i] || k.status != KernelStatus::Ok || !k.latency) continue;
+        for (double ms : k.latency->raw_ms) series.points.push_back({c->dims.seq_kv * offset, ms, ""});
+      }
+    }
+    if (!series.points.empty()) chart.series.push_back(std::move(series));
+  }
+  for (const CaseResult* c : g.cases) chart.x_ticks.push_back(static_cast<double>(c->dims.seq_kv));
+  return svg_line_chart(chart);
+}
+
 std::string charts_section(const Report& r, const std::vector<std::string>& kernels) {
   std::string out = "<section id=\"charts\"><h2>Charts</h2>";
+  std::vector<const ChartKind*> kinds;
+  for (const auto& kind : kCharts) {
+    if (report_has(r, kind.metric)) kinds.push_back(&kind);
+  }
+  const bool samples = has_samples(r);
+  if (kinds.empty()) return out + "<p>No latency or accuracy was measured in this report.</p></section>";
   const auto groups = group_cases(r);
   for (size_t i = 0; i < groups.size(); ++i) {
     out += fmt::format("<h3>{}</h3><div class=\"chart-row\">", html_escape(groups[i].label));
-    for (const auto& kind : kCharts) out += chart_for(r, groups[i], i, kind, kernels);
+    for (const ChartKind* kind : kinds) out += chart_for(r, groups[i], i, *kind, kernels);
+    if (samples) out += samples_chart(groups[i], i, kernels);
     out += "</div>";
   }
   return out + "</section>";
@@ -152,7 +220,7 @@ GridCell decision_cell(const CaseResult& c, const KernelResult& k) {
   std::string tip = fmt::format("{} {}: {}", c.id, k.kernel, to_string(k.status));
   if (k.status != KernelStatus::Ok) {
     const bool skipped = k.status == KernelStatus::Skipped;
-    return {skipped ? "skip" : "error", skipped ? "#9ca3af" : "#dc2626", tip + " — " + k.reason};
+    return {skipped ? "skipped" : "error", skipped ? "#9ca3af" : "#dc2626", tip + " — " + k.reason};
   }
   if (k.fp8_verdict) {
     const bool fp8 = k.fp8_verdict->decision == Fp8Decision::Fp8;
@@ -166,7 +234,7 @@ GridCell decision_cell(const CaseResult& c, const KernelResult& k) {
 }
 
 std::string fallback_section(const Report& r, const std::vector<std::string>& kernels) {
-  std::string out = "<section id=\"fallback\"><h2>Fallback decisions</h2><div class=\"chart-row\">";
+  std::string out = "<section id=\"fallback\"><h2>Decisions by shape and length</h2><div class=\"chart-row\">";
   const auto groups = group_cases(r);
   std::set<int64_t> seqs;
   for (const auto& c : r.cases) seqs.insert(c.dims.seq_kv);
@@ -205,6 +273,18 @@ std::string fallback_section(const Report& r, const std::vector<std::string>& ke
   return out + "</div></section>";
 }
 
+std::string verdict_section(const Report& r) {
+  std::string out = "<section id=\"verdict\"><h2>Verdict</h2>";
+  const std::vector<std::string> lines = verdict_lines(r);
+  if (lines.empty()) out += "<p>No INT8 or FP8 kernel in this report.</p>";
+  if (!lines.empty()) out += "<ul class=\"verdict\">";
+  for (const std::string& line : lines) out += "<li>" + html_escape(line) + "</li>";
+  if (!lines.empty()) out += "</ul>";
+  out += "<p class=\"summary\">" + html_escape(summary_line(r)) + "</p>";
+  if (const std::string fp8 = fp8_line(r); !fp8.empty()) out += "<p class=\"summary\">" + html_escape(fp8) + "</p>";
+  return out + "</section>";
+}
+
 std::string environment_section(const Report& r) {
   std::string out = "<section id=\"environment\"><h2>Environment</h2><table class=\"env\">";
   auto row = [&](const std::string& k, const std::string& v) {
@@ -222,7 +302,7 @@ std::string environment_section(const Report& r) {
 std::string results_section(const Report& r) {
   std::string out =
       "<section id=\"results\"><h2>All results</h2><p class=\"hint\">Click a column header to sort.</p>"
-      "<table id=\"results-table\" class=\"sortable\"><thead><tr>";
+      "<div class=\"table-wrap\"><table id=\"results-table\" class=\"sortable\"><thead><tr>";
   for (const char* h : {"case", "kernel", "status", "seq_kv", "median ms", "TOPS", "speedup", "rel_l2", "max_abs",
                         "decision", "note"}) {
     out += fmt::format("<th>{}</th>", h);
@@ -243,7 +323,7 @@ std::string results_section(const Report& r) {
           html_escape(note(k)));
     }
   }
-  return out + "</tbody></table></section>";
+  return out + "</tbody></table></div></section>";
 }
 
 constexpr const char* kStyle = R"(
@@ -257,12 +337,16 @@ svg.chart{background:#fff;border:1px solid #e5e7eb;border-radius:6px}
 svg .tick{font-size:11px;fill:#4b5563}svg .legend{font-size:12px;fill:#111827}
 svg .chart-title{font-size:14px;font-weight:600;fill:#111827}svg .axis-label{font-size:12px;fill:#374151}
 svg .grid{stroke:#eef0f3}svg .frame{fill:none;stroke:#9ca3af}svg .reference{stroke:#6b7280;stroke-dasharray:5 4}
+svg .reference-label{font-size:11px;fill:#4b5563}
+ul.verdict{margin:8px 0;padding-left:20px;font-size:16px;font-weight:600}ul.verdict li{margin:4px 0}
+.table-wrap{max-width:100%;overflow-x:auto}
 svg .empty{font-size:14px;fill:#9ca3af}svg .cell-label{font-size:11px;fill:#fff;font-weight:600}
 table{border-collapse:collapse;background:#fff;font-size:13px}
 th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left}th,td{white-space:nowrap}td.note{white-space:normal;min-width:240px}
 table.env th{background:#f3f4f6;font-weight:600}
 table.sortable th{background:#f3f4f6;cursor:pointer;user-select:none;position:sticky;top:0}
-td.num{text-align:right;font-variant-numeric:tabular-nums}td.id{font-family:ui-monospace,monospace;font-size:12px}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.id{font-family:ui-monospace,monospace;font-size:12px;white-space:normal;overflow-wrap:anywhere;min-width:160px}
 td.error{color:#b91c1c;font-weight:600}td.skipped{color:#6b7280}td.fallback{color:#b45309;font-weight:600}
 .hint{color:#6b7280;font-size:12px}
 )";
@@ -294,13 +378,13 @@ std::string render_html(const Report& r) {
   out += "<title>int8attn-bench report</title><style>" + std::string(kStyle) + "</style></head><body>";
   out += "<header><h1>int8attn-bench report</h1><p class=\"headline\">" + html_escape(headline(r)) + "</p>";
   if (!r.complete) out += "<p class=\"incomplete\">This report is incomplete: the sweep was interrupted.</p>";
-  out += "<p class=\"summary\">" + html_escape(summary_line(r)) + "</p>";
-  if (const std::string fp8 = fp8_line(r); !fp8.empty()) out += "<p class=\"summary\">" + html_escape(fp8) + "</p>";
   out += "</header>";
-  out += charts_section(r, kernels);
+  // The answer first, then where it holds (the grid), then the measurements behind it.
+  out += verdict_section(r);
   out += fallback_section(r, kernels);
-  out += environment_section(r);
+  out += charts_section(r, kernels);
   out += results_section(r);
+  out += environment_section(r);
   out += "<script>" + std::string(kSortScript) + "</script></body></html>\n";
   return out;
 }

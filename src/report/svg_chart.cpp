@@ -95,30 +95,38 @@ std::string seq_label(double x) {
 }
 
 std::string svg_line_chart(const LineChart& chart) {
-  std::set<double> xs;
-  double y_lo = INFINITY, y_hi = -INFINITY;
+  std::set<double> xs;  // tick positions
+  double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
   for (const auto& s : chart.series) {
     for (const auto& p : s.points) {
       if (!std::isfinite(p.y) || !(p.x > 0) || (chart.log_y && !(p.y > 0))) continue;
-      xs.insert(p.x);
+      if (chart.x_ticks.empty() && !s.dots_only) xs.insert(p.x);
+      x_lo = std::min(x_lo, p.x);
+      x_hi = std::max(x_hi, p.x);
       y_lo = std::min(y_lo, p.y);
       y_hi = std::max(y_hi, p.y);
     }
   }
-  if (chart.reference_y) {
-    y_lo = std::min(y_lo, *chart.reference_y);
-    y_hi = std::max(y_hi, *chart.reference_y);
+  for (double t : chart.x_ticks) {
+    if (t > 0 && std::isfinite(t)) xs.insert(t);
+  }
+  if (!xs.empty()) x_lo = std::min(x_lo, *xs.begin()), x_hi = std::max(x_hi, *xs.rbegin());
+  const bool has_data = y_lo <= y_hi;
+  for (const ReferenceLine& line : chart.references) {
+    if (!has_data || !std::isfinite(line.y) || (chart.log_y && !(line.y > 0))) continue;
+    y_lo = std::min(y_lo, line.y);
+    y_hi = std::max(y_hi, line.y);
   }
   std::string out = fmt::format(
       "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
       "viewBox=\"0 0 {} {}\" role=\"img\"><title>{}</title>",
       xml_escape(chart.id), kWidth, kHeight, kWidth, kHeight, xml_escape(chart.title));
   out += text(kLeft, 20, chart.title, "start", "chart-title");
-  if (xs.empty()) {
+  if (!has_data) {
     out += text(kWidth / 2, kHeight / 2, "no data", "middle", "empty");
     return out + "</svg>";
   }
-  Axis x_axis{*xs.begin(), *xs.rbegin(), true, kLeft + 14, kWidth - kRight - 14};
+  Axis x_axis{x_lo, x_hi, true, kLeft + 14, kWidth - kRight - 14};
   auto [y, y_ticks] = y_axis(y_lo, y_hi, chart.log_y);
   // Grid, ticks and axis labels.
   for (double t : y_ticks) {
@@ -127,7 +135,7 @@ std::string svg_line_chart(const LineChart& chart) {
                        kWidth - kRight, py, py);
     out += text(kLeft - 6, py + 4, tick_label(t), "end");
   }
-  const size_t every = (xs.size() + 9) / 10;  // at most ~10 x labels
+  const size_t every = std::max<size_t>(1, (xs.size() + 9) / 10);  // at most ~10 x labels
   size_t i = 0;
   for (double v : xs) {
     if (i++ % every) continue;
@@ -139,10 +147,12 @@ std::string svg_line_chart(const LineChart& chart) {
   out += fmt::format("<text transform=\"translate(14 {:.1f}) rotate(-90)\" text-anchor=\"middle\" "
                      "class=\"axis-label\">{}</text>",
                      (kTop + kHeight - kBottom) / 2, xml_escape(chart.y_label));
-  if (chart.reference_y) {
-    const double py = y.map(*chart.reference_y);
+  for (const ReferenceLine& line : chart.references) {
+    if (!std::isfinite(line.y) || (chart.log_y && !(line.y > 0))) continue;
+    const double py = y.map(line.y);
     out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"reference\"/>", kLeft,
                        kWidth - kRight, py, py);
+    if (!line.label.empty()) out += text(kWidth - kRight - 4, py - 4, line.label, "end", "reference-label");
   }
   // Series: a polyline through the points sorted by x, and a marker with a tooltip each.
   for (const auto& s : chart.series) {
@@ -151,9 +161,18 @@ std::string svg_line_chart(const LineChart& chart) {
       return !std::isfinite(p.y) || !(p.x > 0) || (chart.log_y && !(p.y > 0));
     });
     std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.x < b.x; });
+    const std::string color = xml_escape(s.color);
+    if (s.dots_only) {
+      out += "<g class=\"samples\">";
+      for (const auto& p : points) {
+        out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.8\" fill=\"{}\" fill-opacity=\"0.55\"/>",
+                           x_axis.map(p.x), y.map(p.y), color);
+      }
+      out += "</g>";
+      continue;
+    }
     std::string path;
     for (const auto& p : points) path += fmt::format("{:.1f},{:.1f} ", x_axis.map(p.x), y.map(p.y));
-    const std::string color = xml_escape(s.color);
     out += fmt::format("<g class=\"series\"><polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
                        path, color);
     for (const auto& p : points) {

@@ -16,14 +16,22 @@ struct ChartSeries {
   std::string name;
   std::string color;  // CSS color
   std::vector<ChartPoint> points;
+  bool dots_only = false;  // small dots, no line (a distribution of samples)
+};
+
+// A dashed horizontal line with its label at the right end (speedup = 1, a threshold).
+struct ReferenceLine {
+  double y = 0;
+  std::string label;
 };
 
 struct LineChart {
   std::string id;  // element id (made safe by the caller)
   std::string title, x_label, y_label;
   bool log_y = false;
-  std::optional<double> reference_y;  // dashed horizontal line (speedup = 1)
+  std::vector<ReferenceLine> references;
   std::vector<ChartSeries> series;
+  std::vector<double> x_ticks;  // empty: one tick per distinct x of the line series
 };
 
 std::string svg_line_chart(const LineChart& chart);

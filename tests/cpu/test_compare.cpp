@@ -402,6 +402,76 @@ TEST(Compare, CaseFilterSubstringAndGlob) {
   EXPECT_EQ(result.regressions, 0);
 }
 
+TEST(Compare, FilterMatchingNoCaseIsAnInputError) {
+  const Report base = make_report(SweepShape{}, 1);
+  CompareOptions opt;
+  opt.case_filter = "b9-*";
+  EXPECT_THROW(compare_reports(base, base, opt), CompareInputError);
+}
+
+TEST(Compare, DifferentConfigsAreSaidInTheFirstLines) {
+  Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  base.config.sha256 = std::string(64, 'a');
+  base.config.settings = {{"name", "default"}};
+  cand.config.sha256 = std::string(64, 'b');
+  cand.config.settings = {{"name", "int8-targets"}};
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  ASSERT_EQ(result.notes.size(), 1u);
+  EXPECT_NE(result.notes[0].find("'default' (sha256 aaaaaaaaaaaa) vs 'int8-targets' (sha256 bbbbbbbbbbbb)"),
+            std::string::npos) << result.notes[0];
+  const std::string table = render_compare(result, CompareFormat::Table);
+  const size_t second_line = table.find('\n') + 1;
+  EXPECT_EQ(table.find("note: the reports come from different configs"), second_line) << table;
+  const std::string md = render_compare(result, CompareFormat::Markdown);
+  EXPECT_LT(md.find("different configs"), md.find("| case |")) << md;
+  EXPECT_TRUE(compare_reports(base, base, CompareOptions{}).notes.empty());
+}
+
+TEST(Compare, MissingAndNewRowsAreOneLineEach) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  std::vector<std::string> gone;
+  for (int i = 0; i < 3; ++i) {
+    gone.push_back(cand.cases.back().id);
+    cand.cases.pop_back();
+  }
+  CaseResult extra = cand.cases[0];
+  extra.id = "brand-new-case";
+  cand.cases.push_back(extra);
+  CompareOptions opt;
+  const CompareResult warned = compare_reports(base, cand, opt);
+  const std::string table = render_compare(warned, CompareFormat::Table);
+  size_t lines_naming_a_gone_case = 0;
+  for (size_t at = 0; (at = table.find(gone[0], at)) != std::string::npos; ++at) ++lines_naming_a_gone_case;
+  EXPECT_EQ(lines_naming_a_gone_case, 1u) << table;
+  EXPECT_NE(table.find("missing: 12 (case, kernel) run(s) of the baseline are not in the candidate: 3 case(s)"),
+            std::string::npos) << table;
+  EXPECT_NE(table.find("new: 4 (case, kernel) run(s) are only in the candidate: 1 case(s) (brand-new-case)"),
+            std::string::npos) << table;
+  EXPECT_EQ(table.find("[FAIL]"), std::string::npos);
+  EXPECT_EQ(compare_to_json(warned)["rows"].size(), warned.rows.size());  // programs still get every row
+
+  opt.missing_policy = MissingPolicy::Fail;
+  const CompareResult failed = compare_reports(base, cand, opt);
+  EXPECT_NE(render_compare(failed, CompareFormat::Markdown).find("not in the candidate: 3 case(s)"), std::string::npos);
+  EXPECT_NE(render_compare(failed, CompareFormat::Table).find("[FAIL]"), std::string::npos);
+  EXPECT_EQ(compare_exit_code(failed), kExitRegression);
+}
+
+TEST(Compare, CsvHasAHeaderAndOneLinePerRow) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  scale_latency(kernel_of(cand, 0, "int8-fa"), 1.5);
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  const std::string csv = render_compare(result, CompareFormat::Csv);
+  EXPECT_EQ(csv.rfind("case,kernel,verdict,fails,", 0), 0u) << csv.substr(0, 200);
+  EXPECT_EQ(static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')), result.rows.size() + 1);
+  EXPECT_NE(csv.find(",REGRESSION,true,"), std::string::npos);
+  EXPECT_EQ(parse_compare_format("csv"), CompareFormat::Csv);
+  EXPECT_FALSE(parse_compare_format("html").has_value());
+}
+
 TEST(Compare, RenderedViewsAreWellFormed) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = base;
@@ -447,6 +517,8 @@ TEST(CompareCli, ExitCodesOnCraftedReports) {
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-wrong-schema.json"), kExitInputError);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-truncated.json"), kExitInputError);
   EXPECT_EQ(run_compare_cli("report-h100-sample.json", "does-not-exist.json"), kExitInputError);
+  EXPECT_EQ(run_compare_cli("report-h100-sample.json", "report-h100-sample.json", "--filter 'no-such-*'"),
+            kExitInputError);
 }
 
 }  // namespace

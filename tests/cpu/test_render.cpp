@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include <fmt/format.h>
 
 #include "src/report/escape.h"
+#include "src/report/render_common.h"
 #include "src/report/render.h"
 #include "src/report/svg_chart.h"
 #include "src/report/text_table.h"
@@ -81,7 +83,7 @@ TEST(RenderTable, OneRowPerKernelWithNumbersAndASummary) {
   const Report r = make_report(SweepShape{}, 1);
   const std::string text = render_report(r, ReportFormat::Table);
   for (const auto& c : r.cases) EXPECT_NE(text.find(c.id), std::string::npos) << c.id;
-  EXPECT_EQ(count(text, "int8-qk"), r.cases.size());
+  EXPECT_EQ(count(text, "int8-qk"), r.cases.size() + 1);  // a row per case and its verdict line
   const auto& k = r.cases[0].kernels[1];
   EXPECT_NE(text.find(fmt::format("{:.4g}", k.latency->median_ms)), std::string::npos);
   EXPECT_NE(text.find(fmt::format("{:.1f}", *k.tops)), std::string::npos);
@@ -167,10 +169,11 @@ TEST(RenderCsv, ParsesBackToOneRowPerKernelAndEveryColumn) {
 TEST(RenderHtml, HasEveryChartAndEscapesStrings) {
   const Report r = hostile_report();
   const std::string html = render_report(r, ReportFormat::Html);
-  // Two shape groups (causal, full) x four line charts, plus one decision grid per INT8 kernel.
-  EXPECT_EQ(count(html, "<svg "), 2u * 4u + 2u);
-  for (const char* id : {"chart-latency-0", "chart-tops-1", "chart-speedup-0", "chart-rel-l2-1", "fallback-int8-fa",
-                         "fallback-int8-qk", "results-table", "environment"}) {
+  // Two shape groups (causal, full) x five line charts and the kept samples, plus one decision
+  // grid per INT8 kernel.
+  EXPECT_EQ(count(html, "<svg "), 2u * 6u + 2u);
+  for (const char* id : {"chart-latency-0", "chart-tops-1", "chart-speedup-0", "chart-rel-l2-1", "chart-max-abs-0",
+                         "chart-samples-1", "fallback-int8-fa", "fallback-int8-qk", "results-table", "environment"}) {
     EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
   }
   EXPECT_EQ(html.find("<script>alert"), std::string::npos);
@@ -236,8 +239,125 @@ TEST(RenderTable, ShowsTheBaselineSpeedupsAndTheFp8Verdict) {
   EXPECT_NE(html.find("FP8 verdict: fp8-cudnn"), std::string::npos);
 }
 
+TEST(RenderHtml, TheVerdictComesFirstThenTheGridThenTheCharts) {
+  const Report r = make_report(SweepShape{}, 1);
+  const std::string html = render_report(r, ReportFormat::Html);
+  const size_t verdict = html.find("id=\"verdict\""), grid = html.find("id=\"fallback\""),
+               charts = html.find("id=\"charts\""), results = html.find("id=\"results\"");
+  ASSERT_NE(verdict, std::string::npos);
+  EXPECT_LT(verdict, grid);
+  EXPECT_LT(grid, charts);
+  EXPECT_LT(charts, results);
+  // One line per INT8 kernel, not one pooled headline.
+  EXPECT_NE(html.find("<li>int8-fa: "), std::string::npos);
+  EXPECT_NE(html.find("<li>int8-qk: "), std::string::npos);
+}
+
+TEST(RenderHtml, AccuracyChartsDrawTheThresholds) {
+  Report r = make_report(SweepShape{}, 1);
+  r.config.settings = {{"thresholds", {{"max_abs_error", 0.05}, {"max_rel_l2", 0.02}, {"max_mse", 1e-4}}}};
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_EQ(count(html, "max_abs_error limit 0.05"), 2u);  // one max-abs chart per group
+  EXPECT_EQ(count(html, "max_rel_l2 0.02"), 2u);
+  r.config.settings["thresholds"]["max_rel_l2"] = nullptr;  // not checked: no line
+  EXPECT_EQ(count(render_report(r, ReportFormat::Html), "max_rel_l2 "), 0u);
+}
+
+TEST(RenderHtml, ACpuReportDrawsNoLatencyCharts) {
+  Report r = make_report(SweepShape{}, 1);
+  r.environment.backend = "cpu";
+  for (auto& c : r.cases) {
+    for (auto& k : c.kernels) k.latency.reset(), k.tops.reset(), k.speedup.reset();
+  }
+  const std::string html = render_report(r, ReportFormat::Html);
+  for (const char* kind : {"latency", "tops", "speedup", "samples"}) {
+    EXPECT_EQ(html.find(fmt::format("id=\"chart-{}-", kind)), std::string::npos) << kind;
+  }
+  EXPECT_EQ(count(html, "id=\"chart-rel-l2-"), 2u);
+  EXPECT_EQ(count(html, "id=\"chart-max-abs-"), 2u);
+  EXPECT_EQ(html.find("no data"), std::string::npos);
+  EXPECT_NE(html.find("no latencies (accuracy only)"), std::string::npos);
+}
+
+TEST(RenderViews, SkippedKernelsAreSkippedNeverFp16Fallback) {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases.resize(1);
+  KernelResult& k = kernel_of(r, 0, "int8-fa");
+  k = status_result("int8-fa", KernelStatus::Skipped, "shape: head_dim 96 not supported");
+  k.fallback = FallbackDecision{Decision::Fp16Fallback, {"shape: head_dim 96 not supported"}};
+  for (ReportFormat f : {ReportFormat::Table, ReportFormat::Markdown, ReportFormat::Csv}) {
+    const std::string text = render_report(r, f);
+    EXPECT_NE(text.find("skipped"), std::string::npos) << to_string(f);
+    EXPECT_EQ(text.find("fp16-fallback"), std::string::npos) << to_string(f) << "\n" << text;
+  }
+  // HTML: the results row and the grid cell (the grid's legend names every category).
+  const std::string html = render_report(r, ReportFormat::Html);
+  const size_t row = html.find("<td>int8-fa</td>");
+  ASSERT_NE(row, std::string::npos);
+  const std::string cells = html.substr(row, html.find("</tr>", row) - row);
+  EXPECT_NE(cells.find(">skipped<"), std::string::npos) << cells;
+  EXPECT_EQ(cells.find("fp16-fallback"), std::string::npos) << cells;
+  EXPECT_NE(html.find("class=\"cell-label\">skipped<"), std::string::npos);
+  const auto rows = parse_csv(render_report(r, ReportFormat::Csv));
+  const size_t decision = static_cast<size_t>(std::find(rows[0].begin(), rows[0].end(), "decision") - rows[0].begin());
+  EXPECT_EQ(rows[2][decision], "skipped");
+}
+
+TEST(RenderViews, VerdictLinesSayWhereInt8HoldsAndHowFast) {
+  Report r = make_report(SweepShape{}, 1);  // seq 1K, 4K, 16K; full and causal
+  for (auto& c : r.cases) {
+    for (auto& k : c.kernels) {
+      if (k.kernel != "int8-fa") continue;
+      const bool short_seq = c.dims.seq_kv < 4096;
+      k.fallback = short_seq ? FallbackDecision{Decision::Fp16Fallback, {"speed: slower than fp16-fa"}}
+                             : FallbackDecision{Decision::Int8, {}};
+      k.speedup = short_seq ? 0.9 : 1.25;
+    }
+  }
+  const std::vector<std::string> lines = view::verdict_lines(r);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].rfind("int8-fa: INT8 from 4K tokens (FP16 fallback below: speed in 2), 0.90–1.25× the speed of ", 0),
+            0u) << lines[0];
+  EXPECT_NE(lines[0].find("worst rel L2 "), std::string::npos);
+  EXPECT_EQ(lines[1].rfind("int8-qk: ", 0), 0u);
+}
+
+TEST(RenderCsv, CarriesTheInputParametersAndProvenance) {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases.resize(1);
+  r.cases[0].input.distribution = Distribution::OutlierChannels;
+  r.cases[0].input.outlier_magnitude = 20;
+  r.cases[0].input.outlier_channels = 4;
+  r.tool.git_commit = "09e2d1c7390a";
+  r.environment.gpu_name = "NVIDIA H200";
+  const auto rows = parse_csv(render_report(r, ReportFormat::Csv));
+  auto cell = [&](const char* name) {
+    return rows[1][static_cast<size_t>(std::find(rows[0].begin(), rows[0].end(), name) - rows[0].begin())];
+  };
+  EXPECT_EQ(cell("magnitude"), "20");
+  EXPECT_EQ(cell("channels"), "4");
+  EXPECT_EQ(cell("q_magnitude"), "");  // outlier-scale only
+  EXPECT_EQ(cell("git_commit"), "09e2d1c7390a");
+  EXPECT_EQ(cell("device"), "NVIDIA H200");
+  EXPECT_EQ(cell("rotation"), "none");
+}
+
+// docs/report-schema.md's CSV table lists exactly the exported columns, in order.
+TEST(RenderCsv, ColumnsAreTheDocumentedOnes) {
+  std::ifstream doc(std::string(INT8ATTN_SOURCE_DIR) + "/docs/report-schema.md");
+  ASSERT_TRUE(doc.good());
+  std::vector<std::string> documented;
+  bool in_section = false;
+  for (std::string line; std::getline(doc, line);) {
+    if (line.rfind("## ", 0) == 0) in_section = line.find("The CSV export") != std::string::npos;
+    if (!in_section || line.rfind("| `", 0) != 0) continue;
+    documented.push_back(line.substr(3, line.find('`', 3) - 3));
+  }
+  EXPECT_EQ(documented, csv_columns());
+}
+
 TEST(SvgChart, EmptyChartSaysSo) {
-  view::LineChart chart{"c", "t", "x", "y", false, std::nullopt, {}};
+  view::LineChart chart{"c", "t", "x", "y", false, {}, {}, {}};
   EXPECT_NE(view::svg_line_chart(chart).find("no data"), std::string::npos);
   EXPECT_EQ(view::seq_label(32768), "32K");
   EXPECT_EQ(view::seq_label(77), "77");

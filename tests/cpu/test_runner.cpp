@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "src/bench/case_filter.h"
 #include "src/bench/runner.h"
 #include "src/report/checkpoint.h"
 #include "src/report/json_io.h"
@@ -160,12 +161,27 @@ TEST_F(RunnerTest, ResumeWithoutCheckpointIsAnError) {
   EXPECT_THROW(run_sweep(make_config(), backend, options_, ToolInfo{}), ResumeError);
 }
 
-TEST_F(RunnerTest, FilterSelectsCases) {
-  ScriptedBackend backend;
-  options_.case_filter = "-q77-";
-  const SweepOutcome out = run_sweep(make_config(), backend, options_, ToolInfo{});
-  ASSERT_EQ(out.report.cases.size(), 1u);
-  EXPECT_EQ(out.report.cases[0].dims.seq_q, 77);
+TEST_F(RunnerTest, FilterSelectsCasesByGlobOrSubstring) {
+  const SweepConfig config = make_config();
+  const std::vector<BenchCase> by_substring = select_cases(config.cases, "-q77-", "--filter");
+  ASSERT_EQ(by_substring.size(), 1u);
+  EXPECT_EQ(by_substring[0].dims.seq_q, 77);
+  const std::vector<BenchCase> by_glob = select_cases(config.cases, "b1-*-q7[0-9]-*", "--filter");
+  ASSERT_EQ(by_glob.size(), 1u);
+  EXPECT_EQ(by_glob[0].id, by_substring[0].id);
+  EXPECT_EQ(select_cases(config.cases, "", "--filter").size(), config.cases.size());
+}
+
+TEST_F(RunnerTest, FilterMatchingNothingNamesTheOptionAndShowsIds) {
+  const SweepConfig config = make_config();
+  try {
+    select_cases(config.cases, "b2-*", "--filter");
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("--filter 'b2-*'"), std::string::npos) << what;
+    EXPECT_NE(what.find(config.cases[0].id), std::string::npos) << what;
+  }
 }
 
 TEST(AttentionFlops, CausalIsHalf) {

@@ -1,0 +1,242 @@
+#include "src/config/config_overrides.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "src/config/json_node.h"
+#include "src/config/sha256.h"
+
+namespace int8attn {
+namespace {
+
+using nlohmann::json;
+
+// An `-a` name and where in the config document it writes (for error messages).
+struct AxisTarget {
+  const char* name;
+  const char* json_path;
+};
+constexpr AxisTarget kAxisTargets[] = {
+    {"batch", "axes.batch"},       {"heads", "axes.heads"},       {"kv_heads", "axes.kv_heads"},
+    {"seq_len", "axes.seq_len"},   {"seq_q", "axes.seq_q"},       {"seq_kv", "axes.seq_kv"},
+    {"head_dim", "axes.head_dim"}, {"causal", "axes.causal"},     {"distribution", "axes.input"},
+    {"seed", "axes.input"},        {"rotation", "quantization.rotation"},
+};
+
+struct AxisOption {
+  std::string text;  // as given
+  std::string name;
+  json values;       // array
+};
+
+// "1024" -> 1024, "true" -> true, "1.5" -> 1.5, anything else a string: the config reader
+// then checks the type and range exactly as it does for a file.
+json token_value(const std::string& token) {
+  const json parsed = json::parse(token, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_number() || parsed.is_boolean() ? parsed : json(token);
+}
+
+AxisOption parse_axis_option(const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw std::invalid_argument(fmt::format("-a {}: expected NAME=VALUE[,VALUE...], e.g. -a seq_len=1024,4096", text));
+  }
+  AxisOption option{text, text.substr(0, eq), json::array()};
+  const auto& names = axis_option_names();
+  if (std::find(names.begin(), names.end(), option.name) == names.end()) {
+    throw std::invalid_argument(fmt::format("-a {}: unknown axis \"{}\" (did you mean \"{}\"? axes: {})", text,
+                                            option.name, closest_match(option.name, names), fmt::join(names, ", ")));
+  }
+  const std::string values = text.substr(eq + 1);
+  size_t start = 0;
+  while (true) {
+    const size_t comma = values.find(',', start);
+    const std::string token = values.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (token.empty()) {
+      throw std::invalid_argument(fmt::format("-a {}: expected a value between the commas, found an empty one", text));
+    }
+    option.values.push_back(token_value(token));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return option;
+}
+
+const char* json_path_of(const std::string& name) {
+  for (const AxisTarget& t : kAxisTargets) {
+    if (name == t.name) return t.json_path;
+  }
+  return "";
+}
+
+// A sequence axis replaces the other form: seq_len drops seq_q/seq_kv; seq_q or seq_kv
+// turns the config's seq_len into the other one.
+void set_sequence_axis(json& axes, const std::string& name, const json& values) {
+  if (name == "seq_len") {
+    axes.erase("seq_q");
+    axes.erase("seq_kv");
+  } else if (axes.contains("seq_len")) {
+    const char* other = name == "seq_q" ? "seq_kv" : "seq_q";
+    if (!axes.contains(other)) axes[other] = axes["seq_len"];
+    axes.erase("seq_len");
+  }
+  axes[name] = values;
+}
+
+// Each seed applies to every input of the list (the config's, or `distribution`'s).
+void set_seeds(json& axes, const json& seeds) {
+  const json inputs = axes.contains("input") && axes["input"].is_array() ? axes["input"] : json::array({json::object()});
+  json seeded = json::array();
+  for (const json& input : inputs) {
+    for (const json& seed : seeds) {
+      json copy = input;
+      if (copy.is_object()) copy["seed"] = seed;
+      seeded.push_back(std::move(copy));
+    }
+  }
+  axes["input"] = std::move(seeded);
+}
+
+json& object_member(json& parent, const char* key) {
+  if (!parent.contains(key)) parent[key] = json::object();
+  return parent[key];
+}
+
+void apply_axis(json& document, const AxisOption& option) {
+  if (option.name == "rotation") {
+    json& quantization = object_member(document, "quantization");
+    if (quantization.is_object()) quantization["rotation"] = option.values;
+    return;
+  }
+  json& axes = object_member(document, "axes");
+  if (!axes.is_object()) return;  // the reader says what is wrong with it
+  if (option.name == "distribution") {
+    axes["input"] = json::array();
+    for (const json& d : option.values) axes["input"].push_back({{"distribution", d}});
+  } else if (option.name == "seed") {
+    set_seeds(axes, option.values);
+  } else if (option.name.rfind("seq_", 0) == 0) {
+    set_sequence_axis(axes, option.name, option.values);
+  } else {
+    axes[option.name] = option.values;
+  }
+}
+
+std::vector<AxisOption> parse_axis_options(const ConfigOverrides& overrides) {
+  std::vector<AxisOption> options;
+  for (const std::string& text : overrides.axes) {
+    AxisOption option = parse_axis_option(text);
+    for (const AxisOption& earlier : options) {
+      if (earlier.name == option.name) {
+        throw std::invalid_argument(fmt::format("-a {}: axis \"{}\" given twice (also -a {}); list every value in one "
+                                                "-a, separated by commas", text, option.name, earlier.text));
+      }
+    }
+    options.push_back(std::move(option));
+  }
+  // Seeds multiply the input list, so they go after `distribution` replaces it.
+  std::stable_partition(options.begin(), options.end(), [](const AxisOption& o) { return o.name != "seed"; });
+  return options;
+}
+
+struct Knob {
+  const char* option;
+  const char* key;  // in "measurement"
+  json value;
+};
+
+std::vector<Knob> knobs_of(const ConfigOverrides& o) {
+  std::vector<Knob> knobs;
+  if (o.min_samples) knobs.push_back({"--min-samples", "min_samples", *o.min_samples});
+  if (o.max_seconds) knobs.push_back({"--max-seconds", "max_seconds", *o.max_seconds});
+  if (o.max_noise) knobs.push_back({"--max-noise", "target_noise", *o.max_noise});
+  return knobs;
+}
+
+std::string describe(const ConfigOverrides& overrides) {
+  std::string out;
+  for (const std::string& a : overrides.axes) out += " -a " + a;
+  for (const Knob& k : knobs_of(overrides)) out += fmt::format(" {} {}", k.option, k.value.dump());
+  return out;
+}
+
+bool starts_with_path(const std::string& path, const std::string& prefix) {
+  return path.rfind(prefix, 0) == 0 &&
+         (path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[');
+}
+
+// The option that wrote `json_path`, e.g. "-a seq_len=1024,0" for "axes.seq_len[1]"; "".
+std::string option_for_path(const ConfigOverrides& overrides, const std::string& json_path) {
+  for (const std::string& text : overrides.axes) {
+    const std::string name = text.substr(0, text.find('='));
+    if (starts_with_path(json_path, json_path_of(name))) return "-a " + text;
+  }
+  for (const Knob& k : knobs_of(overrides)) {
+    if (starts_with_path(json_path, std::string("measurement.") + k.key)) return fmt::format("{} {}", k.option, k.value.dump());
+  }
+  return "";
+}
+
+void require_axes_without_file(const json& document) {
+  const json& axes = document.at("axes");
+  std::vector<std::string> missing;
+  for (const char* name : {"heads", "head_dim"}) {
+    if (!axes.contains(name)) missing.push_back(name);
+  }
+  if (!axes.contains("seq_len") && !(axes.contains("seq_q") && axes.contains("seq_kv"))) {
+    missing.push_back(axes.contains("seq_q") ? "seq_kv" : axes.contains("seq_kv") ? "seq_q" : "seq_len");
+  }
+  if (missing.empty()) return;
+  throw std::invalid_argument(fmt::format(
+      "sweep without -c: expected the axes heads, head_dim and seq_len (or seq_q and seq_kv) as -a NAME=VALUES, "
+      "found no {} (e.g. -a {}=...)", fmt::join(missing, ", no "), missing.front()));
+}
+
+}  // namespace
+
+const std::vector<std::string>& axis_option_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const AxisTarget& t : kAxisTargets) out.push_back(t.name);
+    return out;
+  }();
+  return names;
+}
+
+void apply_overrides(json& document, const ConfigOverrides& overrides) {
+  const std::vector<AxisOption> options = parse_axis_options(overrides);  // malformed -a first
+  if (!document.is_object()) return;  // the reader says what is wrong with the file
+  for (const AxisOption& option : options) apply_axis(document, option);
+  const std::vector<Knob> knobs = knobs_of(overrides);
+  if (knobs.empty()) return;
+  json& measurement = object_member(document, "measurement");
+  if (!measurement.is_object()) return;
+  for (const Knob& k : knobs) measurement[k.key] = k.value;
+}
+
+SweepConfig load_sweep_config(const std::string& path, const ConfigOverrides& overrides) {
+  if (overrides.empty()) return load_sweep_config(path);
+  const bool from_file = !path.empty();
+  const std::string text = from_file ? read_config_text(path) : std::string();
+  json document = from_file ? parse_config_json(text, path) : json::object();
+  apply_overrides(document, overrides);
+  if (!from_file) {
+    object_member(document, "axes");
+    require_axes_without_file(document);
+  }
+  const std::string label = from_file ? path : "(command line)";
+  try {
+    SweepConfig config = parse_sweep_document(document, label, sha256_hex(text + describe(overrides)));
+    config.path = path;
+    return config;
+  } catch (const ConfigError& e) {
+    const std::string option = option_for_path(overrides, e.json_path());
+    if (option.empty()) throw;
+    throw ConfigError(option, e.json_path(), e.message());
+  }
+}
+
+}  // namespace int8attn

@@ -1,0 +1,137 @@
+// Axes and measurement options from the command line (src/config/config_overrides.h): the
+// sweep they build, how they change a config file, and errors that name the option.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "src/bench/registry.h"
+#include "src/config/config_overrides.h"
+
+namespace int8attn {
+namespace {
+
+std::string config_path(const std::string& name) { return std::string(INT8ATTN_SOURCE_DIR) + "/configs/" + name; }
+
+ConfigOverrides axes(std::vector<std::string> values) {
+  ConfigOverrides o;
+  o.axes = std::move(values);
+  return o;
+}
+
+// The message of the exception `load` throws, or "" when it throws none.
+template <class Error, class F>
+std::string error_of(F load) {
+  try {
+    load();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigOverrides, AxesAloneBuildASweepWithDefaults) {
+  const SweepConfig config =
+      load_sweep_config("", axes({"seq_len=1024,4096", "head_dim=128", "heads=32", "kv_heads=8", "causal=true,false"}));
+  ASSERT_EQ(config.cases.size(), 4u);
+  EXPECT_EQ(config.cases[0].id, "b1-h32-kv8-q1024-k1024-d128-causal-normal-s0");
+  EXPECT_EQ(config.cases[3].id, "b1-h32-kv8-q4096-k4096-d128-full-normal-s0");
+  EXPECT_EQ(config.path, "");
+  EXPECT_EQ(config.sha256.size(), 64u);
+  EXPECT_EQ(config.settings.kernels.size(), kernel_registry().size());
+  EXPECT_EQ(config.expanded["axes"]["kv_heads"], nlohmann::json({8}));
+}
+
+TEST(ConfigOverrides, AxesReplaceTheFilesAndTheHashCoversThem) {
+  const std::string path = config_path("ci-cpu.json");
+  const SweepConfig file = load_sweep_config(path);
+  const SweepConfig same = load_sweep_config(path, ConfigOverrides{});
+  EXPECT_EQ(same.sha256, file.sha256);
+  const SweepConfig changed = load_sweep_config(path, axes({"head_dim=64"}));
+  EXPECT_NE(changed.sha256, file.sha256);
+  EXPECT_EQ(changed.path, path);
+  ASSERT_FALSE(changed.cases.empty());
+  for (const BenchCase& c : changed.cases) EXPECT_EQ(c.dims.head_dim, 64) << c.id;
+  EXPECT_NE(load_sweep_config(path, axes({"head_dim=128"})).sha256, changed.sha256);
+}
+
+TEST(ConfigOverrides, OneSequenceFormReplacesTheOther) {
+  // seq_q after seq_len: seq_len's values become seq_kv (a decode sweep).
+  const SweepConfig decode = load_sweep_config("", axes({"heads=2", "head_dim=64", "seq_len=32,64", "seq_q=1"}));
+  ASSERT_EQ(decode.cases.size(), 2u);
+  EXPECT_EQ(decode.cases[0].id, "b1-h2-kv2-q1-k32-d64-full-normal-s0");
+  EXPECT_EQ(decode.cases[1].id, "b1-h2-kv2-q1-k64-d64-full-normal-s0");
+  // The same on a file's seq_len.
+  const SweepConfig file = load_sweep_config(config_path("default.json"), axes({"seq_q=1"}));
+  for (const BenchCase& c : file.cases) EXPECT_EQ(c.dims.seq_q, 1) << c.id;
+  EXPECT_TRUE(file.expanded["axes"].contains("seq_kv"));
+  EXPECT_FALSE(file.expanded["axes"].contains("seq_len"));
+  // seq_len replaces a file's seq_q and seq_kv.
+  const SweepConfig square = load_sweep_config(config_path("ci-cpu.json"), axes({"seq_len=48"}));
+  for (const BenchCase& c : square.cases) EXPECT_TRUE(c.dims.seq_q == 48 && c.dims.seq_kv == 48) << c.id;
+}
+
+TEST(ConfigOverrides, DistributionSeedAndRotationSetTheInputsAndTheQuantizer) {
+  const SweepConfig config = load_sweep_config(
+      "", axes({"seed=3,4", "heads=2", "head_dim=64", "seq_len=16", "distribution=normal,outlier-channels",
+                "rotation=none,hadamard"}));
+  ASSERT_EQ(config.cases.size(), 8u);  // 2 distributions x 2 seeds x 2 rotations
+  EXPECT_EQ(config.cases[0].id, "b1-h2-kv2-q16-k16-d64-full-normal-s3");
+  EXPECT_EQ(config.cases[1].id, "b1-h2-kv2-q16-k16-d64-full-normal-s3-hadamard");
+  EXPECT_EQ(config.cases[7].input.distribution, Distribution::OutlierChannels);
+  EXPECT_EQ(config.cases[7].input.seed, 4u);
+}
+
+TEST(ConfigOverrides, MeasurementKnobsReachTheSettings) {
+  ConfigOverrides o = axes({"heads=2", "head_dim=64", "seq_len=16"});
+  o.min_samples = 20;
+  o.max_seconds = 0.5;
+  o.max_noise = 0.02;
+  const SweepConfig config = load_sweep_config("", o);
+  EXPECT_EQ(config.settings.measure.min_samples, 20);
+  EXPECT_DOUBLE_EQ(config.settings.measure.max_seconds, 0.5);
+  EXPECT_DOUBLE_EQ(config.settings.measure.target_noise, 0.02);
+  EXPECT_EQ(config.expanded["measurement"]["target_noise"], 0.02);
+}
+
+TEST(ConfigOverrides, ErrorsNameTheOption) {
+  const std::string ci = config_path("ci-cpu.json");
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci, axes({"seq_len=64,0"})); })
+                .find("-a seq_len=64,0: axes.seq_len[1]: expected an integer in [1, 1048576], found integer 0"),
+            std::string::npos);
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci, axes({"causal=yes"})); }).find("-a causal=yes: axes.causal[0]"),
+            std::string::npos);
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci, axes({"distribution=gauss"})); })
+                .find("-a distribution=gauss: axes.input[0].distribution"),
+            std::string::npos);
+  ConfigOverrides knob;
+  knob.min_samples = 5000;
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci, knob); }).find("--min-samples 5000: measurement.min_samples"),
+            std::string::npos);
+  knob = {};
+  knob.max_seconds = 0;
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci, knob); }).find("--max-seconds 0.0: measurement.max_seconds"),
+            std::string::npos);
+  // A mistake in the file still names the file.
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci + ".missing", axes({"heads=2"})); }).find(".missing"),
+            std::string::npos);
+}
+
+TEST(ConfigOverrides, MalformedAxisOptionsAreUsageErrors) {
+  const std::string ci = config_path("ci-cpu.json");
+  EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"seqlen=64"})); })
+                .find("unknown axis \"seqlen\" (did you mean \"seq_len\"?"),
+            std::string::npos);
+  EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"seq_len"})); }).find("NAME=VALUE"),
+            std::string::npos);
+  EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"seq_len=64,,128"})); }).find("empty"),
+            std::string::npos);
+  EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"heads=2", "heads=4"})); })
+                .find("given twice"),
+            std::string::npos);
+  EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config("", axes({"seq_len=64"})); })
+                .find("found no heads, no head_dim"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace int8attn

@@ -1,0 +1,118 @@
+// The plumbing every subcommand shares: format names, "-" as stdout, stdout write errors,
+// and when the progress bar may redraw.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "src/bench/progress.h"
+#include "src/io/output_file.h"
+#include "src/io/output_format.h"
+
+namespace int8attn {
+namespace {
+
+TEST(OutputFormat, OneVocabularyWithAliasesAndSubsets) {
+  EXPECT_EQ(parse_output_format("text", kReportFormats), OutputFormat::Table);
+  EXPECT_EQ(parse_output_format("md", kCompareFormats), OutputFormat::Markdown);
+  EXPECT_EQ(parse_output_format("json", kListingFormats), OutputFormat::Json);
+  EXPECT_FALSE(parse_output_format("html", kCompareFormats).has_value());
+  EXPECT_FALSE(parse_output_format("csv", kListingFormats).has_value());
+  EXPECT_FALSE(parse_output_format("yaml", kReportFormats).has_value());
+  EXPECT_EQ(describe_formats(kCompareFormats), "table, markdown, csv or json");
+  EXPECT_EQ(format_spellings(kListingFormats), (std::vector<std::string>{"table", "markdown", "json", "text", "md"}));
+}
+
+TEST(ProgressMode, TheBarOnlyOnATerminalThatCanRedraw) {
+  EXPECT_EQ(resolve_progress_mode(ProgressMode::Auto, true, "xterm-256color"), ProgressMode::Bar);
+  EXPECT_EQ(resolve_progress_mode(ProgressMode::Auto, true, "dumb"), ProgressMode::Lines);
+  EXPECT_EQ(resolve_progress_mode(ProgressMode::Auto, true, nullptr), ProgressMode::Lines);
+  EXPECT_EQ(resolve_progress_mode(ProgressMode::Auto, true, ""), ProgressMode::Lines);
+  EXPECT_EQ(resolve_progress_mode(ProgressMode::Auto, false, "xterm"), ProgressMode::Lines);
+  EXPECT_EQ(resolve_progress_mode(ProgressMode::None, true, "xterm"), ProgressMode::None);
+}
+
+TEST(ProgressMode, AFileGetsPlainLines) {
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  {
+    Progress progress(ProgressMode::Auto, 2, 2.0, file);
+    progress.start_case("case-a");
+    progress.finish_case("case-a", 1.0, "ok");
+    progress.done();
+  }
+  std::rewind(file);
+  char buffer[512] = {};
+  const size_t n = std::fread(buffer, 1, sizeof buffer - 1, file);
+  std::fclose(file);
+  const std::string text(buffer, n);
+  EXPECT_EQ(text.rfind("[1/2] case-a ok", 0), 0u) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos);
+  EXPECT_EQ(text.find('\033'), std::string::npos);
+}
+
+TEST(StdoutOutput, DashIsStdoutAndNeverAFile) {
+  const OutputTarget target = check_output_path("-", {{"config", "-"}}, "-o");
+  EXPECT_TRUE(target.to_stdout);
+  EXPECT_TRUE(target.write_through);
+  EXPECT_FALSE(std::filesystem::exists("-"));
+}
+
+// Runs `body` with stdout redirected to `fd`, restoring it afterwards.
+template <class F>
+void with_stdout(int fd, F body) {
+  std::fflush(stdout);
+  const int saved = ::dup(STDOUT_FILENO);
+  ::dup2(fd, STDOUT_FILENO);
+  try {
+    body();
+  } catch (...) {
+    ::dup2(saved, STDOUT_FILENO);
+    ::close(saved);
+    throw;
+  }
+  ::dup2(saved, STDOUT_FILENO);
+  ::close(saved);
+}
+
+TEST(StdoutOutput, WritesAndReportsTheOsReason) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("stdout-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "out.txt").string();
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  with_stdout(fd, [] { write_output_file("-", "report text\n"); });
+  ::close(fd);
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "report text\n");
+
+  // A full disk, through our own /dev/full node (root only; never the machine's).
+  const std::string full = (dir / "full").string();
+  if (::mknod(full.c_str(), S_IFCHR | 0666, makedev(1, 7)) == 0) {
+    const int full_fd = ::open(full.c_str(), O_WRONLY);
+    ASSERT_GE(full_fd, 0);
+    std::string message;
+    with_stdout(full_fd, [&] {
+      try {
+        write_stdout("x");
+      } catch (const OutputError& e) {
+        message = e.what();
+      }
+    });
+    ::close(full_fd);
+    EXPECT_EQ(message, "cannot write stdout: No space left on device");
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace int8attn

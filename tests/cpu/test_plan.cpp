@@ -1,0 +1,93 @@
+// What a sweep will run (src/bench/plan.h): the plan `sweep --dry-run` and `validate` show
+// must be what run_one_case does, and its views must say why a kernel is skipped.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "src/bench/plan.h"
+#include "src/bench/runner.h"
+#include "src/report/plan_render.h"
+
+namespace int8attn {
+namespace {
+
+// Two small cases and one over the CPU limit; every kernel, cuDNN's included.
+SweepConfig mixed_config() {
+  return parse_sweep_config(R"({"axes": {"heads": [2], "seq_len": [16, 48, 2048], "head_dim": [64]},
+                                "cpu": {"max_case_gflop": 0.01}})",
+                            "mixed.json");
+}
+
+TEST(Plan, IsWhatTheSweepRuns) {
+  const SweepConfig config = mixed_config();
+  const auto backend = make_cpu_backend(config.settings.cpu);
+  const SweepPlan plan = plan_sweep(config, *backend);
+  ASSERT_EQ(plan.cases.size(), config.cases.size());
+  int64_t ran = 0;
+  for (const CasePlan& case_plan : plan.cases) {
+    const CaseResult result = run_one_case(*case_plan.bench_case, *backend, config.settings);
+    ASSERT_EQ(result.kernels.size(), case_plan.kernels.size());
+    for (size_t i = 0; i < result.kernels.size(); ++i) {
+      const KernelPlan& k = case_plan.kernels[i];
+      EXPECT_EQ(result.kernels[i].kernel, k.kernel);
+      EXPECT_EQ(result.kernels[i].status == KernelStatus::Skipped, !k.runs()) << case_plan.bench_case->id << " " << k.kernel;
+      if (!k.runs()) EXPECT_EQ(result.kernels[i].reason, k.skip_reason);
+      ran += result.kernels[i].status == KernelStatus::Ok;
+    }
+  }
+  EXPECT_EQ(ran, plan.kernel_runs);
+  EXPECT_GT(plan.kernel_runs, 0);
+  EXPECT_GT(plan.skipped, 0);
+}
+
+TEST(Plan, TalliesAndReasonsPerKernel) {
+  const SweepConfig config = mixed_config();
+  const auto backend = make_cpu_backend(config.settings.cpu);
+  const SweepPlan plan = plan_sweep(config, *backend);
+  EXPECT_EQ(plan.backend, "cpu");
+  for (const KernelTally& t : plan.kernels) {
+    EXPECT_EQ(t.runs + t.skipped, 3) << t.kernel;
+    if (t.kernel == "fp16-cudnn") {
+      EXPECT_EQ(t.runs, 0);
+      EXPECT_EQ(t.first_skip_reason, "not available on the cpu backend");
+    } else if (t.kernel == "int8-fa") {
+      EXPECT_EQ(t.runs, 2);
+      EXPECT_NE(t.first_skip_reason.find("cpu.max_case_gflop"), std::string::npos);
+      EXPECT_EQ(t.first_skipped_case, config.cases[2].id);
+    }
+  }
+}
+
+TEST(Plan, DefaultConfigRunsNothingOnTheCpuAndValidateSaysSo) {
+  const SweepConfig config = load_sweep_config(std::string(INT8ATTN_SOURCE_DIR) + "/configs/default.json");
+  const auto backend = make_cpu_backend(config.settings.cpu);
+  const SweepPlan plan = plan_sweep(config, *backend);
+  EXPECT_EQ(plan.kernel_runs, 0);
+  const std::string text = render_validation(config.path, config.cases.size(), {plan}, "no GPU", OutputFormat::Table);
+  EXPECT_NE(text.find("0/24"), std::string::npos) << text;
+  EXPECT_EQ(text.find("24/24"), std::string::npos) << text;
+  EXPECT_NE(text.find("cpu.max_case_gflop"), std::string::npos) << text;
+  const auto json = nlohmann::json::parse(render_validation(config.path, 24, {plan}, "no GPU", OutputFormat::Json));
+  EXPECT_EQ(json["ok"], true);
+  EXPECT_EQ(json["backends"][0]["kernel_runs"], 0);
+  EXPECT_EQ(json["gpu_unavailable"], "no GPU");
+}
+
+TEST(Plan, DryRunListsEveryCaseWithWhatRunsAndWhy) {
+  const SweepConfig config = mixed_config();
+  const auto backend = make_cpu_backend(config.settings.cpu);
+  const SweepPlan plan = plan_sweep(config, *backend);
+  const std::string text = render_dry_run(plan, OutputFormat::Table);
+  for (const BenchCase& c : config.cases) EXPECT_NE(text.find(c.id), std::string::npos) << c.id;
+  EXPECT_NE(text.find("fp16-cudnn, fp8-cudnn: not available on the cpu backend"), std::string::npos) << text;
+  EXPECT_NE(text.find("all kernels: CPU backend: case needs"), std::string::npos) << text;
+  EXPECT_NE(text.find("nothing was run or written"), std::string::npos);
+  const auto json = nlohmann::json::parse(render_dry_run(plan, OutputFormat::Json));
+  EXPECT_EQ(json["cases"].size(), 3u);
+  EXPECT_EQ(json["cases"][2]["kernels"][1]["runs"], false);
+  EXPECT_NE(render_dry_run(plan, OutputFormat::Markdown).find("| case |"), std::string::npos);
+  EXPECT_THROW(render_dry_run(plan, OutputFormat::Html), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace int8attn
