@@ -27,6 +27,7 @@
 #include "src/report/checkpoint.h"
 #include "src/report/compare.h"
 #include "src/report/json_io.h"
+#include "src/report/merge.h"
 #include "src/report/plan_render.h"
 #include "src/report/render.h"
 #include "git_commit.h"  // generated at build time
@@ -76,6 +77,7 @@ struct SweepArgs {
   std::string inputs_dir, dump_dir;
   std::string format = "table";
   bool quiet = false, resume = false, keep_samples = false, no_progress = false, dry_run = false;
+  std::string shard;  // "I/N"
 };
 
 std::unique_ptr<Backend> select_backend(const SweepArgs& a, const RunSettings& settings) {
@@ -145,12 +147,14 @@ void check_npy_inputs(const SweepConfig& config) {
   }
 }
 
-// -c, else the axes of -a alone, else configs/default.json.
+// -c, else the axes of -a alone, else configs/default.json; then --filter and --shard.
 SweepConfig load_sweep(const SweepArgs& a) {
+  const std::optional<ShardSpec> shard = a.shard.empty() ? std::nullopt : std::optional(parse_shard(a.shard));
   const std::string path = !a.config.empty() || !a.overrides.axes.empty() ? a.config : default_config_path();
   SweepConfig config = load_sweep_config(path, a.overrides);
   apply_run_options(a, config);
   config.cases = select_cases(std::move(config.cases), a.filter, "--filter");
+  if (shard) config.cases = select_shard(std::move(config.cases), *shard);
   return config;
 }
 
@@ -202,6 +206,8 @@ int run_sweep_command(const SweepArgs& a) {
   options.checkpoint_path = checkpoint_path_for(output.file);
   options.write_checkpoint = !output.write_through;  // no <device>.ckpt.jsonl beside /dev/null
   options.resume = a.resume;
+  if (!a.shard.empty()) options.shard = parse_shard(a.shard);
+  options.notes = !a.quiet;
   options.progress = (a.quiet || a.no_progress) ? ProgressMode::None : ProgressMode::Auto;
   SweepOutcome outcome = run_sweep(config, *backend, options, tool_info());
   print_report_view(a, outcome.report, output.to_stdout);
@@ -266,6 +272,10 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                 "Run nothing and write nothing: list the cases (after -a and --filter) and, for each, which kernels "
                 "run on the chosen backend and which are skipped and why");
   cmd->add_flag("--resume", a.resume, "Continue an interrupted sweep from OUTPUT.ckpt.jsonl");
+  cmd->add_option("--shard", a.shard,
+                  "Run shard I of N (I/N, 1 <= I <= N) of the cases (after -a and --filter): a partition balanced by "
+                  "estimated cost that depends only on the config and options, so each shard can run on any "
+                  "machine at any time; `merge` joins the shards' reports");
   cmd->add_flag("--keep-samples", a.keep_samples,
                 "Keep every latency sample in the report (compare's Mann-Whitney test, the HTML report's sample plot)");
   cmd->add_flag("--no-progress", a.no_progress, "No progress output on stderr");
@@ -353,6 +363,43 @@ int run_devices(const std::string& format) {
   }
   write_stdout(out.dump(2) + "\n");
   return kExitOk;
+}
+
+// --- merge -----------------------------------------------------------------------------
+struct MergeArgs {
+  std::vector<std::string> reports;
+  std::string output;
+  bool allow_mixed = false;
+};
+
+int run_merge(const MergeArgs& a) {
+  std::vector<NamedInput> named;
+  for (const std::string& path : a.reports) named.push_back({"report", path});
+  const OutputTarget output = check_output_path(a.output, named, "-o");
+  std::vector<MergeInput> inputs;
+  for (const std::string& path : a.reports) inputs.push_back({path, read_report(path)});
+  const MergeResult merged = merge_reports(inputs, a.allow_mixed);
+  write_report_atomic(merged.report, a.output);
+  for (const std::string& note : merged.notes) fmt::print(stderr, "note: {}\n", note);
+  fmt::print(stderr, "{} written ({} cases from {} reports, {} environment(s){})\n",
+             output.to_stdout ? "merged report (stdout)" : a.output, merged.report.cases.size(), a.reports.size(),
+             merged.report.environments.size(), merged.report.complete ? "" : ", INCOMPLETE");
+  return kExitOk;
+}
+
+void add_merge(CLI::App& app, MergeArgs& a, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "merge", "Join the reports of one sweep's shards (sweep --shard) or runs into one report that compare and "
+               "report read like any other. Refused (exit 2, saying what differs): reports of different configs, "
+               "options, tool versions or schemas (unless --allow-mixed) and a case id in two reports. Every "
+               "environment is kept; the result is incomplete when a part is or a shard is missing.");
+  cmd->add_option("reports", a.reports, "Report JSON files")->required();
+  cmd->add_option("-o,--output", a.output,
+                  "Merged report path (written atomically; never one of the inputs); '-': stdout")->required();
+  cmd->add_flag("--allow-mixed", a.allow_mixed,
+                "Merge reports of different configs, options, tool versions or backends anyway (said on stderr); "
+                "duplicate case ids are still refused");
+  cmd->callback([&] { exit_code = run_merge(a); });
 }
 
 // --- compare ---------------------------------------------------------------------------
@@ -469,6 +516,9 @@ int main(int argc, char** argv) {
   CompareArgs compare_args;
   add_compare(app, compare_args, exit_code);
 
+  MergeArgs merge_args;
+  add_merge(app, merge_args, exit_code);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -487,6 +537,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
   } catch (const OutputError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const MergeError& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
   } catch (const ResumeError& e) {
