@@ -18,6 +18,7 @@
 #include "src/bench/plan.h"
 #include "src/bench/registry.h"
 #include "src/bench/runner.h"
+#include "src/bench/worker_pool.h"
 #include "src/config/config_overrides.h"
 #include "src/config/sweep_config.h"
 #include "src/cpu/inputs.h"
@@ -77,7 +78,8 @@ struct SweepArgs {
   std::string inputs_dir, dump_dir;
   std::string format = "table";
   bool quiet = false, resume = false, keep_samples = false, no_progress = false, dry_run = false;
-  std::string shard;  // "I/N"
+  std::string shard;    // "I/N"
+  std::string devices;  // "all" or "0,1,3"
 };
 
 std::unique_ptr<Backend> select_backend(const SweepArgs& a, const RunSettings& settings) {
@@ -186,6 +188,27 @@ void print_report_view(const SweepArgs& a, const Report& report, bool report_on_
   }
 }
 
+SweepOutcome run_on_one_device(const SweepArgs& a, const SweepConfig& config, const SweepOptions& options) {
+  std::unique_ptr<Backend> backend = select_backend(a, config.settings);
+  if (!a.quiet) {
+    fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config_label(config), config.cases.size(),
+               to_string(backend->kind()), backend->caps().name);
+  }
+  return run_sweep(config, *backend, options, tool_info());
+}
+
+// --devices: one worker process per device (src/bench/worker_pool.h).
+SweepOutcome run_on_devices(const SweepArgs& a, const SweepConfig& config, const SweepOptions& options) {
+  const WorkerPoolOptions pool = plan_device_workers(parse_device_list(a.devices), a.backend, config.settings.cpu);
+  if (!a.quiet) {
+    std::string labels;
+    for (const WorkerSlot& slot : pool.slots) labels += (labels.empty() ? "" : ", ") + slot.label;
+    fmt::print(stderr, "sweep {}: {} cases on {} workers ({})\n", config_label(config), config.cases.size(),
+               pool.slots.size(), labels);
+  }
+  return run_sweep_on_workers(config, pool, options, tool_info());
+}
+
 int run_sweep_command(const SweepArgs& a) {
   const SweepConfig config = load_sweep(a);
   if (a.dry_run) return run_dry_run(a, config);
@@ -196,11 +219,6 @@ int run_sweep_command(const SweepArgs& a) {
                                             output.to_stdout ? "- (stdout)" : a.output));
   }
   check_npy_inputs(config);
-  std::unique_ptr<Backend> backend = select_backend(a, config.settings);
-  if (!a.quiet) {
-    fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config_label(config), config.cases.size(),
-               to_string(backend->kind()), backend->caps().name);
-  }
   SweepOptions options;
   options.output_path = a.output;
   options.checkpoint_path = checkpoint_path_for(output.file);
@@ -209,23 +227,26 @@ int run_sweep_command(const SweepArgs& a) {
   if (!a.shard.empty()) options.shard = parse_shard(a.shard);
   options.notes = !a.quiet;
   options.progress = (a.quiet || a.no_progress) ? ProgressMode::None : ProgressMode::Auto;
-  SweepOutcome outcome = run_sweep(config, *backend, options, tool_info());
+  const SweepOutcome outcome =
+      a.devices.empty() ? run_on_one_device(a, config, options) : run_on_devices(a, config, options);
   print_report_view(a, outcome.report, output.to_stdout);
   if (!a.quiet) {
     fmt::print(stderr, "{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : a.output,
                outcome.report.cases.size(),
                outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
-               outcome.interrupted ? ", INCOMPLETE: interrupted; continue with --resume" : "");
+               outcome.interrupted    ? ", INCOMPLETE: interrupted; continue with --resume"
+               : outcome.workers_lost ? ", INCOMPLETE: no worker left; continue with --resume"
+                                      : "");
   }
   const Summary& summary = outcome.report.summary;
   if (!a.quiet && summary.kernel_runs > 0 && summary.skipped == summary.kernel_runs &&
-      backend->kind() == BackendKind::Cpu) {
+      outcome.report.environment.backend == "cpu") {
     fmt::print(stderr,
                "note: every case was too large for the CPU backend (cpu.max_case_gflop, cpu.max_case_bytes); for an "
                "accuracy sweep that fits a CPU, try: sweep --backend cpu -c configs/ci-cpu.json\n");
   }
   if (outcome.interrupted) return kExitInterrupted;
-  return outcome.kernel_errors > 0 ? kExitFailure : kExitOk;
+  return outcome.kernel_errors > 0 || outcome.workers_lost ? kExitFailure : kExitOk;
 }
 
 void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
@@ -254,7 +275,13 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                   "auto: the GPU when one is usable, else the CPU; cpu: FP64 reference + bit-faithful "
                   "CPU emulation (accuracy only, timings meaningless); cuda: GPU only")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  cmd->add_option("--device", a.device, "CUDA device index")->capture_default_str();
+  CLI::Option* device = cmd->add_option("--device", a.device, "CUDA device index")->capture_default_str();
+  cmd->add_option("--devices", a.devices,
+                  "Run on several GPUs of this machine: 'all' or indices such as 0,1,3. One worker process per GPU "
+                  "(each sees only its own), cases handed out longest-estimated-first; one report, each case saying "
+                  "which device ran it. A worker that dies fails only the case it was running. With --backend cpu "
+                  "the numbers are CPU worker processes")
+      ->excludes(device);
   cmd->add_option("-k,--kernels", a.kernels, "Run these kernels instead of the config's (the reference always runs)")
       ->delimiter(',');
   cmd->add_option("--filter", a.filter,
