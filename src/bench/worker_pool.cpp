@@ -217,10 +217,11 @@ class WorkerPool {
 };
 
 void WorkerPool::spawn(Worker& w) {
-  int down[2], up[2];
+  int down[2], up[2];  // parent -> worker: case positions; worker -> parent: messages
   if (::pipe2(down, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("worker pipe: {}", std::strerror(errno)));
   if (::pipe2(up, O_CLOEXEC) != 0) {
-    ::close(down[0]), ::close(down[1]);
+    ::close(down[0]);
+    ::close(down[1]);
     throw std::runtime_error(fmt::format("worker pipe: {}", std::strerror(errno)));
   }
   std::fflush(nullptr);
@@ -229,11 +230,17 @@ void WorkerPool::spawn(Worker& w) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(fmt::format("starting a worker for {}: {}", w.slot.label, std::strerror(errno)));
   if (pid == 0) {
-    for (Worker& other : workers_) close_fd(other.to_child), close_fd(other.from_child);
-    ::close(down[1]), ::close(up[0]);
+    // Another worker's pipe held open here would hide that worker's death from the parent.
+    for (Worker& other : workers_) {
+      close_fd(other.to_child);
+      close_fd(other.from_child);
+    }
+    ::close(down[1]);
+    ::close(up[0]);
     worker_main(config_, options_, w.slot, parent, down[0], up[1]);
   }
-  ::close(down[0]), ::close(up[1]);
+  ::close(down[0]);
+  ::close(up[1]);
   w.pid = pid;
   w.to_child = down[1];
   w.from_child = up[0];
@@ -275,11 +282,12 @@ std::string WorkerPool::activity() const {
 SweepDevice WorkerPool::device() const {
   SweepDevice device;
   std::set<std::string> names;
-  bool first = true;
   for (const Worker& w : workers_) {
     if (!w.environment) continue;
-    if (first) device.kind = w.caps.backend, device.environment = *w.environment;
-    first = false;
+    if (names.empty()) {  // the first ready worker stands for the report's `environment`
+      device.kind = w.caps.backend;
+      device.environment = *w.environment;
+    }
     names.insert(w.caps.name);
   }
   for (const std::string& name : names) device.name += (device.name.empty() ? "" : ", ") + name;
