@@ -7,8 +7,9 @@
 #   BUILD_DIR=...             build folder (default build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# slurm-wlm and munge: only for the test that runs the Slurm recipe on a single-node Slurm.
 packages=(cmake ninja-build g++ libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev
-          python3 python3-jsonschema chromium)
+          python3 python3-jsonschema chromium slurm-wlm munge)
 if [[ "${INT8ATTN_SKIP_INSTALL:-0}" != 1 ]]; then
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

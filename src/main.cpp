@@ -18,6 +18,7 @@
 #include "src/bench/plan.h"
 #include "src/bench/registry.h"
 #include "src/bench/runner.h"
+#include "src/bench/worker_pool.h"
 #include "src/config/config_overrides.h"
 #include "src/config/sweep_config.h"
 #include "src/cpu/inputs.h"
@@ -27,6 +28,7 @@
 #include "src/report/checkpoint.h"
 #include "src/report/compare.h"
 #include "src/report/json_io.h"
+#include "src/report/merge.h"
 #include "src/report/plan_render.h"
 #include "src/report/render.h"
 #include "git_commit.h"  // generated at build time
@@ -76,6 +78,8 @@ struct SweepArgs {
   std::string inputs_dir, dump_dir;
   std::string format = "table";
   bool quiet = false, resume = false, keep_samples = false, no_progress = false, dry_run = false;
+  std::string shard;    // "I/N"
+  std::string devices;  // "all" or "0,1,3"
 };
 
 std::unique_ptr<Backend> select_backend(const SweepArgs& a, const RunSettings& settings) {
@@ -145,12 +149,14 @@ void check_npy_inputs(const SweepConfig& config) {
   }
 }
 
-// -c, else the axes of -a alone, else configs/default.json.
+// -c, else the axes of -a alone, else configs/default.json; then --filter and --shard.
 SweepConfig load_sweep(const SweepArgs& a) {
+  const std::optional<ShardSpec> shard = a.shard.empty() ? std::nullopt : std::optional(parse_shard(a.shard));
   const std::string path = !a.config.empty() || !a.overrides.axes.empty() ? a.config : default_config_path();
   SweepConfig config = load_sweep_config(path, a.overrides);
   apply_run_options(a, config);
   config.cases = select_cases(std::move(config.cases), a.filter, "--filter");
+  if (shard) config.cases = select_shard(std::move(config.cases), *shard);
   return config;
 }
 
@@ -182,6 +188,27 @@ void print_report_view(const SweepArgs& a, const Report& report, bool report_on_
   }
 }
 
+SweepOutcome run_on_one_device(const SweepArgs& a, const SweepConfig& config, const SweepOptions& options) {
+  std::unique_ptr<Backend> backend = select_backend(a, config.settings);
+  if (!a.quiet) {
+    fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config_label(config), config.cases.size(),
+               to_string(backend->kind()), backend->caps().name);
+  }
+  return run_sweep(config, *backend, options, tool_info());
+}
+
+// --devices: one worker process per device (src/bench/worker_pool.h).
+SweepOutcome run_on_devices(const SweepArgs& a, const SweepConfig& config, const SweepOptions& options) {
+  const WorkerPoolOptions pool = plan_device_workers(parse_device_list(a.devices), a.backend, config.settings.cpu);
+  if (!a.quiet) {
+    std::string labels;
+    for (const WorkerSlot& slot : pool.slots) labels += (labels.empty() ? "" : ", ") + slot.label;
+    fmt::print(stderr, "sweep {}: {} cases on {} workers ({})\n", config_label(config), config.cases.size(),
+               pool.slots.size(), labels);
+  }
+  return run_sweep_on_workers(config, pool, options, tool_info());
+}
+
 int run_sweep_command(const SweepArgs& a) {
   const SweepConfig config = load_sweep(a);
   if (a.dry_run) return run_dry_run(a, config);
@@ -192,34 +219,34 @@ int run_sweep_command(const SweepArgs& a) {
                                             output.to_stdout ? "- (stdout)" : a.output));
   }
   check_npy_inputs(config);
-  std::unique_ptr<Backend> backend = select_backend(a, config.settings);
-  if (!a.quiet) {
-    fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config_label(config), config.cases.size(),
-               to_string(backend->kind()), backend->caps().name);
-  }
   SweepOptions options;
   options.output_path = a.output;
   options.checkpoint_path = checkpoint_path_for(output.file);
   options.write_checkpoint = !output.write_through;  // no <device>.ckpt.jsonl beside /dev/null
   options.resume = a.resume;
+  if (!a.shard.empty()) options.shard = parse_shard(a.shard);
+  options.notes = !a.quiet;
   options.progress = (a.quiet || a.no_progress) ? ProgressMode::None : ProgressMode::Auto;
-  SweepOutcome outcome = run_sweep(config, *backend, options, tool_info());
+  const SweepOutcome outcome =
+      a.devices.empty() ? run_on_one_device(a, config, options) : run_on_devices(a, config, options);
   print_report_view(a, outcome.report, output.to_stdout);
   if (!a.quiet) {
     fmt::print(stderr, "{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : a.output,
                outcome.report.cases.size(),
                outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
-               outcome.interrupted ? ", INCOMPLETE: interrupted; continue with --resume" : "");
+               outcome.interrupted    ? ", INCOMPLETE: interrupted; continue with --resume"
+               : outcome.workers_lost ? ", INCOMPLETE: no worker left; continue with --resume"
+                                      : "");
   }
   const Summary& summary = outcome.report.summary;
   if (!a.quiet && summary.kernel_runs > 0 && summary.skipped == summary.kernel_runs &&
-      backend->kind() == BackendKind::Cpu) {
+      outcome.report.environment.backend == "cpu") {
     fmt::print(stderr,
                "note: every case was too large for the CPU backend (cpu.max_case_gflop, cpu.max_case_bytes); for an "
                "accuracy sweep that fits a CPU, try: sweep --backend cpu -c configs/ci-cpu.json\n");
   }
   if (outcome.interrupted) return kExitInterrupted;
-  return outcome.kernel_errors > 0 ? kExitFailure : kExitOk;
+  return outcome.kernel_errors > 0 || outcome.workers_lost ? kExitFailure : kExitOk;
 }
 
 void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
@@ -248,7 +275,13 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                   "auto: the GPU when one is usable, else the CPU; cpu: FP64 reference + bit-faithful "
                   "CPU emulation (accuracy only, timings meaningless); cuda: GPU only")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  cmd->add_option("--device", a.device, "CUDA device index")->capture_default_str();
+  CLI::Option* device = cmd->add_option("--device", a.device, "CUDA device index")->capture_default_str();
+  cmd->add_option("--devices", a.devices,
+                  "Run on several GPUs of this machine: 'all' or indices such as 0,1,3. One worker process per GPU "
+                  "(each sees only its own), cases handed out longest-estimated-first; one report, each case saying "
+                  "which device ran it. A worker that dies fails only the case it was running. With --backend cpu "
+                  "the numbers are CPU worker processes")
+      ->excludes(device);
   cmd->add_option("-k,--kernels", a.kernels, "Run these kernels instead of the config's (the reference always runs)")
       ->delimiter(',');
   cmd->add_option("--filter", a.filter,
@@ -266,6 +299,10 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                 "Run nothing and write nothing: list the cases (after -a and --filter) and, for each, which kernels "
                 "run on the chosen backend and which are skipped and why");
   cmd->add_flag("--resume", a.resume, "Continue an interrupted sweep from OUTPUT.ckpt.jsonl");
+  cmd->add_option("--shard", a.shard,
+                  "Run shard I of N (I/N, 1 <= I <= N) of the cases (after -a and --filter): a partition balanced by "
+                  "estimated cost that depends only on the config and options, so each shard can run on any "
+                  "machine at any time; `merge` joins the shards' reports");
   cmd->add_flag("--keep-samples", a.keep_samples,
                 "Keep every latency sample in the report (compare's Mann-Whitney test, the HTML report's sample plot)");
   cmd->add_flag("--no-progress", a.no_progress, "No progress output on stderr");
@@ -353,6 +390,43 @@ int run_devices(const std::string& format) {
   }
   write_stdout(out.dump(2) + "\n");
   return kExitOk;
+}
+
+// --- merge -----------------------------------------------------------------------------
+struct MergeArgs {
+  std::vector<std::string> reports;
+  std::string output;
+  bool allow_mixed = false;
+};
+
+int run_merge(const MergeArgs& a) {
+  std::vector<NamedInput> named;
+  for (const std::string& path : a.reports) named.push_back({"report", path});
+  const OutputTarget output = check_output_path(a.output, named, "-o");
+  std::vector<MergeInput> inputs;
+  for (const std::string& path : a.reports) inputs.push_back({path, read_report(path)});
+  const MergeResult merged = merge_reports(inputs, a.allow_mixed);
+  write_report_atomic(merged.report, a.output);
+  for (const std::string& note : merged.notes) fmt::print(stderr, "note: {}\n", note);
+  fmt::print(stderr, "{} written ({} cases from {} reports, {} environment(s){})\n",
+             output.to_stdout ? "merged report (stdout)" : a.output, merged.report.cases.size(), a.reports.size(),
+             merged.report.environments.size(), merged.report.complete ? "" : ", INCOMPLETE");
+  return kExitOk;
+}
+
+void add_merge(CLI::App& app, MergeArgs& a, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "merge", "Join the reports of one sweep's shards (sweep --shard) or runs into one report that compare and "
+               "report read like any other. Refused (exit 2, saying what differs): reports of different configs, "
+               "options, tool versions or schemas (unless --allow-mixed) and a case id in two reports. Every "
+               "environment is kept; the result is incomplete when a part is or a shard is missing.");
+  cmd->add_option("reports", a.reports, "Report JSON files")->required();
+  cmd->add_option("-o,--output", a.output,
+                  "Merged report path (written atomically; never one of the inputs); '-': stdout")->required();
+  cmd->add_flag("--allow-mixed", a.allow_mixed,
+                "Merge reports of different configs, options, tool versions or backends anyway (said on stderr); "
+                "duplicate case ids are still refused");
+  cmd->callback([&] { exit_code = run_merge(a); });
 }
 
 // --- compare ---------------------------------------------------------------------------
@@ -469,6 +543,9 @@ int main(int argc, char** argv) {
   CompareArgs compare_args;
   add_compare(app, compare_args, exit_code);
 
+  MergeArgs merge_args;
+  add_merge(app, merge_args, exit_code);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -487,6 +564,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
   } catch (const OutputError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const MergeError& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
   } catch (const ResumeError& e) {

@@ -52,6 +52,12 @@ void Progress::finish_case(const std::string& id, double work, const std::string
   }
 }
 
+void Progress::message(const std::string& text) {
+  if (mode_ == ProgressMode::None) return;
+  fmt::print(out_, "{}{}\n", mode_ == ProgressMode::Bar ? "\r\033[2K" : "", text);
+  std::fflush(out_);
+}
+
 void Progress::done() {
   if (mode_ == ProgressMode::Bar) {
     fmt::print(out_, "\n");

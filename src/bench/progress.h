@@ -21,6 +21,8 @@ class Progress {
   void start_case(const std::string& id);
   // Call after a case; `work` is its weight (FLOPs), `summary` a few words on its result.
   void finish_case(const std::string& id, double work, const std::string& summary);
+  // A line that must stay visible (a worker that died...); nothing in mode None.
+  void message(const std::string& text);
   // Ends the bar line.
   void done();
 

@@ -13,6 +13,7 @@
 #include "src/bench/fallback.h"
 #include "src/bench/plan.h"
 #include "src/report/checkpoint.h"
+#include "src/report/json_diff.h"
 #include "src/report/json_io.h"
 
 namespace int8attn {
@@ -32,15 +33,6 @@ extern "C" void on_sigint(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once; the checkpoint stays valid
 }
 
-// Installs the SIGINT handler for the lifetime of a sweep.
-class SigintGuard {
- public:
-  SigintGuard() { previous_ = std::signal(SIGINT, on_sigint); }
-  ~SigintGuard() { std::signal(SIGINT, previous_); }
-
- private:
-  void (*previous_)(int);
-};
 
 // A few words for the progress line.
 std::string case_summary(const CaseResult& r) {
@@ -56,39 +48,22 @@ std::string case_summary(const CaseResult& r) {
 // What must match for a resume to continue the same sweep: the config's bytes, the backend,
 // and every setting after the command line's overrides (kernels, quantization, thresholds,
 // input folders...), so a report never mixes cases run with different options.
-nlohmann::json checkpoint_header(const SweepConfig& config, const Backend& backend,
-                                 const ToolInfo& tool) {
+nlohmann::json checkpoint_header(const SweepConfig& config, const SweepDevice& device, const ToolInfo& tool,
+                                 const std::optional<ShardSpec>& shard) {
   std::set<std::string> npy_dirs;
   for (const BenchCase& c : config.cases) {
     if (!c.input.npy_dir.empty()) npy_dirs.insert(c.input.npy_dir);
   }
   nlohmann::json options = settings_to_json_expanded(config.settings);
   options["npy_dirs"] = npy_dirs;
-  return {{"config_path", config.path},
-          {"config_sha256", config.sha256},
-          {"backend", to_string(backend.kind())},
-          {"device", backend.caps().name},
-          {"tool_version", tool.version},
-          {"options", std::move(options)}};
-}
-
-// "kernels: [a,b] then, [a,b,c] now; thresholds.max_mse: ..." for the options that differ
-// (objects are entered, anything else is shown whole).
-void describe_option_differences(const nlohmann::json& then, const nlohmann::json& now, const std::string& at,
-                                  std::string& out) {
-  if (then.is_object() && now.is_object()) {
-    std::set<std::string> keys;
-    for (const auto& [key, value] : then.items()) keys.insert(key);
-    for (const auto& [key, value] : now.items()) keys.insert(key);
-    for (const std::string& key : keys) {
-      const nlohmann::json none;
-      describe_option_differences(then.contains(key) ? then.at(key) : none, now.contains(key) ? now.at(key) : none,
-                                  at.empty() ? key : at + "." + key, out);
-    }
-    return;
-  }
-  if (then == now) return;
-  out += fmt::format("{}{}: {} then, {} now", out.empty() ? "" : "; ", at, then.dump(), now.dump());
+  nlohmann::json header = {{"config_path", config.path},
+                           {"config_sha256", config.sha256},
+                           {"backend", to_string(device.kind)},
+                           {"device", device.name},
+                           {"tool_version", tool.version},
+                           {"options", std::move(options)}};
+  if (shard) header["shard"] = to_string(*shard);
+  return header;
 }
 
 // Loads finished cases from a checkpoint after checking it belongs to this sweep; keeps only
@@ -99,12 +74,14 @@ std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohman
     throw ResumeError(fmt::format("--resume: no checkpoint at {}", path));
   }
   Checkpoint ckpt = read_checkpoint(path);
-  for (const char* key : {"config_sha256", "backend", "device"}) {
-    if (ckpt.header.value(key, nlohmann::json()) != header.at(key)) {
+  for (const char* key : {"config_sha256", "backend", "device", "shard"}) {
+    const nlohmann::json then = ckpt.header.value(key, nlohmann::json());
+    const nlohmann::json now = header.value(key, nlohmann::json());
+    if (then != now) {
       throw ResumeError(fmt::format(
           "--resume: checkpoint {} was made with a different {} ({} vs {} now); start over "
-          "without --resume or use the matching config/backend",
-          path, key, ckpt.header.value(key, nlohmann::json()).dump(), header.at(key).dump()));
+          "without --resume or use the matching config/backend/shard",
+          path, key, then.dump(), now.dump()));
     }
   }
   const nlohmann::json then = ckpt.header.value("options", nlohmann::json());
@@ -112,11 +89,8 @@ std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohman
     throw ResumeError(fmt::format(
         "--resume: checkpoint {} was made with other options ({}); resume with the same options "
         "or start over without --resume",
-        path, [&] {
-          std::string differences;
-          describe_option_differences(then, header.at("options"), "", differences);
-          return then.is_object() ? differences : std::string("none recorded");
-        }()));
+        path, then.is_object() ? describe_json_differences(then, header.at("options"), "then", "now")
+                               : std::string("none recorded")));
   }
   if (ckpt.dropped_lines > 0) {
     fmt::print(stderr, "note: ignored {} incomplete line(s) at the end of {}\n", ckpt.dropped_lines, path);
@@ -152,6 +126,9 @@ void order_like_config(std::vector<CaseResult>& results, const std::vector<Bench
 }
 
 }  // namespace
+
+SigintGuard::SigintGuard() { previous_ = std::signal(SIGINT, on_sigint); }
+SigintGuard::~SigintGuard() { std::signal(SIGINT, previous_); }
 
 std::atomic<bool>& sweep_interrupt_flag() {
   static std::atomic<bool> flag{false};
@@ -197,66 +174,89 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
   return result;
 }
 
-SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepOptions& options,
-                       const ToolInfo& tool) {
-  SweepOutcome outcome;
-  Report& report = outcome.report;
+SweepSession::SweepSession(const SweepConfig& config, const SweepOptions& options, const ToolInfo& tool,
+                           const SweepDevice& device)
+    : config_(config), options_(options) {
+  Report& report = outcome_.report;
   report.tool = tool;
-  report.environment = backend.environment();
-  report.config = {config.path, config.sha256, config.expanded};
+  report.environment = device.environment;
+  const nlohmann::json header = checkpoint_header(config, device, tool, options.shard);
+  report.config = {config.path, config.sha256, config.expanded, header.at("options")};
+  report.shard = options.shard;
   report.started_at = utc_now();
 
-  const std::string ckpt_path =
-      options.checkpoint_path.empty() ? checkpoint_path_for(options.output_path) : options.checkpoint_path;
-  const nlohmann::json header = checkpoint_header(config, backend, tool);
+  checkpoint_path_ = options.checkpoint_path.empty() ? checkpoint_path_for(options.output_path) : options.checkpoint_path;
   std::set<std::string> done;
   if (options.resume) {
-    for (CaseResult& r : load_resume_cases(ckpt_path, header, config.cases)) {
+    for (CaseResult& r : load_resume_cases(checkpoint_path_, header, config.cases)) {
       done.insert(r.id);
       report.cases.push_back(std::move(r));
     }
-    outcome.resumed_cases = static_cast<int64_t>(report.cases.size());
+    outcome_.resumed_cases = static_cast<int64_t>(report.cases.size());
   }
-  CheckpointWriter checkpoint;
-  if (options.write_checkpoint) checkpoint.open(ckpt_path, header, options.resume);
+  if (options.write_checkpoint) checkpoint_.open(checkpoint_path_, header, options.resume);
 
-  std::vector<const BenchCase*> todo;
   double total_work = 0;
   for (const BenchCase& c : config.cases) {
     if (done.count(c.id)) continue;
-    todo.push_back(&c);
+    todo_.push_back(&c);
     total_work += attention_flops(c.dims);
   }
-  Progress progress(options.progress, static_cast<int64_t>(todo.size()), total_work);
+  progress_.emplace(options.progress, static_cast<int64_t>(todo_.size()), total_work);
+}
+
+void SweepSession::record(const BenchCase& c, CaseResult result, const std::string& where) {
+  if (checkpoint_.is_open()) checkpoint_.append(result);
+  const std::string shown = where.empty() ? c.id : where + " " + c.id;
+  progress_->finish_case(shown, attention_flops(c.dims), case_summary(result));
+  outcome_.report.cases.push_back(std::move(result));
+  ++recorded_;
+}
+
+void SweepSession::note(const std::string& text) {
+  if (!options_.notes) return;
+  if (options_.progress == ProgressMode::None) {
+    fmt::print(stderr, "note: {}\n", text);
+  } else {
+    progress_->message("note: " + text);
+  }
+}
+
+SweepOutcome SweepSession::finish(bool interrupted, bool all_ran) {
+  progress_->done();
+  Report& report = outcome_.report;
+  order_like_config(report.cases, config_.cases);
+  outcome_.interrupted = interrupted;
+  for (const CaseResult& r : report.cases) {
+    for (const KernelResult& k : r.kernels) outcome_.kernel_errors += k.status == KernelStatus::Error;
+  }
+  report.complete = !interrupted && all_ran;
+  report.finished_at = utc_now();
+  summarize(report);
+  write_report_atomic(report, options_.output_path);
+  if (report.complete && checkpoint_.is_open()) {
+    checkpoint_.close();
+    std::filesystem::remove(checkpoint_path_);
+  }
+  return std::move(outcome_);
+}
+
+SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepOptions& options,
+                       const ToolInfo& tool) {
+  SweepSession session(config, options, tool, {backend.kind(), backend.caps().name, backend.environment()});
   sweep_interrupt_flag().store(false);
   {
     SigintGuard guard;
-    for (const BenchCase* c : todo) {
+    for (const BenchCase* c : session.todo()) {
       if (sweep_interrupt_flag().load()) break;
-      progress.start_case(c->id);
+      session.progress().start_case(c->id);
       const auto t0 = std::chrono::steady_clock::now();
       CaseResult r = run_one_case(*c, backend, config.settings);
       r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (checkpoint.is_open()) checkpoint.append(r);
-      progress.finish_case(c->id, attention_flops(c->dims), case_summary(r));
-      report.cases.push_back(std::move(r));
+      session.record(*c, std::move(r));
     }
   }
-  progress.done();
-  order_like_config(report.cases, config.cases);
-  outcome.interrupted = sweep_interrupt_flag().load();
-  for (const CaseResult& r : report.cases) {
-    for (const KernelResult& k : r.kernels) outcome.kernel_errors += k.status == KernelStatus::Error;
-  }
-  report.complete = !outcome.interrupted;
-  report.finished_at = utc_now();
-  summarize(report);
-  write_report_atomic(report, options.output_path);
-  if (report.complete && checkpoint.is_open()) {
-    checkpoint.close();
-    std::filesystem::remove(ckpt_path);
-  }
-  return outcome;
+  return session.finish(sweep_interrupt_flag().load());
 }
 
 }  // namespace int8attn

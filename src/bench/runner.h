@@ -3,10 +3,14 @@
 // the report atomically. Backend-independent: the CPU and CUDA backends plug in below.
 #pragma once
 #include <atomic>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "src/bench/backend.h"
+#include "src/bench/partition.h"
 #include "src/bench/progress.h"
+#include "src/report/checkpoint.h"
 #include "src/config/sweep_config.h"
 #include "src/report/report.h"
 
@@ -17,7 +21,9 @@ struct SweepOptions {
   std::string checkpoint_path;  // empty: output_path + ".ckpt.jsonl"
   bool write_checkpoint = true; // false: no checkpoint (an output that is a device or FIFO)
   bool resume = false;          // continue from the checkpoint instead of starting over
+  bool notes = true;            // events that matter (a worker died) on stderr, even without progress
   ProgressMode progress = ProgressMode::Auto;
+  std::optional<ShardSpec> shard;  // the config's cases are this shard (--shard): recorded, checked on resume
 };
 
 struct SweepOutcome {
@@ -25,6 +31,7 @@ struct SweepOutcome {
   bool interrupted = false;  // stopped by SIGINT; the report is marked incomplete
   int64_t kernel_errors = 0;
   int64_t resumed_cases = 0;
+  bool workers_lost = false;  // several devices: every worker gone before the last case
 };
 
 // Thrown for a checkpoint that does not belong to this config/backend (exit code 2).
@@ -36,11 +43,64 @@ class ResumeError : public std::runtime_error {
 // Set by the SIGINT handler run_sweep installs; exposed for tests.
 std::atomic<bool>& sweep_interrupt_flag();
 
+// Installs that handler for its lifetime: the first Ctrl-C sets the flag (the sweep stops
+// after the cases running), a second one kills at once (the checkpoint stays valid).
+class SigintGuard {
+ public:
+  SigintGuard();
+  ~SigintGuard();
+  SigintGuard(const SigintGuard&) = delete;
+  SigintGuard& operator=(const SigintGuard&) = delete;
+
+ private:
+  void (*previous_)(int);
+};
+
 // The result of one case: registry support checks, the backend run, the fallback policy.
 CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings& settings);
 
 SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepOptions& options,
                        const ToolInfo& tool);
+
+// Where a sweep's cases run, as its checkpoint records it: a resume must match.
+struct SweepDevice {
+  BackendKind kind = BackendKind::Cpu;
+  std::string name;         // the device's name (several GPUs: their distinct names)
+  Environment environment;  // the report's `environment`
+};
+
+// What every way of running a sweep shares (one backend here, worker processes in
+// src/bench/worker_pool.h): the config's cases (already filtered and sharded), resume from
+// the checkpoint, one checkpoint line and one progress line per finished case, and the report.
+class SweepSession {
+ public:
+  // Throws ResumeError for a checkpoint of another sweep.
+  SweepSession(const SweepConfig& config, const SweepOptions& options, const ToolInfo& tool,
+               const SweepDevice& device);
+  // The cases still to run, in the config's order.
+  const std::vector<const BenchCase*>& todo() const { return todo_; }
+  Progress& progress() { return *progress_; }
+  // A finished case: checkpointed, shown (`where` says which worker ran it), kept.
+  void record(const BenchCase& c, CaseResult result, const std::string& where = "");
+  // An event the user must see (a worker died...): in the progress output, or on its own
+  // line when there is none, unless options.notes is off.
+  void note(const std::string& text);
+  // Cases of todo() not recorded yet.
+  int64_t unfinished() const { return static_cast<int64_t>(todo_.size()) - recorded_; }
+  // Orders and summarizes the report and writes it: complete unless interrupted or some
+  // case could not run (`all_ran` false).
+  SweepOutcome finish(bool interrupted, bool all_ran = true);
+
+ private:
+  const SweepConfig& config_;
+  SweepOptions options_;
+  std::string checkpoint_path_;
+  CheckpointWriter checkpoint_;
+  SweepOutcome outcome_;
+  std::vector<const BenchCase*> todo_;
+  int64_t recorded_ = 0;
+  std::optional<Progress> progress_;
+};
 
 // FLOPs of attention as the report counts them: 4*b*h*sq*skv*d, halved when causal.
 double attention_flops(const AttnDims& dims);

@@ -1,5 +1,6 @@
 #include "src/report/json_io.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -83,13 +84,26 @@ json to_json(const Environment& env) {
   put_known(j, "cudnn_version", env.cudnn_version);
   put_known(j, "cpu_model", env.cpu_model);
   put_known(j, "cpu_threads", env.cpu_threads);
+  if (env.device) j["device"] = *env.device;
   return j;
 }
 
 json to_json(const ConfigInfo& config) {
-  return {{"path", config.path},
-          {"sha256", config.sha256},
-          {"settings", config.settings.is_null() ? json::object() : config.settings}};
+  json j = {{"path", config.path},
+            {"sha256", config.sha256},
+            {"settings", config.settings.is_null() ? json::object() : config.settings}};
+  if (!config.options.is_null()) j["options"] = config.options;
+  return j;
+}
+
+json to_json(const ShardSpec& shard) { return {{"index", shard.index}, {"count", shard.count}}; }
+
+json to_json(const ReportPart& part) {
+  json j = {{"source", part.source},     {"tool", to_json(part.tool)},         {"config_sha256", part.config_sha256},
+            {"complete", part.complete}, {"cases", part.cases},                {"started_at", part.started_at},
+            {"finished_at", part.finished_at}};
+  put_optional(j, "shard", part.shard);
+  return j;
 }
 
 json to_json(const Summary& s) {
@@ -203,19 +217,51 @@ json to_json(const CaseResult& c) {
   put_optional(j, "reference_check", c.reference_check);
   put_optional(j, "baseline", c.baseline);
   j["wall_seconds"] = real(c.wall_seconds);
+  put_optional(j, "environment", c.environment);  // whole here (checkpoint lines); a report indexes
   return j;
 }
 
+namespace {
+
+// The report's environments: its own list, then any case environment not in it yet.
+std::vector<Environment> environment_table(const Report& r) {
+  std::vector<Environment> table = r.environments;
+  for (const CaseResult& c : r.cases) {
+    if (c.environment && std::find(table.begin(), table.end(), *c.environment) == table.end()) {
+      table.push_back(*c.environment);
+    }
+  }
+  return table;
+}
+
+// Cases, each naming its environment by position in `table`.
+json cases_with_environment_index(const Report& r, const std::vector<Environment>& table) {
+  json cases = json::array();
+  for (const CaseResult& c : r.cases) {
+    json j = to_json(c);
+    if (c.environment) j["environment"] = std::find(table.begin(), table.end(), *c.environment) - table.begin();
+    cases.push_back(std::move(j));
+  }
+  return cases;
+}
+
+}  // namespace
+
 json to_json(const Report& r) {
-  return {{"schema", r.schema},
-          {"tool", to_json(r.tool)},
-          {"environment", to_json(r.environment)},
-          {"config", to_json(r.config)},
-          {"started_at", r.started_at},
-          {"finished_at", r.finished_at},
-          {"complete", r.complete},
-          {"cases", array_of(r.cases)},
-          {"summary", to_json(r.summary)}};
+  const std::vector<Environment> table = environment_table(r);
+  json j = {{"schema", r.schema},
+            {"tool", to_json(r.tool)},
+            {"environment", to_json(r.environment)},
+            {"config", to_json(r.config)},
+            {"started_at", r.started_at},
+            {"finished_at", r.finished_at},
+            {"complete", r.complete},
+            {"cases", cases_with_environment_index(r, table)},
+            {"summary", to_json(r.summary)}};
+  put_optional(j, "shard", r.shard);
+  if (!table.empty()) j["environments"] = array_of(table);
+  if (!r.parts.empty()) j["parts"] = array_of(r.parts);
+  return j;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -245,6 +291,11 @@ std::string describe(const json& v) {
 
 void expect_object(const Node& n) {
   if (!n.value.is_object()) fail(n, "an object");
+}
+
+std::string fmt_index_range(size_t size) {
+  return size == 0 ? std::string("no environment index (the report has no \"environments\")")
+                   : "an index into $.environments (0 to " + std::to_string(size - 1) + ")";
 }
 
 void read(const Node& n, std::string& out) {
@@ -341,6 +392,8 @@ void read(const Node& n, AttnDims& out);
 void read(const Node& n, InputSpec& out);
 void read(const Node& n, KernelResult& out);
 void read(const Node& n, CaseResult& out);
+void read(const Node& n, ShardSpec& out);
+void read(const Node& n, ReportPart& out);
 void read(const Node& n, Report& out);
 
 template <class T>
@@ -395,6 +448,7 @@ void read(const Node& n, Environment& out) {
   optional(n, "cudnn_version", out.cudnn_version);
   optional(n, "cpu_model", out.cpu_model);
   optional(n, "cpu_threads", out.cpu_threads);
+  optional(n, "device", out.device);
 }
 
 void read(const Node& n, ConfigInfo& out) {
@@ -403,6 +457,29 @@ void read(const Node& n, ConfigInfo& out) {
   required(n, "sha256", out.sha256);
   required(n, "settings", out.settings);
   if (!out.settings.is_object()) fail(n.child("settings"), "an object");
+  optional(n, "options", out.options);
+  if (n.value.contains("options") && !out.options.is_object()) fail(n.child("options"), "an object");
+}
+
+void read(const Node& n, ShardSpec& out) {
+  expect_object(n);
+  required(n, "index", out.index);
+  required(n, "count", out.count);
+  if (out.count < 1 || out.index < 1 || out.index > out.count) {
+    fail(n, "a shard with 1 <= index <= count");
+  }
+}
+
+void read(const Node& n, ReportPart& out) {
+  expect_object(n);
+  required(n, "source", out.source);
+  required(n, "tool", out.tool);
+  required(n, "config_sha256", out.config_sha256);
+  optional(n, "shard", out.shard);
+  required(n, "complete", out.complete);
+  required(n, "cases", out.cases);
+  required(n, "started_at", out.started_at);
+  required(n, "finished_at", out.finished_at);
 }
 
 void read(const Node& n, Summary& out) {
@@ -543,6 +620,26 @@ void read(const Node& n, CaseResult& out) {
   optional(n, "reference_check", out.reference_check);
   optional(n, "baseline", out.baseline);
   required(n, "wall_seconds", out.wall_seconds);
+  // An object in checkpoint lines; in a report an index into "environments", which the
+  // report reader resolves.
+  if (n.value.contains("environment") && !n.value.at("environment").is_number_integer()) {
+    optional(n, "environment", out.environment);
+  }
+}
+
+// Each case's environment index, resolved against the report's "environments".
+void resolve_case_environments(const Node& root, Report& out) {
+  const Node cases = root.child("cases");
+  for (size_t i = 0; i < out.cases.size(); ++i) {
+    const Node c = cases.element(i);
+    if (!c.value.contains("environment") || !c.value.at("environment").is_number_integer()) continue;
+    int64_t index = 0;
+    read(c.child("environment"), index);
+    if (index < 0 || static_cast<size_t>(index) >= out.environments.size()) {
+      fail(c.child("environment"), fmt_index_range(out.environments.size()));
+    }
+    out.cases[i].environment = out.environments[static_cast<size_t>(index)];
+  }
 }
 
 void check_schema(const Node& root) {
@@ -576,6 +673,10 @@ void read(const Node& n, Report& out) {
   required(n, "complete", out.complete);
   required(n, "cases", out.cases);
   required(n, "summary", out.summary);
+  optional(n, "shard", out.shard);
+  optional(n, "environments", out.environments);
+  optional(n, "parts", out.parts);
+  resolve_case_environments(n, out);
 }
 
 }  // namespace

@@ -29,6 +29,8 @@ nlohmann::json to_json(const Report& report);
 nlohmann::json to_json(const ToolInfo& tool);
 nlohmann::json to_json(const Environment& env);
 nlohmann::json to_json(const ConfigInfo& config);
+nlohmann::json to_json(const ShardSpec& shard);
+nlohmann::json to_json(const ReportPart& part);
 nlohmann::json to_json(const Summary& summary);
 nlohmann::json to_json(const CaseResult& result);
 nlohmann::json to_json(const KernelResult& result);

@@ -91,7 +91,10 @@ std::string headline(const Report& r) {
                                  env.backend);
   if (!r.config.path.empty()) line += ", config " + r.config.path;
   if (!r.started_at.empty()) line += ", " + r.started_at;
-  if (!r.complete) line += " (INCOMPLETE: interrupted sweep)";
+  if (r.environments.size() > 1) line += fmt::format(" and {} more environment(s)", r.environments.size() - 1);
+  if (!r.complete) {
+    line += r.parts.empty() ? " (INCOMPLETE: interrupted sweep)" : " (INCOMPLETE: a part was interrupted or a shard is missing)";
+  }
   return line;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/bench/case.h"
+#include "src/bench/partition.h"
 
 namespace int8attn {
 
@@ -92,30 +93,6 @@ struct KernelResult {
   std::optional<Fp8Verdict> fp8_verdict;     // FP8 kernels only
 };
 
-// How far the reference itself is from an FP64 CPU computation of sampled rows.
-struct ReferenceCheck {
-  int64_t rows_checked = 0;
-  double max_abs_error = 0;
-  double rel_l2 = 0;
-};
-
-struct CaseResult {
-  std::string id;
-  AttnDims dims;
-  InputSpec input;
-  QkRotation rotation = QkRotation::None;  // the case's quantization rotation
-  std::vector<KernelResult> kernels;
-  std::optional<ReferenceCheck> reference_check;
-  std::optional<Baseline> baseline;  // GPU backend (latencies) only
-  double wall_seconds = 0;
-};
-
-struct ToolInfo {
-  std::string name = "int8attn-bench";
-  std::string version;
-  std::string git_commit;
-};
-
 struct Environment {
   std::string backend;  // "cpu" or "cuda"
   std::string hostname;
@@ -133,12 +110,59 @@ struct Environment {
   // CPU (backend cpu)
   std::string cpu_model;
   int64_t cpu_threads = 0;
+  // The device's index on its host as the sweep numbered it (--devices; CPU workers: the
+  // worker's number); absent for a single-device sweep.
+  std::optional<int64_t> device;
+
+  bool operator==(const Environment&) const = default;
+};
+
+// How far the reference itself is from an FP64 CPU computation of sampled rows.
+struct ReferenceCheck {
+  int64_t rows_checked = 0;
+  double max_abs_error = 0;
+  double rel_l2 = 0;
+};
+
+struct CaseResult {
+  std::string id;
+  AttnDims dims;
+  InputSpec input;
+  QkRotation rotation = QkRotation::None;  // the case's quantization rotation
+  std::vector<KernelResult> kernels;
+  std::optional<ReferenceCheck> reference_check;
+  std::optional<Baseline> baseline;  // GPU backend (latencies) only
+  double wall_seconds = 0;
+  // Where the case ran, when the report combines several devices or machines (a sweep on
+  // several GPUs, a merge); absent: the report's `environment`.
+  std::optional<Environment> environment;
+};
+
+struct ToolInfo {
+  std::string name = "int8attn-bench";
+  std::string version;
+  std::string git_commit;
 };
 
 struct ConfigInfo {
   std::string path;
   std::string sha256;
   nlohmann::json settings;  // the expanded config, as parsed (defaults filled in)
+  // The settings after the command line's overrides, as a checkpoint fingerprints them
+  // (kernels, quantization, measurement, thresholds, cpu, input folders): what `merge`
+  // requires to be equal. Null in reports written before it existed.
+  nlohmann::json options;
+};
+
+// One report that went into a merged report.
+struct ReportPart {
+  std::string source;  // the file as given to merge
+  ToolInfo tool;
+  std::string config_sha256;
+  std::optional<ShardSpec> shard;
+  bool complete = true;
+  int64_t cases = 0;
+  std::string started_at, finished_at;
 };
 
 struct Summary {
@@ -164,7 +188,12 @@ struct Report {
   ConfigInfo config;
   std::string started_at;   // ISO 8601 UTC
   std::string finished_at;
-  bool complete = true;     // false for an interrupted sweep
+  bool complete = true;     // false for an interrupted sweep (or a merge with such a part)
+  std::optional<ShardSpec> shard;        // the shard this sweep ran (--shard)
+  // Every environment that took part (several GPUs, merged reports), the first being
+  // `environment`; empty for a single-device sweep. Cases say which one ran them.
+  std::vector<Environment> environments;
+  std::vector<ReportPart> parts;         // a merged report's inputs, in merge order
   std::vector<CaseResult> cases;
   Summary summary;
 };

@@ -91,6 +91,19 @@ TEST(RenderTable, OneRowPerKernelWithNumbersAndASummary) {
   EXPECT_NE(text.find("NVIDIA H100"), std::string::npos);
 }
 
+TEST(RenderTable, HeadlineOfAMergedReportSaysWhyItIsIncompleteAndCountsEnvironments) {
+  Report r = make_report(SweepShape{}, 1);
+  r.complete = false;
+  EXPECT_NE(render_report(r, ReportFormat::Table).find("INCOMPLETE: interrupted sweep"), std::string::npos);
+  Environment other = r.environment;
+  other.gpu_name = "NVIDIA H200";
+  r.environments = {r.environment, other};
+  r.parts.resize(2);
+  const std::string text = render_report(r, ReportFormat::Table);
+  EXPECT_NE(text.find("and 1 more environment"), std::string::npos) << text.substr(0, 200);
+  EXPECT_NE(text.find("a part was interrupted or a shard is missing"), std::string::npos) << text.substr(0, 200);
+}
+
 TEST(RenderTable, ColumnsAreAligned) {
   TextTable t({{"name"}, {"value", Align::Right}});
   t.add_row({"a", "1.5"});

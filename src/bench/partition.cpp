@@ -1,0 +1,95 @@
+#include "src/bench/partition.h"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace int8attn {
+namespace {
+
+// Fitted on the H200 reports in results/ (wall seconds per case and kernel, least
+// relative error): about 0.2 s + 0.116 s per TFLOP, i.e. 200 units + 1 unit per 8.6 GFLOP.
+constexpr int64_t kFixedCost = 200;
+constexpr int64_t kFlopsPerUnit = 8'600'000'000;
+constexpr int64_t kMaxShards = 1'000'000;
+
+bool parse_int(std::string_view text, int64_t& out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end && !text.empty();
+}
+
+}  // namespace
+
+ShardSpec parse_shard(const std::string& text, const std::string& option) {
+  const size_t slash = text.find('/');
+  ShardSpec shard;
+  const bool parsed = slash != std::string::npos && parse_int(std::string_view(text).substr(0, slash), shard.index) &&
+                      parse_int(std::string_view(text).substr(slash + 1), shard.count);
+  if (!parsed || shard.count < 1 || shard.count > kMaxShards || shard.index < 1 || shard.index > shard.count) {
+    throw std::invalid_argument(fmt::format(
+        "{} '{}': expected I/N, shard I of N, with 1 <= I <= N <= {} (e.g. 2/3)", option, text, kMaxShards));
+  }
+  return shard;
+}
+
+std::string to_string(const ShardSpec& shard) { return fmt::format("{}/{}", shard.index, shard.count); }
+
+int64_t estimated_case_cost(const AttnDims& d) {
+  // 4*b*h*sq*skv*d (halved when causal) in 128-bit: 128K-token cases overflow nothing.
+  unsigned __int128 flops = 4;
+  for (int64_t factor : {d.batch, d.heads, d.seq_q, d.seq_kv, d.head_dim}) {
+    flops *= static_cast<unsigned __int128>(std::max<int64_t>(factor, 0));
+  }
+  if (d.causal) flops /= 2;
+  const unsigned __int128 units = flops / kFlopsPerUnit;
+  constexpr int64_t kCap = std::numeric_limits<int64_t>::max() / 1'000'000;  // sums of many stay finite
+  return kFixedCost + static_cast<int64_t>(std::min<unsigned __int128>(units, kCap));
+}
+
+namespace {
+
+// Positions of `cases`, most costly first; equal costs keep the list's order.
+std::vector<size_t> by_cost_descending(const std::vector<const BenchCase*>& cases) {
+  std::vector<int64_t> cost(cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) cost[i] = estimated_case_cost(cases[i]->dims);
+  std::vector<size_t> order(cases.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
+  return order;
+}
+
+}  // namespace
+
+std::vector<size_t> shard_positions(const std::vector<const BenchCase*>& cases, const ShardSpec& shard) {
+  std::vector<int64_t> load(static_cast<size_t>(shard.count), 0);
+  std::vector<size_t> mine;
+  for (size_t position : by_cost_descending(cases)) {
+    const size_t lightest = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[lightest] += estimated_case_cost(cases[position]->dims);
+    if (static_cast<int64_t>(lightest) + 1 == shard.index) mine.push_back(position);
+  }
+  std::sort(mine.begin(), mine.end());
+  return mine;
+}
+
+std::vector<BenchCase> select_shard(std::vector<BenchCase> cases, const ShardSpec& shard) {
+  std::vector<const BenchCase*> list;
+  for (const BenchCase& c : cases) list.push_back(&c);
+  std::vector<BenchCase> mine;
+  for (size_t position : shard_positions(list, shard)) mine.push_back(std::move(cases[position]));
+  return mine;
+}
+
+std::vector<const BenchCase*> longest_first(std::vector<const BenchCase*> cases) {
+  std::vector<const BenchCase*> ordered;
+  ordered.reserve(cases.size());
+  for (size_t position : by_cost_descending(cases)) ordered.push_back(cases[position]);
+  return ordered;
+}
+
+}  // namespace int8attn
