@@ -81,8 +81,10 @@ struct OpSettings {
   QuantConfig quant;
 };
 
-// Error of an op's output against the reference output, FP64 sums over every element.
-// Sums and the max cover finite elements; `nonfinite` counts NaN/Inf in either tensor.
+// Error of an op's output against the reference output, FP64 sums over every element, with
+// the CPU backend's conventions (common/error_metrics.h): a non-finite reference gives NaN
+// metrics, a non-finite output +inf ones, an all-zero reference NaN rel_l2 and cosine;
+// `nonfinite` counts NaN/Inf in the output.
 struct ErrorMetrics {
   double mse = 0, max_abs_error = 0, mean_abs_error = 0, rel_l2 = 0, cosine = 1;
   int64_t max_abs_index = 0;

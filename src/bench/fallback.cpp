@@ -19,6 +19,13 @@ void check_accuracy(const Accuracy& acc, const Thresholds& t, std::vector<std::s
   if (std::isnan(acc.rel_l2) || std::isnan(acc.cosine)) {
     reasons.push_back("accuracy: relative error undefined: the reference output is all zeros");
   }
+  // An output that is all zeros (or points away from the reference) is wrong whatever the
+  // thresholds: a small reference can keep its mse and max error under them.
+  const bool unrelated = acc.nonfinite == 0 && acc.cosine <= 0;
+  if (unrelated) {
+    reasons.push_back(fmt::format("accuracy: cosine {:.3g}: the output is all zeros or unrelated to the reference",
+                                  acc.cosine));
+  }
   if (!(acc.mse <= t.max_mse)) {
     reasons.push_back(fmt::format("accuracy: mse {:.3g} > max_mse {:.3g}", acc.mse, t.max_mse));
   }
@@ -29,7 +36,7 @@ void check_accuracy(const Accuracy& acc, const Thresholds& t, std::vector<std::s
   if (t.max_rel_l2 && !std::isnan(acc.rel_l2) && !(acc.rel_l2 <= *t.max_rel_l2)) {
     reasons.push_back(fmt::format("accuracy: rel_l2 {:.3g} > max_rel_l2 {:.3g}", acc.rel_l2, *t.max_rel_l2));
   }
-  if (t.min_cosine && !std::isnan(acc.cosine) && !(acc.cosine >= *t.min_cosine)) {
+  if (t.min_cosine && !unrelated && !std::isnan(acc.cosine) && !(acc.cosine >= *t.min_cosine)) {
     reasons.push_back(fmt::format("accuracy: cosine {:.6f} < min_cosine {:.6f}", acc.cosine, *t.min_cosine));
   }
 }

@@ -207,3 +207,17 @@ TEST(Fallback, PolicyDecidesInt8KernelsOnly) {
   EXPECT_EQ(c.kernels[2].fallback->decision, Decision::Int8);
   EXPECT_FALSE(c.kernels[3].fallback.has_value());
 }
+
+// An output that is all zeros next to a small reference stays under max_mse and
+// max_abs_error; it is still no INT8 kernel anyone should deploy.
+TEST(Fallback, AllZeroOutputNeverPasses) {
+  KernelResult zeros = ok_result("int8-fa", 1e-6, 0.004, 1.0);
+  zeros.accuracy->rel_l2 = 1.0;
+  zeros.accuracy->cosine = 0.0;
+  const FallbackDecision d = decide_fallback(zeros, Thresholds{}, nullptr);
+  EXPECT_EQ(d.decision, Decision::Fp16Fallback);
+  EXPECT_TRUE(has_reason(d, "cosine 0: the output is all zeros or unrelated to the reference"));
+  Thresholds with_cosine;
+  with_cosine.min_cosine = 0.99;
+  EXPECT_EQ(decide_fallback(zeros, with_cosine, nullptr).reasons.size(), 1u);  // said once
+}
