@@ -53,6 +53,7 @@ struct GpuStatus {
   bool not_supported = false;
   bool context_lost = false;
   std::string message;
+  bool out_of_memory = false;  // a device allocation failed (cudaErrorMemoryAllocation)
   static GpuStatus success() { return {}; }
 };
 
@@ -144,6 +145,21 @@ class GpuSession {
   explicit GpuSession(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Test-only fault injection (tests/gpu/test_faults.cpp): makes one op fail the way a real
+// fault would, in the cases with a given key length, so tests can check that a sweep records
+// the failure and goes on. Process-wide; inert until a test sets it (the tool never does).
+enum class InjectedFault {
+  None,
+  KernelError,  // every launch of the op fails with a (non-sticky) launch error
+  OutOfMemory,  // the op's allocations after its output buffer fail as cudaMalloc does
+};
+struct FaultInjection {
+  InjectedFault fault = InjectedFault::None;
+  GpuOp op = GpuOp::Reference;
+  int64_t seq_kv = 0;  // the cases it applies to
+};
+void inject_fault_for_testing(const FaultInjection& fault);
 
 // Device bytes a case needs at its peak (inputs, the reference output kept for the metrics,
 // the largest op's output and temporaries, the L2 flush buffer), for the fits-in-memory check.
