@@ -746,7 +746,9 @@ nlohmann::json parse_report_text(const std::string& text, const std::string& sou
 }
 
 Report read_report(const std::string& path) {
-  return report_from_json(parse_report_text(read_text_file(path), path), path);
+  // One statement each: the text is freed before the structs are built from the document.
+  const json document = parse_report_text(read_text_file(path), path);
+  return report_from_json(document, path);
 }
 
 }  // namespace int8attn

@@ -74,6 +74,7 @@ std::string group_label(const CaseResult& c, bool with_batch) {
                                   d.heads, d.kv_heads, d.head_dim, d.causal ? "causal" : "full",
                                   to_string(c.input.distribution));
   if (d.seq_q != d.seq_kv) label += fmt::format(" q{}", d.seq_q);
+  if (c.rotation != QkRotation::None) label += fmt::format(" {}", to_string(c.rotation));
   return label;
 }
 
