@@ -239,9 +239,12 @@ GridCell decision_cell(const CaseResult& c, const KernelResult& k) {
     return {fp8 ? "fp8" : "fp16", fp8 ? "#16a34a" : "#f59e0b", tip};
   }
   if (!k.fallback) return {"ok", "#93c5fd", tip};
-  const bool int8 = k.fallback->decision == Decision::Int8;
-  if (!int8) tip += " — fp16-fallback: " + note(k);
-  return {int8 ? "int8" : "fp16", int8 ? "#16a34a" : "#f59e0b", tip};
+  switch (k.fallback->decision) {
+    case Decision::Int8: return {"int8", "#16a34a", tip};
+    case Decision::Int8Hadamard: return {"int8+H", "#0d9488", tip + " — int8-hadamard: " + note(k)};
+    case Decision::Fp16Fallback: break;
+  }
+  return {"fp16", "#f59e0b", tip + " — fp16-fallback: " + note(k)};
 }
 
 std::string fallback_section(const Report& r, const std::vector<Group>& all_groups,
@@ -263,6 +266,7 @@ std::string fallback_section(const Report& r, const std::vector<Group>& all_grou
                        {fp8_kernel ? "fp16" : "fp16-fallback", "#f59e0b"},
                        {"skipped", "#9ca3af"},
                        {"error", "#dc2626"}}};
+    if (!fp8_kernel) grid.legend.insert(grid.legend.begin() + 1, {"int8-hadamard (int8+H)", "#0d9488"});
     bool has_decisions = false;
     for (int64_t s : seqs) grid.column_labels.push_back(seq_label(static_cast<double>(s)));
     for (const auto& g : groups) {

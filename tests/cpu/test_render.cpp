@@ -335,6 +335,27 @@ TEST(RenderViews, VerdictLinesSayWhereInt8HoldsAndHowFast) {
   EXPECT_EQ(lines[1].rfind("int8-qk: ", 0), 0u);
 }
 
+// int8-hadamard keeps INT8, and the line says where only the rotation did; the rotated try's
+// own reasons are not counted as another cause of a fallback.
+TEST(RenderViews, VerdictLinesCountInt8HadamardAsKept) {
+  Report r = make_report(SweepShape{}, 1);
+  for (auto& c : r.cases) {
+    for (auto& k : c.kernels) {
+      if (k.kernel != "int8-fa") continue;
+      if (c.dims.seq_kv == 1024) {
+        const std::string rotated = rotated_reason_prefix(QkRotation::Hadamard) + "accuracy: rel_l2 0.03";
+        k.fallback = FallbackDecision{Decision::Fp16Fallback, {"accuracy: rel_l2 0.04", rotated}, RotatedAttempt{}};
+      } else if (c.dims.seq_kv == 4096) {
+        k.fallback = FallbackDecision{Decision::Int8Hadamard, {"accuracy: rel_l2 0.03"}, RotatedAttempt{}};
+      }
+    }
+  }
+  const std::string line = view::verdict_lines(r).at(0);
+  const std::string want =
+      "int8-fa: INT8 from 4K tokens (FP16 fallback below: accuracy in 2); with the Hadamard rotation in 2, ";
+  EXPECT_EQ(line.rfind(want, 0), 0u) << line;
+}
+
 TEST(RenderCsv, CarriesTheInputParametersAndProvenance) {
   Report r = make_report(SweepShape{}, 1);
   r.cases.resize(1);

@@ -300,6 +300,7 @@ TEST(GpuMetrics, BackendFallsBackOnAnAllZeroReference) {
   bool says_why = false;
   for (const std::string& reason : k.fallback->reasons) says_why |= reason.find("all zeros") != std::string::npos;
   EXPECT_TRUE(says_why) << "reasons: " << ::testing::PrintToString(k.fallback->reasons);
+  EXPECT_FALSE(k.fallback->rotated) << "no rotation fixes a zero reference";
 }
 
 }  // namespace
