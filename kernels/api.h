@@ -53,6 +53,7 @@ struct GpuStatus {
   bool not_supported = false;
   bool context_lost = false;
   std::string message;
+  bool out_of_memory = false;  // a device allocation failed (cudaErrorMemoryAllocation)
   static GpuStatus success() { return {}; }
 };
 
@@ -81,8 +82,10 @@ struct OpSettings {
   QuantConfig quant;
 };
 
-// Error of an op's output against the reference output, FP64 sums over every element.
-// Sums and the max cover finite elements; `nonfinite` counts NaN/Inf in either tensor.
+// Error of an op's output against the reference output, FP64 sums over every element, with
+// the CPU backend's conventions (common/error_metrics.h): a non-finite reference gives NaN
+// metrics, a non-finite output +inf ones, an all-zero reference NaN rel_l2 and cosine;
+// `nonfinite` counts NaN/Inf in the output.
 struct ErrorMetrics {
   double mse = 0, max_abs_error = 0, mean_abs_error = 0, rel_l2 = 0, cosine = 1;
   int64_t max_abs_index = 0;
@@ -142,6 +145,21 @@ class GpuSession {
   explicit GpuSession(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Test-only fault injection (tests/gpu/test_faults.cpp): makes one op fail the way a real
+// fault would, in the cases with a given key length, so tests can check that a sweep records
+// the failure and goes on. Process-wide; inert until a test sets it (the tool never does).
+enum class InjectedFault {
+  None,
+  KernelError,  // every launch of the op fails with a (non-sticky) launch error
+  OutOfMemory,  // the op's allocations after its output buffer fail as cudaMalloc does
+};
+struct FaultInjection {
+  InjectedFault fault = InjectedFault::None;
+  GpuOp op = GpuOp::Reference;
+  int64_t seq_kv = 0;  // the cases it applies to
+};
+void inject_fault_for_testing(const FaultInjection& fault);
 
 // Device bytes a case needs at its peak (inputs, the reference output kept for the metrics,
 // the largest op's output and temporaries, the L2 flush buffer), for the fits-in-memory check.

@@ -9,11 +9,11 @@ namespace int8attn::gpu {
 void* DeviceAllocator::allocate(int64_t bytes, bool counted) {
   if (bytes <= 0) return nullptr;
   void* ptr = nullptr;
-  const cudaError_t status = cudaMalloc(&ptr, static_cast<size_t>(bytes));
+  const cudaError_t status = refuse_ ? cudaErrorMemoryAllocation : cudaMalloc(&ptr, static_cast<size_t>(bytes));
   if (status != cudaSuccess) {
     cudaGetLastError();  // out of memory is not sticky; clear it
-    throw CudaError("cudaMalloc of " + std::to_string(bytes) + " bytes: " + cudaGetErrorName(status) +
-                        " (" + cudaGetErrorString(status) + ")",
+    throw CudaError("cudaMalloc of " + std::to_string(bytes) + " bytes: " + cudaGetErrorName(status) + " (" +
+                        cudaGetErrorString(status) + ")" + (refuse_ ? " [injected by a test]" : ""),
                     status);
   }
   if (counted) {

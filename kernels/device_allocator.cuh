@@ -17,10 +17,14 @@ class DeviceAllocator {
   int64_t peak() const { return peak_; }
   // Starts a new peak window at the current count.
   void reset_peak() { peak_ = current_; }
+  // Test-only (InjectedFault::OutOfMemory): while set, allocations fail as cudaMalloc's
+  // out of memory does.
+  void refuse_allocations(bool refuse) { refuse_ = refuse; }
 
  private:
   int64_t current_ = 0;
   int64_t peak_ = 0;
+  bool refuse_ = false;
 };
 
 // Owning typed device buffer; frees through its allocator.

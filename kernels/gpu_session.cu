@@ -74,7 +74,26 @@ Fp8Layout fp8_layout(const AttnDims& d) {
 
 int64_t kv_bytes_fp16(const AttnDims& d) { return 2 * d.kv_elements() * 2; }
 
+FaultInjection& injected_fault() {
+  static FaultInjection fault;
+  return fault;
+}
+
+// Refuses the allocator's allocations for its lifetime when `refuse` (InjectedFault::OutOfMemory).
+class RefusedAllocations {
+ public:
+  RefusedAllocations(DeviceAllocator& alloc, bool refuse) : alloc_(alloc) { alloc_.refuse_allocations(refuse); }
+  ~RefusedAllocations() { alloc_.refuse_allocations(false); }
+  RefusedAllocations(const RefusedAllocations&) = delete;
+  RefusedAllocations& operator=(const RefusedAllocations&) = delete;
+
+ private:
+  DeviceAllocator& alloc_;
+};
+
 }  // namespace
+
+void inject_fault_for_testing(const FaultInjection& fault) { injected_fault() = fault; }
 
 int device_count(std::string& why) {
   int count = 0;
@@ -169,20 +188,20 @@ struct GpuSession::Impl {
       body();
       return GpuStatus::success();
     } catch (const CudaError& e) {
-      return failure(e.what(), e.code() == cudaErrorNotSupported);
+      return failure(e.what(), e.code());
     } catch (const std::exception& e) {
-      return failure(e.what(), false);
+      return failure(e.what(), cudaSuccess);
     }
   }
 
-  GpuStatus failure(const std::string& message, bool not_supported) {
-    GpuStatus s{false, not_supported, false, message};
+  GpuStatus failure(const std::string& message, cudaError_t code) {
+    GpuStatus s{false, code == cudaErrorNotSupported, false, message, code == cudaErrorMemoryAllocation};
     cudaGetLastError();  // clear a non-sticky error; a sticky one shows up again below
     const cudaError_t probe = cudaDeviceSynchronize();
     if (probe != cudaSuccess) {
       lost = true;
       s.context_lost = true;
-      s.not_supported = false;
+      s.not_supported = s.out_of_memory = false;
       s.message += "; the CUDA context is now unusable: " + runtime_error_text(probe);
     }
     return s;
@@ -192,9 +211,20 @@ struct GpuSession::Impl {
     ops.clear();
     q.reset(); k.reset(); v.reset();
     dims = d;
-    q = DeviceBuffer<__half>(alloc, d.q_elements());
-    k = DeviceBuffer<__half>(alloc, d.kv_elements());
-    v = DeviceBuffer<__half>(alloc, d.kv_elements());
+    try {
+      q = DeviceBuffer<__half>(alloc, d.q_elements());
+      k = DeviceBuffer<__half>(alloc, d.kv_elements());
+      v = DeviceBuffer<__half>(alloc, d.kv_elements());
+    } catch (...) {  // a case that cannot start holds no device memory
+      q.reset(); k.reset(); v.reset();
+      throw;
+    }
+  }
+
+  // Whether the test-only fault injection targets `op` in this case.
+  bool injected(InjectedFault fault, GpuOp op) const {
+    const FaultInjection& f = injected_fault();
+    return f.fault == fault && f.op == op && f.seq_kv == dims.seq_kv;
   }
 
   void allocate_quantized(OpState& s, bool quantize_v) {
@@ -226,6 +256,11 @@ struct GpuSession::Impl {
   void enqueue(GpuOp op) {
     OpState& s = state(op);
     const QuantConfig& cfg = settings.quant;
+    if (injected(InjectedFault::KernelError, op)) {
+      throw CudaError(std::string(to_string(op)) + " launch [injected by a test]: " +
+                          runtime_error_text(cudaErrorLaunchOutOfResources),
+                      cudaErrorLaunchOutOfResources);
+    }
     switch (op) {
       case GpuOp::Reference:
         if (!s.reference) throw CudaError("reference: workspace released; prepare it again", cudaSuccess);
@@ -289,14 +324,15 @@ struct GpuSession::Impl {
     alloc.reset_peak();
     const int64_t base = alloc.current();
     OpState& s = ops[op];
-    int64_t output_bytes = 0;
     if (op == GpuOp::Reference) {
       s.out_f32 = DeviceBuffer<float>(alloc, dims.q_elements());
-      s.reference = std::make_unique<ReferenceAttention>(alloc, dims, settings.reference);
-      output_bytes = s.out_f32.bytes();
     } else {
       s.out_f16 = DeviceBuffer<__half>(alloc, dims.q_elements());
-      output_bytes = s.out_f16.bytes();
+    }
+    const int64_t output_bytes = s.out_f32.bytes() + s.out_f16.bytes();
+    {
+      const RefusedAllocations refused(alloc, injected(InjectedFault::OutOfMemory, op));
+      if (op == GpuOp::Reference) s.reference = std::make_unique<ReferenceAttention>(alloc, dims, settings.reference);
       if (is_int8(op)) {
         allocate_quantized(s, op == GpuOp::Int8Full);
         last_quantizing = op;

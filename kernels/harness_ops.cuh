@@ -5,8 +5,8 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <climits>
 
+#include "common/error_metrics.h"
 #include "common/rng.h"
 #include "kernels/api.h"
 
@@ -17,15 +17,9 @@ namespace int8attn::gpu {
 void generate_tensor(const AttnDims& dims, const InputGenSpec& spec, TensorId tensor, __half* out,
                      int64_t count, cudaStream_t stream);
 
-// Per-block partial sums of the error reduction; the host adds them in block order, so the
-// result is the same on every run and every GPU.
-struct ErrorPartial {
-  double sq_err = 0, abs_err = 0, ref_sq = 0, out_sq = 0, dot = 0, max_err = -1;
-  int64_t max_index = 0;
-  int64_t nonfinite = 0;
-  int64_t first_nonfinite = INT64_MAX;
-  int64_t finite = 0;
-};
+// Per-block partial sums of the error reduction (common/error_metrics.h); the host adds them
+// in block order, so the result is the same on every run and every GPU.
+using ErrorPartial = ErrorSums;
 constexpr int kErrorBlocks = 1024;  // fixed: the summation order must not depend on the GPU
 
 // partials[kErrorBlocks] on the device.

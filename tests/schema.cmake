@@ -11,14 +11,21 @@ else()
   set(int8attn_schema ${CMAKE_SOURCE_DIR}/docs/report.schema.json)
   set(int8attn_validate ${INT8ATTN_PYTHON3} ${CMAKE_SOURCE_DIR}/scripts/validate_report.py ${int8attn_schema})
   set(int8attn_schema_report ${CMAKE_BINARY_DIR}/schema-check.json)
+  # The second holds the fallback's rotated try, int8-hadamard decisions included.
+  set(int8attn_schema_rotation_report ${CMAKE_BINARY_DIR}/schema-check-rotation.json)
 
   add_test(NAME schema.cpu_sweep_runs
            COMMAND $<TARGET_FILE:int8attn-bench> sweep --backend cpu
                    -c ${CMAKE_SOURCE_DIR}/configs/ci-cpu.json -o ${int8attn_schema_report} --quiet)
-  set_tests_properties(schema.cpu_sweep_runs PROPERTIES
+  add_test(NAME schema.cpu_rotation_sweep_runs
+           COMMAND $<TARGET_FILE:int8attn-bench> sweep --backend cpu
+                   -c ${CMAKE_SOURCE_DIR}/tests/data/config-fallback-rotation.json
+                   -o ${int8attn_schema_rotation_report} --quiet)
+  set_tests_properties(schema.cpu_sweep_runs schema.cpu_rotation_sweep_runs PROPERTIES
                        LABELS cpu FIXTURES_SETUP int8attn_schema_report)
 
-  add_test(NAME schema.cpu_sweep_report_valid COMMAND ${int8attn_validate} ${int8attn_schema_report})
+  add_test(NAME schema.cpu_sweep_report_valid
+           COMMAND ${int8attn_validate} ${int8attn_schema_report} ${int8attn_schema_rotation_report})
   # Exit code 2: python3-jsonschema missing -> skipped, not failed.
   set_tests_properties(schema.cpu_sweep_report_valid PROPERTIES
                        LABELS cpu FIXTURES_REQUIRED int8attn_schema_report SKIP_RETURN_CODE 2)

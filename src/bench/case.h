@@ -81,6 +81,9 @@ struct RunSettings {
   std::vector<std::string> kernels;  // registry names, in report order
   std::string baseline;              // speed baseline: a kernel name; empty = the fastest FP16 kernel
   QuantConfig quant;
+  // The rotation the fallback policy tries on an INT8 kernel that ran without rotation and
+  // missed only accuracy thresholds, before choosing FP16; None: no second try.
+  QkRotation fallback_rotation = QkRotation::Hadamard;
   Thresholds thresholds;
   MeasureOptions measure;
   ReferencePrecision reference_precision = ReferencePrecision::Fp32;

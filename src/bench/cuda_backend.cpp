@@ -1,7 +1,7 @@
 // The CUDA backend: inputs, the cuBLASLt reference, the fused kernels, accuracy and timing
 // on the GPU through kernels/api.h. Per case: inputs -> reference (kept for the metrics) ->
 // the reference's own FP64 spot check -> each kernel (first run, metrics, timing, memory).
-// A failing kernel becomes an error (or a skip, for cudaErrorNotSupported) in its result;
+// A failing kernel becomes an error (or a skip, for cudaErrorNotSupported and out of memory);
 // a lost CUDA context fails the rest of the case and every later case, with the reason.
 #include "src/bench/backend.h"
 
@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
+#include <stdexcept>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -80,6 +81,17 @@ std::vector<std::array<int64_t, 3>> sampled_rows(const AttnDims& d, uint64_t see
   return {rows.begin(), rows.end()};
 }
 
+// A device allocation failed: the kernel (or the whole case) is skipped with the reason,
+// not failed; its memory is released before the next kernel or case.
+class DeviceOutOfMemory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string out_of_memory_reason(const DeviceOutOfMemory& e) {
+  return std::string("out of device memory: ") + e.what();
+}
+
 class CudaBackend final : public Backend {
  public:
   CudaBackend(GpuDeviceSummary device, std::unique_ptr<gpu::GpuSession> session)
@@ -119,8 +131,10 @@ class CudaBackend final : public Backend {
       result.reference_check = reference_check(c);
       if (!dump_dir.empty()) dump_inputs(c.dims, dump_dir, ordered.front()->name);
     } catch (const std::exception& e) {  // no inputs or no reference: nothing to measure against
+      const auto* oom = dynamic_cast<const DeviceOutOfMemory*>(&e);
       for (const KernelSpec* spec : kernels) {
-        result.kernels.push_back(status_result(spec->name, KernelStatus::Error, e.what()));
+        result.kernels.push_back(oom ? status_result(spec->name, KernelStatus::Skipped, out_of_memory_reason(*oom))
+                                     : status_result(spec->name, KernelStatus::Error, e.what()));
       }
       session_->release(gpu::GpuOp::Reference);
       result.wall_seconds = seconds_since(start);
@@ -151,6 +165,7 @@ class CudaBackend final : public Backend {
   void check(const gpu::GpuStatus& s, const char* what) {
     if (s.ok) return;
     if (s.context_lost && lost_reason_.empty()) lost_reason_ = s.message;
+    if (s.out_of_memory) throw DeviceOutOfMemory(fmt::format("{}: {}", what, s.message));
     throw std::runtime_error(fmt::format("{}: {}", what, s.message));
   }
 
@@ -240,6 +255,8 @@ class CudaBackend final : public Backend {
       const gpu::OpMemory mem = session_->memory(op);
       const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, gpu::GpuOp::Fp16Flash);
       r.memory = MemoryUse{gpu::op_tensor_bytes(d, settings.quant, op), fp16_bytes, mem.workspace_bytes, mem.peak_bytes};
+    } catch (const DeviceOutOfMemory& e) {
+      r = status_result(spec.name, KernelStatus::Skipped, out_of_memory_reason(e));
     } catch (const std::exception& e) {
       r = status_result(spec.name, KernelStatus::Error, e.what());
     }

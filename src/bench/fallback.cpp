@@ -19,6 +19,13 @@ void check_accuracy(const Accuracy& acc, const Thresholds& t, std::vector<std::s
   if (std::isnan(acc.rel_l2) || std::isnan(acc.cosine)) {
     reasons.push_back("accuracy: relative error undefined: the reference output is all zeros");
   }
+  // An output that is all zeros (or points away from the reference) is wrong whatever the
+  // thresholds: a small reference can keep its mse and max error under them.
+  const bool unrelated = acc.nonfinite == 0 && acc.cosine <= 0;
+  if (unrelated) {
+    reasons.push_back(fmt::format("accuracy: cosine {:.3g}: the output is all zeros or unrelated to the reference",
+                                  acc.cosine));
+  }
   if (!(acc.mse <= t.max_mse)) {
     reasons.push_back(fmt::format("accuracy: mse {:.3g} > max_mse {:.3g}", acc.mse, t.max_mse));
   }
@@ -29,7 +36,7 @@ void check_accuracy(const Accuracy& acc, const Thresholds& t, std::vector<std::s
   if (t.max_rel_l2 && !std::isnan(acc.rel_l2) && !(acc.rel_l2 <= *t.max_rel_l2)) {
     reasons.push_back(fmt::format("accuracy: rel_l2 {:.3g} > max_rel_l2 {:.3g}", acc.rel_l2, *t.max_rel_l2));
   }
-  if (t.min_cosine && !std::isnan(acc.cosine) && !(acc.cosine >= *t.min_cosine)) {
+  if (t.min_cosine && !unrelated && !std::isnan(acc.cosine) && !(acc.cosine >= *t.min_cosine)) {
     reasons.push_back(fmt::format("accuracy: cosine {:.6f} < min_cosine {:.6f}", acc.cosine, *t.min_cosine));
   }
 }
@@ -38,27 +45,49 @@ bool has_latency(const KernelResult& k) {
   return k.status == KernelStatus::Ok && k.latency && k.latency->median_ms > 0;
 }
 
-// Status, accuracy and speed reasons shared by the INT8 and FP8 verdicts.
-std::vector<std::string> reasons_against(const KernelResult& r, const Thresholds& thresholds,
+// The speed reason against the case's baseline, or nothing.
+std::optional<std::string> slower_than_baseline(const std::string& kernel, const std::optional<LatencyStats>& latency,
+                                                const Baseline* baseline) {
+  if (!baseline || !baseline->median_ms || !latency || kernel == baseline->kernel ||
+      !(latency->median_ms > *baseline->median_ms)) {
+    return std::nullopt;
+  }
+  return fmt::format("speed: {} {:.4g} ms is slower than {} {:.4g} ms", kernel, latency->median_ms,
+                     baseline->kernel, *baseline->median_ms);
+}
+
+// Status, accuracy and speed reasons shared by the INT8 and FP8 verdicts and the rotated try.
+std::vector<std::string> reasons_against(const std::string& kernel, KernelStatus status, const std::string& reason,
+                                         const std::optional<Accuracy>& accuracy,
+                                         const std::optional<LatencyStats>& latency, const Thresholds& thresholds,
                                          const Baseline* baseline) {
   std::vector<std::string> reasons;
-  switch (r.status) {
-    case KernelStatus::Skipped: reasons.push_back(r.reason); break;
-    case KernelStatus::Error: reasons.push_back("kernel error: " + r.reason); break;
+  switch (status) {
+    case KernelStatus::Skipped: reasons.push_back(reason); break;
+    case KernelStatus::Error: reasons.push_back("kernel error: " + reason); break;
     case KernelStatus::Ok:
-      if (r.accuracy) {
-        check_accuracy(*r.accuracy, thresholds, reasons);
+      if (accuracy) {
+        check_accuracy(*accuracy, thresholds, reasons);
       } else {
         reasons.push_back("accuracy: not measured");
       }
-      if (baseline && baseline->median_ms && r.latency && r.kernel != baseline->kernel &&
-          r.latency->median_ms > *baseline->median_ms) {
-        reasons.push_back(fmt::format("speed: {} {:.4g} ms is slower than {} {:.4g} ms", r.kernel,
-                                      r.latency->median_ms, baseline->kernel, *baseline->median_ms));
-      }
+      if (auto slower = slower_than_baseline(kernel, latency, baseline)) reasons.push_back(*slower);
       break;
   }
   return reasons;
+}
+
+std::vector<std::string> reasons_against(const KernelResult& r, const Thresholds& thresholds,
+                                         const Baseline* baseline) {
+  return reasons_against(r.kernel, r.status, r.reason, r.accuracy, r.latency, thresholds, baseline);
+}
+
+// What the rotated run reached, for the reasons of an int8-hadamard decision.
+std::string rotation_passed(const RotatedAttempt& a) {
+  std::string reached =
+      fmt::format("max_abs_error {:.3g}, rel_l2 {:.3g}", a.accuracy->max_abs_error, a.accuracy->rel_l2);
+  if (a.speedup) reached += fmt::format(", {:.2f}x the baseline", *a.speedup);
+  return rotated_reason_prefix(a.rotation) + fmt::format("within every threshold ({})", reached);
 }
 
 }  // namespace
@@ -89,6 +118,42 @@ Baseline choose_baseline(const CaseResult& result, const std::string& configured
   }
   b.note = fmt::format("baseline {} did not run in this case: no speed comparison", configured);
   return b;
+}
+
+bool rotation_may_help(const KernelResult& r, const Thresholds& thresholds, const Baseline* baseline) {
+  if (r.status != KernelStatus::Ok || !r.accuracy || r.accuracy->nonfinite > 0) return false;
+  const Accuracy& a = *r.accuracy;
+  // NaN metrics (a reference that is not finite or all zeros) and an output unrelated to the
+  // reference are not a quantization error.
+  if (std::isnan(a.mse) || std::isnan(a.max_abs_error) || std::isnan(a.rel_l2) || !(a.cosine > 0)) return false;
+  if (slower_than_baseline(r.kernel, r.latency, baseline)) return false;  // the rotation only adds time
+  std::vector<std::string> accuracy_reasons;
+  check_accuracy(a, thresholds, accuracy_reasons);
+  return !accuracy_reasons.empty();
+}
+
+void judge_rotated_attempt(KernelResult& r, const KernelResult& rotated_run, QkRotation rotation,
+                           const Thresholds& thresholds, const Baseline* baseline) {
+  RotatedAttempt a;
+  a.rotation = rotation;
+  a.status = rotated_run.status;
+  a.reason = rotated_run.reason;
+  a.accuracy = rotated_run.accuracy;
+  a.latency = rotated_run.latency;
+  if (baseline && baseline->median_ms && a.latency && a.latency->median_ms > 0) {
+    a.speedup = *baseline->median_ms / a.latency->median_ms;
+  }
+  a.reasons = reasons_against(r.kernel, a.status, a.reason, a.accuracy, a.latency, thresholds, baseline);
+  FallbackDecision& f = r.fallback.emplace(decide_fallback(r, thresholds, baseline));
+  if (a.reasons.empty()) {
+    f.decision = Decision::Int8Hadamard;
+    f.reasons.push_back(rotation_passed(a));
+  } else {
+    for (const std::string& why : a.reasons) {
+      f.reasons.push_back(rotated_reason_prefix(rotation) + why);
+    }
+  }
+  f.rotated = std::move(a);
 }
 
 FallbackDecision decide_fallback(const KernelResult& r, const Thresholds& thresholds, const Baseline* baseline) {

@@ -26,6 +26,18 @@ Baseline choose_baseline(const CaseResult& result, const std::string& configured
 FallbackDecision decide_fallback(const KernelResult& int8_result, const Thresholds& thresholds,
                                  const Baseline* baseline);
 
+// Whether the rotated variant could turn an INT8 kernel's fp16-fallback into INT8: it ran,
+// its accuracy is measurable (finite output, a finite and non-zero reference), it crossed at
+// least one accuracy threshold and it is not slower than the baseline (rotating adds time).
+bool rotation_may_help(const KernelResult& int8_result, const Thresholds& thresholds, const Baseline* baseline);
+
+// Decides `int8_result` again with its rotated run (the same kernel, Q and K rotated by
+// `rotation`): int8-hadamard when the rotated run passes every check decide_fallback makes,
+// else fp16-fallback with the rotated run's reasons added. The try is kept in
+// fallback.rotated either way.
+void judge_rotated_attempt(KernelResult& int8_result, const KernelResult& rotated_run, QkRotation rotation,
+                           const Thresholds& thresholds, const Baseline* baseline);
+
 // The same checks for an FP8 kernel, except that FP8 is chosen only with evidence that it
 // is faster: no baseline latency is a reason too.
 Fp8Verdict decide_fp8(const KernelResult& fp8_result, const Thresholds& thresholds, const Baseline* baseline);

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/hadamard.h"
 #include "src/bench/fallback.h"
 #include "src/bench/plan.h"
 #include "src/report/checkpoint.h"
@@ -125,6 +126,36 @@ void order_like_config(std::vector<CaseResult>& results, const std::vector<Bench
                    [&](const CaseResult& a, const CaseResult& b) { return rank(a) < rank(b); });
 }
 
+// The fallback's second try: the INT8 kernels that missed only accuracy thresholds without
+// rotation run again on the same case with settings.fallback_rotation (one more backend run,
+// inputs and reference included) and keep INT8 when that run passes every check.
+void try_rotated_variants(const BenchCase& c, Backend& backend, const RunSettings& settings, CaseResult& result) {
+  const QkRotation rotation = settings.fallback_rotation;
+  if (rotation == QkRotation::None || c.rotation != QkRotation::None || !is_power_of_two(c.dims.head_dim)) return;
+  const Baseline* baseline = result.baseline ? &*result.baseline : nullptr;
+  std::vector<const KernelSpec*> retry;
+  for (const KernelResult& k : result.kernels) {
+    if (k.fallback && rotation_may_help(k, settings.thresholds, baseline)) retry.push_back(find_kernel(k.kernel));
+  }
+  if (retry.empty()) return;
+  BenchCase rotated = c;
+  rotated.rotation = rotation;
+  rotated.id = make_case_id(c.dims, c.input, rotation);
+  RunSettings retry_settings = settings;
+  retry_settings.dump_dir.clear();  // the case's dump holds what the report shows
+  const CaseResult again = backend.run_case(rotated, retry, retry_settings);
+  for (KernelResult& k : result.kernels) {
+    if (std::find(retry.begin(), retry.end(), find_kernel(k.kernel)) == retry.end()) continue;
+    auto run = std::find_if(again.kernels.begin(), again.kernels.end(),
+                            [&](const KernelResult& r) { return r.kernel == k.kernel; });
+    judge_rotated_attempt(k,
+                          run != again.kernels.end()
+                              ? *run
+                              : status_result(k.kernel, KernelStatus::Skipped, "backend returned no result"),
+                          rotation, settings.thresholds, baseline);
+  }
+}
+
 }  // namespace
 
 SigintGuard::SigintGuard() { previous_ = std::signal(SIGINT, on_sigint); }
@@ -171,6 +202,7 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
   }
   result.kernels = std::move(ordered);
   apply_fallback_policy(result, settings, backend.kind() == BackendKind::Cuda);
+  try_rotated_variants(c, backend, settings, result);
   return result;
 }
 

@@ -258,15 +258,18 @@ std::vector<std::string> read_kernels(const std::optional<JsonNode>& node) {
   return names;
 }
 
-// "rotation": one name, or a list of them that the sweep runs each case with (innermost).
-std::vector<QkRotation> read_rotations(const JsonNode& node) {
+QkRotation read_rotation(const JsonNode& node) {
   std::vector<std::string> names;
   for (QkRotation r : {QkRotation::None, QkRotation::Hadamard}) names.push_back(to_string(r));
-  auto read_one = [&](const JsonNode& n) { return *parse_rotation(n.as_choice(names)); };
-  if (!node.value().is_array()) return {read_one(node)};
+  return *parse_rotation(node.as_choice(names));
+}
+
+// "rotation": one name, or a list of them that the sweep runs each case with (innermost).
+std::vector<QkRotation> read_rotations(const JsonNode& node) {
+  if (!node.value().is_array()) return {read_rotation(node)};
   std::vector<QkRotation> rotations;
   for (const JsonNode& element : node.elements(/*non_empty=*/true)) {
-    const QkRotation r = read_one(element);
+    const QkRotation r = read_rotation(element);
     if (std::find(rotations.begin(), rotations.end(), r) == rotations.end()) rotations.push_back(r);
   }
   return rotations;
@@ -296,7 +299,8 @@ std::string read_baseline(const JsonNode& node, const std::vector<std::string>& 
 
 QuantConfig read_quantization(const JsonNode& node) {
   node.expect_object(
-      {"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block", "rotation"});
+      {"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block", "rotation",
+       "fallback_rotation"});
   QuantConfig q;
   read_optional(node, "rotation", q.rotation, [](const JsonNode& n) { return read_rotations(n).front(); });
   auto as_bool = [](const JsonNode& n) { return n.as_bool(); };
@@ -437,7 +441,8 @@ json settings_to_json(const RunSettings& s) {
         {"p_quant", enum_name(kPQuantNames, q.p_quant)},
         {"l_from_quantized_p", q.l_from_quantized_p},
         {"kv_block", q.kv_block},
-        {"rotation", to_string(q.rotation)}}},
+        {"rotation", to_string(q.rotation)},
+        {"fallback_rotation", to_string(s.fallback_rotation)}}},
       {"reference", {{"precision", enum_name(kReferenceNames, s.reference_precision)}}},
       {"measurement",
        {{"warmup_runs", m.warmup_runs},
@@ -473,6 +478,9 @@ RunSettings read_settings(const JsonNode& root) {
   RunSettings s;
   s.kernels = read_kernels(root.find("kernels"));
   read_optional(root, "quantization", s.quant, read_quantization);
+  if (auto quant = root.find("quantization")) {  // a policy setting, not one of the kernels' QuantConfig
+    read_optional(*quant, "fallback_rotation", s.fallback_rotation, read_rotation);
+  }
   read_optional(root, "reference", s.reference_precision, read_reference);
   read_optional(root, "measurement", s.measure, read_measurement);
   read_optional(root, "thresholds", s.thresholds, read_thresholds);

@@ -10,13 +10,10 @@ namespace int8attn::cpu {
 
 // out and ref are [shape[0], shape[1], shape[2], shape[3]] (batch, heads, rows, cols).
 //
-// Non-finite outputs never pass silently: each NaN/Inf element is counted in `nonfinite`,
-// and if there is any, mse, mean_abs_error, rel_l2 and max_abs_error are +infinity, cosine
-// is 0, and max_abs_index/max_abs_at point at the first non-finite element. (The JSON
-// writer must therefore be able to write infinity.) A reference that is not finite makes every
-// metric NaN (max_abs_index then points at its first bad element); a zero reference makes
-// rel_l2 and cosine NaN (undefined). NaN is never read as "accurate": the fallback policy
-// names it as a reason.
+// The conventions are common/error_metrics.h's, shared with the GPU's reduction: NaN/Inf in
+// the output counts in `nonfinite` and makes the error metrics +infinity (the JSON writer
+// writes it); a reference that is not finite makes every metric NaN; a zero reference makes
+// rel_l2 and cosine NaN. max_abs_index/max_abs_at point at the first bad element, if any.
 Accuracy compute_accuracy(std::span<const float> out, std::span<const double> ref,
                           const std::array<int64_t, 4>& shape);
 

@@ -152,14 +152,24 @@ std::string join_reasons(const std::vector<std::string>& reasons) {
   return reasons.empty() ? std::string("no reason given") : fmt::format("{}", fmt::join(reasons, "; "));
 }
 
+// fp16-fallback < int8-hadamard (INT8 only with the rotation) < int8.
+int decision_rank(Decision d) {
+  switch (d) {
+    case Decision::Fp16Fallback: return 0;
+    case Decision::Int8Hadamard: return 1;
+    case Decision::Int8: return 2;
+  }
+  return 0;
+}
+
 void compare_fallback(const FallbackDecision& base, const FallbackDecision& cand, const CompareOptions& opt,
                       KernelComparison& row) {
   if (base.decision == cand.decision) return;
-  if (cand.decision == Decision::Fp16Fallback) {
-    add_finding(row, Verdict::Regression, "fallback",
-                fmt::format("decision int8 -> fp16-fallback ({})", join_reasons(cand.reasons)));
+  const std::string change = fmt::format("decision {} -> {}", to_string(base.decision), to_string(cand.decision));
+  if (decision_rank(cand.decision) < decision_rank(base.decision)) {
+    add_finding(row, Verdict::Regression, "fallback", fmt::format("{} ({})", change, join_reasons(cand.reasons)));
   } else {
-    add_finding(row, better_verdict(opt), "fallback", "decision fp16-fallback -> int8");
+    add_finding(row, better_verdict(opt), "fallback", change);
   }
 }
 

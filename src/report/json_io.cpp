@@ -111,6 +111,7 @@ json to_json(const Summary& s) {
             {"skipped", s.skipped}, {"errors", s.errors},             {"int8_share", real(s.int8_share)}};
   put_optional(j, "geomean_speedup", s.geomean_speedup);
   put_known(j, "baseline", s.baseline_rule);
+  put_known(j, "int8_hadamard", s.int8_hadamard);
   if (s.fp8_verdicts > 0) {
     j["fp8_verdicts"] = s.fp8_verdicts;
     j["fp8_chosen"] = s.fp8_chosen;
@@ -151,8 +152,19 @@ json to_json(const MemoryUse& m) {
           {"peak_bytes", m.peak_bytes}};
 }
 
+json to_json(const RotatedAttempt& r) {
+  json j = {{"rotation", to_string(r.rotation)}, {"status", to_string(r.status)}, {"reasons", r.reasons}};
+  put_known(j, "reason", r.reason);
+  put_optional(j, "accuracy", r.accuracy);
+  put_optional(j, "latency", r.latency);
+  put_optional(j, "speedup", r.speedup);
+  return j;
+}
+
 json to_json(const FallbackDecision& f) {
-  return {{"decision", to_string(f.decision)}, {"reasons", f.reasons}};
+  json j = {{"decision", to_string(f.decision)}, {"reasons", f.reasons}};
+  put_optional(j, "rotated", f.rotated);
+  return j;
 }
 
 json to_json(const Fp8Verdict& v) {
@@ -369,7 +381,9 @@ void read_enum(const Node& n, E& out, const E (&all)[N]) {
 void read(const Node& n, KernelStatus& out) {
   read_enum(n, out, {KernelStatus::Ok, KernelStatus::Skipped, KernelStatus::Error});
 }
-void read(const Node& n, Decision& out) { read_enum(n, out, {Decision::Int8, Decision::Fp16Fallback}); }
+void read(const Node& n, Decision& out) {
+  read_enum(n, out, {Decision::Int8, Decision::Int8Hadamard, Decision::Fp16Fallback});
+}
 void read(const Node& n, Fp8Decision& out) { read_enum(n, out, {Fp8Decision::Fp8, Fp8Decision::Fp16}); }
 void read(const Node& n, Distribution& out) {
   read_enum(n, out, kAllDistributions);
@@ -384,6 +398,7 @@ void read(const Node& n, Summary& out);
 void read(const Node& n, LatencyStats& out);
 void read(const Node& n, Accuracy& out);
 void read(const Node& n, MemoryUse& out);
+void read(const Node& n, RotatedAttempt& out);
 void read(const Node& n, FallbackDecision& out);
 void read(const Node& n, Fp8Verdict& out);
 void read(const Node& n, Baseline& out);
@@ -490,6 +505,7 @@ void read(const Node& n, Summary& out) {
   required(n, "skipped", out.skipped);
   required(n, "errors", out.errors);
   required(n, "int8_share", out.int8_share);
+  optional(n, "int8_hadamard", out.int8_hadamard);
   optional(n, "geomean_speedup", out.geomean_speedup);
   optional(n, "baseline", out.baseline_rule);
   optional(n, "fp8_verdicts", out.fp8_verdicts);
@@ -535,10 +551,22 @@ void read(const Node& n, MemoryUse& out) {
   required(n, "peak_bytes", out.peak_bytes);
 }
 
+void read(const Node& n, RotatedAttempt& out) {
+  expect_object(n);
+  required(n, "rotation", out.rotation);
+  required(n, "status", out.status);
+  required(n, "reasons", out.reasons);
+  optional(n, "reason", out.reason);
+  optional(n, "accuracy", out.accuracy);
+  optional(n, "latency", out.latency);
+  optional(n, "speedup", out.speedup);
+}
+
 void read(const Node& n, FallbackDecision& out) {
   expect_object(n);
   required(n, "decision", out.decision);
   required(n, "reasons", out.reasons);
+  optional(n, "rotated", out.rotated);  // absent in reports older than the rotated try
 }
 
 void read(const Node& n, Fp8Verdict& out) {
@@ -746,7 +774,9 @@ nlohmann::json parse_report_text(const std::string& text, const std::string& sou
 }
 
 Report read_report(const std::string& path) {
-  return report_from_json(parse_report_text(read_text_file(path), path), path);
+  // One statement each: the text is freed before the structs are built from the document.
+  const json document = parse_report_text(read_text_file(path), path);
+  return report_from_json(document, path);
 }
 
 }  // namespace int8attn

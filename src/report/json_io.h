@@ -37,6 +37,7 @@ nlohmann::json to_json(const KernelResult& result);
 nlohmann::json to_json(const LatencyStats& latency);
 nlohmann::json to_json(const Accuracy& accuracy);
 nlohmann::json to_json(const MemoryUse& memory);
+nlohmann::json to_json(const RotatedAttempt& attempt);
 nlohmann::json to_json(const FallbackDecision& fallback);
 nlohmann::json to_json(const Fp8Verdict& verdict);
 nlohmann::json to_json(const Baseline& baseline);

@@ -74,6 +74,7 @@ std::string group_label(const CaseResult& c, bool with_batch) {
                                   d.heads, d.kv_heads, d.head_dim, d.causal ? "causal" : "full",
                                   to_string(c.input.distribution));
   if (d.seq_q != d.seq_kv) label += fmt::format(" q{}", d.seq_q);
+  if (c.rotation != QkRotation::None) label += fmt::format(" {}", to_string(c.rotation));
   return label;
 }
 
@@ -102,6 +103,7 @@ std::string summary_line(const Report& r) {
   const auto& s = r.summary;
   std::string line = fmt::format("{} cases, {} kernel runs: {} ok, {} skipped, {} errors; INT8 kept {:.0f}%",
                                  s.cases, s.kernel_runs, s.ok, s.skipped, s.errors, s.int8_share * 100.0);
+  if (s.int8_hadamard > 0) line += fmt::format(" ({} with the Hadamard rotation)", s.int8_hadamard);
   const std::string against = s.baseline_rule.empty() || s.baseline_rule == "fastest-fp16"
                                   ? std::string("the fastest FP16 kernel")
                                   : s.baseline_rule;

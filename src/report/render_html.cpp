@@ -25,16 +25,26 @@ struct Group {
 
 std::vector<Group> group_by(const Report& r, bool with_batch) {
   std::vector<Group> groups;
+  std::map<std::string, size_t> index_of;
   for (const auto& c : r.cases) {
     const std::string label = group_label(c, with_batch);
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.label == label; });
-    if (it == groups.end()) {
-      groups.push_back({label, {}});
-      it = std::prev(groups.end());
-    }
-    it->cases.push_back(&c);
+    const auto [it, added] = index_of.emplace(label, groups.size());
+    if (added) groups.push_back({label, {}});
+    groups[it->second].cases.push_back(&c);
   }
   return groups;
+}
+
+// A page a browser can open whatever the sweep's size (40 000 cases made 20 000 charts, 134 MB):
+// charts for the first kMaxChartGroups shape groups and decision grids of the first
+// kMaxGridRows; the results table below them has every case.
+constexpr size_t kMaxChartGroups = 48;
+constexpr size_t kMaxGridRows = 300;
+
+std::string omitted_note(size_t shown, size_t total, const char* what) {
+  if (shown == total) return "";
+  return fmt::format("<p class=\"hint\">{} for the first {} of {} shape groups; the table below has every case.</p>",
+                     what, shown, total);
 }
 
 // Sweeps that hold batch*seq constant (one batch per seq_len) get one curve over seq_len,
@@ -198,16 +208,17 @@ std::string samples_chart(const Group& g, size_t group_index, const std::vector<
   return svg_line_chart(chart);
 }
 
-std::string charts_section(const Report& r, const std::vector<std::string>& kernels) {
-  std::string out = "<section id=\"charts\"><h2>Charts</h2>";
+std::string charts_section(const Report& r, const std::vector<Group>& groups,
+                           const std::vector<std::string>& kernels) {
+  const size_t shown = std::min(groups.size(), kMaxChartGroups);
+  std::string out = "<section id=\"charts\"><h2>Charts</h2>" + omitted_note(shown, groups.size(), "Charts");
   std::vector<const ChartKind*> kinds;
   for (const auto& kind : kCharts) {
     if (report_has(r, kind.metric)) kinds.push_back(&kind);
   }
   const bool samples = has_samples(r);
   if (kinds.empty()) return out + "<p>No latency or accuracy was measured in this report.</p></section>";
-  const auto groups = group_cases(r);
-  for (size_t i = 0; i < groups.size(); ++i) {
+  for (size_t i = 0; i < shown; ++i) {
     out += fmt::format("<h3>{}</h3><div class=\"chart-row\">", html_escape(groups[i].label));
     for (const ChartKind* kind : kinds) out += chart_for(r, groups[i], i, *kind, kernels);
     if (samples) out += samples_chart(groups[i], i, kernels);
@@ -228,14 +239,20 @@ GridCell decision_cell(const CaseResult& c, const KernelResult& k) {
     return {fp8 ? "fp8" : "fp16", fp8 ? "#16a34a" : "#f59e0b", tip};
   }
   if (!k.fallback) return {"ok", "#93c5fd", tip};
-  const bool int8 = k.fallback->decision == Decision::Int8;
-  if (!int8) tip += " — fp16-fallback: " + note(k);
-  return {int8 ? "int8" : "fp16", int8 ? "#16a34a" : "#f59e0b", tip};
+  switch (k.fallback->decision) {
+    case Decision::Int8: return {"int8", "#16a34a", tip};
+    case Decision::Int8Hadamard: return {"int8+H", "#0d9488", tip + " — int8-hadamard: " + note(k)};
+    case Decision::Fp16Fallback: break;
+  }
+  return {"fp16", "#f59e0b", tip + " — fp16-fallback: " + note(k)};
 }
 
-std::string fallback_section(const Report& r, const std::vector<std::string>& kernels) {
-  std::string out = "<section id=\"fallback\"><h2>Decisions by shape and length</h2><div class=\"chart-row\">";
-  const auto groups = group_cases(r);
+std::string fallback_section(const Report& r, const std::vector<Group>& all_groups,
+                             const std::vector<std::string>& kernels) {
+  const size_t shown = std::min(all_groups.size(), kMaxGridRows);
+  const std::vector<Group> groups(all_groups.begin(), all_groups.begin() + static_cast<ptrdiff_t>(shown));
+  std::string out = "<section id=\"fallback\"><h2>Decisions by shape and length</h2>" +
+                    omitted_note(groups.size(), all_groups.size(), "Decision grids") + "<div class=\"chart-row\">";
   std::set<int64_t> seqs;
   for (const auto& c : r.cases) seqs.insert(c.dims.seq_kv);
   int grids = 0;
@@ -249,6 +266,7 @@ std::string fallback_section(const Report& r, const std::vector<std::string>& ke
                        {fp8_kernel ? "fp16" : "fp16-fallback", "#f59e0b"},
                        {"skipped", "#9ca3af"},
                        {"error", "#dc2626"}}};
+    if (!fp8_kernel) grid.legend.insert(grid.legend.begin() + 1, {"int8-hadamard (int8+H)", "#0d9488"});
     bool has_decisions = false;
     for (int64_t s : seqs) grid.column_labels.push_back(seq_label(static_cast<double>(s)));
     for (const auto& g : groups) {
@@ -380,9 +398,10 @@ std::string render_html(const Report& r) {
   if (!r.complete) out += "<p class=\"incomplete\">This report is incomplete: the sweep was interrupted.</p>";
   out += "</header>";
   // The answer first, then where it holds (the grid), then the measurements behind it.
+  const std::vector<Group> groups = group_cases(r);
   out += verdict_section(r);
-  out += fallback_section(r, kernels);
-  out += charts_section(r, kernels);
+  out += fallback_section(r, groups, kernels);
+  out += charts_section(r, groups, kernels);
   out += results_section(r);
   out += environment_section(r);
   out += "<script>" + std::string(kSortScript) + "</script></body></html>\n";

@@ -26,9 +26,16 @@ const char* to_string(KernelStatus s) {
 const char* to_string(Decision d) {
   switch (d) {
     case Decision::Int8: return "int8";
+    case Decision::Int8Hadamard: return "int8-hadamard";
     case Decision::Fp16Fallback: return "fp16-fallback";
   }
   return "?";
+}
+
+bool keeps_int8(Decision d) { return d != Decision::Fp16Fallback; }
+
+std::string rotated_reason_prefix(QkRotation rotation) {
+  return std::string("with the ") + to_string(rotation) + " rotation: ";
 }
 
 const char* to_string(Fp8Decision d) { return d == Fp8Decision::Fp8 ? "fp8" : "fp16"; }
@@ -107,7 +114,8 @@ void summarize(Report& report) {
       if (!has_family(k, KernelFamily::Int8)) continue;
       if (k.fallback) {
         ++decisions;
-        stayed_int8 += k.status == KernelStatus::Ok && k.fallback->decision == Decision::Int8;
+        stayed_int8 += k.status == KernelStatus::Ok && keeps_int8(k.fallback->decision);
+        s.int8_hadamard += k.status == KernelStatus::Ok && k.fallback->decision == Decision::Int8Hadamard;
       }
       if (auto x = speedup_of(c, k)) int8_speedup.add(*x);
       if (k.accuracy) {

@@ -46,12 +46,34 @@ struct MemoryUse {
 enum class KernelStatus { Ok, Skipped, Error };
 const char* to_string(KernelStatus s);
 
-enum class Decision { Int8, Fp16Fallback };
+// Int8Hadamard: the kernel missed an accuracy threshold as configured, but passes every check
+// with Q and K rotated (RunSettings::fallback_rotation): deploy it with the rotation.
+enum class Decision { Int8, Int8Hadamard, Fp16Fallback };
 const char* to_string(Decision d);
+// Int8 and Int8Hadamard: INT8 stays (with or without the rotation).
+bool keeps_int8(Decision d);
+
+// The fallback's second try: the same INT8 kernel on the same inputs with Q and K rotated,
+// run when the kernel without rotation missed accuracy thresholds and nothing else.
+struct RotatedAttempt {
+  QkRotation rotation = QkRotation::Hadamard;
+  KernelStatus status = KernelStatus::Ok;
+  std::string reason;                    // why skipped / the error
+  std::optional<Accuracy> accuracy;
+  std::optional<LatencyStats> latency;   // backends that time kernels: end to end, rotation included
+  std::optional<double> speedup;         // against the case's baseline, like KernelResult::speedup
+  std::vector<std::string> reasons;      // what the rotated run still misses; empty when it passed
+};
+
+// How the reasons that come from a rotated try start: "with the hadamard rotation: ".
+std::string rotated_reason_prefix(QkRotation rotation);
 
 struct FallbackDecision {
   Decision decision = Decision::Int8;
-  std::vector<std::string> reasons;  // empty when decision == Int8
+  // Int8: empty. Int8Hadamard: why the kernel without rotation was not enough, then what the
+  // rotation reached. Fp16Fallback: every reason, those of a rotated try included.
+  std::vector<std::string> reasons;
+  std::optional<RotatedAttempt> rotated;  // present when the rotated variant was tried
 };
 
 // FP8 kernels' verdict: fp8 when the kernel ran, is within every accuracy threshold and is
@@ -169,7 +191,8 @@ struct Summary {
   int64_t cases = 0;
   int64_t kernel_runs = 0;
   int64_t ok = 0, skipped = 0, errors = 0;
-  double int8_share = 0;                    // share of INT8 decisions that stayed int8
+  double int8_share = 0;                    // share of INT8 decisions that kept INT8 (rotated or not)
+  int64_t int8_hadamard = 0;                // ... of which only with the Hadamard rotation
   std::optional<double> geomean_speedup;    // INT8 kernels vs each case's baseline, by latency
   std::string baseline_rule;                // "fastest-fp16" or the configured kernel; empty: none
   int64_t fp8_verdicts = 0;                 // FP8 kernel results that ran (ok), with a verdict

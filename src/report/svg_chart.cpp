@@ -189,7 +189,10 @@ std::string svg_decision_grid(const DecisionGrid& grid) {
   size_t longest = 0;
   for (const auto& l : grid.row_labels) longest = std::max(longest, l.size());
   const double left = 16 + 7.0 * static_cast<double>(longest);
-  const double width = std::max(left + kCellW * static_cast<double>(grid.column_labels.size()) + 16, 360.0);
+  double legend_width = 12;
+  for (const auto& entry : grid.legend) legend_width += 30 + 7.0 * static_cast<double>(entry.first.size());
+  const double width =
+      std::max({left + kCellW * static_cast<double>(grid.column_labels.size()) + 16, legend_width, 360.0});
   const double height = kTopPad + kCellH * static_cast<double>(grid.row_labels.size()) + 30;
   std::string out = fmt::format(
       "<svg id=\"{}\" class=\"chart grid-chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" "

@@ -19,7 +19,7 @@ struct Run {
 };
 
 bool kept_low_precision(const KernelResult& k) {
-  if (k.fallback) return k.fallback->decision == Decision::Int8;
+  if (k.fallback) return keeps_int8(k.fallback->decision);
   return k.fp8_verdict && k.fp8_verdict->decision == Fp8Decision::Fp8;
 }
 
@@ -35,6 +35,7 @@ std::string fallback_causes(const std::vector<Run>& fell_back) {
   for (const Run& r : fell_back) {
     std::vector<std::string> causes;
     for (const std::string& reason : decision_reasons(*r.k)) {
+      if (reason.starts_with(rotated_reason_prefix(QkRotation::Hadamard))) continue;  // counted by the first run's
       const std::string cause = reason.substr(0, reason.find(':'));
       if (std::find(causes.begin(), causes.end(), cause) == causes.end()) causes.push_back(cause);
     }
@@ -63,6 +64,14 @@ std::string decision_part(const std::vector<Run>& ran, const char* low, const ch
                        causes);
   }
   return fmt::format("{} in {} of {} cases ({} in the others: {})", low, kept.size(), ran.size(), high, causes);
+}
+
+// "; with the Hadamard rotation in 3": the cases that kept INT8 only rotated.
+std::string rotation_part(const std::vector<Run>& ran) {
+  const auto rotated = std::count_if(ran.begin(), ran.end(), [](const Run& r) {
+    return r.k->fallback && r.k->fallback->decision == Decision::Int8Hadamard;
+  });
+  return rotated > 0 ? fmt::format("; with the Hadamard rotation in {}", rotated) : "";
 }
 
 // What the speedups are against: one kernel when every case had the same baseline.
@@ -116,8 +125,8 @@ std::string verdict_line(const std::string& kernel, KernelFamily family, const s
     return line;
   }
   const bool fp8 = family == KernelFamily::Fp8;
-  line += decision_part(ran, fp8 ? "FP8" : "INT8", fp8 ? "FP16" : "FP16 fallback") + ", " + speed_part(ran) +
-          accuracy_part(ran);
+  line += decision_part(ran, fp8 ? "FP8" : "INT8", fp8 ? "FP16" : "FP16 fallback") + rotation_part(ran) + ", " +
+          speed_part(ran) + accuracy_part(ran);
   if (skipped > 0) line += fmt::format("; skipped in {} ({})", skipped, first_skip);
   if (errors > 0) line += fmt::format("; failed in {}", errors);
   return line;

@@ -32,18 +32,28 @@ int8_t int8_code(float x, float amax) {
   return static_cast<int8_t>(std::clamp(code, -127.f, 127.f));
 }
 
-// Per (batch·head) slab of `seq` tokens × d channels at x: codes and the scale of each group
-// of `group` tokens, after subtracting `mean` ([d] or null) from every token.
-void quantize_token_groups(const float* x, const float* mean, int64_t seq, int64_t d, int64_t group,
-                           int8_t* codes, float* scales) {
-  auto value = [&](int64_t j, int64_t c) { return mean ? x[j * d + c] - mean[c] : x[j * d + c]; };
+// The rows the scales are taken from: each token of the (batch·head) slab of `seq` tokens ×
+// d channels at x, minus `mean` ([d] or null; K smoothing), then rotated when asked.
+std::vector<float> quantizer_input(const float* x, const float* mean, int64_t seq, int64_t d, bool rotate) {
+  std::vector<float> rows(x, x + seq * d);
+  for (int64_t j = 0; j < seq; ++j) {
+    if (mean) {
+      for (int64_t c = 0; c < d; ++c) rows[j * d + c] = x[j * d + c] - mean[c];
+    }
+    if (rotate) hadamard_rotate(rows.data() + j * d, d);
+  }
+  return rows;
+}
+
+// Codes and the scale of each group of `group` tokens of a slab of `seq` tokens × d channels.
+void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group, int8_t* codes, float* scales) {
   for (int64_t g = 0; g * group < seq; ++g) {
     const int64_t first = g * group, last = std::min(seq, first + group);
     float amax = 0.f;
     for (int64_t j = first; j < last; ++j)
-      for (int64_t c = 0; c < d; ++c) amax = std::max(amax, std::fabs(value(j, c)));
+      for (int64_t c = 0; c < d; ++c) amax = std::max(amax, std::fabs(x[j * d + c]));
     for (int64_t j = first; j < last; ++j)
-      for (int64_t c = 0; c < d; ++c) codes[j * d + c] = int8_code(value(j, c), amax);
+      for (int64_t c = 0; c < d; ++c) codes[j * d + c] = int8_code(x[j * d + c], amax);
     scales[g] = amax / 127.f;
   }
 }
@@ -134,20 +144,35 @@ RowSums int8_qk_row(const RowInputs& row, const QuantConfig& cfg, const float* v
 
 float to_fp16(double x) { return static_cast<float>(static_cast<_Float16>(x)); }
 
+void hadamard_rotate(float* x, int64_t d) {
+  if (d <= 0 || (d & (d - 1)) != 0) throw std::invalid_argument("oracle: the rotation needs head_dim a power of two");
+  for (int64_t half = 1; half < d; half *= 2) {  // stage `half`: pairs at distance half, first stages first
+    for (int64_t block = 0; block < d; block += 2 * half) {
+      for (int64_t j = block; j < block + half; ++j) {
+        const float a = x[j], b = x[j + half];
+        x[j] = a + b;
+        x[j + half] = a - b;
+      }
+    }
+  }
+}
+
 Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vector<float>& q,
                    const std::vector<float>& k, const std::vector<float>& v) {
   const int64_t d = dims.head_dim, group = group_tokens(cfg);
   const int64_t q_groups = group_count(dims.seq_q, cfg), k_groups = group_count(dims.seq_kv, cfg);
+  const bool rotate = cfg.rotation == QkRotation::Hadamard;
   const float fold = sm_scale_of(dims) * kLog2e;
   Quantized out;
   out.q8.resize(q.size());
   out.q_scale.resize(dims.batch * dims.heads * q_groups);
   for (int64_t bh = 0; bh < dims.batch * dims.heads; ++bh) {
     const int64_t at = bh * dims.seq_q * d;
-    quantize_token_groups(q.data() + at, nullptr, dims.seq_q, d, group, out.q8.data() + at,
-                          out.q_scale.data() + bh * q_groups);
+    const std::vector<float> rows = quantizer_input(q.data() + at, nullptr, dims.seq_q, d, rotate);
+    quantize_token_groups(rows.data(), dims.seq_q, d, group, out.q8.data() + at, out.q_scale.data() + bh * q_groups);
   }
-  for (float& s : out.q_scale) s *= fold;
+  // Scores of rotated rows are d times too large (x·H·Hᵀ·kᵀ = d·x·kᵀ): Q's scale takes the 1/d.
+  for (float& s : out.q_scale) s = rotate ? s * fold / static_cast<float>(d) : s * fold;
 
   out.k8.resize(k.size());
   out.k_scale.resize(dims.batch * dims.kv_heads * k_groups);
@@ -160,8 +185,9 @@ Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vect
       mean = channel_mean(k.data() + at, dims.seq_kv, d);
       out.k_mean.insert(out.k_mean.end(), mean.begin(), mean.end());
     }
-    quantize_token_groups(k.data() + at, cfg.smooth_k ? mean.data() : nullptr, dims.seq_kv, d, group,
-                          out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
+    const std::vector<float> rows =
+        quantizer_input(k.data() + at, cfg.smooth_k ? mean.data() : nullptr, dims.seq_kv, d, rotate);
+    quantize_token_groups(rows.data(), dims.seq_kv, d, group, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
     for (int64_t c = 0; c < d; ++c) {  // V: one scale per channel
       float amax = 0.f;
       for (int64_t j = 0; j < dims.seq_kv; ++j) amax = std::max(amax, std::fabs(v[at + j * d + c]));

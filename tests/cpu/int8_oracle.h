@@ -27,14 +27,22 @@ enum class Variant {
 
 // The quantized inputs in plain layouts (as src/cpu/quantize.h names them, to compare).
 struct Quantized {
-  std::vector<int8_t> q8, k8, v8;  // [b, h, sq, d], [b, kvh, skv, d] (of K - mean), [b, kvh, skv, d]
+  std::vector<int8_t> q8, k8, v8;  // [b, h, sq, d], [b, kvh, skv, d] (of K - mean), [b, kvh, skv, d];
+                                   // with the rotation, Q and K - mean rotated first
   std::vector<float> q_scale;      // [b, h, q groups], with sm_scale * log2(e) folded in
   std::vector<float> k_scale;      // [b, kvh, k groups]
   std::vector<float> v_scale;      // [b, kvh, d]
   std::vector<float> k_mean;       // [b, kvh, d]; empty without smoothing
 };
 
+// x·H for one row of d values (d a power of two), H the unnormalised Sylvester Hadamard
+// matrix H[i][j] = (-1)^popcount(i & j), evaluated as the contract fixes the FP32 operations:
+// log2(d) stages of butterflies (a + b, a - b) on the pairs at distance 1, 2, 4, ... in turn.
+void hadamard_rotate(float* x, int64_t d);
+
 // q: [b, h, sq, d]; k, v: [b, kvh, skv, d]; FP32 values (FP16-representable in practice).
+// With cfg.rotation, Q rows and K rows (after smoothing) are rotated before their scales are
+// taken, and Q's folded scale carries the 1/d that makes (qH)(kH)ᵀ/d = q·k.
 Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vector<float>& q,
                    const std::vector<float>& k, const std::vector<float>& v);
 

@@ -51,6 +51,22 @@ inline KernelResult make_int8_result(const std::string& kernel, double base) {
   return k;
 }
 
+// An INT8 result that kept INT8 only with the rotation: the fallback's second try, complete.
+inline KernelResult make_rotated_result(const std::string& kernel, double base) {
+  KernelResult k = make_int8_result(kernel, base);
+  RotatedAttempt tried;
+  tried.accuracy = k.accuracy;
+  tried.accuracy->rel_l2 = 0.0123456789012345678;
+  tried.latency = make_latency(base * 1.01, false);
+  tried.speedup = 1.0 / 3.0;
+  k.fallback = FallbackDecision{
+      Decision::Int8Hadamard,
+      {"accuracy: rel_l2 0.0141 > max_rel_l2 0.0125",
+       "with the hadamard rotation: within every threshold (max_abs_error 0.0123, rel_l2 0.0123)"},
+      tried};
+  return k;
+}
+
 inline CaseResult make_case(const std::string& id, double base) {
   CaseResult c;
   c.id = id;
@@ -62,6 +78,7 @@ inline CaseResult make_case(const std::string& id, double base) {
   c.input.outlier_channels = 6;
   c.input.npy_dir = "/data/llama3/layer7";
   c.kernels.push_back(make_int8_result("int8-fa", base));
+  c.kernels.push_back(make_rotated_result("int8-qk", base));
   KernelResult err;
   err.kernel = "fp16-fa";
   err.status = KernelStatus::Error;
@@ -174,6 +191,18 @@ inline void expect_same(const KernelResult& a, const KernelResult& b) {
   if (a.fallback) {
     EXPECT_EQ(a.fallback->decision, b.fallback->decision);
     EXPECT_EQ(a.fallback->reasons, b.fallback->reasons);
+    ASSERT_EQ(a.fallback->rotated.has_value(), b.fallback->rotated.has_value());
+    if (a.fallback->rotated) {
+      const RotatedAttempt &x = *a.fallback->rotated, &y = *b.fallback->rotated;
+      EXPECT_EQ(x.rotation, y.rotation);
+      EXPECT_EQ(x.status, y.status);
+      EXPECT_EQ(x.reason, y.reason);
+      expect_same_optional(x.accuracy, y.accuracy, "rotated.accuracy");
+      expect_same_optional(x.latency, y.latency, "rotated.latency");
+      ASSERT_EQ(x.speedup.has_value(), y.speedup.has_value());
+      if (x.speedup) expect_same(*x.speedup, *y.speedup, "rotated.speedup");
+      EXPECT_EQ(x.reasons, y.reasons);
+    }
   }
 }
 

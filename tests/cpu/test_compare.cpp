@@ -268,6 +268,30 @@ TEST(Compare, FallbackFlipIsARegressionAndTheReverseAnImprovement) {
   EXPECT_EQ(compare_exit_code(result), kExitPass);
 }
 
+// int8-hadamard sits between the two: INT8 still, but only with the rotation.
+TEST(Compare, Int8HadamardRanksBetweenInt8AndFallback) {
+  const Report base = make_report(SweepShape{}, 1);
+  auto with_decision = [&](Decision d) {
+    Report r = base;
+    auto& fallback = *kernel_of(r, 2, "int8-fa").fallback;
+    fallback.decision = d;
+    fallback.reasons = {"accuracy: rel_l2 0.03 > max_rel_l2 0.02"};
+    return r;
+  };
+  const Report int8 = with_decision(Decision::Int8), rotated = with_decision(Decision::Int8Hadamard),
+               fp16 = with_decision(Decision::Fp16Fallback);
+  auto verdict = [&](const Report& from, const Report& to) {
+    return row_of(compare_reports(from, to, CompareOptions{}), base.cases[2].id, "int8-fa").verdict;
+  };
+  EXPECT_EQ(verdict(int8, rotated), Verdict::Regression);
+  EXPECT_EQ(verdict(rotated, fp16), Verdict::Regression);
+  EXPECT_EQ(verdict(fp16, rotated), Verdict::Improvement);
+  EXPECT_EQ(verdict(rotated, int8), Verdict::Improvement);
+  const CompareResult result = compare_reports(int8, rotated, CompareOptions{});
+  EXPECT_NE(row_of(result, base.cases[2].id, "int8-fa").findings.at(0).message.find("decision int8 -> int8-hadamard"),
+            std::string::npos);
+}
+
 TEST(Compare, StatusOkToErrorFails) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = base;

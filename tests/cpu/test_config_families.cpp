@@ -120,6 +120,22 @@ TEST(RotationConfig, ErrorsNameTheField) {
   EXPECT_EQ(error_path(config_with("{}", "", "[64, 96]")), "(no error)");
 }
 
+// quantization.fallback_rotation: the fallback's second try, on by default.
+TEST(RotationConfig, FallbackRotationDefaultsToHadamardAndCanBeTurnedOff) {
+  const SweepConfig by_default = parse_sweep_config(config_with("{}"), "x.json");
+  EXPECT_EQ(by_default.settings.fallback_rotation, QkRotation::Hadamard);
+  EXPECT_EQ(by_default.expanded["quantization"]["fallback_rotation"], "hadamard");
+  const SweepConfig off =
+      parse_sweep_config(config_with("{}", R"(, "quantization": {"fallback_rotation": "none"})"), "x.json");
+  EXPECT_EQ(off.settings.fallback_rotation, QkRotation::None);
+  EXPECT_EQ(off.settings.quant.rotation, QkRotation::None);  // the cases' own rotation is another setting
+  EXPECT_EQ(off.expanded["quantization"]["fallback_rotation"], "none");
+  EXPECT_EQ(error_path(config_with("{}", R"(, "quantization": {"fallback_rotation": "walsh"})")),
+            "quantization.fallback_rotation");
+  EXPECT_EQ(error_path(config_with("{}", R"(, "quantization": {"fallback_rotation": ["hadamard"]})")),
+            "quantization.fallback_rotation");
+}
+
 std::string config_path(const std::string& name) { return std::string(INT8ATTN_SOURCE_DIR) + "/configs/" + name; }
 
 // The accuracy study: every family, both rotations, ids unique and carrying the rotation.

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "src/bench/backend.h"
+#include "src/bench/runner.h"
+#include "src/config/sweep_config.h"
 #include "src/cpu/npy.h"
 #include "test_cpu_util.h"
 
@@ -103,6 +105,43 @@ TEST(CpuBackend, DumpsAndReloadsInputs) {
     EXPECT_EQ(from_files.kernels[i].accuracy->rel_l2, generated.kernels[i].accuracy->rel_l2);
   }
   std::filesystem::remove_all(dump);
+}
+
+// The fallback's second try on the real emulation: loud channels varying per token
+// (outlier-scale) miss max_rel_l2 without the rotation and meet it with it, so INT8 stays
+// with the rotation; a sharper softmax misses it either way (docs/accuracy.md says why).
+TEST(CpuBackendFallback, TriesTheHadamardRotationBeforeFp16) {
+  auto config_text = [](const char* fallback_rotation) {
+    return std::string(R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128], "input": [
+        {"distribution": "outlier-scale", "seed": 3}, {"distribution": "normal", "scale": 3, "seed": 3}]},
+      "kernels": ["int8-fa", "int8-qk"],
+      "thresholds": {"max_mse": 1e-3, "max_abs_error": 0.3, "max_rel_l2": 0.02},
+      "quantization": {"fallback_rotation": ")") + fallback_rotation + R"("}})";
+  };
+  auto backend = make_cpu_backend(CpuOptions{});
+  const SweepConfig config = parse_sweep_config(config_text("hadamard"), "fallback.json");
+  ASSERT_EQ(config.cases.size(), 2u);
+  const CaseResult loud = run_one_case(config.cases[0], *backend, config.settings);
+  const CaseResult sharp = run_one_case(config.cases[1], *backend, config.settings);
+  ASSERT_EQ(loud.kernels.size(), 3u);  // the reference first, then int8-fa and int8-qk
+  for (size_t i = 1; i < 3; ++i) {
+    const KernelResult& k = loud.kernels[i];
+    ASSERT_TRUE(k.fallback && k.fallback->rotated && k.fallback->rotated->accuracy) << k.kernel;
+    EXPECT_EQ(k.fallback->decision, Decision::Int8Hadamard) << k.kernel << ": " << k.fallback->reasons.back();
+    EXPECT_GT(k.accuracy->rel_l2, 0.02) << k.kernel;
+    EXPECT_LT(k.fallback->rotated->accuracy->rel_l2, 0.015) << k.kernel;
+    EXPECT_TRUE(k.fallback->reasons.front().starts_with("accuracy: ")) << k.fallback->reasons.front();
+
+    const FallbackDecision& d = *sharp.kernels[i].fallback;
+    EXPECT_EQ(d.decision, Decision::Fp16Fallback) << k.kernel;
+    ASSERT_TRUE(d.rotated) << k.kernel;
+    EXPECT_FALSE(d.rotated->reasons.empty());
+    EXPECT_TRUE(d.reasons.back().starts_with("with the hadamard rotation: accuracy: ")) << d.reasons.back();
+  }
+  const SweepConfig off = parse_sweep_config(config_text("none"), "fallback.json");
+  const CaseResult loud_off = run_one_case(off.cases[0], *backend, off.settings);
+  EXPECT_EQ(loud_off.kernels[1].fallback->decision, Decision::Fp16Fallback);
+  EXPECT_FALSE(loud_off.kernels[1].fallback->rotated);
 }
 
 }  // namespace

@@ -207,3 +207,77 @@ TEST(Fallback, PolicyDecidesInt8KernelsOnly) {
   EXPECT_EQ(c.kernels[2].fallback->decision, Decision::Int8);
   EXPECT_FALSE(c.kernels[3].fallback.has_value());
 }
+
+// An output that is all zeros next to a small reference stays under max_mse and
+// max_abs_error; it is still no INT8 kernel anyone should deploy.
+TEST(Fallback, AllZeroOutputNeverPasses) {
+  KernelResult zeros = ok_result("int8-fa", 1e-6, 0.004, 1.0);
+  zeros.accuracy->rel_l2 = 1.0;
+  zeros.accuracy->cosine = 0.0;
+  const FallbackDecision d = decide_fallback(zeros, Thresholds{}, nullptr);
+  EXPECT_EQ(d.decision, Decision::Fp16Fallback);
+  EXPECT_TRUE(has_reason(d, "cosine 0: the output is all zeros or unrelated to the reference"));
+  Thresholds with_cosine;
+  with_cosine.min_cosine = 0.99;
+  EXPECT_EQ(decide_fallback(zeros, with_cosine, nullptr).reasons.size(), 1u);  // said once
+}
+
+TEST(FallbackRotation, TriedOnlyForAKernelThatMissedAccuracyAlone) {
+  const Thresholds t;
+  EXPECT_TRUE(rotation_may_help(ok_result("int8-fa", 2e-4, 0.01, 1.0), t, nullptr));
+  EXPECT_TRUE(rotation_may_help(ok_result("int8-fa", 1e-6, 0.7, 1.0), t, nullptr));
+  EXPECT_FALSE(rotation_may_help(ok_result("int8-fa", 1e-6, 0.01, 1.0), t, nullptr)) << "within every threshold";
+  const Baseline faster{kFastestFp16Rule, "fp16-cudnn", 0.5, ""};
+  EXPECT_FALSE(rotation_may_help(ok_result("int8-fa", 2e-4, 0.01, 1.0), t, &faster)) << "slower: rotating adds time";
+  EXPECT_FALSE(rotation_may_help(status_only("int8-fa", KernelStatus::Error, "boom"), t, nullptr));
+  EXPECT_FALSE(rotation_may_help(status_only("int8-fa", KernelStatus::Skipped, "shape"), t, nullptr));
+  KernelResult nonfinite = ok_result("int8-fa", 2e-4, 0.01, 1.0);
+  nonfinite.accuracy->nonfinite = 1;
+  EXPECT_FALSE(rotation_may_help(nonfinite, t, nullptr));
+  KernelResult zero_reference = ok_result("int8-fa", 0, 0, 1.0);
+  zero_reference.accuracy->rel_l2 = zero_reference.accuracy->cosine = std::nan("");
+  EXPECT_FALSE(rotation_may_help(zero_reference, t, nullptr));
+  KernelResult zero_output = ok_result("int8-fa", 2e-4, 0.01, 1.0);
+  zero_output.accuracy->cosine = 0;
+  EXPECT_FALSE(rotation_may_help(zero_output, t, nullptr));
+}
+
+TEST(FallbackRotation, PassingRotatedRunKeepsInt8WithBothRunsReasons) {
+  KernelResult plain = ok_result("int8-fa", 1e-6, 0.67, 1.0);
+  plain.fallback = decide_fallback(plain, Thresholds{}, nullptr);
+  judge_rotated_attempt(plain, ok_result("int8-fa", 1e-6, 0.02, 1.0), QkRotation::Hadamard, Thresholds{}, nullptr);
+  const FallbackDecision& d = *plain.fallback;
+  EXPECT_EQ(d.decision, Decision::Int8Hadamard);
+  ASSERT_EQ(d.reasons.size(), 2u);
+  EXPECT_EQ(d.reasons[0], "accuracy: max_abs_error 0.67 > max_abs_error limit 0.05");
+  EXPECT_EQ(d.reasons[1], "with the hadamard rotation: within every threshold (max_abs_error 0.02, rel_l2 0.01)");
+  ASSERT_TRUE(d.rotated);
+  EXPECT_EQ(d.rotated->rotation, QkRotation::Hadamard);
+  EXPECT_EQ(d.rotated->status, KernelStatus::Ok);
+  EXPECT_TRUE(d.rotated->reasons.empty());
+  EXPECT_DOUBLE_EQ(d.rotated->accuracy->max_abs_error, 0.02);
+  EXPECT_DOUBLE_EQ(plain.accuracy->max_abs_error, 0.67) << "the kernel's own accuracy stays the unrotated run's";
+  EXPECT_TRUE(keeps_int8(d.decision));
+}
+
+TEST(FallbackRotation, FailingRotatedRunFallsBackWithItsReasonsToo) {
+  const Baseline baseline{kFastestFp16Rule, "fp16-cudnn", 1.1, ""};
+  KernelResult plain = ok_result("int8-qk", 1e-6, 0.67, 1.0);
+  plain.fallback = decide_fallback(plain, Thresholds{}, &baseline);
+  judge_rotated_attempt(plain, ok_result("int8-qk", 1e-6, 0.2, 1.2), QkRotation::Hadamard, Thresholds{}, &baseline);
+  const FallbackDecision& d = *plain.fallback;
+  EXPECT_EQ(d.decision, Decision::Fp16Fallback);
+  EXPECT_EQ(d.reasons, (std::vector<std::string>{
+                           "accuracy: max_abs_error 0.67 > max_abs_error limit 0.05",
+                           "with the hadamard rotation: accuracy: max_abs_error 0.2 > max_abs_error limit 0.05",
+                           "with the hadamard rotation: speed: int8-qk 1.2 ms is slower than fp16-cudnn 1.1 ms"}));
+  EXPECT_NEAR(*d.rotated->speedup, 1.1 / 1.2, 1e-12);
+  EXPECT_EQ(d.rotated->reasons.size(), 2u);
+
+  KernelResult failed = ok_result("int8-qk", 1e-6, 0.67, 1.0);
+  judge_rotated_attempt(failed, status_only("int8-qk", KernelStatus::Error, "launch failed"), QkRotation::Hadamard,
+                        Thresholds{}, nullptr);
+  EXPECT_EQ(failed.fallback->decision, Decision::Fp16Fallback);
+  EXPECT_TRUE(has_reason(*failed.fallback, "with the hadamard rotation: kernel error: launch failed"));
+  EXPECT_EQ(failed.fallback->rotated->reason, "launch failed");
+}

@@ -1,9 +1,12 @@
 // The CPU emulation of the INT8 kernels (src/cpu/) against the independent oracle
-// (int8_oracle.h) on small shapes, for every quantization option and both INT8 variants:
+// (int8_oracle.h) on small shapes, for every quantization option (the Hadamard rotation
+// included) and both INT8 variants:
 // the quantized inputs must be equal bit for bit, and every output element must be the FP16
 // rounding of a value within the oracle's FP32-reassociation radius of the oracle's value.
+#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -35,15 +38,22 @@ struct Rng {
   }
 };
 
-// Q and K spread enough that blocks have different maxima; with outliers, K's first three
-// channels carry a large offset (the case K smoothing exists for).
-Inputs make_inputs(const AttnDims& dims, uint64_t seed, bool outliers) {
+// Loud channels: none; an offset on K's first three (what K smoothing removes); or Q and K
+// channels 1, 2 and 5 scaled per element, ×4 and ×16 (what the rotation is for).
+enum class Outliers { None, Offset, Scale };
+
+// Q and K spread enough that blocks have different maxima, with the outliers asked for.
+Inputs make_inputs(const AttnDims& dims, uint64_t seed, Outliers outliers) {
   Rng rng{seed};
   Inputs in;
-  for (int64_t i = 0; i < dims.q_elements(); ++i) in.q.push_back(rng.fp16_value(1.0));
+  auto loud = [&](int64_t i) {
+    const int64_t c = i % dims.head_dim;
+    return outliers == Outliers::Scale && (c == 1 || c == 2 || c == 5);
+  };
+  for (int64_t i = 0; i < dims.q_elements(); ++i) in.q.push_back(rng.fp16_value(loud(i) ? 4.0 : 1.0));
   for (int64_t i = 0; i < dims.kv_elements(); ++i) {
-    const bool outlier_channel = outliers && i % dims.head_dim < 3;
-    in.k.push_back(rng.fp16_value(1.0) + (outlier_channel ? 12.f : 0.f));
+    const bool offset_channel = outliers == Outliers::Offset && i % dims.head_dim < 3;
+    in.k.push_back(rng.fp16_value(loud(i) ? 16.0 : 1.0) + (offset_channel ? 12.f : 0.f));
   }
   for (int64_t i = 0; i < dims.kv_elements(); ++i) {  // channel means of both signs, as activations have
     const double channel_mean = 0.3 * static_cast<double>(i % dims.head_dim % 4) - 0.45;
@@ -62,18 +72,25 @@ AttnDims dims_of(int64_t b, int64_t h, int64_t kv, int64_t sq, int64_t skv, int6
 struct Shape {
   const char* what;
   AttnDims dims;
-  bool outliers;
+  Outliers outliers;
 };
 
-const std::vector<Shape>& shapes() {
+// The shapes an option applies to: the rotation needs head_dim a power of two.
+std::vector<Shape> shapes(const QuantConfig& cfg = {}) {
   static const std::vector<Shape> list = {
-      {"GQA 2:1, causal 1 < seq_q < seq_kv, partial blocks", dims_of(1, 4, 2, 37, 150, 32, true), false},
-      {"seq_q > seq_kv causal (rows with no key), batch 2", dims_of(2, 2, 1, 70, 45, 16, true), false},
-      {"decode, seq_q 1", dims_of(1, 2, 2, 1, 130, 64, false), false},
-      {"outlier K channels, GQA 3:1", dims_of(1, 3, 1, 50, 200, 24, false), true},
-      {"causal square, one block", dims_of(1, 2, 2, 64, 64, 8, true), false},
+      {"GQA 2:1, causal 1 < seq_q < seq_kv, partial blocks", dims_of(1, 4, 2, 37, 150, 32, true), Outliers::None},
+      {"seq_q > seq_kv causal (rows with no key), batch 2", dims_of(2, 2, 1, 70, 45, 16, true), Outliers::None},
+      {"decode, seq_q 1", dims_of(1, 2, 2, 1, 130, 64, false), Outliers::None},
+      {"outlier K channels, GQA 3:1", dims_of(1, 3, 1, 50, 200, 24, false), Outliers::Offset},
+      {"causal square, one block", dims_of(1, 2, 2, 64, 64, 8, true), Outliers::None},
+      {"loud Q and K channels, GQA 2:1", dims_of(1, 4, 2, 40, 160, 64, false), Outliers::Scale},
   };
-  return list;
+  std::vector<Shape> applicable;
+  for (const Shape& shape : list) {
+    const int64_t d = shape.dims.head_dim;
+    if (cfg.rotation == QkRotation::None || (d & (d - 1)) == 0) applicable.push_back(shape);
+  }
+  return applicable;
 }
 
 // Counts the elements of `got` outside [fp16(value - radius), fp16(value + radius)].
@@ -104,7 +121,8 @@ std::string option_name(const QuantConfig& c) {
   name += c.smooth_k ? "_Smooth" : "_NoSmooth";
   name += c.p_quant == PQuant::U8x255 ? "_PU8" : "_PS8";
   name += c.l_from_quantized_p ? "_LQuantized" : "_LExact";
-  return name + "_KvBlock" + std::to_string(c.kv_block);
+  name += "_KvBlock" + std::to_string(c.kv_block);
+  return c.rotation == QkRotation::Hadamard ? name + "_Hadamard" : name;
 }
 
 std::vector<QuantConfig> every_option() {
@@ -113,16 +131,18 @@ std::vector<QuantConfig> every_option() {
     for (const bool smooth : {true, false})
       for (const PQuant p : {PQuant::U8x255, PQuant::S8x127})
         for (const bool l_quantized : {false, true})
-          for (const int32_t kv_block : {64, 32}) {
-            QuantConfig c;
-            c.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
-            c.qk_block = 32;
-            c.smooth_k = smooth;
-            c.p_quant = p;
-            c.l_from_quantized_p = l_quantized;
-            c.kv_block = kv_block;
-            all.push_back(c);
-          }
+          for (const int32_t kv_block : {64, 32})
+            for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard}) {
+              QuantConfig c;
+              c.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
+              c.qk_block = 32;
+              c.smooth_k = smooth;
+              c.p_quant = p;
+              c.l_from_quantized_p = l_quantized;
+              c.kv_block = kv_block;
+              c.rotation = rotation;
+              all.push_back(c);
+            }
   return all;
 }
 
@@ -130,7 +150,7 @@ class EmulationVsOracle : public ::testing::TestWithParam<QuantConfig> {};
 
 TEST_P(EmulationVsOracle, QuantizedInputsAreIdentical) {
   const QuantConfig cfg = GetParam();
-  for (const Shape& shape : shapes()) {
+  for (const Shape& shape : shapes(cfg)) {
     const Inputs in = make_inputs(shape.dims, 101, shape.outliers);
     const cpu::QuantizedHost emu = cpu::quantize_qkv_host(shape.dims, cfg, in.q, in.k, in.v, true);
     const oracle::Quantized want = oracle::quantize(shape.dims, cfg, in.q, in.k, in.v);
@@ -147,7 +167,7 @@ TEST_P(EmulationVsOracle, QuantizedInputsAreIdentical) {
 void expect_variant_matches(const QuantConfig& cfg, cpu::Int8Variant emu_variant, oracle::Variant variant,
                             const char* name) {
   int64_t elements = 0, ambiguous = 0;
-  for (const Shape& shape : shapes()) {
+  for (const Shape& shape : shapes(cfg)) {
     const Inputs in = make_inputs(shape.dims, 202, shape.outliers);
     const std::vector<float> got = cpu::int8_attention_host(shape.dims, cfg, in.q, in.k, in.v, emu_variant);
     const oracle::Output want =
@@ -174,24 +194,74 @@ TEST_P(EmulationVsOracle, Int8QkOutputMatches) {
 INSTANTIATE_TEST_SUITE_P(EveryOption, EmulationVsOracle, ::testing::ValuesIn(every_option()),
                          [](const ::testing::TestParamInfo<QuantConfig>& info) { return option_name(info.param); });
 
-// The oracle itself computes attention: its INT8 results are near plain softmax attention.
+double rel_error(const std::vector<double>& got, const std::vector<double>& exact) {
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < exact.size(); ++i) {
+    err += (got[i] - exact[i]) * (got[i] - exact[i]);
+    norm += exact[i] * exact[i];
+  }
+  return std::sqrt(err / norm);
+}
+
+// The oracle's INT8 error against plain softmax attention, per variant.
+std::vector<double> oracle_errors(const Shape& shape, const QuantConfig& cfg, uint64_t seed) {
+  const Inputs in = make_inputs(shape.dims, seed, shape.outliers);
+  const std::vector<double> exact = oracle::exact_attention(shape.dims, in.q, in.k, in.v);
+  const oracle::Quantized qz = oracle::quantize(shape.dims, cfg, in.q, in.k, in.v);
+  std::vector<double> errors;
+  for (const oracle::Variant variant : {oracle::Variant::Int8Fa, oracle::Variant::Int8Qk}) {
+    errors.push_back(rel_error(oracle::attention(shape.dims, cfg, qz, variant, in.v).value, exact));
+  }
+  return errors;
+}
+
+// The oracle itself computes attention: its INT8 results are near plain softmax attention,
+// with the rotation too (its normalisation is the oracle's own). Loud channels that vary per
+// token are the rotation's case: without it they stay further off (next test).
 TEST(Int8Oracle, IsCloseToUnquantizedAttention) {
-  for (const Shape& shape : shapes()) {
-    const Inputs in = make_inputs(shape.dims, 303, shape.outliers);
-    const std::vector<double> exact = oracle::exact_attention(shape.dims, in.q, in.k, in.v);
-    const QuantConfig cfg;
-    const oracle::Quantized qz = oracle::quantize(shape.dims, cfg, in.q, in.k, in.v);
-    for (const oracle::Variant variant : {oracle::Variant::Int8Fa, oracle::Variant::Int8Qk}) {
-      const oracle::Output out = oracle::attention(shape.dims, cfg, qz, variant, in.v);
-      double err = 0, norm = 0;
-      for (size_t i = 0; i < exact.size(); ++i) {
-        err += (out.value[i] - exact[i]) * (out.value[i] - exact[i]);
-        norm += exact[i] * exact[i];
+  for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard}) {
+    QuantConfig cfg;
+    cfg.rotation = rotation;
+    for (const Shape& shape : shapes(cfg)) {
+      if (shape.outliers == Outliers::Scale && rotation == QkRotation::None) continue;
+      for (const double error : oracle_errors(shape, cfg, 303)) {
+        EXPECT_LT(error, 0.03) << shape.what << ", rotation " << static_cast<int>(rotation);
+        EXPECT_GT(error, 1e-4) << shape.what << ": nothing was quantized";
       }
-      EXPECT_LT(std::sqrt(err / norm), 0.03) << shape.what;
-      EXPECT_GT(std::sqrt(err / norm), 1e-4) << shape.what << ": nothing was quantized";
     }
   }
+}
+
+// What the rotation is for: loud Q and K channels set every token's scale without it.
+TEST(Int8Oracle, RotationSpreadsLoudChannels) {
+  QuantConfig rotated;
+  rotated.rotation = QkRotation::Hadamard;
+  for (const Shape& shape : shapes(rotated)) {
+    if (shape.outliers != Outliers::Scale) continue;
+    const std::vector<double> without = oracle_errors(shape, QuantConfig{}, 303);
+    const std::vector<double> with = oracle_errors(shape, rotated, 303);
+    for (size_t v = 0; v < with.size(); ++v) {
+      EXPECT_LT(with[v], 0.6 * without[v]) << shape.what << " variant " << v << ": " << without[v] << " -> " << with[v];
+    }
+  }
+}
+
+// The oracle's rotation is the Sylvester Hadamard matrix H[i][j] = (-1)^popcount(i & j), not
+// some other orthogonal ±1 matrix: on small integers every FP32 sum is exact.
+TEST(Int8Oracle, RotationIsTheSylvesterHadamardMatrix) {
+  for (const int64_t d : {1, 2, 8, 64, 128}) {
+    std::vector<float> x(d);
+    for (int64_t i = 0; i < d; ++i) x[i] = static_cast<float>(i * 7 % 11) - 5.f;
+    std::vector<float> y = x;
+    oracle::hadamard_rotate(y.data(), d);
+    for (int64_t j = 0; j < d; ++j) {
+      double want = 0;
+      for (int64_t i = 0; i < d; ++i) want += (std::popcount(static_cast<uint64_t>(i & j)) % 2 ? -1.0 : 1.0) * x[i];
+      ASSERT_EQ(y[j], want) << "d " << d << ", column " << j;
+    }
+  }
+  std::vector<float> odd(24, 1.f);
+  EXPECT_THROW(oracle::hadamard_rotate(odd.data(), 24), std::invalid_argument);
 }
 
 }  // namespace

@@ -335,6 +335,27 @@ TEST(RenderViews, VerdictLinesSayWhereInt8HoldsAndHowFast) {
   EXPECT_EQ(lines[1].rfind("int8-qk: ", 0), 0u);
 }
 
+// int8-hadamard keeps INT8, and the line says where only the rotation did; the rotated try's
+// own reasons are not counted as another cause of a fallback.
+TEST(RenderViews, VerdictLinesCountInt8HadamardAsKept) {
+  Report r = make_report(SweepShape{}, 1);
+  for (auto& c : r.cases) {
+    for (auto& k : c.kernels) {
+      if (k.kernel != "int8-fa") continue;
+      if (c.dims.seq_kv == 1024) {
+        const std::string rotated = rotated_reason_prefix(QkRotation::Hadamard) + "accuracy: rel_l2 0.03";
+        k.fallback = FallbackDecision{Decision::Fp16Fallback, {"accuracy: rel_l2 0.04", rotated}, RotatedAttempt{}};
+      } else if (c.dims.seq_kv == 4096) {
+        k.fallback = FallbackDecision{Decision::Int8Hadamard, {"accuracy: rel_l2 0.03"}, RotatedAttempt{}};
+      }
+    }
+  }
+  const std::string line = view::verdict_lines(r).at(0);
+  const std::string want =
+      "int8-fa: INT8 from 4K tokens (FP16 fallback below: accuracy in 2); with the Hadamard rotation in 2, ";
+  EXPECT_EQ(line.rfind(want, 0), 0u) << line;
+}
+
 TEST(RenderCsv, CarriesTheInputParametersAndProvenance) {
   Report r = make_report(SweepShape{}, 1);
   r.cases.resize(1);
@@ -383,6 +404,45 @@ TEST(Escape, XmlAndCsv) {
   EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
   EXPECT_EQ(parse_report_format("html"), ReportFormat::Html);
   EXPECT_FALSE(parse_report_format("pdf").has_value());
+}
+
+// A sweep of thousands of shapes still makes a page a browser opens: charts and decision grids
+// for the first groups only, saying so, and every case in the table.
+TEST(RenderHtml, LargeSweepsGetBoundedChartsAndEveryCaseInTheTable) {
+  const Report one = make_report(SweepShape{}, 1);
+  Report r = one;
+  r.cases.clear();
+  for (int64_t heads = 1; heads <= 400; ++heads) {  // 400 shape groups of 2 sequence lengths
+    for (size_t i = 0; i < 2; ++i) {
+      CaseResult c = one.cases[i];
+      c.dims.heads = c.dims.kv_heads = heads;
+      c.id = make_case_id(c.dims, c.input);
+      r.cases.push_back(std::move(c));
+    }
+  }
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_NE(html.find("id=\"chart-latency-47\""), std::string::npos) << "charts of the first 48 groups";
+  EXPECT_EQ(html.find("id=\"chart-latency-48\""), std::string::npos);
+  EXPECT_EQ(html.find("id=\"chart-samples-48\""), std::string::npos);
+  EXPECT_NE(html.find("Charts for the first 48 of 400 shape groups"), std::string::npos);
+  EXPECT_NE(html.find("Decision grids for the first 300 of 400 shape groups"), std::string::npos);
+  EXPECT_EQ(count(html, "<g class=\"cell\">"), 2u * 300u * 2u) << "two INT8 grids, 300 rows of 2 cells";
+  EXPECT_EQ(count(html, "<tr><td"), r.cases.size() * 4);
+  EXPECT_LT(html.size(), 3u << 20);
+}
+
+TEST(RenderHtml, RotatedCasesAreTheirOwnCurve) {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases.resize(3);
+  for (CaseResult c : std::vector<CaseResult>(r.cases)) {
+    c.rotation = QkRotation::Hadamard;
+    c.id = make_case_id(c.dims, c.input, c.rotation);
+    r.cases.push_back(c);
+  }
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_NE(html.find("chart-latency-1"), std::string::npos);  // two groups of three lengths, not one zigzag
+  EXPECT_EQ(html.find("chart-latency-2"), std::string::npos);
+  EXPECT_NE(html.find("d128 full normal hadamard"), std::string::npos);
 }
 
 TEST(RenderHtml, BatchFollowingSeqLenStaysOneCurve) {

@@ -19,7 +19,9 @@ class ScriptedBackend : public Backend {
  public:
   std::function<void(const BenchCase&)> on_case;  // runs inside run_case (e.g. raise SIGINT)
   std::vector<std::string> ran;                   // case ids in order
+  std::vector<size_t> kernels_asked;              // how many kernels each run was asked for
   std::string fail_kernel;                        // this kernel reports an error
+  bool rotation_fixes_seq_77 = false;             // with the Hadamard rotation seq 77 is accurate
 
   BackendKind kind() const override { return BackendKind::Cpu; }
   DeviceCaps caps() const override { return {BackendKind::Cpu, "scripted"}; }
@@ -30,7 +32,9 @@ class ScriptedBackend : public Backend {
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
                       const RunSettings&) override {
     ran.push_back(c.id);
+    kernels_asked.push_back(kernels.size());
     if (on_case) on_case(c);
+    const bool inaccurate = c.dims.seq_q == 77 && !(rotation_fixes_seq_77 && c.rotation == QkRotation::Hadamard);
     CaseResult r;
     for (auto it = kernels.rbegin(); it != kernels.rend(); ++it) {  // reversed on purpose
       KernelResult k;
@@ -40,7 +44,8 @@ class ScriptedBackend : public Backend {
         k.reason = "boom";
       } else if ((*it)->family != KernelFamily::Reference) {
         k.accuracy = Accuracy{};
-        k.accuracy->mse = c.dims.seq_q == 77 ? 1.0 : 1e-7;  // seq 77 crosses max_mse
+        k.accuracy->mse = inaccurate ? 1.0 : 1e-7;  // seq 77 crosses max_mse
+        k.accuracy->cosine = 0.999;
       }
       r.kernels.push_back(k);
     }
@@ -98,8 +103,11 @@ TEST_F(RunnerTest, RunsEveryCaseInConfigOrderAndAppliesPolicy) {
   EXPECT_EQ(out.report.cases[0].kernels[0].kernel, "fp16-ref-cublaslt");
   EXPECT_EQ(out.report.cases[0].kernels[3].kernel, "fp16-fa");
   EXPECT_EQ(kernel(out.report.cases[0], "int8-fa").fallback->decision, Decision::Int8);
-  // seq 77: accuracy threshold crossed.
-  EXPECT_EQ(kernel(out.report.cases[1], "int8-fa").fallback->decision, Decision::Fp16Fallback);
+  // seq 77: accuracy threshold crossed, also with the rotation the fallback tried.
+  const FallbackDecision& seq77 = *kernel(out.report.cases[1], "int8-fa").fallback;
+  EXPECT_EQ(seq77.decision, Decision::Fp16Fallback);
+  ASSERT_TRUE(seq77.rotated);
+  EXPECT_EQ(seq77.reasons.back(), "with the hadamard rotation: accuracy: mse 1 > max_mse 0.0001");
   // head_dim 96: the registry says shape unsupported; the reference still ran.
   const KernelResult& hd96 = kernel(out.report.cases[2], "int8-fa");
   EXPECT_EQ(hd96.status, KernelStatus::Skipped);
@@ -107,10 +115,58 @@ TEST_F(RunnerTest, RunsEveryCaseInConfigOrderAndAppliesPolicy) {
   EXPECT_EQ(kernel(out.report.cases[2], "fp16-ref-cublaslt").status, KernelStatus::Ok);
   // seq 4096: the backend's skip reason applies to every kernel, and it never ran.
   EXPECT_EQ(kernel(out.report.cases[3], "fp16-ref-cublaslt").reason, "too big for the test");
-  EXPECT_EQ(backend.ran.size(), 3u);
+  // seq 77 ran a second time, rotated, with its two INT8 kernels (and the reference they need).
+  const std::vector<std::string> ran = {out.report.cases[0].id, out.report.cases[1].id,
+                                        out.report.cases[1].id + "-hadamard", out.report.cases[2].id};
+  EXPECT_EQ(backend.ran, ran);
+  EXPECT_EQ(backend.kernels_asked, (std::vector<size_t>{4, 4, 2, 1}));
   // The report is on disk, readable, and the checkpoint is gone.
   EXPECT_EQ(read_report(options_.output_path).cases.size(), 4u);
   EXPECT_FALSE(fs::exists(checkpoint_path_for(options_.output_path)));
+}
+
+TEST_F(RunnerTest, RotatedVariantKeepsInt8WhereItPasses) {
+  ScriptedBackend backend;
+  backend.rotation_fixes_seq_77 = true;
+  const SweepOutcome out = run_sweep(make_config(), backend, options_, ToolInfo{});
+  for (const char* name : {"int8-fa", "int8-qk"}) {
+    const FallbackDecision& d = *kernel(out.report.cases[1], name).fallback;
+    EXPECT_EQ(d.decision, Decision::Int8Hadamard) << name;
+    ASSERT_EQ(d.reasons.size(), 2u) << name;
+    EXPECT_EQ(d.reasons[0], "accuracy: mse 1 > max_mse 0.0001");
+    EXPECT_TRUE(d.reasons[1].starts_with("with the hadamard rotation: within every threshold")) << d.reasons[1];
+    ASSERT_TRUE(d.rotated && d.rotated->accuracy);
+    EXPECT_DOUBLE_EQ(d.rotated->accuracy->mse, 1e-7);
+    EXPECT_DOUBLE_EQ(kernel(out.report.cases[1], name).accuracy->mse, 1.0);  // the case's own run
+  }
+  EXPECT_EQ(out.report.summary.int8_hadamard, 2);
+  EXPECT_DOUBLE_EQ(out.report.summary.int8_share, 0.5);  // 4 of 8 kept INT8, 2 of them rotated; 4 skipped
+  // The written report keeps the decision and the try.
+  const CaseResult read_back = read_report(options_.output_path).cases[1];
+  EXPECT_EQ(kernel(read_back, "int8-fa").fallback->decision, Decision::Int8Hadamard);
+  EXPECT_DOUBLE_EQ(kernel(read_back, "int8-fa").fallback->rotated->accuracy->mse, 1e-7);
+}
+
+TEST_F(RunnerTest, NoRotatedTryWhenTheConfigTurnsItOffOrTheCaseIsRotatedAlready) {
+  for (const bool turned_off : {true, false}) {
+    ScriptedBackend backend;
+    backend.rotation_fixes_seq_77 = true;
+    SweepConfig config = make_config();
+    if (turned_off) {
+      config.settings.fallback_rotation = QkRotation::None;
+    } else {  // the case's own run is the rotated one: nothing else to try
+      backend.rotation_fixes_seq_77 = false;
+      for (BenchCase& c : config.cases) {
+        c.rotation = QkRotation::Hadamard;
+        c.id = make_case_id(c.dims, c.input, c.rotation);
+      }
+    }
+    const SweepOutcome out = run_sweep(config, backend, options_, ToolInfo{});
+    EXPECT_EQ(backend.ran.size(), 3u) << "turned off: " << turned_off;
+    const FallbackDecision& d = *kernel(out.report.cases[1], "int8-fa").fallback;
+    EXPECT_EQ(d.decision, Decision::Fp16Fallback);
+    EXPECT_FALSE(d.rotated);
+  }
 }
 
 TEST_F(RunnerTest, KernelErrorIsRecordedAndTheSweepGoesOn) {
