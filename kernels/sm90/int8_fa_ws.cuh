@@ -175,9 +175,9 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
     wgmma_pv<kD, kPU8, 1>(acc, pa[1], desc_v + kDescKStep);
     wgmma_commit();
   };
-  // x = the scaled, masked scores of block blk (mask_blk: the block whose keys are masked;
-  // past the last block every key is, so the softmax of a repeated block changes nothing).
-  // The block's K scales are read before the wait for its S, so their shared-memory latency
+  // x = the scaled, masked scores of a block, ks its K scales (mask_blk: the block whose keys
+  // are masked; past the last block every key is, so the softmax of a repeated block changes
+  // nothing). The K scales are read before the wait for S, so their shared-memory latency
   // overlaps the product instead of stalling the first multiply (ncu: 6% of all stalls).
   using KScales = float2[kBlockN / 8];
   auto load_k_scales = [&](int blk, KScales& ks) {
