@@ -25,6 +25,13 @@ struct AttnDims {
   int64_t kv_elements() const { return batch * kv_heads * seq_kv * head_dim; }
 };
 
+// FLOPs of attention as every TOPS figure counts them (the report, the progress line, the CPU
+// backend's limit, tools/kernel_bench): 4*b*h*sq*skv*d, halved when causal.
+inline double attention_flops(const AttnDims& d) {
+  const double flops = 4.0 * d.batch * d.heads * static_cast<double>(d.seq_q) * d.seq_kv * d.head_dim;
+  return d.causal ? flops / 2 : flops;
+}
+
 // Granularity of the Q and K scales.
 enum class QkGranularity : int32_t {
   PerToken = 0,  // one scale per (batch, head, token)

@@ -308,19 +308,9 @@ struct Bench {
     Result r = compare();
     if (timed) {
       r.ms = time_ms([&] { return attend(kind); });
-      const double ops = 4.0 * dims.batch * dims.heads * dims.seq_q * dims.seq_kv * dims.head_dim *
-                         (dims.causal ? causal_fraction() : 1.0);
-      r.tops = ops / (r.ms * 1e-3) / 1e12;
+      r.tops = attention_flops(dims) / (r.ms * 1e-3) / 1e12;  // the tool's count (causal: half)
     }
     return r;
-  }
-
-  // Fraction of (row, key) pairs visible under the causal mask.
-  double causal_fraction() const {
-    double vis = 0;
-    for (int64_t i = 0; i < dims.seq_q; ++i)
-      vis += static_cast<double>(std::clamp<int64_t>(i + dims.seq_kv - dims.seq_q + 1, 0, dims.seq_kv));
-    return vis / (static_cast<double>(dims.seq_q) * dims.seq_kv);
   }
 
   Result compare() {

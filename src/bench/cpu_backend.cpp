@@ -46,10 +46,7 @@ std::string read_hostname() {
   return gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string("unknown");
 }
 
-double case_gflop(const AttnDims& d) {
-  const double flop = 4.0 * d.batch * d.heads * d.seq_q * d.seq_kv * d.head_dim;
-  return (d.causal ? flop / 2 : flop) / 1e9;
-}
+double case_gflop(const AttnDims& d) { return attention_flops(d) / 1e9; }
 
 // Host memory a case needs at its peak: Q/K/V as floats, the FP64 reference, one kernel's
 // output, and the INT8 codes with their scales (measured: a 234.9M-element Q, K and V case

@@ -73,9 +73,7 @@ bool SampleCollector::done() const { return !stop_reason().empty(); }
 
 double attention_tops(const AttnDims& d, double latency_ms) {
   if (latency_ms <= 0) return 0;
-  double ops = 4.0 * d.batch * d.heads * static_cast<double>(d.seq_q) * d.seq_kv * d.head_dim;
-  if (d.causal) ops /= 2;
-  return ops / (latency_ms * 1e-3) / 1e12;
+  return attention_flops(d) / (latency_ms * 1e-3) / 1e12;
 }
 
 }  // namespace int8attn

@@ -40,7 +40,8 @@ ShardSpec parse_shard(const std::string& text, const std::string& option) {
 std::string to_string(const ShardSpec& shard) { return fmt::format("{}/{}", shard.index, shard.count); }
 
 int64_t estimated_case_cost(const AttnDims& d) {
-  // 4*b*h*sq*skv*d (halved when causal) in 128-bit: 128K-token cases overflow nothing.
+  // attention_flops (common/attn_types.h) in 128-bit integers: 128K-token cases overflow
+  // nothing, and every machine computes the same split (no floating-point rounding).
   unsigned __int128 flops = 4;
   for (int64_t factor : {d.batch, d.heads, d.seq_q, d.seq_kv, d.head_dim}) {
     flops *= static_cast<unsigned __int128>(std::max<int64_t>(factor, 0));

@@ -166,11 +166,6 @@ std::atomic<bool>& sweep_interrupt_flag() {
   return flag;
 }
 
-double attention_flops(const AttnDims& d) {
-  const double flops = 4.0 * d.batch * d.heads * static_cast<double>(d.seq_q) * d.seq_kv * d.head_dim;
-  return d.causal ? flops / 2 : flops;
-}
-
 CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings& settings) {
   CaseResult result;
   std::vector<const KernelSpec*> runnable;

@@ -102,7 +102,4 @@ class SweepSession {
   std::optional<Progress> progress_;
 };
 
-// FLOPs of attention as the report counts them: 4*b*h*sq*skv*d, halved when causal.
-double attention_flops(const AttnDims& dims);
-
 }  // namespace int8attn
