@@ -6,7 +6,8 @@
 // the warp's Q fragments live in registers for the whole KV loop; K/V tiles of kBlockN = 64
 // keys (== QuantConfig::kv_block) stream through a kStages-deep cp.async ring in swizzled
 // shared memory and are read with ldmatrix. The online softmax runs once per 64-key block
-// (numerics.h). Included by exactly one .cu (fused_instances.cu).
+// (numerics.h). Included by fused_attention.cu and, for WarpTile, the wgmma kernels
+// (int8_fa_wgmma.cuh, sm90/int8_fa_ws.cuh).
 #pragma once
 #include <cuda_fp16.h>
 #include <cfloat>

@@ -102,7 +102,7 @@ std::optional<std::string> fp8_cudnn_rule(const AttnDims& d, const DeviceCaps& d
 }  // namespace
 
 const std::vector<KernelSpec>& kernel_registry() {
-  // Head dims the fused GPU kernels are instantiated for (kernels/instantiations).
+  // Head dims the fused GPU kernels are instantiated for (head_dim_compiled, kernels/fused_attention.cu).
   static const std::vector<int64_t> kFusedHeadDims = {64, 128};
   static const std::vector<KernelSpec> registry = {
       {"fp16-ref-cublaslt",
