@@ -71,6 +71,12 @@ std::string SampleCollector::stop_reason() const {
 
 bool SampleCollector::done() const { return !stop_reason().empty(); }
 
+LatencyStats SampleCollector::stats() const {
+  LatencyStats s = compute_latency_stats(samples_ms_, options_.keep_samples);
+  s.stop_reason = stop_reason();
+  return s;
+}
+
 double attention_tops(const AttnDims& d, double latency_ms) {
   if (latency_ms <= 0) return 0;
   return attention_flops(d) / (latency_ms * 1e-3) / 1e12;

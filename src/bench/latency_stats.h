@@ -28,7 +28,9 @@ class SampleCollector {
   std::string stop_reason() const;
   const std::vector<double>& samples() const { return samples_ms_; }
   double relative_noise() const;
-  LatencyStats stats() const { return compute_latency_stats(samples_ms_, options_.keep_samples); }
+  // The statistics of the samples so far, with the stop reason: a report says whether a
+  // latency met the noise target or ran out of samples or time (then it is noisier).
+  LatencyStats stats() const;
 
  private:
   MeasureOptions options_;

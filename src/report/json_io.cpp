@@ -130,6 +130,7 @@ json to_json(const LatencyStats& l) {
             {"p10_ms", real(l.p10_ms)},       {"p90_ms", real(l.p90_ms)},
             {"stddev_ms", real(l.stddev_ms)}, {"samples", l.samples},
             {"rel_noise", real(l.rel_noise)}};
+  if (!l.stop_reason.empty()) j["stop_reason"] = l.stop_reason;
   if (!l.raw_ms.empty()) j["raw_ms"] = reals(l.raw_ms);
   return j;
 }
@@ -528,6 +529,7 @@ void read(const Node& n, LatencyStats& out) {
   required(n, "stddev_ms", out.stddev_ms);
   required(n, "samples", out.samples);
   required(n, "rel_noise", out.rel_noise);
+  optional(n, "stop_reason", out.stop_reason);
   optional(n, "raw_ms", out.raw_ms);
 }
 

@@ -21,6 +21,7 @@ struct LatencyStats {
   double stddev_ms = 0;
   int64_t samples = 0;
   double rel_noise = 0;           // stddev / mean
+  std::string stop_reason;        // why sampling stopped ("noise 0.3% < 0.5%", "max_seconds 5", ...)
   std::vector<double> raw_ms;     // every sample, only with measure.keep_samples
 };
 

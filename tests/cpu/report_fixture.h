@@ -24,6 +24,7 @@ inline LatencyStats make_latency(double base, bool with_samples) {
   l.stddev_ms = 1e-300 * base;
   l.samples = 123456789012;
   l.rel_noise = l.stddev_ms / l.mean_ms;
+  l.stop_reason = "noise 0.3% < 0.5%";
   if (with_samples) l.raw_ms = {base, base / 7.0, base * 3.14159265358979};
   return l;
 }
@@ -150,6 +151,7 @@ inline void expect_same(const LatencyStats& a, const LatencyStats& b) {
   expect_same(a.stddev_ms, b.stddev_ms, "stddev_ms");
   EXPECT_EQ(a.samples, b.samples);
   expect_same(a.rel_noise, b.rel_noise, "rel_noise");
+  EXPECT_EQ(a.stop_reason, b.stop_reason);
   ASSERT_EQ(a.raw_ms.size(), b.raw_ms.size());
   for (size_t i = 0; i < a.raw_ms.size(); ++i) expect_same(a.raw_ms[i], b.raw_ms[i], "raw_ms");
 }

@@ -60,6 +60,7 @@ TEST(SampleCollector, StopsOnLowNoiseOnlyAfterMinimumTimeAndSamples) {
   c.add(5.0, 0.005);  // 5 samples, 25 ms, zero noise
   EXPECT_TRUE(c.done());
   EXPECT_NE(c.stop_reason().find("noise"), std::string::npos);
+  EXPECT_EQ(c.stats().stop_reason, c.stop_reason());
 }
 
 TEST(SampleCollector, WaitsForMinimumGpuTime) {
@@ -74,6 +75,7 @@ TEST(SampleCollector, NoisySamplesRunToTheSampleCap) {
   while (!c.done()) c.add(n++ % 2 ? 1.0 : 2.0, 0.001);  // 33% noise never settles
   EXPECT_EQ(n, 50);
   EXPECT_NE(c.stop_reason().find("max_samples"), std::string::npos);
+  EXPECT_EQ(c.stats().stop_reason, c.stop_reason());  // the report says the noise target was missed
 }
 
 TEST(SampleCollector, WallTimeCapStopsSlowSamples) {
