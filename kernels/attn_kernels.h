@@ -97,10 +97,10 @@ struct FusedTuning {
   int wgmma_shape = 0;    // the wgmma kernel's CTA: 0 measured best (= 1); 1 one warpgroup, two
                           // CTAs per SM; 2 two warpgroups; 3 one lean warpgroup, three CTAs per
                           // SM (shapes other than the best exist only in tuning builds)
-  int ws = -1;            // int8-fa on Hopper, the warp-specialized kernel (kernels/sm90): -1 where
-                          // it is the measured best, 0 never, 1 wherever it runs (else
-                          // cudaErrorNotSupported)
-  int ws_schedule = -1;   // its WsSchedule (0 overlap, 1 ping-pong, 2 deferred O merge); -1 the
+  int ws = -1;            // int8-fa and int8-qk on Hopper, the warp-specialized kernels
+                          // (kernels/sm90): -1 where they are the measured best, 0 never, 1
+                          // wherever they run (else cudaErrorNotSupported)
+  int ws_schedule = -1;   // int8-fa's WsSchedule (int8-qk: 0 overlap, 1 ping-pong) (0 overlap, 1 ping-pong, 2 deferred O merge); -1 the
                           // measured best (the only one compiled outside tuning builds)
 };
 void set_fused_tuning(const FusedTuning& tuning);

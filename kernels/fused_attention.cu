@@ -173,11 +173,10 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
   return cudaErrorNotSupported;
 }
 
-// Where the warp-specialized kernel is the default (FusedTuning::ws = -1): head_dim 128 from
-// 1K keys, 64 from 4K. H200, kernel-only TOPS (docs/perf-log.md v17-v20), d128 wgmma v11 vs
-// warp-specialized v20 (same run): 1K 331 vs 353, 4K 416 vs 495, 16K 441 vs 546, 32K 450 vs
-// 553, 4K causal 369 vs 418, 16K causal 442 vs 506; d64 4K: mma.sync 289 (v5) vs v20 309.
-// Shorter key ranges are not measured. Affects speed, never results.
+// Where the warp-specialized kernels (int8-fa and int8-qk) are the default (FusedTuning::ws =
+// -1): head_dim 128 from 1K keys, 64 from 4K, where they beat the others in one run on the H200
+// (docs/perf-log.md v17-v20 and qk-ws1); shorter key ranges are not measured. Affects speed,
+// never results.
 bool ws_by_default(const AttnDims& dims) {
   return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
 }
@@ -249,6 +248,12 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
   p.v_rows = dims.seq_kv;
+  const bool ws = g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims);
+  if (ws && device_runs_sm90a()) {
+    const cudaError_t err = fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads,
+                                                 cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
+    if (err != cudaErrorNotSupported || g_tuning.ws > 0) return err;  // else: a shape this build lacks
+  }
   const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
                         warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p,
                         schedule(Variant::Int8QK, dims.head_dim)};

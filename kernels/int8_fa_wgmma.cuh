@@ -53,6 +53,18 @@ __device__ __forceinline__ uint64_t gmma_desc(uint32_t smem_address) {
 }
 // The descriptor of the next 32-byte k step (the hardware applies the swizzle to the address).
 constexpr uint64_t kDescKStep = 32 >> 4;
+// The descriptor of an MN-major 16-bit tile (B stored [K][N], N contiguous, imm-trans-b) with
+// 128-byte swizzle: columns of 64 N elements (one 128-byte row per k), k rows in 8-row groups
+// 1 KB apart; column_bytes: the distance between two such columns (the leading byte offset).
+__device__ __forceinline__ uint64_t gmma_desc_mn128(uint32_t smem_address, uint32_t column_bytes) {
+#if INT8ATTN_MN_DESC_SWAP  // tuning builds: the two offsets the other way round
+  return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (uint64_t{1024 >> 4} << 16) |
+         (static_cast<uint64_t>(column_bytes >> 4) << 32) | (uint64_t{1} << 62);
+#else
+  return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (static_cast<uint64_t>(column_bytes >> 4) << 16) |
+         (uint64_t{1024 >> 4} << 32) | (uint64_t{1} << 62);
+#endif
+}
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
@@ -66,6 +78,11 @@ template <int N>
 __device__ __forceinline__ void fence_regs(uint32_t (&r)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
+template <int N>
+__device__ __forceinline__ void fence_regs(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
 }
 // cp.async writes are generic-proxy writes; wgmma reads through the async proxy.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }

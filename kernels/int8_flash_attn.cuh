@@ -546,6 +546,19 @@ struct WarpTile {
       }
   }
 
+  // A fragments (m16 x k16, FP16) of P for int8-qk and fp16-fa: two 8-key n-tiles of the S
+  // accumulator layout are one k16 fragment as they are.
+  static __device__ __forceinline__ void pack_p_half(const float (&tp)[S::kNTilesS][4],
+                                                     uint32_t (&pa)[kBlockN / 16][4]) {
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk) {
+      pa[kk][0] = pack_half2(tp[2 * kk][0], tp[2 * kk][1]);
+      pa[kk][1] = pack_half2(tp[2 * kk][2], tp[2 * kk][3]);
+      pa[kk][2] = pack_half2(tp[2 * kk + 1][0], tp[2 * kk + 1][1]);
+      pa[kk][3] = pack_half2(tp[2 * kk + 1][2], tp[2 * kk + 1][3]);
+    }
+  }
+
   // O[n] = O[n] * alpha + beta * float(acc), acc the block's INT32 P·V started at kMagicBits
   // or at 0 (kRaw; see scale_scores). kWeighted false: beta is 1 for both rows.
   template <bool kWeighted, bool kRaw = false>
@@ -618,13 +631,7 @@ struct WarpTile {
       }
     } else {
       uint32_t pa[kBlockN / 16][4];
-#pragma unroll
-      for (int kk = 0; kk < kBlockN / 16; ++kk) {
-        pa[kk][0] = pack_half2(tp[2 * kk][0], tp[2 * kk][1]);
-        pa[kk][1] = pack_half2(tp[2 * kk][2], tp[2 * kk][3]);
-        pa[kk][2] = pack_half2(tp[2 * kk + 1][0], tp[2 * kk + 1][1]);
-        pa[kk][3] = pack_half2(tp[2 * kk + 1][2], tp[2 * kk + 1][3]);
-      }
+      pack_p_half(tp, pa);
 #pragma unroll
       for (int n = 0; n < S::kNTilesO; ++n)
 #pragma unroll

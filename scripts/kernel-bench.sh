@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tools/kernel_bench with nvcc alone and runs the given modes (default: check quick).
-#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [sanitize] [sass] [gtest] [ab]
+#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [sanitize] [sass] [gtest] [ab]
 # Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
 # gtest: builds tests/gpu/test_int8_kernels.cpp with src/cpu and the kernels directly
 # (g++/nvcc, no CMake) against the carried .deps (gtest, fmt) and runs it once per schedule
@@ -132,12 +132,12 @@ for m in "${modes[@]}"; do
         --section SchedulerStats --section InstructionStats --section MemoryWorkloadAnalysis --section Occupancy \
         "$out/kernel_bench" profile > "$out/ncu.txt" 2>&1 || status=1
       grep -E "flash_attention|Duration|Throughput|Issue Slots|Issued Warp|Eligible|Active Warps|Stall|No Eligible|Pipe|Bank|Occupancy" "$out/ncu.txt" | head -60 ;;
-    wsprofile)  # ncu of the warp-specialized kernel (d128 16K): sections, then stall samples per SASS line
-      ncu --clock-control none --kernel-name regex:"int8fa_ws" --launch-count 1 --set full --import-source yes \
-        -f -o "$out/ws" "$out/kernel_bench" wsprofile > "$out/ncu-ws.log" 2>&1 || status=1
-      ncu -i "$out/ws.ncu-rep" --page details > "$out/ncu-ws.txt" 2>&1 || status=1
-      ncu -i "$out/ws.ncu-rep" --page source --csv --print-source sass > "$out/ncu-ws-sass.csv" 2>&1 || status=1
-      grep -E "Duration|Issue Slots|Issued Warp|Eligible|Active Warps|No Eligible|Executed Ipc|Warp Cycles" "$out/ncu-ws.txt" | head -20 ;;
+    wsprofile|wsprofile-qk)  # ncu of the warp-specialized int8-fa (int8-qk) kernel, d128 16K: sections, then stall samples per SASS line
+      ncu --clock-control none --kernel-name regex:"int8_ws_kernel" --launch-count 1 --set full --import-source yes \
+        -f -o "$out/$m" "$out/kernel_bench" "$m" > "$out/ncu-$m.log" 2>&1 || status=1
+      ncu -i "$out/$m.ncu-rep" --page details > "$out/ncu-$m.txt" 2>&1 || status=1
+      ncu -i "$out/$m.ncu-rep" --page source --csv --print-source sass > "$out/ncu-$m-sass.csv" 2>&1 || status=1
+      grep -E "Duration|Issue Slots|Issued Warp|Eligible|Active Warps|No Eligible|Executed Ipc|Warp Cycles" "$out/ncu-$m.txt" | head -20 ;;
     gtest)
       run_gtest || status=1 ;;
     ab)

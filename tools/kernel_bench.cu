@@ -5,9 +5,10 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|sancheck|wssan|schedules|ws] [--iters N] [--schedule S] [--ws W]
-//   --ws W: the int8-fa kinds' FusedTuning::ws (0 never, 1 always the warp-specialized Hopper
-//   kernel, with its default schedule); ws: the A/B of the Hopper int8-fa kernels on the issue's shapes.
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws] [--iters N] [--schedule S] [--ws W]
+//   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
+//   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
+//   issue's shapes.
 //   --schedule S: the fused kernels' register schedule (FusedTuning::schedule; -1 = default);
 //   schedules: every schedule on the A/B shapes (d128 4K, 16K, 4K causal; d64 4K); check
 //   also runs every schedule unless --schedule is given.
@@ -114,7 +115,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean, Int8FaU8Wgmma, Int8FaU8Ws, Int8FaU8WsPP, Int8FaU8WsDefer };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean, Int8FaU8Wgmma, Int8FaU8Ws, Int8FaU8WsPP, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP };
 // The "8w" kinds force 8 warps per CTA (one CTA per SM); the others use the library's choice.
 // The "mma" kind and the 8w one force int8-fa's mma.sync kernel where the wgmma one would run.
 int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 : 0; }
@@ -127,11 +128,11 @@ int wgmma_shape_for(Kind k) { return k == Kind::Int8FaU8Wg2 ? 2 : k == Kind::Int
 // library's choice).
 int g_ws = -1;
 int ws_for(Kind k) {
-  if (k == Kind::Int8FaU8Wgmma) return 0;  // the v11 kernel itself, where the default would be ws
-  return k == Kind::Int8FaU8Ws || k == Kind::Int8FaU8WsPP || k == Kind::Int8FaU8WsDefer ? 1 : g_ws;
+  if (k == Kind::Int8FaU8Wgmma || k == Kind::Int8QkMma) return 0;  // the older kernels themselves, where the default would be ws
+  return k == Kind::Int8FaU8Ws || k == Kind::Int8FaU8WsPP || k == Kind::Int8FaU8WsDefer || k == Kind::Int8QkWs || k == Kind::Int8QkWsPP ? 1 : g_ws;
 }
 int ws_schedule_for(Kind k) {
-  return k == Kind::Int8FaU8Ws ? 0 : k == Kind::Int8FaU8WsPP ? 1 : k == Kind::Int8FaU8WsDefer ? 2 : -1;
+  return k == Kind::Int8FaU8Ws ? 0 : k == Kind::Int8FaU8WsPP || k == Kind::Int8QkWsPP ? 1 : k == Kind::Int8FaU8WsDefer ? 2 : -1;
 }
 int wgmma_for(Kind k) {
   return k == Kind::Int8FaU8Mma || k == Kind::Int8FaU8W8 ? 0 : k == Kind::Int8FaU8Wgmma ? 1 : -1;
@@ -152,12 +153,15 @@ const char* kind_name(Kind k) {
     case Kind::Int8FaU8Ws: return "int8-fa(u8,ws)";
     case Kind::Int8FaU8WsPP: return "int8-fa(u8,ws,pp)";
     case Kind::Int8FaU8WsDefer: return "int8-fa(u8,ws,defer)";
+    case Kind::Int8QkWs: return "int8-qk(ws)";
+    case Kind::Int8QkMma: return "int8-qk(mma)";
+    case Kind::Int8QkWsPP: return "int8-qk(ws,pp)";
   }
   return "?";
 }
 double threshold(Kind k, bool outliers) {
   if (k == Kind::Fp16Fa || k == Kind::Fp16FaW8) return 0.002;
-  if (k == Kind::Int8Qk) return outliers ? 0.02 : 0.01;
+  if (k == Kind::Int8Qk || k == Kind::Int8QkWs || k == Kind::Int8QkMma || k == Kind::Int8QkWsPP) return outliers ? 0.02 : 0.01;
   if (k == Kind::Int8FaS8) return 0.05;  // INT-FlashAttention's scheme: reported, not a target
   return outliers ? 0.02 : 0.015;
 }
@@ -262,7 +266,10 @@ struct Bench {
       case Kind::Int8FaU8:
       case Kind::Int8FaS8:
       case Kind::Int8FaU8LQ: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
-      case Kind::Int8Qk: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
+      case Kind::Int8Qk:
+      case Kind::Int8QkWs:
+      case Kind::Int8QkMma:
+      case Kind::Int8QkWsPP: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
       case Kind::Fp16Fa:
       case Kind::Fp16FaW8: return fp16_flash_attention(dims, q, k, v, out, nullptr);
     }
@@ -294,7 +301,7 @@ struct Bench {
     cfg.p_quant = kind == Kind::Int8FaS8 ? PQuant::S8x127 : PQuant::U8x255;
     cfg.l_from_quantized_p = kind == Kind::Int8FaU8LQ;
     const bool int8 = kind != Kind::Fp16Fa && kind != Kind::Fp16FaW8;
-    if (int8) CHECK_CUDA(quantize(kind != Kind::Int8Qk));
+    if (int8) CHECK_CUDA(quantize(kind != Kind::Int8Qk && kind != Kind::Int8QkWs && kind != Kind::Int8QkMma && kind != Kind::Int8QkWsPP));
     CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
     const cudaError_t err = attend(kind);
     if (err == cudaErrorNotSupported) {
@@ -356,7 +363,7 @@ int main(int argc, char** argv) {
   std::vector<Shape> shapes;
   std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk,
                              Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
-  const bool timed = mode != "check" && mode != "profile" && mode != "wsprofile" && mode != "sancheck" && mode != "wssan";
+  const bool timed = mode != "check" && mode != "profile" && mode != "wsprofile" && mode != "wsprofile-qk" && mode != "sancheck" && mode != "wssan";
   if (mode == "check") {
     for (int64_t d : {64, 128})
       for (bool causal : {false, true}) {
@@ -375,15 +382,15 @@ int main(int argc, char** argv) {
       shapes.push_back({1, 2, 2, 200, 70, d, true, false});
       shapes.push_back({1, 2, 1, 1, 300, d, false, false});
     }
-  } else if (mode == "wssan") {  // the warp-specialized kernel's schedules, small shapes, for compute-sanitizer
-    kinds = {Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
+  } else if (mode == "wssan") {  // the warp-specialized kernels, small shapes, for compute-sanitizer
+    kinds = {Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer, Kind::Int8QkWs, Kind::Int8QkWsPP};
     for (bool causal : {false, true}) {
       shapes.push_back({2, 4, 2, 77, 77, 128, causal, false});
       shapes.push_back({1, 2, 2, 200, 70, 128, causal, false});
       shapes.push_back({1, 2, 1, 130, 1100, 128, causal, false});
     }
-  } else if (mode == "wsprofile") {  // one launch of the warp-specialized kernel for ncu (16K, d128)
-    kinds = {Kind::Int8FaU8WsDefer};
+  } else if (mode == "wsprofile" || mode == "wsprofile-qk") {  // one launch of a warp-specialized kernel for ncu (16K, d128)
+    kinds = {mode == "wsprofile" ? Kind::Int8FaU8WsDefer : Kind::Int8QkWs};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
   } else if (mode == "profile") {  // one launch of each kernel for ncu
     kinds = {Kind::Int8FaU8, Kind::Fp16Fa};
@@ -393,8 +400,8 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
-  } else if (mode == "ws") {  // the Hopper int8-fa kernels side by side
-    kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
+  } else if (mode == "ws") {  // the Hopper kernels side by side
+    kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWs, Kind::Int8QkWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});

@@ -1,16 +1,18 @@
-// int8-fa on Hopper, warp-specialized (FlashAttention-3's structure, issue 10 milestones 1-4):
+// int8-fa and int8-qk on Hopper, warp-specialized (FlashAttention-3's structure, issue 10):
 // a persistent grid, one CTA per SM walking the tiles of 128 query rows.
 //   warpgroup 0  producer: one thread issues TMA loads of each tile's Q (two slots, so the
-//                next tile's Q lands during this one) and of K, V^T and the 64 per-key K
+//                next tile's Q lands during this one) and of K, V and the 64 per-key K
 //                scales into a kStages-deep shared-memory ring; full/empty mbarriers order
 //                it with the consumers. It gives its registers away (setmaxnreg.dec) so the
 //                consumers can hold theirs.
 //   warpgroups 1, 2  consumers: 64 query rows each. The numerics and the per-thread softmax
-//                are WarpTile's (int8_flash_attn.cuh), the products are wgmma as in
-//                int8_fa_wgmma.cuh: S = Q·K^T (m64n64k32 s8.s8, both from smem),
-//                O += P·V (m64n{D}k32 u8/s8.s8, P from registers, V^T from smem).
-// How each consumer overlaps its products with its softmax is a schedule (WsSchedule below).
-// Included by exactly one .cu (int8_fa_ws.cu).
+//                are WarpTile's (int8_flash_attn.cuh), the products are wgmma:
+//                S = Q·K^T (m64n64k32 s8.s8, both from smem), then
+//                int8-fa: O += P·V (m64n{D}k32 u8/s8.s8, P codes from registers, V^T from smem);
+//                int8-qk: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P from
+//                registers, V from smem as it lies in memory: [keys][channels], MN-major).
+// How each int8-fa consumer overlaps its products with its softmax is a schedule (WsSchedule
+// below); int8-qk has one. Included by exactly one .cu (int8_fa_ws.cu).
 #pragma once
 #include <cuda.h>  // CUtensorMap (a plain struct: no driver library is linked for it)
 #include <cuda/ptx>
@@ -26,20 +28,28 @@ struct WsParams {
   int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads longest first (causal)
   CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
   CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, 64, 1]
-  CUtensorMap v_map;  // V^T: [padded seq_kv, head_dim, batch*kv_heads], box [64, head_dim, 1]
+  CUtensorMap v_map;  // int8-fa, V^T: [padded seq_kv, head_dim, batch*kv_heads] int8, box [64, head_dim, 1];
+                      // int8-qk, V: [head_dim, seq_kv, batch*kv_heads] FP16, box [64, 64, 1]
 };
 
-template <int kD>
+template <Variant kV, int kD>
 struct WsShape {
+  static_assert(kV == Variant::Int8Full || kV == Variant::Int8QK, "INT8 Q·K^T");
+  static constexpr bool kInt8PV = kV == Variant::Int8Full;
   static constexpr int kConsumers = 2;                 // consumer warpgroups
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
-  static constexpr int kStages = 8;  // K/V ring depth (~17 KB a stage); a power of two, so a block's
-                                     // slot and phase are a mask and a shift (4 and 8 measured alike, 6 2% slower)
+  // K/V ring depth; a power of two, so a block's slot and phase are a mask and a shift. int8-fa:
+  // 8 (~17 KB a stage; 4 and 8 measured alike, 6 2% slower); int8-qk at head_dim 128: 4 (25 KB
+  // a stage, eight would not fit).
+  static constexpr int kStages = kInt8PV || kD == 64 ? 8 : 4;
   static constexpr int kQBytes = kBlockM * kD;
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kKBytes = kBlockN * kD;         // K: 64 rows of kD bytes
-  static constexpr int kVBytes = kD * kBlockN;         // V^T: kD rows of 64 key bytes
+  // int8-fa: V^T, kD rows of 64 key bytes. int8-qk: FP16 V in kD / 64 columns of 64 channels
+  // (a 128-byte swizzle row), each 64 key rows: one TMA box and one wgmma MN atom column.
+  static constexpr int kVColumnBytes = kBlockN * 128;
+  static constexpr int kVBytes = kInt8PV ? kD * kBlockN : kD / 64 * kVColumnBytes;
   static constexpr int kScaleOffset = kKBytes + kVBytes;
   static constexpr int kStageBytes = kScaleOffset + 1024;  // + 64 K scales; slots stay 1 KB aligned
   static constexpr int kScaleBytes = kBlockN * 4;          // per-token K scales (bulk copy)
@@ -51,6 +61,7 @@ struct WsShape {
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQBytes % 1024 == 0 && kKBytes % 1024 == 0, "swizzle atoms start on 1 KB");
   static_assert((kStages & (kStages - 1)) == 0, "ring depth: a power of two");
+  static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
 };
 
 namespace ws {
@@ -101,9 +112,9 @@ struct WsBarriers {
 // consumers released the tile before last), then every KV block through the ring. The ring's
 // block count g and the tile count run on across tiles, so slots and phases follow from them.
 // Everything lands through the async proxy, so a full barrier's byte count orders it all.
-template <int kD>
+template <Variant kV, int kD>
 __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const WsBarriers& bar) {
-  using W = WsShape<kD>;
+  using W = WsShape<kV, kD>;
   uint32_t g = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
     const CtaWork<W::kBlockM> work(p.base, tile, p.tile_order_heads);
@@ -120,7 +131,13 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
       char* slot = smem + W::kRingOffset + stage * W::kStageBytes;
       ws::arrive_expect_bytes(&bar.full[stage], W::kTmaBytes);
       ws::tma_load(slot, &p.k_map, 0, blk * kBlockN, kv, &bar.full[stage]);
-      ws::tma_load(slot + W::kKBytes, &p.v_map, blk * kBlockN, 0, kv, &bar.full[stage]);
+      if constexpr (W::kInt8PV) {
+        ws::tma_load(slot + W::kKBytes, &p.v_map, blk * kBlockN, 0, kv, &bar.full[stage]);
+      } else {
+#pragma unroll
+        for (int c = 0; c < kD / 64; ++c)
+          ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, blk * kBlockN, kv, &bar.full[stage]);
+      }
       cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, slot + W::kScaleOffset,
                                k_scale_head + blk * kBlockN, W::kScaleBytes, &bar.full[stage]);
     }
@@ -138,63 +155,95 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
 //             O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V.
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
 
-// One consumer warpgroup (index cg) over one tile's KV blocks; ring_base: the ring's block
-// count at the tile's first block, tile_iter: the tile's rank among the CTA's (its Q slot).
+// A consumer warpgroup's side of the ring for one tile: slots, barriers, and the S = Q·K^T
+// product with its K scales. ring_base: the ring's block count at the tile's first block;
+// tile_iter: the tile's rank among the CTA's (its Q slot); cg: the consumer's index.
+template <Variant kV, int kD>
+struct WsConsumerRing {
+  using W = WsShape<kV, kD>;
+  using KScales = float2[kBlockN / 8];
+  const WsBarriers& bar;
+  const char* smem;
+  uint32_t smem_base, ring_base, q_slot;
+  int lane;
+  uint64_t desc_q;
+
+  __device__ __forceinline__ WsConsumerRing(const char* smem_, const WsBarriers& bar_, uint32_t ring_base_,
+                                            uint32_t tile_iter, int cg, int lane_)
+      : bar(bar_), smem(smem_), smem_base(smem_addr(smem_)), ring_base(ring_base_), q_slot(tile_iter % W::kQSlots),
+        lane(lane_), desc_q(gmma_desc<kD>(smem_base + q_slot * W::kQBytes + cg * 64 * kD)) {}
+
+  __device__ __forceinline__ uint32_t stage_of(int blk) const { return (ring_base + blk) % W::kStages; }
+  __device__ __forceinline__ uint32_t slot_addr(int blk) const {
+    return smem_base + W::kRingOffset + stage_of(blk) * W::kStageBytes;
+  }
+  __device__ __forceinline__ void wait_q(uint32_t tile_iter) const {
+    ws::wait_phase(&bar.q_full[q_slot], (tile_iter / W::kQSlots) & 1);
+  }
+  __device__ __forceinline__ void wait_full(int blk) const {
+    ws::wait_phase(&bar.full[stage_of(blk)], ((ring_base + blk) / W::kStages) & 1);
+  }
+  __device__ __forceinline__ void release(uint64_t* barrier) const {  // one arrival per consumer warp
+    __syncwarp();
+    if (lane == 0) ws::arrive(barrier);
+  }
+  __device__ __forceinline__ void release_block(int blk) const { release(&bar.empty[stage_of(blk)]); }
+  __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
+  __device__ __forceinline__ void issue_scores(int blk, uint32_t (&acc)[kBlockN / 2]) const {
+    const uint64_t desc_k = gmma_desc<kD>(slot_addr(blk));
+    wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
+#pragma unroll
+    for (int ks = 1; ks < kD / 32; ++ks) wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+    wgmma_commit();
+  }
+  // The K scales are read before the wait for S, so their shared-memory latency overlaps the
+  // product instead of stalling the first multiply (ncu: 6% of all stalls).
+  template <class Tile>
+  __device__ __forceinline__ void load_k_scales(const Tile& tile, int blk, KScales& ks) const {
+    tile.load_k_scales(reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kScaleOffset - smem_base)), ks);
+  }
+  // x = the scaled, masked scores of a block (mask_blk: the block whose keys are masked; past
+  // the last block every key is, so the softmax of a repeated block changes nothing).
+  template <class Tile>
+  static __device__ __forceinline__ void scaled_scores(Tile& tile, int mask_blk, const uint32_t (&acc)[kBlockN / 2],
+                                                       const KScales& ks, float (&x)[kBlockN / 8][4],
+                                                       float (&bmax)[2]) {
+    tile.template scale_scores<true>(acc, ks, x);
+    tile.mask(mask_blk, x);
+    tile.block_max(x, bmax);
+  }
+};
+
+// One int8-fa consumer warpgroup (index cg) over one tile's KV blocks.
 template <int kD, bool kPU8, bool kLFromQ, int kSchedule>
-__device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsShape<kD>::kBlockM>& work, char* smem,
-                                           const WsBarriers& bar, uint32_t ring_base, uint32_t tile_iter, int cg,
-                                           int lane) {
-  using W = WsShape<kD>;
+__device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsShape<Variant::Int8Full, kD>::kBlockM>& work,
+                                           char* smem, const WsBarriers& bar, uint32_t ring_base, uint32_t tile_iter,
+                                           int cg, int lane) {
+  using W = WsShape<Variant::Int8Full, kD>;
   constexpr bool kPingPong = kSchedule == kWsPingPong;
   const int warp_in_cta = cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4;  // 0..7 over the consumers
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> tile(
       p.base, lane, work.m0 + warp_in_cta * 16, work.offset);
   tile.load_q_scales(work.bh);
   const int n_blocks = work.n_blocks;
-  const uint32_t smem_base = smem_addr(smem), q_slot = tile_iter % W::kQSlots;
-  const uint32_t smem_q = smem_base + q_slot * W::kQBytes;
-  auto stage_of = [&](int blk) { return (ring_base + blk) % W::kStages; };
-  auto slot_addr = [&](int blk) { return smem_base + W::kRingOffset + stage_of(blk) * W::kStageBytes; };
-  auto wait_full = [&](int blk) { ws::wait_phase(&bar.full[stage_of(blk)], ((ring_base + blk) / W::kStages) & 1); };
-  auto release = [&](uint64_t* barrier) {  // one arrival per consumer warp
-    __syncwarp();
-    if (lane == 0) ws::arrive(barrier);
-  };
-  const uint64_t desc_q = gmma_desc<kD>(smem_q + cg * 64 * kD);
-  auto issue_scores = [&](int blk, uint32_t (&acc)[kBlockN / 2]) {
-    const uint64_t desc_k = gmma_desc<kD>(slot_addr(blk));
-    wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
-#pragma unroll
-    for (int ks = 1; ks < kD / 32; ++ks) wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
-    wgmma_commit();
-  };
+  const WsConsumerRing<Variant::Int8Full, kD> ring(smem, bar, ring_base, tile_iter, cg, lane);
+  using KScales = typename WsConsumerRing<Variant::Int8Full, kD>::KScales;
   static_assert(kBlockN == 64, "two k32 steps of P·V");
   auto issue_pv = [&](int blk, uint32_t (&acc)[kD / 2], const uint32_t (&pa)[kBlockN / 32][4]) {
-    const uint64_t desc_v = gmma_desc<kBlockN>(slot_addr(blk) + W::kKBytes);
+    const uint64_t desc_v = gmma_desc<kBlockN>(ring.slot_addr(blk) + W::kKBytes);
     wgmma_pv<kD, kPU8, 0>(acc, pa[0], desc_v);
     wgmma_pv<kD, kPU8, 1>(acc, pa[1], desc_v + kDescKStep);
     wgmma_commit();
   };
-  // x = the scaled, masked scores of a block, ks its K scales (mask_blk: the block whose keys
-  // are masked; past the last block every key is, so the softmax of a repeated block changes
-  // nothing). The K scales are read before the wait for S, so their shared-memory latency
-  // overlaps the product instead of stalling the first multiply (ncu: 6% of all stalls).
-  using KScales = float2[kBlockN / 8];
-  auto load_k_scales = [&](int blk, KScales& ks) {
-    const float* scales = reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kScaleOffset - smem_base));
-    tile.load_k_scales(scales, ks);
-  };
   auto scaled_scores = [&](int mask_blk, const uint32_t (&acc)[kBlockN / 2], const KScales& ks,
                            float (&x)[kBlockN / 8][4], float (&bmax)[2]) {
-    tile.template scale_scores<true>(acc, ks, x);
-    tile.mask(mask_blk, x);
-    tile.block_max(x, bmax);
+    ring.scaled_scores(tile, mask_blk, acc, ks, x, bmax);
   };
   constexpr int kTurnThreads = 2 * 128;
   const int my_turn = 1 + cg, other_turn = 2 - cg;
   if (kPingPong && cg == 1) ws::named_arrive(1, kTurnThreads);  // consumer 0 issues first
 
-  ws::wait_phase(&bar.q_full[q_slot], (tile_iter / W::kQSlots) & 1);
+  ring.wait_q(tile_iter);
   uint32_t s_acc[kBlockN / 2];
   float tp[kBlockN / 8][4], alpha[2], beta[2];
   bool unit_beta = true;
@@ -203,12 +252,12 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
   // merge_scale: the factor of the merge in flight, pending: the next one's.
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
   if (n_blocks > 0) {
-    wait_full(0);
+    ring.wait_full(0);
     fence_regs(s_acc);
     wgmma_fence();
-    issue_scores(0, s_acc);
+    ring.issue_scores(0, s_acc);
     KScales ks;
-    load_k_scales(0, ks);
+    ring.load_k_scales(tile, 0, ks);
     wgmma_wait<0>();
     fence_regs(s_acc);
     float x[kBlockN / 8][4], bmax[2];
@@ -235,14 +284,14 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
     for (int blk = 0; blk < n_blocks; ++blk) {
       const bool last = blk + 1 == n_blocks;
       const int next = last ? blk : blk + 1;
-      wait_full(next);
+      ring.wait_full(next);
       // Read at the top so that no branch (the mask's) waits for them: ptxas makes a branch
       // wait for every load in flight.
       KScales ks;
-      load_k_scales(next, ks);
+      ring.load_k_scales(tile, next, ks);
       fence_regs(s_acc);
       wgmma_fence();
-      issue_scores(next, s_acc);
+      ring.issue_scores(next, s_acc);
       merge(o_acc);
       fence_regs(o_acc);
       wgmma_fence();
@@ -257,29 +306,29 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       fence_regs(o_acc);
 #pragma unroll
       for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-      release(&bar.empty[stage_of(blk)]);
+      ring.release_block(blk);
       tile.pack_p_codes(tp, pa);
     }
-    release(&bar.q_empty[q_slot]);  // every S of the tile is done: the producer may load the next Q
+    ring.release_q();  // every S of the tile is done: the producer may load the next Q
     merge(o_acc);  // store() divides O by l: both are divided by the same weight
   } else {
     for (int blk = 0; blk < n_blocks; ++blk) {
       const bool last = blk + 1 == n_blocks;
       const int next = last ? blk : blk + 1;
-      wait_full(next);
+      ring.wait_full(next);
       if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
       uint32_t o_acc[kD / 2];
       fence_regs(s_acc);
       fence_regs(o_acc);
       wgmma_fence();
-      issue_scores(next, s_acc);
+      ring.issue_scores(next, s_acc);
       issue_pv(blk, o_acc, pa);
       if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
 
       const float alpha_blk[2] = {alpha[0], alpha[1]}, beta_blk[2] = {beta[0], beta[1]};
       const bool unit_blk = unit_beta;
       KScales ks;
-      load_k_scales(next, ks);
+      ring.load_k_scales(tile, next, ks);
       wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
       fence_regs(s_acc);
       float x[kBlockN / 8][4], bmax[2];
@@ -289,20 +338,112 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
       fence_regs(o_acc);
 #pragma unroll
       for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-      release(&bar.empty[stage_of(blk)]);
+      ring.release_block(blk);
       tile.add_pv_tiles(o_acc, alpha_blk, beta_blk, unit_blk);
       tile.pack_p_codes(tp, pa);
     }
-    release(&bar.q_empty[q_slot]);
+    ring.release_q();
   }
   if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
   tile.store(work.bh, work.kv_index);
 }
 
-template <int kD, bool kPU8, bool kLFromQ, int kSchedule>
-__global__ void __launch_bounds__(WsShape<kD>::kThreads, 1) int8fa_ws_kernel(const __grid_constant__ WsParams p) {
+// One int8-qk consumer warpgroup over one tile's KV blocks. O lives in the FP32 accumulators
+// of the P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1) and P·V(blk); wait for
+// S and run its softmax while P·V runs; wait for P·V, rescale O by the new alpha (skipped
+// when it is 1 for every row of the warp: multiplying by 1 changes nothing, so the emulation's
+// unconditional acc * alpha gives the same bits) and pack the next P. kSchedule: kWsOverlap,
+// or kWsPingPong (the two consumers take turns to issue, as in ws_consume).
+template <int kD, bool kLFromQ, int kSchedule>
+__device__ __forceinline__ void ws_consume_qk(const WsParams& p, const CtaWork<WsShape<Variant::Int8QK, kD>::kBlockM>& work,
+                                              char* smem, const WsBarriers& bar, uint32_t ring_base,
+                                              uint32_t tile_iter, int cg, int lane) {
+  using W = WsShape<Variant::Int8QK, kD>;
+  using Ring = WsConsumerRing<Variant::Int8QK, kD>;
+  const int warp_in_cta = cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4;
+  WarpTile<Variant::Int8QK, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule> tile(
+      p.base, lane, work.m0 + warp_in_cta * 16, work.offset);
+  tile.load_q_scales(work.bh);
+  const int n_blocks = work.n_blocks;
+  const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
+  float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(tile.o);
+  auto issue_pv = [&](int blk, const uint32_t (&pa)[kBlockN / 16][4]) {
+    const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
+      const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
+      if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
+      else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
+    }
+    wgmma_commit();
+  };
+  auto softmax_of = [&](int mask_blk, const uint32_t (&acc)[kBlockN / 2], const typename Ring::KScales& ks,
+                        float (&tp)[kBlockN / 8][4], float (&alpha)[2]) {
+    float x[kBlockN / 8][4], bmax[2], beta[2];
+    bool unit_beta;
+    Ring::scaled_scores(tile, mask_blk, acc, ks, x, bmax);
+    tile.softmax(x, bmax, tp, alpha, beta, unit_beta);  // int8-qk: beta is 1
+  };
+
+  ring.wait_q(tile_iter);
+  uint32_t s_acc[kBlockN / 2];
+  float tp[kBlockN / 8][4], alpha[2];
+  uint32_t pa[kBlockN / 16][4];
+  constexpr bool kPingPong = kSchedule == kWsPingPong;
+  constexpr int kTurnThreads = 2 * 128;
+  const int my_turn = 1 + cg, other_turn = 2 - cg;
+  if (kPingPong && cg == 1) ws::named_arrive(1, kTurnThreads);  // consumer 0 issues first
+  if (n_blocks > 0) {  // O is 0: the first alpha has nothing to scale
+    ring.wait_full(0);
+    fence_regs(s_acc);
+    wgmma_fence();
+    ring.issue_scores(0, s_acc);
+    typename Ring::KScales ks;
+    ring.load_k_scales(tile, 0, ks);
+    wgmma_wait<0>();
+    fence_regs(s_acc);
+    softmax_of(0, s_acc, ks, tp, alpha);
+    tile.pack_p_half(tp, pa);
+  }
+  // As in ws_consume: every wgmma is waited for within its iteration, and the last iteration
+  // recomputes the last block's S (every key masked) instead of branching around it.
+  for (int blk = 0; blk < n_blocks; ++blk) {
+    const bool last = blk + 1 == n_blocks;
+    const int next = last ? blk : blk + 1;
+    ring.wait_full(next);
+    typename Ring::KScales ks;
+    ring.load_k_scales(tile, next, ks);
+    if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
+    fence_regs(s_acc);
+    fence_regs(o_acc);
+    wgmma_fence();
+    ring.issue_scores(next, s_acc);
+    issue_pv(blk, pa);
+    if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
+    wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
+    fence_regs(s_acc);
+    softmax_of(last ? INT32_MAX / kBlockN : next, s_acc, ks, tp, alpha);
+    wgmma_wait<0>();
+    fence_regs(o_acc);
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+    ring.release_block(blk);
+    if (!__all_sync(0xffffffffu, alpha[0] == 1.f && alpha[1] == 1.f)) {
+#pragma unroll
+      for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];
+    }
+    tile.pack_p_half(tp, pa);
+  }
+  ring.release_q();
+  if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
+  tile.store(work.bh, work.kv_index);
+}
+
+// kPU8: int8-fa only.
+template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule>
+__global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(const __grid_constant__ WsParams p) {
 #if INT8ATTN_WGMMA_BODY
-  using W = WsShape<kD>;
+  using W = WsShape<kV, kD>;
   extern __shared__ char smem_raw[];
   char* const smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);  // TMA swizzle: 1 KB aligned
   uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
@@ -323,14 +464,17 @@ __global__ void __launch_bounds__(WsShape<kD>::kThreads, 1) int8fa_ws_kernel(con
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
   if (wg == 0) {
     ws::set_max_registers<W::kProducerRegs>();
-    if (warp == 0 && lane == 0) ws_produce<kD>(p, smem, bar);
+    if (warp == 0 && lane == 0) ws_produce<kV, kD>(p, smem, bar);
     return;
   }
   ws::set_max_registers<W::kConsumerRegs>();
   uint32_t ring_base = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
     const CtaWork<W::kBlockM> work(p.base, tile, p.tile_order_heads);
-    ws_consume<kD, kPU8, kLFromQ, kSchedule>(p, work, smem, bar, ring_base, tile_iter, wg - 1, lane);
+    if constexpr (kV == Variant::Int8Full)
+      ws_consume<kD, kPU8, kLFromQ, kSchedule>(p, work, smem, bar, ring_base, tile_iter, wg - 1, lane);
+    else
+      ws_consume_qk<kD, kLFromQ, kSchedule>(p, work, smem, bar, ring_base, tile_iter, wg - 1, lane);
     ring_base += work.n_blocks;
   }
 #endif

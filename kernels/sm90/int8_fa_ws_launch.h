@@ -1,4 +1,4 @@
-// Entry point of the warp-specialized Hopper int8-fa kernel (kernels/sm90/int8_fa_ws.cuh),
+// Entry points of the warp-specialized Hopper int8-fa and int8-qk kernels (kernels/sm90/int8_fa_ws.cuh),
 // for the dispatcher in fused_attention.cu. Plain C++ apart from cudaError_t/cudaStream_t.
 #pragma once
 #include <cstdint>
@@ -20,11 +20,23 @@ struct Params;
 #else
 #define INT8ATTN_WS_INSTANCES(X) INT8ATTN_WS_OPTIONS(X, 128, 2) INT8ATTN_WS_OPTIONS(X, 64, 2)
 #endif
+// int8-qk's: X(head_dim, l from the FP16-rounded P, schedule: 0 overlap, 1 ping-pong).
+#define INT8ATTN_WS_QK_OPTIONS(X, S) X(128, false, S) X(128, true, S) X(64, false, S) X(64, true, S)
+#if INT8ATTN_KERNEL_TUNING
+#define INT8ATTN_WS_QK_INSTANCES(X) INT8ATTN_WS_QK_OPTIONS(X, 0) INT8ATTN_WS_QK_OPTIONS(X, 1)
+#else
+#define INT8ATTN_WS_QK_INSTANCES(X) INT8ATTN_WS_QK_OPTIONS(X, 0)
+#endif
 
 // int8-fa with the quantized tensors of `base` (attn_kernels.h layouts); cudaErrorNotSupported
 // for an instantiation this build lacks, per-block K scales, or a problem beyond the TMA's
 // 32-bit coordinates. schedule: a WsSchedule, -1 the measured best.
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int schedule, cudaStream_t stream);
+
+// int8-qk (FP16 V, `base.v` as it lies in memory) on the same skeleton; cudaErrorNotSupported
+// as above. schedule: 0 overlap, 1 ping-pong, -1 the measured best.
+cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_heads, bool l_from_q, int schedule,
+                             cudaStream_t stream);
 
 }  // namespace int8attn::kernels::fa

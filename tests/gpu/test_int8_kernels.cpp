@@ -372,9 +372,21 @@ TEST(GpuInt8Kernels, WgmmaKernelRunsOnHopper) {
   }
 }
 
-// The warp-specialized Hopper kernel on what the edge shapes above leave out: a causal query
-// block shorter than its keys (bottom-right) and long rows that cycle the shared-memory ring
-// many times; per-block Q/K scales, which it refuses.
+// int8-qk on a quantized problem (output poisoned first) against its emulation.
+void expect_int8qk_matches_emulation(DeviceProblem& prob, const std::string& what) {
+  prob.poison_output();
+  ASSERT_EQ(kernels::int8qk_flash_attention(prob.dims, prob.cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
+                                            nullptr),
+            cudaSuccess)
+      << "int8-qk " << what;
+  const std::vector<float> emu = cpu::int8_attention_from_quantized(prob.dims, prob.cfg, prob.quantized_from_device(),
+                                                                   cpu::Int8Variant::QK, &prob.host.v);
+  expect_matches_emulation(prob.output(), emu, "int8-qk " + what);
+}
+
+// The warp-specialized Hopper kernels (int8-fa, int8-qk) on what the edge shapes above leave
+// out: a causal query block shorter than its keys (bottom-right) and long rows that cycle the
+// shared-memory ring many times; per-block Q/K scales, which they refuse.
 TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper()) GTEST_SKIP() << "not a compute capability 9.0 device";
@@ -393,13 +405,38 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
       const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
       if (per_block) {  // forced, it refuses; unforced, int8-fa takes the wgmma kernel (tests above)
         EXPECT_EQ(err, cudaErrorNotSupported) << "per-block K scales: " << describe(dims);
+        EXPECT_EQ(kernels::int8qk_flash_attention(dims, cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
+                                                  nullptr),
+                  cudaErrorNotSupported)
+            << "int8-qk, per-block K scales: " << describe(dims);
         continue;
       }
       ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
       const std::vector<float> emu = cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
                                                                        cpu::Int8Variant::Full, nullptr);
       expect_matches_emulation(prob.output(), emu, "int8-fa warp-specialized " + describe(dims));
+      expect_int8qk_matches_emulation(prob, "warp-specialized " + describe(dims));
     }
+}
+
+// int8-qk on the edge shapes with each of its kernels: the library's choice, mma.sync, and on
+// Hopper with the sm_90a image the warp-specialized one (FP16 V read MN-major by wgmma).
+TEST(GpuInt8Kernels, Int8QkKernelsMatchEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  const bool hopper = device_is_hopper() && kernels::sm90a_image_built();
+  for (const int ws : {-1, 0, 1}) {
+    if (ws == 1 && !hopper) continue;
+    const KernelChoice choice(-1, ws);
+    for (const bool l_from_q : {false, true})
+      for (const AttnDims& dims : edge_shapes()) {
+        QuantConfig cfg;
+        cfg.l_from_quantized_p = l_from_q;
+        DeviceProblem prob(dims, cfg, normal_input(29));
+        prob.quantize();
+        expect_int8qk_matches_emulation(prob, std::string(ws == 1 ? "warp-specialized " : ws == 0 ? "mma.sync " : "") +
+                                                  describe(dims) + (l_from_q ? " lq" : ""));
+      }
+  }
 }
 
 TEST(GpuInt8Kernels, Int8QkAndFp16MatchEmulation) {
