@@ -350,10 +350,10 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
 
 // One int8-qk consumer warpgroup over one tile's KV blocks. O lives in the FP32 accumulators
 // of the P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1) and P·V(blk); wait for
-// S and run its softmax while P·V runs; wait for P·V, rescale O by the new alpha (skipped
-// when it is 1 for every row of the warp: multiplying by 1 changes nothing, so the emulation's
-// unconditional acc * alpha gives the same bits) and pack the next P. kSchedule: kWsOverlap,
-// or kWsPingPong (the two consumers take turns to issue, as in ws_consume).
+// S and run its softmax while P·V runs; wait for P·V, rescale O by the new alpha and pack the
+// next P. The rescale is unconditional: skipping it where alpha is 1 for the whole warp (a
+// vote and a branch) measured 2-7% slower (docs/perf-log.md qk-ws2). kSchedule: kWsOverlap, or
+// kWsPingPong (the two consumers take turns to issue, as in ws_consume).
 template <int kD, bool kLFromQ, int kSchedule>
 __device__ __forceinline__ void ws_consume_qk(const WsParams& p, const CtaWork<WsShape<Variant::Int8QK, kD>::kBlockM>& work,
                                               char* smem, const WsBarriers& bar, uint32_t ring_base,
@@ -428,10 +428,8 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, const CtaWork<W
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
     ring.release_block(blk);
-    if (!__all_sync(0xffffffffu, alpha[0] == 1.f && alpha[1] == 1.f)) {
 #pragma unroll
-      for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];
-    }
+    for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
     tile.pack_p_half(tp, pa);
   }
   ring.release_q();
