@@ -29,8 +29,8 @@ constexpr const char* kReportSchemaPrefix = "int8attn-bench/report/";
 // ---------------------------------------------------------------------------------------
 // The format: each struct's JSON fields, listed once
 // ---------------------------------------------------------------------------------------
-// fields(v, x) lists every field of x; the Writer (x const) and the Reader below walk the
-// same list:
+// fields(v, x) lists every field of x; the Writer (x const), the Reader and the Skeleton
+// below walk the same list:
 //   v.required(key, m)           always written; the reader requires it.
 //   v.optional(key, m)           written when known (a present optional, a non-empty string
 //                                or list, a non-zero number, a non-null JSON); read when present.
@@ -347,6 +347,40 @@ json report_to_json(const Report& r) {
   return j;
 }
 
+// Every field the format can hold, each with its type's default value and each list with one
+// item: the field lists themselves as JSON (report_skeleton).
+template <class T>
+json skeleton_of();
+
+struct Skeleton {
+  json& out;
+
+  void required(const char* key, const auto& m) { out[key] = skeleton_of<std::remove_cvref_t<decltype(m)>>(); }
+  void optional(const char* key, const auto& m, bool = true) { required(key, m); }
+  void required_if(bool, const char* key, const auto& m) { required(key, m); }
+  void group(const char* key, const auto& list) {
+    Skeleton inner{out[key] = json::object()};
+    list(inner);
+  }
+};
+
+template <class T>
+json skeleton_of() {
+  if constexpr (is_optional<T>) {
+    return skeleton_of<typename T::value_type>();
+  } else if constexpr (is_vector<T>) {
+    return json::array({skeleton_of<typename T::value_type>()});
+  } else if constexpr (Described<T>) {
+    const T value{};
+    json j = json::object();
+    Skeleton s{j};
+    fields(s, value);
+    return j;
+  } else {
+    return encode(T{});
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------
@@ -620,6 +654,8 @@ INT8ATTN_INSTANTIATE_JSON(ReferenceCheck)
 INT8ATTN_INSTANTIATE_JSON(AttnDims)
 INT8ATTN_INSTANTIATE_JSON(InputSpec)
 #undef INT8ATTN_INSTANTIATE_JSON
+
+json report_skeleton() { return skeleton_of<Report>(); }
 
 Report report_from_json(const json& j, const std::string& source) {
   return from_json_as<Report>(j, source, "$");

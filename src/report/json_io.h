@@ -39,6 +39,10 @@ nlohmann::json to_json(const T& value);
 template <class T>
 T from_json_as(const nlohmann::json& j, const std::string& source, const std::string& path = "$");
 
+// Every key the format can hold, with default values and one item in each list: the field
+// lists as JSON, for checking them against docs/report.schema.json.
+nlohmann::json report_skeleton();
+
 // Checks "schema" and parses the whole report.
 Report report_from_json(const nlohmann::json& j, const std::string& source);
 

@@ -172,9 +172,10 @@ Report make_every_field_report() {
 
 // "$.cases[].dims.batch" for each key of `value`, descending where `schema_node` names the
 // keys (not into free-form objects such as config.settings); `schema` resolves "$ref".
-// Without a value: every key path the schema allows.
+// Without a value: every key path the schema allows, and in `required` those it requires
+// (unconditionally: "if"/"then" rules are not followed).
 void key_paths(const json& schema, const json& schema_node, const json* value, const std::string& path,
-               std::set<std::string>& out) {
+               std::set<std::string>& out, std::set<std::string>* required = nullptr) {
   const json& node = schema_node.contains("$ref")
                          ? schema.at(json::json_pointer(schema_node["$ref"].get<std::string>().substr(1)))
                          : schema_node;
@@ -183,7 +184,10 @@ void key_paths(const json& schema, const json& schema_node, const json* value, c
     if (!value) {
       for (const auto& [key, sub] : properties.items()) {
         out.insert(path + "." + key);
-        key_paths(schema, sub, nullptr, path + "." + key, out);
+        key_paths(schema, sub, nullptr, path + "." + key, out, required);
+      }
+      if (required && node.contains("required")) {
+        for (const json& key : node["required"]) required->insert(path + "." + key.get<std::string>());
       }
     } else if (value->is_object()) {
       for (const auto& [key, sub] : value->items()) {
@@ -193,7 +197,7 @@ void key_paths(const json& schema, const json& schema_node, const json* value, c
     }
   }
   if (node.contains("items")) {
-    if (!value) key_paths(schema, node["items"], nullptr, path + "[]", out);
+    if (!value) key_paths(schema, node["items"], nullptr, path + "[]", out, required);
     if (value && value->is_array()) {
       for (const json& item : *value) key_paths(schema, node["items"], &item, path + "[]", out);
     }
@@ -205,10 +209,10 @@ json report_schema() {
   return json::parse(in);
 }
 
-std::set<std::string> schema_key_paths() {
+std::set<std::string> schema_key_paths(std::set<std::string>* required = nullptr) {
   const json schema = report_schema();
   std::set<std::string> paths;
-  key_paths(schema, schema, nullptr, "$", paths);
+  key_paths(schema, schema, nullptr, "$", paths, required);
   return paths;
 }
 
@@ -219,18 +223,64 @@ std::set<std::string> report_key_paths(const json& report) {
   return paths;
 }
 
-// The paths in one set and not the other, as "only in the schema: ...; only in the report: ...";
-// empty when the sets are equal.
-std::string difference(const std::set<std::string>& schema, const std::set<std::string>& report) {
-  std::string only_schema, only_report;
+// The paths in one set and not the other ("only in the schema: ...; only in the report: ...",
+// with the names given); empty when the sets are equal.
+std::string difference(const std::set<std::string>& schema, const std::set<std::string>& other,
+                       const std::string& other_name = "the report") {
+  std::string only_schema, only_other;
   for (const std::string& p : schema) {
-    if (!report.count(p)) only_schema += " " + p;
+    if (!other.count(p)) only_schema += " " + p;
   }
-  for (const std::string& p : report) {
-    if (!schema.count(p)) only_report += " " + p;
+  for (const std::string& p : other) {
+    if (!schema.count(p)) only_other += " " + p;
   }
-  if (only_schema.empty() && only_report.empty()) return "";
-  return "only in the schema:" + only_schema + "; only in the report:" + only_report;
+  if (only_schema.empty() && only_other.empty()) return "";
+  return "only in the schema:" + only_schema + "; only in " + other_name + ":" + only_other;
+}
+
+// The keys the reader requires: each key of `value` (inside `root`) cut in turn, those whose
+// absence fails at their own path.
+void required_by_reader(const json& root, const json& value, const json::json_pointer& at, const std::string& at_path,
+                        const std::string& path, std::set<std::string>& out) {
+  if (value.is_object()) {
+    for (const auto& [key, sub] : value.items()) {
+      json cut = root;
+      cut[at].erase(key);
+      try {
+        report_from_json(cut, "cut.json");
+      } catch (const ReportError& e) {
+        if (e.json_path() == at_path + "." + key) out.insert(path + "." + key);
+      }
+      required_by_reader(root, sub, at / key, at_path + "." + key, path + "." + key, out);
+    }
+  }
+  if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      required_by_reader(root, value[i], at / i, at_path + "[" + std::to_string(i) + "]", path + "[]", out);
+    }
+  }
+}
+
+// The shared field lists name exactly the keys of the schema, a field added to one and not
+// the other fails here, whether a report sets it or not.
+TEST_F(ReportJsonTest, FieldListsNameTheSchemasKeys) {
+  EXPECT_EQ(difference(schema_key_paths(), report_key_paths(report_skeleton()), "the field lists"), "");
+}
+
+// What the reader requires is what the schema requires: a field that is required in one and
+// optional in the other fails here (a new required field would refuse every older report).
+TEST_F(ReportJsonTest, ReaderRequiresWhatTheSchemaRequires) {
+  std::set<std::string> schema_required;
+  schema_key_paths(&schema_required);
+  // Required with their distribution (the schema's "allOf"); the every-field report has them
+  // only in the cases whose distribution requires them.
+  for (const char* key : {"magnitude", "channels", "q_magnitude", "sink_tokens", "sink_magnitude"}) {
+    schema_required.insert(std::string("$.cases[].input.") + key);
+  }
+  const json full = to_json(make_every_field_report());
+  std::set<std::string> reader_required;
+  required_by_reader(full, full, json::json_pointer(), "$", "$", reader_required);
+  EXPECT_EQ(difference(schema_required, reader_required, "the reader"), "");
 }
 
 // Where two texts first differ: "" when they are the same, else the line number and both lines.
