@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <type_traits>
+#include <vector>
 
 #include "src/io/json_text.h"
 #include "src/io/output_file.h"
@@ -18,12 +22,248 @@ ReportError::ReportError(std::string file, std::string json_path, std::string ex
       json_path_(std::move(json_path)),
       expected_(std::move(expected)) {}
 
-// ---------------------------------------------------------------------------------------
-// Writing
-// ---------------------------------------------------------------------------------------
 namespace {
 
 constexpr const char* kReportSchemaPrefix = "int8attn-bench/report/";
+
+// ---------------------------------------------------------------------------------------
+// The format: each struct's JSON fields, listed once
+// ---------------------------------------------------------------------------------------
+// fields(v, x) lists every field of x; the Writer (x const), the Reader and the Skeleton
+// below walk the same list:
+//   v.required(key, m)           always written; the reader requires it.
+//   v.optional(key, m)           written when known (a present optional, a non-empty string
+//                                or list, a non-zero number, a non-null JSON); read when present.
+//   v.optional(key, m, written)  written when `written`; read when present.
+//   v.required_if(c, key, m)     written and required exactly when c (on fields listed before).
+//   v.group(key, list)           an object of its own whose fields list(v) names: always
+//                                written, read when present.
+// A member's type says how it is written: doubles through real() (NaN and Inf as strings),
+// enums by to_string, lists item by item, structs by their own list. The reader reads in
+// list order. docs/report.schema.json says the same; the tests check that it does.
+
+template <class T, class Struct>
+concept Is = std::same_as<std::remove_const_t<T>, Struct>;
+
+void fields(auto& v, Is<ToolInfo> auto& t) {
+  v.required("name", t.name);
+  v.required("version", t.version);
+  v.required("git_commit", t.git_commit);
+}
+
+void fields(auto& v, Is<Environment> auto& e) {
+  v.required("backend", e.backend);
+  v.optional("hostname", e.hostname);
+  v.optional("gpu_name", e.gpu_name);
+  v.optional("compute_capability", e.compute_capability);
+  v.optional("sm_count", e.sm_count);
+  v.optional("memory_bytes", e.memory_bytes);
+  v.optional("sm_clock_mhz", e.sm_clock_mhz);
+  v.optional("memory_clock_mhz", e.memory_clock_mhz);
+  v.optional("driver_version", e.driver_version);
+  v.optional("cuda_runtime_version", e.cuda_runtime_version);
+  v.optional("cublaslt_version", e.cublaslt_version);
+  v.optional("cudnn_version", e.cudnn_version);
+  v.optional("cpu_model", e.cpu_model);
+  v.optional("cpu_threads", e.cpu_threads);
+  v.optional("device", e.device);
+}
+
+void fields(auto& v, Is<ConfigInfo> auto& c) {
+  v.required("path", c.path);
+  v.required("sha256", c.sha256);
+  v.required("settings", c.settings);
+  v.optional("options", c.options);  // absent in reports older than it
+}
+
+void fields(auto& v, Is<ShardSpec> auto& s) {
+  v.required("index", s.index);
+  v.required("count", s.count);
+}
+
+void fields(auto& v, Is<ReportPart> auto& p) {
+  v.required("source", p.source);
+  v.required("tool", p.tool);
+  v.required("config_sha256", p.config_sha256);
+  v.optional("shard", p.shard);
+  v.required("complete", p.complete);
+  v.required("cases", p.cases);
+  v.required("started_at", p.started_at);
+  v.required("finished_at", p.finished_at);
+}
+
+void fields(auto& v, Is<Summary> auto& s) {
+  v.required("cases", s.cases);
+  v.required("kernel_runs", s.kernel_runs);
+  v.required("ok", s.ok);
+  v.required("skipped", s.skipped);
+  v.required("errors", s.errors);
+  v.required("int8_share", s.int8_share);
+  v.optional("int8_hadamard", s.int8_hadamard);
+  v.optional("geomean_speedup", s.geomean_speedup);
+  v.optional("baseline", s.baseline_rule);
+  v.optional("fp8_verdicts", s.fp8_verdicts, s.fp8_verdicts > 0);
+  v.optional("fp8_chosen", s.fp8_chosen, s.fp8_verdicts > 0);  // zero included, beside the verdicts
+  v.optional("fp8_geomean_speedup", s.fp8_geomean_speedup);
+  v.optional("worst_rel_l2", s.worst_rel_l2);
+  v.optional("worst_rel_l2_case", s.worst_rel_l2_case);
+  v.optional("worst_max_abs_error", s.worst_max_abs_error);
+  v.optional("worst_max_abs_error_case", s.worst_max_abs_error_case);
+}
+
+void fields(auto& v, Is<LatencyStats> auto& l) {
+  v.required("median_ms", l.median_ms);
+  v.required("mean_ms", l.mean_ms);
+  v.required("min_ms", l.min_ms);
+  v.required("max_ms", l.max_ms);
+  v.required("p10_ms", l.p10_ms);
+  v.required("p90_ms", l.p90_ms);
+  v.required("stddev_ms", l.stddev_ms);
+  v.required("samples", l.samples);
+  v.required("rel_noise", l.rel_noise);
+  v.optional("stop_reason", l.stop_reason);
+  v.optional("raw_ms", l.raw_ms);
+}
+
+void fields(auto& v, Is<Accuracy> auto& a) {
+  v.required("mse", a.mse);
+  v.required("max_abs_error", a.max_abs_error);
+  v.required("max_abs_index", a.max_abs_index);
+  v.required("max_abs_at", a.max_abs_at);
+  v.required("mean_abs_error", a.mean_abs_error);
+  v.required("rel_l2", a.rel_l2);
+  v.required("cosine", a.cosine);
+  v.required("nonfinite", a.nonfinite);
+}
+
+void fields(auto& v, Is<MemoryUse> auto& m) {
+  v.required("tensor_bytes", m.tensor_bytes);
+  v.required("fp16_tensor_bytes", m.fp16_tensor_bytes);
+  v.required("workspace_bytes", m.workspace_bytes);
+  v.required("peak_bytes", m.peak_bytes);
+}
+
+void fields(auto& v, Is<RotatedAttempt> auto& r) {
+  v.required("rotation", r.rotation);
+  v.required("status", r.status);
+  v.required("reasons", r.reasons);
+  v.optional("reason", r.reason);
+  v.optional("accuracy", r.accuracy);
+  v.optional("latency", r.latency);
+  v.optional("speedup", r.speedup);
+}
+
+void fields(auto& v, Is<FallbackDecision> auto& f) {
+  v.required("decision", f.decision);
+  v.required("reasons", f.reasons);
+  v.optional("rotated", f.rotated);  // absent in reports older than the rotated try
+}
+
+void fields(auto& v, Is<Fp8Verdict> auto& f) {
+  v.required("decision", f.decision);
+  v.required("reasons", f.reasons);
+}
+
+void fields(auto& v, Is<Baseline> auto& b) {
+  v.required("rule", b.rule);
+  v.optional("kernel", b.kernel);
+  v.optional("median_ms", b.median_ms);
+  v.optional("note", b.note);
+}
+
+void fields(auto& v, Is<ReferenceCheck> auto& r) {
+  v.required("rows_checked", r.rows_checked);
+  v.required("max_abs_error", r.max_abs_error);
+  v.required("rel_l2", r.rel_l2);
+}
+
+void fields(auto& v, Is<AttnDims> auto& d) {
+  v.required("batch", d.batch);
+  v.required("heads", d.heads);
+  v.required("kv_heads", d.kv_heads);
+  v.required("seq_q", d.seq_q);
+  v.required("seq_kv", d.seq_kv);
+  v.required("head_dim", d.head_dim);
+  v.required("causal", d.causal);
+  v.required("sm_scale", d.sm_scale);
+}
+
+void fields(auto& v, Is<InputSpec> auto& in) {
+  v.required("distribution", in.distribution);
+  v.required("seed", in.seed);
+  v.required("scale", in.scale);
+  // The distribution's own parameters, and no others.
+  const bool outliers = in.distribution == Distribution::OutlierChannels || in.distribution == Distribution::OutlierScale;
+  v.required_if(outliers, "magnitude", in.outlier_magnitude);
+  v.required_if(outliers, "channels", in.outlier_channels);
+  v.required_if(in.distribution == Distribution::OutlierScale, "q_magnitude", in.q_outlier_magnitude);
+  const bool sink = in.distribution == Distribution::AttentionSink;
+  v.required_if(sink, "sink_tokens", in.sink_tokens);
+  v.required_if(sink, "sink_magnitude", in.sink_magnitude);
+  v.optional("npy_dir", in.npy_dir);
+}
+
+void fields(auto& v, Is<KernelResult> auto& k) {
+  v.required("kernel", k.kernel);
+  v.required("status", k.status);
+  v.optional("reason", k.reason);
+  v.optional("latency", k.latency);
+  v.optional("quantize_latency", k.quantize_latency);
+  v.optional("tops", k.tops);
+  v.optional("accuracy", k.accuracy);
+  v.optional("memory", k.memory);
+  v.optional("fallback", k.fallback);
+  v.optional("speedup", k.speedup);
+  v.optional("fp8_verdict", k.fp8_verdict);
+}
+
+void fields(auto& v, Is<CaseResult> auto& c) {
+  v.required("id", c.id);
+  v.required("dims", c.dims);
+  v.required("input", c.input);
+  // Absent in reports older than the rotation: none.
+  v.group("quantization", [&](auto& q) { q.optional("rotation", c.rotation, /*written=*/true); });
+  v.required("kernels", c.kernels);
+  v.optional("reference_check", c.reference_check);
+  v.optional("baseline", c.baseline);
+  v.required("wall_seconds", c.wall_seconds);
+  // Whole in checkpoint lines; a report writes an index into its "environments" instead
+  // (report_to_json, resolve_case_environments).
+  v.optional("environment", c.environment);
+}
+
+void fields(auto& v, Is<Report> auto& r) {
+  v.required("schema", r.schema);  // read_report checks it first (check_schema)
+  v.required("tool", r.tool);
+  v.required("environment", r.environment);
+  v.required("config", r.config);
+  v.required("started_at", r.started_at);
+  v.required("finished_at", r.finished_at);
+  v.required("complete", r.complete);
+  v.required("cases", r.cases);
+  v.required("summary", r.summary);
+  v.optional("shard", r.shard);
+  v.optional("environments", r.environments);  // report_to_json adds the cases' own
+  v.optional("parts", r.parts);
+}
+
+template <class T>
+constexpr bool is_optional = false;
+template <class T>
+constexpr bool is_optional<std::optional<T>> = true;
+template <class T>
+constexpr bool is_vector = false;
+template <class T>
+constexpr bool is_vector<std::vector<T>> = true;
+
+struct Writer;
+// The structs that have a field list.
+template <class T>
+concept Described = requires(Writer& w, const T& x) { fields(w, x); };
+
+// ---------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------
 
 // JSON has no NaN/Inf; a NaN metric is real information (the kernel produced NaN), so it
 // travels as a string instead of being dropped.
@@ -34,253 +274,116 @@ json real(double v) {
 }
 
 template <class T>
-void put_optional(json& j, const char* key, const std::optional<T>& v) {
-  if (v) j[key] = to_json(*v);
+json encode(const T& v);
+
+// Whether v.optional(key, m) writes m.
+template <class T>
+bool known(const T& m) {
+  if constexpr (is_optional<T>) {
+    return m.has_value();
+  } else if constexpr (std::is_same_v<T, json>) {
+    return !m.is_null();
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    return m != 0;
+  } else {
+    return !m.empty();  // strings, lists
+  }
 }
 
-void put_optional(json& j, const char* key, const std::optional<double>& v) {
-  if (v) j[key] = real(*v);
-}
+struct Writer {
+  json& out;
 
-// Environment and similar fields: empty string / zero means "not known" and is omitted.
-void put_known(json& j, const char* key, const std::string& v) {
-  if (!v.empty()) j[key] = v;
-}
-void put_known(json& j, const char* key, int64_t v) {
-  if (v != 0) j[key] = v;
-}
+  void required(const char* key, const auto& m) { out[key] = encode(m); }
+  void optional(const char* key, const auto& m) { optional(key, m, known(m)); }
+  void optional(const char* key, const auto& m, bool written) {
+    if (written) required(key, m);
+  }
+  void required_if(bool present, const char* key, const auto& m) { optional(key, m, present); }
+  void group(const char* key, const auto& list) {
+    Writer inner{out[key] = json::object()};
+    list(inner);
+  }
+};
 
 template <class T>
-json array_of(const std::vector<T>& items) {
-  json a = json::array();
-  for (const T& item : items) a.push_back(to_json(item));
-  return a;
-}
-
-json reals(const std::vector<double>& values) {
-  json a = json::array();
-  for (double v : values) a.push_back(real(v));
-  return a;
-}
-
-}  // namespace
-
-json to_json(const ToolInfo& tool) {
-  return {{"name", tool.name}, {"version", tool.version}, {"git_commit", tool.git_commit}};
-}
-
-json to_json(const Environment& env) {
-  json j = {{"backend", env.backend}};
-  put_known(j, "hostname", env.hostname);
-  put_known(j, "gpu_name", env.gpu_name);
-  put_known(j, "compute_capability", env.compute_capability);
-  put_known(j, "sm_count", env.sm_count);
-  put_known(j, "memory_bytes", env.memory_bytes);
-  put_known(j, "sm_clock_mhz", env.sm_clock_mhz);
-  put_known(j, "memory_clock_mhz", env.memory_clock_mhz);
-  put_known(j, "driver_version", env.driver_version);
-  put_known(j, "cuda_runtime_version", env.cuda_runtime_version);
-  put_known(j, "cublaslt_version", env.cublaslt_version);
-  put_known(j, "cudnn_version", env.cudnn_version);
-  put_known(j, "cpu_model", env.cpu_model);
-  put_known(j, "cpu_threads", env.cpu_threads);
-  if (env.device) j["device"] = *env.device;
-  return j;
-}
-
-json to_json(const ConfigInfo& config) {
-  json j = {{"path", config.path},
-            {"sha256", config.sha256},
-            {"settings", config.settings.is_null() ? json::object() : config.settings}};
-  if (!config.options.is_null()) j["options"] = config.options;
-  return j;
-}
-
-json to_json(const ShardSpec& shard) { return {{"index", shard.index}, {"count", shard.count}}; }
-
-json to_json(const ReportPart& part) {
-  json j = {{"source", part.source},     {"tool", to_json(part.tool)},         {"config_sha256", part.config_sha256},
-            {"complete", part.complete}, {"cases", part.cases},                {"started_at", part.started_at},
-            {"finished_at", part.finished_at}};
-  put_optional(j, "shard", part.shard);
-  return j;
-}
-
-json to_json(const Summary& s) {
-  json j = {{"cases", s.cases},     {"kernel_runs", s.kernel_runs},   {"ok", s.ok},
-            {"skipped", s.skipped}, {"errors", s.errors},             {"int8_share", real(s.int8_share)}};
-  put_optional(j, "geomean_speedup", s.geomean_speedup);
-  put_known(j, "baseline", s.baseline_rule);
-  put_known(j, "int8_hadamard", s.int8_hadamard);
-  if (s.fp8_verdicts > 0) {
-    j["fp8_verdicts"] = s.fp8_verdicts;
-    j["fp8_chosen"] = s.fp8_chosen;
+json encode(const T& v) {
+  if constexpr (std::is_same_v<T, double>) {
+    return real(v);
+  } else if constexpr (std::is_same_v<T, float>) {
+    return static_cast<double>(v);  // dims.sm_scale
+  } else if constexpr (std::is_enum_v<T>) {
+    return to_string(v);
+  } else if constexpr (std::is_same_v<T, json>) {
+    return v.is_null() ? json::object() : v;  // config settings: an object
+  } else if constexpr (is_optional<T>) {
+    return v ? encode(*v) : json();
+  } else if constexpr (is_vector<T>) {
+    json items = json::array();
+    for (const auto& item : v) items.push_back(encode(item));
+    return items;
+  } else if constexpr (Described<T>) {
+    json j = json::object();
+    Writer w{j};
+    fields(w, v);
+    return j;
+  } else {
+    return v;  // strings, integers, bool
   }
-  put_optional(j, "fp8_geomean_speedup", s.fp8_geomean_speedup);
-  put_optional(j, "worst_rel_l2", s.worst_rel_l2);
-  put_known(j, "worst_rel_l2_case", s.worst_rel_l2_case);
-  put_optional(j, "worst_max_abs_error", s.worst_max_abs_error);
-  put_known(j, "worst_max_abs_error_case", s.worst_max_abs_error_case);
-  return j;
 }
 
-json to_json(const LatencyStats& l) {
-  json j = {{"median_ms", real(l.median_ms)}, {"mean_ms", real(l.mean_ms)},
-            {"min_ms", real(l.min_ms)},       {"max_ms", real(l.max_ms)},
-            {"p10_ms", real(l.p10_ms)},       {"p90_ms", real(l.p90_ms)},
-            {"stddev_ms", real(l.stddev_ms)}, {"samples", l.samples},
-            {"rel_noise", real(l.rel_noise)}};
-  if (!l.stop_reason.empty()) j["stop_reason"] = l.stop_reason;
-  if (!l.raw_ms.empty()) j["raw_ms"] = reals(l.raw_ms);
-  return j;
-}
-
-json to_json(const Accuracy& a) {
-  return {{"mse", real(a.mse)},
-          {"max_abs_error", real(a.max_abs_error)},
-          {"max_abs_index", a.max_abs_index},
-          {"max_abs_at", a.max_abs_at},
-          {"mean_abs_error", real(a.mean_abs_error)},
-          {"rel_l2", real(a.rel_l2)},
-          {"cosine", real(a.cosine)},
-          {"nonfinite", a.nonfinite}};
-}
-
-json to_json(const MemoryUse& m) {
-  return {{"tensor_bytes", m.tensor_bytes},
-          {"fp16_tensor_bytes", m.fp16_tensor_bytes},
-          {"workspace_bytes", m.workspace_bytes},
-          {"peak_bytes", m.peak_bytes}};
-}
-
-json to_json(const RotatedAttempt& r) {
-  json j = {{"rotation", to_string(r.rotation)}, {"status", to_string(r.status)}, {"reasons", r.reasons}};
-  put_known(j, "reason", r.reason);
-  put_optional(j, "accuracy", r.accuracy);
-  put_optional(j, "latency", r.latency);
-  put_optional(j, "speedup", r.speedup);
-  return j;
-}
-
-json to_json(const FallbackDecision& f) {
-  json j = {{"decision", to_string(f.decision)}, {"reasons", f.reasons}};
-  put_optional(j, "rotated", f.rotated);
-  return j;
-}
-
-json to_json(const Fp8Verdict& v) {
-  return {{"decision", to_string(v.decision)}, {"reasons", v.reasons}};
-}
-
-json to_json(const Baseline& b) {
-  json j = {{"rule", b.rule}};
-  put_known(j, "kernel", b.kernel);
-  put_optional(j, "median_ms", b.median_ms);
-  put_known(j, "note", b.note);
-  return j;
-}
-
-json to_json(const ReferenceCheck& r) {
-  return {{"rows_checked", r.rows_checked},
-          {"max_abs_error", real(r.max_abs_error)},
-          {"rel_l2", real(r.rel_l2)}};
-}
-
-json to_json(const AttnDims& d) {
-  return {{"batch", d.batch},       {"heads", d.heads},       {"kv_heads", d.kv_heads},
-          {"seq_q", d.seq_q},       {"seq_kv", d.seq_kv},     {"head_dim", d.head_dim},
-          {"causal", d.causal},     {"sm_scale", static_cast<double>(d.sm_scale)}};
-}
-
-json to_json(const InputSpec& in) {
-  json j = {{"distribution", to_string(in.distribution)}, {"seed", in.seed}, {"scale", real(in.scale)}};
-  if (in.distribution == Distribution::OutlierChannels || in.distribution == Distribution::OutlierScale) {
-    j["magnitude"] = real(in.outlier_magnitude);
-    j["channels"] = in.outlier_channels;
-  }
-  if (in.distribution == Distribution::OutlierScale) j["q_magnitude"] = real(in.q_outlier_magnitude);
-  if (in.distribution == Distribution::AttentionSink) {
-    j["sink_tokens"] = in.sink_tokens;
-    j["sink_magnitude"] = real(in.sink_magnitude);
-  }
-  put_known(j, "npy_dir", in.npy_dir);
-  return j;
-}
-
-json to_json(const KernelResult& k) {
-  json j = {{"kernel", k.kernel}, {"status", to_string(k.status)}};
-  put_known(j, "reason", k.reason);
-  put_optional(j, "latency", k.latency);
-  put_optional(j, "quantize_latency", k.quantize_latency);
-  put_optional(j, "tops", k.tops);
-  put_optional(j, "accuracy", k.accuracy);
-  put_optional(j, "memory", k.memory);
-  put_optional(j, "fallback", k.fallback);
-  put_optional(j, "speedup", k.speedup);
-  put_optional(j, "fp8_verdict", k.fp8_verdict);
-  return j;
-}
-
-json to_json(const CaseResult& c) {
-  json j = {{"id", c.id},
-            {"dims", to_json(c.dims)},
-            {"input", to_json(c.input)},
-            {"quantization", {{"rotation", to_string(c.rotation)}}},
-            {"kernels", array_of(c.kernels)}};
-  put_optional(j, "reference_check", c.reference_check);
-  put_optional(j, "baseline", c.baseline);
-  j["wall_seconds"] = real(c.wall_seconds);
-  put_optional(j, "environment", c.environment);  // whole here (checkpoint lines); a report indexes
-  return j;
-}
-
-namespace {
-
-// The report's environments: its own list, then any case environment not in it yet.
-std::vector<Environment> environment_table(const Report& r) {
+// The report's environments: its own list, then any case environment not in it yet; each
+// case names its environment by position in that list.
+json report_to_json(const Report& r) {
+  json j = encode(r);
   std::vector<Environment> table = r.environments;
-  for (const CaseResult& c : r.cases) {
-    if (c.environment && std::find(table.begin(), table.end(), *c.environment) == table.end()) {
-      table.push_back(*c.environment);
-    }
+  for (size_t i = 0; i < r.cases.size(); ++i) {
+    const std::optional<Environment>& e = r.cases[i].environment;
+    if (!e) continue;
+    auto at = std::find(table.begin(), table.end(), *e);
+    if (at == table.end()) at = table.insert(table.end(), *e);
+    j["cases"][i]["environment"] = at - table.begin();
   }
-  return table;
-}
-
-// Cases, each naming its environment by position in `table`.
-json cases_with_environment_index(const Report& r, const std::vector<Environment>& table) {
-  json cases = json::array();
-  for (const CaseResult& c : r.cases) {
-    json j = to_json(c);
-    if (c.environment) j["environment"] = std::find(table.begin(), table.end(), *c.environment) - table.begin();
-    cases.push_back(std::move(j));
-  }
-  return cases;
-}
-
-}  // namespace
-
-json to_json(const Report& r) {
-  const std::vector<Environment> table = environment_table(r);
-  json j = {{"schema", r.schema},
-            {"tool", to_json(r.tool)},
-            {"environment", to_json(r.environment)},
-            {"config", to_json(r.config)},
-            {"started_at", r.started_at},
-            {"finished_at", r.finished_at},
-            {"complete", r.complete},
-            {"cases", cases_with_environment_index(r, table)},
-            {"summary", to_json(r.summary)}};
-  put_optional(j, "shard", r.shard);
-  if (!table.empty()) j["environments"] = array_of(table);
-  if (!r.parts.empty()) j["parts"] = array_of(r.parts);
+  if (!table.empty()) j["environments"] = encode(table);
   return j;
+}
+
+// Every field the format can hold, each with its type's default value and each list with one
+// item: the field lists themselves as JSON (report_skeleton).
+template <class T>
+json skeleton_of();
+
+struct Skeleton {
+  json& out;
+
+  void required(const char* key, const auto& m) { out[key] = skeleton_of<std::remove_cvref_t<decltype(m)>>(); }
+  void optional(const char* key, const auto& m, bool = true) { required(key, m); }
+  void required_if(bool, const char* key, const auto& m) { required(key, m); }
+  void group(const char* key, const auto& list) {
+    Skeleton inner{out[key] = json::object()};
+    list(inner);
+  }
+};
+
+template <class T>
+json skeleton_of() {
+  if constexpr (is_optional<T>) {
+    return skeleton_of<typename T::value_type>();
+  } else if constexpr (is_vector<T>) {
+    return json::array({skeleton_of<typename T::value_type>()});
+  } else if constexpr (Described<T>) {
+    const T value{};
+    json j = json::object();
+    Skeleton s{j};
+    fields(s, value);
+    return j;
+  } else {
+    return encode(T{});
+  }
 }
 
 // ---------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------
-namespace {
 
 // A value inside a document plus where it sits, so every error can name its path.
 struct Node {
@@ -362,7 +465,11 @@ void read(const Node& n, float& out) {
   out = static_cast<float>(n.value.get<double>());
 }
 
-void read(const Node& n, json& out) { out = n.value; }
+// Config settings and options: free-form objects.
+void read(const Node& n, json& out) {
+  expect_object(n);
+  out = n.value;
+}
 
 template <class E, size_t N>
 void read_enum(const Node& n, E& out, const E (&all)[N]) {
@@ -391,25 +498,9 @@ void read(const Node& n, Distribution& out) {
 }
 void read(const Node& n, QkRotation& out) { read_enum(n, out, {QkRotation::None, QkRotation::Hadamard}); }
 
-// Struct readers, defined below; declared first so the templates can reach each other.
-void read(const Node& n, ToolInfo& out);
-void read(const Node& n, Environment& out);
-void read(const Node& n, ConfigInfo& out);
-void read(const Node& n, Summary& out);
-void read(const Node& n, LatencyStats& out);
-void read(const Node& n, Accuracy& out);
-void read(const Node& n, MemoryUse& out);
-void read(const Node& n, RotatedAttempt& out);
-void read(const Node& n, FallbackDecision& out);
-void read(const Node& n, Fp8Verdict& out);
-void read(const Node& n, Baseline& out);
-void read(const Node& n, ReferenceCheck& out);
-void read(const Node& n, AttnDims& out);
-void read(const Node& n, InputSpec& out);
-void read(const Node& n, KernelResult& out);
-void read(const Node& n, CaseResult& out);
+// Reading that does more than the field list; defined below.
 void read(const Node& n, ShardSpec& out);
-void read(const Node& n, ReportPart& out);
+void read(const Node& n, std::optional<Environment>& out);
 void read(const Node& n, Report& out);
 
 template <class T>
@@ -427,234 +518,58 @@ void read(const Node& n, std::optional<T>& out) {
   out = std::move(v);
 }
 
-// `obj` must already be known to be an object.
-template <class T>
-void required(const Node& obj, const char* key, T& out) {
-  if (!obj.value.contains(key)) {
-    throw ReportError(obj.source, obj.path + "." + key, "expected a required field, found none");
+template <Described T>
+void read_fields(const Node& n, T& out);
+
+template <Described T>
+void read(const Node& n, T& out) {
+  read_fields(n, out);
+}
+
+struct Reader {
+  const Node& obj;  // an object
+
+  void required(const char* key, auto& m) const {
+    if (!obj.value.contains(key)) {
+      throw ReportError(obj.source, obj.path + "." + key, "expected a required field, found none");
+    }
+    read(obj.child(key), m);
   }
-  read(obj.child(key), out);
-}
+  void optional(const char* key, auto& m, bool /*written*/ = true) const {
+    if (obj.value.contains(key)) read(obj.child(key), m);
+  }
+  void required_if(bool present, const char* key, auto& m) const {
+    if (present) required(key, m);
+  }
+  void group(const char* key, const auto& list) const {
+    if (!obj.value.contains(key)) return;
+    const Node inner = obj.child(key);
+    expect_object(inner);
+    Reader r{inner};
+    list(r);
+  }
+};
 
-template <class T>
-void optional(const Node& obj, const char* key, T& out) {
-  if (obj.value.contains(key)) read(obj.child(key), out);
-}
-
-void read(const Node& n, ToolInfo& out) {
+template <Described T>
+void read_fields(const Node& n, T& out) {
   expect_object(n);
-  required(n, "name", out.name);
-  required(n, "version", out.version);
-  required(n, "git_commit", out.git_commit);
-}
-
-void read(const Node& n, Environment& out) {
-  expect_object(n);
-  required(n, "backend", out.backend);
-  optional(n, "hostname", out.hostname);
-  optional(n, "gpu_name", out.gpu_name);
-  optional(n, "compute_capability", out.compute_capability);
-  optional(n, "sm_count", out.sm_count);
-  optional(n, "memory_bytes", out.memory_bytes);
-  optional(n, "sm_clock_mhz", out.sm_clock_mhz);
-  optional(n, "memory_clock_mhz", out.memory_clock_mhz);
-  optional(n, "driver_version", out.driver_version);
-  optional(n, "cuda_runtime_version", out.cuda_runtime_version);
-  optional(n, "cublaslt_version", out.cublaslt_version);
-  optional(n, "cudnn_version", out.cudnn_version);
-  optional(n, "cpu_model", out.cpu_model);
-  optional(n, "cpu_threads", out.cpu_threads);
-  optional(n, "device", out.device);
-}
-
-void read(const Node& n, ConfigInfo& out) {
-  expect_object(n);
-  required(n, "path", out.path);
-  required(n, "sha256", out.sha256);
-  required(n, "settings", out.settings);
-  if (!out.settings.is_object()) fail(n.child("settings"), "an object");
-  optional(n, "options", out.options);
-  if (n.value.contains("options") && !out.options.is_object()) fail(n.child("options"), "an object");
+  Reader r{n};
+  fields(r, out);
 }
 
 void read(const Node& n, ShardSpec& out) {
-  expect_object(n);
-  required(n, "index", out.index);
-  required(n, "count", out.count);
+  read_fields(n, out);
   if (out.count < 1 || out.index < 1 || out.index > out.count) {
     fail(n, "a shard with 1 <= index <= count");
   }
 }
 
-void read(const Node& n, ReportPart& out) {
-  expect_object(n);
-  required(n, "source", out.source);
-  required(n, "tool", out.tool);
-  required(n, "config_sha256", out.config_sha256);
-  optional(n, "shard", out.shard);
-  required(n, "complete", out.complete);
-  required(n, "cases", out.cases);
-  required(n, "started_at", out.started_at);
-  required(n, "finished_at", out.finished_at);
-}
-
-void read(const Node& n, Summary& out) {
-  expect_object(n);
-  required(n, "cases", out.cases);
-  required(n, "kernel_runs", out.kernel_runs);
-  required(n, "ok", out.ok);
-  required(n, "skipped", out.skipped);
-  required(n, "errors", out.errors);
-  required(n, "int8_share", out.int8_share);
-  optional(n, "int8_hadamard", out.int8_hadamard);
-  optional(n, "geomean_speedup", out.geomean_speedup);
-  optional(n, "baseline", out.baseline_rule);
-  optional(n, "fp8_verdicts", out.fp8_verdicts);
-  optional(n, "fp8_chosen", out.fp8_chosen);
-  optional(n, "fp8_geomean_speedup", out.fp8_geomean_speedup);
-  optional(n, "worst_rel_l2", out.worst_rel_l2);
-  optional(n, "worst_rel_l2_case", out.worst_rel_l2_case);
-  optional(n, "worst_max_abs_error", out.worst_max_abs_error);
-  optional(n, "worst_max_abs_error_case", out.worst_max_abs_error_case);
-}
-
-void read(const Node& n, LatencyStats& out) {
-  expect_object(n);
-  required(n, "median_ms", out.median_ms);
-  required(n, "mean_ms", out.mean_ms);
-  required(n, "min_ms", out.min_ms);
-  required(n, "max_ms", out.max_ms);
-  required(n, "p10_ms", out.p10_ms);
-  required(n, "p90_ms", out.p90_ms);
-  required(n, "stddev_ms", out.stddev_ms);
-  required(n, "samples", out.samples);
-  required(n, "rel_noise", out.rel_noise);
-  optional(n, "stop_reason", out.stop_reason);
-  optional(n, "raw_ms", out.raw_ms);
-}
-
-void read(const Node& n, Accuracy& out) {
-  expect_object(n);
-  required(n, "mse", out.mse);
-  required(n, "max_abs_error", out.max_abs_error);
-  required(n, "max_abs_index", out.max_abs_index);
-  required(n, "max_abs_at", out.max_abs_at);
-  required(n, "mean_abs_error", out.mean_abs_error);
-  required(n, "rel_l2", out.rel_l2);
-  required(n, "cosine", out.cosine);
-  required(n, "nonfinite", out.nonfinite);
-}
-
-void read(const Node& n, MemoryUse& out) {
-  expect_object(n);
-  required(n, "tensor_bytes", out.tensor_bytes);
-  required(n, "fp16_tensor_bytes", out.fp16_tensor_bytes);
-  required(n, "workspace_bytes", out.workspace_bytes);
-  required(n, "peak_bytes", out.peak_bytes);
-}
-
-void read(const Node& n, RotatedAttempt& out) {
-  expect_object(n);
-  required(n, "rotation", out.rotation);
-  required(n, "status", out.status);
-  required(n, "reasons", out.reasons);
-  optional(n, "reason", out.reason);
-  optional(n, "accuracy", out.accuracy);
-  optional(n, "latency", out.latency);
-  optional(n, "speedup", out.speedup);
-}
-
-void read(const Node& n, FallbackDecision& out) {
-  expect_object(n);
-  required(n, "decision", out.decision);
-  required(n, "reasons", out.reasons);
-  optional(n, "rotated", out.rotated);  // absent in reports older than the rotated try
-}
-
-void read(const Node& n, Fp8Verdict& out) {
-  expect_object(n);
-  required(n, "decision", out.decision);
-  required(n, "reasons", out.reasons);
-}
-
-void read(const Node& n, Baseline& out) {
-  expect_object(n);
-  required(n, "rule", out.rule);
-  optional(n, "kernel", out.kernel);
-  optional(n, "median_ms", out.median_ms);
-  optional(n, "note", out.note);
-}
-
-void read(const Node& n, ReferenceCheck& out) {
-  expect_object(n);
-  required(n, "rows_checked", out.rows_checked);
-  required(n, "max_abs_error", out.max_abs_error);
-  required(n, "rel_l2", out.rel_l2);
-}
-
-void read(const Node& n, AttnDims& out) {
-  expect_object(n);
-  required(n, "batch", out.batch);
-  required(n, "heads", out.heads);
-  required(n, "kv_heads", out.kv_heads);
-  required(n, "seq_q", out.seq_q);
-  required(n, "seq_kv", out.seq_kv);
-  required(n, "head_dim", out.head_dim);
-  required(n, "causal", out.causal);
-  required(n, "sm_scale", out.sm_scale);
-}
-
-void read(const Node& n, InputSpec& out) {
-  expect_object(n);
-  required(n, "distribution", out.distribution);
-  required(n, "seed", out.seed);
-  required(n, "scale", out.scale);
-  if (out.distribution == Distribution::OutlierChannels || out.distribution == Distribution::OutlierScale) {
-    required(n, "magnitude", out.outlier_magnitude);
-    required(n, "channels", out.outlier_channels);
-  }
-  if (out.distribution == Distribution::OutlierScale) required(n, "q_magnitude", out.q_outlier_magnitude);
-  if (out.distribution == Distribution::AttentionSink) {
-    required(n, "sink_tokens", out.sink_tokens);
-    required(n, "sink_magnitude", out.sink_magnitude);
-  }
-  optional(n, "npy_dir", out.npy_dir);
-}
-
-void read(const Node& n, KernelResult& out) {
-  expect_object(n);
-  required(n, "kernel", out.kernel);
-  required(n, "status", out.status);
-  optional(n, "reason", out.reason);
-  optional(n, "latency", out.latency);
-  optional(n, "quantize_latency", out.quantize_latency);
-  optional(n, "tops", out.tops);
-  optional(n, "accuracy", out.accuracy);
-  optional(n, "memory", out.memory);
-  optional(n, "fallback", out.fallback);
-  optional(n, "speedup", out.speedup);
-  optional(n, "fp8_verdict", out.fp8_verdict);
-}
-
-void read(const Node& n, CaseResult& out) {
-  expect_object(n);
-  required(n, "id", out.id);
-  required(n, "dims", out.dims);
-  required(n, "input", out.input);
-  if (n.value.contains("quantization")) {  // absent in reports older than the rotation: none
-    const Node quant = n.child("quantization");
-    expect_object(quant);
-    optional(quant, "rotation", out.rotation);
-  }
-  required(n, "kernels", out.kernels);
-  optional(n, "reference_check", out.reference_check);
-  optional(n, "baseline", out.baseline);
-  required(n, "wall_seconds", out.wall_seconds);
-  // An object in checkpoint lines; in a report an index into "environments", which the
-  // report reader resolves.
-  if (n.value.contains("environment") && !n.value.at("environment").is_number_integer()) {
-    optional(n, "environment", out.environment);
-  }
+// A case's environment: an object in checkpoint lines; in a report an index into
+// "environments", which resolve_case_environments reads once they are known.
+void read(const Node& n, std::optional<Environment>& out) {
+  if (n.value.is_number_integer()) return;
+  out.emplace();
+  read(n, *out);
 }
 
 // Each case's environment index, resolved against the report's "environments".
@@ -694,22 +609,20 @@ void check_schema(const Node& root) {
 
 void read(const Node& n, Report& out) {
   check_schema(n);
-  required(n, "schema", out.schema);
-  required(n, "tool", out.tool);
-  required(n, "environment", out.environment);
-  required(n, "config", out.config);
-  required(n, "started_at", out.started_at);
-  required(n, "finished_at", out.finished_at);
-  required(n, "complete", out.complete);
-  required(n, "cases", out.cases);
-  required(n, "summary", out.summary);
-  optional(n, "shard", out.shard);
-  optional(n, "environments", out.environments);
-  optional(n, "parts", out.parts);
+  read_fields(n, out);
   resolve_case_environments(n, out);
 }
 
 }  // namespace
+
+template <class T>
+json to_json(const T& value) {
+  if constexpr (std::is_same_v<T, Report>) {
+    return report_to_json(value);
+  } else {
+    return encode(value);
+  }
+}
 
 template <class T>
 T from_json_as(const json& j, const std::string& source, const std::string& path) {
@@ -718,25 +631,31 @@ T from_json_as(const json& j, const std::string& source, const std::string& path
   return out;
 }
 
-#define INT8ATTN_INSTANTIATE_FROM_JSON(T) \
+#define INT8ATTN_INSTANTIATE_JSON(T)     \
+  template json to_json<T>(const T&); \
   template T from_json_as<T>(const json&, const std::string&, const std::string&);
-INT8ATTN_INSTANTIATE_FROM_JSON(ToolInfo)
-INT8ATTN_INSTANTIATE_FROM_JSON(Environment)
-INT8ATTN_INSTANTIATE_FROM_JSON(ConfigInfo)
-INT8ATTN_INSTANTIATE_FROM_JSON(Summary)
-INT8ATTN_INSTANTIATE_FROM_JSON(LatencyStats)
-INT8ATTN_INSTANTIATE_FROM_JSON(Accuracy)
-INT8ATTN_INSTANTIATE_FROM_JSON(MemoryUse)
-INT8ATTN_INSTANTIATE_FROM_JSON(FallbackDecision)
-INT8ATTN_INSTANTIATE_FROM_JSON(Fp8Verdict)
-INT8ATTN_INSTANTIATE_FROM_JSON(Baseline)
-INT8ATTN_INSTANTIATE_FROM_JSON(ReferenceCheck)
-INT8ATTN_INSTANTIATE_FROM_JSON(AttnDims)
-INT8ATTN_INSTANTIATE_FROM_JSON(InputSpec)
-INT8ATTN_INSTANTIATE_FROM_JSON(KernelResult)
-INT8ATTN_INSTANTIATE_FROM_JSON(CaseResult)
-INT8ATTN_INSTANTIATE_FROM_JSON(Report)
-#undef INT8ATTN_INSTANTIATE_FROM_JSON
+INT8ATTN_INSTANTIATE_JSON(Report)
+INT8ATTN_INSTANTIATE_JSON(ToolInfo)
+INT8ATTN_INSTANTIATE_JSON(Environment)
+INT8ATTN_INSTANTIATE_JSON(ConfigInfo)
+INT8ATTN_INSTANTIATE_JSON(ShardSpec)
+INT8ATTN_INSTANTIATE_JSON(ReportPart)
+INT8ATTN_INSTANTIATE_JSON(Summary)
+INT8ATTN_INSTANTIATE_JSON(CaseResult)
+INT8ATTN_INSTANTIATE_JSON(KernelResult)
+INT8ATTN_INSTANTIATE_JSON(LatencyStats)
+INT8ATTN_INSTANTIATE_JSON(Accuracy)
+INT8ATTN_INSTANTIATE_JSON(MemoryUse)
+INT8ATTN_INSTANTIATE_JSON(RotatedAttempt)
+INT8ATTN_INSTANTIATE_JSON(FallbackDecision)
+INT8ATTN_INSTANTIATE_JSON(Fp8Verdict)
+INT8ATTN_INSTANTIATE_JSON(Baseline)
+INT8ATTN_INSTANTIATE_JSON(ReferenceCheck)
+INT8ATTN_INSTANTIATE_JSON(AttnDims)
+INT8ATTN_INSTANTIATE_JSON(InputSpec)
+#undef INT8ATTN_INSTANTIATE_JSON
+
+json report_skeleton() { return skeleton_of<Report>(); }
 
 Report report_from_json(const json& j, const std::string& source) {
   return from_json_as<Report>(j, source, "$");

@@ -25,30 +25,23 @@ class ReportError : public std::runtime_error {
   std::string file_, json_path_, expected_;
 };
 
-nlohmann::json to_json(const Report& report);
-nlohmann::json to_json(const ToolInfo& tool);
-nlohmann::json to_json(const Environment& env);
-nlohmann::json to_json(const ConfigInfo& config);
-nlohmann::json to_json(const ShardSpec& shard);
-nlohmann::json to_json(const ReportPart& part);
-nlohmann::json to_json(const Summary& summary);
-nlohmann::json to_json(const CaseResult& result);
-nlohmann::json to_json(const KernelResult& result);
-nlohmann::json to_json(const LatencyStats& latency);
-nlohmann::json to_json(const Accuracy& accuracy);
-nlohmann::json to_json(const MemoryUse& memory);
-nlohmann::json to_json(const RotatedAttempt& attempt);
-nlohmann::json to_json(const FallbackDecision& fallback);
-nlohmann::json to_json(const Fp8Verdict& verdict);
-nlohmann::json to_json(const Baseline& baseline);
-nlohmann::json to_json(const ReferenceCheck& check);
-nlohmann::json to_json(const AttnDims& dims);
-nlohmann::json to_json(const InputSpec& input);
+// One part of a report as JSON, and back. Defined for Report and every struct in it:
+// ToolInfo, Environment, ConfigInfo, ShardSpec, ReportPart, Summary, CaseResult, KernelResult,
+// LatencyStats, Accuracy, MemoryUse, RotatedAttempt, FallbackDecision, Fp8Verdict, Baseline,
+// ReferenceCheck, AttnDims, InputSpec. Both walk one field list per struct (json_io.cpp).
+// A CaseResult carries its environment whole (checkpoint lines); a Report writes an index
+// into its "environments" instead.
+template <class T>
+nlohmann::json to_json(const T& value);
 
 // Parses one part of a report. `source` names the file (or "file:line") for errors and
-// `path` is where `j` sits in it. Instantiated for every struct that has a to_json above.
+// `path` is where `j` sits in it.
 template <class T>
 T from_json_as(const nlohmann::json& j, const std::string& source, const std::string& path = "$");
+
+// Every key the format can hold, with default values and one item in each list: the field
+// lists as JSON, for checking them against docs/report.schema.json.
+nlohmann::json report_skeleton();
 
 // Checks "schema" and parses the whole report.
 Report report_from_json(const nlohmann::json& j, const std::string& source);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "src/report/json_io.h"
@@ -113,6 +114,243 @@ TEST_F(ReportJsonTest, RoundTripThroughFileIsLossless) {
   EXPECT_EQ(s.worst_rel_l2_case, os.worst_rel_l2_case);
   EXPECT_EQ(s.worst_max_abs_error, os.worst_max_abs_error);
   EXPECT_EQ(s.worst_max_abs_error_case, os.worst_max_abs_error_case);
+}
+
+// make_full_report with every optional field of the format set as well: the shard and the
+// merge's parts, several environments, config options, a case baseline, an FP8 verdict,
+// the rotated try's reason, a Hadamard case and one case of each distribution whose input
+// has fields of its own. EveryFieldReportCoversTheSchema keeps it complete.
+Report make_every_field_report() {
+  Report r = testing::make_full_report();
+  r.environment.cudnn_version = "91000";
+  r.environment.device = 0;
+  Environment second = r.environment;
+  second.device = 1;
+  r.environments = {r.environment, second};
+  r.config.options = {{"kernels", {"int8-fa", "fp16-fa"}}};
+  r.shard = ShardSpec{2, 3};
+  ReportPart part;
+  part.source = "shard-2.json";
+  part.tool = r.tool;
+  part.config_sha256 = r.config.sha256;
+  part.shard = r.shard;
+  part.complete = false;
+  part.cases = 3;
+  part.started_at = r.started_at;
+  part.finished_at = r.finished_at;
+  r.parts = {part};
+
+  r.cases.push_back(testing::make_case("case-c", 0.5));
+  r.cases[0].environment = r.environment;
+  r.cases[1].environment = second;
+  r.cases[1].rotation = QkRotation::Hadamard;
+  r.cases[1].input.distribution = Distribution::OutlierScale;
+  r.cases[1].input.q_outlier_magnitude = 4.25;
+  r.cases[2].input.distribution = Distribution::AttentionSink;
+  r.cases[2].input.sink_tokens = 2;
+  r.cases[2].input.sink_magnitude = 3.5;
+  r.cases[0].baseline = Baseline{"configured", "fp16-fa", 1.0 / 3.0, "the configured kernel"};
+  KernelResult& k = r.cases[0].kernels[0];
+  k.speedup = 1.7320508075688772;
+  k.fp8_verdict = Fp8Verdict{Fp8Decision::Fp16, {"accuracy: rel_l2 0.06 > max_rel_l2 0.05"}};
+  k.quantize_latency->raw_ms = {0.125, 0.25};
+  r.cases[0].kernels[1].fallback->rotated->latency->raw_ms = {1.5, 1.25};
+  RotatedAttempt skipped;  // a rotated try that did not run: its reason
+  skipped.status = KernelStatus::Skipped;
+  skipped.reason = "shape: head_dim 96";
+  skipped.reasons = {"with the hadamard rotation: skipped (shape: head_dim 96)"};
+  r.cases[2].kernels[1].fallback = FallbackDecision{Decision::Fp16Fallback, {"accuracy: rel_l2 0.0141 > max_rel_l2 0.0125"}, skipped};
+
+  Summary& s = r.summary;
+  s.int8_hadamard = 1;
+  s.baseline_rule = "configured";
+  s.fp8_verdicts = 1;
+  s.fp8_chosen = 0;
+  s.fp8_geomean_speedup = 0.5;
+  return r;
+}
+
+// "$.cases[].dims.batch" for each key of `value`, descending where `schema_node` names the
+// keys (not into free-form objects such as config.settings); `schema` resolves "$ref".
+// Without a value: every key path the schema allows, and in `required` those it requires
+// (unconditionally: "if"/"then" rules are not followed).
+void key_paths(const json& schema, const json& schema_node, const json* value, const std::string& path,
+               std::set<std::string>& out, std::set<std::string>* required = nullptr) {
+  const json& node = schema_node.contains("$ref")
+                         ? schema.at(json::json_pointer(schema_node["$ref"].get<std::string>().substr(1)))
+                         : schema_node;
+  if (node.contains("properties")) {
+    const json& properties = node["properties"];
+    if (!value) {
+      for (const auto& [key, sub] : properties.items()) {
+        out.insert(path + "." + key);
+        key_paths(schema, sub, nullptr, path + "." + key, out, required);
+      }
+      if (required && node.contains("required")) {
+        for (const json& key : node["required"]) required->insert(path + "." + key.get<std::string>());
+      }
+    } else if (value->is_object()) {
+      for (const auto& [key, sub] : value->items()) {
+        out.insert(path + "." + key);
+        if (properties.contains(key)) key_paths(schema, properties[key], &sub, path + "." + key, out);
+      }
+    }
+  }
+  if (node.contains("items")) {
+    if (!value) key_paths(schema, node["items"], nullptr, path + "[]", out, required);
+    if (value && value->is_array()) {
+      for (const json& item : *value) key_paths(schema, node["items"], &item, path + "[]", out);
+    }
+  }
+}
+
+json report_schema() {
+  std::ifstream in(std::string(INT8ATTN_SOURCE_DIR) + "/docs/report.schema.json");
+  return json::parse(in);
+}
+
+std::set<std::string> schema_key_paths(std::set<std::string>* required = nullptr) {
+  const json schema = report_schema();
+  std::set<std::string> paths;
+  key_paths(schema, schema, nullptr, "$", paths, required);
+  return paths;
+}
+
+std::set<std::string> report_key_paths(const json& report) {
+  const json schema = report_schema();
+  std::set<std::string> paths;
+  key_paths(schema, schema, &report, "$", paths);
+  return paths;
+}
+
+// The paths in one set and not the other ("only in the schema: ...; only in the report: ...",
+// with the names given); empty when the sets are equal.
+std::string difference(const std::set<std::string>& schema, const std::set<std::string>& other,
+                       const std::string& other_name = "the report") {
+  std::string only_schema, only_other;
+  for (const std::string& p : schema) {
+    if (!other.count(p)) only_schema += " " + p;
+  }
+  for (const std::string& p : other) {
+    if (!schema.count(p)) only_other += " " + p;
+  }
+  if (only_schema.empty() && only_other.empty()) return "";
+  return "only in the schema:" + only_schema + "; only in " + other_name + ":" + only_other;
+}
+
+// The keys the reader requires: each key of `value` (inside `root`) cut in turn, those whose
+// absence fails at their own path.
+void required_by_reader(const json& root, const json& value, const json::json_pointer& at, const std::string& at_path,
+                        const std::string& path, std::set<std::string>& out) {
+  if (value.is_object()) {
+    for (const auto& [key, sub] : value.items()) {
+      json cut = root;
+      cut[at].erase(key);
+      try {
+        report_from_json(cut, "cut.json");
+      } catch (const ReportError& e) {
+        if (e.json_path() == at_path + "." + key) out.insert(path + "." + key);
+      }
+      required_by_reader(root, sub, at / key, at_path + "." + key, path + "." + key, out);
+    }
+  }
+  if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      required_by_reader(root, value[i], at / i, at_path + "[" + std::to_string(i) + "]", path + "[]", out);
+    }
+  }
+}
+
+// The shared field lists name exactly the keys of the schema, a field added to one and not
+// the other fails here, whether a report sets it or not.
+TEST_F(ReportJsonTest, FieldListsNameTheSchemasKeys) {
+  EXPECT_EQ(difference(schema_key_paths(), report_key_paths(report_skeleton()), "the field lists"), "");
+}
+
+// What the reader requires is what the schema requires: a field that is required in one and
+// optional in the other fails here (a new required field would refuse every older report).
+TEST_F(ReportJsonTest, ReaderRequiresWhatTheSchemaRequires) {
+  std::set<std::string> schema_required;
+  schema_key_paths(&schema_required);
+  // Required with their distribution (the schema's "allOf"); the every-field report has them
+  // only in the cases whose distribution requires them.
+  for (const char* key : {"magnitude", "channels", "q_magnitude", "sink_tokens", "sink_magnitude"}) {
+    schema_required.insert(std::string("$.cases[].input.") + key);
+  }
+  const json full = to_json(make_every_field_report());
+  std::set<std::string> reader_required;
+  required_by_reader(full, full, json::json_pointer(), "$", "$", reader_required);
+  EXPECT_EQ(difference(schema_required, reader_required, "the reader"), "");
+}
+
+// Where two texts first differ: "" when they are the same, else the line number and both lines.
+std::string first_difference(const std::string& a, const std::string& b) {
+  if (a == b) return "";
+  std::istringstream x(a), y(b);
+  std::string line_a, line_b;
+  for (int line = 1;; ++line) {
+    const bool more_a = static_cast<bool>(std::getline(x, line_a));
+    const bool more_b = static_cast<bool>(std::getline(y, line_b));
+    if (!more_a || !more_b || line_a != line_b) {
+      return "line " + std::to_string(line) + ": \"" + (more_a ? line_a : "<end>") + "\" vs \"" +
+             (more_b ? line_b : "<end>") + "\"";
+    }
+  }
+}
+
+// The every-field report holds every key the schema has, and no other: with the two tests
+// after it, every field of the format is written, read back and valid.
+TEST_F(ReportJsonTest, EveryFieldReportCoversTheSchema) {
+  EXPECT_EQ(difference(schema_key_paths(), report_key_paths(to_json(make_every_field_report()))), "");
+}
+
+TEST_F(ReportJsonTest, EveryFieldRoundTripsToTheSameBytes) {
+  const std::string text = report_json_text(make_every_field_report());
+  const std::string file = write_text("every.json", text);
+  EXPECT_EQ(first_difference(report_json_text(read_report(file)), text), "");
+
+  // A checkpoint line holds a case with its environment whole.
+  const CaseResult c = make_every_field_report().cases[1];
+  const json line = to_json(c);
+  EXPECT_TRUE(line["environment"].is_object());
+  EXPECT_EQ(to_json(from_json_as<CaseResult>(line, "checkpoint:2")), line);
+}
+
+TEST_F(ReportJsonTest, EveryFieldReportMatchesTheJsonSchema) {
+  if (!have_jsonschema()) GTEST_SKIP() << "python3-jsonschema is not installed";
+  write_report_atomic(make_every_field_report(), path("every.json"));
+  EXPECT_EQ(validate(path("every.json")), 0);
+}
+
+// Each report kept in results/ reads and writes back to the same bytes: the reader reads
+// every field the writer writes, and the files are what the writer writes today.
+TEST_F(ReportJsonTest, KeptReportsRoundTrip) {
+  int reports = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(INT8ATTN_SOURCE_DIR) + "/results")) {
+    if (entry.path().extension() != ".json") continue;
+    const std::string file = entry.path().string();
+    EXPECT_EQ(first_difference(report_json_text(read_report(file)), read_text_file(file)), "") << file;
+    ++reports;
+  }
+  EXPECT_GT(reports, 0);
+}
+
+// Reports written before a field existed still read: the defaults stand in.
+TEST_F(ReportJsonTest, OlderReportsLackingLaterFieldsRead) {
+  json j = to_json(make_every_field_report());
+  j["config"].erase("options");
+  for (json& c : j["cases"]) {
+    c.erase("quantization");
+    for (json& k : c["kernels"]) {
+      if (k.contains("fallback")) k["fallback"].erase("rotated");
+      if (k.contains("latency")) k["latency"].erase("stop_reason");
+    }
+  }
+  const Report r = read_report(write_text("old.json", j.dump(2)));
+  EXPECT_TRUE(r.config.options.is_null());
+  EXPECT_EQ(r.cases[1].rotation, QkRotation::None);
+  EXPECT_FALSE(r.cases[0].kernels[1].fallback->rotated.has_value());
+  EXPECT_EQ(r.cases[0].kernels[0].latency->stop_reason, "");
 }
 
 TEST_F(ReportJsonTest, AbsentOptionalsAreOmittedAndStayAbsent) {
