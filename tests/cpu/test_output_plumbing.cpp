@@ -39,6 +39,37 @@ TEST(ProgressMode, TheBarOnlyOnATerminalThatCanRedraw) {
   EXPECT_EQ(resolve_progress_mode(ProgressMode::None, true, "xterm"), ProgressMode::None);
 }
 
+// The sweep's ETA: a fixed cost per case plus a cost per FLOP, fitted to the cases so far.
+TEST(ProgressEta, NoEstimateBeforeTheFirstCase) {
+  EXPECT_LT(estimate_remaining_seconds({}, 3, 3e9), 0);
+}
+
+TEST(ProgressEta, CasesOfOneSizeScaleByFlops) {
+  const std::vector<ProgressPoint> points = {{1, 1e9, 1.0}, {2, 2e9, 2.0}};
+  EXPECT_NEAR(estimate_remaining_seconds(points, 3, 3e9), 3.0, 1e-9);
+  EXPECT_NEAR(estimate_remaining_seconds(points, 1, 8e9), 8.0, 1e-9);  // one case of 8x the work
+}
+
+TEST(ProgressEta, SmallCasesFirstDoNotPromiseHours) {
+  // Each case costs 1 s plus 1 ps per FLOP; the first three are small, two large ones remain.
+  auto seconds = [](double work) { return 1.0 + 1e-12 * work; };
+  std::vector<ProgressPoint> points;
+  double cases = 0, work = 0, elapsed = 0;
+  for (const double w : {1e9, 1e9, 4e9}) {
+    cases += 1, work += w, elapsed += seconds(w);
+    points.push_back({cases, work, elapsed});
+  }
+  const double truth = seconds(1e12) * 2;  // 4 s; FLOPs alone said ~1000 s
+  EXPECT_NEAR(estimate_remaining_seconds(points, 2, 2e12), truth, 0.1 * truth);
+}
+
+TEST(ProgressEta, TimesThatFallWithWorkCountCasesOnly) {
+  // The large first case was the fastest: no cost per FLOP can be fitted, so cases count alone
+  // (least squares of elapsed = a * cases: a = 22 / 14 s).
+  const std::vector<ProgressPoint> points = {{1, 1e12, 1.0}, {2, 1.001e12, 3.0}, {3, 1.002e12, 5.0}};
+  EXPECT_NEAR(estimate_remaining_seconds(points, 2, 5e12), 2 * 22.0 / 14.0, 1e-9);
+}
+
 TEST(ProgressMode, AFileGetsPlainLines) {
   std::FILE* file = std::tmpfile();
   ASSERT_NE(file, nullptr);
