@@ -13,8 +13,8 @@
 #include <fmt/ranges.h>
 
 #include "src/bench/backend.h"
-#include "src/bench/case_filter.h"
 #include "src/bench/devices.h"
+#include "src/bench/partition.h"
 #include "src/bench/plan.h"
 #include "src/bench/registry.h"
 #include "src/bench/runner.h"
@@ -25,6 +25,7 @@
 #include "src/cpu/npy.h"
 #include "src/io/output_file.h"
 #include "src/io/output_format.h"
+#include "src/model/case_filter.h"
 #include "src/report/checkpoint.h"
 #include "src/report/compare.h"
 #include "src/report/json_io.h"

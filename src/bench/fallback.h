@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "src/bench/case.h"
 #include "src/bench/registry.h"
+#include "src/model/settings.h"
 #include "src/report/report.h"
 
 namespace int8attn {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "src/bench/case.h"
+#include "src/model/settings.h"
 #include "src/report/report.h"
 
 namespace int8attn {

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/bench/case.h"
+#include "src/model/settings.h"
 
 namespace int8attn {
 

@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/bench/case.h"
-#include "src/bench/partition.h"
+#include "src/model/case.h"
+#include "src/model/shard.h"
 
 namespace int8attn {
 
