@@ -79,7 +79,7 @@ std::string group_label(const CaseResult& c, bool with_batch) {
 }
 
 KernelFamily family_of(const KernelResult& k) {
-  if (const KernelSpec* spec = find_kernel(k.kernel)) return spec->family;
+  if (const KernelIdentity* spec = find_kernel_identity(k.kernel)) return spec->family;
   return k.fallback ? KernelFamily::Int8 : KernelFamily::Fp16;
 }
 

@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "src/bench/registry.h"
+#include "src/model/kernel.h"
 #include "src/report/report.h"
 
 namespace int8attn::view {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "src/bench/registry.h"
+#include "src/model/kernel.h"
 
 namespace int8attn {
 
@@ -43,7 +43,7 @@ const char* to_string(Fp8Decision d) { return d == Fp8Decision::Fp8 ? "fp8" : "f
 namespace {
 
 bool has_family(const KernelResult& result, KernelFamily family) {
-  const KernelSpec* spec = find_kernel(result.kernel);
+  const KernelIdentity* spec = find_kernel_identity(result.kernel);
   return spec != nullptr && spec->family == family;
 }
 
