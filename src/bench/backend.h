@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "src/bench/registry.h"
+#include "src/model/result.h"
 #include "src/model/settings.h"
-#include "src/report/report.h"
 
 namespace int8attn {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "src/model/result.h"
 #include "src/model/settings.h"
-#include "src/report/report.h"
 
 namespace int8attn {
 

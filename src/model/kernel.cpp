@@ -8,6 +8,7 @@ const char* to_string(KernelFamily f) {
     case KernelFamily::Int8: return "int8";
     case KernelFamily::Fp16: return "fp16";
     case KernelFamily::Fp8: return "fp8";
+    case KernelFamily::Unknown: return "unknown";
   }
   return "?";
 }

@@ -20,7 +20,8 @@ enum class Algorithm {
 
 // Role in the fallback policy: INT8 kernels are judged against the case's baseline (the
 // fastest FP16 kernel, or the configured one); FP8 kernels get a verdict of their own.
-enum class KernelFamily { Reference, Int8, Fp16, Fp8 };
+// Unknown: no kernel of the table has it; only a result can (KernelResult::family).
+enum class KernelFamily { Reference, Int8, Fp16, Fp8, Unknown };
 const char* to_string(KernelFamily f);
 
 struct KernelIdentity {
