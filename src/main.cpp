@@ -406,7 +406,10 @@ int run_merge(const MergeArgs& a) {
   const OutputTarget output = check_output_path(a.output, named, "-o");
   std::vector<MergeInput> inputs;
   for (const std::string& path : a.reports) inputs.push_back({path, read_report(path)});
-  const MergeResult merged = merge_reports(inputs, a.allow_mixed);
+  // The merged cases in the config's order, when the first report's config still expands.
+  std::vector<std::string> order;
+  if (!inputs.empty()) order = expanded_case_ids(inputs[0].report.config.settings, inputs[0].report.config.path);
+  const MergeResult merged = merge_reports(inputs, a.allow_mixed, order);
   write_report_atomic(merged.report, a.output);
   for (const std::string& note : merged.notes) fmt::print(stderr, "note: {}\n", note);
   fmt::print(stderr, "{} written ({} cases from {} reports, {} environment(s){})\n",

@@ -538,6 +538,17 @@ SweepConfig parse_sweep_document(const nlohmann::json& document, const std::stri
   return config;
 }
 
+std::vector<std::string> expanded_case_ids(const nlohmann::json& expanded, const std::string& path) {
+  std::vector<std::string> ids;
+  try {
+    const SweepConfig config = parse_sweep_config(expanded.dump(), path);
+    for (const BenchCase& c : config.cases) ids.push_back(c.id);
+  } catch (const std::exception&) {
+    // A config this build cannot expand (another version's): no order.
+  }
+  return ids;
+}
+
 nlohmann::json settings_to_json_expanded(const RunSettings& settings) { return settings_to_json(settings); }
 
 std::string read_config_text(const std::string& path) {

@@ -53,6 +53,11 @@ SweepConfig parse_sweep_document(const nlohmann::json& document, const std::stri
 // The file's bytes, or ConfigError naming it.
 std::string read_config_text(const std::string& path);
 
+// The ids of the cases an expanded config (a report's config.settings) gives, in its order;
+// empty when this build cannot expand it (another version's config). `merge` orders the
+// merged cases by it.
+std::vector<std::string> expanded_case_ids(const nlohmann::json& expanded, const std::string& path);
+
 // The settings as the expanded config writes them (kernels, quantization, reference,
 // measurement, thresholds, cpu): what a checkpoint fingerprints.
 nlohmann::json settings_to_json_expanded(const RunSettings& settings);
