@@ -37,7 +37,7 @@ run_gtest() {
   if [ "$gtest_built" = 0 ]; then
     mkdir -p "$gobj"
     local inc=(-I. -I/usr/local/cuda/include -I"$prefix/include") gpids=()
-    for f in src/cpu/*.cpp src/bench/case.cpp tests/gpu/test_int8_kernels.cpp; do
+    for f in src/cpu/*.cpp src/model/case.cpp tests/gpu/test_int8_kernels.cpp; do
       g++ -std=c++20 -O2 "${inc[@]}" -c "$f" -o "$gobj/$(basename "$f").o" & gpids+=($!)
     done
     for p in "${gpids[@]}"; do wait "$p" || rc=1; done

@@ -13,8 +13,8 @@
 #include <fmt/ranges.h>
 
 #include "src/bench/backend.h"
-#include "src/bench/case_filter.h"
 #include "src/bench/devices.h"
+#include "src/bench/partition.h"
 #include "src/bench/plan.h"
 #include "src/bench/registry.h"
 #include "src/bench/runner.h"
@@ -25,6 +25,7 @@
 #include "src/cpu/npy.h"
 #include "src/io/output_file.h"
 #include "src/io/output_format.h"
+#include "src/model/case_filter.h"
 #include "src/report/checkpoint.h"
 #include "src/report/compare.h"
 #include "src/report/json_io.h"
@@ -405,7 +406,10 @@ int run_merge(const MergeArgs& a) {
   const OutputTarget output = check_output_path(a.output, named, "-o");
   std::vector<MergeInput> inputs;
   for (const std::string& path : a.reports) inputs.push_back({path, read_report(path)});
-  const MergeResult merged = merge_reports(inputs, a.allow_mixed);
+  // The merged cases in the config's order, when the first report's config still expands.
+  std::vector<std::string> order;
+  if (!inputs.empty()) order = expanded_case_ids(inputs[0].report.config.settings, inputs[0].report.config.path);
+  const MergeResult merged = merge_reports(inputs, a.allow_mixed, order);
   write_report_atomic(merged.report, a.output);
   for (const std::string& note : merged.notes) fmt::print(stderr, "note: {}\n", note);
   fmt::print(stderr, "{} written ({} cases from {} reports, {} environment(s){})\n",

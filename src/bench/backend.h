@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "src/bench/case.h"
 #include "src/bench/registry.h"
-#include "src/report/report.h"
+#include "src/model/result.h"
+#include "src/model/settings.h"
 
 namespace int8attn {
 

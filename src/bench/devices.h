@@ -6,7 +6,7 @@
 
 #include "kernels/api.h"
 #include "src/bench/registry.h"
-#include "src/report/report.h"
+#include "src/model/result.h"
 
 namespace int8attn {
 

@@ -179,19 +179,16 @@ void apply_fallback_policy(CaseResult& result, const RunSettings& settings, bool
   if (latencies_meaningful) {
     result.baseline = choose_baseline(result, settings.baseline);
     for (KernelResult& k : result.kernels) {
-      const KernelSpec* spec = find_kernel(k.kernel);
-      const bool reference = spec && spec->family == KernelFamily::Reference;
-      if (!reference && has_latency(k) && result.baseline->median_ms) {
+      if (k.family() != KernelFamily::Reference && has_latency(k) && result.baseline->median_ms) {
         k.speedup = *result.baseline->median_ms / k.latency->median_ms;
       }
     }
   }
   const Baseline* baseline = result.baseline ? &*result.baseline : nullptr;
   for (KernelResult& k : result.kernels) {
-    const KernelSpec* spec = find_kernel(k.kernel);
-    if (!spec) continue;
-    if (spec->family == KernelFamily::Int8) k.fallback = decide_fallback(k, settings.thresholds, baseline);
-    if (spec->family == KernelFamily::Fp8) k.fp8_verdict = decide_fp8(k, settings.thresholds, baseline);
+    const KernelFamily family = k.family();
+    if (family == KernelFamily::Int8) k.fallback = decide_fallback(k, settings.thresholds, baseline);
+    if (family == KernelFamily::Fp8) k.fp8_verdict = decide_fp8(k, settings.thresholds, baseline);
   }
 }
 

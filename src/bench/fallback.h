@@ -6,9 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "src/bench/case.h"
-#include "src/bench/registry.h"
-#include "src/report/report.h"
+#include "src/model/result.h"
+#include "src/model/settings.h"
 
 namespace int8attn {
 

@@ -1,12 +1,8 @@
 #include "src/bench/partition.h"
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 #include <numeric>
-#include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace int8attn {
 namespace {
@@ -15,29 +11,8 @@ namespace {
 // relative error): about 0.2 s + 0.116 s per TFLOP, i.e. 200 units + 1 unit per 8.6 GFLOP.
 constexpr int64_t kFixedCost = 200;
 constexpr int64_t kFlopsPerUnit = 8'600'000'000;
-constexpr int64_t kMaxShards = 1'000'000;
-
-bool parse_int(std::string_view text, int64_t& out) {
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc() && ptr == end && !text.empty();
-}
 
 }  // namespace
-
-ShardSpec parse_shard(const std::string& text, const std::string& option) {
-  const size_t slash = text.find('/');
-  ShardSpec shard;
-  const bool parsed = slash != std::string::npos && parse_int(std::string_view(text).substr(0, slash), shard.index) &&
-                      parse_int(std::string_view(text).substr(slash + 1), shard.count);
-  if (!parsed || shard.count < 1 || shard.count > kMaxShards || shard.index < 1 || shard.index > shard.count) {
-    throw std::invalid_argument(fmt::format(
-        "{} '{}': expected I/N, shard I of N, with 1 <= I <= N <= {} (e.g. 2/3)", option, text, kMaxShards));
-  }
-  return shard;
-}
-
-std::string to_string(const ShardSpec& shard) { return fmt::format("{}/{}", shard.index, shard.count); }
 
 int64_t estimated_case_cost(const AttnDims& d) {
   // attention_flops (common/attn_types.h) in 128-bit integers: 128K-token cases overflow

@@ -3,23 +3,12 @@
 // 1K-token ones. docs/scale-out.md says how the estimate was fitted.
 #pragma once
 #include <cstdint>
-#include <optional>
-#include <string>
 #include <vector>
 
-#include "src/bench/case.h"
+#include "src/model/case.h"
+#include "src/model/shard.h"
 
 namespace int8attn {
-
-// Shard `index` of `count`, 1-based as on the command line (`--shard 2/3`).
-struct ShardSpec {
-  int64_t index = 1;
-  int64_t count = 1;
-};
-
-// "I/N" with 1 <= I <= N; throws std::invalid_argument naming `option` and what was expected.
-ShardSpec parse_shard(const std::string& text, const std::string& option = "--shard");
-std::string to_string(const ShardSpec& shard);
 
 // A case's estimated cost in integer units (about a millisecond of an H200 per kernel):
 // a fixed part for warm-up and the minimum sampling time, plus a part proportional to the

@@ -9,12 +9,13 @@ std::vector<KernelPlan> plan_case(const BenchCase& c, const Backend& backend, co
   const DeviceCaps caps = backend.caps();
   std::vector<KernelPlan> plans;
   for (const std::string& name : settings.kernels) {
-    KernelPlan plan{name, find_kernel(name), {}};
-    if (!plan.spec) {
+    const KernelSpec* spec = find_kernel(name);
+    KernelPlan plan{name, {}};
+    if (!spec) {
       plan.skip_reason = "unknown kernel";
     } else if (!case_skip.empty()) {
       plan.skip_reason = case_skip;
-    } else if (auto why = plan.spec->unsupported_reason(c.dims, caps)) {
+    } else if (auto why = spec->unsupported_reason(c.dims, caps)) {
       plan.skip_reason = *why;
     }
     plans.push_back(std::move(plan));

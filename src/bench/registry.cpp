@@ -1,6 +1,7 @@
 #include "src/bench/registry.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,16 +11,6 @@
 namespace int8attn {
 
 const char* to_string(BackendKind b) { return b == BackendKind::Cpu ? "cpu" : "cuda"; }
-
-const char* to_string(KernelFamily f) {
-  switch (f) {
-    case KernelFamily::Reference: return "reference";
-    case KernelFamily::Int8: return "int8";
-    case KernelFamily::Fp16: return "fp16";
-    case KernelFamily::Fp8: return "fp8";
-  }
-  return "?";
-}
 
 std::string KernelSpec::support_rules() const {
   std::vector<std::string> parts;
@@ -99,33 +90,34 @@ std::optional<std::string> fp8_cudnn_rule(const AttnDims& d, const DeviceCaps& d
   return std::nullopt;
 }
 
+// A kernel's support rules, by what it computes (one kernel per algorithm).
+KernelSpec spec_of(const KernelIdentity& id) {
+  // Head dims the fused GPU kernels are instantiated for (head_dim_compiled, kernels/fused_attention.cu).
+  static const std::vector<int64_t> kFusedHeadDims = {64, 128};
+  switch (id.algorithm) {
+    case Algorithm::Reference: return {id, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""};
+    case Algorithm::Int8Full:
+    case Algorithm::Int8QK:
+    case Algorithm::Fp16Flash:
+      return {id, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""};
+    case Algorithm::Fp16Cudnn:
+      return {id, {BackendKind::Cuda}, 8, 0, {}, true, fp16_cudnn_rule,
+              "head_dim: a multiple of 8 up to 256; causal needs seq_q <= seq_kv"};
+    case Algorithm::Fp8Cudnn:
+      return {id, {BackendKind::Cuda}, 9, 0, {}, true, fp8_cudnn_rule,
+              "head_dim: a multiple of 16 up to 256; causal needs seq_q == seq_kv below compute capability 10.0"};
+  }
+  throw std::logic_error("kernel " + id.name + ": no support rules for its algorithm");
+}
+
 }  // namespace
 
 const std::vector<KernelSpec>& kernel_registry() {
-  // Head dims the fused GPU kernels are instantiated for (head_dim_compiled, kernels/fused_attention.cu).
-  static const std::vector<int64_t> kFusedHeadDims = {64, 128};
-  static const std::vector<KernelSpec> registry = {
-      {"fp16-ref-cublaslt",
-       "reference attention: FP64 on the CPU; cuBLASLt GEMMs with an FP32 softmax on the GPU",
-       Algorithm::Reference, KernelFamily::Reference, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""},
-      {"int8-fa",
-       "full INT8 flash attention: INT8 Q·K^T, INT8/UINT8 P·V (Hopper: warp-specialized TMA + "
-       "wgmma at head_dim 128 from 1K keys and 64 from 4K, wgmma below at 128; mma.sync m16n8k32 elsewhere)",
-       Algorithm::Int8Full, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
-      {"int8-qk", "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split)",
-       Algorithm::Int8QK, KernelFamily::Int8, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
-      {"fp16-fa", "FP16 flash attention with the INT8 kernels' tiling (the like-for-like baseline)",
-       Algorithm::Fp16Flash, KernelFamily::Fp16, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""},
-      {"fp16-cudnn",
-       "cuDNN SDPA forward, FP16 in/out, FP32 softmax (frontend graph API; the fastest FP16 attention on Hopper)",
-       Algorithm::Fp16Cudnn, KernelFamily::Fp16, {BackendKind::Cuda}, 8, 0, {}, true, fp16_cudnn_rule,
-       "head_dim: a multiple of 8 up to 256; causal needs seq_q <= seq_kv"},
-      {"fp8-cudnn",
-       "cuDNN SDPA forward, FP8 e4m3 Q/K/V/P/O with per-tensor scales; latency includes quantizing Q/K/V and "
-       "converting O to FP16",
-       Algorithm::Fp8Cudnn, KernelFamily::Fp8, {BackendKind::Cuda}, 9, 0, {}, true, fp8_cudnn_rule,
-       "head_dim: a multiple of 16 up to 256; causal needs seq_q == seq_kv below compute capability 10.0"},
-  };
+  static const std::vector<KernelSpec> registry = [] {
+    std::vector<KernelSpec> specs;
+    for (const KernelIdentity& id : kernel_identities()) specs.push_back(spec_of(id));
+    return specs;
+  }();
   return registry;
 }
 

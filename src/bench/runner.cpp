@@ -172,7 +172,7 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
   std::vector<KernelResult> skipped;
   for (const KernelPlan& plan : plan_case(c, backend, settings)) {
     if (plan.runs()) {
-      runnable.push_back(plan.spec);
+      runnable.push_back(find_kernel(plan.kernel));
     } else {
       skipped.push_back(status_result(plan.kernel, KernelStatus::Skipped, plan.skip_reason));
     }

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "src/bench/backend.h"
-#include "src/bench/partition.h"
 #include "src/bench/progress.h"
-#include "src/report/checkpoint.h"
 #include "src/config/sweep_config.h"
+#include "src/model/shard.h"
+#include "src/report/checkpoint.h"
 #include "src/report/report.h"
 
 namespace int8attn {

@@ -7,11 +7,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "src/bench/registry.h"
 #include "src/config/json_node.h"
 #include "src/config/sha256.h"
 #include "src/config/sweep_expand.h"
 #include "src/io/json_text.h"
+#include "src/model/kernel.h"
 
 namespace int8attn {
 namespace {
@@ -244,13 +244,13 @@ ExcludeRule read_exclude_rule(const JsonNode& node) {
 
 std::vector<std::string> read_kernels(const std::optional<JsonNode>& node) {
   std::vector<std::string> names;
-  for (const KernelSpec& k : kernel_registry()) {
+  for (const KernelIdentity& k : kernel_identities()) {
     // The reference runs first whatever the list says: every other kernel is compared to it.
     if (k.family == KernelFamily::Reference || !node) names.push_back(k.name);
   }
   if (!node) return names;
   std::vector<std::string> valid;
-  for (const KernelSpec& k : kernel_registry()) valid.push_back(k.name);
+  for (const KernelIdentity& k : kernel_identities()) valid.push_back(k.name);
   for (const JsonNode& element : node->elements(/*non_empty=*/true)) {
     std::string name = element.as_choice(valid);
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
@@ -285,7 +285,7 @@ std::vector<QkRotation> read_config_rotations(const JsonNode& root) {
 // (the default: the fastest FP16 kernel of each case) or any FP16/FP8 kernel the sweep runs.
 std::string read_baseline(const JsonNode& node, const std::vector<std::string>& kernels) {
   std::vector<std::string> valid = {"fastest-fp16"};
-  for (const KernelSpec& k : kernel_registry()) {
+  for (const KernelIdentity& k : kernel_identities()) {
     if (k.family == KernelFamily::Fp16 || k.family == KernelFamily::Fp8) valid.push_back(k.name);
   }
   std::string name = node.as_choice(valid);
@@ -536,6 +536,17 @@ SweepConfig parse_sweep_document(const nlohmann::json& document, const std::stri
   config.expanded["axes"] = axes_to_json(axes);
   config.expanded["exclude"] = std::move(exclude_json);
   return config;
+}
+
+std::vector<std::string> expanded_case_ids(const nlohmann::json& expanded, const std::string& path) {
+  std::vector<std::string> ids;
+  try {
+    const SweepConfig config = parse_sweep_config(expanded.dump(), path);
+    for (const BenchCase& c : config.cases) ids.push_back(c.id);
+  } catch (const std::exception&) {
+    // A config this build cannot expand (another version's): no order.
+  }
+  return ids;
 }
 
 nlohmann::json settings_to_json_expanded(const RunSettings& settings) { return settings_to_json(settings); }

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/bench/case.h"
+#include "src/model/settings.h"
 
 namespace int8attn {
 
@@ -52,6 +52,11 @@ SweepConfig parse_sweep_document(const nlohmann::json& document, const std::stri
                                  const std::string& sha256);
 // The file's bytes, or ConfigError naming it.
 std::string read_config_text(const std::string& path);
+
+// The ids of the cases an expanded config (a report's config.settings) gives, in its order;
+// empty when this build cannot expand it (another version's config). `merge` orders the
+// merged cases by it.
+std::vector<std::string> expanded_case_ids(const nlohmann::json& expanded, const std::string& path);
 
 // The settings as the expanded config writes them (kernels, quantization, reference,
 // measurement, thresholds, cpu): what a checkpoint fingerprints.

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "src/bench/case.h"
 #include "src/config/sweep_config.h"
+#include "src/model/case.h"
 
 namespace int8attn {
 

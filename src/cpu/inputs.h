@@ -8,7 +8,7 @@
 #include "common/attn_types.h"
 #include "common/input_families.h"
 #include "common/rng.h"
-#include "src/bench/case.h"
+#include "src/model/case.h"
 
 namespace int8attn::cpu {
 

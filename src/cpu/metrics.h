@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <span>
 
-#include "src/report/report.h"
+#include "src/model/result.h"
 
 namespace int8attn::cpu {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "src/bench/case_filter.h"  // case_id_matches, shared with sweep --filter
 #include "src/io/output_format.h"
+#include "src/model/case_filter.h"  // case_id_matches, shared with sweep --filter
 #include "src/report/report.h"
 
 namespace int8attn {

@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "src/config/sweep_config.h"
 #include "src/report/json_diff.h"
 
 namespace int8attn {
@@ -76,20 +75,9 @@ std::vector<std::string> missing_shards(const std::vector<MergeInput>& inputs) {
   return missing;
 }
 
-// The config's case order, when its expanded settings still expand (else input order).
-std::map<std::string, size_t> config_case_order(const Report& first) {
+void order_cases(std::vector<CaseResult>& cases, const std::vector<std::string>& case_order) {
   std::map<std::string, size_t> position;
-  try {
-    const SweepConfig config = parse_sweep_config(first.config.settings.dump(), first.config.path);
-    for (size_t i = 0; i < config.cases.size(); ++i) position.emplace(config.cases[i].id, i);
-  } catch (const std::exception&) {
-    // A config this build cannot expand (another version's): the inputs' order stands.
-  }
-  return position;
-}
-
-void order_cases(std::vector<CaseResult>& cases, const Report& first) {
-  const std::map<std::string, size_t> position = config_case_order(first);
+  for (size_t i = 0; i < case_order.size(); ++i) position.emplace(case_order[i], i);
   auto rank = [&](const CaseResult& c) {
     auto it = position.find(c.id);
     return it == position.end() ? position.size() : it->second;
@@ -121,7 +109,8 @@ std::vector<std::string> sweep_differences(const MergeInput& a, const MergeInput
   return out;
 }
 
-MergeResult merge_reports(const std::vector<MergeInput>& inputs, bool allow_mixed) {
+MergeResult merge_reports(const std::vector<MergeInput>& inputs, bool allow_mixed,
+                          const std::vector<std::string>& case_order) {
   if (inputs.empty()) throw MergeError("merge: expected at least one report, found none");
   MergeResult result;
   for (size_t i = 1; i < inputs.size(); ++i) {
@@ -168,7 +157,7 @@ MergeResult merge_reports(const std::vector<MergeInput>& inputs, bool allow_mixe
   if (!missing.empty()) {
     result.notes.push_back(fmt::format("shard(s) {} missing: the merged report is incomplete", join(missing, ", ")));
   }
-  order_cases(merged.cases, first);
+  order_cases(merged.cases, case_order);
   summarize(merged);
   return result;
 }

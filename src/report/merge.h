@@ -33,11 +33,12 @@ struct MergeResult {
 // backend, shard count. Each entry names the field and both values; empty when none.
 std::vector<std::string> sweep_differences(const MergeInput& a, const MergeInput& b);
 
-// Merges in input order: every case once (in the config's order where the config's
-// settings can be expanded again), every environment kept (each case says which one ran
-// it), incomplete when any part is or a shard of the set is missing. Throws MergeError
-// for no input, a case id in two parts, the same shard twice, and — unless allow_mixed —
-// any sweep difference.
-MergeResult merge_reports(const std::vector<MergeInput>& inputs, bool allow_mixed);
+// Merges in input order: every case once (in `case_order`, the ids of the sweep's config
+// in its order as config/sweep_config.h's expanded_case_ids gives them; ids it lacks after,
+// in input order), every environment kept (each case says which one ran it), incomplete
+// when any part is or a shard of the set is missing. Throws MergeError for no input, a case
+// id in two parts, the same shard twice, and — unless allow_mixed — any sweep difference.
+MergeResult merge_reports(const std::vector<MergeInput>& inputs, bool allow_mixed,
+                          const std::vector<std::string>& case_order);
 
 }  // namespace int8attn

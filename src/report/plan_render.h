@@ -1,4 +1,4 @@
-// Views of what a sweep would do (src/bench/plan.h): `sweep --dry-run` lists every case with
+// Views of what a sweep would do (src/model/sweep_plan.h): `sweep --dry-run` lists every case with
 // the kernels that run or are skipped and why; `validate` tallies them per kernel for each
 // backend it can see.
 #pragma once
@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/bench/plan.h"
 #include "src/io/output_format.h"
+#include "src/model/sweep_plan.h"
 
 namespace int8attn {
 

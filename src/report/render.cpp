@@ -78,11 +78,6 @@ std::string group_label(const CaseResult& c, bool with_batch) {
   return label;
 }
 
-KernelFamily family_of(const KernelResult& k) {
-  if (const KernelSpec* spec = find_kernel(k.kernel)) return spec->family;
-  return k.fallback ? KernelFamily::Int8 : KernelFamily::Fp16;
-}
-
 std::string headline(const Report& r) {
   const auto& env = r.environment;
   const std::string device = env.backend == "cuda" || !env.gpu_name.empty()

@@ -3,7 +3,6 @@
 #include <optional>
 #include <string>
 
-#include "src/bench/registry.h"
 #include "src/report/report.h"
 
 namespace int8attn::view {
@@ -29,10 +28,6 @@ std::string shape_label(const CaseResult& c);
 // The shape without the sequence length (the charts' grouping key); seq_q appears only
 // when it differs from seq_kv (decode-style cases).
 std::string group_label(const CaseResult& c, bool with_batch = true);
-
-// Kernel family from the registry; unknown names count as INT8 when they carry a fallback
-// decision, else as FP16.
-KernelFamily family_of(const KernelResult& k);
 
 // One line: tool, device, config, time.
 std::string headline(const Report& r);

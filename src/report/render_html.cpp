@@ -259,7 +259,7 @@ std::string fallback_section(const Report& r, const std::vector<Group>& all_grou
   for (const auto& name : kernels) {
     const bool fp8_kernel = std::any_of(r.cases.begin(), r.cases.end(), [&](const CaseResult& c) {
       return std::any_of(c.kernels.begin(), c.kernels.end(),
-                         [&](const KernelResult& k) { return k.kernel == name && family_of(k) == KernelFamily::Fp8; });
+                         [&](const KernelResult& k) { return k.kernel == name && k.family() == KernelFamily::Fp8; });
     });
     DecisionGrid grid{"fallback-" + safe_id(name), (fp8_kernel ? "FP8 verdict: " : "Decision: ") + name, {}, {}, {},
                       {{fp8_kernel ? "fp8" : "int8", "#16a34a"},
@@ -276,8 +276,8 @@ std::string fallback_section(const Report& r, const std::vector<Group>& all_grou
         const auto col = static_cast<size_t>(std::distance(seqs.begin(), seqs.find(c->dims.seq_kv)));
         for (const auto& k : c->kernels) {
           if (k.kernel != name) continue;
-          has_decisions |= k.fallback.has_value() || k.fp8_verdict.has_value() || family_of(k) == KernelFamily::Int8 ||
-                           family_of(k) == KernelFamily::Fp8;
+          has_decisions |= k.fallback.has_value() || k.fp8_verdict.has_value() || k.family() == KernelFamily::Int8 ||
+                           k.family() == KernelFamily::Fp8;
           row[col] = decision_cell(*c, k);
         }
       }

@@ -2,50 +2,9 @@
 
 #include <cmath>
 
-#include "src/bench/registry.h"
-
 namespace int8attn {
 
-KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason) {
-  KernelResult r;
-  r.kernel = kernel;
-  r.status = status;
-  r.reason = reason;
-  return r;
-}
-
-const char* to_string(KernelStatus s) {
-  switch (s) {
-    case KernelStatus::Ok: return "ok";
-    case KernelStatus::Skipped: return "skipped";
-    case KernelStatus::Error: return "error";
-  }
-  return "?";
-}
-
-const char* to_string(Decision d) {
-  switch (d) {
-    case Decision::Int8: return "int8";
-    case Decision::Int8Hadamard: return "int8-hadamard";
-    case Decision::Fp16Fallback: return "fp16-fallback";
-  }
-  return "?";
-}
-
-bool keeps_int8(Decision d) { return d != Decision::Fp16Fallback; }
-
-std::string rotated_reason_prefix(QkRotation rotation) {
-  return std::string("with the ") + to_string(rotation) + " rotation: ";
-}
-
-const char* to_string(Fp8Decision d) { return d == Fp8Decision::Fp8 ? "fp8" : "fp16"; }
-
 namespace {
-
-bool has_family(const KernelResult& result, KernelFamily family) {
-  const KernelSpec* spec = find_kernel(result.kernel);
-  return spec != nullptr && spec->family == family;
-}
 
 // Geometric mean of speedups, accumulated in the log domain.
 struct Geomean {
@@ -69,29 +28,6 @@ void keep_worst(std::optional<double>& worst, std::string& worst_case, double va
 
 }  // namespace
 
-const KernelResult* fastest_fp16(const CaseResult& c) {
-  const KernelResult* best = nullptr;
-  for (const KernelResult& k : c.kernels) {
-    if (!has_family(k, KernelFamily::Fp16) || k.status != KernelStatus::Ok || !k.latency ||
-        !(k.latency->median_ms > 0)) {
-      continue;
-    }
-    if (!best || k.latency->median_ms < best->latency->median_ms) best = &k;
-  }
-  return best;
-}
-
-std::optional<double> speedup_of(const CaseResult& c, const KernelResult& k) {
-  if (k.speedup || c.baseline) return k.speedup;
-  if (has_family(k, KernelFamily::Reference) || k.status != KernelStatus::Ok || !k.latency ||
-      !(k.latency->median_ms > 0)) {
-    return std::nullopt;
-  }
-  const KernelResult* base = fastest_fp16(c);
-  if (!base) return std::nullopt;
-  return base->latency->median_ms / k.latency->median_ms;
-}
-
 void summarize(Report& report) {
   Summary s;
   s.cases = static_cast<int64_t>(report.cases.size());
@@ -106,12 +42,12 @@ void summarize(Report& report) {
       s.ok += k.status == KernelStatus::Ok;
       s.skipped += k.status == KernelStatus::Skipped;
       s.errors += k.status == KernelStatus::Error;
-      if (has_family(k, KernelFamily::Fp8) && k.fp8_verdict && k.status == KernelStatus::Ok) {
+      if (k.family() == KernelFamily::Fp8 && k.fp8_verdict && k.status == KernelStatus::Ok) {
         ++s.fp8_verdicts;
         s.fp8_chosen += k.fp8_verdict->decision == Fp8Decision::Fp8;
         if (auto x = speedup_of(c, k)) fp8_speedup.add(*x);
       }
-      if (!has_family(k, KernelFamily::Int8)) continue;
+      if (k.family() != KernelFamily::Int8) continue;
       if (k.fallback) {
         ++decisions;
         stayed_int8 += k.status == KernelStatus::Ok && keeps_int8(k.fallback->decision);

@@ -1,6 +1,8 @@
-// The report model (schema int8attn-bench/report/v1). Backends fill it, report/json_io.cpp
-// writes and reads it, renderers and compare read it. docs/report-schema.md documents every
-// field; docs/report.schema.json is the machine-checkable form.
+// The report model (schema int8attn-bench/report/v1): the case results (src/model/result.h)
+// with the tool, environments, config, parts and summary around them. The runner fills it,
+// report/json_io.cpp writes and reads it, renderers and compare read it.
+// docs/report-schema.md documents every field; docs/report.schema.json is the
+// machine-checkable form.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -9,157 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/bench/case.h"
-#include "src/bench/partition.h"
+#include "src/model/result.h"
+#include "src/model/shard.h"
 
 namespace int8attn {
 
 inline constexpr const char* kReportSchema = "int8attn-bench/report/v1";
-
-struct LatencyStats {
-  double median_ms = 0, mean_ms = 0, min_ms = 0, max_ms = 0, p10_ms = 0, p90_ms = 0;
-  double stddev_ms = 0;
-  int64_t samples = 0;
-  double rel_noise = 0;           // stddev / mean
-  std::string stop_reason;        // why sampling stopped ("noise 0.3% < 0.5%", "max_seconds 5", ...)
-  std::vector<double> raw_ms;     // every sample, only with measure.keep_samples
-};
-
-// Error of a kernel's output against the reference, accumulated in FP64 over every element.
-struct Accuracy {
-  double mse = 0;
-  double max_abs_error = 0;
-  int64_t max_abs_index = 0;             // flat index into [batch, heads, seq_q, head_dim]
-  std::vector<int64_t> max_abs_at;       // the same as {batch, head, row, col}
-  double mean_abs_error = 0;
-  double rel_l2 = 0;                     // ||out - ref|| / ||ref||
-  double cosine = 1;
-  int64_t nonfinite = 0;                 // NaN/Inf elements in the output
-};
-
-struct MemoryUse {
-  int64_t tensor_bytes = 0;       // analytic: this kernel's Q/K/V storage incl. scales
-  int64_t fp16_tensor_bytes = 0;  // analytic: the same tensors in FP16
-  int64_t workspace_bytes = 0;    // temporaries the kernel allocated
-  int64_t peak_bytes = 0;         // measured peak of device (or host) allocations
-};
-
-enum class KernelStatus { Ok, Skipped, Error };
-const char* to_string(KernelStatus s);
-
-// Int8Hadamard: the kernel missed an accuracy threshold as configured, but passes every check
-// with Q and K rotated (RunSettings::fallback_rotation): deploy it with the rotation.
-enum class Decision { Int8, Int8Hadamard, Fp16Fallback };
-const char* to_string(Decision d);
-// Int8 and Int8Hadamard: INT8 stays (with or without the rotation).
-bool keeps_int8(Decision d);
-
-// The fallback's second try: the same INT8 kernel on the same inputs with Q and K rotated,
-// run when the kernel without rotation missed accuracy thresholds and nothing else.
-struct RotatedAttempt {
-  QkRotation rotation = QkRotation::Hadamard;
-  KernelStatus status = KernelStatus::Ok;
-  std::string reason;                    // why skipped / the error
-  std::optional<Accuracy> accuracy;
-  std::optional<LatencyStats> latency;   // backends that time kernels: end to end, rotation included
-  std::optional<double> speedup;         // against the case's baseline, like KernelResult::speedup
-  std::vector<std::string> reasons;      // what the rotated run still misses; empty when it passed
-};
-
-// How the reasons that come from a rotated try start: "with the hadamard rotation: ".
-std::string rotated_reason_prefix(QkRotation rotation);
-
-struct FallbackDecision {
-  Decision decision = Decision::Int8;
-  // Int8: empty. Int8Hadamard: why the kernel without rotation was not enough, then what the
-  // rotation reached. Fp16Fallback: every reason, those of a rotated try included.
-  std::vector<std::string> reasons;
-  std::optional<RotatedAttempt> rotated;  // present when the rotated variant was tried
-};
-
-// FP8 kernels' verdict: fp8 when the kernel ran, is within every accuracy threshold and is
-// faster than the case's baseline; fp16 otherwise, with every reason.
-enum class Fp8Decision { Fp8, Fp16 };
-const char* to_string(Fp8Decision d);
-
-struct Fp8Verdict {
-  Fp8Decision decision = Fp8Decision::Fp8;
-  std::vector<std::string> reasons;  // empty when decision == Fp8
-};
-
-// What a case's speedups and speed decisions are measured against: the fastest FP16 kernel
-// that produced a latency in the case (rule "fastest-fp16"), or the kernel the config names
-// (rule "configured"). `kernel`/`median_ms` are absent when no such latency exists; `note`
-// then says why (nothing measured, or the configured kernel was skipped / failed).
-struct Baseline {
-  std::string rule;
-  std::string kernel;
-  std::optional<double> median_ms;
-  std::string note;
-};
-
-struct KernelResult;
-// A result that carries only a status and its reason (skipped, or failed before measuring).
-KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason);
-
-struct KernelResult {
-  std::string kernel;             // registry name
-  KernelStatus status = KernelStatus::Ok;
-  std::string reason;             // why skipped / the error message
-  std::optional<LatencyStats> latency;           // end to end (quantization included)
-  std::optional<LatencyStats> quantize_latency;  // INT8 kernels: the quantization alone
-  std::optional<double> tops;     // 4*b*h*sq*skv*d (halved when causal) / median latency
-  std::optional<Accuracy> accuracy;  // absent for the reference itself
-  std::optional<MemoryUse> memory;
-  std::optional<FallbackDecision> fallback;  // INT8 kernels only
-  std::optional<double> speedup;  // the case baseline's median latency / this kernel's
-  std::optional<Fp8Verdict> fp8_verdict;     // FP8 kernels only
-};
-
-struct Environment {
-  std::string backend;  // "cpu" or "cuda"
-  std::string hostname;
-  // GPU (backend cuda)
-  std::string gpu_name;
-  std::string compute_capability;  // "9.0"
-  int64_t sm_count = 0;
-  int64_t memory_bytes = 0;
-  int64_t sm_clock_mhz = 0;
-  int64_t memory_clock_mhz = 0;
-  std::string driver_version;
-  std::string cuda_runtime_version;
-  std::string cublaslt_version;
-  std::string cudnn_version;  // empty when the build has no cuDNN kernels
-  // CPU (backend cpu)
-  std::string cpu_model;
-  int64_t cpu_threads = 0;
-  // The device's index on its host as the sweep numbered it (--devices; CPU workers: the
-  // worker's number); absent for a single-device sweep.
-  std::optional<int64_t> device;
-
-  bool operator==(const Environment&) const = default;
-};
-
-// How far the reference itself is from an FP64 CPU computation of sampled rows.
-struct ReferenceCheck {
-  int64_t rows_checked = 0;
-  double max_abs_error = 0;
-  double rel_l2 = 0;
-};
-
-struct CaseResult {
-  std::string id;
-  AttnDims dims;
-  InputSpec input;
-  QkRotation rotation = QkRotation::None;  // the case's quantization rotation
-  std::vector<KernelResult> kernels;
-  std::optional<ReferenceCheck> reference_check;
-  std::optional<Baseline> baseline;  // GPU backend (latencies) only
-  double wall_seconds = 0;
-  // Where the case ran, when the report combines several devices or machines (a sweep on
-  // several GPUs, a merge); absent: the report's `environment`.
-  std::optional<Environment> environment;
-};
 
 struct ToolInfo {
   std::string name = "int8attn-bench";
@@ -221,14 +78,6 @@ struct Report {
   std::vector<CaseResult> cases;
   Summary summary;
 };
-
-// A kernel's speedup against its case's baseline: the stored `speedup`; for reports written
-// before baselines were recorded (no case baseline), the fastest FP16 kernel's median over
-// this kernel's. nullopt for the reference and for kernels without a latency.
-std::optional<double> speedup_of(const CaseResult& c, const KernelResult& k);
-
-// The fastest FP16-family kernel with a latency in the case, or nullptr.
-const KernelResult* fastest_fp16(const CaseResult& c);
 
 // Recomputes report.summary from report.cases.
 void summarize(Report& report);

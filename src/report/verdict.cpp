@@ -139,7 +139,7 @@ std::vector<std::string> verdict_lines(const Report& r) {
   std::map<std::string, std::vector<Run>> runs;
   for (const CaseResult& c : r.cases) {
     for (const KernelResult& k : c.kernels) {
-      const KernelFamily family = family_of(k);
+      const KernelFamily family = k.family();
       if (family != KernelFamily::Int8 && family != KernelFamily::Fp8) continue;
       if (!runs.count(k.kernel)) kernels.emplace_back(k.kernel, family);
       runs[k.kernel].push_back({&c, &k});

@@ -114,6 +114,34 @@ TEST(BaselineReport, OlderReportsStillGetSpeedupsAgainstTheFastestFp16) {
   EXPECT_FALSE(speedup_of(c, kernel_of(r, 0, "fp16-ref-cublaslt")).has_value());
 }
 
+// A result's family is one rule (KernelResult::family) for the summary, the baseline and the
+// views: the kernel table's; a name this build does not know (a newer build's report) is INT8
+// when it carries a fallback decision, else of no family: never the FP16 baseline.
+TEST(BaselineReport, AKernelsFamilyIsOneRuleForUnknownNamesToo) {
+  EXPECT_EQ(status_result("fp16-cudnn", KernelStatus::Ok, "").family(), KernelFamily::Fp16);
+  EXPECT_EQ(status_result("fp16-ref-cublaslt", KernelStatus::Ok, "").family(), KernelFamily::Reference);
+  Report r = make_report(SweepShape{}, 1);
+  CaseResult& c = r.cases[0];
+  KernelResult newer = kernel_of(r, 0, "fp16-fa");
+  newer.kernel = "fp16-fa-v2";
+  newer.latency->median_ms = kernel_of(r, 0, "fp16-fa").latency->median_ms / 10;  // the fastest, if it counted
+  EXPECT_EQ(newer.family(), KernelFamily::Unknown);
+  KernelResult int8_newer = kernel_of(r, 0, "int8-fa");
+  int8_newer.kernel = "int8-fa-v2";
+  int8_newer.fallback = FallbackDecision{Decision::Fp16Fallback, {"accuracy: rel_l2 0.02 > max_rel_l2 0.0125"}};
+  EXPECT_EQ(int8_newer.family(), KernelFamily::Int8);
+  const KernelResult* before = fastest_fp16(c);
+  ASSERT_NE(before, nullptr);
+  const std::string fastest = before->kernel;
+  c.kernels.push_back(newer);
+  c.kernels.push_back(int8_newer);
+  EXPECT_EQ(fastest_fp16(c)->kernel, fastest);
+  summarize(r);
+  // int8-fa-v2 fell back: its decision counts with int8-fa's and int8-qk's (which keep INT8).
+  const double kept = 2.0 * static_cast<double>(r.cases.size());
+  EXPECT_DOUBLE_EQ(r.summary.int8_share, kept / (kept + 1));
+}
+
 TEST(BaselineCompare, RowsShowBothSidesSpeedups) {
   const Report base = make_report(SweepShape{}, 1);  // older report: computed speedups
   Report cand = report_with_baselines();  // stored speedups

@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "src/bench/registry.h"
 #include "src/config/sha256.h"
 #include "src/config/sweep_config.h"
+#include "src/model/kernel.h"
 
 namespace int8attn {
 namespace {
@@ -61,7 +61,7 @@ TEST_P(ShippedConfigs, LoadsAndExpands) {
     EXPECT_EQ(c.dims.heads % c.dims.kv_heads, 0) << c.id;
   }
   ASSERT_FALSE(config.settings.kernels.empty());
-  EXPECT_EQ(find_kernel(config.settings.kernels.front())->family, KernelFamily::Reference);
+  EXPECT_EQ(find_kernel_identity(config.settings.kernels.front())->family, KernelFamily::Reference);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, ShippedConfigs,
@@ -184,7 +184,7 @@ TEST(ConfigErrors, UnknownKernelListsValidNames) {
     parse_sweep_config(minimal_config("", R"(, "kernels": ["nope"])"), "x.json");
     FAIL();
   } catch (const ConfigError& e) {
-    for (const KernelSpec& k : kernel_registry()) {
+    for (const KernelIdentity& k : kernel_identities()) {
       EXPECT_NE(std::string(e.what()).find(k.name), std::string::npos) << e.what();
     }
   }
@@ -304,7 +304,7 @@ TEST(Defaults, AreFilledFromTheStructs) {
   EXPECT_EQ(c.input.distribution, Distribution::Normal);
 
   const RunSettings defaults;
-  EXPECT_EQ(config.settings.kernels.size(), kernel_registry().size());
+  EXPECT_EQ(config.settings.kernels.size(), kernel_identities().size());
   EXPECT_EQ(config.settings.quant.kv_block, defaults.quant.kv_block);
   EXPECT_EQ(config.settings.quant.p_quant, defaults.quant.p_quant);
   EXPECT_EQ(config.settings.measure.min_samples, defaults.measure.min_samples);

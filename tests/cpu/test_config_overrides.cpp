@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "src/bench/registry.h"
 #include "src/config/config_overrides.h"
+#include "src/model/kernel.h"
 
 namespace int8attn {
 namespace {
@@ -37,7 +37,7 @@ TEST(ConfigOverrides, AxesAloneBuildASweepWithDefaults) {
   EXPECT_EQ(config.cases[3].id, "b1-h32-kv8-q4096-k4096-d128-full-normal-s0");
   EXPECT_EQ(config.path, "");
   EXPECT_EQ(config.sha256.size(), 64u);
-  EXPECT_EQ(config.settings.kernels.size(), kernel_registry().size());
+  EXPECT_EQ(config.settings.kernels.size(), kernel_identities().size());
   EXPECT_EQ(config.expanded["axes"]["kv_heads"], nlohmann::json({8}));
 }
 

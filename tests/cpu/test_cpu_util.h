@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "common/attn_types.h"
-#include "src/bench/case.h"
 #include "src/cpu/inputs.h"
 #include "src/cpu/metrics.h"
+#include "src/model/case.h"
 
 namespace int8attn::cpu::test {
 

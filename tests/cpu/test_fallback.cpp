@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "src/bench/fallback.h"
 
 using namespace int8attn;

@@ -64,9 +64,17 @@ std::vector<std::string> ids_of(const Report& r) {
   return ids;
 }
 
+// merge_reports as the `merge` command calls it: the cases in the order of the first
+// report's config.
+MergeResult merge(const std::vector<MergeInput>& inputs, bool allow_mixed) {
+  std::vector<std::string> order;
+  if (!inputs.empty()) order = expanded_case_ids(inputs[0].report.config.settings, inputs[0].report.config.path);
+  return merge_reports(inputs, allow_mixed, order);
+}
+
 std::string merge_error(const std::vector<MergeInput>& inputs, bool allow_mixed = false) {
   try {
-    merge_reports(inputs, allow_mixed);
+    merge(inputs, allow_mixed);
   } catch (const MergeError& e) {
     return e.what();
   }
@@ -77,7 +85,7 @@ std::string merge_error(const std::vector<MergeInput>& inputs, bool allow_mixed 
 
 TEST_F(MergeTest, ShardsBecomeTheUnshardedCaseSetInTheConfigsOrder) {
   // Given in reverse: the config's order still wins.
-  const MergeResult m = merge_reports({shard(3, 3), shard(2, 3), shard(1, 3)}, false);
+  const MergeResult m = merge({shard(3, 3), shard(2, 3), shard(1, 3)}, false);
   EXPECT_EQ(ids_of(m.report), config_ids());
   EXPECT_TRUE(m.report.complete);
   EXPECT_TRUE(m.notes.empty());
@@ -91,10 +99,26 @@ TEST_F(MergeTest, ShardsBecomeTheUnshardedCaseSetInTheConfigsOrder) {
   ASSERT_EQ(m.report.environments.size(), 1u);  // one GPU model at one clock: one environment
 }
 
+TEST_F(MergeTest, CasesTheOrderLacksKeepTheInputsOrder) {
+  // A config this build cannot expand (another version's) gives no order: input order stands.
+  EXPECT_TRUE(expanded_case_ids(nlohmann::json{{"axes", "not axes"}}, "old.json").empty());
+  const MergeInput third = shard(3, 3), first = shard(1, 3);
+  std::vector<std::string> input_order = ids_of(third.report);
+  for (const std::string& id : ids_of(first.report)) input_order.push_back(id);
+  EXPECT_EQ(ids_of(merge_reports({third, first}, false, {}).report), input_order);
+  // Ids in the order come first, in its order; the others after them, as given.
+  const std::string last = input_order.back();
+  std::vector<std::string> want = {last};
+  for (const std::string& id : input_order) {
+    if (id != last) want.push_back(id);
+  }
+  EXPECT_EQ(ids_of(merge_reports({third, first}, false, {last, "no-such-case"}).report), want);
+}
+
 TEST_F(MergeTest, KeepsEveryEnvironmentAndEachCaseSaysWhichRanIt) {
   const std::vector<MergeInput> inputs = {shard(1, 3, gpu("H200", 1980)), shard(2, 3, gpu("H100", 1755)),
                                           shard(3, 3, gpu("H200", 1500))};
-  const Report merged = merge_reports(inputs, false).report;
+  const Report merged = merge(inputs, false).report;
   ASSERT_EQ(merged.environments.size(), 3u);
   EXPECT_EQ(merged.environment, inputs[0].report.environment);
   // Through JSON and back: indices resolve to the same environments.
@@ -113,7 +137,7 @@ TEST_F(MergeTest, KeepsEveryEnvironmentAndEachCaseSaysWhichRanIt) {
 }
 
 TEST_F(MergeTest, AnIndexBeyondTheEnvironmentsIsAnErrorNamingItsPath) {
-  nlohmann::json j = to_json(merge_reports({shard(1, 2), shard(2, 2)}, false).report);
+  nlohmann::json j = to_json(merge({shard(1, 2), shard(2, 2)}, false).report);
   j["cases"][1]["environment"] = 7;
   try {
     report_from_json(j, "bad.json");
@@ -147,7 +171,7 @@ TEST_F(MergeTest, RefusesReportsOfDifferentSweepsSayingWhatDiffers) {
     EXPECT_NE(error.find("shard-1.json"), std::string::npos) << error;
     EXPECT_NE(error.find("shard-2.json"), std::string::npos) << error;
     EXPECT_NE(error.find("--allow-mixed"), std::string::npos) << error;
-    const MergeResult mixed = merge_reports({shard(1, 3), other}, true);
+    const MergeResult mixed = merge({shard(1, 3), other}, true);
     ASSERT_FALSE(mixed.notes.empty()) << v.field;
     EXPECT_NE(mixed.notes[0].find(v.field), std::string::npos) << mixed.notes[0];
     EXPECT_EQ(mixed.report.cases.size(), shard(1, 3).report.cases.size() + other.report.cases.size());
@@ -181,22 +205,22 @@ TEST_F(MergeTest, RefusesTheSameShardTwice) {
 }
 
 TEST_F(MergeTest, AMissingShardOrAnIncompletePartMakesItIncomplete) {
-  const MergeResult gap = merge_reports({shard(1, 3), shard(3, 3)}, false);
+  const MergeResult gap = merge({shard(1, 3), shard(3, 3)}, false);
   EXPECT_FALSE(gap.report.complete);
   ASSERT_EQ(gap.notes.size(), 1u);
   EXPECT_NE(gap.notes[0].find("2/3"), std::string::npos) << gap.notes[0];
 
   MergeInput interrupted = shard(2, 3);
   interrupted.report.complete = false;
-  const MergeResult m = merge_reports({shard(1, 3), interrupted, shard(3, 3)}, false);
+  const MergeResult m = merge({shard(1, 3), interrupted, shard(3, 3)}, false);
   EXPECT_FALSE(m.report.complete);
   EXPECT_NE(m.notes.at(0).find("shard-2.json is incomplete"), std::string::npos) << m.notes.at(0);
 }
 
 TEST_F(MergeTest, AMergedReportMergesAgainWithItsParts) {
-  const Report first_two = merge_reports({shard(1, 3), shard(2, 3)}, false).report;
+  const Report first_two = merge({shard(1, 3), shard(2, 3)}, false).report;
   EXPECT_FALSE(first_two.complete);  // 3/3 missing so far
-  const Report all = merge_reports({{"first-two.json", first_two}, shard(3, 3)}, false).report;
+  const Report all = merge({{"first-two.json", first_two}, shard(3, 3)}, false).report;
   EXPECT_EQ(ids_of(all), config_ids());
   ASSERT_EQ(all.parts.size(), 3u);
   EXPECT_EQ(all.parts[1].source, "shard-2.json");

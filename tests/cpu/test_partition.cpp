@@ -7,6 +7,7 @@
 #include <set>
 
 #include "src/bench/partition.h"
+#include "src/model/shard.h"
 
 using namespace int8attn;
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "src/bench/plan.h"
+#include "src/bench/registry.h"
 #include "src/bench/runner.h"
 #include "src/report/plan_render.h"
 
@@ -38,6 +39,23 @@ TEST(Plan, IsWhatTheSweepRuns) {
   EXPECT_EQ(ran, plan.kernel_runs);
   EXPECT_GT(plan.kernel_runs, 0);
   EXPECT_GT(plan.skipped, 0);
+}
+
+// The registry adds support rules to the model's kernel table (src/model/kernel.h): one spec
+// per kernel, in the table's order, the same identity.
+TEST(Plan, RegistryHasOneSpecPerKernelOfTheModel) {
+  const std::vector<KernelIdentity>& kernels = kernel_identities();
+  const std::vector<KernelSpec>& specs = kernel_registry();
+  ASSERT_EQ(specs.size(), kernels.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    EXPECT_EQ(specs[i].name, kernels[i].name);
+    EXPECT_EQ(specs[i].algorithm, kernels[i].algorithm);
+    EXPECT_EQ(specs[i].family, kernels[i].family);
+    EXPECT_EQ(find_kernel(kernels[i].name), &specs[i]);
+    EXPECT_FALSE(specs[i].backends.empty()) << specs[i].name;
+  }
+  EXPECT_EQ(specs.front().family, KernelFamily::Reference);
+  EXPECT_EQ(find_kernel_identity("no-such-kernel"), nullptr);
 }
 
 TEST(Plan, TalliesAndReasonsPerKernel) {

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <functional>
 
-#include "src/bench/case_filter.h"
 #include "src/bench/runner.h"
+#include "src/model/case_filter.h"
 #include "src/report/checkpoint.h"
 #include "src/report/json_io.h"
 

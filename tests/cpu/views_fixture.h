@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "src/bench/case.h"
+#include "src/model/case.h"
 #include "src/report/report.h"
 
 namespace int8attn::testing {

@@ -1,4 +1,4 @@
-#include "src/bench/case_filter.h"
+#include "src/model/case_filter.h"
 
 #include <stdexcept>
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "src/bench/case.h"
+#include "src/model/case.h"
 
 namespace int8attn {
 

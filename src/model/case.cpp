@@ -1,4 +1,4 @@
-#include "src/bench/case.h"
+#include "src/model/case.h"
 
 #include <fmt/format.h>
 
