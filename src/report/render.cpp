@@ -78,13 +78,29 @@ std::string group_label(const CaseResult& c, bool with_batch) {
   return label;
 }
 
+std::vector<const Environment*> all_environments(const Report& r) {
+  if (r.environments.empty()) return {&r.environment};
+  std::vector<const Environment*> out;
+  for (const Environment& env : r.environments) out.push_back(&env);
+  return out;
+}
+
+const Environment& environment_of(const Report& r, const CaseResult& c) {
+  return c.environment ? *c.environment : r.environment;
+}
+
+std::string device_label(const Environment& env) {
+  std::string name = env.backend == "cuda" || !env.gpu_name.empty()
+                         ? env.gpu_name
+                         : (env.cpu_model.empty() ? std::string("CPU") : env.cpu_model);
+  if (env.device) name += fmt::format(" #{}", *env.device);
+  return name;
+}
+
 std::string headline(const Report& r) {
   const auto& env = r.environment;
-  const std::string device = env.backend == "cuda" || !env.gpu_name.empty()
-                                 ? env.gpu_name
-                                 : (env.cpu_model.empty() ? std::string("CPU") : env.cpu_model);
-  std::string line = fmt::format("{} {} ({}) on {} [{}]", r.tool.name, r.tool.version, r.tool.git_commit, device,
-                                 env.backend);
+  std::string line = fmt::format("{} {} ({}) on {} [{}]", r.tool.name, r.tool.version, r.tool.git_commit,
+                                 device_label(env), env.backend);
   if (!r.config.path.empty()) line += ", config " + r.config.path;
   if (!r.started_at.empty()) line += ", " + r.started_at;
   if (r.environments.size() > 1) line += fmt::format(" and {} more environment(s)", r.environments.size() - 1);
@@ -181,7 +197,10 @@ std::string render_table(const Report& r) {
   TextTable table = kernel_table(false);
   for (const auto& c : r.cases) {
     const std::string baseline = view::baseline_label(c);
-    table.add_section(fmt::format("{}  ({}){}", c.id, view::shape_label(c), baseline.empty() ? "" : "  " + baseline));
+    const std::string where =
+        r.environments.size() > 1 ? " on " + view::device_label(view::environment_of(r, c)) : std::string();
+    table.add_section(fmt::format("{}  ({}){}{}", c.id, view::shape_label(c), where,
+                                  baseline.empty() ? "" : "  " + baseline));
     for (const auto& k : c.kernels) table.add_row(kernel_cells(c, k));
   }
   std::string verdict;
@@ -194,8 +213,12 @@ std::string render_markdown(const Report& r) {
   std::string out = "## int8attn-bench report\n\n" + markdown_cell(view::headline(r)) + "\n\n";
   for (const std::string& line : view::verdict_lines(r)) out += "- **" + markdown_cell(line) + "**\n";
   if (!view::verdict_lines(r).empty()) out += "\n";
-  for (const auto& [label, value] : view::environment_fields(r.environment)) {
-    out += fmt::format("- **{}**: {}\n", label, markdown_cell(value));
+  const auto environments = view::all_environments(r);
+  for (size_t i = 0; i < environments.size(); ++i) {
+    if (environments.size() > 1) out += fmt::format("{}**Environment {} of {}**\n\n", i ? "\n" : "", i + 1, environments.size());
+    for (const auto& [label, value] : view::environment_fields(*environments[i])) {
+      out += fmt::format("- **{}**: {}\n", label, markdown_cell(value));
+    }
   }
   TextTable table = kernel_table(true);
   for (const auto& c : r.cases) {
@@ -283,9 +306,9 @@ std::vector<std::string> csv_row(const Report& r, const CaseResult& c, const Ker
   row.push_back(c.baseline ? c.baseline->kernel : "");
   row.push_back(csv_decision(k, true));
   row.push_back(k.fp8_verdict ? fmt::format("{}", fmt::join(k.fp8_verdict->reasons, "; ")) : "");
-  const Environment& env = r.environment;
+  const Environment& env = view::environment_of(r, c);
   row.push_back(env.backend);
-  row.push_back(!env.gpu_name.empty() ? env.gpu_name : env.cpu_model);
+  row.push_back(view::device_label(env));
   row.push_back(r.tool.git_commit);
   return row;
 }

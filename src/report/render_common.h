@@ -41,6 +41,12 @@ std::vector<std::string> verdict_lines(const Report& r);
 std::string fp8_line(const Report& r);
 // (label, value) pairs of the environment, non-empty fields only.
 std::vector<std::pair<std::string, std::string>> environment_fields(const Environment& env);
+// Every environment of the report (several GPUs, merged reports), else just `environment`.
+std::vector<const Environment*> all_environments(const Report& r);
+// The environment that ran the case (its own, else the report's).
+const Environment& environment_of(const Report& r, const CaseResult& c);
+// "NVIDIA H200", "NVIDIA H200 #1" (--devices), or the CPU model.
+std::string device_label(const Environment& env);
 
 std::string render_html(const Report& report);
 

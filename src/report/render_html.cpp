@@ -309,7 +309,11 @@ std::string environment_section(const Report& r) {
     out += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(k), html_escape(v));
   };
   row("tool", fmt::format("{} {} ({})", r.tool.name, r.tool.version, r.tool.git_commit));
-  for (const auto& [label, value] : environment_fields(r.environment)) row(label, value);
+  const auto environments = all_environments(r);
+  for (size_t i = 0; i < environments.size(); ++i) {
+    if (environments.size() > 1) row(fmt::format("environment {} of {}", i + 1, environments.size()), device_label(*environments[i]));
+    for (const auto& [label, value] : environment_fields(*environments[i])) row(label, value);
+  }
   if (!r.config.path.empty()) row("config", r.config.path);
   if (!r.config.sha256.empty()) row("config sha256", r.config.sha256);
   if (!r.started_at.empty()) row("started", r.started_at);

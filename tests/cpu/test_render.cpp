@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -102,6 +103,50 @@ TEST(RenderTable, HeadlineOfAMergedReportSaysWhyItIsIncompleteAndCountsEnvironme
   const std::string text = render_report(r, ReportFormat::Table);
   EXPECT_NE(text.find("and 1 more environment"), std::string::npos) << text.substr(0, 200);
   EXPECT_NE(text.find("a part was interrupted or a shard is missing"), std::string::npos) << text.substr(0, 200);
+}
+
+// A report from two GPUs (--devices, or a merge): every view names both, and each case's
+// row names the device that ran it, not the first one.
+TEST(RenderViews, EveryEnvironmentAndTheDeviceOfEachCase) {
+  Report r = make_report(SweepShape{}, 1);
+  Environment first = r.environment, second = r.environment;
+  first.device = 0;
+  second.gpu_name = "NVIDIA H200";
+  second.device = 1;
+  r.environment = first;
+  r.environments = {first, second};
+  r.cases.back().environment = second;
+  const std::string last_id = r.cases.back().id;
+
+  const std::string text = render_report(r, ReportFormat::Table);
+  EXPECT_NE(text.find(last_id + "  (" + view::shape_label(r.cases.back()) + ") on NVIDIA H200 #1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(r.cases.front().id + "  (" + view::shape_label(r.cases.front()) + ") on " +
+                      view::device_label(first)),
+            std::string::npos);
+
+  const std::string md = render_report(r, ReportFormat::Markdown);
+  EXPECT_NE(md.find("**Environment 1 of 2**"), std::string::npos) << md.substr(0, 600);
+  EXPECT_NE(md.find("**Environment 2 of 2**"), std::string::npos);
+  EXPECT_NE(md.find("NVIDIA H200"), std::string::npos);
+
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_NE(html.find("environment 2 of 2"), std::string::npos);
+  EXPECT_NE(html.find("NVIDIA H200 #1"), std::string::npos);
+
+  const std::string csv = render_report(r, ReportFormat::Csv);
+  size_t h200_rows = 0, h100_rows = 0;
+  std::istringstream lines(csv);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(last_id) != std::string::npos) {
+      EXPECT_NE(line.find("NVIDIA H200 #1"), std::string::npos) << line;
+      ++h200_rows;
+    } else if (line.find(view::device_label(first)) != std::string::npos) {
+      ++h100_rows;
+    }
+  }
+  EXPECT_EQ(h200_rows, r.cases.back().kernels.size());
+  EXPECT_EQ(h100_rows, (r.cases.size() - 1) * r.cases.front().kernels.size());
 }
 
 TEST(RenderTable, ColumnsAreAligned) {
