@@ -57,13 +57,8 @@ constexpr uint64_t kDescKStep = 32 >> 4;
 // 128-byte swizzle: columns of 64 N elements (one 128-byte row per k), k rows in 8-row groups
 // 1 KB apart; column_bytes: the distance between two such columns (the leading byte offset).
 __device__ __forceinline__ uint64_t gmma_desc_mn128(uint32_t smem_address, uint32_t column_bytes) {
-#if INT8ATTN_MN_DESC_SWAP  // tuning builds: the two offsets the other way round
-  return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (uint64_t{1024 >> 4} << 16) |
-         (static_cast<uint64_t>(column_bytes >> 4) << 32) | (uint64_t{1} << 62);
-#else
   return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (static_cast<uint64_t>(column_bytes >> 4) << 16) |
          (uint64_t{1024 >> 4} << 32) | (uint64_t{1} << 62);
-#endif
 }
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
