@@ -22,7 +22,9 @@ const std::vector<KernelIdentity>& kernel_identities() {
        "full INT8 flash attention: INT8 Q·K^T, INT8/UINT8 P·V (Hopper: warp-specialized TMA + "
        "wgmma at head_dim 128 from 1K keys and 64 from 4K, wgmma below at 128; mma.sync m16n8k32 elsewhere)",
        Algorithm::Int8Full, KernelFamily::Int8},
-      {"int8-qk", "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split)",
+      {"int8-qk",
+       "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split; Hopper: warp-specialized TMA + "
+       "wgmma at head_dim 128 from 1K keys and 64 from 4K; mma.sync elsewhere)",
        Algorithm::Int8QK, KernelFamily::Int8},
       {"fp16-fa", "FP16 flash attention with the INT8 kernels' tiling (the like-for-like baseline)",
        Algorithm::Fp16Flash, KernelFamily::Fp16},
