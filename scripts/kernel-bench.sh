@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Builds tools/kernel_bench with nvcc alone and runs the given modes (default: check quick).
+# Builds tools/kernel_bench through CMake and runs the given modes (default: check quick).
 #   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [sanitize] [sass] [gtest] [ab]
 # Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
-# gtest: builds tests/gpu/test_int8_kernels.cpp with src/cpu and the kernels directly
-# (g++/nvcc, no CMake) against the carried .deps (gtest, fmt) and runs it once per schedule
-# in KB_SCHEDULES (default: the library default); carry [".deps"].
+# Build: CMake configures $OUT/build with -DINT8ATTN_KERNEL_TUNING=ON (the tuning copy of the
+# kernels with every A/B variant, tools/CMakeLists.txt) and builds the kernel_bench target
+# (copied to $OUT/kernel_bench; the build output, ptxas -v included, in $OUT/build.log, the
+# registers and spills per kernel in $OUT/resources.txt). KB_ARCH: the CUDA architectures
+# (INT8ATTN_CUDA_ARCHS, e.g. 90a or "80;90a"; nvcc -gencode flags are read for their sm_
+# targets; default 90a). KB_DEFS: extra definitions of the tuning kernels (INT8ATTN_KERNEL_DEFS,
+# e.g. "-DFOO=1 -DBAR"; INT8ATTN_HAS_SM90A follows the architectures unless KB_DEFS sets it).
+# The packages CMake needs (CLI11, fmt, nlohmann-json, gtest) come from the carried .deps
+# (.deps/unpack.sh; KB_PREFIX: a prefix already unpacked) when present; carry [".deps"].
+# gtest: builds the int8attn_gpu_tests_tuning target (tests/gpu/test_int8_kernels.cpp against
+# the tuning kernels; $OUT/gpu_tests) and runs it once per schedule in KB_SCHEDULES (default:
+# the library default).
 # ab: the register-schedule A/B in one device call (check + gtest for every schedule, the
 # schedules timing, then, if a schedule beats schedule 0, the CLI sweeps with it forced into
 # $KB_REPORTS); ends with a table. KB_ARGS: extra kernel_bench arguments (e.g. --schedule 2).
@@ -12,46 +21,41 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-kernel-bench-out}"
 mkdir -p "$out"
-arch="${KB_ARCH:--gencode=arch=compute_90a,code=sm_90a}"
+arch="${KB_ARCH:-90a}"
+case "$arch" in  # -gencode=arch=compute_90a,code=sm_90a (the old form) -> 90a
+  *sm_*) archs=$(grep -o 'sm_[0-9a-z]*' <<< "$arch" | sed 's/^sm_//' | awk '!seen[$0]++' | paste -sd';') ;;
+  *) archs="$arch" ;;
+esac
 modes=("$@")
 [ ${#modes[@]} -eq 0 ] && modes=(check quick)
-# The kernel objects are compiled once (in parallel) and shared by kernel_bench and gtest.
-obj="$out/obj"; mkdir -p "$obj"
-pids=()
-for f in tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu kernels/int8_fa_ws.cu; do
-  nvcc -std=c++20 -O3 -I. -DINT8ATTN_KERNEL_TUNING=1 ${KB_DEFS:--DINT8ATTN_HAS_SM90A=1} --expt-relaxed-constexpr -lineinfo $arch -Xptxas -v -c "$f" -o "$obj/$(basename "$f").o" \
-    > "$obj/$(basename "$f").log" 2>&1 & pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p" || { cat "$obj"/*.log; exit 1; }; done
-cat "$obj"/*.cu.log > "$out/build.log"
-nvcc $arch "$obj"/kernel_bench.cu.o "$obj"/fused_attention.cu.o "$obj"/quantize.cu.o "$obj"/int8_fa_ws.cu.o -o "$out/kernel_bench" \
-  >> "$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
+prefix="${KB_PREFIX:-}"
+if [ -z "$prefix" ] && [ -x .deps/unpack.sh ]; then prefix=$(.deps/unpack.sh); fi
+# One build folder: the tuning kernels are compiled once and shared by kernel_bench and gtest.
+build="$out/build"
+cmake -S . -B "$build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DINT8ATTN_CUDA=ON -DINT8ATTN_CUDA_ARCHS="$archs" \
+  -DINT8ATTN_KERNEL_TUNING=ON -DINT8ATTN_KERNEL_DEFS="${KB_DEFS:-}" -DINT8ATTN_CUDNN=OFF \
+  > "$out/cmake-configure.log" 2>&1 || { cat "$out/cmake-configure.log"; exit 1; }
+cmake --build "$build" --target kernel_bench > "$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
+cp "$build/tools/kernel_bench" "$out/kernel_bench"
 grep -E "spill|Used" "$out/build.log" | paste - - | sed -E 's/ +/ /g' | sort | uniq -c | head -40 > "$out/resources.txt" || true
 
-# Builds tests/gpu/test_int8_kernels.cpp against the kernel objects and runs it once per
-# schedule of KB_SCHEDULES (INT8ATTN_FUSED_TUNING); writes $out/gtest.log.
+# Builds tests/gpu/test_int8_kernels.cpp against the tuning kernels (CMake target
+# int8attn_gpu_tests_tuning) and runs it once per schedule of KB_SCHEDULES
+# (INT8ATTN_FUSED_TUNING); writes $out/gtest.log.
 gtest_built=0
 run_gtest() {
-  local prefix gobj="$out/gtest-obj" rc=0 p s
-  prefix=${KB_PREFIX:-$(.deps/unpack.sh)}
+  local rc=0 s
   if [ "$gtest_built" = 0 ]; then
-    mkdir -p "$gobj"
-    local inc=(-I. -I/usr/local/cuda/include -I"$prefix/include") gpids=()
-    for f in src/cpu/*.cpp src/model/case.cpp tests/gpu/test_int8_kernels.cpp; do
-      g++ -std=c++20 -O2 "${inc[@]}" -c "$f" -o "$gobj/$(basename "$f").o" & gpids+=($!)
-    done
-    for p in "${gpids[@]}"; do wait "$p" || rc=1; done
-    g++ -o "$out/gpu_tests" "$gobj"/*.o "$obj"/fused_attention.cu.o "$obj"/quantize.cu.o "$obj"/int8_fa_ws.cu.o -L/usr/local/cuda/lib64 \
-      -L"$prefix/lib/x86_64-linux-gnu" -lcudart -lgtest -lgtest_main -lfmt -lpthread > "$out/gtest-build.log" 2>&1 \
+    cmake --build "$build" --target int8attn_gpu_tests_tuning > "$out/gtest-build.log" 2>&1 \
       || { cat "$out/gtest-build.log"; return 1; }
-    rm -rf "$gobj"
+    cp "$build/tests/int8attn_gpu_tests_tuning" "$out/gpu_tests"
     gtest_built=1
   fi
   : > "$out/gtest.log"
   for s in ${KB_SCHEDULES:--1}; do
     echo "==== schedule $s" >> "$out/gtest.log"
     # A pass needs every test run: a skipped test (no GPU) counts as a failure here.
-    if INT8ATTN_FUSED_TUNING="schedule=$s" LD_LIBRARY_PATH="$prefix/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}" \
+    if INT8ATTN_FUSED_TUNING="schedule=$s" LD_LIBRARY_PATH="${prefix:+$prefix/lib/x86_64-linux-gnu:}${LD_LIBRARY_PATH:-}" \
         "$out/gpu_tests" > "$out/gtest-one.log" 2>&1 && ! grep -q "SKIPPED \]" "$out/gtest-one.log"; then
       echo "gtest schedule $s: PASS"
     else
@@ -72,8 +76,8 @@ mean_tops() {
 run_ab() {
   local scheds rc=0 s best=0 base_tops t cmake_rc reports="${KB_REPORTS:-$out}"
   scheds=$(seq 0 $(( $("$out/kernel_bench" count-schedules) - 1 )))
-  KB_PREFIX=$(.deps/unpack.sh)  # once: run_gtest reuses it while CMake reads it
-  (cmake -S . -B build -G Ninja -DCMAKE_PREFIX_PATH="$KB_PREFIX" -DINT8ATTN_CUDA_ARCHS=90a \
+  # The product build (not the tuning one) for the sweeps, in ./build, from the same prefix.
+  (cmake -S . -B build -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DINT8ATTN_CUDA_ARCHS=90a \
      -DINT8ATTN_GIT_COMMIT="${KB_COMMIT:-}" && cmake --build build -j12) > "$out/cmake.log" 2>&1 &
   local cmake_pid=$!
   "$out/kernel_bench" check > "$out/check.log" 2>&1

@@ -1,5 +1,6 @@
-// Standalone development benchmark and correctness check of the fused kernels (built with
-// nvcc alone by scripts/kernel-bench.sh; not part of the CMake build). For each shape it
+// Standalone development benchmark and correctness check of the fused kernels (CMake target
+// kernel_bench with -DINT8ATTN_KERNEL_TUNING=ON, against the tuning kernels; scripts/kernel-bench.sh
+// builds and runs it). For each shape it
 // quantizes, runs int8-fa (u8 and s8 P), int8-qk and fp16-fa, compares every variant with a
 // naive FP32 GPU reference on a sample of rows (all rows for small shapes), counts NaNs and
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
