@@ -12,7 +12,8 @@
 
 namespace int8attn {
 
-// An empty result for case c: its id, dims, input and rotation, no kernels yet.
+// A result that says which case it is (id, shape, input, rotation) and holds nothing else yet:
+// run_one_case starts from it and takes the kernels and the reference check from a backend.
 inline CaseResult case_result_for(const BenchCase& c) {
   CaseResult result;
   result.id = c.id;
@@ -35,8 +36,10 @@ class Backend {
 
   // Runs the reference and every kernel in `kernels` (already checked as supported) on one
   // case. Kernel failures are recorded in the KernelResult (status Error), never thrown.
-  // The result holds one KernelResult per kernel, reference first; accuracy is against the
-  // reference; fallback decisions are left to the runner.
+  // The result holds one KernelResult per kernel, reference first, and the reference check;
+  // accuracy is against the reference. What every case shares is the runner's (run_one_case):
+  // the case's id, shape, input and rotation, its wall time, the kernels' order and the
+  // fallback decisions.
   virtual CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
                               const RunSettings& settings) = 0;
 };

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -22,12 +21,6 @@
 
 namespace int8attn {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::string read_cpu_model() {
   std::ifstream in("/proc/cpuinfo");
@@ -96,8 +89,7 @@ class CpuBackend final : public Backend {
 
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
                       const RunSettings& settings) override {
-    const Clock::time_point start = Clock::now();
-    CaseResult result = case_result_for(c);
+    CaseResult result;
     const int threads = settings.cpu.threads > 0 ? settings.cpu.threads : options_.threads;
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
     try {
@@ -108,7 +100,6 @@ class CpuBackend final : public Backend {
         result.kernels.push_back(status_result(spec->name, KernelStatus::Error, e.what()));
       }
     }
-    result.wall_seconds = seconds_since(start);
     return result;
   }
 

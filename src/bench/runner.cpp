@@ -167,7 +167,8 @@ std::atomic<bool>& sweep_interrupt_flag() {
 }
 
 CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings& settings) {
-  CaseResult result;
+  const auto start = std::chrono::steady_clock::now();
+  CaseResult result = case_result_for(c);
   std::vector<const KernelSpec*> runnable;
   std::vector<KernelResult> skipped;
   for (const KernelPlan& plan : plan_case(c, backend, settings)) {
@@ -177,11 +178,11 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
       skipped.push_back(status_result(plan.kernel, KernelStatus::Skipped, plan.skip_reason));
     }
   }
-  if (!runnable.empty()) result = backend.run_case(c, runnable, settings);
-  result.id = c.id;
-  result.dims = c.dims;
-  result.input = c.input;
-  result.rotation = c.rotation;
+  if (!runnable.empty()) {  // what a backend adds to a case: its kernels and the reference check
+    CaseResult ran = backend.run_case(c, runnable, settings);
+    result.kernels = std::move(ran.kernels);
+    result.reference_check = std::move(ran.reference_check);
+  }
   // Report kernels in the config's order, whichever path produced them.
   std::vector<KernelResult> ordered;
   for (const std::string& name : settings.kernels) {
@@ -198,6 +199,7 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
   result.kernels = std::move(ordered);
   apply_fallback_policy(result, settings, backend.kind() == BackendKind::Cuda);
   try_rotated_variants(c, backend, settings, result);
+  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
@@ -277,10 +279,7 @@ SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepO
     for (const BenchCase* c : session.todo()) {
       if (sweep_interrupt_flag().load()) break;
       session.progress().start_case(c->id);
-      const auto t0 = std::chrono::steady_clock::now();
-      CaseResult r = run_one_case(*c, backend, config.settings);
-      r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      session.record(*c, std::move(r));
+      session.record(*c, run_one_case(*c, backend, config.settings));
     }
   }
   return session.finish(sweep_interrupt_flag().load());

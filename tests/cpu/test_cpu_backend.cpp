@@ -31,6 +31,25 @@ BenchCase small_case() {
   return c;
 }
 
+// What every case shares is the runner's, whichever backend ran it: the case's id, shape,
+// input and rotation, and its wall time (fallback retries included).
+TEST(CpuBackend, TheRunnerStampsTheCaseAndItsWallTime) {
+  auto backend = make_cpu_backend(CpuOptions{});
+  BenchCase c = small_case();
+  c.rotation = QkRotation::Hadamard;
+  c.id = make_case_id(c.dims, c.input, c.rotation);
+  RunSettings settings;
+  settings.kernels = {"fp16-ref-cublaslt", "int8-fa"};
+  const CaseResult r = run_one_case(c, *backend, settings);
+  EXPECT_EQ(r.id, c.id);
+  EXPECT_EQ(r.dims.seq_kv, c.dims.seq_kv);
+  EXPECT_EQ(r.input.distribution, c.input.distribution);
+  EXPECT_EQ(r.rotation, QkRotation::Hadamard);
+  EXPECT_GT(r.wall_seconds, 0);
+  ASSERT_EQ(r.kernels.size(), 2u);
+  EXPECT_EQ(r.kernels[1].kernel, "int8-fa");
+}
+
 TEST(CpuBackend, RunsEveryKernelWithAccuracyAndMemory) {
   auto backend = make_cpu_backend(CpuOptions{});
   EXPECT_EQ(backend->kind(), BackendKind::Cpu);
@@ -39,8 +58,6 @@ TEST(CpuBackend, RunsEveryKernelWithAccuracyAndMemory) {
   const BenchCase c = small_case();
   const CaseResult r = backend->run_case(c, cpu_kernels(), RunSettings{});
   ASSERT_EQ(r.kernels.size(), cpu_kernels().size());
-  EXPECT_EQ(r.id, c.id);
-  EXPECT_GT(r.wall_seconds, 0);
   EXPECT_EQ(r.kernels[0].kernel, "fp16-ref-cublaslt");
   EXPECT_FALSE(r.kernels[0].accuracy.has_value());
   for (const KernelResult& k : r.kernels) {
