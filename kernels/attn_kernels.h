@@ -76,10 +76,16 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                  const QuantizedQKV& qkv, __half* out, cudaStream_t stream);
 
-// INT8 QK^T with FP16 P·V (int8-qk); v is the FP16 V.
+// INT8 QK^T with FP16 P·V (int8-qk); v is the FP16 V. Requires cfg.kv_block == 64 like
+// int8-fa; the Hopper kernel steps its online softmax every 128 keys instead (P is relative
+// to the running max there, so the step changes only P's FP16 rounding: int8qk_softmax_keys).
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                    const QuantizedQKV& qk, const __half* v, __half* out,
                                    cudaStream_t stream);
+
+// The online-softmax step (keys) of the int8-qk kernel int8qk_flash_attention runs for this
+// problem on the current device and tuning: the kv_block its CPU emulation needs.
+int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg);
 
 // FP16 flash attention with the same tiling (fp16-fa).
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k,

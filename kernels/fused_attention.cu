@@ -241,6 +241,21 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
+namespace {
+// Whether int8-qk tries the warp-specialized Hopper kernel for this problem. It refuses
+// per-block Q/K scales and problems beyond the TMA's 32-bit coordinates, which then take the
+// mma.sync kernel unless the tuning forces it.
+bool int8qk_tries_ws(const AttnDims& dims) {
+  const bool ws = g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims);
+  return ws && device_runs_sm90a();
+}
+}  // namespace
+
+int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
+  const bool ws_runs = int8qk_tries_ws(dims) && cfg.qk_granularity == QkGranularity::PerToken;
+  return ws_runs ? fa::kWsQkKeys : cfg.kv_block;
+}
+
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qk,
                                    const __half* v, __half* out, cudaStream_t stream) {
   if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
@@ -248,8 +263,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
   p.v_rows = dims.seq_kv;
-  const bool ws = g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims);
-  if (ws && device_runs_sm90a()) {
+  if (int8qk_tries_ws(dims)) {
     const cudaError_t err = fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads,
                                                  cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
     if (err != cudaErrorNotSupported || g_tuning.ws > 0) return err;  // else: a shape this build lacks

@@ -43,36 +43,53 @@ bool encode_map(CUtensorMap& map, const void* base, uint64_t element_bytes, uint
                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
-// Out-of-bounds boxes (Q rows past seq_q, FP16 V rows past seq_kv) are zero-filled by the TMA
-// unit. int8_pv: V is int8-fa's V^T (else int8-qk's FP16 V).
-bool make_ws_params(const Params& base, int head_dim, int64_t batch_heads, bool int8_pv, WsParams& out) {
-  const uint64_t d = static_cast<uint64_t>(head_dim);
+// The per-key K scales, [keys, kv heads] FP32 read in boxes of box_keys: a box past the last
+// key (a block of 128 over keys padded to 64) reads zeros instead of the next allocation.
+bool encode_scale_map(CUtensorMap& map, const float* base, uint64_t keys, uint64_t kv_heads, uint32_t box_keys) {
+  auto encode = tensor_map_encoder();
+  if (encode == nullptr) return false;
+  const cuuint64_t dims[2] = {keys, kv_heads};
+  const cuuint64_t strides[1] = {keys * sizeof(float)};
+  const cuuint32_t box[2] = {box_keys, 1};
+  const cuuint32_t element_strides[2] = {1, 1};
+  return encode(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, const_cast<float*>(base), dims, strides, box,
+                element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+// Out-of-bounds boxes (Q rows past seq_q, K and FP16 V rows past the tensor, K scales past the
+// last key) are zero-filled by the TMA unit.
+template <Variant kV, int kD>
+bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
+  using W = WsShape<kV, kD>;
   const uint64_t batch_kv_heads = static_cast<uint64_t>(batch_heads / base.heads * base.kv_heads);
   const uint64_t kv_rows = static_cast<uint64_t>(base.k_rows);  // padded seq_kv
   out.base = base;
-  constexpr uint32_t kQBoxRows = 64 * WsShape<Variant::Int8Full, 128>::kConsumers;
-  const bool v_ok = int8_pv ? encode_map(out.v_map, base.v, 1, kv_rows, d, batch_kv_heads, kBlockN, head_dim)
-                            : encode_map(out.v_map, base.v, 2, d, static_cast<uint64_t>(base.v_rows),
-                                         batch_kv_heads, 64, kBlockN);
+  const bool v_ok = W::kInt8PV ? encode_map(out.v_map, base.v, 1, kv_rows, kD, batch_kv_heads, W::kKeys, kD)
+                               : encode_map(out.v_map, base.v, 2, kD, static_cast<uint64_t>(base.v_rows),
+                                            batch_kv_heads, 64, W::kKeys);
   return v_ok &&
-         encode_map(out.q_map, base.q, 1, d, static_cast<uint64_t>(base.seq_q), static_cast<uint64_t>(batch_heads),
-                    head_dim, kQBoxRows) &&
-         encode_map(out.k_map, base.k, 1, d, kv_rows, batch_kv_heads, head_dim, kBlockN);
+         encode_map(out.q_map, base.q, 1, kD, static_cast<uint64_t>(base.seq_q), static_cast<uint64_t>(batch_heads),
+                    kD, W::kBlockM) &&
+         encode_map(out.k_map, base.k, 1, kD, kv_rows, batch_kv_heads, kD, W::kKeys) &&
+         encode_scale_map(out.k_scale_map, base.k_scale, static_cast<uint64_t>(base.n_k_groups), batch_kv_heads,
+                          W::kKeys);
 }
 
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule>
-cudaError_t launch(const WsParams& p, int64_t batch_heads, cudaStream_t stream) {
+cudaError_t launch(const Params& base, int64_t batch_heads, cudaStream_t stream) {
   using W = WsShape<kV, kD>;
   auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule>;
-  WsParams params = p;
-  params.base.n_qblocks = static_cast<int32_t>((p.base.seq_q + W::kBlockM - 1) / W::kBlockM);
+  WsParams params{};
+  if (!make_ws_params<kV, kD>(base, batch_heads, params)) return cudaErrorNotSupported;
+  params.base.n_qblocks = static_cast<int32_t>((base.seq_q + W::kBlockM - 1) / W::kBlockM);
   const int64_t tiles = batch_heads * params.base.n_qblocks;
   if (tiles <= 0) return cudaSuccess;
   if (tiles > 0x7fffffff) return cudaErrorInvalidConfiguration;
   params.n_tiles = static_cast<int32_t>(tiles);
   // Causal tiles differ in length: longest first across heads (round-robin balance). Equal
   // tiles keep the head-major order, where CTAs running together share K/V in L2.
-  params.tile_order_heads = p.base.causal ? batch_heads : 0;
+  params.tile_order_heads = base.causal ? batch_heads : 0;
   int device = 0, sms = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
@@ -84,7 +101,7 @@ cudaError_t launch(const WsParams& p, int64_t batch_heads, cudaStream_t stream) 
 }
 
 // TMA coordinates are 32-bit; rows and heads beyond that take the other kernels. The K
-// scales arrive as one bulk copy of 64 per-key values; per-block scales take the other kernels.
+// scales arrive as one TMA box of per-key values; per-block scales take the other kernels.
 bool ws_runs(const Params& base, int64_t batch_heads) {
   return base.seq_q <= INT32_MAX && base.k_rows <= INT32_MAX && batch_heads <= INT32_MAX && base.group_tokens == 1;
 }
@@ -93,12 +110,11 @@ bool ws_runs(const Params& base, int64_t batch_heads) {
 
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int schedule, cudaStream_t stream) {
-  WsParams p{};
-  if (!ws_runs(base, batch_heads) || !make_ws_params(base, head_dim, batch_heads, true, p)) return cudaErrorNotSupported;
+  if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = kWsDeferO;  // the measured best (docs/perf-log.md)
 #define INT8ATTN_TRY_WS(D, PU8, LQ, S)                                        \
   if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S) \
-    return launch<Variant::Int8Full, D, PU8, LQ, S>(p, batch_heads, stream);
+    return launch<Variant::Int8Full, D, PU8, LQ, S>(base, batch_heads, stream);
   INT8ATTN_WS_INSTANCES(INT8ATTN_TRY_WS)
 #undef INT8ATTN_TRY_WS
   return cudaErrorNotSupported;
@@ -106,11 +122,10 @@ cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_hea
 
 cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_heads, bool l_from_q, int schedule,
                              cudaStream_t stream) {
-  WsParams p{};
-  if (!ws_runs(base, batch_heads) || !make_ws_params(base, head_dim, batch_heads, false, p)) return cudaErrorNotSupported;
+  if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = kWsOverlap;
 #define INT8ATTN_TRY_WS_QK(D, LQ, S) \
-  if (head_dim == D && l_from_q == LQ && schedule == S) return launch<Variant::Int8QK, D, false, LQ, S>(p, batch_heads, stream);
+  if (head_dim == D && l_from_q == LQ && schedule == S) return launch<Variant::Int8QK, D, false, LQ, S>(base, batch_heads, stream);
   INT8ATTN_WS_QK_INSTANCES(INT8ATTN_TRY_WS_QK)
 #undef INT8ATTN_TRY_WS_QK
   return cudaErrorNotSupported;

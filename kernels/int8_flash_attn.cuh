@@ -21,6 +21,9 @@ namespace int8attn::kernels::fa {
 enum class Variant { Int8Full, Int8QK, Fp16 };
 
 constexpr int kBlockN = 64;
+// The Hopper int8-qk kernel's KV block and online-softmax step (sm90/int8_fa_ws.cuh). Its P is
+// relative to the running max, so the step changes only P's FP16 rounding.
+constexpr int kWsQkKeys = 128;
 constexpr int kStages = 3;
 // 1.5 * 2^23: for |i| < 2^22, the float with bits (kMagicBits + i) equals kMagic + i, so an
 // INT32 MMA started from C = kMagicBits yields float(acc) with one FADD (no I2F), and
@@ -195,21 +198,23 @@ __device__ __forceinline__ void load_contiguous_tile(uint32_t dst, const char* s
   }
 }
 
-// Compile-time shape of one instantiation.
-template <Variant kV, int kD, int kWarps>
+// Compile-time shape of one instantiation. kKeysPerBlock: keys per KV block, the online
+// softmax's step (the mma.sync kernels: kBlockN; the Hopper int8-qk kernel: 128).
+template <Variant kV, int kD, int kWarps, int kKeysPerBlock = kBlockN>
 struct Shape {
+  static constexpr int kKeys = kKeysPerBlock;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kBlockM = kWarps * 16;                 // query rows per CTA
   static constexpr bool kInt8QK = kV != Variant::Fp16;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
   static constexpr int kQRowBytes = kD * (kInt8QK ? 1 : 2);   // Q and K rows
   static constexpr int kKSteps = kQRowBytes / 32;             // 32-byte k steps of Q·K^T
-  static constexpr int kNTilesS = kBlockN / 8;                // score n-tiles per warp
+  static constexpr int kNTilesS = kKeys / 8;                  // score n-tiles per warp
   static constexpr int kNTilesO = kD / 8;                     // output n-tiles per warp
   static constexpr int kQBytes = kBlockM * kQRowBytes;
-  static constexpr int kKBytes = kBlockN * kQRowBytes;
-  static constexpr int kVBytes = kBlockN * kD * (kInt8PV ? 1 : 2);
-  static constexpr int kScaleBytes = kInt8QK ? kBlockN * 4 : 0;
+  static constexpr int kKBytes = kKeys * kQRowBytes;
+  static constexpr int kVBytes = kKeys * kD * (kInt8PV ? 1 : 2);
+  static constexpr int kScaleBytes = kInt8QK ? kKeys * 4 : 0;
   static constexpr int kStageBytes = kKBytes + kVBytes + kScaleBytes;
   static constexpr int kSmemBytes = kQBytes + kStages * kStageBytes;
   static_assert(kKSteps % 2 == 0, "K fragments are loaded two k-steps at a time");
@@ -250,9 +255,9 @@ __device__ __forceinline__ void load_kv_block(const Params& p, uint32_t slot, co
 // Per-warp state and the two halves of one KV step: scores() (S = Q·K^T, scaled, masked)
 // and softmax_pv() (online softmax, P, O = O*alpha + P·V). (Running half of the warps one
 // half-step out of phase was measured slower: docs/perf-log.md v2.)
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched, int kKeysPerBlock = kBlockN>
 struct WarpTile {
-  using S = Shape<kV, kD, kWarps>;
+  using S = Shape<kV, kD, kWarps, kKeysPerBlock>;
   static constexpr Schedule kSch = kSchedules[kSched];
   static constexpr int kQFragRegs = kSch.q_from_smem ? 1 : S::kKSteps;
   static constexpr float kLevels = S::kInt8PV ? (kPU8 ? 255.f : 127.f) : 1.f;
@@ -281,7 +286,7 @@ struct WarpTile {
   }
 
   __device__ __forceinline__ bool skips(int blk) const {  // every key of the block masked
-    return p.causal && static_cast<int64_t>(blk) * kBlockN > row0 + 15 + offset;
+    return p.causal && static_cast<int64_t>(blk) * S::kKeys > row0 + 15 + offset;
   }
 
   // The score scale of each of this thread's rows: Q's (folded) scale for INT8 Q·K^T.
@@ -374,22 +379,26 @@ struct WarpTile {
   }
 
   // Masks the keys of block blk that do not exist or that the row may not see (-inf).
+  // kBranchFree: every block goes through the compares, with no branch around them (where the
+  // branch made the compiler spill: sm90/int8_fa_ws.cuh).
+  template <bool kBranchFree = false>
   __device__ __forceinline__ void mask(int blk, float (&x)[S::kNTilesS][4]) const {
-    const int64_t j0 = static_cast<int64_t>(blk) * kBlockN;
-    if (j0 + kBlockN > p.seq_kv || (p.causal && j0 + kBlockN - 1 > row0 + offset)) {  // tails, diagonal
-      // 32-bit bounds relative to j0: keys [0, kv_left) exist, row r sees keys <= last[r].
-      const int kv_left = static_cast<int>(min64(p.seq_kv - j0, kBlockN));
-      int last[2];
+    const int64_t j0 = static_cast<int64_t>(blk) * S::kKeys;
+    if (kBranchFree || j0 + S::kKeys > p.seq_kv || (p.causal && j0 + S::kKeys - 1 > row0 + offset)) {  // tails, diagonal
+      // Row r sees the block's keys [0, seen[r]) (they exist, and causal: at most its own
+      // position), counted from this thread's first column 2t: one compare per element
+      // against a constant (fewer live registers than the bounds themselves).
+      const int64_t kv_left = min64(p.seq_kv - j0, S::kKeys);
+      int seen[2];
 #pragma unroll
       for (int r = 0; r < 2; ++r)
-        last[r] = p.causal ? static_cast<int>(max64(-1, min64(rows[r] + offset - j0, kBlockN))) : kBlockN;
+        seen[r] = static_cast<int>(
+                      p.causal ? max64(0, min64(rows[r] + offset - j0 + 1, kv_left)) : kv_left) - 2 * t;
 #pragma unroll
       for (int n = 0; n < S::kNTilesS; ++n)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int j = n * 8 + 2 * t + (e & 1);
-          if (j >= kv_left || j > last[e >> 1]) x[n][e] = -INFINITY;
-        }
+        for (int e = 0; e < 4; ++e)
+          if (n * 8 + (e & 1) >= seen[e >> 1]) x[n][e] = -INFINITY;
     }
   }
 
@@ -530,9 +539,9 @@ struct WarpTile {
   // A fragments of the u8/s8 P codes (the low bytes of tp's bits): the S accumulator layout
   // of 32 keys becomes one k32 A fragment because v8 permutes its keys (v8_key_of_position).
   static __device__ __forceinline__ void pack_p_codes(const float (&tp)[S::kNTilesS][4],
-                                                      uint32_t (&pa)[kBlockN / 32][4]) {
+                                                      uint32_t (&pa)[S::kKeys / 32][4]) {
 #pragma unroll
-    for (int kk = 0; kk < kBlockN / 32; ++kk)
+    for (int kk = 0; kk < S::kKeys / 32; ++kk)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {  // h = 0: row g, h = 1: row g + 8
         const float* a = tp[4 * kk + 0];
@@ -549,9 +558,9 @@ struct WarpTile {
   // A fragments (m16 x k16, FP16) of P for int8-qk and fp16-fa: two 8-key n-tiles of the S
   // accumulator layout are one k16 fragment as they are.
   static __device__ __forceinline__ void pack_p_half(const float (&tp)[S::kNTilesS][4],
-                                                     uint32_t (&pa)[kBlockN / 16][4]) {
+                                                     uint32_t (&pa)[S::kKeys / 16][4]) {
 #pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk) {
+    for (int kk = 0; kk < S::kKeys / 16; ++kk) {
       pa[kk][0] = pack_half2(tp[2 * kk][0], tp[2 * kk][1]);
       pa[kk][1] = pack_half2(tp[2 * kk][2], tp[2 * kk][3]);
       pa[kk][2] = pack_half2(tp[2 * kk + 1][0], tp[2 * kk + 1][1]);
@@ -587,6 +596,7 @@ struct WarpTile {
   // O = O * alpha + beta * P·V with P from tp (softmax()) and V from the block's smem slot.
   __device__ __forceinline__ void pv(uint32_t slot, const float (&tp)[S::kNTilesS][4], const float (&alpha)[2],
                                      const float (&beta)[2], bool unit_beta) {
+    static_assert(S::kKeys == kBlockN, "the mma.sync kernels' block");
     const uint32_t v_tile = slot + S::kKBytes;
     if constexpr (S::kInt8PV) {
       const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
@@ -676,7 +686,7 @@ struct WarpTile {
 
 // What one CTA of kBlockM query rows works on. CTAs of one (batch, head) are adjacent in
 // the grid so they share K/V in L2; causal problems start with the longest query blocks.
-template <int kBlockM>
+template <int kBlockM, int kKeys = kBlockN>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
   int n_blocks;  // KV blocks with a key some row of the CTA may see
@@ -701,7 +711,7 @@ struct CtaWork {
     offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
     int64_t kv_end = p.seq_kv;
     if (p.causal) kv_end = max64(0, min64(p.seq_kv, min64(m0 + kBlockM, p.seq_q) + offset));
-    n_blocks = static_cast<int>((kv_end + kBlockN - 1) / kBlockN);
+    n_blocks = static_cast<int>((kv_end + kKeys - 1) / kKeys);
   }
 };
 

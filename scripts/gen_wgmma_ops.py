@@ -9,6 +9,7 @@ code. Run: python3 scripts/gen_wgmma_ops.py > kernels/wgmma_ops.cuh
 # (function name, N, A from registers, A type, B type)
 FORMS = [
     ("wgmma_ss_s8s8_n64", 64, False, "s8", "s8"),
+    ("wgmma_ss_s8s8_n128", 128, False, "s8", "s8"),
     ("wgmma_rs_u8s8_n64", 64, True, "u8", "s8"),
     ("wgmma_rs_s8s8_n64", 64, True, "s8", "s8"),
     ("wgmma_rs_u8s8_n128", 128, True, "u8", "s8"),

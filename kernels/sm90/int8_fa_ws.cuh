@@ -29,8 +29,10 @@ struct WsParams {
   CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
   CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, 64, 1]
   CUtensorMap v_map;  // int8-fa, V^T: [padded seq_kv, head_dim, batch*kv_heads] int8, box [64, head_dim, 1];
-                      // int8-qk, V: [head_dim, seq_kv, batch*kv_heads] FP16, box [64, 64, 1]
+                      // int8-qk, V: [head_dim, seq_kv, batch*kv_heads] FP16, box [64, keys, 1]
+  CUtensorMap k_scale_map;  // [padded seq_kv, batch*kv_heads] FP32, box [keys, 1]: past the end, zeros
 };
+
 
 template <Variant kV, int kD>
 struct WsShape {
@@ -39,20 +41,26 @@ struct WsShape {
   static constexpr int kConsumers = 2;                 // consumer warpgroups
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
-  // K/V ring depth; a power of two, so a block's slot and phase are a mask and a shift. int8-fa:
-  // 8 (~17 KB a stage; 4 and 8 measured alike, 6 2% slower); int8-qk at head_dim 128: 4 (25 KB
-  // a stage, eight would not fit).
-  static constexpr int kStages = kInt8PV || kD == 64 ? 8 : 4;
+  // Keys per KV block, the online softmax's step: int8-fa's P-code block (kBlockN, the
+  // contract's kv_block); int8-qk's 128 (kWsQkKeys), which halves the per-step
+  // work per key (+5-12% over 64 keys, docs/perf-log.md qk-ws3).
+  static constexpr int kKeys = kInt8PV ? kBlockN : kWsQkKeys;
+  // Masking without a branch: int8-qk's 128-key softmax spills 308 bytes around the mask's
+  // branch and none without it; int8-fa's 64-key one is 3-13% faster with the branch.
+  static constexpr bool kBranchFreeMask = !kInt8PV;
+  // K/V ring depth. int8-fa: 8 (~17 KB a stage; 4 and 8 measured alike, 6 2% slower). int8-qk:
+  // 4 or 8 blocks of 64 keys (25 and 13 KB a stage at head_dim 128 and 64), 3 or 4 of 128.
+  static constexpr int kStages = kInt8PV ? 8 : kKeys == 64 ? (kD == 64 ? 8 : 4) : (kD == 64 ? 4 : 3);
   static constexpr int kQBytes = kBlockM * kD;
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
-  static constexpr int kKBytes = kBlockN * kD;         // K: 64 rows of kD bytes
+  static constexpr int kKBytes = kKeys * kD;           // K: kKeys rows of kD bytes
   // int8-fa: V^T, kD rows of 64 key bytes. int8-qk: FP16 V in kD / 64 columns of 64 channels
-  // (a 128-byte swizzle row), each 64 key rows: one TMA box and one wgmma MN atom column.
-  static constexpr int kVColumnBytes = kBlockN * 128;
-  static constexpr int kVBytes = kInt8PV ? kD * kBlockN : kD / 64 * kVColumnBytes;
+  // (a 128-byte swizzle row), each kKeys key rows: one TMA box and one wgmma MN atom column.
+  static constexpr int kVColumnBytes = kKeys * 128;
+  static constexpr int kVBytes = kInt8PV ? kD * kKeys : kD / 64 * kVColumnBytes;
   static constexpr int kScaleOffset = kKBytes + kVBytes;
-  static constexpr int kStageBytes = kScaleOffset + 1024;  // + 64 K scales; slots stay 1 KB aligned
-  static constexpr int kScaleBytes = kBlockN * 4;          // per-token K scales (bulk copy)
+  static constexpr int kScaleBytes = kKeys * 4;             // per-token K scales
+  static constexpr int kStageBytes = kScaleOffset + 1024;  // + the K scales; slots stay 1 KB aligned
   static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes;  // what a full barrier waits for
   static constexpr int kRingOffset = kQSlots * kQBytes;
   static constexpr int kBarrierOffset = kRingOffset + kStages * kStageBytes;
@@ -60,7 +68,7 @@ struct WsShape {
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 <= 64K
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQBytes % 1024 == 0 && kKBytes % 1024 == 0, "swizzle atoms start on 1 KB");
-  static_assert((kStages & (kStages - 1)) == 0, "ring depth: a power of two");
+  static_assert(kScaleBytes <= 1024, "the K scales' room in a stage");
   static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
 };
 
@@ -81,9 +89,14 @@ __device__ __forceinline__ void arrive(uint64_t* bar) {
 __device__ __forceinline__ void arrive_expect_bytes(uint64_t* bar, uint32_t bytes) {
   (void)ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared, bar, bytes);
 }
-// TMA: the box at (c0, c1, c2) of a 3-D map into smem; completes `bytes` on bar.
+// TMA: the box at (c0, c1, c2) of a 3-D map (or (c0, c1) of a 2-D one) into smem; completes
+// the box's bytes on bar.
 __device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, int c0, int c1, int c2, uint64_t* bar) {
   const int32_t coords[3] = {c0, c1, c2};
+  ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global, dst, map, coords, bar);
+}
+__device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar) {
+  const int32_t coords[2] = {c0, c1};
   ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global, dst, map, coords, bar);
 }
 template <uint32_t kRegs>
@@ -117,29 +130,28 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   using W = WsShape<kV, kD>;
   uint32_t g = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
-    const CtaWork<W::kBlockM> work(p.base, tile, p.tile_order_heads);
+    const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
     const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
     if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
     ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
     ws::tma_load(smem + q_slot * W::kQBytes, &p.q_map, 0, static_cast<int>(work.m0), static_cast<int>(work.bh),
                  &bar.q_full[q_slot]);
-    const float* k_scale_head = p.base.k_scale + work.kv_index * p.base.n_k_groups;  // one scale per key
     const int kv = static_cast<int>(work.kv_index);
     for (int blk = 0; blk < work.n_blocks; ++blk, ++g) {
       const uint32_t stage = g % W::kStages;
       if (g >= W::kStages) ws::wait_phase(&bar.empty[stage], (g / W::kStages - 1) & 1);
       char* slot = smem + W::kRingOffset + stage * W::kStageBytes;
       ws::arrive_expect_bytes(&bar.full[stage], W::kTmaBytes);
-      ws::tma_load(slot, &p.k_map, 0, blk * kBlockN, kv, &bar.full[stage]);
+      const int key0 = blk * W::kKeys;
+      ws::tma_load(slot, &p.k_map, 0, key0, kv, &bar.full[stage]);
       if constexpr (W::kInt8PV) {
-        ws::tma_load(slot + W::kKBytes, &p.v_map, blk * kBlockN, 0, kv, &bar.full[stage]);
+        ws::tma_load(slot + W::kKBytes, &p.v_map, key0, 0, kv, &bar.full[stage]);
       } else {
 #pragma unroll
         for (int c = 0; c < kD / 64; ++c)
-          ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, blk * kBlockN, kv, &bar.full[stage]);
+          ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, key0, kv, &bar.full[stage]);
       }
-      cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, slot + W::kScaleOffset,
-                               k_scale_head + blk * kBlockN, W::kScaleBytes, &bar.full[stage]);
+      ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
     }
   }
 }
@@ -161,7 +173,7 @@ enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
 template <Variant kV, int kD>
 struct WsConsumerRing {
   using W = WsShape<kV, kD>;
-  using KScales = float2[kBlockN / 8];
+  using KScales = float2[W::kKeys / 8];
   const WsBarriers& bar;
   const char* smem;
   uint32_t smem_base, ring_base, q_slot;
@@ -189,11 +201,18 @@ struct WsConsumerRing {
   }
   __device__ __forceinline__ void release_block(int blk) const { release(&bar.empty[stage_of(blk)]); }
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
-  __device__ __forceinline__ void issue_scores(int blk, uint32_t (&acc)[kBlockN / 2]) const {
+  __device__ __forceinline__ void issue_scores(int blk, uint32_t (&acc)[W::kKeys / 2]) const {
     const uint64_t desc_k = gmma_desc<kD>(slot_addr(blk));
-    wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
 #pragma unroll
-    for (int ks = 1; ks < kD / 32; ++ks) wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+    for (int ks = 0; ks < kD / 32; ++ks) {
+      if constexpr (W::kKeys == 128) {
+        if (ks == 0) wgmma_ss_s8s8_n128<0>(acc, desc_q, desc_k);
+        else wgmma_ss_s8s8_n128<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+      } else {
+        if (ks == 0) wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
+        else wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+      }
+    }
     wgmma_commit();
   }
   // The K scales are read before the wait for S, so their shared-memory latency overlaps the
@@ -205,11 +224,11 @@ struct WsConsumerRing {
   // x = the scaled, masked scores of a block (mask_blk: the block whose keys are masked; past
   // the last block every key is, so the softmax of a repeated block changes nothing).
   template <class Tile>
-  static __device__ __forceinline__ void scaled_scores(Tile& tile, int mask_blk, const uint32_t (&acc)[kBlockN / 2],
-                                                       const KScales& ks, float (&x)[kBlockN / 8][4],
+  static __device__ __forceinline__ void scaled_scores(Tile& tile, int mask_blk, const uint32_t (&acc)[W::kKeys / 2],
+                                                       const KScales& ks, float (&x)[W::kKeys / 8][4],
                                                        float (&bmax)[2]) {
     tile.template scale_scores<true>(acc, ks, x);
-    tile.mask(mask_blk, x);
+    tile.template mask<W::kBranchFreeMask>(mask_blk, x);
     tile.block_max(x, bmax);
   }
 };
@@ -355,40 +374,43 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
 // vote and a branch) measured 2-7% slower (docs/perf-log.md qk-ws2). kSchedule: kWsOverlap, or
 // kWsPingPong (the two consumers take turns to issue, as in ws_consume).
 template <int kD, bool kLFromQ, int kSchedule>
-__device__ __forceinline__ void ws_consume_qk(const WsParams& p, const CtaWork<WsShape<Variant::Int8QK, kD>::kBlockM>& work,
+__device__ __forceinline__ void ws_consume_qk(const WsParams& p,
+                                              const CtaWork<WsShape<Variant::Int8QK, kD>::kBlockM,
+                                                            WsShape<Variant::Int8QK, kD>::kKeys>& work,
                                               char* smem, const WsBarriers& bar, uint32_t ring_base,
                                               uint32_t tile_iter, int cg, int lane) {
   using W = WsShape<Variant::Int8QK, kD>;
   using Ring = WsConsumerRing<Variant::Int8QK, kD>;
+  constexpr int kKeys = W::kKeys;
   const int warp_in_cta = cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4;
-  WarpTile<Variant::Int8QK, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule> tile(
+  WarpTile<Variant::Int8QK, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> tile(
       p.base, lane, work.m0 + warp_in_cta * 16, work.offset);
   tile.load_q_scales(work.bh);
   const int n_blocks = work.n_blocks;
   const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(tile.o);
-  auto issue_pv = [&](int blk, const uint32_t (&pa)[kBlockN / 16][4]) {
+  auto issue_pv = [&](int blk, const uint32_t (&pa)[kKeys / 16][4]) {
     const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
 #pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
+    for (int kk = 0; kk < kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
       const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
       if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
       else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
     }
     wgmma_commit();
   };
-  auto softmax_of = [&](int mask_blk, const uint32_t (&acc)[kBlockN / 2], const typename Ring::KScales& ks,
-                        float (&tp)[kBlockN / 8][4], float (&alpha)[2]) {
-    float x[kBlockN / 8][4], bmax[2], beta[2];
+  auto softmax_of = [&](int mask_blk, const uint32_t (&acc)[kKeys / 2], const typename Ring::KScales& ks,
+                        float (&tp)[kKeys / 8][4], float (&alpha)[2]) {
+    float x[kKeys / 8][4], bmax[2], beta[2];
     bool unit_beta;
     Ring::scaled_scores(tile, mask_blk, acc, ks, x, bmax);
     tile.softmax(x, bmax, tp, alpha, beta, unit_beta);  // int8-qk: beta is 1
   };
 
   ring.wait_q(tile_iter);
-  uint32_t s_acc[kBlockN / 2];
-  float tp[kBlockN / 8][4], alpha[2];
-  uint32_t pa[kBlockN / 16][4];
+  uint32_t s_acc[kKeys / 2];
+  float tp[kKeys / 8][4], alpha[2];
+  uint32_t pa[kKeys / 16][4];
   constexpr bool kPingPong = kSchedule == kWsPingPong;
   constexpr int kTurnThreads = 2 * 128;
   const int my_turn = 1 + cg, other_turn = 2 - cg;
@@ -411,8 +433,10 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, const CtaWork<W
     const bool last = blk + 1 == n_blocks;
     const int next = last ? blk : blk + 1;
     ring.wait_full(next);
+#if !INT8ATTN_QK_SCALES_LATE
     typename Ring::KScales ks;
     ring.load_k_scales(tile, next, ks);
+#endif
     if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
     fence_regs(s_acc);
     fence_regs(o_acc);
@@ -422,15 +446,19 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, const CtaWork<W
     if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
     wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
     fence_regs(s_acc);
-    softmax_of(last ? INT32_MAX / kBlockN : next, s_acc, ks, tp, alpha);
+#if INT8ATTN_QK_SCALES_LATE
+    typename Ring::KScales ks;
+    ring.load_k_scales(tile, next, ks);
+#endif
+    softmax_of(last ? INT32_MAX / kKeys : next, s_acc, ks, tp, alpha);
     wgmma_wait<0>();
     fence_regs(o_acc);
 #pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+    for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
     ring.release_block(blk);
 #pragma unroll
     for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
-    tile.pack_p_half(tp, pa);
+    tile.pack_p_half(tp, pa);  // after the wait: a wgmma's input written while one runs serializes all (C7513)
   }
   ring.release_q();
   if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
@@ -468,7 +496,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
   ws::set_max_registers<W::kConsumerRegs>();
   uint32_t ring_base = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
-    const CtaWork<W::kBlockM> work(p.base, tile, p.tile_order_heads);
+    const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
     if constexpr (kV == Variant::Int8Full)
       ws_consume<kD, kPU8, kLFromQ, kSchedule>(p, work, smem, bar, ring_base, tile_iter, wg - 1, lane);
     else

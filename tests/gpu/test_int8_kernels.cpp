@@ -284,6 +284,15 @@ const char* kernel_name(Kernel k) {
   return "?";
 }
 
+// int8-qk's CPU emulation on the device's quantized inputs, stepping the online softmax as the
+// kernel int8qk_flash_attention runs for the problem does (Hopper: 128 keys).
+std::vector<float> int8qk_emulation(const DeviceProblem& prob) {
+  QuantConfig emulated = prob.cfg;
+  emulated.kv_block = kernels::int8qk_softmax_keys(prob.dims, prob.cfg);
+  return cpu::int8_attention_from_quantized(prob.dims, emulated, prob.quantized_from_device(), cpu::Int8Variant::QK,
+                                            &prob.host.v);
+}
+
 // Runs `kernel` on the quantized problem (output poisoned first) and compares it with its CPU
 // emulation on the device's own quantized inputs. A kernel error fails.
 void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const std::string& what) {
@@ -301,8 +310,7 @@ void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const s
   } else if (kernel == Kernel::Int8Qk) {
     err = kernels::int8qk_flash_attention(dims, prob.cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
                                           nullptr);
-    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), cpu::Int8Variant::QK,
-                                             &prob.host.v);
+    emu = int8qk_emulation(prob);
   } else {
     err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
                                         prob.out.as<__half>(), nullptr);
@@ -379,9 +387,9 @@ void expect_int8qk_matches_emulation(DeviceProblem& prob, const std::string& wha
                                             nullptr),
             cudaSuccess)
       << "int8-qk " << what;
-  const std::vector<float> emu = cpu::int8_attention_from_quantized(prob.dims, prob.cfg, prob.quantized_from_device(),
-                                                                   cpu::Int8Variant::QK, &prob.host.v);
-  expect_matches_emulation(prob.output(), emu, "int8-qk " + what);
+  expect_matches_emulation(prob.output(), int8qk_emulation(prob),
+                           "int8-qk " + what + " (softmax step " +
+                               std::to_string(kernels::int8qk_softmax_keys(prob.dims, prob.cfg)) + ")");
 }
 
 // The warp-specialized Hopper kernels (int8-fa, int8-qk) on what the edge shapes above leave
@@ -449,8 +457,7 @@ TEST(GpuInt8Kernels, Int8QkAndFp16MatchEmulation) {
     ASSERT_EQ(kernels::int8qk_flash_attention(dims, cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(), nullptr),
               cudaSuccess);
     const std::vector<float> qk_gpu = prob.output();
-    const std::vector<float> qk_emu = cpu::int8_attention_from_quantized(
-        dims, cfg, prob.quantized_from_device(), cpu::Int8Variant::QK, &prob.host.v);
+    const std::vector<float> qk_emu = int8qk_emulation(prob);
     expect_matches_emulation(qk_gpu, qk_emu, "int8-qk " + describe(dims));
 
     prob.poison_output();
