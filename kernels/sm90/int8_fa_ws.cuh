@@ -223,13 +223,23 @@ struct WsConsumerRing {
   }
   // x = the scaled, masked scores of a block (mask_blk: the block whose keys are masked; past
   // the last block every key is, so the softmax of a repeated block changes nothing).
-  template <class Tile>
+  // kMasked false: a block every row of the warpgroup sees whole (no mask code at all).
+  template <bool kMasked = true, class Tile>
   static __device__ __forceinline__ void scaled_scores(Tile& tile, int mask_blk, const uint32_t (&acc)[W::kKeys / 2],
                                                        const KScales& ks, float (&x)[W::kKeys / 8][4],
                                                        float (&bmax)[2]) {
     tile.template scale_scores<true>(acc, ks, x);
-    tile.template mask<W::kBranchFreeMask>(mask_blk, x);
+    if constexpr (kMasked) tile.template mask<W::kBranchFreeMask>(mask_blk, x);
     tile.block_max(x, bmax);
+  }
+  // Blocks [0, n) that every row of consumer cg sees whole (no tail, not past the diagonal):
+  // its steady-state loop runs them without mask code. Uniform over the warpgroup, as the
+  // loop's wgmma must be.
+  template <class Work>
+  static __device__ __forceinline__ int whole_blocks(const Params& p, const Work& work, int cg) {
+    int64_t seen = p.seq_kv;  // keys the warpgroup's first row sees
+    if (p.causal) seen = min64(seen, max64(0, work.m0 + 64 * cg + work.offset + 1));
+    return static_cast<int>(min64(seen / W::kKeys, work.n_blocks));
   }
 };
 
@@ -399,11 +409,12 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p,
     }
     wgmma_commit();
   };
-  auto softmax_of = [&](int mask_blk, const uint32_t (&acc)[kKeys / 2], const typename Ring::KScales& ks,
-                        float (&tp)[kKeys / 8][4], float (&alpha)[2]) {
+  auto softmax_of = [&](bool masked, int mask_blk, const uint32_t (&acc)[kKeys / 2],
+                        const typename Ring::KScales& ks, float (&tp)[kKeys / 8][4], float (&alpha)[2]) {
     float x[kKeys / 8][4], bmax[2], beta[2];
     bool unit_beta;
-    Ring::scaled_scores(tile, mask_blk, acc, ks, x, bmax);
+    if (masked) Ring::template scaled_scores<true>(tile, mask_blk, acc, ks, x, bmax);
+    else Ring::template scaled_scores<false>(tile, mask_blk, acc, ks, x, bmax);
     tile.softmax(x, bmax, tp, alpha, beta, unit_beta);  // int8-qk: beta is 1
   };
 
@@ -424,19 +435,19 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p,
     ring.load_k_scales(tile, 0, ks);
     wgmma_wait<0>();
     fence_regs(s_acc);
-    softmax_of(0, s_acc, ks, tp, alpha);
+    softmax_of(true, 0, s_acc, ks, tp, alpha);
     tile.pack_p_half(tp, pa);
   }
-  // As in ws_consume: every wgmma is waited for within its iteration, and the last iteration
-  // recomputes the last block's S (every key masked) instead of branching around it.
-  for (int blk = 0; blk < n_blocks; ++blk) {
+  // One step: S(blk + 1) and P·V(blk) issued, S's softmax while P·V runs, O rescaled. As in
+  // ws_consume, every wgmma is waited for within its step, and the last step recomputes the
+  // last block's S (every key masked) instead of branching around it. masked (a type):
+  // whether S(blk + 1) needs the mask.
+  auto step = [&](int blk, auto masked) {
     const bool last = blk + 1 == n_blocks;
     const int next = last ? blk : blk + 1;
     ring.wait_full(next);
-#if !INT8ATTN_QK_SCALES_LATE
     typename Ring::KScales ks;
     ring.load_k_scales(tile, next, ks);
-#endif
     if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
     fence_regs(s_acc);
     fence_regs(o_acc);
@@ -446,11 +457,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p,
     if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
     wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
     fence_regs(s_acc);
-#if INT8ATTN_QK_SCALES_LATE
-    typename Ring::KScales ks;
-    ring.load_k_scales(tile, next, ks);
-#endif
-    softmax_of(last ? INT32_MAX / kKeys : next, s_acc, ks, tp, alpha);
+    softmax_of(decltype(masked)::value, last ? INT32_MAX / kKeys : next, s_acc, ks, tp, alpha);
     wgmma_wait<0>();
     fence_regs(o_acc);
 #pragma unroll
@@ -459,7 +466,14 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p,
 #pragma unroll
     for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
     tile.pack_p_half(tp, pa);  // after the wait: a wgmma's input written while one runs serializes all (C7513)
-  }
+  };
+  // The steady state without mask code, then the blocks that need it (tails, the diagonal, the
+  // repeated last one): +2% at head_dim 128, +12% at 64 (docs/perf-log.md qk-ws4; int8-fa's
+  // 64-key loop measured 1-3% slower split this way, so it keeps one loop and the mask branch).
+  const int whole = Ring::whole_blocks(p.base, work, cg);
+  int blk = 0;
+  for (; blk + 1 < whole; ++blk) step(blk, std::false_type{});
+  for (; blk < n_blocks; ++blk) step(blk, std::true_type{});
   ring.release_q();
   if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
   tile.store(work.bh, work.kv_index);
