@@ -77,9 +77,4 @@ LatencyStats SampleCollector::stats() const {
   return s;
 }
 
-double attention_tops(const AttnDims& d, double latency_ms) {
-  if (latency_ms <= 0) return 0;
-  return attention_flops(d) / (latency_ms * 1e-3) / 1e12;
-}
-
 }  // namespace int8attn

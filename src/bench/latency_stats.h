@@ -40,7 +40,4 @@ class SampleCollector {
   double mean_ = 0, m2_ = 0;  // running mean and sum of squared deviations
 };
 
-// Tera-operations per second of attention: 4*b*h*sq*skv*d (halved when causal) / latency.
-double attention_tops(const AttnDims& dims, double latency_ms);
-
 }  // namespace int8attn
