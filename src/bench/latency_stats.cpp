@@ -1,6 +1,7 @@
 #include "src/bench/latency_stats.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -75,6 +76,19 @@ LatencyStats SampleCollector::stats() const {
   LatencyStats s = compute_latency_stats(samples_ms_, options_.keep_samples);
   s.stop_reason = stop_reason();
   return s;
+}
+
+LatencyStats measure_latency(const MeasureOptions& m, const std::function<void()>& warm_up,
+                             const std::function<double()>& sample) {
+  using Clock = std::chrono::steady_clock;
+  for (int i = 0; i < m.warmup_runs; ++i) warm_up();
+  SampleCollector samples(m);
+  while (!samples.done()) {
+    const Clock::time_point t0 = Clock::now();
+    const double ms = sample();
+    samples.add(ms, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return samples.stats();
 }
 
 }  // namespace int8attn

@@ -2,6 +2,7 @@
 // taking samples until the relative noise (stddev / mean) is under the target once enough
 // GPU time and samples are in, or a sample / time cap is hit.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,11 @@ class SampleCollector {
   double wall_seconds_ = 0;
   double mean_ = 0, m2_ = 0;  // running mean and sum of squared deviations
 };
+
+// The one timing loop (the CUDA backend's latencies, `profile`'s): `warm_up` m.warmup_runs
+// times, then `sample` (one timed run, its GPU ms) until the collector stops; each sample's
+// wall time is measured around `sample`. Exceptions of either pass through.
+LatencyStats measure_latency(const MeasureOptions& m, const std::function<void()>& warm_up,
+                             const std::function<double()>& sample);
 
 }  // namespace int8attn
