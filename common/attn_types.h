@@ -25,11 +25,20 @@ struct AttnDims {
   int64_t kv_elements() const { return batch * kv_heads * seq_kv * head_dim; }
 };
 
-// FLOPs of attention as every TOPS figure counts them (the report, the progress line, the CPU
-// backend's limit, tools/kernel_bench): 4*b*h*sq*skv*d, halved when causal.
+// FLOPs of attention as every TOPS figure counts them (the report, `profile`, the progress
+// line, the CPU backend's limit, the shard cost, tools/kernel_bench): 4*b*h*sq*skv*d (QK^T and
+// P·V, two FLOPs per multiply-add), halved when causal whatever seq_q and seq_kv are (the
+// exact visible fraction is not used, so every tool's causal TOPS agree).
 inline double attention_flops(const AttnDims& d) {
   const double flops = 4.0 * d.batch * d.heads * static_cast<double>(d.seq_q) * d.seq_kv * d.head_dim;
   return d.causal ? flops / 2 : flops;
+}
+
+// Tera-operations per second of attention in `latency_ms`: attention_flops / latency; 0 for a
+// latency that is not positive.
+inline double attention_tops(const AttnDims& d, double latency_ms) {
+  if (!(latency_ms > 0)) return 0;
+  return attention_flops(d) / (latency_ms * 1e-3) / 1e12;
 }
 
 // Granularity of the Q and K scales.

@@ -127,6 +127,15 @@ class GpuSession {
   GpuStatus run(GpuOp op);
   // One timed run in ms (CUDA events); L2 flushed first (outside the events) when asked.
   GpuStatus time_once(GpuOp op, bool flush_l2, double& ms);
+  // The op without its quantization step: for an op with one (op_has_quantize_step), the
+  // attention alone on the quantized tensors its last run left in its buffers (prepare() runs
+  // the whole op once); any other op whole. With GpuOp::Quantize timed apart, `profile`'s
+  // kernel-only and quantize times. Untimed (warm-up) and timed as run() and time_once().
+  GpuStatus run_kernel_only(GpuOp op);
+  GpuStatus time_kernel_only(GpuOp op, bool flush_l2, double& ms);
+  // cudaProfilerStart (on) / cudaProfilerStop (off): the window `ncu --profile-from-start off`
+  // and `nsys profile --capture-range=cudaProfilerApi` record (profile --once).
+  GpuStatus set_profiler_capture(bool on);
   OpMemory memory(GpuOp op) const;
   GpuStatus compare(GpuOp op, ErrorMetrics& out);
   // Elements [offset, offset+count) of a tensor as floats (Output: the op's output).

@@ -3,6 +3,7 @@
 // returned as a GpuStatus; after one, the context is probed so a sticky error is reported
 // as context_lost instead of failing every later call with a confusing message.
 #include <cuda_fp16.h>
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -253,9 +254,14 @@ struct GpuSession::Impl {
     return it->second;
   }
 
-  void enqueue(GpuOp op) {
+  // kernel_only: without the op's quantization step (its quantized buffers as its last run left them).
+  void enqueue(GpuOp op, bool kernel_only = false) {
+    if (kernel_only && op == GpuOp::Quantize) {
+      throw CudaError("quantize: the quantization step has no kernel-only part", cudaSuccess);
+    }
     OpState& s = state(op);
     const QuantConfig& cfg = settings.quant;
+    const bool quantize = !kernel_only;
     if (injected(InjectedFault::KernelError, op)) {
       throw CudaError(std::string(to_string(op)) + " launch [injected by a test]: " +
                           runtime_error_text(cudaErrorLaunchOutOfResources),
@@ -275,11 +281,11 @@ struct GpuSession::Impl {
         }
         break;
       case GpuOp::Int8Full:
-        CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), true, s.quant, stream));
+        if (quantize) CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), true, s.quant, stream));
         CUDA_CHECK(kernels::int8_flash_attention(dims, cfg, s.quant, s.out_f16.get(), stream));
         break;
       case GpuOp::Int8QK:
-        CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), false, s.quant, stream));
+        if (quantize) CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), false, s.quant, stream));
         CUDA_CHECK(kernels::int8qk_flash_attention(dims, cfg, s.quant, v.get(), s.out_f16.get(), stream));
         break;
       case GpuOp::Fp16Flash:
@@ -290,7 +296,7 @@ struct GpuSession::Impl {
                  s.cudnn_workspace.get(), stream);
         break;
       case GpuOp::Fp8Cudnn:
-        CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
+        if (quantize) CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
         sdpa->run(dims, cudnn::SdpaPrecision::Fp8E4M3, {s.fp8.q, s.fp8.k, s.fp8.v, s.fp8_out, s.fp8.scales},
                  s.cudnn_workspace.get(), stream);
         CUDA_CHECK(cudnn::fp8_output_to_half(s.fp8_out, s.fp8.scales, s.out_f16.get(), dims.q_elements(), stream));
@@ -349,13 +355,13 @@ struct GpuSession::Impl {
     s.memory = {input_bytes() + own_peak, own_peak - output_bytes};
   }
 
-  double time_once(GpuOp op, bool flush_l2) {
+  double time_once(GpuOp op, bool flush_l2, bool kernel_only = false) {
     if (flush_l2) {
       if (!flush) flush = DeviceBuffer<uint8_t>(alloc, std::max<int64_t>(2 * info.l2_cache_bytes, 1 << 20), false);
       CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, static_cast<size_t>(flush.bytes()), stream));
     }
     CUDA_CHECK(cudaEventRecord(start, stream));
-    enqueue(op);
+    enqueue(op, kernel_only);
     CUDA_CHECK(cudaEventRecord(stop, stream));
     CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
@@ -481,6 +487,24 @@ GpuStatus GpuSession::run(GpuOp op) {
 
 GpuStatus GpuSession::time_once(GpuOp op, bool flush_l2, double& ms) {
   return impl_->guarded([&] { ms = impl_->time_once(op, flush_l2); });
+}
+
+GpuStatus GpuSession::run_kernel_only(GpuOp op) {
+  return impl_->guarded([&] {
+    impl_->enqueue(op, true);
+    CUDA_CHECK(cudaStreamSynchronize(impl_->stream));
+  });
+}
+
+GpuStatus GpuSession::time_kernel_only(GpuOp op, bool flush_l2, double& ms) {
+  return impl_->guarded([&] { ms = impl_->time_once(op, flush_l2, true); });
+}
+
+GpuStatus GpuSession::set_profiler_capture(bool on) {
+  return impl_->guarded([&] {
+    CUDA_CHECK(cudaStreamSynchronize(impl_->stream));  // the window holds only what follows
+    CUDA_CHECK(on ? cudaProfilerStart() : cudaProfilerStop());
+  });
 }
 
 OpMemory GpuSession::memory(GpuOp op) const {

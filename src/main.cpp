@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,7 @@
 #include "src/bench/devices.h"
 #include "src/bench/partition.h"
 #include "src/bench/plan.h"
+#include "src/bench/profile.h"
 #include "src/bench/registry.h"
 #include "src/bench/runner.h"
 #include "src/bench/worker_pool.h"
@@ -31,6 +33,7 @@
 #include "src/report/json_io.h"
 #include "src/report/merge.h"
 #include "src/report/plan_render.h"
+#include "src/report/profile_render.h"
 #include "src/report/render.h"
 #include "git_commit.h"  // generated at build time
 #include "version.h"
@@ -311,6 +314,119 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   cmd->callback([&] { exit_code = run_sweep_command(a); });
 }
 
+// --- profile ---------------------------------------------------------------------------
+struct ProfileArgs {
+  ProfileRequest request;
+  std::map<std::string, std::string> shape;  // shape flag -> value as given
+  bool causal = false;
+  CLI::Option* causal_option = nullptr;
+  std::vector<CLI::Option*> shape_options;
+  int device = 0;
+  std::string json;
+  bool force = false;
+};
+
+// --json: never an input, and an existing regular file only with --force.
+OutputTarget check_profile_json(const ProfileArgs& a) {
+  std::vector<NamedInput> inputs;
+  if (!a.request.config.empty()) inputs.push_back({"config", a.request.config});
+  const OutputTarget target = check_output_path(a.json, inputs, "--json");
+  std::error_code ec;
+  if (!target.write_through && !a.force && fs::is_regular_file(target.file, ec)) {
+    throw OutputError(fmt::format("--json {}: the file exists; expected a new path, or --force to replace it", a.json));
+  }
+  return target;
+}
+
+int run_profile_command(ProfileArgs& a) {
+  for (CLI::Option* option : a.shape_options) {
+    if (option->count() > 0) a.request.shape.push_back({option->get_name(), a.shape[option->get_name()]});
+  }
+  if (a.causal_option->count() > 0) a.request.shape.push_back({"--causal", a.causal ? "true" : "false"});
+  if (!a.request.case_pattern.empty() && a.request.config.empty()) a.request.config = default_config_path();
+  const ProfilePlan plan = plan_profile(a.request);
+  const OutputTarget json = a.json.empty() ? OutputTarget{} : check_profile_json(a);
+  const ProfileResult result = run_profile(plan, a.device);
+  const std::string table = render_profile_table(result);
+  if (json.to_stdout) {
+    fmt::print(stderr, "{}", table);
+  } else {
+    write_stdout(table);
+  }
+  if (!a.json.empty()) {
+    write_output_file(a.json, profile_to_json(result, tool_info()).dump(2) + "\n");
+    if (!json.to_stdout) fmt::print(stderr, "{} written\n", a.json);
+  }
+  for (const ProfiledKernel& k : result.kernels) {
+    if (k.status == KernelStatus::Error) return kExitFailure;
+  }
+  return kExitOk;
+}
+
+void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "profile",
+      "Time kernels on one case, the attention kernel alone (kernel-only: the quantization excluded and timed apart) "
+      "and end to end, with the sweep's sampling rule and FLOP count; print kernel ms, TOPS, quantize ms and "
+      "end-to-end TOPS. --once: one launch per kernel for ncu/nsys. Needs a GPU. Exit 0: measured (a kernel the GPU "
+      "does not support is skipped, with the reason); 1: no usable GPU, or a kernel failed; 2: bad input.");
+  cmd->add_option("-c,--config", a.request.config,
+                  "Sweep config: its settings (quantization, measurement, kernels) and, with --case, the case; with "
+                  "shape flags, they replace its axes and must leave one case")
+      ->type_name("FILE");
+  cmd->add_option("--case", a.request.case_pattern,
+                  "The config's case to run (-c; default configs/default.json): its id, or a glob or part of it that "
+                  "matches one case (see sweep --dry-run for the ids)")
+      ->type_name("ID");
+  const std::map<std::string, std::string> shape_help = {
+      {"--batch", "Batch size (default 1)"},
+      {"--heads", "Query heads"},
+      {"--kv-heads", "K/V heads (GQA; divides --heads; default --heads)"},
+      {"--seq-len", "Query and key length"},
+      {"--seq-q", "Query length (with --seq-kv, instead of --seq-len)"},
+      {"--seq-kv", "Key length (with --seq-q, instead of --seq-len)"},
+      {"--head-dim", "Head dimension"},
+      {"--distribution", "Input family: normal, uniform, outlier-channels, outlier-scale, attention-sink (default normal)"},
+      {"--seed", "Input seed (default 0)"},
+      {"--rotation", "Quantization rotation of Q and K: none or hadamard (the config's quantization.rotation)"},
+  };
+  for (const ProfileShapeFlag& f : profile_shape_flags()) {
+    if (std::string(f.flag) == "--causal") {
+      a.causal_option = cmd->add_flag("--causal", a.causal, "Causal mask, bottom-right aligned (--causal=false: "
+                                                           "not causal, over a config that lists both)");
+      continue;
+    }
+    a.shape_options.push_back(
+        cmd->add_option(f.flag, a.shape[f.flag], fmt::format("{} (config axis {})", shape_help.at(f.flag), f.axis))
+            ->type_name(std::string(f.axis) == "distribution" || std::string(f.axis) == "rotation" ? "NAME" : "N"));
+  }
+  cmd->add_option("-k,--kernels", a.request.kernels,
+                  "Kernels to time, by registry name (list-kernels); default: the config's, without the reference")
+      ->delimiter(',')->type_name("NAME,...");
+  cmd->add_flag("--once", a.request.once,
+                "Launch each kernel's attention kernel exactly once after the warm-up, inside a cudaProfilerStart/"
+                "Stop window, and time that launch only (no quantize or end-to-end time): for ncu and nsys");
+  cmd->add_option("--device", a.device, "CUDA device index")->check(CLI::Range(0, 1023))->capture_default_str();
+  cmd->add_option("--min-samples", a.request.min_samples, "At least this many samples (measurement.min_samples)");
+  cmd->add_option("--max-seconds", a.request.max_seconds,
+                  "Stop sampling a latency after this many seconds (measurement.max_seconds)");
+  cmd->add_option("--max-noise", a.request.max_noise,
+                  "Stop once the relative standard deviation is below this (measurement.target_noise)");
+  cmd->add_option("--json", a.json, "Also write every measurement as JSON here ('-': stdout, the table then on stderr)")
+      ->type_name("FILE");
+  cmd->add_flag("--force", a.force, "Let --json replace an existing file");
+  cmd->footer(
+      "Examples:\n"
+      "  int8attn-bench profile --heads 32 --kv-heads 8 --seq-len 4096 --head-dim 128 --causal -k int8-fa,fp16-fa\n"
+      "  int8attn-bench profile -c configs/default.json --case b1-h32-kv8-q4096-k4096-d128-causal-normal-s0\n"
+      "Nsight Compute, the one launch of each kernel (docs/profile.md):\n"
+      "  ncu --profile-from-start off --set full -o int8-fa int8attn-bench profile --heads 32 --seq-len 4096 "
+      "--head-dim 128 -k int8-fa --once\n"
+      "Nsight Systems:\n"
+      "  nsys profile --capture-range=cudaProfilerApi -o int8-fa int8attn-bench profile ... --once");
+  cmd->callback([&] { exit_code = run_profile_command(a); });
+}
+
 // --- validate --------------------------------------------------------------------------
 // What a sweep of the config would run on the CPU backend and on this machine's GPU: the
 // same plan `sweep --dry-run` shows, tallied per kernel.
@@ -547,6 +663,9 @@ int main(int argc, char** argv) {
   CompareArgs compare_args;
   add_compare(app, compare_args, exit_code);
 
+  ProfileArgs profile_args;
+  add_profile(app, profile_args, exit_code);
+
   MergeArgs merge_args;
   add_merge(app, merge_args, exit_code);
 
@@ -573,6 +692,9 @@ int main(int argc, char** argv) {
   } catch (const MergeError& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
+  } catch (const ProfileUnavailable& e) {  // no GPU: nothing measured, but no bad input either
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitFailure;
   } catch (const ResumeError& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;

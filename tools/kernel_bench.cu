@@ -321,7 +321,7 @@ struct Bench {
     Result r = compare();
     if (timed) {
       r.ms = time_ms([&] { return attend(kind); });
-      r.tops = attention_flops(dims) / (r.ms * 1e-3) / 1e12;  // the tool's count (causal: half)
+      r.tops = attention_tops(dims, r.ms);  // the tool's count (common/attn_types.h)
     }
     return r;
   }

@@ -7,7 +7,6 @@
 
 #if INT8ATTN_HAVE_CUDA
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -32,21 +31,8 @@ namespace int8attn {
 #if INT8ATTN_HAVE_CUDA
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr int kReferenceCheckRows = 4;
-
-gpu::GpuOp op_for(Algorithm a) {
-  switch (a) {
-    case Algorithm::Reference: return gpu::GpuOp::Reference;
-    case Algorithm::Int8Full: return gpu::GpuOp::Int8Full;
-    case Algorithm::Int8QK: return gpu::GpuOp::Int8QK;
-    case Algorithm::Fp16Flash: return gpu::GpuOp::Fp16Flash;
-    case Algorithm::Fp16Cudnn: return gpu::GpuOp::Fp16Cudnn;
-    case Algorithm::Fp8Cudnn: return gpu::GpuOp::Fp8Cudnn;
-  }
-  return gpu::GpuOp::Reference;
-}
 
 gpu::OpSettings op_settings(const RunSettings& s, const BenchCase& c) {
   gpu::OpSettings o;
@@ -105,7 +91,7 @@ class CudaBackend final : public Backend {
     if (session_->context_lost()) return "CUDA context lost in an earlier case: " + lost_reason_;
     std::vector<gpu::GpuOp> ops;
     for (const std::string& name : settings.kernels) {
-      if (const KernelSpec* k = find_kernel(name)) ops.push_back(op_for(k->algorithm));
+      if (const KernelSpec* k = find_kernel(name)) ops.push_back(gpu_op_for(k->algorithm));
     }
     const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings, c), ops, device_.info.l2_cache_bytes);
     int64_t free_bytes = 0, total = 0;
@@ -155,10 +141,6 @@ class CudaBackend final : public Backend {
   }
 
  private:
-  static double seconds_since(Clock::time_point t) {
-    return std::chrono::duration<double>(Clock::now() - t).count();
-  }
-
   void check(const gpu::GpuStatus& s, const char* what) {
     if (s.ok) return;
     if (s.context_lost && lost_reason_.empty()) lost_reason_ = s.message;
@@ -214,22 +196,17 @@ class CudaBackend final : public Backend {
     return check_result;
   }
 
-  // Warm-up, then samples until the stop rule says so.
   LatencyStats measure(gpu::GpuOp op, const MeasureOptions& m) {
-    for (int i = 0; i < m.warmup_runs; ++i) check(session_->run(op), "warm-up");
-    SampleCollector samples(m);
-    while (!samples.done()) {
-      const Clock::time_point t0 = Clock::now();
+    return measure_latency(m, [&] { check(session_->run(op), "warm-up"); }, [&] {
       double ms = 0;
       check(session_->time_once(op, m.flush_l2, ms), "timing");
-      samples.add(ms, seconds_since(t0));
-    }
-    return samples.stats();
+      return ms;
+    });
   }
 
   KernelResult run_kernel(const KernelSpec& spec, const BenchCase& c, const RunSettings& settings,
                           const std::string& dump_dir) {
-    const gpu::GpuOp op = op_for(spec.algorithm);
+    const gpu::GpuOp op = gpu_op_for(spec.algorithm);
     const AttnDims& d = c.dims;
     KernelResult r;
     r.kernel = spec.name;

@@ -1,6 +1,7 @@
 #include "src/bench/latency_stats.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -77,9 +78,17 @@ LatencyStats SampleCollector::stats() const {
   return s;
 }
 
-double attention_tops(const AttnDims& d, double latency_ms) {
-  if (latency_ms <= 0) return 0;
-  return attention_flops(d) / (latency_ms * 1e-3) / 1e12;
+LatencyStats measure_latency(const MeasureOptions& m, const std::function<void()>& warm_up,
+                             const std::function<double()>& sample) {
+  using Clock = std::chrono::steady_clock;
+  for (int i = 0; i < m.warmup_runs; ++i) warm_up();
+  SampleCollector samples(m);
+  while (!samples.done()) {
+    const Clock::time_point t0 = Clock::now();
+    const double ms = sample();
+    samples.add(ms, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return samples.stats();
 }
 
 }  // namespace int8attn

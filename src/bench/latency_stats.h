@@ -2,6 +2,7 @@
 // taking samples until the relative noise (stddev / mean) is under the target once enough
 // GPU time and samples are in, or a sample / time cap is hit.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,10 @@ class SampleCollector {
   double mean_ = 0, m2_ = 0;  // running mean and sum of squared deviations
 };
 
-// Tera-operations per second of attention: 4*b*h*sq*skv*d (halved when causal) / latency.
-double attention_tops(const AttnDims& dims, double latency_ms);
+// The one timing loop (the CUDA backend's latencies, `profile`'s): `warm_up` m.warmup_runs
+// times, then `sample` (one timed run, its GPU ms) until the collector stops; each sample's
+// wall time is measured around `sample`. Exceptions of either pass through.
+LatencyStats measure_latency(const MeasureOptions& m, const std::function<void()>& warm_up,
+                             const std::function<double()>& sample);
 
 }  // namespace int8attn

@@ -96,15 +96,5 @@ TEST(SampleCollector, RelativeNoiseMatchesTwoPassStatistics) {
   EXPECT_NEAR(c.relative_noise(), compute_latency_stats(xs, false).rel_noise, 1e-12);
 }
 
-TEST(AttentionTops, CountsFourFlopsPerMacPairAndHalvesCausal) {
-  AttnDims d;
-  d.batch = 2; d.heads = 4; d.seq_q = 1024; d.seq_kv = 2048; d.head_dim = 128;
-  const double ops = 4.0 * 2 * 4 * 1024 * 2048 * 128;
-  EXPECT_NEAR(attention_tops(d, 1.0), ops / 1e-3 / 1e12, 1e-9);
-  d.causal = true;
-  EXPECT_NEAR(attention_tops(d, 1.0), ops / 2 / 1e-3 / 1e12, 1e-9);
-  EXPECT_EQ(attention_tops(d, 0.0), 0.0);
-}
-
 }  // namespace
 }  // namespace int8attn
