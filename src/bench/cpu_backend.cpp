@@ -14,10 +14,10 @@
 
 #include "src/bench/backend.h"
 #include "src/cpu/emulation.h"
-#include "src/cpu/inputs.h"
 #include "src/cpu/metrics.h"
-#include "src/cpu/npy.h"
-#include "src/cpu/reference.h"
+#include "src/host/inputs.h"
+#include "src/host/npy.h"
+#include "src/host/reference.h"
 
 namespace int8attn {
 namespace {
@@ -107,21 +107,21 @@ class CpuBackend final : public Backend {
   void run_kernels(const BenchCase& c, const std::vector<const KernelSpec*>& ordered,
                    const RunSettings& settings, int threads, CaseResult& result) const {
     const AttnDims& dims = c.dims;
-    const cpu::HostQKV inputs = cpu::make_inputs(dims, c.input);
+    const host::HostQKV inputs = host::make_inputs(dims, c.input);
     const std::string dump_dir = prepare_dump_dir(settings.dump_dir, c.id);
     if (!dump_dir.empty()) {
-      cpu::write_npy(dump_dir + "/q.npy", cpu::q_shape(dims), inputs.q, cpu::NpyDtype::Float16);
-      cpu::write_npy(dump_dir + "/k.npy", cpu::kv_shape(dims), inputs.k, cpu::NpyDtype::Float16);
-      cpu::write_npy(dump_dir + "/v.npy", cpu::kv_shape(dims), inputs.v, cpu::NpyDtype::Float16);
+      host::write_npy(dump_dir + "/q.npy", host::q_shape(dims), inputs.q, host::NpyDtype::Float16);
+      host::write_npy(dump_dir + "/k.npy", host::kv_shape(dims), inputs.k, host::NpyDtype::Float16);
+      host::write_npy(dump_dir + "/v.npy", host::kv_shape(dims), inputs.v, host::NpyDtype::Float16);
     }
 
-    cpu::HostMemoryTally reference_tally;
+    host::HostMemoryTally reference_tally;
     const std::vector<double> reference =
-        cpu::reference_attention(dims, inputs.q, inputs.k, inputs.v, {threads, &reference_tally});
+        host::reference_attention(dims, inputs.q, inputs.k, inputs.v, {threads, &reference_tally});
     if (!dump_dir.empty()) {
       const std::vector<float> as_float(reference.begin(), reference.end());
-      cpu::write_npy(dump_dir + "/" + ordered.front()->name + ".npy", cpu::q_shape(dims), as_float,
-                     cpu::NpyDtype::Float32);
+      host::write_npy(dump_dir + "/" + ordered.front()->name + ".npy", host::q_shape(dims), as_float,
+                     host::NpyDtype::Float32);
     }
 
     for (const KernelSpec* spec : ordered) {
@@ -144,14 +144,14 @@ class CpuBackend final : public Backend {
   }
 
   static KernelRun emulate(Algorithm algorithm, const AttnDims& dims, const QuantConfig& quant,
-                           const cpu::HostQKV& in, const cpu::CpuExec& exec) {
+                           const host::HostQKV& in, const host::CpuExec& exec) {
     KernelRun run;
     switch (algorithm) {
       case Algorithm::Int8Full:
       case Algorithm::Int8QK: {
         const bool full = algorithm == Algorithm::Int8Full;
         const cpu::QuantizedHost qkv = cpu::quantize_qkv_host(dims, quant, in.q, in.k, in.v, full);
-        const cpu::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
+        const host::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
         run.out = cpu::int8_attention_from_quantized(
             dims, quant, qkv, full ? cpu::Int8Variant::Full : cpu::Int8Variant::QK, &in.v, exec);
         run.tensor_bytes = full ? cpu::int8_full_tensor_bytes(dims, quant) : cpu::int8_qk_tensor_bytes(dims, quant);
@@ -170,19 +170,19 @@ class CpuBackend final : public Backend {
   }
 
   static KernelResult run_one(const KernelSpec& spec, const AttnDims& dims, const QuantConfig& quant,
-                              const cpu::HostQKV& inputs, const std::vector<double>& reference, int threads,
+                              const host::HostQKV& inputs, const std::vector<double>& reference, int threads,
                               const std::string& dump_dir) {
     try {
-      cpu::HostMemoryTally tally;
+      host::HostMemoryTally tally;
       KernelRun run = emulate(spec.algorithm, dims, quant, inputs, {threads, &tally});
       // No latency: emulation time says nothing about kernel speed (the case's
       // wall_seconds still says how long the CPU took).
       KernelResult r;
       r.kernel = spec.name;
-      r.accuracy = cpu::compute_accuracy(run.out, reference, cpu::q_shape(dims));
+      r.accuracy = cpu::compute_accuracy(run.out, reference, host::q_shape(dims));
       r.memory = MemoryUse{run.tensor_bytes, cpu::fp16_tensor_bytes(dims), 0, tally.peak()};
       if (!dump_dir.empty()) {
-        cpu::write_npy(dump_dir + "/" + spec.name + ".npy", cpu::q_shape(dims), run.out, cpu::NpyDtype::Float16);
+        host::write_npy(dump_dir + "/" + spec.name + ".npy", host::q_shape(dims), run.out, host::NpyDtype::Float16);
       }
       return r;
     } catch (const std::exception& e) {

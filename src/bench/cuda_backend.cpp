@@ -20,10 +20,9 @@
 #include "kernels/api.h"
 #include "src/bench/devices.h"
 #include "src/bench/latency_stats.h"
-#include "src/cpu/inputs.h"
-#include "src/cpu/metrics.h"
-#include "src/cpu/npy.h"
-#include "src/cpu/reference.h"
+#include "src/host/inputs.h"
+#include "src/host/npy.h"
+#include "src/host/reference.h"
 #endif
 
 namespace int8attn {
@@ -46,7 +45,7 @@ Accuracy to_accuracy(const gpu::ErrorMetrics& m, const AttnDims& d) {
   a.mse = m.mse;
   a.max_abs_error = m.max_abs_error;
   a.max_abs_index = m.max_abs_index;
-  const auto at = cpu::unflatten_index(m.max_abs_index, cpu::q_shape(d));
+  const auto at = host::unflatten_index(m.max_abs_index, host::q_shape(d));
   a.max_abs_at.assign(at.begin(), at.end());
   a.mean_abs_error = m.mean_abs_error;
   a.rel_l2 = m.rel_l2;
@@ -149,9 +148,9 @@ class CudaBackend final : public Backend {
   }
 
   gpu::GpuStatus load_inputs(const BenchCase& c) {
-    if (c.input.npy_dir.empty()) return session_->set_inputs(c.dims, cpu::generator_spec(c.input));
-    const cpu::HostQKV host = cpu::load_inputs(c.dims, c.input.npy_dir);
-    return session_->set_inputs(c.dims, host.q.data(), host.k.data(), host.v.data());
+    if (c.input.npy_dir.empty()) return session_->set_inputs(c.dims, host::generator_spec(c.input));
+    const host::HostQKV loaded = host::load_inputs(c.dims, c.input.npy_dir);
+    return session_->set_inputs(c.dims, loaded.q.data(), loaded.k.data(), loaded.v.data());
   }
 
   std::vector<float> download(gpu::GpuTensor t, gpu::GpuOp op, int64_t offset, int64_t count) {
@@ -179,7 +178,7 @@ class CudaBackend final : public Backend {
         row_dims.causal = false;
         row_dims.sm_scale = effective_sm_scale(d);
         const int64_t kv_offset = (b * d.kv_heads + kvh) * d.seq_kv * d.head_dim;
-        want = cpu::reference_row(row_dims, download(gpu::GpuTensor::Q, gpu::GpuOp::Reference, row_offset, d.head_dim),
+        want = host::reference_row(row_dims, download(gpu::GpuTensor::Q, gpu::GpuOp::Reference, row_offset, d.head_dim),
                                   download(gpu::GpuTensor::K, gpu::GpuOp::Reference, kv_offset, visible * d.head_dim),
                                   download(gpu::GpuTensor::V, gpu::GpuOp::Reference, kv_offset, visible * d.head_dim),
                                   0, 0, 0);
@@ -221,7 +220,7 @@ class CudaBackend final : public Backend {
         gpu::ErrorMetrics metrics;
         check(session_->compare(op, metrics), "metrics");
         r.accuracy = to_accuracy(metrics, d);
-        if (!dump_dir.empty()) dump_output(d, op, dump_dir + "/" + spec.name + ".npy", cpu::NpyDtype::Float16);
+        if (!dump_dir.empty()) dump_output(d, op, dump_dir + "/" + spec.name + ".npy", host::NpyDtype::Float16);
       }
       r.latency = measure(op, settings.measure);
       r.tops = attention_tops(d, r.latency->median_ms);
@@ -245,16 +244,16 @@ class CudaBackend final : public Backend {
     return dir.string();
   }
 
-  void dump_output(const AttnDims& d, gpu::GpuOp op, const std::string& path, cpu::NpyDtype dtype) {
-    cpu::write_npy(path, cpu::q_shape(d), download(gpu::GpuTensor::Output, op, 0, d.q_elements()), dtype);
+  void dump_output(const AttnDims& d, gpu::GpuOp op, const std::string& path, host::NpyDtype dtype) {
+    host::write_npy(path, host::q_shape(d), download(gpu::GpuTensor::Output, op, 0, d.q_elements()), dtype);
   }
 
   void dump_inputs(const AttnDims& d, const std::string& dir, const std::string& reference_name) {
     const auto ref = gpu::GpuOp::Reference;
-    cpu::write_npy(dir + "/q.npy", cpu::q_shape(d), download(gpu::GpuTensor::Q, ref, 0, d.q_elements()), cpu::NpyDtype::Float16);
-    cpu::write_npy(dir + "/k.npy", cpu::kv_shape(d), download(gpu::GpuTensor::K, ref, 0, d.kv_elements()), cpu::NpyDtype::Float16);
-    cpu::write_npy(dir + "/v.npy", cpu::kv_shape(d), download(gpu::GpuTensor::V, ref, 0, d.kv_elements()), cpu::NpyDtype::Float16);
-    dump_output(d, ref, dir + "/" + reference_name + ".npy", cpu::NpyDtype::Float32);
+    host::write_npy(dir + "/q.npy", host::q_shape(d), download(gpu::GpuTensor::Q, ref, 0, d.q_elements()), host::NpyDtype::Float16);
+    host::write_npy(dir + "/k.npy", host::kv_shape(d), download(gpu::GpuTensor::K, ref, 0, d.kv_elements()), host::NpyDtype::Float16);
+    host::write_npy(dir + "/v.npy", host::kv_shape(d), download(gpu::GpuTensor::V, ref, 0, d.kv_elements()), host::NpyDtype::Float16);
+    dump_output(d, ref, dir + "/" + reference_name + ".npy", host::NpyDtype::Float32);
   }
 
   GpuDeviceSummary device_;

@@ -8,7 +8,7 @@
 #include "src/bench/backend.h"
 #include "src/bench/runner.h"
 #include "src/config/sweep_config.h"
-#include "src/cpu/npy.h"
+#include "src/host/npy.h"
 #include "test_cpu_util.h"
 
 namespace int8attn {
