@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "src/bench/case_dump.h"
 #include "src/bench/registry.h"
 #include "src/model/result.h"
 #include "src/model/settings.h"
@@ -35,13 +36,13 @@ class Backend {
   virtual std::string skip_reason(const BenchCase& c, const RunSettings& settings) const = 0;
 
   // Runs the reference and every kernel in `kernels` (already checked as supported) on one
-  // case. Kernel failures are recorded in the KernelResult (status Error), never thrown.
-  // The result holds one KernelResult per kernel, reference first, and the reference check;
-  // accuracy is against the reference. What every case shares is the runner's (run_one_case):
-  // the case's id, shape, input and rotation, its wall time, the kernels' order and the
-  // fallback decisions.
+  // case, and gives `dump` the inputs and every output. Kernel failures are recorded in the
+  // KernelResult (status Error), never thrown. The result holds one KernelResult per kernel,
+  // reference first, and the reference check; accuracy is against the reference. What every
+  // case shares is the runner's (run_one_case): the case's id, shape, input and rotation, its
+  // wall time, where its dump goes, the kernels' order and the fallback decisions.
   virtual CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                              const RunSettings& settings) = 0;
+                              const RunSettings& settings, const CaseDump& dump) = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& options);

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -16,7 +15,6 @@
 #include "src/cpu/emulation.h"
 #include "src/cpu/metrics.h"
 #include "src/host/inputs.h"
-#include "src/host/npy.h"
 #include "src/host/reference.h"
 
 namespace int8attn {
@@ -88,12 +86,12 @@ class CpuBackend final : public Backend {
   }
 
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings& settings) override {
+                      const RunSettings& settings, const CaseDump& dump) override {
     CaseResult result;
     const int threads = settings.cpu.threads > 0 ? settings.cpu.threads : options_.threads;
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
     try {
-      run_kernels(c, ordered, settings, threads, result);
+      run_kernels(c, ordered, settings, threads, dump, result);
     } catch (const std::exception& e) {  // inputs or reference failed: every kernel errs
       result.kernels.clear();
       for (const KernelSpec* spec : ordered) {
@@ -104,25 +102,18 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  void run_kernels(const BenchCase& c, const std::vector<const KernelSpec*>& ordered,
-                   const RunSettings& settings, int threads, CaseResult& result) const {
+  void run_kernels(const BenchCase& c, const std::vector<const KernelSpec*>& ordered, const RunSettings& settings,
+                   int threads, const CaseDump& dump, CaseResult& result) const {
     const AttnDims& dims = c.dims;
     const host::HostQKV inputs = host::make_inputs(dims, c.input);
-    const std::string dump_dir = prepare_dump_dir(settings.dump_dir, c.id);
-    if (!dump_dir.empty()) {
-      host::write_npy(dump_dir + "/q.npy", host::q_shape(dims), inputs.q, host::NpyDtype::Float16);
-      host::write_npy(dump_dir + "/k.npy", host::kv_shape(dims), inputs.k, host::NpyDtype::Float16);
-      host::write_npy(dump_dir + "/v.npy", host::kv_shape(dims), inputs.v, host::NpyDtype::Float16);
-    }
+    dump.input(TensorId::Q, inputs.q);
+    dump.input(TensorId::K, inputs.k);
+    dump.input(TensorId::V, inputs.v);
 
     host::HostMemoryTally reference_tally;
     const std::vector<double> reference =
         host::reference_attention(dims, inputs.q, inputs.k, inputs.v, {threads, &reference_tally});
-    if (!dump_dir.empty()) {
-      const std::vector<float> as_float(reference.begin(), reference.end());
-      host::write_npy(dump_dir + "/" + ordered.front()->name + ".npy", host::q_shape(dims), as_float,
-                     host::NpyDtype::Float32);
-    }
+    if (dump.on()) dump.reference(ordered.front()->name, {reference.begin(), reference.end()});
 
     for (const KernelSpec* spec : ordered) {
       if (spec->algorithm == Algorithm::Reference) {
@@ -132,15 +123,8 @@ class CpuBackend final : public Backend {
         result.kernels.push_back(std::move(r));
         continue;
       }
-      result.kernels.push_back(run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump_dir));
+      result.kernels.push_back(run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump));
     }
-  }
-
-  static std::string prepare_dump_dir(const std::string& root, const std::string& case_id) {
-    if (root.empty()) return {};
-    const std::filesystem::path dir = std::filesystem::path(root) / case_id;
-    std::filesystem::create_directories(dir);
-    return dir.string();
   }
 
   static KernelRun emulate(Algorithm algorithm, const AttnDims& dims, const QuantConfig& quant,
@@ -171,7 +155,7 @@ class CpuBackend final : public Backend {
 
   static KernelResult run_one(const KernelSpec& spec, const AttnDims& dims, const QuantConfig& quant,
                               const host::HostQKV& inputs, const std::vector<double>& reference, int threads,
-                              const std::string& dump_dir) {
+                              const CaseDump& dump) {
     try {
       host::HostMemoryTally tally;
       KernelRun run = emulate(spec.algorithm, dims, quant, inputs, {threads, &tally});
@@ -181,9 +165,7 @@ class CpuBackend final : public Backend {
       r.kernel = spec.name;
       r.accuracy = cpu::compute_accuracy(run.out, reference, host::q_shape(dims));
       r.memory = MemoryUse{run.tensor_bytes, cpu::fp16_tensor_bytes(dims), 0, tally.peak()};
-      if (!dump_dir.empty()) {
-        host::write_npy(dump_dir + "/" + spec.name + ".npy", host::q_shape(dims), run.out, host::NpyDtype::Float16);
-      }
+      dump.output(spec.name, run.out);
       return r;
     } catch (const std::exception& e) {
       return status_result(spec.name, KernelStatus::Error, e.what());

@@ -8,7 +8,6 @@
 #if INT8ATTN_HAVE_CUDA
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <set>
 #include <stdexcept>
 #include <tuple>
@@ -21,7 +20,6 @@
 #include "src/bench/devices.h"
 #include "src/bench/latency_stats.h"
 #include "src/host/inputs.h"
-#include "src/host/npy.h"
 #include "src/host/reference.h"
 #endif
 
@@ -102,18 +100,16 @@ class CudaBackend final : public Backend {
   }
 
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings& settings) override {
+                      const RunSettings& settings, const CaseDump& dump) override {
     CaseResult result;
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
     const bool report_reference = ordered.size() == kernels.size();  // asked for, not only needed
-    std::string dump_dir;
     try {
-      dump_dir = prepare_dump_dir(settings.dump_dir, c.id);
       session_->set_op_settings(op_settings(settings, c));
       check(load_inputs(c), "inputs");
       check(session_->prepare(gpu::GpuOp::Reference), "reference");
       result.reference_check = reference_check(c);
-      if (!dump_dir.empty()) dump_inputs(c.dims, dump_dir, ordered.front()->name);
+      if (dump.on()) dump_inputs_and_reference(c.dims, dump, ordered.front()->name);
     } catch (const std::exception& e) {  // no inputs or no reference: nothing to measure against
       const auto* oom = dynamic_cast<const DeviceOutOfMemory*>(&e);
       for (const KernelSpec* spec : kernels) {
@@ -131,7 +127,7 @@ class CudaBackend final : public Backend {
             status_result(spec.name, KernelStatus::Error, "not run: CUDA context lost: " + lost_reason_));
         continue;
       }
-      result.kernels.push_back(run_kernel(spec, c, settings, dump_dir));
+      result.kernels.push_back(run_kernel(spec, c, settings, dump));
       // The reference's output stays for the metrics; its 1 GiB of chunks need not.
       if (spec.algorithm == Algorithm::Reference) session_->release_workspace(gpu::GpuOp::Reference);
     }
@@ -204,7 +200,7 @@ class CudaBackend final : public Backend {
   }
 
   KernelResult run_kernel(const KernelSpec& spec, const BenchCase& c, const RunSettings& settings,
-                          const std::string& dump_dir) {
+                          const CaseDump& dump) {
     const gpu::GpuOp op = gpu_op_for(spec.algorithm);
     const AttnDims& d = c.dims;
     KernelResult r;
@@ -220,7 +216,7 @@ class CudaBackend final : public Backend {
         gpu::ErrorMetrics metrics;
         check(session_->compare(op, metrics), "metrics");
         r.accuracy = to_accuracy(metrics, d);
-        if (!dump_dir.empty()) dump_output(d, op, dump_dir + "/" + spec.name + ".npy", host::NpyDtype::Float16);
+        if (dump.on()) dump.output(spec.name, download(gpu::GpuTensor::Output, op, 0, d.q_elements()));
       }
       r.latency = measure(op, settings.measure);
       r.tops = attention_tops(d, r.latency->median_ms);
@@ -237,23 +233,13 @@ class CudaBackend final : public Backend {
     return r;
   }
 
-  static std::string prepare_dump_dir(const std::string& root, const std::string& case_id) {
-    if (root.empty()) return {};
-    const std::filesystem::path dir = std::filesystem::path(root) / case_id;
-    std::filesystem::create_directories(dir);
-    return dir.string();
-  }
-
-  void dump_output(const AttnDims& d, gpu::GpuOp op, const std::string& path, host::NpyDtype dtype) {
-    host::write_npy(path, host::q_shape(d), download(gpu::GpuTensor::Output, op, 0, d.q_elements()), dtype);
-  }
-
-  void dump_inputs(const AttnDims& d, const std::string& dir, const std::string& reference_name) {
+  // One tensor at a time, so the host holds at most one of them.
+  void dump_inputs_and_reference(const AttnDims& d, const CaseDump& dump, const std::string& reference_name) {
     const auto ref = gpu::GpuOp::Reference;
-    host::write_npy(dir + "/q.npy", host::q_shape(d), download(gpu::GpuTensor::Q, ref, 0, d.q_elements()), host::NpyDtype::Float16);
-    host::write_npy(dir + "/k.npy", host::kv_shape(d), download(gpu::GpuTensor::K, ref, 0, d.kv_elements()), host::NpyDtype::Float16);
-    host::write_npy(dir + "/v.npy", host::kv_shape(d), download(gpu::GpuTensor::V, ref, 0, d.kv_elements()), host::NpyDtype::Float16);
-    dump_output(d, ref, dir + "/" + reference_name + ".npy", host::NpyDtype::Float32);
+    dump.input(TensorId::Q, download(gpu::GpuTensor::Q, ref, 0, d.q_elements()));
+    dump.input(TensorId::K, download(gpu::GpuTensor::K, ref, 0, d.kv_elements()));
+    dump.input(TensorId::V, download(gpu::GpuTensor::V, ref, 0, d.kv_elements()));
+    dump.reference(reference_name, download(gpu::GpuTensor::Output, ref, 0, d.q_elements()));
   }
 
   GpuDeviceSummary device_;

@@ -141,9 +141,8 @@ void try_rotated_variants(const BenchCase& c, Backend& backend, const RunSetting
   BenchCase rotated = c;
   rotated.rotation = rotation;
   rotated.id = make_case_id(c.dims, c.input, rotation);
-  RunSettings retry_settings = settings;
-  retry_settings.dump_dir.clear();  // the case's dump holds what the report shows
-  const CaseResult again = backend.run_case(rotated, retry, retry_settings);
+  // No dump: the case's dump holds what the report shows.
+  const CaseResult again = backend.run_case(rotated, retry, settings, CaseDump());
   for (KernelResult& k : result.kernels) {
     if (std::find(retry.begin(), retry.end(), find_kernel(k.kernel)) == retry.end()) continue;
     auto run = std::find_if(again.kernels.begin(), again.kernels.end(),
@@ -179,7 +178,7 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
     }
   }
   if (!runnable.empty()) {  // what a backend adds to a case: its kernels and the reference check
-    CaseResult ran = backend.run_case(c, runnable, settings);
+    CaseResult ran = backend.run_case(c, runnable, settings, CaseDump(settings.dump_dir, c));
     result.kernels = std::move(ran.kernels);
     result.reference_check = std::move(ran.reference_check);
   }

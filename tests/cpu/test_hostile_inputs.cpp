@@ -350,7 +350,7 @@ class QuickBackend : public Backend {
   Environment environment() const override { Environment e; e.backend = "cpu"; return e; }
   std::string skip_reason(const BenchCase&, const RunSettings&) const override { return ""; }
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings&) override {
+                      const RunSettings&, const CaseDump&) override {
     if (interrupt_after_first) sweep_interrupt_flag().store(true);
     CaseResult r = case_result_for(c);
     for (const KernelSpec* k : kernels) r.kernels.push_back(status_result(k->name, KernelStatus::Ok, ""));

@@ -30,7 +30,7 @@ class ScriptedBackend : public Backend {
     return c.dims.seq_q > 1000 ? "too big for the test" : "";
   }
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings&) override {
+                      const RunSettings&, const CaseDump&) override {
     ran.push_back(c.id);
     kernels_asked.push_back(kernels.size());
     if (on_case) on_case(c);

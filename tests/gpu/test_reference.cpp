@@ -315,7 +315,7 @@ TEST(CudaBackend, RunsASmallCase) {
   settings.kernels = {"fp16-ref-cublaslt", "int8-fa"};
   ASSERT_EQ(backend->skip_reason(c, settings), "");
   std::vector<const KernelSpec*> specs = {find_kernel("fp16-ref-cublaslt"), find_kernel("int8-fa")};
-  const CaseResult r = backend->run_case(c, specs, settings);
+  const CaseResult r = backend->run_case(c, specs, settings, CaseDump());
   ASSERT_EQ(r.kernels.size(), 2u);
   const KernelResult& ref = r.kernels[0];
   EXPECT_EQ(ref.kernel, "fp16-ref-cublaslt");
@@ -391,9 +391,8 @@ TEST(CudaBackend, DumpedInputsReloadToTheSameResult) {
   settings.measure.min_samples = 2;
   settings.measure.max_seconds = 0.05;
   settings.kernels = {"fp16-ref-cublaslt", "fp16-fa"};
-  settings.dump_dir = dir.string();
   const std::vector<const KernelSpec*> specs = {find_kernel("fp16-ref-cublaslt"), find_kernel("fp16-fa")};
-  const CaseResult first = backend->run_case(c, specs, settings);
+  const CaseResult first = backend->run_case(c, specs, settings, CaseDump(dir.string(), c));
   ASSERT_EQ(first.kernels[0].status, KernelStatus::Ok) << first.kernels[0].reason;
   const std::string case_dir = (dir / c.id).string();
   const host::NpyTensor q = host::read_npy(case_dir + "/q.npy");
@@ -414,8 +413,7 @@ TEST(CudaBackend, DumpedInputsReloadToTheSameResult) {
 
   BenchCase reloaded = c;
   reloaded.input.npy_dir = case_dir;
-  settings.dump_dir = (dir / "again").string();
-  const CaseResult second = backend->run_case(reloaded, specs, settings);
+  const CaseResult second = backend->run_case(reloaded, specs, settings, CaseDump((dir / "again").string(), reloaded));
   ASSERT_EQ(second.kernels[0].status, KernelStatus::Ok) << second.kernels[0].reason;
   const host::NpyTensor ref2 = host::read_npy((dir / "again" / c.id / "fp16-ref-cublaslt.npy").string());
   EXPECT_EQ(ref1.data, ref2.data);
