@@ -87,23 +87,8 @@ class CpuBackend final : public Backend {
 
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
                       const RunSettings& settings, const CaseDump& dump) override {
-    CaseResult result;
     const int threads = settings.cpu.threads > 0 ? settings.cpu.threads : options_.threads;
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
-    try {
-      run_kernels(c, ordered, settings, threads, dump, result);
-    } catch (const std::exception& e) {  // inputs or reference failed: every kernel errs
-      result.kernels.clear();
-      for (const KernelSpec* spec : ordered) {
-        result.kernels.push_back(status_result(spec->name, KernelStatus::Error, e.what()));
-      }
-    }
-    return result;
-  }
-
- private:
-  void run_kernels(const BenchCase& c, const std::vector<const KernelSpec*>& ordered, const RunSettings& settings,
-                   int threads, const CaseDump& dump, CaseResult& result) const {
     const AttnDims& dims = c.dims;
     const host::HostQKV inputs = host::make_inputs(dims, c.input);
     dump.input(TensorId::Q, inputs.q);
@@ -115,16 +100,23 @@ class CpuBackend final : public Backend {
         host::reference_attention(dims, inputs.q, inputs.k, inputs.v, {threads, &reference_tally});
     if (dump.on()) dump.reference(ordered.front()->name, {reference.begin(), reference.end()});
 
+    CaseResult result;
     for (const KernelSpec* spec : ordered) {
-      if (spec->algorithm == Algorithm::Reference) {
-        KernelResult r;
-        r.kernel = spec->name;
-        r.memory = MemoryUse{cpu::fp16_tensor_bytes(dims), cpu::fp16_tensor_bytes(dims), 0, reference_tally.peak()};
-        result.kernels.push_back(std::move(r));
-        continue;
-      }
-      result.kernels.push_back(run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump));
+      result.kernels.push_back(spec->algorithm == Algorithm::Reference
+                                   ? reference_result(spec->name, dims, reference_tally)
+                                   : run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump));
     }
+    return result;
+  }
+
+ private:
+  // The reference's entry: its memory, and no accuracy (the others are measured against it).
+  static KernelResult reference_result(const std::string& name, const AttnDims& dims,
+                                       const host::HostMemoryTally& tally) {
+    KernelResult r;
+    r.kernel = name;
+    r.memory = MemoryUse{cpu::fp16_tensor_bytes(dims), cpu::fp16_tensor_bytes(dims), 0, tally.peak()};
+    return r;
   }
 
   static KernelRun emulate(Algorithm algorithm, const AttnDims& dims, const QuantConfig& quant,
@@ -168,7 +160,7 @@ class CpuBackend final : public Backend {
       dump.output(spec.name, run.out);
       return r;
     } catch (const std::exception& e) {
-      return status_result(spec.name, KernelStatus::Error, e.what());
+      return failed_kernel(spec.name, e);
     }
   }
 

@@ -64,16 +64,18 @@ std::vector<std::array<int64_t, 3>> sampled_rows(const AttnDims& d, uint64_t see
   return {rows.begin(), rows.end()};
 }
 
-// A device allocation failed: the kernel (or the whole case) is skipped with the reason,
-// not failed; its memory is released before the next kernel or case.
-class DeviceOutOfMemory : public std::runtime_error {
+// Releases an op's buffers when the scope ends, however it ends.
+class ReleaseAtExit {
  public:
-  using std::runtime_error::runtime_error;
-};
+  ReleaseAtExit(gpu::GpuSession& session, gpu::GpuOp op) : session_(session), op_(op) {}
+  ~ReleaseAtExit() { session_.release(op_); }
+  ReleaseAtExit(const ReleaseAtExit&) = delete;
+  ReleaseAtExit& operator=(const ReleaseAtExit&) = delete;
 
-std::string out_of_memory_reason(const DeviceOutOfMemory& e) {
-  return std::string("out of device memory: ") + e.what();
-}
+ private:
+  gpu::GpuSession& session_;
+  gpu::GpuOp op_;
+};
 
 class CudaBackend final : public Backend {
  public:
@@ -101,24 +103,16 @@ class CudaBackend final : public Backend {
 
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
                       const RunSettings& settings, const CaseDump& dump) override {
-    CaseResult result;
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
     const bool report_reference = ordered.size() == kernels.size();  // asked for, not only needed
-    try {
-      session_->set_op_settings(op_settings(settings, c));
-      check(load_inputs(c), "inputs");
-      check(session_->prepare(gpu::GpuOp::Reference), "reference");
-      result.reference_check = reference_check(c);
-      if (dump.on()) dump_inputs_and_reference(c.dims, dump, ordered.front()->name);
-    } catch (const std::exception& e) {  // no inputs or no reference: nothing to measure against
-      const auto* oom = dynamic_cast<const DeviceOutOfMemory*>(&e);
-      for (const KernelSpec* spec : kernels) {
-        result.kernels.push_back(oom ? status_result(spec->name, KernelStatus::Skipped, out_of_memory_reason(*oom))
-                                     : status_result(spec->name, KernelStatus::Error, e.what()));
-      }
-      session_->release(gpu::GpuOp::Reference);
-      return result;
-    }
+    // The reference's output stays for every kernel's metrics until the case ends.
+    const ReleaseAtExit release_reference(*session_, gpu::GpuOp::Reference);
+    session_->set_op_settings(op_settings(settings, c));
+    check(load_inputs(c), "inputs");  // a throw here or below: nothing to measure against
+    check(session_->prepare(gpu::GpuOp::Reference), "reference");
+    CaseResult result;
+    result.reference_check = reference_check(c);
+    if (dump.on()) dump_inputs_and_reference(c.dims, dump, ordered.front()->name);
     if (!report_reference) session_->release_workspace(gpu::GpuOp::Reference);
     for (size_t i = report_reference ? 0 : 1; i < ordered.size(); ++i) {
       const KernelSpec& spec = *ordered[i];
@@ -131,7 +125,6 @@ class CudaBackend final : public Backend {
       // The reference's output stays for the metrics; its 1 GiB of chunks need not.
       if (spec.algorithm == Algorithm::Reference) session_->release_workspace(gpu::GpuOp::Reference);
     }
-    session_->release(gpu::GpuOp::Reference);
     return result;
   }
 
@@ -139,7 +132,9 @@ class CudaBackend final : public Backend {
   void check(const gpu::GpuStatus& s, const char* what) {
     if (s.ok) return;
     if (s.context_lost && lost_reason_.empty()) lost_reason_ = s.message;
-    if (s.out_of_memory) throw DeviceOutOfMemory(fmt::format("{}: {}", what, s.message));
+    // Out of memory: the kernel (or the case) is skipped, not failed; its memory is released
+    // before the next kernel or case.
+    if (s.out_of_memory) throw KernelSkipped(fmt::format("out of device memory: {}: {}", what, s.message));
     throw std::runtime_error(fmt::format("{}: {}", what, s.message));
   }
 
@@ -224,10 +219,8 @@ class CudaBackend final : public Backend {
       const gpu::OpMemory mem = session_->memory(op);
       const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, gpu::GpuOp::Fp16Flash);
       r.memory = MemoryUse{gpu::op_tensor_bytes(d, settings.quant, op), fp16_bytes, mem.workspace_bytes, mem.peak_bytes};
-    } catch (const DeviceOutOfMemory& e) {
-      r = status_result(spec.name, KernelStatus::Skipped, out_of_memory_reason(e));
     } catch (const std::exception& e) {
-      r = status_result(spec.name, KernelStatus::Error, e.what());
+      r = failed_kernel(spec.name, e);
     }
     if (op != gpu::GpuOp::Reference) session_->release(op);
     return r;

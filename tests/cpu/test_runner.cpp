@@ -178,6 +178,25 @@ TEST_F(RunnerTest, KernelErrorIsRecordedAndTheSweepGoesOn) {
   EXPECT_EQ(kernel(out.report.cases[0], "int8-fa").status, KernelStatus::Ok);
 }
 
+// A backend that throws before any kernel ran (no inputs, no reference) fails every kernel
+// of the case with the reason: an error, or a skip when the device cannot run it now.
+TEST_F(RunnerTest, AFailureBeforeAnyKernelFailsEveryKernelOfTheCase) {
+  ScriptedBackend backend;
+  const RunSettings settings = make_config().settings;
+  auto expect_every_kernel = [&](KernelStatus status, const std::string& reason) {
+    const CaseResult r = run_one_case(make_case(16, 64), backend, settings);
+    ASSERT_EQ(r.kernels.size(), settings.kernels.size());
+    for (const KernelResult& k : r.kernels) {
+      EXPECT_EQ(k.status, status) << k.kernel;
+      EXPECT_EQ(k.reason, reason) << k.kernel;
+    }
+  };
+  backend.on_case = [](const BenchCase&) { throw std::runtime_error("inputs: no q.npy"); };
+  expect_every_kernel(KernelStatus::Error, "inputs: no q.npy");
+  backend.on_case = [](const BenchCase&) { throw KernelSkipped("out of device memory: reference: 1 GiB"); };
+  expect_every_kernel(KernelStatus::Skipped, "out of device memory: reference: 1 GiB");
+}
+
 TEST_F(RunnerTest, InterruptKeepsFinishedCasesAndResumeCompletesTheRest) {
   ScriptedBackend first;
   first.on_case = [&](const BenchCase& c) {
