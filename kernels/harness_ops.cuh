@@ -13,7 +13,7 @@
 namespace int8attn::gpu {
 
 // Fills `out` (count elements of `tensor`, BHSD) with the generated values rounded to FP16:
-// the formula of cpu::generated_value (src/cpu/inputs.cpp), element for element.
+// the formula of host::generated_value (src/host/inputs.cpp), element for element.
 void generate_tensor(const AttnDims& dims, const InputGenSpec& spec, TensorId tensor, __half* out,
                      int64_t count, cudaStream_t stream);
 

@@ -23,8 +23,8 @@
 #include "src/bench/worker_pool.h"
 #include "src/config/config_overrides.h"
 #include "src/config/sweep_config.h"
-#include "src/cpu/inputs.h"
-#include "src/cpu/npy.h"
+#include "src/host/inputs.h"
+#include "src/host/npy.h"
 #include "src/io/output_file.h"
 #include "src/io/output_format.h"
 #include "src/model/case_filter.h"
@@ -149,7 +149,7 @@ void check_npy_inputs(const SweepConfig& config) {
     const AttnDims& d = c.dims;
     const std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}", c.input.npy_dir, d.batch, d.heads, d.kv_heads,
                                         d.seq_q, d.seq_kv, d.head_dim);
-    if (checked.insert(key).second) cpu::check_input_files(d, c.input.npy_dir);
+    if (checked.insert(key).second) host::check_input_files(d, c.input.npy_dir);
   }
 }
 
@@ -683,7 +683,7 @@ int main(int argc, char** argv) {
   } catch (const CompareInputError& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
-  } catch (const cpu::NpyError& e) {  // --inputs / npy_dir files, checked before running
+  } catch (const host::NpyError& e) {  // --inputs / npy_dir files, checked before running
     fmt::print(stderr, "error: {}\n", e.what());
     return kExitUsage;
   } catch (const OutputError& e) {

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -14,10 +13,9 @@
 
 #include "src/bench/backend.h"
 #include "src/cpu/emulation.h"
-#include "src/cpu/inputs.h"
 #include "src/cpu/metrics.h"
-#include "src/cpu/npy.h"
-#include "src/cpu/reference.h"
+#include "src/host/inputs.h"
+#include "src/host/reference.h"
 
 namespace int8attn {
 namespace {
@@ -88,70 +86,48 @@ class CpuBackend final : public Backend {
   }
 
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings& settings) override {
-    CaseResult result;
+                      const RunSettings& settings, const CaseDump& dump) override {
     const int threads = settings.cpu.threads > 0 ? settings.cpu.threads : options_.threads;
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
-    try {
-      run_kernels(c, ordered, settings, threads, result);
-    } catch (const std::exception& e) {  // inputs or reference failed: every kernel errs
-      result.kernels.clear();
-      for (const KernelSpec* spec : ordered) {
-        result.kernels.push_back(status_result(spec->name, KernelStatus::Error, e.what()));
-      }
+    const AttnDims& dims = c.dims;
+    const host::HostQKV inputs = host::make_inputs(dims, c.input);
+    dump.input(TensorId::Q, inputs.q);
+    dump.input(TensorId::K, inputs.k);
+    dump.input(TensorId::V, inputs.v);
+
+    host::HostMemoryTally reference_tally;
+    const std::vector<double> reference =
+        host::reference_attention(dims, inputs.q, inputs.k, inputs.v, {threads, &reference_tally});
+    if (dump.on()) dump.reference(ordered.front()->name, {reference.begin(), reference.end()});
+
+    CaseResult result;
+    for (const KernelSpec* spec : ordered) {
+      result.kernels.push_back(spec->algorithm == Algorithm::Reference
+                                   ? reference_result(spec->name, dims, reference_tally)
+                                   : run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump));
     }
     return result;
   }
 
  private:
-  void run_kernels(const BenchCase& c, const std::vector<const KernelSpec*>& ordered,
-                   const RunSettings& settings, int threads, CaseResult& result) const {
-    const AttnDims& dims = c.dims;
-    const cpu::HostQKV inputs = cpu::make_inputs(dims, c.input);
-    const std::string dump_dir = prepare_dump_dir(settings.dump_dir, c.id);
-    if (!dump_dir.empty()) {
-      cpu::write_npy(dump_dir + "/q.npy", cpu::q_shape(dims), inputs.q, cpu::NpyDtype::Float16);
-      cpu::write_npy(dump_dir + "/k.npy", cpu::kv_shape(dims), inputs.k, cpu::NpyDtype::Float16);
-      cpu::write_npy(dump_dir + "/v.npy", cpu::kv_shape(dims), inputs.v, cpu::NpyDtype::Float16);
-    }
-
-    cpu::HostMemoryTally reference_tally;
-    const std::vector<double> reference =
-        cpu::reference_attention(dims, inputs.q, inputs.k, inputs.v, {threads, &reference_tally});
-    if (!dump_dir.empty()) {
-      const std::vector<float> as_float(reference.begin(), reference.end());
-      cpu::write_npy(dump_dir + "/" + ordered.front()->name + ".npy", cpu::q_shape(dims), as_float,
-                     cpu::NpyDtype::Float32);
-    }
-
-    for (const KernelSpec* spec : ordered) {
-      if (spec->algorithm == Algorithm::Reference) {
-        KernelResult r;
-        r.kernel = spec->name;
-        r.memory = MemoryUse{cpu::fp16_tensor_bytes(dims), cpu::fp16_tensor_bytes(dims), 0, reference_tally.peak()};
-        result.kernels.push_back(std::move(r));
-        continue;
-      }
-      result.kernels.push_back(run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump_dir));
-    }
-  }
-
-  static std::string prepare_dump_dir(const std::string& root, const std::string& case_id) {
-    if (root.empty()) return {};
-    const std::filesystem::path dir = std::filesystem::path(root) / case_id;
-    std::filesystem::create_directories(dir);
-    return dir.string();
+  // The reference's entry: its memory, and no accuracy (the others are measured against it).
+  static KernelResult reference_result(const std::string& name, const AttnDims& dims,
+                                       const host::HostMemoryTally& tally) {
+    KernelResult r;
+    r.kernel = name;
+    r.memory = MemoryUse{cpu::fp16_tensor_bytes(dims), cpu::fp16_tensor_bytes(dims), 0, tally.peak()};
+    return r;
   }
 
   static KernelRun emulate(Algorithm algorithm, const AttnDims& dims, const QuantConfig& quant,
-                           const cpu::HostQKV& in, const cpu::CpuExec& exec) {
+                           const host::HostQKV& in, const host::CpuExec& exec) {
     KernelRun run;
     switch (algorithm) {
       case Algorithm::Int8Full:
       case Algorithm::Int8QK: {
         const bool full = algorithm == Algorithm::Int8Full;
         const cpu::QuantizedHost qkv = cpu::quantize_qkv_host(dims, quant, in.q, in.k, in.v, full);
-        const cpu::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
+        const host::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
         run.out = cpu::int8_attention_from_quantized(
             dims, quant, qkv, full ? cpu::Int8Variant::Full : cpu::Int8Variant::QK, &in.v, exec);
         run.tensor_bytes = full ? cpu::int8_full_tensor_bytes(dims, quant) : cpu::int8_qk_tensor_bytes(dims, quant);
@@ -170,23 +146,21 @@ class CpuBackend final : public Backend {
   }
 
   static KernelResult run_one(const KernelSpec& spec, const AttnDims& dims, const QuantConfig& quant,
-                              const cpu::HostQKV& inputs, const std::vector<double>& reference, int threads,
-                              const std::string& dump_dir) {
+                              const host::HostQKV& inputs, const std::vector<double>& reference, int threads,
+                              const CaseDump& dump) {
     try {
-      cpu::HostMemoryTally tally;
+      host::HostMemoryTally tally;
       KernelRun run = emulate(spec.algorithm, dims, quant, inputs, {threads, &tally});
       // No latency: emulation time says nothing about kernel speed (the case's
       // wall_seconds still says how long the CPU took).
       KernelResult r;
       r.kernel = spec.name;
-      r.accuracy = cpu::compute_accuracy(run.out, reference, cpu::q_shape(dims));
+      r.accuracy = cpu::compute_accuracy(run.out, reference, host::q_shape(dims));
       r.memory = MemoryUse{run.tensor_bytes, cpu::fp16_tensor_bytes(dims), 0, tally.peak()};
-      if (!dump_dir.empty()) {
-        cpu::write_npy(dump_dir + "/" + spec.name + ".npy", cpu::q_shape(dims), run.out, cpu::NpyDtype::Float16);
-      }
+      dump.output(spec.name, run.out);
       return r;
     } catch (const std::exception& e) {
-      return status_result(spec.name, KernelStatus::Error, e.what());
+      return failed_kernel(spec.name, e);
     }
   }
 

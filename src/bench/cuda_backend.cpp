@@ -8,7 +8,6 @@
 #if INT8ATTN_HAVE_CUDA
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <set>
 #include <stdexcept>
 #include <tuple>
@@ -20,10 +19,8 @@
 #include "kernels/api.h"
 #include "src/bench/devices.h"
 #include "src/bench/latency_stats.h"
-#include "src/cpu/inputs.h"
-#include "src/cpu/metrics.h"
-#include "src/cpu/npy.h"
-#include "src/cpu/reference.h"
+#include "src/host/inputs.h"
+#include "src/host/reference.h"
 #endif
 
 namespace int8attn {
@@ -46,7 +43,7 @@ Accuracy to_accuracy(const gpu::ErrorMetrics& m, const AttnDims& d) {
   a.mse = m.mse;
   a.max_abs_error = m.max_abs_error;
   a.max_abs_index = m.max_abs_index;
-  const auto at = cpu::unflatten_index(m.max_abs_index, cpu::q_shape(d));
+  const auto at = host::unflatten_index(m.max_abs_index, host::q_shape(d));
   a.max_abs_at.assign(at.begin(), at.end());
   a.mean_abs_error = m.mean_abs_error;
   a.rel_l2 = m.rel_l2;
@@ -67,16 +64,18 @@ std::vector<std::array<int64_t, 3>> sampled_rows(const AttnDims& d, uint64_t see
   return {rows.begin(), rows.end()};
 }
 
-// A device allocation failed: the kernel (or the whole case) is skipped with the reason,
-// not failed; its memory is released before the next kernel or case.
-class DeviceOutOfMemory : public std::runtime_error {
+// Releases an op's buffers when the scope ends, however it ends.
+class ReleaseAtExit {
  public:
-  using std::runtime_error::runtime_error;
-};
+  ReleaseAtExit(gpu::GpuSession& session, gpu::GpuOp op) : session_(session), op_(op) {}
+  ~ReleaseAtExit() { session_.release(op_); }
+  ReleaseAtExit(const ReleaseAtExit&) = delete;
+  ReleaseAtExit& operator=(const ReleaseAtExit&) = delete;
 
-std::string out_of_memory_reason(const DeviceOutOfMemory& e) {
-  return std::string("out of device memory: ") + e.what();
-}
+ private:
+  gpu::GpuSession& session_;
+  gpu::GpuOp op_;
+};
 
 class CudaBackend final : public Backend {
  public:
@@ -103,27 +102,17 @@ class CudaBackend final : public Backend {
   }
 
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings& settings) override {
-    CaseResult result;
+                      const RunSettings& settings, const CaseDump& dump) override {
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
     const bool report_reference = ordered.size() == kernels.size();  // asked for, not only needed
-    std::string dump_dir;
-    try {
-      dump_dir = prepare_dump_dir(settings.dump_dir, c.id);
-      session_->set_op_settings(op_settings(settings, c));
-      check(load_inputs(c), "inputs");
-      check(session_->prepare(gpu::GpuOp::Reference), "reference");
-      result.reference_check = reference_check(c);
-      if (!dump_dir.empty()) dump_inputs(c.dims, dump_dir, ordered.front()->name);
-    } catch (const std::exception& e) {  // no inputs or no reference: nothing to measure against
-      const auto* oom = dynamic_cast<const DeviceOutOfMemory*>(&e);
-      for (const KernelSpec* spec : kernels) {
-        result.kernels.push_back(oom ? status_result(spec->name, KernelStatus::Skipped, out_of_memory_reason(*oom))
-                                     : status_result(spec->name, KernelStatus::Error, e.what()));
-      }
-      session_->release(gpu::GpuOp::Reference);
-      return result;
-    }
+    // The reference's output stays for every kernel's metrics until the case ends.
+    const ReleaseAtExit release_reference(*session_, gpu::GpuOp::Reference);
+    session_->set_op_settings(op_settings(settings, c));
+    check(load_inputs(c), "inputs");  // a throw here or below: nothing to measure against
+    check(session_->prepare(gpu::GpuOp::Reference), "reference");
+    CaseResult result;
+    result.reference_check = reference_check(c);
+    if (dump.on()) dump_inputs_and_reference(c.dims, dump, ordered.front()->name);
     if (!report_reference) session_->release_workspace(gpu::GpuOp::Reference);
     for (size_t i = report_reference ? 0 : 1; i < ordered.size(); ++i) {
       const KernelSpec& spec = *ordered[i];
@@ -132,11 +121,10 @@ class CudaBackend final : public Backend {
             status_result(spec.name, KernelStatus::Error, "not run: CUDA context lost: " + lost_reason_));
         continue;
       }
-      result.kernels.push_back(run_kernel(spec, c, settings, dump_dir));
+      result.kernels.push_back(run_kernel(spec, c, settings, dump));
       // The reference's output stays for the metrics; its 1 GiB of chunks need not.
       if (spec.algorithm == Algorithm::Reference) session_->release_workspace(gpu::GpuOp::Reference);
     }
-    session_->release(gpu::GpuOp::Reference);
     return result;
   }
 
@@ -144,14 +132,16 @@ class CudaBackend final : public Backend {
   void check(const gpu::GpuStatus& s, const char* what) {
     if (s.ok) return;
     if (s.context_lost && lost_reason_.empty()) lost_reason_ = s.message;
-    if (s.out_of_memory) throw DeviceOutOfMemory(fmt::format("{}: {}", what, s.message));
+    // Out of memory: the kernel (or the case) is skipped, not failed; its memory is released
+    // before the next kernel or case.
+    if (s.out_of_memory) throw KernelSkipped(fmt::format("out of device memory: {}: {}", what, s.message));
     throw std::runtime_error(fmt::format("{}: {}", what, s.message));
   }
 
   gpu::GpuStatus load_inputs(const BenchCase& c) {
-    if (c.input.npy_dir.empty()) return session_->set_inputs(c.dims, cpu::generator_spec(c.input));
-    const cpu::HostQKV host = cpu::load_inputs(c.dims, c.input.npy_dir);
-    return session_->set_inputs(c.dims, host.q.data(), host.k.data(), host.v.data());
+    if (c.input.npy_dir.empty()) return session_->set_inputs(c.dims, host::generator_spec(c.input));
+    const host::HostQKV loaded = host::load_inputs(c.dims, c.input.npy_dir);
+    return session_->set_inputs(c.dims, loaded.q.data(), loaded.k.data(), loaded.v.data());
   }
 
   std::vector<float> download(gpu::GpuTensor t, gpu::GpuOp op, int64_t offset, int64_t count) {
@@ -179,7 +169,7 @@ class CudaBackend final : public Backend {
         row_dims.causal = false;
         row_dims.sm_scale = effective_sm_scale(d);
         const int64_t kv_offset = (b * d.kv_heads + kvh) * d.seq_kv * d.head_dim;
-        want = cpu::reference_row(row_dims, download(gpu::GpuTensor::Q, gpu::GpuOp::Reference, row_offset, d.head_dim),
+        want = host::reference_row(row_dims, download(gpu::GpuTensor::Q, gpu::GpuOp::Reference, row_offset, d.head_dim),
                                   download(gpu::GpuTensor::K, gpu::GpuOp::Reference, kv_offset, visible * d.head_dim),
                                   download(gpu::GpuTensor::V, gpu::GpuOp::Reference, kv_offset, visible * d.head_dim),
                                   0, 0, 0);
@@ -205,7 +195,7 @@ class CudaBackend final : public Backend {
   }
 
   KernelResult run_kernel(const KernelSpec& spec, const BenchCase& c, const RunSettings& settings,
-                          const std::string& dump_dir) {
+                          const CaseDump& dump) {
     const gpu::GpuOp op = gpu_op_for(spec.algorithm);
     const AttnDims& d = c.dims;
     KernelResult r;
@@ -221,7 +211,7 @@ class CudaBackend final : public Backend {
         gpu::ErrorMetrics metrics;
         check(session_->compare(op, metrics), "metrics");
         r.accuracy = to_accuracy(metrics, d);
-        if (!dump_dir.empty()) dump_output(d, op, dump_dir + "/" + spec.name + ".npy", cpu::NpyDtype::Float16);
+        if (dump.on()) dump.output(spec.name, download(gpu::GpuTensor::Output, op, 0, d.q_elements()));
       }
       r.latency = measure(op, settings.measure);
       r.tops = attention_tops(d, r.latency->median_ms);
@@ -229,32 +219,20 @@ class CudaBackend final : public Backend {
       const gpu::OpMemory mem = session_->memory(op);
       const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, gpu::GpuOp::Fp16Flash);
       r.memory = MemoryUse{gpu::op_tensor_bytes(d, settings.quant, op), fp16_bytes, mem.workspace_bytes, mem.peak_bytes};
-    } catch (const DeviceOutOfMemory& e) {
-      r = status_result(spec.name, KernelStatus::Skipped, out_of_memory_reason(e));
     } catch (const std::exception& e) {
-      r = status_result(spec.name, KernelStatus::Error, e.what());
+      r = failed_kernel(spec.name, e);
     }
     if (op != gpu::GpuOp::Reference) session_->release(op);
     return r;
   }
 
-  static std::string prepare_dump_dir(const std::string& root, const std::string& case_id) {
-    if (root.empty()) return {};
-    const std::filesystem::path dir = std::filesystem::path(root) / case_id;
-    std::filesystem::create_directories(dir);
-    return dir.string();
-  }
-
-  void dump_output(const AttnDims& d, gpu::GpuOp op, const std::string& path, cpu::NpyDtype dtype) {
-    cpu::write_npy(path, cpu::q_shape(d), download(gpu::GpuTensor::Output, op, 0, d.q_elements()), dtype);
-  }
-
-  void dump_inputs(const AttnDims& d, const std::string& dir, const std::string& reference_name) {
+  // One tensor at a time, so the host holds at most one of them.
+  void dump_inputs_and_reference(const AttnDims& d, const CaseDump& dump, const std::string& reference_name) {
     const auto ref = gpu::GpuOp::Reference;
-    cpu::write_npy(dir + "/q.npy", cpu::q_shape(d), download(gpu::GpuTensor::Q, ref, 0, d.q_elements()), cpu::NpyDtype::Float16);
-    cpu::write_npy(dir + "/k.npy", cpu::kv_shape(d), download(gpu::GpuTensor::K, ref, 0, d.kv_elements()), cpu::NpyDtype::Float16);
-    cpu::write_npy(dir + "/v.npy", cpu::kv_shape(d), download(gpu::GpuTensor::V, ref, 0, d.kv_elements()), cpu::NpyDtype::Float16);
-    dump_output(d, ref, dir + "/" + reference_name + ".npy", cpu::NpyDtype::Float32);
+    dump.input(TensorId::Q, download(gpu::GpuTensor::Q, ref, 0, d.q_elements()));
+    dump.input(TensorId::K, download(gpu::GpuTensor::K, ref, 0, d.kv_elements()));
+    dump.input(TensorId::V, download(gpu::GpuTensor::V, ref, 0, d.kv_elements()));
+    dump.reference(reference_name, download(gpu::GpuTensor::Output, ref, 0, d.q_elements()));
   }
 
   GpuDeviceSummary device_;

@@ -12,7 +12,7 @@
 #include "kernels/api.h"
 #include "src/bench/devices.h"
 #include "src/bench/latency_stats.h"
-#include "src/cpu/inputs.h"
+#include "src/host/inputs.h"
 #endif
 
 namespace int8attn {
@@ -303,7 +303,7 @@ ProfileResult run_profile(const ProfilePlan& plan, int device) {
   op_settings.reference.fp32 = plan.settings.reference_precision == ReferencePrecision::Fp32;
   op_settings.quant = case_quant(plan.settings, plan.profiled_case);
   session->set_op_settings(op_settings);
-  const gpu::GpuStatus inputs = session->set_inputs(plan.profiled_case.dims, cpu::generator_spec(plan.profiled_case.input));
+  const gpu::GpuStatus inputs = session->set_inputs(plan.profiled_case.dims, host::generator_spec(plan.profiled_case.input));
   std::string lost;
   for (const KernelSpec* spec : plan.kernels) {
     if (!inputs.ok) {

@@ -126,6 +126,19 @@ void order_like_config(std::vector<CaseResult>& results, const std::vector<Bench
                    [&](const CaseResult& a, const CaseResult& b) { return rank(a) < rank(b); });
 }
 
+// The backend's run of `kernels` on a case; a failure before any kernel ran (the inputs, the
+// reference) fails each kernel with it, whichever backend it came from.
+CaseResult run_on_backend(Backend& backend, const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
+                          const RunSettings& settings, const CaseDump& dump) {
+  try {
+    return backend.run_case(c, kernels, settings, dump);
+  } catch (const std::exception& e) {
+    CaseResult failed;
+    for (const KernelSpec* k : kernels) failed.kernels.push_back(failed_kernel(k->name, e));
+    return failed;
+  }
+}
+
 // The fallback's second try: the INT8 kernels that missed only accuracy thresholds without
 // rotation run again on the same case with settings.fallback_rotation (one more backend run,
 // inputs and reference included) and keep INT8 when that run passes every check.
@@ -141,9 +154,8 @@ void try_rotated_variants(const BenchCase& c, Backend& backend, const RunSetting
   BenchCase rotated = c;
   rotated.rotation = rotation;
   rotated.id = make_case_id(c.dims, c.input, rotation);
-  RunSettings retry_settings = settings;
-  retry_settings.dump_dir.clear();  // the case's dump holds what the report shows
-  const CaseResult again = backend.run_case(rotated, retry, retry_settings);
+  // No dump: the case's dump holds what the report shows.
+  const CaseResult again = run_on_backend(backend, rotated, retry, settings, CaseDump());
   for (KernelResult& k : result.kernels) {
     if (std::find(retry.begin(), retry.end(), find_kernel(k.kernel)) == retry.end()) continue;
     auto run = std::find_if(again.kernels.begin(), again.kernels.end(),
@@ -179,7 +191,7 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
     }
   }
   if (!runnable.empty()) {  // what a backend adds to a case: its kernels and the reference check
-    CaseResult ran = backend.run_case(c, runnable, settings);
+    CaseResult ran = run_on_backend(backend, c, runnable, settings, CaseDump(settings.dump_dir, c));
     result.kernels = std::move(ran.kernels);
     result.reference_check = std::move(ran.reference_check);
   }

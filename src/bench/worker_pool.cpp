@@ -133,7 +133,8 @@ class DeadWorkerBackend final : public Backend {
   DeviceCaps caps() const override { return caps_; }
   Environment environment() const override { return {}; }
   std::string skip_reason(const BenchCase&, const RunSettings&) const override { return {}; }
-  CaseResult run_case(const BenchCase&, const std::vector<const KernelSpec*>& kernels, const RunSettings&) override {
+  CaseResult run_case(const BenchCase&, const std::vector<const KernelSpec*>& kernels, const RunSettings&,
+                      const CaseDump&) override {
     CaseResult result;
     for (const KernelSpec* k : kernels) result.kernels.push_back(status_result(k->name, KernelStatus::Error, why_));
     return result;

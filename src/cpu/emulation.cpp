@@ -3,8 +3,8 @@
 #include <stdexcept>
 
 #include "common/numerics.h"
-#include "src/cpu/inputs.h"
 #include "src/cpu/online_softmax.h"
+#include "src/host/inputs.h"
 
 namespace int8attn::cpu {
 namespace {
@@ -14,15 +14,15 @@ namespace {
 // (batch, head) item; bkv = batch * kv_heads + kv_head). Items run in parallel, each row by
 // exactly one thread, so the output does not depend on the thread count.
 template <class MakePV, class ScoreFn>
-std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const CpuExec& exec, MakePV make_pv,
+std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const host::CpuExec& exec, MakePV make_pv,
                             ScoreFn score_row) {
   const int64_t heads_total = dims.batch * dims.heads;
-  const int threads = resolve_threads(exec.threads, heads_total);
+  const int threads = host::resolve_threads(exec.threads, heads_total);
   const int64_t scratch = (dims.seq_kv + 2 * kv_block + 3 * dims.head_dim) * int64_t{sizeof(float)};
-  const TalliedBytes output_bytes(exec.tally, dims.q_elements() * int64_t{sizeof(float)});
-  const TalliedBytes scratch_bytes(exec.tally, threads * scratch);
+  const host::TalliedBytes output_bytes(exec.tally, dims.q_elements() * int64_t{sizeof(float)});
+  const host::TalliedBytes scratch_bytes(exec.tally, threads * scratch);
   std::vector<float> out(dims.q_elements());
-  parallel_for(heads_total, threads, [&](int64_t bh) {
+  host::parallel_for(heads_total, threads, [&](int64_t bh) {
     const int64_t b = bh / dims.heads;
     const int64_t kv_head = (bh % dims.heads) / dims.group_size();
     auto pv = make_pv(b * dims.kv_heads + kv_head);
@@ -41,8 +41,8 @@ std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const CpuExe
 
 std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const QuantConfig& cfg,
                                                  const QuantizedHost& qkv, Int8Variant variant,
-                                                 const std::vector<float>* v_fp16, const CpuExec& exec) {
-  validate_dims(dims);
+                                                 const std::vector<float>* v_fp16, const host::CpuExec& exec) {
+  host::validate_dims(dims);
   validate_quant_config(cfg);
   const int64_t d = dims.head_dim;
   const int64_t group = qk_group_tokens(cfg);
@@ -90,16 +90,16 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
 
 std::vector<float> int8_attention_host(const AttnDims& dims, const QuantConfig& cfg,
                                        const std::vector<float>& q, const std::vector<float>& k,
-                                       const std::vector<float>& v, Int8Variant variant, const CpuExec& exec) {
+                                       const std::vector<float>& v, Int8Variant variant, const host::CpuExec& exec) {
   const QuantizedHost qkv = quantize_qkv_host(dims, cfg, q, k, v, variant == Int8Variant::Full);
-  const TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
+  const host::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
   return int8_attention_from_quantized(dims, cfg, qkv, variant, &v, exec);
 }
 
 std::vector<float> fp16_flash_attention_host(const AttnDims& dims, int64_t kv_block,
                                              const std::vector<float>& q, const std::vector<float>& k,
-                                             const std::vector<float>& v, const CpuExec& exec) {
-  validate_dims(dims);
+                                             const std::vector<float>& v, const host::CpuExec& exec) {
+  host::validate_dims(dims);
   if (kv_block <= 0) throw std::invalid_argument("fp16-fa emulation: kv_block must be positive");
   if (static_cast<int64_t>(q.size()) != dims.q_elements() || static_cast<int64_t>(k.size()) != dims.kv_elements() ||
       static_cast<int64_t>(v.size()) != dims.kv_elements()) {

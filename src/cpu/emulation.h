@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "common/attn_types.h"
-#include "src/cpu/parallel.h"
 #include "src/cpu/quantize.h"
+#include "src/host/parallel.h"
 
 namespace int8attn::cpu {
 
@@ -21,18 +21,18 @@ enum class Int8Variant {
 std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const QuantConfig& cfg,
                                                  const QuantizedHost& qkv, Int8Variant variant,
                                                  const std::vector<float>* v_fp16,
-                                                 const CpuExec& exec = {});
+                                                 const host::CpuExec& exec = {});
 
 // quantize_qkv_host followed by int8_attention_from_quantized.
 std::vector<float> int8_attention_host(const AttnDims& dims, const QuantConfig& cfg,
                                        const std::vector<float>& q, const std::vector<float>& k,
                                        const std::vector<float>& v, Int8Variant variant,
-                                       const CpuExec& exec = {});
+                                       const host::CpuExec& exec = {});
 
 // fp16-fa: FP32 scores from the FP16 Q/K, online softmax per kv_block keys, P rounded to
 // FP16, FP32 accumulation, l from the exact p, output rounded to FP16.
 std::vector<float> fp16_flash_attention_host(const AttnDims& dims, int64_t kv_block,
                                              const std::vector<float>& q, const std::vector<float>& k,
-                                             const std::vector<float>& v, const CpuExec& exec = {});
+                                             const std::vector<float>& v, const host::CpuExec& exec = {});
 
 }  // namespace int8attn::cpu

@@ -3,17 +3,9 @@
 #include <stdexcept>
 
 #include "common/error_metrics.h"
+#include "src/host/inputs.h"
 
 namespace int8attn::cpu {
-
-std::array<int64_t, 4> unflatten_index(int64_t index, const std::array<int64_t, 4>& shape) {
-  std::array<int64_t, 4> at{};
-  for (int axis = 3; axis >= 0; --axis) {
-    at[axis] = index % shape[axis];
-    index /= shape[axis];
-  }
-  return at;
-}
 
 Accuracy compute_accuracy(std::span<const float> out, std::span<const double> ref,
                           const std::array<int64_t, 4>& shape) {
@@ -32,7 +24,7 @@ Accuracy compute_accuracy(std::span<const float> out, std::span<const double> re
   acc.rel_l2 = v.rel_l2;
   acc.cosine = v.cosine;
   acc.nonfinite = v.nonfinite;
-  const std::array<int64_t, 4> at = unflatten_index(acc.max_abs_index, shape);
+  const std::array<int64_t, 4> at = host::unflatten_index(acc.max_abs_index, shape);
   acc.max_abs_at.assign(at.begin(), at.end());
   return acc;
 }

@@ -17,7 +17,4 @@ namespace int8attn::cpu {
 Accuracy compute_accuracy(std::span<const float> out, std::span<const double> ref,
                           const std::array<int64_t, 4>& shape);
 
-// {b, h, row, col} of a flat index.
-std::array<int64_t, 4> unflatten_index(int64_t index, const std::array<int64_t, 4>& shape);
-
 }  // namespace int8attn::cpu

@@ -15,7 +15,7 @@
 
 #include "common/hadamard.h"
 #include "common/numerics.h"
-#include "src/cpu/inputs.h"
+#include "src/host/inputs.h"
 
 namespace int8attn::cpu {
 
@@ -120,7 +120,7 @@ void check_sizes(const AttnDims& dims, const std::vector<float>& q, const std::v
 
 QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, const std::vector<float>& q,
                                 const std::vector<float>& k, const std::vector<float>& v, bool quantize_v) {
-  validate_dims(dims);
+  host::validate_dims(dims);
   validate_quant_config(cfg);
   validate_rotation(dims, cfg);
   check_sizes(dims, q, k, v);

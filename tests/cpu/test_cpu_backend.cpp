@@ -8,7 +8,7 @@
 #include "src/bench/backend.h"
 #include "src/bench/runner.h"
 #include "src/config/sweep_config.h"
-#include "src/cpu/npy.h"
+#include "src/host/npy.h"
 #include "test_cpu_util.h"
 
 namespace int8attn {
@@ -56,7 +56,7 @@ TEST(CpuBackend, RunsEveryKernelWithAccuracyAndMemory) {
   EXPECT_EQ(backend->environment().backend, "cpu");
   EXPECT_GE(backend->environment().cpu_threads, 1);
   const BenchCase c = small_case();
-  const CaseResult r = backend->run_case(c, cpu_kernels(), RunSettings{});
+  const CaseResult r = backend->run_case(c, cpu_kernels(), RunSettings{}, CaseDump());
   ASSERT_EQ(r.kernels.size(), cpu_kernels().size());
   EXPECT_EQ(r.kernels[0].kernel, "fp16-ref-cublaslt");
   EXPECT_FALSE(r.kernels[0].accuracy.has_value());
@@ -89,11 +89,14 @@ TEST(CpuBackend, SkipsCasesOverTheFlopLimit) {
   EXPECT_NE(why.find("17.2 GFLOP"), std::string::npos) << why;  // 4*1*2*8192^2*64/2 = 17.18e9
 }
 
+// The backend throws; the runner makes every kernel an error with the reason.
 TEST(CpuBackend, BadInputsBecomeErrorsNotExceptions) {
   auto backend = make_cpu_backend(CpuOptions{});
   BenchCase c = small_case();
   c.input.npy_dir = "/nonexistent/dir";
-  const CaseResult r = backend->run_case(c, cpu_kernels(), RunSettings{});
+  RunSettings settings;
+  for (const KernelSpec* k : cpu_kernels()) settings.kernels.push_back(k->name);
+  const CaseResult r = run_one_case(c, *backend, settings);
   ASSERT_EQ(r.kernels.size(), cpu_kernels().size());
   for (const KernelResult& k : r.kernels) {
     EXPECT_EQ(k.status, KernelStatus::Error);
@@ -106,16 +109,14 @@ TEST(CpuBackend, DumpsAndReloadsInputs) {
   const BenchCase c = small_case();
   const std::filesystem::path dump =
       std::filesystem::temp_directory_path() / ("int8attn_dump_" + std::to_string(::getpid()));
-  RunSettings settings;
-  settings.dump_dir = dump.string();
-  const CaseResult generated = backend->run_case(c, cpu_kernels(), settings);
+  const CaseResult generated = backend->run_case(c, cpu_kernels(), RunSettings{}, CaseDump(dump.string(), c));
   for (const char* name : {"q", "k", "v", "int8-fa", "int8-qk", "fp16-fa", "fp16-ref-cublaslt"}) {
     EXPECT_TRUE(std::filesystem::exists(dump / c.id / (std::string(name) + ".npy"))) << name;
   }
   // Loading the dumped inputs gives the same results.
   BenchCase reloaded = c;
   reloaded.input.npy_dir = (dump / c.id).string();
-  const CaseResult from_files = backend->run_case(reloaded, cpu_kernels(), RunSettings{});
+  const CaseResult from_files = backend->run_case(reloaded, cpu_kernels(), RunSettings{}, CaseDump());
   ASSERT_EQ(from_files.kernels.size(), generated.kernels.size());
   for (size_t i = 1; i < generated.kernels.size(); ++i) {
     ASSERT_TRUE(from_files.kernels[i].accuracy.has_value()) << from_files.kernels[i].reason;

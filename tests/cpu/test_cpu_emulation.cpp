@@ -5,7 +5,7 @@
 #include "common/half.h"
 #include "common/numerics.h"
 #include "src/cpu/emulation.h"
-#include "src/cpu/reference.h"
+#include "src/host/reference.h"
 #include "test_cpu_util.h"
 
 namespace int8attn::cpu {
@@ -17,13 +17,13 @@ using test::rel_l2;
 
 struct Problem {
   AttnDims dims;
-  HostQKV in;
+  host::HostQKV in;
   std::vector<double> ref;
 };
 
 Problem make_problem(const AttnDims& dims, Distribution dist, uint64_t seed) {
-  Problem p{dims, generate_inputs(dims, make_input(dist, seed)), {}};
-  p.ref = reference_attention(dims, p.in.q, p.in.k, p.in.v);
+  Problem p{dims, host::generate_inputs(dims, make_input(dist, seed)), {}};
+  p.ref = host::reference_attention(dims, p.in.q, p.in.k, p.in.v);
   return p;
 }
 
@@ -95,7 +95,7 @@ TEST(CpuEmulation, Uint8PBeatsInt8P) {
 
 TEST(CpuEmulation, ThreadCountDoesNotChangeResults) {
   const AttnDims dims = make_dims(2, 4, 2, 70, 90, 32, true);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 26));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 26));
   QuantConfig cfg;
   cfg.kv_block = 32;
   for (Int8Variant variant : {Int8Variant::Full, Int8Variant::QK}) {
@@ -105,20 +105,20 @@ TEST(CpuEmulation, ThreadCountDoesNotChangeResults) {
   }
   EXPECT_EQ(fp16_flash_attention_host(dims, 32, in.q, in.k, in.v, {1}),
             fp16_flash_attention_host(dims, 32, in.q, in.k, in.v, {3}));
-  EXPECT_EQ(reference_attention(dims, in.q, in.k, in.v, {1}), reference_attention(dims, in.q, in.k, in.v, {4}));
+  EXPECT_EQ(host::reference_attention(dims, in.q, in.k, in.v, {1}), host::reference_attention(dims, in.q, in.k, in.v, {4}));
 }
 
 TEST(CpuEmulation, DecodeAndFullyMaskedRows) {
   for (auto [sq, skv] : {std::pair{1, 300}, {40, 10}}) {
     const AttnDims dims = make_dims(1, 2, 1, sq, skv, 64, true);
-    const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 27));
-    const std::vector<double> ref = reference_attention(dims, in.q, in.k, in.v);
+    const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 27));
+    const std::vector<double> ref = host::reference_attention(dims, in.q, in.k, in.v);
     const std::vector<std::vector<float>> outs = {
         int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Int8Variant::Full),
         int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Int8Variant::QK),
         fp16_flash_attention_host(dims, 64, in.q, in.k, in.v)};
     for (const std::vector<float>& out : outs) {
-      const Accuracy acc = compute_accuracy(out, ref, q_shape(dims));
+      const Accuracy acc = compute_accuracy(out, ref, host::q_shape(dims));
       EXPECT_EQ(acc.nonfinite, 0);
       EXPECT_LT(acc.rel_l2, 0.05);
       for (int64_t i = 0; i < sq - skv; ++i) {  // rows that see no key
@@ -130,7 +130,7 @@ TEST(CpuEmulation, DecodeAndFullyMaskedRows) {
 
 TEST(CpuEmulation, OutputsAreHalfValues) {
   const AttnDims dims = make_dims(1, 1, 1, 20, 40, 16, false);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 28));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 28));
   for (float x : int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Int8Variant::Full)) {
     ASSERT_EQ(x, round_to_half(x));
   }
@@ -138,7 +138,7 @@ TEST(CpuEmulation, OutputsAreHalfValues) {
 
 TEST(CpuEmulation, QuantizedEntryPointMatchesConvenienceWrapper) {
   const AttnDims dims = make_dims(1, 2, 2, 33, 65, 32, true);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 29));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 29));
   QuantConfig cfg;
   cfg.qk_granularity = QkGranularity::PerBlock;
   const QuantizedHost qh = quantize_qkv_host(dims, cfg, in.q, in.k, in.v);

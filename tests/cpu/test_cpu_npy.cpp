@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "common/half.h"
-#include "src/cpu/npy.h"
+#include "src/host/npy.h"
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 namespace {
 
 std::string temp_path(const std::string& name) {
@@ -77,4 +77,4 @@ TEST(CpuNpy, RejectsWhatItCannotRead) {
 }
 
 }  // namespace
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host

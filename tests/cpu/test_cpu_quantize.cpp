@@ -43,7 +43,7 @@ class CpuQuantize : public ::testing::TestWithParam<QkGranularity> {};
 
 TEST_P(CpuQuantize, QAndKRoundTripWithinHalfScale) {
   const AttnDims dims = make_dims(2, 4, 2, 100, 130, 32, false);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::OutlierChannels, 3));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::OutlierChannels, 3));
   for (bool smooth : {false, true}) {
     QuantConfig cfg;
     cfg.qk_granularity = GetParam();
@@ -65,7 +65,7 @@ INSTANTIATE_TEST_SUITE_P(Granularity, CpuQuantize,
 
 TEST(CpuQuantizeV, PerChannelRoundTripWithinHalfScale) {
   const AttnDims dims = make_dims(1, 2, 2, 8, 77, 16, false);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::Uniform, 5));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Uniform, 5));
   const QuantizedHost qh = quantize_qkv_host(dims, QuantConfig{}, in.q, in.k, in.v);
   const int64_t d = dims.head_dim;
   for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
@@ -84,7 +84,7 @@ TEST(CpuQuantizeV, PerChannelRoundTripWithinHalfScale) {
 
 TEST(CpuQuantizeK, ChannelMeanIsTokenAverage) {
   const AttnDims dims = make_dims(1, 1, 1, 4, 50, 8, false);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::OutlierChannels, 9));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::OutlierChannels, 9));
   const std::vector<float> mean = k_channel_mean(dims, in.k);
   for (int64_t c = 0; c < dims.head_dim; ++c) {
     double sum = 0;
@@ -129,7 +129,7 @@ TEST(CpuQuantize, AllZeroGroupGivesZeroCodesAndScale) {
 
 TEST(CpuQuantize, StorageBytesMatchTheQuantizedBuffers) {
   const AttnDims dims = make_dims(2, 4, 2, 100, 130, 32, false);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 1));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 1));
   for (bool smooth : {false, true}) {
     QuantConfig cfg;
     cfg.smooth_k = smooth;
@@ -145,9 +145,9 @@ TEST(CpuInputs, GeneratedValuesAreHalfRoundedAndOutliersOnlyInK) {
   InputSpec spec = make_input(Distribution::OutlierChannels, 11);
   spec.outlier_magnitude = 20;
   spec.outlier_channels = 4;
-  const HostQKV in = generate_inputs(dims, spec);
+  const host::HostQKV in = host::generate_inputs(dims, spec);
   for (size_t i = 0; i < in.k.size(); ++i) {
-    ASSERT_EQ(in.k[i], round_to_half(generated_value(dims, spec, TensorId::K, i)));
+    ASSERT_EQ(in.k[i], round_to_half(host::generated_value(dims, spec, TensorId::K, i)));
   }
   // Outlier channels have a mean near +/-20, the others near 0; Q has none.
   const std::vector<float> k_mean = k_channel_mean(dims, in.k);

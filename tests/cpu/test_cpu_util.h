@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "common/attn_types.h"
-#include "src/cpu/inputs.h"
 #include "src/cpu/metrics.h"
+#include "src/host/inputs.h"
 #include "src/model/case.h"
 
 namespace int8attn::cpu::test {
@@ -30,7 +30,7 @@ inline InputSpec make_input(Distribution dist, uint64_t seed) {
 }
 
 inline double rel_l2(const std::vector<float>& out, const std::vector<double>& ref, const AttnDims& dims) {
-  return compute_accuracy(out, ref, q_shape(dims)).rel_l2;
+  return compute_accuracy(out, ref, host::q_shape(dims)).rel_l2;
 }
 
 }  // namespace int8attn::cpu::test

@@ -18,8 +18,8 @@
 #include "src/bench/fallback.h"
 #include "src/bench/runner.h"
 #include "src/config/sweep_config.h"
-#include "src/cpu/inputs.h"
-#include "src/cpu/npy.h"
+#include "src/host/inputs.h"
+#include "src/host/npy.h"
 #include "src/io/json_text.h"
 #include "src/io/output_file.h"
 #include "src/report/checkpoint.h"
@@ -220,9 +220,9 @@ std::string header_with(const std::string& descr, const std::string& shape) {
 void expect_npy_error(const std::string& file, const std::string& fragment,
                       const std::array<int64_t, 4>* expected = nullptr) {
   try {
-    cpu::read_npy(file, expected);
+    host::read_npy(file, expected);
     ADD_FAILURE() << "no error; expected one containing '" << fragment << "'";
-  } catch (const cpu::NpyError& e) {
+  } catch (const host::NpyError& e) {
     EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
     EXPECT_LT(std::strlen(e.what()), 400u) << "messages stay short";
   }
@@ -233,7 +233,7 @@ TEST_F(HostileTest, NpyHeaderFieldsOfAnyLengthNeverCrash) {
   write("descr.npy", npy_bytes(long_descr, 8, 2));
   expect_npy_error(path("descr.npy"), "not supported");
   write("spaces.npy", npy_bytes("{'descr': '<f2'," + std::string(60000, ' ') + "'fortran_order': False, 'shape': (1, 1, 1, 2), }", 4, 2));
-  EXPECT_EQ(cpu::read_npy(path("spaces.npy")).data.size(), 2u);
+  EXPECT_EQ(host::read_npy(path("spaces.npy")).data.size(), 2u);
   std::string many_dims = "(";
   for (int i = 0; i < 20000; ++i) many_dims += "1, ";
   write("dims.npy", npy_bytes(header_with("<f2", many_dims + ")"), 2, 2));
@@ -280,16 +280,16 @@ AttnDims tiny_dims() {
 
 TEST_F(HostileTest, Float32ValuesBeyondFp16AreRejectedWithTheirPosition) {
   const std::array<int64_t, 4> shape = {1, 1, 1, 2};
-  cpu::write_npy(path("q.npy"), shape, {1.f, 1e5f}, cpu::NpyDtype::Float32);
-  cpu::write_npy(path("k.npy"), shape, {1.f, 2.f}, cpu::NpyDtype::Float32);
-  cpu::write_npy(path("v.npy"), shape, {1.f, 2.f}, cpu::NpyDtype::Float32);
+  host::write_npy(path("q.npy"), shape, {1.f, 1e5f}, host::NpyDtype::Float32);
+  host::write_npy(path("k.npy"), shape, {1.f, 2.f}, host::NpyDtype::Float32);
+  host::write_npy(path("v.npy"), shape, {1.f, 2.f}, host::NpyDtype::Float32);
   try {
-    cpu::check_input_files(tiny_dims(), dir_.string());
+    host::check_input_files(tiny_dims(), dir_.string());
     ADD_FAILURE() << "no error";
-  } catch (const cpu::NpyError& e) {
+  } catch (const host::NpyError& e) {
     EXPECT_NE(std::string(e.what()).find("q.npy: element (0, 0, 0, 1) is 100000"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(cpu::load_inputs(tiny_dims(), dir_.string()), cpu::NpyError);
+  EXPECT_THROW(host::load_inputs(tiny_dims(), dir_.string()), host::NpyError);
 }
 
 TEST_F(HostileTest, InputScaleThatOverflowsFp16IsAConfigError) {
@@ -350,7 +350,7 @@ class QuickBackend : public Backend {
   Environment environment() const override { Environment e; e.backend = "cpu"; return e; }
   std::string skip_reason(const BenchCase&, const RunSettings&) const override { return ""; }
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings&) override {
+                      const RunSettings&, const CaseDump&) override {
     if (interrupt_after_first) sweep_interrupt_flag().store(true);
     CaseResult r = case_result_for(c);
     for (const KernelSpec* k : kernels) r.kernels.push_back(status_result(k->name, KernelStatus::Ok, ""));

@@ -1,13 +1,13 @@
 // The generated input families (common/input_families.h): each one does what docs/config.md
 // says, element by element. The GPU generator calls the same generated_input_value with the
-// same InputGenSpec (cpu::generator_spec), so these properties hold on the GPU too.
+// same InputGenSpec (host::generator_spec), so these properties hold on the GPU too.
 #include <cmath>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "common/input_families.h"
-#include "src/cpu/inputs.h"
+#include "src/host/inputs.h"
 #include "test_cpu_util.h"
 
 namespace int8attn::cpu {
@@ -17,7 +17,7 @@ using test::make_dims;
 using test::make_input;
 
 float value_of(const AttnDims& dims, const InputSpec& in, TensorId t, uint64_t i) {
-  return generated_value(dims, in, t, i);
+  return host::generated_value(dims, in, t, i);
 }
 
 // outlier-channels is unchanged by the refactor into common/: normal value + the K offset.
@@ -80,8 +80,8 @@ TEST(InputFamilies, AttentionSinkKeysAreLargeAndAlignedWithTheQueries) {
   const AttnDims dims = make_dims(1, 2, 1, 200, 300, 128, false);
   InputSpec sink = make_input(Distribution::AttentionSink, 5);
   sink.sink_tokens = 2;
-  const HostQKV in = generate_inputs(dims, sink);
-  const HostQKV plain = generate_inputs(dims, make_input(Distribution::Normal, 5));
+  const host::HostQKV in = host::generate_inputs(dims, sink);
+  const host::HostQKV plain = host::generate_inputs(dims, make_input(Distribution::Normal, 5));
   const int64_t d = dims.head_dim;
   EXPECT_EQ(in.v, plain.v);
   for (int64_t j = 0; j < dims.seq_kv; ++j) {
@@ -109,7 +109,7 @@ TEST(InputFamilies, GeneratorSpecCarriesEveryParameter) {
   in.outlier_magnitude = 7;
   in.q_outlier_magnitude = 6;
   in.outlier_channels = 9;
-  const InputGenSpec g = generator_spec(in);
+  const InputGenSpec g = host::generator_spec(in);
   EXPECT_EQ(g.distribution, InputFamily::AttentionSink);
   EXPECT_EQ(g.seed, 77u);
   EXPECT_EQ(g.scale, 0.5f);
@@ -119,7 +119,7 @@ TEST(InputFamilies, GeneratorSpecCarriesEveryParameter) {
   EXPECT_EQ(g.q_outlier_magnitude, 6.f);
   EXPECT_EQ(g.outlier_channels, 9);
   in.distribution = Distribution::OutlierScale;
-  EXPECT_EQ(generator_spec(in).distribution, InputFamily::OutlierScale);
+  EXPECT_EQ(host::generator_spec(in).distribution, InputFamily::OutlierScale);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 #include "common/numerics.h"
 #include "src/cpu/emulation.h"
 #include "src/cpu/quantize.h"
-#include "src/cpu/reference.h"
+#include "src/host/reference.h"
 #include "test_cpu_util.h"
 
 namespace int8attn::cpu {
@@ -134,7 +134,7 @@ TEST(Hadamard, ReversedStageOrderChangesBits) {
 // scores that match the exact scores about as well as without rotation on normal inputs.
 TEST(RotatedQuantizer, CodesAreThoseOfTheRotatedRows) {
   const AttnDims dims = make_dims(1, 2, 1, 40, 50, 64, false);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::OutlierScale, 4));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::OutlierScale, 4));
   QuantConfig plain, rotated;
   rotated.rotation = QkRotation::Hadamard;
   const QuantizedHost a = quantize_qkv_host(dims, plain, in.q, in.k, in.v);
@@ -163,7 +163,7 @@ TEST(RotatedQuantizer, CodesAreThoseOfTheRotatedRows) {
 
 TEST(RotatedQuantizer, RejectsHeadDimNotAPowerOfTwo) {
   const AttnDims dims = make_dims(1, 1, 1, 4, 4, 96, false);
-  const HostQKV in = generate_inputs(dims, make_input(Distribution::Normal, 1));
+  const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 1));
   QuantConfig cfg;
   cfg.rotation = QkRotation::Hadamard;
   EXPECT_THROW(quantize_qkv_host(dims, cfg, in.q, in.k, in.v), std::invalid_argument);
@@ -174,8 +174,8 @@ struct RotationErrors {
 };
 
 RotationErrors rotation_errors(const AttnDims& dims, const InputSpec& input) {
-  const HostQKV in = generate_inputs(dims, input);
-  const std::vector<double> ref = reference_attention(dims, in.q, in.k, in.v);
+  const host::HostQKV in = host::generate_inputs(dims, input);
+  const std::vector<double> ref = host::reference_attention(dims, in.q, in.k, in.v);
   QuantConfig plain, rotated;
   rotated.rotation = QkRotation::Hadamard;
   auto err = [&](const QuantConfig& cfg, Int8Variant variant) {

@@ -30,7 +30,7 @@ class ScriptedBackend : public Backend {
     return c.dims.seq_q > 1000 ? "too big for the test" : "";
   }
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings&) override {
+                      const RunSettings&, const CaseDump&) override {
     ran.push_back(c.id);
     kernels_asked.push_back(kernels.size());
     if (on_case) on_case(c);
@@ -176,6 +176,25 @@ TEST_F(RunnerTest, KernelErrorIsRecordedAndTheSweepGoesOn) {
   EXPECT_EQ(out.kernel_errors, 2);  // cases 0 and 1; head_dim 96 and seq 4096 are skipped
   EXPECT_EQ(kernel(out.report.cases[0], "int8-qk").fallback->decision, Decision::Fp16Fallback);
   EXPECT_EQ(kernel(out.report.cases[0], "int8-fa").status, KernelStatus::Ok);
+}
+
+// A backend that throws before any kernel ran (no inputs, no reference) fails every kernel
+// of the case with the reason: an error, or a skip when the device cannot run it now.
+TEST_F(RunnerTest, AFailureBeforeAnyKernelFailsEveryKernelOfTheCase) {
+  ScriptedBackend backend;
+  const RunSettings settings = make_config().settings;
+  auto expect_every_kernel = [&](KernelStatus status, const std::string& reason) {
+    const CaseResult r = run_one_case(make_case(16, 64), backend, settings);
+    ASSERT_EQ(r.kernels.size(), settings.kernels.size());
+    for (const KernelResult& k : r.kernels) {
+      EXPECT_EQ(k.status, status) << k.kernel;
+      EXPECT_EQ(k.reason, reason) << k.kernel;
+    }
+  };
+  backend.on_case = [](const BenchCase&) { throw std::runtime_error("inputs: no q.npy"); };
+  expect_every_kernel(KernelStatus::Error, "inputs: no q.npy");
+  backend.on_case = [](const BenchCase&) { throw KernelSkipped("out of device memory: reference: 1 GiB"); };
+  expect_every_kernel(KernelStatus::Skipped, "out of device memory: reference: 1 GiB");
 }
 
 TEST_F(RunnerTest, InterruptKeepsFinishedCasesAndResumeCompletesTheRest) {

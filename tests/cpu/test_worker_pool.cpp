@@ -41,7 +41,8 @@ class WorkerBackend : public Backend {
     return e;
   }
   std::string skip_reason(const BenchCase&, const RunSettings&) const override { return {}; }
-  CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels, const RunSettings&) override {
+  CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels, const RunSettings&,
+                      const CaseDump&) override {
     if (script_.crash_always || c.id == script_.crash_on) std::abort();
     if (c.id == script_.interrupt_on) ::kill(::getppid(), SIGINT);
     CaseResult r = case_result_for(c);
@@ -62,9 +63,9 @@ class InlineBackend : public WorkerBackend {
  public:
   InlineBackend(Script script, int stop_after) : WorkerBackend(std::move(script)), stop_after_(stop_after) {}
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,
-                      const RunSettings& settings) override {
+                      const RunSettings& settings, const CaseDump& dump) override {
     if (--stop_after_ == 0) sweep_interrupt_flag().store(true);
-    return WorkerBackend::run_case(c, kernels, settings);
+    return WorkerBackend::run_case(c, kernels, settings, dump);
   }
 
  private:

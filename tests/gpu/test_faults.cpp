@@ -19,9 +19,9 @@
 #include "kernels/api.h"
 #include "src/bench/backend.h"
 #include "src/bench/runner.h"
-#include "src/cpu/inputs.h"
 #include "src/cpu/metrics.h"
-#include "src/cpu/npy.h"
+#include "src/host/inputs.h"
+#include "src/host/npy.h"
 #include "src/report/json_io.h"
 #include "tests/cpu/test_cpu_util.h"
 
@@ -247,7 +247,7 @@ TEST(GpuMetrics, ZeroOrNonFiniteReferenceIsNeverAccurate) {
     ASSERT_TRUE(s->compare(GpuOp::Fp16Flash, m).ok);
     const std::vector<float> out = download(*s, gpu::GpuTensor::Output, GpuOp::Fp16Flash, dims.q_elements());
     const std::vector<float> ref = download(*s, gpu::GpuTensor::Output, GpuOp::Reference, dims.q_elements());
-    const Accuracy want = cpu::compute_accuracy(out, std::vector<double>(ref.begin(), ref.end()), cpu::q_shape(dims));
+    const Accuracy want = cpu::compute_accuracy(out, std::vector<double>(ref.begin(), ref.end()), host::q_shape(dims));
 
     EXPECT_TRUE(std::isnan(m.rel_l2)) << m.rel_l2;
     EXPECT_TRUE(std::isnan(m.cosine)) << m.cosine;
@@ -280,9 +280,9 @@ TEST(GpuMetrics, BackendFallsBackOnAnAllZeroReference) {
   }
   const fs::path dir = test_dir();
   const HostInputs in = host_inputs(c.dims, 0.f);
-  cpu::write_npy((dir / "q.npy").string(), cpu::q_shape(c.dims), in.q, cpu::NpyDtype::Float16);
-  cpu::write_npy((dir / "k.npy").string(), cpu::kv_shape(c.dims), in.k, cpu::NpyDtype::Float16);
-  cpu::write_npy((dir / "v.npy").string(), cpu::kv_shape(c.dims), in.v, cpu::NpyDtype::Float16);
+  host::write_npy((dir / "q.npy").string(), host::q_shape(c.dims), in.q, host::NpyDtype::Float16);
+  host::write_npy((dir / "k.npy").string(), host::kv_shape(c.dims), in.k, host::NpyDtype::Float16);
+  host::write_npy((dir / "v.npy").string(), host::kv_shape(c.dims), in.v, host::NpyDtype::Float16);
   c.input.npy_dir = dir.string();
   c.id = make_case_id(c.dims, c.input);
   RunSettings settings;

@@ -14,9 +14,9 @@
 #include "common/half.h"
 #include "kernels/attn_kernels.h"
 #include "src/cpu/emulation.h"
-#include "src/cpu/inputs.h"
 #include "src/cpu/quantize.h"
-#include "src/cpu/reference.h"
+#include "src/host/inputs.h"
+#include "src/host/reference.h"
 #include "tests/cpu/test_cpu_util.h"
 
 namespace int8attn {
@@ -84,7 +84,7 @@ std::string describe(const AttnDims& d) {
 struct DeviceProblem {
   AttnDims dims;
   QuantConfig cfg;
-  cpu::HostQKV host;
+  host::HostQKV host;
   DeviceBuffer q, k, v, out, quant;
   kernels::QuantizedQKV qkv;
   kernels::QuantizedSizes sizes;
@@ -92,7 +92,7 @@ struct DeviceProblem {
   DeviceProblem(const AttnDims& d, const QuantConfig& c, const InputSpec& input)
       : dims(d),
         cfg(c),
-        host(cpu::generate_inputs(d, input)),
+        host(host::generate_inputs(d, input)),
         q(upload_half(host.q)),
         k(upload_half(host.k)),
         v(upload_half(host.v)),
@@ -529,7 +529,7 @@ TEST(GpuInt8Kernels, AccuracyAgainstFp64Reference) {
       if (outliers) input.distribution = Distribution::OutlierChannels;
       QuantConfig cfg;
       DeviceProblem prob(dims, cfg, input);
-      const std::vector<double> ref = cpu::reference_attention(dims, prob.host.q, prob.host.k, prob.host.v);
+      const std::vector<double> ref = host::reference_attention(dims, prob.host.q, prob.host.k, prob.host.v);
       const std::string what = describe(dims) + (outliers ? " outliers" : "");
       prob.quantize();
 

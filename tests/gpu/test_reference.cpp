@@ -14,10 +14,10 @@
 #include "src/bench/backend.h"
 #include "src/bench/registry.h"
 #include "src/bench/runner.h"
-#include "src/cpu/inputs.h"
 #include "src/cpu/metrics.h"
-#include "src/cpu/npy.h"
-#include "src/cpu/reference.h"
+#include "src/host/inputs.h"
+#include "src/host/npy.h"
+#include "src/host/reference.h"
 
 namespace int8attn {
 namespace {
@@ -104,7 +104,7 @@ RunResult run_reference(gpu::GpuSession& s, const AttnDims& dims, const gpu::Ref
 // Relative L2 of the GPU reference against the FP64 CPU reference on the same FP16 inputs.
 double reference_error(gpu::GpuSession& s, const AttnDims& dims, const gpu::ReferenceOptions& ref) {
   const RunResult r = run_reference(s, dims, ref);
-  const std::vector<double> want = cpu::reference_attention(dims, r.q, r.k, r.v);
+  const std::vector<double> want = host::reference_attention(dims, r.q, r.k, r.v);
   for (float x : r.out) EXPECT_TRUE(std::isfinite(x));
   return rel_l2(r.out, want);
 }
@@ -221,9 +221,9 @@ TEST_P(GeneratedInputs, EqualTheCpuGenerator) {
   in.outlier_channels = 4;
   in.sink_tokens = 3;
   // The struct the CUDA backend hands to kernels/inputs.cu (cuda_backend.cpp).
-  const gpu::InputGenSpec spec = cpu::generator_spec(in);
+  const gpu::InputGenSpec spec = host::generator_spec(in);
   ASSERT_TRUE(s->set_inputs(dims, spec).ok);
-  const cpu::HostQKV want = cpu::generate_inputs(dims, in);
+  const host::HostQKV want = host::generate_inputs(dims, in);
   const std::vector<float>* wants[] = {&want.q, &want.k, &want.v};
   const GpuTensor tensors[] = {GpuTensor::Q, GpuTensor::K, GpuTensor::V};
   for (int t = 0; t < 3; ++t) {
@@ -288,7 +288,7 @@ TEST(Metrics, MatchTheCpuMetricsOnAKernelOutput) {
   ASSERT_TRUE(s->compare(GpuOp::Fp16Flash, m).ok);
   const std::vector<float> out = download(*s, GpuTensor::Output, dims.q_elements(), GpuOp::Fp16Flash);
   const std::vector<double> ref64(ref.out.begin(), ref.out.end());
-  const Accuracy want = cpu::compute_accuracy(out, ref64, cpu::q_shape(dims));
+  const Accuracy want = cpu::compute_accuracy(out, ref64, host::q_shape(dims));
   EXPECT_NEAR(m.mse, want.mse, 1e-9 * want.mse + 1e-30);
   EXPECT_DOUBLE_EQ(m.max_abs_error, want.max_abs_error);
   EXPECT_EQ(m.max_abs_index, want.max_abs_index);
@@ -315,7 +315,7 @@ TEST(CudaBackend, RunsASmallCase) {
   settings.kernels = {"fp16-ref-cublaslt", "int8-fa"};
   ASSERT_EQ(backend->skip_reason(c, settings), "");
   std::vector<const KernelSpec*> specs = {find_kernel("fp16-ref-cublaslt"), find_kernel("int8-fa")};
-  const CaseResult r = backend->run_case(c, specs, settings);
+  const CaseResult r = backend->run_case(c, specs, settings, CaseDump());
   ASSERT_EQ(r.kernels.size(), 2u);
   const KernelResult& ref = r.kernels[0];
   EXPECT_EQ(ref.kernel, "fp16-ref-cublaslt");
@@ -391,38 +391,36 @@ TEST(CudaBackend, DumpedInputsReloadToTheSameResult) {
   settings.measure.min_samples = 2;
   settings.measure.max_seconds = 0.05;
   settings.kernels = {"fp16-ref-cublaslt", "fp16-fa"};
-  settings.dump_dir = dir.string();
   const std::vector<const KernelSpec*> specs = {find_kernel("fp16-ref-cublaslt"), find_kernel("fp16-fa")};
-  const CaseResult first = backend->run_case(c, specs, settings);
+  const CaseResult first = backend->run_case(c, specs, settings, CaseDump(dir.string(), c));
   ASSERT_EQ(first.kernels[0].status, KernelStatus::Ok) << first.kernels[0].reason;
   const std::string case_dir = (dir / c.id).string();
-  const cpu::NpyTensor q = cpu::read_npy(case_dir + "/q.npy");
-  EXPECT_EQ(q.dtype, cpu::NpyDtype::Float16);
+  const host::NpyTensor q = host::read_npy(case_dir + "/q.npy");
+  EXPECT_EQ(q.dtype, host::NpyDtype::Float16);
   EXPECT_EQ(q.shape, (std::array<int64_t, 4>{1, 4, 65, 64}));
-  const cpu::HostQKV generated = cpu::generate_inputs(c.dims, c.input);
-  EXPECT_EQ(cpu::read_npy(case_dir + "/k.npy").shape, (std::array<int64_t, 4>{1, 2, 130, 64}));
-  const cpu::NpyTensor ref1 = cpu::read_npy(case_dir + "/fp16-ref-cublaslt.npy");
-  EXPECT_EQ(ref1.dtype, cpu::NpyDtype::Float32);
+  const host::HostQKV generated = host::generate_inputs(c.dims, c.input);
+  EXPECT_EQ(host::read_npy(case_dir + "/k.npy").shape, (std::array<int64_t, 4>{1, 2, 130, 64}));
+  const host::NpyTensor ref1 = host::read_npy(case_dir + "/fp16-ref-cublaslt.npy");
+  EXPECT_EQ(ref1.dtype, host::NpyDtype::Float32);
   expect_ran_unless_unsupported(first.kernels[1], c.dims);
   const bool fp16_fa_ran = first.kernels[1].status == KernelStatus::Ok;
   if (fp16_fa_ran) {
     EXPECT_TRUE(std::filesystem::exists(case_dir + "/fp16-fa.npy"));
     EXPECT_LT(first.kernels[1].accuracy->rel_l2, 1e-3);  // metrics against an intact reference
   }
-  const std::vector<double> want = cpu::reference_attention(c.dims, generated.q, generated.k, generated.v);
+  const std::vector<double> want = host::reference_attention(c.dims, generated.q, generated.k, generated.v);
   EXPECT_LT(rel_l2(ref1.data, want), 1e-5);
 
   BenchCase reloaded = c;
   reloaded.input.npy_dir = case_dir;
-  settings.dump_dir = (dir / "again").string();
-  const CaseResult second = backend->run_case(reloaded, specs, settings);
+  const CaseResult second = backend->run_case(reloaded, specs, settings, CaseDump((dir / "again").string(), reloaded));
   ASSERT_EQ(second.kernels[0].status, KernelStatus::Ok) << second.kernels[0].reason;
-  const cpu::NpyTensor ref2 = cpu::read_npy((dir / "again" / c.id / "fp16-ref-cublaslt.npy").string());
+  const host::NpyTensor ref2 = host::read_npy((dir / "again" / c.id / "fp16-ref-cublaslt.npy").string());
   EXPECT_EQ(ref1.data, ref2.data);
   expect_ran_unless_unsupported(second.kernels[1], c.dims);
   if (fp16_fa_ran && second.kernels[1].status == KernelStatus::Ok) {  // the same inputs, the same output
-    EXPECT_EQ(cpu::read_npy(case_dir + "/fp16-fa.npy").data,
-              cpu::read_npy((dir / "again" / c.id / "fp16-fa.npy").string()).data);
+    EXPECT_EQ(host::read_npy(case_dir + "/fp16-fa.npy").data,
+              host::read_npy((dir / "again" / c.id / "fp16-fa.npy").string()).data);
   }
   std::filesystem::remove_all(dir);
 }

@@ -1,12 +1,12 @@
-// Host-side execution settings shared by the CPU reference and emulation: how many threads,
-// and where to tally the bytes a computation allocates (the CPU backend reports them as the
-// kernel's peak memory).
+// Host-side execution settings shared by the FP64 reference and the CPU emulation: how many
+// threads, and where to tally the bytes a computation allocates (the CPU backend reports them
+// as the kernel's peak memory).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <mutex>
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 
 // Running and peak byte count of the large host buffers one computation allocates.
 class HostMemoryTally {
@@ -48,4 +48,4 @@ int resolve_threads(int requested, int64_t items);
 // count. The first exception thrown by fn is rethrown here after all threads finish.
 void parallel_for(int64_t items, int threads, const std::function<void(int64_t)>& fn);
 
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host

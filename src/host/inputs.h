@@ -10,7 +10,7 @@
 #include "common/rng.h"
 #include "src/model/case.h"
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 
 // FP16-representable values in BHSD layout; K and V have dims.kv_heads heads.
 struct HostQKV {
@@ -45,8 +45,11 @@ HostQKV make_inputs(const AttnDims& dims, const InputSpec& input);
 std::array<int64_t, 4> q_shape(const AttnDims& dims);   // also the output's shape
 std::array<int64_t, 4> kv_shape(const AttnDims& dims);
 
+// {b, h, row, col} of a flat index into a tensor of `shape`.
+std::array<int64_t, 4> unflatten_index(int64_t index, const std::array<int64_t, 4>& shape);
+
 // Throws std::invalid_argument for sizes no attention can have (non-positive sizes,
 // heads not a multiple of kv_heads).
 void validate_dims(const AttnDims& dims);
 
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host

@@ -1,4 +1,4 @@
-#include "src/cpu/parallel.h"
+#include "src/host/parallel.h"
 
 #include <algorithm>
 #include <atomic>
@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 
 void HostMemoryTally::allocate(int64_t bytes) {
   std::lock_guard lock(mutex_);
@@ -71,4 +71,4 @@ void parallel_for(int64_t items, int threads, const std::function<void(int64_t)>
   if (first_error) std::rethrow_exception(first_error);
 }
 
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 
 enum class NpyDtype { Float16, Float32 };
 
@@ -51,4 +51,4 @@ NpyTensor read_npy(const std::string& path, const std::array<int64_t, 4>* expect
 void write_npy(const std::string& path, const std::array<int64_t, 4>& shape,
                const std::vector<float>& data, NpyDtype dtype);
 
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host

@@ -1,4 +1,4 @@
-#include "src/cpu/npy.h"
+#include "src/host/npy.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 
 #include "common/half.h"
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
@@ -321,4 +321,4 @@ void write_npy(const std::string& path, const std::array<int64_t, 4>& shape,
   if (!out) fail(path, "write failed");
 }
 
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host

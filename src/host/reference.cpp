@@ -1,12 +1,12 @@
-#include "src/cpu/reference.h"
+#include "src/host/reference.h"
 
 #include <cmath>
 #include <limits>
 
 #include "common/numerics.h"
-#include "src/cpu/inputs.h"
+#include "src/host/inputs.h"
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 namespace {
 
 // Computes row (b, h, i) into out[0..head_dim), using scores as scratch (seq_kv doubles).
@@ -77,4 +77,4 @@ std::vector<double> reference_attention(const AttnDims& dims, const std::vector<
   return out;
 }
 
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host

@@ -1,4 +1,4 @@
-#include "src/cpu/inputs.h"
+#include "src/host/inputs.h"
 
 #include <cmath>
 #include <filesystem>
@@ -7,12 +7,21 @@
 #include <fmt/format.h>
 
 #include "common/half.h"
-#include "src/cpu/npy.h"
+#include "src/host/npy.h"
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 
 std::array<int64_t, 4> q_shape(const AttnDims& d) { return {d.batch, d.heads, d.seq_q, d.head_dim}; }
 std::array<int64_t, 4> kv_shape(const AttnDims& d) { return {d.batch, d.kv_heads, d.seq_kv, d.head_dim}; }
+
+std::array<int64_t, 4> unflatten_index(int64_t index, const std::array<int64_t, 4>& shape) {
+  std::array<int64_t, 4> at{};
+  for (int axis = 3; axis >= 0; --axis) {
+    at[axis] = index % shape[axis];
+    index /= shape[axis];
+  }
+  return at;
+}
 
 void validate_dims(const AttnDims& d) {
   if (d.batch <= 0 || d.heads <= 0 || d.kv_heads <= 0 || d.seq_q <= 0 || d.seq_kv <= 0 || d.head_dim <= 0) {
@@ -64,11 +73,7 @@ std::vector<float> generate_tensor(const AttnDims& dims, const InputSpec& input,
 
 // Index (b, h, s, d) of flat element i, for messages.
 std::string element_at(int64_t i, const std::array<int64_t, 4>& shape) {
-  std::array<int64_t, 4> at{};
-  for (int axis = 3; axis >= 0; --axis) {
-    at[axis] = i % shape[axis];
-    i /= shape[axis];
-  }
+  const std::array<int64_t, 4> at = unflatten_index(i, shape);
   return fmt::format("({}, {}, {}, {})", at[0], at[1], at[2], at[3]);
 }
 
@@ -131,4 +136,4 @@ HostQKV make_inputs(const AttnDims& dims, const InputSpec& input) {
   return input.npy_dir.empty() ? generate_inputs(dims, input) : load_inputs(dims, input.npy_dir);
 }
 
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host

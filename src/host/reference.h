@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "common/attn_types.h"
-#include "src/cpu/parallel.h"
+#include "src/host/parallel.h"
 
-namespace int8attn::cpu {
+namespace int8attn::host {
 
 // Output row (b, h, i): head_dim values. q is [b, heads, seq_q, d], k/v [b, kv_heads, seq_kv, d].
 std::vector<double> reference_row(const AttnDims& dims, const std::vector<float>& q,
@@ -20,4 +20,4 @@ std::vector<double> reference_attention(const AttnDims& dims, const std::vector<
                                         const std::vector<float>& k, const std::vector<float>& v,
                                         const CpuExec& exec = {});
 
-}  // namespace int8attn::cpu
+}  // namespace int8attn::host
