@@ -43,10 +43,9 @@ std::string render_profile_table(const ProfileResult& r) {
                      r.environment.backend, mode_line(r), table.to_text(2));
 }
 
-nlohmann::json profile_to_json(const ProfileResult& r, const ToolInfo& tool) {
+nlohmann::json profile_to_json(const ProfileResult& r, const ToolInfo& tool, const nlohmann::json& measurement) {
   using nlohmann::json;
   const BenchCase& c = r.profiled_case;
-  const MeasureOptions& m = r.measure;
   json kernels = json::array();
   for (const ProfiledKernel& k : r.kernels) {
     json j = {{"kernel", k.kernel}, {"status", to_string(k.status)}};
@@ -64,14 +63,7 @@ nlohmann::json profile_to_json(const ProfileResult& r, const ToolInfo& tool) {
           {"case",
            {{"id", c.id}, {"dims", to_json(c.dims)}, {"input", to_json(c.input)}, {"rotation", to_string(c.rotation)}}},
           {"mode", r.once ? "once" : "kernel-only"},
-          {"measurement",
-           {{"warmup_runs", m.warmup_runs},
-            {"min_samples", m.min_samples},
-            {"max_samples", m.max_samples},
-            {"max_seconds", m.max_seconds},
-            {"min_seconds", m.min_seconds},
-            {"target_noise", m.target_noise},
-            {"flush_l2", m.flush_l2}}},
+          {"measurement", measurement},
           {"kernels", std::move(kernels)}};
 }
 

@@ -275,8 +275,10 @@ TEST(ProfileViews, TableHasKernelMsTopsQuantizeAndEndToEnd) {
 }
 
 TEST(ProfileViews, JsonHasEveryMeasurement) {
-  const nlohmann::json j = profile_to_json(sample_result(), ToolInfo{"int8attn-bench", "0.1.0", "abc"});
+  const nlohmann::json measurement = {{"warmup_runs", 3}, {"flush_l2", true}};
+  const nlohmann::json j = profile_to_json(sample_result(), ToolInfo{"int8attn-bench", "0.1.0", "abc"}, measurement);
   EXPECT_EQ(j.at("schema"), kProfileSchema);
+  EXPECT_EQ(j.at("measurement"), measurement);
   EXPECT_EQ(j.at("mode"), "kernel-only");
   EXPECT_EQ(j.at("case").at("dims").at("seq_kv"), 4096);
   EXPECT_EQ(j.at("environment").at("gpu_name"), "NVIDIA H200");
