@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "src/bench/registry.h"
-#include "src/model/profile.h"
+#include "src/model/profile_result.h"
 #include "src/model/settings.h"
 
 namespace int8attn {

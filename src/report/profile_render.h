@@ -1,11 +1,11 @@
-// The views of `int8attn-bench profile` (src/model/profile.h): a short table for the terminal
+// The views of `int8attn-bench profile` (src/model/profile_result.h): a short table for the terminal
 // and a JSON document (schema int8attn-bench/profile/v1, docs/profile.md) for --json.
 #pragma once
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "src/model/profile.h"
+#include "src/model/profile_result.h"
 #include "src/report/report.h"
 
 namespace int8attn {
