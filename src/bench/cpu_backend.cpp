@@ -128,8 +128,7 @@ class CpuBackend final : public Backend {
         const bool full = algorithm == Algorithm::Int8Full;
         const cpu::QuantizedHost qkv = cpu::quantize_qkv_host(dims, quant, in.q, in.k, in.v, full);
         const host::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
-        run.out = cpu::int8_attention_from_quantized(
-            dims, quant, qkv, full ? cpu::Int8Variant::Full : cpu::Int8Variant::QK, &in.v, exec);
+        run.out = cpu::int8_attention_from_quantized(dims, quant, qkv, algorithm, &in.v, exec);
         run.tensor_bytes = full ? cpu::int8_full_tensor_bytes(dims, quant) : cpu::int8_qk_tensor_bytes(dims, quant);
         return run;
       }

@@ -40,10 +40,13 @@ std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const host::
 }  // namespace
 
 std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const QuantConfig& cfg,
-                                                 const QuantizedHost& qkv, Int8Variant variant,
+                                                 const QuantizedHost& qkv, Algorithm algorithm,
                                                  const std::vector<float>* v_fp16, const host::CpuExec& exec) {
   host::validate_dims(dims);
   validate_quant_config(cfg);
+  if (algorithm != Algorithm::Int8Full && algorithm != Algorithm::Int8QK) {
+    throw std::invalid_argument("int8 emulation: the algorithm is not an INT8 kernel's");
+  }
   const int64_t d = dims.head_dim;
   const int64_t group = qk_group_tokens(cfg);
   const int64_t q_groups = qk_groups(dims.seq_q, cfg);
@@ -68,7 +71,7 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
     }
   };
 
-  if (variant == Int8Variant::Full) {
+  if (algorithm == Algorithm::Int8Full) {
     if (static_cast<int64_t>(qkv.v8.size()) != dims.kv_elements() ||
         static_cast<int64_t>(qkv.v_scale.size()) != dims.batch * dims.kv_heads * d) {
       throw std::invalid_argument("int8-fa emulation: V was not quantized");
@@ -90,10 +93,10 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
 
 std::vector<float> int8_attention_host(const AttnDims& dims, const QuantConfig& cfg,
                                        const std::vector<float>& q, const std::vector<float>& k,
-                                       const std::vector<float>& v, Int8Variant variant, const host::CpuExec& exec) {
-  const QuantizedHost qkv = quantize_qkv_host(dims, cfg, q, k, v, variant == Int8Variant::Full);
+                                       const std::vector<float>& v, Algorithm algorithm, const host::CpuExec& exec) {
+  const QuantizedHost qkv = quantize_qkv_host(dims, cfg, q, k, v, algorithm == Algorithm::Int8Full);
   const host::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
-  return int8_attention_from_quantized(dims, cfg, qkv, variant, &v, exec);
+  return int8_attention_from_quantized(dims, cfg, qkv, algorithm, &v, exec);
 }
 
 std::vector<float> fp16_flash_attention_host(const AttnDims& dims, int64_t kv_block,

@@ -7,26 +7,24 @@
 #include "common/attn_types.h"
 #include "src/cpu/quantize.h"
 #include "src/host/parallel.h"
+#include "src/model/kernel.h"
 
 namespace int8attn::cpu {
 
-enum class Int8Variant {
-  Full,  // int8-fa: INT8 Q·K^T, quantized P × INT8 V
-  QK,    // int8-qk: INT8 Q·K^T, FP16 P × FP16 V
-};
-
 // Attention on already-quantized inputs (the GPU kernels can be fed the same QuantizedHost).
-// v_fp16 ([batch, kv_heads, seq_kv, head_dim], FP16 values) is required for Int8Variant::QK
-// and ignored for Full, which needs qkv.v8/v_scale.
+// algorithm: the kernel emulated, Algorithm::Int8Full (int8-fa: INT8 Q·K^T, quantized P × INT8
+// V; needs qkv.v8/v_scale) or Algorithm::Int8QK (int8-qk: INT8 Q·K^T, FP16 P × FP16 V; needs
+// v_fp16, [batch, kv_heads, seq_kv, head_dim] FP16 values); any other throws
+// std::invalid_argument.
 std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const QuantConfig& cfg,
-                                                 const QuantizedHost& qkv, Int8Variant variant,
+                                                 const QuantizedHost& qkv, Algorithm algorithm,
                                                  const std::vector<float>* v_fp16,
                                                  const host::CpuExec& exec = {});
 
 // quantize_qkv_host followed by int8_attention_from_quantized.
 std::vector<float> int8_attention_host(const AttnDims& dims, const QuantConfig& cfg,
                                        const std::vector<float>& q, const std::vector<float>& k,
-                                       const std::vector<float>& v, Int8Variant variant,
+                                       const std::vector<float>& v, Algorithm algorithm,
                                        const host::CpuExec& exec = {});
 
 // fp16-fa: FP32 scores from the FP16 Q/K, online softmax per kv_block keys, P rounded to

@@ -164,12 +164,12 @@ TEST_P(EmulationVsOracle, QuantizedInputsAreIdentical) {
   }
 }
 
-void expect_variant_matches(const QuantConfig& cfg, cpu::Int8Variant emu_variant, oracle::Variant variant,
+void expect_variant_matches(const QuantConfig& cfg, Algorithm emu_algorithm, oracle::Variant variant,
                             const char* name) {
   int64_t elements = 0, ambiguous = 0;
   for (const Shape& shape : shapes(cfg)) {
     const Inputs in = make_inputs(shape.dims, 202, shape.outliers);
-    const std::vector<float> got = cpu::int8_attention_host(shape.dims, cfg, in.q, in.k, in.v, emu_variant);
+    const std::vector<float> got = cpu::int8_attention_host(shape.dims, cfg, in.q, in.k, in.v, emu_algorithm);
     const oracle::Output want =
         oracle::attention(shape.dims, cfg, oracle::quantize(shape.dims, cfg, in.q, in.k, in.v), variant, in.v);
     const Agreement a = agreement(got, want, shape.dims.head_dim);
@@ -184,11 +184,11 @@ void expect_variant_matches(const QuantConfig& cfg, cpu::Int8Variant emu_variant
 }
 
 TEST_P(EmulationVsOracle, Int8FaOutputMatches) {
-  expect_variant_matches(GetParam(), cpu::Int8Variant::Full, oracle::Variant::Int8Fa, "int8-fa");
+  expect_variant_matches(GetParam(), Algorithm::Int8Full, oracle::Variant::Int8Fa, "int8-fa");
 }
 
 TEST_P(EmulationVsOracle, Int8QkOutputMatches) {
-  expect_variant_matches(GetParam(), cpu::Int8Variant::QK, oracle::Variant::Int8Qk, "int8-qk");
+  expect_variant_matches(GetParam(), Algorithm::Int8QK, oracle::Variant::Int8Qk, "int8-qk");
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryOption, EmulationVsOracle, ::testing::ValuesIn(every_option()),
