@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/attn_types.h"
+#include "common/error_metrics.h"
 #include "common/input_families.h"
 
 namespace int8attn::gpu {
@@ -86,10 +87,7 @@ struct OpSettings {
 // the CPU backend's conventions (common/error_metrics.h): a non-finite reference gives NaN
 // metrics, a non-finite output +inf ones, an all-zero reference NaN rel_l2 and cosine;
 // `nonfinite` counts NaN/Inf in the output.
-struct ErrorMetrics {
-  double mse = 0, max_abs_error = 0, mean_abs_error = 0, rel_l2 = 0, cosine = 1;
-  int64_t max_abs_index = 0;
-  int64_t nonfinite = 0;
+struct ErrorMetrics : ErrorValues {
   int64_t elements = 0;
 };
 

@@ -2,6 +2,7 @@
 // compiled instantiations, and the host-side layout converters of attn_kernels.h.
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "kernels/attn_kernels.h"
 #include "kernels/int8_fa_wgmma.cuh"
@@ -181,6 +182,22 @@ bool ws_by_default(const AttnDims& dims) {
   return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
 }
 
+// Whether a warp-specialized Hopper kernel should take the problem (FusedTuning::ws).
+bool ws_wanted(const AttnDims& dims) { return g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims); }
+
+// Runs `launch` (a warp-specialized kernel) where it is wanted. std::nullopt: take another
+// kernel (not wanted, no sm_90a here, or a shape this build lacks). Forced (ws = 1), every
+// refusal is the answer, cudaErrorNotSupported on a device or build without sm_90a included.
+template <class Launch>
+std::optional<cudaError_t> try_ws(const AttnDims& dims, Launch launch) {
+  const bool forced = g_tuning.ws > 0;
+  if (!ws_wanted(dims)) return std::nullopt;
+  if (!device_runs_sm90a()) return forced ? std::optional<cudaError_t>(cudaErrorNotSupported) : std::nullopt;
+  const cudaError_t err = launch();
+  if (err != cudaErrorNotSupported || forced) return err;
+  return std::nullopt;
+}
+
 bool dims_valid(const AttnDims& dims) {
   return dims.batch > 0 && dims.heads > 0 && dims.kv_heads > 0 && dims.heads % dims.kv_heads == 0 &&
          dims.seq_q > 0 && dims.seq_kv > 0;
@@ -225,11 +242,12 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
-  const bool ws = g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims);
-  if (ws && g_tuning.wgmma != 0 && device_runs_sm90a()) {
-    const cudaError_t err = fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
-                                                 cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
-    if (err != cudaErrorNotSupported || g_tuning.ws > 0) return err;  // else: a shape this build lacks
+  if (g_tuning.wgmma != 0) {  // wgmma 0 forces mma.sync
+    const auto ws = try_ws(dims, [&] {
+      return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
+                                  cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
+    });
+    if (ws) return *ws;
   }
   if (g_tuning.wgmma != 0 && (dims.head_dim == 128 || g_tuning.wgmma == 1) && device_runs_sm90a())
     return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
@@ -241,18 +259,10 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
-namespace {
-// Whether int8-qk tries the warp-specialized Hopper kernel for this problem. It refuses
-// per-block Q/K scales and problems beyond the TMA's 32-bit coordinates, which then take the
-// mma.sync kernel unless the tuning forces it.
-bool int8qk_tries_ws(const AttnDims& dims) {
-  const bool ws = g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims);
-  return ws && device_runs_sm90a();
-}
-}  // namespace
-
+// The warp-specialized kernel refuses per-block Q/K scales (and problems beyond the TMA's
+// 32-bit coordinates, which this does not foresee): the mma.sync kernel runs those.
 int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
-  const bool ws_runs = int8qk_tries_ws(dims) && cfg.qk_granularity == QkGranularity::PerToken;
+  const bool ws_runs = ws_wanted(dims) && device_runs_sm90a() && cfg.qk_granularity == QkGranularity::PerToken;
   return ws_runs ? fa::kWsQkKeys : cfg.kv_block;
 }
 
@@ -263,11 +273,11 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
   p.v_rows = dims.seq_kv;
-  if (int8qk_tries_ws(dims)) {
-    const cudaError_t err = fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads,
-                                                 cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
-    if (err != cudaErrorNotSupported || g_tuning.ws > 0) return err;  // else: a shape this build lacks
-  }
+  const auto ws = try_ws(dims, [&] {
+    return fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, cfg.l_from_quantized_p,
+                                g_tuning.ws_schedule, stream);
+  });
+  if (ws) return *ws;
   const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
                         warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p,
                         schedule(Variant::Int8QK, dims.head_dim)};

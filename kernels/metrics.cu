@@ -38,16 +38,9 @@ void error_partials(const __half* out, const float* ref, int64_t count, ErrorPar
 ErrorMetrics finish_error_metrics(const ErrorPartial* partials, int64_t count) {
   ErrorPartial total;
   for (int b = 0; b < kErrorBlocks; ++b) merge_error_sums(total, partials[b]);
-  const ErrorValues v = finish_error_sums(total, count);
   ErrorMetrics m;
+  static_cast<ErrorValues&>(m) = finish_error_sums(total, count);
   m.elements = count;
-  m.mse = v.mse;
-  m.max_abs_error = v.max_abs_error;
-  m.mean_abs_error = v.mean_abs_error;
-  m.rel_l2 = v.rel_l2;
-  m.cosine = v.cosine;
-  m.max_abs_index = v.max_abs_index;
-  m.nonfinite = v.nonfinite;
   return m;
 }
 

@@ -1,18 +1,19 @@
 // int8-fa and int8-qk on Hopper, warp-specialized (FlashAttention-3's structure, issue 10):
 // a persistent grid, one CTA per SM walking the tiles of 128 query rows.
 //   warpgroup 0  producer: one thread issues TMA loads of each tile's Q (two slots, so the
-//                next tile's Q lands during this one) and of K, V and the 64 per-key K
-//                scales into a kStages-deep shared-memory ring; full/empty mbarriers order
+//                next tile's Q lands during this one) and of each KV block's K, V and per-key
+//                K scales (64 keys for int8-fa, 128 for int8-qk: WsShape::kKeys) into a
+//                kStages-deep shared-memory ring; full/empty mbarriers order
 //                it with the consumers. It gives its registers away (setmaxnreg.dec) so the
 //                consumers can hold theirs.
 //   warpgroups 1, 2  consumers: 64 query rows each. The numerics and the per-thread softmax
 //                are WarpTile's (int8_flash_attn.cuh), the products are wgmma:
-//                S = Q·K^T (m64n64k32 s8.s8, both from smem), then
+//                S = Q·K^T (m64n{keys}k32 s8.s8, both from smem), then
 //                int8-fa: O += P·V (m64n{D}k32 u8/s8.s8, P codes from registers, V^T from smem);
 //                int8-qk: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P from
 //                registers, V from smem as it lies in memory: [keys][channels], MN-major).
-// How each int8-fa consumer overlaps its products with its softmax is a schedule (WsSchedule
-// below); int8-qk has one. Included by exactly one .cu (int8_fa_ws.cu).
+// How each consumer overlaps its products with its softmax is a schedule (WsSchedule below:
+// int8-fa's deferred merge, int8-qk's overlap in the product). Included by exactly one .cu (int8_fa_ws.cu).
 #pragma once
 #include <cuda.h>  // CUtensorMap (a plain struct: no driver library is linked for it)
 #include <cuda/ptx>
@@ -27,12 +28,11 @@ struct WsParams {
   int32_t n_tiles;            // batch*heads*n_qblocks; the persistent grid walks them
   int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads longest first (causal)
   CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
-  CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, 64, 1]
+  CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, keys, 1]
   CUtensorMap v_map;  // int8-fa, V^T: [padded seq_kv, head_dim, batch*kv_heads] int8, box [64, head_dim, 1];
                       // int8-qk, V: [head_dim, seq_kv, batch*kv_heads] FP16, box [64, keys, 1]
   CUtensorMap k_scale_map;  // [padded seq_kv, batch*kv_heads] FP32, box [keys, 1]: past the end, zeros
 };
-
 
 template <Variant kV, int kD>
 struct WsShape {

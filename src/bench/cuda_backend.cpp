@@ -38,20 +38,6 @@ gpu::OpSettings op_settings(const RunSettings& s, const BenchCase& c) {
   return o;
 }
 
-Accuracy to_accuracy(const gpu::ErrorMetrics& m, const AttnDims& d) {
-  Accuracy a;
-  a.mse = m.mse;
-  a.max_abs_error = m.max_abs_error;
-  a.max_abs_index = m.max_abs_index;
-  const auto at = host::unflatten_index(m.max_abs_index, host::q_shape(d));
-  a.max_abs_at.assign(at.begin(), at.end());
-  a.mean_abs_error = m.mean_abs_error;
-  a.rel_l2 = m.rel_l2;
-  a.cosine = m.cosine;
-  a.nonfinite = m.nonfinite;
-  return a;
-}
-
 // (batch, head, query row) triples the reference check recomputes on the CPU: both corners
 // and a few seeded picks.
 std::vector<std::array<int64_t, 3>> sampled_rows(const AttnDims& d, uint64_t seed) {
@@ -210,7 +196,7 @@ class CudaBackend final : public Backend {
         check(first, "first run");
         gpu::ErrorMetrics metrics;
         check(session_->compare(op, metrics), "metrics");
-        r.accuracy = to_accuracy(metrics, d);
+        r.accuracy = host::to_accuracy(metrics, host::q_shape(d));
         if (dump.on()) dump.output(spec.name, download(gpu::GpuTensor::Output, op, 0, d.q_elements()));
       }
       r.latency = measure(op, settings.measure);

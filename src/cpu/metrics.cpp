@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "common/error_metrics.h"
-#include "src/host/inputs.h"
+#include "src/host/reference.h"
 
 namespace int8attn::cpu {
 
@@ -15,18 +15,7 @@ Accuracy compute_accuracy(std::span<const float> out, std::span<const double> re
   }
   ErrorSums sums;
   for (int64_t i = 0; i < n; ++i) add_error_element(sums, out[i], ref[i], i);
-  const ErrorValues v = finish_error_sums(sums, n);
-  Accuracy acc;
-  acc.mse = v.mse;
-  acc.max_abs_error = v.max_abs_error;
-  acc.max_abs_index = v.max_abs_index;
-  acc.mean_abs_error = v.mean_abs_error;
-  acc.rel_l2 = v.rel_l2;
-  acc.cosine = v.cosine;
-  acc.nonfinite = v.nonfinite;
-  const std::array<int64_t, 4> at = host::unflatten_index(acc.max_abs_index, shape);
-  acc.max_abs_at.assign(at.begin(), at.end());
-  return acc;
+  return host::to_accuracy(finish_error_sums(sums, n), shape);
 }
 
 }  // namespace int8attn::cpu

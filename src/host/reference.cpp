@@ -77,4 +77,18 @@ std::vector<double> reference_attention(const AttnDims& dims, const std::vector<
   return out;
 }
 
+Accuracy to_accuracy(const ErrorValues& metrics, const std::array<int64_t, 4>& shape) {
+  Accuracy a;
+  a.mse = metrics.mse;
+  a.max_abs_error = metrics.max_abs_error;
+  a.max_abs_index = metrics.max_abs_index;
+  const std::array<int64_t, 4> at = unflatten_index(metrics.max_abs_index, shape);
+  a.max_abs_at.assign(at.begin(), at.end());
+  a.mean_abs_error = metrics.mean_abs_error;
+  a.rel_l2 = metrics.rel_l2;
+  a.cosine = metrics.cosine;
+  a.nonfinite = metrics.nonfinite;
+  return a;
+}
+
 }  // namespace int8attn::host

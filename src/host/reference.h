@@ -5,8 +5,12 @@
 #include <cstdint>
 #include <vector>
 
+#include <array>
+
 #include "common/attn_types.h"
+#include "common/error_metrics.h"
 #include "src/host/parallel.h"
+#include "src/model/result.h"
 
 namespace int8attn::host {
 
@@ -19,5 +23,10 @@ std::vector<double> reference_row(const AttnDims& dims, const std::vector<float>
 std::vector<double> reference_attention(const AttnDims& dims, const std::vector<float>& q,
                                         const std::vector<float>& k, const std::vector<float>& v,
                                         const CpuExec& exec = {});
+
+// A report's accuracy from the error metrics of an output of `shape` (batch, heads, rows,
+// cols) against the reference, however they were summed (CPU loop or GPU reduction); the
+// worst element's flat index becomes its coordinates.
+Accuracy to_accuracy(const ErrorValues& metrics, const std::array<int64_t, 4>& shape);
 
 }  // namespace int8attn::host
