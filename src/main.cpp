@@ -354,10 +354,7 @@ int run_profile_command(ProfileArgs& a) {
     write_stdout(table);
   }
   if (!a.json.empty()) {
-    RunSettings measured;
-    measured.measure = result.measure;
-    const nlohmann::json measurement = settings_to_json_expanded(measured)["measurement"];
-    write_output_file(a.json, profile_to_json(result, tool_info(), measurement).dump(2) + "\n");
+    write_output_file(a.json, profile_to_json(result, tool_info(), measure_to_json(result.measure)).dump(2) + "\n");
     if (!json.to_stdout) fmt::print(stderr, "{} written\n", a.json);
   }
   for (const ProfiledKernel& k : result.kernels) {

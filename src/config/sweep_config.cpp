@@ -429,9 +429,19 @@ json exclude_to_json(const ExcludeRule& r) {
 
 json optional_to_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
+}  // namespace
+
+json measure_to_json(const MeasureOptions& m) {
+  return {{"warmup_runs", m.warmup_runs},   {"min_samples", m.min_samples},
+          {"max_samples", m.max_samples},   {"max_seconds", m.max_seconds},
+          {"min_seconds", m.min_seconds},   {"target_noise", m.target_noise},
+          {"flush_l2", m.flush_l2},         {"keep_samples", m.keep_samples}};
+}
+
+namespace {
+
 json settings_to_json(const RunSettings& s) {
   const QuantConfig& q = s.quant;
-  const MeasureOptions& m = s.measure;
   return {
       {"kernels", s.kernels},
       {"quantization",
@@ -444,15 +454,7 @@ json settings_to_json(const RunSettings& s) {
         {"rotation", to_string(q.rotation)},
         {"fallback_rotation", to_string(s.fallback_rotation)}}},
       {"reference", {{"precision", enum_name(kReferenceNames, s.reference_precision)}}},
-      {"measurement",
-       {{"warmup_runs", m.warmup_runs},
-        {"min_samples", m.min_samples},
-        {"max_samples", m.max_samples},
-        {"max_seconds", m.max_seconds},
-        {"min_seconds", m.min_seconds},
-        {"target_noise", m.target_noise},
-        {"flush_l2", m.flush_l2},
-        {"keep_samples", m.keep_samples}}},
+      {"measurement", measure_to_json(s.measure)},
       {"thresholds",
        {{"max_mse", s.thresholds.max_mse},
         {"max_abs_error", s.thresholds.max_abs_error},

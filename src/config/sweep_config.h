@@ -62,4 +62,7 @@ std::vector<std::string> expanded_case_ids(const nlohmann::json& expanded, const
 // measurement, thresholds, cpu): what a checkpoint fingerprints.
 nlohmann::json settings_to_json_expanded(const RunSettings& settings);
 
+// The measurement settings as the expanded config writes them (its "measurement").
+nlohmann::json measure_to_json(const MeasureOptions& measure);
+
 }  // namespace int8attn

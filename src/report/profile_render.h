@@ -17,8 +17,8 @@ inline constexpr const char* kProfileSchema = "int8attn-bench/profile/v1";
 std::string render_profile_table(const ProfileResult& result);
 
 // Every measurement, with the latencies' full statistics (as a report's LatencyStats).
-// measurement: the sampling settings as the config writes them (settings_to_json's
-// "measurement"), so the two stay one field list.
+// measurement: the sampling settings as the config writes them (measure_to_json), so the
+// two stay one field list.
 nlohmann::json profile_to_json(const ProfileResult& result, const ToolInfo& tool, const nlohmann::json& measurement);
 
 }  // namespace int8attn
