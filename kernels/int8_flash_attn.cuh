@@ -290,19 +290,32 @@ struct WarpTile {
   }
 
   // The score scale of each of this thread's rows: Q's (folded) scale for INT8 Q·K^T.
-  __device__ __forceinline__ void load_q_scales(int64_t bh) {
+  __device__ __forceinline__ void load_q_scales(int64_t bh) { q_scales_of(bh, row0, q_scale); }
+  // The scales of the rows from first_row of head bh (another tile's: read before they are needed).
+  __device__ __forceinline__ void q_scales_of(int64_t bh, int64_t first_row, float (&scale)[2]) const {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       if constexpr (S::kInt8QK) {
-        const int64_t row = rows[r];
+        const int64_t row = first_row + g + 8 * r;
         const uint32_t group = p.group_tokens == 1 ? static_cast<uint32_t>(row)
                                                    : static_cast<uint32_t>(row) / static_cast<uint32_t>(p.group_tokens);
         const float s = row < p.seq_q ? p.q_scale[bh * p.n_q_groups + group] : 0.f;
-        q_scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
+        scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
       } else {
-        q_scale[r] = p.fp16_score_scale;
+        scale[r] = p.fp16_score_scale;
       }
     }
+  }
+  // The rows from first_row, with an empty softmax state (a persistent kernel's next tile);
+  // O is left to the caller, which stores it first.
+  __device__ __forceinline__ void restart(int64_t first_row, const float (&scale)[2]) {
+    row0 = first_row;
+    rows[0] = row0 + g;
+    rows[1] = row0 + g + 8;
+    m[0] = m[1] = ref[0] = ref[1] = -INFINITY;
+    l[0] = l[1] = 0.f;
+    q_scale[0] = scale[0];
+    q_scale[1] = scale[1];
   }
 
   // x = Q·K^T of the block in `slot`, scaled by the K scales (INT8); not yet masked.
@@ -660,14 +673,24 @@ struct WarpTile {
   }
 
   // out = O / l (* v_scale); rows with no visible key get 0.
-  __device__ __forceinline__ void store(int64_t bh, int64_t kv_index) {
+  __device__ __forceinline__ void store(int64_t bh, int64_t kv_index) { store(finish(), bh, kv_index); }
+
+  // A finished tile's rows and 1 / l, kept while the next tile's softmax starts (restart()).
+  struct Finished {
+    int64_t rows[2];
     float inv_l[2];
+  };
+  __device__ __forceinline__ Finished finish() const {
+    Finished f{{rows[0], rows[1]}, {0.f, 0.f}};
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-      inv_l[r] = l[r] > 0.f ? 1.f / l[r] : 0.f;
+      float sum = l[r] + __shfl_xor_sync(0xffffffffu, l[r], 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      f.inv_l[r] = sum > 0.f ? 1.f / sum : 0.f;
     }
+    return f;
+  }
+  __device__ __forceinline__ void store(const Finished& f, int64_t bh, int64_t kv_index) const {
 #pragma unroll
     for (int n = 0; n < S::kNTilesO; ++n) {
       const int c = n * 8 + 2 * t;
@@ -675,10 +698,10 @@ struct WarpTile {
       if constexpr (S::kInt8PV) vs = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + c);
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        if (rows[r] >= p.seq_q) continue;
+        if (f.rows[r] >= p.seq_q) continue;
         const __half2 h =
-            __floats2half2_rn((o[n][2 * r] * inv_l[r]) * vs.x, (o[n][2 * r + 1] * inv_l[r]) * vs.y);
-        *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + rows[r]) * kD + c) = h;
+            __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs.x, (o[n][2 * r + 1] * f.inv_l[r]) * vs.y);
+        *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + c) = h;
       }
     }
   }

@@ -377,48 +377,31 @@ __device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsSh
   tile.store(work.bh, work.kv_index);
 }
 
-// One int8-qk consumer warpgroup over one tile's KV blocks. O lives in the FP32 accumulators
+// One int8-qk consumer warpgroup over all of its CTA's tiles. O lives in the FP32 accumulators
 // of the P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1) and P·V(blk); wait for
 // S and run its softmax while P·V runs; wait for P·V, rescale O by the new alpha and pack the
 // next P. The rescale is unconditional: skipping it where alpha is 1 for the whole warp (a
-// vote and a branch) measured 2-7% slower (docs/perf-log.md qk-ws2). kSchedule: kWsOverlap, or
-// kWsPingPong (the two consumers take turns to issue, as in ws_consume).
+// vote and a branch) measured 2-7% slower (docs/perf-log.md qk-ws2). The last step of a tile
+// computes the next tile's first S (its Q waits in the other slot) and stores O once its P·V
+// is done, so the next tile starts in the steady state: no prologue without overlap and no
+// recomputed last block per tile (qk-ws5). kSchedule: kWsOverlap, or kWsPingPong (the two
+// consumers take turns to issue, as in ws_consume).
 template <int kD, bool kLFromQ, int kSchedule>
-__device__ __forceinline__ void ws_consume_qk(const WsParams& p,
-                                              const CtaWork<WsShape<Variant::Int8QK, kD>::kBlockM,
-                                                            WsShape<Variant::Int8QK, kD>::kKeys>& work,
-                                              char* smem, const WsBarriers& bar, uint32_t ring_base,
-                                              uint32_t tile_iter, int cg, int lane) {
+__device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
+                                              int lane) {
   using W = WsShape<Variant::Int8QK, kD>;
   using Ring = WsConsumerRing<Variant::Int8QK, kD>;
+  using Work = CtaWork<W::kBlockM, W::kKeys>;
+  using KScales = typename Ring::KScales;
   constexpr int kKeys = W::kKeys;
-  const int warp_in_cta = cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4;
-  WarpTile<Variant::Int8QK, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> tile(
-      p.base, lane, work.m0 + warp_in_cta * 16, work.offset);
-  tile.load_q_scales(work.bh);
-  const int n_blocks = work.n_blocks;
-  const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
-  float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(tile.o);
-  auto issue_pv = [&](int blk, const uint32_t (&pa)[kKeys / 16][4]) {
-    const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
-      const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
-      if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
-      else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
-    }
-    wgmma_commit();
-  };
-  auto softmax_of = [&](bool masked, int mask_blk, const uint32_t (&acc)[kKeys / 2],
-                        const typename Ring::KScales& ks, float (&tp)[kKeys / 8][4], float (&alpha)[2]) {
-    float x[kKeys / 8][4], bmax[2], beta[2];
-    bool unit_beta;
-    if (masked) Ring::template scaled_scores<true>(tile, mask_blk, acc, ks, x, bmax);
-    else Ring::template scaled_scores<false>(tile, mask_blk, acc, ks, x, bmax);
-    tile.softmax(x, bmax, tp, alpha, beta, unit_beta);  // int8-qk: beta is 1
-  };
-
-  ring.wait_q(tile_iter);
+  int64_t tile = blockIdx.x;
+  if (tile >= p.n_tiles) return;
+  const int warp_row = (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16;  // 0..112 over the consumers
+  Work work(p.base, tile, p.tile_order_heads);
+  WarpTile<Variant::Int8QK, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(
+      p.base, lane, work.m0 + warp_row, work.offset);
+  wt.load_q_scales(work.bh);
+  float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
   uint32_t s_acc[kKeys / 2];
   float tp[kKeys / 8][4], alpha[2];
   uint32_t pa[kKeys / 16][4];
@@ -426,57 +409,124 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p,
   constexpr int kTurnThreads = 2 * 128;
   const int my_turn = 1 + cg, other_turn = 2 - cg;
   if (kPingPong && cg == 1) ws::named_arrive(1, kTurnThreads);  // consumer 0 issues first
-  if (n_blocks > 0) {  // O is 0: the first alpha has nothing to scale
-    ring.wait_full(0);
-    fence_regs(s_acc);
-    wgmma_fence();
-    ring.issue_scores(0, s_acc);
-    typename Ring::KScales ks;
-    ring.load_k_scales(tile, 0, ks);
-    wgmma_wait<0>();
-    fence_regs(s_acc);
-    softmax_of(true, 0, s_acc, ks, tp, alpha);
-    tile.pack_p_half(tp, pa);
-  }
-  // One step: S(blk + 1) and P·V(blk) issued, S's softmax while P·V runs, O rescaled. As in
-  // ws_consume, every wgmma is waited for within its step, and the last step recomputes the
-  // last block's S (every key masked) instead of branching around it. masked (a type):
-  // whether S(blk + 1) needs the mask.
-  auto step = [&](int blk, auto masked) {
-    const bool last = blk + 1 == n_blocks;
-    const int next = last ? blk : blk + 1;
-    ring.wait_full(next);
-    typename Ring::KScales ks;
-    ring.load_k_scales(tile, next, ks);
-    if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
-    fence_regs(s_acc);
-    fence_regs(o_acc);
-    wgmma_fence();
-    ring.issue_scores(next, s_acc);
-    issue_pv(blk, pa);
-    if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
-    wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
-    fence_regs(s_acc);
-    softmax_of(decltype(masked)::value, last ? INT32_MAX / kKeys : next, s_acc, ks, tp, alpha);
-    wgmma_wait<0>();
-    fence_regs(o_acc);
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-    ring.release_block(blk);
-#pragma unroll
-    for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
-    tile.pack_p_half(tp, pa);  // after the wait: a wgmma's input written while one runs serializes all (C7513)
+
+  auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
+    float x[kKeys / 8][4], bmax[2], beta[2];
+    bool unit_beta;
+    if (masked) Ring::template scaled_scores<true>(wt, mask_blk, s_acc, ks, x, bmax);
+    else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
+    wt.softmax(x, bmax, tp, alpha, beta, unit_beta);  // int8-qk: beta is 1
   };
-  // The steady state without mask code, then the blocks that need it (tails, the diagonal, the
-  // repeated last one): +2% at head_dim 128, +12% at 64 (docs/perf-log.md qk-ws4; int8-fa's
-  // 64-key loop measured 1-3% slower split this way, so it keeps one loop and the mask branch).
-  const int whole = Ring::whole_blocks(p.base, work, cg);
-  int blk = 0;
-  for (; blk + 1 < whole; ++blk) step(blk, std::false_type{});
-  for (; blk < n_blocks; ++blk) step(blk, std::true_type{});
-  ring.release_q();
+  uint32_t ring_base = 0, tile_iter = 0;
+  bool started = false;  // the tile's first S and P are done (by the last step of the one before)
+  for (;;) {
+    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
+    const int n_blocks = work.n_blocks;
+    auto issue_pv = [&](int blk) {
+      const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
+#pragma unroll
+      for (int kk = 0; kk < kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
+        const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
+        if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
+        else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
+      }
+      wgmma_commit();
+    };
+    // One step: S of block `next` of `s_ring` (this tile's, or the next tile's first) and
+    // P·V(blk) issued, S's softmax while P·V runs, then O rescaled. `between` runs after both
+    // are issued and before S's softmax; `after` once P·V is done, before the rescale. Every
+    // wgmma is waited for within its step (ptxas serializes all wgmma of a kernel whose
+    // pipeline it cannot follow through branches: docs/perf-log.md v7). masked (a type):
+    // whether S needs the mask.
+    auto step = [&](int blk, const Ring& s_ring, int next, int mask_blk, auto masked, auto&& between, auto&& after) {
+      s_ring.wait_full(next);
+      KScales ks;
+      s_ring.load_k_scales(wt, next, ks);
+      if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
+      fence_regs(s_acc);
+      fence_regs(o_acc);
+      wgmma_fence();
+      s_ring.issue_scores(next, s_acc);
+      issue_pv(blk);
+      if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
+      between();
+      wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
+      fence_regs(s_acc);
+      softmax_of(decltype(masked)::value, mask_blk, ks);
+      wgmma_wait<0>();
+      fence_regs(o_acc);
+#pragma unroll
+      for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+      ring.release_block(blk);
+      after();
+#pragma unroll
+      for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
+      wt.pack_p_half(tp, pa);  // after the wait: a wgmma's input written while one runs serializes all (C7513)
+    };
+    auto nothing = [] {};
+    if (!started) {
+      ring.wait_q(tile_iter);
+      if (n_blocks > 0) {  // O is 0: the first alpha has nothing to scale
+        ring.wait_full(0);
+        fence_regs(s_acc);
+        wgmma_fence();
+        ring.issue_scores(0, s_acc);
+        KScales ks;
+        ring.load_k_scales(wt, 0, ks);
+        wgmma_wait<0>();
+        fence_regs(s_acc);
+        softmax_of(true, 0, ks);
+        wt.pack_p_half(tp, pa);
+      }
+    }
+    // The steady state without mask code, then the blocks that need it (tails, the diagonal):
+    // +2% at head_dim 128, +12% at 64 (docs/perf-log.md qk-ws4).
+    const int whole = Ring::whole_blocks(p.base, work, cg);
+    int blk = 0;
+    for (; blk + 1 < whole; ++blk) step(blk, ring, blk + 1, blk + 1, std::false_type{}, nothing, nothing);
+    for (; blk + 1 < n_blocks; ++blk) step(blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
+    const int64_t next_tile = tile + gridDim.x;
+    const Work next_work(p.base, next_tile < p.n_tiles ? next_tile : tile, p.tile_order_heads);
+    const bool switched = n_blocks > 0 && next_tile < p.n_tiles && next_work.n_blocks > 0;
+    if (switched) {  // the next tile's first S, in its Q slot, at the ring's next block
+      float next_q_scale[2];
+      wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);
+      const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
+      next_ring.wait_q(tile_iter + 1);
+      typename decltype(wt)::Finished finished;
+      step(blk, next_ring, 0, 0, std::true_type{},
+           [&] {
+             finished = wt.finish();
+             wt.restart(next_work.m0 + warp_row, next_q_scale);
+           },
+           [&] {
+             ring.release_q();  // every S of the tile is done
+             wt.store(finished, work.bh, work.kv_index);
+#pragma unroll
+             for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
+           });
+    } else {
+      // The CTA's last tile (or the next one sees no key): the last step recomputes the last
+      // block's S with every key masked instead of branching around it.
+      if (n_blocks > 0) step(blk, ring, blk, INT32_MAX / kKeys, std::true_type{}, nothing, nothing);
+      ring.release_q();
+      wt.store(work.bh, work.kv_index);
+    }
+    if (next_tile >= p.n_tiles) break;
+    ring_base += n_blocks;
+    ++tile_iter;
+    tile = next_tile;
+    work = next_work;
+    if (!switched) {
+      float q_scale[2];
+      wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      wt.restart(work.m0 + warp_row, q_scale);
+#pragma unroll
+      for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
+    }
+    started = switched;
+  }
   if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
-  tile.store(work.bh, work.kv_index);
 }
 
 // kPU8: int8-fa only.
@@ -508,14 +558,15 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
     return;
   }
   ws::set_max_registers<W::kConsumerRegs>();
-  uint32_t ring_base = 0, tile_iter = 0;
-  for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
-    const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
-    if constexpr (kV == Variant::Int8Full)
+  if constexpr (kV == Variant::Int8Full) {
+    uint32_t ring_base = 0, tile_iter = 0;
+    for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
+      const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
       ws_consume<kD, kPU8, kLFromQ, kSchedule>(p, work, smem, bar, ring_base, tile_iter, wg - 1, lane);
-    else
-      ws_consume_qk<kD, kLFromQ, kSchedule>(p, work, smem, bar, ring_base, tile_iter, wg - 1, lane);
-    ring_base += work.n_blocks;
+      ring_base += work.n_blocks;
+    }
+  } else {
+    ws_consume_qk<kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
   }
 #endif
 }

@@ -403,7 +403,11 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
   for (const bool per_block : {false, true})
     for (const AttnDims& dims : {make_dims(1, 2, 2, 130, 4100, 128, true), make_dims(1, 4, 2, 300, 4096, 128, false),
                                  make_dims(2, 2, 1, 257, 257, 128, true), make_dims(1, 4, 2, 200, 4200, 64, true),
-                                 make_dims(2, 2, 2, 129, 1000, 64, false)}) {
+                                 make_dims(2, 2, 2, 129, 1000, 64, false),
+                                 // More tiles than SMs, so a persistent CTA walks several: causal with
+                                 // seq_q > seq_kv puts tiles without a visible key among them.
+                                 make_dims(1, 48, 8, 700, 300, 128, true), make_dims(2, 40, 8, 260, 520, 64, false),
+                                 make_dims(1, 48, 16, 300, 700, 128, false)}) {
       QuantConfig cfg;
       cfg.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
       cfg.qk_block = 128;
