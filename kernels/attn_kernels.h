@@ -106,9 +106,9 @@ struct FusedTuning {
   int ws = -1;            // int8-fa and int8-qk on Hopper, the warp-specialized kernels
                           // (kernels/sm90): -1 where they are the measured best, 0 never, 1
                           // wherever they run (else cudaErrorNotSupported)
-  int ws_schedule = -1;   // the warp-specialized kernels' schedule, int8-fa: 0 overlap, 1 ping-pong,
-                          // 2 deferred O merge; int8-qk: 0 overlap, 1 ping-pong; -1 the measured
-                          // best (the only one compiled outside tuning builds)
+  int ws_schedule = -1;   // the warp-specialized kernels' schedule, int8-fa: 2 deferred O merge
+                          // (its only one); int8-qk: 0 overlap, 1 ping-pong (tuning builds);
+                          // -1 the measured best
 };
 void set_fused_tuning(const FusedTuning& tuning);
 int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1

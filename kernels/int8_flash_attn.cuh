@@ -680,11 +680,13 @@ struct WarpTile {
     int64_t rows[2];
     float inv_l[2];
   };
-  __device__ __forceinline__ Finished finish() const {
-    Finished f{{rows[0], rows[1]}, {0.f, 0.f}};
+  __device__ __forceinline__ Finished finish() const { return finish(l, row0); }
+  // The same for a tile whose l and first row were saved before restart().
+  __device__ __forceinline__ Finished finish(const float (&l_final)[2], int64_t first_row) const {
+    Finished f{{first_row + g, first_row + g + 8}, {0.f, 0.f}};
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      float sum = l[r] + __shfl_xor_sync(0xffffffffu, l[r], 1);
+      float sum = l_final[r] + __shfl_xor_sync(0xffffffffu, l_final[r], 1);
       sum += __shfl_xor_sync(0xffffffffu, sum, 2);
       f.inv_l[r] = sum > 0.f ? 1.f / sum : 0.f;
     }

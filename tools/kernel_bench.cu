@@ -116,7 +116,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean, Int8FaU8Wgmma, Int8FaU8Ws, Int8FaU8WsPP, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP };
 // The "8w" kinds force 8 warps per CTA (one CTA per SM); the others use the library's choice.
 // The "mma" kind and the 8w one force int8-fa's mma.sync kernel where the wgmma one would run.
 int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 : 0; }
@@ -130,10 +130,10 @@ int wgmma_shape_for(Kind k) { return k == Kind::Int8FaU8Wg2 ? 2 : k == Kind::Int
 int g_ws = -1;
 int ws_for(Kind k) {
   if (k == Kind::Int8FaU8Wgmma || k == Kind::Int8QkMma) return 0;  // the older kernels themselves, where the default would be ws
-  return k == Kind::Int8FaU8Ws || k == Kind::Int8FaU8WsPP || k == Kind::Int8FaU8WsDefer || k == Kind::Int8QkWs || k == Kind::Int8QkWsPP ? 1 : g_ws;
+  return k == Kind::Int8FaU8WsDefer || k == Kind::Int8QkWs || k == Kind::Int8QkWsPP ? 1 : g_ws;
 }
 int ws_schedule_for(Kind k) {
-  return k == Kind::Int8FaU8Ws ? 0 : k == Kind::Int8FaU8WsPP || k == Kind::Int8QkWsPP ? 1 : k == Kind::Int8FaU8WsDefer ? 2 : -1;
+  return k == Kind::Int8QkWsPP ? 1 : k == Kind::Int8FaU8WsDefer ? 2 : -1;
 }
 int wgmma_for(Kind k) {
   return k == Kind::Int8FaU8Mma || k == Kind::Int8FaU8W8 ? 0 : k == Kind::Int8FaU8Wgmma ? 1 : -1;
@@ -151,8 +151,6 @@ const char* kind_name(Kind k) {
     case Kind::Int8FaU8Wg2: return "int8-fa(u8,wg2)";
     case Kind::Int8FaU8Lean: return "int8-fa(u8,lean)";
     case Kind::Int8FaU8Wgmma: return "int8-fa(u8,wgmma)";
-    case Kind::Int8FaU8Ws: return "int8-fa(u8,ws)";
-    case Kind::Int8FaU8WsPP: return "int8-fa(u8,ws,pp)";
     case Kind::Int8FaU8WsDefer: return "int8-fa(u8,ws,defer)";
     case Kind::Int8QkWs: return "int8-qk(ws)";
     case Kind::Int8QkMma: return "int8-qk(mma)";
@@ -266,8 +264,6 @@ struct Bench {
       case Kind::Int8FaU8Wg2:
       case Kind::Int8FaU8Lean:
       case Kind::Int8FaU8Wgmma:
-      case Kind::Int8FaU8Ws:
-      case Kind::Int8FaU8WsPP:
       case Kind::Int8FaU8WsDefer:
       case Kind::Int8FaU8:
       case Kind::Int8FaS8:
@@ -368,7 +364,7 @@ int main(int argc, char** argv) {
 
   std::vector<Shape> shapes;
   std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk,
-                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
+                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer};
   const bool timed = mode != "check" && mode != "profile" && mode != "wsprofile" && mode != "wsprofile-qk" && mode != "sancheck" && mode != "wssan";
   if (mode == "check") {
     for (int64_t d : {64, 128})
@@ -382,18 +378,19 @@ int main(int argc, char** argv) {
       }
   } else if (mode == "sancheck") {  // small shapes for compute-sanitizer
     kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk, Kind::Fp16Fa, Kind::Int8FaU8Mma,
-             Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer};
+             Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer};
     for (int64_t d : {64, 128}) {
       shapes.push_back({2, 4, 2, 77, 77, d, true, false});
       shapes.push_back({1, 2, 2, 200, 70, d, true, false});
       shapes.push_back({1, 2, 1, 1, 300, d, false, false});
     }
   } else if (mode == "wssan") {  // the warp-specialized kernels, small shapes, for compute-sanitizer
-    kinds = {Kind::Int8FaU8Ws, Kind::Int8FaU8WsPP, Kind::Int8FaU8WsDefer, Kind::Int8QkWs, Kind::Int8QkWsPP};
+    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8QkWs, Kind::Int8QkWsPP};
     for (bool causal : {false, true}) {
       shapes.push_back({2, 4, 2, 77, 77, 128, causal, false});
       shapes.push_back({1, 2, 2, 200, 70, 128, causal, false});
       shapes.push_back({1, 2, 1, 130, 1100, 128, causal, false});
+      shapes.push_back({1, 48, 8, 300, 600, 128, causal, false});  // 144 tiles: CTAs walk several
     }
   } else if (mode == "wsprofile" || mode == "wsprofile-qk") {  // one launch of a warp-specialized kernel for ncu (16K, d128)
     kinds = {mode == "wsprofile" ? Kind::Int8FaU8WsDefer : Kind::Int8QkWs};

@@ -34,9 +34,11 @@ struct WsParams {
   CUtensorMap k_scale_map;  // [padded seq_kv, batch*kv_heads] FP32, box [keys, 1]: past the end, zeros
 };
 
-template <Variant kV, int kD>
+template <Variant kV, int kD_>
 struct WsShape {
   static_assert(kV == Variant::Int8Full || kV == Variant::Int8QK, "INT8 Q·K^T");
+  static constexpr Variant kVariant = kV;
+  static constexpr int kD = kD_;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
   static constexpr int kConsumers = 2;                 // consumer warpgroups
   static constexpr int kThreads = 128 * (1 + kConsumers);
@@ -157,14 +159,16 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
 }
 
 // How a consumer orders its products and its ALU work (FusedTuning::ws_schedule):
-//   Overlap:  issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while P·V runs;
-//             wait for P·V and merge it into O.
-//   PingPong: Overlap, the two consumers taking turns to issue (named barriers 1 and 2).
-//   DeferO:   issue S(blk + 1); merge P·V(blk - 1) into O while S runs; issue P·V(blk); scale
-//             and softmax S(blk + 1) while P·V(blk) runs. Both tensor waits are covered by the
-//             warp's own ALU work. The merge is one FFMA per element with no branch on the
-//             block weight: O is kept divided by a per-row scale (the last block's weight), so
-//             O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V.
+//   Overlap (int8-qk):  issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while
+//             P·V runs; wait for P·V and rescale O.
+//   PingPong (int8-qk, tuning builds): Overlap, the two consumers taking turns to issue (named
+//             barriers 1 and 2).
+//   DeferO (int8-fa):   issue S(blk + 1); merge P·V(blk - 1) into O while S runs; issue
+//             P·V(blk); scale and softmax S(blk + 1) while P·V(blk) runs. Both tensor waits are
+//             covered by the warp's own ALU work. The merge is one FFMA per element with no
+//             branch on the block weight: O is kept divided by a per-row scale (the last block's
+//             weight), so O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V. (int8-fa's
+//             Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17, and are gone.)
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
 
 // A consumer warpgroup's side of the ring for one tile: slots, barriers, and the S = Q·K^T
@@ -243,164 +247,200 @@ struct WsConsumerRing {
   }
 };
 
-// One int8-fa consumer warpgroup (index cg) over one tile's KV blocks.
-template <int kD, bool kPU8, bool kLFromQ, int kSchedule>
-__device__ __forceinline__ void ws_consume(const WsParams& p, const CtaWork<WsShape<Variant::Int8Full, kD>::kBlockM>& work,
-                                           char* smem, const WsBarriers& bar, uint32_t ring_base, uint32_t tile_iter,
-                                           int cg, int lane) {
-  using W = WsShape<Variant::Int8Full, kD>;
-  constexpr bool kPingPong = kSchedule == kWsPingPong;
-  const int warp_in_cta = cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4;  // 0..7 over the consumers
-  WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> tile(
-      p.base, lane, work.m0 + warp_in_cta * 16, work.offset);
-  tile.load_q_scales(work.bh);
-  const int n_blocks = work.n_blocks;
-  const WsConsumerRing<Variant::Int8Full, kD> ring(smem, bar, ring_base, tile_iter, cg, lane);
-  using KScales = typename WsConsumerRing<Variant::Int8Full, kD>::KScales;
-  static_assert(kBlockN == 64, "two k32 steps of P·V");
-  auto issue_pv = [&](int blk, uint32_t (&acc)[kD / 2], const uint32_t (&pa)[kBlockN / 32][4]) {
-    const uint64_t desc_v = gmma_desc<kBlockN>(ring.slot_addr(blk) + W::kKBytes);
-    wgmma_pv<kD, kPU8, 0>(acc, pa[0], desc_v);
-    wgmma_pv<kD, kPU8, 1>(acc, pa[1], desc_v + kDescKStep);
-    wgmma_commit();
-  };
-  auto scaled_scores = [&](int mask_blk, const uint32_t (&acc)[kBlockN / 2], const KScales& ks,
-                           float (&x)[kBlockN / 8][4], float (&bmax)[2]) {
-    ring.scaled_scores(tile, mask_blk, acc, ks, x, bmax);
-  };
-  constexpr int kTurnThreads = 2 * 128;
-  const int my_turn = 1 + cg, other_turn = 2 - cg;
-  if (kPingPong && cg == 1) ws::named_arrive(1, kTurnThreads);  // consumer 0 issues first
-
-  ring.wait_q(tile_iter);
-  uint32_t s_acc[kBlockN / 2];
-  float tp[kBlockN / 8][4], alpha[2], beta[2];
-  bool unit_beta = true;
-  uint32_t pa[kBlockN / 32][4];
-  // DeferO: O and l are stored divided by the last block's weight (WarpTile::softmax_rescaled);
-  // merge_scale: the factor of the merge in flight, pending: the next one's.
-  float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
-  if (n_blocks > 0) {
-    ring.wait_full(0);
-    fence_regs(s_acc);
-    wgmma_fence();
-    ring.issue_scores(0, s_acc);
-    KScales ks;
-    ring.load_k_scales(tile, 0, ks);
-    wgmma_wait<0>();
-    fence_regs(s_acc);
-    float x[kBlockN / 8][4], bmax[2];
-    scaled_scores(0, s_acc, ks, x, bmax);
-    if constexpr (kSchedule == kWsDeferO) tile.softmax_rescaled(x, bmax, tp, log2_o_scale, pending);
-    else tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
-    tile.pack_p_codes(tp, pa);
-  }
-  // Every wgmma is waited for within its iteration (DeferO: P·V's result is read in the next
-  // one), and the last iteration recomputes the last block's S instead of branching around
-  // it: ptxas serializes all wgmma of a kernel whose pipeline it cannot follow through
-  // branches (docs/perf-log.md v7).
-  if constexpr (kSchedule == kWsDeferO) {
-    uint32_t o_acc[kD / 2];
-#pragma unroll
-    for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0;  // the merge of "block -1" adds nothing
-    auto merge = [&](const uint32_t (&acc)[kD / 2]) {  // O = O * merge_scale + P·V, one FFMA
-#pragma unroll
-      for (int n = 0; n < kD / 8; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          tile.o[n][e] = fmaf(tile.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(acc[4 * n + e])));
-    };
-    for (int blk = 0; blk < n_blocks; ++blk) {
-      const bool last = blk + 1 == n_blocks;
-      const int next = last ? blk : blk + 1;
-      ring.wait_full(next);
-      // Read at the top so that no branch (the mask's) waits for them: ptxas makes a branch
-      // wait for every load in flight.
-      KScales ks;
-      ring.load_k_scales(tile, next, ks);
-      fence_regs(s_acc);
-      wgmma_fence();
-      ring.issue_scores(next, s_acc);
-      merge(o_acc);
-      fence_regs(o_acc);
-      wgmma_fence();
-      issue_pv(blk, o_acc, pa);
-      merge_scale[0] = pending[0], merge_scale[1] = pending[1];
-      wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
-      fence_regs(s_acc);
-      float x[kBlockN / 8][4], bmax[2];
-      scaled_scores(last ? INT32_MAX / kBlockN : next, s_acc, ks, x, bmax);
-      tile.softmax_rescaled(x, bmax, tp, log2_o_scale, pending);
-      wgmma_wait<0>();
-      fence_regs(o_acc);
-#pragma unroll
-      for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-      ring.release_block(blk);
-      tile.pack_p_codes(tp, pa);
+// One consumer warpgroup's walk over its CTA's tiles, for either variant. The last step of a
+// tile computes the next tile's first S (its Q waits in the other slot) and stores O once its
+// P·V is done, so the next tile starts in the steady state: no prologue without overlap and
+// no recomputed last block per tile (+4% at 4K, +12% at 1K: docs/perf-log.md qk-ws5). The
+// consumer supplies, with `ring` the tile's side of the ring:
+//   prologue(ring)      the tile's first S and P (no P·V in flight yet);
+//   steps(ring, work)   every step but the last, S(blk + 1) with P·V(blk);
+//   step(ring, blk, s_ring, next, mask_blk, between, after)  one step: P·V(blk) and S of
+//                       block `next` of s_ring (this tile's, or the next tile's first), with
+//                       `between` run after both are issued and before S's softmax, `after`
+//                       once P·V is done, before P is packed;
+//   complete()          O complete after the last P·V (int8-fa's last merge);
+//   restarted()         the softmax state of a new tile (before its first softmax);
+//   reset()             O empty for a new tile.
+// The tile's last step without a next tile (or when the next sees no key) recomputes the last
+// block's S with every key masked instead of branching around the wgmma: ptxas serializes
+// all wgmma of a kernel whose pipeline it cannot follow through branches (perf-log v7).
+template <class W, class Tile, class Prologue, class Steps, class Step, class Complete, class Restarted, class Reset>
+__device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, const WsBarriers& bar, int cg, int lane,
+                                              Tile& wt, int warp_row, Prologue&& prologue, Steps&& steps, Step&& step,
+                                              Complete&& complete, Restarted&& restarted, Reset&& reset) {
+  using Ring = WsConsumerRing<W::kVariant, W::kD>;
+  using Work = CtaWork<W::kBlockM, W::kKeys>;
+  auto nothing = [] {};
+  int64_t tile = blockIdx.x;
+  Work work(p.base, tile, p.tile_order_heads);
+  uint32_t ring_base = 0, tile_iter = 0;
+  bool started = false;  // the tile's first S and P are done (by the last step of the one before)
+  for (;;) {
+    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
+    const int n_blocks = work.n_blocks;
+    if (!started) {
+      ring.wait_q(tile_iter);
+      if (n_blocks > 0) prologue(ring);
     }
-    ring.release_q();  // every S of the tile is done: the producer may load the next Q
-    merge(o_acc);  // store() divides O by l: both are divided by the same weight
-  } else {
-    for (int blk = 0; blk < n_blocks; ++blk) {
-      const bool last = blk + 1 == n_blocks;
-      const int next = last ? blk : blk + 1;
-      ring.wait_full(next);
-      if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
-      uint32_t o_acc[kD / 2];
-      fence_regs(s_acc);
-      fence_regs(o_acc);
-      wgmma_fence();
-      ring.issue_scores(next, s_acc);
-      issue_pv(blk, o_acc, pa);
-      if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
-
-      const float alpha_blk[2] = {alpha[0], alpha[1]}, beta_blk[2] = {beta[0], beta[1]};
-      const bool unit_blk = unit_beta;
-      KScales ks;
-      ring.load_k_scales(tile, next, ks);
-      wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
-      fence_regs(s_acc);
-      float x[kBlockN / 8][4], bmax[2];
-      scaled_scores(last ? INT32_MAX / kBlockN : next, s_acc, ks, x, bmax);
-      tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
-      wgmma_wait<0>();
-      fence_regs(o_acc);
-#pragma unroll
-      for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-      ring.release_block(blk);
-      tile.add_pv_tiles(o_acc, alpha_blk, beta_blk, unit_blk);
-      tile.pack_p_codes(tp, pa);
+    if (n_blocks > 0) steps(ring, work);
+    const int64_t next_tile = tile + gridDim.x;
+    bool switched = false;
+    float next_q_scale[2];
+    int64_t next_first_row = 0;
+    if (n_blocks > 0 && next_tile < p.n_tiles) {
+      const Work next_work(p.base, next_tile, p.tile_order_heads);
+      switched = next_work.n_blocks > 0;
+      wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
+      next_first_row = next_work.m0 + warp_row;
     }
-    ring.release_q();
+    if (switched) {
+      const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
+      next_ring.wait_q(tile_iter + 1);
+      float l_final[2];
+      step(ring, n_blocks - 1, next_ring, 0, 0,
+           [&] {
+             l_final[0] = wt.l[0], l_final[1] = wt.l[1];
+             wt.restart(next_first_row, next_q_scale);
+             restarted();
+           },
+           [&] {
+             ring.release_q();  // every S of the tile is done
+             complete();
+             wt.store(wt.finish(l_final, work.m0 + warp_row), work.bh, work.kv_index);
+             reset();
+           });
+    } else {
+      if (n_blocks > 0) step(ring, n_blocks - 1, ring, n_blocks - 1, INT32_MAX / W::kKeys, nothing, nothing);
+      ring.release_q();
+      complete();
+      wt.store(work.bh, work.kv_index);
+    }
+    if (next_tile >= p.n_tiles) return;
+    ring_base += n_blocks;
+    ++tile_iter;
+    tile = next_tile;
+    work = Work(p.base, tile, p.tile_order_heads);
+    if (!switched) {
+      float q_scale[2];
+      wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      wt.restart(work.m0 + warp_row, q_scale);
+      restarted();
+      reset();
+    }
+    started = switched;
   }
-  if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
-  tile.store(work.bh, work.kv_index);
 }
 
-// One int8-qk consumer warpgroup over all of its CTA's tiles. O lives in the FP32 accumulators
-// of the P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1) and P·V(blk); wait for
-// S and run its softmax while P·V runs; wait for P·V, rescale O by the new alpha and pack the
-// next P. The rescale is unconditional: skipping it where alpha is 1 for the whole warp (a
-// vote and a branch) measured 2-7% slower (docs/perf-log.md qk-ws2). The last step of a tile
-// computes the next tile's first S (its Q waits in the other slot) and stores O once its P·V
-// is done, so the next tile starts in the steady state: no prologue without overlap and no
-// recomputed last block per tile (qk-ws5). kSchedule: kWsOverlap, or kWsPingPong (the two
-// consumers take turns to issue, as in ws_consume).
+// The consumer's first 16 query rows of the CTA's 128: 0..112 over the two warpgroups.
+__device__ __forceinline__ int ws_warp_row(int cg) { return (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16; }
+
+// One int8-fa consumer warpgroup over its CTA's tiles, in the DeferO schedule: O and l are
+// stored divided by the last block's weight (WarpTile::softmax_rescaled); merge_scale is the
+// factor of the merge in flight, pending the next one's.
+template <int kD, bool kPU8, bool kLFromQ>
+__device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, const WsBarriers& bar, int cg, int lane) {
+  using W = WsShape<Variant::Int8Full, kD>;
+  using Ring = WsConsumerRing<Variant::Int8Full, kD>;
+  using KScales = typename Ring::KScales;
+  static_assert(kBlockN == 64 && W::kKeys == kBlockN, "two k32 steps of P·V");
+  const int warp_row = ws_warp_row(cg);
+  const CtaWork<W::kBlockM> first(p.base, blockIdx.x, p.tile_order_heads);
+  WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> wt(p.base, lane,
+                                                                                      first.m0 + warp_row, first.offset);
+  wt.load_q_scales(first.bh);
+  uint32_t s_acc[kBlockN / 2], o_acc[kD / 2], pa[kBlockN / 32][4];
+  float tp[kBlockN / 8][4];
+  float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
+#pragma unroll
+  for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0;  // the merge of "block -1" adds nothing
+  auto merge = [&] {  // O = O * merge_scale + P·V, one FFMA
+#pragma unroll
+    for (int n = 0; n < kD / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        wt.o[n][e] = fmaf(wt.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
+  };
+  auto softmax_of = [&](int mask_blk, const KScales& ks) {
+    float x[kBlockN / 8][4], bmax[2];
+    Ring::scaled_scores(wt, mask_blk, s_acc, ks, x, bmax);
+    wt.softmax_rescaled(x, bmax, tp, log2_o_scale, pending);
+  };
+  auto step = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between,
+                  auto&& after) {
+    s_ring.wait_full(next);
+    // Read at the top so that no branch (the mask's) waits for them: ptxas makes a branch
+    // wait for every load in flight.
+    KScales ks;
+    s_ring.load_k_scales(wt, next, ks);
+    fence_regs(s_acc);
+    wgmma_fence();
+    s_ring.issue_scores(next, s_acc);
+    merge();
+    fence_regs(o_acc);
+    wgmma_fence();
+    const uint64_t desc_v = gmma_desc<kBlockN>(ring.slot_addr(blk) + W::kKBytes);
+    wgmma_pv<kD, kPU8, 0>(o_acc, pa[0], desc_v);
+    wgmma_pv<kD, kPU8, 1>(o_acc, pa[1], desc_v + kDescKStep);
+    wgmma_commit();
+    merge_scale[0] = pending[0], merge_scale[1] = pending[1];
+    between();
+    wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
+    fence_regs(s_acc);
+    softmax_of(mask_blk, ks);
+    wgmma_wait<0>();
+    fence_regs(o_acc);
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+    ring.release_block(blk);
+    after();
+    wt.pack_p_codes(tp, pa);
+  };
+  auto nothing = [] {};
+  ws_walk_tiles<W>(
+      p, smem, bar, cg, lane, wt, warp_row,
+      [&](const Ring& ring) {  // prologue
+        ring.wait_full(0);
+        fence_regs(s_acc);
+        wgmma_fence();
+        ring.issue_scores(0, s_acc);
+        KScales ks;
+        ring.load_k_scales(wt, 0, ks);
+        wgmma_wait<0>();
+        fence_regs(s_acc);
+        softmax_of(0, ks);
+        wt.pack_p_codes(tp, pa);
+      },
+      [&](const Ring& ring, const CtaWork<W::kBlockM>& work) {  // one loop with the mask's branch: peeling
+        for (int blk = 0; blk + 1 < work.n_blocks; ++blk)       // the masked blocks measured 1-3% slower
+          step(ring, blk, ring, blk + 1, blk + 1, nothing, nothing);
+      },
+      step, merge,
+      [&] { log2_o_scale[0] = log2_o_scale[1] = 0.f; },
+      [&] {
+#pragma unroll
+        for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f, o_acc[i] = 0;
+        merge_scale[0] = merge_scale[1] = 1.f;
+      });
+}
+
+// One int8-qk consumer warpgroup over its CTA's tiles. O lives in the FP32 accumulators of the
+// P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1) and P·V(blk); wait for S and
+// run its softmax while P·V runs; wait for P·V, rescale O by the new alpha and pack the next
+// P. The rescale is unconditional: skipping it where alpha is 1 for the whole warp (a vote and
+// a branch) measured 2-7% slower (docs/perf-log.md qk-ws2). kSchedule: kWsOverlap, or
+// kWsPingPong (the two consumers take turns to issue).
 template <int kD, bool kLFromQ, int kSchedule>
 __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                               int lane) {
   using W = WsShape<Variant::Int8QK, kD>;
   using Ring = WsConsumerRing<Variant::Int8QK, kD>;
-  using Work = CtaWork<W::kBlockM, W::kKeys>;
   using KScales = typename Ring::KScales;
   constexpr int kKeys = W::kKeys;
-  int64_t tile = blockIdx.x;
-  if (tile >= p.n_tiles) return;
-  const int warp_row = (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16;  // 0..112 over the consumers
-  Work work(p.base, tile, p.tile_order_heads);
+  const int warp_row = ws_warp_row(cg);
+  const CtaWork<W::kBlockM, kKeys> first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<Variant::Int8QK, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(
-      p.base, lane, work.m0 + warp_row, work.offset);
-  wt.load_q_scales(work.bh);
+      p.base, lane, first.m0 + warp_row, first.offset);
+  wt.load_q_scales(first.bh);
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
   uint32_t s_acc[kKeys / 2];
   float tp[kKeys / 8][4], alpha[2];
@@ -417,56 +457,44 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
     else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
     wt.softmax(x, bmax, tp, alpha, beta, unit_beta);  // int8-qk: beta is 1
   };
-  uint32_t ring_base = 0, tile_iter = 0;
-  bool started = false;  // the tile's first S and P are done (by the last step of the one before)
-  for (;;) {
-    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
-    const int n_blocks = work.n_blocks;
-    auto issue_pv = [&](int blk) {
-      const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
+  // masked (a type): whether S needs the mask.
+  auto step_of = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto masked,
+                     auto&& between, auto&& after) {
+    s_ring.wait_full(next);
+    KScales ks;
+    s_ring.load_k_scales(wt, next, ks);
+    if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
+    fence_regs(s_acc);
+    fence_regs(o_acc);
+    wgmma_fence();
+    s_ring.issue_scores(next, s_acc);
+    const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
 #pragma unroll
-      for (int kk = 0; kk < kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
-        const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
-        if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
-        else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
-      }
-      wgmma_commit();
-    };
-    // One step: S of block `next` of `s_ring` (this tile's, or the next tile's first) and
-    // P·V(blk) issued, S's softmax while P·V runs, then O rescaled. `between` runs after both
-    // are issued and before S's softmax; `after` once P·V is done, before the rescale. Every
-    // wgmma is waited for within its step (ptxas serializes all wgmma of a kernel whose
-    // pipeline it cannot follow through branches: docs/perf-log.md v7). masked (a type):
-    // whether S needs the mask.
-    auto step = [&](int blk, const Ring& s_ring, int next, int mask_blk, auto masked, auto&& between, auto&& after) {
-      s_ring.wait_full(next);
-      KScales ks;
-      s_ring.load_k_scales(wt, next, ks);
-      if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
-      fence_regs(s_acc);
-      fence_regs(o_acc);
-      wgmma_fence();
-      s_ring.issue_scores(next, s_acc);
-      issue_pv(blk);
-      if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
-      between();
-      wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
-      fence_regs(s_acc);
-      softmax_of(decltype(masked)::value, mask_blk, ks);
-      wgmma_wait<0>();
-      fence_regs(o_acc);
+    for (int kk = 0; kk < kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
+      const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
+      if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
+      else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
+    }
+    wgmma_commit();
+    if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
+    between();
+    wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
+    fence_regs(s_acc);
+    softmax_of(decltype(masked)::value, mask_blk, ks);
+    wgmma_wait<0>();
+    fence_regs(o_acc);
 #pragma unroll
-      for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-      ring.release_block(blk);
-      after();
+    for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+    ring.release_block(blk);
+    after();
 #pragma unroll
-      for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
-      wt.pack_p_half(tp, pa);  // after the wait: a wgmma's input written while one runs serializes all (C7513)
-    };
-    auto nothing = [] {};
-    if (!started) {
-      ring.wait_q(tile_iter);
-      if (n_blocks > 0) {  // O is 0: the first alpha has nothing to scale
+    for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
+    wt.pack_p_half(tp, pa);  // after the wait: a wgmma's input written while one runs serializes all (C7513)
+  };
+  auto nothing = [] {};
+  ws_walk_tiles<W>(
+      p, smem, bar, cg, lane, wt, warp_row,
+      [&](const Ring& ring) {  // prologue: O is 0, the first alpha has nothing to scale
         ring.wait_full(0);
         fence_regs(s_acc);
         wgmma_fence();
@@ -477,55 +505,24 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
         fence_regs(s_acc);
         softmax_of(true, 0, ks);
         wt.pack_p_half(tp, pa);
-      }
-    }
-    // The steady state without mask code, then the blocks that need it (tails, the diagonal):
-    // +2% at head_dim 128, +12% at 64 (docs/perf-log.md qk-ws4).
-    const int whole = Ring::whole_blocks(p.base, work, cg);
-    int blk = 0;
-    for (; blk + 1 < whole; ++blk) step(blk, ring, blk + 1, blk + 1, std::false_type{}, nothing, nothing);
-    for (; blk + 1 < n_blocks; ++blk) step(blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
-    const int64_t next_tile = tile + gridDim.x;
-    const Work next_work(p.base, next_tile < p.n_tiles ? next_tile : tile, p.tile_order_heads);
-    const bool switched = n_blocks > 0 && next_tile < p.n_tiles && next_work.n_blocks > 0;
-    if (switched) {  // the next tile's first S, in its Q slot, at the ring's next block
-      float next_q_scale[2];
-      wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);
-      const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
-      next_ring.wait_q(tile_iter + 1);
-      typename decltype(wt)::Finished finished;
-      step(blk, next_ring, 0, 0, std::true_type{},
-           [&] {
-             finished = wt.finish();
-             wt.restart(next_work.m0 + warp_row, next_q_scale);
-           },
-           [&] {
-             ring.release_q();  // every S of the tile is done
-             wt.store(finished, work.bh, work.kv_index);
+      },
+      [&](const Ring& ring, const CtaWork<W::kBlockM, kKeys>& work) {
+        // The steady state without mask code, then the blocks that need it (tails, the
+        // diagonal): +2% at head_dim 128, +12% at 64 (docs/perf-log.md qk-ws4).
+        const int whole = Ring::whole_blocks(p.base, work, cg);
+        int blk = 0;
+        for (; blk + 1 < whole; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::false_type{}, nothing, nothing);
+        for (; blk + 1 < work.n_blocks; ++blk)
+          step_of(ring, blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
+      },
+      [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
+        step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
+      },
+      nothing, nothing,
+      [&] {
 #pragma unroll
-             for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
-           });
-    } else {
-      // The CTA's last tile (or the next one sees no key): the last step recomputes the last
-      // block's S with every key masked instead of branching around it.
-      if (n_blocks > 0) step(blk, ring, blk, INT32_MAX / kKeys, std::true_type{}, nothing, nothing);
-      ring.release_q();
-      wt.store(work.bh, work.kv_index);
-    }
-    if (next_tile >= p.n_tiles) break;
-    ring_base += n_blocks;
-    ++tile_iter;
-    tile = next_tile;
-    work = next_work;
-    if (!switched) {
-      float q_scale[2];
-      wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
-      wt.restart(work.m0 + warp_row, q_scale);
-#pragma unroll
-      for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
-    }
-    started = switched;
-  }
+        for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
+      });
   if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
 }
 
@@ -558,13 +555,10 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
     return;
   }
   ws::set_max_registers<W::kConsumerRegs>();
+  if (blockIdx.x >= p.n_tiles) return;
   if constexpr (kV == Variant::Int8Full) {
-    uint32_t ring_base = 0, tile_iter = 0;
-    for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
-      const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
-      ws_consume<kD, kPU8, kLFromQ, kSchedule>(p, work, smem, bar, ring_base, tile_iter, wg - 1, lane);
-      ring_base += work.n_blocks;
-    }
+    static_assert(kSchedule == kWsDeferO, "int8-fa's one schedule");
+    ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else {
     ws_consume_qk<kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
   }

@@ -10,16 +10,10 @@ namespace int8attn::kernels::fa {
 struct Params;
 
 // THE list of compiled instantiations: X(head_dim, u8 P, l from quantized P, schedule), the
-// schedule a WsSchedule of int8_fa_ws.cuh (0 overlap, 1 ping-pong, 2 deferred O merge).
+// schedule a WsSchedule of int8_fa_ws.cuh (int8-fa has one: 2, the deferred O merge).
 #define INT8ATTN_WS_OPTIONS(X, D, S) \
   X(D, true, false, S) X(D, true, true, S) X(D, false, false, S) X(D, false, true, S)
-#if INT8ATTN_KERNEL_TUNING  // A/B builds: every schedule, and head_dim 64
-#define INT8ATTN_WS_INSTANCES(X)                                                              \
-  INT8ATTN_WS_OPTIONS(X, 128, 0) INT8ATTN_WS_OPTIONS(X, 128, 1) INT8ATTN_WS_OPTIONS(X, 128, 2) \
-  INT8ATTN_WS_OPTIONS(X, 64, 0) INT8ATTN_WS_OPTIONS(X, 64, 2)
-#else
 #define INT8ATTN_WS_INSTANCES(X) INT8ATTN_WS_OPTIONS(X, 128, 2) INT8ATTN_WS_OPTIONS(X, 64, 2)
-#endif
 // int8-qk's: X(head_dim, l from the FP16-rounded P, schedule: 0 overlap, 1 ping-pong).
 #define INT8ATTN_WS_QK_OPTIONS(X, S) X(128, false, S) X(128, true, S) X(64, false, S) X(64, true, S)
 #if INT8ATTN_KERNEL_TUNING
@@ -30,7 +24,7 @@ struct Params;
 
 // int8-fa with the quantized tensors of `base` (attn_kernels.h layouts); cudaErrorNotSupported
 // for an instantiation this build lacks, per-block K scales, or a problem beyond the TMA's
-// 32-bit coordinates. schedule: a WsSchedule, -1 the measured best.
+// 32-bit coordinates. schedule: -1 or 2 (the deferred O merge, its one schedule).
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int schedule, cudaStream_t stream);
 
