@@ -216,6 +216,11 @@ fa::Params base_params(const AttnDims& dims, __half* out) {
   return p;
 }
 
+// Tokens per Q/K scale: 1 per token, qk_block per block.
+int32_t qk_group_tokens(const QuantConfig& cfg) {
+  return cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
+}
+
 // Fills the INT8 Q/K fields; false when the config is one the kernels do not implement.
 bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv, fa::Params& p) {
   if (cfg.kv_block != fa::kBlockN) return false;  // the softmax step is the tile
@@ -225,7 +230,7 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
   p.q_scale = qkv.q_scale;
   p.k_scale = qkv.k_scale;
   p.k_rows = padded_seq_kv(dims.seq_kv);
-  p.group_tokens = cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
+  p.group_tokens = qk_group_tokens(cfg);
   p.n_q_groups = qk_groups(dims.seq_q, cfg);
   p.n_k_groups = qk_groups(p.k_rows, cfg);
   return true;
@@ -259,10 +264,12 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
-// The warp-specialized kernel refuses per-block Q/K scales (and problems beyond the TMA's
-// 32-bit coordinates, which this does not foresee): the mma.sync kernel runs those.
+// The warp-specialized kernel's own size rule (fa::ws_supports) decides, as in its launch:
+// per-block Q/K scales and problems beyond the TMA's 32-bit coordinates run on mma.sync.
 int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
-  const bool ws_runs = ws_wanted(dims) && device_runs_sm90a() && cfg.qk_granularity == QkGranularity::PerToken;
+  const bool ws_runs = ws_wanted(dims) && device_runs_sm90a() &&
+                       fa::ws_supports(dims.seq_q, padded_seq_kv(dims.seq_kv), dims.batch * dims.heads,
+                                       qk_group_tokens(cfg));
   return ws_runs ? fa::kWsQkKeys : cfg.kv_block;
 }
 

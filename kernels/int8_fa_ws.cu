@@ -100,10 +100,8 @@ cudaError_t launch(const Params& base, int64_t batch_heads, cudaStream_t stream)
   return cudaGetLastError();
 }
 
-// TMA coordinates are 32-bit; rows and heads beyond that take the other kernels. The K
-// scales arrive as one TMA box of per-key values; per-block scales take the other kernels.
 bool ws_runs(const Params& base, int64_t batch_heads) {
-  return base.seq_q <= INT32_MAX && base.k_rows <= INT32_MAX && batch_heads <= INT32_MAX && base.group_tokens == 1;
+  return ws_supports(base.seq_q, base.k_rows, batch_heads, base.group_tokens);
 }
 
 }  // namespace

@@ -22,6 +22,13 @@ struct Params;
 #define INT8ATTN_WS_QK_INSTANCES(X) INT8ATTN_WS_QK_OPTIONS(X, 0)
 #endif
 
+// Whether the warp-specialized kernels take a problem of these sizes (the one rule the launches
+// and int8qk_softmax_keys() share): TMA coordinates are 32-bit, and the K scales arrive as one
+// TMA box of per-key values, so per-block Q/K scales (group_tokens > 1) take the other kernels.
+inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_heads, int64_t group_tokens) {
+  return seq_q <= INT32_MAX && padded_seq_kv <= INT32_MAX && batch_heads <= INT32_MAX && group_tokens == 1;
+}
+
 // int8-fa with the quantized tensors of `base` (attn_kernels.h layouts); cudaErrorNotSupported
 // for an instantiation this build lacks, per-block K scales, or a problem beyond the TMA's
 // 32-bit coordinates. schedule: -1 or 2 (the deferred O merge, its one schedule).
