@@ -174,24 +174,28 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
   return cudaErrorNotSupported;
 }
 
-// Where the warp-specialized kernels (int8-fa and int8-qk) are the default (FusedTuning::ws =
-// -1): head_dim 128 from 1K keys, 64 from 4K, where they beat the others in one run on the H200
-// (docs/perf-log.md v17-v20 and qk-ws1); shorter key ranges are not measured. Affects speed,
-// never results.
-bool ws_by_default(const AttnDims& dims) {
+// Where the warp-specialized kernels are the default (FusedTuning::ws = -1), as measured side
+// by side on the H200 (docs/perf-log.md qk-ws5): int8-qk from 256 keys at head_dim 64 and 128
+// (+10-56% over mma.sync; shorter key ranges not measured); int8-fa at head_dim 128 from 1K
+// keys, at 64 from 4K (below, its wgmma and mma.sync kernels are up to 18% faster). Affects
+// speed, never results.
+bool ws_by_default(const AttnDims& dims, Variant variant) {
+  if (variant == Variant::Int8QK) return dims.seq_kv >= 256;
   return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
 }
 
 // Whether a warp-specialized Hopper kernel should take the problem (FusedTuning::ws).
-bool ws_wanted(const AttnDims& dims) { return g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims); }
+bool ws_wanted(const AttnDims& dims, Variant variant) {
+  return g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims, variant);
+}
 
 // Runs `launch` (a warp-specialized kernel) where it is wanted. std::nullopt: take another
 // kernel (not wanted, no sm_90a here, or a shape this build lacks). Forced (ws = 1), every
 // refusal is the answer, cudaErrorNotSupported on a device or build without sm_90a included.
 template <class Launch>
-std::optional<cudaError_t> try_ws(const AttnDims& dims, Launch launch) {
+std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch launch) {
   const bool forced = g_tuning.ws > 0;
-  if (!ws_wanted(dims)) return std::nullopt;
+  if (!ws_wanted(dims, variant)) return std::nullopt;
   if (!device_runs_sm90a()) return forced ? std::optional<cudaError_t>(cudaErrorNotSupported) : std::nullopt;
   const cudaError_t err = launch();
   if (err != cudaErrorNotSupported || forced) return err;
@@ -248,7 +252,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
   if (g_tuning.wgmma != 0) {  // wgmma 0 forces mma.sync
-    const auto ws = try_ws(dims, [&] {
+    const auto ws = try_ws(dims, Variant::Int8Full, [&] {
       return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
                                   cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
     });
@@ -267,7 +271,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
 // The warp-specialized kernel's own size rule (fa::ws_supports) decides, as in its launch:
 // per-block Q/K scales and problems beyond the TMA's 32-bit coordinates run on mma.sync.
 int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
-  const bool ws_runs = ws_wanted(dims) && device_runs_sm90a() &&
+  const bool ws_runs = ws_wanted(dims, Variant::Int8QK) && device_runs_sm90a() &&
                        fa::ws_supports(dims.seq_q, padded_seq_kv(dims.seq_kv), dims.batch * dims.heads,
                                        qk_group_tokens(cfg));
   return ws_runs ? fa::kWsQkKeys : cfg.kv_block;
@@ -280,7 +284,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
   p.v_rows = dims.seq_kv;
-  const auto ws = try_ws(dims, [&] {
+  const auto ws = try_ws(dims, Variant::Int8QK, [&] {
     return fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, cfg.l_from_quantized_p,
                                 g_tuning.ws_schedule, stream);
   });

@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|ws-threshold] [--iters N] [--schedule S] [--ws W]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -411,6 +411,11 @@ int main(int argc, char** argv) {
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
+  } else if (mode == "ws-threshold") {  // where the Hopper kernels start to win: run with --ws 0 and --ws 1
+    kinds = {Kind::Int8FaU8, Kind::Int8Qk};
+    for (int64_t s : {256, 512, 1024}) shapes.push_back({16384 / s, 16, 16, s, s, 128, false, false});
+    for (int64_t s : {512, 1024, 2048, 4096}) shapes.push_back({16384 / s, 16, 16, s, s, 64, false, false});
+    shapes.push_back({8, 32, 8, 1024, 1024, 128, true, false});  // Llama-3-8B prefill, 1K
   } else if (mode == "schedules") {  // A/B of every register schedule
     kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
