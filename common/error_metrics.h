@@ -1,6 +1,6 @@
 // The accuracy metrics of an output against the reference, defined once for the CPU backend
-// (src/cpu/metrics.cpp, one pass in index order) and the GPU's reduction (kernels/metrics.cu,
-// per-thread sums merged in a fixed tree), so both backends judge the same output alike:
+// (src/cpu/metrics.cpp, one pass in index order) and the GPU's reduction (kernels/harness/
+// metrics.cu, per-thread sums merged in a fixed tree), so both backends judge the same output alike:
 //  - a reference with any NaN/Inf measures nothing: every metric is NaN ("unknown", never 0)
 //    and the index points at its first bad element;
 //  - otherwise any NaN/Inf in the output makes mse, mean/max abs error and rel_l2 +inf and

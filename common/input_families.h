@@ -1,5 +1,5 @@
 // The generated input families: the value of element i of Q, K or V as a pure function of
-// (spec, dims, tensor, i). The GPU generator (kernels/inputs.cu) and the host one
+// (spec, dims, tensor, i). The GPU generator (kernels/harness/inputs.cu) and the host one
 // (src/host/inputs.cpp) both call generated_input_value, so they compute the same FP32
 // operations in the same order (mul_rn/add_rn keep nvcc from fusing them into an FMA the
 // host does not do); only logf/cosf inside standard_normal may differ by an ulp.

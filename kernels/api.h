@@ -1,6 +1,7 @@
-// The GPU harness as src/ sees it: plain C++, no CUDA types or headers. Everything behind
-// it (device memory, cuBLASLt, CUDA events, the fused kernels of kernels/attn_kernels.h)
-// lives in kernels/*.cu. Errors never escape as exceptions: every call returns a GpuStatus.
+// The GPU harness as src/ sees it: plain C++, no CUDA types or headers. Behind it: the
+// session, device memory, cuBLASLt and CUDA events in kernels/harness/, the fused kernels it
+// calls (kernels/attn_kernels.h) in kernels/*.cu. Errors never escape as exceptions: every
+// call returns a GpuStatus.
 //
 // One GpuSession owns one device, its stream, a cuBLASLt handle and an accounting
 // allocator through which every device byte of a case is allocated, so the peak memory of

@@ -1,5 +1,5 @@
 // Internal to kernels/: the entry points of the fused attention kernels and the quantizer,
-// called by the GPU harness (kernels/*.cu). src/ never includes this; it sees kernels/api.h.
+// called by the GPU harness (kernels/harness/). src/ never includes this; it sees kernels/api.h.
 // All pointers are device pointers; tensors are contiguous BHSD ([batch, heads, seq, dim]);
 // every offset is 64-bit. Each function checks its own launches and returns the first
 // CUDA error (cudaSuccess when fine); an unsupported problem returns cudaErrorNotSupported.

@@ -18,7 +18,7 @@ struct HostQKV {
 };
 
 // The generator's parameters for an input spec; the GPU backend passes the same struct to
-// kernels/inputs.cu, so both sides start from the same floats.
+// kernels/harness/inputs.cu, so both sides start from the same floats.
 InputGenSpec generator_spec(const InputSpec& input);
 
 // Value of flat element `index` of `tensor` before FP16 rounding: generated_input_value

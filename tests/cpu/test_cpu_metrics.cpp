@@ -97,7 +97,7 @@ TEST(CpuMetrics, ZeroOutputAgainstANonZeroReferenceIsUnrelated) {
   EXPECT_EQ(acc.rel_l2, 1);
 }
 
-// The GPU's reduction (kernels/metrics.cu) sums interleaved slices of the elements and merges
+// The GPU's reduction (kernels/harness/metrics.cu) sums interleaved slices of the elements and merges
 // them in a tree; common/error_metrics.h gives it the CPU's conventions. Replayed here: the
 // same NaN/inf/zero verdicts and the same location as the CPU's one pass, on every case the
 // conventions name.

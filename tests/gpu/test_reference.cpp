@@ -220,7 +220,7 @@ TEST_P(GeneratedInputs, EqualTheCpuGenerator) {
   in.outlier_magnitude = 20;
   in.outlier_channels = 4;
   in.sink_tokens = 3;
-  // The struct the CUDA backend hands to kernels/inputs.cu (cuda_backend.cpp).
+  // The struct the CUDA backend hands to kernels/harness/inputs.cu (cuda_backend.cpp).
   const gpu::InputGenSpec spec = host::generator_spec(in);
   ASSERT_TRUE(s->set_inputs(dims, spec).ok);
   const host::HostQKV want = host::generate_inputs(dims, in);

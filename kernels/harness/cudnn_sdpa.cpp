@@ -1,7 +1,7 @@
 // cuDNN SDPA forward through the cuDNN frontend's graph API (host code, compiled by the C++
 // compiler: the frontend is header-only and slow to compile, so it lives in this one file).
 // Built without cuDNN (INT8ATTN_HAVE_CUDNN unset), every entry point says why instead.
-#include "kernels/cudnn_sdpa.h"
+#include "kernels/harness/cudnn_sdpa.h"
 
 #include <map>
 #include <tuple>
@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "common/numerics.h"
-#include "kernels/cuda_check.cuh"
+#include "kernels/harness/cuda_check.cuh"
 
 #if INT8ATTN_HAVE_CUDNN
 #include <cudnn_frontend.h>

@@ -4,8 +4,8 @@
 // logf/cosf before the FP16 rounding).
 #include <algorithm>
 
-#include "kernels/cuda_check.cuh"
-#include "kernels/harness_ops.cuh"
+#include "kernels/harness/cuda_check.cuh"
+#include "kernels/harness/harness_ops.cuh"
 
 namespace int8attn::gpu {
 namespace {

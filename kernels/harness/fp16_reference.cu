@@ -1,12 +1,12 @@
 // The cuBLASLt reference attention (fp16-ref-cublaslt); see reference.cuh.
-#include "kernels/reference.cuh"
+#include "kernels/harness/reference.cuh"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "common/numerics.h"
-#include "kernels/cuda_check.cuh"
+#include "kernels/harness/cuda_check.cuh"
 
 namespace int8attn::gpu {
 

@@ -1,7 +1,7 @@
 // Accuracy of an op's FP16 output against the FP32 reference output, FP64 accumulation
 // over every element; see ErrorMetrics in api.h.
-#include "kernels/cuda_check.cuh"
-#include "kernels/harness_ops.cuh"
+#include "kernels/harness/cuda_check.cuh"
+#include "kernels/harness/harness_ops.cuh"
 
 namespace int8attn::gpu {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 
-#include "kernels/cuda_check.cuh"
-#include "kernels/cudnn_sdpa.h"
+#include "kernels/harness/cuda_check.cuh"
+#include "kernels/harness/cudnn_sdpa.h"
 
 namespace int8attn::gpu::cudnn {
 namespace {

@@ -14,11 +14,11 @@
 #include "common/half.h"
 #include "kernels/api.h"
 #include "kernels/attn_kernels.h"
-#include "kernels/cuda_check.cuh"
-#include "kernels/cudnn_sdpa.h"
-#include "kernels/device_allocator.cuh"
-#include "kernels/harness_ops.cuh"
-#include "kernels/reference.cuh"
+#include "kernels/harness/cuda_check.cuh"
+#include "kernels/harness/cudnn_sdpa.h"
+#include "kernels/harness/device_allocator.cuh"
+#include "kernels/harness/harness_ops.cuh"
+#include "kernels/harness/reference.cuh"
 
 namespace int8attn::gpu {
 

@@ -1,9 +1,9 @@
 // Internal to the GPU harness: cuDNN's scaled-dot-product-attention forward (FP16, and FP8
 // e4m3 with per-tensor scales) as plain C++, so that gpu_session.cu never sees the cuDNN
-// frontend. The graph code lives in kernels/cudnn_sdpa.cpp (the one translation unit that
-// includes cudnn_frontend.h); the FP8 conversions around it in kernels/cudnn_fp8.cu.
+// frontend. The graph code lives in cudnn_sdpa.cpp (the one translation unit that includes
+// cudnn_frontend.h); the FP8 conversions around it in cudnn_fp8.cu.
 //
-// Errors are thrown as CudaError (kernels/cuda_check.cuh): with cudaErrorNotSupported when
+// Errors are thrown as CudaError (cuda_check.cuh): with cudaErrorNotSupported when
 // cuDNN declines the problem (no engine, or its support surface says no), so the session
 // reports a skip with cuDNN's own words, never a crash.
 #pragma once
@@ -72,7 +72,7 @@ class SdpaPlans {
   std::unique_ptr<Impl> impl_;
 };
 
-// FP8 e4m3 copies of the inputs with their per-tensor scales (kernels/cudnn_fp8.cu).
+// FP8 e4m3 copies of the inputs with their per-tensor scales (cudnn_fp8.cu).
 struct Fp8Qkv {
   uint8_t* q = nullptr;
   uint8_t* k = nullptr;

@@ -18,7 +18,7 @@
 #include <tuple>
 
 #include "kernels/api.h"
-#include "kernels/device_allocator.cuh"
+#include "kernels/harness/device_allocator.cuh"
 
 namespace int8attn::gpu {
 

@@ -1,8 +1,8 @@
-#include "kernels/device_allocator.cuh"
+#include "kernels/harness/device_allocator.cuh"
 
 #include <string>
 
-#include "kernels/cuda_check.cuh"
+#include "kernels/harness/cuda_check.cuh"
 
 namespace int8attn::gpu {
 
