@@ -87,6 +87,9 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 // problem on the current device and tuning: the kv_block its CPU emulation needs.
 int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg);
 
+// The same for fp16-fa (fp16_flash_attention): 128 on Hopper's warp-specialized kernel, else 64.
+int fp16_softmax_keys(const AttnDims& dims);
+
 // FP16 flash attention with the same tiling (fp16-fa).
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k,
                                  const __half* v, __half* out, cudaStream_t stream);

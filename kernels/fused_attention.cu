@@ -175,12 +175,12 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
 }
 
 // Where the warp-specialized kernels are the default (FusedTuning::ws = -1), as measured side
-// by side on the H200 (docs/perf-log.md qk-ws5): int8-qk from 256 keys at head_dim 64 and 128
-// (+10-56% over mma.sync; shorter key ranges not measured); int8-fa at head_dim 128 from 1K
-// keys, at 64 from 4K (below, its wgmma and mma.sync kernels are up to 18% faster). Affects
-// speed, never results.
+// by side on the H200 (docs/perf-log.md qk-ws5 and fp16-ws1): int8-qk and fp16-fa from 256 keys
+// at head_dim 64 and 128 (+10-56% and +23-55% over mma.sync; shorter key ranges not
+// measured); int8-fa at head_dim 128 from 1K keys, at 64 from 4K (below, its wgmma and
+// mma.sync kernels are up to 18% faster). Affects speed, never results.
 bool ws_by_default(const AttnDims& dims, Variant variant) {
-  if (variant == Variant::Int8QK) return dims.seq_kv >= 256;
+  if (variant != Variant::Int8Full) return dims.seq_kv >= 256;
   return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
 }
 
@@ -277,6 +277,12 @@ int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
   return ws_runs ? fa::kWsQkKeys : cfg.kv_block;
 }
 
+int fp16_softmax_keys(const AttnDims& dims) {
+  const bool ws_runs = ws_wanted(dims, Variant::Fp16) && device_runs_sm90a() &&
+                       fa::ws_supports(dims.seq_q, dims.seq_kv, dims.batch * dims.heads, 1);
+  return ws_runs ? fa::kWsQkKeys : fa::kBlockN;
+}
+
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qk,
                                    const __half* v, __half* out, cudaStream_t stream) {
   if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
@@ -303,6 +309,11 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.k = k;
   p.v = v;
   p.k_rows = p.v_rows = dims.seq_kv;
+  const auto ws = try_ws(dims, Variant::Fp16, [&] {
+    return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, g_tuning.ws_schedule,
+                              stream);
+  });
+  if (ws) return *ws;
   const InstanceKey key{Variant::Fp16, static_cast<int>(dims.head_dim),
                         warps_per_cta(Variant::Fp16, dims.head_dim), false, false, schedule(Variant::Fp16, dims.head_dim)};
   return dispatch(key, p, dims.batch * dims.heads, stream);

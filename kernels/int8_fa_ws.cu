@@ -63,15 +63,20 @@ template <Variant kV, int kD>
 bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
   using W = WsShape<kV, kD>;
   const uint64_t batch_kv_heads = static_cast<uint64_t>(batch_heads / base.heads * base.kv_heads);
-  const uint64_t kv_rows = static_cast<uint64_t>(base.k_rows);  // padded seq_kv
+  const uint64_t kv_rows = static_cast<uint64_t>(base.k_rows);  // INT8: padded seq_kv
   out.base = base;
   const bool v_ok = W::kInt8PV ? encode_map(out.v_map, base.v, 1, kv_rows, kD, batch_kv_heads, W::kKeys, kD)
                                : encode_map(out.v_map, base.v, 2, kD, static_cast<uint64_t>(base.v_rows),
                                             batch_kv_heads, 64, W::kKeys);
-  return v_ok &&
-         encode_map(out.q_map, base.q, 1, kD, static_cast<uint64_t>(base.seq_q), static_cast<uint64_t>(batch_heads),
-                    kD, W::kBlockM) &&
-         encode_map(out.k_map, base.k, 1, kD, kv_rows, batch_kv_heads, kD, W::kKeys) &&
+  // Q and K: INT8 rows of kD codes in one box, or FP16 rows in boxes of 64 channels.
+  const uint64_t qk_bytes = W::kFp16QK ? 2 : 1;
+  const uint32_t qk_box = W::kFp16QK ? 64 : kD;
+  const bool qk_ok =
+      encode_map(out.q_map, base.q, qk_bytes, kD, static_cast<uint64_t>(base.seq_q),
+                 static_cast<uint64_t>(batch_heads), qk_box, W::kBlockM) &&
+      encode_map(out.k_map, base.k, qk_bytes, kD, kv_rows, batch_kv_heads, qk_box, W::kKeys);
+  if constexpr (W::kFp16QK) return v_ok && qk_ok;  // no K scales
+  return v_ok && qk_ok &&
          encode_scale_map(out.k_scale_map, base.k_scale, static_cast<uint64_t>(base.n_k_groups), batch_kv_heads,
                           W::kKeys);
 }
@@ -105,6 +110,16 @@ bool ws_runs(const Params& base, int64_t batch_heads) {
 }
 
 }  // namespace
+
+cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, cudaStream_t stream) {
+  if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
+  if (schedule < 0) schedule = kWsOverlap;
+#define INT8ATTN_TRY_WS_FP16(D, S) \
+  if (head_dim == D && schedule == S) return launch<Variant::Fp16, D, false, false, S>(base, batch_heads, stream);
+  INT8ATTN_WS_FP16_INSTANCES(INT8ATTN_TRY_WS_FP16)
+#undef INT8ATTN_TRY_WS_FP16
+  return cudaErrorNotSupported;
+}
 
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int schedule, cudaStream_t stream) {

@@ -1,22 +1,25 @@
-// int8-fa and int8-qk on Hopper, warp-specialized (FlashAttention-3's structure, issue 10):
-// a persistent grid, one CTA per SM walking the tiles of 128 query rows.
+// int8-fa, int8-qk and fp16-fa on Hopper, warp-specialized (FlashAttention-3's structure, issue
+// 10): a persistent grid, one CTA per SM walking the tiles of 128 query rows.
 //   warpgroup 0  producer: one thread issues TMA loads of each tile's Q (two slots, so the
-//                next tile's Q lands during this one) and of each KV block's K, V and per-key
-//                K scales (64 keys for int8-fa, 128 for int8-qk: WsShape::kKeys) into a
-//                kStages-deep shared-memory ring; full/empty mbarriers order
-//                it with the consumers. It gives its registers away (setmaxnreg.dec) so the
-//                consumers can hold theirs.
+//                next tile's Q lands during this one) and of each KV block's K, V and (INT8)
+//                per-key K scales (64 keys for int8-fa, 128 for the others: WsShape::kKeys)
+//                into a kStages-deep shared-memory ring; full/empty mbarriers order it with
+//                the consumers. It gives its registers away (setmaxnreg.dec) so the consumers
+//                can hold theirs.
 //   warpgroups 1, 2  consumers: 64 query rows each. The numerics and the per-thread softmax
 //                are WarpTile's (int8_flash_attn.cuh), the products are wgmma:
-//                S = Q·K^T (m64n{keys}k32 s8.s8, both from smem), then
+//                S = Q·K^T (m64n{keys}k32 s8.s8, or m64n128k16 f16 for fp16-fa, both from
+//                smem), then
 //                int8-fa: O += P·V (m64n{D}k32 u8/s8.s8, P codes from registers, V^T from smem);
-//                int8-qk: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P from
-//                registers, V from smem as it lies in memory: [keys][channels], MN-major).
+//                int8-qk, fp16-fa: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P
+//                from registers, V from smem as it lies in memory: [keys][channels], MN-major).
 // How each consumer overlaps its products with its softmax is a schedule (WsSchedule below:
-// int8-fa's deferred merge, int8-qk's overlap in the product). Included by exactly one .cu (int8_fa_ws.cu).
+// int8-fa's deferred merge, the others' overlap in the product). Included by exactly one .cu
+// (int8_fa_ws.cu).
 #pragma once
 #include <cuda.h>  // CUtensorMap (a plain struct: no driver library is linked for it)
 #include <cuda/ptx>
+#include <type_traits>
 
 #include "kernels/int8_fa_wgmma.cuh"
 
@@ -36,40 +39,48 @@ struct WsParams {
 
 template <Variant kV, int kD_>
 struct WsShape {
-  static_assert(kV == Variant::Int8Full || kV == Variant::Int8QK, "INT8 Q·K^T");
   static constexpr Variant kVariant = kV;
   static constexpr int kD = kD_;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
+  static constexpr bool kFp16QK = kV == Variant::Fp16;  // FP16 Q and K, no K scales
   static constexpr int kConsumers = 2;                 // consumer warpgroups
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
   // Keys per KV block, the online softmax's step: int8-fa's P-code block (kBlockN, the
-  // contract's kv_block); int8-qk's 128 (kWsQkKeys), which halves the per-step
+  // contract's kv_block); int8-qk's and fp16-fa's 128 (kWsQkKeys), which halves the per-step
   // work per key (+5-12% over 64 keys, docs/perf-log.md qk-ws3).
   static constexpr int kKeys = kInt8PV ? kBlockN : kWsQkKeys;
   // Masking without a branch: int8-qk's 128-key softmax spills 308 bytes around the mask's
   // branch and none without it; int8-fa's 64-key one is 3-13% faster with the branch.
   static constexpr bool kBranchFreeMask = !kInt8PV;
-  // K/V ring depth. int8-fa: 8 (~17 KB a stage; 4 and 8 measured alike, 6 2% slower). int8-qk:
-  // 4 or 8 blocks of 64 keys (25 and 13 KB a stage at head_dim 128 and 64), 3 or 4 of 128.
-  static constexpr int kStages = kInt8PV ? 8 : kKeys == 64 ? (kD == 64 ? 8 : 4) : (kD == 64 ? 4 : 3);
-  static constexpr int kQBytes = kBlockM * kD;
-  static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
-  static constexpr int kKBytes = kKeys * kD;           // K: kKeys rows of kD bytes
-  // int8-fa: V^T, kD rows of 64 key bytes. int8-qk: FP16 V in kD / 64 columns of 64 channels
-  // (a 128-byte swizzle row), each kKeys key rows: one TMA box and one wgmma MN atom column.
+  // Q and K rows in shared memory: INT8, one 128- or 64-byte swizzle row of kD codes; FP16, kD / 64
+  // columns of 64 channels (a 128-byte swizzle row each), like int8-qk's V.
+  static constexpr int kQKColumns = kFp16QK ? kD / 64 : 1;
+  static constexpr int kQKRowBytes = kFp16QK ? 128 : kD;   // bytes of a row within one column
+  static constexpr int kQBytes = kBlockM * kD * (kFp16QK ? 2 : 1);
+  static constexpr int kQColumnBytes = kBlockM * kQKRowBytes;
+  static constexpr int kKBytes = kKeys * kD * (kFp16QK ? 2 : 1);
+  static constexpr int kKColumnBytes = kKeys * kQKRowBytes;
+  // int8-fa: V^T, kD rows of 64 key bytes. int8-qk, fp16-fa: FP16 V in kD / 64 columns of 64
+  // channels, each kKeys key rows: one TMA box and one wgmma MN atom column.
   static constexpr int kVColumnBytes = kKeys * 128;
   static constexpr int kVBytes = kInt8PV ? kD * kKeys : kD / 64 * kVColumnBytes;
   static constexpr int kScaleOffset = kKBytes + kVBytes;
-  static constexpr int kScaleBytes = kKeys * 4;             // per-token K scales
-  static constexpr int kStageBytes = kScaleOffset + 1024;  // + the K scales; slots stay 1 KB aligned
+  static constexpr int kScaleBytes = kFp16QK ? 0 : kKeys * 4;  // per-token K scales
+  static constexpr int kStageBytes = kScaleOffset + (kFp16QK ? 0 : 1024);  // slots stay 1 KB aligned
   static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes;  // what a full barrier waits for
+  // K/V ring depth. int8-fa: 8 (~17 KB a stage; 4 and 8 measured alike, 6 2% slower). int8-qk:
+  // 3 or 4 stages of 128 keys (49 and 25 KB at head_dim 128 and 64). fp16-fa: 64 and 32 KB a
+  // stage, 2 or 4 (what fits beside two Q slots).
+  static constexpr int kStages = kInt8PV ? 8 : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
+  static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
   static constexpr int kBarrierOffset = kRingOffset + kStages * kStageBytes;
   static constexpr int kSmemBytes = 1024 + kBarrierOffset + 2 * (kStages + kQSlots) * 8;  // + alignment slack
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 <= 64K
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
-  static_assert(kQBytes % 1024 == 0 && kKBytes % 1024 == 0, "swizzle atoms start on 1 KB");
+  static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
+  static_assert(kStageBytes % 1024 == 0, "ring slots start on 1 KB");
   static_assert(kScaleBytes <= 1024, "the K scales' room in a stage");
   static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
 };
@@ -136,8 +147,10 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
     const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
     if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
     ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
-    ws::tma_load(smem + q_slot * W::kQBytes, &p.q_map, 0, static_cast<int>(work.m0), static_cast<int>(work.bh),
-                 &bar.q_full[q_slot]);
+#pragma unroll
+    for (int c = 0; c < W::kQKColumns; ++c)
+      ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
+                   static_cast<int>(work.bh), &bar.q_full[q_slot]);
     const int kv = static_cast<int>(work.kv_index);
     for (int blk = 0; blk < work.n_blocks; ++blk, ++g) {
       const uint32_t stage = g % W::kStages;
@@ -145,7 +158,9 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
       char* slot = smem + W::kRingOffset + stage * W::kStageBytes;
       ws::arrive_expect_bytes(&bar.full[stage], W::kTmaBytes);
       const int key0 = blk * W::kKeys;
-      ws::tma_load(slot, &p.k_map, 0, key0, kv, &bar.full[stage]);
+#pragma unroll
+      for (int c = 0; c < W::kQKColumns; ++c)
+        ws::tma_load(slot + c * W::kKColumnBytes, &p.k_map, c * 64, key0, kv, &bar.full[stage]);
       if constexpr (W::kInt8PV) {
         ws::tma_load(slot + W::kKBytes, &p.v_map, key0, 0, kv, &bar.full[stage]);
       } else {
@@ -153,7 +168,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
         for (int c = 0; c < kD / 64; ++c)
           ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, key0, kv, &bar.full[stage]);
       }
-      ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
+      if constexpr (!W::kFp16QK) ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
     }
   }
 }
@@ -177,7 +192,9 @@ enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
 template <Variant kV, int kD>
 struct WsConsumerRing {
   using W = WsShape<kV, kD>;
-  using KScales = float2[W::kKeys / 8];
+  using KScales = float2[W::kKeys / 8];  // (fp16-fa has none: unused)
+  using SScalar = std::conditional_t<W::kFp16QK, float, uint32_t>;  // S's accumulators: FP32 or INT32
+  using SAcc = SScalar[W::kKeys / 2];
   const WsBarriers& bar;
   const char* smem;
   uint32_t smem_base, ring_base, q_slot;
@@ -187,7 +204,7 @@ struct WsConsumerRing {
   __device__ __forceinline__ WsConsumerRing(const char* smem_, const WsBarriers& bar_, uint32_t ring_base_,
                                             uint32_t tile_iter, int cg, int lane_)
       : bar(bar_), smem(smem_), smem_base(smem_addr(smem_)), ring_base(ring_base_), q_slot(tile_iter % W::kQSlots),
-        lane(lane_), desc_q(gmma_desc<kD>(smem_base + q_slot * W::kQBytes + cg * 64 * kD)) {}
+        lane(lane_), desc_q(gmma_desc<W::kQKRowBytes>(smem_base + q_slot * W::kQBytes + cg * 64 * W::kQKRowBytes)) {}
 
   __device__ __forceinline__ uint32_t stage_of(int blk) const { return (ring_base + blk) % W::kStages; }
   __device__ __forceinline__ uint32_t slot_addr(int blk) const {
@@ -205,16 +222,28 @@ struct WsConsumerRing {
   }
   __device__ __forceinline__ void release_block(int blk) const { release(&bar.empty[stage_of(blk)]); }
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
-  __device__ __forceinline__ void issue_scores(int blk, uint32_t (&acc)[W::kKeys / 2]) const {
-    const uint64_t desc_k = gmma_desc<kD>(slot_addr(blk));
+  __device__ __forceinline__ void issue_scores(int blk, SAcc& acc) const {
+    const uint64_t desc_k = gmma_desc<W::kQKRowBytes>(slot_addr(blk));
+    if constexpr (W::kFp16QK) {  // k16 steps of 32 bytes, 4 in each column of 64 channels
 #pragma unroll
-    for (int ks = 0; ks < kD / 32; ++ks) {
-      if constexpr (W::kKeys == 128) {
-        if (ks == 0) wgmma_ss_s8s8_n128<0>(acc, desc_q, desc_k);
-        else wgmma_ss_s8s8_n128<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
-      } else {
-        if (ks == 0) wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
-        else wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+      for (int c = 0; c < W::kQKColumns; ++c)
+#pragma unroll
+        for (int ks = 0; ks < 4; ++ks) {
+          const uint64_t a = desc_q + (c * W::kQColumnBytes >> 4) + ks * kDescKStep;
+          const uint64_t b = desc_k + (c * W::kKColumnBytes >> 4) + ks * kDescKStep;
+          if (c == 0 && ks == 0) wgmma_ss_f16_n128<0>(acc, a, b);
+          else wgmma_ss_f16_n128<1>(acc, a, b);
+        }
+    } else {
+#pragma unroll
+      for (int ks = 0; ks < kD / 32; ++ks) {
+        if constexpr (W::kKeys == 128) {
+          if (ks == 0) wgmma_ss_s8s8_n128<0>(acc, desc_q, desc_k);
+          else wgmma_ss_s8s8_n128<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+        } else {
+          if (ks == 0) wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
+          else wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+        }
       }
     }
     wgmma_commit();
@@ -223,16 +252,23 @@ struct WsConsumerRing {
   // product instead of stalling the first multiply (ncu: 6% of all stalls).
   template <class Tile>
   __device__ __forceinline__ void load_k_scales(const Tile& tile, int blk, KScales& ks) const {
-    tile.load_k_scales(reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kScaleOffset - smem_base)), ks);
+    if constexpr (!W::kFp16QK)
+      tile.load_k_scales(reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kScaleOffset - smem_base)), ks);
   }
   // x = the scaled, masked scores of a block (mask_blk: the block whose keys are masked; past
   // the last block every key is, so the softmax of a repeated block changes nothing).
   // kMasked false: a block every row of the warpgroup sees whole (no mask code at all).
   template <bool kMasked = true, class Tile>
-  static __device__ __forceinline__ void scaled_scores(Tile& tile, int mask_blk, const uint32_t (&acc)[W::kKeys / 2],
-                                                       const KScales& ks, float (&x)[W::kKeys / 8][4],
-                                                       float (&bmax)[2]) {
-    tile.template scale_scores<true>(acc, ks, x);
+  static __device__ __forceinline__ void scaled_scores(Tile& tile, int mask_blk, const SAcc& acc, const KScales& ks,
+                                                       float (&x)[W::kKeys / 8][4], float (&bmax)[2]) {
+    if constexpr (W::kFp16QK) {  // the FP32 scores themselves (sm_scale is the tile's q_scale)
+#pragma unroll
+      for (int n = 0; n < W::kKeys / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) x[n][e] = acc[4 * n + e];
+    } else {
+      tile.template scale_scores<true>(acc, ks, x);
+    }
     if constexpr (kMasked) tile.template mask<W::kBranchFreeMask>(mask_blk, x);
     tile.block_max(x, bmax);
   }
@@ -423,26 +459,26 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       });
 }
 
-// One int8-qk consumer warpgroup over its CTA's tiles. O lives in the FP32 accumulators of the
+// One int8-qk (or fp16-fa: FP16 S, no K scales) consumer warpgroup over its CTA's tiles. O lives in the FP32 accumulators of the
 // P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1) and P·V(blk); wait for S and
 // run its softmax while P·V runs; wait for P·V, rescale O by the new alpha and pack the next
 // P. The rescale is unconditional: skipping it where alpha is 1 for the whole warp (a vote and
 // a branch) measured 2-7% slower (docs/perf-log.md qk-ws2). kSchedule: kWsOverlap, or
 // kWsPingPong (the two consumers take turns to issue).
-template <int kD, bool kLFromQ, int kSchedule>
+template <Variant kV, int kD, bool kLFromQ, int kSchedule>
 __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                               int lane) {
-  using W = WsShape<Variant::Int8QK, kD>;
-  using Ring = WsConsumerRing<Variant::Int8QK, kD>;
+  using W = WsShape<kV, kD>;
+  using Ring = WsConsumerRing<kV, kD>;
   using KScales = typename Ring::KScales;
   constexpr int kKeys = W::kKeys;
   const int warp_row = ws_warp_row(cg);
   const CtaWork<W::kBlockM, kKeys> first(p.base, blockIdx.x, p.tile_order_heads);
-  WarpTile<Variant::Int8QK, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(
-      p.base, lane, first.m0 + warp_row, first.offset);
+  WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, first.m0 + warp_row,
+                                                                             first.offset);
   wt.load_q_scales(first.bh);
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
-  uint32_t s_acc[kKeys / 2];
+  typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
   uint32_t pa[kKeys / 16][4];
   constexpr bool kPingPong = kSchedule == kWsPingPong;
@@ -560,7 +596,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
     static_assert(kSchedule == kWsDeferO, "int8-fa's one schedule");
     ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else {
-    ws_consume_qk<kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
+    ws_consume_qk<kV, kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
   }
 #endif
 }

@@ -428,6 +428,14 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
                                                                        Algorithm::Int8Full, nullptr);
       expect_matches_emulation(prob.output(), emu, "int8-fa warp-specialized " + describe(dims));
       expect_int8qk_matches_emulation(prob, "warp-specialized " + describe(dims));
+      prob.poison_output();
+      ASSERT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                              prob.out.as<__half>(), nullptr),
+                cudaSuccess);
+      expect_matches_emulation(prob.output(),
+                               cpu::fp16_flash_attention_host(dims, kernels::fp16_softmax_keys(dims), prob.host.q,
+                                                              prob.host.k, prob.host.v),
+                               "fp16-fa warp-specialized " + describe(dims));
     }
 }
 
@@ -469,8 +477,8 @@ TEST(GpuInt8Kernels, Int8QkAndFp16MatchEmulation) {
                                             prob.out.as<__half>(), nullptr),
               cudaSuccess);
     const std::vector<float> fp_gpu = prob.output();
-    const std::vector<float> fp_emu =
-        cpu::fp16_flash_attention_host(dims, cfg.kv_block, prob.host.q, prob.host.k, prob.host.v);
+    const std::vector<float> fp_emu = cpu::fp16_flash_attention_host(dims, kernels::fp16_softmax_keys(dims),
+                                                                     prob.host.q, prob.host.k, prob.host.v);
     expect_matches_emulation(fp_gpu, fp_emu, "fp16-fa " + describe(dims));
   }
 }
