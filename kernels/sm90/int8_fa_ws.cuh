@@ -286,7 +286,7 @@ struct WsConsumerRing {
 // One consumer warpgroup's walk over its CTA's tiles, for either variant. The last step of a
 // tile computes the next tile's first S (its Q waits in the other slot) and stores O once its
 // P·V is done, so the next tile starts in the steady state: no prologue without overlap and
-// no recomputed last block per tile (+4% at 4K, +12% at 1K: docs/perf-log.md qk-ws5). The
+// no recomputed last block per tile (int8-qk +9% at 1K, +4% at 4K: docs/perf-log.md qk-ws5). The
 // consumer supplies, with `ring` the tile's side of the ring:
 //   prologue(ring)      the tile's first S and P (no P·V in flight yet);
 //   steps(ring, work)   every step but the last, S(blk + 1) with P·V(blk);
