@@ -381,8 +381,8 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   static_assert(kBlockN == 64 && W::kKeys == kBlockN, "two k32 steps of P·V");
   const int warp_row = ws_warp_row(cg);
   const CtaWork<W::kBlockM> first(p.base, blockIdx.x, p.tile_order_heads);
-  WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> wt(p.base, lane,
-                                                                                      first.m0 + warp_row, first.offset);
+  WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> wt(
+      p.base, lane, first.m0 + warp_row, first.offset);
   wt.load_q_scales(first.bh);
   uint32_t s_acc[kBlockN / 2], o_acc[kD / 2], pa[kBlockN / 32][4];
   float tp[kBlockN / 8][4];
@@ -459,12 +459,12 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       });
 }
 
-// One int8-qk (or fp16-fa: FP16 S, no K scales) consumer warpgroup over its CTA's tiles. O lives in the FP32 accumulators of the
-// P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1) and P·V(blk); wait for S and
-// run its softmax while P·V runs; wait for P·V, rescale O by the new alpha and pack the next
-// P. The rescale is unconditional: skipping it where alpha is 1 for the whole warp (a vote and
-// a branch) measured 2-7% slower (docs/perf-log.md qk-ws2). kSchedule: kWsOverlap, or
-// kWsPingPong (the two consumers take turns to issue).
+// One int8-qk (or fp16-fa: FP16 S, no K scales) consumer warpgroup over its CTA's tiles. O lives
+// in the FP32 accumulators of the P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1)
+// and P·V(blk); wait for S and run its softmax while P·V runs; wait for P·V, rescale O by the
+// new alpha and pack the next P. The rescale is unconditional: skipping it where alpha is 1 for
+// the whole warp (a vote and a branch) measured 2-7% slower (docs/perf-log.md qk-ws2).
+// kSchedule: kWsOverlap, or kWsPingPong (the two consumers take turns to issue).
 template <Variant kV, int kD, bool kLFromQ, int kSchedule>
 __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                               int lane) {
