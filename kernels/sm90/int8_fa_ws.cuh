@@ -248,6 +248,17 @@ struct WsConsumerRing {
     }
     wgmma_commit();
   }
+  // A tile's first S, with no P·V in flight: issued, its K scales read, waited for.
+  template <class Tile>
+  __device__ __forceinline__ void first_scores(const Tile& tile, SAcc& acc, KScales& ks) const {
+    wait_full(0);
+    fence_regs(acc);
+    wgmma_fence();
+    issue_scores(0, acc);
+    load_k_scales(tile, 0, ks);
+    wgmma_wait<0>();
+    fence_regs(acc);
+  }
   // The K scales are read before the wait for S, so their shared-memory latency overlaps the
   // product instead of stalling the first multiply (ncu: 6% of all stalls).
   template <class Tile>
@@ -435,14 +446,8 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   ws_walk_tiles<W>(
       p, smem, bar, cg, lane, wt, warp_row,
       [&](const Ring& ring) {  // prologue
-        ring.wait_full(0);
-        fence_regs(s_acc);
-        wgmma_fence();
-        ring.issue_scores(0, s_acc);
         KScales ks;
-        ring.load_k_scales(wt, 0, ks);
-        wgmma_wait<0>();
-        fence_regs(s_acc);
+        ring.first_scores(wt, s_acc, ks);
         softmax_of(0, ks);
         wt.pack_p_codes(tp, pa);
       },
@@ -531,14 +536,8 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   ws_walk_tiles<W>(
       p, smem, bar, cg, lane, wt, warp_row,
       [&](const Ring& ring) {  // prologue: O is 0, the first alpha has nothing to scale
-        ring.wait_full(0);
-        fence_regs(s_acc);
-        wgmma_fence();
-        ring.issue_scores(0, s_acc);
         KScales ks;
-        ring.load_k_scales(wt, 0, ks);
-        wgmma_wait<0>();
-        fence_regs(s_acc);
+        ring.first_scores(wt, s_acc, ks);
         softmax_of(true, 0, ks);
         wt.pack_p_half(tp, pa);
       },
