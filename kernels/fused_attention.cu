@@ -65,11 +65,11 @@ constexpr bool kAllSchedules = true;
 constexpr bool kAllSchedules = false;
 #endif
 
-// The measured best register schedule (fa::kSchedules, docs/perf-log.md v5): 0, except for
-// int8-qk and fp16-fa at head_dim 64, where schedule 4 (three CTAs per SM, no spills)
-// measured +13% and +5%.
+// The measured best register schedule (fa::kSchedules): 0, except for int8-qk and fp16-fa at
+// head_dim 64, where schedule 1 (three CTAs per SM, no spills) is faster (docs/perf-log.md v5,
+// where it is schedule 4).
 constexpr int default_schedule(Variant variant, int head_dim) {
-  return variant != Variant::Int8Full && head_dim == 64 ? 4 : 0;
+  return variant != Variant::Int8Full && head_dim == 64 ? 1 : 0;
 }
 
 // The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, warpgroups
