@@ -103,9 +103,6 @@ struct FusedTuning {
   int wgmma = -1;         // int8-fa on Hopper: -1 the wgmma kernel where it runs (head_dim 128,
                           // sm_90a build, cc 9.0 device), 0 always the mma.sync kernel, 1 wgmma
                           // or cudaErrorNotSupported
-  int wgmma_shape = 0;    // the wgmma kernel's CTA: 0 measured best (= 1); 1 one warpgroup, two
-                          // CTAs per SM; 2 two warpgroups; 3 one lean warpgroup, three CTAs per
-                          // SM (shapes other than the best exist only in tuning builds)
   int ws = -1;            // int8-fa and int8-qk on Hopper, the warp-specialized kernels
                           // (kernels/sm90): -1 where they are the measured best, 0 never, 1
                           // wherever they run (else cudaErrorNotSupported)

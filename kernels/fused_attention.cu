@@ -72,21 +72,17 @@ constexpr int default_schedule(Variant variant, int head_dim) {
   return variant != Variant::Int8Full && head_dim == 64 ? 1 : 0;
 }
 
-// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, warpgroups
-// per CTA, lean, u8 P, l from quantized P); the CTA shape is FusedTuning::wgmma_shape. Their
-// bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A). head_dim 64 stays on the
-// mma.sync kernel: measured 260 vs 289 TOPS at seq 4K (docs/perf-log.md, v6-v12).
-#define INT8ATTN_WGMMA_OPTIONS(X, D, G, L) \
-  X(D, G, L, true, false) X(D, G, L, true, true) X(D, G, L, false, false) X(D, G, L, false, true)
-#if INT8ATTN_KERNEL_TUNING  // every CTA shape, and head_dim 64 (run only when forced: wgmma = 1)
-#define INT8ATTN_WGMMA_INSTANCES(X)                                                            \
-  INT8ATTN_WGMMA_OPTIONS(X, 128, 1, false) INT8ATTN_WGMMA_OPTIONS(X, 128, 2, false)              \
-  INT8ATTN_WGMMA_OPTIONS(X, 128, 1, true) INT8ATTN_WGMMA_OPTIONS(X, 64, 1, false)
-#else  // the measured best: one warpgroup per CTA (docs/perf-log.md v11)
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128, 1, false)
+// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, u8 P, l
+// from quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A).
+// head_dim 64 stays on the mma.sync kernel, which measured faster there (docs/perf-log.md v6-v12).
+#define INT8ATTN_WGMMA_OPTIONS(X, D) X(D, true, false) X(D, true, true) X(D, false, false) X(D, false, true)
+#if INT8ATTN_KERNEL_TUNING  // and head_dim 64 (run only when forced: wgmma = 1)
+#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128) INT8ATTN_WGMMA_OPTIONS(X, 64)
+#else
+#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128)
 #endif
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,wgmma_shape=S,ws=0|1,ws_schedule=S" overrides the defaults
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S" overrides the defaults
 // (device A/B runs of the CLI); read once, before the first launch.
 FusedTuning tuning_from_env() {
   FusedTuning t;
@@ -95,7 +91,6 @@ FusedTuning tuning_from_env() {
   if (const char* s = std::strstr(env, "schedule=")) t.schedule = std::atoi(s + 9);
   if (const char* w = std::strstr(env, "warps=")) t.warps_per_cta = std::atoi(w + 6);
   if (const char* w = std::strstr(env, "wgmma=")) t.wgmma = std::atoi(w + 6);
-  if (const char* w = std::strstr(env, "wgmma_shape=")) t.wgmma_shape = std::atoi(w + 12);
   if (const char* w = std::strstr(env, "ws=")) t.ws = std::atoi(w + 3);
   if (const char* w = std::strstr(env, "ws_schedule=")) t.ws_schedule = std::atoi(w + 12);
   return t;
@@ -164,11 +159,9 @@ bool device_runs_sm90a() {
 // int8-fa through the wgmma kernel: on sm_90a unless FusedTuning::wgmma says 0.
 cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const fa::Params& p, int64_t batch_heads,
                                   cudaStream_t stream) {
-  const int groups = g_tuning.wgmma_shape == 2 ? 2 : 1;  // warpgroups per CTA
-  const bool lean = g_tuning.wgmma_shape == 3;
-#define INT8ATTN_TRY_WGMMA(D, G, L, PU8, LQ)                                                 \
-  if (head_dim == D && groups == G && lean == L && p_u8 == PU8 && l_from_q == LQ) \
-    return fa::launch_int8fa_wgmma<D, G, L, PU8, LQ>(p, batch_heads, stream);
+#define INT8ATTN_TRY_WGMMA(D, PU8, LQ)                    \
+  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ) \
+    return fa::launch_int8fa_wgmma<D, PU8, LQ>(p, batch_heads, stream);
   INT8ATTN_WGMMA_INSTANCES(INT8ATTN_TRY_WGMMA)
 #undef INT8ATTN_TRY_WGMMA
   return cudaErrorNotSupported;
