@@ -94,8 +94,9 @@ int fp16_softmax_keys(const AttnDims& dims);
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k,
                                  const __half* v, __half* out, cudaStream_t stream);
 
-// Development knobs of the fused kernels (tools/kernel_bench A/B runs); the defaults are the
-// measured best. Not thread-safe: set before launching.
+// Development knobs of the fused kernels (tools/kernel_bench A/B runs; INT8ATTN_FUSED_TUNING
+// sets them for any program, docs/testing.md); the defaults are the measured best. Not
+// thread-safe: set before launching.
 struct FusedTuning {
   int warps_per_cta = 0;  // mma.sync kernels; 0: measured best per variant; 8: 128 query rows
                           // per CTA (one CTA per SM); 4: 64 rows, two CTAs per SM

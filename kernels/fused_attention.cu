@@ -83,7 +83,7 @@ constexpr int default_schedule(Variant variant, int head_dim) {
 #endif
 
 // INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S" overrides the defaults
-// (device A/B runs of the CLI); read once, before the first launch.
+// (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {
   FusedTuning t;
   const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
@@ -96,11 +96,15 @@ FusedTuning tuning_from_env() {
   return t;
 }
 
-FusedTuning g_tuning = tuning_from_env();
+// The tuning in force: INT8ATTN_FUSED_TUNING, read on first use, until set_fused_tuning().
+FusedTuning& tuning() {
+  static FusedTuning t = tuning_from_env();
+  return t;
+}
 
 int schedule(Variant variant, int64_t head_dim) {
-  return g_tuning.schedule >= 0 && g_tuning.schedule < fa::kNumSchedules
-             ? g_tuning.schedule
+  return tuning().schedule >= 0 && tuning().schedule < fa::kNumSchedules
+             ? tuning().schedule
              : default_schedule(variant, static_cast<int>(head_dim));
 }
 
@@ -121,7 +125,7 @@ cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads,
 // Warps per CTA (docs/perf-log.md v3): two 4-warp CTAs per SM beat one 8-warp CTA for int8-fa
 // everywhere and for every variant at head_dim 64; FP16 P·V at head_dim 128 prefers 8 warps.
 int warps_per_cta(Variant variant, int64_t head_dim) {
-  if (g_tuning.warps_per_cta == 4 || g_tuning.warps_per_cta == 8) return g_tuning.warps_per_cta;
+  if (tuning().warps_per_cta == 4 || tuning().warps_per_cta == 8) return tuning().warps_per_cta;
   return variant == Variant::Int8Full || head_dim == 64 ? 4 : 8;
 }
 
@@ -179,7 +183,7 @@ bool ws_by_default(const AttnDims& dims, Variant variant) {
 
 // Whether a warp-specialized Hopper kernel should take the problem (FusedTuning::ws).
 bool ws_wanted(const AttnDims& dims, Variant variant) {
-  return g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims, variant);
+  return tuning().ws >= 0 ? tuning().ws > 0 : ws_by_default(dims, variant);
 }
 
 // Runs `launch` (a warp-specialized kernel) where it is wanted. std::nullopt: take another
@@ -187,7 +191,7 @@ bool ws_wanted(const AttnDims& dims, Variant variant) {
 // refusal is the answer, cudaErrorNotSupported on a device or build without sm_90a included.
 template <class Launch>
 std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch launch) {
-  const bool forced = g_tuning.ws > 0;
+  const bool forced = tuning().ws > 0;
   if (!ws_wanted(dims, variant)) return std::nullopt;
   if (!device_runs_sm90a()) return forced ? std::optional<cudaError_t>(cudaErrorNotSupported) : std::nullopt;
   const cudaError_t err = launch();
@@ -244,17 +248,17 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
-  if (g_tuning.wgmma != 0) {  // wgmma 0 forces mma.sync
+  if (tuning().wgmma != 0) {  // wgmma 0 forces mma.sync
     const auto ws = try_ws(dims, Variant::Int8Full, [&] {
       return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
-                                  cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
+                                  cfg.l_from_quantized_p, tuning().ws_schedule, stream);
     });
     if (ws) return *ws;
   }
-  if (g_tuning.wgmma != 0 && (dims.head_dim == 128 || g_tuning.wgmma == 1) && device_runs_sm90a())
+  if (tuning().wgmma != 0 && (dims.head_dim == 128 || tuning().wgmma == 1) && device_runs_sm90a())
     return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
                                  dims.batch * dims.heads, stream);
-  if (g_tuning.wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device, build or shape
+  if (tuning().wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device, build or shape
   const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
                         warps_per_cta(Variant::Int8Full, dims.head_dim), p_u8,
                         cfg.l_from_quantized_p, schedule(Variant::Int8Full, dims.head_dim)};
@@ -285,7 +289,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Int8QK, [&] {
     return fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, cfg.l_from_quantized_p,
-                                g_tuning.ws_schedule, stream);
+                                tuning().ws_schedule, stream);
   });
   if (ws) return *ws;
   const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
@@ -303,7 +307,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.v = v;
   p.k_rows = p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Fp16, [&] {
-    return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, g_tuning.ws_schedule,
+    return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, tuning().ws_schedule,
                               stream);
   });
   if (ws) return *ws;
@@ -312,7 +316,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
-void set_fused_tuning(const FusedTuning& tuning) { g_tuning = tuning; }
+void set_fused_tuning(const FusedTuning& t) { tuning() = t; }
 int fused_schedule_count() { return fa::kNumSchedules; }
 
 bool sm90a_image_built() {
