@@ -1,8 +1,10 @@
 // Host entry points of the fused attention kernels: parameter set-up, the one list of
 // compiled instantiations, and the host-side layout converters of attn_kernels.h.
+#include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "kernels/attn_kernels.h"
 #include "kernels/int8_fa_wgmma.cuh"
@@ -87,12 +89,19 @@ constexpr int default_schedule(Variant variant, int head_dim) {
 FusedTuning tuning_from_env() {
   FusedTuning t;
   const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
-  if (env == nullptr) return t;
-  if (const char* s = std::strstr(env, "schedule=")) t.schedule = std::atoi(s + 9);
-  if (const char* w = std::strstr(env, "warps=")) t.warps_per_cta = std::atoi(w + 6);
-  if (const char* w = std::strstr(env, "wgmma=")) t.wgmma = std::atoi(w + 6);
-  if (const char* w = std::strstr(env, "ws=")) t.ws = std::atoi(w + 3);
-  if (const char* w = std::strstr(env, "ws_schedule=")) t.ws_schedule = std::atoi(w + 12);
+  for (std::string_view rest = env != nullptr ? env : ""; !rest.empty();) {
+    const std::string_view pair = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view key = pair.substr(0, eq);
+    const int value = std::atoi(std::string(pair.substr(eq + 1)).c_str());
+    if (key == "schedule") t.schedule = value;
+    else if (key == "warps") t.warps_per_cta = value;
+    else if (key == "wgmma") t.wgmma = value;
+    else if (key == "ws") t.ws = value;
+    else if (key == "ws_schedule") t.ws_schedule = value;
+  }
   return t;
 }
 
