@@ -180,11 +180,11 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
   return cudaErrorNotSupported;
 }
 
-// Where the warp-specialized kernels are the default (FusedTuning::ws = -1), as measured side
-// by side on the H200 (docs/perf-log.md qk-ws5 and fp16-ws1): int8-qk and fp16-fa from 256 keys
-// at head_dim 64 and 128 (+10-56% and +23-55% over mma.sync; shorter key ranges not
-// measured); int8-fa at head_dim 128 from 1K keys, at 64 from 4K (below, its wgmma and
-// mma.sync kernels are up to 18% faster). Affects speed, never results.
+// Where the warp-specialized kernels are the default (FusedTuning::ws = -1): where they measured
+// faster side by side on the H200 (docs/perf-log.md qk-ws5 and fp16-ws1). int8-qk and fp16-fa
+// from 256 keys at head_dim 64 and 128 (shorter key ranges not measured); int8-fa at head_dim
+// 128 from 1K keys, at 64 from 4K (below, its wgmma and mma.sync kernels are faster). Affects
+// speed, never results.
 bool ws_by_default(const AttnDims& dims, Variant variant) {
   if (variant != Variant::Int8Full) return dims.seq_kv >= 256;
   return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);

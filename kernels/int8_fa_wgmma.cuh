@@ -90,7 +90,7 @@ __device__ __forceinline__ void wgmma_pv(uint32_t (&acc)[kD / 2], const uint32_t
 }
 
 // WarpTile's register schedule for this kernel (only its tree_reduce flag matters here): chains,
-// measured 3% faster than trees (docs/perf-log.md v10).
+// measured faster than trees (docs/perf-log.md v10).
 constexpr int kWgmmaSchedule = 0;
 static_assert(!kSchedules[kWgmmaSchedule].tree_reduce, "chains");
 
