@@ -94,8 +94,9 @@ int fp16_softmax_keys(const AttnDims& dims);
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k,
                                  const __half* v, __half* out, cudaStream_t stream);
 
-// Development knobs of the fused kernels (tools/kernel_bench A/B runs); the defaults are the
-// measured best. Not thread-safe: set before launching.
+// Development knobs of the fused kernels (tools/kernel_bench A/B runs; INT8ATTN_FUSED_TUNING
+// sets them for any program, docs/testing.md); the defaults are the measured best. Not
+// thread-safe: set before launching.
 struct FusedTuning {
   int warps_per_cta = 0;  // mma.sync kernels; 0: measured best per variant; 8: 128 query rows
                           // per CTA (one CTA per SM); 4: 64 rows, two CTAs per SM
@@ -103,9 +104,6 @@ struct FusedTuning {
   int wgmma = -1;         // int8-fa on Hopper: -1 the wgmma kernel where it runs (head_dim 128,
                           // sm_90a build, cc 9.0 device), 0 always the mma.sync kernel, 1 wgmma
                           // or cudaErrorNotSupported
-  int wgmma_shape = 0;    // the wgmma kernel's CTA: 0 measured best (= 1); 1 one warpgroup, two
-                          // CTAs per SM; 2 two warpgroups; 3 one lean warpgroup, three CTAs per
-                          // SM (shapes other than the best exist only in tuning builds)
   int ws = -1;            // int8-fa and int8-qk on Hopper, the warp-specialized kernels
                           // (kernels/sm90): -1 where they are the measured best, 0 never, 1
                           // wherever they run (else cudaErrorNotSupported)

@@ -1,8 +1,10 @@
 // Host entry points of the fused attention kernels: parameter set-up, the one list of
 // compiled instantiations, and the host-side layout converters of attn_kernels.h.
+#include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "kernels/attn_kernels.h"
 #include "kernels/int8_fa_wgmma.cuh"
@@ -65,47 +67,53 @@ constexpr bool kAllSchedules = true;
 constexpr bool kAllSchedules = false;
 #endif
 
-// The measured best register schedule (fa::kSchedules, docs/perf-log.md v5): 0, except for
-// int8-qk and fp16-fa at head_dim 64, where schedule 4 (three CTAs per SM, no spills)
-// measured +13% and +5%.
+// The measured best register schedule (fa::kSchedules): 0, except for int8-qk and fp16-fa at
+// head_dim 64, where schedule 1 (three CTAs per SM, no spills) is faster (docs/perf-log.md v5,
+// where it is schedule 4).
 constexpr int default_schedule(Variant variant, int head_dim) {
-  return variant != Variant::Int8Full && head_dim == 64 ? 4 : 0;
+  return variant != Variant::Int8Full && head_dim == 64 ? 1 : 0;
 }
 
-// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, warpgroups
-// per CTA, lean, u8 P, l from quantized P); the CTA shape is FusedTuning::wgmma_shape. Their
-// bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A). head_dim 64 stays on the
-// mma.sync kernel: measured 260 vs 289 TOPS at seq 4K (docs/perf-log.md, v6-v12).
-#define INT8ATTN_WGMMA_OPTIONS(X, D, G, L) \
-  X(D, G, L, true, false) X(D, G, L, true, true) X(D, G, L, false, false) X(D, G, L, false, true)
-#if INT8ATTN_KERNEL_TUNING  // every CTA shape, and head_dim 64 (run only when forced: wgmma = 1)
-#define INT8ATTN_WGMMA_INSTANCES(X)                                                            \
-  INT8ATTN_WGMMA_OPTIONS(X, 128, 1, false) INT8ATTN_WGMMA_OPTIONS(X, 128, 2, false)              \
-  INT8ATTN_WGMMA_OPTIONS(X, 128, 1, true) INT8ATTN_WGMMA_OPTIONS(X, 64, 1, false)
-#else  // the measured best: one warpgroup per CTA (docs/perf-log.md v11)
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128, 1, false)
+// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, u8 P, l
+// from quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A).
+// head_dim 64 stays on the mma.sync kernel, which measured faster there (docs/perf-log.md v6-v12).
+#define INT8ATTN_WGMMA_OPTIONS(X, D) X(D, true, false) X(D, true, true) X(D, false, false) X(D, false, true)
+#if INT8ATTN_KERNEL_TUNING  // and head_dim 64 (run only when forced: wgmma = 1)
+#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128) INT8ATTN_WGMMA_OPTIONS(X, 64)
+#else
+#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128)
 #endif
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,wgmma_shape=S,ws=0|1,ws_schedule=S" overrides the defaults
-// (device A/B runs of the CLI); read once, before the first launch.
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S" overrides the defaults
+// (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {
   FusedTuning t;
   const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
-  if (env == nullptr) return t;
-  if (const char* s = std::strstr(env, "schedule=")) t.schedule = std::atoi(s + 9);
-  if (const char* w = std::strstr(env, "warps=")) t.warps_per_cta = std::atoi(w + 6);
-  if (const char* w = std::strstr(env, "wgmma=")) t.wgmma = std::atoi(w + 6);
-  if (const char* w = std::strstr(env, "wgmma_shape=")) t.wgmma_shape = std::atoi(w + 12);
-  if (const char* w = std::strstr(env, "ws=")) t.ws = std::atoi(w + 3);
-  if (const char* w = std::strstr(env, "ws_schedule=")) t.ws_schedule = std::atoi(w + 12);
+  for (std::string_view rest = env != nullptr ? env : ""; !rest.empty();) {
+    const std::string_view pair = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view key = pair.substr(0, eq);
+    const int value = std::atoi(std::string(pair.substr(eq + 1)).c_str());
+    if (key == "schedule") t.schedule = value;
+    else if (key == "warps") t.warps_per_cta = value;
+    else if (key == "wgmma") t.wgmma = value;
+    else if (key == "ws") t.ws = value;
+    else if (key == "ws_schedule") t.ws_schedule = value;
+  }
   return t;
 }
 
-FusedTuning g_tuning = tuning_from_env();
+// The tuning in force: INT8ATTN_FUSED_TUNING, read on first use, until set_fused_tuning().
+FusedTuning& tuning() {
+  static FusedTuning t = tuning_from_env();
+  return t;
+}
 
 int schedule(Variant variant, int64_t head_dim) {
-  return g_tuning.schedule >= 0 && g_tuning.schedule < fa::kNumSchedules
-             ? g_tuning.schedule
+  return tuning().schedule >= 0 && tuning().schedule < fa::kNumSchedules
+             ? tuning().schedule
              : default_schedule(variant, static_cast<int>(head_dim));
 }
 
@@ -126,7 +134,7 @@ cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads,
 // Warps per CTA (docs/perf-log.md v3): two 4-warp CTAs per SM beat one 8-warp CTA for int8-fa
 // everywhere and for every variant at head_dim 64; FP16 P·V at head_dim 128 prefers 8 warps.
 int warps_per_cta(Variant variant, int64_t head_dim) {
-  if (g_tuning.warps_per_cta == 4 || g_tuning.warps_per_cta == 8) return g_tuning.warps_per_cta;
+  if (tuning().warps_per_cta == 4 || tuning().warps_per_cta == 8) return tuning().warps_per_cta;
   return variant == Variant::Int8Full || head_dim == 64 ? 4 : 8;
 }
 
@@ -164,21 +172,19 @@ bool device_runs_sm90a() {
 // int8-fa through the wgmma kernel: on sm_90a unless FusedTuning::wgmma says 0.
 cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const fa::Params& p, int64_t batch_heads,
                                   cudaStream_t stream) {
-  const int groups = g_tuning.wgmma_shape == 2 ? 2 : 1;  // warpgroups per CTA
-  const bool lean = g_tuning.wgmma_shape == 3;
-#define INT8ATTN_TRY_WGMMA(D, G, L, PU8, LQ)                                                 \
-  if (head_dim == D && groups == G && lean == L && p_u8 == PU8 && l_from_q == LQ) \
-    return fa::launch_int8fa_wgmma<D, G, L, PU8, LQ>(p, batch_heads, stream);
+#define INT8ATTN_TRY_WGMMA(D, PU8, LQ)                    \
+  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ) \
+    return fa::launch_int8fa_wgmma<D, PU8, LQ>(p, batch_heads, stream);
   INT8ATTN_WGMMA_INSTANCES(INT8ATTN_TRY_WGMMA)
 #undef INT8ATTN_TRY_WGMMA
   return cudaErrorNotSupported;
 }
 
-// Where the warp-specialized kernels are the default (FusedTuning::ws = -1), as measured side
-// by side on the H200 (docs/perf-log.md qk-ws5 and fp16-ws1): int8-qk and fp16-fa from 256 keys
-// at head_dim 64 and 128 (+10-56% and +23-55% over mma.sync; shorter key ranges not
-// measured); int8-fa at head_dim 128 from 1K keys, at 64 from 4K (below, its wgmma and
-// mma.sync kernels are up to 18% faster). Affects speed, never results.
+// Where the warp-specialized kernels are the default (FusedTuning::ws = -1): where they measured
+// faster side by side on the H200 (docs/perf-log.md qk-ws5 and fp16-ws1). int8-qk and fp16-fa
+// from 256 keys at head_dim 64 and 128 (shorter key ranges not measured); int8-fa at head_dim
+// 128 from 1K keys, at 64 from 4K (below, its wgmma and mma.sync kernels are faster). Affects
+// speed, never results.
 bool ws_by_default(const AttnDims& dims, Variant variant) {
   if (variant != Variant::Int8Full) return dims.seq_kv >= 256;
   return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
@@ -186,7 +192,7 @@ bool ws_by_default(const AttnDims& dims, Variant variant) {
 
 // Whether a warp-specialized Hopper kernel should take the problem (FusedTuning::ws).
 bool ws_wanted(const AttnDims& dims, Variant variant) {
-  return g_tuning.ws >= 0 ? g_tuning.ws > 0 : ws_by_default(dims, variant);
+  return tuning().ws >= 0 ? tuning().ws > 0 : ws_by_default(dims, variant);
 }
 
 // Runs `launch` (a warp-specialized kernel) where it is wanted. std::nullopt: take another
@@ -194,7 +200,7 @@ bool ws_wanted(const AttnDims& dims, Variant variant) {
 // refusal is the answer, cudaErrorNotSupported on a device or build without sm_90a included.
 template <class Launch>
 std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch launch) {
-  const bool forced = g_tuning.ws > 0;
+  const bool forced = tuning().ws > 0;
   if (!ws_wanted(dims, variant)) return std::nullopt;
   if (!device_runs_sm90a()) return forced ? std::optional<cudaError_t>(cudaErrorNotSupported) : std::nullopt;
   const cudaError_t err = launch();
@@ -251,17 +257,17 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
-  if (g_tuning.wgmma != 0) {  // wgmma 0 forces mma.sync
+  if (tuning().wgmma != 0) {  // wgmma 0 forces mma.sync
     const auto ws = try_ws(dims, Variant::Int8Full, [&] {
       return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
-                                  cfg.l_from_quantized_p, g_tuning.ws_schedule, stream);
+                                  cfg.l_from_quantized_p, tuning().ws_schedule, stream);
     });
     if (ws) return *ws;
   }
-  if (g_tuning.wgmma != 0 && (dims.head_dim == 128 || g_tuning.wgmma == 1) && device_runs_sm90a())
+  if (tuning().wgmma != 0 && (dims.head_dim == 128 || tuning().wgmma == 1) && device_runs_sm90a())
     return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
                                  dims.batch * dims.heads, stream);
-  if (g_tuning.wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device, build or shape
+  if (tuning().wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device, build or shape
   const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
                         warps_per_cta(Variant::Int8Full, dims.head_dim), p_u8,
                         cfg.l_from_quantized_p, schedule(Variant::Int8Full, dims.head_dim)};
@@ -292,7 +298,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Int8QK, [&] {
     return fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, cfg.l_from_quantized_p,
-                                g_tuning.ws_schedule, stream);
+                                tuning().ws_schedule, stream);
   });
   if (ws) return *ws;
   const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
@@ -310,7 +316,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.v = v;
   p.k_rows = p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Fp16, [&] {
-    return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, g_tuning.ws_schedule,
+    return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, tuning().ws_schedule,
                               stream);
   });
   if (ws) return *ws;
@@ -319,7 +325,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
-void set_fused_tuning(const FusedTuning& tuning) { g_tuning = tuning; }
+void set_fused_tuning(const FusedTuning& t) { tuning() = t; }
 int fused_schedule_count() { return fa::kNumSchedules; }
 
 bool sm90a_image_built() {

@@ -2,7 +2,7 @@
 // int8_flash_attn.cuh (WarpTile), with both products on wgmma instead of mma.sync.
 //   S = Q·K^T: wgmma m64n64k32 s8.s8, Q and K from shared memory (descriptors);
 //   O += P·V:  wgmma m64n{D}k32 u8.s8 (or s8.s8), P from registers, V^T from shared memory.
-// A CTA is one or two warpgroups (a warpgroup owns 64 query rows, a warp 16 of them, so the
+// A CTA is one warpgroup of 64 query rows, two CTAs per SM (a warp owns 16 rows, so the
 // accumulator layouts equal mma.sync's per-warp fragments and WarpTile's masking, softmax,
 // P packing and store apply unchanged). K/V tiles stream through a
 // kStages-deep cp.async ring; the swizzle of load_kv_block is the wgmma 128-byte (rows of
@@ -20,17 +20,16 @@
 
 namespace int8attn::kernels::fa {
 
-// CTA shapes: kWarpGroups warpgroups of 64 query rows. kLean (one warpgroup): three CTAs per
-// SM at <= 168 registers, S not pipelined and P·V in two 64-channel halves (half the INT32
-// accumulator); otherwise 255 registers with S(blk + 1) overlapping the softmax of blk.
-template <int kD, int kWarpGroups, bool kLean = false>
+// The CTA: one warpgroup of 64 query rows, two CTAs per SM (255 registers), S(blk + 1)
+// overlapping the softmax of blk. Two warpgroups per CTA and three lean CTAs per SM measured
+// slower or no faster (docs/perf-log.md v11, v12).
+template <int kD>
 struct WgShape {
-  static_assert(!kLean || kWarpGroups == 1, "the lean shape is one warpgroup per CTA");
-  static constexpr int kWarps = 4 * kWarpGroups;
+  static constexpr int kWarps = 4;
   static constexpr int kThreads = kWarps * 32;
-  static constexpr int kBlockM = 64 * kWarpGroups;
-  static constexpr int kCtasPerSm = kLean ? 3 : 2 / kWarpGroups;
-  static constexpr int kStages = kLean ? 3 : 4;  // lean: block blk in use, two loading; else blk, blk + 1 and two
+  static constexpr int kBlockM = 64;
+  static constexpr int kCtasPerSm = 2;
+  static constexpr int kStages = 4;  // block blk in use, blk + 1 and two loading
   using Tile = Shape<Variant::Int8Full, kD, kWarps>;  // load_kv_block's slot layout: K | V^T | scales
   static constexpr int kKSwizzle = kD;                // K/Q rows of kD bytes: 128- or 64-byte swizzle
   static constexpr int kVSwizzle = kBlockN;           // V^T rows of 64 key bytes
@@ -91,15 +90,15 @@ __device__ __forceinline__ void wgmma_pv(uint32_t (&acc)[kD / 2], const uint32_t
 }
 
 // WarpTile's register schedule for this kernel (only its tree_reduce flag matters here): chains,
-// measured 3% faster than trees (docs/perf-log.md v10).
+// measured faster than trees (docs/perf-log.md v10).
 constexpr int kWgmmaSchedule = 0;
 static_assert(!kSchedules[kWgmmaSchedule].tree_reduce, "chains");
 
-template <int kD, int kWarpGroups, bool kLean, bool kPU8, bool kLFromQ>
-__global__ void __launch_bounds__(WgShape<kD, kWarpGroups, kLean>::kThreads, WgShape<kD, kWarpGroups, kLean>::kCtasPerSm)
+template <int kD, bool kPU8, bool kLFromQ>
+__global__ void __launch_bounds__(WgShape<kD>::kThreads, WgShape<kD>::kCtasPerSm)
     int8fa_wgmma_kernel(const __grid_constant__ Params p) {
 #if INT8ATTN_WGMMA_BODY
-  using W = WgShape<kD, kWarpGroups, kLean>;
+  using W = WgShape<kD>;
   using Tile = typename W::Tile;
   extern __shared__ char smem_raw[];
   const uint32_t raw = smem_addr(smem_raw);
@@ -127,7 +126,9 @@ __global__ void __launch_bounds__(WgShape<kD, kWarpGroups, kLean>::kThreads, WgS
   WarpTile<Variant::Int8Full, kD, W::kWarps, kPU8, kLFromQ, kWgmmaSchedule> tile(p, lane, work.m0 + warp * 16, work.offset);
   tile.load_q_scales(work.bh);
   // Blocks this warpgroup computes: [0, n_wg). Causal: the blocks past its last row's last
-  // visible key are skipped; a warpgroup wholly past seq_q has nothing to compute.
+  // visible key are skipped; a warpgroup wholly past seq_q has nothing to compute. With one
+  // warpgroup per CTA, wg is 0 and n_wg is n_blocks, but the compiler cannot tell: folding
+  // that in changes the kernel's SASS, so it stays as the measured kernel has it.
   const int64_t wg_first_row = work.m0 + wg * 64, wg_last_row = wg_first_row + 63;
   int n_wg = wg_first_row < p.seq_q ? n_blocks : 0;
   if (p.causal && n_wg > 0)
@@ -153,45 +154,6 @@ __global__ void __launch_bounds__(WgShape<kD, kWarpGroups, kLean>::kThreads, WgS
     tile.block_max(x, bmax);
   };
 
-  if constexpr (kLean) {
-    for (int blk = 0; blk < n_blocks; ++blk) {
-      cp_async_wait<W::kStages - 2>();
-      fence_proxy_async();  // this thread's copies are read by wgmma (the async proxy)
-      __syncthreads();  // block blk landed for all; every P·V of block blk - 1 is done, its slot free
-      load_block(blk + W::kStages - 1);
-      if (blk >= n_wg) continue;  // causal: the rest of the CTA's blocks are masked for all rows
-      uint32_t s_acc[kBlockN / 2];
-      issue_scores(blk, s_acc);
-      wgmma_wait<0>();
-      fence_regs(s_acc);
-      float x[kBlockN / 8][4], bmax[2], tp[kBlockN / 8][4], alpha[2], beta[2];
-      scaled_scores(blk, s_acc, x, bmax);
-      bool unit_beta;
-      tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
-      uint32_t pa[kBlockN / 32][4];
-      tile.pack_p_codes(tp, pa);
-      const bool unit = __all_sync(0xffffffffu, unit_beta);
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {  // channels [64 half, 64 half + 64): V^T rows of 64 bytes
-        uint32_t o_acc[kD / 4];
-        fence_regs(o_acc);
-        wgmma_fence();
-        const uint64_t desc_v = gmma_desc<W::kVSwizzle>(slot_addr(blk) + Tile::kKBytes + half * (kD / 2) * kBlockN);
-        wgmma_pv<kD / 2, kPU8, 0>(o_acc, pa[0], desc_v);
-        wgmma_pv<kD / 2, kPU8, 1>(o_acc, pa[1], desc_v + kDescKStep);
-        wgmma_commit();
-        wgmma_wait<0>();
-        fence_regs(o_acc);
-#pragma unroll
-        for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);
-#pragma unroll
-        for (int n = 0; n < kD / 16; ++n) {
-          if (unit) tile.template add_block_pv<false, true>(half * kD / 16 + n, &o_acc[4 * n], alpha, beta);
-          else tile.template add_block_pv<true, true>(half * kD / 16 + n, &o_acc[4 * n], alpha, beta);
-        }
-      }
-    }
-  } else {
   // Software pipeline within the warpgroup: S(blk + 1) runs on the tensor cores while the
   // softmax of block blk runs, and P·V(blk) while S(blk + 1) is scaled, masked and reduced to
   // its row max. Every wgmma is waited for within its iteration and the last block recomputes
@@ -213,7 +175,7 @@ __global__ void __launch_bounds__(WgShape<kD, kWarpGroups, kLean>::kThreads, WgS
     fence_proxy_async();  // this thread's copies are read by wgmma (the async proxy)
     __syncthreads();  // block blk + 1 landed for all; every P·V of block blk - 1 is done, its slot free
     load_block(blk + W::kStages - 1);
-    if (blk >= n_wg) continue;  // causal: a block only the other warpgroup computes
+    if (blk >= n_wg) continue;
     const int next = blk + 1 < n_wg ? blk + 1 : blk;
     issue_scores(next, s_acc);
 
@@ -240,16 +202,15 @@ __global__ void __launch_bounds__(WgShape<kD, kWarpGroups, kLean>::kThreads, WgS
     for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
     tile.add_pv_tiles(o_acc, alpha, beta, unit_beta);
   }
-  }
   cp_async_wait<0>();  // no copy may land in smem after the CTA exits
   tile.store(work.bh, work.kv_index);
 #endif
 }
 
-template <int kD, int kWarpGroups, bool kLean, bool kPU8, bool kLFromQ>
+template <int kD, bool kPU8, bool kLFromQ>
 cudaError_t launch_int8fa_wgmma(const Params& p, int64_t batch_heads, cudaStream_t stream) {
-  using W = WgShape<kD, kWarpGroups, kLean>;
-  return launch_fused(int8fa_wgmma_kernel<kD, kWarpGroups, kLean, kPU8, kLFromQ>, p, W::kBlockM, W::kThreads,
+  using W = WgShape<kD>;
+  return launch_fused(int8fa_wgmma_kernel<kD, kPU8, kLFromQ>, p, W::kBlockM, W::kThreads,
                       W::kSmemBytes, batch_heads, stream);
 }
 

@@ -140,27 +140,19 @@ __device__ __forceinline__ void load_tile(uint32_t smem, const char* src, int64_
   }
 }
 
-// Register schedules of one kernel shape, picked at run time (FusedTuning::schedule;
-// docs/perf-log.md v5). ncu: latency-bound at 2 warps per scheduler with 255 registers.
-// Measured on the H200 (int8-fa d128 4K/16K TOPS): 0: 341/355; 1: 320/331; 2: 322/333;
-// 3: 304/315; 4: 329/340; 5: 306/324; 6: 310/326. Schedule 0 is the default; 3 and 4 are
-// faster for int8-qk (+13%) and fp16-fa (+5%) at head_dim 64 (3 CTAs/SM without spills).
+// Register schedules of one kernel shape, picked at run time (FusedTuning::schedule). ncu:
+// latency-bound at 2 warps per scheduler with 255 registers. Schedule 0 is the default;
+// schedule 1 (perf-log v5's schedule 4) is faster for int8-qk and fp16-fa at head_dim 64 (three
+// CTAs per SM without spills) and slower for int8-fa (numbers: docs/perf-log.md v5).
 struct Schedule {
-  int ctas_d128;      // __launch_bounds__ minimum for 4-warp CTAs: 2 -> 255 registers, 3 -> 168
-  int ctas_d64;       // the same at head_dim 64 (schedule 0: int8-fa 163 registers, fp16-fa 210)
+  int ctas_per_sm;    // __launch_bounds__ minimum for 4-warp CTAs: 2 -> 255 registers, 3 -> 168
   bool q_from_smem;   // Q fragments re-read with ldmatrix every block (-16 live registers)
   bool fused_weight;  // int8-fa: the block weight folded into the INT32->float FFMA (one path, no vote)
   bool tree_reduce;   // row max and row sum as 4-deep trees instead of 16-deep chains
-  bool pipelined;     // Q·K^T of block b+1 issued before the softmax of block b (one basic block)
 };
 constexpr Schedule kSchedules[] = {
-    {2, 2, false, false, false, false},  // 0: v4
-    {2, 3, false, true, false, false},   // 1
-    {2, 3, false, true, true, false},    // 2
-    {2, 3, true, true, true, false},     // 3
-    {3, 3, true, true, true, false},     // 4
-    {2, 3, true, true, true, true},      // 5
-    {2, 3, false, true, true, true},     // 6
+    {2, false, false, false},  // 0: v4's loop
+    {3, true, true, true},     // 1: three CTAs per SM
 };
 constexpr int kNumSchedules = sizeof(kSchedules) / sizeof(kSchedules[0]);
 
@@ -742,13 +734,13 @@ struct CtaWork {
 
 // CTAs resident per SM: 8 warps -> one CTA (255 registers a thread); 4 warps -> two or three
 // CTAs that do not share barriers, as the schedule says (three: 168 registers a thread).
-template <int kD, int kWarps, int kSched>
+template <int kWarps, int kSched>
 constexpr int ctas_per_sm() {
-  return kWarps == 8 ? 1 : kD == 64 ? kSchedules[kSched].ctas_d64 : kSchedules[kSched].ctas_d128;
+  return kWarps == 8 ? 1 : kSchedules[kSched].ctas_per_sm;
 }
 
 template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
-__global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps, kSched>())
+__global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kWarps, kSched>())
     flash_attention_kernel(const __grid_constant__ Params p) {
   using S = Shape<kV, kD, kWarps>;
   constexpr int kBlockM = S::kBlockM;
@@ -791,42 +783,15 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kD, kWarps, kSched>()
       load_kv_block<kV, kD, kWarps>(p, slot_addr(blk + kStages - 1), k_head, v_head, k_scale_head, blk + kStages - 1);
     cp_async_commit();
   };
-  float x[S::kNTilesS][4];  // the block's scores
-  if constexpr (!kSchedules[kSched].pipelined) {
-    for (int blk = 0; blk < n_blocks; ++blk) {
-      cp_async_wait<kStages - 2>();
-      __syncthreads();  // block `blk` landed for all; the slot of block blk-1 is free
-      issue_loads(blk);
-      if (tile.skips(blk)) continue;
-      tile.scores(slot_addr(blk), slot_ptr(blk), x);
-      tile.mask(blk, x);
-      tile.softmax_pv(slot_addr(blk), x);
-    }
-  } else {
-    // Blocks blk and blk+1 are both resident while block blk is processed, so copies run one
-    // block ahead instead of two. Q·K^T of blk+1 and the softmax/P·V of blk form one basic
-    // block: the scheduler overlaps one with the other's latency within the warp. Both run
-    // unconditionally: past the last block Q·K^T reads a stale slot and is discarded, and a
-    // block with every key masked changes nothing.
+  for (int blk = 0; blk < n_blocks; ++blk) {
     cp_async_wait<kStages - 2>();
-    __syncthreads();
-    if (n_blocks > 0) {
-      tile.scores(slot_addr(0), slot_ptr(0), x);
-      tile.mask(0, x);
-    }
-    for (int blk = 0; blk < n_blocks; ++blk) {
-      cp_async_wait<0>();
-      __syncthreads();  // block blk+1 landed for all; the slot of block blk-1 is free
-      issue_loads(blk);
-      float x_next[S::kNTilesS][4];
-      tile.scores(slot_addr(blk + 1), slot_ptr(blk + 1), x_next);
-      tile.softmax_pv(slot_addr(blk), x);
-      tile.mask(blk + 1, x_next);
-#pragma unroll
-      for (int n = 0; n < S::kNTilesS; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) x[n][e] = x_next[n][e];
-    }
+    __syncthreads();  // block `blk` landed for all; the slot of block blk-1 is free
+    issue_loads(blk);
+    if (tile.skips(blk)) continue;
+    float x[S::kNTilesS][4];  // the block's scores
+    tile.scores(slot_addr(blk), slot_ptr(blk), x);
+    tile.mask(blk, x);
+    tile.softmax_pv(slot_addr(blk), x);
   }
   cp_async_wait<0>();  // no copy may land in smem after the CTA exits
   tile.store(bh, kv_index);

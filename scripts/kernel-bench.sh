@@ -123,7 +123,7 @@ for m in "${modes[@]}"; do
       cuobjdump -sass "$out/kernel_bench" > /tmp/kb_sass.txt 2>&1 || true
       awk '/Function : /{name=$3} /^ +\/\*[0-9a-f]+\*\/ /{split($2,a,"."); n[name" "a[1]]++} END{for(k in n) print n[k], k}' \
         /tmp/kb_sass.txt | grep -E "flash_attention|wgmma" | sort -k2,2 -k1,1nr > "$out/sass_hist.txt"
-      awk '/Function : /{f=($3 ~ /int8fa_wgmma_kernelILi128ELi1ELb0ELb1ELb0E/)} f' /tmp/kb_sass.txt > "$out/sass_int8fa_d128.txt" ;;
+      awk '/Function : /{f=($3 ~ /int8fa_wgmma_kernelILi128ELb1ELb0E/)} f' /tmp/kb_sass.txt > "$out/sass_int8fa_d128.txt" ;;
     sanitize)
       for tool in memcheck racecheck synccheck; do
         timeout "${KB_SAN_TIMEOUT:-120}" compute-sanitizer --tool $tool --error-exitcode 9 "$out/kernel_bench" sancheck \

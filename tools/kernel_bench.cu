@@ -116,13 +116,10 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wg2, Int8FaU8Lean, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs };
 // The "8w" kinds force 8 warps per CTA (one CTA per SM); the others use the library's choice.
 // The "mma" kind and the 8w one force int8-fa's mma.sync kernel where the wgmma one would run.
 int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 : 0; }
-// "wg2": the wgmma int8-fa kernel with two warpgroups per CTA; "lean": three one-warpgroup
-// CTAs per SM (FusedTuning::wgmma_shape).
-int wgmma_shape_for(Kind k) { return k == Kind::Int8FaU8Wg2 ? 2 : k == Kind::Int8FaU8Lean ? 3 : 0; }
 // "wgmma" forces the wgmma kernel (head_dim 64 has it only in tuning builds).
 // "ws", "ws,pp", "ws,defer": the warp-specialized kernel (kernels/sm90) with its overlap,
 // ping-pong or deferred-merge schedule; the other int8-fa kinds take --ws (default -1: the
@@ -149,8 +146,6 @@ const char* kind_name(Kind k) {
     case Kind::Int8FaU8W8: return "int8-fa(u8,8w)";
     case Kind::Fp16FaW8: return "fp16-fa(8w)";
     case Kind::Int8FaU8Mma: return "int8-fa(u8,mma)";
-    case Kind::Int8FaU8Wg2: return "int8-fa(u8,wg2)";
-    case Kind::Int8FaU8Lean: return "int8-fa(u8,lean)";
     case Kind::Int8FaU8Wgmma: return "int8-fa(u8,wgmma)";
     case Kind::Int8FaU8WsDefer: return "int8-fa(u8,ws,defer)";
     case Kind::Int8QkWs: return "int8-qk(ws)";
@@ -255,15 +250,12 @@ struct Bench {
     tuning.warps_per_cta = warps_for(kind);
     tuning.schedule = g_schedule;
     tuning.wgmma = wgmma_for(kind);
-    tuning.wgmma_shape = wgmma_shape_for(kind);
     tuning.ws = ws_for(kind);
     tuning.ws_schedule = ws_schedule_for(kind);
     set_fused_tuning(tuning);
     switch (kind) {
       case Kind::Int8FaU8W8:
       case Kind::Int8FaU8Mma:
-      case Kind::Int8FaU8Wg2:
-      case Kind::Int8FaU8Lean:
       case Kind::Int8FaU8Wgmma:
       case Kind::Int8FaU8WsDefer:
       case Kind::Int8FaU8:
@@ -366,7 +358,7 @@ int main(int argc, char** argv) {
 
   std::vector<Shape> shapes;
   std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk,
-                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer};
+                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer};
   const bool timed = mode != "check" && mode != "profile" && mode != "wsprofile" && mode != "wsprofile-qk" && mode != "sancheck" && mode != "wssan";
   if (mode == "check") {
     for (int64_t d : {64, 128})
@@ -380,7 +372,7 @@ int main(int argc, char** argv) {
       }
   } else if (mode == "sancheck") {  // small shapes for compute-sanitizer
     kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk, Kind::Fp16Fa, Kind::Int8FaU8Mma,
-             Kind::Int8FaU8Wg2, Kind::Int8FaU8Lean, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer};
+             Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer};
     for (int64_t d : {64, 128}) {
       shapes.push_back({2, 4, 2, 77, 77, d, true, false});
       shapes.push_back({1, 2, 2, 200, 70, d, true, false});
