@@ -104,12 +104,12 @@ struct FusedTuning {
   int wgmma = -1;         // int8-fa on Hopper: -1 the wgmma kernel where it runs (head_dim 128,
                           // sm_90a build, cc 9.0 device), 0 always the mma.sync kernel, 1 wgmma
                           // or cudaErrorNotSupported
-  int ws = -1;            // int8-fa and int8-qk on Hopper, the warp-specialized kernels
+  int ws = -1;            // int8-fa, int8-qk and fp16-fa on Hopper, the warp-specialized kernels
                           // (kernels/sm90): -1 where they are the measured best, 0 never, 1
                           // wherever they run (else cudaErrorNotSupported)
   int ws_schedule = -1;   // the warp-specialized kernels' schedule, int8-fa: 2 deferred O merge
-                          // (its only one); int8-qk: 0 overlap, 1 ping-pong (tuning builds);
-                          // -1 the measured best
+                          // (its only one); int8-qk and fp16-fa: 0 overlap, 1 ping-pong
+                          // (tuning builds); -1 the measured best
 };
 void set_fused_tuning(const FusedTuning& tuning);
 int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1
