@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds tools/kernel_bench through CMake and runs the given modes (default: check quick).
 #   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [sanitize] [sass] [gtest] [ab]
+#     or any other kernel_bench mode (ws, wsqk, wsfa, wsfp16, ws-threshold, wssan: tools/kernel_bench.cu)
 # Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
 # Build: CMake configures $OUT/build with -DINT8ATTN_KERNEL_TUNING=ON (the tuning copy of the
 # kernels with every A/B variant, tools/CMakeLists.txt) and builds the kernel_bench target
