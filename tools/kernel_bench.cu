@@ -116,7 +116,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP };
 // The "8w" kinds force 8 warps per CTA (one CTA per SM); the others use the library's choice.
 // The "mma" kind and the 8w one force int8-fa's mma.sync kernel where the wgmma one would run.
 int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 : 0; }
@@ -127,10 +127,10 @@ int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 
 int g_ws = -1;
 int ws_for(Kind k) {
   if (k == Kind::Int8FaU8Wgmma || k == Kind::Int8QkMma) return 0;  // the older kernels themselves, where the default would be ws
-  return k == Kind::Int8FaU8WsDefer || k == Kind::Int8QkWs || k == Kind::Int8QkWsPP || k == Kind::Fp16FaWs ? 1 : g_ws;
+  return k == Kind::Int8FaU8WsDefer || k == Kind::Int8QkWs || k == Kind::Int8QkWsPP || k == Kind::Fp16FaWs || k == Kind::Fp16FaWsPP ? 1 : g_ws;
 }
 int ws_schedule_for(Kind k) {
-  return k == Kind::Int8QkWsPP ? 1 : k == Kind::Int8FaU8WsDefer ? 2 : -1;
+  return k == Kind::Int8QkWsPP || k == Kind::Fp16FaWsPP ? 1 : k == Kind::Int8FaU8WsDefer ? 2 : -1;
 }
 int wgmma_for(Kind k) {
   return k == Kind::Int8FaU8Mma || k == Kind::Int8FaU8W8 ? 0 : k == Kind::Int8FaU8Wgmma ? 1 : -1;
@@ -143,6 +143,7 @@ const char* kind_name(Kind k) {
     case Kind::Int8Qk: return "int8-qk";
     case Kind::Fp16Fa: return "fp16-fa";
     case Kind::Fp16FaWs: return "fp16-fa(ws)";
+    case Kind::Fp16FaWsPP: return "fp16-fa(ws,pp)";
     case Kind::Int8FaU8W8: return "int8-fa(u8,8w)";
     case Kind::Fp16FaW8: return "fp16-fa(8w)";
     case Kind::Int8FaU8Mma: return "int8-fa(u8,mma)";
@@ -160,7 +161,7 @@ bool is_int8qk(Kind k) {
 }
 
 double threshold(Kind k, bool outliers) {
-  if (k == Kind::Fp16Fa || k == Kind::Fp16FaW8 || k == Kind::Fp16FaWs) return 0.002;
+  if (k == Kind::Fp16Fa || k == Kind::Fp16FaW8 || k == Kind::Fp16FaWs || k == Kind::Fp16FaWsPP) return 0.002;
   if (is_int8qk(k)) return outliers ? 0.02 : 0.01;
   if (k == Kind::Int8FaS8) return 0.05;  // INT-FlashAttention's scheme: reported, not a target
   return outliers ? 0.02 : 0.015;
@@ -267,6 +268,7 @@ struct Bench {
       case Kind::Int8QkWsPP: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
       case Kind::Fp16Fa:
       case Kind::Fp16FaWs:
+      case Kind::Fp16FaWsPP:
       case Kind::Fp16FaW8: return fp16_flash_attention(dims, q, k, v, out, nullptr);
     }
     return cudaErrorInvalidValue;
@@ -296,7 +298,7 @@ struct Bench {
     cfg = QuantConfig{};
     cfg.p_quant = kind == Kind::Int8FaS8 ? PQuant::S8x127 : PQuant::U8x255;
     cfg.l_from_quantized_p = kind == Kind::Int8FaU8LQ;
-    const bool int8 = kind != Kind::Fp16Fa && kind != Kind::Fp16FaW8 && kind != Kind::Fp16FaWs;
+    const bool int8 = kind != Kind::Fp16Fa && kind != Kind::Fp16FaW8 && kind != Kind::Fp16FaWs && kind != Kind::Fp16FaWsPP;
     if (int8) CHECK_CUDA(quantize(!is_int8qk(kind)));  // int8-qk keeps V in FP16
     CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
     const cudaError_t err = attend(kind);
@@ -379,7 +381,7 @@ int main(int argc, char** argv) {
       shapes.push_back({1, 2, 1, 1, 300, d, false, false});
     }
   } else if (mode == "wssan") {  // the warp-specialized kernels, small shapes, for compute-sanitizer
-    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs};
+    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs, Kind::Fp16FaWsPP};
     for (bool causal : {false, true}) {
       shapes.push_back({2, 4, 2, 77, 77, 128, causal, false});
       shapes.push_back({1, 2, 2, 200, 70, 128, causal, false});
@@ -397,11 +399,11 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
-  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16") {  // the Hopper kernels side by side (wsqk, wsfa, wsfp16: one alone)
+  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa alone)
     if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs};
     else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer};
-    else if (mode == "wsfp16") kinds = {Kind::Fp16FaWs};
-    else kinds = {Kind::Int8QkWs};
+    else if (mode == "wsfp16") kinds = {Kind::Fp16FaWs, Kind::Fp16FaWsPP};
+    else kinds = {Kind::Int8QkWs, Kind::Int8QkWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
