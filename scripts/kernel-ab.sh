@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# A/B of kernel variants in one device call: builds tools/kernel_bench once per variant with
+# bare nvcc (the tuning kernels: every TU of kernel_bench compiled in parallel, no CMake), then
+# runs the given kernel_bench modes for every variant in turn, KB_REPEATS times, alternating
+# variants so that clock and temperature drift hit all of them alike. Prints each run's summary
+# rows (shape, kernel, ms, TOPS) last.
+#
+#   scripts/kernel-ab.sh -v NAME=SPEC [-v NAME=SPEC ...] MODE [MODE ...]
+#     SPEC: a folder whose files stand in for the tree's (passed as -I before the tree, so a
+#           copy of kernels/sm90/int8_fa_ws.cuh under DIR/kernels/sm90/ replaces that header;
+#           DIR/<tu>.cu replaces a translation unit), or definitions starting with -D
+#           (e.g. "-DINT8ATTN_AB_STAGES=4"), or "." for the tree as it is
+#     MODE: a kernel_bench mode (wsqk, wsfa, wsfp16, ws, ws-threshold, check, ...: tools/kernel_bench.cu)
+#   KB_ARCH=90a  KB_REPEATS=2  KB_ARGS="--ws 1"  OUT=./kernel-ab-out
+# Example (device call, carry [".deps", "build-run"]): the committed header against an edited
+# copy in build-run/new: scripts/kernel-ab.sh -v base=. -v new=build-run/new wsqk
+# These are burst figures (20 timed runs per shape): compare them with each other, not with
+# the tool's sustained ones (docs/methodology.md).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+names=() specs=()
+while getopts "v:" opt; do
+  case $opt in
+    v) names+=("${OPTARG%%=*}"); specs+=("${OPTARG#*=}") ;;
+    *) echo "usage: $0 -v NAME=SPEC [-v ...] MODE [MODE ...]" >&2; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+modes=("$@")
+if [ ${#names[@]} -eq 0 ] || [ ${#modes[@]} -eq 0 ]; then
+  echo "usage: $0 -v NAME=SPEC [-v ...] MODE [MODE ...] (see the header of this script)" >&2
+  exit 2
+fi
+out="${OUT:-kernel-ab-out}"
+mkdir -p "$out"
+arch="${KB_ARCH:-90a}"
+flags=(-std=c++20 -O3 -DINT8ATTN_KERNEL_TUNING=1 --expt-relaxed-constexpr "-gencode=arch=compute_${arch},code=sm_${arch}")
+[[ $arch == 90a ]] && flags+=(-DINT8ATTN_HAS_SM90A=1)
+tus=(tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu kernels/int8_fa_ws.cu)
+
+build_variant() {  # NAME SPEC
+  local name=$1 spec=$2 dir="$out/obj-$1" inc=() defs=() pids=()
+  mkdir -p "$dir"
+  if [[ $spec == -D* ]]; then read -r -a defs <<<"$spec"
+  elif [[ $spec != . ]]; then inc=(-I"$spec")
+  fi
+  for tu in "${tus[@]}"; do
+    local src=$tu
+    [[ $spec != . && $spec != -D* && -f $spec/$tu ]] && src=$spec/$tu
+    nvcc "${flags[@]}" "${inc[@]}" -I. "${defs[@]}" -c "$src" -o "$dir/$(basename "$tu").o" &
+    pids+=($!)
+  done
+  local ok=0
+  for p in "${pids[@]}"; do wait "$p" || ok=1; done
+  [ $ok -eq 0 ] && nvcc "-gencode=arch=compute_${arch},code=sm_${arch}" "$dir"/*.o -o "$out/kb-$name"
+}
+
+t0=$SECONDS
+for i in "${!names[@]}"; do
+  build_variant "${names[$i]}" "${specs[$i]}" > "$out/build-${names[$i]}.log" 2>&1 &
+done
+wait
+for n in "${names[@]}"; do
+  [ -x "$out/kb-$n" ] || { echo "variant $n failed to build:"; tail -20 "$out/build-$n.log"; exit 1; }
+done
+echo "built ${#names[@]} variant(s) in $((SECONDS - t0)) s"
+status=0
+for r in $(seq 1 "${KB_REPEATS:-2}"); do
+  for m in "${modes[@]}"; do
+    for n in "${names[@]}"; do
+      log="$out/$m-$n-$r.log"
+      timeout 300 "$out/kb-$n" "$m" ${KB_ARGS:-} > "$log" 2>&1 || status=1
+    done
+  done
+done
+for m in "${modes[@]}"; do
+  for n in "${names[@]}"; do
+    for r in $(seq 1 "${KB_REPEATS:-2}"); do
+      log="$out/$m-$n-$r.log"
+      echo "== $m $n run $r"
+      if grep -q '==== summary' "$log"; then
+        awk '/==== summary/{s=1} s && /TOPS|FAIL|fail/' "$log" | sed 's/  */ /g' | cut -c1-100
+      else
+        tail -3 "$log"  # it stopped before its summary
+      fi
+    done
+  done
+done
+echo "total $((SECONDS - t0)) s"
+exit $status
