@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "src/bench/backend.h"
+#include "tests/cpu/test_dir.h"
 #include "src/bench/fallback.h"
 #include "src/bench/runner.h"
 #include "src/config/sweep_config.h"
@@ -34,10 +35,7 @@ namespace fs = std::filesystem;
 class HostileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("int8attn-hostile-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test::make_test_dir("int8attn-hostile");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

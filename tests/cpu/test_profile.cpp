@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "src/bench/profile.h"
+#include "tests/cpu/test_dir.h"
 #include "src/config/sweep_config.h"
 #include "src/report/profile_render.h"
 #if INT8ATTN_HAVE_CUDA
@@ -48,9 +49,7 @@ std::string error_of(const ProfileRequest& r) {
 class ProfileFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("profile-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    dir_ = test::make_test_dir("profile-test");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "src/bench/runner.h"
+#include "tests/cpu/test_dir.h"
 #include "src/model/case_filter.h"
 #include "src/report/checkpoint.h"
 #include "src/report/json_io.h"
@@ -73,9 +74,7 @@ SweepConfig make_config() {
 class RunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("runner-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    dir_ = test::make_test_dir("runner-test");
     options_.output_path = (dir_ / "report.json").string();
     options_.progress = ProgressMode::None;
   }

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "src/bench/runner.h"
+#include "tests/cpu/test_dir.h"
 #include "src/bench/worker_pool.h"
 #include "src/config/sweep_config.h"
 #include "src/report/checkpoint.h"
@@ -75,9 +76,7 @@ class InlineBackend : public WorkerBackend {
 class WorkerPoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("pool-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    dir_ = test::make_test_dir("pool-test");
     options_.output_path = (dir_ / "report.json").string();
     options_.progress = ProgressMode::None;
     options_.notes = false;
