@@ -76,7 +76,7 @@ class CudaBackend final : public Backend {
     if (session_->context_lost()) return "CUDA context lost in an earlier case: " + lost_reason_;
     std::vector<gpu::GpuOp> ops;
     for (const std::string& name : settings.kernels) {
-      if (const KernelSpec* k = find_kernel(name)) ops.push_back(gpu_op_for(k->algorithm));
+      if (const KernelSpec* k = find_kernel(name)) ops.push_back(gpu_op_for(k->id));
     }
     const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings, c), ops, device_.info.l2_cache_bytes);
     int64_t free_bytes = 0, total = 0;
@@ -109,7 +109,7 @@ class CudaBackend final : public Backend {
       }
       result.kernels.push_back(run_kernel(spec, c, settings, dump));
       // The reference's output stays for the metrics; its 1 GiB of chunks need not.
-      if (spec.algorithm == Algorithm::Reference) session_->release_workspace(gpu::GpuOp::Reference);
+      if (spec.id == KernelId::Reference) session_->release_workspace(gpu::GpuOp::Reference);
     }
     return result;
   }
@@ -182,7 +182,7 @@ class CudaBackend final : public Backend {
 
   KernelResult run_kernel(const KernelSpec& spec, const BenchCase& c, const RunSettings& settings,
                           const CaseDump& dump) {
-    const gpu::GpuOp op = gpu_op_for(spec.algorithm);
+    const gpu::GpuOp op = gpu_op_for(spec.id);
     const AttnDims& d = c.dims;
     KernelResult r;
     r.kernel = spec.name;

@@ -82,14 +82,14 @@ std::vector<KernelSupport> kernel_support(const DeviceCaps& caps) {
 }  // namespace
 #endif
 
-gpu::GpuOp gpu_op_for(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::Reference: return gpu::GpuOp::Reference;
-    case Algorithm::Int8Full: return gpu::GpuOp::Int8Full;
-    case Algorithm::Int8QK: return gpu::GpuOp::Int8QK;
-    case Algorithm::Fp16Flash: return gpu::GpuOp::Fp16Flash;
-    case Algorithm::Fp16Cudnn: return gpu::GpuOp::Fp16Cudnn;
-    case Algorithm::Fp8Cudnn: return gpu::GpuOp::Fp8Cudnn;
+gpu::GpuOp gpu_op_for(KernelId kernel) {
+  switch (kernel) {
+    case KernelId::Reference: return gpu::GpuOp::Reference;
+    case KernelId::Int8Full: return gpu::GpuOp::Int8Full;
+    case KernelId::Int8QK: return gpu::GpuOp::Int8QK;
+    case KernelId::Fp16Flash: return gpu::GpuOp::Fp16Flash;
+    case KernelId::Fp16Cudnn: return gpu::GpuOp::Fp16Cudnn;
+    case KernelId::Fp8Cudnn: return gpu::GpuOp::Fp8Cudnn;
   }
   return gpu::GpuOp::Reference;
 }

@@ -267,7 +267,7 @@ ProfiledKernel profile_kernel(gpu::GpuSession& session, const KernelSpec& spec, 
   if (const std::optional<std::string> why = spec.unsupported_reason(plan.profiled_case.dims, caps)) {
     return ended(KernelStatus::Skipped, *why);
   }
-  const gpu::GpuOp op = gpu_op_for(spec.algorithm);
+  const gpu::GpuOp op = gpu_op_for(spec.id);
   try {
     const gpu::GpuStatus first = session.prepare(op);  // allocates and runs the whole op once
     if (first.not_supported) throw GpuFailure("kernel declined the problem", first);
