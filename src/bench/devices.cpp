@@ -82,18 +82,6 @@ std::vector<KernelSupport> kernel_support(const DeviceCaps& caps) {
 }  // namespace
 #endif
 
-gpu::GpuOp gpu_op_for(KernelId kernel) {
-  switch (kernel) {
-    case KernelId::Reference: return gpu::GpuOp::Reference;
-    case KernelId::Int8Full: return gpu::GpuOp::Int8Full;
-    case KernelId::Int8QK: return gpu::GpuOp::Int8QK;
-    case KernelId::Fp16Flash: return gpu::GpuOp::Fp16Flash;
-    case KernelId::Fp16Cudnn: return gpu::GpuOp::Fp16Cudnn;
-    case KernelId::Fp8Cudnn: return gpu::GpuOp::Fp8Cudnn;
-  }
-  return gpu::GpuOp::Reference;
-}
-
 std::vector<GpuDeviceSummary> query_gpu_devices(std::string& why_none) {
   std::vector<GpuDeviceSummary> devices;
 #if INT8ATTN_HAVE_CUDA
