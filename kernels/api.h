@@ -15,6 +15,7 @@
 #include "common/attn_types.h"
 #include "common/error_metrics.h"
 #include "common/input_families.h"
+#include "common/kernel_id.h"
 
 namespace int8attn::gpu {
 
@@ -59,15 +60,17 @@ struct GpuStatus {
   static GpuStatus success() { return {}; }
 };
 
-// Operations the session can run. Quantize is the quantization step alone of the quantizing
-// op last prepared (the INT8 ops, or Fp8Cudnn's Q/K/V to e4m3), in that op's buffers; the
-// other ops produce an attention output. Fp16Cudnn/Fp8Cudnn are cuDNN's SDPA forward; their
-// graph is built and cached in prepare(), so run/time_once never include plan building.
-// Fp8Cudnn end to end: Q/K/V to e4m3 (per-tensor scales), cuDNN FP8 SDPA, e4m3 O to FP16.
-enum class GpuOp { Reference, Int8Full, Int8QK, Fp16Flash, Quantize, Fp16Cudnn, Fp8Cudnn };
-const char* to_string(GpuOp op);
-// Ops with a separately timed quantization step (GpuOp::Quantize after preparing them).
-bool op_has_quantize_step(GpuOp op);
+// The session's ops are the kernels (KernelId, common/kernel_id.h); each produces an attention
+// output. Fp16Cudnn/Fp8Cudnn are cuDNN's SDPA forward; their graph is built and cached in
+// prepare(), so run/time_once never include plan building. Fp8Cudnn end to end: Q/K/V to
+// e4m3 (per-tensor scales), cuDNN FP8 SDPA, e4m3 O to FP16.
+//
+// Which part of a prepared op run() and time_once() run. Whole: the op end to end.
+// KernelOnly: for an op with a quantization step (has_quantize_step), the attention alone on
+// the quantized tensors its last run left in its buffers; any other op whole. QuantizeOnly:
+// the quantization step alone, into the op's buffers; an error for an op without one.
+// KernelOnly and QuantizeOnly timed apart are `profile`'s kernel-only and quantize times.
+enum class RunPart { Whole, KernelOnly, QuantizeOnly };
 
 // Generated inputs: the families and parameters of common/input_families.h.
 using InputDistribution = InputFamily;
@@ -121,29 +124,23 @@ class GpuSession {
 
   // Allocates the op's output and temporaries and runs it once (its output is then valid).
   // The reference must be prepared before compare() is called for any op.
-  GpuStatus prepare(GpuOp op);
-  // One more run, untimed (warm-up).
-  GpuStatus run(GpuOp op);
+  GpuStatus prepare(KernelId op);
+  // One more run of a part of a prepared op, untimed (warm-up).
+  GpuStatus run(KernelId op, RunPart part = RunPart::Whole);
   // One timed run in ms (CUDA events); L2 flushed first (outside the events) when asked.
-  GpuStatus time_once(GpuOp op, bool flush_l2, double& ms);
-  // The op without its quantization step: for an op with one (op_has_quantize_step), the
-  // attention alone on the quantized tensors its last run left in its buffers (prepare() runs
-  // the whole op once); any other op whole. With GpuOp::Quantize timed apart, `profile`'s
-  // kernel-only and quantize times. Untimed (warm-up) and timed as run() and time_once().
-  GpuStatus run_kernel_only(GpuOp op);
-  GpuStatus time_kernel_only(GpuOp op, bool flush_l2, double& ms);
+  GpuStatus time_once(KernelId op, bool flush_l2, double& ms, RunPart part = RunPart::Whole);
   // cudaProfilerStart (on) / cudaProfilerStop (off): the window `ncu --profile-from-start off`
   // and `nsys profile --capture-range=cudaProfilerApi` record (profile --once).
   GpuStatus set_profiler_capture(bool on);
-  OpMemory memory(GpuOp op) const;
-  GpuStatus compare(GpuOp op, ErrorMetrics& out);
+  OpMemory memory(KernelId op) const;
+  GpuStatus compare(KernelId op, ErrorMetrics& out);
   // Elements [offset, offset+count) of a tensor as floats (Output: the op's output).
-  GpuStatus download(GpuTensor tensor, GpuOp op, int64_t offset, int64_t count, float* out);
-  void release(GpuOp op);
+  GpuStatus download(GpuTensor tensor, KernelId op, int64_t offset, int64_t count, float* out);
+  void release(KernelId op);
   // Frees the reference's chunk workspace but keeps its output (for the metrics), so the
   // other kernels run without it; the reference cannot run again until prepared again.
   // Other ops: no effect.
-  void release_workspace(GpuOp op);
+  void release_workspace(KernelId op);
 
   // Bytes of every device allocation live now (the allocator's count).
   int64_t allocated_bytes() const;
@@ -164,7 +161,7 @@ enum class InjectedFault {
 };
 struct FaultInjection {
   InjectedFault fault = InjectedFault::None;
-  GpuOp op = GpuOp::Reference;
+  KernelId op = KernelId::Reference;
   int64_t seq_kv = 0;  // the cases it applies to
 };
 void inject_fault_for_testing(const FaultInjection& fault);
@@ -172,11 +169,11 @@ void inject_fault_for_testing(const FaultInjection& fault);
 // Device bytes a case needs at its peak (inputs, the reference output kept for the metrics,
 // the largest op's output and temporaries, the L2 flush buffer), for the fits-in-memory check.
 int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
-                            const std::vector<GpuOp>& ops, int64_t l2_cache_bytes);
+                            const std::vector<KernelId>& ops, int64_t l2_cache_bytes);
 
 // Bytes of the analytic tensor storage: INT8 Q/K/V (+ scales) for the INT8 ops, e4m3 Q/K/V
 // (+ scales) for Fp8Cudnn, FP16 otherwise.
-int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op);
+int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, KernelId op);
 
 // The reference's S/P chunk plan (exposed for tests and the methodology notes).
 struct ReferencePlan {

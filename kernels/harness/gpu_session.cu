@@ -22,23 +22,6 @@
 
 namespace int8attn::gpu {
 
-const char* to_string(GpuOp op) {
-  switch (op) {
-    case GpuOp::Reference: return "reference";
-    case GpuOp::Int8Full: return "int8-fa";
-    case GpuOp::Int8QK: return "int8-qk";
-    case GpuOp::Fp16Flash: return "fp16-fa";
-    case GpuOp::Quantize: return "quantize";
-    case GpuOp::Fp16Cudnn: return "fp16-cudnn";
-    case GpuOp::Fp8Cudnn: return "fp8-cudnn";
-  }
-  return "?";
-}
-
-bool op_has_quantize_step(GpuOp op) {
-  return op == GpuOp::Int8Full || op == GpuOp::Int8QK || op == GpuOp::Fp8Cudnn;
-}
-
 CudnnStatus cudnn_status() {
   const cudnn::Availability& a = cudnn::availability();
   return {a.available, a.version, a.why_not};
@@ -52,11 +35,11 @@ std::string runtime_error_text(cudaError_t e) {
   return std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")";
 }
 
-bool is_int8(GpuOp op) { return op == GpuOp::Int8Full || op == GpuOp::Int8QK; }
-bool is_cudnn(GpuOp op) { return op == GpuOp::Fp16Cudnn || op == GpuOp::Fp8Cudnn; }
+bool is_int8(KernelId op) { return op == KernelId::Int8Full || op == KernelId::Int8QK; }
+bool is_cudnn(KernelId op) { return op == KernelId::Fp16Cudnn || op == KernelId::Fp8Cudnn; }
 
-cudnn::SdpaPrecision cudnn_precision(GpuOp op) {
-  return op == GpuOp::Fp8Cudnn ? cudnn::SdpaPrecision::Fp8E4M3 : cudnn::SdpaPrecision::Fp16;
+cudnn::SdpaPrecision cudnn_precision(KernelId op) {
+  return op == KernelId::Fp8Cudnn ? cudnn::SdpaPrecision::Fp8E4M3 : cudnn::SdpaPrecision::Fp16;
 }
 
 // e4m3 Q, K, V, O and the scales, each part 256-byte aligned.
@@ -163,8 +146,7 @@ struct GpuSession::Impl {
   AttnDims dims;
   OpSettings settings;
   DeviceBuffer<__half> q, k, v;
-  std::map<GpuOp, OpState> ops;
-  GpuOp last_quantizing = GpuOp::Int8Full;
+  std::map<KernelId, OpState> ops;
   // cuDNN handle and graphs, kept across cases (built once per shape); freed before the stream.
   std::unique_ptr<cudnn::SdpaPlans> sdpa = std::make_unique<cudnn::SdpaPlans>();
   bool lost = false;
@@ -223,7 +205,7 @@ struct GpuSession::Impl {
   }
 
   // Whether the test-only fault injection targets `op` in this case.
-  bool injected(InjectedFault fault, GpuOp op) const {
+  bool injected(InjectedFault fault, KernelId op) const {
     const FaultInjection& f = injected_fault();
     return f.fault == fault && f.op == op && f.seq_kv == dims.seq_kv;
   }
@@ -248,59 +230,59 @@ struct GpuSession::Impl {
                reinterpret_cast<float*>(at[6])};
   }
 
-  OpState& state(GpuOp op) {
-    auto it = ops.find(op == GpuOp::Quantize ? last_quantizing : op);
+  OpState& state(KernelId op) {
+    auto it = ops.find(op);
     if (it == ops.end()) throw CudaError(std::string(to_string(op)) + " was not prepared", cudaSuccess);
     return it->second;
   }
 
-  // kernel_only: without the op's quantization step (its quantized buffers as its last run left them).
-  void enqueue(GpuOp op, bool kernel_only = false) {
-    if (kernel_only && op == GpuOp::Quantize) {
-      throw CudaError("quantize: the quantization step has no kernel-only part", cudaSuccess);
+  // A part of a prepared op (RunPart, kernels/api.h).
+  void enqueue(KernelId op, RunPart part = RunPart::Whole) {
+    if (part == RunPart::QuantizeOnly && !has_quantize_step(op)) {
+      throw CudaError(std::string(to_string(op)) + " has no quantization step to run alone", cudaSuccess);
     }
     OpState& s = state(op);
     const QuantConfig& cfg = settings.quant;
-    const bool quantize = !kernel_only;
     if (injected(InjectedFault::KernelError, op)) {
       throw CudaError(std::string(to_string(op)) + " launch [injected by a test]: " +
                           runtime_error_text(cudaErrorLaunchOutOfResources),
                       cudaErrorLaunchOutOfResources);
     }
+    if (part != RunPart::KernelOnly && has_quantize_step(op)) enqueue_quantize(op, s);
+    if (part == RunPart::QuantizeOnly) return;
     switch (op) {
-      case GpuOp::Reference:
+      case KernelId::Reference:
         if (!s.reference) throw CudaError("reference: workspace released; prepare it again", cudaSuccess);
         s.reference->run(q.get(), k.get(), v.get(), s.out_f32.get(), stream);
         break;
-      case GpuOp::Quantize:
-        if (last_quantizing == GpuOp::Fp8Cudnn) {
-          CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
-        } else {
-          CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), last_quantizing == GpuOp::Int8Full,
-                                           s.quant, stream));
-        }
-        break;
-      case GpuOp::Int8Full:
-        if (quantize) CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), true, s.quant, stream));
+      case KernelId::Int8Full:
         CUDA_CHECK(kernels::int8_flash_attention(dims, cfg, s.quant, s.out_f16.get(), stream));
         break;
-      case GpuOp::Int8QK:
-        if (quantize) CUDA_CHECK(kernels::quantize_qkv(dims, cfg, q.get(), k.get(), v.get(), false, s.quant, stream));
+      case KernelId::Int8QK:
         CUDA_CHECK(kernels::int8qk_flash_attention(dims, cfg, s.quant, v.get(), s.out_f16.get(), stream));
         break;
-      case GpuOp::Fp16Flash:
+      case KernelId::Fp16Flash:
         CUDA_CHECK(kernels::fp16_flash_attention(dims, q.get(), k.get(), v.get(), s.out_f16.get(), stream));
         break;
-      case GpuOp::Fp16Cudnn:
+      case KernelId::Fp16Cudnn:
         sdpa->run(dims, cudnn::SdpaPrecision::Fp16, {q.get(), k.get(), v.get(), s.out_f16.get(), nullptr},
                  s.cudnn_workspace.get(), stream);
         break;
-      case GpuOp::Fp8Cudnn:
-        if (quantize) CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
+      case KernelId::Fp8Cudnn:
         sdpa->run(dims, cudnn::SdpaPrecision::Fp8E4M3, {s.fp8.q, s.fp8.k, s.fp8.v, s.fp8_out, s.fp8.scales},
                  s.cudnn_workspace.get(), stream);
         CUDA_CHECK(cudnn::fp8_output_to_half(s.fp8_out, s.fp8.scales, s.out_f16.get(), dims.q_elements(), stream));
         break;
+    }
+  }
+
+  // The op's quantization step: Q/K/V to INT8 (V too for int8-fa), or to e4m3 for fp8-cudnn.
+  void enqueue_quantize(KernelId op, OpState& s) {
+    if (op == KernelId::Fp8Cudnn) {
+      CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
+    } else {
+      CUDA_CHECK(kernels::quantize_qkv(dims, settings.quant, q.get(), k.get(), v.get(), op == KernelId::Int8Full,
+                                       s.quant, stream));
     }
   }
 
@@ -317,20 +299,14 @@ struct GpuSession::Impl {
     s.fp8_out = at[3];
   }
 
-  void prepare(GpuOp op) {
-    if (op == GpuOp::Quantize) {
-      state(op);  // needs a prepared quantizing op (INT8, or fp8-cudnn)
-      enqueue(op);
-      CUDA_CHECK(cudaStreamSynchronize(stream));
-      return;
-    }
+  void prepare(KernelId op) {
     ops.erase(op);
     // cuDNN's graph first: a problem it declines allocates nothing.
     const int64_t cudnn_workspace = is_cudnn(op) ? sdpa->prepare(dims, cudnn_precision(op)) : 0;
     alloc.reset_peak();
     const int64_t base = alloc.current();
     OpState& s = ops[op];
-    if (op == GpuOp::Reference) {
+    if (op == KernelId::Reference) {
       s.out_f32 = DeviceBuffer<float>(alloc, dims.q_elements());
     } else {
       s.out_f16 = DeviceBuffer<__half>(alloc, dims.q_elements());
@@ -338,15 +314,9 @@ struct GpuSession::Impl {
     const int64_t output_bytes = s.out_f32.bytes() + s.out_f16.bytes();
     {
       const RefusedAllocations refused(alloc, injected(InjectedFault::OutOfMemory, op));
-      if (op == GpuOp::Reference) s.reference = std::make_unique<ReferenceAttention>(alloc, dims, settings.reference);
-      if (is_int8(op)) {
-        allocate_quantized(s, op == GpuOp::Int8Full);
-        last_quantizing = op;
-      }
-      if (op == GpuOp::Fp8Cudnn) {
-        allocate_fp8(s);
-        last_quantizing = op;
-      }
+      if (op == KernelId::Reference) s.reference = std::make_unique<ReferenceAttention>(alloc, dims, settings.reference);
+      if (is_int8(op)) allocate_quantized(s, op == KernelId::Int8Full);
+      if (op == KernelId::Fp8Cudnn) allocate_fp8(s);
       if (cudnn_workspace > 0) s.cudnn_workspace = DeviceBuffer<uint8_t>(alloc, cudnn_workspace);
     }
     enqueue(op);
@@ -355,13 +325,13 @@ struct GpuSession::Impl {
     s.memory = {input_bytes() + own_peak, own_peak - output_bytes};
   }
 
-  double time_once(GpuOp op, bool flush_l2, bool kernel_only = false) {
+  double time_once(KernelId op, bool flush_l2, RunPart part) {
     if (flush_l2) {
       if (!flush) flush = DeviceBuffer<uint8_t>(alloc, std::max<int64_t>(2 * info.l2_cache_bytes, 1 << 20), false);
       CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, static_cast<size_t>(flush.bytes()), stream));
     }
     CUDA_CHECK(cudaEventRecord(start, stream));
-    enqueue(op, kernel_only);
+    enqueue(op, part);
     CUDA_CHECK(cudaEventRecord(stop, stream));
     CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
@@ -369,8 +339,8 @@ struct GpuSession::Impl {
     return ms;
   }
 
-  ErrorMetrics compare(GpuOp op) {
-    const OpState& ref = state(GpuOp::Reference);
+  ErrorMetrics compare(KernelId op) {
+    const OpState& ref = state(KernelId::Reference);
     const OpState& s = state(op);
     if (!s.out_f16) throw CudaError(std::string(to_string(op)) + " has no FP16 output to compare", cudaSuccess);
     if (!partials) partials = DeviceBuffer<ErrorPartial>(alloc, kErrorBlocks, false);
@@ -381,7 +351,7 @@ struct GpuSession::Impl {
     return finish_error_metrics(host.data(), dims.q_elements());
   }
 
-  void download(GpuTensor tensor, GpuOp op, int64_t offset, int64_t count, float* out) {
+  void download(GpuTensor tensor, KernelId op, int64_t offset, int64_t count, float* out) {
     const __half* half_src = nullptr;
     int64_t available = 0;
     switch (tensor) {
@@ -476,28 +446,17 @@ GpuStatus GpuSession::set_inputs(const AttnDims& dims, const float* q, const flo
   });
 }
 
-GpuStatus GpuSession::prepare(GpuOp op) { return impl_->guarded([&] { impl_->prepare(op); }); }
+GpuStatus GpuSession::prepare(KernelId op) { return impl_->guarded([&] { impl_->prepare(op); }); }
 
-GpuStatus GpuSession::run(GpuOp op) {
+GpuStatus GpuSession::run(KernelId op, RunPart part) {
   return impl_->guarded([&] {
-    impl_->enqueue(op);
+    impl_->enqueue(op, part);
     CUDA_CHECK(cudaStreamSynchronize(impl_->stream));
   });
 }
 
-GpuStatus GpuSession::time_once(GpuOp op, bool flush_l2, double& ms) {
-  return impl_->guarded([&] { ms = impl_->time_once(op, flush_l2); });
-}
-
-GpuStatus GpuSession::run_kernel_only(GpuOp op) {
-  return impl_->guarded([&] {
-    impl_->enqueue(op, true);
-    CUDA_CHECK(cudaStreamSynchronize(impl_->stream));
-  });
-}
-
-GpuStatus GpuSession::time_kernel_only(GpuOp op, bool flush_l2, double& ms) {
-  return impl_->guarded([&] { ms = impl_->time_once(op, flush_l2, true); });
+GpuStatus GpuSession::time_once(KernelId op, bool flush_l2, double& ms, RunPart part) {
+  return impl_->guarded([&] { ms = impl_->time_once(op, flush_l2, part); });
 }
 
 GpuStatus GpuSession::set_profiler_capture(bool on) {
@@ -507,22 +466,22 @@ GpuStatus GpuSession::set_profiler_capture(bool on) {
   });
 }
 
-OpMemory GpuSession::memory(GpuOp op) const {
+OpMemory GpuSession::memory(KernelId op) const {
   auto it = impl_->ops.find(op);
   return it == impl_->ops.end() ? OpMemory{} : it->second.memory;
 }
 
-GpuStatus GpuSession::compare(GpuOp op, ErrorMetrics& out) {
+GpuStatus GpuSession::compare(KernelId op, ErrorMetrics& out) {
   return impl_->guarded([&] { out = impl_->compare(op); });
 }
 
-GpuStatus GpuSession::download(GpuTensor tensor, GpuOp op, int64_t offset, int64_t count, float* out) {
+GpuStatus GpuSession::download(GpuTensor tensor, KernelId op, int64_t offset, int64_t count, float* out) {
   return impl_->guarded([&] { impl_->download(tensor, op, offset, count, out); });
 }
 
-void GpuSession::release(GpuOp op) { impl_->ops.erase(op); }
+void GpuSession::release(KernelId op) { impl_->ops.erase(op); }
 
-void GpuSession::release_workspace(GpuOp op) {
+void GpuSession::release_workspace(KernelId op) {
   auto it = impl_->ops.find(op);
   if (it == impl_->ops.end()) return;
   it->second.reference.reset();  // the INT8 ops' quantized tensors are their inputs: kept
@@ -530,14 +489,14 @@ void GpuSession::release_workspace(GpuOp op) {
 
 // ---------------------------------------------------------------- estimates ------------
 
-int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op) {
+int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, KernelId op) {
   const int64_t fp16 = 2 * dims.q_elements() + kv_bytes_fp16(dims);
   switch (op) {
-    case GpuOp::Int8Full:
+    case KernelId::Int8Full:
       return static_cast<int64_t>(kernels::quantized_sizes(dims, quant, true).total());
-    case GpuOp::Int8QK:  // INT8 Q/K plus the FP16 V the kernel reads
+    case KernelId::Int8QK:  // INT8 Q/K plus the FP16 V the kernel reads
       return static_cast<int64_t>(kernels::quantized_sizes(dims, quant, false).total()) + dims.kv_elements() * 2;
-    case GpuOp::Fp8Cudnn: {  // e4m3 Q/K/V and the per-tensor scales
+    case KernelId::Fp8Cudnn: {  // e4m3 Q/K/V and the per-tensor scales
       const Fp8Layout layout = fp8_layout(dims);
       return layout.bytes[0] + layout.bytes[1] + layout.bytes[2] + layout.bytes[4];
     }
@@ -547,7 +506,7 @@ int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, GpuOp op
 }
 
 int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
-                            const std::vector<GpuOp>& ops, int64_t l2_cache_bytes) {
+                            const std::vector<KernelId>& ops, int64_t l2_cache_bytes) {
   constexpr int64_t kLtWorkspace = 32ll << 20, kMargin = 64ll << 20;
   // cuDNN's SDPA forward workspace is not known before its plan is built; an allowance stands
   // in for it (an inference forward keeps no O(seq^2) state, so it is expected to be small).
@@ -555,11 +514,11 @@ int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
   const int64_t inputs = 2 * dims.q_elements() + kv_bytes_fp16(dims);
   const int64_t reference_out = 4 * dims.q_elements();
   int64_t largest_op = plan_reference(dims, settings.reference).workspace_bytes + kLtWorkspace;
-  for (GpuOp op : ops) {
-    if (op == GpuOp::Reference || op == GpuOp::Quantize) continue;
+  for (KernelId op : ops) {
+    if (op == KernelId::Reference) continue;
     int64_t bytes = 2 * dims.q_elements();
-    if (is_int8(op)) bytes += static_cast<int64_t>(kernels::quantized_sizes(dims, settings.quant, op == GpuOp::Int8Full).total()) + 7 * 256;
-    if (op == GpuOp::Fp8Cudnn) bytes += fp8_layout(dims).total();
+    if (is_int8(op)) bytes += static_cast<int64_t>(kernels::quantized_sizes(dims, settings.quant, op == KernelId::Int8Full).total()) + 7 * 256;
+    if (op == KernelId::Fp8Cudnn) bytes += fp8_layout(dims).total();
     if (is_cudnn(op)) bytes += kCudnnWorkspaceAllowance;
     largest_op = std::max(largest_op, bytes);
   }

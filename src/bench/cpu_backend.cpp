@@ -102,7 +102,7 @@ class CpuBackend final : public Backend {
 
     CaseResult result;
     for (const KernelSpec* spec : ordered) {
-      result.kernels.push_back(spec->algorithm == Algorithm::Reference
+      result.kernels.push_back(spec->id == KernelId::Reference
                                    ? reference_result(spec->name, dims, reference_tally)
                                    : run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump));
     }
@@ -119,29 +119,29 @@ class CpuBackend final : public Backend {
     return r;
   }
 
-  static KernelRun emulate(Algorithm algorithm, const AttnDims& dims, const QuantConfig& quant,
+  static KernelRun emulate(KernelId kernel, const AttnDims& dims, const QuantConfig& quant,
                            const host::HostQKV& in, const host::CpuExec& exec) {
     KernelRun run;
-    switch (algorithm) {
-      case Algorithm::Int8Full:
-      case Algorithm::Int8QK: {
-        const bool full = algorithm == Algorithm::Int8Full;
+    switch (kernel) {
+      case KernelId::Int8Full:
+      case KernelId::Int8QK: {
+        const bool full = kernel == KernelId::Int8Full;
         const cpu::QuantizedHost qkv = cpu::quantize_qkv_host(dims, quant, in.q, in.k, in.v, full);
         const host::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
-        run.out = cpu::int8_attention_from_quantized(dims, quant, qkv, algorithm, &in.v, exec);
+        run.out = cpu::int8_attention_from_quantized(dims, quant, qkv, kernel, &in.v, exec);
         run.tensor_bytes = full ? cpu::int8_full_tensor_bytes(dims, quant) : cpu::int8_qk_tensor_bytes(dims, quant);
         return run;
       }
-      case Algorithm::Fp16Flash:
+      case KernelId::Fp16Flash:
         run.out = cpu::fp16_flash_attention_host(dims, quant.kv_block, in.q, in.k, in.v, exec);
         run.tensor_bytes = cpu::fp16_tensor_bytes(dims);
         return run;
-      case Algorithm::Reference:
-      case Algorithm::Fp16Cudnn:  // cuDNN kernels: CUDA only (the registry says so)
-      case Algorithm::Fp8Cudnn:
+      case KernelId::Reference:
+      case KernelId::Fp16Cudnn:  // cuDNN kernels: CUDA only (the registry says so)
+      case KernelId::Fp8Cudnn:
         break;
     }
-    throw std::logic_error("CPU backend: no emulation for this algorithm");
+    throw std::logic_error("CPU backend: no emulation for this kernel");
   }
 
   static KernelResult run_one(const KernelSpec& spec, const AttnDims& dims, const QuantConfig& quant,
@@ -149,7 +149,7 @@ class CpuBackend final : public Backend {
                               const CaseDump& dump) {
     try {
       host::HostMemoryTally tally;
-      KernelRun run = emulate(spec.algorithm, dims, quant, inputs, {threads, &tally});
+      KernelRun run = emulate(spec.id, dims, quant, inputs, {threads, &tally});
       // No latency: emulation time says nothing about kernel speed (the case's
       // wall_seconds still says how long the CPU took).
       KernelResult r;

@@ -53,14 +53,14 @@ std::vector<std::array<int64_t, 3>> sampled_rows(const AttnDims& d, uint64_t see
 // Releases an op's buffers when the scope ends, however it ends.
 class ReleaseAtExit {
  public:
-  ReleaseAtExit(gpu::GpuSession& session, gpu::GpuOp op) : session_(session), op_(op) {}
+  ReleaseAtExit(gpu::GpuSession& session, KernelId op) : session_(session), op_(op) {}
   ~ReleaseAtExit() { session_.release(op_); }
   ReleaseAtExit(const ReleaseAtExit&) = delete;
   ReleaseAtExit& operator=(const ReleaseAtExit&) = delete;
 
  private:
   gpu::GpuSession& session_;
-  gpu::GpuOp op_;
+  KernelId op_;
 };
 
 class CudaBackend final : public Backend {
@@ -74,9 +74,9 @@ class CudaBackend final : public Backend {
 
   std::string skip_reason(const BenchCase& c, const RunSettings& settings) const override {
     if (session_->context_lost()) return "CUDA context lost in an earlier case: " + lost_reason_;
-    std::vector<gpu::GpuOp> ops;
+    std::vector<KernelId> ops;
     for (const std::string& name : settings.kernels) {
-      if (const KernelSpec* k = find_kernel(name)) ops.push_back(gpu_op_for(k->algorithm));
+      if (const KernelSpec* k = find_kernel(name)) ops.push_back(k->id);
     }
     const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings, c), ops, device_.info.l2_cache_bytes);
     int64_t free_bytes = 0, total = 0;
@@ -92,14 +92,14 @@ class CudaBackend final : public Backend {
     const std::vector<const KernelSpec*> ordered = reference_first(kernels);
     const bool report_reference = ordered.size() == kernels.size();  // asked for, not only needed
     // The reference's output stays for every kernel's metrics until the case ends.
-    const ReleaseAtExit release_reference(*session_, gpu::GpuOp::Reference);
+    const ReleaseAtExit release_reference(*session_, KernelId::Reference);
     session_->set_op_settings(op_settings(settings, c));
     check(load_inputs(c), "inputs");  // a throw here or below: nothing to measure against
-    check(session_->prepare(gpu::GpuOp::Reference), "reference");
+    check(session_->prepare(KernelId::Reference), "reference");
     CaseResult result;
     result.reference_check = reference_check(c);
     if (dump.on()) dump_inputs_and_reference(c.dims, dump, ordered.front()->name);
-    if (!report_reference) session_->release_workspace(gpu::GpuOp::Reference);
+    if (!report_reference) session_->release_workspace(KernelId::Reference);
     for (size_t i = report_reference ? 0 : 1; i < ordered.size(); ++i) {
       const KernelSpec& spec = *ordered[i];
       if (session_->context_lost()) {
@@ -109,7 +109,7 @@ class CudaBackend final : public Backend {
       }
       result.kernels.push_back(run_kernel(spec, c, settings, dump));
       // The reference's output stays for the metrics; its 1 GiB of chunks need not.
-      if (spec.algorithm == Algorithm::Reference) session_->release_workspace(gpu::GpuOp::Reference);
+      if (spec.id == KernelId::Reference) session_->release_workspace(KernelId::Reference);
     }
     return result;
   }
@@ -130,7 +130,7 @@ class CudaBackend final : public Backend {
     return session_->set_inputs(c.dims, loaded.q.data(), loaded.k.data(), loaded.v.data());
   }
 
-  std::vector<float> download(gpu::GpuTensor t, gpu::GpuOp op, int64_t offset, int64_t count) {
+  std::vector<float> download(gpu::GpuTensor t, KernelId op, int64_t offset, int64_t count) {
     std::vector<float> out(static_cast<size_t>(count));
     check(session_->download(t, op, offset, count, out.data()), "download");
     return out;
@@ -146,7 +146,7 @@ class CudaBackend final : public Backend {
       const int64_t kvh = h / d.group_size();
       const int64_t visible = d.causal ? std::clamp<int64_t>(i + (d.seq_kv - d.seq_q) + 1, 0, d.seq_kv) : d.seq_kv;
       const int64_t row_offset = ((b * d.heads + h) * d.seq_q + i) * d.head_dim;
-      const std::vector<float> got = download(gpu::GpuTensor::Output, gpu::GpuOp::Reference, row_offset, d.head_dim);
+      const std::vector<float> got = download(gpu::GpuTensor::Output, KernelId::Reference, row_offset, d.head_dim);
       std::vector<double> want(static_cast<size_t>(d.head_dim), 0.0);
       if (visible > 0) {
         AttnDims row_dims = d;
@@ -155,9 +155,9 @@ class CudaBackend final : public Backend {
         row_dims.causal = false;
         row_dims.sm_scale = effective_sm_scale(d);
         const int64_t kv_offset = (b * d.kv_heads + kvh) * d.seq_kv * d.head_dim;
-        want = host::reference_row(row_dims, download(gpu::GpuTensor::Q, gpu::GpuOp::Reference, row_offset, d.head_dim),
-                                  download(gpu::GpuTensor::K, gpu::GpuOp::Reference, kv_offset, visible * d.head_dim),
-                                  download(gpu::GpuTensor::V, gpu::GpuOp::Reference, kv_offset, visible * d.head_dim),
+        want = host::reference_row(row_dims, download(gpu::GpuTensor::Q, KernelId::Reference, row_offset, d.head_dim),
+                                  download(gpu::GpuTensor::K, KernelId::Reference, kv_offset, visible * d.head_dim),
+                                  download(gpu::GpuTensor::V, KernelId::Reference, kv_offset, visible * d.head_dim),
                                   0, 0, 0);
       }
       for (int64_t col = 0; col < d.head_dim; ++col) {
@@ -172,22 +172,22 @@ class CudaBackend final : public Backend {
     return check_result;
   }
 
-  LatencyStats measure(gpu::GpuOp op, const MeasureOptions& m) {
-    return measure_latency(m, [&] { check(session_->run(op), "warm-up"); }, [&] {
+  LatencyStats measure(KernelId op, const MeasureOptions& m, gpu::RunPart part = gpu::RunPart::Whole) {
+    return measure_latency(m, [&] { check(session_->run(op, part), "warm-up"); }, [&] {
       double ms = 0;
-      check(session_->time_once(op, m.flush_l2, ms), "timing");
+      check(session_->time_once(op, m.flush_l2, ms, part), "timing");
       return ms;
     });
   }
 
   KernelResult run_kernel(const KernelSpec& spec, const BenchCase& c, const RunSettings& settings,
                           const CaseDump& dump) {
-    const gpu::GpuOp op = gpu_op_for(spec.algorithm);
+    const KernelId op = spec.id;
     const AttnDims& d = c.dims;
     KernelResult r;
     r.kernel = spec.name;
     try {
-      if (op != gpu::GpuOp::Reference) {
+      if (op != KernelId::Reference) {
         const gpu::GpuStatus first = session_->prepare(op);
         if (first.not_supported) {
           session_->release(op);
@@ -201,20 +201,20 @@ class CudaBackend final : public Backend {
       }
       r.latency = measure(op, settings.measure);
       r.tops = attention_tops(d, r.latency->median_ms);
-      if (gpu::op_has_quantize_step(op)) r.quantize_latency = measure(gpu::GpuOp::Quantize, settings.measure);
+      if (has_quantize_step(op)) r.quantize_latency = measure(op, settings.measure, gpu::RunPart::QuantizeOnly);
       const gpu::OpMemory mem = session_->memory(op);
-      const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, gpu::GpuOp::Fp16Flash);
+      const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, KernelId::Fp16Flash);
       r.memory = MemoryUse{gpu::op_tensor_bytes(d, settings.quant, op), fp16_bytes, mem.workspace_bytes, mem.peak_bytes};
     } catch (const std::exception& e) {
       r = failed_kernel(spec.name, e);
     }
-    if (op != gpu::GpuOp::Reference) session_->release(op);
+    if (op != KernelId::Reference) session_->release(op);
     return r;
   }
 
   // One tensor at a time, so the host holds at most one of them.
   void dump_inputs_and_reference(const AttnDims& d, const CaseDump& dump, const std::string& reference_name) {
-    const auto ref = gpu::GpuOp::Reference;
+    const auto ref = KernelId::Reference;
     dump.input(TensorId::Q, download(gpu::GpuTensor::Q, ref, 0, d.q_elements()));
     dump.input(TensorId::K, download(gpu::GpuTensor::K, ref, 0, d.kv_elements()));
     dump.input(TensorId::V, download(gpu::GpuTensor::V, ref, 0, d.kv_elements()));

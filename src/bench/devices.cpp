@@ -82,18 +82,6 @@ std::vector<KernelSupport> kernel_support(const DeviceCaps& caps) {
 }  // namespace
 #endif
 
-gpu::GpuOp gpu_op_for(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::Reference: return gpu::GpuOp::Reference;
-    case Algorithm::Int8Full: return gpu::GpuOp::Int8Full;
-    case Algorithm::Int8QK: return gpu::GpuOp::Int8QK;
-    case Algorithm::Fp16Flash: return gpu::GpuOp::Fp16Flash;
-    case Algorithm::Fp16Cudnn: return gpu::GpuOp::Fp16Cudnn;
-    case Algorithm::Fp8Cudnn: return gpu::GpuOp::Fp8Cudnn;
-  }
-  return gpu::GpuOp::Reference;
-}
-
 std::vector<GpuDeviceSummary> query_gpu_devices(std::string& why_none) {
   std::vector<GpuDeviceSummary> devices;
 #if INT8ATTN_HAVE_CUDA

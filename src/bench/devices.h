@@ -28,9 +28,6 @@ std::vector<GpuDeviceSummary> query_gpu_devices(std::string& why_none);
 // Human-readable listing: one block per GPU with its kernels' support.
 std::string describe_devices(const std::vector<GpuDeviceSummary>& devices, const std::string& why_none = {});
 
-// The GPU session's op for a kernel's algorithm (the CUDA backend's and `profile`'s).
-gpu::GpuOp gpu_op_for(Algorithm algorithm);
-
 // The registry's view of a device, and the report's environment block for it.
 DeviceCaps device_caps(const GpuDeviceSummary& device);
 Environment gpu_environment(const GpuDeviceSummary& device);

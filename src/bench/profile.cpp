@@ -218,36 +218,30 @@ class ProfilerCapture {
 };
 
 // The kernel-only (and, without --once, quantize and end-to-end) latencies of one kernel.
-void measure_kernel(gpu::GpuSession& session, gpu::GpuOp op, const ProfilePlan& plan, ProfiledKernel& r) {
+void measure_kernel(gpu::GpuSession& session, KernelId op, const ProfilePlan& plan, ProfiledKernel& r) {
   const MeasureOptions& m = plan.settings.measure;
   const AttnDims& d = plan.profiled_case.dims;
+  using gpu::RunPart;
   if (plan.once) {
-    for (int i = 0; i < m.warmup_runs; ++i) check(session.run_kernel_only(op), "warm-up");
+    for (int i = 0; i < m.warmup_runs; ++i) check(session.run(op, RunPart::KernelOnly), "warm-up");
     double ms = 0;
     ProfilerCapture capture(session);
-    check(session.time_kernel_only(op, m.flush_l2, ms), "the profiled launch");
+    check(session.time_once(op, m.flush_l2, ms, RunPart::KernelOnly), "the profiled launch");
     capture.close();
     r.kernel_latency = compute_latency_stats({ms}, m.keep_samples);
     r.kernel_latency->stop_reason = "once";
   } else {
-    r.kernel_latency = measure_latency(m, [&] { check(session.run_kernel_only(op), "warm-up"); }, [&] {
-      double ms = 0;
-      check(session.time_kernel_only(op, m.flush_l2, ms), "kernel-only timing");
-      return ms;
-    });
-    r.end_to_end_latency = measure_latency(m, [&] { check(session.run(op), "warm-up"); }, [&] {
-      double ms = 0;
-      check(session.time_once(op, m.flush_l2, ms), "end-to-end timing");
-      return ms;
-    });
-    r.end_to_end_tops = attention_tops(d, r.end_to_end_latency->median_ms);
-    if (gpu::op_has_quantize_step(op)) {
-      r.quantize_latency = measure_latency(m, [&] { check(session.run(gpu::GpuOp::Quantize), "warm-up"); }, [&] {
+    auto latency = [&](RunPart part, const char* what) {
+      return measure_latency(m, [&] { check(session.run(op, part), "warm-up"); }, [&] {
         double ms = 0;
-        check(session.time_once(gpu::GpuOp::Quantize, m.flush_l2, ms), "quantize timing");
+        check(session.time_once(op, m.flush_l2, ms, part), what);
         return ms;
       });
-    }
+    };
+    r.kernel_latency = latency(RunPart::KernelOnly, "kernel-only timing");
+    r.end_to_end_latency = latency(RunPart::Whole, "end-to-end timing");
+    r.end_to_end_tops = attention_tops(d, r.end_to_end_latency->median_ms);
+    if (has_quantize_step(op)) r.quantize_latency = latency(RunPart::QuantizeOnly, "quantize timing");
   }
   r.kernel_tops = attention_tops(d, r.kernel_latency->median_ms);
 }
@@ -267,7 +261,7 @@ ProfiledKernel profile_kernel(gpu::GpuSession& session, const KernelSpec& spec, 
   if (const std::optional<std::string> why = spec.unsupported_reason(plan.profiled_case.dims, caps)) {
     return ended(KernelStatus::Skipped, *why);
   }
-  const gpu::GpuOp op = gpu_op_for(spec.algorithm);
+  const KernelId op = spec.id;
   try {
     const gpu::GpuStatus first = session.prepare(op);  // allocates and runs the whole op once
     if (first.not_supported) throw GpuFailure("kernel declined the problem", first);

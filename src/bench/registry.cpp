@@ -90,24 +90,24 @@ std::optional<std::string> fp8_cudnn_rule(const AttnDims& d, const DeviceCaps& d
   return std::nullopt;
 }
 
-// A kernel's support rules, by what it computes (one kernel per algorithm).
-KernelSpec spec_of(const KernelIdentity& id) {
+// A kernel's support rules, by what it computes (one kernel per KernelId).
+KernelSpec spec_of(const KernelIdentity& identity) {
   // Head dims the fused GPU kernels are instantiated for (head_dim_compiled, kernels/fused_attention.cu).
   static const std::vector<int64_t> kFusedHeadDims = {64, 128};
-  switch (id.algorithm) {
-    case Algorithm::Reference: return {id, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""};
-    case Algorithm::Int8Full:
-    case Algorithm::Int8QK:
-    case Algorithm::Fp16Flash:
-      return {id, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""};
-    case Algorithm::Fp16Cudnn:
-      return {id, {BackendKind::Cuda}, 8, 0, {}, true, fp16_cudnn_rule,
+  switch (identity.id) {
+    case KernelId::Reference: return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""};
+    case KernelId::Int8Full:
+    case KernelId::Int8QK:
+    case KernelId::Fp16Flash:
+      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""};
+    case KernelId::Fp16Cudnn:
+      return {identity, {BackendKind::Cuda}, 8, 0, {}, true, fp16_cudnn_rule,
               "head_dim: a multiple of 8 up to 256; causal needs seq_q <= seq_kv"};
-    case Algorithm::Fp8Cudnn:
-      return {id, {BackendKind::Cuda}, 9, 0, {}, true, fp8_cudnn_rule,
+    case KernelId::Fp8Cudnn:
+      return {identity, {BackendKind::Cuda}, 9, 0, {}, true, fp8_cudnn_rule,
               "head_dim: a multiple of 16 up to 256; causal needs seq_q == seq_kv below compute capability 10.0"};
   }
-  throw std::logic_error("kernel " + id.name + ": no support rules for its algorithm");
+  throw std::logic_error("kernel " + identity.name + ": no support rules for its KernelId");
 }
 
 }  // namespace
@@ -124,14 +124,14 @@ const std::vector<KernelSpec>& kernel_registry() {
 std::vector<const KernelSpec*> reference_first(const std::vector<const KernelSpec*>& kernels) {
   const KernelSpec* reference = nullptr;
   for (const KernelSpec* k : kernels) {
-    if (k->algorithm == Algorithm::Reference && !reference) reference = k;
+    if (k->id == KernelId::Reference && !reference) reference = k;
   }
   for (const KernelSpec& k : kernel_registry()) {
-    if (!reference && k.algorithm == Algorithm::Reference) reference = &k;
+    if (!reference && k.id == KernelId::Reference) reference = &k;
   }
   std::vector<const KernelSpec*> ordered{reference};
   for (const KernelSpec* k : kernels) {
-    if (k->algorithm != Algorithm::Reference) ordered.push_back(k);
+    if (k->id != KernelId::Reference) ordered.push_back(k);
   }
   return ordered;
 }

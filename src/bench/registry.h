@@ -29,7 +29,7 @@ struct DeviceCaps {
 // A rule beyond architecture and head_dim: nullopt when the problem is fine, else why not.
 using ShapeRule = std::function<std::optional<std::string>(const AttnDims&, const DeviceCaps&)>;
 
-// A kernel's identity (name, algorithm, family) and where it can run.
+// A kernel's identity (name, KernelId, family) and where it can run.
 struct KernelSpec : KernelIdentity {
   std::vector<BackendKind> backends;
   int min_cc_major = 0;      // GPU: lowest compute capability (major*10+minor below)

@@ -1,6 +1,7 @@
 #include "src/cpu/emulation.h"
 
 #include <stdexcept>
+#include <string>
 
 #include "common/numerics.h"
 #include "src/cpu/online_softmax.h"
@@ -40,12 +41,12 @@ std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const host::
 }  // namespace
 
 std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const QuantConfig& cfg,
-                                                 const QuantizedHost& qkv, Algorithm algorithm,
+                                                 const QuantizedHost& qkv, KernelId kernel,
                                                  const std::vector<float>* v_fp16, const host::CpuExec& exec) {
   host::validate_dims(dims);
   validate_quant_config(cfg);
-  if (algorithm != Algorithm::Int8Full && algorithm != Algorithm::Int8QK) {
-    throw std::invalid_argument("int8 emulation: the algorithm is not an INT8 kernel's");
+  if (kernel != KernelId::Int8Full && kernel != KernelId::Int8QK) {
+    throw std::invalid_argument(std::string("int8 emulation: ") + to_string(kernel) + " is not an INT8 kernel");
   }
   const int64_t d = dims.head_dim;
   const int64_t group = qk_group_tokens(cfg);
@@ -71,7 +72,7 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
     }
   };
 
-  if (algorithm == Algorithm::Int8Full) {
+  if (kernel == KernelId::Int8Full) {
     if (static_cast<int64_t>(qkv.v8.size()) != dims.kv_elements() ||
         static_cast<int64_t>(qkv.v_scale.size()) != dims.batch * dims.kv_heads * d) {
       throw std::invalid_argument("int8-fa emulation: V was not quantized");
@@ -93,10 +94,10 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
 
 std::vector<float> int8_attention_host(const AttnDims& dims, const QuantConfig& cfg,
                                        const std::vector<float>& q, const std::vector<float>& k,
-                                       const std::vector<float>& v, Algorithm algorithm, const host::CpuExec& exec) {
-  const QuantizedHost qkv = quantize_qkv_host(dims, cfg, q, k, v, algorithm == Algorithm::Int8Full);
+                                       const std::vector<float>& v, KernelId kernel, const host::CpuExec& exec) {
+  const QuantizedHost qkv = quantize_qkv_host(dims, cfg, q, k, v, kernel == KernelId::Int8Full);
   const host::TalliedBytes quantized_bytes(exec.tally, qkv.bytes());
-  return int8_attention_from_quantized(dims, cfg, qkv, algorithm, &v, exec);
+  return int8_attention_from_quantized(dims, cfg, qkv, kernel, &v, exec);
 }
 
 std::vector<float> fp16_flash_attention_host(const AttnDims& dims, int64_t kv_block,

@@ -17,24 +17,24 @@ const std::vector<KernelIdentity>& kernel_identities() {
   static const std::vector<KernelIdentity> kernels = {
       {"fp16-ref-cublaslt",
        "reference attention: FP64 on the CPU; cuBLASLt GEMMs with an FP32 softmax on the GPU",
-       Algorithm::Reference, KernelFamily::Reference},
+       KernelId::Reference, KernelFamily::Reference},
       {"int8-fa",
        "full INT8 flash attention: INT8 Q·K^T, INT8/UINT8 P·V (Hopper: warp-specialized TMA + "
        "wgmma at head_dim 128 from 1K keys and 64 from 4K, wgmma below at 128; mma.sync m16n8k32 elsewhere)",
-       Algorithm::Int8Full, KernelFamily::Int8},
+       KernelId::Int8Full, KernelFamily::Int8},
       {"int8-qk",
        "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split; Hopper: warp-specialized TMA + "
        "wgmma at head_dim 128 from 1K keys and 64 from 4K; mma.sync elsewhere)",
-       Algorithm::Int8QK, KernelFamily::Int8},
+       KernelId::Int8QK, KernelFamily::Int8},
       {"fp16-fa", "FP16 flash attention with the INT8 kernels' tiling (the like-for-like baseline)",
-       Algorithm::Fp16Flash, KernelFamily::Fp16},
+       KernelId::Fp16Flash, KernelFamily::Fp16},
       {"fp16-cudnn",
        "cuDNN SDPA forward, FP16 in/out, FP32 softmax (frontend graph API; the fastest FP16 attention on Hopper)",
-       Algorithm::Fp16Cudnn, KernelFamily::Fp16},
+       KernelId::Fp16Cudnn, KernelFamily::Fp16},
       {"fp8-cudnn",
        "cuDNN SDPA forward, FP8 e4m3 Q/K/V/P/O with per-tensor scales; latency includes quantizing Q/K/V and "
        "converting O to FP16",
-       Algorithm::Fp8Cudnn, KernelFamily::Fp8},
+       KernelId::Fp8Cudnn, KernelFamily::Fp8},
   };
   return kernels;
 }

@@ -6,17 +6,9 @@
 #include <string_view>
 #include <vector>
 
-namespace int8attn {
+#include "common/kernel_id.h"
 
-// What a kernel computes; backends switch on this, never on names.
-enum class Algorithm {
-  Reference,   // the accuracy baseline (FP64 on the CPU, cuBLASLt FP16/FP32 on the GPU)
-  Int8Full,    // INT8 QK^T and INT8/UINT8 P·V
-  Int8QK,      // INT8 QK^T, FP16 P·V
-  Fp16Flash,   // our FP16 flash attention, same tiling as the INT8 kernels
-  Fp16Cudnn,   // cuDNN's SDPA forward, FP16 (frontend graph API)
-  Fp8Cudnn,    // cuDNN's SDPA forward, FP8 e4m3 with per-tensor scales (+ our quantizer)
-};
+namespace int8attn {
 
 // Role in the fallback policy: INT8 kernels are judged against the case's baseline (the
 // fastest FP16 kernel, or the configured one); FP8 kernels get a verdict of their own.
@@ -27,7 +19,7 @@ const char* to_string(KernelFamily f);
 struct KernelIdentity {
   std::string name;          // "int8-fa"
   std::string description;   // one line for list-kernels and the report
-  Algorithm algorithm;
+  KernelId id;               // what it computes
   KernelFamily family;
 };
 

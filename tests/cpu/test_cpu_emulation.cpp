@@ -27,15 +27,15 @@ Problem make_problem(const AttnDims& dims, Distribution dist, uint64_t seed) {
   return p;
 }
 
-double int8_error(const Problem& p, const QuantConfig& cfg, Algorithm algorithm) {
-  return rel_l2(int8_attention_host(p.dims, cfg, p.in.q, p.in.k, p.in.v, algorithm), p.ref, p.dims);
+double int8_error(const Problem& p, const QuantConfig& cfg, KernelId kernel) {
+  return rel_l2(int8_attention_host(p.dims, cfg, p.in.q, p.in.k, p.in.v, kernel), p.ref, p.dims);
 }
 
 TEST(CpuEmulation, Int8FullIsAccurateAndInt8QkMoreSo) {
   const Problem p = make_problem(make_dims(1, 4, 4, 256, 256, 64, false), Distribution::Normal, 21);
   const QuantConfig cfg;
-  const double full = int8_error(p, cfg, Algorithm::Int8Full);
-  const double qk = int8_error(p, cfg, Algorithm::Int8QK);
+  const double full = int8_error(p, cfg, KernelId::Int8Full);
+  const double qk = int8_error(p, cfg, KernelId::Int8QK);
   EXPECT_LT(full, 0.02);
   EXPECT_GT(full, 1e-4);  // it is an approximation: zero error would mean nothing was quantized
   EXPECT_LT(qk, full);
@@ -46,7 +46,7 @@ TEST(CpuEmulation, Fp16FlashIsNearlyExact) {
   const std::vector<float> out = fp16_flash_attention_host(p.dims, 64, p.in.q, p.in.k, p.in.v);
   const double err = rel_l2(out, p.ref, p.dims);
   EXPECT_LT(err, 2e-3);
-  EXPECT_LT(err, int8_error(p, QuantConfig{}, Algorithm::Int8QK));
+  EXPECT_LT(err, int8_error(p, QuantConfig{}, KernelId::Int8QK));
 }
 
 // The same inputs with and without the causal mask, each against its own FP64 reference:
@@ -55,9 +55,9 @@ TEST(CpuEmulation, CausalAsAccurateAsNonCausal) {
   for (const int64_t seq_q : {256, 100}) {
     const Problem full = make_problem(make_dims(1, 4, 4, seq_q, 256, 64, false), Distribution::Normal, 23);
     const Problem causal = make_problem(make_dims(1, 4, 4, seq_q, 256, 64, true), Distribution::Normal, 23);
-    for (const Algorithm algorithm : {Algorithm::Int8Full, Algorithm::Int8QK}) {
-      const double err_full = int8_error(full, QuantConfig{}, algorithm);
-      const double err_causal = int8_error(causal, QuantConfig{}, algorithm);
+    for (const KernelId kernel : {KernelId::Int8Full, KernelId::Int8QK}) {
+      const double err_full = int8_error(full, QuantConfig{}, kernel);
+      const double err_causal = int8_error(causal, QuantConfig{}, kernel);
       EXPECT_LT(err_causal, 1.1 * err_full) << "seq_q " << seq_q;  // measured 0.80 .. 1.007
       EXPECT_LT(err_causal, 0.02);
     }
@@ -68,9 +68,9 @@ TEST(CpuEmulation, KSmoothingLowersErrorOnOutlierChannels) {
   const Problem p = make_problem(make_dims(1, 4, 4, 256, 256, 64, false), Distribution::OutlierChannels, 24);
   QuantConfig cfg;
   cfg.smooth_k = false;
-  const double raw = int8_error(p, cfg, Algorithm::Int8Full);
+  const double raw = int8_error(p, cfg, KernelId::Int8Full);
   cfg.smooth_k = true;
-  const double smoothed = int8_error(p, cfg, Algorithm::Int8Full);
+  const double smoothed = int8_error(p, cfg, KernelId::Int8Full);
   EXPECT_LT(smoothed, raw);
 }
 
@@ -87,9 +87,9 @@ TEST(CpuEmulation, Uint8PBeatsInt8P) {
   const Problem prob = make_problem(make_dims(1, 4, 4, 256, 256, 64, false), Distribution::Normal, 25);
   QuantConfig cfg;
   cfg.p_quant = PQuant::U8x255;
-  const double u8 = int8_error(prob, cfg, Algorithm::Int8Full);
+  const double u8 = int8_error(prob, cfg, KernelId::Int8Full);
   cfg.p_quant = PQuant::S8x127;
-  const double s8 = int8_error(prob, cfg, Algorithm::Int8Full);
+  const double s8 = int8_error(prob, cfg, KernelId::Int8Full);
   EXPECT_LT(u8, s8);
 }
 
@@ -98,9 +98,9 @@ TEST(CpuEmulation, ThreadCountDoesNotChangeResults) {
   const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 26));
   QuantConfig cfg;
   cfg.kv_block = 32;
-  for (Algorithm algorithm : {Algorithm::Int8Full, Algorithm::Int8QK}) {
-    const std::vector<float> one = int8_attention_host(dims, cfg, in.q, in.k, in.v, algorithm, {1});
-    const std::vector<float> many = int8_attention_host(dims, cfg, in.q, in.k, in.v, algorithm, {5});
+  for (KernelId kernel : {KernelId::Int8Full, KernelId::Int8QK}) {
+    const std::vector<float> one = int8_attention_host(dims, cfg, in.q, in.k, in.v, kernel, {1});
+    const std::vector<float> many = int8_attention_host(dims, cfg, in.q, in.k, in.v, kernel, {5});
     EXPECT_EQ(one, many);
   }
   EXPECT_EQ(fp16_flash_attention_host(dims, 32, in.q, in.k, in.v, {1}),
@@ -114,8 +114,8 @@ TEST(CpuEmulation, DecodeAndFullyMaskedRows) {
     const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 27));
     const std::vector<double> ref = host::reference_attention(dims, in.q, in.k, in.v);
     const std::vector<std::vector<float>> outs = {
-        int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Algorithm::Int8Full),
-        int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Algorithm::Int8QK),
+        int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, KernelId::Int8Full),
+        int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, KernelId::Int8QK),
         fp16_flash_attention_host(dims, 64, in.q, in.k, in.v)};
     for (const std::vector<float>& out : outs) {
       const Accuracy acc = compute_accuracy(out, ref, host::q_shape(dims));
@@ -131,7 +131,7 @@ TEST(CpuEmulation, DecodeAndFullyMaskedRows) {
 TEST(CpuEmulation, OutputsAreHalfValues) {
   const AttnDims dims = make_dims(1, 1, 1, 20, 40, 16, false);
   const host::HostQKV in = host::generate_inputs(dims, make_input(Distribution::Normal, 28));
-  for (float x : int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, Algorithm::Int8Full)) {
+  for (float x : int8_attention_host(dims, QuantConfig{}, in.q, in.k, in.v, KernelId::Int8Full)) {
     ASSERT_EQ(x, round_to_half(x));
   }
 }
@@ -142,9 +142,9 @@ TEST(CpuEmulation, QuantizedEntryPointMatchesConvenienceWrapper) {
   QuantConfig cfg;
   cfg.qk_granularity = QkGranularity::PerBlock;
   const QuantizedHost qh = quantize_qkv_host(dims, cfg, in.q, in.k, in.v);
-  EXPECT_EQ(int8_attention_from_quantized(dims, cfg, qh, Algorithm::Int8Full, nullptr),
-            int8_attention_host(dims, cfg, in.q, in.k, in.v, Algorithm::Int8Full));
-  EXPECT_THROW(int8_attention_from_quantized(dims, cfg, qh, Algorithm::Int8QK, nullptr), std::invalid_argument);
+  EXPECT_EQ(int8_attention_from_quantized(dims, cfg, qh, KernelId::Int8Full, nullptr),
+            int8_attention_host(dims, cfg, in.q, in.k, in.v, KernelId::Int8Full));
+  EXPECT_THROW(int8_attention_from_quantized(dims, cfg, qh, KernelId::Int8QK, nullptr), std::invalid_argument);
 }
 
 TEST(CpuEmulation, KvBlockChangesRoundingOnly) {
@@ -152,8 +152,8 @@ TEST(CpuEmulation, KvBlockChangesRoundingOnly) {
   QuantConfig a, b;
   a.kv_block = 64;
   b.kv_block = 128;
-  const std::vector<float> out_a = int8_attention_host(p.dims, a, p.in.q, p.in.k, p.in.v, Algorithm::Int8Full);
-  const std::vector<float> out_b = int8_attention_host(p.dims, b, p.in.q, p.in.k, p.in.v, Algorithm::Int8Full);
+  const std::vector<float> out_a = int8_attention_host(p.dims, a, p.in.q, p.in.k, p.in.v, KernelId::Int8Full);
+  const std::vector<float> out_b = int8_attention_host(p.dims, b, p.in.q, p.in.k, p.in.v, KernelId::Int8Full);
   EXPECT_NE(out_a, out_b);  // P is rounded against other block maxima
   EXPECT_LT(rel_l2(out_a, p.ref, p.dims), 0.02);
   EXPECT_LT(rel_l2(out_b, p.ref, p.dims), 0.02);

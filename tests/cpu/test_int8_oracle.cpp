@@ -164,7 +164,7 @@ TEST_P(EmulationVsOracle, QuantizedInputsAreIdentical) {
   }
 }
 
-void expect_variant_matches(const QuantConfig& cfg, Algorithm emu_algorithm, oracle::Variant variant,
+void expect_variant_matches(const QuantConfig& cfg, KernelId emu_algorithm, oracle::Variant variant,
                             const char* name) {
   int64_t elements = 0, ambiguous = 0;
   for (const Shape& shape : shapes(cfg)) {
@@ -184,11 +184,11 @@ void expect_variant_matches(const QuantConfig& cfg, Algorithm emu_algorithm, ora
 }
 
 TEST_P(EmulationVsOracle, Int8FaOutputMatches) {
-  expect_variant_matches(GetParam(), Algorithm::Int8Full, oracle::Variant::Int8Fa, "int8-fa");
+  expect_variant_matches(GetParam(), KernelId::Int8Full, oracle::Variant::Int8Fa, "int8-fa");
 }
 
 TEST_P(EmulationVsOracle, Int8QkOutputMatches) {
-  expect_variant_matches(GetParam(), Algorithm::Int8QK, oracle::Variant::Int8Qk, "int8-qk");
+  expect_variant_matches(GetParam(), KernelId::Int8QK, oracle::Variant::Int8Qk, "int8-qk");
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryOption, EmulationVsOracle, ::testing::ValuesIn(every_option()),

@@ -2,6 +2,7 @@
 // must be what run_one_case does, and its views must say why a kernel is skipped.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 #include "src/bench/plan.h"
@@ -49,13 +50,24 @@ TEST(Plan, RegistryHasOneSpecPerKernelOfTheModel) {
   ASSERT_EQ(specs.size(), kernels.size());
   for (size_t i = 0; i < specs.size(); ++i) {
     EXPECT_EQ(specs[i].name, kernels[i].name);
-    EXPECT_EQ(specs[i].algorithm, kernels[i].algorithm);
+    EXPECT_EQ(specs[i].id, kernels[i].id);
     EXPECT_EQ(specs[i].family, kernels[i].family);
     EXPECT_EQ(find_kernel(kernels[i].name), &specs[i]);
     EXPECT_FALSE(specs[i].backends.empty()) << specs[i].name;
   }
   EXPECT_EQ(specs.front().family, KernelFamily::Reference);
   EXPECT_EQ(find_kernel_identity("no-such-kernel"), nullptr);
+}
+
+// One KernelId per kernel of the table; its message label is the kernel's name (the
+// reference's is "reference"), and only the INT8 and FP8 kernels have a quantization step.
+TEST(Plan, EachKernelHasItsOwnKernelId) {
+  std::set<KernelId> seen;
+  for (const KernelIdentity& k : kernel_identities()) {
+    EXPECT_TRUE(seen.insert(k.id).second) << k.name;
+    EXPECT_EQ(to_string(k.id), k.id == KernelId::Reference ? std::string("reference") : k.name);
+    EXPECT_EQ(has_quantize_step(k.id), k.family == KernelFamily::Int8 || k.family == KernelFamily::Fp8) << k.name;
+  }
 }
 
 TEST(Plan, TalliesAndReasonsPerKernel) {

@@ -78,7 +78,7 @@ TEST(ProfilePlan, ShapeFlagsGiveOneCaseWithTheConfigDefaults) {
   EXPECT_FALSE(plan.once);
   // No -k: the config's kernels (here the default list) without the reference.
   ASSERT_FALSE(plan.kernels.empty());
-  for (const KernelSpec* k : plan.kernels) EXPECT_NE(k->algorithm, Algorithm::Reference) << k->name;
+  for (const KernelSpec* k : plan.kernels) EXPECT_NE(k->id, KernelId::Reference) << k->name;
 }
 
 TEST(ProfilePlan, KernelsInTheOrderGivenAndRotationAndSamplingFlags) {
@@ -93,7 +93,7 @@ TEST(ProfilePlan, KernelsInTheOrderGivenAndRotationAndSamplingFlags) {
   ASSERT_EQ(plan.kernels.size(), 3u);
   EXPECT_EQ(plan.kernels[0]->name, "fp16-fa");
   EXPECT_EQ(plan.kernels[1]->name, "int8-fa");
-  EXPECT_EQ(plan.kernels[2]->algorithm, Algorithm::Reference);  // asked for: timed like any other
+  EXPECT_EQ(plan.kernels[2]->id, KernelId::Reference);  // asked for: timed like any other
   EXPECT_EQ(plan.profiled_case.rotation, QkRotation::Hadamard);
   EXPECT_EQ(plan.settings.measure.min_samples, 3);
   EXPECT_DOUBLE_EQ(plan.settings.measure.max_seconds, 0.5);

@@ -178,11 +178,11 @@ RotationErrors rotation_errors(const AttnDims& dims, const InputSpec& input) {
   const std::vector<double> ref = host::reference_attention(dims, in.q, in.k, in.v);
   QuantConfig plain, rotated;
   rotated.rotation = QkRotation::Hadamard;
-  auto err = [&](const QuantConfig& cfg, Algorithm algorithm) {
-    return rel_l2(int8_attention_host(dims, cfg, in.q, in.k, in.v, algorithm), ref, dims);
+  auto err = [&](const QuantConfig& cfg, KernelId kernel) {
+    return rel_l2(int8_attention_host(dims, cfg, in.q, in.k, in.v, kernel), ref, dims);
   };
-  return {err(plain, Algorithm::Int8Full), err(rotated, Algorithm::Int8Full), err(plain, Algorithm::Int8QK),
-          err(rotated, Algorithm::Int8QK)};
+  return {err(plain, KernelId::Int8Full), err(rotated, KernelId::Int8Full), err(plain, KernelId::Int8QK),
+          err(rotated, KernelId::Int8QK)};
 }
 
 // Issue 15's targets on outlier-scale (Q ×5, K ×20 on 4 channels): int8-fa ≤ 0.02 and

@@ -26,7 +26,7 @@
 namespace int8attn {
 namespace {
 
-using gpu::GpuOp;
+using gpu::RunPart;
 
 struct Fixture {
   std::unique_ptr<gpu::GpuSession> session;
@@ -72,13 +72,13 @@ void start_case(gpu::GpuSession& s, const AttnDims& dims, uint64_t seed = 11) {
   spec.seed = seed;
   gpu::GpuStatus st = s.set_inputs(dims, spec);
   ASSERT_TRUE(st.ok) << st.message;
-  st = s.prepare(GpuOp::Reference);
+  st = s.prepare(KernelId::Reference);
   ASSERT_TRUE(st.ok) << st.message;
 }
 
 // Runs `op` once and measures it against the reference; nullopt (with a skip message) when
 // cuDNN declined the problem.
-std::optional<gpu::ErrorMetrics> measure(gpu::GpuSession& s, GpuOp op, std::string& declined) {
+std::optional<gpu::ErrorMetrics> measure(gpu::GpuSession& s, KernelId op, std::string& declined) {
   const gpu::GpuStatus st = s.prepare(op);
   if (st.not_supported) {
     declined = st.message;
@@ -112,7 +112,7 @@ TEST_P(CudnnShapes, Fp16WithinOneInAThousandOfTheReference) {
   const AttnDims& d = GetParam().dims;
   start_case(s, d);
   std::string declined;
-  const auto m = measure(s, GpuOp::Fp16Cudnn, declined);
+  const auto m = measure(s, KernelId::Fp16Cudnn, declined);
   ASSERT_TRUE(m) << "cuDNN declined a shape it supports: " << declined;
   EXPECT_EQ(m->nonfinite, 0);
   EXPECT_LE(m->rel_l2, 1e-3);
@@ -128,7 +128,7 @@ TEST_P(CudnnShapes, Fp8WithinFp8sExpectedError) {
   }
   start_case(s, d);
   std::string declined;
-  const auto m = measure(s, GpuOp::Fp8Cudnn, declined);
+  const auto m = measure(s, KernelId::Fp8Cudnn, declined);
   if (!m) GTEST_SKIP() << "cuDNN declined: " << declined;
   EXPECT_EQ(m->nonfinite, 0);
   EXPECT_LE(m->rel_l2, 0.08);
@@ -145,19 +145,22 @@ TEST(Cudnn, TimedRunsAndTheFp8QuantizeStep) {
   CUDNN_SESSION_OR_SKIP(s);
   const AttnDims d = dims_of(1, 4, 4, 512, 512, 128, false);
   start_case(s, d);
-  ASSERT_TRUE(s.prepare(GpuOp::Fp16Cudnn).ok);
+  ASSERT_TRUE(s.prepare(KernelId::Fp16Cudnn).ok);
   double ms = 0;
-  ASSERT_TRUE(s.time_once(GpuOp::Fp16Cudnn, true, ms).ok);
+  ASSERT_TRUE(s.time_once(KernelId::Fp16Cudnn, true, ms).ok);
   EXPECT_GT(ms, 0);
   if (s.device().cc_major < 9) return;
-  const gpu::GpuStatus st = s.prepare(GpuOp::Fp8Cudnn);
+  const gpu::GpuStatus st = s.prepare(KernelId::Fp8Cudnn);
   ASSERT_TRUE(st.ok || st.not_supported) << st.message;
   if (st.not_supported) GTEST_SKIP() << st.message;
   double quantize_ms = 0, total_ms = 0;
-  ASSERT_TRUE(s.time_once(GpuOp::Quantize, false, quantize_ms).ok);
-  ASSERT_TRUE(s.time_once(GpuOp::Fp8Cudnn, false, total_ms).ok);
+  ASSERT_TRUE(s.time_once(KernelId::Fp8Cudnn, false, quantize_ms, RunPart::QuantizeOnly).ok);
+  ASSERT_TRUE(s.time_once(KernelId::Fp8Cudnn, false, total_ms).ok);
   EXPECT_GT(quantize_ms, 0);
   EXPECT_GT(total_ms, quantize_ms);
+  const gpu::GpuStatus none = s.run(KernelId::Fp16Cudnn, RunPart::QuantizeOnly);  // it has no quantizer
+  EXPECT_FALSE(none.ok);
+  EXPECT_FALSE(none.context_lost) << none.message;
 }
 
 // The same shape in a new case (new inputs) reuses the graph and still computes the new inputs.
@@ -167,7 +170,7 @@ TEST(Cudnn, CachedGraphServesTheNextCase) {
   for (uint64_t seed : {1u, 2u}) {
     start_case(s, d, seed);
     std::string declined;
-    const auto m = measure(s, GpuOp::Fp16Cudnn, declined);
+    const auto m = measure(s, KernelId::Fp16Cudnn, declined);
     ASSERT_TRUE(m) << declined;
     EXPECT_LE(m->rel_l2, 1e-3) << "seed " << seed;
   }
@@ -180,18 +183,18 @@ TEST(Cudnn, MemoryIsAccounted) {
   const AttnDims d = dims_of(1, 4, 2, 256, 256, 128, false);
   start_case(s, d);
   const int64_t before = s.allocated_bytes();
-  ASSERT_TRUE(s.prepare(GpuOp::Fp16Cudnn).ok);
+  ASSERT_TRUE(s.prepare(KernelId::Fp16Cudnn).ok);
   const int64_t inputs = 2 * (d.q_elements() + 2 * d.kv_elements());
-  const gpu::OpMemory mem = s.memory(GpuOp::Fp16Cudnn);
+  const gpu::OpMemory mem = s.memory(KernelId::Fp16Cudnn);
   EXPECT_GE(mem.peak_bytes, inputs + 2 * d.q_elements());
   EXPECT_GE(mem.workspace_bytes, 0);
-  s.release(GpuOp::Fp16Cudnn);
+  s.release(KernelId::Fp16Cudnn);
   EXPECT_EQ(s.allocated_bytes(), before);
   if (s.device().cc_major < 9) return;
-  if (!s.prepare(GpuOp::Fp8Cudnn).ok) return;
-  const gpu::OpMemory fp8 = s.memory(GpuOp::Fp8Cudnn);
+  if (!s.prepare(KernelId::Fp8Cudnn).ok) return;
+  const gpu::OpMemory fp8 = s.memory(KernelId::Fp8Cudnn);
   EXPECT_GE(fp8.workspace_bytes, d.q_elements() * 2 + 2 * d.kv_elements());  // e4m3 Q/K/V and O
-  s.release(GpuOp::Fp8Cudnn);
+  s.release(KernelId::Fp8Cudnn);
   EXPECT_EQ(s.allocated_bytes(), before);
 }
 
@@ -214,12 +217,12 @@ TEST(Cudnn, DeclinedProblemIsNotSupportedNotAnError) {
   const AttnDims d = dims_of(1, 2, 2, 64, 64, 20, false);  // head_dim not a multiple of 8
   start_case(s, d);
   const int64_t before = s.allocated_bytes();
-  const gpu::GpuStatus st = s.prepare(GpuOp::Fp16Cudnn);
+  const gpu::GpuStatus st = s.prepare(KernelId::Fp16Cudnn);
   EXPECT_FALSE(st.ok);
   EXPECT_TRUE(st.not_supported) << st.message;
   EXPECT_FALSE(st.context_lost);
   EXPECT_NE(st.message.find("cuDNN"), std::string::npos) << st.message;
-  s.release(GpuOp::Fp16Cudnn);
+  s.release(KernelId::Fp16Cudnn);
   EXPECT_EQ(s.allocated_bytes(), before);
 }
 

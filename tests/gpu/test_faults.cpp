@@ -30,7 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using cpu::test::make_dims;
-using gpu::GpuOp;
 using gpu::InjectedFault;
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
@@ -118,7 +117,7 @@ class GpuFaults : public ::testing::Test {
 };
 
 TEST_F(GpuFaults, KernelErrorInOneCaseIsRecordedAndTheSweepGoesOn) {
-  gpu::inject_fault_for_testing({InjectedFault::KernelError, GpuOp::Int8Full, 768});
+  gpu::inject_fault_for_testing({InjectedFault::KernelError, KernelId::Int8Full, 768});
   const SweepOutcome out = sweep();
   EXPECT_EQ(out.kernel_errors, 1);
   EXPECT_FALSE(out.interrupted);
@@ -151,13 +150,13 @@ TEST_F(GpuFaults, OutOfMemorySkipsWithAReasonAndLeaksNothingAcrossCases) {
     EXPECT_TRUE(starts_with(k.reason, "out of device memory: ")) << k.reason;
     EXPECT_NE(k.reason.find("cudaErrorMemoryAllocation"), std::string::npos) << k.reason;
   };
-  gpu::inject_fault_for_testing({InjectedFault::OutOfMemory, GpuOp::Reference, 768});
+  gpu::inject_fault_for_testing({InjectedFault::OutOfMemory, KernelId::Reference, 768});
   const SweepOutcome no_reference = sweep();
   EXPECT_EQ(no_reference.kernel_errors, 0);
   expect_only(no_reference, 768, "", expect_out_of_memory);
   EXPECT_GE(device_free_bytes(), free_after_clean - kSlack);
 
-  gpu::inject_fault_for_testing({InjectedFault::OutOfMemory, GpuOp::Int8Full, 512});
+  gpu::inject_fault_for_testing({InjectedFault::OutOfMemory, KernelId::Int8Full, 512});
   const SweepOutcome no_int8 = sweep();
   EXPECT_EQ(no_int8.kernel_errors, 0);
   expect_only(no_int8, 512, "int8-fa", [&](const KernelResult& k) {
@@ -177,35 +176,35 @@ TEST(GpuFaultSession, OutOfMemoryReleasesWhatTheKernelHadAllocated) {
   auto s = gpu::GpuSession::open(0, why);
   ASSERT_TRUE(s) << why;
   const AttnDims dims = make_dims(1, 4, 4, 256, 256, 128, false);
-  gpu::inject_fault_for_testing({InjectedFault::OutOfMemory, GpuOp::Int8Full, dims.seq_kv});
+  gpu::inject_fault_for_testing({InjectedFault::OutOfMemory, KernelId::Int8Full, dims.seq_kv});
   s->set_op_settings({});
   ASSERT_TRUE(s->set_inputs(dims, gpu::InputGenSpec{}).ok);
-  ASSERT_TRUE(s->prepare(GpuOp::Reference).ok);
-  s->release_workspace(GpuOp::Reference);
+  ASSERT_TRUE(s->prepare(KernelId::Reference).ok);
+  s->release_workspace(KernelId::Reference);
   const int64_t before = s->allocated_bytes();
 
-  const gpu::GpuStatus st = s->prepare(GpuOp::Int8Full);
+  const gpu::GpuStatus st = s->prepare(KernelId::Int8Full);
   gpu::inject_fault_for_testing({});
   EXPECT_FALSE(st.ok);
   EXPECT_TRUE(st.out_of_memory) << st.message;
   EXPECT_FALSE(st.not_supported);
   EXPECT_FALSE(st.context_lost) << st.message;
   EXPECT_EQ(s->allocated_bytes(), before + 2 * dims.q_elements());  // its FP16 output, allocated first
-  s->release(GpuOp::Int8Full);
+  s->release(KernelId::Int8Full);
   EXPECT_EQ(s->allocated_bytes(), before);
 
   // Without the fault the same op runs in the same session.
-  const gpu::GpuStatus again = s->prepare(GpuOp::Int8Full);
+  const gpu::GpuStatus again = s->prepare(KernelId::Int8Full);
   if (again.not_supported) GTEST_SKIP() << "int8-fa not on this device: " << again.message;
   ASSERT_TRUE(again.ok) << again.message;
   gpu::ErrorMetrics m;
-  ASSERT_TRUE(s->compare(GpuOp::Int8Full, m).ok);
+  ASSERT_TRUE(s->compare(KernelId::Int8Full, m).ok);
   EXPECT_LT(m.rel_l2, 0.02);
-  s->release(GpuOp::Int8Full);
+  s->release(KernelId::Int8Full);
   EXPECT_EQ(s->allocated_bytes(), before);
 }
 
-std::vector<float> download(gpu::GpuSession& s, gpu::GpuTensor t, GpuOp op, int64_t count) {
+std::vector<float> download(gpu::GpuSession& s, gpu::GpuTensor t, KernelId op, int64_t count) {
   std::vector<float> out(static_cast<size_t>(count));
   const gpu::GpuStatus st = s.download(t, op, 0, count, out.data());
   EXPECT_TRUE(st.ok) << st.message;
@@ -239,14 +238,14 @@ TEST(GpuMetrics, ZeroOrNonFiniteReferenceIsNeverAccurate) {
     HostInputs in = host_inputs(dims, infinite_q ? 0.5f : 0.f);
     if (infinite_q) in.q[3 * dims.head_dim + 5] = std::numeric_limits<float>::infinity();  // row 3 of head 0
     ASSERT_TRUE(s->set_inputs(dims, in.q.data(), in.k.data(), in.v.data()).ok);
-    ASSERT_TRUE(s->prepare(GpuOp::Reference).ok);
-    const gpu::GpuStatus st = s->prepare(GpuOp::Fp16Flash);
+    ASSERT_TRUE(s->prepare(KernelId::Reference).ok);
+    const gpu::GpuStatus st = s->prepare(KernelId::Fp16Flash);
     if (st.not_supported) GTEST_SKIP() << "fp16-fa not on this device: " << st.message;
     ASSERT_TRUE(st.ok) << st.message;
     gpu::ErrorMetrics m;
-    ASSERT_TRUE(s->compare(GpuOp::Fp16Flash, m).ok);
-    const std::vector<float> out = download(*s, gpu::GpuTensor::Output, GpuOp::Fp16Flash, dims.q_elements());
-    const std::vector<float> ref = download(*s, gpu::GpuTensor::Output, GpuOp::Reference, dims.q_elements());
+    ASSERT_TRUE(s->compare(KernelId::Fp16Flash, m).ok);
+    const std::vector<float> out = download(*s, gpu::GpuTensor::Output, KernelId::Fp16Flash, dims.q_elements());
+    const std::vector<float> ref = download(*s, gpu::GpuTensor::Output, KernelId::Reference, dims.q_elements());
     const Accuracy want = cpu::compute_accuracy(out, std::vector<double>(ref.begin(), ref.end()), host::q_shape(dims));
 
     EXPECT_TRUE(std::isnan(m.rel_l2)) << m.rel_l2;
@@ -263,8 +262,8 @@ TEST(GpuMetrics, ZeroOrNonFiniteReferenceIsNeverAccurate) {
       EXPECT_EQ(m.max_abs_error, 0);
       EXPECT_EQ(m.nonfinite, 0);
     }
-    s->release(GpuOp::Fp16Flash);
-    s->release(GpuOp::Reference);
+    s->release(KernelId::Fp16Flash);
+    s->release(KernelId::Reference);
   }
 }
 

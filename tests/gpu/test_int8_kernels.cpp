@@ -289,7 +289,7 @@ const char* kernel_name(Kernel k) {
 std::vector<float> int8qk_emulation(const DeviceProblem& prob) {
   QuantConfig emulated = prob.cfg;
   emulated.kv_block = kernels::int8qk_softmax_keys(prob.dims, prob.cfg);
-  return cpu::int8_attention_from_quantized(prob.dims, emulated, prob.quantized_from_device(), Algorithm::Int8QK,
+  return cpu::int8_attention_from_quantized(prob.dims, emulated, prob.quantized_from_device(), KernelId::Int8QK,
                                             &prob.host.v);
 }
 
@@ -305,7 +305,7 @@ void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const s
     const int wgmma = kernel == Kernel::Int8FaMmaSync ? 0 : -1;
     const KernelChoice choice(wgmma, kernel == Kernel::Int8FaWarpSpecialized ? 1 : 0);
     err = kernels::int8_flash_attention(dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr);
-    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), Algorithm::Int8Full,
+    emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), KernelId::Int8Full,
                                              nullptr);
   } else if (kernel == Kernel::Int8Qk) {
     err = kernels::int8qk_flash_attention(dims, prob.cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
@@ -348,7 +348,7 @@ TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
           ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
           const std::vector<float> gpu = prob.output();
           const std::vector<float> emu = cpu::int8_attention_from_quantized(
-              dims, cfg, prob.quantized_from_device(), Algorithm::Int8Full, nullptr);
+              dims, cfg, prob.quantized_from_device(), KernelId::Int8Full, nullptr);
           expect_matches_emulation(gpu, emu,
                                    "int8-fa " + describe(dims) + (pq == PQuant::U8x255 ? " u8" : " s8") +
                                        (l_from_q ? " lq" : "") + " " + kernel.name);
@@ -375,7 +375,7 @@ TEST(GpuInt8Kernels, WgmmaKernelRunsOnHopper) {
                                                              // (tuning builds carry a d64 instance)
     ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
     const std::vector<float> emu = cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
-                                                                     Algorithm::Int8Full, nullptr);
+                                                                     KernelId::Int8Full, nullptr);
     expect_matches_emulation(prob.output(), emu, "int8-fa wgmma " + describe(dims));
   }
 }
@@ -425,7 +425,7 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
       }
       ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
       const std::vector<float> emu = cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
-                                                                       Algorithm::Int8Full, nullptr);
+                                                                       KernelId::Int8Full, nullptr);
       expect_matches_emulation(prob.output(), emu, "int8-fa warp-specialized " + describe(dims));
       expect_int8qk_matches_emulation(prob, "warp-specialized " + describe(dims));
       prob.poison_output();

@@ -22,7 +22,6 @@
 namespace int8attn {
 namespace {
 
-using gpu::GpuOp;
 using gpu::GpuTensor;
 
 std::unique_ptr<gpu::GpuSession> open_session() {
@@ -44,7 +43,7 @@ AttnDims dims_of(int64_t b, int64_t h, int64_t kv, int64_t sq, int64_t skv, int6
   return dims;
 }
 
-std::vector<float> download(gpu::GpuSession& s, GpuTensor t, int64_t count, GpuOp op = GpuOp::Reference) {
+std::vector<float> download(gpu::GpuSession& s, GpuTensor t, int64_t count, KernelId op = KernelId::Reference) {
   std::vector<float> out(count);
   const gpu::GpuStatus st = s.download(t, op, 0, count, out.data());
   EXPECT_TRUE(st.ok) << st.message;
@@ -95,7 +94,7 @@ RunResult run_reference(gpu::GpuSession& s, const AttnDims& dims, const gpu::Ref
   s.set_op_settings(settings);
   gpu::GpuStatus st = s.set_inputs(dims, spec);
   EXPECT_TRUE(st.ok) << st.message;
-  st = s.prepare(GpuOp::Reference);
+  st = s.prepare(KernelId::Reference);
   EXPECT_TRUE(st.ok) << st.message;
   return {download(s, GpuTensor::Q, dims.q_elements()), download(s, GpuTensor::K, dims.kv_elements()),
           download(s, GpuTensor::V, dims.kv_elements()), download(s, GpuTensor::Output, dims.q_elements())};
@@ -264,7 +263,7 @@ TEST(Memory, ReferencePeakIsInputsOutputAndWorkspace) {
   SESSION_OR_SKIP(s);
   const AttnDims dims = dims_of(1, 4, 2, 500, 600, 128, false);
   run_reference(*s, dims, {});
-  const gpu::OpMemory mem = s->memory(GpuOp::Reference);
+  const gpu::OpMemory mem = s->memory(KernelId::Reference);
   const int64_t inputs = 2 * (dims.q_elements() + 2 * dims.kv_elements());
   const int64_t output = 4 * dims.q_elements();
   const int64_t lt_workspace = 32ll << 20;
@@ -272,7 +271,7 @@ TEST(Memory, ReferencePeakIsInputsOutputAndWorkspace) {
   EXPECT_EQ(chunk, 2 * 1000 * 600 * 6);  // both groups in one chunk: S (FP32) and P (FP16)
   EXPECT_EQ(mem.workspace_bytes, chunk + lt_workspace);
   EXPECT_EQ(mem.peak_bytes, inputs + output + chunk + lt_workspace);
-  s->release(GpuOp::Reference);
+  s->release(KernelId::Reference);
   EXPECT_EQ(s->allocated_bytes(), inputs);
 }
 
@@ -281,12 +280,12 @@ TEST(Metrics, MatchTheCpuMetricsOnAKernelOutput) {
   SESSION_OR_SKIP(s);
   const AttnDims dims = dims_of(1, 2, 2, 256, 256, 64, true);
   const RunResult ref = run_reference(*s, dims, {});
-  gpu::GpuStatus st = s->prepare(GpuOp::Fp16Flash);
+  gpu::GpuStatus st = s->prepare(KernelId::Fp16Flash);
   if (st.not_supported) GTEST_SKIP() << "fp16-fa not available: " << st.message;
   ASSERT_TRUE(st.ok) << st.message;
   gpu::ErrorMetrics m;
-  ASSERT_TRUE(s->compare(GpuOp::Fp16Flash, m).ok);
-  const std::vector<float> out = download(*s, GpuTensor::Output, dims.q_elements(), GpuOp::Fp16Flash);
+  ASSERT_TRUE(s->compare(KernelId::Fp16Flash, m).ok);
+  const std::vector<float> out = download(*s, GpuTensor::Output, dims.q_elements(), KernelId::Fp16Flash);
   const std::vector<double> ref64(ref.out.begin(), ref.out.end());
   const Accuracy want = cpu::compute_accuracy(out, ref64, host::q_shape(dims));
   EXPECT_NEAR(m.mse, want.mse, 1e-9 * want.mse + 1e-30);
@@ -297,6 +296,31 @@ TEST(Metrics, MatchTheCpuMetricsOnAKernelOutput) {
   EXPECT_NEAR(m.mean_abs_error, want.mean_abs_error, 1e-9 * want.mean_abs_error);
   EXPECT_EQ(m.nonfinite, 0);
   EXPECT_GT(m.rel_l2, 0);  // an FP16 kernel is not bit-identical to the FP32 reference
+}
+
+// The quantization step is run by naming its kernel: int8-qk's requantizes into its own
+// buffers (its kernel-only run then gives the first run's output again); a kernel without a
+// quantizer, or one not prepared, is refused without harm to the context.
+TEST(Session, QuantizeStepIsAddressedByItsKernel) {
+  SESSION_OR_SKIP(s);
+  const AttnDims dims = dims_of(1, 2, 2, 256, 256, 64, false);
+  run_reference(*s, dims, {});
+  gpu::GpuStatus st = s->run(KernelId::Int8QK, gpu::RunPart::QuantizeOnly);
+  EXPECT_FALSE(st.ok);
+  EXPECT_NE(st.message.find("int8-qk was not prepared"), std::string::npos) << st.message;
+  st = s->prepare(KernelId::Int8QK);
+  if (st.not_supported) GTEST_SKIP() << "int8-qk not available: " << st.message;
+  ASSERT_TRUE(st.ok) << st.message;
+  st = s->prepare(KernelId::Fp16Flash);  // prepared after int8-qk: no "last quantizing op" to fall back on
+  ASSERT_TRUE(st.ok || st.not_supported) << st.message;
+  const std::vector<float> first = download(*s, GpuTensor::Output, dims.q_elements(), KernelId::Int8QK);
+  ASSERT_TRUE(s->run(KernelId::Int8QK, gpu::RunPart::QuantizeOnly).ok);
+  ASSERT_TRUE(s->run(KernelId::Int8QK, gpu::RunPart::KernelOnly).ok);
+  EXPECT_EQ(download(*s, GpuTensor::Output, dims.q_elements(), KernelId::Int8QK), first);
+  st = s->run(KernelId::Fp16Flash, gpu::RunPart::QuantizeOnly);
+  EXPECT_FALSE(st.ok);
+  EXPECT_FALSE(st.context_lost);
+  EXPECT_NE(st.message.find("fp16-fa has no quantization step"), std::string::npos) << st.message;
 }
 
 // The backend end to end on one small case: reference check, status, latency, memory.
@@ -433,7 +457,7 @@ TEST(Memory, TensorsAbove2To31ElementsAreComputedWhole) {
   SESSION_OR_SKIP(s);
   const AttnDims dims = dims_of(1, 8192, 8192, 2080, 2080, 128, false);
   ASSERT_GT(dims.q_elements(), int64_t{1} << 31);
-  const std::vector<GpuOp> ops = {GpuOp::Reference, GpuOp::Int8Full, GpuOp::Int8QK};
+  const std::vector<KernelId> ops = {KernelId::Reference, KernelId::Int8Full, KernelId::Int8QK};
   int64_t free_bytes = 0, total_bytes = 0;
   ASSERT_TRUE(s->memory_info(free_bytes, total_bytes).ok);
   const int64_t need = gpu::estimate_case_bytes(dims, {}, ops, s->device().l2_cache_bytes);
@@ -442,19 +466,19 @@ TEST(Memory, TensorsAbove2To31ElementsAreComputedWhole) {
   spec.seed = 5;
   s->set_op_settings({});
   ASSERT_TRUE(s->set_inputs(dims, spec).ok);
-  gpu::GpuStatus st = s->prepare(GpuOp::Reference);
+  gpu::GpuStatus st = s->prepare(KernelId::Reference);
   ASSERT_TRUE(st.ok) << st.message;
-  s->release_workspace(GpuOp::Reference);
-  for (const GpuOp op : {GpuOp::Int8Full, GpuOp::Int8QK}) {
+  s->release_workspace(KernelId::Reference);
+  for (const KernelId op : {KernelId::Int8Full, KernelId::Int8QK}) {
     st = s->prepare(op);
     if (st.not_supported) continue;  // not on this device
-    ASSERT_TRUE(st.ok) << gpu::to_string(op) << ": " << st.message;
+    ASSERT_TRUE(st.ok) << to_string(op) << ": " << st.message;
     gpu::ErrorMetrics m;
     ASSERT_TRUE(s->compare(op, m).ok);
-    EXPECT_EQ(m.elements, dims.q_elements()) << gpu::to_string(op);
-    EXPECT_EQ(m.nonfinite, 0) << gpu::to_string(op);
-    EXPECT_LT(m.rel_l2, 0.02) << gpu::to_string(op);  // normal inputs: 0.009-0.015 at any length
-    EXPECT_LT(m.max_abs_error, 0.1) << gpu::to_string(op) << " worst element " << m.max_abs_index;
+    EXPECT_EQ(m.elements, dims.q_elements()) << to_string(op);
+    EXPECT_EQ(m.nonfinite, 0) << to_string(op);
+    EXPECT_LT(m.rel_l2, 0.02) << to_string(op);  // normal inputs: 0.009-0.015 at any length
+    EXPECT_LT(m.max_abs_error, 0.1) << to_string(op) << " worst element " << m.max_abs_index;
     s->release(op);
   }
 }
