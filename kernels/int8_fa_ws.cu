@@ -113,7 +113,7 @@ bool ws_runs(const Params& base, int64_t batch_heads) {
 
 cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
-  if (schedule < 0) schedule = kWsOverlap;
+  if (schedule < 0) schedule = fp16_ws_schedule(head_dim);
 #define INT8ATTN_TRY_WS_FP16(D, S) \
   if (head_dim == D && schedule == S) return launch<Variant::Fp16, D, false, false, S>(base, batch_heads, stream);
   INT8ATTN_WS_FP16_INSTANCES(INT8ATTN_TRY_WS_FP16)
