@@ -174,10 +174,10 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
 }
 
 // How a consumer orders its products and its ALU work (FusedTuning::ws_schedule):
-//   Overlap (int8-qk):  issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while
+//   Overlap (int8-qk at 64): issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while
 //             P·V runs; wait for P·V and rescale O.
-//   PingPong (int8-qk, tuning builds): Overlap, the two consumers taking turns to issue (named
-//             barriers 1 and 2).
+//   PingPong (int8-qk at head_dim 128, fp16-fa): Overlap, the two consumers taking turns to
+//             issue (named barriers 1 and 2).
 //   DeferO (int8-fa):   issue S(blk + 1); merge P·V(blk - 1) into O while S runs; issue
 //             P·V(blk); scale and softmax S(blk + 1) while P·V(blk) runs. Both tensor waits are
 //             covered by the warp's own ALU work. The merge is one FFMA per element with no
@@ -571,7 +571,14 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
   uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
   const WsBarriers bar{barriers, barriers + W::kStages, barriers + 2 * W::kStages,
                        barriers + 2 * W::kStages + W::kQSlots};
-  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32, wg = warp / 4;
+  // The warp index through a shuffle: the compiler then knows it is warp-uniform, so the
+  // consumers' descriptor and ring-slot arithmetic runs on the uniform datapath instead of
+  // in vector registers moved over by R2UR before each wgmma (as CUTLASS's canonical_warp_idx_sync):
+  // int8-fa +1-3%, int8-qk in ping-pong +3-6%. Not int8-qk at head_dim 64, where ptxas's
+  // schedule of the shorter loop measured 9% slower (docs/perf-log.md v23).
+  constexpr bool kUniformWarp = !(kV == Variant::Int8QK && kD == 64);
+  const int tid = static_cast<int>(threadIdx.x), lane = tid % 32;
+  const int warp = kUniformWarp ? __shfl_sync(0xffffffffu, tid / 32, 0) : tid / 32, wg = warp / 4;
   if (tid == 0) {
     for (int s = 0; s < W::kStages; ++s) {
       cuda::ptx::mbarrier_init(&bar.full[s], 1);                    // the producer's arrival + its bytes
