@@ -117,7 +117,6 @@ __device__ __forceinline__ void set_max_registers() {
   if constexpr (kRegs < 128) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegs));
   else asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegs));
 }
-// Named barriers 1 and 2 (0 is __syncthreads) order the consumers' product issues.
 __device__ __forceinline__ void named_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
@@ -183,8 +182,29 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
 //             covered by the warp's own ALU work. The merge is one FFMA per element with no
 //             branch on the block weight: O is kept divided by a per-row scale (the last block's
 //             weight), so O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V. (int8-fa's
-//             Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17, and are gone.)
+//             Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17 and v24.)
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
+
+// Ping-pong's turns (named barriers 1 and 2, 0 being __syncthreads): a consumer waits for its
+// turn before it issues a step's products and passes the turn once they are issued, so one
+// warpgroup's softmax runs while the other's products hold the tensor cores. kOn false: no code.
+template <bool kOn>
+struct WsTurns {
+  static constexpr int kThreads = 2 * 128;
+  int mine, other;
+  __device__ __forceinline__ explicit WsTurns(int cg) : mine(1 + cg), other(2 - cg) {
+    if (kOn && cg == 1) ws::named_arrive(1, kThreads);  // consumer 0 issues first
+  }
+  __device__ __forceinline__ void take() const {
+    if constexpr (kOn) ws::named_sync(mine, kThreads);
+  }
+  __device__ __forceinline__ void pass() const {
+    if constexpr (kOn) ws::named_arrive(other, kThreads);
+  }
+  __device__ __forceinline__ void finish(int cg) const {  // consumer 1's last arrival
+    if (kOn && cg == 0) ws::named_sync(mine, kThreads);
+  }
+};
 
 // A consumer warpgroup's side of the ring for one tile: slots, barriers, and the S = Q·K^T
 // product with its K scales. ring_base: the ring's block count at the tile's first block;
@@ -486,10 +506,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
   uint32_t pa[kKeys / 16][4];
-  constexpr bool kPingPong = kSchedule == kWsPingPong;
-  constexpr int kTurnThreads = 2 * 128;
-  const int my_turn = 1 + cg, other_turn = 2 - cg;
-  if (kPingPong && cg == 1) ws::named_arrive(1, kTurnThreads);  // consumer 0 issues first
+  const WsTurns<kSchedule == kWsPingPong> turns(cg);
 
   auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
     float x[kKeys / 8][4], bmax[2], beta[2];
@@ -504,7 +521,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
     s_ring.wait_full(next);
     KScales ks;
     s_ring.load_k_scales(wt, next, ks);
-    if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
+    turns.take();
     fence_regs(s_acc);
     fence_regs(o_acc);
     wgmma_fence();
@@ -517,7 +534,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
       else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
     }
     wgmma_commit();
-    if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
+    turns.pass();
     between();
     wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
     fence_regs(s_acc);
@@ -558,7 +575,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
 #pragma unroll
         for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
       });
-  if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
+  turns.finish(cg);
 }
 
 // kPU8: int8-fa only.
