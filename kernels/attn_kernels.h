@@ -108,8 +108,8 @@ struct FusedTuning {
                           // (kernels/sm90): -1 where they are the measured best, 0 never, 1
                           // wherever they run (else cudaErrorNotSupported)
   int ws_schedule = -1;   // the warp-specialized kernels' schedule, int8-fa: 2 deferred O merge
-                          // (its only one); int8-qk and fp16-fa: 0 overlap, 1 ping-pong
-                          // (tuning builds); -1 the measured best
+                          // (its only one); int8-qk and fp16-fa: 0 overlap, 1 ping-pong (the
+                          // product builds one each: fa::ws_default_schedule); -1 the measured best
 };
 void set_fused_tuning(const FusedTuning& tuning);
 int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1

@@ -117,7 +117,6 @@ __device__ __forceinline__ void set_max_registers() {
   if constexpr (kRegs < 128) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegs));
   else asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegs));
 }
-// Named barriers 1 and 2 (0 is __syncthreads) order the consumers' product issues.
 __device__ __forceinline__ void named_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
@@ -174,17 +173,38 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
 }
 
 // How a consumer orders its products and its ALU work (FusedTuning::ws_schedule):
-//   Overlap (int8-qk):  issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while
+//   Overlap (int8-qk at 64): issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while
 //             P·V runs; wait for P·V and rescale O.
-//   PingPong (int8-qk, tuning builds): Overlap, the two consumers taking turns to issue (named
-//             barriers 1 and 2).
+//   PingPong (int8-qk at head_dim 128, fp16-fa): Overlap, the two consumers taking turns to
+//             issue (named barriers 1 and 2).
 //   DeferO (int8-fa):   issue S(blk + 1); merge P·V(blk - 1) into O while S runs; issue
 //             P·V(blk); scale and softmax S(blk + 1) while P·V(blk) runs. Both tensor waits are
 //             covered by the warp's own ALU work. The merge is one FFMA per element with no
 //             branch on the block weight: O is kept divided by a per-row scale (the last block's
 //             weight), so O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V. (int8-fa's
-//             Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17, and are gone.)
+//             Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17 and v24.)
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
+
+// Ping-pong's turns (named barriers 1 and 2, 0 being __syncthreads): a consumer waits for its
+// turn before it issues a step's products and passes the turn once they are issued, so one
+// warpgroup's softmax runs while the other's products hold the tensor cores. kOn false: no code.
+template <bool kOn>
+struct WsTurns {
+  static constexpr int kThreads = 2 * 128;
+  int mine, other;
+  __device__ __forceinline__ explicit WsTurns(int cg) : mine(1 + cg), other(2 - cg) {
+    if (kOn && cg == 1) ws::named_arrive(1, kThreads);  // consumer 0 issues first
+  }
+  __device__ __forceinline__ void take() const {
+    if constexpr (kOn) ws::named_sync(mine, kThreads);
+  }
+  __device__ __forceinline__ void pass() const {
+    if constexpr (kOn) ws::named_arrive(other, kThreads);
+  }
+  __device__ __forceinline__ void finish(int cg) const {  // consumer 1's last arrival
+    if (kOn && cg == 0) ws::named_sync(mine, kThreads);
+  }
+};
 
 // A consumer warpgroup's side of the ring for one tile: slots, barriers, and the S = Q·K^T
 // product with its K scales. ring_base: the ring's block count at the tile's first block;
@@ -486,10 +506,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
   uint32_t pa[kKeys / 16][4];
-  constexpr bool kPingPong = kSchedule == kWsPingPong;
-  constexpr int kTurnThreads = 2 * 128;
-  const int my_turn = 1 + cg, other_turn = 2 - cg;
-  if (kPingPong && cg == 1) ws::named_arrive(1, kTurnThreads);  // consumer 0 issues first
+  const WsTurns<kSchedule == kWsPingPong> turns(cg);
 
   auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
     float x[kKeys / 8][4], bmax[2], beta[2];
@@ -504,7 +521,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
     s_ring.wait_full(next);
     KScales ks;
     s_ring.load_k_scales(wt, next, ks);
-    if constexpr (kPingPong) ws::named_sync(my_turn, kTurnThreads);
+    turns.take();
     fence_regs(s_acc);
     fence_regs(o_acc);
     wgmma_fence();
@@ -517,7 +534,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
       else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
     }
     wgmma_commit();
-    if constexpr (kPingPong) ws::named_arrive(other_turn, kTurnThreads);
+    turns.pass();
     between();
     wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
     fence_regs(s_acc);
@@ -558,7 +575,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
 #pragma unroll
         for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
       });
-  if (kPingPong && cg == 0) ws::named_sync(my_turn, kTurnThreads);  // consumer 1's last arrival
+  turns.finish(cg);
 }
 
 // kPU8: int8-fa only.
@@ -571,7 +588,14 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
   uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
   const WsBarriers bar{barriers, barriers + W::kStages, barriers + 2 * W::kStages,
                        barriers + 2 * W::kStages + W::kQSlots};
-  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32, wg = warp / 4;
+  // The warp index through a shuffle: the compiler then knows it is warp-uniform, so the
+  // consumers' descriptor and ring-slot arithmetic runs on the uniform datapath instead of
+  // in vector registers moved over by R2UR before each wgmma (as CUTLASS's canonical_warp_idx_sync):
+  // int8-fa +1-3%, int8-qk in ping-pong +3-6%. Not int8-qk at head_dim 64, where ptxas's
+  // schedule of the shorter loop measured 9% slower (docs/perf-log.md v23).
+  constexpr bool kUniformWarp = !(kV == Variant::Int8QK && kD == 64);
+  const int tid = static_cast<int>(threadIdx.x), lane = tid % 32;
+  const int warp = kUniformWarp ? __shfl_sync(0xffffffffu, tid / 32, 0) : tid / 32, wg = warp / 4;
   if (tid == 0) {
     for (int s = 0; s < W::kStages; ++s) {
       cuda::ptx::mbarrier_init(&bar.full[s], 1);                    // the producer's arrival + its bytes
