@@ -1,5 +1,5 @@
-// Host entry points of the fused attention kernels: parameter set-up, the one list of
-// compiled instantiations, and the host-side layout converters of attn_kernels.h.
+// Host entry points of the fused attention kernels: parameter set-up, the dispatch onto the
+// compiled instances (kernels/instances.h), and the host-side layout converters of attn_kernels.h.
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
@@ -8,6 +8,7 @@
 
 #include "kernels/attn_kernels.h"
 #include "kernels/int8_fa_wgmma.cuh"
+#include "kernels/instances.h"
 #include "kernels/int8_flash_attn.cuh"
 #include "kernels/sm90/int8_fa_ws_launch.h"
 
@@ -41,49 +42,6 @@ struct InstanceKey {
   int schedule;
 };
 
-// THE list of compiled instantiations: X(variant, head_dim, warps per CTA, u8 P, l from
-// quantized P). Add a head dim or an option here and nowhere else.
-#define INT8ATTN_INT8FULL_INSTANCES(X, D, W)                                                      \
-  X(Variant::Int8Full, D, W, true, false) X(Variant::Int8Full, D, W, true, true)                  \
-  X(Variant::Int8Full, D, W, false, false) X(Variant::Int8Full, D, W, false, true)
-#define INT8ATTN_INT8QK_INSTANCES(X, D, W)                                                        \
-  X(Variant::Int8QK, D, W, false, false) X(Variant::Int8QK, D, W, false, true)
-#define INT8ATTN_FP16_INSTANCES(X, D, W) X(Variant::Fp16, D, W, false, false)
-#if INT8ATTN_KERNEL_TUNING
-// A/B builds (scripts/kernel-bench.sh, -DINT8ATTN_KERNEL_TUNING=ON): every warps-per-CTA
-// choice and every register schedule, selectable at run time.
-#define INT8ATTN_HEAD_DIM_INSTANCES(X, D, W) \
-  INT8ATTN_INT8FULL_INSTANCES(X, D, W) INT8ATTN_INT8QK_INSTANCES(X, D, W) INT8ATTN_FP16_INSTANCES(X, D, W)
-#define INT8ATTN_FUSED_INSTANCES(X)                                                               \
-  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 4) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 4)                    \
-  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 8) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 8)
-constexpr bool kAllSchedules = true;
-#else
-// The product build: only what warps_per_cta() and default_schedule() pick (measured best).
-#define INT8ATTN_FUSED_INSTANCES(X)                                                               \
-  INT8ATTN_INT8FULL_INSTANCES(X, 64, 4) INT8ATTN_INT8QK_INSTANCES(X, 64, 4)                       \
-  INT8ATTN_FP16_INSTANCES(X, 64, 4) INT8ATTN_INT8FULL_INSTANCES(X, 128, 4)                        \
-  INT8ATTN_INT8QK_INSTANCES(X, 128, 8) INT8ATTN_FP16_INSTANCES(X, 128, 8)
-constexpr bool kAllSchedules = false;
-#endif
-
-// The measured best register schedule (fa::kSchedules): 0, except for int8-qk and fp16-fa at
-// head_dim 64, where schedule 1 (three CTAs per SM, no spills) is faster (docs/perf-log.md v5,
-// where it is schedule 4).
-constexpr int default_schedule(Variant variant, int head_dim) {
-  return variant != Variant::Int8Full && head_dim == 64 ? 1 : 0;
-}
-
-// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, u8 P, l
-// from quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A).
-// head_dim 64 stays on the mma.sync kernel, which measured faster there (docs/perf-log.md v6-v12).
-#define INT8ATTN_WGMMA_OPTIONS(X, D) X(D, true, false) X(D, true, true) X(D, false, false) X(D, false, true)
-#if INT8ATTN_KERNEL_TUNING  // and head_dim 64 (run only when forced: wgmma = 1)
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128) INT8ATTN_WGMMA_OPTIONS(X, 64)
-#else
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128)
-#endif
-
 // INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S" overrides the defaults
 // (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {
@@ -114,7 +72,7 @@ FusedTuning& tuning() {
 int schedule(Variant variant, int64_t head_dim) {
   return tuning().schedule >= 0 && tuning().schedule < fa::kNumSchedules
              ? tuning().schedule
-             : default_schedule(variant, static_cast<int>(head_dim));
+             : fa::default_schedule(variant, static_cast<int>(head_dim));
 }
 
 // Launches schedule `sched` of one instantiation; a schedule this build did not compile
@@ -122,7 +80,7 @@ int schedule(Variant variant, int64_t head_dim) {
 template <Variant kV, int kD, int kW, bool kPU8, bool kLQ, int kSched = 0>
 cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
   if constexpr (kSched < fa::kNumSchedules) {
-    if constexpr (kAllSchedules || kSched == default_schedule(kV, kD)) {
+    if constexpr (fa::kAllSchedules || kSched == fa::default_schedule(kV, kD)) {
       if (sched == kSched) return fa::launch_flash_attention<kV, kD, kW, kPU8, kLQ, kSched>(p, batch_heads, stream);
     }
     return launch_schedule<kV, kD, kW, kPU8, kLQ, kSched + 1>(sched, p, batch_heads, stream);
@@ -131,11 +89,9 @@ cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads,
   }
 }
 
-// Warps per CTA (docs/perf-log.md v3): two 4-warp CTAs per SM beat one 8-warp CTA for int8-fa
-// everywhere and for every variant at head_dim 64; FP16 P·V at head_dim 128 prefers 8 warps.
 int warps_per_cta(Variant variant, int64_t head_dim) {
   if (tuning().warps_per_cta == 4 || tuning().warps_per_cta == 8) return tuning().warps_per_cta;
-  return variant == Variant::Int8Full || head_dim == 64 ? 4 : 8;
+  return fa::default_warps_per_cta(variant, static_cast<int>(head_dim));
 }
 
 bool head_dim_compiled(int64_t d) { return d == 64 || d == 128; }
@@ -284,7 +240,7 @@ int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
 }
 
 int fp16_softmax_keys(const AttnDims& dims) {
-  const bool ws_runs = ws_wanted(dims, Variant::Fp16) && device_runs_sm90a() &&
+  const bool ws_runs = ws_wanted(dims, Variant::Fp16Flash) && device_runs_sm90a() &&
                        fa::ws_supports(dims.seq_q, dims.seq_kv, dims.batch * dims.heads, 1);
   return ws_runs ? fa::kWsQkKeys : fa::kBlockN;
 }
@@ -315,13 +271,13 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.k = k;
   p.v = v;
   p.k_rows = p.v_rows = dims.seq_kv;
-  const auto ws = try_ws(dims, Variant::Fp16, [&] {
+  const auto ws = try_ws(dims, Variant::Fp16Flash, [&] {
     return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, tuning().ws_schedule,
                               stream);
   });
   if (ws) return *ws;
-  const InstanceKey key{Variant::Fp16, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Fp16, dims.head_dim), false, false, schedule(Variant::Fp16, dims.head_dim)};
+  const InstanceKey key{Variant::Fp16Flash, static_cast<int>(dims.head_dim),
+                        warps_per_cta(Variant::Fp16Flash, dims.head_dim), false, false, schedule(Variant::Fp16Flash, dims.head_dim)};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 

@@ -15,10 +15,10 @@
 #include <type_traits>
 
 #include "common/numerics.h"
+#include "kernels/instances.h"
 
 namespace int8attn::kernels::fa {
 
-enum class Variant { Int8Full, Int8QK, Fp16 };
 
 constexpr int kBlockN = 64;
 // The Hopper int8-qk kernel's KV block and online-softmax step (sm90/int8_fa_ws.cuh). Its P is
@@ -197,7 +197,7 @@ struct Shape {
   static constexpr int kKeys = kKeysPerBlock;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kBlockM = kWarps * 16;                 // query rows per CTA
-  static constexpr bool kInt8QK = kV != Variant::Fp16;
+  static constexpr bool kInt8QK = kV != Variant::Fp16Flash;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
   static constexpr int kQRowBytes = kD * (kInt8QK ? 1 : 2);   // Q and K rows
   static constexpr int kKSteps = kQRowBytes / 32;             // 32-byte k steps of Q·K^T

@@ -42,7 +42,7 @@ struct WsShape {
   static constexpr Variant kVariant = kV;
   static constexpr int kD = kD_;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
-  static constexpr bool kFp16QK = kV == Variant::Fp16;  // FP16 Q and K, no K scales
+  static constexpr bool kFp16QK = kV == Variant::Fp16Flash;  // FP16 Q and K, no K scales
   static constexpr int kConsumers = 2;                 // consumer warpgroups
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
