@@ -1,5 +1,5 @@
-// Host entry points of the fused attention kernels: parameter set-up, the one list of
-// compiled instantiations, and the host-side layout converters of attn_kernels.h.
+// Host entry points of the fused attention kernels: parameter set-up and the dispatch onto the
+// compiled instances (kernels/instances.h). The buffers' layouts: layouts.cu.
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
@@ -8,24 +8,11 @@
 
 #include "kernels/attn_kernels.h"
 #include "kernels/int8_fa_wgmma.cuh"
+#include "kernels/instances.h"
 #include "kernels/int8_flash_attn.cuh"
 #include "kernels/sm90/int8_fa_ws_launch.h"
 
 namespace int8attn::kernels {
-
-QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v) {
-  const int64_t skv_pad = padded_seq_kv(dims.seq_kv);
-  const int64_t kv_rows = dims.batch * dims.kv_heads;
-  QuantizedSizes s;
-  s.q8 = static_cast<size_t>(dims.q_elements());
-  s.k8 = static_cast<size_t>(kv_rows * skv_pad * dims.head_dim);
-  s.v8 = quantize_v ? s.k8 : 0;
-  s.q_scale = sizeof(float) * static_cast<size_t>(dims.batch * dims.heads * qk_groups(dims.seq_q, cfg));
-  s.k_scale = sizeof(float) * static_cast<size_t>(kv_rows * qk_groups(skv_pad, cfg));
-  s.v_scale = quantize_v ? sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim) : 0;
-  s.k_mean = sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim);
-  return s;
-}
 
 namespace {
 
@@ -40,49 +27,6 @@ struct InstanceKey {
   bool l_from_q;
   int schedule;
 };
-
-// THE list of compiled instantiations: X(variant, head_dim, warps per CTA, u8 P, l from
-// quantized P). Add a head dim or an option here and nowhere else.
-#define INT8ATTN_INT8FULL_INSTANCES(X, D, W)                                                      \
-  X(Variant::Int8Full, D, W, true, false) X(Variant::Int8Full, D, W, true, true)                  \
-  X(Variant::Int8Full, D, W, false, false) X(Variant::Int8Full, D, W, false, true)
-#define INT8ATTN_INT8QK_INSTANCES(X, D, W)                                                        \
-  X(Variant::Int8QK, D, W, false, false) X(Variant::Int8QK, D, W, false, true)
-#define INT8ATTN_FP16_INSTANCES(X, D, W) X(Variant::Fp16, D, W, false, false)
-#if INT8ATTN_KERNEL_TUNING
-// A/B builds (scripts/kernel-bench.sh, -DINT8ATTN_KERNEL_TUNING=ON): every warps-per-CTA
-// choice and every register schedule, selectable at run time.
-#define INT8ATTN_HEAD_DIM_INSTANCES(X, D, W) \
-  INT8ATTN_INT8FULL_INSTANCES(X, D, W) INT8ATTN_INT8QK_INSTANCES(X, D, W) INT8ATTN_FP16_INSTANCES(X, D, W)
-#define INT8ATTN_FUSED_INSTANCES(X)                                                               \
-  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 4) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 4)                    \
-  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 8) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 8)
-constexpr bool kAllSchedules = true;
-#else
-// The product build: only what warps_per_cta() and default_schedule() pick (measured best).
-#define INT8ATTN_FUSED_INSTANCES(X)                                                               \
-  INT8ATTN_INT8FULL_INSTANCES(X, 64, 4) INT8ATTN_INT8QK_INSTANCES(X, 64, 4)                       \
-  INT8ATTN_FP16_INSTANCES(X, 64, 4) INT8ATTN_INT8FULL_INSTANCES(X, 128, 4)                        \
-  INT8ATTN_INT8QK_INSTANCES(X, 128, 8) INT8ATTN_FP16_INSTANCES(X, 128, 8)
-constexpr bool kAllSchedules = false;
-#endif
-
-// The measured best register schedule (fa::kSchedules): 0, except for int8-qk and fp16-fa at
-// head_dim 64, where schedule 1 (three CTAs per SM, no spills) is faster (docs/perf-log.md v5,
-// where it is schedule 4).
-constexpr int default_schedule(Variant variant, int head_dim) {
-  return variant != Variant::Int8Full && head_dim == 64 ? 1 : 0;
-}
-
-// The Hopper wgmma int8-fa instantiations (kernels/int8_fa_wgmma.cuh): X(head_dim, u8 P, l
-// from quantized P). Their bodies exist only in the sm_90a image (INT8ATTN_HAS_SM90A).
-// head_dim 64 stays on the mma.sync kernel, which measured faster there (docs/perf-log.md v6-v12).
-#define INT8ATTN_WGMMA_OPTIONS(X, D) X(D, true, false) X(D, true, true) X(D, false, false) X(D, false, true)
-#if INT8ATTN_KERNEL_TUNING  // and head_dim 64 (run only when forced: wgmma = 1)
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128) INT8ATTN_WGMMA_OPTIONS(X, 64)
-#else
-#define INT8ATTN_WGMMA_INSTANCES(X) INT8ATTN_WGMMA_OPTIONS(X, 128)
-#endif
 
 // INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S" overrides the defaults
 // (device A/B runs of the CLI; docs/testing.md).
@@ -114,7 +58,7 @@ FusedTuning& tuning() {
 int schedule(Variant variant, int64_t head_dim) {
   return tuning().schedule >= 0 && tuning().schedule < fa::kNumSchedules
              ? tuning().schedule
-             : default_schedule(variant, static_cast<int>(head_dim));
+             : fa::default_schedule(variant, static_cast<int>(head_dim));
 }
 
 // Launches schedule `sched` of one instantiation; a schedule this build did not compile
@@ -122,7 +66,7 @@ int schedule(Variant variant, int64_t head_dim) {
 template <Variant kV, int kD, int kW, bool kPU8, bool kLQ, int kSched = 0>
 cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
   if constexpr (kSched < fa::kNumSchedules) {
-    if constexpr (kAllSchedules || kSched == default_schedule(kV, kD)) {
+    if constexpr (fa::kAllSchedules || kSched == fa::default_schedule(kV, kD)) {
       if (sched == kSched) return fa::launch_flash_attention<kV, kD, kW, kPU8, kLQ, kSched>(p, batch_heads, stream);
     }
     return launch_schedule<kV, kD, kW, kPU8, kLQ, kSched + 1>(sched, p, batch_heads, stream);
@@ -131,11 +75,9 @@ cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads,
   }
 }
 
-// Warps per CTA (docs/perf-log.md v3): two 4-warp CTAs per SM beat one 8-warp CTA for int8-fa
-// everywhere and for every variant at head_dim 64; FP16 P·V at head_dim 128 prefers 8 warps.
 int warps_per_cta(Variant variant, int64_t head_dim) {
   if (tuning().warps_per_cta == 4 || tuning().warps_per_cta == 8) return tuning().warps_per_cta;
-  return variant == Variant::Int8Full || head_dim == 64 ? 4 : 8;
+  return fa::default_warps_per_cta(variant, static_cast<int>(head_dim));
 }
 
 bool head_dim_compiled(int64_t d) { return d == 64 || d == 128; }
@@ -284,7 +226,7 @@ int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
 }
 
 int fp16_softmax_keys(const AttnDims& dims) {
-  const bool ws_runs = ws_wanted(dims, Variant::Fp16) && device_runs_sm90a() &&
+  const bool ws_runs = ws_wanted(dims, Variant::Fp16Flash) && device_runs_sm90a() &&
                        fa::ws_supports(dims.seq_q, dims.seq_kv, dims.batch * dims.heads, 1);
   return ws_runs ? fa::kWsQkKeys : fa::kBlockN;
 }
@@ -315,13 +257,13 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.k = k;
   p.v = v;
   p.k_rows = p.v_rows = dims.seq_kv;
-  const auto ws = try_ws(dims, Variant::Fp16, [&] {
+  const auto ws = try_ws(dims, Variant::Fp16Flash, [&] {
     return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, tuning().ws_schedule,
                               stream);
   });
   if (ws) return *ws;
-  const InstanceKey key{Variant::Fp16, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Fp16, dims.head_dim), false, false, schedule(Variant::Fp16, dims.head_dim)};
+  const InstanceKey key{Variant::Fp16Flash, static_cast<int>(dims.head_dim),
+                        warps_per_cta(Variant::Fp16Flash, dims.head_dim), false, false, schedule(Variant::Fp16Flash, dims.head_dim)};
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -338,30 +280,6 @@ bool sm90a_image_built() {
 
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor) {
   return cc_major >= 8 && head_dim_compiled(head_dim);
-}
-
-void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd) {
-  const int64_t skv_pad = padded_seq_kv(dims.seq_kv), d = dims.head_dim;
-  for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
-    for (int64_t j = 0; j < dims.seq_kv * d; ++j)
-      k8_bhsd[r * dims.seq_kv * d + j] = k8_padded[r * skv_pad * d + j];
-}
-
-void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd) {
-  const int64_t skv_pad = padded_seq_kv(dims.seq_kv), d = dims.head_dim;
-  for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
-    for (int64_t c = 0; c < d; ++c)
-      for (int64_t p = 0; p < skv_pad; ++p) {
-        const int64_t key = (p & ~int64_t{31}) + v8_key_of_position(static_cast<int>(p & 31));
-        if (key < dims.seq_kv) v8_bhsd[(r * dims.seq_kv + key) * d + c] = v8_device[(r * d + c) * skv_pad + p];
-      }
-}
-
-void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float* padded,
-                      float* plain) {
-  const int64_t n_pad = qk_groups(padded_seq_kv(dims.seq_kv), cfg), n = qk_groups(dims.seq_kv, cfg);
-  for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
-    for (int64_t g = 0; g < n; ++g) plain[r * n + g] = padded[r * n_pad + g];
 }
 
 }  // namespace int8attn::kernels

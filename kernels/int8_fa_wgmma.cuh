@@ -10,7 +10,7 @@
 // Included by exactly one .cu (fused_attention.cu).
 #pragma once
 #include "kernels/int8_flash_attn.cuh"
-#include "kernels/wgmma_ops.cuh"
+#include "kernels/ptx.cuh"
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define INT8ATTN_WGMMA_BODY 1
@@ -39,47 +39,6 @@ struct WgShape {
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQBytes % 1024 == 0 && Tile::kKBytes % 1024 == 0, "tiles start on 1 KB");
 };
-
-// sm_90 shared-memory matrix descriptor of a K-major tile with swizzled rows of
-// kSwizzleBytes (128 or 64): start address, stride between 8-row groups, layout type.
-template <int kSwizzleBytes>
-__device__ __forceinline__ uint64_t gmma_desc(uint32_t smem_address) {
-  static_assert(kSwizzleBytes == 128 || kSwizzleBytes == 64, "128- or 64-byte swizzle");
-  constexpr uint64_t kLayout = kSwizzleBytes == 128 ? 1 : 2;
-  constexpr uint64_t kStrideUnits = 8 * kSwizzleBytes / 16;
-  return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (uint64_t{1} << 16) | (kStrideUnits << 32) |
-         (kLayout << 62);
-}
-// The descriptor of the next 32-byte k step (the hardware applies the swizzle to the address).
-constexpr uint64_t kDescKStep = 32 >> 4;
-// The descriptor of an MN-major 16-bit tile (B stored [K][N], N contiguous, imm-trans-b) with
-// 128-byte swizzle: columns of 64 N elements (one 128-byte row per k), k rows in 8-row groups
-// 1 KB apart; column_bytes: the distance between two such columns (the leading byte offset).
-__device__ __forceinline__ uint64_t gmma_desc_mn128(uint32_t smem_address, uint32_t column_bytes) {
-  return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (static_cast<uint64_t>(column_bytes >> 4) << 16) |
-         (uint64_t{1024 >> 4} << 32) | (uint64_t{1} << 62);
-}
-
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void wgmma_wait() {
-  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-}
-// Pins accumulator registers between the wgmma asm statements: the compiler may not move
-// their reads above a wait or their writes below a wgmma.
-template <int N>
-__device__ __forceinline__ void fence_regs(uint32_t (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
-}
-template <int N>
-__device__ __forceinline__ void fence_regs(float (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
-// cp.async writes are generic-proxy writes; wgmma reads through the async proxy.
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
 template <int kD, bool kPU8, int kAccumulate>
 __device__ __forceinline__ void wgmma_pv(uint32_t (&acc)[kD / 2], const uint32_t (&pa)[4], uint64_t desc_v) {

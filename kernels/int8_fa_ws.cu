@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "kernels/instances.h"
 #include "kernels/sm90/int8_fa_ws.cuh"
 #include "kernels/sm90/int8_fa_ws_launch.h"
 
@@ -113,9 +114,9 @@ bool ws_runs(const Params& base, int64_t batch_heads) {
 
 cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
-  if (schedule < 0) schedule = ws_default_schedule(false, true, head_dim);
+  if (schedule < 0) schedule = ws_default_schedule(Variant::Fp16Flash, head_dim);
 #define INT8ATTN_TRY_WS_FP16(D, S) \
-  if (head_dim == D && schedule == S) return launch<Variant::Fp16, D, false, false, S>(base, batch_heads, stream);
+  if (head_dim == D && schedule == S) return launch<Variant::Fp16Flash, D, false, false, S>(base, batch_heads, stream);
   INT8ATTN_WS_FP16_INSTANCES(INT8ATTN_TRY_WS_FP16)
 #undef INT8ATTN_TRY_WS_FP16
   return cudaErrorNotSupported;
@@ -124,7 +125,7 @@ cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int schedule, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
-  if (schedule < 0) schedule = ws_default_schedule(true, false, head_dim);
+  if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim);
 #define INT8ATTN_TRY_WS(D, PU8, LQ, S)                                        \
   if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S) \
     return launch<Variant::Int8Full, D, PU8, LQ, S>(base, batch_heads, stream);
@@ -136,7 +137,7 @@ cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_hea
 cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_heads, bool l_from_q, int schedule,
                              cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
-  if (schedule < 0) schedule = ws_default_schedule(false, false, head_dim);
+  if (schedule < 0) schedule = ws_default_schedule(Variant::Int8QK, head_dim);
 #define INT8ATTN_TRY_WS_QK(D, LQ, S) \
   if (head_dim == D && l_from_q == LQ && schedule == S) return launch<Variant::Int8QK, D, false, LQ, S>(base, batch_heads, stream);
   INT8ATTN_WS_QK_INSTANCES(INT8ATTN_TRY_WS_QK)

@@ -22,6 +22,7 @@
 #include <type_traits>
 
 #include "kernels/int8_fa_wgmma.cuh"
+#include "kernels/ptx.cuh"
 
 namespace int8attn::kernels::fa {
 
@@ -42,7 +43,7 @@ struct WsShape {
   static constexpr Variant kVariant = kV;
   static constexpr int kD = kD_;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
-  static constexpr bool kFp16QK = kV == Variant::Fp16;  // FP16 Q and K, no K scales
+  static constexpr bool kFp16QK = kV == Variant::Fp16Flash;  // FP16 Q and K, no K scales
   static constexpr int kConsumers = 2;                 // consumer warpgroups
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
@@ -84,46 +85,6 @@ struct WsShape {
   static_assert(kScaleBytes <= 1024, "the K scales' room in a stage");
   static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
 };
-
-namespace ws {
-namespace ptx = cuda::ptx;
-
-// The suspend-time hint lets the hardware park a waiting thread until the phase completes:
-// without it try_wait returns within a few cycles, and the producer's retry loop took a
-// quarter of its scheduler's issue slots from the consumer warps there (ncu, docs/perf-log.md v17).
-inline constexpr uint32_t kWaitSuspendNs = 0x989680;
-__device__ __forceinline__ void wait_phase(uint64_t* bar, uint32_t parity) {
-  while (!ptx::mbarrier_try_wait_parity(ptx::sem_acquire, ptx::scope_cta, bar, parity, uint32_t{kWaitSuspendNs})) {
-  }
-}
-__device__ __forceinline__ void arrive(uint64_t* bar) {
-  (void)ptx::mbarrier_arrive(ptx::sem_release, ptx::scope_cta, ptx::space_shared, bar);
-}
-__device__ __forceinline__ void arrive_expect_bytes(uint64_t* bar, uint32_t bytes) {
-  (void)ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared, bar, bytes);
-}
-// TMA: the box at (c0, c1, c2) of a 3-D map (or (c0, c1) of a 2-D one) into smem; completes
-// the box's bytes on bar.
-__device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, int c0, int c1, int c2, uint64_t* bar) {
-  const int32_t coords[3] = {c0, c1, c2};
-  ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global, dst, map, coords, bar);
-}
-__device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar) {
-  const int32_t coords[2] = {c0, c1};
-  ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global, dst, map, coords, bar);
-}
-template <uint32_t kRegs>
-__device__ __forceinline__ void set_max_registers() {
-  if constexpr (kRegs < 128) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegs));
-  else asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegs));
-}
-__device__ __forceinline__ void named_sync(int id, int threads) {
-  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
-}
-__device__ __forceinline__ void named_arrive(int id, int threads) {
-  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
-}
-}  // namespace ws
 
 // The CTA's mbarriers: a full and an empty one per ring stage and per Q slot.
 struct WsBarriers {

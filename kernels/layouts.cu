@@ -1,0 +1,46 @@
+// The quantized buffers of attn_kernels.h: their sizes, and the host-side converters from their
+// device layouts (padded K, transposed and key-permuted V) to plain BHSD arrays, for the tests
+// and the comparison with the CPU emulation. Host code only.
+#include "kernels/attn_kernels.h"
+
+namespace int8attn::kernels {
+
+QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v) {
+  const int64_t skv_pad = padded_seq_kv(dims.seq_kv);
+  const int64_t kv_rows = dims.batch * dims.kv_heads;
+  QuantizedSizes s;
+  s.q8 = static_cast<size_t>(dims.q_elements());
+  s.k8 = static_cast<size_t>(kv_rows * skv_pad * dims.head_dim);
+  s.v8 = quantize_v ? s.k8 : 0;
+  s.q_scale = sizeof(float) * static_cast<size_t>(dims.batch * dims.heads * qk_groups(dims.seq_q, cfg));
+  s.k_scale = sizeof(float) * static_cast<size_t>(kv_rows * qk_groups(skv_pad, cfg));
+  s.v_scale = quantize_v ? sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim) : 0;
+  s.k_mean = sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim);
+  return s;
+}
+
+void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd) {
+  const int64_t skv_pad = padded_seq_kv(dims.seq_kv), d = dims.head_dim;
+  for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
+    for (int64_t j = 0; j < dims.seq_kv * d; ++j)
+      k8_bhsd[r * dims.seq_kv * d + j] = k8_padded[r * skv_pad * d + j];
+}
+
+void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd) {
+  const int64_t skv_pad = padded_seq_kv(dims.seq_kv), d = dims.head_dim;
+  for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
+    for (int64_t c = 0; c < d; ++c)
+      for (int64_t p = 0; p < skv_pad; ++p) {
+        const int64_t key = (p & ~int64_t{31}) + v8_key_of_position(static_cast<int>(p & 31));
+        if (key < dims.seq_kv) v8_bhsd[(r * dims.seq_kv + key) * d + c] = v8_device[(r * d + c) * skv_pad + p];
+      }
+}
+
+void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float* padded,
+                      float* plain) {
+  const int64_t n_pad = qk_groups(padded_seq_kv(dims.seq_kv), cfg), n = qk_groups(dims.seq_kv, cfg);
+  for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
+    for (int64_t g = 0; g < n; ++g) plain[r * n + g] = padded[r * n_pad + g];
+}
+
+}  // namespace int8attn::kernels
