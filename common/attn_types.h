@@ -63,13 +63,17 @@ enum class QkRotation : int32_t {
 
 // Every numeric choice of the INT8 path. The CPU emulation and the GPU kernels read the
 // same struct, so a choice made here changes both the same way.
+// The online-softmax step of the GPU's INT8 kernels (int8-fa's P-code block; kernels/ calls it
+// fa::kBlockN): they run only this QuantConfig::kv_block, the CPU emulation any.
+inline constexpr int32_t kGpuKvBlock = 64;
+
 struct QuantConfig {
   QkGranularity qk_granularity = QkGranularity::PerToken;
   int32_t qk_block = 64;          // tokens per scale when qk_granularity == PerBlock
   bool smooth_k = true;           // subtract the per-channel mean of K over tokens
   PQuant p_quant = PQuant::U8x255;
   bool l_from_quantized_p = false;  // row sum l accumulates quantized p (else exact p)
-  int32_t kv_block = 64;          // keys per online-softmax step (the running max is
+  int32_t kv_block = kGpuKvBlock;          // keys per online-softmax step (the running max is
                                   // updated once per block; P's rounding depends on it)
   QkRotation rotation = QkRotation::None;  // applied after K smoothing (K - mean, then H)
 };

@@ -14,7 +14,8 @@
 //                int8-qk, fp16-fa: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P
 //                from registers, V from smem as it lies in memory: [keys][channels], MN-major).
 // How each consumer overlaps its products with its softmax is a schedule (WsSchedule below:
-// int8-fa's deferred merge, the others' overlap in the product). Included by exactly one .cu
+// int8-fa's deferred merge; the others overlap S with P·V, the two consumers taking turns to
+// issue except int8-qk at head_dim 64: fa::ws_default_schedule). Included by exactly one .cu
 // (int8_fa_ws.cu).
 #pragma once
 #include <cuda.h>  // CUtensorMap (a plain struct: no driver library is linked for it)

@@ -15,7 +15,7 @@ std::vector<KernelPlan> plan_case(const BenchCase& c, const Backend& backend, co
       plan.skip_reason = "unknown kernel";
     } else if (!case_skip.empty()) {
       plan.skip_reason = case_skip;
-    } else if (auto why = spec->unsupported_reason(c.dims, caps)) {
+    } else if (auto why = spec->unsupported_reason(c.dims, caps, case_quant(settings, c))) {
       plan.skip_reason = *why;
     }
     plans.push_back(std::move(plan));

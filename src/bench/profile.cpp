@@ -258,7 +258,8 @@ ProfiledKernel profile_kernel(gpu::GpuSession& session, const KernelSpec& spec, 
     return r;
   };
   if (!lost.empty()) return ended(KernelStatus::Error, "not run: CUDA context lost: " + lost);
-  if (const std::optional<std::string> why = spec.unsupported_reason(plan.profiled_case.dims, caps)) {
+  if (const std::optional<std::string> why =
+          spec.unsupported_reason(plan.profiled_case.dims, caps, case_quant(plan.settings, plan.profiled_case))) {
     return ended(KernelStatus::Skipped, *why);
   }
   const KernelId op = spec.id;

@@ -12,12 +12,18 @@ namespace int8attn {
 
 const char* to_string(BackendKind b) { return b == BackendKind::Cpu ? "cpu" : "cuda"; }
 
+namespace {
+// The INT8 kernels whose GPU versions run only kGpuKvBlock (their CPU emulation runs any).
+bool gpu_kv_block_fixed(KernelId id) { return id == KernelId::Int8Full || id == KernelId::Int8QK; }
+}  // namespace
+
 std::string KernelSpec::support_rules() const {
   std::vector<std::string> parts;
   std::vector<std::string> names;
   for (BackendKind b : backends) names.push_back(to_string(b));
   parts.push_back(fmt::format("backends: {}", fmt::join(names, ", ")));
   if (min_cc_major > 0) parts.push_back(fmt::format("GPU: compute capability >= {}.{}", min_cc_major, min_cc_minor));
+  if (gpu_kv_block_fixed(id)) parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
   if (needs_cudnn) {
     const std::string missing = cudnn_missing_reason();
     parts.push_back(missing.empty() ? fmt::format("needs cuDNN 9 (this build: cuDNN {})", cudnn_version())
@@ -32,8 +38,8 @@ std::string KernelSpec::support_rules() const {
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
-std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims,
-                                                          const DeviceCaps& dev) const {
+std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, const DeviceCaps& dev,
+                                                          const QuantConfig& quant) const {
   if (std::find(backends.begin(), backends.end(), dev.backend) == backends.end()) {
     return fmt::format("not available on the {} backend", to_string(dev.backend));
   }
@@ -43,6 +49,11 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims,
                        min_cc_minor, dev.name, dev.cc_major, dev.cc_minor);
   }
   if (needs_cudnn && !dev.cudnn_missing.empty()) return "cuDNN: " + dev.cudnn_missing;
+  if (dev.backend == BackendKind::Cuda && gpu_kv_block_fixed(id) && quant.kv_block != kGpuKvBlock) {
+    return fmt::format("quantization: kv_block {} not supported on the GPU (its INT8 kernels step {} keys; the "
+                       "CPU backend emulates any)",
+                       quant.kv_block, kGpuKvBlock);
+  }
   if (shape_rule) {
     if (auto why = shape_rule(dims, dev)) return *why;
   }

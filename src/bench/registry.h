@@ -40,8 +40,10 @@ struct KernelSpec : KernelIdentity {
   std::string shape_rule_text;      // the rule in words, for list-kernels
   // Rules in words, for list-kernels.
   std::string support_rules() const;
-  // Why this kernel cannot run the problem on the device, or nullopt when it can.
-  std::optional<std::string> unsupported_reason(const AttnDims& dims, const DeviceCaps& dev) const;
+  // Why this kernel cannot run the problem on the device with this quantization, or nullopt
+  // when it can.
+  std::optional<std::string> unsupported_reason(const AttnDims& dims, const DeviceCaps& dev,
+                                                const QuantConfig& quant = QuantConfig{}) const;
 };
 
 // One entry per kernel_identities() entry, in its order.

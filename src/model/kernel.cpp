@@ -24,9 +24,11 @@ const std::vector<KernelIdentity>& kernel_identities() {
        KernelId::Int8Full, KernelFamily::Int8},
       {"int8-qk",
        "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split; Hopper: warp-specialized TMA + "
-       "wgmma at head_dim 128 from 1K keys and 64 from 4K; mma.sync elsewhere)",
+       "wgmma from 256 keys; mma.sync elsewhere)",
        KernelId::Int8QK, KernelFamily::Int8},
-      {"fp16-fa", "FP16 flash attention with the INT8 kernels' tiling (the like-for-like baseline)",
+      {"fp16-fa",
+       "FP16 flash attention with the INT8 kernels' tiling (the like-for-like baseline; Hopper: warp-specialized "
+       "TMA + wgmma from 256 keys; mma.sync elsewhere)",
        KernelId::Fp16Flash, KernelFamily::Fp16},
       {"fp16-cudnn",
        "cuDNN SDPA forward, FP16 in/out, FP32 softmax (frontend graph API; the fastest FP16 attention on Hopper)",

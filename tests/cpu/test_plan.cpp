@@ -119,5 +119,48 @@ TEST(Plan, DryRunListsEveryCaseWithWhatRunsAndWhy) {
   EXPECT_THROW(render_dry_run(plan, OutputFormat::Html), std::invalid_argument);
 }
 
+// A Hopper GPU as the plan sees one: every kernel's rules pass except what the case asks for.
+class HopperCapsBackend : public Backend {
+ public:
+  BackendKind kind() const override { return BackendKind::Cuda; }
+  DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA H200", 9, 0, ""}; }
+  Environment environment() const override { return {}; }
+  std::string skip_reason(const BenchCase&, const RunSettings&) const override { return ""; }
+  CaseResult run_case(const BenchCase&, const std::vector<const KernelSpec*>&, const RunSettings&,
+                      const CaseDump&) override {
+    ADD_FAILURE() << "the plan runs nothing";
+    return {};
+  }
+};
+
+// The GPU's INT8 kernels step kGpuKvBlock keys (int8-fa's P-code block): another
+// quantization.kv_block is a skip the plan (and so --dry-run, validate and the sweep) predicts
+// with the reason, where the kernel would otherwise decline at run time. The CPU emulation and
+// the FP16 kernels take any.
+TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {
+  SweepConfig config = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128]}, "quantization": {"kv_block": 128}})", "kv.json");
+  const HopperCapsBackend gpu;
+  for (const KernelPlan& k : plan_case(config.cases[0], gpu, config.settings)) {
+    const KernelSpec* spec = find_kernel(k.kernel);
+    ASSERT_NE(spec, nullptr) << k.kernel;
+    if (spec->id == KernelId::Int8Full || spec->id == KernelId::Int8QK) {
+      EXPECT_FALSE(k.runs()) << k.kernel;
+      EXPECT_EQ(k.skip_reason, "quantization: kv_block 128 not supported on the GPU (its INT8 kernels step 64 keys; "
+                               "the CPU backend emulates any)")
+          << k.kernel;
+    } else {
+      EXPECT_TRUE(k.runs()) << k.kernel << ": " << k.skip_reason;
+    }
+  }
+  const auto cpu = make_cpu_backend(config.settings.cpu);
+  for (const KernelPlan& k : plan_case(config.cases[0], *cpu, config.settings)) {
+    if (k.kernel == "int8-fa" || k.kernel == "int8-qk") EXPECT_TRUE(k.runs()) << k.kernel << ": " << k.skip_reason;
+  }
+  config.settings.quant.kv_block = kGpuKvBlock;
+  for (const KernelPlan& k : plan_case(config.cases[0], gpu, config.settings)) EXPECT_TRUE(k.runs()) << k.kernel;
+  EXPECT_NE(find_kernel("int8-fa")->support_rules().find("GPU: quantization.kv_block 64"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace int8attn
