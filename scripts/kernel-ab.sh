@@ -9,7 +9,9 @@
 #     SPEC: a folder whose files stand in for the tree's (passed as -I before the tree, so a
 #           copy of kernels/sm90/int8_fa_ws.cuh under DIR/kernels/sm90/ replaces that header;
 #           DIR/<tu>.cu replaces a translation unit), or definitions starting with -D
-#           (e.g. "-DINT8ATTN_AB_STAGES=4"), or "." for the tree as it is
+#           (e.g. "-DINT8ATTN_AB_STAGES=4"), or "." for the tree as it is. Copy stand-ins from the
+#           tree's own revision: a header from before a move (e.g. the PTX wrappers into
+#           kernels/ptx.cuh) defines again what the tree now defines elsewhere
 #     MODE: a kernel_bench mode (wsqk, wsfa, wsfp16, ws, ws-threshold, check, ...: tools/kernel_bench.cu)
 #   KB_ARCH=90a  KB_REPEATS=2  KB_ARGS="--ws 1"  OUT=./kernel-ab-out
 # Example (device call, carry [".deps", "build-run"]): the committed header against an edited
