@@ -25,6 +25,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "common/kernel_id.h"
 #include "common/numerics.h"
 #include "common/rng.h"
 #include "kernels/attn_kernels.h"
@@ -117,53 +118,58 @@ struct Shape {
 };
 
 enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP };
-// The "8w" kinds force 8 warps per CTA (one CTA per SM); the others use the library's choice.
-// The "mma" kind and the 8w one force int8-fa's mma.sync kernel where the wgmma one would run.
-int warps_for(Kind k) { return k == Kind::Int8FaU8W8 || k == Kind::Fp16FaW8 ? 8 : 0; }
-// "wgmma" forces the wgmma kernel (head_dim 64 has it only in tuning builds).
-// "ws", "ws,pp", "ws,defer": the warp-specialized kernel (kernels/sm90) with its overlap,
-// ping-pong or deferred-merge schedule; the other int8-fa kinds take --ws (default -1: the
-// library's choice).
-int g_ws = -1;
-int ws_for(Kind k) {
-  if (k == Kind::Int8FaU8Wgmma || k == Kind::Int8QkMma) return 0;  // the older kernels themselves, where the default would be ws
-  return k == Kind::Int8FaU8WsDefer || k == Kind::Int8QkWs || k == Kind::Int8QkWsPP || k == Kind::Fp16FaWs || k == Kind::Fp16FaWsPP ? 1 : g_ws;
+
+// A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
+// FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
+// wgmma: 0 forces int8-fa's mma.sync kernel where the wgmma one would run, 1 the wgmma kernel
+// (head_dim 64 has it only in tuning builds), -1 the library's choice. ws: 1 the
+// warp-specialized kernel (kernels/sm90), 0 the older kernels themselves, kFromCommandLine the
+// --ws option (default -1: the library's choice). ws_schedule: 0 overlap, 1 ping-pong, 2
+// deferred merge, -1 the library's default.
+constexpr int kFromCommandLine = -2;
+struct KindSpec {
+  Kind kind;
+  const char* name;
+  KernelId kernel;
+  PQuant p_quant;
+  bool l_from_q;
+  int warps, wgmma, ws, ws_schedule;
+};
+constexpr PQuant kU8 = PQuant::U8x255;
+constexpr KindSpec kKinds[] = {
+    {Kind::Int8FaU8, "int8-fa(u8)", KernelId::Int8Full, kU8, false, 0, -1, kFromCommandLine, -1},
+    {Kind::Int8FaS8, "int8-fa(s8)", KernelId::Int8Full, PQuant::S8x127, false, 0, -1, kFromCommandLine, -1},
+    {Kind::Int8FaU8LQ, "int8-fa(u8,lq)", KernelId::Int8Full, kU8, true, 0, -1, kFromCommandLine, -1},
+    {Kind::Int8Qk, "int8-qk", KernelId::Int8QK, kU8, false, 0, -1, kFromCommandLine, -1},
+    {Kind::Fp16Fa, "fp16-fa", KernelId::Fp16Flash, kU8, false, 0, -1, kFromCommandLine, -1},
+    {Kind::Int8FaU8W8, "int8-fa(u8,8w)", KernelId::Int8Full, kU8, false, 8, 0, kFromCommandLine, -1},
+    {Kind::Fp16FaW8, "fp16-fa(8w)", KernelId::Fp16Flash, kU8, false, 8, -1, kFromCommandLine, -1},
+    {Kind::Int8FaU8Mma, "int8-fa(u8,mma)", KernelId::Int8Full, kU8, false, 0, 0, kFromCommandLine, -1},
+    {Kind::Int8FaU8Wgmma, "int8-fa(u8,wgmma)", KernelId::Int8Full, kU8, false, 0, 1, 0, -1},
+    {Kind::Int8FaU8WsDefer, "int8-fa(u8,ws,defer)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2},
+    {Kind::Int8QkWs, "int8-qk(ws)", KernelId::Int8QK, kU8, false, 0, -1, 1, -1},
+    {Kind::Int8QkMma, "int8-qk(mma)", KernelId::Int8QK, kU8, false, 0, -1, 0, -1},
+    {Kind::Int8QkWsPP, "int8-qk(ws,pp)", KernelId::Int8QK, kU8, false, 0, -1, 1, 1},
+    {Kind::Fp16FaWs, "fp16-fa(ws)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, -1},
+    {Kind::Fp16FaWsPP, "fp16-fa(ws,pp)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 1},
+};
+constexpr bool kinds_in_enum_order() {
+  for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
+    if (static_cast<size_t>(kKinds[i].kind) != i) return false;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Fp16FaWsPP) + 1;
 }
-int ws_schedule_for(Kind k) {
-  return k == Kind::Int8QkWsPP || k == Kind::Fp16FaWsPP ? 1 : k == Kind::Int8FaU8WsDefer ? 2 : -1;
-}
-int wgmma_for(Kind k) {
-  return k == Kind::Int8FaU8Mma || k == Kind::Int8FaU8W8 ? 0 : k == Kind::Int8FaU8Wgmma ? 1 : -1;
-}
-const char* kind_name(Kind k) {
-  switch (k) {
-    case Kind::Int8FaU8: return "int8-fa(u8)";
-    case Kind::Int8FaS8: return "int8-fa(s8)";
-    case Kind::Int8FaU8LQ: return "int8-fa(u8,lq)";
-    case Kind::Int8Qk: return "int8-qk";
-    case Kind::Fp16Fa: return "fp16-fa";
-    case Kind::Fp16FaWs: return "fp16-fa(ws)";
-    case Kind::Fp16FaWsPP: return "fp16-fa(ws,pp)";
-    case Kind::Int8FaU8W8: return "int8-fa(u8,8w)";
-    case Kind::Fp16FaW8: return "fp16-fa(8w)";
-    case Kind::Int8FaU8Mma: return "int8-fa(u8,mma)";
-    case Kind::Int8FaU8Wgmma: return "int8-fa(u8,wgmma)";
-    case Kind::Int8FaU8WsDefer: return "int8-fa(u8,ws,defer)";
-    case Kind::Int8QkWs: return "int8-qk(ws)";
-    case Kind::Int8QkMma: return "int8-qk(mma)";
-    case Kind::Int8QkWsPP: return "int8-qk(ws,pp)";
-  }
-  return "?";
-}
-// The int8-qk kinds (the library's choice, each kernel forced): FP16 V, only Q and K quantized.
-bool is_int8qk(Kind k) {
-  return k == Kind::Int8Qk || k == Kind::Int8QkWs || k == Kind::Int8QkMma || k == Kind::Int8QkWsPP;
-}
+static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
+const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
+int g_ws = -1;  // --ws
+const char* kind_name(Kind k) { return spec_of(k).name; }
+// The int8-qk kinds: FP16 V, only Q and K quantized.
+bool is_int8qk(Kind k) { return spec_of(k).kernel == KernelId::Int8QK; }
 
 double threshold(Kind k, bool outliers) {
-  if (k == Kind::Fp16Fa || k == Kind::Fp16FaW8 || k == Kind::Fp16FaWs || k == Kind::Fp16FaWsPP) return 0.002;
-  if (is_int8qk(k)) return outliers ? 0.02 : 0.01;
-  if (k == Kind::Int8FaS8) return 0.05;  // INT-FlashAttention's scheme: reported, not a target
+  const KindSpec& s = spec_of(k);
+  if (s.kernel == KernelId::Fp16Flash) return 0.002;
+  if (s.kernel == KernelId::Int8QK) return outliers ? 0.02 : 0.01;
+  if (s.p_quant == PQuant::S8x127) return 0.05;  // INT-FlashAttention's scheme: reported, not a target
   return outliers ? 0.02 : 0.015;
 }
 
@@ -247,31 +253,20 @@ struct Bench {
   cudaError_t quantize(bool with_v) { return quantize_qkv(dims, cfg, q, k, v, with_v, qkv, nullptr); }
 
   cudaError_t attend(Kind kind) {
+    const KindSpec& spec = spec_of(kind);
     FusedTuning tuning;
-    tuning.warps_per_cta = warps_for(kind);
+    tuning.warps_per_cta = spec.warps;
     tuning.schedule = g_schedule;
-    tuning.wgmma = wgmma_for(kind);
-    tuning.ws = ws_for(kind);
-    tuning.ws_schedule = ws_schedule_for(kind);
+    tuning.wgmma = spec.wgmma;
+    tuning.ws = spec.ws == kFromCommandLine ? g_ws : spec.ws;
+    tuning.ws_schedule = spec.ws_schedule;
     set_fused_tuning(tuning);
-    switch (kind) {
-      case Kind::Int8FaU8W8:
-      case Kind::Int8FaU8Mma:
-      case Kind::Int8FaU8Wgmma:
-      case Kind::Int8FaU8WsDefer:
-      case Kind::Int8FaU8:
-      case Kind::Int8FaS8:
-      case Kind::Int8FaU8LQ: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
-      case Kind::Int8Qk:
-      case Kind::Int8QkWs:
-      case Kind::Int8QkMma:
-      case Kind::Int8QkWsPP: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
-      case Kind::Fp16Fa:
-      case Kind::Fp16FaWs:
-      case Kind::Fp16FaWsPP:
-      case Kind::Fp16FaW8: return fp16_flash_attention(dims, q, k, v, out, nullptr);
+    switch (spec.kernel) {
+      case KernelId::Int8Full: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
+      case KernelId::Int8QK: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
+      case KernelId::Fp16Flash: return fp16_flash_attention(dims, q, k, v, out, nullptr);
+      default: return cudaErrorInvalidValue;
     }
-    return cudaErrorInvalidValue;
   }
 
   float time_ms(const std::function<cudaError_t()>& fn) {
@@ -296,9 +291,9 @@ struct Bench {
 
   Result run(Kind kind, bool timed) {
     cfg = QuantConfig{};
-    cfg.p_quant = kind == Kind::Int8FaS8 ? PQuant::S8x127 : PQuant::U8x255;
-    cfg.l_from_quantized_p = kind == Kind::Int8FaU8LQ;
-    const bool int8 = kind != Kind::Fp16Fa && kind != Kind::Fp16FaW8 && kind != Kind::Fp16FaWs && kind != Kind::Fp16FaWsPP;
+    cfg.p_quant = spec_of(kind).p_quant;
+    cfg.l_from_quantized_p = spec_of(kind).l_from_q;
+    const bool int8 = spec_of(kind).kernel != KernelId::Fp16Flash;
     if (int8) CHECK_CUDA(quantize(!is_int8qk(kind)));  // int8-qk keeps V in FP16
     CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
     const cudaError_t err = attend(kind);
