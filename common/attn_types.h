@@ -61,12 +61,12 @@ enum class QkRotation : int32_t {
   Hadamard = 1,  // Walsh–Hadamard transform of head_dim (a power of two)
 };
 
-// Every numeric choice of the INT8 path. The CPU emulation and the GPU kernels read the
-// same struct, so a choice made here changes both the same way.
 // The online-softmax step of the GPU's INT8 kernels (int8-fa's P-code block; kernels/ calls it
 // fa::kBlockN): they run only this QuantConfig::kv_block, the CPU emulation any.
 inline constexpr int32_t kGpuKvBlock = 64;
 
+// Every numeric choice of the INT8 path. The CPU emulation and the GPU kernels read the
+// same struct, so a choice made here changes both the same way.
 struct QuantConfig {
   QkGranularity qk_granularity = QkGranularity::PerToken;
   int32_t qk_block = 64;          // tokens per scale when qk_granularity == PerBlock
