@@ -38,7 +38,7 @@ mkdir -p "$out"
 arch="${KB_ARCH:-90a}"
 flags=(-std=c++20 -O3 -DINT8ATTN_KERNEL_TUNING=1 --expt-relaxed-constexpr "-gencode=arch=compute_${arch},code=sm_${arch}")
 [[ $arch == 90a ]] && flags+=(-DINT8ATTN_HAS_SM90A=1)
-tus=(tools/kernel_bench.cu kernels/fused_attention.cu kernels/quantize.cu kernels/int8_fa_ws.cu kernels/layouts.cu)
+tus=(tools/kernel_bench.cu kernels/*.cu)  # the attention kernels, as tools/CMakeLists.txt's tuning library
 
 build_variant() {  # NAME SPEC
   local name=$1 spec=$2 dir="$out/obj-$1" inc=() defs=() pids=()

@@ -12,18 +12,13 @@ namespace int8attn {
 
 const char* to_string(BackendKind b) { return b == BackendKind::Cpu ? "cpu" : "cuda"; }
 
-namespace {
-// The INT8 kernels whose GPU versions run only kGpuKvBlock (their CPU emulation runs any).
-bool gpu_kv_block_fixed(KernelId id) { return id == KernelId::Int8Full || id == KernelId::Int8QK; }
-}  // namespace
-
 std::string KernelSpec::support_rules() const {
   std::vector<std::string> parts;
   std::vector<std::string> names;
   for (BackendKind b : backends) names.push_back(to_string(b));
   parts.push_back(fmt::format("backends: {}", fmt::join(names, ", ")));
   if (min_cc_major > 0) parts.push_back(fmt::format("GPU: compute capability >= {}.{}", min_cc_major, min_cc_minor));
-  if (gpu_kv_block_fixed(id)) parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
+  if (gpu_kv_block_fixed) parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
   if (needs_cudnn) {
     const std::string missing = cudnn_missing_reason();
     parts.push_back(missing.empty() ? fmt::format("needs cuDNN 9 (this build: cuDNN {})", cudnn_version())
@@ -49,7 +44,7 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
                        min_cc_minor, dev.name, dev.cc_major, dev.cc_minor);
   }
   if (needs_cudnn && !dev.cudnn_missing.empty()) return "cuDNN: " + dev.cudnn_missing;
-  if (dev.backend == BackendKind::Cuda && gpu_kv_block_fixed(id) && quant.kv_block != kGpuKvBlock) {
+  if (dev.backend == BackendKind::Cuda && gpu_kv_block_fixed && quant.kv_block != kGpuKvBlock) {
     return fmt::format("quantization: kv_block {} not supported on the GPU (its INT8 kernels step {} keys; the "
                        "CPU backend emulates any)",
                        quant.kv_block, kGpuKvBlock);
@@ -108,7 +103,8 @@ KernelSpec spec_of(const KernelIdentity& identity) {
   switch (identity.id) {
     case KernelId::Reference: return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""};
     case KernelId::Int8Full:
-    case KernelId::Int8QK:
+    case KernelId::Int8QK:  // their GPU kernels step kGpuKvBlock keys
+      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, "", true};
     case KernelId::Fp16Flash:
       return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""};
     case KernelId::Fp16Cudnn:

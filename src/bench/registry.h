@@ -38,6 +38,7 @@ struct KernelSpec : KernelIdentity {
   bool needs_cudnn = false;
   ShapeRule shape_rule;             // optional
   std::string shape_rule_text;      // the rule in words, for list-kernels
+  bool gpu_kv_block_fixed = false;  // GPU: quantization.kv_block must be kGpuKvBlock (the CPU emulation runs any)
   // Rules in words, for list-kernels.
   std::string support_rules() const;
   // Why this kernel cannot run the problem on the device with this quantization, or nullopt
