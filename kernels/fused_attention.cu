@@ -80,7 +80,6 @@ int warps_per_cta(Variant variant, int64_t head_dim) {
   return fa::default_warps_per_cta(variant, static_cast<int>(head_dim));
 }
 
-bool head_dim_compiled(int64_t d) { return d == 64 || d == 128; }
 
 cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
 #define INT8ATTN_TRY_INSTANCE(V, D, W, PU8, LQ)                                                    \
@@ -192,7 +191,7 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
 
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
                                  __half* out, cudaStream_t stream) {
-  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
   p.v = qkv.v8;
@@ -233,7 +232,7 @@ int fp16_softmax_keys(const AttnDims& dims) {
 
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qk,
                                    const __half* v, __half* out, cudaStream_t stream) {
-  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
@@ -251,7 +250,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k, const __half* v,
                                  __half* out, cudaStream_t stream) {
-  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   p.q = q;
   p.k = k;
@@ -279,7 +278,7 @@ bool sm90a_image_built() {
 }
 
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor) {
-  return cc_major >= 8 && head_dim_compiled(head_dim);
+  return cc_major >= kFusedMinCcMajor && fused_head_dim(head_dim);
 }
 
 }  // namespace int8attn::kernels
