@@ -149,6 +149,14 @@ std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch 
   return std::nullopt;
 }
 
+// Whether try_ws would launch the warp-specialized kernel of `variant` (the softmax step of
+// the CPU emulation follows it): wanted, sm_90a here, and the kernel's own size rule
+// (fa::ws_supports, as in its launch) on the key rows and Q/K scale groups the launch gets.
+bool ws_would_run(const AttnDims& dims, Variant variant, int64_t k_rows, int32_t group_tokens) {
+  return ws_wanted(dims, variant) && device_runs_sm90a() &&
+         fa::ws_supports(dims.seq_q, k_rows, dims.batch * dims.heads, group_tokens);
+}
+
 bool dims_valid(const AttnDims& dims) {
   return dims.batch > 0 && dims.heads > 0 && dims.kv_heads > 0 && dims.heads % dims.kv_heads == 0 &&
          dims.seq_q > 0 && dims.seq_kv > 0;
@@ -215,18 +223,15 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
-// The warp-specialized kernel's own size rule (fa::ws_supports) decides, as in its launch:
-// per-block Q/K scales and problems beyond the TMA's 32-bit coordinates run on mma.sync.
+// Per-block Q/K scales and problems beyond the TMA's 32-bit coordinates run on mma.sync
+// (ws_would_run): int8-qk's key rows are padded, fp16-fa's are not.
 int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
-  const bool ws_runs = ws_wanted(dims, Variant::Int8QK) && device_runs_sm90a() &&
-                       fa::ws_supports(dims.seq_q, padded_seq_kv(dims.seq_kv), dims.batch * dims.heads,
-                                       qk_group_tokens(cfg));
+  const bool ws_runs = ws_would_run(dims, Variant::Int8QK, padded_seq_kv(dims.seq_kv), qk_group_tokens(cfg));
   return ws_runs ? fa::kWsQkKeys : cfg.kv_block;
 }
 
 int fp16_softmax_keys(const AttnDims& dims) {
-  const bool ws_runs = ws_wanted(dims, Variant::Fp16Flash) && device_runs_sm90a() &&
-                       fa::ws_supports(dims.seq_q, dims.seq_kv, dims.batch * dims.heads, 1);
+  const bool ws_runs = ws_would_run(dims, Variant::Fp16Flash, dims.seq_kv, 1);
   return ws_runs ? fa::kWsQkKeys : fa::kBlockN;
 }
 
