@@ -80,6 +80,12 @@ int warps_per_cta(Variant variant, int64_t head_dim) {
   return fa::default_warps_per_cta(variant, static_cast<int>(head_dim));
 }
 
+// The mma.sync instance that runs `variant` on these dims: the tuned (else default) warps
+// and schedule for its head_dim, with the call's P options.
+InstanceKey instance_key(Variant variant, const AttnDims& dims, bool p_u8, bool l_from_q) {
+  return {variant, static_cast<int>(dims.head_dim), warps_per_cta(variant, dims.head_dim), p_u8, l_from_q,
+          schedule(variant, dims.head_dim)};
+}
 
 cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
 #define INT8ATTN_TRY_INSTANCE(V, D, W, PU8, LQ)                                                    \
@@ -217,9 +223,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
     return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
                                  dims.batch * dims.heads, stream);
   if (tuning().wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device, build or shape
-  const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Int8Full, dims.head_dim), p_u8,
-                        cfg.l_from_quantized_p, schedule(Variant::Int8Full, dims.head_dim)};
+  const InstanceKey key = instance_key(Variant::Int8Full, dims, p_u8, cfg.l_from_quantized_p);
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -247,9 +251,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                 tuning().ws_schedule, stream);
   });
   if (ws) return *ws;
-  const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p,
-                        schedule(Variant::Int8QK, dims.head_dim)};
+  const InstanceKey key = instance_key(Variant::Int8QK, dims, false, cfg.l_from_quantized_p);
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -266,8 +268,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
                               stream);
   });
   if (ws) return *ws;
-  const InstanceKey key{Variant::Fp16Flash, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Fp16Flash, dims.head_dim), false, false, schedule(Variant::Fp16Flash, dims.head_dim)};
+  const InstanceKey key = instance_key(Variant::Fp16Flash, dims, false, false);
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
