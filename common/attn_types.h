@@ -65,6 +65,17 @@ enum class QkRotation : int32_t {
 // fa::kBlockN): they run only this QuantConfig::kv_block, the CPU emulation any.
 inline constexpr int32_t kGpuKvBlock = 64;
 
+// What the GPU's fused attention kernels (int8-fa, int8-qk, fp16-fa) are compiled for: these
+// head dims (every instance list of kernels/instances.h carries both), from compute capability
+// 8.0 (mma.sync). The kernels' dispatch and the registry's rules both read them.
+inline constexpr int64_t kFusedHeadDims[] = {64, 128};
+inline constexpr int kFusedMinCcMajor = 8;
+constexpr bool fused_head_dim(int64_t head_dim) {
+  for (const int64_t d : kFusedHeadDims)
+    if (d == head_dim) return true;
+  return false;
+}
+
 // Every numeric choice of the INT8 path. The CPU emulation and the GPU kernels read the
 // same struct, so a choice made here changes both the same way.
 struct QuantConfig {

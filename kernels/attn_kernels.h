@@ -4,6 +4,7 @@
 // every offset is 64-bit. Each function checks its own launches and returns the first
 // CUDA error (cudaSuccess when fine); an unsupported problem returns cudaErrorNotSupported.
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -55,8 +56,40 @@ struct QuantizedQKV {
 struct QuantizedSizes {
   size_t q8 = 0, k8 = 0, v8 = 0, q_scale = 0, k_scale = 0, v_scale = 0, k_mean = 0;
   size_t total() const { return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean; }
+  std::array<size_t, 7> parts() const { return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean}; }  // field order
 };
 QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v);
+
+// Several buffers carved from one device allocation, in order, each on a 256-byte boundary:
+// the alignment cudaMalloc gives, so each part is aligned as if allocated alone.
+inline constexpr size_t kCarveAlignment = 256;
+inline constexpr size_t carve_rounded(size_t bytes) {
+  return (bytes + kCarveAlignment - 1) / kCarveAlignment * kCarveAlignment;
+}
+// Bytes of the one allocation that holds parts of these sizes.
+template <size_t N>
+size_t carved_block_bytes(const std::array<size_t, N>& part_bytes) {
+  size_t total = 0;
+  for (size_t bytes : part_bytes) total += carve_rounded(bytes);
+  return total;
+}
+// Where each part starts in `block` (carved_block_bytes of them); an empty part starts where
+// the next one does.
+template <size_t N>
+std::array<uint8_t*, N> carve_block(void* block, const std::array<size_t, N>& part_bytes) {
+  std::array<uint8_t*, N> starts{};
+  uint8_t* cursor = static_cast<uint8_t*>(block);
+  for (size_t i = 0; i < N; ++i) {
+    starts[i] = cursor;
+    cursor += carve_rounded(part_bytes[i]);
+  }
+  return starts;
+}
+
+// All of QuantizedQKV's buffers in one device allocation: its bytes, and the buffers carved
+// from it (a buffer of size 0, e.g. v8 without quantize_v, is nullptr).
+size_t quantized_block_bytes(const QuantizedSizes& sizes);
+QuantizedQKV carve_quantized(const QuantizedSizes& sizes, void* block);
 
 // Host-side converters from the device layouts above (copied to host memory) to plain
 // BHSD / unpadded arrays, for tests and comparison with the CPU emulation.

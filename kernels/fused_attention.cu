@@ -80,7 +80,12 @@ int warps_per_cta(Variant variant, int64_t head_dim) {
   return fa::default_warps_per_cta(variant, static_cast<int>(head_dim));
 }
 
-bool head_dim_compiled(int64_t d) { return d == 64 || d == 128; }
+// The mma.sync instance that runs `variant` on these dims: the tuned (else default) warps
+// and schedule for its head_dim, with the call's P options.
+InstanceKey instance_key(Variant variant, const AttnDims& dims, bool p_u8, bool l_from_q) {
+  return {variant, static_cast<int>(dims.head_dim), warps_per_cta(variant, dims.head_dim), p_u8, l_from_q,
+          schedule(variant, dims.head_dim)};
+}
 
 cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
 #define INT8ATTN_TRY_INSTANCE(V, D, W, PU8, LQ)                                                    \
@@ -150,6 +155,14 @@ std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch 
   return std::nullopt;
 }
 
+// Whether try_ws would launch the warp-specialized kernel of `variant` (the softmax step of
+// the CPU emulation follows it): wanted, sm_90a here, and the kernel's own size rule
+// (fa::ws_supports, as in its launch) on the key rows and Q/K scale groups the launch gets.
+bool ws_would_run(const AttnDims& dims, Variant variant, int64_t k_rows, int32_t group_tokens) {
+  return ws_wanted(dims, variant) && device_runs_sm90a() &&
+         fa::ws_supports(dims.seq_q, k_rows, dims.batch * dims.heads, group_tokens);
+}
+
 bool dims_valid(const AttnDims& dims) {
   return dims.batch > 0 && dims.heads > 0 && dims.kv_heads > 0 && dims.heads % dims.kv_heads == 0 &&
          dims.seq_q > 0 && dims.seq_kv > 0;
@@ -192,7 +205,7 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
 
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
                                  __half* out, cudaStream_t stream) {
-  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
   p.v = qkv.v8;
@@ -210,30 +223,25 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
     return dispatch_int8fa_wgmma(static_cast<int>(dims.head_dim), p_u8, cfg.l_from_quantized_p, p,
                                  dims.batch * dims.heads, stream);
   if (tuning().wgmma == 1) return cudaErrorNotSupported;  // forced, but not this device, build or shape
-  const InstanceKey key{Variant::Int8Full, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Int8Full, dims.head_dim), p_u8,
-                        cfg.l_from_quantized_p, schedule(Variant::Int8Full, dims.head_dim)};
+  const InstanceKey key = instance_key(Variant::Int8Full, dims, p_u8, cfg.l_from_quantized_p);
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
-// The warp-specialized kernel's own size rule (fa::ws_supports) decides, as in its launch:
-// per-block Q/K scales and problems beyond the TMA's 32-bit coordinates run on mma.sync.
+// Per-block Q/K scales and problems beyond the TMA's 32-bit coordinates run on mma.sync
+// (ws_would_run): int8-qk's key rows are padded, fp16-fa's are not.
 int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg) {
-  const bool ws_runs = ws_wanted(dims, Variant::Int8QK) && device_runs_sm90a() &&
-                       fa::ws_supports(dims.seq_q, padded_seq_kv(dims.seq_kv), dims.batch * dims.heads,
-                                       qk_group_tokens(cfg));
+  const bool ws_runs = ws_would_run(dims, Variant::Int8QK, padded_seq_kv(dims.seq_kv), qk_group_tokens(cfg));
   return ws_runs ? fa::kWsQkKeys : cfg.kv_block;
 }
 
 int fp16_softmax_keys(const AttnDims& dims) {
-  const bool ws_runs = ws_wanted(dims, Variant::Fp16Flash) && device_runs_sm90a() &&
-                       fa::ws_supports(dims.seq_q, dims.seq_kv, dims.batch * dims.heads, 1);
+  const bool ws_runs = ws_would_run(dims, Variant::Fp16Flash, dims.seq_kv, 1);
   return ws_runs ? fa::kWsQkKeys : fa::kBlockN;
 }
 
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qk,
                                    const __half* v, __half* out, cudaStream_t stream) {
-  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
@@ -243,15 +251,13 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                 tuning().ws_schedule, stream);
   });
   if (ws) return *ws;
-  const InstanceKey key{Variant::Int8QK, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Int8QK, dims.head_dim), false, cfg.l_from_quantized_p,
-                        schedule(Variant::Int8QK, dims.head_dim)};
+  const InstanceKey key = instance_key(Variant::Int8QK, dims, false, cfg.l_from_quantized_p);
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k, const __half* v,
                                  __half* out, cudaStream_t stream) {
-  if (!dims_valid(dims) || !head_dim_compiled(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   p.q = q;
   p.k = k;
@@ -262,8 +268,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
                               stream);
   });
   if (ws) return *ws;
-  const InstanceKey key{Variant::Fp16Flash, static_cast<int>(dims.head_dim),
-                        warps_per_cta(Variant::Fp16Flash, dims.head_dim), false, false, schedule(Variant::Fp16Flash, dims.head_dim)};
+  const InstanceKey key = instance_key(Variant::Fp16Flash, dims, false, false);
   return dispatch(key, p, dims.batch * dims.heads, stream);
 }
 
@@ -279,7 +284,7 @@ bool sm90a_image_built() {
 }
 
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor) {
-  return cc_major >= 8 && head_dim_compiled(head_dim);
+  return cc_major >= kFusedMinCcMajor && fused_head_dim(head_dim);
 }
 
 }  // namespace int8attn::kernels

@@ -21,7 +21,7 @@
 namespace int8attn::kernels::fa {
 
 
-constexpr int kBlockN = 64;
+constexpr int kBlockN = kGpuKvBlock;  // int8-fa's P-code block and the mma.sync kernels' KV tile
 // The Hopper int8-qk kernel's KV block and online-softmax step (sm90/int8_fa_ws.cuh). Its P is
 // relative to the running max, so the step changes only P's FP16 rounding.
 constexpr int kWsQkKeys = 128;

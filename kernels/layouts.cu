@@ -1,6 +1,7 @@
-// The quantized buffers of attn_kernels.h: their sizes, and the host-side converters from their
-// device layouts (padded K, transposed and key-permuted V) to plain BHSD arrays, for the tests
-// and the comparison with the CPU emulation. Host code only.
+// The quantized buffers of attn_kernels.h: their sizes, their carving from one device
+// allocation, and the host-side converters from their device layouts (padded K, transposed
+// and key-permuted V) to plain BHSD arrays, for the tests and the comparison with the CPU
+// emulation. Host code only.
 #include "kernels/attn_kernels.h"
 
 namespace int8attn::kernels {
@@ -17,6 +18,18 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
   s.v_scale = quantize_v ? sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim) : 0;
   s.k_mean = sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim);
   return s;
+}
+
+size_t quantized_block_bytes(const QuantizedSizes& sizes) { return carved_block_bytes(sizes.parts()); }
+
+QuantizedQKV carve_quantized(const QuantizedSizes& sizes, void* block) {
+  const std::array<size_t, 7> bytes = sizes.parts();
+  std::array<uint8_t*, 7> at = carve_block(block, bytes);
+  for (size_t i = 0; i < at.size(); ++i)
+    if (bytes[i] == 0) at[i] = nullptr;  // an unused buffer (no V for int8-qk)
+  return {reinterpret_cast<int8_t*>(at[0]), reinterpret_cast<int8_t*>(at[1]), reinterpret_cast<int8_t*>(at[2]),
+          reinterpret_cast<float*>(at[3]),  reinterpret_cast<float*>(at[4]),  reinterpret_cast<float*>(at[5]),
+          reinterpret_cast<float*>(at[6])};
 }
 
 void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd) {

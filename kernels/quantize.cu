@@ -22,6 +22,7 @@
 #include "common/hadamard.h"
 #include "common/numerics.h"
 #include "kernels/attn_kernels.h"
+#include "kernels/ptx.cuh"
 
 namespace int8attn::kernels {
 namespace {
@@ -31,14 +32,10 @@ constexpr int kMeanChunk = 128;  // == cpu::kKMeanChunk (src/cpu/quantize.h); al
 constexpr int kTokenTile = 64;   // tokens per CTA of the per-token Q/K quantizer
 static_assert(kKvPad % kMeanChunk == 0, "chunks and V tiles must tile padded_seq_kv exactly");
 
-__device__ void cp_async_16(void* smem, const void* gmem, bool valid) {  // zero-fills when !valid
-  const auto dst = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 16 : 0)
-               : "memory");
-}
-__device__ void cp_async_wait_all() {
-  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
-}
+using fa::cp_async16;  // the PTX wrappers: kernels/ptx.cuh
+using fa::cp_async_commit;
+using fa::cp_async_wait;
+using fa::smem_addr;
 
 struct GroupQuantArgs {
   const __half* src;      // [n_heads, seq, d]
@@ -219,7 +216,8 @@ __device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t chunk) 
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
       const int row = row_base + r * kRowStep;
-      cp_async_16(&tile[row][c0], s.k + head_off + (row < rows ? (j0 + row) * kD : 0) + c0, row < rows);
+      const bool valid = row < rows;  // else zero-filled
+      cp_async16(smem_addr(&tile[row][c0]), s.k + head_off + (valid ? (j0 + row) * kD : 0) + c0, valid ? 16 : 0);
     }
   }
   if (s.v) {
@@ -243,7 +241,8 @@ __device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t chunk) 
       if (threadIdx.x % 32 < kLanes) warp_amax[threadIdx.x / 32][c0 + e] = amax[e];
     }
   }
-  cp_async_wait_all();
+  cp_async_commit();
+  cp_async_wait<0>();
   __syncthreads();
   if (threadIdx.x >= kD) return;
   const int c = threadIdx.x;
@@ -306,9 +305,10 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0) {
   for (int idx = threadIdx.x; idx < kMeanChunk * kD / 8; idx += kThreads) {
     const int row = idx / (kD / 8), c0 = (idx % (kD / 8)) * 8;
     const bool valid = j0 + row < a.seq;
-    cp_async_16(&tile[row][c0], head + (valid ? (j0 + row) * kD : 0) + c0, valid);
+    cp_async16(smem_addr(&tile[row][c0]), head + (valid ? (j0 + row) * kD : 0) + c0, valid ? 16 : 0);
   }
-  cp_async_wait_all();
+  cp_async_commit();
+  cp_async_wait<0>();
   __syncthreads();
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   alignas(16) int8_t q[kTasks][2][16];

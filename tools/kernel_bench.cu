@@ -212,16 +212,8 @@ struct Bench {
     fill_normal<<<1024, 256>>>(v, nkv, sh.d, sh.skv, 33, 1.f, false);
     CHECK_CUDA(cudaGetLastError());
     const QuantizedSizes qs = quantized_sizes(dims, cfg, true);
-    CHECK_CUDA(cudaMalloc(&qbuf, qs.total() + 7 * 256));
-    char* p = static_cast<char*>(qbuf);
-    auto take = [&](size_t n) { char* r = p; p += (n + 255) / 256 * 256; return r; };
-    qkv.q8 = reinterpret_cast<int8_t*>(take(qs.q8));
-    qkv.k8 = reinterpret_cast<int8_t*>(take(qs.k8));
-    qkv.v8 = reinterpret_cast<int8_t*>(take(qs.v8));
-    qkv.q_scale = reinterpret_cast<float*>(take(qs.q_scale));
-    qkv.k_scale = reinterpret_cast<float*>(take(qs.k_scale));
-    qkv.v_scale = reinterpret_cast<float*>(take(qs.v_scale));
-    qkv.k_mean = reinterpret_cast<float*>(take(qs.k_mean));
+    CHECK_CUDA(cudaMalloc(&qbuf, quantized_block_bytes(qs)));
+    qkv = carve_quantized(qs, qbuf);
     compute_reference();
   }
   ~Bench() {

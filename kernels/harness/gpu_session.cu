@@ -42,18 +42,14 @@ cudnn::SdpaPrecision cudnn_precision(KernelId op) {
   return op == KernelId::Fp8Cudnn ? cudnn::SdpaPrecision::Fp8E4M3 : cudnn::SdpaPrecision::Fp16;
 }
 
-// e4m3 Q, K, V, O and the scales, each part 256-byte aligned.
+// e4m3 Q, K, V, O and the scales, carved from one allocation (kernels::carve_block).
 struct Fp8Layout {
-  std::array<int64_t, 5> bytes;  // q, k, v, o, scales
-  int64_t total() const {
-    int64_t t = 0;
-    for (int64_t b : bytes) t += (b + 255) / 256 * 256;
-    return t;
-  }
+  std::array<size_t, 5> bytes;  // q, k, v, o, scales
+  int64_t total() const { return static_cast<int64_t>(kernels::carved_block_bytes(bytes)); }
 };
 Fp8Layout fp8_layout(const AttnDims& d) {
-  return {{d.q_elements(), d.kv_elements(), d.kv_elements(), d.q_elements(),
-           int64_t{cudnn::kFp8ScaleCount} * int64_t{sizeof(float)}}};
+  const auto q = static_cast<size_t>(d.q_elements()), kv = static_cast<size_t>(d.kv_elements());
+  return {{q, kv, kv, q, size_t{cudnn::kFp8ScaleCount} * sizeof(float)}};
 }
 
 int64_t kv_bytes_fp16(const AttnDims& d) { return 2 * d.kv_elements() * 2; }
@@ -212,22 +208,8 @@ struct GpuSession::Impl {
 
   void allocate_quantized(OpState& s, bool quantize_v) {
     const kernels::QuantizedSizes sizes = kernels::quantized_sizes(dims, settings.quant, quantize_v);
-    const std::array<size_t, 7> parts = {sizes.q8, sizes.k8, sizes.v8, sizes.q_scale, sizes.k_scale,
-                                         sizes.v_scale, sizes.k_mean};
-    auto aligned = [](size_t n) { return (n + 255) / 256 * 256; };
-    size_t total = 0;
-    for (size_t p : parts) total += aligned(p);
-    s.quant_storage = DeviceBuffer<uint8_t>(alloc, static_cast<int64_t>(total));
-    std::array<uint8_t*, 7> at{};
-    uint8_t* cursor = s.quant_storage.get();
-    for (size_t i = 0; i < parts.size(); ++i) {
-      at[i] = parts[i] ? cursor : nullptr;
-      cursor += aligned(parts[i]);
-    }
-    s.quant = {reinterpret_cast<int8_t*>(at[0]), reinterpret_cast<int8_t*>(at[1]),
-               reinterpret_cast<int8_t*>(at[2]), reinterpret_cast<float*>(at[3]),
-               reinterpret_cast<float*>(at[4]), reinterpret_cast<float*>(at[5]),
-               reinterpret_cast<float*>(at[6])};
+    s.quant_storage = DeviceBuffer<uint8_t>(alloc, static_cast<int64_t>(kernels::quantized_block_bytes(sizes)));
+    s.quant = kernels::carve_quantized(sizes, s.quant_storage.get());
   }
 
   OpState& state(KernelId op) {
@@ -289,12 +271,7 @@ struct GpuSession::Impl {
   void allocate_fp8(OpState& s) {
     const Fp8Layout layout = fp8_layout(dims);
     s.fp8_storage = DeviceBuffer<uint8_t>(alloc, layout.total());
-    std::array<uint8_t*, 5> at{};
-    uint8_t* cursor = s.fp8_storage.get();
-    for (size_t i = 0; i < at.size(); ++i) {
-      at[i] = cursor;
-      cursor += (layout.bytes[i] + 255) / 256 * 256;
-    }
+    const std::array<uint8_t*, 5> at = kernels::carve_block(s.fp8_storage.get(), layout.bytes);
     s.fp8 = {at[0], at[1], at[2], reinterpret_cast<float*>(at[4])};
     s.fp8_out = at[3];
   }
@@ -498,7 +475,7 @@ int64_t op_tensor_bytes(const AttnDims& dims, const QuantConfig& quant, KernelId
       return static_cast<int64_t>(kernels::quantized_sizes(dims, quant, false).total()) + dims.kv_elements() * 2;
     case KernelId::Fp8Cudnn: {  // e4m3 Q/K/V and the per-tensor scales
       const Fp8Layout layout = fp8_layout(dims);
-      return layout.bytes[0] + layout.bytes[1] + layout.bytes[2] + layout.bytes[4];
+      return static_cast<int64_t>(layout.bytes[0] + layout.bytes[1] + layout.bytes[2] + layout.bytes[4]);
     }
     default:
       return fp16;

@@ -1,6 +1,7 @@
 #include "src/bench/registry.h"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -98,15 +99,15 @@ std::optional<std::string> fp8_cudnn_rule(const AttnDims& d, const DeviceCaps& d
 
 // A kernel's support rules, by what it computes (one kernel per KernelId).
 KernelSpec spec_of(const KernelIdentity& identity) {
-  // Head dims the fused GPU kernels are instantiated for (head_dim_compiled, kernels/fused_attention.cu).
-  static const std::vector<int64_t> kFusedHeadDims = {64, 128};
+  // The fused GPU kernels' own support facts (common/attn_types.h), as the kernels' dispatch reads them.
+  static const std::vector<int64_t> fused_head_dims(std::begin(kFusedHeadDims), std::end(kFusedHeadDims));
   switch (identity.id) {
     case KernelId::Reference: return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""};
     case KernelId::Int8Full:
     case KernelId::Int8QK:  // their GPU kernels step kGpuKvBlock keys
-      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, "", true};
+      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0, fused_head_dims, false, nullptr, "", true};
     case KernelId::Fp16Flash:
-      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 8, 0, kFusedHeadDims, false, nullptr, ""};
+      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0, fused_head_dims, false, nullptr, ""};
     case KernelId::Fp16Cudnn:
       return {identity, {BackendKind::Cuda}, 8, 0, {}, true, fp16_cudnn_rule,
               "head_dim: a multiple of 8 up to 256; causal needs seq_q <= seq_kv"};

@@ -97,21 +97,9 @@ struct DeviceProblem {
         k(upload_half(host.k)),
         v(upload_half(host.v)),
         out(d.q_elements() * 2),
-        quant(kernels::quantized_sizes(d, c, true).total() + 8 * 256) {
+        quant(kernels::quantized_block_bytes(kernels::quantized_sizes(d, c, true))) {
     sizes = kernels::quantized_sizes(d, c, true);
-    char* p = quant.as<char>();
-    auto take = [&](size_t n) {
-      char* r = p;
-      p += (n + 255) / 256 * 256;
-      return r;
-    };
-    qkv.q8 = reinterpret_cast<int8_t*>(take(sizes.q8));
-    qkv.k8 = reinterpret_cast<int8_t*>(take(sizes.k8));
-    qkv.v8 = reinterpret_cast<int8_t*>(take(sizes.v8));
-    qkv.q_scale = reinterpret_cast<float*>(take(sizes.q_scale));
-    qkv.k_scale = reinterpret_cast<float*>(take(sizes.k_scale));
-    qkv.v_scale = reinterpret_cast<float*>(take(sizes.v_scale));
-    qkv.k_mean = reinterpret_cast<float*>(take(sizes.k_mean));
+    qkv = kernels::carve_quantized(sizes, quant.as<void>());
   }
 
   void quantize() {
