@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# A/B of kernel variants in one device call: builds tools/kernel_bench once per variant with
-# bare nvcc (the tuning kernels: every TU of kernel_bench compiled in parallel, no CMake), then
-# runs the given kernel_bench modes for every variant in turn, KB_REPEATS times, alternating
-# variants so that clock and temperature drift hit all of them alike. Prints each run's summary
-# rows (shape, kernel, ms, TOPS) last.
+# A/B of kernel variants in one device call: configures and builds tools/kernel_bench through
+# CMake once per variant (the tuning build, -DINT8ATTN_KERNEL_TUNING=ON, one build folder each,
+# all variants in parallel), then runs the given kernel_bench modes for every variant in turn,
+# KB_REPEATS times, alternating variants so that clock and temperature drift hit all of them
+# alike. Prints each run's summary rows (shape, kernel, ms, TOPS) last.
 #
 #   scripts/kernel-ab.sh -v NAME=SPEC [-v NAME=SPEC ...] MODE [MODE ...]
-#     SPEC: a folder whose files stand in for the tree's (passed as -I before the tree, so a
-#           copy of kernels/sm90/int8_fa_ws.cuh under DIR/kernels/sm90/ replaces that header;
-#           DIR/<tu>.cu replaces a translation unit), or definitions starting with -D
-#           (e.g. "-DINT8ATTN_AB_STAGES=4"), or "." for the tree as it is. Copy stand-ins from the
+#     SPEC: a folder whose files stand in for the tree's (INT8ATTN_KERNEL_STANDIN_DIR: its headers
+#           come first on the include path, so a copy of kernels/sm90/int8_fa_ws.cuh under
+#           DIR/kernels/sm90/ replaces that header; DIR/kernels/X.cu or DIR/tools/kernel_bench.cu
+#           replaces a translation unit), or definitions starting with -D (INT8ATTN_KERNEL_DEFS,
+#           e.g. "-DINT8ATTN_AB_STAGES=4"), or "." for the tree as it is. Copy stand-ins from the
 #           tree's own revision: a header from before a move (e.g. the PTX wrappers into
 #           kernels/ptx.cuh) defines again what the tree now defines elsewhere
 #     MODE: a kernel_bench mode (wsqk, wsfa, wsfp16, ws, ws-threshold, check, ...: tools/kernel_bench.cu)
-#   KB_ARCH=90a  KB_REPEATS=2  KB_ARGS="--ws 1"  OUT=./kernel-ab-out
+#   KB_ARCH=90a  KB_REPEATS=2  KB_ARGS="--ws 1"  OUT=./kernel-ab-out  KB_PREFIX=(unpacked .deps)
 # Example (device call, carry [".deps", "build-run"]): the committed header against an edited
 # copy in build-run/new: scripts/kernel-ab.sh -v base=. -v new=build-run/new wsqk
 # These are burst figures (20 timed runs per shape): compare them with each other, not with
@@ -36,25 +37,20 @@ fi
 out="${OUT:-kernel-ab-out}"
 mkdir -p "$out"
 arch="${KB_ARCH:-90a}"
-flags=(-std=c++20 -O3 -DINT8ATTN_KERNEL_TUNING=1 --expt-relaxed-constexpr "-gencode=arch=compute_${arch},code=sm_${arch}")
-[[ $arch == 90a ]] && flags+=(-DINT8ATTN_HAS_SM90A=1)
-tus=(tools/kernel_bench.cu kernels/*.cu)  # the attention kernels, as tools/CMakeLists.txt's tuning library
+prefix="${KB_PREFIX:-}"
+if [ -z "$prefix" ] && [ -x .deps/unpack.sh ]; then prefix=$(.deps/unpack.sh); fi
+jobs=$(( $(nproc) / ${#names[@]} )); [ $jobs -lt 1 ] && jobs=1
 
-build_variant() {  # NAME SPEC
-  local name=$1 spec=$2 dir="$out/obj-$1" inc=() defs=() pids=()
-  mkdir -p "$dir"
-  if [[ $spec == -D* ]]; then read -r -a defs <<<"$spec"
-  elif [[ $spec != . ]]; then inc=(-I"$spec")
+build_variant() {  # NAME SPEC: $out/build-NAME/tools/kernel_bench -> $out/kb-NAME
+  local name=$1 spec=$2 defs="" standin="" build="$out/build-$1"
+  if [[ $spec == -D* ]]; then defs=$spec
+  elif [[ $spec != . ]]; then standin=$(cd "$spec" && pwd)
   fi
-  for tu in "${tus[@]}"; do
-    local src=$tu
-    [[ $spec != . && $spec != -D* && -f $spec/$tu ]] && src=$spec/$tu
-    nvcc "${flags[@]}" "${inc[@]}" -I. "${defs[@]}" -c "$src" -o "$dir/$(basename "$tu").o" &
-    pids+=($!)
-  done
-  local ok=0
-  for p in "${pids[@]}"; do wait "$p" || ok=1; done
-  [ $ok -eq 0 ] && nvcc "-gencode=arch=compute_${arch},code=sm_${arch}" "$dir"/*.o -o "$out/kb-$name"
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DINT8ATTN_CUDA=ON \
+    -DINT8ATTN_CUDA_ARCHS="$arch" -DINT8ATTN_KERNEL_TUNING=ON -DINT8ATTN_CUDNN=OFF \
+    -DINT8ATTN_KERNEL_DEFS="$defs" -DINT8ATTN_KERNEL_STANDIN_DIR="$standin" &&
+    cmake --build "$build" --target kernel_bench -j "$jobs" &&
+    cp "$build/tools/kernel_bench" "$out/kb-$name"
 }
 
 t0=$SECONDS

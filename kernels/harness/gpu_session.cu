@@ -494,7 +494,9 @@ int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
   for (KernelId op : ops) {
     if (op == KernelId::Reference) continue;
     int64_t bytes = 2 * dims.q_elements();
-    if (is_int8(op)) bytes += static_cast<int64_t>(kernels::quantized_sizes(dims, settings.quant, op == KernelId::Int8Full).total()) + 7 * 256;
+    if (is_int8(op))
+      bytes += static_cast<int64_t>(
+          kernels::quantized_block_bytes(kernels::quantized_sizes(dims, settings.quant, op == KernelId::Int8Full)));
     if (op == KernelId::Fp8Cudnn) bytes += fp8_layout(dims).total();
     if (is_cudnn(op)) bytes += kCudnnWorkspaceAllowance;
     largest_op = std::max(largest_op, bytes);

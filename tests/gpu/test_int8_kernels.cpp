@@ -226,6 +226,31 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
       }
 }
 
+// Long keys over several GQA kv heads: 313 chunks of 128 keys per head, so the K mean's chunk
+// sums and V's amax carry across the finalize's staging rounds (128 chunks each, the last one
+// partial), on more heads than one finalize CTA covers.
+TEST(GpuInt8Kernels, QuantizerMatchesHostOverManyChunks) {
+  SKIP_WITHOUT_DEVICE();
+  for (const int64_t d : {64, 128}) {
+    const AttnDims dims = make_dims(1, 8, 4, 4096, 40000, d, false);
+    QuantConfig cfg;
+    cfg.smooth_k = true;
+    InputSpec input = normal_input(11);
+    input.distribution = Distribution::OutlierChannels;
+    DeviceProblem prob(dims, cfg, input);
+    prob.quantize();
+    const cpu::QuantizedHost gpu = prob.quantized_from_device();
+    const cpu::QuantizedHost cpu = cpu::quantize_qkv_host(dims, cfg, prob.host.q, prob.host.k, prob.host.v, true);
+    EXPECT_EQ(gpu.k_mean, cpu.k_mean) << describe(dims);
+    EXPECT_EQ(gpu.q8, cpu.q8) << describe(dims);
+    EXPECT_EQ(gpu.q_scale, cpu.q_scale) << describe(dims);
+    EXPECT_EQ(gpu.k8, cpu.k8) << describe(dims);
+    EXPECT_EQ(gpu.k_scale, cpu.k_scale) << describe(dims);
+    EXPECT_EQ(gpu.v8, cpu.v8) << describe(dims);
+    EXPECT_EQ(gpu.v_scale, cpu.v_scale) << describe(dims);
+  }
+}
+
 // Selects int8-fa's kernel for the scope (FusedTuning::wgmma: -1 the library's choice, which
 // is the wgmma kernel at head_dim 128 on Hopper; 0 the mma.sync kernel; FusedTuning::ws: 1 the
 // warp-specialized Hopper kernel).
