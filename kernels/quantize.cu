@@ -272,8 +272,8 @@ __global__ void __launch_bounds__(kThreads) stats_kernel(const GroupQuantArgs q,
 // Launch 2, one CTA per (kv head, 32 channels): the chunk sums in chunk order -> k_mean (0
 // without smoothing), the chunk amax -> v_amax. All warps stage up to kFinalizeChunks chunks'
 // partials in shared memory with their loads in flight together, then warp 0 adds K's in chunk
-// order and warp 1 takes V's max. (One thread per channel walking the chunks waited for its
-// loads 16 at a time: 16 us of the quantizer's 105 at 16K keys, on 8 SMs.)
+// order and warp 1 takes V's max. (One thread per channel walking the chunks, 16 loads in
+// flight at a time on a few SMs, was latency-bound: docs/perf-log.md q1.)
 constexpr int kFinalizeChunks = 128;
 __global__ void __launch_bounds__(kThreads) finalize_stats_kernel(const KvStatsArgs s, int d, float* k_mean,
                                                                   float* v_amax) {
