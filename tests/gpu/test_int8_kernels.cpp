@@ -190,6 +190,23 @@ const std::vector<AttnDims>& edge_shapes() {
   return shapes;
 }
 
+// The device quantizer's codes and scales (and K's mean, with smoothing) against
+// quantize_qkv_host's on the problem's own inputs, bit for bit.
+void expect_quantized_as_host(const DeviceProblem& prob, const std::string& what) {
+  const cpu::QuantizedHost gpu = prob.quantized_from_device();
+  const cpu::QuantizedHost cpu =
+      cpu::quantize_qkv_host(prob.dims, prob.cfg, prob.host.q, prob.host.k, prob.host.v, true);
+  EXPECT_EQ(gpu.q8, cpu.q8) << what;
+  EXPECT_EQ(gpu.k8, cpu.k8) << what;
+  EXPECT_EQ(gpu.v8, cpu.v8) << what;
+  EXPECT_EQ(gpu.q_scale, cpu.q_scale) << what;
+  EXPECT_EQ(gpu.k_scale, cpu.k_scale) << what;
+  EXPECT_EQ(gpu.v_scale, cpu.v_scale) << what;
+  if (prob.cfg.smooth_k) {
+    EXPECT_EQ(gpu.k_mean, cpu.k_mean) << what;
+  }
+}
+
 TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
   SKIP_WITHOUT_DEVICE();
   for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
@@ -205,19 +222,9 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
         input.distribution = rotation == QkRotation::None ? Distribution::OutlierChannels : Distribution::OutlierScale;
         DeviceProblem prob(dims, cfg, input);
         prob.quantize();
-        const cpu::QuantizedHost gpu = prob.quantized_from_device();
-        const cpu::QuantizedHost cpu = cpu::quantize_qkv_host(dims, cfg, prob.host.q, prob.host.k, prob.host.v, true);
         const std::string what = describe(dims) + (per_block ? " per-block" : " per-token") + (smooth ? " smooth" : "") +
                                  (rotation == QkRotation::Hadamard ? " hadamard" : "");
-        EXPECT_EQ(gpu.q8, cpu.q8) << what;
-        EXPECT_EQ(gpu.k8, cpu.k8) << what;
-        EXPECT_EQ(gpu.v8, cpu.v8) << what;
-        EXPECT_EQ(gpu.q_scale, cpu.q_scale) << what;
-        EXPECT_EQ(gpu.k_scale, cpu.k_scale) << what;
-        EXPECT_EQ(gpu.v_scale, cpu.v_scale) << what;
-        if (smooth) {
-          EXPECT_EQ(gpu.k_mean, cpu.k_mean) << what;
-        }
+        expect_quantized_as_host(prob, what);
         // Padded K rows are zero codes, so the kernels may read whole tiles.
         const std::vector<int8_t> k_padded = download(prob.qkv.k8, prob.sizes.k8);
         const int64_t rows = kernels::padded_seq_kv(dims.seq_kv), d = dims.head_dim;
@@ -239,15 +246,7 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostOverManyChunks) {
     input.distribution = Distribution::OutlierChannels;
     DeviceProblem prob(dims, cfg, input);
     prob.quantize();
-    const cpu::QuantizedHost gpu = prob.quantized_from_device();
-    const cpu::QuantizedHost cpu = cpu::quantize_qkv_host(dims, cfg, prob.host.q, prob.host.k, prob.host.v, true);
-    EXPECT_EQ(gpu.k_mean, cpu.k_mean) << describe(dims);
-    EXPECT_EQ(gpu.q8, cpu.q8) << describe(dims);
-    EXPECT_EQ(gpu.q_scale, cpu.q_scale) << describe(dims);
-    EXPECT_EQ(gpu.k8, cpu.k8) << describe(dims);
-    EXPECT_EQ(gpu.k_scale, cpu.k_scale) << describe(dims);
-    EXPECT_EQ(gpu.v8, cpu.v8) << describe(dims);
-    EXPECT_EQ(gpu.v_scale, cpu.v_scale) << describe(dims);
+    expect_quantized_as_host(prob, describe(dims));
   }
 }
 
