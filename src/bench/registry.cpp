@@ -104,10 +104,12 @@ KernelSpec spec_of(const KernelIdentity& identity) {
   switch (identity.id) {
     case KernelId::Reference: return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""};
     case KernelId::Int8Full:
-    case KernelId::Int8QK:  // their GPU kernels step kGpuKvBlock keys
-      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0, fused_head_dims, false, nullptr, "", true};
-    case KernelId::Fp16Flash:
-      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0, fused_head_dims, false, nullptr, ""};
+    case KernelId::Int8QK:
+    case KernelId::Fp16Flash: {
+      const bool int8_steps_fixed = identity.id != KernelId::Fp16Flash;  // the INT8 kernels step kGpuKvBlock keys
+      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0, fused_head_dims, false, nullptr, "",
+              int8_steps_fixed};
+    }
     case KernelId::Fp16Cudnn:
       return {identity, {BackendKind::Cuda}, 8, 0, {}, true, fp16_cudnn_rule,
               "head_dim: a multiple of 8 up to 256; causal needs seq_q <= seq_kv"};
