@@ -425,6 +425,8 @@ struct WarpTile {
   // merge_scale: the factor that brings O (and l, kept divided the same way) from the last
   // block's weight to this one's: O = O * merge_scale + P·V. One ex2 a row instead of
   // softmax()'s alpha, beta and a division; l is the same up to FP32 rounding.
+  // kRowSum false: l is left alone, for add_code_sums once the codes are packed.
+  template <bool kRowSum = true>
   __device__ __forceinline__ void softmax_rescaled(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
                                                    float (&tp)[S::kNTilesS][4], float (&log2_o_scale)[2],
                                                    float (&merge_scale)[2]) {
@@ -445,16 +447,36 @@ struct WarpTile {
       m[r] = m_new;
     }
     float l_block[2];
-    exponentials(x, shift, tp, l_block);
+    exponentials<kRowSum>(x, shift, tp, l_block);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       merge_scale[r] = fast_exp2(log2_merge[r]);
-      l[r] = fmaf(l[r], merge_scale[r], l_block[r]);
+      if constexpr (kRowSum) l[r] = fmaf(l[r], merge_scale[r], l_block[r]);
+    }
+  }
+
+  // l from the quantized P (kLFromQ) of a block whose codes are packed (pack_p_codes): l =
+  // l * merge_scale + the sum of this thread's codes of each row, four codes per IDP.4A. The
+  // codes are integers and their sum (<= 64 * 255) is exact in FP32, so this is the same l as
+  // softmax_rescaled's float sum of p_code_value, bit for bit (the emulation's).
+  __device__ __forceinline__ void add_code_sums(const uint32_t (&pa)[S::kKeys / 32][4], const float (&merge_scale)[2]) {
+    static_assert(S::kInt8PV && kLFromQ, "the sum of the quantized P");
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {  // pa[kk][r], pa[kk][2 + r]: row g + 8r (pack_p_codes)
+      unsigned sum = 0;
+#pragma unroll
+      for (int kk = 0; kk < S::kKeys / 32; ++kk) {
+        sum = __dp4a(pa[kk][r], 0x01010101u, sum);
+        sum = __dp4a(pa[kk][2 + r], 0x01010101u, sum);
+      }
+      l[r] = fmaf(l[r], merge_scale[r], static_cast<float>(sum));
     }
   }
 
   // tp = levels * exp2(x * q_scale - shift) per key (as P code carriers for INT8 P·V), and the
   // block's sum of each row's terms of l.
+  // kRowSum false: no l_block (add_code_sums adds the block to l instead).
+  template <bool kRowSum = true>
   __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                float (&tp)[S::kNTilesS][4], float (&l_block)[2]) const {
     float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
@@ -473,9 +495,11 @@ struct WarpTile {
           term = kLFromQ ? __half2float(__float2half_rn(tv)) : tv;
         }
       }
+    if constexpr (kRowSum) {
 #pragma unroll
-    for (int r = 0; r < 2; ++r)
-      l_block[r] = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });
+      for (int r = 0; r < 2; ++r)
+        l_block[r] = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });
+    }
   }
 
   // A fragments of the u8/s8 P codes (the low bytes of tp's bits): the S accumulator layout
