@@ -117,7 +117,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs };
 
 // A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
 // FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
@@ -152,11 +152,12 @@ constexpr KindSpec kKinds[] = {
     {Kind::Int8QkWsPP, "int8-qk(ws,pp)", KernelId::Int8QK, kU8, false, 0, -1, 1, 1},
     {Kind::Fp16FaWs, "fp16-fa(ws)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, -1},
     {Kind::Fp16FaWsPP, "fp16-fa(ws,pp)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 1},
+    {Kind::Int8FaU8LQWs, "int8-fa(u8,lq,ws)", KernelId::Int8Full, kU8, true, 0, -1, 1, 2},
 };
 constexpr bool kinds_in_enum_order() {
   for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
     if (static_cast<size_t>(kKinds[i].kind) != i) return false;
-  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Fp16FaWsPP) + 1;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8LQWs) + 1;
 }
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
@@ -347,7 +348,8 @@ int main(int argc, char** argv) {
 
   std::vector<Shape> shapes;
   std::vector<Kind> kinds = {Kind::Int8FaU8, Kind::Int8FaS8, Kind::Int8FaU8LQ, Kind::Int8Qk,
-                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer};
+                             Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer,
+                             Kind::Int8FaU8LQWs};
   const bool timed = mode != "check" && mode != "profile" && mode != "wsprofile" && mode != "wsprofile-qk" && mode != "sancheck" && mode != "wssan";
   if (mode == "check") {
     for (int64_t d : {64, 128})
@@ -368,7 +370,7 @@ int main(int argc, char** argv) {
       shapes.push_back({1, 2, 1, 1, 300, d, false, false});
     }
   } else if (mode == "wssan") {  // the warp-specialized kernels, small shapes, for compute-sanitizer
-    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs, Kind::Fp16FaWsPP};
+    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs, Kind::Fp16FaWsPP};
     for (bool causal : {false, true}) {
       shapes.push_back({2, 4, 2, 77, 77, 128, causal, false});
       shapes.push_back({1, 2, 2, 200, 70, 128, causal, false});
@@ -386,9 +388,9 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
-  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa alone)
+  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P)
     if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs};
-    else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer};
+    else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
     else if (mode == "wsfp16") kinds = {Kind::Fp16FaWs, Kind::Fp16FaWsPP};
     else kinds = {Kind::Int8QkWs, Kind::Int8QkWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
