@@ -394,11 +394,11 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   auto softmax_of = [&](int mask_blk, const KScales& ks) {
     float x[kBlockN / 8][4], bmax[2];
     Ring::scaled_scores(wt, mask_blk, s_acc, ks, x, bmax);
-    wt.template softmax_rescaled<!kLFromQ>(x, bmax, tp, log2_o_scale, pending);
+    wt.template softmax_rescaled<!decltype(wt)::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending);
   };
   auto pack_codes = [&] {  // the codes of the block softmax_of just did, and their share of l
     wt.pack_p_codes(tp, pa);
-    if constexpr (kLFromQ) wt.add_code_sums(pa, pending);
+    if constexpr (decltype(wt)::kCodeRowSum) wt.add_code_sums(pa, pending);
   };
   auto step = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between,
                   auto&& after) {
