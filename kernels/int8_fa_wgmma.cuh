@@ -140,9 +140,10 @@ __global__ void __launch_bounds__(WgShape<kD>::kThreads, WgShape<kD>::kCtasPerSm
 
     float tp[kBlockN / 8][4], alpha[2], beta[2];
     bool unit_beta;
-    tile.softmax(x, bmax, tp, alpha, beta, unit_beta);
+    tile.template softmax<!decltype(tile)::kCodeRowSum>(x, bmax, tp, alpha, beta, unit_beta);
     uint32_t pa[kBlockN / 32][4];
     tile.pack_p_codes(tp, pa);
+    if constexpr (decltype(tile)::kCodeRowSum) tile.add_code_sums(pa, alpha, beta);
     uint32_t o_acc[kD / 2];
     fence_regs(o_acc);
     wgmma_fence();

@@ -355,18 +355,19 @@ struct WarpTile {
     float alpha[2], beta[2];
     bool unit_beta;
     float tp[S::kNTilesS][4];
-    softmax(x, tp, alpha, beta, unit_beta);
+    softmax<!kCodeRowSum>(x, tp, alpha, beta, unit_beta);
     pv(slot, tp, alpha, beta, unit_beta);
   }
 
   // The online-softmax step of one block: updates m, ref and l; tp = levels * p (held as
   // the bits of tp + kMagic when P is quantized); O must then become O * alpha + beta * P·V.
   // unit_beta: beta is 1 for both of this thread's rows.
+  template <bool kRowSum = true>
   __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], float (&tp)[S::kNTilesS][4],
                                           float (&alpha)[2], float (&beta)[2], bool& unit_beta) {
     float bmax[2];
     block_max(x, bmax);
-    softmax(x, bmax, tp, alpha, beta, unit_beta);
+    softmax<kRowSum>(x, bmax, tp, alpha, beta, unit_beta);
   }
 
   // The block's max score of each of this thread's rows (log2 domain; -inf: no visible key).
@@ -383,7 +384,9 @@ struct WarpTile {
     }
   }
 
-  // softmax() with the block max already known (block_max()).
+  // softmax() with the block max already known (block_max()). kRowSum false: l is left alone,
+  // for add_code_sums once the codes are packed (kCodeRowSum).
+  template <bool kRowSum = true>
   __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
                                           float (&tp)[S::kNTilesS][4], float (&alpha)[2], float (&beta)[2],
                                           bool& unit_beta) {
@@ -413,9 +416,11 @@ struct WarpTile {
       m[r] = m_new;
     }
     float l_block[2];
-    exponentials(x, shift, tp, l_block);
+    exponentials<kRowSum>(x, shift, tp, l_block);
+    if constexpr (kRowSum) {
 #pragma unroll
-    for (int r = 0; r < 2; ++r) l[r] = fmaf(l[r], alpha[r], beta[r] * l_block[r]);
+      for (int r = 0; r < 2; ++r) l[r] = fmaf(l[r], alpha[r], beta[r] * l_block[r]);
+    }
   }
 
   // int8-fa's step for a kernel that keeps O divided by the weight of the last block with a
@@ -425,6 +430,8 @@ struct WarpTile {
   // merge_scale: the factor that brings O (and l, kept divided the same way) from the last
   // block's weight to this one's: O = O * merge_scale + P·V. One ex2 a row instead of
   // softmax()'s alpha, beta and a division; l is the same up to FP32 rounding.
+  // kRowSum false: l is left alone, for add_code_sums once the codes are packed.
+  template <bool kRowSum = true>
   __device__ __forceinline__ void softmax_rescaled(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
                                                    float (&tp)[S::kNTilesS][4], float (&log2_o_scale)[2],
                                                    float (&merge_scale)[2]) {
@@ -445,16 +452,41 @@ struct WarpTile {
       m[r] = m_new;
     }
     float l_block[2];
-    exponentials(x, shift, tp, l_block);
+    exponentials<kRowSum>(x, shift, tp, l_block);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       merge_scale[r] = fast_exp2(log2_merge[r]);
-      l[r] = fmaf(l[r], merge_scale[r], l_block[r]);
+      if constexpr (kRowSum) l[r] = fmaf(l[r], merge_scale[r], l_block[r]);
+    }
+  }
+
+  // int8-fa with l from the quantized P: its row sum comes from the packed codes (add_code_sums)
+  // instead of a float sum of the codes' values in exponentials.
+  static constexpr bool kCodeRowSum = S::kInt8PV && kLFromQ;
+
+  // l from the quantized P (kCodeRowSum) of a block whose codes are packed (pack_p_codes): l =
+  // l * scale + weight * the sum of this thread's codes of each row, four codes per IDP.4A. The
+  // codes are integers and their sum (<= 64 * 255) is exact in FP32, so this is the same l as
+  // softmax's and softmax_rescaled's float sum of p_code_value, bit for bit (the emulation's).
+  __device__ __forceinline__ void add_code_sums(const uint32_t (&pa)[S::kKeys / 32][4], const float (&scale)[2],
+                                                const float (&weight)[2] = {1.f, 1.f}) {
+    static_assert(kCodeRowSum, "the sum of the quantized P");
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {  // pa[kk][r], pa[kk][2 + r]: row g + 8r (pack_p_codes)
+      unsigned sum = 0;
+#pragma unroll
+      for (int kk = 0; kk < S::kKeys / 32; ++kk) {
+        sum = __dp4a(pa[kk][r], 0x01010101u, sum);
+        sum = __dp4a(pa[kk][2 + r], 0x01010101u, sum);
+      }
+      l[r] = fmaf(l[r], scale[r], weight[r] * static_cast<float>(sum));
     }
   }
 
   // tp = levels * exp2(x * q_scale - shift) per key (as P code carriers for INT8 P·V), and the
   // block's sum of each row's terms of l.
+  // kRowSum false: no l_block (add_code_sums adds the block to l instead).
+  template <bool kRowSum = true>
   __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                float (&tp)[S::kNTilesS][4], float (&l_block)[2]) const {
     float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
@@ -473,9 +505,11 @@ struct WarpTile {
           term = kLFromQ ? __half2float(__float2half_rn(tv)) : tv;
         }
       }
+    if constexpr (kRowSum) {
 #pragma unroll
-    for (int r = 0; r < 2; ++r)
-      l_block[r] = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });
+      for (int r = 0; r < 2; ++r)
+        l_block[r] = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });
+    }
   }
 
   // A fragments of the u8/s8 P codes (the low bytes of tp's bits): the S accumulator layout
@@ -544,6 +578,7 @@ struct WarpTile {
       const uint32_t magic[4] = {kMagicBits, kMagicBits, kMagicBits, kMagicBits};
       uint32_t pa[kBlockN / 32][4];
       pack_p_codes(tp, pa);
+      if constexpr (kCodeRowSum) add_code_sums(pa, alpha, beta);
       // acc = the block's INT32 P·V of output n-tile n, started at kMagicBits.
       auto block_pv = [&](int n, uint32_t (&acc)[4]) {
         uint32_t b[4];

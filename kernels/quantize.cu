@@ -29,8 +29,15 @@ namespace {
 
 constexpr int kThreads = 256, kWarps = kThreads / 32;
 constexpr int kMeanChunk = 128;  // == cpu::kKMeanChunk (src/cpu/quantize.h); also the V tile
-constexpr int kTokenTile = 64;   // tokens per CTA of the per-token Q/K quantizer
+// Tokens per CTA of the per-token Q/K quantizer: 128, staged by cp.async (32 KB at head_dim 128
+// in flight a CTA without holding registers; 64 tokens loaded into registers measured 4% faster
+// than 128 that way, which cost 80 registers and a CTA per SM: docs/perf-log.md q3).
+constexpr int kTokenTile = 128;
 static_assert(kKvPad % kMeanChunk == 0, "chunks and V tiles must tile padded_seq_kv exactly");
+// The shared memory of one CTA's work item, whichever it is: a token tile, a K/V statistics
+// chunk (its FP16 K rows and the warps' V amax) or a V tile.
+template <int kD>
+constexpr int kItemSmemBytes = (kTokenTile > kMeanChunk ? kTokenTile : kMeanChunk) * kD * 2 + kWarps * kD * 4;
 
 using fa::cp_async16;  // the PTX wrappers: kernels/ptx.cuh
 using fa::cp_async_commit;
@@ -147,11 +154,20 @@ __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64
 }
 
 // Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
-// Every thread issues all its loads before using one (kD/32 loads of 16 B in flight).
+// Every thread copies the rows it will quantize into shared memory (cp.async, zero-filled past
+// seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
 template <int kD>
-__device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0) {
+__device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile / kRowStep;
-  const int c0 = (threadIdx.x % kLanes) * 8;
+  auto& tile = *reinterpret_cast<__half(*)[kTokenTile][kD]>(smem);
+  const int c0 = (threadIdx.x % kLanes) * 8, row_base = static_cast<int>(threadIdx.x) / kLanes;
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    const int row = row_base + r * kRowStep;
+    const int64_t j = row0 + row;
+    cp_async16(smem_addr(&tile[row][c0]), a.src + (head * a.seq + (j < a.seq ? j : 0)) * kD + c0, j < a.seq ? 16 : 0);
+  }
+  cp_async_commit();
   float shift[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
   if (a.shift) {
     const float4* s = reinterpret_cast<const float4*>(a.shift + head * kD + c0);
@@ -159,16 +175,13 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
     shift[0] = s0.x, shift[1] = s0.y, shift[2] = s0.z, shift[3] = s0.w;
     shift[4] = s1.x, shift[5] = s1.y, shift[6] = s1.z, shift[7] = s1.w;
   }
-  uint4 raw[kRows];
-#pragma unroll
+  cp_async_wait<0>();
+#pragma unroll 2
   for (int r = 0; r < kRows; ++r) {
-    const int64_t j = row0 + threadIdx.x / kLanes + r * kRowStep;
-    raw[r] = j < a.seq ? *reinterpret_cast<const uint4*>(a.src + (head * a.seq + j) * kD + c0) : make_uint4(0, 0, 0, 0);
-  }
-#pragma unroll
-  for (int r = 0; r < kRows; ++r) {
-    const int64_t j = row0 + threadIdx.x / kLanes + r * kRowStep;
-    const __half* h = reinterpret_cast<const __half*>(&raw[r]);
+    const int row = row_base + r * kRowStep;
+    const int64_t j = row0 + row;
+    const uint4 raw = *reinterpret_cast<const uint4*>(&tile[row][c0]);
+    const __half* h = reinterpret_cast<const __half*>(&raw);
     float x[8], amax = 0.f;
 #pragma unroll
     for (int e = 0; e < 8; ++e) {  // padded rows stay 0 (not -shift): zero codes, scale 0
@@ -189,8 +202,8 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
 
 // CTA `item` of one head (see qk_items).
 template <int kD>
-__device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item) {
-  if (a.group == 1) quantize_token_tile<kD>(a, head, item * kTokenTile);
+__device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item, char* smem) {
+  if (a.group == 1) quantize_token_tile<kD>(a, head, item * kTokenTile, smem);
   else quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
 }
 
@@ -205,10 +218,10 @@ struct KvStatsArgs {
 // One kMeanChunk-token chunk of one kv head: K lands in shared memory (cp.async) and one
 // thread per channel sums it in token order; V's |x| max comes from registers.
 template <int kD>
-__device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t chunk) {
+__device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t chunk, char* smem) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kMeanChunk / kRowStep;
-  __shared__ __align__(16) __half tile[kMeanChunk][kD];
-  __shared__ float warp_amax[kWarps][kD];
+  auto& tile = *reinterpret_cast<__half(*)[kMeanChunk][kD]>(smem);
+  auto& warp_amax = *reinterpret_cast<float(*)[kWarps][kD]>(smem + sizeof(tile));
   const int64_t j0 = chunk * kMeanChunk, rows = min(int64_t{kMeanChunk}, s.seq - j0);
   const int c0 = (threadIdx.x % kLanes) * 8, row_base = threadIdx.x / kLanes;
   const int64_t head_off = bk * s.seq * kD;
@@ -265,8 +278,9 @@ __device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t chunk) 
 template <int kD>
 __global__ void __launch_bounds__(kThreads) stats_kernel(const GroupQuantArgs q, int64_t q_items, const KvStatsArgs s) {
   const int64_t i = blockIdx.x, q_ctas = q.heads_total * q_items;
-  if (i < q_ctas) quantize_qk_item<kD>(q, i / q_items, i % q_items);
-  else kv_chunk_stats<kD>(s, (i - q_ctas) / s.n_chunks, (i - q_ctas) % s.n_chunks);
+  __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
+  if (i < q_ctas) quantize_qk_item<kD>(q, i / q_items, i % q_items, smem);
+  else kv_chunk_stats<kD>(s, (i - q_ctas) / s.n_chunks, (i - q_ctas) % s.n_chunks, smem);
 }
 
 // Launch 2, one CTA per (kv head, 32 channels): the chunk sums in chunk order -> k_mean (0
@@ -316,9 +330,9 @@ struct VCodeArgs {
 // consecutive words, no bank conflicts), and the codes are staged again so that every
 // channel row's 128 bytes leave as one full line.
 template <int kD>
-__device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0) {
+__device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char* smem) {
   constexpr int kPairGroups = kD / 64, kWarpTasks = kPairGroups * (kMeanChunk / 16), kTasks = kWarpTasks / kWarps;
-  __shared__ __align__(16) __half tile[kMeanChunk][kD];
+  auto& tile = *reinterpret_cast<__half(*)[kMeanChunk][kD]>(smem);
   const __half* head = a.v + bk * a.seq * kD;
   for (int idx = threadIdx.x; idx < kMeanChunk * kD / 8; idx += kThreads) {
     const int row = idx / (kD / 8), c0 = (idx % (kD / 8)) * 8;
@@ -369,8 +383,9 @@ __global__ void __launch_bounds__(kThreads)
     kv_codes_kernel(const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
   const int64_t per_head = k_items + (v.v ? v.padded / kMeanChunk : 0);
   const int64_t head = k.heads_total - 1 - blockIdx.x / per_head, item = blockIdx.x % per_head;
-  if (item < k_items) quantize_qk_item<kD>(k, head, item);
-  else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk);
+  __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
+  if (item < k_items) quantize_qk_item<kD>(k, head, item, smem);
+  else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk, smem);
 }
 
 __global__ void v_scale_finalize_kernel(float* v_scale, int64_t n) {

@@ -389,10 +389,16 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       for (int e = 0; e < 4; ++e)
         wt.o[n][e] = fmaf(wt.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
   };
+  // l from the quantized P (kLFromQ) is summed from the packed codes (add_code_sums), after the
+  // pack: 8 IDP.4A a step instead of a float sum of the codes' values.
   auto softmax_of = [&](int mask_blk, const KScales& ks) {
     float x[kBlockN / 8][4], bmax[2];
     Ring::scaled_scores(wt, mask_blk, s_acc, ks, x, bmax);
-    wt.softmax_rescaled(x, bmax, tp, log2_o_scale, pending);
+    wt.template softmax_rescaled<!decltype(wt)::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending);
+  };
+  auto pack_codes = [&] {  // the codes of the block softmax_of just did, and their share of l
+    wt.pack_p_codes(tp, pa);
+    if constexpr (decltype(wt)::kCodeRowSum) wt.add_code_sums(pa, pending);
   };
   auto step = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between,
                   auto&& after) {
@@ -422,7 +428,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
     for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
     ring.release_block(blk);
     after();
-    wt.pack_p_codes(tp, pa);
+    pack_codes();
   };
   auto nothing = [] {};
   ws_walk_tiles<W>(
@@ -431,7 +437,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
         KScales ks;
         ring.first_scores(wt, s_acc, ks);
         softmax_of(0, ks);
-        wt.pack_p_codes(tp, pa);
+        pack_codes();
       },
       [&](const Ring& ring, const CtaWork<W::kBlockM>& work) {  // one loop with the mask's branch: peeling
         for (int blk = 0; blk + 1 < work.n_blocks; ++blk)       // the masked blocks measured 1-3% slower
