@@ -3,7 +3,7 @@
 # CMake once per variant (the tuning build, -DINT8ATTN_KERNEL_TUNING=ON, one build folder each,
 # all variants in parallel), then runs the given kernel_bench modes for every variant in turn,
 # KB_REPEATS times, alternating variants so that clock and temperature drift hit all of them
-# alike. Prints each run's summary rows (shape, kernel, ms, TOPS) last.
+# alike. Prints each run's summary rows (shape, kernel, ms, TOPS; the quantizer's ms) last.
 #
 #   scripts/kernel-ab.sh -v NAME=SPEC [-v NAME=SPEC ...] MODE [MODE ...]
 #     SPEC: a folder whose files stand in for the tree's (INT8ATTN_KERNEL_STANDIN_DIR: its headers
@@ -77,7 +77,7 @@ for m in "${modes[@]}"; do
       log="$out/$m-$n-$r.log"
       echo "== $m $n run $r"
       if grep -q '==== summary' "$log"; then
-        awk '/==== summary/{s=1} s && /TOPS|FAIL|fail/' "$log" | sed 's/  */ /g' | cut -c1-100
+        awk '/==== summary/{s=1} s && /TOPS|quantize|FAIL|fail/' "$log" | sed 's/  */ /g' | cut -c1-100
       else
         tail -3 "$log"  # it stopped before its summary
       fi
