@@ -10,7 +10,7 @@
 //           registers, then across the row's lanes by warp shuffles; Q's scale takes 1/d.
 //           Same pass, same loads: no extra global traffic
 // K and V need a whole-head reduction before their codes, so they are read twice; four
-// launches, no memset:
+// launches (2-4 programmatic dependents of the one before: kernels/launch.cuh), no memset:
 //   1 stats:    Q's codes; per 128-token chunk of each kv head, K's channel sums and V's
 //               channel amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
 //   2 finalize: per kv-head channel, k_mean (chunk sums in order) and V's amax (in v_scale)
@@ -22,6 +22,7 @@
 #include "common/hadamard.h"
 #include "common/numerics.h"
 #include "kernels/attn_kernels.h"
+#include "kernels/launch.cuh"
 #include "kernels/ptx.cuh"
 
 namespace int8attn::kernels {
@@ -42,6 +43,8 @@ constexpr int kItemSmemBytes = (kTokenTile > kMeanChunk ? kTokenTile : kMeanChun
 using fa::cp_async16;  // the PTX wrappers: kernels/ptx.cuh
 using fa::cp_async_commit;
 using fa::cp_async_wait;
+using fa::pdl_launch_dependents;
+using fa::pdl_wait;
 using fa::smem_addr;
 
 struct GroupQuantArgs {
@@ -98,6 +101,7 @@ __device__ __forceinline__ void store_codes8(int8_t* dst, const float (&x)[8], f
 
 // One warp per scale group: amax over the group's valid tokens, then the codes.
 __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64_t grp) {
+  pdl_wait();  // K's shift comes from the launch before
   if (grp >= a.n_groups) return;
   const int lane = threadIdx.x % 32;
   const int64_t t0 = grp * a.group;
@@ -168,6 +172,7 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
     cp_async16(smem_addr(&tile[row][c0]), a.src + (head * a.seq + (j < a.seq ? j : 0)) * kD + c0, j < a.seq ? 16 : 0);
   }
   cp_async_commit();
+  pdl_wait();  // the tile loads while K's shift (the launch before) completes; a no-op for Q
   float shift[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
   if (a.shift) {
     const float4* s = reinterpret_cast<const float4*>(a.shift + head * kD + c0);
@@ -279,6 +284,7 @@ template <int kD>
 __global__ void __launch_bounds__(kThreads) stats_kernel(const GroupQuantArgs q, int64_t q_items, const KvStatsArgs s) {
   const int64_t i = blockIdx.x, q_ctas = q.heads_total * q_items;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
+  pdl_launch_dependents();  // the finalize's CTAs start during our last wave
   if (i < q_ctas) quantize_qk_item<kD>(q, i / q_items, i % q_items, smem);
   else kv_chunk_stats<kD>(s, (i - q_ctas) / s.n_chunks, (i - q_ctas) % s.n_chunks, smem);
 }
@@ -292,6 +298,8 @@ constexpr int kFinalizeChunks = 128;
 __global__ void __launch_bounds__(kThreads) finalize_stats_kernel(const KvStatsArgs s, int d, float* k_mean,
                                                                   float* v_amax) {
   __shared__ float k_stage[kFinalizeChunks][32], v_stage[kFinalizeChunks][32];
+  pdl_launch_dependents();
+  pdl_wait();  // the partials of launch 1
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, groups = d / 32;
   const int64_t head = blockIdx.x / groups, channel = (blockIdx.x % groups) * 32 + lane;
   const int64_t first = head * s.n_chunks * d + channel;  // chunk 0 of this lane's channel
@@ -340,6 +348,7 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
     cp_async16(smem_addr(&tile[row][c0]), head + (valid ? (j0 + row) * kD : 0) + c0, valid ? 16 : 0);
   }
   cp_async_commit();
+  pdl_wait();  // V's amax comes from the launch before
   cp_async_wait<0>();
   __syncthreads();
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
@@ -384,12 +393,15 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t per_head = k_items + (v.v ? v.padded / kMeanChunk : 0);
   const int64_t head = k.heads_total - 1 - blockIdx.x / per_head, item = blockIdx.x % per_head;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
+  pdl_launch_dependents();  // each item waits for launch 2 after issuing its loads (pdl_wait)
   if (item < k_items) quantize_qk_item<kD>(k, head, item, smem);
   else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk, smem);
 }
 
 __global__ void v_scale_finalize_kernel(float* v_scale, int64_t n) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  pdl_launch_dependents();
+  pdl_wait();  // every V tile of launch 3 has read the amax
   if (i < n) v_scale[i] = int8_scale(v_scale[i]);  // the buffer held the amax until here
 }
 
@@ -405,13 +417,16 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka,
   stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  finalize_stats_kernel<<<blocks_for(bk * kD, 32), kThreads, 0, stream>>>(stats, kD, k_mean, v_scale);
-  if ((err = cudaGetLastError()) != cudaSuccess) return err;
+  // Launches 2-4 are dependents (kernels/launch.cuh): each starts during the last wave of the
+  // one before and waits for it (pdl_wait) where it needs its results.
+  err = launch_dependent(finalize_stats_kernel, blocks_for(bk * kD, 32), kThreads, 0, stream, stats, static_cast<int>(kD),
+                         k_mean, v_scale);
+  if (err != cudaSuccess) return err;
   const int64_t per_head = k_items + (va.v ? va.padded / kMeanChunk : 0);
-  kv_codes_kernel<kD><<<blocks_for(bk * per_head, 1), kThreads, 0, stream>>>(ka, k_items, va);
-  if ((err = cudaGetLastError()) != cudaSuccess || !va.v) return err;
-  v_scale_finalize_kernel<<<blocks_for(bk * kD, kThreads), kThreads, 0, stream>>>(v_scale, bk * kD);
-  return cudaGetLastError();
+  err = launch_dependent(kv_codes_kernel<kD>, blocks_for(bk * per_head, 1), kThreads, 0, stream, ka, k_items, va);
+  if (err != cudaSuccess || !va.v) return err;
+  return launch_dependent(v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), kThreads, 0, stream, v_scale,
+                          bk * kD);
 }
 
 }  // namespace
