@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "kernels/instances.h"
-#include "kernels/launch.cuh"
 #include "kernels/sm90/int8_fa_ws.cuh"
 #include "kernels/sm90/int8_fa_ws_launch.h"
 
@@ -103,9 +102,8 @@ cudaError_t launch(const Params& base, int64_t batch_heads, cudaStream_t stream)
   if (err == cudaSuccess) err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
   if (err != cudaSuccess) return err;
   const int64_t ctas = tiles < sms ? tiles : sms;  // persistent: one CTA per SM walks the tiles
-  // A dependent of the quantizer's last launch: its CTAs start during that launch's last wave
-  // and wait for it (pdl_wait) before the first load.
-  return launch_dependent(kernel, static_cast<unsigned>(ctas), W::kThreads, W::kSmemBytes, stream, params);
+  kernel<<<static_cast<unsigned>(ctas), W::kThreads, W::kSmemBytes, stream>>>(params);
+  return cudaGetLastError();
 }
 
 bool ws_runs(const Params& base, int64_t batch_heads) {

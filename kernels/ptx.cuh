@@ -11,8 +11,7 @@
 //                     per form), which stays its own file: included here and nowhere else;
 //   warp-specialized kernels (namespace ws): mbarrier waits and arrivals, TMA loads,
 //                     setmaxnreg, named barriers;
-//   programmatic dependent launch: griddepcontrol (the quantizer's launches and the
-//                     attention kernel after them).
+//   programmatic dependent launch: griddepcontrol (between the quantizer's launches).
 #pragma once
 #include <cuda.h>  // CUtensorMap (a plain struct: no driver library is linked for it)
 #include <cuda/ptx>
@@ -131,7 +130,7 @@ __device__ __forceinline__ void fence_regs(float (&r)[N]) {
 // cp.async writes are generic-proxy writes; wgmma reads through the async proxy.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
-// ---- programmatic dependent launch (sm_90; kernels/launch.cuh launches the dependent) -----
+// ---- programmatic dependent launch (sm_90; quantize.cu's launch_dependent) ---------------
 // The grid launched after this one in the stream (as a dependent) may start once every CTA
 // of this grid has called this or exited: its launch and its CTAs' start overlap our tail.
 __device__ __forceinline__ void pdl_launch_dependents() {

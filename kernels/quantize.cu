@@ -10,7 +10,7 @@
 //           registers, then across the row's lanes by warp shuffles; Q's scale takes 1/d.
 //           Same pass, same loads: no extra global traffic
 // K and V need a whole-head reduction before their codes, so they are read twice; four
-// launches (2-4 programmatic dependents of the one before: kernels/launch.cuh), no memset:
+// launches (2-4 programmatic dependents of the one before: launch_dependent), no memset:
 //   1 stats:    Q's codes; per 128-token chunk of each kv head, K's channel sums and V's
 //               channel amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
 //   2 finalize: per kv-head channel, k_mean (chunk sums in order) and V's amax (in v_scale)
@@ -19,10 +19,11 @@
 //   4 v scale:  v_scale = int8_scale(amax), after every V tile of launch 3 has read the amax
 #include <cuda_fp16.h>
 
+#include <utility>
+
 #include "common/hadamard.h"
 #include "common/numerics.h"
 #include "kernels/attn_kernels.h"
-#include "kernels/launch.cuh"
 #include "kernels/ptx.cuh"
 
 namespace int8attn::kernels {
@@ -400,9 +401,32 @@ __global__ void __launch_bounds__(kThreads)
 
 __global__ void v_scale_finalize_kernel(float* v_scale, int64_t n) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  pdl_launch_dependents();
   pdl_wait();  // every V tile of launch 3 has read the amax
   if (i < n) v_scale[i] = int8_scale(v_scale[i]);  // the buffer held the amax until here
+}
+
+// kernel<<<grid, block, 0, stream>>>(args...) as a programmatic dependent of the stream's
+// previous grid (sm_90+; a plain launch before): it may start once every CTA of that grid has
+// called pdl_launch_dependents, so its launch and its CTAs' start overlap that grid's last
+// wave, and it calls pdl_wait before it reads that grid's results or writes what that grid may
+// still read. Only between the quantizer's own launches: the attention kernel after them, as a
+// dependent, measured int8-qk 1-2% slower end to end at 4K and 16K on an H200 (docs/perf-log.md q5).
+template <class... Params, class... Args>
+cudaError_t launch_dependent(void (*kernel)(Params...), unsigned grid, cudaStream_t stream, Args&&... args) {
+  int device = 0, major = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  if (err != cudaSuccess) return err;
+  cudaLaunchAttribute dependent[1];
+  dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  dependent[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = kThreads;
+  config.stream = stream;
+  config.attrs = dependent;
+  config.numAttrs = major >= 9 ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
 }
 
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
@@ -417,16 +441,14 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka,
   stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  // Launches 2-4 are dependents (kernels/launch.cuh): each starts during the last wave of the
-  // one before and waits for it (pdl_wait) where it needs its results.
-  err = launch_dependent(finalize_stats_kernel, blocks_for(bk * kD, 32), kThreads, 0, stream, stats, static_cast<int>(kD),
-                         k_mean, v_scale);
+  // Launches 2-4: dependents, each starting during the last wave of the one before.
+  err = launch_dependent(finalize_stats_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD), k_mean,
+                         v_scale);
   if (err != cudaSuccess) return err;
   const int64_t per_head = k_items + (va.v ? va.padded / kMeanChunk : 0);
-  err = launch_dependent(kv_codes_kernel<kD>, blocks_for(bk * per_head, 1), kThreads, 0, stream, ka, k_items, va);
+  err = launch_dependent(kv_codes_kernel<kD>, blocks_for(bk * per_head, 1), stream, ka, k_items, va);
   if (err != cudaSuccess || !va.v) return err;
-  return launch_dependent(v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), kThreads, 0, stream, v_scale,
-                          bk * kD);
+  return launch_dependent(v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
 }
 
 }  // namespace

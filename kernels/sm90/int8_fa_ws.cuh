@@ -575,9 +575,6 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
     }
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
-  // Launched as a dependent of the quantizer (kernels/launch.cuh): its codes and scales are
-  // complete from here on.
-  pdl_wait();
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
   if (wg == 0) {
     ws::set_max_registers<W::kProducerRegs>();
