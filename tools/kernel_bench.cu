@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|ws-threshold] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|ws64|ws-threshold] [--iters N] [--schedule S] [--ws W]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -397,6 +397,12 @@ int main(int argc, char** argv) {
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
+  } else if (mode == "ws64") {  // int8-fa's warp-specialized kinds at head_dim 64 (32 heads, b*s = 16K)
+    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
+    for (int64_t s : {1024, 4096, 16384, 32768})
+      shapes.push_back({std::max<int64_t>(1, 16384 / s), 32, 32, s, s, 64, false, false});
+    for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 32, 32, s, s, 64, true, false});
+    shapes.push_back({4, 32, 8, 4096, 4096, 64, true, false});  // GQA 4:1
   } else if (mode == "ws-threshold") {  // where the Hopper kernels start to win: run with --ws 0 and --ws 1
     kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
     for (int64_t s : {256, 512, 1024}) shapes.push_back({16384 / s, 16, 16, s, s, 128, false, false});
