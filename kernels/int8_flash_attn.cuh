@@ -202,16 +202,31 @@ struct WarpTile {
   float o[S::kNTilesO][4];
   float m[2], ref[2], l[2];
   float log2_levels;
+  // The first KV block that some row of this warp does not see whole (past the keys, or past
+  // the diagonal of the warp's first row): mask<..., true>() checks this one int instead of
+  // the 64-bit bounds (the warp-specialized kernels: int8-fa at head_dim 128 spilled 138 bytes
+  // with the bounds, none with the int). The other kernels keep the bounds: with the int,
+  // fp16-fa's mma.sync kernel at 128 spilled 20 bytes on sm_80, reloaded in its loop.
+  int32_t mask_from;
 
   __device__ __forceinline__ WarpTile(const Params& params, int warp_lane, int64_t first_row, int64_t kv_offset)
       : p(params), lane(warp_lane), g(warp_lane / 4), t(warp_lane % 4), row0(first_row), offset(kv_offset) {
     rows[0] = row0 + g;
     rows[1] = row0 + g + 8;
+    set_mask_from();
 #pragma unroll
     for (int n = 0; n < S::kNTilesO; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
     m[0] = m[1] = ref[0] = ref[1] = -INFINITY;
     l[0] = l[1] = 0.f;
     log2_levels = log2f(kLevels);
+  }
+
+  // Block blk ends past the keys iff blk >= seq_kv / kKeys; past the diagonal of the warp's
+  // first row (it sees row0 + offset + 1 keys, none when that is <= 0) likewise.
+  __device__ __forceinline__ void set_mask_from() {
+    int64_t whole = p.seq_kv / S::kKeys;
+    if (p.causal) whole = min64(whole, max64(0, row0 + offset + 1) / S::kKeys);
+    mask_from = static_cast<int32_t>(min64(whole, INT32_MAX));
   }
 
   __device__ __forceinline__ bool skips(int blk) const {  // every key of the block masked
@@ -241,6 +256,7 @@ struct WarpTile {
     row0 = first_row;
     rows[0] = row0 + g;
     rows[1] = row0 + g + 8;
+    set_mask_from();
     m[0] = m[1] = ref[0] = ref[1] = -INFINITY;
     l[0] = l[1] = 0.f;
     q_scale[0] = scale[0];
@@ -323,10 +339,13 @@ struct WarpTile {
   // Masks the keys of block blk that do not exist or that the row may not see (-inf).
   // kBranchFree: every block goes through the compares, with no branch around them (where the
   // branch made the compiler spill: sm90/int8_fa_ws.cuh).
-  template <bool kBranchFree = false>
+  // kIntBound: whether the block needs the compares comes from mask_from.
+  template <bool kBranchFree = false, bool kIntBound = false>
   __device__ __forceinline__ void mask(int blk, float (&x)[S::kNTilesS][4]) const {
     const int64_t j0 = static_cast<int64_t>(blk) * S::kKeys;
-    if (kBranchFree || j0 + S::kKeys > p.seq_kv || (p.causal && j0 + S::kKeys - 1 > row0 + offset)) {  // tails, diagonal
+    const bool masked = kIntBound ? blk >= mask_from
+                                  : j0 + S::kKeys > p.seq_kv || (p.causal && j0 + S::kKeys - 1 > row0 + offset);
+    if (kBranchFree || masked) {  // tails, diagonal
       // Row r sees the block's keys [0, seen[r]) (they exist, and causal: at most its own
       // position), counted from this thread's first column 2t: one compare per element
       // against a constant (fewer live registers than the bounds themselves).

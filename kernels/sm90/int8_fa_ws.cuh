@@ -262,7 +262,7 @@ struct WsConsumerRing {
     } else {
       tile.template scale_scores<true>(acc, ks, x);
     }
-    if constexpr (kMasked) tile.template mask<W::kBranchFreeMask>(mask_blk, x);
+    if constexpr (kMasked) tile.template mask<W::kBranchFreeMask, true>(mask_blk, x);
     tile.block_max(x, bmax);
   }
   // Blocks [0, n) that every row of consumer cg sees whole (no tail, not past the diagonal):
