@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Static views of the kernels' SASS and ptxas resources, no GPU needed (docs/perf-log.md uses them).
+
+  sass_tools.py resources PTXAS_LOG           registers and spill bytes per kernel (nvcc -Xptxas -v output;
+                                              a setmaxnreg kernel shows its launch-bounds count, while
+                                              ptxas allocates the consumers by setmaxnreg's)
+  sass_tools.py loops SASS FUNC               every backward branch of FUNC: its loop's instruction count,
+                                              MUFU.EX2, wgmma, local loads/stores (the step loop is the one
+                                              with 34 EX2 for int8-fa, 66 for int8-qk and fp16-fa)
+  sass_tools.py hist SASS FUNC LO HI          opcode histogram of FUNC's addresses [LO, HI] (hex)
+  sass_tools.py schedule SASS FUNC LO HI      ptxas's static schedule of that range from the control bits:
+                                              the stall cycles it put after each instruction (a lower bound
+                                              on one warp's issue time when nothing waits on a scoreboard)
+                                              and the instructions that wait on a scoreboard
+
+SASS is `cuobjdump -sass OBJ` output (the instruction words included); FUNC is any substring of
+the mangled function name, e.g. KernelIdE2ELi128ELb0ELb0ELi1E for int8-qk's warp-specialized
+head_dim-128 kernel. Example:
+  nvcc -std=c++20 -O3 -I. -DINT8ATTN_HAS_SM90A=1 --expt-relaxed-constexpr \\
+    -gencode=arch=compute_90a,code=sm_90a -Xptxas -v -c kernels/int8_fa_ws.cu -o /tmp/ws.o > /tmp/ws.log 2>&1
+  cuobjdump -sass /tmp/ws.o > /tmp/ws.sass
+  scripts/sass_tools.py loops /tmp/ws.sass KernelIdE1ELi128ELb1ELb0ELi2E
+"""
+import collections
+import re
+import signal
+import subprocess
+import sys
+
+
+def instructions(path, func):
+    """(address, text, high 64-bit word) of every instruction of the functions matching func."""
+    inside, pending, out = False, None, []
+    for line in open(path):
+        m = re.match(r"\s+Function : (\S+)", line)
+        if m:
+            inside = func in m.group(1)
+            continue
+        if not inside:
+            continue
+        m = re.match(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?);\s*/\* (0x[0-9a-f]+) \*/", line)
+        if m:
+            pending = (int(m.group(1), 16), m.group(2))
+            continue
+        m = re.match(r"\s+/\* (0x[0-9a-f]+) \*/", line)
+        if m and pending:
+            out.append((pending[0], pending[1], int(m.group(1), 16)))
+            pending = None
+    return out
+
+
+def opcode(text):
+    words = text.split()
+    op = words[1] if words[0].startswith("@") else words[0]
+    return op.split(".")[0]
+
+
+def resources(log):
+    kernel = spill = None
+    for line in open(log):
+        m = re.search(r"Compiling entry function '(\S+)'", line)
+        if m:
+            kernel = subprocess.run(["c++filt", m.group(1)], capture_output=True, text=True).stdout.strip()
+            kernel = re.sub(r"int8attn::kernels::(fa::)?", "", kernel)[:110]
+            continue
+        m = re.search(r"(\d+) bytes spill stores", line)
+        if m:
+            spill = m.group(1)
+        m = re.search(r"Used (\d+) registers", line)
+        if m and kernel:
+            print(f"{m.group(1):>4} registers  {spill or '0':>4} bytes spilled  {kernel}")
+            kernel = spill = None
+
+
+def loops(path, func):
+    ins = instructions(path, func)
+    index = {a: i for i, (a, _, _) in enumerate(ins)}
+    for i, (a, text, _) in enumerate(ins):
+        m = re.search(r"BRA .*?0x([0-9a-f]+)", text)
+        if not m:
+            continue
+        target = int(m.group(1), 16)
+        if target < a and target in index:
+            body = [t for _, t, _ in ins[index[target]:i + 1]]
+            count = lambda key: sum(1 for t in body if key in t)
+            print(f"loop {target:#x}-{a:#x}: {len(body)} instructions, EX2 {count('MUFU.EX2')}, "
+                  f"wgmma {count('GMMA')}, STL {count('STL')}, LDL {count('LDL')}")
+
+
+def in_range(path, func, lo, hi):
+    return [x for x in instructions(path, func) if int(lo, 16) <= x[0] <= int(hi, 16)]
+
+
+def hist(path, func, lo, hi):
+    ins = in_range(path, func, lo, hi)
+    counts = collections.Counter(opcode(t) for _, t, _ in ins)
+    print(f"{len(ins)} instructions: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
+
+
+def schedule(path, func, lo, hi):
+    # Volta+ control bits (the high word's top 23 bits): stall [44:41], yield [45], write
+    # barrier [48:46], read barrier [51:49], wait mask [57:52], operand reuse [61:58].
+    ins = in_range(path, func, lo, hi)
+    stalls, waits = collections.Counter(), collections.Counter()
+    total = 0
+    for _, text, high in ins:
+        stall, wait_mask = (high >> 41) & 0xF, (high >> 52) & 0x3F
+        total += stall
+        stalls[opcode(text)] += stall
+        if wait_mask:
+            waits[opcode(text)] += 1
+    n = max(len(ins), 1)
+    print(f"{len(ins)} instructions, {total} stall cycles in the static schedule ({total / n:.2f} an instruction), "
+          f"{sum(waits.values())} wait on a scoreboard")
+    print("stall cycles by opcode: " + ", ".join(f"{k} {v}" for k, v in stalls.most_common(14)))
+    print("scoreboard waits by opcode: " + ", ".join(f"{k} {v}" for k, v in waits.most_common(14)))
+
+
+def main(argv):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
+    commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4)}
+    if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    commands[argv[1]][0](*argv[2:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
