@@ -20,6 +20,11 @@ int64_t group_count(int64_t tokens, const QuantConfig& cfg) {
   return (tokens + group_tokens(cfg) - 1) / group_tokens(cfg);
 }
 
+// V scale blocks of `seq_kv` keys: one (over every key) unless cfg.v_block.
+int64_t v_block_count(int64_t seq_kv, const QuantConfig& cfg) {
+  return cfg.v_block > 0 ? (seq_kv + cfg.v_block - 1) / cfg.v_block : 1;
+}
+
 float sm_scale_of(const AttnDims& dims) {
   return dims.sm_scale > 0.f ? dims.sm_scale : 1.f / std::sqrt(static_cast<float>(dims.head_dim));
 }
@@ -180,7 +185,7 @@ Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vect
   out.k8.resize(k.size());
   out.k_scale.resize(dims.batch * dims.kv_heads * k_groups);
   out.v8.resize(v.size());
-  const int64_t v_blocks = cfg.v_block > 0 ? (dims.seq_kv + cfg.v_block - 1) / cfg.v_block : 1;
+  const int64_t v_blocks = v_block_count(dims.seq_kv, cfg);
   const int64_t v_block_keys = cfg.v_block > 0 ? cfg.v_block : dims.seq_kv;
   out.v_scale.resize(dims.batch * dims.kv_heads * v_blocks * d);
   for (int64_t bkv = 0; bkv < dims.batch * dims.kv_heads; ++bkv) {
@@ -221,7 +226,7 @@ Output attention(const AttnDims& dims, const QuantConfig& cfg, const Quantized& 
   const int64_t d = dims.head_dim, group = group_tokens(cfg);
   const int64_t q_groups = group_count(dims.seq_q, cfg), k_groups = group_count(dims.seq_kv, cfg);
   const int64_t group_size = dims.heads / dims.kv_heads;
-  const int64_t v_blocks = cfg.v_block > 0 ? (dims.seq_kv + cfg.v_block - 1) / cfg.v_block : 1;
+  const int64_t v_blocks = v_block_count(dims.seq_kv, cfg);
   Output out{std::vector<double>(dims.q_elements(), 0.0), std::vector<double>(dims.q_elements(), 0.0)};
   for (int64_t b = 0; b < dims.batch; ++b)
     for (int64_t h = 0; h < dims.heads; ++h) {
