@@ -98,23 +98,33 @@ void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd);
 void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float* padded,
                       float* plain);
 
-// FP16 Q/K/V -> QuantizedQKV (V only when quantize_v).
+// FP16 Q/K/V -> QuantizedQKV (V only when quantize_v; Q only when quantize_q: skip it where
+// the attention kernel quantizes Q itself, attention_quantizes_q).
 cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __half* q,
                          const __half* k, const __half* v, bool quantize_v,
-                         const QuantizedQKV& out, cudaStream_t stream);
+                         const QuantizedQKV& out, cudaStream_t stream, bool quantize_q = true);
+
+// Whether int8_flash_attention (int8_pv) or int8qk_flash_attention, given FP16 Q, quantize Q
+// inside the attention kernel on this device and tuning: Hopper's warp-specialized kernels with
+// per-token Q scales and no rotation. The codes and scales are the quantizer's, bit for bit;
+// the Q half of quantize_qkv's work then moves into the kernel (docs/perf-log.md fq1).
+bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with
 // numerics.h's block-relative P. Requires cfg.kv_block == 64 (the kernel's KV tile; else
 // cudaErrorNotSupported); head_dim 64 or 128.
+// q_fp16: the FP16 Q; where attention_quantizes_q, the kernel quantizes it and qkv's Q codes
+// and scales are not read (quantize_qkv may skip them), else it is not read (nullptr: never).
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
-                                 const QuantizedQKV& qkv, __half* out, cudaStream_t stream);
+                                 const QuantizedQKV& qkv, __half* out, cudaStream_t stream,
+                                 const __half* q_fp16 = nullptr);
 
 // INT8 QK^T with FP16 P·V (int8-qk); v is the FP16 V. Requires cfg.kv_block == 64 like
 // int8-fa; the Hopper kernel steps its online softmax every 128 keys instead (P is relative
 // to the running max there, so the step changes only P's FP16 rounding: int8qk_softmax_keys).
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                    const QuantizedQKV& qk, const __half* v, __half* out,
-                                   cudaStream_t stream);
+                                   cudaStream_t stream, const __half* q_fp16 = nullptr);
 
 // The online-softmax step (keys) of the int8-qk kernel int8qk_flash_attention runs for this
 // problem on the current device and tuning: the kv_block its CPU emulation needs.

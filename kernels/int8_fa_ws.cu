@@ -77,7 +77,12 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
                  static_cast<uint64_t>(batch_heads), qk_box, W::kBlockM) &&
       encode_map(out.k_map, base.k, qk_bytes, kD, kv_rows, batch_kv_heads, qk_box, W::kKeys);
   if constexpr (W::kFp16QK) return v_ok && qk_ok;  // no K scales
-  return v_ok && qk_ok &&
+  // fused_q: FP16 Q in columns of 64 channels, quantized by the consumers (the INT8 q_map is
+  // encoded above all the same, over whatever q points to, and not read).
+  out.fused_q = base.q_half != nullptr && base.group_tokens == 1;
+  const bool q16_ok = !out.fused_q || encode_map(out.q16_map, base.q_half, 2, kD, static_cast<uint64_t>(base.seq_q),
+                                                 static_cast<uint64_t>(batch_heads), 64, W::kBlockM);
+  return v_ok && qk_ok && q16_ok &&
          encode_scale_map(out.k_scale_map, base.k_scale, static_cast<uint64_t>(base.n_k_groups), batch_kv_heads,
                           W::kKeys);
 }

@@ -47,7 +47,16 @@ struct Params {
   int32_t n_qblocks;         // ceil(seq_q / rows per CTA)
   float fp16_score_scale;    // sm_scale * log2(e), Fp16 only
   bool causal;
+  // INT8 Q·K^T on Hopper's warp-specialized kernels: non-null, FP16 Q (BHSD) that the kernel
+  // quantizes itself, per token as the quantizer does (q and q_scale unused); q_fold is the
+  // softmax scale folded into Q's scales (quantize.cu's GroupQuantArgs::fold).
+  const __half* q_half;
+  float q_fold;
 };
+
+// The Q scale the softmax uses from a stored (folded) one, 0 for a row past seq_q: a zero Q row
+// scores 0 everywhere, and the floor keeps -inf * scale = -inf.
+__device__ __forceinline__ float usable_q_scale(float stored) { return fmaxf(stored, FLT_MIN); }
 
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 __device__ __forceinline__ int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -244,7 +253,7 @@ struct WarpTile {
         const uint32_t group = p.group_tokens == 1 ? static_cast<uint32_t>(row)
                                                    : static_cast<uint32_t>(row) / static_cast<uint32_t>(p.group_tokens);
         const float s = row < p.seq_q ? p.q_scale[bh * p.n_q_groups + group] : 0.f;
-        scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
+        scale[r] = usable_q_scale(s);
       } else {
         scale[r] = p.fp16_score_scale;
       }

@@ -238,10 +238,10 @@ struct GpuSession::Impl {
         s.reference->run(q.get(), k.get(), v.get(), s.out_f32.get(), stream);
         break;
       case KernelId::Int8Full:
-        CUDA_CHECK(kernels::int8_flash_attention(dims, cfg, s.quant, s.out_f16.get(), stream));
+        CUDA_CHECK(kernels::int8_flash_attention(dims, cfg, s.quant, s.out_f16.get(), stream, q.get()));
         break;
       case KernelId::Int8QK:
-        CUDA_CHECK(kernels::int8qk_flash_attention(dims, cfg, s.quant, v.get(), s.out_f16.get(), stream));
+        CUDA_CHECK(kernels::int8qk_flash_attention(dims, cfg, s.quant, v.get(), s.out_f16.get(), stream, q.get()));
         break;
       case KernelId::Fp16Flash:
         CUDA_CHECK(kernels::fp16_flash_attention(dims, q.get(), k.get(), v.get(), s.out_f16.get(), stream));
@@ -263,8 +263,11 @@ struct GpuSession::Impl {
     if (op == KernelId::Fp8Cudnn) {
       CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
     } else {
-      CUDA_CHECK(kernels::quantize_qkv(dims, settings.quant, q.get(), k.get(), v.get(), op == KernelId::Int8Full,
-                                       s.quant, stream));
+      // Q's codes only where the attention kernel does not make them itself (then its time, the
+      // kernel-only part, includes them).
+      const bool int8_pv = op == KernelId::Int8Full;
+      CUDA_CHECK(kernels::quantize_qkv(dims, settings.quant, q.get(), k.get(), v.get(), int8_pv, s.quant, stream,
+                                       !kernels::attention_quantizes_q(dims, settings.quant, int8_pv)));
     }
   }
 

@@ -31,12 +31,14 @@ namespace int8attn::kernels::fa {
 struct WsParams {
   Params base;
   int32_t n_tiles;            // batch*heads*n_qblocks; the persistent grid walks them
+  int32_t fused_q;            // INT8 Q·K^T: Q arrives as FP16 (q16_map) and the consumers quantize it
   int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads longest first (causal)
   CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
   CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, keys, 1]
   CUtensorMap v_map;  // int8-fa, V^T: [padded seq_kv, head_dim, batch*kv_heads] int8, box [64, head_dim, 1];
                       // int8-qk, V: [head_dim, seq_kv, batch*kv_heads] FP16, box [64, keys, 1]
   CUtensorMap k_scale_map;  // [padded seq_kv, batch*kv_heads] FP32, box [keys, 1]: past the end, zeros
+  CUtensorMap q16_map;  // fused_q: [head_dim, seq_q, batch*heads] FP16, box [64, 128, 1] (columns of 64 channels)
 };
 
 template <Variant kV, int kD_>
@@ -77,8 +79,14 @@ struct WsShape {
   static constexpr int kStages = kInt8PV ? 8 : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
-  static constexpr int kBarrierOffset = kRingOffset + kStages * kStageBytes;
-  static constexpr int kSmemBytes = 1024 + kBarrierOffset + 2 * (kStages + kQSlots) * 8;  // + alignment slack
+  // INT8 Q·K^T with fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
+  // swizzled rows, as TMA writes them), which the consumers quantize into the tile's Q slot.
+  static constexpr int kQ16ColumnBytes = kBlockM * 128;
+  static constexpr int kQ16Bytes = kFp16QK ? 0 : kD / 64 * kQ16ColumnBytes;
+  static constexpr int kQ16Offset = kRingOffset + kStages * kStageBytes;
+  static constexpr int kBarrierOffset = kQ16Offset + kQ16Bytes;
+  static constexpr int kBarriers = 2 * (kStages + kQSlots) + 2;  // + the FP16 Q stage's full and empty
+  static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 <= 64K
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
@@ -87,12 +95,15 @@ struct WsShape {
   static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
 };
 
-// The CTA's mbarriers: a full and an empty one per ring stage and per Q slot.
+// The CTA's mbarriers: a full and an empty one per ring stage and per Q slot, and for the
+// FP16 Q stage (fused_q).
 struct WsBarriers {
   uint64_t* full;
   uint64_t* empty;
   uint64_t* q_full;
   uint64_t* q_empty;
+  uint64_t* q16_full;
+  uint64_t* q16_empty;
 };
 
 // The producer (lane 0 of warp 0): for each of the CTA's tiles, Q into its slot (once the
@@ -105,13 +116,22 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   uint32_t g = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
     const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
-    const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
-    if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
-    ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
+    if (!W::kFp16QK && p.fused_q) {  // FP16 Q into the stage, once the consumers quantized the last
+      if (tile_iter > 0) ws::wait_phase(bar.q16_empty, (tile_iter - 1) & 1);
+      ws::arrive_expect_bytes(bar.q16_full, W::kQ16Bytes);
 #pragma unroll
-    for (int c = 0; c < W::kQKColumns; ++c)
-      ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
-                   static_cast<int>(work.bh), &bar.q_full[q_slot]);
+      for (int c = 0; c < kD / 64; ++c)
+        ws::tma_load(smem + W::kQ16Offset + c * W::kQ16ColumnBytes, &p.q16_map, c * 64, static_cast<int>(work.m0),
+                     static_cast<int>(work.bh), bar.q16_full);
+    } else {
+      const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
+      if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
+      ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
+#pragma unroll
+      for (int c = 0; c < W::kQKColumns; ++c)
+        ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
+                     static_cast<int>(work.bh), &bar.q_full[q_slot]);
+    }
     const int kv = static_cast<int>(work.kv_index);
     for (int blk = 0; blk < work.n_blocks; ++blk, ++g) {
       const uint32_t stage = g % W::kStages;
@@ -204,6 +224,63 @@ struct WsConsumerRing {
   }
   __device__ __forceinline__ void release_block(int blk) const { release(&bar.empty[stage_of(blk)]); }
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
+
+  // fused_q: this warp's 16 rows of the tile's FP16 Q (the stage) -> INT8 codes in the tile's Q
+  // slot, and the usable Q scales of rows g and g + 8 (first_row: the warp's first row). The
+  // per-token quantizer's arithmetic (quantize.cu: max |x| over the row, numerics.h's rounding
+  // and folded scale), so the same codes and scales, bit for bit. A quad holds a row's kD / 4
+  // channels a thread. Every warp of the consumer calls it once per tile, in tile order: it
+  // releases the stage and syncs the warpgroup (named barrier 3 + cg) before S may read the slot.
+  __device__ __forceinline__ void quantize_q(const Params& p, char* smem_rw, int64_t first_row, uint32_t tile_iter,
+                                             int cg, float (&scale)[2]) const {
+    static_assert(!W::kFp16QK, "INT8 Q·K^T only");
+    constexpr int kCh = kD / 4, kHalfChunks = kCh / 8, kCodeChunks = kCh / 16;
+    ws::wait_phase(bar.q16_full, tile_iter & 1);
+    const int warp = (static_cast<int>(threadIdx.x) / 32) % 4, g = lane / 4, t = lane % 4, ch0 = t * kCh;
+    const char* stage = smem_rw + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes;
+    char* slot = smem_rw + q_slot * W::kQBytes;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = 64 * cg + 16 * warp + g + 8 * r;  // in the CTA's tile
+      // Eight channels from the stage (16 bytes, chunk i of this thread's): read twice, for the
+      // max and for the codes, rather than held, as the tile switch has few registers to spare.
+      auto load8 = [&](int i, float (&x)[8]) {
+        const uint4 raw = *reinterpret_cast<const uint4*>(stage + swizzle<128>(row, (ch0 % 64) / 8 + i));
+        const __half* h = reinterpret_cast<const __half*>(&raw);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) x[e] = __half2float(h[e]);
+      };
+      float amax = 0.f;
+#pragma unroll
+      for (int i = 0; i < kHalfChunks; ++i) {
+        float x[8];
+        load8(i, x);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
+      }
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+      const float inv = int8_inv_scale(amax);
+#pragma unroll
+      for (int i = 0; i < kCodeChunks; ++i) {
+        alignas(16) int8_t q[16];
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          float x[8];
+          load8(2 * i + half, x);
+#pragma unroll
+          for (int e = 0; e < 8; ++e) q[8 * half + e] = quantize_s8(x[e], inv);
+        }
+        *reinterpret_cast<uint4*>(slot + swizzle<kD>(row, ch0 / 16 + i)) = *reinterpret_cast<const uint4*>(q);
+      }
+      // Rows past seq_q arrive as zeros (TMA): scale 0, as q_scales_of reads for them.
+      const bool exists = first_row + g + 8 * r < p.seq_q;
+      scale[r] = usable_q_scale(exists ? fold_softmax_scale(int8_scale(amax), p.q_fold) : 0.f);
+    }
+    release(bar.q16_empty);
+    fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
+    ws::named_sync(3 + cg, 128);
+  }
   __device__ __forceinline__ void issue_scores(int blk, SAcc& acc) const {
     const uint64_t desc_k = gmma_desc<W::kQKRowBytes>(slot_addr(blk));
     if constexpr (W::kFp16QK) {  // k16 steps of 32 bytes, 4 in each column of 64 channels
@@ -300,6 +377,17 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
   using Ring = WsConsumerRing<W::kVariant, W::kD>;
   using Work = CtaWork<W::kBlockM, W::kKeys>;
   auto nothing = [] {};
+  // The tile's INT8 Q in its slot: TMA's (wait for it), or fused_q: quantized here from FP16,
+  // with the scales `scale` gets (as q_scales_of would read them).
+  auto q_ready = [&](const Ring& r, uint32_t iter, int64_t first_row, float(&scale)[2]) {
+    if constexpr (!W::kFp16QK) {
+      if (p.fused_q) {
+        r.quantize_q(p.base, smem, first_row, iter, cg, scale);
+        return;
+      }
+    }
+    r.wait_q(iter);
+  };
   int64_t tile = blockIdx.x;
   Work work(p.base, tile, p.tile_order_heads);
   uint32_t ring_base = 0, tile_iter = 0;
@@ -308,7 +396,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
     const int n_blocks = work.n_blocks;
     if (!started) {
-      ring.wait_q(tile_iter);
+      q_ready(ring, tile_iter, work.m0 + warp_row, wt.q_scale);
       if (n_blocks > 0) prologue(ring);
     }
     if (n_blocks > 0) steps(ring, work);
@@ -319,12 +407,12 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     if (n_blocks > 0 && next_tile < p.n_tiles) {
       const Work next_work(p.base, next_tile, p.tile_order_heads);
       switched = next_work.n_blocks > 0;
-      wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
+      if (!p.fused_q) wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
       next_first_row = next_work.m0 + warp_row;
     }
     if (switched) {
       const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
-      next_ring.wait_q(tile_iter + 1);
+      q_ready(next_ring, tile_iter + 1, next_first_row, next_q_scale);
       float l_final[2];
       step(ring, n_blocks - 1, next_ring, 0, 0,
            [&] {
@@ -350,8 +438,8 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     tile = next_tile;
     work = Work(p.base, tile, p.tile_order_heads);
     if (!switched) {
-      float q_scale[2];
-      wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: q_ready sets them before the first S
+      if (!p.fused_q) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       restarted();
       reset();
@@ -376,7 +464,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   const CtaWork<W::kBlockM> first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
-  wt.load_q_scales(first.bh);
+  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready quantizes the tile and sets them
   uint32_t s_acc[kBlockN / 2], o_acc[kD / 2], pa[kBlockN / 32][4];
   float tp[kBlockN / 8][4];
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
@@ -469,7 +557,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   const CtaWork<W::kBlockM, kKeys> first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, first.m0 + warp_row,
                                                                              first.offset);
-  wt.load_q_scales(first.bh);
+  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready quantizes the tile and sets them
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
   typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
@@ -554,8 +642,12 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
   extern __shared__ char smem_raw[];
   char* const smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);  // TMA swizzle: 1 KB aligned
   uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
-  const WsBarriers bar{barriers, barriers + W::kStages, barriers + 2 * W::kStages,
-                       barriers + 2 * W::kStages + W::kQSlots};
+  const WsBarriers bar{barriers,
+                       barriers + W::kStages,
+                       barriers + 2 * W::kStages,
+                       barriers + 2 * W::kStages + W::kQSlots,
+                       barriers + 2 * (W::kStages + W::kQSlots),
+                       barriers + 2 * (W::kStages + W::kQSlots) + 1};
   // The warp index through a shuffle: the compiler then knows it is warp-uniform, so the
   // consumers' descriptor and ring-slot arithmetic runs on the uniform datapath instead of
   // in vector registers moved over by R2UR before each wgmma (as CUTLASS's canonical_warp_idx_sync):
@@ -573,6 +665,8 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
       cuda::ptx::mbarrier_init(&bar.q_full[s], 1);
       cuda::ptx::mbarrier_init(&bar.q_empty[s], 4 * W::kConsumers);
     }
+    cuda::ptx::mbarrier_init(bar.q16_full, 1);
+    cuda::ptx::mbarrier_init(bar.q16_empty, 4 * W::kConsumers);
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
