@@ -80,11 +80,16 @@ struct WsShape {
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
   // INT8 Q·K^T with fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
-  // swizzled rows, as TMA writes them), which the consumers quantize into the tile's Q slot.
+  // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
   static constexpr int kQ16Bytes = kFp16QK ? 0 : kD / 64 * kQ16ColumnBytes;
   static constexpr int kQ16Offset = kRingOffset + kStages * kStageBytes;
-  static constexpr int kBarrierOffset = kQ16Offset + kQ16Bytes;
+  // fused_q: the Q scales of each slot's rows (usable ones, as q_scales_of returns them).
+  static constexpr int kQScaleOffset = kQ16Offset + kQ16Bytes;
+  static constexpr int kQScaleBytes = kFp16QK ? 0 : kQSlots * kBlockM * 4;
+  static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
+  // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
+  static constexpr int kQuantWarps = 3;
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + 2;  // + the FP16 Q stage's full and empty
   static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 <= 64K
@@ -116,7 +121,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   uint32_t g = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
     const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
-    if (!W::kFp16QK && p.fused_q) {  // FP16 Q into the stage, once the consumers quantized the last
+    if (!W::kFp16QK && p.fused_q) {  // FP16 Q into the stage, once the last one is quantized
       if (tile_iter > 0) ws::wait_phase(bar.q16_empty, (tile_iter - 1) & 1);
       ws::arrive_expect_bytes(bar.q16_full, W::kQ16Bytes);
 #pragma unroll
@@ -150,6 +155,67 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
           ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, key0, kv, &bar.full[stage]);
       }
       if constexpr (!W::kFp16QK) ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
+    }
+  }
+}
+
+// fused_q, producer warps 1..kQuantWarps (warp 0's lane 0 loads): each tile's FP16 Q from the
+// stage -> INT8 codes in the tile's Q slot and usable scales beside it, once the consumers
+// released the slot (q_empty) and the stage holds the tile (q16_full); then q_full for the
+// consumers and q16_empty for the next load. A warp a row at a time, rows qwarp, qwarp +
+// kQuantWarps, ...; a lane kD / 32 channels. The per-token quantizer's arithmetic (quantize.cu:
+// max |x| over the row, numerics.h's rounding and folded scale): its codes and scales, bit for
+// bit. In the 24 registers a producer thread keeps.
+template <Variant kV, int kD>
+__device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
+                                              int lane) {
+  using W = WsShape<kV, kD>;
+  static_assert(!W::kFp16QK, "INT8 Q·K^T only");
+  constexpr int kLaneCh = kD / 32;  // 4 or 2 channels: 8 or 4 bytes of FP16
+  const int ch0 = lane * kLaneCh;
+  const uint32_t base = smem_addr(smem);
+  // This lane's bytes in row 0 of the stage and of a slot, and row 0's scale of slot 0.
+  const uint32_t stage = base + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes + (ch0 % 8) * 2;
+  const uint32_t codes0 = base + ch0 % 16, scales0 = base + W::kQScaleOffset;
+  uint32_t tile_iter = 0;
+  for (int tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
+    const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
+    ws::wait_phase(bar.q16_full, tile_iter & 1);
+    if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
+    const uint32_t codes = codes0 + q_slot * W::kQBytes, scales = scales0 + q_slot * W::kBlockM * 4;
+    for (int row = qwarp; row < W::kBlockM; row += W::kQuantWarps) {
+      const uint32_t src = stage + swizzle<128>(row, (ch0 % 64) / 8);
+      uint32_t raw[2];
+      if constexpr (kLaneCh == 4) {
+        const uint2 v = lds64(src);
+        raw[0] = v.x, raw[1] = v.y;
+      } else {
+        raw[0] = lds32(src);
+      }
+      const __half* h = reinterpret_cast<const __half*>(raw);
+      float amax = 0.f;
+#pragma unroll
+      for (int e = 0; e < kLaneCh; ++e) amax = fmaxf(amax, fabsf(__half2float(h[e])));
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+      const float inv = int8_inv_scale(amax);
+      uint32_t packed = 0;
+#pragma unroll
+      for (int e = 0; e < kLaneCh; ++e)
+        packed |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8(__half2float(h[e]), inv))) << (8 * e);
+      const uint32_t dst = codes + swizzle<kD>(row, ch0 / 16);
+      if constexpr (kLaneCh == 4) sts32(dst, packed);
+      else sts16(dst, packed);
+      // Rows past seq_q arrive as zeros (TMA), so their scale is 0 here, as q_scales_of reads
+      // for them, with no bound to check.
+      if (lane == 0)
+        sts32(scales + row * 4, __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale(amax), p.base.q_fold))));
+    }
+    fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
+    __syncwarp();
+    if (lane == 0) {
+      ws::arrive(&bar.q_full[q_slot]);
+      ws::arrive(bar.q16_empty);
     }
   }
 }
@@ -225,61 +291,12 @@ struct WsConsumerRing {
   __device__ __forceinline__ void release_block(int blk) const { release(&bar.empty[stage_of(blk)]); }
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
 
-  // fused_q: this warp's 16 rows of the tile's FP16 Q (the stage) -> INT8 codes in the tile's Q
-  // slot, and the usable Q scales of rows g and g + 8 (first_row: the warp's first row). The
-  // per-token quantizer's arithmetic (quantize.cu: max |x| over the row, numerics.h's rounding
-  // and folded scale), so the same codes and scales, bit for bit. A quad holds a row's kD / 4
-  // channels a thread. Every warp of the consumer calls it once per tile, in tile order: it
-  // releases the stage and syncs the warpgroup (named barrier 3 + cg) before S may read the slot.
-  __device__ __forceinline__ void quantize_q(const Params& p, char* smem_rw, int64_t first_row, uint32_t tile_iter,
-                                             int cg, float (&scale)[2]) const {
-    static_assert(!W::kFp16QK, "INT8 Q·K^T only");
-    constexpr int kCh = kD / 4, kHalfChunks = kCh / 8, kCodeChunks = kCh / 16;
-    ws::wait_phase(bar.q16_full, tile_iter & 1);
-    const int warp = (static_cast<int>(threadIdx.x) / 32) % 4, g = lane / 4, t = lane % 4, ch0 = t * kCh;
-    const char* stage = smem_rw + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes;
-    char* slot = smem_rw + q_slot * W::kQBytes;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int row = 64 * cg + 16 * warp + g + 8 * r;  // in the CTA's tile
-      // Eight channels from the stage (16 bytes, chunk i of this thread's): read twice, for the
-      // max and for the codes, rather than held, as the tile switch has few registers to spare.
-      auto load8 = [&](int i, float (&x)[8]) {
-        const uint4 raw = *reinterpret_cast<const uint4*>(stage + swizzle<128>(row, (ch0 % 64) / 8 + i));
-        const __half* h = reinterpret_cast<const __half*>(&raw);
-#pragma unroll
-        for (int e = 0; e < 8; ++e) x[e] = __half2float(h[e]);
-      };
-      float amax = 0.f;
-#pragma unroll
-      for (int i = 0; i < kHalfChunks; ++i) {
-        float x[8];
-        load8(i, x);
-#pragma unroll
-        for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
-      }
-      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
-      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
-      const float inv = int8_inv_scale(amax);
-#pragma unroll
-      for (int i = 0; i < kCodeChunks; ++i) {
-        alignas(16) int8_t q[16];
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          float x[8];
-          load8(2 * i + half, x);
-#pragma unroll
-          for (int e = 0; e < 8; ++e) q[8 * half + e] = quantize_s8(x[e], inv);
-        }
-        *reinterpret_cast<uint4*>(slot + swizzle<kD>(row, ch0 / 16 + i)) = *reinterpret_cast<const uint4*>(q);
-      }
-      // Rows past seq_q arrive as zeros (TMA): scale 0, as q_scales_of reads for them.
-      const bool exists = first_row + g + 8 * r < p.seq_q;
-      scale[r] = usable_q_scale(exists ? fold_softmax_scale(int8_scale(amax), p.q_fold) : 0.f);
-    }
-    release(bar.q16_empty);
-    fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
-    ws::named_sync(3 + cg, 128);
+  // fused_q: the usable Q scales of rows g and g + 8 of the warp whose first row in the tile is
+  // row (the quantizing warps wrote them with the codes, before q_full).
+  __device__ __forceinline__ void q_scales_from_smem(int row, float (&scale)[2]) const {
+    const float* slot_scales = reinterpret_cast<const float*>(smem + W::kQScaleOffset) + q_slot * W::kBlockM;
+    scale[0] = slot_scales[row + lane / 4];
+    scale[1] = slot_scales[row + lane / 4 + 8];
   }
   __device__ __forceinline__ void issue_scores(int blk, SAcc& acc) const {
     const uint64_t desc_k = gmma_desc<W::kQKRowBytes>(slot_addr(blk));
@@ -377,16 +394,11 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
   using Ring = WsConsumerRing<W::kVariant, W::kD>;
   using Work = CtaWork<W::kBlockM, W::kKeys>;
   auto nothing = [] {};
-  // The tile's INT8 Q in its slot: TMA's (wait for it), or fused_q: quantized here from FP16,
-  // with the scales `scale` gets (as q_scales_of would read them).
-  auto q_ready = [&](const Ring& r, uint32_t iter, int64_t first_row, float(&scale)[2]) {
-    if constexpr (!W::kFp16QK) {
-      if (p.fused_q) {
-        r.quantize_q(p.base, smem, first_row, iter, cg, scale);
-        return;
-      }
-    }
+  // The tile's INT8 Q in its slot (TMA's, or fused_q the quantizing warps'); fused_q: and its
+  // scales, from shared memory (as q_scales_of would read them).
+  auto q_ready = [&](const Ring& r, uint32_t iter, float(&scale)[2]) {
     r.wait_q(iter);
+    if (!W::kFp16QK && p.fused_q) r.q_scales_from_smem(warp_row, scale);
   };
   int64_t tile = blockIdx.x;
   Work work(p.base, tile, p.tile_order_heads);
@@ -396,7 +408,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
     const int n_blocks = work.n_blocks;
     if (!started) {
-      q_ready(ring, tile_iter, work.m0 + warp_row, wt.q_scale);
+      q_ready(ring, tile_iter, wt.q_scale);
       if (n_blocks > 0) prologue(ring);
     }
     if (n_blocks > 0) steps(ring, work);
@@ -412,7 +424,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     }
     if (switched) {
       const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
-      q_ready(next_ring, tile_iter + 1, next_first_row, next_q_scale);
+      q_ready(next_ring, tile_iter + 1, next_q_scale);
       float l_final[2];
       step(ring, n_blocks - 1, next_ring, 0, 0,
            [&] {
@@ -438,7 +450,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     tile = next_tile;
     work = Work(p.base, tile, p.tile_order_heads);
     if (!switched) {
-      float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: q_ready sets them before the first S
+      float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: q_ready reads them before the first S
       if (!p.fused_q) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       restarted();
@@ -464,7 +476,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   const CtaWork<W::kBlockM> first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
-  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready quantizes the tile and sets them
+  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
   uint32_t s_acc[kBlockN / 2], o_acc[kD / 2], pa[kBlockN / 32][4];
   float tp[kBlockN / 8][4];
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
@@ -557,7 +569,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   const CtaWork<W::kBlockM, kKeys> first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, first.m0 + warp_row,
                                                                              first.offset);
-  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready quantizes the tile and sets them
+  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
   typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
@@ -661,18 +673,22 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
       cuda::ptx::mbarrier_init(&bar.full[s], 1);                    // the producer's arrival + its bytes
       cuda::ptx::mbarrier_init(&bar.empty[s], 4 * W::kConsumers);   // one per consumer warp
     }
+    const bool quantizing = !W::kFp16QK && p.fused_q;  // Q's slots are filled by kQuantWarps warps
     for (int s = 0; s < W::kQSlots; ++s) {
-      cuda::ptx::mbarrier_init(&bar.q_full[s], 1);
+      cuda::ptx::mbarrier_init(&bar.q_full[s], quantizing ? W::kQuantWarps : 1);
       cuda::ptx::mbarrier_init(&bar.q_empty[s], 4 * W::kConsumers);
     }
     cuda::ptx::mbarrier_init(bar.q16_full, 1);
-    cuda::ptx::mbarrier_init(bar.q16_empty, 4 * W::kConsumers);
+    cuda::ptx::mbarrier_init(bar.q16_empty, W::kQuantWarps);
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
   if (wg == 0) {
     ws::set_max_registers<W::kProducerRegs>();
     if (warp == 0 && lane == 0) ws_produce<kV, kD>(p, smem, bar);
+    if constexpr (!W::kFp16QK) {
+      if (p.fused_q && warp >= 1 && warp <= W::kQuantWarps) ws_quantize_q<kV, kD>(p, smem, bar, warp - 1, lane);
+    }
     return;
   }
   ws::set_max_registers<W::kConsumerRegs>();
