@@ -226,13 +226,13 @@ struct WsConsumerRing {
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
 
   // fused_q: this warp's 16 rows of the tile's FP16 Q (the stage) -> INT8 codes in the tile's Q
-  // slot, and the usable Q scales of rows g and g + 8 (first_row: the warp's first row). The
+  // slot, and the usable Q scales of the warp's rows g and g + 8. The
   // per-token quantizer's arithmetic (quantize.cu: max |x| over the row, numerics.h's rounding
   // and folded scale), so the same codes and scales, bit for bit. A quad holds a row's kD / 4
   // channels a thread. Every warp of the consumer calls it once per tile, in tile order: it
   // releases the stage and syncs the warpgroup (named barrier 3 + cg) before S may read the slot.
-  __device__ __forceinline__ void quantize_q(const Params& p, char* smem_rw, int64_t first_row, uint32_t tile_iter,
-                                             int cg, float (&scale)[2]) const {
+  __device__ __forceinline__ void quantize_q(const Params& p, char* smem_rw, uint32_t tile_iter, int cg,
+                                             float (&scale)[2]) const {
     static_assert(!W::kFp16QK, "INT8 Q·K^T only");
     constexpr int kCh = kD / 4, kHalfChunks = kCh / 8, kCodeChunks = kCh / 16;
     ws::wait_phase(bar.q16_full, tile_iter & 1);
@@ -273,9 +273,9 @@ struct WsConsumerRing {
         }
         *reinterpret_cast<uint4*>(slot + swizzle<kD>(row, ch0 / 16 + i)) = *reinterpret_cast<const uint4*>(q);
       }
-      // Rows past seq_q arrive as zeros (TMA): scale 0, as q_scales_of reads for them.
-      const bool exists = first_row + g + 8 * r < p.seq_q;
-      scale[r] = usable_q_scale(exists ? fold_softmax_scale(int8_scale(amax), p.q_fold) : 0.f);
+      // Rows past seq_q arrive as zeros (TMA), so their scale is 0 here, as q_scales_of reads
+      // for them, with no bound to check.
+      scale[r] = usable_q_scale(fold_softmax_scale(int8_scale(amax), p.q_fold));
     }
     release(bar.q16_empty);
     fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
@@ -379,10 +379,10 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
   auto nothing = [] {};
   // The tile's INT8 Q in its slot: TMA's (wait for it), or fused_q: quantized here from FP16,
   // with the scales `scale` gets (as q_scales_of would read them).
-  auto q_ready = [&](const Ring& r, uint32_t iter, int64_t first_row, float(&scale)[2]) {
+  auto q_ready = [&](const Ring& r, uint32_t iter, float(&scale)[2]) {
     if constexpr (!W::kFp16QK) {
       if (p.fused_q) {
-        r.quantize_q(p.base, smem, first_row, iter, cg, scale);
+        r.quantize_q(p.base, smem, iter, cg, scale);
         return;
       }
     }
@@ -396,7 +396,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
     const int n_blocks = work.n_blocks;
     if (!started) {
-      q_ready(ring, tile_iter, work.m0 + warp_row, wt.q_scale);
+      q_ready(ring, tile_iter, wt.q_scale);
       if (n_blocks > 0) prologue(ring);
     }
     if (n_blocks > 0) steps(ring, work);
@@ -412,7 +412,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     }
     if (switched) {
       const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
-      q_ready(next_ring, tile_iter + 1, next_first_row, next_q_scale);
+      q_ready(next_ring, tile_iter + 1, next_q_scale);
       float l_final[2];
       step(ring, n_blocks - 1, next_ring, 0, 0,
            [&] {
