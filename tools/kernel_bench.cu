@@ -398,7 +398,7 @@ int main(int argc, char** argv) {
   } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16" || mode == "wsfq") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P; wsfq: int8-fa and int8-qk with Q quantized by the quantizer and in the kernel)
     if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs};
     else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
-    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8QkWsPP, Kind::Int8QkWsFq};
+    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8QkWs, Kind::Int8QkWsFq};
     else if (mode == "wsfp16") kinds = {Kind::Fp16FaWs, Kind::Fp16FaWsPP};
     else kinds = {Kind::Int8QkWs, Kind::Int8QkWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
