@@ -8,6 +8,12 @@
                                               MUFU.EX2, wgmma, local loads/stores (the step loop is the one
                                               with 34 EX2 for int8-fa, 66 for int8-qk and fp16-fa)
   sass_tools.py hist SASS FUNC LO HI          opcode histogram of FUNC's addresses [LO, HI] (hex)
+  sass_tools.py stalls CSV [N]                the N SASS lines (default 40) with the most warp-stall samples
+                                              in ncu's source page (`ncu -i R --page source --csv
+                                              --print-source sass`, as scripts/kernel-bench.sh wsprofile
+                                              writes it), with each line's share and its top stall columns
+                                              (columns matched by name: written against a hand-made CSV, not
+                                              yet against a real export)
   sass_tools.py schedule SASS FUNC LO HI      ptxas's static schedule of that range from the control bits:
                                               the stall cycles it put after each instruction (a lower bound
                                               on one warp's issue time when nothing waits on a scoreboard)
@@ -116,10 +122,46 @@ def schedule(path, func, lo, hi):
     print("scoreboard waits by opcode: " + ", ".join(f"{k} {v}" for k, v in waits.most_common(14)))
 
 
+def stalls(path, most="40"):
+    import csv
+    rows = list(csv.reader(open(path, newline="")))
+    header_at = next((i for i, r in enumerate(rows) if any("Source" in c or "Address" in c for c in r)), None)
+    if header_at is None:
+        print(f"{path}: no header row with Source or Address")
+        return
+    header, body = rows[header_at], rows[header_at + 1:]
+
+    def number(text):
+        try:
+            return float(text.replace(",", ""))
+        except ValueError:
+            return 0.0
+
+    total_col = next((i for i, h in enumerate(header) if "Stall Sampling (All" in h), None)
+    if total_col is None:
+        total_col = next((i for i, h in enumerate(header) if "stall" in h.lower()), None)
+    if total_col is None:
+        print(f"{path}: no stall-sampling column; columns: " + ", ".join(header))
+        return
+    text_col = next((i for i, h in enumerate(header) if h.strip() == "Source"), 0)
+    reasons = [i for i, h in enumerate(header) if "stall" in h.lower() and i != total_col and "Sampling" not in h]
+    body = [r for r in body if len(r) == len(header)]
+    total = sum(number(r[total_col]) for r in body) or 1.0
+    print(f"{len(body)} lines, {total:.0f} samples ({header[total_col]})")
+    for r in sorted(body, key=lambda r: -number(r[total_col]))[: int(most)]:
+        top = sorted(((number(r[i]), header[i]) for i in reasons), reverse=True)[:3]
+        detail = ", ".join(f"{name} {value:.0f}" for value, name in top if value > 0)
+        print(f"{100 * number(r[total_col]) / total:5.1f}%  {r[text_col].strip()[:70]:70s}  {detail}")
+
+
 def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
-    commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4)}
-    if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
+    commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4),
+                "stalls": (stalls, 1)}
+    optional = {"stalls": 1}  # trailing arguments that may be left out
+    given = len(argv) - 2
+    if len(argv) < 2 or argv[1] not in commands or not (
+            commands[argv[1]][1] <= given <= commands[argv[1]][1] + optional.get(argv[1], 0)):
         print(__doc__, file=sys.stderr)
         return 2
     commands[argv[1]][0](*argv[2:])
