@@ -71,7 +71,9 @@ gpu_tests() {
   if [[ -n "${GTEST_FILTER:-}" ]]; then
     "$BUILD_DIR/tests/int8attn_gpu_tests" --gtest_filter="$GTEST_FILTER"
   else
-    ctest --test-dir "$BUILD_DIR" -L gpu --output-on-failure -j 1
+    # A hung kernel (a deadlock in a new pipeline) fails its test after 120 s (the longest
+    # takes ~7 s on an H200) instead of eating the whole device call.
+    ctest --test-dir "$BUILD_DIR" -L gpu --output-on-failure -j 1 --timeout 120
   fi
 }
 has_stage gpu-tests && run_stage gpu-tests "$OUT/gpu-tests.log" gpu_tests

@@ -92,7 +92,7 @@ struct WsShape {
   static constexpr int kQuantWarps = 3;
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + 2;  // + the FP16 Q stage's full and empty
   static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
-  static constexpr uint32_t kProducerRegs = 32, kConsumerRegs = 240;  // 128*32 + 256*240 = 64K (as FA3: 128*32 + 384*160)
+  static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 = 384*168, the launch allocation (the CTA's pool)
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
   static_assert(kStageBytes % 1024 == 0, "ring slots start on 1 KB");
@@ -172,19 +172,17 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
   using W = WsShape<kV, kD>;
   static_assert(!W::kFp16QK, "INT8 Q·K^T only");
   constexpr int kLaneCh = kD / 32;  // 4 or 2 channels: 8 or 4 bytes of FP16
-  const int ch0 = lane * kLaneCh;
-  const uint32_t base = smem_addr(smem);
-  // This lane's bytes in row 0 of the stage and of a slot, and row 0's scale of slot 0.
-  const uint32_t stage = base + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes + (ch0 % 8) * 2;
-  const uint32_t codes0 = base + ch0 % 16, scales0 = base + W::kQScaleOffset;
-  uint32_t tile_iter = 0;
-  for (int tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
+  // This lane's place in a row: of the stage (FP16, 128-byte swizzled rows in columns of 64
+  // channels) and of a slot (INT8, kD-byte swizzled rows). The rest is warp-uniform.
+  const int ch0 = lane * kLaneCh, src_chunk = (ch0 % 64) / 8, dst_chunk = ch0 / 16;
+  const uint32_t src_lane = smem_addr(smem) + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes + (ch0 % 8) * 2;
+  const uint32_t dst_lane = smem_addr(smem) + ch0 % 16;
+  for (uint32_t tile_iter = 0; blockIdx.x + tile_iter * gridDim.x < static_cast<uint32_t>(p.n_tiles); ++tile_iter) {
     const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
     ws::wait_phase(bar.q16_full, tile_iter & 1);
     if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
-    const uint32_t codes = codes0 + q_slot * W::kQBytes, scales = scales0 + q_slot * W::kBlockM * 4;
     for (int row = qwarp; row < W::kBlockM; row += W::kQuantWarps) {
-      const uint32_t src = stage + swizzle<128>(row, (ch0 % 64) / 8);
+      const uint32_t src = src_lane + swizzle<128>(row, src_chunk);
       uint32_t raw[2];
       if constexpr (kLaneCh == 4) {
         const uint2 v = lds64(src);
@@ -193,23 +191,26 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
         raw[0] = lds32(src);
       }
       const __half* h = reinterpret_cast<const __half*>(raw);
-      float amax = 0.f;
-#pragma unroll
-      for (int e = 0; e < kLaneCh; ++e) amax = fmaxf(amax, fabsf(__half2float(h[e])));
+      // max |x| in FP16 (exact, as the float max of the converted values), then float with 0 as
+      // its floor (fmaxf drops NaN as the quantizer's does): two fewer live floats.
+      __half2 amax2 = __habs2(*reinterpret_cast<const __half2*>(&raw[0]));
+      if constexpr (kLaneCh == 4) amax2 = __hmax2(amax2, __habs2(*reinterpret_cast<const __half2*>(&raw[1])));
+      float amax = fmaxf(fmaxf(__low2float(amax2), __high2float(amax2)), 0.f);
 #pragma unroll
       for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-      const float inv = int8_inv_scale(amax);
+      const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: 24 registers
       uint32_t packed = 0;
 #pragma unroll
       for (int e = 0; e < kLaneCh; ++e)
         packed |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8(__half2float(h[e]), inv))) << (8 * e);
-      const uint32_t dst = codes + swizzle<kD>(row, ch0 / 16);
+      const uint32_t dst = dst_lane + q_slot * W::kQBytes + swizzle<kD>(row, dst_chunk);
       if constexpr (kLaneCh == 4) sts32(dst, packed);
       else sts16(dst, packed);
       // Rows past seq_q arrive as zeros (TMA), so their scale is 0 here, as q_scales_of reads
       // for them, with no bound to check.
       if (lane == 0)
-        sts32(scales + row * 4, __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale(amax), p.base.q_fold))));
+        sts32(smem_addr(smem) + W::kQScaleOffset + (q_slot * W::kBlockM + row) * 4,
+              __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale_fp16(amax), p.base.q_fold))));
     }
     fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
     __syncwarp();
