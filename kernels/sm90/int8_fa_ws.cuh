@@ -93,6 +93,12 @@ struct WsShape {
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + 2;  // + the FP16 Q stage's full and empty
   static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 = 384*168, the launch allocation (the CTA's pool)
+  // setmaxnreg moves registers within the CTA's launch allocation (kThreads times the
+  // launch-bounds cap, 65536 / kThreads rounded down to 8): asking for more makes
+  // setmaxnreg.inc wait forever (32 producer + 240 consumer registers hung the device).
+  static constexpr uint32_t kLaunchRegs = 65536 / kThreads / 8 * 8;
+  static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= kThreads * kLaunchRegs,
+                "setmaxnreg: the warpgroups' registers exceed the CTA's launch allocation");
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
   static_assert(kStageBytes % 1024 == 0, "ring slots start on 1 KB");
