@@ -468,7 +468,11 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
       const std::vector<float> emu = cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
                                                                        KernelId::Int8Full, nullptr);
       expect_matches_emulation(prob.output(), emu, "int8-fa warp-specialized " + describe(dims));
+      // Q quantized in the kernel across a persistent CTA's tiles (its FP16 stage runs a tile
+      // ahead; the shapes above with more tiles than SMs walk several a CTA).
+      expect_fused_q_identical(prob, true, prob.output(), "int8-fa warp-specialized " + describe(dims));
       expect_int8qk_matches_emulation(prob, "warp-specialized " + describe(dims));
+      expect_fused_q_identical(prob, false, prob.output(), "int8-qk warp-specialized " + describe(dims));
       prob.poison_output();
       ASSERT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
                                               prob.out.as<__half>(), nullptr),
