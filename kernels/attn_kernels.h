@@ -52,13 +52,15 @@ struct QuantizedQKV {
   float* k_mean = nullptr;
 };
 
-// Bytes of each buffer of QuantizedQKV for a problem (the harness allocates them).
+// Bytes of each buffer of QuantizedQKV for a problem (the harness allocates them). No Q codes
+// or scales without quantize_q (where the attention kernel quantizes Q, attention_quantizes_q).
 struct QuantizedSizes {
   size_t q8 = 0, k8 = 0, v8 = 0, q_scale = 0, k_scale = 0, v_scale = 0, k_mean = 0;
   size_t total() const { return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean; }
   std::array<size_t, 7> parts() const { return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean}; }  // field order
 };
-QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v);
+QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v,
+                               bool quantize_q = true);
 
 // Several buffers carved from one device allocation, in order, each on a 256-byte boundary:
 // the alignment cudaMalloc gives, so each part is aligned as if allocated alone.
@@ -104,10 +106,11 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                          const __half* k, const __half* v, bool quantize_v,
                          const QuantizedQKV& out, cudaStream_t stream, bool quantize_q = true);
 
-// Whether int8_flash_attention (int8_pv) or int8qk_flash_attention, given FP16 Q, quantize Q
-// inside the attention kernel on this device and tuning: Hopper's warp-specialized kernels with
-// per-token Q scales and no rotation. The codes and scales are the quantizer's, bit for bit;
-// the Q half of quantize_qkv's work then moves into the kernel (docs/perf-log.md fq1).
+// Whether int8_flash_attention (int8_pv), given FP16 Q, quantizes Q inside the attention
+// kernel on this device and tuning: Hopper's warp-specialized int8-fa kernel with per-token Q
+// scales and no rotation. The codes and scales are the quantizer's, bit for bit; the Q half of
+// quantize_qkv's work then moves into the kernel (docs/perf-log.md fq1-fq3). False for int8-qk
+// (int8_pv false): its kernel was slower with Q fused than the quantizer's Q half costs.
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with
@@ -124,7 +127,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 // to the running max there, so the step changes only P's FP16 rounding: int8qk_softmax_keys).
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                    const QuantizedQKV& qk, const __half* v, __half* out,
-                                   cudaStream_t stream, const __half* q_fp16 = nullptr);
+                                   cudaStream_t stream);
 
 // The online-softmax step (keys) of the int8-qk kernel int8qk_flash_attention runs for this
 // problem on the current device and tuning: the kv_block its CPU emulation needs.

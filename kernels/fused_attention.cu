@@ -202,12 +202,14 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
 }
 
 // Whether the INT8 kernel for these options quantizes FP16 Q itself (attention_quantizes_q):
-// the warp-specialized kernel would run (int8-fa: and FusedTuning::wgmma does not force
-// mma.sync) with per-token Q scales and no rotation (the kernel has neither).
+// int8-fa's warp-specialized kernel would run (and FusedTuning::wgmma does not force
+// mma.sync) with per-token Q scales and no rotation (the kernel has neither). int8-qk does
+// not: its kernel ran 4-34% slower with the quantizing warps live (docs/perf-log.md fq3).
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
+  if (variant != Variant::Int8Full) return false;
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || cfg.kv_block != fa::kBlockN) return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
-  if (variant == Variant::Int8Full && tuning().wgmma == 0) return false;
+  if (tuning().wgmma == 0) return false;
   return ws_would_run(dims, variant, padded_seq_kv(dims.seq_kv), 1);
 }
 
@@ -238,6 +240,9 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
     return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
                                 cfg.l_from_quantized_p, tuning().ws_schedule, stream);
   }
+  // Every other kernel reads the quantizer's Q codes: the harness leaves them out where this
+  // kernel was to quantize Q (a tuning changed since then would otherwise read nothing).
+  if (qkv.q8 == nullptr || qkv.q_scale == nullptr) return cudaErrorInvalidValue;
   if (tuning().wgmma != 0) {  // wgmma 0 forces mma.sync
     const auto ws = try_ws(dims, Variant::Int8Full, [&] {
       return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
@@ -266,17 +271,12 @@ int fp16_softmax_keys(const AttnDims& dims) {
 }
 
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qk,
-                                   const __half* v, __half* out, cudaStream_t stream, const __half* q_fp16) {
+                                   const __half* v, __half* out, cudaStream_t stream) {
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
   p.v_rows = dims.seq_kv;
-  if (q_fp16 != nullptr && fuses_q(dims, cfg, Variant::Int8QK)) {
-    set_fused_q(dims, q_fp16, p);
-    return fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, cfg.l_from_quantized_p,
-                                tuning().ws_schedule, stream);
-  }
   const auto ws = try_ws(dims, Variant::Int8QK, [&] {
     return fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, cfg.l_from_quantized_p,
                                 tuning().ws_schedule, stream);

@@ -117,7 +117,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8QkWsFq };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq };
 
 // A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
 // FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
@@ -156,12 +156,11 @@ constexpr KindSpec kKinds[] = {
     {Kind::Fp16FaWsPP, "fp16-fa(ws,pp)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 1},
     {Kind::Int8FaU8LQWs, "int8-fa(u8,lq,ws)", KernelId::Int8Full, kU8, true, 0, -1, 1, 2},
     {Kind::Int8FaU8WsFq, "int8-fa(u8,ws,fq)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, true},
-    {Kind::Int8QkWsFq, "int8-qk(ws,fq)", KernelId::Int8QK, kU8, false, 0, -1, 1, -1, true},
 };
 constexpr bool kinds_in_enum_order() {
   for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
     if (static_cast<size_t>(kKinds[i].kind) != i) return false;
-  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8QkWsFq) + 1;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8WsFq) + 1;
 }
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
@@ -263,7 +262,7 @@ struct Bench {
     const __half* q_fp16 = spec.fused_q ? q : nullptr;
     switch (spec.kernel) {
       case KernelId::Int8Full: return int8_flash_attention(dims, cfg, qkv, out, nullptr, q_fp16);
-      case KernelId::Int8QK: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr, q_fp16);
+      case KernelId::Int8QK: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
       case KernelId::Fp16Flash: return fp16_flash_attention(dims, q, k, v, out, nullptr);
       default: return cudaErrorInvalidValue;
     }
@@ -395,10 +394,10 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
-  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16" || mode == "wsfq") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P; wsfq: int8-fa and int8-qk with Q quantized by the quantizer and in the kernel)
+  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16" || mode == "wsfq") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P; wsfq: int8-fa with Q quantized by the quantizer and in the kernel, and int8-qk for the end-to-end sums)
     if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs};
     else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
-    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8QkWs, Kind::Int8QkWsFq};
+    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8QkWs};
     else if (mode == "wsfp16") kinds = {Kind::Fp16FaWs, Kind::Fp16FaWsPP};
     else kinds = {Kind::Int8QkWs, Kind::Int8QkWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})

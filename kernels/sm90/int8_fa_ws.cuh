@@ -31,7 +31,7 @@ namespace int8attn::kernels::fa {
 struct WsParams {
   Params base;
   int32_t n_tiles;            // batch*heads*n_qblocks; the persistent grid walks them
-  int32_t fused_q;            // INT8 Q·K^T: Q arrives as FP16 (q16_map) and the consumers quantize it
+  int32_t fused_q;            // int8-fa (WsShape::kFusedQ): Q arrives as FP16 (q16_map), producer warps quantize it
   int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads longest first (causal)
   CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
   CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, keys, 1]
@@ -79,14 +79,17 @@ struct WsShape {
   static constexpr int kStages = kInt8PV ? 8 : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
-  // INT8 Q·K^T with fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
+  // fused_q (int8-fa only: with the quantizing warps live, int8-qk's kernel ran 4-34% slower,
+  // which its shorter quantize step did not pay back; docs/perf-log.md fq3).
+  static constexpr bool kFusedQ = kInt8PV;
+  // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
-  static constexpr int kQ16Bytes = kFp16QK ? 0 : kD / 64 * kQ16ColumnBytes;
+  static constexpr int kQ16Bytes = kFusedQ ? kD / 64 * kQ16ColumnBytes : 0;
   static constexpr int kQ16Offset = kRingOffset + kStages * kStageBytes;
   // fused_q: the Q scales of each slot's rows (usable ones, as q_scales_of returns them).
   static constexpr int kQScaleOffset = kQ16Offset + kQ16Bytes;
-  static constexpr int kQScaleBytes = kFp16QK ? 0 : kQSlots * kBlockM * 4;
+  static constexpr int kQScaleBytes = kFusedQ ? kQSlots * kBlockM * 4 : 0;
   static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
   // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
   static constexpr int kQuantWarps = 3;
@@ -135,7 +138,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
       ws::tma_load(smem + W::kQ16Offset + c * W::kQ16ColumnBytes, &p.q16_map, c * 64, static_cast<int>(w.m0),
                    static_cast<int>(w.bh), bar.q16_full);
   };
-  const bool fused = !W::kFp16QK && p.fused_q;
+  const bool fused = W::kFusedQ && p.fused_q;
   if (fused && blockIdx.x < p.n_tiles) load_q16(blockIdx.x);
   uint32_t g = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
@@ -187,13 +190,17 @@ template <Variant kV, int kD>
 __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
                                               int lane) {
   using W = WsShape<kV, kD>;
-  static_assert(!W::kFp16QK, "INT8 Q·K^T only");
+  static_assert(W::kFusedQ, "the variants that take FP16 Q");
   constexpr int kLaneCh = kD / 32;  // 4 or 2 channels: 8 or 4 bytes of FP16
+  // The shared base through a shuffle: the compiler then knows it is warp-uniform and keeps
+  // what derives from it in uniform registers, outside the 24 (in vector registers, the
+  // per-tile addresses spilled).
+  const uint32_t base = __shfl_sync(0xffffffffu, smem_addr(smem), 0);
   // This lane's place in a row: of the stage (FP16, 128-byte swizzled rows in columns of 64
   // channels) and of a slot (INT8, kD-byte swizzled rows). The rest is warp-uniform.
   const int ch0 = lane * kLaneCh, src_chunk = (ch0 % 64) / 8, dst_chunk = ch0 / 16;
-  const uint32_t src_lane = smem_addr(smem) + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes + (ch0 % 8) * 2;
-  const uint32_t dst_lane = smem_addr(smem) + ch0 % 16;
+  const uint32_t src_lane = base + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes + (ch0 % 8) * 2;
+  const uint32_t dst_lane = base + ch0 % 16;
   for (uint32_t tile_iter = 0; blockIdx.x + tile_iter * gridDim.x < static_cast<uint32_t>(p.n_tiles); ++tile_iter) {
     const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
     ws::wait_phase(bar.q16_full, tile_iter & 1);
@@ -226,7 +233,7 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       // Rows past seq_q arrive as zeros (TMA), so their scale is 0 here, as q_scales_of reads
       // for them, with no bound to check.
       if (lane == 0)
-        sts32(smem_addr(smem) + W::kQScaleOffset + (q_slot * W::kBlockM + row) * 4,
+        sts32(base + W::kQScaleOffset + (q_slot * W::kBlockM + row) * 4,
               __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale_fp16(amax), p.base.q_fold))));
     }
     fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
@@ -416,7 +423,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
   // scales, from shared memory (as q_scales_of would read them).
   auto q_ready = [&](const Ring& r, uint32_t iter, float(&scale)[2]) {
     r.wait_q(iter);
-    if (!W::kFp16QK && p.fused_q) r.q_scales_from_smem(warp_row, scale);
+    if (W::kFusedQ && p.fused_q) r.q_scales_from_smem(warp_row, scale);
   };
   int64_t tile = blockIdx.x;
   Work work(p.base, tile, p.tile_order_heads);
@@ -437,7 +444,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     if (n_blocks > 0 && next_tile < p.n_tiles) {
       const Work next_work(p.base, next_tile, p.tile_order_heads);
       switched = next_work.n_blocks > 0;
-      if (!p.fused_q) wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
       next_first_row = next_work.m0 + warp_row;
     }
     if (switched) {
@@ -469,7 +476,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     work = Work(p.base, tile, p.tile_order_heads);
     if (!switched) {
       float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: q_ready reads them before the first S
-      if (!p.fused_q) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       restarted();
       reset();
@@ -587,7 +594,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   const CtaWork<W::kBlockM, kKeys> first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, first.m0 + warp_row,
                                                                              first.offset);
-  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
+  wt.load_q_scales(first.bh);  // int8-qk takes INT8 Q (WsShape::kFusedQ)
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
   typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
@@ -691,7 +698,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
       cuda::ptx::mbarrier_init(&bar.full[s], 1);                    // the producer's arrival + its bytes
       cuda::ptx::mbarrier_init(&bar.empty[s], 4 * W::kConsumers);   // one per consumer warp
     }
-    const bool quantizing = !W::kFp16QK && p.fused_q;  // Q's slots are filled by kQuantWarps warps
+    const bool quantizing = W::kFusedQ && p.fused_q;  // Q's slots are filled by kQuantWarps warps
     for (int s = 0; s < W::kQSlots; ++s) {
       cuda::ptx::mbarrier_init(&bar.q_full[s], quantizing ? W::kQuantWarps : 1);
       cuda::ptx::mbarrier_init(&bar.q_empty[s], 4 * W::kConsumers);
@@ -704,7 +711,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
   if (wg == 0) {
     ws::set_max_registers<W::kProducerRegs>();
     if (warp == 0 && lane == 0) ws_produce<kV, kD>(p, smem, bar);
-    if constexpr (!W::kFp16QK) {
+    if constexpr (W::kFusedQ) {
       if (p.fused_q && warp >= 1 && warp <= W::kQuantWarps) ws_quantize_q<kV, kD>(p, smem, bar, warp - 1, lane);
     }
     return;

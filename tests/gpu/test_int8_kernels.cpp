@@ -306,21 +306,19 @@ std::vector<float> int8qk_emulation(const DeviceProblem& prob) {
                                             &prob.host.v);
 }
 
-// Where the INT8 kernel just run quantizes Q itself when given FP16 Q (attention_quantizes_q,
-// under the caller's tuning), runs it that way with the Q codes and scales in qkv poisoned (a
-// kernel that read them fails): its codes are the quantizer's bit for bit, so its output must be
+// Where int8-fa's kernel quantizes Q itself when given FP16 Q (attention_quantizes_q, under
+// the caller's tuning), runs it that way with the Q codes and scales in qkv poisoned (a kernel
+// that read them fails): its codes are the quantizer's bit for bit, so its output must be
 // `unfused`, the same kernel's on the quantizer's codes, bit for bit. Then restores qkv's Q.
-void expect_fused_q_identical(DeviceProblem& prob, bool int8_pv, const std::vector<float>& unfused,
-                              const std::string& label) {
-  if (!kernels::attention_quantizes_q(prob.dims, prob.cfg, int8_pv)) return;
+// int8-qk never takes FP16 Q (its kernel was slower so, docs/perf-log.md fq3).
+void expect_fused_q_identical(DeviceProblem& prob, const std::vector<float>& unfused, const std::string& label) {
+  EXPECT_FALSE(kernels::attention_quantizes_q(prob.dims, prob.cfg, false)) << label << ": int8-qk takes INT8 Q";
+  if (!kernels::attention_quantizes_q(prob.dims, prob.cfg, true)) return;
   ASSERT_EQ(cudaMemset(prob.qkv.q8, 0x7f, prob.sizes.q8), cudaSuccess);
   ASSERT_EQ(cudaMemset(prob.qkv.q_scale, 0xff, prob.sizes.q_scale), cudaSuccess);  // NaN scales
   prob.poison_output();
-  const __half* q = prob.q.as<__half>();
   const cudaError_t err =
-      int8_pv ? kernels::int8_flash_attention(prob.dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr, q)
-              : kernels::int8qk_flash_attention(prob.dims, prob.cfg, prob.qkv, prob.v.as<__half>(),
-                                                prob.out.as<__half>(), nullptr, q);
+      kernels::int8_flash_attention(prob.dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr, prob.q.as<__half>());
   ASSERT_EQ(err, cudaSuccess) << label << ", Q quantized in the kernel: " << cudaGetErrorString(err);
   const std::vector<float> fused = prob.output();
   int64_t differ = 0;
@@ -345,13 +343,12 @@ void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const s
     ASSERT_EQ(err, cudaSuccess) << label << ": " << cudaGetErrorString(err);
     emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), KernelId::Int8Full,
                                              nullptr);
-    expect_fused_q_identical(prob, true, prob.output(), label);
+    expect_fused_q_identical(prob, prob.output(), label);
   } else if (kernel == Kernel::Int8Qk) {
     err = kernels::int8qk_flash_attention(dims, prob.cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
                                           nullptr);
     ASSERT_EQ(err, cudaSuccess) << label << ": " << cudaGetErrorString(err);
     emu = int8qk_emulation(prob);
-    expect_fused_q_identical(prob, false, prob.output(), label);
   } else {
     err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
                                         prob.out.as<__half>(), nullptr);
@@ -470,9 +467,8 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
       expect_matches_emulation(prob.output(), emu, "int8-fa warp-specialized " + describe(dims));
       // Q quantized in the kernel across a persistent CTA's tiles (its FP16 stage runs a tile
       // ahead; the shapes above with more tiles than SMs walk several a CTA).
-      expect_fused_q_identical(prob, true, prob.output(), "int8-fa warp-specialized " + describe(dims));
+      expect_fused_q_identical(prob, prob.output(), "int8-fa warp-specialized " + describe(dims));
       expect_int8qk_matches_emulation(prob, "warp-specialized " + describe(dims));
-      expect_fused_q_identical(prob, false, prob.output(), "int8-qk warp-specialized " + describe(dims));
       prob.poison_output();
       ASSERT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
                                               prob.out.as<__half>(), nullptr),
