@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# One call on the GPU machine: build, GPU tests, compute-sanitizer on small shapes, the
-# reference's own throughput/memory, and a benchmark sweep; prints a short table LAST.
+# One call on the GPU machine: build, a smoke run of the attention kernels, GPU tests,
+# compute-sanitizer on small shapes, the reference's own throughput/memory, and a benchmark
+# sweep; prints a short table LAST.
 # Full logs go under $OUT (at most 8 files come back from the device machine).
 #
-#   STAGES="build gpu-tests sanitize refbench bench"   which stages run (default: all)
+#   STAGES="build smoke gpu-tests sanitize refbench bench"   which stages run (default: all)
 #   BENCH_CONFIG=configs/default.json                  config of the bench stage
 #   BUILD_DIR=build  JOBS=$(nproc)  OUT=./device-out   build folder, parallelism, log folder
 #   GTEST_FILTER=...                                   restricts the gpu-tests stage
@@ -15,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-STAGES=${STAGES:-"build gpu-tests sanitize refbench bench"}
+STAGES=${STAGES:-"build smoke gpu-tests sanitize refbench bench"}
 BENCH_CONFIG=${BENCH_CONFIG:-configs/default.json}
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
@@ -66,6 +67,30 @@ has_stage build && grep -E "cuDNN" "$OUT/build.log" | head -2 | tee -a "$SUMMARY
 
 bench="$BUILD_DIR/int8attn-bench"
 if [[ -x "$bench" ]]; then "$bench" devices 2>&1 | tee -a "$SUMMARY"; fi
+
+# smoke: each attention kernel once (profile, d128 and causal d64, more tiles than SMs so the
+# persistent kernels walk several a CTA), 30 s at most each. A hang (a deadlock in a new
+# pipeline) shows here within a minute, and the GPU stages after it are skipped: otherwise
+# every test that launches the kernel would wait out its ctest timeout in turn.
+hung=0
+smoke() {
+  local k args rc status=0
+  for k in int8-qk int8-fa fp16-fa; do
+    for args in "--head-dim 128" "--head-dim 64 --causal"; do
+      # shellcheck disable=SC2086  # args holds several options
+      timeout 30 "$bench" profile --batch 4 --heads 16 --seq-len 4096 $args -k "$k" --max-seconds 0.3
+      rc=$?
+      if [[ $rc == 124 ]]; then echo "HUNG: $k $args (killed after 30 s)"; hung=1; return 1; fi
+      [[ $rc != 0 ]] && status=1
+    done
+  done
+  return $status
+}
+has_stage smoke && run_stage smoke "$OUT/gpu-tests.log" smoke
+if [[ $hung == 1 ]]; then
+  note "a kernel hung in the smoke stage: the GPU stages after it are skipped"
+  STAGES="build smoke"
+fi
 
 gpu_tests() {
   if [[ -n "${GTEST_FILTER:-}" ]]; then
