@@ -87,6 +87,13 @@ struct QuantConfig {
   int32_t kv_block = kGpuKvBlock;          // keys per online-softmax step (the running max is
                                   // updated once per block; P's rounding depends on it)
   QkRotation rotation = QkRotation::None;  // applied after K smoothing (K - mean, then H)
+  int32_t v_block = 0;  // int8-fa's V: keys per scale of each channel; 0 one scale a channel over the
+                        // whole head, else a multiple of kv_block (a P block's INT32 P·V shares one)
 };
+
+// V scale blocks of a kv head of seq_kv keys (1 when cfg.v_block is 0).
+inline int64_t v_scale_blocks(int64_t seq_kv, const QuantConfig& cfg) {
+  return cfg.v_block > 0 ? (seq_kv + cfg.v_block - 1) / cfg.v_block : 1;
+}
 
 }  // namespace int8attn

@@ -20,6 +20,7 @@ std::string KernelSpec::support_rules() const {
   parts.push_back(fmt::format("backends: {}", fmt::join(names, ", ")));
   if (min_cc_major > 0) parts.push_back(fmt::format("GPU: compute capability >= {}.{}", min_cc_major, min_cc_minor));
   if (gpu_kv_block_fixed) parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
+  if (gpu_v_per_channel) parts.push_back("GPU: quantization.v_block 0");
   if (needs_cudnn) {
     const std::string missing = cudnn_missing_reason();
     parts.push_back(missing.empty() ? fmt::format("needs cuDNN 9 (this build: cuDNN {})", cudnn_version())
@@ -49,6 +50,11 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
     return fmt::format("quantization: kv_block {} not supported on the GPU (its INT8 kernels step {} keys; the "
                        "CPU backend emulates any)",
                        quant.kv_block, kGpuKvBlock);
+  }
+  if (dev.backend == BackendKind::Cuda && gpu_v_per_channel && quant.v_block != 0) {
+    return fmt::format("quantization: v_block {} not supported on the GPU (its int8-fa kernels scale V per "
+                       "channel; the CPU backend emulates V scaled per block)",
+                       quant.v_block);
   }
   if (shape_rule) {
     if (auto why = shape_rule(dims, dev)) return *why;
@@ -107,8 +113,9 @@ KernelSpec spec_of(const KernelIdentity& identity) {
     case KernelId::Int8QK:
     case KernelId::Fp16Flash: {
       const bool int8_steps_fixed = identity.id != KernelId::Fp16Flash;  // the INT8 kernels step kGpuKvBlock keys
+      const bool int8_v = identity.id == KernelId::Int8Full;             // the one with INT8 V
       return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0, fused_head_dims, false, nullptr, "",
-              int8_steps_fixed};
+              int8_steps_fixed, int8_v};
     }
     case KernelId::Fp16Cudnn:
       return {identity, {BackendKind::Cuda}, 8, 0, {}, true, fp16_cudnn_rule,

@@ -39,6 +39,7 @@ struct KernelSpec : KernelIdentity {
   ShapeRule shape_rule;             // optional
   std::string shape_rule_text;      // the rule in words, for list-kernels
   bool gpu_kv_block_fixed = false;  // GPU: quantization.kv_block must be kGpuKvBlock (the CPU emulation runs any)
+  bool gpu_v_per_channel = false;   // GPU: quantization.v_block must be 0 (int8-fa's kernels scale V per channel)
   // Rules in words, for list-kernels.
   std::string support_rules() const;
   // Why this kernel cannot run the problem on the device with this quantization, or nullopt

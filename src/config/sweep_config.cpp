@@ -25,6 +25,7 @@ constexpr int64_t kMaxHeadDim = 1024;
 constexpr int64_t kHeadDimMultiple = 8;     // 16-byte rows for the INT8/FP16 loads
 constexpr int64_t kQuantBlockMultiple = 16;  // MMA tile height
 constexpr int64_t kMaxQuantBlock = 1024;
+constexpr int64_t kMaxVBlock = 1 << 20;  // the longest seq_len a config may ask for
 
 // Enum <-> config string tables (one place per enum, read both ways).
 template <class E>
@@ -300,7 +301,7 @@ std::string read_baseline(const JsonNode& node, const std::vector<std::string>& 
 QuantConfig read_quantization(const JsonNode& node) {
   node.expect_object(
       {"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block", "rotation",
-       "fallback_rotation"});
+       "fallback_rotation", "v_block"});
   QuantConfig q;
   read_optional(node, "rotation", q.rotation, [](const JsonNode& n) { return read_rotations(n).front(); });
   auto as_bool = [](const JsonNode& n) { return n.as_bool(); };
@@ -311,6 +312,15 @@ QuantConfig read_quantization(const JsonNode& node) {
   read_optional(node, "p_quant", q.p_quant, [](const JsonNode& n) { return parse_enum(n, kPQuantNames); });
   read_optional(node, "l_from_quantized_p", q.l_from_quantized_p, as_bool);
   read_optional(node, "kv_block", q.kv_block, [](const JsonNode& n) { return int32_t(read_quant_block(n)); });
+  // int8-fa's V scale blocks: 0 (one scale a channel), or a multiple of kv_block, so that a KV
+  // block's INT32 P·V shares one scale a channel.
+  read_optional(node, "v_block", q.v_block, [&q](const JsonNode& n) {
+    const int64_t v = n.as_int(0, kMaxVBlock);
+    if (v % q.kv_block != 0) {
+      n.fail_expected(fmt::format("0 or a multiple of kv_block ({}) up to {}", q.kv_block, kMaxVBlock));
+    }
+    return int32_t(v);
+  });
   return q;
 }
 
@@ -442,7 +452,7 @@ namespace {
 
 json settings_to_json(const RunSettings& s) {
   const QuantConfig& q = s.quant;
-  return {
+  json settings = {
       {"kernels", s.kernels},
       {"quantization",
        {{"qk_granularity", enum_name(kQkGranularityNames, q.qk_granularity)},
@@ -463,6 +473,9 @@ json settings_to_json(const RunSettings& s) {
       {"cpu", {{"max_case_gflop", s.cpu.max_case_gflop}, {"max_case_bytes", s.cpu.max_case_bytes}, {"threads", s.cpu.threads}}},
       {"baseline", s.baseline.empty() ? json("fastest-fp16") : json(s.baseline)},
   };
+  // Written only when set, so that reports and baselines from before the option stay comparable.
+  if (q.v_block != 0) settings["quantization"]["v_block"] = q.v_block;
+  return settings;
 }
 
 // --- top level ---------------------------------------------------------------------------

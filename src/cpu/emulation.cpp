@@ -74,12 +74,18 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
 
   if (kernel == KernelId::Int8Full) {
     if (static_cast<int64_t>(qkv.v8.size()) != dims.kv_elements() ||
-        static_cast<int64_t>(qkv.v_scale.size()) != dims.batch * dims.kv_heads * d) {
+        static_cast<int64_t>(qkv.v_scale.size()) != dims.batch * dims.kv_heads * v_scale_blocks(dims.seq_kv, cfg) * d) {
       throw std::invalid_argument("int8-fa emulation: V was not quantized");
     }
     auto make_pv = [&](int64_t bkv) {
-      return QuantizedPV{qkv.v8.data() + bkv * dims.seq_kv * d, qkv.v_scale.data() + bkv * d, d,
-                         cfg.p_quant, cfg.l_from_quantized_p, {}, {}};
+      return QuantizedPV{qkv.v8.data() + bkv * dims.seq_kv * d,
+                         qkv.v_scale.data() + bkv * v_scale_blocks(dims.seq_kv, cfg) * d,
+                         cfg.v_block,
+                         d,
+                         cfg.p_quant,
+                         cfg.l_from_quantized_p,
+                         {},
+                         {}};
     };
     return run_rows(dims, cfg.kv_block, exec, make_pv, score_row);
   }

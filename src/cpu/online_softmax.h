@@ -60,11 +60,13 @@ void online_softmax_row(const float* s, int64_t seq_kv, int64_t n_visible, int64
   for (int64_t c = 0; c < head_dim; ++c) out[c] = l > 0.f ? pv.output(acc[c], l, c) : 0.f;
 }
 
-// int8-fa: P coded by quantize_p, INT32 P·V inside a block, the V scale in the epilogue.
+// int8-fa: P coded by quantize_p, INT32 P·V inside a block, the V scale in the epilogue (or,
+// V scaled per block of keys, in the block's merge).
 struct QuantizedPV {
   static constexpr bool kBlockRelativeP = true;
   const int8_t* v8;        // [seq_kv, head_dim] of this kv head
-  const float* v_scale;    // [head_dim]
+  const float* v_scale;    // [v_scale_blocks, head_dim]
+  int64_t v_block;         // QuantConfig::v_block: 0, one scale a channel
   int64_t head_dim;
   PQuant mode;
   bool l_from_quantized_p;
@@ -86,14 +88,21 @@ struct QuantizedPV {
       for (int64_t c = 0; c < head_dim; ++c) block[c] += codes[j - j0] * int32_t{v_row[c]};
     }
     const float code_weight = weight / p_levels(mode);
-    for (int64_t c = 0; c < head_dim; ++c) {
-      acc[c] = acc[c] * alpha + static_cast<float>(block[c]) * code_weight;
+    if (v_block > 0) {  // the KV block lies in one V block (v_block is a multiple of kv_block)
+      const float* block_scale = v_scale + (j0 / v_block) * head_dim;
+      for (int64_t c = 0; c < head_dim; ++c) {
+        acc[c] = acc[c] * alpha + (static_cast<float>(block[c]) * block_scale[c]) * code_weight;
+      }
+    } else {
+      for (int64_t c = 0; c < head_dim; ++c) {
+        acc[c] = acc[c] * alpha + static_cast<float>(block[c]) * code_weight;
+      }
     }
     return weight * (l_from_quantized_p ? static_cast<float>(code_sum) / p_levels(mode) : p_sum);
   }
 
   float output(float acc_c, float l, int64_t c) const {
-    return round_to_half((acc_c * (1.f / l)) * v_scale[c]);
+    return v_block > 0 ? round_to_half(acc_c * (1.f / l)) : round_to_half((acc_c * (1.f / l)) * v_scale[c]);
   }
 };
 

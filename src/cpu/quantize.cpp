@@ -39,6 +39,10 @@ void validate_quant_config(const QuantConfig& cfg) {
     throw std::invalid_argument(fmt::format("qk_block must be positive, got {}", cfg.qk_block));
   }
   if (cfg.kv_block <= 0) throw std::invalid_argument(fmt::format("kv_block must be positive, got {}", cfg.kv_block));
+  if (cfg.v_block < 0 || cfg.v_block % cfg.kv_block != 0) {
+    throw std::invalid_argument(
+        fmt::format("v_block must be 0 or a multiple of kv_block {}, got {}", cfg.kv_block, cfg.v_block));
+  }
 }
 
 void validate_rotation(const AttnDims& dims, const QuantConfig& cfg) {
@@ -97,7 +101,7 @@ void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group
   }
 }
 
-// Quantizes one kv head of V ([seq, d] at x) with one scale per channel.
+// Quantizes `seq` tokens of V ([seq, d] at x) with one scale per channel.
 void quantize_channels(const float* x, int64_t seq, int64_t d, int8_t* codes, float* scales) {
   for (int64_t c = 0; c < d; ++c) {
     float amax = 0.f;
@@ -156,10 +160,15 @@ QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, co
 
   if (quantize_v) {
     out.v8.resize(v.size());
-    out.v_scale.resize(dims.batch * dims.kv_heads * d);
+    const int64_t v_blocks = v_scale_blocks(dims.seq_kv, cfg);
+    const int64_t block = cfg.v_block > 0 ? cfg.v_block : dims.seq_kv;
+    out.v_scale.resize(dims.batch * dims.kv_heads * v_blocks * d);
     for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
-      quantize_channels(v.data() + bh * dims.seq_kv * d, dims.seq_kv, d, out.v8.data() + bh * dims.seq_kv * d,
-                        out.v_scale.data() + bh * d);
+      for (int64_t b = 0; b < v_blocks; ++b) {  // each block of keys its own scale per channel
+        const int64_t at = (bh * dims.seq_kv + b * block) * d;
+        quantize_channels(v.data() + at, std::min(block, dims.seq_kv - b * block), d, out.v8.data() + at,
+                          out.v_scale.data() + (bh * v_blocks + b) * d);
+      }
     }
   }
   return out;
@@ -179,7 +188,8 @@ int64_t int8_qk_part_bytes(const AttnDims& dims, const QuantConfig& cfg) {
 }  // namespace
 
 int64_t int8_full_tensor_bytes(const AttnDims& dims, const QuantConfig& cfg) {
-  const int64_t v_bytes = dims.kv_elements() + dims.batch * dims.kv_heads * dims.head_dim * int64_t{sizeof(float)};
+  const int64_t v_bytes = dims.kv_elements() + dims.batch * dims.kv_heads * v_scale_blocks(dims.seq_kv, cfg) *
+                                                    dims.head_dim * int64_t{sizeof(float)};
   return int8_qk_part_bytes(dims, cfg) + v_bytes;
 }
 

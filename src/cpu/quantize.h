@@ -17,7 +17,7 @@ struct QuantizedHost {
   std::vector<int8_t> v8;       // [batch, kv_heads, seq_kv, head_dim]; empty unless quantize_v
   std::vector<float> q_scale;   // [batch, heads, n_q_groups], folded with sm_scale*log2(e)
   std::vector<float> k_scale;   // [batch, kv_heads, n_k_groups]
-  std::vector<float> v_scale;   // [batch, kv_heads, head_dim]; empty unless quantize_v
+  std::vector<float> v_scale;   // [batch, kv_heads, v_scale_blocks, head_dim]; empty unless quantize_v
   std::vector<float> k_mean;    // [batch, kv_heads, head_dim]; empty unless cfg.smooth_k
 
   int64_t bytes() const;  // codes + scales + mean, as stored

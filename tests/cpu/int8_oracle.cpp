@@ -89,8 +89,9 @@ struct RowSums {
 };
 
 // int8-fa: per block, codes c_j = rint(levels · exp2(s_j - bm)) against the block's own max
-// bm, the block's exact INT32 P·V, weight w = exp2(bm - m_final).
-RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* v8) {
+// bm, the block's exact INT32 P·V (times its V block's scales when cfg.v_block), weight
+// w = exp2(bm - m_final).
+RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* v8, const float* v_scale) {
   const float levels = cfg.p_quant == PQuant::U8x255 ? 255.f : 127.f;
   const int64_t n = static_cast<int64_t>(row.s.size()), d = row.head_dim;
   const float m_final = *std::max_element(row.s.begin(), row.s.end());
@@ -107,9 +108,11 @@ RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* 
       l_block += cfg.l_from_quantized_p ? code / static_cast<double>(levels) : p;
       for (int64_t c = 0; c < d; ++c) pv[c] += code * v8[j * d + c];
     }
+    const float* block_scale = cfg.v_block > 0 ? v_scale + (j0 / cfg.v_block) * d : nullptr;
     for (int64_t c = 0; c < d; ++c) {
-      sums.acc[c] += w * static_cast<double>(pv[c]) / levels;
-      sums.acc_abs[c] += w * std::fabs(static_cast<double>(pv[c])) / levels;
+      const double term = w * static_cast<double>(pv[c]) / levels * (block_scale ? block_scale[c] : 1.0);
+      sums.acc[c] += term;
+      sums.acc_abs[c] += std::fabs(term);
     }
     sums.l += w * l_block;
   }
@@ -177,7 +180,9 @@ Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vect
   out.k8.resize(k.size());
   out.k_scale.resize(dims.batch * dims.kv_heads * k_groups);
   out.v8.resize(v.size());
-  out.v_scale.resize(dims.batch * dims.kv_heads * d);
+  const int64_t v_blocks = cfg.v_block > 0 ? (dims.seq_kv + cfg.v_block - 1) / cfg.v_block : 1;
+  const int64_t v_block_keys = cfg.v_block > 0 ? cfg.v_block : dims.seq_kv;
+  out.v_scale.resize(dims.batch * dims.kv_heads * v_blocks * d);
   for (int64_t bkv = 0; bkv < dims.batch * dims.kv_heads; ++bkv) {
     const int64_t at = bkv * dims.seq_kv * d;
     std::vector<float> mean;
@@ -188,11 +193,14 @@ Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vect
     const std::vector<float> rows =
         quantizer_input(k.data() + at, cfg.smooth_k ? mean.data() : nullptr, dims.seq_kv, d, rotate);
     quantize_token_groups(rows.data(), dims.seq_kv, d, group, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
-    for (int64_t c = 0; c < d; ++c) {  // V: one scale per channel
-      float amax = 0.f;
-      for (int64_t j = 0; j < dims.seq_kv; ++j) amax = std::max(amax, std::fabs(v[at + j * d + c]));
-      for (int64_t j = 0; j < dims.seq_kv; ++j) out.v8[at + j * d + c] = int8_code(v[at + j * d + c], amax);
-      out.v_scale[bkv * d + c] = amax / 127.f;
+    for (int64_t b = 0; b < v_blocks; ++b) {  // V: one scale per channel of each V block
+      const int64_t j0 = b * v_block_keys, j1 = std::min(dims.seq_kv, j0 + v_block_keys);
+      for (int64_t c = 0; c < d; ++c) {
+        float amax = 0.f;
+        for (int64_t j = j0; j < j1; ++j) amax = std::max(amax, std::fabs(v[at + j * d + c]));
+        for (int64_t j = j0; j < j1; ++j) out.v8[at + j * d + c] = int8_code(v[at + j * d + c], amax);
+        out.v_scale[(bkv * v_blocks + b) * d + c] = amax / 127.f;
+      }
     }
   }
   return out;
@@ -213,6 +221,7 @@ Output attention(const AttnDims& dims, const QuantConfig& cfg, const Quantized& 
   const int64_t d = dims.head_dim, group = group_tokens(cfg);
   const int64_t q_groups = group_count(dims.seq_q, cfg), k_groups = group_count(dims.seq_kv, cfg);
   const int64_t group_size = dims.heads / dims.kv_heads;
+  const int64_t v_blocks = cfg.v_block > 0 ? (dims.seq_kv + cfg.v_block - 1) / cfg.v_block : 1;
   Output out{std::vector<double>(dims.q_elements(), 0.0), std::vector<double>(dims.q_elements(), 0.0)};
   for (int64_t b = 0; b < dims.batch; ++b)
     for (int64_t h = 0; h < dims.heads; ++h) {
@@ -233,13 +242,15 @@ Output attention(const AttnDims& dims, const QuantConfig& cfg, const Quantized& 
           row.s[j] = static_cast<float>(dot) * (q_scale * qz.k_scale[bkv * k_groups + j / group]);
         }
         const bool full = variant == Variant::Int8Fa;
-        const RowSums sums = full ? int8_fa_row(row, cfg, qz.v8.data() + bkv * dims.seq_kv * d)
+        const RowSums sums = full ? int8_fa_row(row, cfg, qz.v8.data() + bkv * dims.seq_kv * d,
+                                                qz.v_scale.data() + bkv * v_blocks * d)
                                   : int8_qk_row(row, cfg, v_fp16.data() + bkv * dims.seq_kv * d);
         const double per_block_keys = full ? 0.0 : static_cast<double>(cfg.kv_block);
-        const double k_acc = (per_block_keys + 4.0 * sums.blocks + 4.0) * kFp32Unit;
+        const double per_block_ops = full && cfg.v_block > 0 ? 5.0 : 4.0;  // + the V block's scale product
+        const double k_acc = (per_block_keys + per_block_ops * sums.blocks + 4.0) * kFp32Unit;
         const double k_l = (cfg.kv_block + 4.0 * sums.blocks + 4.0) * kFp32Unit;
         for (int64_t c = 0; c < d; ++c) {
-          const double v_scale = full ? qz.v_scale[bkv * d + c] : 1.0;
+          const double v_scale = full && cfg.v_block == 0 ? qz.v_scale[bkv * d + c] : 1.0;
           const double o = sums.acc[c] / sums.l * v_scale;
           const double r = v_scale / sums.l * (k_acc * sums.acc_abs[c] + k_l * std::fabs(sums.acc[c])) +
                            4.0 * kFp32Unit * std::fabs(o);

@@ -31,7 +31,8 @@ struct Quantized {
                                    // with the rotation, Q and K - mean rotated first
   std::vector<float> q_scale;      // [b, h, q groups], with sm_scale * log2(e) folded in
   std::vector<float> k_scale;      // [b, kvh, k groups]
-  std::vector<float> v_scale;      // [b, kvh, d]
+  std::vector<float> v_scale;      // [b, kvh, V blocks, d]: one V block (a scale per channel over all
+                                   // keys) unless cfg.v_block, then one per v_block keys
   std::vector<float> k_mean;       // [b, kvh, d]; empty without smoothing
 };
 

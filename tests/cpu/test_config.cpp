@@ -137,6 +137,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"bad_kernel_name", minimal_config("", R"(, "kernels": ["int8-fa", "int9-fa"])"), "kernels[1]"},
         BadConfig{"bad_p_quant", minimal_config("", R"(, "quantization": {"p_quant": "u8"})"),
                   "quantization.p_quant"},
+        BadConfig{"v_block_not_a_kv_block_multiple",
+                  minimal_config("", R"(, "quantization": {"kv_block": 64, "v_block": 96})"), "quantization.v_block"},
+        BadConfig{"negative_v_block", minimal_config("", R"(, "quantization": {"v_block": -64})"),
+                  "quantization.v_block"},
         BadConfig{"bad_exclude_type", minimal_config("", R"(, "exclude": [{"causal": 1}])"), "exclude[0].causal"},
         BadConfig{"empty_exclude_rule", minimal_config("", R"(, "exclude": [{}])"), "exclude[0]"},
         BadConfig{"everything_excluded", minimal_config("", R"(, "exclude": [{"head_dim": 64}])"), "exclude"},
@@ -364,11 +368,12 @@ TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
     seen.insert(q.l_from_quantized_p ? "l quantized" : "l exact");
     seen.insert(q.kv_block == 64 ? "kv_block 64" : "another kv_block");
     if (q.qk_granularity == QkGranularity::PerBlock) seen.insert("qk_block " + std::to_string(q.qk_block));
+    seen.insert(q.v_block == 0 ? "V per channel" : "V per block");
   }
   EXPECT_GE(gate_configs, 3);
   for (const char* value : {"per-token", "per-block", "smooth", "no smoothing", "u8x255", "s8x127", "l quantized",
                             "l exact", "kv_block 64", "another kv_block", "qk_block 64", "qk_block 128",
-                            "no rotation", "hadamard"}) {
+                            "no rotation", "hadamard", "V per channel", "V per block"}) {
     EXPECT_TRUE(seen.count(value)) << "no CPU gate config has " << value;
   }
 }
@@ -382,6 +387,18 @@ TEST(Expanded, ReparsesToTheSameCases) {
     for (size_t i = 0; i < again.cases.size(); ++i) EXPECT_EQ(again.cases[i].id, original.cases[i].id);
     EXPECT_EQ(again.expanded, original.expanded) << file;
   }
+}
+
+// int8-fa's V scale blocks: read, and written back only when set, so that reports and
+// baselines from before the option compare equal to today's.
+TEST(Expanded, VBlockIsWrittenOnlyWhenSet) {
+  const SweepConfig plain = parse_sweep_config(minimal_config(""), "x.json");
+  EXPECT_EQ(plain.settings.quant.v_block, 0);
+  EXPECT_FALSE(plain.expanded["quantization"].contains("v_block"));
+  const SweepConfig blocked =
+      parse_sweep_config(minimal_config("", R"(, "quantization": {"kv_block": 64, "v_block": 128})"), "x.json");
+  EXPECT_EQ(blocked.settings.quant.v_block, 128);
+  EXPECT_EQ(blocked.expanded["quantization"]["v_block"], 128);
 }
 
 TEST(Expanded, KeepsSeqListsAsGiven) {

@@ -122,6 +122,7 @@ std::string option_name(const QuantConfig& c) {
   name += c.p_quant == PQuant::U8x255 ? "_PU8" : "_PS8";
   name += c.l_from_quantized_p ? "_LQuantized" : "_LExact";
   name += "_KvBlock" + std::to_string(c.kv_block);
+  if (c.v_block > 0) name += "_VBlock" + std::to_string(c.v_block);
   return c.rotation == QkRotation::Hadamard ? name + "_Hadamard" : name;
 }
 
@@ -132,7 +133,8 @@ std::vector<QuantConfig> every_option() {
       for (const PQuant p : {PQuant::U8x255, PQuant::S8x127})
         for (const bool l_quantized : {false, true})
           for (const int32_t kv_block : {64, 32})
-            for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard}) {
+            for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
+              for (const bool v_blocks : {false, true}) {  // V per channel, or per two KV blocks
               QuantConfig c;
               c.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
               c.qk_block = 32;
@@ -141,6 +143,7 @@ std::vector<QuantConfig> every_option() {
               c.l_from_quantized_p = l_quantized;
               c.kv_block = kv_block;
               c.rotation = rotation;
+              c.v_block = v_blocks ? 2 * kv_block : 0;
               all.push_back(c);
             }
   return all;

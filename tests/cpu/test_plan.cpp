@@ -137,6 +137,27 @@ class HopperCapsBackend : public Backend {
 // quantization.kv_block is a skip the plan (and so --dry-run, validate and the sweep) predicts
 // with the reason, where the kernel would otherwise decline at run time. The CPU emulation and
 // the FP16 kernels take any.
+// int8-fa's GPU kernels scale V per channel: V scaled per block of keys is a CPU-only skip the
+// plan predicts with the reason. int8-qk (FP16 V) runs it anywhere.
+TEST(Plan, GpuInt8FaNeedsVPerChannelAndThePlanSaysSo) {
+  const SweepConfig config = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128]}, "quantization": {"v_block": 128}})", "v.json");
+  const HopperCapsBackend gpu;
+  for (const KernelPlan& k : plan_case(config.cases[0], gpu, config.settings)) {
+    if (k.kernel == "int8-fa") {
+      EXPECT_FALSE(k.runs());
+      EXPECT_EQ(k.skip_reason, "quantization: v_block 128 not supported on the GPU (its int8-fa kernels scale V per "
+                               "channel; the CPU backend emulates V scaled per block)");
+    } else {
+      EXPECT_TRUE(k.runs()) << k.kernel << ": " << k.skip_reason;
+    }
+  }
+  const auto cpu = make_cpu_backend(config.settings.cpu);
+  for (const KernelPlan& k : plan_case(config.cases[0], *cpu, config.settings)) {
+    if (k.kernel == "int8-fa" || k.kernel == "int8-qk") EXPECT_TRUE(k.runs()) << k.kernel << ": " << k.skip_reason;
+  }
+}
+
 TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {
   SweepConfig config = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128]}, "quantization": {"kv_block": 128}})", "kv.json");
