@@ -41,6 +41,24 @@ I8A_HD float int8_scale(float amax) { return amax / kInt8Max; }
 // Multiplier that maps x to its code; 0 for an all-zero group (its codes are all 0).
 I8A_HD float int8_inv_scale(float amax) { return amax > 0.f ? kInt8Max / amax : 0.f; }
 
+// int8_inv_scale and int8_scale without a division, for the amax of FP16 data (0, or 2^-24 to
+// 65504), given rcp_seed within 3 ulp of 1/amax (PTX rcp.approx is within 1): a Newton step
+// and a remainder correction round them as the divisions do (tests/cpu/test_cpu_quantize.cpp
+// checks every positive FP16 amax against them). A float division compiles to a call of IEEE's
+// slow path, whose registers the Hopper kernel's Q-quantizing producer warps (24 a thread)
+// do not have.
+I8A_HD float int8_inv_scale_fp16(float amax, float rcp_seed) {
+  const float r = fmaf(fmaf(-amax, rcp_seed, 1.f), rcp_seed, rcp_seed);
+  const float q = kInt8Max * r;
+  return amax > 0.f ? fmaf(fmaf(-amax, q, kInt8Max), r, q) : 0.f;
+}
+
+I8A_HD float int8_scale_fp16(float amax) {
+  constexpr float kInvMax = 1.f / kInt8Max;
+  const float q = amax * kInvMax;
+  return fmaf(fmaf(-kInt8Max, q, amax), kInvMax, q);
+}
+
 // Round to nearest (ties to even), saturate to [-127, 127].
 I8A_HD int8_t quantize_s8(float x, float inv_scale) {
   float r = rintf(x * inv_scale);

@@ -52,13 +52,15 @@ struct QuantizedQKV {
   float* k_mean = nullptr;
 };
 
-// Bytes of each buffer of QuantizedQKV for a problem (the harness allocates them).
+// Bytes of each buffer of QuantizedQKV for a problem (the harness allocates them). No Q codes
+// or scales without quantize_q (where the attention kernel quantizes Q, attention_quantizes_q).
 struct QuantizedSizes {
   size_t q8 = 0, k8 = 0, v8 = 0, q_scale = 0, k_scale = 0, v_scale = 0, k_mean = 0;
   size_t total() const { return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean; }
   std::array<size_t, 7> parts() const { return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean}; }  // field order
 };
-QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v);
+QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v,
+                               bool quantize_q = true);
 
 // Several buffers carved from one device allocation, in order, each on a 256-byte boundary:
 // the alignment cudaMalloc gives, so each part is aligned as if allocated alone.
@@ -98,16 +100,27 @@ void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd);
 void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float* padded,
                       float* plain);
 
-// FP16 Q/K/V -> QuantizedQKV (V only when quantize_v).
+// FP16 Q/K/V -> QuantizedQKV (V only when quantize_v; Q only when quantize_q: skip it where
+// the attention kernel quantizes Q itself, attention_quantizes_q).
 cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __half* q,
                          const __half* k, const __half* v, bool quantize_v,
-                         const QuantizedQKV& out, cudaStream_t stream);
+                         const QuantizedQKV& out, cudaStream_t stream, bool quantize_q = true);
+
+// Whether int8_flash_attention (int8_pv), given FP16 Q, quantizes Q inside the attention
+// kernel on this device and tuning: Hopper's warp-specialized int8-fa kernel with per-token Q
+// scales and no rotation. The codes and scales are the quantizer's, bit for bit; the Q half of
+// quantize_qkv's work then moves into the kernel (docs/perf-log.md fq1-fq3). False for int8-qk
+// (int8_pv false): its kernel was slower with Q fused than the quantizer's Q half costs.
+bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with
 // numerics.h's block-relative P. Requires cfg.kv_block == 64 (the kernel's KV tile; else
 // cudaErrorNotSupported); head_dim 64 or 128.
+// q_fp16: the FP16 Q; where attention_quantizes_q, the kernel quantizes it and qkv's Q codes
+// and scales are not read (quantize_qkv may skip them), else it is not read (nullptr: never).
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
-                                 const QuantizedQKV& qkv, __half* out, cudaStream_t stream);
+                                 const QuantizedQKV& qkv, __half* out, cudaStream_t stream,
+                                 const __half* q_fp16 = nullptr);
 
 // INT8 QK^T with FP16 P·V (int8-qk); v is the FP16 V. Requires cfg.kv_block == 64 like
 // int8-fa; the Hopper kernel steps its online softmax every 128 keys instead (P is relative

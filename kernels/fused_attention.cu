@@ -201,10 +201,33 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
   return true;
 }
 
+// Whether the INT8 kernel for these options quantizes FP16 Q itself (attention_quantizes_q):
+// int8-fa's warp-specialized kernel would run (and FusedTuning::wgmma does not force
+// mma.sync) with per-token Q scales and no rotation (the kernel has neither). int8-qk does
+// not: its kernel ran 4-34% slower with the quantizing warps live (docs/perf-log.md fq3).
+bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
+  if (variant != Variant::Int8Full) return false;
+  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || cfg.kv_block != fa::kBlockN) return false;
+  if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
+  if (tuning().wgmma == 0) return false;
+  return ws_would_run(dims, variant, padded_seq_kv(dims.seq_kv), 1);
+}
+
+// Points the kernel at FP16 Q to quantize (fuses_q). Its launch must then run the
+// warp-specialized kernel: a fallback would read Q codes nobody wrote.
+void set_fused_q(const AttnDims& dims, const __half* q_fp16, fa::Params& p) {
+  p.q_half = q_fp16;
+  p.q_fold = effective_sm_scale(dims);
+}
+
 }  // namespace
 
+bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv) {
+  return fuses_q(dims, cfg, int8_pv ? Variant::Int8Full : Variant::Int8QK);
+}
+
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
-                                 __half* out, cudaStream_t stream) {
+                                 __half* out, cudaStream_t stream, const __half* q_fp16) {
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
@@ -212,6 +235,14 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
+  if (q_fp16 != nullptr && fuses_q(dims, cfg, Variant::Int8Full)) {
+    set_fused_q(dims, q_fp16, p);
+    return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
+                                cfg.l_from_quantized_p, tuning().ws_schedule, stream);
+  }
+  // Every other kernel reads the quantizer's Q codes: the harness leaves them out where this
+  // kernel was to quantize Q (a tuning changed since then would otherwise read nothing).
+  if (qkv.q8 == nullptr || qkv.q_scale == nullptr) return cudaErrorInvalidValue;
   if (tuning().wgmma != 0) {  // wgmma 0 forces mma.sync
     const auto ws = try_ws(dims, Variant::Int8Full, [&] {
       return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,

@@ -72,12 +72,17 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
   // Q and K: INT8 rows of kD codes in one box, or FP16 rows in boxes of 64 channels.
   const uint64_t qk_bytes = W::kFp16QK ? 2 : 1;
   const uint32_t qk_box = W::kFp16QK ? 64 : kD;
+  // fused_q (int8-fa, WsShape::kFusedQ): FP16 Q in columns of 64 channels, quantized by the
+  // producer's warps; there are no INT8 Q codes to map (the harness leaves them out).
+  out.fused_q = W::kFusedQ && base.q_half != nullptr && base.group_tokens == 1;
   const bool qk_ok =
-      encode_map(out.q_map, base.q, qk_bytes, kD, static_cast<uint64_t>(base.seq_q),
-                 static_cast<uint64_t>(batch_heads), qk_box, W::kBlockM) &&
+      (out.fused_q || encode_map(out.q_map, base.q, qk_bytes, kD, static_cast<uint64_t>(base.seq_q),
+                                 static_cast<uint64_t>(batch_heads), qk_box, W::kBlockM)) &&
       encode_map(out.k_map, base.k, qk_bytes, kD, kv_rows, batch_kv_heads, qk_box, W::kKeys);
   if constexpr (W::kFp16QK) return v_ok && qk_ok;  // no K scales
-  return v_ok && qk_ok &&
+  const bool q16_ok = !out.fused_q || encode_map(out.q16_map, base.q_half, 2, kD, static_cast<uint64_t>(base.seq_q),
+                                                 static_cast<uint64_t>(batch_heads), 64, W::kBlockM);
+  return v_ok && qk_ok && q16_ok &&
          encode_scale_map(out.k_scale_map, base.k_scale, static_cast<uint64_t>(base.n_k_groups), batch_kv_heads,
                           W::kKeys);
 }

@@ -47,7 +47,16 @@ struct Params {
   int32_t n_qblocks;         // ceil(seq_q / rows per CTA)
   float fp16_score_scale;    // sm_scale * log2(e), Fp16 only
   bool causal;
+  // INT8 Q·K^T on Hopper's warp-specialized kernels: non-null, FP16 Q (BHSD) that the kernel
+  // quantizes itself, per token as the quantizer does (q and q_scale unused); q_fold is the
+  // softmax scale folded into Q's scales (quantize.cu's GroupQuantArgs::fold).
+  const __half* q_half;
+  float q_fold;
 };
+
+// The Q scale the softmax uses from a stored (folded) one, 0 for a row past seq_q: a zero Q row
+// scores 0 everywhere, and the floor keeps -inf * scale = -inf.
+__device__ __forceinline__ float usable_q_scale(float stored) { return fmaxf(stored, FLT_MIN); }
 
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 __device__ __forceinline__ int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -244,7 +253,7 @@ struct WarpTile {
         const uint32_t group = p.group_tokens == 1 ? static_cast<uint32_t>(row)
                                                    : static_cast<uint32_t>(row) / static_cast<uint32_t>(p.group_tokens);
         const float s = row < p.seq_q ? p.q_scale[bh * p.n_q_groups + group] : 0.f;
-        scale[r] = fmaxf(s, FLT_MIN);  // a zero Q row scores 0 everywhere; keeps -inf * scale = -inf
+        scale[r] = usable_q_scale(s);
       } else {
         scale[r] = p.fp16_score_scale;
       }
@@ -698,23 +707,36 @@ template <int kBlockM, int kKeys = kBlockN>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
   int n_blocks;  // KV blocks with a key some row of the CTA may see
-  __device__ __forceinline__ explicit CtaWork(const Params& p) : CtaWork(p, blockIdx.x, 0) {}
+  // A CTA's own tile (the one-tile-a-CTA kernels).
+  __device__ __forceinline__ explicit CtaWork(const Params& p) { init<int64_t>(p, blockIdx.x, 0); }
   // Work tile `tile` (a persistent CTA walks several). batch_heads == 0: (batch, head)-major,
   // causal query blocks longest first within a head. Otherwise query-block-major, longest
   // first, heads innermost: a persistent grid's round-robin over it balances causal work (a
-  // stride of #SMs through the head-major order keeps hitting the same query blocks).
+  // stride of #SMs through the head-major order keeps hitting the same query blocks). Its
+  // divisions are 32-bit: the persistent launches refuse 2^31 tiles or more, so tile,
+  // batch*heads and heads fit, and a 64-bit division is a subroutine call (once a tile in
+  // each warp; the one-tile kernels keep 64-bit ones, which spill less there).
   __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads) {
-    int qblk;
+    init<uint32_t>(p, static_cast<uint32_t>(tile), static_cast<uint32_t>(batch_heads));
+  }
+
+ private:
+  template <class Int>
+  __device__ __forceinline__ void init(const Params& p, Int tile, Int batch_heads) {
+    Int bh_index, qblk_index;
     if (batch_heads > 0) {
-      bh = tile % batch_heads;
-      qblk = static_cast<int>(tile / batch_heads);
+      bh_index = tile % batch_heads;
+      qblk_index = tile / batch_heads;
     } else {
-      bh = tile / p.n_qblocks;
-      qblk = static_cast<int>(tile % p.n_qblocks);
+      bh_index = tile / static_cast<Int>(p.n_qblocks);
+      qblk_index = tile % static_cast<Int>(p.n_qblocks);
     }
+    int qblk = static_cast<int>(qblk_index);
     if (p.causal) qblk = p.n_qblocks - 1 - qblk;
-    const int64_t batch = bh / p.heads, head = bh % p.heads;
-    kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
+    const Int heads = static_cast<Int>(p.heads), group = heads / static_cast<Int>(p.kv_heads);
+    const Int batch = bh_index / heads, head = bh_index % heads;
+    bh = static_cast<int64_t>(bh_index);
+    kv_index = static_cast<int64_t>(batch) * p.kv_heads + static_cast<int64_t>(head / group);
     m0 = static_cast<int64_t>(qblk) * kBlockM;
     offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
     int64_t kv_end = p.seq_kv;

@@ -6,14 +6,14 @@
 
 namespace int8attn::kernels {
 
-QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v) {
+QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v, bool quantize_q) {
   const int64_t skv_pad = padded_seq_kv(dims.seq_kv);
   const int64_t kv_rows = dims.batch * dims.kv_heads;
   QuantizedSizes s;
-  s.q8 = static_cast<size_t>(dims.q_elements());
+  s.q8 = quantize_q ? static_cast<size_t>(dims.q_elements()) : 0;
   s.k8 = static_cast<size_t>(kv_rows * skv_pad * dims.head_dim);
   s.v8 = quantize_v ? s.k8 : 0;
-  s.q_scale = sizeof(float) * static_cast<size_t>(dims.batch * dims.heads * qk_groups(dims.seq_q, cfg));
+  s.q_scale = quantize_q ? sizeof(float) * static_cast<size_t>(dims.batch * dims.heads * qk_groups(dims.seq_q, cfg)) : 0;
   s.k_scale = sizeof(float) * static_cast<size_t>(kv_rows * qk_groups(skv_pad, cfg));
   s.v_scale = quantize_v ? sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim) : 0;
   s.k_mean = sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim);
@@ -26,7 +26,7 @@ QuantizedQKV carve_quantized(const QuantizedSizes& sizes, void* block) {
   const std::array<size_t, 7> bytes = sizes.parts();
   std::array<uint8_t*, 7> at = carve_block(block, bytes);
   for (size_t i = 0; i < at.size(); ++i)
-    if (bytes[i] == 0) at[i] = nullptr;  // an unused buffer (no V for int8-qk)
+    if (bytes[i] == 0) at[i] = nullptr;  // an unused buffer (no V for int8-qk, no Q where fused)
   return {reinterpret_cast<int8_t*>(at[0]), reinterpret_cast<int8_t*>(at[1]), reinterpret_cast<int8_t*>(at[2]),
           reinterpret_cast<float*>(at[3]),  reinterpret_cast<float*>(at[4]),  reinterpret_cast<float*>(at[5]),
           reinterpret_cast<float*>(at[6])};

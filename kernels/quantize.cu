@@ -435,12 +435,15 @@ template <int kD>
 cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka,
                          const KvStatsArgs& stats, const VCodeArgs& va, float* k_mean, float* v_scale,
                          cudaStream_t stream) {
-  const int64_t bk = ka.heads_total, q_items = qk_items(qa), k_items = qk_items(ka);
+  // qa.src nullptr: no Q (the attention kernel quantizes it).
+  const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0, k_items = qk_items(ka);
   const bool any_stats = stats.k || stats.v;
   const int64_t stats_ctas = qa.heads_total * q_items + (any_stats ? bk * stats.n_chunks : 0);
-  stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
-  cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) return err;
+  cudaError_t err = cudaSuccess;
+  if (stats_ctas > 0) {
+    stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
+    if ((err = cudaGetLastError()) != cudaSuccess) return err;
+  }
   // Launches 2-4: dependents, each starting during the last wave of the one before.
   err = launch_dependent(finalize_stats_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD), k_mean,
                          v_scale);
@@ -454,7 +457,8 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka,
 }  // namespace
 
 cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __half* q, const __half* k,
-                         const __half* v, bool quantize_v_too, const QuantizedQKV& out, cudaStream_t stream) {
+                         const __half* v, bool quantize_v_too, const QuantizedQKV& out, cudaStream_t stream,
+                         bool quantize_q) {
   const int64_t d = dims.head_dim;
   if (d != 64 && d != 128) return cudaErrorNotSupported;
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return cudaErrorInvalidValue;
@@ -463,7 +467,8 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   const int64_t n_chunks = padded / kMeanChunk;
 
   const bool rotate = cfg.rotation == QkRotation::Hadamard;  // 64 and 128 are powers of two
-  const GroupQuantArgs qa{q, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg), dims.batch * dims.heads,
+  const GroupQuantArgs qa{quantize_q ? q : nullptr, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg),
+                          dims.batch * dims.heads,
                           nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale};
   const GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
                           cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale};

@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|ws64|ws-threshold] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|ws-threshold] [--iters N] [--schedule S] [--ws W]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -117,7 +117,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq };
 
 // A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
 // FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
@@ -125,7 +125,8 @@ enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp
 // (head_dim 64 has it only in tuning builds), -1 the library's choice. ws: 1 the
 // warp-specialized kernel (kernels/sm90), 0 the older kernels themselves, kFromCommandLine the
 // --ws option (default -1: the library's choice). ws_schedule: 0 overlap, 1 ping-pong, 2
-// deferred merge, -1 the library's default.
+// deferred merge, -1 the library's default. fused_q: the kernel gets FP16 Q and quantizes it
+// itself (attention_quantizes_q; the quantizer skips Q), else the quantizer's codes.
 constexpr int kFromCommandLine = -2;
 struct KindSpec {
   Kind kind;
@@ -134,6 +135,7 @@ struct KindSpec {
   PQuant p_quant;
   bool l_from_q;
   int warps, wgmma, ws, ws_schedule;
+  bool fused_q = false;
 };
 constexpr PQuant kU8 = PQuant::U8x255;
 constexpr KindSpec kKinds[] = {
@@ -153,11 +155,12 @@ constexpr KindSpec kKinds[] = {
     {Kind::Fp16FaWs, "fp16-fa(ws)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, -1},
     {Kind::Fp16FaWsPP, "fp16-fa(ws,pp)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 1},
     {Kind::Int8FaU8LQWs, "int8-fa(u8,lq,ws)", KernelId::Int8Full, kU8, true, 0, -1, 1, 2},
+    {Kind::Int8FaU8WsFq, "int8-fa(u8,ws,fq)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, true},
 };
 constexpr bool kinds_in_enum_order() {
   for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
     if (static_cast<size_t>(kKinds[i].kind) != i) return false;
-  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8LQWs) + 1;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8WsFq) + 1;
 }
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
@@ -243,7 +246,9 @@ struct Bench {
     cudaFree(d_rows); cudaFree(scores); cudaFree(d_ref);
   }
 
-  cudaError_t quantize(bool with_v) { return quantize_qkv(dims, cfg, q, k, v, with_v, qkv, nullptr); }
+  cudaError_t quantize(bool with_v, bool with_q = true) {
+    return quantize_qkv(dims, cfg, q, k, v, with_v, qkv, nullptr, with_q);
+  }
 
   cudaError_t attend(Kind kind) {
     const KindSpec& spec = spec_of(kind);
@@ -254,8 +259,9 @@ struct Bench {
     tuning.ws = spec.ws == kFromCommandLine ? g_ws : spec.ws;
     tuning.ws_schedule = spec.ws_schedule;
     set_fused_tuning(tuning);
+    const __half* q_fp16 = spec.fused_q ? q : nullptr;
     switch (spec.kernel) {
-      case KernelId::Int8Full: return int8_flash_attention(dims, cfg, qkv, out, nullptr);
+      case KernelId::Int8Full: return int8_flash_attention(dims, cfg, qkv, out, nullptr, q_fp16);
       case KernelId::Int8QK: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
       case KernelId::Fp16Flash: return fp16_flash_attention(dims, q, k, v, out, nullptr);
       default: return cudaErrorInvalidValue;
@@ -287,7 +293,7 @@ struct Bench {
     cfg.p_quant = spec_of(kind).p_quant;
     cfg.l_from_quantized_p = spec_of(kind).l_from_q;
     const bool int8 = spec_of(kind).kernel != KernelId::Fp16Flash;
-    if (int8) CHECK_CUDA(quantize(!is_int8qk(kind)));  // int8-qk keeps V in FP16
+    if (int8) CHECK_CUDA(quantize(!is_int8qk(kind), !spec_of(kind).fused_q));  // int8-qk keeps V in FP16
     CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
     const cudaError_t err = attend(kind);
     if (err == cudaErrorNotSupported) {
@@ -324,7 +330,7 @@ struct Bench {
     return r;
   }
 
-  float quant_ms(bool with_v) { return time_ms([&] { return quantize(with_v); }); }
+  float quant_ms(bool with_v, bool with_q = true) { return time_ms([&] { return quantize(with_v, with_q); }); }
 };
 
 }  // namespace
@@ -388,9 +394,10 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
-  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P)
+  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16" || mode == "wsfq") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P; wsfq: int8-fa with Q quantized by the quantizer and in the kernel, and int8-qk for the end-to-end sums)
     if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs};
     else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
+    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8QkWs};
     else if (mode == "wsfp16") kinds = {Kind::Fp16FaWs, Kind::Fp16FaWsPP};
     else kinds = {Kind::Int8QkWs, Kind::Int8QkWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
@@ -458,8 +465,9 @@ int main(int argc, char** argv) {
       }
     if (timed) {
       char line[256];
-      std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (Q,K)", shape_txt, "quantize",
-                    bench.quant_ms(true), bench.quant_ms(false));
+      std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (Q,K) %9.3f ms (K,V) %9.3f ms (K)",
+                    shape_txt, "quantize", bench.quant_ms(true), bench.quant_ms(false), bench.quant_ms(true, false),
+                    bench.quant_ms(false, false));
       lines.push_back(line);
     }
   }

@@ -206,8 +206,10 @@ struct GpuSession::Impl {
     return f.fault == fault && f.op == op && f.seq_kv == dims.seq_kv;
   }
 
-  void allocate_quantized(OpState& s, bool quantize_v) {
-    const kernels::QuantizedSizes sizes = kernels::quantized_sizes(dims, settings.quant, quantize_v);
+  // No Q codes or scales where the attention kernel quantizes Q itself (it reads FP16 Q).
+  void allocate_quantized(OpState& s, bool int8_pv) {
+    const kernels::QuantizedSizes sizes = kernels::quantized_sizes(
+        dims, settings.quant, int8_pv, !kernels::attention_quantizes_q(dims, settings.quant, int8_pv));
     s.quant_storage = DeviceBuffer<uint8_t>(alloc, static_cast<int64_t>(kernels::quantized_block_bytes(sizes)));
     s.quant = kernels::carve_quantized(sizes, s.quant_storage.get());
   }
@@ -238,7 +240,7 @@ struct GpuSession::Impl {
         s.reference->run(q.get(), k.get(), v.get(), s.out_f32.get(), stream);
         break;
       case KernelId::Int8Full:
-        CUDA_CHECK(kernels::int8_flash_attention(dims, cfg, s.quant, s.out_f16.get(), stream));
+        CUDA_CHECK(kernels::int8_flash_attention(dims, cfg, s.quant, s.out_f16.get(), stream, q.get()));
         break;
       case KernelId::Int8QK:
         CUDA_CHECK(kernels::int8qk_flash_attention(dims, cfg, s.quant, v.get(), s.out_f16.get(), stream));
@@ -263,8 +265,11 @@ struct GpuSession::Impl {
     if (op == KernelId::Fp8Cudnn) {
       CUDA_CHECK(cudnn::fp8_quantize_qkv(dims, q.get(), k.get(), v.get(), s.fp8, stream));
     } else {
-      CUDA_CHECK(kernels::quantize_qkv(dims, settings.quant, q.get(), k.get(), v.get(), op == KernelId::Int8Full,
-                                       s.quant, stream));
+      // Q's codes only where the attention kernel does not make them itself (then its time, the
+      // kernel-only part, includes them).
+      const bool int8_pv = op == KernelId::Int8Full;
+      CUDA_CHECK(kernels::quantize_qkv(dims, settings.quant, q.get(), k.get(), v.get(), int8_pv, s.quant, stream,
+                                       !kernels::attention_quantizes_q(dims, settings.quant, int8_pv)));
     }
   }
 
@@ -494,9 +499,11 @@ int64_t estimate_case_bytes(const AttnDims& dims, const OpSettings& settings,
   for (KernelId op : ops) {
     if (op == KernelId::Reference) continue;
     int64_t bytes = 2 * dims.q_elements();
-    if (is_int8(op))
-      bytes += static_cast<int64_t>(
-          kernels::quantized_block_bytes(kernels::quantized_sizes(dims, settings.quant, op == KernelId::Int8Full)));
+    if (is_int8(op)) {
+      const bool int8_pv = op == KernelId::Int8Full;
+      bytes += static_cast<int64_t>(kernels::quantized_block_bytes(kernels::quantized_sizes(
+          dims, settings.quant, int8_pv, !kernels::attention_quantizes_q(dims, settings.quant, int8_pv))));
+    }
     if (op == KernelId::Fp8Cudnn) bytes += fp8_layout(dims).total();
     if (is_cudnn(op)) bytes += kCudnnWorkspaceAllowance;
     largest_op = std::max(largest_op, bytes);

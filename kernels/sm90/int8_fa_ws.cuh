@@ -31,12 +31,14 @@ namespace int8attn::kernels::fa {
 struct WsParams {
   Params base;
   int32_t n_tiles;            // batch*heads*n_qblocks; the persistent grid walks them
+  int32_t fused_q;            // int8-fa (WsShape::kFusedQ): Q arrives as FP16 (q16_map), producer warps quantize it
   int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads longest first (causal)
   CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
   CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, keys, 1]
   CUtensorMap v_map;  // int8-fa, V^T: [padded seq_kv, head_dim, batch*kv_heads] int8, box [64, head_dim, 1];
                       // int8-qk, V: [head_dim, seq_kv, batch*kv_heads] FP16, box [64, keys, 1]
   CUtensorMap k_scale_map;  // [padded seq_kv, batch*kv_heads] FP32, box [keys, 1]: past the end, zeros
+  CUtensorMap q16_map;  // fused_q: [head_dim, seq_q, batch*heads] FP16, box [64, 128, 1] (columns of 64 channels)
 };
 
 template <Variant kV, int kD_>
@@ -77,9 +79,29 @@ struct WsShape {
   static constexpr int kStages = kInt8PV ? 8 : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
-  static constexpr int kBarrierOffset = kRingOffset + kStages * kStageBytes;
-  static constexpr int kSmemBytes = 1024 + kBarrierOffset + 2 * (kStages + kQSlots) * 8;  // + alignment slack
-  static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 <= 64K
+  // fused_q (int8-fa only: with the quantizing warps live, int8-qk's kernel ran 4-34% slower,
+  // which its shorter quantize step did not pay back; docs/perf-log.md fq3).
+  static constexpr bool kFusedQ = kInt8PV;
+  // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
+  // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
+  static constexpr int kQ16ColumnBytes = kBlockM * 128;
+  static constexpr int kQ16Bytes = kFusedQ ? kD / 64 * kQ16ColumnBytes : 0;
+  static constexpr int kQ16Offset = kRingOffset + kStages * kStageBytes;
+  // fused_q: the Q scales of each slot's rows (usable ones, as q_scales_of returns them).
+  static constexpr int kQScaleOffset = kQ16Offset + kQ16Bytes;
+  static constexpr int kQScaleBytes = kFusedQ ? kQSlots * kBlockM * 4 : 0;
+  static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
+  // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
+  static constexpr int kQuantWarps = 3;
+  static constexpr int kBarriers = 2 * (kStages + kQSlots) + 2;  // + the FP16 Q stage's full and empty
+  static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
+  static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 = 384*168, the launch allocation (the CTA's pool)
+  // setmaxnreg moves registers within the CTA's launch allocation (kThreads times the
+  // launch-bounds cap, 65536 / kThreads rounded down to 8): asking for more makes
+  // setmaxnreg.inc wait forever (32 producer + 240 consumer registers hung the device).
+  static constexpr uint32_t kLaunchRegs = 65536 / kThreads / 8 * 8;
+  static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= kThreads * kLaunchRegs,
+                "setmaxnreg: the warpgroups' registers exceed the CTA's launch allocation");
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
   static_assert(kStageBytes % 1024 == 0, "ring slots start on 1 KB");
@@ -87,12 +109,15 @@ struct WsShape {
   static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
 };
 
-// The CTA's mbarriers: a full and an empty one per ring stage and per Q slot.
+// The CTA's mbarriers: a full and an empty one per ring stage and per Q slot, and for the
+// FP16 Q stage (fused_q).
 struct WsBarriers {
   uint64_t* full;
   uint64_t* empty;
   uint64_t* q_full;
   uint64_t* q_empty;
+  uint64_t* q16_full;
+  uint64_t* q16_empty;
 };
 
 // The producer (lane 0 of warp 0): for each of the CTA's tiles, Q into its slot (once the
@@ -102,16 +127,36 @@ struct WsBarriers {
 template <Variant kV, int kD>
 __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const WsBarriers& bar) {
   using W = WsShape<kV, kD>;
+  // fused_q: the FP16 stage runs one tile ahead of the K/V loads, so that the quantizing warps
+  // have the next tile's Q codes ready long before the consumers switch to it (loaded after a
+  // tile's K/V, the quantization came too late and stalled every tile switch by ~7 us).
+  auto load_q16 = [&](int64_t tile) {
+    const CtaWork<W::kBlockM, W::kKeys> w(p.base, tile, p.tile_order_heads);
+    ws::arrive_expect_bytes(bar.q16_full, W::kQ16Bytes);
+#pragma unroll
+    for (int c = 0; c < kD / 64; ++c)
+      ws::tma_load(smem + W::kQ16Offset + c * W::kQ16ColumnBytes, &p.q16_map, c * 64, static_cast<int>(w.m0),
+                   static_cast<int>(w.bh), bar.q16_full);
+  };
+  const bool fused = W::kFusedQ && p.fused_q;
+  if (fused && blockIdx.x < p.n_tiles) load_q16(blockIdx.x);
   uint32_t g = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
     const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
-    const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
-    if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
-    ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
+    if (fused) {  // the next tile's FP16 Q into the stage, once this tile's is quantized
+      if (tile + gridDim.x < p.n_tiles) {
+        ws::wait_phase(bar.q16_empty, tile_iter & 1);
+        load_q16(tile + gridDim.x);
+      }
+    } else {
+      const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
+      if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
+      ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
 #pragma unroll
-    for (int c = 0; c < W::kQKColumns; ++c)
-      ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
-                   static_cast<int>(work.bh), &bar.q_full[q_slot]);
+      for (int c = 0; c < W::kQKColumns; ++c)
+        ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
+                     static_cast<int>(work.bh), &bar.q_full[q_slot]);
+    }
     const int kv = static_cast<int>(work.kv_index);
     for (int blk = 0; blk < work.n_blocks; ++blk, ++g) {
       const uint32_t stage = g % W::kStages;
@@ -130,6 +175,72 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
           ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, key0, kv, &bar.full[stage]);
       }
       if constexpr (!W::kFp16QK) ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
+    }
+  }
+}
+
+// fused_q, producer warps 1..kQuantWarps (warp 0's lane 0 loads): each tile's FP16 Q from the
+// stage -> INT8 codes in the tile's Q slot and usable scales beside it, once the consumers
+// released the slot (q_empty) and the stage holds the tile (q16_full); then q_full for the
+// consumers and q16_empty for the next load. A warp a row at a time, rows qwarp, qwarp +
+// kQuantWarps, ...; a lane kD / 32 channels. The per-token quantizer's arithmetic (quantize.cu:
+// max |x| over the row, numerics.h's rounding and folded scale): its codes and scales, bit for
+// bit. In the 24 registers a producer thread keeps.
+template <Variant kV, int kD>
+__device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
+                                              int lane) {
+  using W = WsShape<kV, kD>;
+  static_assert(W::kFusedQ, "the variants that take FP16 Q");
+  constexpr int kLaneCh = kD / 32;  // 4 or 2 channels: 8 or 4 bytes of FP16
+  // The shared base through a shuffle: the compiler then knows it is warp-uniform and keeps
+  // what derives from it in uniform registers, outside the 24 (in vector registers, the
+  // per-tile addresses spilled).
+  const uint32_t base = __shfl_sync(0xffffffffu, smem_addr(smem), 0);
+  // This lane's place in a row: of the stage (FP16, 128-byte swizzled rows in columns of 64
+  // channels) and of a slot (INT8, kD-byte swizzled rows). The rest is warp-uniform.
+  const int ch0 = lane * kLaneCh, src_chunk = (ch0 % 64) / 8, dst_chunk = ch0 / 16;
+  const uint32_t src_lane = base + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes + (ch0 % 8) * 2;
+  const uint32_t dst_lane = base + ch0 % 16;
+  for (uint32_t tile_iter = 0; blockIdx.x + tile_iter * gridDim.x < static_cast<uint32_t>(p.n_tiles); ++tile_iter) {
+    const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
+    ws::wait_phase(bar.q16_full, tile_iter & 1);
+    if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
+    for (int row = qwarp; row < W::kBlockM; row += W::kQuantWarps) {
+      const uint32_t src = src_lane + swizzle<128>(row, src_chunk);
+      uint32_t raw[2];
+      if constexpr (kLaneCh == 4) {
+        const uint2 v = lds64(src);
+        raw[0] = v.x, raw[1] = v.y;
+      } else {
+        raw[0] = lds32(src);
+      }
+      const __half* h = reinterpret_cast<const __half*>(raw);
+      // max |x| in FP16 (exact, as the float max of the converted values), then float with 0 as
+      // its floor (fmaxf drops NaN as the quantizer's does): two fewer live floats.
+      __half2 amax2 = __habs2(*reinterpret_cast<const __half2*>(&raw[0]));
+      if constexpr (kLaneCh == 4) amax2 = __hmax2(amax2, __habs2(*reinterpret_cast<const __half2*>(&raw[1])));
+      float amax = fmaxf(fmaxf(__low2float(amax2), __high2float(amax2)), 0.f);
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+      const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: 24 registers
+      uint32_t packed = 0;
+#pragma unroll
+      for (int e = 0; e < kLaneCh; ++e)
+        packed |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8(__half2float(h[e]), inv))) << (8 * e);
+      const uint32_t dst = dst_lane + q_slot * W::kQBytes + swizzle<kD>(row, dst_chunk);
+      if constexpr (kLaneCh == 4) sts32(dst, packed);
+      else sts16(dst, packed);
+      // Rows past seq_q arrive as zeros (TMA), so their scale is 0 here, as q_scales_of reads
+      // for them, with no bound to check.
+      if (lane == 0)
+        sts32(base + W::kQScaleOffset + (q_slot * W::kBlockM + row) * 4,
+              __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale_fp16(amax), p.base.q_fold))));
+    }
+    fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
+    __syncwarp();
+    if (lane == 0) {
+      ws::arrive(&bar.q_full[q_slot]);
+      ws::arrive(bar.q16_empty);
     }
   }
 }
@@ -204,6 +315,14 @@ struct WsConsumerRing {
   }
   __device__ __forceinline__ void release_block(int blk) const { release(&bar.empty[stage_of(blk)]); }
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
+
+  // fused_q: the usable Q scales of rows g and g + 8 of the warp whose first row in the tile is
+  // row (the quantizing warps wrote them with the codes, before q_full).
+  __device__ __forceinline__ void q_scales_from_smem(int row, float (&scale)[2]) const {
+    const float* slot_scales = reinterpret_cast<const float*>(smem + W::kQScaleOffset) + q_slot * W::kBlockM;
+    scale[0] = slot_scales[row + lane / 4];
+    scale[1] = slot_scales[row + lane / 4 + 8];
+  }
   __device__ __forceinline__ void issue_scores(int blk, SAcc& acc) const {
     const uint64_t desc_k = gmma_desc<W::kQKRowBytes>(slot_addr(blk));
     if constexpr (W::kFp16QK) {  // k16 steps of 32 bytes, 4 in each column of 64 channels
@@ -300,6 +419,12 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
   using Ring = WsConsumerRing<W::kVariant, W::kD>;
   using Work = CtaWork<W::kBlockM, W::kKeys>;
   auto nothing = [] {};
+  // The tile's INT8 Q in its slot (TMA's, or fused_q the quantizing warps'); fused_q: and its
+  // scales, from shared memory (as q_scales_of would read them).
+  auto q_ready = [&](const Ring& r, uint32_t iter, float(&scale)[2]) {
+    r.wait_q(iter);
+    if (W::kFusedQ && p.fused_q) r.q_scales_from_smem(warp_row, scale);
+  };
   int64_t tile = blockIdx.x;
   Work work(p.base, tile, p.tile_order_heads);
   uint32_t ring_base = 0, tile_iter = 0;
@@ -308,7 +433,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
     const int n_blocks = work.n_blocks;
     if (!started) {
-      ring.wait_q(tile_iter);
+      q_ready(ring, tile_iter, wt.q_scale);
       if (n_blocks > 0) prologue(ring);
     }
     if (n_blocks > 0) steps(ring, work);
@@ -319,12 +444,12 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     if (n_blocks > 0 && next_tile < p.n_tiles) {
       const Work next_work(p.base, next_tile, p.tile_order_heads);
       switched = next_work.n_blocks > 0;
-      wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
       next_first_row = next_work.m0 + warp_row;
     }
     if (switched) {
       const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
-      next_ring.wait_q(tile_iter + 1);
+      q_ready(next_ring, tile_iter + 1, next_q_scale);
       float l_final[2];
       step(ring, n_blocks - 1, next_ring, 0, 0,
            [&] {
@@ -350,8 +475,8 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     tile = next_tile;
     work = Work(p.base, tile, p.tile_order_heads);
     if (!switched) {
-      float q_scale[2];
-      wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: q_ready reads them before the first S
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       restarted();
       reset();
@@ -376,7 +501,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   const CtaWork<W::kBlockM> first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
-  wt.load_q_scales(first.bh);
+  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
   uint32_t s_acc[kBlockN / 2], o_acc[kD / 2], pa[kBlockN / 32][4];
   float tp[kBlockN / 8][4];
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
@@ -469,7 +594,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   const CtaWork<W::kBlockM, kKeys> first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, first.m0 + warp_row,
                                                                              first.offset);
-  wt.load_q_scales(first.bh);
+  wt.load_q_scales(first.bh);  // int8-qk takes INT8 Q (WsShape::kFusedQ)
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
   typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
@@ -554,8 +679,12 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
   extern __shared__ char smem_raw[];
   char* const smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);  // TMA swizzle: 1 KB aligned
   uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
-  const WsBarriers bar{barriers, barriers + W::kStages, barriers + 2 * W::kStages,
-                       barriers + 2 * W::kStages + W::kQSlots};
+  const WsBarriers bar{barriers,
+                       barriers + W::kStages,
+                       barriers + 2 * W::kStages,
+                       barriers + 2 * W::kStages + W::kQSlots,
+                       barriers + 2 * (W::kStages + W::kQSlots),
+                       barriers + 2 * (W::kStages + W::kQSlots) + 1};
   // The warp index through a shuffle: the compiler then knows it is warp-uniform, so the
   // consumers' descriptor and ring-slot arithmetic runs on the uniform datapath instead of
   // in vector registers moved over by R2UR before each wgmma (as CUTLASS's canonical_warp_idx_sync):
@@ -569,16 +698,22 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
       cuda::ptx::mbarrier_init(&bar.full[s], 1);                    // the producer's arrival + its bytes
       cuda::ptx::mbarrier_init(&bar.empty[s], 4 * W::kConsumers);   // one per consumer warp
     }
+    const bool quantizing = W::kFusedQ && p.fused_q;  // Q's slots are filled by kQuantWarps warps
     for (int s = 0; s < W::kQSlots; ++s) {
-      cuda::ptx::mbarrier_init(&bar.q_full[s], 1);
+      cuda::ptx::mbarrier_init(&bar.q_full[s], quantizing ? W::kQuantWarps : 1);
       cuda::ptx::mbarrier_init(&bar.q_empty[s], 4 * W::kConsumers);
     }
+    cuda::ptx::mbarrier_init(bar.q16_full, 1);
+    cuda::ptx::mbarrier_init(bar.q16_empty, W::kQuantWarps);
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
   if (wg == 0) {
     ws::set_max_registers<W::kProducerRegs>();
     if (warp == 0 && lane == 0) ws_produce<kV, kD>(p, smem, bar);
+    if constexpr (W::kFusedQ) {
+      if (p.fused_q && warp >= 1 && warp <= W::kQuantWarps) ws_quantize_q<kV, kD>(p, smem, bar, warp - 1, lane);
+    }
     return;
   }
   ws::set_max_registers<W::kConsumerRegs>();

@@ -157,5 +157,26 @@ TEST(CpuInputs, GeneratedValuesAreHalfRoundedAndOutliersOnlyInK) {
   for (float x : in.q) ASSERT_LT(std::fabs(x), 10.f);
 }
 
+// The Hopper kernel's Q-quantizing producer warps scale without a division (numerics.h:
+// int8_inv_scale_fp16, int8_scale_fp16). For every amax FP16 data can have, they must give the
+// divisions' bits, from any reciprocal seed within 3 ulp (PTX's rcp.approx is within 1).
+TEST(CpuQuantize, DivisionFreeScalesMatchTheDivisionsForEveryFp16Amax) {
+  EXPECT_EQ(int8_inv_scale_fp16(0.f, 0.f), 0.f);
+  EXPECT_EQ(int8_scale_fp16(0.f), 0.f);
+  int checked = 0;
+  for (uint32_t bits = 1; bits < 0x7c00u; ++bits) {  // every positive finite FP16 value
+    const float amax = half_bits_to_float(static_cast<uint16_t>(bits));
+    ASSERT_EQ(int8_scale_fp16(amax), int8_scale(amax)) << "amax " << amax;
+    const float exact_rcp = 1.f / amax;
+    for (int ulps = -3; ulps <= 3; ++ulps) {
+      float seed = exact_rcp;
+      for (int i = 0; i < std::abs(ulps); ++i) seed = std::nextafter(seed, ulps > 0 ? INFINITY : 0.f);
+      ASSERT_EQ(int8_inv_scale_fp16(amax, seed), int8_inv_scale(amax)) << "amax " << amax << " seed off " << ulps;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 0x7c00 - 1);
+}
+
 }  // namespace
 }  // namespace int8attn::cpu

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -305,8 +306,30 @@ std::vector<float> int8qk_emulation(const DeviceProblem& prob) {
                                             &prob.host.v);
 }
 
+// Where int8-fa's kernel quantizes Q itself when given FP16 Q (attention_quantizes_q, under
+// the caller's tuning), runs it that way with the Q codes and scales in qkv poisoned (a kernel
+// that read them fails): its codes are the quantizer's bit for bit, so its output must be
+// `unfused`, the same kernel's on the quantizer's codes, bit for bit. Then restores qkv's Q.
+// int8-qk never takes FP16 Q (its kernel was slower so, docs/perf-log.md fq3).
+void expect_fused_q_identical(DeviceProblem& prob, const std::vector<float>& unfused, const std::string& label) {
+  EXPECT_FALSE(kernels::attention_quantizes_q(prob.dims, prob.cfg, false)) << label << ": int8-qk takes INT8 Q";
+  if (!kernels::attention_quantizes_q(prob.dims, prob.cfg, true)) return;
+  ASSERT_EQ(cudaMemset(prob.qkv.q8, 0x7f, prob.sizes.q8), cudaSuccess);
+  ASSERT_EQ(cudaMemset(prob.qkv.q_scale, 0xff, prob.sizes.q_scale), cudaSuccess);  // NaN scales
+  prob.poison_output();
+  const cudaError_t err =
+      kernels::int8_flash_attention(prob.dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr, prob.q.as<__half>());
+  ASSERT_EQ(err, cudaSuccess) << label << ", Q quantized in the kernel: " << cudaGetErrorString(err);
+  const std::vector<float> fused = prob.output();
+  int64_t differ = 0;
+  for (size_t i = 0; i < fused.size(); ++i) differ += std::memcmp(&fused[i], &unfused[i], sizeof(float)) != 0 ? 1 : 0;
+  EXPECT_EQ(differ, 0) << label << ": Q quantized in the kernel, outputs that differ from the quantizer's codes'";
+  prob.quantize();  // qkv's Q codes and scales back for what follows
+}
+
 // Runs `kernel` on the quantized problem (output poisoned first) and compares it with its CPU
-// emulation on the device's own quantized inputs. A kernel error fails.
+// emulation on the device's own quantized inputs; where the kernel can quantize Q itself, that
+// too (expect_fused_q_identical). A kernel error fails.
 void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const std::string& what) {
   const AttnDims& dims = prob.dims;
   const std::string label = std::string(kernel_name(kernel)) + " " + what;
@@ -317,11 +340,14 @@ void expect_kernel_matches_emulation(DeviceProblem& prob, Kernel kernel, const s
     const int wgmma = kernel == Kernel::Int8FaMmaSync ? 0 : -1;
     const KernelChoice choice(wgmma, kernel == Kernel::Int8FaWarpSpecialized ? 1 : 0);
     err = kernels::int8_flash_attention(dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+    ASSERT_EQ(err, cudaSuccess) << label << ": " << cudaGetErrorString(err);
     emu = cpu::int8_attention_from_quantized(dims, prob.cfg, prob.quantized_from_device(), KernelId::Int8Full,
                                              nullptr);
+    expect_fused_q_identical(prob, prob.output(), label);
   } else if (kernel == Kernel::Int8Qk) {
     err = kernels::int8qk_flash_attention(dims, prob.cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
                                           nullptr);
+    ASSERT_EQ(err, cudaSuccess) << label << ": " << cudaGetErrorString(err);
     emu = int8qk_emulation(prob);
   } else {
     err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
@@ -439,6 +465,9 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
       const std::vector<float> emu = cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
                                                                        KernelId::Int8Full, nullptr);
       expect_matches_emulation(prob.output(), emu, "int8-fa warp-specialized " + describe(dims));
+      // Q quantized in the kernel across a persistent CTA's tiles (its FP16 stage runs a tile
+      // ahead; the shapes above with more tiles than SMs walk several a CTA).
+      expect_fused_q_identical(prob, prob.output(), "int8-fa warp-specialized " + describe(dims));
       expect_int8qk_matches_emulation(prob, "warp-specialized " + describe(dims));
       prob.poison_output();
       ASSERT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
