@@ -27,7 +27,9 @@ namespace int8attn::kernels {
 //            already folded with sm_scale * log2(e) (numerics.h: fold_softmax_scale)
 //   k_scale: [batch, kv_heads, n_k_groups] with groups counted over padded_seq_kv
 //            (entries past seq_kv are 0)
-//   v_scale: [batch, kv_heads, head_dim]   (per channel, int8_scale of the channel amax)
+//   v_scale: [batch, kv_heads, head_dim]   (per channel, int8_scale of the channel amax); with
+//            cfg.v_block == kKvPad, [batch, kv_heads, padded_seq_kv / kKvPad, head_dim]: each
+//            128-key tile's own channel amax (the GPU quantizer's one other V block)
 //   k_mean:  [batch, kv_heads, head_dim]   (FP32, the subtracted mean when smooth_k, else 0)
 // For int8-qk, v8/v_scale are unused and the kernel reads the FP16 V directly.
 constexpr int64_t kKvPad = 128;
@@ -100,8 +102,9 @@ void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd);
 void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float* padded,
                       float* plain);
 
-// FP16 Q/K/V -> QuantizedQKV (V only when quantize_v; Q only when quantize_q: skip it where
-// the attention kernel quantizes Q itself, attention_quantizes_q).
+// FP16 Q/K/V -> QuantizedQKV (cfg.v_block 0 or kKvPad, else cudaErrorNotSupported; V only
+// when quantize_v; Q only when quantize_q: skip it where the attention kernel quantizes Q
+// itself, attention_quantizes_q).
 cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __half* q,
                          const __half* k, const __half* v, bool quantize_v,
                          const QuantizedQKV& out, cudaStream_t stream, bool quantize_q = true);
@@ -114,7 +117,7 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with
-// numerics.h's block-relative P. Requires cfg.kv_block == 64 (the kernel's KV tile; else
+// numerics.h's block-relative P. Requires cfg.v_block == 0 (V per channel) and cfg.kv_block == 64 (the kernel's KV tile; else
 // cudaErrorNotSupported); head_dim 64 or 128.
 // q_fp16: the FP16 Q; where attention_quantizes_q, the kernel quantizes it and qkv's Q codes
 // and scales are not read (quantize_qkv may skip them), else it is not read (nullptr: never).

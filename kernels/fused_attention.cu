@@ -229,6 +229,7 @@ bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool in
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
                                  __half* out, cudaStream_t stream, const __half* q_fp16) {
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
+  if (cfg.v_block != 0) return cudaErrorNotSupported;  // its kernels scale V per channel
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
   p.v = qkv.v8;

@@ -15,7 +15,8 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
   s.v8 = quantize_v ? s.k8 : 0;
   s.q_scale = quantize_q ? sizeof(float) * static_cast<size_t>(dims.batch * dims.heads * qk_groups(dims.seq_q, cfg)) : 0;
   s.k_scale = sizeof(float) * static_cast<size_t>(kv_rows * qk_groups(skv_pad, cfg));
-  s.v_scale = quantize_v ? sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim) : 0;
+  s.v_scale = quantize_v ? sizeof(float) * static_cast<size_t>(kv_rows * v_scale_blocks(dims.seq_kv, cfg) * dims.head_dim)
+                         : 0;
   s.k_mean = sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim);
   return s;
 }

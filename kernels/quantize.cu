@@ -17,6 +17,9 @@
 //   3 codes:    K (smoothed) and V^T codes, kv heads in reverse order: the heads launch 1
 //               read last are the likeliest to still be in L2
 //   4 v scale:  v_scale = int8_scale(amax), after every V tile of launch 3 has read the amax
+// With V scaled per 128-key block (cfg.v_block == kMeanChunk), V needs no whole-head pass: its
+// tiles in launch 3 take their own channel amax and write their scales, V is read once, and
+// launches 1, 2 and 4 leave it out.
 #include <cuda_fp16.h>
 
 #include <utility>
@@ -329,8 +332,9 @@ __global__ void __launch_bounds__(kThreads) finalize_stats_kernel(const KvStatsA
 struct VCodeArgs {
   const __half* v;      // [kv heads, seq, d]; nullptr: no V
   int64_t seq, padded;
-  const float* amax;    // [kv heads, d] channel amax
+  const float* amax;    // [kv heads, d] channel amax; nullptr: each tile's own (V per 128-key block)
   int8_t* v8;           // [kv heads, d, padded], keys permuted (attn_kernels.h)
+  float* tile_scale;    // V per 128-key block: [kv heads, padded / kMeanChunk, d] scales; else nullptr
 };
 
 // V^T codes of kMeanChunk keys from j0: position p of each 32-key group holds key
@@ -352,13 +356,32 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   pdl_wait();  // V's amax comes from the launch before
   cp_async_wait<0>();
   __syncthreads();
+  // V per 128-key block: the tile's own channel amax (padded keys are 0.0), in the staging
+  // area past the tile; its scales go out with the codes.
+  float* tile_amax = reinterpret_cast<float*>(smem + sizeof(tile));  // [kThreads / kD][kD], then [kD]
+  if (!a.amax) {
+    constexpr int kSplit = kThreads / kD, kRowsEach = kMeanChunk / kSplit;
+    const int c = threadIdx.x % kD, part = threadIdx.x / kD;
+    float m = 0.f;
+    for (int r = part * kRowsEach; r < (part + 1) * kRowsEach; ++r) m = fmaxf(m, fabsf(__half2float(tile[r][c])));
+    tile_amax[part * kD + c] = m;
+    __syncthreads();
+    if (threadIdx.x < kD) {
+      for (int p = 1; p < kSplit; ++p) m = fmaxf(m, tile_amax[p * kD + c]);
+      a.tile_scale[(bk * (a.padded / kMeanChunk) + j0 / kMeanChunk) * kD + c] = int8_scale(m);
+    }
+    __syncthreads();  // every partial is read before the final amax overwrites row 0
+    if (threadIdx.x < kD) tile_amax[c] = m;
+    __syncthreads();
+  }
+  auto channel_amax = [&](int c) { return a.amax ? a.amax[bk * kD + c] : tile_amax[c]; };
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   alignas(16) int8_t q[kTasks][2][16];
 #pragma unroll
   for (int t = 0; t < kTasks; ++t) {
     const int wt = warp + t * kWarps, pair = (wt % kPairGroups) * 32 + lane, p0 = (wt / kPairGroups) * 16;
-    const float inv0 = int8_inv_scale(a.amax[bk * kD + 2 * pair]);
-    const float inv1 = int8_inv_scale(a.amax[bk * kD + 2 * pair + 1]);
+    const float inv0 = int8_inv_scale(channel_amax(2 * pair));
+    const float inv1 = int8_inv_scale(channel_amax(2 * pair + 1));
 #pragma unroll
     for (int e = 0; e < 16; ++e) {
       const int p = p0 + e, key = (p & ~31) + v8_key_of_position(p & 31);
@@ -450,7 +473,7 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka,
   if (err != cudaSuccess) return err;
   const int64_t per_head = k_items + (va.v ? va.padded / kMeanChunk : 0);
   err = launch_dependent(kv_codes_kernel<kD>, blocks_for(bk * per_head, 1), stream, ka, k_items, va);
-  if (err != cudaSuccess || !va.v) return err;
+  if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by launch 3
   return launch_dependent(v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
 }
 
@@ -462,6 +485,8 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   const int64_t d = dims.head_dim;
   if (d != 64 && d != 128) return cudaErrorNotSupported;
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return cudaErrorInvalidValue;
+  if (cfg.v_block != 0 && cfg.v_block != kMeanChunk) return cudaErrorNotSupported;  // V per channel or per 128 keys
+  const bool v_tiles = quantize_v_too && cfg.v_block == kMeanChunk;  // each V tile its own scales
   const int64_t group = cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
   const int64_t bk = dims.batch * dims.kv_heads, padded = padded_seq_kv(dims.seq_kv);
   const int64_t n_chunks = padded / kMeanChunk;
@@ -475,9 +500,10 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   // Scratch: the chunk partials, 2 * bk * n_chunks * d floats = k8's bytes / 16, live in the
   // k8 buffer until launch 3 writes K's codes over them.
   float* k_part = reinterpret_cast<float*>(out.k8);
-  const KvStatsArgs stats{cfg.smooth_k ? k : nullptr, quantize_v_too ? v : nullptr, dims.seq_kv, n_chunks,
+  const KvStatsArgs stats{cfg.smooth_k ? k : nullptr, quantize_v_too && !v_tiles ? v : nullptr, dims.seq_kv, n_chunks,
                           k_part, k_part + bk * n_chunks * d};
-  const VCodeArgs va{quantize_v_too ? v : nullptr, dims.seq_kv, padded, out.v_scale, out.v8};
+  const VCodeArgs va{quantize_v_too ? v : nullptr, dims.seq_kv, padded, v_tiles ? nullptr : out.v_scale, out.v8,
+                     v_tiles ? out.v_scale : nullptr};
   if (d == 64) return quantize_all<64>(qa, ka, stats, va, out.k_mean, out.v_scale, stream);
   return quantize_all<128>(qa, ka, stats, va, out.k_mean, out.v_scale, stream);
 }

@@ -237,6 +237,31 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
 // Long keys over several GQA kv heads: 313 chunks of 128 keys per head, so the K mean's chunk
 // sums and V's amax carry across the finalize's staging rounds (128 chunks each, the last one
 // partial), on more heads than one finalize CTA covers.
+// V scaled per 128-key block (QuantConfig::v_block == kKvPad): each V tile takes its own
+// channel amax in the codes launch (no whole-head pass), the same codes and scales as the CPU
+// quantizer's, the last tile partial; int8-fa's kernels refuse it (they scale V per channel).
+TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
+  SKIP_WITHOUT_DEVICE();
+  for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 300, 64, false), make_dims(1, 2, 2, 100, 1000, 128, true),
+                               make_dims(1, 4, 4, 64, 4100, 128, false)}) {
+    QuantConfig cfg;
+    cfg.v_block = static_cast<int32_t>(kernels::kKvPad);
+    DeviceProblem prob(dims, cfg, normal_input(13));
+    prob.quantize();
+    expect_quantized_as_host(prob, describe(dims) + " V per 128 keys");
+    EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
+              cudaErrorNotSupported)
+        << describe(dims);
+  }
+  QuantConfig odd;
+  odd.v_block = 256;  // a V block the GPU quantizer does not make
+  const AttnDims dims = make_dims(1, 1, 1, 16, 300, 64, false);
+  DeviceProblem prob(dims, odd, normal_input(14));
+  EXPECT_EQ(kernels::quantize_qkv(dims, odd, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(), true,
+                                  prob.qkv, nullptr),
+            cudaErrorNotSupported);
+}
+
 TEST(GpuInt8Kernels, QuantizerMatchesHostOverManyChunks) {
   SKIP_WITHOUT_DEVICE();
   for (const int64_t d : {64, 128}) {
