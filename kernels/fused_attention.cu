@@ -202,11 +202,12 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
 }
 
 // Whether the INT8 kernel for these options quantizes FP16 Q itself (attention_quantizes_q):
-// int8-fa's warp-specialized kernel would run (and FusedTuning::wgmma does not force
-// mma.sync) with per-token Q scales and no rotation (the kernel has neither). int8-qk does
-// not: its kernel ran 4-34% slower with the quantizing warps live (docs/perf-log.md fq3).
+// int8-fa's warp-specialized kernel at head_dim 128 would run (and FusedTuning::wgmma does not
+// force mma.sync) with per-token Q scales and no rotation (the kernel has neither). int8-qk
+// does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the quantizing warps
+// live (docs/perf-log.md fq3, s10), more than the quantize step saves.
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
-  if (variant != Variant::Int8Full) return false;
+  if (variant != Variant::Int8Full || dims.head_dim != 128) return false;
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || cfg.kv_block != fa::kBlockN) return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
   if (tuning().wgmma == 0) return false;

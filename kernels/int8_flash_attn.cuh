@@ -707,36 +707,23 @@ template <int kBlockM, int kKeys = kBlockN>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
   int n_blocks;  // KV blocks with a key some row of the CTA may see
-  // A CTA's own tile (the one-tile-a-CTA kernels).
-  __device__ __forceinline__ explicit CtaWork(const Params& p) { init<int64_t>(p, blockIdx.x, 0); }
+  __device__ __forceinline__ explicit CtaWork(const Params& p) : CtaWork(p, blockIdx.x, 0) {}
   // Work tile `tile` (a persistent CTA walks several). batch_heads == 0: (batch, head)-major,
   // causal query blocks longest first within a head. Otherwise query-block-major, longest
   // first, heads innermost: a persistent grid's round-robin over it balances causal work (a
-  // stride of #SMs through the head-major order keeps hitting the same query blocks). Its
-  // divisions are 32-bit: the persistent launches refuse 2^31 tiles or more, so tile,
-  // batch*heads and heads fit, and a 64-bit division is a subroutine call (once a tile in
-  // each warp; the one-tile kernels keep 64-bit ones, which spill less there).
+  // stride of #SMs through the head-major order keeps hitting the same query blocks).
   __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads) {
-    init<uint32_t>(p, static_cast<uint32_t>(tile), static_cast<uint32_t>(batch_heads));
-  }
-
- private:
-  template <class Int>
-  __device__ __forceinline__ void init(const Params& p, Int tile, Int batch_heads) {
-    Int bh_index, qblk_index;
+    int qblk;
     if (batch_heads > 0) {
-      bh_index = tile % batch_heads;
-      qblk_index = tile / batch_heads;
+      bh = tile % batch_heads;
+      qblk = static_cast<int>(tile / batch_heads);
     } else {
-      bh_index = tile / static_cast<Int>(p.n_qblocks);
-      qblk_index = tile % static_cast<Int>(p.n_qblocks);
+      bh = tile / p.n_qblocks;
+      qblk = static_cast<int>(tile % p.n_qblocks);
     }
-    int qblk = static_cast<int>(qblk_index);
     if (p.causal) qblk = p.n_qblocks - 1 - qblk;
-    const Int heads = static_cast<Int>(p.heads), group = heads / static_cast<Int>(p.kv_heads);
-    const Int batch = bh_index / heads, head = bh_index % heads;
-    bh = static_cast<int64_t>(bh_index);
-    kv_index = static_cast<int64_t>(batch) * p.kv_heads + static_cast<int64_t>(head / group);
+    const int64_t batch = bh / p.heads, head = bh % p.heads;
+    kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
     m0 = static_cast<int64_t>(qblk) * kBlockM;
     offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
     int64_t kv_end = p.seq_kv;

@@ -250,8 +250,7 @@ struct Bench {
     return quantize_qkv(dims, cfg, q, k, v, with_v, qkv, nullptr, with_q);
   }
 
-  cudaError_t attend(Kind kind) {
-    const KindSpec& spec = spec_of(kind);
+  static void use_tuning_of(const KindSpec& spec) {
     FusedTuning tuning;
     tuning.warps_per_cta = spec.warps;
     tuning.schedule = g_schedule;
@@ -259,6 +258,11 @@ struct Bench {
     tuning.ws = spec.ws == kFromCommandLine ? g_ws : spec.ws;
     tuning.ws_schedule = spec.ws_schedule;
     set_fused_tuning(tuning);
+  }
+
+  cudaError_t attend(Kind kind) {
+    const KindSpec& spec = spec_of(kind);
+    use_tuning_of(spec);
     const __half* q_fp16 = spec.fused_q ? q : nullptr;
     switch (spec.kernel) {
       case KernelId::Int8Full: return int8_flash_attention(dims, cfg, qkv, out, nullptr, q_fp16);
@@ -293,7 +297,10 @@ struct Bench {
     cfg.p_quant = spec_of(kind).p_quant;
     cfg.l_from_quantized_p = spec_of(kind).l_from_q;
     const bool int8 = spec_of(kind).kernel != KernelId::Fp16Flash;
-    if (int8) CHECK_CUDA(quantize(!is_int8qk(kind), !spec_of(kind).fused_q));  // int8-qk keeps V in FP16
+    // int8-qk keeps V in FP16; Q stays the quantizer's where the kernel does not take it (head_dim 64).
+    use_tuning_of(spec_of(kind));  // attention_quantizes_q reads it
+    const bool kernel_quantizes_q = spec_of(kind).fused_q && attention_quantizes_q(dims, cfg, true);
+    if (int8) CHECK_CUDA(quantize(!is_int8qk(kind), !kernel_quantizes_q));
     CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
     const cudaError_t err = attend(kind);
     if (err == cudaErrorNotSupported) {

@@ -79,9 +79,10 @@ struct WsShape {
   static constexpr int kStages = kInt8PV ? 8 : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
-  // fused_q (int8-fa only: with the quantizing warps live, int8-qk's kernel ran 4-34% slower,
-  // which its shorter quantize step did not pay back; docs/perf-log.md fq3).
-  static constexpr bool kFusedQ = kInt8PV;
+  // fused_q: int8-fa at head_dim 128 only. With the quantizing warps live, int8-qk's kernel ran
+  // 4-34% slower and int8-fa's at 64 3% slower, which their shorter quantize step did not pay
+  // back (docs/perf-log.md fq3, s10).
+  static constexpr bool kFusedQ = kInt8PV && kD == 128;
   // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
@@ -93,7 +94,7 @@ struct WsShape {
   static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
   // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
   static constexpr int kQuantWarps = 3;
-  static constexpr int kBarriers = 2 * (kStages + kQSlots) + 2;  // + the FP16 Q stage's full and empty
+  static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0);  // + the FP16 Q stage's full and empty
   static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 = 384*168, the launch allocation (the CTA's pool)
   // setmaxnreg moves registers within the CTA's launch allocation (kThreads times the
@@ -703,8 +704,10 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
       cuda::ptx::mbarrier_init(&bar.q_full[s], quantizing ? W::kQuantWarps : 1);
       cuda::ptx::mbarrier_init(&bar.q_empty[s], 4 * W::kConsumers);
     }
-    cuda::ptx::mbarrier_init(bar.q16_full, 1);
-    cuda::ptx::mbarrier_init(bar.q16_empty, W::kQuantWarps);
+    if constexpr (W::kFusedQ) {  // the others keep main's SASS: their schedules move with any change (fq3)
+      cuda::ptx::mbarrier_init(bar.q16_full, 1);
+      cuda::ptx::mbarrier_init(bar.q16_empty, W::kQuantWarps);
+    }
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
