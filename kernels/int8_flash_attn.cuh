@@ -703,7 +703,12 @@ struct WarpTile {
 
 // What one CTA of kBlockM query rows works on. CTAs of one (batch, head) are adjacent in
 // the grid so they share K/V in L2; causal problems start with the longest query blocks.
-template <int kBlockM, int kKeys = kBlockN>
+// kNarrow: the persistent walk's divisions in 32 bits (the launches refuse 2^31 tiles or more,
+// so tile, batch*heads and heads fit), where a 64-bit division's subroutine call costs
+// registers: Hopper's int8-fa with Q quantized in the kernel, whose producer warps have 24
+// (20 bytes spilled with 64-bit ones). The other kernels keep 64-bit ones: their schedules
+// moved with the narrow ones, int8-qk's 3-5% slower (docs/perf-log.md s10).
+template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
   int n_blocks;  // KV blocks with a key some row of the CTA may see
@@ -714,16 +719,27 @@ struct CtaWork {
   // stride of #SMs through the head-major order keeps hitting the same query blocks).
   __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads) {
     int qblk;
-    if (batch_heads > 0) {
-      bh = tile % batch_heads;
-      qblk = static_cast<int>(tile / batch_heads);
+    if constexpr (kNarrow) {
+      const uint32_t t = static_cast<uint32_t>(tile), n = static_cast<uint32_t>(batch_heads);
+      const uint32_t qblocks = static_cast<uint32_t>(p.n_qblocks);
+      const uint32_t bh32 = n > 0 ? t % n : t / qblocks;
+      qblk = static_cast<int>(n > 0 ? t / n : t % qblocks);
+      const uint32_t heads = static_cast<uint32_t>(p.heads), group = heads / static_cast<uint32_t>(p.kv_heads);
+      bh = bh32;
+      kv_index = static_cast<int64_t>(bh32 / heads) * p.kv_heads + (bh32 % heads) / group;
+      if (p.causal) qblk = p.n_qblocks - 1 - qblk;
     } else {
-      bh = tile / p.n_qblocks;
-      qblk = static_cast<int>(tile % p.n_qblocks);
+      if (batch_heads > 0) {
+        bh = tile % batch_heads;
+        qblk = static_cast<int>(tile / batch_heads);
+      } else {
+        bh = tile / p.n_qblocks;
+        qblk = static_cast<int>(tile % p.n_qblocks);
+      }
+      if (p.causal) qblk = p.n_qblocks - 1 - qblk;
+      const int64_t batch = bh / p.heads, head = bh % p.heads;
+      kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
     }
-    if (p.causal) qblk = p.n_qblocks - 1 - qblk;
-    const int64_t batch = bh / p.heads, head = bh % p.heads;
-    kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
     m0 = static_cast<int64_t>(qblk) * kBlockM;
     offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
     int64_t kv_end = p.seq_kv;

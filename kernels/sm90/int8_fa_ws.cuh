@@ -83,6 +83,7 @@ struct WsShape {
   // 4-34% slower and int8-fa's at 64 3% slower, which their shorter quantize step did not pay
   // back (docs/perf-log.md fq3, s10).
   static constexpr bool kFusedQ = kInt8PV && kD == 128;
+  using Work = CtaWork<kBlockM, kKeys, kFusedQ>;  // the tile walk (narrow divisions where fused, for the 24-register warps)
   // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
@@ -132,7 +133,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   // have the next tile's Q codes ready long before the consumers switch to it (loaded after a
   // tile's K/V, the quantization came too late and stalled every tile switch by ~7 us).
   auto load_q16 = [&](int64_t tile) {
-    const CtaWork<W::kBlockM, W::kKeys> w(p.base, tile, p.tile_order_heads);
+    const typename W::Work w(p.base, tile, p.tile_order_heads);
     ws::arrive_expect_bytes(bar.q16_full, W::kQ16Bytes);
 #pragma unroll
     for (int c = 0; c < kD / 64; ++c)
@@ -143,7 +144,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   if (fused && blockIdx.x < p.n_tiles) load_q16(blockIdx.x);
   uint32_t g = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
-    const CtaWork<W::kBlockM, W::kKeys> work(p.base, tile, p.tile_order_heads);
+    const typename W::Work work(p.base, tile, p.tile_order_heads);
     if (fused) {  // the next tile's FP16 Q into the stage, once this tile's is quantized
       if (tile + gridDim.x < p.n_tiles) {
         ws::wait_phase(bar.q16_empty, tile_iter & 1);
@@ -418,7 +419,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
                                               Tile& wt, int warp_row, Prologue&& prologue, Steps&& steps, Step&& step,
                                               Complete&& complete, Restarted&& restarted, Reset&& reset) {
   using Ring = WsConsumerRing<W::kVariant, W::kD>;
-  using Work = CtaWork<W::kBlockM, W::kKeys>;
+  using Work = typename W::Work;
   auto nothing = [] {};
   // The tile's INT8 Q in its slot (TMA's, or fused_q the quantizing warps'); fused_q: and its
   // scales, from shared memory (as q_scales_of would read them).
@@ -499,7 +500,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   using KScales = typename Ring::KScales;
   static_assert(kBlockN == 64 && W::kKeys == kBlockN, "two k32 steps of P·V");
   const int warp_row = ws_warp_row(cg);
-  const CtaWork<W::kBlockM> first(p.base, blockIdx.x, p.tile_order_heads);
+  const typename W::Work first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
   if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
@@ -565,7 +566,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
         softmax_of(0, ks);
         pack_codes();
       },
-      [&](const Ring& ring, const CtaWork<W::kBlockM>& work) {  // one loop with the mask's branch: peeling
+      [&](const Ring& ring, const typename W::Work& work) {  // one loop with the mask's branch: peeling
         for (int blk = 0; blk + 1 < work.n_blocks; ++blk)       // the masked blocks measured 1-3% slower
           step(ring, blk, ring, blk + 1, blk + 1, nothing, nothing);
       },
@@ -592,7 +593,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   using KScales = typename Ring::KScales;
   constexpr int kKeys = W::kKeys;
   const int warp_row = ws_warp_row(cg);
-  const CtaWork<W::kBlockM, kKeys> first(p.base, blockIdx.x, p.tile_order_heads);
+  const typename W::Work first(p.base, blockIdx.x, p.tile_order_heads);
   WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, first.m0 + warp_row,
                                                                              first.offset);
   wt.load_q_scales(first.bh);  // int8-qk takes INT8 Q (WsShape::kFusedQ)
@@ -652,7 +653,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
         softmax_of(true, 0, ks);
         wt.pack_p_half(tp, pa);
       },
-      [&](const Ring& ring, const CtaWork<W::kBlockM, kKeys>& work) {
+      [&](const Ring& ring, const typename W::Work& work) {
         // The steady state without mask code, then the blocks that need it (tails, the
         // diagonal): +2% at head_dim 128, +12% at 64 (docs/perf-log.md qk-ws4).
         const int whole = Ring::whole_blocks(p.base, work, cg);
