@@ -188,7 +188,6 @@ int32_t qk_group_tokens(const QuantConfig& cfg) {
 
 // Fills the INT8 Q/K fields; false when the config is one the kernels do not implement.
 bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv, fa::Params& p) {
-  if (cfg.kv_block != fa::kBlockN) return false;  // the softmax step is the tile
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return false;
   p.q = qkv.q8;
   p.k = qkv.k8;
@@ -201,6 +200,26 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
   return true;
 }
 
+// int8-fa's 128-key P blocks with V scaled per the same blocks: the Hopper kernel alone runs them.
+bool wide_p_blocks(const QuantConfig& cfg) {
+  return cfg.kv_block == fa::kWsFaWideKeys && cfg.v_block == fa::kWsFaWideKeys;
+}
+
+// The P-code block and V scales int8-fa's kernels implement: 64-key blocks with V per channel
+// (every kernel), or wide_p_blocks.
+bool int8fa_options_supported(const QuantConfig& cfg) {
+  return (cfg.kv_block == fa::kBlockN && cfg.v_block == 0) || wide_p_blocks(cfg);
+}
+
+// Whether int8-fa's warp-specialized kernel runs these options: with wide_p_blocks whenever the
+// device and build can (no other kernel has them, so no length threshold) and tuning does not
+// turn it off; otherwise where try_ws would launch it.
+bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
+  if (!wide_p_blocks(cfg)) return ws_would_run(dims, Variant::Int8Full, padded_seq_kv(dims.seq_kv), qk_group_tokens(cfg));
+  return tuning().wgmma != 0 && tuning().ws != 0 && device_runs_sm90a() &&
+         fa::ws_supports(dims.seq_q, padded_seq_kv(dims.seq_kv), dims.batch * dims.heads, qk_group_tokens(cfg));
+}
+
 // Whether the INT8 kernel for these options quantizes FP16 Q itself (attention_quantizes_q):
 // int8-fa's warp-specialized kernel at head_dim 128 would run (and FusedTuning::wgmma does not
 // force mma.sync) with per-token Q scales and no rotation (the kernel has neither). int8-qk
@@ -208,10 +227,10 @@ bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQK
 // live (docs/perf-log.md fq3, s10), more than the quantize step saves.
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
   if (variant != Variant::Int8Full || dims.head_dim != 128) return false;
-  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || cfg.kv_block != fa::kBlockN) return false;
+  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || !int8fa_options_supported(cfg)) return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
   if (tuning().wgmma == 0) return false;
-  return ws_would_run(dims, variant, padded_seq_kv(dims.seq_kv), 1);
+  return int8fa_ws_runs(dims, cfg);
 }
 
 // Points the kernel at FP16 Q to quantize (fuses_q). Its launch must then run the
@@ -230,26 +249,28 @@ bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool in
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
                                  __half* out, cudaStream_t stream, const __half* q_fp16) {
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
-  if (cfg.v_block != 0) return cudaErrorNotSupported;  // its kernels scale V per channel
+  if (!int8fa_options_supported(cfg)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
   p.v = qkv.v8;
   p.v_scale = qkv.v_scale;
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
+  const int keys = wide_p_blocks(cfg) ? fa::kWsFaWideKeys : fa::kBlockN;
+  auto launch_ws = [&] {
+    return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
+                                cfg.l_from_quantized_p, keys, tuning().ws_schedule, stream);
+  };
   if (q_fp16 != nullptr && fuses_q(dims, cfg, Variant::Int8Full)) {
     set_fused_q(dims, q_fp16, p);
-    return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
-                                cfg.l_from_quantized_p, tuning().ws_schedule, stream);
+    return launch_ws();
   }
   // Every other kernel reads the quantizer's Q codes: the harness leaves them out where this
   // kernel was to quantize Q (a tuning changed since then would otherwise read nothing).
   if (qkv.q8 == nullptr || qkv.q_scale == nullptr) return cudaErrorInvalidValue;
+  if (wide_p_blocks(cfg)) return int8fa_ws_runs(dims, cfg) ? launch_ws() : cudaErrorNotSupported;
   if (tuning().wgmma != 0) {  // wgmma 0 forces mma.sync
-    const auto ws = try_ws(dims, Variant::Int8Full, [&] {
-      return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
-                                  cfg.l_from_quantized_p, tuning().ws_schedule, stream);
-    });
+    const auto ws = try_ws(dims, Variant::Int8Full, launch_ws);
     if (ws) return *ws;
   }
   if (tuning().wgmma != 0 && (dims.head_dim == 128 || tuning().wgmma == 1) && device_runs_sm90a())
@@ -276,7 +297,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                    const __half* v, __half* out, cudaStream_t stream) {
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
-  if (!set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
+  if (cfg.kv_block != fa::kBlockN || !set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
   p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Int8QK, [&] {

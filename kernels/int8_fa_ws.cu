@@ -60,9 +60,9 @@ bool encode_scale_map(CUtensorMap& map, const float* base, uint64_t keys, uint64
 
 // Out-of-bounds boxes (Q rows past seq_q, K and FP16 V rows past the tensor, K scales past the
 // last key) are zero-filled by the TMA unit.
-template <Variant kV, int kD>
+template <class W>
 bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
-  using W = WsShape<kV, kD>;
+  constexpr int kD = W::kD;
   const uint64_t batch_kv_heads = static_cast<uint64_t>(batch_heads / base.heads * base.kv_heads);
   const uint64_t kv_rows = static_cast<uint64_t>(base.k_rows);  // INT8: padded seq_kv
   out.base = base;
@@ -82,17 +82,21 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
   if constexpr (W::kFp16QK) return v_ok && qk_ok;  // no K scales
   const bool q16_ok = !out.fused_q || encode_map(out.q16_map, base.q_half, 2, kD, static_cast<uint64_t>(base.seq_q),
                                                  static_cast<uint64_t>(batch_heads), 64, W::kBlockM);
-  return v_ok && qk_ok && q16_ok &&
+  // V per 128-key block: the scales [batch*kv_heads * v_blocks, kD] (quantize.cu), a row a block.
+  out.v_blocks = static_cast<int32_t>(kv_rows / kWsFaWideKeys);
+  const bool v_scales_ok = !W::kVPerBlock || encode_scale_map(out.v_scale_map, base.v_scale, kD,
+                                                              batch_kv_heads * static_cast<uint64_t>(out.v_blocks), kD);
+  return v_ok && qk_ok && q16_ok && v_scales_ok &&
          encode_scale_map(out.k_scale_map, base.k_scale, static_cast<uint64_t>(base.n_k_groups), batch_kv_heads,
                           W::kKeys);
 }
 
-template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule>
+template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys>
 cudaError_t launch(const Params& base, int64_t batch_heads, cudaStream_t stream) {
-  using W = WsShape<kV, kD>;
-  auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule>;
+  using W = WsShape<kV, kD, kKeys>;
+  auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys>;
   WsParams params{};
-  if (!make_ws_params<kV, kD>(base, batch_heads, params)) return cudaErrorNotSupported;
+  if (!make_ws_params<W>(base, batch_heads, params)) return cudaErrorNotSupported;
   params.base.n_qblocks = static_cast<int32_t>((base.seq_q + W::kBlockM - 1) / W::kBlockM);
   const int64_t tiles = batch_heads * params.base.n_qblocks;
   if (tiles <= 0) return cudaSuccess;
@@ -128,12 +132,12 @@ cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads
 }
 
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int schedule, cudaStream_t stream) {
+                             int keys, int schedule, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim);
-#define INT8ATTN_TRY_WS(D, PU8, LQ, S)                                        \
-  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S) \
-    return launch<Variant::Int8Full, D, PU8, LQ, S>(base, batch_heads, stream);
+#define INT8ATTN_TRY_WS(D, PU8, LQ, S, K)                                                  \
+  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K) \
+    return launch<Variant::Int8Full, D, PU8, LQ, S, K>(base, batch_heads, stream);
   INT8ATTN_WS_INSTANCES(INT8ATTN_TRY_WS)
 #undef INT8ATTN_TRY_WS
   return cudaErrorNotSupported;

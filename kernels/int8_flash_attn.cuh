@@ -25,6 +25,10 @@ constexpr int kBlockN = kGpuKvBlock;  // int8-fa's P-code block and the mma.sync
 // The Hopper int8-qk kernel's KV block and online-softmax step (sm90/int8_fa_ws.cuh). Its P is
 // relative to the running max, so the step changes only P's FP16 rounding.
 constexpr int kWsQkKeys = 128;
+// int8-fa's other P-code block (QuantConfig::kv_block), on the Hopper kernel only, with V
+// scaled per the same 128 keys (QuantConfig::v_block): half the merges and per-step work of 64
+// keys, and no less accurate than 64-key blocks with V per channel (docs/perf-log.md V blocks).
+constexpr int kWsFaWideKeys = 128;
 constexpr int kStages = 3;
 // 1.5 * 2^23: for |i| < 2^22, the float with bits (kMagicBits + i) equals kMagic + i, so an
 // INT32 MMA started from C = kMagicBits yields float(acc) with one FADD (no I2F), and
@@ -145,6 +149,9 @@ struct Shape {
   static constexpr int kBlockM = kWarps * 16;                 // query rows per CTA
   static constexpr bool kInt8QK = kV != Variant::Fp16Flash;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
+  // int8-fa's 128-key P blocks (Hopper only) come with V scaled per the same blocks: the
+  // merges apply V's scales, the output none.
+  static constexpr bool kVPerBlock = kInt8PV && kKeys == kWsFaWideKeys;
   static constexpr int kQRowBytes = kD * (kInt8QK ? 1 : 2);   // Q and K rows
   static constexpr int kKSteps = kQRowBytes / 32;             // 32-byte k steps of Q·K^T
   static constexpr int kNTilesS = kKeys / 8;                  // score n-tiles per warp
@@ -664,7 +671,7 @@ struct WarpTile {
     }
   }
 
-  // out = O / l (* v_scale); rows with no visible key get 0.
+  // out = O / l (* v_scale, per channel; V per block: in the merges); rows with no visible key get 0.
   __device__ __forceinline__ void store(int64_t bh, int64_t kv_index) { store(finish(), bh, kv_index); }
 
   // A finished tile's rows and 1 / l, kept while the next tile's softmax starts (restart()).
@@ -689,7 +696,7 @@ struct WarpTile {
     for (int n = 0; n < S::kNTilesO; ++n) {
       const int c = n * 8 + 2 * t;
       float2 vs = make_float2(1.f, 1.f);
-      if constexpr (S::kInt8PV) vs = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + c);
+      if constexpr (S::kInt8PV && !S::kVPerBlock) vs = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + c);
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         if (f.rows[r] >= p.seq_q) continue;

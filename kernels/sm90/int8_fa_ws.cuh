@@ -39,9 +39,13 @@ struct WsParams {
                       // int8-qk, V: [head_dim, seq_kv, batch*kv_heads] FP16, box [64, keys, 1]
   CUtensorMap k_scale_map;  // [padded seq_kv, batch*kv_heads] FP32, box [keys, 1]: past the end, zeros
   CUtensorMap q16_map;  // fused_q: [head_dim, seq_q, batch*heads] FP16, box [64, 128, 1] (columns of 64 channels)
+  // int8-fa with V scaled per 128-key block (WsShape::kVPerBlock): [head_dim, batch*kv_heads *
+  // v_blocks] FP32, box [head_dim, 1]; v_blocks = padded seq_kv / 128.
+  CUtensorMap v_scale_map;
+  int32_t v_blocks;
 };
 
-template <Variant kV, int kD_>
+template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
 struct WsShape {
   static constexpr Variant kVariant = kV;
   static constexpr int kD = kD_;
@@ -50,13 +54,16 @@ struct WsShape {
   static constexpr int kConsumers = 2;                 // consumer warpgroups
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
-  // Keys per KV block, the online softmax's step: int8-fa's P-code block (kBlockN, the
-  // contract's kv_block); int8-qk's and fp16-fa's 128 (kWsQkKeys), which halves the per-step
-  // work per key (+5-12% over 64 keys, docs/perf-log.md qk-ws3).
-  static constexpr int kKeys = kInt8PV ? kBlockN : kWsQkKeys;
-  // Masking without a branch: int8-qk's 128-key softmax spills 308 bytes around the mask's
-  // branch and none without it; int8-fa's 64-key one is 3-13% faster with the branch.
-  static constexpr bool kBranchFreeMask = !kInt8PV;
+  // Keys per KV block, the online softmax's step: int8-fa's P-code block (the contract's
+  // kv_block: 64, or 128 with V scaled per the same 128 keys); int8-qk's and fp16-fa's 128
+  // (kWsQkKeys), which halves the per-step work per key (+5-12% over 64 keys, docs/perf-log.md qk-ws3).
+  static constexpr int kKeys = kKeys_;
+  // int8-fa's 128-key blocks come with V scaled per channel and block (QuantConfig::v_block
+  // 128): each block's INT32 P·V is merged into O with its own V scales (docs/perf-log.md V blocks).
+  static constexpr bool kVPerBlock = Shape<kV, kD_, 8, kKeys_>::kVPerBlock;
+  // Masking without a branch: the 128-key softmaxes spill around the mask's branch (int8-qk 308
+  // bytes) and none without it; int8-fa's 64-key one is 3-13% faster with the branch.
+  static constexpr bool kBranchFreeMask = !kInt8PV || kKeys == 128;
   // Q and K rows in shared memory: INT8, one 128- or 64-byte swizzle row of kD codes; FP16, kD / 64
   // columns of 64 channels (a 128-byte swizzle row each), like int8-qk's V.
   static constexpr int kQKColumns = kFp16QK ? kD / 64 : 1;
@@ -71,12 +78,14 @@ struct WsShape {
   static constexpr int kVBytes = kInt8PV ? kD * kKeys : kD / 64 * kVColumnBytes;
   static constexpr int kScaleOffset = kKBytes + kVBytes;
   static constexpr int kScaleBytes = kFp16QK ? 0 : kKeys * 4;  // per-token K scales
+  static constexpr int kVScaleOffset = kScaleOffset + kScaleBytes;  // kVPerBlock: the block's kD V scales
+  static constexpr int kVScaleBytes = kVPerBlock ? kD * 4 : 0;
   static constexpr int kStageBytes = kScaleOffset + (kFp16QK ? 0 : 1024);  // slots stay 1 KB aligned
-  static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes;  // what a full barrier waits for
+  static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes + kVScaleBytes;  // what a full barrier waits for
   // K/V ring depth. int8-fa: 8 (~17 KB a stage; 4 and 8 measured alike, 6 2% slower). int8-qk:
   // 3 or 4 stages of 128 keys (49 and 25 KB at head_dim 128 and 64). fp16-fa: 64 and 32 KB a
   // stage, 2 or 4 (what fits beside two Q slots).
-  static constexpr int kStages = kInt8PV ? 8 : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
+  static constexpr int kStages = kInt8PV ? 8 * kBlockN / kKeys : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
   // fused_q: int8-fa at head_dim 128 only. With the quantizing warps live, int8-qk's kernel ran
@@ -92,7 +101,10 @@ struct WsShape {
   // fused_q: the Q scales of each slot's rows (usable ones, as q_scales_of returns them).
   static constexpr int kQScaleOffset = kQ16Offset + kQ16Bytes;
   static constexpr int kQScaleBytes = kFusedQ ? kQSlots * kBlockM * 4 : 0;
-  static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
+  // kVPerBlock: kD unit V scales, the merge's while O's INT32 P·V holds nothing yet.
+  static constexpr int kUnitVScaleOffset = kQScaleOffset + kQScaleBytes;
+  static constexpr int kUnitVScaleBytes = kVPerBlock ? kD * 4 : 0;
+  static constexpr int kBarrierOffset = kUnitVScaleOffset + kUnitVScaleBytes;
   // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
   static constexpr int kQuantWarps = 3;
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0);  // + the FP16 Q stage's full and empty
@@ -107,7 +119,8 @@ struct WsShape {
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
   static_assert(kStageBytes % 1024 == 0, "ring slots start on 1 KB");
-  static_assert(kScaleBytes <= 1024, "the K scales' room in a stage");
+  static_assert(kScaleBytes + kVScaleBytes <= 1024, "the K and V scales' room in a stage");
+  static_assert(kKeys == 128 || (kInt8PV && kKeys == kBlockN), "int8-fa: 64 or 128 keys; the others 128");
   static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
 };
 
@@ -126,9 +139,9 @@ struct WsBarriers {
 // consumers released the tile before last), then every KV block through the ring. The ring's
 // block count g and the tile count run on across tiles, so slots and phases follow from them.
 // Everything lands through the async proxy, so a full barrier's byte count orders it all.
-template <Variant kV, int kD>
+template <class W>
 __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const WsBarriers& bar) {
-  using W = WsShape<kV, kD>;
+  constexpr int kD = W::kD;
   // fused_q: the FP16 stage runs one tile ahead of the K/V loads, so that the quantizing warps
   // have the next tile's Q codes ready long before the consumers switch to it (loaded after a
   // tile's K/V, the quantization came too late and stalled every tile switch by ~7 us).
@@ -177,6 +190,8 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
           ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, key0, kv, &bar.full[stage]);
       }
       if constexpr (!W::kFp16QK) ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
+      if constexpr (W::kVPerBlock)  // row kv * blocks + blk of [kv heads * blocks, kD]
+        ws::tma_load(slot + W::kVScaleOffset, &p.v_scale_map, 0, kv * p.v_blocks + blk, &bar.full[stage]);
     }
   }
 }
@@ -188,10 +203,10 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
 // kQuantWarps, ...; a lane kD / 32 channels. The per-token quantizer's arithmetic (quantize.cu:
 // max |x| over the row, numerics.h's rounding and folded scale): its codes and scales, bit for
 // bit. In the 24 registers a producer thread keeps.
-template <Variant kV, int kD>
+template <class W>
 __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
                                               int lane) {
-  using W = WsShape<kV, kD>;
+  constexpr int kD = W::kD;
   static_assert(W::kFusedQ, "the variants that take FP16 Q");
   constexpr int kLaneCh = kD / 32;  // 4 or 2 channels: 8 or 4 bytes of FP16
   // The shared base through a shuffle: the compiler then knows it is warp-uniform and keeps
@@ -284,9 +299,10 @@ struct WsTurns {
 // A consumer warpgroup's side of the ring for one tile: slots, barriers, and the S = Q·K^T
 // product with its K scales. ring_base: the ring's block count at the tile's first block;
 // tile_iter: the tile's rank among the CTA's (its Q slot); cg: the consumer's index.
-template <Variant kV, int kD>
+template <class W_>
 struct WsConsumerRing {
-  using W = WsShape<kV, kD>;
+  using W = W_;
+  static constexpr int kD = W::kD;
   using KScales = float2[W::kKeys / 8];  // (fp16-fa has none: unused)
   using SScalar = std::conditional_t<W::kFp16QK, float, uint32_t>;  // S's accumulators: FP32 or INT32
   using SAcc = SScalar[W::kKeys / 2];
@@ -316,6 +332,11 @@ struct WsConsumerRing {
     if (lane == 0) ws::arrive(barrier);
   }
   __device__ __forceinline__ void release_block(int blk) const { release(&bar.empty[stage_of(blk)]); }
+  __device__ __forceinline__ uint64_t* empty_of(int blk) const { return &bar.empty[stage_of(blk)]; }
+  // kVPerBlock: block blk's kD V scales, loaded with its tile.
+  __device__ __forceinline__ const float* v_scales(int blk) const {
+    return reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kVScaleOffset - smem_base));
+  }
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
 
   // fused_q: the usable Q scales of rows g and g + 8 of the warp whose first row in the tile is
@@ -408,7 +429,7 @@ struct WsConsumerRing {
 //                       block `next` of s_ring (this tile's, or the next tile's first), with
 //                       `between` run after both are issued and before S's softmax, `after`
 //                       once P·V is done, before P is packed;
-//   complete()          O complete after the last P·V (int8-fa's last merge);
+//   complete(ring)      O complete after the last P·V (int8-fa's last merge);
 //   restarted()         the softmax state of a new tile (before its first softmax);
 //   reset()             O empty for a new tile.
 // The tile's last step without a next tile (or when the next sees no key) recomputes the last
@@ -418,7 +439,7 @@ template <class W, class Tile, class Prologue, class Steps, class Step, class Co
 __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, const WsBarriers& bar, int cg, int lane,
                                               Tile& wt, int warp_row, Prologue&& prologue, Steps&& steps, Step&& step,
                                               Complete&& complete, Restarted&& restarted, Reset&& reset) {
-  using Ring = WsConsumerRing<W::kVariant, W::kD>;
+  using Ring = WsConsumerRing<W>;
   using Work = typename W::Work;
   auto nothing = [] {};
   // The tile's INT8 Q in its slot (TMA's, or fused_q the quantizing warps'); fused_q: and its
@@ -461,14 +482,14 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
            },
            [&] {
              ring.release_q();  // every S of the tile is done
-             complete();
+             complete(ring);
              wt.store(wt.finish(l_final, work.m0 + warp_row), work.bh, work.kv_index);
              reset();
            });
     } else {
       if (n_blocks > 0) step(ring, n_blocks - 1, ring, n_blocks - 1, INT32_MAX / W::kKeys, nothing, nothing);
       ring.release_q();
-      complete();
+      complete(ring);
       wt.store(work.bh, work.kv_index);
     }
     if (next_tile >= p.n_tiles) return;
@@ -492,70 +513,113 @@ __device__ __forceinline__ int ws_warp_row(int cg) { return (cg * 4 + (static_ca
 
 // One int8-fa consumer warpgroup over its CTA's tiles, in the DeferO schedule: O and l are
 // stored divided by the last block's weight (WarpTile::softmax_rescaled); merge_scale is the
-// factor of the merge in flight, pending the next one's.
-template <int kD, bool kPU8, bool kLFromQ>
+// factor of the merge in flight, pending the next one's. kKeys 128 (W::kVPerBlock): each
+// merge also multiplies by its block's V scales, read from the block's ring slot, so a slot
+// is released after the merge of its P·V (one step later than at 64 keys).
+template <int kD, bool kPU8, bool kLFromQ, int kKeys>
 __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, const WsBarriers& bar, int cg, int lane) {
-  using W = WsShape<Variant::Int8Full, kD>;
-  using Ring = WsConsumerRing<Variant::Int8Full, kD>;
+  using W = WsShape<Variant::Int8Full, kD, kKeys>;
+  using Ring = WsConsumerRing<W>;
   using KScales = typename Ring::KScales;
-  static_assert(kBlockN == 64 && W::kKeys == kBlockN, "two k32 steps of P·V");
+  using Work = typename W::Work;
   const int warp_row = ws_warp_row(cg);
-  const typename W::Work first(p.base, blockIdx.x, p.tile_order_heads);
-  WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule> wt(
+  const Work first(p.base, blockIdx.x, p.tile_order_heads);
+  WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
   if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
-  uint32_t s_acc[kBlockN / 2], o_acc[kD / 2], pa[kBlockN / 32][4];
-  float tp[kBlockN / 8][4];
+  uint32_t s_acc[kKeys / 2], o_acc[kD / 2], pa[kKeys / 32][4];
+  float tp[kKeys / 8][4];
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
+  // kVPerBlock: the V scales of the P·V in o_acc (unit ones while it holds nothing), and the
+  // empty barrier of its slot, released once merged (nullptr: none held).
+  const float* const unit_v_scales = reinterpret_cast<const float*>(smem + W::kUnitVScaleOffset);
+  const float* merge_v_scales = unit_v_scales;
+  uint64_t* held_slot = nullptr;
 #pragma unroll
   for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0;  // the merge of "block -1" adds nothing
-  auto merge = [&] {  // O = O * merge_scale + P·V, one FFMA
+  auto merge = [&] {  // O = O * merge_scale + P·V, one FFMA (V per block: and one FMUL)
+    if constexpr (W::kVPerBlock) {
 #pragma unroll
-    for (int n = 0; n < kD / 8; ++n)
+      for (int n = 0; n < kD / 8; ++n) {
+        const float2 vs = *reinterpret_cast<const float2*>(merge_v_scales + n * 8 + 2 * (lane % 4));
 #pragma unroll
-      for (int e = 0; e < 4; ++e)
-        wt.o[n][e] = fmaf(wt.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
+        for (int e = 0; e < 4; ++e)
+          wt.o[n][e] = fmaf(wt.o[n][e], merge_scale[e >> 1],
+                            static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])) * (e & 1 ? vs.y : vs.x));
+      }
+    } else {
+#pragma unroll
+      for (int n = 0; n < kD / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          wt.o[n][e] =
+              fmaf(wt.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
+    }
+  };
+  auto release_merged = [&](const Ring& ring) {  // kVPerBlock: the slot whose scales the merge read
+    if (held_slot != nullptr) ring.release(held_slot);
+    held_slot = nullptr;
   };
   // l from the quantized P (kLFromQ) is summed from the packed codes (add_code_sums), after the
   // pack: 8 IDP.4A a step instead of a float sum of the codes' values.
-  auto softmax_of = [&](int mask_blk, const KScales& ks) {
-    float x[kBlockN / 8][4], bmax[2];
-    Ring::scaled_scores(wt, mask_blk, s_acc, ks, x, bmax);
+  auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
+    float x[kKeys / 8][4], bmax[2];
+    if (masked) Ring::template scaled_scores<true>(wt, mask_blk, s_acc, ks, x, bmax);
+    else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
     wt.template softmax_rescaled<!decltype(wt)::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending);
   };
-  auto pack_codes = [&] {  // the codes of the block softmax_of just did, and their share of l
-    wt.pack_p_codes(tp, pa);
-    if constexpr (decltype(wt)::kCodeRowSum) wt.add_code_sums(pa, pending);
+  auto pack_codes = [&](uint32_t(&codes)[kKeys / 32][4]) {  // the block softmax_of just did, and its share of l
+    wt.pack_p_codes(tp, codes);
+    if constexpr (decltype(wt)::kCodeRowSum) wt.add_code_sums(codes, pending);
   };
-  auto step = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between,
-                  auto&& after) {
+  // 128 keys: P's codes packed as soon as the softmax is done, into a second set that replaces
+  // pa once P·V(blk) has read it (16 registers instead of P's 64 floats kept across the wait).
+  constexpr bool kPackEarly = kKeys == kWsFaWideKeys;
+  uint32_t pa_next[kPackEarly ? kKeys / 32 : 1][4];
+  // masked (a type): whether S needs the mask.
+  auto step_of = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto masked,
+                     auto&& between, auto&& after) {
     s_ring.wait_full(next);
-    // Read at the top so that no branch (the mask's) waits for them: ptxas makes a branch
-    // wait for every load in flight.
+    // 64 keys: read at the top so that no branch (the mask's) waits for them: ptxas makes a
+    // branch wait for every load in flight. 128 keys (no mask branch): after S, so that their
+    // registers are not live beside O, the INT32 P·V and S.
+    constexpr bool kScalesFirst = kKeys == kBlockN;
     KScales ks;
-    s_ring.load_k_scales(wt, next, ks);
+    if constexpr (kScalesFirst) s_ring.load_k_scales(wt, next, ks);
     fence_regs(s_acc);
     wgmma_fence();
     s_ring.issue_scores(next, s_acc);
     merge();
+    if constexpr (W::kVPerBlock) release_merged(ring);
     fence_regs(o_acc);
     wgmma_fence();
-    const uint64_t desc_v = gmma_desc<kBlockN>(ring.slot_addr(blk) + W::kKBytes);
+    const uint64_t desc_v = gmma_desc<kKeys>(ring.slot_addr(blk) + W::kKBytes);  // rows of kKeys key bytes
     wgmma_pv<kD, kPU8, 0>(o_acc, pa[0], desc_v);
-    wgmma_pv<kD, kPU8, 1>(o_acc, pa[1], desc_v + kDescKStep);
+#pragma unroll
+    for (int kk = 1; kk < kKeys / 32; ++kk) wgmma_pv<kD, kPU8, 1>(o_acc, pa[kk], desc_v + kk * kDescKStep);
     wgmma_commit();
     merge_scale[0] = pending[0], merge_scale[1] = pending[1];
+    if constexpr (W::kVPerBlock) merge_v_scales = ring.v_scales(blk), held_slot = ring.empty_of(blk);
     between();
     wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
     fence_regs(s_acc);
-    softmax_of(mask_blk, ks);
+    if constexpr (!kScalesFirst) s_ring.load_k_scales(wt, next, ks);
+    softmax_of(decltype(masked)::value, mask_blk, ks);
+    if constexpr (kPackEarly) pack_codes(pa_next);
     wgmma_wait<0>();
     fence_regs(o_acc);
 #pragma unroll
-    for (int kk = 0; kk < kBlockN / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-    ring.release_block(blk);
+    for (int kk = 0; kk < kKeys / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+    if constexpr (!W::kVPerBlock) ring.release_block(blk);
     after();
-    pack_codes();
+    if constexpr (kPackEarly) {
+#pragma unroll
+      for (int kk = 0; kk < kKeys / 32; ++kk)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) pa[kk][i] = pa_next[kk][i];
+    } else {
+      pack_codes(pa);
+    }
   };
   auto nothing = [] {};
   ws_walk_tiles<W>(
@@ -563,19 +627,32 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       [&](const Ring& ring) {  // prologue
         KScales ks;
         ring.first_scores(wt, s_acc, ks);
-        softmax_of(0, ks);
-        pack_codes();
+        softmax_of(true, 0, ks);
+        pack_codes(pa);
       },
-      [&](const Ring& ring, const typename W::Work& work) {  // one loop with the mask's branch: peeling
-        for (int blk = 0; blk + 1 < work.n_blocks; ++blk)       // the masked blocks measured 1-3% slower
-          step(ring, blk, ring, blk + 1, blk + 1, nothing, nothing);
+      [&](const Ring& ring, const Work& work) {
+        // 64 keys: one loop with the mask's branch (peeling the masked blocks measured 1-3%
+        // slower). 128 keys, masked without a branch: the blocks every row sees whole without
+        // mask code, then the rest, as int8-qk.
+        const int whole = kKeys == kBlockN ? 0 : Ring::whole_blocks(p.base, work, cg);
+        int blk = 0;
+        for (; blk + 1 < whole; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::false_type{}, nothing, nothing);
+        for (; blk + 1 < work.n_blocks; ++blk)
+          step_of(ring, blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
       },
-      step, merge,
+      [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
+        step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
+      },
+      [&](const Ring& ring) {  // complete: the last P·V into O
+        merge();
+        if constexpr (W::kVPerBlock) release_merged(ring);
+      },
       [&] { log2_o_scale[0] = log2_o_scale[1] = 0.f; },
       [&] {
 #pragma unroll
         for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f, o_acc[i] = 0;
         merge_scale[0] = merge_scale[1] = 1.f;
+        merge_v_scales = unit_v_scales;
       });
 }
 
@@ -589,7 +666,7 @@ template <Variant kV, int kD, bool kLFromQ, int kSchedule>
 __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                               int lane) {
   using W = WsShape<kV, kD>;
-  using Ring = WsConsumerRing<kV, kD>;
+  using Ring = WsConsumerRing<W>;
   using KScales = typename Ring::KScales;
   constexpr int kKeys = W::kKeys;
   const int warp_row = ws_warp_row(cg);
@@ -665,7 +742,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
       },
-      nothing, nothing,
+      [](const Ring&) {}, nothing,
       [&] {
 #pragma unroll
         for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
@@ -673,11 +750,11 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   turns.finish(cg);
 }
 
-// kPU8: int8-fa only.
-template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule>
-__global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(const __grid_constant__ WsParams p) {
+// kPU8, and kKeys other than the default: int8-fa only.
+template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys>
+__global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_kernel(const __grid_constant__ WsParams p) {
 #if INT8ATTN_WGMMA_BODY
-  using W = WsShape<kV, kD>;
+  using W = WsShape<kV, kD, kKeys>;
   extern __shared__ char smem_raw[];
   char* const smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);  // TMA swizzle: 1 KB aligned
   uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
@@ -711,12 +788,15 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
     }
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
+  if constexpr (W::kVPerBlock) {
+    if (tid < kD) reinterpret_cast<float*>(smem + W::kUnitVScaleOffset)[tid] = 1.f;
+  }
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
   if (wg == 0) {
     ws::set_max_registers<W::kProducerRegs>();
-    if (warp == 0 && lane == 0) ws_produce<kV, kD>(p, smem, bar);
+    if (warp == 0 && lane == 0) ws_produce<W>(p, smem, bar);
     if constexpr (W::kFusedQ) {
-      if (p.fused_q && warp >= 1 && warp <= W::kQuantWarps) ws_quantize_q<kV, kD>(p, smem, bar, warp - 1, lane);
+      if (p.fused_q && warp >= 1 && warp <= W::kQuantWarps) ws_quantize_q<W>(p, smem, bar, warp - 1, lane);
     }
     return;
   }
@@ -724,7 +804,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD>::kThreads, 1) int8_ws_kernel(c
   if (blockIdx.x >= p.n_tiles) return;
   if constexpr (kV == Variant::Int8Full) {
     static_assert(kSchedule == kWsDeferO, "int8-fa's one schedule");
-    ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
+    ws_consume_fa<kD, kPU8, kLFromQ, kKeys>(p, smem, bar, wg - 1, lane);
   } else {
     ws_consume_qk<kV, kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
   }

@@ -18,10 +18,11 @@ inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_head
 
 // int8-fa with the quantized tensors of `base` (attn_kernels.h layouts); cudaErrorNotSupported
 // for an instantiation this build lacks, per-block K scales, or a problem beyond the TMA's
-// 32-bit coordinates. schedule: -1 or 2 (the deferred O merge, its one schedule). The compiled
-// instances: kernels/instances.h.
+// 32-bit coordinates. keys: the P-code block, 64 (V per channel) or 128 (V per 128-key block,
+// base.v_scale [batch*kv_heads, padded seq_kv / 128, head_dim]). schedule: -1 or 2 (the deferred
+// O merge, its one schedule). The compiled instances: kernels/instances.h.
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int schedule, cudaStream_t stream);
+                             int keys, int schedule, cudaStream_t stream);
 
 // int8-qk (FP16 V, `base.v` as it lies in memory) on the same skeleton; cudaErrorNotSupported
 // as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule().

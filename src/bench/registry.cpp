@@ -19,8 +19,12 @@ std::string KernelSpec::support_rules() const {
   for (BackendKind b : backends) names.push_back(to_string(b));
   parts.push_back(fmt::format("backends: {}", fmt::join(names, ", ")));
   if (min_cc_major > 0) parts.push_back(fmt::format("GPU: compute capability >= {}.{}", min_cc_major, min_cc_minor));
-  if (gpu_kv_block_fixed) parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
-  if (gpu_v_per_channel) parts.push_back("GPU: quantization.v_block 0");
+  if (gpu_int8fa_blocks) {
+    parts.push_back(fmt::format("GPU: quantization.kv_block {} with v_block 0, or {} with v_block {} (Hopper, head_dim {})",
+                                kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, kGpuWideHeadDim));
+  } else if (gpu_kv_block_fixed) {
+    parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
+  }
   if (needs_cudnn) {
     const std::string missing = cudnn_missing_reason();
     parts.push_back(missing.empty() ? fmt::format("needs cuDNN 9 (this build: cuDNN {})", cudnn_version())
@@ -46,15 +50,8 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
                        min_cc_minor, dev.name, dev.cc_major, dev.cc_minor);
   }
   if (needs_cudnn && !dev.cudnn_missing.empty()) return "cuDNN: " + dev.cudnn_missing;
-  if (dev.backend == BackendKind::Cuda && gpu_kv_block_fixed && quant.kv_block != kGpuKvBlock) {
-    return fmt::format("quantization: kv_block {} not supported on the GPU (its INT8 kernels step {} keys; the "
-                       "CPU backend emulates any)",
-                       quant.kv_block, kGpuKvBlock);
-  }
-  if (dev.backend == BackendKind::Cuda && gpu_v_per_channel && quant.v_block != 0) {
-    return fmt::format("quantization: v_block {} not supported on the GPU (its int8-fa kernels scale V per "
-                       "channel; the CPU backend emulates V scaled per block)",
-                       quant.v_block);
+  if (dev.backend == BackendKind::Cuda) {
+    if (auto why = gpu_block_reason(dims, dev, quant)) return why;
   }
   if (shape_rule) {
     if (auto why = shape_rule(dims, dev)) return *why;
@@ -63,6 +60,27 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
       std::find(head_dims.begin(), head_dims.end(), dims.head_dim) == head_dims.end()) {
     return fmt::format("shape: head_dim {} not supported (supported: {})", dims.head_dim,
                        fmt::join(head_dims, ", "));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
+                                                         const QuantConfig& quant) const {
+  if (gpu_int8fa_blocks) {
+    const bool wide = quant.kv_block == kGpuWideKvBlock && quant.v_block == kGpuWideKvBlock;
+    const bool hopper = dev.cc_major == 9 && dev.cc_minor == 0;
+    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && hopper && dims.head_dim == kGpuWideHeadDim))
+      return std::nullopt;
+    return fmt::format("quantization: kv_block {} with v_block {} not supported on the GPU here (int8-fa's kernels "
+                       "take kv_block {} with v_block 0, or {} with v_block {} on Hopper at head_dim {}; {} is {}.{}, "
+                       "head_dim {}; the CPU backend emulates any)",
+                       quant.kv_block, quant.v_block, kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, kGpuWideHeadDim,
+                       dev.name, dev.cc_major, dev.cc_minor, dims.head_dim);
+  }
+  if (gpu_kv_block_fixed && quant.kv_block != kGpuKvBlock) {
+    return fmt::format("quantization: kv_block {} not supported on the GPU (its INT8 kernels step {} keys; the "
+                       "CPU backend emulates any)",
+                       quant.kv_block, kGpuKvBlock);
   }
   return std::nullopt;
 }
@@ -113,7 +131,7 @@ KernelSpec spec_of(const KernelIdentity& identity) {
     case KernelId::Int8QK:
     case KernelId::Fp16Flash: {
       const bool int8_steps_fixed = identity.id != KernelId::Fp16Flash;  // the INT8 kernels step kGpuKvBlock keys
-      const bool int8_v = identity.id == KernelId::Int8Full;             // the one with INT8 V
+      const bool int8_v = identity.id == KernelId::Int8Full;             // the one with INT8 V (and 128-key blocks)
       return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0, fused_head_dims, false, nullptr, "",
               int8_steps_fixed, int8_v};
     }

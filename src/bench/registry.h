@@ -39,7 +39,12 @@ struct KernelSpec : KernelIdentity {
   ShapeRule shape_rule;             // optional
   std::string shape_rule_text;      // the rule in words, for list-kernels
   bool gpu_kv_block_fixed = false;  // GPU: quantization.kv_block must be kGpuKvBlock (the CPU emulation runs any)
-  bool gpu_v_per_channel = false;   // GPU: quantization.v_block must be 0 (int8-fa's kernels scale V per channel)
+  // int8-fa, GPU: kv_block kGpuKvBlock with v_block 0, or kGpuWideKvBlock with V scaled per the
+  // same keys on Hopper at kGpuWideHeadDim (its one kernel with V scaled per block).
+  bool gpu_int8fa_blocks = false;
+  // Why the GPU's kernel cannot run this kv_block / v_block, or nullopt.
+  std::optional<std::string> gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
+                                              const QuantConfig& quant) const;
   // Rules in words, for list-kernels.
   std::string support_rules() const;
   // Why this kernel cannot run the problem on the device with this quantization, or nullopt

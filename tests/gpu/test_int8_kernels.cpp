@@ -507,6 +507,48 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
     }
 }
 
+// int8-fa with 128-key P blocks and V scaled per the same 128 keys (kv_block = v_block = 128):
+// on Hopper with the sm_90a image the warp-specialized kernel alone runs it at head_dim 64,
+// every P option, on the edge shapes and on more tiles than SMs, against the emulation with
+// the device's own codes and per-block V scales; at head_dim 128, elsewhere, and with the
+// other kernels forced, the launch refuses.
+TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  const bool hopper = device_is_hopper() && kernels::sm90a_image_built();
+  std::vector<AttnDims> shapes = edge_shapes();
+  shapes.push_back(make_dims(2, 40, 8, 260, 520, 64, false));  // 160 tiles: persistent CTAs walk several
+  shapes.push_back(make_dims(1, 48, 8, 700, 300, 64, true));   // causal seq_q > seq_kv: tiles without a key
+  shapes.push_back(make_dims(1, 2, 2, 130, 4100, 64, true));   // the last block past the padded keys
+  for (const PQuant p_quant : {PQuant::U8x255, PQuant::S8x127})
+    for (const bool l_from_q : {false, true})
+      for (const AttnDims& dims : shapes) {
+        QuantConfig cfg;
+        cfg.kv_block = kGpuWideKvBlock;
+        cfg.v_block = kGpuWideKvBlock;
+        cfg.p_quant = p_quant;
+        cfg.l_from_quantized_p = l_from_q;
+        DeviceProblem prob(dims, cfg, normal_input(31));
+        prob.quantize();
+        prob.poison_output();
+        const std::string what = "int8-fa kv_block/v_block 128 " + describe(dims) +
+                                 (p_quant == PQuant::S8x127 ? " s8" : " u8") + (l_from_q ? " lq" : "");
+        const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+        if (!hopper || dims.head_dim != kGpuWideHeadDim) {
+          EXPECT_EQ(err, cudaErrorNotSupported) << what;
+          continue;
+        }
+        ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+        expect_matches_emulation(prob.output(),
+                                 cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
+                                                                    KernelId::Int8Full, nullptr),
+                                 what);
+        const KernelChoice mma_sync(0);  // forced off the warp-specialized kernel: refused
+        EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
+                  cudaErrorNotSupported)
+            << what << ", mma.sync forced";
+      }
+}
+
 // int8-qk on the edge shapes with each of its kernels: the library's choice, mma.sync, and on
 // Hopper with the sm_90a image the warp-specialized one (FP16 V read MN-major by wgmma).
 TEST(GpuInt8Kernels, Int8QkKernelsMatchEmulation) {
