@@ -508,6 +508,17 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
   }
 }
 
+// A consumer's steps of a tile but the last (ws_walk_tiles' `steps`): the first `whole` blocks,
+// which every row sees whole, without mask code, then the rest with it. step_of(ring, blk,
+// s_ring, next, mask_blk, masked, between, after) is the consumer's step with `masked` a type.
+template <class Ring, class StepOf>
+__device__ __forceinline__ void ws_steps(const Ring& ring, int whole, int n_blocks, StepOf&& step_of) {
+  auto nothing = [] {};
+  int blk = 0;
+  for (; blk + 1 < whole; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::false_type{}, nothing, nothing);
+  for (; blk + 1 < n_blocks; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
+}
+
 // The consumer's first 16 query rows of the CTA's 128: 0..112 over the two warpgroups.
 __device__ __forceinline__ int ws_warp_row(int cg) { return (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16; }
 
@@ -621,7 +632,6 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       pack_codes(pa);
     }
   };
-  auto nothing = [] {};
   ws_walk_tiles<W>(
       p, smem, bar, cg, lane, wt, warp_row,
       [&](const Ring& ring) {  // prologue
@@ -634,11 +644,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
         // 64 keys: one loop with the mask's branch (peeling the masked blocks measured 1-3%
         // slower). 128 keys, masked without a branch: the blocks every row sees whole without
         // mask code, then the rest, as int8-qk.
-        const int whole = kKeys == kBlockN ? 0 : Ring::whole_blocks(p.base, work, cg);
-        int blk = 0;
-        for (; blk + 1 < whole; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::false_type{}, nothing, nothing);
-        for (; blk + 1 < work.n_blocks; ++blk)
-          step_of(ring, blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
+        ws_steps(ring, kKeys == kBlockN ? 0 : Ring::whole_blocks(p.base, work, cg), work.n_blocks, step_of);
       },
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
@@ -733,11 +739,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
       [&](const Ring& ring, const typename W::Work& work) {
         // The steady state without mask code, then the blocks that need it (tails, the
         // diagonal): +2% at head_dim 128, +12% at 64 (docs/perf-log.md qk-ws4).
-        const int whole = Ring::whole_blocks(p.base, work, cg);
-        int blk = 0;
-        for (; blk + 1 < whole; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::false_type{}, nothing, nothing);
-        for (; blk + 1 < work.n_blocks; ++blk)
-          step_of(ring, blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
+        ws_steps(ring, Ring::whole_blocks(p.base, work, cg), work.n_blocks, step_of);
       },
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
