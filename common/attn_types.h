@@ -65,10 +65,8 @@ enum class QkRotation : int32_t {
 // fa::kBlockN): they run only this QuantConfig::kv_block, the CPU emulation any.
 inline constexpr int32_t kGpuKvBlock = 64;
 // int8-fa's other P-code block on the GPU, with V scaled per the same keys (kv_block and
-// v_block both this): Hopper's warp-specialized kernel (kernels/ calls it fa::kWsFaWideKeys)
-// at these head dims.
+// v_block both this): Hopper's warp-specialized kernel (kernels/ calls it fa::kWsFaWideKeys).
 inline constexpr int32_t kGpuWideKvBlock = 128;
-inline constexpr int64_t kGpuWideHeadDim = 64;
 
 // What the GPU's fused attention kernels (int8-fa, int8-qk, fp16-fa) are compiled for: these
 // head dims (every instance list of kernels/instances.h carries both), from compute capability

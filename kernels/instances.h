@@ -70,12 +70,12 @@ constexpr int ws_default_schedule(Variant variant, int head_dim) {
   return variant == Variant::Int8Full ? 2 : (variant == Variant::Fp16Flash || head_dim == 128) ? 1 : 0;
 }
 // int8-fa: X(head_dim, u8 P, l from quantized P, schedule, keys), keys the P-code block
-// (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128) at
-// head_dim 64 (common/attn_types.h kGpuWideHeadDim; at 128 its registers do not fit yet).
+// (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128).
 #define INT8ATTN_WS_OPTIONS(X, D, S, K) \
   X(D, true, false, S, K) X(D, true, true, S, K) X(D, false, false, S, K) X(D, false, true, S, K)
-#define INT8ATTN_WS_INSTANCES(X) \
-  INT8ATTN_WS_OPTIONS(X, 128, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 128)
+#define INT8ATTN_WS_INSTANCES(X)                                                                   \
+  INT8ATTN_WS_OPTIONS(X, 128, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 128) \
+  INT8ATTN_WS_OPTIONS(X, 128, 2, 128)
 // int8-qk: X(head_dim, l from the FP16-rounded P, schedule); tuning builds add the other schedule.
 #define INT8ATTN_WS_QK_OPTIONS(X, D, S) X(D, false, S) X(D, true, S)
 #if INT8ATTN_KERNEL_TUNING

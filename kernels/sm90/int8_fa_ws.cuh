@@ -597,11 +597,20 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
     constexpr bool kScalesFirst = kKeys == kBlockN;
     KScales ks;
     if constexpr (kScalesFirst) s_ring.load_k_scales(wt, next, ks);
+    // 128 keys at head_dim 128: the merge before S is issued, so that S's 64 accumulators are
+    // not live beside O, the INT32 P·V and the V scales (they spill otherwise).
+    constexpr bool kMergeFirst = W::kVPerBlock && kD == 128;
+    if constexpr (kMergeFirst) {
+      merge();
+      release_merged(ring);
+    }
     fence_regs(s_acc);
     wgmma_fence();
     s_ring.issue_scores(next, s_acc);
-    merge();
-    if constexpr (W::kVPerBlock) release_merged(ring);
+    if constexpr (!kMergeFirst) {
+      merge();
+      if constexpr (W::kVPerBlock) release_merged(ring);
+    }
     fence_regs(o_acc);
     wgmma_fence();
     const uint64_t desc_v = gmma_desc<kKeys>(ring.slot_addr(blk) + W::kKBytes);  // rows of kKeys key bytes

@@ -20,8 +20,8 @@ std::string KernelSpec::support_rules() const {
   parts.push_back(fmt::format("backends: {}", fmt::join(names, ", ")));
   if (min_cc_major > 0) parts.push_back(fmt::format("GPU: compute capability >= {}.{}", min_cc_major, min_cc_minor));
   if (gpu_int8fa_blocks) {
-    parts.push_back(fmt::format("GPU: quantization.kv_block {} with v_block 0, or {} with v_block {} (Hopper, head_dim {})",
-                                kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, kGpuWideHeadDim));
+    parts.push_back(fmt::format("GPU: quantization.kv_block {} with v_block 0, or {} with v_block {} (Hopper)", kGpuKvBlock,
+                                kGpuWideKvBlock, kGpuWideKvBlock));
   } else if (gpu_kv_block_fixed) {
     parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
   }
@@ -69,13 +69,12 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
   if (gpu_int8fa_blocks) {
     const bool wide = quant.kv_block == kGpuWideKvBlock && quant.v_block == kGpuWideKvBlock;
     const bool hopper = dev.cc_major == 9 && dev.cc_minor == 0;
-    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && hopper && dims.head_dim == kGpuWideHeadDim))
-      return std::nullopt;
+    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && hopper)) return std::nullopt;
     return fmt::format("quantization: kv_block {} with v_block {} not supported on the GPU here (int8-fa's kernels "
-                       "take kv_block {} with v_block 0, or {} with v_block {} on Hopper at head_dim {}; {} is {}.{}, "
-                       "head_dim {}; the CPU backend emulates any)",
-                       quant.kv_block, quant.v_block, kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, kGpuWideHeadDim,
-                       dev.name, dev.cc_major, dev.cc_minor, dims.head_dim);
+                       "take kv_block {} with v_block 0, or {} with v_block {} on Hopper; {} is {}.{}; the CPU "
+                       "backend emulates any)",
+                       quant.kv_block, quant.v_block, kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, dev.name,
+                       dev.cc_major, dev.cc_minor);
   }
   if (gpu_kv_block_fixed && quant.kv_block != kGpuKvBlock) {
     return fmt::format("quantization: kv_block {} not supported on the GPU (its INT8 kernels step {} keys; the "

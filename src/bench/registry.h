@@ -40,7 +40,7 @@ struct KernelSpec : KernelIdentity {
   std::string shape_rule_text;      // the rule in words, for list-kernels
   bool gpu_kv_block_fixed = false;  // GPU: quantization.kv_block must be kGpuKvBlock (the CPU emulation runs any)
   // int8-fa, GPU: kv_block kGpuKvBlock with v_block 0, or kGpuWideKvBlock with V scaled per the
-  // same keys on Hopper at kGpuWideHeadDim (its one kernel with V scaled per block).
+  // same keys on Hopper (its one kernel with V scaled per block).
   bool gpu_int8fa_blocks = false;
   // Why the GPU's kernel cannot run this kv_block / v_block, or nullopt.
   std::optional<std::string> gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,

@@ -138,13 +138,12 @@ class HopperCapsBackend : public Backend {
 // with the reason, where the kernel would otherwise decline at run time. The CPU emulation and
 // the FP16 kernels take any.
 // int8-fa's GPU kernels take 64-key P blocks with V per channel, or 128-key blocks with V
-// scaled per the same 128 keys on Hopper at head_dim 64; any other pair is a CPU-only skip the
+// scaled per the same 128 keys on Hopper; any other pair is a CPU-only skip the
 // plan predicts with the reason. int8-qk (FP16 V) ignores v_block.
-std::string int8fa_block_skip(int kv_block, int v_block, const char* device, int head_dim) {
+std::string int8fa_block_skip(int kv_block, int v_block, const char* device) {
   return "quantization: kv_block " + std::to_string(kv_block) + " with v_block " + std::to_string(v_block) +
          " not supported on the GPU here (int8-fa's kernels take kv_block 64 with v_block 0, or 128 with v_block 128 "
-         "on Hopper at head_dim 64; " + device + ", head_dim " + std::to_string(head_dim) +
-         "; the CPU backend emulates any)";
+         "on Hopper; " + device + "; the CPU backend emulates any)";
 }
 
 TEST(Plan, GpuInt8FaTakesItsBlockPairsAndThePlanSaysSo) {
@@ -154,7 +153,7 @@ TEST(Plan, GpuInt8FaTakesItsBlockPairsAndThePlanSaysSo) {
     bool runs;
   };
   for (const Want& w : {Want{64, 128, 128, false}, Want{64, 0, 128, true}, Want{128, 128, 64, true},
-                        Want{128, 128, 128, false}, Want{128, 0, 64, false}, Want{256, 256, 64, false}}) {
+                        Want{128, 128, 128, true}, Want{128, 0, 64, false}, Want{256, 256, 64, false}}) {
     const std::string json = R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [)" + std::to_string(w.head_dim) +
                              R"(]}, "quantization": {"kv_block": )" + std::to_string(w.kv_block) +
                              (w.v_block ? R"(, "v_block": )" + std::to_string(w.v_block) : std::string()) + "}}";
@@ -163,7 +162,7 @@ TEST(Plan, GpuInt8FaTakesItsBlockPairsAndThePlanSaysSo) {
       if (k.kernel == "int8-fa") {
         EXPECT_EQ(k.runs(), w.runs) << json << ": " << k.skip_reason;
         if (!w.runs)
-          EXPECT_EQ(k.skip_reason, int8fa_block_skip(w.kv_block, w.v_block, "NVIDIA H200 is 9.0", w.head_dim)) << json;
+          EXPECT_EQ(k.skip_reason, int8fa_block_skip(w.kv_block, w.v_block, "NVIDIA H200 is 9.0")) << json;
       } else if (k.kernel == "int8-qk") {
         EXPECT_EQ(k.runs(), w.kv_block == kGpuKvBlock) << json << ": " << k.skip_reason;
       } else {
@@ -187,7 +186,7 @@ TEST(Plan, GpuInt8FaWideBlocksNeedHopper) {
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [64]}, "quantization": {"kv_block": 128, "v_block": 128}})",
       "v.json");
   for (const KernelPlan& k : plan_case(config.cases[0], gpu, config.settings)) {
-    if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA A100 is 8.0", 64));
+    if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA A100 is 8.0"));
   }
 }
 
@@ -200,7 +199,7 @@ TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {
     ASSERT_NE(spec, nullptr) << k.kernel;
     if (spec->id == KernelId::Int8Full) {
       EXPECT_FALSE(k.runs()) << k.kernel;
-      EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 0, "NVIDIA H200 is 9.0", 128));
+      EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 0, "NVIDIA H200 is 9.0"));
     } else if (spec->id == KernelId::Int8QK) {
       EXPECT_FALSE(k.runs()) << k.kernel;
       EXPECT_EQ(k.skip_reason, "quantization: kv_block 128 not supported on the GPU (its INT8 kernels step 64 keys; "

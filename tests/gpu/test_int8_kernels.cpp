@@ -508,10 +508,10 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
 }
 
 // int8-fa with 128-key P blocks and V scaled per the same 128 keys (kv_block = v_block = 128):
-// on Hopper with the sm_90a image the warp-specialized kernel alone runs it at head_dim 64,
-// every P option, on the edge shapes and on more tiles than SMs, against the emulation with
-// the device's own codes and per-block V scales; at head_dim 128, elsewhere, and with the
-// other kernels forced, the launch refuses.
+// on Hopper with the sm_90a image the warp-specialized kernel alone runs it (at head_dim 128
+// with Q quantized in the kernel where it can), every P option, on the edge shapes and on more
+// tiles than SMs, against the emulation with the device's own codes and per-block V scales;
+// elsewhere, and with the other kernels forced, the launch refuses.
 TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
   SKIP_WITHOUT_DEVICE();
   const bool hopper = device_is_hopper() && kernels::sm90a_image_built();
@@ -519,6 +519,8 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
   shapes.push_back(make_dims(2, 40, 8, 260, 520, 64, false));  // 160 tiles: persistent CTAs walk several
   shapes.push_back(make_dims(1, 48, 8, 700, 300, 64, true));   // causal seq_q > seq_kv: tiles without a key
   shapes.push_back(make_dims(1, 2, 2, 130, 4100, 64, true));   // the last block past the padded keys
+  shapes.push_back(make_dims(1, 48, 8, 700, 300, 128, true));  // the same at head_dim 128
+  shapes.push_back(make_dims(1, 2, 2, 130, 4100, 128, true));
   for (const PQuant p_quant : {PQuant::U8x255, PQuant::S8x127})
     for (const bool l_from_q : {false, true})
       for (const AttnDims& dims : shapes) {
@@ -533,7 +535,7 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
         const std::string what = "int8-fa kv_block/v_block 128 " + describe(dims) +
                                  (p_quant == PQuant::S8x127 ? " s8" : " u8") + (l_from_q ? " lq" : "");
         const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
-        if (!hopper || dims.head_dim != kGpuWideHeadDim) {
+        if (!hopper) {
           EXPECT_EQ(err, cudaErrorNotSupported) << what;
           continue;
         }
@@ -542,6 +544,7 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
                                  cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
                                                                     KernelId::Int8Full, nullptr),
                                  what);
+        expect_fused_q_identical(prob, prob.output(), what);
         const KernelChoice mma_sync(0);  // forced off the warp-specialized kernel: refused
         EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
                   cudaErrorNotSupported)
