@@ -117,8 +117,9 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with
-// numerics.h's block-relative P. Requires cfg.v_block == 0 (V per channel) and cfg.kv_block == 64 (the kernel's KV tile; else
-// cudaErrorNotSupported); head_dim 64 or 128.
+// numerics.h's block-relative P. Requires cfg.kv_block == 64 with cfg.v_block == 0 (V per
+// channel), or on Hopper (the warp-specialized kernel alone, head_dim 64 so far) kv_block ==
+// v_block == 128 (V per 128-key block); else cudaErrorNotSupported. head_dim 64 or 128.
 // q_fp16: the FP16 Q; where attention_quantizes_q, the kernel quantizes it and qkv's Q codes
 // and scales are not read (quantize_qkv may skip them), else it is not read (nullptr: never).
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,

@@ -82,9 +82,9 @@ fi
 status=0
 printf '%-28s %-10s %-6s %s\n' mutation tests gate "failing tests"
 while IFS='|' read -r name file code; do
-  name=$(echo "$name" | xargs)
+  name=$(echo "$name" | sed 's/^ *//; s/ *$//')  # not xargs: a quote in a comment line stops it
   [[ -z $name || $name == \#* ]] && continue
-  file=$(echo "$file" | xargs)
+  file=$(echo "$file" | sed 's/^ *//; s/ *$//')
   code=$(echo "$code" | sed 's/^ *//; s/ *$//')
   if [[ ${#only[@]} -gt 0 && ! " ${only[*]} " == *" $name "* ]]; then continue; fi
   target=$tree/$file
