@@ -118,7 +118,7 @@ bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool in
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with
 // numerics.h's block-relative P. Requires cfg.kv_block == 64 with cfg.v_block == 0 (V per
-// channel), or on Hopper (the warp-specialized kernel alone, head_dim 64 so far) kv_block ==
+// channel), or on Hopper (the warp-specialized kernel alone) kv_block ==
 // v_block == 128 (V per 128-key block); else cudaErrorNotSupported. head_dim 64 or 128.
 // q_fp16: the FP16 Q; where attention_quantizes_q, the kernel quantizes it and qkv's Q codes
 // and scales are not read (quantize_qkv may skip them), else it is not read (nullptr: never).
