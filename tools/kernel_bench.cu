@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|ws-threshold] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|ws-threshold] [--iters N] [--schedule S] [--ws W]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -117,7 +117,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide };
 
 // A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
 // FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
@@ -126,7 +126,8 @@ enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp
 // warp-specialized kernel (kernels/sm90), 0 the older kernels themselves, kFromCommandLine the
 // --ws option (default -1: the library's choice). ws_schedule: 0 overlap, 1 ping-pong, 2
 // deferred merge, -1 the library's default. fused_q: the kernel gets FP16 Q and quantizes it
-// itself (attention_quantizes_q; the quantizer skips Q), else the quantizer's codes.
+// itself (attention_quantizes_q; the quantizer skips Q), else the quantizer's codes. wide:
+// QuantConfig kv_block = v_block = 128 (128-key P blocks, V scaled per block; Hopper only).
 constexpr int kFromCommandLine = -2;
 struct KindSpec {
   Kind kind;
@@ -136,6 +137,7 @@ struct KindSpec {
   bool l_from_q;
   int warps, wgmma, ws, ws_schedule;
   bool fused_q = false;
+  bool wide = false;
 };
 constexpr PQuant kU8 = PQuant::U8x255;
 constexpr KindSpec kKinds[] = {
@@ -156,11 +158,12 @@ constexpr KindSpec kKinds[] = {
     {Kind::Fp16FaWsPP, "fp16-fa(ws,pp)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 1},
     {Kind::Int8FaU8LQWs, "int8-fa(u8,lq,ws)", KernelId::Int8Full, kU8, true, 0, -1, 1, 2},
     {Kind::Int8FaU8WsFq, "int8-fa(u8,ws,fq)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, true},
+    {Kind::Int8FaU8WsWide, "int8-fa(u8,ws,wide)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, true, true},
 };
 constexpr bool kinds_in_enum_order() {
   for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
     if (static_cast<size_t>(kKinds[i].kind) != i) return false;
-  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8WsFq) + 1;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8WsWide) + 1;
 }
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
@@ -296,6 +299,7 @@ struct Bench {
     cfg = QuantConfig{};
     cfg.p_quant = spec_of(kind).p_quant;
     cfg.l_from_quantized_p = spec_of(kind).l_from_q;
+    if (spec_of(kind).wide) cfg.kv_block = cfg.v_block = 128;
     const bool int8 = spec_of(kind).kernel != KernelId::Fp16Flash;
     // int8-qk keeps V in FP16; Q stays the quantizer's where the kernel does not take it (head_dim 64).
     use_tuning_of(spec_of(kind));  // attention_quantizes_q reads it
@@ -411,8 +415,9 @@ int main(int argc, char** argv) {
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
-  } else if (mode == "ws64") {  // int8-fa's warp-specialized kinds at head_dim 64 (32 heads, b*s = 16K)
-    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
+  } else if (mode == "ws64" || mode == "wswide") {  // int8-fa's warp-specialized kinds at head_dim 64 (32 heads, b*s = 16K); wswide: 64-key blocks against 128-key / V-per-block ones
+    kinds = mode == "ws64" ? std::vector<Kind>{Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs}
+                           : std::vector<Kind>{Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsWide};
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 32, 32, s, s, 64, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 32, 32, s, s, 64, true, false});
