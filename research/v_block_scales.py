@@ -55,7 +55,8 @@ def inputs(family, seq_kv, d, rows, seed):
     return half(q), half(k), half(v)
 
 
-def rel_l2(family, seq_kv, d, rows, seed, variants):
+def problem(family, seq_kv, d, rows, seed):
+    """V, the FP64 reference output, and the scores of per-token INT8 Q and smoothed K (log-e)."""
     q, k, v = inputs(family, seq_kv, d, rows, seed)
     sm = 1 / np.sqrt(d)
     s_ref = q @ k.T * sm
@@ -63,22 +64,29 @@ def rel_l2(family, seq_kv, d, rows, seed, variants):
     ref = e @ v / e.sum(axis=1, keepdims=True)
     q8, q_scale = int8_rows(q)
     k8, k_scale = int8_rows(k - k.mean(axis=0, keepdims=True))
-    s = (q8 @ k8.T) * q_scale * k_scale.T * sm
+    return v, ref, (q8 @ k8.T) * q_scale * k_scale.T * sm
+
+
+def int8fa_output(s, v, p_block, v_block):
+    """int8-fa's contract: P codes per p_block keys against the block max, V per v_block (0: channel)."""
+    vq = v_dequantized(v, v_block)
     row_max = s.max(axis=1, keepdims=True)
-    result = {}
-    for name, p_block, v_block in variants:
-        vq = v_dequantized(v, v_block)
-        num = np.zeros((rows, d))
-        l = np.zeros((rows, 1))
-        for k0 in range(0, seq_kv, p_block):
-            sb = s[:, k0:k0 + p_block]
-            block_max = sb.max(axis=1, keepdims=True)
-            p = np.exp(sb - block_max)
-            w = np.exp(block_max - row_max)
-            l += w * p.sum(axis=1, keepdims=True)
-            num += w * (np.rint(p * 255) @ vq[k0:k0 + p_block]) / 255
-        result[name] = np.linalg.norm(num / l - ref) / np.linalg.norm(ref)
-    return result
+    num = np.zeros((s.shape[0], v.shape[1]))
+    l = np.zeros((s.shape[0], 1))
+    for k0 in range(0, s.shape[1], p_block):
+        sb = s[:, k0:k0 + p_block]
+        block_max = sb.max(axis=1, keepdims=True)
+        p = np.exp(sb - block_max)
+        w = np.exp(block_max - row_max)
+        l += w * p.sum(axis=1, keepdims=True)
+        num += w * (np.rint(p * 255) @ vq[k0:k0 + p_block]) / 255
+    return num / l
+
+
+def rel_l2(family, seq_kv, d, rows, seed, variants):
+    v, ref, s = problem(family, seq_kv, d, rows, seed)
+    return {name: np.linalg.norm(int8fa_output(s, v, p_block, v_block) - ref) / np.linalg.norm(ref)
+            for name, p_block, v_block in variants}
 
 
 def main():

@@ -331,8 +331,8 @@ struct WsConsumerRing {
     __syncwarp();
     if (lane == 0) ws::arrive(barrier);
   }
-  __device__ __forceinline__ void release_block(int blk) const { release(&bar.empty[stage_of(blk)]); }
   __device__ __forceinline__ uint64_t* empty_of(int blk) const { return &bar.empty[stage_of(blk)]; }
+  __device__ __forceinline__ void release_block(int blk) const { release(empty_of(blk)); }
   // kVPerBlock: block blk's kD V scales, loaded with its tile.
   __device__ __forceinline__ const float* v_scales(int blk) const {
     return reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kVScaleOffset - smem_base));

@@ -234,12 +234,10 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
       }
 }
 
-// Long keys over several GQA kv heads: 313 chunks of 128 keys per head, so the K mean's chunk
-// sums and V's amax carry across the finalize's staging rounds (128 chunks each, the last one
-// partial), on more heads than one finalize CTA covers.
 // V scaled per 128-key block (QuantConfig::v_block == kKvPad): each V tile takes its own
 // channel amax in the codes launch (no whole-head pass), the same codes and scales as the CPU
-// quantizer's, the last tile partial; int8-fa's kernels refuse it (they scale V per channel).
+// quantizer's, the last tile partial; int8-fa refuses it with 64-key P blocks (it runs V per
+// 128 keys only with 128-key P blocks: WideBlocksInt8FaMatchesEmulation).
 TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
   SKIP_WITHOUT_DEVICE();
   for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 300, 64, false), make_dims(1, 2, 2, 100, 1000, 128, true),
@@ -262,6 +260,9 @@ TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
             cudaErrorNotSupported);
 }
 
+// Long keys over several GQA kv heads: 313 chunks of 128 keys per head, so the K mean's chunk
+// sums and V's amax carry across the finalize's staging rounds (128 chunks each, the last one
+// partial), on more heads than one finalize CTA covers.
 TEST(GpuInt8Kernels, QuantizerMatchesHostOverManyChunks) {
   SKIP_WITHOUT_DEVICE();
   for (const int64_t d : {64, 128}) {
