@@ -104,7 +104,7 @@ class CpuBackend final : public Backend {
     for (const KernelSpec* spec : ordered) {
       result.kernels.push_back(spec->id == KernelId::Reference
                                    ? reference_result(spec->name, dims, reference_tally)
-                                   : run_one(*spec, dims, case_quant(settings, c), inputs, reference, threads, dump));
+                                   : run_one(*spec, dims, kernel_quant(*spec, settings, c, caps()), inputs, reference, threads, dump));
     }
     return result;
   }

@@ -31,10 +31,12 @@ namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr int kReferenceCheckRows = 4;
 
-gpu::OpSettings op_settings(const RunSettings& s, const BenchCase& c) {
+// The session's settings for one kernel of a case: the reference's precision, the kernel's own
+// quantization (kernel_quant: "auto" blocks differ between kernels).
+gpu::OpSettings op_settings(const RunSettings& s, const BenchCase& c, const KernelSpec& spec, const DeviceCaps& caps) {
   gpu::OpSettings o;
   o.reference.fp32 = s.reference_precision == ReferencePrecision::Fp32;
-  o.quant = case_quant(s, c);
+  o.quant = kernel_quant(spec, s, c, caps);
   return o;
 }
 
@@ -74,11 +76,14 @@ class CudaBackend final : public Backend {
 
   std::string skip_reason(const BenchCase& c, const RunSettings& settings) const override {
     if (session_->context_lost()) return "CUDA context lost in an earlier case: " + lost_reason_;
-    std::vector<KernelId> ops;
+    // The case's peak is that of its largest op (each with its own quantization).
+    int64_t need = 0;
     for (const std::string& name : settings.kernels) {
-      if (const KernelSpec* k = find_kernel(name)) ops.push_back(k->id);
+      if (const KernelSpec* k = find_kernel(name)) {
+        need = std::max(need, gpu::estimate_case_bytes(c.dims, op_settings(settings, c, *k, caps()), {k->id},
+                                                       device_.info.l2_cache_bytes));
+      }
     }
-    const int64_t need = gpu::estimate_case_bytes(c.dims, op_settings(settings, c), ops, device_.info.l2_cache_bytes);
     int64_t free_bytes = 0, total = 0;
     if (gpu::GpuStatus s = session_->memory_info(free_bytes, total); !s.ok) return "cudaMemGetInfo: " + s.message;
     // The previous case's inputs are still allocated; they are freed before this case starts.
@@ -93,7 +98,7 @@ class CudaBackend final : public Backend {
     const bool report_reference = ordered.size() == kernels.size();  // asked for, not only needed
     // The reference's output stays for every kernel's metrics until the case ends.
     const ReleaseAtExit release_reference(*session_, KernelId::Reference);
-    session_->set_op_settings(op_settings(settings, c));
+    session_->set_op_settings(op_settings(settings, c, *ordered.front(), caps()));
     check(load_inputs(c), "inputs");  // a throw here or below: nothing to measure against
     check(session_->prepare(KernelId::Reference), "reference");
     CaseResult result;
@@ -186,6 +191,8 @@ class CudaBackend final : public Backend {
     const AttnDims& d = c.dims;
     KernelResult r;
     r.kernel = spec.name;
+    const gpu::OpSettings kernel_settings = op_settings(settings, c, spec, caps());
+    session_->set_op_settings(kernel_settings);
     try {
       if (op != KernelId::Reference) {
         const gpu::GpuStatus first = session_->prepare(op);
@@ -203,8 +210,9 @@ class CudaBackend final : public Backend {
       r.tops = attention_tops(d, r.latency->median_ms);
       if (has_quantize_step(op)) r.quantize_latency = measure(op, settings.measure, gpu::RunPart::QuantizeOnly);
       const gpu::OpMemory mem = session_->memory(op);
-      const int64_t fp16_bytes = gpu::op_tensor_bytes(d, settings.quant, KernelId::Fp16Flash);
-      r.memory = MemoryUse{gpu::op_tensor_bytes(d, settings.quant, op), fp16_bytes, mem.workspace_bytes, mem.peak_bytes};
+      const int64_t fp16_bytes = gpu::op_tensor_bytes(d, kernel_settings.quant, KernelId::Fp16Flash);
+      r.memory = MemoryUse{gpu::op_tensor_bytes(d, kernel_settings.quant, op), fp16_bytes, mem.workspace_bytes,
+                           mem.peak_bytes};
     } catch (const std::exception& e) {
       r = failed_kernel(spec.name, e);
     }

@@ -10,12 +10,17 @@ std::vector<KernelPlan> plan_case(const BenchCase& c, const Backend& backend, co
   std::vector<KernelPlan> plans;
   for (const std::string& name : settings.kernels) {
     const KernelSpec* spec = find_kernel(name);
-    KernelPlan plan{name, {}};
+    KernelPlan plan{name, {}, {}};
     if (!spec) {
       plan.skip_reason = "unknown kernel";
-    } else if (!case_skip.empty()) {
+      plans.push_back(std::move(plan));
+      continue;
+    }
+    const QuantConfig quant = kernel_quant(*spec, settings, c, caps);
+    plan.quantization = recorded_quantization(*spec, quant);
+    if (!case_skip.empty()) {
       plan.skip_reason = case_skip;
-    } else if (auto why = spec->unsupported_reason(c.dims, caps, case_quant(settings, c))) {
+    } else if (auto why = spec->unsupported_reason(c.dims, caps, quant)) {
       plan.skip_reason = *why;
     }
     plans.push_back(std::move(plan));

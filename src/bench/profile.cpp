@@ -258,10 +258,14 @@ ProfiledKernel profile_kernel(gpu::GpuSession& session, const KernelSpec& spec, 
     return r;
   };
   if (!lost.empty()) return ended(KernelStatus::Error, "not run: CUDA context lost: " + lost);
-  if (const std::optional<std::string> why =
-          spec.unsupported_reason(plan.profiled_case.dims, caps, case_quant(plan.settings, plan.profiled_case))) {
+  gpu::OpSettings op_settings;  // the reference's precision and this kernel's quantization
+  op_settings.reference.fp32 = plan.settings.reference_precision == ReferencePrecision::Fp32;
+  op_settings.quant = kernel_quant(spec, plan.settings, plan.profiled_case, caps);
+  if (const std::optional<std::string> why = spec.unsupported_reason(plan.profiled_case.dims, caps, op_settings.quant)) {
     return ended(KernelStatus::Skipped, *why);
   }
+  r.quantization = recorded_quantization(spec, op_settings.quant);
+  session.set_op_settings(op_settings);
   const KernelId op = spec.id;
   try {
     const gpu::GpuStatus first = session.prepare(op);  // allocates and runs the whole op once
@@ -294,10 +298,6 @@ ProfileResult run_profile(const ProfilePlan& plan, int device) {
   result.measure = plan.settings.measure;
   result.once = plan.once;
   const DeviceCaps caps = device_caps(devices[device]);
-  gpu::OpSettings op_settings;
-  op_settings.reference.fp32 = plan.settings.reference_precision == ReferencePrecision::Fp32;
-  op_settings.quant = case_quant(plan.settings, plan.profiled_case);
-  session->set_op_settings(op_settings);
   const gpu::GpuStatus inputs = session->set_inputs(plan.profiled_case.dims, host::generator_spec(plan.profiled_case.input));
   std::string lost;
   for (const KernelSpec* spec : plan.kernels) {

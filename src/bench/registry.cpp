@@ -64,12 +64,15 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
   return std::nullopt;
 }
 
+bool KernelSpec::has_wide_blocks(const DeviceCaps& dev) const {
+  return gpu_int8fa_blocks && dev.backend == BackendKind::Cuda && dev.cc_major == 9 && dev.cc_minor == 0;
+}
+
 std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
                                                          const QuantConfig& quant) const {
   if (gpu_int8fa_blocks) {
     const bool wide = quant.kv_block == kGpuWideKvBlock && quant.v_block == kGpuWideKvBlock;
-    const bool hopper = dev.cc_major == 9 && dev.cc_minor == 0;
-    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && hopper)) return std::nullopt;
+    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && has_wide_blocks(dev))) return std::nullopt;
     return fmt::format("quantization: kv_block {} with v_block {} not supported on the GPU here (int8-fa's kernels "
                        "take kv_block {} with v_block 0, or {} with v_block {} on Hopper; {} is {}.{}; the CPU "
                        "backend emulates any)",
@@ -82,6 +85,18 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
                        quant.kv_block, kGpuKvBlock);
   }
   return std::nullopt;
+}
+
+QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
+                         const DeviceCaps& dev) {
+  QuantConfig q = case_quant(settings, c);
+  if (settings.auto_kv_blocks && spec.has_wide_blocks(dev)) q.kv_block = q.v_block = kGpuWideKvBlock;
+  return q;
+}
+
+std::optional<KernelQuantization> recorded_quantization(const KernelSpec& spec, const QuantConfig& quant) {
+  if (spec.family != KernelFamily::Int8) return std::nullopt;
+  return KernelQuantization{quant.kv_block, quant.v_block};
 }
 
 namespace {

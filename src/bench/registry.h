@@ -10,6 +10,8 @@
 
 #include "common/attn_types.h"
 #include "src/model/kernel.h"
+#include "src/model/result.h"
+#include "src/model/settings.h"
 
 namespace int8attn {
 
@@ -42,6 +44,9 @@ struct KernelSpec : KernelIdentity {
   // int8-fa, GPU: kv_block kGpuKvBlock with v_block 0, or kGpuWideKvBlock with V scaled per the
   // same keys on Hopper (its one kernel with V scaled per block).
   bool gpu_int8fa_blocks = false;
+  // Whether the device runs this kernel's kGpuWideKvBlock pair (int8-fa on Hopper), which
+  // "auto" then chooses: faster and more accurate there than 64 keys with V per channel.
+  bool has_wide_blocks(const DeviceCaps& dev) const;
   // Why the GPU's kernel cannot run this kv_block / v_block, or nullopt.
   std::optional<std::string> gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
                                               const QuantConfig& quant) const;
@@ -52,6 +57,13 @@ struct KernelSpec : KernelIdentity {
   std::optional<std::string> unsupported_reason(const AttnDims& dims, const DeviceCaps& dev,
                                                 const QuantConfig& quant = QuantConfig{}) const;
 };
+
+// The quantization `spec` runs case `c` with on the device: the case's (case_quant), with
+// kv_block and v_block chosen for the kernel when the settings leave them "auto".
+QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
+                         const DeviceCaps& dev);
+// What an INT8 kernel's result records of that quantization; nullopt for other families.
+std::optional<KernelQuantization> recorded_quantization(const KernelSpec& spec, const QuantConfig& quant);
 
 // One entry per kernel_identities() entry, in its order.
 const std::vector<KernelSpec>& kernel_registry();

@@ -183,7 +183,8 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
   CaseResult result = case_result_for(c);
   std::vector<const KernelSpec*> runnable;
   std::vector<KernelResult> skipped;
-  for (const KernelPlan& plan : plan_case(c, backend, settings)) {
+  const std::vector<KernelPlan> plans = plan_case(c, backend, settings);
+  for (const KernelPlan& plan : plans) {
     if (plan.runs()) {
       runnable.push_back(find_kernel(plan.kernel));
     } else {
@@ -209,6 +210,9 @@ CaseResult run_one_case(const BenchCase& c, Backend& backend, const RunSettings&
     }
   }
   result.kernels = std::move(ordered);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (result.kernels[i].status != KernelStatus::Skipped) result.kernels[i].quantization = plans[i].quantization;
+  }
   apply_fallback_policy(result, settings, backend.kind() == BackendKind::Cuda);
   try_rotated_variants(c, backend, settings, result);
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

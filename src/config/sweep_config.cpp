@@ -298,7 +298,12 @@ std::string read_baseline(const JsonNode& node, const std::vector<std::string>& 
   return name;
 }
 
-QuantConfig read_quantization(const JsonNode& node) {
+// "auto" for kv_block / v_block: the kernels' own fastest pair (RunSettings::auto_kv_blocks).
+bool is_auto(const JsonNode& node) { return node.value().is_string() && node.as_choice({"auto"}) == "auto"; }
+
+// Reads the kernels' QuantConfig; kv_block and v_block are "auto" unless one is a number (then
+// an absent one takes its default: kv_block 64, v_block 0).
+QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks) {
   node.expect_object(
       {"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block", "rotation",
        "fallback_rotation", "v_block"});
@@ -311,16 +316,22 @@ QuantConfig read_quantization(const JsonNode& node) {
   read_optional(node, "smooth_k", q.smooth_k, as_bool);
   read_optional(node, "p_quant", q.p_quant, [](const JsonNode& n) { return parse_enum(n, kPQuantNames); });
   read_optional(node, "l_from_quantized_p", q.l_from_quantized_p, as_bool);
-  read_optional(node, "kv_block", q.kv_block, [](const JsonNode& n) { return int32_t(read_quant_block(n)); });
+  const std::optional<JsonNode> kv = node.find("kv_block"), vb = node.find("v_block");
+  const bool kv_auto = !kv || is_auto(*kv), vb_auto = !vb || is_auto(*vb);
+  auto_kv_blocks = kv_auto && vb_auto;
+  if (auto_kv_blocks) return q;
+  if (kv && kv_auto) kv->fail_expected("a number, as v_block is one (\"auto\" chooses both or neither)");
+  if (vb && vb_auto) vb->fail_expected("a number, as kv_block is one (\"auto\" chooses both or neither)");
+  if (kv) q.kv_block = int32_t(read_quant_block(*kv));
   // int8-fa's V scale blocks: 0 (one scale a channel), or a multiple of kv_block, so that a KV
   // block's INT32 P·V shares one scale a channel.
-  read_optional(node, "v_block", q.v_block, [&q](const JsonNode& n) {
-    const int64_t v = n.as_int(0, kMaxVBlock);
+  if (vb) {
+    const int64_t v = vb->as_int(0, kMaxVBlock);
     if (v % q.kv_block != 0) {
-      n.fail_expected(fmt::format("0 or a multiple of kv_block ({}) up to {}", q.kv_block, kMaxVBlock));
+      vb->fail_expected(fmt::format("0 or a multiple of kv_block ({}) up to {}", q.kv_block, kMaxVBlock));
     }
-    return int32_t(v);
-  });
+    q.v_block = int32_t(v);
+  }
   return q;
 }
 
@@ -460,7 +471,7 @@ json settings_to_json(const RunSettings& s) {
         {"smooth_k", q.smooth_k},
         {"p_quant", enum_name(kPQuantNames, q.p_quant)},
         {"l_from_quantized_p", q.l_from_quantized_p},
-        {"kv_block", q.kv_block},
+        {"kv_block", s.auto_kv_blocks ? json("auto") : json(q.kv_block)},
         {"rotation", to_string(q.rotation)},
         {"fallback_rotation", to_string(s.fallback_rotation)}}},
       {"reference", {{"precision", enum_name(kReferenceNames, s.reference_precision)}}},
@@ -474,7 +485,11 @@ json settings_to_json(const RunSettings& s) {
       {"baseline", s.baseline.empty() ? json("fastest-fp16") : json(s.baseline)},
   };
   // Written only when set, so that reports and baselines from before the option stay comparable.
-  if (q.v_block != 0) settings["quantization"]["v_block"] = q.v_block;
+  if (s.auto_kv_blocks) {
+    settings["quantization"]["v_block"] = "auto";
+  } else if (q.v_block != 0) {
+    settings["quantization"]["v_block"] = q.v_block;
+  }
   return settings;
 }
 
@@ -492,8 +507,9 @@ json parse_config_text_impl(const std::string& text, const std::string& file) {
 RunSettings read_settings(const JsonNode& root) {
   RunSettings s;
   s.kernels = read_kernels(root.find("kernels"));
-  read_optional(root, "quantization", s.quant, read_quantization);
-  if (auto quant = root.find("quantization")) {  // a policy setting, not one of the kernels' QuantConfig
+  if (auto quant = root.find("quantization")) {
+    s.quant = read_quantization(*quant, s.auto_kv_blocks);
+    // a policy setting, not one of the kernels' QuantConfig
     read_optional(*quant, "fallback_rotation", s.fallback_rotation, read_rotation);
   }
   read_optional(root, "reference", s.reference_precision, read_reference);

@@ -24,6 +24,7 @@ struct ProfiledKernel {
   std::optional<LatencyStats> quantize_latency;     // the quantization step alone (a sweep's quantize_latency)
   std::optional<LatencyStats> end_to_end_latency;   // quantization + kernel (a sweep's latency); not with --once
   std::optional<double> end_to_end_tops;            // attention_tops of its median (a sweep's tops)
+  std::optional<KernelQuantization> quantization;   // an INT8 kernel's kv_block / v_block ("auto" resolved)
 };
 
 struct ProfileResult {

@@ -96,6 +96,14 @@ struct Baseline {
   std::string note;
 };
 
+// The P-code and V-scale blocks an INT8 kernel ran with (QuantConfig::kv_block / v_block),
+// which "auto" chooses per kernel and device.
+struct KernelQuantization {
+  int64_t kv_block = 0;
+  int64_t v_block = 0;
+  bool operator==(const KernelQuantization&) const = default;
+};
+
 struct KernelResult;
 // A result that carries only a status and its reason (skipped, or failed before measuring).
 KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason);
@@ -112,6 +120,7 @@ struct KernelResult {
   std::optional<FallbackDecision> fallback;  // INT8 kernels only
   std::optional<double> speedup;  // the case baseline's median latency / this kernel's
   std::optional<Fp8Verdict> fp8_verdict;     // FP8 kernels only
+  std::optional<KernelQuantization> quantization;  // INT8 kernels that were not skipped
 
   // The kernel's family, the one rule every reader of results uses: the kernel table's
   // (src/model/kernel.h); a name this build does not know (another version's report) is

@@ -46,6 +46,10 @@ struct RunSettings {
   std::vector<std::string> kernels;  // registry names, in report order
   std::string baseline;              // speed baseline: a kernel name; empty = the fastest FP16 kernel
   QuantConfig quant;
+  // quantization.kv_block / v_block "auto" (the default): each kernel runs the pair that is
+  // fastest where it runs (kernel_quant, src/bench/registry.h); quant holds their defaults
+  // (64 / 0) for everything else. false: quant's pair as configured, for every kernel.
+  bool auto_kv_blocks = true;
   // The rotation the fallback policy tries on an INT8 kernel that ran without rotation and
   // missed only accuracy thresholds, before choosing FP16; None: no second try.
   QkRotation fallback_rotation = QkRotation::Hadamard;

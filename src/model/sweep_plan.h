@@ -3,16 +3,21 @@
 // rules on a backend's device); `sweep --dry-run` and `validate` show it (report/plan_render.h).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "src/model/case.h"
+#include "src/model/result.h"
 
 namespace int8attn {
 
 struct KernelPlan {
   std::string kernel;
   std::string skip_reason;  // empty: the kernel runs
+  // An INT8 kernel's kv_block / v_block on this backend's device ("auto" resolved); its
+  // result records them.
+  std::optional<KernelQuantization> quantization;
   bool runs() const { return skip_reason.empty(); }
 };
 

@@ -188,9 +188,24 @@ bool compare_status(const KernelResult& base, const KernelResult& cand, const Co
   return false;
 }
 
+std::string blocks_text(const KernelQuantization& q) {
+  return fmt::format("kv_block {}, v_block {}", q.kv_block, q.v_block);
+}
+
+// An INT8 kernel that ran other quantization blocks on the two sides ("auto" resolves them per
+// device and version): "kv_block 64, v_block 0 -> kv_block 128, v_block 128", else nullopt
+// (equal, or a side that does not record them: reports written before the field).
+std::optional<std::string> blocks_change(const KernelResult& base, const KernelResult& cand) {
+  if (!base.quantization || !cand.quantization || *base.quantization == *cand.quantization) return std::nullopt;
+  return blocks_text(*base.quantization) + " -> " + blocks_text(*cand.quantization);
+}
+
 KernelComparison compare_kernel(const std::string& case_id, const KernelResult& base,
                                 const KernelResult& cand, const CompareOptions& opt) {
   KernelComparison row = new_row(case_id, base.kernel);
+  if (auto change = blocks_change(base, cand); change && opt.fail_on_change) {
+    add_finding(row, Verdict::Changed, "quantization", "quantization " + *change);
+  }
   if (compare_status(base, cand, opt, row)) {
     if (base.latency && cand.latency) compare_latency(*base.latency, *cand.latency, opt, row);
     if (base.accuracy && cand.accuracy) compare_accuracy(*base.accuracy, *cand.accuracy, opt, row);
@@ -287,6 +302,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
   }
 
   auto remaining = index_kernels(candidate, options.case_filter);
+  std::map<std::pair<std::string, std::string>, int> block_changes;  // (kernel, change) -> cases
   for (const auto& base_case : baseline.cases) {
     if (!case_id_matches(base_case.id, options.case_filter)) continue;
     for (const auto& base_kernel : base_case.kernels) {
@@ -298,8 +314,14 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
         continue;
       }
       result.rows.push_back(compare_kernel(base_case.id, base_kernel, *it->second, options));
+      if (auto change = blocks_change(base_kernel, *it->second)) ++block_changes[{base_kernel.kernel, *change}];
       remaining.erase(it);
     }
+  }
+  for (const auto& [what, cases] : block_changes) {
+    result.notes.push_back(fmt::format("{} ran other quantization blocks in {} case(s) ({}): its latency and accuracy "
+                                       "changes include that",
+                                       what.first, cases, what.second));
   }
   for (const auto& cand_case : candidate.cases) {  // candidate order for the new ones
     for (const auto& cand_kernel : cand_case.kernels) {

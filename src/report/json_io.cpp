@@ -203,6 +203,11 @@ void fields(auto& v, Is<InputSpec> auto& in) {
   v.optional("npy_dir", in.npy_dir);
 }
 
+void fields(auto& v, Is<KernelQuantization> auto& q) {
+  v.required("kv_block", q.kv_block);
+  v.required("v_block", q.v_block);
+}
+
 void fields(auto& v, Is<KernelResult> auto& k) {
   v.required("kernel", k.kernel);
   v.required("status", k.status);
@@ -215,6 +220,7 @@ void fields(auto& v, Is<KernelResult> auto& k) {
   v.optional("fallback", k.fallback);
   v.optional("speedup", k.speedup);
   v.optional("fp8_verdict", k.fp8_verdict);
+  v.optional("quantization", k.quantization);  // additive: absent in older reports
 }
 
 void fields(auto& v, Is<CaseResult> auto& c) {
@@ -649,6 +655,7 @@ INT8ATTN_INSTANTIATE_JSON(MemoryUse)
 INT8ATTN_INSTANTIATE_JSON(RotatedAttempt)
 INT8ATTN_INSTANTIATE_JSON(FallbackDecision)
 INT8ATTN_INSTANTIATE_JSON(Fp8Verdict)
+INT8ATTN_INSTANTIATE_JSON(KernelQuantization)
 INT8ATTN_INSTANTIATE_JSON(Baseline)
 INT8ATTN_INSTANTIATE_JSON(ReferenceCheck)
 INT8ATTN_INSTANTIATE_JSON(AttnDims)

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "src/report/json_io.h"
 #include "src/report/text_table.h"
 
 namespace int8attn {
@@ -82,7 +83,9 @@ nlohmann::json plan_to_json(const SweepPlan& plan) {
   for (const CasePlan& c : plan.cases) {
     nlohmann::json runs = nlohmann::json::array();
     for (const KernelPlan& k : c.kernels) {
-      runs.push_back({{"kernel", k.kernel}, {"runs", k.runs()}, {"skip_reason", k.skip_reason}});
+      nlohmann::json run = {{"kernel", k.kernel}, {"runs", k.runs()}, {"skip_reason", k.skip_reason}};
+      if (k.runs() && k.quantization) run["quantization"] = to_json(*k.quantization);
+      runs.push_back(std::move(run));
     }
     cases.push_back({{"id", c.bench_case->id}, {"kernels", std::move(runs)}});
   }

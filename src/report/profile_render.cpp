@@ -55,6 +55,7 @@ nlohmann::json profile_to_json(const ProfileResult& r, const ToolInfo& tool, con
     if (k.quantize_latency) j["quantize_latency"] = to_json(*k.quantize_latency);
     if (k.end_to_end_latency) j["end_to_end_latency"] = to_json(*k.end_to_end_latency);
     if (k.end_to_end_tops) j["end_to_end_tops"] = *k.end_to_end_tops;
+    if (k.quantization) j["quantization"] = to_json(*k.quantization);
     kernels.push_back(std::move(j));
   }
   return {{"schema", kProfileSchema},

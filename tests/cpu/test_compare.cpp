@@ -244,6 +244,37 @@ TEST(Compare, FailOnChangeFailsOnAnyAccuracyChangeEitherWay) {
   }
 }
 
+// An INT8 kernel that ran other quantization blocks ("auto" on another device or version):
+// a note names the kernel, the case count and the change; the numbers are judged as usual; the
+// exact gate fails on it. A side without the field (older reports) changes nothing.
+TEST(Compare, ChangedQuantizationBlocksAreNotedAndFailOnlyTheExactGate) {
+  Report base = make_report(SweepShape{}, 1);
+  for (size_t i = 0; i < base.cases.size(); ++i) kernel_of(base, i, "int8-fa").quantization = KernelQuantization{64, 0};
+  Report cand = base;
+  for (size_t i = 0; i < 2; ++i) kernel_of(cand, i, "int8-fa").quantization = KernelQuantization{128, 128};
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  EXPECT_EQ(compare_exit_code(result), kExitPass);
+  EXPECT_EQ(result.unchanged, static_cast<int>(result.rows.size()));
+  const std::string note =
+      "int8-fa ran other quantization blocks in 2 case(s) (kv_block 64, v_block 0 -> kv_block 128, v_block 128): its "
+      "latency and accuracy changes include that";
+  EXPECT_NE(std::find(result.notes.begin(), result.notes.end(), note), result.notes.end());
+  EXPECT_NE(render_compare(result, CompareFormat::Table).find(note), std::string::npos);
+
+  CompareOptions exact;
+  exact.fail_on_change = true;
+  const CompareResult gated = compare_reports(base, cand, exact);
+  EXPECT_EQ(gated.changed, 2);
+  EXPECT_EQ(row_of(gated, base.cases[0].id, "int8-fa").findings.at(0).metric, "quantization");
+
+  Report older = base;  // written before kernel results recorded their blocks
+  for (size_t i = 0; i < older.cases.size(); ++i) kernel_of(older, i, "int8-fa").quantization.reset();
+  const CompareResult from_older = compare_reports(older, cand, exact);
+  EXPECT_EQ(from_older.changed, 0);
+  EXPECT_TRUE(std::none_of(from_older.notes.begin(), from_older.notes.end(),
+                           [](const std::string& n) { return n.find("quantization blocks") != std::string::npos; }));
+}
+
 TEST(Compare, NonFiniteOutputsAndNaNMetricsAreRegressions) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = base;

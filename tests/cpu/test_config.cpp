@@ -381,7 +381,7 @@ TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
 
 TEST(Expanded, ReparsesToTheSameCases) {
   for (const char* file : {"default.json", "ci-cpu.json", "ci-cpu-options-a.json", "ci-cpu-options-b.json",
-                           "llama3-8b.json", "long-context.json", "int8fa-wide-d64.json"}) {
+                           "llama3-8b.json", "long-context.json", "int8fa-wide-d64.json", "int8fa-wide-d128.json"}) {
     const SweepConfig original = load_sweep_config(config_path(file));
     const SweepConfig again = parse_sweep_config(original.expanded.dump(), "expanded.json");
     ASSERT_EQ(again.cases.size(), original.cases.size()) << file;
@@ -390,16 +390,53 @@ TEST(Expanded, ReparsesToTheSameCases) {
   }
 }
 
-// int8-fa's V scale blocks: read, and written back only when set, so that reports and
-// baselines from before the option compare equal to today's.
-TEST(Expanded, VBlockIsWrittenOnlyWhenSet) {
+// kv_block / v_block: "auto" unless a number is given (then an absent one takes its default),
+// and written back as read, so that the expanded config reparses to the same settings.
+TEST(Expanded, KvBlocksAreAutoUnlessANumberIsGiven) {
   const SweepConfig plain = parse_sweep_config(minimal_config(""), "x.json");
+  EXPECT_TRUE(plain.settings.auto_kv_blocks);
+  EXPECT_EQ(plain.settings.quant.kv_block, kGpuKvBlock);
   EXPECT_EQ(plain.settings.quant.v_block, 0);
-  EXPECT_FALSE(plain.expanded["quantization"].contains("v_block"));
+  EXPECT_EQ(plain.expanded["quantization"]["kv_block"], "auto");
+  EXPECT_EQ(plain.expanded["quantization"]["v_block"], "auto");
+  const SweepConfig named =
+      parse_sweep_config(minimal_config("", R"(, "quantization": {"kv_block": "auto", "v_block": "auto"})"), "x.json");
+  EXPECT_TRUE(named.settings.auto_kv_blocks);
+  const SweepConfig kv_only = parse_sweep_config(minimal_config("", R"(, "quantization": {"kv_block": 64})"), "x.json");
+  EXPECT_FALSE(kv_only.settings.auto_kv_blocks);
+  EXPECT_EQ(kv_only.settings.quant.v_block, 0);
+  EXPECT_EQ(kv_only.expanded["quantization"]["kv_block"], 64);
+  EXPECT_FALSE(kv_only.expanded["quantization"].contains("v_block"));  // as before the option existed
   const SweepConfig blocked =
       parse_sweep_config(minimal_config("", R"(, "quantization": {"kv_block": 64, "v_block": 128})"), "x.json");
+  EXPECT_FALSE(blocked.settings.auto_kv_blocks);
   EXPECT_EQ(blocked.settings.quant.v_block, 128);
   EXPECT_EQ(blocked.expanded["quantization"]["v_block"], 128);
+  const SweepConfig v_only = parse_sweep_config(minimal_config("", R"(, "quantization": {"v_block": 128})"), "x.json");
+  EXPECT_FALSE(v_only.settings.auto_kv_blocks);
+  EXPECT_EQ(v_only.settings.quant.kv_block, kGpuKvBlock);
+  EXPECT_EQ(v_only.settings.quant.v_block, 128);
+}
+
+// "auto" picks both blocks: auto for one and a number for the other is an error that says so.
+TEST(Expanded, KvBlocksAutoForOneAndANumberForTheOtherIsAnError) {
+  auto error_of = [](const std::string& quantization) {
+    try {
+      parse_sweep_config(minimal_config("", ", \"quantization\": " + quantization), "x.json");
+    } catch (const ConfigError& e) {
+      return std::string(e.json_path()) + " | " + e.what();
+    }
+    return std::string("no error");
+  };
+  const std::string kv_auto = error_of(R"({"kv_block": "auto", "v_block": 128})");
+  EXPECT_EQ(kv_auto.rfind("quantization.kv_block | ", 0), 0u) << kv_auto;
+  EXPECT_NE(kv_auto.find("both or neither"), std::string::npos) << kv_auto;
+  const std::string v_auto = error_of(R"({"kv_block": 128, "v_block": "auto"})");
+  EXPECT_EQ(v_auto.rfind("quantization.v_block | ", 0), 0u) << v_auto;
+  EXPECT_NE(v_auto.find("both or neither"), std::string::npos) << v_auto;
+  const std::string word = error_of(R"({"kv_block": "fast"})");
+  EXPECT_EQ(word.rfind("quantization.kv_block | ", 0), 0u) << word;
+  EXPECT_NE(word.find("\"auto\""), std::string::npos) << word;
 }
 
 TEST(Expanded, KeepsSeqListsAsGiven) {

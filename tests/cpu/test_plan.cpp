@@ -190,6 +190,43 @@ TEST(Plan, GpuInt8FaWideBlocksNeedHopper) {
   }
 }
 
+// "auto" blocks (the default): int8-fa runs 128-key P blocks with V per block on Hopper, where
+// that kernel is faster and more accurate; every other kernel and device keeps 64 keys with V
+// per channel, and numbers in the config are used as given. The plan records each INT8
+// kernel's pair (its result does too); FP16 kernels have none.
+TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperOnly) {
+  struct AmpereCaps : HopperCapsBackend {
+    DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA A100", 8, 0, ""}; }
+  };
+  const HopperCapsBackend hopper;
+  const AmpereCaps ampere;
+  const SweepConfig automatic =
+      parse_sweep_config(R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [64, 128]}})", "auto.json");
+  const SweepConfig pinned = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128]}, "quantization": {"kv_block": 64}})", "pin.json");
+  const auto cpu = make_cpu_backend(automatic.settings.cpu);
+  auto blocks = [](const Backend& backend, const SweepConfig& config, size_t case_index, const std::string& kernel) {
+    for (const KernelPlan& k : plan_case(config.cases[case_index], backend, config.settings)) {
+      if (k.kernel != kernel) continue;
+      EXPECT_TRUE(k.runs()) << kernel << ": " << k.skip_reason;
+      return k.quantization ? std::to_string(k.quantization->kv_block) + "/" + std::to_string(k.quantization->v_block)
+                            : std::string("none");
+    }
+    return std::string("absent");
+  };
+  for (size_t i = 0; i < automatic.cases.size(); ++i) {
+    EXPECT_EQ(blocks(hopper, automatic, i, "int8-fa"), "128/128") << automatic.cases[i].id;
+    EXPECT_EQ(blocks(hopper, automatic, i, "int8-qk"), "64/0");
+    EXPECT_EQ(blocks(hopper, automatic, i, "fp16-fa"), "none");
+    EXPECT_EQ(blocks(ampere, automatic, i, "int8-fa"), "64/0");
+    EXPECT_EQ(blocks(*cpu, automatic, i, "int8-fa"), "64/0");  // the CPU gate's numerics stay
+  }
+  EXPECT_EQ(blocks(hopper, pinned, 0, "int8-fa"), "64/0");
+  const KernelSpec& int8fa = *find_kernel("int8-fa");
+  EXPECT_EQ(kernel_quant(int8fa, automatic.settings, automatic.cases[0], hopper.caps()).v_block, kGpuWideKvBlock);
+  EXPECT_EQ(kernel_quant(int8fa, pinned.settings, pinned.cases[0], hopper.caps()).v_block, 0);
+}
+
 TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {
   SweepConfig config = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128]}, "quantization": {"kv_block": 128}})", "kv.json");

@@ -102,6 +102,9 @@ TEST_F(RunnerTest, RunsEveryCaseInConfigOrderAndAppliesPolicy) {
   EXPECT_EQ(out.report.cases[0].kernels[0].kernel, "fp16-ref-cublaslt");
   EXPECT_EQ(out.report.cases[0].kernels[3].kernel, "fp16-fa");
   EXPECT_EQ(kernel(out.report.cases[0], "int8-fa").fallback->decision, Decision::Int8);
+  // The INT8 kernels that ran record the blocks the plan chose ("auto": 64 / 0 on this backend).
+  EXPECT_EQ(kernel(out.report.cases[0], "int8-qk").quantization, (KernelQuantization{kGpuKvBlock, 0}));
+  EXPECT_FALSE(kernel(out.report.cases[0], "fp16-fa").quantization);
   // seq 77: accuracy threshold crossed, also with the rotation the fallback tried.
   const FallbackDecision& seq77 = *kernel(out.report.cases[1], "int8-fa").fallback;
   EXPECT_EQ(seq77.decision, Decision::Fp16Fallback);
@@ -111,6 +114,7 @@ TEST_F(RunnerTest, RunsEveryCaseInConfigOrderAndAppliesPolicy) {
   const KernelResult& hd96 = kernel(out.report.cases[2], "int8-fa");
   EXPECT_EQ(hd96.status, KernelStatus::Skipped);
   EXPECT_NE(hd96.reason.find("head_dim 96"), std::string::npos);
+  EXPECT_FALSE(hd96.quantization);  // skipped: nothing ran with them
   EXPECT_EQ(kernel(out.report.cases[2], "fp16-ref-cublaslt").status, KernelStatus::Ok);
   // seq 4096: the backend's skip reason applies to every kernel, and it never ran.
   EXPECT_EQ(kernel(out.report.cases[3], "fp16-ref-cublaslt").reason, "too big for the test");
