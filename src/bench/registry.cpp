@@ -68,6 +68,18 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev) const {
   return gpu_int8fa_blocks && dev.backend == BackendKind::Cuda && dev.cc_major == 9 && dev.cc_minor == 0;
 }
 
+// The shortest key ranges where int8-fa's wide pair measured faster on the H200
+// (docs/perf-log.md "auto"): below them the 64-key kernels win (Llama-3-8B causal GQA at 512
+// and 1K keys: +25% and +6% latency with 128-key blocks; at 2K a tie; head_dim 64 runs other
+// kernels than the warp-specialized one below 4K keys).
+constexpr int64_t kAutoWideMinKeysD128 = 2048;
+constexpr int64_t kAutoWideMinKeysD64 = 4096;
+
+bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev) const {
+  if (!has_wide_blocks(dev)) return false;
+  return dims.seq_kv >= (dims.head_dim <= 64 ? kAutoWideMinKeysD64 : kAutoWideMinKeysD128);
+}
+
 std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
                                                          const QuantConfig& quant) const {
   if (gpu_int8fa_blocks) {
@@ -90,7 +102,7 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
 QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
                          const DeviceCaps& dev) {
   QuantConfig q = case_quant(settings, c);
-  if (settings.auto_kv_blocks && spec.has_wide_blocks(dev)) q.kv_block = q.v_block = kGpuWideKvBlock;
+  if (settings.auto_kv_blocks && spec.wide_blocks_by_default(c.dims, dev)) q.kv_block = q.v_block = kGpuWideKvBlock;
   return q;
 }
 

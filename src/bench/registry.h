@@ -44,9 +44,11 @@ struct KernelSpec : KernelIdentity {
   // int8-fa, GPU: kv_block kGpuKvBlock with v_block 0, or kGpuWideKvBlock with V scaled per the
   // same keys on Hopper (its one kernel with V scaled per block).
   bool gpu_int8fa_blocks = false;
-  // Whether the device runs this kernel's kGpuWideKvBlock pair (int8-fa on Hopper), which
-  // "auto" then chooses: faster and more accurate there than 64 keys with V per channel.
+  // Whether the device runs this kernel's kGpuWideKvBlock pair (int8-fa on Hopper).
   bool has_wide_blocks(const DeviceCaps& dev) const;
+  // Whether "auto" gives this kernel the wide pair for the problem: where the device has it
+  // and it measured faster than 64 keys with V per channel (it is more accurate everywhere).
+  bool wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev) const;
   // Why the GPU's kernel cannot run this kv_block / v_block, or nullopt.
   std::optional<std::string> gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
                                               const QuantConfig& quant) const;
