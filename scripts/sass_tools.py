@@ -61,13 +61,24 @@ def opcode(text):
     return op.split(".")[0]
 
 
+def demangled(symbol):
+    name = subprocess.run(["c++filt", symbol], capture_output=True, text=True).stdout.strip()
+    return re.sub(r"int8attn::kernels::(fa::)?", "", name)[:110]
+
+
 def resources(log):
+    """Prints each kernel's registers and spills; returns 1 when ptxas serialized some kernel's
+    wgmma (its C7513 note: every wgmma then waits for the one before, so the tensor cores never
+    overlap the softmax), else 0."""
     kernel = spill = None
+    serialized = set()
     for line in open(log):
+        m = re.search(r"C7513\).*function '(\S+)'", line)
+        if m:
+            serialized.add(demangled(m.group(1)))
         m = re.search(r"Compiling entry function '(\S+)'", line)
         if m:
-            kernel = subprocess.run(["c++filt", m.group(1)], capture_output=True, text=True).stdout.strip()
-            kernel = re.sub(r"int8attn::kernels::(fa::)?", "", kernel)[:110]
+            kernel = demangled(m.group(1))
             continue
         m = re.search(r"(\d+) bytes spill stores", line)
         if m:
@@ -76,6 +87,9 @@ def resources(log):
         if m and kernel:
             print(f"{m.group(1):>4} registers  {spill or '0':>4} bytes spilled  {kernel}")
             kernel = spill = None
+    for name in sorted(serialized):
+        print(f"wgmma serialized by ptxas (C7513): {name}")
+    return 1 if serialized else 0
 
 
 def loops(path, func):
@@ -164,8 +178,7 @@ def main(argv):
             commands[argv[1]][1] <= given <= commands[argv[1]][1] + optional.get(argv[1], 0)):
         print(__doc__, file=sys.stderr)
         return 2
-    commands[argv[1]][0](*argv[2:])
-    return 0
+    return commands[argv[1]][0](*argv[2:]) or 0
 
 
 if __name__ == "__main__":
