@@ -249,6 +249,7 @@ ProfileResult sample_result() {
   int8.quantize_latency = quantize;
   int8.end_to_end_latency = end_to_end;
   int8.end_to_end_tops = attention_tops(r.profiled_case.dims, 0.56);
+  int8.quantization = KernelQuantization{128, 128};
   ProfiledKernel skipped;
   skipped.kernel = "fp8-cudnn";
   skipped.status = KernelStatus::Skipped;
@@ -267,6 +268,7 @@ TEST(ProfileViews, TableHasKernelMsTopsQuantizeAndEndToEnd) {
   EXPECT_CONTAINS(text, "0.5 ");
   EXPECT_CONTAINS(text, fmt::format("{:.1f}", attention_tops(sample_result().profiled_case.dims, 0.5)));
   EXPECT_CONTAINS(text, "skipped: built without cuDNN");
+  EXPECT_CONTAINS(text, "kv_block 128, v_block 128");  // the INT8 kernel's blocks
   EXPECT_CONTAINS(text, "kernel-only");
   ProfileResult once = sample_result();
   once.once = true;
@@ -289,9 +291,11 @@ TEST(ProfileViews, JsonHasEveryMeasurement) {
   EXPECT_DOUBLE_EQ(k.at("quantize_latency").at("median_ms").get<double>(), 0.05);
   EXPECT_DOUBLE_EQ(k.at("end_to_end_latency").at("median_ms").get<double>(), 0.56);
   EXPECT_DOUBLE_EQ(k.at("kernel_tops").get<double>(), attention_tops(sample_result().profiled_case.dims, 0.5));
+  EXPECT_EQ(k.at("quantization"), (nlohmann::json{{"kv_block", 128}, {"v_block", 128}}));
   const nlohmann::json& s = j.at("kernels").at(1);
   EXPECT_EQ(s.at("status"), "skipped");
   EXPECT_FALSE(s.contains("kernel_latency"));
+  EXPECT_FALSE(s.contains("quantization"));
 }
 
 // The command as a user runs it: exit 2 naming the flag on bad input (checked before the GPU
