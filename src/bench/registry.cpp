@@ -20,8 +20,9 @@ std::string KernelSpec::support_rules() const {
   parts.push_back(fmt::format("backends: {}", fmt::join(names, ", ")));
   if (min_cc_major > 0) parts.push_back(fmt::format("GPU: compute capability >= {}.{}", min_cc_major, min_cc_minor));
   if (gpu_int8fa_blocks) {
-    parts.push_back(fmt::format("GPU: quantization.kv_block {} with v_block 0, or {} with v_block {} (Hopper)", kGpuKvBlock,
-                                kGpuWideKvBlock, kGpuWideKvBlock));
+    parts.push_back(fmt::format("GPU: quantization.kv_block {} with v_block 0, or {} with v_block {} (Hopper, per-token "
+                                "Q/K scales)",
+                                kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock));
   } else if (gpu_kv_block_fixed) {
     parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
   }
@@ -64,8 +65,9 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
   return std::nullopt;
 }
 
-bool KernelSpec::has_wide_blocks(const DeviceCaps& dev) const {
-  return gpu_int8fa_blocks && dev.backend == BackendKind::Cuda && dev.cc_major == 9 && dev.cc_minor == 0;
+bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant) const {
+  return gpu_int8fa_blocks && dev.backend == BackendKind::Cuda && dev.cc_major == 9 && dev.cc_minor == 0 &&
+         quant.qk_granularity == QkGranularity::PerToken;
 }
 
 // The shortest key ranges where int8-fa's wide pair measured faster on the H200
@@ -75,8 +77,8 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev) const {
 constexpr int64_t kAutoWideMinKeysD128 = 2048;
 constexpr int64_t kAutoWideMinKeysD64 = 4096;
 
-bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev) const {
-  if (!has_wide_blocks(dev)) return false;
+bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
+  if (!has_wide_blocks(dev, quant)) return false;
   return dims.seq_kv >= (dims.head_dim <= 64 ? kAutoWideMinKeysD64 : kAutoWideMinKeysD128);
 }
 
@@ -84,12 +86,13 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
                                                          const QuantConfig& quant) const {
   if (gpu_int8fa_blocks) {
     const bool wide = quant.kv_block == kGpuWideKvBlock && quant.v_block == kGpuWideKvBlock;
-    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && has_wide_blocks(dev))) return std::nullopt;
+    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && has_wide_blocks(dev, quant))) return std::nullopt;
     return fmt::format("quantization: kv_block {} with v_block {} not supported on the GPU here (int8-fa's kernels "
-                       "take kv_block {} with v_block 0, or {} with v_block {} on Hopper; {} is {}.{}; the CPU "
-                       "backend emulates any)",
+                       "take kv_block {} with v_block 0, or {} with v_block {} on Hopper with per-token Q/K scales; "
+                       "{} is {}.{}, Q/K scales {}; the CPU backend emulates any)",
                        quant.kv_block, quant.v_block, kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, dev.name,
-                       dev.cc_major, dev.cc_minor);
+                       dev.cc_major, dev.cc_minor,
+                       quant.qk_granularity == QkGranularity::PerToken ? "per token" : "per block");
   }
   if (gpu_kv_block_fixed && quant.kv_block != kGpuKvBlock) {
     return fmt::format("quantization: kv_block {} not supported on the GPU (its INT8 kernels step {} keys; the "
@@ -102,7 +105,7 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
 QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
                          const DeviceCaps& dev) {
   QuantConfig q = case_quant(settings, c);
-  if (settings.auto_kv_blocks && spec.wide_blocks_by_default(c.dims, dev)) q.kv_block = q.v_block = kGpuWideKvBlock;
+  if (settings.auto_kv_blocks && spec.wide_blocks_by_default(c.dims, dev, q)) q.kv_block = q.v_block = kGpuWideKvBlock;
   return q;
 }
 

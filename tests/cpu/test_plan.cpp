@@ -140,10 +140,10 @@ class HopperCapsBackend : public Backend {
 // int8-fa's GPU kernels take 64-key P blocks with V per channel, or 128-key blocks with V
 // scaled per the same 128 keys on Hopper; any other pair is a CPU-only skip the
 // plan predicts with the reason. int8-qk (FP16 V) ignores v_block.
-std::string int8fa_block_skip(int kv_block, int v_block, const char* device) {
+std::string int8fa_block_skip(int kv_block, int v_block, const char* device, const char* scales = "per token") {
   return "quantization: kv_block " + std::to_string(kv_block) + " with v_block " + std::to_string(v_block) +
          " not supported on the GPU here (int8-fa's kernels take kv_block 64 with v_block 0, or 128 with v_block 128 "
-         "on Hopper; " + device + "; the CPU backend emulates any)";
+         "on Hopper with per-token Q/K scales; " + device + ", Q/K scales " + scales + "; the CPU backend emulates any)";
 }
 
 TEST(Plan, GpuInt8FaTakesItsBlockPairsAndThePlanSaysSo) {
@@ -173,6 +173,18 @@ TEST(Plan, GpuInt8FaTakesItsBlockPairsAndThePlanSaysSo) {
     for (const KernelPlan& k : plan_case(config.cases[0], *cpu, config.settings)) {
       if (k.kernel == "int8-fa" || k.kernel == "int8-qk") EXPECT_TRUE(k.runs()) << k.kernel << ": " << k.skip_reason;
     }
+  }
+}
+
+// The 128-key kernel takes per-token Q/K scales only: with per-block ones the plan says so.
+TEST(Plan, GpuInt8FaWideBlocksNeedPerTokenScales) {
+  const HopperCapsBackend gpu;
+  const SweepConfig config = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [128]},
+          "quantization": {"kv_block": 128, "v_block": 128, "qk_granularity": "per-block"}})",
+      "v.json");
+  for (const KernelPlan& k : plan_case(config.cases[0], gpu, config.settings)) {
+    if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA H200 is 9.0", "per block"));
   }
 }
 
@@ -226,6 +238,11 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
     EXPECT_EQ(blocks(*cpu, automatic, i, "int8-fa"), "64/0");  // the CPU gate's numerics stay
   }
   EXPECT_EQ(blocks(hopper, pinned, 0, "int8-fa"), "64/0");
+  // Per-block Q/K scales: the wide kernel does not take them, so "auto" keeps 64 keys there.
+  const SweepConfig per_block = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [128]}, "quantization": {"qk_granularity": "per-block"}})",
+      "pb.json");
+  EXPECT_EQ(blocks(hopper, per_block, 0, "int8-fa"), "64/0");
   const KernelSpec& int8fa = *find_kernel("int8-fa");
   const BenchCase& long_d128 = automatic.cases.back();
   ASSERT_EQ(long_d128.dims.seq_kv, 4096);
