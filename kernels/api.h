@@ -33,6 +33,7 @@ struct DeviceInfo {
   std::string runtime_version;   // CUDA runtime the tool was built against, "13.0"
   std::string cublaslt_version;  // "13.0.0"
   std::string cudnn_version;     // "9.19.0"; empty when the cuDNN kernels are unavailable
+  bool hopper_kernels = false;   // this build's sm_90a kernels run here (compute capability 9.0 and the image built)
 };
 
 // Whether the cuDNN SDPA ops (Fp16Cudnn, Fp8Cudnn) can run in this build: cuDNN's version,

@@ -96,6 +96,7 @@ bool device_info(int index, DeviceInfo& out, std::string& why) {
     out.name = prop.name;
     out.cc_major = prop.major;
     out.cc_minor = prop.minor;
+    out.hopper_kernels = prop.major == 9 && prop.minor == 0 && kernels::sm90a_image_built();
     out.sm_count = prop.multiProcessorCount;
     out.total_memory_bytes = static_cast<int64_t>(prop.totalGlobalMem);
     out.l2_cache_bytes = prop.l2CacheSize;

@@ -35,6 +35,7 @@ DeviceCaps device_caps(const GpuDeviceSummary& device) {
   const gpu::DeviceInfo& d = device.info;
   DeviceCaps caps{BackendKind::Cuda, d.name, d.cc_major, d.cc_minor};
   caps.cudnn_missing = cudnn_missing_reason();
+  caps.hopper_kernels = d.hopper_kernels;
   return caps;
 }
 
@@ -111,6 +112,9 @@ std::string describe_devices(const std::vector<GpuDeviceSummary>& devices, const
     out += fmt::format("  compute capability {}.{}, {} SMs, {:.1f} GiB memory, {:.0f} MiB L2\n", d.cc_major,
                        d.cc_minor, d.sm_count, d.total_memory_bytes / double(1ll << 30), d.l2_cache_bytes / double(1 << 20));
     out += fmt::format("  clocks: SM {} MHz, memory {} MHz (peak)\n", d.sm_clock_mhz, d.memory_clock_mhz);
+    if (d.cc_major == 9) {  // what "auto" quantization blocks and the warp-specialized kernels depend on
+      out += fmt::format("  sm_90a kernels: {}\n", d.hopper_kernels ? "yes" : "no (this build has none)");
+    }
     out += fmt::format("  driver CUDA {}, runtime {}, cuBLASLt {}, cuDNN {}\n", d.driver_version, d.runtime_version,
                        d.cublaslt_version, d.cudnn_version.empty() ? "-" : d.cudnn_version);
     out += "  kernels:\n";

@@ -66,7 +66,7 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
 }
 
 bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant) const {
-  return gpu_int8fa_blocks && dev.backend == BackendKind::Cuda && dev.cc_major == 9 && dev.cc_minor == 0 &&
+  return gpu_int8fa_blocks && dev.backend == BackendKind::Cuda && dev.hopper_kernels &&
          quant.qk_granularity == QkGranularity::PerToken;
 }
 
@@ -89,9 +89,10 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
     if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && has_wide_blocks(dev, quant))) return std::nullopt;
     return fmt::format("quantization: kv_block {} with v_block {} not supported on the GPU here (int8-fa's kernels "
                        "take kv_block {} with v_block 0, or {} with v_block {} on Hopper with per-token Q/K scales; "
-                       "{} is {}.{}, Q/K scales {}; the CPU backend emulates any)",
+                       "{} is {}.{}{}, Q/K scales {}; the CPU backend emulates any)",
                        quant.kv_block, quant.v_block, kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, dev.name,
                        dev.cc_major, dev.cc_minor,
+                       dev.cc_major == 9 && !dev.hopper_kernels ? " (this build has no sm_90a kernels)" : "",
                        quant.qk_granularity == QkGranularity::PerToken ? "per token" : "per block");
   }
   if (gpu_kv_block_fixed && quant.kv_block != kGpuKvBlock) {

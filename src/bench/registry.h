@@ -26,6 +26,7 @@ struct DeviceCaps {
   int cc_minor = 0;
   // Empty when cuDNN's kernels can run here; else why not ("built without cuDNN: ...").
   std::string cudnn_missing = "no cuDNN on this backend";
+  bool hopper_kernels = false;  // GPU: this build's sm_90a (warp-specialized) kernels run here
 };
 
 // A rule beyond architecture and head_dim: nullopt when the problem is fine, else why not.

@@ -123,7 +123,7 @@ TEST(Plan, DryRunListsEveryCaseWithWhatRunsAndWhy) {
 class HopperCapsBackend : public Backend {
  public:
   BackendKind kind() const override { return BackendKind::Cuda; }
-  DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA H200", 9, 0, ""}; }
+  DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA H200", 9, 0, "", true}; }
   Environment environment() const override { return {}; }
   std::string skip_reason(const BenchCase&, const RunSettings&) const override { return ""; }
   CaseResult run_case(const BenchCase&, const std::vector<const KernelSpec*>&, const RunSettings&,
@@ -188,17 +188,31 @@ TEST(Plan, GpuInt8FaWideBlocksNeedPerTokenScales) {
   }
 }
 
-// Before Hopper, int8-fa's 128-key blocks do not run (no warp-specialized kernel).
-TEST(Plan, GpuInt8FaWideBlocksNeedHopper) {
+// Before Hopper, int8-fa's 128-key blocks do not run (no warp-specialized kernel); nor on a
+// Hopper GPU with a build that has no sm_90a kernels, where "auto" keeps 64 keys.
+TEST(Plan, GpuInt8FaWideBlocksNeedHopperKernels) {
   struct AmpereCaps : HopperCapsBackend {
     DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA A100", 8, 0, ""}; }
   };
-  const AmpereCaps gpu;
+  struct HopperWithoutSm90a : HopperCapsBackend {
+    DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA H200", 9, 0, "", false}; }
+  };
+  const AmpereCaps ampere;
+  const HopperWithoutSm90a no_sm90a;
   const SweepConfig config = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [64]}, "quantization": {"kv_block": 128, "v_block": 128}})",
       "v.json");
-  for (const KernelPlan& k : plan_case(config.cases[0], gpu, config.settings)) {
+  for (const KernelPlan& k : plan_case(config.cases[0], ampere, config.settings)) {
     if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA A100 is 8.0"));
+  }
+  for (const KernelPlan& k : plan_case(config.cases[0], no_sm90a, config.settings)) {
+    if (k.kernel == "int8-fa")
+      EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA H200 is 9.0 (this build has no sm_90a kernels)"));
+  }
+  const SweepConfig automatic =
+      parse_sweep_config(R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [128]}})", "auto.json");
+  for (const KernelPlan& k : plan_case(automatic.cases[0], no_sm90a, automatic.settings)) {
+    if (k.kernel == "int8-fa") EXPECT_EQ(k.quantization, (KernelQuantization{kGpuKvBlock, 0})) << k.skip_reason;
   }
 }
 
