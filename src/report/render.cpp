@@ -47,11 +47,15 @@ std::string decision(const KernelResult& k) {
 
 std::string note(const KernelResult& k) {
   if (k.status != KernelStatus::Ok) return k.reason;
-  if (k.fallback && !k.fallback->reasons.empty()) return fmt::format("{}", fmt::join(k.fallback->reasons, "; "));
-  if (k.fp8_verdict && !k.fp8_verdict->reasons.empty()) {
-    return fmt::format("{}", fmt::join(k.fp8_verdict->reasons, "; "));
+  std::vector<std::string> parts;
+  if (k.fallback) parts.insert(parts.end(), k.fallback->reasons.begin(), k.fallback->reasons.end());
+  if (k.fp8_verdict) parts.insert(parts.end(), k.fp8_verdict->reasons.begin(), k.fp8_verdict->reasons.end());
+  // An INT8 kernel that ran other blocks than 64 keys with V per channel ("auto" on Hopper): said,
+  // since its numbers are not those of the same kernel on another device or length.
+  if (k.quantization && (k.quantization->kv_block != kGpuKvBlock || k.quantization->v_block != 0)) {
+    parts.push_back(fmt::format("kv_block {}, v_block {}", k.quantization->kv_block, k.quantization->v_block));
   }
-  return "";
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 std::string baseline_label(const CaseResult& c) {

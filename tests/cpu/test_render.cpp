@@ -297,6 +297,22 @@ TEST(RenderTable, ShowsTheBaselineSpeedupsAndTheFp8Verdict) {
   EXPECT_NE(html.find("FP8 verdict: fp8-cudnn"), std::string::npos);
 }
 
+// The table views name an INT8 kernel's blocks when they are not 64 keys with V per channel
+// ("auto" on Hopper), beside its decision's reasons.
+TEST(RenderTable, NotesInt8BlocksOtherThanTheClassicPair) {
+  Report r = make_report(SweepShape{}, 1);
+  r.cases.resize(2);
+  kernel_of(r, 0, "int8-fa").quantization = KernelQuantization{128, 128};
+  kernel_of(r, 1, "int8-fa").quantization = KernelQuantization{kGpuKvBlock, 0};
+  summarize(r);
+  const std::string text = render_report(r, ReportFormat::Table);
+  const size_t first = text.find(r.cases[0].id), second = text.find(r.cases[1].id);
+  ASSERT_NE(second, std::string::npos);
+  EXPECT_NE(text.substr(first, second - first).find("kv_block 128, v_block 128"), std::string::npos) << text;
+  EXPECT_EQ(text.substr(second).find("kv_block"), std::string::npos) << text;
+  EXPECT_NE(render_report(r, ReportFormat::Markdown).find("kv_block 128, v_block 128"), std::string::npos);
+}
+
 TEST(RenderHtml, TheVerdictComesFirstThenTheGridThenTheCharts) {
   const Report r = make_report(SweepShape{}, 1);
   const std::string html = render_report(r, ReportFormat::Html);
