@@ -42,6 +42,9 @@ SweepPlan plan_sweep(const SweepConfig& config, const Backend& backend) {
       if (k.runs()) {
         ++tally->runs;
         ++plan.kernel_runs;
+        if (k.quantization && std::find(tally->blocks.begin(), tally->blocks.end(), *k.quantization) == tally->blocks.end()) {
+          tally->blocks.push_back(*k.quantization);
+        }
         continue;
       }
       if (tally->skipped++ == 0) {

@@ -30,6 +30,7 @@ struct KernelTally {
   std::string kernel;
   int64_t runs = 0, skipped = 0;
   std::string first_skip_reason, first_skipped_case;  // an example of why
+  std::vector<KernelQuantization> blocks;  // an INT8 kernel's blocks over the cases it runs, each once
 };
 
 struct SweepPlan {

@@ -39,11 +39,21 @@ std::string totals_line(const SweepPlan& plan) {
                      device, plan.kernel_runs, plan.skipped);
 }
 
+// "64/0, 128/128": an INT8 kernel's kv_block/v_block pairs over the cases it runs ("auto" resolves
+// them per device and length), "-" for other kernels.
+std::string blocks_cell(const KernelTally& t) {
+  std::vector<std::string> pairs;
+  for (const KernelQuantization& q : t.blocks) pairs.push_back(fmt::format("{}/{}", q.kv_block, q.v_block));
+  return pairs.empty() ? "-" : fmt::format("{}", fmt::join(pairs, ", "));
+}
+
 TextTable tally_table(const SweepPlan& plan) {
-  TextTable table({{"kernel"}, {"runs", Align::Right}, {"skipped", Align::Right}, {"why skipped (first case)"}});
+  TextTable table({{"kernel"}, {"runs", Align::Right}, {"skipped", Align::Right}, {"kv/v blocks"},
+                   {"why skipped (first case)"}});
   for (const KernelTally& t : plan.kernels) {
     const std::string why = t.skipped ? fmt::format("{} ({})", t.first_skip_reason, t.first_skipped_case) : "";
-    table.add_row({t.kernel, fmt::format("{}/{}", t.runs, plan.cases.size()), std::to_string(t.skipped), why});
+    table.add_row({t.kernel, fmt::format("{}/{}", t.runs, plan.cases.size()), std::to_string(t.skipped), blocks_cell(t),
+                   why});
   }
   return table;
 }
@@ -78,7 +88,12 @@ void require_listing(OutputFormat format) {
 nlohmann::json plan_to_json(const SweepPlan& plan) {
   nlohmann::json kernels = nlohmann::json::array(), cases = nlohmann::json::array();
   for (const KernelTally& t : plan.kernels) {
-    kernels.push_back({{"kernel", t.kernel}, {"runs", t.runs}, {"skipped", t.skipped}});
+    nlohmann::json tally = {{"kernel", t.kernel}, {"runs", t.runs}, {"skipped", t.skipped}};
+    if (!t.blocks.empty()) {
+      tally["quantization"] = nlohmann::json::array();
+      for (const KernelQuantization& q : t.blocks) tally["quantization"].push_back(to_json(q));
+    }
+    kernels.push_back(std::move(tally));
   }
   for (const CasePlan& c : plan.cases) {
     nlohmann::json runs = nlohmann::json::array();

@@ -252,6 +252,16 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
     EXPECT_EQ(blocks(*cpu, automatic, i, "int8-fa"), "64/0");  // the CPU gate's numerics stay
   }
   EXPECT_EQ(blocks(hopper, pinned, 0, "int8-fa"), "64/0");
+  // validate / --dry-run: each INT8 kernel's pairs over the sweep, in the table and the JSON.
+  const SweepPlan plan = plan_sweep(automatic, hopper);
+  const std::string text = render_dry_run(plan, OutputFormat::Table);
+  EXPECT_NE(text.find("kv/v blocks"), std::string::npos) << text;
+  EXPECT_NE(text.find("64/0, 128/128"), std::string::npos) << text;  // int8-fa: 1K at d128, then 2K
+  const auto json = nlohmann::json::parse(render_dry_run(plan, OutputFormat::Json));
+  for (const auto& tally : json["kernels"]) {
+    if (tally["kernel"] == "int8-fa") EXPECT_EQ(tally["quantization"].size(), 2u) << tally;
+    if (tally["kernel"] == "fp16-fa") EXPECT_FALSE(tally.contains("quantization")) << tally;
+  }
   // Per-block Q/K scales: the wide kernel does not take them, so "auto" keeps 64 keys there.
   const SweepConfig per_block = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [128]}, "quantization": {"qk_granularity": "per-block"}})",
