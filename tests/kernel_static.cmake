@@ -1,8 +1,8 @@
 # Static checks of the Hopper kernels, no GPU needed: ptxas must not serialize the wgmma of a
 # warp-specialized kernel (its C7513 note) unless scripts/check-wgmma-pipeline.sh allows it with
 # the measurement that says why. Serialized, each wgmma waits for the one before, so a
-# consumer's tensor-core work never overlaps its own softmax; the kernel still computes the right
-# numbers, so no GPU test notices (docs/perf-log.md, "wgmma serialization"). Compiles
+# warpgroup never has more than one in flight; the kernel still computes the right numbers, so
+# no GPU test notices (docs/perf-log.md, "wgmma serialization"). Compiles
 # kernels/int8_fa_ws.cu once more with -Xptxas -v (about a minute). Included from
 # tests/CMakeLists.txt.
 if(INT8ATTN_CUDA AND "90a" IN_LIST INT8ATTN_CUDA_ARCHS)
