@@ -42,8 +42,9 @@ SweepPlan plan_sweep(const SweepConfig& config, const Backend& backend) {
       if (k.runs()) {
         ++tally->runs;
         ++plan.kernel_runs;
-        if (k.quantization && std::find(tally->blocks.begin(), tally->blocks.end(), *k.quantization) == tally->blocks.end()) {
-          tally->blocks.push_back(*k.quantization);
+        std::vector<KernelQuantization>& seen = tally->blocks;
+        if (k.quantization && std::find(seen.begin(), seen.end(), *k.quantization) == seen.end()) {
+          seen.push_back(*k.quantization);
         }
         continue;
       }
