@@ -52,7 +52,7 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
   }
   if (needs_cudnn && !dev.cudnn_missing.empty()) return "cuDNN: " + dev.cudnn_missing;
   if (dev.backend == BackendKind::Cuda) {
-    if (auto why = gpu_block_reason(dims, dev, quant)) return why;
+    if (auto why = gpu_block_reason(dev, quant)) return why;
   }
   if (shape_rule) {
     if (auto why = shape_rule(dims, dev)) return *why;
@@ -82,8 +82,7 @@ bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& 
   return dims.seq_kv >= (dims.head_dim <= 64 ? kAutoWideMinKeysD64 : kAutoWideMinKeysD128);
 }
 
-std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
-                                                         const QuantConfig& quant) const {
+std::optional<std::string> KernelSpec::gpu_block_reason(const DeviceCaps& dev, const QuantConfig& quant) const {
   if (gpu_int8fa_blocks) {
     const bool wide = quant.kv_block == kGpuWideKvBlock && quant.v_block == kGpuWideKvBlock;
     if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && has_wide_blocks(dev, quant))) return std::nullopt;

@@ -52,8 +52,7 @@ struct KernelSpec : KernelIdentity {
   // measured faster than 64 keys with V per channel (it is more accurate everywhere).
   bool wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const;
   // Why the GPU's kernel cannot run this kv_block / v_block, or nullopt.
-  std::optional<std::string> gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
-                                              const QuantConfig& quant) const;
+  std::optional<std::string> gpu_block_reason(const DeviceCaps& dev, const QuantConfig& quant) const;
   // Rules in words, for list-kernels.
   std::string support_rules() const;
   // Why this kernel cannot run the problem on the device with this quantization, or nullopt

@@ -2,6 +2,10 @@
 
 namespace int8attn {
 
+std::string to_string(const KernelQuantization& q) {
+  return "kv_block " + std::to_string(q.kv_block) + ", v_block " + std::to_string(q.v_block);
+}
+
 KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason) {
   KernelResult r;
   r.kernel = kernel;

@@ -103,6 +103,8 @@ struct KernelQuantization {
   int64_t v_block = 0;
   bool operator==(const KernelQuantization&) const = default;
 };
+// "kv_block 128, v_block 128", as the views, profile and compare print it.
+std::string to_string(const KernelQuantization& q);
 
 struct KernelResult;
 // A result that carries only a status and its reason (skipped, or failed before measuring).

@@ -188,24 +188,17 @@ bool compare_status(const KernelResult& base, const KernelResult& cand, const Co
   return false;
 }
 
-std::string blocks_text(const KernelQuantization& q) {
-  return fmt::format("kv_block {}, v_block {}", q.kv_block, q.v_block);
-}
-
 // An INT8 kernel that ran other quantization blocks on the two sides ("auto" resolves them per
 // device and version): "kv_block 64, v_block 0 -> kv_block 128, v_block 128", else nullopt
 // (equal, or a side that does not record them: reports written before the field).
 std::optional<std::string> blocks_change(const KernelResult& base, const KernelResult& cand) {
   if (!base.quantization || !cand.quantization || *base.quantization == *cand.quantization) return std::nullopt;
-  return blocks_text(*base.quantization) + " -> " + blocks_text(*cand.quantization);
+  return to_string(*base.quantization) + " -> " + to_string(*cand.quantization);
 }
 
 KernelComparison compare_kernel(const std::string& case_id, const KernelResult& base,
                                 const KernelResult& cand, const CompareOptions& opt) {
   KernelComparison row = new_row(case_id, base.kernel);
-  if (auto change = blocks_change(base, cand); change && opt.fail_on_change) {
-    add_finding(row, Verdict::Changed, "quantization", "quantization " + *change);
-  }
   if (compare_status(base, cand, opt, row)) {
     if (base.latency && cand.latency) compare_latency(*base.latency, *cand.latency, opt, row);
     if (base.accuracy && cand.accuracy) compare_accuracy(*base.accuracy, *cand.accuracy, opt, row);
@@ -313,8 +306,12 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
         result.rows.push_back(std::move(row));
         continue;
       }
-      result.rows.push_back(compare_kernel(base_case.id, base_kernel, *it->second, options));
-      if (auto change = blocks_change(base_kernel, *it->second)) ++block_changes[{base_kernel.kernel, *change}];
+      KernelComparison row = compare_kernel(base_case.id, base_kernel, *it->second, options);
+      if (auto change = blocks_change(base_kernel, *it->second)) {
+        ++block_changes[{base_kernel.kernel, *change}];
+        if (options.fail_on_change) add_finding(row, Verdict::Changed, "quantization", "quantization " + *change);
+      }
+      result.rows.push_back(std::move(row));
       remaining.erase(it);
     }
   }

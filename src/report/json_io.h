@@ -27,8 +27,8 @@ class ReportError : public std::runtime_error {
 
 // One part of a report as JSON, and back. Defined for Report and every struct in it:
 // ToolInfo, Environment, ConfigInfo, ShardSpec, ReportPart, Summary, CaseResult, KernelResult,
-// LatencyStats, Accuracy, MemoryUse, RotatedAttempt, FallbackDecision, Fp8Verdict, Baseline,
-// ReferenceCheck, AttnDims, InputSpec. Both walk one field list per struct (json_io.cpp).
+// LatencyStats, Accuracy, MemoryUse, RotatedAttempt, FallbackDecision, Fp8Verdict,
+// KernelQuantization, Baseline, ReferenceCheck, AttnDims, InputSpec. Both walk one field list per struct (json_io.cpp).
 // A CaseResult carries its environment whole (checkpoint lines); a Report writes an index
 // into its "environments" instead.
 template <class T>

@@ -36,8 +36,7 @@ std::string render_profile_table(const ProfileResult& r) {
   for (const ProfiledKernel& k : r.kernels) {
     const std::string samples = k.kernel_latency ? std::to_string(k.kernel_latency->samples) : "-";
     // An INT8 kernel that ran: the quantization blocks it ran with ("auto" chooses them per device and length).
-    const std::string blocks =
-        k.quantization ? fmt::format("kv_block {}, v_block {}", k.quantization->kv_block, k.quantization->v_block) : "";
+    const std::string blocks = k.quantization ? to_string(*k.quantization) : "";
     const std::string note = k.status == KernelStatus::Ok ? blocks : fmt::format("{}: {}", to_string(k.status), k.reason);
     table.add_row({k.kernel, ms(k.kernel_latency), tops(k.kernel_tops), ms(k.quantize_latency),
                    ms(k.end_to_end_latency), tops(k.end_to_end_tops), samples, note});

@@ -53,7 +53,7 @@ std::string note(const KernelResult& k) {
   // An INT8 kernel that ran other blocks than 64 keys with V per channel ("auto" on Hopper): said,
   // since its numbers are not those of the same kernel on another device or length.
   if (k.quantization && (k.quantization->kv_block != kGpuKvBlock || k.quantization->v_block != 0)) {
-    parts.push_back(fmt::format("kv_block {}, v_block {}", k.quantization->kv_block, k.quantization->v_block));
+    parts.push_back(to_string(*k.quantization));
   }
   return fmt::format("{}", fmt::join(parts, "; "));
 }
