@@ -97,16 +97,30 @@ __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
 // ---- wgmma: descriptors, fences, commit and wait (the Hopper kernels) --------------------
 // sm_90 shared-memory matrix descriptor of a K-major tile with swizzled rows of
 // kSwizzleBytes (128 or 64): start address, stride between 8-row groups, layout type.
+// In two words: the low one holds the start address in 16-byte units (bits 0-13) and the
+// leading byte offset (bits 16-29), the high one the stride and layout. Shared memory is under
+// 256 KB, so a byte offset added to the low word (gmma_desc_lo(a) + (bytes >> 4)) never carries
+// out of the address field: a descriptor can move by one 32-bit add (gmma_desc_of_lo) instead
+// of a 64-bit carry chain (gmma_desc plus units).
+__device__ __forceinline__ uint32_t gmma_desc_lo(uint32_t smem_address, uint32_t leading_units = 1) {
+  return ((smem_address & 0x3FFFF) >> 4) | (leading_units << 16);
+}
+template <int kSwizzleBytes>
+__device__ __forceinline__ uint64_t gmma_desc_of_lo(uint32_t lo) {
+  static_assert(kSwizzleBytes == 128 || kSwizzleBytes == 64, "128- or 64-byte swizzle");
+  constexpr uint64_t kLayout = kSwizzleBytes == 128 ? 1 : 2;
+  constexpr uint64_t kStrideUnits = 8 * kSwizzleBytes / 16;
+  return ((kStrideUnits | (kLayout << 30)) << 32) | lo;
+}
 template <int kSwizzleBytes>
 __device__ __forceinline__ uint64_t gmma_desc(uint32_t smem_address) {
-  static_assert(kSwizzleBytes == 128 || kSwizzleBytes == 64, "128- or 64-byte swizzle");
   constexpr uint64_t kLayout = kSwizzleBytes == 128 ? 1 : 2;
   constexpr uint64_t kStrideUnits = 8 * kSwizzleBytes / 16;
   return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (uint64_t{1} << 16) | (kStrideUnits << 32) |
          (kLayout << 62);
 }
 // The descriptor of the next 32-byte k step (the hardware applies the swizzle to the address).
-constexpr uint64_t kDescKStep = 32 >> 4;
+constexpr uint32_t kDescKStep = 32 >> 4;
 // The descriptor of an MN-major 16-bit tile (B stored [K][N], N contiguous, imm-trans-b) with
 // 128-byte swizzle: columns of 64 N elements (one 128-byte row per k), k rows in 8-row groups
 // 1 KB apart; column_bytes: the distance between two such columns (the leading byte offset).

@@ -310,12 +310,26 @@ struct WsConsumerRing {
   const char* smem;
   uint32_t smem_base, ring_base, q_slot;
   int lane;
-  uint64_t desc_q;
+  uint64_t desc_q;        // Q's descriptor (the consumer's 64 rows of the tile)
+  uint32_t q_desc_lo;     // kDescLowAdds: its low word (ptx.cuh gmma_desc_lo)
+  uint32_t ring_address;  // kDescLowAdds: the ring's first slot, in the descriptors' 16-byte units
 
   __device__ __forceinline__ WsConsumerRing(const char* smem_, const WsBarriers& bar_, uint32_t ring_base_,
                                             uint32_t tile_iter, int cg, int lane_)
       : bar(bar_), smem(smem_), smem_base(smem_addr(smem_)), ring_base(ring_base_), q_slot(tile_iter % W::kQSlots),
-        lane(lane_), desc_q(gmma_desc<W::kQKRowBytes>(smem_base + q_slot * W::kQBytes + cg * 64 * W::kQKRowBytes)) {}
+        lane(lane_), desc_q(gmma_desc<W::kQKRowBytes>(smem_base + q_slot * W::kQBytes + cg * 64 * W::kQKRowBytes)),
+        q_desc_lo(gmma_desc_lo(smem_base + q_slot * W::kQBytes + cg * 64 * W::kQKRowBytes)),
+        ring_address(gmma_desc_lo(smem_base + W::kRingOffset, 0)) {}
+  // int8-fa moves its descriptors by 32-bit adds on the low word (kernel +1-3% on the H200);
+  // int8-qk and fp16-fa by 64-bit adds on the whole descriptor: the 32-bit form measured 1-5%
+  // slower for int8-qk (ptxas's schedule of its loop moved; docs/perf-log.md desc32).
+  static constexpr bool kDescLowAdds = W::kInt8PV;
+  static_assert(W::kStageBytes % 16 == 0 && W::kKBytes % 16 == 0, "descriptor offsets in 16-byte units");
+  // kDescLowAdds: the low descriptor word (ptx.cuh gmma_desc_lo) of block blk's slot plus `bytes`
+  // (its V tile: W::kKBytes).
+  __device__ __forceinline__ uint32_t slot_desc_lo(int blk, uint32_t bytes = 0) const {
+    return (ring_address + stage_of(blk) * (W::kStageBytes >> 4) + (bytes >> 4)) | (1u << 16);
+  }
 
   __device__ __forceinline__ uint32_t stage_of(int blk) const { return (ring_base + blk) % W::kStages; }
   __device__ __forceinline__ uint32_t slot_addr(int blk) const {
@@ -347,26 +361,35 @@ struct WsConsumerRing {
     scale[1] = slot_scales[row + lane / 4 + 8];
   }
   __device__ __forceinline__ void issue_scores(int blk, SAcc& acc) const {
-    const uint64_t desc_k = gmma_desc<W::kQKRowBytes>(slot_addr(blk));
+    // Q's and K's descriptors `units` 16-byte units on (kDescLowAdds: by the low word).
+    const uint32_t k_lo = kDescLowAdds ? slot_desc_lo(blk) : 0;
+    const uint64_t desc_k = kDescLowAdds ? 0 : gmma_desc<W::kQKRowBytes>(slot_addr(blk));
+    auto q_at = [&](uint32_t units) {
+      return kDescLowAdds ? gmma_desc_of_lo<W::kQKRowBytes>(q_desc_lo + units) : desc_q + units;
+    };
+    auto k_at = [&](uint32_t units) {
+      return kDescLowAdds ? gmma_desc_of_lo<W::kQKRowBytes>(k_lo + units) : desc_k + units;
+    };
     if constexpr (W::kFp16QK) {  // k16 steps of 32 bytes, 4 in each column of 64 channels
 #pragma unroll
       for (int c = 0; c < W::kQKColumns; ++c)
 #pragma unroll
         for (int ks = 0; ks < 4; ++ks) {
-          const uint64_t a = desc_q + (c * W::kQColumnBytes >> 4) + ks * kDescKStep;
-          const uint64_t b = desc_k + (c * W::kKColumnBytes >> 4) + ks * kDescKStep;
+          const uint64_t a = q_at((c * W::kQColumnBytes >> 4) + ks * kDescKStep);
+          const uint64_t b = k_at((c * W::kKColumnBytes >> 4) + ks * kDescKStep);
           if (c == 0 && ks == 0) wgmma_ss_f16_n128<0>(acc, a, b);
           else wgmma_ss_f16_n128<1>(acc, a, b);
         }
     } else {
 #pragma unroll
       for (int ks = 0; ks < kD / 32; ++ks) {
+        const uint64_t a = q_at(ks * kDescKStep), b = k_at(ks * kDescKStep);
         if constexpr (W::kKeys == 128) {
-          if (ks == 0) wgmma_ss_s8s8_n128<0>(acc, desc_q, desc_k);
-          else wgmma_ss_s8s8_n128<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+          if (ks == 0) wgmma_ss_s8s8_n128<0>(acc, a, b);
+          else wgmma_ss_s8s8_n128<1>(acc, a, b);
         } else {
-          if (ks == 0) wgmma_ss_s8s8_n64<0>(acc, desc_q, desc_k);
-          else wgmma_ss_s8s8_n64<1>(acc, desc_q + ks * kDescKStep, desc_k + ks * kDescKStep);
+          if (ks == 0) wgmma_ss_s8s8_n64<0>(acc, a, b);
+          else wgmma_ss_s8s8_n64<1>(acc, a, b);
         }
       }
     }
@@ -613,10 +636,11 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
     }
     fence_regs(o_acc);
     wgmma_fence();
-    const uint64_t desc_v = gmma_desc<kKeys>(ring.slot_addr(blk) + W::kKBytes);  // rows of kKeys key bytes
-    wgmma_pv<kD, kPU8, 0>(o_acc, pa[0], desc_v);
+    const uint32_t v_lo = ring.slot_desc_lo(blk, W::kKBytes);  // rows of kKeys key bytes
+    wgmma_pv<kD, kPU8, 0>(o_acc, pa[0], gmma_desc_of_lo<kKeys>(v_lo));
 #pragma unroll
-    for (int kk = 1; kk < kKeys / 32; ++kk) wgmma_pv<kD, kPU8, 1>(o_acc, pa[kk], desc_v + kk * kDescKStep);
+    for (int kk = 1; kk < kKeys / 32; ++kk)
+      wgmma_pv<kD, kPU8, 1>(o_acc, pa[kk], gmma_desc_of_lo<kKeys>(v_lo + kk * kDescKStep));
     wgmma_commit();
     merge_scale[0] = pending[0], merge_scale[1] = pending[1];
     if constexpr (W::kVPerBlock) merge_v_scales = ring.v_scales(blk), held_slot = ring.empty_of(blk);
