@@ -12,8 +12,13 @@
                                               in ncu's source page (`ncu -i R --page source --csv
                                               --print-source sass`, as scripts/kernel-bench.sh wsprofile
                                               writes it), with each line's share and its top stall columns
-                                              (columns matched by name: written against a hand-made CSV, not
-                                              yet against a real export)
+                                              (columns matched by name; checked on ncu 2025.x exports)
+  sass_tools.py loop-stalls CSV [CSV...]      the steady loop of each export (the loop with an MMA that holds
+                                              the most samples, no inner MMA loop holding most of them): its
+                                              share of the samples, stall mix and samples by opcode, side by
+                                              side, so that two builds of one kernel can be compared
+                                              (docs/perf-log.md s12: the same loop at 635 and 587 TOPS
+                                              differs in stall_mio on MUFU)
   sass_tools.py schedule SASS FUNC LO HI      ptxas's static schedule of that range from the control bits:
                                               the stall cycles it put after each instruction (a lower bound
                                               on one warp's issue time when nothing waits on a scoreboard)
@@ -136,21 +141,26 @@ def schedule(path, func, lo, hi):
     print("scoreboard waits by opcode: " + ", ".join(f"{k} {v}" for k, v in waits.most_common(14)))
 
 
-def stalls(path, most="40"):
+def _source_rows(path):
+    """(header, rows) of an ncu source-page CSV, rows of the header's width."""
     import csv
     rows = list(csv.reader(open(path, newline="")))
-    header_at = next((i for i, r in enumerate(rows) if any("Source" in c or "Address" in c for c in r)), None)
-    if header_at is None:
-        print(f"{path}: no header row with Source or Address")
-        return
-    header, body = rows[header_at], rows[header_at + 1:]
+    at = next((i for i, r in enumerate(rows) if "Address" in r or "Source" in r), None)
+    if at is None:
+        raise SystemExit(f"{path}: no header row with Source or Address")
+    return rows[at], [r for r in rows[at + 1:] if len(r) == len(rows[at])]
 
-    def number(text):
-        try:
-            return float(text.replace(",", ""))
-        except ValueError:
-            return 0.0
 
+def _number(text):
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return 0.0
+
+
+def stalls(path, most="40"):
+    header, body = _source_rows(path)
+    number = _number
     total_col = next((i for i, h in enumerate(header) if "Stall Sampling (All" in h), None)
     if total_col is None:
         total_col = next((i for i, h in enumerate(header) if "stall" in h.lower()), None)
@@ -159,7 +169,6 @@ def stalls(path, most="40"):
         return
     text_col = next((i for i, h in enumerate(header) if h.strip() == "Source"), 0)
     reasons = [i for i, h in enumerate(header) if "stall" in h.lower() and i != total_col and "Sampling" not in h]
-    body = [r for r in body if len(r) == len(header)]
     total = sum(number(r[total_col]) for r in body) or 1.0
     print(f"{len(body)} lines, {total:.0f} samples ({header[total_col]})")
     for r in sorted(body, key=lambda r: -number(r[total_col]))[: int(most)]:
@@ -168,11 +177,58 @@ def stalls(path, most="40"):
         print(f"{100 * number(r[total_col]) / total:5.1f}%  {r[text_col].strip()[:70]:70s}  {detail}")
 
 
+def steady_loop(header, rows):
+    """[first, last] row indices of the loop with an MMA holding the most samples, innermost."""
+    addr_col, text_col = header.index("Address"), header.index("Source")
+    total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+    where = {int(r[addr_col], 16): k for k, r in enumerate(rows)}
+    samples = [_number(r[total_col]) for r in rows]
+    loops = []
+    for k, r in enumerate(rows):
+        m = re.search(r"\bBRA\b.*?(0x[0-9a-f]+)", r[text_col])
+        first = where.get(int(m.group(1), 16)) if m else None
+        if first is not None and first <= k and any("MMA" in opcode(rows[j][text_col]) for j in range(first, k + 1)):
+            loops.append((sum(samples[first:k + 1]), first, k))
+    if not loops:
+        raise SystemExit("no loop with an MMA instruction")
+    best = max(loops)
+    inner = [l for l in loops if best[1] <= l[1] and l[2] <= best[2] and l != best and l[0] >= 0.8 * best[0]]
+    return min(inner, key=lambda l: l[2] - l[1])[1:] if inner else best[1:]
+
+
+def loop_stalls(*paths):
+    columns = []
+    for path in paths:
+        header, rows = _source_rows(path)
+        first, last = steady_loop(header, rows)
+        text_col = header.index("Source")
+        total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+        reasons = [i for i, h in enumerate(header) if h.startswith("stall_") and "Not Issued" not in h]
+        body = rows[first:last + 1]
+        total = sum(_number(r[total_col]) for r in rows) or 1.0
+        in_loop = sum(_number(r[total_col]) for r in body) or 1.0
+        mix = collections.Counter({header[i]: sum(_number(r[i]) for r in body) for i in reasons})
+        by_op, count = collections.Counter(), collections.Counter()
+        for r in body:
+            by_op[opcode(r[text_col])] += _number(r[total_col])
+            count[opcode(r[text_col])] += 1
+        reason_sum = sum(mix.values()) or 1.0
+        lines = [path[-38:], f"{len(body)} instr, {100 * in_loop / total:.1f}% of {total:.0f} samples",
+                 f"loop samples {in_loop:.0f}"]
+        lines += [f"{name[6:]:18s} {100 * v / reason_sum:5.1f}%" for name, v in mix.most_common(10)]
+        lines += ["by opcode (n, samples %)"]
+        lines += [f"{op:10s} {count[op]:4d} {100 * v / in_loop:5.1f}%" for op, v in by_op.most_common(12)]
+        columns.append(lines)
+    height = max(len(c) for c in columns)
+    for i in range(height):
+        print("   ".join(f"{(c[i] if i < len(c) else ''):40s}" for c in columns).rstrip())
+
+
 def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
     commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4),
-                "stalls": (stalls, 1)}
-    optional = {"stalls": 1}  # trailing arguments that may be left out
+                "stalls": (stalls, 1), "loop-stalls": (loop_stalls, 1)}
+    optional = {"stalls": 1, "loop-stalls": 7}  # trailing arguments that may be left out
     given = len(argv) - 2
     if len(argv) < 2 or argv[1] not in commands or not (
             commands[argv[1]][1] <= given <= commands[argv[1]][1] + optional.get(argv[1], 0)):
