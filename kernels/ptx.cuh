@@ -106,18 +106,19 @@ __device__ __forceinline__ uint32_t gmma_desc_lo(uint32_t smem_address, uint32_t
   return ((smem_address & 0x3FFFF) >> 4) | (leading_units << 16);
 }
 template <int kSwizzleBytes>
-__device__ __forceinline__ uint64_t gmma_desc_of_lo(uint32_t lo) {
+constexpr uint64_t gmma_desc_hi_bits() {  // the high word (stride, layout), in place
   static_assert(kSwizzleBytes == 128 || kSwizzleBytes == 64, "128- or 64-byte swizzle");
   constexpr uint64_t kLayout = kSwizzleBytes == 128 ? 1 : 2;
   constexpr uint64_t kStrideUnits = 8 * kSwizzleBytes / 16;
-  return ((kStrideUnits | (kLayout << 30)) << 32) | lo;
+  return (kStrideUnits << 32) | (kLayout << 62);
+}
+template <int kSwizzleBytes>
+__device__ __forceinline__ uint64_t gmma_desc_of_lo(uint32_t lo) {
+  return gmma_desc_hi_bits<kSwizzleBytes>() | lo;
 }
 template <int kSwizzleBytes>
 __device__ __forceinline__ uint64_t gmma_desc(uint32_t smem_address) {
-  constexpr uint64_t kLayout = kSwizzleBytes == 128 ? 1 : 2;
-  constexpr uint64_t kStrideUnits = 8 * kSwizzleBytes / 16;
-  return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (uint64_t{1} << 16) | (kStrideUnits << 32) |
-         (kLayout << 62);
+  return static_cast<uint64_t>((smem_address & 0x3FFFF) >> 4) | (uint64_t{1} << 16) | gmma_desc_hi_bits<kSwizzleBytes>();
 }
 // The descriptor of the next 32-byte k step (the hardware applies the swizzle to the address).
 constexpr uint32_t kDescKStep = 32 >> 4;
