@@ -145,7 +145,7 @@ def _source_rows(path):
     """(header, rows) of an ncu source-page CSV, rows of the header's width."""
     import csv
     rows = list(csv.reader(open(path, newline="")))
-    at = next((i for i, r in enumerate(rows) if "Address" in r or "Source" in r), None)
+    at = next((i for i, r in enumerate(rows) if any("Source" in c or "Address" in c for c in r)), None)
     if at is None:
         raise SystemExit(f"{path}: no header row with Source or Address")
     return rows[at], [r for r in rows[at + 1:] if len(r) == len(rows[at])]
@@ -160,7 +160,6 @@ def _number(text):
 
 def stalls(path, most="40"):
     header, body = _source_rows(path)
-    number = _number
     total_col = next((i for i, h in enumerate(header) if "Stall Sampling (All" in h), None)
     if total_col is None:
         total_col = next((i for i, h in enumerate(header) if "stall" in h.lower()), None)
@@ -169,16 +168,17 @@ def stalls(path, most="40"):
         return
     text_col = next((i for i, h in enumerate(header) if h.strip() == "Source"), 0)
     reasons = [i for i, h in enumerate(header) if "stall" in h.lower() and i != total_col and "Sampling" not in h]
-    total = sum(number(r[total_col]) for r in body) or 1.0
+    total = sum(_number(r[total_col]) for r in body) or 1.0
     print(f"{len(body)} lines, {total:.0f} samples ({header[total_col]})")
-    for r in sorted(body, key=lambda r: -number(r[total_col]))[: int(most)]:
-        top = sorted(((number(r[i]), header[i]) for i in reasons), reverse=True)[:3]
+    for r in sorted(body, key=lambda r: -_number(r[total_col]))[: int(most)]:
+        top = sorted(((_number(r[i]), header[i]) for i in reasons), reverse=True)[:3]
         detail = ", ".join(f"{name} {value:.0f}" for value, name in top if value > 0)
-        print(f"{100 * number(r[total_col]) / total:5.1f}%  {r[text_col].strip()[:70]:70s}  {detail}")
+        print(f"{100 * _number(r[total_col]) / total:5.1f}%  {r[text_col].strip()[:70]:70s}  {detail}")
 
 
 def steady_loop(header, rows):
-    """[first, last] row indices of the loop with an MMA holding the most samples, innermost."""
+    """[first, last] row indices of the loop with an MMA holding the most samples, or of the
+    smallest loop inside it that holds 80% of them (the step loop inside the tile loop)."""
     addr_col, text_col = header.index("Address"), header.index("Source")
     total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
     where = {int(r[addr_col], 16): k for k, r in enumerate(rows)}
