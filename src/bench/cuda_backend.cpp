@@ -31,15 +31,6 @@ namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr int kReferenceCheckRows = 4;
 
-// The session's settings for one kernel of a case: the reference's precision, the kernel's own
-// quantization (kernel_quant: "auto" blocks differ between kernels).
-gpu::OpSettings op_settings(const RunSettings& s, const BenchCase& c, const KernelSpec& spec, const DeviceCaps& caps) {
-  gpu::OpSettings o;
-  o.reference.fp32 = s.reference_precision == ReferencePrecision::Fp32;
-  o.quant = kernel_quant(spec, s, c, caps);
-  return o;
-}
-
 // (batch, head, query row) triples the reference check recomputes on the CPU: both corners
 // and a few seeded picks.
 std::vector<std::array<int64_t, 3>> sampled_rows(const AttnDims& d, uint64_t seed) {
@@ -80,7 +71,7 @@ class CudaBackend final : public Backend {
     int64_t need = 0;
     for (const std::string& name : settings.kernels) {
       if (const KernelSpec* k = find_kernel(name)) {
-        need = std::max(need, gpu::estimate_case_bytes(c.dims, op_settings(settings, c, *k, caps()), {k->id},
+        need = std::max(need, gpu::estimate_case_bytes(c.dims, kernel_op_settings(settings, c, *k, caps()), {k->id},
                                                        device_.info.l2_cache_bytes));
       }
     }
@@ -98,7 +89,7 @@ class CudaBackend final : public Backend {
     const bool report_reference = ordered.size() == kernels.size();  // asked for, not only needed
     // The reference's output stays for every kernel's metrics until the case ends.
     const ReleaseAtExit release_reference(*session_, KernelId::Reference);
-    session_->set_op_settings(op_settings(settings, c, *ordered.front(), caps()));
+    session_->set_op_settings(kernel_op_settings(settings, c, *ordered.front(), caps()));
     check(load_inputs(c), "inputs");  // a throw here or below: nothing to measure against
     check(session_->prepare(KernelId::Reference), "reference");
     CaseResult result;
@@ -191,7 +182,7 @@ class CudaBackend final : public Backend {
     const AttnDims& d = c.dims;
     KernelResult r;
     r.kernel = spec.name;
-    const gpu::OpSettings kernel_settings = op_settings(settings, c, spec, caps());
+    const gpu::OpSettings kernel_settings = kernel_op_settings(settings, c, spec, caps());
     session_->set_op_settings(kernel_settings);
     try {
       if (op != KernelId::Reference) {

@@ -31,6 +31,14 @@ std::string cudnn_version() {
 #endif
 }
 
+gpu::OpSettings kernel_op_settings(const RunSettings& settings, const BenchCase& c, const KernelSpec& spec,
+                                   const DeviceCaps& caps) {
+  gpu::OpSettings o;
+  o.reference.fp32 = settings.reference_precision == ReferencePrecision::Fp32;
+  o.quant = kernel_quant(spec, settings, c, caps);
+  return o;
+}
+
 DeviceCaps device_caps(const GpuDeviceSummary& device) {
   const gpu::DeviceInfo& d = device.info;
   DeviceCaps caps{BackendKind::Cuda, d.name, d.cc_major, d.cc_minor};

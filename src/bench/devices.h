@@ -30,6 +30,10 @@ std::string describe_devices(const std::vector<GpuDeviceSummary>& devices, const
 
 // The registry's view of a device, and the report's environment block for it.
 DeviceCaps device_caps(const GpuDeviceSummary& device);
+// A GPU session's settings for one kernel of a case (sweep and profile): the reference's
+// precision and the kernel's own quantization (kernel_quant: "auto" blocks differ between kernels).
+gpu::OpSettings kernel_op_settings(const RunSettings& settings, const BenchCase& c, const KernelSpec& spec,
+                                   const DeviceCaps& caps);
 Environment gpu_environment(const GpuDeviceSummary& device);
 
 std::string host_name();

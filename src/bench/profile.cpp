@@ -258,9 +258,7 @@ ProfiledKernel profile_kernel(gpu::GpuSession& session, const KernelSpec& spec, 
     return r;
   };
   if (!lost.empty()) return ended(KernelStatus::Error, "not run: CUDA context lost: " + lost);
-  gpu::OpSettings op_settings;  // the reference's precision and this kernel's quantization
-  op_settings.reference.fp32 = plan.settings.reference_precision == ReferencePrecision::Fp32;
-  op_settings.quant = kernel_quant(spec, plan.settings, plan.profiled_case, caps);
+  const gpu::OpSettings op_settings = kernel_op_settings(plan.settings, plan.profiled_case, spec, caps);
   if (const std::optional<std::string> why = spec.unsupported_reason(plan.profiled_case.dims, caps, op_settings.quant)) {
     return ended(KernelStatus::Skipped, *why);
   }
