@@ -25,6 +25,11 @@
 #include "kernels/int8_fa_wgmma.cuh"
 #include "kernels/ptx.cuh"
 
+#ifndef INT8ATTN_WS_CONSUMERS_D64
+#define INT8ATTN_WS_CONSUMERS_D64 2
+#endif
+static_assert(INT8ATTN_WS_CONSUMERS_D64 == 2 || INT8ATTN_WS_CONSUMERS_D64 == 3, "2 or 3 consumer warpgroups");
+
 namespace int8attn::kernels::fa {
 
 // Params plus the TMA descriptors of the quantized tensors (3-D: [row bytes, rows, heads]).
@@ -51,7 +56,10 @@ struct WsShape {
   static constexpr int kD = kD_;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
   static constexpr bool kFp16QK = kV == Variant::Fp16Flash;  // FP16 Q and K, no K scales
-  static constexpr int kConsumers = 2;                 // consumer warpgroups
+  // Consumer warpgroups: 2; at head_dim 64 a tuning build may ask for 3
+  // (INT8ATTN_WS_CONSUMERS_D64=3: 192 query rows a CTA at 160 registers, FlashAttention-3's
+  // shape there, a third warp a scheduler to hide the softmax's latency).
+  static constexpr int kConsumers = kD_ == 64 ? INT8ATTN_WS_CONSUMERS_D64 : 2;
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
   // Keys per KV block, the online softmax's step: int8-fa's P-code block (the contract's
@@ -109,7 +117,8 @@ struct WsShape {
   static constexpr int kQuantWarps = 3;
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0);  // + the FP16 Q stage's full and empty
   static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
-  static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // 128*24 + 256*240 = 384*168, the launch allocation (the CTA's pool)
+  // 128*24 + 256*240 = 384*168 and 128*24 + 384*160 <= 512*128: the launch allocation (the CTA's pool)
+  static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = kConsumers == 3 ? 160 : 240;
   // setmaxnreg moves registers within the CTA's launch allocation (kThreads times the
   // launch-bounds cap, 65536 / kThreads rounded down to 8): asking for more makes
   // setmaxnreg.inc wait forever (32 producer + 240 consumer registers hung the device).
@@ -275,23 +284,24 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 //             Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17 and v24.)
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
 
-// Ping-pong's turns (named barriers 1 and 2, 0 being __syncthreads): a consumer waits for its
-// turn before it issues a step's products and passes the turn once they are issued, so one
-// warpgroup's softmax runs while the other's products hold the tensor cores. kOn false: no code.
-template <bool kOn>
+// Ping-pong's turns (named barriers 1..kConsumers, 0 being __syncthreads): a consumer waits for
+// its turn before it issues a step's products and passes the turn to the next one, round robin,
+// once they are issued, so one warpgroup's softmax runs while another's products hold the tensor
+// cores. kOn false: no code.
+template <bool kOn, int kConsumers>
 struct WsTurns {
-  static constexpr int kThreads = 2 * 128;
-  int mine, other;
-  __device__ __forceinline__ explicit WsTurns(int cg) : mine(1 + cg), other(2 - cg) {
-    if (kOn && cg == 1) ws::named_arrive(1, kThreads);  // consumer 0 issues first
+  static constexpr int kThreads = 2 * 128;  // the waiting warpgroup and the passing one
+  int mine, next;
+  __device__ __forceinline__ explicit WsTurns(int cg) : mine(1 + cg), next(1 + (cg + 1) % kConsumers) {
+    if (kOn && cg == kConsumers - 1) ws::named_arrive(1, kThreads);  // consumer 0 issues first
   }
   __device__ __forceinline__ void take() const {
     if constexpr (kOn) ws::named_sync(mine, kThreads);
   }
   __device__ __forceinline__ void pass() const {
-    if constexpr (kOn) ws::named_arrive(other, kThreads);
+    if constexpr (kOn) ws::named_arrive(next, kThreads);
   }
-  __device__ __forceinline__ void finish(int cg) const {  // consumer 1's last arrival
+  __device__ __forceinline__ void finish(int cg) const {  // the last consumer's last arrival
     if (kOn && cg == 0) ws::named_sync(mine, kThreads);
   }
 };
@@ -542,7 +552,7 @@ __device__ __forceinline__ void ws_steps(const Ring& ring, int whole, int n_bloc
   for (; blk + 1 < n_blocks; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
 }
 
-// The consumer's first 16 query rows of the CTA's 128: 0..112 over the two warpgroups.
+// The consumer's warp's first of 16 query rows in the CTA's 64 * kConsumers: 64 a warpgroup.
 __device__ __forceinline__ int ws_warp_row(int cg) { return (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16; }
 
 // One int8-fa consumer warpgroup over its CTA's tiles, in the DeferO schedule: O and l are
@@ -717,7 +727,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
   uint32_t pa[kKeys / 16][4];
-  const WsTurns<kSchedule == kWsPingPong> turns(cg);
+  const WsTurns<kSchedule == kWsPingPong, W::kConsumers> turns(cg);
 
   auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
     float x[kKeys / 8][4], bmax[2], beta[2];
