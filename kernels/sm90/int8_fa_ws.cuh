@@ -1,12 +1,13 @@
 // int8-fa, int8-qk and fp16-fa on Hopper, warp-specialized (FlashAttention-3's structure, issue
-// 10): a persistent grid, one CTA per SM walking the tiles of 128 query rows.
+// 10): a persistent grid, one CTA per SM walking the tiles of 128 query rows (192 for fp16-fa at
+// head_dim 64: ws_consumers).
 //   warpgroup 0  producer: one thread issues TMA loads of each tile's Q (two slots, so the
 //                next tile's Q lands during this one) and of each KV block's K, V and (INT8)
 //                per-key K scales (64 keys for int8-fa, 128 for the others: WsShape::kKeys)
 //                into a kStages-deep shared-memory ring; full/empty mbarriers order it with
 //                the consumers. It gives its registers away (setmaxnreg.dec) so the consumers
 //                can hold theirs.
-//   warpgroups 1, 2  consumers: 64 query rows each. The numerics and the per-thread softmax
+//   warpgroups 1, 2 (and 3)  consumers: 64 query rows each. The numerics and the per-thread softmax
 //                are WarpTile's (int8_flash_attn.cuh), the products are wgmma:
 //                S = Q·K^T (m64n{keys}k32 s8.s8, or m64n128k16 f16 for fp16-fa, both from
 //                smem), then
@@ -14,7 +15,7 @@
 //                int8-qk, fp16-fa: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P
 //                from registers, V from smem as it lies in memory: [keys][channels], MN-major).
 // How each consumer overlaps its products with its softmax is a schedule (WsSchedule below:
-// int8-fa's deferred merge; the others overlap S with P·V, the two consumers taking turns to
+// int8-fa's deferred merge; the others overlap S with P·V, the consumers taking turns to
 // issue except int8-qk at head_dim 64: fa::ws_default_schedule). Included by exactly one .cu
 // (int8_fa_ws.cu).
 #pragma once
@@ -25,12 +26,22 @@
 #include "kernels/int8_fa_wgmma.cuh"
 #include "kernels/ptx.cuh"
 
-#ifndef INT8ATTN_WS_CONSUMERS_D64
-#define INT8ATTN_WS_CONSUMERS_D64 2
-#endif
-static_assert(INT8ATTN_WS_CONSUMERS_D64 == 2 || INT8ATTN_WS_CONSUMERS_D64 == 3, "2 or 3 consumer warpgroups");
-
 namespace int8attn::kernels::fa {
+
+// Consumer warpgroups of a kernel: 2 (128 query rows a CTA at 240 registers), or 3 (192 rows at
+// 160 registers, FlashAttention-3's shape at head_dim 64: a third warp a scheduler hides more of
+// the softmax's latency) where they fit without spilling: fp16-fa at head_dim 64, +6-21% on the
+// H200 (docs/perf-log.md s13). The INT8 kernels at 64 spill at 160 registers (int8-qk and
+// int8-fa's 128-key kernel 0.9-2 KB, 22-28% slower; int8-fa's 64-key one 110 B, +2-7% but still
+// below the 128-key kernel with two). Tuning builds may set INT8ATTN_WS_CONSUMERS_D64 (2 or 3)
+// for every head_dim-64 kernel.
+constexpr int ws_consumers(Variant variant, int head_dim) {
+#ifdef INT8ATTN_WS_CONSUMERS_D64
+  static_assert(INT8ATTN_WS_CONSUMERS_D64 == 2 || INT8ATTN_WS_CONSUMERS_D64 == 3, "2 or 3 consumer warpgroups");
+  if (head_dim == 64) return INT8ATTN_WS_CONSUMERS_D64;
+#endif
+  return variant == Variant::Fp16Flash && head_dim == 64 ? 3 : 2;
+}
 
 // Params plus the TMA descriptors of the quantized tensors (3-D: [row bytes, rows, heads]).
 struct WsParams {
@@ -56,10 +67,7 @@ struct WsShape {
   static constexpr int kD = kD_;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
   static constexpr bool kFp16QK = kV == Variant::Fp16Flash;  // FP16 Q and K, no K scales
-  // Consumer warpgroups: 2; at head_dim 64 a tuning build may ask for 3
-  // (INT8ATTN_WS_CONSUMERS_D64=3: 192 query rows a CTA at 160 registers, FlashAttention-3's
-  // shape there, a third warp a scheduler to hide the softmax's latency).
-  static constexpr int kConsumers = kD_ == 64 ? INT8ATTN_WS_CONSUMERS_D64 : 2;
+  static constexpr int kConsumers = ws_consumers(kV, kD_);  // consumer warpgroups, 64 query rows each
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
   // Keys per KV block, the online softmax's step: int8-fa's P-code block (the contract's
@@ -274,8 +282,8 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 // How a consumer orders its products and its ALU work (FusedTuning::ws_schedule):
 //   Overlap (int8-qk at 64): issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while
 //             P·V runs; wait for P·V and rescale O.
-//   PingPong (int8-qk at head_dim 128, fp16-fa): Overlap, the two consumers taking turns to
-//             issue (named barriers 1 and 2).
+//   PingPong (int8-qk at head_dim 128, fp16-fa): Overlap, the consumers taking turns to
+//             issue in turn (named barriers 1 to kConsumers).
 //   DeferO (int8-fa):   issue S(blk + 1); merge P·V(blk - 1) into O while S runs; issue
 //             P·V(blk); scale and softmax S(blk + 1) while P·V(blk) runs. Both tensor waits are
 //             covered by the warp's own ALU work. The merge is one FFMA per element with no
@@ -292,7 +300,9 @@ template <bool kOn, int kConsumers>
 struct WsTurns {
   static constexpr int kThreads = 2 * 128;  // the waiting warpgroup and the passing one
   int mine, next;
-  __device__ __forceinline__ explicit WsTurns(int cg) : mine(1 + cg), next(1 + (cg + 1) % kConsumers) {
+  // (2 - cg for two: the same code as before the third consumer, whose schedules measured best)
+  __device__ __forceinline__ explicit WsTurns(int cg)
+      : mine(1 + cg), next(kConsumers == 2 ? 2 - cg : 1 + (cg + 1) % kConsumers) {
     if (kOn && cg == kConsumers - 1) ws::named_arrive(1, kThreads);  // consumer 0 issues first
   }
   __device__ __forceinline__ void take() const {
@@ -710,7 +720,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
 // and P·V(blk); wait for S and run its softmax while P·V runs; wait for P·V, rescale O by the
 // new alpha and pack the next P. The rescale is unconditional: skipping it where alpha is 1 for
 // the whole warp (a vote and a branch) measured 2-7% slower (docs/perf-log.md qk-ws2).
-// kSchedule: kWsOverlap, or kWsPingPong (the two consumers take turns to issue).
+// kSchedule: kWsOverlap, or kWsPingPong (the consumers take turns to issue).
 template <Variant kV, int kD, bool kLFromQ, int kSchedule>
 __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                               int lane) {
