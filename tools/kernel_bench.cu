@@ -388,12 +388,13 @@ int main(int argc, char** argv) {
     }
   } else if (mode == "wssan") {  // the warp-specialized kernels, small shapes, for compute-sanitizer
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs, Kind::Fp16FaWsPP};
-    for (bool causal : {false, true}) {
-      shapes.push_back({2, 4, 2, 77, 77, 128, causal, false});
-      shapes.push_back({1, 2, 2, 200, 70, 128, causal, false});
-      shapes.push_back({1, 2, 1, 130, 1100, 128, causal, false});
-      shapes.push_back({1, 48, 8, 300, 600, 128, causal, false});  // 144 tiles: CTAs walk several
-    }
+    for (int d : {128, 64})  // 64: fp16-fa's three consumer warpgroups
+      for (bool causal : {false, true}) {
+        shapes.push_back({2, 4, 2, 77, 77, d, causal, false});
+        shapes.push_back({1, 2, 2, 200, 70, d, causal, false});
+        shapes.push_back({1, 2, 1, 130, 1100, d, causal, false});
+        shapes.push_back({1, 48, 8, 300, 600, d, causal, false});  // 96-144 tiles: CTAs walk several
+      }
   } else if (mode == "wsprofile" || mode == "wsprofile-qk") {  // one launch of a warp-specialized kernel for ncu (16K, d128)
     kinds = {mode == "wsprofile" ? Kind::Int8FaU8WsDefer : Kind::Int8QkWs};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
