@@ -691,19 +691,25 @@ struct WarpTile {
     }
     return f;
   }
+  // V's channel scales (int8-fa with V per channel) are all loaded before the first store, so
+  // their latencies overlap: loaded per n-tile between the row-guarded stores they were waited
+  // for one by one (ncu at 1K: 12% of the consumers' time, docs/perf-log.md s13). Each row's
+  // address is formed once; the n-tiles are its immediate offsets.
   __device__ __forceinline__ void store(const Finished& f, int64_t bh, int64_t kv_index) const {
+    float2 vs[S::kNTilesO];
 #pragma unroll
     for (int n = 0; n < S::kNTilesO; ++n) {
-      const int c = n * 8 + 2 * t;
-      float2 vs = make_float2(1.f, 1.f);
-      if constexpr (S::kInt8PV && !S::kVPerBlock) vs = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + c);
+      if constexpr (S::kInt8PV && !S::kVPerBlock) vs[n] = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
+      else vs[n] = make_float2(1.f, 1.f);
+    }
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        if (f.rows[r] >= p.seq_q) continue;
-        const __half2 h =
-            __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs.x, (o[n][2 * r + 1] * f.inv_l[r]) * vs.y);
-        *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + c) = h;
-      }
+    for (int r = 0; r < 2; ++r) {
+      if (f.rows[r] >= p.seq_q) continue;
+      __half2* const row_out = reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + 2 * t);
+#pragma unroll
+      for (int n = 0; n < S::kNTilesO; ++n)  // channels n * 8 + 2t, + 1
+        row_out[4 * n] =
+            __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs[n].x, (o[n][2 * r + 1] * f.inv_l[r]) * vs[n].y);
     }
   }
 };

@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|ws-threshold] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|ws-threshold] [--iters N] [--schedule S] [--ws W]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -416,6 +416,12 @@ int main(int argc, char** argv) {
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
+  } else if (mode == "wsall") {  // every warp-specialized product kernel (int8-fa's 64- and 128-key ones) at d128 (16 heads) and d64 (32 heads), b*s = 16K
+    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsWide, Kind::Int8QkWs, Kind::Fp16FaWsPP};
+    for (int64_t s : {1024, 4096, 16384, 32768})
+      shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
+    for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
+    for (int64_t s : {1024, 4096, 16384}) shapes.push_back({16384 / s, 32, 32, s, s, 64, false, false});
   } else if (mode == "ws64" || mode == "wswide" || mode == "wsd64") {  // the warp-specialized kinds at head_dim 64 (32 heads, b*s = 16K); wswide: int8-fa's 64-key blocks against 128-key / V-per-block ones; wsd64: those, int8-qk and fp16-fa
     if (mode == "ws64") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
     else if (mode == "wswide") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsWide};
