@@ -691,25 +691,29 @@ struct WarpTile {
     }
     return f;
   }
-  // V's channel scales (int8-fa with V per channel) are all loaded before the first store, so
-  // their latencies overlap: loaded per n-tile between the row-guarded stores they were waited
-  // for one by one (ncu at 1K: 12% of the consumers' time, docs/perf-log.md s13). Each row's
-  // address is formed once; the n-tiles are its immediate offsets.
+  // int8-fa with V per channel: V's scales are all loaded before the first store, so their
+  // latencies overlap; loaded per n-tile between the row-guarded stores, they were waited for
+  // one by one (ncu: a third of a 1K tile's time went to the tile switch; int8-fa's 64-key
+  // kernels +25% at 1K, docs/perf-log.md s13).
   __device__ __forceinline__ void store(const Finished& f, int64_t bh, int64_t kv_index) const {
-    float2 vs[S::kNTilesO];
+    constexpr bool kVScales = S::kInt8PV && !S::kVPerBlock;
+    float2 v_scales[kVScales ? S::kNTilesO : 1];
+    if constexpr (kVScales) {
 #pragma unroll
-    for (int n = 0; n < S::kNTilesO; ++n) {
-      if constexpr (S::kInt8PV && !S::kVPerBlock) vs[n] = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
-      else vs[n] = make_float2(1.f, 1.f);
+      for (int n = 0; n < S::kNTilesO; ++n)
+        v_scales[n] = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
     }
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      if (f.rows[r] >= p.seq_q) continue;
-      __half2* const row_out = reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + 2 * t);
+    for (int n = 0; n < S::kNTilesO; ++n) {
+      const int c = n * 8 + 2 * t;
+      const float2 vs = kVScales ? v_scales[n] : make_float2(1.f, 1.f);
 #pragma unroll
-      for (int n = 0; n < S::kNTilesO; ++n)  // channels n * 8 + 2t, + 1
-        row_out[4 * n] =
-            __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs[n].x, (o[n][2 * r + 1] * f.inv_l[r]) * vs[n].y);
+      for (int r = 0; r < 2; ++r) {
+        if (f.rows[r] >= p.seq_q) continue;
+        const __half2 h =
+            __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs.x, (o[n][2 * r + 1] * f.inv_l[r]) * vs.y);
+        *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + c) = h;
+      }
     }
   }
 };
