@@ -693,8 +693,8 @@ struct WarpTile {
   }
   // int8-fa with V per channel: V's scales are all loaded before the first store, so their
   // latencies overlap; loaded per n-tile between the row-guarded stores, they were waited for
-  // one by one (ncu: a third of a 1K tile's time went to the tile switch; int8-fa's 64-key
-  // kernels +25% at 1K, docs/perf-log.md s13).
+  // one by one (ncu at 1K: 12% of the consumers' time). The 64-key Hopper kernel +17% at 1K with
+  // the quantizer's Q, +3% with Q fused (docs/perf-log.md s13b).
   __device__ __forceinline__ void store(const Finished& f, int64_t bh, int64_t kv_index) const {
     constexpr bool kVScales = S::kInt8PV && !S::kVPerBlock;
     float2 v_scales[kVScales ? S::kNTilesO : 1];

@@ -283,7 +283,7 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 //   Overlap (int8-qk at 64): issue S(blk + 1) and P·V(blk); wait for S; scale and softmax it while
 //             P·V runs; wait for P·V and rescale O.
 //   PingPong (int8-qk at head_dim 128, fp16-fa): Overlap, the consumers taking turns to
-//             issue in turn (named barriers 1 to kConsumers).
+//             issue, round robin (named barriers 1 to kConsumers).
 //   DeferO (int8-fa):   issue S(blk + 1); merge P·V(blk - 1) into O while S runs; issue
 //             P·V(blk); scale and softmax S(blk + 1) while P·V(blk) runs. Both tensor waits are
 //             covered by the warp's own ALU work. The merge is one FFMA per element with no
@@ -300,7 +300,7 @@ template <bool kOn, int kConsumers>
 struct WsTurns {
   static constexpr int kThreads = 2 * 128;  // the waiting warpgroup and the passing one
   int mine, next;
-  // (2 - cg for two: the same code as before the third consumer, whose schedules measured best)
+  // With two consumers 2 - cg: the expression their kernels were measured with (same SASS).
   __device__ __forceinline__ explicit WsTurns(int cg)
       : mine(1 + cg), next(kConsumers == 2 ? 2 - cg : 1 + (cg + 1) % kConsumers) {
     if (kOn && cg == kConsumers - 1) ws::named_arrive(1, kThreads);  // consumer 0 issues first
@@ -562,7 +562,7 @@ __device__ __forceinline__ void ws_steps(const Ring& ring, int whole, int n_bloc
   for (; blk + 1 < n_blocks; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
 }
 
-// The consumer's warp's first of 16 query rows in the CTA's 64 * kConsumers: 64 a warpgroup.
+// This warp's first query row in the CTA's tile: 16 rows a warp, 64 a consumer warpgroup.
 __device__ __forceinline__ int ws_warp_row(int cg) { return (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16; }
 
 // One int8-fa consumer warpgroup over its CTA's tiles, in the DeferO schedule: O and l are
