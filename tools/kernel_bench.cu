@@ -416,8 +416,8 @@ int main(int argc, char** argv) {
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
-  } else if (mode == "wsall") {  // every warp-specialized product kernel (int8-fa's 64- and 128-key ones) at d128 (16 heads) and d64 (32 heads), b*s = 16K
-    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsWide, Kind::Int8QkWs, Kind::Fp16FaWsPP};
+  } else if (mode == "wsall") {  // every warp-specialized product kernel (int8-fa's 64- and 128-key ones) at d128 (16 heads) and d64 (32 heads), b*s = 16K; int8-fa's 64-key one with INT8 Q and with Q fused, as the product runs it at d128 (the two differed by 21% at 1K: docs/perf-log.md s13b)
+    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8QkWs, Kind::Fp16FaWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
