@@ -692,27 +692,35 @@ struct WarpTile {
     return f;
   }
   // int8-fa with V per channel: V's scales are all loaded before the first store, so their
-  // latencies overlap; loaded per n-tile between the row-guarded stores, they were waited for
-  // one by one (ncu at 1K: 12% of the consumers' time). The 64-key Hopper kernel +17% at 1K with
-  // the quantizer's Q, +3% with Q fused (docs/perf-log.md s13b).
+  // latencies overlap, and each row's address is formed once, the n-tiles being its immediate
+  // offsets (kernel_bench burst at 1K, d128: +25% with the quantizer's Q, +3.5% with Q fused;
+  // docs/perf-log.md s13b). The other kernels keep the n-tile-outer store: with this one
+  // ptxas rescheduled their step loops, 3-7% slower.
   __device__ __forceinline__ void store(const Finished& f, int64_t bh, int64_t kv_index) const {
-    constexpr bool kVScales = S::kInt8PV && !S::kVPerBlock;
-    float2 v_scales[kVScales ? S::kNTilesO : 1];
-    if constexpr (kVScales) {
+    if constexpr (S::kInt8PV && !S::kVPerBlock) {
+      float2 vs[S::kNTilesO];
 #pragma unroll
       for (int n = 0; n < S::kNTilesO; ++n)
-        v_scales[n] = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
-    }
-#pragma unroll
-    for (int n = 0; n < S::kNTilesO; ++n) {
-      const int c = n * 8 + 2 * t;
-      const float2 vs = kVScales ? v_scales[n] : make_float2(1.f, 1.f);
+        vs[n] = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         if (f.rows[r] >= p.seq_q) continue;
-        const __half2 h =
-            __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs.x, (o[n][2 * r + 1] * f.inv_l[r]) * vs.y);
-        *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + c) = h;
+        __half2* const row_out = reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + 2 * t);
+#pragma unroll
+        for (int n = 0; n < S::kNTilesO; ++n)  // channels n * 8 + 2t, + 1
+          row_out[4 * n] =
+              __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs[n].x, (o[n][2 * r + 1] * f.inv_l[r]) * vs[n].y);
+      }
+    } else {
+#pragma unroll
+      for (int n = 0; n < S::kNTilesO; ++n) {
+        const int c = n * 8 + 2 * t;
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          if (f.rows[r] >= p.seq_q) continue;
+          const __half2 h = __floats2half2_rn(o[n][2 * r] * f.inv_l[r], o[n][2 * r + 1] * f.inv_l[r]);
+          *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + c) = h;
+        }
       }
     }
   }
