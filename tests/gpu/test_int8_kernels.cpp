@@ -192,17 +192,19 @@ const std::vector<AttnDims>& edge_shapes() {
 }
 
 // The device quantizer's codes and scales (and K's mean, with smoothing) against
-// quantize_qkv_host's on the problem's own inputs, bit for bit.
-void expect_quantized_as_host(const DeviceProblem& prob, const std::string& what) {
+// quantize_qkv_host's on the problem's own inputs, bit for bit (V's only if it was quantized).
+void expect_quantized_as_host(const DeviceProblem& prob, const std::string& what, bool with_v = true) {
   const cpu::QuantizedHost gpu = prob.quantized_from_device();
   const cpu::QuantizedHost cpu =
       cpu::quantize_qkv_host(prob.dims, prob.cfg, prob.host.q, prob.host.k, prob.host.v, true);
   EXPECT_EQ(gpu.q8, cpu.q8) << what;
   EXPECT_EQ(gpu.k8, cpu.k8) << what;
-  EXPECT_EQ(gpu.v8, cpu.v8) << what;
   EXPECT_EQ(gpu.q_scale, cpu.q_scale) << what;
   EXPECT_EQ(gpu.k_scale, cpu.k_scale) << what;
-  EXPECT_EQ(gpu.v_scale, cpu.v_scale) << what;
+  if (with_v) {
+    EXPECT_EQ(gpu.v8, cpu.v8) << what;
+    EXPECT_EQ(gpu.v_scale, cpu.v_scale) << what;
+  }
   if (prob.cfg.smooth_k) {
     EXPECT_EQ(gpu.k_mean, cpu.k_mean) << what;
   }
@@ -263,18 +265,40 @@ TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
 // Long keys over several GQA kv heads: 313 chunks of 128 keys per head, so the K mean's chunk
 // sums and V's amax carry across the finalize's staging rounds (128 chunks each, the last one
 // partial), on more heads than one finalize CTA covers.
+// With V per channel and per 128 keys.
 TEST(GpuInt8Kernels, QuantizerMatchesHostOverManyChunks) {
   SKIP_WITHOUT_DEVICE();
+  for (const int32_t v_block : {0, static_cast<int32_t>(kernels::kKvPad)})
   for (const int64_t d : {64, 128}) {
     const AttnDims dims = make_dims(1, 8, 4, 4096, 40000, d, false);
     QuantConfig cfg;
     cfg.smooth_k = true;
+    cfg.v_block = v_block;
     InputSpec input = normal_input(11);
     input.distribution = Distribution::OutlierChannels;
     DeviceProblem prob(dims, cfg, input);
     prob.quantize();
-    expect_quantized_as_host(prob, describe(dims));
+    expect_quantized_as_host(prob, describe(dims) + (v_block ? " V per 128 keys" : ""));
   }
+}
+
+// Without V (int8-qk's quantization), over many kv heads of few chunks each (GQA, batch 3),
+// the last Q and K tiles partial, smoothing on and off.
+TEST(GpuInt8Kernels, QuantizerWithoutVMatchesHost) {
+  SKIP_WITHOUT_DEVICE();
+  for (const bool smooth : {false, true})
+    for (const AttnDims& dims : {make_dims(3, 16, 4, 300, 520, 128, false), make_dims(2, 8, 8, 1, 2000, 64, true)}) {
+      QuantConfig cfg;
+      cfg.smooth_k = smooth;
+      InputSpec input = normal_input(17);
+      input.distribution = Distribution::OutlierChannels;
+      DeviceProblem prob(dims, cfg, input);
+      ASSERT_EQ(kernels::quantize_qkv(dims, cfg, prob.q.as<__half>(), prob.k.as<__half>(), nullptr, false, prob.qkv,
+                                      nullptr),
+                cudaSuccess);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      expect_quantized_as_host(prob, describe(dims) + (smooth ? " smooth" : "") + " no V", false);
+    }
 }
 
 // Selects int8-fa's kernel for the scope (FusedTuning::wgmma: -1 the library's choice, which
