@@ -1,6 +1,7 @@
-// FP16 Q/K/V -> the INT8 layouts of attn_kernels.h. Every rounding goes through
-// common/numerics.h, and every reduction whose order matters runs in the CPU emulation's
-// order (src/cpu/quantize.cpp), so codes and scales match quantize_qkv_host bit for bit:
+// FP16 Q/K/V -> the INT8 layouts of attn_kernels.h. Every rounding is common/numerics.h's (the
+// codes by quantize_s8_in_range, which equals its quantize_s8 wherever |x| <= amax), and every
+// reduction whose order matters runs in the CPU emulation's order (src/cpu/quantize.cpp), so
+// codes and scales match quantize_qkv_host bit for bit:
 //   K mean: per channel, FP32 sums over chunks of kMeanChunk = 128 consecutive tokens
 //           (token order, from 0.f), the chunk sums added in chunk order (from 0.f), the
 //           total / float(seq_kv)  (= cpu::kKMeanChunk; the chunks are summed in parallel)
