@@ -98,9 +98,8 @@ int64_t qk_items(const GroupQuantArgs& a) {
 
 // quantize_s8(x, inv_scale) where |x| <= amax and inv_scale = int8_inv_scale(amax), as every
 // code here is: |x * inv_scale| <= 127 (1 + 2^-24)^2 < 127.5, so the clamp never acts, and a
-// round-to-nearest-even conversion rounds as rintf does. Two instructions instead of six: the
-// quantizer issues ~30 instructions an element (ncu: 44 M at 16K tokens x 16 heads, int8-qk),
-// and this took 6-11% off its time (docs/perf-log.md q6).
+// round-to-nearest-even conversion rounds as rintf does. Two instructions instead of six, of
+// about 25 the quantizer issues an element: 6-11% off its time (docs/perf-log.md q6).
 __device__ __forceinline__ int8_t quantize_s8_in_range(float x, float inv_scale) {
   return static_cast<int8_t>(__float2int_rn(x * inv_scale));
 }

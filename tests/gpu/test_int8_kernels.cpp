@@ -264,8 +264,7 @@ TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
 
 // Long keys over several GQA kv heads: 313 chunks of 128 keys per head, so the K mean's chunk
 // sums and V's amax carry across the finalize's staging rounds (128 chunks each, the last one
-// partial), on more heads than one finalize CTA covers.
-// With V per channel and per 128 keys.
+// partial), on more heads than one finalize CTA covers; V per channel and per 128 keys.
 TEST(GpuInt8Kernels, QuantizerMatchesHostOverManyChunks) {
   SKIP_WITHOUT_DEVICE();
   for (const int32_t v_block : {0, static_cast<int32_t>(kernels::kKvPad)})
