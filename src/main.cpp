@@ -372,7 +372,7 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
       "does not support is skipped, with the reason); 1: no usable GPU, or a kernel failed; 2: bad input.");
   cmd->add_option("-c,--config", a.request.config,
                   "Sweep config: its settings (quantization, measurement, kernels) and, with --case, the case; with "
-                  "shape flags, they replace its axes and must leave one case")
+                  "shape flags, they replace its axes and must leave one case; alone, it must have one case")
       ->type_name("FILE");
   cmd->add_option("--case", a.request.case_pattern,
                   "The config's case to run (-c; default configs/default.json): its id, or a glob or part of it that "

@@ -108,14 +108,15 @@ BenchCase pick_case(std::vector<BenchCase> cases, const ProfileRequest& r) {
                                             r.case_pattern, cases.size(), first_ids(cases)));
   }
   if (cases.size() == 1) return cases.front();
+  const char* with = r.shape.empty() ? "" : " with these shape flags";
   if (cases.empty()) {
-    throw std::invalid_argument(fmt::format("profile: -c {} with these shape flags gives no case (an exclude rule "
-                                            "removes it); expected one", r.config));
+    throw std::invalid_argument(fmt::format("profile: -c {}{} gives no case (an exclude rule removes it); expected one",
+                                            r.config, with));
   }
   throw std::invalid_argument(fmt::format(
-      "profile: -c {} with these shape flags gives {} cases ({}); expected one: give a shape flag for each axis the "
-      "config lists several values of, or pick one case with --case ID",
-      r.config, cases.size(), first_ids(cases)));
+      "profile: -c {}{} gives {} cases ({}); expected one: give a shape flag for each axis the config lists several "
+      "values of, or pick one case with --case ID (sweep -c {} --dry-run lists their ids)",
+      r.config, with, cases.size(), first_ids(cases), r.config));
 }
 
 std::vector<const KernelSpec*> pick_kernels(const ProfileRequest& r, const RunSettings& settings) {
@@ -154,9 +155,9 @@ ProfilePlan plan_profile(const ProfileRequest& r) {
       throw std::invalid_argument(fmt::format("{}: a shape flag cannot be given with --case (the case has its shape); "
                                               "expected one or the other", r.shape.front().flag));
     }
-  } else if (r.shape.empty()) {
+  } else if (r.shape.empty() && r.config.empty()) {
     throw std::invalid_argument("profile: expected a shape (--heads, --head-dim, --seq-len ...) or a config case "
-                                "(-c FILE --case ID)");
+                                "(-c FILE --case ID, or -c FILE alone where it has one case)");
   }
   const ConfigOverrides overrides = overrides_of(r);
   if (r.config.empty()) require_shape(r);

@@ -196,6 +196,19 @@ TEST_F(ProfileFiles, CasePicksOneCaseOfTheConfigByIdOrPattern) {
   EXPECT_CONTAINS(e, "--case");
   flags.shape.push_back({"--causal", "false"});
   EXPECT_EQ(plan_profile(flags).profiled_case.id, "b1-h8-kv8-q256-k256-d64-full-normal-s0");
+  // -c alone: the config's one case, or an error that lists them and names --case.
+  ProfileRequest alone;
+  alone.config = config;
+  e = error_of(alone);
+  EXPECT_CONTAINS(e, "gives 4 cases");
+  EXPECT_CONTAINS(e, "--case ID");
+  EXPECT_CONTAINS(e, "--dry-run");
+  EXPECT_EQ(e.find("shape flags gives"), std::string::npos) << e;  // no shape flag was given
+  alone.config = write("one.json", R"({"axes": {"heads": [8], "seq_len": [128], "head_dim": [64]},
+      "kernels": ["int8-qk"], "quantization": {"smooth_k": false}})");
+  plan = plan_profile(alone);
+  EXPECT_EQ(plan.profiled_case.id, "b1-h8-kv8-q128-k128-d64-full-normal-s0");
+  EXPECT_FALSE(plan.settings.quant.smooth_k);  // the config's quantization settings come with it
 }
 
 TEST_F(ProfileFiles, CaseAndShapeFlagsDoNotMixAndNpyInputsAreRefused) {
