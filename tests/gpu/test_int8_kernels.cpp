@@ -103,8 +103,10 @@ struct DeviceProblem {
     qkv = kernels::carve_quantized(sizes, quant.as<void>());
   }
 
-  void quantize() {
-    ASSERT_EQ(kernels::quantize_qkv(dims, cfg, q.as<__half>(), k.as<__half>(), v.as<__half>(), true, qkv, nullptr),
+  // with_v false: Q and K only, as for int8-qk.
+  void quantize(bool with_v = true) {
+    ASSERT_EQ(kernels::quantize_qkv(dims, cfg, q.as<__half>(), k.as<__half>(), with_v ? v.as<__half>() : nullptr,
+                                    with_v, qkv, nullptr),
               cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   }
@@ -292,10 +294,7 @@ TEST(GpuInt8Kernels, QuantizerWithoutVMatchesHost) {
       InputSpec input = normal_input(17);
       input.distribution = Distribution::OutlierChannels;
       DeviceProblem prob(dims, cfg, input);
-      ASSERT_EQ(kernels::quantize_qkv(dims, cfg, prob.q.as<__half>(), prob.k.as<__half>(), nullptr, false, prob.qkv,
-                                      nullptr),
-                cudaSuccess);
-      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      prob.quantize(false);
       expect_quantized_as_host(prob, describe(dims) + (smooth ? " smooth" : "") + " no V", false);
     }
 }
