@@ -1,5 +1,5 @@
 // FP16 Q/K/V -> the INT8 layouts of attn_kernels.h. Every rounding is common/numerics.h's (the
-// codes by quantize_s8_in_range, which equals its quantize_s8 wherever |x| <= amax), and every
+// codes by its quantize_s8_in_range, which equals quantize_s8 wherever |x| <= amax), and every
 // reduction whose order matters runs in the CPU emulation's order (src/cpu/quantize.cpp), so
 // codes and scales match quantize_qkv_host bit for bit:
 //   K mean: per channel, FP32 sums over chunks of kMeanChunk = 128 consecutive tokens
@@ -94,14 +94,6 @@ __device__ __forceinline__ void hadamard_row8(float (&x)[8], int chunk, int lane
 // CTAs per head of the Q/K quantizer: kTokenTile tokens each, or one group per warp.
 int64_t qk_items(const GroupQuantArgs& a) {
   return a.group == 1 ? (a.out_rows + kTokenTile - 1) / kTokenTile : (a.n_groups + kWarps - 1) / kWarps;
-}
-
-// quantize_s8(x, inv_scale) where |x| <= amax and inv_scale = int8_inv_scale(amax), as every
-// code here is: |x * inv_scale| <= 127 (1 + 2^-24)^2 < 127.5, so the clamp never acts, and a
-// round-to-nearest-even conversion rounds as rintf does. Two instructions instead of six, of
-// about 25 the quantizer issues an element: 6-11% off its time (docs/perf-log.md q6).
-__device__ __forceinline__ int8_t quantize_s8_in_range(float x, float inv_scale) {
-  return static_cast<int8_t>(__float2int_rn(x * inv_scale));
 }
 
 // The codes of 8 consecutive channels, one 8-byte store.

@@ -257,12 +257,11 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 #pragma unroll
       for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
       const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: 24 registers
-      // quantize_s8 without its clamp, which cannot act here (|x| <= amax and inv is
-      // int8_inv_scale(amax), bit for bit: quantize.cu's quantize_s8_in_range): FMUL and F2I.
+      // |x| <= amax and inv is int8_inv_scale(amax) bit for bit: the clamp cannot act.
       uint32_t packed = 0;
 #pragma unroll
       for (int e = 0; e < kLaneCh; ++e)
-        packed |= static_cast<uint32_t>(static_cast<uint8_t>(__float2int_rn(__half2float(h[e]) * inv))) << (8 * e);
+        packed |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8_in_range(__half2float(h[e]), inv))) << (8 * e);
       const uint32_t dst = dst_lane + q_slot * W::kQBytes + swizzle<kD>(row, dst_chunk);
       if constexpr (kLaneCh == 4) sts32(dst, packed);
       else sts16(dst, packed);

@@ -178,5 +178,26 @@ TEST(CpuQuantize, DivisionFreeScalesMatchTheDivisionsForEveryFp16Amax) {
   EXPECT_EQ(checked, 0x7c00 - 1);
 }
 
+// The GPU quantizer and the Hopper kernel's Q-quantizing warps code with quantize_s8_in_range
+// (no clamp) where |x| <= amax. For every amax FP16 data can have, the extremes x = +-amax (the
+// largest |x * inv_scale|), their neighbours and a spread of values in between must code as
+// quantize_s8 does; a clamp that could act would show at the extremes.
+TEST(CpuQuantize, CodesWithoutTheClampMatchQuantizeS8WhereverXIsWithinAmax) {
+  int checked = 0;
+  for (uint32_t bits = 1; bits < 0x7c00u; ++bits) {  // every positive finite FP16 value
+    const float amax = half_bits_to_float(static_cast<uint16_t>(bits));
+    const float inv = int8_inv_scale(amax);
+    ASSERT_EQ(quantize_s8_in_range(amax, inv), 127) << "amax " << amax;
+    ASSERT_EQ(quantize_s8_in_range(-amax, inv), -127) << "amax " << amax;
+    const float below = std::nextafter(amax, 0.f);
+    for (float x : {amax, below, amax * 0.5f, amax * (126.5f / 127.f), amax * (0.5f / 127.f), amax / 3.f, 0.f}) {
+      ASSERT_EQ(quantize_s8_in_range(x, inv), quantize_s8(x, inv)) << "amax " << amax << " x " << x;
+      ASSERT_EQ(quantize_s8_in_range(-x, inv), quantize_s8(-x, inv)) << "amax " << amax << " x " << -x;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 0x7c00 - 1);
+}
+
 }  // namespace
 }  // namespace int8attn::cpu
