@@ -110,10 +110,12 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                          const QuantizedQKV& out, cudaStream_t stream, bool quantize_q = true);
 
 // Whether int8_flash_attention (int8_pv), given FP16 Q, quantizes Q inside the attention
-// kernel on this device and tuning: Hopper's warp-specialized int8-fa kernel with per-token Q
-// scales and no rotation. The codes and scales are the quantizer's, bit for bit; the Q half of
-// quantize_qkv's work then moves into the kernel (docs/perf-log.md fq1-fq3). False for int8-qk
-// (int8_pv false): its kernel was slower with Q fused than the quantizer's Q half costs.
+// kernel on this device and tuning: Hopper's warp-specialized int8-fa kernel at head_dim 128
+// with 128-key P blocks (kv_block = v_block = 128), per-token Q scales and no rotation. The
+// codes and scales are the quantizer's, bit for bit; the Q half of quantize_qkv's work then
+// moves into the kernel (docs/perf-log.md fq1-fq3). Not the 64-key kernel: on the quantizer's
+// Q it ran 7% faster end to end at 1K keys and within 1% at 4K-32K (s15; FusedTuning::fused_q
+// = 1 fuses it anyway). False for int8-qk (int8_pv false): its kernel was slower with Q fused.
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with
@@ -160,8 +162,12 @@ struct FusedTuning {
   int ws_schedule = -1;   // the warp-specialized kernels' schedule, int8-fa: 2 deferred O merge
                           // (its only one); int8-qk and fp16-fa: 0 overlap, 1 ping-pong (the
                           // product builds one each: fa::ws_default_schedule); -1 the measured best
+  int fused_q = -1;       // int8-fa's warp-specialized kernel given FP16 Q (attention_quantizes_q):
+                          // -1 it quantizes Q where that measured faster (128-key P blocks), 0
+                          // never, 1 wherever it can (its 64-key kernel too)
 };
 void set_fused_tuning(const FusedTuning& tuning);
+const FusedTuning& fused_tuning();  // the tuning in force
 int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1
 
 // Whether this build carries the sm_90a image (the wgmma int8-fa kernel).

@@ -28,7 +28,7 @@ struct InstanceKey {
   int schedule;
 };
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S" overrides the defaults
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1" overrides the defaults
 // (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {
   FusedTuning t;
@@ -45,6 +45,7 @@ FusedTuning tuning_from_env() {
     else if (key == "wgmma") t.wgmma = value;
     else if (key == "ws") t.ws = value;
     else if (key == "ws_schedule") t.ws_schedule = value;
+    else if (key == "fused_q") t.fused_q = value;
   }
   return t;
 }
@@ -222,11 +223,15 @@ bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
 
 // Whether the INT8 kernel for these options quantizes FP16 Q itself (attention_quantizes_q):
 // int8-fa's warp-specialized kernel at head_dim 128 would run (and FusedTuning::wgmma does not
-// force mma.sync) with per-token Q scales and no rotation (the kernel has neither). int8-qk
-// does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the quantizing warps
-// live (docs/perf-log.md fq3, s10), more than the quantize step saves.
+// force mma.sync) with per-token Q scales and no rotation (the kernel has neither), and with
+// 128-key P blocks unless FusedTuning::fused_q asks for the 64-key kernel too. int8-qk does
+// not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the quantizing warps live
+// (docs/perf-log.md fq3, s10), more than the quantize step saves. int8-fa's 64-key kernel ran
+// 18% slower at 1K with them since its store changes (s15, kernel_bench: end to end 0.455
+// against 0.424 ms) and within 1% from 4K.
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
-  if (variant != Variant::Int8Full || dims.head_dim != 128) return false;
+  if (variant != Variant::Int8Full || dims.head_dim != 128 || tuning().fused_q == 0) return false;
+  if (!wide_p_blocks(cfg) && tuning().fused_q != 1) return false;
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || !int8fa_options_supported(cfg)) return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
   if (tuning().wgmma == 0) return false;
@@ -327,6 +332,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
 }
 
 void set_fused_tuning(const FusedTuning& t) { tuning() = t; }
+const FusedTuning& fused_tuning() { return tuning(); }
 int fused_schedule_count() { return fa::kNumSchedules; }
 
 bool sm90a_image_built() {

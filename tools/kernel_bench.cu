@@ -261,6 +261,7 @@ struct Bench {
     tuning.wgmma = spec.wgmma;
     tuning.ws = spec.ws == kFromCommandLine ? g_ws : spec.ws;
     tuning.ws_schedule = spec.ws_schedule;
+    tuning.fused_q = spec.fused_q ? 1 : -1;  // the fq kinds fuse Q wherever the kernel can
     set_fused_tuning(tuning);
   }
 

@@ -354,13 +354,31 @@ std::vector<float> int8qk_emulation(const DeviceProblem& prob) {
                                             &prob.host.v);
 }
 
-// Where int8-fa's kernel quantizes Q itself when given FP16 Q (attention_quantizes_q, under
-// the caller's tuning), runs it that way with the Q codes and scales in qkv poisoned (a kernel
-// that read them fails): its codes are the quantizer's bit for bit, so its output must be
-// `unfused`, the same kernel's on the quantizer's codes, bit for bit. Then restores qkv's Q.
-// int8-qk never takes FP16 Q (its kernel was slower so, docs/perf-log.md fq3).
+// FusedTuning::fused_q = 1 for the scope, the rest of the caller's tuning kept: int8-fa's
+// kernel quantizes FP16 Q wherever it can, the 64-key kernel too (by default only the 128-key
+// one does, docs/perf-log.md s15), so that path stays checked.
+class FusedQEverywhere {
+ public:
+  FusedQEverywhere() : saved_(kernels::fused_tuning()) {
+    kernels::FusedTuning t = saved_;
+    t.fused_q = 1;
+    kernels::set_fused_tuning(t);
+  }
+  ~FusedQEverywhere() { kernels::set_fused_tuning(saved_); }
+
+ private:
+  kernels::FusedTuning saved_;
+};
+
+// Where int8-fa's kernel can quantize Q itself when given FP16 Q (attention_quantizes_q under
+// the caller's tuning with FusedQEverywhere), runs it that way with the Q codes and scales in
+// qkv poisoned (a kernel that read them fails): its codes are the quantizer's bit for bit, so
+// its output must be `unfused`, the same kernel's on the quantizer's codes, bit for bit. Then
+// restores qkv's Q. int8-qk never takes FP16 Q (its kernel was slower so, docs/perf-log.md fq3).
 void expect_fused_q_identical(DeviceProblem& prob, const std::vector<float>& unfused, const std::string& label) {
   EXPECT_FALSE(kernels::attention_quantizes_q(prob.dims, prob.cfg, false)) << label << ": int8-qk takes INT8 Q";
+  const FusedQEverywhere fused_q;
+  EXPECT_FALSE(kernels::attention_quantizes_q(prob.dims, prob.cfg, false)) << label << ": int8-qk, fused_q 1";
   if (!kernels::attention_quantizes_q(prob.dims, prob.cfg, true)) return;
   ASSERT_EQ(cudaMemset(prob.qkv.q8, 0x7f, prob.sizes.q8), cudaSuccess);
   ASSERT_EQ(cudaMemset(prob.qkv.q_scale, 0xff, prob.sizes.q_scale), cudaSuccess);  // NaN scales
@@ -515,8 +533,13 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
       expect_matches_emulation(prob.output(), emu, "int8-fa warp-specialized " + describe(dims));
       // Q quantized in the kernel across a persistent CTA's tiles (its FP16 stage runs a tile
       // ahead; the shapes above with more tiles than SMs walk several a CTA): at head_dim 128
-      // only (at 64 its kernel was slower with the quantizing warps, docs/perf-log.md s10).
-      EXPECT_EQ(kernels::attention_quantizes_q(dims, cfg, true), dims.head_dim == 128) << describe(dims);
+      // only (at 64 its kernel was slower with the quantizing warps, docs/perf-log.md s10), and
+      // for these 64-key blocks only when asked (FusedQEverywhere; slower by default, s15).
+      EXPECT_FALSE(kernels::attention_quantizes_q(dims, cfg, true)) << describe(dims) << ": 64-key blocks";
+      {
+        const FusedQEverywhere fused_q;
+        EXPECT_EQ(kernels::attention_quantizes_q(dims, cfg, true), dims.head_dim == 128) << describe(dims);
+      }
       expect_fused_q_identical(prob, prob.output(), "int8-fa warp-specialized " + describe(dims));
       expect_int8qk_matches_emulation(prob, "warp-specialized " + describe(dims));
       prob.poison_output();
@@ -567,6 +590,7 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
                                  cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
                                                                     KernelId::Int8Full, nullptr),
                                  what);
+        EXPECT_EQ(kernels::attention_quantizes_q(dims, cfg, true), dims.head_dim == 128) << what << ": Q fused by default";
         expect_fused_q_identical(prob, prob.output(), what);
         const KernelChoice mma_sync(0);  // forced off the warp-specialized kernel: refused
         EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
