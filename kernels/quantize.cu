@@ -413,8 +413,8 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
 }
 
 // Launch 3: per kv head (last head first), k_items CTAs of K codes then the V tiles. Five CTAs
-// an SM, as the stats launch: at four (56 registers) it reached 54% of DRAM peak against the
-// stats launch's 80% (ncu, s14), its CTAs waiting on their one tile's copies.
+// an SM (48 registers, 16 B spilled, as the stats launch): against four, 1% faster at 16 heads
+// and head_dim 128, 3-4% at 64, 5-14% on Llama-3-8B's GQA shapes (docs/perf-log.md s15).
 template <int kD>
 __global__ void __launch_bounds__(kThreads, 5)
     kv_codes_kernel(const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
