@@ -52,7 +52,7 @@ std::optional<std::string> slower_than_baseline(const std::string& kernel, const
       !(latency->median_ms > *baseline->median_ms)) {
     return std::nullopt;
   }
-  return fmt::format("speed: {} {:.4g} ms is slower than {} {:.4g} ms", kernel, latency->median_ms,
+  return fmt::format("{}{} {:.4g} ms is slower than {} {:.4g} ms", kSpeedReasonPrefix, kernel, latency->median_ms,
                      baseline->kernel, *baseline->median_ms);
 }
 
@@ -167,8 +167,8 @@ Fp8Verdict decide_fp8(const KernelResult& r, const Thresholds& thresholds, const
   Fp8Verdict out;
   out.reasons = reasons_against(r, thresholds, baseline);
   if (r.status == KernelStatus::Ok && !(baseline && baseline->median_ms && r.latency)) {
-    out.reasons.push_back(baseline && !baseline->note.empty() ? "speed: " + baseline->note
-                                                              : "speed: no baseline latency to compare with");
+    out.reasons.push_back(std::string(kSpeedReasonPrefix) +
+                          (baseline && !baseline->note.empty() ? baseline->note : "no baseline latency to compare with"));
   }
   out.decision = out.reasons.empty() ? Fp8Decision::Fp8 : Fp8Decision::Fp16;
   return out;

@@ -67,6 +67,11 @@ struct RotatedAttempt {
 // How the reasons that come from a rotated try start: "with the hadamard rotation: ".
 std::string rotated_reason_prefix(QkRotation rotation);
 
+// How a speed reason of a decision starts ("speed: int8-qk 0.28 ms is slower than ..."):
+// compare tells a decision that moved with the speed line's noise from one that moved for
+// other reasons by it.
+inline constexpr const char* kSpeedReasonPrefix = "speed: ";
+
 struct FallbackDecision {
   Decision decision = Decision::Int8;
   // Int8: empty. Int8Hadamard: why the kernel without rotation was not enough, then what the

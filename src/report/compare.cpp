@@ -162,10 +162,32 @@ int decision_rank(Decision d) {
   return 0;
 }
 
-void compare_fallback(const FallbackDecision& base, const FallbackDecision& cand, const CompareOptions& opt,
+// Whether a decision moved only because the kernel crossed its case's speed baseline by less
+// than the latency tolerance: the lower side's reasons are all speed reasons, and the speedup
+// changed by at most latency_tolerance (1.004x -> 0.994x between two runs of one build). The
+// verdict then flips with the measurement's noise, which the latency rule does not call a
+// change either.
+bool speed_line_noise(const KernelResult& base, const KernelResult& cand, const CompareOptions& opt) {
+  if (!base.speedup || !cand.speedup || !(*base.speedup > 0) || !(*cand.speedup > 0)) return false;
+  const FallbackDecision& lower =
+      decision_rank(cand.fallback->decision) < decision_rank(base.fallback->decision) ? *cand.fallback : *base.fallback;
+  const bool only_speed =
+      !lower.reasons.empty() && std::all_of(lower.reasons.begin(), lower.reasons.end(),
+                                            [](const std::string& r) { return r.rfind(kSpeedReasonPrefix, 0) == 0; });
+  return only_speed && std::fabs(*cand.speedup / *base.speedup - 1.0) <= opt.latency_tolerance;
+}
+
+void compare_fallback(const KernelResult& base_kernel, const KernelResult& cand_kernel, const CompareOptions& opt,
                       KernelComparison& row) {
+  const FallbackDecision &base = *base_kernel.fallback, &cand = *cand_kernel.fallback;
   if (base.decision == cand.decision) return;
   const std::string change = fmt::format("decision {} -> {}", to_string(base.decision), to_string(cand.decision));
+  if (speed_line_noise(base_kernel, cand_kernel, opt)) {
+    add_finding(row, Verdict::Same, "fallback",
+                fmt::format("{} at the speed line (speedup {:.3f}x -> {:.3f}x, within the {:.1f}% latency tolerance)",
+                            change, *base_kernel.speedup, *cand_kernel.speedup, opt.latency_tolerance * 100.0));
+    return;
+  }
   if (decision_rank(cand.decision) < decision_rank(base.decision)) {
     add_finding(row, Verdict::Regression, "fallback", fmt::format("{} ({})", change, join_reasons(cand.reasons)));
   } else {
@@ -203,7 +225,7 @@ KernelComparison compare_kernel(const std::string& case_id, const KernelResult& 
     if (base.latency && cand.latency) compare_latency(*base.latency, *cand.latency, opt, row);
     if (base.accuracy && cand.accuracy) compare_accuracy(*base.accuracy, *cand.accuracy, opt, row);
   }
-  if (base.fallback && cand.fallback) compare_fallback(*base.fallback, *cand.fallback, opt, row);
+  if (base.fallback && cand.fallback) compare_fallback(base, cand, opt, row);
   return row;
 }
 

@@ -299,6 +299,47 @@ TEST(Compare, FallbackFlipIsARegressionAndTheReverseAnImprovement) {
   EXPECT_EQ(compare_exit_code(result), kExitPass);
 }
 
+// A decision that flips only because the kernel crossed the case's baseline by less than the
+// latency tolerance (two runs of one build at the 1.00x line) is noise, reported and not
+// failed; a larger move, a flip for another reason, or reports without speedups still fail.
+TEST(Compare, SpeedOnlyFlipWithinTheLatencyToleranceIsTheSpeedLinesNoise) {
+  const Report base_report = make_report(SweepShape{}, 1);
+  const std::string id = base_report.cases[2].id;
+  auto with = [&](Decision d, std::optional<double> speedup, std::vector<std::string> reasons) {
+    Report r = base_report;
+    KernelResult& k = kernel_of(r, 2, "int8-fa");
+    k.fallback->decision = d;
+    k.fallback->reasons = std::move(reasons);
+    k.speedup = speedup;
+    return r;
+  };
+  const std::string slower = std::string(kSpeedReasonPrefix) + "int8-fa 0.2811 ms is slower than fp16-cudnn 0.2795 ms";
+  const Report int8 = with(Decision::Int8, 1.004, {});
+  const Report fp16 = with(Decision::Fp16Fallback, 0.994, {slower});
+  for (const auto& [from, to] : {std::pair{&int8, &fp16}, std::pair{&fp16, &int8}}) {
+    const CompareResult result = compare_reports(*from, *to, CompareOptions{});
+    const auto& row = row_of(result, id, "int8-fa");
+    EXPECT_EQ(row.verdict, Verdict::Same);
+    ASSERT_EQ(row.findings.size(), 1u);
+    EXPECT_NE(row.findings[0].message.find("at the speed line"), std::string::npos) << row.findings[0].message;
+    EXPECT_EQ(compare_exit_code(result), kExitPass);
+  }
+  CompareOptions tight;
+  tight.latency_tolerance = 0.005;  // 1.004x -> 0.994x is a 1% move
+  EXPECT_EQ(row_of(compare_reports(int8, fp16, tight), id, "int8-fa").verdict, Verdict::Regression);
+  const Report much_slower = with(Decision::Fp16Fallback, 0.90, {slower});
+  EXPECT_EQ(row_of(compare_reports(int8, much_slower, CompareOptions{}), id, "int8-fa").verdict, Verdict::Regression);
+  const Report also_inaccurate =
+      with(Decision::Fp16Fallback, 0.994, {"accuracy: max_abs_error 0.07 > max_abs_error limit 0.05", slower});
+  EXPECT_EQ(row_of(compare_reports(int8, also_inaccurate, CompareOptions{}), id, "int8-fa").verdict,
+            Verdict::Regression);
+  const Report no_speedups = with(Decision::Fp16Fallback, std::nullopt, {slower});
+  EXPECT_EQ(row_of(compare_reports(with(Decision::Int8, std::nullopt, {}), no_speedups, CompareOptions{}), id,
+                   "int8-fa")
+                .verdict,
+            Verdict::Regression);
+}
+
 // int8-hadamard sits between the two: INT8 still, but only with the rotation.
 TEST(Compare, Int8HadamardRanksBetweenInt8AndFallback) {
   const Report base = make_report(SweepShape{}, 1);
