@@ -71,15 +71,21 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant
 }
 
 // The shortest key ranges where int8-fa's wide pair measured faster on the H200
-// (docs/perf-log.md "auto"): below them the 64-key kernels win (Llama-3-8B causal GQA at 512
-// and 1K keys: +25% and +6% latency with 128-key blocks; at 2K a tie; head_dim 64 runs other
-// kernels than the warp-specialized one below 4K keys).
+// (docs/perf-log.md "auto" and s15): below them the 64-key kernels win. At head_dim 128 the
+// 64-key kernel reads the quantizer's Q since s15, and on causal rows it is then faster up to
+// 2K keys (Llama-3-8B's causal GQA at 2K: 0.12 against 0.13 ms end to end; at 4K within 1%);
+// on full rows the wide pair wins from 2K (1% there). Head_dim 64 runs other kernels than the
+// warp-specialized one below 4K keys.
 constexpr int64_t kAutoWideMinKeysD128 = 2048;
+constexpr int64_t kAutoWideMinKeysD128Causal = 4096;
 constexpr int64_t kAutoWideMinKeysD64 = 4096;
 
 bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
   if (!has_wide_blocks(dev, quant)) return false;
-  return dims.seq_kv >= (dims.head_dim <= 64 ? kAutoWideMinKeysD64 : kAutoWideMinKeysD128);
+  const int64_t min_keys = dims.head_dim <= 64 ? kAutoWideMinKeysD64
+                           : dims.causal       ? kAutoWideMinKeysD128Causal
+                                               : kAutoWideMinKeysD128;
+  return dims.seq_kv >= min_keys;
 }
 
 std::optional<std::string> KernelSpec::gpu_block_reason(const DeviceCaps& dev, const QuantConfig& quant) const {

@@ -217,7 +217,7 @@ TEST(Plan, GpuInt8FaWideBlocksNeedHopperKernels) {
 }
 
 // "auto" blocks (the default): int8-fa runs 128-key P blocks with V per block on Hopper from
-// 2K keys at head_dim 128 and 4K at 64, where that kernel measured faster (it is more accurate
+// 2K keys at head_dim 128 (4K on causal rows) and 4K at 64, where that kernel measured faster (it is more accurate
 // everywhere); every other kernel, device and length keeps 64 keys with V per channel, and
 // numbers in the config are used as given. The plan records each INT8 kernel's pair (its
 // result does too); FP16 kernels have none.
@@ -228,7 +228,8 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
   const HopperCapsBackend hopper;
   const AmpereCaps ampere;
   const SweepConfig automatic = parse_sweep_config(
-      R"({"axes": {"heads": [2], "seq_len": [1024, 2048, 4096], "head_dim": [64, 128]}})", "auto.json");
+      R"({"axes": {"heads": [2], "seq_len": [1024, 2048, 4096], "head_dim": [64, 128], "causal": [false, true]}})",
+      "auto.json");
   const SweepConfig pinned = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [128]}, "quantization": {"kv_block": 64}})", "pin.json");
   const auto cpu = make_cpu_backend(automatic.settings.cpu);
@@ -244,7 +245,7 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
   };
   for (size_t i = 0; i < automatic.cases.size(); ++i) {
     const AttnDims& d = automatic.cases[i].dims;
-    const bool wide = d.seq_kv >= (d.head_dim == 64 ? 4096 : 2048);
+    const bool wide = d.seq_kv >= (d.head_dim == 64 || d.causal ? 4096 : 2048);
     EXPECT_EQ(blocks(hopper, automatic, i, "int8-fa"), wide ? "128/128" : "64/0") << automatic.cases[i].id;
     EXPECT_EQ(blocks(hopper, automatic, i, "int8-qk"), "64/0");
     EXPECT_EQ(blocks(hopper, automatic, i, "fp16-fa"), "none");
