@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|ws-threshold] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -419,6 +419,9 @@ int main(int argc, char** argv) {
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
+  } else if (mode == "wsgqa") {  // int8-fa's 64- and 128-key kernels, each on the quantizer's Q and with Q fused, on Llama-3-8B's prefill shapes (causal GQA 32/8, d128): where "auto" should turn wide on causal rows
+    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8};
+    for (int64_t s : {1024, 2048, 4096, 8192}) shapes.push_back({1, 32, 8, s, s, 128, true, false});
   } else if (mode == "wsall") {  // every warp-specialized product kernel (int8-fa's 64- and 128-key ones) at d128 (16 heads) and d64 (32 heads), b*s = 16K; int8-fa's 64-key one with INT8 Q and with Q fused, as the product runs it at d128 (the two differed by 21% at 1K: docs/perf-log.md s13b)
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8QkWs, Kind::Fp16FaWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
