@@ -219,7 +219,10 @@ struct Bench {
     fill_normal<<<1024, 256>>>(k, nkv, sh.d, sh.skv, 22, 1.f, sh.outliers);
     fill_normal<<<1024, 256>>>(v, nkv, sh.d, sh.skv, 33, 1.f, false);
     CHECK_CUDA(cudaGetLastError());
-    const QuantizedSizes qs = quantized_sizes(dims, cfg, true);
+    // Sized for every kind: the wide kinds scale V per 128-key block, seq_kv / 128 times the
+    // V scales of the default per-channel form (before s15 they wrote past this buffer).
+    QuantizedSizes qs = quantized_sizes(dims, cfg, true);
+    qs.v_scale = std::max(qs.v_scale, quantized_sizes(dims, wide_config(), true).v_scale);
     CHECK_CUDA(cudaMalloc(&qbuf, quantized_block_bytes(qs)));
     qkv = carve_quantized(qs, qbuf);
     compute_reference();
@@ -297,11 +300,17 @@ struct Bench {
     return median(ms);
   }
 
+  // int8-fa's wide pair: 128-key P blocks, V scaled per the same 128 keys.
+  static QuantConfig wide_config() {
+    QuantConfig c;
+    c.kv_block = c.v_block = 128;
+    return c;
+  }
+
   Result run(Kind kind, bool timed) {
-    cfg = QuantConfig{};
+    cfg = spec_of(kind).wide ? wide_config() : QuantConfig{};
     cfg.p_quant = spec_of(kind).p_quant;
     cfg.l_from_quantized_p = spec_of(kind).l_from_q;
-    if (spec_of(kind).wide) cfg.kv_block = cfg.v_block = 128;
     const bool int8 = spec_of(kind).kernel != KernelId::Fp16Flash;
     // int8-qk keeps V in FP16; Q stays the quantizer's where the kernel does not take it (head_dim 64).
     use_tuning_of(spec_of(kind));  // attention_quantizes_q reads it
@@ -389,7 +398,8 @@ int main(int argc, char** argv) {
       shapes.push_back({1, 2, 1, 1, 300, d, false, false});
     }
   } else if (mode == "wssan") {  // the warp-specialized kernels, small shapes, for compute-sanitizer
-    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs, Kind::Fp16FaWsPP};
+    kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8,
+             Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs, Kind::Fp16FaWsPP};
     for (int d : {128, 64})  // 64: fp16-fa's three consumer warpgroups
       for (bool causal : {false, true}) {
         shapes.push_back({2, 4, 2, 77, 77, d, causal, false});
@@ -489,11 +499,17 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         lines.push_back(line);
       }
-    if (timed) {
-      char line[256];
-      std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (Q,K) %9.3f ms (K,V) %9.3f ms (K)",
-                    shape_txt, "quantize", bench.quant_ms(true), bench.quant_ms(false), bench.quant_ms(true, false),
-                    bench.quant_ms(false, false));
+    if (timed) {  // V per channel (the 64-key pair, int8-qk's Q and K), then per 128 keys (the wide pair)
+      bench.cfg = QuantConfig{};
+      const float qkv = bench.quant_ms(true), qk = bench.quant_ms(false), kv = bench.quant_ms(true, false),
+                  k_only = bench.quant_ms(false, false);
+      bench.cfg = Bench::wide_config();
+      const float qkv_wide = bench.quant_ms(true), kv_wide = bench.quant_ms(true, false);
+      char line[384];
+      std::snprintf(line, sizeof line,
+                    "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (Q,K) %9.3f ms (K,V) %9.3f ms (K) | V per 128 keys: "
+                    "%9.3f ms (Q,K,V) %9.3f ms (K,V)",
+                    shape_txt, "quantize", qkv, qk, kv, k_only, qkv_wide, kv_wide);
       lines.push_back(line);
     }
   }
