@@ -303,7 +303,7 @@ struct Bench {
   // int8-fa's wide pair: 128-key P blocks, V scaled per the same 128 keys.
   static QuantConfig wide_config() {
     QuantConfig c;
-    c.kv_block = c.v_block = 128;
+    c.kv_block = c.v_block = kGpuWideKvBlock;
     return c;
   }
 
