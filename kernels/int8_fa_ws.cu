@@ -1,6 +1,6 @@
 // Host side of the warp-specialized Hopper int8-fa and int8-qk kernels
-// (kernels/sm90/int8_fa_ws.cuh): the TMA descriptors of the quantized Q and K and of V (INT8
-// V^T or FP16 V), and the launch.
+// (kernels/sm90/int8_fa_ws.cuh): the TMA descriptors of the quantized Q and K, of V (INT8
+// V^T or FP16 V) and of O, and the launch.
 #include <cudaTypedefs.h>
 
 #include <cstring>
@@ -79,14 +79,17 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
       (out.fused_q || encode_map(out.q_map, base.q, qk_bytes, kD, static_cast<uint64_t>(base.seq_q),
                                  static_cast<uint64_t>(batch_heads), qk_box, W::kBlockM)) &&
       encode_map(out.k_map, base.k, qk_bytes, kD, kv_rows, batch_kv_heads, qk_box, W::kKeys);
-  if constexpr (W::kFp16QK) return v_ok && qk_ok;  // no K scales
+  // O out by TMA stores (WsShape::kTmaStoreO), boxes of 64 rows (a consumer's) and 64 channels.
+  const bool o_ok = !W::kTmaStoreO || encode_map(out.o_map, base.out, 2, kD, static_cast<uint64_t>(base.seq_q),
+                                                 static_cast<uint64_t>(batch_heads), 64, 64);
+  if constexpr (W::kFp16QK) return v_ok && qk_ok && o_ok;  // no K scales
   const bool q16_ok = !out.fused_q || encode_map(out.q16_map, base.q_half, 2, kD, static_cast<uint64_t>(base.seq_q),
                                                  static_cast<uint64_t>(batch_heads), 64, W::kBlockM);
   // V per 128-key block: the scales [batch*kv_heads * v_blocks, kD] (quantize.cu), a row a block.
   out.v_blocks = static_cast<int32_t>(kv_rows / kWsFaWideKeys);
   const bool v_scales_ok = !W::kVPerBlock || encode_scale_map(out.v_scale_map, base.v_scale, kD,
                                                               batch_kv_heads * static_cast<uint64_t>(out.v_blocks), kD);
-  return v_ok && qk_ok && q16_ok && v_scales_ok &&
+  return v_ok && qk_ok && q16_ok && v_scales_ok && o_ok &&
          encode_scale_map(out.k_scale_map, base.k_scale, static_cast<uint64_t>(base.n_k_groups), batch_kv_heads,
                           W::kKeys);
 }

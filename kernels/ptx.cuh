@@ -169,6 +169,16 @@ __device__ __forceinline__ void sts32(uint32_t addr, uint32_t v) {
 __device__ __forceinline__ void sts16(uint32_t addr, uint32_t v) {
   asm volatile("st.shared.u16 [%0], %1;\n" ::"r"(addr), "h"(static_cast<unsigned short>(v)) : "memory");
 }
+// Four 8x8 matrices of 16-bit values, a row of each at a lane's address (lanes 8m..8m+7: matrix m's
+// rows), register m holding the elements of row lane / 4, columns 2 (lane % 4) and + 1 of
+// matrix m: an mma accumulator's layout (sm_90).
+__device__ __forceinline__ void stmatrix_x4(uint32_t addr, uint32_t r0, uint32_t r1, uint32_t r2, uint32_t r3) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(r0), "r"(r1),
+               "r"(r2), "r"(r3)
+               : "memory");
+#endif
+}
 
 // ---- programmatic dependent launch (sm_90; quantize.cu's launch_dependent) ---------------
 // The grid launched after this one in the stream (as a dependent) may start once every CTA
@@ -215,6 +225,17 @@ __device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, int 
   const int32_t coords[2] = {c0, c1};
   ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global, dst, map, coords, bar);
 }
+// TMA store: the box at smem src to (c0, c1, c2) of a 3-D map, in this thread's bulk async-group
+// (commit it with tma_store_commit).
+__device__ __forceinline__ void tma_store(const CUtensorMap* map, const void* src, int c0, int c1, int c2) {
+  const int32_t coords[3] = {c0, c1, c2};
+  ptx::cp_async_bulk_tensor(ptx::space_global, ptx::space_shared, map, coords, src);
+}
+__device__ __forceinline__ void tma_store_commit() { ptx::cp_async_bulk_commit_group(); }
+// This thread's committed stores have read their shared memory (it may be written again).
+__device__ __forceinline__ void tma_store_wait_read() { ptx::cp_async_bulk_wait_group_read(ptx::n32_t<0>{}); }
+// This thread's committed stores are complete.
+__device__ __forceinline__ void tma_store_wait() { ptx::cp_async_bulk_wait_group(ptx::n32_t<0>{}); }
 template <uint32_t kRegs>
 __device__ __forceinline__ void set_max_registers() {
   if constexpr (kRegs < 128) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegs));

@@ -14,7 +14,8 @@
 //                int8-fa: O += P·V (m64n{D}k32 u8/s8.s8, P codes from registers, V^T from smem);
 //                int8-qk, fp16-fa: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P
 //                from registers, V from smem as it lies in memory: [keys][channels], MN-major).
-// How each consumer overlaps its products with its softmax is a schedule (WsSchedule below:
+// A tile's O leaves through shared memory and TMA stores (ws_store_o), as FlashAttention-3's
+// epilogue does. How each consumer overlaps its products with its softmax is a schedule (WsSchedule below:
 // int8-fa's deferred merge; the others overlap S with P·V, the consumers taking turns to
 // issue except int8-qk at head_dim 64: fa::ws_default_schedule). Included by exactly one .cu
 // (int8_fa_ws.cu).
@@ -59,6 +60,7 @@ struct WsParams {
   // v_blocks] FP32, box [head_dim, 1]; v_blocks = padded seq_kv / 128.
   CUtensorMap v_scale_map;
   int32_t v_blocks;
+  CUtensorMap o_map;  // WsShape::kTmaStoreO: out [head_dim, seq_q, batch*heads] FP16, box [64, 64, 1]
 };
 
 template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
@@ -104,6 +106,18 @@ struct WsShape {
   static constexpr int kStages = kInt8PV ? 8 * kBlockN / kKeys : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
+  // O leaves through shared memory and TMA stores (ws_store_o): each consumer's 64 rows in kD /
+  // 64 columns of 64 FP16 channels (128-byte swizzled rows, as the O map's boxes lie). int8-fa at
+  // head_dim 128: the first column goes into the consumer's rows of the tile's Q slot, free once
+  // its S are done, so that the K/V ring keeps its depth beside the FP16 Q stage (a 3-stage ring
+  // cost the 128-key kernel 5-7% at 16K-32K, docs/perf-log.md s16); the others into a buffer of
+  // the consumer's own.
+  static constexpr bool kTmaStoreO = true;
+  static constexpr int kOColumnBytes = 64 * 128;
+  static constexpr bool kOInQSlot = kTmaStoreO && kInt8PV && kD == 128;
+  static constexpr int kOOwnColumns = kTmaStoreO ? kD / 64 - (kOInQSlot ? 1 : 0) : 0;
+  static constexpr int kOOffset = kRingOffset + kStages * kStageBytes;
+  static constexpr int kOBytes = kConsumers * kOOwnColumns * kOColumnBytes;
   // fused_q: int8-fa at head_dim 128 only. With the quantizing warps live, int8-qk's kernel ran
   // 4-34% slower and int8-fa's at 64 3% slower, which their shorter quantize step did not pay
   // back (docs/perf-log.md fq3, s10).
@@ -113,7 +127,7 @@ struct WsShape {
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
   static constexpr int kQ16Bytes = kFusedQ ? kD / 64 * kQ16ColumnBytes : 0;
-  static constexpr int kQ16Offset = kRingOffset + kStages * kStageBytes;
+  static constexpr int kQ16Offset = kOOffset + kOBytes;
   // fused_q: the Q scales of each slot's rows (usable ones, as q_scales_of returns them).
   static constexpr int kQScaleOffset = kQ16Offset + kQ16Bytes;
   static constexpr int kQScaleBytes = kFusedQ ? kQSlots * kBlockM * 4 : 0;
@@ -136,6 +150,8 @@ struct WsShape {
   static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
   static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
   static_assert(kStageBytes % 1024 == 0, "ring slots start on 1 KB");
+  static_assert(kOColumnBytes % 1024 == 0, "O's swizzle atoms start on 1 KB");
+  static_assert(!kOInQSlot || 64 * kQKRowBytes == kOColumnBytes, "a consumer's Q rows hold one O column");
   static_assert(kScaleBytes + kVScaleBytes <= 1024, "the K and V scales' room in a stage");
   static_assert(kKeys == 128 || (kInt8PV && kKeys == kBlockN), "int8-fa: 64 or 128 keys; the others 128");
   static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
@@ -462,6 +478,77 @@ struct WsConsumerRing {
   }
 };
 
+// A consumer warpgroup's O store through shared memory and TMA (W::kTmaStoreO, FlashAttention-3's
+// epilogue): each warp writes its 16 rows of FP16 O by stmatrix into the warpgroup's columns
+// (WsShape), one thread issues the boxes' stores, which clip rows past seq_q. Against a thread's
+// 4-byte global store an element pair, this is 8 stmatrix a thread and no wait on the stores'
+// source registers: kernel_bench at 1K / 4K, int8-fa +8% / +2-4%, int8-qk +12% / +6%, fp16-fa +7% /
+// +2%, within ±3% from 16K (docs/perf-log.md s16). Two named barriers of the warpgroup (after the ping-pong turns' ids) order it: the
+// columns read by the last tile's stores, and written by every warp. W::kOInQSlot: the Q slot
+// is released here, by the issuing warp once the stores have read it. The addresses are formed
+// here, from what the walk keeps live anyway: held across the tile, they cost the step loop
+// registers. O (rows first_row.., the warpgroup's) is what WarpTile::store would write: O / l,
+// times int8-fa's V scales per channel (V per block: in the merges).
+template <class W, class Ring, class Tile, class Finished>
+__device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, int cg, const Ring& ring,
+                                           const Tile& wt, const Finished& f, int64_t bh, int64_t kv_index,
+                                           int64_t first_row) {
+  constexpr int kN = W::kD / 8, kThreads = 128;
+  const int bar_free = 1 + W::kConsumers + 2 * cg, bar_written = bar_free + 1;
+  // The warp through a shuffle, so the compiler knows the branches on it are uniform: with
+  // threadIdx, the step loop's ring arithmetic left the uniform datapath (+22 SASS a step).
+  const int warp = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) % 4;
+  auto column = [&](int c) {  // the warpgroup's 64 rows of channels 64c..
+    if (W::kOInQSlot && c == 0) return smem + ring.q_slot * W::kQBytes + cg * W::kOColumnBytes;
+    const int own = c - (W::kOInQSlot ? 1 : 0);
+    return smem + W::kOOffset + (cg * W::kOOwnColumns + own) * W::kOColumnBytes;
+  };
+  const int matrix = wt.lane / 8;  // stmatrix's lanes 8m..8m+7 address matrix m's rows
+  const int row = warp * 16 + (matrix & 1) * 8 + wt.lane % 8;
+  const uint32_t chunk_xor = static_cast<uint32_t>((matrix >> 1) ^ (row % 8));  // the half and the swizzle
+  if (warp == 0) {  // the last tile's stores have read the columns
+    if (wt.lane == 0) ws::tma_store_wait_read();
+    __syncwarp();
+    ws::named_arrive(bar_free, kThreads);
+  } else {
+    ws::named_sync(bar_free, kThreads);
+  }
+  constexpr bool kVScales = W::kInt8PV && !W::kVPerBlock;  // int8-fa with V per channel (else: in the merges, or none)
+  float2 vs[kVScales ? kN : 1];
+  if constexpr (kVScales) {
+#pragma unroll
+    for (int n = 0; n < kN; ++n)
+      vs[n] = *reinterpret_cast<const float2*>(wt.p.v_scale + kv_index * W::kD + n * 8 + 2 * wt.t);
+  }
+  auto pair = [&](int n, int r) {
+    const float x = wt.o[n][2 * r] * f.inv_l[r], y = wt.o[n][2 * r + 1] * f.inv_l[r];
+    __half2 h;
+    if constexpr (kVScales) h = __floats2half2_rn(x * vs[n].x, y * vs[n].y);
+    else h = __floats2half2_rn(x, y);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  };
+#pragma unroll
+  for (int np = 0; np < kN / 2; ++np) {  // n-tiles 2np, 2np + 1: 16-byte chunks 2np and 2np + 1 of the rows
+    const uint32_t chunk = static_cast<uint32_t>(2 * (np % 4)) ^ chunk_xor;
+    stmatrix_x4(smem_addr(column(np / 4)) + row * 128 + chunk * 16, pair(2 * np, 0), pair(2 * np, 1),
+                pair(2 * np + 1, 0), pair(2 * np + 1, 1));
+  }
+  fence_proxy_async();  // the threads' writes, read by the TMA unit (the async proxy)
+  if (warp == 0) {
+    ws::named_sync(bar_written, kThreads);
+    if (wt.lane == 0) {
+#pragma unroll
+      for (int c = 0; c < W::kD / 64; ++c)
+        ws::tma_store(&p.o_map, column(c), c * 64, static_cast<int>(first_row), static_cast<int>(bh));
+      ws::tma_store_commit();
+      if constexpr (W::kOInQSlot) ws::tma_store_wait_read();  // the Q slot's column read: the slot is free
+    }
+  } else {
+    ws::named_arrive(bar_written, kThreads);
+  }
+  if constexpr (W::kOInQSlot) ring.release_q();
+}
+
 // One consumer warpgroup's walk over its CTA's tiles, for either variant. The last step of a
 // tile computes the next tile's first S (its Q waits in the other slot) and stores O once its
 // P·V is done, so the next tile starts in the steady state: no prologue without overlap and
@@ -475,14 +562,18 @@ struct WsConsumerRing {
 //                       once P·V is done, before P is packed;
 //   complete(ring)      O complete after the last P·V (int8-fa's last merge);
 //   restarted()         the softmax state of a new tile (before its first softmax);
-//   reset()             O empty for a new tile.
+//   reset()             O empty for a new tile;
+//   store(ring, f, work)  O of the tile `work` out, with f = wt.finish(...) (WarpTile::store, or
+//                       ws_store_o, which releases the tile's Q slot where O passes through it).
 // The tile's last step without a next tile (or when the next sees no key) recomputes the last
 // block's S with every key masked instead of branching around the wgmma: ptxas serializes
 // all wgmma of a kernel whose pipeline it cannot follow through branches (perf-log v7).
-template <class W, class Tile, class Prologue, class Steps, class Step, class Complete, class Restarted, class Reset>
+template <class W, class Tile, class Prologue, class Steps, class Step, class Complete, class Restarted, class Reset,
+          class Store>
 __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, const WsBarriers& bar, int cg, int lane,
                                               Tile& wt, int warp_row, Prologue&& prologue, Steps&& steps, Step&& step,
-                                              Complete&& complete, Restarted&& restarted, Reset&& reset) {
+                                              Complete&& complete, Restarted&& restarted, Reset&& reset,
+                                              Store&& store) {
   using Ring = WsConsumerRing<W>;
   using Work = typename W::Work;
   auto nothing = [] {};
@@ -525,16 +616,16 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
              restarted();
            },
            [&] {
-             ring.release_q();  // every S of the tile is done
+             if (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
              complete(ring);
-             wt.store(wt.finish(l_final, work.m0 + warp_row), work.bh, work.kv_index);
+             store(ring, wt.finish(l_final, work.m0 + warp_row), work);
              reset();
            });
     } else {
       if (n_blocks > 0) step(ring, n_blocks - 1, ring, n_blocks - 1, INT32_MAX / W::kKeys, nothing, nothing);
-      ring.release_q();
+      if (!W::kOInQSlot) ring.release_q();
       complete(ring);
-      wt.store(work.bh, work.kv_index);
+      store(ring, wt.finish(), work);
     }
     if (next_tile >= p.n_tiles) return;
     ring_base += n_blocks;
@@ -582,6 +673,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
   if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
+  static_assert(W::kTmaStoreO, "int8-fa's O leaves by TMA");
   uint32_t s_acc[kKeys / 2], o_acc[kD / 2], pa[kKeys / 32][4];
   float tp[kKeys / 8][4];
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
@@ -713,7 +805,11 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
         for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f, o_acc[i] = 0;
         merge_scale[0] = merge_scale[1] = 1.f;
         merge_v_scales = unit_v_scales;
+      },
+      [&](const Ring& ring, const auto& f, const Work& work) {
+        ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
       });
+  if (threadIdx.x % 128 == 0) ws::tma_store_wait();  // the CTA's shared memory outlives its last stores
 }
 
 // One int8-qk (or fp16-fa: FP16 S, no K scales) consumer warpgroup over its CTA's tiles. O lives
@@ -802,8 +898,12 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
       [&] {
 #pragma unroll
         for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
+      },
+      [&](const Ring& ring, const auto& f, const typename W::Work& work) {
+        ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
       });
   turns.finish(cg);
+  if (threadIdx.x % 128 == 0) ws::tma_store_wait();  // the CTA's shared memory outlives its last stores
 }
 
 // kPU8, and kKeys other than the default: int8-fa only.
