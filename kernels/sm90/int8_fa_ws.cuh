@@ -111,8 +111,9 @@ struct WsShape {
   // head_dim 128: the first column goes into the consumer's rows of the tile's Q slot, free once
   // its S are done, so that the K/V ring keeps its depth beside the FP16 Q stage (a 3-stage ring
   // cost the 128-key kernel 5-7% at 16K-32K, docs/perf-log.md s16); the others into a buffer of
-  // the consumer's own.
-  static constexpr bool kTmaStoreO = true;
+  // the consumer's own. Not int8-qk at head_dim 64, which kept its global stores: 2-3% slower
+  // through shared memory from 4K keys (the int8-targets sweep and kernel_bench, s16).
+  static constexpr bool kTmaStoreO = !(kV == Variant::Int8QK && kD == 64);
   static constexpr int kOColumnBytes = 64 * 128;
   static constexpr bool kOInQSlot = kTmaStoreO && kInt8PV && kD == 128;
   static constexpr int kOOwnColumns = kTmaStoreO ? kD / 64 - (kOInQSlot ? 1 : 0) : 0;
@@ -900,10 +901,11 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
         for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
       },
       [&](const Ring& ring, const auto& f, const typename W::Work& work) {
-        ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
+        if constexpr (W::kTmaStoreO) ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
+        else wt.store(f, work.bh, work.kv_index);
       });
   turns.finish(cg);
-  if (threadIdx.x % 128 == 0) ws::tma_store_wait();  // the CTA's shared memory outlives its last stores
+  if (W::kTmaStoreO && threadIdx.x % 128 == 0) ws::tma_store_wait();  // the CTA's shared memory outlives its last stores
 }
 
 // kPU8, and kKeys other than the default: int8-fa only.
