@@ -58,6 +58,32 @@ std::vector<T> download(const T* device, size_t count) {
   return host;
 }
 
+// An output with a guard band on each side, 0xff bytes from allocation on, which no kernel may
+// change: a store past the last row or head (a TMA box the map does not clip, an index off by
+// one tile) or before the first shows as damaged guard bytes. as<T>() and bytes() are the
+// output's own, so the tests use it as a plain buffer.
+class GuardedOutput {
+ public:
+  static constexpr size_t kGuardBytes = 64 * 1024;  // four of the widest kernels' O boxes (64 rows x 128 channels x 2 B)
+  explicit GuardedOutput(size_t bytes) : buf_(bytes + 2 * kGuardBytes), bytes_(bytes) {
+    EXPECT_EQ(cudaMemset(buf_.as<void>(), 0xff, buf_.bytes()), cudaSuccess);
+  }
+  template <class T>
+  T* as() const { return reinterpret_cast<T*>(buf_.as<char>() + kGuardBytes); }
+  size_t bytes() const { return bytes_; }
+  // Guard bytes that are no longer 0xff, before and after the output.
+  int64_t damaged_guard_bytes() const {
+    int64_t damaged = 0;
+    for (const char* guard : {buf_.as<char>(), buf_.as<char>() + kGuardBytes + bytes_})
+      for (const uint8_t byte : download(reinterpret_cast<const uint8_t*>(guard), kGuardBytes)) damaged += byte != 0xff;
+    return damaged;
+  }
+
+ private:
+  DeviceBuffer buf_;
+  size_t bytes_;
+};
+
 DeviceBuffer upload_half(const std::vector<float>& values) {
   std::vector<uint16_t> bits(values.size());
   for (size_t i = 0; i < values.size(); ++i) bits[i] = float_to_half_bits(values[i]);
@@ -86,7 +112,9 @@ struct DeviceProblem {
   AttnDims dims;
   QuantConfig cfg;
   host::HostQKV host;
-  DeviceBuffer q, k, v, out, quant;
+  DeviceBuffer q, k, v;
+  GuardedOutput out;
+  DeviceBuffer quant;
   kernels::QuantizedQKV qkv;
   kernels::QuantizedSizes sizes;
 
@@ -131,8 +159,10 @@ struct DeviceProblem {
     return h;
   }
 
+  // The output of the last run; a kernel that wrote outside it fails here.
   std::vector<float> output() {
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    EXPECT_EQ(out.damaged_guard_bytes(), 0) << describe(dims) << ": bytes written outside the output";
     return download_half(out.as<__half>(), dims.q_elements());
   }
   void poison_output() { ASSERT_EQ(cudaMemset(out.as<void>(), 0xff, out.bytes()), cudaSuccess); }
