@@ -110,7 +110,7 @@ struct WsShape {
   // 64 columns of 64 FP16 channels (128-byte swizzled rows, as the O map's boxes lie). int8-fa at
   // head_dim 128: the first column goes into the consumer's rows of the tile's Q slot, free once
   // its S are done, so that the K/V ring keeps its depth beside the FP16 Q stage (a 3-stage ring
-  // cost the 128-key kernel 5-7% at 16K-32K, docs/perf-log.md s16); the others into a buffer of
+  // cost the 128-key kernel 4-7% from 4K keys, docs/perf-log.md s16); the others into a buffer of
   // the consumer's own. Not int8-qk at head_dim 64, which kept its global stores: 2-3% slower
   // through shared memory from 4K keys (the int8-targets sweep and kernel_bench, s16).
   static constexpr bool kTmaStoreO = !(kV == Variant::Int8QK && kD == 64);
@@ -483,9 +483,10 @@ struct WsConsumerRing {
 // epilogue): each warp writes its 16 rows of FP16 O by stmatrix into the warpgroup's columns
 // (WsShape), one thread issues the boxes' stores, which clip rows past seq_q. Against a thread's
 // 4-byte global store an element pair, this is 8 stmatrix a thread and no wait on the stores'
-// source registers: kernel_bench at 1K / 4K, int8-fa +8% / +2-4%, int8-qk +12% / +6%, fp16-fa +7% /
-// +2%, within ±3% from 16K (docs/perf-log.md s16). Two named barriers of the warpgroup (after the ping-pong turns' ids) order it: the
-// columns read by the last tile's stores, and written by every warp. W::kOInQSlot: the Q slot
+// source registers: kernel_bench at 1K / 4K, int8-fa +8% / +2-4%, int8-qk +12% / +6%, fp16-fa
+// +7% / +2%, within ±3% from 16K (docs/perf-log.md s16). Two named barriers of the warpgroup
+// (after the ping-pong turns' ids) order it: the columns read by the last tile's stores, and
+// written by every warp. W::kOInQSlot: the Q slot
 // is released here, by the issuing warp once the stores have read it. The addresses are formed
 // here, from what the walk keeps live anyway: held across the tile, they cost the step loop
 // registers. O (rows first_row.., the warpgroup's) is what WarpTile::store would write: O / l,
@@ -901,11 +902,14 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
         for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
       },
       [&](const Ring& ring, const auto& f, const typename W::Work& work) {
-        if constexpr (W::kTmaStoreO) ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
-        else wt.store(f, work.bh, work.kv_index);
+        if constexpr (W::kTmaStoreO)
+          ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
+        else
+          wt.store(f, work.bh, work.kv_index);
       });
   turns.finish(cg);
-  if (W::kTmaStoreO && threadIdx.x % 128 == 0) ws::tma_store_wait();  // the CTA's shared memory outlives its last stores
+  // The CTA's shared memory outlives its last stores.
+  if (W::kTmaStoreO && threadIdx.x % 128 == 0) ws::tma_store_wait();
 }
 
 // kPU8, and kKeys other than the default: int8-fa only.
