@@ -691,25 +691,39 @@ struct WarpTile {
     }
     return f;
   }
+  // int8-fa with V per channel multiplies the output by V's scales (V per block: in the merges).
+  static constexpr bool kOutVScales = S::kInt8PV && !S::kVPerBlock;
+  // Those scales of this thread's channels, n-tile n's in vs[n] (unused elsewhere).
+  __device__ __forceinline__ void load_out_v_scales(int64_t kv_index, float2 (&vs)[S::kNTilesO]) const {
+    if constexpr (kOutVScales) {
+#pragma unroll
+      for (int n = 0; n < S::kNTilesO; ++n)
+        vs[n] = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
+    }
+  }
+  // The stored values of row r's channels n * 8 + 2t and + 1: O / l, times vs[n] where
+  // kOutVScales (every store of O, the warp-specialized kernels' through shared memory too).
+  __device__ __forceinline__ __half2 out_pair(const Finished& f, int n, int r, const float2 (&vs)[S::kNTilesO]) const {
+    if constexpr (kOutVScales)
+      return __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs[n].x, (o[n][2 * r + 1] * f.inv_l[r]) * vs[n].y);
+    else
+      return __floats2half2_rn(o[n][2 * r] * f.inv_l[r], o[n][2 * r + 1] * f.inv_l[r]);
+  }
   // int8-fa with V per channel: V's scales are all loaded before the first store, so their
   // latencies overlap, and each row's address is formed once, the n-tiles being its immediate
   // offsets (kernel_bench burst at 1K, d128: +25% with the quantizer's Q, +3.5% with Q fused;
   // docs/perf-log.md s13b). The other kernels keep the n-tile-outer store: with this one
   // ptxas rescheduled their step loops, 3-7% slower.
   __device__ __forceinline__ void store(const Finished& f, int64_t bh, int64_t kv_index) const {
-    if constexpr (S::kInt8PV && !S::kVPerBlock) {
-      float2 vs[S::kNTilesO];
-#pragma unroll
-      for (int n = 0; n < S::kNTilesO; ++n)
-        vs[n] = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
+    float2 vs[S::kNTilesO];
+    load_out_v_scales(kv_index, vs);
+    if constexpr (kOutVScales) {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         if (f.rows[r] >= p.seq_q) continue;
         __half2* const row_out = reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + 2 * t);
 #pragma unroll
-        for (int n = 0; n < S::kNTilesO; ++n)  // channels n * 8 + 2t, + 1
-          row_out[4 * n] =
-              __floats2half2_rn((o[n][2 * r] * f.inv_l[r]) * vs[n].x, (o[n][2 * r + 1] * f.inv_l[r]) * vs[n].y);
+        for (int n = 0; n < S::kNTilesO; ++n) row_out[4 * n] = out_pair(f, n, r, vs);  // channels n * 8 + 2t, + 1
       }
     } else {
 #pragma unroll
@@ -718,8 +732,7 @@ struct WarpTile {
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
           if (f.rows[r] >= p.seq_q) continue;
-          const __half2 h = __floats2half2_rn(o[n][2 * r] * f.inv_l[r], o[n][2 * r + 1] * f.inv_l[r]);
-          *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + c) = h;
+          *reinterpret_cast<__half2*>(p.out + (bh * p.seq_q + f.rows[r]) * kD + c) = out_pair(f, n, r, vs);
         }
       }
     }

@@ -515,18 +515,10 @@ __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, 
   } else {
     ws::named_sync(bar_free, kThreads);
   }
-  constexpr bool kVScales = W::kInt8PV && !W::kVPerBlock;  // int8-fa with V per channel (else: in the merges, or none)
-  float2 vs[kVScales ? kN : 1];
-  if constexpr (kVScales) {
-#pragma unroll
-    for (int n = 0; n < kN; ++n)
-      vs[n] = *reinterpret_cast<const float2*>(wt.p.v_scale + kv_index * W::kD + n * 8 + 2 * wt.t);
-  }
-  auto pair = [&](int n, int r) {
-    const float x = wt.o[n][2 * r] * f.inv_l[r], y = wt.o[n][2 * r + 1] * f.inv_l[r];
-    __half2 h;
-    if constexpr (kVScales) h = __floats2half2_rn(x * vs[n].x, y * vs[n].y);
-    else h = __floats2half2_rn(x, y);
+  float2 vs[kN];
+  wt.load_out_v_scales(kv_index, vs);
+  auto pair = [&](int n, int r) {  // as WarpTile::store writes them
+    const __half2 h = wt.out_pair(f, n, r, vs);
     return *reinterpret_cast<const uint32_t*>(&h);
   };
 #pragma unroll
@@ -549,6 +541,12 @@ __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, 
     ws::named_arrive(bar_written, kThreads);
   }
   if constexpr (W::kOInQSlot) ring.release_q();
+}
+
+// After a consumer's last tile: its O stores complete before the CTA (and its shared memory) ends.
+template <class W>
+__device__ __forceinline__ void ws_drain_o_stores() {
+  if (W::kTmaStoreO && threadIdx.x % 128 == 0) ws::tma_store_wait();  // ws_store_o's issuing thread
 }
 
 // One consumer warpgroup's walk over its CTA's tiles, for either variant. The last step of a
@@ -811,7 +809,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       [&](const Ring& ring, const auto& f, const Work& work) {
         ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
       });
-  if (threadIdx.x % 128 == 0) ws::tma_store_wait();  // the CTA's shared memory outlives its last stores
+  ws_drain_o_stores<W>();
 }
 
 // One int8-qk (or fp16-fa: FP16 S, no K scales) consumer warpgroup over its CTA's tiles. O lives
@@ -908,8 +906,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
           wt.store(f, work.bh, work.kv_index);
       });
   turns.finish(cg);
-  // The CTA's shared memory outlives its last stores.
-  if (W::kTmaStoreO && threadIdx.x % 128 == 0) ws::tma_store_wait();
+  ws_drain_o_stores<W>();
 }
 
 // kPU8, and kKeys other than the default: int8-fa only.
