@@ -491,10 +491,11 @@ struct WsConsumerRing {
 // here, from what the walk keeps live anyway: held across the tile, they cost the step loop
 // registers. O (rows first_row.., the warpgroup's) is what WarpTile::store would write: O / l,
 // times int8-fa's V scales per channel (V per block: in the merges).
+// vs: the tile's V scales (WarpTile::load_out_v_scales), read by the caller before it needs them.
 template <class W, class Ring, class Tile, class Finished>
 __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, int cg, const Ring& ring,
-                                           const Tile& wt, const Finished& f, int64_t bh, int64_t kv_index,
-                                           int64_t first_row) {
+                                           const Tile& wt, const Finished& f, const float2 (&vs)[W::kD / 8],
+                                           int64_t bh, int64_t first_row) {
   constexpr int kN = W::kD / 8, kThreads = 128;
   const int bar_free = 1 + W::kConsumers + 2 * cg, bar_written = bar_free + 1;
   // The warp through a shuffle, so the compiler knows the branches on it are uniform: with
@@ -515,8 +516,6 @@ __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, 
   } else {
     ws::named_sync(bar_free, kThreads);
   }
-  float2 vs[kN];
-  wt.load_out_v_scales(kv_index, vs);
   auto pair = [&](int n, int r) {  // as WarpTile::store writes them
     const __half2 h = wt.out_pair(f, n, r, vs);
     return *reinterpret_cast<const uint32_t*>(&h);
@@ -560,7 +559,8 @@ __device__ __forceinline__ void ws_drain_o_stores() {
 //                       block `next` of s_ring (this tile's, or the next tile's first), with
 //                       `between` run after both are issued and before S's softmax, `after`
 //                       once P·V is done, before P is packed;
-//   complete(ring)      O complete after the last P·V (int8-fa's last merge);
+//   complete(ring, work)  O complete after the last P·V (int8-fa's last merge; and its store's
+//                       V scales read first, so that their latency overlaps the merge);
 //   restarted()         the softmax state of a new tile (before its first softmax);
 //   reset()             O empty for a new tile;
 //   store(ring, f, work)  O of the tile `work` out, with f = wt.finish(...) (WarpTile::store, or
@@ -617,14 +617,14 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
            },
            [&] {
              if (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
-             complete(ring);
+             complete(ring, work);
              store(ring, wt.finish(l_final, work.m0 + warp_row), work);
              reset();
            });
     } else {
       if (n_blocks > 0) step(ring, n_blocks - 1, ring, n_blocks - 1, INT32_MAX / W::kKeys, nothing, nothing);
       if (!W::kOInQSlot) ring.release_q();
-      complete(ring);
+      complete(ring, work);
       store(ring, wt.finish(), work);
     }
     if (next_tile >= p.n_tiles) return;
@@ -674,6 +674,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       p.base, lane, first.m0 + warp_row, first.offset);
   if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
   static_assert(W::kTmaStoreO, "int8-fa's O leaves by TMA");
+  float2 store_v_scales[kD / 8];  // live from the tile's last merge to its store
   uint32_t s_acc[kKeys / 2], o_acc[kD / 2], pa[kKeys / 32][4];
   float tp[kKeys / 8][4];
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
@@ -795,7 +796,8 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
       },
-      [&](const Ring& ring) {  // complete: the last P·V into O
+      [&](const Ring& ring, const Work& work) {  // complete: the last P·V into O
+        wt.load_out_v_scales(work.kv_index, store_v_scales);  // read before the merge, used by the store after it
         merge();
         if constexpr (W::kVPerBlock) release_merged(ring);
       },
@@ -807,7 +809,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
         merge_v_scales = unit_v_scales;
       },
       [&](const Ring& ring, const auto& f, const Work& work) {
-        ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
+        ws_store_o<W>(p, smem, cg, ring, wt, f, store_v_scales, work.bh, work.m0 + 64 * cg);
       });
   ws_drain_o_stores<W>();
 }
@@ -835,6 +837,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   float tp[kKeys / 8][4], alpha[2];
   uint32_t pa[kKeys / 16][4];
   const WsTurns<kSchedule == kWsPingPong, W::kConsumers> turns(cg);
+  const float2 no_v_scales[kD / 8] = {};  // int8-qk and fp16-fa store O / l (WarpTile::kOutVScales false)
 
   auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
     float x[kKeys / 8][4], bmax[2], beta[2];
@@ -894,14 +897,14 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
       },
-      [](const Ring&) {}, nothing,
+      [](const Ring&, const typename W::Work&) {}, nothing,
       [&] {
 #pragma unroll
         for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
       },
       [&](const Ring& ring, const auto& f, const typename W::Work& work) {
         if constexpr (W::kTmaStoreO)
-          ws_store_o<W>(p, smem, cg, ring, wt, f, work.bh, work.kv_index, work.m0 + 64 * cg);
+          ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, work.bh, work.m0 + 64 * cg);
         else
           wt.store(f, work.bh, work.kv_index);
       });
