@@ -113,9 +113,12 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // kernel on this device and tuning: Hopper's warp-specialized int8-fa kernel at head_dim 128
 // with 128-key P blocks (kv_block = v_block = 128), per-token Q scales and no rotation. The
 // codes and scales are the quantizer's, bit for bit; the Q half of quantize_qkv's work then
-// moves into the kernel (docs/perf-log.md fq1-fq3). Not the 64-key kernel: on the quantizer's
-// Q it ran 7% faster end to end at 1K keys and within 1% at 4K-32K (s15; FusedTuning::fused_q
-// = 1 fuses it anyway). False for int8-qk (int8_pv false): its kernel was slower with Q fused.
+// moves into the kernel (docs/perf-log.md fq1-fq3), from kFusedQMinKeys keys: below, the
+// 128-key kernel on the quantizer's Q measured 2% faster end to end at 1K (s17). Not the 64-key
+// kernel: on the quantizer's Q it ran 7% faster end to end at 1K keys and within 1% at 4K-32K
+// (s15). FusedTuning::fused_q = 1 fuses both at any length. False for int8-qk (int8_pv false):
+// its kernel was slower with Q fused.
+inline constexpr int64_t kFusedQMinKeys = 2048;
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with

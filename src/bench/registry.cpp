@@ -71,12 +71,13 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant
 }
 
 // The shortest key ranges where int8-fa's wide pair measured faster on the H200
-// (docs/perf-log.md "auto" and s15): below them the 64-key kernels win. At head_dim 128 the
+// (docs/perf-log.md "auto", s15 and s17): below them the 64-key kernels win. At head_dim 128 the
 // 64-key kernel reads the quantizer's Q since s15, and on causal rows it is then faster up to
 // 2K keys (Llama-3-8B's causal GQA at 2K: 0.12 against 0.13 ms end to end; at 4K within 1%);
-// on full rows the wide pair wins from 2K (1% there). Head_dim 64 runs other kernels than the
-// warp-specialized one below 4K keys.
-constexpr int64_t kAutoWideMinKeysD128 = 2048;
+// on full rows the wide pair wins from 1K since s17, there on the quantizer's Q (0.392 against
+// 0.399 ms end to end at 1K; it fuses Q from kFusedQMinKeys). Head_dim 64 runs other kernels
+// than the warp-specialized one below 4K keys.
+constexpr int64_t kAutoWideMinKeysD128 = 1024;
 constexpr int64_t kAutoWideMinKeysD128Causal = 4096;
 constexpr int64_t kAutoWideMinKeysD64 = 4096;
 

@@ -620,7 +620,9 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
                                  cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
                                                                     KernelId::Int8Full, nullptr),
                                  what);
-        EXPECT_EQ(kernels::attention_quantizes_q(dims, cfg, true), dims.head_dim == 128) << what << ": Q fused by default";
+        EXPECT_EQ(kernels::attention_quantizes_q(dims, cfg, true),
+                  dims.head_dim == 128 && dims.seq_kv >= kernels::kFusedQMinKeys)
+            << what << ": Q fused by default from " << kernels::kFusedQMinKeys << " keys";
         expect_fused_q_identical(prob, prob.output(), what);
         const KernelChoice mma_sync(0);  // forced off the warp-specialized kernel: refused
         EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
