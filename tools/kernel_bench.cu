@@ -117,7 +117,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide, Int8FaU8WsWideQ8 };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide, Int8FaU8WsWideQ8, Int8QkWsOv, Fp16FaWsOv };
 
 // A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
 // FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
@@ -160,11 +160,14 @@ constexpr KindSpec kKinds[] = {
     {Kind::Int8FaU8WsFq, "int8-fa(u8,ws,fq)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, true},
     {Kind::Int8FaU8WsWide, "int8-fa(u8,ws,wide)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, true, true},
     {Kind::Int8FaU8WsWideQ8, "int8-fa(u8,ws,wide,q8)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, false, true},
+    // The overlap schedule forced (the "(ws)" kinds take the default, ping-pong but for int8-qk at 64).
+    {Kind::Int8QkWsOv, "int8-qk(ws,ov)", KernelId::Int8QK, kU8, false, 0, -1, 1, 0},
+    {Kind::Fp16FaWsOv, "fp16-fa(ws,ov)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 0},
 };
 constexpr bool kinds_in_enum_order() {
   for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
     if (static_cast<size_t>(kKinds[i].kind) != i) return false;
-  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8WsWideQ8) + 1;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Fp16FaWsOv) + 1;
 }
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
@@ -426,8 +429,8 @@ int main(int argc, char** argv) {
     if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWs, Kind::Int8QkWsPP, Kind::Fp16FaWs};
     else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
     else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8, Kind::Int8QkWs};
-    else if (mode == "wsfp16") kinds = {Kind::Fp16FaWs, Kind::Fp16FaWsPP};
-    else kinds = {Kind::Int8QkWs, Kind::Int8QkWsPP};
+    else if (mode == "wsfp16") kinds = {Kind::Fp16FaWsOv, Kind::Fp16FaWsPP};
+    else kinds = {Kind::Int8QkWsOv, Kind::Int8QkWsPP};
     if (mode == "wsfq") shapes.push_back({8, 16, 16, 2048, 2048, 128, false, false});  // where "auto" turns wide
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});

@@ -75,11 +75,12 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant
 // 64-key kernel reads the quantizer's Q since s15, and on causal rows it is then faster up to
 // 2K keys (Llama-3-8B's causal GQA at 2K: 0.12 against 0.13 ms end to end; at 4K within 1%);
 // on full rows the wide pair wins from 1K since s17, there on the quantizer's Q (0.392 against
-// 0.399 ms end to end at 1K; it fuses Q from kFusedQMinKeys). Head_dim 64 runs other kernels
-// than the warp-specialized one below 4K keys.
+// 0.399 ms end to end at 1K; it fuses Q from kFusedQMinKeys). At head_dim 64 the wide pair
+// wins from 1K keys on full and causal rows alike since s17 (16-20% and 8-14% end to end at 1K
+// and 2K, where the 64-key pair ran mma.sync; results/h200-int8fa-d64-short-*.json).
 constexpr int64_t kAutoWideMinKeysD128 = 1024;
 constexpr int64_t kAutoWideMinKeysD128Causal = 4096;
-constexpr int64_t kAutoWideMinKeysD64 = 4096;
+constexpr int64_t kAutoWideMinKeysD64 = 1024;
 
 bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
   if (!has_wide_blocks(dev, quant)) return false;
