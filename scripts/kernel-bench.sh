@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tools/kernel_bench through CMake and runs the given modes (default: check quick).
-#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [sanitize] [sass] [gtest] [ab]
+#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [wspipes] [sanitize] [sass] [gtest] [ab]
 #     or any other kernel_bench mode (ws, wsqk, wsfa, wsfp16, ws-threshold, wssan: tools/kernel_bench.cu)
 # Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
 # Build: CMake configures $OUT/build with -DINT8ATTN_KERNEL_TUNING=ON (the tuning copy of the
@@ -137,6 +137,15 @@ for m in "${modes[@]}"; do
         --section SchedulerStats --section InstructionStats --section MemoryWorkloadAnalysis --section Occupancy \
         "$out/kernel_bench" profile > "$out/ncu.txt" 2>&1 || status=1
       grep -E "flash_attention|Duration|Throughput|Issue Slots|Issued Warp|Eligible|Active Warps|Stall|No Eligible|Pipe|Bank|Occupancy" "$out/ncu.txt" | head -60 ;;
+    wspipes)  # ncu's pipe utilizations (% of peak, active cycles) of the 4K int8-fa product kernel and the 16K int8-qk one
+      for pm in wsprofile-wide wsprofile-qk; do
+        ncu --clock-control none --kernel-name regex:"int8_ws_kernel" --launch-count 1 \
+          --metrics 'regex:sm__inst_executed_pipe_[a-z0-9_]+\.avg\.pct_of_peak_sustained_active$,regex:sm__pipe_[a-z0-9_]+_cycles_active\.avg\.pct_of_peak_sustained_active$,sm__inst_executed.sum,gpu__time_duration.sum' \
+          "$out/kernel_bench" "$pm" > "$out/ncu-pipes-$pm.txt" 2>&1 || status=1
+        echo "== $pm"
+        grep -E "gpu__time|inst_executed.sum|pipe_(xu|alu|fma|fmaheavy|fmalite|fma_type_fp16|lsu|uniform)\.avg|pipe_tensor_cycles" "$out/ncu-pipes-$pm.txt" \
+          | grep -v realtime | sed 's/  */ /g' || true
+      done ;;
     wsprofile|wsprofile-qk)  # ncu of the warp-specialized int8-fa (int8-qk) kernel, d128 16K: sections, then stall samples per SASS line
       ncu --clock-control none --kernel-name regex:"int8_ws_kernel" --launch-count 1 --set full --import-source yes \
         -f -o "$out/$m" "$out/kernel_bench" "$m" > "$out/ncu-$m.log" 2>&1 || status=1
