@@ -78,16 +78,13 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant
 // 0.399 ms end to end at 1K; it fuses Q from kFusedQMinKeys). At head_dim 64 the wide pair
 // wins from 1K keys on full and causal rows alike since s17 (16-20% and 8-14% end to end at 1K
 // and 2K, where the 64-key pair ran mma.sync; results/h200-int8fa-d64-short-*.json).
-constexpr int64_t kAutoWideMinKeysD128 = 1024;
+constexpr int64_t kAutoWideMinKeys = 1024;
 constexpr int64_t kAutoWideMinKeysD128Causal = 4096;
-constexpr int64_t kAutoWideMinKeysD64 = 1024;
 
 bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
   if (!has_wide_blocks(dev, quant)) return false;
-  const int64_t min_keys = dims.head_dim <= 64 ? kAutoWideMinKeysD64
-                           : dims.causal       ? kAutoWideMinKeysD128Causal
-                                               : kAutoWideMinKeysD128;
-  return dims.seq_kv >= min_keys;
+  const bool d128_causal = dims.head_dim > 64 && dims.causal;
+  return dims.seq_kv >= (d128_causal ? kAutoWideMinKeysD128Causal : kAutoWideMinKeys);
 }
 
 std::optional<std::string> KernelSpec::gpu_block_reason(const DeviceCaps& dev, const QuantConfig& quant) const {
