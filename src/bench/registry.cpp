@@ -71,20 +71,23 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant
 }
 
 // The shortest key ranges where int8-fa's wide pair measured faster on the H200
-// (docs/perf-log.md "auto", s15 and s17): below them the 64-key kernels win. At head_dim 128 the
-// 64-key kernel reads the quantizer's Q since s15, and on causal rows it is then faster up to
-// 2K keys (Llama-3-8B's causal GQA at 2K: 0.12 against 0.13 ms end to end; at 4K within 1%);
-// on full rows the wide pair wins from 1K since s17, there on the quantizer's Q (0.392 against
-// 0.399 ms end to end at 1K; it fuses Q from kFusedQMinKeys). At head_dim 64 the wide pair
-// wins from 1K keys on full and causal rows alike since s17 (16-20% and 8-14% end to end at 1K
-// and 2K, where the 64-key pair ran mma.sync; results/h200-int8fa-d64-short-*.json).
-constexpr int64_t kAutoWideMinKeys = 1024;
+// (docs/perf-log.md "auto", s15, s17 and s18): below them the 64-key kernels win.
+// - Full rows, both head dims: from 256 keys since s18 (end to end at 256 / 512 keys, 16 heads,
+//   batch·seq 16K: head_dim 128 11% / 15% faster, 64 5% / 10%; build-run's short sweeps, the
+//   shortest measured). At head_dim 128 the wide kernel reads the quantizer's Q below
+//   kFusedQMinKeys (2K).
+// - Causal rows at head_dim 64: from 1K (8-14% at 1K-2K, s17; at 256 keys the 64-key pair was
+//   3% faster, at 512 even).
+// - Causal rows at head_dim 128: from 4K. The 64-key kernel on the quantizer's Q is faster up to
+//   2K keys there (Llama-3-8B's causal GQA at 2K: 0.12 against 0.13 ms end to end; at 4K within 1%).
+constexpr int64_t kAutoWideMinKeys = 256;
+constexpr int64_t kAutoWideMinKeysD64Causal = 1024;
 constexpr int64_t kAutoWideMinKeysD128Causal = 4096;
 
 bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
   if (!has_wide_blocks(dev, quant)) return false;
-  const bool d128_causal = dims.head_dim > 64 && dims.causal;
-  return dims.seq_kv >= (d128_causal ? kAutoWideMinKeysD128Causal : kAutoWideMinKeys);
+  if (!dims.causal) return dims.seq_kv >= kAutoWideMinKeys;
+  return dims.seq_kv >= (dims.head_dim > 64 ? kAutoWideMinKeysD128Causal : kAutoWideMinKeysD64Causal);
 }
 
 std::optional<std::string> KernelSpec::gpu_block_reason(const DeviceCaps& dev, const QuantConfig& quant) const {

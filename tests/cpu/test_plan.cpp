@@ -228,7 +228,7 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
   const HopperCapsBackend hopper;
   const AmpereCaps ampere;
   const SweepConfig automatic = parse_sweep_config(
-      R"({"axes": {"heads": [2], "seq_len": [1024, 2048, 4096], "head_dim": [64, 128], "causal": [false, true]}})",
+      R"({"axes": {"heads": [2], "seq_len": [128, 256, 512, 1024, 2048, 4096], "head_dim": [64, 128], "causal": [false, true]}})",
       "auto.json");
   const SweepConfig pinned = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [128]}, "quantization": {"kv_block": 64}})", "pin.json");
@@ -245,7 +245,7 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
   };
   for (size_t i = 0; i < automatic.cases.size(); ++i) {
     const AttnDims& d = automatic.cases[i].dims;
-    const bool wide = d.seq_kv >= (d.head_dim == 128 && d.causal ? 4096 : 1024);
+    const bool wide = d.seq_kv >= (!d.causal ? 256 : d.head_dim == 128 ? 4096 : 1024);
     EXPECT_EQ(blocks(hopper, automatic, i, "int8-fa"), wide ? "128/128" : "64/0") << automatic.cases[i].id;
     EXPECT_EQ(blocks(hopper, automatic, i, "int8-qk"), "64/0");
     EXPECT_EQ(blocks(hopper, automatic, i, "fp16-fa"), "none");
@@ -257,8 +257,8 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
   const SweepPlan plan = plan_sweep(automatic, hopper);
   const std::string text = render_dry_run(plan, OutputFormat::Table);
   EXPECT_NE(text.find("kv/v blocks"), std::string::npos) << text;
-  // int8-fa's pairs in the order they first appear: 128/128 (head_dim 64 from 1K), 64/0 (causal rows at 128 below 4K)
-  EXPECT_NE(text.find("128/128, 64/0"), std::string::npos) << text;
+  // int8-fa's pairs in the order they first appear: 64/0 (128 keys), 128/128 (full rows from 256)
+  EXPECT_NE(text.find("64/0, 128/128"), std::string::npos) << text;
   const auto json = nlohmann::json::parse(render_dry_run(plan, OutputFormat::Json));
   for (const auto& tally : json["kernels"]) {
     if (tally["kernel"] == "int8-fa") EXPECT_EQ(tally["quantization"].size(), 2u) << tally;
