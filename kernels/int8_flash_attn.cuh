@@ -207,6 +207,9 @@ struct WarpTile {
   static constexpr int kQFragRegs = kSch.q_from_smem ? 1 : S::kKSteps;
   static constexpr float kLevels = S::kInt8PV ? (kPU8 ? 255.f : 127.f) : 1.f;
   static constexpr float kRefWindow = 12.f;  // see softmax_pv
+  // softmax<.., kLazyRef>: how far a block's max may pass P's reference before it is raised
+  // (log2 units: P up to 2^8 = 256, FlashAttention-4's threshold).
+  static constexpr float kLazyRefLog2 = 8.f;
 
   const Params& p;
   int lane, g, t;
@@ -420,8 +423,12 @@ struct WarpTile {
   }
 
   // softmax() with the block max already known (block_max()). kRowSum false: l is left alone,
-  // for add_code_sums once the codes are packed (kCodeRowSum).
-  template <bool kRowSum = true>
+  // for add_code_sums once the codes are packed (kCodeRowSum). kLazyRef (FP16 P; fp16-fa's
+  // Hopper kernel at head_dim 128): m is P's reference rather than the running max, raised only
+  // when a block's max passes it by more than kLazyRefLog2, so that alpha is exactly 1 on most
+  // steps and O's rescale can be skipped (FlashAttention-4's trick); P (up to 2^kLazyRefLog2)
+  // keeps FP16's relative precision, so only P's FP16 rounding changes.
+  template <bool kRowSum = true, bool kLazyRef = false>
   __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
                                           float (&tp)[S::kNTilesS][4], float (&alpha)[2], float (&beta)[2],
                                           bool& unit_beta) {
@@ -443,6 +450,17 @@ struct WarpTile {
           ref[r] = ref_new;
         }
         unit_beta = unit_beta && beta[r] == 1.f;
+      } else if constexpr (kLazyRef) {
+        // The reference stays unless the block passes it by more than kLazyRefLog2 (-inf
+        // before the first visible key: any visible block passes it). Selects, no branch.
+        const float ref_new = block_max > m[r] + kLazyRefLog2 ? m_new : m[r];
+        const bool visible = ref_new != -INFINITY;
+        const float moved = fast_exp2(m[r] - ref_new);
+        alpha[r] = visible && ref_new != m[r] ? moved : 1.f;
+        beta[r] = visible ? 1.f : 0.f;
+        shift[r] = visible ? ref_new : 0.f;
+        m[r] = ref_new;
+        continue;
       } else if (m_new != -INFINITY) {
         alpha[r] = fast_exp2(m[r] - m_new);
         beta[r] = 1.f;

@@ -836,6 +836,12 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   typename Ring::SAcc s_acc;
   float tp[kKeys / 8][4], alpha[2];
   uint32_t pa[kKeys / 16][4];
+  // fp16-fa at head_dim 128: P against a lazy reference (WarpTile::softmax's kLazyRef), and O's
+  // rescale skipped where alpha is 1 for the whole warp: +3-5% at 1K-32K (kernel_bench, H200,
+  // docs/perf-log.md s18). Not int8-qk (−5 to −8%, the same code in another schedule of
+  // ptxas's) nor fp16-fa at head_dim 64 (−1%).
+  constexpr bool kLazyRef = kV == Variant::Fp16Flash && kD == 128;
+  bool rescale_o = true;  // some row of the warp has alpha != 1
   const WsTurns<kSchedule == kWsPingPong, W::kConsumers> turns(cg);
   const float2 no_v_scales[kD / 8] = {};  // int8-qk and fp16-fa store O / l (WarpTile::kOutVScales false)
 
@@ -844,7 +850,8 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
     bool unit_beta;
     if (masked) Ring::template scaled_scores<true>(wt, mask_blk, s_acc, ks, x, bmax);
     else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
-    wt.softmax(x, bmax, tp, alpha, beta, unit_beta);  // int8-qk: beta is 1
+    wt.template softmax<true, kLazyRef>(x, bmax, tp, alpha, beta, unit_beta);  // beta is 1
+    if constexpr (kLazyRef) rescale_o = __any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f);
   };
   // masked (a type): whether S needs the mask.
   auto step_of = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto masked,
@@ -876,8 +883,10 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
     for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
     ring.release_block(blk);
     after();
+    if (!kLazyRef || rescale_o) {
 #pragma unroll
-    for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
+      for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
+    }
     wt.pack_p_half(tp, pa);  // after the wait: a wgmma's input written while one runs serializes all (C7513)
   };
   auto nothing = [] {};
