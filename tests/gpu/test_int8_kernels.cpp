@@ -755,6 +755,33 @@ TEST(GpuInt8Kernels, AccuracyAgainstFp64Reference) {
     }
 }
 
+// fp16-fa's Hopper kernel at head_dim 128 keeps P against a reference that moves only when a
+// block's max passes it by more than 8 (log2 units; WarpTile::softmax's kLazyRef): scores that
+// jump far past that between blocks (K x12 from key 256, x36 from key 640) and ones that creep
+// up by less a block (K x(1 + j/256)) must both match the FP64 reference.
+TEST(GpuInt8Kernels, Fp16FaLazyReferenceFollowsRisingScores) {
+  SKIP_WITHOUT_DEVICE();
+  for (const bool jumps : {true, false})
+    for (const AttnDims& dims : {make_dims(1, 2, 2, 300, 1000, 128, false), make_dims(1, 2, 1, 700, 1000, 128, true)}) {
+      DeviceProblem prob(dims, QuantConfig{}, normal_input(29));
+      const int64_t d = dims.head_dim;
+      for (int64_t row = 0; row < dims.batch * dims.kv_heads * dims.seq_kv; ++row) {  // BHSD
+        const int64_t j = row % dims.seq_kv;
+        const float scale = jumps ? (j >= 256 ? 12.f : 1.f) * (j >= 640 ? 3.f : 1.f) : 1.f + j / 256.f;
+        for (int64_t c = 0; c < d; ++c) prob.host.k[row * d + c] = round_to_half(prob.host.k[row * d + c] * scale);
+      }
+      const DeviceBuffer k_scaled = upload_half(prob.host.k);
+      ASSERT_EQ(cudaMemcpy(prob.k.as<void>(), k_scaled.as<void>(), k_scaled.bytes(), cudaMemcpyDeviceToDevice),
+                cudaSuccess);
+      const std::vector<double> ref = host::reference_attention(dims, prob.host.q, prob.host.k, prob.host.v);
+      prob.poison_output();
+      ASSERT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                              prob.out.as<__half>(), nullptr),
+                cudaSuccess);
+      EXPECT_LE(rel_l2(prob.output(), ref), 2e-3) << "fp16-fa " << describe(dims) << (jumps ? " jumps" : " creep");
+    }
+}
+
 TEST(GpuInt8Kernels, EmptyCausalRowsAreZeroAndUnsupportedProblemsAreRefused) {
   SKIP_WITHOUT_DEVICE();
   const AttnDims dims = make_dims(1, 1, 1, 200, 70, 128, true);  // rows 0..129 see no key
