@@ -19,6 +19,12 @@
                                               side, so that two builds of one kernel can be compared
                                               (docs/perf-log.md s12: the same loop at 635 and 587 TOPS
                                               differs in stall_mio on MUFU)
+  sass_tools.py order SASS FUNC LO HI         the range's events in address order (wgmma and their waits,
+                                              warpgroup arrives, named barriers, mbarrier waits and arrivals,
+                                              votes, branches; a run of wgmma on one line) with the count of
+                                              other instructions and of MUFU.EX2 between them: where ptxas put
+                                              each wait against the softmax (docs/perf-log.md s18: the P·V wait
+                                              above the whole ex2 phase in every FP16-P·V kernel)
   sass_tools.py schedule SASS FUNC LO HI      ptxas's static schedule of that range from the control bits:
                                               the stall cycles it put after each instruction (a lower bound
                                               on one warp's issue time when nothing waits on a scoreboard)
@@ -120,6 +126,42 @@ def hist(path, func, lo, hi):
     ins = in_range(path, func, lo, hi)
     counts = collections.Counter(opcode(t) for _, t, _ in ins)
     print(f"{len(ins)} instructions: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
+
+
+_EVENT = re.compile(r"GMMA|WARPGROUP|BAR\.|SYNCS|VOTE|BRA|DEPBAR")
+
+
+def order(path, func, lo, hi):
+    others = ex2 = 0  # since the last event
+    run = None  # a run of wgmma: [first address, count, opcode with shape, instructions among them]
+
+    def flush():
+        nonlocal run, others, ex2
+        if run:
+            among = f" (and {run[3]} other instructions among them)" if run[3] else ""
+            print(f"{run[0]:#07x} {run[1]} x {run[2]}{among}")
+            run = None
+        if others:
+            print(f"    [{others} instructions, {ex2} MUFU.EX2]")
+        others = ex2 = 0
+
+    for address, text, _ in in_range(path, func, lo, hi):
+        if "GMMA" in text:
+            shape = text.split()[1] if text.startswith("@") else text.split()[0]
+            if run is not None and run[2] == shape and ex2 == 0:
+                run[1] += 1  # the same issue run: descriptor arithmetic may come between
+                run[3] += others
+                others = 0
+                continue
+            flush()
+            run = [address, 1, shape, 0]
+        elif _EVENT.search(text):
+            flush()
+            print(f"{address:#07x} {text}")
+        else:
+            others += 1
+            ex2 += "MUFU.EX2" in text
+    flush()
 
 
 def schedule(path, func, lo, hi):
@@ -227,6 +269,7 @@ def loop_stalls(*paths):
 def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
     commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4),
+                "order": (order, 4),
                 "stalls": (stalls, 1), "loop-stalls": (loop_stalls, 1)}
     optional = {"stalls": 1, "loop-stalls": 7}  # trailing arguments that may be left out
     given = len(argv) - 2
