@@ -73,9 +73,9 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant
 // The shortest key ranges where int8-fa's wide pair measured faster on the H200
 // (docs/perf-log.md "auto", s15, s17 and s18): below them the 64-key kernels win.
 // - Full rows, both head dims: from 256 keys since s18 (end to end at 256 / 512 keys, 16 heads,
-//   batch·seq 16K: head_dim 128 11% / 15% faster, 64 5% / 10%; build-run's short sweeps, the
-//   shortest measured). At head_dim 128 the wide kernel reads the quantizer's Q below
-//   kFusedQMinKeys (2K).
+//   batch·seq 16K: head_dim 128 11% / 15% faster, 64 5% / 10%; configs/int8fa-short.json,
+//   results/h200-int8fa-short-*.json; 256 is the shortest measured). At head_dim 128 the wide
+//   kernel reads the quantizer's Q below kFusedQMinKeys (2K).
 // - Causal rows at head_dim 64: from 1K (8-14% at 1K-2K, s17; at 256 keys the 64-key pair was
 //   3% faster, at 512 even).
 // - Causal rows at head_dim 128: from 4K. The 64-key kernel on the quantizer's Q is faster up to
