@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|wsprofile-wide|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -382,6 +382,7 @@ int main(int argc, char** argv) {
                              Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer,
                              Kind::Int8FaU8LQWs};
   const bool timed = mode != "check" && mode != "profile" && mode != "wsprofile" && mode != "wsprofile-qk" &&
+                     mode != "wsprofile-qkov" &&
                      mode != "wsprofile-wide" && mode != "sancheck" && mode != "wssan";
   if (mode == "check") {
     for (int64_t d : {64, 128})
@@ -411,8 +412,8 @@ int main(int argc, char** argv) {
         shapes.push_back({1, 2, 1, 130, 1100, d, causal, false});
         shapes.push_back({1, 48, 8, 300, 600, d, causal, false});  // 96-144 tiles: CTAs walk several
       }
-  } else if (mode == "wsprofile" || mode == "wsprofile-qk") {  // one launch of a warp-specialized kernel for ncu (16K, d128)
-    kinds = {mode == "wsprofile" ? Kind::Int8FaU8WsDefer : Kind::Int8QkWs};
+  } else if (mode == "wsprofile" || mode == "wsprofile-qk" || mode == "wsprofile-qkov") {  // one launch of a warp-specialized kernel for ncu (16K, d128); qkov: int8-qk in the overlap schedule (s18: as fast as ping-pong with the P·V wait pinned)
+    kinds = {mode == "wsprofile" ? Kind::Int8FaU8WsDefer : mode == "wsprofile-qk" ? Kind::Int8QkWs : Kind::Int8QkWsOv};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
   } else if (mode == "wsprofile-wide") {  // one launch of int8-fa's 128-key kernel, Q fused (the product from 2K), 4K d128
     kinds = {Kind::Int8FaU8WsWide};
