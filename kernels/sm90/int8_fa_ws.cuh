@@ -5,7 +5,8 @@
 //                next tile's Q lands during this one) and of each KV block's K, V and (INT8)
 //                per-key K scales (64 keys for int8-fa, 128 for the others: WsShape::kKeys)
 //                into a kStages-deep shared-memory ring; full/empty mbarriers order it with
-//                the consumers. It gives its registers away (setmaxnreg.dec) so the consumers
+//                the consumers (fp16-fa at head_dim 128: a pair for a slot's K and one for
+//                its V, WsShape::kSplitKV). It gives its registers away (setmaxnreg.dec) so the consumers
 //                can hold theirs.
 //   warpgroups 1, 2 (and 3)  consumers: 64 query rows each. The numerics and the per-thread softmax
 //                are WarpTile's (int8_flash_attn.cuh), the products are wgmma:
@@ -99,7 +100,16 @@ struct WsShape {
   static constexpr int kVScaleOffset = kScaleOffset + kScaleBytes;  // kVPerBlock: the block's kD V scales
   static constexpr int kVScaleBytes = kVPerBlock ? kD * 4 : 0;
   static constexpr int kStageBytes = kScaleOffset + (kFp16QK ? 0 : 1024);  // slots stay 1 KB aligned
-  static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes + kVScaleBytes;  // what a full barrier waits for
+  // fp16-fa at head_dim 128 guards a slot's K and its V by barriers of their own,
+  // FlashAttention-3's two pipelines: K is released once S has read it, so the next block's K
+  // loads while P·V still reads this V. Its ring has two stages (what fits beside two Q slots),
+  // and with one barrier pair a slot block j + 1 could only load once P·V(j - 1) was done:
+  // +25-50% (kernel_bench, H200, docs/perf-log.md s19). Not int8-qk (three stages; the split
+  // measured −3 to −6% in ping-pong at head_dim 128) nor head_dim 64 (four stages; −1 to −10%).
+  static constexpr bool kSplitKV = kFp16QK && kD == 128;
+  static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes + kVScaleBytes;
+  static constexpr int kKTmaBytes = kSplitKV ? kKBytes + kScaleBytes : kTmaBytes;  // what a full barrier waits for
+  static constexpr int kVTmaBytes = kVBytes + kVScaleBytes;                        // kSplitKV: a V-full barrier
   // K/V ring depth. int8-fa: 8 (~17 KB a stage; 4 and 8 measured alike, 6 2% slower). int8-qk:
   // 3 or 4 stages of 128 keys (49 and 25 KB at head_dim 128 and 64). fp16-fa: 64 and 32 KB a
   // stage, 2 or 4 (what fits beside two Q slots).
@@ -138,7 +148,8 @@ struct WsShape {
   static constexpr int kBarrierOffset = kUnitVScaleOffset + kUnitVScaleBytes;
   // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
   static constexpr int kQuantWarps = 3;
-  static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0);  // + the FP16 Q stage's full and empty
+  // + the FP16 Q stage's full and empty; kSplitKV: + the slots' V-full and V-empty
+  static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0) + (kSplitKV ? 2 * kStages : 0);
   static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
   // 128*24 + 256*240 = 384*168 and 128*24 + 384*160 <= 512*128: the launch allocation (the CTA's pool)
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = kConsumers == 3 ? 160 : 240;
@@ -167,6 +178,8 @@ struct WsBarriers {
   uint64_t* q_empty;
   uint64_t* q16_full;
   uint64_t* q16_empty;
+  uint64_t* v_full;   // WsShape::kSplitKV: a slot's V (else full and empty guard it with K)
+  uint64_t* v_empty;
 };
 
 // The producer (lane 0 of warp 0): for each of the CTA's tiles, Q into its slot (once the
@@ -209,23 +222,33 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
     const int kv = static_cast<int>(work.kv_index);
     for (int blk = 0; blk < work.n_blocks; ++blk, ++g) {
       const uint32_t stage = g % W::kStages;
-      if (g >= W::kStages) ws::wait_phase(&bar.empty[stage], (g / W::kStages - 1) & 1);
+      const uint32_t phase = (g / W::kStages - 1) & 1;  // the slot's last round, once g >= kStages
+      if (g >= W::kStages) ws::wait_phase(&bar.empty[stage], phase);
       char* slot = smem + W::kRingOffset + stage * W::kStageBytes;
-      ws::arrive_expect_bytes(&bar.full[stage], W::kTmaBytes);
+      ws::arrive_expect_bytes(&bar.full[stage], W::kKTmaBytes);
       const int key0 = blk * W::kKeys;
 #pragma unroll
       for (int c = 0; c < W::kQKColumns; ++c)
         ws::tma_load(slot + c * W::kKColumnBytes, &p.k_map, c * 64, key0, kv, &bar.full[stage]);
+      auto load_k_scales = [&] {
+        if constexpr (!W::kFp16QK) ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
+      };
+      uint64_t* const v_full = W::kSplitKV ? &bar.v_full[stage] : &bar.full[stage];
+      if constexpr (W::kSplitKV) {  // K's half complete before V's wait
+        load_k_scales();
+        if (g >= W::kStages) ws::wait_phase(&bar.v_empty[stage], phase);
+        ws::arrive_expect_bytes(v_full, W::kVTmaBytes);
+      }
       if constexpr (W::kInt8PV) {
-        ws::tma_load(slot + W::kKBytes, &p.v_map, key0, 0, kv, &bar.full[stage]);
+        ws::tma_load(slot + W::kKBytes, &p.v_map, key0, 0, kv, v_full);
       } else {
 #pragma unroll
         for (int c = 0; c < kD / 64; ++c)
-          ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, key0, kv, &bar.full[stage]);
+          ws::tma_load(slot + W::kKBytes + c * W::kVColumnBytes, &p.v_map, c * 64, key0, kv, v_full);
       }
-      if constexpr (!W::kFp16QK) ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
+      if constexpr (!W::kSplitKV) load_k_scales();
       if constexpr (W::kVPerBlock)  // row kv * blocks + blk of [kv heads * blocks, kD]
-        ws::tma_load(slot + W::kVScaleOffset, &p.v_scale_map, 0, kv * p.v_blocks + blk, &bar.full[stage]);
+        ws::tma_load(slot + W::kVScaleOffset, &p.v_scale_map, 0, kv * p.v_blocks + blk, v_full);
     }
   }
 }
@@ -376,15 +399,28 @@ struct WsConsumerRing {
   __device__ __forceinline__ void wait_q(uint32_t tile_iter) const {
     ws::wait_phase(&bar.q_full[q_slot], (tile_iter / W::kQSlots) & 1);
   }
+  // Block blk's K and its scales (and, without kSplitKV, its V).
   __device__ __forceinline__ void wait_full(int blk) const {
     ws::wait_phase(&bar.full[stage_of(blk)], ((ring_base + blk) / W::kStages) & 1);
+  }
+  // kSplitKV: block blk's V (without it, wait_full's).
+  __device__ __forceinline__ void wait_v(int blk) const {
+    if constexpr (W::kSplitKV) ws::wait_phase(&bar.v_full[stage_of(blk)], ((ring_base + blk) / W::kStages) & 1);
   }
   __device__ __forceinline__ void release(uint64_t* barrier) const {  // one arrival per consumer warp
     __syncwarp();
     if (lane == 0) ws::arrive(barrier);
   }
   __device__ __forceinline__ uint64_t* empty_of(int blk) const { return &bar.empty[stage_of(blk)]; }
-  __device__ __forceinline__ void release_block(int blk) const { release(empty_of(blk)); }
+  // kSplitKV: block blk's K, once S and its scales have read it (without it: nothing, the slot
+  // goes with its V).
+  __device__ __forceinline__ void release_k(int blk) const {
+    if constexpr (W::kSplitKV) release(empty_of(blk));
+  }
+  // What is left of block blk's slot once P·V has read it: its V (kSplitKV), else all of it.
+  __device__ __forceinline__ void release_block(int blk) const {
+    release(W::kSplitKV ? &bar.v_empty[stage_of(blk)] : empty_of(blk));
+  }
   // kVPerBlock: block blk's kD V scales, loaded with its tile.
   __device__ __forceinline__ const float* v_scales(int blk) const {
     return reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kVScaleOffset - smem_base));
@@ -568,6 +604,11 @@ __device__ __forceinline__ void ws_drain_o_stores() {
 // The tile's last step without a next tile (or when the next sees no key) recomputes the last
 // block's S with every key masked instead of branching around the wgmma: ptxas serializes
 // all wgmma of a kernel whose pipeline it cannot follow through branches (perf-log v7).
+// The mask block of a tile's last step when no tile follows (ws_walk_tiles): S is repeated on
+// the tile's last block with every key masked, past any block there is.
+template <int kKeys>
+inline constexpr int kRepeatedBlock = INT32_MAX / kKeys;
+
 template <class W, class Tile, class Prologue, class Steps, class Step, class Complete, class Restarted, class Reset,
           class Store>
 __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, const WsBarriers& bar, int cg, int lane,
@@ -622,7 +663,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
              reset();
            });
     } else {
-      if (n_blocks > 0) step(ring, n_blocks - 1, ring, n_blocks - 1, INT32_MAX / W::kKeys, nothing, nothing);
+      if (n_blocks > 0) step(ring, n_blocks - 1, ring, n_blocks - 1, kRepeatedBlock<W::kKeys>, nothing, nothing);
       if (!W::kOInQSlot) ring.release_q();
       complete(ring, work);
       store(ring, wt.finish(), work);
@@ -856,7 +897,12 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   // masked (a type): whether S needs the mask.
   auto step_of = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto masked,
                      auto&& between, auto&& after) {
-    s_ring.wait_full(next);
+    // A tile's last step without a switch repeats S on its last block, every key masked; with
+    // kSplitKV that block's K is released already (its slot may be loading a later block: the
+    // repeated S reads whatever is there, masked), so neither wait for it again nor release it.
+    const bool repeat = decltype(masked)::value && mask_blk == kRepeatedBlock<kKeys>;
+    if (!W::kSplitKV || !repeat) s_ring.wait_full(next);
+    ring.wait_v(blk);
     KScales ks;
     s_ring.load_k_scales(wt, next, ks);
     turns.take();
@@ -877,6 +923,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
     wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
     fence_regs(s_acc);
     softmax_of(decltype(masked)::value, mask_blk, ks);
+    if (!repeat) s_ring.release_k(next);  // S and its K scales have read it
     wgmma_wait<0>();
     fence_regs(o_acc);
 #pragma unroll
@@ -896,6 +943,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
         KScales ks;
         ring.first_scores(wt, s_acc, ks);
         softmax_of(true, 0, ks);
+        ring.release_k(0);
         wt.pack_p_half(tp, pa);
       },
       [&](const Ring& ring, const typename W::Work& work) {
@@ -929,12 +977,15 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   extern __shared__ char smem_raw[];
   char* const smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);  // TMA swizzle: 1 KB aligned
   uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
+  uint64_t* const v_barriers = barriers + 2 * (W::kStages + W::kQSlots) + (W::kFusedQ ? 2 : 0);
   const WsBarriers bar{barriers,
                        barriers + W::kStages,
                        barriers + 2 * W::kStages,
                        barriers + 2 * W::kStages + W::kQSlots,
                        barriers + 2 * (W::kStages + W::kQSlots),
-                       barriers + 2 * (W::kStages + W::kQSlots) + 1};
+                       barriers + 2 * (W::kStages + W::kQSlots) + 1,
+                       W::kSplitKV ? v_barriers : barriers,
+                       W::kSplitKV ? v_barriers + W::kStages : barriers + W::kStages};
   // The warp index through a shuffle: the compiler then knows it is warp-uniform, so the
   // consumers' descriptor and ring-slot arithmetic runs on the uniform datapath instead of
   // in vector registers moved over by R2UR before each wgmma (as CUTLASS's canonical_warp_idx_sync):
@@ -947,6 +998,10 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
     for (int s = 0; s < W::kStages; ++s) {
       cuda::ptx::mbarrier_init(&bar.full[s], 1);                    // the producer's arrival + its bytes
       cuda::ptx::mbarrier_init(&bar.empty[s], 4 * W::kConsumers);   // one per consumer warp
+      if constexpr (W::kSplitKV) {
+        cuda::ptx::mbarrier_init(&bar.v_full[s], 1);
+        cuda::ptx::mbarrier_init(&bar.v_empty[s], 4 * W::kConsumers);
+      }
     }
     const bool quantizing = W::kFusedQ && p.fused_q;  // Q's slots are filled by kQuantWarps warps
     for (int s = 0; s < W::kQSlots; ++s) {
