@@ -6,8 +6,8 @@
 //                per-key K scales (64 keys for int8-fa, 128 for the others: WsShape::kKeys)
 //                into a kStages-deep shared-memory ring; full/empty mbarriers order it with
 //                the consumers (fp16-fa at head_dim 128: a pair for a slot's K and one for
-//                its V, WsShape::kSplitKV). It gives its registers away (setmaxnreg.dec) so the consumers
-//                can hold theirs.
+//                its V, WsShape::kSplitKV). It gives its registers away (setmaxnreg.dec) so
+//                the consumers can hold theirs.
 //   warpgroups 1, 2 (and 3)  consumers: 64 query rows each. The numerics and the per-thread softmax
 //                are WarpTile's (int8_flash_attn.cuh), the products are wgmma:
 //                S = Q·K^T (m64n{keys}k32 s8.s8, or m64n128k16 f16 for fp16-fa, both from
@@ -584,6 +584,11 @@ __device__ __forceinline__ void ws_drain_o_stores() {
   if (W::kTmaStoreO && threadIdx.x % 128 == 0) ws::tma_store_wait();  // ws_store_o's issuing thread
 }
 
+// The mask block of a tile's last step when no tile follows (ws_walk_tiles): S is repeated on
+// the tile's last block with every key masked, past any block there is.
+template <int kKeys>
+inline constexpr int kRepeatedBlock = INT32_MAX / kKeys;
+
 // One consumer warpgroup's walk over its CTA's tiles, for either variant. The last step of a
 // tile computes the next tile's first S (its Q waits in the other slot) and stores O once its
 // P·V is done, so the next tile starts in the steady state: no prologue without overlap and
@@ -604,11 +609,6 @@ __device__ __forceinline__ void ws_drain_o_stores() {
 // The tile's last step without a next tile (or when the next sees no key) recomputes the last
 // block's S with every key masked instead of branching around the wgmma: ptxas serializes
 // all wgmma of a kernel whose pipeline it cannot follow through branches (perf-log v7).
-// The mask block of a tile's last step when no tile follows (ws_walk_tiles): S is repeated on
-// the tile's last block with every key masked, past any block there is.
-template <int kKeys>
-inline constexpr int kRepeatedBlock = INT32_MAX / kKeys;
-
 template <class W, class Tile, class Prologue, class Steps, class Step, class Complete, class Restarted, class Reset,
           class Store>
 __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, const WsBarriers& bar, int cg, int lane,
