@@ -3,7 +3,8 @@
 # CMake once per variant (the tuning build, -DINT8ATTN_KERNEL_TUNING=ON, one build folder each,
 # all variants in parallel), then runs the given kernel_bench modes for every variant in turn,
 # KB_REPEATS times, alternating variants so that clock and temperature drift hit all of them
-# alike. Prints each run's summary rows (shape, kernel, ms, TOPS; the quantizer's ms) last.
+# alike. Prints each run's summary rows (shape, kernel, ms, TOPS; the quantizer's ms), then the
+# variants side by side (scripts/ab_table.py: every round, the best against the first variant).
 #
 #   scripts/kernel-ab.sh -v NAME=SPEC [-v NAME=SPEC ...] MODE [MODE ...]
 #     SPEC: a folder whose files stand in for the tree's (INT8ATTN_KERNEL_STANDIN_DIR: its headers
@@ -83,6 +84,10 @@ for m in "${modes[@]}"; do
       fi
     done
   done
-done
+done | tee "$out/summary.txt"
+# The variants side by side: each kernel and shape, every round, the best against the first variant.
+if [ "${KB_REPEATS:-2}" -gt 0 ] && command -v python3 > /dev/null; then
+  python3 scripts/ab_table.py "$out/summary.txt" || true
+fi
 echo "total $((SECONDS - t0)) s"
 exit $status

@@ -4,7 +4,8 @@
 # warpgroup never has more than one in flight; the kernel still computes the right numbers, so
 # no GPU test notices (docs/perf-log.md, "wgmma serialization"); and no kernel may spill more
 # than its budget (scripts/check-kernel-spills.sh). Compiles kernels/int8_fa_ws.cu once more
-# with -Xptxas -v (about a minute). Included from tests/CMakeLists.txt.
+# with -Xptxas -v (about a minute). And the A/B table script's own check, below. Included from
+# tests/CMakeLists.txt.
 if(INT8ATTN_CUDA AND "90a" IN_LIST INT8ATTN_CUDA_ARCHS)
   find_program(INT8ATTN_PYTHON3_STATIC NAMES python3)
   if(INT8ATTN_PYTHON3_STATIC)
@@ -20,4 +21,18 @@ if(INT8ATTN_CUDA AND "90a" IN_LIST INT8ATTN_CUDA_ARCHS)
                      ${CMAKE_BINARY_DIR}/kernel-static/resources.txt)
     set_tests_properties(kernels.spills_within_budget PROPERTIES LABELS cpu FIXTURES_REQUIRED kernel_resources)
   endif()
+endif()
+
+# scripts/kernel-ab.sh's closing table (scripts/ab_table.py) on a kept two-variant log: each
+# variant's rounds and its best against the base, and a variant with bad elements named again.
+find_program(INT8ATTN_PYTHON3_AB NAMES python3)
+if(INT8ATTN_PYTHON3_AB)
+  add_test(NAME scripts.ab_table
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py
+                   ${CMAKE_SOURCE_DIR}/tests/data/kernel-ab-sample.txt)
+  set_tests_properties(scripts.ab_table PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "int8-fa\\(u8,ws,wide\\) +b4 h16/16 sq4096 skv4096 d128 full +base: 574/573 +fasplit: 582/582 \\(\\+1\\.2%\\).*bad elements \\(their speed does not count\\): fasplit int8-qk\\(ws\\) b4 h16/16 sq4096 skv4096 d128 full: 12")
+  add_test(NAME scripts.ab_table_rejects_other_logs
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py ${CMAKE_SOURCE_DIR}/README.md)
+  set_tests_properties(scripts.ab_table_rejects_other_logs PROPERTIES LABELS cpu WILL_FAIL TRUE)
 endif()

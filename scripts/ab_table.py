@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""scripts/kernel-ab.sh's runs side by side: one row a kernel and shape, and for each variant its
+TOPS in every round, its best round against the base variant's best, and its largest `bad`
+count (elements outside the output tolerance; any bad element makes a variant's speed
+meaningless, so those are listed again at the end).
+
+  ab_table.py LOG [--base NAME]
+
+LOG is kernel-ab.sh's output (its "== MODE VARIANT run R" headers, each followed by that run's
+kernel_bench summary rows); kernel-ab.sh runs this on its own output last. --base: the variant
+the others are compared with (default: the first one in the log). Exit status 1 if LOG holds
+no summary rows, 2 on bad usage.
+"""
+import argparse
+import collections
+import re
+import sys
+
+HEADER = re.compile(r"^== (\S+) (\S+) run (\d+)\s*$")
+# kernel_bench's summary row, runs of spaces collapsed (as kernel-ab.sh prints it):
+#   b1 h16/16 sq16384 skv16384 d128 full int8-qk(ws) s-1 2.952 ms 745.0 TOPS relL2 ... bad 0 ok
+ROW = re.compile(r"^(b\d+ h\S+ sq\d+ skv\d+ d\d+ (?:full|causal)) (\S+) s(-?\d+) [\d.]+ ms ([\d.]+) TOPS.*\bbad (\d+)")
+
+
+def parse(lines):
+    """{(kernel, shape): {variant: [(tops, bad), ...]}} in first-seen order, and the variants."""
+    table = collections.OrderedDict()
+    variants = []
+    variant = None
+    for line in lines:
+        line = " ".join(line.split())
+        header = HEADER.match(line)
+        if header:
+            variant = header.group(2)
+            if variant not in variants:
+                variants.append(variant)
+            continue
+        row = ROW.match(line)
+        if row and variant is not None:
+            shape, kernel, schedule, tops, bad = row.groups()
+            if schedule != "-1":
+                kernel += f" s{schedule}"
+            table.setdefault((kernel, shape), collections.OrderedDict()).setdefault(variant, []).append(
+                (float(tops), int(bad)))
+    return table, variants
+
+
+def render(table, variants, base):
+    width_kernel = max(len(k) for k, _ in table)
+    width_shape = max(len(s) for _, s in table)
+    out = []
+    bad_cells = []
+    for (kernel, shape), runs in table.items():
+        base_best = max(t for t, _ in runs[base]) if base in runs else None
+        cells = []
+        for v in variants:
+            if v not in runs:
+                cells.append(f"{v}: -")
+                continue
+            best = max(t for t, _ in runs[v])
+            worst_bad = max(b for _, b in runs[v])
+            rounds = "/".join(f"{t:.0f}" for t, _ in runs[v])
+            change = "" if v == base or not base_best else f" ({(best / base_best - 1) * 100:+.1f}%)"
+            cells.append(f"{v}: {rounds}{change}" + (f" BAD {worst_bad}" if worst_bad else ""))
+            if worst_bad:
+                bad_cells.append(f"{v} {kernel} {shape}: {worst_bad}")
+        out.append(f"{kernel:<{width_kernel}}  {shape:<{width_shape}}  " + "  ".join(cells))
+    if bad_cells:
+        out.append("bad elements (their speed does not count): " + "; ".join(bad_cells))
+    return out
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description="kernel-ab.sh's variants side by side", add_help=True)
+    parser.add_argument("log", help="kernel-ab.sh's output")
+    parser.add_argument("--base", help="the variant to compare with (default: the first in the log)")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.log, encoding="utf-8", errors="replace") as f:
+            table, variants = parse(f)
+    except OSError as e:
+        print(f"ab_table.py: {args.log}: {e.strerror}", file=sys.stderr)
+        return 2
+    if not table:
+        print(f"ab_table.py: {args.log}: no kernel_bench summary rows under '== MODE VARIANT run R' headers",
+              file=sys.stderr)
+        return 1
+    base = args.base or variants[0]
+    if base not in variants:
+        print(f"ab_table.py: --base {base}: not a variant of {args.log} ({', '.join(variants)})", file=sys.stderr)
+        return 2
+    print(f"TOPS by round, best round against {base}'s best:")
+    print("\n".join(render(table, variants, base)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
