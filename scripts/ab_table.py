@@ -71,7 +71,7 @@ def render(table, variants, base):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description="kernel-ab.sh's variants side by side", add_help=True)
+    parser = argparse.ArgumentParser(description="kernel-ab.sh's variants side by side")
     parser.add_argument("log", help="kernel-ab.sh's output")
     parser.add_argument("--base", help="the variant to compare with (default: the first in the log)")
     args = parser.parse_args(argv)

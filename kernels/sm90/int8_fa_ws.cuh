@@ -393,6 +393,8 @@ struct WsConsumerRing {
   }
 
   __device__ __forceinline__ uint32_t stage_of(int blk) const { return (ring_base + blk) % W::kStages; }
+  // The parity of block blk's round through its slot: what its full barriers complete.
+  __device__ __forceinline__ uint32_t round_parity(int blk) const { return ((ring_base + blk) / W::kStages) & 1; }
   __device__ __forceinline__ uint32_t slot_addr(int blk) const {
     return smem_base + W::kRingOffset + stage_of(blk) * W::kStageBytes;
   }
@@ -401,11 +403,11 @@ struct WsConsumerRing {
   }
   // Block blk's K and its scales (and, without kSplitKV, its V).
   __device__ __forceinline__ void wait_full(int blk) const {
-    ws::wait_phase(&bar.full[stage_of(blk)], ((ring_base + blk) / W::kStages) & 1);
+    ws::wait_phase(&bar.full[stage_of(blk)], round_parity(blk));
   }
   // kSplitKV: block blk's V (without it, wait_full's).
   __device__ __forceinline__ void wait_v(int blk) const {
-    if constexpr (W::kSplitKV) ws::wait_phase(&bar.v_full[stage_of(blk)], ((ring_base + blk) / W::kStages) & 1);
+    if constexpr (W::kSplitKV) ws::wait_phase(&bar.v_full[stage_of(blk)], round_parity(blk));
   }
   __device__ __forceinline__ void release(uint64_t* barrier) const {  // one arrival per consumer warp
     __syncwarp();
