@@ -63,19 +63,22 @@ constexpr int default_schedule(Variant variant, int head_dim) {
 
 // ---- the warp-specialized Hopper kernels (sm90/int8_fa_ws.cuh; the sm_90a image only) ------
 // The schedule a launch takes for schedule -1 (int8_fa_ws.cuh's WsSchedule), the measured best
-// (docs/perf-log.md v22-v25): int8-fa its one, the deferred merge (2); the others ping-pong (1:
-// the two consumers take turns to issue; fp16-fa +3-10%, int8-qk +3-6% at head_dim 128), but
-// int8-qk at head_dim 64 overlaps (0; ping-pong 3% slower there).
-constexpr int ws_default_schedule(Variant variant, int head_dim) {
-  return variant == Variant::Int8Full ? 2 : (variant == Variant::Fp16Flash || head_dim == 128) ? 1 : 0;
+// (docs/perf-log.md v22-v25, s20): int8-fa the one of its P block, the deferred merge (2) at 64
+// keys and the serial schedule on three consumers (3) at 128 (keys: int8-fa's P block, unused
+// by the others); the others ping-pong (1: the two consumers take turns to issue; fp16-fa
+// +3-10%, int8-qk +3-6% at head_dim 128), but int8-qk at head_dim 64 overlaps (0; ping-pong 3%
+// slower there).
+constexpr int ws_default_schedule(Variant variant, int head_dim, int keys = 0) {
+  if (variant == Variant::Int8Full) return keys == 128 ? 3 : 2;
+  return (variant == Variant::Fp16Flash || head_dim == 128) ? 1 : 0;
 }
 // int8-fa: X(head_dim, u8 P, l from quantized P, schedule, keys), keys the P-code block
 // (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128).
 #define INT8ATTN_WS_OPTIONS(X, D, S, K) \
   X(D, true, false, S, K) X(D, true, true, S, K) X(D, false, false, S, K) X(D, false, true, S, K)
 #define INT8ATTN_WS_INSTANCES(X)                                                                   \
-  INT8ATTN_WS_OPTIONS(X, 128, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 128) \
-  INT8ATTN_WS_OPTIONS(X, 128, 2, 128)
+  INT8ATTN_WS_OPTIONS(X, 128, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 3, 128) \
+  INT8ATTN_WS_OPTIONS(X, 128, 3, 128)
 // int8-qk: X(head_dim, l from the FP16-rounded P, schedule); tuning builds add the other schedule.
 #define INT8ATTN_WS_QK_OPTIONS(X, D, S) X(D, false, S) X(D, true, S)
 #if INT8ATTN_KERNEL_TUNING

@@ -137,7 +137,7 @@ cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int keys, int schedule, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
-  if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim);
+  if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim, keys);
 #define INT8ATTN_TRY_WS(D, PU8, LQ, S, K)                                                  \
   if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K) \
     return launch<Variant::Int8Full, D, PU8, LQ, S, K>(base, batch_heads, stream);

@@ -125,7 +125,8 @@ enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp
 // (head_dim 64 has it only in tuning builds), -1 the library's choice. ws: 1 the
 // warp-specialized kernel (kernels/sm90), 0 the older kernels themselves, kFromCommandLine the
 // --ws option (default -1: the library's choice). ws_schedule: 0 overlap, 1 ping-pong, 2
-// deferred merge, -1 the library's default. fused_q: the kernel gets FP16 Q and quantizes it
+// deferred merge (int8-fa's 64-key P blocks), -1 the library's default (int8-fa's 128-key
+// blocks: the serial schedule, their only one). fused_q: the kernel gets FP16 Q and quantizes it
 // itself (attention_quantizes_q; the quantizer skips Q), else the quantizer's codes. wide:
 // QuantConfig kv_block = v_block = 128 (128-key P blocks, V scaled per block; Hopper only).
 constexpr int kFromCommandLine = -2;
@@ -158,8 +159,8 @@ constexpr KindSpec kKinds[] = {
     {Kind::Fp16FaWsPP, "fp16-fa(ws,pp)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 1},
     {Kind::Int8FaU8LQWs, "int8-fa(u8,lq,ws)", KernelId::Int8Full, kU8, true, 0, -1, 1, 2},
     {Kind::Int8FaU8WsFq, "int8-fa(u8,ws,fq)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, true},
-    {Kind::Int8FaU8WsWide, "int8-fa(u8,ws,wide)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, true, true},
-    {Kind::Int8FaU8WsWideQ8, "int8-fa(u8,ws,wide,q8)", KernelId::Int8Full, kU8, false, 0, -1, 1, 2, false, true},
+    {Kind::Int8FaU8WsWide, "int8-fa(u8,ws,wide)", KernelId::Int8Full, kU8, false, 0, -1, 1, -1, true, true},
+    {Kind::Int8FaU8WsWideQ8, "int8-fa(u8,ws,wide,q8)", KernelId::Int8Full, kU8, false, 0, -1, 1, -1, false, true},
     // The overlap schedule forced (the "(ws)" kinds take the default, ping-pong but for int8-qk at 64).
     {Kind::Int8QkWsOv, "int8-qk(ws,ov)", KernelId::Int8QK, kU8, false, 0, -1, 1, 0},
     {Kind::Fp16FaWsOv, "fp16-fa(ws,ov)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 0},

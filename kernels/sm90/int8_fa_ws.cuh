@@ -1,9 +1,9 @@
 // int8-fa, int8-qk and fp16-fa on Hopper, warp-specialized (FlashAttention-3's structure, issue
 // 10): a persistent grid, one CTA per SM walking the tiles of 128 query rows (192 for fp16-fa at
-// head_dim 64: ws_consumers).
+// head_dim 64 and int8-fa's 128-key kernels: ws_consumers).
 //   warpgroup 0  producer: one thread issues TMA loads of each tile's Q (two slots, so the
 //                next tile's Q lands during this one) and of each KV block's K, V and (INT8)
-//                per-key K scales (64 keys for int8-fa, 128 for the others: WsShape::kKeys)
+//                per-key K scales (64 or 128 keys for int8-fa, 128 for the others: WsShape::kKeys)
 //                into a kStages-deep shared-memory ring; full/empty mbarriers order it with
 //                the consumers (fp16-fa at head_dim 128: a pair for a slot's K and one for
 //                its V, WsShape::kSplitKV). It gives its registers away (setmaxnreg.dec) so
@@ -12,14 +12,15 @@
 //                are WarpTile's (int8_flash_attn.cuh), the products are wgmma:
 //                S = Q·K^T (m64n{keys}k32 s8.s8, or m64n128k16 f16 for fp16-fa, both from
 //                smem), then
-//                int8-fa: O += P·V (m64n{D}k32 u8/s8.s8, P codes from registers, V^T from smem);
+//                int8-fa: O += P·V (m64n{D}k32 u8/s8.s8, or m64n64 halves for 128-key blocks, P
+//                codes from registers, V^T from smem);
 //                int8-qk, fp16-fa: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P
 //                from registers, V from smem as it lies in memory: [keys][channels], MN-major).
 // A tile's O leaves through shared memory and TMA stores (ws_store_o), as FlashAttention-3's
-// epilogue does. How each consumer overlaps its products with its softmax is a schedule (WsSchedule below:
-// int8-fa's deferred merge; the others overlap S with P·V, the consumers taking turns to
-// issue except int8-qk at head_dim 64: fa::ws_default_schedule). Included by exactly one .cu
-// (int8_fa_ws.cu).
+// epilogue does. How each consumer overlaps its products with its softmax is a schedule
+// (WsSchedule below: int8-fa's deferred merge at 64 keys, its serial schedule at 128; the
+// others overlap S with P·V, the consumers taking turns to issue except int8-qk at head_dim 64:
+// fa::ws_default_schedule). Included by exactly one .cu (int8_fa_ws.cu).
 #pragma once
 #include <cuda.h>  // CUtensorMap (a plain struct: no driver library is linked for it)
 #include <cuda/ptx>
@@ -30,14 +31,18 @@
 
 namespace int8attn::kernels::fa {
 
-// Consumer warpgroups of a kernel: 2 (128 query rows a CTA at 240 registers), or 3 (192 rows at
-// 160 registers, FlashAttention-3's shape at head_dim 64: a third warp a scheduler hides more of
-// the softmax's latency) where they fit without spilling: fp16-fa at head_dim 64, +6-21% on the
-// H200 (docs/perf-log.md s13). The INT8 kernels at 64 spill at 160 registers (int8-qk and
-// int8-fa's 128-key kernel 0.9-2 KB, 22-28% slower; int8-fa's 64-key one 110 B, +2-7% but still
-// below the 128-key kernel with two). Tuning builds may set INT8ATTN_WS_CONSUMERS_D64 (2 or 3)
-// for every head_dim-64 kernel.
-constexpr int ws_consumers(Variant variant, int head_dim) {
+// Consumer warpgroups of a kernel (keys: its KV block): 2 (128 query rows a CTA at 240
+// registers), or 3 (192 rows at 160 registers: a third warp a scheduler hides more of the
+// softmax's latency) where they fit without spilling:
+// - fp16-fa at head_dim 64, FlashAttention-3's shape there: +6-21% on the H200 (docs/perf-log.md s13);
+// - int8-fa's 128-key kernels, whose consumers run each block one product at a time (the serial
+//   schedule, ws_consume_fa_serial): +12-16% at head_dim 128 from 16K keys, +11-15% at 64
+//   (docs/perf-log.md s20).
+// int8-qk spills at 160 registers (0.9 KB at head_dim 64, 22-28% slower), and so does int8-fa's
+// 64-key kernel in its overlapped schedule (110 B). Tuning builds may set
+// INT8ATTN_WS_CONSUMERS_D64 (2 or 3) for the head_dim-64 kernels but int8-fa's 128-key one.
+constexpr int ws_consumers(Variant variant, int head_dim, int keys) {
+  if (variant == Variant::Int8Full && keys == kWsFaWideKeys) return 3;
 #ifdef INT8ATTN_WS_CONSUMERS_D64
   static_assert(INT8ATTN_WS_CONSUMERS_D64 == 2 || INT8ATTN_WS_CONSUMERS_D64 == 3, "2 or 3 consumer warpgroups");
   if (head_dim == 64) return INT8ATTN_WS_CONSUMERS_D64;
@@ -70,7 +75,7 @@ struct WsShape {
   static constexpr int kD = kD_;
   static constexpr bool kInt8PV = kV == Variant::Int8Full;
   static constexpr bool kFp16QK = kV == Variant::Fp16Flash;  // FP16 Q and K, no K scales
-  static constexpr int kConsumers = ws_consumers(kV, kD_);  // consumer warpgroups, 64 query rows each
+  static constexpr int kConsumers = ws_consumers(kV, kD_, kKeys_);  // consumer warpgroups, 64 query rows each
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockM = 64 * kConsumers;      // query rows per CTA
   // Keys per KV block, the online softmax's step: int8-fa's P-code block (the contract's
@@ -110,10 +115,12 @@ struct WsShape {
   static constexpr int kTmaBytes = kKBytes + kVBytes + kScaleBytes + kVScaleBytes;
   static constexpr int kKTmaBytes = kSplitKV ? kKBytes + kScaleBytes : kTmaBytes;  // what a full barrier waits for
   static constexpr int kVTmaBytes = kVBytes + kVScaleBytes;                        // kSplitKV: a V-full barrier
-  // K/V ring depth. int8-fa: 8 (~17 KB a stage; 4 and 8 measured alike, 6 2% slower). int8-qk:
-  // 3 or 4 stages of 128 keys (49 and 25 KB at head_dim 128 and 64). fp16-fa: 64 and 32 KB a
-  // stage, 2 or 4 (what fits beside two Q slots).
-  static constexpr int kStages = kInt8PV ? 8 * kBlockN / kKeys : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
+  // K/V ring depth. int8-fa: 8 blocks of 64 keys (~17 KB a stage; 4 and 8 measured alike, 6 2%
+  // slower), 4 of 128 keys, but 3 at head_dim 128 (what fits beside three consumers' Q and the
+  // FP16 Q stage). int8-qk: 3 or 4 stages of 128 keys (49 and 25 KB at head_dim 128 and 64).
+  // fp16-fa: 64 and 32 KB a stage, 2 or 4 (what fits beside two Q slots).
+  static constexpr int kStages = kInt8PV ? (kKeys == 128 && kD == 128 ? 3 : 8 * kBlockN / kKeys)
+                                         : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
   // O leaves through shared memory and TMA stores (ws_store_o): each consumer's 64 rows in kD /
@@ -142,10 +149,7 @@ struct WsShape {
   // fused_q: the Q scales of each slot's rows (usable ones, as q_scales_of returns them).
   static constexpr int kQScaleOffset = kQ16Offset + kQ16Bytes;
   static constexpr int kQScaleBytes = kFusedQ ? kQSlots * kBlockM * 4 : 0;
-  // kVPerBlock: kD unit V scales, the merge's while O's INT32 P·V holds nothing yet.
-  static constexpr int kUnitVScaleOffset = kQScaleOffset + kQScaleBytes;
-  static constexpr int kUnitVScaleBytes = kVPerBlock ? kD * 4 : 0;
-  static constexpr int kBarrierOffset = kUnitVScaleOffset + kUnitVScaleBytes;
+  static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
   // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
   static constexpr int kQuantWarps = 3;
   // + the FP16 Q stage's full and empty; kSplitKV: + the slots' V-full and V-empty
@@ -325,13 +329,15 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 //             P·V runs; wait for P·V and rescale O.
 //   PingPong (int8-qk at head_dim 128, fp16-fa): Overlap, the consumers taking turns to
 //             issue, round robin (named barriers 1 to kConsumers).
-//   DeferO (int8-fa):   issue S(blk + 1); merge P·V(blk - 1) into O while S runs; issue
-//             P·V(blk); scale and softmax S(blk + 1) while P·V(blk) runs. Both tensor waits are
-//             covered by the warp's own ALU work. The merge is one FFMA per element with no
-//             branch on the block weight: O is kept divided by a per-row scale (the last block's
-//             weight), so O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V. (int8-fa's
-//             Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17 and v24.)
-enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2 };
+//   DeferO (int8-fa, 64-key P blocks): issue S(blk + 1); merge P·V(blk - 1) into O while S
+//             runs; issue P·V(blk); scale and softmax S(blk + 1) while P·V(blk) runs. Both tensor
+//             waits are covered by the warp's own ALU work. The merge is one FFMA per element
+//             with no branch on the block weight: O is kept divided by a per-row scale (the last
+//             block's weight), so O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V.
+//             (int8-fa's Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17 and v24.)
+//   Serial (int8-fa, 128-key P blocks, three consumers): S, its softmax, P·V and the merge one
+//             after another (ws_consume_fa_serial); the other consumers fill the waits.
+enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2, kWsSerial = 3 };
 
 // Ping-pong's turns (named barriers 1..kConsumers, 0 being __syncthreads): a consumer waits for
 // its turn before it issues a step's products and passes the turn to the next one, round robin,
@@ -700,13 +706,12 @@ __device__ __forceinline__ void ws_steps(const Ring& ring, int whole, int n_bloc
 // This warp's first query row in the CTA's tile: 16 rows a warp, 64 a consumer warpgroup.
 __device__ __forceinline__ int ws_warp_row(int cg) { return (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16; }
 
-// One int8-fa consumer warpgroup over its CTA's tiles, in the DeferO schedule: O and l are
-// stored divided by the last block's weight (WarpTile::softmax_rescaled); merge_scale is the
-// factor of the merge in flight, pending the next one's. kKeys 128 (W::kVPerBlock): each
-// merge also multiplies by its block's V scales, read from the block's ring slot, so a slot
-// is released after the merge of its P·V (one step later than at 64 keys).
-template <int kD, bool kPU8, bool kLFromQ, int kKeys>
+// One int8-fa consumer warpgroup over its CTA's tiles, in the DeferO schedule (64-key P blocks):
+// O and l are stored divided by the last block's weight (WarpTile::softmax_rescaled);
+// merge_scale is the factor of the merge in flight, pending the next one's.
+template <int kD, bool kPU8, bool kLFromQ>
 __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, const WsBarriers& bar, int cg, int lane) {
+  constexpr int kKeys = kBlockN;
   using W = WsShape<Variant::Int8Full, kD, kKeys>;
   using Ring = WsConsumerRing<W>;
   using KScales = typename Ring::KScales;
@@ -721,35 +726,14 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   uint32_t s_acc[kKeys / 2], o_acc[kD / 2], pa[kKeys / 32][4];
   float tp[kKeys / 8][4];
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
-  // kVPerBlock: the V scales of the P·V in o_acc (unit ones while it holds nothing), and the
-  // empty barrier of its slot, released once merged (nullptr: none held).
-  const float* const unit_v_scales = reinterpret_cast<const float*>(smem + W::kUnitVScaleOffset);
-  const float* merge_v_scales = unit_v_scales;
-  uint64_t* held_slot = nullptr;
 #pragma unroll
   for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0;  // the merge of "block -1" adds nothing
-  auto merge = [&] {  // O = O * merge_scale + P·V, one FFMA (V per block: and one FMUL)
-    if constexpr (W::kVPerBlock) {
+  auto merge = [&] {  // O = O * merge_scale + P·V, one FFMA
 #pragma unroll
-      for (int n = 0; n < kD / 8; ++n) {
-        const float2 vs = *reinterpret_cast<const float2*>(merge_v_scales + n * 8 + 2 * (lane % 4));
+    for (int n = 0; n < kD / 8; ++n)
 #pragma unroll
-        for (int e = 0; e < 4; ++e)
-          wt.o[n][e] = fmaf(wt.o[n][e], merge_scale[e >> 1],
-                            static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])) * (e & 1 ? vs.y : vs.x));
-      }
-    } else {
-#pragma unroll
-      for (int n = 0; n < kD / 8; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          wt.o[n][e] =
-              fmaf(wt.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
-    }
-  };
-  auto release_merged = [&](const Ring& ring) {  // kVPerBlock: the slot whose scales the merge read
-    if (held_slot != nullptr) ring.release(held_slot);
-    held_slot = nullptr;
+      for (int e = 0; e < 4; ++e)
+        wt.o[n][e] = fmaf(wt.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
   };
   // l from the quantized P (kLFromQ) is summed from the packed codes (add_code_sums), after the
   // pack: 8 IDP.4A a step instead of a float sum of the codes' values.
@@ -763,34 +747,18 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
     wt.pack_p_codes(tp, codes);
     if constexpr (decltype(wt)::kCodeRowSum) wt.add_code_sums(codes, pending);
   };
-  // 128 keys: P's codes packed as soon as the softmax is done, into a second set that replaces
-  // pa once P·V(blk) has read it (16 registers instead of P's 64 floats kept across the wait).
-  constexpr bool kPackEarly = kKeys == kWsFaWideKeys;
-  uint32_t pa_next[kPackEarly ? kKeys / 32 : 1][4];
   // masked (a type): whether S needs the mask.
   auto step_of = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto masked,
                      auto&& between, auto&& after) {
     s_ring.wait_full(next);
-    // 64 keys: read at the top so that no branch (the mask's) waits for them: ptxas makes a
-    // branch wait for every load in flight. 128 keys (no mask branch): after S, so that their
-    // registers are not live beside O, the INT32 P·V and S.
-    constexpr bool kScalesFirst = kKeys == kBlockN;
+    // Read at the top so that no branch (the mask's) waits for them: ptxas makes a branch wait
+    // for every load in flight.
     KScales ks;
-    if constexpr (kScalesFirst) s_ring.load_k_scales(wt, next, ks);
-    // 128 keys at head_dim 128: the merge before S is issued, so that S's 64 accumulators are
-    // not live beside O, the INT32 P·V and the V scales (they spill otherwise).
-    constexpr bool kMergeFirst = W::kVPerBlock && kD == 128;
-    if constexpr (kMergeFirst) {
-      merge();
-      release_merged(ring);
-    }
+    s_ring.load_k_scales(wt, next, ks);
     fence_regs(s_acc);
     wgmma_fence();
     s_ring.issue_scores(next, s_acc);
-    if constexpr (!kMergeFirst) {
-      merge();
-      if constexpr (W::kVPerBlock) release_merged(ring);
-    }
+    merge();
     fence_regs(o_acc);
     wgmma_fence();
     const uint32_t v_lo = ring.slot_desc_lo(blk, W::kKBytes);  // rows of kKeys key bytes
@@ -800,27 +768,17 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       wgmma_pv<kD, kPU8, 1>(o_acc, pa[kk], gmma_desc_of_lo<kKeys>(v_lo + kk * kDescKStep));
     wgmma_commit();
     merge_scale[0] = pending[0], merge_scale[1] = pending[1];
-    if constexpr (W::kVPerBlock) merge_v_scales = ring.v_scales(blk), held_slot = ring.empty_of(blk);
     between();
     wgmma_wait<1>();  // S(next) done; P·V(blk) may still run
     fence_regs(s_acc);
-    if constexpr (!kScalesFirst) s_ring.load_k_scales(wt, next, ks);
     softmax_of(decltype(masked)::value, mask_blk, ks);
-    if constexpr (kPackEarly) pack_codes(pa_next);
     wgmma_wait<0>();
     fence_regs(o_acc);
 #pragma unroll
     for (int kk = 0; kk < kKeys / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
-    if constexpr (!W::kVPerBlock) ring.release_block(blk);
+    ring.release_block(blk);
     after();
-    if constexpr (kPackEarly) {
-#pragma unroll
-      for (int kk = 0; kk < kKeys / 32; ++kk)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) pa[kk][i] = pa_next[kk][i];
-    } else {
-      pack_codes(pa);
-    }
+    pack_codes(pa);
   };
   ws_walk_tiles<W>(
       p, smem, bar, cg, lane, wt, warp_row,
@@ -831,29 +789,172 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
         pack_codes(pa);
       },
       [&](const Ring& ring, const Work& work) {
-        // 64 keys: one loop with the mask's branch (peeling the masked blocks measured 1-3%
-        // slower). 128 keys, masked without a branch: the blocks every row sees whole without
-        // mask code, then the rest, as int8-qk.
-        ws_steps(ring, kKeys == kBlockN ? 0 : Ring::whole_blocks(p.base, work, cg), work.n_blocks, step_of);
+        // One loop with the mask's branch (peeling the masked blocks measured 1-3% slower).
+        ws_steps(ring, 0, work.n_blocks, step_of);
       },
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
       },
-      [&](const Ring& ring, const Work& work) {  // complete: the last P·V into O
+      [&](const Ring&, const Work& work) {  // complete: the last P·V into O
         wt.load_out_v_scales(work.kv_index, store_v_scales);  // read before the merge, used by the store after it
         merge();
-        if constexpr (W::kVPerBlock) release_merged(ring);
       },
       [&] { log2_o_scale[0] = log2_o_scale[1] = 0.f; },
       [&] {
 #pragma unroll
         for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f, o_acc[i] = 0;
         merge_scale[0] = merge_scale[1] = 1.f;
-        merge_v_scales = unit_v_scales;
       },
       [&](const Ring& ring, const auto& f, const Work& work) {
         ws_store_o<W>(p, smem, cg, ring, wt, f, store_v_scales, work.bh, work.m0 + 64 * cg);
       });
+  ws_drain_o_stores<W>();
+}
+
+// The causal and tail mask of a serial int8-fa consumer's blocks (WarpTile::mask's, every block
+// through the compares) from 32-bit bounds formed once a tile: with WarpTile's 64-bit row
+// bounds live through the step loops, the 128-key kernels spilled 284 bytes at head_dim 128
+// (docs/perf-log.md s20). Blocks are ints, so keys are below 2^31.
+struct WsKeyMask {
+  int seq_kv;  // the head's keys (at most INT32_MAX - 8, so that diag + 8 cannot overflow)
+  int diag;    // the keys row g of the warp sees under the causal mask (its position + offset +
+               // 1), clamped to [-8, seq_kv]: row g + 8 sees 8 more, and no row sees past seq_kv
+  __device__ __forceinline__ explicit WsKeyMask(const Params& p)
+      : seq_kv(static_cast<int>(min64(p.seq_kv, INT32_MAX - 8))), diag(0) {}
+  // The tile's rows from first_row (the warp's), this thread's row g = lane / 4.
+  __device__ __forceinline__ void restart(const Params& p, int64_t first_row, int64_t offset, int lane) {
+    diag = static_cast<int>(max64(-8, min64(first_row + lane / 4 + offset + 1, p.seq_kv)));
+  }
+  // x = -inf for the keys of block blk that rows g and g + 8 do not see (t = lane % 4: the
+  // thread's columns 2t, 2t + 1 of each 8-key n-tile).
+  template <int kKeys>
+  __device__ __forceinline__ void apply(const Params& p, int blk, int t, float (&x)[kKeys / 8][4]) const {
+    const int j0 = blk * kKeys, kv_left = min(seq_kv - j0, kKeys);
+    int seen[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) seen[r] = (p.causal ? max(0, min(diag + 8 * r - j0, kv_left)) : kv_left) - 2 * t;
+#pragma unroll
+    for (int n = 0; n < kKeys / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        if (n * 8 + (e & 1) >= seen[e >> 1]) x[n][e] = -INFINITY;
+  }
+};
+
+// One int8-fa consumer warpgroup of three over its CTA's tiles, in the serial schedule (128-key
+// P blocks, V scaled per block): each block one product at a time, S, its softmax and P's
+// codes, then P·V in halves of 64 channels, each merged into O with the block's V scales as
+// soon as it is done (at head_dim 128 the first while the second runs). No product of its own
+// overlaps the warpgroup's softmax; the other two consumers' work fills its waits (three warps
+// a scheduler), and only O and P's codes stay live beside S or the INT32 P·V, never both S and
+// P·V. docs/perf-log.md s20: against two consumers overlapping S, P·V and the softmax, +12-16%
+// at head_dim 128 from 16K keys, +14-20% at 2K-4K, +11-15% at 64. One P·V of 128 channels
+// spilled 64 bytes and ran 4-10% slower than the halves; merging each half only after the
+// other is issued spills 84 bytes but measured 3-5% faster than one half at a time.
+template <int kD, bool kPU8, bool kLFromQ>
+__device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
+                                                     int lane) {
+  constexpr int kKeys = kWsFaWideKeys;
+  using W = WsShape<Variant::Int8Full, kD, kKeys>;
+  using Ring = WsConsumerRing<W>;
+  using KScales = typename Ring::KScales;
+  using Work = typename W::Work;
+  static_assert(W::kVPerBlock && W::kConsumers == 3 && W::kTmaStoreO, "int8-fa's 128-key kernels");
+  const int warp_row = ws_warp_row(cg);
+  int64_t tile = blockIdx.x;
+  WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
+      p.base, lane, Work(p.base, tile, p.tile_order_heads).m0 + warp_row, p.base.seq_kv - p.base.seq_q);
+  constexpr bool kCodeRowSum = decltype(wt)::kCodeRowSum;
+  WsKeyMask mask(p.base);
+  uint32_t s_acc[kKeys / 2], pa[kKeys / 32][4];
+  float log2_o_scale[2];
+  auto block = [&](const Ring& ring, int blk, auto masked) {  // masked (a type): whether S needs the mask
+    ring.wait_full(blk);
+    fence_regs(s_acc);
+    wgmma_fence();
+    ring.issue_scores(blk, s_acc);
+    wgmma_wait<0>();
+    fence_regs(s_acc);
+    float merge_scale[2];
+    {
+      KScales ks;
+      ring.load_k_scales(wt, blk, ks);
+      float x[kKeys / 8][4], bmax[2], tp[kKeys / 8][4];
+      wt.template scale_scores<true>(s_acc, ks, x);
+      if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
+      wt.block_max(x, bmax);
+      wt.template softmax_rescaled<!kCodeRowSum>(x, bmax, tp, log2_o_scale, merge_scale);
+      wt.pack_p_codes(tp, pa);
+    }
+    if constexpr (kCodeRowSum) wt.add_code_sums(pa, merge_scale);
+    const uint32_t v_lo = ring.slot_desc_lo(blk, W::kKBytes);  // rows of kKeys key bytes
+    const float* v_scales = ring.v_scales(blk);
+    uint32_t pv[kD / 64][32];  // P·V in halves of 64 channels: each half's own accumulators
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 32; ++kk) fence_regs(pa[kk]);
+#pragma unroll
+    for (int h = 0; h < kD / 64; ++h) {  // every half issued, each its own commit group
+      fence_regs(pv[h]);
+      wgmma_fence();
+      const uint32_t v_half = v_lo + h * (64 * kKeys >> 4);  // V^T rows (channels) 64h..
+      wgmma_pv<64, kPU8, 0>(pv[h], pa[0], gmma_desc_of_lo<kKeys>(v_half));
+#pragma unroll
+      for (int kk = 1; kk < kKeys / 32; ++kk)
+        wgmma_pv<64, kPU8, 1>(pv[h], pa[kk], gmma_desc_of_lo<kKeys>(v_half + kk * kDescKStep));
+      wgmma_commit();
+    }
+#pragma unroll
+    for (int h = 0; h < kD / 64; ++h) {  // half h merged while the next one runs
+      if (h + 1 < kD / 64) wgmma_wait<1>();
+      else wgmma_wait<0>();
+      fence_regs(pv[h]);
+#pragma unroll
+      for (int nh = 0; nh < 8; ++nh) {  // O = O * merge_scale + P·V * the block's V scales (n-tiles 8h..)
+        const int n = h * 8 + nh;
+        const float2 vs = *reinterpret_cast<const float2*>(v_scales + n * 8 + 2 * (lane % 4));
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          wt.o[n][e] = fmaf(wt.o[n][e], merge_scale[e >> 1],
+                            static_cast<float>(static_cast<int32_t>(pv[h][4 * nh + e])) * (e & 1 ? vs.y : vs.x));
+      }
+    }
+    ring.release_block(blk);  // K, V and their scales all read
+  };
+  uint32_t ring_base = 0, tile_iter = 0;
+  for (;;) {
+    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
+    int n_blocks, whole;
+    {  // the tile's work is formed again for its store: none of it is live across the blocks
+      const Work work(p.base, tile, p.tile_order_heads);
+      float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: read from shared memory once Q is there
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      wt.restart(work.m0 + warp_row, q_scale);
+      mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
+      n_blocks = work.n_blocks;
+      whole = Ring::whole_blocks(p.base, work, cg);
+    }
+    ring.wait_q(tile_iter);
+    if (W::kFusedQ && p.fused_q) ring.q_scales_from_smem(warp_row, wt.q_scale);
+    log2_o_scale[0] = log2_o_scale[1] = 0.f;
+#pragma unroll
+    for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f;
+    // The blocks every row of the warpgroup sees whole without mask code, then the rest.
+    int blk = 0;
+    for (; blk < whole; ++blk) block(ring, blk, std::false_type{});
+    for (; blk < n_blocks; ++blk) block(ring, blk, std::true_type{});
+    if constexpr (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
+    {
+      const Work work(p.base, tile, p.tile_order_heads);
+      float2 no_v_scales[kD / 8];  // V per block: its scales are in the merges, none at the store
+      wt.load_out_v_scales(work.kv_index, no_v_scales);
+      ws_store_o<W>(p, smem, cg, ring, wt, wt.finish(wt.l, work.m0 + warp_row), no_v_scales, work.bh,
+                    work.m0 + 64 * cg);
+    }
+    tile += gridDim.x;
+    if (tile >= p.n_tiles) break;
+    ring_base += n_blocks;
+    ++tile_iter;
+  }
   ws_drain_o_stores<W>();
 }
 
@@ -1016,9 +1117,6 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
     }
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
-  if constexpr (W::kVPerBlock) {
-    if (tid < kD) reinterpret_cast<float*>(smem + W::kUnitVScaleOffset)[tid] = 1.f;
-  }
   __syncthreads();  // the last CTA-wide barrier: the producer's idle warps leave after it
   if (wg == 0) {
     ws::set_max_registers<W::kProducerRegs>();
@@ -1031,8 +1129,9 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   ws::set_max_registers<W::kConsumerRegs>();
   if (blockIdx.x >= p.n_tiles) return;
   if constexpr (kV == Variant::Int8Full) {
-    static_assert(kSchedule == kWsDeferO, "int8-fa's one schedule");
-    ws_consume_fa<kD, kPU8, kLFromQ, kKeys>(p, smem, bar, wg - 1, lane);
+    static_assert(kSchedule == (kKeys == kWsFaWideKeys ? kWsSerial : kWsDeferO), "int8-fa's schedule of its P block");
+    if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
+    else ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else {
     ws_consume_qk<kV, kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
   }

@@ -19,8 +19,9 @@ inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_head
 // int8-fa with the quantized tensors of `base` (attn_kernels.h layouts); cudaErrorNotSupported
 // for an instantiation this build lacks, per-block K scales, or a problem beyond the TMA's
 // 32-bit coordinates. keys: the P-code block, 64 (V per channel) or 128 (V per 128-key block,
-// base.v_scale [batch*kv_heads, padded seq_kv / 128, head_dim]). schedule: -1 or 2 (the deferred
-// O merge, its one schedule). The compiled instances: kernels/instances.h.
+// base.v_scale [batch*kv_heads, padded seq_kv / 128, head_dim]). schedule: -1, or the one of
+// the P block: 2 (the deferred O merge) at 64 keys, 3 (serial, three consumers) at 128. The
+// compiled instances: kernels/instances.h.
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int keys, int schedule, cudaStream_t stream);
 
