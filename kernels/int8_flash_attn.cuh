@@ -197,6 +197,18 @@ __device__ __forceinline__ void load_kv_block(const Params& p, uint32_t slot, co
   }
 }
 
+// -inf for the scores of a thread's S fragment that its rows do not see: row g + 8r sees
+// seen[r] keys counted from the thread's first column 2t (n-tile n holds columns n * 8 + 2t and
+// + 1), so each element costs one compare against a constant.
+template <int kNTiles>
+__device__ __forceinline__ void mask_unseen(const int (&seen)[2], float (&x)[kNTiles][4]) {
+#pragma unroll
+  for (int n = 0; n < kNTiles; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      if (n * 8 + (e & 1) >= seen[e >> 1]) x[n][e] = -INFINITY;
+}
+
 // Per-warp state and the two halves of one KV step: scores() (S = Q·K^T, scaled, masked)
 // and softmax_pv() (online softmax, P, O = O*alpha + P·V). (Running half of the warps one
 // half-step out of phase was measured slower: docs/perf-log.md v2.)
@@ -374,11 +386,7 @@ struct WarpTile {
       for (int r = 0; r < 2; ++r)
         seen[r] = static_cast<int>(
                       p.causal ? max64(0, min64(rows[r] + offset - j0 + 1, kv_left)) : kv_left) - 2 * t;
-#pragma unroll
-      for (int n = 0; n < S::kNTilesS; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          if (n * 8 + (e & 1) >= seen[e >> 1]) x[n][e] = -INFINITY;
+      mask_unseen(seen, x);
     }
   }
 

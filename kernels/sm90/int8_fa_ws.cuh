@@ -833,11 +833,7 @@ struct WsKeyMask {
     int seen[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) seen[r] = (p.causal ? max(0, min(diag + 8 * r - j0, kv_left)) : kv_left) - 2 * t;
-#pragma unroll
-    for (int n = 0; n < kKeys / 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e)
-        if (n * 8 + (e & 1) >= seen[e >> 1]) x[n][e] = -INFINITY;
+    mask_unseen(seen, x);
   }
 };
 
