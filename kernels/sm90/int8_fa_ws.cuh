@@ -336,7 +336,8 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 //             block's weight), so O*alpha + beta*P·V becomes O*(alpha*scale/beta) + P·V.
 //             (int8-fa's Overlap and PingPong measured 2-3% slower, docs/perf-log.md v17 and v24.)
 //   Serial (int8-fa, 128-key P blocks, three consumers): S, its softmax, P·V and the merge one
-//             after another (ws_consume_fa_serial); the other consumers fill the waits.
+//             after another (ws_consume_fa_serial); the other consumers fill the waits. At
+//             head_dim 64 the consumers take turns to issue P·V (WsTurns), round robin.
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2, kWsSerial = 3 };
 
 // Ping-pong's turns (named barriers 1..kConsumers, 0 being __syncthreads): a consumer waits for
@@ -847,6 +848,9 @@ struct WsKeyMask {
 // at head_dim 128 from 16K keys, +14-20% at 2K-4K, +11-15% at 64. One P·V of 128 channels
 // spilled 64 bytes and ran 4-10% slower than the halves; merging each half only after the
 // other is issued spills 84 bytes but measured 3-5% faster than one half at a time.
+// At head_dim 64 (one P·V of 64 channels, whose merge nothing of the warpgroup's own overlaps)
+// the consumers issue P·V in turns, round robin, which staggers their steps: +2-4.5% there,
+// within ±1% at 128, where it is off; turns to issue S cost 10-20% (docs/perf-log.md s21).
 template <int kD, bool kPU8, bool kLFromQ>
 __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                                      int lane) {
@@ -862,6 +866,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       p.base, lane, Work(p.base, tile, p.tile_order_heads).m0 + warp_row, p.base.seq_kv - p.base.seq_q);
   constexpr bool kCodeRowSum = decltype(wt)::kCodeRowSum;
   WsKeyMask mask(p.base);
+  const WsTurns<kD == 64, W::kConsumers> pv_turns(cg);  // barriers 1..3; ws_store_o's follow them
   uint32_t s_acc[kKeys / 2], pa[kKeys / 32][4];
   float log2_o_scale[2];
   auto block = [&](const Ring& ring, int blk, auto masked) {  // masked (a type): whether S needs the mask
@@ -888,6 +893,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     uint32_t pv[kD / 64][32];  // P·V in halves of 64 channels: each half's own accumulators
 #pragma unroll
     for (int kk = 0; kk < kKeys / 32; ++kk) fence_regs(pa[kk]);
+    pv_turns.take();
 #pragma unroll
     for (int h = 0; h < kD / 64; ++h) {  // every half issued, each its own commit group
       fence_regs(pv[h]);
@@ -899,6 +905,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
         wgmma_pv<64, kPU8, 1>(pv[h], pa[kk], gmma_desc_of_lo<kKeys>(v_half + kk * kDescKStep));
       wgmma_commit();
     }
+    pv_turns.pass();
 #pragma unroll
     for (int h = 0; h < kD / 64; ++h) {  // half h merged while the next one runs
       if (h + 1 < kD / 64) wgmma_wait<1>();
@@ -951,6 +958,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     ring_base += n_blocks;
     ++tile_iter;
   }
+  pv_turns.finish(cg);  // every consumer walks the same tiles and blocks: the turns balance
   ws_drain_o_stores<W>();
 }
 
