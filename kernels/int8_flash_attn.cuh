@@ -522,6 +522,38 @@ struct WarpTile {
     }
   }
 
+  // softmax_rescaled() with its state folded: ref[r] holds u = ref + log2 of O's scale, the only
+  // sum of the two that the merge needs (log2 merge_scale = u_old - u_new), so no log2_o_scale is
+  // kept. With ref_new = max(bm, m_new - kRefWindow), a visible block's u = ref_new + max(bm -
+  // ref_new, -64) = max(bm, m_new - kRefWindow - 64); a block with no visible key leaves u (-inf
+  // before the first one: merge_scale 0). The same merge up to FP32 rounding (rel L2 unchanged).
+  // int8-fa's serial consumer at head_dim 128: 834 SASS a step against 857, 52 spilled bytes
+  // against 84, +0.5-1.3% (kernel_bench); at 64 it measured 2-3% slower (docs/perf-log.md s21).
+  template <bool kRowSum = true>
+  __device__ __forceinline__ void softmax_folded(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
+                                                 float (&tp)[S::kNTilesS][4], float (&merge_scale)[2]) {
+    static_assert(S::kInt8PV, "block-relative P only");
+    float shift[2], log2_merge[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float block_max = bmax[r];
+      const float m_new = fmaxf(m[r], block_max);
+      const bool visible = block_max != -INFINITY;
+      const float u_new = fmaxf(block_max, m_new - (kRefWindow + 64.f));
+      log2_merge[r] = visible ? ref[r] - u_new : 0.f;
+      shift[r] = visible ? block_max - log2_levels : 0.f;  // masked keys: exp2(-inf) = 0
+      ref[r] = visible ? u_new : ref[r];
+      m[r] = m_new;
+    }
+    float l_block[2];
+    exponentials<kRowSum>(x, shift, tp, l_block);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      merge_scale[r] = fast_exp2(log2_merge[r]);
+      if constexpr (kRowSum) l[r] = fmaf(l[r], merge_scale[r], l_block[r]);
+    }
+  }
+
   // int8-fa with l from the quantized P: its row sum comes from the packed codes (add_code_sums)
   // instead of a float sum of the codes' values in exponentials.
   static constexpr bool kCodeRowSum = S::kInt8PV && kLFromQ;

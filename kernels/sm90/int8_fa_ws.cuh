@@ -868,7 +868,10 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   WsKeyMask mask(p.base);
   const WsTurns<kD == 64, W::kConsumers> pv_turns(cg);  // barriers 1..3; ws_store_o's follow them
   uint32_t s_acc[kKeys / 2], pa[kKeys / 32][4];
-  float log2_o_scale[2];
+  // The softmax's state: folded at head_dim 128 (WarpTile::softmax_folded); at 64 ref and O's
+  // log2 scale apart (softmax_rescaled), which measured 2-3% faster there (ptxas's schedule).
+  constexpr bool kFoldedState = kD == 128;
+  float log2_o_scale[2];  // !kFoldedState
   auto block = [&](const Ring& ring, int blk, auto masked) {  // masked (a type): whether S needs the mask
     ring.wait_full(blk);
     fence_regs(s_acc);
@@ -884,7 +887,8 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       wt.template scale_scores<true>(s_acc, ks, x);
       if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
       wt.block_max(x, bmax);
-      wt.template softmax_rescaled<!kCodeRowSum>(x, bmax, tp, log2_o_scale, merge_scale);
+      if constexpr (kFoldedState) wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale);
+      else wt.template softmax_rescaled<!kCodeRowSum>(x, bmax, tp, log2_o_scale, merge_scale);
       wt.pack_p_codes(tp, pa);
     }
     if constexpr (kCodeRowSum) wt.add_code_sums(pa, merge_scale);
