@@ -513,6 +513,15 @@ struct WarpTile {
       log2_o_scale[r] = log2_weight;
       m[r] = m_new;
     }
+    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale);
+  }
+
+  // The common end of softmax_rescaled() and softmax_folded(): tp from the shifts, merge_scale
+  // from its log2, and (kRowSum) l rescaled with the block's sum added.
+  template <bool kRowSum>
+  __device__ __forceinline__ void rescaled_exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
+                                                        const float (&log2_merge)[2], float (&tp)[S::kNTilesS][4],
+                                                        float (&merge_scale)[2]) {
     float l_block[2];
     exponentials<kRowSum>(x, shift, tp, l_block);
 #pragma unroll
@@ -545,13 +554,7 @@ struct WarpTile {
       ref[r] = visible ? u_new : ref[r];
       m[r] = m_new;
     }
-    float l_block[2];
-    exponentials<kRowSum>(x, shift, tp, l_block);
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      merge_scale[r] = fast_exp2(log2_merge[r]);
-      if constexpr (kRowSum) l[r] = fmaf(l[r], merge_scale[r], l_block[r]);
-    }
+    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale);
   }
 
   // int8-fa with l from the quantized P: its row sum comes from the packed codes (add_code_sums)
