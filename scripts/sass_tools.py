@@ -19,6 +19,11 @@
                                               side, so that two builds of one kernel can be compared
                                               (docs/perf-log.md s12: the same loop at 635 and 587 TOPS
                                               differs in stall_mio on MUFU)
+  sass_tools.py loop-stall-matrix CSV [N]     the steady loop's N most common stall reasons (default 10) by
+                                              opcode, each cell a share of the loop's samples: which
+                                              instructions a reason falls on (docs/perf-log.md s21: MUFU's
+                                              "wait" is ptxas's 8-cycle pacing of the ex2s, FMUL's short
+                                              scoreboard the K scales' LDS)
   sass_tools.py order SASS FUNC LO HI         the range's events in address order (wgmma and their waits,
                                               warpgroup arrives, named barriers, mbarrier waits and arrivals,
                                               votes, branches; a run of wgmma on one line) with the count of
@@ -266,12 +271,38 @@ def loop_stalls(*paths):
         print("   ".join(f"{(c[i] if i < len(c) else ''):40s}" for c in columns).rstrip())
 
 
+def loop_stall_matrix(path, most="10"):
+    """The steady loop's stall reasons by opcode: each cell the share of the loop's samples."""
+    header, rows = _source_rows(path)
+    first, last = steady_loop(header, rows)
+    text_col = header.index("Source")
+    reasons = [i for i, h in enumerate(header) if h.startswith("stall_") and "Not Issued" not in h]
+    body = rows[first:last + 1]
+    cells, count = collections.defaultdict(collections.Counter), collections.Counter()
+    for r in body:
+        op = opcode(r[text_col])
+        count[op] += 1
+        for i in reasons:
+            cells[op][header[i]] += _number(r[i])
+    total = sum(sum(c.values()) for c in cells.values()) or 1.0
+    mix = collections.Counter()
+    for c in cells.values():
+        mix.update(c)
+    names = [n for n, _ in mix.most_common(int(most))]
+    ops = sorted(cells, key=lambda o: -sum(cells[o].values()))[:14]
+    print(f"{last - first + 1} instructions; % of the loop's {total:.0f} samples by opcode (count) and reason")
+    print(f"{'reason':16s} {'all':>6s} " + " ".join(f"{op[:7] + '(' + str(count[op]) + ')':>12s}" for op in ops))
+    for n in names:
+        print(f"{n[6:][:16]:16s} {100 * mix[n] / total:6.1f} " +
+              " ".join(f"{100 * cells[op][n] / total:12.1f}" for op in ops))
+
+
 def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
     commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4),
                 "order": (order, 4),
-                "stalls": (stalls, 1), "loop-stalls": (loop_stalls, 1)}
-    optional = {"stalls": 1, "loop-stalls": 7}  # trailing arguments that may be left out
+                "stalls": (stalls, 1), "loop-stalls": (loop_stalls, 1), "loop-stall-matrix": (loop_stall_matrix, 1)}
+    optional = {"stalls": 1, "loop-stalls": 7, "loop-stall-matrix": 1}  # trailing arguments that may be left out
     given = len(argv) - 2
     if len(argv) < 2 or argv[1] not in commands or not (
             commands[argv[1]][1] <= given <= commands[argv[1]][1] + optional.get(argv[1], 0)):
