@@ -32,6 +32,14 @@ if(INT8ATTN_PYTHON3_AB)
                    ${CMAKE_SOURCE_DIR}/tests/data/kernel-ab-sample.txt)
   set_tests_properties(scripts.ab_table PROPERTIES LABELS cpu
     PASS_REGULAR_EXPRESSION "int8-fa\\(u8,ws,wide\\) +b4 h16/16 sq4096 skv4096 d128 full +base: 574/573 +fasplit: 582/582 \\(\\+1\\.2%\\).*bad elements \\(their speed does not count\\): fasplit int8-qk\\(ws\\) b4 h16/16 sq4096 skv4096 d128 full: 12")
+  # scripts/sass_tools.py loop-stall-matrix on a made-up ncu source export: the loop found from
+  # its backward branch (the rows outside it not counted), each reason by opcode in % of its samples.
+  # (No ';' in the expression: CMake would split it into a list, any one of which passes.)
+  add_test(NAME scripts.sass_tools_loop_stall_matrix
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py loop-stall-matrix
+                   ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-sample.csv)
+  set_tests_properties(scripts.sass_tools_loop_stall_matrix PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "4 instructions. % of the loop's 100 samples.*wait +55\\.0 +40\\.0 +0\\.0 +15\\.0 +0\\.0.*short_sb +30\\.0 +0\\.0 +30\\.0")
   add_test(NAME scripts.ab_table_rejects_other_logs
            COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py ${CMAKE_SOURCE_DIR}/README.md)
   set_tests_properties(scripts.ab_table_rejects_other_logs PROPERTIES LABELS cpu WILL_FAIL TRUE)
