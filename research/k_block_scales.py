@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from v_block_scales import inputs, int8_rows, int8fa_output  # noqa: E402
+from v_block_scales import inputs, int8_rows, int8_scores, int8fa_output, reference  # noqa: E402
 
 
 def int8_blocks(x, block):
@@ -48,15 +48,9 @@ def main():
             acc = {b: [] for b in blocks}
             for seed in range(a.seeds):
                 q, k, v = inputs(fam, skv, a.d, a.rows, seed)
-                sm = 1 / np.sqrt(a.d)
-                s_ref = q @ k.T * sm
-                e = np.exp(s_ref - s_ref.max(axis=1, keepdims=True))
-                ref = e @ v / e.sum(axis=1, keepdims=True)
-                q8, qs = int8_rows(q)
-                ks_in = k - k.mean(axis=0, keepdims=True)
+                ref = reference(q, k, v)
                 for b in blocks:
-                    k8, kscale = int8_blocks(ks_in, b)
-                    s = (q8 @ k8.T) * qs * kscale.T * sm
+                    s = int8_scores(q, k, lambda x: int8_blocks(x, b))
                     out = int8fa_output(s, v, 128, 128)
                     acc[b].append(np.linalg.norm(out - ref) / np.linalg.norm(ref))
             print(f"{fam:18} {skv:>7} " + " ".join(f"{np.mean(acc[b]):>9.5f}" for b in blocks), flush=True)

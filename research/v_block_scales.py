@@ -55,16 +55,24 @@ def inputs(family, seq_kv, d, rows, seed):
     return half(q), half(k), half(v)
 
 
+def reference(q, k, v):
+    """The FP64 attention output softmax(q k^T / sqrt(d)) v."""
+    s_ref = q @ k.T / np.sqrt(q.shape[1])
+    e = np.exp(s_ref - s_ref.max(axis=1, keepdims=True))
+    return e @ v / e.sum(axis=1, keepdims=True)
+
+
+def int8_scores(q, k, k_quant=int8_rows):
+    """The scores (log-e) of per-token INT8 Q and smoothed K quantized by k_quant (codes, scales)."""
+    q8, q_scale = int8_rows(q)
+    k8, k_scale = k_quant(k - k.mean(axis=0, keepdims=True))
+    return (q8 @ k8.T) * q_scale * k_scale.T / np.sqrt(q.shape[1])
+
+
 def problem(family, seq_kv, d, rows, seed):
     """V, the FP64 reference output, and the scores of per-token INT8 Q and smoothed K (log-e)."""
     q, k, v = inputs(family, seq_kv, d, rows, seed)
-    sm = 1 / np.sqrt(d)
-    s_ref = q @ k.T * sm
-    e = np.exp(s_ref - s_ref.max(axis=1, keepdims=True))
-    ref = e @ v / e.sum(axis=1, keepdims=True)
-    q8, q_scale = int8_rows(q)
-    k8, k_scale = int8_rows(k - k.mean(axis=0, keepdims=True))
-    return v, ref, (q8 @ k8.T) * q_scale * k_scale.T * sm
+    return v, reference(q, k, v), int8_scores(q, k)
 
 
 def int8fa_output(s, v, p_block, v_block):
