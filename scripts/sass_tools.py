@@ -243,15 +243,19 @@ def steady_loop(header, rows):
     return min(inner, key=lambda l: l[2] - l[1])[1:] if inner else best[1:]
 
 
+def _loop_rows(path):
+    """(header, rows, the steady loop's rows, Source column, its stall-reason columns) of an export."""
+    header, rows = _source_rows(path)
+    first, last = steady_loop(header, rows)
+    reasons = [i for i, h in enumerate(header) if h.startswith("stall_") and "Not Issued" not in h]
+    return header, rows, rows[first:last + 1], header.index("Source"), reasons
+
+
 def loop_stalls(*paths):
     columns = []
     for path in paths:
-        header, rows = _source_rows(path)
-        first, last = steady_loop(header, rows)
-        text_col = header.index("Source")
+        header, rows, body, text_col, reasons = _loop_rows(path)
         total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
-        reasons = [i for i, h in enumerate(header) if h.startswith("stall_") and "Not Issued" not in h]
-        body = rows[first:last + 1]
         total = sum(_number(r[total_col]) for r in rows) or 1.0
         in_loop = sum(_number(r[total_col]) for r in body) or 1.0
         mix = collections.Counter({header[i]: sum(_number(r[i]) for r in body) for i in reasons})
@@ -273,11 +277,7 @@ def loop_stalls(*paths):
 
 def loop_stall_matrix(path, most="10"):
     """The steady loop's stall reasons by opcode: each cell the share of the loop's samples."""
-    header, rows = _source_rows(path)
-    first, last = steady_loop(header, rows)
-    text_col = header.index("Source")
-    reasons = [i for i, h in enumerate(header) if h.startswith("stall_") and "Not Issued" not in h]
-    body = rows[first:last + 1]
+    header, _, body, text_col, reasons = _loop_rows(path)
     cells, count = collections.defaultdict(collections.Counter), collections.Counter()
     for r in body:
         op = opcode(r[text_col])
@@ -290,7 +290,7 @@ def loop_stall_matrix(path, most="10"):
         mix.update(c)
     names = [n for n, _ in mix.most_common(int(most))]
     ops = sorted(cells, key=lambda o: -sum(cells[o].values()))[:14]
-    print(f"{last - first + 1} instructions; % of the loop's {total:.0f} samples by opcode (count) and reason")
+    print(f"{len(body)} instructions; % of the loop's {total:.0f} samples by opcode (count) and reason")
     print(f"{'reason':16s} {'all':>6s} " + " ".join(f"{op[:7] + '(' + str(count[op]) + ')':>12s}" for op in ops))
     for n in names:
         print(f"{n[6:][:16]:16s} {100 * mix[n] / total:6.1f} " +
