@@ -7,7 +7,8 @@
 //   s_j   = float(sum_d q8[d]*k8[j,d]) * (q_scale_folded * k_scale[j])     (log2 domain)
 //   bm    = max_j s_j over the block's visible keys
 //   m_new = max(m_old, bm);  alpha = exp2(m_old - m_new)  (0 for the first block)
-//   p_j   = exp2(s_j - bm) (0 for masked keys);  c_j = quantize_p(p_j)   (block-relative P)
+//   p_j   = exp2(s_j - bm) (0 for masked keys);  c_j = quantize_p(p_j)   (block-relative P;
+//           blocks of 128 keys and more round levels*p_j to FP16 first: p_codes_through_fp16)
 //   w     = exp2(bm - m_new)                                               (the block's weight)
 //   l     = l*alpha + w * sum_j (l_from_quantized_p ? c_j / p_levels : p_j)
 //   acc_c = acc_c*alpha + float(sum_j c_j * v8[j,c]) * (w / p_levels)      (int32 inside a block)
@@ -28,6 +29,7 @@
 #include <cstring>
 
 #include "common/attn_types.h"
+#include "common/half.h"
 #include "common/hd.h"
 
 namespace int8attn {
@@ -93,9 +95,21 @@ I8A_HD float dequant_score(int32_t acc, float q_scale_folded, float k_scale) {
 // Number of levels P in [0, 1] is mapped to.
 I8A_HD float p_levels(PQuant mode) { return mode == PQuant::U8x255 ? 255.f : 127.f; }
 
-// Code of a probability p in [0, 1] (after subtracting the running max).
-I8A_HD int32_t quantize_p(float p, PQuant mode) {
-  return static_cast<int32_t>(rintf(p * p_levels(mode)));
+// Whether P's codes of blocks of kv_block keys go through FP16: c = rint(half(levels * p))
+// instead of rint(levels * p). The Hopper kernel of 128-key P blocks rounds each pair of
+// levels * p to FP16 (one F2FP), adds 1024 in FP16 (one HADD2: halves in [1024, 2048) are
+// spaced 1 apart, so the code lands in the half's low byte) and gathers four codes with one
+// PRMT: 5 instructions for four codes against 7, +1-2.5% at head_dim 128 and +4-5% at 64
+// (kernel_bench, H200, docs/perf-log.md s22). The FP16 step moves a code by one where levels * p
+// lies within half an FP16 step of a half-integer (2.8% of codes; their RMS error 0.2858 ->
+// 0.2882 of a level). The 64-key kernels measured 3-5% slower with it (the pack is on their
+// critical path), so they keep the direct rounding.
+I8A_HD constexpr bool p_codes_through_fp16(int64_t kv_block) { return kv_block >= 128; }
+
+// Code of a probability p in [0, 1] (relative to the block's max), for P blocks of kv_block keys.
+inline int32_t quantize_p(float p, PQuant mode, int64_t kv_block) {
+  const float t = p * p_levels(mode);
+  return static_cast<int32_t>(rintf(p_codes_through_fp16(kv_block) ? round_to_half(t) : t));
 }
 
 // P's code the way the fused kernels compute it (kernels/int8_flash_attn.cuh), without F2I:
@@ -122,6 +136,16 @@ I8A_HD uint32_t float_bits(float x) {
 }
 
 I8A_HD int32_t p_code_of_carrier(float carrier) { return static_cast<int32_t>(float_bits(carrier) & 0xffu); }
+
+// The FP16 path's carrier of t = levels * p (p_codes_through_fp16) on the host: the FP16 bits
+// of half(half(t) + 1024), as the kernel's F2FP and HADD2 compute them (for t in [0, 256]: the
+// sum of a half from 2^-13 up and 1024 is exact in FP32, so it is rounded once, as HADD2 rounds
+// it; below 2^-13 both give 1024). The code is
+// the low byte (p_code_of_half_carrier); the kernel's PRMT gathers those bytes.
+inline uint16_t p_code_half_carrier(float levels_times_p) {
+  return float_to_half_bits(round_to_half(levels_times_p) + 1024.f);
+}
+inline int32_t p_code_of_half_carrier(uint16_t carrier) { return carrier & 0xff; }
 
 // 1 / sqrt(head_dim) unless the problem gives its own scale.
 I8A_HD float effective_sm_scale(const AttnDims& dims) {

@@ -138,7 +138,8 @@ __global__ void __launch_bounds__(WgShape<kD>::kThreads, WgShape<kD>::kCtasPerSm
     const int next = blk + 1 < n_wg ? blk + 1 : blk;
     issue_scores(next, s_acc);
 
-    float tp[kBlockN / 8][4], alpha[2], beta[2];
+    typename decltype(tile)::PTerms tp;
+    float alpha[2], beta[2];
     bool unit_beta;
     tile.template softmax<!decltype(tile)::kCodeRowSum>(x, bmax, tp, alpha, beta, unit_beta);
     uint32_t pa[kBlockN / 32][4];

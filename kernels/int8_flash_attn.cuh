@@ -152,6 +152,7 @@ struct Shape {
   // int8-fa's 128-key P blocks (Hopper only) come with V scaled per the same blocks: the
   // merges apply V's scales, the output none.
   static constexpr bool kVPerBlock = kInt8PV && kKeys == kWsFaWideKeys;
+  static constexpr bool kPCodesFp16 = kInt8PV && p_codes_through_fp16(kKeys);  // P's codes through FP16
   static constexpr int kQRowBytes = kD * (kInt8QK ? 1 : 2);   // Q and K rows
   static constexpr int kKSteps = kQRowBytes / 32;             // 32-byte k steps of Q·K^T
   static constexpr int kNTilesS = kKeys / 8;                  // score n-tiles per warp
@@ -218,6 +219,11 @@ struct WarpTile {
   static constexpr Schedule kSch = kSchedules[kSched];
   static constexpr int kQFragRegs = kSch.q_from_smem ? 1 : S::kKSteps;
   static constexpr float kLevels = S::kInt8PV ? (kPU8 ? 255.f : 127.f) : 1.f;
+  // A block's P terms (exponentials), row g in elements 0-1 of each n-tile, g + 8 in 2-3:
+  // int8-fa's code carriers, the FP32 levels * p + kPCodeMagic (the code in the low byte) or,
+  // for 128-key P blocks (numerics.h p_codes_through_fp16), one FP16 pair a row, half(levels *
+  // p) + 1024 (the codes in bytes 0 and 2); int8-qk's and fp16-fa's FP32 P.
+  using PTerms = std::conditional_t<S::kPCodesFp16, uint32_t[S::kNTilesS][2], float[S::kNTilesS][4]>;
   static constexpr float kRefWindow = 12.f;  // see softmax_pv
   // softmax<.., kLazyRef>: how far a block's max may pass P's reference before it is raised
   // (log2 units: P up to 2^8 = 256, FlashAttention-4's threshold).
@@ -400,7 +406,7 @@ struct WarpTile {
   __device__ __forceinline__ void softmax_pv(uint32_t slot, const float (&x)[S::kNTilesS][4]) {
     float alpha[2], beta[2];
     bool unit_beta;
-    float tp[S::kNTilesS][4];
+    PTerms tp;
     softmax<!kCodeRowSum>(x, tp, alpha, beta, unit_beta);
     pv(slot, tp, alpha, beta, unit_beta);
   }
@@ -409,7 +415,7 @@ struct WarpTile {
   // the bits of tp + kMagic when P is quantized); O must then become O * alpha + beta * P·V.
   // unit_beta: beta is 1 for both of this thread's rows.
   template <bool kRowSum = true>
-  __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], float (&tp)[S::kNTilesS][4],
+  __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], PTerms& tp,
                                           float (&alpha)[2], float (&beta)[2], bool& unit_beta) {
     float bmax[2];
     block_max(x, bmax);
@@ -439,7 +445,7 @@ struct WarpTile {
   // no longer exactly 1 (rel L2 0.00028 -> 0.00029 for fp16-fa, docs/accuracy.md).
   template <bool kRowSum = true, bool kLazyRef = false>
   __device__ __forceinline__ void softmax(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
-                                          float (&tp)[S::kNTilesS][4], float (&alpha)[2], float (&beta)[2],
+                                          PTerms& tp, float (&alpha)[2], float (&beta)[2],
                                           bool& unit_beta) {
     float shift[2];
     unit_beta = true;
@@ -495,7 +501,7 @@ struct WarpTile {
   // kRowSum false: l is left alone, for add_code_sums once the codes are packed.
   template <bool kRowSum = true>
   __device__ __forceinline__ void softmax_rescaled(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
-                                                   float (&tp)[S::kNTilesS][4], float (&log2_o_scale)[2],
+                                                   PTerms& tp, float (&log2_o_scale)[2],
                                                    float (&merge_scale)[2]) {
     static_assert(S::kInt8PV, "block-relative P only");
     float shift[2], log2_merge[2];
@@ -520,7 +526,7 @@ struct WarpTile {
   // from its log2, and (kRowSum) l rescaled with the block's sum added.
   template <bool kRowSum>
   __device__ __forceinline__ void rescaled_exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
-                                                        const float (&log2_merge)[2], float (&tp)[S::kNTilesS][4],
+                                                        const float (&log2_merge)[2], PTerms& tp,
                                                         float (&merge_scale)[2]) {
     float l_block[2];
     exponentials<kRowSum>(x, shift, tp, l_block);
@@ -540,7 +546,7 @@ struct WarpTile {
   // against 84, +0.5-1.3% (kernel_bench); at 64 it measured 2-3% slower (docs/perf-log.md s21).
   template <bool kRowSum = true>
   __device__ __forceinline__ void softmax_folded(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
-                                                 float (&tp)[S::kNTilesS][4], float (&merge_scale)[2]) {
+                                                 PTerms& tp, float (&merge_scale)[2]) {
     static_assert(S::kInt8PV, "block-relative P only");
     float shift[2], log2_merge[2];
 #pragma unroll
@@ -585,23 +591,31 @@ struct WarpTile {
   // kRowSum false: no l_block (add_code_sums adds the block to l instead).
   template <bool kRowSum = true>
   __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
-                                               float (&tp)[S::kNTilesS][4], float (&l_block)[2]) const {
+                                               PTerms& tp, float (&l_block)[2]) const {
     float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
 #pragma unroll
-    for (int n = 0; n < S::kNTilesS; ++n)
+    for (int n = 0; n < S::kNTilesS; ++n) {
+      float tv[4];
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1;
-        const float tv = fast_exp2(fmaf(x[n][e], q_scale[r], -shift[r]));
+        tv[e] = fast_exp2(fmaf(x[n][e], q_scale[r], -shift[r]));
         float& term = l_terms[r][2 * n + (e & 1)];
-        if constexpr (S::kInt8PV) {
-          tp[n][e] = p_code_carrier(tv);  // rint(tv) in the low byte (numerics.h)
-          term = kLFromQ ? p_code_value(tp[n][e]) : tv;
+        if constexpr (S::kPCodesFp16) {
+          term = tv[e];  // (kLFromQ: add_code_sums sums the codes instead)
+        } else if constexpr (S::kInt8PV) {
+          tp[n][e] = p_code_carrier(tv[e]);  // rint(tv) in the low byte (numerics.h)
+          term = kLFromQ ? p_code_value(tp[n][e]) : tv[e];
         } else {
-          tp[n][e] = tv;
-          term = kLFromQ ? __half2float(__float2half_rn(tv)) : tv;
+          tp[n][e] = tv[e];
+          term = kLFromQ ? __half2float(__float2half_rn(tv[e])) : tv[e];
         }
       }
+      if constexpr (S::kPCodesFp16) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r) tp[n][r] = p_code_pair_fp16(tv[2 * r], tv[2 * r + 1]);
+      }
+    }
     if constexpr (kRowSum) {
 #pragma unroll
       for (int r = 0; r < 2; ++r)
@@ -609,22 +623,27 @@ struct WarpTile {
     }
   }
 
-  // A fragments of the u8/s8 P codes (the low bytes of tp's bits): the S accumulator layout
+  // A fragments of the u8/s8 P codes (the low bytes of tp's carriers): the S accumulator layout
   // of 32 keys becomes one k32 A fragment because v8 permutes its keys (v8_key_of_position).
-  static __device__ __forceinline__ void pack_p_codes(const float (&tp)[S::kNTilesS][4],
+  static __device__ __forceinline__ void pack_p_codes(const PTerms& tp,
                                                       uint32_t (&pa)[S::kKeys / 32][4]) {
 #pragma unroll
     for (int kk = 0; kk < S::kKeys / 32; ++kk)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {  // h = 0: row g, h = 1: row g + 8
-        const float* a = tp[4 * kk + 0];
-        const float* b = tp[4 * kk + 1];
-        const float* c = tp[4 * kk + 2];
-        const float* d = tp[4 * kk + 3];
-        pa[kk][h] = pack_low_bytes(__float_as_uint(a[2 * h]), __float_as_uint(a[2 * h + 1]),
-                                   __float_as_uint(b[2 * h]), __float_as_uint(b[2 * h + 1]));
-        pa[kk][2 + h] = pack_low_bytes(__float_as_uint(c[2 * h]), __float_as_uint(c[2 * h + 1]),
-                                       __float_as_uint(d[2 * h]), __float_as_uint(d[2 * h + 1]));
+        if constexpr (S::kPCodesFp16) {  // bytes 0 and 2 of two pairs' carriers
+          pa[kk][h] = __byte_perm(tp[4 * kk + 0][h], tp[4 * kk + 1][h], 0x6420);
+          pa[kk][2 + h] = __byte_perm(tp[4 * kk + 2][h], tp[4 * kk + 3][h], 0x6420);
+        } else {
+          const float* a = tp[4 * kk + 0];
+          const float* b = tp[4 * kk + 1];
+          const float* c = tp[4 * kk + 2];
+          const float* d = tp[4 * kk + 3];
+          pa[kk][h] = pack_low_bytes(__float_as_uint(a[2 * h]), __float_as_uint(a[2 * h + 1]),
+                                     __float_as_uint(b[2 * h]), __float_as_uint(b[2 * h + 1]));
+          pa[kk][2 + h] = pack_low_bytes(__float_as_uint(c[2 * h]), __float_as_uint(c[2 * h + 1]),
+                                         __float_as_uint(d[2 * h]), __float_as_uint(d[2 * h + 1]));
+        }
       }
   }
 
@@ -667,7 +686,7 @@ struct WarpTile {
   }
 
   // O = O * alpha + beta * P·V with P from tp (softmax()) and V from the block's smem slot.
-  __device__ __forceinline__ void pv(uint32_t slot, const float (&tp)[S::kNTilesS][4], const float (&alpha)[2],
+  __device__ __forceinline__ void pv(uint32_t slot, const PTerms& tp, const float (&alpha)[2],
                                      const float (&beta)[2], bool unit_beta) {
     static_assert(S::kKeys == kBlockN, "the mma.sync kernels' block");
     const uint32_t v_tile = slot + S::kKBytes;

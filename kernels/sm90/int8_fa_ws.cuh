@@ -725,7 +725,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   static_assert(W::kTmaStoreO, "int8-fa's O leaves by TMA");
   float2 store_v_scales[kD / 8];  // live from the tile's last merge to its store
   uint32_t s_acc[kKeys / 2], o_acc[kD / 2], pa[kKeys / 32][4];
-  float tp[kKeys / 8][4];
+  typename decltype(wt)::PTerms tp;
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2] = {1.f, 1.f}, pending[2];
 #pragma unroll
   for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0;  // the merge of "block -1" adds nothing
@@ -883,7 +883,8 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     {
       KScales ks;
       ring.load_k_scales(wt, blk, ks);
-      float x[kKeys / 8][4], bmax[2], tp[kKeys / 8][4];
+      float x[kKeys / 8][4], bmax[2];
+      typename decltype(wt)::PTerms tp;
       wt.template scale_scores<true>(s_acc, ks, x);
       if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
       wt.block_max(x, bmax);

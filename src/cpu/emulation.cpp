@@ -84,6 +84,7 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
                          cfg.v_block,
                          d,
                          cfg.p_quant,
+                         cfg.kv_block,
                          cfg.l_from_quantized_p,
                          {},
                          {}};

@@ -69,6 +69,7 @@ struct QuantizedPV {
   int64_t v_block;         // QuantConfig::v_block: 0, one scale a channel
   int64_t head_dim;
   PQuant mode;
+  int64_t kv_block;  // its P blocks' keys: whether the codes go through FP16 (numerics.h)
   bool l_from_quantized_p;
   std::vector<int32_t> codes;
   std::vector<int32_t> block;  // INT32 P·V of the current block
@@ -78,7 +79,7 @@ struct QuantizedPV {
     int32_t code_sum = 0;
     float p_sum = 0.f;
     for (int64_t j = j0; j < j1; ++j) {
-      codes[j - j0] = quantize_p(p[j - j0], mode);
+      codes[j - j0] = quantize_p(p[j - j0], mode, kv_block);
       code_sum += codes[j - j0];
       p_sum += p[j - j0];
     }

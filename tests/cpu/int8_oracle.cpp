@@ -93,8 +93,18 @@ struct RowSums {
   int64_t blocks = 0;
 };
 
+// t rounded to 11 significant bits, ties to even: FP16's rounding of a t in [0, 256] (below
+// 2^-14, FP16's subnormal step 2^-24), written apart from common/half.h's bit arithmetic.
+float fp16_rounded(float t) {
+  if (t < 0x1p-14f) return std::nearbyint(t * 0x1p24f) * 0x1p-24f;
+  int e = 0;
+  std::frexp(t, &e);  // t = f * 2^e, f in [0.5, 1)
+  return std::ldexp(std::nearbyint(std::ldexp(t, 11 - e)), e - 11);
+}
+
 // int8-fa: per block, codes c_j = rint(levels · exp2(s_j - bm)) against the block's own max
-// bm, the block's exact INT32 P·V (times its V block's scales when cfg.v_block), weight
+// bm (for blocks of 128 keys and more, levels · exp2(s_j - bm) rounded to FP16 first), the
+// block's exact INT32 P·V (times its V block's scales when cfg.v_block), weight
 // w = exp2(bm - m_final).
 RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* v8, const float* v_scale) {
   const float levels = cfg.p_quant == PQuant::U8x255 ? 255.f : 127.f;
@@ -109,7 +119,8 @@ RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* 
     double l_block = 0;
     for (int64_t j = j0; j < j1; ++j) {
       const float p = std::exp2(row.s[j] - bm);
-      const int64_t code = static_cast<int64_t>(std::nearbyint(p * levels));
+      const float t = p * levels;
+      const int64_t code = static_cast<int64_t>(std::nearbyint(row.kv_block >= 128 ? fp16_rounded(t) : t));
       l_block += cfg.l_from_quantized_p ? code / static_cast<double>(levels) : p;
       for (int64_t c = 0; c < d; ++c) pv[c] += code * v8[j * d + c];
     }

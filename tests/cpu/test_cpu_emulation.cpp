@@ -79,8 +79,8 @@ TEST(CpuEmulation, Uint8PBeatsInt8P) {
   double err_u8 = 0, err_s8 = 0;
   for (int i = 0; i <= 10000; ++i) {
     const float p = i / 10000.f;
-    err_u8 += std::fabs(quantize_p(p, PQuant::U8x255) / 255.0 - p);
-    err_s8 += std::fabs(quantize_p(p, PQuant::S8x127) / 127.0 - p);
+    err_u8 += std::fabs(quantize_p(p, PQuant::U8x255, 64) / 255.0 - p);
+    err_s8 += std::fabs(quantize_p(p, PQuant::S8x127, 64) / 127.0 - p);
   }
   EXPECT_LT(err_u8, err_s8 * 0.6);
   // And end to end.

@@ -132,7 +132,7 @@ std::vector<QuantConfig> every_option() {
     for (const bool smooth : {true, false})
       for (const PQuant p : {PQuant::U8x255, PQuant::S8x127})
         for (const bool l_quantized : {false, true})
-          for (const int32_t kv_block : {64, 32})
+          for (const int32_t kv_block : {64, 32, 128})
             for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
               for (const bool v_blocks : {false, true}) {  // V per channel, or per two KV blocks
               QuantConfig c;

@@ -2,7 +2,11 @@
 // (p_code_carrier / p_code_of_carrier / p_code_value), the emulation with quantize_p. They
 // must agree on every float p in [0, 1], for both P modes: checked exhaustively, over every
 // bit pattern from +0 to 1.0f (1 065 353 217 values per mode), split across threads.
+// The 128-key kernel's FP16 path (p_codes_through_fp16: F2FP, HADD2 of 1024, the low byte)
+// against quantize_p for 128-key blocks: both round levels·p to FP16 first, so every FP16
+// value in [0, levels] covers it.
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -28,7 +32,7 @@ float float_of(uint32_t bits) {
 // float value that l sums).
 bool disagree(float p, float levels, PQuant mode) {
   const float carrier = p_code_carrier(p * levels);
-  const int32_t code = quantize_p(p, mode);
+  const int32_t code = quantize_p(p, mode, 64);
   return (p_code_of_carrier(carrier) != code) | (p_code_value(carrier) != static_cast<float>(code));
 }
 
@@ -91,6 +95,38 @@ TEST(PRounding, TiesAndEndpoints) {
     EXPECT_EQ(p_code_of_carrier(p_code_carrier(1.5f)), 2);
     EXPECT_EQ(p_code_of_carrier(p_code_carrier(2.5f)), 2);
   }
+}
+
+TEST(PRounding, HalfCarrierEqualsQuantizePThroughFp16OnEveryHalf) {
+  ASSERT_FALSE(p_codes_through_fp16(64));
+  ASSERT_TRUE(p_codes_through_fp16(128));
+  for (const PQuant mode : {PQuant::U8x255, PQuant::S8x127}) {
+    const float levels = p_levels(mode);
+    int checked = 0;
+    for (uint32_t bits = 0; bits < 0x7c00u; ++bits) {  // every finite non-negative half
+      const float h = half_bits_to_float(static_cast<uint16_t>(bits));
+      if (h > levels) break;
+      const int32_t code = p_code_of_half_carrier(p_code_half_carrier(h));
+      ASSERT_EQ(code, quantize_p(h / levels, mode, 128)) << "levels*p = " << h;
+      ASSERT_EQ(code, static_cast<int32_t>(std::nearbyint(h))) << "levels*p = " << h;
+      ++checked;
+    }
+    EXPECT_GT(checked, 20000);
+  }
+}
+
+// Where the FP16 step moves a code: t within half an FP16 step below a half-integer rounds up
+// to it first, and the tie then goes to the even code; t exactly on a half-integer is a tie
+// both ways.
+TEST(PRounding, Fp16PathDoubleRounding) {
+  const float t = 101.49f;  // FP16 steps of 1/16 in [64, 128): half(t) = 101.5, tie -> 102
+  EXPECT_EQ(p_code_of_half_carrier(p_code_half_carrier(t)), 102);
+  EXPECT_EQ(p_code_of_carrier(p_code_carrier(t)), 101);
+  EXPECT_EQ(quantize_p(t / 255.f, PQuant::U8x255, 128), 102);
+  EXPECT_EQ(quantize_p(t / 255.f, PQuant::U8x255, 64), 101);
+  EXPECT_EQ(p_code_of_half_carrier(p_code_half_carrier(2.5f)), 2);
+  EXPECT_EQ(p_code_of_half_carrier(p_code_half_carrier(255.f)), 255);
+  EXPECT_EQ(p_code_of_half_carrier(p_code_half_carrier(0.f)), 0);
 }
 
 }  // namespace
