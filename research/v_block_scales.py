@@ -5,7 +5,8 @@ int8-fa (docs/perf-log.md) quantizes V per channel over the whole head (one scal
 and P per 64-key block (UINT8 against the block's max). This simulates, per head:
   reference  softmax(q k^T / sqrt(d)) v in FP64 on FP16-rounded inputs
   int8-fa    per-token INT8 Q and K (K smoothed: its channel mean over tokens subtracted),
-             P codes rint(255 exp(s - block max)) per P block, l from the exact p,
+             P codes rint(255 exp(s - block max)) per P block (the "h" variant rounds
+             255 exp(s - block max) to FP16 first, as the 128-key kernel does), l from the exact p,
              V codes per channel (Vchan) or per channel and V block of keys (V64, V128),
              O = sum over blocks of exp(block max - row max) (codes @ V) / 255 / l
 and prints rel L2 = |O - ref| / |ref| over the sampled query rows, mean over seeds. It models
@@ -75,8 +76,9 @@ def problem(family, seq_kv, d, rows, seed):
     return v, reference(q, k, v), int8_scores(q, k)
 
 
-def int8fa_output(s, v, p_block, v_block):
-    """int8-fa's contract: P codes per p_block keys against the block max, V per v_block (0: channel)."""
+def int8fa_output(s, v, p_block, v_block, p_fp16=False):
+    """int8-fa's contract: P codes per p_block keys against the block max, V per v_block (0: channel);
+    p_fp16: 255 p rounded to FP16 before the integer."""
     vq = v_dequantized(v, v_block)
     row_max = s.max(axis=1, keepdims=True)
     num = np.zeros((s.shape[0], v.shape[1]))
@@ -87,14 +89,16 @@ def int8fa_output(s, v, p_block, v_block):
         p = np.exp(sb - block_max)
         w = np.exp(block_max - row_max)
         l += w * p.sum(axis=1, keepdims=True)
-        num += w * (np.rint(p * 255) @ vq[k0:k0 + p_block]) / 255
+        t = p * 255
+        codes = np.rint(t.astype(np.float32).astype(np.float16).astype(np.float64) if p_fp16 else t)
+        num += w * (codes @ vq[k0:k0 + p_block]) / 255
     return num / l
 
 
 def rel_l2(family, seq_kv, d, rows, seed, variants):
     v, ref, s = problem(family, seq_kv, d, rows, seed)
-    return {name: np.linalg.norm(int8fa_output(s, v, p_block, v_block) - ref) / np.linalg.norm(ref)
-            for name, p_block, v_block in variants}
+    return {name: np.linalg.norm(int8fa_output(s, v, p_block, v_block, p_fp16) - ref) / np.linalg.norm(ref)
+            for name, p_block, v_block, p_fp16 in variants}
 
 
 def main():
@@ -105,16 +109,17 @@ def main():
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--families", default="normal,outlier-channels,attention-sink,normal-scale3")
     args = ap.parse_args()
-    variants = [("P64 Vchan", 64, 0), ("P64 V64", 64, 64), ("P128 Vchan", 128, 0), ("P128 V128", 128, 128)]
+    variants = [("P64 Vchan", 64, 0, False), ("P64 V64", 64, 64, False), ("P128 Vchan", 128, 0, False),
+                ("P128 V128", 128, 128, False), ("P128 V128 h", 128, 128, True)]
     print(f"head_dim {args.d}, {args.rows} query rows, {args.seeds} seeds; rel L2 against FP64")
-    print(f"{'family':18} {'seq_kv':>7} " + " ".join(f"{n:>11}" for n, _, _ in variants))
+    print(f"{'family':18} {'seq_kv':>7} " + " ".join(f"{v[0]:>11}" for v in variants))
     for family in args.families.split(","):
         for seq_kv in args.seq_kv:
             acc = {}
             for seed in range(args.seeds):
                 for name, value in rel_l2(family, seq_kv, args.d, args.rows, seed, variants).items():
                     acc.setdefault(name, []).append(value)
-            print(f"{family:18} {seq_kv:>7} " + " ".join(f"{np.mean(acc[n]):>11.5f}" for n, _, _ in variants),
+            print(f"{family:18} {seq_kv:>7} " + " ".join(f"{np.mean(acc[v[0]]):>11.5f}" for v in variants),
                   flush=True)
 
 
