@@ -47,6 +47,22 @@ enum class QkGranularity : int32_t {
   PerBlock = 1,  // one scale per (batch, head, block of qk_block tokens)
 };
 
+// K's scales beside Q's (Q's follow qk_granularity alone).
+enum class KGranularity : int32_t {
+  AsQ = 0,        // qk_granularity's
+  PerThread = 1,  // with per-token Q: one scale per thread group of keys (k_thread_group), stored
+                  // per token (each key its group's scale), so every kernel reads it as per-token
+};
+
+// KGranularity::PerThread's groups: within each 128-key span, the 32 keys j with the same
+// (j mod 8) div 2. In the MMA accumulator layout of S (Ampere's mma.sync and Hopper's wgmma
+// alike) a thread holds the columns 2t and 2t + 1 of every 8-key n-tile, so each thread's scores
+// of a 128-key block share one K scale (SageAttention 2's per-thread granularity): the kernel then
+// scales a row's max and the exponent's argument once instead of every score.
+inline constexpr int64_t kKThreadSpan = 128;
+inline constexpr int64_t kKThreadGroups = 4;  // a span's groups: (j mod 8) div 2 in 0..3
+constexpr int64_t k_thread_group(int64_t key) { return (key / kKThreadSpan) * kKThreadGroups + (key % 8) / 2; }
+
 // How the softmax probabilities P are quantized for the P·V product (int8-fa only).
 enum class PQuant : int32_t {
   S8x127 = 0,  // round(p*127) as int8, s8 x s8 MMA (INT-FlashAttention)
@@ -84,6 +100,7 @@ constexpr bool fused_head_dim(int64_t head_dim) {
 struct QuantConfig {
   QkGranularity qk_granularity = QkGranularity::PerToken;
   int32_t qk_block = 64;          // tokens per scale when qk_granularity == PerBlock
+  KGranularity k_granularity = KGranularity::AsQ;  // PerThread: needs qk_granularity PerToken
   bool smooth_k = true;           // subtract the per-channel mean of K over tokens
   PQuant p_quant = PQuant::U8x255;
   bool l_from_quantized_p = false;  // row sum l accumulates quantized p (else exact p)

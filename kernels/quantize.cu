@@ -63,6 +63,8 @@ struct GroupQuantArgs {
   const float* shift;     // [n_heads, d] subtracted first (K smoothing) or nullptr
   float fold;             // > 0: scale folded with this (sm_scale for Q), else plain
   bool rotate;            // rows times the Hadamard matrix before their scales
+  bool thread_groups;     // K with KGranularity::PerThread (group 1): each key the scale of its
+                          // k_thread_group, stored per token
   int8_t* codes;          // [n_heads, out_rows, d]
   float* scales;          // [n_heads, n_groups]
 };
@@ -162,6 +164,61 @@ __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64
   }
 }
 
+// Row `row` of a staged tile as the quantizer scales it: minus the shift (K smoothing; padded
+// rows, zero-filled by cp.async, stay 0 rather than -shift: zero codes, scale 0), then rotated.
+// One FFMA an element instead of a subtraction and a select. Every lane of the warp must call it
+// (the rotation's full-mask shuffles).
+template <int kD>
+__device__ __forceinline__ void tile_row8(const __half (&tile)[kTokenTile][kD], int row, int c0, bool valid,
+                                          const float (&shift)[8], bool rotate, float (&x)[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(&tile[row][c0]);
+  const __half* h = reinterpret_cast<const __half*>(&raw);
+  const float keep = valid ? 1.f : 0.f;
+#pragma unroll
+  for (int e = 0; e < 8; ++e) x[e] = fmaf(-shift[e], keep, __half2float(h[e]));  // - 0.f: exact
+  if (rotate) hadamard_row8(x, c0 / 8, kD / 8);  // a zero row stays zero
+}
+
+// KGranularity::PerThread's codes of a staged tile (kTokenTile = kKThreadSpan keys from a span's
+// start): a thread's rows lie kRowStep apart, a multiple of 8, so they share row % 8 and hence
+// their k_thread_group. The group's amax (order-free: the max of each row's, in shared memory by
+// an integer max on the non-negative floats' bits), then every row's codes with it; padded rows
+// keep zero codes and scale 0.
+template <int kD>
+__device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head, int64_t row0,
+                                           const __half (&tile)[kTokenTile][kD], const float (&shift)[8]) {
+  constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile / kRowStep;
+  static_assert(kRowStep % 8 == 0 && kTokenTile == kKThreadSpan, "a thread's rows share a thread group");
+  __shared__ unsigned group_amax_bits[kKThreadGroups];
+  const int c0 = (threadIdx.x % kLanes) * 8, row_base = static_cast<int>(threadIdx.x) / kLanes;
+  const int group = static_cast<int>(k_thread_group(row_base));
+  if (threadIdx.x < kKThreadGroups) group_amax_bits[threadIdx.x] = 0u;
+  __syncthreads();
+  float amax = 0.f;
+#pragma unroll 2
+  for (int r = 0; r < kRows; ++r) {
+    const int row = row_base + r * kRowStep;
+    float x[8];
+    tile_row8<kD>(tile, row, c0, row0 + row < a.seq, shift, a.rotate, x);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
+  }
+  atomicMax(&group_amax_bits[group], __float_as_uint(amax));
+  __syncthreads();
+  const float group_amax = __uint_as_float(group_amax_bits[group]);
+  const float inv = int8_inv_scale(group_amax);
+#pragma unroll 2
+  for (int r = 0; r < kRows; ++r) {
+    const int row = row_base + r * kRowStep;
+    const int64_t j = row0 + row;
+    float x[8];
+    tile_row8<kD>(tile, row, c0, j < a.seq, shift, a.rotate, x);
+    if (j >= a.out_rows) continue;  // after the rotation's shuffles: every lane took part
+    store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, inv);
+    if (c0 == 0) a.scales[head * a.out_rows + j] = j < a.seq ? int8_scale(group_amax) : 0.f;
+  }
+}
+
 // Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
 // Every thread copies the rows it will quantize into shared memory (cp.async, zero-filled past
 // seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
@@ -186,19 +243,16 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
     shift[4] = s1.x, shift[5] = s1.y, shift[6] = s1.z, shift[7] = s1.w;
   }
   cp_async_wait<0>();
+  if (a.thread_groups) {  // a thread reads only the rows it copied, as below
+    quantize_thread_group_tile<kD>(a, head, row0, tile, shift);
+    return;
+  }
 #pragma unroll 2
   for (int r = 0; r < kRows; ++r) {
     const int row = row_base + r * kRowStep;
     const int64_t j = row0 + row;
-    const uint4 raw = *reinterpret_cast<const uint4*>(&tile[row][c0]);
-    const __half* h = reinterpret_cast<const __half*>(&raw);
     float x[8], amax = 0.f;
-    // h - shift, rounded once as the subtraction is; padded rows (zero-filled by cp.async) stay
-    // 0, not -shift: zero codes, scale 0. One FFMA an element instead of a subtraction and a select.
-    const float keep = j < a.seq ? 1.f : 0.f;
-#pragma unroll
-    for (int e = 0; e < 8; ++e) x[e] = fmaf(-shift[e], keep, __half2float(h[e]));  // - 0.f: exact
-    if (a.rotate) hadamard_row8(x, c0 / 8, kLanes);  // a zero row stays zero
+    tile_row8<kD>(tile, row, c0, j < a.seq, shift, a.rotate, x);
 #pragma unroll
     for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
 #pragma unroll
@@ -496,11 +550,13 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   const int64_t n_chunks = padded / kMeanChunk;
 
   const bool rotate = cfg.rotation == QkRotation::Hadamard;  // 64 and 128 are powers of two
+  const bool k_thread_groups = cfg.k_granularity == KGranularity::PerThread;
+  if (k_thread_groups && group != 1) return cudaErrorInvalidValue;  // per-thread K goes with per-token Q
   const GroupQuantArgs qa{quantize_q ? q : nullptr, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg),
                           dims.batch * dims.heads,
-                          nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale};
+                          nullptr, effective_sm_scale(dims), rotate, false, out.q8, out.q_scale};
   const GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
-                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale};
+                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, k_thread_groups, out.k8, out.k_scale};
   // Scratch: the chunk partials, 2 * bk * n_chunks * d floats = k8's bytes / 16, live in the
   // k8 buffer until launch 3 writes K's codes over them.
   float* k_part = reinterpret_cast<float*>(out.k8);

@@ -32,6 +32,21 @@ def int8_blocks(x, block):
     return codes, scales
 
 
+def int8_strided(x, span=128, lanes=4):
+    """INT8 with one scale per thread's keys of each `span`-token block: the tokens j with the same
+    (j % 8) // 2, which one thread of the S accumulators' layout holds (columns 2t, 2t + 1 of each
+    8-key n-tile), SageAttention 2's per-thread granularity: span / lanes tokens a group."""
+    codes = np.empty_like(x); scales = np.empty((len(x), 1))
+    j = np.arange(len(x))
+    group = (j // span) * lanes + (j % 8) // 2
+    for g in np.unique(group):
+        rows = group == g
+        amax = np.abs(x[rows]).max()
+        s = amax / 127 if amax > 0 else 1
+        codes[rows] = np.clip(np.rint(x[rows] / s), -127, 127); scales[rows] = s
+    return codes, scales
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("seq_kv", type=int, nargs="+")
@@ -40,7 +55,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--families", default="normal,outlier-channels,attention-sink")
     a = ap.parse_args()
-    blocks = [0, 16, 32, 64, 128]
+    blocks = [0, 16, 32, 64, 128, "T32"]
     print(f"head_dim {a.d}; P128 V128; rel L2 against FP64 for K scales per token (0) or per k_block tokens")
     print(f"{'family':18} {'seq_kv':>7} " + " ".join(f"{'K' + str(b):>9}" for b in blocks))
     for fam in a.families.split(","):
@@ -50,8 +65,9 @@ def main():
                 q, k, v = inputs(fam, skv, a.d, a.rows, seed)
                 ref = reference(q, k, v)
                 for b in blocks:
-                    s = int8_scores(q, k, lambda x: int8_blocks(x, b))
-                    out = int8fa_output(s, v, 128, 128)
+                    quant = (lambda x: int8_strided(x)) if b == "T32" else (lambda x: int8_blocks(x, b))
+                    s = int8_scores(q, k, quant)
+                    out = int8fa_output(s, v, 128, 128, p_fp16=True)
                     acc[b].append(np.linalg.norm(out - ref) / np.linalg.norm(ref))
             print(f"{fam:18} {skv:>7} " + " ".join(f"{np.mean(acc[b]):>9.5f}" for b in blocks), flush=True)
 

@@ -35,6 +35,8 @@ struct EnumName {
 };
 constexpr std::array<EnumName<QkGranularity>, 2> kQkGranularityNames = {
     {{QkGranularity::PerToken, "per-token"}, {QkGranularity::PerBlock, "per-block"}}};
+constexpr std::array<EnumName<KGranularity>, 2> kKGranularityNames = {
+    {{KGranularity::AsQ, "as-q"}, {KGranularity::PerThread, "per-thread"}}};
 constexpr std::array<EnumName<PQuant>, 2> kPQuantNames = {
     {{PQuant::U8x255, "u8x255"}, {PQuant::S8x127, "s8x127"}}};
 constexpr std::array<EnumName<ReferencePrecision>, 2> kReferenceNames = {
@@ -305,14 +307,21 @@ bool is_auto(const JsonNode& node) { return node.value().is_string() && node.as_
 // an absent one takes its default: kv_block 64, v_block 0).
 QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks) {
   node.expect_object(
-      {"qk_granularity", "qk_block", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block", "rotation",
-       "fallback_rotation", "v_block"});
+      {"qk_granularity", "qk_block", "k_granularity", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block",
+       "rotation", "fallback_rotation", "v_block"});
   QuantConfig q;
   read_optional(node, "rotation", q.rotation, [](const JsonNode& n) { return read_rotations(n).front(); });
   auto as_bool = [](const JsonNode& n) { return n.as_bool(); };
   read_optional(node, "qk_granularity", q.qk_granularity,
                 [](const JsonNode& n) { return parse_enum(n, kQkGranularityNames); });
   read_optional(node, "qk_block", q.qk_block, [](const JsonNode& n) { return int32_t(read_quant_block(n)); });
+  if (const std::optional<JsonNode> kg = node.find("k_granularity")) {
+    q.k_granularity = parse_enum(*kg, kKGranularityNames);
+    if (q.k_granularity == KGranularity::PerThread && q.qk_granularity != QkGranularity::PerToken) {
+      kg->fail("\"per-thread\" K scales go with per-token Q scales (qk_granularity \"per-token\"), found "
+               "qk_granularity \"per-block\"");
+    }
+  }
   read_optional(node, "smooth_k", q.smooth_k, as_bool);
   read_optional(node, "p_quant", q.p_quant, [](const JsonNode& n) { return parse_enum(n, kPQuantNames); });
   read_optional(node, "l_from_quantized_p", q.l_from_quantized_p, as_bool);
@@ -468,6 +477,7 @@ json settings_to_json(const RunSettings& s) {
       {"quantization",
        {{"qk_granularity", enum_name(kQkGranularityNames, q.qk_granularity)},
         {"qk_block", q.qk_block},
+        {"k_granularity", enum_name(kKGranularityNames, q.k_granularity)},
         {"smooth_k", q.smooth_k},
         {"p_quant", enum_name(kPQuantNames, q.p_quant)},
         {"l_from_quantized_p", q.l_from_quantized_p},

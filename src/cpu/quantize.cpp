@@ -38,6 +38,9 @@ void validate_quant_config(const QuantConfig& cfg) {
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) {
     throw std::invalid_argument(fmt::format("qk_block must be positive, got {}", cfg.qk_block));
   }
+  if (cfg.k_granularity == KGranularity::PerThread && cfg.qk_granularity != QkGranularity::PerToken) {
+    throw std::invalid_argument("per-thread K scales go with per-token Q scales (qk_granularity per-token)");
+  }
   if (cfg.kv_block <= 0) throw std::invalid_argument(fmt::format("kv_block must be positive, got {}", cfg.kv_block));
   if (cfg.v_block < 0 || cfg.v_block % cfg.kv_block != 0) {
     throw std::invalid_argument(
@@ -101,6 +104,25 @@ void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group
   }
 }
 
+// Quantizes one K head ([seq, d] at x) with one scale per thread group of keys (k_thread_group:
+// the keys j of a 128-key span with the same (j mod 8) div 2), stored per token.
+void quantize_thread_groups(const float* x, int64_t seq, int64_t d, int8_t* codes, float* scales) {
+  for (int64_t span = 0; span < seq; span += kKThreadSpan) {
+    const int64_t end = std::min(span + kKThreadSpan, seq);
+    float amax[kKThreadGroups] = {};
+    for (int64_t j = span; j < end; ++j) {
+      float& group_amax = amax[k_thread_group(j) % kKThreadGroups];
+      for (int64_t c = 0; c < d; ++c) group_amax = std::max(group_amax, std::fabs(x[j * d + c]));
+    }
+    for (int64_t j = span; j < end; ++j) {
+      const float group_amax = amax[k_thread_group(j) % kKThreadGroups];
+      const float inv = int8_inv_scale(group_amax);
+      for (int64_t c = 0; c < d; ++c) codes[j * d + c] = quantize_s8(x[j * d + c], inv);
+      scales[j] = int8_scale(group_amax);
+    }
+  }
+}
+
 // Quantizes `seq` tokens of V ([seq, d] at x) with one scale per channel.
 void quantize_channels(const float* x, int64_t seq, int64_t d, int8_t* codes, float* scales) {
   for (int64_t c = 0; c < d; ++c) {
@@ -154,8 +176,10 @@ QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, co
   for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
     const float* shift = cfg.smooth_k ? out.k_mean.data() + bh * d : nullptr;
     const std::vector<float> rows = quantizer_rows(k.data() + bh * dims.seq_kv * d, dims.seq_kv, d, shift, rotate);
-    quantize_token_groups(rows.data(), dims.seq_kv, d, group, out.k8.data() + bh * dims.seq_kv * d,
-                          out.k_scale.data() + bh * k_groups);
+    int8_t* codes = out.k8.data() + bh * dims.seq_kv * d;
+    float* scales = out.k_scale.data() + bh * k_groups;
+    if (cfg.k_granularity == KGranularity::PerThread) quantize_thread_groups(rows.data(), dims.seq_kv, d, codes, scales);
+    else quantize_token_groups(rows.data(), dims.seq_kv, d, group, codes, scales);
   }
 
   if (quantize_v) {

@@ -63,6 +63,26 @@ void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group
   }
 }
 
+// Per-thread K scales: in each span of 128 keys from `span`, the group g (0..3) is the keys
+// span + 8m + 2g and span + 8m + 2g + 1 for m = 0..15 (those present); each key gets its group's
+// scale (stored per token).
+void quantize_thread_key_groups(const float* x, int64_t seq, int64_t d, int8_t* codes, float* scales) {
+  for (int64_t span = 0; span < seq; span += 128)
+    for (int64_t g = 0; g < 4; ++g) {
+      std::vector<int64_t> keys;
+      for (int64_t m = 0; m < 16; ++m)
+        for (int64_t pair = 0; pair < 2; ++pair)
+          if (span + 8 * m + 2 * g + pair < seq) keys.push_back(span + 8 * m + 2 * g + pair);
+      float amax = 0.f;
+      for (const int64_t j : keys)
+        for (int64_t c = 0; c < d; ++c) amax = std::max(amax, std::fabs(x[j * d + c]));
+      for (const int64_t j : keys) {
+        for (int64_t c = 0; c < d; ++c) codes[j * d + c] = int8_code(x[j * d + c], amax);
+        scales[j] = amax / 127.f;
+      }
+    }
+}
+
 // Mean of each channel over the slab's tokens: FP32 sums of 128-token chunks in token order,
 // the chunk sums added in order, divided by the token count (the documented order).
 std::vector<float> channel_mean(const float* x, int64_t seq, int64_t d) {
@@ -208,7 +228,11 @@ Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vect
     }
     const std::vector<float> rows =
         quantizer_input(k.data() + at, cfg.smooth_k ? mean.data() : nullptr, dims.seq_kv, d, rotate);
-    quantize_token_groups(rows.data(), dims.seq_kv, d, group, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
+    if (cfg.k_granularity == KGranularity::PerThread) {
+      quantize_thread_key_groups(rows.data(), dims.seq_kv, d, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
+    } else {
+      quantize_token_groups(rows.data(), dims.seq_kv, d, group, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
+    }
     for (int64_t b = 0; b < v_blocks; ++b) {  // V: one scale per channel of each V block
       const int64_t j0 = b * v_block_keys, j1 = std::min(dims.seq_kv, j0 + v_block_keys);
       for (int64_t c = 0; c < d; ++c) {

@@ -366,6 +366,7 @@ TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
     for (const BenchCase& c : config.cases) seen.insert(c.rotation == QkRotation::Hadamard ? "hadamard" : "no rotation");
     const QuantConfig q = config.settings.quant;
     seen.insert(q.qk_granularity == QkGranularity::PerBlock ? "per-block" : "per-token");
+    seen.insert(q.k_granularity == KGranularity::PerThread ? "K per-thread" : "K as Q");
     seen.insert(q.smooth_k ? "smooth" : "no smoothing");
     seen.insert(q.p_quant == PQuant::U8x255 ? "u8x255" : "s8x127");
     seen.insert(q.l_from_quantized_p ? "l quantized" : "l exact");
@@ -374,7 +375,7 @@ TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
     seen.insert(q.v_block == 0 ? "V per channel" : "V per block");
   }
   EXPECT_GE(gate_configs, 3);
-  for (const char* value : {"per-token", "per-block", "smooth", "no smoothing", "u8x255", "s8x127", "l quantized",
+  for (const char* value : {"per-token", "per-block", "K as Q", "K per-thread", "smooth", "no smoothing", "u8x255", "s8x127", "l quantized",
                             "l exact", "kv_block 64", "another kv_block", "qk_block 64", "qk_block 128",
                             "no rotation", "hadamard", "V per channel", "V per block"}) {
     EXPECT_TRUE(seen.count(value)) << "no CPU gate config has " << value;

@@ -118,6 +118,7 @@ Agreement agreement(const std::vector<float>& got, const oracle::Output& want, i
 
 std::string option_name(const QuantConfig& c) {
   std::string name = c.qk_granularity == QkGranularity::PerBlock ? "PerBlock" + std::to_string(c.qk_block) : "PerToken";
+  if (c.k_granularity == KGranularity::PerThread) name += "_KPerThread";
   name += c.smooth_k ? "_Smooth" : "_NoSmooth";
   name += c.p_quant == PQuant::U8x255 ? "_PU8" : "_PS8";
   name += c.l_from_quantized_p ? "_LQuantized" : "_LExact";
@@ -146,6 +147,20 @@ std::vector<QuantConfig> every_option() {
               c.v_block = v_blocks ? 2 * kv_block : 0;
               all.push_back(c);
             }
+  // Per-thread K scales (per-token Q only): with and without smoothing and the rotation, both
+  // P blocks of the GPU kernels, V per channel and per block.
+  for (const bool smooth : {true, false})
+    for (const int32_t kv_block : {64, 128})
+      for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
+        for (const bool v_blocks : {false, true}) {
+          QuantConfig c;
+          c.k_granularity = KGranularity::PerThread;
+          c.smooth_k = smooth;
+          c.kv_block = kv_block;
+          c.rotation = rotation;
+          c.v_block = v_blocks ? kv_block : 0;
+          all.push_back(c);
+        }
   return all;
 }
 

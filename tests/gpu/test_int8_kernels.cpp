@@ -245,11 +245,13 @@ void expect_quantized_as_host(const DeviceProblem& prob, const std::string& what
 TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
   SKIP_WITHOUT_DEVICE();
   for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
-  for (const bool per_block : {false, true})
+  for (const int granularity : {0, 1, 2})  // per-token, per-block, per-token Q with per-thread K
     for (const bool smooth : {false, true})
       for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 130, 64, false), make_dims(1, 2, 2, 1000, 1000, 128, false)}) {
+        const bool per_block = granularity == 1;
         QuantConfig cfg;
         cfg.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
+        if (granularity == 2) cfg.k_granularity = KGranularity::PerThread;
         cfg.smooth_k = smooth;
         cfg.rotation = rotation;
         InputSpec input = normal_input(7);
@@ -257,7 +259,8 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
         input.distribution = rotation == QkRotation::None ? Distribution::OutlierChannels : Distribution::OutlierScale;
         DeviceProblem prob(dims, cfg, input);
         prob.quantize();
-        const std::string what = describe(dims) + (per_block ? " per-block" : " per-token") + (smooth ? " smooth" : "") +
+        const std::string what = describe(dims) + (per_block ? " per-block" : " per-token") +
+                                 (granularity == 2 ? " per-thread K" : "") + (smooth ? " smooth" : "") +
                                  (rotation == QkRotation::Hadamard ? " hadamard" : "");
         expect_quantized_as_host(prob, what);
         // Padded K rows are zero codes, so the kernels may read whole tiles.
@@ -687,12 +690,14 @@ TEST(GpuInt8Kernels, NonDefaultOptionsMatchEmulation) {
     bool smooth_k;
     PQuant p_quant;
     bool l_from_quantized_p;
+    KGranularity k_granularity = KGranularity::AsQ;
   };
   const Option options[] = {
       {"per-block 64", QkGranularity::PerBlock, 64, true, PQuant::U8x255, false},
       {"per-block 48, no smoothing, l quantized", QkGranularity::PerBlock, 48, false, PQuant::U8x255, true},
       {"per-block 128, s8 P, l quantized", QkGranularity::PerBlock, 128, true, PQuant::S8x127, true},
       {"per-token, no smoothing", QkGranularity::PerToken, 64, false, PQuant::U8x255, false},
+      {"per-thread K", QkGranularity::PerToken, 64, true, PQuant::U8x255, false, KGranularity::PerThread},
   };
   for (const Option& o : options)
     for (const int64_t d : {64, 128})
@@ -703,6 +708,7 @@ TEST(GpuInt8Kernels, NonDefaultOptionsMatchEmulation) {
         cfg.smooth_k = o.smooth_k;
         cfg.p_quant = o.p_quant;
         cfg.l_from_quantized_p = o.l_from_quantized_p;
+        cfg.k_granularity = o.k_granularity;
         InputSpec input = normal_input(19);
         if (!o.smooth_k) input.distribution = Distribution::OutlierChannels;
         DeviceProblem prob(dims, cfg, input);
