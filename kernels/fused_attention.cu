@@ -265,7 +265,8 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   const int keys = wide_p_blocks(cfg) ? fa::kWsFaWideKeys : fa::kBlockN;
   auto launch_ws = [&] {
     return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
-                                cfg.l_from_quantized_p, keys, tuning().ws_schedule, stream);
+                                cfg.l_from_quantized_p, keys, tuning().ws_schedule,
+                                cfg.k_granularity == KGranularity::PerThread, stream);
   };
   if (q_fp16 != nullptr && fuses_q(dims, cfg, Variant::Int8Full)) {
     set_fused_q(dims, q_fp16, p);

@@ -72,13 +72,17 @@ constexpr int ws_default_schedule(Variant variant, int head_dim, int keys = 0) {
   if (variant == Variant::Int8Full) return keys == 128 ? 3 : 2;
   return (variant == Variant::Fp16Flash || head_dim == 128) ? 1 : 0;
 }
-// int8-fa: X(head_dim, u8 P, l from quantized P, schedule, keys), keys the P-code block
-// (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128).
-#define INT8ATTN_WS_OPTIONS(X, D, S, K) \
-  X(D, true, false, S, K) X(D, true, true, S, K) X(D, false, false, S, K) X(D, false, true, S, K)
+// int8-fa: X(head_dim, u8 P, l from quantized P, schedule, keys, per-thread K), keys the P-code
+// block (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128).
+// Per-thread K (KGranularity::PerThread, the scales stored per token): the serial kernel's own
+// form for the default P options (u8 P, l from the exact P); every other kernel reads those
+// scales per token as they are.
+#define INT8ATTN_WS_OPTIONS(X, D, S, K)                                                            \
+  X(D, true, false, S, K, false) X(D, true, true, S, K, false) X(D, false, false, S, K, false)     \
+  X(D, false, true, S, K, false)
 #define INT8ATTN_WS_INSTANCES(X)                                                                   \
   INT8ATTN_WS_OPTIONS(X, 128, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 3, 128) \
-  INT8ATTN_WS_OPTIONS(X, 128, 3, 128)
+  INT8ATTN_WS_OPTIONS(X, 128, 3, 128) X(64, true, false, 3, 128, true) X(128, true, false, 3, 128, true)
 // int8-qk: X(head_dim, l from the FP16-rounded P, schedule); tuning builds add the other schedule.
 #define INT8ATTN_WS_QK_OPTIONS(X, D, S) X(D, false, S) X(D, true, S)
 #if INT8ATTN_KERNEL_TUNING

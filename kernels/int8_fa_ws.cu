@@ -94,10 +94,11 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
                           W::kKeys);
 }
 
-template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys>
+template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
+          bool kKThread = false>
 cudaError_t launch(const Params& base, int64_t batch_heads, cudaStream_t stream) {
   using W = WsShape<kV, kD, kKeys>;
-  auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys>;
+  auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread>;
   WsParams params{};
   if (!make_ws_params<W>(base, batch_heads, params)) return cudaErrorNotSupported;
   params.base.n_qblocks = static_cast<int32_t>((base.seq_q + W::kBlockM - 1) / W::kBlockM);
@@ -135,12 +136,15 @@ cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads
 }
 
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, cudaStream_t stream) {
+                             int keys, int schedule, bool k_per_thread, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim, keys);
-#define INT8ATTN_TRY_WS(D, PU8, LQ, S, K)                                                  \
-  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K) \
-    return launch<Variant::Int8Full, D, PU8, LQ, S, K>(base, batch_heads, stream);
+  // Per-thread K's own form where it is compiled (instances.h); elsewhere the per-token kernel
+  // reads the same scales.
+  const bool k_thread = k_per_thread && schedule == kWsSerial && p_u8 && !l_from_q;
+#define INT8ATTN_TRY_WS(D, PU8, LQ, S, K, KT)                                                               \
+  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K && k_thread == KT) \
+    return launch<Variant::Int8Full, D, PU8, LQ, S, K, KT>(base, batch_heads, stream);
   INT8ATTN_WS_INSTANCES(INT8ATTN_TRY_WS)
 #undef INT8ATTN_TRY_WS
   return cudaErrorNotSupported;

@@ -372,6 +372,14 @@ struct WarpTile {
   static __device__ __forceinline__ float int_score(uint32_t acc, bool raw) {
     return raw ? static_cast<float>(static_cast<int32_t>(acc)) : __int_as_float(static_cast<int32_t>(acc)) - kMagic;
   }
+  // x = float(acc), the INT32 scores unscaled (per-thread K groups: the thread's one K scale
+  // goes into the row max and the exponent's factor instead: block_max_thread_scaled).
+  static __device__ __forceinline__ void raw_scores(const uint32_t* acc, float (&x)[S::kNTilesS][4]) {
+#pragma unroll
+    for (int n = 0; n < S::kNTilesS; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) x[n][e] = int_score(acc[4 * n + e], true);
+  }
 
   // Masks the keys of block blk that do not exist or that the row may not see (-inf).
   // kBranchFree: every block goes through the compares, with no branch around them (where the
@@ -424,12 +432,25 @@ struct WarpTile {
 
   // The block's max score of each of this thread's rows (log2 domain; -inf: no visible key).
   __device__ __forceinline__ void block_max(const float (&x)[S::kNTilesS][4], float (&bmax)[2]) const {
+    block_max_of<false>(x, 1.f, bmax);
+  }
+  // block_max() of x = the raw INT32 scores (raw_scores) with this thread's K scale k_thread
+  // (> 0; per-thread K groups, attn_types.h k_thread_group): applied to the thread's max before
+  // the quad's shuffles, whose four threads hold four groups.
+  __device__ __forceinline__ void block_max_thread_scaled(const float (&x)[S::kNTilesS][4], float k_thread,
+                                                          float (&bmax)[2]) const {
+    block_max_of<true>(x, k_thread, bmax);
+  }
+  template <bool kThreadScaled>
+  __device__ __forceinline__ void block_max_of(const float (&x)[S::kNTilesS][4], float k_thread,
+                                               float (&bmax)[2]) const {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       float row_x[2 * S::kNTilesS];
 #pragma unroll
       for (int n = 0; n < S::kNTilesS; ++n) row_x[2 * n] = x[n][2 * r], row_x[2 * n + 1] = x[n][2 * r + 1];
       float xmax = reduce_row<kSch.tree_reduce>(row_x, [](float a, float b) { return fmaxf(a, b); });
+      if constexpr (kThreadScaled) xmax *= k_thread;
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 1));
       xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 2));
       bmax[r] = xmax * q_scale[r];  // q_scale > 0: the max commutes with it
@@ -499,10 +520,12 @@ struct WarpTile {
   // block's weight to this one's: O = O * merge_scale + P·V. One ex2 a row instead of
   // softmax()'s alpha, beta and a division; l is the same up to FP32 rounding.
   // kRowSum false: l is left alone, for add_code_sums once the codes are packed.
+  // exp_scale: x's factor in the exponent, q_scale (or times the thread's K scale, per-thread K
+  // groups: block_max_thread_scaled).
   template <bool kRowSum = true>
   __device__ __forceinline__ void softmax_rescaled(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
                                                    PTerms& tp, float (&log2_o_scale)[2],
-                                                   float (&merge_scale)[2]) {
+                                                   float (&merge_scale)[2], const float (&exp_scale)[2]) {
     static_assert(S::kInt8PV, "block-relative P only");
     float shift[2], log2_merge[2];
 #pragma unroll
@@ -519,7 +542,7 @@ struct WarpTile {
       log2_o_scale[r] = log2_weight;
       m[r] = m_new;
     }
-    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale);
+    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale, exp_scale);
   }
 
   // The common end of softmax_rescaled() and softmax_folded(): tp from the shifts, merge_scale
@@ -527,9 +550,9 @@ struct WarpTile {
   template <bool kRowSum>
   __device__ __forceinline__ void rescaled_exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                         const float (&log2_merge)[2], PTerms& tp,
-                                                        float (&merge_scale)[2]) {
+                                                        float (&merge_scale)[2], const float (&exp_scale)[2]) {
     float l_block[2];
-    exponentials<kRowSum>(x, shift, tp, l_block);
+    exponentials<kRowSum>(x, shift, tp, l_block, exp_scale);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       merge_scale[r] = fast_exp2(log2_merge[r]);
@@ -546,7 +569,7 @@ struct WarpTile {
   // against 84, +0.5-1.3% (kernel_bench); at 64 it measured 2-3% slower (docs/perf-log.md s21).
   template <bool kRowSum = true>
   __device__ __forceinline__ void softmax_folded(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
-                                                 PTerms& tp, float (&merge_scale)[2]) {
+                                                 PTerms& tp, float (&merge_scale)[2], const float (&exp_scale)[2]) {
     static_assert(S::kInt8PV, "block-relative P only");
     float shift[2], log2_merge[2];
 #pragma unroll
@@ -560,7 +583,7 @@ struct WarpTile {
       ref[r] = visible ? u_new : ref[r];
       m[r] = m_new;
     }
-    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale);
+    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale, exp_scale);
   }
 
   // int8-fa with l from the quantized P: its row sum comes from the packed codes (add_code_sums)
@@ -592,6 +615,12 @@ struct WarpTile {
   template <bool kRowSum = true>
   __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                PTerms& tp, float (&l_block)[2]) const {
+    exponentials<kRowSum>(x, shift, tp, l_block, q_scale);
+  }
+  // The same with exp_scale for q_scale (softmax_rescaled, softmax_folded).
+  template <bool kRowSum = true>
+  __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
+                                               PTerms& tp, float (&l_block)[2], const float (&exp_scale)[2]) const {
     float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n) {
@@ -599,7 +628,7 @@ struct WarpTile {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1;
-        tv[e] = fast_exp2(fmaf(x[n][e], q_scale[r], -shift[r]));
+        tv[e] = fast_exp2(fmaf(x[n][e], exp_scale[r], -shift[r]));
         float& term = l_terms[r][2 * n + (e & 1)];
         if constexpr (S::kPCodesFp16) {
           term = tv[e];  // (kLFromQ: add_code_sums sums the codes instead)

@@ -16,12 +16,17 @@ resources=${1:?usage: check-kernel-spills.sh RESOURCES_TXT}
 #   first is merged hold 64 INT32 accumulators beside O and P's codes; one half at a time spilled
 #   28 B but measured 3-5% slower (docs/perf-log.md s20). At head_dim 64: none. (284 B at 240
 #   registers in the overlapped schedule before s20.)
+#   Its per-thread-K form (the last template argument true: one K scale a thread a block,
+#   QuantConfig::k_granularity per-thread): 64 B, 1 STL + 5 LDL a step, in a 732-instruction
+#   step against 802 (the exponent's factor q_scale * k_thread live beside q_scale; measured
+#   +6-7% over the per-token kernel, docs/perf-log.md s22).
 #   int8-fa's 64-key kernel at head_dim 128 on the quantizer's Q: 4 B (one value stored once and
 #   loaded twice a tile, outside the step loop) since s17 reads the store's V scales before the
 #   tile's last merge (+1.5% at 1K, the product there). docs/perf-log.md s17.
 budgets=(
-  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 3, 128>=52'
-  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 2, 64>=4'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 3, 128, false>=52'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, true, false, 3, 128, true>=64'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 2, 64, false>=4'
 )
 over=0 kernels=0
 while read -r _ _ bytes _ _ name; do

@@ -117,7 +117,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide, Int8FaU8WsWideQ8, Int8QkWsOv, Fp16FaWsOv };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide, Int8FaU8WsWideQ8, Int8QkWsOv, Fp16FaWsOv, Int8FaU8WsWideKt };
 
 // A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
 // FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
@@ -129,6 +129,7 @@ enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp
 // blocks: the serial schedule, their only one). fused_q: the kernel gets FP16 Q and quantizes it
 // itself (attention_quantizes_q; the quantizer skips Q), else the quantizer's codes. wide:
 // QuantConfig kv_block = v_block = 128 (128-key P blocks, V scaled per block; Hopper only).
+// k_per_thread: K scaled per thread group (QuantConfig::k_granularity per-thread).
 constexpr int kFromCommandLine = -2;
 struct KindSpec {
   Kind kind;
@@ -139,6 +140,7 @@ struct KindSpec {
   int warps, wgmma, ws, ws_schedule;
   bool fused_q = false;
   bool wide = false;
+  bool k_per_thread = false;
 };
 constexpr PQuant kU8 = PQuant::U8x255;
 constexpr KindSpec kKinds[] = {
@@ -164,11 +166,12 @@ constexpr KindSpec kKinds[] = {
     // The overlap schedule forced (the "(ws)" kinds take the default, ping-pong but for int8-qk at 64).
     {Kind::Int8QkWsOv, "int8-qk(ws,ov)", KernelId::Int8QK, kU8, false, 0, -1, 1, 0},
     {Kind::Fp16FaWsOv, "fp16-fa(ws,ov)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 0},
+    {Kind::Int8FaU8WsWideKt, "int8-fa(u8,ws,wide,kt)", KernelId::Int8Full, kU8, false, 0, -1, 1, -1, true, true, true},
 };
 constexpr bool kinds_in_enum_order() {
   for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
     if (static_cast<size_t>(kKinds[i].kind) != i) return false;
-  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Fp16FaWsOv) + 1;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8WsWideKt) + 1;
 }
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
@@ -313,6 +316,7 @@ struct Bench {
 
   Result run(Kind kind, bool timed) {
     cfg = spec_of(kind).wide ? wide_config() : QuantConfig{};
+    if (spec_of(kind).k_per_thread) cfg.k_granularity = KGranularity::PerThread;
     cfg.p_quant = spec_of(kind).p_quant;
     cfg.l_from_quantized_p = spec_of(kind).l_from_q;
     const bool int8 = spec_of(kind).kernel != KernelId::Fp16Flash;
@@ -404,7 +408,7 @@ int main(int argc, char** argv) {
     }
   } else if (mode == "wssan") {  // the warp-specialized kernels, small shapes, for compute-sanitizer
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8,
-             Kind::Int8QkWsOv, Kind::Int8QkWsPP, Kind::Fp16FaWsOv, Kind::Fp16FaWsPP};
+             Kind::Int8FaU8WsWideKt, Kind::Int8QkWsOv, Kind::Int8QkWsPP, Kind::Fp16FaWsOv, Kind::Fp16FaWsPP};
     for (int d : {128, 64})  // 64: fp16-fa's three consumer warpgroups
       for (bool causal : {false, true}) {
         shapes.push_back({2, 4, 2, 77, 77, d, causal, false});
@@ -426,10 +430,10 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
-  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16" || mode == "wsfq") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P; wsfq: int8-fa's 64- and 128-key kernels with Q quantized by the quantizer and in the kernel, and int8-qk for the end-to-end sums)
+  } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16" || mode == "wsfq") {  // the Hopper kernels side by side (wsqk, wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P; wsfq: int8-fa's 64- and 128-key kernels with Q quantized by the quantizer and in the kernel, the 128-key one with per-thread K scales, and int8-qk for the end-to-end sums)
     if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWsOv, Kind::Int8QkWsPP, Kind::Fp16FaWs};
     else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
-    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8, Kind::Int8QkWs};
+    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8, Kind::Int8FaU8WsWideKt, Kind::Int8QkWs};
     else if (mode == "wsfp16") kinds = {Kind::Fp16FaWsOv, Kind::Fp16FaWsPP};
     else kinds = {Kind::Int8QkWsOv, Kind::Int8QkWsPP};
     if (mode == "wsfq") shapes.push_back({8, 16, 16, 2048, 2048, 128, false, false});  // where "auto" turns wide
@@ -446,9 +450,9 @@ int main(int argc, char** argv) {
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
     for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
     for (int64_t s : {1024, 4096, 16384}) shapes.push_back({16384 / s, 32, 32, s, s, 64, false, false});
-  } else if (mode == "ws64" || mode == "wswide" || mode == "wsd64") {  // the warp-specialized kinds at head_dim 64 (32 heads, b*s = 16K); wswide: int8-fa's 64-key blocks against 128-key / V-per-block ones; wsd64: those, int8-qk and fp16-fa
+  } else if (mode == "ws64" || mode == "wswide" || mode == "wsd64") {  // the warp-specialized kinds at head_dim 64 (32 heads, b*s = 16K); wswide: int8-fa's 64-key blocks against 128-key / V-per-block ones (per-token and per-thread K); wsd64: those, int8-qk and fp16-fa
     if (mode == "ws64") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
-    else if (mode == "wswide") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsWide};
+    else if (mode == "wswide") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideKt};
     else kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsWide, Kind::Int8QkWs, Kind::Fp16FaWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 32, 32, s, s, 64, false, false});

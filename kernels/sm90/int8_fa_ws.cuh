@@ -489,6 +489,14 @@ struct WsConsumerRing {
     wgmma_wait<0>();
     fence_regs(acc);
   }
+  // Per-thread K groups: this thread's K scale of block blk, which every one of its keys shares
+  // (attn_types.h k_thread_group), read from its first key (2t, the group's lowest: if it is
+  // past seq_kv all are, and masked). At least FLT_MIN, so that the row max of masked keys (-inf)
+  // times it stays -inf where the quantizer wrote 0 (padded keys, all-zero groups).
+  __device__ __forceinline__ float k_thread_scale(int blk) const {
+    const float* scales = reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kScaleOffset - smem_base));
+    return fmaxf(scales[2 * (lane % 4)], FLT_MIN);
+  }
   // The K scales are read before the wait for S, so their shared-memory latency overlaps the
   // product instead of stalling the first multiply (ncu: 6% of all stalls).
   template <class Tile>
@@ -742,7 +750,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
     float x[kKeys / 8][4], bmax[2];
     if (masked) Ring::template scaled_scores<true>(wt, mask_blk, s_acc, ks, x, bmax);
     else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
-    wt.template softmax_rescaled<!decltype(wt)::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending);
+    wt.template softmax_rescaled<!decltype(wt)::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending, wt.q_scale);
   };
   auto pack_codes = [&](uint32_t(&codes)[kKeys / 32][4]) {  // the block softmax_of just did, and its share of l
     wt.pack_p_codes(tp, codes);
@@ -851,7 +859,7 @@ struct WsKeyMask {
 // At head_dim 64 (one P·V of 64 channels, whose merge nothing of the warpgroup's own overlaps)
 // the consumers issue P·V in turns, round robin, which staggers their steps: +2-4.5% there,
 // within ±1% at 128, where it is off; turns to issue S cost 10-20% (docs/perf-log.md s21).
-template <int kD, bool kPU8, bool kLFromQ>
+template <int kD, bool kPU8, bool kLFromQ, bool kKThread>
 __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                                      int lane) {
   constexpr int kKeys = kWsFaWideKeys;
@@ -881,15 +889,26 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     fence_regs(s_acc);
     float merge_scale[2];
     {
-      KScales ks;
-      ring.load_k_scales(wt, blk, ks);
-      float x[kKeys / 8][4], bmax[2];
+      float x[kKeys / 8][4], bmax[2], exp_scale[2];
       typename decltype(wt)::PTerms tp;
-      wt.template scale_scores<true>(s_acc, ks, x);
-      if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
-      wt.block_max(x, bmax);
-      if constexpr (kFoldedState) wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale);
-      else wt.template softmax_rescaled<!kCodeRowSum>(x, bmax, tp, log2_o_scale, merge_scale);
+      if constexpr (kKThread) {  // one K scale for this thread's keys of the block
+        const float k_thread = ring.k_thread_scale(blk);
+        wt.raw_scores(s_acc, x);
+        if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
+        wt.block_max_thread_scaled(x, k_thread, bmax);
+        // FLT_MIN at least, so that a masked key's -inf times it stays -inf (the factor is below
+        // FP32's normal range only for a group of all-zero keys, whose scores are 0 either way)
+        for (int r = 0; r < 2; ++r) exp_scale[r] = fmaxf(wt.q_scale[r] * k_thread, FLT_MIN);
+      } else {
+        KScales ks;
+        ring.load_k_scales(wt, blk, ks);
+        wt.template scale_scores<true>(s_acc, ks, x);
+        if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
+        wt.block_max(x, bmax);
+        exp_scale[0] = wt.q_scale[0], exp_scale[1] = wt.q_scale[1];
+      }
+      if constexpr (kFoldedState) wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale, exp_scale);
+      else wt.template softmax_rescaled<!kCodeRowSum>(x, bmax, tp, log2_o_scale, merge_scale, exp_scale);
       wt.pack_p_codes(tp, pa);
     }
     if constexpr (kCodeRowSum) wt.add_code_sums(pa, merge_scale);
@@ -1081,8 +1100,10 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   ws_drain_o_stores<W>();
 }
 
-// kPU8, and kKeys other than the default: int8-fa only.
-template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys>
+// kPU8, and kKeys other than the default: int8-fa only. kKThread: K's scales per thread group
+// (attn_types.h k_thread_group), int8-fa's serial schedule only.
+template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
+          bool kKThread = false>
 __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_kernel(const __grid_constant__ WsParams p) {
 #if INT8ATTN_WGMMA_BODY
   using W = WsShape<kV, kD, kKeys>;
@@ -1139,7 +1160,8 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   if (blockIdx.x >= p.n_tiles) return;
   if constexpr (kV == Variant::Int8Full) {
     static_assert(kSchedule == (kKeys == kWsFaWideKeys ? kWsSerial : kWsDeferO), "int8-fa's schedule of its P block");
-    if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
+    static_assert(!kKThread || kSchedule == kWsSerial, "per-thread K scales: the serial consumer's");
+    if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ, kKThread>(p, smem, bar, wg - 1, lane);
     else ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else {
     ws_consume_qk<kV, kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);

@@ -20,10 +20,11 @@ inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_head
 // for an instantiation this build lacks, per-block K scales, or a problem beyond the TMA's
 // 32-bit coordinates. keys: the P-code block, 64 (V per channel) or 128 (V per 128-key block,
 // base.v_scale [batch*kv_heads, padded seq_kv / 128, head_dim]). schedule: -1, or the one of
-// the P block: 2 (the deferred O merge) at 64 keys, 3 (serial, three consumers) at 128. The
-// compiled instances: kernels/instances.h.
+// the P block: 2 (the deferred O merge) at 64 keys, 3 (serial, three consumers) at 128.
+// k_per_thread: K's scales are per thread group (attn_types.h k_thread_group; stored per token),
+// which the serial kernel exploits. The compiled instances: kernels/instances.h.
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, cudaStream_t stream);
+                             int keys, int schedule, bool k_per_thread, cudaStream_t stream);
 
 // int8-qk (FP16 V, `base.v` as it lies in memory) on the same skeleton; cudaErrorNotSupported
 // as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule().

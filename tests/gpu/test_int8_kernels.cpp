@@ -600,6 +600,9 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
   shapes.push_back(make_dims(1, 2, 2, 130, 4100, 64, true));   // the last block past the padded keys
   shapes.push_back(make_dims(1, 48, 8, 700, 300, 128, true));  // the same at head_dim 128
   shapes.push_back(make_dims(1, 2, 2, 130, 4100, 128, true));
+  // Per-thread K scales: the serial kernel's own form with u8 P and l from the exact P, the
+  // per-token kernel on the same scales otherwise (kernels/instances.h).
+  for (const bool k_per_thread : {false, true})
   for (const PQuant p_quant : {PQuant::U8x255, PQuant::S8x127})
     for (const bool l_from_q : {false, true})
       for (const AttnDims& dims : shapes) {
@@ -608,11 +611,13 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
         cfg.v_block = kGpuWideKvBlock;
         cfg.p_quant = p_quant;
         cfg.l_from_quantized_p = l_from_q;
+        if (k_per_thread) cfg.k_granularity = KGranularity::PerThread;
         DeviceProblem prob(dims, cfg, normal_input(31));
         prob.quantize();
         prob.poison_output();
         const std::string what = "int8-fa kv_block/v_block 128 " + describe(dims) +
-                                 (p_quant == PQuant::S8x127 ? " s8" : " u8") + (l_from_q ? " lq" : "");
+                                 (p_quant == PQuant::S8x127 ? " s8" : " u8") + (l_from_q ? " lq" : "") +
+                                 (k_per_thread ? " per-thread K" : "");
         const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
         if (!hopper) {
           EXPECT_EQ(err, cudaErrorNotSupported) << what;
