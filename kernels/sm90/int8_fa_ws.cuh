@@ -859,6 +859,9 @@ struct WsKeyMask {
 // At head_dim 64 (one P·V of 64 channels, whose merge nothing of the warpgroup's own overlaps)
 // the consumers issue P·V in turns, round robin, which staggers their steps: +2-4.5% there,
 // within ±1% at 128, where it is off; turns to issue S cost 10-20% (docs/perf-log.md s21).
+// kKThread (QuantConfig::k_granularity per-thread): a thread's keys of a block share one K scale,
+// which goes into its row max and its exponents' factor instead of a multiply a score (802 ->
+// 732 instructions a step at head_dim 128): +6-7% (docs/perf-log.md s22).
 template <int kD, bool kPU8, bool kLFromQ, bool kKThread>
 __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                                      int lane) {
