@@ -621,6 +621,7 @@ struct WarpTile {
   template <bool kRowSum = true>
   __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                PTerms& tp, float (&l_block)[2], const float (&exp_scale)[2]) const {
+    static_assert(!(S::kPCodesFp16 && kLFromQ && kRowSum), "l from the quantized P: add_code_sums, not these terms");
     float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n) {
