@@ -119,7 +119,7 @@ QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, co
 
 std::optional<KernelQuantization> recorded_quantization(const KernelSpec& spec, const QuantConfig& quant) {
   if (spec.family != KernelFamily::Int8) return std::nullopt;
-  return KernelQuantization{quant.kv_block, quant.v_block};
+  return KernelQuantization{quant.kv_block, quant.v_block, quant.k_granularity == KGranularity::PerThread};
 }
 
 namespace {

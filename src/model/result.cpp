@@ -3,7 +3,8 @@
 namespace int8attn {
 
 std::string to_string(const KernelQuantization& q) {
-  return "kv_block " + std::to_string(q.kv_block) + ", v_block " + std::to_string(q.v_block);
+  return "kv_block " + std::to_string(q.kv_block) + ", v_block " + std::to_string(q.v_block) +
+         (q.k_per_thread ? ", K per thread" : "");
 }
 
 KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason) {

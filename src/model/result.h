@@ -102,13 +102,15 @@ struct Baseline {
 };
 
 // The P-code and V-scale blocks an INT8 kernel ran with (QuantConfig::kv_block / v_block),
-// which "auto" chooses per kernel and device.
+// which "auto" chooses per kernel and device, and whether K was scaled per thread group
+// (QuantConfig::k_granularity per-thread).
 struct KernelQuantization {
   int64_t kv_block = 0;
   int64_t v_block = 0;
+  bool k_per_thread = false;
   bool operator==(const KernelQuantization&) const = default;
 };
-// "kv_block 128, v_block 128", as the views, profile and compare print it.
+// "kv_block 128, v_block 128" (", K per thread"), as the views, profile and compare print it.
 std::string to_string(const KernelQuantization& q);
 
 struct KernelResult;

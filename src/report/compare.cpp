@@ -210,8 +210,8 @@ bool compare_status(const KernelResult& base, const KernelResult& cand, const Co
   return false;
 }
 
-// An INT8 kernel that ran other quantization blocks on the two sides ("auto" resolves them per
-// device and version): "kv_block 64, v_block 0 -> kv_block 128, v_block 128", else nullopt
+// An INT8 kernel that ran with other quantization on the two sides (blocks: "auto" resolves them
+// per device and version; per-thread K): "kv_block 64, v_block 0 -> kv_block 128, v_block 128", else nullopt
 // (equal, or a side that does not record them: reports written before the field).
 std::optional<std::string> blocks_change(const KernelResult& base, const KernelResult& cand) {
   if (!base.quantization || !cand.quantization || *base.quantization == *cand.quantization) return std::nullopt;
@@ -338,7 +338,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     }
   }
   for (const auto& [what, cases] : block_changes) {
-    result.notes.push_back(fmt::format("{} ran other quantization blocks in {} case(s) ({}): its latency and accuracy "
+    result.notes.push_back(fmt::format("{} ran with other quantization in {} case(s) ({}): its latency and accuracy "
                                        "changes include that",
                                        what.first, cases, what.second));
   }

@@ -206,6 +206,7 @@ void fields(auto& v, Is<InputSpec> auto& in) {
 void fields(auto& v, Is<KernelQuantization> auto& q) {
   v.required("kv_block", q.kv_block);
   v.required("v_block", q.v_block);
+  v.optional("k_per_thread", q.k_per_thread);  // written when true; additive
 }
 
 void fields(auto& v, Is<KernelResult> auto& k) {

@@ -244,7 +244,7 @@ TEST(Compare, FailOnChangeFailsOnAnyAccuracyChangeEitherWay) {
   }
 }
 
-// An INT8 kernel that ran other quantization blocks ("auto" on another device or version):
+// An INT8 kernel that ran with other quantization ("auto" on another device or version):
 // a note names the kernel, the case count and the change; the numbers are judged as usual; the
 // exact gate fails on it. A side without the field (older reports) changes nothing.
 TEST(Compare, ChangedQuantizationBlocksAreNotedAndFailOnlyTheExactGate) {
@@ -256,7 +256,7 @@ TEST(Compare, ChangedQuantizationBlocksAreNotedAndFailOnlyTheExactGate) {
   EXPECT_EQ(compare_exit_code(result), kExitPass);
   EXPECT_EQ(result.unchanged, static_cast<int>(result.rows.size()));
   const std::string note =
-      "int8-fa ran other quantization blocks in 2 case(s) (kv_block 64, v_block 0 -> kv_block 128, v_block 128): its "
+      "int8-fa ran with other quantization in 2 case(s) (kv_block 64, v_block 0 -> kv_block 128, v_block 128): its "
       "latency and accuracy changes include that";
   EXPECT_NE(std::find(result.notes.begin(), result.notes.end(), note), result.notes.end());
   EXPECT_NE(render_compare(result, CompareFormat::Table).find(note), std::string::npos);

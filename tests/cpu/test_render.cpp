@@ -313,6 +313,14 @@ TEST(RenderTable, NotesInt8BlocksOtherThanTheClassicPair) {
   EXPECT_NE(render_report(r, ReportFormat::Markdown).find("kv_block 128, v_block 128"), std::string::npos);
 }
 
+// Per-thread K is said too, even with the classic pair (another option than the default).
+TEST(RenderTable, NotesPerThreadK) {
+  Report r = make_report(SweepShape{}, 1);
+  kernel_of(r, 0, "int8-fa").quantization = KernelQuantization{kGpuKvBlock, 0, true};
+  summarize(r);
+  EXPECT_NE(render_report(r, ReportFormat::Table).find("kv_block 64, v_block 0, K per thread"), std::string::npos);
+}
+
 TEST(RenderHtml, TheVerdictComesFirstThenTheGridThenTheCharts) {
   const Report r = make_report(SweepShape{}, 1);
   const std::string html = render_report(r, ReportFormat::Html);

@@ -153,7 +153,7 @@ Report make_every_field_report() {
   KernelResult& k = r.cases[0].kernels[0];
   k.speedup = 1.7320508075688772;
   k.fp8_verdict = Fp8Verdict{Fp8Decision::Fp16, {"accuracy: rel_l2 0.06 > max_rel_l2 0.05"}};
-  k.quantization = KernelQuantization{128, 128};
+  k.quantization = KernelQuantization{128, 128, true};  // k_per_thread written when true
   k.quantize_latency->raw_ms = {0.125, 0.25};
   r.cases[0].kernels[1].fallback->rotated->latency->raw_ms = {1.5, 1.25};
   RotatedAttempt skipped;  // a rotated try that did not run: its reason
