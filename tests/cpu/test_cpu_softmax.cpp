@@ -55,6 +55,29 @@ TEST(CpuOnlineSoftmax, TwoPassSumsToOne) {
   EXPECT_NEAR(p[1] / p[0], 2.0, 1e-12);       // log2 domain: one unit doubles p
 }
 
+// int8-fa's l per block: the exact p whatever the block size (128-key blocks round only the
+// codes through FP16), the codes with l_from_quantized_p. A p far below one level counts in
+// the exact l and not in the codes' (a sink row's small probabilities, docs/perf-log.md).
+TEST(CpuQuantizedPV, RowSumIsTheExactPUnlessFromTheCodes) {
+  const std::vector<float> p = {1.f, 0.3337f, 0.0123457f, 1e-6f, 0.777f};
+  const int8_t v8[5] = {0, 0, 0, 0, 0};
+  const float v_scale[1] = {1.f};
+  float p_sum = 0.f;
+  for (const float pj : p) p_sum += pj;
+  for (const int64_t kv_block : {64, 128}) {
+    int32_t code_sum = 0;
+    for (const float pj : p) code_sum += quantize_p(pj, PQuant::U8x255, kv_block);
+    auto l_of = [&](bool from_codes) {
+      QuantizedPV pv{v8, v_scale, 0, 1, PQuant::U8x255, kv_block, from_codes, {}, {}};
+      float acc[1] = {0.f};
+      return pv.accumulate(0, static_cast<int64_t>(p.size()), p.data(), 1.f, 2.f, acc);
+    };
+    EXPECT_EQ(l_of(false), 2.f * p_sum) << kv_block;
+    EXPECT_EQ(l_of(true), 2.f * (static_cast<float>(code_sum) / 255.f)) << kv_block;
+    EXPECT_EQ(quantize_p(1e-6f, PQuant::U8x255, kv_block), 0);
+  }
+}
+
 TEST(CpuVisibleKeys, MatchesCausalVisible) {
   for (int64_t sq : {1, 5, 9}) {
     for (int64_t skv : {1, 5, 9}) {
