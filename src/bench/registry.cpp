@@ -71,23 +71,22 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant
 }
 
 // The shortest key ranges where int8-fa's wide pair measured faster on the H200
-// (docs/perf-log.md "auto", s15, s17 and s18): below them the 64-key kernels win.
-// - Full rows, both head dims: from 256 keys since s18 (end to end at 256 / 512 keys, 16 heads,
-//   batch·seq 16K: head_dim 128 11% / 15% faster, 64 5% / 10%; configs/int8fa-short.json,
-//   results/h200-int8fa-short-*.json; 256 is the shortest measured). At head_dim 128 the wide
-//   kernel reads the quantizer's Q below kFusedQMinKeys (2K).
+// (docs/perf-log.md "auto", s15, s17, s18 and s23): below them the 64-key kernels win.
+// - Full rows, both head dims, and causal rows at head_dim 128: from 256 keys. Full rows since
+//   s18 (end to end at 256 / 512 keys, 16 heads, batch·seq 16K: head_dim 128 11% / 15% faster,
+//   64 5% / 10%; configs/int8fa-short.json, results/h200-int8fa-short-*.json; 256 is the
+//   shortest measured). Causal rows at 128 since s23 (4K before): 9% / 25% / 6% / 7% faster at
+//   256 / 512 / 1K / 2K keys (16 heads, batch·seq 16K); Llama-3-8B's GQA (32/8 heads, batch 1)
+//   +2.7% at 512 and +2.2% at 2K, −2.3% at 1K. At head_dim 128 the wide kernel reads the
+//   quantizer's Q below kFusedQMinKeys (2K).
 // - Causal rows at head_dim 64: from 1K (8-14% at 1K-2K, s17; at 256 keys the 64-key pair was
 //   3% faster, at 512 even).
-// - Causal rows at head_dim 128: from 4K. The 64-key kernel on the quantizer's Q is faster up to
-//   2K keys there (Llama-3-8B's causal GQA at 2K: 0.12 against 0.13 ms end to end; at 4K within 1%).
 constexpr int64_t kAutoWideMinKeys = 256;
 constexpr int64_t kAutoWideMinKeysD64Causal = 1024;
-constexpr int64_t kAutoWideMinKeysD128Causal = 4096;
 
 bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
   if (!has_wide_blocks(dev, quant)) return false;
-  if (!dims.causal) return dims.seq_kv >= kAutoWideMinKeys;
-  return dims.seq_kv >= (dims.head_dim > 64 ? kAutoWideMinKeysD128Causal : kAutoWideMinKeysD64Causal);
+  return dims.seq_kv >= (dims.causal && dims.head_dim <= 64 ? kAutoWideMinKeysD64Causal : kAutoWideMinKeys);
 }
 
 std::optional<std::string> KernelSpec::gpu_block_reason(const DeviceCaps& dev, const QuantConfig& quant) const {
