@@ -217,7 +217,7 @@ TEST(Plan, GpuInt8FaWideBlocksNeedHopperKernels) {
 }
 
 // "auto" blocks (the default): int8-fa runs 128-key P blocks with V per block on Hopper from
-// 256 keys (1K on causal rows at head_dim 64), where that kernel measured faster (it is more
+// 256 keys (512 on causal rows at head_dim 64), where that kernel measured faster (it is more
 // accurate everywhere); every other kernel, device and length keeps 64 keys with V per channel, and
 // numbers in the config are used as given. The plan records each INT8 kernel's pair (its
 // result does too); FP16 kernels have none.
@@ -245,7 +245,7 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
   };
   for (size_t i = 0; i < automatic.cases.size(); ++i) {
     const AttnDims& d = automatic.cases[i].dims;
-    const bool wide = d.seq_kv >= (d.causal && d.head_dim == 64 ? 1024 : 256);
+    const bool wide = d.seq_kv >= (d.causal && d.head_dim == 64 ? 512 : 256);
     EXPECT_EQ(blocks(hopper, automatic, i, "int8-fa"), wide ? "128/128" : "64/0") << automatic.cases[i].id;
     EXPECT_EQ(blocks(hopper, automatic, i, "int8-qk"), "64/0");
     EXPECT_EQ(blocks(hopper, automatic, i, "fp16-fa"), "none");
