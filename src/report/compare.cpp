@@ -213,7 +213,7 @@ bool compare_status(const KernelResult& base, const KernelResult& cand, const Co
 // An INT8 kernel that ran with other quantization on the two sides (blocks: "auto" resolves them
 // per device and version; per-thread K): "kv_block 64, v_block 0 -> kv_block 128, v_block 128", else nullopt
 // (equal, or a side that does not record them: reports written before the field).
-std::optional<std::string> blocks_change(const KernelResult& base, const KernelResult& cand) {
+std::optional<std::string> quantization_change(const KernelResult& base, const KernelResult& cand) {
   if (!base.quantization || !cand.quantization || *base.quantization == *cand.quantization) return std::nullopt;
   return to_string(*base.quantization) + " -> " + to_string(*cand.quantization);
 }
@@ -317,7 +317,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
   }
 
   auto remaining = index_kernels(candidate, options.case_filter);
-  std::map<std::pair<std::string, std::string>, int> block_changes;  // (kernel, change) -> cases
+  std::map<std::pair<std::string, std::string>, int> quantization_changes;  // (kernel, change) -> cases
   for (const auto& base_case : baseline.cases) {
     if (!case_id_matches(base_case.id, options.case_filter)) continue;
     for (const auto& base_kernel : base_case.kernels) {
@@ -329,15 +329,15 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
         continue;
       }
       KernelComparison row = compare_kernel(base_case.id, base_kernel, *it->second, options);
-      if (auto change = blocks_change(base_kernel, *it->second)) {
-        ++block_changes[{base_kernel.kernel, *change}];
+      if (auto change = quantization_change(base_kernel, *it->second)) {
+        ++quantization_changes[{base_kernel.kernel, *change}];
         if (options.fail_on_change) add_finding(row, Verdict::Changed, "quantization", "quantization " + *change);
       }
       result.rows.push_back(std::move(row));
       remaining.erase(it);
     }
   }
-  for (const auto& [what, cases] : block_changes) {
+  for (const auto& [what, cases] : quantization_changes) {
     result.notes.push_back(fmt::format("{} ran with other quantization in {} case(s) ({}): its latency and accuracy "
                                        "changes include that",
                                        what.first, cases, what.second));
