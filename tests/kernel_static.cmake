@@ -44,3 +44,19 @@ if(INT8ATTN_PYTHON3_AB)
            COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py ${CMAKE_SOURCE_DIR}/README.md)
   set_tests_properties(scripts.ab_table_rejects_other_logs PROPERTIES LABELS cpu WILL_FAIL TRUE)
 endif()
+
+# scripts/kernel-land.sh (one device call that validates and measures a kernel change): its
+# usage, its refusal to replace a folder that its prepare did not make, and a run without the
+# base stand-in stopping before the device work.
+add_test(NAME scripts.kernel_land_usage COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh)
+set_tests_properties(scripts.kernel_land_usage PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "usage: scripts/kernel-land.sh prepare \\[DIR\\] \\| scripts/kernel-land.sh run")
+set(kernel_land_folder ${CMAKE_BINARY_DIR}/kernel-land-user-folder)
+add_test(NAME scripts.kernel_land_keeps_other_folders
+         COMMAND bash -c "mkdir -p '${kernel_land_folder}' && echo mine > '${kernel_land_folder}/notes.txt' && bash '${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh' prepare '${kernel_land_folder}'; cat '${kernel_land_folder}/notes.txt'")
+set_tests_properties(scripts.kernel_land_keeps_other_folders PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "kernel-land-user-folder exists and is not a stand-in that prepare made; name another folder[^m]*mine")
+add_test(NAME scripts.kernel_land_run_needs_prepare
+         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh run ${CMAKE_BINARY_DIR}/no-such-base)
+set_tests_properties(scripts.kernel_land_run_needs_prepare PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "no stand-in at .*no-such-base: run 'scripts/kernel-land.sh prepare")

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# A kernel change lands only after the GPU tests passed on it, and it is kept only if the same
+# run's A/B says it is faster. This does both in one device call (each call costs a machine
+# start, and starts can be refused), from two halves:
+#
+#   scripts/kernel-land.sh prepare [DIR]
+#       here, before the call: DIR (default build-run/land-base) gets HEAD's version of every
+#       kernels/ file that the working tree changes: the A/B's base (a kernel-ab.sh stand-in).
+#       DIR is replaced only if an earlier prepare made it.
+#   scripts/kernel-land.sh run [DIR] [MODE ...]
+#       the device call (carry [".deps", "build-run"]): device-check.sh's build, smoke, gpu-tests
+#       and sanitize stages on the tree, the A/B's two kernel_bench builds beside them, then
+#       kernel-ab.sh -v base=DIR -v tree=. MODE ... (default: wsfq wswide, two rounds), then
+#       compute-sanitizer racecheck and synccheck on the tree's kernel_bench wssan. A short
+#       summary comes last; the logs go to $OUT (seven files).
+#
+#   LAND_BUDGET_S=560   the run starts no A/B round or sanitizer it cannot finish by then
+#                       (about 230 s for the checks and 100-150 s for the A/B on an H200)
+#   OUT=/tmp/out        where the logs go
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+usage() {
+  echo "usage: scripts/kernel-land.sh prepare [DIR] | scripts/kernel-land.sh run [DIR] [MODE ...]" >&2
+  exit 2
+}
+marker=.kernel-land-base
+
+prepare() {
+  local dir=${1:-build-run/land-base} f n=0
+  if [[ -e $dir && ! -f $dir/$marker ]]; then
+    echo "kernel-land: $dir exists and is not a stand-in that prepare made; name another folder (nothing was changed)" >&2
+    exit 2
+  fi
+  mapfile -t changed < <(git diff --name-only HEAD -- kernels/)
+  if [[ ${#changed[@]} -eq 0 ]]; then
+    echo "kernel-land: no file under kernels/ differs from HEAD: nothing to land" >&2
+    exit 1
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  echo "HEAD $(git rev-parse --short=12 HEAD)" > "$dir/$marker"
+  for f in "${changed[@]}"; do
+    git cat-file -e "HEAD:$f" 2> /dev/null || continue  # new in the tree: the base never includes it
+    mkdir -p "$dir/$(dirname "$f")"
+    git show "HEAD:$f" > "$dir/$f"
+    n=$((n + 1))
+  done
+  echo "kernel-land: $dir holds HEAD's version of $n changed file(s): ${changed[*]}"
+  echo "next: the device call 'scripts/kernel-land.sh run $dir', carry [\".deps\", \"build-run\"]"
+}
+
+run() {
+  local dir=${1:-build-run/land-base}
+  [[ $# -gt 0 ]] && shift
+  local modes=("$@")
+  [[ ${#modes[@]} -eq 0 ]] && modes=(wsfq wswide)
+  if [[ ! -f $dir/$marker ]]; then
+    echo "kernel-land: no stand-in at $dir: run 'scripts/kernel-land.sh prepare $dir' before the device call" >&2
+    exit 2
+  fi
+  export PATH=/usr/local/cuda/bin:$PATH
+  local out=${OUT:-/tmp/out} budget=${LAND_BUDGET_S:-560} t0=$SECONDS ab=/tmp/kernel-land-ab
+  mkdir -p "$out"
+  local summary=$out/land.txt
+  : > "$summary"
+  left() { echo $((budget - (SECONDS - t0))); }
+  (KB_REPEATS=0 OUT=$ab nice -n 19 timeout 300 scripts/kernel-ab.sh -v base="$dir" -v tree=. "${modes[0]}" \
+    > "$out/ab-build.txt" 2>&1; echo "A/B builds: exit $? at $((SECONDS - t0)) s" >> "$summary") &
+  CUDA_ARCHS=90a STAGES="build smoke gpu-tests sanitize" BUILD_DIR=/tmp/kernel-land-build OUT=/tmp/kernel-land-dc \
+    timeout $(($(left) - 30)) scripts/device-check.sh > "$out/device-check.txt" 2>&1
+  local checks=$?
+  echo "device-check (build, smoke, GPU tests, memcheck): exit $checks at $((SECONDS - t0)) s" >> "$summary"
+  grep -E "Failure|Which is|FAILED|Expected|actual" /tmp/kernel-land-dc/gpu-tests.log 2> /dev/null | head -40 \
+    > "$out/gpu-fail.txt"
+  wait
+  if [[ $(left) -gt 90 ]]; then
+    KB_REPEATS=2 OUT=$ab timeout $(($(left) - 60)) scripts/kernel-ab.sh -v base="$dir" -v tree=. "${modes[@]}" \
+      > "$out/ab.txt" 2>&1
+    echo "A/B ${modes[*]}: exit $? at $((SECONDS - t0)) s" >> "$summary"
+  else
+    echo "A/B skipped: $(left) s left of LAND_BUDGET_S" >> "$summary"
+  fi
+  local tool
+  for tool in racecheck synccheck; do
+    if [[ ! -x $ab/kb-tree || $(left) -lt 30 ]]; then
+      echo "$tool skipped (no kernel_bench build, or $(left) s left)" >> "$summary"
+      continue
+    fi
+    timeout $(($(left) - 10)) compute-sanitizer --tool $tool --error-exitcode 9 "$ab/kb-tree" wssan > "$out/$tool.log" 2>&1
+    echo "$tool: exit $? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$tool.log" | tail -1)" >> "$summary"
+  done
+  grep -E "^\[|tests passed|tests failed|ERROR SUMMARY" "$out/device-check.txt" | tail -8
+  head -20 "$out/gpu-fail.txt"
+  grep "base: " "$out/ab.txt" 2> /dev/null
+  grep -E "bad [1-9]" "$out/ab.txt" 2> /dev/null | head -5
+  cat "$summary"
+  if [[ $checks -eq 0 ]]; then
+    echo "LAND: the GPU checks passed; the A/B above decides"
+  else
+    echo "LAND: NO, the GPU checks failed"
+    return 1
+  fi
+}
+
+case "${1:-}" in
+  prepare) shift; [[ $# -le 1 ]] || usage; prepare "$@" ;;
+  run) shift; run "$@" ;;
+  *) usage ;;
+esac
