@@ -14,8 +14,9 @@
 #       compute-sanitizer racecheck and synccheck on the tree's kernel_bench wssan. A short
 #       summary comes last; the logs go to $OUT (seven files).
 #
-#   LAND_BUDGET_S=560   the run starts no A/B round or sanitizer it cannot finish by then
-#                       (about 230 s for the checks and 100-150 s for the A/B on an H200)
+#   LAND_BUDGET_S=560   seconds for the whole run: each stage's timeout is what is left, and the
+#                       A/B or a sanitizer is skipped when too little is (on an H200 the checks
+#                       take about 230 s, the A/B 100-150 s)
 #   OUT=/tmp/out        where the logs go
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
