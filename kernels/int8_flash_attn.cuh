@@ -357,9 +357,11 @@ struct WarpTile {
     scale_scores<kRaw>(acc, ks, x);
   }
   // This thread's K scales of the block: keys n*8 + 2t and n*8 + 2t + 1 of n-tile n.
+  // (Those of n-tiles [kFirst, kEnd) only: the rest read earlier or later.)
+  template <int kFirst = 0, int kEnd = S::kNTilesS>
   __device__ __forceinline__ void load_k_scales(const float* k_scale_tile, float2 (&ks)[S::kNTilesS]) const {
 #pragma unroll
-    for (int n = 0; n < S::kNTilesS; ++n) ks[n] = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
+    for (int n = kFirst; n < kEnd; ++n) ks[n] = *reinterpret_cast<const float2*>(k_scale_tile + n * 8 + 2 * t);
   }
   template <bool kRaw = false>
   __device__ __forceinline__ void scale_scores(const uint32_t* acc, const float2 (&ks)[S::kNTilesS],

@@ -430,6 +430,10 @@ struct WsConsumerRing {
   __device__ __forceinline__ void release_block(int blk) const {
     release(W::kSplitKV ? &bar.v_empty[stage_of(blk)] : empty_of(blk));
   }
+  // Block blk's K scales (one per key), loaded with its tile.
+  __device__ __forceinline__ const float* k_scales(int blk) const {
+    return reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kScaleOffset - smem_base));
+  }
   // kVPerBlock: block blk's kD V scales, loaded with its tile.
   __device__ __forceinline__ const float* v_scales(int blk) const {
     return reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kVScaleOffset - smem_base));
@@ -494,15 +498,15 @@ struct WsConsumerRing {
   // past seq_kv all are, and masked). At least FLT_MIN, so that the row max of masked keys (-inf)
   // times it stays -inf where the quantizer wrote 0 (padded keys, all-zero groups).
   __device__ __forceinline__ float k_thread_scale(int blk) const {
-    const float* scales = reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kScaleOffset - smem_base));
-    return fmaxf(scales[2 * (lane % 4)], FLT_MIN);
+    return fmaxf(k_scales(blk)[2 * (lane % 4)], FLT_MIN);
   }
   // The K scales are read before the wait for S, so their shared-memory latency overlaps the
   // product instead of stalling the first multiply (ncu: 6% of all stalls).
-  template <class Tile>
+  // (kFirst, kEnd: only the n-tiles [kFirst, kEnd) of the block's keys.)
+  template <int kFirst = 0, int kEnd = W::kKeys / 8, class Tile>
   __device__ __forceinline__ void load_k_scales(const Tile& tile, int blk, KScales& ks) const {
     if constexpr (!W::kFp16QK)
-      tile.load_k_scales(reinterpret_cast<const float*>(smem + (slot_addr(blk) + W::kScaleOffset - smem_base)), ks);
+      tile.template load_k_scales<kFirst, kEnd>(k_scales(blk), ks);
   }
   // x = the scaled, masked scores of a block (mask_blk: the block whose keys are masked; past
   // the last block every key is, so the softmax of a repeated block changes nothing).
@@ -883,11 +887,17 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   // log2 scale apart (softmax_rescaled), which measured 2-3% faster there (ptxas's schedule).
   constexpr bool kFoldedState = kD == 128;
   float log2_o_scale[2];  // !kFoldedState
+  // Per-token K scales of the first four n-tiles read before S's wait at head_dim 64: +0.9 to
+  // +2.2% there (s25); at 128 the 8 registers held over the wait measured -0.3 to -4.4% (s24;
+  // s21's ks4 had lost at both). kernel_bench, H200, docs/perf-log.md.
+  constexpr int kKScalesEarly = kD == 64 ? 4 : 0;
   auto block = [&](const Ring& ring, int blk, auto masked) {  // masked (a type): whether S needs the mask
     ring.wait_full(blk);
     fence_regs(s_acc);
     wgmma_fence();
     ring.issue_scores(blk, s_acc);
+    KScales ks;  // per-token K: the first kKScalesEarly n-tiles' scales read while S runs
+    if constexpr (!kKThread) ring.template load_k_scales<0, kKScalesEarly>(wt, blk, ks);
     wgmma_wait<0>();
     fence_regs(s_acc);
     float merge_scale[2];
@@ -903,8 +913,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
         // FP32's normal range only for a group of all-zero keys, whose scores are 0 either way)
         for (int r = 0; r < 2; ++r) exp_scale[r] = fmaxf(wt.q_scale[r] * k_thread, FLT_MIN);
       } else {
-        KScales ks;
-        ring.load_k_scales(wt, blk, ks);
+        ring.template load_k_scales<kKScalesEarly>(wt, blk, ks);
         wt.template scale_scores<true>(s_acc, ks, x);
         if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
         wt.block_max(x, bmax);
