@@ -63,8 +63,6 @@ struct GroupQuantArgs {
   const float* shift;     // [n_heads, d] subtracted first (K smoothing) or nullptr
   float fold;             // > 0: scale folded with this (sm_scale for Q), else plain
   bool rotate;            // rows times the Hadamard matrix before their scales
-  bool thread_groups;     // K with KGranularity::PerThread (group 1): each key the scale of its
-                          // k_thread_group, stored per token
   int8_t* codes;          // [n_heads, out_rows, d]
   float* scales;          // [n_heads, n_groups]
 };
@@ -222,7 +220,10 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
 // Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
 // Every thread copies the rows it will quantize into shared memory (cp.async, zero-filled past
 // seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
-template <int kD>
+// kKThread: K with KGranularity::PerThread (each key the scale of its k_thread_group, stored per
+// token). A template argument, not a flag: as a run-time branch its code cost the per-token
+// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25).
+template <int kD, bool kKThread>
 __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile / kRowStep;
   auto& tile = *reinterpret_cast<__half(*)[kTokenTile][kD]>(smem);
@@ -243,7 +244,7 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
     shift[4] = s1.x, shift[5] = s1.y, shift[6] = s1.z, shift[7] = s1.w;
   }
   cp_async_wait<0>();
-  if (a.thread_groups) {  // a thread reads only the rows it copied, as below
+  if constexpr (kKThread) {  // a thread reads only the rows it copied, as below
     quantize_thread_group_tile<kD>(a, head, row0, tile, shift);
     return;
   }
@@ -266,9 +267,9 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
 }
 
 // CTA `item` of one head (see qk_items).
-template <int kD>
+template <int kD, bool kKThread = false>
 __device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item, char* smem) {
-  if (a.group == 1) quantize_token_tile<kD>(a, head, item * kTokenTile, smem);
+  if (a.group == 1) quantize_token_tile<kD, kKThread>(a, head, item * kTokenTile, smem);
   else quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
 }
 
@@ -469,14 +470,14 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
 // Launch 3: per kv head (last head first), k_items CTAs of K codes then the V tiles. Five CTAs
 // an SM (48 registers, 16 B spilled, as the stats launch): against four, 1% faster at 16 heads
 // and head_dim 128, 3-4% at 64, 5-14% on Llama-3-8B's GQA shapes (docs/perf-log.md s15).
-template <int kD>
+template <int kD, bool kKThread>
 __global__ void __launch_bounds__(kThreads, 5)
     kv_codes_kernel(const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
   const int64_t per_head = k_items + (v.v ? v.padded / kMeanChunk : 0);
   const int64_t head = k.heads_total - 1 - blockIdx.x / per_head, item = blockIdx.x % per_head;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // each item waits for launch 2 after issuing its loads (pdl_wait)
-  if (item < k_items) quantize_qk_item<kD>(k, head, item, smem);
+  if (item < k_items) quantize_qk_item<kD, kKThread>(k, head, item, smem);
   else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk, smem);
 }
 
@@ -513,7 +514,7 @@ cudaError_t launch_dependent(void (*kernel)(Params...), unsigned grid, cudaStrea
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
 template <int kD>
-cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka,
+cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, bool k_thread_groups,
                          const KvStatsArgs& stats, const VCodeArgs& va, float* k_mean, float* v_scale,
                          cudaStream_t stream) {
   // qa.src nullptr: no Q (the attention kernel quantizes it).
@@ -530,7 +531,8 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka,
                          v_scale);
   if (err != cudaSuccess) return err;
   const int64_t per_head = k_items + (va.v ? va.padded / kMeanChunk : 0);
-  err = launch_dependent(kv_codes_kernel<kD>, blocks_for(bk * per_head, 1), stream, ka, k_items, va);
+  err = launch_dependent(k_thread_groups ? kv_codes_kernel<kD, true> : kv_codes_kernel<kD, false>,
+                         blocks_for(bk * per_head, 1), stream, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by launch 3
   return launch_dependent(v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
 }
@@ -554,9 +556,9 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   if (k_thread_groups && group != 1) return cudaErrorInvalidValue;  // per-thread K goes with per-token Q
   const GroupQuantArgs qa{quantize_q ? q : nullptr, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg),
                           dims.batch * dims.heads,
-                          nullptr, effective_sm_scale(dims), rotate, false, out.q8, out.q_scale};
+                          nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale};
   const GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
-                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, k_thread_groups, out.k8, out.k_scale};
+                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale};
   // Scratch: the chunk partials, 2 * bk * n_chunks * d floats = k8's bytes / 16, live in the
   // k8 buffer until launch 3 writes K's codes over them.
   float* k_part = reinterpret_cast<float*>(out.k8);
@@ -564,8 +566,8 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                           k_part, k_part + bk * n_chunks * d};
   const VCodeArgs va{quantize_v_too ? v : nullptr, dims.seq_kv, padded, v_tiles ? nullptr : out.v_scale, out.v8,
                      v_tiles ? out.v_scale : nullptr};
-  if (d == 64) return quantize_all<64>(qa, ka, stats, va, out.k_mean, out.v_scale, stream);
-  return quantize_all<128>(qa, ka, stats, va, out.k_mean, out.v_scale, stream);
+  if (d == 64) return quantize_all<64>(qa, ka, k_thread_groups, stats, va, out.k_mean, out.v_scale, stream);
+  return quantize_all<128>(qa, ka, k_thread_groups, stats, va, out.k_mean, out.v_scale, stream);
 }
 
 }  // namespace int8attn::kernels
