@@ -61,30 +61,53 @@ void add_finding(KernelComparison& row, Verdict verdict, std::string metric, std
 
 std::string percent(double fraction) { return fmt::format("{:+.1f}%", fraction * 100.0); }
 
+// The latency rule (docs/ci.md) on one pair of timings: Same unless the change passes the
+// tolerance, the noise and, where both sides kept samples, the Mann-Whitney test.
+struct LatencyJudgement {
+  Verdict verdict = Verdict::Same;
+  std::optional<double> change, p;
+  std::string message;
+};
+
+LatencyJudgement judge_latency(const LatencyStats& base, const LatencyStats& cand, const CompareOptions& opt) {
+  LatencyJudgement j;
+  if (!(base.median_ms > 0) || !std::isfinite(cand.median_ms)) return j;
+  const double change = cand.median_ms / base.median_ms - 1.0;
+  const double diff = cand.median_ms - base.median_ms;
+  j.change = change;
+  const double noise =
+      opt.noise_sigmas * std::hypot(median_standard_error(base), median_standard_error(cand));
+  const bool slower = diff > 0;
+  j.p = slower ? mann_whitney_greater_p(cand.raw_ms, base.raw_ms) : mann_whitney_greater_p(base.raw_ms, cand.raw_ms);
+  const bool beyond_tolerance = std::fabs(change) > opt.latency_tolerance;
+  const bool beyond_noise = std::fabs(diff) > noise;
+  const bool significant = !j.p || *j.p < opt.significance;
+  if (!(beyond_tolerance && beyond_noise && significant)) return j;
+  j.message = fmt::format("median {:.4g} ms -> {:.4g} ms ({}, tolerance {:.1f}%, noise {:.3g} ms", base.median_ms,
+                          cand.median_ms, percent(change), opt.latency_tolerance * 100.0, noise);
+  if (j.p) j.message += fmt::format(", Mann-Whitney p={:.2g}", *j.p);
+  j.message += ")";
+  j.verdict = slower ? Verdict::Regression : Verdict::Improvement;
+  return j;
+}
+
 void compare_latency(const LatencyStats& base, const LatencyStats& cand, const CompareOptions& opt,
                      KernelComparison& row) {
   row.baseline_ms = base.median_ms;
   row.candidate_ms = cand.median_ms;
-  if (!(base.median_ms > 0) || !std::isfinite(cand.median_ms)) return;
-  const double change = cand.median_ms / base.median_ms - 1.0;
-  const double diff = cand.median_ms - base.median_ms;
-  row.latency_change = change;
-  const double noise =
-      opt.noise_sigmas * std::hypot(median_standard_error(base), median_standard_error(cand));
-  const bool slower = diff > 0;
-  const auto p = slower ? mann_whitney_greater_p(cand.raw_ms, base.raw_ms)
-                        : mann_whitney_greater_p(base.raw_ms, cand.raw_ms);
-  row.mann_whitney_p = p;
-  const bool beyond_tolerance = std::fabs(change) > opt.latency_tolerance;
-  const bool beyond_noise = std::fabs(diff) > noise;
-  const bool significant = !p || *p < opt.significance;
-  if (!(beyond_tolerance && beyond_noise && significant)) return;
-  std::string message = fmt::format("median {:.4g} ms -> {:.4g} ms ({}, tolerance {:.1f}%, noise {:.3g} ms",
-                                    base.median_ms, cand.median_ms, percent(change),
-                                    opt.latency_tolerance * 100.0, noise);
-  if (p) message += fmt::format(", Mann-Whitney p={:.2g}", *p);
-  message += ")";
-  add_finding(row, slower ? Verdict::Regression : Verdict::Improvement, "latency", std::move(message));
+  LatencyJudgement j = judge_latency(base, cand, opt);
+  row.latency_change = j.change;
+  row.mann_whitney_p = j.p;
+  if (j.verdict != Verdict::Same) add_finding(row, j.verdict, "latency", std::move(j.message));
+}
+
+// An INT8 kernel's quantization step on its own, by the same rule: a quantizer 14% slower
+// moves a 4K case's end-to-end latency by about 1%, under the latency tolerance
+// (docs/perf-log.md s25).
+void compare_quantize_latency(const LatencyStats& base, const LatencyStats& cand, const CompareOptions& opt,
+                              KernelComparison& row) {
+  LatencyJudgement j = judge_latency(base, cand, opt);
+  if (j.verdict != Verdict::Same) add_finding(row, j.verdict, "quantize_latency", "quantize step: " + j.message);
 }
 
 // What a change the good way is: an improvement, or a failing change under fail_on_change.
@@ -223,6 +246,9 @@ KernelComparison compare_kernel(const std::string& case_id, const KernelResult& 
   KernelComparison row = new_row(case_id, base.kernel);
   if (compare_status(base, cand, opt, row)) {
     if (base.latency && cand.latency) compare_latency(*base.latency, *cand.latency, opt, row);
+    if (base.quantize_latency && cand.quantize_latency) {
+      compare_quantize_latency(*base.quantize_latency, *cand.quantize_latency, opt, row);
+    }
     if (base.accuracy && cand.accuracy) compare_accuracy(*base.accuracy, *cand.accuracy, opt, row);
   }
   if (base.fallback && cand.fallback) compare_fallback(base, cand, opt, row);

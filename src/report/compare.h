@@ -27,7 +27,8 @@ struct CompareOptions {
   // the difference exceeds noise_sigmas * sqrt(se_b^2 + se_c^2) (se = standard error of each
   // median, see median_standard_error), AND — only when both sides kept raw samples — a
   // one-sided Mann-Whitney U test says candidate > baseline with p < significance.
-  // Improvements use the mirrored rule.
+  // Improvements use the mirrored rule. An INT8 kernel's quantize_latency (the quantization
+  // step alone) is judged by the same rule, as its own metric.
   double latency_tolerance = 0.05;
   double noise_sigmas = 3.0;
   double significance = 0.01;
@@ -62,7 +63,8 @@ const char* to_string(Verdict v);
 // One observation about one metric of one (case, kernel).
 struct Finding {
   Verdict verdict = Verdict::Same;
-  std::string metric;   // "latency", "rel_l2", "mse", "max_abs_error", "nonfinite", "fallback", "status", "presence"
+  std::string metric;   // "latency", "quantize_latency", "rel_l2", "mse", "max_abs_error", "nonfinite", "fallback",
+                        // "status", "presence"
   std::string message;  // human-readable, with the numbers
 };
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <sys/wait.h>
 
@@ -159,6 +160,34 @@ TEST(Compare, MannWhitneyMustAgreeWhenSamplesExist) {
   EXPECT_GT(*row_of(vetoed, base.cases[0].id, "int8-fa").mann_whitney_p, 0.01);
   c.raw_ms.clear();  // without samples on both sides the summaries decide
   EXPECT_EQ(compare_reports(base, cand, CompareOptions{}).regressions, 1);
+}
+
+// The quantization step is judged on its own: e225277 slowed it by 10-14% while the end-to-end
+// latency around it moved by 1-4%, inside the tolerance, and no gate saw it (perf-log s25).
+TEST(Compare, QuantizeStepIsJudgedOnItsOwn) {
+  std::mt19937_64 rng(7);
+  Report base = make_report(SweepShape{}, 1);
+  Report cand = base;  // end to end identical
+  KernelResult& c = kernel_of(cand, 1, "int8-fa");
+  kernel_of(base, 1, "int8-fa").quantize_latency = testing::draw_latency(0.079, 0.006, 100, true, rng);
+  c.quantize_latency = testing::draw_latency(0.090, 0.006, 100, true, rng);
+  const CompareResult slower = compare_reports(base, cand, CompareOptions{});
+  const KernelComparison& row = row_of(slower, base.cases[1].id, "int8-fa");
+  EXPECT_EQ(row.verdict, Verdict::Regression);
+  ASSERT_EQ(row.findings.size(), 1u) << render_compare(slower, CompareFormat::Table);
+  EXPECT_EQ(row.findings[0].metric, "quantize_latency");
+  EXPECT_EQ(row.findings[0].message.rfind("quantize step: median 0.07", 0), 0u) << row.findings[0].message;
+  EXPECT_FALSE(row.latency_change.has_value() && *row.latency_change != 0.0);  // the row's latency is end to end
+  EXPECT_EQ(compare_exit_code(slower), kExitRegression);
+
+  c.quantize_latency = testing::draw_latency(0.081, 0.006, 100, true, rng);  // +2.5%: inside the tolerance
+  EXPECT_EQ(compare_reports(base, cand, CompareOptions{}).regressions, 0);
+  c.quantize_latency = testing::draw_latency(0.070, 0.006, 100, true, rng);
+  const CompareResult faster = compare_reports(base, cand, CompareOptions{});
+  EXPECT_EQ(faster.improvements, 1);
+  EXPECT_EQ(compare_exit_code(faster), kExitPass);
+  c.quantize_latency.reset();  // a report without it (fp16 kernels, older reports): nothing to judge
+  EXPECT_EQ(compare_reports(base, cand, CompareOptions{}).regressions, 0);
 }
 
 TEST(Compare, SpeedupIsAnImprovementAndNeverFails) {
