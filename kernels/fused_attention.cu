@@ -28,7 +28,8 @@ struct InstanceKey {
   int schedule;
 };
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1" overrides the defaults
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1"
+// overrides the defaults
 // (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {
   FusedTuning t;
@@ -46,6 +47,7 @@ FusedTuning tuning_from_env() {
     else if (key == "ws") t.ws = value;
     else if (key == "ws_schedule") t.ws_schedule = value;
     else if (key == "fused_q") t.fused_q = value;
+    else if (key == "tile_order") t.tile_order = value;
   }
   return t;
 }
@@ -266,7 +268,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   auto launch_ws = [&] {
     return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
                                 cfg.l_from_quantized_p, keys, tuning().ws_schedule,
-                                cfg.k_granularity == KGranularity::PerThread, stream);
+                                cfg.k_granularity == KGranularity::PerThread, tuning().tile_order, stream);
   };
   if (q_fp16 != nullptr && fuses_q(dims, cfg, Variant::Int8Full)) {
     set_fused_q(dims, q_fp16, p);
@@ -309,7 +311,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Int8QK, [&] {
     return fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, cfg.l_from_quantized_p,
-                                tuning().ws_schedule, stream);
+                                tuning().ws_schedule, tuning().tile_order, stream);
   });
   if (ws) return *ws;
   const InstanceKey key = instance_key(Variant::Int8QK, dims, false, cfg.l_from_quantized_p);
@@ -326,7 +328,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.k_rows = p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Fp16Flash, [&] {
     return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, tuning().ws_schedule,
-                              stream);
+                              tuning().tile_order, stream);
   });
   if (ws) return *ws;
   const InstanceKey key = instance_key(Variant::Fp16Flash, dims, false, false);

@@ -8,6 +8,7 @@
 #include "kernels/instances.h"
 #include "kernels/sm90/int8_fa_ws.cuh"
 #include "kernels/sm90/int8_fa_ws_launch.h"
+#include "kernels/sm90/ws_tile_order.h"
 
 namespace int8attn::kernels::fa {
 namespace {
@@ -96,7 +97,7 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
 
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
           bool kKThread = false>
-cudaError_t launch(const Params& base, int64_t batch_heads, cudaStream_t stream) {
+cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cudaStream_t stream) {
   using W = WsShape<kV, kD, kKeys>;
   auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread>;
   WsParams params{};
@@ -106,15 +107,16 @@ cudaError_t launch(const Params& base, int64_t batch_heads, cudaStream_t stream)
   if (tiles <= 0) return cudaSuccess;
   if (tiles > 0x7fffffff) return cudaErrorInvalidConfiguration;
   params.n_tiles = static_cast<int32_t>(tiles);
-  // Causal tiles differ in length: longest first across heads (round-robin balance). Equal
-  // tiles keep the head-major order, where CTAs running together share K/V in L2.
-  params.tile_order_heads = base.causal ? batch_heads : 0;
   int device = 0, sms = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
   if (err == cudaSuccess) err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
   if (err != cudaSuccess) return err;
   const int64_t ctas = tiles < sms ? tiles : sms;  // persistent: one CTA per SM walks the tiles
+  // The serial int8-fa consumers pass the rows past seq_q (ws_consume_fa_serial's pass_tile).
+  const double short_cost = ws_short_tile_cost(base.seq_q, W::kBlockM, W::kConsumers, kSchedule == kWsSerial);
+  params.tile_order_heads = ws_tile_order_heads(base.causal, batch_heads, params.base.n_qblocks, short_cost, ctas,
+                                                W::kShortLast, tile_order);
   kernel<<<static_cast<unsigned>(ctas), W::kThreads, W::kSmemBytes, stream>>>(params);
   return cudaGetLastError();
 }
@@ -125,18 +127,19 @@ bool ws_runs(const Params& base, int64_t batch_heads) {
 
 }  // namespace
 
-cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, cudaStream_t stream) {
+cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, int tile_order,
+                           cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Fp16Flash, head_dim);
 #define INT8ATTN_TRY_WS_FP16(D, S) \
-  if (head_dim == D && schedule == S) return launch<Variant::Fp16Flash, D, false, false, S>(base, batch_heads, stream);
+  if (head_dim == D && schedule == S) return launch<Variant::Fp16Flash, D, false, false, S>(base, batch_heads, tile_order, stream);
   INT8ATTN_WS_FP16_INSTANCES(INT8ATTN_TRY_WS_FP16)
 #undef INT8ATTN_TRY_WS_FP16
   return cudaErrorNotSupported;
 }
 
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, bool k_per_thread, cudaStream_t stream) {
+                             int keys, int schedule, bool k_per_thread, int tile_order, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim, keys);
   // Per-thread K's own form where it is compiled (instances.h); elsewhere the per-token kernel
@@ -144,18 +147,18 @@ cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_hea
   const bool k_thread = k_per_thread && schedule == kWsSerial && p_u8 && !l_from_q;
 #define INT8ATTN_TRY_WS(D, PU8, LQ, S, K, KT)                                                               \
   if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K && k_thread == KT) \
-    return launch<Variant::Int8Full, D, PU8, LQ, S, K, KT>(base, batch_heads, stream);
+    return launch<Variant::Int8Full, D, PU8, LQ, S, K, KT>(base, batch_heads, tile_order, stream);
   INT8ATTN_WS_INSTANCES(INT8ATTN_TRY_WS)
 #undef INT8ATTN_TRY_WS
   return cudaErrorNotSupported;
 }
 
 cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_heads, bool l_from_q, int schedule,
-                             cudaStream_t stream) {
+                             int tile_order, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Int8QK, head_dim);
 #define INT8ATTN_TRY_WS_QK(D, LQ, S) \
-  if (head_dim == D && l_from_q == LQ && schedule == S) return launch<Variant::Int8QK, D, false, LQ, S>(base, batch_heads, stream);
+  if (head_dim == D && l_from_q == LQ && schedule == S) return launch<Variant::Int8QK, D, false, LQ, S>(base, batch_heads, tile_order, stream);
   INT8ATTN_WS_QK_INSTANCES(INT8ATTN_TRY_WS_QK)
 #undef INT8ATTN_TRY_WS_QK
   return cudaErrorNotSupported;

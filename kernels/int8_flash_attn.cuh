@@ -17,6 +17,7 @@
 #include "common/numerics.h"
 #include "kernels/instances.h"
 #include "kernels/ptx.cuh"
+#include "kernels/sm90/ws_tile_order.h"
 
 namespace int8attn::kernels::fa {
 
@@ -859,7 +860,10 @@ struct WarpTile {
 // registers: Hopper's int8-fa with Q quantized in the kernel, whose producer warps have 24
 // (20 bytes spilled with 64-bit ones). The other kernels keep 64-bit ones: their schedules
 // moved with the narrow ones, int8-qk's 3-5% slower (docs/perf-log.md s10).
-template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false>
+// kShortLast: batch_heads < 0 walks the short-last order of -batch_heads heads
+// (kernels/sm90/ws_tile_order.h; the serial int8-fa kernels only, so that the others' SASS
+// stays as measured).
+template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false, bool kShortLast = false>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
   int n_blocks;  // KV blocks with a key some row of the CTA may see
@@ -873,14 +877,27 @@ struct CtaWork {
     if constexpr (kNarrow) {
       const uint32_t t = static_cast<uint32_t>(tile), n = static_cast<uint32_t>(batch_heads);
       const uint32_t qblocks = static_cast<uint32_t>(p.n_qblocks);
-      const uint32_t bh32 = n > 0 ? t % n : t / qblocks;
-      qblk = static_cast<int>(n > 0 ? t / n : t % qblocks);
+      uint32_t bh32;
+      if (kShortLast && batch_heads < 0) {
+        uint32_t q32;
+        ws_short_last_tile<uint32_t>(t, 0u - n, qblocks, bh32, q32);
+        qblk = static_cast<int>(q32);
+      } else {
+        bh32 = n > 0 ? t % n : t / qblocks;
+        qblk = static_cast<int>(n > 0 ? t / n : t % qblocks);
+      }
       const uint32_t heads = static_cast<uint32_t>(p.heads), group = heads / static_cast<uint32_t>(p.kv_heads);
       bh = bh32;
       kv_index = static_cast<int64_t>(bh32 / heads) * p.kv_heads + (bh32 % heads) / group;
       if (p.causal) qblk = p.n_qblocks - 1 - qblk;
     } else {
-      if (batch_heads > 0) {
+      if (kShortLast && batch_heads < 0) {
+        uint64_t bh64, q64;
+        ws_short_last_tile<uint64_t>(static_cast<uint64_t>(tile), static_cast<uint64_t>(-batch_heads),
+                                     static_cast<uint64_t>(p.n_qblocks), bh64, q64);
+        bh = static_cast<int64_t>(bh64);
+        qblk = static_cast<int>(q64);
+      } else if (batch_heads > 0) {
         bh = tile % batch_heads;
         qblk = static_cast<int>(tile / batch_heads);
       } else {

@@ -55,7 +55,8 @@ struct WsParams {
   Params base;
   int32_t n_tiles;            // batch*heads*n_qblocks; the persistent grid walks them
   int32_t fused_q;            // int8-fa (WsShape::kFusedQ): Q arrives as FP16 (q16_map), producer warps quantize it
-  int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads longest first (causal)
+  int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads query-block-major (longest first),
+                              // -batch*heads short-last (kernels/sm90/ws_tile_order.h)
   CUtensorMap q_map;  // [head_dim, seq_q, batch*heads] int8, box [head_dim, 128, 1]
   CUtensorMap k_map;  // [head_dim, padded seq_kv, batch*kv_heads], box [head_dim, keys, 1]
   CUtensorMap v_map;  // int8-fa, V^T: [padded seq_kv, head_dim, batch*kv_heads] int8, box [64, head_dim, 1];
@@ -140,7 +141,12 @@ struct WsShape {
   // 4-34% slower and int8-fa's at 64 3% slower, which their shorter quantize step did not pay
   // back (docs/perf-log.md fq3, s10).
   static constexpr bool kFusedQ = kInt8PV && kD == 128;
-  using Work = CtaWork<kBlockM, kKeys, kFusedQ>;  // the tile walk (narrow divisions where fused, for the 24-register warps)
+  // The tile walk: narrow divisions where fused, for the 24-register warps; the short-last
+  // order (ws_tile_order.h) for the serial 128-key kernel at head_dim 128, which passes short
+  // tiles' idle rows. (At 64 the same kernel takes query-block-major: its K/V fit in L2, and
+  // CtaWork's wider walk moved ptxas's schedule of the step.)
+  static constexpr bool kShortLast = kInt8PV && kKeys == 128 && kD == 128;
+  using Work = CtaWork<kBlockM, kKeys, kFusedQ, kShortLast>;
   // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;

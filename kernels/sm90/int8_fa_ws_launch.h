@@ -23,16 +23,19 @@ inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_head
 // the P block: 2 (the deferred O merge) at 64 keys, 3 (serial, three consumers) at 128.
 // k_per_thread: K's scales are per thread group (attn_types.h k_thread_group; stored per token),
 // which the serial kernel exploits. The compiled instances: kernels/instances.h.
+// tile_order (each launch): the order the persistent grid walks its tiles in, 0 head-major, 1
+// query-block-major, -1 the rule of ws_tile_order_heads (kernels/sm90/ws_tile_order.h).
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, bool k_per_thread, cudaStream_t stream);
+                             int keys, int schedule, bool k_per_thread, int tile_order, cudaStream_t stream);
 
 // int8-qk (FP16 V, `base.v` as it lies in memory) on the same skeleton; cudaErrorNotSupported
 // as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule().
 cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_heads, bool l_from_q, int schedule,
-                             cudaStream_t stream);
+                             int tile_order, cudaStream_t stream);
 
 // fp16-fa (FP16 Q, K, V as they lie in memory) on the same skeleton: FP16 S by wgmma, no K
 // scales; cudaErrorNotSupported as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule().
-cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, cudaStream_t stream);
+cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, int tile_order,
+                           cudaStream_t stream);
 
 }  // namespace int8attn::kernels::fa

@@ -639,6 +639,55 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
       }
 }
 
+// The warp-specialized kernels' tile orders (FusedTuning::tile_order; kernels/sm90/ws_tile_order.h)
+// for the scope.
+class TileOrder {
+ public:
+  explicit TileOrder(int order) {
+    kernels::FusedTuning t;
+    t.tile_order = order;
+    kernels::set_fused_tuning(t);
+  }
+  ~TileOrder() { kernels::set_fused_tuning({}); }
+};
+
+// int8-fa's 128-key kernels in every tile order on shapes whose last query block is short and
+// whose tiles outnumber the SMs (the rule turns them: short-last at head_dim 128,
+// query-block-major at 64): a tile walked twice or never would leave the poison or differ, so
+// each order's output is the first one's bit for bit, and that one the emulation's.
+TEST(GpuInt8Kernels, EveryTileOrderGivesTheSameOutput) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  // 72 heads of 256 query rows (a 192-row tile and one of 64) and 320 (192 + 128): 144 tiles.
+  for (const AttnDims& dims : {make_dims(1, 72, 8, 256, 300, 128, false), make_dims(1, 72, 8, 320, 200, 64, false)}) {
+    QuantConfig cfg;
+    cfg.kv_block = kGpuWideKvBlock;
+    cfg.v_block = kGpuWideKvBlock;
+    DeviceProblem prob(dims, cfg, normal_input(37));
+    prob.quantize();
+    std::vector<float> first;
+    for (const int order : {-1, 0, 1, 2}) {
+      const std::string what = "int8-fa 128-key " + describe(dims) + " tile order " + std::to_string(order);
+      const TileOrder tile_order(order);
+      prob.poison_output();
+      const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+      ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+      const std::vector<float> out = prob.output();
+      if (first.empty()) {
+        first = out;
+        expect_matches_emulation(out, cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
+                                                                          KernelId::Int8Full, nullptr),
+                                 what);
+      } else {
+        int64_t differ = 0;
+        for (size_t i = 0; i < out.size(); ++i) differ += std::memcmp(&out[i], &first[i], sizeof(float)) != 0 ? 1 : 0;
+        EXPECT_EQ(differ, 0) << what << ": outputs that differ from the default order's";
+      }
+      expect_fused_q_identical(prob, out, what);
+    }
+  }
+}
+
 // int8-qk on the edge shapes with each of its kernels: the library's choice, mma.sync, and on
 // Hopper with the sm_90a image the warp-specialized one (FP16 V read MN-major by wgmma).
 TEST(GpuInt8Kernels, Int8QkKernelsMatchEmulation) {

@@ -1,0 +1,124 @@
+// The order in which a persistent grid of the warp-specialized kernels walks its tiles
+// (WsParams::tile_order_heads): plain C++, so that the CPU tests check the choice.
+//
+// A CTA takes tiles blockIdx.x, + gridDim.x, ... of one order (CtaWork):
+//   head-major         (batch, head) outer, query blocks inner: the CTAs that run together
+//                      share K/V in L2;
+//   query-block-major  query blocks outer, heads inner, longest first (causal's order);
+//   short-last         head-major over every head's full query blocks, then the short ones.
+// When seq_q is not a multiple of the tile's rows, every head ends in a short tile. The serial
+// int8-fa kernel passes a short tile's idle consumers through it, so that tile takes less time
+// than a full one; but in head-major order, when the grid and the query blocks share a factor,
+// the short tiles all land on the same CTAs, which then idle while the others run full tiles.
+// At 1K keys (16 heads, batch 16: six query blocks of 192 rows, the last of 64) on 132 SMs,
+// 22 CTAs get only short tiles and the grid lasts 12 full tiles; short-last puts the short
+// tiles last, on the CTAs with one tile fewer, and lasts 11.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define INT8ATTN_HOST_DEVICE __host__ __device__
+#else
+#define INT8ATTN_HOST_DEVICE
+#endif
+
+namespace int8attn::kernels::fa {
+
+// The short-last order (the serial int8-fa kernels: CtaWork's kShortLast): every head's full
+// query blocks head-major, then the heads' last, short blocks. Its deal lasts as long as
+// query-block-major's (the short tiles follow the full ones round robin, from the CTAs that got
+// one full tile fewer), and the full tiles keep head-major's sharing of K/V in L2: at 2K keys
+// and head_dim 128 (128 heads of 512 KB K/V, past the 50 MB L2) query-block-major measured 3%
+// slower than head-major, where its deal predicted 2% faster (docs/perf-log.md s26). UInt: the
+// kernel's width of the walk (32 bits where CtaWork is narrow).
+template <class UInt>
+INT8ATTN_HOST_DEVICE inline void ws_short_last_tile(UInt tile, UInt batch_heads, UInt n_qblocks, UInt& bh,
+                                                    UInt& qblk) {
+  const UInt full_qblocks = n_qblocks - 1, full = batch_heads * full_qblocks;
+  bh = tile < full ? tile / full_qblocks : tile - full;
+  qblk = tile < full ? tile % full_qblocks : full_qblocks;
+}
+
+// Time of the last query block's tile against a full one, for a kernel whose idle consumers
+// pass the tile (passes_idle) with `consumers` warpgroups of 64 rows: (active + 1) /
+// (consumers + 1) approximates the H200 measurements of one, two or three consumers working a
+// tile (docs/perf-log.md s25, s26: 0.58 / 0.77 at head_dim 128, 0.54 / 0.79 at 64). A kernel
+// whose idle consumers compute anyway spends a full tile's time.
+inline double ws_short_tile_cost(int64_t seq_q, int64_t block_m, int consumers, bool passes_idle) {
+  const int64_t rows = seq_q % block_m;
+  if (!passes_idle || rows == 0 || consumers <= 0) return 1.0;
+  const int64_t active = std::min<int64_t>(consumers, (rows + 63) / 64);
+  return static_cast<double>(active + 1) / static_cast<double>(consumers + 1);
+}
+
+namespace detail {
+inline int64_t gcd64(int64_t a, int64_t b) {
+  while (b != 0) {
+    const int64_t r = a % b;
+    a = b, b = r;
+  }
+  return a;
+}
+// x with a * x = 1 (mod m), for gcd(a, m) = 1 and m >= 1.
+inline int64_t inverse_mod(int64_t a, int64_t m) {
+  int64_t r0 = m, r1 = a % m, t0 = 0, t1 = 1;
+  while (r1 != 0) {
+    const int64_t q = r0 / r1;
+    const int64_t r2 = r0 - q * r1, t2 = t0 - q * t1;
+    r0 = r1, r1 = r2, t0 = t1, t1 = t2;
+  }
+  return ((t0 % m) + m) % m;
+}
+}  // namespace detail
+
+// The time, in full tiles, until the busiest CTA of a grid of `ctas` is done when `batch_heads`
+// heads of `n_qblocks` query blocks each are dealt round robin head-major or query-block-major
+// (short-last deals alike: its short tiles are the last batch_heads, too), the
+// last query block of each head costing short_cost. O(ctas): the short tiles a CTA gets in
+// head-major order are the k < its tile count with (cta + k * ctas) % n_qblocks == n_qblocks - 1,
+// an arithmetic progression in k.
+inline double ws_round_robin_makespan(int64_t batch_heads, int64_t n_qblocks, double short_cost, int64_t ctas,
+                                      bool qblock_major) {
+  if (batch_heads <= 0 || n_qblocks <= 0 || ctas <= 0) return 0.0;
+  const int64_t tiles = batch_heads * n_qblocks;
+  const int64_t full = batch_heads * (n_qblocks - 1);  // query-block-major: the tiles before the short ones
+  const int64_t g = detail::gcd64(ctas % n_qblocks, n_qblocks);  // gcd(ctas, n_qblocks)
+  const int64_t period = n_qblocks / g;
+  const int64_t step_inverse = period > 1 ? detail::inverse_mod((ctas / g) % period, period) : 0;
+  double worst = 0.0;
+  for (int64_t cta = 0; cta < std::min(ctas, tiles); ++cta) {
+    const int64_t taken = (tiles - cta + ctas - 1) / ctas;
+    int64_t shorts = 0;
+    if (qblock_major) {
+      shorts = taken - (cta < full ? (full - cta + ctas - 1) / ctas : 0);
+    } else {
+      const int64_t need = ((n_qblocks - 1 - cta) % n_qblocks + n_qblocks) % n_qblocks;  // k * ctas = need (mod n_qblocks)
+      if (need % g == 0) {
+        const int64_t first = (need / g) % period * step_inverse % period;
+        shorts = first < taken ? (taken - 1 - first) / period + 1 : 0;
+      }
+    }
+    worst = std::max(worst, static_cast<double>(taken - shorts) + short_cost * static_cast<double>(shorts));
+  }
+  return worst;
+}
+
+// WsParams::tile_order_heads: 0 head-major, batch_heads query-block-major, -batch_heads
+// short-last (a kernel built with it: short_last). Causal tiles differ in length:
+// query-block-major, longest first. Otherwise head-major (L2 sharing) unless the short tiles
+// last end the grid at least 1% sooner: short-last where built, else query-block-major.
+// forced: 0 head-major, 1 query-block-major, 2 short-last (where built, else head-major),
+// anything else the rule (FusedTuning::tile_order).
+inline int64_t ws_tile_order_heads(bool causal, int64_t batch_heads, int64_t n_qblocks, double short_cost,
+                                   int64_t ctas, bool short_last, int forced = -1) {
+  if (forced == 0 || forced == 1) return forced == 1 ? batch_heads : 0;
+  if (forced == 2) return short_last ? -batch_heads : 0;
+  if (causal) return batch_heads;
+  const double head_major = ws_round_robin_makespan(batch_heads, n_qblocks, short_cost, ctas, false);
+  const double shorts_last = ws_round_robin_makespan(batch_heads, n_qblocks, short_cost, ctas, true);
+  if (!(shorts_last < 0.99 * head_major)) return 0;
+  return short_last ? -batch_heads : batch_heads;
+}
+
+}  // namespace int8attn::kernels::fa

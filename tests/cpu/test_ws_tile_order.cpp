@@ -1,0 +1,114 @@
+// The warp-specialized kernels' tile order (kernels/sm90/ws_tile_order.h): the closed-form
+// makespan against a deal of every tile, and the rule on the shapes it was made for.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/sm90/ws_tile_order.h"
+
+namespace {
+
+using int8attn::kernels::fa::ws_round_robin_makespan;
+using int8attn::kernels::fa::ws_short_last_tile;
+using int8attn::kernels::fa::ws_short_tile_cost;
+using int8attn::kernels::fa::ws_tile_order_heads;
+
+// CtaWork's two orders dealt tile by tile: tile t goes to CTA t % ctas; its query block is
+// t % n_qblocks head-major, t / batch_heads query-block-major.
+double dealt_makespan(int64_t batch_heads, int64_t n_qblocks, double short_cost, int64_t ctas, bool qblock_major) {
+  std::vector<double> busy(static_cast<size_t>(ctas), 0.0);
+  for (int64_t t = 0; t < batch_heads * n_qblocks; ++t) {
+    const int64_t qblk = qblock_major ? t / batch_heads : t % n_qblocks;
+    busy[static_cast<size_t>(t % ctas)] += qblk == n_qblocks - 1 ? short_cost : 1.0;
+  }
+  return *std::max_element(busy.begin(), busy.end());
+}
+
+TEST(WsTileOrder, MakespanMatchesDealingEveryTile) {
+  for (int64_t ctas : {1, 7, 12, 132}) {
+    for (int64_t batch_heads : {1, 3, 16, 64, 256, 300}) {
+      for (int64_t n_qblocks : {1, 2, 5, 6, 11, 22, 86, 171}) {
+        for (bool qblock_major : {false, true}) {
+          const int64_t grid = std::min(ctas, batch_heads * n_qblocks);
+          EXPECT_NEAR(ws_round_robin_makespan(batch_heads, n_qblocks, 0.5, grid, qblock_major),
+                      dealt_makespan(batch_heads, n_qblocks, 0.5, grid, qblock_major), 1e-9)
+              << "ctas " << grid << " heads " << batch_heads << " qblocks " << n_qblocks << " qblock-major "
+              << qblock_major;
+        }
+      }
+    }
+  }
+}
+
+TEST(WsTileOrder, ShortTileCostFollowsTheActiveConsumers) {
+  EXPECT_DOUBLE_EQ(ws_short_tile_cost(1024, 192, 3, true), 0.5);   // 64 rows: one of three
+  EXPECT_DOUBLE_EQ(ws_short_tile_cost(2048, 192, 3, true), 0.75);  // 128 rows: two
+  EXPECT_DOUBLE_EQ(ws_short_tile_cost(1000, 192, 3, true), 0.5);   // 1000 % 192 = 40 rows: one
+  EXPECT_DOUBLE_EQ(ws_short_tile_cost(1100, 192, 3, true), 1.0);   // 140 rows: all three
+  EXPECT_DOUBLE_EQ(ws_short_tile_cost(1024, 192, 3, false), 1.0);  // idle consumers compute anyway
+  EXPECT_DOUBLE_EQ(ws_short_tile_cost(3072, 192, 3, true), 1.0);   // no short tile
+}
+
+// CtaWork's short-last walk: every (head, query block) once, full blocks head-major, then the
+// short ones by head; and its deal lasts as long as query-block-major's.
+TEST(WsTileOrder, ShortLastWalksEveryTileOnce) {
+  for (uint32_t heads : {1u, 5u, 256u}) {
+    for (uint32_t qblocks : {1u, 2u, 6u, 11u}) {
+      std::vector<int> seen(heads * qblocks, 0);
+      std::vector<double> busy(132, 0.0);
+      for (uint32_t t = 0; t < heads * qblocks; ++t) {
+        uint32_t bh = 0, qblk = 0;
+        ws_short_last_tile<uint32_t>(t, heads, qblocks, bh, qblk);
+        ASSERT_LT(bh, heads);
+        ASSERT_LT(qblk, qblocks);
+        ++seen[bh * qblocks + qblk];
+        const bool last = qblk == qblocks - 1;
+        EXPECT_EQ(last, t >= heads * (qblocks - 1)) << "tile " << t;
+        if (!last) EXPECT_EQ(bh * (qblocks - 1) + qblk, t);  // head-major over the full blocks
+        busy[t % 132] += last ? 0.5 : 1.0;
+      }
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<long>(heads * qblocks));
+      const int64_t ctas = std::min<int64_t>(132, heads * qblocks);
+      EXPECT_DOUBLE_EQ(*std::max_element(busy.begin(), busy.end()),
+                       ws_round_robin_makespan(heads, qblocks, 0.5, ctas, true));
+      uint64_t bh64 = 0, q64 = 0;  // the 64-bit walk agrees
+      ws_short_last_tile<uint64_t>(heads * qblocks - 1, heads, qblocks, bh64, q64);
+      EXPECT_EQ(bh64, heads - 1);
+      EXPECT_EQ(q64, qblocks - 1);
+    }
+  }
+}
+
+// int8-targets at 1K: 16 heads, batch 16, six query blocks of 192 rows (the last 64) on 132
+// SMs. Head-major deals every sixth CTA only short tiles and the others twelve full ones.
+TEST(WsTileOrder, ShortTilesThatPileUpTurnTheOrder) {
+  const double cost = ws_short_tile_cost(1024, 192, 3, true);
+  EXPECT_DOUBLE_EQ(ws_round_robin_makespan(256, 6, cost, 132, false), 12.0);
+  EXPECT_DOUBLE_EQ(ws_round_robin_makespan(256, 6, cost, 132, true), 11.0);
+  EXPECT_EQ(ws_tile_order_heads(false, 256, 6, cost, 132, true), -256);
+  EXPECT_EQ(ws_tile_order_heads(false, 256, 6, cost, 132, false), 256);  // without short-last: query-block-major
+  // 2K (batch 8): eleven query blocks, the last of 128 rows.
+  EXPECT_EQ(ws_tile_order_heads(false, 128, 11, ws_short_tile_cost(2048, 192, 3, true), 132, true), -128);
+}
+
+TEST(WsTileOrder, HeadMajorStaysWhereTheOrderGainsNothing) {
+  // 4K (batch 4): 22 query blocks; either order leaves some CTA eleven full tiles.
+  EXPECT_EQ(ws_tile_order_heads(false, 64, 22, ws_short_tile_cost(4096, 192, 3, true), 132, true), 0);
+  EXPECT_EQ(ws_tile_order_heads(false, 256, 6, 1.0, 132, true), 0);  // a kernel without the pass
+  EXPECT_EQ(ws_tile_order_heads(false, 16, 16, 1.0, 132, true), 0);  // whole query blocks
+  EXPECT_EQ(ws_tile_order_heads(false, 1, 6, 0.5, 6, true), 0);      // one head: the same deal
+  // head_dim 64 at 4K (32 heads, batch 4): 22 query blocks; head-major 22 full tiles, short-last 21.5.
+  EXPECT_EQ(ws_tile_order_heads(false, 128, 22, ws_short_tile_cost(4096, 192, 3, true), 132, true), -128);
+}
+
+TEST(WsTileOrder, CausalAndForcedOrders) {
+  EXPECT_EQ(ws_tile_order_heads(true, 64, 22, 1.0, 132, true), 64);  // longest first across heads
+  EXPECT_EQ(ws_tile_order_heads(false, 64, 22, 1.0, 132, false, 1), 64);
+  EXPECT_EQ(ws_tile_order_heads(true, 64, 22, 1.0, 132, true, 0), 0);
+  EXPECT_EQ(ws_tile_order_heads(false, 64, 22, 1.0, 132, true, 2), -64);
+  EXPECT_EQ(ws_tile_order_heads(false, 64, 22, 1.0, 132, false, 2), 0);  // not built: head-major
+  EXPECT_EQ(ws_tile_order_heads(false, 256, 6, 0.5, 132, true, -1), -256);
+}
+
+}  // namespace
