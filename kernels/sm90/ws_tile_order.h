@@ -25,13 +25,13 @@
 
 namespace int8attn::kernels::fa {
 
-// The short-last order (the serial int8-fa kernels: CtaWork's kShortLast): every head's full
-// query blocks head-major, then the heads' last, short blocks. Its deal lasts as long as
-// query-block-major's (the short tiles follow the full ones round robin, from the CTAs that got
-// one full tile fewer), and the full tiles keep head-major's sharing of K/V in L2: at 2K keys
-// and head_dim 128 (128 heads of 512 KB K/V, past the 50 MB L2) query-block-major measured 3%
-// slower than head-major, where its deal predicted 2% faster (docs/perf-log.md s26). UInt: the
-// kernel's width of the walk (32 bits where CtaWork is narrow).
+// The short-last order (int8-fa's serial kernel at head_dim 128: CtaWork's kShortLast): every
+// head's full query blocks head-major, then the heads' last, short blocks. Its deal lasts as
+// long as query-block-major's (the short tiles follow the full ones round robin, from the CTAs
+// that got one full tile fewer), and the full tiles keep head-major's sharing of K/V in L2: at
+// 2K keys and head_dim 128 (128 heads of 512 KB K/V: 64 MB, more than L2 holds)
+// query-block-major measured 3% slower than head-major, where its deal predicted 2% faster
+// (docs/perf-log.md s26). UInt: the kernel's width of the walk (32 bits where CtaWork is narrow).
 template <class UInt>
 INT8ATTN_HOST_DEVICE inline void ws_short_last_tile(UInt tile, UInt batch_heads, UInt n_qblocks, UInt& bh,
                                                     UInt& qblk) {
