@@ -170,7 +170,8 @@ struct FusedTuning {
                           // -1 it quantizes Q where that measured faster (128-key P blocks), 0
                           // never, 1 wherever it can (its 64-key kernel too)
   int tile_order = -1;    // the warp-specialized kernels' tile walk: 0 head-major, 1
-                          // query-block-major, -1 the rule (kernels/sm90/ws_tile_order.h)
+                          // query-block-major, 2 short-last (where built, else head-major), -1
+                          // the rule (kernels/sm90/ws_tile_order.h)
 };
 void set_fused_tuning(const FusedTuning& tuning);
 const FusedTuning& fused_tuning();  // the tuning in force

@@ -28,7 +28,7 @@ struct InstanceKey {
   int schedule;
 };
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1"
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1|2"
 // overrides the defaults
 // (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {

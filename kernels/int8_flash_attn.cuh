@@ -861,8 +861,8 @@ struct WarpTile {
 // (20 bytes spilled with 64-bit ones). The other kernels keep 64-bit ones: their schedules
 // moved with the narrow ones, int8-qk's 3-5% slower (docs/perf-log.md s10).
 // kShortLast: batch_heads < 0 walks the short-last order of -batch_heads heads
-// (kernels/sm90/ws_tile_order.h; the serial int8-fa kernels only, so that the others' SASS
-// stays as measured).
+// (kernels/sm90/ws_tile_order.h; int8-fa's serial kernel at head_dim 128 only, so that the
+// others' SASS stays as measured).
 template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false, bool kShortLast = false>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;

@@ -24,7 +24,8 @@ inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_head
 // k_per_thread: K's scales are per thread group (attn_types.h k_thread_group; stored per token),
 // which the serial kernel exploits. The compiled instances: kernels/instances.h.
 // tile_order (each launch): the order the persistent grid walks its tiles in, 0 head-major, 1
-// query-block-major, -1 the rule of ws_tile_order_heads (kernels/sm90/ws_tile_order.h).
+// query-block-major, 2 short-last (where built), -1 the rule of ws_tile_order_heads
+// (kernels/sm90/ws_tile_order.h).
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int keys, int schedule, bool k_per_thread, int tile_order, cudaStream_t stream);
 
