@@ -16,6 +16,9 @@
 #           kernels/ptx.cuh) defines again what the tree now defines elsewhere
 #     MODE: a kernel_bench mode (wsqk, wsfa, wsfp16, ws, ws-threshold, check, ...: tools/kernel_bench.cu)
 #   KB_ARCH=90a  KB_REPEATS=2  KB_ARGS="--ws 1"  OUT=./kernel-ab-out  KB_PREFIX=(unpacked .deps)
+#   KB_BUILD_ONLY=1: build the variants and stop (no GPU needed): run it here before a device call,
+#     because kernel_bench's tuning build compiles instances that the product's does not (s26 lost
+#     a device call to a stand-in whose static_assert only those instances met)
 # Example (device call, carry [".deps", "build-run"]): the committed header against an edited
 # copy in build-run/new: scripts/kernel-ab.sh -v base=. -v new=build-run/new wsqk
 # These are burst figures (20 timed runs per shape): compare them with each other, not with
@@ -63,6 +66,7 @@ for n in "${names[@]}"; do
   [ -x "$out/kb-$n" ] || { echo "variant $n failed to build:"; tail -20 "$out/build-$n.log"; exit 1; }
 done
 echo "built ${#names[@]} variant(s) in $((SECONDS - t0)) s"
+[ "${KB_BUILD_ONLY:-0}" = 1 ] && exit 0
 status=0
 for r in $(seq 1 "${KB_REPEATS:-2}"); do
   for m in "${modes[@]}"; do
