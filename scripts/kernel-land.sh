@@ -65,7 +65,7 @@ run() {
   local summary=$out/land.txt
   : > "$summary"
   left() { echo $((budget - (SECONDS - t0))); }
-  (KB_REPEATS=0 OUT=$ab nice -n 19 timeout 300 scripts/kernel-ab.sh -v base="$dir" -v tree=. "${modes[0]}" \
+  (KB_BUILD_ONLY=1 OUT=$ab nice -n 19 timeout 300 scripts/kernel-ab.sh -v base="$dir" -v tree=. "${modes[0]}" \
     > "$out/ab-build.txt" 2>&1; echo "A/B builds: exit $? at $((SECONDS - t0)) s" >> "$summary") &
   CUDA_ARCHS=90a STAGES="build smoke gpu-tests sanitize" BUILD_DIR=/tmp/kernel-land-build OUT=/tmp/kernel-land-dc \
     timeout $(($(left) - 30)) scripts/device-check.sh > "$out/device-check.txt" 2>&1

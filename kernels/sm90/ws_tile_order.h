@@ -41,14 +41,15 @@ INT8ATTN_HOST_DEVICE inline void ws_short_last_tile(UInt tile, UInt batch_heads,
 }
 
 // Time of the last query block's tile against a full one, for a kernel whose idle consumers
-// pass the tile (passes_idle) with `consumers` warpgroups of 64 rows: (active + 1) /
-// (consumers + 1) approximates the H200 measurements of one, two or three consumers working a
-// tile (docs/perf-log.md s25, s26: 0.58 / 0.77 at head_dim 128, 0.54 / 0.79 at 64). A kernel
-// whose idle consumers compute anyway spends a full tile's time.
+// pass the tile (passes_idle) with `consumers` warpgroups of block_m / consumers rows each:
+// (active + 1) / (consumers + 1) approximates the H200 measurements of one, two or three
+// consumers working a tile (docs/perf-log.md s25, s26: 0.58 / 0.77 at head_dim 128, 0.54 / 0.79
+// at 64). A kernel whose idle consumers compute anyway spends a full tile's time.
 inline double ws_short_tile_cost(int64_t seq_q, int64_t block_m, int consumers, bool passes_idle) {
   const int64_t rows = seq_q % block_m;
   if (!passes_idle || rows == 0 || consumers <= 0) return 1.0;
-  const int64_t active = std::min<int64_t>(consumers, (rows + 63) / 64);
+  const int64_t consumer_rows = block_m / consumers;
+  const int64_t active = std::min<int64_t>(consumers, (rows + consumer_rows - 1) / consumer_rows);
   return static_cast<double>(active + 1) / static_cast<double>(consumers + 1);
 }
 
@@ -115,6 +116,7 @@ inline int64_t ws_tile_order_heads(bool causal, int64_t batch_heads, int64_t n_q
   if (forced == 0 || forced == 1) return forced == 1 ? batch_heads : 0;
   if (forced == 2) return short_last ? -batch_heads : 0;
   if (causal) return batch_heads;
+  if (!(short_cost < 1.0)) return 0;  // every tile alike: both orders deal the same
   const double head_major = ws_round_robin_makespan(batch_heads, n_qblocks, short_cost, ctas, false);
   const double shorts_last = ws_round_robin_makespan(batch_heads, n_qblocks, short_cost, ctas, true);
   if (!(shorts_last < 0.99 * head_major)) return 0;
