@@ -52,17 +52,40 @@ struct QuantizedQKV {
   float* k_scale = nullptr;
   float* v_scale = nullptr;
   float* k_mean = nullptr;
+  // int8-fa's split-KV workspace (Hopper's 128-key kernels, kernels/sm90/ws_split.h): the last
+  // round's split tiles leave their parts' O / l, l and scale here (split_partials: the FP16
+  // O of every slot, then the scales); split_slots parts fit.
+  // The counters start at zero (clear_split_counters once the buffers are carved) and every
+  // launch leaves them so: one int8-fa launch at a time per workspace.
+  float* split_partials = nullptr;
+  uint32_t* split_counters = nullptr;
+  int64_t split_slots = 0;
 };
 
 // Bytes of each buffer of QuantizedQKV for a problem (the harness allocates them). No Q codes
 // or scales without quantize_q (where the attention kernel quantizes Q, attention_quantizes_q).
+// split_slots: int8-fa's split-KV part slots (int8fa_split_slots), the two split buffers' size.
 struct QuantizedSizes {
   size_t q8 = 0, k8 = 0, v8 = 0, q_scale = 0, k_scale = 0, v_scale = 0, k_mean = 0;
-  size_t total() const { return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean; }
-  std::array<size_t, 7> parts() const { return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean}; }  // field order
+  size_t split_partials = 0, split_counters = 0;
+  int64_t split_slots = 0;
+  size_t total() const {
+    return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean + split_partials + split_counters;
+  }
+  std::array<size_t, 9> parts() const {  // field order
+    return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean, split_partials, split_counters};
+  }
 };
 QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v,
                                bool quantize_q = true);
+
+// The part slots int8-fa's split-KV may use on the current device for these options (at most
+// one a SM, four a tile): 0 where its kernel cannot split (not Hopper's 128-key int8-fa, causal
+// rows, no device).
+int64_t int8fa_split_slots(const AttnDims& dims, const QuantConfig& cfg);
+
+// Zeroes QuantizedQKV's split counters (nothing without a workspace): once, after carving.
+cudaError_t clear_split_counters(const QuantizedQKV& qkv, cudaStream_t stream);
 
 // Several buffers carved from one device allocation, in order, each on a 256-byte boundary:
 // the alignment cudaMalloc gives, so each part is aligned as if allocated alone.
@@ -172,6 +195,9 @@ struct FusedTuning {
   int tile_order = -1;    // the warp-specialized kernels' tile walk: 0 head-major, 1
                           // query-block-major, 2 short-last (where built, else head-major), -1
                           // the rule (kernels/sm90/ws_tile_order.h)
+  int split_parts = -1;   // int8-fa's 128-key kernels, the last round's tiles split by keys: -1
+                          // the rule, 0 or 1 never, k >= 2 into k parts wherever they fit
+                          // (kernels/sm90/ws_split.h; QuantizedQKV's workspace permitting)
 };
 void set_fused_tuning(const FusedTuning& tuning);
 const FusedTuning& fused_tuning();  // the tuning in force

@@ -11,6 +11,7 @@
 #include "kernels/instances.h"
 #include "kernels/int8_flash_attn.cuh"
 #include "kernels/sm90/int8_fa_ws_launch.h"
+#include "kernels/sm90/ws_split.h"
 
 namespace int8attn::kernels {
 
@@ -28,7 +29,7 @@ struct InstanceKey {
   int schedule;
 };
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1|2"
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1|2,split_parts=K"
 // overrides the defaults
 // (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {
@@ -48,6 +49,7 @@ FusedTuning tuning_from_env() {
     else if (key == "ws_schedule") t.ws_schedule = value;
     else if (key == "fused_q") t.fused_q = value;
     else if (key == "tile_order") t.tile_order = value;
+    else if (key == "split_parts") t.split_parts = value;
   }
   return t;
 }
@@ -250,6 +252,17 @@ void set_fused_q(const AttnDims& dims, const __half* q_fp16, fa::Params& p) {
 
 }  // namespace
 
+int64_t int8fa_split_slots(const AttnDims& dims, const QuantConfig& cfg) {
+  if (dims.causal || !dims_valid(dims) || !fused_head_dim(dims.head_dim) || !wide_p_blocks(cfg)) return 0;
+  if (!int8fa_ws_runs(dims, cfg)) return 0;
+  int device = 0, sms = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
+    return 0;
+  const int64_t tiles = dims.batch * dims.heads * ((dims.seq_q + fa::kWsSplitRows - 1) / fa::kWsSplitRows);
+  return std::min<int64_t>(sms, fa::kWsSplitMaxParts * tiles);
+}
+
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv) {
   return fuses_q(dims, cfg, int8_pv ? Variant::Int8Full : Variant::Int8QK);
 }
@@ -268,7 +281,10 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   auto launch_ws = [&] {
     return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
                                 cfg.l_from_quantized_p, keys, tuning().ws_schedule,
-                                cfg.k_granularity == KGranularity::PerThread, tuning().tile_order, stream);
+                                cfg.k_granularity == KGranularity::PerThread, tuning().tile_order,
+                                fa::WsSplitWorkspace{qkv.split_partials, qkv.split_counters, qkv.split_slots,
+                                                     tuning().split_parts},
+                                stream);
   };
   if (q_fp16 != nullptr && fuses_q(dims, cfg, Variant::Int8Full)) {
     set_fused_q(dims, q_fp16, p);

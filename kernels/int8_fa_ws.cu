@@ -8,6 +8,7 @@
 #include "kernels/instances.h"
 #include "kernels/sm90/int8_fa_ws.cuh"
 #include "kernels/sm90/int8_fa_ws_launch.h"
+#include "kernels/sm90/ws_split.h"
 #include "kernels/sm90/ws_tile_order.h"
 
 namespace int8attn::kernels::fa {
@@ -95,9 +96,34 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
                           W::kKeys);
 }
 
+// The split of the last round and the order that goes with it (ws_walk_plan), written into
+// params where it can run: a workspace, 32-bit items, and its parts each a CTA's last item
+// (the kernel counts a part after its walk). Otherwise no split and params' order unchanged.
+template <class W>
+WsSplitPlan plan_split(const Params& base, int64_t batch_heads, double short_cost, int sms, int tile_order,
+                       const WsSplitWorkspace& split, WsParams& params) {
+  if (split.partials == nullptr || split.counters == nullptr || split.slots <= 0) return {};
+  const int n_blocks = static_cast<int>((base.seq_kv + W::kKeys - 1) / W::kKeys);
+  const WsWalk walk = ws_walk_plan(base.causal, batch_heads, params.base.n_qblocks, short_cost, sms, W::kShortLast,
+                                   tile_order, n_blocks, split.slots, split.forced_parts);
+  const WsSplitPlan& plan = walk.plan;
+  const int64_t items = plan.items(batch_heads * params.base.n_qblocks), grid = std::min<int64_t>(items, sms);
+  if (!plan.splits() || items > 0x7fffffff || plan.first % grid != 0 || items - plan.first > grid) return {};
+  // O / l of a part's tile rows (FP16, boxes as o_map's), then each row's 1 / l and u.
+  if (!encode_map(params.split_map, split.partials, 2, W::kD, kWsSplitRows, static_cast<uint64_t>(split.slots), 64,
+                  64))
+    return {};
+  params.split_o = static_cast<const __half*>(static_cast<const void*>(split.partials));
+  params.split_lu = reinterpret_cast<float2*>(reinterpret_cast<char*>(split.partials) + ws_split_o_bytes(split.slots, W::kD));
+  params.split_counters = split.counters;
+  params.tile_order_heads = walk.order_heads;
+  return plan;
+}
+
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
           bool kKThread = false>
-cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cudaStream_t stream) {
+cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cudaStream_t stream,
+                   const WsSplitWorkspace& split = {}) {
   using W = WsShape<kV, kD, kKeys>;
   auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread>;
   WsParams params{};
@@ -106,7 +132,6 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   const int64_t tiles = batch_heads * params.base.n_qblocks;
   if (tiles <= 0) return cudaSuccess;
   if (tiles > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  params.n_tiles = static_cast<int32_t>(tiles);
   int device = 0, sms = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
@@ -117,7 +142,15 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   const double short_cost = ws_short_tile_cost(base.seq_q, W::kBlockM, W::kConsumers, kSchedule == kWsSerial);
   params.tile_order_heads = ws_tile_order_heads(base.causal, batch_heads, params.base.n_qblocks, short_cost, ctas,
                                                 W::kShortLast, tile_order);
-  kernel<<<static_cast<unsigned>(ctas), W::kThreads, W::kSmemBytes, stream>>>(params);
+  // The last round's tiles split by keys over the CTAs it leaves idle (ws_split.h).
+  const WsSplitPlan plan = W::kSplitKeys ? plan_split<W>(base, batch_heads, short_cost, sms, tile_order, split, params)
+                                         : WsSplitPlan{};
+  params.n_tiles = static_cast<int32_t>(plan.items(tiles));
+  params.split_first = static_cast<int32_t>(plan.splits() ? plan.first : plan.items(tiles));
+  params.split_tiles = static_cast<int32_t>(plan.tiles);
+  params.split_parts = plan.parts;
+  const int64_t grid = std::min<int64_t>(plan.items(tiles), sms);
+  kernel<<<static_cast<unsigned>(grid), W::kThreads, W::kSmemBytes, stream>>>(params);
   return cudaGetLastError();
 }
 
@@ -139,7 +172,8 @@ cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads
 }
 
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, bool k_per_thread, int tile_order, cudaStream_t stream) {
+                             int keys, int schedule, bool k_per_thread, int tile_order, const WsSplitWorkspace& split,
+                             cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim, keys);
   // Per-thread K's own form where it is compiled (instances.h); elsewhere the per-token kernel
@@ -147,7 +181,7 @@ cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_hea
   const bool k_thread = k_per_thread && schedule == kWsSerial && p_u8 && !l_from_q;
 #define INT8ATTN_TRY_WS(D, PU8, LQ, S, K, KT)                                                               \
   if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K && k_thread == KT) \
-    return launch<Variant::Int8Full, D, PU8, LQ, S, K, KT>(base, batch_heads, tile_order, stream);
+    return launch<Variant::Int8Full, D, PU8, LQ, S, K, KT>(base, batch_heads, tile_order, stream, split);
   INT8ATTN_WS_INSTANCES(INT8ATTN_TRY_WS)
 #undef INT8ATTN_TRY_WS
   return cudaErrorNotSupported;

@@ -3,6 +3,7 @@
 // and key-permuted V) to plain BHSD arrays, for the tests and the comparison with the CPU
 // emulation. Host code only.
 #include "kernels/attn_kernels.h"
+#include "kernels/sm90/ws_split.h"
 
 namespace int8attn::kernels {
 
@@ -18,19 +19,32 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
   s.v_scale = quantize_v ? sizeof(float) * static_cast<size_t>(kv_rows * v_scale_blocks(dims.seq_kv, cfg) * dims.head_dim)
                          : 0;
   s.k_mean = sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim);
+  if (quantize_v) {
+    s.split_slots = int8fa_split_slots(dims, cfg);
+    s.split_partials =
+        static_cast<size_t>(fa::ws_split_o_bytes(s.split_slots, dims.head_dim) + fa::ws_split_lu_bytes(s.split_slots));
+    s.split_counters = static_cast<size_t>(fa::ws_split_counters(s.split_slots)) * sizeof(uint32_t);
+  }
   return s;
 }
 
 size_t quantized_block_bytes(const QuantizedSizes& sizes) { return carved_block_bytes(sizes.parts()); }
 
 QuantizedQKV carve_quantized(const QuantizedSizes& sizes, void* block) {
-  const std::array<size_t, 7> bytes = sizes.parts();
-  std::array<uint8_t*, 7> at = carve_block(block, bytes);
+  const std::array<size_t, 9> bytes = sizes.parts();
+  std::array<uint8_t*, 9> at = carve_block(block, bytes);
   for (size_t i = 0; i < at.size(); ++i)
     if (bytes[i] == 0) at[i] = nullptr;  // an unused buffer (no V for int8-qk, no Q where fused)
   return {reinterpret_cast<int8_t*>(at[0]), reinterpret_cast<int8_t*>(at[1]), reinterpret_cast<int8_t*>(at[2]),
           reinterpret_cast<float*>(at[3]),  reinterpret_cast<float*>(at[4]),  reinterpret_cast<float*>(at[5]),
-          reinterpret_cast<float*>(at[6])};
+          reinterpret_cast<float*>(at[6]),  reinterpret_cast<float*>(at[7]),  reinterpret_cast<uint32_t*>(at[8]),
+          at[7] != nullptr && at[8] != nullptr ? sizes.split_slots : 0};
+}
+
+cudaError_t clear_split_counters(const QuantizedQKV& qkv, cudaStream_t stream) {
+  if (qkv.split_counters == nullptr || qkv.split_slots <= 0) return cudaSuccess;
+  return cudaMemsetAsync(qkv.split_counters, 0,
+                         static_cast<size_t>(fa::ws_split_counters(qkv.split_slots)) * sizeof(uint32_t), stream);
 }
 
 void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd) {

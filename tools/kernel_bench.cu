@@ -229,9 +229,12 @@ struct Bench {
     // Sized for every kind: the wide kinds scale V per 128-key block, seq_kv / 128 times the
     // V scales of the default per-channel form (before s15 they wrote past this buffer).
     QuantizedSizes qs = quantized_sizes(dims, cfg, true);
-    qs.v_scale = std::max(qs.v_scale, quantized_sizes(dims, wide_config(), true).v_scale);
+    const QuantizedSizes wide = quantized_sizes(dims, wide_config(), true);
+    qs.v_scale = std::max(qs.v_scale, wide.v_scale);
+    qs.split_partials = wide.split_partials, qs.split_counters = wide.split_counters, qs.split_slots = wide.split_slots;
     CHECK_CUDA(cudaMalloc(&qbuf, quantized_block_bytes(qs)));
     qkv = carve_quantized(qs, qbuf);
+    CHECK_CUDA(clear_split_counters(qkv, nullptr));
     compute_reference();
   }
   ~Bench() {

@@ -28,6 +28,7 @@
 
 #include "kernels/int8_fa_wgmma.cuh"
 #include "kernels/ptx.cuh"
+#include "kernels/sm90/ws_split.h"
 
 namespace int8attn::kernels::fa {
 
@@ -53,7 +54,8 @@ constexpr int ws_consumers(Variant variant, int head_dim, int keys) {
 // Params plus the TMA descriptors of the quantized tensors (3-D: [row bytes, rows, heads]).
 struct WsParams {
   Params base;
-  int32_t n_tiles;            // batch*heads*n_qblocks; the persistent grid walks them
+  int32_t n_tiles;            // the work items the persistent grid walks: batch*heads*n_qblocks tiles,
+                              // more where tiles are split (WsShape::kSplitKeys, ws_split.h)
   int32_t fused_q;            // int8-fa (WsShape::kFusedQ): Q arrives as FP16 (q16_map), producer warps quantize it
   int64_t tile_order_heads;   // CtaWork's order: 0 head-major, batch*heads query-block-major (longest first),
                               // -batch*heads short-last (kernels/sm90/ws_tile_order.h)
@@ -68,6 +70,13 @@ struct WsParams {
   CUtensorMap v_scale_map;
   int32_t v_blocks;
   CUtensorMap o_map;  // WsShape::kTmaStoreO: out [head_dim, seq_q, batch*heads] FP16, box [64, 64, 1]
+  // Split-KV of the last round (WsShape::kSplitKeys; ws_split.h's WsSplitPlan): tiles
+  // [split_first, split_first + split_tiles) in split_parts parts each (split_parts 1: none).
+  int32_t split_first, split_tiles, split_parts;
+  CUtensorMap split_map;     // a part's O / l: [head_dim, tile rows, slots] FP16, box [64, 64, 1] (as o_map's)
+  const __half* split_o;     // split_map's tensor
+  float2* split_lu;          // a part's 1 / l and u of each row: [slots, tile rows]
+  uint32_t* split_counters;  // ws_split_counters(slots), zero between launches
 };
 
 template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
@@ -147,6 +156,10 @@ struct WsShape {
   // CtaWork's wider walk moved ptxas's schedule of the step.)
   static constexpr bool kShortLast = kInt8PV && kKeys == 128 && kD == 128;
   using Work = CtaWork<kBlockM, kKeys, kFusedQ, kShortLast>;
+  // Split-KV of the last round's tiles (ws_split.h): int8-fa's serial 128-key kernels, whose
+  // consumers run a tile's blocks one after another and can stop at a part's end.
+  static constexpr bool kSplitKeys = kInt8PV && kKeys == 128;
+  static_assert(!kSplitKeys || kConsumers == kWsSplitConsumers, "ws_split.h's workspace: three consumers");
   // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
@@ -192,6 +205,31 @@ struct WsBarriers {
   uint64_t* v_empty;
 };
 
+// A work item of the persistent grid: its tile's work and the key blocks [begin, begin + count)
+// it runs; split >= 0: part `part` of split tile `split` (ws_split.h). Without kSplitKeys an
+// item is its tile, whole.
+template <class W>
+struct WsItem {
+  typename W::Work work;
+  int begin, count, split, part;
+};
+template <class W>
+__device__ __forceinline__ WsItem<W> ws_item(const WsParams& p, int64_t item) {
+  if constexpr (!W::kSplitKeys) {
+    const typename W::Work work(p.base, item, p.tile_order_heads);
+    return {work, 0, work.n_blocks, -1, 0};
+  } else {
+    uint32_t tile = 0, part = 0;
+    int split = -1;
+    ws_split_item<uint32_t>(static_cast<uint32_t>(item), static_cast<uint32_t>(p.split_first),
+                            static_cast<uint32_t>(p.split_tiles), static_cast<uint32_t>(p.split_parts), tile, part, split);
+    const typename W::Work work(p.base, tile, p.tile_order_heads);
+    int begin = 0, end = work.n_blocks;
+    if (split >= 0) ws_split_blocks(work.n_blocks, static_cast<int>(part), p.split_parts, begin, end);
+    return {work, begin, end - begin, split, static_cast<int>(part)};
+  }
+}
+
 // The producer (lane 0 of warp 0): for each of the CTA's tiles, Q into its slot (once the
 // consumers released the tile before last), then every KV block through the ring. The ring's
 // block count g and the tile count run on across tiles, so slots and phases follow from them.
@@ -203,7 +241,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   // have the next tile's Q codes ready long before the consumers switch to it (loaded after a
   // tile's K/V, the quantization came too late and stalled every tile switch by ~7 us).
   auto load_q16 = [&](int64_t tile) {
-    const typename W::Work w(p.base, tile, p.tile_order_heads);
+    const typename W::Work w = ws_item<W>(p, tile).work;
     ws::arrive_expect_bytes(bar.q16_full, W::kQ16Bytes);
 #pragma unroll
     for (int c = 0; c < kD / 64; ++c)
@@ -214,7 +252,8 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   if (fused && blockIdx.x < p.n_tiles) load_q16(blockIdx.x);
   uint32_t g = 0, tile_iter = 0;
   for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
-    const typename W::Work work(p.base, tile, p.tile_order_heads);
+    const WsItem<W> item = ws_item<W>(p, tile);
+    const typename W::Work& work = item.work;
     if (fused) {  // the next tile's FP16 Q into the stage, once this tile's is quantized
       if (tile + gridDim.x < p.n_tiles) {
         ws::wait_phase(bar.q16_empty, tile_iter & 1);
@@ -230,7 +269,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
                      static_cast<int>(work.bh), &bar.q_full[q_slot]);
     }
     const int kv = static_cast<int>(work.kv_index);
-    for (int blk = 0; blk < work.n_blocks; ++blk, ++g) {
+    for (int blk = item.begin; blk < item.begin + item.count; ++blk, ++g) {
       const uint32_t stage = g % W::kStages;
       const uint32_t phase = (g / W::kStages - 1) & 1;  // the slot's last round, once g >= kStages
       if (g >= W::kStages) ws::wait_phase(&bar.empty[stage], phase);
@@ -558,7 +597,7 @@ struct WsConsumerRing {
 template <class W, class Ring, class Tile, class Finished>
 __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, int cg, const Ring& ring,
                                            const Tile& wt, const Finished& f, const float2 (&vs)[W::kD / 8],
-                                           int64_t bh, int64_t first_row) {
+                                           int64_t bh, int64_t first_row, const CUtensorMap& map) {
   constexpr int kN = W::kD / 8, kThreads = 128;
   const int bar_free = 1 + W::kConsumers + 2 * cg, bar_written = bar_free + 1;
   // The warp through a shuffle, so the compiler knows the branches on it are uniform: with
@@ -595,7 +634,7 @@ __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, 
     if (wt.lane == 0) {
 #pragma unroll
       for (int c = 0; c < W::kD / 64; ++c)
-        ws::tma_store(&p.o_map, column(c), c * 64, static_cast<int>(first_row), static_cast<int>(bh));
+        ws::tma_store(&map, column(c), c * 64, static_cast<int>(first_row), static_cast<int>(bh));
       ws::tma_store_commit();
       if constexpr (W::kOInQSlot) ws::tma_store_wait_read();  // the Q slot's column read: the slot is free
     }
@@ -825,7 +864,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
         merge_scale[0] = merge_scale[1] = 1.f;
       },
       [&](const Ring& ring, const auto& f, const Work& work) {
-        ws_store_o<W>(p, smem, cg, ring, wt, f, store_v_scales, work.bh, work.m0 + 64 * cg);
+        ws_store_o<W>(p, smem, cg, ring, wt, f, store_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
       });
   ws_drain_o_stores<W>();
 }
@@ -844,6 +883,11 @@ struct WsKeyMask {
   __device__ __forceinline__ void restart(const Params& p, int64_t first_row, int64_t offset, int lane) {
     diag = static_cast<int>(max64(-8, min64(first_row + lane / 4 + offset + 1, p.seq_kv)));
   }
+  // Keys counted from key0 (a split tile's part, ws_split.h): its blocks numbered from 0.
+  __device__ __forceinline__ void start_at(int key0) {
+    seq_kv -= key0;
+    diag -= key0;
+  }
   // x = -inf for the keys of block blk that rows g and g + 8 do not see (t = lane % 4: the
   // thread's columns 2t, 2t + 1 of each 8-key n-tile).
   template <int kKeys>
@@ -855,6 +899,76 @@ struct WsKeyMask {
     mask_unseen(seen, x);
   }
 };
+
+// The merge of a split tile's parts (ws_split.h) for one consumer warp's 16 rows, by the last
+// part to finish them: out = sum_q O_q w_q / sum_q w_q over the parts' O / l (FP16, in their
+// slots), w_q = 2^(u_q - max u) / (1 / l_q), u_q the log2 of part q's O scale (0 for a part none
+// of whose keys a row sees). Part order, so that O does not depend on which part finished last.
+template <int kD>
+__device__ __forceinline__ void ws_merge_split_rows(const WsParams& p, int slot0, int first_tile_row, int64_t out_row0,
+                                                 int64_t bh, int lane) {
+  constexpr int kLaneCh = kD / 32;  // 4 or 2 channels a lane
+  const int parts = p.split_parts;
+  const int64_t seq_q = p.base.seq_q;
+  for (int i = 0; i < 16; ++i) {
+    if (out_row0 + i >= seq_q) break;
+    const int row = first_tile_row + i;
+    float top = -INFINITY;
+    for (int q = 0; q < parts; ++q) top = fmaxf(top, __ldcg(p.split_lu + static_cast<int64_t>(slot0 + q) * kWsSplitRows + row).y);
+    float sum[kLaneCh] = {}, total = 0.f;
+    for (int q = 0; q < parts; ++q) {
+      const float2 lu = __ldcg(p.split_lu + static_cast<int64_t>(slot0 + q) * kWsSplitRows + row);
+      const float w = lu.y == -INFINITY || lu.x == 0.f ? 0.f : fast_exp2(lu.y - top) / lu.x;
+      const __half* o = p.split_o + (static_cast<int64_t>(slot0 + q) * kWsSplitRows + row) * kD + lane * kLaneCh;
+      __half h[kLaneCh];
+      if constexpr (kLaneCh == 4) *reinterpret_cast<uint2*>(h) = __ldcg(reinterpret_cast<const uint2*>(o));
+      else *reinterpret_cast<uint32_t*>(h) = __ldcg(reinterpret_cast<const unsigned*>(o));
+#pragma unroll
+      for (int c = 0; c < kLaneCh; ++c) sum[c] = fmaf(__half2float(h[c]), w, sum[c]);
+      total += w;
+    }
+    const float inv = total > 0.f ? 1.f / total : 0.f;
+    __half h[kLaneCh];
+#pragma unroll
+    for (int c = 0; c < kLaneCh; ++c) h[c] = __float2half_rn(sum[c] * inv);
+    __half* const out = p.base.out + (bh * seq_q + out_row0 + i) * kD + lane * kLaneCh;
+    if constexpr (kLaneCh == 4) *reinterpret_cast<uint2*>(out) = *reinterpret_cast<const uint2*>(h);
+    else *reinterpret_cast<uint32_t*>(out) = *reinterpret_cast<const uint32_t*>(h);
+  }
+}
+
+// A split tile's part after ws_store_o wrote its O / l into its slot (ws_split.h): 1 / l and u of
+// each of the warp's rows beside it.
+template <class Finished>
+__device__ __forceinline__ void ws_store_split_scales(const WsParams& p, const Finished& f, const float (&u)[2], int slot,
+                                                      int tile_row, int lane) {
+  if (lane % 4 == 0) {
+    float2* const lu = p.split_lu + static_cast<int64_t>(slot) * kWsSplitRows + tile_row + lane / 4;
+    __stcg(lu, make_float2(f.inv_l[0], u[0]));
+    __stcg(lu + 8, make_float2(f.inv_l[1], u[1]));
+  }
+}
+
+// After a consumer's last item, when it was a split tile's part with rows here: each warp counts
+// the part as done for its rows once the warpgroup's stores are complete (ws_drain_o_stores'
+// wait by the TMA store's issuing thread, then a named barrier); the last part to count merges
+// the warp's rows. A split part is always a CTA's last item (the plan's parts fill the last round).
+template <class W>
+__device__ __forceinline__ void ws_count_split_part(const WsParams& p, int split, int cg, int lane, int64_t bh,
+                                                    int64_t first_row) {
+  const int warp = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) % 4;
+  if (warp == 0 && lane == 0) fence_proxy_async();  // the TMA stores (complete) before the generic count
+  __threadfence();
+  ws::named_sync(1 + W::kConsumers + 2 * cg, 128);  // ws_store_o's first barrier, free again
+  uint32_t* const counter = p.split_counters + (static_cast<int64_t>(split) * W::kConsumers + cg) * 4 + warp;
+  uint32_t done = 0;
+  if (lane == 0) done = atomicAdd(counter, 1u);
+  done = __shfl_sync(0xffffffffu, done, 0);
+  if (static_cast<int>(done) + 1 < p.split_parts) return;  // a part still running merges
+  if (lane == 0) *counter = 0;                             // every part has counted: ready for the next launch
+  __threadfence();
+  ws_merge_split_rows<W::kD>(p, split * p.split_parts, 64 * cg + 16 * warp, first_row + 16 * warp, bh, lane);
+}
 
 // One int8-fa consumer warpgroup of three over its CTA's tiles, in the serial schedule (128-key
 // P blocks, V scaled per block): each block one product at a time, S, its softmax and P's
@@ -884,7 +998,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   const int warp_row = ws_warp_row(cg);
   int64_t tile = blockIdx.x;
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
-      p.base, lane, Work(p.base, tile, p.tile_order_heads).m0 + warp_row, p.base.seq_kv - p.base.seq_q);
+      p.base, lane, ws_item<W>(p, tile).work.m0 + warp_row, p.base.seq_kv - p.base.seq_q);
   constexpr bool kCodeRowSum = decltype(wt)::kCodeRowSum;
   WsKeyMask mask(p.base);
   const WsTurns<kD == 64, W::kConsumers> pv_turns(cg);  // barriers 1..3; ws_store_o's follow them
@@ -985,14 +1099,19 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     int n_blocks, whole;
     bool rows_here;
     {  // the tile's work is formed again for its store: none of it is live across the blocks
-      const Work work(p.base, tile, p.tile_order_heads);
+      const WsItem<W> item = ws_item<W>(p, tile);
+      const Work& work = item.work;
       rows_here = work.m0 + 64 * cg < p.base.seq_q;
       float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: read from shared memory once Q is there
       if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
-      n_blocks = work.n_blocks;
+      n_blocks = item.count;
       whole = Ring::whole_blocks(p.base, work, cg);
+      if (item.split >= 0) {  // a split tile's part: its blocks from 0, relative to its first key
+        mask.start_at(item.begin * kKeys);
+        whole = min(max(whole - item.begin, 0), n_blocks);
+      }
     }
     if (rows_here) {
       ring.wait_q(tile_iter);
@@ -1005,12 +1124,20 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       for (; blk < whole; ++blk) block(ring, blk, std::false_type{});
       for (; blk < n_blocks; ++blk) block(ring, blk, std::true_type{});
       if constexpr (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
-      {
-        const Work work(p.base, tile, p.tile_order_heads);
-        float2 no_v_scales[kD / 8];  // V per block: its scales are in the merges, none at the store
-        wt.load_out_v_scales(work.kv_index, no_v_scales);
-        ws_store_o<W>(p, smem, cg, ring, wt, wt.finish(wt.l, work.m0 + warp_row), no_v_scales, work.bh,
-                      work.m0 + 64 * cg);
+      const WsItem<W> item = ws_item<W>(p, tile);
+      const Work& work = item.work;
+      const auto f = wt.finish(wt.l, work.m0 + warp_row);
+      float2 no_v_scales[kD / 8];  // V per block: its scales are in the merges, none at the store
+      wt.load_out_v_scales(work.kv_index, no_v_scales);
+      // A split tile's part (ws_split.h): O / l into the part's slot, and the merge.
+      const bool split = W::kSplitKeys && item.split >= 0;
+      const int slot = item.split * p.split_parts + item.part;
+      ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, split ? slot : work.bh,
+                    split ? 64 * cg : work.m0 + 64 * cg, split ? p.split_map : p.o_map);
+      if (split) {
+        float u[2];  // log2 of O's scale (softmax_folded keeps it in ref)
+        for (int r = 0; r < 2; ++r) u[r] = kFoldedState ? wt.ref[r] : wt.ref[r] + log2_o_scale[r];
+        ws_store_split_scales(p, f, u, slot, warp_row, lane);
       }
     } else {
       pass_tile(ring, tile_iter, n_blocks);
@@ -1022,6 +1149,11 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   }
   pv_turns.finish(cg);  // every consumer walks the same tiles and blocks: the turns balance
   ws_drain_o_stores<W>();
+  if constexpr (W::kSplitKeys) {
+    const WsItem<W> item = ws_item<W>(p, tile - gridDim.x);  // the last item
+    if (item.split >= 0 && item.work.m0 + 64 * cg < p.base.seq_q)
+      ws_count_split_part<W>(p, item.split, cg, lane, item.work.bh, item.work.m0 + 64 * cg);
+  }
 }
 
 // One int8-qk (or fp16-fa: FP16 S, no K scales) consumer warpgroup over its CTA's tiles. O lives
@@ -1130,7 +1262,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
       },
       [&](const Ring& ring, const auto& f, const typename W::Work& work) {
         if constexpr (W::kTmaStoreO)
-          ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, work.bh, work.m0 + 64 * cg);
+          ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
         else
           wt.store(f, work.bh, work.kv_index);
       });

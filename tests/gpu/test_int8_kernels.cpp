@@ -129,6 +129,7 @@ struct DeviceProblem {
         quant(kernels::quantized_block_bytes(kernels::quantized_sizes(d, c, true))) {
     sizes = kernels::quantized_sizes(d, c, true);
     qkv = kernels::carve_quantized(sizes, quant.as<void>());
+    EXPECT_EQ(kernels::clear_split_counters(qkv, nullptr), cudaSuccess);
   }
 
   // with_v false: Q and K only, as for int8-qk.
@@ -641,11 +642,13 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
 
 // The warp-specialized kernels' tile orders (FusedTuning::tile_order; kernels/sm90/ws_tile_order.h)
 // for the scope.
+// split_parts: the last round's split (kernels/sm90/ws_split.h), -1 the rule, 0 none.
 class TileOrder {
  public:
-  explicit TileOrder(int order) {
+  explicit TileOrder(int order, int split_parts = -1) {
     kernels::FusedTuning t;
     t.tile_order = order;
+    t.split_parts = split_parts;
     kernels::set_fused_tuning(t);
   }
   ~TileOrder() { kernels::set_fused_tuning({}); }
@@ -654,7 +657,8 @@ class TileOrder {
 // int8-fa's 128-key kernels in every tile order on shapes whose last query block is short and
 // whose tiles outnumber the SMs (the rule turns them: short-last at head_dim 128,
 // query-block-major at 64): a tile walked twice or never would leave the poison or differ, so
-// each order's output is the first one's bit for bit, and that one the emulation's.
+// each order's output is the first one's bit for bit, and that one the emulation's. Without the
+// last round's split, whose merge rounds differently where it splits.
 TEST(GpuInt8Kernels, EveryTileOrderGivesTheSameOutput) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
@@ -668,7 +672,7 @@ TEST(GpuInt8Kernels, EveryTileOrderGivesTheSameOutput) {
     std::vector<float> first;
     for (const int order : {-1, 0, 1, 2}) {
       const std::string what = "int8-fa 128-key " + describe(dims) + " tile order " + std::to_string(order);
-      const TileOrder tile_order(order);
+      const TileOrder tile_order(order, 0);
       prob.poison_output();
       const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
       ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
@@ -684,6 +688,58 @@ TEST(GpuInt8Kernels, EveryTileOrderGivesTheSameOutput) {
         EXPECT_EQ(differ, 0) << what << ": outputs that differ from the default order's";
       }
       expect_fused_q_identical(prob, out, what);
+    }
+  }
+}
+
+// int8-fa's 128-key kernels with the last round's tiles split by keys (kernels/sm90/ws_split.h):
+// forced into 2, 3 and 4 parts and by the rule, on shapes with a few tiles (every tile splits:
+// the grid is larger than the tiles) and with a second round of 12 tiles; key tails the last
+// part masks, GQA, both head dims, Q fused. Each output matches the emulation, differs from the
+// unsplit one somewhere (the split ran: the parts' FP16 O / l round differently) and repeats
+// bit for bit (the merge sums the parts in part order, whichever finished last).
+TEST(GpuInt8Kernels, SplitLastRoundMatchesEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  for (const AttnDims& dims : {make_dims(1, 8, 2, 700, 1000, 128, false), make_dims(1, 8, 2, 700, 1000, 64, false),
+                               make_dims(1, 4, 4, 400, 2100, 128, false), make_dims(1, 72, 8, 320, 1100, 128, false),
+                               make_dims(2, 3, 3, 1, 900, 64, false)}) {
+    QuantConfig cfg;
+    cfg.kv_block = kGpuWideKvBlock;
+    cfg.v_block = kGpuWideKvBlock;
+    DeviceProblem prob(dims, cfg, normal_input(41));
+    ASSERT_GT(prob.qkv.split_slots, 0) << describe(dims) << ": no split workspace";
+    prob.quantize();
+    const std::vector<float> emu =
+        cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(), KernelId::Int8Full, nullptr);
+    std::vector<float> whole;
+    for (const int parts : {0, 2, 3, 4, -1}) {
+      const std::string what = "int8-fa 128-key " + describe(dims) + " split " + std::to_string(parts);
+      const TileOrder split(-1, parts);
+      std::vector<float> first;
+      for (int run = 0; run < 2; ++run) {
+        prob.poison_output();
+        const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+        ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << what;
+        const std::vector<float> out = prob.output();
+        if (run == 0) {
+          first = out;
+          expect_matches_emulation(out, emu, what);
+          expect_fused_q_identical(prob, out, what);  // head_dim 128: the same split with Q fused
+          continue;
+        }
+        int64_t differ = 0;
+        for (size_t i = 0; i < out.size(); ++i) differ += std::memcmp(&out[i], &first[i], sizeof(float)) != 0 ? 1 : 0;
+        EXPECT_EQ(differ, 0) << what << ": a second run differs";
+      }
+      if (parts == 0) {
+        whole = first;
+      } else if (parts > 0) {
+        int64_t differ = 0;
+        for (size_t i = 0; i < first.size(); ++i) differ += first[i] != whole[i] ? 1 : 0;
+        EXPECT_GT(differ, 0) << what << ": the same bits as unsplit (did it split?)";
+      }
     }
   }
 }
