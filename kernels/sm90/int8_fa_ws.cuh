@@ -171,6 +171,10 @@ struct WsShape {
   static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
   // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
   static constexpr int kQuantWarps = 3;
+  // Lanes that quantize a row of Q: 16 lanes of 8 channels, two rows a pass, for the 128-key
+  // kernel (61 -> 37.5 SASS a row; kernel_bench +22% at 1K, +3% at 2K, +1% at 4K, s27); a warp a
+  // row for the 64-key one (two rows a pass spilled in its tile walk and ran 2-3% slower there).
+  static constexpr int kQuantLanes = kKeys == 128 ? kD / 8 : 32;
   // + the FP16 Q stage's full and empty; kSplitKV: + the slots' V-full and V-empty
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0) + (kSplitKV ? 2 * kStages : 0);
   static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
@@ -305,33 +309,43 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
 // fused_q, producer warps 1..kQuantWarps (warp 0's lane 0 loads): each tile's FP16 Q from the
 // stage -> INT8 codes in the tile's Q slot and usable scales beside it, once the consumers
 // released the slot (q_empty) and the stage holds the tile (q16_full); then q_full for the
-// consumers and q16_empty for the next load. A warp a row at a time, rows qwarp, qwarp +
-// kQuantWarps, ...; a lane kD / 32 channels. The per-token quantizer's arithmetic (quantize.cu:
-// max |x| over the row, numerics.h's rounding and folded scale): its codes and scales, bit for
-// bit. In the 24 registers a producer thread keeps.
+// consumers and q16_empty for the next load. W::kQuantLanes lanes a row, kD / kQuantLanes
+// channels a lane, 32 / kQuantLanes rows a pass (warp qwarp's passes: rows qwarp * that, then
+// every kQuantWarps passes). The per-token quantizer's arithmetic (quantize.cu: max |x| over the
+// row, numerics.h's rounding and folded scale): its codes and scales, bit for bit. In the 24
+// registers a producer thread keeps.
 template <class W>
 __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
                                               int lane) {
   constexpr int kD = W::kD;
   static_assert(W::kFusedQ, "the variants that take FP16 Q");
-  constexpr int kLaneCh = kD / 32;  // 4 or 2 channels: 8 or 4 bytes of FP16
+  constexpr int kLanes = W::kQuantLanes, kLaneCh = kD / kLanes, kRows = 32 / kLanes;
+  static_assert(kLanes * kLaneCh == kD && kRows * kLanes == 32 && (kLaneCh == 2 || kLaneCh == 4 || kLaneCh == 8) &&
+                    W::kBlockM % kRows == 0,
+                "whole rows a pass, 4, 8 or 16 bytes of FP16 a lane");
   // The shared base through a shuffle: the compiler then knows it is warp-uniform and keeps
   // what derives from it in uniform registers, outside the 24 (in vector registers, the
   // per-tile addresses spilled).
   const uint32_t base = __shfl_sync(0xffffffffu, smem_addr(smem), 0);
   // This lane's place in a row: of the stage (FP16, 128-byte swizzled rows in columns of 64
   // channels) and of a slot (INT8, kD-byte swizzled rows). The rest is warp-uniform.
-  const int ch0 = lane * kLaneCh, src_chunk = (ch0 % 64) / 8, dst_chunk = ch0 / 16;
+  // (A warp a row: the lane alone, the expressions the 64-key kernel's schedule was measured with.)
+  const int row_of_pass = kRows == 1 ? 0 : lane / kLanes, ch0 = (kRows == 1 ? lane : lane % kLanes) * kLaneCh;
+  const int src_chunk = (ch0 % 64) / 8, dst_chunk = ch0 / 16;
   const uint32_t src_lane = base + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes + (ch0 % 8) * 2;
   const uint32_t dst_lane = base + ch0 % 16;
   for (uint32_t tile_iter = 0; blockIdx.x + tile_iter * gridDim.x < static_cast<uint32_t>(p.n_tiles); ++tile_iter) {
     const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
     ws::wait_phase(bar.q16_full, tile_iter & 1);
     if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
-    for (int row = qwarp; row < W::kBlockM; row += W::kQuantWarps) {
+    for (int row0 = qwarp * kRows; row0 < W::kBlockM; row0 += W::kQuantWarps * kRows) {
+      const int row = kRows == 1 ? row0 : row0 + row_of_pass;
       const uint32_t src = src_lane + swizzle<128>(row, src_chunk);
-      uint32_t raw[2];
-      if constexpr (kLaneCh == 4) {
+      uint32_t raw[kLaneCh / 2];
+      if constexpr (kLaneCh == 8) {
+        const uint4 v = lds128(src);
+        raw[0] = v.x, raw[1] = v.y, raw[2] = v.z, raw[3] = v.w;
+      } else if constexpr (kLaneCh == 4) {
         const uint2 v = lds64(src);
         raw[0] = v.x, raw[1] = v.y;
       } else {
@@ -341,24 +355,35 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       // max |x| in FP16 (exact, as the float max of the converted values), then float with 0 as
       // its floor (fmaxf drops NaN as the quantizer's does): two fewer live floats.
       __half2 amax2 = __habs2(*reinterpret_cast<const __half2*>(&raw[0]));
-      if constexpr (kLaneCh == 4) amax2 = __hmax2(amax2, __habs2(*reinterpret_cast<const __half2*>(&raw[1])));
+#pragma unroll
+      for (int i = 1; i < kLaneCh / 2; ++i) amax2 = __hmax2(amax2, __habs2(*reinterpret_cast<const __half2*>(&raw[i])));
       float amax = fmaxf(fmaxf(__low2float(amax2), __high2float(amax2)), 0.f);
 #pragma unroll
-      for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+      for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
       const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: 24 registers
       // |x| <= amax and inv is int8_inv_scale(amax) bit for bit: the clamp cannot act.
-      uint32_t packed = 0;
+      uint32_t packed[(kLaneCh + 3) / 4];
+#pragma unroll
+      for (int i = 0; i < (kLaneCh + 3) / 4; ++i) packed[i] = 0;
 #pragma unroll
       for (int e = 0; e < kLaneCh; ++e)
-        packed |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8_in_range(__half2float(h[e]), inv))) << (8 * e);
+        packed[e / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8_in_range(__half2float(h[e]), inv)))
+                         << (8 * (e % 4));
       const uint32_t dst = dst_lane + q_slot * W::kQBytes + swizzle<kD>(row, dst_chunk);
-      if constexpr (kLaneCh == 4) sts32(dst, packed);
-      else sts16(dst, packed);
+      if constexpr (kLaneCh == 8) sts64(dst, packed[0], packed[1]);
+      else if constexpr (kLaneCh == 4) sts32(dst, packed[0]);
+      else sts16(dst, packed[0]);
       // Rows past seq_q arrive as zeros (TMA), so their scale is 0 here, as q_scales_of reads
-      // for them, with no bound to check.
-      if (lane == 0)
-        sts32(base + W::kQScaleOffset + (q_slot * W::kBlockM + row) * 4,
-              __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale_fp16(amax), p.base.q_fold))));
+      // for them, with no bound to check. Lane 0 writes every row's scale of the pass: it is the
+      // lane that arrives on q_full, and racecheck reported another lane's writes, ordered before
+      // that arrival by the warp's barrier, as racing with the consumers' reads (s27).
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        const float row_amax = kRows == 1 ? amax : __shfl_sync(0xffffffffu, amax, r * kLanes);
+        if (lane == 0)
+          sts32(base + W::kQScaleOffset + (q_slot * W::kBlockM + row0 + r) * 4,
+                __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale_fp16(row_amax), p.base.q_fold))));
+      }
     }
     fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
     __syncwarp();
@@ -904,36 +929,66 @@ struct WsKeyMask {
 // part to finish them: out = sum_q O_q w_q / sum_q w_q over the parts' O / l (FP16, in their
 // slots), w_q = 2^(u_q - max u) / (1 / l_q), u_q the log2 of part q's O scale (0 for a part none
 // of whose keys a row sees). Part order, so that O does not depend on which part finished last.
+// The weights a row a lane (lanes 0-15), then kD / 8 lanes a row, 16 bytes of FP16 a lane, with
+// every row's loads of a part in flight at once: the merge adds to the grid's last round, and
+// a row at a time (a chain of loads a row) measured 25-45 us a part (s27 call 3).
 template <int kD>
 __device__ __forceinline__ void ws_merge_split_rows(const WsParams& p, int slot0, int first_tile_row, int64_t out_row0,
-                                                 int64_t bh, int lane) {
-  constexpr int kLaneCh = kD / 32;  // 4 or 2 channels a lane
+                                                    int64_t bh, int lane) {
+  constexpr int kLanesPerRow = kD / 8, kRowsPerPass = 32 / kLanesPerRow, kPasses = 16 / kRowsPerPass;
   const int parts = p.split_parts;
-  const int64_t seq_q = p.base.seq_q;
-  for (int i = 0; i < 16; ++i) {
-    if (out_row0 + i >= seq_q) break;
-    const int row = first_tile_row + i;
-    float top = -INFINITY;
-    for (int q = 0; q < parts; ++q) top = fmaxf(top, __ldcg(p.split_lu + static_cast<int64_t>(slot0 + q) * kWsSplitRows + row).y);
-    float sum[kLaneCh] = {}, total = 0.f;
-    for (int q = 0; q < parts; ++q) {
-      const float2 lu = __ldcg(p.split_lu + static_cast<int64_t>(slot0 + q) * kWsSplitRows + row);
-      const float w = lu.y == -INFINITY || lu.x == 0.f ? 0.f : fast_exp2(lu.y - top) / lu.x;
-      const __half* o = p.split_o + (static_cast<int64_t>(slot0 + q) * kWsSplitRows + row) * kD + lane * kLaneCh;
-      __half h[kLaneCh];
-      if constexpr (kLaneCh == 4) *reinterpret_cast<uint2*>(h) = __ldcg(reinterpret_cast<const uint2*>(o));
-      else *reinterpret_cast<uint32_t*>(h) = __ldcg(reinterpret_cast<const unsigned*>(o));
+  float weight[kWsSplitMaxParts];  // of row `lane % 16`, divided by their sum
+  {
+    const float2* const lu_row = p.split_lu + static_cast<int64_t>(slot0) * kWsSplitRows + first_tile_row + lane % 16;
+    float2 lu[kWsSplitMaxParts];
+    float top = -INFINITY, total = 0.f;
 #pragma unroll
-      for (int c = 0; c < kLaneCh; ++c) sum[c] = fmaf(__half2float(h[c]), w, sum[c]);
-      total += w;
+    for (int q = 0; q < kWsSplitMaxParts; ++q) {
+      lu[q] = q < parts ? __ldcg(lu_row + q * kWsSplitRows) : make_float2(0.f, -INFINITY);
+      top = fmaxf(top, lu[q].y);
     }
-    const float inv = total > 0.f ? 1.f / total : 0.f;
-    __half h[kLaneCh];
 #pragma unroll
-    for (int c = 0; c < kLaneCh; ++c) h[c] = __float2half_rn(sum[c] * inv);
-    __half* const out = p.base.out + (bh * seq_q + out_row0 + i) * kD + lane * kLaneCh;
-    if constexpr (kLaneCh == 4) *reinterpret_cast<uint2*>(out) = *reinterpret_cast<const uint2*>(h);
-    else *reinterpret_cast<uint32_t*>(out) = *reinterpret_cast<const uint32_t*>(h);
+    for (int q = 0; q < kWsSplitMaxParts; ++q) {
+      weight[q] = lu[q].y == -INFINITY || lu[q].x == 0.f ? 0.f : fast_exp2(lu[q].y - top) / lu[q].x;
+      total += weight[q];
+    }
+    const float inv_total = total > 0.f ? 1.f / total : 0.f;
+#pragma unroll
+    for (int q = 0; q < kWsSplitMaxParts; ++q) weight[q] *= inv_total;
+  }
+  const int chunk = lane % kLanesPerRow, pass_row = lane / kLanesPerRow;  // row i * kRowsPerPass + pass_row
+  float sum[kPasses][8] = {};
+#pragma unroll
+  for (int q = 0; q < kWsSplitMaxParts; ++q) {
+    if (q >= parts) break;
+    const uint4* const o = reinterpret_cast<const uint4*>(
+                               p.split_o + (static_cast<int64_t>(slot0 + q) * kWsSplitRows + first_tile_row) * kD) +
+                           chunk;
+    uint4 raw[kPasses];
+#pragma unroll
+    for (int i = 0; i < kPasses; ++i) raw[i] = __ldcg(o + (i * kRowsPerPass + pass_row) * (kD / 8));
+#pragma unroll
+    for (int i = 0; i < kPasses; ++i) {
+      const float w = __shfl_sync(0xffffffffu, weight[q], i * kRowsPerPass + pass_row);
+      const __half2* const h = reinterpret_cast<const __half2*>(&raw[i]);
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const float2 v = __half22float2(h[c]);
+        sum[i][2 * c] = fmaf(v.x, w, sum[i][2 * c]);
+        sum[i][2 * c + 1] = fmaf(v.y, w, sum[i][2 * c + 1]);
+      }
+    }
+  }
+  const int64_t seq_q = p.base.seq_q;
+#pragma unroll
+  for (int i = 0; i < kPasses; ++i) {
+    const int64_t row = out_row0 + i * kRowsPerPass + pass_row;
+    if (row >= seq_q) continue;
+    uint4 out;
+    __half2* const h = reinterpret_cast<__half2*>(&out);
+#pragma unroll
+    for (int c = 0; c < 4; ++c) h[c] = __floats2half2_rn(sum[i][2 * c], sum[i][2 * c + 1]);
+    *(reinterpret_cast<uint4*>(p.base.out + (bh * seq_q + row) * kD) + chunk) = out;
   }
 }
 

@@ -22,9 +22,10 @@ namespace int8attn::kernels::fa {
 // The most parts a tile is split into, and the fewest 128-key blocks a part may have.
 inline constexpr int kWsSplitMaxParts = 4;
 inline constexpr int kWsSplitMinBlocks = 2;
-// What a part costs beyond its blocks (the partial store, the merge, the pipeline's refill),
-// in 128-key blocks: an estimate, to be measured (perf-log s27).
-inline constexpr double kWsSplitOverheadBlocks = 1.0;
+// What a part costs beyond its blocks (its tile switch, the store of O / l and its wait, the
+// count, the merge), in 128-key blocks (2.3 us at head_dim 128): s27 call 3 measured 25-45 us
+// with a merge that loaded a row at a time; with every row's loads in flight, an estimate.
+inline constexpr double kWsSplitOverheadBlocks = 4.0;
 
 // Tiles [first, first + tiles) are split into `parts` parts each. The work items the grid
 // deals are tiles [0, first), then the parts part-major (part 0 of every split tile, then part

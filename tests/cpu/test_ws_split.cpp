@@ -116,7 +116,8 @@ TEST(WsSplit, TheLastRoundSplitsAtFourToSixteenK) {
   // last it holds 24 full and 64 short ones, and the 24 split.
   // 8K: 43 query blocks (the last of 128 rows) on 32 heads' 1,376 tiles, 56 in the last round:
   // with the short tiles last, 24 full tiles split beside 32 short ones (0.75 of a tile).
-  for (const Case c : {Case{16384, 16, 0, 55, 2, 10.5 + 1.0 / 128}, Case{4096, 64, -64, 24, 2, 10.5 + 1.0 / 32},
+  for (const Case c : {Case{16384, 16, 0, 55, 2, 10.5 + kWsSplitOverheadBlocks / 128},
+                       Case{4096, 64, -64, 24, 2, 10.5 + kWsSplitOverheadBlocks / 32},
                        Case{8192, 32, -32, 24, 2, 10.75}}) {
     const int64_t n_qblocks = (c.seq + 191) / 192;
     const double cost = ws_short_tile_cost(c.seq, 192, 3, true);
@@ -134,6 +135,10 @@ TEST(WsSplit, TheLastRoundSplitsAtFourToSixteenK) {
 }
 
 TEST(WsSplit, NoSplitWhereItGainsNothingOrCannot) {
+  // 1K (batch 16): the last round holds 84 short tiles of 8 blocks; split in two they would
+  // save less than a part's overhead (s27 call 3 split them with a smaller estimate: -7.6%).
+  EXPECT_FALSE(ws_walk_plan(false, 256, 6, ws_short_tile_cost(1024, 192, 3, true), 132, true, -1, 8, 132, -1)
+                   .plan.splits());
   const double cost = ws_short_tile_cost(32768, 192, 3, true);
   // 32K: 171 query blocks (the last of 128 rows), 16 heads: 2,736 tiles, 96 in the last round;
   // at most 36 of its full tiles fit in two parts, the other 59 would still run whole.
