@@ -80,8 +80,8 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
                                bool quantize_q = true);
 
 // The part slots int8-fa's split-KV may use on the current device for these options (at most
-// one a SM, four a tile): 0 where its kernel cannot split (not Hopper's 128-key int8-fa, causal
-// rows, no device).
+// one a SM, four a tile): 0 where its kernel cannot split (not Hopper's 128-key int8-fa at
+// head_dim 128, causal rows, no device).
 int64_t int8fa_split_slots(const AttnDims& dims, const QuantConfig& cfg);
 
 // Zeroes QuantizedQKV's split counters (nothing without a workspace): once, after carving.

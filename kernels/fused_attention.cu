@@ -253,7 +253,8 @@ void set_fused_q(const AttnDims& dims, const __half* q_fp16, fa::Params& p) {
 }  // namespace
 
 int64_t int8fa_split_slots(const AttnDims& dims, const QuantConfig& cfg) {
-  if (dims.causal || !dims_valid(dims) || !fused_head_dim(dims.head_dim) || !wide_p_blocks(cfg)) return 0;
+  // Hopper's 128-key int8-fa at head_dim 128 (WsShape::kSplitKeys), non-causal rows (ws_split_plan).
+  if (dims.causal || !dims_valid(dims) || dims.head_dim != 128 || !wide_p_blocks(cfg)) return 0;
   if (!int8fa_ws_runs(dims, cfg)) return 0;
   int device = 0, sms = 0;
   if (cudaGetDevice(&device) != cudaSuccess ||

@@ -156,9 +156,11 @@ struct WsShape {
   // CtaWork's wider walk moved ptxas's schedule of the step.)
   static constexpr bool kShortLast = kInt8PV && kKeys == 128 && kD == 128;
   using Work = CtaWork<kBlockM, kKeys, kFusedQ, kShortLast>;
-  // Split-KV of the last round's tiles (ws_split.h): int8-fa's serial 128-key kernels, whose
-  // consumers run a tile's blocks one after another and can stop at a part's end.
-  static constexpr bool kSplitKeys = kInt8PV && kKeys == 128;
+  // Split-KV of the last round's tiles (ws_split.h): int8-fa's serial 128-key kernel at head_dim
+  // 128, whose consumers run a tile's blocks one after another and can stop at a part's end. Not
+  // at 64: there the split's code moved ptxas's schedule of the step (per-token K 2.2-4.9% slower
+  // at every shape, kernel_bench, s27 call 5) for +1.3% where it splits.
+  static constexpr bool kSplitKeys = kInt8PV && kKeys == 128 && kD == 128;
   static_assert(!kSplitKeys || kConsumers == kWsSplitConsumers, "ws_split.h's workspace: three consumers");
   // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.

@@ -1,4 +1,5 @@
-// Split-KV of the persistent grid's last round (int8-fa's serial 128-key kernels): plain C++,
+// Split-KV of the persistent grid's last round (int8-fa's serial 128-key kernel at head_dim
+// 128): plain C++,
 // so that the CPU tests check the plan and the mapping.
 //
 // The grid deals tiles round robin (CTA c takes tiles c, c + ctas, ...). When the tiles are not
