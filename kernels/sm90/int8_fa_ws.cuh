@@ -910,7 +910,8 @@ struct WsKeyMask {
   __device__ __forceinline__ void restart(const Params& p, int64_t first_row, int64_t offset, int lane) {
     diag = static_cast<int>(max64(-8, min64(first_row + lane / 4 + offset + 1, p.seq_kv)));
   }
-  // Keys counted from key0 (a split tile's part, ws_split.h): its blocks numbered from 0.
+  // Keys counted from key0 (a split tile's part, ws_split.h): its blocks numbered from 0. A part
+  // is its CTA's last item, so nothing restores seq_kv.
   __device__ __forceinline__ void start_at(int key0) {
     seq_kv -= key0;
     diag -= key0;
