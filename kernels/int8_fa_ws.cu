@@ -145,11 +145,12 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   // The last round's tiles split by keys over the CTAs it leaves idle (ws_split.h).
   const WsSplitPlan plan = W::kSplitKeys ? plan_split<W>(base, batch_heads, short_cost, sms, tile_order, split, params)
                                          : WsSplitPlan{};
-  params.n_tiles = static_cast<int32_t>(plan.items(tiles));
-  params.split_first = static_cast<int32_t>(plan.splits() ? plan.first : plan.items(tiles));
+  const int64_t items = plan.items(tiles);  // the tiles, and the split ones' extra parts
+  params.n_tiles = static_cast<int32_t>(items);
+  params.split_first = static_cast<int32_t>(plan.splits() ? plan.first : items);
   params.split_tiles = static_cast<int32_t>(plan.tiles);
   params.split_parts = plan.parts;
-  const int64_t grid = std::min<int64_t>(plan.items(tiles), sms);
+  const int64_t grid = std::min<int64_t>(items, sms);
   kernel<<<static_cast<unsigned>(grid), W::kThreads, W::kSmemBytes, stream>>>(params);
   return cudaGetLastError();
 }
