@@ -96,16 +96,17 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
                           W::kKeys);
 }
 
-// The split of the last round and the order that goes with it (ws_walk_plan), written into
-// params where it can run: a workspace, 32-bit items, and its parts each a CTA's last item
-// (the kernel counts a part after its walk). Otherwise no split and params' order unchanged.
+// The split of the last round and the order that goes with it (ws_walk_plan, from the order
+// already in params: the rule's, or FusedTuning's where order_forced), written into params
+// where it can run: a workspace, 32-bit items, and its parts each a CTA's last item (the kernel
+// counts a part after its walk). Otherwise no split and params' order unchanged.
 template <class W>
-WsSplitPlan plan_split(const Params& base, int64_t batch_heads, double short_cost, int sms, int tile_order,
+WsSplitPlan plan_split(const Params& base, int64_t batch_heads, double short_cost, int sms, bool order_forced,
                        const WsSplitWorkspace& split, WsParams& params) {
   if (split.partials == nullptr || split.counters == nullptr || split.slots <= 0) return {};
   const int n_blocks = static_cast<int>((base.seq_kv + W::kKeys - 1) / W::kKeys);
   const WsWalk walk = ws_walk_plan(base.causal, batch_heads, params.base.n_qblocks, short_cost, sms, W::kShortLast,
-                                   tile_order, n_blocks, split.slots, split.forced_parts);
+                                   params.tile_order_heads, order_forced, n_blocks, split.slots, split.forced_parts);
   const WsSplitPlan& plan = walk.plan;
   const int64_t items = plan.items(batch_heads * params.base.n_qblocks), grid = std::min<int64_t>(items, sms);
   if (!plan.splits() || items > 0x7fffffff || plan.first % grid != 0 || items - plan.first > grid) return {};
@@ -143,7 +144,8 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   params.tile_order_heads = ws_tile_order_heads(base.causal, batch_heads, params.base.n_qblocks, short_cost, ctas,
                                                 W::kShortLast, tile_order);
   // The last round's tiles split by keys over the CTAs it leaves idle (ws_split.h).
-  const WsSplitPlan plan = W::kSplitKeys ? plan_split<W>(base, batch_heads, short_cost, sms, tile_order, split, params)
+  const bool order_forced = tile_order >= 0 && tile_order <= 2;  // FusedTuning::tile_order
+  const WsSplitPlan plan = W::kSplitKeys ? plan_split<W>(base, batch_heads, short_cost, sms, order_forced, split, params)
                                          : WsSplitPlan{};
   const int64_t items = plan.items(tiles);  // the tiles, and the split ones' extra parts
   params.n_tiles = static_cast<int32_t>(items);

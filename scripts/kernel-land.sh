@@ -14,6 +14,8 @@
 #       compute-sanitizer racecheck and synccheck on the tree's kernel_bench wssan. A short
 #       summary comes last; the logs go to $OUT (seven files).
 #
+#   LAND_EXTRA="NAME=DIR ..."  more A/B variants beside base and tree (kernel-ab.sh stand-ins:
+#                       research variants measured in the same call; they are not checked)
 #   LAND_BUDGET_S=560   seconds for the whole run: each stage's timeout is what is left, and the
 #                       A/B or a sanitizer is skipped when too little is (on an H200 the checks
 #                       take about 230 s, the A/B 100-150 s)
@@ -65,7 +67,9 @@ run() {
   local summary=$out/land.txt
   : > "$summary"
   left() { echo $((budget - (SECONDS - t0))); }
-  (KB_BUILD_ONLY=1 OUT=$ab nice -n 19 timeout 300 scripts/kernel-ab.sh -v base="$dir" -v tree=. "${modes[0]}" \
+  local extra=() v
+  for v in ${LAND_EXTRA:-}; do extra+=(-v "$v"); done
+  (KB_BUILD_ONLY=1 OUT=$ab nice -n 19 timeout 300 scripts/kernel-ab.sh -v base="$dir" -v tree=. "${extra[@]}" "${modes[0]}" \
     > "$out/ab-build.txt" 2>&1; echo "A/B builds: exit $? at $((SECONDS - t0)) s" >> "$summary") &
   CUDA_ARCHS=90a STAGES="build smoke gpu-tests sanitize" BUILD_DIR=/tmp/kernel-land-build OUT=/tmp/kernel-land-dc \
     timeout $(($(left) - 30)) scripts/device-check.sh > "$out/device-check.txt" 2>&1
@@ -75,7 +79,7 @@ run() {
     > "$out/gpu-fail.txt"
   wait
   if [[ $(left) -gt 90 ]]; then
-    KB_REPEATS=2 OUT=$ab timeout $(($(left) - 60)) scripts/kernel-ab.sh -v base="$dir" -v tree=. "${modes[@]}" \
+    KB_REPEATS=2 OUT=$ab timeout $(($(left) - 60)) scripts/kernel-ab.sh -v base="$dir" -v tree=. "${extra[@]}" "${modes[@]}" \
       > "$out/ab.txt" 2>&1
     echo "A/B ${modes[*]}: exit $? at $((SECONDS - t0)) s" >> "$summary"
   else

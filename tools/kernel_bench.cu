@@ -451,7 +451,8 @@ int main(int argc, char** argv) {
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8QkWs, Kind::Fp16FaWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
       shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, false, false});
-    for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 16, s, s, 128, true, false});
+    for (int64_t s : {4096, 8192, 16384, 32768})
+      shapes.push_back({std::max<int64_t>(1, 16384 / s), 16, 16, s, s, 128, true, false});
     for (int64_t s : {1024, 4096, 16384}) shapes.push_back({16384 / s, 32, 32, s, s, 64, false, false});
   } else if (mode == "ws64" || mode == "wswide" || mode == "wsd64") {  // the warp-specialized kinds at head_dim 64 (32 heads, b*s = 16K); wswide: int8-fa's 64-key blocks against 128-key / V-per-block ones (per-token and per-thread K); wsd64: those, int8-qk and fp16-fa
     if (mode == "ws64") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};

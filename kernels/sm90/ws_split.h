@@ -113,6 +113,13 @@ inline double ws_split_makespan(const WsSplitPlan& plan, int64_t batch_heads, in
   return *std::max_element(load.begin(), load.end());
 }
 
+// A split plan and the busiest CTA's time the model gives it (ws_split_makespan; for no split
+// the deal's own).
+struct WsSplitChoice {
+  WsSplitPlan plan;
+  double makespan = 0.0;
+};
+
 // The split of the last round for a kernel of `ctas` CTAs (the SMs), or none:
 // - only non-causal tiles (every tile has n_blocks blocks), none when the tiles fill the rounds;
 // - the last round's leading full tiles (short tiles are cheaper already; a round of short
@@ -121,22 +128,22 @@ inline double ws_split_makespan(const WsSplitPlan& plan, int64_t batch_heads, in
 //   round in the grid and the workspace's `slots`: the k and tiles the model finds fastest;
 // - kept where the model ends the grid at least 1% sooner.
 // forced (FusedTuning::split_parts): -1 the rule, 0 or 1 never, k >= 2 k parts wherever they fit.
-inline WsSplitPlan ws_split_plan(bool causal, int64_t batch_heads, int64_t n_qblocks, int64_t order_heads,
-                                 double short_cost, int64_t ctas, int n_blocks, int64_t slots, int forced = -1) {
+inline WsSplitChoice ws_split_choice(bool causal, int64_t batch_heads, int64_t n_qblocks, int64_t order_heads,
+                                     double short_cost, int64_t ctas, int n_blocks, int64_t slots, int forced = -1) {
   const WsSplitPlan none{};
+  const double unsplit = ws_split_makespan(none, batch_heads, n_qblocks, order_heads, short_cost, ctas, n_blocks);
+  const WsSplitChoice whole{none, unsplit};
   const int64_t tiles = batch_heads * n_qblocks;
-  if (causal || forced == 0 || forced == 1 || tiles <= 0 || ctas <= 1 || n_blocks <= 1 || slots < 2) return none;
+  if (causal || forced == 0 || forced == 1 || tiles <= 0 || ctas <= 1 || n_blocks <= 1 || slots < 2) return whole;
   const int64_t last = tiles % ctas, first = tiles - last;
-  if (last == 0) return none;  // the rounds are full (tiles < ctas: last == tiles, first 0)
+  if (last == 0) return whole;  // the rounds are full (tiles < ctas: last == tiles, first 0)
   auto is_short = [&](int64_t t) {
     return short_cost < 1.0 && detail::ws_is_short_tile(t, batch_heads, n_qblocks, order_heads);
   };
   int64_t leading = 0;  // tiles at the start of the last round that cost as much as its first
   while (leading < last && is_short(first + leading) == is_short(first)) ++leading;
-  if (leading == 0) return none;
-  const double unsplit = ws_split_makespan(none, batch_heads, n_qblocks, order_heads, short_cost, ctas, n_blocks);
-  WsSplitPlan best = none;
-  double best_time = unsplit;
+  if (leading == 0) return whole;
+  WsSplitChoice best = whole;
   const int max_parts = forced >= 2 ? std::min(forced, n_blocks) : std::min(kWsSplitMaxParts, n_blocks / kWsSplitMinBlocks);
   for (int parts = forced >= 2 ? max_parts : 2; parts <= max_parts; ++parts) {
     // parts * split + (last - split) <= ctas and parts * split <= slots
@@ -145,36 +152,36 @@ inline WsSplitPlan ws_split_plan(bool causal, int64_t batch_heads, int64_t n_qbl
     if (split <= 0) continue;
     const WsSplitPlan plan{first, split, parts};
     const double time = ws_split_makespan(plan, batch_heads, n_qblocks, order_heads, short_cost, ctas, n_blocks);
-    if (forced >= 2 || time < best_time) best = plan, best_time = time;
+    if (forced >= 2 || time < best.makespan) best = {plan, time};
   }
   if (forced >= 2) return best;
-  return best_time < 0.99 * unsplit ? best : none;
+  return best.makespan < 0.99 * unsplit ? best : whole;
+}
+inline WsSplitPlan ws_split_plan(bool causal, int64_t batch_heads, int64_t n_qblocks, int64_t order_heads,
+                                 double short_cost, int64_t ctas, int n_blocks, int64_t slots, int forced = -1) {
+  return ws_split_choice(causal, batch_heads, n_qblocks, order_heads, short_cost, ctas, n_blocks, slots, forced).plan;
 }
 
 // The walk of a kernel that can split (WsShape::kSplitKeys): the tile order and its split.
-// Where the order rule keeps head-major but the short tiles last would leave the last round
-// room to split the full tiles it holds (4K keys: 24 full tiles and 64 short ones), the order
-// with the short tiles last and its split, if that ends the grid at least 1% sooner.
+// order_heads: the order's rule (ws_tile_order_heads), or the forced one (order_forced). Where
+// the rule keeps head-major but the short tiles last would leave the last round room to split
+// the full tiles it holds (4K keys: 24 full tiles and 64 short ones), the order with the short
+// tiles last and its split, if that ends the grid at least 1% sooner.
 struct WsWalk {
   int64_t order_heads = 0;  // WsParams::tile_order_heads
   WsSplitPlan plan;
 };
 inline WsWalk ws_walk_plan(bool causal, int64_t batch_heads, int64_t n_qblocks, double short_cost, int64_t ctas,
-                           bool short_last, int forced_order, int n_blocks, int64_t slots, int forced_parts) {
-  WsWalk walk;
-  walk.order_heads = ws_tile_order_heads(causal, batch_heads, n_qblocks, short_cost, std::min(ctas, batch_heads * n_qblocks),
-                                         short_last, forced_order);
-  walk.plan = ws_split_plan(causal, batch_heads, n_qblocks, walk.order_heads, short_cost, ctas, n_blocks, slots,
-                            forced_parts);
+                           bool short_last, int64_t order_heads, bool order_forced, int n_blocks, int64_t slots,
+                           int forced_parts) {
+  const WsSplitChoice rule =
+      ws_split_choice(causal, batch_heads, n_qblocks, order_heads, short_cost, ctas, n_blocks, slots, forced_parts);
   const int64_t shorts_last = short_last ? -batch_heads : batch_heads;
-  if (forced_order >= 0 && forced_order <= 2) return walk;
-  if (causal || !(short_cost < 1.0) || walk.order_heads == shorts_last) return walk;
-  const WsSplitPlan other =
-      ws_split_plan(causal, batch_heads, n_qblocks, shorts_last, short_cost, ctas, n_blocks, slots, forced_parts);
-  const double now = ws_split_makespan(walk.plan, batch_heads, n_qblocks, walk.order_heads, short_cost, ctas, n_blocks);
-  const double then = ws_split_makespan(other, batch_heads, n_qblocks, shorts_last, short_cost, ctas, n_blocks);
-  if (then < 0.99 * now) walk = {shorts_last, other};
-  return walk;
+  if (order_forced || causal || !(short_cost < 1.0) || order_heads == shorts_last) return {order_heads, rule.plan};
+  const WsSplitChoice other =
+      ws_split_choice(causal, batch_heads, n_qblocks, shorts_last, short_cost, ctas, n_blocks, slots, forced_parts);
+  if (other.makespan < 0.99 * rule.makespan) return {shorts_last, other.plan};
+  return {order_heads, rule.plan};
 }
 
 }  // namespace int8attn::kernels::fa

@@ -20,8 +20,17 @@ using int8attn::kernels::fa::ws_split_blocks;
 using int8attn::kernels::fa::ws_split_item;
 using int8attn::kernels::fa::ws_split_makespan;
 using int8attn::kernels::fa::ws_split_plan;
+using int8attn::kernels::fa::ws_tile_order_heads;
 using int8attn::kernels::fa::ws_walk_plan;
 using int8attn::kernels::fa::WsSplitPlan;
+using int8attn::kernels::fa::WsWalk;
+
+// The walk of the serial kernel at head_dim 128 (short-last built) on 132 SMs as the launch
+// plans it, the order's rule first, with a workspace of 132 slots.
+WsWalk walk_of(int64_t batch_heads, int64_t n_qblocks, double short_cost, int n_blocks) {
+  const int64_t order = ws_tile_order_heads(false, batch_heads, n_qblocks, short_cost, 132, true);
+  return ws_walk_plan(false, batch_heads, n_qblocks, short_cost, 132, true, order, false, n_blocks, 132, -1);
+}
 
 // Every (tile, part) once; a split tile's parts in the last round on distinct CTAs; the parts'
 // key blocks cover the tile's blocks once, none empty.
@@ -121,8 +130,7 @@ TEST(WsSplit, TheLastRoundSplitsAtFourToSixteenK) {
                        Case{8192, 32, -32, 24, 2, 10.75}}) {
     const int64_t n_qblocks = (c.seq + 191) / 192;
     const double cost = ws_short_tile_cost(c.seq, 192, 3, true);
-    const auto walk = ws_walk_plan(false, c.batch_heads, n_qblocks, cost, 132, true, -1, static_cast<int>(c.seq / 128),
-                                   132, -1);
+    const WsWalk walk = walk_of(c.batch_heads, n_qblocks, cost, static_cast<int>(c.seq / 128));
     EXPECT_EQ(walk.order_heads, c.order) << c.seq;
     EXPECT_EQ(walk.plan.first, c.batch_heads * n_qblocks / 132 * 132) << c.seq;
     EXPECT_EQ(walk.plan.tiles, c.split_tiles) << c.seq;
@@ -134,11 +142,20 @@ TEST(WsSplit, TheLastRoundSplitsAtFourToSixteenK) {
   }
 }
 
+// A forced order (FusedTuning::tile_order) stays, split or not: at 4K the rule's head-major
+// turns short-last for its split, head-major forced keeps head-major.
+TEST(WsSplit, ForcedOrderStays) {
+  const double cost = ws_short_tile_cost(4096, 192, 3, true);
+  EXPECT_EQ(walk_of(64, 22, cost, 32).order_heads, -64);
+  const WsWalk forced = ws_walk_plan(false, 64, 22, cost, 132, true, 0, true, 32, 132, -1);
+  EXPECT_EQ(forced.order_heads, 0);
+  EXPECT_EQ(forced.plan.first, ws_split_plan(false, 64, 22, 0, cost, 132, 32, 132).first);
+}
+
 TEST(WsSplit, NoSplitWhereItGainsNothingOrCannot) {
   // 1K (batch 16): the last round holds 84 short tiles of 8 blocks; split in two they would
   // save less than a part's overhead (s27 call 3 split them with a smaller estimate: -7.6%).
-  EXPECT_FALSE(ws_walk_plan(false, 256, 6, ws_short_tile_cost(1024, 192, 3, true), 132, true, -1, 8, 132, -1)
-                   .plan.splits());
+  EXPECT_FALSE(walk_of(256, 6, ws_short_tile_cost(1024, 192, 3, true), 8).plan.splits());
   const double cost = ws_short_tile_cost(32768, 192, 3, true);
   // 32K: 171 query blocks (the last of 128 rows), 16 heads: 2,736 tiles, 96 in the last round;
   // at most 36 of its full tiles fit in two parts, the other 59 would still run whole.
