@@ -144,8 +144,8 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   params.tile_order_heads = ws_tile_order_heads(base.causal, batch_heads, params.base.n_qblocks, short_cost, ctas,
                                                 W::kShortLast, tile_order);
   // The last round's tiles split by keys over the CTAs it leaves idle (ws_split.h).
-  const bool order_forced = tile_order >= 0 && tile_order <= 2;  // FusedTuning::tile_order
-  const WsSplitPlan plan = W::kSplitKeys ? plan_split<W>(base, batch_heads, short_cost, sms, order_forced, split, params)
+  const WsSplitPlan plan = W::kSplitKeys ? plan_split<W>(base, batch_heads, short_cost, sms,
+                                                         ws_tile_order_forced(tile_order), split, params)
                                          : WsSplitPlan{};
   const int64_t items = plan.items(tiles);  // the tiles, and the split ones' extra parts
   params.n_tiles = static_cast<int32_t>(items);

@@ -174,10 +174,11 @@ struct WsWalk {
 inline WsWalk ws_walk_plan(bool causal, int64_t batch_heads, int64_t n_qblocks, double short_cost, int64_t ctas,
                            bool short_last, int64_t order_heads, bool order_forced, int n_blocks, int64_t slots,
                            int forced_parts) {
+  if (causal) return {order_heads, WsSplitPlan{}};  // ws_split_choice splits no causal rows
   const WsSplitChoice rule =
       ws_split_choice(causal, batch_heads, n_qblocks, order_heads, short_cost, ctas, n_blocks, slots, forced_parts);
   const int64_t shorts_last = short_last ? -batch_heads : batch_heads;
-  if (order_forced || causal || !(short_cost < 1.0) || order_heads == shorts_last) return {order_heads, rule.plan};
+  if (order_forced || !(short_cost < 1.0) || order_heads == shorts_last) return {order_heads, rule.plan};
   const WsSplitChoice other =
       ws_split_choice(causal, batch_heads, n_qblocks, shorts_last, short_cost, ctas, n_blocks, slots, forced_parts);
   if (other.makespan < 0.99 * rule.makespan) return {shorts_last, other.plan};

@@ -111,10 +111,13 @@ inline double ws_round_robin_makespan(int64_t batch_heads, int64_t n_qblocks, do
 // last end the grid at least 1% sooner: short-last where built, else query-block-major.
 // forced: 0 head-major, 1 query-block-major, 2 short-last (where built, else head-major),
 // anything else the rule (FusedTuning::tile_order).
+inline bool ws_tile_order_forced(int forced) { return forced >= 0 && forced <= 2; }
 inline int64_t ws_tile_order_heads(bool causal, int64_t batch_heads, int64_t n_qblocks, double short_cost,
                                    int64_t ctas, bool short_last, int forced = -1) {
-  if (forced == 0 || forced == 1) return forced == 1 ? batch_heads : 0;
-  if (forced == 2) return short_last ? -batch_heads : 0;
+  if (ws_tile_order_forced(forced)) {
+    if (forced == 2) return short_last ? -batch_heads : 0;
+    return forced == 1 ? batch_heads : 0;
+  }
   if (causal) return batch_heads;
   if (!(short_cost < 1.0)) return 0;  // every tile alike: both orders deal the same
   const double head_major = ws_round_robin_makespan(batch_heads, n_qblocks, short_cost, ctas, false);
