@@ -55,10 +55,11 @@ struct QuantizedQKV {
   // int8-fa's split-KV workspace (Hopper's 128-key kernels, kernels/sm90/ws_split.h): the last
   // round's split tiles leave their parts' O / l, l and scale here (split_partials: the FP16
   // O of every slot, then the scales); split_slots parts fit.
-  // The counters start at zero (clear_split_counters once the buffers are carved) and every
-  // launch leaves them so: one int8-fa launch at a time per workspace.
+  // ws_counters: the counter of the dynamic tile walk, then the split's (fa::ws_counter_words).
+  // They start at zero (clear_ws_counters once the buffers are carved) and every launch leaves
+  // them so: one int8-fa launch at a time per workspace.
   float* split_partials = nullptr;
-  uint32_t* split_counters = nullptr;
+  uint32_t* ws_counters = nullptr;
   int64_t split_slots = 0;
 };
 
@@ -67,13 +68,13 @@ struct QuantizedQKV {
 // split_slots: int8-fa's split-KV part slots (int8fa_split_slots), the two split buffers' size.
 struct QuantizedSizes {
   size_t q8 = 0, k8 = 0, v8 = 0, q_scale = 0, k_scale = 0, v_scale = 0, k_mean = 0;
-  size_t split_partials = 0, split_counters = 0;
+  size_t split_partials = 0, ws_counters = 0;
   int64_t split_slots = 0;
   size_t total() const {
-    return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean + split_partials + split_counters;
+    return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean + split_partials + ws_counters;
   }
   std::array<size_t, 9> parts() const {  // field order
-    return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean, split_partials, split_counters};
+    return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean, split_partials, ws_counters};
   }
 };
 QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v,
@@ -84,8 +85,8 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
 // head_dim 128, causal rows, no device).
 int64_t int8fa_split_slots(const AttnDims& dims, const QuantConfig& cfg);
 
-// Zeroes QuantizedQKV's split counters (nothing without a workspace): once, after carving.
-cudaError_t clear_split_counters(const QuantizedQKV& qkv, cudaStream_t stream);
+// Zeroes QuantizedQKV's ws_counters (nothing without them): once, after carving.
+cudaError_t clear_ws_counters(const QuantizedQKV& qkv, cudaStream_t stream);
 
 // Several buffers carved from one device allocation, in order, each on a 256-byte boundary:
 // the alignment cudaMalloc gives, so each part is aligned as if allocated alone.
@@ -198,6 +199,9 @@ struct FusedTuning {
   int split_parts = -1;   // int8-fa's 128-key kernels, the last round's tiles split by keys: -1
                           // the rule, 0 or 1 never, k >= 2 into k parts wherever they fit
                           // (kernels/sm90/ws_split.h; QuantizedQKV's workspace permitting)
+  int dynamic_tiles = -1; // int8-fa's 128-key kernels, tiles claimed one at a time instead of
+                          // round robin: -1 on causal rows, 0 never, 1 wherever no tile is split
+                          // (kernels/sm90/ws_tile_order.h ws_dynamic_tiles)
 };
 void set_fused_tuning(const FusedTuning& tuning);
 const FusedTuning& fused_tuning();  // the tuning in force

@@ -29,7 +29,8 @@ struct InstanceKey {
   int schedule;
 };
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1|2,split_parts=K"
+// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1|2,split_parts=K,
+// dynamic_tiles=0|1"
 // overrides the defaults
 // (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {
@@ -50,6 +51,7 @@ FusedTuning tuning_from_env() {
     else if (key == "fused_q") t.fused_q = value;
     else if (key == "tile_order") t.tile_order = value;
     else if (key == "split_parts") t.split_parts = value;
+    else if (key == "dynamic_tiles") t.dynamic_tiles = value;
   }
   return t;
 }
@@ -283,8 +285,8 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
     return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
                                 cfg.l_from_quantized_p, keys, tuning().ws_schedule,
                                 cfg.k_granularity == KGranularity::PerThread, tuning().tile_order,
-                                fa::WsSplitWorkspace{qkv.split_partials, qkv.split_counters, qkv.split_slots,
-                                                     tuning().split_parts},
+                                fa::WsWorkspace{qkv.split_partials, qkv.ws_counters, qkv.split_slots,
+                                                tuning().split_parts, tuning().dynamic_tiles},
                                 stream);
   };
   if (q_fp16 != nullptr && fuses_q(dims, cfg, Variant::Int8Full)) {

@@ -102,7 +102,7 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
 // counts a part after its walk). Otherwise no split and params' order unchanged.
 template <class W>
 WsSplitPlan plan_split(const Params& base, int64_t batch_heads, double short_cost, int sms, bool order_forced,
-                       const WsSplitWorkspace& split, WsParams& params) {
+                       const WsWorkspace& split, WsParams& params) {
   if (split.partials == nullptr || split.counters == nullptr || split.slots <= 0) return {};
   const int n_blocks = static_cast<int>((base.seq_kv + W::kKeys - 1) / W::kKeys);
   const WsWalk walk = ws_walk_plan(base.causal, batch_heads, params.base.n_qblocks, short_cost, sms, W::kShortLast,
@@ -116,7 +116,7 @@ WsSplitPlan plan_split(const Params& base, int64_t batch_heads, double short_cos
     return {};
   params.split_o = static_cast<const __half*>(static_cast<const void*>(split.partials));
   params.split_lu = reinterpret_cast<float2*>(reinterpret_cast<char*>(split.partials) + ws_split_o_bytes(split.slots, W::kD));
-  params.split_counters = split.counters;
+  params.split_counters = split.counters + 1;  // after the tile walk's (ws_counter_words)
   params.tile_order_heads = walk.order_heads;
   return plan;
 }
@@ -124,7 +124,7 @@ WsSplitPlan plan_split(const Params& base, int64_t batch_heads, double short_cos
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
           bool kKThread = false>
 cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cudaStream_t stream,
-                   const WsSplitWorkspace& split = {}) {
+                   const WsWorkspace& workspace = {}) {
   using W = WsShape<kV, kD, kKeys>;
   auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread>;
   WsParams params{};
@@ -145,8 +145,14 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
                                                 W::kShortLast, tile_order);
   // The last round's tiles split by keys over the CTAs it leaves idle (ws_split.h).
   const WsSplitPlan plan = W::kSplitKeys ? plan_split<W>(base, batch_heads, short_cost, sms,
-                                                         ws_tile_order_forced(tile_order), split, params)
+                                                         ws_tile_order_forced(tile_order), workspace, params)
                                          : WsSplitPlan{};
+  // Causal tiles claimed one at a time (WsShape::kDynamicTiles): their lengths differ, and a
+  // CTA done early takes the next one instead of its round-robin share. Never with a split,
+  // whose parts must each be a CTA's last item.
+  if (W::kDynamicTiles && workspace.counters != nullptr && !plan.splits() &&
+      ws_dynamic_tiles(base.causal, workspace.dynamic_tiles))
+    params.tile_counter = workspace.counters;
   const int64_t items = plan.items(tiles);  // the tiles, and the split ones' extra parts
   params.n_tiles = static_cast<int32_t>(items);
   params.split_first = static_cast<int32_t>(plan.splits() ? plan.first : items);
@@ -175,7 +181,7 @@ cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads
 }
 
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, bool k_per_thread, int tile_order, const WsSplitWorkspace& split,
+                             int keys, int schedule, bool k_per_thread, int tile_order, const WsWorkspace& workspace,
                              cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim, keys);
@@ -184,7 +190,7 @@ cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_hea
   const bool k_thread = k_per_thread && schedule == kWsSerial && p_u8 && !l_from_q;
 #define INT8ATTN_TRY_WS(D, PU8, LQ, S, K, KT)                                                               \
   if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K && k_thread == KT) \
-    return launch<Variant::Int8Full, D, PU8, LQ, S, K, KT>(base, batch_heads, tile_order, stream, split);
+    return launch<Variant::Int8Full, D, PU8, LQ, S, K, KT>(base, batch_heads, tile_order, stream, workspace);
   INT8ATTN_WS_INSTANCES(INT8ATTN_TRY_WS)
 #undef INT8ATTN_TRY_WS
   return cudaErrorNotSupported;

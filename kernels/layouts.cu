@@ -23,7 +23,7 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
     s.split_slots = int8fa_split_slots(dims, cfg);
     s.split_partials =
         static_cast<size_t>(fa::ws_split_o_bytes(s.split_slots, dims.head_dim) + fa::ws_split_lu_bytes(s.split_slots));
-    s.split_counters = static_cast<size_t>(fa::ws_split_counters(s.split_slots)) * sizeof(uint32_t);
+    s.ws_counters = static_cast<size_t>(fa::ws_counter_words(s.split_slots)) * sizeof(uint32_t);
   }
   return s;
 }
@@ -41,10 +41,10 @@ QuantizedQKV carve_quantized(const QuantizedSizes& sizes, void* block) {
           at[7] != nullptr && at[8] != nullptr ? sizes.split_slots : 0};
 }
 
-cudaError_t clear_split_counters(const QuantizedQKV& qkv, cudaStream_t stream) {
-  if (qkv.split_counters == nullptr || qkv.split_slots <= 0) return cudaSuccess;
-  return cudaMemsetAsync(qkv.split_counters, 0,
-                         static_cast<size_t>(fa::ws_split_counters(qkv.split_slots)) * sizeof(uint32_t), stream);
+cudaError_t clear_ws_counters(const QuantizedQKV& qkv, cudaStream_t stream) {
+  if (qkv.ws_counters == nullptr) return cudaSuccess;
+  return cudaMemsetAsync(qkv.ws_counters, 0, static_cast<size_t>(fa::ws_counter_words(qkv.split_slots)) * sizeof(uint32_t),
+                         stream);
 }
 
 void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd) {

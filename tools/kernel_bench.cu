@@ -6,10 +6,12 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W]
+// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
+//   --dynamic-tiles D: int8-fa's 128-key kernels' FusedTuning::dynamic_tiles (-1 the rule: causal
+//   rows claim their tiles one at a time; 0 round robin; 1 claimed wherever no tile is split).
 //   --schedule S: the fused kernels' register schedule (FusedTuning::schedule; -1 = default);
 //   schedules: every schedule on the A/B shapes (d128 4K, 16K, 4K causal; d64 4K); check
 //   also runs every schedule unless --schedule is given.
@@ -176,6 +178,7 @@ constexpr bool kinds_in_enum_order() {
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
 int g_ws = -1;  // --ws
+int g_dynamic_tiles = -1;  // --dynamic-tiles
 const char* kind_name(Kind k) { return spec_of(k).name; }
 // The int8-qk kinds: FP16 V, only Q and K quantized.
 bool is_int8qk(Kind k) { return spec_of(k).kernel == KernelId::Int8QK; }
@@ -231,10 +234,10 @@ struct Bench {
     QuantizedSizes qs = quantized_sizes(dims, cfg, true);
     const QuantizedSizes wide = quantized_sizes(dims, wide_config(), true);
     qs.v_scale = std::max(qs.v_scale, wide.v_scale);
-    qs.split_partials = wide.split_partials, qs.split_counters = wide.split_counters, qs.split_slots = wide.split_slots;
+    qs.split_partials = wide.split_partials, qs.ws_counters = wide.ws_counters, qs.split_slots = wide.split_slots;
     CHECK_CUDA(cudaMalloc(&qbuf, quantized_block_bytes(qs)));
     qkv = carve_quantized(qs, qbuf);
-    CHECK_CUDA(clear_split_counters(qkv, nullptr));
+    CHECK_CUDA(clear_ws_counters(qkv, nullptr));
     compute_reference();
   }
   ~Bench() {
@@ -275,6 +278,7 @@ struct Bench {
     tuning.ws = spec.ws == kFromCommandLine ? g_ws : spec.ws;
     tuning.ws_schedule = spec.ws_schedule;
     tuning.fused_q = spec.fused_q ? 1 : -1;  // the fq kinds fuse Q wherever the kernel can
+    tuning.dynamic_tiles = g_dynamic_tiles;
     set_fused_tuning(tuning);
   }
 
@@ -375,6 +379,7 @@ int main(int argc, char** argv) {
     if (std::string(argv[i]) == "--iters") iters = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--schedule") g_schedule = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--ws") g_ws = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--dynamic-tiles") g_dynamic_tiles = std::atoi(argv[i + 1]);
   }
   if (mode == "count-schedules") {  // for scripts/kernel-bench.sh ab
     std::printf("%d\n", fused_schedule_count());

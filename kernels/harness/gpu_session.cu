@@ -213,7 +213,7 @@ struct GpuSession::Impl {
         dims, settings.quant, int8_pv, !kernels::attention_quantizes_q(dims, settings.quant, int8_pv));
     s.quant_storage = DeviceBuffer<uint8_t>(alloc, static_cast<int64_t>(kernels::quantized_block_bytes(sizes)));
     s.quant = kernels::carve_quantized(sizes, s.quant_storage.get());
-    CUDA_CHECK(kernels::clear_split_counters(s.quant, stream));
+    CUDA_CHECK(kernels::clear_ws_counters(s.quant, stream));
   }
 
   OpState& state(KernelId op) {

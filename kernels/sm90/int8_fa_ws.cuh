@@ -77,6 +77,9 @@ struct WsParams {
   const __half* split_o;     // split_map's tensor
   float2* split_lu;          // a part's 1 / l and u of each row: [slots, tile rows]
   uint32_t* split_counters;  // ws_split_counters(slots), zero between launches
+  // WsShape::kDynamicTiles: null, the CTAs take their items round robin; else they claim them
+  // one by one from this counter (ws_next_item), which is zero between launches.
+  uint32_t* tile_counter;
 };
 
 template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
@@ -162,6 +165,14 @@ struct WsShape {
   // at every shape, kernel_bench, s27 call 5) for +1.3% where it splits.
   static constexpr bool kSplitKeys = kInt8PV && kKeys == 128 && kD == 128;
   static_assert(!kSplitKeys || kConsumers == kWsSplitConsumers, "ws_split.h's workspace: three consumers");
+  // The serial 128-key kernel at head_dim 128 learns each item from the producer (ws_next_item):
+  // a word per Q slot, and one for the FP16 Q stage, that travels with the slot's Q (n_tiles or
+  // more: the walk is over). The producer takes the items round robin or, where
+  // WsParams::tile_counter is set, claims them one at a time, so that a CTA done early takes the
+  // next tile: +3.5 to +7.1% on causal rows (kernel_bench, H200, docs/perf-log.md s29). The
+  // others keep round robin and their own count of it: at 64 the same walk cost the kernel 3-4%
+  // on full rows (its step's order moved) for no gain on causal ones.
+  static constexpr bool kDynamicTiles = kInt8PV && kKeys == 128 && kD == 128;
   // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
@@ -179,7 +190,10 @@ struct WsShape {
   static constexpr int kQuantLanes = kKeys == 128 ? kD / 8 : 32;
   // + the FP16 Q stage's full and empty; kSplitKV: + the slots' V-full and V-empty
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0) + (kSplitKV ? 2 * kStages : 0);
-  static constexpr int kSmemBytes = 1024 + kBarrierOffset + kBarriers * 8;  // + alignment slack
+  // kDynamicTiles: the item of each Q slot, then of the FP16 Q stage.
+  static constexpr int kItemOffset = kBarrierOffset + kBarriers * 8;
+  static constexpr int kItemBytes = kDynamicTiles ? (kQSlots + 1) * 4 : 0;
+  static constexpr int kSmemBytes = 1024 + kItemOffset + kItemBytes;  // + alignment slack
   // 128*24 + 256*240 = 384*168 and 128*24 + 384*160 <= 512*128: the launch allocation (the CTA's pool)
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = kConsumers == 3 ? 160 : 240;
   // setmaxnreg moves registers within the CTA's launch allocation (kThreads times the
@@ -236,10 +250,31 @@ __device__ __forceinline__ WsItem<W> ws_item(const WsParams& p, int64_t item) {
   }
 }
 
+// kDynamicTiles: the CTA's item after `item` (the producer's, lane 0 of warp 0): round robin,
+// or with WsParams::tile_counter the next one no CTA has claimed. Every CTA claims until it gets
+// one past the walk, so a launch makes exactly n_tiles claims (grid <= n_tiles) and the last
+// claim leaves the counter at zero for the next launch.
+template <class W>
+__device__ __forceinline__ uint32_t ws_next_item(const WsParams& p, uint32_t item) {
+  if (p.tile_counter == nullptr) return item + gridDim.x;
+  // atomicInc wraps: the claim of n_tiles - 1 leaves 0. Through a shuffle (of the producer's one
+  // lane), so that the compiler keeps the item and its work in uniform registers: in the 24
+  // vector registers the head_dim-64 kernel spilled.
+  return __shfl_sync(1u, gridDim.x + atomicInc(p.tile_counter, static_cast<uint32_t>(p.n_tiles) - 1), 0);
+}
+
+// kDynamicTiles: the item word of Q slot `slot` (kQSlots: the FP16 Q stage's).
+template <class W>
+__device__ __forceinline__ uint32_t ws_item_word(uint32_t smem_base, uint32_t slot) {
+  return smem_base + W::kItemOffset + slot * 4;
+}
+
 // The producer (lane 0 of warp 0): for each of the CTA's tiles, Q into its slot (once the
 // consumers released the tile before last), then every KV block through the ring. The ring's
 // block count g and the tile count run on across tiles, so slots and phases follow from them.
 // Everything lands through the async proxy, so a full barrier's byte count orders it all.
+// kDynamicTiles: each item's number goes into its Q slot's word (or the FP16 stage's) before
+// the arrival that completes the slot, and one past the walk ends it (ws_next_item).
 template <class W>
 __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const WsBarriers& bar) {
   constexpr int kD = W::kD;
@@ -247,6 +282,10 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   // have the next tile's Q codes ready long before the consumers switch to it (loaded after a
   // tile's K/V, the quantization came too late and stalled every tile switch by ~7 us).
   auto load_q16 = [&](int64_t tile) {
+    if constexpr (W::kDynamicTiles) {
+      sts32(ws_item_word<W>(smem_addr(smem), W::kQSlots), static_cast<uint32_t>(tile));
+      if (tile >= p.n_tiles) return ws::arrive(bar.q16_full);  // the walk's end
+    }
     const typename W::Work w = ws_item<W>(p, tile).work;
     ws::arrive_expect_bytes(bar.q16_full, W::kQ16Bytes);
 #pragma unroll
@@ -254,27 +293,26 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
       ws::tma_load(smem + W::kQ16Offset + c * W::kQ16ColumnBytes, &p.q16_map, c * 64, static_cast<int>(w.m0),
                    static_cast<int>(w.bh), bar.q16_full);
   };
-  const bool fused = W::kFusedQ && p.fused_q;
-  if (fused && blockIdx.x < p.n_tiles) load_q16(blockIdx.x);
-  uint32_t g = 0, tile_iter = 0;
-  for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
-    const WsItem<W> item = ws_item<W>(p, tile);
-    const typename W::Work& work = item.work;
-    if (fused) {  // the next tile's FP16 Q into the stage, once this tile's is quantized
-      if (tile + gridDim.x < p.n_tiles) {
-        ws::wait_phase(bar.q16_empty, tile_iter & 1);
-        load_q16(tile + gridDim.x);
-      }
-    } else {
-      const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
-      if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
-      ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
+  // The Q slot of the CTA's tile_iter-th tile, once the consumers released the tile before last
+  // (kDynamicTiles: with the tile's item word written).
+  auto free_q_slot = [&](int64_t tile, uint32_t tile_iter) {
+    const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
+    if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
+    if constexpr (W::kDynamicTiles) sts32(ws_item_word<W>(smem_addr(smem), q_slot), static_cast<uint32_t>(tile));
+    return q_slot;
+  };
+  auto load_q = [&](int64_t tile, uint32_t tile_iter, const typename W::Work& work) {
+    const uint32_t q_slot = free_q_slot(tile, tile_iter);
+    ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
 #pragma unroll
-      for (int c = 0; c < W::kQKColumns; ++c)
-        ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
-                     static_cast<int>(work.bh), &bar.q_full[q_slot]);
-    }
-    const int kv = static_cast<int>(work.kv_index);
+    for (int c = 0; c < W::kQKColumns; ++c)
+      ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
+                   static_cast<int>(work.bh), &bar.q_full[q_slot]);
+  };
+  uint32_t g = 0;
+  // The item's KV blocks through the ring.
+  auto load_blocks = [&](const WsItem<W>& item) {
+    const int kv = static_cast<int>(item.work.kv_index);
     for (int blk = item.begin; blk < item.begin + item.count; ++blk, ++g) {
       const uint32_t stage = g % W::kStages;
       const uint32_t phase = (g / W::kStages - 1) & 1;  // the slot's last round, once g >= kStages
@@ -304,6 +342,47 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
       if constexpr (!W::kSplitKV) load_k_scales();
       if constexpr (W::kVPerBlock)  // row kv * blocks + blk of [kv heads * blocks, kD]
         ws::tma_load(slot + W::kVScaleOffset, &p.v_scale_map, 0, kv * p.v_blocks + blk, v_full);
+    }
+  };
+  const bool fused = W::kFusedQ && p.fused_q;
+  if constexpr (W::kDynamicTiles) {  // grid <= n_tiles: every CTA has a first item
+    uint32_t tile_iter = 0;
+    uint32_t tile = blockIdx.x, next = 0;  // the launch refuses 2^31 items or more
+    if (fused) {  // the next item is claimed a tile ahead, with its FP16 Q
+      load_q16(tile);
+      next = ws_next_item<W>(p, tile);
+    }
+    for (; tile < static_cast<uint32_t>(p.n_tiles); ++tile_iter) {
+      const WsItem<W> item = ws_item<W>(p, tile);
+      if (fused) {  // the next tile's FP16 Q (or the walk's end) into the stage, once this tile's is quantized
+        ws::wait_phase(bar.q16_empty, tile_iter & 1);
+        load_q16(next);
+      } else {
+        load_q(tile, tile_iter, item.work);
+      }
+      load_blocks(item);
+      if (fused) {
+        tile = next;
+        if (tile < static_cast<uint32_t>(p.n_tiles)) next = ws_next_item<W>(p, tile);
+      } else {
+        tile = ws_next_item<W>(p, tile);
+      }
+    }
+    if (!fused) ws::arrive(&bar.q_full[free_q_slot(tile, tile_iter)]);  // the walk's end
+  } else {
+    if (fused && blockIdx.x < p.n_tiles) load_q16(blockIdx.x);
+    uint32_t tile_iter = 0;
+    for (int64_t tile = blockIdx.x; tile < p.n_tiles; tile += gridDim.x, ++tile_iter) {
+      const WsItem<W> item = ws_item<W>(p, tile);
+      if (fused) {  // the next tile's FP16 Q into the stage, once this tile's is quantized
+        if (tile + gridDim.x < p.n_tiles) {
+          ws::wait_phase(bar.q16_empty, tile_iter & 1);
+          load_q16(tile + gridDim.x);
+        }
+      } else {
+        load_q(tile, tile_iter, item.work);
+      }
+      load_blocks(item);
     }
   }
 }
@@ -336,10 +415,24 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
   const int src_chunk = (ch0 % 64) / 8, dst_chunk = ch0 / 16;
   const uint32_t src_lane = base + W::kQ16Offset + (ch0 / 64) * W::kQ16ColumnBytes + (ch0 % 8) * 2;
   const uint32_t dst_lane = base + ch0 % 16;
-  for (uint32_t tile_iter = 0; blockIdx.x + tile_iter * gridDim.x < static_cast<uint32_t>(p.n_tiles); ++tile_iter) {
+  // kDynamicTiles: the stage's item word goes on into the slot's (qwarp 0's lane 0 writes it, before
+  // its arrival); past the walk, the word alone, and the warps leave.
+  auto walking = [&](uint32_t tile_iter) {
+    if constexpr (W::kDynamicTiles) return true;
+    return blockIdx.x + tile_iter * gridDim.x < static_cast<uint32_t>(p.n_tiles);
+  };
+  for (uint32_t tile_iter = 0; walking(tile_iter); ++tile_iter) {
     const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
     ws::wait_phase(bar.q16_full, tile_iter & 1);
     if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
+    if constexpr (W::kDynamicTiles) {  // lane 0, which arrives on q16_empty, reads it (racecheck: q_item)
+      const uint32_t item = __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_item_word<W>(base, W::kQSlots)) : 0u, 0);
+      if (qwarp == 0 && lane == 0) sts32(ws_item_word<W>(base, q_slot), item);
+      if (item >= static_cast<uint32_t>(p.n_tiles)) {
+        if (lane == 0) ws::arrive(&bar.q_full[q_slot]);
+        return;
+      }
+    }
     for (int row0 = qwarp * kRows; row0 < W::kBlockM; row0 += W::kQuantWarps * kRows) {
       const int row = kRows == 1 ? row0 : row0 + row_of_pass;
       const uint32_t src = src_lane + swizzle<128>(row, src_chunk);
@@ -479,6 +572,14 @@ struct WsConsumerRing {
   }
   __device__ __forceinline__ void wait_q(uint32_t tile_iter) const {
     ws::wait_phase(&bar.q_full[q_slot], (tile_iter / W::kQSlots) & 1);
+  }
+  // kDynamicTiles: the item whose Q the slot holds (n_tiles or more: the walk is over), once
+  // wait_q returned. Lane 0 reads it for the warp: the lane that releases the slot, so that
+  // racecheck sees the read ordered before the word's next write (another lane's, ordered by
+  // the warp's barrier, it reports as a race); the shuffle also tells the compiler it is
+  // warp-uniform.
+  __device__ __forceinline__ uint32_t q_item() const {
+    return __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_item_word<W>(smem_base, q_slot)) : 0u, 0);
   }
   // Block blk's K and its scales (and, without kSplitKV, its V).
   __device__ __forceinline__ void wait_full(int blk) const {
@@ -786,6 +887,16 @@ __device__ __forceinline__ void ws_steps(const Ring& ring, int whole, int n_bloc
   int blk = 0;
   for (; blk + 1 < whole; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::false_type{}, nothing, nothing);
   for (; blk + 1 < n_blocks; ++blk) step_of(ring, blk, ring, blk + 1, blk + 1, std::true_type{}, nothing, nothing);
+}
+
+// The thread's lane, read afresh (asm volatile: not the value computed before the roles split).
+// The consumers of WsShape::kDynamicTiles take theirs so: the one computed before the branch
+// lives across the producer's 24-register region, and with the producer's dynamic walk ptxas
+// spilled it there (the step reloaded it from local memory each block).
+__device__ __forceinline__ int ws_lane() {
+  int lane;
+  asm volatile("mov.u32 %0, %%laneid;" : "=r"(lane));
+  return lane;
 }
 
 // This warp's first query row in the CTA's tile: 16 rows a warp, 64 a consumer warpgroup.
@@ -1142,7 +1253,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   // and the turns. kernel_bench +0.3 to +0.9% at head_dim 128, +2.4 to +3% causal, +1 to +4.6%
   // at 64 (H200, docs/perf-log.md s25).
   auto pass_tile = [&](const Ring& ring, uint32_t tile_iter, int n_blocks) {
-    ring.wait_q(tile_iter);
+    if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);  // (kDynamicTiles: waited for its item)
     for (int blk = 0; blk < n_blocks; ++blk) {
       ring.wait_full(blk);
       pv_turns.take();
@@ -1154,6 +1265,12 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   uint32_t ring_base = 0, tile_iter = 0;
   for (;;) {
     const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
+    if constexpr (W::kDynamicTiles) {  // the producer names the tile: it arrives with its Q
+      ring.wait_q(tile_iter);
+      const uint32_t item = ring.q_item();
+      if (item >= static_cast<uint32_t>(p.n_tiles)) break;
+      tile = item;
+    }
     int n_blocks, whole;
     bool rows_here;
     {  // the tile's work is formed again for its store: none of it is live across the blocks
@@ -1172,7 +1289,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       }
     }
     if (rows_here) {
-      ring.wait_q(tile_iter);
+      if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);
       if (W::kFusedQ && p.fused_q) ring.q_scales_from_smem(warp_row, wt.q_scale);
       log2_o_scale[0] = log2_o_scale[1] = 0.f;
 #pragma unroll
@@ -1200,15 +1317,18 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     } else {
       pass_tile(ring, tile_iter, n_blocks);
     }
-    tile += gridDim.x;
-    if (tile >= p.n_tiles) break;
+    if constexpr (!W::kDynamicTiles) {
+      tile += gridDim.x;
+      if (tile >= p.n_tiles) break;
+    }
     ring_base += n_blocks;
     ++tile_iter;
   }
   pv_turns.finish(cg);  // every consumer walks the same tiles and blocks: the turns balance
   ws_drain_o_stores<W>();
   if constexpr (W::kSplitKeys) {
-    const WsItem<W> item = ws_item<W>(p, tile - gridDim.x);  // the last item
+    static_assert(W::kDynamicTiles, "tile: the last item");
+    const WsItem<W> item = ws_item<W>(p, tile);
     if (item.split >= 0 && item.work.m0 + 64 * cg < p.base.seq_q)
       ws_count_split_part<W>(p, item.split, cg, lane, item.work.bh, item.work.m0 + 64 * cg);
   }
@@ -1389,7 +1509,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   if constexpr (kV == Variant::Int8Full) {
     static_assert(kSchedule == (kKeys == kWsFaWideKeys ? kWsSerial : kWsDeferO), "int8-fa's schedule of its P block");
     static_assert(!kKThread || kSchedule == kWsSerial, "per-thread K scales: the serial consumer's");
-    if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ, kKThread>(p, smem, bar, wg - 1, lane);
+    if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ, kKThread>(p, smem, bar, wg - 1, W::kDynamicTiles ? ws_lane() : lane);
     else ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else {
     ws_consume_qk<kV, kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);

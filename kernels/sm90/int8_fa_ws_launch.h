@@ -26,16 +26,18 @@ inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_head
 // tile_order (each launch): the order the persistent grid walks its tiles in, 0 head-major, 1
 // query-block-major, 2 short-last (where built), -1 the rule of ws_tile_order_heads
 // (kernels/sm90/ws_tile_order.h).
-// split: the 128-key kernels' split-KV workspace (QuantizedQKV's) and FusedTuning::split_parts;
-// without a workspace no tile is split.
-struct WsSplitWorkspace {
+// workspace: the 128-key kernels' workspace (QuantizedQKV's split partials, slots and ws_counters)
+// and their tunings: FusedTuning::split_parts and dynamic_tiles. Without a split workspace no
+// tile is split; without counters the tiles are dealt round robin.
+struct WsWorkspace {
   float* partials = nullptr;
-  uint32_t* counters = nullptr;
+  uint32_t* counters = nullptr;  // ws_counter_words(slots): the tile walk's, then the split's
   int64_t slots = 0;
   int forced_parts = -1;
+  int dynamic_tiles = -1;  // FusedTuning::dynamic_tiles
 };
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, bool k_per_thread, int tile_order, const WsSplitWorkspace& split,
+                             int keys, int schedule, bool k_per_thread, int tile_order, const WsWorkspace& workspace,
                              cudaStream_t stream);
 
 // int8-qk (FP16 V, `base.v` as it lies in memory) on the same skeleton; cudaErrorNotSupported

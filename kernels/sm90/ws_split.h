@@ -71,6 +71,9 @@ inline constexpr int kWsSplitRows = 64 * kWsSplitConsumers;  // a tile's query r
 inline constexpr int64_t ws_split_o_bytes(int64_t slots, int head_dim) { return slots * kWsSplitRows * head_dim * 2; }
 inline constexpr int64_t ws_split_lu_bytes(int64_t slots) { return slots * kWsSplitRows * 8; }
 inline constexpr int64_t ws_split_counters(int64_t slots) { return slots * kWsSplitConsumers * 4; }
+// The warp-specialized int8-fa's counters (QuantizedQKV::ws_counters): the dynamic tile walk's
+// (WsParams::tile_counter), then the split's.
+inline constexpr int64_t ws_counter_words(int64_t slots) { return 1 + ws_split_counters(slots); }
 
 namespace detail {
 // Whether tile t of the order is a head's short last query block (short_cost < 1 only):

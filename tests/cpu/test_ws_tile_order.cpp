@@ -9,6 +9,7 @@
 
 namespace {
 
+using int8attn::kernels::fa::ws_dynamic_tiles;
 using int8attn::kernels::fa::ws_round_robin_makespan;
 using int8attn::kernels::fa::ws_short_last_tile;
 using int8attn::kernels::fa::ws_short_tile_cost;
@@ -109,6 +110,16 @@ TEST(WsTileOrder, CausalAndForcedOrders) {
   EXPECT_EQ(ws_tile_order_heads(false, 64, 22, 1.0, 132, true, 2), -64);
   EXPECT_EQ(ws_tile_order_heads(false, 64, 22, 1.0, 132, false, 2), 0);  // not built: head-major
   EXPECT_EQ(ws_tile_order_heads(false, 256, 6, 0.5, 132, true, -1), -256);
+}
+
+// Causal tiles differ in length, so they are claimed one at a time; full rows' are alike and
+// keep round robin (and with it the last round's split) unless forced.
+TEST(WsTileOrder, DynamicTilesOnCausalRows) {
+  EXPECT_TRUE(ws_dynamic_tiles(true, -1));
+  EXPECT_FALSE(ws_dynamic_tiles(false, -1));
+  EXPECT_FALSE(ws_dynamic_tiles(true, 0));
+  EXPECT_TRUE(ws_dynamic_tiles(false, 1));
+  EXPECT_FALSE(ws_dynamic_tiles(false, 7));  // not a setting: the rule
 }
 
 }  // namespace

@@ -129,7 +129,7 @@ struct DeviceProblem {
         quant(kernels::quantized_block_bytes(kernels::quantized_sizes(d, c, true))) {
     sizes = kernels::quantized_sizes(d, c, true);
     qkv = kernels::carve_quantized(sizes, quant.as<void>());
-    EXPECT_EQ(kernels::clear_split_counters(qkv, nullptr), cudaSuccess);
+    EXPECT_EQ(kernels::clear_ws_counters(qkv, nullptr), cudaSuccess);
   }
 
   // with_v false: Q and K only, as for int8-qk.
@@ -643,16 +643,26 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
 // The warp-specialized kernels' tile orders (FusedTuning::tile_order; kernels/sm90/ws_tile_order.h)
 // for the scope.
 // split_parts: the last round's split (kernels/sm90/ws_split.h), -1 the rule, 0 none.
+// dynamic_tiles: tiles claimed one at a time (ws_tile_order.h ws_dynamic_tiles), -1 the rule.
 class TileOrder {
  public:
-  explicit TileOrder(int order, int split_parts = -1) {
+  explicit TileOrder(int order, int split_parts = -1, int dynamic_tiles = -1) {
     kernels::FusedTuning t;
     t.tile_order = order;
     t.split_parts = split_parts;
+    t.dynamic_tiles = dynamic_tiles;
     kernels::set_fused_tuning(t);
   }
   ~TileOrder() { kernels::set_fused_tuning({}); }
 };
+
+// The product's quantization for the 128-key kernels: K blocks and V scales per 128 keys.
+QuantConfig wide_blocks() {
+  QuantConfig cfg;
+  cfg.kv_block = kGpuWideKvBlock;
+  cfg.v_block = kGpuWideKvBlock;
+  return cfg;
+}
 
 // int8-fa's 128-key kernels in every tile order on shapes whose last query block is short and
 // whose tiles outnumber the SMs (the rule turns them: short-last at head_dim 128,
@@ -664,9 +674,7 @@ TEST(GpuInt8Kernels, EveryTileOrderGivesTheSameOutput) {
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
   // 72 heads of 256 query rows (a 192-row tile and one of 64) and 320 (192 + 128): 144 tiles.
   for (const AttnDims& dims : {make_dims(1, 72, 8, 256, 300, 128, false), make_dims(1, 72, 8, 320, 200, 64, false)}) {
-    QuantConfig cfg;
-    cfg.kv_block = kGpuWideKvBlock;
-    cfg.v_block = kGpuWideKvBlock;
+    const QuantConfig cfg = wide_blocks();
     DeviceProblem prob(dims, cfg, normal_input(37));
     prob.quantize();
     std::vector<float> first;
@@ -692,6 +700,50 @@ TEST(GpuInt8Kernels, EveryTileOrderGivesTheSameOutput) {
   }
 }
 
+// int8-fa's 128-key kernel at head_dim 128 with its tiles claimed one at a time
+// (WsParams::tile_counter) against round robin: each tile is one CTA's whole work either way,
+// so the outputs are the same bits, whichever CTA ran a tile. Causal (the rule's case;
+// bottom-right with seq_q < seq_kv, and seq_q > seq_kv, whose first rows see no key: tiles of no
+// block; GQA, a short last query block) and full rows (forced), with more tiles than SMs so that
+// CTAs claim; Q fused too (expect_fused_q_identical); seq_q 1 (no claim but the walk's end).
+// Three dynamic runs in a row: the counter a launch leaves must start the next at zero, or the
+// next walks fewer tiles and the poison shows.
+TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  for (const AttnDims& dims :
+       {make_dims(1, 72, 8, 700, 1000, 128, true), make_dims(2, 36, 6, 900, 700, 128, true),
+        make_dims(1, 72, 8, 320, 1100, 128, false), make_dims(1, 4, 2, 1, 600, 128, true)}) {
+    const QuantConfig cfg = wide_blocks();
+    DeviceProblem prob(dims, cfg, normal_input(43));
+    prob.quantize();
+    std::vector<float> round_robin;
+    for (const int dynamic : {0, dims.causal ? -1 : 1}) {
+      const TileOrder walk(-1, 0, dynamic);
+      for (int run = 0; run < (dynamic == 0 ? 1 : 3); ++run) {
+        const std::string what = "int8-fa 128-key " + describe(dims) + " dynamic_tiles " + std::to_string(dynamic) +
+                                 " run " + std::to_string(run);
+        prob.poison_output();
+        const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+        ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+        const std::vector<float> out = prob.output();
+        if (dynamic == 0) {
+          round_robin = out;
+          expect_matches_emulation(out, cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
+                                                                            KernelId::Int8Full, nullptr),
+                                   what);
+        } else {
+          int64_t differ = 0;
+          for (size_t i = 0; i < out.size(); ++i)
+            differ += std::memcmp(&out[i], &round_robin[i], sizeof(float)) != 0 ? 1 : 0;
+          EXPECT_EQ(differ, 0) << what << ": outputs that differ from round robin's";
+        }
+        expect_fused_q_identical(prob, out, what);
+      }
+    }
+  }
+}
+
 // int8-fa's 128-key kernel at head_dim 128 with the last round's tiles split by keys
 // (kernels/sm90/ws_split.h): forced into 2, 3 and 4 parts and by the rule, on shapes with a few
 // tiles (every tile splits: the grid is larger than the tiles) and with a second round of 12
@@ -706,9 +758,7 @@ TEST(GpuInt8Kernels, SplitLastRoundMatchesEmulation) {
   for (const AttnDims& dims : {make_dims(1, 8, 2, 700, 1000, 128, false), make_dims(1, 8, 2, 700, 1000, 64, false),
                                make_dims(1, 4, 4, 400, 2100, 128, false), make_dims(1, 72, 8, 320, 1100, 128, false),
                                make_dims(2, 3, 3, 1, 900, 128, false)}) {
-    QuantConfig cfg;
-    cfg.kv_block = kGpuWideKvBlock;
-    cfg.v_block = kGpuWideKvBlock;
+    const QuantConfig cfg = wide_blocks();
     DeviceProblem prob(dims, cfg, normal_input(41));
     const bool splits = dims.head_dim == 128;
     ASSERT_EQ(prob.qkv.split_slots > 0, splits) << describe(dims) << ": the split workspace";
