@@ -644,13 +644,15 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
 // for the scope.
 // split_parts: the last round's split (kernels/sm90/ws_split.h), -1 the rule, 0 none.
 // dynamic_tiles: tiles claimed one at a time (ws_tile_order.h ws_dynamic_tiles), -1 the rule.
+// ws: 1 the warp-specialized kernels wherever they run (FusedTuning::ws), -1 where they are the best.
 class TileOrder {
  public:
-  explicit TileOrder(int order, int split_parts = -1, int dynamic_tiles = -1) {
+  explicit TileOrder(int order, int split_parts = -1, int dynamic_tiles = -1, int ws = -1) {
     kernels::FusedTuning t;
     t.tile_order = order;
     t.split_parts = split_parts;
     t.dynamic_tiles = dynamic_tiles;
+    t.ws = ws;
     kernels::set_fused_tuning(t);
   }
   ~TileOrder() { kernels::set_fused_tuning({}); }
@@ -696,6 +698,63 @@ TEST(GpuInt8Kernels, EveryTileOrderGivesTheSameOutput) {
         EXPECT_EQ(differ, 0) << what << ": outputs that differ from the default order's";
       }
       expect_fused_q_identical(prob, out, what);
+    }
+  }
+}
+
+// Causal grids of several rounds (72 heads of 4 and 6 query blocks: 288 and 432 tiles on at
+// most 132 SMs) walked head-major (within a head longest first, so a CTA's next tile may be
+// longer than the one it ends, and its first key block masked) and query-block-major (the
+// rule's: the next tile never longer): each kernel's outputs agree bit for bit, for int8-fa's
+// 128-key kernel (its tiles claimed one at a time, the causal rule), int8-qk and fp16-fa (each
+// the kernel the product picks: the warp-specialized ones where they are built), and
+// query-block-major's twice (a run that differs from the same run is a race). A tile walked
+// twice or never would leave the poison or differ; so would state carried from one tile into
+// the next.
+TEST(GpuInt8Kernels, CausalTileOrdersGiveTheSameOutput) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  for (const AttnDims& dims : {make_dims(1, 72, 8, 600, 640, 64, true), make_dims(1, 72, 8, 1100, 1300, 128, true)}) {
+    for (const Kernel kernel : {Kernel::Int8FaWarpSpecialized, Kernel::Int8Qk, Kernel::Fp16Fa}) {
+      // int8-fa: the product's 128-key blocks; int8-qk: its own (it takes no 128-key K blocks)
+      const QuantConfig cfg = kernel == Kernel::Int8Qk ? QuantConfig{} : wide_blocks();
+      DeviceProblem prob(dims, cfg, normal_input(43));
+      prob.quantize();
+      std::vector<float> first;
+      for (const int order : {1, 1, 0}) {
+        const std::string what = std::string(kernel_name(kernel)) + " " + describe(dims) + " tile order " +
+                                 std::to_string(order) + (!first.empty() && order == 1 ? ", again" : "");
+        const TileOrder scope(order, -1, -1, -1);
+        prob.poison_output();
+        cudaError_t err = cudaSuccess;
+        if (kernel == Kernel::Int8FaWarpSpecialized) {
+          err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+        } else if (kernel == Kernel::Int8Qk) {
+          err = kernels::int8qk_flash_attention(dims, cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(),
+                                                nullptr);
+        } else {
+          err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                              prob.out.as<__half>(), nullptr);
+        }
+        ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+        const std::vector<float> out = prob.output();
+        if (first.empty()) {
+          first = out;
+          if (kernel == Kernel::Int8FaWarpSpecialized && dims.head_dim == 64)
+            expect_matches_emulation(out, cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
+                                                                              KernelId::Int8Full, nullptr),
+                                     what);
+          continue;
+        }
+        int64_t differ = 0, first_row = -1;
+        for (size_t i = 0; i < out.size(); ++i)
+          if (std::memcmp(&out[i], &first[i], sizeof(float)) != 0) {
+            if (first_row < 0) first_row = static_cast<int64_t>(i) / dims.head_dim;
+            ++differ;
+          }
+        EXPECT_EQ(differ, 0) << what << ": outputs that differ from query-block-major's first run, from "
+                             << "(batch*head*row) " << first_row;
+      }
     }
   }
 }
