@@ -404,6 +404,13 @@ class FusedQEverywhere {
   kernels::FusedTuning saved_;
 };
 
+// Elements whose bits differ between two outputs of the same shape.
+int64_t bit_differences(const std::vector<float>& a, const std::vector<float>& b) {
+  int64_t differ = 0;
+  for (size_t i = 0; i < a.size(); ++i) differ += std::memcmp(&a[i], &b[i], sizeof(float)) != 0 ? 1 : 0;
+  return differ;
+}
+
 // Where int8-fa's kernel can quantize Q itself when given FP16 Q (attention_quantizes_q under
 // the caller's tuning with FusedQEverywhere), runs it that way with the Q codes and scales in
 // qkv poisoned (a kernel that read them fails): its codes are the quantizer's bit for bit, so
@@ -421,9 +428,8 @@ void expect_fused_q_identical(DeviceProblem& prob, const std::vector<float>& unf
       kernels::int8_flash_attention(prob.dims, prob.cfg, prob.qkv, prob.out.as<__half>(), nullptr, prob.q.as<__half>());
   ASSERT_EQ(err, cudaSuccess) << label << ", Q quantized in the kernel: " << cudaGetErrorString(err);
   const std::vector<float> fused = prob.output();
-  int64_t differ = 0;
-  for (size_t i = 0; i < fused.size(); ++i) differ += std::memcmp(&fused[i], &unfused[i], sizeof(float)) != 0 ? 1 : 0;
-  EXPECT_EQ(differ, 0) << label << ": Q quantized in the kernel, outputs that differ from the quantizer's codes'";
+  EXPECT_EQ(bit_differences(fused, unfused), 0)
+      << label << ": Q quantized in the kernel, outputs that differ from the quantizer's codes'";
   prob.quantize();  // qkv's Q codes and scales back for what follows
 }
 
@@ -693,9 +699,7 @@ TEST(GpuInt8Kernels, EveryTileOrderGivesTheSameOutput) {
                                                                           KernelId::Int8Full, nullptr),
                                  what);
       } else {
-        int64_t differ = 0;
-        for (size_t i = 0; i < out.size(); ++i) differ += std::memcmp(&out[i], &first[i], sizeof(float)) != 0 ? 1 : 0;
-        EXPECT_EQ(differ, 0) << what << ": outputs that differ from the default order's";
+        EXPECT_EQ(bit_differences(out, first), 0) << what << ": outputs that differ from the default order's";
       }
       expect_fused_q_identical(prob, out, what);
     }
@@ -792,10 +796,7 @@ TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
                                                                             KernelId::Int8Full, nullptr),
                                    what);
         } else {
-          int64_t differ = 0;
-          for (size_t i = 0; i < out.size(); ++i)
-            differ += std::memcmp(&out[i], &round_robin[i], sizeof(float)) != 0 ? 1 : 0;
-          EXPECT_EQ(differ, 0) << what << ": outputs that differ from round robin's";
+          EXPECT_EQ(bit_differences(out, round_robin), 0) << what << ": outputs that differ from round robin's";
         }
         expect_fused_q_identical(prob, out, what);
       }
@@ -841,9 +842,7 @@ TEST(GpuInt8Kernels, SplitLastRoundMatchesEmulation) {
           expect_fused_q_identical(prob, out, what);  // head_dim 128: the same split with Q fused
           continue;
         }
-        int64_t differ = 0;
-        for (size_t i = 0; i < out.size(); ++i) differ += std::memcmp(&out[i], &first[i], sizeof(float)) != 0 ? 1 : 0;
-        EXPECT_EQ(differ, 0) << what << ": a second run differs";
+        EXPECT_EQ(bit_differences(out, first), 0) << what << ": a second run differs";
       }
       if (parts == 0) {
         whole = first;
