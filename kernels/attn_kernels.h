@@ -199,9 +199,9 @@ struct FusedTuning {
   int split_parts = -1;   // int8-fa's 128-key kernels, the last round's tiles split by keys: -1
                           // the rule, 0 or 1 never, k >= 2 into k parts wherever they fit
                           // (kernels/sm90/ws_split.h; QuantizedQKV's workspace permitting)
-  int dynamic_tiles = -1; // int8-fa's 128-key kernels, tiles claimed one at a time instead of
-                          // round robin: -1 on causal rows, 0 never, 1 wherever no tile is split
-                          // (kernels/sm90/ws_tile_order.h ws_dynamic_tiles)
+  int dynamic_tiles = -1; // int8-fa's 128-key kernel at head_dim 128, tiles claimed one at a time
+                          // instead of round robin: -1 on causal rows, 0 never, 1 wherever no
+                          // tile is split (kernels/sm90/ws_tile_order.h ws_dynamic_tiles)
 };
 void set_fused_tuning(const FusedTuning& tuning);
 const FusedTuning& fused_tuning();  // the tuning in force

@@ -10,7 +10,7 @@
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
-//   --dynamic-tiles D: int8-fa's 128-key kernels' FusedTuning::dynamic_tiles (-1 the rule: causal
+//   --dynamic-tiles D: int8-fa's 128-key d128 kernel's FusedTuning::dynamic_tiles (-1 the rule: causal
 //   rows claim their tiles one at a time; 0 round robin; 1 claimed wherever no tile is split).
 //   --schedule S: the fused kernels' register schedule (FusedTuning::schedule; -1 = default);
 //   schedules: every schedule on the A/B shapes (d128 4K, 16K, 4K causal; d64 4K); check
