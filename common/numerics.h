@@ -81,6 +81,27 @@ I8A_HD int8_t quantize_s8_in_range(float x, float inv_scale) {
 #endif
 }
 
+// quantize_s8_in_range's code in the low byte of a word (the other bytes are not the code's),
+// by the float trick instead of a conversion: y + 1.5 * 2^23 lies in [2^23, 2^24), where the
+// float spacing is 1, so the add rounds y to the nearest integer (ties to even) exactly as
+// the conversion does, and the sum's low mantissa byte is that integer mod 256, the code's two's
+// complement. On the GPU the add runs on the FP32 pipe, not on the conversion unit the F2I
+// shares with ex2 at 16 lanes a clock an SM (the quantizer codes every element of K and V).
+// The product and the add are rounded apart (no FFMA contraction), as x * inv_scale is.
+I8A_HD uint32_t quantize_s8_in_range_bits(float x, float inv_scale) {
+  constexpr float kRoundingBias = 12582912.f;  // 1.5 * 2^23
+#if defined(__CUDA_ARCH__)
+  const float y = __fadd_rn(__fmul_rn(x, inv_scale), kRoundingBias);
+  return static_cast<uint32_t>(__float_as_int(y));
+#else
+  volatile float product = x * inv_scale;  // kept a float: no contraction, no wider precision
+  const float y = product + kRoundingBias;
+  uint32_t bits;
+  std::memcpy(&bits, &y, sizeof bits);
+  return bits;
+#endif
+}
+
 // Q's scale with sm_scale and log2(e) folded in, so the kernel's scores are in the log2
 // domain and the softmax uses exp2.
 I8A_HD float fold_softmax_scale(float q_scale, float sm_scale) {

@@ -1,5 +1,5 @@
 // FP16 Q/K/V -> the INT8 layouts of attn_kernels.h. Every rounding is common/numerics.h's (the
-// codes by its quantize_s8_in_range, which equals quantize_s8 wherever |x| <= amax), and every
+// codes by its quantize_s8_in_range_bits, which equals quantize_s8 wherever |x| <= amax), and every
 // reduction whose order matters runs in the CPU emulation's order (src/cpu/quantize.cpp), so
 // codes and scales match quantize_qkv_host bit for bit:
 //   K mean: per channel, FP32 sums over chunks of kMeanChunk = 128 consecutive tokens
@@ -48,6 +48,7 @@ constexpr int kItemSmemBytes = (kTokenTile > kMeanChunk ? kTokenTile : kMeanChun
 using fa::cp_async16;  // the PTX wrappers: kernels/ptx.cuh
 using fa::cp_async_commit;
 using fa::cp_async_wait;
+using fa::pack_low_bytes;
 using fa::pdl_launch_dependents;
 using fa::pdl_wait;
 using fa::smem_addr;
@@ -98,10 +99,10 @@ int64_t qk_items(const GroupQuantArgs& a) {
 
 // The codes of 8 consecutive channels, one 8-byte store.
 __device__ __forceinline__ void store_codes8(int8_t* dst, const float (&x)[8], float inv_scale) {
-  alignas(8) int8_t q[8];
+  uint32_t c[8];
 #pragma unroll
-  for (int e = 0; e < 8; ++e) q[e] = quantize_s8_in_range(x[e], inv_scale);
-  *reinterpret_cast<uint2*>(dst) = *reinterpret_cast<const uint2*>(q);
+  for (int e = 0; e < 8; ++e) c[e] = quantize_s8_in_range_bits(x[e], inv_scale);
+  *reinterpret_cast<uint2*>(dst) = make_uint2(pack_low_bytes(c[0], c[1], c[2], c[3]), pack_low_bytes(c[4], c[5], c[6], c[7]));
 }
 
 // One warp per scale group: amax over the group's valid tokens, then the codes.
@@ -433,19 +434,26 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   }
   auto channel_amax = [&](int c) { return a.amax ? a.amax[bk * kD + c] : tile_amax[c]; };
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  alignas(16) int8_t q[kTasks][2][16];
+  uint4 q[kTasks][2];  // a task's 16 positions' codes for each of its two channels
 #pragma unroll
   for (int t = 0; t < kTasks; ++t) {
     const int wt = warp + t * kWarps, pair = (wt % kPairGroups) * 32 + lane, p0 = (wt / kPairGroups) * 16;
     const float inv0 = int8_inv_scale(channel_amax(2 * pair));
     const float inv1 = int8_inv_scale(channel_amax(2 * pair + 1));
+    uint32_t c[2][16];
 #pragma unroll
     for (int e = 0; e < 16; ++e) {
       const int p = p0 + e, key = (p & ~31) + v8_key_of_position(p & 31);
       const __half2 x = *reinterpret_cast<const __half2*>(&tile[key][2 * pair]);
-      q[t][0][e] = quantize_s8_in_range(__low2float(x), inv0);
-      q[t][1][e] = quantize_s8_in_range(__high2float(x), inv1);
+      c[0][e] = quantize_s8_in_range_bits(__low2float(x), inv0);
+      c[1][e] = quantize_s8_in_range_bits(__high2float(x), inv1);
     }
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      q[t][h] = make_uint4(pack_low_bytes(c[h][0], c[h][1], c[h][2], c[h][3]),
+                           pack_low_bytes(c[h][4], c[h][5], c[h][6], c[h][7]),
+                           pack_low_bytes(c[h][8], c[h][9], c[h][10], c[h][11]),
+                           pack_low_bytes(c[h][12], c[h][13], c[h][14], c[h][15]));
   }
   __syncthreads();  // every read of the tile is done: it now holds the codes
   // [kD][kMeanChunk] codes; the 16-byte chunk k of row c sits at k ^ ((c / 2) % 8), so the
@@ -456,8 +464,7 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
     const int wt = warp + t * kWarps, pair = (wt % kPairGroups) * 32 + lane, k = (wt / kPairGroups);
 #pragma unroll
     for (int h = 0; h < 2; ++h)
-      *reinterpret_cast<uint4*>(staged + (2 * pair + h) * kMeanChunk + (k ^ (pair % 8)) * 16) =
-          *reinterpret_cast<const uint4*>(q[t][h]);
+      *reinterpret_cast<uint4*>(staged + (2 * pair + h) * kMeanChunk + (k ^ (pair % 8)) * 16) = q[t][h];
   }
   __syncthreads();
   for (int idx = threadIdx.x; idx < kD * (kMeanChunk / 16); idx += kThreads) {

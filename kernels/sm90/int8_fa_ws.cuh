@@ -457,13 +457,14 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
       const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: 24 registers
       // |x| <= amax and inv is int8_inv_scale(amax) bit for bit: the clamp cannot act.
+      // Each code the low byte of a word (the rounding bias's trick, on the FP32 pipe: no F2I).
+      uint32_t c[kLaneCh < 4 ? 4 : kLaneCh] = {};
+#pragma unroll
+      for (int e = 0; e < kLaneCh; ++e) c[e] = quantize_s8_in_range_bits(__half2float(h[e]), inv);
       uint32_t packed[(kLaneCh + 3) / 4];
 #pragma unroll
-      for (int i = 0; i < (kLaneCh + 3) / 4; ++i) packed[i] = 0;
-#pragma unroll
-      for (int e = 0; e < kLaneCh; ++e)
-        packed[e / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8_in_range(__half2float(h[e]), inv)))
-                         << (8 * (e % 4));
+      for (int i = 0; i < (kLaneCh + 3) / 4; ++i)
+        packed[i] = pack_low_bytes(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]);
       const uint32_t dst = dst_lane + q_slot * W::kQBytes + swizzle<kD>(row, dst_chunk);
       if constexpr (kLaneCh == 8) sts64(dst, packed[0], packed[1]);
       else if constexpr (kLaneCh == 4) sts32(dst, packed[0]);

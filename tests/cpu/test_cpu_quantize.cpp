@@ -199,5 +199,33 @@ TEST(CpuQuantize, CodesWithoutTheClampMatchQuantizeS8WhereverXIsWithinAmax) {
   EXPECT_EQ(checked, 0x7c00 - 1);
 }
 
+// The GPU quantizer takes the same codes from the float trick (quantize_s8_in_range_bits: the
+// low byte of y + 1.5 * 2^23). For every FP16 amax: the extremes, and the values whose products
+// lie on and next to each tie k + 1/2 (the rounding's hard cases), both signs.
+TEST(CpuQuantize, CodesFromTheRoundingBiasMatchTheConversion) {
+  const auto code_of_bits = [](float x, float inv) {
+    return static_cast<int8_t>(static_cast<uint8_t>(quantize_s8_in_range_bits(x, inv) & 0xffu));
+  };
+  int checked = 0;
+  for (uint32_t bits = 1; bits < 0x7c00u; ++bits) {
+    const float amax = half_bits_to_float(static_cast<uint16_t>(bits));
+    const float inv = int8_inv_scale(amax);
+    for (float x : {amax, std::nextafter(amax, 0.f), amax / 3.f, 0.f}) {
+      ASSERT_EQ(code_of_bits(x, inv), quantize_s8_in_range(x, inv)) << "amax " << amax << " x " << x;
+      ASSERT_EQ(code_of_bits(-x, inv), quantize_s8_in_range(-x, inv)) << "amax " << amax << " x " << -x;
+    }
+    for (int k = 0; k < 127; k += 7) {
+      const float tie = amax * ((static_cast<float>(k) + 0.5f) / 127.f);
+      for (float x : {tie, std::nextafter(tie, 0.f), std::nextafter(tie, amax)}) {
+        if (x > amax) continue;
+        ASSERT_EQ(code_of_bits(x, inv), quantize_s8_in_range(x, inv)) << "amax " << amax << " x " << x;
+        ASSERT_EQ(code_of_bits(-x, inv), quantize_s8_in_range(-x, inv)) << "amax " << amax << " x " << -x;
+      }
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 0x7c00 - 1);
+}
+
 }  // namespace
 }  // namespace int8attn::cpu
