@@ -102,6 +102,41 @@ I8A_HD uint32_t quantize_s8_in_range_bits(float x, float inv_scale) {
 #endif
 }
 
+// K smoothing's mean (QuantConfig::smooth_k): FP32 sums of chunks of kKMeanChunk consecutive
+// tokens (token order, from 0.f), the chunk sums added in chunk order (from 0.f), the total
+// divided by float(the tokens summed). A head of up to kKMeanSampleChunks chunks sums them all
+// (the exact mean); a longer one sums kKMeanSampleChunks of its n = ceil(seq / kKMeanChunk)
+// chunks, i * n / kKMeanSampleChunks for i = 0, 1, ... (integer division: spread over the whole
+// sequence, the first chunk always among them). Any vector subtracted from every key leaves
+// softmax(q k^T) exact; the mean only narrows K's range before its codes, and a sample of 2048
+// tokens estimates it to a few percent of a channel's spread. The sample lets the quantizer read
+// K once instead of twice (docs/accuracy.md, "K's mean").
+constexpr int64_t kKMeanChunk = 128;
+constexpr int64_t kKMeanSampleChunks = 16;
+I8A_HD int64_t k_mean_chunks(int64_t seq) { return (seq + kKMeanChunk - 1) / kKMeanChunk; }
+I8A_HD int64_t k_mean_samples(int64_t seq) {
+  return k_mean_chunks(seq) < kKMeanSampleChunks ? k_mean_chunks(seq) : kKMeanSampleChunks;
+}
+// The chunk of sample i (0 <= i < k_mean_samples(seq)), in increasing order.
+I8A_HD int64_t k_mean_sample_chunk(int64_t seq, int64_t i) {
+  const int64_t n = k_mean_chunks(seq);
+  return n <= kKMeanSampleChunks ? i : i * n / kKMeanSampleChunks;
+}
+// The sample that chunk c is, or -1 when the mean leaves it out.
+I8A_HD int64_t k_mean_sample_of_chunk(int64_t seq, int64_t c) {
+  const int64_t n = k_mean_chunks(seq);
+  if (c < 0 || c >= n) return -1;
+  if (n <= kKMeanSampleChunks) return c;
+  const int64_t i = (c * kKMeanSampleChunks + n - 1) / n;  // the first sample at or after c
+  return i < kKMeanSampleChunks && i * n / kKMeanSampleChunks == c ? i : -1;
+}
+// The tokens the samples hold (only the head's last chunk can be short).
+I8A_HD int64_t k_mean_sample_tokens(int64_t seq) {
+  if (seq <= 0) return 0;
+  const int64_t last = k_mean_sample_chunk(seq, k_mean_samples(seq) - 1) * kKMeanChunk;
+  return (k_mean_samples(seq) - 1) * kKMeanChunk + (seq - last < kKMeanChunk ? seq - last : kKMeanChunk);
+}
+
 // Q's scale with sm_scale and log2(e) folded in, so the kernel's scores are in the log2
 // domain and the softmax uses exp2.
 I8A_HD float fold_softmax_scale(float q_scale, float sm_scale) {

@@ -4,23 +4,26 @@
 // codes and scales match quantize_qkv_host bit for bit:
 //   K mean: per channel, FP32 sums over chunks of kMeanChunk = 128 consecutive tokens
 //           (token order, from 0.f), the chunk sums added in chunk order (from 0.f), the
-//           total / float(seq_kv)  (= cpu::kKMeanChunk; the chunks are summed in parallel)
+//           total / float(tokens summed): every chunk of a head of up to 16, else 16 spread
+//           over it (common/numerics.h k_mean_sample_chunk; the chunks are summed in parallel)
 //   amax:   max of |x| (order-free), scales int8_scale(amax), Q's folded with sm_scale*log2e
 //   rotation (QuantConfig::rotation): each Q/K row, after K's mean is subtracted, times the
 //           Hadamard matrix in common/hadamard.h's butterfly order: a thread's 8 channels in
 //           registers, then across the row's lanes by warp shuffles; Q's scale takes 1/d.
 //           Same pass, same loads: no extra global traffic
-// K and V need a whole-head reduction before their codes, so they are read twice; four
-// launches (2-4 programmatic dependents of the one before: launch_dependent), no memset:
-//   1 stats:    Q's codes; per 128-token chunk of each kv head, K's channel sums and V's
-//               channel amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
+// K and V need a whole-head reduction before their codes: K's mean reads at most 16 chunks of
+// a head, V's amax (V per channel) all of it; four launches (2-4 programmatic dependents of the
+// one before: launch_dependent), no memset:
+//   1 stats:    Q's codes; per sampled 128-token chunk of each kv head, K's channel sums, and
+//               per chunk V's channel amax -> scratch at the start of the k8 buffer (launch 3
+//               overwrites it)
 //   2 finalize: per kv-head channel, k_mean (chunk sums in order) and V's amax (in v_scale)
 //   3 codes:    K (smoothed) and V^T codes, kv heads in reverse order: the heads launch 1
 //               read last are the likeliest to still be in L2
 //   4 v scale:  v_scale = int8_scale(amax), after every V tile of launch 3 has read the amax
 // With V scaled per 128-key block (cfg.v_block == kMeanChunk), V needs no whole-head pass: its
 // tiles in launch 3 take their own channel amax and write their scales, V is read once, and
-// launches 1, 2 and 4 leave it out.
+// launches 1, 2 and 4 leave it out: then K is read once and a sixteenth (at 16K keys), V once.
 #include <cuda_fp16.h>
 
 #include <utility>
@@ -34,7 +37,8 @@ namespace int8attn::kernels {
 namespace {
 
 constexpr int kThreads = 256, kWarps = kThreads / 32;
-constexpr int kMeanChunk = 128;  // == cpu::kKMeanChunk (src/cpu/quantize.h); also the V tile
+constexpr int kMeanChunk = 128;  // also the V tile
+static_assert(kMeanChunk == kKMeanChunk, "K's mean is summed in the chunks common/numerics.h defines");
 // Tokens per CTA of the per-token Q/K quantizer: 128, staged by cp.async (32 KB at head_dim 128
 // in flight a CTA without holding registers; 64 tokens loaded into registers measured 4% faster
 // than 128 that way, which cost 80 registers and a CTA per SM: docs/perf-log.md q3).
@@ -278,21 +282,28 @@ struct KvStatsArgs {
   const __half* k;  // nullptr: no K sums (no smoothing)
   const __half* v;  // nullptr: no V amax (V not quantized)
   int64_t seq, n_chunks;
-  float* k_part;    // [kv heads, n_chunks, d] per-chunk channel sums of K (token order)
+  int64_t k_samples; // chunks K's mean sums per head (k_mean_samples(seq))
+  float* k_part;    // [kv heads, k_samples, d] per-sample channel sums of K (token order)
   float* v_part;    // [kv heads, n_chunks, d] per-chunk channel amax of V
 };
 
-// One kMeanChunk-token chunk of one kv head: K lands in shared memory (cp.async) and one
-// thread per channel sums it in token order; V's |x| max comes from registers.
+// The chunks launch 1 reads per kv head: every chunk for V's amax, else K's sampled ones.
+__host__ __device__ inline int64_t stats_chunks(const KvStatsArgs& s) { return s.v ? s.n_chunks : s.k_samples; }
+
+// One kMeanChunk-token chunk of one kv head (stats item `item`: the chunk, or without V K's
+// sample): K, where the mean samples the chunk, lands in shared memory (cp.async) and one thread
+// per channel sums it in token order; V's |x| max comes from registers.
 template <int kD>
-__device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t chunk, char* smem) {
+__device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t item, char* smem) {
+  const int64_t chunk = s.v ? item : k_mean_sample_chunk(s.seq, item);
+  const int64_t sample = s.k ? (s.v ? k_mean_sample_of_chunk(s.seq, chunk) : item) : -1;
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kMeanChunk / kRowStep;
   auto& tile = *reinterpret_cast<__half(*)[kMeanChunk][kD]>(smem);
   auto& warp_amax = *reinterpret_cast<float(*)[kWarps][kD]>(smem + sizeof(tile));
   const int64_t j0 = chunk * kMeanChunk, rows = min(int64_t{kMeanChunk}, s.seq - j0);
   const int c0 = (threadIdx.x % kLanes) * 8, row_base = threadIdx.x / kLanes;
   const int64_t head_off = bk * s.seq * kD;
-  if (s.k) {
+  if (sample >= 0) {
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
       const int row = row_base + r * kRowStep;
@@ -326,18 +337,17 @@ __device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t chunk, 
   __syncthreads();
   if (threadIdx.x >= kD) return;
   const int c = threadIdx.x;
-  const int64_t part = (bk * s.n_chunks + chunk) * kD + c;
-  if (s.k) {
+  if (sample >= 0) {
     float sum = 0.f;
 #pragma unroll 8
     for (int r = 0; r < rows; ++r) sum += __half2float(tile[r][c]);
-    s.k_part[part] = sum;
+    s.k_part[(bk * s.k_samples + sample) * kD + c] = sum;
   }
   if (s.v) {
     float m = 0.f;
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) m = fmaxf(m, warp_amax[w][c]);
-    s.v_part[part] = m;
+    s.v_part[(bk * s.n_chunks + chunk) * kD + c] = m;
   }
 }
 
@@ -348,43 +358,48 @@ __global__ void __launch_bounds__(kThreads) stats_kernel(const GroupQuantArgs q,
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // the finalize's CTAs start during our last wave
   if (i < q_ctas) quantize_qk_item<kD>(q, i / q_items, i % q_items, smem);
-  else kv_chunk_stats<kD>(s, (i - q_ctas) / s.n_chunks, (i - q_ctas) % s.n_chunks, smem);
+  else kv_chunk_stats<kD>(s, (i - q_ctas) / stats_chunks(s), (i - q_ctas) % stats_chunks(s), smem);
 }
 
-// Launch 2, one CTA per (kv head, 32 channels): the chunk sums in chunk order -> k_mean (0
-// without smoothing), the chunk amax -> v_amax. All warps stage up to kFinalizeChunks chunks'
-// partials in shared memory with their loads in flight together, then warp 0 adds K's in chunk
-// order and warp 1 takes V's max. (One thread per channel walking the chunks, 16 loads in
-// flight at a time on a few SMs, was latency-bound: docs/perf-log.md q1.)
+// Launch 2, one CTA per (kv head, 32 channels): K's sample sums in chunk order -> k_mean (0
+// without smoothing), the chunk amax -> v_amax. Warp 0 adds K's (at most kKMeanSampleChunks,
+// their loads in flight together). For V all warps stage up to kFinalizeChunks chunks' partials
+// in shared memory with their loads in flight together, then warp 1 takes their max. (One thread
+// per channel walking the chunks, 16 loads in flight at a time on a few SMs, was latency-bound:
+// docs/perf-log.md q1.)
 constexpr int kFinalizeChunks = 128;
 __global__ void __launch_bounds__(kThreads) finalize_stats_kernel(const KvStatsArgs s, int d, float* k_mean,
                                                                   float* v_amax) {
-  __shared__ float k_stage[kFinalizeChunks][32], v_stage[kFinalizeChunks][32];
+  __shared__ float v_stage[kFinalizeChunks][32];
   pdl_launch_dependents();
   pdl_wait();  // the partials of launch 1
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, groups = d / 32;
   const int64_t head = blockIdx.x / groups, channel = (blockIdx.x % groups) * 32 + lane;
+  const int64_t i = head * d + channel;
+  if (warp == 0) {
+    float part[kKMeanSampleChunks], total = 0.f;
+#pragma unroll
+    for (int k = 0; k < kKMeanSampleChunks; ++k)
+      part[k] = s.k && k < s.k_samples ? s.k_part[(head * s.k_samples + k) * d + channel] : 0.f;
+#pragma unroll
+    for (int k = 0; k < kKMeanSampleChunks; ++k)
+      if (k < s.k_samples) total += part[k];  // chunk order, from 0.f
+    k_mean[i] = s.k ? total / static_cast<float>(k_mean_sample_tokens(s.seq)) : 0.f;
+  }
+  if (!s.v) return;  // uniform over the CTA
   const int64_t first = head * s.n_chunks * d + channel;  // chunk 0 of this lane's channel
-  float total = 0.f, amax = 0.f;
+  float amax = 0.f;
   for (int64_t base = 0; base < s.n_chunks; base += kFinalizeChunks) {
     const int n = static_cast<int>(s.n_chunks - base < kFinalizeChunks ? s.n_chunks - base : kFinalizeChunks);
 #pragma unroll 4
-    for (int ch = warp; ch < n; ch += kWarps) {
-      if (s.k) k_stage[ch][lane] = s.k_part[first + (base + ch) * d];
-      if (s.v) v_stage[ch][lane] = s.v_part[first + (base + ch) * d];
-    }
+    for (int ch = warp; ch < n; ch += kWarps) v_stage[ch][lane] = s.v_part[first + (base + ch) * d];
     __syncthreads();
-    if (warp == 0 && s.k)
-#pragma unroll 8
-      for (int ch = 0; ch < n; ++ch) total += k_stage[ch][lane];
-    if (warp == 1 && s.v)
+    if (warp == 1)
 #pragma unroll 8
       for (int ch = 0; ch < n; ++ch) amax = fmaxf(amax, v_stage[ch][lane]);
     __syncthreads();  // the stage is read before the next round overwrites it
   }
-  const int64_t i = head * d + channel;
-  if (warp == 0) k_mean[i] = s.k ? total / static_cast<float>(s.seq) : 0.f;
-  if (warp == 1 && s.v) v_amax[i] = amax;
+  if (warp == 1) v_amax[i] = amax;
 }
 
 struct VCodeArgs {
@@ -527,7 +542,7 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
   // qa.src nullptr: no Q (the attention kernel quantizes it).
   const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0, k_items = qk_items(ka);
   const bool any_stats = stats.k || stats.v;
-  const int64_t stats_ctas = qa.heads_total * q_items + (any_stats ? bk * stats.n_chunks : 0);
+  const int64_t stats_ctas = qa.heads_total * q_items + (any_stats ? bk * stats_chunks(stats) : 0);
   cudaError_t err = cudaSuccess;
   if (stats_ctas > 0) {
     stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
@@ -570,7 +585,7 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   // k8 buffer until launch 3 writes K's codes over them.
   float* k_part = reinterpret_cast<float*>(out.k8);
   const KvStatsArgs stats{cfg.smooth_k ? k : nullptr, quantize_v_too && !v_tiles ? v : nullptr, dims.seq_kv, n_chunks,
-                          k_part, k_part + bk * n_chunks * d};
+                          k_mean_samples(dims.seq_kv), k_part, k_part + bk * n_chunks * d};
   const VCodeArgs va{quantize_v_too ? v : nullptr, dims.seq_kv, padded, v_tiles ? nullptr : out.v_scale, out.v8,
                      v_tiles ? out.v_scale : nullptr};
   if (d == 64) return quantize_all<64>(qa, ka, k_thread_groups, stats, va, out.k_mean, out.v_scale, stream);

@@ -1,7 +1,8 @@
 // Host mirror of kernels/quantize.cu. The one reduction whose order shows in the results is
 // the K mean (FP32 sums): both sides sum each channel over chunks of kKMeanChunk = 128
-// consecutive tokens (token order inside a chunk, from 0.f), add the chunk sums in chunk
-// order (from 0.f) and divide by float(seq_kv). The chunks let the GPU sum them in parallel;
+// consecutive tokens (token order inside a chunk, from 0.f; up to 16 chunks, spread over a
+// longer head: common/numerics.h), add the chunk sums in chunk order (from 0.f) and divide by
+// float(the tokens summed). The chunks let the GPU sum them in parallel;
 // everything else is an amax (order-free) or element-wise numerics.h rounding, except the
 // optional Hadamard rotation of Q and K rows, whose butterfly order common/hadamard.h fixes
 // for both sides.
@@ -62,14 +63,16 @@ std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>
   for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
     const float* head = k.data() + bh * dims.seq_kv * d;
     std::fill(total.begin(), total.end(), 0.f);
-    for (int64_t j0 = 0; j0 < dims.seq_kv; j0 += kKMeanChunk) {  // chunk sums, in chunk order
+    for (int64_t i = 0; i < k_mean_samples(dims.seq_kv); ++i) {  // chunk sums, in chunk order
+      const int64_t j0 = k_mean_sample_chunk(dims.seq_kv, i) * kKMeanChunk;
       std::fill(part.begin(), part.end(), 0.f);
       for (int64_t j = j0; j < std::min(j0 + kKMeanChunk, dims.seq_kv); ++j) {
         for (int64_t c = 0; c < d; ++c) part[c] += head[j * d + c];  // per channel: token order
       }
       for (int64_t c = 0; c < d; ++c) total[c] += part[c];
     }
-    for (int64_t c = 0; c < d; ++c) mean[bh * d + c] = total[c] / static_cast<float>(dims.seq_kv);
+    const float tokens = static_cast<float>(k_mean_sample_tokens(dims.seq_kv));
+    for (int64_t c = 0; c < d; ++c) mean[bh * d + c] = total[c] / tokens;
   }
   return mean;
 }

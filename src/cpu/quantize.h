@@ -33,11 +33,9 @@ void validate_quant_config(const QuantConfig& cfg);
 // must be a power of two).
 void validate_rotation(const AttnDims& dims, const QuantConfig& cfg);
 
-// Per-(batch, kv_head, channel) mean of K over tokens, [batch, kv_heads, head_dim], in the
-// blocked order kernels/quantize.cu uses too: FP32 sums over chunks of kKMeanChunk
-// consecutive tokens (token order, from 0.f), those chunk sums added in chunk order (from
-// 0.f), the total divided by float(seq_kv). kernels/quantize.cu's kMeanChunk must equal it.
-constexpr int64_t kKMeanChunk = 128;
+// Per-(batch, kv_head, channel) mean of K, [batch, kv_heads, head_dim], as common/numerics.h
+// defines it and kernels/quantize.cu computes it: FP32 sums of 128-token chunks (all of them up
+// to kKMeanSampleChunks, else that many spread over the sequence), in the same order.
 std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k);
 
 // Quantizes Q and K (K smoothed first when cfg.smooth_k, then both rotated when

@@ -10,6 +10,7 @@ namespace {
 
 constexpr float kLog2e = 1.4426950408889634f;  // the FP32 constant folded into Q's scale
 constexpr int64_t kKMeanChunk = 128;           // the K mean's documented FP32 summation chunks
+constexpr int64_t kKMeanSamples = 16;          // and how many of them a long head sums
 constexpr double kFp32Unit = 0x1p-24;          // FP32 unit roundoff
 constexpr double kRadiusSafety = 2.0;
 
@@ -83,18 +84,25 @@ void quantize_thread_key_groups(const float* x, int64_t seq, int64_t d, int8_t* 
     }
 }
 
-// Mean of each channel over the slab's tokens: FP32 sums of 128-token chunks in token order,
-// the chunk sums added in order, divided by the token count (the documented order).
+// Mean of each channel over the slab's tokens as documented: FP32 sums of 128-token chunks in
+// token order, the chunk sums added in chunk order, divided by the tokens summed; a slab of more
+// than 16 chunks sums only its chunks i * n / 16 (n chunks, i = 0 .. 15).
 std::vector<float> channel_mean(const float* x, int64_t seq, int64_t d) {
+  const int64_t n = (seq + kKMeanChunk - 1) / kKMeanChunk;
+  std::vector<int64_t> chunks;
+  for (int64_t i = 0; i < std::min<int64_t>(n, kKMeanSamples); ++i) chunks.push_back(n <= kKMeanSamples ? i : i * n / kKMeanSamples);
   std::vector<float> mean(d);
   for (int64_t c = 0; c < d; ++c) {
     float total = 0.f;
-    for (int64_t j0 = 0; j0 < seq; j0 += kKMeanChunk) {
+    int64_t tokens = 0;
+    for (int64_t chunk_index : chunks) {
+      const int64_t j0 = chunk_index * kKMeanChunk, j1 = std::min(seq, j0 + kKMeanChunk);
       float chunk = 0.f;
-      for (int64_t j = j0; j < std::min(seq, j0 + kKMeanChunk); ++j) chunk += x[j * d + c];
+      for (int64_t j = j0; j < j1; ++j) chunk += x[j * d + c];
       total += chunk;
+      tokens += j1 - j0;
     }
-    mean[c] = total / static_cast<float>(seq);
+    mean[c] = total / static_cast<float>(tokens);
   }
   return mean;
 }

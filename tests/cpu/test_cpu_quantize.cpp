@@ -119,6 +119,44 @@ TEST(CpuQuantizeK, ChannelMeanSumsChunksInChunkOrder) {
   EXPECT_EQ(mean[1], want[1]);
 }
 
+// A head of more than 16 chunks: the mean sums the chunks i * n / 16 (n = 313 here: the list
+// below, worked out by hand from the rule) and divides by their tokens; each chunk's tokens
+// hold the chunk's index in channel 0, so the mean names the chunks it summed.
+TEST(CpuQuantizeK, ChannelMeanOfALongHeadSumsSixteenChunksSpreadOverIt) {
+  const int64_t seq = 313 * kKMeanChunk - 5;  // the last chunk is short, and not a sample
+  const std::vector<int64_t> sampled = {0, 19, 39, 58, 78, 97, 117, 136, 156, 176, 195, 215, 234, 254, 273, 293};
+  ASSERT_EQ(k_mean_samples(seq), 16);
+  for (int64_t i = 0; i < 16; ++i) EXPECT_EQ(k_mean_sample_chunk(seq, i), sampled[static_cast<size_t>(i)]) << i;
+  for (int64_t c = 0; c < 313; ++c) {
+    const auto at = std::find(sampled.begin(), sampled.end(), c);
+    EXPECT_EQ(k_mean_sample_of_chunk(seq, c), at == sampled.end() ? -1 : at - sampled.begin()) << c;
+  }
+  EXPECT_EQ(k_mean_sample_tokens(seq), 16 * kKMeanChunk);
+  const AttnDims dims = make_dims(1, 1, 1, 1, seq, 2, false);
+  std::vector<float> k(seq * 2, 1.f);
+  for (int64_t j = 0; j < seq; ++j) k[j * 2] = static_cast<float>(j / kKMeanChunk);
+  const std::vector<float> mean = k_channel_mean(dims, k);
+  float want = 0.f;
+  for (int64_t c : sampled) want += static_cast<float>(c) * kKMeanChunk;  // exact: integers below 2^24
+  EXPECT_EQ(mean[0], want / (16 * kKMeanChunk));
+  EXPECT_EQ(mean[1], 1.f);
+}
+
+// Up to 16 chunks every token counts, the short last chunk included.
+TEST(CpuQuantizeK, ChannelMeanOfAShortHeadSumsEveryChunk) {
+  for (int64_t seq : {int64_t{1}, int64_t{127}, int64_t{128}, int64_t{129}, 16 * kKMeanChunk - 1, 16 * kKMeanChunk}) {
+    EXPECT_EQ(k_mean_samples(seq), k_mean_chunks(seq)) << seq;
+    EXPECT_EQ(k_mean_sample_tokens(seq), seq) << seq;
+    for (int64_t c = 0; c < k_mean_chunks(seq); ++c) {
+      EXPECT_EQ(k_mean_sample_chunk(seq, c), c);
+      EXPECT_EQ(k_mean_sample_of_chunk(seq, c), c);
+    }
+  }
+  EXPECT_EQ(k_mean_samples(16 * kKMeanChunk + 1), 16);  // 17 chunks: the last one left out
+  EXPECT_EQ(k_mean_sample_of_chunk(16 * kKMeanChunk + 1, 16), -1);
+  EXPECT_EQ(k_mean_sample_tokens(16 * kKMeanChunk + 1), 16 * kKMeanChunk);
+}
+
 TEST(CpuQuantize, AllZeroGroupGivesZeroCodesAndScale) {
   const AttnDims dims = make_dims(1, 1, 1, 3, 3, 4, false);
   const std::vector<float> zeros(12, 0.f);
