@@ -39,15 +39,19 @@ namespace {
 constexpr int kThreads = 256, kWarps = kThreads / 32;
 constexpr int kMeanChunk = 128;  // also the V tile
 static_assert(kMeanChunk == kKMeanChunk, "K's mean is summed in the chunks common/numerics.h defines");
-// Tokens per CTA of the per-token Q/K quantizer: 128, staged by cp.async (32 KB at head_dim 128
-// in flight a CTA without holding registers; 64 tokens loaded into registers measured 4% faster
-// than 128 that way, which cost 80 registers and a CTA per SM: docs/perf-log.md q3).
-constexpr int kTokenTile = 128;
+// Tokens per CTA of the per-token Q/K quantizer: 32 KB of FP16 staged by cp.async (128 tokens at
+// head_dim 128, 256 at 64; in flight a CTA without holding registers; 64 tokens loaded into
+// registers measured 4% faster than 128 that way, which cost 80 registers and a CTA per SM:
+// docs/perf-log.md q3). K scaled per thread group keeps 128: its groups span 128 keys.
+constexpr int token_tile(int64_t d, bool k_thread) { return k_thread ? kKThreadSpan : static_cast<int>(128 * 128 / d); }
+template <int kD, bool kKThread = false>
+constexpr int kTokenTile = token_tile(kD, kKThread);
+static_assert(kTokenTile<128> == 128 && kTokenTile<64> == 256 && kTokenTile<64, true> == kKThreadSpan, "32 KB a tile");
 static_assert(kKvPad % kMeanChunk == 0, "chunks and V tiles must tile padded_seq_kv exactly");
 // The shared memory of one CTA's work item, whichever it is: a token tile, a K/V statistics
 // chunk (its FP16 K rows and the warps' V amax) or a V tile.
 template <int kD>
-constexpr int kItemSmemBytes = (kTokenTile > kMeanChunk ? kTokenTile : kMeanChunk) * kD * 2 + kWarps * kD * 4;
+constexpr int kItemSmemBytes = (kTokenTile<kD> > kMeanChunk ? kTokenTile<kD> : kMeanChunk) * kD * 2 + kWarps * kD * 4;
 
 using fa::cp_async16;  // the PTX wrappers: kernels/ptx.cuh
 using fa::cp_async_commit;
@@ -97,8 +101,9 @@ __device__ __forceinline__ void hadamard_row8(float (&x)[8], int chunk, int lane
 }
 
 // CTAs per head of the Q/K quantizer: kTokenTile tokens each, or one group per warp.
-int64_t qk_items(const GroupQuantArgs& a) {
-  return a.group == 1 ? (a.out_rows + kTokenTile - 1) / kTokenTile : (a.n_groups + kWarps - 1) / kWarps;
+int64_t qk_items(const GroupQuantArgs& a, bool k_thread = false) {
+  const int64_t tile = token_tile(a.d, k_thread);
+  return a.group == 1 ? (a.out_rows + tile - 1) / tile : (a.n_groups + kWarps - 1) / kWarps;
 }
 
 // The codes of 8 consecutive channels, one 8-byte store.
@@ -171,8 +176,8 @@ __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64
 // rows, zero-filled by cp.async, stay 0 rather than -shift: zero codes, scale 0), then rotated.
 // One FFMA an element instead of a subtraction and a select. Every lane of the warp must call it
 // (the rotation's full-mask shuffles).
-template <int kD>
-__device__ __forceinline__ void tile_row8(const __half (&tile)[kTokenTile][kD], int row, int c0, bool valid,
+template <int kD, int kTileRows>
+__device__ __forceinline__ void tile_row8(const __half (&tile)[kTileRows][kD], int row, int c0, bool valid,
                                           const float (&shift)[8], bool rotate, float (&x)[8]) {
   const uint4 raw = *reinterpret_cast<const uint4*>(&tile[row][c0]);
   const __half* h = reinterpret_cast<const __half*>(&raw);
@@ -189,9 +194,9 @@ __device__ __forceinline__ void tile_row8(const __half (&tile)[kTokenTile][kD], 
 // keep zero codes and scale 0.
 template <int kD>
 __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head, int64_t row0,
-                                           const __half (&tile)[kTokenTile][kD], const float (&shift)[8]) {
-  constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile / kRowStep;
-  static_assert(kRowStep % 8 == 0 && kTokenTile == kKThreadSpan, "a thread's rows share a thread group");
+                                           const __half (&tile)[kTokenTile<kD, true>][kD], const float (&shift)[8]) {
+  constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, true> / kRowStep;
+  static_assert(kRowStep % 8 == 0 && kTokenTile<kD, true> == kKThreadSpan, "a thread's rows share a thread group");
   __shared__ unsigned group_amax_bits[kKThreadGroups];
   const int c0 = (threadIdx.x % kLanes) * 8, row_base = static_cast<int>(threadIdx.x) / kLanes;
   const int group = static_cast<int>(k_thread_group(row_base));
@@ -202,7 +207,7 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
   for (int r = 0; r < kRows; ++r) {
     const int row = row_base + r * kRowStep;
     float x[8];
-    tile_row8<kD>(tile, row, c0, row0 + row < a.seq, shift, a.rotate, x);
+    tile_row8(tile, row, c0, row0 + row < a.seq, shift, a.rotate, x);
 #pragma unroll
     for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
   }
@@ -215,7 +220,7 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
     const int row = row_base + r * kRowStep;
     const int64_t j = row0 + row;
     float x[8];
-    tile_row8<kD>(tile, row, c0, j < a.seq, shift, a.rotate, x);
+    tile_row8(tile, row, c0, j < a.seq, shift, a.rotate, x);
     if (j >= a.out_rows) continue;  // after the rotation's shuffles: every lane took part
     store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, inv);
     if (c0 == 0) a.scales[head * a.out_rows + j] = j < a.seq ? int8_scale(group_amax) : 0.f;
@@ -230,8 +235,8 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
 // launches 10-14% (kernel_bench, H200, docs/perf-log.md s25).
 template <int kD, bool kKThread>
 __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
-  constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile / kRowStep;
-  auto& tile = *reinterpret_cast<__half(*)[kTokenTile][kD]>(smem);
+  constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, kKThread> / kRowStep;
+  auto& tile = *reinterpret_cast<__half(*)[kTokenTile<kD, kKThread>][kD]>(smem);
   const int c0 = (threadIdx.x % kLanes) * 8, row_base = static_cast<int>(threadIdx.x) / kLanes;
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
@@ -258,7 +263,7 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
     const int row = row_base + r * kRowStep;
     const int64_t j = row0 + row;
     float x[8], amax = 0.f;
-    tile_row8<kD>(tile, row, c0, j < a.seq, shift, a.rotate, x);
+    tile_row8(tile, row, c0, j < a.seq, shift, a.rotate, x);
 #pragma unroll
     for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
 #pragma unroll
@@ -274,7 +279,7 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
 // CTA `item` of one head (see qk_items).
 template <int kD, bool kKThread = false>
 __device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item, char* smem) {
-  if (a.group == 1) quantize_token_tile<kD, kKThread>(a, head, item * kTokenTile, smem);
+  if (a.group == 1) quantize_token_tile<kD, kKThread>(a, head, item * kTokenTile<kD, kKThread>, smem);
   else quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
 }
 
@@ -540,7 +545,8 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
                          const KvStatsArgs& stats, const VCodeArgs& va, float* k_mean, float* v_scale,
                          cudaStream_t stream) {
   // qa.src nullptr: no Q (the attention kernel quantizes it).
-  const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0, k_items = qk_items(ka);
+  const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0,
+                k_items = qk_items(ka, k_thread_groups);
   const bool any_stats = stats.k || stats.v;
   const int64_t stats_ctas = qa.heads_total * q_items + (any_stats ? bk * stats_chunks(stats) : 0);
   cudaError_t err = cudaSuccess;
