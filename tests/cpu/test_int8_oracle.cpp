@@ -182,6 +182,21 @@ TEST_P(EmulationVsOracle, QuantizedInputsAreIdentical) {
   }
 }
 
+// Heads longer than 16 chunks of 128 keys, where K's mean sums 16 sampled chunks (18 and 313
+// chunks here, the last one short): the oracle's restatement of the rule gives the same mean
+// and so the same K codes.
+TEST(EmulationVsOracleLongHeads, KMeanOfSampledChunksIsIdentical) {
+  for (const int64_t skv : {int64_t{2200}, int64_t{40001}}) {
+    const AttnDims dims = dims_of(1, 2, 1, 4, skv, 16, false);
+    const Inputs in = make_inputs(dims, 303, Outliers::Offset);
+    const cpu::QuantizedHost emu = cpu::quantize_qkv_host(dims, QuantConfig{}, in.q, in.k, in.v, true);
+    const oracle::Quantized want = oracle::quantize(dims, QuantConfig{}, in.q, in.k, in.v);
+    EXPECT_EQ(emu.k_mean, want.k_mean) << skv << " keys";
+    EXPECT_EQ(emu.k8, want.k8) << skv << " keys";
+    EXPECT_EQ(emu.k_scale, want.k_scale) << skv << " keys";
+  }
+}
+
 void expect_variant_matches(const QuantConfig& cfg, KernelId emu_algorithm, oracle::Variant variant,
                             const char* name) {
   int64_t elements = 0, ambiguous = 0;
