@@ -188,8 +188,9 @@ grep -q '^\[1/2\] ' "$work/progress.txt" || fail "progress lines missing"
 if grep -q $'\r' "$work/progress.txt"; then fail "progress redrew (carriage return) on a non-terminal"; fi
 
 # compare in CI: table, JUnit and markdown from one run; other configs said first; missing and
-# new runs one line each; --fail-on-missing.
-base=$src/results/h200-default.json; other=$src/results/h200-int8-targets.json
+# new runs one line each; --fail-on-missing. Frozen copies of two H200 reports (results/ of
+# 2d1f432), so that a new measurement in results/ cannot change what this expects.
+base=$src/tests/data/compare-h200-default.json; other=$src/tests/data/compare-h200-int8-targets.json
 expect 0 "compare different configs" -- "$bench" compare "$base" "$other" --junit "$work/j.xml" --markdown-out "$work/c.md"
 [[ $(sed -n 2p "$work/out") == "note: the reports come from different configs: 'default'"* ]] || fail "compare: the config difference is not the second line"
 [[ $(grep -c "^missing: 120 (case, kernel) run(s)" "$work/out") == 1 ]] || fail "compare: missing runs not summarised in one line"
