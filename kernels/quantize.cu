@@ -24,6 +24,11 @@
 // With V scaled per 128-key block (cfg.v_block == kMeanChunk), V needs no whole-head pass: its
 // tiles in launch 3 take their own channel amax and write their scales, V is read once, and
 // launches 1, 2 and 4 leave it out: then K is read once and a sixteenth (at 16K keys), V once.
+// And where a head has at most 8 K tiles (1K keys at head_dim 128, 2K at 64; sm_90+), its K
+// tiles run as one thread-block cluster that adds its chunk sums through distributed shared
+// memory (kv_codes_cluster_kernel): launch 1 holds only Q's codes, launch 2 is skipped, and K
+// is read once with the exact mean.
+#include <cooperative_groups.h>
 #include <cuda_fp16.h>
 
 #include <utility>
@@ -74,6 +79,7 @@ struct GroupQuantArgs {
   bool rotate;            // rows times the Hadamard matrix before their scales
   int8_t* codes;          // [n_heads, out_rows, d]
   float* scales;          // [n_heads, n_groups]
+  float* cluster_mean;    // K's mean made by the head's cluster of tiles (kv_codes_kernel's kClusterMean): [n_heads, d]
 };
 
 // The stored scale of a group whose largest magnitude is amax (Q's folded with sm_scale).
@@ -227,13 +233,71 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
   }
 }
 
+// K's mean of a head whose tiles all run in one thread-block cluster (kv_codes_kernel's
+// kClusterMean; one CTA a tile, the tile staged in shared memory and complete): each CTA sums
+// its tile's 128-token chunks per channel in token order (as kv_chunk_stats does), the cluster
+// syncs, and every CTA adds all the chunk sums of the head through distributed shared memory in
+// chunk order and divides by the tokens: the mean of common/numerics.h for a head of up to 16
+// chunks, bit for bit, with K read once. The cluster's rank-0 CTA stores it; each thread takes
+// its 8 channels. The caller must keep its shared memory alive until the cluster's last read
+// (cluster_release below).
+template <int kD, int kTileRows>
+__device__ void cluster_k_mean(const GroupQuantArgs& a, int64_t head, int64_t row0,
+                               const __half (&tile)[kTileRows][kD], int c0, float (&shift)[8]) {
+  constexpr int kChunks = kTileRows / kMeanChunk;
+  static_assert(kChunks * kMeanChunk == kTileRows && kD <= kThreads, "whole chunks, a thread a channel");
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  __shared__ float chunk_sum[kChunks][kD];
+  __shared__ float mean[kD];
+  namespace cg = cooperative_groups;
+  const cg::cluster_group cluster = cg::this_cluster();
+  __syncthreads();  // every thread's copies have landed
+  const int c = static_cast<int>(threadIdx.x);
+  if (c < kD) {
+    for (int ch = 0; ch < kChunks; ++ch) {
+      const int64_t rows = min(int64_t{kMeanChunk}, a.seq - (row0 + ch * kMeanChunk));
+      float sum = 0.f;
+#pragma unroll 8
+      for (int r = 0; r < rows; ++r) sum += __half2float(tile[ch * kMeanChunk + r][c]);
+      chunk_sum[ch][c] = sum;
+    }
+  }
+  cluster.sync();  // every tile's chunk sums are written
+  if (c < kD) {
+    const int64_t n_chunks = k_mean_chunks(a.seq);
+    float total = 0.f;
+    for (unsigned rank = 0; rank < cluster.num_blocks(); ++rank) {
+      const float* sums = cluster.map_shared_rank(&chunk_sum[0][0], rank);
+      for (int ch = 0; ch < kChunks; ++ch)
+        if (rank * kChunks + ch < n_chunks) total += sums[ch * kD + c];  // chunk order, from 0.f
+    }
+    mean[c] = total / static_cast<float>(k_mean_sample_tokens(a.seq));
+    if (cluster.block_rank() == 0) a.cluster_mean[head * kD + c] = mean[c];
+  }
+  cluster.barrier_arrive();  // this CTA's reads of the others are done (cluster_release waits)
+  __syncthreads();
+#pragma unroll
+  for (int e = 0; e < 8; ++e) shift[e] = mean[c0 + e];
+#else
+  __trap();  // clusters are sm_90's; cluster_mean_fits launches this nowhere else
+#endif
+}
+
+// Before a CTA of a cluster_k_mean cluster exits: every CTA has read its chunk sums.
+__device__ __forceinline__ void cluster_release() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  cooperative_groups::this_cluster().barrier_wait();
+#endif
+}
+
 // Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
 // Every thread copies the rows it will quantize into shared memory (cp.async, zero-filled past
 // seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
 // kKThread: K with KGranularity::PerThread (each key the scale of its k_thread_group, stored per
 // token). A template argument, not a flag: as a run-time branch its code cost the per-token
-// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25).
-template <int kD, bool kKThread>
+// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25). kClusterMean: K's shift is the
+// head's mean, made by the tiles' cluster (cluster_k_mean) instead of read from a.shift.
+template <int kD, bool kKThread, bool kClusterMean = false>
 __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, kKThread> / kRowStep;
   auto& tile = *reinterpret_cast<__half(*)[kTokenTile<kD, kKThread>][kD]>(smem);
@@ -247,13 +311,14 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
   cp_async_commit();
   pdl_wait();  // the tile loads while K's shift (the launch before) completes; a no-op for Q
   float shift[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  if (a.shift) {
+  if (!kClusterMean && a.shift) {
     const float4* s = reinterpret_cast<const float4*>(a.shift + head * kD + c0);
     const float4 s0 = s[0], s1 = s[1];
     shift[0] = s0.x, shift[1] = s0.y, shift[2] = s0.z, shift[3] = s0.w;
     shift[4] = s1.x, shift[5] = s1.y, shift[6] = s1.z, shift[7] = s1.w;
   }
   cp_async_wait<0>();
+  if constexpr (kClusterMean) cluster_k_mean(a, head, row0, tile, c0, shift);
   if constexpr (kKThread) {  // a thread reads only the rows it copied, as below
     quantize_thread_group_tile<kD>(a, head, row0, tile, shift);
     return;
@@ -508,6 +573,26 @@ __global__ void __launch_bounds__(kThreads, 5)
   else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk, smem);
 }
 
+// Launch 3 for heads of at most kMaxClusterTiles K tiles when V is scaled per 128 keys (or not
+// quantized): each head's K tiles form one thread-block cluster that makes K's mean itself
+// (cluster_k_mean), so launches 1 and 2 leave K out and K is read once. The grid is the K
+// clusters, one a head, then the V tiles, padded to whole clusters (the pad CTAs return).
+constexpr int kMaxClusterTiles = 8;  // the portable cluster size
+template <int kD, bool kKThread>
+__global__ void __launch_bounds__(kThreads, 5)
+    kv_codes_cluster_kernel(const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
+  __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
+  pdl_launch_dependents();
+  const int64_t k_ctas = k.heads_total * k_items, i = blockIdx.x;
+  if (i < k_ctas) {
+    quantize_token_tile<kD, kKThread, true>(k, i / k_items, (i % k_items) * kTokenTile<kD, kKThread>, smem);
+    cluster_release();
+    return;
+  }
+  const int64_t tiles = v.padded / kMeanChunk, t = i - k_ctas;
+  if (v.v && t < k.heads_total * tiles) quantize_v_tile<kD>(v, t / tiles, (t % tiles) * kMeanChunk, smem);
+}
+
 __global__ void v_scale_finalize_kernel(float* v_scale, int64_t n) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   pdl_wait();  // every V tile of launch 3 has read the amax
@@ -540,6 +625,37 @@ cudaError_t launch_dependent(void (*kernel)(Params...), unsigned grid, cudaStrea
 
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
+// kv_codes_cluster_kernel as a programmatic dependent (launch_dependent's attribute) with
+// clusters of k_items CTAs: K's tiles, then V's padded to whole clusters.
+template <int kD, bool kKThread>
+cudaError_t launch_cluster_codes(const GroupQuantArgs& ka, int64_t k_items, const VCodeArgs& va, cudaStream_t stream) {
+  const int64_t v_ctas = va.v ? ka.heads_total * (va.padded / kMeanChunk) : 0;
+  cudaLaunchAttribute attrs[2];
+  attrs[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attrs[0].val.programmaticStreamSerializationAllowed = 1;
+  attrs[1].id = cudaLaunchAttributeClusterDimension;
+  attrs[1].val.clusterDim.x = static_cast<unsigned>(k_items);
+  attrs[1].val.clusterDim.y = 1;
+  attrs[1].val.clusterDim.z = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = blocks_for(ka.heads_total * k_items + v_ctas, k_items) * static_cast<unsigned>(k_items);
+  config.blockDim = kThreads;
+  config.stream = stream;
+  config.attrs = attrs;
+  config.numAttrs = 2;
+  return cudaLaunchKernelEx(&config, kv_codes_cluster_kernel<kD, kKThread>, ka, k_items, va);
+}
+
+// Whether K's tiles of a head can make its mean in one cluster: smoothing, per-token K tiles,
+// no whole-head V pass (V per 128 keys or no V), at most kMaxClusterTiles tiles, sm_90+.
+bool cluster_mean_fits(const GroupQuantArgs& ka, int64_t k_items, const KvStatsArgs& stats) {
+  if (!ka.shift || ka.group != 1 || stats.v || k_items < 1 || k_items > kMaxClusterTiles) return false;
+  int device = 0, major = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return false;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) return false;
+  return major >= 9;
+}
+
 template <int kD>
 cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, bool k_thread_groups,
                          const KvStatsArgs& stats, const VCodeArgs& va, float* k_mean, float* v_scale,
@@ -547,12 +663,19 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
   // qa.src nullptr: no Q (the attention kernel quantizes it).
   const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0,
                 k_items = qk_items(ka, k_thread_groups);
-  const bool any_stats = stats.k || stats.v;
+  const bool cluster_mean = cluster_mean_fits(ka, k_items, stats);
+  const bool any_stats = !cluster_mean && (stats.k || stats.v);
   const int64_t stats_ctas = qa.heads_total * q_items + (any_stats ? bk * stats_chunks(stats) : 0);
   cudaError_t err = cudaSuccess;
   if (stats_ctas > 0) {
     stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
+  }
+  if (cluster_mean) {  // K's mean in the codes launch: no K statistics, no finalize
+    GroupQuantArgs k_cluster = ka;
+    k_cluster.cluster_mean = k_mean;
+    return k_thread_groups ? launch_cluster_codes<kD, true>(k_cluster, k_items, va, stream)
+                           : launch_cluster_codes<kD, false>(k_cluster, k_items, va, stream);
   }
   // Launches 2-4: dependents, each starting during the last wave of the one before.
   err = launch_dependent(finalize_stats_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD), k_mean,
