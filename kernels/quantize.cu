@@ -233,7 +233,7 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
   }
 }
 
-// K's mean of a head whose tiles all run in one thread-block cluster (kv_codes_kernel's
+// K's mean of a head whose tiles all run in one thread-block cluster (kv_codes_cluster_kernel's
 // kClusterMean; one CTA a tile, the tile staged in shared memory and complete): each CTA sums
 // its tile's 128-token chunks per channel in token order (as kv_chunk_stats does), the cluster
 // syncs, and every CTA adds all the chunk sums of the head through distributed shared memory in
