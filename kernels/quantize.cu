@@ -117,7 +117,8 @@ __device__ __forceinline__ void store_codes8(int8_t* dst, const float (&x)[8], f
   uint32_t c[8];
 #pragma unroll
   for (int e = 0; e < 8; ++e) c[e] = quantize_s8_in_range_bits(x[e], inv_scale);
-  *reinterpret_cast<uint2*>(dst) = make_uint2(pack_low_bytes(c[0], c[1], c[2], c[3]), pack_low_bytes(c[4], c[5], c[6], c[7]));
+  *reinterpret_cast<uint2*>(dst) =
+      make_uint2(pack_low_bytes(c[0], c[1], c[2], c[3]), pack_low_bytes(c[4], c[5], c[6], c[7]));
 }
 
 // One warp per scale group: amax over the group's valid tokens, then the codes.

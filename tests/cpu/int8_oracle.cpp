@@ -90,7 +90,8 @@ void quantize_thread_key_groups(const float* x, int64_t seq, int64_t d, int8_t* 
 std::vector<float> channel_mean(const float* x, int64_t seq, int64_t d) {
   const int64_t n = (seq + kKMeanChunk - 1) / kKMeanChunk;
   std::vector<int64_t> chunks;
-  for (int64_t i = 0; i < std::min<int64_t>(n, kKMeanSamples); ++i) chunks.push_back(n <= kKMeanSamples ? i : i * n / kKMeanSamples);
+  for (int64_t i = 0; i < std::min<int64_t>(n, kKMeanSamples); ++i)
+    chunks.push_back(n <= kKMeanSamples ? i : i * n / kKMeanSamples);
   std::vector<float> mean(d);
   for (int64_t c = 0; c < d; ++c) {
     float total = 0.f;
