@@ -26,8 +26,8 @@
 // launches 1, 2 and 4 leave it out: then K is read once and a sixteenth (at 16K keys), V once.
 // And where a head has at most 8 K tiles (1K keys at head_dim 128, 2K at 64; sm_90+), its K
 // tiles run as one thread-block cluster that adds its chunk sums through distributed shared
-// memory (kv_codes_cluster_kernel): launch 1 holds only Q's codes, launch 2 is skipped, and K
-// is read once with the exact mean.
+// memory, and one launch makes every code (qkv_codes_cluster_kernel: Q's tiles beside K's and
+// V's): K is read once with the exact mean.
 #include <cooperative_groups.h>
 #include <cuda_fp16.h>
 
@@ -234,6 +234,17 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
   }
 }
 
+// Channel c's sum over `rows` staged tokens from row `first`, in token order from 0.f: the order
+// common/numerics.h defines K's mean in. Both ways of making the mean (kv_chunk_stats's sampled
+// chunks, cluster_k_mean's tiles) sum through this, so they agree bit for bit.
+template <int kRows, int kD>
+__device__ __forceinline__ float channel_sum(const __half (&tile)[kRows][kD], int first, int64_t rows, int c) {
+  float sum = 0.f;
+#pragma unroll 8
+  for (int r = 0; r < rows; ++r) sum += __half2float(tile[first + r][c]);
+  return sum;
+}
+
 // K's mean of a head whose tiles all run in one thread-block cluster (kv_codes_cluster_kernel's
 // kClusterMean; one CTA a tile, the tile staged in shared memory and complete): each CTA sums
 // its tile's 128-token chunks per channel in token order (as kv_chunk_stats does), the cluster
@@ -257,10 +268,7 @@ __device__ void cluster_k_mean(const GroupQuantArgs& a, int64_t head, int64_t ro
   if (c < kD) {
     for (int ch = 0; ch < kChunks; ++ch) {
       const int64_t rows = min(int64_t{kMeanChunk}, a.seq - (row0 + ch * kMeanChunk));
-      float sum = 0.f;
-#pragma unroll 8
-      for (int r = 0; r < rows; ++r) sum += __half2float(tile[ch * kMeanChunk + r][c]);
-      chunk_sum[ch][c] = sum;
+      chunk_sum[ch][c] = channel_sum(tile, ch * kMeanChunk, rows, c);
     }
   }
   cluster.sync();  // every tile's chunk sums are written
@@ -322,22 +330,22 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
   if constexpr (kClusterMean) cluster_k_mean(a, head, row0, tile, c0, shift);
   if constexpr (kKThread) {  // a thread reads only the rows it copied, as below
     quantize_thread_group_tile<kD>(a, head, row0, tile, shift);
-    return;
-  }
+  } else {
 #pragma unroll 2
-  for (int r = 0; r < kRows; ++r) {
-    const int row = row_base + r * kRowStep;
-    const int64_t j = row0 + row;
-    float x[8], amax = 0.f;
-    tile_row8(tile, row, c0, j < a.seq, shift, a.rotate, x);
+    for (int r = 0; r < kRows; ++r) {
+      const int row = row_base + r * kRowStep;
+      const int64_t j = row0 + row;
+      float x[8], amax = 0.f;
+      tile_row8(tile, row, c0, j < a.seq, shift, a.rotate, x);
 #pragma unroll
-    for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
+      for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
 #pragma unroll
-    for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-    if (j >= a.out_rows) continue;  // after the shuffles: every lane took part in them
-    store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, int8_inv_scale(amax));
-    if (c0 == 0) {
-      a.scales[head * a.out_rows + j] = group_scale(a, amax);
+      for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+      if (j >= a.out_rows) continue;  // after the shuffles: every lane took part in them
+      store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, int8_inv_scale(amax));
+      if (c0 == 0) {
+        a.scales[head * a.out_rows + j] = group_scale(a, amax);
+      }
     }
   }
 }
@@ -408,12 +416,7 @@ __device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t item, c
   __syncthreads();
   if (threadIdx.x >= kD) return;
   const int c = threadIdx.x;
-  if (sample >= 0) {
-    float sum = 0.f;
-#pragma unroll 8
-    for (int r = 0; r < rows; ++r) sum += __half2float(tile[r][c]);
-    s.k_part[(bk * s.k_samples + sample) * kD + c] = sum;
-  }
+  if (sample >= 0) s.k_part[(bk * s.k_samples + sample) * kD + c] = channel_sum(tile, 0, rows, c);
   if (s.v) {
     float m = 0.f;
 #pragma unroll
@@ -574,24 +577,28 @@ __global__ void __launch_bounds__(kThreads, 5)
   else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk, smem);
 }
 
-// Launch 3 for heads of at most kMaxClusterTiles K tiles when V is scaled per 128 keys (or not
-// quantized): each head's K tiles form one thread-block cluster that makes K's mean itself
-// (cluster_k_mean), so launches 1 and 2 leave K out and K is read once. The grid is the K
-// clusters, one a head, then the V tiles, padded to whole clusters (the pad CTAs return).
+// The one launch for heads of at most kMaxClusterTiles K tiles when V is scaled per 128 keys (or
+// not quantized): each head's K tiles form one thread-block cluster that makes K's mean itself
+// (cluster_k_mean), so no statistics pass and no finalize run, K is read once, and Q's tiles
+// (which need nothing from K) run beside K's and V's instead of in a launch before them. The grid
+// is the K clusters, one a head, then the V tiles, then Q's, padded to whole clusters (the pad
+// CTAs return).
 constexpr int kMaxClusterTiles = 8;  // the portable cluster size
 template <int kD, bool kKThread>
 __global__ void __launch_bounds__(kThreads, 5)
-    kv_codes_cluster_kernel(const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
+    qkv_codes_cluster_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items,
+                             const VCodeArgs v) {
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
-  pdl_launch_dependents();
-  const int64_t k_ctas = k.heads_total * k_items, i = blockIdx.x;
+  const int64_t k_ctas = k.heads_total * k_items, v_tiles = v.v ? v.padded / kMeanChunk : 0;
+  const int64_t v_ctas = k.heads_total * v_tiles, i = blockIdx.x;
   if (i < k_ctas) {
     quantize_token_tile<kD, kKThread, true>(k, i / k_items, (i % k_items) * kTokenTile<kD, kKThread>, smem);
     cluster_release();
-    return;
+  } else if (i < k_ctas + v_ctas) {
+    quantize_v_tile<kD>(v, (i - k_ctas) / v_tiles, (i - k_ctas) % v_tiles * kMeanChunk, smem);
+  } else if (const int64_t t = i - k_ctas - v_ctas; q.src && t < q.heads_total * q_items) {
+    quantize_qk_item<kD>(q, t / q_items, t % q_items, smem);
   }
-  const int64_t tiles = v.padded / kMeanChunk, t = i - k_ctas;
-  if (v.v && t < k.heads_total * tiles) quantize_v_tile<kD>(v, t / tiles, (t % tiles) * kMeanChunk, smem);
 }
 
 __global__ void v_scale_finalize_kernel(float* v_scale, int64_t n) {
@@ -600,61 +607,76 @@ __global__ void v_scale_finalize_kernel(float* v_scale, int64_t n) {
   if (i < n) v_scale[i] = int8_scale(v_scale[i]);  // the buffer held the amax until here
 }
 
-// kernel<<<grid, block, 0, stream>>>(args...) as a programmatic dependent of the stream's
-// previous grid (sm_90+; a plain launch before): it may start once every CTA of that grid has
-// called pdl_launch_dependents, so its launch and its CTAs' start overlap that grid's last
+// The current device's compute-capability major.
+cudaError_t device_major(int& major) {
+  int device = 0;
+  const cudaError_t err = cudaGetDevice(&device);
+  return err == cudaSuccess ? cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) : err;
+}
+
+// How a quantizer launch joins the stream. `dependent` (sm_90+; a plain launch before): a
+// programmatic dependent of the stream's previous grid: it may start once every CTA of that grid
+// has called pdl_launch_dependents, so its launch and its CTAs' start overlap that grid's last
 // wave, and it calls pdl_wait before it reads that grid's results or writes what that grid may
 // still read. Only between the quantizer's own launches: the attention kernel after them, as a
-// dependent, measured int8-qk 1-2% slower end to end at 4K and 16K on an H200 (docs/perf-log.md q5).
+// dependent, measured int8-qk 1-2% slower end to end at 4K and 16K on an H200 (docs/perf-log.md
+// q5). `cluster` > 0: thread-block clusters of that many CTAs (sm_90+; the grid a multiple).
+struct LaunchKind {
+  bool dependent = false;
+  unsigned cluster = 0;
+};
+
+// kernel<<<grid, kThreads, 0, stream>>>(args...), launched as `kind` says.
 template <class... Params, class... Args>
-cudaError_t launch_dependent(void (*kernel)(Params...), unsigned grid, cudaStream_t stream, Args&&... args) {
-  int device = 0, major = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-  if (err != cudaSuccess) return err;
-  cudaLaunchAttribute dependent[1];
-  dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent[0].val.programmaticStreamSerializationAllowed = 1;
+cudaError_t launch_quantizer(void (*kernel)(Params...), unsigned grid, LaunchKind kind, cudaStream_t stream,
+                             Args&&... args) {
+  int major = 0;
+  if (const cudaError_t err = device_major(major); err != cudaSuccess) return err;
+  cudaLaunchAttribute attrs[2];
+  unsigned n = 0;
+  if (kind.dependent && major >= 9) {
+    attrs[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attrs[n++].val.programmaticStreamSerializationAllowed = 1;
+  }
+  if (kind.cluster > 0) {
+    attrs[n].id = cudaLaunchAttributeClusterDimension;
+    attrs[n++].val.clusterDim = {kind.cluster, 1, 1};
+  }
   cudaLaunchConfig_t config{};
   config.gridDim = grid;
   config.blockDim = kThreads;
   config.stream = stream;
-  config.attrs = dependent;
-  config.numAttrs = major >= 9 ? 1 : 0;
+  config.attrs = attrs;
+  config.numAttrs = n;
   return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
+
+template <class... Params, class... Args>
+cudaError_t launch_dependent(void (*kernel)(Params...), unsigned grid, cudaStream_t stream, Args&&... args) {
+  return launch_quantizer(kernel, grid, LaunchKind{true, 0}, stream, std::forward<Args>(args)...);
 }
 
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
-// kv_codes_cluster_kernel as a programmatic dependent (launch_dependent's attribute) with
-// clusters of k_items CTAs: K's tiles, then V's padded to whole clusters.
+// qkv_codes_cluster_kernel, clusters of k_items CTAs, as the quantizer's only launch (a plain one:
+// it waits for the stream's earlier work, and its griddepcontrol.wait calls do nothing).
 template <int kD, bool kKThread>
-cudaError_t launch_cluster_codes(const GroupQuantArgs& ka, int64_t k_items, const VCodeArgs& va, cudaStream_t stream) {
+cudaError_t launch_cluster_codes(const GroupQuantArgs& qa, int64_t q_items, const GroupQuantArgs& ka, int64_t k_items,
+                                 const VCodeArgs& va, cudaStream_t stream) {
   const int64_t v_ctas = va.v ? ka.heads_total * (va.padded / kMeanChunk) : 0;
-  cudaLaunchAttribute attrs[2];
-  attrs[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attrs[0].val.programmaticStreamSerializationAllowed = 1;
-  attrs[1].id = cudaLaunchAttributeClusterDimension;
-  attrs[1].val.clusterDim.x = static_cast<unsigned>(k_items);
-  attrs[1].val.clusterDim.y = 1;
-  attrs[1].val.clusterDim.z = 1;
-  cudaLaunchConfig_t config{};
-  config.gridDim = blocks_for(ka.heads_total * k_items + v_ctas, k_items) * static_cast<unsigned>(k_items);
-  config.blockDim = kThreads;
-  config.stream = stream;
-  config.attrs = attrs;
-  config.numAttrs = 2;
-  return cudaLaunchKernelEx(&config, kv_codes_cluster_kernel<kD, kKThread>, ka, k_items, va);
+  const int64_t q_ctas = qa.src ? qa.heads_total * q_items : 0;
+  const unsigned cluster = static_cast<unsigned>(k_items);
+  return launch_quantizer(qkv_codes_cluster_kernel<kD, kKThread>,
+                          blocks_for(ka.heads_total * k_items + v_ctas + q_ctas, k_items) * cluster,
+                          LaunchKind{false, cluster}, stream, qa, q_items, ka, k_items, va);
 }
 
 // Whether K's tiles of a head can make its mean in one cluster: smoothing, per-token K tiles,
 // no whole-head V pass (V per 128 keys or no V), at most kMaxClusterTiles tiles, sm_90+.
 bool cluster_mean_fits(const GroupQuantArgs& ka, int64_t k_items, const KvStatsArgs& stats) {
   if (!ka.shift || ka.group != 1 || stats.v || k_items < 1 || k_items > kMaxClusterTiles) return false;
-  int device = 0, major = 0;
-  if (cudaGetDevice(&device) != cudaSuccess) return false;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) return false;
-  return major >= 9;
+  int major = 0;
+  return device_major(major) == cudaSuccess && major >= 9;
 }
 
 template <int kD>
@@ -664,19 +686,18 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
   // qa.src nullptr: no Q (the attention kernel quantizes it).
   const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0,
                 k_items = qk_items(ka, k_thread_groups);
-  const bool cluster_mean = cluster_mean_fits(ka, k_items, stats);
-  const bool any_stats = !cluster_mean && (stats.k || stats.v);
+  if (cluster_mean_fits(ka, k_items, stats)) {  // one launch: K's mean in its clusters, Q beside
+    GroupQuantArgs k_cluster = ka;
+    k_cluster.cluster_mean = k_mean;
+    return k_thread_groups ? launch_cluster_codes<kD, true>(qa, q_items, k_cluster, k_items, va, stream)
+                           : launch_cluster_codes<kD, false>(qa, q_items, k_cluster, k_items, va, stream);
+  }
+  const bool any_stats = stats.k || stats.v;
   const int64_t stats_ctas = qa.heads_total * q_items + (any_stats ? bk * stats_chunks(stats) : 0);
   cudaError_t err = cudaSuccess;
   if (stats_ctas > 0) {
     stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
-  }
-  if (cluster_mean) {  // K's mean in the codes launch: no K statistics, no finalize
-    GroupQuantArgs k_cluster = ka;
-    k_cluster.cluster_mean = k_mean;
-    return k_thread_groups ? launch_cluster_codes<kD, true>(k_cluster, k_items, va, stream)
-                           : launch_cluster_codes<kD, false>(k_cluster, k_items, va, stream);
   }
   // Launches 2-4: dependents, each starting during the last wave of the one before.
   err = launch_dependent(finalize_stats_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD), k_mean,
