@@ -708,6 +708,15 @@ struct WsConsumerRing {
     if (p.causal) seen = min64(seen, max64(0, work.m0 + 64 * cg + work.offset + 1));
     return static_cast<int>(min64(seen / W::kKeys, work.n_blocks));
   }
+  // Blocks [0, n) holding a key that some row of consumer cg sees: past them (the causal
+  // diagonal), its rows see none, and the contract skips such blocks (common/numerics.h), so the
+  // consumer keeps pace with the ring there without computing. Uniform over the warpgroup.
+  template <class Work>
+  static __device__ __forceinline__ int own_blocks(const Params& p, const Work& work, int cg) {
+    int64_t seen = p.seq_kv;  // keys the warpgroup's last row sees
+    if (p.causal) seen = min64(seen, max64(0, work.m0 + 64 * cg + 64 + work.offset));
+    return static_cast<int>(min64((seen + W::kKeys - 1) / W::kKeys, work.n_blocks));
+  }
 };
 
 // A consumer warpgroup's O store through shared memory and TMA (W::kTmaStoreO, FlashAttention-3's
@@ -1253,14 +1262,15 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   // tiles of 192 and one of 64) computes nothing there; it keeps pace with the ring, its Q slot
   // and the turns. kernel_bench +0.3 to +0.9% at head_dim 128, +2.4 to +3% causal, +1 to +4.6%
   // at 64 (H200, docs/perf-log.md s25).
+  auto pass_block = [&](const Ring& ring, int blk) {  // the ring's and the turns' pace, no work
+    ring.wait_full(blk);
+    pv_turns.take();
+    pv_turns.pass();
+    ring.release_block(blk);
+  };
   auto pass_tile = [&](const Ring& ring, uint32_t tile_iter, int n_blocks) {
     if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);  // (kDynamicTiles: waited for its item)
-    for (int blk = 0; blk < n_blocks; ++blk) {
-      ring.wait_full(blk);
-      pv_turns.take();
-      pv_turns.pass();
-      ring.release_block(blk);
-    }
+    for (int blk = 0; blk < n_blocks; ++blk) pass_block(ring, blk);
     ring.release_q();
   };
   uint32_t ring_base = 0, tile_iter = 0;
@@ -1272,7 +1282,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       if (item >= static_cast<uint32_t>(p.n_tiles)) break;
       tile = item;
     }
-    int n_blocks, whole;
+    int n_blocks, whole, own;
     bool rows_here;
     {  // the tile's work is formed again for its store: none of it is live across the blocks
       const WsItem<W> item = ws_item<W>(p, tile);
@@ -1284,9 +1294,11 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
       n_blocks = item.count;
       whole = Ring::whole_blocks(p.base, work, cg);
+      own = Ring::own_blocks(p.base, work, cg);
       if (item.split >= 0) {  // a split tile's part: its blocks from 0, relative to its first key
         mask.start_at(item.begin * kKeys);
         whole = min(max(whole - item.begin, 0), n_blocks);
+        own = min(max(own - item.begin, 0), n_blocks);
       }
     }
     if (rows_here) {
@@ -1295,10 +1307,13 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       log2_o_scale[0] = log2_o_scale[1] = 0.f;
 #pragma unroll
       for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f;
-      // The blocks every row of the warpgroup sees whole without mask code, then the rest.
+      // The blocks every row of the warpgroup sees whole without mask code, then the rest it
+      // sees a key of, then those past its diagonal (causal: up to two of a 192-row tile's last
+      // blocks for its first consumers), passed.
       int blk = 0;
       for (; blk < whole; ++blk) block(ring, blk, std::false_type{});
-      for (; blk < n_blocks; ++blk) block(ring, blk, std::true_type{});
+      for (; blk < own; ++blk) block(ring, blk, std::true_type{});
+      for (; blk < n_blocks; ++blk) pass_block(ring, blk);
       if constexpr (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
       const WsItem<W> item = ws_item<W>(p, tile);
       const Work& work = item.work;
