@@ -807,6 +807,44 @@ TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
   }
 }
 
+// int8-fa's 128-key kernel at head_dim 128 on tiles whose rows are all the first consumer's (a
+// head's last query block of at most 64 rows, seq_q 1): the three consumers split the tile's key
+// blocks (block j on consumer j % 3) and consumer 0 merges the parts (kernels/sm90/int8_fa_ws.cuh,
+// WsShape::kShortSplit). Shapes: a causal short tile whose last blocks cross the diagonal
+// (bottom-right, seq_kv > seq_q, GQA) among full tiles; one and two key blocks (consumers with no
+// block: their parts weigh nothing); a key tail; seq_q 1 causal over many blocks; consecutive
+// short tiles of many heads on fewer CTAs (the handover's barriers reused tile after tile). Each
+// output matches the emulation, repeats bit for bit and is the same with Q fused.
+TEST(GpuInt8Kernels, ShortTilesSplitTheirKeysAmongTheConsumers) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  for (const AttnDims& dims :
+       {make_dims(1, 8, 2, 4 * 192 + 40, 1000, 128, true), make_dims(1, 8, 8, 64, 100, 128, false),
+        make_dims(2, 4, 4, 50, 200, 128, false), make_dims(1, 6, 3, 64, 1300, 128, false),
+        make_dims(1, 4, 2, 1, 5000, 128, true), make_dims(1, 400, 8, 64, 700, 128, false)}) {
+    const QuantConfig cfg = wide_blocks();
+    DeviceProblem prob(dims, cfg, normal_input(47));
+    prob.quantize();
+    const std::string what = "int8-fa 128-key " + describe(dims);
+    std::vector<float> first;
+    for (int run = 0; run < 2; ++run) {
+      prob.poison_output();
+      const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+      ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+      const std::vector<float> out = prob.output();
+      if (run == 1) {
+        EXPECT_EQ(bit_differences(out, first), 0) << what << ": a second run differs";
+        continue;
+      }
+      first = out;
+      expect_matches_emulation(out, cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
+                                                                        KernelId::Int8Full, nullptr),
+                               what);
+      expect_fused_q_identical(prob, out, what);
+    }
+  }
+}
+
 // int8-fa's 128-key kernel at head_dim 128 with the last round's tiles split by keys
 // (kernels/sm90/ws_split.h): forced into 2, 3 and 4 parts and by the rule, on shapes with a few
 // tiles (every tile splits: the grid is larger than the tiles) and with a second round of 12
