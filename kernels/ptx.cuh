@@ -228,10 +228,6 @@ __device__ __forceinline__ void wait_phase(uint64_t* bar, uint32_t parity) {
 __device__ __forceinline__ void arrive(uint64_t* bar) {
   (void)ptx::mbarrier_arrive(ptx::sem_release, ptx::scope_cta, ptx::space_shared, bar);
 }
-// `count` arrivals at once (one thread standing in for others that skip the barrier).
-__device__ __forceinline__ void arrive(uint64_t* bar, uint32_t count) {
-  (void)ptx::mbarrier_arrive(ptx::sem_release, ptx::scope_cta, ptx::space_shared, bar, count);
-}
 __device__ __forceinline__ void arrive_expect_bytes(uint64_t* bar, uint32_t bytes) {
   (void)ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared, bar, bytes);
 }

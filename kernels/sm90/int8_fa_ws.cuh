@@ -193,16 +193,7 @@ struct WsShape {
   // kDynamicTiles: the item of each Q slot, then of the FP16 Q stage.
   static constexpr int kItemOffset = kBarrierOffset + kBarriers * 8;
   static constexpr int kItemBytes = kDynamicTiles ? (kQSlots + 1) * 4 : 0;
-  // A short tile's key split (ws_consume_fa_serial): in a tile whose rows are all the first
-  // consumer's (a head's last query block of 64 rows at 1K, 4K, ...; seq_q 1), the three consumers
-  // take those rows over every third key block each and merge, instead of two passing every block.
-  // Where the tile walk puts short tiles last (kShortLast), the kernel whose consumers keep O's
-  // softmax state folded and stage O in shared memory. Consumers 1 and 2 leave each row's 1 / l
-  // and u here for consumer 0.
-  static constexpr bool kShortSplit = kShortLast;
-  static constexpr int kShortLuOffset = (kItemOffset + kItemBytes + 7) / 8 * 8;
-  static constexpr int kShortLuBytes = kShortSplit ? (kConsumers - 1) * 64 * 8 : 0;
-  static constexpr int kSmemBytes = 1024 + kShortLuOffset + kShortLuBytes;  // + alignment slack
+  static constexpr int kSmemBytes = 1024 + kItemOffset + kItemBytes;  // + alignment slack
   // 128*24 + 256*240 = 384*168 and 128*24 + 384*160 <= 512*128: the launch allocation (the CTA's pool)
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = kConsumers == 3 ? 160 : 240;
   // setmaxnreg moves registers within the CTA's launch allocation (kThreads times the
@@ -563,11 +554,6 @@ struct WsConsumerRing {
         lane(lane_), desc_q(gmma_desc<W::kQKRowBytes>(smem_base + q_slot * W::kQBytes + cg * 64 * W::kQKRowBytes)),
         q_desc_lo(gmma_desc_lo(smem_base + q_slot * W::kQBytes + cg * 64 * W::kQKRowBytes)),
         ring_address(gmma_desc_lo(smem_base + W::kRingOffset, 0)) {}
-  // S from consumer `group`'s 64 Q rows of the slot instead (a short tile's key split).
-  __device__ __forceinline__ void take_q_rows_of(int group) {
-    desc_q = gmma_desc<W::kQKRowBytes>(smem_base + q_slot * W::kQBytes + group * 64 * W::kQKRowBytes);
-    q_desc_lo = gmma_desc_lo(smem_base + q_slot * W::kQBytes + group * 64 * W::kQKRowBytes);
-  }
   // int8-fa moves its descriptors by 32-bit adds on the low word (kernel +1-3% on the H200);
   // int8-qk and fp16-fa by 64-bit adds on the whole descriptor: the 32-bit form measured 1-5%
   // slower for int8-qk (ptxas's schedule of its loop moved; docs/perf-log.md desc32).
@@ -608,12 +594,6 @@ struct WsConsumerRing {
     __syncwarp();
     if (lane == 0) ws::arrive(barrier);
   }
-  // `arrivals` at once: this warp's and, in a short tile's key split (ws_consume_fa_serial), those
-  // of the warps in its place in the other consumers, which skip the barrier.
-  __device__ __forceinline__ void release(uint64_t* barrier, uint32_t arrivals) const {
-    __syncwarp();
-    if (lane == 0) ws::arrive(barrier, arrivals);
-  }
   __device__ __forceinline__ uint64_t* empty_of(int blk) const { return &bar.empty[stage_of(blk)]; }
   // kSplitKV: block blk's K, once S and its scales have read it (without it: nothing, the slot
   // goes with its V).
@@ -623,9 +603,6 @@ struct WsConsumerRing {
   // What is left of block blk's slot once P·V has read it: its V (kSplitKV), else all of it.
   __device__ __forceinline__ void release_block(int blk) const {
     release(W::kSplitKV ? &bar.v_empty[stage_of(blk)] : empty_of(blk));
-  }
-  __device__ __forceinline__ void release_block(int blk, uint32_t arrivals) const {
-    release(W::kSplitKV ? &bar.v_empty[stage_of(blk)] : empty_of(blk), arrivals);
   }
   // Block blk's K scales (one per key), loaded with its tile.
   __device__ __forceinline__ const float* k_scales(int blk) const {
@@ -742,61 +719,6 @@ struct WsConsumerRing {
   }
 };
 
-// Consumer cg's 64 rows of O's channels 64c.. in shared memory (WsShape): where W::kOInQSlot the
-// first column in the consumer's rows of Q slot q_slot, the others in its own buffer.
-template <class W>
-__device__ __forceinline__ const char* ws_o_column(const char* smem, uint32_t q_slot, int cg, int c) {
-  if (W::kOInQSlot && c == 0) return smem + q_slot * W::kQBytes + cg * W::kOColumnBytes;
-  const int own = c - (W::kOInQSlot ? 1 : 0);
-  return smem + W::kOOffset + (cg * W::kOOwnColumns + own) * W::kOColumnBytes;
-}
-
-// Where a lane's stmatrix (or ldmatrix) x4 of n-tiles 2np, 2np + 1 lies in a ws_o_column: lanes
-// 8m..8m+7 address matrix m's rows, the warp's 16 rows of the column's 128-byte swizzled rows.
-struct WsOFragments {
-  int row;
-  uint32_t chunk_xor;  // the half and the swizzle
-  __device__ __forceinline__ WsOFragments(int warp, int lane)
-      : row(warp * 16 + (lane / 8 & 1) * 8 + lane % 8),
-        chunk_xor(static_cast<uint32_t>((lane / 8 >> 1) ^ (row % 8))) {}
-  __device__ __forceinline__ uint32_t address(const char* column, int np) const {
-    return smem_addr(column) + row * 128 + (static_cast<uint32_t>(2 * (np % 4)) ^ chunk_xor) * 16;
-  }
-};
-
-// The warp of a consumer warpgroup, through a shuffle, so that the compiler knows the branches on
-// it are uniform: with threadIdx, the step loop's ring arithmetic left the uniform datapath (+22
-// SASS a step).
-__device__ __forceinline__ int ws_group_warp() {
-  return __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) % 4;
-}
-
-// The first half of ws_store_o: once the consumer's last stores have read its columns (warp 0's
-// wait, then the warpgroup's first named barrier), each warp writes its 16 rows of FP16 O / l by
-// stmatrix into them.
-template <class W, class Tile, class Finished>
-__device__ __forceinline__ void ws_stage_o(const char* smem, int cg, uint32_t q_slot, const Tile& wt,
-                                           const Finished& f, const float2 (&vs)[W::kD / 8], int warp) {
-  constexpr int kN = W::kD / 8, kThreads = 128;
-  const int bar_free = 1 + W::kConsumers + 2 * cg;
-  const WsOFragments place(warp, wt.lane);
-  if (warp == 0) {  // the last tile's stores have read the columns
-    if (wt.lane == 0) ws::tma_store_wait_read();
-    __syncwarp();
-    ws::named_arrive(bar_free, kThreads);
-  } else {
-    ws::named_sync(bar_free, kThreads);
-  }
-  auto pair = [&](int n, int r) {  // as WarpTile::store writes them
-    const __half2 h = wt.out_pair(f, n, r, vs);
-    return *reinterpret_cast<const uint32_t*>(&h);
-  };
-#pragma unroll
-  for (int np = 0; np < kN / 2; ++np)  // n-tiles 2np, 2np + 1: 16-byte chunks 2np and 2np + 1 of the rows
-    stmatrix_x4(place.address(ws_o_column<W>(smem, q_slot, cg, np / 4), np), pair(2 * np, 0), pair(2 * np, 1),
-                pair(2 * np + 1, 0), pair(2 * np + 1, 1));
-}
-
 // A consumer warpgroup's O store through shared memory and TMA (W::kTmaStoreO, FlashAttention-3's
 // epilogue): each warp writes its 16 rows of FP16 O by stmatrix into the warpgroup's columns
 // (WsShape), one thread issues the boxes' stores, which clip rows past seq_q. Against a thread's
@@ -814,18 +736,43 @@ template <class W, class Ring, class Tile, class Finished>
 __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, int cg, const Ring& ring,
                                            const Tile& wt, const Finished& f, const float2 (&vs)[W::kD / 8],
                                            int64_t bh, int64_t first_row, const CUtensorMap& map) {
-  constexpr int kThreads = 128;
-  const int bar_written = 1 + W::kConsumers + 2 * cg + 1;
-  const int warp = ws_group_warp();
-  ws_stage_o<W>(smem, cg, ring.q_slot, wt, f, vs, warp);
+  constexpr int kN = W::kD / 8, kThreads = 128;
+  const int bar_free = 1 + W::kConsumers + 2 * cg, bar_written = bar_free + 1;
+  // The warp through a shuffle, so the compiler knows the branches on it are uniform: with
+  // threadIdx, the step loop's ring arithmetic left the uniform datapath (+22 SASS a step).
+  const int warp = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) % 4;
+  auto column = [&](int c) {  // the warpgroup's 64 rows of channels 64c..
+    if (W::kOInQSlot && c == 0) return smem + ring.q_slot * W::kQBytes + cg * W::kOColumnBytes;
+    const int own = c - (W::kOInQSlot ? 1 : 0);
+    return smem + W::kOOffset + (cg * W::kOOwnColumns + own) * W::kOColumnBytes;
+  };
+  const int matrix = wt.lane / 8;  // stmatrix's lanes 8m..8m+7 address matrix m's rows
+  const int row = warp * 16 + (matrix & 1) * 8 + wt.lane % 8;
+  const uint32_t chunk_xor = static_cast<uint32_t>((matrix >> 1) ^ (row % 8));  // the half and the swizzle
+  if (warp == 0) {  // the last tile's stores have read the columns
+    if (wt.lane == 0) ws::tma_store_wait_read();
+    __syncwarp();
+    ws::named_arrive(bar_free, kThreads);
+  } else {
+    ws::named_sync(bar_free, kThreads);
+  }
+  auto pair = [&](int n, int r) {  // as WarpTile::store writes them
+    const __half2 h = wt.out_pair(f, n, r, vs);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  };
+#pragma unroll
+  for (int np = 0; np < kN / 2; ++np) {  // n-tiles 2np, 2np + 1: 16-byte chunks 2np and 2np + 1 of the rows
+    const uint32_t chunk = static_cast<uint32_t>(2 * (np % 4)) ^ chunk_xor;
+    stmatrix_x4(smem_addr(column(np / 4)) + row * 128 + chunk * 16, pair(2 * np, 0), pair(2 * np, 1),
+                pair(2 * np + 1, 0), pair(2 * np + 1, 1));
+  }
   fence_proxy_async();  // the threads' writes, read by the TMA unit (the async proxy)
   if (warp == 0) {
     ws::named_sync(bar_written, kThreads);
     if (wt.lane == 0) {
 #pragma unroll
       for (int c = 0; c < W::kD / 64; ++c)
-        ws::tma_store(&map, ws_o_column<W>(smem, ring.q_slot, cg, c), c * 64, static_cast<int>(first_row),
-                      static_cast<int>(bh));
+        ws::tma_store(&map, column(c), c * 64, static_cast<int>(first_row), static_cast<int>(bh));
       ws::tma_store_commit();
       if constexpr (W::kOInQSlot) ws::tma_store_wait_read();  // the Q slot's column read: the slot is free
     }
@@ -1188,7 +1135,7 @@ __device__ __forceinline__ void ws_store_split_scales(const WsParams& p, const F
 template <class W>
 __device__ __forceinline__ void ws_count_split_part(const WsParams& p, int split, int cg, int lane, int64_t bh,
                                                     int64_t first_row) {
-  const int warp = ws_group_warp();
+  const int warp = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) % 4;
   if (warp == 0 && lane == 0) fence_proxy_async();  // the TMA stores (complete) before the generic count
   __threadfence();
   ws::named_sync(1 + W::kConsumers + 2 * cg, 128);  // ws_store_o's first barrier, free again
@@ -1200,89 +1147,6 @@ __device__ __forceinline__ void ws_count_split_part(const WsParams& p, int split
   if (lane == 0) *counter = 0;                             // every part has counted: ready for the next launch
   __threadfence();
   ws_merge_split_rows<W::kD>(p, split * p.split_parts, 64 * cg + 16 * warp, first_row + 16 * warp, bh, lane);
-}
-
-// A short tile's key split (WsShape::kShortSplit): each consumer ends with the tile's 64 rows
-// over its third of the keys. Consumers 1 and 2 hand their parts to consumer 0 through shared
-// memory as the cross-CTA split's parts travel (ws_split.h): O / l in FP16 in their O columns
-// (ws_stage_o, once their last TMA stores have read them), and each row's 1 / l and u beside.
-// Two named barriers of the three consumers order it (ids after ws_store_o's): the parts
-// written, and read (consumer 0 holds them in registers), after which 1 and 2 release the Q slot
-// that holds their first column.
-template <class W>
-struct WsShortSplit {
-  static constexpr int kWritten = 1 + 3 * W::kConsumers, kRead = kWritten + 1, kThreads = 128 * W::kConsumers;
-  static_assert(kRead < 16, "named barriers 0..15");
-  // The (1 / l, u) of consumer `part`'s row `row` (1 or 2; 0..63).
-  static __device__ __forceinline__ float2* lu(char* smem, int part, int row) {
-    return reinterpret_cast<float2*>(smem + W::kShortLuOffset) + (part - 1) * 64 + row;
-  }
-};
-
-// Consumers 1 and 2 after their blocks of a short tile: the part to consumer 0. u: each of the
-// thread's rows' log2 of O's scale (softmax_folded's ref).
-template <class W, class Ring, class Tile>
-__device__ __forceinline__ void ws_hand_over_short_part(char* smem, int cg, const Ring& ring, const Tile& wt,
-                                                        const float2 (&vs)[W::kD / 8]) {
-  using Split = WsShortSplit<W>;
-  const int warp = ws_group_warp();
-  const auto f = wt.finish(wt.l, 0);
-  ws_stage_o<W>(smem, cg, ring.q_slot, wt, f, vs, warp);
-  if (wt.lane % 4 == 0)
-    for (int r = 0; r < 2; ++r) *Split::lu(smem, cg, warp * 16 + wt.lane / 4 + 8 * r) = make_float2(f.inv_l[r], wt.ref[r]);
-  ws::named_arrive(Split::kWritten, Split::kThreads);
-  ws::named_sync(Split::kRead, Split::kThreads);  // consumer 0 has read the part
-  ring.release_q();
-}
-
-// Consumer 0 after its blocks of a short tile: parts 1 and 2 merged into its state, which then
-// holds the whole tile's (wt.o, wt.l, wt.ref = u), so that the store (and a cross-CTA split's
-// part) goes on as for any tile. Each part weighs l·2^(u − max u) (the parts' u −inf: no key
-// seen, weight 0; all three: O = 0, l = 0, as an unsplit row that sees no key).
-template <class W, class Tile>
-__device__ __forceinline__ void ws_take_short_parts(char* smem, uint32_t q_slot, Tile& wt) {
-  using Split = WsShortSplit<W>;
-  constexpr int kN = W::kD / 8;
-  const int warp = ws_group_warp();
-  ws::named_sync(Split::kWritten, Split::kThreads);
-  float weight[2][2], own_weight[2];  // [part - 1][row]
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int row = warp * 16 + wt.lane / 4 + 8 * r;
-    const float2 lu1 = *Split::lu(smem, 1, row), lu2 = *Split::lu(smem, 2, row);
-    const float top = fmaxf(wt.ref[r], fmaxf(lu1.y, lu2.y));
-    auto part_weight = [&](float2 part_lu) {
-      return part_lu.y == -INFINITY || part_lu.x == 0.f ? 0.f : fast_exp2(part_lu.y - top) / part_lu.x;
-    };
-    weight[0][r] = part_weight(lu1);
-    weight[1][r] = part_weight(lu2);
-    own_weight[r] = wt.ref[r] == -INFINITY ? 0.f : fast_exp2(wt.ref[r] - top);
-    float l = wt.l[r] + __shfl_xor_sync(0xffffffffu, wt.l[r], 1);  // the row's l, as finish() sums it
-    l += __shfl_xor_sync(0xffffffffu, l, 2);
-    wt.l[r] = wt.lane % 4 == 0 ? fmaf(l, own_weight[r], weight[0][r] + weight[1][r]) : 0.f;
-    wt.ref[r] = top;
-  }
-#pragma unroll
-  for (int n = 0; n < kN; ++n)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) wt.o[n][e] *= own_weight[e >> 1];
-  const WsOFragments place(warp, wt.lane);
-#pragma unroll
-  for (int part = 1; part < W::kConsumers; ++part) {
-#pragma unroll
-    for (int np = 0; np < kN / 2; ++np) {  // the fragments ws_stage_o's stmatrix wrote
-      uint32_t h[4];
-      ldmatrix_x4(h, place.address(ws_o_column<W>(smem, q_slot, part, np / 4), np));
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {  // h[i]: n-tile 2np + i / 2, row i % 2
-        const float2 v = __half22float2(*reinterpret_cast<const __half2*>(&h[i]));
-        const int n = 2 * np + i / 2, r = i % 2;
-        wt.o[n][2 * r] = fmaf(v.x, weight[part - 1][r], wt.o[n][2 * r]);
-        wt.o[n][2 * r + 1] = fmaf(v.y, weight[part - 1][r], wt.o[n][2 * r + 1]);
-      }
-    }
-  }
-  ws::named_arrive(Split::kRead, Split::kThreads);
 }
 
 // One int8-fa consumer warpgroup of three over its CTA's tiles, in the serial schedule (128-key
@@ -1326,9 +1190,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   // +2.2% there (s25); at 128 the 8 registers held over the wait measured -0.3 to -4.4% (s24;
   // s21's ks4 had lost at both). kernel_bench, H200, docs/perf-log.md.
   constexpr int kKScalesEarly = kD == 64 ? 4 : 0;
-  // masked (a type): whether S needs the mask. Masked blocks release their slot with `arrivals`
-  // (kConsumers in a short tile's key split: the owner's for all three; else 1).
-  auto block = [&](const Ring& ring, int blk, auto masked, uint32_t arrivals) {
+  auto block = [&](const Ring& ring, int blk, auto masked) {  // masked (a type): whether S needs the mask
     ring.wait_full(blk);
     fence_regs(s_acc);
     wgmma_fence();
@@ -1394,8 +1256,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
                             static_cast<float>(static_cast<int32_t>(pv[h][4 * nh + e])) * (e & 1 ? vs.y : vs.x));
       }
     }
-    if constexpr (decltype(masked)::value) ring.release_block(blk, arrivals);  // K, V and their scales all read
-    else ring.release_block(blk);
+    ring.release_block(blk);  // K, V and their scales all read
   };
   // A consumer whose 64 rows all lie past seq_q (the last query block's: 1024 rows are five
   // tiles of 192 and one of 64) computes nothing there; it keeps pace with the ring, its Q slot
@@ -1414,29 +1275,26 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   };
   uint32_t ring_base = 0, tile_iter = 0;
   for (;;) {
-    Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
+    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
     if constexpr (W::kDynamicTiles) {  // the producer names the tile: it arrives with its Q
       ring.wait_q(tile_iter);
       const uint32_t item = ring.q_item();
       if (item >= static_cast<uint32_t>(p.n_tiles)) break;
       tile = item;
     }
-    int n_blocks, whole, own, tile_row;
-    bool rows_here, short_split;
+    int n_blocks, whole, own;
+    bool rows_here;
     {  // the tile's work is formed again for its store: none of it is live across the blocks
       const WsItem<W> item = ws_item<W>(p, tile);
       const Work& work = item.work;
-      short_split = W::kShortSplit && work.m0 + 64 >= p.base.seq_q;
-      const int group = short_split ? 0 : cg;  // whose 64 rows the consumer computes
-      tile_row = warp_row - 64 * (cg - group);
-      rows_here = work.m0 + 64 * group < p.base.seq_q;
+      rows_here = work.m0 + 64 * cg < p.base.seq_q;
       float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: read from shared memory once Q is there
-      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + tile_row, q_scale);
-      wt.restart(work.m0 + tile_row, q_scale);
-      mask.restart(p.base, work.m0 + tile_row, work.offset, lane);
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      wt.restart(work.m0 + warp_row, q_scale);
+      mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
       n_blocks = item.count;
-      whole = Ring::whole_blocks(p.base, work, group);
-      own = Ring::own_blocks(p.base, work, group);
+      whole = Ring::whole_blocks(p.base, work, cg);
+      own = Ring::own_blocks(p.base, work, cg);
       if (item.split >= 0) {  // a split tile's part: its blocks from 0, relative to its first key
         mask.start_at(item.begin * kKeys);
         whole = min(max(whole - item.begin, 0), n_blocks);
@@ -1445,55 +1303,32 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     }
     if (rows_here) {
       if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);
-      if (W::kFusedQ && p.fused_q) ring.q_scales_from_smem(tile_row, wt.q_scale);
+      if (W::kFusedQ && p.fused_q) ring.q_scales_from_smem(warp_row, wt.q_scale);
       log2_o_scale[0] = log2_o_scale[1] = 0.f;
 #pragma unroll
       for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f;
-      // The blocks every row of the warpgroup sees whole without mask code, then the rest it sees
-      // a key of, then those past its diagonal (causal: up to two of a 192-row tile's last blocks
-      // for its first consumers), passed. A short tile's key split: block j on consumer j % 3,
-      // all through the masked loop, with consumer 0's Q rows; a consumer's blocks then use one
-      // ring slot, so it waits for that slot only and releases each of its blocks for the three.
-      static_assert(!W::kShortSplit || (kFoldedState && W::kStages == W::kConsumers), "one ring slot a consumer");
-      const bool split_keys = W::kShortSplit && short_split;
-      const int stride = split_keys ? W::kConsumers : 1;
-      const uint32_t arrivals = split_keys ? W::kConsumers : 1;
+      // The blocks every row of the warpgroup sees whole without mask code, then the rest it
+      // sees a key of, then those past its diagonal (causal: up to two of a 192-row tile's last
+      // blocks for its first consumers), passed.
       int blk = 0;
-      if (split_keys) {
-        ring.take_q_rows_of(0);
-        blk = cg;
-      } else {
-        for (; blk < whole; ++blk) block(ring, blk, std::false_type{}, 1);
-      }
-      for (; blk < own; blk += stride) block(ring, blk, std::true_type{}, arrivals);
-      for (; blk < n_blocks; blk += stride) {
-        if (split_keys) {
-          ring.wait_full(blk);
-          ring.release_block(blk, arrivals);
-        } else {
-          pass_block(ring, blk);
-        }
-      }
+      for (; blk < whole; ++blk) block(ring, blk, std::false_type{});
+      for (; blk < own; ++blk) block(ring, blk, std::true_type{});
+      for (; blk < n_blocks; ++blk) pass_block(ring, blk);
       if constexpr (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
-      float2 no_v_scales[kD / 8];  // V per block: its scales are in the merges, none at the store
       const WsItem<W> item = ws_item<W>(p, tile);
       const Work& work = item.work;
+      const auto f = wt.finish(wt.l, work.m0 + warp_row);
+      float2 no_v_scales[kD / 8];  // V per block: its scales are in the merges, none at the store
       wt.load_out_v_scales(work.kv_index, no_v_scales);
-      if (W::kShortSplit && short_split && cg != 0) {
-        ws_hand_over_short_part<W>(smem, cg, ring, wt, no_v_scales);
-      } else {
-        if (W::kShortSplit && short_split) ws_take_short_parts<W>(smem, ring.q_slot, wt);
-        const auto f = wt.finish(wt.l, work.m0 + tile_row);
-        // A split tile's part (ws_split.h): O / l into the part's slot, and the merge.
-        const bool split = W::kSplitKeys && item.split >= 0;
-        const int slot = item.split * p.split_parts + item.part;
-        ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, split ? slot : work.bh,
-                      split ? 64 * cg : work.m0 + 64 * cg, split ? p.split_map : p.o_map);
-        if (split) {
-          float u[2];  // log2 of O's scale (softmax_folded keeps it in ref)
-          for (int r = 0; r < 2; ++r) u[r] = kFoldedState ? wt.ref[r] : wt.ref[r] + log2_o_scale[r];
-          ws_store_split_scales(p, f, u, slot, tile_row, lane);
-        }
+      // A split tile's part (ws_split.h): O / l into the part's slot, and the merge.
+      const bool split = W::kSplitKeys && item.split >= 0;
+      const int slot = item.split * p.split_parts + item.part;
+      ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, split ? slot : work.bh,
+                    split ? 64 * cg : work.m0 + 64 * cg, split ? p.split_map : p.o_map);
+      if (split) {
+        float u[2];  // log2 of O's scale (softmax_folded keeps it in ref)
+        for (int r = 0; r < 2; ++r) u[r] = kFoldedState ? wt.ref[r] : wt.ref[r] + log2_o_scale[r];
+        ws_store_split_scales(p, f, u, slot, warp_row, lane);
       }
     } else {
       pass_tile(ring, tile_iter, n_blocks);

@@ -808,14 +808,13 @@ TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
 }
 
 // int8-fa's 128-key kernel at head_dim 128 on tiles whose rows are all the first consumer's (a
-// head's last query block of at most 64 rows, seq_q 1): the three consumers split the tile's key
-// blocks (block j on consumer j % 3) and consumer 0 merges the parts (kernels/sm90/int8_fa_ws.cuh,
-// WsShape::kShortSplit). Shapes: a causal short tile whose last blocks cross the diagonal
-// (bottom-right, seq_kv > seq_q, GQA) among full tiles; one and two key blocks (consumers with no
-// block: their parts weigh nothing); a key tail; seq_q 1 causal over many blocks; consecutive
-// short tiles of many heads on fewer CTAs (the handover's barriers reused tile after tile). Each
-// output matches the emulation, repeats bit for bit and is the same with Q fused.
-TEST(GpuInt8Kernels, ShortTilesSplitTheirKeysAmongTheConsumers) {
+// head's last query block of at most 64 rows, seq_q 1), where the other two consumers pass every
+// block (and research/patches/issue10-short-tile-key-split.patch would split the keys among the
+// three). Shapes: a causal short tile whose last blocks cross the diagonal (bottom-right,
+// seq_kv > seq_q, GQA) among full tiles; one and two key blocks; a key tail; seq_q 1 causal over
+// many blocks; consecutive short tiles of many heads on fewer CTAs. Each output matches the
+// emulation, repeats bit for bit and is the same with Q fused.
+TEST(GpuInt8Kernels, ShortTilesMatchEmulation) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
   for (const AttnDims& dims :
