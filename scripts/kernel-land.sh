@@ -12,7 +12,9 @@
 #       and sanitize stages on the tree, the A/B's two kernel_bench builds beside them, then
 #       kernel-ab.sh -v base=DIR -v tree=. MODE ... (default: wsfq wswide, two rounds), then
 #       compute-sanitizer racecheck and synccheck on the tree's kernel_bench wssan. A short
-#       summary comes last; the logs go to $OUT (seven files).
+#       summary comes last; the logs go to $OUT (seven files). The change lands only if the
+#       checks and both sanitizers pass; a sanitizer's first reports go into the summary
+#       (land.txt), since a device call may bring back fewer files than it wrote.
 #
 #   LAND_EXTRA="NAME=DIR ..."  more A/B variants beside base and tree (kernel-ab.sh stand-ins:
 #                       research variants measured in the same call; they are not checked)
@@ -85,26 +87,35 @@ run() {
   else
     echo "A/B skipped: $(left) s left of LAND_BUDGET_S" >> "$summary"
   fi
-  local tool
+  local tool sanitized=0 rc
   for tool in racecheck synccheck; do
     if [[ ! -x $ab/kb-tree || $(left) -lt 30 ]]; then
       echo "$tool skipped (no kernel_bench build, or $(left) s left)" >> "$summary"
       continue
     fi
     timeout $(($(left) - 10)) compute-sanitizer --tool $tool --error-exitcode 9 "$ab/kb-tree" wssan > "$out/$tool.log" 2>&1
-    echo "$tool: exit $? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$tool.log" | tail -1)" >> "$summary"
+    rc=$?
+    echo "$tool: exit $rc $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$tool.log" | tail -1)" >> "$summary"
+    if [[ $rc -ne 0 ]]; then
+      sanitized=1
+      # The first reports in the summary itself: a call brings back only a few files.
+      grep -E "Race reported|Error|Barrier error|Invalid|   at |by thread|and .* access at" "$out/$tool.log" \
+        | head -24 | sed "s/^/  $tool| /" >> "$summary"
+    fi
   done
   grep -E "^\[|tests passed|tests failed|ERROR SUMMARY" "$out/device-check.txt" | tail -8
   head -20 "$out/gpu-fail.txt"
   grep "base: " "$out/ab.txt" 2> /dev/null
   grep -E "bad [1-9]" "$out/ab.txt" 2> /dev/null | head -5
   cat "$summary"
-  if [[ $checks -eq 0 ]]; then
-    echo "LAND: the GPU checks passed; the A/B above decides"
-  else
+  if [[ $checks -ne 0 ]]; then
     echo "LAND: NO, the GPU checks failed"
     return 1
+  elif [[ $sanitized -ne 0 ]]; then
+    echo "LAND: NO, racecheck or synccheck reported errors (their first lines are in the summary above)"
+    return 1
   fi
+  echo "LAND: the GPU checks passed; the A/B above decides"
 }
 
 case "${1:-}" in
