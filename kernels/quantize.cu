@@ -79,7 +79,7 @@ struct GroupQuantArgs {
   bool rotate;            // rows times the Hadamard matrix before their scales
   int8_t* codes;          // [n_heads, out_rows, d]
   float* scales;          // [n_heads, n_groups]
-  float* cluster_mean;    // K's mean made by the head's cluster of tiles (kv_codes_kernel's kClusterMean): [n_heads, d]
+  float* cluster_mean;    // [n_heads, d] K's mean by the head's cluster (quantize_token_tile's kClusterMean)
 };
 
 // The stored scale of a group whose largest magnitude is amax (Q's folded with sm_scale).
@@ -245,14 +245,14 @@ __device__ __forceinline__ float channel_sum(const __half (&tile)[kRows][kD], in
   return sum;
 }
 
-// K's mean of a head whose tiles all run in one thread-block cluster (kv_codes_cluster_kernel's
-// kClusterMean; one CTA a tile, the tile staged in shared memory and complete): each CTA sums
-// its tile's 128-token chunks per channel in token order (as kv_chunk_stats does), the cluster
-// syncs, and every CTA adds all the chunk sums of the head through distributed shared memory in
-// chunk order and divides by the tokens: the mean of common/numerics.h for a head of up to 16
-// chunks, bit for bit, with K read once. The cluster's rank-0 CTA stores it; each thread takes
-// its 8 channels. The caller must keep its shared memory alive until the cluster's last read
-// (cluster_release below).
+// K's mean of a head whose tiles all run in one thread-block cluster (qkv_codes_cluster_kernel,
+// quantize_token_tile's kClusterMean; one CTA a tile, the tile staged in shared memory and
+// complete): each CTA sums its tile's 128-token chunks per channel in token order (as
+// kv_chunk_stats does), the cluster syncs, and every CTA adds all the chunk sums of the head
+// through distributed shared memory in chunk order and divides by the tokens: the mean of
+// common/numerics.h for a head of up to 16 chunks, bit for bit, with K read once. The
+// cluster's rank-0 CTA stores it; each thread takes its 8 channels. The caller must keep its
+// shared memory alive until the cluster's last read (cluster_release below).
 template <int kD, int kTileRows>
 __device__ void cluster_k_mean(const GroupQuantArgs& a, int64_t head, int64_t row0,
                                const __half (&tile)[kTileRows][kD], int c0, float (&shift)[8]) {
