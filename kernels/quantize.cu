@@ -484,6 +484,9 @@ struct VCodeArgs {
   float* tile_scale;    // V per 128-key block: [kv heads, padded / kMeanChunk, d] scales; else nullptr
 };
 
+// V's kMeanChunk-key tiles per kv head: a codes CTA each (0 without V).
+__host__ __device__ inline int64_t v_tiles_per_head(const VCodeArgs& a) { return a.v ? a.padded / kMeanChunk : 0; }
+
 // V^T codes of kMeanChunk keys from j0: position p of each 32-key group holds key
 // v8_key_of_position(p) (attn_kernels.h). The tile is staged in shared memory; padded keys
 // load as 0.0 and so get code 0. A lane reads one channel pair of one key (a warp: 32
@@ -569,7 +572,7 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
 template <int kD, bool kKThread>
 __global__ void __launch_bounds__(kThreads, 5)
     kv_codes_kernel(const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
-  const int64_t per_head = k_items + (v.v ? v.padded / kMeanChunk : 0);
+  const int64_t per_head = k_items + v_tiles_per_head(v);
   const int64_t head = k.heads_total - 1 - blockIdx.x / per_head, item = blockIdx.x % per_head;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // each item waits for launch 2 after issuing its loads (pdl_wait)
@@ -589,7 +592,7 @@ __global__ void __launch_bounds__(kThreads, 5)
     qkv_codes_cluster_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items,
                              const VCodeArgs v) {
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
-  const int64_t k_ctas = k.heads_total * k_items, v_tiles = v.v ? v.padded / kMeanChunk : 0;
+  const int64_t k_ctas = k.heads_total * k_items, v_tiles = v_tiles_per_head(v);
   const int64_t v_ctas = k.heads_total * v_tiles, i = blockIdx.x;
   if (i < k_ctas) {
     quantize_token_tile<kD, kKThread, true>(k, i / k_items, (i % k_items) * kTokenTile<kD, kKThread>, smem);
@@ -663,7 +666,7 @@ unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>
 template <int kD, bool kKThread>
 cudaError_t launch_cluster_codes(const GroupQuantArgs& qa, int64_t q_items, const GroupQuantArgs& ka, int64_t k_items,
                                  const VCodeArgs& va, cudaStream_t stream) {
-  const int64_t v_ctas = va.v ? ka.heads_total * (va.padded / kMeanChunk) : 0;
+  const int64_t v_ctas = ka.heads_total * v_tiles_per_head(va);
   const int64_t q_ctas = qa.src ? qa.heads_total * q_items : 0;
   const unsigned cluster = static_cast<unsigned>(k_items);
   return launch_quantizer(qkv_codes_cluster_kernel<kD, kKThread>,
@@ -703,7 +706,7 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
   err = launch_dependent(finalize_stats_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD), k_mean,
                          v_scale);
   if (err != cudaSuccess) return err;
-  const int64_t per_head = k_items + (va.v ? va.padded / kMeanChunk : 0);
+  const int64_t per_head = k_items + v_tiles_per_head(va);
   err = launch_dependent(k_thread_groups ? kv_codes_kernel<kD, true> : kv_codes_kernel<kD, false>,
                          blocks_for(bk * per_head, 1), stream, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by launch 3
