@@ -78,7 +78,8 @@ run() {
     timeout $(($(left) - 30)) scripts/device-check.sh > "$out/device-check.txt" 2>&1
   local checks=$?
   echo "device-check (build, smoke, GPU tests, memcheck): exit $checks at $((SECONDS - t0)) s" >> "$summary"
-  grep -E "Failure|Which is|FAILED|Expected|actual" /tmp/kernel-land-dc/gpu-tests.log 2> /dev/null | head -40 \
+  # gtest's failure lines (not test names such as *ExpectedError*)
+  grep -E "Failure$|Which is:|\[  FAILED|Expected( equality|:)|Actual:" /tmp/kernel-land-dc/gpu-tests.log 2> /dev/null | head -40 \
     > "$out/gpu-fail.txt"
   wait
   if [[ $(left) -gt 90 ]]; then
