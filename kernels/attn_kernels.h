@@ -202,6 +202,9 @@ struct FusedTuning {
   int dynamic_tiles = -1; // int8-fa's 128-key kernel at head_dim 128, tiles claimed one at a time
                           // instead of round robin: -1 on causal rows, 0 never, 1 wherever no
                           // tile is split (kernels/sm90/ws_tile_order.h ws_dynamic_tiles)
+  int dependent_launch = -1;  // int8-fa's warp-specialized kernels launched as programmatic
+                              // dependents of the quantizer's last launch (WsWorkspace::dependent):
+                              // -1 and 1 yes, 0 no
 };
 void set_fused_tuning(const FusedTuning& tuning);
 const FusedTuning& fused_tuning();  // the tuning in force

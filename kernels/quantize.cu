@@ -592,6 +592,7 @@ __global__ void __launch_bounds__(kThreads, 5)
     qkv_codes_cluster_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items,
                              const VCodeArgs v) {
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
+  pdl_launch_dependents();  // the attention kernel after us may start during our last wave
   const int64_t k_ctas = k.heads_total * k_items, v_tiles = v_tiles_per_head(v);
   const int64_t v_ctas = k.heads_total * v_tiles, i = blockIdx.x;
   if (i < k_ctas) {

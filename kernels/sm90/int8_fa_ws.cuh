@@ -345,6 +345,9 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
     }
   };
   const bool fused = W::kFusedQ && p.fused_q;
+  // A dependent launch (WsWorkspace::dependent): everything global waits for the grid before,
+  // which may still write the codes or use the tile counter.
+  pdl_wait();
   if constexpr (W::kDynamicTiles) {  // grid <= n_tiles: every CTA has a first item
     uint32_t tile_iter = 0;
     uint32_t tile = blockIdx.x, next = 0;  // the launch refuses 2^31 items or more
@@ -1522,6 +1525,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   }
   ws::set_max_registers<W::kConsumerRegs>();
   if (blockIdx.x >= p.n_tiles) return;
+  pdl_wait();  // a dependent launch: Q's scales, the split's workspace and O are global
   if constexpr (kV == Variant::Int8Full) {
     static_assert(kSchedule == (kKeys == kWsFaWideKeys ? kWsSerial : kWsDeferO), "int8-fa's schedule of its P block");
     static_assert(!kKThread || kSchedule == kWsSerial, "per-thread K scales: the serial consumer's");

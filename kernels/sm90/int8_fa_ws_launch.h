@@ -28,13 +28,17 @@ inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_head
 // (kernels/sm90/ws_tile_order.h).
 // workspace: the 128-key kernels' workspace (QuantizedQKV's split partials, slots and ws_counters)
 // and their tunings: FusedTuning::split_parts and dynamic_tiles. Without a split workspace no
-// tile is split; without counters the tiles are dealt round robin.
+// tile is split; without counters the tiles are dealt round robin. dependent: the launch is a
+// programmatic dependent of the stream's previous grid (the quantizer's last launch), so that
+// its CTAs start, and set up, during that grid's last wave; every read of global memory, and
+// every write, waits for that grid (griddepcontrol.wait), so it is safe after any grid.
 struct WsWorkspace {
   float* partials = nullptr;
   uint32_t* counters = nullptr;  // ws_counter_words(slots): the tile walk's, then the split's
   int64_t slots = 0;
   int forced_parts = -1;
   int dynamic_tiles = -1;  // FusedTuning::dynamic_tiles
+  bool dependent = false;  // a programmatic dependent launch (sm_90)
 };
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
                              int keys, int schedule, bool k_per_thread, int tile_order, const WsWorkspace& workspace,

@@ -766,6 +766,75 @@ TEST(GpuInt8Kernels, CausalTileOrdersGiveTheSameOutput) {
   }
 }
 
+// int8-fa's warp-specialized kernels launched as programmatic dependents of the quantizer
+// (FusedTuning::dependent_launch, the default) against plain launches: each time the quantized
+// block is zeroed first and the quantizer and the kernel follow with no synchronization between
+// them, so a kernel that read a code, a scale or the tile counter before the quantizer's grid
+// completed would show it as a difference; then two launches of the kernel alone back to back
+// (the second a dependent of the first, the tile counter and O shared). Full rows on the
+// quantizer's Q and with Q fused (2K keys) and split last rounds, causal GQA with tiles claimed
+// one at a time, and the 128-key kernel at head_dim 64.
+class DependentLaunch {
+ public:
+  explicit DependentLaunch(int on) {
+    kernels::FusedTuning t;
+    t.dependent_launch = on;
+    kernels::set_fused_tuning(t);
+  }
+  ~DependentLaunch() { kernels::set_fused_tuning({}); }
+};
+
+TEST(GpuInt8Kernels, DependentLaunchWaitsForTheQuantizer) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  for (const AttnDims& dims : {make_dims(2, 40, 40, 1000, 1000, 128, false), make_dims(1, 48, 48, 2100, 2100, 128, false),
+                               make_dims(1, 64, 16, 2300, 2300, 128, true), make_dims(1, 96, 24, 900, 900, 64, true)}) {
+    const QuantConfig cfg = wide_blocks();
+    DeviceProblem prob(dims, cfg, normal_input(53));
+    const __half* q16 = prob.q.as<__half>();
+    const bool fused = kernels::attention_quantizes_q(dims, cfg, true);
+    // Zeroed codes, scales and counters, then the quantizer and the kernel: the harness's order.
+    auto quantize_and_run = [&](const std::string& what) {
+      ASSERT_EQ(cudaMemsetAsync(prob.quant.as<void>(), 0, prob.quant.bytes(), stream), cudaSuccess) << what;
+      ASSERT_EQ(kernels::quantize_qkv(dims, cfg, q16, prob.k.as<__half>(), prob.v.as<__half>(), true, prob.qkv, stream,
+                                      !fused),
+                cudaSuccess)
+          << what;
+      const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), stream, q16);
+      ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess) << what;
+    };
+    std::vector<float> plain;
+    {
+      const DependentLaunch off(0);
+      prob.poison_output();
+      quantize_and_run(describe(dims) + " plain");
+      plain = prob.output();
+      ASSERT_FALSE(plain.empty());
+      if (!fused)
+        expect_matches_emulation(plain, cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
+                                                                            KernelId::Int8Full, nullptr),
+                                 describe(dims) + " plain");
+    }
+    const DependentLaunch on(1);
+    for (int run = 0; run < 3; ++run) {
+      const std::string what = describe(dims) + (fused ? " Q fused" : "") + " dependent, run " + std::to_string(run);
+      prob.poison_output();
+      quantize_and_run(what);
+      EXPECT_EQ(bit_differences(prob.output(), plain), 0) << what << ": outputs that differ from the plain launch's";
+    }
+    for (int launch = 0; launch < 2; ++launch)
+      ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), stream, q16), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    EXPECT_EQ(bit_differences(prob.output(), plain), 0)
+        << describe(dims) << ": two dependent launches back to back, outputs that differ from the plain launch's";
+    EXPECT_EQ(prob.out.damaged_guard_bytes(), 0) << describe(dims);
+  }
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
 // int8-fa's 128-key kernel at head_dim 128 with its tiles claimed one at a time
 // (WsParams::tile_counter) against round robin: each tile is one CTA's whole work either way,
 // so the outputs are the same bits, whichever CTA ran a tile. Causal (the rule's case;
