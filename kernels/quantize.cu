@@ -622,9 +622,10 @@ cudaError_t device_major(int& major) {
 // programmatic dependent of the stream's previous grid: it may start once every CTA of that grid
 // has called pdl_launch_dependents, so its launch and its CTAs' start overlap that grid's last
 // wave, and it calls pdl_wait before it reads that grid's results or writes what that grid may
-// still read. Only between the quantizer's own launches: the attention kernel after them, as a
-// dependent, measured int8-qk 1-2% slower end to end at 4K and 16K on an H200 (docs/perf-log.md
-// q5). `cluster` > 0: thread-block clusters of that many CTAs (sm_90+; the grid a multiple).
+// still read. int8-fa's warp-specialized kernels launch so after the quantizer too
+// (FusedTuning::dependent_launch); int8-qk's kernels do not (as a dependent, measured 1-2% slower
+// end to end at 4K and 16K on an H200: docs/perf-log.md q5). `cluster` > 0: thread-block clusters
+// of that many CTAs (sm_90+; the grid a multiple).
 struct LaunchKind {
   bool dependent = false;
   unsigned cluster = 0;
