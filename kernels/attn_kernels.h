@@ -30,7 +30,7 @@ namespace int8attn::kernels {
 //   v_scale: [batch, kv_heads, head_dim]   (per channel, int8_scale of the channel amax); with
 //            cfg.v_block == kKvPad, [batch, kv_heads, padded_seq_kv / kKvPad, head_dim]: each
 //            128-key tile's own channel amax (the GPU quantizer's one other V block)
-//   k_mean:  [batch, kv_heads, head_dim]   (FP32, the subtracted mean when smooth_k, else 0)
+//   k_mean:  [batch, kv_heads, head_dim]   (FP32, the subtracted mean when smooth_k; else unwritten)
 // For int8-qk, v8/v_scale are unused and the kernel reads the FP16 V directly.
 constexpr int64_t kKvPad = 128;
 inline int64_t padded_seq_kv(int64_t seq_kv) { return (seq_kv + kKvPad - 1) / kKvPad * kKvPad; }

@@ -121,28 +121,6 @@ WsSplitPlan plan_split(const Params& base, int64_t batch_heads, double short_cos
   return plan;
 }
 
-// kernel<<<grid, threads, smem, stream>>>(params), or as a programmatic dependent of the stream's
-// previous grid (the kernels wait for it before touching global memory: int8_ws_kernel).
-template <class Kernel>
-cudaError_t launch_grid(Kernel kernel, unsigned grid, unsigned threads, unsigned smem, bool dependent,
-                        cudaStream_t stream, const WsParams& params) {
-  if (!dependent) {
-    kernel<<<grid, threads, smem, stream>>>(params);
-    return cudaGetLastError();
-  }
-  cudaLaunchAttribute attr{};
-  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr.val.programmaticStreamSerializationAllowed = 1;
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = threads;
-  config.dynamicSmemBytes = smem;
-  config.stream = stream;
-  config.attrs = &attr;
-  config.numAttrs = 1;
-  return cudaLaunchKernelEx(&config, kernel, params);
-}
-
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
           bool kKThread = false>
 cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cudaStream_t stream,
@@ -181,8 +159,9 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   params.split_tiles = static_cast<int32_t>(plan.tiles);
   params.split_parts = plan.parts;
   const int64_t grid = std::min<int64_t>(items, sms);
-  return launch_grid(kernel, static_cast<unsigned>(grid), W::kThreads, W::kSmemBytes, workspace.dependent, stream,
-                     params);
+  // As a dependent, the kernels wait for the quantizer before touching global memory (int8_ws_kernel).
+  return fa::launch_kernel(kernel, static_cast<unsigned>(grid), W::kThreads, W::kSmemBytes, workspace.dependent, stream,
+                           params);
 }
 
 bool ws_runs(const Params& base, int64_t batch_heads) {

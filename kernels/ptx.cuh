@@ -11,12 +11,15 @@
 //                     per form), which stays its own file: included here and nowhere else;
 //   warp-specialized kernels (namespace ws): mbarrier waits and arrivals, TMA loads,
 //                     setmaxnreg, named barriers;
-//   programmatic dependent launch: griddepcontrol (between the quantizer's launches).
+//   programmatic dependent launch: griddepcontrol, and launch_kernel, the host side's launch
+//                     that makes a grid a dependent (the quantizer's launches, int8-fa's
+//                     warp-specialized kernels after the quantizer).
 #pragma once
 #include <cuda.h>  // CUtensorMap (a plain struct: no driver library is linked for it)
 #include <cuda/ptx>
 #include <cuda_fp16.h>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/wgmma_ops.cuh"
 
@@ -196,7 +199,7 @@ __device__ __forceinline__ void stmatrix_x4(uint32_t addr, uint32_t r0, uint32_t
 #endif
 }
 
-// ---- programmatic dependent launch (sm_90; quantize.cu's launch_dependent) ---------------
+// ---- programmatic dependent launch (sm_90; launch_kernel below) --------------------------
 // The grid launched after this one in the stream (as a dependent) may start once every CTA
 // of this grid has called this or exited: its launch and its CTAs' start overlap our tail.
 __device__ __forceinline__ void pdl_launch_dependents() {
@@ -211,6 +214,31 @@ __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
 #endif
+}
+
+// kernel<<<grid, threads, smem, stream>>>(args...); with `dependent` (sm_90+ only), as a
+// programmatic dependent of the stream's previous grid: it may start once every CTA of that
+// grid has called pdl_launch_dependents, so its launch and its CTAs' start overlap that grid's
+// last wave, and its CTAs must pdl_wait before they read that grid's results or write what that
+// grid may still read.
+template <class... Params, class... Args>
+cudaError_t launch_kernel(void (*kernel)(Params...), unsigned grid, unsigned threads, unsigned smem, bool dependent,
+                          cudaStream_t stream, Args&&... args) {
+  if (!dependent) {
+    kernel<<<grid, threads, smem, stream>>>(std::forward<Args>(args)...);
+    return cudaGetLastError();
+  }
+  cudaLaunchAttribute attr{};
+  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = threads;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
 }
 
 // ---- mbarriers, TMA, setmaxnreg, named barriers (the warp-specialized kernels) -----------

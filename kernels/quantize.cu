@@ -2,33 +2,27 @@
 // codes by its quantize_s8_in_range_bits, which equals quantize_s8 wherever |x| <= amax), and every
 // reduction whose order matters runs in the CPU emulation's order (src/cpu/quantize.cpp), so
 // codes and scales match quantize_qkv_host bit for bit:
-//   K mean: per channel, FP32 sums over chunks of kMeanChunk = 128 consecutive tokens
-//           (token order, from 0.f), the chunk sums added in chunk order (from 0.f), the
-//           total / float(tokens summed): every chunk of a head of up to 16, else 16 spread
-//           over it (common/numerics.h k_mean_sample_chunk; the chunks are summed in parallel)
+//   K mean: per channel, the mean of at most 128 sampled tokens of the head, FP32 sums in 16 row
+//           groups, pairs of groups, then the pairs (common/numerics.h k_mean_sample_token)
 //   amax:   max of |x| (order-free), scales int8_scale(amax), Q's folded with sm_scale*log2e
 //   rotation (QuantConfig::rotation): each Q/K row, after K's mean is subtracted, times the
 //           Hadamard matrix in common/hadamard.h's butterfly order: a thread's 8 channels in
 //           registers, then across the row's lanes by warp shuffles; Q's scale takes 1/d.
 //           Same pass, same loads: no extra global traffic
-// K and V need a whole-head reduction before their codes: K's mean reads at most 16 chunks of
-// a head, V's amax (V per channel) all of it; four launches (2-4 programmatic dependents of the
-// one before: launch_dependent), no memset:
-//   1 stats:    Q's codes; per sampled 128-token chunk of each kv head, K's channel sums, and
-//               per chunk V's channel amax -> scratch at the start of the k8 buffer (launch 3
-//               overwrites it)
-//   2 finalize: per kv-head channel, k_mean (chunk sums in order) and V's amax (in v_scale)
+// The default (per-token Q and K scales, V per 128-key block or not quantized) on heads of up to
+// 64 K tiles is one launch, qkv_codes_kernel: each K tile makes its head's mean itself from the
+// samples (L2 serves them to all but the head's first tile) while its own tile loads, and every
+// V tile takes its own channel amax, so nothing waits for a whole-head pass and Q, K and V are
+// each read once. Longer heads, per-block Q/K scales or V per channel (its amax needs all of V
+// before the first code) take the launch path, the launches after the first programmatic dependents of the one before
+// (launch_after), no memset:
+//   1 stats:    Q's codes; K's mean, a CTA a kv head (k_mean); per 128-token chunk V's channel
+//               amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
+//   2 finalize: V per channel: per kv-head channel, V's amax (in v_scale)
 //   3 codes:    K (smoothed) and V^T codes, kv heads in reverse order: the heads launch 1
 //               read last are the likeliest to still be in L2
-//   4 v scale:  v_scale = int8_scale(amax), after every V tile of launch 3 has read the amax
-// With V scaled per 128-key block (cfg.v_block == kMeanChunk), V needs no whole-head pass: its
-// tiles in launch 3 take their own channel amax and write their scales, V is read once, and
-// launches 1, 2 and 4 leave it out: then K is read once and a sixteenth (at 16K keys), V once.
-// And where a head has at most 8 K tiles (1K keys at head_dim 128, 2K at 64; sm_90+), its K
-// tiles run as one thread-block cluster that adds its chunk sums through distributed shared
-// memory, and one launch makes every code (qkv_codes_cluster_kernel: Q's tiles beside K's and
-// V's): K is read once with the exact mean.
-#include <cooperative_groups.h>
+//   4 v scale:  V per channel: v_scale = int8_scale(amax), after every V tile of launch 3 has
+//               read the amax
 #include <cuda_fp16.h>
 
 #include <utility>
@@ -79,7 +73,8 @@ struct GroupQuantArgs {
   bool rotate;            // rows times the Hadamard matrix before their scales
   int8_t* codes;          // [n_heads, out_rows, d]
   float* scales;          // [n_heads, n_groups]
-  float* cluster_mean;    // [n_heads, d] K's mean by the head's cluster (quantize_token_tile's kClusterMean)
+  float* own_mean;        // [n_heads, d]: K's tiles make the head's mean themselves (quantize_token_tile's
+                          // kOwnMean; shift unused) and the head's first tile stores it; nullptr: shift as given
 };
 
 // The stored scale of a group whose largest magnitude is amax (Q's folded with sm_scale).
@@ -234,69 +229,62 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
   }
 }
 
-// Channel c's sum over `rows` staged tokens from row `first`, in token order from 0.f: the order
-// common/numerics.h defines K's mean in. Both ways of making the mean (kv_chunk_stats's sampled
-// chunks, cluster_k_mean's tiles) sum through this, so they agree bit for bit.
-template <int kRows, int kD>
-__device__ __forceinline__ float channel_sum(const __half (&tile)[kRows][kD], int first, int64_t rows, int c) {
-  float sum = 0.f;
-#pragma unroll 8
-  for (int r = 0; r < rows; ++r) sum += __half2float(tile[first + r][c]);
-  return sum;
-}
-
-// K's mean of a head whose tiles all run in one thread-block cluster (qkv_codes_cluster_kernel,
-// quantize_token_tile's kClusterMean; one CTA a tile, the tile staged in shared memory and
-// complete): each CTA sums its tile's 128-token chunks per channel in token order (as
-// kv_chunk_stats does), the cluster syncs, and every CTA adds all the chunk sums of the head
-// through distributed shared memory in chunk order and divides by the tokens: the mean of
-// common/numerics.h for a head of up to 16 chunks, bit for bit, with K read once. The
-// cluster's rank-0 CTA stores it; each thread takes its 8 channels. The caller must keep its
-// shared memory alive until the cluster's last read (cluster_release below).
-template <int kD, int kTileRows>
-__device__ void cluster_k_mean(const GroupQuantArgs& a, int64_t head, int64_t row0,
-                               const __half (&tile)[kTileRows][kD], int c0, float (&shift)[8]) {
-  constexpr int kChunks = kTileRows / kMeanChunk;
-  static_assert(kChunks * kMeanChunk == kTileRows && kD <= kThreads, "whole chunks, a thread a channel");
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  __shared__ float chunk_sum[kChunks][kD];
-  __shared__ float mean[kD];
-  namespace cg = cooperative_groups;
-  const cg::cluster_group cluster = cg::this_cluster();
-  __syncthreads();  // every thread's copies have landed
+// K's mean of one head as common/numerics.h defines it, made by one CTA from the head's
+// k_mean_samples tokens (global loads; L2 serves them to every tile of the head after the first):
+// row group g (kD/8 lanes, 8 channels each) sums samples g, g + 16, ... in order, neighbouring
+// groups (2w, 2w + 1: lanes kD/8 apart in one warp) add by a shuffle, and one thread a channel
+// adds the pairs in order through `pairs`. Every thread gets its 8 channels from c0 in `mean8`;
+// `store` (nullptr: none) gets the head's kD means. Every thread of the CTA must call it.
+template <int kD>
+__device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[kKMeanGroups / 2][kD], int c0,
+                               float (&mean8)[8], float* store) {
+  constexpr int kLanes = kD / 8, kPerGroup = static_cast<int>(kKMeanSamples / kKMeanGroups), kRound = 4;
+  static_assert(kPerGroup % kRound == 0, "whole rounds");
+  static_assert(kKMeanGroups * kLanes <= kThreads && 2 * kLanes <= 32 && 32 % (2 * kLanes) == 0,
+                "the row groups fit the CTA and a pair of them one warp");
+  const int g = static_cast<int>(threadIdx.x) / kLanes, lane_c0 = (static_cast<int>(threadIdx.x) % kLanes) * 8;
+  const int64_t n = k_mean_samples(seq);
+  float part[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  if (g < kKMeanGroups) {  // warp-uniform: whole warps of groups
+#pragma unroll
+    for (int r = 0; r < kPerGroup / kRound; ++r) {  // kRound samples in flight at a time: registers
+      uint4 raw[kRound];
+#pragma unroll
+      for (int p = 0; p < kRound; ++p) {
+        const int64_t i = g + (r * kRound + p) * kKMeanGroups;
+        raw[p] = i < n ? *reinterpret_cast<const uint4*>(head + k_mean_sample_token(seq, i) * kD + lane_c0)
+                       : make_uint4(0, 0, 0, 0);
+      }
+#pragma unroll
+      for (int p = 0; p < kRound; ++p) {
+        if (g + (r * kRound + p) * kKMeanGroups >= n) continue;  // added nothing, as the CPU does
+        const __half* x = reinterpret_cast<const __half*>(&raw[p]);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) part[e] += __half2float(x[e]);
+      }
+    }
+  }
+#pragma unroll
+  for (int e = 0; e < 8; ++e) part[e] += __shfl_xor_sync(0xffffffffu, part[e], kLanes);  // 2w + (2w + 1)
+  if (g < kKMeanGroups && g % 2 == 0) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) pairs[g / 2][lane_c0 + e] = part[e];
+  }
+  __syncthreads();
   const int c = static_cast<int>(threadIdx.x);
+  float mean = 0.f;
   if (c < kD) {
-    for (int ch = 0; ch < kChunks; ++ch) {
-      const int64_t rows = min(int64_t{kMeanChunk}, a.seq - (row0 + ch * kMeanChunk));
-      chunk_sum[ch][c] = channel_sum(tile, ch * kMeanChunk, rows, c);
-    }
-  }
-  cluster.sync();  // every tile's chunk sums are written
-  if (c < kD) {
-    const int64_t n_chunks = k_mean_chunks(a.seq);
     float total = 0.f;
-    for (unsigned rank = 0; rank < cluster.num_blocks(); ++rank) {
-      const float* sums = cluster.map_shared_rank(&chunk_sum[0][0], rank);
-      for (int ch = 0; ch < kChunks; ++ch)
-        if (rank * kChunks + ch < n_chunks) total += sums[ch * kD + c];  // chunk order, from 0.f
-    }
-    mean[c] = total / static_cast<float>(k_mean_sample_tokens(a.seq));
-    if (cluster.block_rank() == 0) a.cluster_mean[head * kD + c] = mean[c];
+#pragma unroll
+    for (int w = 0; w < kKMeanGroups / 2; ++w) total += pairs[w][c];  // pair order, from 0.f
+    mean = total / static_cast<float>(n);
+    if (store) store[c] = mean;
   }
-  cluster.barrier_arrive();  // this CTA's reads of the others are done (cluster_release waits)
+  __syncthreads();  // every pair is read before the means overwrite row 0
+  if (c < kD) pairs[0][c] = mean;
   __syncthreads();
 #pragma unroll
-  for (int e = 0; e < 8; ++e) shift[e] = mean[c0 + e];
-#else
-  __trap();  // clusters are sm_90's; cluster_mean_fits launches this nowhere else
-#endif
-}
-
-// Before a CTA of a cluster_k_mean cluster exits: every CTA has read its chunk sums.
-__device__ __forceinline__ void cluster_release() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  cooperative_groups::this_cluster().barrier_wait();
-#endif
+  for (int e = 0; e < 8; ++e) mean8[e] = pairs[0][c0 + e];
 }
 
 // Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
@@ -304,12 +292,15 @@ __device__ __forceinline__ void cluster_release() {
 // seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
 // kKThread: K with KGranularity::PerThread (each key the scale of its k_thread_group, stored per
 // token). A template argument, not a flag: as a run-time branch its code cost the per-token
-// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25). kClusterMean: K's shift is the
-// head's mean, made by the tiles' cluster (cluster_k_mean) instead of read from a.shift.
-template <int kD, bool kKThread, bool kClusterMean = false>
+// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25). kOwnMean: where a.own_mean is
+// set, K's shift is the head's mean, made by this CTA from the head's samples while its tile
+// loads (sampled_k_mean, in the shared memory past the tile), instead of read from a.shift.
+template <int kD, bool kKThread, bool kOwnMean = false>
 __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, kKThread> / kRowStep;
-  auto& tile = *reinterpret_cast<__half(*)[kTokenTile<kD, kKThread>][kD]>(smem);
+  using Tile = __half[kTokenTile<kD, kKThread>][kD];
+  static_assert(sizeof(Tile) + sizeof(float[kKMeanGroups / 2][kD]) <= kItemSmemBytes<kD>, "the mean's pairs fit");
+  auto& tile = *reinterpret_cast<Tile*>(smem);
   const int c0 = (threadIdx.x % kLanes) * 8, row_base = static_cast<int>(threadIdx.x) / kLanes;
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
@@ -320,14 +311,16 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
   cp_async_commit();
   pdl_wait();  // the tile loads while K's shift (the launch before) completes; a no-op for Q
   float shift[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  if (!kClusterMean && a.shift) {
+  if (kOwnMean && a.own_mean) {
+    auto& pairs = *reinterpret_cast<float(*)[kKMeanGroups / 2][kD]>(smem + sizeof(Tile));
+    sampled_k_mean<kD>(a.src + head * a.seq * kD, a.seq, pairs, c0, shift, row0 == 0 ? a.own_mean + head * kD : nullptr);
+  } else if (a.shift) {
     const float4* s = reinterpret_cast<const float4*>(a.shift + head * kD + c0);
     const float4 s0 = s[0], s1 = s[1];
     shift[0] = s0.x, shift[1] = s0.y, shift[2] = s0.z, shift[3] = s0.w;
     shift[4] = s1.x, shift[5] = s1.y, shift[6] = s1.z, shift[7] = s1.w;
   }
   cp_async_wait<0>();
-  if constexpr (kClusterMean) cluster_k_mean(a, head, row0, tile, c0, shift);
   if constexpr (kKThread) {  // a thread reads only the rows it copied, as below
     quantize_thread_group_tile<kD>(a, head, row0, tile, shift);
   } else {
@@ -357,110 +350,63 @@ __device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t 
   else quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
 }
 
+// V's whole-head amax (V per channel): launch 1's chunk partials, reduced by launch 2.
 struct KvStatsArgs {
-  const __half* k;  // nullptr: no K sums (no smoothing)
-  const __half* v;  // nullptr: no V amax (V not quantized)
+  const __half* v;  // nullptr: no V amax (V per 128 keys, or not quantized)
   int64_t seq, n_chunks;
-  int64_t k_samples; // chunks K's mean sums per head (k_mean_samples(seq))
-  float* k_part;    // [kv heads, k_samples, d] per-sample channel sums of K (token order)
   float* v_part;    // [kv heads, n_chunks, d] per-chunk channel amax of V
 };
 
-// The chunks launch 1 reads per kv head: every chunk for V's amax, else K's sampled ones.
-__host__ __device__ inline int64_t stats_chunks(const KvStatsArgs& s) { return s.v ? s.n_chunks : s.k_samples; }
+// The chunks launch 1 reads per kv head for V's amax.
+__host__ __device__ inline int64_t stats_chunks(const KvStatsArgs& s) { return s.v ? s.n_chunks : 0; }
 
-// One kMeanChunk-token chunk of one kv head (stats item `item`: the chunk, or without V K's
-// sample): K, where the mean samples the chunk, lands in shared memory (cp.async) and one thread
-// per channel sums it in token order; V's |x| max comes from registers.
+// V's |x| max over one kMeanChunk-token chunk of one kv head, per channel, from registers.
 template <int kD>
-__device__ void kv_chunk_stats(const KvStatsArgs& s, int64_t bk, int64_t item, char* smem) {
-  const int64_t chunk = s.v ? item : k_mean_sample_chunk(s.seq, item);
-  const int64_t sample = s.k ? (s.v ? k_mean_sample_of_chunk(s.seq, chunk) : item) : -1;
+__device__ void v_chunk_amax(const KvStatsArgs& s, int64_t bk, int64_t chunk, char* smem) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kMeanChunk / kRowStep;
-  auto& tile = *reinterpret_cast<__half(*)[kMeanChunk][kD]>(smem);
-  auto& warp_amax = *reinterpret_cast<float(*)[kWarps][kD]>(smem + sizeof(tile));
+  auto& warp_amax = *reinterpret_cast<float(*)[kWarps][kD]>(smem);
   const int64_t j0 = chunk * kMeanChunk, rows = min(int64_t{kMeanChunk}, s.seq - j0);
   const int c0 = (threadIdx.x % kLanes) * 8, row_base = threadIdx.x / kLanes;
   const int64_t head_off = bk * s.seq * kD;
-  if (sample >= 0) {
+  uint4 raw[kRows];
 #pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-      const int row = row_base + r * kRowStep;
-      const bool valid = row < rows;  // else zero-filled
-      cp_async16(smem_addr(&tile[row][c0]), s.k + head_off + (valid ? (j0 + row) * kD : 0) + c0, valid ? 16 : 0);
-    }
+  for (int r = 0; r < kRows; ++r) {
+    const int row = row_base + r * kRowStep;
+    const __half* src = s.v + head_off + (j0 + row) * kD + c0;
+    raw[r] = row < rows ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
   }
-  if (s.v) {
-    uint4 raw[kRows];
+  float amax[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
 #pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-      const int row = row_base + r * kRowStep;
-      const __half* src = s.v + head_off + (j0 + row) * kD + c0;
-      raw[r] = row < rows ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
-    }
-    float amax[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  for (int r = 0; r < kRows; ++r) {
+    const __half* h = reinterpret_cast<const __half*>(&raw[r]);
 #pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-      const __half* h = reinterpret_cast<const __half*>(&raw[r]);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) amax[e] = fmaxf(amax[e], fabsf(__half2float(h[e])));
-    }
-#pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      for (int off = kLanes; off < 32; off *= 2) amax[e] = fmaxf(amax[e], __shfl_xor_sync(0xffffffffu, amax[e], off));
-      if (threadIdx.x % 32 < kLanes) warp_amax[threadIdx.x / 32][c0 + e] = amax[e];
-    }
+    for (int e = 0; e < 8; ++e) amax[e] = fmaxf(amax[e], fabsf(__half2float(h[e])));
   }
-  cp_async_commit();
-  cp_async_wait<0>();
+#pragma unroll
+  for (int e = 0; e < 8; ++e) {
+    for (int off = kLanes; off < 32; off *= 2) amax[e] = fmaxf(amax[e], __shfl_xor_sync(0xffffffffu, amax[e], off));
+    if (threadIdx.x % 32 < kLanes) warp_amax[threadIdx.x / 32][c0 + e] = amax[e];
+  }
   __syncthreads();
   if (threadIdx.x >= kD) return;
   const int c = threadIdx.x;
-  if (sample >= 0) s.k_part[(bk * s.k_samples + sample) * kD + c] = channel_sum(tile, 0, rows, c);
-  if (s.v) {
-    float m = 0.f;
+  float m = 0.f;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) m = fmaxf(m, warp_amax[w][c]);
-    s.v_part[(bk * s.n_chunks + chunk) * kD + c] = m;
-  }
+  for (int w = 0; w < kWarps; ++w) m = fmaxf(m, warp_amax[w][c]);
+  s.v_part[(bk * s.n_chunks + chunk) * kD + c] = m;
 }
 
-// Launch 1: the first q_ctas CTAs quantize Q, the rest are (kv head, chunk) statistics.
-template <int kD>
-__global__ void __launch_bounds__(kThreads) stats_kernel(const GroupQuantArgs q, int64_t q_items, const KvStatsArgs s) {
-  const int64_t i = blockIdx.x, q_ctas = q.heads_total * q_items;
-  __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
-  pdl_launch_dependents();  // the finalize's CTAs start during our last wave
-  if (i < q_ctas) quantize_qk_item<kD>(q, i / q_items, i % q_items, smem);
-  else kv_chunk_stats<kD>(s, (i - q_ctas) / stats_chunks(s), (i - q_ctas) % stats_chunks(s), smem);
-}
-
-// Launch 2, one CTA per (kv head, 32 channels): K's sample sums in chunk order -> k_mean (0
-// without smoothing), the chunk amax -> v_amax. Warp 0 adds K's (at most kKMeanSampleChunks,
-// their loads in flight together). For V all warps stage up to kFinalizeChunks chunks' partials
-// in shared memory with their loads in flight together, then warp 1 takes their max. (One thread
-// per channel walking the chunks, 16 loads in flight at a time on a few SMs, was latency-bound:
-// docs/perf-log.md q1.)
+// Launch 2 (V per channel only), one CTA per (kv head, 32 channels): the chunk amax -> v_amax.
+// All warps stage up to kFinalizeChunks chunks' partials in shared memory with their loads in
+// flight together, then warp 1 takes their max. (One thread per channel walking the chunks, 16
+// loads in flight at a time on a few SMs, was latency-bound: docs/perf-log.md q1.)
 constexpr int kFinalizeChunks = 128;
-__global__ void __launch_bounds__(kThreads) finalize_stats_kernel(const KvStatsArgs s, int d, float* k_mean,
-                                                                  float* v_amax) {
+__global__ void __launch_bounds__(kThreads) finalize_v_amax_kernel(const KvStatsArgs s, int d, float* v_amax) {
   __shared__ float v_stage[kFinalizeChunks][32];
   pdl_launch_dependents();
   pdl_wait();  // the partials of launch 1
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, groups = d / 32;
   const int64_t head = blockIdx.x / groups, channel = (blockIdx.x % groups) * 32 + lane;
-  const int64_t i = head * d + channel;
-  if (warp == 0) {
-    float part[kKMeanSampleChunks], total = 0.f;
-#pragma unroll
-    for (int k = 0; k < kKMeanSampleChunks; ++k)
-      part[k] = s.k && k < s.k_samples ? s.k_part[(head * s.k_samples + k) * d + channel] : 0.f;
-#pragma unroll
-    for (int k = 0; k < kKMeanSampleChunks; ++k)
-      if (k < s.k_samples) total += part[k];  // chunk order, from 0.f
-    k_mean[i] = s.k ? total / static_cast<float>(k_mean_sample_tokens(s.seq)) : 0.f;
-  }
-  if (!s.v) return;  // uniform over the CTA
   const int64_t first = head * s.n_chunks * d + channel;  // chunk 0 of this lane's channel
   float amax = 0.f;
   for (int64_t base = 0; base < s.n_chunks; base += kFinalizeChunks) {
@@ -473,7 +419,7 @@ __global__ void __launch_bounds__(kThreads) finalize_stats_kernel(const KvStatsA
       for (int ch = 0; ch < n; ++ch) amax = fmaxf(amax, v_stage[ch][lane]);
     __syncthreads();  // the stage is read before the next round overwrites it
   }
-  if (warp == 1) v_amax[i] = amax;
+  if (warp == 1) v_amax[head * d + channel] = amax;
 }
 
 struct VCodeArgs {
@@ -566,6 +512,26 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   }
 }
 
+// Launch 1 of the launch path: Q's codes, then K's mean (a CTA a kv head, when smoothing), then
+// V's (kv head, chunk) amax partials (V per channel).
+template <int kD>
+__global__ void __launch_bounds__(kThreads)
+    stats_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, float* k_mean, const KvStatsArgs s) {
+  const int64_t i = blockIdx.x, q_ctas = q.heads_total * q_items, mean_ctas = k_mean ? k.heads_total : 0;
+  __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
+  pdl_launch_dependents();  // the next launch's CTAs start during our last wave
+  if (i < q_ctas) {
+    quantize_qk_item<kD>(q, i / q_items, i % q_items, smem);
+  } else if (const int64_t head = i - q_ctas; head < mean_ctas) {
+    float unused[8];
+    sampled_k_mean<kD>(k.src + head * k.seq * kD, k.seq, *reinterpret_cast<float(*)[kKMeanGroups / 2][kD]>(smem), 0,
+                       unused, k_mean + head * kD);
+  } else {
+    const int64_t c = i - q_ctas - mean_ctas;
+    v_chunk_amax<kD>(s, c / stats_chunks(s), c % stats_chunks(s), smem);
+  }
+}
+
 // Launch 3: per kv head (last head first), k_items CTAs of K codes then the V tiles. Five CTAs
 // an SM (48 registers, 16 B spilled, as the stats launch): against four, 1% faster at 16 heads
 // and head_dim 128, 3-4% at 64, 5-14% on Llama-3-8B's GQA shapes (docs/perf-log.md s15).
@@ -575,32 +541,35 @@ __global__ void __launch_bounds__(kThreads, 5)
   const int64_t per_head = k_items + v_tiles_per_head(v);
   const int64_t head = k.heads_total - 1 - blockIdx.x / per_head, item = blockIdx.x % per_head;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
-  pdl_launch_dependents();  // each item waits for launch 2 after issuing its loads (pdl_wait)
+  pdl_launch_dependents();  // each item waits for the launch before after issuing its loads (pdl_wait)
   if (item < k_items) quantize_qk_item<kD, kKThread>(k, head, item, smem);
   else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk, smem);
 }
 
-// The one launch for heads of at most kMaxClusterTiles K tiles when V is scaled per 128 keys (or
-// not quantized): each head's K tiles form one thread-block cluster that makes K's mean itself
-// (cluster_k_mean), so no statistics pass and no finalize run, K is read once, and Q's tiles
-// (which need nothing from K) run beside K's and V's instead of in a launch before them. The grid
-// is the K clusters, one a head, then the V tiles, then Q's, padded to whole clusters (the pad
-// CTAs return).
-constexpr int kMaxClusterTiles = 8;  // the portable cluster size
+// The one launch of the default configuration (per-token Q and K, V per 128 keys or not
+// quantized): every K tile makes its head's mean itself from the head's samples while its tile
+// loads (quantize_token_tile's kOwnMean), so no statistics launch, no finalize and no cluster
+// barrier stand before the codes, K is read once (its samples come from L2 after the head's
+// first tile), and Q's and V's tiles, which need nothing from K, run beside K's. Grid: the K
+// tiles head by head, then the V tiles, then Q's.
+// Up to this many K tiles a head: past it, the head's tiles all read the same 128 sample rows
+// at once from L2 and the one launch lost to the launch path (H200, 16 heads, head_dim 128: the
+// quantizer −4 to −14% at 1K-4K keys and −8 to −31% on Llama-3-8B's 8 kv heads at 1K-8K, but
+// +6% at 16K and +14% at 32K keys, 128 and 256 tiles a head: docs/perf-log.md s34).
+constexpr int64_t kOwnMeanMaxTiles = 64;
 template <int kD, bool kKThread>
 __global__ void __launch_bounds__(kThreads, 5)
-    qkv_codes_cluster_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items,
-                             const VCodeArgs v) {
+    qkv_codes_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items,
+                     const VCodeArgs v) {
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // the attention kernel after us may start during our last wave
   const int64_t k_ctas = k.heads_total * k_items, v_tiles = v_tiles_per_head(v);
   const int64_t v_ctas = k.heads_total * v_tiles, i = blockIdx.x;
   if (i < k_ctas) {
     quantize_token_tile<kD, kKThread, true>(k, i / k_items, (i % k_items) * kTokenTile<kD, kKThread>, smem);
-    cluster_release();
   } else if (i < k_ctas + v_ctas) {
     quantize_v_tile<kD>(v, (i - k_ctas) / v_tiles, (i - k_ctas) % v_tiles * kMeanChunk, smem);
-  } else if (const int64_t t = i - k_ctas - v_ctas; q.src && t < q.heads_total * q_items) {
+  } else if (const int64_t t = i - k_ctas - v_ctas; t < q.heads_total * q_items) {
     quantize_qk_item<kD>(q, t / q_items, t % q_items, smem);
   }
 }
@@ -618,101 +587,56 @@ cudaError_t device_major(int& major) {
   return err == cudaSuccess ? cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) : err;
 }
 
-// How a quantizer launch joins the stream. `dependent` (sm_90+; a plain launch before): a
-// programmatic dependent of the stream's previous grid: it may start once every CTA of that grid
-// has called pdl_launch_dependents, so its launch and its CTAs' start overlap that grid's last
-// wave, and it calls pdl_wait before it reads that grid's results or writes what that grid may
-// still read. int8-fa's warp-specialized kernels launch so after the quantizer too
-// (FusedTuning::dependent_launch); int8-qk's kernels do not (as a dependent, measured 1-2% slower
-// end to end at 4K and 16K on an H200: docs/perf-log.md q5). `cluster` > 0: thread-block clusters
-// of that many CTAs (sm_90+; the grid a multiple).
-struct LaunchKind {
-  bool dependent = false;
-  unsigned cluster = 0;
-};
-
-// kernel<<<grid, kThreads, 0, stream>>>(args...), launched as `kind` says.
+// A quantizer launch after another one of the same quantization (`after` false: the first, a
+// plain launch): a programmatic dependent (fa::launch_kernel) on sm_90+, a plain launch before.
+// Each waits (pdl_wait) before it reads the launch before's results or writes what that launch
+// may still read. int8-fa's
+// warp-specialized kernels launch so after the quantizer too (FusedTuning::dependent_launch);
+// int8-qk's kernels do not (as a dependent, measured 1-2% slower end to end at 4K and 16K on an
+// H200: docs/perf-log.md q5).
 template <class... Params, class... Args>
-cudaError_t launch_quantizer(void (*kernel)(Params...), unsigned grid, LaunchKind kind, cudaStream_t stream,
-                             Args&&... args) {
+cudaError_t launch_after(bool after, void (*kernel)(Params...), unsigned grid, cudaStream_t stream, Args&&... args) {
   int major = 0;
   if (const cudaError_t err = device_major(major); err != cudaSuccess) return err;
-  cudaLaunchAttribute attrs[2];
-  unsigned n = 0;
-  if (kind.dependent && major >= 9) {
-    attrs[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attrs[n++].val.programmaticStreamSerializationAllowed = 1;
-  }
-  if (kind.cluster > 0) {
-    attrs[n].id = cudaLaunchAttributeClusterDimension;
-    attrs[n++].val.clusterDim = {kind.cluster, 1, 1};
-  }
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = kThreads;
-  config.stream = stream;
-  config.attrs = attrs;
-  config.numAttrs = n;
-  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
-}
-
-template <class... Params, class... Args>
-cudaError_t launch_dependent(void (*kernel)(Params...), unsigned grid, cudaStream_t stream, Args&&... args) {
-  return launch_quantizer(kernel, grid, LaunchKind{true, 0}, stream, std::forward<Args>(args)...);
+  return fa::launch_kernel(kernel, grid, kThreads, 0, after && major >= 9, stream, std::forward<Args>(args)...);
 }
 
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
-
-// qkv_codes_cluster_kernel, clusters of k_items CTAs, as the quantizer's only launch (a plain one:
-// it waits for the stream's earlier work, and its griddepcontrol.wait calls do nothing).
-template <int kD, bool kKThread>
-cudaError_t launch_cluster_codes(const GroupQuantArgs& qa, int64_t q_items, const GroupQuantArgs& ka, int64_t k_items,
-                                 const VCodeArgs& va, cudaStream_t stream) {
-  const int64_t v_ctas = ka.heads_total * v_tiles_per_head(va);
-  const int64_t q_ctas = qa.src ? qa.heads_total * q_items : 0;
-  const unsigned cluster = static_cast<unsigned>(k_items);
-  return launch_quantizer(qkv_codes_cluster_kernel<kD, kKThread>,
-                          blocks_for(ka.heads_total * k_items + v_ctas + q_ctas, k_items) * cluster,
-                          LaunchKind{false, cluster}, stream, qa, q_items, ka, k_items, va);
-}
-
-// Whether K's tiles of a head can make its mean in one cluster: smoothing, per-token K tiles,
-// no whole-head V pass (V per 128 keys or no V), at most kMaxClusterTiles tiles, sm_90+.
-bool cluster_mean_fits(const GroupQuantArgs& ka, int64_t k_items, const KvStatsArgs& stats) {
-  if (!ka.shift || ka.group != 1 || stats.v || k_items < 1 || k_items > kMaxClusterTiles) return false;
-  int major = 0;
-  return device_major(major) == cudaSuccess && major >= 9;
-}
 
 template <int kD>
 cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, bool k_thread_groups,
                          const KvStatsArgs& stats, const VCodeArgs& va, float* k_mean, float* v_scale,
                          cudaStream_t stream) {
-  // qa.src nullptr: no Q (the attention kernel quantizes it).
+  // qa.src nullptr: no Q (the attention kernel quantizes it). k_mean nullptr: no smoothing.
   const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0,
                 k_items = qk_items(ka, k_thread_groups);
-  if (cluster_mean_fits(ka, k_items, stats)) {  // one launch: K's mean in its clusters, Q beside
-    GroupQuantArgs k_cluster = ka;
-    k_cluster.cluster_mean = k_mean;
-    return k_thread_groups ? launch_cluster_codes<kD, true>(qa, q_items, k_cluster, k_items, va, stream)
-                           : launch_cluster_codes<kD, false>(qa, q_items, k_cluster, k_items, va, stream);
+  if (ka.group == 1 && !stats.v && k_items <= kOwnMeanMaxTiles) {  // one launch: each K tile makes the mean
+    GroupQuantArgs k_own = ka;
+    k_own.shift = nullptr;
+    k_own.own_mean = k_mean;
+    const int64_t ctas = bk * (k_items + v_tiles_per_head(va)) + qa.heads_total * q_items;
+    return fa::launch_kernel(k_thread_groups ? qkv_codes_kernel<kD, true> : qkv_codes_kernel<kD, false>,
+                             blocks_for(ctas, 1), kThreads, 0, false, stream, qa, q_items, k_own, k_items, va);
   }
-  const bool any_stats = stats.k || stats.v;
-  const int64_t stats_ctas = qa.heads_total * q_items + (any_stats ? bk * stats_chunks(stats) : 0);
+  // The launch path (per-block Q/K scales, or V per channel): launch 1 makes Q's codes, K's mean
+  // and V's chunk amax; launches 2-4 are dependents, each starting during the last wave of the
+  // one before: V's amax (V per channel), the K and V codes, V's scales (V per channel).
+  const int64_t stats_ctas = qa.heads_total * q_items + (k_mean ? bk : 0) + bk * stats_chunks(stats);
   cudaError_t err = cudaSuccess;
   if (stats_ctas > 0) {
-    stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, stats);
+    stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, ka, k_mean, stats);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
   }
-  // Launches 2-4: dependents, each starting during the last wave of the one before.
-  err = launch_dependent(finalize_stats_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD), k_mean,
-                         v_scale);
-  if (err != cudaSuccess) return err;
+  if (stats.v) {
+    err = launch_after(true, finalize_v_amax_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD),
+                       v_scale);
+    if (err != cudaSuccess) return err;
+  }
   const int64_t per_head = k_items + v_tiles_per_head(va);
-  err = launch_dependent(k_thread_groups ? kv_codes_kernel<kD, true> : kv_codes_kernel<kD, false>,
-                         blocks_for(bk * per_head, 1), stream, ka, k_items, va);
+  err = launch_after(stats_ctas > 0, k_thread_groups ? kv_codes_kernel<kD, true> : kv_codes_kernel<kD, false>,
+                     blocks_for(bk * per_head, 1), stream, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by launch 3
-  return launch_dependent(v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
+  return launch_after(true, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
 }
 
 }  // namespace
@@ -737,15 +661,15 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                           nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale};
   const GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
                           cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale};
-  // Scratch: the chunk partials, 2 * bk * n_chunks * d floats = k8's bytes / 16, live in the
-  // k8 buffer until launch 3 writes K's codes over them.
-  float* k_part = reinterpret_cast<float*>(out.k8);
-  const KvStatsArgs stats{cfg.smooth_k ? k : nullptr, quantize_v_too && !v_tiles ? v : nullptr, dims.seq_kv, n_chunks,
-                          k_mean_samples(dims.seq_kv), k_part, k_part + bk * n_chunks * d};
+  // Scratch: V's chunk partials (V per channel), bk * n_chunks * d floats = k8's bytes / 32, live
+  // in the k8 buffer until launch 3 writes K's codes over them.
+  const KvStatsArgs stats{quantize_v_too && !v_tiles ? v : nullptr, dims.seq_kv, n_chunks,
+                          reinterpret_cast<float*>(out.k8)};
   const VCodeArgs va{quantize_v_too ? v : nullptr, dims.seq_kv, padded, v_tiles ? nullptr : out.v_scale, out.v8,
                      v_tiles ? out.v_scale : nullptr};
-  if (d == 64) return quantize_all<64>(qa, ka, k_thread_groups, stats, va, out.k_mean, out.v_scale, stream);
-  return quantize_all<128>(qa, ka, k_thread_groups, stats, va, out.k_mean, out.v_scale, stream);
+  float* k_mean = cfg.smooth_k ? out.k_mean : nullptr;
+  if (d == 64) return quantize_all<64>(qa, ka, k_thread_groups, stats, va, k_mean, out.v_scale, stream);
+  return quantize_all<128>(qa, ka, k_thread_groups, stats, va, k_mean, out.v_scale, stream);
 }
 
 }  // namespace int8attn::kernels

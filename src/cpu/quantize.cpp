@@ -57,22 +57,24 @@ void validate_rotation(const AttnDims& dims, const QuantConfig& cfg) {
 }
 
 std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k) {
-  const int64_t d = dims.head_dim;
+  const int64_t d = dims.head_dim, n = k_mean_samples(dims.seq_kv);
+  constexpr int64_t kPerGroup = kKMeanSamples / kKMeanGroups;
   std::vector<float> mean(dims.batch * dims.kv_heads * d);
-  std::vector<float> total(d), part(d);
+  std::vector<float> part(kKMeanGroups * d);
   for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
     const float* head = k.data() + bh * dims.seq_kv * d;
-    std::fill(total.begin(), total.end(), 0.f);
-    for (int64_t i = 0; i < k_mean_samples(dims.seq_kv); ++i) {  // chunk sums, in chunk order
-      const int64_t j0 = k_mean_sample_chunk(dims.seq_kv, i) * kKMeanChunk;
-      std::fill(part.begin(), part.end(), 0.f);
-      for (int64_t j = j0; j < std::min(j0 + kKMeanChunk, dims.seq_kv); ++j) {
-        for (int64_t c = 0; c < d; ++c) part[c] += head[j * d + c];  // per channel: token order
+    std::fill(part.begin(), part.end(), 0.f);
+    for (int64_t g = 0; g < kKMeanGroups; ++g) {  // group g: samples g, g + 16, ... in order
+      for (int64_t p = 0; p < kPerGroup && g + p * kKMeanGroups < n; ++p) {
+        const float* row = head + k_mean_sample_token(dims.seq_kv, g + p * kKMeanGroups) * d;
+        for (int64_t c = 0; c < d; ++c) part[g * d + c] += row[c];
       }
-      for (int64_t c = 0; c < d; ++c) total[c] += part[c];
     }
-    const float tokens = static_cast<float>(k_mean_sample_tokens(dims.seq_kv));
-    for (int64_t c = 0; c < d; ++c) mean[bh * d + c] = total[c] / tokens;
+    for (int64_t c = 0; c < d; ++c) {
+      float total = 0.f;
+      for (int64_t w = 0; w < kKMeanGroups / 2; ++w) total += part[2 * w * d + c] + part[(2 * w + 1) * d + c];
+      mean[bh * d + c] = total / static_cast<float>(n);
+    }
   }
   return mean;
 }

@@ -34,8 +34,8 @@ void validate_quant_config(const QuantConfig& cfg);
 void validate_rotation(const AttnDims& dims, const QuantConfig& cfg);
 
 // Per-(batch, kv_head, channel) mean of K, [batch, kv_heads, head_dim], as common/numerics.h
-// defines it and kernels/quantize.cu computes it: FP32 sums of 128-token chunks (all of them up
-// to kKMeanSampleChunks, else that many spread over the sequence), in the same order.
+// defines it and kernels/quantize.cu computes it: the mean of at most kKMeanSamples sampled
+// tokens (k_mean_sample_token), summed in FP32 in the same order.
 std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>& k);
 
 // Quantizes Q and K (K smoothed first when cfg.smooth_k, then both rotated when

@@ -9,8 +9,8 @@ namespace int8attn::oracle {
 namespace {
 
 constexpr float kLog2e = 1.4426950408889634f;  // the FP32 constant folded into Q's scale
-constexpr int64_t kKMeanChunk = 128;           // the K mean's documented FP32 summation chunks
-constexpr int64_t kKMeanSamples = 16;          // and how many of them a long head sums
+constexpr int64_t kKMeanSamples = 128;         // the tokens K's documented mean samples at most
+constexpr int64_t kKMeanGroups = 16;           // and the FP32 groups it sums them in
 constexpr double kFp32Unit = 0x1p-24;          // FP32 unit roundoff
 constexpr double kRadiusSafety = 2.0;
 
@@ -84,26 +84,29 @@ void quantize_thread_key_groups(const float* x, int64_t seq, int64_t d, int8_t* 
     }
 }
 
-// Mean of each channel over the slab's tokens as documented: FP32 sums of 128-token chunks in
-// token order, the chunk sums added in chunk order, divided by the tokens summed; a slab of more
-// than 16 chunks sums only its chunks i * n / 16 (n chunks, i = 0 .. 15).
+// Mean of each channel over the slab's sampled tokens as documented: every token of a slab of up
+// to 128; else one token from each 128th of it, [i·seq/128, (i+1)·seq/128), at offset
+// hash(i) mod its width (hash: i times 0x9E3779B1 in 32 bits, shifted right by 8), and token 0 for
+// the first. FP32 sums over 16 groups (group g: samples g, g+16, ...), pairs of groups, then the
+// pairs in order; divided by the samples.
 std::vector<float> channel_mean(const float* x, int64_t seq, int64_t d) {
-  const int64_t n = (seq + kKMeanChunk - 1) / kKMeanChunk;
-  std::vector<int64_t> chunks;
-  for (int64_t i = 0; i < std::min<int64_t>(n, kKMeanSamples); ++i)
-    chunks.push_back(n <= kKMeanSamples ? i : i * n / kKMeanSamples);
+  std::vector<int64_t> tokens;
+  for (int64_t i = 0; i < std::min<int64_t>(seq, kKMeanSamples); ++i) {
+    if (seq <= kKMeanSamples || i == 0) {
+      tokens.push_back(i);
+      continue;
+    }
+    const int64_t lo = i * seq / kKMeanSamples, width = (i + 1) * seq / kKMeanSamples - lo;
+    const uint32_t hash = static_cast<uint32_t>(static_cast<uint64_t>(i) * 2654435761ull) >> 8;
+    tokens.push_back(lo + static_cast<int64_t>(hash % static_cast<uint64_t>(width)));
+  }
   std::vector<float> mean(d);
   for (int64_t c = 0; c < d; ++c) {
+    std::vector<float> group(kKMeanGroups, 0.f);
+    for (size_t i = 0; i < tokens.size(); ++i) group[i % kKMeanGroups] += x[tokens[i] * d + c];
     float total = 0.f;
-    int64_t tokens = 0;
-    for (int64_t chunk_index : chunks) {
-      const int64_t j0 = chunk_index * kKMeanChunk, j1 = std::min(seq, j0 + kKMeanChunk);
-      float chunk = 0.f;
-      for (int64_t j = j0; j < j1; ++j) chunk += x[j * d + c];
-      total += chunk;
-      tokens += j1 - j0;
-    }
-    mean[c] = total / static_cast<float>(tokens);
+    for (int64_t w = 0; w < kKMeanGroups; w += 2) total += group[w] + group[w + 1];
+    mean[c] = total / static_cast<float>(tokens.size());
   }
   return mean;
 }

@@ -93,68 +93,66 @@ TEST(CpuQuantizeK, ChannelMeanIsTokenAverage) {
   }
 }
 
-// The K mean's FP32 sums run in the blocked order kernels/quantize.cu uses (chunks of
-// kKMeanChunk tokens, chunk sums added in chunk order). 2^24 absorbs every +1 added to it
-// one at a time, so a token-order sum stays at 2^24 where the blocked one gains the second
-// chunk's 128 ones; the bits are compared, so any other order fails.
-TEST(CpuQuantizeK, ChannelMeanSumsChunksInChunkOrder) {
-  const int64_t seq = 2 * kKMeanChunk + 7;
+// The K mean's FP32 sums run in the order kernels/quantize.cu uses: 16 row groups (group g sums
+// samples g, g + 16, ... in order), the groups added in pairs (2w, 2w + 1), the pairs in order.
+// 2^24 absorbs every +1 added to it one at a time, so a token-order sum stays at 2^24 where the
+// grouped one gains the other groups' ones; the bits are compared, so any other order fails.
+TEST(CpuQuantizeK, ChannelMeanSumsSixteenGroupsThenPairsInOrder) {
+  const int64_t seq = 40;  // at most kKMeanSamples tokens: every token is a sample
   const AttnDims dims = make_dims(1, 1, 1, 1, seq, 2, false);
   std::vector<float> k(seq * 2, 1.f);
-  k[0] = 16777216.f;                                    // channel 0, token 0: 2^24
+  k[0] = 16777216.f;  // channel 0, token 0 (group 0): 2^24
   for (int64_t j = 0; j < seq; ++j) k[j * 2 + 1] = 0.25f * static_cast<float>(j % 5);
-  std::vector<float> want(2);
+  std::vector<float> want(2), token_order(2, 0.f);
   for (int64_t c = 0; c < 2; ++c) {
+    float group[kKMeanGroups] = {};
+    for (int64_t g = 0; g < kKMeanGroups; ++g)
+      for (int64_t j = g; j < seq; j += kKMeanGroups) group[g] += k[j * 2 + c];
     float total = 0.f;
-    for (int64_t j0 = 0; j0 < seq; j0 += kKMeanChunk) {
-      float part = 0.f;
-      for (int64_t j = j0; j < std::min(seq, j0 + kKMeanChunk); ++j) part += k[j * 2 + c];
-      total += part;
-    }
+    for (int64_t w = 0; w < kKMeanGroups / 2; ++w) total += group[2 * w] + group[2 * w + 1];
     want[c] = total / static_cast<float>(seq);
+    for (int64_t j = 0; j < seq; ++j) token_order[c] += k[j * 2 + c];
   }
-  EXPECT_EQ(want[0], (16777216.f + 128.f + 8.f) / static_cast<float>(seq));  // chunk 0 absorbed its ones
+  ASSERT_NE(want[0], token_order[0] / static_cast<float>(seq));  // the order shows in the bits
   const std::vector<float> mean = k_channel_mean(dims, k);
   EXPECT_EQ(mean[0], want[0]);
   EXPECT_EQ(mean[1], want[1]);
 }
 
-// A head of more than 16 chunks: the mean sums the chunks i * n / 16 (n = 313 here: the list
-// below, worked out by hand from the rule) and divides by their tokens; each chunk's tokens
-// hold the chunk's index in channel 0, so the mean names the chunks it summed.
-TEST(CpuQuantizeK, ChannelMeanOfALongHeadSumsSixteenChunksSpreadOverIt) {
-  const int64_t seq = 313 * kKMeanChunk - 5;  // the last chunk is short, and not a sample
-  const std::vector<int64_t> sampled = {0, 19, 39, 58, 78, 97, 117, 136, 156, 176, 195, 215, 234, 254, 273, 293};
-  ASSERT_EQ(k_mean_samples(seq), 16);
-  for (int64_t i = 0; i < 16; ++i) EXPECT_EQ(k_mean_sample_chunk(seq, i), sampled[static_cast<size_t>(i)]) << i;
-  for (int64_t c = 0; c < 313; ++c) {
-    const auto at = std::find(sampled.begin(), sampled.end(), c);
-    EXPECT_EQ(k_mean_sample_of_chunk(seq, c), at == sampled.end() ? -1 : at - sampled.begin()) << c;
+// A head of more than 128 tokens: one token of each of 128 strata [i·seq/128, (i+1)·seq/128), at
+// the offset the Fibonacci hash of i gives (the first: token 0); the values below were worked out
+// from the rule by hand. Each token holds its index in channel 0, so the mean names the tokens.
+TEST(CpuQuantizeK, ChannelMeanOfALongHeadSamplesOneTokenAStratum) {
+  const int64_t seq = 40001;
+  ASSERT_EQ(k_mean_samples(seq), kKMeanSamples);
+  const std::vector<int64_t> first = {0, 450, 660, 937, 1320, 1633};
+  for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(k_mean_sample_token(seq, i), first[static_cast<size_t>(i)]) << i;
+  EXPECT_EQ(k_mean_sample_token(seq, kKMeanSamples - 1), 39877);
+  int64_t token_sum = 0;
+  for (int64_t i = 0; i < kKMeanSamples; ++i) {
+    const int64_t t = k_mean_sample_token(seq, i);
+    EXPECT_GE(t, i * seq / kKMeanSamples) << i;
+    EXPECT_LT(t, (i + 1) * seq / kKMeanSamples) << i;
+    token_sum += t;
   }
-  EXPECT_EQ(k_mean_sample_tokens(seq), 16 * kKMeanChunk);
+  EXPECT_EQ(token_sum, 2559887);
   const AttnDims dims = make_dims(1, 1, 1, 1, seq, 2, false);
   std::vector<float> k(seq * 2, 1.f);
-  for (int64_t j = 0; j < seq; ++j) k[j * 2] = static_cast<float>(j / kKMeanChunk);
+  for (int64_t j = 0; j < seq; ++j) k[j * 2] = static_cast<float>(j);
   const std::vector<float> mean = k_channel_mean(dims, k);
-  float want = 0.f;
-  for (int64_t c : sampled) want += static_cast<float>(c) * kKMeanChunk;  // exact: integers below 2^24
-  EXPECT_EQ(mean[0], want / (16 * kKMeanChunk));
+  // Every partial sum is an integer below 2^24: exact in any order.
+  EXPECT_EQ(mean[0], 2559887.f / static_cast<float>(kKMeanSamples));
   EXPECT_EQ(mean[1], 1.f);
 }
 
-// Up to 16 chunks every token counts, the short last chunk included.
-TEST(CpuQuantizeK, ChannelMeanOfAShortHeadSumsEveryChunk) {
-  for (int64_t seq : {int64_t{1}, int64_t{127}, int64_t{128}, int64_t{129}, 16 * kKMeanChunk - 1, 16 * kKMeanChunk}) {
-    EXPECT_EQ(k_mean_samples(seq), k_mean_chunks(seq)) << seq;
-    EXPECT_EQ(k_mean_sample_tokens(seq), seq) << seq;
-    for (int64_t c = 0; c < k_mean_chunks(seq); ++c) {
-      EXPECT_EQ(k_mean_sample_chunk(seq, c), c);
-      EXPECT_EQ(k_mean_sample_of_chunk(seq, c), c);
-    }
+// Up to 128 tokens every token is a sample, in order; from 129 on, 128 of them.
+TEST(CpuQuantizeK, ChannelMeanOfAShortHeadSamplesEveryToken) {
+  for (int64_t seq : {int64_t{1}, int64_t{15}, int64_t{17}, int64_t{127}, int64_t{128}}) {
+    EXPECT_EQ(k_mean_samples(seq), seq) << seq;
+    for (int64_t i = 0; i < seq; ++i) EXPECT_EQ(k_mean_sample_token(seq, i), i);
   }
-  EXPECT_EQ(k_mean_samples(16 * kKMeanChunk + 1), 16);  // 17 chunks: the last one left out
-  EXPECT_EQ(k_mean_sample_of_chunk(16 * kKMeanChunk + 1, 16), -1);
-  EXPECT_EQ(k_mean_sample_tokens(16 * kKMeanChunk + 1), 16 * kKMeanChunk);
+  EXPECT_EQ(k_mean_samples(129), kKMeanSamples);
+  EXPECT_EQ(k_mean_sample_token(129, 127), 127);  // the last stratum [126, 128): 128 is left out
 }
 
 TEST(CpuQuantize, AllZeroGroupGivesZeroCodesAndScale) {

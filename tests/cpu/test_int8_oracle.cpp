@@ -182,10 +182,9 @@ TEST_P(EmulationVsOracle, QuantizedInputsAreIdentical) {
   }
 }
 
-// Heads longer than 16 chunks of 128 keys, where K's mean sums 16 sampled chunks (18 and 313
-// chunks here, the last one short): the oracle's restatement of the rule gives the same mean
-// and so the same K codes.
-TEST(EmulationVsOracleLongHeads, KMeanOfSampledChunksIsIdentical) {
+// Heads longer than 128 keys, where K's mean samples 128 tokens (2200 and 40001 keys here): the
+// oracle's restatement of the rule gives the same mean and so the same K codes.
+TEST(EmulationVsOracleLongHeads, KMeanOfSampledTokensIsIdentical) {
   for (const int64_t skv : {int64_t{2200}, int64_t{40001}}) {
     const AttnDims dims = dims_of(1, 2, 1, 4, skv, 16, false);
     const Inputs in = make_inputs(dims, 303, Outliers::Offset);

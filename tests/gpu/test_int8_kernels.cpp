@@ -298,11 +298,11 @@ TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
             cudaErrorNotSupported);
 }
 
-// Long keys over several GQA kv heads: 313 chunks of 128 keys per head, so K's mean sums 16 of
-// them (common/numerics.h k_mean_sample_chunk) while V's amax carries across the finalize's
-// staging rounds (128 chunks each, the last one partial), on more heads than one finalize CTA
-// covers; V per channel (every chunk read for V, K's samples among them) and per 128 keys (only
-// K's samples read before the codes).
+// Long keys over several GQA kv heads: 40000 keys per head, so K's mean samples 128 of them
+// (common/numerics.h k_mean_sample_token) while V's amax carries across the finalize's staging
+// rounds (313 chunks of 128 keys, 128 a round, the last one partial), on more heads than one
+// finalize CTA covers; V per channel and per 128 keys (313 K tiles a head: both take the launch
+// path, K's mean made by launch 1; QuantizerScalesVPer128KeyBlock covers the one launch).
 TEST(GpuInt8Kernels, QuantizerMatchesHostOverManyChunks) {
   SKIP_WITHOUT_DEVICE();
   for (const int32_t v_block : {0, static_cast<int32_t>(kernels::kKvPad)})
@@ -325,7 +325,8 @@ TEST(GpuInt8Kernels, QuantizerWithoutVMatchesHost) {
   SKIP_WITHOUT_DEVICE();
   for (const bool smooth : {false, true})
     for (const AttnDims& dims : {make_dims(3, 16, 4, 300, 520, 128, false), make_dims(2, 8, 8, 1, 2000, 64, true),
-                                 make_dims(1, 4, 2, 64, 2200, 128, false)}) {  // 18 chunks: K's mean samples 16
+                                 make_dims(1, 4, 2, 64, 2200, 128, false),     // K's mean samples 128 keys
+                                 make_dims(1, 2, 1, 16, 9000, 128, false)}) {  // 71 K tiles: the launch path
       QuantConfig cfg;
       cfg.smooth_k = smooth;
       InputSpec input = normal_input(17);
