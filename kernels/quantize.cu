@@ -16,7 +16,7 @@
 // each read once. Longer heads, per-block Q/K scales or V per channel (its amax needs all of V
 // before the first code) take the launch path, the launches after the first programmatic dependents of the one before
 // (launch_after), no memset:
-//   1 stats:    Q's codes; K's mean, a CTA a kv head (k_mean); per 128-token chunk V's channel
+//   1 stats:    K's mean, a CTA a kv head (k_mean); Q's codes; per 128-token chunk V's channel
 //               amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
 //   2 finalize: V per channel: per kv-head channel, V's amax (in v_scale)
 //   3 codes:    K (smoothed) and V^T codes, kv heads in reverse order: the heads launch 1
@@ -512,22 +512,23 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   }
 }
 
-// Launch 1 of the launch path: Q's codes, then K's mean (a CTA a kv head, when smoothing), then
-// V's (kv head, chunk) amax partials (V per channel).
+// Launch 1 of the launch path: K's mean (a CTA a kv head, when smoothing) first, since each
+// makes two dependent rounds of loads and the launch ends with its slowest CTA; then Q's codes,
+// then V's (kv head, chunk) amax partials (V per channel).
 template <int kD>
 __global__ void __launch_bounds__(kThreads)
     stats_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, float* k_mean, const KvStatsArgs s) {
   const int64_t i = blockIdx.x, q_ctas = q.heads_total * q_items, mean_ctas = k_mean ? k.heads_total : 0;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // the next launch's CTAs start during our last wave
-  if (i < q_ctas) {
-    quantize_qk_item<kD>(q, i / q_items, i % q_items, smem);
-  } else if (const int64_t head = i - q_ctas; head < mean_ctas) {
+  if (i < mean_ctas) {
     float unused[8];
-    sampled_k_mean<kD>(k.src + head * k.seq * kD, k.seq, *reinterpret_cast<float(*)[kKMeanGroups / 2][kD]>(smem), 0,
-                       unused, k_mean + head * kD);
+    sampled_k_mean<kD>(k.src + i * k.seq * kD, k.seq, *reinterpret_cast<float(*)[kKMeanGroups / 2][kD]>(smem), 0,
+                       unused, k_mean + i * kD);
+  } else if (const int64_t t = i - mean_ctas; t < q_ctas) {
+    quantize_qk_item<kD>(q, t / q_items, t % q_items, smem);
   } else {
-    const int64_t c = i - q_ctas - mean_ctas;
+    const int64_t c = t - q_ctas;
     v_chunk_amax<kD>(s, c / stats_chunks(s), c % stats_chunks(s), smem);
   }
 }
