@@ -534,7 +534,7 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // Launch 3: per kv head (last head first), k_items CTAs of K codes then the V tiles. Five CTAs
-// an SM (48 registers, 16 B spilled, as the stats launch): against four, 1% faster at 16 heads
+// an SM (48 registers, 16 B spilled): against four, 1% faster at 16 heads
 // and head_dim 128, 3-4% at 64, 5-14% on Llama-3-8B's GQA shapes (docs/perf-log.md s15).
 template <int kD, bool kKThread>
 __global__ void __launch_bounds__(kThreads, 5)
