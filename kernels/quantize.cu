@@ -619,8 +619,8 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
     return fa::launch_kernel(k_thread_groups ? qkv_codes_kernel<kD, true> : qkv_codes_kernel<kD, false>,
                              blocks_for(ctas, 1), kThreads, 0, false, stream, qa, q_items, k_own, k_items, va);
   }
-  // The launch path (per-block Q/K scales, or V per channel): launch 1 makes Q's codes, K's mean
-  // and V's chunk amax; launches 2-4 are dependents, each starting during the last wave of the
+  // The launch path (per-block Q/K scales, V per channel, or heads of more than kOwnMeanMaxTiles
+  // K tiles): launch 1 makes K's mean, Q's codes and V's chunk amax; launches 2-4 are dependents, each starting during the last wave of the
   // one before: V's amax (V per channel), the K and V codes, V's scales (V per channel).
   const int64_t stats_ctas = qa.heads_total * q_items + (k_mean ? bk : 0) + bk * stats_chunks(stats);
   cudaError_t err = cudaSuccess;
