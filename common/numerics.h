@@ -116,7 +116,6 @@ I8A_HD uint32_t quantize_s8_in_range_bits(float x, float inv_scale) {
 // of the 16 chunks of 128 tokens this sample replaced (docs/accuracy.md, "K's mean"). So small a
 // sample lets every K tile of the quantizer make the mean itself, in the one launch that makes
 // every code.
-constexpr int64_t kKMeanChunk = 128;  // V's tiles, and the quantizer's statistics chunks
 constexpr int64_t kKMeanSamples = 128;
 constexpr int64_t kKMeanGroups = 16;
 static_assert(kKMeanSamples % kKMeanGroups == 0 && kKMeanGroups % 2 == 0, "whole groups, in pairs");

@@ -37,7 +37,6 @@ namespace {
 
 constexpr int kThreads = 256, kWarps = kThreads / 32;
 constexpr int kMeanChunk = 128;  // also the V tile
-static_assert(kMeanChunk == kKMeanChunk, "K's mean is summed in the chunks common/numerics.h defines");
 // Tokens per CTA of the per-token Q/K quantizer: 32 KB of FP16 staged by cp.async (128 tokens at
 // head_dim 128, 256 at 64; in flight a CTA without holding registers; 64 tokens loaded into
 // registers measured 4% faster than 128 that way, which cost 80 registers and a CTA per SM:
@@ -47,8 +46,8 @@ template <int kD, bool kKThread = false>
 constexpr int kTokenTile = token_tile(kD, kKThread);
 static_assert(kTokenTile<128> == 128 && kTokenTile<64> == 256 && kTokenTile<64, true> == kKThreadSpan, "32 KB a tile");
 static_assert(kKvPad % kMeanChunk == 0, "chunks and V tiles must tile padded_seq_kv exactly");
-// The shared memory of one CTA's work item, whichever it is: a token tile, a K/V statistics
-// chunk (its FP16 K rows and the warps' V amax) or a V tile.
+// The shared memory of one CTA's work item, whichever it is: a token tile (and K's mean's pairs
+// past it), a V statistics chunk (the warps' amax) or a V tile (and its channel amax past it).
 template <int kD>
 constexpr int kItemSmemBytes = (kTokenTile<kD> > kMeanChunk ? kTokenTile<kD> : kMeanChunk) * kD * 2 + kWarps * kD * 4;
 

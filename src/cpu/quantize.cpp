@@ -1,8 +1,7 @@
 // Host mirror of kernels/quantize.cu. The one reduction whose order shows in the results is
-// the K mean (FP32 sums): both sides sum each channel over chunks of kKMeanChunk = 128
-// consecutive tokens (token order inside a chunk, from 0.f; up to 16 chunks, spread over a
-// longer head: common/numerics.h), add the chunk sums in chunk order (from 0.f) and divide by
-// float(the tokens summed). The chunks let the GPU sum them in parallel;
+// the K mean (FP32 sums): both sides sum each channel over at most 128 sampled tokens in 16 row
+// groups, then pairs of groups, then the pairs in order (from 0.f each; common/numerics.h), and
+// divide by float(the samples). The groups let the GPU sum them in parallel;
 // everything else is an amax (order-free) or element-wise numerics.h rounding, except the
 // optional Hadamard rotation of Q and K rows, whose butterfly order common/hadamard.h fixes
 // for both sides.

@@ -86,13 +86,13 @@ void quantize_thread_key_groups(const float* x, int64_t seq, int64_t d, int8_t* 
 
 // Mean of each channel over the slab's sampled tokens as documented: every token of a slab of up
 // to 128; else one token from each 128th of it, [i·seq/128, (i+1)·seq/128), at offset
-// hash(i) mod its width (hash: i times 0x9E3779B1 in 32 bits, shifted right by 8), and token 0 for
-// the first. FP32 sums over 16 groups (group g: samples g, g+16, ...), pairs of groups, then the
+// hash(i) mod its width (hash: i times 0x9E3779B1 in 32 bits, shifted right by 8; hash(0) = 0, so
+// the first is token 0). FP32 sums over 16 groups (group g: samples g, g+16, ...), pairs of groups, then the
 // pairs in order; divided by the samples.
 std::vector<float> channel_mean(const float* x, int64_t seq, int64_t d) {
   std::vector<int64_t> tokens;
   for (int64_t i = 0; i < std::min<int64_t>(seq, kKMeanSamples); ++i) {
-    if (seq <= kKMeanSamples || i == 0) {
+    if (seq <= kKMeanSamples) {
       tokens.push_back(i);
       continue;
     }
