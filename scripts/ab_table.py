@@ -2,7 +2,8 @@
 """scripts/kernel-ab.sh's runs side by side: one row a kernel and shape, and for each variant its
 TOPS in every round, its best round against the base variant's best, and its largest `bad`
 count (elements outside the output tolerance; any bad element makes a variant's speed
-meaningless, so those are listed again at the end).
+meaningless, so those are listed again at the end). Then the quantizer's times (kernel_bench's
+`quantize` rows), one row a shape: each variant's best round of every configuration, in µs.
 
   ab_table.py LOG [--base NAME]
 
@@ -20,11 +21,18 @@ HEADER = re.compile(r"^== (\S+) (\S+) run (\d+)\s*$")
 # kernel_bench's summary row, runs of spaces collapsed (as kernel-ab.sh prints it):
 #   b1 h16/16 sq16384 skv16384 d128 full int8-qk(ws) s-1 2.952 ms 745.0 TOPS relL2 ... bad 0 ok
 ROW = re.compile(r"^(b\d+ h\S+ sq\d+ skv\d+ d\d+ (?:full|causal)) (\S+) s(-?\d+) [\d.]+ ms ([\d.]+) TOPS.*\bbad (\d+)")
+# kernel_bench's quantize row: its times in ms, each followed by the tensors it quantized.
+QUANT_ROW = re.compile(r"^(b\d+ h\S+ sq\d+ skv\d+ d\d+ (?:full|causal)) quantize (.*)$")
+QUANT_TIME = re.compile(r"([\d.]+) ms (\([^)]*\))")
+# The quantize row's configurations in its order: V per channel, then V per 128 keys ("w").
+QUANT_NAMES = ["(Q,K,V)", "(Q,K)", "(K,V)", "(K)", "(Q,K,V)w", "(K,V)w"]
 
 
 def parse(lines):
-    """{(kernel, shape): {variant: [(tops, bad), ...]}} in first-seen order, and the variants."""
+    """{(kernel, shape): {variant: [(tops, bad), ...]}} in first-seen order, the variants, and
+    {shape: {variant: [[ms of each QUANT_NAMES], ...]}} from the quantize rows."""
     table = collections.OrderedDict()
+    quant = collections.OrderedDict()
     variants = []
     variant = None
     for line in lines:
@@ -35,6 +43,12 @@ def parse(lines):
             if variant not in variants:
                 variants.append(variant)
             continue
+        quant_row = QUANT_ROW.match(line)
+        if quant_row and variant is not None:
+            times = [float(ms) for ms, _ in QUANT_TIME.findall(quant_row.group(2))]
+            if len(times) == len(QUANT_NAMES):
+                quant.setdefault(quant_row.group(1), collections.OrderedDict()).setdefault(variant, []).append(times)
+            continue
         row = ROW.match(line)
         if row and variant is not None:
             shape, kernel, schedule, tops, bad = row.groups()
@@ -42,7 +56,30 @@ def parse(lines):
                 kernel += f" s{schedule}"
             table.setdefault((kernel, shape), collections.OrderedDict()).setdefault(variant, []).append(
                 (float(tops), int(bad)))
-    return table, variants
+    return table, variants, quant
+
+
+def render_quant(quant, variants, base):
+    """One row a shape: each variant's best round (µs) of every quantize configuration, the others'
+    change against the base's."""
+    width_shape = max(len(s) for s in quant)
+    out = []
+    for shape, runs in quant.items():
+        best = {v: [min(r[i] for r in runs[v]) * 1e3 for i in range(len(QUANT_NAMES))] for v in runs}
+        cells = []
+        for i, name in enumerate(QUANT_NAMES):
+            parts = []
+            for v in variants:
+                if v not in best:
+                    continue
+                us = best[v][i]
+                change = ""
+                if v != base and base in best and best[base][i] > 0:
+                    change = f" ({(us / best[base][i] - 1) * 100:+.0f}%)"
+                parts.append(f"{us:.0f}{change}")
+            cells.append(f"{name} " + " / ".join(parts))
+        out.append(f"{shape:<{width_shape}}  " + "  ".join(cells))
+    return out
 
 
 def render(table, variants, base):
@@ -77,7 +114,7 @@ def main(argv):
     args = parser.parse_args(argv)
     try:
         with open(args.log, encoding="utf-8", errors="replace") as f:
-            table, variants = parse(f)
+            table, variants, quant = parse(f)
     except OSError as e:
         print(f"ab_table.py: {args.log}: {e.strerror}", file=sys.stderr)
         return 2
@@ -91,6 +128,10 @@ def main(argv):
         return 2
     print(f"TOPS by round, best round against {base}'s best:")
     print("\n".join(render(table, variants, base)))
+    if quant:
+        print(f"quantize µs, best round of each variant ({', '.join(v for v in variants)}), against {base}'s;"
+              " w: V per 128 keys:")
+        print("\n".join(render_quant(quant, variants, base)))
     return 0
 
 

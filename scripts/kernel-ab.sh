@@ -82,7 +82,7 @@ for m in "${modes[@]}"; do
       log="$out/$m-$n-$r.log"
       echo "== $m $n run $r"
       if grep -q '==== summary' "$log"; then
-        awk '/==== summary/{s=1} s && /TOPS|quantize|FAIL|fail/' "$log" | sed 's/  */ /g' | cut -c1-240
+        awk '/==== summary/{s=1} s && /TOPS|quantize|copy same bytes|no smoothing|FAIL|fail/' "$log" | sed 's/  */ /g' | cut -c1-240
       else
         tail -3 "$log"  # it stopped before its summary
       fi

@@ -40,6 +40,12 @@ if(INT8ATTN_PYTHON3_AB)
                    ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-sample.csv)
   set_tests_properties(scripts.sass_tools_loop_stall_matrix PROPERTIES LABELS cpu
     PASS_REGULAR_EXPRESSION "4 instructions. % of the loop's 100 samples.*wait +55\\.0 +40\\.0 +0\\.0 +15\\.0 +0\\.0.*short_sb +30\\.0 +0\\.0 +30\\.0")
+  # Its quantizer rows: each variant's best round of every configuration, in µs, against the base.
+  add_test(NAME scripts.ab_table_quantize
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py
+                   ${CMAKE_SOURCE_DIR}/tests/data/kernel-ab-sample.txt)
+  set_tests_properties(scripts.ab_table_quantize PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "d128 full +\\(Q,K,V\\) 101 / 100 \\(-1%\\) +\\(Q,K\\) 65 / 58 \\(-11%\\).*\\(K,V\\)w 65 / 58 \\(-11%\\)")
   add_test(NAME scripts.ab_table_rejects_other_logs
            COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py ${CMAKE_SOURCE_DIR}/README.md)
   set_tests_properties(scripts.ab_table_rejects_other_logs PROPERTIES LABELS cpu WILL_FAIL TRUE)

@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
+// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -213,6 +213,8 @@ struct Bench {
   void* qbuf = nullptr;
   void* flush = nullptr;
   size_t flush_bytes = 256ull << 20;
+  void *copy_src = nullptr, *copy_dst = nullptr;  // copy_ms's buffers, copy_bytes each
+  size_t copy_bytes = 0;
   std::vector<int64_t> rows;
   std::vector<float> ref;  // [rows, d]
   int iters = 20;
@@ -242,6 +244,7 @@ struct Bench {
   }
   ~Bench() {
     cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(out); cudaFree(qbuf); cudaFree(flush);
+    cudaFree(copy_src); cudaFree(copy_dst);
   }
 
   void compute_reference() {
@@ -368,6 +371,23 @@ struct Bench {
   }
 
   float quant_ms(bool with_v, bool with_q = true) { return time_ms([&] { return quantize(with_v, with_q); }); }
+
+  // The quantizer's bandwidth yardstick: one device-to-device cudaMemcpyAsync that moves as many
+  // bytes (read + written) as quantizing Q (with_q), K and V does, timed as the quantizer is
+  // (after the same L2 flush, whose dirty lines both pay to write back). FP16 in, one code
+  // byte out per element; the scales are left out (under 1% of the traffic).
+  float copy_ms(bool with_q) {
+    const int64_t elements = 2 * dims.kv_elements() + (with_q ? dims.q_elements() : 0);
+    const size_t bytes = static_cast<size_t>(elements) * 3 / 2;  // (2 read + 1 written) / 2 a copied byte
+    if (bytes > copy_bytes) {
+      cudaFree(copy_src);
+      cudaFree(copy_dst);
+      CHECK_CUDA(cudaMalloc(&copy_src, bytes));
+      CHECK_CUDA(cudaMalloc(&copy_dst, bytes));
+      copy_bytes = bytes;
+    }
+    return time_ms([&] { return cudaMemcpyAsync(copy_dst, copy_src, bytes, cudaMemcpyDeviceToDevice); });
+  }
 };
 
 }  // namespace
@@ -395,7 +415,9 @@ int main(int argc, char** argv) {
                              Kind::Fp16Fa,   Kind::Int8FaU8W8, Kind::Int8FaU8Mma, Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer,
                              Kind::Int8FaU8LQWs};
   const bool is_wsprofile = mode.rfind("wsprofile", 0) == 0;  // the one-launch modes for ncu
-  const bool timed = mode != "check" && mode != "profile" && !is_wsprofile && mode != "sancheck" && mode != "wssan";
+  const bool timed = mode != "check" && mode != "profile" && !is_wsprofile && mode != "sancheck" && mode != "wssan" &&
+                     mode != "quant-ncu";
+  if (mode == "quant" || mode == "quant-ncu") kinds.clear();
   if (mode == "check") {
     for (int64_t d : {64, 128})
       for (bool causal : {false, true}) {
@@ -472,6 +494,11 @@ int main(int argc, char** argv) {
     for (int64_t s : {256, 512, 1024}) shapes.push_back({16384 / s, 16, 16, s, s, 128, false, false});
     for (int64_t s : {512, 1024, 2048, 4096}) shapes.push_back({16384 / s, 16, 16, s, s, 64, false, false});
     shapes.push_back({8, 32, 8, 1024, 1024, 128, true, false});  // Llama-3-8B prefill, 1K
+  } else if (mode == "quant" || mode == "quant-ncu") {  // the quantizer alone against the copy yardstick, with and without K's smoothing; quant-ncu: one launch of each (V per 128 keys, K and V) for ncu
+    if (mode == "quant") shapes.push_back({8, 16, 16, 2048, 2048, 128, false, false});
+    for (int64_t s : {16384, 32768}) shapes.push_back({1, 16, 16, s, s, 128, false, false});
+    if (mode == "quant") shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
+    if (mode == "quant") shapes.push_back({1, 32, 8, 2048, 2048, 128, true, false});  // Llama-3-8B
   } else if (mode == "schedules") {  // A/B of every register schedule
     kinds = {Kind::Int8FaU8, Kind::Int8Qk, Kind::Fp16Fa};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
@@ -532,6 +559,26 @@ int main(int argc, char** argv) {
                     "%9.3f ms (Q,K,V) %9.3f ms (K,V)",
                     shape_txt, "quantize", qkv, qk, kv, k_only, qkv_wide, kv_wide);
       lines.push_back(line);
+      const float copy_qkv = bench.copy_ms(true), copy_kv = bench.copy_ms(false);
+      std::snprintf(line, sizeof line,
+                    "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (K,V): V per 128 keys at %.0f%% / %.0f%% of the copy's rate",
+                    shape_txt, "copy same bytes", copy_qkv, copy_kv, 100.f * copy_qkv / qkv_wide,
+                    100.f * copy_kv / kv_wide);
+      lines.push_back(line);
+      if (mode == "quant") {
+        bench.cfg.smooth_k = false;
+        const float kv_plain = bench.quant_ms(true, false);
+        std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms (K,V), V per 128 keys", shape_txt, "no smoothing", kv_plain);
+        lines.push_back(line);
+      }
+    }
+    if (mode == "quant-ncu") {
+      bench.cfg = Bench::wide_config();
+      for (const bool smooth : {true, false}) {
+        bench.cfg.smooth_k = smooth;
+        CHECK_CUDA(bench.quantize(true, false));
+      }
+      CHECK_CUDA(cudaDeviceSynchronize());
     }
   }
   std::printf("\n==== summary (%s) ====\n", mode.c_str());
