@@ -114,8 +114,7 @@ I8A_HD uint32_t quantize_s8_in_range_bits(float x, float inv_scale) {
 // narrows K's range before its codes, and 128 tokens estimate it to a tenth of a channel's
 // spread: in an FP64 model rel L2 stayed within its seed-to-seed noise of the exact mean's and
 // of the 16 chunks of 128 tokens this sample replaced (docs/accuracy.md, "K's mean"). So small a
-// sample lets every K tile of the quantizer make the mean itself, in the one launch that makes
-// every code.
+// sample is one CTA's two rounds of loads a head, made while the quantizer's Q and V codes run.
 constexpr int64_t kKMeanSamples = 128;
 constexpr int64_t kKMeanGroups = 16;
 static_assert(kKMeanSamples % kKMeanGroups == 0 && kKMeanGroups % 2 == 0, "whole groups, in pairs");
@@ -124,8 +123,9 @@ I8A_HD int64_t k_mean_samples(int64_t seq) { return seq < kKMeanSamples ? (seq >
 I8A_HD int64_t k_mean_sample_token(int64_t seq, int64_t i) {
   if (seq <= kKMeanSamples) return i;
   const int64_t lo = i * seq / kKMeanSamples, hi = (i + 1) * seq / kKMeanSamples;
-  const uint32_t jitter = (static_cast<uint32_t>(i) * 0x9E3779B1u) >> 8;  // Fibonacci hashing
-  return i == 0 ? 0 : lo + static_cast<int64_t>(jitter % static_cast<uint32_t>(hi - lo));
+  // Fibonacci hashing; i = 0 hashes to 0, so the first token is always sampled
+  const uint32_t jitter = (static_cast<uint32_t>(i) * 0x9E3779B1u) >> 8;
+  return lo + static_cast<int64_t>(jitter % static_cast<uint32_t>(hi - lo));
 }
 
 // Q's scale with sm_scale and log2(e) folded in, so the kernel's scores are in the log2

@@ -9,18 +9,16 @@
 //           Hadamard matrix in common/hadamard.h's butterfly order: a thread's 8 channels in
 //           registers, then across the row's lanes by warp shuffles; Q's scale takes 1/d.
 //           Same pass, same loads: no extra global traffic
-// The default (per-token Q and K scales, V per 128-key block or not quantized) on heads of up to
-// 64 K tiles is one launch, qkv_codes_kernel: each K tile makes its head's mean itself from the
-// samples (L2 serves them to all but the head's first tile) while its own tile loads, and every
-// V tile takes its own channel amax, so nothing waits for a whole-head pass and Q, K and V are
-// each read once. Longer heads, per-block Q/K scales or V per channel (its amax needs all of V
-// before the first code) take the launch path, the launches after the first programmatic dependents of the one before
+// Every code comes from one launch (codes_kernel), which reads Q, K and V once (V per channel:
+// launch 1 reads V too); the launches before it exist only for what must see a whole head
+// first, and each launch after the first is a programmatic dependent of the one before
 // (launch_after), no memset:
-//   1 stats:    K's mean, a CTA a kv head (k_mean); Q's codes; per 128-token chunk V's channel
-//               amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
+//   1 stats:    K's mean, a CTA a kv head (smoothing: k_mean); V per channel: per 128-token chunk
+//               V's channel amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
 //   2 finalize: V per channel: per kv-head channel, V's amax (in v_scale)
-//   3 codes:    K (smoothed) and V^T codes, kv heads in reverse order: the heads launch 1
-//               read last are the likeliest to still be in L2
+//   3 codes:    Q's codes, V^T's (V per 128-key block: each tile its own channel amax), then K's
+//               (smoothed); only K's items and V per channel's tiles wait for the launches
+//               before, so without V per channel the mean is made while Q's and V's tiles run
 //   4 v scale:  V per channel: v_scale = int8_scale(amax), after every V tile of launch 3 has
 //               read the amax
 #include <cuda_fp16.h>
@@ -72,8 +70,8 @@ struct GroupQuantArgs {
   bool rotate;            // rows times the Hadamard matrix before their scales
   int8_t* codes;          // [n_heads, out_rows, d]
   float* scales;          // [n_heads, n_groups]
-  float* own_mean;        // [n_heads, d]: K's tiles make the head's mean themselves (quantize_token_tile's
-                          // kOwnMean; shift unused) and the head's first tile stores it; nullptr: shift as given
+  bool after_stats;       // waits for the launches before (pdl_wait): K, whose shift they make and whose
+                          // codes overwrite their scratch; not Q
 };
 
 // The stored scale of a group whose largest magnitude is amax (Q's folded with sm_scale).
@@ -117,7 +115,7 @@ __device__ __forceinline__ void store_codes8(int8_t* dst, const float (&x)[8], f
 
 // One warp per scale group: amax over the group's valid tokens, then the codes.
 __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64_t grp) {
-  pdl_wait();  // K's shift comes from the launch before
+  if (a.after_stats) pdl_wait();
   if (grp >= a.n_groups) return;
   const int lane = threadIdx.x % 32;
   const int64_t t0 = grp * a.group;
@@ -229,14 +227,11 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
 }
 
 // K's mean of one head as common/numerics.h defines it, made by one CTA from the head's
-// k_mean_samples tokens (global loads; L2 serves them to every tile of the head after the first):
-// row group g (kD/8 lanes, 8 channels each) sums samples g, g + 16, ... in order, neighbouring
-// groups (2w, 2w + 1: lanes kD/8 apart in one warp) add by a shuffle, and one thread a channel
-// adds the pairs in order through `pairs`. Every thread gets its 8 channels from c0 in `mean8`;
-// `store` (nullptr: none) gets the head's kD means. Every thread of the CTA must call it.
+// k_mean_samples tokens into `store` (kD floats): row group g (kD/8 lanes, 8 channels each) sums
+// samples g, g + 16, ... in order, neighbouring groups (2w, 2w + 1: lanes kD/8 apart in one warp)
+// add by a shuffle, and one thread a channel adds the pairs in order through `pairs`.
 template <int kD>
-__device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[kKMeanGroups / 2][kD], int c0,
-                               float (&mean8)[8], float* store) {
+__device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[kKMeanGroups / 2][kD], float* store) {
   constexpr int kLanes = kD / 8, kPerGroup = static_cast<int>(kKMeanSamples / kKMeanGroups), kRound = 4;
   static_assert(kPerGroup % kRound == 0, "whole rounds");
   static_assert(kKMeanGroups * kLanes <= kThreads && 2 * kLanes <= 32 && 32 % (2 * kLanes) == 0,
@@ -271,19 +266,12 @@ __device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[k
   }
   __syncthreads();
   const int c = static_cast<int>(threadIdx.x);
-  float mean = 0.f;
   if (c < kD) {
     float total = 0.f;
 #pragma unroll
     for (int w = 0; w < kKMeanGroups / 2; ++w) total += pairs[w][c];  // pair order, from 0.f
-    mean = total / static_cast<float>(n);
-    if (store) store[c] = mean;
+    store[c] = total / static_cast<float>(n);
   }
-  __syncthreads();  // every pair is read before the means overwrite row 0
-  if (c < kD) pairs[0][c] = mean;
-  __syncthreads();
-#pragma unroll
-  for (int e = 0; e < 8; ++e) mean8[e] = pairs[0][c0 + e];
 }
 
 // Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
@@ -291,14 +279,11 @@ __device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[k
 // seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
 // kKThread: K with KGranularity::PerThread (each key the scale of its k_thread_group, stored per
 // token). A template argument, not a flag: as a run-time branch its code cost the per-token
-// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25). kOwnMean: where a.own_mean is
-// set, K's shift is the head's mean, made by this CTA from the head's samples while its tile
-// loads (sampled_k_mean, in the shared memory past the tile), instead of read from a.shift.
-template <int kD, bool kKThread, bool kOwnMean = false>
+// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25).
+template <int kD, bool kKThread>
 __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, kKThread> / kRowStep;
   using Tile = __half[kTokenTile<kD, kKThread>][kD];
-  static_assert(sizeof(Tile) + sizeof(float[kKMeanGroups / 2][kD]) <= kItemSmemBytes<kD>, "the mean's pairs fit");
   auto& tile = *reinterpret_cast<Tile*>(smem);
   const int c0 = (threadIdx.x % kLanes) * 8, row_base = static_cast<int>(threadIdx.x) / kLanes;
 #pragma unroll
@@ -308,12 +293,9 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
     cp_async16(smem_addr(&tile[row][c0]), a.src + (head * a.seq + (j < a.seq ? j : 0)) * kD + c0, j < a.seq ? 16 : 0);
   }
   cp_async_commit();
-  pdl_wait();  // the tile loads while K's shift (the launch before) completes; a no-op for Q
+  if (a.after_stats) pdl_wait();  // the tile loads while K's shift (the launch before) completes
   float shift[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  if (kOwnMean && a.own_mean) {
-    auto& pairs = *reinterpret_cast<float(*)[kKMeanGroups / 2][kD]>(smem + sizeof(Tile));
-    sampled_k_mean<kD>(a.src + head * a.seq * kD, a.seq, pairs, c0, shift, row0 == 0 ? a.own_mean + head * kD : nullptr);
-  } else if (a.shift) {
+  if (a.shift) {
     const float4* s = reinterpret_cast<const float4*>(a.shift + head * kD + c0);
     const float4 s0 = s[0], s1 = s[1];
     shift[0] = s0.x, shift[1] = s0.y, shift[2] = s0.z, shift[3] = s0.w;
@@ -448,7 +430,7 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
     cp_async16(smem_addr(&tile[row][c0]), head + (valid ? (j0 + row) * kD : 0) + c0, valid ? 16 : 0);
   }
   cp_async_commit();
-  pdl_wait();  // V's amax comes from the launch before
+  if (a.amax) pdl_wait();  // V per channel: its amax comes from the launch before (per block: nothing)
   cp_async_wait<0>();
   __syncthreads();
   // V per 128-key block: the tile's own channel amax (padded keys are 0.0), in the staging
@@ -511,66 +493,46 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   }
 }
 
-// Launch 1 of the launch path: K's mean (a CTA a kv head, when smoothing) first, since each
-// makes two dependent rounds of loads and the launch ends with its slowest CTA; then Q's codes,
+// Launch 1 (when there is something to wait for): K's mean, a CTA a kv head (when smoothing),
 // then V's (kv head, chunk) amax partials (V per channel).
 template <int kD>
 __global__ void __launch_bounds__(kThreads)
-    stats_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, float* k_mean, const KvStatsArgs s) {
-  const int64_t i = blockIdx.x, q_ctas = q.heads_total * q_items, mean_ctas = k_mean ? k.heads_total : 0;
+    stats_kernel(const GroupQuantArgs k, float* k_mean, const KvStatsArgs s) {
+  const int64_t i = blockIdx.x, mean_ctas = k_mean ? k.heads_total : 0;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
-  pdl_launch_dependents();  // the next launch's CTAs start during our last wave
+  pdl_launch_dependents();  // the next launch's CTAs start at once: most of them wait for nothing
+  static_assert(sizeof(float[kKMeanGroups / 2][kD]) <= kItemSmemBytes<kD>, "the mean's pairs fit");
   if (i < mean_ctas) {
-    float unused[8];
-    sampled_k_mean<kD>(k.src + i * k.seq * kD, k.seq, *reinterpret_cast<float(*)[kKMeanGroups / 2][kD]>(smem), 0,
-                       unused, k_mean + i * kD);
-  } else if (const int64_t t = i - mean_ctas; t < q_ctas) {
-    quantize_qk_item<kD>(q, t / q_items, t % q_items, smem);
+    sampled_k_mean<kD>(k.src + i * k.seq * kD, k.seq, *reinterpret_cast<float(*)[kKMeanGroups / 2][kD]>(smem),
+                       k_mean + i * kD);
   } else {
-    const int64_t c = t - q_ctas;
+    const int64_t c = i - mean_ctas;
     v_chunk_amax<kD>(s, c / stats_chunks(s), c % stats_chunks(s), smem);
   }
 }
 
-// Launch 3: per kv head (last head first), k_items CTAs of K codes then the V tiles. Five CTAs
-// an SM (48 registers, 16 B spilled): against four, 1% faster at 16 heads
-// and head_dim 128, 3-4% at 64, 5-14% on Llama-3-8B's GQA shapes (docs/perf-log.md s15).
+// The codes launch (launch 3, or the only one): Q's items, then V's tiles, then K's items, V's
+// and K's each kv head's in turn from the last head (with V per channel, the heads launch 1 read
+// last are the likeliest to still be in L2). Q and V per 128-key block need nothing from the
+// launches before, so their tiles run while K's mean is made (a CTA a head and two dependent
+// rounds of loads: 5.3 us at 16 heads, ncu, H200); K's items wait for it (pdl_wait) after
+// issuing their loads, and V per channel for its amax. Against launch 1 holding Q and every K
+// tile making the mean itself: the quantizer -4 to -11% at 16 heads, within +-3 us on
+// Llama-3-8B's one-wave grids (docs/perf-log.md s35). Five CTAs an SM (48 registers, 28 B
+// spilled): against four, 1% faster at 16 heads and head_dim 128, 3-4% at 64, 5-14% on
+// Llama-3-8B's GQA shapes (s15).
 template <int kD, bool kKThread>
 __global__ void __launch_bounds__(kThreads, 5)
-    kv_codes_kernel(const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
-  const int64_t per_head = k_items + v_tiles_per_head(v);
-  const int64_t head = k.heads_total - 1 - blockIdx.x / per_head, item = blockIdx.x % per_head;
-  __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
-  pdl_launch_dependents();  // each item waits for the launch before after issuing its loads (pdl_wait)
-  if (item < k_items) quantize_qk_item<kD, kKThread>(k, head, item, smem);
-  else quantize_v_tile<kD>(v, head, (item - k_items) * kMeanChunk, smem);
-}
-
-// The one launch of the default configuration (per-token Q and K, V per 128 keys or not
-// quantized): every K tile makes its head's mean itself from the head's samples while its tile
-// loads (quantize_token_tile's kOwnMean), so no statistics launch, no finalize and no cluster
-// barrier stand before the codes, K is read once (its samples come from L2 after the head's
-// first tile), and Q's and V's tiles, which need nothing from K, run beside K's. Grid: the K
-// tiles head by head, then the V tiles, then Q's.
-// Up to this many K tiles a head: past it, the head's tiles all read the same 128 sample rows
-// at once from L2 and the one launch lost to the launch path (H200, 16 heads, head_dim 128: the
-// quantizer −4 to −14% at 1K-4K keys and −8 to −31% on Llama-3-8B's 8 kv heads at 1K-8K, but
-// +6% at 16K and +14% at 32K keys, 128 and 256 tiles a head: docs/perf-log.md s34).
-constexpr int64_t kOwnMeanMaxTiles = 64;
-template <int kD, bool kKThread>
-__global__ void __launch_bounds__(kThreads, 5)
-    qkv_codes_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items,
-                     const VCodeArgs v) {
+    codes_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
+  const int64_t q_ctas = q.heads_total * q_items, v_tiles = v_tiles_per_head(v), v_ctas = k.heads_total * v_tiles;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // the attention kernel after us may start during our last wave
-  const int64_t k_ctas = k.heads_total * k_items, v_tiles = v_tiles_per_head(v);
-  const int64_t v_ctas = k.heads_total * v_tiles, i = blockIdx.x;
-  if (i < k_ctas) {
-    quantize_token_tile<kD, kKThread, true>(k, i / k_items, (i % k_items) * kTokenTile<kD, kKThread>, smem);
-  } else if (i < k_ctas + v_ctas) {
-    quantize_v_tile<kD>(v, (i - k_ctas) / v_tiles, (i - k_ctas) % v_tiles * kMeanChunk, smem);
-  } else if (const int64_t t = i - k_ctas - v_ctas; t < q.heads_total * q_items) {
-    quantize_qk_item<kD>(q, t / q_items, t % q_items, smem);
+  if (const int64_t i = blockIdx.x; i < q_ctas) {
+    quantize_qk_item<kD>(q, i / q_items, i % q_items, smem);
+  } else if (const int64_t t = i - q_ctas; t < v_ctas) {
+    quantize_v_tile<kD>(v, k.heads_total - 1 - t / v_tiles, t % v_tiles * kMeanChunk, smem);
+  } else {
+    quantize_qk_item<kD, kKThread>(k, k.heads_total - 1 - (t - v_ctas) / k_items, (t - v_ctas) % k_items, smem);
   }
 }
 
@@ -608,23 +570,15 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
                          const KvStatsArgs& stats, const VCodeArgs& va, float* k_mean, float* v_scale,
                          cudaStream_t stream) {
   // qa.src nullptr: no Q (the attention kernel quantizes it). k_mean nullptr: no smoothing.
+  // Launch 1 makes K's mean and V's chunk amax; launches 2-4 are dependents, each starting at
+  // once or during the last wave of the one before: V's amax (V per channel), the codes, V's
+  // scales (V per channel). With neither K's mean nor V per channel, the codes launch alone.
   const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0,
                 k_items = qk_items(ka, k_thread_groups);
-  if (ka.group == 1 && !stats.v && k_items <= kOwnMeanMaxTiles) {  // one launch: each K tile makes the mean
-    GroupQuantArgs k_own = ka;
-    k_own.shift = nullptr;
-    k_own.own_mean = k_mean;
-    const int64_t ctas = bk * (k_items + v_tiles_per_head(va)) + qa.heads_total * q_items;
-    return fa::launch_kernel(k_thread_groups ? qkv_codes_kernel<kD, true> : qkv_codes_kernel<kD, false>,
-                             blocks_for(ctas, 1), kThreads, 0, false, stream, qa, q_items, k_own, k_items, va);
-  }
-  // The launch path (per-block Q/K scales, V per channel, or heads of more than kOwnMeanMaxTiles
-  // K tiles): launch 1 makes K's mean, Q's codes and V's chunk amax; launches 2-4 are dependents, each starting during the last wave of the
-  // one before: V's amax (V per channel), the K and V codes, V's scales (V per channel).
-  const int64_t stats_ctas = qa.heads_total * q_items + (k_mean ? bk : 0) + bk * stats_chunks(stats);
+  const int64_t stats_ctas = (k_mean ? bk : 0) + bk * stats_chunks(stats);
   cudaError_t err = cudaSuccess;
   if (stats_ctas > 0) {
-    stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(qa, q_items, ka, k_mean, stats);
+    stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(ka, k_mean, stats);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
   }
   if (stats.v) {
@@ -632,10 +586,10 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
                        v_scale);
     if (err != cudaSuccess) return err;
   }
-  const int64_t per_head = k_items + v_tiles_per_head(va);
-  err = launch_after(stats_ctas > 0, k_thread_groups ? kv_codes_kernel<kD, true> : kv_codes_kernel<kD, false>,
-                     blocks_for(bk * per_head, 1), stream, ka, k_items, va);
-  if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by launch 3
+  const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_tiles_per_head(va));
+  err = launch_after(stats_ctas > 0, k_thread_groups ? codes_kernel<kD, true> : codes_kernel<kD, false>,
+                     blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
+  if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by the codes
   return launch_after(true, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
 }
 
@@ -658,9 +612,9 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   if (k_thread_groups && group != 1) return cudaErrorInvalidValue;  // per-thread K goes with per-token Q
   const GroupQuantArgs qa{quantize_q ? q : nullptr, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg),
                           dims.batch * dims.heads,
-                          nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale};
+                          nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale, false};
   const GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
-                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale};
+                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale, true};
   // Scratch: V's chunk partials (V per channel), bk * n_chunks * d floats = k8's bytes / 32, live
   // in the k8 buffer until launch 3 writes K's codes over them.
   const KvStatsArgs stats{quantize_v_too && !v_tiles ? v : nullptr, dims.seq_kv, n_chunks,

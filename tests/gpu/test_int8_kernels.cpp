@@ -274,17 +274,21 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
 
 // V scaled per 128-key block (QuantConfig::v_block == kKvPad): each V tile takes its own
 // channel amax in the codes launch (no whole-head pass), the same codes and scales as the CPU
-// quantizer's, the last tile partial; int8-fa refuses it with 64-key P blocks (it runs V per
-// 128 keys only with 128-key P blocks: WideBlocksInt8FaMatchesEmulation).
+// quantizer's, the last tile partial; with K's smoothing (the launch path: V's tiles run before
+// K's, without waiting for launch 1) and without (the one launch). int8-fa refuses it with
+// 64-key P blocks (it runs V per 128 keys only with 128-key P blocks:
+// WideBlocksInt8FaMatchesEmulation).
 TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
   SKIP_WITHOUT_DEVICE();
+  for (const bool smooth : {true, false})
   for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 300, 64, false), make_dims(1, 2, 2, 100, 1000, 128, true),
                                make_dims(1, 4, 4, 64, 4100, 128, false)}) {
     QuantConfig cfg;
     cfg.v_block = static_cast<int32_t>(kernels::kKvPad);
+    cfg.smooth_k = smooth;
     DeviceProblem prob(dims, cfg, normal_input(13));
     prob.quantize();
-    expect_quantized_as_host(prob, describe(dims) + " V per 128 keys");
+    expect_quantized_as_host(prob, describe(dims) + " V per 128 keys" + (smooth ? " smooth" : ""));
     EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
               cudaErrorNotSupported)
         << describe(dims);
@@ -301,8 +305,8 @@ TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
 // Long keys over several GQA kv heads: 40000 keys per head, so K's mean samples 128 of them
 // (common/numerics.h k_mean_sample_token) while V's amax carries across the finalize's staging
 // rounds (313 chunks of 128 keys, 128 a round, the last one partial), on more heads than one
-// finalize CTA covers; V per channel and per 128 keys (313 K tiles a head: both take the launch
-// path, K's mean made by launch 1; QuantizerScalesVPer128KeyBlock covers the one launch).
+// finalize CTA covers; V per channel and per 128 keys (313 K tiles a head; K's mean made by
+// launch 1).
 TEST(GpuInt8Kernels, QuantizerMatchesHostOverManyChunks) {
   SKIP_WITHOUT_DEVICE();
   for (const int32_t v_block : {0, static_cast<int32_t>(kernels::kKvPad)})
@@ -326,7 +330,7 @@ TEST(GpuInt8Kernels, QuantizerWithoutVMatchesHost) {
   for (const bool smooth : {false, true})
     for (const AttnDims& dims : {make_dims(3, 16, 4, 300, 520, 128, false), make_dims(2, 8, 8, 1, 2000, 64, true),
                                  make_dims(1, 4, 2, 64, 2200, 128, false),     // K's mean samples 128 keys
-                                 make_dims(1, 2, 1, 16, 9000, 128, false)}) {  // 71 K tiles: the launch path
+                                 make_dims(1, 2, 1, 16, 9000, 128, false)}) {  // 71 K tiles a head
       QuantConfig cfg;
       cfg.smooth_k = smooth;
       InputSpec input = normal_input(17);
