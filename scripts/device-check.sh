@@ -11,6 +11,11 @@
 #   CUDA_ARCHS="90a"                                   architectures to build (default 80;90a)
 #   GIT_COMMIT=$(git rev-parse --short=12 HEAD)        commit for the reports (the copy has no .git)
 #   CUDNN_ROOT=...                                     cuDNN 9 (default: PyTorch's, see below)
+#   SOURCE_DIR=.                                       the source tree the build stage builds (another
+#                                                      revision's: scripts/e2e-ab.sh)
+#   DEPS_PREFIX=...                                    the CMake prefix of .deps, already unpacked (two
+#                                                      builds at once must not unpack into it together)
+#   BUILD_TARGET=int8attn-bench                        build only this target (default: everything)
 #
 # Device call: carry [".deps"], command: scripts/device-check.sh
 set -uo pipefail
@@ -45,22 +50,15 @@ run_stage() {
 note "== device-check $(date -u +%FT%TZ) stages: $STAGES"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader 2>&1 | tee -a "$SUMMARY"
 
-# cuDNN on the GPU machine lives in PyTorch's environment (only .so.9 files; CMake links
-# that); the frontend headers arrive through .deps/unpack.sh into the prefix's include/.
-if [[ -z "${CUDNN_ROOT:-}" ]]; then
-  for d in /opt/torch/.venv/lib/python3*/site-packages/nvidia/cudnn; do
-    [[ -f $d/include/cudnn_version.h ]] && CUDNN_ROOT=$d
-  done
-fi
-# libcudnn.so.9 loads its sub-libraries (engines, heuristics) at run time: let the loader see them.
-[[ -n "${CUDNN_ROOT:-}" && -d $CUDNN_ROOT/lib ]] && export LD_LIBRARY_PATH="$CUDNN_ROOT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# shellcheck source=scripts/cudnn-env.sh
+source scripts/cudnn-env.sh  # CUDNN_ROOT, and its lib/ on LD_LIBRARY_PATH
 configure_and_build() {
-  local prefix
-  prefix=$(.deps/unpack.sh) || return 1
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINT8ATTN_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" \
+  local prefix=${DEPS_PREFIX:-}
+  [[ -n $prefix ]] || prefix=$(.deps/unpack.sh) || return 1
+  cmake -S "${SOURCE_DIR:-.}" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINT8ATTN_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" \
     -DINT8ATTN_CUDA_ARCHS="${CUDA_ARCHS:-80;90a}" -DINT8ATTN_GIT_COMMIT="${GIT_COMMIT:-}" \
     ${CUDNN_ROOT:+-DCUDNN_ROOT="$CUDNN_ROOT"} &&
-    cmake --build "$BUILD_DIR" -j "$JOBS"
+    cmake --build "$BUILD_DIR" -j "$JOBS" ${BUILD_TARGET:+--target "$BUILD_TARGET"}
 }
 has_stage build && run_stage build "$OUT/build.log" configure_and_build
 has_stage build && grep -E "cuDNN" "$OUT/build.log" | head -2 | tee -a "$SUMMARY"

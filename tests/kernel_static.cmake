@@ -66,3 +66,30 @@ add_test(NAME scripts.kernel_land_run_needs_prepare
          COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh run ${CMAKE_BINARY_DIR}/no-such-base)
 set_tests_properties(scripts.kernel_land_run_needs_prepare PROPERTIES LABELS cpu
   PASS_REGULAR_EXPRESSION "no stand-in at .*no-such-base: run 'scripts/kernel-land.sh prepare")
+
+# scripts/e2e-ab.sh (one device call that measures two revisions end to end): its usage, its
+# refusal to replace a folder that its prepare did not make, a prepared tree that `run` accepts
+# up to its configs (a missing one stops it before the device work), and its closing table
+# (scripts/e2e_ab_table.py) on kept reports: each variant's best round and its change.
+add_test(NAME scripts.e2e_ab_usage COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh)
+set_tests_properties(scripts.e2e_ab_usage PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "usage: scripts/e2e-ab.sh prepare REV \\[DIR\\] \\| scripts/e2e-ab.sh run")
+set(e2e_ab_folder ${CMAKE_BINARY_DIR}/e2e-ab-user-folder)
+add_test(NAME scripts.e2e_ab_keeps_other_folders
+         COMMAND bash -c "mkdir -p '${e2e_ab_folder}' && echo mine > '${e2e_ab_folder}/notes.txt' && bash '${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh' prepare HEAD '${e2e_ab_folder}'; cat '${e2e_ab_folder}/notes.txt'")
+set_tests_properties(scripts.e2e_ab_keeps_other_folders PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "e2e-ab-user-folder exists and is not a tree that prepare made; name another folder[^m]*mine")
+set(e2e_ab_base ${CMAKE_BINARY_DIR}/e2e-ab-base)
+add_test(NAME scripts.e2e_ab_prepare_then_run_checks_configs
+         COMMAND bash -c "bash '${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh' prepare HEAD '${e2e_ab_base}' && test -f '${e2e_ab_base}/CMakeLists.txt' && bash '${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh' run '${e2e_ab_base}' no-such-config.json")
+set_tests_properties(scripts.e2e_ab_prepare_then_run_checks_configs PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "holds [0-9a-f]+'s source tree.*no-such-config.json: no such config")
+if(INT8ATTN_PYTHON3_AB)
+  add_test(NAME scripts.e2e_ab_table
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/e2e_ab_table.py ${CMAKE_SOURCE_DIR}/tests/data/e2e-ab)
+  set_tests_properties(scripts.e2e_ab_table PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "fastest FP16 us: base 257.6 / tree 257.6[^i]*int8-fa +us: base: 329.7 \\(quantize 95.2\\) fp16-fallback +tree: 313.2 \\(-5.0%\\) \\(quantize 88.2\\) fp16-fallback")
+  add_test(NAME scripts.e2e_ab_table_rejects_folders_without_reports
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/e2e_ab_table.py ${CMAKE_SOURCE_DIR}/tests/data)
+  set_tests_properties(scripts.e2e_ab_table_rejects_folders_without_reports PROPERTIES LABELS cpu WILL_FAIL TRUE)
+endif()
