@@ -14,7 +14,9 @@
 #       base and tree in turn, and the table (scripts/e2e_ab_table.py) last. Both binaries read
 #       the same CONFIG files: name configs that REV's binary understands too.
 #
-#   E2E_ROUNDS=2   OUT=./e2e-ab-out (one folder a config, e2e-{base,tree}-rROUND.json in each)
+#   E2E_ROUNDS=2   OUT=./e2e-ab-out (one folder a config, e2e-{base,tree}-rROUND.json in each: only
+#                  the reports, since a device call brings back few files; build and sweep logs stay
+#                  in /tmp/e2e-ab-logs and their last lines are printed when one fails)
 #   E2E_ARGS="--backend cuda"   more sweep options for both (e.g. "--backend cuda --kernels int8-fa,fp16-cudnn")
 #   GIT_COMMIT=tree   the tree's commit in its reports (the copy on the device has no .git)
 # Exit status: 0 measured, 1 a build or a sweep failed, 2 bad usage.
@@ -47,7 +49,7 @@ prepare() {
 
 build() {  # VARIANT SOURCE_DIR COMMIT: /tmp/e2e-VARIANT/int8attn-bench
   DEPS_PREFIX=$prefix SOURCE_DIR=$2 GIT_COMMIT=$3 CUDA_ARCHS=90a STAGES=build BUILD_TARGET=int8attn-bench \
-    BUILD_DIR=/tmp/e2e-$1 JOBS=$jobs OUT=$out/build-$1 scripts/device-check.sh > /dev/null 2>&1
+    BUILD_DIR=/tmp/e2e-$1 JOBS=$jobs OUT=$logs/build-$1 scripts/device-check.sh > /dev/null 2>&1
 }
 
 run() {
@@ -63,7 +65,8 @@ run() {
     [[ -f $c ]] || { echo "e2e-ab: $c: no such config" >&2; exit 2; }
   done
   out=${OUT:-e2e-ab-out}
-  mkdir -p "$out"
+  logs=/tmp/e2e-ab-logs
+  mkdir -p "$out" "$logs"
   # shellcheck source=scripts/cudnn-env.sh
   source scripts/cudnn-env.sh
   prefix=$(.deps/unpack.sh) || exit 1  # once: the two builds must not unpack into it together
@@ -76,7 +79,7 @@ run() {
   for v in base tree; do
     if [[ ! -x /tmp/e2e-$v/int8attn-bench ]]; then
       echo "e2e-ab: the $v build failed; the last lines of its log:"
-      tail -20 "$out/build-$v/build.log"
+      tail -20 "$logs/build-$v/build.log"
       exit 1
     fi
   done
@@ -87,9 +90,9 @@ run() {
       for v in base tree; do
         # shellcheck disable=SC2086  # E2E_ARGS holds several options
         if ! /tmp/e2e-$v/int8attn-bench sweep ${E2E_ARGS:---backend cuda} -c "$c" \
-          -o "$out/$(basename "$c" .json)/e2e-$v-r$r.json" --quiet --format none > "$out/sweep-$v.log" 2>&1; then
+          -o "$out/$(basename "$c" .json)/e2e-$v-r$r.json" --quiet --format none > "$logs/sweep-$v.log" 2>&1; then
           echo "e2e-ab: $v's sweep of $c (round $r) failed:"
-          tail -5 "$out/sweep-$v.log"
+          tail -5 "$logs/sweep-$v.log"
           status=1
         fi
       done
