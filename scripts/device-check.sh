@@ -10,7 +10,7 @@
 #   GTEST_FILTER=...                                   restricts the gpu-tests stage
 #   CUDA_ARCHS="90a"                                   architectures to build (default 80;90a)
 #   GIT_COMMIT=$(git rev-parse --short=12 HEAD)        commit for the reports (the copy has no .git)
-#   CUDNN_ROOT=...                                     cuDNN 9 (default: PyTorch's, see below)
+#   CUDNN_ROOT=...                                     cuDNN 9 (default: PyTorch's: scripts/cudnn-env.sh)
 #   SOURCE_DIR=.                                       the source tree the build stage builds (another
 #                                                      revision's: scripts/e2e-ab.sh)
 #   DEPS_PREFIX=...                                    the CMake prefix of .deps, already unpacked (two
