@@ -44,8 +44,9 @@ template <int kD, bool kKThread = false>
 constexpr int kTokenTile = token_tile(kD, kKThread);
 static_assert(kTokenTile<128> == 128 && kTokenTile<64> == 256 && kTokenTile<64, true> == kKThreadSpan, "32 KB a tile");
 static_assert(kKvPad % kMeanChunk == 0, "chunks and V tiles must tile padded_seq_kv exactly");
-// The shared memory of one CTA's work item, whichever it is: a token tile (and K's mean's pairs
-// past it), a V statistics chunk (the warps' amax) or a V tile (and its channel amax past it).
+// The shared memory of one CTA's work item, whichever it is: a token tile, K's mean's pairs (the
+// statistics launch's mean CTA), a V statistics chunk (the warps' amax) or a V tile (and its
+// channel amax past it).
 template <int kD>
 constexpr int kItemSmemBytes = (kTokenTile<kD> > kMeanChunk ? kTokenTile<kD> : kMeanChunk) * kD * 2 + kWarps * kD * 4;
 
