@@ -114,7 +114,7 @@ I8A_HD uint32_t quantize_s8_in_range_bits(float x, float inv_scale) {
 // narrows K's range before its codes, and 128 tokens estimate it to a tenth of a channel's
 // spread: in an FP64 model rel L2 stayed within its seed-to-seed noise of the exact mean's and
 // of the 16 chunks of 128 tokens this sample replaced (docs/accuracy.md, "K's mean"). So small a
-// sample is one CTA's two rounds of loads a head, made while the quantizer's Q and V codes run.
+// sample is one CTA's one round of loads a head, made while the quantizer's Q and V codes run.
 constexpr int64_t kKMeanSamples = 128;
 constexpr int64_t kKMeanGroups = 16;
 static_assert(kKMeanSamples % kKMeanGroups == 0 && kKMeanGroups % 2 == 0, "whole groups, in pairs");

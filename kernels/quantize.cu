@@ -12,7 +12,7 @@
 // Every code comes from one launch (codes_kernel), which reads Q, K and V once (V per channel:
 // launch 1 reads V too); the launches before it exist only for what must see a whole head
 // first, and each launch after the first is a programmatic dependent of the one before
-// (launch_after), no memset:
+// (launch_quantizer), no memset:
 //   1 stats:    K's mean, a CTA a kv head (smoothing: k_mean); V per channel: per 128-token chunk
 //               V's channel amax -> scratch at the start of the k8 buffer (launch 3 overwrites it)
 //   2 finalize: V per channel: per kv-head channel, V's amax (in v_scale)
@@ -233,30 +233,26 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
 // add by a shuffle, and one thread a channel adds the pairs in order through `pairs`.
 template <int kD>
 __device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[kKMeanGroups / 2][kD], float* store) {
-  constexpr int kLanes = kD / 8, kPerGroup = static_cast<int>(kKMeanSamples / kKMeanGroups), kRound = 4;
-  static_assert(kPerGroup % kRound == 0, "whole rounds");
+  constexpr int kLanes = kD / 8, kPerGroup = static_cast<int>(kKMeanSamples / kKMeanGroups);
   static_assert(kKMeanGroups * kLanes <= kThreads && 2 * kLanes <= 32 && 32 % (2 * kLanes) == 0,
                 "the row groups fit the CTA and a pair of them one warp");
   const int g = static_cast<int>(threadIdx.x) / kLanes, lane_c0 = (static_cast<int>(threadIdx.x) % kLanes) * 8;
   const int64_t n = k_mean_samples(seq);
   float part[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
   if (g < kKMeanGroups) {  // warp-uniform: whole warps of groups
+    uint4 raw[kPerGroup];  // every sample of the row group in flight at once: one memory latency
 #pragma unroll
-    for (int r = 0; r < kPerGroup / kRound; ++r) {  // kRound samples in flight at a time: registers
-      uint4 raw[kRound];
+    for (int p = 0; p < kPerGroup; ++p) {
+      const int64_t i = g + p * kKMeanGroups;
+      raw[p] = i < n ? *reinterpret_cast<const uint4*>(head + k_mean_sample_token(seq, i) * kD + lane_c0)
+                     : make_uint4(0, 0, 0, 0);
+    }
 #pragma unroll
-      for (int p = 0; p < kRound; ++p) {
-        const int64_t i = g + (r * kRound + p) * kKMeanGroups;
-        raw[p] = i < n ? *reinterpret_cast<const uint4*>(head + k_mean_sample_token(seq, i) * kD + lane_c0)
-                       : make_uint4(0, 0, 0, 0);
-      }
+    for (int p = 0; p < kPerGroup; ++p) {
+      if (g + p * kKMeanGroups >= n) continue;  // added nothing, as the CPU does
+      const __half* x = reinterpret_cast<const __half*>(&raw[p]);
 #pragma unroll
-      for (int p = 0; p < kRound; ++p) {
-        if (g + (r * kRound + p) * kKMeanGroups >= n) continue;  // added nothing, as the CPU does
-        const __half* x = reinterpret_cast<const __half*>(&raw[p]);
-#pragma unroll
-        for (int e = 0; e < 8; ++e) part[e] += __half2float(x[e]);
-      }
+      for (int e = 0; e < 8; ++e) part[e] += __half2float(x[e]);
     }
   }
 #pragma unroll
@@ -550,18 +546,17 @@ cudaError_t device_major(int& major) {
   return err == cudaSuccess ? cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) : err;
 }
 
-// A quantizer launch after another one of the same quantization (`after` false: the first, a
-// plain launch): a programmatic dependent (fa::launch_kernel) on sm_90+, a plain launch before.
-// Each waits (pdl_wait) before it reads the launch before's results or writes what that launch
-// may still read. int8-fa's
+// A quantizer launch: `dependent` (after another launch of the same quantization, on sm_90+)
+// makes it a programmatic dependent (fa::launch_kernel) that starts during the last wave of the
+// launch before; otherwise a plain launch. Each dependent waits (pdl_wait) before it reads the
+// launch before's results or writes what that launch may still read. int8-fa's
 // warp-specialized kernels launch so after the quantizer too (FusedTuning::dependent_launch);
 // int8-qk's kernels do not (as a dependent, measured 1-2% slower end to end at 4K and 16K on an
 // H200: docs/perf-log.md q5).
 template <class... Params, class... Args>
-cudaError_t launch_after(bool after, void (*kernel)(Params...), unsigned grid, cudaStream_t stream, Args&&... args) {
-  int major = 0;
-  if (const cudaError_t err = device_major(major); err != cudaSuccess) return err;
-  return fa::launch_kernel(kernel, grid, kThreads, 0, after && major >= 9, stream, std::forward<Args>(args)...);
+cudaError_t launch_quantizer(bool dependent, void (*kernel)(Params...), unsigned grid, cudaStream_t stream,
+                             Args&&... args) {
+  return fa::launch_kernel(kernel, grid, kThreads, 0, dependent, stream, std::forward<Args>(args)...);
 }
 
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
@@ -577,21 +572,24 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
   const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0,
                 k_items = qk_items(ka, k_thread_groups);
   const int64_t stats_ctas = (k_mean ? bk : 0) + bk * stats_chunks(stats);
-  cudaError_t err = cudaSuccess;
+  int major = 0;  // programmatic dependents from sm_90: asked once a call
+  cudaError_t err = device_major(major);
+  if (err != cudaSuccess) return err;
+  const bool pdl = major >= 9;
   if (stats_ctas > 0) {
     stats_kernel<kD><<<blocks_for(stats_ctas, 1), kThreads, 0, stream>>>(ka, k_mean, stats);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
   }
   if (stats.v) {
-    err = launch_after(true, finalize_v_amax_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD),
+    err = launch_quantizer(pdl, finalize_v_amax_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD),
                        v_scale);
     if (err != cudaSuccess) return err;
   }
   const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_tiles_per_head(va));
-  err = launch_after(stats_ctas > 0, k_thread_groups ? codes_kernel<kD, true> : codes_kernel<kD, false>,
+  err = launch_quantizer(pdl && stats_ctas > 0, k_thread_groups ? codes_kernel<kD, true> : codes_kernel<kD, false>,
                      blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by the codes
-  return launch_after(true, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
+  return launch_quantizer(pdl, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
 }
 
 }  // namespace
