@@ -142,7 +142,13 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // kernel: on the quantizer's Q it ran 7% faster end to end at 1K keys and within 1% at 4K-32K
 // (s15). FusedTuning::fused_q = 1 fuses both at any length. False for int8-qk (int8_pv false):
 // its kernel was slower with Q fused.
+// Causal rows fuse from kFusedQMinCausalKeys: a causal tile holds about half the blocks of a
+// full row's, so the quantizing warps' share of each tile doubles, and where a CTA walks few
+// short tiles (Llama-3-8B's 32 heads at 1K-2K) their Q is not ready ahead of the consumers.
+// H200 kernel_bench (s36): the 128-key kernel on the quantizer's Q ran 51% / 19% faster than
+// fused at 1K / 2K there, 7% at 4K, where the quantizer's Q half costs about as much again.
 inline constexpr int64_t kFusedQMinKeys = 2048;
+inline constexpr int64_t kFusedQMinCausalKeys = 4096;
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with

@@ -231,7 +231,7 @@ bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
 // Whether the INT8 kernel for these options quantizes FP16 Q itself (attention_quantizes_q):
 // int8-fa's warp-specialized kernel at head_dim 128 would run (and FusedTuning::wgmma does not
 // force mma.sync) with per-token Q scales and no rotation (the kernel has neither), and with
-// 128-key P blocks from kFusedQMinKeys keys, unless FusedTuning::fused_q = 1 asks for any
+// 128-key P blocks from kFusedQMinKeys keys (kFusedQMinCausalKeys on causal rows), unless FusedTuning::fused_q = 1 asks for any
 // length and the 64-key kernel too. int8-qk does not, nor int8-fa at 64: their kernels ran
 // 4-34% and 3% slower with the quantizing warps live (docs/perf-log.md fq3, s10), more than the
 // quantize step saves. int8-fa's 64-key kernel ran 18% slower at 1K with them since its store
@@ -239,7 +239,8 @@ bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
 // 128-key one at 1K 0.349 + 0.078 against 0.288 + 0.104 ms on the quantizer's Q (s17).
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
   if (variant != Variant::Int8Full || dims.head_dim != 128 || tuning().fused_q == 0) return false;
-  if (tuning().fused_q != 1 && (!wide_p_blocks(cfg) || dims.seq_kv < kFusedQMinKeys)) return false;
+  const int64_t min_keys = dims.causal ? kFusedQMinCausalKeys : kFusedQMinKeys;
+  if (tuning().fused_q != 1 && (!wide_p_blocks(cfg) || dims.seq_kv < min_keys)) return false;
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || !int8fa_options_supported(cfg)) return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
   if (tuning().wgmma == 0) return false;
