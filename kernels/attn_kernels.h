@@ -142,13 +142,15 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // kernel: on the quantizer's Q it ran 7% faster end to end at 1K keys and within 1% at 4K-32K
 // (s15). FusedTuning::fused_q = 1 fuses both at any length. False for int8-qk (int8_pv false):
 // its kernel was slower with Q fused.
-// Causal rows fuse from kFusedQMinCausalKeys: a causal tile holds about half the blocks of a
-// full row's, so the quantizing warps' share of each tile doubles, and where a CTA walks few
-// short tiles (Llama-3-8B's 32 heads at 1K-2K) their Q is not ready ahead of the consumers.
-// H200 kernel_bench (s36): the 128-key kernel on the quantizer's Q ran 51% / 19% faster than
-// fused at 1K / 2K there, 7% at 4K, where the quantizer's Q half costs about as much again.
+// Causal rows below kFusedQMinCausalKeys fuse only on grids of kFusedQMinCausalTilesPerSm
+// tiles an SM or more: a causal tile holds about half the blocks of a full row's, and where a
+// CTA walks few short tiles the quantizing warps' Q is not ready ahead of the consumers.
+// H200 end to end (s36, causal, 2K keys): Llama-3-8B's 32/8 heads at batch 1 (2.7 tiles an
+// SM) 12.8% faster on the quantizer's Q; 16 heads at batch 8 (10.7 tiles an SM) 1.2% faster
+// fused (the quantizer's Q half costs 23 µs, the kernel saves 19).
 inline constexpr int64_t kFusedQMinKeys = 2048;
 inline constexpr int64_t kFusedQMinCausalKeys = 4096;
+inline constexpr int64_t kFusedQMinCausalTilesPerSm = 6;
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with

@@ -228,10 +228,25 @@ bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
          fa::ws_supports(dims.seq_q, padded_seq_kv(dims.seq_kv), dims.batch * dims.heads, qk_group_tokens(cfg));
 }
 
+// The current device's SM count (0 if it cannot be read).
+int device_sms() {
+  int device = 0, sms = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
+    return 0;
+  return sms;
+}
+
+// The 128-key int8-fa kernel's query tiles (kWsSplitRows rows each) over every head.
+int64_t wide_ws_tiles(const AttnDims& dims) {
+  return dims.batch * dims.heads * ((dims.seq_q + fa::kWsSplitRows - 1) / fa::kWsSplitRows);
+}
+
 // Whether the INT8 kernel for these options quantizes FP16 Q itself (attention_quantizes_q):
 // int8-fa's warp-specialized kernel at head_dim 128 would run (and FusedTuning::wgmma does not
 // force mma.sync) with per-token Q scales and no rotation (the kernel has neither), and with
-// 128-key P blocks from kFusedQMinKeys keys (kFusedQMinCausalKeys on causal rows), unless FusedTuning::fused_q = 1 asks for any
+// 128-key P blocks from kFusedQMinKeys keys (on causal rows below kFusedQMinCausalKeys, on grids
+// of kFusedQMinCausalTilesPerSm tiles an SM), unless FusedTuning::fused_q = 1 asks for any
 // length and the 64-key kernel too. int8-qk does not, nor int8-fa at 64: their kernels ran
 // 4-34% and 3% slower with the quantizing warps live (docs/perf-log.md fq3, s10), more than the
 // quantize step saves. int8-fa's 64-key kernel ran 18% slower at 1K with them since its store
@@ -239,8 +254,10 @@ bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
 // 128-key one at 1K 0.349 + 0.078 against 0.288 + 0.104 ms on the quantizer's Q (s17).
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
   if (variant != Variant::Int8Full || dims.head_dim != 128 || tuning().fused_q == 0) return false;
-  const int64_t min_keys = dims.causal ? kFusedQMinCausalKeys : kFusedQMinKeys;
-  if (tuning().fused_q != 1 && (!wide_p_blocks(cfg) || dims.seq_kv < min_keys)) return false;
+  if (tuning().fused_q != 1 && (!wide_p_blocks(cfg) || dims.seq_kv < kFusedQMinKeys)) return false;
+  if (tuning().fused_q != 1 && dims.causal && dims.seq_kv < kFusedQMinCausalKeys &&
+      wide_ws_tiles(dims) < kFusedQMinCausalTilesPerSm * device_sms())
+    return false;
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || !int8fa_options_supported(cfg)) return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
   if (tuning().wgmma == 0) return false;
@@ -260,12 +277,7 @@ int64_t int8fa_split_slots(const AttnDims& dims, const QuantConfig& cfg) {
   // Hopper's 128-key int8-fa at head_dim 128 (WsShape::kSplitKeys), non-causal rows (ws_split_plan).
   if (dims.causal || !dims_valid(dims) || dims.head_dim != 128 || !wide_p_blocks(cfg)) return 0;
   if (!int8fa_ws_runs(dims, cfg)) return 0;
-  int device = 0, sms = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
-    return 0;
-  const int64_t tiles = dims.batch * dims.heads * ((dims.seq_q + fa::kWsSplitRows - 1) / fa::kWsSplitRows);
-  return std::min<int64_t>(sms, fa::kWsSplitMaxParts * tiles);
+  return std::min<int64_t>(device_sms(), fa::kWsSplitMaxParts * wide_ws_tiles(dims));
 }
 
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv) {
