@@ -680,6 +680,38 @@ QuantConfig wide_blocks() {
   return cfg;
 }
 
+// Where int8-fa's 128-key kernel quantizes FP16 Q itself (attention_quantizes_q, 128-key blocks):
+// full rows from 2K keys; causal rows from 4K keys, and below that only on grids of at least six
+// 192-row tiles an SM (Llama-3-8B's 2K prefill, 352 tiles, read the quantizer's Q 12.8% faster
+// end to end on an H200; 16 heads x batch 8, 1,408 tiles, ran 1.2% faster fused: docs/perf-log.md
+// s36). FusedQEverywhere fuses them all. No kernel runs: the rule alone.
+TEST(GpuInt8Kernels, FusedQRuleFollowsTheCausalGrid) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  int device = 0, sms = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), cudaSuccess);
+  const QuantConfig cfg = wide_blocks();
+  struct Case {
+    AttnDims dims;
+    int64_t tiles;  // 192-row tiles over every head
+  };
+  const Case cases[] = {
+      {make_dims(1, 32, 8, 2048, 2048, 128, true), 32 * 11},    // Llama-3-8B, 2K causal
+      {make_dims(8, 16, 16, 2048, 2048, 128, true), 128 * 11},  // 16 heads x batch 8, 2K causal
+      {make_dims(1, 32, 8, 4096, 4096, 128, true), 32 * 22},    // from 4K keys: any grid
+      {make_dims(1, 32, 8, 2048, 2048, 128, false), 32 * 11},   // full rows: from 2K keys
+      {make_dims(1, 32, 8, 1024, 1024, 128, false), 32 * 6},    // below 2K keys: never
+  };
+  for (const Case& c : cases) {
+    const AttnDims& d = c.dims;
+    const bool fused = d.seq_kv >= 2048 && (!d.causal || d.seq_kv >= 4096 || c.tiles >= 6 * static_cast<int64_t>(sms));
+    EXPECT_EQ(kernels::attention_quantizes_q(d, cfg, true), fused) << describe(d) << ", " << sms << " SMs";
+    const FusedQEverywhere everywhere;
+    EXPECT_TRUE(kernels::attention_quantizes_q(d, cfg, true)) << describe(d) << ": fused_q 1";
+  }
+}
+
 // int8-fa's 128-key kernels in every tile order on shapes whose last query block is short and
 // whose tiles outnumber the SMs (the rule turns them: short-last at head_dim 128,
 // query-block-major at 64): a tile walked twice or never would leave the poison or differ, so
