@@ -581,13 +581,13 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
   }
   if (stats.v) {
-    err = launch_quantizer(pdl, finalize_v_amax_kernel, blocks_for(bk * kD, 32), stream, stats, static_cast<int>(kD),
-                       v_scale);
+    err = launch_quantizer(pdl, finalize_v_amax_kernel, blocks_for(bk * kD, 32), stream, stats,
+                           static_cast<int>(kD), v_scale);
     if (err != cudaSuccess) return err;
   }
   const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_tiles_per_head(va));
   err = launch_quantizer(pdl && stats_ctas > 0, k_thread_groups ? codes_kernel<kD, true> : codes_kernel<kD, false>,
-                     blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
+                         blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by the codes
   return launch_quantizer(pdl, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
 }
