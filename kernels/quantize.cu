@@ -511,11 +511,11 @@ __global__ void __launch_bounds__(kThreads)
 // The codes launch (launch 3, or the only one): Q's items, then V's tiles, then K's items, V's
 // and K's each kv head's in turn from the last head (with V per channel, the heads launch 1 read
 // last are the likeliest to still be in L2). Q and V per 128-key block need nothing from the
-// launches before, so their tiles run while K's mean is made (a CTA a head and two dependent
-// rounds of loads: 5.3 us at 16 heads, ncu, H200); K's items wait for it (pdl_wait) after
-// issuing their loads, and V per channel for its amax. Against launch 1 holding Q and every K
-// tile making the mean itself: the quantizer -4 to -11% at 16 heads, within +-3 us on
-// Llama-3-8B's one-wave grids (docs/perf-log.md s35). Five CTAs an SM (48 registers, 28 B
+// launches before, so their tiles run while K's mean is made (a CTA a head, its samples in one
+// round of loads; 5.3 us at 16 heads in s35's two rounds, ncu, H200); K's items wait for it
+// (pdl_wait) after issuing their loads, and V per channel for its amax. Against launch 1
+// holding Q and every K tile making the mean itself: the quantizer -4 to -11% at 16 heads,
+// within +-3 us on Llama-3-8B's one-wave grids (docs/perf-log.md s35). Five CTAs an SM (48 registers, 28 B
 // spilled): against four, 1% faster at 16 heads and head_dim 128, 3-4% at 64, 5-14% on
 // Llama-3-8B's GQA shapes (s15).
 template <int kD, bool kKThread>
