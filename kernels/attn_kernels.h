@@ -145,12 +145,13 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // Causal rows below kFusedQMinCausalKeys fuse only on grids of kFusedQMinCausalTilesPerSm
 // tiles an SM or more: a causal tile holds about half the blocks of a full row's, and where a
 // CTA walks few short tiles the quantizing warps' Q is not ready ahead of the consumers.
-// H200 end to end (s36, causal, 2K keys): Llama-3-8B's 32/8 heads at batch 1 (2.7 tiles an
-// SM) 12.8% faster on the quantizer's Q; 16 heads at batch 8 (10.7 tiles an SM) 1.2% faster
-// fused (the quantizer's Q half costs 23 µs, the kernel saves 19).
+// H200 end to end (s37, causal, 2K keys, configs/int8-causal-grid.json with fused_q 0 and 1):
+// fused against the quantizer's Q +30.6 / +9.1 / +1.2 / −1.2% at 1.3 / 2.7 / 5.3 / 10.7 tiles
+// an SM (16 heads), +14.6 / +4.1 / −1.7% at 2.7 / 5.3 / 10.7 (Llama-3-8B's 32/8 heads): the
+// lines cross at 8.0 and 9.1 tiles an SM.
 inline constexpr int64_t kFusedQMinKeys = 2048;
 inline constexpr int64_t kFusedQMinCausalKeys = 4096;
-inline constexpr int64_t kFusedQMinCausalTilesPerSm = 6;
+inline constexpr int64_t kFusedQMinCausalTilesPerSm = 8;
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with

@@ -254,10 +254,12 @@ int64_t wide_ws_tiles(const AttnDims& dims) {
 // 128-key one at 1K 0.349 + 0.078 against 0.288 + 0.104 ms on the quantizer's Q (s17).
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
   if (variant != Variant::Int8Full || dims.head_dim != 128 || tuning().fused_q == 0) return false;
-  if (tuning().fused_q != 1 && (!wide_p_blocks(cfg) || dims.seq_kv < kFusedQMinKeys)) return false;
-  if (tuning().fused_q != 1 && dims.causal && dims.seq_kv < kFusedQMinCausalKeys &&
-      wide_ws_tiles(dims) < kFusedQMinCausalTilesPerSm * device_sms())
-    return false;
+  if (tuning().fused_q != 1) {
+    if (!wide_p_blocks(cfg) || dims.seq_kv < kFusedQMinKeys) return false;
+    if (dims.causal && dims.seq_kv < kFusedQMinCausalKeys &&
+        wide_ws_tiles(dims) < kFusedQMinCausalTilesPerSm * device_sms())
+      return false;
+  }
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || !int8fa_options_supported(cfg)) return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
   if (tuning().wgmma == 0) return false;

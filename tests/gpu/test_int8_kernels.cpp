@@ -699,13 +699,15 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheCausalGrid) {
   const Case cases[] = {
       {make_dims(1, 32, 8, 2048, 2048, 128, true), 32 * 11},    // Llama-3-8B, 2K causal
       {make_dims(8, 16, 16, 2048, 2048, 128, true), 128 * 11},  // 16 heads x batch 8, 2K causal
+      {make_dims(4, 16, 16, 2048, 2048, 128, true), 64 * 11},   // 5.3 tiles an SM on 132 SMs
+      {make_dims(3, 32, 8, 2048, 2048, 128, true), 96 * 11},    // 8.0 tiles an SM on 132 SMs
       {make_dims(1, 32, 8, 4096, 4096, 128, true), 32 * 22},    // from 4K keys: any grid
       {make_dims(1, 32, 8, 2048, 2048, 128, false), 32 * 11},   // full rows: from 2K keys
       {make_dims(1, 32, 8, 1024, 1024, 128, false), 32 * 6},    // below 2K keys: never
   };
   for (const Case& c : cases) {
     const AttnDims& d = c.dims;
-    const bool fused = d.seq_kv >= 2048 && (!d.causal || d.seq_kv >= 4096 || c.tiles >= 6 * static_cast<int64_t>(sms));
+    const bool fused = d.seq_kv >= 2048 && (!d.causal || d.seq_kv >= 4096 || c.tiles >= kernels::kFusedQMinCausalTilesPerSm * sms);
     EXPECT_EQ(kernels::attention_quantizes_q(d, cfg, true), fused) << describe(d) << ", " << sms << " SMs";
     const FusedQEverywhere everywhere;
     EXPECT_TRUE(kernels::attention_quantizes_q(d, cfg, true)) << describe(d) << ": fused_q 1";
