@@ -707,7 +707,8 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheCausalGrid) {
   };
   for (const Case& c : cases) {
     const AttnDims& d = c.dims;
-    const bool fused = d.seq_kv >= 2048 && (!d.causal || d.seq_kv >= 4096 || c.tiles >= kernels::kFusedQMinCausalTilesPerSm * sms);
+    const bool fused = d.seq_kv >= 2048 &&
+                       (!d.causal || d.seq_kv >= 4096 || c.tiles >= kernels::kFusedQMinCausalTilesPerSm * sms);
     EXPECT_EQ(kernels::attention_quantizes_q(d, cfg, true), fused) << describe(d) << ", " << sms << " SMs";
     const FusedQEverywhere everywhere;
     EXPECT_TRUE(kernels::attention_quantizes_q(d, cfg, true)) << describe(d) << ": fused_q 1";
