@@ -51,17 +51,27 @@ if(INT8ATTN_PYTHON3_AB)
   set_tests_properties(scripts.ab_table_rejects_other_logs PROPERTIES LABELS cpu WILL_FAIL TRUE)
 endif()
 
+# A device script's two halves (prepare here, run on the GPU machine): its usage message, and its
+# prepare refusing to replace a folder that an earlier prepare did not make (the user's file stays).
+# NAME: the tests' prefix (scripts.NAME_usage, scripts.NAME_keeps_other_folders) and the folder's
+# (NAME with dashes); PREPARE: prepare's arguments before the folder; the two expected messages.
+function(add_device_script_tests name script prepare usage_regex refusal_regex)
+  add_test(NAME scripts.${name}_usage COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/${script})
+  set_tests_properties(scripts.${name}_usage PROPERTIES LABELS cpu PASS_REGULAR_EXPRESSION "${usage_regex}")
+  string(REPLACE "_" "-" folder_name "${name}")
+  set(folder ${CMAKE_BINARY_DIR}/${folder_name}-user-folder)
+  add_test(NAME scripts.${name}_keeps_other_folders
+           COMMAND bash -c "mkdir -p '${folder}' && echo mine > '${folder}/notes.txt' && bash '${CMAKE_SOURCE_DIR}/scripts/${script}' ${prepare} '${folder}'; cat '${folder}/notes.txt'")
+  set_tests_properties(scripts.${name}_keeps_other_folders PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "${folder_name}-user-folder ${refusal_regex}[^m]*mine")
+endfunction()
+
 # scripts/kernel-land.sh (one device call that validates and measures a kernel change): its
 # usage, its refusal to replace a folder that its prepare did not make, and a run without the
 # base stand-in stopping before the device work.
-add_test(NAME scripts.kernel_land_usage COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh)
-set_tests_properties(scripts.kernel_land_usage PROPERTIES LABELS cpu
-  PASS_REGULAR_EXPRESSION "usage: scripts/kernel-land.sh prepare \\[DIR\\] \\| scripts/kernel-land.sh run")
-set(kernel_land_folder ${CMAKE_BINARY_DIR}/kernel-land-user-folder)
-add_test(NAME scripts.kernel_land_keeps_other_folders
-         COMMAND bash -c "mkdir -p '${kernel_land_folder}' && echo mine > '${kernel_land_folder}/notes.txt' && bash '${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh' prepare '${kernel_land_folder}'; cat '${kernel_land_folder}/notes.txt'")
-set_tests_properties(scripts.kernel_land_keeps_other_folders PROPERTIES LABELS cpu
-  PASS_REGULAR_EXPRESSION "kernel-land-user-folder exists and is not a stand-in that prepare made; name another folder[^m]*mine")
+add_device_script_tests(kernel_land kernel-land.sh prepare
+  "usage: scripts/kernel-land.sh prepare \\[DIR\\] \\| scripts/kernel-land.sh run"
+  "exists and is not a stand-in that prepare made; name another folder")
 add_test(NAME scripts.kernel_land_run_needs_prepare
          COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh run ${CMAKE_BINARY_DIR}/no-such-base)
 set_tests_properties(scripts.kernel_land_run_needs_prepare PROPERTIES LABELS cpu
@@ -71,14 +81,9 @@ set_tests_properties(scripts.kernel_land_run_needs_prepare PROPERTIES LABELS cpu
 # refusal to replace a folder that its prepare did not make, a prepared tree that `run` accepts
 # up to its configs (a missing one stops it before the device work), and its closing table
 # (scripts/e2e_ab_table.py) on kept reports: each variant's best round and its change.
-add_test(NAME scripts.e2e_ab_usage COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh)
-set_tests_properties(scripts.e2e_ab_usage PROPERTIES LABELS cpu
-  PASS_REGULAR_EXPRESSION "usage: scripts/e2e-ab.sh prepare REV \\[DIR\\] \\| scripts/e2e-ab.sh run")
-set(e2e_ab_folder ${CMAKE_BINARY_DIR}/e2e-ab-user-folder)
-add_test(NAME scripts.e2e_ab_keeps_other_folders
-         COMMAND bash -c "mkdir -p '${e2e_ab_folder}' && echo mine > '${e2e_ab_folder}/notes.txt' && bash '${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh' prepare HEAD '${e2e_ab_folder}'; cat '${e2e_ab_folder}/notes.txt'")
-set_tests_properties(scripts.e2e_ab_keeps_other_folders PROPERTIES LABELS cpu
-  PASS_REGULAR_EXPRESSION "e2e-ab-user-folder exists and is not a tree that prepare made; name another folder[^m]*mine")
+add_device_script_tests(e2e_ab e2e-ab.sh "prepare HEAD"
+  "usage: scripts/e2e-ab.sh prepare REV \\[DIR\\] \\| scripts/e2e-ab.sh run"
+  "exists and is not a tree that prepare made; name another folder")
 set(e2e_ab_base ${CMAKE_BINARY_DIR}/e2e-ab-base)
 add_test(NAME scripts.e2e_ab_prepare_then_run_checks_configs
          COMMAND bash -c "bash '${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh' prepare HEAD '${e2e_ab_base}' && test -f '${e2e_ab_base}/CMakeLists.txt' && bash '${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh' run '${e2e_ab_base}' no-such-config.json")

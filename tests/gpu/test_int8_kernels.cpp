@@ -681,10 +681,10 @@ QuantConfig wide_blocks() {
 }
 
 // Where int8-fa's 128-key kernel quantizes FP16 Q itself (attention_quantizes_q, 128-key blocks):
-// full rows from 2K keys; causal rows from 4K keys, and below that only on grids of at least six
-// 192-row tiles an SM (Llama-3-8B's 2K prefill, 352 tiles, read the quantizer's Q 12.8% faster
-// end to end on an H200; 16 heads x batch 8, 1,408 tiles, ran 1.2% faster fused: docs/perf-log.md
-// s36). FusedQEverywhere fuses them all. No kernel runs: the rule alone.
+// full rows from 2K keys; causal rows from 4K keys, and below that only on grids of at least
+// kFusedQMinCausalTilesPerSm (8) 192-row tiles an SM (Llama-3-8B's 2K prefill, 352 tiles, read
+// the quantizer's Q 12.8% faster end to end on an H200; fused and unfused cross at 8.0-9.1 tiles
+// an SM: docs/perf-log.md s36, s37). FusedQEverywhere fuses them all. No kernel runs: the rule alone.
 TEST(GpuInt8Kernels, FusedQRuleFollowsTheCausalGrid) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
