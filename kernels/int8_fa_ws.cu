@@ -77,7 +77,6 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
   // fused_q (int8-fa, WsShape::kFusedQ): FP16 Q in columns of 64 channels, quantized by the
   // producer's warps; there are no INT8 Q codes to map (the harness leaves them out).
   out.fused_q = W::kFusedQ && base.q_half != nullptr && base.group_tokens == 1;
-  out.q_scales_in_smem = out.fused_q || W::kStagedQScales;
   const bool qk_ok =
       (out.fused_q || encode_map(out.q_map, base.q, qk_bytes, kD, static_cast<uint64_t>(base.seq_q),
                                  static_cast<uint64_t>(batch_heads), qk_box, W::kBlockM)) &&

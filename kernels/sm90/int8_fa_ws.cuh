@@ -69,10 +69,6 @@ struct WsParams {
   // v_blocks] FP32, box [head_dim, 1]; v_blocks = padded seq_kv / 128.
   CUtensorMap v_scale_map;
   int32_t v_blocks;
-  // fused_q or WsShape::kStagedQScales: each Q slot's scales are in shared memory. A run-time
-  // flag even where the kernel fixes it: with the global read compiled out, the serial
-  // consumer's step spilled 2 STL + 3 LDL more (805 SASS against 801); branched over, it did not.
-  int32_t q_scales_in_smem;  // (in v_blocks' padding: the other fields keep their offsets)
   CUtensorMap o_map;  // WsShape::kTmaStoreO: out [head_dim, seq_q, batch*heads] FP16, box [64, 64, 1]
   // Split-KV of the last round (WsShape::kSplitKeys; ws_split.h's WsSplitPlan): tiles
   // [split_first, split_first + split_tiles) in split_parts parts each (split_parts 1: none).
@@ -177,12 +173,6 @@ struct WsShape {
   // others keep round robin and their own count of it: at 64 the same walk cost the kernel 3-4%
   // on full rows (its step's order moved) for no gain on causal ones.
   static constexpr bool kDynamicTiles = kInt8PV && kKeys == 128 && kD == 128;
-  // The quantizer's Q in the kernel that can fuse it (fused_q off): producer warp 1 stages each
-  // tile's Q scales into its slot beside the codes (ws_stage_q_scales), where the quantizing
-  // warps put them with fused_q, so that no consumer waits on a global load at its tile switch
-  // (1.8% of the kernel's warp samples at 1K keys): kernel_bench +2.0% at 1K, +0.8% at 2K x b8,
-  // +1.2% on Llama-3-8B's 1K causal, within ±0.4% elsewhere (H200, docs/perf-log.md s38).
-  static constexpr bool kStagedQScales = kFusedQ && kDynamicTiles;
   // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
@@ -200,10 +190,9 @@ struct WsShape {
   static constexpr int kQuantLanes = kKeys == 128 ? kD / 8 : 32;
   // + the FP16 Q stage's full and empty; kSplitKV: + the slots' V-full and V-empty
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0) + (kSplitKV ? 2 * kStages : 0);
-  // kDynamicTiles: the item of each Q slot, then of the FP16 Q stage; kStagedQScales: then each
-  // slot's head and first row (ws_q_rows_word).
+  // kDynamicTiles: the item of each Q slot, then of the FP16 Q stage.
   static constexpr int kItemOffset = kBarrierOffset + kBarriers * 8;
-  static constexpr int kItemBytes = kDynamicTiles ? (kQSlots + 1) * 4 + (kStagedQScales ? kQSlots * 8 : 0) : 0;
+  static constexpr int kItemBytes = kDynamicTiles ? (kQSlots + 1) * 4 : 0;
   static constexpr int kSmemBytes = 1024 + kItemOffset + kItemBytes;  // + alignment slack
   // 128*24 + 256*240 = 384*168 and 128*24 + 384*160 <= 512*128: the launch allocation (the CTA's pool)
   static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = kConsumers == 3 ? 160 : 240;
@@ -280,12 +269,6 @@ __device__ __forceinline__ uint32_t ws_item_word(uint32_t smem_base, uint32_t sl
   return smem_base + W::kItemOffset + slot * 4;
 }
 
-// kStagedQScales: the words (batch·head, first row) of the tile whose Q slot `slot` holds.
-template <class W>
-__device__ __forceinline__ uint32_t ws_q_rows_word(uint32_t smem_base, uint32_t slot) {
-  return smem_base + W::kItemOffset + (W::kQSlots + 1) * 4 + slot * 8;
-}
-
 // The producer (lane 0 of warp 0): for each of the CTA's tiles, Q into its slot (once the
 // consumers released the tile before last), then every KV block through the ring. The ring's
 // block count g and the tile count run on across tiles, so slots and phases follow from them.
@@ -318,19 +301,8 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
     if constexpr (W::kDynamicTiles) sts32(ws_item_word<W>(smem_addr(smem), q_slot), static_cast<uint32_t>(tile));
     return q_slot;
   };
-  // kStagedQScales: the slot's item (and its rows) written, warp 1 stages its scales; a tile's
-  // announcement waits for the one before to have been taken (q16_full's phases alternate).
-  auto announce_q_rows = [&](uint32_t q_slot, uint32_t tile_iter, int64_t bh, int64_t m0) {
-    if constexpr (W::kStagedQScales) {
-      sts32(ws_q_rows_word<W>(smem_addr(smem), q_slot), static_cast<uint32_t>(bh));
-      sts32(ws_q_rows_word<W>(smem_addr(smem), q_slot) + 4, static_cast<uint32_t>(m0));
-      if (tile_iter > 0) ws::wait_phase(bar.q16_empty, (tile_iter - 1) & 1);
-      ws::arrive(bar.q16_full);
-    }
-  };
   auto load_q = [&](int64_t tile, uint32_t tile_iter, const typename W::Work& work) {
     const uint32_t q_slot = free_q_slot(tile, tile_iter);
-    announce_q_rows(q_slot, tile_iter, work.bh, work.m0);
     ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
 #pragma unroll
     for (int c = 0; c < W::kQKColumns; ++c)
@@ -399,11 +371,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
         tile = ws_next_item<W>(p, tile);
       }
     }
-    if (!fused) {  // the walk's end
-      const uint32_t q_slot = free_q_slot(tile, tile_iter);
-      announce_q_rows(q_slot, tile_iter, 0, 0);
-      ws::arrive(&bar.q_full[q_slot]);
-    }
+    if (!fused) ws::arrive(&bar.q_full[free_q_slot(tile, tile_iter)]);  // the walk's end
   } else {
     if (fused && blockIdx.x < p.n_tiles) load_q16(blockIdx.x);
     uint32_t tile_iter = 0;
@@ -522,40 +490,6 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       ws::arrive(&bar.q_full[q_slot]);
       ws::arrive(bar.q16_empty);
     }
-  }
-}
-
-// kStagedQScales with the quantizer's Q (fused_q off), producer warp 1: each tile's usable Q scales
-// (WarpTile::q_scales_of's) into its slot, kBlockM / 32 rows a lane, once the producer named the
-// tile (q16_full, after q_empty) and the consumers released the slot's tile before. Every lane
-// arrives on q_full after its own stores (racecheck orders a lane's writes by its own arrival).
-template <class W>
-__device__ __forceinline__ void ws_stage_q_scales(const WsParams& p, char* smem, const WsBarriers& bar, int lane) {
-  static_assert(W::kStagedQScales && W::kBlockM % 32 == 0, "whole passes of 32 rows");
-  const uint32_t base = __shfl_sync(0xffffffffu, smem_addr(smem), 0);  // warp-uniform (ws_quantize_q)
-  pdl_wait();  // the scales are the quantizer's, the launch before
-  for (uint32_t tile_iter = 0;; ++tile_iter) {
-    const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
-    ws::wait_phase(bar.q16_full, tile_iter & 1);
-    if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
-    // Lane 0 reads the words and arrives on q16_empty, after which the producer writes them again.
-    const uint32_t item = __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_item_word<W>(base, q_slot)) : 0u, 0);
-    const uint32_t bh = __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_q_rows_word<W>(base, q_slot)) : 0u, 0);
-    const uint32_t m0 = __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_q_rows_word<W>(base, q_slot) + 4) : 0u, 0);
-    const bool walking = item < static_cast<uint32_t>(p.n_tiles);
-    if (walking) {
-      const float* head_scales = p.base.q_scale + static_cast<int64_t>(bh) * p.base.n_q_groups;
-#pragma unroll
-      for (int i = lane; i < W::kBlockM; i += 32) {
-        const uint32_t row = m0 + i;  // as q_scales_of: 32-bit rows and groups
-        const uint32_t group = p.base.group_tokens == 1 ? row : row / static_cast<uint32_t>(p.base.group_tokens);
-        const float s = row < p.base.seq_q ? head_scales[group] : 0.f;
-        sts32(base + W::kQScaleOffset + (q_slot * W::kBlockM + i) * 4, __float_as_uint(usable_q_scale(s)));
-      }
-    }
-    ws::arrive(&bar.q_full[q_slot]);
-    if (!walking) return;
-    if (lane == 0) ws::arrive(bar.q16_empty);
   }
 }
 
@@ -683,9 +617,8 @@ struct WsConsumerRing {
   }
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
 
-  // fused_q and kStagedQScales: the usable Q scales of rows g and g + 8 of the warp whose first
-  // row in the tile is row (the quantizing warps wrote them with the codes, or warp 1 beside the
-  // producer's, before q_full).
+  // fused_q: the usable Q scales of rows g and g + 8 of the warp whose first row in the tile is
+  // row (the quantizing warps wrote them with the codes, before q_full).
   __device__ __forceinline__ void q_scales_from_smem(int row, float (&scale)[2]) const {
     const float* slot_scales = reinterpret_cast<const float*>(smem + W::kQScaleOffset) + q_slot * W::kBlockM;
     scale[0] = slot_scales[row + lane / 4];
@@ -1358,8 +1291,8 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       const WsItem<W> item = ws_item<W>(p, tile);
       const Work& work = item.work;
       rows_here = work.m0 + 64 * cg < p.base.seq_q;
-      float q_scale[2] = {FLT_MIN, FLT_MIN};  // q_scales_in_smem: from shared memory once Q is there
-      if (!(W::kFusedQ && p.q_scales_in_smem)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: read from shared memory once Q is there
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
       n_blocks = item.count;
@@ -1373,7 +1306,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     }
     if (rows_here) {
       if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);
-      if (W::kFusedQ && p.q_scales_in_smem) ring.q_scales_from_smem(warp_row, wt.q_scale);
+      if (W::kFusedQ && p.fused_q) ring.q_scales_from_smem(warp_row, wt.q_scale);
       log2_o_scale[0] = log2_o_scale[1] = 0.f;
 #pragma unroll
       for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f;
@@ -1572,13 +1505,12 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
     }
     const bool quantizing = W::kFusedQ && p.fused_q;  // Q's slots are filled by kQuantWarps warps
     for (int s = 0; s < W::kQSlots; ++s) {
-      // the quantizing warps' arrivals, or the producer's (+ its bytes) and, kStagedQScales, warp 1's lanes'
-      cuda::ptx::mbarrier_init(&bar.q_full[s], quantizing ? W::kQuantWarps : W::kStagedQScales ? 1 + 32 : 1);
+      cuda::ptx::mbarrier_init(&bar.q_full[s], quantizing ? W::kQuantWarps : 1);
       cuda::ptx::mbarrier_init(&bar.q_empty[s], 4 * W::kConsumers);
     }
     if constexpr (W::kFusedQ) {  // the others keep main's SASS: their schedules move with any change (fq3)
       cuda::ptx::mbarrier_init(bar.q16_full, 1);
-      cuda::ptx::mbarrier_init(bar.q16_empty, W::kStagedQScales && !quantizing ? 1 : W::kQuantWarps);  // 1: the scales' warp
+      cuda::ptx::mbarrier_init(bar.q16_empty, W::kQuantWarps);
     }
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
@@ -1588,9 +1520,6 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
     if (warp == 0 && lane == 0) ws_produce<W>(p, smem, bar);
     if constexpr (W::kFusedQ) {
       if (p.fused_q && warp >= 1 && warp <= W::kQuantWarps) ws_quantize_q<W>(p, smem, bar, warp - 1, lane);
-      if constexpr (W::kStagedQScales) {
-        if (!p.fused_q && warp == 1) ws_stage_q_scales<W>(p, smem, bar, lane);
-      }
     }
     return;
   }
