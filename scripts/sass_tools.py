@@ -24,6 +24,11 @@
                                               instructions a reason falls on (docs/perf-log.md s21: MUFU's
                                               "wait" is ptxas's 8-cycle pacing of the ex2s, FMUL's short
                                               scoreboard the K scales' LDS)
+  sass_tools.py regions CSV [N]               the export's warp samples by region: each step loop (an innermost
+                                              loop with an MMA), the code before the first, between them and
+                                              after the last; the stall mix outside the loops and their N
+                                              lines (default 12) with the most samples: where a tile's switch
+                                              waits (docs/perf-log.md s38: the Q scales' load at 1K keys)
   sass_tools.py order SASS FUNC LO HI         the range's events in address order (wgmma and their waits,
                                               warpgroup arrives, named barriers, mbarrier waits and arrivals,
                                               votes, branches; a run of wgmma on one line) with the count of
@@ -275,6 +280,55 @@ def loop_stalls(*paths):
         print("   ".join(f"{(c[i] if i < len(c) else ''):40s}" for c in columns).rstrip())
 
 
+def _mma_loops(header, rows):
+    """(first, last) row indices of the innermost loops with an MMA, by address. The retry code
+    of the mbarrier waits, which ptxas places after the last EXIT, branches back into the
+    loops: its branches are no loops' ends."""
+    addr_col, text_col = header.index("Address"), header.index("Source")
+    where = {int(r[addr_col], 16): k for k, r in enumerate(rows)}
+    body_end = max((k for k, r in enumerate(rows) if opcode(r[text_col]) == "EXIT"), default=len(rows) - 1)
+    spans = []
+    for k, r in enumerate(rows[:body_end]):
+        m = re.search(r"\bBRA\b.*?(0x[0-9a-f]+)", r[text_col])
+        first = where.get(int(m.group(1), 16)) if m else None
+        if first is not None and first <= k and any("MMA" in opcode(rows[j][text_col]) for j in range(first, k + 1)):
+            spans.append((first, k))
+    inner = [a for a in spans if not any(b != a and a[0] <= b[0] and b[1] <= a[1] for b in spans)]
+    return sorted(set(inner))
+
+
+def regions(path, most="12"):
+    header, rows = _source_rows(path)
+    text_col = header.index("Source")
+    total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+    reasons = [i for i, h in enumerate(header) if h.startswith("stall_") and "Not Issued" not in h]
+    samples = [_number(r[total_col]) for r in rows]
+    total = sum(samples) or 1.0
+    loops = _mma_loops(header, rows)
+    if not loops:
+        raise SystemExit(f"{path}: no loop with an MMA instruction")
+    print(f"{len(rows)} lines, {total:.0f} samples")
+    edges, outside = 0, []
+    for n, (first, last) in enumerate(loops, 1):
+        if first > edges:
+            name = "before the first loop" if n == 1 else f"between loops {n - 1} and {n}"
+            print(f"{name:28s} {first - edges:5d} lines {100 * sum(samples[edges:first]) / total:5.1f}%")
+            outside += range(edges, first)
+        ex2 = sum("MUFU.EX2" in rows[k][text_col] for k in range(first, last + 1))
+        print(f"{'step loop ' + str(n):28s} {last + 1 - first:5d} lines {100 * sum(samples[first:last + 1]) / total:5.1f}%"
+              f"  ({ex2} MUFU.EX2, at {rows[first][header.index('Address')]})")
+        edges = last + 1
+    print(f"{'after the last loop':28s} {len(rows) - edges:5d} lines {100 * sum(samples[edges:]) / total:5.1f}%")
+    outside += range(edges, len(rows))
+    mix = collections.Counter({header[i]: sum(_number(rows[k][i]) for k in outside) for i in reasons})
+    out_total = sum(samples[k] for k in outside) or 1.0
+    print("outside the loops: " + ", ".join(f"{n[6:]} {100 * v / out_total:.1f}%" for n, v in mix.most_common(6) if v))
+    for k in [k for k in sorted(outside, key=lambda k: -samples[k]) if samples[k] > 0][: int(most)]:
+        top = sorted(((_number(rows[k][i]), header[i][6:]) for i in reasons), reverse=True)[:2]
+        detail = ", ".join(f"{name} {value:.0f}" for value, name in top if value > 0)
+        print(f"{100 * samples[k] / total:5.1f}%  {rows[k][text_col].strip()[:60]:60s}  {detail}")
+
+
 def loop_stall_matrix(path, most="10"):
     """The steady loop's stall reasons by opcode: each cell the share of the loop's samples."""
     header, _, body, text_col, reasons = _loop_rows(path)
@@ -301,8 +355,9 @@ def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
     commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4),
                 "order": (order, 4),
-                "stalls": (stalls, 1), "loop-stalls": (loop_stalls, 1), "loop-stall-matrix": (loop_stall_matrix, 1)}
-    optional = {"stalls": 1, "loop-stalls": 7, "loop-stall-matrix": 1}  # trailing arguments that may be left out
+                "stalls": (stalls, 1), "loop-stalls": (loop_stalls, 1), "loop-stall-matrix": (loop_stall_matrix, 1),
+                "regions": (regions, 1)}
+    optional = {"stalls": 1, "loop-stalls": 7, "loop-stall-matrix": 1, "regions": 1}  # trailing arguments that may be left out
     given = len(argv) - 2
     if len(argv) < 2 or argv[1] not in commands or not (
             commands[argv[1]][1] <= given <= commands[argv[1]][1] + optional.get(argv[1], 0)):

@@ -40,6 +40,19 @@ if(INT8ATTN_PYTHON3_AB)
                    ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-sample.csv)
   set_tests_properties(scripts.sass_tools_loop_stall_matrix PROPERTIES LABELS cpu
     PASS_REGULAR_EXPRESSION "4 instructions. % of the loop's 100 samples.*wait +55\\.0 +40\\.0 +0\\.0 +15\\.0 +0\\.0.*short_sb +30\\.0 +0\\.0 +30\\.0")
+  # scripts/sass_tools.py regions: the samples by region, on the same export and on one whose
+  # mbarrier retry code (after the EXIT, as ptxas places it) branches back into the loop, which
+  # must not count as a second loop.
+  add_test(NAME scripts.sass_tools_regions
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py regions
+                   ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-sample.csv)
+  set_tests_properties(scripts.sass_tools_regions PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "before the first loop +1 lines +8\\.7%.*step loop 1 +4 lines +87\\.0%.*after the last loop +1 lines +4\\.3%.*8\\.7% +LDC R1")
+  add_test(NAME scripts.sass_tools_regions_retry_code
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py regions
+                   ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-retry-sample.csv)
+  set_tests_properties(scripts.sass_tools_regions_retry_code PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "before the first loop +1 lines +8\\.3%.*step loop 1 +5 lines +62\\.5%.*after the last loop +5 lines +29\\.2%.*25\\.0% +SYNCS.PHASECHK.TRANS64 P0")
   # Its quantizer rows: each variant's best round of every configuration, in µs, against the base.
   add_test(NAME scripts.ab_table_quantize
            COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py
