@@ -228,19 +228,29 @@ def stalls(path, most="40"):
         print(f"{100 * _number(r[total_col]) / total:5.1f}%  {r[text_col].strip()[:70]:70s}  {detail}")
 
 
-def steady_loop(header, rows):
-    """[first, last] row indices of the loop with an MMA holding the most samples, or of the
-    smallest loop inside it that holds 80% of them (the step loop inside the tile loop)."""
+def _mma_spans(header, rows, body_only=False):
+    """(first, last) row indices of each backward branch's span that holds an MMA instruction;
+    body_only: only the branches before the last EXIT."""
     addr_col, text_col = header.index("Address"), header.index("Source")
-    total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
     where = {int(r[addr_col], 16): k for k, r in enumerate(rows)}
-    samples = [_number(r[total_col]) for r in rows]
-    loops = []
-    for k, r in enumerate(rows):
+    end = len(rows)
+    if body_only:
+        end = max((k for k, r in enumerate(rows) if opcode(r[text_col]) == "EXIT"), default=len(rows) - 1)
+    spans = []
+    for k, r in enumerate(rows[:end]):
         m = re.search(r"\bBRA\b.*?(0x[0-9a-f]+)", r[text_col])
         first = where.get(int(m.group(1), 16)) if m else None
         if first is not None and first <= k and any("MMA" in opcode(rows[j][text_col]) for j in range(first, k + 1)):
-            loops.append((sum(samples[first:k + 1]), first, k))
+            spans.append((first, k))
+    return spans
+
+
+def steady_loop(header, rows):
+    """[first, last] row indices of the loop with an MMA holding the most samples, or of the
+    smallest loop inside it that holds 80% of them (the step loop inside the tile loop)."""
+    total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+    samples = [_number(r[total_col]) for r in rows]
+    loops = [(sum(samples[first:last + 1]), first, last) for first, last in _mma_spans(header, rows)]
     if not loops:
         raise SystemExit("no loop with an MMA instruction")
     best = max(loops)
@@ -284,15 +294,7 @@ def _mma_loops(header, rows):
     """(first, last) row indices of the innermost loops with an MMA, by address. The retry code
     of the mbarrier waits, which ptxas places after the last EXIT, branches back into the
     loops: its branches are no loops' ends."""
-    addr_col, text_col = header.index("Address"), header.index("Source")
-    where = {int(r[addr_col], 16): k for k, r in enumerate(rows)}
-    body_end = max((k for k, r in enumerate(rows) if opcode(r[text_col]) == "EXIT"), default=len(rows) - 1)
-    spans = []
-    for k, r in enumerate(rows[:body_end]):
-        m = re.search(r"\bBRA\b.*?(0x[0-9a-f]+)", r[text_col])
-        first = where.get(int(m.group(1), 16)) if m else None
-        if first is not None and first <= k and any("MMA" in opcode(rows[j][text_col]) for j in range(first, k + 1)):
-            spans.append((first, k))
+    spans = _mma_spans(header, rows, body_only=True)
     inner = [a for a in spans if not any(b != a and a[0] <= b[0] and b[1] <= a[1] for b in spans)]
     return sorted(set(inner))
 
