@@ -87,6 +87,12 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
   if constexpr (W::kFp16QK) return v_ok && qk_ok && o_ok;  // no K scales
   const bool q16_ok = !out.fused_q || encode_map(out.q16_map, base.q_half, 2, kD, static_cast<uint64_t>(base.seq_q),
                                                  static_cast<uint64_t>(batch_heads), 64, W::kBlockM);
+  // WsShape::kTmaQScales: the quantizer's per-token Q scales with each tile's codes, where TMA can
+  // take their rows (16-byte strides); else the consumers read them from global memory.
+  out.q_scales_in_smem =
+      out.fused_q || (W::kTmaQScales && base.group_tokens == 1 && base.n_q_groups == base.seq_q && base.seq_q % 4 == 0 &&
+                      encode_scale_map(out.q_scale_map, base.q_scale, static_cast<uint64_t>(base.seq_q),
+                                       static_cast<uint64_t>(batch_heads), W::kBlockM));
   // V per 128-key block: the scales [batch*kv_heads * v_blocks, kD] (quantize.cu), a row a block.
   out.v_blocks = static_cast<int32_t>(kv_rows / kWsFaWideKeys);
   const bool v_scales_ok = !W::kVPerBlock || encode_scale_map(out.v_scale_map, base.v_scale, kD,

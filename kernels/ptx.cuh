@@ -111,8 +111,8 @@ __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
 // In two words: the low one holds the start address in 16-byte units (bits 0-13) and the
 // leading byte offset (bits 16-29), the high one the stride and layout. Shared memory is under
 // 256 KB, so a byte offset added to the low word (gmma_desc_lo(a) + (bytes >> 4)) never carries
-// out of the address field: a descriptor can move by one 32-bit add (gmma_desc_of_lo) instead
-// of a 64-bit carry chain (gmma_desc plus units).
+// out of the address field: a descriptor can move by one 32-bit add (int8_fa_ws.cuh's
+// ws_desc_of_lo) instead of a 64-bit carry chain (gmma_desc plus units).
 __device__ __forceinline__ uint32_t gmma_desc_lo(uint32_t smem_address, uint32_t leading_units = 1) {
   return ((smem_address & 0x3FFFF) >> 4) | (leading_units << 16);
 }
@@ -122,10 +122,6 @@ constexpr uint64_t gmma_desc_hi_bits() {  // the high word (stride, layout), in 
   constexpr uint64_t kLayout = kSwizzleBytes == 128 ? 1 : 2;
   constexpr uint64_t kStrideUnits = 8 * kSwizzleBytes / 16;
   return (kStrideUnits << 32) | (kLayout << 62);
-}
-template <int kSwizzleBytes>
-__device__ __forceinline__ uint64_t gmma_desc_of_lo(uint32_t lo) {
-  return gmma_desc_hi_bits<kSwizzleBytes>() | lo;
 }
 template <int kSwizzleBytes>
 __device__ __forceinline__ uint64_t gmma_desc(uint32_t smem_address) {

@@ -80,6 +80,14 @@ struct WsParams {
   // WsShape::kDynamicTiles: null, the CTAs take their items round robin; else they claim them
   // one by one from this counter (ws_next_item), which is zero between launches.
   uint32_t* tile_counter;
+  // The quantizer's Q in WsShape::kTmaQScales kernels: its per-token scales [seq_q, batch*heads]
+  // FP32, box [kBlockM, 1], past seq_q zeros; each tile's come with its codes (q_scales_in_smem).
+  // Encoded where seq_q is a multiple of 4 (TMA: 16-byte row strides) and Q is per token.
+  CUtensorMap q_scale_map;
+  // fused_q, or q_scale_map encoded: each Q slot's scales are in shared memory. A run-time flag
+  // even where a kernel fixes it: with the global read compiled out, the serial consumer's step
+  // spilled 2 STL + 3 LDL more (805 SASS against 801, s38); branched over, it did not.
+  int32_t q_scales_in_smem;
 };
 
 template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
@@ -173,6 +181,11 @@ struct WsShape {
   // others keep round robin and their own count of it: at 64 the same walk cost the kernel 3-4%
   // on full rows (its step's order moved) for no gain on causal ones.
   static constexpr bool kDynamicTiles = kInt8PV && kKeys == 128 && kD == 128;
+  // The quantizer's Q in the kernel that can fuse it (fused_q off): the producer's TMA brings
+  // each tile's Q scales into its slot with the codes (WsParams::q_scale_map), where the
+  // quantizing warps put them with fused_q, so that no consumer waits on a global load at its
+  // tile switch (1.8% of the 1K kernel's warp samples, docs/perf-log.md s38).
+  static constexpr bool kTmaQScales = kFusedQ && kDynamicTiles;
   // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
   // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
   static constexpr int kQ16ColumnBytes = kBlockM * 128;
@@ -303,10 +316,14 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   };
   auto load_q = [&](int64_t tile, uint32_t tile_iter, const typename W::Work& work) {
     const uint32_t q_slot = free_q_slot(tile, tile_iter);
-    ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes);
+    const bool scales = W::kTmaQScales && p.q_scales_in_smem;  // (fused_q loads no INT8 Q)
+    ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes + (scales ? W::kBlockM * 4 : 0));
 #pragma unroll
     for (int c = 0; c < W::kQKColumns; ++c)
       ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
+                   static_cast<int>(work.bh), &bar.q_full[q_slot]);
+    if (scales)
+      ws::tma_load(smem + W::kQScaleOffset + q_slot * W::kBlockM * 4, &p.q_scale_map, static_cast<int>(work.m0),
                    static_cast<int>(work.bh), &bar.q_full[q_slot]);
   };
   uint32_t g = 0;
@@ -536,6 +553,23 @@ struct WsTurns {
 // A consumer warpgroup's side of the ring for one tile: slots, barriers, and the S = Q·K^T
 // product with its K scales. ring_base: the ring's block count at the tile's first block;
 // tile_iter: the tile's rank among the CTA's (its Q slot); cg: the consumer's index.
+// The int8-fa descriptors' high word (stride and layout; their low words move by 32-bit adds,
+// ptx.cuh gmma_desc_lo), read from constant memory instead of written as an immediate: ptxas
+// then keeps it in a uniform register, where with the immediate it wrote it into the operand
+// pair again before every wgmma (s38: the 128-key d128 step 803 -> 791 SASS, 23 -> 8 UMOV, the
+// softmax's SASS unchanged; docs/perf-log.md s38). Head_dim 128 only: at head_dim 64 the
+// immediate form measured 3% faster (s39), so kD picks the form.
+static __constant__ uint32_t c_ws_desc_hi[2] = {static_cast<uint32_t>(gmma_desc_hi_bits<128>() >> 32),
+                                                static_cast<uint32_t>(gmma_desc_hi_bits<64>() >> 32)};
+template <int kSwizzleBytes, int kD>
+__device__ __forceinline__ uint64_t ws_desc_of_lo(uint32_t lo) {
+  static_assert(kSwizzleBytes == 128 || kSwizzleBytes == 64, "128- or 64-byte swizzle");
+  if constexpr (kD == 128)
+    return (static_cast<uint64_t>(c_ws_desc_hi[kSwizzleBytes == 128 ? 0 : 1]) << 32) | lo;
+  else
+    return gmma_desc_hi_bits<kSwizzleBytes>() | lo;
+}
+
 template <class W_>
 struct WsConsumerRing {
   using W = W_;
@@ -617,22 +651,25 @@ struct WsConsumerRing {
   }
   __device__ __forceinline__ void release_q() const { release(&bar.q_empty[q_slot]); }
 
-  // fused_q: the usable Q scales of rows g and g + 8 of the warp whose first row in the tile is
-  // row (the quantizing warps wrote them with the codes, before q_full).
+  // q_scales_in_smem: the usable Q scales of rows g and g + 8 of the warp whose first row in
+  // the tile is row. The quantizing warps write usable ones; kFloor: the producer's TMA may have
+  // brought stored ones (zeros past seq_q and for all-zero rows).
+  template <bool kFloor = false>
   __device__ __forceinline__ void q_scales_from_smem(int row, float (&scale)[2]) const {
     const float* slot_scales = reinterpret_cast<const float*>(smem + W::kQScaleOffset) + q_slot * W::kBlockM;
     scale[0] = slot_scales[row + lane / 4];
     scale[1] = slot_scales[row + lane / 4 + 8];
+    if constexpr (kFloor) scale[0] = usable_q_scale(scale[0]), scale[1] = usable_q_scale(scale[1]);
   }
   __device__ __forceinline__ void issue_scores(int blk, SAcc& acc) const {
     // Q's and K's descriptors `units` 16-byte units on (kDescLowAdds: by the low word).
     const uint32_t k_lo = kDescLowAdds ? slot_desc_lo(blk) : 0;
     const uint64_t desc_k = kDescLowAdds ? 0 : gmma_desc<W::kQKRowBytes>(slot_addr(blk));
     auto q_at = [&](uint32_t units) {
-      return kDescLowAdds ? gmma_desc_of_lo<W::kQKRowBytes>(q_desc_lo + units) : desc_q + units;
+      return kDescLowAdds ? ws_desc_of_lo<W::kQKRowBytes, kD>(q_desc_lo + units) : desc_q + units;
     };
     auto k_at = [&](uint32_t units) {
-      return kDescLowAdds ? gmma_desc_of_lo<W::kQKRowBytes>(k_lo + units) : desc_k + units;
+      return kDescLowAdds ? ws_desc_of_lo<W::kQKRowBytes, kD>(k_lo + units) : desc_k + units;
     };
     if constexpr (W::kFp16QK) {  // k16 steps of 32 bytes, 4 in each column of 64 channels
 #pragma unroll
@@ -971,10 +1008,10 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
     fence_regs(o_acc);
     wgmma_fence();
     const uint32_t v_lo = ring.slot_desc_lo(blk, W::kKBytes);  // rows of kKeys key bytes
-    wgmma_pv<kD, kPU8, 0>(o_acc, pa[0], gmma_desc_of_lo<kKeys>(v_lo));
+    wgmma_pv<kD, kPU8, 0>(o_acc, pa[0], ws_desc_of_lo<kKeys, kD>(v_lo));
 #pragma unroll
     for (int kk = 1; kk < kKeys / 32; ++kk)
-      wgmma_pv<kD, kPU8, 1>(o_acc, pa[kk], gmma_desc_of_lo<kKeys>(v_lo + kk * kDescKStep));
+      wgmma_pv<kD, kPU8, 1>(o_acc, pa[kk], ws_desc_of_lo<kKeys, kD>(v_lo + kk * kDescKStep));
     wgmma_commit();
     merge_scale[0] = pending[0], merge_scale[1] = pending[1];
     between();
@@ -1237,10 +1274,10 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       fence_regs(pv[h]);
       wgmma_fence();
       const uint32_t v_half = v_lo + h * (64 * kKeys >> 4);  // V^T rows (channels) 64h..
-      wgmma_pv<64, kPU8, 0>(pv[h], pa[0], gmma_desc_of_lo<kKeys>(v_half));
+      wgmma_pv<64, kPU8, 0>(pv[h], pa[0], ws_desc_of_lo<kKeys, kD>(v_half));
 #pragma unroll
       for (int kk = 1; kk < kKeys / 32; ++kk)
-        wgmma_pv<64, kPU8, 1>(pv[h], pa[kk], gmma_desc_of_lo<kKeys>(v_half + kk * kDescKStep));
+        wgmma_pv<64, kPU8, 1>(pv[h], pa[kk], ws_desc_of_lo<kKeys, kD>(v_half + kk * kDescKStep));
       wgmma_commit();
     }
     pv_turns.pass();
@@ -1291,8 +1328,8 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       const WsItem<W> item = ws_item<W>(p, tile);
       const Work& work = item.work;
       rows_here = work.m0 + 64 * cg < p.base.seq_q;
-      float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: read from shared memory once Q is there
-      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      float q_scale[2] = {FLT_MIN, FLT_MIN};  // q_scales_in_smem: from shared memory once Q is there
+      if (!(W::kFusedQ && p.q_scales_in_smem)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
       n_blocks = item.count;
@@ -1306,7 +1343,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     }
     if (rows_here) {
       if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);
-      if (W::kFusedQ && p.fused_q) ring.q_scales_from_smem(warp_row, wt.q_scale);
+      if (W::kFusedQ && p.q_scales_in_smem) ring.template q_scales_from_smem<W::kTmaQScales>(warp_row, wt.q_scale);
       log2_o_scale[0] = log2_o_scale[1] = 0.f;
 #pragma unroll
       for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f;
