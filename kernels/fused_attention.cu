@@ -230,11 +230,8 @@ bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
 
 // The current device's SM count (0 if it cannot be read).
 int device_sms() {
-  int device = 0, sms = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
-    return 0;
-  return sms;
+  int sms = 0;
+  return fa::current_device_sms(sms) == cudaSuccess ? sms : 0;
 }
 
 // The 128-key int8-fa kernel's query tiles (kWsSplitRows rows each) over every head.
@@ -254,16 +251,14 @@ int64_t wide_ws_tiles(const AttnDims& dims) {
 // 128-key one at 1K 0.349 + 0.078 against 0.288 + 0.104 ms on the quantizer's Q (s17).
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
   if (variant != Variant::Int8Full || dims.head_dim != 128 || tuning().fused_q == 0) return false;
-  if (tuning().fused_q != 1) {
-    if (!wide_p_blocks(cfg) || dims.seq_kv < kFusedQMinKeys) return false;
-    if (dims.causal && dims.seq_kv < kFusedQMinCausalKeys &&
-        wide_ws_tiles(dims) < kFusedQMinCausalTilesPerSm * device_sms())
-      return false;
-  }
+  const bool any_length = tuning().fused_q == 1;
+  if (!any_length && (!wide_p_blocks(cfg) || dims.seq_kv < kFusedQMinKeys)) return false;
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || !int8fa_options_supported(cfg)) return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
-  if (tuning().wgmma == 0) return false;
-  return int8fa_ws_runs(dims, cfg);
+  if (tuning().wgmma == 0 || !int8fa_ws_runs(dims, cfg)) return false;
+  // The grid-size rule last: it asks the device for its SM count.
+  return any_length || !dims.causal || dims.seq_kv >= kFusedQMinCausalKeys ||
+         wide_ws_tiles(dims) >= kFusedQMinCausalTilesPerSm * device_sms();
 }
 
 // Points the kernel at FP16 Q to quantize (fuses_q). Its launch must then run the

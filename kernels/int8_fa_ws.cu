@@ -139,9 +139,8 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   const int64_t tiles = batch_heads * params.base.n_qblocks;
   if (tiles <= 0) return cudaSuccess;
   if (tiles > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  int device = 0, sms = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  int sms = 0;
+  cudaError_t err = current_device_sms(sms);
   if (err == cudaSuccess) err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
   if (err != cudaSuccess) return err;
   const int64_t ctas = tiles < sms ? tiles : sms;  // persistent: one CTA per SM walks the tiles

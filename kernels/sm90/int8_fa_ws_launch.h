@@ -16,6 +16,14 @@ inline bool ws_supports(int64_t seq_q, int64_t padded_seq_kv, int64_t batch_head
   return seq_q <= INT32_MAX && padded_seq_kv <= INT32_MAX && batch_heads <= INT32_MAX && group_tokens == 1;
 }
 
+// The current device's SM count, which sizes the persistent grids (and the dispatcher's rules
+// about them); the CUDA error where it cannot be read.
+inline cudaError_t current_device_sms(int& sms) {
+  int device = 0;
+  const cudaError_t err = cudaGetDevice(&device);
+  return err == cudaSuccess ? cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) : err;
+}
+
 // int8-fa with the quantized tensors of `base` (attn_kernels.h layouts); cudaErrorNotSupported
 // for an instantiation this build lacks, per-block K scales, or a problem beyond the TMA's
 // 32-bit coordinates. keys: the P-code block, 64 (V per channel) or 128 (V per 128-key block,
