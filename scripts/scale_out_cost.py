@@ -9,9 +9,10 @@ lengths 512 ... 128K. Prints the one-GPU total and, for each GPU count, the wall
   - static shards (sweep --shard I/N, one GPU each): the tool's greedy partition by
     estimated cost, finishing with its slowest shard;
   - nodes of --gpus-per-node GPUs: one shard per node, a queue on each (--devices all).
-Beyond the measured lengths, the kernels' share of a case (13 runs of each kernel: 3
-warm-up + 10 samples, the minimum at these sizes) grows 4x per doubling of the length, the
-rest (inputs, metrics, the reference check) 2x.
+Beyond the measured lengths, each kernel's share of a case follows the report's sampling rule
+(measurement: warm-up runs, then samples until the noise target, max_samples or max_seconds,
+never fewer than min_samples) with its median 4x per doubling of the length; the rest of the
+case (inputs, metrics, the reference check) grows 2x.
 
   scripts/scale_out_cost.py [--report R] [--cases 1000] [--gpus 1 8 64] [--gpus-per-node 8]
 """
@@ -22,7 +23,6 @@ import sys
 # The estimate sweep --shard and --devices order cases by (src/bench/partition.cpp): 200
 # units per case and kernel plus one per 8.6 GFLOP. Keep the two in step.
 FIXED_COST, FLOPS_PER_UNIT = 200, 8_600_000_000
-WARMUP_AND_SAMPLES = 13
 
 
 def flops(dims):
@@ -44,13 +44,27 @@ def seconds_by_length(report):
         table[length] = (sum(c["wall_seconds"] for c in cases) / len(cases), cases[0]["dims"])
     longest = max(table)
     cases = by_length[longest]
-    kernel_part = sum(WARMUP_AND_SAMPLES * sum(k["latency"]["median_ms"] for k in c["kernels"] if "latency" in k)
-                      for c in cases) / len(cases) / 1000
-    other_part = table[longest][0] - kernel_part
+    rule = report["config"]["settings"]["measurement"]
+
+    def kernels_part(case, growth):  # its kernels' seconds with every median `growth` times longer
+        return sum(sampling_seconds(k["latency"], growth, rule) for k in case["kernels"] if "latency" in k)
+
+    other_part = table[longest][0] - sum(kernels_part(c, 1) for c in cases) / len(cases)
     for doubling in (1, 2):
         dims = dict(table[longest][1], seq_q=longest << doubling, seq_kv=longest << doubling)
-        table[longest << doubling] = (kernel_part * 4 ** doubling + other_part * 2 ** doubling, dims)
+        kernel_part = sum(kernels_part(c, 4**doubling) for c in cases) / len(cases)
+        table[longest << doubling] = (kernel_part + other_part * 2**doubling, dims)
     return table
+
+
+def sampling_seconds(latency, growth, rule):
+    """A kernel's warm-up and samples (src/bench sampling rule) with its median `growth` times
+    longer: as many samples as it took (the noise and max_samples stops do not depend on the
+    length), at least min_samples, and past max_seconds only as far as min_samples needs."""
+    median = latency["median_ms"] / 1000 * growth
+    sampled = latency["samples"] * median
+    floor = rule["min_samples"] * median
+    return rule["warmup_runs"] * median + min(max(sampled, floor), max(rule["max_seconds"], floor))
 
 
 def queue_makespan(times, gpus):
