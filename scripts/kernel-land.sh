@@ -3,10 +3,12 @@
 # run's A/B says it is faster. This does both in one device call (each call costs a machine
 # start, and starts can be refused), from two halves:
 #
-#   scripts/kernel-land.sh prepare [DIR]
-#       here, before the call: DIR (default build-run/land-base) gets HEAD's version of every
-#       kernels/ file that the working tree changes: the A/B's base (a kernel-ab.sh stand-in).
-#       DIR is replaced only if an earlier prepare made it.
+#   scripts/kernel-land.sh prepare [DIR [REV]]
+#       here, before the call: DIR (default build-run/land-base) gets REV's (default HEAD's)
+#       version of every kernels/ file in which the working tree differs from REV: the A/B's
+#       base (a kernel-ab.sh stand-in). A REV before the session's first landed commit measures
+#       the session's kernels against where it started. DIR is replaced only if an earlier
+#       prepare made it.
 #   scripts/kernel-land.sh run [DIR] [MODE ...]
 #       the device call (carry [".deps", "build-run"]): device-check.sh's build, smoke, gpu-tests
 #       and sanitize stages on the tree, the A/B's two kernel_bench builds beside them, then
@@ -26,32 +28,36 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 usage() {
-  echo "usage: scripts/kernel-land.sh prepare [DIR] | scripts/kernel-land.sh run [DIR] [MODE ...]" >&2
+  echo "usage: scripts/kernel-land.sh prepare [DIR [REV]] | scripts/kernel-land.sh run [DIR] [MODE ...]" >&2
   exit 2
 }
 marker=.kernel-land-base
 
 prepare() {
-  local dir=${1:-build-run/land-base} f n=0
+  local dir=${1:-build-run/land-base} rev=${2:-HEAD} f n=0
   if [[ -e $dir && ! -f $dir/$marker ]]; then
     echo "kernel-land: $dir exists and is not a stand-in that prepare made; name another folder (nothing was changed)" >&2
     exit 2
   fi
-  mapfile -t changed < <(git diff --name-only HEAD -- kernels/)
+  if ! git rev-parse -q --verify "$rev^{commit}" > /dev/null; then
+    echo "kernel-land: $rev is not a revision of this repository (nothing was changed)" >&2
+    exit 2
+  fi
+  mapfile -t changed < <(git diff --name-only "$rev" -- kernels/)
   if [[ ${#changed[@]} -eq 0 ]]; then
-    echo "kernel-land: no file under kernels/ differs from HEAD: nothing to land" >&2
+    echo "kernel-land: no file under kernels/ differs from $rev: nothing to land" >&2
     exit 1
   fi
   rm -rf "$dir"
   mkdir -p "$dir"
-  echo "HEAD $(git rev-parse --short=12 HEAD)" > "$dir/$marker"
+  echo "$rev $(git rev-parse --short=12 "$rev")" > "$dir/$marker"
   for f in "${changed[@]}"; do
-    git cat-file -e "HEAD:$f" 2> /dev/null || continue  # new in the tree: the base never includes it
+    git cat-file -e "$rev:$f" 2> /dev/null || continue  # new since REV: the base never includes it
     mkdir -p "$dir/$(dirname "$f")"
-    git show "HEAD:$f" > "$dir/$f"
+    git show "$rev:$f" > "$dir/$f"
     n=$((n + 1))
   done
-  echo "kernel-land: $dir holds HEAD's version of $n changed file(s): ${changed[*]}"
+  echo "kernel-land: $dir holds $rev's version of $n changed file(s): ${changed[*]}"
   echo "next: the device call 'scripts/kernel-land.sh run $dir', carry [\".deps\", \"build-run\"]"
 }
 
@@ -126,7 +132,7 @@ run() {
 }
 
 case "${1:-}" in
-  prepare) shift; [[ $# -le 1 ]] || usage; prepare "$@" ;;
+  prepare) shift; [[ $# -le 2 ]] || usage; prepare "$@" ;;
   run) shift; run "$@" ;;
   *) usage ;;
 esac

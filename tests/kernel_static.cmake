@@ -80,11 +80,15 @@ function(add_device_script_tests name script prepare usage_regex refusal_regex)
 endfunction()
 
 # scripts/kernel-land.sh (one device call that validates and measures a kernel change): its
-# usage, its refusal to replace a folder that its prepare did not make, and a run without the
-# base stand-in stopping before the device work.
+# usage, its refusal to replace a folder that its prepare did not make or to take a base that
+# is not a revision, and a run without the base stand-in stopping before the device work.
 add_device_script_tests(kernel_land kernel-land.sh prepare
-  "usage: scripts/kernel-land.sh prepare \\[DIR\\] \\| scripts/kernel-land.sh run"
+  "usage: scripts/kernel-land.sh prepare \\[DIR \\[REV\\]\\] \\| scripts/kernel-land.sh run"
   "exists and is not a stand-in that prepare made; name another folder")
+add_test(NAME scripts.kernel_land_prepare_rejects_bad_rev
+         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh prepare ${CMAKE_BINARY_DIR}/kernel-land-bad-rev no-such-rev)
+set_tests_properties(scripts.kernel_land_prepare_rejects_bad_rev PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "no-such-rev is not a revision of this repository")
 add_test(NAME scripts.kernel_land_run_needs_prepare
          COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh run ${CMAKE_BINARY_DIR}/no-such-base)
 set_tests_properties(scripts.kernel_land_run_needs_prepare PROPERTIES LABELS cpu
