@@ -274,6 +274,8 @@ struct WarpTile {
   // The score scale of each of this thread's rows: Q's (folded) scale for INT8 Q·K^T.
   __device__ __forceinline__ void load_q_scales(int64_t bh) { q_scales_of(bh, row0, q_scale); }
   // The scales of the rows from first_row of head bh (another tile's: read before they are needed).
+  // kRowsBeforeZero: first_row may be negative (CtaWork's kCausalLeadRows), whose rows read none.
+  template <bool kRowsBeforeZero = false>
   __device__ __forceinline__ void q_scales_of(int64_t bh, int64_t first_row, float (&scale)[2]) const {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
@@ -281,7 +283,9 @@ struct WarpTile {
         const int64_t row = first_row + g + 8 * r;
         const uint32_t group = p.group_tokens == 1 ? static_cast<uint32_t>(row)
                                                    : static_cast<uint32_t>(row) / static_cast<uint32_t>(p.group_tokens);
-        const float s = row < p.seq_q ? p.q_scale[bh * p.n_q_groups + group] : 0.f;
+        const bool stored =
+            kRowsBeforeZero ? static_cast<uint64_t>(row) < static_cast<uint64_t>(p.seq_q) : row < p.seq_q;
+        const float s = stored ? p.q_scale[bh * p.n_q_groups + group] : 0.f;
         scale[r] = usable_q_scale(s);
       } else {
         scale[r] = p.fp16_score_scale;
@@ -863,7 +867,14 @@ struct WarpTile {
 // kShortLast: batch_heads < 0 walks the short-last order of -batch_heads heads
 // (kernels/sm90/ws_tile_order.h; int8-fa's serial kernel at head_dim 128 only, so that the
 // others' SASS stays as measured).
-template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false, bool kShortLast = false>
+// kCausalLeadRows > 0: on causal rows the query blocks start before row 0 by whole groups of
+// kCausalLeadRows rows (a consumer warpgroup's), as many as fit in the last block's rows past
+// seq_q, so that the idle rows of a head's short block come in its first block, whose rows see
+// the fewest keys, instead of its last, whose rows see them all while its consumers wait.
+// Rows before 0 are read as zeros by TMA and never stored: a TMA store's box may not start
+// before row 0 (an illegal instruction, docs/perf-log.md s40), hence whole groups.
+// Warp-specialized kernels only: the others address Q's rows without TMA.
+template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false, bool kShortLast = false, int kCausalLeadRows = 0>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
   int n_blocks;  // KV blocks with a key some row of the CTA may see
@@ -872,23 +883,31 @@ struct CtaWork {
   // causal query blocks longest first within a head. Otherwise query-block-major, longest
   // first, heads innermost: a persistent grid's round-robin over it balances causal work (a
   // stride of #SMs through the head-major order keeps hitting the same query blocks).
-  __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads) {
+  __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads)
+      : CtaWork(p, tile, batch_heads, WsWalkDivs{}) {
+    static_assert(!kNarrow, "the narrow walk divides by the launch's ws_walk_divs");
+  }
+  // divs (kNarrow): ws_walk_divs of this launch's order, query blocks and heads.
+  __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads, const WsWalkDivs& divs) {
     int qblk;
     if constexpr (kNarrow) {
       const uint32_t t = static_cast<uint32_t>(tile), n = static_cast<uint32_t>(batch_heads);
       const uint32_t qblocks = static_cast<uint32_t>(p.n_qblocks);
-      uint32_t bh32;
+      uint32_t bh32, q32;
       if (kShortLast && batch_heads < 0) {
-        uint32_t q32;
-        ws_short_last_tile<uint32_t>(t, 0u - n, qblocks, bh32, q32);
-        qblk = static_cast<int>(q32);
+        ws_short_last_tile(t, 0u - n, qblocks, divs.full_qblocks, bh32, q32);
+      } else if (n > 0) {
+        q32 = divs.order_heads.div(t);
+        bh32 = t - q32 * n;
       } else {
-        bh32 = n > 0 ? t % n : t / qblocks;
-        qblk = static_cast<int>(n > 0 ? t / n : t % qblocks);
+        bh32 = divs.qblocks.div(t);
+        q32 = t - bh32 * qblocks;
       }
-      const uint32_t heads = static_cast<uint32_t>(p.heads), group = heads / static_cast<uint32_t>(p.kv_heads);
+      qblk = static_cast<int>(q32);
+      const uint32_t batch = divs.heads.div(bh32);
       bh = bh32;
-      kv_index = static_cast<int64_t>(bh32 / heads) * p.kv_heads + (bh32 % heads) / group;
+      const uint32_t head = bh32 - batch * static_cast<uint32_t>(p.heads);
+      kv_index = static_cast<int64_t>(batch) * p.kv_heads + divs.group.div(head);
       if (p.causal) qblk = p.n_qblocks - 1 - qblk;
     } else {
       if (kShortLast && batch_heads < 0) {
@@ -909,6 +928,8 @@ struct CtaWork {
       kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
     }
     m0 = static_cast<int64_t>(qblk) * kBlockM;
+    if (kCausalLeadRows > 0 && p.causal)
+      m0 -= (static_cast<int64_t>(p.n_qblocks) * kBlockM - p.seq_q) / kCausalLeadRows * kCausalLeadRows;
     offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
     int64_t kv_end = p.seq_kv;
     if (p.causal) kv_end = max64(0, min64(p.seq_kv, min64(m0 + kBlockM, p.seq_q) + offset));

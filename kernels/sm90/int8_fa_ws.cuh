@@ -88,6 +88,9 @@ struct WsParams {
   // even where a kernel fixes it: with the global read compiled out, the serial consumer's step
   // spilled 2 STL + 3 LDL more (805 SASS against 801, s38); branched over, it did not.
   int32_t q_scales_in_smem;
+  // The narrow tile walk's divisors (CtaWork's kNarrow), made on the host from tile_order_heads,
+  // base.n_qblocks, base.heads and base.kv_heads once they are final (ws_walk_divs).
+  WsWalkDivs walk_divs;
 };
 
 template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
@@ -166,7 +169,10 @@ struct WsShape {
   // tiles' idle rows. (At 64 the same kernel takes query-block-major: its K/V fit in L2, and
   // CtaWork's wider walk moved ptxas's schedule of the step.)
   static constexpr bool kShortLast = kInt8PV && kKeys == 128 && kD == 128;
-  using Work = CtaWork<kBlockM, kKeys, kFusedQ, kShortLast>;
+  // Causal heads' idle rows in their first query block (CtaWork's kCausalLeadRows, a consumer's
+  // 64): the serial consumer passes a warpgroup of rows before 0 as one of rows past seq_q.
+  static constexpr bool kCausalLead = kShortLast;
+  using Work = CtaWork<kBlockM, kKeys, kFusedQ, kShortLast, kCausalLead ? 64 : 0>;
   // Split-KV of the last round's tiles (ws_split.h): int8-fa's serial 128-key kernel at head_dim
   // 128, whose consumers run a tile's blocks one after another and can stop at a part's end. Not
   // at 64: there the split's code moved ptxas's schedule of the step (per-token K 2.2-4.9% slower
@@ -249,14 +255,14 @@ struct WsItem {
 template <class W>
 __device__ __forceinline__ WsItem<W> ws_item(const WsParams& p, int64_t item) {
   if constexpr (!W::kSplitKeys) {
-    const typename W::Work work(p.base, item, p.tile_order_heads);
+    const typename W::Work work(p.base, item, p.tile_order_heads, p.walk_divs);
     return {work, 0, work.n_blocks, -1, 0};
   } else {
     uint32_t tile = 0, part = 0;
     int split = -1;
     ws_split_item<uint32_t>(static_cast<uint32_t>(item), static_cast<uint32_t>(p.split_first),
                             static_cast<uint32_t>(p.split_tiles), static_cast<uint32_t>(p.split_parts), tile, part, split);
-    const typename W::Work work(p.base, tile, p.tile_order_heads);
+    const typename W::Work work(p.base, tile, p.tile_order_heads, p.walk_divs);
     int begin = 0, end = work.n_blocks;
     if (split >= 0) ws_split_blocks(work.n_blocks, static_cast<int>(part), p.split_parts, begin, end);
     return {work, begin, end - begin, split, static_cast<int>(part)};
@@ -869,7 +875,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     if (W::kFusedQ && p.fused_q) r.q_scales_from_smem(warp_row, scale);
   };
   int64_t tile = blockIdx.x;
-  Work work(p.base, tile, p.tile_order_heads);
+  Work work(p.base, tile, p.tile_order_heads, p.walk_divs);
   uint32_t ring_base = 0, tile_iter = 0;
   bool started = false;  // the tile's first S and P are done (by the last step of the one before)
   for (;;) {
@@ -885,9 +891,10 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     float next_q_scale[2];
     int64_t next_first_row = 0;
     if (n_blocks > 0 && next_tile < p.n_tiles) {
-      const Work next_work(p.base, next_tile, p.tile_order_heads);
+      const Work next_work(p.base, next_tile, p.tile_order_heads, p.walk_divs);
       switched = next_work.n_blocks > 0;
-      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
+      if (!(W::kFusedQ && p.fused_q))  // read before they are needed
+        wt.template q_scales_of<W::kCausalLead>(next_work.bh, next_work.m0 + warp_row, next_q_scale);
       next_first_row = next_work.m0 + warp_row;
     }
     if (switched) {
@@ -916,10 +923,10 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     ring_base += n_blocks;
     ++tile_iter;
     tile = next_tile;
-    work = Work(p.base, tile, p.tile_order_heads);
+    work = Work(p.base, tile, p.tile_order_heads, p.walk_divs);
     if (!switched) {
       float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: q_ready reads them before the first S
-      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      if (!(W::kFusedQ && p.fused_q)) wt.template q_scales_of<W::kCausalLead>(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       restarted();
       reset();
@@ -963,7 +970,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   using KScales = typename Ring::KScales;
   using Work = typename W::Work;
   const int warp_row = ws_warp_row(cg);
-  const Work first(p.base, blockIdx.x, p.tile_order_heads);
+  const Work first(p.base, blockIdx.x, p.tile_order_heads, p.walk_divs);
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
   if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
@@ -1168,6 +1175,14 @@ __device__ __forceinline__ void ws_store_split_scales(const WsParams& p, const F
   }
 }
 
+// Whether consumer warpgroup cg of a tile has rows to compute and store: its 64 lie before
+// seq_q, and (kCausalLead) not before row 0, where the first block of a causal head starts.
+template <class W, class Work>
+__device__ __forceinline__ bool ws_consumer_has_rows(const WsParams& p, const Work& work, int cg) {
+  const int64_t first_row = work.m0 + 64 * cg;
+  return first_row < p.base.seq_q && (!W::kCausalLead || first_row >= 0);
+}
+
 // After a consumer's last item, when it was a split tile's part with rows here: each warp counts
 // the part as done for its rows once the warpgroup's stores are complete (ws_drain_o_stores'
 // wait by the TMA store's issuing thread, then a named barrier); the last part to count merges
@@ -1327,9 +1342,10 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     {  // the tile's work is formed again for its store: none of it is live across the blocks
       const WsItem<W> item = ws_item<W>(p, tile);
       const Work& work = item.work;
-      rows_here = work.m0 + 64 * cg < p.base.seq_q;
+      rows_here = ws_consumer_has_rows<W>(p, work, cg);
       float q_scale[2] = {FLT_MIN, FLT_MIN};  // q_scales_in_smem: from shared memory once Q is there
-      if (!(W::kFusedQ && p.q_scales_in_smem)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      if (!(W::kFusedQ && p.q_scales_in_smem))
+        wt.template q_scales_of<W::kCausalLead>(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
       n_blocks = item.count;
@@ -1385,7 +1401,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   if constexpr (W::kSplitKeys) {
     static_assert(W::kDynamicTiles, "tile: the last item");
     const WsItem<W> item = ws_item<W>(p, tile);
-    if (item.split >= 0 && item.work.m0 + 64 * cg < p.base.seq_q)
+    if (item.split >= 0 && ws_consumer_has_rows<W>(p, item.work, cg))
       ws_count_split_part<W>(p, item.split, cg, lane, item.work.bh, item.work.m0 + 64 * cg);
   }
 }
@@ -1404,7 +1420,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   using KScales = typename Ring::KScales;
   constexpr int kKeys = W::kKeys;
   const int warp_row = ws_warp_row(cg);
-  const typename W::Work first(p.base, blockIdx.x, p.tile_order_heads);
+  const typename W::Work first(p.base, blockIdx.x, p.tile_order_heads, p.walk_divs);
   WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, first.m0 + warp_row,
                                                                              first.offset);
   wt.load_q_scales(first.bh);  // int8-qk takes INT8 Q (WsShape::kFusedQ)

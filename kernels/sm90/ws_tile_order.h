@@ -25,19 +25,63 @@
 
 namespace int8attn::kernels::fa {
 
+// n / d and n % d for n < 2^31 by a multiply and a shift (Granlund and Montgomery, "Division by
+// invariant integers using multiplication", PLDI 1994): with l = ceil(log2 d) and
+// m = ceil(2^(31 + l) / d) < 2^32, floor(n m / 2^(31 + l)) = floor(n / d), since the error
+// n (m d - 2^(31 + l)) / (d 2^(31 + l)) < n / 2^(31 + l) < 2^-l <= 1 / d. The narrow tile walk
+// (CtaWork's kNarrow) divides by the launch's constants once or twice a tile in every warp; a
+// division by a run-time divisor is about 20 instructions (I2F, MUFU.RCP, F2I, two corrections).
+struct WsFastDiv {
+  uint32_t d = 1, m = 1u << 31, s = 31;
+  INT8ATTN_HOST_DEVICE uint32_t div(uint32_t n) const {
+    return static_cast<uint32_t>((static_cast<uint64_t>(n) * m) >> s);
+  }
+  INT8ATTN_HOST_DEVICE uint32_t mod(uint32_t n) const { return n - div(n) * d; }
+};
+// d >= 1 (0, a divisor the walk never divides by, gives 1's).
+inline WsFastDiv ws_fast_div(uint32_t d) {
+  if (d == 0) d = 1;
+  uint32_t l = 0;
+  while ((uint64_t{1} << l) < d) ++l;
+  return {d, static_cast<uint32_t>(((uint64_t{1} << (31 + l)) + d - 1) / d), 31 + l};
+}
+// The narrow walk's divisors: the order's head count (|tile_order_heads|), the query blocks, the
+// full ones (n_qblocks - 1, short-last's), the heads, and the query heads of a KV head.
+struct WsWalkDivs {
+  WsFastDiv order_heads, qblocks, full_qblocks, heads, group;
+};
+inline WsWalkDivs ws_walk_divs(int64_t tile_order_heads, int64_t n_qblocks, int64_t heads, int64_t kv_heads) {
+  const int64_t order = tile_order_heads < 0 ? -tile_order_heads : tile_order_heads;
+  return {ws_fast_div(static_cast<uint32_t>(order)), ws_fast_div(static_cast<uint32_t>(n_qblocks)),
+          ws_fast_div(static_cast<uint32_t>(n_qblocks - 1)), ws_fast_div(static_cast<uint32_t>(heads)),
+          ws_fast_div(static_cast<uint32_t>(kv_heads > 0 ? heads / kv_heads : 1))};
+}
+
 // The short-last order (int8-fa's serial kernel at head_dim 128: CtaWork's kShortLast): every
 // head's full query blocks head-major, then the heads' last, short blocks. Its deal lasts as
 // long as query-block-major's (the short tiles follow the full ones round robin, from the CTAs
 // that got one full tile fewer), and the full tiles keep head-major's sharing of K/V in L2: at
 // 2K keys and head_dim 128 (128 heads of 512 KB K/V: 64 MB, more than L2 holds)
 // query-block-major measured 3% slower than head-major, where its deal predicted 2% faster
-// (docs/perf-log.md s26). UInt: the kernel's width of the walk (32 bits where CtaWork is narrow).
+// (docs/perf-log.md s26). UInt: the kernel's width of the walk. by_full_qblocks divides by
+// n_qblocks - 1: the narrow CtaWork's WsFastDiv, or WsPlainDiv (the overload below).
+template <class UInt, class Div>
+INT8ATTN_HOST_DEVICE inline void ws_short_last_tile(UInt tile, UInt batch_heads, UInt n_qblocks,
+                                                    const Div& by_full_qblocks, UInt& bh, UInt& qblk) {
+  const UInt full_qblocks = n_qblocks - 1, full = batch_heads * full_qblocks;
+  bh = tile < full ? by_full_qblocks.div(tile) : tile - full;
+  qblk = tile < full ? tile - bh * full_qblocks : full_qblocks;
+}
+// n / d by the division operator, for the walks that keep it (64 bits, the host's models).
+template <class UInt>
+struct WsPlainDiv {
+  UInt d;
+  INT8ATTN_HOST_DEVICE UInt div(UInt n) const { return n / d; }
+};
 template <class UInt>
 INT8ATTN_HOST_DEVICE inline void ws_short_last_tile(UInt tile, UInt batch_heads, UInt n_qblocks, UInt& bh,
                                                     UInt& qblk) {
-  const UInt full_qblocks = n_qblocks - 1, full = batch_heads * full_qblocks;
-  bh = tile < full ? tile / full_qblocks : tile - full;
-  qblk = tile < full ? tile % full_qblocks : full_qblocks;
+  ws_short_last_tile(tile, batch_heads, n_qblocks, WsPlainDiv<UInt>{n_qblocks - 1}, bh, qblk);
 }
 
 // Time of the last query block's tile against a full one, for a kernel whose idle consumers

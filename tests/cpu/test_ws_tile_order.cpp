@@ -10,6 +10,8 @@
 namespace {
 
 using int8attn::kernels::fa::ws_dynamic_tiles;
+using int8attn::kernels::fa::ws_fast_div;
+using int8attn::kernels::fa::WsFastDiv;
 using int8attn::kernels::fa::ws_round_robin_makespan;
 using int8attn::kernels::fa::ws_short_last_tile;
 using int8attn::kernels::fa::ws_short_tile_cost;
@@ -120,6 +122,49 @@ TEST(WsTileOrder, DynamicTilesOnCausalRows) {
   EXPECT_FALSE(ws_dynamic_tiles(true, 0));
   EXPECT_TRUE(ws_dynamic_tiles(false, 1));
   EXPECT_FALSE(ws_dynamic_tiles(false, 7));  // not a setting: the rule
+}
+
+
+// The narrow walk's divisions (WsFastDiv): every dividend below 2^31 against the hardware
+// division, for divisors of every magnitude, the powers of two and their neighbours included.
+TEST(WsTileOrder, FastDivisionMatchesDivision) {
+  std::vector<uint32_t> divisors = {1, 2, 3, 5, 6, 7, 11, 22, 31, 32, 33, 128, 171, 192, 1000, 65535, 65536, 65537,
+                                    (1u << 30) - 1, 1u << 30, (1u << 30) + 1, 0x7fffffffu};
+  for (uint32_t k = 1; k < 31; ++k) divisors.insert(divisors.end(), {(1u << k) - 1, 1u << k, (1u << k) + 1});
+  std::vector<uint32_t> dividends = {0, 1, 2, 3, 191, 192, 193, 65535, 65536, 0x7ffffffeu, 0x7fffffffu};
+  uint64_t state = 12345;  // a fixed LCG: the same dividends every run
+  for (int i = 0; i < 2000; ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    dividends.push_back(static_cast<uint32_t>(state >> 33));  // below 2^31
+  }
+  for (uint32_t d : divisors) {
+    const WsFastDiv fast = ws_fast_div(d);
+    for (uint32_t n : dividends) {
+      for (uint32_t m : {n, n / d * d, n / d * d + d - 1}) {  // and the edges of n's quotient
+        if (m > 0x7fffffffu) continue;
+        ASSERT_EQ(fast.div(m), m / d) << m << " / " << d;
+        ASSERT_EQ(fast.mod(m), m % d) << m << " % " << d;
+      }
+    }
+  }
+  EXPECT_EQ(ws_fast_div(0).div(7), 7u);  // a divisor the walk never uses divides by 1
+}
+
+// The narrow CtaWork's short-last walk (by a WsFastDiv) visits the tiles as the 64-bit one does.
+TEST(WsTileOrder, ShortLastWalkByFastDivisionMatches) {
+  for (uint32_t heads : {1u, 3u, 16u, 256u}) {
+    for (uint32_t qblocks : {1u, 2u, 6u, 22u, 171u}) {
+      const WsFastDiv full = ws_fast_div(qblocks - 1);
+      for (uint32_t t = 0; t < heads * qblocks; ++t) {
+        uint64_t bh64, q64;
+        uint32_t bh32, q32;
+        ws_short_last_tile<uint64_t>(t, heads, qblocks, bh64, q64);
+        ws_short_last_tile(t, heads, qblocks, full, bh32, q32);
+        ASSERT_EQ(bh32, bh64) << "tile " << t;
+        ASSERT_EQ(q32, q64) << "tile " << t;
+      }
+    }
+  }
 }
 
 }  // namespace
