@@ -165,6 +165,9 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   params.split_parts = plan.parts;
   const int64_t grid = std::min<int64_t>(items, sms);
   params.walk_divs = ws_walk_divs(params.tile_order_heads, params.base.n_qblocks, base.heads, base.kv_heads);
+  if constexpr (W::kCausalLead)
+    params.causal_lead_rows = static_cast<int32_t>(
+        ws_causal_lead_rows(base.causal, base.seq_q, W::kBlockM, W::kBlockM / W::kConsumers, tiles, sms));
   // As a dependent, the kernels wait for the quantizer before touching global memory (int8_ws_kernel).
   return fa::launch_kernel(kernel, static_cast<unsigned>(grid), W::kThreads, W::kSmemBytes, workspace.dependent, stream,
                            params);

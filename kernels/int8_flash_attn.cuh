@@ -274,7 +274,7 @@ struct WarpTile {
   // The score scale of each of this thread's rows: Q's (folded) scale for INT8 Q·K^T.
   __device__ __forceinline__ void load_q_scales(int64_t bh) { q_scales_of(bh, row0, q_scale); }
   // The scales of the rows from first_row of head bh (another tile's: read before they are needed).
-  // kRowsBeforeZero: first_row may be negative (CtaWork's kCausalLeadRows), whose rows read none.
+  // kRowsBeforeZero: first_row may be negative (CtaWork's kCausalLead), whose rows read none.
   template <bool kRowsBeforeZero = false>
   __device__ __forceinline__ void q_scales_of(int64_t bh, int64_t first_row, float (&scale)[2]) const {
 #pragma unroll
@@ -867,14 +867,12 @@ struct WarpTile {
 // kShortLast: batch_heads < 0 walks the short-last order of -batch_heads heads
 // (kernels/sm90/ws_tile_order.h; int8-fa's serial kernel at head_dim 128 only, so that the
 // others' SASS stays as measured).
-// kCausalLeadRows > 0: on causal rows the query blocks start before row 0 by whole groups of
-// kCausalLeadRows rows (a consumer warpgroup's), as many as fit in the last block's rows past
-// seq_q, so that the idle rows of a head's short block come in its first block, whose rows see
-// the fewest keys, instead of its last, whose rows see them all while its consumers wait.
-// Rows before 0 are read as zeros by TMA and never stored: a TMA store's box may not start
-// before row 0 (an illegal instruction, docs/perf-log.md s40), hence whole groups.
-// Warp-specialized kernels only: the others address Q's rows without TMA.
-template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false, bool kShortLast = false, int kCausalLeadRows = 0>
+// kCausalLead: the query blocks start lead_rows before row 0 (ws_causal_lead_rows, which is 0
+// on full rows), so that the idle rows of a causal head's short block come in its first block,
+// whose rows see the fewest keys, instead of its last, whose rows see them all while its idle
+// consumers wait. Rows before 0 are read as zeros by TMA and never stored. Warp-specialized
+// kernels only: the others address Q's rows without TMA.
+template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false, bool kShortLast = false, bool kCausalLead = false>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
   int n_blocks;  // KV blocks with a key some row of the CTA may see
@@ -887,8 +885,10 @@ struct CtaWork {
       : CtaWork(p, tile, batch_heads, WsWalkDivs{}) {
     static_assert(!kNarrow, "the narrow walk divides by the launch's ws_walk_divs");
   }
-  // divs (kNarrow): ws_walk_divs of this launch's order, query blocks and heads.
-  __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads, const WsWalkDivs& divs) {
+  // divs (kNarrow): ws_walk_divs of this launch's order, query blocks and heads; lead_rows
+  // (kCausalLead): the launch's ws_causal_lead_rows.
+  __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads, const WsWalkDivs& divs,
+                                     int64_t lead_rows = 0) {
     int qblk;
     if constexpr (kNarrow) {
       const uint32_t t = static_cast<uint32_t>(tile), n = static_cast<uint32_t>(batch_heads);
@@ -928,8 +928,7 @@ struct CtaWork {
       kv_index = batch * p.kv_heads + head / (p.heads / p.kv_heads);
     }
     m0 = static_cast<int64_t>(qblk) * kBlockM;
-    if (kCausalLeadRows > 0 && p.causal)
-      m0 -= (static_cast<int64_t>(p.n_qblocks) * kBlockM - p.seq_q) / kCausalLeadRows * kCausalLeadRows;
+    if (kCausalLead) m0 -= lead_rows;
     offset = p.seq_kv - p.seq_q;  // bottom-right causal alignment
     int64_t kv_end = p.seq_kv;
     if (p.causal) kv_end = max64(0, min64(p.seq_kv, min64(m0 + kBlockM, p.seq_q) + offset));

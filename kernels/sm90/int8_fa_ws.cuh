@@ -91,6 +91,8 @@ struct WsParams {
   // The narrow tile walk's divisors (CtaWork's kNarrow), made on the host from tile_order_heads,
   // base.n_qblocks, base.heads and base.kv_heads once they are final (ws_walk_divs).
   WsWalkDivs walk_divs;
+  // WsShape::kCausalLead: rows by which the query blocks start before row 0 (ws_causal_lead_rows).
+  int32_t causal_lead_rows;
 };
 
 template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
@@ -169,10 +171,11 @@ struct WsShape {
   // tiles' idle rows. (At 64 the same kernel takes query-block-major: its K/V fit in L2, and
   // CtaWork's wider walk moved ptxas's schedule of the step.)
   static constexpr bool kShortLast = kInt8PV && kKeys == 128 && kD == 128;
-  // Causal heads' idle rows in their first query block (CtaWork's kCausalLeadRows, a consumer's
-  // 64): the serial consumer passes a warpgroup of rows before 0 as one of rows past seq_q.
+  // Causal heads' idle rows in their first query block (CtaWork's kCausalLead, where the launch
+  // sets WsParams::causal_lead_rows): the serial consumer passes a warpgroup of rows before 0 as
+  // one of rows past seq_q. At head_dim 64 it measured 1.4-4.4% slower (s40).
   static constexpr bool kCausalLead = kShortLast;
-  using Work = CtaWork<kBlockM, kKeys, kFusedQ, kShortLast, kCausalLead ? 64 : 0>;
+  using Work = CtaWork<kBlockM, kKeys, kFusedQ, kShortLast, kCausalLead>;
   // Split-KV of the last round's tiles (ws_split.h): int8-fa's serial 128-key kernel at head_dim
   // 128, whose consumers run a tile's blocks one after another and can stop at a part's end. Not
   // at 64: there the split's code moved ptxas's schedule of the step (per-token K 2.2-4.9% slower
@@ -252,17 +255,23 @@ struct WsItem {
   typename W::Work work;
   int begin, count, split, part;
 };
+// Tile `tile`'s work in this launch's walk: its order, divisors and causal lead.
+template <class W>
+__device__ __forceinline__ typename W::Work ws_work(const WsParams& p, int64_t tile) {
+  return typename W::Work(p.base, tile, p.tile_order_heads, p.walk_divs, p.causal_lead_rows);
+}
+
 template <class W>
 __device__ __forceinline__ WsItem<W> ws_item(const WsParams& p, int64_t item) {
   if constexpr (!W::kSplitKeys) {
-    const typename W::Work work(p.base, item, p.tile_order_heads, p.walk_divs);
+    const typename W::Work work = ws_work<W>(p, item);
     return {work, 0, work.n_blocks, -1, 0};
   } else {
     uint32_t tile = 0, part = 0;
     int split = -1;
     ws_split_item<uint32_t>(static_cast<uint32_t>(item), static_cast<uint32_t>(p.split_first),
                             static_cast<uint32_t>(p.split_tiles), static_cast<uint32_t>(p.split_parts), tile, part, split);
-    const typename W::Work work(p.base, tile, p.tile_order_heads, p.walk_divs);
+    const typename W::Work work = ws_work<W>(p, tile);
     int begin = 0, end = work.n_blocks;
     if (split >= 0) ws_split_blocks(work.n_blocks, static_cast<int>(part), p.split_parts, begin, end);
     return {work, begin, end - begin, split, static_cast<int>(part)};
@@ -875,7 +884,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     if (W::kFusedQ && p.fused_q) r.q_scales_from_smem(warp_row, scale);
   };
   int64_t tile = blockIdx.x;
-  Work work(p.base, tile, p.tile_order_heads, p.walk_divs);
+  Work work = ws_work<W>(p, tile);
   uint32_t ring_base = 0, tile_iter = 0;
   bool started = false;  // the tile's first S and P are done (by the last step of the one before)
   for (;;) {
@@ -891,7 +900,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     float next_q_scale[2];
     int64_t next_first_row = 0;
     if (n_blocks > 0 && next_tile < p.n_tiles) {
-      const Work next_work(p.base, next_tile, p.tile_order_heads, p.walk_divs);
+      const Work next_work = ws_work<W>(p, next_tile);
       switched = next_work.n_blocks > 0;
       if (!(W::kFusedQ && p.fused_q))  // read before they are needed
         wt.template q_scales_of<W::kCausalLead>(next_work.bh, next_work.m0 + warp_row, next_q_scale);
@@ -923,7 +932,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     ring_base += n_blocks;
     ++tile_iter;
     tile = next_tile;
-    work = Work(p.base, tile, p.tile_order_heads, p.walk_divs);
+    work = ws_work<W>(p, tile);
     if (!switched) {
       float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: q_ready reads them before the first S
       if (!(W::kFusedQ && p.fused_q)) wt.template q_scales_of<W::kCausalLead>(work.bh, work.m0 + warp_row, q_scale);
@@ -970,7 +979,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   using KScales = typename Ring::KScales;
   using Work = typename W::Work;
   const int warp_row = ws_warp_row(cg);
-  const Work first(p.base, blockIdx.x, p.tile_order_heads, p.walk_divs);
+  const Work first = ws_work<W>(p, blockIdx.x);
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
   if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
@@ -1420,7 +1429,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
   using KScales = typename Ring::KScales;
   constexpr int kKeys = W::kKeys;
   const int warp_row = ws_warp_row(cg);
-  const typename W::Work first(p.base, blockIdx.x, p.tile_order_heads, p.walk_divs);
+  const typename W::Work first = ws_work<W>(p, blockIdx.x);
   WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, first.m0 + warp_row,
                                                                              first.offset);
   wt.load_q_scales(first.bh);  // int8-qk takes INT8 Q (WsShape::kFusedQ)

@@ -9,6 +9,7 @@
 
 namespace {
 
+using int8attn::kernels::fa::ws_causal_lead_rows;
 using int8attn::kernels::fa::ws_dynamic_tiles;
 using int8attn::kernels::fa::ws_fast_div;
 using int8attn::kernels::fa::WsFastDiv;
@@ -164,6 +165,31 @@ TEST(WsTileOrder, ShortLastWalkByFastDivisionMatches) {
         ASSERT_EQ(q32, q64) << "tile " << t;
       }
     }
+  }
+}
+
+// The causal lead moves whole 64-row consumers' groups of the last block's idle rows to the
+// first block, only on causal rows and only where the grid walks more than one round.
+TEST(WsTileOrder, CausalLeadInWholeConsumerGroups) {
+  const int64_t sms = 132;
+  // 1K rows: six blocks of 192, the last with 128 past seq_q; 192 tiles (32 heads) on 132 SMs
+  EXPECT_EQ(ws_causal_lead_rows(true, 1024, 192, 64, 192, sms), 128);
+  EXPECT_EQ(ws_causal_lead_rows(false, 1024, 192, 64, 192, sms), 0);  // full rows: none
+  EXPECT_EQ(ws_causal_lead_rows(true, 1024, 192, 64, 132, sms), 0);   // one round: none
+  EXPECT_EQ(ws_causal_lead_rows(true, 512, 192, 64, 96, sms), 0);     // Llama-3-8B 512: one round
+  // 77 rows: 115 past seq_q, of which one whole group; 3000: 72 past, one group; 808: 152, two
+  EXPECT_EQ(ws_causal_lead_rows(true, 77, 192, 64, 1000, sms), 64);
+  EXPECT_EQ(ws_causal_lead_rows(true, 3000, 192, 64, 1000, sms), 64);
+  EXPECT_EQ(ws_causal_lead_rows(true, 808, 192, 64, 1000, sms), 128);
+  // fewer than a group past seq_q, or none: no lead
+  EXPECT_EQ(ws_causal_lead_rows(true, 1500, 192, 64, 1000, sms), 0);
+  EXPECT_EQ(ws_causal_lead_rows(true, 4 * 192, 192, 64, 1000, sms), 0);
+  for (int64_t seq = 1; seq < 2000; ++seq) {
+    const int64_t lead = ws_causal_lead_rows(true, seq, 192, 64, 1000, sms);
+    const int64_t past = (seq + 191) / 192 * 192 - seq;
+    EXPECT_EQ(lead % 64, 0) << seq;
+    EXPECT_LE(lead, past) << seq;
+    EXPECT_LT(past - lead, 64) << seq;
   }
 }
 
