@@ -867,8 +867,8 @@ struct WarpTile {
 // kShortLast: batch_heads < 0 walks the short-last order of -batch_heads heads
 // (kernels/sm90/ws_tile_order.h; int8-fa's serial kernel at head_dim 128 only, so that the
 // others' SASS stays as measured).
-// kCausalLead: the query blocks start lead_rows before row 0 (ws_causal_lead_rows, which is 0
-// on full rows), so that the idle rows of a causal head's short block come in its first block,
+// kCausalLead: the query blocks start lead_rows before row 0 (the launch's ws_causal_lead_rows:
+// whole consumers' groups of rows, none on full rows or in one round of tiles), so that the idle rows of a causal head's short block come in its first block,
 // whose rows see the fewest keys, instead of its last, whose rows see them all while its idle
 // consumers wait. Rows before 0 are read as zeros by TMA and never stored. Warp-specialized
 // kernels only: the others address Q's rows without TMA.

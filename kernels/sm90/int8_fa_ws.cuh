@@ -1184,8 +1184,9 @@ __device__ __forceinline__ void ws_store_split_scales(const WsParams& p, const F
   }
 }
 
-// Whether consumer warpgroup cg of a tile has rows to compute and store: its 64 lie before
-// seq_q, and (kCausalLead) not before row 0, where the first block of a causal head starts.
+// Whether consumer warpgroup cg of a tile has rows to compute and store: its 64 start before
+// seq_q, and (kCausalLead) not before row 0, where a causal head's first block may start (the
+// lead moves whole warpgroups, so a warpgroup's rows all lie before 0 or none do).
 template <class W, class Work>
 __device__ __forceinline__ bool ws_consumer_has_rows(const WsParams& p, const Work& work, int cg) {
   const int64_t first_row = work.m0 + 64 * cg;
