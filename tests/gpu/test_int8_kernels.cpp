@@ -14,6 +14,7 @@
 
 #include "common/half.h"
 #include "kernels/attn_kernels.h"
+#include "kernels/sm90/ws_tile_order.h"
 #include "src/cpu/emulation.h"
 #include "src/cpu/quantize.h"
 #include "src/host/inputs.h"
@@ -949,6 +950,49 @@ TEST(GpuInt8Kernels, ShortTilesMatchEmulation) {
                                                                         KernelId::Int8Full, nullptr),
                                what);
       expect_fused_q_identical(prob, out, what);
+    }
+  }
+}
+
+// int8-fa's causal lead (kernels/sm90/ws_tile_order.h ws_causal_lead_rows): on grids of more
+// than one round of 192-row tiles, a causal head's query blocks start before row 0 by the last
+// block's idle rows in whole 64-row groups, whose consumers pass the tile and store nothing. Two
+// groups and one, seq_kv above, equal to and below seq_q (rows that see no key), GQA; tiles dealt
+// round robin with the last round split by keys (the rule, and 3 parts), and claimed one at a
+// time. Each output matches the emulation; Q fused too (expect_fused_q_identical). The s39 form
+// (a group partly before row 0) died in its TMA store with an illegal instruction.
+TEST(GpuInt8Kernels, CausalLeadMatchesEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  int device = 0, sms = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), cudaSuccess);
+  for (const AttnDims& dims : {make_dims(1, 48, 8, 1000, 1000, 128, true),   // 152 idle rows: two groups move
+                               make_dims(1, 48, 8, 1000, 1700, 128, true),   // keys before the rows
+                               make_dims(2, 24, 8, 850, 600, 128, true)}) {  // 110 idle rows: one group
+    const int64_t tiles = dims.batch * dims.heads * ((dims.seq_q + 191) / 192);
+    ASSERT_GT(kernels::fa::ws_causal_lead_rows(true, dims.seq_q, 192, 64, tiles, sms), 0)
+        << describe(dims) << ": the shape must move a group on " << sms << " SMs";
+    const QuantConfig cfg = wide_blocks();
+    DeviceProblem prob(dims, cfg, normal_input(53));
+    prob.quantize();
+    const std::vector<float> emu =
+        cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(), KernelId::Int8Full, nullptr);
+    struct Walk {
+      int split_parts, dynamic_tiles;
+      const char* what;
+    };
+    for (const Walk walk : {Walk{-1, 0, "round robin, split by the rule"}, Walk{3, 0, "round robin, split in 3"},
+                            Walk{0, 1, "tiles claimed"}}) {
+      const std::string what = "int8-fa 128-key " + describe(dims) + ", " + walk.what;
+      const TileOrder scope(-1, walk.split_parts, walk.dynamic_tiles);
+      prob.poison_output();
+      const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+      ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << what;
+      const std::vector<float> out = prob.output();
+      expect_matches_emulation(out, emu, what);
+      if (walk.split_parts < 0) expect_fused_q_identical(prob, out, what);
     }
   }
 }
