@@ -473,7 +473,9 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
   } else if (mode == "wsgqa") {  // int8-fa's 64- and 128-key kernels, each on the quantizer's Q and with Q fused, on Llama-3-8B's prefill shapes (causal GQA 32/8, d128): where "auto" should turn wide on causal rows
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8};
-    for (int64_t s : {1024, 2048, 4096, 8192}) shapes.push_back({1, 32, 8, s, s, 128, true, false});
+    // 3000: a short last query block (72 idle rows of 192) whose causal lead moves one 64-row group
+    // and leaves 8 rows past seq_q (every other length here is a multiple of 64)
+    for (int64_t s : {1024, 2048, 3000, 4096, 8192}) shapes.push_back({1, 32, 8, s, s, 128, true, false});
   } else if (mode == "wsall") {  // every warp-specialized product kernel (int8-fa's 64- and 128-key ones) at d128 (16 heads) and d64 (32 heads), b*s = 16K; int8-fa's 64-key one with INT8 Q and with Q fused, as the product runs it at d128 (the two differed by 21% at 1K: docs/perf-log.md s13b)
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8QkWs, Kind::Fp16FaWsPP};
     for (int64_t s : {1024, 4096, 16384, 32768})
