@@ -125,7 +125,6 @@ TEST(WsTileOrder, DynamicTilesOnCausalRows) {
   EXPECT_FALSE(ws_dynamic_tiles(false, 7));  // not a setting: the rule
 }
 
-
 // The narrow walk's divisions (WsFastDiv): every dividend below 2^31 against the hardware
 // division, for divisors of every magnitude, the powers of two and their neighbours included.
 TEST(WsTileOrder, FastDivisionMatchesDivision) {
