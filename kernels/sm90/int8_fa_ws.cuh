@@ -876,6 +876,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
                                               Store&& store) {
   using Ring = WsConsumerRing<W>;
   using Work = typename W::Work;
+  static_assert(!W::kCausalLead, "the causal lead's rows before 0: the serial consumer's (ws_consume_fa_serial)");
   auto nothing = [] {};
   // The tile's INT8 Q in its slot (TMA's, or fused_q the quantizing warps'); fused_q: and its
   // scales, from shared memory (as q_scales_of would read them).
@@ -902,8 +903,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     if (n_blocks > 0 && next_tile < p.n_tiles) {
       const Work next_work = ws_work<W>(p, next_tile);
       switched = next_work.n_blocks > 0;
-      if (!(W::kFusedQ && p.fused_q))  // read before they are needed
-        wt.template q_scales_of<W::kCausalLead>(next_work.bh, next_work.m0 + warp_row, next_q_scale);
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(next_work.bh, next_work.m0 + warp_row, next_q_scale);  // read before they are needed
       next_first_row = next_work.m0 + warp_row;
     }
     if (switched) {
@@ -935,7 +935,7 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     work = ws_work<W>(p, tile);
     if (!switched) {
       float q_scale[2] = {FLT_MIN, FLT_MIN};  // fused_q: q_ready reads them before the first S
-      if (!(W::kFusedQ && p.fused_q)) wt.template q_scales_of<W::kCausalLead>(work.bh, work.m0 + warp_row, q_scale);
+      if (!(W::kFusedQ && p.fused_q)) wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
       wt.restart(work.m0 + warp_row, q_scale);
       restarted();
       reset();
