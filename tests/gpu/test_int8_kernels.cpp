@@ -14,6 +14,7 @@
 
 #include "common/half.h"
 #include "kernels/attn_kernels.h"
+#include "kernels/sm90/int8_fa_ws_launch.h"
 #include "kernels/sm90/ws_tile_order.h"
 #include "src/cpu/emulation.h"
 #include "src/cpu/quantize.h"
@@ -364,15 +365,6 @@ bool device_is_hopper() {
          minor == 0;
 }
 
-// The current device's SM count; 0 where it cannot be read.
-int device_sms() {
-  int dev = 0, sms = 0;
-  return cudaGetDevice(&dev) == cudaSuccess &&
-                 cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess
-             ? sms
-             : 0;
-}
-
 // The kernels int8-fa can run: the library's choice, the mma.sync kernel, and on Hopper with
 // the sm_90a image the warp-specialized kernel (head_dim 64 and 128).
 struct Int8FullKernel {
@@ -698,8 +690,8 @@ QuantConfig wide_blocks() {
 TEST(GpuInt8Kernels, FusedQRuleFollowsTheCausalGrid) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
-  const int sms = device_sms();
-  ASSERT_GT(sms, 0) << "the device's SM count";
+  int sms = 0;
+  ASSERT_EQ(kernels::fa::current_device_sms(sms), cudaSuccess);
   const QuantConfig cfg = wide_blocks();
   struct Case {
     AttnDims dims;
@@ -972,8 +964,8 @@ TEST(GpuInt8Kernels, ShortTilesMatchEmulation) {
 TEST(GpuInt8Kernels, CausalLeadMatchesEmulation) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
-  const int sms = device_sms();
-  ASSERT_GT(sms, 0) << "the device's SM count";
+  int sms = 0;
+  ASSERT_EQ(kernels::fa::current_device_sms(sms), cudaSuccess);
   for (const AttnDims& dims : {make_dims(1, 48, 8, 1000, 1000, 128, true),   // 152 idle rows: two groups move
                                make_dims(1, 48, 8, 1000, 1700, 128, true),   // keys before the rows
                                make_dims(2, 24, 8, 850, 600, 128, true)}) {  // 110 idle rows: one group
