@@ -66,11 +66,12 @@ constexpr int default_schedule(Variant variant, int head_dim) {
 // (docs/perf-log.md v22-v25, s20): int8-fa the one of its P block, the deferred merge (2) at 64
 // keys and the serial schedule on three consumers (3) at 128 (keys: int8-fa's P block, unused
 // by the others); the others ping-pong (1: the two consumers take turns to issue; fp16-fa
-// +3-10%, int8-qk +3-6% at head_dim 128), but int8-qk at head_dim 64 overlaps (0; ping-pong 3%
-// slower there).
+// +3-10%, int8-qk +3-6% at head_dim 128), but int8-qk at head_dim 64 runs the serial schedule
+// on three consumers (3: +4-8% over its two overlapped ones, s41).
 constexpr int ws_default_schedule(Variant variant, int head_dim, int keys = 0) {
   if (variant == Variant::Int8Full) return keys == 128 ? 3 : 2;
-  return (variant == Variant::Fp16Flash || head_dim == 128) ? 1 : 0;
+  if (variant == Variant::Int8QK && head_dim == 64) return 3;
+  return 1;
 }
 // int8-fa: X(head_dim, u8 P, l from quantized P, schedule, keys, per-thread K), keys the P-code
 // block (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128).
@@ -87,9 +88,9 @@ constexpr int ws_default_schedule(Variant variant, int head_dim, int keys = 0) {
 #define INT8ATTN_WS_QK_OPTIONS(X, D, S) X(D, false, S) X(D, true, S)
 #if INT8ATTN_KERNEL_TUNING
 #define INT8ATTN_WS_QK_INSTANCES(X) \
-  INT8ATTN_WS_QK_OPTIONS(X, 128, 0) INT8ATTN_WS_QK_OPTIONS(X, 128, 1) INT8ATTN_WS_QK_OPTIONS(X, 64, 0) INT8ATTN_WS_QK_OPTIONS(X, 64, 1)
+  INT8ATTN_WS_QK_OPTIONS(X, 128, 0) INT8ATTN_WS_QK_OPTIONS(X, 128, 1) INT8ATTN_WS_QK_OPTIONS(X, 64, 3)
 #else
-#define INT8ATTN_WS_QK_INSTANCES(X) INT8ATTN_WS_QK_OPTIONS(X, 128, 1) INT8ATTN_WS_QK_OPTIONS(X, 64, 0)
+#define INT8ATTN_WS_QK_INSTANCES(X) INT8ATTN_WS_QK_OPTIONS(X, 128, 1) INT8ATTN_WS_QK_OPTIONS(X, 64, 3)
 #endif
 // fp16-fa: X(head_dim, schedule).
 #if INT8ATTN_KERNEL_TUNING

@@ -81,9 +81,9 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
       (out.fused_q || encode_map(out.q_map, base.q, qk_bytes, kD, static_cast<uint64_t>(base.seq_q),
                                  static_cast<uint64_t>(batch_heads), qk_box, W::kBlockM)) &&
       encode_map(out.k_map, base.k, qk_bytes, kD, kv_rows, batch_kv_heads, qk_box, W::kKeys);
-  // O out by TMA stores (WsShape::kTmaStoreO), boxes of 64 rows (a consumer's) and 64 channels.
-  const bool o_ok = !W::kTmaStoreO || encode_map(out.o_map, base.out, 2, kD, static_cast<uint64_t>(base.seq_q),
-                                                 static_cast<uint64_t>(batch_heads), 64, 64);
+  // O out by TMA stores (ws_store_o), boxes of 64 rows (a consumer's) and 64 channels.
+  const bool o_ok = encode_map(out.o_map, base.out, 2, kD, static_cast<uint64_t>(base.seq_q),
+                               static_cast<uint64_t>(batch_heads), 64, 64);
   if constexpr (W::kFp16QK) return v_ok && qk_ok && o_ok;  // no K scales
   const bool q16_ok = !out.fused_q || encode_map(out.q16_map, base.q_half, 2, kD, static_cast<uint64_t>(base.seq_q),
                                                  static_cast<uint64_t>(batch_heads), 64, W::kBlockM);

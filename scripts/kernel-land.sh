@@ -13,8 +13,9 @@
 #       the device call (carry [".deps", "build-run"]): device-check.sh's build, smoke, gpu-tests
 #       and sanitize stages on the tree, the A/B's two kernel_bench builds beside them, then
 #       kernel-ab.sh -v base=DIR -v tree=. MODE ... (default: wsfq wswide, two rounds), then
-#       compute-sanitizer racecheck and synccheck on the tree's kernel_bench wssan. A short
-#       summary comes last; the logs go to $OUT (seven files). The change lands only if the
+#       compute-sanitizer memcheck, racecheck and synccheck on the tree's kernel_bench wssan
+#       (every warp-specialized kernel on small shapes; the GPU tests' memcheck covers fewer). A short
+#       summary comes last; the logs go to $OUT (eight files). The change lands only if the
 #       checks and both sanitizers pass; a sanitizer's first reports go into the summary
 #       (land.txt), since a device call may bring back fewer files than it wrote. Exit 0: the
 #       checks passed; 1: they failed; 3: a sanitizer was skipped for time ("NOT CHECKED").
@@ -96,7 +97,7 @@ run() {
     echo "A/B skipped: $(left) s left of LAND_BUDGET_S" >> "$summary"
   fi
   local tool sanitized=0 unchecked=() rc
-  for tool in racecheck synccheck; do
+  for tool in memcheck racecheck synccheck; do
     if [[ ! -x $ab/kb-tree || $(left) -lt 30 ]]; then
       echo "$tool skipped (no kernel_bench build, or $(left) s left)" >> "$summary"
       unchecked+=("$tool")

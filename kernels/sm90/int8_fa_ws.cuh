@@ -38,12 +38,16 @@ namespace int8attn::kernels::fa {
 // - fp16-fa at head_dim 64, FlashAttention-3's shape there: +6-21% on the H200 (docs/perf-log.md s13);
 // - int8-fa's 128-key kernels, whose consumers run each block one product at a time (the serial
 //   schedule, ws_consume_fa_serial): +12-16% at head_dim 128 from 16K keys, +11-15% at 64
-//   (docs/perf-log.md s20).
-// int8-qk spills at 160 registers (0.9 KB at head_dim 64, 22-28% slower), and so does int8-fa's
-// 64-key kernel in its overlapped schedule (110 B). Tuning builds may set
-// INT8ATTN_WS_CONSUMERS_D64 (2 or 3) for the head_dim-64 kernels but int8-fa's 128-key one.
+//   (docs/perf-log.md s20);
+// - int8-qk at head_dim 64 in the same serial schedule (ws_consume_qk_serial): +4-8% over its
+//   two overlapped consumers (docs/perf-log.md s41).
+// int8-qk at head_dim 128 keeps two: serial on three it measured 20-31% slower (its FP16 P·V is
+// twice as long; s41), and overlapped it spills at 160 registers, as int8-fa's 64-key kernel in
+// its overlapped schedule does (110 B). Tuning builds may set INT8ATTN_WS_CONSUMERS_D64 (2 or 3)
+// for the head_dim-64 kernels but the serial ones.
 constexpr int ws_consumers(Variant variant, int head_dim, int keys) {
   if (variant == Variant::Int8Full && keys == kWsFaWideKeys) return 3;
+  if (variant == Variant::Int8QK && head_dim == 64) return 3;
 #ifdef INT8ATTN_WS_CONSUMERS_D64
   static_assert(INT8ATTN_WS_CONSUMERS_D64 == 2 || INT8ATTN_WS_CONSUMERS_D64 == 3, "2 or 3 consumer warpgroups");
   if (head_dim == 64) return INT8ATTN_WS_CONSUMERS_D64;
@@ -69,7 +73,7 @@ struct WsParams {
   // v_blocks] FP32, box [head_dim, 1]; v_blocks = padded seq_kv / 128.
   CUtensorMap v_scale_map;
   int32_t v_blocks;
-  CUtensorMap o_map;  // WsShape::kTmaStoreO: out [head_dim, seq_q, batch*heads] FP16, box [64, 64, 1]
+  CUtensorMap o_map;  // out [head_dim, seq_q, batch*heads] FP16, box [64, 64, 1] (ws_store_o)
   // Split-KV of the last round (WsShape::kSplitKeys; ws_split.h's WsSplitPlan): tiles
   // [split_first, split_first + split_tiles) in split_parts parts each (split_parts 1: none).
   int32_t split_first, split_tiles, split_parts;
@@ -154,12 +158,11 @@ struct WsShape {
   // head_dim 128: the first column goes into the consumer's rows of the tile's Q slot, free once
   // its S are done, so that the K/V ring keeps its depth beside the FP16 Q stage (a 3-stage ring
   // cost the 128-key kernel 4-7% from 4K keys, docs/perf-log.md s16); the others into a buffer of
-  // the consumer's own. Not int8-qk at head_dim 64, which kept its global stores: 2-3% slower
-  // through shared memory from 4K keys (the int8-targets sweep and kernel_bench, s16).
-  static constexpr bool kTmaStoreO = !(kV == Variant::Int8QK && kD == 64);
+  // the consumer's own. (int8-qk's two-consumer kernel at head_dim 64 kept global stores, 2-3%
+  // faster there, s16; its serial successor on three consumers stores as the others do.)
   static constexpr int kOColumnBytes = 64 * 128;
-  static constexpr bool kOInQSlot = kTmaStoreO && kInt8PV && kD == 128;
-  static constexpr int kOOwnColumns = kTmaStoreO ? kD / 64 - (kOInQSlot ? 1 : 0) : 0;
+  static constexpr bool kOInQSlot = kInt8PV && kD == 128;
+  static constexpr int kOOwnColumns = kD / 64 - (kOInQSlot ? 1 : 0);
   static constexpr int kOOffset = kRingOffset + kStages * kStageBytes;
   static constexpr int kOBytes = kConsumers * kOOwnColumns * kOColumnBytes;
   // fused_q: int8-fa at head_dim 128 only. With the quantizing warps live, int8-qk's kernel ran
@@ -609,7 +612,9 @@ struct WsConsumerRing {
   // int8-fa moves its descriptors by 32-bit adds on the low word (kernel +1-3% on the H200);
   // int8-qk and fp16-fa by 64-bit adds on the whole descriptor: the 32-bit form measured 1-5%
   // slower for int8-qk (ptxas's schedule of its loop moved; docs/perf-log.md desc32).
-  static constexpr bool kDescLowAdds = W::kInt8PV;
+  // int8-qk's serial kernel (head_dim 64) takes the 32-bit form too, as it was measured (at 128
+  // the whole descriptors held in vector registers through the serial step spilled).
+  static constexpr bool kDescLowAdds = W::kInt8PV || (W::kConsumers == 3 && !W::kFp16QK);
   static_assert(W::kStageBytes % 16 == 0 && W::kKBytes % 16 == 0, "descriptor offsets in 16-byte units");
   // kDescLowAdds: the low descriptor word (ptx.cuh gmma_desc_lo) of block blk's slot plus `bytes`
   // (its V tile: W::kKBytes).
@@ -774,7 +779,7 @@ struct WsConsumerRing {
   }
 };
 
-// A consumer warpgroup's O store through shared memory and TMA (W::kTmaStoreO, FlashAttention-3's
+// A consumer warpgroup's O store through shared memory and TMA (FlashAttention-3's
 // epilogue): each warp writes its 16 rows of FP16 O by stmatrix into the warpgroup's columns
 // (WsShape), one thread issues the boxes' stores, which clip rows past seq_q. Against a thread's
 // 4-byte global store an element pair, this is 8 stmatrix a thread and no wait on the stores'
@@ -840,7 +845,7 @@ __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, 
 // After a consumer's last tile: its O stores complete before the CTA (and its shared memory) ends.
 template <class W>
 __device__ __forceinline__ void ws_drain_o_stores() {
-  if (W::kTmaStoreO && threadIdx.x % 128 == 0) ws::tma_store_wait();  // ws_store_o's issuing thread
+  if (threadIdx.x % 128 == 0) ws::tma_store_wait();  // ws_store_o's issuing thread
 }
 
 // The mask block of a tile's last step when no tile follows (ws_walk_tiles): S is repeated on
@@ -983,7 +988,6 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
       p.base, lane, first.m0 + warp_row, first.offset);
   if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
-  static_assert(W::kTmaStoreO, "int8-fa's O leaves by TMA");
   float2 store_v_scales[kD / 8];  // live from the tile's last merge to its store
   uint32_t s_acc[kKeys / 2], o_acc[kD / 2], pa[kKeys / 32][4];
   typename decltype(wt)::PTerms tp;
@@ -1238,7 +1242,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   using Ring = WsConsumerRing<W>;
   using KScales = typename Ring::KScales;
   using Work = typename W::Work;
-  static_assert(W::kVPerBlock && W::kConsumers == 3 && W::kTmaStoreO, "int8-fa's 128-key kernels");
+  static_assert(W::kVPerBlock && W::kConsumers == 3, "int8-fa's 128-key kernels");
   const int warp_row = ws_warp_row(cg);
   int64_t tile = blockIdx.x;
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
@@ -1521,12 +1525,118 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
         for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
       },
       [&](const Ring& ring, const auto& f, const typename W::Work& work) {
-        if constexpr (W::kTmaStoreO)
-          ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
-        else
-          wt.store(f, work.bh, work.kv_index);
+        ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
       });
   turns.finish(cg);
+  ws_drain_o_stores<W>();
+}
+
+// int8-qk at head_dim 64 on three consumer warpgroups (160 registers each): each runs a block's
+// products one after another, S, its softmax, O's rescale, then P·V into O, and the other two
+// consumers fill its waits, as int8-fa's serial kernel does (the overlapped consumer, which
+// holds S(blk + 1) beside P·V(blk), spilled 0.9 KB at 160 registers). kernel_bench +4.2 to
+// +8.3% over the two overlapped consumers at 1K-32K, full and causal (H200, docs/perf-log.md
+// s41). At head_dim 128 the same consumer measured 20-31% slower: its FP16 P·V, twice the
+// tensor time of int8-fa's INT8 one, is what the two-consumer ping-pong hides. Tiles are walked
+// round robin, whole; a consumer without rows in a tile, or past its diagonal, keeps pace with
+// the ring. The K scales are read after S's wait and the mask keeps 32-bit bounds (WsKeyMask):
+// either held over the step's loops beside O and S spilled at head_dim 128.
+template <Variant kV, int kD, bool kLFromQ>
+__device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
+                                                     int lane) {
+  using W = WsShape<kV, kD>;
+  using Ring = WsConsumerRing<W>;
+  using KScales = typename Ring::KScales;
+  using Work = typename W::Work;
+  constexpr int kKeys = W::kKeys;
+  static_assert(W::kConsumers == 3 && !W::kSplitKV && !W::kDynamicTiles && !W::kCausalLead,
+                "the serial FP16-P·V consumer: three consumers, round robin");
+  const int warp_row = ws_warp_row(cg);
+  int64_t tile = blockIdx.x;
+  WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(
+      p.base, lane, ws_work<W>(p, tile).m0 + warp_row, p.base.seq_kv - p.base.seq_q);
+  float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
+  typename Ring::SAcc s_acc;
+  const float2 no_v_scales[kD / 8] = {};  // O / l (WarpTile::kOutVScales false)
+  WsKeyMask mask(p.base);  // WarpTile::mask's 64-bit bounds through the loops spilled 400 bytes
+  auto block = [&](const Ring& ring, int blk, auto masked) {  // masked (a type): whether S needs the mask
+    ring.wait_full(blk);
+    fence_regs(s_acc);
+    wgmma_fence();
+    ring.issue_scores(blk, s_acc);
+    wgmma_wait<0>();
+    fence_regs(s_acc);
+    KScales ks;  // after the wait: held over it beside O and S, they spill
+    ring.load_k_scales(wt, blk, ks);
+    float alpha[2];
+    uint32_t pa[kKeys / 16][4];
+    {
+      float x[kKeys / 8][4], bmax[2], beta[2], tp[kKeys / 8][4];
+      bool unit_beta;
+      wt.template scale_scores<true>(s_acc, ks, x);
+      if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
+      wt.block_max(x, bmax);
+      wt.template softmax<true>(x, bmax, tp, alpha, beta, unit_beta);  // beta is 1
+      wt.pack_p_half(tp, pa);
+    }
+#pragma unroll
+    for (int i = 0; i < kD / 2; ++i) o_acc[i] *= alpha[(i >> 1) & 1];  // accumulator e's row: (e >> 1) & 1
+    fence_regs(o_acc);
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);
+    wgmma_fence();
+    const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk)  // 16 keys: two 8-row groups of 128 bytes
+      if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes));
+      else wgmma_rs_f16_n64<1>(o_acc, pa[kk], gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes));
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_regs(o_acc);
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);
+    ring.release_block(blk);  // K, V and the K scales all read
+  };
+  auto pass_block = [&](const Ring& ring, int blk) {  // the ring's pace, no work
+    ring.wait_full(blk);
+    ring.release_block(blk);
+  };
+  uint32_t ring_base = 0, tile_iter = 0;
+  for (;;) {
+    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
+    int n_blocks, whole, own;
+    bool rows_here;
+    {  // the tile's work is formed again for its store: none of it is live across the blocks
+      const Work work = ws_work<W>(p, tile);
+      n_blocks = work.n_blocks;
+      rows_here = ws_consumer_has_rows<W>(p, work, cg);
+      whole = Ring::whole_blocks(p.base, work, cg);
+      own = Ring::own_blocks(p.base, work, cg);
+      float q_scale[2];
+      wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+      wt.restart(work.m0 + warp_row, q_scale);
+      mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
+    }
+    ring.wait_q(tile_iter);
+    if (rows_here) {
+#pragma unroll
+      for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
+      int blk = 0;
+      for (; blk < whole; ++blk) block(ring, blk, std::false_type{});
+      for (; blk < own; ++blk) block(ring, blk, std::true_type{});
+      for (; blk < n_blocks; ++blk) pass_block(ring, blk);
+      if constexpr (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
+      const Work work = ws_work<W>(p, tile);
+      ws_store_o<W>(p, smem, cg, ring, wt, wt.finish(), no_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
+    } else {
+      for (int blk = 0; blk < n_blocks; ++blk) pass_block(ring, blk);
+      ring.release_q();
+    }
+    tile += gridDim.x;
+    if (tile >= p.n_tiles) break;
+    ring_base += n_blocks;
+    ++tile_iter;
+  }
   ws_drain_o_stores<W>();
 }
 
@@ -1553,7 +1663,8 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   // consumers' descriptor and ring-slot arithmetic runs on the uniform datapath instead of
   // in vector registers moved over by R2UR before each wgmma (as CUTLASS's canonical_warp_idx_sync):
   // int8-fa +1-3%, int8-qk in ping-pong +3-6%. Not int8-qk at head_dim 64, where ptxas's
-  // schedule of the shorter loop measured 9% slower (docs/perf-log.md v23).
+  // schedule of the overlapped kernel's shorter loop measured 9% slower (docs/perf-log.md v23);
+  // its serial successor was measured as it is (s41).
   constexpr bool kUniformWarp = !(kV == Variant::Int8QK && kD == 64);
   const int tid = static_cast<int>(threadIdx.x), lane = tid % 32;
   const int warp = kUniformWarp ? __shfl_sync(0xffffffffu, tid / 32, 0) : tid / 32, wg = warp / 4;
@@ -1594,6 +1705,8 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
     static_assert(!kKThread || kSchedule == kWsSerial, "per-thread K scales: the serial consumer's");
     if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ, kKThread>(p, smem, bar, wg - 1, W::kDynamicTiles ? ws_lane() : lane);
     else ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
+  } else if constexpr (kSchedule == kWsSerial) {
+    ws_consume_qk_serial<kV, kD, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else {
     ws_consume_qk<kV, kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
   }
