@@ -1587,9 +1587,11 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
     wgmma_fence();
     const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
 #pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk)  // 16 keys: two 8-row groups of 128 bytes
-      if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes));
-      else wgmma_rs_f16_n64<1>(o_acc, pa[kk], gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes));
+    for (int kk = 0; kk < kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
+      const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
+      if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
+      else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
+    }
     wgmma_commit();
     wgmma_wait<0>();
     fence_regs(o_acc);
