@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "src/bench/runner.h"
 #include "tests/cpu/test_dir.h"
@@ -27,6 +29,7 @@ struct Script {
   bool crash_always = false;
   std::string interrupt_on;  // send SIGINT to the parent (Ctrl-C) on this case id
   int fail_to_start = -1;    // this slot's backend cannot be made (-2: none can)
+  int delay_ms = 0;          // each case but interrupt_on's takes this long
 };
 
 class WorkerBackend : public Backend {
@@ -46,6 +49,7 @@ class WorkerBackend : public Backend {
                       const CaseDump&) override {
     if (script_.crash_always || c.id == script_.crash_on) std::abort();
     if (c.id == script_.interrupt_on) ::kill(::getppid(), SIGINT);
+    else if (script_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(script_.delay_ms));
     CaseResult r = case_result_for(c);
     for (const KernelSpec* k : kernels) {
       KernelResult result = status_result(k->name, KernelStatus::Ok, "pid " + std::to_string(::getpid()));
@@ -205,7 +209,10 @@ TEST_F(WorkerPoolTest, WorkersThatKeepDyingAreRetiredAndTheReportSaysIncomplete)
 }
 
 TEST_F(WorkerPoolTest, CtrlCLetsRunningCasesFinishThenResumeCompletes) {
-  const SweepOutcome out = run({.interrupt_on = case_id(0)});  // equal estimates: handed out first
+  // Equal estimates: case 0 is handed out first. The others take 100 ms each, so that the other
+  // worker cannot finish all of them before the first one has started and pressed Ctrl-C (on a
+  // loaded 2-core CI machine it once did, in the 0.2 s the whole test took).
+  const SweepOutcome out = run({.interrupt_on = case_id(0), .delay_ms = 100});
   EXPECT_TRUE(out.interrupted);
   EXPECT_FALSE(out.report.complete);
   EXPECT_LT(out.report.cases.size(), config_.cases.size());
