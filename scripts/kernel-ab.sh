@@ -19,6 +19,9 @@
 #   KB_BUILD_ONLY=1: build the variants and stop (no GPU needed): run it here before a device call,
 #     because kernel_bench's tuning build compiles instances that the product's does not (s26 lost
 #     a device call to a stand-in whose static_assert only those instances met)
+#   KB_RUN_ONLY=1: no builds: run the kb-NAME binaries already in $OUT (KB_BUILD_ONLY's, made
+#     here and carried: a device call then spends its time on the runs alone, about 40 s for
+#     wsd64's two variants against 110 s with the builds, s41)
 # Example (device call, carry [".deps", "build-run"]): the committed header against an edited
 # copy in build-run/new: scripts/kernel-ab.sh -v base=. -v new=build-run/new wsqk
 # These are burst figures (20 timed runs per shape): compare them with each other, not with
@@ -58,14 +61,18 @@ build_variant() {  # NAME SPEC: $out/build-NAME/tools/kernel_bench -> $out/kb-NA
 }
 
 t0=$SECONDS
-for i in "${!names[@]}"; do
-  build_variant "${names[$i]}" "${specs[$i]}" > "$out/build-${names[$i]}.log" 2>&1 &
-done
-wait
+if [ "${KB_RUN_ONLY:-0}" != 1 ]; then
+  for i in "${!names[@]}"; do
+    build_variant "${names[$i]}" "${specs[$i]}" > "$out/build-${names[$i]}.log" 2>&1 &
+  done
+  wait
+fi
 for n in "${names[@]}"; do
-  [ -x "$out/kb-$n" ] || { echo "variant $n failed to build:"; tail -20 "$out/build-$n.log"; exit 1; }
+  [ -x "$out/kb-$n" ] && continue
+  if [ "${KB_RUN_ONLY:-0}" = 1 ]; then echo "variant $n: no $out/kb-$n to run (KB_RUN_ONLY)"; exit 1; fi
+  echo "variant $n failed to build:"; tail -20 "$out/build-$n.log"; exit 1
 done
-echo "built ${#names[@]} variant(s) in $((SECONDS - t0)) s"
+[ "${KB_RUN_ONLY:-0}" = 1 ] || echo "built ${#names[@]} variant(s) in $((SECONDS - t0)) s"
 [ "${KB_BUILD_ONLY:-0}" = 1 ] && exit 0
 status=0
 for r in $(seq 1 "${KB_REPEATS:-2}"); do
