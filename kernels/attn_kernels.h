@@ -197,8 +197,9 @@ struct FusedTuning {
                           // wherever they run (else cudaErrorNotSupported)
   int ws_schedule = -1;   // the warp-specialized kernels' schedule, int8-fa: 2 deferred O merge
                           // (64-key P blocks), 3 serial (128-key, its only ones); int8-qk and
-                          // fp16-fa: 0 overlap, 1 ping-pong (the product builds one each:
-                          // fa::ws_default_schedule); -1 the measured best
+                          // fp16-fa: 0 overlap, 1 ping-pong, 3 serial (int8-qk at head_dim 64,
+                          // three consumers); the product builds one a head_dim
+                          // (fa::ws_default_schedule); -1 the measured best
   int fused_q = -1;       // int8-fa's warp-specialized kernel given FP16 Q (attention_quantizes_q):
                           // -1 it quantizes Q where that measured faster (128-key P blocks), 0
                           // never, 1 wherever it can (its 64-key kernel too)
