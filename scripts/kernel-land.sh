@@ -16,7 +16,7 @@
 #       compute-sanitizer memcheck, racecheck and synccheck on the tree's kernel_bench wssan
 #       (every warp-specialized kernel on small shapes; the GPU tests' memcheck covers fewer). A short
 #       summary comes last; the logs go to $OUT (eight files). The change lands only if the
-#       checks and both sanitizers pass; a sanitizer's first reports go into the summary
+#       checks and the three sanitizers pass; a sanitizer's first reports go into the summary
 #       (land.txt), since a device call may bring back fewer files than it wrote. Exit 0: the
 #       checks passed; 1: they failed; 3: a sanitizer was skipped for time ("NOT CHECKED").
 #
