@@ -1420,6 +1420,20 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   }
 }
 
+// O += P·V of block blk for the consumers with FP16 P (int8-qk, fp16-fa): P from registers,
+// kKeys / 16 k16 fragments; V from the slot's FP16 columns. Issued, not committed.
+template <class W, class Ring>
+__device__ __forceinline__ void ws_issue_pv_f16(const Ring& ring, int blk, float (&o_acc)[W::kD / 2],
+                                                const uint32_t (&pa)[W::kKeys / 16][4]) {
+  const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
+#pragma unroll
+  for (int kk = 0; kk < W::kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
+    const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
+    if constexpr (W::kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
+    else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
+  }
+}
+
 // One int8-qk (or fp16-fa: FP16 S, no K scales) consumer warpgroup over its CTA's tiles. O lives
 // in the FP32 accumulators of the P·V wgmma (WarpTile's o[] has their layout): issue S(blk + 1)
 // and P·V(blk); wait for S and run its softmax while P·V runs; wait for P·V, rescale O by the
@@ -1475,13 +1489,7 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
     fence_regs(o_acc);
     wgmma_fence();
     s_ring.issue_scores(next, s_acc);
-    const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
-      const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
-      if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
-      else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
-    }
+    ws_issue_pv_f16<W>(ring, blk, o_acc, pa);
     wgmma_commit();
     turns.pass();
     between();
@@ -1585,13 +1593,7 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
 #pragma unroll
     for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);
     wgmma_fence();
-    const uint32_t v_tile = ring.slot_addr(blk) + W::kKBytes;
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) {  // 16 keys: two 8-row groups of 128 bytes
-      const uint64_t desc_v = gmma_desc_mn128(v_tile + kk * 16 * 128, W::kVColumnBytes);
-      if constexpr (kD == 128) wgmma_rs_f16_n128<1>(o_acc, pa[kk], desc_v);
-      else wgmma_rs_f16_n64<1>(o_acc, pa[kk], desc_v);
-    }
+    ws_issue_pv_f16<W>(ring, blk, o_acc, pa);
     wgmma_commit();
     wgmma_wait<0>();
     fence_regs(o_acc);
