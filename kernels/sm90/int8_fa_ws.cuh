@@ -1572,10 +1572,12 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
     fence_regs(s_acc);
     wgmma_fence();
     ring.issue_scores(blk, s_acc);
+    constexpr int kKScalesEarly = kD == 64 ? 4 : 0;
+    KScales ks;  // the first kKScalesEarly n-tiles' read while S runs (at 128 held over the wait they spilled)
+    ring.template load_k_scales<0, kKScalesEarly>(wt, blk, ks);
     wgmma_wait<0>();
     fence_regs(s_acc);
-    KScales ks;  // after the wait: held over it beside O and S, they spill
-    ring.load_k_scales(wt, blk, ks);
+    ring.template load_k_scales<kKScalesEarly>(wt, blk, ks);
     float alpha[2];
     uint32_t pa[kKeys / 16][4];
     {
