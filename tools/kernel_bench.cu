@@ -462,7 +462,7 @@ int main(int argc, char** argv) {
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 64, false, false});
   } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16" || mode == "wsfq") {  // the Hopper kernels side by side (wsqk: int8-qk in its default schedule; wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P; wsfq: int8-fa's 64- and 128-key kernels with Q quantized by the quantizer and in the kernel, the 128-key one with per-thread K scales, and int8-qk for the end-to-end sums)
-    if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWsOv, Kind::Int8QkWsPP, Kind::Fp16FaWs};
+    if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWsOv, Kind::Int8QkWsPP, Kind::Int8QkWs, Kind::Fp16FaWs};  // Int8QkWs: at head_dim 64 its serial default, which the overlap and ping-pong kinds no longer reach
     else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
     else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8, Kind::Int8FaU8WsWideKt, Kind::Int8QkWs};
     else if (mode == "wsfp16") kinds = {Kind::Fp16FaWsOv, Kind::Fp16FaWsPP};
