@@ -1547,8 +1547,9 @@ __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, con
 // s41). At head_dim 128 the same consumer measured 20-31% slower: its FP16 P·V, twice the
 // tensor time of int8-fa's INT8 one, is what the two-consumer ping-pong hides. Tiles are walked
 // round robin, whole; a consumer without rows in a tile, or past its diagonal, keeps pace with
-// the ring. The K scales are read after S's wait and the mask keeps 32-bit bounds (WsKeyMask):
-// either held over the step's loops beside O and S spilled at head_dim 128.
+// the ring. The K scales are read after S's wait but for the first four n-tiles' (+0.5 to +2.4%,
+// s42), and the mask keeps 32-bit bounds (WsKeyMask): either held over the step's loops beside O
+// and S spilled at head_dim 128.
 template <Variant kV, int kD, bool kLFromQ>
 __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                                      int lane) {
