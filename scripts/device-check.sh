@@ -9,7 +9,9 @@
 #   BUILD_DIR=build  JOBS=$(nproc)  OUT=./device-out   build folder, parallelism, log folder
 #   GTEST_FILTER=...                                   restricts the gpu-tests stage
 #   CUDA_ARCHS="90a"                                   architectures to build (default 80;90a)
-#   GIT_COMMIT=$(git rev-parse --short=12 HEAD)        commit for the reports (the copy has no .git)
+#   GIT_COMMIT=$(git rev-parse --short=12 HEAD)        commit for the reports: pass it (the device's copy may
+#                                                      carry the session start's .git under a newer tree, and
+#                                                      its reports then name that commit, "-dirty")
 #   CUDNN_ROOT=...                                     cuDNN 9 (default: PyTorch's: scripts/cudnn-env.sh)
 #   SOURCE_DIR=.                                       the source tree the build stage builds (another
 #                                                      revision's: scripts/e2e-ab.sh)
@@ -60,6 +62,8 @@ configure_and_build() {
     ${CUDNN_ROOT:+-DCUDNN_ROOT="$CUDNN_ROOT"} &&
     cmake --build "$BUILD_DIR" -j "$JOBS" ${BUILD_TARGET:+--target "$BUILD_TARGET"}
 }
+has_stage build && [[ -z ${GIT_COMMIT:-} ]] &&
+  note "note: GIT_COMMIT is unset: reports name what this copy's git says ($(git rev-parse --short=12 HEAD 2> /dev/null || echo none)), which may not be the tree's commit"
 has_stage build && run_stage build "$OUT/build.log" configure_and_build
 has_stage build && grep -E "cuDNN" "$OUT/build.log" | head -2 | tee -a "$SUMMARY"
 
