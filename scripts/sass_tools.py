@@ -29,6 +29,15 @@
                                               after the last; the stall mix outside the loops and their N
                                               lines (default 12) with the most samples: where a tile's switch
                                               waits (docs/perf-log.md s38: the Q scales' load at 1K keys)
+  sass_tools.py source-lines CSV LISTING FUNC [N]
+                                              the export's samples by source: LISTING is `nvdisasm -gi -c` of a
+                                              local `-lineinfo` build of the same source (its SASS must match
+                                              the device's at every address: checked, and refused otherwise),
+                                              FUNC a substring of the kernel's mangled name. Samples by the
+                                              kernel's callee (a warp role: a consumer, the producer, the
+                                              quantizing warps) and the N lines (default 16) inside those
+                                              callees with the most samples, inlined code charged to the
+                                              line that called it (docs/perf-log.md s42: a 4K tile's costs)
   sass_tools.py order SASS FUNC LO HI         the range's events in address order (wgmma and their waits,
                                               warpgroup arrives, named barriers, mbarrier waits and arrivals,
                                               votes, branches; a run of wgmma on one line) with the count of
@@ -331,6 +340,101 @@ def regions(path, most="12"):
         print(f"{100 * samples[k] / total:5.1f}%  {rows[k][text_col].strip()[:60]:60s}  {detail}")
 
 
+_FRAME = re.compile(r'\s*//## File "([^"]+)", line (\d+)(?: inlined at "([^"]+)", line (\d+))?')
+_LISTED = re.compile(r"\s*/\*([0-9a-f]{4,})\*/\s+(.*?)\s*;")
+
+
+def _listing_frames(listing, func):
+    """{offset: (instruction, [(file, line), ...] innermost first)} of FUNC's section in an
+    `nvdisasm -gi` listing; an instruction without annotations of its own keeps the last ones."""
+    frames, pending, last, inside, name = {}, [], [], False, None
+    for text in open(listing):
+        if text.startswith(".text."):
+            if inside:
+                break
+            inside = func in text
+            name = text[len(".text."):].rstrip().rstrip(":") if inside else None
+            continue
+        if not inside:
+            continue
+        m = _FRAME.match(text)
+        if m:
+            pending.append((m.group(1), int(m.group(2))))
+            if m.group(3):
+                pending.append((m.group(3), int(m.group(4))))
+            continue
+        m = _LISTED.match(text)
+        if m:
+            last = pending or last
+            frames[int(m.group(1), 16)] = (m.group(2).strip(), list(dict.fromkeys(last)))
+            pending = []
+    if not frames:
+        raise SystemExit(f"{listing}: no function matching {func} (nvdisasm -gi -c of a -lineinfo build?)")
+    return name, frames
+
+
+_DEFINITION = re.compile(r"^(?:static\s+|inline\s+)*(?:__global__|__device__|__host__)\b[^;]*?\b(\w+)\s*\(")
+
+
+def _functions_of(path, cache={}):
+    """(first line, name) of each function defined at column 0 in a source file, in order."""
+    if path not in cache:
+        found = []
+        try:
+            for n, text in enumerate(open(path, errors="replace"), 1):
+                m = _DEFINITION.match(text)
+                if m:  # the first name called that is not a keyword's (__launch_bounds__, ...)
+                    names = [x for x in re.findall(r"\b(\w+)\s*\(", text) if not x.startswith("__")]
+                    found.append((n, names[0] if names else m.group(1)))
+        except OSError:
+            pass
+        cache[path] = found
+    return cache[path]
+
+
+def _enclosing(path, line):
+    name = None
+    for first, fn in _functions_of(path):
+        if first > line:
+            break
+        name = fn
+    return name
+
+
+def source_lines(path, listing, func, most="16"):
+    header, rows = _source_rows(path)
+    addr_col, text_col = header.index("Address"), header.index("Source")
+    total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+    name, frames = _listing_frames(listing, func)
+    base = int(rows[0][addr_col], 16)
+    samples = [_number(r[total_col]) for r in rows]
+    total = sum(samples) or 1.0
+    agree = sum(1 for r in rows if int(r[addr_col], 16) - base in frames and
+                opcode(frames[int(r[addr_col], 16) - base][0]) == opcode(r[text_col]))
+    print(f"{name}: {len(rows)} lines, {total:.0f} samples; the listing agrees at {agree} of {len(rows)} addresses")
+    if agree < len(rows):
+        raise SystemExit("the listing is not the profiled SASS (another source or compiler?): no attribution")
+    roles, lines = collections.Counter(), collections.Counter()
+    for r, n in zip(rows, samples):
+        chain = [(f, ln, _enclosing(f, ln)) for f, ln in frames[int(r[addr_col], 16) - base][1]]
+        # The kernel is the outermost frame; its callee, the next one in, is the warp's role.
+        outer = chain[-1][2] if chain else None
+        role = next((fn for f, ln, fn in reversed(chain) if fn and fn != outer), outer or "?")
+        roles[role] += n
+        line = next(((f, ln) for f, ln, fn in chain if fn == role), chain[-1][:2] if chain else ("?", 0))
+        lines[(role, line)] += n
+    print("by the kernel's callee (a warp role; the kernel's own code under its name):")
+    for role, n in roles.most_common():
+        print(f"  {role:32s} {100 * n / total:5.1f}%")
+    print(f"the {most} lines with the most samples (inlined code at the line of the role that calls it):")
+    for (role, (f, ln)), n in lines.most_common(int(most)):
+        try:
+            code = open(f, errors="replace").read().split("\n")[ln - 1].strip()
+        except (OSError, IndexError):
+            code = ""
+        print(f"  {100 * n / total:5.1f}%  {role}:{ln}  {code[:70]}")
+
+
 def loop_stall_matrix(path, most="10"):
     """The steady loop's stall reasons by opcode: each cell the share of the loop's samples."""
     header, _, body, text_col, reasons = _loop_rows(path)
@@ -358,8 +462,8 @@ def main(argv):
     commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4),
                 "order": (order, 4),
                 "stalls": (stalls, 1), "loop-stalls": (loop_stalls, 1), "loop-stall-matrix": (loop_stall_matrix, 1),
-                "regions": (regions, 1)}
-    optional = {"stalls": 1, "loop-stalls": 7, "loop-stall-matrix": 1, "regions": 1}  # trailing arguments that may be left out
+                "regions": (regions, 1), "source-lines": (source_lines, 3)}
+    optional = {"stalls": 1, "loop-stalls": 7, "loop-stall-matrix": 1, "regions": 1, "source-lines": 1}  # trailing arguments that may be left out
     given = len(argv) - 2
     if len(argv) < 2 or argv[1] not in commands or not (
             commands[argv[1]][1] <= given <= commands[argv[1]][1] + optional.get(argv[1], 0)):

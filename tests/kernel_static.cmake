@@ -53,6 +53,22 @@ if(INT8ATTN_PYTHON3_AB)
                    ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-retry-sample.csv)
   set_tests_properties(scripts.sass_tools_regions_retry_code PROPERTIES LABELS cpu
     PASS_REGULAR_EXPRESSION "before the first loop +1 lines +8\\.3%.*step loop 1 +5 lines +62\\.5%.*after the last loop +5 lines +29\\.2%.*25\\.0% +SYNCS.PHASECHK.TRANS64 P0")
+  # scripts/sass_tools.py source-lines: a made-up export attributed through a made-up nvdisasm
+  # listing of tests/data/sass-source-sample.cuh (paths relative to the source tree): samples by
+  # the kernel's callee, inlined code (helper) charged to its caller's line, an instruction without
+  # annotations of its own (EXIT) to the line before it; and an export whose SASS the listing does
+  # not match, refused.
+  add_test(NAME scripts.sass_tools_source_lines
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py source-lines
+                   tests/data/ncu-source-lines-sample.csv tests/data/nvdisasm-lines-sample.txt sample_kernel
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(scripts.sass_tools_source_lines PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "agrees at 5 of 5 addresses.*consumer +55\\.0%.*producer +40\\.0%.*sample_kernel +5\\.0%.*40\\.0%  consumer:8  o\\[0\\] = helper.*15\\.0%  consumer:9")
+  add_test(NAME scripts.sass_tools_source_lines_refuses_other_sass
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py source-lines
+                   tests/data/ncu-source-sample.csv tests/data/nvdisasm-lines-sample.txt sample_kernel
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(scripts.sass_tools_source_lines_refuses_other_sass PROPERTIES LABELS cpu WILL_FAIL TRUE)
   # Its quantizer rows: each variant's best round of every configuration, in µs, against the base.
   add_test(NAME scripts.ab_table_quantize
            COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py
