@@ -376,8 +376,12 @@ def _listing_frames(listing, func):
 _DEFINITION = re.compile(r"^(?:static\s+|inline\s+)*(?:__global__|__device__|__host__)\b[^;]*?\b(\w+)\s*\(")
 
 
-def _functions_of(path, cache={}):
+_FUNCTIONS = {}  # path: _functions_of's answer, read once
+
+
+def _functions_of(path):
     """(first line, name) of each function defined at column 0 in a source file, in order."""
+    cache = _FUNCTIONS
     if path not in cache:
         found = []
         try:
