@@ -380,16 +380,21 @@ _FUNCTIONS = {}  # path: _functions_of's answer, read once
 
 
 def _functions_of(path):
-    """(first line, name) of each function defined at column 0 in a source file, in order."""
+    """(first line, name) of each function defined at column 0 in a source file, in order; a
+    function's first line is that of the template line above it, if it has one."""
     cache = _FUNCTIONS
     if path not in cache:
-        found = []
+        found, template = [], None
         try:
             for n, text in enumerate(open(path, errors="replace"), 1):
+                if text.startswith("template"):
+                    template = template or n
+                    continue
                 m = _DEFINITION.match(text)
                 if m:  # the first name called that is not a keyword's (__launch_bounds__, ...)
                     names = [x for x in re.findall(r"\b(\w+)\s*\(", text) if not x.startswith("__")]
-                    found.append((n, names[0] if names else m.group(1)))
+                    found.append((template or n, names[0] if names else m.group(1)))
+                template = None
         except OSError:
             pass
         cache[path] = found
