@@ -58,6 +58,7 @@ head_dim-128 kernel. Example:
   scripts/sass_tools.py loops /tmp/ws.sass KernelIdE1ELi128ELb1ELb0ELi2E
 """
 import collections
+import functools
 import re
 import signal
 import subprocess
@@ -376,29 +377,30 @@ def _listing_frames(listing, func):
 _DEFINITION = re.compile(r"^(?:static\s+|inline\s+)*(?:__global__|__device__|__host__)\b[^;]*?\b(\w+)\s*\(")
 
 
-_FUNCTIONS = {}  # path: _functions_of's answer, read once
+@functools.lru_cache(maxsize=None)
+def _source_text(path):
+    """A source file's lines (none where it cannot be read), read once."""
+    try:
+        return tuple(open(path, errors="replace").read().split("\n"))
+    except OSError:
+        return ()
 
 
+@functools.lru_cache(maxsize=None)
 def _functions_of(path):
     """(first line, name) of each function defined at column 0 in a source file, in order; a
     function's first line is that of the template line above it, if it has one."""
-    cache = _FUNCTIONS
-    if path not in cache:
-        found, template = [], None
-        try:
-            for n, text in enumerate(open(path, errors="replace"), 1):
-                if text.startswith("template"):
-                    template = template or n
-                    continue
-                m = _DEFINITION.match(text)
-                if m:  # the first name called that is not a keyword's (__launch_bounds__, ...)
-                    names = [x for x in re.findall(r"\b(\w+)\s*\(", text) if not x.startswith("__")]
-                    found.append((template or n, names[0] if names else m.group(1)))
-                template = None
-        except OSError:
-            pass
-        cache[path] = found
-    return cache[path]
+    found, template = [], None
+    for n, text in enumerate(_source_text(path), 1):
+        if text.startswith("template"):
+            template = template or n
+            continue
+        m = _DEFINITION.match(text)
+        if m:  # the first name called that is not a keyword's (__launch_bounds__, ...)
+            names = [x for x in re.findall(r"\b(\w+)\s*\(", text) if not x.startswith("__")]
+            found.append((template or n, names[0] if names else m.group(1)))
+        template = None
+    return found
 
 
 def _enclosing(path, line):
@@ -437,10 +439,8 @@ def source_lines(path, listing, func, most="16"):
         print(f"  {role:32s} {100 * n / total:5.1f}%")
     print(f"the {most} lines with the most samples (inlined code at the line of the role that calls it):")
     for (role, (f, ln)), n in lines.most_common(int(most)):
-        try:
-            code = open(f, errors="replace").read().split("\n")[ln - 1].strip()
-        except (OSError, IndexError):
-            code = ""
+        text = _source_text(f)
+        code = text[ln - 1].strip() if 0 < ln <= len(text) else ""
         print(f"  {100 * n / total:5.1f}%  {role}:{ln}  {code[:70]}")
 
 
