@@ -122,7 +122,7 @@ run() {
     echo "LAND: NO, the GPU checks failed"
     return 1
   elif [[ $sanitized -ne 0 ]]; then
-    echo "LAND: NO, racecheck or synccheck reported errors (their first lines are in the summary above)"
+    echo "LAND: NO, a sanitizer (memcheck, racecheck or synccheck) reported errors (their first lines are in the summary above)"
     return 1
   elif [[ ${#unchecked[@]} -gt 0 ]]; then
     # A skipped sanitizer proves nothing: the change waits for a call that runs it.
