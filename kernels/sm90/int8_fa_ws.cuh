@@ -1218,6 +1218,72 @@ __device__ __forceinline__ void ws_count_split_part(const WsParams& p, int split
   ws_merge_split_rows<W::kD>(p, split * p.split_parts, 64 * cg + 16 * warp, first_row + 16 * warp, bh, lane);
 }
 
+// A tile's blocks as a serial consumer walks them (ws_walk_serial): the first `whole` every row
+// of the warpgroup sees whole, without mask code, then up to `own` those it sees a key of, then
+// up to `count` those past its diagonal (causal: up to two of a 192-row tile's last blocks for
+// its first consumers), passed; none but passed where the warpgroup has no rows.
+struct WsSerialBlocks {
+  int count, whole, own;
+  bool rows_here;
+};
+
+// One serial consumer warpgroup's walk over its CTA's tiles (int8-fa's 128-key consumer and
+// int8-qk's at head_dim 64): the tile order (round robin, or kDynamicTiles the item the producer
+// names in its Q slot), the ring's blocks and the Q slot. The consumer supplies:
+//   begin(tile)          the tile's rows, mask and softmax state, before its Q's wait (global
+//                        loads there overlap it); returns its WsSerialBlocks;
+//   start(ring)          O empty, once Q is in its slot;
+//   block(ring, blk, masked)  one block's S, softmax and P·V (masked: a type), with its turn
+//                        (`turns`, WsTurns) to issue P·V where the consumer takes turns;
+//   store(ring, tile)    O of the tile out.
+// A block without work keeps pace with the ring and the turns. Returns the last tile walked
+// (kDynamicTiles: the walk's end past n_tiles).
+template <class W, class Turns, class Begin, class Start, class Block, class Store>
+__device__ __forceinline__ int64_t ws_walk_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
+                                                  int lane, const Turns& turns, Begin&& begin, Start&& start,
+                                                  Block&& block, Store&& store) {
+  using Ring = WsConsumerRing<W>;
+  auto pass_block = [&](const Ring& ring, int blk) {
+    ring.wait_full(blk);
+    turns.take();
+    turns.pass();
+    ring.release_block(blk);
+  };
+  int64_t tile = blockIdx.x;
+  uint32_t ring_base = 0, tile_iter = 0;
+  for (;;) {
+    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
+    if constexpr (W::kDynamicTiles) {  // the producer names the tile: it arrives with its Q
+      ring.wait_q(tile_iter);
+      const uint32_t item = ring.q_item();
+      if (item >= static_cast<uint32_t>(p.n_tiles)) break;
+      tile = item;
+    }
+    const WsSerialBlocks blocks = begin(tile);
+    if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);
+    if (blocks.rows_here) {
+      start(ring);
+      int blk = 0;
+      for (; blk < blocks.whole; ++blk) block(ring, blk, std::false_type{});
+      for (; blk < blocks.own; ++blk) block(ring, blk, std::true_type{});
+      for (; blk < blocks.count; ++blk) pass_block(ring, blk);
+      if constexpr (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
+      store(ring, tile);
+    } else {  // rows all past seq_q (1024 rows: five tiles of 192 and one of 64): int8-fa +0.3 to
+              // +0.9% at head_dim 128, +2.4 to +3% causal, +1 to +4.6% at 64 (docs/perf-log.md s25)
+      for (int blk = 0; blk < blocks.count; ++blk) pass_block(ring, blk);
+      ring.release_q();
+    }
+    if constexpr (!W::kDynamicTiles) {
+      tile += gridDim.x;
+      if (tile >= p.n_tiles) break;
+    }
+    ring_base += blocks.count;
+    ++tile_iter;
+  }
+  return tile;
+}
+
 // One int8-fa consumer warpgroup of three over its CTA's tiles, in the serial schedule (128-key
 // P blocks, V scaled per block): each block one product at a time, S, its softmax and P's
 // codes, then P·V in halves of 64 channels, each merged into O with the block's V scales as
@@ -1244,9 +1310,9 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   using Work = typename W::Work;
   static_assert(W::kVPerBlock && W::kConsumers == 3, "int8-fa's 128-key kernels");
   const int warp_row = ws_warp_row(cg);
-  int64_t tile = blockIdx.x;
+  // Rows from each tile's (ws_walk_serial's begin restarts them)
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
-      p.base, lane, ws_item<W>(p, tile).work.m0 + warp_row, p.base.seq_kv - p.base.seq_q);
+      p.base, lane, warp_row, p.base.seq_kv - p.base.seq_q);
   constexpr bool kCodeRowSum = decltype(wt)::kCodeRowSum;
   WsKeyMask mask(p.base);
   const WsTurns<kD == 64, W::kConsumers> pv_turns(cg);  // barriers 1..3; ws_store_o's follow them
@@ -1327,89 +1393,47 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     }
     ring.release_block(blk);  // K, V and their scales all read
   };
-  // A consumer whose 64 rows all lie past seq_q (the last query block's: 1024 rows are five
-  // tiles of 192 and one of 64) computes nothing there; it keeps pace with the ring, its Q slot
-  // and the turns. kernel_bench +0.3 to +0.9% at head_dim 128, +2.4 to +3% causal, +1 to +4.6%
-  // at 64 (H200, docs/perf-log.md s25).
-  auto pass_block = [&](const Ring& ring, int blk) {  // the ring's and the turns' pace, no work
-    ring.wait_full(blk);
-    pv_turns.take();
-    pv_turns.pass();
-    ring.release_block(blk);
-  };
-  auto pass_tile = [&](const Ring& ring, uint32_t tile_iter, int n_blocks) {
-    if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);  // (kDynamicTiles: waited for its item)
-    for (int blk = 0; blk < n_blocks; ++blk) pass_block(ring, blk);
-    ring.release_q();
-  };
-  uint32_t ring_base = 0, tile_iter = 0;
-  for (;;) {
-    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
-    if constexpr (W::kDynamicTiles) {  // the producer names the tile: it arrives with its Q
-      ring.wait_q(tile_iter);
-      const uint32_t item = ring.q_item();
-      if (item >= static_cast<uint32_t>(p.n_tiles)) break;
-      tile = item;
+  auto begin = [&](int64_t tile) {  // the tile's work is formed again for its store: none of it is live across the blocks
+    const WsItem<W> item = ws_item<W>(p, tile);
+    const Work& work = item.work;
+    float q_scale[2] = {FLT_MIN, FLT_MIN};  // q_scales_in_smem: from shared memory once Q is there
+    if (!(W::kFusedQ && p.q_scales_in_smem))
+      wt.template q_scales_of<W::kCausalLead>(work.bh, work.m0 + warp_row, q_scale);
+    wt.restart(work.m0 + warp_row, q_scale);
+    mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
+    WsSerialBlocks blocks{item.count, Ring::whole_blocks(p.base, work, cg), Ring::own_blocks(p.base, work, cg),
+                          ws_consumer_has_rows<W>(p, work, cg)};
+    if (item.split >= 0) {  // a split tile's part: its blocks from 0, relative to its first key
+      mask.start_at(item.begin * kKeys);
+      blocks.whole = min(max(blocks.whole - item.begin, 0), blocks.count);
+      blocks.own = min(max(blocks.own - item.begin, 0), blocks.count);
     }
-    int n_blocks, whole, own;
-    bool rows_here;
-    {  // the tile's work is formed again for its store: none of it is live across the blocks
-      const WsItem<W> item = ws_item<W>(p, tile);
-      const Work& work = item.work;
-      rows_here = ws_consumer_has_rows<W>(p, work, cg);
-      float q_scale[2] = {FLT_MIN, FLT_MIN};  // q_scales_in_smem: from shared memory once Q is there
-      if (!(W::kFusedQ && p.q_scales_in_smem))
-        wt.template q_scales_of<W::kCausalLead>(work.bh, work.m0 + warp_row, q_scale);
-      wt.restart(work.m0 + warp_row, q_scale);
-      mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
-      n_blocks = item.count;
-      whole = Ring::whole_blocks(p.base, work, cg);
-      own = Ring::own_blocks(p.base, work, cg);
-      if (item.split >= 0) {  // a split tile's part: its blocks from 0, relative to its first key
-        mask.start_at(item.begin * kKeys);
-        whole = min(max(whole - item.begin, 0), n_blocks);
-        own = min(max(own - item.begin, 0), n_blocks);
-      }
-    }
-    if (rows_here) {
-      if constexpr (!W::kDynamicTiles) ring.wait_q(tile_iter);
-      if (W::kFusedQ && p.q_scales_in_smem) ring.template q_scales_from_smem<W::kTmaQScales>(warp_row, wt.q_scale);
-      log2_o_scale[0] = log2_o_scale[1] = 0.f;
+    return blocks;
+  };
+  auto start = [&](const Ring& ring) {
+    if (W::kFusedQ && p.q_scales_in_smem) ring.template q_scales_from_smem<W::kTmaQScales>(warp_row, wt.q_scale);
+    log2_o_scale[0] = log2_o_scale[1] = 0.f;
 #pragma unroll
-      for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f;
-      // The blocks every row of the warpgroup sees whole without mask code, then the rest it
-      // sees a key of, then those past its diagonal (causal: up to two of a 192-row tile's last
-      // blocks for its first consumers), passed.
-      int blk = 0;
-      for (; blk < whole; ++blk) block(ring, blk, std::false_type{});
-      for (; blk < own; ++blk) block(ring, blk, std::true_type{});
-      for (; blk < n_blocks; ++blk) pass_block(ring, blk);
-      if constexpr (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
-      const WsItem<W> item = ws_item<W>(p, tile);
-      const Work& work = item.work;
-      const auto f = wt.finish(wt.l, work.m0 + warp_row);
-      float2 no_v_scales[kD / 8];  // V per block: its scales are in the merges, none at the store
-      wt.load_out_v_scales(work.kv_index, no_v_scales);
-      // A split tile's part (ws_split.h): O / l into the part's slot, and the merge.
-      const bool split = W::kSplitKeys && item.split >= 0;
-      const int slot = item.split * p.split_parts + item.part;
-      ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, split ? slot : work.bh,
-                    split ? 64 * cg : work.m0 + 64 * cg, split ? p.split_map : p.o_map);
-      if (split) {
-        float u[2];  // log2 of O's scale (softmax_folded keeps it in ref)
-        for (int r = 0; r < 2; ++r) u[r] = kFoldedState ? wt.ref[r] : wt.ref[r] + log2_o_scale[r];
-        ws_store_split_scales(p, f, u, slot, warp_row, lane);
-      }
-    } else {
-      pass_tile(ring, tile_iter, n_blocks);
+    for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f;
+  };
+  auto store = [&](const Ring& ring, int64_t tile) {
+    const WsItem<W> item = ws_item<W>(p, tile);
+    const Work& work = item.work;
+    const auto f = wt.finish(wt.l, work.m0 + warp_row);
+    float2 no_v_scales[kD / 8];  // V per block: its scales are in the merges, none at the store
+    wt.load_out_v_scales(work.kv_index, no_v_scales);
+    // A split tile's part (ws_split.h): O / l into the part's slot, and the merge.
+    const bool split = W::kSplitKeys && item.split >= 0;
+    const int slot = item.split * p.split_parts + item.part;
+    ws_store_o<W>(p, smem, cg, ring, wt, f, no_v_scales, split ? slot : work.bh, split ? 64 * cg : work.m0 + 64 * cg,
+                  split ? p.split_map : p.o_map);
+    if (split) {
+      float u[2];  // log2 of O's scale (softmax_folded keeps it in ref)
+      for (int r = 0; r < 2; ++r) u[r] = kFoldedState ? wt.ref[r] : wt.ref[r] + log2_o_scale[r];
+      ws_store_split_scales(p, f, u, slot, warp_row, lane);
     }
-    if constexpr (!W::kDynamicTiles) {
-      tile += gridDim.x;
-      if (tile >= p.n_tiles) break;
-    }
-    ring_base += n_blocks;
-    ++tile_iter;
-  }
+  };
+  const int64_t tile = ws_walk_serial<W>(p, smem, bar, cg, lane, pv_turns, begin, start, block, store);
   pv_turns.finish(cg);  // every consumer walks the same tiles and blocks: the turns balance
   ws_drain_o_stores<W>();
   if constexpr (W::kSplitKeys) {
@@ -1561,9 +1585,9 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
   static_assert(W::kConsumers == 3 && !W::kSplitKV && !W::kDynamicTiles && !W::kCausalLead,
                 "the serial FP16-P·V consumer: three consumers, round robin");
   const int warp_row = ws_warp_row(cg);
-  int64_t tile = blockIdx.x;
-  WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(
-      p.base, lane, ws_work<W>(p, tile).m0 + warp_row, p.base.seq_kv - p.base.seq_q);
+  // Rows from each tile's (ws_walk_serial's begin restarts them)
+  WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, warp_row,
+                                                                                p.base.seq_kv - p.base.seq_q);
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
   typename Ring::SAcc s_acc;
   const float2 no_v_scales[kD / 8] = {};  // O / l (WarpTile::kOutVScales false)
@@ -1604,46 +1628,24 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
     for (int kk = 0; kk < kKeys / 16; ++kk) fence_regs(pa[kk]);
     ring.release_block(blk);  // K, V and the K scales all read
   };
-  auto pass_block = [&](const Ring& ring, int blk) {  // the ring's pace, no work
-    ring.wait_full(blk);
-    ring.release_block(blk);
+  auto begin = [&](int64_t tile) {  // the tile's work is formed again for its store
+    const Work work = ws_work<W>(p, tile);
+    float q_scale[2];
+    wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
+    wt.restart(work.m0 + warp_row, q_scale);
+    mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
+    return WsSerialBlocks{work.n_blocks, Ring::whole_blocks(p.base, work, cg), Ring::own_blocks(p.base, work, cg),
+                          ws_consumer_has_rows<W>(p, work, cg)};
   };
-  uint32_t ring_base = 0, tile_iter = 0;
-  for (;;) {
-    const Ring ring(smem, bar, ring_base, tile_iter, cg, lane);
-    int n_blocks, whole, own;
-    bool rows_here;
-    {  // the tile's work is formed again for its store: none of it is live across the blocks
-      const Work work = ws_work<W>(p, tile);
-      n_blocks = work.n_blocks;
-      rows_here = ws_consumer_has_rows<W>(p, work, cg);
-      whole = Ring::whole_blocks(p.base, work, cg);
-      own = Ring::own_blocks(p.base, work, cg);
-      float q_scale[2];
-      wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
-      wt.restart(work.m0 + warp_row, q_scale);
-      mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
-    }
-    ring.wait_q(tile_iter);
-    if (rows_here) {
+  auto start = [&](const Ring&) {
 #pragma unroll
-      for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
-      int blk = 0;
-      for (; blk < whole; ++blk) block(ring, blk, std::false_type{});
-      for (; blk < own; ++blk) block(ring, blk, std::true_type{});
-      for (; blk < n_blocks; ++blk) pass_block(ring, blk);
-      if constexpr (!W::kOInQSlot) ring.release_q();  // every S of the tile is done
-      const Work work = ws_work<W>(p, tile);
-      ws_store_o<W>(p, smem, cg, ring, wt, wt.finish(), no_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
-    } else {
-      for (int blk = 0; blk < n_blocks; ++blk) pass_block(ring, blk);
-      ring.release_q();
-    }
-    tile += gridDim.x;
-    if (tile >= p.n_tiles) break;
-    ring_base += n_blocks;
-    ++tile_iter;
-  }
+    for (int i = 0; i < kD / 2; ++i) o_acc[i] = 0.f;
+  };
+  auto store = [&](const Ring& ring, int64_t tile) {
+    const Work work = ws_work<W>(p, tile);
+    ws_store_o<W>(p, smem, cg, ring, wt, wt.finish(), no_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
+  };
+  ws_walk_serial<W>(p, smem, bar, cg, lane, WsTurns<false, W::kConsumers>(cg), begin, start, block, store);
   ws_drain_o_stores<W>();
 }
 
