@@ -1630,12 +1630,15 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
   };
   auto begin = [&](int64_t tile) {  // the tile's work is formed again for its store
     const Work work = ws_work<W>(p, tile);
+    // The blocks before the scales: in the other order ptxas reorders the steps (same opcodes)
+    // and they measured 1-2% slower (kernel_bench, H200, docs/perf-log.md s43).
+    const WsSerialBlocks blocks{work.n_blocks, Ring::whole_blocks(p.base, work, cg),
+                                Ring::own_blocks(p.base, work, cg), ws_consumer_has_rows<W>(p, work, cg)};
     float q_scale[2];
     wt.q_scales_of(work.bh, work.m0 + warp_row, q_scale);
     wt.restart(work.m0 + warp_row, q_scale);
     mask.restart(p.base, work.m0 + warp_row, work.offset, lane);
-    return WsSerialBlocks{work.n_blocks, Ring::whole_blocks(p.base, work, cg), Ring::own_blocks(p.base, work, cg),
-                          ws_consumer_has_rows<W>(p, work, cg)};
+    return blocks;
   };
   auto start = [&](const Ring&) {
 #pragma unroll
