@@ -209,18 +209,22 @@ struct WsShape {
   static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
   // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
   static constexpr int kQuantWarps = 3;
-  // Lanes that quantize a row of Q: 16 lanes of 8 channels, two rows a pass, for the 128-key
-  // kernel (61 -> 37.5 SASS a row; kernel_bench +22% at 1K, +3% at 2K, +1% at 4K, s27); a warp a
-  // row for the 64-key one (two rows a pass spilled in its tile walk and ran 2-3% slower there).
-  static constexpr int kQuantLanes = kKeys == 128 ? kD / 8 : 32;
+  // Lanes that quantize a row of Q: 8 lanes of 16 channels, four rows a pass, for the 128-key
+  // kernel (34.5 SASS a row and 16 passes a warp a tile, against 43.5 and 32 with 16 lanes of 8
+  // channels, which had measured +22% at 1K against a warp a row, s27); a warp a row for the
+  // 64-key one (two rows a pass spilled in its tile walk and ran 2-3% slower there).
+  static constexpr int kQuantLanes = kKeys == 128 ? kD / 16 : 32;
   // + the FP16 Q stage's full and empty; kSplitKV: + the slots' V-full and V-empty
   static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0) + (kSplitKV ? 2 * kStages : 0);
   // kDynamicTiles: the item of each Q slot, then of the FP16 Q stage.
   static constexpr int kItemOffset = kBarrierOffset + kBarriers * 8;
   static constexpr int kItemBytes = kDynamicTiles ? (kQSlots + 1) * 4 : 0;
   static constexpr int kSmemBytes = 1024 + kItemOffset + kItemBytes;  // + alignment slack
-  // 128*24 + 256*240 = 384*168 and 128*24 + 384*160 <= 512*128: the launch allocation (the CTA's pool)
-  static constexpr uint32_t kProducerRegs = 24, kConsumerRegs = kConsumers == 3 ? 160 : 240;
+  // 128*24 + 256*240 = 384*168 and 128*32 + 384*160 = 512*128: the launch allocation (the CTA's
+  // pool). The fused three-consumer kernel's producer warpgroup takes the 32 left to it: with 24
+  // its TMA walk and quantizing warps spilled 32 of the kernel's 52 bytes.
+  static constexpr uint32_t kProducerRegs = kFusedQ && kConsumers == 3 ? 32 : 24;
+  static constexpr uint32_t kConsumerRegs = kConsumers == 3 ? 160 : 240;
   // setmaxnreg moves registers within the CTA's launch allocation (kThreads times the
   // launch-bounds cap, 65536 / kThreads rounded down to 8): asking for more makes
   // setmaxnreg.inc wait forever (32 producer + 240 consumer registers hung the device).
@@ -431,19 +435,21 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
 // consumers and q16_empty for the next load. W::kQuantLanes lanes a row, kD / kQuantLanes
 // channels a lane, 32 / kQuantLanes rows a pass (warp qwarp's passes: rows qwarp * that, then
 // every kQuantWarps passes). The per-token quantizer's arithmetic (quantize.cu: max |x| over the
-// row, numerics.h's rounding and folded scale): its codes and scales, bit for bit. In the 24
-// registers a producer thread keeps.
+// row, numerics.h's rounding and folded scale): its codes and scales, bit for bit. In the
+// registers a producer thread keeps (W::kProducerRegs: 32 in the 128-key kernel, 24 in the
+// 64-key one).
 template <class W>
 __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
                                               int lane) {
   constexpr int kD = W::kD;
   static_assert(W::kFusedQ, "the variants that take FP16 Q");
   constexpr int kLanes = W::kQuantLanes, kLaneCh = kD / kLanes, kRows = 32 / kLanes;
-  static_assert(kLanes * kLaneCh == kD && kRows * kLanes == 32 && (kLaneCh == 2 || kLaneCh == 4 || kLaneCh == 8) &&
+  static_assert(kLanes * kLaneCh == kD && kRows * kLanes == 32 &&
+                    (kLaneCh == 2 || kLaneCh == 4 || kLaneCh == 8 || kLaneCh == 16) &&
                     W::kBlockM % kRows == 0,
-                "whole rows a pass, 4, 8 or 16 bytes of FP16 a lane");
+                "whole rows a pass, 4, 8, 16 or 32 bytes of FP16 a lane");
   // The shared base through a shuffle: the compiler then knows it is warp-uniform and keeps
-  // what derives from it in uniform registers, outside the 24 (in vector registers, the
+  // what derives from it in uniform registers, outside the 24 or 32 (in vector registers, the
   // per-tile addresses spilled).
   const uint32_t base = __shfl_sync(0xffffffffu, smem_addr(smem), 0);
   // This lane's place in a row: of the stage (FP16, 128-byte swizzled rows in columns of 64
@@ -475,7 +481,10 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       const int row = kRows == 1 ? row0 : row0 + row_of_pass;
       const uint32_t src = src_lane + swizzle<128>(row, src_chunk);
       uint32_t raw[kLaneCh / 2];
-      if constexpr (kLaneCh == 8) {
+      if constexpr (kLaneCh == 16) {  // two 16-byte chunks of one 128-byte swizzled row
+        const uint4 v = lds128(src), w = lds128(src_lane + swizzle<128>(row, src_chunk + 1));
+        raw[0] = v.x, raw[1] = v.y, raw[2] = v.z, raw[3] = v.w, raw[4] = w.x, raw[5] = w.y, raw[6] = w.z, raw[7] = w.w;
+      } else if constexpr (kLaneCh == 8) {
         const uint4 v = lds128(src);
         raw[0] = v.x, raw[1] = v.y, raw[2] = v.z, raw[3] = v.w;
       } else if constexpr (kLaneCh == 4) {
@@ -493,7 +502,7 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       float amax = fmaxf(fmaxf(__low2float(amax2), __high2float(amax2)), 0.f);
 #pragma unroll
       for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-      const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: 24 registers
+      const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: fewer registers
       // |x| <= amax and inv is int8_inv_scale(amax) bit for bit: the clamp cannot act.
       // Each code the low byte of a word (the rounding bias's trick, on the FP32 pipe: no F2I).
       uint32_t c[kLaneCh < 4 ? 4 : kLaneCh] = {};
@@ -504,7 +513,8 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       for (int i = 0; i < (kLaneCh + 3) / 4; ++i)
         packed[i] = pack_low_bytes(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]);
       const uint32_t dst = dst_lane + q_slot * W::kQBytes + swizzle<kD>(row, dst_chunk);
-      if constexpr (kLaneCh == 8) sts64(dst, packed[0], packed[1]);
+      if constexpr (kLaneCh == 16) sts128(dst, make_uint4(packed[0], packed[1], packed[2], packed[3]));
+      else if constexpr (kLaneCh == 8) sts64(dst, packed[0], packed[1]);
       else if constexpr (kLaneCh == 4) sts32(dst, packed[0]);
       else sts16(dst, packed[0]);
       // Rows past seq_q arrive as zeros (TMA), so their scale is 0 here, as q_scales_of reads
@@ -962,7 +972,7 @@ __device__ __forceinline__ void ws_steps(const Ring& ring, int whole, int n_bloc
 
 // The thread's lane, read afresh (asm volatile: not the value computed before the roles split).
 // The consumers of WsShape::kDynamicTiles take theirs so: the one computed before the branch
-// lives across the producer's 24-register region, and with the producer's dynamic walk ptxas
+// lives across the producer's 24- or 32-register region, and with the producer's dynamic walk ptxas
 // spilled it there (the step reloaded it from local memory each block).
 __device__ __forceinline__ int ws_lane() {
   int lane;
