@@ -683,11 +683,12 @@ QuantConfig wide_blocks() {
 }
 
 // Where int8-fa's 128-key kernel quantizes FP16 Q itself (attention_quantizes_q, 128-key blocks):
-// full rows from 2K keys; causal rows from 4K keys, and below that only on grids of at least
-// kFusedQMinCausalTilesPerSm (8) 192-row tiles an SM (Llama-3-8B's 2K prefill, 352 tiles, read
-// the quantizer's Q 12.8% faster end to end on an H200; fused and unfused cross at 8.0-9.1 tiles
-// an SM: docs/perf-log.md s36, s37). FusedQEverywhere fuses them all. No kernel runs: the rule alone.
-TEST(GpuInt8Kernels, FusedQRuleFollowsTheCausalGrid) {
+// full rows from 2K keys, causal rows from 4K keys, and both from 1K keys on grids of at least
+// kFusedQMinTilesPerSm (8) 192-row tiles an SM (Llama-3-8B's 2K prefill, 352 tiles, read the
+// quantizer's Q 12.8% faster end to end on an H200; fused and unfused cross at 8.0-9.1 tiles an SM:
+// docs/perf-log.md s36, s37; full rows at 1K keys since s43). FusedQEverywhere fuses them all. No
+// kernel runs: the rule alone.
+TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
   int sms = 0;
@@ -703,13 +704,16 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheCausalGrid) {
       {make_dims(4, 16, 16, 2048, 2048, 128, true), 64 * 11},   // 5.3 tiles an SM on 132 SMs
       {make_dims(3, 32, 8, 2048, 2048, 128, true), 96 * 11},    // 8.0 tiles an SM on 132 SMs
       {make_dims(1, 32, 8, 4096, 4096, 128, true), 32 * 22},    // from 4K keys: any grid
-      {make_dims(1, 32, 8, 2048, 2048, 128, false), 32 * 11},   // full rows: from 2K keys
-      {make_dims(1, 32, 8, 1024, 1024, 128, false), 32 * 6},    // below 2K keys: never
+      {make_dims(1, 32, 8, 2048, 2048, 128, false), 32 * 11},   // full rows: from 2K keys, any grid
+      {make_dims(1, 32, 8, 1024, 1024, 128, false), 32 * 6},    // 1K keys: on large grids only
+      {make_dims(16, 16, 16, 1024, 1024, 128, false), 256 * 6},  // 11.6 tiles an SM on 132 SMs
+      {make_dims(16, 16, 16, 1024, 1024, 128, true), 256 * 6},
+      {make_dims(32, 16, 16, 512, 512, 128, false), 512 * 3},    // below 1K keys: never
   };
   for (const Case& c : cases) {
     const AttnDims& d = c.dims;
-    const bool fused = d.seq_kv >= 2048 &&
-                       (!d.causal || d.seq_kv >= 4096 || c.tiles >= kernels::kFusedQMinCausalTilesPerSm * sms);
+    const bool fused = d.seq_kv >= 1024 && (d.seq_kv >= (d.causal ? 4096 : 2048) ||
+                                            c.tiles >= kernels::kFusedQMinTilesPerSm * sms);
     EXPECT_EQ(kernels::attention_quantizes_q(d, cfg, true), fused) << describe(d) << ", " << sms << " SMs";
     const FusedQEverywhere everywhere;
     EXPECT_TRUE(kernels::attention_quantizes_q(d, cfg, true)) << describe(d) << ": fused_q 1";
