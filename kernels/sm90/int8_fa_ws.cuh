@@ -1320,7 +1320,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   using Work = typename W::Work;
   static_assert(W::kVPerBlock && W::kConsumers == 3, "int8-fa's 128-key kernels");
   const int warp_row = ws_warp_row(cg);
-  // Rows from each tile's (ws_walk_serial's begin restarts them)
+  // Its rows are each tile's: ws_walk_serial's begin restarts them.
   WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys> wt(
       p.base, lane, warp_row, p.base.seq_kv - p.base.seq_q);
   constexpr bool kCodeRowSum = decltype(wt)::kCodeRowSum;
@@ -1403,7 +1403,8 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     }
     ring.release_block(blk);  // K, V and their scales all read
   };
-  auto begin = [&](int64_t tile) {  // the tile's work is formed again for its store: none of it is live across the blocks
+  // The tile's work is formed again for its store: none of it is live across the blocks.
+  auto begin = [&](int64_t tile) {
     const WsItem<W> item = ws_item<W>(p, tile);
     const Work& work = item.work;
     float q_scale[2] = {FLT_MIN, FLT_MIN};  // q_scales_in_smem: from shared memory once Q is there
@@ -1595,7 +1596,7 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
   static_assert(W::kConsumers == 3 && !W::kSplitKV && !W::kDynamicTiles && !W::kCausalLead,
                 "the serial FP16-P·V consumer: three consumers, round robin");
   const int warp_row = ws_warp_row(cg);
-  // Rows from each tile's (ws_walk_serial's begin restarts them)
+  // Its rows are each tile's: ws_walk_serial's begin restarts them.
   WarpTile<kV, kD, 4 * W::kConsumers, false, kLFromQ, kWgmmaSchedule, kKeys> wt(p.base, lane, warp_row,
                                                                                 p.base.seq_kv - p.base.seq_q);
   float(&o_acc)[kD / 2] = reinterpret_cast<float(&)[kD / 2]>(wt.o);
