@@ -213,6 +213,11 @@ def _source_rows(path):
     return rows[at], [r for r in rows[at + 1:] if len(r) == len(rows[at])]
 
 
+def _samples_column(header):
+    """The index of an export's column of all stall samples an instruction took."""
+    return next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+
+
 def _number(text):
     try:
         return float(text.replace(",", ""))
@@ -258,7 +263,7 @@ def _mma_spans(header, rows, body_only=False):
 def steady_loop(header, rows):
     """[first, last] row indices of the loop with an MMA holding the most samples, or of the
     smallest loop inside it that holds 80% of them (the step loop inside the tile loop)."""
-    total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+    total_col = _samples_column(header)
     samples = [_number(r[total_col]) for r in rows]
     loops = [(sum(samples[first:last + 1]), first, last) for first, last in _mma_spans(header, rows)]
     if not loops:
@@ -280,7 +285,7 @@ def loop_stalls(*paths):
     columns = []
     for path in paths:
         header, rows, body, text_col, reasons = _loop_rows(path)
-        total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+        total_col = _samples_column(header)
         total = sum(_number(r[total_col]) for r in rows) or 1.0
         in_loop = sum(_number(r[total_col]) for r in body) or 1.0
         mix = collections.Counter({header[i]: sum(_number(r[i]) for r in body) for i in reasons})
@@ -312,7 +317,7 @@ def _mma_loops(header, rows):
 def regions(path, most="12"):
     header, rows = _source_rows(path)
     text_col = header.index("Source")
-    total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+    total_col = _samples_column(header)
     reasons = [i for i, h in enumerate(header) if h.startswith("stall_") and "Not Issued" not in h]
     samples = [_number(r[total_col]) for r in rows]
     total = sum(samples) or 1.0
@@ -415,19 +420,19 @@ def _enclosing(path, line):
 def source_lines(path, listing, func, most="16"):
     header, rows = _source_rows(path)
     addr_col, text_col = header.index("Address"), header.index("Source")
-    total_col = next(i for i, h in enumerate(header) if "Stall Sampling (All" in h)
+    total_col = _samples_column(header)
     name, frames = _listing_frames(listing, func)
     base = int(rows[0][addr_col], 16)
+    offsets = [int(r[addr_col], 16) - base for r in rows]
     samples = [_number(r[total_col]) for r in rows]
     total = sum(samples) or 1.0
-    agree = sum(1 for r in rows if int(r[addr_col], 16) - base in frames and
-                opcode(frames[int(r[addr_col], 16) - base][0]) == opcode(r[text_col]))
+    agree = sum(1 for r, at in zip(rows, offsets) if at in frames and opcode(frames[at][0]) == opcode(r[text_col]))
     print(f"{name}: {len(rows)} lines, {total:.0f} samples; the listing agrees at {agree} of {len(rows)} addresses")
     if agree < len(rows):
         raise SystemExit("the listing is not the profiled SASS (another source or compiler?): no attribution")
     roles, lines = collections.Counter(), collections.Counter()
-    for r, n in zip(rows, samples):
-        chain = [(f, ln, _enclosing(f, ln)) for f, ln in frames[int(r[addr_col], 16) - base][1]]
+    for at, n in zip(offsets, samples):
+        chain = [(f, ln, _enclosing(f, ln)) for f, ln in frames[at][1]]
         # The kernel is the outermost frame; its callee, the next one in, is the warp's role.
         outer = chain[-1][2] if chain else None
         role = next((fn for f, ln, fn in reversed(chain) if fn and fn != outer), outer or "?")
