@@ -137,27 +137,28 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // kernel on this device and tuning: Hopper's warp-specialized int8-fa kernel at head_dim 128
 // with 128-key P blocks (kv_block = v_block = 128), per-token Q scales and no rotation. The
 // codes and scales are the quantizer's, bit for bit; the Q half of quantize_qkv's work then
-// moves into the kernel (docs/perf-log.md fq1-fq3), from kFusedQMinKeys keys on any grid: below,
-// the 128-key kernel on the quantizer's Q measured 2% faster end to end at 1K (s17) until s43's
-// quantizing warps, and still does on small grids (below). Not the 64-key
-// kernel: on the quantizer's Q it ran 7% faster end to end at 1K keys and within 1% at 4K-32K
-// (s15). FusedTuning::fused_q = 1 fuses both at any length. False for int8-qk (int8_pv false):
-// its kernel was slower with Q fused.
-// Causal rows below kFusedQMinCausalKeys fuse only on grids of kFusedQMinTilesPerSm tiles an SM
-// or more: a causal tile holds about half the blocks of a full row's, and where a CTA walks few
-// short tiles the quantizing warps' Q is not ready ahead of the consumers.
-// H200 end to end (s37, causal, 2K keys, configs/int8-causal-grid.json with fused_q 0 and 1):
-// fused against the quantizer's Q +30.6 / +9.1 / +1.2 / −1.2% at 1.3 / 2.7 / 5.3 / 10.7 tiles
-// an SM (16 heads), +14.6 / +4.1 / −1.7% at 2.7 / 5.3 / 10.7 (Llama-3-8B's 32/8 heads): the
-// lines cross at 8.0 and 9.1 tiles an SM.
-// Full rows from kFusedQMinGridKeys (and causal ones) fuse on the same grids since the
-// quantizing warps take four rows a pass (s43, `profile` end to end, time fused against the
-// quantizer's Q): full rows at 1K keys −3.6% at 11.6 tiles an SM, +7% / +11% at 0.7 / 1.5 (16
-// and 32/8 heads, batch 1); causal 1K −0.6% at 11.6; at 512 keys +1.2% even at 11.6.
-inline constexpr int64_t kFusedQMinKeys = 2048;
-inline constexpr int64_t kFusedQMinGridKeys = 1024;
-inline constexpr int64_t kFusedQMinCausalKeys = 4096;
-inline constexpr int64_t kFusedQMinTilesPerSm = 8;
+// moves into the kernel (docs/perf-log.md fq1-fq3), from kFusedQMinKeys keys on grids of
+// kFusedQMinTilesPerSm 192-row tiles an SM, full rows and causal ones alike. Where a CTA walks
+// few tiles, the first tile's Q is quantized while the consumers wait; on more, the next tile's
+// is quantized under the current one's products, and the quantizer's Q launch costs more than
+// the quantizing warps' issue slots. H200 end to end (s44: configs/int8-full-grid.json and
+// configs/int8-causal-grid.json with fused_q 0 and 1), time fused against the quantizer's Q, %,
+// 16 heads / Llama-3-8B's 32/8:
+//   tiles an SM         0.7-1.5               2.7-2.9        5.3-5.8        10.7-11.6
+//   full rows, 1K keys  +4.4 +6.9 / +3.3      +2.8 / +1.0    -1.3 / -2.1    -3.9
+//   full rows, 2K       +4.6                  +1.7 / +0.9    -0.7 / -0.2    -2.1 / -2.7
+//   full rows, 4K                             +0.7           -0.6 / -0.2    -1.5 / -1.5
+//   causal, 2K          +19.8                 +5.5 / +5.9    -0.6 / +0.6    -2.6 / -3.4
+//   causal, 4K                                +5.3           -0.2 / +1.0    -2.1 / -2.6
+// (1K and 2K keys before the pass's gathered scales, 4K after: +0.2 to +0.8% kernel-only.) Full
+// rows cross near 4.5 tiles an SM, causal ones near 5.7; one line at 5 costs at most 1% either
+// side. Below 1K keys the quantizer's Q wins on any grid (+1.2% fused at 512 keys and 11.6 tiles
+// an SM, s43). Until s44 full rows fused from 2K keys and causal ones from 4K on any grid, which
+// cost small grids up to 5%. Not the 64-key kernel: on the quantizer's Q it ran 7% faster end to
+// end at 1K keys and within 1% at 4K-32K (s15). FusedTuning::fused_q = 1 fuses both at any
+// length. False for int8-qk (int8_pv false): its kernel was slower with Q fused.
+inline constexpr int64_t kFusedQMinKeys = 1024;
+inline constexpr int64_t kFusedQMinTilesPerSm = 5;
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with

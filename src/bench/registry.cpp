@@ -78,8 +78,8 @@ bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant
 //   shortest measured). Causal rows at 128 since s23 (4K before): 9% / 25% / 6% / 7% faster at
 //   256 / 512 / 1K / 2K keys (16 heads, batch·seq 16K); Llama-3-8B's GQA (32/8 heads, batch 1)
 //   +2.7% at 512 and +2.2% at 2K, −2.3% at 1K. At head_dim 128 the wide kernel reads the
-//   quantizer's Q below kFusedQMinKeys (2K; causal rows below kFusedQMinCausalKeys, 4K) where
-//   the grid has fewer than kFusedQMinTilesPerSm (8) tiles an SM, and below 1K on any grid.
+//   quantizer's Q below kFusedQMinKeys (1K) and where the grid has fewer than
+//   kFusedQMinTilesPerSm (5) tiles an SM.
 // - Causal rows at head_dim 64: from 512 since s23 (13.5% faster at 512, the 64-key pair 5.3%
 //   faster at 256; 16 heads, batch·seq 16K); 1K before (8-14% at 1K-2K, s17).
 constexpr int64_t kAutoWideMinKeys = 256;

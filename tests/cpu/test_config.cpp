@@ -75,8 +75,8 @@ INSTANTIATE_TEST_SUITE_P(Configs, ShippedConfigs,
                                            ShippedConfig{"int8fa-short.json", 8},
                                            ShippedConfig{"int8-verdict-2k.json", 3},
                                            ShippedConfig{"int8-causal-short.json", 5},
-                                           ShippedConfig{"int8-causal-grid.json", 7},
-                                           ShippedConfig{"int8-full-grid.json", 16}),
+                                           ShippedConfig{"int8-causal-grid.json", 12},
+                                           ShippedConfig{"int8-full-grid.json", 21}),
                          [](const auto& info) {
                            std::string name = info.param.file;
                            name = name.substr(0, name.find('.'));

@@ -603,6 +603,15 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
     }
 }
 
+// The fused-Q rule (attention_quantizes_q with 128-key blocks) on Hopper, restated: head_dim
+// 128, from 1K keys, on grids of kFusedQMinTilesPerSm 192-row tiles an SM.
+bool fused_q_by_rule(const AttnDims& d) {
+  int sms = 0;
+  if (kernels::fa::current_device_sms(sms) != cudaSuccess) return false;
+  const int64_t tiles = d.batch * d.heads * ((d.seq_q + 191) / 192);
+  return d.head_dim == 128 && d.seq_kv >= 1024 && tiles >= kernels::kFusedQMinTilesPerSm * sms;
+}
+
 // int8-fa with 128-key P blocks and V scaled per the same 128 keys (kv_block = v_block = 128):
 // on Hopper with the sm_90a image the warp-specialized kernel alone runs it (at head_dim 128
 // with Q quantized in the kernel where it can), every P option, on the edge shapes and on more
@@ -645,9 +654,9 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
                                  cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(),
                                                                     KernelId::Int8Full, nullptr),
                                  what);
-        EXPECT_EQ(kernels::attention_quantizes_q(dims, cfg, true),
-                  dims.head_dim == 128 && dims.seq_kv >= kernels::kFusedQMinKeys)
-            << what << ": Q fused by default from " << kernels::kFusedQMinKeys << " keys";
+        EXPECT_EQ(kernels::attention_quantizes_q(dims, cfg, true), fused_q_by_rule(dims))
+            << what << ": Q fused by default from 1K keys on grids of " << kernels::kFusedQMinTilesPerSm
+            << " tiles an SM";
         expect_fused_q_identical(prob, prob.output(), what);
         const KernelChoice mma_sync(0);  // forced off the warp-specialized kernel: refused
         EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
@@ -683,11 +692,10 @@ QuantConfig wide_blocks() {
 }
 
 // Where int8-fa's 128-key kernel quantizes FP16 Q itself (attention_quantizes_q, 128-key blocks):
-// full rows from 2K keys, causal rows from 4K keys, and both from 1K keys on grids of at least
-// kFusedQMinTilesPerSm (8) 192-row tiles an SM (Llama-3-8B's 2K prefill, 352 tiles, read the
-// quantizer's Q 12.8% faster end to end on an H200; fused and unfused cross at 8.0-9.1 tiles an SM:
-// docs/perf-log.md s36, s37; full rows at 1K keys since s43). FusedQEverywhere fuses them all. No
-// kernel runs: the rule alone.
+// from 1K keys on grids of at least kFusedQMinTilesPerSm (5) 192-row tiles an SM, full rows and
+// causal ones (Llama-3-8B's 2K prefill, 352 tiles, reads the quantizer's Q 5.9% faster end to end
+// on an H200; fused and unfused cross near 4.5 tiles an SM on full rows and 5.7 on causal ones:
+// docs/perf-log.md s44). FusedQEverywhere fuses them all. No kernel runs: the rule alone.
 TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
@@ -698,22 +706,26 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
     AttnDims dims;
     int64_t tiles;  // 192-row tiles over every head
   };
+  // The line itself: 1K-key heads of 6 tiles, as many as reach it and one fewer.
+  const int64_t heads_at_line = (kernels::kFusedQMinTilesPerSm * sms + 5) / 6;
   const Case cases[] = {
-      {make_dims(1, 32, 8, 2048, 2048, 128, true), 32 * 11},    // Llama-3-8B, 2K causal
+      {make_dims(1, 32, 8, 2048, 2048, 128, true), 32 * 11},    // Llama-3-8B, 2K causal: 2.7 tiles an SM
       {make_dims(8, 16, 16, 2048, 2048, 128, true), 128 * 11},  // 16 heads x batch 8, 2K causal
       {make_dims(4, 16, 16, 2048, 2048, 128, true), 64 * 11},   // 5.3 tiles an SM on 132 SMs
       {make_dims(3, 32, 8, 2048, 2048, 128, true), 96 * 11},    // 8.0 tiles an SM on 132 SMs
-      {make_dims(1, 32, 8, 4096, 4096, 128, true), 32 * 22},    // from 4K keys: any grid
-      {make_dims(1, 32, 8, 2048, 2048, 128, false), 32 * 11},   // full rows: from 2K keys, any grid
-      {make_dims(1, 32, 8, 1024, 1024, 128, false), 32 * 6},    // 1K keys: on large grids only
+      {make_dims(1, 32, 8, 4096, 4096, 128, true), 32 * 22},    // long rows too follow the grid
+      {make_dims(1, 16, 16, 4096, 4096, 128, false), 16 * 22},
+      {make_dims(1, 32, 8, 2048, 2048, 128, false), 32 * 11},
+      {make_dims(1, 32, 8, 1024, 1024, 128, false), 32 * 6},
       {make_dims(16, 16, 16, 1024, 1024, 128, false), 256 * 6},  // 11.6 tiles an SM on 132 SMs
       {make_dims(16, 16, 16, 1024, 1024, 128, true), 256 * 6},
+      {make_dims(1, heads_at_line, heads_at_line, 1024, 1024, 128, false), heads_at_line * 6},
+      {make_dims(1, heads_at_line - 1, heads_at_line - 1, 1024, 1024, 128, false), (heads_at_line - 1) * 6},
       {make_dims(32, 16, 16, 512, 512, 128, false), 512 * 3},    // below 1K keys: never
   };
   for (const Case& c : cases) {
     const AttnDims& d = c.dims;
-    const bool fused = d.seq_kv >= 1024 && (d.seq_kv >= (d.causal ? 4096 : 2048) ||
-                                            c.tiles >= kernels::kFusedQMinTilesPerSm * sms);
+    const bool fused = d.seq_kv >= 1024 && c.tiles >= kernels::kFusedQMinTilesPerSm * sms;
     EXPECT_EQ(kernels::attention_quantizes_q(d, cfg, true), fused) << describe(d) << ", " << sms << " SMs";
     const FusedQEverywhere everywhere;
     EXPECT_TRUE(kernels::attention_quantizes_q(d, cfg, true)) << describe(d) << ": fused_q 1";
