@@ -243,9 +243,9 @@ int64_t wide_ws_tiles(const AttnDims& dims) {
 // int8-fa's warp-specialized kernel at head_dim 128 would run (and FusedTuning::wgmma does not
 // force mma.sync) with per-token Q scales and no rotation (the kernel has neither), and with
 // 128-key P blocks, from kFusedQMinKeys keys on grids of kFusedQMinTilesPerSm tiles an SM
-// (attn_kernels.h), unless FusedTuning::fused_q = 1 asks for any length and the 64-key kernel too. int8-qk does
-// not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the quantizing warps live
-// (docs/perf-log.md fq3, s10), more than the quantize step saves. int8-fa's 64-key kernel ran 18%
+// (attn_kernels.h), unless FusedTuning::fused_q = 1 asks for any length and the 64-key kernel
+// too. int8-qk does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the
+// quantizing warps live (docs/perf-log.md fq3, s10), more than the quantize step saves. int8-fa's 64-key kernel ran 18%
 // slower at 1K with them since its store changes (s15, kernel_bench: end to end 0.455 against
 // 0.424 ms) and within 1% from 4K.
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {

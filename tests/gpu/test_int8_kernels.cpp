@@ -693,7 +693,7 @@ QuantConfig wide_blocks() {
 
 // Where int8-fa's 128-key kernel quantizes FP16 Q itself (attention_quantizes_q, 128-key blocks):
 // from 1K keys on grids of at least kFusedQMinTilesPerSm (5) 192-row tiles an SM, full rows and
-// causal ones (Llama-3-8B's 2K prefill, 352 tiles, reads the quantizer's Q 5.9% faster end to end
+// causal ones (Llama-3-8B's 2K prefill, 352 tiles, reads the quantizer's Q 5.5% faster end to end
 // on an H200; fused and unfused cross near 4.5 tiles an SM on full rows and 5.7 on causal ones:
 // docs/perf-log.md s44). FusedQEverywhere fuses them all. No kernel runs: the rule alone.
 TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
