@@ -26,13 +26,64 @@
 #                       A/B or a sanitizer is skipped when too little is (on an H200 the checks
 #                       take about 230 s, the A/B 100-150 s)
 #   OUT=/tmp/out        where the logs go
+#
+#   scripts/kernel-land.sh standin DIR PATCH [PATCH ...]
+#       here, before the call: DIR gets HEAD's version of every kernels/ file the patches touch,
+#       with the patches applied in order (research/patches/ holds patches against main): a
+#       LAND_EXTRA variant, so that stacked patches are measured side by side in one call (the
+#       tree the first of them, DIR the first two, ...). DIR lies inside the repository (e.g.
+#       build-run/NAME) and is replaced only if an earlier standin made it; a patch that touches
+#       a file outside kernels/ is refused.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 usage() {
-  echo "usage: scripts/kernel-land.sh prepare [DIR [REV]] | scripts/kernel-land.sh run [DIR] [MODE ...]" >&2
+  echo "usage: scripts/kernel-land.sh prepare [DIR [REV]] | scripts/kernel-land.sh run [DIR] [MODE ...]" \
+    "| scripts/kernel-land.sh standin DIR PATCH [PATCH ...]" >&2
   exit 2
 }
 marker=.kernel-land-base
+standin_marker=.kernel-land-standin
+
+standin() {
+  local dir=$1 p f
+  shift
+  if [[ -e $dir && ! -f $dir/$standin_marker ]]; then
+    echo "kernel-land: $dir exists and is not a stand-in that standin made; name another folder (nothing was changed)" >&2
+    exit 2
+  fi
+  case "$(realpath -m "$dir")" in
+    "$(pwd -P)"/?*) ;;
+    *) echo "kernel-land: $dir is not inside the repository (git apply writes there only): name one such as build-run/NAME (nothing was changed)" >&2
+       exit 2 ;;
+  esac
+  for p in "$@"; do
+    [[ -f $p ]] || { echo "kernel-land: no patch at $p (nothing was changed)" >&2; exit 2; }
+  done
+  mapfile -t files < <(for p in "$@"; do git apply --numstat "$p" | cut -f3; done | sort -u)
+  for f in "${files[@]}"; do
+    if [[ $f != kernels/* ]]; then
+      echo "kernel-land: a patch touches $f, outside kernels/: a stand-in replaces kernels/ files only (nothing was changed)" >&2
+      exit 2
+    fi
+  done
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  for f in "${files[@]}"; do
+    git cat-file -e "HEAD:$f" 2> /dev/null || continue  # new in a patch: git apply makes it
+    mkdir -p "$dir/$(dirname "$f")"
+    git show "HEAD:$f" > "$dir/$f"
+  done
+  for p in "$@"; do
+    if ! git apply --directory="$dir" "$p"; then
+      echo "kernel-land: $p does not apply to HEAD's files (after the patches before it); $dir removed" >&2
+      rm -rf "$dir"
+      exit 2
+    fi
+  done
+  printf '%s\n' "$@" > "$dir/$standin_marker"
+  echo "kernel-land: $dir holds HEAD's ${files[*]} with $# patch(es) applied"
+  echo "next: LAND_EXTRA=\"name=$dir\" on the device call's 'scripts/kernel-land.sh run'"
+}
 
 prepare() {
   local dir=${1:-build-run/land-base} rev=${2:-HEAD} f n=0
@@ -135,5 +186,6 @@ run() {
 case "${1:-}" in
   prepare) shift; [[ $# -le 2 ]] || usage; prepare "$@" ;;
   run) shift; run "$@" ;;
+  standin) shift; [[ $# -ge 2 ]] || usage; standin "$@" ;;
   *) usage ;;
 esac

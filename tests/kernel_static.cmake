@@ -109,6 +109,27 @@ add_test(NAME scripts.kernel_land_run_needs_prepare
          COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh run ${CMAKE_BINARY_DIR}/no-such-base)
 set_tests_properties(scripts.kernel_land_run_needs_prepare PROPERTIES LABELS cpu
   PASS_REGULAR_EXPRESSION "no stand-in at .*no-such-base: run 'scripts/kernel-land.sh prepare")
+# Its standin (stacked research patches as LAND_EXTRA variants): a patch made here against
+# HEAD's kernels/api.h lands in the stand-in's copy and nowhere else; a missing patch, a folder
+# outside the repository and one that standin did not make are refused, the latter kept.
+set(kl_standin build-run/ctest-kernel-land-standin)
+set(kl_patch ${CMAKE_BINARY_DIR}/kernel-land-standin.patch)
+add_test(NAME scripts.kernel_land_standin_applies
+         COMMAND bash -c "cd '${CMAKE_SOURCE_DIR}' && git show HEAD:kernels/api.h > '${kl_patch}.a' && cp '${kl_patch}.a' '${kl_patch}.b' && echo '// standin test' >> '${kl_patch}.b' && { diff -u '${kl_patch}.a' '${kl_patch}.b' | sed -e '1s|.*|--- a/kernels/api.h|' -e '2s|.*|+++ b/kernels/api.h|' > '${kl_patch}'; } ; bash scripts/kernel-land.sh standin ${kl_standin} '${kl_patch}' && tail -n 1 ${kl_standin}/kernels/api.h && git diff --quiet HEAD -- kernels/api.h && echo tree-unchanged; rm -rf ${kl_standin}")
+set_tests_properties(scripts.kernel_land_standin_applies PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "holds HEAD's kernels/api.h with 1 patch\\(es\\) applied.*// standin test[^a-z]*tree-unchanged")
+add_test(NAME scripts.kernel_land_standin_needs_patch
+         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh standin build-run/ctest-kl-none ${CMAKE_BINARY_DIR}/no-such.patch)
+set_tests_properties(scripts.kernel_land_standin_needs_patch PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "no patch at .*no-such.patch \\(nothing was changed\\)")
+add_test(NAME scripts.kernel_land_standin_inside_repo
+         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh standin /tmp/kl-outside ${CMAKE_SOURCE_DIR}/kernels/api.h)
+set_tests_properties(scripts.kernel_land_standin_inside_repo PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "/tmp/kl-outside is not inside the repository")
+add_test(NAME scripts.kernel_land_standin_keeps_other_folders
+         COMMAND bash -c "cd '${CMAKE_SOURCE_DIR}' && mkdir -p build-run/ctest-kl-user && echo mine > build-run/ctest-kl-user/notes.txt && bash scripts/kernel-land.sh standin build-run/ctest-kl-user kernels/api.h; cat build-run/ctest-kl-user/notes.txt; rm -rf build-run/ctest-kl-user")
+set_tests_properties(scripts.kernel_land_standin_keeps_other_folders PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "ctest-kl-user exists and is not a stand-in that standin made; name another folder \\(nothing was changed\\)[^a-z]*mine")
 
 # scripts/e2e-ab.sh (one device call that measures two revisions end to end): its usage, its
 # refusal to replace a folder that its prepare did not make, a prepared tree that `run` accepts
