@@ -74,7 +74,7 @@ standin() {
     git show "HEAD:$f" > "$dir/$f"
   done
   for p in "$@"; do
-    if ! git apply --directory="$dir" "$p"; then
+    if ! git apply --directory="$(realpath -m --relative-to="$(pwd -P)" "$dir")" "$p"; then
       echo "kernel-land: $p does not apply to HEAD's files (after the patches before it); $dir removed" >&2
       rm -rf "$dir"
       exit 2
