@@ -1347,7 +1347,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     fence_regs(s_acc);
     wgmma_fence();
     ring.issue_scores(blk, s_acc);
-    KScales ks;  // per-token K: the first kKScalesEarly n-tiles' scales read while S runs
+    [[maybe_unused]] KScales ks;  // per-token K: the first kKScalesEarly n-tiles' scales read while S runs
     if constexpr (!kKThread) ring.template load_k_scales<0, kKScalesEarly>(wt, blk, ks);
     wgmma_wait<0>();
     fence_regs(s_acc);
