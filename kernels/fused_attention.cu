@@ -245,9 +245,9 @@ int64_t wide_ws_tiles(const AttnDims& dims) {
 // 128-key P blocks, from kFusedQMinKeys keys on grids of kFusedQMinTilesPerSm tiles an SM
 // (attn_kernels.h), unless FusedTuning::fused_q = 1 asks for any length and the 64-key kernel
 // too. int8-qk does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the
-// quantizing warps live (docs/perf-log.md fq3, s10), more than the quantize step saves. int8-fa's 64-key kernel ran 18%
-// slower at 1K with them since its store changes (s15, kernel_bench: end to end 0.455 against
-// 0.424 ms) and within 1% from 4K.
+// quantizing warps live (docs/perf-log.md fq3, s10), more than the quantize step saves.
+// int8-fa's 64-key kernel ran 18% slower at 1K with them since its store changes (s15,
+// kernel_bench: end to end 0.455 against 0.424 ms) and within 1% from 4K.
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
   if (variant != Variant::Int8Full || dims.head_dim != 128 || tuning().fused_q == 0) return false;
   const bool any_length = tuning().fused_q == 1;

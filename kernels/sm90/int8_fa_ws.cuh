@@ -171,8 +171,8 @@ struct WsShape {
   static constexpr bool kFusedQ = kInt8PV && kD == 128;
   // The tile walk: narrow divisions where fused, for the producer warpgroup's 24 or 32
   // registers; the short-last order (ws_tile_order.h) for the serial 128-key kernel at head_dim
-  // 128, which passes short tiles' idle rows. (At 64 the same kernel takes query-block-major: its K/V fit in L2, and
-  // CtaWork's wider walk moved ptxas's schedule of the step.)
+  // 128, which passes short tiles' idle rows. (At 64 the same kernel takes query-block-major:
+  // its K/V fit in L2, and CtaWork's wider walk moved ptxas's schedule of the step.)
   static constexpr bool kShortLast = kInt8PV && kKeys == 128 && kD == 128;
   // Causal heads' idle rows in their first query block (CtaWork's kCausalLead, where the launch
   // sets WsParams::causal_lead_rows): the serial consumer passes a warpgroup of rows before 0 as
