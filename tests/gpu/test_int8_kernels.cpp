@@ -604,12 +604,15 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
 }
 
 // The fused-Q rule (attention_quantizes_q with 128-key blocks) on Hopper, restated: head_dim
-// 128, from 1K keys, on grids of kFusedQMinTilesPerSm 192-row tiles an SM.
+// 128, from 1K keys, on grids of kFusedQMinTilesPerSm 192-row tiles an SM (`tiles` over every
+// head, counted by the caller).
+bool fused_q_expected(const AttnDims& d, int64_t tiles, int sms) {
+  return d.head_dim == 128 && d.seq_kv >= 1024 && tiles >= kernels::kFusedQMinTilesPerSm * sms;
+}
 bool fused_q_by_rule(const AttnDims& d) {
   int sms = 0;
   if (kernels::fa::current_device_sms(sms) != cudaSuccess) return false;
-  const int64_t tiles = d.batch * d.heads * ((d.seq_q + 191) / 192);
-  return d.head_dim == 128 && d.seq_kv >= 1024 && tiles >= kernels::kFusedQMinTilesPerSm * sms;
+  return fused_q_expected(d, d.batch * d.heads * ((d.seq_q + 191) / 192), sms);
 }
 
 // int8-fa with 128-key P blocks and V scaled per the same 128 keys (kv_block = v_block = 128):
@@ -725,8 +728,8 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
   };
   for (const Case& c : cases) {
     const AttnDims& d = c.dims;
-    const bool fused = d.seq_kv >= 1024 && c.tiles >= kernels::kFusedQMinTilesPerSm * sms;
-    EXPECT_EQ(kernels::attention_quantizes_q(d, cfg, true), fused) << describe(d) << ", " << sms << " SMs";
+    EXPECT_EQ(kernels::attention_quantizes_q(d, cfg, true), fused_q_expected(d, c.tiles, sms))
+        << describe(d) << ", " << sms << " SMs";
     const FusedQEverywhere everywhere;
     EXPECT_TRUE(kernels::attention_quantizes_q(d, cfg, true)) << describe(d) << ": fused_q 1";
   }
