@@ -51,11 +51,12 @@ standin() {
     echo "kernel-land: $dir exists and is not a stand-in that standin made; name another folder (nothing was changed)" >&2
     exit 2
   fi
-  case "$(realpath -m "$dir")" in
-    "$(pwd -P)"/?*) ;;
-    *) echo "kernel-land: $dir is not inside the repository (git apply writes there only): name one such as build-run/NAME (nothing was changed)" >&2
-       exit 2 ;;
-  esac
+  local rel  # DIR from the repository's root, as git apply takes it
+  rel=$(realpath -m --relative-to="$(pwd -P)" "$dir")
+  if [[ $rel == . || $rel == .. || $rel == ../* ]]; then
+    echo "kernel-land: $dir is not inside the repository (git apply writes there only): name one such as build-run/NAME (nothing was changed)" >&2
+    exit 2
+  fi
   for p in "$@"; do
     [[ -f $p ]] || { echo "kernel-land: no patch at $p (nothing was changed)" >&2; exit 2; }
   done
@@ -74,7 +75,7 @@ standin() {
     git show "HEAD:$f" > "$dir/$f"
   done
   for p in "$@"; do
-    if ! git apply --directory="$(realpath -m --relative-to="$(pwd -P)" "$dir")" "$p"; then
+    if ! git apply --directory="$rel" "$p"; then
       echo "kernel-land: $p does not apply to HEAD's files (after the patches before it); $dir removed" >&2
       rm -rf "$dir"
       exit 2
