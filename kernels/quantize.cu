@@ -192,7 +192,7 @@ __device__ __forceinline__ void tile_row8(const __half (&tile)[kTileRows][kD], i
 // their k_thread_group. The group's amax (order-free: the max of each row's, in shared memory by
 // an integer max on the non-negative floats' bits), then every row's codes with it; padded rows
 // keep zero codes and scale 0.
-template <int kD>
+template <int kD, bool kOptions>
 __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head, int64_t row0,
                                            const __half (&tile)[kTokenTile<kD, true>][kD], const float (&shift)[8]) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, true> / kRowStep;
@@ -207,7 +207,7 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
   for (int r = 0; r < kRows; ++r) {
     const int row = row_base + r * kRowStep;
     float x[8];
-    tile_row8(tile, row, c0, row0 + row < a.seq, shift, a.rotate, x);
+    tile_row8(tile, row, c0, row0 + row < a.seq, shift, kOptions && a.rotate, x);
 #pragma unroll
     for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
   }
@@ -220,7 +220,7 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
     const int row = row_base + r * kRowStep;
     const int64_t j = row0 + row;
     float x[8];
-    tile_row8(tile, row, c0, j < a.seq, shift, a.rotate, x);
+    tile_row8(tile, row, c0, j < a.seq, shift, kOptions && a.rotate, x);
     if (j >= a.out_rows) continue;  // after the rotation's shuffles: every lane took part
     store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, inv);
     if (c0 == 0) a.scales[head * a.out_rows + j] = j < a.seq ? int8_scale(group_amax) : 0.f;
@@ -276,8 +276,8 @@ __device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[k
 // seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
 // kKThread: K with KGranularity::PerThread (each key the scale of its k_thread_group, stored per
 // token). A template argument, not a flag: as a run-time branch its code cost the per-token
-// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25).
-template <int kD, bool kKThread>
+// launches 10-14% (kernel_bench, H200, docs/perf-log.md s25). kOptions: codes_kernel's.
+template <int kD, bool kKThread, bool kOptions>
 __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, kKThread> / kRowStep;
   using Tile = __half[kTokenTile<kD, kKThread>][kD];
@@ -300,14 +300,14 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
   }
   cp_async_wait<0>();
   if constexpr (kKThread) {  // a thread reads only the rows it copied, as below
-    quantize_thread_group_tile<kD>(a, head, row0, tile, shift);
+    quantize_thread_group_tile<kD, kOptions>(a, head, row0, tile, shift);
   } else {
 #pragma unroll 2
     for (int r = 0; r < kRows; ++r) {
       const int row = row_base + r * kRowStep;
       const int64_t j = row0 + row;
       float x[8], amax = 0.f;
-      tile_row8(tile, row, c0, j < a.seq, shift, a.rotate, x);
+      tile_row8(tile, row, c0, j < a.seq, shift, kOptions && a.rotate, x);
 #pragma unroll
       for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
 #pragma unroll
@@ -321,11 +321,13 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
   }
 }
 
-// CTA `item` of one head (see qk_items).
-template <int kD, bool kKThread = false>
+// CTA `item` of one head (see qk_items). kOptions: codes_kernel's.
+template <int kD, bool kKThread, bool kOptions>
 __device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item, char* smem) {
-  if (a.group == 1) quantize_token_tile<kD, kKThread>(a, head, item * kTokenTile<kD, kKThread>, smem);
-  else quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
+  if (!kOptions || a.group == 1)
+    quantize_token_tile<kD, kKThread, kOptions>(a, head, item * kTokenTile<kD, kKThread>, smem);
+  else
+    quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
 }
 
 // V's whole-head amax (V per channel): launch 1's chunk partials, reduced by launch 2.
@@ -518,18 +520,23 @@ __global__ void __launch_bounds__(kThreads)
 // within +-3 us on Llama-3-8B's one-wave grids (docs/perf-log.md s35). Five CTAs an SM (48 registers, 28 B
 // spilled): against four, 1% faster at 16 heads and head_dim 128, 3-4% at 64, 5-14% on
 // Llama-3-8B's GQA shapes (s15).
-template <int kD, bool kKThread>
+// kOptions: every QuantConfig option (the Hadamard rotation, scale groups of several tokens);
+// without it per-token scales and no rotation only, the product's form, in a third of the code:
+// 3.2K against 9.2K SASS at head_dim 128, and no spill (s44: ncu found the codes launch of a
+// one-wave grid waiting on instruction fetch 40% of its warps' time).
+template <int kD, bool kKThread, bool kOptions>
 __global__ void __launch_bounds__(kThreads, 5)
     codes_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
   const int64_t q_ctas = q.heads_total * q_items, v_tiles = v_tiles_per_head(v), v_ctas = k.heads_total * v_tiles;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // the attention kernel after us may start during our last wave
   if (const int64_t i = blockIdx.x; i < q_ctas) {
-    quantize_qk_item<kD>(q, i / q_items, i % q_items, smem);
+    quantize_qk_item<kD, false, kOptions>(q, i / q_items, i % q_items, smem);
   } else if (const int64_t t = i - q_ctas; t < v_ctas) {
     quantize_v_tile<kD>(v, k.heads_total - 1 - t / v_tiles, t % v_tiles * kMeanChunk, smem);
   } else {
-    quantize_qk_item<kD, kKThread>(k, k.heads_total - 1 - (t - v_ctas) / k_items, (t - v_ctas) % k_items, smem);
+    quantize_qk_item<kD, kKThread, kOptions>(k, k.heads_total - 1 - (t - v_ctas) / k_items, (t - v_ctas) % k_items,
+                                             smem);
   }
 }
 
@@ -586,8 +593,10 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
     if (err != cudaSuccess) return err;
   }
   const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_tiles_per_head(va));
-  err = launch_quantizer(pdl && stats_ctas > 0, k_thread_groups ? codes_kernel<kD, true> : codes_kernel<kD, false>,
-                         blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
+  const bool options = qa.rotate || ka.rotate || qa.group != 1 || ka.group != 1;
+  auto* const codes = k_thread_groups ? (options ? codes_kernel<kD, true, true> : codes_kernel<kD, true, false>)
+                                      : (options ? codes_kernel<kD, false, true> : codes_kernel<kD, false, false>);
+  err = launch_quantizer(pdl && stats_ctas > 0, codes, blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by the codes
   return launch_quantizer(pdl, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
 }
