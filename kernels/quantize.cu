@@ -271,6 +271,75 @@ __device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[k
   }
 }
 
+// The product's per-token tile (codes_kernel without kOptions: no rotation, no K per thread
+// group): kD/16 lanes a token, 16 channels each, in two 8-channel chunks kD/2 apart (chunks l
+// and l + kD/16 of the row, so that a quarter warp's 16-byte shared loads fall in distinct
+// banks). Against 8 channels a lane, a row's fixed work (the max's shuffles, its inverse scale,
+// addresses, the scale's store) is spread over twice the elements: about 11 SASS an element
+// instead of 14 (s44, static: 171-179 a row of 16 against 221 for two rows of 8). The same
+// arithmetic a code, and the row's max is order-free: the same codes and scales bit for bit.
+template <int kD>
+__device__ void quantize_token_tile16(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
+  constexpr int kLanes = kD / 16, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, false> / kRowStep;
+  static_assert(kRows * kRowStep == kTokenTile<kD, false> && 32 % kLanes == 0, "whole rows a warp");
+  using Tile = __half[kTokenTile<kD, false>][kD];
+  auto& tile = *reinterpret_cast<Tile*>(smem);
+  const int lane = static_cast<int>(threadIdx.x) % kLanes, row_base = static_cast<int>(threadIdx.x) / kLanes;
+  // At head_dim 64 a quarter warp spans two rows: odd rows take their chunks in the other order,
+  // so that the two rows' 64 bytes fall in different banks.
+  const int half = kD == 64 ? (row_base % 2) * (kD / 2) : 0;  // the lane's chunks: first, then second
+  const int c_first = lane * 8 + half, c_second = lane * 8 + (kD / 2 - half);
+  const __half* const src = a.src + head * a.seq * kD;
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    const int row = row_base + r * kRowStep;
+    const int64_t j = row0 + row;
+    const __half* const src_row = src + (j < a.seq ? j : 0) * kD;
+    cp_async16(smem_addr(&tile[row][c_first]), src_row + c_first, j < a.seq ? 16 : 0);
+    cp_async16(smem_addr(&tile[row][c_second]), src_row + c_second, j < a.seq ? 16 : 0);
+  }
+  cp_async_commit();
+  if (a.after_stats) pdl_wait();  // the tile loads while K's shift (the launch before) completes
+  // K's shift (0 for Q) past the tile, where each row reads it: in registers beside a row's 16
+  // values it spilled 40-64 B at the launch's 48 registers. The first row's lanes write it (their
+  // chunks cover the row once), then a barrier.
+  float(&shift)[kD] = *reinterpret_cast<float(*)[kD]>(smem + sizeof(Tile));
+  static_assert(sizeof(Tile) + sizeof(shift) <= kItemSmemBytes<kD>, "the shift fits past the tile");
+  if (row_base == 0) {
+    for (const int c0 : {c_first, c_second}) {
+      float4 v0 = make_float4(0.f, 0.f, 0.f, 0.f), v1 = v0;
+      if (a.shift) {
+        const float4* const from = reinterpret_cast<const float4*>(a.shift + head * kD + c0);
+        v0 = from[0], v1 = from[1];
+      }
+      *reinterpret_cast<float4*>(&shift[c0]) = v0;
+      *reinterpret_cast<float4*>(&shift[c0 + 4]) = v1;
+    }
+  }
+  __syncthreads();  // the shift written
+  cp_async_wait<0>();
+  int8_t* const codes = a.codes + head * a.out_rows * kD;
+#pragma unroll 1
+  for (int r = 0; r < kRows; ++r) {
+    const int row = row_base + r * kRowStep;
+    const int64_t j = row0 + row;
+    float x[16], amax = 0.f;
+    tile_row8(tile, row, c_first, j < a.seq, reinterpret_cast<const float(&)[8]>(shift[c_first]), false,
+              reinterpret_cast<float(&)[8]>(x[0]));
+    tile_row8(tile, row, c_second, j < a.seq, reinterpret_cast<const float(&)[8]>(shift[c_second]), false,
+              reinterpret_cast<float(&)[8]>(x[8]));
+#pragma unroll
+    for (int e = 0; e < 16; ++e) amax = fmaxf(amax, fabsf(x[e]));
+#pragma unroll
+    for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+    if (j >= a.out_rows) continue;  // after the shuffles: every lane took part in them
+    const float inv = int8_inv_scale(amax);
+    store_codes8(codes + j * kD + c_first, reinterpret_cast<const float(&)[8]>(x[0]), inv);
+    store_codes8(codes + j * kD + c_second, reinterpret_cast<const float(&)[8]>(x[8]), inv);
+    if (lane == 0) a.scales[head * a.out_rows + j] = group_scale(a, amax);
+  }
+}
+
 // Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
 // Every thread copies the rows it will quantize into shared memory (cp.async, zero-filled past
 // seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
@@ -324,7 +393,9 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
 // CTA `item` of one head (see qk_items). kOptions: codes_kernel's.
 template <int kD, bool kKThread, bool kOptions>
 __device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item, char* smem) {
-  if (!kOptions || a.group == 1)
+  if (!kOptions && !kKThread)
+    quantize_token_tile16<kD>(a, head, item * kTokenTile<kD, false>, smem);
+  else if (!kOptions || a.group == 1)
     quantize_token_tile<kD, kKThread, kOptions>(a, head, item * kTokenTile<kD, kKThread>, smem);
   else
     quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
@@ -422,11 +493,18 @@ template <int kD>
 __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char* smem) {
   constexpr int kPairGroups = kD / 64, kWarpTasks = kPairGroups * (kMeanChunk / 16), kTasks = kWarpTasks / kWarps;
   auto& tile = *reinterpret_cast<__half(*)[kMeanChunk][kD]>(smem);
-  const __half* head = a.v + bk * a.seq * kD;
-  for (int idx = threadIdx.x; idx < kMeanChunk * kD / 8; idx += kThreads) {
-    const int row = idx / (kD / 8), c0 = (idx % (kD / 8)) * 8;
-    const bool valid = j0 + row < a.seq;
-    cp_async16(smem_addr(&tile[row][c0]), head + (valid ? (j0 + row) * kD : 0) + c0, valid ? 16 : 0);
+  // A thread's copies: one 16-byte chunk of every kRowStep-th row, the addresses stepped (64-bit
+  // index arithmetic a copy took 24 SASS of the loop, s44).
+  constexpr int kChunks = kD / 8, kRowStep = kThreads / kChunks, kCopies = kMeanChunk / kRowStep;
+  static_assert(kRowStep * kChunks == kThreads && kCopies * kRowStep == kMeanChunk, "whole rows a pass");
+  const int copy_row = static_cast<int>(threadIdx.x) / kChunks, copy_c0 = (static_cast<int>(threadIdx.x) % kChunks) * 8;
+  const __half* const head = a.v + bk * a.seq * kD;
+  const __half* src = head + (j0 + copy_row) * kD + copy_c0;
+  const int64_t valid_rows = a.seq - j0 - copy_row;  // this thread's copy r is valid if r * kRowStep < it
+#pragma unroll
+  for (int r = 0; r < kCopies; ++r, src += kRowStep * kD) {
+    const bool valid = r * kRowStep < valid_rows;
+    cp_async16(smem_addr(&tile[copy_row + r * kRowStep][copy_c0]), valid ? src : head, valid ? 16 : 0);
   }
   cp_async_commit();
   if (a.amax) pdl_wait();  // V per channel: its amax comes from the launch before (per block: nothing)
@@ -436,12 +514,20 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   // area past the tile; its scales go out with the codes.
   float* tile_amax = reinterpret_cast<float*>(smem + sizeof(tile));  // [kThreads / kD][kD], then [kD]
   if (!a.amax) {
-    constexpr int kSplit = kThreads / kD, kRowsEach = kMeanChunk / kSplit;
-    const int c = threadIdx.x % kD, part = threadIdx.x / kD;
-    float m = 0.f;
-    for (int r = part * kRowsEach; r < (part + 1) * kRowsEach; ++r) m = fmaxf(m, fabsf(__half2float(tile[r][c])));
-    tile_amax[part * kD + c] = m;
+    // A channel pair a thread over a part of the rows: |x| maxima in FP16 pairs (exact: the float
+    // max of the converted values, and from 0 as fmaxf's; a word a load, no bank conflicts).
+    constexpr int kSplit = kThreads / (kD / 2), kRowsEach = kMeanChunk / kSplit;
+    static_assert(sizeof(tile) + kSplit * kD * sizeof(float) <= kItemSmemBytes<kD>, "the partials fit past the tile");
+    const int pair = threadIdx.x % (kD / 2), part = threadIdx.x / (kD / 2);
+    __half2 m2 = __float2half2_rn(0.f);
+#pragma unroll 8
+    for (int r = part * kRowsEach; r < (part + 1) * kRowsEach; ++r)
+      m2 = __hmax2(m2, __habs2(*reinterpret_cast<const __half2*>(&tile[r][2 * pair])));
+    tile_amax[part * kD + 2 * pair] = __low2float(m2);
+    tile_amax[part * kD + 2 * pair + 1] = __high2float(m2);
     __syncthreads();
+    const int c = threadIdx.x % kD;
+    float m = tile_amax[c];
     if (threadIdx.x < kD) {
       for (int p = 1; p < kSplit; ++p) m = fmaxf(m, tile_amax[p * kD + c]);
       a.tile_scale[(bk * (a.padded / kMeanChunk) + j0 / kMeanChunk) * kD + c] = int8_scale(m);
@@ -485,10 +571,15 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
       *reinterpret_cast<uint4*>(staged + (2 * pair + h) * kMeanChunk + (k ^ (pair % 8)) * 16) = q[t][h];
   }
   __syncthreads();
-  for (int idx = threadIdx.x; idx < kD * (kMeanChunk / 16); idx += kThreads) {
-    const int c = idx / (kMeanChunk / 16), k = idx % (kMeanChunk / 16);
-    *reinterpret_cast<uint4*>(a.v8 + (bk * kD + c) * a.padded + j0 + k * 16) =
-        *reinterpret_cast<const uint4*>(staged + c * kMeanChunk + (k ^ ((c / 2) % 8)) * 16);
+  // A thread's stores: chunk k of every kStoreStep-th channel row, the address stepped.
+  constexpr int kRowChunks = kMeanChunk / 16, kStoreStep = kThreads / kRowChunks, kStores = kD / kStoreStep;
+  static_assert(kStoreStep * kRowChunks == kThreads && kStores * kStoreStep == kD, "whole rows a pass");
+  const int store_c = static_cast<int>(threadIdx.x) / kRowChunks, k = static_cast<int>(threadIdx.x) % kRowChunks;
+  int8_t* dst = a.v8 + (bk * kD + store_c) * a.padded + j0 + k * 16;
+#pragma unroll
+  for (int i = 0; i < kStores; ++i, dst += kStoreStep * a.padded) {
+    const int c = store_c + i * kStoreStep;
+    *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(staged + c * kMeanChunk + (k ^ ((c / 2) % 8)) * 16);
   }
 }
 
