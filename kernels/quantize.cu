@@ -608,13 +608,13 @@ __global__ void __launch_bounds__(kThreads)
 // round of loads; 5.3 us at 16 heads in s35's two rounds, ncu, H200); K's items wait for it
 // (pdl_wait) after issuing their loads, and V per channel for its amax. Against launch 1
 // holding Q and every K tile making the mean itself: the quantizer -4 to -11% at 16 heads,
-// within +-3 us on Llama-3-8B's one-wave grids (docs/perf-log.md s35). Five CTAs an SM (48 registers, 28 B
-// spilled): against four, 1% faster at 16 heads and head_dim 128, 3-4% at 64, 5-14% on
+// within +-3 us on Llama-3-8B's one-wave grids (docs/perf-log.md s35). Five CTAs an SM (48
+// registers): against four, 1% faster at 16 heads and head_dim 128, 3-4% at 64, 5-14% on
 // Llama-3-8B's GQA shapes (s15).
-// kOptions: every QuantConfig option (the Hadamard rotation, scale groups of several tokens);
-// without it per-token scales and no rotation only, the product's form, in a third of the code:
-// 3.2K against 9.2K SASS at head_dim 128, and no spill (s44: ncu found the codes launch of a
-// one-wave grid waiting on instruction fetch 40% of its warps' time).
+// kOptions: every QuantConfig option (the Hadamard rotation, scale groups of several tokens;
+// 9.2K SASS at head_dim 128, 28 B spilled); without it per-token scales and no rotation only,
+// the product's form: 2.0K SASS and no spill, end to end 1K x b1 x 16 heads 41.4 -> 37.3 us
+// (s45: the attention kernel, a dependent launch, starts sooner after a smaller codes kernel).
 template <int kD, bool kKThread, bool kOptions>
 __global__ void __launch_bounds__(kThreads, 5)
     codes_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
