@@ -9,9 +9,11 @@
 #   BUILD_DIR=build  JOBS=$(nproc)  OUT=./device-out   build folder, parallelism, log folder
 #   GTEST_FILTER=...                                   restricts the gpu-tests stage
 #   CUDA_ARCHS="90a"                                   architectures to build (default 80;90a)
-#   GIT_COMMIT=$(git rev-parse --short=12 HEAD)        commit for the reports: pass it (the device's copy may
-#                                                      carry the session start's .git under a newer tree, and
-#                                                      its reports then name that commit, "-dirty")
+#   GIT_COMMIT=$(git rev-parse --short=12 HEAD)        commit for the reports: pass it, computed where the tree
+#                                                      is committed (the device's copy may carry the session
+#                                                      start's .git under a newer tree: its reports then name
+#                                                      that commit, "-dirty", and a $(git rev-parse) run on
+#                                                      the device returns it too)
 #   CUDNN_ROOT=...                                     cuDNN 9 (default: PyTorch's: scripts/cudnn-env.sh)
 #   SOURCE_DIR=.                                       the source tree the build stage builds (another
 #                                                      revision's: scripts/e2e-ab.sh)
