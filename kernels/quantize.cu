@@ -512,7 +512,7 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   __syncthreads();
   // V per 128-key block: the tile's own channel amax (padded keys are 0.0), in the staging
   // area past the tile; its scales go out with the codes.
-  float* tile_amax = reinterpret_cast<float*>(smem + sizeof(tile));  // [kThreads / kD][kD], then [kD]
+  float* tile_amax = reinterpret_cast<float*>(smem + sizeof(tile));  // kSplit rows of kD partials, then row 0 the amax
   if (!a.amax) {
     // A channel pair a thread over a part of the rows: |x| maxima in FP16 pairs (exact: the float
     // max of the converted values, and from 0 as fmaxf's; a word a load, no bank conflicts).
@@ -579,7 +579,8 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
 #pragma unroll
   for (int i = 0; i < kStores; ++i, dst += kStoreStep * a.padded) {
     const int c = store_c + i * kStoreStep;
-    *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(staged + c * kMeanChunk + (k ^ ((c / 2) % 8)) * 16);
+    *reinterpret_cast<uint4*>(dst) =
+        *reinterpret_cast<const uint4*>(staged + c * kMeanChunk + (k ^ ((c / 2) % 8)) * 16);
   }
 }
 
