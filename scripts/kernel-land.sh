@@ -44,13 +44,32 @@ usage() {
 marker=.kernel-land-base
 standin_marker=.kernel-land-standin
 
+# Refuses DIR (exit 2) where it exists and COMMAND did not make it (no MARKER file in it).
+claim_dir() {
+  local dir=$1 dir_marker=$2 command=$3
+  if [[ -e $dir && ! -f $dir/$dir_marker ]]; then
+    echo "kernel-land: $dir exists and is not a stand-in that $command made; name another folder (nothing was changed)" >&2
+    exit 2
+  fi
+}
+
+# REV's version of each FILE into DIR (a file new since REV is skipped); prints how many were copied.
+copy_from_rev() {
+  local dir=$1 rev=$2 f n=0
+  shift 2
+  for f in "$@"; do
+    git cat-file -e "$rev:$f" 2> /dev/null || continue
+    mkdir -p "$dir/$(dirname "$f")"
+    git show "$rev:$f" > "$dir/$f"
+    n=$((n + 1))
+  done
+  echo "$n"
+}
+
 standin() {
   local dir=$1 p f
   shift
-  if [[ -e $dir && ! -f $dir/$standin_marker ]]; then
-    echo "kernel-land: $dir exists and is not a stand-in that standin made; name another folder (nothing was changed)" >&2
-    exit 2
-  fi
+  claim_dir "$dir" "$standin_marker" standin
   local rel  # DIR from the repository's root, as git apply takes it
   rel=$(realpath -m --relative-to="$(pwd -P)" "$dir")
   if [[ $rel == . || $rel == .. || $rel == ../* ]]; then
@@ -69,11 +88,7 @@ standin() {
   done
   rm -rf "$dir"
   mkdir -p "$dir"
-  for f in "${files[@]}"; do
-    git cat-file -e "HEAD:$f" 2> /dev/null || continue  # new in a patch: git apply makes it
-    mkdir -p "$dir/$(dirname "$f")"
-    git show "HEAD:$f" > "$dir/$f"
-  done
+  copy_from_rev "$dir" HEAD "${files[@]}" > /dev/null  # a file new in a patch: git apply makes it
   for p in "$@"; do
     if ! git apply --directory="$rel" "$p"; then
       echo "kernel-land: $p does not apply to HEAD's files (after the patches before it); $dir removed" >&2
@@ -87,11 +102,8 @@ standin() {
 }
 
 prepare() {
-  local dir=${1:-build-run/land-base} rev=${2:-HEAD} f n=0
-  if [[ -e $dir && ! -f $dir/$marker ]]; then
-    echo "kernel-land: $dir exists and is not a stand-in that prepare made; name another folder (nothing was changed)" >&2
-    exit 2
-  fi
+  local dir=${1:-build-run/land-base} rev=${2:-HEAD} n
+  claim_dir "$dir" "$marker" prepare
   if ! git rev-parse -q --verify "$rev^{commit}" > /dev/null; then
     echo "kernel-land: $rev is not a revision of this repository (nothing was changed)" >&2
     exit 2
@@ -104,12 +116,7 @@ prepare() {
   rm -rf "$dir"
   mkdir -p "$dir"
   echo "$rev $(git rev-parse --short=12 "$rev")" > "$dir/$marker"
-  for f in "${changed[@]}"; do
-    git cat-file -e "$rev:$f" 2> /dev/null || continue  # new since REV: the base never includes it
-    mkdir -p "$dir/$(dirname "$f")"
-    git show "$rev:$f" > "$dir/$f"
-    n=$((n + 1))
-  done
+  n=$(copy_from_rev "$dir" "$rev" "${changed[@]}")  # a file new since REV: the base never includes it
   echo "kernel-land: $dir holds $rev's version of $n changed file(s): ${changed[*]}"
   echo "next: the device call 'scripts/kernel-land.sh run $dir', carry [\".deps\", \"build-run\"]"
 }
