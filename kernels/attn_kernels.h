@@ -216,6 +216,10 @@ struct FusedTuning {
   int split_parts = -1;   // int8-fa's 128-key kernels, the last round's tiles split by keys: -1
                           // the rule, 0 or 1 never, k >= 2 into k parts wherever they fit
                           // (kernels/sm90/ws_split.h; QuantizedQKV's workspace permitting)
+  int retile_groups = -1; // int8-fa's 128-key kernel at head_dim 128, the last heads' rows in items
+                          // of 1 or 2 consumers' 64 rows instead of 192-row tiles (full rows,
+                          // small grids): -1 the rule, 0 never, 1 or 2 those wherever a head
+                          // can be (kernels/sm90/ws_retile.h)
   int dynamic_tiles = -1; // int8-fa's 128-key kernel at head_dim 128, tiles claimed one at a time
                           // instead of round robin: -1 on causal rows, 0 never, 1 wherever no
                           // tile is split (kernels/sm90/ws_tile_order.h ws_dynamic_tiles)

@@ -30,7 +30,7 @@ struct InstanceKey {
 };
 
 // INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1|2,split_parts=K,
-// dynamic_tiles=0|1,dependent_launch=0|1"
+// retile_groups=G,dynamic_tiles=0|1,dependent_launch=0|1"
 // overrides the defaults
 // (device A/B runs of the CLI; docs/testing.md).
 FusedTuning tuning_from_env() {
@@ -51,6 +51,7 @@ FusedTuning tuning_from_env() {
     else if (key == "fused_q") t.fused_q = value;
     else if (key == "tile_order") t.tile_order = value;
     else if (key == "split_parts") t.split_parts = value;
+    else if (key == "retile_groups") t.retile_groups = value;
     else if (key == "dynamic_tiles") t.dynamic_tiles = value;
     else if (key == "dependent_launch") t.dependent_launch = value;
   }
@@ -296,7 +297,7 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
                                 cfg.k_granularity == KGranularity::PerThread, tuning().tile_order,
                                 fa::WsWorkspace{qkv.split_partials, qkv.ws_counters, qkv.split_slots,
                                                 tuning().split_parts, tuning().dynamic_tiles,
-                                                tuning().dependent_launch != 0},
+                                                tuning().retile_groups, tuning().dependent_launch != 0},
                                 stream);
   };
   if (q_fp16 != nullptr && fuses_q(dims, cfg, Variant::Int8Full)) {

@@ -875,6 +875,7 @@ struct WarpTile {
 template <int kBlockM, int kKeys = kBlockN, bool kNarrow = false, bool kShortLast = false, bool kCausalLead = false>
 struct CtaWork {
   int64_t bh, kv_index, m0, offset;
+  int64_t row_end = INT64_MAX;  // a retiled item's rows end here (the warp-specialized walk's); else seq_q's
   int n_blocks;  // KV blocks with a key some row of the CTA may see
   __device__ __forceinline__ explicit CtaWork(const Params& p) : CtaWork(p, blockIdx.x, 0) {}
   // Work tile `tile` (a persistent CTA walks several). batch_heads == 0: (batch, head)-major,
@@ -884,6 +885,16 @@ struct CtaWork {
   __device__ __forceinline__ CtaWork(const Params& p, int64_t tile, int64_t batch_heads)
       : CtaWork(p, tile, batch_heads, WsWalkDivs{}) {
     static_assert(!kNarrow, "the narrow walk divides by the launch's ws_walk_divs");
+  }
+  // Rows [first_row, first_row + rows) of (batch * heads + head) bh, every key block: a retiled item of the
+  // warp-specialized walk (kernels/sm90/ws_retile.h; full rows only). divs: the launch's
+  // ws_walk_divs, whose heads and group divisors it uses in any walk.
+  __device__ __forceinline__ CtaWork(const Params& p, WsRowsOf, uint32_t bh32, uint32_t first_row, uint32_t rows,
+                                     const WsWalkDivs& divs)
+      : bh(bh32), m0(first_row), offset(p.seq_kv - p.seq_q), row_end(first_row + rows) {
+    const uint32_t batch = divs.heads.div(bh32), head = bh32 - batch * static_cast<uint32_t>(p.heads);
+    kv_index = static_cast<int64_t>(batch) * p.kv_heads + divs.group.div(head);
+    n_blocks = static_cast<int>((p.seq_kv + kKeys - 1) / kKeys);
   }
   // divs (kNarrow): ws_walk_divs of this launch's order, query blocks and heads; lead_rows
   // (kCausalLead): the launch's ws_causal_lead_rows.

@@ -28,6 +28,7 @@
 
 #include "kernels/int8_fa_wgmma.cuh"
 #include "kernels/ptx.cuh"
+#include "kernels/sm90/ws_retile.h"
 #include "kernels/sm90/ws_split.h"
 
 namespace int8attn::kernels::fa {
@@ -97,6 +98,10 @@ struct WsParams {
   WsWalkDivs walk_divs;
   // WsShape::kCausalLead: rows by which the query blocks start before row 0 (ws_causal_lead_rows).
   int32_t causal_lead_rows;
+  // WsShape::kSplitKeys: items from retile_first (n_tiles where none) walk heads retile_bh0 on,
+  // each in retile_per_head items of retile_groups 64-row groups (ws_retile.h's WsRetilePlan).
+  int32_t retile_first, retile_bh0, retile_groups;
+  WsFastDiv retile_per_head;
 };
 
 template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
@@ -274,6 +279,15 @@ __device__ __forceinline__ WsItem<W> ws_item(const WsParams& p, int64_t item) {
     const typename W::Work work = ws_work<W>(p, item);
     return {work, 0, work.n_blocks, -1, 0};
   } else {
+    if (item >= p.retile_first) {  // rows of a retiled head (ws_retile.h), every key block
+      uint32_t head = 0, first_row = 0;
+      const uint32_t item_rows = kWsRetileGroupRows * static_cast<uint32_t>(p.retile_groups);
+      ws_retile_item<uint32_t>(static_cast<uint32_t>(item - p.retile_first), p.retile_per_head, p.retile_per_head.d,
+                               item_rows, head, first_row);
+      const typename W::Work work(p.base, WsRowsOf{}, static_cast<uint32_t>(p.retile_bh0) + head, first_row,
+                                   item_rows, p.walk_divs);
+      return {work, 0, work.n_blocks, -1, 0};
+    }
     uint32_t tile = 0, part = 0;
     int split = -1;
     ws_split_item<uint32_t>(static_cast<uint32_t>(item), static_cast<uint32_t>(p.split_first),
@@ -1211,7 +1225,7 @@ __device__ __forceinline__ void ws_store_split_scales(const WsParams& p, const F
 template <class W, class Work>
 __device__ __forceinline__ bool ws_consumer_has_rows(const WsParams& p, const Work& work, int cg) {
   const int64_t first_row = work.m0 + 64 * cg;
-  return first_row < p.base.seq_q && (!W::kCausalLead || first_row >= 0);
+  return first_row < min64(p.base.seq_q, work.row_end) && (!W::kCausalLead || first_row >= 0);
 }
 
 // After a consumer's last item, when it was a split tile's part with rows here: each warp counts

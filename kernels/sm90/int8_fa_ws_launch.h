@@ -46,6 +46,7 @@ struct WsWorkspace {
   int64_t slots = 0;
   int forced_parts = -1;
   int dynamic_tiles = -1;  // FusedTuning::dynamic_tiles
+  int retile_groups = -1;  // FusedTuning::retile_groups
   bool dependent = false;  // a programmatic dependent launch (sm_90)
 };
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,

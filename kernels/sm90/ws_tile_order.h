@@ -50,6 +50,8 @@ inline WsFastDiv ws_fast_div(uint32_t d) {
 struct WsWalkDivs {
   WsFastDiv order_heads, qblocks, full_qblocks, heads, group;
 };
+// Names CtaWork's constructor from a head and a first row (a retiled item: ws_retile.h).
+struct WsRowsOf {};
 inline WsWalkDivs ws_walk_divs(int64_t tile_order_heads, int64_t n_qblocks, int64_t heads, int64_t kv_heads) {
   const int64_t order = tile_order_heads < 0 ? -tile_order_heads : tile_order_heads;
   return {ws_fast_div(static_cast<uint32_t>(order)), ws_fast_div(static_cast<uint32_t>(n_qblocks)),

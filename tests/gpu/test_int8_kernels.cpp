@@ -15,6 +15,7 @@
 #include "common/half.h"
 #include "kernels/attn_kernels.h"
 #include "kernels/sm90/int8_fa_ws_launch.h"
+#include "kernels/sm90/ws_retile.h"
 #include "kernels/sm90/ws_tile_order.h"
 #include "src/cpu/emulation.h"
 #include "src/cpu/quantize.h"
@@ -673,14 +674,16 @@ TEST(GpuInt8Kernels, WideBlocksInt8FaMatchesEmulation) {
 // split_parts: the last round's split (kernels/sm90/ws_split.h), -1 the rule, 0 none.
 // dynamic_tiles: tiles claimed one at a time (ws_tile_order.h ws_dynamic_tiles), -1 the rule.
 // ws: 1 the warp-specialized kernels wherever they run (FusedTuning::ws), -1 where they are the best.
+// retile_groups: the last heads in items of that many 64-row groups (ws_retile.h), -1 the rule.
 class TileOrder {
  public:
-  explicit TileOrder(int order, int split_parts = -1, int dynamic_tiles = -1, int ws = -1) {
+  explicit TileOrder(int order, int split_parts = -1, int dynamic_tiles = -1, int ws = -1, int retile_groups = -1) {
     kernels::FusedTuning t;
     t.tile_order = order;
     t.split_parts = split_parts;
     t.dynamic_tiles = dynamic_tiles;
     t.ws = ws;
+    t.retile_groups = retile_groups;
     kernels::set_fused_tuning(t);
   }
   ~TileOrder() { kernels::set_fused_tuning({}); }
@@ -1065,6 +1068,59 @@ TEST(GpuInt8Kernels, SplitLastRoundMatchesEmulation) {
       }
     }
   }
+}
+
+// int8-fa's 128-key kernel at head_dim 128 with its last heads retiled (kernels/sm90/ws_retile.h):
+// items of one and two 64-row groups (forced), by the rule, and tiles claimed one at a time, the
+// split off (its parts' FP16 O rounds: other bits).
+// A retiled row runs the same blocks in the same order as in its 192-row tile, so every output
+// is the unretiled one bit for bit (and that one matches the emulation); Q fused too. Shapes:
+// 1K keys on 16 heads (the rule retiles every head: one round of 96 tiles), rows that end
+// inside a group and inside an item, keys longer than the rows, GQA, seq_q 1, a causal shape
+// and head_dim 64 (neither retiles: the same bits by construction).
+TEST(GpuInt8Kernels, RetiledLastHeadsGiveTheSameBits) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  int sms = 0;
+  ASSERT_EQ(kernels::fa::current_device_sms(sms), cudaSuccess);
+  for (const AttnDims& dims : {make_dims(1, 16, 16, 1024, 1024, 128, false), make_dims(1, 8, 2, 700, 1000, 128, false),
+                               make_dims(2, 6, 3, 1000, 1500, 128, false), make_dims(2, 3, 3, 1, 900, 128, false),
+                               make_dims(1, 8, 2, 700, 1000, 128, true), make_dims(1, 8, 2, 700, 1000, 64, false)}) {
+    const QuantConfig cfg = wide_blocks();
+    DeviceProblem prob(dims, cfg, normal_input(47));
+    prob.quantize();
+    auto run = [&](const std::string& what) {
+      prob.poison_output();
+      const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+      EXPECT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+      EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << what;
+      return prob.output();
+    };
+    std::vector<float> whole;
+    {
+      const TileOrder scope(-1, 0, -1, -1, 0);  // neither split nor retiled
+      whole = run("int8-fa 128-key " + describe(dims) + " not retiled");
+    }
+    expect_matches_emulation(
+        whole, cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(), KernelId::Int8Full, nullptr),
+        "int8-fa 128-key " + describe(dims) + " not retiled");
+    struct Walk {
+      int groups, dynamic_tiles;
+      const char* what;
+    };
+    for (const Walk walk : {Walk{1, -1, "one group an item"}, Walk{2, -1, "two groups an item"},
+                            Walk{-1, -1, "the rule"}, Walk{2, 1, "two groups, items claimed"}}) {
+      const std::string what = "int8-fa 128-key " + describe(dims) + ", " + walk.what;
+      const TileOrder scope(-1, 0, walk.dynamic_tiles, -1, walk.groups);  // no split: the same bits
+      const std::vector<float> out = run(what);
+      EXPECT_EQ(bit_differences(out, whole), 0) << what << ": a retiled row changed";
+      expect_fused_q_identical(prob, out, what);
+    }
+  }
+  // The rule retiles the first shape where its 128 items of two groups fit one round (96 tiles
+  // of 192 rows on an H100 SXM's or H200's 132 SMs).
+  const double cost = kernels::fa::ws_short_tile_cost(1024, 192, 3, true);
+  if (sms >= 128) EXPECT_TRUE(kernels::fa::ws_retile_choice(false, 16, 6, 1024, 3, cost, sms, 1.0).plan.retiles());
 }
 
 // int8-qk on the edge shapes with each of its kernels: the library's choice, mma.sync, and on
