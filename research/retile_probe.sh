@@ -1,27 +1,23 @@
 #!/usr/bin/env bash
-# The retiled walk's probe (research/patches/issue10-retile-last-heads.patch, docs/perf-log.md
-# s45): one device call that says whether the patch is right and where its slow second item
-# waits. s45 measured a retiled item that is a CTA's only one at the model's speed (1K x b1 x 16
-# heads: 28.6 -> 23.2 us kernel-only) and one that follows another item 1.3-4x slower than the
-# plain walk, with right outputs.
+# The retiled walk's probe (kernels/sm90/ws_retile.h, docs/perf-log.md s45-s46): one device
+# call that runs the walks' GPU tests, times small grids with each retiling and reads one
+# launch of each in ncu. s45 measured a retiled item after another item 1.3-4x slower; s46
+# found that was the launch's host-side planning, not the kernel (ncu timed the forced walk
+# faster), and landed the retiling with the planning done once per shape (319a96f).
 #
-#   git apply research/patches/issue10-retile-last-heads.patch
-#   then on the device (carry [".deps"]): GIT_COMMIT=<hash here>+retile OUT=$OUT research/retile_probe.sh
+#   on the device (carry [".deps"]): GIT_COMMIT=<hash here> OUT=$OUT research/retile_probe.sh
 #
 # Runs, in order, each step bounded so that a short device budget still brings back the first:
 #   1. the CLI and the GPU tests built for sm_90a (scripts/device-check.sh's build stage);
 #   2. the GPU tests of the walks (the retiled one, the split, the causal lead);
 #   3. `profile` kernel-only and end to end of small grids with INT8ATTN_FUSED_TUNING
-#      retile_groups 0 (plain walk), -1 (the patch's rule) and 1 / 2 (forced);
+#      retile_groups 0 (plain walk), -1 (the rule) and 1 / 2 (forced);
 #   4. ncu of one launch at 2K x b1 x 16 heads with retile_groups 1 and 0: duration, issue,
-#      memory and the warp-state breakdown, into $OUT/ncu-retile-G.txt.
+#      memory and the warp-state breakdown, into $OUT/ncu-retile-G.txt. A kernel-only time in
+#      step 3 well above ncu's duration is host time between the events (docs/methodology.md).
 # GIT_COMMIT: compute it here, not on the device, whose copy's .git is stale.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
-if [[ ! -f kernels/sm90/ws_retile.h ]]; then
-  echo "retile_probe: the tree has no kernels/sm90/ws_retile.h; apply research/patches/issue10-retile-last-heads.patch first" >&2
-  exit 2
-fi
 OUT=${OUT:-/tmp/retile-probe}
 mkdir -p "$OUT"
 t0=$SECONDS
@@ -36,7 +32,8 @@ echo "gpu tests: exit $? ($((SECONDS - t0)) s)"
 grep -E "^\[  (PASSED|FAILED) |Failure" "$OUT/gpu-tests.txt" | head -12
 
 shapes=("--batch 1 --heads 16 --seq-len 1024" "--batch 1 --heads 8 --seq-len 1024" "--batch 1 --heads 16 --seq-len 2048"
-        "--batch 1 --heads 16 --seq-len 4096" "--batch 1 --heads 32 --kv-heads 8 --seq-len 1024")
+        "--batch 1 --heads 16 --seq-len 4096" "--batch 1 --heads 16 --seq-len 8192"
+        "--batch 1 --heads 32 --kv-heads 8 --seq-len 1024")
 for shape in "${shapes[@]}"; do
   for groups in 0 -1 1 2; do
     line=$(INT8ATTN_FUSED_TUNING=retile_groups=$groups timeout 30 "$bench" profile $shape --head-dim 128 -k int8-fa \
