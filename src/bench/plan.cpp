@@ -33,7 +33,7 @@ SweepPlan plan_sweep(const SweepConfig& config, const Backend& backend) {
   plan.config_path = config.path;
   plan.backend = to_string(backend.kind());
   plan.device = backend.caps().name;
-  for (const std::string& name : config.settings.kernels) plan.kernels.push_back(KernelTally{name, 0, 0, {}, {}});
+  for (const std::string& name : config.settings.kernels) plan.kernels.push_back(KernelTally{name, 0, 0, {}, {}, {}});
   for (const BenchCase& c : config.cases) {
     CasePlan case_plan{&c, plan_case(c, backend, config.settings)};
     for (const KernelPlan& k : case_plan.kernels) {
