@@ -107,45 +107,40 @@ TEST(WsRetile, MakespanMatchesDealingEveryItem) {
   }
 }
 
+// The rule's plan for a grid: its retiled heads, their items' groups and the model's time.
+struct RetiledGrid {
+  int64_t batch_heads, seq_q, heads;
+  int groups;
+  double makespan;  // in full tiles' times
+};
+void expect_rule_retiles(const RetiledGrid& g) {
+  const WsRetileChoice choice = choice_of(g.batch_heads, g.seq_q);
+  EXPECT_EQ(choice.plan.heads, g.heads) << g.seq_q << " x " << g.batch_heads;
+  EXPECT_EQ(choice.plan.groups, g.groups) << g.seq_q << " x " << g.batch_heads;
+  EXPECT_EQ(choice.plan.first, (g.batch_heads - g.heads) * qblocks_of(g.seq_q)) << g.seq_q;
+  EXPECT_NEAR(choice.makespan, g.makespan, 1e-9) << g.seq_q << " x " << g.batch_heads;
+}
+
 // The rule: grids of one round (16 heads at batch 1 and 1K keys: 96 tiles on 132 SMs) in one
 // round of items of two or one 64-row groups, every CTA's only item.
 TEST(WsRetile, OneRoundGridsRetileEveryHead) {
-  struct Case {
-    int64_t batch_heads, seq_q, heads;
-    int groups;
-    double makespan;  // in full tiles' times
-  };
   // 1K: 96 tiles on 96 of 132 SMs (1.0): 16 heads in 128 items of two groups (0.75). 8 heads:
   // 48 tiles, 128 items of one group (0.5). 300 rows: 32 tiles of 192 and 108 rows, 80 items.
-  for (const Case c : {Case{16, 1024, 16, 2, 0.75}, Case{8, 1024, 8, 1, 0.5}, Case{16, 300, 16, 1, 0.5}}) {
-    const WsRetileChoice choice = choice_of(c.batch_heads, c.seq_q);
-    EXPECT_EQ(choice.plan.heads, c.heads) << c.seq_q << " x " << c.batch_heads;
-    EXPECT_EQ(choice.plan.groups, c.groups) << c.seq_q << " x " << c.batch_heads;
-    EXPECT_EQ(choice.plan.first, (c.batch_heads - c.heads) * qblocks_of(c.seq_q)) << c.seq_q;
-    EXPECT_NEAR(choice.makespan, c.makespan, 1e-9) << c.seq_q << " x " << c.batch_heads;
-  }
+  for (const RetiledGrid g : {RetiledGrid{16, 1024, 16, 2, 0.75}, RetiledGrid{8, 1024, 8, 1, 0.5},
+                              RetiledGrid{16, 300, 16, 1, 0.5}})
+    expect_rule_retiles(g);
 }
 
 // Grids of more rounds (2K and 4K keys at batch 1, Llama-3-8B's 32 heads at 1K, 8K): the last
 // heads retiled, as many as end the grid soonest, against the split's or the plain walk's 1.75 /
 // 3.0 / 1.875 / 5.75 tiles. (s45 measured these walks 1.3-4x slower: the launch's host-side
-// planning, then a deal of every item, not the kernel; s46.)
+// planning, then a deal of every item, not the kernel; s46.) At 2K and 8K the model ties items
+// of one and two groups (4 heads x 1 and 16 x 2; 1 x 1 and 4 x 2), and the rule takes the
+// larger items.
 TEST(WsRetile, GridsOfMoreRoundsRetileTheirLastHeads) {
-  struct Case {
-    int64_t batch_heads, seq_q, heads;
-    int groups;
-    double makespan;
-  };
-  // 2K and 8K: the model ties items of one and two groups (4 heads x 1 and 16 x 2; 1 x 1 and 4 x
-  // 2), and the rule takes the larger items.
-  for (const Case c : {Case{16, 2048, 16, 2, 1.5}, Case{16, 4096, 4, 2, 2.75}, Case{32, 1024, 32, 2, 1.5},
-                       Case{16, 8192, 4, 2, 5.5}}) {
-    const WsRetileChoice choice = choice_of(c.batch_heads, c.seq_q);
-    EXPECT_EQ(choice.plan.heads, c.heads) << c.seq_q << " x " << c.batch_heads;
-    EXPECT_EQ(choice.plan.groups, c.groups) << c.seq_q << " x " << c.batch_heads;
-    EXPECT_EQ(choice.plan.first, (c.batch_heads - c.heads) * qblocks_of(c.seq_q)) << c.seq_q;
-    EXPECT_NEAR(choice.makespan, c.makespan, 1e-9) << c.seq_q << " x " << c.batch_heads;
-  }
+  for (const RetiledGrid g : {RetiledGrid{16, 2048, 16, 2, 1.5}, RetiledGrid{16, 4096, 4, 2, 2.75},
+                              RetiledGrid{32, 1024, 32, 2, 1.5}, RetiledGrid{16, 8192, 4, 2, 5.5}})
+    expect_rule_retiles(g);
 }
 
 TEST(WsRetile, NoRetilingWhereItGainsNothingOrCannot) {
