@@ -160,10 +160,11 @@ WsWalkChoice choose_walk(const WsWalkInputs& in) {
   return walk;
 }
 
-// The launch plans before every kernel, and the models' search costs 5-20 us of host time (s46:
-// more than the kernel at 1K x batch 1, so back-to-back launches waited on the host); a
-// benchmark's repetitions and a model's layers repeat one shape, so each thread keeps its last
-// walk of each kernel shape.
+// The launch plans before every kernel, and the order, split and retiling models cost 7-30 us
+// of host time on a 2-core CI machine (s46; up to 90 us before the retiling's model counted
+// instead of dealing items): more than the kernel at 1K x batch 1, so back-to-back launches
+// waited on the host. A benchmark's repetitions and a model's layers repeat one shape, so each
+// thread keeps its last walk of each kernel shape.
 template <class W, int kSchedule>
 WsWalkChoice remembered_walk(const WsWalkInputs& in) {
   static thread_local WsWalkInputs last_inputs{};
@@ -225,12 +226,17 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   if (err == cudaSuccess) err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
   if (err != cudaSuccess) return err;
   const bool split_workspace = workspace.partials != nullptr && workspace.counters != nullptr && workspace.slots > 0;
-  WsWalkInputs inputs{base.causal ? 1 : 0,   base.seq_q,
-                      base.seq_kv,           batch_heads,
-                      sms,                   tile_order,
+  WsWalkInputs inputs{base.causal ? 1 : 0,
+                      base.seq_q,
+                      base.seq_kv,
+                      batch_heads,
+                      sms,
+                      tile_order,
                       split_workspace ? workspace.slots : 0,
-                      workspace.forced_parts, workspace.dynamic_tiles,
-                      workspace.retile_groups, workspace.counters != nullptr ? 1 : 0};
+                      workspace.forced_parts,
+                      workspace.dynamic_tiles,
+                      workspace.retile_groups,
+                      workspace.counters != nullptr ? 1 : 0};
   WsWalkChoice walk = remembered_walk<W, kSchedule>(inputs);
   if (walk.split.splits() && !write_split<W>(workspace, params)) {
     inputs.split_slots = 0;  // no map of the workspace: the walk without a split
