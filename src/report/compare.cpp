@@ -279,6 +279,32 @@ std::optional<std::string> config_difference(const ConfigInfo& base, const Confi
   return fmt::format("the reports come from different configs: {} vs {}", describe(base), describe(cand));
 }
 
+// The measurement settings that change what a sample holds (not how many are taken).
+constexpr const char* kSampleSettings[] = {"flush_l2"};
+
+// "the reports were measured differently: measurement.flush_l2 true vs false" where one of
+// kSampleSettings differs ("absent": a report from before the setting existed). From the
+// settings after the command line's overrides where the report has them.
+std::optional<std::string> measurement_difference(const ConfigInfo& base, const ConfigInfo& cand) {
+  auto measurement = [](const ConfigInfo& c) {
+    for (const nlohmann::json* settings : {&c.options, &c.settings}) {
+      if (settings->is_object() && settings->contains("measurement") && settings->at("measurement").is_object())
+        return settings->at("measurement");
+    }
+    return nlohmann::json();
+  };
+  const nlohmann::json b = measurement(base), c = measurement(cand);
+  if (b.is_null() || c.is_null()) return std::nullopt;
+  auto text = [](const nlohmann::json& m, const char* key) { return m.contains(key) ? m.at(key).dump() : "absent"; };
+  std::vector<std::string> differences;
+  for (const char* key : kSampleSettings) {
+    if (text(b, key) != text(c, key)) differences.push_back(fmt::format("measurement.{} {} vs {}", key, text(b, key), text(c, key)));
+  }
+  if (differences.empty()) return std::nullopt;
+  return fmt::format("the reports were measured differently: {}; latencies may differ for that alone",
+                     fmt::join(differences, ", "));
+}
+
 using KernelKey = std::pair<std::string, std::string>;  // (case id, kernel)
 
 std::map<KernelKey, const KernelResult*> index_kernels(const Report& report, const std::string& filter) {
@@ -336,6 +362,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     result.notes.push_back(fmt::format("different devices ({}): compared anyway because it was allowed", *diff));
   }
   if (auto diff = config_difference(baseline.config, candidate.config)) result.notes.push_back(*diff);
+  if (auto diff = measurement_difference(baseline.config, candidate.config)) result.notes.push_back(*diff);
   if (!baseline.complete) result.notes.push_back("the baseline report is incomplete (interrupted sweep)");
   if (!candidate.complete) result.notes.push_back("the candidate report is incomplete (interrupted sweep)");
   if (!options.case_filter.empty()) {

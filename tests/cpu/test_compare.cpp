@@ -553,6 +553,30 @@ TEST(Compare, DifferentConfigsAreSaidInTheFirstLines) {
   EXPECT_TRUE(compare_reports(base, base, CompareOptions{}).notes.empty());
 }
 
+// A setting that changes what a sample holds (the L2 flush) is named when the reports differ in
+// it, from the options where a report has them; the number of samples is not.
+TEST(Compare, MeasuredDifferentlyIsSaid) {
+  Report base = make_report(SweepShape{}, 1);
+  base.config.settings = {{"measurement", {{"flush_l2", true}, {"min_samples", 10}}}};
+  Report cand = base;
+  cand.config.settings["measurement"]["min_samples"] = 50;
+  EXPECT_TRUE(compare_reports(base, cand, CompareOptions{}).notes.empty());
+  cand.config.settings["measurement"]["flush_l2"] = false;
+  CompareResult result = compare_reports(base, cand, CompareOptions{});
+  ASSERT_EQ(result.notes.size(), 1u);
+  EXPECT_NE(result.notes[0].find("measured differently: measurement.flush_l2 true vs false"), std::string::npos)
+      << result.notes[0];
+  cand.config.settings["measurement"].erase("flush_l2");  // a report from before the setting
+  result = compare_reports(base, cand, CompareOptions{});
+  ASSERT_EQ(result.notes.size(), 1u);
+  EXPECT_NE(result.notes[0].find("measurement.flush_l2 true vs absent"), std::string::npos) << result.notes[0];
+  // The options (after the command line) win over the config file's settings.
+  cand = base;
+  cand.config.options = {{"measurement", {{"flush_l2", false}}}};
+  EXPECT_EQ(compare_reports(base, cand, CompareOptions{}).notes.size(), 1u);
+  EXPECT_TRUE(compare_reports(base, base, CompareOptions{}).notes.empty());
+}
+
 TEST(Compare, MissingAndNewRowsAreOneLineEach) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = base;
