@@ -8,8 +8,8 @@
 # Runs, in order:
 #   1. scripts/device-check.sh's build, gpu-tests and sanitize stages (every sweep of the GPU
 #      tests now holds its samples, HeldLaunchesKeepHostTimeOutOfTheSample checks the hold
-#      itself, and memcheck runs the CUDA backend's sweeps held: a hold the sanitizer keeps
-#      waiting shows as the 1-s message);
+#      itself, and memcheck runs the CUDA backend's sweeps: where the sanitizer serializes
+#      launches the first hold waits out its second and the rest run unheld);
 #   2. `profile` of small and large shapes, int8-fa and cuDNN's FP16, with
 #      measurement.hold_launches true and false: kernel-only and end-to-end ms side by side.
 #      Held times below unheld ones are host time the events held; at 16K they should agree.
