@@ -30,6 +30,18 @@ else()
   set_tests_properties(schema.cpu_sweep_report_valid PROPERTIES
                        LABELS cpu FIXTURES_REQUIRED int8attn_schema_report SKIP_RETURN_CODE 2)
 
+  # results/README.md, the index of the reports there, made from them (scripts/results_index.py):
+  # it must be renewed with them; a missing index is stale.
+  add_test(NAME results.index_is_current
+           COMMAND ${INT8ATTN_PYTHON3} ${CMAKE_SOURCE_DIR}/scripts/results_index.py
+                   --check ${CMAKE_SOURCE_DIR}/results/README.md)
+  add_test(NAME results.index_check_names_the_renewal
+           COMMAND ${INT8ATTN_PYTHON3} ${CMAKE_SOURCE_DIR}/scripts/results_index.py
+                   --check ${CMAKE_BINARY_DIR}/no-such-index.md)
+  set_tests_properties(results.index_is_current results.index_check_names_the_renewal PROPERTIES LABELS cpu)
+  set_tests_properties(results.index_check_names_the_renewal PROPERTIES
+                       PASS_REGULAR_EXPRESSION "no-such-index.md is stale; renew it with python3 scripts/results_index.py > ")
+
   # Reports kept in the repository (GPU baselines, test data). Globbed at configure time:
   # re-run cmake after adding one.
   file(GLOB int8attn_kept_reports ${CMAKE_SOURCE_DIR}/results/*.json ${CMAKE_SOURCE_DIR}/tests/data/*.json)
