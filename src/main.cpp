@@ -4,7 +4,9 @@
 // the finished cases written).
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -25,6 +27,8 @@
 #include "src/config/sweep_config.h"
 #include "src/host/inputs.h"
 #include "src/host/npy.h"
+#include "src/io/diagnostics.h"
+#include "src/io/json_text.h"
 #include "src/io/output_file.h"
 #include "src/io/output_format.h"
 #include "src/model/case_filter.h"
@@ -61,13 +65,27 @@ std::string default_config_path() {
   return candidates[0].string();
 }
 
-void print_config_error(const ConfigError& e) { fmt::print(stderr, "error: {}\n", e.what()); }
+void print_config_error(const ConfigError& e) { diag("error: {}\n", e.what()); }
 
 // -f/--format with the formats this command writes, under the names every command shares.
 CLI::Option* add_format_option(CLI::App* cmd, std::string& format, const FormatList& formats, const std::string& what) {
   return cmd->add_option("-f,--format", format, fmt::format("{}: {}", what, describe_formats(formats)))
       ->check(CLI::IsMember(format_spellings(formats)))
       ->capture_default_str();
+}
+
+// A finite number above (or from) `min`. CLI11 reads "nan" and "inf" as numbers, and a NaN
+// limit or tolerance compares false with everything: a gate that never fails, a sampling
+// rule that never stops.
+CLI::Validator finite_number(double min, bool min_allowed) {
+  const std::string rule = fmt::format("{} {}", min_allowed ? ">=" : ">", min);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double v = 0;
+        if (CLI::detail::lexical_cast(text, v) && std::isfinite(v) && (min_allowed ? v >= min : v > min)) return {};
+        return fmt::format("expected a finite number {}, found '{}'", rule, text);
+      },
+      "NUMBER " + rule);
 }
 
 // --- sweep -----------------------------------------------------------------------------
@@ -92,7 +110,7 @@ std::unique_ptr<Backend> select_backend(const SweepArgs& a, const RunSettings& s
   std::unique_ptr<Backend> cuda = make_cuda_backend(a.device, why);
   if (cuda) return cuda;
   if (a.backend == "cuda") throw std::invalid_argument("--backend cuda: " + why);
-  if (!a.quiet) fmt::print(stderr, "note: no usable GPU ({}); using the CPU backend\n", why);
+  if (!a.quiet) diag("note: no usable GPU ({}); using the CPU backend\n", why);
   return make_cpu_backend(settings.cpu);
 }
 
@@ -102,10 +120,13 @@ void apply_run_options(const SweepArgs& a, SweepConfig& config) {
     for (const std::string& k : a.kernels) {
       if (!find_kernel(k)) throw std::invalid_argument(fmt::format("--kernels: unknown kernel '{}' (see list-kernels)", k));
     }
-    config.settings.kernels = a.kernels;
+    // As the config's list reads: the reference first, each kernel once.
     const std::string& reference = kernel_registry().front().name;
-    if (std::find(a.kernels.begin(), a.kernels.end(), reference) == a.kernels.end()) {
-      config.settings.kernels.insert(config.settings.kernels.begin(), reference);
+    config.settings.kernels = {reference};
+    for (const std::string& k : a.kernels) {
+      if (std::find(config.settings.kernels.begin(), config.settings.kernels.end(), k) == config.settings.kernels.end()) {
+        config.settings.kernels.push_back(k);
+      }
     }
     config.expanded["kernels"] = config.settings.kernels;  // the report says what ran
   }
@@ -117,11 +138,11 @@ void apply_run_options(const SweepArgs& a, SweepConfig& config) {
     std::vector<BenchCase> unique;
     for (BenchCase& c : config.cases) {
       c.input.npy_dir = a.inputs_dir;
-      c.id = make_case_id(c.dims, c.input);
+      c.id = make_case_id(c.dims, c.input, c.rotation);
       if (seen.insert(c.id).second) unique.push_back(std::move(c));
     }
     if (unique.size() < config.cases.size() && !a.quiet) {
-      fmt::print(stderr, "note: --inputs: the config's seeds do not apply to input files; {} case(s) that "
+      diag("note: --inputs: the config's seeds do not apply to input files; {} case(s) that "
                          "differed only by seed run once\n", config.cases.size() - unique.size());
     }
     config.cases = std::move(unique);
@@ -186,7 +207,7 @@ void print_report_view(const SweepArgs& a, const Report& report, bool report_on_
   if (a.format == "none") return;
   const std::string text = render_report(report, *parse_report_format(a.format));
   if (report_on_stdout) {
-    fmt::print(stderr, "{}", text);
+    diag("{}", text);
   } else {
     write_stdout(text);
   }
@@ -195,7 +216,7 @@ void print_report_view(const SweepArgs& a, const Report& report, bool report_on_
 SweepOutcome run_on_one_device(const SweepArgs& a, const SweepConfig& config, const SweepOptions& options) {
   std::unique_ptr<Backend> backend = select_backend(a, config.settings);
   if (!a.quiet) {
-    fmt::print(stderr, "sweep {}: {} cases on the {} backend ({})\n", config_label(config), config.cases.size(),
+    diag("sweep {}: {} cases on the {} backend ({})\n", config_label(config), config.cases.size(),
                to_string(backend->kind()), backend->caps().name);
   }
   return run_sweep(config, *backend, options, tool_info());
@@ -207,10 +228,45 @@ SweepOutcome run_on_devices(const SweepArgs& a, const SweepConfig& config, const
   if (!a.quiet) {
     std::string labels;
     for (const WorkerSlot& slot : pool.slots) labels += (labels.empty() ? "" : ", ") + slot.label;
-    fmt::print(stderr, "sweep {}: {} cases on {} workers ({})\n", config_label(config), config.cases.size(),
+    diag("sweep {}: {} cases on {} workers ({})\n", config_label(config), config.cases.size(),
                pool.slots.size(), labels);
   }
   return run_sweep_on_workers(config, pool, options, tool_info());
+}
+
+// --dump: a folder that exists or can be made, and written, checked before the first case (a
+// file there would fail every kernel of every case).
+void prepare_dump_folder(const std::string& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  std::string why;
+  if (error) {
+    why = error.message();
+  } else if (!fs::is_directory(dir)) {
+    why = "it is not a folder";
+  } else if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    why = std::strerror(errno);
+  }
+  if (!why.empty()) throw OutputError(fmt::format("--dump {}: expected a folder that exists or can be made and written ({})", dir, why));
+}
+
+// The checkpoint beside the report is written (and removed once the sweep is complete) too:
+// the same checks as -o, and a file or link there that is not a checkpoint is the user's.
+void check_checkpoint_path(const std::string& path, const SweepConfig& config, bool resume) {
+  const std::string option = "-o's checkpoint";
+  check_output_path(path, sweep_inputs(config), option);
+  std::error_code error;
+  const auto status = std::filesystem::symlink_status(path, error);
+  if (error || !std::filesystem::exists(status)) return;
+  if (std::filesystem::is_symlink(status) || !std::filesystem::is_regular_file(status)) {
+    throw OutputError(fmt::format("{} {}: is {}; refusing to write a checkpoint there (move it away or choose "
+                                  "another -o)", option, path,
+                                  std::filesystem::is_symlink(status) ? "a symbolic link" : "not a regular file"));
+  }
+  if (!resume && !replaceable_by_checkpoint(path)) {
+    throw OutputError(fmt::format("{} {}: the file exists and is not a checkpoint; refusing to replace it (move it "
+                                  "away or choose another -o)", option, path));
+  }
 }
 
 int run_sweep_command(const SweepArgs& a) {
@@ -223,10 +279,12 @@ int run_sweep_command(const SweepArgs& a) {
                                             output.to_stdout ? "- (stdout)" : a.output));
   }
   check_npy_inputs(config);
+  if (!config.settings.dump_dir.empty()) prepare_dump_folder(config.settings.dump_dir);
   SweepOptions options;
   options.output_path = a.output;
   options.checkpoint_path = checkpoint_path_for(output.file);
   options.write_checkpoint = !output.write_through;  // no <device>.ckpt.jsonl beside /dev/null
+  if (options.write_checkpoint) check_checkpoint_path(options.checkpoint_path, config, a.resume);
   options.resume = a.resume;
   if (!a.shard.empty()) options.shard = parse_shard(a.shard);
   options.notes = !a.quiet;
@@ -235,7 +293,7 @@ int run_sweep_command(const SweepArgs& a) {
       a.devices.empty() ? run_on_one_device(a, config, options) : run_on_devices(a, config, options);
   print_report_view(a, outcome.report, output.to_stdout);
   if (!a.quiet) {
-    fmt::print(stderr, "{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : a.output,
+    diag("{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : a.output,
                outcome.report.cases.size(),
                outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
                outcome.interrupted    ? ", INCOMPLETE: interrupted; continue with --resume"
@@ -245,9 +303,8 @@ int run_sweep_command(const SweepArgs& a) {
   const Summary& summary = outcome.report.summary;
   if (!a.quiet && summary.kernel_runs > 0 && summary.skipped == summary.kernel_runs &&
       outcome.report.environment.backend == "cpu") {
-    fmt::print(stderr,
-               "note: every case was too large for the CPU backend (cpu.max_case_gflop, cpu.max_case_bytes); for an "
-               "accuracy sweep that fits a CPU, try: sweep --backend cpu -c configs/ci-cpu.json\n");
+    diag("note: every case was too large for the CPU backend (cpu.max_case_gflop, cpu.max_case_bytes); for an "
+         "accuracy sweep that fits a CPU, try: sweep --backend cpu -c configs/ci-cpu.json\n");
   }
   if (outcome.interrupted) return kExitInterrupted;
   return outcome.kernel_errors > 0 || outcome.workers_lost ? kExitFailure : kExitOk;
@@ -268,10 +325,12 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
       ->type_name("NAME=VALUES");
   cmd->add_option("--min-samples", a.overrides.min_samples, "GPU timing: at least this many samples (measurement.min_samples)");
   cmd->add_option("--max-seconds", a.overrides.max_seconds,
-                  "GPU timing: stop sampling a kernel after this many seconds (measurement.max_seconds)");
+                  "GPU timing: stop sampling a kernel after this many seconds (measurement.max_seconds)")
+      ->check(finite_number(0, false));
   cmd->add_option("--max-noise", a.overrides.max_noise,
                   "GPU timing: stop once the relative standard deviation is below this, e.g. 0.01 "
-                  "(measurement.target_noise)");
+                  "(measurement.target_noise)")
+      ->check(finite_number(0, false));
   cmd->add_option("-o,--output", a.output,
                   "Report path (written atomically); '-': the JSON report on stdout, and the --format view on "
                   "stderr")->capture_default_str();
@@ -349,13 +408,13 @@ int run_profile_command(ProfileArgs& a) {
   const ProfileResult result = run_profile(plan, a.device);
   const std::string table = render_profile_table(result);
   if (json.to_stdout) {
-    fmt::print(stderr, "{}", table);
+    diag("{}", table);
   } else {
     write_stdout(table);
   }
   if (!a.json.empty()) {
-    write_output_file(a.json, profile_to_json(result, tool_info(), measure_to_json(result.measure)).dump(2) + "\n");
-    if (!json.to_stdout) fmt::print(stderr, "{} written\n", a.json);
+    write_output_file(a.json, dump_json(profile_to_json(result, tool_info(), measure_to_json(result.measure)), 2) + "\n");
+    if (!json.to_stdout) diag("{} written\n", a.json);
   }
   for (const ProfiledKernel& k : result.kernels) {
     if (k.status == KernelStatus::Error) return kExitFailure;
@@ -409,9 +468,11 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
   cmd->add_option("--device", a.device, "CUDA device index")->check(CLI::Range(0, 1023))->capture_default_str();
   cmd->add_option("--min-samples", a.request.min_samples, "At least this many samples (measurement.min_samples)");
   cmd->add_option("--max-seconds", a.request.max_seconds,
-                  "Stop sampling a latency after this many seconds (measurement.max_seconds)");
+                  "Stop sampling a latency after this many seconds (measurement.max_seconds)")
+      ->check(finite_number(0, false));
   cmd->add_option("--max-noise", a.request.max_noise,
-                  "Stop once the relative standard deviation is below this (measurement.target_noise)");
+                  "Stop once the relative standard deviation is below this (measurement.target_noise)")
+      ->check(finite_number(0, false));
   cmd->add_option("--json", a.json, "Also write every measurement as JSON here ('-': stdout, the table then on stderr)")
       ->type_name("FILE");
   cmd->add_flag("--force", a.force, "Let --json replace an existing file");
@@ -438,7 +499,7 @@ int run_validate(const std::string& path, const std::string& format_name) {
   } catch (const ConfigError& e) {
     if (format == OutputFormat::Json) {  // machines get the verdict on stdout too
       const nlohmann::json error = {{"file", e.file()}, {"path", e.json_path()}, {"message", e.message()}};
-      write_stdout(nlohmann::json{{"config", path}, {"ok", false}, {"error", error}}.dump(2) + "\n");
+      write_stdout(dump_json(nlohmann::json{{"config", path}, {"ok", false}, {"error", error}}, 2) + "\n");
     }
     throw;
   }
@@ -460,7 +521,7 @@ int run_list_kernels(const std::string& format) {
     for (const KernelSpec& k : kernel_registry()) {
       out.push_back({{"name", k.name}, {"description", k.description}, {"rules", k.support_rules()}});
     }
-    write_stdout(out.dump(2) + "\n");
+    write_stdout(dump_json(out, 2) + "\n");
     return kExitOk;
   }
   std::string text;
@@ -477,7 +538,7 @@ int run_report(const std::string& path, const std::string& format, const std::st
   const Report report = read_report(path);
   const std::string text = render_report(report, *parse_report_format(format));
   write_output_file(output.empty() ? std::string(kStdoutPath) : output, text);
-  if (!output.empty() && output != kStdoutPath) fmt::print(stderr, "{} written\n", output);
+  if (!output.empty() && output != kStdoutPath) diag("{} written\n", output);
   return kExitOk;
 }
 
@@ -505,7 +566,7 @@ int run_devices(const std::string& format) {
          {"driver_version", d.driver_version}, {"cuda_runtime_version", d.runtime_version},
          {"cublaslt_version", d.cublaslt_version}, {"kernels", kernels}});
   }
-  write_stdout(out.dump(2) + "\n");
+  write_stdout(dump_json(out, 2) + "\n");
   return kExitOk;
 }
 
@@ -527,8 +588,8 @@ int run_merge(const MergeArgs& a) {
   if (!inputs.empty()) order = expanded_case_ids(inputs[0].report.config.settings, inputs[0].report.config.path);
   const MergeResult merged = merge_reports(inputs, a.allow_mixed, order);
   write_report_atomic(merged.report, a.output);
-  for (const std::string& note : merged.notes) fmt::print(stderr, "note: {}\n", note);
-  fmt::print(stderr, "{} written ({} cases from {} reports, {} environment(s){})\n",
+  for (const std::string& note : merged.notes) diag("note: {}\n", note);
+  diag("{} written ({} cases from {} reports, {} environment(s){})\n",
              output.to_stdout ? "merged report (stdout)" : a.output, merged.report.cases.size(), a.reports.size(),
              merged.report.environments.size(), merged.report.complete ? "" : ", INCOMPLETE");
   return kExitOk;
@@ -591,15 +652,18 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
                   "prints");
   cmd->add_option("--latency-tolerance", a.options.latency_tolerance,
                   "Relative slowdown of the median allowed before it can count as a regression")
-      ->capture_default_str();
+      ->check(finite_number(0, true))->capture_default_str();
   cmd->add_option("--noise-sigmas", a.options.noise_sigmas,
-                  "A slowdown must also exceed this many combined standard errors")->capture_default_str();
+                  "A slowdown must also exceed this many combined standard errors")
+      ->check(finite_number(0, true))->capture_default_str();
   cmd->add_option("--mse-tolerance", a.options.mse_tolerance, "Relative MSE growth allowed (0: none)")
-      ->capture_default_str();
+      ->check(finite_number(0, true))->capture_default_str();
   cmd->add_option("--max-abs-tolerance", a.options.max_abs_tolerance,
-                  "Relative max-abs-error growth allowed (0: none)")->capture_default_str();
+                  "Relative max-abs-error growth allowed (0: none)")
+      ->check(finite_number(0, true))->capture_default_str();
   cmd->add_option("--rel-l2-tolerance", a.options.rel_l2_tolerance,
-                  "Relative rel-L2 growth allowed (0: none)")->capture_default_str();
+                  "Relative rel-L2 growth allowed (0: none)")
+      ->check(finite_number(0, true))->capture_default_str();
   cmd->add_option("--missing", a.missing, "A baseline case/kernel the candidate lacks or skipped: warn or fail (candidate-only ones are listed as new and never fail)")
       ->check(CLI::IsMember({"warn", "fail"}))->capture_default_str();
   cmd->add_flag("--fail-on-missing", a.fail_on_missing, "The same as --missing fail");
@@ -678,31 +742,31 @@ int main(int argc, char** argv) {
     print_config_error(e);
     return kExitUsage;
   } catch (const ReportError& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitUsage;
   } catch (const CompareInputError& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitUsage;
   } catch (const host::NpyError& e) {  // --inputs / npy_dir files, checked before running
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitUsage;
   } catch (const OutputError& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitUsage;
   } catch (const MergeError& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitUsage;
   } catch (const ProfileUnavailable& e) {  // no GPU: nothing measured, but no bad input either
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitFailure;
   } catch (const ResumeError& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitUsage;
   } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitUsage;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    diag("error: {}\n", e.what());
     return kExitFailure;
   }
   return exit_code;

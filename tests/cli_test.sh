@@ -204,5 +204,57 @@ if grep -q PASS "$work/out"; then fail "compare printed a verdict before failing
 expect 2 "--markdown-out a report" -- "$bench" compare "$base" "$work/tiny-report.json" --allow-different-device --markdown-out "$work/tiny-report.json"
 python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$work/tiny-report.json" || fail "--markdown-out overwrote an input"
 
+# A stderr that cannot be written (closed, full) is no crash, and the report is still written.
+expect 2 "bad config, stderr full" -- bash -c "\"$bench\" validate \"$work/neg.json\" 2>\"$full\""
+expect 2 "bad config, stderr closed" -- bash -c "\"$bench\" validate \"$work/neg.json\" 2>&-"
+rm -f "$work/quiet-err.json"
+expect 0 "sweep, stderr closed" -- bash -c "\"$bench\" sweep --backend cpu -c \"$work/tiny.json\" -o \"$work/quiet-err.json\" -f none 2>&-"
+[[ -s "$work/quiet-err.json" ]] || fail "sweep with stderr closed wrote no report"
+
+# The checkpoint beside -o is an output too: never an input, never a file that is not one.
+cp "$work/tiny.json" "$work/ck.json.ckpt.jsonl"
+expect 2 "checkpoint path is the config" -- "$bench" sweep --backend cpu -c "$work/ck.json.ckpt.jsonl" -o "$work/ck.json" --no-progress
+cmp -s "$work/tiny.json" "$work/ck.json.ckpt.jsonl" || fail "the config at the checkpoint path was changed"
+echo "my notes" >"$work/n.json.ckpt.jsonl"
+expect 2 "checkpoint path holds a user file" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/n.json" --no-progress
+contains "is not a checkpoint" "checkpoint path holds a user file"
+[[ $(cat "$work/n.json.ckpt.jsonl") == "my notes" ]] || fail "a user file at the checkpoint path was replaced"
+
+# Option values: non-finite numbers, --dump onto a file, a repeated -k kernel.
+expect 2 "--max-noise nan" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/nan.json" --max-noise nan
+contains "--max-noise" "--max-noise nan"
+expect 2 "compare --latency-tolerance nan" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" --latency-tolerance nan
+expect 2 "compare --noise-sigmas -1" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" --noise-sigmas -1
+expect 2 "--dump onto a file" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/dump.json" --dump "$work/tiny.json" --no-progress
+contains "--dump" "--dump onto a file"; [[ ! -e "$work/dump.json" ]] || fail "--dump onto a file: a report was written"
+expect 0 "-k twice" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/kk.json" -k int8-fa,int8-fa,fp16-ref-cublaslt --no-progress -f none
+python3 - "$work/kk.json" <<'PY' || fail "-k twice: not the reference first and each kernel once"
+import json, sys
+names = [k["kernel"] for k in json.load(open(sys.argv[1]))["cases"][0]["kernels"]]
+sys.exit(names != ["fp16-ref-cublaslt", "int8-fa"])
+PY
+
+# --inputs with a rotation axis: one case per rotation (the files replace only the seeds).
+"$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/dumped.json" --dump "$work/dumped" --no-progress -f none
+one_case=$(ls -d "$work"/dumped/*-full-* | head -1)
+expect 0 "--inputs with two rotations" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -a causal=false --inputs "$one_case" -a rotation=none,hadamard --dry-run -f json
+python3 -c "import json,sys; sys.exit(len(json.load(open(sys.argv[1]))['cases']) != 2)" "$work/out" ||
+  fail "--inputs with two rotations: not two cases"
+
+# seq_q x seq_kv past the case limit is refused before the pairs are made (10^9 here).
+python3 -c "import json; r=list(range(1,31623)); print(json.dumps({'axes':{'heads':[1],'seq_q':r,'seq_kv':r,'head_dim':[64]}}))" >"$work/pairs.json"
+expect 2 "seq_q x seq_kv too many" -- bash -c "ulimit -v 4000000; \"$bench\" validate \"$work/pairs.json\""
+contains "at most 100000 cases" "seq_q x seq_kv too many"
+
+# Names that are not UTF-8, and terminal control characters in a config's keys.
+bad_name=$work/$'bad\xff.json'
+cp "$work/tiny.json" "$bad_name"
+expect 0 "validate --json of a file named in Latin-1" -- "$bench" validate "$bad_name" --json
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$work/out" || fail "validate --json: not JSON"
+printf '%s' '{"axes": {"heads": [1], "seq_len": [16], "head_dim": [64], "\u001b[2Jx\nOK": 1}}' >"$work/esc.json"
+expect 2 "control characters in a key" -- "$bench" validate "$work/esc.json"
+if grep -q $'\033' "$work/out"; then fail "an escape character of the config reached the terminal"; fi
+contains '\\x1b\[2Jx\\nOK' "control characters in a key"
+
 if ((failures)); then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "src/io/diagnostics.h"
+
 namespace int8attn {
 
 ProgressMode resolve_progress_mode(ProgressMode requested, bool is_terminal, const char* term) {
@@ -51,9 +53,9 @@ void Progress::draw(const std::string& label) {
   constexpr int kWidth = 28;
   const double fraction = total_work_ > 0 ? std::min(1.0, finished_work_ / total_work_) : 1.0;
   const int filled = static_cast<int>(fraction * kWidth);
-  fmt::print(out_, "\r\033[2K[{}{}] {}/{} {} {}", std::string(filled, '#'),
-             std::string(kWidth - filled, '.'), finished_cases_, total_cases_, eta_text(), label);
-  std::fflush(out_);
+  write_diagnostic(out_, fmt::format("\r\033[2K[{}{}] {}/{} {} {}", std::string(filled, '#'),
+                                     std::string(kWidth - filled, '.'), finished_cases_, total_cases_, eta_text(),
+                                     label));
 }
 
 void Progress::start_case(const std::string& id) {
@@ -68,21 +70,18 @@ void Progress::finish_case(const std::string& id, double work, const std::string
   if (mode_ == ProgressMode::Bar) {
     draw(id);
   } else if (mode_ == ProgressMode::Lines) {
-    fmt::print(out_, "[{}/{}] {} {} ({})\n", finished_cases_, total_cases_, id, summary, eta_text());
-    std::fflush(out_);
+    write_diagnostic(out_, fmt::format("[{}/{}] {} {} ({})\n", finished_cases_, total_cases_, id, summary, eta_text()));
   }
 }
 
 void Progress::message(const std::string& text) {
   if (mode_ == ProgressMode::None) return;
-  fmt::print(out_, "{}{}\n", mode_ == ProgressMode::Bar ? "\r\033[2K" : "", text);
-  std::fflush(out_);
+  write_diagnostic(out_, fmt::format("{}{}\n", mode_ == ProgressMode::Bar ? "\r\033[2K" : "", text));
 }
 
 void Progress::done() {
   if (mode_ == ProgressMode::Bar) {
-    fmt::print(out_, "\n");
-    std::fflush(out_);
+    write_diagnostic(out_, "\n");
   }
 }
 

@@ -13,6 +13,8 @@
 #include "common/hadamard.h"
 #include "src/bench/fallback.h"
 #include "src/bench/plan.h"
+#include "src/io/diagnostics.h"
+#include "src/io/json_text.h"
 #include "src/report/checkpoint.h"
 #include "src/report/json_diff.h"
 #include "src/report/json_io.h"
@@ -67,10 +69,27 @@ nlohmann::json checkpoint_header(const SweepConfig& config, const SweepDevice& d
   return header;
 }
 
-// Loads finished cases from a checkpoint after checking it belongs to this sweep; keeps only
-// cases of this config, each once.
-std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohmann::json& header,
-                                          const std::vector<BenchCase>& cases) {
+// The finished cases of a checkpoint that belong to this sweep, each once, and how many it
+// holds of cases outside this sweep's selection (another --filter or -a of the same config).
+struct ResumedCases {
+  std::vector<CaseResult> kept;
+  int64_t outside_selection = 0;
+};
+
+// A line's own fields must give its id, or it is not the case it claims to be (a damaged or
+// edited checkpoint would otherwise put another shape's results under this case's id).
+void check_resumed_case(const CaseResult& r, const std::string& path) {
+  const std::string id = make_case_id(r.dims, r.input, r.rotation);
+  if (id != r.id) {
+    throw ResumeError(fmt::format("--resume: checkpoint {}: the line of case {} describes case {} (dims, input or "
+                                  "rotation differ from its id); start over without --resume",
+                                  path, r.id, id));
+  }
+}
+
+// Loads finished cases from a checkpoint after checking it belongs to this sweep.
+ResumedCases load_resume_cases(const std::string& path, const nlohmann::json& header,
+                               const std::vector<BenchCase>& cases) {
   if (!std::filesystem::exists(path)) {
     throw ResumeError(fmt::format("--resume: no checkpoint at {}", path));
   }
@@ -82,7 +101,7 @@ std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohman
       throw ResumeError(fmt::format(
           "--resume: checkpoint {} was made with a different {} ({} vs {} now); start over "
           "without --resume or use the matching config/backend/shard",
-          path, key, then.dump(), now.dump()));
+          path, key, dump_json(then), dump_json(now)));
     }
   }
   const nlohmann::json then = ckpt.header.value("options", nlohmann::json());
@@ -94,24 +113,29 @@ std::vector<CaseResult> load_resume_cases(const std::string& path, const nlohman
                                : std::string("none recorded")));
   }
   if (ckpt.dropped_lines > 0) {
-    fmt::print(stderr, "note: ignored {} incomplete line(s) at the end of {}\n", ckpt.dropped_lines, path);
+    diag("note: ignored {} incomplete line(s) at the end of {}\n", ckpt.dropped_lines, path);
   }
-  std::set<std::string> wanted, seen;
+  std::set<std::string> wanted, seen, outside;
   for (const BenchCase& c : cases) wanted.insert(c.id);
-  std::vector<CaseResult> kept;
-  int64_t foreign = 0, repeated = 0;
+  ResumedCases resumed;
+  int64_t repeated = 0;
   for (CaseResult& r : ckpt.cases) {
+    check_resumed_case(r, path);
     if (!wanted.count(r.id)) {
-      ++foreign;
+      outside.insert(r.id);
     } else if (!seen.insert(r.id).second) {
       ++repeated;
     } else {
-      kept.push_back(std::move(r));
+      resumed.kept.push_back(std::move(r));
     }
   }
-  if (foreign > 0) fmt::print(stderr, "note: ignored {} case(s) of {} that are not in the config\n", foreign, path);
-  if (repeated > 0) fmt::print(stderr, "note: ignored {} repeated case(s) in {} (kept the first)\n", repeated, path);
-  return kept;
+  resumed.outside_selection = static_cast<int64_t>(outside.size());
+  if (!outside.empty()) {
+    diag("note: {} holds {} finished case(s) outside this sweep's cases (another --filter or -a); they stay in it "
+         "and out of this report\n", path, outside.size());
+  }
+  if (repeated > 0) diag("note: ignored {} repeated case(s) in {} (kept the first)\n", repeated, path);
+  return resumed;
 }
 
 // Resumed cases come first in the list; the report follows the config's case order.
@@ -233,7 +257,9 @@ SweepSession::SweepSession(const SweepConfig& config, const SweepOptions& option
   checkpoint_path_ = options.checkpoint_path.empty() ? checkpoint_path_for(options.output_path) : options.checkpoint_path;
   std::set<std::string> done;
   if (options.resume) {
-    for (CaseResult& r : load_resume_cases(checkpoint_path_, header, config.cases)) {
+    ResumedCases resumed = load_resume_cases(checkpoint_path_, header, config.cases);
+    keep_checkpoint_ = resumed.outside_selection > 0;
+    for (CaseResult& r : resumed.kept) {
       done.insert(r.id);
       report.cases.push_back(std::move(r));
     }
@@ -261,7 +287,7 @@ void SweepSession::record(const BenchCase& c, CaseResult result, const std::stri
 void SweepSession::note(const std::string& text) {
   if (!options_.notes) return;
   if (options_.progress == ProgressMode::None) {
-    fmt::print(stderr, "note: {}\n", text);
+    diag("note: {}\n", text);
   } else {
     progress_->message("note: " + text);
   }
@@ -281,7 +307,7 @@ SweepOutcome SweepSession::finish(bool interrupted, bool all_ran) {
   write_report_atomic(report, options_.output_path);
   if (report.complete && checkpoint_.is_open()) {
     checkpoint_.close();
-    std::filesystem::remove(checkpoint_path_);
+    if (!keep_checkpoint_) std::filesystem::remove(checkpoint_path_);
   }
   return std::move(outcome_);
 }

@@ -96,6 +96,7 @@ class SweepSession {
   SweepOptions options_;
   std::string checkpoint_path_;
   CheckpointWriter checkpoint_;
+  bool keep_checkpoint_ = false;  // it holds finished cases of another selection of the config
   SweepOutcome outcome_;
   std::vector<const BenchCase*> todo_;
   int64_t recorded_ = 0;

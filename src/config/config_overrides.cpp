@@ -8,6 +8,7 @@
 
 #include "src/config/json_node.h"
 #include "src/config/sha256.h"
+#include "src/io/json_text.h"
 
 namespace int8attn {
 namespace {
@@ -159,7 +160,7 @@ std::vector<Knob> knobs_of(const ConfigOverrides& o) {
 std::string describe(const ConfigOverrides& overrides) {
   std::string out;
   for (const std::string& a : overrides.axes) out += " -a " + a;
-  for (const Knob& k : knobs_of(overrides)) out += fmt::format(" {} {}", k.option, k.value.dump());
+  for (const Knob& k : knobs_of(overrides)) out += fmt::format(" {} {}", k.option, dump_json(k.value));
   return out;
 }
 
@@ -175,7 +176,7 @@ std::string option_for_path(const ConfigOverrides& overrides, const std::string&
     if (starts_with_path(json_path, json_path_of(name))) return "-a " + text;
   }
   for (const Knob& k : knobs_of(overrides)) {
-    if (starts_with_path(json_path, std::string("measurement.") + k.key)) return fmt::format("{} {}", k.option, k.value.dump());
+    if (starts_with_path(json_path, std::string("measurement.") + k.key)) return fmt::format("{} {}", k.option, dump_json(k.value));
   }
   return "";
 }

@@ -1,11 +1,13 @@
 #include "src/config/json_node.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "src/config/sweep_config.h"
+#include "src/io/json_text.h"
 
 namespace int8attn {
 namespace {
@@ -45,8 +47,12 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 
 std::string describe_json(const nlohmann::json& value) {
   constexpr size_t kMaxShown = 40;
-  std::string text = value.dump();
-  if (text.size() > kMaxShown) text = text.substr(0, kMaxShown) + "...";
+  std::string text = dump_json(value);
+  if (text.size() > kMaxShown) {
+    size_t cut = kMaxShown;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    text = text.substr(0, cut) + "...";
+  }
   if (value.is_null()) return "null";
   if (value.is_boolean()) return "boolean " + text;
   if (value.is_number_integer()) return "integer " + text;
@@ -117,7 +123,7 @@ double JsonNode::as_number(double min, double max) const {
   };
   if (!value_->is_number()) fail_expected(min == -std::numeric_limits<double>::infinity() ? "a number" : range());
   double v = value_->get<double>();
-  if (v < min || v > max) fail_expected(range());
+  if (!std::isfinite(v) || v < min || v > max) fail_expected(range());
   return v;
 }
 

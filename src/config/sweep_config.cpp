@@ -1,6 +1,7 @@
 #include "src/config/sweep_config.h"
 
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -10,6 +11,7 @@
 #include "src/config/json_node.h"
 #include "src/config/sha256.h"
 #include "src/config/sweep_expand.h"
+#include "src/io/diagnostics.h"
 #include "src/io/json_text.h"
 #include "src/model/kernel.h"
 
@@ -72,7 +74,9 @@ Distribution read_distribution(const JsonNode& node) {
 }
 
 double read_positive(const JsonNode& node) {
-  if (!node.value().is_number() || node.value().get<double>() <= 0.0) node.fail_expected("a number > 0");
+  if (!node.value().is_number() || !(node.value().get<double>() > 0.0) || !std::isfinite(node.value().get<double>())) {
+    node.fail_expected("a number > 0");
+  }
   return node.value().get<double>();
 }
 
@@ -199,6 +203,10 @@ void read_seqs(const JsonNode& axes_node, SweepAxes& axes) {
   if (!seq_q || !seq_kv) axes_node.at(seq_q ? "seq_kv" : "seq_q");  // throws: the other is missing
   axes.seq_q_axis = read_axis(*seq_q, read_seq);
   axes.seq_kv_axis = read_axis(*seq_kv, read_seq);
+  // Checked before the pairs are made: 10^5 lengths of each would be 10^10 pairs in memory.
+  if (!axes.seq_kv_axis.empty() && axes.seq_q_axis.size() > kMaxProductCases / axes.seq_kv_axis.size()) {
+    axes_node.fail(fmt::format("expected at most {} cases in the product of the axes, found more", kMaxProductCases));
+  }
   for (int64_t q : axes.seq_q_axis) {
     for (int64_t kv : axes.seq_kv_axis) axes.seqs.push_back({q, kv});
   }
@@ -533,8 +541,10 @@ RunSettings read_settings(const JsonNode& root) {
 }  // namespace
 
 ConfigError::ConfigError(std::string file, std::string json_path, std::string message)
-    : std::runtime_error(fmt::format("{}: {}: {}", file, json_path.empty() ? "(top level)" : json_path,
-                                     message)),
+    // Keys, values and names in the message are the user's text: shown escaped and bounded.
+    : std::runtime_error(fmt::format("{}: {}: {}", printable(file, 1000),
+                                     json_path.empty() ? "(top level)" : printable(json_path, 200),
+                                     printable(message, 2000))),
       file_(std::move(file)),
       json_path_(std::move(json_path)),
       message_(std::move(message)) {}

@@ -27,7 +27,6 @@ AxisIndex axis_sizes(const SweepAxes& axes) {
 }
 
 // A larger product is almost certainly a typo, and would take days to run.
-constexpr size_t kMaxProductCases = 100000;
 
 void check_product_size(const AxisIndex& sizes, const std::string& file) {
   size_t product = 1;

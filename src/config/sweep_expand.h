@@ -29,6 +29,9 @@ struct SweepAxes {
   std::vector<QkRotation> rotations = {QkRotation::None};  // quantization.rotation, as an axis
 };
 
+// The most cases the axes' product may give, excluded cases included.
+inline constexpr size_t kMaxProductCases = 100000;
+
 // Does the rule remove this case? (every field it sets matches)
 bool exclude_matches(const ExcludeRule& rule, const BenchCase& c);
 

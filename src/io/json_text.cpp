@@ -123,6 +123,10 @@ std::string without_tag(const char* what) {
 
 }  // namespace
 
+std::string dump_json(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string report_style_path(const std::string& path) {
   if (path.empty()) return "$";
   return path.front() == '[' ? "$" + path : "$." + path;

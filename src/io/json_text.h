@@ -38,6 +38,10 @@ class JsonTextError : public std::runtime_error {
 // "$" joined with a JsonTextError path as reports write paths: "$.cases[2]", "$[0]", "$".
 std::string report_style_path(const std::string& path);
 
+// JSON text of a document that may hold what a user typed or named (paths, -a values, error
+// messages): bytes that are not UTF-8 become U+FFFD instead of a type_error. indent -1: one line.
+std::string dump_json(const nlohmann::json& value, int indent = -1);
+
 // Parses `text` with the checks above. Throws JsonTextError.
 nlohmann::json parse_json_text(std::string_view text, bool ignore_comments = false);
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -52,6 +53,7 @@ bool file_exists(const std::string& path) {
 }  // namespace
 
 std::string checkpoint_path_for(const std::string& report_path) { return report_path + ".ckpt.jsonl"; }
+
 
 CheckpointWriter::~CheckpointWriter() { close(); }
 
@@ -159,6 +161,22 @@ json parse_header(const std::string& path, const std::vector<LineRef>& lines) {
 }
 
 }  // namespace
+
+bool replaceable_by_checkpoint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::string head(size_t{1} << 20, '\0');  // a header is far shorter; a longer first line is not one
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  const std::vector<LineRef> lines = non_blank_lines(head);
+  if (lines.empty()) return head.size() < (size_t{1} << 20);  // empty or blank
+  try {
+    const json header = parse_json_text(lines[0].text);
+    return header.is_object() && header.value("schema", json()) == kCheckpointSchema;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 Checkpoint read_checkpoint(const std::string& path) {
   const std::string text = read_text_file(path);

@@ -20,6 +20,10 @@ inline constexpr const char* kCheckpointSchema = "int8attn-bench/checkpoint/v1";
 // "<report>.ckpt.jsonl"
 std::string checkpoint_path_for(const std::string& report_path);
 
+// Whether a new sweep may start its checkpoint over the regular file at `path`: the file is
+// empty or its first non-blank line is a checkpoint header. Anything else there is the user's.
+bool replaceable_by_checkpoint(const std::string& path);
+
 class CheckpointWriter {
  public:
   CheckpointWriter() = default;

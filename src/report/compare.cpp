@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "src/io/json_text.h"
 #include "src/report/stats.h"
 
 namespace int8attn {
@@ -295,7 +296,7 @@ std::optional<std::string> measurement_difference(const ConfigInfo& base, const 
   };
   const nlohmann::json b = measurement(base), c = measurement(cand);
   if (b.is_null() || c.is_null()) return std::nullopt;
-  auto text = [](const nlohmann::json& m, const char* key) { return m.contains(key) ? m.at(key).dump() : "absent"; };
+  auto text = [](const nlohmann::json& m, const char* key) { return m.contains(key) ? dump_json(m.at(key)) : "absent"; };
   std::vector<std::string> differences;
   for (const char* key : kSampleSettings) {
     if (text(b, key) != text(c, key)) differences.push_back(fmt::format("measurement.{} {} vs {}", key, text(b, key), text(c, key)));

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "src/io/json_text.h"
 #include "src/report/compare.h"
 #include "src/report/escape.h"
 #include "src/report/json_io.h"
@@ -256,7 +257,7 @@ std::string render_csv(const CompareResult& result) {
     std::vector<std::string> cells;
     for (const char* column : kColumns) {
       const nlohmann::json& v = rows[r].at(column);
-      cells.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : v.dump());
+      cells.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : dump_json(v));
     }
     cells.push_back(reasons(result.rows[r]));
     out += line(cells);
@@ -271,7 +272,7 @@ std::string render_compare(const CompareResult& result, CompareFormat format) {
     case CompareFormat::Table: return render_text(result);
     case CompareFormat::Markdown: return render_markdown(result);
     case CompareFormat::Csv: return render_csv(result);
-    case CompareFormat::Json: return compare_to_json(result).dump(2) + "\n";
+    case CompareFormat::Json: return dump_json(compare_to_json(result), 2) + "\n";
     case CompareFormat::Html: break;
   }
   throw std::invalid_argument(std::string("compare cannot write ") + to_string(format));

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "src/io/json_text.h"
+
 namespace int8attn {
 namespace {
 
@@ -21,7 +23,7 @@ void describe(const nlohmann::json& a, const nlohmann::json& b, const std::strin
     return;
   }
   if (a == b) return;
-  out += fmt::format("{}{}: {} {}, {} {}", out.empty() ? "" : "; ", at.empty() ? "$" : at, a.dump(), a_label, b.dump(),
+  out += fmt::format("{}{}: {} {}, {} {}", out.empty() ? "" : "; ", at.empty() ? "$" : at, dump_json(a), a_label, dump_json(b),
                      b_label);
 }
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "src/io/json_text.h"
 #include "src/report/json_io.h"
 #include "src/report/text_table.h"
 
@@ -111,7 +112,7 @@ nlohmann::json plan_to_json(const SweepPlan& plan) {
 
 std::string render_dry_run(const SweepPlan& plan, OutputFormat format) {
   require_listing(format);
-  if (format == OutputFormat::Json) return plan_to_json(plan).dump(2) + "\n";
+  if (format == OutputFormat::Json) return dump_json(plan_to_json(plan), 2) + "\n";
   const std::string title = fmt::format("dry run of {}: {}; nothing was run or written",
                                         plan.config_path.empty() ? "the command-line axes" : plan.config_path,
                                         totals_line(plan));
@@ -126,9 +127,12 @@ std::string render_validation(const std::string& config_path, size_t cases, cons
   if (format == OutputFormat::Json) {
     nlohmann::json backends = nlohmann::json::array();
     for (const SweepPlan& plan : plans) backends.push_back(plan_to_json(plan));
-    return nlohmann::json{{"config", config_path}, {"ok", true}, {"cases", cases}, {"backends", std::move(backends)},
-                          {"gpu_unavailable", no_gpu.empty() ? nlohmann::json(nullptr) : nlohmann::json(no_gpu)}}
-               .dump(2) + "\n";
+    return dump_json(nlohmann::json{{"config", config_path},
+                                    {"ok", true},
+                                    {"cases", cases},
+                                    {"backends", std::move(backends)},
+                                    {"gpu_unavailable", no_gpu.empty() ? nlohmann::json(nullptr) : nlohmann::json(no_gpu)}},
+                     2) + "\n";
   }
   const bool markdown = format == OutputFormat::Markdown;
   std::string out = fmt::format("{}{}: OK, {} cases\n", markdown ? "### " : "", config_path, cases);

@@ -389,6 +389,15 @@ TEST_F(HostileTest, ResumeRefusesOtherOptionsAndSaysWhichDiffer) {
   EXPECT_EQ(same.report.cases.size(), 3u);
 }
 
+// A checkpoint line of the first case, made to describe a case of seq_len `seq` (and named so).
+std::string checkpoint_line_of_seq(const std::string& case_line, int64_t seq) {
+  nlohmann::json line = nlohmann::json::parse(case_line);
+  line["dims"]["seq_q"] = line["dims"]["seq_kv"] = seq;
+  AttnDims dims{1, 1, 1, seq, seq, 8, false};
+  line["id"] = make_case_id(dims, InputSpec{});
+  return line.dump() + "\n";
+}
+
 TEST_F(HostileTest, ResumeDropsForeignAndRepeatedCheckpointLines) {
   SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
   QuickBackend backend;
@@ -396,15 +405,37 @@ TEST_F(HostileTest, ResumeDropsForeignAndRepeatedCheckpointLines) {
   const std::string ckpt = checkpoint_path_for(options.output_path);
   std::string lines = read("r.json.ckpt.jsonl");
   const std::string first_case = lines.substr(lines.find('\n') + 1);
-  std::string foreign = first_case;
-  foreign.replace(foreign.find(config.cases[0].id), config.cases[0].id.size(), "not-in-the-config");
+  // Another selection of the config (-a seq_len=4,8,16 before, say): not this sweep's.
+  const std::string foreign = checkpoint_line_of_seq(first_case, 16);
   std::ofstream(ckpt, std::ios::app) << first_case << foreign;
 
   const SweepOutcome out = run_sweep(config, backend, options, ToolInfo{});
   ASSERT_EQ(out.report.cases.size(), 2u);
+  EXPECT_TRUE(out.report.complete);
   EXPECT_EQ(out.report.cases[0].id, config.cases[0].id);
   EXPECT_EQ(out.report.cases[1].id, config.cases[1].id);
   EXPECT_EQ(out.resumed_cases, 1);
+  // Its finished case of the other selection is not thrown away with a complete report.
+  ASSERT_TRUE(fs::exists(ckpt));
+  EXPECT_NE(read("r.json.ckpt.jsonl").find("q16-k16"), std::string::npos);
+}
+
+TEST_F(HostileTest, ResumeRefusesALineWhoseFieldsAreNotItsCase) {
+  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
+  QuickBackend backend;
+  const SweepOptions options = run_interrupted(config, backend, path("r.json"));
+  const std::string ckpt = checkpoint_path_for(options.output_path);
+  std::string lines = read("r.json.ckpt.jsonl");
+  std::string edited = checkpoint_line_of_seq(lines.substr(lines.find('\n') + 1), 16);
+  edited.replace(edited.find("q16-k16"), 7, "q8-k8");  // case 2's id over seq 16's results
+  std::ofstream(ckpt, std::ios::app) << edited;
+  try {
+    run_sweep(config, backend, options, ToolInfo{});
+    ADD_FAILURE() << "no error";
+  } catch (const ResumeError& e) {
+    EXPECT_NE(std::string(e.what()).find("b1-h1-kv1-q8-k8-d8-full-normal-s0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("describes case b1-h1-kv1-q16-k16"), std::string::npos) << e.what();
+  }
 }
 
 // --- item 11: exclude rules are validated in bounded time ---------------------------------

@@ -1,0 +1,30 @@
+// Notes, progress and error messages for the person at the terminal. A stderr that cannot
+// be written (closed with 2>&-, /dev/full) must not turn a run into a crash or lose its
+// report: fmt::print throws on a failed write, and a throw from an error handler ends in
+// std::terminate. These writers drop what they cannot write instead.
+#pragma once
+#include <cstddef>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace int8attn {
+
+// `text` safe to show on a terminal or in a one-line message: control characters as escapes
+// ("\n", "\x1b"), bytes that are not UTF-8 as U+FFFD, and at most `max_bytes` (cut between
+// characters, "..." added). For what a user wrote: keys, values and paths echoed in errors.
+std::string printable(std::string_view text, size_t max_bytes = 200);
+
+// Writes `text` to `out` and flushes it; a failure is ignored (there is nowhere to say it).
+void write_diagnostic(std::FILE* out, std::string_view text) noexcept;
+
+// fmt::print(stderr, ...) that never throws on a failed write.
+template <typename... Args>
+void diag(fmt::format_string<Args...> format, Args&&... args) {
+  write_diagnostic(stderr, fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace int8attn
