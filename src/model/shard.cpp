@@ -9,8 +9,6 @@
 namespace int8attn {
 namespace {
 
-constexpr int64_t kMaxShards = 1'000'000;
-
 bool parse_int(std::string_view text, int64_t& out) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, out);

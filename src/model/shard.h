@@ -12,6 +12,9 @@ struct ShardSpec {
   int64_t count = 1;
 };
 
+// The most shards a sweep may be cut into (and a report may claim to be one of).
+inline constexpr int64_t kMaxShards = 1'000'000;
+
 // "I/N" with 1 <= I <= N; throws std::invalid_argument naming `option` and what was expected.
 ShardSpec parse_shard(const std::string& text, const std::string& option = "--shard");
 std::string to_string(const ShardSpec& shard);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -242,10 +243,21 @@ std::optional<std::string> quantization_change(const KernelResult& base, const K
   return to_string(*base.quantization) + " -> " + to_string(*cand.quantization);
 }
 
+// A measurement the baseline's run has and the candidate's lacks (an edited or truncated
+// report, a tool that stopped writing it) was not compared: missing, never "same".
+template <class T>
+void note_absent(const char* name, const std::optional<T>& base, const std::optional<T>& cand, KernelComparison& row) {
+  if (base && !cand) add_finding(row, Verdict::Missing, name, fmt::format("{}: in the baseline, not in the candidate", name));
+}
+
 KernelComparison compare_kernel(const std::string& case_id, const KernelResult& base,
                                 const KernelResult& cand, const CompareOptions& opt) {
   KernelComparison row = new_row(case_id, base.kernel);
+  note_absent("fallback", base.fallback, cand.fallback, row);
   if (compare_status(base, cand, opt, row)) {
+    note_absent("latency", base.latency, cand.latency, row);
+    note_absent("quantize_latency", base.quantize_latency, cand.quantize_latency, row);
+    note_absent("accuracy", base.accuracy, cand.accuracy, row);
     if (base.latency && cand.latency) compare_latency(*base.latency, *cand.latency, opt, row);
     if (base.quantize_latency && cand.quantize_latency) {
       compare_quantize_latency(*base.quantize_latency, *cand.quantize_latency, opt, row);
@@ -258,14 +270,32 @@ KernelComparison compare_kernel(const std::string& case_id, const KernelResult& 
 
 // ---- report level -----------------------------------------------------------------------
 
-std::optional<std::string> device_difference(const Environment& base, const Environment& cand) {
-  if (base.backend != cand.backend) {
-    return fmt::format("backend '{}' vs '{}'", base.backend, cand.backend);
+using Device = std::pair<std::string, std::string>;  // (backend, GPU name)
+
+// Every device a report's cases ran on: a merged report or a sweep on several GPUs records
+// each case's own environment beside the report's.
+std::set<Device> devices_of(const Report& report) {
+  std::set<Device> devices;
+  auto add = [&](const Environment& e) { devices.emplace(e.backend, e.gpu_name); };
+  for (const CaseResult& c : report.cases) add(c.environment ? *c.environment : report.environment);
+  if (report.cases.empty()) add(report.environment);
+  return devices;
+}
+
+std::optional<std::string> device_difference(const Report& baseline, const Report& candidate) {
+  const std::set<Device> base = devices_of(baseline), cand = devices_of(candidate);
+  if (base == cand) return std::nullopt;
+  if (base.size() == 1 && cand.size() == 1) {
+    const Device &b = *base.begin(), &c = *cand.begin();
+    if (b.first != c.first) return fmt::format("backend '{}' vs '{}'", b.first, c.first);
+    return fmt::format("GPU '{}' vs '{}'", b.second, c.second);
   }
-  if (base.gpu_name != cand.gpu_name) {
-    return fmt::format("GPU '{}' vs '{}'", base.gpu_name, cand.gpu_name);
-  }
-  return std::nullopt;
+  auto list = [](const std::set<Device>& devices) {
+    std::vector<std::string> names;
+    for (const auto& [backend, gpu] : devices) names.push_back(gpu.empty() ? backend : gpu);
+    return fmt::format("{}", fmt::join(names, ", "));
+  };
+  return fmt::format("devices '{}' vs '{}' (cases ran on more than one)", list(base), list(cand));
 }
 
 // "configs 'default' (sha256 1a2b3c4d5e6f) vs 'int8-targets' (sha256 …)" when the reports
@@ -355,7 +385,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
   }
   CompareResult result;
   result.options = options;
-  if (auto diff = device_difference(baseline.environment, candidate.environment)) {
+  if (auto diff = device_difference(baseline, candidate)) {
     if (!options.allow_different_device) {
       throw CompareInputError(fmt::format(
           "reports come from different devices ({}); pass --allow-different-device to compare anyway", *diff));

@@ -6,11 +6,15 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <set>
+#include <string>
+#include <utility>
 #include <type_traits>
 #include <vector>
 
 #include "src/io/json_text.h"
 #include "src/io/output_file.h"
+#include "src/model/shard.h"
 
 namespace int8attn {
 
@@ -507,6 +511,11 @@ void read(const Node& n, QkRotation& out) { read_enum(n, out, {QkRotation::None,
 
 // Reading that does more than the field list; defined below.
 void read(const Node& n, ShardSpec& out);
+void read(const Node& n, LatencyStats& out);
+void read(const Node& n, Accuracy& out);
+void read(const Node& n, MemoryUse& out);
+void read(const Node& n, AttnDims& out);
+void read(const Node& n, CaseResult& out);
 void read(const Node& n, std::optional<Environment>& out);
 void read(const Node& n, Report& out);
 
@@ -566,8 +575,79 @@ void read_fields(const Node& n, T& out) {
 
 void read(const Node& n, ShardSpec& out) {
   read_fields(n, out);
-  if (out.count < 1 || out.index < 1 || out.index > out.count) {
-    fail(n, "a shard with 1 <= index <= count");
+  if (out.count < 1 || out.count > kMaxShards || out.index < 1 || out.index > out.count) {
+    fail(n, "a shard with 1 <= index <= count <= " + std::to_string(kMaxShards));
+  }
+}
+
+// What the schema promises of the numbers, so that an edited or damaged report is refused
+// instead of judged: a negative error reads as an improvement, a NaN time compares as equal.
+void require(const Node& n, const char* key, bool ok, const char* expected) {
+  if (!ok) fail(n.child(key), expected);
+}
+
+void read(const Node& n, LatencyStats& out) {
+  read_fields(n, out);
+  const auto time = [](double ms) { return std::isfinite(ms) && ms >= 0; };
+  for (auto [key, ms] : {std::pair{"median_ms", out.median_ms}, {"mean_ms", out.mean_ms}, {"min_ms", out.min_ms}, {"max_ms", out.max_ms},
+                         {"p10_ms", out.p10_ms}, {"p90_ms", out.p90_ms}, {"stddev_ms", out.stddev_ms},
+                         {"rel_noise", out.rel_noise}}) {
+    require(n, key, time(ms), "a finite number >= 0");
+  }
+  require(n, "samples", out.samples >= 0, "a count >= 0");
+  for (size_t i = 0; i < out.raw_ms.size(); ++i) {
+    if (!time(out.raw_ms[i])) fail(n.child("raw_ms").element(i), "a finite time >= 0");
+  }
+}
+
+// An error metric may be NaN or infinite (a kernel that wrote NaN), never negative.
+void read(const Node& n, Accuracy& out) {
+  read_fields(n, out);
+  const auto error = [](double e) { return std::isnan(e) || e >= 0; };
+  for (auto [key, e] : {std::pair{"mse", out.mse}, {"max_abs_error", out.max_abs_error},
+                        {"mean_abs_error", out.mean_abs_error}, {"rel_l2", out.rel_l2}}) {
+    require(n, key, error(e), "a number >= 0 (or \"nan\", \"inf\")");
+  }
+  require(n, "cosine", std::isnan(out.cosine) || std::fabs(out.cosine) <= 1.0 + 1e-6, "a number in [-1, 1] (or \"nan\")");
+  require(n, "nonfinite", out.nonfinite >= 0, "a count >= 0");
+  require(n, "max_abs_index", out.max_abs_index >= 0, "an index >= 0");
+}
+
+void read(const Node& n, MemoryUse& out) {
+  read_fields(n, out);
+  for (auto [key, bytes] : {std::pair{"tensor_bytes", out.tensor_bytes}, {"fp16_tensor_bytes", out.fp16_tensor_bytes},
+                            {"workspace_bytes", out.workspace_bytes}, {"peak_bytes", out.peak_bytes}}) {
+    require(n, key, bytes >= 0, "a byte count >= 0");
+  }
+}
+
+void read(const Node& n, AttnDims& out) {
+  read_fields(n, out);
+  for (auto [key, size] : {std::pair{"batch", out.batch}, {"heads", out.heads}, {"kv_heads", out.kv_heads},
+                           {"seq_q", out.seq_q}, {"seq_kv", out.seq_kv}, {"head_dim", out.head_dim}}) {
+    require(n, key, size >= 1, "an integer >= 1");
+  }
+  require(n, "sm_scale", std::isfinite(out.sm_scale) && out.sm_scale >= 0, "a finite number >= 0 (0: 1/sqrt(head_dim))");
+}
+
+// One result per kernel: compare and the views key on (case, kernel).
+void read(const Node& n, CaseResult& out) {
+  read_fields(n, out);
+  std::set<std::string> seen;
+  for (size_t i = 0; i < out.kernels.size(); ++i) {
+    if (!seen.insert(out.kernels[i].kernel).second) {
+      fail(n.child("kernels").element(i).child("kernel"), "each kernel once in a case");
+    }
+  }
+}
+
+// One case per id: compare, merge and the checkpoint key on it.
+void check_unique_case_ids(const Node& root, const Report& out) {
+  std::set<std::string> seen;
+  for (size_t i = 0; i < out.cases.size(); ++i) {
+    if (!seen.insert(out.cases[i].id).second) {
+      fail(root.child("cases").element(i).child("id"), "each case id once in a report");
+    }
   }
 }
 
@@ -617,6 +697,7 @@ void check_schema(const Node& root) {
 void read(const Node& n, Report& out) {
   check_schema(n);
   read_fields(n, out);
+  check_unique_case_ids(n, out);
   resolve_case_environments(n, out);
 }
 

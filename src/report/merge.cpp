@@ -52,9 +52,19 @@ void check_unique_case_ids(const std::vector<MergeInput>& inputs) {
                                repeated.size() > shown ? ", ..." : ""));
 }
 
-// Shards of one set (same count): the same shard twice is refused; missing ones are
-// returned as "2/3" strings.
-std::vector<std::string> missing_shards(const std::vector<MergeInput>& inputs) {
+// The shards a set lacks: how many, and the first few as "2/3" (a set may claim a million).
+struct MissingShards {
+  int64_t count = 0;
+  std::vector<std::string> first;
+  bool empty() const { return count == 0; }
+  std::string text() const {
+    return fmt::format("{}{}", join(first, ", "),
+                       count > static_cast<int64_t>(first.size()) ? fmt::format(", ... ({} in all)", count) : "");
+  }
+};
+
+// Shards of one set (same count): the same shard twice is refused; the missing ones returned.
+MissingShards missing_shards(const std::vector<MergeInput>& inputs) {
   std::map<int64_t, const std::string*> seen;
   int64_t count = 0;
   for (const MergeInput& in : inputs) {
@@ -68,9 +78,11 @@ std::vector<std::string> missing_shards(const std::vector<MergeInput>& inputs) {
       }
     }
   }
-  std::vector<std::string> missing;
-  for (int64_t i = 1; i <= count; ++i) {
-    if (!seen.count(i)) missing.push_back(to_string(ShardSpec{i, count}));
+  constexpr size_t kShown = 20;
+  MissingShards missing;
+  missing.count = count - static_cast<int64_t>(seen.size());
+  for (int64_t i = 1; i <= count && missing.first.size() < std::min<size_t>(kShown, missing.count); ++i) {
+    if (!seen.count(i)) missing.first.push_back(to_string(ShardSpec{i, count}));
   }
   return missing;
 }
@@ -125,7 +137,7 @@ MergeResult merge_reports(const std::vector<MergeInput>& inputs, bool allow_mixe
     result.notes.push_back("merged despite differences (--allow-mixed): " + what);
   }
   check_unique_case_ids(inputs);
-  const std::vector<std::string> missing = missing_shards(inputs);
+  const MissingShards missing = missing_shards(inputs);
 
   Report& merged = result.report;
   const Report& first = inputs[0].report;
@@ -155,7 +167,7 @@ MergeResult merge_reports(const std::vector<MergeInput>& inputs, bool allow_mixe
     merged.finished_at = std::max(merged.finished_at, r.finished_at);
   }
   if (!missing.empty()) {
-    result.notes.push_back(fmt::format("shard(s) {} missing: the merged report is incomplete", join(missing, ", ")));
+    result.notes.push_back(fmt::format("shard(s) {} missing: the merged report is incomplete", missing.text()));
   }
   order_cases(merged.cases, case_order);
   summarize(merged);

@@ -432,6 +432,45 @@ TEST(Compare, MissingCasesFollowThePolicyAndNewCasesNeverFail) {
   EXPECT_EQ(compare_exit_code(failed), kExitRegression);
 }
 
+// A measurement the candidate dropped was not compared: missing (and failing under
+// --missing fail), never "same".
+TEST(Compare, AMeasurementTheCandidateLacksIsMissingNotSame) {
+  const Report base = make_report(SweepShape{}, 1);
+  for (const char* what : {"latency", "accuracy", "fallback"}) {
+    Report cand = base;
+    KernelResult& k = kernel_of(cand, 1, "int8-fa");
+    if (std::string(what) == "latency") k.latency.reset();
+    if (std::string(what) == "accuracy") k.accuracy.reset();
+    if (std::string(what) == "fallback") k.fallback.reset();
+    const CompareResult warned = compare_reports(base, cand, CompareOptions{});
+    const KernelComparison& row = row_of(warned, cand.cases[1].id, "int8-fa");
+    EXPECT_EQ(row.verdict, Verdict::Missing) << what;
+    ASSERT_FALSE(row.findings.empty()) << what;
+    EXPECT_EQ(row.findings[0].metric, what);
+    CompareOptions fail;
+    fail.missing_policy = MissingPolicy::Fail;
+    EXPECT_EQ(compare_exit_code(compare_reports(base, cand, fail)), kExitRegression) << what;
+  }
+}
+
+// A merged report whose shards ran on two GPU models is not the single-GPU baseline's device.
+TEST(Compare, CasesOfAMergedReportOnAnotherDeviceAreADifferentDevice) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  Environment other = cand.environment;
+  other.gpu_name = "NVIDIA A100-SXM4-80GB";
+  cand.cases[2].environment = other;
+  try {
+    compare_reports(base, cand, CompareOptions{});
+    ADD_FAILURE() << "no error";
+  } catch (const CompareInputError& e) {
+    EXPECT_NE(std::string(e.what()).find("A100"), std::string::npos) << e.what();
+  }
+  Report same = base;
+  same.cases[2].environment = base.environment;  // a case's own copy of the same device
+  EXPECT_NO_THROW(compare_reports(base, same, CompareOptions{}));
+}
+
 TEST(Compare, DifferentDeviceIsAnInputErrorUnlessAllowed) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = base;

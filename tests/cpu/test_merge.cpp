@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "src/bench/backend.h"
 #include "src/bench/partition.h"
@@ -215,6 +216,16 @@ TEST_F(MergeTest, AMissingShardOrAnIncompletePartMakesItIncomplete) {
   const MergeResult m = merge({shard(1, 3), interrupted, shard(3, 3)}, false);
   EXPECT_FALSE(m.report.complete);
   EXPECT_NE(m.notes.at(0).find("shard-2.json is incomplete"), std::string::npos) << m.notes.at(0);
+}
+
+TEST_F(MergeTest, AMillionShardsMissingAreCountedNotListed) {
+  const auto start = std::chrono::steady_clock::now();
+  const MergeResult m = merge({shard(1, 1'000'000)}, false);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+  ASSERT_EQ(m.notes.size(), 1u);
+  EXPECT_LT(m.notes[0].size(), 1000u) << m.notes[0].substr(0, 200);
+  EXPECT_NE(m.notes[0].find("2/1000000, 3/1000000"), std::string::npos) << m.notes[0];
+  EXPECT_NE(m.notes[0].find("(999999 in all)"), std::string::npos) << m.notes[0];
 }
 
 TEST_F(MergeTest, AMergedReportMergesAgainWithItsParts) {

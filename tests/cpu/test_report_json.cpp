@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -470,6 +471,37 @@ TEST_F(ReportJsonTest, WrongTypeNamesTheNestedPath) {
 
   ReportError null_optional = read_error(write_edited("null.json", [](json& j) { j["cases"][0]["kernels"][0]["tops"] = nullptr; }));
   EXPECT_EQ(null_optional.json_path(), "$.cases[0].kernels[0].tops");
+}
+
+// What the schema promises of the numbers: an edited report is refused, not judged (a negative
+// error read as an improvement, a NaN time compared as equal, a case twice compared once).
+TEST_F(ReportJsonTest, ImpossibleValuesAndRepeatsAreRefusedWithTheirPath) {
+  const std::vector<std::pair<std::string, std::function<void(json&)>>> edits = {
+      {"$.cases[0].kernels[1].accuracy.rel_l2", [](json& j) { j["cases"][0]["kernels"][1]["accuracy"]["rel_l2"] = -1; }},
+      {"$.cases[0].kernels[1].accuracy.mse", [](json& j) { j["cases"][0]["kernels"][1]["accuracy"]["mse"] = "-inf"; }},
+      {"$.cases[0].kernels[1].accuracy.nonfinite", [](json& j) { j["cases"][0]["kernels"][1]["accuracy"]["nonfinite"] = -3; }},
+      {"$.cases[0].kernels[1].accuracy.cosine", [](json& j) { j["cases"][0]["kernels"][1]["accuracy"]["cosine"] = 2; }},
+      {"$.cases[0].kernels[1].latency.median_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["median_ms"] = "inf"; }},
+      {"$.cases[0].kernels[1].latency.stddev_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["stddev_ms"] = "nan"; }},
+      {"$.cases[0].kernels[1].latency.min_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["min_ms"] = -1; }},
+      {"$.cases[0].kernels[1].memory.peak_bytes", [](json& j) { j["cases"][0]["kernels"][1]["memory"]["peak_bytes"] = -1; }},
+      {"$.cases[0].dims.seq_q", [](json& j) { j["cases"][0]["dims"]["seq_q"] = -5; }},
+      {"$.cases[0].dims.heads", [](json& j) { j["cases"][0]["dims"]["heads"] = 0; }},
+      {"$.cases[1].id", [](json& j) { j["cases"][1]["id"] = j["cases"][0]["id"]; }},
+      {"$.cases[0].kernels[2].kernel", [](json& j) { j["cases"][0]["kernels"][2]["kernel"] = j["cases"][0]["kernels"][1]["kernel"]; }},
+      {"$.shard", [](json& j) { j["shard"] = {{"index", 1}, {"count", int64_t{1} << 62}}; }},
+  };
+  int n = 0;
+  for (const auto& [path, edit] : edits) {
+    ReportError e = read_error(write_edited("edit" + std::to_string(n++) + ".json", edit));
+    EXPECT_EQ(e.json_path(), path) << e.what();
+  }
+  // A kernel that wrote NaN keeps its NaN metrics: those are results, not damage.
+  const Report nan = read_report(write_edited("nan.json", [](json& j) {
+    j["cases"][0]["kernels"][1]["accuracy"]["rel_l2"] = "nan";
+    j["cases"][0]["kernels"][1]["accuracy"]["max_abs_error"] = "inf";
+  }));
+  EXPECT_TRUE(std::isnan(nan.cases[0].kernels[1].accuracy->rel_l2));
 }
 
 TEST_F(ReportJsonTest, UnknownFieldsAreIgnored) {
