@@ -88,6 +88,12 @@ CLI::Validator finite_number(double min, bool min_allowed) {
       "NUMBER " + rule);
 }
 
+// A file option given an empty string is refused (exit 2), as -o '' is, instead of read as
+// "not given".
+const CLI::Validator kNonEmptyPath(
+    [](std::string& text) -> std::string { return text.empty() ? "expected a file path, found an empty string" : ""; },
+    "");
+
 // --- sweep -----------------------------------------------------------------------------
 struct SweepArgs {
   std::string config;
@@ -474,7 +480,8 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
                   "Stop once the relative standard deviation is below this (measurement.target_noise)")
       ->check(finite_number(0, false));
   cmd->add_option("--json", a.json, "Also write every measurement as JSON here ('-': stdout, the table then on stderr)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(kNonEmptyPath);
   cmd->add_flag("--force", a.force, "Let --json replace an existing file");
   cmd->footer(
       "Examples:\n"
@@ -535,10 +542,11 @@ int run_list_kernels(const std::string& format) {
 // --- report ----------------------------------------------------------------------------
 int run_report(const std::string& path, const std::string& format, const std::string& output) {
   if (!output.empty()) check_output_path(output, {{"report", path}}, "-o");
-  const Report report = read_report(path);
+  Report report = read_report(path);
+  summarize(report);  // from the cases, as every write does: a stale or edited summary is not shown
   const std::string text = render_report(report, *parse_report_format(format));
   write_output_file(output.empty() ? std::string(kStdoutPath) : output, text);
-  if (!output.empty() && output != kStdoutPath) diag("{} written\n", output);
+  if (!output.empty() && !check_output_path(output, {}, "-o").to_stdout) diag("{} written\n", output);
   return kExitOk;
 }
 
@@ -624,6 +632,7 @@ int run_compare(CompareArgs& a) {
   const std::vector<NamedInput> inputs = {{"baseline report", a.baseline}, {"candidate report", a.candidate}};
   if (!a.junit.empty()) check_output_path(a.junit, inputs, "--junit");
   if (!a.markdown_out.empty()) check_output_path(a.markdown_out, inputs, "--markdown-out");
+  check_distinct_outputs({{"--junit", a.junit}, {"--markdown-out", a.markdown_out}});
   const Report baseline = read_report(a.baseline);
   const Report candidate = read_report(a.candidate);
   CompareResult result = compare_reports(baseline, candidate, a.options);
@@ -646,10 +655,11 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
   cmd->add_option("baseline", a.baseline, "Baseline report JSON")->required();
   cmd->add_option("candidate", a.candidate, "Candidate report JSON")->required();
   add_format_option(cmd, a.format, kCompareFormats, "What to print on stdout");
-  cmd->add_option("--junit", a.junit, "Also write JUnit XML (one test per case and kernel) here");
+  cmd->add_option("--junit", a.junit, "Also write JUnit XML (one test per case and kernel) here")->check(kNonEmptyPath);
   cmd->add_option("--markdown-out", a.markdown_out,
                   "Also write the markdown view here (for a PR comment or $GITHUB_STEP_SUMMARY), whatever --format "
-                  "prints");
+                  "prints")
+      ->check(kNonEmptyPath);
   cmd->add_option("--latency-tolerance", a.options.latency_tolerance,
                   "Relative slowdown of the median allowed before it can count as a regression")
       ->check(finite_number(0, true))->capture_default_str();
@@ -721,7 +731,8 @@ int main(int argc, char** argv) {
       "report", "Render a saved report as a table, markdown, CSV, JSON or a self-contained HTML page");
   report->add_option("report", report_path, "Report JSON")->required();
   add_format_option(report, report_format, kReportFormats, "Output format");
-  report->add_option("-o,--output", report_output, "Write to this file instead of stdout ('-': stdout)");
+  report->add_option("-o,--output", report_output, "Write to this file instead of stdout ('-': stdout)")
+      ->check(kNonEmptyPath);
   report->callback([&] { exit_code = run_report(report_path, report_format, report_output); });
 
   CompareArgs compare_args;

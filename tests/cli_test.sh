@@ -256,5 +256,21 @@ expect 2 "control characters in a key" -- "$bench" validate "$work/esc.json"
 if grep -q $'\033' "$work/out"; then fail "an escape character of the config reached the terminal"; fi
 contains '\\x1b\[2Jx\\nOK' "control characters in a key"
 
+# report shows the summary of the cases, not a stale one a report carries.
+python3 - "$work/tiny-report.json" "$work/stale.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); r["summary"]["kernel_runs"] = 999; json.dump(r, open(sys.argv[2], "w"))
+PY
+expect 0 "report of a stale summary" -- "$bench" report "$work/stale.json" -f json
+python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))['summary']['kernel_runs'] == 999)" "$work/out" ||
+  fail "report printed the stale summary"
+expect 2 "report -o ''" -- "$bench" report "$work/tiny-report.json" -o ''
+expect 2 "compare --junit ''" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" --junit ''
+expect 2 "--junit and --markdown-out one file" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" --junit "$work/same.out" --markdown-out "$work/./same.out"
+contains "the same file" "--junit and --markdown-out one file"
+ln -s "$work/link-target.html" "$work/dangling.html"
+expect 0 "report -o a dangling link" -- "$bench" report "$work/tiny-report.json" -f html -o "$work/dangling.html"
+[[ -L "$work/dangling.html" && -s "$work/link-target.html" ]] || fail "report -o a dangling link: the link was replaced, not its target made"
+
 if ((failures)); then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

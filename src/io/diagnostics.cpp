@@ -1,10 +1,8 @@
 #include "src/io/diagnostics.h"
 
 namespace int8attn {
-namespace {
 
-// Length of the UTF-8 character at text[i], or 0 when the bytes there are not one.
-size_t utf8_length(std::string_view text, size_t i) {
+size_t utf8_char_length(std::string_view text, size_t i) {
   const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
   const unsigned char lead = byte(i);
   size_t n = 0;
@@ -20,13 +18,35 @@ size_t utf8_length(std::string_view text, size_t i) {
   return n;
 }
 
-}  // namespace
+std::string terminal_safe(std::string_view text, bool keep_line_breaks) {
+  static constexpr const char* kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const size_t n = utf8_char_length(text, i);
+    if (n == 0) {
+      out += kReplacement;
+      i += 1;
+      continue;
+    }
+    if (c == '\t' || c == '\n' || c == '\r') {
+      out += keep_line_breaks ? static_cast<char>(c) : ' ';
+    } else if (c < 0x20 || c == 0x7F || (c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0)) {
+      out += kReplacement;  // C0, DEL, and C1 (U+0080-U+009F: 8-bit CSI and friends)
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
 
 std::string printable(std::string_view text, size_t max_bytes) {
   std::string out;
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t n = utf8_length(text, i);
+    size_t n = utf8_char_length(text, i);
     std::string piece;
     if (n == 0) {
       piece = "\xEF\xBF\xBD";  // U+FFFD
@@ -37,6 +57,8 @@ std::string printable(std::string_view text, size_t max_bytes) {
       piece = "\\t";
     } else if (c < 0x20 || c == 0x7F) {
       piece = fmt::format("\\x{:02x}", c);
+    } else if (c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {  // C1: U+0080-U+009F
+      piece = fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
     } else {
       piece = std::string(text.substr(i, n));
     }

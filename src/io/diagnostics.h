@@ -13,6 +13,14 @@
 
 namespace int8attn {
 
+// Length of the UTF-8 character at text[i] (1-4), or 0 where the bytes there are not one.
+size_t utf8_char_length(std::string_view text, size_t i);
+
+// `text` with what a terminal would act on made inert, for one cell of a table: control
+// characters (C0, DEL, C1) as U+FFFD, tab and newlines as spaces (kept with keep_line_breaks:
+// a quoted CSV field holds them), bytes that are not UTF-8 as U+FFFD. Nothing is cut.
+std::string terminal_safe(std::string_view text, bool keep_line_breaks = false);
+
 // `text` safe to show on a terminal or in a one-line message: control characters as escapes
 // ("\n", "\x1b"), bytes that are not UTF-8 as U+FFFD, and at most `max_bytes` (cut between
 // characters, "..." added). For what a user wrote: keys, values and paths echoed in errors.

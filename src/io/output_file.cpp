@@ -38,15 +38,42 @@ void check_directory_writable(const std::string& file, const std::string& shown,
   }
 }
 
+// Where a dangling symlink points (its target does not exist yet), resolved hop by hop
+// against each link's own directory.
+std::string dangling_link_target(const std::string& path, const std::string& option) {
+  fs::path at = path;
+  for (int hop = 0; hop < 40; ++hop) {
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(at, ec))) return at.string();
+    const fs::path to = fs::read_symlink(at, ec);
+    if (ec) throw OutputError(fmt::format("{} {}: {}", option, path, ec.message()));
+    at = to.is_absolute() ? to : at.parent_path() / to;
+  }
+  throw OutputError(fmt::format("{} {}: too many levels of symbolic links", option, path));
+}
+
+// /dev/stdout, /dev/fd/N and /proc/self/fd/N name a descriptor this process already has: it
+// is written as it is (a file behind it is not ours to replace).
+bool names_a_descriptor(const std::string& path) {
+  for (const char* prefix : {"/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/self/fd/"}) {
+    if (path.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
 // Where and how `path` is written; throws for paths that can never be written.
 OutputTarget classify(const std::string& path, const std::string& option) {
   if (path.empty()) throw OutputError(option + ": expected a file path, found an empty string");
   OutputTarget target;
-  if (path == kStdoutPath) {
+  if (path == kStdoutPath || path == "/dev/stdout" || path == "/dev/fd/1" || path == "/proc/self/fd/1") {
     target.write_through = target.to_stdout = true;
     return target;
   }
   target.file = path;
+  if (names_a_descriptor(path)) {
+    target.write_through = true;
+    return target;
+  }
   struct stat link {};
   if (::lstat(path.c_str(), &link) != 0) {  // a new file
     check_directory_writable(path, path, option);
@@ -54,9 +81,7 @@ OutputTarget classify(const std::string& path, const std::string& option) {
   }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {  // a dangling symlink: create its target
-    std::error_code ec;
-    target.file = fs::weakly_canonical(path, ec).string();
-    if (ec || target.file.empty()) throw OutputError(fmt::format("{} {}: {}", option, path, ec.message()));
+    target.file = dangling_link_target(path, option);
     check_directory_writable(target.file, path, option);
     return target;
   }
@@ -71,6 +96,11 @@ OutputTarget classify(const std::string& path, const std::string& option) {
     std::error_code ec;
     target.file = fs::canonical(path, ec).string();
     if (ec) throw OutputError(fmt::format("{} {}: {}", option, path, ec.message()));
+  }
+  // The directory allows the rename over it, but the file says it is not to be changed.
+  if (::access(target.file.c_str(), W_OK) != 0) {
+    throw OutputError(fmt::format("{} {}: the file is write-protected ({}); refusing to replace it", option, path,
+                                  errno_text()));
   }
   check_directory_writable(target.file, path, option);
   return target;
@@ -158,6 +188,26 @@ OutputTarget check_output_path(const std::string& path, const std::vector<NamedI
     }
   }
   return target;
+}
+
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  auto same_file = [](const std::string& a, const std::string& b) {
+    struct stat sa {}, sb {};
+    if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    std::error_code ea, eb;
+    return fs::weakly_canonical(fs::absolute(a), ea) == fs::weakly_canonical(fs::absolute(b), eb) && !ea && !eb;
+  };
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    for (size_t j = i + 1; j < outputs.size(); ++j) {
+      const auto &[option_a, a] = outputs[i];
+      const auto &[option_b, b] = outputs[j];
+      if (a.empty() || b.empty() || a == kStdoutPath || b == kStdoutPath) continue;
+      if (same_file(classify(a, option_a).file, classify(b, option_b).file)) {
+        throw OutputError(fmt::format("{} {} and {} {}: the same file; one would overwrite the other", option_a, a,
+                                      option_b, b));
+      }
+    }
+  }
 }
 
 void write_stdout(std::string_view text) {

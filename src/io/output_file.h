@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace int8attn {
@@ -44,6 +45,11 @@ struct OutputTarget {
 // Throws OutputError.
 OutputTarget check_output_path(const std::string& path, const std::vector<NamedInput>& inputs,
                                const std::string& option);
+
+// Refuses two outputs of one command that are the same file (by device and inode, or the
+// same path however spelt): `compare --junit X --markdown-out X` would keep only one.
+// Pairs of (option, path); empty paths and "-" are skipped. Throws OutputError.
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
 // Writes `text` to `path` as the header describes. Before an atomic write it removes
 // <name>.tmp.<pid> files of the same output left by processes that no longer exist (a

@@ -401,10 +401,12 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
   }
 
   auto remaining = index_kernels(candidate, options.case_filter);
+  size_t paired = 0, baseline_runs = 0;
   std::map<std::pair<std::string, std::string>, int> quantization_changes;  // (kernel, change) -> cases
   for (const auto& base_case : baseline.cases) {
     if (!case_id_matches(base_case.id, options.case_filter)) continue;
     for (const auto& base_kernel : base_case.kernels) {
+      ++baseline_runs;
       auto it = remaining.find({base_case.id, base_kernel.kernel});
       if (it == remaining.end()) {
         KernelComparison row = new_row(base_case.id, base_kernel.kernel);
@@ -412,6 +414,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
         result.rows.push_back(std::move(row));
         continue;
       }
+      ++paired;
       KernelComparison row = compare_kernel(base_case.id, base_kernel, *it->second, options);
       if (auto change = quantization_change(base_kernel, *it->second)) {
         ++quantization_changes[{base_kernel.kernel, *change}];
@@ -438,6 +441,11 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
     row.fails = row.verdict == Verdict::Regression || row.verdict == Verdict::Changed ||
                 (row.verdict == Verdict::Missing && options.missing_policy == MissingPolicy::Fail) ||
                 (row.verdict == Verdict::New && options.fail_on_change);
+  }
+  if (baseline_runs > 0 && paired == 0) {  // an empty or unrelated candidate: no verdict to give
+    throw CompareInputError(fmt::format("the candidate has none of the baseline's {} (case, kernel) run(s){}: "
+                                        "nothing was compared (an empty or interrupted sweep, or another config?)",
+                                        baseline_runs, options.case_filter.empty() ? "" : " matching --filter"));
   }
   if (!options.case_filter.empty() && result.rows.empty()) {
     throw CompareInputError(fmt::format("--filter '{}': expected a glob or substring of a case id, found no match "

