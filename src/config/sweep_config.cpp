@@ -1,5 +1,6 @@
 #include "src/config/sweep_config.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/input_families.h"
 #include "src/config/json_node.h"
 #include "src/config/sha256.h"
 #include "src/config/sweep_expand.h"
@@ -166,6 +168,33 @@ void read_family_parameters(const JsonNode& node, InputSpec& in) {
   read_optional(node, "sink_magnitude", in.sink_magnitude, non_negative);
 }
 
+// The largest value an input family generates, with a normal sample at kNormalReach
+// standard deviations (common/input_families.h has the formulas).
+constexpr double kNormalReach = 6;
+constexpr double kFp16Max = 65504;
+
+double largest_generated_value(const InputSpec& in) {
+  const double normal = kNormalReach * in.scale;
+  switch (in.distribution) {
+    case Distribution::OutlierChannels: return normal + in.outlier_magnitude;
+    case Distribution::OutlierScale: return normal * std::max({1.0, in.outlier_magnitude, in.q_outlier_magnitude});
+    case Distribution::AttentionSink:  // n + m·u with n, u ~ N(0, 1) independent: N(0, 1 + m²)
+      return normal * std::hypot(1.0, std::max(in.sink_magnitude, double{kSinkQueryAlignment}));
+    default: return normal;
+  }
+}
+
+// Each parameter has its range, and together they must stay inside FP16 too: scale 10000
+// with magnitude 60000 passed `validate` and then failed every kernel of every case.
+void check_generated_range(const JsonNode& node, const InputSpec& in) {
+  const double largest = largest_generated_value(in);
+  if (largest > kFp16Max) {
+    node.fail(fmt::format("distribution \"{}\" with scale {} and these parameters generates values up to about {:.0f}, "
+                          "past FP16's largest finite value 65504: expected a smaller scale or magnitude",
+                          to_string(in.distribution), in.scale, largest));
+  }
+}
+
 InputSpec read_input(const JsonNode& node, const std::string& file) {
   node.expect_object(kInputKeys);
   InputSpec in;
@@ -173,6 +202,7 @@ InputSpec read_input(const JsonNode& node, const std::string& file) {
   read_optional(node, "seed", in.seed, [](const JsonNode& n) { return n.as_uint64(); });
   read_optional(node, "scale", in.scale, read_input_scale);
   read_family_parameters(node, in);
+  check_generated_range(node, in);
   read_optional(node, "npy_dir", in.npy_dir, [&](const JsonNode& n) {
     std::filesystem::path dir = n.as_string();
     if (dir.empty()) n.fail_expected("a non-empty directory path");

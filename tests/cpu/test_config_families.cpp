@@ -67,6 +67,23 @@ TEST(InputFamilyConfig, ErrorsNameTheField) {
   EXPECT_EQ(error_path(config_with(R"({"distribution": "outlier-sink"})")), "axes.input[0].distribution");
 }
 
+// Each parameter within its range, and together inside FP16: past 65504 every kernel of every
+// case would fail on its inputs after validate said OK.
+TEST(InputFamilyConfig, ParametersTogetherStayInsideFp16) {
+  EXPECT_EQ(error_path(config_with(R"({"distribution": "outlier-channels", "scale": 10000, "magnitude": 60000})")),
+            "axes.input[0]");
+  EXPECT_EQ(error_path(config_with(R"({"distribution": "outlier-scale", "scale": 1000, "q_magnitude": 20})")),
+            "axes.input[0]");
+  EXPECT_EQ(error_path(config_with(R"({"distribution": "attention-sink", "scale": 1000, "sink_magnitude": 60000})")),
+            "axes.input[0]");
+  for (const char* fits : {R"({"distribution": "outlier-channels", "scale": 100, "magnitude": 60000})",
+                           R"({"distribution": "outlier-scale", "scale": 10, "magnitude": 1000})",
+                           R"({"distribution": "attention-sink", "scale": 1000, "sink_magnitude": 10})",
+                           R"({"distribution": "normal", "scale": 10000})"}) {
+    EXPECT_EQ(error_path(config_with(fits)), "(no error)") << fits;
+  }
+}
+
 TEST(InputFamilyConfig, MessageListsTheFamiliesThatTakeTheKey) {
   try {
     parse_sweep_config(config_with(R"({"distribution": "uniform", "channels": 4})"), "x.json");
