@@ -501,16 +501,24 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
 int run_validate(const std::string& path, const std::string& format_name) {
   const OutputFormat format = *parse_output_format(format_name, kListingFormats);
   SweepConfig config;
+  // Machines get the verdict on stdout too.
+  auto json_verdict = [&](const nlohmann::json& error) {
+    if (format == OutputFormat::Json) {
+      write_stdout(dump_json(nlohmann::json{{"config", path}, {"ok", false}, {"error", error}}, 2) + "\n");
+    }
+  };
   try {
     config = load_sweep_config(path);
   } catch (const ConfigError& e) {
-    if (format == OutputFormat::Json) {  // machines get the verdict on stdout too
-      const nlohmann::json error = {{"file", e.file()}, {"path", e.json_path()}, {"message", e.message()}};
-      write_stdout(dump_json(nlohmann::json{{"config", path}, {"ok", false}, {"error", error}}, 2) + "\n");
-    }
+    json_verdict({{"file", e.file()}, {"path", e.json_path()}, {"message", e.message()}});
     throw;
   }
-  check_npy_inputs(config);
+  try {
+    check_npy_inputs(config);
+  } catch (const host::NpyError& e) {
+    json_verdict({{"file", path}, {"path", "axes.input"}, {"message", e.what()}});
+    throw;
+  }
   std::vector<SweepPlan> plans;
   const std::unique_ptr<Backend> cpu = make_cpu_backend(config.settings.cpu);
   plans.push_back(plan_sweep(config, *cpu));

@@ -108,9 +108,9 @@ expect 2 "deeply nested report" -- "$bench" report "$work/deep.json" --format ht
 expect 2 "deeply nested compare" -- "$bench" compare "$work/tiny-report.json" "$work/deep.json"
 expect 2 "a directory as config" -- "$bench" validate "$work"; contains "a directory" "directory as config"
 expect 2 "compare with /dev/zero" -- timeout 60 "$bench" compare "$work/tiny-report.json" /dev/zero; contains "more than" "/dev/zero"
-touch "$work/r.json.tmp.999999999"
+touch "$work/r.json.int8attn-tmp.999999999"
 expect 0 "sweep cleans stale temp files" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/r.json" --no-progress --format none
-[[ ! -e "$work/r.json.tmp.999999999" ]] || fail "a stale temp file of a dead process survived"
+[[ ! -e "$work/r.json.int8attn-tmp.999999999" ]] || fail "a stale temp file of a dead process survived"
 
 # --inputs: bad files are bad input (exit 2, nothing written, one message naming the file).
 cat >"$work/one.json" <<'JSON'

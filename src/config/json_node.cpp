@@ -112,6 +112,7 @@ int64_t JsonNode::as_int(int64_t min, int64_t max) const {
 }
 
 uint64_t JsonNode::as_uint64() const {
+  if (value_->is_number_integer() && !value_->is_number_unsigned() && value_->get<int64_t>() == 0) return 0;  // -0
   if (!value_->is_number_unsigned()) fail_expected("a non-negative integer");
   return value_->get<uint64_t>();
 }
@@ -124,7 +125,7 @@ double JsonNode::as_number(double min, double max) const {
   if (!value_->is_number()) fail_expected(min == -std::numeric_limits<double>::infinity() ? "a number" : range());
   double v = value_->get<double>();
   if (!std::isfinite(v) || v < min || v > max) fail_expected(range());
-  return v;
+  return v == 0 ? 0.0 : v;  // -0.0 is 0: one case id, not two ("x-0" and "x0")
 }
 
 bool JsonNode::as_bool() const {

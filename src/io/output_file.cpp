@@ -138,7 +138,7 @@ void fsync_directory_of(const std::string& path) {
 
 void write_atomically(const std::string& shown, const std::string& file, std::string_view text) {
   remove_stale_temp_files(file);
-  const std::string tmp = file + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = file + ".int8attn-tmp." + std::to_string(::getpid());
   struct stat old {};
   const bool replacing = ::stat(file.c_str(), &old) == 0;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -233,7 +233,7 @@ void write_output_file(const std::string& path, std::string_view text) {
 
 int remove_stale_temp_files(const std::string& path) {
   const fs::path file(path);
-  const std::string prefix = file.filename().string() + ".tmp.";
+  const std::string prefix = file.filename().string() + ".int8attn-tmp.";
   std::error_code ec;
   int removed = 0;
   for (fs::directory_iterator it(directory_of(path), ec), end; !ec && it != end; it.increment(ec)) {

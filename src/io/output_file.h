@@ -1,7 +1,7 @@
 // Writing the files a user names (-o, --junit, report -o) without ever destroying what they
 // did not mean to replace:
-//  - a new or regular file is written to <path>.tmp.<pid> beside it, fsync'd and renamed over
-//    it, so a reader never sees half a file and a full disk leaves the old one in place;
+//  - a new or regular file is written to <path>.int8attn-tmp.<pid> beside it, fsync'd and
+//    renamed over it, so a reader never sees half a file and a full disk leaves the old one;
 //    a symlink to a regular file replaces the link's target (the link stays);
 //  - anything else that exists (a device such as /dev/null or /dev/full, a FIFO, a terminal)
 //    is written through, never replaced by a regular file;
@@ -52,7 +52,7 @@ OutputTarget check_output_path(const std::string& path, const std::vector<NamedI
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
 // Writes `text` to `path` as the header describes. Before an atomic write it removes
-// <name>.tmp.<pid> files of the same output left by processes that no longer exist (a
+// <name>.int8attn-tmp.<pid> files of the same output left by processes that no longer exist (a
 // SIGKILL mid-write). Throws OutputError naming the path and the OS reason (e.g. "No space
 // left on device").
 void write_output_file(const std::string& path, std::string_view text);
@@ -62,7 +62,7 @@ void write_output_file(const std::string& path, std::string_view text);
 // result that did not reach its reader is a failure, not a success.
 void write_stdout(std::string_view text);
 
-// Removes <dir>/<name>.tmp.<pid> files whose process is gone; returns how many.
+// Removes <dir>/<name>.int8attn-tmp.<pid> files whose process is gone; returns how many.
 int remove_stale_temp_files(const std::string& path);
 
 }  // namespace int8attn

@@ -49,7 +49,7 @@ Report report_from_json(const nlohmann::json& j, const std::string& source);
 // The report as the JSON text a sweep writes (2-space indent, invalid UTF-8 replaced).
 std::string report_json_text(const Report& report);
 
-// Writes <path>.tmp.<pid> in the same directory, fsyncs it and renames it over `path`, so a
+// Writes <path>.int8attn-tmp.<pid> in the same directory, fsyncs it and renames it over `path`, so a
 // reader never sees a half-written report (a device or FIFO is written through; see
 // src/io/output_file.h). Throws OutputError naming the path.
 void write_report_atomic(const Report& report, const std::string& path);

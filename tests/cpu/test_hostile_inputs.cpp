@@ -134,13 +134,15 @@ TEST_F(HostileTest, OutputsThatCanNeverBeWrittenFailBeforeAnyWork) {
 
 TEST_F(HostileTest, TempFilesOfDeadProcessesAreRemovedOnTheNextWrite) {
   const std::string report = path("r.json");
-  write("r.json.tmp.999999999", "left by a SIGKILL");               // no such process
-  write("r.json.tmp." + std::to_string(::getppid()), "a live one");  // may still be writing
-  write("other.json.tmp.999999999", "another output's");
+  write("r.json.int8attn-tmp.999999999", "left by a SIGKILL");               // no such process
+  write("r.json.int8attn-tmp." + std::to_string(::getppid()), "a live one");  // may still be writing
+  write("other.json.int8attn-tmp.999999999", "another output's");
+  write("r.json.tmp.999999999", "a user's file of a name like the old temp files'");
   write_output_file(report, "report");
-  EXPECT_FALSE(fs::exists(path("r.json.tmp.999999999")));
-  EXPECT_TRUE(fs::exists(path("r.json.tmp." + std::to_string(::getppid()))));
-  EXPECT_TRUE(fs::exists(path("other.json.tmp.999999999")));
+  EXPECT_FALSE(fs::exists(path("r.json.int8attn-tmp.999999999")));
+  EXPECT_TRUE(fs::exists(path("r.json.int8attn-tmp." + std::to_string(::getppid()))));
+  EXPECT_TRUE(fs::exists(path("other.json.int8attn-tmp.999999999")));
+  EXPECT_TRUE(fs::exists(path("r.json.tmp.999999999")));
   EXPECT_EQ(read("r.json"), "report");
 }
 
