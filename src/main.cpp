@@ -350,6 +350,11 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                   "(each sees only its own), cases handed out longest-estimated-first; one report, each case saying "
                   "which device ran it. A worker that dies fails only the case it was running. With --backend cpu "
                   "the numbers are CPU worker processes")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return text.empty() ? "expected 'all' or indices such as 0,1,3, found an empty string" : "";
+          },
+          ""))
       ->excludes(device);
   cmd->add_option("-k,--kernels", a.kernels, "Run these kernels instead of the config's (the reference always runs)")
       ->delimiter(',');

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -74,15 +75,26 @@ class CpuBackend final : public Backend {
   std::string skip_reason(const BenchCase& c, const RunSettings& settings) const override {
     const double gflop = case_gflop(c.dims);
     if (gflop > settings.cpu.max_case_gflop) {
-      return fmt::format("CPU backend: case needs {:.3g} GFLOP, limit {:.3g} (cpu.max_case_gflop)", gflop,
-                         settings.cpu.max_case_gflop);
+      const auto [needs, limit] = distinct_numbers(gflop, settings.cpu.max_case_gflop);
+      return fmt::format("CPU backend: case needs {} GFLOP, limit {} (cpu.max_case_gflop)", needs, limit);
     }
     const int64_t bytes = case_host_bytes(c.dims);
     if (bytes > settings.cpu.max_case_bytes) {
-      return fmt::format("CPU backend: case needs about {:.3g} GB of host memory, limit {:.3g} GB (cpu.max_case_bytes)",
-                         bytes / 1e9, settings.cpu.max_case_bytes / 1e9);
+      const auto [needs, limit] = distinct_numbers(bytes / 1e9, settings.cpu.max_case_bytes / 1e9);
+      return fmt::format("CPU backend: case needs about {} GB of host memory, limit {} GB (cpu.max_case_bytes)", needs,
+                         limit);
     }
     return {};
+  }
+
+  // Two numbers with 3 significant digits, or as many more as it takes to tell them apart
+  // ("needs 2.0001 GFLOP, limit 2", not "needs 2, limit 2").
+  static std::pair<std::string, std::string> distinct_numbers(double a, double b) {
+    for (int digits = 3; digits < 17; ++digits) {
+      std::string x = fmt::format("{:.{}g}", a, digits), y = fmt::format("{:.{}g}", b, digits);
+      if (x != y) return {x, y};
+    }
+    return {fmt::format("{}", a), fmt::format("{}", b)};
   }
 
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels,

@@ -1,6 +1,7 @@
 #include "src/config/config_overrides.h"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -169,11 +170,20 @@ bool starts_with_path(const std::string& path, const std::string& prefix) {
          (path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[');
 }
 
+// Whether -a NAME wrote `json_path`: distribution and seed write one key of each input
+// object, and an error elsewhere in the file's inputs is the file's.
+bool axis_wrote(const std::string& name, const std::string& json_path) {
+  if (!starts_with_path(json_path, json_path_of(name))) return false;
+  if (name != "distribution" && name != "seed") return true;
+  const std::string key = "." + name;
+  return json_path.size() > key.size() && json_path.compare(json_path.size() - key.size(), key.size(), key) == 0;
+}
+
 // The option that wrote `json_path`, e.g. "-a seq_len=1024,0" for "axes.seq_len[1]"; "".
 std::string option_for_path(const ConfigOverrides& overrides, const std::string& json_path) {
   for (const std::string& text : overrides.axes) {
     const std::string name = text.substr(0, text.find('='));
-    if (starts_with_path(json_path, json_path_of(name))) return "-a " + text;
+    if (axis_wrote(name, json_path)) return "-a " + text;
   }
   for (const Knob& k : knobs_of(overrides)) {
     if (starts_with_path(json_path, std::string("measurement.") + k.key)) return fmt::format("{} {}", k.option, dump_json(k.value));
@@ -223,6 +233,8 @@ SweepConfig load_sweep_config(const std::string& path, const ConfigOverrides& ov
   const bool from_file = !path.empty();
   const std::string text = from_file ? read_config_text(path) : std::string();
   json document = from_file ? parse_config_json(text, path) : json::object();
+  const bool file_seq_len = document.is_object() && document.contains("axes") && document["axes"].is_object() &&
+                            document["axes"].contains("seq_len");
   apply_overrides(document, overrides);
   if (!from_file) {
     object_member(document, "axes");
@@ -235,8 +247,15 @@ SweepConfig load_sweep_config(const std::string& path, const ConfigOverrides& ov
     return config;
   } catch (const ConfigError& e) {
     const std::string option = option_for_path(overrides, e.json_path());
-    if (option.empty()) throw;
-    throw ConfigError(option, e.json_path(), e.message());
+    if (!option.empty()) throw ConfigError(option, e.json_path(), e.message());
+    // -a seq_q turned the file's seq_len into seq_kv (and -a seq_kv into seq_q): name the key
+    // the file has.
+    for (const char* renamed : {"axes.seq_q", "axes.seq_kv"}) {
+      if (file_seq_len && starts_with_path(e.json_path(), renamed)) {
+        throw ConfigError(e.file(), "axes.seq_len" + e.json_path().substr(std::strlen(renamed)), e.message());
+      }
+    }
+    throw;
   }
 }
 

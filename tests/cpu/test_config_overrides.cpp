@@ -2,6 +2,7 @@
 // sweep they build, how they change a config file, and errors that name the option.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "src/config/config_overrides.h"
@@ -113,6 +114,22 @@ TEST(ConfigOverrides, ErrorsNameTheOption) {
             std::string::npos);
   // A mistake in the file still names the file.
   EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci + ".missing", axes({"heads=2"})); }).find(".missing"),
+            std::string::npos);
+}
+
+// The file's own mistakes stay the file's: -a seed writes only each input's seed, and -a seq_q
+// turns the file's seq_len into seq_kv without the file having a seq_kv to look for.
+TEST(ConfigOverrides, TheFilesMistakesNameTheFileAndItsKey) {
+  const std::string dir = ::testing::TempDir();
+  const std::string bogus = dir + "/bogus-input.json", zero = dir + "/zero-seq.json";
+  std::ofstream(bogus) << R"({"axes": {"heads": [1], "seq_len": [16], "head_dim": [64], "input": [{"distribution": "bogus"}]}})";
+  std::ofstream(zero) << R"({"axes": {"heads": [1], "seq_len": [0], "head_dim": [64]}})";
+  const std::string input_error = error_of<ConfigError>([&] { load_sweep_config(bogus, axes({"seed=1"})); });
+  EXPECT_EQ(input_error.rfind(bogus + ": axes.input[0].distribution:", 0), 0u) << input_error;
+  const std::string seq_error = error_of<ConfigError>([&] { load_sweep_config(zero, axes({"seq_q=1"})); });
+  EXPECT_EQ(seq_error.rfind(zero + ": axes.seq_len[0]:", 0), 0u) << seq_error;
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(zero, axes({"seed=2", "seq_len=16", "distribution=gauss"})); })
+                .find("-a distribution=gauss: axes.input[0].distribution"),
             std::string::npos);
 }
 
