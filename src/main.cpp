@@ -149,7 +149,7 @@ void apply_run_options(const SweepArgs& a, SweepConfig& config) {
     }
     if (unique.size() < config.cases.size() && !a.quiet) {
       diag("note: --inputs: the config's seeds do not apply to input files; {} case(s) that "
-                         "differed only by seed run once\n", config.cases.size() - unique.size());
+           "differed only by seed run once\n", config.cases.size() - unique.size());
     }
     config.cases = std::move(unique);
   }
@@ -223,7 +223,7 @@ SweepOutcome run_on_one_device(const SweepArgs& a, const SweepConfig& config, co
   std::unique_ptr<Backend> backend = select_backend(a, config.settings);
   if (!a.quiet) {
     diag("sweep {}: {} cases on the {} backend ({})\n", config_label(config), config.cases.size(),
-               to_string(backend->kind()), backend->caps().name);
+         to_string(backend->kind()), backend->caps().name);
   }
   return run_sweep(config, *backend, options, tool_info());
 }
@@ -235,7 +235,7 @@ SweepOutcome run_on_devices(const SweepArgs& a, const SweepConfig& config, const
     std::string labels;
     for (const WorkerSlot& slot : pool.slots) labels += (labels.empty() ? "" : ", ") + slot.label;
     diag("sweep {}: {} cases on {} workers ({})\n", config_label(config), config.cases.size(),
-               pool.slots.size(), labels);
+         pool.slots.size(), labels);
   }
   return run_sweep_on_workers(config, pool, options, tool_info());
 }
@@ -253,7 +253,9 @@ void prepare_dump_folder(const std::string& dir) {
   } else if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     why = std::strerror(errno);
   }
-  if (!why.empty()) throw OutputError(fmt::format("--dump {}: expected a folder that exists or can be made and written ({})", dir, why));
+  if (!why.empty()) {
+    throw OutputError(fmt::format("--dump {}: expected a folder that exists or can be made and written ({})", dir, why));
+  }
 }
 
 // The checkpoint beside the report is written (and removed once the sweep is complete) too:
@@ -300,11 +302,11 @@ int run_sweep_command(const SweepArgs& a) {
   print_report_view(a, outcome.report, output.to_stdout);
   if (!a.quiet) {
     diag("{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : a.output,
-               outcome.report.cases.size(),
-               outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
-               outcome.interrupted    ? ", INCOMPLETE: interrupted; continue with --resume"
-               : outcome.workers_lost ? ", INCOMPLETE: no worker left; continue with --resume"
-                                      : "");
+         outcome.report.cases.size(),
+         outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
+         outcome.interrupted    ? ", INCOMPLETE: interrupted; continue with --resume"
+         : outcome.workers_lost ? ", INCOMPLETE: no worker left; continue with --resume"
+                                : "");
   }
   const Summary& summary = outcome.report.summary;
   if (!a.quiet && summary.kernel_runs > 0 && summary.skipped == summary.kernel_runs &&
@@ -611,8 +613,8 @@ int run_merge(const MergeArgs& a) {
   write_report_atomic(merged.report, a.output);
   for (const std::string& note : merged.notes) diag("note: {}\n", note);
   diag("{} written ({} cases from {} reports, {} environment(s){})\n",
-             output.to_stdout ? "merged report (stdout)" : a.output, merged.report.cases.size(), a.reports.size(),
-             merged.report.environments.size(), merged.report.complete ? "" : ", INCOMPLETE");
+       output.to_stdout ? "merged report (stdout)" : a.output, merged.report.cases.size(), a.reports.size(),
+       merged.report.environments.size(), merged.report.complete ? "" : ", INCOMPLETE");
   return kExitOk;
 }
 
