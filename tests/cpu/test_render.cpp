@@ -488,7 +488,7 @@ TEST(Escape, ReportTextNeverBecomesFormulaMarkupOrTerminalControl) {
   EXPECT_EQ(xml_escape("caf\xC3\xA9"), "caf\xC3\xA9");
   EXPECT_EQ(markdown_cell("evil\\|</details><img src=x>&"), "evil\\\\\\|&lt;/details&gt;&lt;img src=x&gt;&amp;");
   TextTable table({{"case", Align::Left}});
-  table.add_row({"a\x1b]0;title\x07b\xC2\x9B2Jc\nd"});
+  table.add_row({"a\x1b]0;title\x07" "b\xC2\x9B" "2Jc\nd"});  // ESC, BEL, 8-bit CSI, a newline
   const std::string text = table.to_text();
   EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
   EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
