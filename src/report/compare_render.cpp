@@ -85,7 +85,10 @@ std::vector<const KernelComparison*> select(const CompareResult& r, bool only_no
   std::vector<const KernelComparison*> rows;
   for (const auto& row : r.rows) {
     if (presence_only(row)) continue;
-    if (!only_notable || row.verdict == Verdict::Regression || row.verdict == Verdict::Missing || row.fails) {
+    // A "same" row with a finding is a flip at the speed line: listed, as docs/ci.md says.
+    const bool noted_same = row.verdict == Verdict::Same && !row.findings.empty();
+    if (!only_notable || row.verdict == Verdict::Regression || row.verdict == Verdict::Missing || row.fails ||
+        noted_same) {
       rows.push_back(&row);
     }
   }
@@ -248,7 +251,10 @@ std::string render_csv(const CompareResult& result) {
                                          "candidate_speedup"};
   auto line = [](const std::vector<std::string>& cells) {
     std::string out;
-    for (size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + csv_field(cells[i]);
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i) out += ',';
+      out += csv_field(cells[i]);
+    }
     return out + "\r\n";
   };
   std::vector<std::string> header(std::begin(kColumns), std::end(kColumns));
