@@ -352,6 +352,10 @@ TEST(Compare, SpeedOnlyFlipWithinTheLatencyToleranceIsTheSpeedLinesNoise) {
     ASSERT_EQ(row.findings.size(), 1u);
     EXPECT_NE(row.findings[0].message.find("at the speed line"), std::string::npos) << row.findings[0].message;
     EXPECT_EQ(compare_exit_code(result), kExitPass);
+    // Listed in every view, the terminal's too.
+    for (CompareFormat format : {CompareFormat::Table, CompareFormat::Markdown, CompareFormat::Json}) {
+      EXPECT_NE(render_compare(result, format).find("at the speed line"), std::string::npos);
+    }
   }
   CompareOptions tight;
   tight.latency_tolerance = 0.005;  // 1.004x -> 0.994x is a 1% move
