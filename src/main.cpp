@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -724,21 +725,24 @@ int main(int argc, char** argv) {
       "validate", "Check a sweep config; print its case count and, per kernel, in how many cases it runs on the "
                   "CPU backend and on this machine's GPU and why it is skipped elsewhere (what sweep does)");
   validate->add_option("config", validate_path, "Sweep config (JSON)")->required();
-  add_format_option(validate, validate_format, kListingFormats, "Output format");
-  validate->add_flag_callback("--json", [&] { validate_format = "json"; }, "The same as --format json");
+  CLI::Option* validate_format_option = add_format_option(validate, validate_format, kListingFormats, "Output format");
+  validate->add_flag_callback("--json", [&] { validate_format = "json"; }, "The same as --format json")
+      ->excludes(validate_format_option);
   validate->callback([&] { exit_code = run_validate(validate_path, validate_format); });
 
   const FormatList info_formats = {OutputFormat::Table, OutputFormat::Json};
   std::string kernels_format = "table";
   CLI::App* list = app.add_subcommand("list-kernels", "Print the kernel registry and each kernel's support rules");
-  add_format_option(list, kernels_format, info_formats, "Output format");
-  list->add_flag_callback("--json", [&] { kernels_format = "json"; }, "The same as --format json");
+  CLI::Option* kernels_format_option = add_format_option(list, kernels_format, info_formats, "Output format");
+  list->add_flag_callback("--json", [&] { kernels_format = "json"; }, "The same as --format json")
+      ->excludes(kernels_format_option);
   list->callback([&] { exit_code = run_list_kernels(kernels_format); });
 
   std::string devices_format = "table";
   CLI::App* devices = app.add_subcommand("devices", "List GPUs and which registry kernels each supports (and why not)");
-  add_format_option(devices, devices_format, info_formats, "Output format");
-  devices->add_flag_callback("--json", [&] { devices_format = "json"; }, "The same as --format json");
+  CLI::Option* devices_format_option = add_format_option(devices, devices_format, info_formats, "Output format");
+  devices->add_flag_callback("--json", [&] { devices_format = "json"; }, "The same as --format json")
+      ->excludes(devices_format_option);
   devices->callback([&] { exit_code = run_devices(devices_format); });
 
   std::string report_path, report_format = "table", report_output;
@@ -763,6 +767,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
+    std::cout.flush();
+    if (code == 0 && !std::cout) {  // --help or --version that did not reach its reader
+      diag("error: cannot write stdout\n");
+      return kExitUsage;
+    }
     return code == 0 ? kExitOk : kExitUsage;
   } catch (const ConfigError& e) {
     print_config_error(e);

@@ -272,5 +272,8 @@ ln -s "$work/link-target.html" "$work/dangling.html"
 expect 0 "report -o a dangling link" -- "$bench" report "$work/tiny-report.json" -f html -o "$work/dangling.html"
 [[ -L "$work/dangling.html" && -s "$work/link-target.html" ]] || fail "report -o a dangling link: the link was replaced, not its target made"
 
+expect 2 "list-kernels --json -f table" -- "$bench" list-kernels --json -f table
+expect 2 "--help to a full stdout" -- bash -c "\"$bench\" --help >\"$full\""
+
 if ((failures)); then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"
