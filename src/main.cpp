@@ -339,7 +339,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   cmd->add_option("--max-noise", a.overrides.max_noise,
                   "GPU timing: stop once the relative standard deviation is below this, e.g. 0.01 "
                   "(measurement.target_noise)")
-      ->check(finite_number(0, false));
+      ->check(finite_number(0, true));
   cmd->add_option("-o,--output", a.output,
                   "Report path (written atomically); '-': the JSON report on stdout, and the --format view on "
                   "stderr")->capture_default_str();
@@ -486,7 +486,7 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
       ->check(finite_number(0, false));
   cmd->add_option("--max-noise", a.request.max_noise,
                   "Stop once the relative standard deviation is below this (measurement.target_noise)")
-      ->check(finite_number(0, false));
+      ->check(finite_number(0, true));
   cmd->add_option("--json", a.json, "Also write every measurement as JSON here ('-': stdout, the table then on stderr)")
       ->type_name("FILE")
       ->check(kNonEmptyPath);

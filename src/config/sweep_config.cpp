@@ -402,6 +402,9 @@ MeasureOptions read_measurement(const JsonNode& node) {
     (node.has("min_samples") ? node.at("min_samples") : node.at("max_samples"))
         .fail(fmt::format("expected min_samples <= max_samples, found {} > {}", m.min_samples, m.max_samples));
   }
+  // A time limit under the default floor lowers the floor with it (--max-seconds 0.05 is a
+  // quick run, not an error about a key the user never wrote); a floor written is kept.
+  if (!node.has("min_seconds")) m.min_seconds = std::min(m.min_seconds, m.max_seconds);
   if (m.min_seconds > m.max_seconds) {
     (node.has("min_seconds") ? node.at("min_seconds") : node.at("max_seconds"))
         .fail(fmt::format("expected min_seconds <= max_seconds, found {} > {}", m.min_seconds, m.max_seconds));

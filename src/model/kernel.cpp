@@ -24,7 +24,7 @@ const std::vector<KernelIdentity>& kernel_identities() {
        "quantized in the kernel at head_dim 128 from 1K keys on grids of 5 tiles an SM; wgmma below at 128; "
        "mma.sync m16n8k32 elsewhere; "
        "quantization kv_block = v_block = 128: 128-key P blocks with V scaled per block, Hopper only, "
-       "\"auto\"'s choice there from 256 keys on full rows, from 1K on causal rows at head_dim 64 and 4K at 128)",
+       "\"auto\"'s choice there from 256 keys, on causal rows at head_dim 64 from 512)",
        KernelId::Int8Full, KernelFamily::Int8},
       {"int8-qk",
        "INT8 Q·K^T, FP16 P·V flash attention (SageAttention v1's split; Hopper: warp-specialized TMA + "

@@ -100,10 +100,15 @@ std::string speed_part(const std::vector<Run>& ran) {
 
 std::string accuracy_part(const std::vector<Run>& ran) {
   std::optional<double> rel_l2, max_abs;
+  // NaN is the worst, as in the summary (std::max would keep the number beside it).
+  auto worst = [](std::optional<double> so_far, double v) {
+    if (!so_far || std::isnan(v) || std::isnan(*so_far)) return std::isnan(v) || !so_far ? v : *so_far;
+    return std::max(*so_far, v);
+  };
   for (const Run& r : ran) {
     if (!r.k->accuracy) continue;
-    rel_l2 = std::max(rel_l2.value_or(0.0), r.k->accuracy->rel_l2);
-    max_abs = std::max(max_abs.value_or(0.0), r.k->accuracy->max_abs_error);
+    rel_l2 = worst(rel_l2, r.k->accuracy->rel_l2);
+    max_abs = worst(max_abs, r.k->accuracy->max_abs_error);
   }
   if (!rel_l2) return "";
   return fmt::format(", worst rel L2 {:.3g}, max abs {:.3g}", *rel_l2, *max_abs);

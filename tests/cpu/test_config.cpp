@@ -155,6 +155,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "thresholds.max_mse"},
         BadConfig{"min_over_max_samples", minimal_config("", R"(, "measurement": {"min_samples": 50, "max_samples": 20})"),
                   "measurement.min_samples"},
+        BadConfig{"min_over_max_seconds_written", minimal_config("", R"(, "measurement": {"min_seconds": 0.5, "max_seconds": 0.1})"),
+                  "measurement.min_seconds"},
         BadConfig{"seq_len_and_seq_q", minimal_config(R"(, "seq_q": [1], "seq_kv": [2])"), "axes.seq_q"},
         BadConfig{"seq_q_without_seq_kv", R"({"axes": {"heads": [4], "seq_q": [64], "head_dim": [64]}})",
                   "axes.seq_kv"},
@@ -182,6 +184,15 @@ TEST(ConfigErrors, InvalidJsonReportsLineAndColumn) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
   }
+}
+
+// A quick time limit under the default floor lowers the floor (min_seconds was never written).
+TEST(ConfigParsing, AShortTimeLimitLowersTheUnwrittenFloor) {
+  const SweepConfig c = parse_sweep_config(minimal_config("", R"(, "measurement": {"max_seconds": 0.05})"), "m.json");
+  EXPECT_EQ(c.settings.measure.max_seconds, 0.05);
+  EXPECT_EQ(c.settings.measure.min_seconds, 0.05);
+  const SweepConfig longer = parse_sweep_config(minimal_config("", R"(, "measurement": {"max_seconds": 3})"), "m.json");
+  EXPECT_EQ(longer.settings.measure.min_seconds, MeasureOptions{}.min_seconds);
 }
 
 TEST(ConfigParsing, AcceptsComments) {

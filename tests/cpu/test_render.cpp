@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -406,6 +407,17 @@ TEST(RenderViews, VerdictLinesSayWhereInt8HoldsAndHowFast) {
 
 // int8-hadamard keeps INT8, and the line says where only the rotation did; the rotated try's
 // own reasons are not counted as another cause of a fallback.
+// A NaN rel L2 is the worst, as the summary line says: not a 0 or the largest finite value.
+TEST(RenderViews, VerdictLinesCallANaNErrorTheWorst) {
+  Report r = make_report(SweepShape{}, 1);
+  kernel_of(r, 1, "int8-fa").accuracy->rel_l2 = std::nan("");
+  const std::vector<std::string> lines = view::verdict_lines(r);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines[0].find("worst rel L2 nan"), std::string::npos) << lines[0];
+  for (auto& c : r.cases) kernel_of(r, static_cast<size_t>(&c - r.cases.data()), "int8-fa").accuracy->rel_l2 = std::nan("");
+  EXPECT_NE(view::verdict_lines(r)[0].find("worst rel L2 nan"), std::string::npos) << view::verdict_lines(r)[0];
+}
+
 TEST(RenderViews, VerdictLinesCountInt8HadamardAsKept) {
   Report r = make_report(SweepShape{}, 1);
   for (auto& c : r.cases) {
