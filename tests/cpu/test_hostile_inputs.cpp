@@ -400,13 +400,30 @@ std::string checkpoint_line_of_seq(const std::string& case_line, int64_t seq) {
   return line.dump() + "\n";
 }
 
+// A sweep of seq_len 4 and 8 interrupted after its first case, to be resumed with `options`.
+struct InterruptedSweep {
+  SweepConfig config;
+  SweepOptions options;
+  std::string checkpoint;
+  std::string first_case_line;  // the checkpoint's line of the finished case
+};
+
+InterruptedSweep interrupted_two_case_sweep(QuickBackend& backend, const std::string& output) {
+  InterruptedSweep s;
+  s.config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
+  s.options = run_interrupted(s.config, backend, output);
+  s.checkpoint = checkpoint_path_for(s.options.output_path);
+  std::ifstream in(s.checkpoint);
+  std::string header;
+  std::getline(in, header);
+  std::getline(in, s.first_case_line);
+  s.first_case_line += "\n";
+  return s;
+}
+
 TEST_F(HostileTest, ResumeDropsForeignAndRepeatedCheckpointLines) {
-  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
   QuickBackend backend;
-  const SweepOptions options = run_interrupted(config, backend, path("r.json"));
-  const std::string ckpt = checkpoint_path_for(options.output_path);
-  std::string lines = read("r.json.ckpt.jsonl");
-  const std::string first_case = lines.substr(lines.find('\n') + 1);
+  const auto [config, options, ckpt, first_case] = interrupted_two_case_sweep(backend, path("r.json"));
   // Another selection of the config (-a seq_len=4,8,16 before, say): not this sweep's.
   const std::string foreign = checkpoint_line_of_seq(first_case, 16);
   std::ofstream(ckpt, std::ios::app) << first_case << foreign;
@@ -423,12 +440,9 @@ TEST_F(HostileTest, ResumeDropsForeignAndRepeatedCheckpointLines) {
 }
 
 TEST_F(HostileTest, ResumeRefusesALineWhoseFieldsAreNotItsCase) {
-  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
   QuickBackend backend;
-  const SweepOptions options = run_interrupted(config, backend, path("r.json"));
-  const std::string ckpt = checkpoint_path_for(options.output_path);
-  std::string lines = read("r.json.ckpt.jsonl");
-  std::string edited = checkpoint_line_of_seq(lines.substr(lines.find('\n') + 1), 16);
+  const auto [config, options, ckpt, first_case] = interrupted_two_case_sweep(backend, path("r.json"));
+  std::string edited = checkpoint_line_of_seq(first_case, 16);
   edited.replace(edited.find("q16-k16"), 7, "q8-k8");  // case 2's id over seq 16's results
   std::ofstream(ckpt, std::ios::app) << edited;
   try {
