@@ -93,6 +93,11 @@ ResumedCases load_resume_cases(const std::string& path, const nlohmann::json& he
   if (!std::filesystem::exists(path)) {
     throw ResumeError(fmt::format("--resume: no checkpoint at {}", path));
   }
+  if (torn_checkpoint_header(read_text_file(path))) {
+    diag("note: {} holds only the start of its header (killed while it was written): no finished case; "
+         "starting over\n", path);
+    return {};
+  }
   Checkpoint ckpt = read_checkpoint(path);
   for (const char* key : {"config_sha256", "backend", "device", "shard"}) {
     const nlohmann::json then = ckpt.header.value(key, nlohmann::json());
@@ -324,7 +329,8 @@ SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepO
       session.record(*c, run_one_case(*c, backend, config.settings));
     }
   }
-  return session.finish(sweep_interrupt_flag().load());
+  // A Ctrl-C after the last case left nothing unrun: the report is complete.
+  return session.finish(sweep_interrupt_flag().load() && session.unfinished() > 0);
 }
 
 }  // namespace int8attn

@@ -437,7 +437,7 @@ SweepOutcome run_sweep_on_workers(const SweepConfig& config, const WorkerPoolOpt
   SweepSession session(config, options, tool, pool.device());
   for (const std::string& failure : pool.startup_failures()) session.note(failure);
   pool.run(longest_first(session.todo()), session);
-  const bool interrupted = sweep_interrupt_flag().load();
+  const bool interrupted = sweep_interrupt_flag().load() && session.unfinished() > 0;  // after the last: complete
   const bool workers_lost = !interrupted && !pool.any_alive() && session.unfinished() > 0;
   SweepOutcome outcome = session.finish(interrupted, !workers_lost);
   outcome.workers_lost = workers_lost;

@@ -97,10 +97,13 @@ OutputTarget classify(const std::string& path, const std::string& option) {
     target.file = fs::canonical(path, ec).string();
     if (ec) throw OutputError(fmt::format("{} {}: {}", option, path, ec.message()));
   }
-  // The directory allows the rename over it, but the file says it is not to be changed.
-  if (::access(target.file.c_str(), W_OK) != 0) {
-    throw OutputError(fmt::format("{} {}: the file is write-protected ({}); refusing to replace it", option, path,
-                                  errno_text()));
+  // The directory allows the rename over it, but the file says it is not to be changed (no
+  // write bit at all: root's access() would say yes).
+  struct stat target_st {};
+  const bool no_write_bit = ::stat(target.file.c_str(), &target_st) == 0 && (target_st.st_mode & 0222) == 0;
+  if (no_write_bit || ::access(target.file.c_str(), W_OK) != 0) {
+    throw OutputError(fmt::format("{} {}: the file is write-protected (mode {:o}); refusing to replace it", option,
+                                  path, target_st.st_mode & 07777));
   }
   check_directory_writable(target.file, path, option);
   return target;

@@ -1,6 +1,7 @@
 #include "src/report/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <utility>
 
 #include "src/io/json_text.h"
+#include "src/io/output_file.h"
 #include "src/report/json_io.h"
 
 namespace int8attn {
@@ -41,13 +43,10 @@ size_t whole_lines_length(const std::string& text, bool& needs_newline) {
   return last_start;
 }
 
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
+// An output that cannot be written (exit 2, as for -o), not a kernel's failure (exit 1).
 [[noreturn]] void throw_io(const std::string& path, const std::string& what) {
-  throw std::runtime_error("checkpoint " + path + ": " + what + ": " + std::strerror(errno));
+  throw OutputError("checkpoint " + path + ": " + what + ": " + std::strerror(errno) +
+                    " (the cases it holds are kept; --resume continues from them)");
 }
 
 }  // namespace
@@ -77,22 +76,26 @@ void CheckpointWriter::close() {
 void CheckpointWriter::open(const std::string& path, json header, bool append) {
   close();
   path_ = path;
+  // Appending only: a line is never written over another, even if someone cut the file.
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_io(path, "cannot open");
+  // One writer: a second sweep on the same -o would cut this one's checkpoint and interleave
+  // its lines. Taken before anything is cut; where locks are not supported, none is taken.
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    close();
+    throw OutputError("checkpoint " + path + ": another sweep is writing it (a sweep with the same -o is running); "
+                      "wait for it to finish or choose another -o");
+  }
   size_t keep = 0;
   bool needs_newline = false;
-  if (append && file_exists(path)) keep = whole_lines_length(read_text_file(path), needs_newline);
-
+  if (append) keep = whole_lines_length(read_text_file(path), needs_newline);
+  if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0) throw_io(path, "cannot cut it");
   if (keep == 0) {  // a new file (or one whose header line itself was torn)
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw_io(path, "cannot create");
     if (!header.is_object()) header = json::object();
     header["schema"] = kCheckpointSchema;
     write_line(dump_line(header));
     return;
   }
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd_ < 0) throw_io(path, "cannot open for appending");
-  if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0) throw_io(path, "cannot cut the torn last line");
-  if (::lseek(fd_, 0, SEEK_END) < 0) throw_io(path, "cannot seek");
   if (needs_newline) write_line("\n");
 }
 
@@ -162,12 +165,25 @@ json parse_header(const std::string& path, const std::vector<LineRef>& lines) {
 
 }  // namespace
 
+bool torn_checkpoint_header(const std::string& text) {
+  // The header as this tool writes it (keys in order: "backend" first), cut before its end.
+  constexpr std::string_view kStart = "{\"backend\":";
+  if (text.find('\n') != std::string::npos || text.compare(0, kStart.size(), kStart) != 0) return false;
+  try {
+    parse_json_text(text);
+    return false;
+  } catch (const JsonTextError& e) {
+    return e.syntax();
+  }
+}
+
 bool replaceable_by_checkpoint(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
   std::string head(size_t{1} << 20, '\0');  // a header is far shorter; a longer first line is not one
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
+  if (torn_checkpoint_header(head)) return true;  // killed while writing its first line
   const std::vector<LineRef> lines = non_blank_lines(head);
   if (lines.empty()) return head.size() < (size_t{1} << 20);  // empty or blank
   try {

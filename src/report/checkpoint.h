@@ -24,6 +24,10 @@ std::string checkpoint_path_for(const std::string& report_path);
 // empty or its first non-blank line is a checkpoint header. Anything else there is the user's.
 bool replaceable_by_checkpoint(const std::string& path);
 
+// Whether `text` (a whole checkpoint file) is only the start of a header, cut by a kill or a
+// full disk while the first line was written: a checkpoint with no finished case.
+bool torn_checkpoint_header(const std::string& text);
+
 class CheckpointWriter {
  public:
   CheckpointWriter() = default;
@@ -36,9 +40,10 @@ class CheckpointWriter {
   // append == false, or no file yet: starts a new file with `header` ("schema" is filled in).
   // append == true and a file exists: keeps its lines (the caller has checked its header with
   // read_checkpoint), cuts a torn last line, and continues after it.
-  // Throws std::runtime_error naming the path.
+  // Refuses (OutputError) a checkpoint another process holds open for writing: one writer a
+  // file. Throws OutputError naming the path and the OS reason.
   void open(const std::string& path, nlohmann::json header, bool append);
-  // Writes one line and fsyncs it. Throws std::runtime_error naming the path.
+  // Writes one line and fsyncs it. Throws OutputError naming the path (a full disk: exit 2).
   void append(const CaseResult& result);
   void close();
   bool is_open() const { return fd_ >= 0; }

@@ -454,6 +454,68 @@ TEST_F(HostileTest, ResumeRefusesALineWhoseFieldsAreNotItsCase) {
   }
 }
 
+// --- the checkpoint under a second sweep, a torn header, a full disk, a late Ctrl-C (s47 hunt) ---
+
+TEST_F(HostileTest, ASecondWriterOfACheckpointIsRefusedBeforeItCutsIt) {
+  const std::string ckpt = path("r.json.ckpt.jsonl");
+  CheckpointWriter first;
+  first.open(ckpt, nlohmann::json::object(), false);
+  first.append(CaseResult{});
+  const std::string before = read("r.json.ckpt.jsonl");
+  CheckpointWriter second;
+  EXPECT_THROW(second.open(ckpt, nlohmann::json::object(), false), OutputError);
+  EXPECT_EQ(read("r.json.ckpt.jsonl"), before);  // not cut
+  first.close();
+  EXPECT_NO_THROW(second.open(ckpt, nlohmann::json::object(), false));
+}
+
+TEST_F(HostileTest, ACheckpointThatCannotBeWrittenIsAnOutputError) {
+  CheckpointWriter writer;
+  EXPECT_THROW(writer.open("/dev/full", nlohmann::json::object(), false), OutputError);  // exit 2, not 1
+}
+
+TEST_F(HostileTest, ATornHeaderIsACheckpointWithNoCaseYet) {
+  write("torn.ckpt.jsonl", R"({"backend":"cpu","config_path":"../s20.json","config_sha)");
+  EXPECT_TRUE(torn_checkpoint_header(read("torn.ckpt.jsonl")));
+  EXPECT_TRUE(replaceable_by_checkpoint(path("torn.ckpt.jsonl")));
+  EXPECT_FALSE(torn_checkpoint_header(R"({"backend": "mine, with a newline"})" "\n"));
+  EXPECT_FALSE(replaceable_by_checkpoint(path("no-such-file")));
+  write("notes.txt", "my notes, no newline");
+  EXPECT_FALSE(replaceable_by_checkpoint(path("notes.txt")));
+
+  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
+  QuickBackend backend;
+  SweepOptions options;
+  options.output_path = path("r.json");
+  options.progress = ProgressMode::None;
+  options.resume = true;
+  write("r.json.ckpt.jsonl", read("torn.ckpt.jsonl"));
+  const SweepOutcome out = run_sweep(config, backend, options, ToolInfo{});  // starts over
+  EXPECT_EQ(out.resumed_cases, 0);
+  EXPECT_EQ(out.report.cases.size(), 2u);
+  EXPECT_TRUE(out.report.complete);
+}
+
+TEST_F(HostileTest, ACtrlCAfterTheLastCaseLeavesACompleteReport) {
+  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4], "head_dim": [8]}})", "c.json");
+  QuickBackend backend;
+  backend.interrupt_after_first = true;  // the flag is raised while the only case runs
+  SweepOptions options;
+  options.output_path = path("r.json");
+  options.progress = ProgressMode::None;
+  const SweepOutcome out = run_sweep(config, backend, options, ToolInfo{});
+  EXPECT_FALSE(out.interrupted);
+  EXPECT_TRUE(out.report.complete);
+  EXPECT_FALSE(fs::exists(path("r.json.ckpt.jsonl")));
+}
+
+TEST_F(HostileTest, AWriteProtectedFileIsRefusedEvenForRoot) {
+  write("keep.json", "mine");
+  ::chmod(path("keep.json").c_str(), 0444);
+  EXPECT_THROW(check_output_path(path("keep.json"), {}, "-o"), OutputError);
+  EXPECT_EQ(read("keep.json"), "mine");
+}
+
 // --- item 11: exclude rules are validated in bounded time ---------------------------------
 
 TEST_F(HostileTest, ManyExcludeRulesOverManyCasesStayFast) {
