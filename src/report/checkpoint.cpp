@@ -53,7 +53,6 @@ size_t whole_lines_length(const std::string& text, bool& needs_newline) {
 
 std::string checkpoint_path_for(const std::string& report_path) { return report_path + ".ckpt.jsonl"; }
 
-
 CheckpointWriter::~CheckpointWriter() { close(); }
 
 CheckpointWriter::CheckpointWriter(CheckpointWriter&& other) noexcept

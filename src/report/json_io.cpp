@@ -589,7 +589,8 @@ void require(const Node& n, const char* key, bool ok, const char* expected) {
 void read(const Node& n, LatencyStats& out) {
   read_fields(n, out);
   const auto time = [](double ms) { return std::isfinite(ms) && ms >= 0; };
-  for (auto [key, ms] : {std::pair{"median_ms", out.median_ms}, {"mean_ms", out.mean_ms}, {"min_ms", out.min_ms}, {"max_ms", out.max_ms},
+  for (auto [key, ms] : {std::pair{"median_ms", out.median_ms}, {"mean_ms", out.mean_ms}, {"min_ms", out.min_ms},
+                         {"max_ms", out.max_ms},
                          {"p10_ms", out.p10_ms}, {"p90_ms", out.p90_ms}, {"stddev_ms", out.stddev_ms},
                          {"rel_noise", out.rel_noise}}) {
     require(n, key, time(ms), "a finite number >= 0");
@@ -608,7 +609,8 @@ void read(const Node& n, Accuracy& out) {
                         {"mean_abs_error", out.mean_abs_error}, {"rel_l2", out.rel_l2}}) {
     require(n, key, error(e), "a number >= 0 (or \"nan\", \"inf\")");
   }
-  require(n, "cosine", std::isnan(out.cosine) || std::fabs(out.cosine) <= 1.0 + 1e-6, "a number in [-1, 1] (or \"nan\")");
+  require(n, "cosine", std::isnan(out.cosine) || std::fabs(out.cosine) <= 1.0 + 1e-6,
+          "a number in [-1, 1] (or \"nan\")");
   require(n, "nonfinite", out.nonfinite >= 0, "a count >= 0");
   require(n, "max_abs_index", out.max_abs_index >= 0, "an index >= 0");
 }
@@ -627,7 +629,8 @@ void read(const Node& n, AttnDims& out) {
                            {"seq_q", out.seq_q}, {"seq_kv", out.seq_kv}, {"head_dim", out.head_dim}}) {
     require(n, key, size >= 1, "an integer >= 1");
   }
-  require(n, "sm_scale", std::isfinite(out.sm_scale) && out.sm_scale >= 0, "a finite number >= 0 (0: 1/sqrt(head_dim))");
+  require(n, "sm_scale", std::isfinite(out.sm_scale) && out.sm_scale >= 0,
+          "a finite number >= 0 (0: 1/sqrt(head_dim))");
 }
 
 // One result per kernel: compare and the views key on (case, kernel).
