@@ -1,7 +1,7 @@
 // int8attn-bench command line: CLI11 wiring only, one function per subcommand.
 // Exit codes: 0 success, 1 a kernel error in a sweep or a regression in compare,
-// 2 bad input or usage or an output that cannot be written, 130 interrupted sweep (report of
-// the finished cases written).
+// 2 bad input or usage or an output that cannot be written, 3 the tool itself failed (out of
+// memory, a bug: never a verdict), 130 interrupted sweep (report of the finished cases written).
 #include <unistd.h>
 
 #include <cmath>
@@ -51,6 +51,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitInternal = 3;
 constexpr int kExitInterrupted = 130;
 
 ToolInfo tool_info() { return {"int8attn-bench", INT8ATTN_VERSION, INT8ATTN_GIT_COMMIT}; }
@@ -800,9 +801,9 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     diag("error: {}\n", e.what());
     return kExitUsage;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // neither the input nor a kernel: not 1, which compare's CI reads as a regression
     diag("error: {}\n", e.what());
-    return kExitFailure;
+    return kExitInternal;
   }
   return exit_code;
 }
