@@ -6,10 +6,15 @@
 # or status change, a missing or a new case fails. The CPU emulation is deterministic, so any
 # change in the numerics fails here until the baselines are regenerated in the same commit:
 #   scripts/ci-gate.sh --update     # rewrites the baselines; commit them with a reason
+#   BENCH, BUILD_DIR: the tool and the folder for the candidates (default build/...); relative
+#   paths are relative to where the script is run from.
 set -euo pipefail
+[[ $# -eq 0 || ( $# -eq 1 && $1 == --update ) ]] || { echo "usage: scripts/ci-gate.sh [--update]" >&2; exit 2; }
+bench=${BENCH:+$(realpath -m "$BENCH")}
+build=${BUILD_DIR:+$(realpath -m "$BUILD_DIR")}
 cd "$(dirname "$0")/.."
-bench=${BENCH:-build/int8attn-bench}
-build=${BUILD_DIR:-build}
+bench=${bench:-build/int8attn-bench}
+build=${build:-build}
 update=0
 [[ "${1:-}" == --update ]] && update=1
 

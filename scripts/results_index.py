@@ -45,7 +45,12 @@ def row(path):
 
 
 def index(results_dir):
-    return HEADER + "".join(row(p) for p in sorted(results_dir.glob("*.json")))
+    if not results_dir.is_dir():
+        raise ValueError(f"{results_dir}: expected a folder of reports")
+    reports = sorted(results_dir.glob("*.json"))
+    if not reports:  # a typo would otherwise write an empty index over the real one
+        raise ValueError(f"{results_dir}: expected *.json reports, found none")
+    return HEADER + "".join(row(p) for p in reports)
 
 
 def main(argv):
@@ -62,7 +67,7 @@ def main(argv):
     results_dir = pathlib.Path(args[0]) if args else pathlib.Path(__file__).resolve().parent.parent / "results"
     try:
         text = index(results_dir)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, AttributeError, TypeError) as e:  # not a report object
         print(f"results_index: {e}", file=sys.stderr)
         return 2
     if check is None:

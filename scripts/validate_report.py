@@ -27,10 +27,14 @@ def main(argv):
         print("validate_report.py: python3-jsonschema is not installed", file=sys.stderr)
         return 2
 
-    with open(argv[1], encoding="utf-8") as f:
-        schema = json.load(f)
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
+    try:
+        with open(argv[1], encoding="utf-8") as f:
+            schema = json.load(f)
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except (OSError, ValueError, jsonschema.exceptions.SchemaError) as e:
+        print(f"validate_report.py: {argv[1]}: not a usable schema: {e}", file=sys.stderr)
+        return 2  # 1 means an invalid report
     validator = validator_class(schema)
 
     failed = 0

@@ -16,9 +16,14 @@ done
 shift $((OPTIND - 1))
 [[ $shards =~ ^[1-9][0-9]*$ && -n $config && -n $out ]] || usage
 [[ -n $bench ]] || { echo "submit.sh: no int8attn-bench on PATH; give -b BENCH" >&2; exit 2; }
-[[ $gpus =~ ^[0-9]+$ ]] || { echo "submit.sh: -g expects a number of GPUs, found '$gpus'" >&2; exit 2; }
+[[ $gpus =~ ^(0|[1-9][0-9]*)$ ]] || { echo "submit.sh: -g expects a number of GPUs, found '$gpus'" >&2; exit 2; }
+# Checked here, not on the cluster: every task would fail, or run another int8attn-bench.
+[[ -f $config && -r $config ]] || { echo "submit.sh: -c $config: expected a readable config file" >&2; exit 2; }
+[[ -f $bench && -x $bench ]] || { echo "submit.sh: -b $bench: expected an executable int8attn-bench" >&2; exit 2; }
 mkdir -p "$out"
-export INT8ATTN_CONFIG=$(realpath "$config") INT8ATTN_OUT=$(realpath "$out") INT8ATTN_BENCH=$(realpath "$bench")
+# Assigned apart from export, so that set -e sees a failing realpath.
+INT8ATTN_CONFIG=$(realpath "$config"); INT8ATTN_OUT=$(realpath "$out"); INT8ATTN_BENCH=$(realpath "$bench")
+export INT8ATTN_CONFIG INT8ATTN_OUT INT8ATTN_BENCH
 export INT8ATTN_SHARDS=$shards INT8ATTN_ARGS="$*"
 gpu_request=()
 ((gpus > 0)) && gpu_request=(--gpus-per-task="$gpus")
