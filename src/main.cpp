@@ -128,14 +128,7 @@ void apply_run_options(const SweepArgs& a, SweepConfig& config) {
     for (const std::string& k : a.kernels) {
       if (!find_kernel(k)) throw std::invalid_argument(fmt::format("--kernels: unknown kernel '{}' (see list-kernels)", k));
     }
-    // As the config's list reads: the reference first, each kernel once.
-    const std::string& reference = kernel_registry().front().name;
-    config.settings.kernels = {reference};
-    for (const std::string& k : a.kernels) {
-      if (std::find(config.settings.kernels.begin(), config.settings.kernels.end(), k) == config.settings.kernels.end()) {
-        config.settings.kernels.push_back(k);
-      }
-    }
+    config.settings.kernels = kernels_in_run_order(a.kernels);  // as the config's list reads
     config.expanded["kernels"] = config.settings.kernels;  // the report says what ran
   }
   if (a.keep_samples) config.settings.measure.keep_samples = true;
@@ -558,12 +551,12 @@ int run_list_kernels(const std::string& format) {
 
 // --- report ----------------------------------------------------------------------------
 int run_report(const std::string& path, const std::string& format, const std::string& output) {
-  if (!output.empty()) check_output_path(output, {{"report", path}}, "-o");
+  const OutputTarget target = output.empty() ? OutputTarget{} : check_output_path(output, {{"report", path}}, "-o");
   Report report = read_report(path);
   summarize(report);  // from the cases, as every write does: a stale or edited summary is not shown
   const std::string text = render_report(report, *parse_report_format(format));
   write_output_file(output.empty() ? std::string(kStdoutPath) : output, text);
-  if (!output.empty() && !check_output_path(output, {}, "-o").to_stdout) diag("{} written\n", output);
+  if (!output.empty() && !target.to_stdout) diag("{} written\n", output);
   return kExitOk;
 }
 

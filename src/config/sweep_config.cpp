@@ -284,19 +284,12 @@ ExcludeRule read_exclude_rule(const JsonNode& node) {
 }
 
 std::vector<std::string> read_kernels(const std::optional<JsonNode>& node) {
-  std::vector<std::string> names;
-  for (const KernelIdentity& k : kernel_identities()) {
-    // The reference runs first whatever the list says: every other kernel is compared to it.
-    if (k.family == KernelFamily::Reference || !node) names.push_back(k.name);
-  }
-  if (!node) return names;
   std::vector<std::string> valid;
   for (const KernelIdentity& k : kernel_identities()) valid.push_back(k.name);
-  for (const JsonNode& element : node->elements(/*non_empty=*/true)) {
-    std::string name = element.as_choice(valid);
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-  }
-  return names;
+  if (!node) return valid;
+  std::vector<std::string> listed;
+  for (const JsonNode& element : node->elements(/*non_empty=*/true)) listed.push_back(element.as_choice(valid));
+  return kernels_in_run_order(listed);
 }
 
 QkRotation read_rotation(const JsonNode& node) {
@@ -572,6 +565,18 @@ RunSettings read_settings(const JsonNode& root) {
 }
 
 }  // namespace
+
+std::vector<std::string> kernels_in_run_order(const std::vector<std::string>& kernels) {
+  std::vector<std::string> names;
+  for (const KernelIdentity& k : kernel_identities()) {
+    // The reference runs first whatever the list says: every other kernel is compared to it.
+    if (k.family == KernelFamily::Reference) names.push_back(k.name);
+  }
+  for (const std::string& name : kernels) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
 
 ConfigError::ConfigError(std::string file, std::string json_path, std::string message)
     // Keys, values and names in the message are the user's text: shown escaped and bounded.

@@ -58,6 +58,10 @@ std::string read_config_text(const std::string& path);
 // merged cases by it.
 std::vector<std::string> expanded_case_ids(const nlohmann::json& expanded, const std::string& path);
 
+// The kernels a sweep runs, in order: the reference first whatever the list says (every other
+// kernel is compared to it), then each listed kernel once. The config's "kernels" and -k.
+std::vector<std::string> kernels_in_run_order(const std::vector<std::string>& kernels);
+
 // The settings as the expanded config writes them (kernels, quantization, reference,
 // measurement, thresholds, cpu): what a checkpoint fingerprints.
 nlohmann::json settings_to_json_expanded(const RunSettings& settings);
