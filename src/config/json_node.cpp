@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "src/config/sweep_config.h"
+#include "src/io/diagnostics.h"
 #include "src/io/json_text.h"
 
 namespace int8attn {
@@ -48,11 +49,7 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 std::string describe_json(const nlohmann::json& value) {
   constexpr size_t kMaxShown = 40;
   std::string text = dump_json(value);
-  if (text.size() > kMaxShown) {
-    size_t cut = kMaxShown;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
-    text = text.substr(0, cut) + "...";
-  }
+  if (text.size() > kMaxShown) text = std::string(utf8_prefix(text, kMaxShown)) + "...";
   if (value.is_null()) return "null";
   if (value.is_boolean()) return "boolean " + text;
   if (value.is_number_integer()) return "integer " + text;

@@ -18,6 +18,13 @@ size_t utf8_char_length(std::string_view text, size_t i) {
   return n;
 }
 
+std::string_view utf8_prefix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return text.substr(0, cut);
+}
+
 std::string terminal_safe(std::string_view text, bool keep_line_breaks) {
   static constexpr const char* kReplacement = "\xEF\xBF\xBD";  // U+FFFD
   std::string out;

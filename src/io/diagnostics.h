@@ -16,6 +16,10 @@ namespace int8attn {
 // Length of the UTF-8 character at text[i] (1-4), or 0 where the bytes there are not one.
 size_t utf8_char_length(std::string_view text, size_t i);
 
+// The longest prefix of `text` of at most `max_bytes` that does not end inside a UTF-8
+// character (a cut message must stay valid UTF-8 for a JSON writer).
+std::string_view utf8_prefix(std::string_view text, size_t max_bytes);
+
 // `text` with what a terminal would act on made inert, for one cell of a table: control
 // characters (C0, DEL, C1) as U+FFFD, tab and newlines as spaces (kept with keep_line_breaks:
 // a quoted CSV field holds them), bytes that are not UTF-8 as U+FFFD. Nothing is cut.

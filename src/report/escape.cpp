@@ -52,7 +52,7 @@ std::string csv_field(const std::string& raw) {
   // =HYPERLINK(...)): such text gets a leading ', numbers and "-" stay as they are.
   if (!text.empty() && std::string_view("=+-@").find(text[0]) != std::string_view::npos && text != "-" &&
       !is_number(text)) {
-    text.insert(0, "'");
+    text = std::string(1, '\'') + text;  // not insert(0, ...): gcc 12 warns (-Wrestrict) on it
   }
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string out = "\"";

@@ -8,10 +8,11 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <utility>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "src/io/diagnostics.h"
 #include "src/io/json_text.h"
 #include "src/io/output_file.h"
 #include "src/model/shard.h"
@@ -408,7 +409,7 @@ struct Node {
 
 std::string describe(const json& v) {
   std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  if (text.size() > 40) text = std::string(utf8_prefix(text, 37)) + "...";  // valid UTF-8 for compare -f json
   return std::string(v.type_name()) + " " + text;
 }
 
