@@ -105,6 +105,18 @@ struct OpMemory {
 // Which tensor to download.
 enum class GpuTensor { Q, K, V, Output };
 
+// What a timed run keeps out of its events. flush_l2: the L2 is flushed first, so the op reads
+// its inputs from memory. hold_launches: the stream is held by a spinning kernel until the op
+// is enqueued (kernels/harness/stream_hold.cuh), so the host's time to plan and enqueue the
+// op's launches is not in the sample; the reference's many launches are never held (they could
+// fill the launch queue). Where launches block (CUDA_LAUNCH_BLOCKING, a sanitizer or profiler
+// that serializes them) the first hold waits out its second and the session holds no more; a
+// hold not released within a second otherwise fails the run.
+struct TimingIsolation {
+  bool flush_l2 = true;
+  bool hold_launches = true;
+};
+
 class GpuSession {
  public:
   // nullptr with `why` when the device cannot be opened.
@@ -128,8 +140,8 @@ class GpuSession {
   GpuStatus prepare(KernelId op);
   // One more run of a part of a prepared op, untimed (warm-up).
   GpuStatus run(KernelId op, RunPart part = RunPart::Whole);
-  // One timed run in ms (CUDA events); L2 flushed first (outside the events) when asked.
-  GpuStatus time_once(KernelId op, bool flush_l2, double& ms, RunPart part = RunPart::Whole);
+  // One timed run in ms (CUDA events), isolated as asked (TimingIsolation).
+  GpuStatus time_once(KernelId op, const TimingIsolation& isolation, double& ms, RunPart part = RunPart::Whole);
   // cudaProfilerStart (on) / cudaProfilerStop (off): the window `ncu --profile-from-start off`
   // and `nsys profile --capture-range=cudaProfilerApi` record (profile --once).
   GpuStatus set_profiler_capture(bool on);
@@ -159,7 +171,9 @@ enum class InjectedFault {
   None,
   KernelError,  // every launch of the op fails with a (non-sticky) launch error
   OutOfMemory,  // the op's allocations after its output buffer fail as cudaMalloc does
+  SlowEnqueue,  // the host sleeps kSlowEnqueueMs before each enqueue of the op (slow planning)
 };
+inline constexpr int kSlowEnqueueMs = 20;
 struct FaultInjection {
   InjectedFault fault = InjectedFault::None;
   KernelId op = KernelId::Reference;

@@ -13,7 +13,7 @@ mkdir -p "$OUT"
 GIT_COMMIT=${GIT_COMMIT:-} STAGES=build BUILD_TARGET=int8attn-bench CUDA_ARCHS=90a BUILD_DIR=/tmp/qc OUT=/tmp/qc-out \
   scripts/device-check.sh > "$OUT/build.txt" 2>&1 || { tail -30 "$OUT/build.txt"; exit 1; }
 bench=/tmp/qc/int8attn-bench
-# Under ncu, which serializes launches, a held sample (harness-stream-hold.patch, where landed)
+# Under ncu, which serializes launches, a held sample (kernels/harness/stream_hold.cuh)
 # would wait out its hold: the ncu runs take a config that turns holding off.
 unheld=()
 if [[ -f kernels/harness/stream_hold.cuh ]]; then

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# The stream hold's probe (research/patches/harness-stream-hold.patch, docs/perf-log.md s46):
-# one device call that says whether the patch is right and what host time the samples held.
+# The stream hold's probe (kernels/harness/stream_hold.cuh, landed in s48; docs/perf-log.md s46, s48):
+# one device call that checks the hold and says what host time the samples held.
 #
-#   git apply research/patches/harness-stream-hold.patch
-#   then on the device (carry [".deps"]): GIT_COMMIT=<hash here>+hold OUT=$OUT research/stream_hold_probe.sh
+#   on the device (carry [".deps"]): GIT_COMMIT=<hash here> OUT=$OUT research/stream_hold_probe.sh
 #
 # Runs, in order:
 #   1. scripts/device-check.sh's build, gpu-tests and sanitize stages (every sweep of the GPU
@@ -17,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 if [[ ! -f kernels/harness/stream_hold.cuh ]]; then
-  echo "stream_hold_probe: no kernels/harness/stream_hold.cuh; git apply research/patches/harness-stream-hold.patch first" >&2
+  echo "stream_hold_probe: no kernels/harness/stream_hold.cuh in this tree" >&2
   exit 2
 fi
 OUT=${OUT:-/tmp/hold-probe}

@@ -8,7 +8,11 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "common/half.h"
@@ -19,6 +23,7 @@
 #include "kernels/harness/device_allocator.cuh"
 #include "kernels/harness/harness_ops.cuh"
 #include "kernels/harness/reference.cuh"
+#include "kernels/harness/stream_hold.cuh"
 
 namespace int8attn::gpu {
 
@@ -139,6 +144,8 @@ struct GpuSession::Impl {
   cudaEvent_t start = nullptr, stop = nullptr;
   DeviceAllocator alloc;
   DeviceBuffer<uint8_t> flush;  // L2 flush, outside the tally
+  StreamHold hold;              // keeps host time out of the timed runs (stream_hold.cuh)
+  bool holds_fail = false;      // launches block in this process: time_once
   DeviceBuffer<ErrorPartial> partials;
   AttnDims dims;
   OpSettings settings;
@@ -229,6 +236,7 @@ struct GpuSession::Impl {
     }
     OpState& s = state(op);
     const QuantConfig& cfg = settings.quant;
+    if (injected(InjectedFault::SlowEnqueue, op)) std::this_thread::sleep_for(std::chrono::milliseconds(kSlowEnqueueMs));
     if (injected(InjectedFault::KernelError, op)) {
       throw CudaError(std::string(to_string(op)) + " launch [injected by a test]: " +
                           runtime_error_text(cudaErrorLaunchOutOfResources),
@@ -309,18 +317,40 @@ struct GpuSession::Impl {
     s.memory = {input_bytes() + own_peak, own_peak - output_bytes};
   }
 
-  double time_once(KernelId op, bool flush_l2, RunPart part) {
-    if (flush_l2) {
+  double time_once(KernelId op, const TimingIsolation& isolation, RunPart part) {
+    if (isolation.flush_l2) {
       if (!flush) flush = DeviceBuffer<uint8_t>(alloc, std::max<int64_t>(2 * info.l2_cache_bytes, 1 << 20), false);
       CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, static_cast<size_t>(flush.bytes()), stream));
     }
-    CUDA_CHECK(cudaEventRecord(start, stream));
-    enqueue(op, part);
-    CUDA_CHECK(cudaEventRecord(stop, stream));
+    bool held = isolation.hold_launches && op != KernelId::Reference && !launches_block() && !holds_fail;
+    if (held && !hold.hold(stream)) {  // launches block: this sample (a second late) and the rest unheld
+      holds_fail = true;
+      held = false;
+    }
+    {
+      const ReleaseOnExit release(held ? &hold : nullptr);
+      CUDA_CHECK(cudaEventRecord(start, stream));
+      enqueue(op, part);
+      CUDA_CHECK(cudaEventRecord(stop, stream));
+    }
     CUDA_CHECK(cudaEventSynchronize(stop));
+    if (held && hold.gave_up()) {
+      throw CudaError(std::string(to_string(op)) + ": the stream hold was not released within 1 s (the op's enqueue "
+                          "waited for the GPU); the sample would hold host time; set measurement.hold_launches "
+                          "to false",
+                      cudaSuccess);
+    }
     float ms = 0;
     CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
     return ms;
+  }
+
+  // CUDA_LAUNCH_BLOCKING=1 makes each launch wait for its kernel, a hold's too; holds_fail: a
+  // hold's launch returned only once it had given up (a sanitizer or profiler that serializes
+  // launches), so the session holds no more.
+  static bool launches_block() {
+    const char* blocking = std::getenv("CUDA_LAUNCH_BLOCKING");
+    return blocking != nullptr && std::strcmp(blocking, "1") == 0;
   }
 
   ErrorMetrics compare(KernelId op) {
@@ -439,8 +469,8 @@ GpuStatus GpuSession::run(KernelId op, RunPart part) {
   });
 }
 
-GpuStatus GpuSession::time_once(KernelId op, bool flush_l2, double& ms, RunPart part) {
-  return impl_->guarded([&] { ms = impl_->time_once(op, flush_l2, part); });
+GpuStatus GpuSession::time_once(KernelId op, const TimingIsolation& isolation, double& ms, RunPart part) {
+  return impl_->guarded([&] { ms = impl_->time_once(op, isolation, part); });
 }
 
 GpuStatus GpuSession::set_profiler_capture(bool on) {

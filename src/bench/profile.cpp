@@ -227,7 +227,8 @@ void measure_kernel(gpu::GpuSession& session, KernelId op, const ProfilePlan& pl
     for (int i = 0; i < m.warmup_runs; ++i) check(session.run(op, RunPart::KernelOnly), "warm-up");
     double ms = 0;
     ProfilerCapture capture(session);
-    check(session.time_once(op, m.flush_l2, ms, RunPart::KernelOnly), "the profiled launch");
+    // Not held: a profiler that serializes launches (Nsight Compute) would keep the hold waiting.
+    check(session.time_once(op, {m.flush_l2, false}, ms, RunPart::KernelOnly), "the profiled launch");
     capture.close();
     r.kernel_latency = compute_latency_stats({ms}, m.keep_samples);
     r.kernel_latency->stop_reason = "once";
@@ -235,7 +236,7 @@ void measure_kernel(gpu::GpuSession& session, KernelId op, const ProfilePlan& pl
     auto latency = [&](RunPart part, const char* what) {
       return measure_latency(m, [&] { check(session.run(op, part), "warm-up"); }, [&] {
         double ms = 0;
-        check(session.time_once(op, m.flush_l2, ms, part), what);
+        check(session.time_once(op, {m.flush_l2, m.hold_launches}, ms, part), what);
         return ms;
       });
     };

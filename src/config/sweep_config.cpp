@@ -377,7 +377,7 @@ QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks) {
 
 MeasureOptions read_measurement(const JsonNode& node) {
   node.expect_object({"warmup_runs", "min_samples", "max_samples", "max_seconds", "min_seconds",
-                      "target_noise", "flush_l2", "keep_samples"});
+                      "target_noise", "flush_l2", "hold_launches", "keep_samples"});
   MeasureOptions m;
   constexpr int64_t kMaxCount = 1'000'000;
   auto count_from = [](int64_t min) { return [min](const JsonNode& n) { return int(n.as_int(min, kMaxCount)); }; };
@@ -390,6 +390,7 @@ MeasureOptions read_measurement(const JsonNode& node) {
   read_optional(node, "min_seconds", m.min_seconds, non_negative);
   read_optional(node, "target_noise", m.target_noise, non_negative);
   read_optional(node, "flush_l2", m.flush_l2, as_bool);
+  read_optional(node, "hold_launches", m.hold_launches, as_bool);
   read_optional(node, "keep_samples", m.keep_samples, as_bool);
   if (m.min_samples > m.max_samples) {
     (node.has("min_samples") ? node.at("min_samples") : node.at("max_samples"))
@@ -499,7 +500,8 @@ json measure_to_json(const MeasureOptions& m) {
   return {{"warmup_runs", m.warmup_runs},   {"min_samples", m.min_samples},
           {"max_samples", m.max_samples},   {"max_seconds", m.max_seconds},
           {"min_seconds", m.min_seconds},   {"target_noise", m.target_noise},
-          {"flush_l2", m.flush_l2},         {"keep_samples", m.keep_samples}};
+          {"flush_l2", m.flush_l2},         {"hold_launches", m.hold_launches},
+          {"keep_samples", m.keep_samples}};
 }
 
 namespace {

@@ -29,6 +29,7 @@ struct MeasureOptions {
   double min_seconds = 0.2;      // GPU time to collect before the noise rule may stop
   double target_noise = 0.005;   // relative stddev at which sampling stops
   bool flush_l2 = true;
+  bool hold_launches = true;     // the stream held until the op is enqueued (host time out)
   bool keep_samples = false;     // write every sample into the report
 };
 

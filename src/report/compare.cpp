@@ -311,7 +311,7 @@ std::optional<std::string> config_difference(const ConfigInfo& base, const Confi
 }
 
 // The measurement settings that change what a sample holds (not how many are taken).
-constexpr const char* kSampleSettings[] = {"flush_l2"};
+constexpr const char* kSampleSettings[] = {"flush_l2", "hold_launches"};
 
 // "the reports were measured differently: measurement.flush_l2 true vs false" where one of
 // kSampleSettings differs ("absent": a report from before the setting existed). From the

@@ -19,7 +19,9 @@ std::string mode_line(const ProfileResult& r) {
     return fmt::format("--once: each kernel launched once after {} warm-up run(s), inside cudaProfilerStart/Stop; "
                        "{}; kernel ms is that one launch", m.warmup_runs, flush);
   }
-  return fmt::format("kernel-only: the attention kernel alone, its quantization timed apart; medians; {}", flush);
+  const std::string held = m.hold_launches ? "; launches held until enqueued (host time outside the events)" : "";
+  return fmt::format("kernel-only: the attention kernel alone, its quantization timed apart; medians; {}{}", flush,
+                     held);
 }
 
 }  // namespace

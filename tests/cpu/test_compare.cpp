@@ -625,6 +625,13 @@ TEST(Compare, MeasuredDifferentlyIsSaid) {
   result = compare_reports(base, cand, CompareOptions{});
   ASSERT_EQ(result.notes.size(), 1u);
   EXPECT_NE(result.notes[0].find("measurement.flush_l2 true vs absent"), std::string::npos) << result.notes[0];
+  // Reports from before the stream hold held host time in their small cases' samples.
+  cand = base;
+  base.config.settings["measurement"]["hold_launches"] = true;
+  result = compare_reports(base, cand, CompareOptions{});
+  ASSERT_EQ(result.notes.size(), 1u);
+  EXPECT_NE(result.notes[0].find("measurement.hold_launches true vs absent"), std::string::npos) << result.notes[0];
+  base.config.settings["measurement"].erase("hold_launches");
   // The options (after the command line) win over the config file's settings.
   cand = base;
   cand.config.options = {{"measurement", {{"flush_l2", false}}}};

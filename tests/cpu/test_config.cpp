@@ -153,6 +153,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"everything_excluded", minimal_config("", R"(, "exclude": [{"head_dim": 64}])"), "exclude"},
         BadConfig{"negative_threshold", minimal_config("", R"(, "thresholds": {"max_mse": -1})"),
                   "thresholds.max_mse"},
+        BadConfig{"hold_launches_not_a_bool", minimal_config("", R"(, "measurement": {"hold_launches": 1})"),
+                  "measurement.hold_launches"},
         BadConfig{"min_over_max_samples", minimal_config("", R"(, "measurement": {"min_samples": 50, "max_samples": 20})"),
                   "measurement.min_samples"},
         BadConfig{"min_over_max_seconds_written", minimal_config("", R"(, "measurement": {"min_seconds": 0.5, "max_seconds": 0.1})"),
@@ -337,6 +339,7 @@ TEST(Defaults, AreFilledFromTheStructs) {
   EXPECT_EQ(expanded["quantization"]["p_quant"], "u8x255");
   EXPECT_EQ(expanded["quantization"]["qk_granularity"], "per-token");
   EXPECT_EQ(expanded["measurement"]["max_samples"], defaults.measure.max_samples);
+  EXPECT_EQ(expanded["measurement"]["hold_launches"], true);  // host time kept out of the samples
   EXPECT_TRUE(expanded["thresholds"]["max_rel_l2"].is_null());
   EXPECT_EQ(expanded["reference"]["precision"], "fp32");
   EXPECT_EQ(expanded["axes"]["batch"], nlohmann::json::array({1}));
@@ -357,6 +360,7 @@ TEST(Defaults, SettingsAreRead) {
       "quantization": {"qk_granularity": "per-block", "qk_block": 128, "p_quant": "s8x127", "smooth_k": false},
       "reference": {"precision": "fp16"},
       "thresholds": {"max_rel_l2": 0.02, "min_cosine": 0.99},
+      "measurement": {"hold_launches": false},
       "cpu": {"threads": 3})"), "x.json");
   EXPECT_EQ(config.settings.quant.qk_granularity, QkGranularity::PerBlock);
   EXPECT_EQ(config.settings.quant.qk_block, 128);
@@ -366,6 +370,8 @@ TEST(Defaults, SettingsAreRead) {
   EXPECT_EQ(config.settings.thresholds.max_rel_l2, 0.02);
   EXPECT_EQ(config.settings.thresholds.min_cosine, 0.99);
   EXPECT_EQ(config.settings.cpu.threads, 3);
+  EXPECT_FALSE(config.settings.measure.hold_launches);
+  EXPECT_EQ(config.expanded["measurement"]["hold_launches"], false);
 }
 
 // scripts/ci-gate.sh gates every configs/ci-cpu*.json: together they must give every

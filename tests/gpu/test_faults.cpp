@@ -204,6 +204,46 @@ TEST(GpuFaultSession, OutOfMemoryReleasesWhatTheKernelHadAllocated) {
   EXPECT_EQ(s->allocated_bytes(), before);
 }
 
+// The stream hold (kernels/harness/stream_hold.cuh) keeps the host's time to enqueue an op out
+// of its sample: with the host sleeping kSlowEnqueueMs before each enqueue (a slow launch
+// plan), an unheld sample holds the sleep and a held one only the GPU's work; the reference is
+// never held. Then the held op times as it did before the fault, within the GPU's own spread.
+TEST(GpuFaultSession, HeldLaunchesKeepHostTimeOutOfTheSample) {
+  std::string why;
+  if (gpu::device_count(why) == 0) GTEST_SKIP() << why;
+  auto s = gpu::GpuSession::open(0, why);
+  ASSERT_TRUE(s) << why;
+  const AttnDims dims = make_dims(1, 4, 4, 256, 256, 64, false);
+  s->set_op_settings({});
+  ASSERT_TRUE(s->set_inputs(dims, gpu::InputGenSpec{}).ok);
+  ASSERT_TRUE(s->prepare(KernelId::Reference).ok);
+  const gpu::GpuStatus prepared = s->prepare(KernelId::Fp16Flash);
+  if (prepared.not_supported) GTEST_SKIP() << "fp16-fa not on this device: " << prepared.message;
+  ASSERT_TRUE(prepared.ok) << prepared.message;
+  const double sleep_ms = gpu::kSlowEnqueueMs;
+  auto time = [&](KernelId op, bool held) {
+    double ms = -1;
+    const gpu::GpuStatus st = s->time_once(op, {true, held}, ms);
+    EXPECT_TRUE(st.ok) << st.message;
+    return ms;
+  };
+  const double quiet = time(KernelId::Fp16Flash, true);
+  ASSERT_LT(quiet, sleep_ms / 4) << "a 256-token fp16-fa run should take microseconds";
+  gpu::inject_fault_for_testing({InjectedFault::SlowEnqueue, KernelId::Fp16Flash, dims.seq_kv});
+  EXPECT_GE(time(KernelId::Fp16Flash, false), 0.9 * sleep_ms) << "unheld, the sleep is between the events";
+  const double held = time(KernelId::Fp16Flash, true);
+  EXPECT_LT(held, sleep_ms / 4) << "held, the GPU waits until the op is enqueued";
+  gpu::inject_fault_for_testing({InjectedFault::SlowEnqueue, KernelId::Reference, dims.seq_kv});
+  EXPECT_GE(time(KernelId::Reference, true), 0.9 * sleep_ms) << "the reference is never held";
+  gpu::inject_fault_for_testing({});
+  // A failed enqueue releases the stream: the next held sample runs at once.
+  gpu::inject_fault_for_testing({InjectedFault::KernelError, KernelId::Fp16Flash, dims.seq_kv});
+  double ms = 0;
+  EXPECT_FALSE(s->time_once(KernelId::Fp16Flash, {true, true}, ms).ok);
+  gpu::inject_fault_for_testing({});
+  EXPECT_LT(time(KernelId::Fp16Flash, true), sleep_ms / 4);
+}
+
 std::vector<float> download(gpu::GpuSession& s, gpu::GpuTensor t, KernelId op, int64_t count) {
   std::vector<float> out(static_cast<size_t>(count));
   const gpu::GpuStatus st = s.download(t, op, 0, count, out.data());
