@@ -295,7 +295,10 @@ int run_sweep_command(const SweepArgs& a) {
   const SweepOutcome outcome =
       a.devices.empty() ? run_on_one_device(a, config, options) : run_on_devices(a, config, options);
   print_report_view(a, outcome.report, output.to_stdout);
-  if (!a.quiet) {
+  if (!outcome.report_written) {
+    diag("{} left as it was: the sweep stopped before any case finished, so there was nothing to replace it "
+         "with{}\n", a.output, outcome.interrupted ? "" : " (no worker left)");
+  } else if (!a.quiet) {
     diag("{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : a.output,
          outcome.report.cases.size(),
          outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",

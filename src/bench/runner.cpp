@@ -15,6 +15,7 @@
 #include "src/bench/plan.h"
 #include "src/io/diagnostics.h"
 #include "src/io/json_text.h"
+#include "src/io/output_file.h"
 #include "src/report/checkpoint.h"
 #include "src/report/json_diff.h"
 #include "src/report/json_io.h"
@@ -311,7 +312,12 @@ SweepOutcome SweepSession::finish(bool interrupted, bool all_ran) {
   report.complete = !interrupted && all_ran;
   report.finished_at = utc_now();
   summarize(report);
-  write_report_atomic(report, options_.output_path);
+  // A Ctrl-C before the first case finished has nothing to put in place of an earlier report.
+  std::error_code ignored;
+  const bool keeps_earlier_file = !report.complete && report.cases.empty() && options_.output_path != kStdoutPath &&
+                                  std::filesystem::is_regular_file(options_.output_path, ignored);
+  outcome_.report_written = !keeps_earlier_file;
+  if (outcome_.report_written) write_report_atomic(report, options_.output_path);
   if (report.complete && checkpoint_.is_open()) {
     checkpoint_.close();
     if (!keep_checkpoint_) std::filesystem::remove(checkpoint_path_);

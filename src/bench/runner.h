@@ -32,6 +32,9 @@ struct SweepOutcome {
   int64_t kernel_errors = 0;
   int64_t resumed_cases = 0;
   bool workers_lost = false;  // several devices: every worker gone before the last case
+  // False where an incomplete sweep finished no case and -o named an existing file: that
+  // file (a report of an earlier run) is left as it was instead of replaced by nothing.
+  bool report_written = true;
 };
 
 // Thrown for a checkpoint that does not belong to this config/backend (exit code 2).

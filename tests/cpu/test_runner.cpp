@@ -223,6 +223,29 @@ TEST_F(RunnerTest, InterruptKeepsFinishedCasesAndResumeCompletesTheRest) {
   EXPECT_EQ(rest.report.cases[3].id, make_config().cases[3].id);
 }
 
+// Ctrl-C before the first case finished: an earlier run's report at -o is kept, not replaced
+// by one with no case; where -o is new, the incomplete report is written as before.
+TEST_F(RunnerTest, InterruptBeforeAnyCaseKeepsAnEarlierReport) {
+  ScriptedBackend backend;
+  const SweepOutcome earlier = run_sweep(make_config(), backend, options_, ToolInfo{});
+  ASSERT_TRUE(earlier.report_written);
+  ASSERT_EQ(read_report(options_.output_path).cases.size(), 4u);
+
+  const SweepConfig config = make_config();
+  SweepOutcome stopped = SweepSession(config, options_, ToolInfo{}, {BackendKind::Cpu, "scripted", {}})
+                             .finish(/*interrupted=*/true, /*all_ran=*/false);
+  EXPECT_FALSE(stopped.report_written);
+  EXPECT_TRUE(read_report(options_.output_path).complete);
+  EXPECT_EQ(read_report(options_.output_path).cases.size(), 4u);
+
+  options_.output_path = (dir_ / "new.json").string();
+  stopped = SweepSession(config, options_, ToolInfo{}, {BackendKind::Cpu, "scripted", {}})
+                .finish(/*interrupted=*/true, /*all_ran=*/false);
+  EXPECT_TRUE(stopped.report_written);
+  EXPECT_FALSE(read_report(options_.output_path).complete);
+  EXPECT_TRUE(read_report(options_.output_path).cases.empty());
+}
+
 TEST_F(RunnerTest, ResumeRefusesACheckpointOfAnotherConfig) {
   ScriptedBackend backend;
   backend.on_case = [&](const BenchCase&) { sweep_interrupt_flag().store(true); };
