@@ -110,6 +110,7 @@ struct SweepArgs {
   bool quiet = false, resume = false, keep_samples = false, no_progress = false, dry_run = false;
   std::string shard;    // "I/N"
   std::string devices;  // "all" or "0,1,3"
+  double case_timeout_s = 0;  // --case-timeout; 0: none
 };
 
 std::unique_ptr<Backend> select_backend(const SweepArgs& a, const RunSettings& settings) {
@@ -225,7 +226,8 @@ SweepOutcome run_on_one_device(const SweepArgs& a, const SweepConfig& config, co
 
 // --devices: one worker process per device (src/bench/worker_pool.h).
 SweepOutcome run_on_devices(const SweepArgs& a, const SweepConfig& config, const SweepOptions& options) {
-  const WorkerPoolOptions pool = plan_device_workers(parse_device_list(a.devices), a.backend, config.settings.cpu);
+  WorkerPoolOptions pool = plan_device_workers(parse_device_list(a.devices), a.backend, config.settings.cpu);
+  pool.case_timeout_s = a.case_timeout_s;
   if (!a.quiet) {
     std::string labels;
     for (const WorkerSlot& slot : pool.slots) labels += (labels.empty() ? "" : ", ") + slot.label;
@@ -345,7 +347,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                   "CPU emulation (accuracy only, timings meaningless); cuda: GPU only")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   CLI::Option* device = cmd->add_option("--device", a.device, "CUDA device index")->capture_default_str();
-  cmd->add_option("--devices", a.devices,
+  CLI::Option* devices_option = cmd->add_option("--devices", a.devices,
                   "Run on several GPUs of this machine: 'all' or indices such as 0,1,3. One worker process per GPU "
                   "(each sees only its own), cases handed out longest-estimated-first; one report, each case saying "
                   "which device ran it. A worker that dies fails only the case it was running. With --backend cpu "
@@ -356,6 +358,13 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
           },
           ""))
       ->excludes(device);
+  cmd->add_option("--case-timeout", a.case_timeout_s,
+                  "With --devices: a case that has no result after SECONDS (a hung GPU, a kernel that never ends) "
+                  "has its worker killed; the case is recorded as an error of every kernel and the worker starts "
+                  "again for the next ones. A case stops only in a worker process: with one GPU, --devices 0")
+      ->type_name("SECONDS")
+      ->check(finite_number(0, false))
+      ->needs(devices_option);
   cmd->add_option("-k,--kernels", a.kernels, "Run these kernels instead of the config's (the reference always runs)")
       ->delimiter(',');
   cmd->add_option("--filter", a.filter,

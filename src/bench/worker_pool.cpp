@@ -156,6 +156,7 @@ struct Worker {
   WorkerState state = WorkerState::Gone;
   const BenchCase* running = nullptr;
   Clock::time_point running_since;
+  bool overdue = false;  // killed for --case-timeout; its end is still to come
   int restarts = 0;
   std::string fatal;                     // what the worker said before dying
   std::optional<Environment> environment;  // from its first start
@@ -204,6 +205,7 @@ class WorkerPool {
   void wait_for_messages(SweepSession* session);
   void handle_line(Worker& w, const std::string& line, SweepSession* session);
   void handle_exit(Worker& w, SweepSession* session);
+  void kill_overdue();
   void note(SweepSession* session, const std::string& text);
   std::string activity() const;
 
@@ -357,6 +359,18 @@ void WorkerPool::handle_exit(Worker& w, SweepSession* session) {
   spawn(w);
 }
 
+// A worker whose case has run past the timeout is killed; its EOF then comes to handle_exit.
+void WorkerPool::kill_overdue() {
+  if (options_.case_timeout_s <= 0) return;
+  const auto limit = std::chrono::duration<double>(options_.case_timeout_s);
+  for (Worker& w : workers_) {
+    if (w.state != WorkerState::Busy || w.overdue || Clock::now() - w.running_since < limit) continue;
+    w.overdue = true;
+    w.fatal = fmt::format("no result within --case-timeout {:g} s", options_.case_timeout_s);
+    ::kill(w.pid, SIGKILL);
+  }
+}
+
 void WorkerPool::wait_for_messages(SweepSession* session) {
   std::vector<pollfd> fds;
   std::vector<Worker*> owners;
@@ -399,6 +413,7 @@ void WorkerPool::run(const std::vector<const BenchCase*>& queue, SweepSession& s
       ++next;
       w.running = c;
       w.running_since = Clock::now();
+      w.overdue = false;
       w.state = WorkerState::Busy;
       dispatched = true;
     }
@@ -406,6 +421,7 @@ void WorkerPool::run(const std::vector<const BenchCase*>& queue, SweepSession& s
     more_work_ = !stopping && next < queue.size();
     if (!any(WorkerState::Busy) && !(more_work_ && any_alive())) break;
     wait_for_messages(&session);
+    kill_overdue();
   }
   for (Worker& w : workers_) stop(w);
 }

@@ -33,6 +33,9 @@ struct WorkerPoolOptions {
   BackendFactory make_backend;
   bool cuda_visible_devices = false;  // give each worker only its GPU
   int max_restarts = 2;               // per slot, after a death mid-case; then it is retired
+  // > 0: a case with no result after this many seconds (a hung GPU, a kernel that never ends)
+  // has its worker killed; the case fails as for any death and the worker starts again.
+  double case_timeout_s = 0;
 };
 
 // Like run_sweep. Throws std::invalid_argument when no worker starts (each one's reason).

@@ -30,6 +30,7 @@ struct Script {
   std::string interrupt_on;  // send SIGINT to the parent (Ctrl-C) on this case id
   int fail_to_start = -1;    // this slot's backend cannot be made (-2: none can)
   int delay_ms = 0;          // each case but interrupt_on's takes this long
+  std::string hang_on;       // this case takes 30 s (a hung GPU, as far as a test can wait)
 };
 
 class WorkerBackend : public Backend {
@@ -48,6 +49,7 @@ class WorkerBackend : public Backend {
   CaseResult run_case(const BenchCase& c, const std::vector<const KernelSpec*>& kernels, const RunSettings&,
                       const CaseDump&) override {
     if (script_.crash_always || c.id == script_.crash_on) std::abort();
+    for (int s = 0; s < 30 && c.id == script_.hang_on; ++s) std::this_thread::sleep_for(std::chrono::seconds(1));
     if (c.id == script_.interrupt_on) ::kill(::getppid(), SIGINT);
     else if (script_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(script_.delay_ms));
     CaseResult r = case_result_for(c);
@@ -171,6 +173,27 @@ TEST_F(WorkerPoolTest, ACrashFailsOnlyItsCaseAndTheWorkerStartsAgain) {
     }
   }
   EXPECT_EQ(out.kernel_errors, 4);  // the reference, int8-fa, int8-qk and fp16-fa of the one case
+}
+
+TEST_F(WorkerPoolTest, ACaseThatHangsIsKilledAfterTheTimeoutAndTheSweepGoesOn) {
+  const std::string victim = case_id(3);
+  WorkerPoolOptions p = pool({.hang_on = victim});
+  p.case_timeout_s = 0.5;
+  const auto start = std::chrono::steady_clock::now();
+  const SweepOutcome out = run_sweep_on_workers(config_, p, options_, ToolInfo{});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  ASSERT_EQ(ids_of(out.report), ids_of(config_));
+  EXPECT_TRUE(out.report.complete);
+  for (const CaseResult& c : out.report.cases) {
+    const KernelResult& reference = c.kernels.at(0);
+    if (c.id != victim) {
+      EXPECT_EQ(reference.status, KernelStatus::Ok) << c.id;
+      continue;
+    }
+    EXPECT_EQ(reference.status, KernelStatus::Error);
+    EXPECT_NE(reference.reason.find("no result within --case-timeout 0.5 s"), std::string::npos) << reference.reason;
+    EXPECT_GE(c.wall_seconds, 0.5);
+  }
 }
 
 TEST_F(WorkerPoolTest, AWorkerThatCannotStartLeavesItsCasesToTheOthers) {
