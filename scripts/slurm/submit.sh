@@ -17,6 +17,9 @@ shift $((OPTIND - 1))
 [[ $shards =~ ^[1-9][0-9]*$ && -n $config && -n $out ]] || usage
 [[ -n $bench ]] || { echo "submit.sh: no int8attn-bench on PATH; give -b BENCH" >&2; exit 2; }
 [[ $gpus =~ ^(0|[1-9][0-9]*)$ ]] || { echo "submit.sh: -g expects a number of GPUs, found '$gpus'" >&2; exit 2; }
+for arg in "$@"; do
+  [[ $arg != *$'\n'* ]] || { echo "submit.sh: a sweep option holds a line break, which the job cannot be given: '$arg'" >&2; exit 2; }
+done
 # Checked here, not on the cluster: every task would fail, or run another int8attn-bench.
 [[ -f $config && -r $config ]] || { echo "submit.sh: -c $config: expected a readable config file" >&2; exit 2; }
 [[ -f $bench && -x $bench ]] || { echo "submit.sh: -b $bench: expected an executable int8attn-bench" >&2; exit 2; }
@@ -24,7 +27,9 @@ mkdir -p "$out"
 # Assigned apart from export, so that set -e sees a failing realpath.
 INT8ATTN_CONFIG=$(realpath "$config"); INT8ATTN_OUT=$(realpath "$out"); INT8ATTN_BENCH=$(realpath "$bench")
 export INT8ATTN_CONFIG INT8ATTN_OUT INT8ATTN_BENCH
-export INT8ATTN_SHARDS=$shards INT8ATTN_ARGS="$*"
+# One option a line, so that a value with spaces (--dump '/scratch/my dumps') reaches the job whole.
+INT8ATTN_ARGV=$(printf '%s\n' "$@")
+export INT8ATTN_SHARDS=$shards INT8ATTN_ARGV
 gpu_request=()
 ((gpus > 0)) && gpu_request=(--gpus-per-task="$gpus")
 array=$(sbatch --parsable --array=1-"$shards" "${gpu_request[@]}" --output="$INT8ATTN_OUT/sweep-%A_%a.out" \
