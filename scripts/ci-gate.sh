@@ -18,24 +18,43 @@ build=${build:-build}
 update=0
 [[ "${1:-}" == --update ]] && update=1
 
+# A sweep that fails (exit 1: some kernel failed, the report written) is still compared, where
+# the failure shows as ok -> error; one that wrote no report (exit 2 and up) fails the gate.
+# --update rewrites no baseline unless every sweep ran clean: a gate half updated would pass
+# on stale baselines.
 status=0
+names=()
 for config in configs/ci-cpu*.json; do
   name=$(basename "$config" .json)
-  baseline=results/$name-baseline.json
-  out=$build/$name-candidate.json
-  "$bench" sweep --backend cpu -c "$config" -o "$out" --quiet --format none
-  if [[ $update == 1 ]]; then
-    cp "$out" "$baseline"
-    echo "baseline updated: $baseline (commit it, saying why the numbers moved)"
-    continue
+  rc=0
+  "$bench" sweep --backend cpu -c "$config" -o "$build/$name-candidate.json" --quiet --format none || rc=$?
+  if ((rc != 0)); then
+    echo "ci-gate: the sweep of $config failed (exit $rc)" >&2
+    status=1
+    ((rc == 1 && update == 0)) || continue
   fi
+  names+=("$name")
+done
+if [[ $update == 1 ]]; then
+  if [[ $status != 0 ]]; then
+    echo "ci-gate --update: no baseline changed (a sweep failed; fix it and run again)" >&2
+    exit 1
+  fi
+  for name in "${names[@]}"; do
+    cp "$build/$name-candidate.json" "results/$name-baseline.json"
+    echo "baseline updated: results/$name-baseline.json (commit it, saying why the numbers moved)"
+  done
+  exit 0
+fi
+for name in "${names[@]}"; do
+  baseline=results/$name-baseline.json
   if [[ ! -f $baseline ]]; then
-    echo "ci-gate: $config has no baseline $baseline; create it with scripts/ci-gate.sh --update" >&2
+    echo "ci-gate: configs/$name.json has no baseline $baseline; create it with scripts/ci-gate.sh --update" >&2
     status=1
     continue
   fi
-  echo "== $config vs $baseline"
-  "$bench" compare "$baseline" "$out" --mse-tolerance 0 --max-abs-tolerance 0 --rel-l2-tolerance 0 \
-    --fail-on-change --missing fail --junit "$build/ci-gate-$name-junit.xml" || status=1
+  echo "== configs/$name.json vs $baseline"
+  "$bench" compare "$baseline" "$build/$name-candidate.json" --mse-tolerance 0 --max-abs-tolerance 0 \
+    --rel-l2-tolerance 0 --fail-on-change --missing fail --junit "$build/ci-gate-$name-junit.xml" || status=1
 done
 exit $status
