@@ -126,6 +126,21 @@ std::vector<std::string> ids_of(const SweepConfig& config) {
   return ids;
 }
 
+// Every case ran but `victim`, whose reference (and so every kernel) failed; returns it.
+const CaseResult& only_failed_case(const Report& report, const std::string& victim) {
+  const CaseResult* failed = nullptr;
+  for (const CaseResult& c : report.cases) {
+    if (c.id == victim) {
+      failed = &c;
+      continue;
+    }
+    EXPECT_EQ(c.kernels.at(0).status, KernelStatus::Ok) << c.id;
+  }
+  if (!failed) throw std::runtime_error("no case " + victim + " in the report");
+  EXPECT_EQ(failed->kernels.at(0).status, KernelStatus::Error);
+  return *failed;
+}
+
 }  // namespace
 
 TEST_F(WorkerPoolTest, EveryCaseOnceInWorkerProcessesEachCaseWithItsDevice) {
@@ -158,19 +173,13 @@ TEST_F(WorkerPoolTest, ACrashFailsOnlyItsCaseAndTheWorkerStartsAgain) {
   ASSERT_EQ(ids_of(out.report), ids_of(config_));
   EXPECT_TRUE(out.report.complete);
   EXPECT_FALSE(out.workers_lost);
-  for (const CaseResult& c : out.report.cases) {
-    const KernelResult& reference = c.kernels.at(0);
-    if (c.id != victim) {
-      EXPECT_EQ(reference.status, KernelStatus::Ok) << c.id;
-      continue;
-    }
-    EXPECT_EQ(reference.status, KernelStatus::Error);
-    EXPECT_NE(reference.reason.find("killed by signal 6"), std::string::npos) << reference.reason;
-    EXPECT_NE(reference.reason.find("while running this case"), std::string::npos) << reference.reason;
-    for (const KernelResult& k : c.kernels) {
-      if (k.kernel == "fp16-cudnn") EXPECT_EQ(k.status, KernelStatus::Skipped) << "support rules still apply";
-      if (k.kernel == "int8-fa") EXPECT_EQ(k.fallback->decision, Decision::Fp16Fallback);
-    }
+  const CaseResult& failed = only_failed_case(out.report, victim);
+  const std::string& reason = failed.kernels.at(0).reason;
+  EXPECT_NE(reason.find("killed by signal 6"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("while running this case"), std::string::npos) << reason;
+  for (const KernelResult& k : failed.kernels) {
+    if (k.kernel == "fp16-cudnn") EXPECT_EQ(k.status, KernelStatus::Skipped) << "support rules still apply";
+    if (k.kernel == "int8-fa") EXPECT_EQ(k.fallback->decision, Decision::Fp16Fallback);
   }
   EXPECT_EQ(out.kernel_errors, 4);  // the reference, int8-fa, int8-qk and fp16-fa of the one case
 }
@@ -184,16 +193,10 @@ TEST_F(WorkerPoolTest, ACaseThatHangsIsKilledAfterTheTimeoutAndTheSweepGoesOn) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
   ASSERT_EQ(ids_of(out.report), ids_of(config_));
   EXPECT_TRUE(out.report.complete);
-  for (const CaseResult& c : out.report.cases) {
-    const KernelResult& reference = c.kernels.at(0);
-    if (c.id != victim) {
-      EXPECT_EQ(reference.status, KernelStatus::Ok) << c.id;
-      continue;
-    }
-    EXPECT_EQ(reference.status, KernelStatus::Error);
-    EXPECT_NE(reference.reason.find("no result within --case-timeout 0.5 s"), std::string::npos) << reference.reason;
-    EXPECT_GE(c.wall_seconds, 0.5);
-  }
+  const CaseResult& failed = only_failed_case(out.report, victim);
+  const std::string& reason = failed.kernels.at(0).reason;
+  EXPECT_NE(reason.find("no result within --case-timeout 0.5 s"), std::string::npos) << reason;
+  EXPECT_GE(failed.wall_seconds, 0.5);
 }
 
 TEST_F(WorkerPoolTest, AWorkerThatCannotStartLeavesItsCasesToTheOthers) {
