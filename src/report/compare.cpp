@@ -187,36 +187,58 @@ int decision_rank(Decision d) {
   return 0;
 }
 
+// A kernel's decision as compare ranks it: INT8's fallback decision or FP8's verdict, the
+// metric it is reported under, and the reasons of the lower side.
+struct RankedDecision {
+  const char* metric;
+  int rank;
+  std::string name;
+  const std::vector<std::string>* reasons;
+};
+
+std::optional<RankedDecision> ranked_decision(const KernelResult& k) {
+  if (k.fallback) {
+    return RankedDecision{"fallback", decision_rank(k.fallback->decision), to_string(k.fallback->decision),
+                          &k.fallback->reasons};
+  }
+  if (k.fp8_verdict) {
+    return RankedDecision{"fp8_verdict", k.fp8_verdict->decision == Fp8Decision::Fp8 ? 1 : 0,
+                          to_string(k.fp8_verdict->decision), &k.fp8_verdict->reasons};
+  }
+  return std::nullopt;
+}
+
 // Whether a decision moved only because the kernel crossed its case's speed baseline by less
 // than the latency tolerance: the lower side's reasons are all speed reasons, and the speedup
 // changed by at most latency_tolerance (1.004x -> 0.994x between two runs of one build). The
 // verdict then flips with the measurement's noise, which the latency rule does not call a
 // change either.
-bool speed_line_noise(const KernelResult& base, const KernelResult& cand, const CompareOptions& opt) {
+bool speed_line_noise(const KernelResult& base, const KernelResult& cand, const RankedDecision& lower,
+                      const CompareOptions& opt) {
   if (!base.speedup || !cand.speedup || !(*base.speedup > 0) || !(*cand.speedup > 0)) return false;
-  const FallbackDecision& lower =
-      decision_rank(cand.fallback->decision) < decision_rank(base.fallback->decision) ? *cand.fallback : *base.fallback;
   const bool only_speed =
-      !lower.reasons.empty() && std::all_of(lower.reasons.begin(), lower.reasons.end(),
-                                            [](const std::string& r) { return r.rfind(kSpeedReasonPrefix, 0) == 0; });
+      !lower.reasons->empty() && std::all_of(lower.reasons->begin(), lower.reasons->end(),
+                                             [](const std::string& r) { return r.rfind(kSpeedReasonPrefix, 0) == 0; });
   return only_speed && std::fabs(*cand.speedup / *base.speedup - 1.0) <= opt.latency_tolerance;
 }
 
-void compare_fallback(const KernelResult& base_kernel, const KernelResult& cand_kernel, const CompareOptions& opt,
+// INT8's int8 -> fp16-fallback and FP8's fp8 -> fp16 are regressions, the reverse improvements.
+void compare_decision(const KernelResult& base_kernel, const KernelResult& cand_kernel, const CompareOptions& opt,
                       KernelComparison& row) {
-  const FallbackDecision &base = *base_kernel.fallback, &cand = *cand_kernel.fallback;
-  if (base.decision == cand.decision) return;
-  const std::string change = fmt::format("decision {} -> {}", to_string(base.decision), to_string(cand.decision));
-  if (speed_line_noise(base_kernel, cand_kernel, opt)) {
-    add_finding(row, Verdict::Same, "fallback",
+  const std::optional<RankedDecision> base = ranked_decision(base_kernel), cand = ranked_decision(cand_kernel);
+  if (!base || !cand || base->rank == cand->rank) return;
+  const std::string change = fmt::format("decision {} -> {}", base->name, cand->name);
+  const bool worse = cand->rank < base->rank;
+  if (speed_line_noise(base_kernel, cand_kernel, worse ? *cand : *base, opt)) {
+    add_finding(row, Verdict::Same, base->metric,
                 fmt::format("{} at the speed line (speedup {:.3f}x -> {:.3f}x, within the {:.1f}% latency tolerance)",
                             change, *base_kernel.speedup, *cand_kernel.speedup, opt.latency_tolerance * 100.0));
     return;
   }
-  if (decision_rank(cand.decision) < decision_rank(base.decision)) {
-    add_finding(row, Verdict::Regression, "fallback", fmt::format("{} ({})", change, join_reasons(cand.reasons)));
+  if (worse) {
+    add_finding(row, Verdict::Regression, base->metric, fmt::format("{} ({})", change, join_reasons(*cand->reasons)));
   } else {
-    add_finding(row, better_verdict(opt), "fallback", change);
+    add_finding(row, better_verdict(opt), base->metric, change);
   }
 }
 
@@ -254,6 +276,7 @@ KernelComparison compare_kernel(const std::string& case_id, const KernelResult& 
                                 const KernelResult& cand, const CompareOptions& opt) {
   KernelComparison row = new_row(case_id, base.kernel);
   note_absent("fallback", base.fallback, cand.fallback, row);
+  note_absent("fp8_verdict", base.fp8_verdict, cand.fp8_verdict, row);
   if (compare_status(base, cand, opt, row)) {
     note_absent("latency", base.latency, cand.latency, row);
     note_absent("quantize_latency", base.quantize_latency, cand.quantize_latency, row);
@@ -264,7 +287,9 @@ KernelComparison compare_kernel(const std::string& case_id, const KernelResult& 
     }
     if (base.accuracy && cand.accuracy) compare_accuracy(*base.accuracy, *cand.accuracy, opt, row);
   }
-  if (base.fallback && cand.fallback) compare_fallback(base, cand, opt, row);
+  // A kernel the candidate skipped is missing (compare_status); its decision restates the skip.
+  const bool newly_skipped = cand.status == KernelStatus::Skipped && base.status != KernelStatus::Skipped;
+  if (!newly_skipped) compare_decision(base, cand, opt, row);
   return row;
 }
 
@@ -442,14 +467,18 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
                 (row.verdict == Verdict::Missing && options.missing_policy == MissingPolicy::Fail) ||
                 (row.verdict == Verdict::New && options.fail_on_change);
   }
-  if (baseline_runs > 0 && paired == 0) {  // an empty or unrelated candidate: no verdict to give
-    throw CompareInputError(fmt::format("the candidate has none of the baseline's {} (case, kernel) run(s){}: "
-                                        "nothing was compared (an empty or interrupted sweep, or another config?)",
-                                        baseline_runs, options.case_filter.empty() ? "" : " matching --filter"));
-  }
   if (!options.case_filter.empty() && result.rows.empty()) {
     throw CompareInputError(fmt::format("--filter '{}': expected a glob or substring of a case id, found no match "
                                         "in either report", options.case_filter));
+  }
+  if (paired == 0) {  // an empty or unrelated side: no verdict to give
+    const std::string matching = options.case_filter.empty() ? "" : " matching --filter";
+    throw CompareInputError(
+        baseline_runs > 0
+            ? fmt::format("the candidate has none of the baseline's {} (case, kernel) run(s){}: nothing was compared "
+                          "(an empty or interrupted sweep, or another config?)", baseline_runs, matching)
+            : fmt::format("the baseline has no (case, kernel) run{}: nothing was compared (an empty or interrupted "
+                          "sweep?)", matching));
   }
   attach_speedups(baseline, false, result.rows);
   attach_speedups(candidate, true, result.rows);

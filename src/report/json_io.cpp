@@ -596,6 +596,8 @@ void read(const Node& n, LatencyStats& out) {
                          {"rel_noise", out.rel_noise}}) {
     require(n, key, time(ms), "a finite number >= 0");
   }
+  // No run measures 0 ms; compare would have no ratio to judge a slowdown by.
+  require(n, "median_ms", out.median_ms > 0, "a finite number > 0");
   require(n, "samples", out.samples >= 0, "a count >= 0");
   for (size_t i = 0; i < out.raw_ms.size(); ++i) {
     if (!time(out.raw_ms[i])) fail(n.child("raw_ms").element(i), "a finite time >= 0");

@@ -69,7 +69,8 @@ MissingShards missing_shards(const std::vector<MergeInput>& inputs) {
   int64_t count = 0;
   for (const MergeInput& in : inputs) {
     for (const ReportPart& part : parts_of(in)) {
-      if (!part.shard || (count != 0 && part.shard->count != count)) return {};  // not one set of shards
+      if (!part.shard) continue;  // a whole run or a --filter run: the shards beside it still count
+      if (count != 0 && part.shard->count != count) return {};  // not one set of shards
       count = part.shard->count;
       auto [it, inserted] = seen.emplace(part.shard->index, &in.source);
       if (!inserted) {

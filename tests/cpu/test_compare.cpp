@@ -418,6 +418,7 @@ TEST(Compare, MissingCasesFollowThePolicyAndNewCasesNeverFail) {
   auto& skipped = kernel_of(cand, 0, "int8-fa");
   skipped.status = KernelStatus::Skipped;
   skipped.reason = "shape: head_dim 128 not supported";
+  skipped.fallback = FallbackDecision{Decision::Fp16Fallback, {skipped.reason}};  // as a sweep writes it
   CaseResult extra = cand.cases[0];
   extra.id = "brand-new-case";
   cand.cases.push_back(extra);
@@ -467,6 +468,42 @@ TEST(Compare, ACandidateWithNoneOfTheBaselinesRunsIsAnInputError) {
   Report one = base;
   one.cases.resize(1);
   EXPECT_NO_THROW(compare_reports(base, one, CompareOptions{}));
+}
+
+// Nor does an empty baseline give one: every candidate run would be "new" and the gate pass.
+TEST(Compare, ABaselineWithNoRunIsAnInputError) {
+  const Report cand = make_report(SweepShape{}, 1);
+  Report empty = cand;
+  empty.cases.clear();
+  EXPECT_THROW(compare_reports(empty, cand, CompareOptions{}), CompareInputError);
+  for (CaseResult& c : empty.cases = cand.cases) c.kernels.clear();
+  EXPECT_THROW(compare_reports(empty, cand, CompareOptions{}), CompareInputError);
+}
+
+// FP8's verdict is judged like INT8's decision: fp8 -> fp16 fails, the reverse is better, and
+// a verdict the candidate lacks is missing.
+TEST(Compare, Fp8VerdictFlipIsARegressionAndItsAbsenceMissing) {
+  Report base = make_report(SweepShape{}, 1);
+  for (CaseResult& c : base.cases) {
+    KernelResult fp8 = kernel_of(base, 0, "fp16-fa");
+    fp8.kernel = "fp8-cudnn";
+    fp8.fp8_verdict = Fp8Verdict{Fp8Decision::Fp8, {}};
+    c.kernels.push_back(fp8);
+  }
+  Report cand = base;
+  kernel_of(cand, 1, "fp8-cudnn").fp8_verdict = Fp8Verdict{Fp8Decision::Fp16, {"accuracy: rel_l2 0.2 > 0.1"}};
+  kernel_of(cand, 2, "fp8-cudnn").fp8_verdict.reset();
+  CompareResult result = compare_reports(base, cand, CompareOptions{});
+  const KernelComparison& flipped = row_of(result, base.cases[1].id, "fp8-cudnn");
+  EXPECT_EQ(flipped.verdict, Verdict::Regression);
+  EXPECT_EQ(flipped.findings.at(0).metric, "fp8_verdict");
+  EXPECT_NE(flipped.findings.at(0).message.find("fp8 -> fp16 (accuracy: rel_l2 0.2"), std::string::npos);
+  EXPECT_EQ(row_of(result, base.cases[2].id, "fp8-cudnn").verdict, Verdict::Missing);
+  EXPECT_EQ(compare_exit_code(result), kExitRegression);
+  kernel_of(cand, 2, "fp8-cudnn").fp8_verdict = Fp8Verdict{Fp8Decision::Fp8, {}};
+  result = compare_reports(cand, base, CompareOptions{});
+  EXPECT_EQ(row_of(result, base.cases[1].id, "fp8-cudnn").verdict, Verdict::Improvement);
+  EXPECT_EQ(compare_exit_code(result), kExitPass);
 }
 
 // A merged report whose shards ran on two GPU models is not the single-GPU baseline's device.

@@ -211,6 +211,14 @@ TEST_F(MergeTest, AMissingShardOrAnIncompletePartMakesItIncomplete) {
   ASSERT_EQ(gap.notes.size(), 1u);
   EXPECT_NE(gap.notes[0].find("2/3"), std::string::npos) << gap.notes[0];
 
+  // A run that is no shard (a --filter run of the same config) beside them hides no gap.
+  MergeInput filtered = shard(3, 3);
+  filtered.source = "filtered.json";
+  filtered.report.shard.reset();
+  const MergeResult mixed = merge({shard(1, 3), filtered}, false);
+  EXPECT_FALSE(mixed.report.complete);
+  EXPECT_NE(mixed.notes.at(0).find("2/3"), std::string::npos) << mixed.notes.at(0);
+
   MergeInput interrupted = shard(2, 3);
   interrupted.report.complete = false;
   const MergeResult m = merge({shard(1, 3), interrupted, shard(3, 3)}, false);

@@ -484,6 +484,7 @@ TEST_F(ReportJsonTest, ImpossibleValuesAndRepeatsAreRefusedWithTheirPath) {
       {"$.cases[0].kernels[1].latency.median_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["median_ms"] = "inf"; }},
       {"$.cases[0].kernels[1].latency.stddev_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["stddev_ms"] = "nan"; }},
       {"$.cases[0].kernels[1].latency.min_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["min_ms"] = -1; }},
+      {"$.cases[0].kernels[1].latency.median_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["median_ms"] = 0; }},
       {"$.cases[0].kernels[1].memory.peak_bytes", [](json& j) { j["cases"][0]["kernels"][1]["memory"]["peak_bytes"] = -1; }},
       {"$.cases[0].dims.seq_q", [](json& j) { j["cases"][0]["dims"]["seq_q"] = -5; }},
       {"$.cases[0].dims.heads", [](json& j) { j["cases"][0]["dims"]["heads"] = 0; }},
