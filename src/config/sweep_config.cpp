@@ -168,9 +168,10 @@ void read_family_parameters(const JsonNode& node, InputSpec& in) {
   read_optional(node, "sink_magnitude", in.sink_magnitude, non_negative);
 }
 
-// The largest value an input family generates, with a normal sample at kNormalReach
-// standard deviations (common/input_families.h has the formulas).
-constexpr double kNormalReach = 6;
+// The largest value an input family generates (common/input_families.h has the formulas):
+// a normal draw reaches at most sqrt(-2·ln 2⁻²⁴) = 5.768 (common/rng.h's u1 is at least 2⁻²⁴),
+// and the draws of a sum reach theirs together somewhere in a large tensor.
+constexpr double kNormalReach = 5.77;
 constexpr double kFp16Max = 65504;
 
 double largest_generated_value(const InputSpec& in) {
@@ -178,8 +179,8 @@ double largest_generated_value(const InputSpec& in) {
   switch (in.distribution) {
     case Distribution::OutlierChannels: return normal + in.outlier_magnitude;
     case Distribution::OutlierScale: return normal * std::max({1.0, in.outlier_magnitude, in.q_outlier_magnitude});
-    case Distribution::AttentionSink:  // n + m·u with n, u ~ N(0, 1) independent: N(0, 1 + m²)
-      return normal * std::hypot(1.0, std::max(in.sink_magnitude, double{kSinkQueryAlignment}));
+    case Distribution::AttentionSink:  // n + m·u: u is one draw per channel, n one per token
+      return normal * (1.0 + std::max(in.sink_magnitude, double{kSinkQueryAlignment}));
     default: return normal;
   }
 }

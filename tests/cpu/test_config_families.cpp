@@ -76,6 +76,11 @@ TEST(InputFamilyConfig, ParametersTogetherStayInsideFp16) {
             "axes.input[0]");
   EXPECT_EQ(error_path(config_with(R"({"distribution": "attention-sink", "scale": 1000, "sink_magnitude": 60000})")),
             "axes.input[0]");
+  // A sink key is scale·(n + m·u): both draws at their reach (5.77) in one element of a long K;
+  // seed 2014 generates 89,000 at scale 7719, m 1 (the bound of one normal of variance 1 + m²
+  // let it pass).
+  EXPECT_EQ(error_path(config_with(R"({"distribution": "attention-sink", "scale": 7719, "sink_magnitude": 1})")),
+            "axes.input[0]");
   for (const char* fits : {R"({"distribution": "outlier-channels", "scale": 100, "magnitude": 60000})",
                            R"({"distribution": "outlier-scale", "scale": 10, "magnitude": 1000})",
                            R"({"distribution": "attention-sink", "scale": 1000, "sink_magnitude": 10})",
