@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -88,9 +89,11 @@ void set_sequence_axis(json& axes, const std::string& name, const json& values) 
   axes[name] = values;
 }
 
-// Each seed applies to every input of the list (the config's, or `distribution`'s).
+// Each seed applies to every input of the list (the config's, or `distribution`'s). An
+// `input` that is not a list is left for the reader to refuse.
 void set_seeds(json& axes, const json& seeds) {
-  const json inputs = axes.contains("input") && axes["input"].is_array() ? axes["input"] : json::array({json::object()});
+  if (axes.contains("input") && !axes["input"].is_array()) return;
+  const json inputs = axes.contains("input") ? axes["input"] : json::array({json::object()});
   json seeded = json::array();
   for (const json& input : inputs) {
     for (const json& seed : seeds) {
@@ -139,6 +142,15 @@ std::vector<AxisOption> parse_axis_options(const ConfigOverrides& overrides) {
     }
     options.push_back(std::move(option));
   }
+  const auto given = [&](const char* name) {
+    return std::any_of(options.begin(), options.end(), [&](const AxisOption& o) { return o.name == name; });
+  };
+  if (given("seq_len") && given("seq_q") && given("seq_kv")) {
+    throw std::invalid_argument("-a seq_len with both -a seq_q and -a seq_kv: seq_len would set neither; give "
+                                "seq_len, or seq_q and seq_kv, or seq_len with one of them (it gives the other)");
+  }
+  // seq_len first, whatever the order given: -a seq_q=1 -a seq_len=4096 is a decode sweep too.
+  std::stable_partition(options.begin(), options.end(), [](const AxisOption& o) { return o.name == "seq_len"; });
   // Seeds multiply the input list, so they go after `distribution` replaces it.
   std::stable_partition(options.begin(), options.end(), [](const AxisOption& o) { return o.name != "seed"; });
   return options;
@@ -189,6 +201,24 @@ std::string option_for_path(const ConfigOverrides& overrides, const std::string&
     if (starts_with_path(json_path, std::string("measurement.") + k.key)) return fmt::format("{} {}", k.option, dump_json(k.value));
   }
   return "";
+}
+
+// -a seed=S1..Sn made the file's input k into inputs k·n ... k·n + n−1: an error at one of them
+// is the file's input k. nullopt where no seed was given, -a distribution replaced the list,
+// or the path is not in it.
+std::optional<std::string> file_input_path(const ConfigOverrides& overrides, const std::string& json_path) {
+  size_t seeds = 0;
+  for (const AxisOption& option : parse_axis_options(overrides)) {
+    if (option.name == "distribution") return std::nullopt;
+    if (option.name == "seed") seeds = option.values.size();
+  }
+  const std::string prefix = "axes.input[";
+  if (seeds == 0 || json_path.rfind(prefix, 0) != 0) return std::nullopt;
+  const size_t close = json_path.find(']', prefix.size());
+  if (close == std::string::npos) return std::nullopt;
+  const std::string index = json_path.substr(prefix.size(), close - prefix.size());
+  if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return prefix + std::to_string(std::stoull(index) / seeds) + json_path.substr(close);
 }
 
 void require_axes_without_file(const json& document) {
@@ -248,6 +278,7 @@ SweepConfig load_sweep_config(const std::string& path, const ConfigOverrides& ov
   } catch (const ConfigError& e) {
     const std::string option = option_for_path(overrides, e.json_path());
     if (!option.empty()) throw ConfigError(option, e.json_path(), e.message());
+    if (auto path = file_input_path(overrides, e.json_path())) throw ConfigError(e.file(), *path, e.message());
     // -a seq_q turned the file's seq_len into seq_kv (and -a seq_kv into seq_q): name the key
     // the file has.
     for (const char* renamed : {"axes.seq_q", "axes.seq_kv"}) {

@@ -61,6 +61,14 @@ TEST(ConfigOverrides, OneSequenceFormReplacesTheOther) {
   ASSERT_EQ(decode.cases.size(), 2u);
   EXPECT_EQ(decode.cases[0].id, "b1-h2-kv2-q1-k32-d64-full-normal-s0");
   EXPECT_EQ(decode.cases[1].id, "b1-h2-kv2-q1-k64-d64-full-normal-s0");
+  // In either order, and seq_len with both of the others is refused (it would set neither).
+  const SweepConfig reversed = load_sweep_config("", axes({"heads=2", "head_dim=64", "seq_q=1", "seq_len=32,64"}));
+  ASSERT_EQ(reversed.cases.size(), 2u);
+  EXPECT_EQ(reversed.cases[1].id, decode.cases[1].id);
+  EXPECT_NE(error_of<std::invalid_argument>([] {
+              load_sweep_config("", axes({"heads=2", "head_dim=64", "seq_q=16", "seq_kv=8", "seq_len=4"}));
+            }).find("seq_len would set neither"),
+            std::string::npos);
   // The same on a file's seq_len.
   const SweepConfig file = load_sweep_config(config_path("default.json"), axes({"seq_q=1"}));
   for (const BenchCase& c : file.cases) EXPECT_EQ(c.dims.seq_q, 1) << c.id;
@@ -126,6 +134,15 @@ TEST(ConfigOverrides, TheFilesMistakesNameTheFileAndItsKey) {
   std::ofstream(zero) << R"({"axes": {"heads": [1], "seq_len": [0], "head_dim": [64]}})";
   const std::string input_error = error_of<ConfigError>([&] { load_sweep_config(bogus, axes({"seed=1"})); });
   EXPECT_EQ(input_error.rfind(bogus + ": axes.input[0].distribution:", 0), 0u) << input_error;
+  // -a seed multiplies the file's inputs: an error in its second input is still input[1], and
+  // an `input` that is no list is still the file's error.
+  const std::string two = dir + "/two-inputs.json", no_list = dir + "/no-list.json";
+  std::ofstream(two) << R"({"axes": {"heads": [1], "seq_len": [16], "head_dim": [64], "input": [{}, {"scale": -1}]}})";
+  std::ofstream(no_list) << R"({"axes": {"heads": [1], "seq_len": [16], "head_dim": [64], "input": "notalist"}})";
+  const std::string second = error_of<ConfigError>([&] { load_sweep_config(two, axes({"seed=1,2,3"})); });
+  EXPECT_EQ(second.rfind(two + ": axes.input[1].scale:", 0), 0u) << second;
+  const std::string listless = error_of<ConfigError>([&] { load_sweep_config(no_list, axes({"seed=1"})); });
+  EXPECT_EQ(listless.rfind(no_list + ": axes.input:", 0), 0u) << listless;
   const std::string seq_error = error_of<ConfigError>([&] { load_sweep_config(zero, axes({"seq_q=1"})); });
   EXPECT_EQ(seq_error.rfind(zero + ": axes.seq_len[0]:", 0), 0u) << seq_error;
   EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(zero, axes({"seed=2", "seq_len=16", "distribution=gauss"})); })
