@@ -90,11 +90,16 @@ CLI::Validator finite_number(double min, bool min_allowed) {
       "NUMBER " + rule);
 }
 
-// A file option given an empty string is refused (exit 2), as -o '' is, instead of read as
-// "not given".
-const CLI::Validator kNonEmptyPath(
-    [](std::string& text) -> std::string { return text.empty() ? "expected a file path, found an empty string" : ""; },
-    "");
+// An option given an empty string is refused (exit 2), as -o '' is, instead of read as "not
+// given": a script's unset variable would run every case of every shard, or generated inputs.
+CLI::Validator non_empty(const std::string& expected) {
+  return CLI::Validator(
+      [expected](std::string& text) -> std::string {
+        return text.empty() ? fmt::format("expected {}, found an empty string", expected) : "";
+      },
+      "");
+}
+const CLI::Validator kNonEmptyPath = non_empty("a file path");
 
 // --- sweep -----------------------------------------------------------------------------
 struct SweepArgs {
@@ -323,7 +328,8 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
       "sweep", "Run every case of a sweep config: the reference and each kernel, with accuracy, "
                "latency, memory and the fallback decision; write a JSON report and print a table.");
   cmd->add_option("-c,--config", a.config,
-                  "Sweep config (JSON). Default: configs/default.json, or with -a and no -c the axes alone");
+                  "Sweep config (JSON). Default: configs/default.json, or with -a and no -c the axes alone")
+      ->check(kNonEmptyPath);
   cmd->add_option("-a,--axis", a.overrides.axes,
                   fmt::format("NAME=V1[,V2...]: set an axis of the config, or build the sweep from -a alone "
                               "(then heads, head_dim and seq_len or seq_q+seq_kv are required); NAME is one of {}; "
@@ -352,11 +358,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                   "(each sees only its own), cases handed out longest-estimated-first; one report, each case saying "
                   "which device ran it. A worker that dies fails only the case it was running. With --backend cpu "
                   "the numbers are CPU worker processes")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            return text.empty() ? "expected 'all' or indices such as 0,1,3, found an empty string" : "";
-          },
-          ""))
+      ->check(non_empty("'all' or indices such as 0,1,3"))
       ->excludes(device);
   cmd->add_option("--case-timeout", a.case_timeout_s,
                   "With --devices: a case that has no result after SECONDS (a hung GPU, a kernel that never ends) "
@@ -369,9 +371,12 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
       ->delimiter(',');
   cmd->add_option("--filter", a.filter,
                   "Run only the cases whose id matches this glob (*, ?, [...]) or contains this text, as "
-                  "compare --filter; matching no case is an error (exit 2)");
-  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32, finite in FP16) from this folder instead of generating inputs; checked before the sweep starts, and the config's seeds do not apply");
-  cmd->add_option("--dump", a.dump_dir, "Write each case's inputs and every kernel's output as .npy under this folder");
+                  "compare --filter; matching no case is an error (exit 2)")
+      ->check(non_empty("a glob or part of a case id"));
+  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32, finite in FP16) from this folder instead of generating inputs; checked before the sweep starts, and the config's seeds do not apply")
+      ->check(non_empty("a folder"));
+  cmd->add_option("--dump", a.dump_dir, "Write each case's inputs and every kernel's output as .npy under this folder")
+      ->check(non_empty("a folder"));
   std::vector<std::string> formats = format_spellings(kReportFormats);
   formats.push_back("none");
   cmd->add_option("-f,--format", a.format,
@@ -385,7 +390,8 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   cmd->add_option("--shard", a.shard,
                   "Run shard I of N (I/N, 1 <= I <= N) of the cases (after -a and --filter): a partition balanced by "
                   "estimated cost that depends only on the config and options, so each shard can run on any "
-                  "machine at any time; `merge` joins the shards' reports");
+                  "machine at any time; `merge` joins the shards' reports")
+      ->check(non_empty("I/N, e.g. 1/4"));
   cmd->add_flag("--keep-samples", a.keep_samples,
                 "Keep every latency sample in the report (compare's Mann-Whitney test, the HTML report's sample plot)");
   cmd->add_flag("--no-progress", a.no_progress, "No progress output on stderr");
@@ -452,11 +458,13 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
   cmd->add_option("-c,--config", a.request.config,
                   "Sweep config: its settings (quantization, measurement, kernels) and, with --case, the case; with "
                   "shape flags, they replace its axes and must leave one case; alone, it must have one case")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(kNonEmptyPath);
   cmd->add_option("--case", a.request.case_pattern,
                   "The config's case to run (-c; default configs/default.json): its id, or a glob or part of it that "
                   "matches one case (see sweep --dry-run for the ids)")
-      ->type_name("ID");
+      ->type_name("ID")
+      ->check(non_empty("a case id, or a glob or part of one"));
   const std::map<std::string, std::string> shape_help = {
       {"--batch", "Batch size (default 1)"},
       {"--heads", "Query heads"},
@@ -701,7 +709,8 @@ void add_compare(CLI::App& app, CompareArgs& a, int& exit_code) {
   cmd->add_flag("--fail-on-missing", a.fail_on_missing, "The same as --missing fail");
   cmd->add_option("--filter", a.options.case_filter,
                   "Only case ids matching this glob (*, ?, [...]) or containing this text, as sweep --filter; "
-                  "matching no case of either report is an input error (exit 2)");
+                  "matching no case of either report is an input error (exit 2)")
+      ->check(non_empty("a glob or part of a case id"));
   cmd->add_flag("--allow-different-device", a.options.allow_different_device,
                 "Compare reports from different GPUs/backends (said in the output)");
   cmd->add_flag("--fail-on-change", a.options.fail_on_change,

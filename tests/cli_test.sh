@@ -82,6 +82,12 @@ mode() { stat -c %F "$1"; }
 null=/dev/null; full=/dev/full
 if mknod "$work/null" c 1 3 2>/dev/null && mknod "$work/full" c 1 7 2>/dev/null; then null=$work/null; full=$work/full; fi
 expect 2 "-o ''" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o '' --no-progress; contains "empty string" "-o ''"
+# An empty value is never "not given" (a script's unset variable would run every case, or
+# generated inputs instead of the user's files).
+for option in -c --inputs --shard --filter --dump; do
+  expect 2 "$option ''" -- "$bench" sweep --backend cpu -c "$work/tiny.json" "$option" '' --dry-run
+  contains "found an empty string" "$option ''"
+done
 expect 2 "-o a directory" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work" --no-progress; contains "a directory" "-o dir"
 cp "$work/tiny.json" "$work/keep.json"
 expect 2 "-o the config itself" -- "$bench" sweep --backend cpu -c "$work/keep.json" -o "$work/./keep.json" --no-progress
