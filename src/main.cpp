@@ -136,6 +136,13 @@ void apply_run_options(const SweepArgs& a, SweepConfig& config) {
     }
     config.settings.kernels = kernels_in_run_order(a.kernels);  // as the config's list reads
     config.expanded["kernels"] = config.settings.kernels;  // the report says what ran
+    const std::vector<std::string>& run = config.settings.kernels;
+    const std::string& baseline = config.settings.baseline;
+    if (!baseline.empty() && std::find(run.begin(), run.end(), baseline) == run.end()) {
+      throw std::invalid_argument(fmt::format("--kernels: the config's \"baseline\" {} would not run, and every "
+                                              "speedup is measured against it; add it to -k ({},{})",
+                                              baseline, fmt::join(a.kernels, ","), baseline));
+    }
   }
   if (a.keep_samples) config.settings.measure.keep_samples = true;
   if (!a.dump_dir.empty()) config.settings.dump_dir = a.dump_dir;

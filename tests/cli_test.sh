@@ -82,6 +82,12 @@ mode() { stat -c %F "$1"; }
 null=/dev/null; full=/dev/full
 if mknod "$work/null" c 1 3 2>/dev/null && mknod "$work/full" c 1 7 2>/dev/null; then null=$work/null; full=$work/full; fi
 expect 2 "-o ''" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o '' --no-progress; contains "empty string" "-o ''"
+# -k may not drop the kernel the config measures every speedup against.
+printf '{"baseline": "fp16-fa", "kernels": ["int8-fa", "fp16-fa"], "axes": {"heads": [2], "head_dim": [64], "seq_len": [16]}}' \
+  >"$work/baseline.json"
+expect 2 "-k without the baseline" -- "$bench" sweep --backend cpu -c "$work/baseline.json" -k int8-fa --dry-run
+contains 'baseline" fp16-fa would not run' "-k without the baseline"
+expect 0 "-k with the baseline" -- "$bench" sweep --backend cpu -c "$work/baseline.json" -k int8-fa,fp16-fa --dry-run
 # An empty value is never "not given" (a script's unset variable would run every case, or
 # generated inputs instead of the user's files).
 for option in -c --inputs --shard --filter --dump; do
