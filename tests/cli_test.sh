@@ -82,6 +82,9 @@ mode() { stat -c %F "$1"; }
 null=/dev/null; full=/dev/full
 if mknod "$work/null" c 1 3 2>/dev/null && mknod "$work/full" c 1 7 2>/dev/null; then null=$work/null; full=$work/full; fi
 expect 2 "-o ''" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o '' --no-progress; contains "empty string" "-o ''"
+# A multiple's range says the multiple, whatever side it misses on.
+expect 2 "head_dim 0" -- "$bench" sweep -a heads=2 -a head_dim=0 -a seq_len=16 --dry-run
+contains "expected a multiple of 8 in \[8, 1024\], found integer 0" "head_dim 0"
 # -k may not drop the kernel the config measures every speedup against.
 printf '{"baseline": "fp16-fa", "kernels": ["int8-fa", "fp16-fa"], "axes": {"heads": [2], "head_dim": [64], "seq_len": [16]}}' \
   >"$work/baseline.json"

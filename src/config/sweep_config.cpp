@@ -85,10 +85,11 @@ double read_positive(const JsonNode& node) {
 int64_t read_size(const JsonNode& node) { return node.as_int(1, kMaxBatchOrHeads); }
 int64_t read_seq(const JsonNode& node) { return node.as_int(1, kMaxSeqLen); }
 int64_t read_multiple_of(const JsonNode& node, int64_t multiple, int64_t max) {
-  int64_t v = node.as_int(1, max);
-  if (v % multiple != 0) {
-    node.fail_expected(fmt::format("a multiple of {} in [{}, {}]", multiple, multiple, max));
-  }
+  const std::string expected = fmt::format("a multiple of {} in [{}, {}]", multiple, multiple, max);
+  if (!node.value().is_number_integer()) node.fail_expected(expected);
+  const bool fits = !node.value().is_number_unsigned() || node.value().get<uint64_t>() <= uint64_t(max);
+  const int64_t v = fits ? node.value().get<int64_t>() : 0;
+  if (v < multiple || v > max || v % multiple != 0) node.fail_expected(expected);
   return v;
 }
 int64_t read_head_dim(const JsonNode& node) { return read_multiple_of(node, kHeadDimMultiple, kMaxHeadDim); }
