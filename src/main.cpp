@@ -267,6 +267,26 @@ void prepare_dump_folder(const std::string& dir) {
   }
 }
 
+// Each case's folder under --dump: a folder or nothing yet (a file or link there failed every
+// kernel of the case), and never the folder a case reads its .npy inputs from (its q/k/v.npy
+// would be rewritten as the FP16 dump).
+void check_case_dump_folders(const std::string& dir, const std::vector<BenchCase>& cases) {
+  for (const BenchCase& c : cases) {
+    const fs::path folder = fs::path(dir) / c.id;
+    std::error_code error;
+    const fs::file_status status = fs::symlink_status(folder, error);
+    if (!error && fs::exists(status) && !fs::is_directory(status)) {
+      throw OutputError(fmt::format("--dump {}: {} is {}; expected a folder for the case's tensors (move it away or "
+                                    "choose another --dump)", dir, folder.string(),
+                                    fs::is_symlink(status) ? "a symbolic link" : "not a folder"));
+    }
+    if (!c.input.npy_dir.empty() && fs::equivalent(folder, c.input.npy_dir, error)) {
+      throw OutputError(fmt::format("--dump {}: {} is the folder case {} reads its inputs from; its q/k/v.npy "
+                                    "would be rewritten (choose another --dump)", dir, folder.string(), c.id));
+    }
+  }
+}
+
 // The checkpoint beside the report is written (and removed once the sweep is complete) too:
 // the same checks as -o, and a file or link there that is not a checkpoint is the user's.
 void check_checkpoint_path(const std::string& path, const SweepConfig& config, bool resume) {
@@ -296,7 +316,10 @@ int run_sweep_command(const SweepArgs& a) {
                                             output.to_stdout ? "- (stdout)" : a.output));
   }
   check_npy_inputs(config);
-  if (!config.settings.dump_dir.empty()) prepare_dump_folder(config.settings.dump_dir);
+  if (!config.settings.dump_dir.empty()) {
+    prepare_dump_folder(config.settings.dump_dir);
+    check_case_dump_folders(config.settings.dump_dir, config.cases);
+  }
   SweepOptions options;
   options.output_path = a.output;
   options.checkpoint_path = checkpoint_path_for(output.file);

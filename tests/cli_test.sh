@@ -256,6 +256,33 @@ expect 0 "--inputs with two rotations" -- "$bench" sweep --backend cpu -c "$work
 python3 -c "import json,sys; sys.exit(len(json.load(open(sys.argv[1]))['cases']) != 2)" "$work/out" ||
   fail "--inputs with two rotations: not two cases"
 
+# --dump never writes a user's files: not the inputs a case reads (its folder under --dump),
+# not through a link left in a case's folder; a file where a case's folder goes is refused first.
+mkdir -p "$work/dump-in"; cp "$one_case"/{q,k,v}.npy "$work/dump-in/"
+md5_before=$(md5sum "$work/dump-in/q.npy")
+in_case=$("$bench" sweep --backend cpu -c "$work/tiny.json" -a causal=false --inputs "$work/dump-in" --dry-run -f json |
+  python3 -c "import json,sys; print(json.load(sys.stdin)['cases'][0]['id'])")
+mkdir -p "$work/dump-parent"; ln -sfn "$work/dump-in" "$work/dump-parent/$in_case"
+expect 2 "--dump onto the inputs" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -a causal=false \
+  --inputs "$work/dump-in" --dump "$work/dump-parent" -o "$work/dump-in.json" --no-progress
+contains "symbolic link" "--dump onto the inputs"
+rm "$work/dump-parent/$in_case"; mv "$work/dump-in" "$work/dump-parent/$in_case"
+expect 2 "--dump onto the inputs' folder" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -a causal=false \
+  --inputs "$work/dump-parent/$in_case" --dump "$work/dump-parent" -o "$work/dump-in.json" --no-progress
+contains "reads its inputs from" "--dump onto the inputs' folder"
+[[ ${md5_before%% *} == $(md5sum <"$work/dump-parent/$in_case/q.npy" | cut -d' ' -f1) ]] || fail "--dump rewrote the inputs"
+first_case=$(basename "$one_case")
+mkdir -p "$work/dump-file"; touch "$work/dump-file/$first_case"
+expect 2 "--dump: a file as a case's folder" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --dump "$work/dump-file" \
+  -o "$work/dump-file.json" --no-progress
+contains "not a folder" "--dump: a file as a case's folder"
+echo precious >"$work/precious.npy"; mkdir -p "$work/dump-link/$first_case"
+ln -s "$work/precious.npy" "$work/dump-link/$first_case/q.npy"
+expect 0 "--dump over a link" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --dump "$work/dump-link" \
+  -o "$work/dump-link.json" --no-progress -f none
+[[ $(cat "$work/precious.npy") == precious ]] || fail "--dump wrote through a link"
+[[ -f "$work/dump-link/$first_case/q.npy" && ! -L "$work/dump-link/$first_case/q.npy" ]] || fail "--dump: no q.npy"
+
 # seq_q x seq_kv past the case limit is refused before the pairs are made (10^9 here).
 python3 -c "import json; r=list(range(1,31623)); print(json.dumps({'axes':{'heads':[1],'seq_q':r,'seq_kv':r,'head_dim':[64]}}))" >"$work/pairs.json"
 expect 2 "seq_q x seq_kv too many" -- bash -c "ulimit -v 4000000; \"$bench\" validate \"$work/pairs.json\""

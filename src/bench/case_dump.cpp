@@ -12,10 +12,15 @@ CaseDump::CaseDump(const std::string& root, const BenchCase& c) : dims_(c.dims) 
   if (!root.empty()) dir_ = (std::filesystem::path(root) / c.id).string();
 }
 
-// Makes the case's folder on the first write (no folder for a case that wrote nothing).
+// Makes the case's folder on the first write (no folder for a case that wrote nothing). What
+// is at the path goes first: a link is removed, not written through (its target may be any
+// file), and a hard link leaves its other name's file as it was.
 std::string CaseDump::npy_path(const std::string& name) const {
   std::filesystem::create_directories(dir_);
-  return dir_ + "/" + name + ".npy";
+  const std::string path = dir_ + "/" + name + ".npy";
+  std::error_code ignored;  // nothing there, or a folder: write_npy then says why it cannot write
+  std::filesystem::remove(path, ignored);
+  return path;
 }
 
 void CaseDump::input(TensorId tensor, const std::vector<float>& values) const {
