@@ -147,17 +147,19 @@ void apply_run_options(const SweepArgs& a, SweepConfig& config) {
   if (a.keep_samples) config.settings.measure.keep_samples = true;
   if (!a.dump_dir.empty()) config.settings.dump_dir = a.dump_dir;
   if (!a.inputs_dir.empty()) {
-    // Files replace generated inputs, so cases that differed only by seed become one case.
+    // Files replace generated inputs, so cases that differed only in how their inputs were
+    // generated (seed, distribution, scale, a family's parameters) become one case.
     std::set<std::string> seen;
     std::vector<BenchCase> unique;
     for (BenchCase& c : config.cases) {
+      c.input = InputSpec{};
       c.input.npy_dir = a.inputs_dir;
       c.id = make_case_id(c.dims, c.input, c.rotation);
       if (seen.insert(c.id).second) unique.push_back(std::move(c));
     }
     if (unique.size() < config.cases.size() && !a.quiet) {
-      diag("note: --inputs: the config's seeds do not apply to input files; {} case(s) that "
-           "differed only by seed run once\n", config.cases.size() - unique.size());
+      diag("note: --inputs: the config's input settings (seeds, distributions, scales) do not apply to input files; "
+           "{} case(s) that differed only in them run once\n", config.cases.size() - unique.size());
     }
     config.cases = std::move(unique);
   }
@@ -403,7 +405,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                   "Run only the cases whose id matches this glob (*, ?, [...]) or contains this text, as "
                   "compare --filter; matching no case is an error (exit 2)")
       ->check(non_empty("a glob or part of a case id"));
-  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32, finite in FP16) from this folder instead of generating inputs; checked before the sweep starts, and the config's seeds do not apply")
+  cmd->add_option("--inputs", a.inputs_dir, "Load q.npy/k.npy/v.npy ([batch,heads,seq,head_dim], float16/float32, finite in FP16) from this folder instead of generating inputs; checked before the sweep starts; the config's input settings (seeds, distributions, scales) do not apply")
       ->check(non_empty("a folder"));
   cmd->add_option("--dump", a.dump_dir, "Write each case's inputs and every kernel's output as .npy under this folder")
       ->check(non_empty("a folder"));

@@ -151,7 +151,7 @@ variant; printf 'not an npy file' >"$work/in/q.npy"; bad_inputs "bad magic" "bad
 rm -rf "$work/in"; bad_inputs "missing folder" "expected a folder"
 variant
 expect 0 "--inputs good, two seeds" -- "$bench" sweep --backend cpu -c "$work/one.json" --inputs "$work/in" -o "$work/in-report.json" --no-progress --format none
-contains "seeds do not apply" "--inputs with two seeds"
+contains "do not apply to input files" "--inputs with two seeds"
 [[ $(grep -o '"id": *"b1-h2' "$work/in-report.json" | wc -l) == 1 ]] || fail "--inputs with two seeds: duplicate case ids"
 printf '{"axes": {"batch": [1], "heads": [2], "seq_len": [33], "head_dim": [64], "input": [{"npy_dir": "nowhere"}]}}' >"$work/npycfg.json"
 expect 2 "validate checks npy_dir" -- "$bench" validate "$work/npycfg.json"; contains "nowhere" "validate npy_dir"
@@ -282,6 +282,14 @@ expect 0 "--dump over a link" -- "$bench" sweep --backend cpu -c "$work/tiny.jso
   -o "$work/dump-link.json" --no-progress -f none
 [[ $(cat "$work/precious.npy") == precious ]] || fail "--dump wrote through a link"
 [[ -f "$work/dump-link/$first_case/q.npy" && ! -L "$work/dump-link/$first_case/q.npy" ]] || fail "--dump: no q.npy"
+
+# --inputs: cases that differed only in how inputs are generated are one case of the files.
+expect 0 "--inputs with four distributions" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -a causal=false \
+  -a distribution=normal,uniform,outlier-channels,attention-sink --inputs "$one_case" --dry-run -f json -q
+python3 -c "import json,sys; sys.exit(len(json.load(open(sys.argv[1]))['cases']) != 1)" "$work/out" ||
+  fail "--inputs with four distributions: not one case"
+printf '{"axes": {"heads": [2], "seq_len": [33], "head_dim": [64], "input": [{"npy_dir": "x", "scale": 2}]}}' >"$work/npyscale.json"
+expect 2 "npy_dir with a scale" -- "$bench" validate "$work/npyscale.json"; contains "give npy_dir alone" "npy_dir with a scale"
 
 # seq_q x seq_kv past the case limit is refused before the pairs are made (10^9 here).
 python3 -c "import json; r=list(range(1,31623)); print(json.dumps({'axes':{'heads':[1],'seq_q':r,'seq_kv':r,'head_dim':[64]}}))" >"$work/pairs.json"

@@ -199,6 +199,16 @@ void check_generated_range(const JsonNode& node, const InputSpec& in) {
 
 InputSpec read_input(const JsonNode& node, const std::string& file) {
   node.expect_object(kInputKeys);
+  // Files are not generated: a generator's key beside npy_dir would only relabel the case.
+  if (node.find("npy_dir")) {
+    for (const std::string& key : kInputKeys) {
+      if (key == "npy_dir") continue;
+      if (auto generator = node.find(key)) {
+        generator->fail(fmt::format("\"{}\" sets how inputs are generated, and npy_dir's files are not: give "
+                                    "npy_dir alone", key));
+      }
+    }
+  }
   InputSpec in;
   read_optional(node, "distribution", in.distribution, read_distribution);
   read_optional(node, "seed", in.seed, [](const JsonNode& n) { return n.as_uint64(); });
