@@ -1,5 +1,7 @@
 #include "src/io/diagnostics.h"
 
+#include <algorithm>
+
 namespace int8attn {
 
 size_t utf8_char_length(std::string_view text, size_t i) {
@@ -45,6 +47,19 @@ std::string terminal_safe(std::string_view text, bool keep_line_breaks) {
       out.append(text.substr(i, n));
     }
     i += n;
+  }
+  return out;
+}
+
+std::string terminal_safe_lines(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t start = 0; start <= text.size();) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    out += terminal_safe(text.substr(start, end - start));
+    if (end == text.size()) break;
+    out += '\n';
+    start = end + 1;
   }
   return out;
 }

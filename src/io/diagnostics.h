@@ -25,6 +25,10 @@ std::string_view utf8_prefix(std::string_view text, size_t max_bytes);
 // a quoted CSV field holds them), bytes that are not UTF-8 as U+FFFD. Nothing is cut.
 std::string terminal_safe(std::string_view text, bool keep_line_breaks = false);
 
+// A whole text view for a terminal: terminal_safe line by line, so its line breaks stay and
+// every other control character (a CR, an escape sequence in a report's string) is replaced.
+std::string terminal_safe_lines(std::string_view text);
+
 // `text` safe to show on a terminal or in a one-line message: control characters as escapes
 // ("\n", "\x1b"), bytes that are not UTF-8 as U+FFFD, and at most `max_bytes` (cut between
 // characters, "..." added). For what a user wrote: keys, values and paths echoed in errors.

@@ -9,6 +9,7 @@
 
 #include "src/io/json_text.h"
 #include "src/report/compare.h"
+#include "src/io/diagnostics.h"
 #include "src/report/escape.h"
 #include "src/report/json_io.h"
 #include "src/report/text_table.h"
@@ -277,7 +278,7 @@ std::string render_csv(const CompareResult& result) {
 
 std::string render_compare(const CompareResult& result, CompareFormat format) {
   switch (format) {
-    case CompareFormat::Table: return render_text(result);
+    case CompareFormat::Table: return terminal_safe_lines(render_text(result));
     case CompareFormat::Markdown: return render_markdown(result);
     case CompareFormat::Csv: return render_csv(result);
     case CompareFormat::Json: return dump_json(compare_to_json(result), 2) + "\n";

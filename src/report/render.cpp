@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "src/io/diagnostics.h"
 #include "src/report/escape.h"
 #include "src/report/json_io.h"
 #include "src/report/render_common.h"
@@ -356,7 +357,7 @@ std::optional<ReportFormat> parse_report_format(const std::string& name) {
 
 std::string render_report(const Report& report, ReportFormat format) {
   switch (format) {
-    case ReportFormat::Table: return render_table(report);
+    case ReportFormat::Table: return terminal_safe_lines(render_table(report));
     case ReportFormat::Markdown: return render_markdown(report);
     case ReportFormat::Csv: return render_csv(report);
     case ReportFormat::Json: return report_json_text(report);

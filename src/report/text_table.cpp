@@ -1,6 +1,7 @@
 #include "src/report/text_table.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -20,13 +21,23 @@ std::string markdown_cell(const std::string& text) {
   std::string out;
   const std::string safe = terminal_safe(text);
   out.reserve(safe.size());
-  for (char c : safe) {
+  const auto word_char = [&](size_t i) { return i < safe.size() && std::isalnum(static_cast<unsigned char>(safe[i])); };
+  for (size_t i = 0; i < safe.size(); ++i) {
+    const char c = safe[i];
+    if (c == '_' && i > 0 && word_char(i - 1) && word_char(i + 1)) {  // kv_block: GFM's _ inside a word is text
+      out += c;
+      continue;
+    }
     switch (c) {
       case '|': out += "\\|"; break;
       case '\\': out += "\\\\"; break;  // else "\\|" in the text would end the cell
       case '<': out += "&lt;"; break;   // a report's strings are text, never markup: no
       case '>': out += "&gt;"; break;   // </details> or <img> of a case id in a PR comment
       case '&': out += "&amp;"; break;
+      case '`': case '*': case '_': case '[': case ']': case '#': case '~':  // no code, emphasis, link,
+        out += '\\';                                                       // image or heading from data
+        out += c;
+        break;
       default: out += c;
     }
   }

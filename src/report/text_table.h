@@ -35,7 +35,8 @@ class TextTable {
   std::vector<std::pair<size_t, std::string>> sections_;  // (index of the next row, title)
 };
 
-// Escapes a string for a markdown table cell.
+// Escapes a string for a markdown table cell or line: the text shows as it is, never as
+// markup (a cell boundary, HTML, code, emphasis, a link or image, a heading).
 std::string markdown_cell(const std::string& text);
 
 // Display width of UTF-8 text (code points; the views only use narrow characters).

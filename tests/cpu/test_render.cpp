@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "src/report/compare.h"
 #include "src/report/escape.h"
 #include "src/report/render_common.h"
 #include "src/report/render.h"
@@ -506,6 +507,33 @@ TEST(Escape, ReportTextNeverBecomesFormulaMarkupOrTerminalControl) {
   EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
   EXPECT_EQ(text.find("\xC2\x9B"), std::string::npos) << text;
   EXPECT_NE(text.find("c d"), std::string::npos) << text;
+}
+
+// Every line of the table view is for a terminal, not only the table's cells: the headline
+// (tool, GPU, config path), the summary's worst case and the verdict lines. And a markdown
+// view shows a report's strings as text: no heading, link, image, code or emphasis.
+TEST(Escape, EveryLineOfTheTableAndMarkdownViewsIsText) {
+  Report r = make_report(SweepShape{}, 1);
+  r.config.path = "cfg\x1b]0;PWNED\x07\x1b[2J.json";
+  r.environment.gpu_name = "GPU\r\x1b[41m";
+  for (CaseResult& c : r.cases) c.id += "\x1b[41m\r";
+  kernel_of(r, 0, "int8-fa").fallback->reasons = {"speed: \x1b[2J slower"};
+  const std::string table = render_report(r, ReportFormat::Table);
+  EXPECT_EQ(table.find_first_of("\x1b\r\x07"), std::string::npos) << table.substr(0, 300);
+  const std::string compare = render_compare(compare_reports(r, r, CompareOptions{}), CompareFormat::Table);
+  EXPECT_EQ(compare.find_first_of("\x1b\r\x07"), std::string::npos) << compare.substr(0, 300);
+
+  Report md = make_report(SweepShape{}, 1);
+  md.tool.name = "# ALL INT8 CHECKS PASSED";
+  md.cases[0].id = "![x](https://attacker.example/t.png)";
+  md.cases[1].id = "[notes](https://attacker.example/) **bold** `code` _em_ ~~gone~~";
+  const std::string markdown = render_report(md, ReportFormat::Markdown);
+  EXPECT_NE(markdown.find("\\# ALL INT8"), std::string::npos);
+  EXPECT_NE(markdown.find("!\\[x\\](https://attacker.example/t.png)"), std::string::npos);
+  for (const char* markup : {"[notes](", "**bold**", "`code`", " _em_", "~~gone~~", "\n# "}) {
+    EXPECT_EQ(markdown.find(markup), std::string::npos) << markup;
+  }
+  EXPECT_EQ(markdown_cell("kv_block 128"), "kv_block 128");  // an underscore inside a word is text
 }
 
 // A sweep of thousands of shapes still makes a page a browser opens: charts and decision grids
