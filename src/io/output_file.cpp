@@ -144,7 +144,12 @@ void write_atomically(const std::string& shown, const std::string& file, std::st
   const std::string tmp = file + ".int8attn-tmp." + std::to_string(::getpid());
   struct stat old {};
   const bool replacing = ::stat(file.c_str(), &old) == 0;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Made new, never opened through what is there: a name of this pid is no write of ours (a
+  // dead process's of the same pid, or a planted link or FIFO, which would be written through
+  // or hang); its name goes, whatever it points to stays.
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::open(tmp.c_str(), flags, 0644);
+  if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0) fd = ::open(tmp.c_str(), flags, 0644);
   if (fd < 0) throw OutputError(fmt::format("cannot write {}: creating {}: {}", shown, tmp, errno_text()));
   int error = 0;
   try {

@@ -146,6 +146,21 @@ TEST_F(HostileTest, TempFilesOfDeadProcessesAreRemovedOnTheNextWrite) {
   EXPECT_EQ(read("r.json"), "report");
 }
 
+// The temp file of this process's pid is made new: a link planted there is not written
+// through (its target is someone's file), a FIFO there does not hang the write.
+TEST_F(HostileTest, ATempNameOfThisPidIsNeverOpenedThroughWhatIsThere) {
+  const std::string tmp = "r.json.int8attn-tmp." + std::to_string(::getpid());
+  write("victim.txt", "precious");
+  fs::create_symlink(path("victim.txt"), path(tmp));
+  write_output_file(path("r.json"), "report");
+  EXPECT_EQ(read("victim.txt"), "precious");
+  EXPECT_EQ(read("r.json"), "report");
+  EXPECT_FALSE(fs::is_symlink(path("r.json")));
+  ASSERT_EQ(::mkfifo(path(tmp).c_str(), 0600), 0);
+  write_output_file(path("r.json"), "again");  // would block in open() on the FIFO
+  EXPECT_EQ(read("r.json"), "again");
+}
+
 // --- item 2 and 11: JSON text: depth, duplicate keys, NUL, directories, size -------------
 
 TEST_F(HostileTest, DeeplyNestedJsonIsAnErrorInEveryReader) {
