@@ -616,6 +616,60 @@ void read(const Node& n, Accuracy& out) {
           "a number in [-1, 1] (or \"nan\")");
   require(n, "nonfinite", out.nonfinite >= 0, "a count >= 0");
   require(n, "max_abs_index", out.max_abs_index >= 0, "an index >= 0");
+  for (size_t i = 0; i < out.max_abs_at.size(); ++i) {
+    if (out.max_abs_at[i] < 0) fail(n.child("max_abs_at").element(i), "an index >= 0");
+  }
+}
+
+void read(const Node& n, ReferenceCheck& out) {
+  read_fields(n, out);
+  require(n, "rows_checked", out.rows_checked >= 0, "a count >= 0");
+  for (auto [key, e] : {std::pair{"max_abs_error", out.max_abs_error}, {"rel_l2", out.rel_l2}}) {
+    require(n, key, std::isnan(e) || e >= 0, "a number >= 0 (or \"nan\", \"inf\")");
+  }
+}
+
+void read(const Node& n, Environment& out) {
+  read_fields(n, out);
+  for (auto [key, count] : {std::pair{"sm_count", out.sm_count}, {"memory_bytes", out.memory_bytes},
+                            {"sm_clock_mhz", out.sm_clock_mhz}, {"memory_clock_mhz", out.memory_clock_mhz},
+                            {"cpu_threads", out.cpu_threads}}) {
+    require(n, key, count >= 0, "a count >= 0 (0: unknown)");
+  }
+  if (out.device) require(n, "device", *out.device >= 0, "a device index >= 0");
+}
+
+void read(const Node& n, KernelQuantization& out) {
+  read_fields(n, out);
+  require(n, "kv_block", out.kv_block >= 1, "a block size >= 1");
+  require(n, "v_block", out.v_block >= 0, "a block size >= 0 (0: one scale a channel)");
+}
+
+void read(const Node& n, Baseline& out) {
+  read_fields(n, out);
+  if (out.median_ms) require(n, "median_ms", std::isfinite(*out.median_ms) && *out.median_ms > 0, "a time > 0");
+}
+
+// A speedup is a ratio of two measured times: finite and above 0.
+bool is_speedup(const std::optional<double>& s) { return !s || (std::isfinite(*s) && *s > 0); }
+
+void read(const Node& n, RotatedAttempt& out) {
+  read_fields(n, out);
+  require(n, "speedup", is_speedup(out.speedup), "a finite ratio > 0");
+}
+
+void read(const Node& n, KernelResult& out) {
+  read_fields(n, out);
+  require(n, "speedup", is_speedup(out.speedup), "a finite ratio > 0");
+}
+
+void read(const Node& n, Summary& out) {
+  read_fields(n, out);
+  for (auto [key, count] : {std::pair{"cases", out.cases}, {"kernel_runs", out.kernel_runs}, {"ok", out.ok},
+                            {"skipped", out.skipped}, {"errors", out.errors}, {"int8_hadamard", out.int8_hadamard},
+                            {"fp8_verdicts", out.fp8_verdicts}, {"fp8_chosen", out.fp8_chosen}}) {
+    require(n, key, count >= 0, "a count >= 0");
+  }
 }
 
 void read(const Node& n, MemoryUse& out) {
@@ -639,6 +693,7 @@ void read(const Node& n, AttnDims& out) {
 // One result per kernel: compare and the views key on (case, kernel).
 void read(const Node& n, CaseResult& out) {
   read_fields(n, out);
+  require(n, "wall_seconds", std::isfinite(out.wall_seconds) && out.wall_seconds >= 0, "a finite time >= 0");
   std::set<std::string> seen;
   for (size_t i = 0; i < out.kernels.size(); ++i) {
     if (!seen.insert(out.kernels[i].kernel).second) {
