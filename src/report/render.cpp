@@ -20,12 +20,16 @@ std::string number(const std::optional<double>& v, int digits) {
   return fmt::format("{:.{}g}", *v, digits);
 }
 
+std::string fixed(double v, int decimals) {
+  return std::fabs(v) < 1e6 ? fmt::format("{:.{}f}", v, decimals) : fmt::format("{:.3g}", v);
+}
+
 std::string median_ms(const KernelResult& k) {
   return k.latency ? number(k.latency->median_ms) : "-";
 }
 
 std::string tops(const KernelResult& k) {
-  return k.tops ? fmt::format("{:.1f}", *k.tops) : "-";
+  return k.tops ? fixed(*k.tops, 1) : "-";
 }
 
 std::string rel_l2(const KernelResult& k) { return k.accuracy ? number(k.accuracy->rel_l2, 3) : "-"; }
@@ -36,7 +40,7 @@ std::string max_abs(const KernelResult& k) {
 
 std::string speedup(const CaseResult& c, const KernelResult& k) {
   const std::optional<double> x = speedup_of(c, k);
-  return x ? fmt::format("{:.2f}x", *x) : "-";
+  return x ? fixed(*x, 2) + "x" : "-";
 }
 
 std::string decision(const KernelResult& k) {
@@ -125,7 +129,7 @@ std::string summary_line(const Report& r) {
   const std::string against = s.baseline_rule.empty() || s.baseline_rule == "fastest-fp16"
                                   ? std::string("the fastest FP16 kernel")
                                   : s.baseline_rule;
-  if (s.geomean_speedup) line += fmt::format("; INT8 geomean speedup vs {} {:.2f}x", against, *s.geomean_speedup);
+  if (s.geomean_speedup) line += fmt::format("; INT8 geomean speedup vs {} {}x", against, fixed(*s.geomean_speedup, 2));
   if (s.worst_rel_l2) line += fmt::format("; worst rel_l2 {:.3g} ({})", *s.worst_rel_l2, s.worst_rel_l2_case);
   if (s.worst_max_abs_error) {
     line += fmt::format("; worst max_abs {:.3g} ({})", *s.worst_max_abs_error, s.worst_max_abs_error_case);
@@ -138,7 +142,7 @@ std::string fp8_line(const Report& r) {
   if (s.fp8_verdicts == 0) return "";
   std::string line = fmt::format("FP8: faster than the baseline and within the accuracy thresholds in {} of {} results",
                                  s.fp8_chosen, s.fp8_verdicts);
-  if (s.fp8_geomean_speedup) line += fmt::format("; geomean speedup {:.2f}x", *s.fp8_geomean_speedup);
+  if (s.fp8_geomean_speedup) line += fmt::format("; geomean speedup {}x", fixed(*s.fp8_geomean_speedup, 2));
   return line;
 }
 

@@ -9,6 +9,9 @@ namespace int8attn::view {
 
 // "-" for absent values; otherwise `digits` significant digits.
 std::string number(const std::optional<double>& v, int digits = 4);
+// `decimals` after the point up to a million, three significant digits beyond (a report may
+// hold 1e308: a 309-digit column otherwise).
+std::string fixed(double v, int decimals);
 std::string median_ms(const KernelResult& k);
 std::string tops(const KernelResult& k);
 std::string rel_l2(const KernelResult& k);

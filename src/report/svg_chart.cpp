@@ -50,8 +50,10 @@ std::pair<Axis, std::vector<double>> y_axis(double lo, double hi, bool log) {
   std::vector<double> ticks;
   constexpr size_t kMaxTicks = 40;  // reports with absurd values still render in bounded time
   if (log) {
-    axis.lo = std::pow(10.0, std::floor(std::log10(std::max(lo, 1e-300))));
-    axis.hi = std::pow(10.0, std::ceil(std::log10(std::min(hi, 1e300))));
+    // Decades within [1e-300, 1e300], so that the axis and its ticks stay finite whatever the data.
+    const double low = std::clamp(lo, 1e-300, 1e299), high = std::clamp(hi, low, 1e300);
+    axis.lo = std::pow(10.0, std::floor(std::log10(low)));
+    axis.hi = std::pow(10.0, std::ceil(std::log10(high)));
     if (axis.hi <= axis.lo) axis.hi = axis.lo * 10;
     const double decades = std::ceil(std::log10(axis.hi / axis.lo) / kMaxTicks);
     const double factor = std::pow(10.0, std::max(decades, 1.0));
@@ -60,6 +62,7 @@ std::pair<Axis, std::vector<double>> y_axis(double lo, double hi, bool log) {
   }
   axis.lo = std::max(std::min(0.0, lo), -1e300);
   axis.hi = hi > axis.lo ? std::min(hi * 1.08, 1e300) : axis.lo + 1;
+  if (!(axis.hi - axis.lo > 1e-290)) axis.hi = axis.lo + 1e-290;  // a subnormal range has no nice step
   const double step = nice_step(axis.hi - axis.lo);
   axis.hi = std::ceil(axis.hi / step) * step;
   for (double t = std::floor(axis.lo / step) * step; t <= axis.hi + step * 1e-6 && ticks.size() < kMaxTicks;

@@ -91,7 +91,7 @@ std::string speed_part(const std::vector<Run>& ran) {
     if (auto x = speedup_of(*r.c, *r.k)) lo = std::min(lo, *x), hi = std::max(hi, *x);
   }
   if (!(hi > 0)) return "no latencies (accuracy only)";
-  const std::string range = lo == hi ? fmt::format("{:.2f}×", lo) : fmt::format("{:.2f}–{:.2f}×", lo, hi);
+  const std::string range = lo == hi ? view::fixed(lo, 2) + "×" : view::fixed(lo, 2) + "–" + view::fixed(hi, 2) + "×";
   const std::string base = baseline_name(ran);
   if (lo >= 1) return fmt::format("{} faster than {}", range, base);
   if (hi < 1) return fmt::format("{} the speed of {} (slower)", range, base);

@@ -561,6 +561,28 @@ TEST(RenderHtml, LargeSweepsGetBoundedChartsAndEveryCaseInTheTable) {
   EXPECT_LT(html.size(), 3u << 20);
 }
 
+// Extreme values a report may hold still give finite coordinates: no "nan" or "inf" in a chart.
+TEST(RenderHtml, ExtremeButLegalValuesKeepTheChartsFinite) {
+  for (double value : {1e308, 5e-324}) {
+    Report r = make_report(SweepShape{}, 1);
+    for (CaseResult& c : r.cases) {
+      for (KernelResult& k : c.kernels) {
+        if (!k.latency) continue;
+        LatencyStats& l = *k.latency;
+        l.median_ms = l.mean_ms = l.min_ms = l.max_ms = l.p10_ms = l.p90_ms = value;
+        l.raw_ms.assign(l.raw_ms.size(), value);
+        k.tops = value;
+      }
+    }
+    const std::string html = render_report(r, ReportFormat::Html);
+    for (const char* bad : {"\"nan", "\"-nan", "\"inf", "\"-inf", ",nan", ",-nan", "nan,"}) {
+      EXPECT_EQ(html.find(bad), std::string::npos) << value << ": " << bad;
+    }
+    std::istringstream table(render_report(r, ReportFormat::Table));
+    for (std::string line; std::getline(table, line);) EXPECT_LT(line.size(), 300u) << line.substr(0, 80);
+  }
+}
+
 TEST(RenderHtml, RotatedCasesAreTheirOwnCurve) {
   Report r = make_report(SweepShape{}, 1);
   r.cases.resize(3);
