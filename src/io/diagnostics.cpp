@@ -27,6 +27,13 @@ std::string_view utf8_prefix(std::string_view text, size_t max_bytes) {
   return text.substr(0, cut);
 }
 
+bool is_bidi_control(std::string_view text, size_t i, size_t n) {
+  if (n != 3 || static_cast<unsigned char>(text[i]) != 0xE2) return false;
+  const auto b1 = static_cast<unsigned char>(text[i + 1]), b2 = static_cast<unsigned char>(text[i + 2]);
+  return (b1 == 0x80 && ((b2 >= 0xAA && b2 <= 0xAE) || b2 == 0x8E || b2 == 0x8F)) ||  // U+202A-E, LRM, RLM
+         (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9);                                     // U+2066-9 isolates
+}
+
 std::string terminal_safe(std::string_view text, bool keep_line_breaks) {
   static constexpr const char* kReplacement = "\xEF\xBF\xBD";  // U+FFFD
   std::string out;
@@ -41,8 +48,9 @@ std::string terminal_safe(std::string_view text, bool keep_line_breaks) {
     }
     if (c == '\t' || c == '\n' || c == '\r') {
       out += keep_line_breaks ? static_cast<char>(c) : ' ';
-    } else if (c < 0x20 || c == 0x7F || (c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0)) {
-      out += kReplacement;  // C0, DEL, and C1 (U+0080-U+009F: 8-bit CSI and friends)
+    } else if (c < 0x20 || c == 0x7F || (c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) ||
+               is_bidi_control(text, i, n)) {
+      out += kReplacement;  // C0, DEL, C1 (U+0080-U+009F: 8-bit CSI and friends), bidi overrides
     } else {
       out.append(text.substr(i, n));
     }

@@ -25,6 +25,10 @@ std::string_view utf8_prefix(std::string_view text, size_t max_bytes);
 // a quoted CSV field holds them), bytes that are not UTF-8 as U+FFFD. Nothing is cut.
 std::string terminal_safe(std::string_view text, bool keep_line_breaks = false);
 
+// Whether the n-byte UTF-8 character at text[i] reorders the text around it (U+202A-U+202E,
+// U+2066-U+2069, LRM, RLM): a case id that would read reversed.
+bool is_bidi_control(std::string_view text, size_t i, size_t n);
+
 // A whole text view for a terminal: terminal_safe line by line, so its line breaks stay and
 // every other control character (a CR, an escape sequence in a report's string) is replaced.
 std::string terminal_safe_lines(std::string_view text);

@@ -14,7 +14,7 @@ std::string xml_escape(const std::string& text) {
     const char ch = text[i];
     const auto c = static_cast<unsigned char>(ch);
     if (const size_t n = utf8_char_length(text, i); n != 1) {  // a character beyond ASCII, or bytes that are none
-      out += n == 0 ? std::string("\xEF\xBF\xBD") : text.substr(i, n);
+      out += n == 0 || is_bidi_control(text, i, n) ? std::string("\xEF\xBF\xBD") : text.substr(i, n);
       i += n == 0 ? 0 : n - 1;
       continue;
     }

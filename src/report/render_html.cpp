@@ -80,9 +80,14 @@ std::string color_of(const std::vector<std::string>& kernels, const std::string&
 }
 
 // Element ids from free text: letters, digits and '-' only.
+// An element id from any name, one to one: letters, digits and '-' stay, every other byte is
+// _XX (kernels named int8-fa, int8.fa and int8 fa got one id).
 std::string safe_id(const std::string& s) {
   std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+  for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += std::isalnum(byte) || c == '-' ? std::string(1, c) : fmt::format("_{:02x}", byte);
+  }
   return out;
 }
 

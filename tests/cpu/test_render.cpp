@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "src/io/diagnostics.h"
 #include "src/report/compare.h"
 #include "src/report/escape.h"
 #include "src/report/render_common.h"
@@ -499,6 +500,8 @@ TEST(Escape, ReportTextNeverBecomesFormulaMarkupOrTerminalControl) {
   EXPECT_EQ(csv_field("a\x1b[2Jb"), "a\xEF\xBF\xBD[2Jb");
   EXPECT_EQ(xml_escape("bad\xff.json"), "bad\xEF\xBF\xBD.json");
   EXPECT_EQ(xml_escape("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(xml_escape("a\xE2\x80\xAE" "b"), "a\xEF\xBF\xBD" "b");  // U+202E would show the id reversed
+  EXPECT_EQ(terminal_safe("a\xE2\x81\xA6" "b\xE2\x80\x94"), "a\xEF\xBF\xBD" "b\xE2\x80\x94");  // an em dash stays
   EXPECT_EQ(markdown_cell("evil\\|</details><img src=x>&"), "evil\\\\\\|&lt;/details&gt;&lt;img src=x&gt;&amp;");
   TextTable table({{"case", Align::Left}});
   table.add_row({"a\x1b]0;title\x07" "b\xC2\x9B" "2Jc\nd"});  // ESC, BEL, 8-bit CSI, a newline
@@ -581,6 +584,21 @@ TEST(RenderHtml, ExtremeButLegalValuesKeepTheChartsFinite) {
     std::istringstream table(render_report(r, ReportFormat::Table));
     for (std::string line; std::getline(table, line);) EXPECT_LT(line.size(), 300u) << line.substr(0, 80);
   }
+}
+
+TEST(RenderHtml, KernelsOfSimilarNamesGetDistinctIds) {
+  Report r = make_report(SweepShape{}, 1);
+  for (CaseResult& c : r.cases) {
+    for (const char* name : {"int8.fa", "int8 fa"}) {
+      KernelResult k = kernel_of(r, 0, "int8-fa");
+      k.kernel = name;
+      c.kernels.push_back(k);
+    }
+  }
+  const std::string html = render_report(r, ReportFormat::Html);
+  EXPECT_EQ(count(html, "id=\"fallback-int8-fa\""), 1u);
+  EXPECT_EQ(count(html, "id=\"fallback-int8_2efa\""), 1u);
+  EXPECT_EQ(count(html, "id=\"fallback-int8_20fa\""), 1u);
 }
 
 TEST(RenderHtml, RotatedCasesAreTheirOwnCurve) {
