@@ -42,6 +42,14 @@ else()
   set_tests_properties(results.index_check_names_the_renewal PROPERTIES
                        PASS_REGULAR_EXPRESSION "no-such-index.md is stale; renew it with python3 scripts/results_index.py > ")
 
+  # Hostile inputs for results_index.py and validate_report.py (a hunt's findings): deep nesting,
+  # files that are not reports, a closed or full stdout, markup in report strings, NaN, repeated
+  # keys, case ids and kernels; each its exit code and a message naming the file or path, no
+  # traceback. Exit code 77: python3-jsonschema missing -> skipped after the results_index checks.
+  add_test(NAME schema.scripts_hostile_inputs
+           COMMAND ${INT8ATTN_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/scripts_test.py ${CMAKE_SOURCE_DIR})
+  set_tests_properties(schema.scripts_hostile_inputs PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+
   # Reports kept in the repository (GPU baselines, test data). Globbed at configure time:
   # re-run cmake after adding one.
   file(GLOB int8attn_kept_reports ${CMAKE_SOURCE_DIR}/results/*.json ${CMAKE_SOURCE_DIR}/tests/data/*.json)
