@@ -45,6 +45,11 @@ struct CudnnStatus {
 };
 CudnnStatus cudnn_status();
 
+// "" when the environment variable INT8ATTN_FUSED_TUNING is unset or valid, else what is wrong
+// with it (kernels/fused_tuning.h): the CLI refuses it before running anything (exit 2), since
+// the kernels would end the program at their first launch.
+std::string fused_tuning_environment_error();
+
 // 0 devices with `why` set (no driver, no device, or the error the runtime gave).
 int device_count(std::string& why);
 bool device_info(int index, DeviceInfo& out, std::string& why);

@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 
 #include "common/attn_types.h"
+#include "kernels/fused_tuning.h"
 
 namespace int8attn::kernels {
 
@@ -189,44 +190,7 @@ int fp16_softmax_keys(const AttnDims& dims);
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k,
                                  const __half* v, __half* out, cudaStream_t stream);
 
-// Development knobs of the fused kernels (tools/kernel_bench A/B runs; INT8ATTN_FUSED_TUNING
-// sets them for any program, docs/testing.md); the defaults are the measured best. Not
-// thread-safe: set before launching.
-struct FusedTuning {
-  int warps_per_cta = 0;  // mma.sync kernels; 0: measured best per variant; 8: 128 query rows
-                          // per CTA (one CTA per SM); 4: 64 rows, two CTAs per SM
-  int schedule = -1;      // register schedule (fa::kSchedules in int8_flash_attn.cuh); -1: best
-  int wgmma = -1;         // int8-fa on Hopper: -1 the wgmma kernel where it runs (head_dim 128,
-                          // sm_90a build, cc 9.0 device), 0 always the mma.sync kernel, 1 wgmma
-                          // or cudaErrorNotSupported
-  int ws = -1;            // int8-fa, int8-qk and fp16-fa on Hopper, the warp-specialized kernels
-                          // (kernels/sm90): -1 where they are the measured best, 0 never, 1
-                          // wherever they run (else cudaErrorNotSupported)
-  int ws_schedule = -1;   // the warp-specialized kernels' schedule, int8-fa: 2 deferred O merge
-                          // (64-key P blocks), 3 serial (128-key, its only ones); int8-qk and
-                          // fp16-fa: 0 overlap, 1 ping-pong, 3 serial (int8-qk at head_dim 64,
-                          // three consumers); the product builds one a head_dim
-                          // (fa::ws_default_schedule); -1 the measured best
-  int fused_q = -1;       // int8-fa's warp-specialized kernel given FP16 Q (attention_quantizes_q):
-                          // -1 it quantizes Q where that measured faster (128-key P blocks), 0
-                          // never, 1 wherever it can (its 64-key kernel too)
-  int tile_order = -1;    // the warp-specialized kernels' tile walk: 0 head-major, 1
-                          // query-block-major, 2 short-last (where built, else head-major), -1
-                          // the rule (kernels/sm90/ws_tile_order.h)
-  int split_parts = -1;   // int8-fa's 128-key kernels, the last round's tiles split by keys: -1
-                          // the rule, 0 or 1 never, k >= 2 into k parts wherever they fit
-                          // (kernels/sm90/ws_split.h; QuantizedQKV's workspace permitting)
-  int retile_groups = -1; // int8-fa's 128-key kernel at head_dim 128, the last heads' rows in items
-                          // of 1 or 2 consumers' 64 rows instead of 192-row tiles (full rows,
-                          // small grids): -1 the rule, 0 never, 1 or 2 those wherever a head
-                          // can be (kernels/sm90/ws_retile.h)
-  int dynamic_tiles = -1; // int8-fa's 128-key kernel at head_dim 128, tiles claimed one at a time
-                          // instead of round robin: -1 on causal rows, 0 never, 1 wherever no
-                          // tile is split (kernels/sm90/ws_tile_order.h ws_dynamic_tiles)
-  int dependent_launch = -1;  // int8-fa's warp-specialized kernels launched as programmatic
-                              // dependents of the quantizer's last launch (WsWorkspace::dependent):
-                              // -1 and 1 yes, 0 no
-};
+// FusedTuning, the development knobs: kernels/fused_tuning.h.
 void set_fused_tuning(const FusedTuning& tuning);
 const FusedTuning& fused_tuning();  // the tuning in force
 int fused_schedule_count();  // valid FusedTuning::schedule values: 0 .. count - 1

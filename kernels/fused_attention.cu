@@ -1,6 +1,7 @@
 // Host entry points of the fused attention kernels: parameter set-up and the dispatch onto the
 // compiled instances (kernels/instances.h). The buffers' layouts: layouts.cu.
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -29,31 +30,16 @@ struct InstanceKey {
   int schedule;
 };
 
-// INT8ATTN_FUSED_TUNING="schedule=N,warps=W,wgmma=0|1,ws=0|1,ws_schedule=S,fused_q=0|1,tile_order=0|1|2,split_parts=K,
-// retile_groups=G,dynamic_tiles=0|1,dependent_launch=0|1"
-// overrides the defaults
-// (device A/B runs of the CLI; docs/testing.md).
+// INT8ATTN_FUSED_TUNING (kernels/fused_tuning.h) overrides the defaults (device A/B runs of the
+// CLI; docs/testing.md). A mistyped knob ends the program (exit 2), as the CLI does before a
+// sweep: run with the default instead, an A/B would read "no difference".
 FusedTuning tuning_from_env() {
   FusedTuning t;
   const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
-  for (std::string_view rest = env != nullptr ? env : ""; !rest.empty();) {
-    const std::string_view pair = rest.substr(0, rest.find(','));
-    rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
-    const size_t eq = pair.find('=');
-    if (eq == std::string_view::npos) continue;
-    const std::string_view key = pair.substr(0, eq);
-    const int value = std::atoi(std::string(pair.substr(eq + 1)).c_str());
-    if (key == "schedule") t.schedule = value;
-    else if (key == "warps") t.warps_per_cta = value;
-    else if (key == "wgmma") t.wgmma = value;
-    else if (key == "ws") t.ws = value;
-    else if (key == "ws_schedule") t.ws_schedule = value;
-    else if (key == "fused_q") t.fused_q = value;
-    else if (key == "tile_order") t.tile_order = value;
-    else if (key == "split_parts") t.split_parts = value;
-    else if (key == "retile_groups") t.retile_groups = value;
-    else if (key == "dynamic_tiles") t.dynamic_tiles = value;
-    else if (key == "dependent_launch") t.dependent_launch = value;
+  const std::string why = parse_fused_tuning(env != nullptr ? env : "", t);
+  if (!why.empty()) {
+    std::fprintf(stderr, "error: INT8ATTN_FUSED_TUNING: %s\n", why.c_str());
+    std::exit(2);
   }
   return t;
 }

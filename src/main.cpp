@@ -308,6 +308,13 @@ void check_checkpoint_path(const std::string& path, const SweepConfig& config, b
   }
 }
 
+// The kernels' development knobs (INT8ATTN_FUSED_TUNING), refused before anything runs: the
+// kernels would end the process at their first launch, mid-sweep.
+void check_tuning_environment() {
+  const std::string why = gpu::fused_tuning_environment_error();
+  if (!why.empty()) throw std::invalid_argument(why);
+}
+
 int run_sweep_command(const SweepArgs& a) {
   const SweepConfig config = load_sweep(a);
   if (a.dry_run) return run_dry_run(a, config);
@@ -318,6 +325,7 @@ int run_sweep_command(const SweepArgs& a) {
                                             output.to_stdout ? "- (stdout)" : a.output));
   }
   check_npy_inputs(config);
+  check_tuning_environment();
   if (!config.settings.dump_dir.empty()) {
     prepare_dump_folder(config.settings.dump_dir);
     check_case_dump_folders(config.settings.dump_dir, config.cases);
@@ -462,6 +470,7 @@ int run_profile_command(ProfileArgs& a) {
   if (a.causal_option->count() > 0) a.request.shape.push_back({"--causal", a.causal ? "true" : "false"});
   if (!a.request.case_pattern.empty() && a.request.config.empty()) a.request.config = default_config_path();
   const ProfilePlan plan = plan_profile(a.request);
+  check_tuning_environment();
   const OutputTarget json = a.json.empty() ? OutputTarget{} : check_profile_json(a);
   const ProfileResult result = run_profile(plan, a.device);
   const std::string table = render_profile_table(result);

@@ -27,6 +27,13 @@
 
 namespace int8attn::gpu {
 
+std::string fused_tuning_environment_error() {
+  const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
+  kernels::FusedTuning tuning;
+  const std::string why = kernels::parse_fused_tuning(env != nullptr ? env : "", tuning);
+  return why.empty() ? why : "INT8ATTN_FUSED_TUNING (environment): " + why;
+}
+
 CudnnStatus cudnn_status() {
   const cudnn::Availability& a = cudnn::availability();
   return {a.available, a.version, a.why_not};

@@ -315,8 +315,9 @@ TEST(ProfileViews, JsonHasEveryMeasurement) {
 // is looked for), never replacing a file without --force.
 class ProfileCli : public ProfileFiles {
  protected:
-  int run(const std::string& args) {
-    const std::string command = std::string("\"") + INT8ATTN_BENCH_EXE + "\" profile " + args + " > \"" +
+  int run(const std::string& args) { return run_with_env("", args); }
+  int run_with_env(const std::string& env, const std::string& args) {
+    const std::string command = (env.empty() ? "" : "env " + env + " ") + "\"" + INT8ATTN_BENCH_EXE + "\" profile " + args + " > \"" +
                                 (dir_ / "out.txt").string() + "\" 2>&1";
     const int status = std::system(command.c_str());
     std::ifstream in(dir_ / "out.txt");
@@ -341,6 +342,16 @@ TEST_F(ProfileCli, BadInputExitsTwoNamingTheFlag) {
   EXPECT_CONTAINS(output_, "--device");
   EXPECT_EQ(run(""), 2);
   EXPECT_CONTAINS(output_, "expected a shape");
+}
+
+// A mistyped development knob (kernels/fused_tuning.h) stops the command before it runs: the
+// default would run in its place and an A/B read "no difference".
+TEST_F(ProfileCli, AMistypedTuningKnobExitsTwo) {
+  EXPECT_EQ(run_with_env("INT8ATTN_FUSED_TUNING=retile_group=0", "--heads 8 --head-dim 128 --seq-len 1024"), 2);
+  EXPECT_CONTAINS(output_, "INT8ATTN_FUSED_TUNING");
+  EXPECT_CONTAINS(output_, "unknown key 'retile_group'");
+  EXPECT_EQ(run_with_env("INT8ATTN_FUSED_TUNING=fused_q=yes", "--heads 8 --head-dim 128 --seq-len 1024"), 2);
+  EXPECT_CONTAINS(output_, "expected an integer from -1 to 1");
 }
 
 TEST_F(ProfileCli, AnExistingJsonFileNeedsForce) {
