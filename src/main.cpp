@@ -337,6 +337,7 @@ int run_sweep_command(const SweepArgs& a) {
   if (options.write_checkpoint) check_checkpoint_path(options.checkpoint_path, config, a.resume);
   options.resume = a.resume;
   if (!a.shard.empty()) options.shard = parse_shard(a.shard);
+  options.filter = a.filter;
   options.notes = !a.quiet;
   options.progress = (a.quiet || a.no_progress) ? ProgressMode::None : ProgressMode::Auto;
   const SweepOutcome outcome =

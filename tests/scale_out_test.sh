@@ -67,6 +67,11 @@ contains "same file" "merge -o an input"; cmp -s "$work/shard-1.json" "$work/kee
 expect 0 "merge with a shard missing" -- "$bench" merge "$work/shard-1.json" "$work/shard-3.json" -o "$work/gap.json"
 contains "2/3" "merge with a shard missing"; contains "INCOMPLETE" "merge with a shard missing"
 [[ $(json "$work/gap.json" "r['complete']") == False ]] || fail "a merge with a missing shard is complete"
+# A shard partitions the cases --filter selects: shards of another --filter are not one set
+# (merged, they were a complete report with cases missing), nor may a shard resume another's.
+expect 0 "a shard of a --filter" -- sweep -o "$work/filtered-2.json" --shard 2/3 --filter '*-q17-*'
+expect 2 "merge of shards of different --filter" -- "$bench" merge "$work/shard-1.json" "$work/filtered-2.json" "$work/shard-3.json" -o "$work/m4.json"
+contains "filter" "merge of shards of different --filter"; [[ ! -e "$work/m4.json" ]] || fail "merge wrote a report it refused"
 expect 2 "merge of a config" -- "$bench" merge "$work/study.json" -o "$work/m3.json"; contains "study.json" "merge of a config"
 expect 2 "merge without -o" -- "$bench" merge "$work/shard-1.json"
 
@@ -118,6 +123,14 @@ kill -INT $pid; wait $pid; code=$?
 expect 0 "--devices --resume" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/int.json" --devices 1,0 --no-progress --format none --resume
 contains "resumed" "--devices --resume"
 [[ $(json "$work/int.json" "(r['complete'], len(r['cases']))") == "(True, 8)" ]] || fail "resumed --devices report incomplete"
+
+# --resume of a shard with another --filter would resume a part of another list of cases.
+"$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/fint.json" --shard 1/2 --filter '*-q51[0-5]-*' --no-progress --format none >"$work/out" 2>&1 &
+pid=$!; sleep 0.3; kill -INT $pid; wait $pid; code=$?
+[[ $code == 130 && -s "$work/fint.json.ckpt.jsonl" ]] || fail "interrupted shard of a --filter: exit $code, expected 130 and a checkpoint"
+expect 2 "--resume of a shard without its --filter" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/fint.json" --shard 1/2 --resume --no-progress --format none
+contains "filter" "--resume of a shard without its --filter"
+expect 0 "--resume of a shard with its --filter" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/fint.json" --shard 1/2 --filter '*-q51[0-5]-*' --resume --no-progress --format none
 
 if ((failures)); then echo "$failures scale-out check(s) failed"; exit 1; fi
 echo "all scale-out checks passed"

@@ -53,20 +53,24 @@ std::string case_summary(const CaseResult& r) {
 // and every setting after the command line's overrides (kernels, quantization, thresholds,
 // input folders...), so a report never mixes cases run with different options.
 nlohmann::json checkpoint_header(const SweepConfig& config, const SweepDevice& device, const ToolInfo& tool,
-                                 const std::optional<ShardSpec>& shard) {
+                                 const SweepOptions& sweep) {
   std::set<std::string> npy_dirs;
   for (const BenchCase& c : config.cases) {
     if (!c.input.npy_dir.empty()) npy_dirs.insert(c.input.npy_dir);
   }
   nlohmann::json options = settings_to_json_expanded(config.settings);
   options["npy_dirs"] = npy_dirs;
+  // Shard I of N of another --filter's cases is another list's part: shards of different
+  // filters would merge as a complete set with cases missing. (Unsharded, a --filter stays
+  // out: a resume may narrow it, and runs of different filters merge.)
+  if (sweep.shard && !sweep.filter.empty()) options["filter"] = sweep.filter;
   nlohmann::json header = {{"config_path", config.path},
                            {"config_sha256", config.sha256},
                            {"backend", to_string(device.kind)},
                            {"device", device.name},
                            {"tool_version", tool.version},
                            {"options", std::move(options)}};
-  if (shard) header["shard"] = to_string(*shard);
+  if (sweep.shard) header["shard"] = to_string(*sweep.shard);
   return header;
 }
 
@@ -97,8 +101,8 @@ ResumedCases load_resume_cases(const std::string& path, const nlohmann::json& he
   std::error_code size_error;  // a torn header is one short line: no need to read a long checkpoint twice
   if (std::filesystem::file_size(path, size_error) < (uintmax_t{1} << 20) && !size_error &&
       torn_checkpoint_header(read_text_file(path))) {
-    diag("note: {} holds only the start of its header (killed while it was written): no finished case; "
-         "starting over\n", path);
+    diag("note: {} holds only the start of its header (killed or out of disk space while it was written): "
+         "no finished case; starting over\n", path);
     return {};
   }
   Checkpoint ckpt = read_checkpoint(path);
@@ -257,7 +261,7 @@ SweepSession::SweepSession(const SweepConfig& config, const SweepOptions& option
   Report& report = outcome_.report;
   report.tool = tool;
   report.environment = device.environment;
-  const nlohmann::json header = checkpoint_header(config, device, tool, options.shard);
+  const nlohmann::json header = checkpoint_header(config, device, tool, options);
   report.config = {config.path, config.sha256, config.expanded, header.at("options")};
   report.shard = options.shard;
   report.started_at = utc_now();

@@ -24,6 +24,9 @@ struct SweepOptions {
   bool notes = true;            // events that matter (a worker died) on stderr, even without progress
   ProgressMode progress = ProgressMode::Auto;
   std::optional<ShardSpec> shard;  // the config's cases are this shard (--shard): recorded, checked on resume
+  // --filter. A shard partitions the filtered cases, so a sharded sweep records it among its
+  // options: shards of other selections are refused by merge and by --resume.
+  std::string filter;
 };
 
 struct SweepOutcome {

@@ -155,7 +155,7 @@ struct Worker {
   std::string inbox;
   WorkerState state = WorkerState::Gone;
   const BenchCase* running = nullptr;
-  Clock::time_point running_since;
+  Clock::time_point running_since;  // the case's start (Busy), or the worker's (Starting)
   bool overdue = false;  // killed for --case-timeout; its end is still to come
   int restarts = 0;
   std::string fatal;                     // what the worker said before dying
@@ -183,7 +183,10 @@ class WorkerPool {
   // Starts every worker and waits for each to be ready or gone.
   void start_all() {
     for (Worker& w : workers_) spawn(w);
-    while (any(WorkerState::Starting)) wait_for_messages(nullptr);
+    while (any(WorkerState::Starting)) {
+      wait_for_messages(nullptr);
+      kill_overdue();
+    }
   }
 
   SweepDevice device() const;
@@ -247,11 +250,16 @@ void WorkerPool::spawn(Worker& w) {
   w.inbox.clear();
   w.fatal.clear();
   w.state = WorkerState::Starting;
+  w.running_since = Clock::now();
+  w.overdue = false;
 }
 
-// Closing its input tells a worker to finish; the pool then waits for it.
+// Closing its input tells a worker to finish; the pool then waits for it. One still starting
+// has nothing to finish and may never read its input (a GPU that hangs up hangs its restart):
+// it is killed, or the sweep would wait for it after its last case.
 void WorkerPool::stop(Worker& w) {
   close_fd(w.to_child);
+  if (w.pid > 0 && w.state == WorkerState::Starting) ::kill(w.pid, SIGKILL);
   if (w.pid > 0) {
     close_fd(w.from_child);
     int status = 0;
@@ -360,13 +368,15 @@ void WorkerPool::handle_exit(Worker& w, SweepSession* session) {
 }
 
 // A worker whose case has run past the timeout is killed; its EOF then comes to handle_exit.
+// So is one not ready after as long: a restart on a GPU that hung up may hang too.
 void WorkerPool::kill_overdue() {
   if (options_.case_timeout_s <= 0) return;
   const auto limit = std::chrono::duration<double>(options_.case_timeout_s);
   for (Worker& w : workers_) {
-    if (w.state != WorkerState::Busy || w.overdue || Clock::now() - w.running_since < limit) continue;
+    const bool busy = w.state == WorkerState::Busy;
+    if (!(busy || w.state == WorkerState::Starting) || w.overdue || Clock::now() - w.running_since < limit) continue;
     w.overdue = true;
-    w.fatal = fmt::format("no result within --case-timeout {:g} s", options_.case_timeout_s);
+    w.fatal = fmt::format("{} within --case-timeout {:g} s", busy ? "no result" : "not ready", options_.case_timeout_s);
     ::kill(w.pid, SIGKILL);
   }
 }

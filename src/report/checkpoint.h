@@ -25,7 +25,8 @@ std::string checkpoint_path_for(const std::string& report_path);
 bool replaceable_by_checkpoint(const std::string& path);
 
 // Whether `text` (a whole checkpoint file) is only the start of a header, cut by a kill or a
-// full disk while the first line was written: a checkpoint with no finished case.
+// full disk while the first line was written, an empty file included: a checkpoint with no
+// finished case.
 bool torn_checkpoint_header(const std::string& text);
 
 class CheckpointWriter {

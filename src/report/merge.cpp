@@ -63,16 +63,15 @@ struct MissingShards {
   }
 };
 
-// Shards of one set (same count): the same shard twice is refused; the missing ones returned.
+// The shards of each set (shards of one count): the same shard twice is refused; the missing
+// ones returned. Sets of several counts (--allow-mixed) each vouch only for themselves, so a
+// gap in any of them is a gap in the merged report.
 MissingShards missing_shards(const std::vector<MergeInput>& inputs) {
-  std::map<int64_t, const std::string*> seen;
-  int64_t count = 0;
+  std::map<int64_t, std::map<int64_t, const std::string*>> sets;  // count -> index -> source
   for (const MergeInput& in : inputs) {
     for (const ReportPart& part : parts_of(in)) {
       if (!part.shard) continue;  // a whole run or a --filter run: the shards beside it still count
-      if (count != 0 && part.shard->count != count) return {};  // not one set of shards
-      count = part.shard->count;
-      auto [it, inserted] = seen.emplace(part.shard->index, &in.source);
+      auto [it, inserted] = sets[part.shard->count].emplace(part.shard->index, &in.source);
       if (!inserted) {
         throw MergeError(fmt::format("merge: shard {} is in both {} and {}", to_string(*part.shard), *it->second,
                                      in.source));
@@ -81,9 +80,16 @@ MissingShards missing_shards(const std::vector<MergeInput>& inputs) {
   }
   constexpr size_t kShown = 20;
   MissingShards missing;
-  missing.count = count - static_cast<int64_t>(seen.size());
-  for (int64_t i = 1; i <= count && missing.first.size() < std::min<size_t>(kShown, missing.count); ++i) {
-    if (!seen.count(i)) missing.first.push_back(to_string(ShardSpec{i, count}));
+  for (const auto& [count, seen] : sets) {
+    const int64_t gap = count - static_cast<int64_t>(seen.size());
+    int64_t named = 0;  // a set may claim a million shards: stop once its gap is named
+    for (int64_t i = 1; i <= count && named < gap && missing.first.size() < kShown; ++i) {
+      if (!seen.count(i)) {
+        missing.first.push_back(to_string(ShardSpec{i, count}));
+        ++named;
+      }
+    }
+    missing.count += gap;
   }
   return missing;
 }

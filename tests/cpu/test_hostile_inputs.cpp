@@ -511,6 +511,23 @@ TEST_F(HostileTest, ATornHeaderIsACheckpointWithNoCaseYet) {
   EXPECT_TRUE(out.report.complete);
 }
 
+// A full disk refuses the header's one write and leaves an empty checkpoint, while the error
+// says --resume continues: that resume starts over instead of refusing an "empty file".
+TEST_F(HostileTest, AnEmptyCheckpointIsAHeaderTornAtItsFirstByte) {
+  EXPECT_TRUE(torn_checkpoint_header(""));
+  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
+  QuickBackend backend;
+  SweepOptions options;
+  options.output_path = path("r.json");
+  options.progress = ProgressMode::None;
+  options.resume = true;
+  write("r.json.ckpt.jsonl", "");
+  const SweepOutcome out = run_sweep(config, backend, options, ToolInfo{});
+  EXPECT_EQ(out.resumed_cases, 0);
+  EXPECT_EQ(out.report.cases.size(), 2u);
+  EXPECT_TRUE(out.report.complete);
+}
+
 TEST_F(HostileTest, ACtrlCAfterTheLastCaseLeavesACompleteReport) {
   SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4], "head_dim": [8]}})", "c.json");
   QuickBackend backend;

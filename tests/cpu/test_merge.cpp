@@ -226,6 +226,24 @@ TEST_F(MergeTest, AMissingShardOrAnIncompletePartMakesItIncomplete) {
   EXPECT_NE(m.notes.at(0).find("shard-2.json is incomplete"), std::string::npos) << m.notes.at(0);
 }
 
+// --allow-mixed with shard counts that differ: 1/3 and 2/3 with 3/4 lack shard 3/3 (and
+// three of the 4-set), and were marked complete because sets of two counts were not checked.
+TEST_F(MergeTest, ShardsOfAnotherCountHideNoGap) {
+  const MergeInput first = shard(1, 3), second = shard(2, 3);
+  MergeInput other_count = shard(3, 4);
+  other_count.source = "quarter-3.json";
+  std::erase_if(other_count.report.cases, [&](const CaseResult& c) {  // no case twice: that is refused
+    const std::vector<std::string> taken = ids_of(first.report), more = ids_of(second.report);
+    return std::count(taken.begin(), taken.end(), c.id) + std::count(more.begin(), more.end(), c.id) > 0;
+  });
+  ASSERT_FALSE(other_count.report.cases.empty());
+  const MergeResult m = merge({first, second, other_count}, true);
+  EXPECT_FALSE(m.report.complete);
+  const std::string notes = m.notes.empty() ? "" : m.notes.back();
+  EXPECT_NE(notes.find("3/3"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("1/4"), std::string::npos) << notes;
+}
+
 TEST_F(MergeTest, AMillionShardsMissingAreCountedNotListed) {
   const auto start = std::chrono::steady_clock::now();
   const MergeResult m = merge({shard(1, 1'000'000)}, false);

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -31,6 +32,7 @@ struct Script {
   int fail_to_start = -1;    // this slot's backend cannot be made (-2: none can)
   int delay_ms = 0;          // each case but interrupt_on's takes this long
   std::string hang_on;       // this case takes 30 s (a hung GPU, as far as a test can wait)
+  std::string hang_on_restart;  // a folder: a slot's restart, once it started there, takes 30 s
 };
 
 class WorkerBackend : public Backend {
@@ -95,6 +97,11 @@ class WorkerPoolTest : public ::testing::Test {
     p.make_backend = [script](const WorkerSlot& slot) -> std::unique_ptr<Backend> {
       if (script.fail_to_start == -2 || script.fail_to_start == slot.number) {
         throw std::runtime_error("no device " + std::to_string(slot.number) + " here");
+      }
+      if (!script.hang_on_restart.empty()) {
+        const fs::path started = fs::path(script.hang_on_restart) / ("started-" + std::to_string(slot.number));
+        if (fs::exists(started)) std::this_thread::sleep_for(std::chrono::seconds(30));
+        std::ofstream{started};
       }
       return std::make_unique<WorkerBackend>(script);
     };
@@ -197,6 +204,27 @@ TEST_F(WorkerPoolTest, ACaseThatHangsIsKilledAfterTheTimeoutAndTheSweepGoesOn) {
   const std::string& reason = failed.kernels.at(0).reason;
   EXPECT_NE(reason.find("no result within --case-timeout 0.5 s"), std::string::npos) << reason;
   EXPECT_GE(failed.wall_seconds, 0.5);
+}
+
+// A crash on a GPU that hung up: the restart hangs too (in CUDA's start-up). The sweep must
+// neither wait for it after its last case nor, with --case-timeout, forever.
+TEST_F(WorkerPoolTest, ARestartThatHangsHoldsNoSweep) {
+  const std::string victim = case_id(3);
+  const auto start = std::chrono::steady_clock::now();
+  const SweepOutcome out = run({.crash_on = victim, .hang_on_restart = dir_.string()});  // w1 takes the rest
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_EQ(ids_of(out.report), ids_of(config_));
+  EXPECT_TRUE(out.report.complete);
+
+  fs::remove(options_.output_path);
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_)) fs::remove(e.path());
+  WorkerPoolOptions alone = pool({.crash_on = victim, .hang_on_restart = dir_.string()}, 1);
+  alone.case_timeout_s = 0.5;
+  const auto again = std::chrono::steady_clock::now();
+  const SweepOutcome lost = run_sweep_on_workers(config_, alone, options_, ToolInfo{});
+  EXPECT_LT(std::chrono::steady_clock::now() - again, std::chrono::seconds(20));
+  EXPECT_TRUE(lost.workers_lost);  // killed at each restart, then retired: --resume continues
+  EXPECT_FALSE(lost.report.complete);
 }
 
 TEST_F(WorkerPoolTest, AWorkerThatCannotStartLeavesItsCasesToTheOthers) {
