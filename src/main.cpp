@@ -427,7 +427,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
   cmd->add_flag("--dry-run,--list", a.dry_run,
                 "Run nothing and write nothing: list the cases (after -a and --filter) and, for each, which kernels "
                 "run on the chosen backend and which are skipped and why");
-  cmd->add_flag("--resume", a.resume, "Continue an interrupted sweep from OUTPUT.ckpt.jsonl");
+  cmd->add_flag("--resume", a.resume, "Continue an interrupted sweep from OUTPUT.ckpt.jsonl (same config, options, device and build of the tool)");
   cmd->add_option("--shard", a.shard,
                   "Run shard I of N (I/N, 1 <= I <= N) of the cases (after -a and --filter): a partition balanced by "
                   "estimated cost that depends only on the config and options, so each shard can run on any "

@@ -69,6 +69,7 @@ nlohmann::json checkpoint_header(const SweepConfig& config, const SweepDevice& d
                            {"backend", to_string(device.kind)},
                            {"device", device.name},
                            {"tool_version", tool.version},
+                           {"tool_commit", tool.git_commit},
                            {"options", std::move(options)}};
   if (sweep.shard) header["shard"] = to_string(*sweep.shard);
   return header;
@@ -93,6 +94,22 @@ void check_resumed_case(const CaseResult& r, const std::string& path) {
 }
 
 // Loads finished cases from a checkpoint after checking it belongs to this sweep.
+// A rebuilt tool measures with other kernels: its cases and the checkpoint's would share one
+// report under one commit. The commit is compared where the checkpoint recorded one (not
+// before 2026-12-05).
+void check_resume_tool(const nlohmann::json& then, const nlohmann::json& now, const std::string& path) {
+  const nlohmann::json then_commit = then.value("tool_commit", nlohmann::json());
+  const bool same_version = then.value("tool_version", nlohmann::json()) == now.at("tool_version");
+  if (same_version && (then_commit.is_null() || then_commit == now.at("tool_commit"))) return;
+  throw ResumeError(fmt::format(
+      "--resume: checkpoint {} was made by another build of the tool (version {}, commit {}; this is version {}, "
+      "commit {}): its cases were measured with other kernels; start over without --resume, or resume with "
+      "that build",
+      path, dump_json(then.value("tool_version", nlohmann::json())),
+      then_commit.is_null() ? std::string("not recorded") : dump_json(then_commit), dump_json(now.at("tool_version")),
+      dump_json(now.at("tool_commit"))));
+}
+
 ResumedCases load_resume_cases(const std::string& path, const nlohmann::json& header,
                                const std::vector<BenchCase>& cases) {
   if (!std::filesystem::exists(path)) {
@@ -106,6 +123,7 @@ ResumedCases load_resume_cases(const std::string& path, const nlohmann::json& he
     return {};
   }
   Checkpoint ckpt = read_checkpoint(path);
+  check_resume_tool(ckpt.header, header, path);
   for (const char* key : {"config_sha256", "backend", "device", "shard"}) {
     const nlohmann::json then = ckpt.header.value(key, nlohmann::json());
     const nlohmann::json now = header.value(key, nlohmann::json());

@@ -256,6 +256,29 @@ TEST_F(RunnerTest, ResumeRefusesACheckpointOfAnotherConfig) {
   EXPECT_THROW(run_sweep(other, backend, options_, ToolInfo{}), ResumeError);
 }
 
+// Cases of two builds (other kernels) would share one report and one commit.
+TEST_F(RunnerTest, ResumeRefusesACheckpointOfAnotherBuild) {
+  ScriptedBackend backend;
+  backend.on_case = [&](const BenchCase&) { sweep_interrupt_flag().store(true); };
+  const ToolInfo built{"int8attn-bench", "0.9.0", "aaaa111"};
+  run_sweep(make_config(), backend, options_, built);
+  options_.resume = true;
+  backend.on_case = nullptr;
+  try {
+    run_sweep(make_config(), backend, options_, ToolInfo{"int8attn-bench", "0.9.0", "bbbb222"});
+    FAIL() << "resumed a checkpoint of another commit";
+  } catch (const ResumeError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("another build of the tool"), std::string::npos) << what;
+    EXPECT_NE(what.find("aaaa111"), std::string::npos) << what;
+    EXPECT_NE(what.find("bbbb222"), std::string::npos) << what;
+  }
+  EXPECT_THROW(run_sweep(make_config(), backend, options_, ToolInfo{"int8attn-bench", "1.0.0", "aaaa111"}),
+               ResumeError);
+  const SweepOutcome same = run_sweep(make_config(), backend, options_, built);
+  EXPECT_EQ(same.report.cases.size(), 4u);
+}
+
 TEST_F(RunnerTest, ResumeWithoutCheckpointIsAnError) {
   ScriptedBackend backend;
   options_.resume = true;
