@@ -110,11 +110,26 @@ void check_resume_tool(const nlohmann::json& then, const nlohmann::json& now, co
       dump_json(now.at("tool_commit"))));
 }
 
-ResumedCases load_resume_cases(const std::string& path, const nlohmann::json& header,
-                               const std::vector<BenchCase>& cases) {
-  if (!std::filesystem::exists(path)) {
-    throw ResumeError(fmt::format("--resume: no checkpoint at {}", path));
+// Why there is nothing to resume from: a finished sweep removes its checkpoint, so a report at
+// -o that says it is complete is the common case (a command run again with --resume).
+std::string no_checkpoint_reason(const std::string& path, const std::string& report_path) {
+  std::string reason = fmt::format("--resume: no checkpoint at {}", path);
+  std::error_code ignored;
+  if (report_path.empty() || !std::filesystem::is_regular_file(report_path, ignored)) return reason;
+  try {
+    if (read_report(report_path).complete) {
+      reason += fmt::format("; {} is a complete report (its sweep finished and removed the checkpoint): nothing to "
+                            "resume; run without --resume to measure again, with another -o to keep it",
+                            report_path);
+    }
+  } catch (const std::exception&) {  // not a report: the plain reason
   }
+  return reason;
+}
+
+ResumedCases load_resume_cases(const std::string& path, const std::string& report_path, const nlohmann::json& header,
+                               const std::vector<BenchCase>& cases) {
+  if (!std::filesystem::exists(path)) throw ResumeError(no_checkpoint_reason(path, report_path));
   std::error_code size_error;  // a torn header is one short line: no need to read a long checkpoint twice
   if (std::filesystem::file_size(path, size_error) < (uintmax_t{1} << 20) && !size_error &&
       torn_checkpoint_header(read_text_file(path))) {
@@ -287,7 +302,7 @@ SweepSession::SweepSession(const SweepConfig& config, const SweepOptions& option
   checkpoint_path_ = options.checkpoint_path.empty() ? checkpoint_path_for(options.output_path) : options.checkpoint_path;
   std::set<std::string> done;
   if (options.resume) {
-    ResumedCases resumed = load_resume_cases(checkpoint_path_, header, config.cases);
+    ResumedCases resumed = load_resume_cases(checkpoint_path_, options.output_path, header, config.cases);
     keep_checkpoint_ = resumed.outside_selection > 0;
     for (CaseResult& r : resumed.kept) {
       done.insert(r.id);

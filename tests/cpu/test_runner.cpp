@@ -279,6 +279,22 @@ TEST_F(RunnerTest, ResumeRefusesACheckpointOfAnotherBuild) {
   EXPECT_EQ(same.report.cases.size(), 4u);
 }
 
+// The same command run again with --resume after it finished: the error says the sweep is done.
+TEST_F(RunnerTest, ResumeAfterAFinishedSweepSaysThereIsNothingToResume) {
+  ScriptedBackend backend;
+  ASSERT_TRUE(run_sweep(make_config(), backend, options_, ToolInfo{}).report.complete);
+  options_.resume = true;
+  try {
+    run_sweep(make_config(), backend, options_, ToolInfo{});
+    FAIL() << "resumed without a checkpoint";
+  } catch (const ResumeError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("is a complete report"), std::string::npos) << what;
+    EXPECT_NE(what.find("nothing to resume"), std::string::npos) << what;
+  }
+  EXPECT_EQ(read_report(options_.output_path).cases.size(), 4u) << "the finished report is kept";
+}
+
 TEST_F(RunnerTest, ResumeWithoutCheckpointIsAnError) {
   ScriptedBackend backend;
   options_.resume = true;
