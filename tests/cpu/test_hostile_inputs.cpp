@@ -43,6 +43,8 @@ class HostileTest : public ::testing::Test {
   void write(const std::string& name, const std::string& bytes) const {
     std::ofstream(path(name), std::ios::binary) << bytes;
   }
+  // --resume of a two-case sweep whose checkpoint holds `checkpoint`: it starts over and finishes.
+  void expect_resume_starts_over(const std::string& checkpoint) const;
   std::string read(const std::string& name) const {
     std::ifstream in(path(name), std::ios::binary);
     std::stringstream ss;
@@ -373,6 +375,20 @@ class QuickBackend : public Backend {
   }
 };
 
+void HostileTest::expect_resume_starts_over(const std::string& checkpoint) const {
+  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
+  QuickBackend backend;
+  SweepOptions options;
+  options.output_path = path("r.json");
+  options.progress = ProgressMode::None;
+  options.resume = true;
+  write("r.json.ckpt.jsonl", checkpoint);
+  const SweepOutcome out = run_sweep(config, backend, options, ToolInfo{});
+  EXPECT_EQ(out.resumed_cases, 0);
+  EXPECT_EQ(out.report.cases.size(), 2u);
+  EXPECT_TRUE(out.report.complete);
+}
+
 // Runs `config` into `output` and interrupts it after its first case (a checkpoint of
 // one case stays); returns the options, ready for a resume.
 SweepOptions run_interrupted(const SweepConfig& config, QuickBackend& backend, const std::string& output) {
@@ -498,34 +514,14 @@ TEST_F(HostileTest, ATornHeaderIsACheckpointWithNoCaseYet) {
   write("notes.txt", "my notes, no newline");
   EXPECT_FALSE(replaceable_by_checkpoint(path("notes.txt")));
 
-  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
-  QuickBackend backend;
-  SweepOptions options;
-  options.output_path = path("r.json");
-  options.progress = ProgressMode::None;
-  options.resume = true;
-  write("r.json.ckpt.jsonl", read("torn.ckpt.jsonl"));
-  const SweepOutcome out = run_sweep(config, backend, options, ToolInfo{});  // starts over
-  EXPECT_EQ(out.resumed_cases, 0);
-  EXPECT_EQ(out.report.cases.size(), 2u);
-  EXPECT_TRUE(out.report.complete);
+  expect_resume_starts_over(read("torn.ckpt.jsonl"));
 }
 
 // A full disk refuses the header's one write and leaves an empty checkpoint, while the error
 // says --resume continues: that resume starts over instead of refusing an "empty file".
 TEST_F(HostileTest, AnEmptyCheckpointIsAHeaderTornAtItsFirstByte) {
   EXPECT_TRUE(torn_checkpoint_header(""));
-  SweepConfig config = parse_sweep_config(R"({"axes": {"heads": [1], "seq_len": [4, 8], "head_dim": [8]}})", "c.json");
-  QuickBackend backend;
-  SweepOptions options;
-  options.output_path = path("r.json");
-  options.progress = ProgressMode::None;
-  options.resume = true;
-  write("r.json.ckpt.jsonl", "");
-  const SweepOutcome out = run_sweep(config, backend, options, ToolInfo{});
-  EXPECT_EQ(out.resumed_cases, 0);
-  EXPECT_EQ(out.report.cases.size(), 2u);
-  EXPECT_TRUE(out.report.complete);
+  expect_resume_starts_over("");
 }
 
 TEST_F(HostileTest, ACtrlCAfterTheLastCaseLeavesACompleteReport) {
