@@ -35,10 +35,9 @@ struct InstanceKey {
 // sweep: run with the default instead, an A/B would read "no difference".
 FusedTuning tuning_from_env() {
   FusedTuning t;
-  const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
-  const std::string why = parse_fused_tuning(env != nullptr ? env : "", t);
+  const std::string why = fused_tuning_from_environment(t);
   if (!why.empty()) {
-    std::fprintf(stderr, "error: INT8ATTN_FUSED_TUNING: %s\n", why.c_str());
+    std::fprintf(stderr, "error: %s\n", why.c_str());
     std::exit(2);
   }
   return t;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -50,15 +51,16 @@ struct FusedTuning {
                               // -1 and 1 yes, 0 no
 };
 
-// One knob's text form: its key, the field it sets and the values it takes.
+// One knob's text form: its key, the field it sets and the values it takes (min, min + step, ...
+// up to max).
 struct FusedTuningKnob {
   std::string_view key;
   int FusedTuning::*field;
-  int min, max;
+  int min, max, step = 1;
 };
 inline constexpr std::array<FusedTuningKnob, 11> kFusedTuningKnobs = {{
     {"schedule", &FusedTuning::schedule, -1, 1},
-    {"warps", &FusedTuning::warps_per_cta, 0, 8},
+    {"warps", &FusedTuning::warps_per_cta, 0, 8, 4},
     {"wgmma", &FusedTuning::wgmma, -1, 1},
     {"ws", &FusedTuning::ws, -1, 1},
     {"ws_schedule", &FusedTuning::ws_schedule, -1, 3},
@@ -70,14 +72,19 @@ inline constexpr std::array<FusedTuningKnob, 11> kFusedTuningKnobs = {{
     {"dependent_launch", &FusedTuning::dependent_launch, -1, 1},
 }};
 
+// "-1 to 2", or the values one by one where a step leaves few ("0, 4 or 8").
+inline std::string fused_tuning_values(const FusedTuningKnob& knob) {
+  if (knob.step == 1) return std::to_string(knob.min) + " to " + std::to_string(knob.max);
+  std::string values;
+  for (int v = knob.min; v <= knob.max; v += knob.step)
+    values += (v == knob.min ? "" : v + knob.step > knob.max ? " or " : ", ") + std::to_string(v);
+  return values;
+}
+
 inline std::string fused_tuning_keys() {
   std::string keys;
-  for (const FusedTuningKnob& knob : kFusedTuningKnobs) {
-    const std::string range = knob.field == &FusedTuning::warps_per_cta
-                                  ? "0, 4 or 8"
-                                  : std::to_string(knob.min) + " to " + std::to_string(knob.max);
-    keys += (keys.empty() ? "" : ", ") + std::string(knob.key) + " (" + range + ")";
-  }
+  for (const FusedTuningKnob& knob : kFusedTuningKnobs)
+    keys += (keys.empty() ? "" : ", ") + std::string(knob.key) + " (" + fused_tuning_values(knob) + ")";
   return keys;
 }
 
@@ -101,13 +108,21 @@ inline std::string parse_fused_tuning(std::string_view text, FusedTuning& tuning
     if (knob == nullptr) return quoted + ": unknown key '" + std::string(key) + "'; the keys: " + fused_tuning_keys();
     int number = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-    if (ec != std::errc() || end != value.data() + value.size() || number < knob->min || number > knob->max)
-      return quoted + ": expected an integer from " + std::to_string(knob->min) + " to " + std::to_string(knob->max);
-    if (knob->field == &FusedTuning::warps_per_cta && number % 4 != 0) return quoted + ": expected 0, 4 or 8";
+    if (ec != std::errc() || end != value.data() + value.size() || number < knob->min || number > knob->max ||
+        (number - knob->min) % knob->step != 0)
+      return quoted + ": expected " + (knob->step == 1 ? "an integer from " : "") + fused_tuning_values(*knob);
     parsed.*(knob->field) = number;
   }
   tuning = parsed;
   return "";
+}
+
+// The environment variable INT8ATTN_FUSED_TUNING over `tuning`: "" or what is wrong with it,
+// naming the variable (the kernels' first read and the CLI's check before a sweep both use it).
+inline std::string fused_tuning_from_environment(FusedTuning& tuning) {
+  const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
+  const std::string why = parse_fused_tuning(env != nullptr ? env : "", tuning);
+  return why.empty() ? why : "INT8ATTN_FUSED_TUNING (environment): " + why;
 }
 
 }  // namespace int8attn::kernels

@@ -28,10 +28,8 @@
 namespace int8attn::gpu {
 
 std::string fused_tuning_environment_error() {
-  const char* env = std::getenv("INT8ATTN_FUSED_TUNING");
   kernels::FusedTuning tuning;
-  const std::string why = kernels::parse_fused_tuning(env != nullptr ? env : "", tuning);
-  return why.empty() ? why : "INT8ATTN_FUSED_TUNING (environment): " + why;
+  return kernels::fused_tuning_from_environment(tuning);
 }
 
 CudnnStatus cudnn_status() {
