@@ -1372,8 +1372,12 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       if constexpr (kKThread) {  // one K scale for this thread's keys of the block
         const float k_thread = ring.k_thread_scale(blk);
         wt.raw_scores(s_acc, x);
-        if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
-        wt.block_max_thread_scaled(x, k_thread, bmax);
+        if constexpr (decltype(masked)::value) {
+          mask.template apply<kKeys>(p.base, blk, lane % 4, x);
+          wt.block_max_thread_scaled(x, k_thread, bmax);
+        } else {  // every key seen: the max from the INT32 scores (VIMNMX3; s51)
+          wt.block_max_raw_thread_scaled(s_acc, k_thread, bmax);
+        }
         // FLT_MIN at least, so that a masked key's -inf times it stays -inf (the factor is below
         // FP32's normal range only for a group of all-zero keys, whose scores are 0 either way)
         for (int r = 0; r < 2; ++r) exp_scale[r] = fmaxf(wt.q_scale[r] * k_thread, FLT_MIN);
