@@ -1372,11 +1372,13 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       if constexpr (kKThread) {  // one K scale for this thread's keys of the block
         const float k_thread = ring.k_thread_scale(blk);
         wt.raw_scores(s_acc, x);
-        if constexpr (decltype(masked)::value) {
-          mask.template apply<kKeys>(p.base, blk, lane % 4, x);
-          wt.block_max_thread_scaled(x, k_thread, bmax);
-        } else {  // every key seen: the max from the INT32 scores (VIMNMX3; s51)
+        // Every key seen, at head_dim 128: the max from the INT32 scores (VIMNMX3), +5 to +9% on
+        // an H100; at 64 it measured 4-8% slower (docs/perf-log.md s51).
+        if constexpr (!decltype(masked)::value && kD == 128) {
           wt.block_max_raw_thread_scaled(s_acc, k_thread, bmax);
+        } else {
+          if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
+          wt.block_max_thread_scaled(x, k_thread, bmax);
         }
         // FLT_MIN at least, so that a masked key's -inf times it stays -inf (the factor is below
         // FP32's normal range only for a group of all-zero keys, whose scores are 0 either way)
