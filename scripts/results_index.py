@@ -20,10 +20,11 @@ SCHEMA = "int8attn-bench/report/v1"
 
 HEADER = """# results/
 
-Reports measured on a GPU (`h200-*`), the GPU-free CI gate's baselines (`ci-cpu-*`), each the
-whole JSON report of one `sweep` (docs/report-schema.md). `compare` reads any of them as a
-baseline. This index is made from the reports themselves by
-`python3 scripts/results_index.py > results/README.md`; a CPU test fails when it is stale.
+Reports measured on a GPU (`h200-*`, `h100-*`), the GPU-free CI gate's baselines (`ci-cpu-*`),
+each the whole JSON report of one `sweep` (docs/report-schema.md). `compare` reads any of them
+as a baseline; compare reports of one GPU with each other. This index is made from the
+reports themselves by `python3 scripts/results_index.py > results/README.md`; a CPU test fails
+when it is stale.
 
 A report names the commit it was measured at (`tool.git_commit`; `-dirty`: the tree had
 changes that were not committed, `unknown`: a report from before the commit was recorded),
