@@ -73,6 +73,19 @@ expect 2 "resume with other kernels" -- "$bench" sweep --backend cpu -c "$work/s
 contains "kernels: " "resume with other kernels"
 expect 0 "resume" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/slow.json.out" --no-progress --resume --format none
 grep -q '"complete": *true' "$work/slow.json.out" || fail "resumed report not complete"
+# SIGTERM (timeout, a batch system's time limit, a cancelled CI job) as Ctrl-C: the finished
+# cases written, marked incomplete, exit 130, and --resume completes the same report.
+"$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/term.json" --no-progress --format none >"$work/out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  [[ -s "$work/term.json.ckpt.jsonl" ]] && [[ $(wc -l <"$work/term.json.ckpt.jsonl") -ge 2 ]] && break
+  sleep 0.1
+done
+kill -TERM $pid; wait $pid; code=$?
+[[ $code == 130 ]] || fail "sweep stopped by SIGTERM: exit $code, expected 130"
+grep -q '"complete": *false' "$work/term.json" || fail "report of a SIGTERM'd sweep missing or not marked incomplete"
+expect 0 "resume after SIGTERM" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/term.json" --no-progress --resume --format none
+grep -q '"complete": *true' "$work/term.json" || fail "report resumed after SIGTERM not complete"
 [[ $(grep -o '"id": *"b1-h8' "$work/slow.json.out" | wc -l) == 8 ]] || fail "resumed report does not hold all 8 cases"
 
 # Issue 11: hostile inputs end in a clear message, the documented exit code, nothing lost.

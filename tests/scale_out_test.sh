@@ -120,6 +120,20 @@ kill -INT $pid; wait $pid; code=$?
 [[ $code == 130 ]] || fail "interrupted --devices sweep: exit $code, expected 130"
 [[ $(json "$work/int.json" "r['complete']") == False ]] || fail "interrupted --devices report not marked incomplete"
 [[ -z $(pgrep -P $pid) ]] || fail "workers survived the interrupted sweep"
+# SIGTERM to the whole process group, as timeout and batch systems send it: the workers
+# ignore it and finish their cases (none recorded as killed), the parent writes the finished
+# ones marked incomplete and exits 130. setsid: the sweep leads a group of its own.
+setsid "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/term.json" --devices 0,1 --no-progress \
+  --format none >"$work/out" 2>&1 &
+pid=$!
+wait_for_workers $pid || fail "the workers of --devices 0,1 did not start (SIGTERM)"
+for _ in $(seq 100); do [[ -s "$work/term.json.ckpt.jsonl" ]] && break; sleep 0.1; done
+kill -TERM -- -$pid; wait $pid; code=$?
+[[ $code == 130 ]] || { fail "--devices sweep stopped by a group SIGTERM: exit $code, expected 130"; cat "$work/out"; }
+[[ $(json "$work/term.json" "r['complete']") == False ]] || fail "group SIGTERM: report not marked incomplete"
+[[ $(json "$work/term.json" "sum(k['status'] not in ('ok', 'skipped') for c in r['cases'] for k in c['kernels'])") == 0 ]] ||
+  fail "group SIGTERM: a case was recorded as failed (a worker died of it)"
+[[ -z $(pgrep -g $pid) ]] || fail "processes of the SIGTERM'd sweep's group survived"
 expect 0 "--devices --resume" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/int.json" --devices 1,0 --no-progress --format none --resume
 contains "resumed" "--devices --resume"
 [[ $(json "$work/int.json" "(r['complete'], len(r['cases']))") == "(True, 8)" ]] || fail "resumed --devices report incomplete"

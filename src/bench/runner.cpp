@@ -32,9 +32,12 @@ std::string utc_now() {
   return buf;
 }
 
-extern "C" void on_sigint(int) {
+// SIGINT (Ctrl-C) and SIGTERM (timeout, Slurm's time limit and scancel, a CI job cancelled)
+// alike: the first stops the sweep after the running cases, the report of the finished ones is
+// written; a second of the same kind kills at once (the checkpoint stays valid).
+extern "C" void on_stop_signal(int sig) {
   sweep_interrupt_flag().store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once; the checkpoint stays valid
+  std::signal(sig, SIG_DFL);
 }
 
 
@@ -239,8 +242,12 @@ void try_rotated_variants(const BenchCase& c, Backend& backend, const RunSetting
 
 }  // namespace
 
-SigintGuard::SigintGuard() { previous_ = std::signal(SIGINT, on_sigint); }
-SigintGuard::~SigintGuard() { std::signal(SIGINT, previous_); }
+StopSignalGuard::StopSignalGuard()
+    : previous_int_(std::signal(SIGINT, on_stop_signal)), previous_term_(std::signal(SIGTERM, on_stop_signal)) {}
+StopSignalGuard::~StopSignalGuard() {
+  std::signal(SIGINT, previous_int_);
+  std::signal(SIGTERM, previous_term_);
+}
 
 std::atomic<bool>& sweep_interrupt_flag() {
   static std::atomic<bool> flag{false};
@@ -367,7 +374,7 @@ SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepO
   SweepSession session(config, options, tool, {backend.kind(), backend.caps().name, backend.environment()});
   sweep_interrupt_flag().store(false);
   {
-    SigintGuard guard;
+    StopSignalGuard guard;
     for (const BenchCase* c : session.todo()) {
       if (sweep_interrupt_flag().load()) break;
       session.progress().start_case(c->id);

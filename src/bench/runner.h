@@ -31,7 +31,7 @@ struct SweepOptions {
 
 struct SweepOutcome {
   Report report;
-  bool interrupted = false;  // stopped by SIGINT; the report is marked incomplete
+  bool interrupted = false;  // stopped by SIGINT or SIGTERM; the report is marked incomplete
   int64_t kernel_errors = 0;
   int64_t resumed_cases = 0;
   bool workers_lost = false;  // several devices: every worker gone before the last case
@@ -46,20 +46,23 @@ class ResumeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Set by the SIGINT handler run_sweep installs; exposed for tests.
+// Set by the SIGINT / SIGTERM handler run_sweep installs; exposed for tests.
 std::atomic<bool>& sweep_interrupt_flag();
 
-// Installs that handler for its lifetime: the first Ctrl-C sets the flag (the sweep stops
-// after the cases running), a second one kills at once (the checkpoint stays valid).
-class SigintGuard {
+// Installs that handler for SIGINT and SIGTERM for its lifetime: the first Ctrl-C (or SIGTERM:
+// timeout, a batch system's time limit, a cancelled CI job) sets the flag, so the sweep stops
+// after the cases running and writes the finished ones; a second signal of the same kind kills
+// at once (the checkpoint stays valid).
+class StopSignalGuard {
  public:
-  SigintGuard();
-  ~SigintGuard();
-  SigintGuard(const SigintGuard&) = delete;
-  SigintGuard& operator=(const SigintGuard&) = delete;
+  StopSignalGuard();
+  ~StopSignalGuard();
+  StopSignalGuard(const StopSignalGuard&) = delete;
+  StopSignalGuard& operator=(const StopSignalGuard&) = delete;
 
  private:
-  void (*previous_)(int);
+  void (*previous_int_)(int);
+  void (*previous_term_)(int);
 };
 
 // The result of one case: registry support checks, the backend run, the fallback policy.

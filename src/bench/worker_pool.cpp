@@ -90,9 +90,13 @@ std::string describe_exit(int status) {
 [[noreturn]] void worker_main(const SweepConfig& config, const WorkerPoolOptions& pool, const WorkerSlot& slot,
                               pid_t parent, int in, int out) {
   try {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a killed parent takes its workers along
+    // A killed parent takes its workers along: SIGKILL, since a worker ignores SIGTERM.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);
-    std::signal(SIGINT, SIG_IGN);        // Ctrl-C is the parent's: it lets running cases finish
+    // Ctrl-C and SIGTERM reach the whole process group; they are the parent's, which lets the
+    // running cases finish (a worker killed by them would record its case as failed).
+    std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGTERM, SIG_IGN);
     std::signal(SIGPIPE, SIG_DFL);
     if (pool.cuda_visible_devices) ::setenv("CUDA_VISIBLE_DEVICES", cuda_visible_devices_for(slot.number).c_str(), 1);
     const std::unique_ptr<Backend> backend = pool.make_backend(slot);
@@ -452,7 +456,7 @@ SweepOutcome run_sweep_on_workers(const SweepConfig& config, const WorkerPoolOpt
                                   const SweepOptions& options, const ToolInfo& tool) {
   IgnoreSigpipe ignore_sigpipe;
   sweep_interrupt_flag().store(false);
-  SigintGuard guard;
+  StopSignalGuard guard;
   WorkerPool pool(config, pool_options);
   pool.start_all();
   if (!pool.any_alive()) {
