@@ -60,33 +60,32 @@ cat >"$work/slow.json" <<'JSON'
 {"axes": {"batch": [1], "heads": [8], "seq_len": [512, 513, 514, 515, 516, 517, 518, 519], "head_dim": [128]},
  "cpu": {"threads": 1}}
 JSON
-"$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/slow.json.out" --no-progress --format none >"$work/out" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-  [[ -s "$work/slow.json.out.ckpt.jsonl" ]] && [[ $(wc -l <"$work/slow.json.out.ckpt.jsonl") -ge 2 ]] && break
-  sleep 0.1
-done
-kill -INT $pid; wait $pid; code=$?
+# stop_slow_sweep SIGNAL OUTPUT: the slow sweep into OUTPUT, sent SIGNAL once two cases are in
+# its checkpoint; its exit code in $code.
+stop_slow_sweep() {
+  "$bench" sweep --backend cpu -c "$work/slow.json" -o "$2" --no-progress --format none >"$work/out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do
+    [[ -s "$2.ckpt.jsonl" ]] && [[ $(wc -l <"$2.ckpt.jsonl") -ge 2 ]] && break
+    sleep 0.1
+  done
+  kill -"$1" $pid; wait $pid; code=$?
+}
+stop_slow_sweep INT "$work/slow.json.out"
 [[ $code == 130 ]] || fail "interrupted sweep exit $code, expected 130"
 grep -q '"complete": *false' "$work/slow.json.out" || fail "interrupted report not marked incomplete"
 expect 2 "resume with other kernels" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/slow.json.out" -k int8-fa --no-progress --resume --format none
 contains "kernels: " "resume with other kernels"
 expect 0 "resume" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/slow.json.out" --no-progress --resume --format none
 grep -q '"complete": *true' "$work/slow.json.out" || fail "resumed report not complete"
+[[ $(grep -o '"id": *"b1-h8' "$work/slow.json.out" | wc -l) == 8 ]] || fail "resumed report does not hold all 8 cases"
 # SIGTERM (timeout, a batch system's time limit, a cancelled CI job) as Ctrl-C: the finished
 # cases written, marked incomplete, exit 130, and --resume completes the same report.
-"$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/term.json" --no-progress --format none >"$work/out" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-  [[ -s "$work/term.json.ckpt.jsonl" ]] && [[ $(wc -l <"$work/term.json.ckpt.jsonl") -ge 2 ]] && break
-  sleep 0.1
-done
-kill -TERM $pid; wait $pid; code=$?
+stop_slow_sweep TERM "$work/term.json"
 [[ $code == 130 ]] || fail "sweep stopped by SIGTERM: exit $code, expected 130"
 grep -q '"complete": *false' "$work/term.json" || fail "report of a SIGTERM'd sweep missing or not marked incomplete"
 expect 0 "resume after SIGTERM" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/term.json" --no-progress --resume --format none
 grep -q '"complete": *true' "$work/term.json" || fail "report resumed after SIGTERM not complete"
-[[ $(grep -o '"id": *"b1-h8' "$work/slow.json.out" | wc -l) == 8 ]] || fail "resumed report does not hold all 8 cases"
 
 # Issue 11: hostile inputs end in a clear message, the documented exit code, nothing lost.
 mode() { stat -c %F "$1"; }
