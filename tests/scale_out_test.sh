@@ -137,6 +137,24 @@ kill -TERM -- -$pid; wait $pid; code=$?
 expect 0 "--devices --resume" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/int.json" --devices 1,0 --no-progress --format none --resume
 contains "resumed" "--devices --resume"
 [[ $(json "$work/int.json" "(r['complete'], len(r['cases']))") == "(True, 8)" ]] || fail "resumed --devices report incomplete"
+# A single-process sweep resumed by --devices: the cases the single process finished keep its
+# environment (no worker's device number), the others name the worker that ran them.
+"$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/mixed.json" --no-progress --format none >"$work/out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  [[ -s "$work/mixed.json.ckpt.jsonl" ]] && [[ $(wc -l <"$work/mixed.json.ckpt.jsonl") -ge 2 ]] && break
+  sleep 0.1
+done
+kill -INT $pid; wait $pid; code=$?
+[[ $code == 130 ]] || fail "interrupted single-process sweep: exit $code, expected 130"
+single=$(json "$work/mixed.json" "sorted(c['id'] for c in r['cases'])")
+[[ $(json "$work/mixed.json" "0 < len(r['cases']) < 8") == True ]] || fail "the interrupted sweep finished $single"
+expect 0 "single-process sweep resumed with --devices" -- "$bench" sweep --backend cpu -c "$work/slow.json" \
+  -o "$work/mixed.json" --devices 0,1 --no-progress --format none --resume
+[[ $(json "$work/mixed.json" "len(r['cases'])") == 8 ]] || fail "single-process sweep resumed with --devices: incomplete"
+[[ $(json "$work/mixed.json" "all(('device' in r['environments'][c['environment']]) == (c['id'] not in $single)
+  for c in r['cases'])") == True ]] ||
+  fail "single-process sweep resumed with --devices: a case is credited to a machine that did not run it"
 
 # --resume of a shard with another --filter would resume a part of another list of cases.
 "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/fint.json" --shard 1/2 --filter '*-q51[0-5]-*' --no-progress --format none >"$work/out" 2>&1 &

@@ -75,7 +75,24 @@ nlohmann::json checkpoint_header(const SweepConfig& config, const SweepDevice& d
                            {"tool_commit", tool.git_commit},
                            {"options", std::move(options)}};
   if (sweep.shard) header["shard"] = to_string(*sweep.shard);
+  // Not compared on resume (another node or GPU of the same model may continue the sweep), but
+  // kept so that the cases measured here keep naming where they ran (attribute_resumed_cases).
+  header["environment"] = to_json(device.environment);
   return header;
+}
+
+// Resumed cases that carry no environment of their own (a single-process sweep's) ran where the
+// checkpoint's header says. When that is not where this run is (another host, another GPU, the
+// workers of --devices), they take it with them instead of being credited to this run's
+// environment. Older checkpoints have no environment in their header: the cases stay as read.
+void attribute_resumed_cases(std::vector<CaseResult>& cases, const nlohmann::json& header, const std::string& path,
+                             const Environment& here) {
+  if (!header.contains("environment")) return;
+  const auto then = from_json_as<Environment>(header["environment"], path, "$.environment");
+  if (then == here) return;
+  for (CaseResult& r : cases) {
+    if (!r.environment) r.environment = then;
+  }
 }
 
 // The finished cases of a checkpoint that belong to this sweep, each once, and how many it
@@ -131,7 +148,7 @@ std::string no_checkpoint_reason(const std::string& path, const std::string& rep
 }
 
 ResumedCases load_resume_cases(const std::string& path, const std::string& report_path, const nlohmann::json& header,
-                               const std::vector<BenchCase>& cases) {
+                               const std::vector<BenchCase>& cases, const Environment& here) {
   if (!std::filesystem::exists(path)) throw ResumeError(no_checkpoint_reason(path, report_path));
   std::error_code size_error;  // a torn header is one short line: no need to read a long checkpoint twice
   if (std::filesystem::file_size(path, size_error) < (uintmax_t{1} << 20) && !size_error &&
@@ -177,6 +194,7 @@ ResumedCases load_resume_cases(const std::string& path, const std::string& repor
       resumed.kept.push_back(std::move(r));
     }
   }
+  attribute_resumed_cases(resumed.kept, ckpt.header, path, here);
   resumed.outside_selection = static_cast<int64_t>(outside.size());
   if (!outside.empty()) {
     diag("note: {} holds {} finished case(s) outside this sweep's cases (another --filter or -a); they stay in it "
@@ -309,7 +327,8 @@ SweepSession::SweepSession(const SweepConfig& config, const SweepOptions& option
   checkpoint_path_ = options.checkpoint_path.empty() ? checkpoint_path_for(options.output_path) : options.checkpoint_path;
   std::set<std::string> done;
   if (options.resume) {
-    ResumedCases resumed = load_resume_cases(checkpoint_path_, options.output_path, header, config.cases);
+    ResumedCases resumed =
+        load_resume_cases(checkpoint_path_, options.output_path, header, config.cases, report.environment);
     keep_checkpoint_ = resumed.outside_selection > 0;
     for (CaseResult& r : resumed.kept) {
       done.insert(r.id);

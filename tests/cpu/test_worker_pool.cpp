@@ -289,8 +289,14 @@ TEST_F(WorkerPoolTest, ResumesTheCheckpointOfASweepWithoutWorkers) {
   EXPECT_EQ(resumed.resumed_cases, 3);
   EXPECT_EQ(ids_of(resumed.report), ids_of(config_));
   EXPECT_TRUE(resumed.report.complete);
-  EXPECT_FALSE(resumed.report.cases[0].environment.has_value()) << "a case of the first run gained a device";
+  // A case of the first run keeps that run's environment (from the checkpoint's header): it
+  // is credited neither to a worker nor to the report's environment, which is a worker's now.
+  ASSERT_TRUE(resumed.report.cases[0].environment.has_value());
+  EXPECT_EQ(*resumed.report.cases[0].environment, first.report.environment);
+  EXPECT_FALSE(resumed.report.cases[0].environment->device.has_value()) << "a case of the first run gained a device";
+  EXPECT_NE(resumed.report.environment, first.report.environment);
   EXPECT_TRUE(resumed.report.cases[7].environment.has_value());
+  EXPECT_TRUE(resumed.report.cases[7].environment->device.has_value());
 }
 
 TEST(DeviceList, AllOrDistinctIndices) {
