@@ -382,8 +382,8 @@ SweepOutcome SweepSession::finish(bool interrupted, bool all_ran) {
   outcome_.report_written = !keeps_earlier_file;
   if (outcome_.report_written) write_report_atomic(report, options_.output_path);
   if (report.complete && checkpoint_.is_open()) {
-    checkpoint_.close();
-    if (!keep_checkpoint_) std::filesystem::remove(checkpoint_path_);
+    if (keep_checkpoint_) checkpoint_.close();
+    else checkpoint_.remove();
   }
   return std::move(outcome_);
 }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <stdexcept>
@@ -49,7 +50,23 @@ size_t whole_lines_length(const std::string& text, bool& needs_newline) {
                     " (the cases it holds are kept; --resume continues from them)");
 }
 
+std::function<void(const std::string&)>& open_hook_for_test() {
+  static std::function<void(const std::string&)> hook;
+  return hook;
+}
+
+// Whether the open file fd is still the one at path: not removed or replaced since it was opened.
+bool still_at_path(int fd, const std::string& path) {
+  struct stat opened {}, named {};
+  return ::fstat(fd, &opened) == 0 && ::stat(path.c_str(), &named) == 0 && opened.st_dev == named.st_dev &&
+         opened.st_ino == named.st_ino;
+}
+
 }  // namespace
+
+void set_checkpoint_open_hook_for_test(std::function<void(const std::string& path)> hook) {
+  open_hook_for_test() = std::move(hook);
+}
 
 std::string checkpoint_path_for(const std::string& report_path) { return report_path + ".ckpt.jsonl"; }
 
@@ -75,16 +92,7 @@ void CheckpointWriter::close() {
 void CheckpointWriter::open(const std::string& path, json header, bool append) {
   close();
   path_ = path;
-  // Appending only: a line is never written over another, even if someone cut the file.
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw_io(path, "cannot open");
-  // One writer: a second sweep on the same -o would cut this one's checkpoint and interleave
-  // its lines. Taken before anything is cut; where locks are not supported, none is taken.
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-    close();
-    throw OutputError("checkpoint " + path + ": another sweep is writing it (a sweep with the same -o is running); "
-                      "wait for it to finish or choose another -o");
-  }
+  lock_file_at_path();
   size_t keep = 0;
   bool needs_newline = false;
   if (append) keep = whole_lines_length(read_text_file(path), needs_newline);
@@ -96,6 +104,36 @@ void CheckpointWriter::open(const std::string& path, json header, bool append) {
     return;
   }
   if (needs_newline) write_line("\n");
+}
+
+// Opens path_ and takes its lock. One writer: a second sweep on the same -o would cut this
+// one's checkpoint and interleave its lines; the lock is taken before anything is cut, and where
+// locks are not supported, none is taken. A file removed or replaced between the open and the
+// lock (a finishing sweep removes its checkpoint) is let go and the path opened again: lines
+// written to a removed file would be lost.
+void CheckpointWriter::lock_file_at_path() {
+  for (int attempt = 1;; ++attempt) {
+    // Appending only: a line is never written over another, even if someone cut the file.
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw_io(path_, "cannot open");
+    if (open_hook_for_test()) open_hook_for_test()(path_);
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+      close();
+      throw OutputError("checkpoint " + path_ + ": another sweep is writing it (a sweep with the same -o is running); "
+                        "wait for it to finish or choose another -o");
+    }
+    if (still_at_path(fd_, path_)) return;
+    close();
+    if (attempt == 10) {
+      throw OutputError("checkpoint " + path_ + ": removed or replaced each time it was opened (another program keeps "
+                        "changing it); choose another -o");
+    }
+  }
+}
+
+void CheckpointWriter::remove() {
+  if (fd_ >= 0) std::filesystem::remove(path_);
+  close();
 }
 
 void CheckpointWriter::append(const CaseResult& result) {

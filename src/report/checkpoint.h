@@ -6,6 +6,7 @@
 // process loses at most the line being written, and the reader drops that torn last line.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,14 +48,22 @@ class CheckpointWriter {
   // Writes one line and fsyncs it. Throws OutputError naming the path (a full disk: exit 2).
   void append(const CaseResult& result);
   void close();
+  // Removes the file, then closes it: the lock is held until the file is gone, so a sweep that
+  // starts on the same path meanwhile is refused or makes a new file, never one removed under it.
+  void remove();
   bool is_open() const { return fd_ >= 0; }
   const std::string& path() const { return path_; }
 
  private:
+  void lock_file_at_path();
   void write_line(const std::string& line);
   int fd_ = -1;
   std::string path_;
 };
+
+// Tests only: called by CheckpointWriter::open between opening the file and locking it, the
+// window in which a finishing sweep may remove the file (nullptr: none).
+void set_checkpoint_open_hook_for_test(std::function<void(const std::string& path)> hook);
 
 struct Checkpoint {
   nlohmann::json header;

@@ -121,6 +121,29 @@ TEST_F(CheckpointTest, FreshOpenReplacesAnOldCheckpoint) {
   EXPECT_EQ(read_checkpoint(path_).cases.size(), 1u);
 }
 
+// A sweep that opened the file just before a finishing sweep removed it, and took the lock just
+// after, must not write into the removed file: it opens the path again and writes there.
+TEST_F(CheckpointTest, FileRemovedBetweenOpenAndLockIsOpenedAgain) {
+  CheckpointWriter finishing;
+  finishing.open(path_, header(), false);
+  finishing.append(testing::make_case("old-case", 2.0));
+  int calls = 0;
+  set_checkpoint_open_hook_for_test([&](const std::string&) {
+    if (++calls == 1) finishing.remove();  // between the starting sweep's open and its lock
+  });
+  {
+    CheckpointWriter starting;
+    starting.open(path_, header(), false);
+    starting.append(testing::make_case("case-0", 1.0));
+  }
+  set_checkpoint_open_hook_for_test(nullptr);
+  EXPECT_EQ(calls, 2) << "the path was not opened again";
+  ASSERT_TRUE(fs::exists(path_)) << "the lines went into the removed file";
+  const Checkpoint ckpt = read_checkpoint(path_);
+  ASSERT_EQ(ckpt.cases.size(), 1u);
+  EXPECT_EQ(ckpt.cases[0].id, "case-0");
+}
+
 TEST_F(CheckpointTest, DamagedMiddleLineIsAnError) {
   write_cases(3, false);
   std::string t = text();
