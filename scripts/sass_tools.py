@@ -8,6 +8,12 @@
                                               MUFU.EX2, wgmma, local loads/stores (the step loop is the one
                                               with 34 EX2 for int8-fa, 66 for int8-qk and fp16-fa)
   sass_tools.py hist SASS FUNC LO HI          opcode histogram of FUNC's addresses [LO, HI] (hex)
+  sass_tools.py chain SASS FUNC               for each step loop of FUNC (an innermost loop with wgmma and 32
+                                              or more MUFU.EX2, at most 20 instructions an ex2): how many instructions ptxas put between S's wait
+                                              (the loop's first full wgmma wait, WARPGROUP.DEPBAR.LE gsb0,
+                                              0x0) and the 1st, 32nd and last ex2 after it: the row max's
+                                              share of the step's critical path (docs/perf-log.md s51, s52:
+                                              145 -> 58 with the integer max of per-thread K)
   sass_tools.py stalls CSV [N]                the N SASS lines (default 40) with the most warp-stall samples
                                               in ncu's source page (`ncu -i R --page source --csv
                                               --print-source sass`, as scripts/kernel-bench.sh wsprofile
@@ -136,6 +142,47 @@ def loops(path, func):
             count = lambda key: sum(1 for t in body if key in t)
             print(f"loop {target:#x}-{a:#x}: {len(body)} instructions, EX2 {count('MUFU.EX2')}, "
                   f"wgmma {count('GMMA')}, STL {count('STL')}, LDL {count('LDL')}")
+
+
+def _step_loops(ins):
+    """(first, last) indices into ins of each step loop: wgmma, >= 32 MUFU.EX2, <= 20 instructions an ex2."""
+    index = {a: i for i, (a, _, _) in enumerate(ins)}
+    out = []
+    for i, (a, text, _) in enumerate(ins):
+        m = re.search(r"BRA .*?0x([0-9a-f]+)", text)
+        if not m or int(m.group(1), 16) >= a or int(m.group(1), 16) not in index:
+            continue
+        first = index[int(m.group(1), 16)]
+        body = [t for _, t, _ in ins[first:i + 1]]
+        ex2 = sum("MUFU.EX2" in t for t in body)
+        # a step holds a dozen or so instructions an ex2; a tile walk that holds steps, far more
+        if any("GMMA" in t for t in body) and ex2 >= 32 and len(body) <= 20 * ex2:
+            out.append((first, i))
+    # innermost only: an outer loop (the tile walk) holds the steps it repeats
+    return [(f, l) for f, l in out if not any((f, l) != (g, m) and f <= g and m <= l for g, m in out)]
+
+
+def chain(path, func):
+    ins = instructions(path, func)
+    loops_found = _step_loops(ins)
+    if not loops_found:
+        print(f"chain: no step loop (wgmma and 32 or more MUFU.EX2) in functions matching {func}", file=sys.stderr)
+        return 1
+    for first, last in loops_found:
+        body = [t for _, t, _ in ins[first:last + 1]]
+        wait = next((i for i, t in enumerate(body) if re.search(r"WARPGROUP\.DEPBAR\.LE gsb0, 0x0\b", t)), None)
+        label = f"loop {ins[first][0]:#x}-{ins[last][0]:#x} ({len(body)} instructions)"
+        if wait is None:
+            print(f"{label}: no full wgmma wait")
+            continue
+        ex2 = [i - wait for i, t in enumerate(body) if i > wait and "MUFU.EX2" in t]
+        if not ex2:
+            print(f"{label}: no ex2 after S's wait (at +{wait})")
+            continue
+        nth = lambda n: str(ex2[n - 1]) if len(ex2) >= n else "-"
+        print(f"{label}: S's wait at +{wait}; ex2 1st / 32nd / last ({len(ex2)}) "
+              f"{nth(1)} / {nth(32)} / {ex2[-1]} instructions after it")
+    return 0
 
 
 def in_range(path, func, lo, hi):
@@ -474,6 +521,7 @@ def loop_stall_matrix(path, most="10"):
 def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
     commands = {"resources": (resources, 1), "loops": (loops, 2), "hist": (hist, 4), "schedule": (schedule, 4),
+                "chain": (chain, 2),
                 "order": (order, 4),
                 "stalls": (stalls, 1), "loop-stalls": (loop_stalls, 1), "loop-stall-matrix": (loop_stall_matrix, 1),
                 "regions": (regions, 1), "source-lines": (source_lines, 3)}

@@ -40,6 +40,13 @@ if(INT8ATTN_PYTHON3_AB)
                    ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-sample.csv)
   set_tests_properties(scripts.sass_tools_loop_stall_matrix PROPERTIES LABELS cpu
     PASS_REGULAR_EXPRESSION "4 instructions. % of the loop's 100 samples.*wait +55\\.0 +40\\.0 +0\\.0 +15\\.0 +0\\.0.*short_sb +30\\.0 +0\\.0 +30\\.0")
+  # scripts/sass_tools.py chain on a made-up cuobjdump listing: the step loop found from its
+  # backward branch, and the instructions from its full wgmma wait to the 1st, 32nd and last ex2.
+  add_test(NAME scripts.sass_tools_chain
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py chain
+                   ${CMAKE_SOURCE_DIR}/tests/data/sass-chain-sample.sass KernelIdE1ELi128ESample)
+  set_tests_properties(scripts.sass_tools_chain PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "loop 0x10-0x380 \\(56 instructions\\): S's wait at \\+2. ex2 1st / 32nd / last \\(40\\) 10 / 41 / 49 instructions after it")
   # scripts/sass_tools.py regions: the samples by region, on the same export and on one whose
   # mbarrier retry code (after the EXIT, as ptxas places it) branches back into the loop, which
   # must not count as a second loop.
