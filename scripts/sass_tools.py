@@ -8,12 +8,13 @@
                                               MUFU.EX2, wgmma, local loads/stores (the step loop is the one
                                               with 34 EX2 for int8-fa, 66 for int8-qk and fp16-fa)
   sass_tools.py hist SASS FUNC LO HI          opcode histogram of FUNC's addresses [LO, HI] (hex)
-  sass_tools.py chain SASS FUNC               for each step loop of FUNC (an innermost loop with wgmma and 32
-                                              or more MUFU.EX2, at most 20 instructions an ex2): how many instructions ptxas put between S's wait
-                                              (the loop's first full wgmma wait, WARPGROUP.DEPBAR.LE gsb0,
-                                              0x0) and the 1st, 32nd and last ex2 after it: the row max's
-                                              share of the step's critical path (docs/perf-log.md s51, s52:
-                                              145 -> 58 with the integer max of per-thread K)
+  sass_tools.py chain SASS FUNC               for each step loop of FUNC (an innermost loop with wgmma, 32 or
+                                              more MUFU.EX2 and at most 20 instructions an ex2): how many
+                                              instructions ptxas put between S's wait (the loop's first full
+                                              wgmma wait, WARPGROUP.DEPBAR.LE gsb0, 0x0) and the 1st, 32nd
+                                              and last ex2 after it: the row max's share of the step's
+                                              critical path (docs/perf-log.md s51, s52: 145 -> 58 with the
+                                              integer max of per-thread K)
   sass_tools.py stalls CSV [N]                the N SASS lines (default 40) with the most warp-stall samples
                                               in ncu's source page (`ncu -i R --page source --csv
                                               --print-source sass`, as scripts/kernel-bench.sh wsprofile
@@ -166,7 +167,7 @@ def chain(path, func):
     ins = instructions(path, func)
     loops_found = _step_loops(ins)
     if not loops_found:
-        print(f"chain: no step loop (wgmma and 32 or more MUFU.EX2) in functions matching {func}", file=sys.stderr)
+        print(f"chain: no step loop (wgmma, 32 or more MUFU.EX2) in functions matching {func}", file=sys.stderr)
         return 1
     for first, last in loops_found:
         body = [t for _, t, _ in ins[first:last + 1]]
