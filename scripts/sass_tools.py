@@ -130,35 +130,33 @@ def resources(log):
     return 1 if serialized else 0
 
 
-def loops(path, func):
-    ins = instructions(path, func)
+def _backward_loops(ins):
+    """(first, last) indices into ins of every loop: a branch back to an address of ins."""
     index = {a: i for i, (a, _, _) in enumerate(ins)}
     for i, (a, text, _) in enumerate(ins):
         m = re.search(r"BRA .*?0x([0-9a-f]+)", text)
-        if not m:
-            continue
-        target = int(m.group(1), 16)
-        if target < a and target in index:
-            body = [t for _, t, _ in ins[index[target]:i + 1]]
-            count = lambda key: sum(1 for t in body if key in t)
-            print(f"loop {target:#x}-{a:#x}: {len(body)} instructions, EX2 {count('MUFU.EX2')}, "
-                  f"wgmma {count('GMMA')}, STL {count('STL')}, LDL {count('LDL')}")
+        if m and int(m.group(1), 16) < a and int(m.group(1), 16) in index:
+            yield index[int(m.group(1), 16)], i
+
+
+def loops(path, func):
+    ins = instructions(path, func)
+    for first, last in _backward_loops(ins):
+        body = [t for _, t, _ in ins[first:last + 1]]
+        count = lambda key: sum(1 for t in body if key in t)
+        print(f"loop {ins[first][0]:#x}-{ins[last][0]:#x}: {len(body)} instructions, EX2 {count('MUFU.EX2')}, "
+              f"wgmma {count('GMMA')}, STL {count('STL')}, LDL {count('LDL')}")
 
 
 def _step_loops(ins):
     """(first, last) indices into ins of each step loop: wgmma, >= 32 MUFU.EX2, <= 20 instructions an ex2."""
-    index = {a: i for i, (a, _, _) in enumerate(ins)}
     out = []
-    for i, (a, text, _) in enumerate(ins):
-        m = re.search(r"BRA .*?0x([0-9a-f]+)", text)
-        if not m or int(m.group(1), 16) >= a or int(m.group(1), 16) not in index:
-            continue
-        first = index[int(m.group(1), 16)]
-        body = [t for _, t, _ in ins[first:i + 1]]
+    for first, last in _backward_loops(ins):
+        body = [t for _, t, _ in ins[first:last + 1]]
         ex2 = sum("MUFU.EX2" in t for t in body)
         # a step holds a dozen or so instructions an ex2; a tile walk that holds steps, far more
         if any("GMMA" in t for t in body) and ex2 >= 32 and len(body) <= 20 * ex2:
-            out.append((first, i))
+            out.append((first, last))
     # innermost only: an outer loop (the tile walk) holds the steps it repeats
     return [(f, l) for f, l in out if not any((f, l) != (g, m) and f <= g and m <= l for g, m in out)]
 
