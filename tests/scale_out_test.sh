@@ -94,6 +94,13 @@ cat >"$work/slow.json" <<'JSON'
 {"axes": {"batch": [1], "heads": [8], "seq_len": [512, 513, 514, 515, 516, 517, 518, 519], "head_dim": [128]},
  "cpu": {"threads": 1}}
 JSON
+wait_for_checkpoint() {  # FILE LINES: until FILE holds LINES lines (the header, then one a finished case)
+  for _ in $(seq 100); do
+    [[ -s "$1" ]] && [[ $(wc -l <"$1") -ge $2 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 wait_for_workers() {  # PID: until it has two worker processes that have started a case
   for _ in $(seq 100); do
     [[ $(pgrep -P "$1" | wc -l) == 2 ]] && sleep 0.3 && return 0
@@ -127,7 +134,7 @@ setsid "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/term.json" --
   --format none >"$work/out" 2>&1 &
 pid=$!
 wait_for_workers $pid || fail "the workers of --devices 0,1 did not start (SIGTERM)"
-for _ in $(seq 100); do [[ -s "$work/term.json.ckpt.jsonl" ]] && break; sleep 0.1; done
+wait_for_checkpoint "$work/term.json.ckpt.jsonl" 1
 kill -TERM -- -$pid; wait $pid; code=$?
 [[ $code == 130 ]] || { fail "--devices sweep stopped by a group SIGTERM: exit $code, expected 130"; cat "$work/out"; }
 [[ $(json "$work/term.json" "r['complete']") == False ]] || fail "group SIGTERM: report not marked incomplete"
@@ -141,10 +148,7 @@ contains "resumed" "--devices --resume"
 # environment (no worker's device number), the others name the worker that ran them.
 "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/mixed.json" --no-progress --format none >"$work/out" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  [[ -s "$work/mixed.json.ckpt.jsonl" ]] && [[ $(wc -l <"$work/mixed.json.ckpt.jsonl") -ge 2 ]] && break
-  sleep 0.1
-done
+wait_for_checkpoint "$work/mixed.json.ckpt.jsonl" 2
 kill -INT $pid; wait $pid; code=$?
 [[ $code == 130 ]] || fail "interrupted single-process sweep: exit $code, expected 130"
 single=$(json "$work/mixed.json" "sorted(c['id'] for c in r['cases'])")
