@@ -376,6 +376,21 @@ struct WarpTile {
 #pragma unroll
       for (int e = 0; e < 4; ++e) x[n][e] = int_score(acc[4 * n + e], kRaw) * (e & 1 ? ks[n].y : ks[n].x);
   }
+  // scale_scores<true>() less this thread's first score of each row (x_offset[r], which then
+  // reads 0), each in one rounding (FFMA): a row's thread-local scores are then >= +0 at one key at
+  // least, so their max is block_max_offset()'s integer max of their bits.
+  __device__ __forceinline__ void scale_scores_offset(const uint32_t* acc, const float2 (&ks)[S::kNTilesS],
+                                                      float (&x)[S::kNTilesS][4], float (&x_offset)[2]) const {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) x_offset[r] = int_score(acc[2 * r], true) * ks[0].x;
+#pragma unroll
+    for (int n = 0; n < S::kNTilesS; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        x[n][e] = n == 0 && (e & 1) == 0
+                      ? 0.f
+                      : fmaf(int_score(acc[4 * n + e], true), e & 1 ? ks[n].y : ks[n].x, -x_offset[e >> 1]);
+  }
   static __device__ __forceinline__ float int_score(uint32_t acc, bool raw) {
     return raw ? static_cast<float>(static_cast<int32_t>(acc)) : __int_as_float(static_cast<int32_t>(acc)) - kMagic;
   }
@@ -459,6 +474,18 @@ struct WarpTile {
       finish_block_max(static_cast<float>(row_max3_chain(acc, r)) * k_thread, r, bmax);
     }
   }
+  // block_max() of scale_scores_offset()'s x, a block whose keys every row sees: the thread's
+  // max of a row by three-input integer max of the scores' bits (VIMNMX3; 16 a row instead of 31
+  // FMNMX). Signed-integer order is float order among floats >= +0, and a negative float's bits
+  // are a negative integer, so with one score at +0 the integer max is the float max.
+  __device__ __forceinline__ void block_max_offset(const float (&x)[S::kNTilesS][4], const float (&x_offset)[2],
+                                                   float (&bmax)[2]) const {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int32_t bits = row_max3_chain(x, r);
+      finish_block_max(__int_as_float(bits) + x_offset[r], r, bmax);
+    }
+  }
   template <bool kThreadScaled>
   __device__ __forceinline__ void block_max_of(const float (&x)[S::kNTilesS][4], float k_thread,
                                                float (&bmax)[2]) const {
@@ -478,13 +505,20 @@ struct WarpTile {
     xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 2));
     bmax[r] = xmax * q_scale[r];  // q_scale > 0: the max commutes with it
   }
-  // The max of row r's INT32 scores in acc (the S accumulator's layout: acc[4n + 2r] and
-  // acc[4n + 2r + 1]) as a chain of three-input maxima, a pair a link.
+  // The max of row r's values in the S accumulator's layout (element i = 4n + e, row e / 2: i =
+  // 4n + 2r and 4n + 2r + 1), as INT32 from at(i), by a chain of three-input maxima, a pair a link.
   static __device__ __forceinline__ int32_t row_max3_chain(const uint32_t* acc, int r) {
     int32_t best = max(static_cast<int32_t>(acc[2 * r]), static_cast<int32_t>(acc[2 * r + 1]));
 #pragma unroll
     for (int n = 1; n < S::kNTilesS; ++n)
       best = __vimax3_s32(best, static_cast<int32_t>(acc[4 * n + 2 * r]), static_cast<int32_t>(acc[4 * n + 2 * r + 1]));
+    return best;
+  }
+  static __device__ __forceinline__ int32_t row_max3_chain(const float (&x)[S::kNTilesS][4], int r) {
+    int32_t best = max(__float_as_int(x[0][2 * r]), __float_as_int(x[0][2 * r + 1]));
+#pragma unroll
+    for (int n = 1; n < S::kNTilesS; ++n)
+      best = __vimax3_s32(best, __float_as_int(x[n][2 * r]), __float_as_int(x[n][2 * r + 1]));
     return best;
   }
 
@@ -603,6 +637,10 @@ struct WarpTile {
                                                  PTerms& tp, float (&merge_scale)[2], const float (&exp_scale)[2]) {
     static_assert(S::kInt8PV, "block-relative P only");
     float shift[2], log2_merge[2];
+    fold_state(bmax, shift, log2_merge);
+    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale, exp_scale);
+  }
+  __device__ __forceinline__ void fold_state(const float (&bmax)[2], float (&shift)[2], float (&log2_merge)[2]) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const float block_max = bmax[r];
@@ -614,6 +652,17 @@ struct WarpTile {
       ref[r] = visible ? u_new : ref[r];
       m[r] = m_new;
     }
+  }
+  // The same for x = the scores less x_offset (scale_scores_offset), a block whose keys every row sees.
+  template <bool kRowSum = true>
+  __device__ __forceinline__ void softmax_folded(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
+                                                 PTerms& tp, float (&merge_scale)[2], const float (&exp_scale)[2],
+                                                 const float (&x_offset)[2]) {
+    static_assert(S::kInt8PV, "block-relative P only");
+    float shift[2], log2_merge[2];
+    fold_state(bmax, shift, log2_merge);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) shift[r] = fmaf(-x_offset[r], exp_scale[r], shift[r]);
     rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale, exp_scale);
   }
 

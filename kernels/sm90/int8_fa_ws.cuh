@@ -1352,10 +1352,10 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   // log2 scale apart (softmax_rescaled), which measured 2-3% faster there (ptxas's schedule).
   constexpr bool kFoldedState = kD == 128;
   float log2_o_scale[2];  // !kFoldedState
-  // Per-token K scales of the first four n-tiles read before S's wait at head_dim 64: +0.9 to
-  // +2.2% there (s25); at 128 the 8 registers held over the wait measured -0.3 to -4.4% (s24;
-  // s21's ks4 had lost at both). kernel_bench, H200, docs/perf-log.md.
-  constexpr int kKScalesEarly = kD == 64 ? 4 : 0;
+  // Per-token K scales of the first four n-tiles read before S's wait: +0.9 to +2.2% at head_dim
+  // 64 (s25, H200). At 128 they pay only beside the offset max below (+0.9 to +2.7% together;
+  // each alone -2 to +1%: s53, H100). kernel_bench, docs/perf-log.md.
+  constexpr int kKScalesEarly = 4;
   auto block = [&](const Ring& ring, int blk, auto masked) {  // masked (a type): whether S needs the mask
     ring.wait_full(blk);
     fence_regs(s_acc);
@@ -1367,7 +1367,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     fence_regs(s_acc);
     float merge_scale[2];
     {
-      float x[kKeys / 8][4], bmax[2], exp_scale[2];
+      float x[kKeys / 8][4], bmax[2], exp_scale[2], x_offset[2] = {0.f, 0.f};
       typename decltype(wt)::PTerms tp;
       if constexpr (kKThread) {  // one K scale for this thread's keys of the block
         const float k_thread = ring.k_thread_scale(blk);
@@ -1385,12 +1385,22 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
         for (int r = 0; r < 2; ++r) exp_scale[r] = fmaxf(wt.q_scale[r] * k_thread, FLT_MIN);
       } else {
         ring.template load_k_scales<kKScalesEarly>(wt, blk, ks);
-        wt.template scale_scores<true>(s_acc, ks, x);
-        if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
-        wt.block_max(x, bmax);
         exp_scale[0] = wt.q_scale[0], exp_scale[1] = wt.q_scale[1];
+        // Every key seen, at head_dim 128: the scores less an offset, their max by integer max
+        // (VIMNMX3 on the FP32 bits, 766 SASS a step against 792 with FMNMX).
+        if constexpr (!decltype(masked)::value && kD == 128) {
+          wt.scale_scores_offset(s_acc, ks, x, x_offset);
+          wt.block_max_offset(x, x_offset, bmax);
+        } else {
+          wt.template scale_scores<true>(s_acc, ks, x);
+          if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
+          wt.block_max(x, bmax);
+        }
       }
-      if constexpr (kFoldedState) wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale, exp_scale);
+      if constexpr (kFoldedState && !kKThread && !decltype(masked)::value)
+        wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale, exp_scale, x_offset);
+      else if constexpr (kFoldedState)
+        wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale, exp_scale);
       else wt.template softmax_rescaled<!kCodeRowSum>(x, bmax, tp, log2_o_scale, merge_scale, exp_scale);
       wt.pack_p_codes(tp, pa);
     }
