@@ -32,12 +32,33 @@ std::string utc_now() {
   return buf;
 }
 
+// Milliseconds on the monotonic clock of the first stop signal since the guard was installed
+// (0: none yet). Lock-free, so the handler may touch it.
+std::atomic<int64_t>& first_stop_signal_ms() {
+  static std::atomic<int64_t> ms{0};
+  return ms;
+}
+int64_t monotonic_ms() {  // clock_gettime is async-signal-safe
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000 + 1;  // never 0
+}
+
 // SIGINT (Ctrl-C) and SIGTERM (timeout, Slurm's time limit and scancel, a CI job cancelled)
 // alike: the first stops the sweep after the running cases, the report of the finished ones is
-// written; a second of the same kind kills at once (the checkpoint stays valid).
+// written; another one later kills at once (the checkpoint stays valid). One within
+// kSameStopWindowMs of the first is that stop sent twice, not a second request: GNU timeout
+// signals its child and then its own process group, which holds the child too.
 extern "C" void on_stop_signal(int sig) {
-  sweep_interrupt_flag().store(true);
+  const int64_t now = monotonic_ms();
+  int64_t first = 0;
+  if (first_stop_signal_ms().compare_exchange_strong(first, now)) {
+    sweep_interrupt_flag().store(true);
+    return;
+  }
+  if (now - first < kSameStopWindowMs) return;
   std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
 
@@ -260,8 +281,11 @@ void try_rotated_variants(const BenchCase& c, Backend& backend, const RunSetting
 
 }  // namespace
 
-StopSignalGuard::StopSignalGuard()
-    : previous_int_(std::signal(SIGINT, on_stop_signal)), previous_term_(std::signal(SIGTERM, on_stop_signal)) {}
+StopSignalGuard::StopSignalGuard() : previous_int_(SIG_DFL), previous_term_(SIG_DFL) {
+  first_stop_signal_ms().store(0);  // a stop before this guard (an earlier sweep's) is not this one's first
+  previous_int_ = std::signal(SIGINT, on_stop_signal);
+  previous_term_ = std::signal(SIGTERM, on_stop_signal);
+}
 StopSignalGuard::~StopSignalGuard() {
   std::signal(SIGINT, previous_int_);
   std::signal(SIGTERM, previous_term_);
@@ -392,13 +416,11 @@ SweepOutcome run_sweep(const SweepConfig& config, Backend& backend, const SweepO
                        const ToolInfo& tool) {
   SweepSession session(config, options, tool, {backend.kind(), backend.caps().name, backend.environment()});
   sweep_interrupt_flag().store(false);
-  {
-    StopSignalGuard guard;
-    for (const BenchCase* c : session.todo()) {
-      if (sweep_interrupt_flag().load()) break;
-      session.progress().start_case(c->id);
-      session.record(*c, run_one_case(*c, backend, config.settings));
-    }
+  StopSignalGuard guard;  // over the report's write too: a stop signal then changes nothing
+  for (const BenchCase* c : session.todo()) {
+    if (sweep_interrupt_flag().load()) break;
+    session.progress().start_case(c->id);
+    session.record(*c, run_one_case(*c, backend, config.settings));
   }
   // A Ctrl-C after the last case left nothing unrun: the report is complete.
   return session.finish(sweep_interrupt_flag().load() && session.unfinished() > 0);

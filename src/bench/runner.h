@@ -3,6 +3,7 @@
 // the report atomically. Backend-independent: the CPU and CUDA backends plug in below.
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,8 +52,10 @@ std::atomic<bool>& sweep_interrupt_flag();
 
 // Installs that handler for SIGINT and SIGTERM for its lifetime: the first Ctrl-C (or SIGTERM:
 // timeout, a batch system's time limit, a cancelled CI job) sets the flag, so the sweep stops
-// after the cases running and writes the finished ones; a second signal of the same kind kills
-// at once (the checkpoint stays valid).
+// after the cases running and writes the finished ones; another one kills at once (the
+// checkpoint stays valid), unless it comes within kSameStopWindowMs of the first: that is the
+// same stop delivered twice (GNU timeout signals the child and then its process group).
+inline constexpr int64_t kSameStopWindowMs = 1000;
 class StopSignalGuard {
  public:
   StopSignalGuard();

@@ -2,8 +2,12 @@
 // interruption, checkpoint and resume.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
 #include "src/bench/runner.h"
 #include "tests/cpu/test_dir.h"
@@ -330,4 +334,44 @@ TEST(AttentionFlops, CausalIsHalf) {
   EXPECT_DOUBLE_EQ(attention_flops(d), 4.0 * 2 * 4 * 1024 * 1024 * 128);
   d.causal = true;
   EXPECT_DOUBLE_EQ(attention_flops(d), 2.0 * 2 * 4 * 1024 * 1024 * 128);
+}
+
+// GNU timeout sends its signal to the sweep and then to its own process group, which holds the
+// sweep too: the two arrive together and are one stop. Before, the second killed the sweep
+// before it wrote its report (the helper's 3-6 runs in 50 under `timeout 1`).
+TEST(StopSignalGuard, TheSameStopDeliveredTwiceIsOneStop) {
+  sweep_interrupt_flag().store(false);
+  {
+    StopSignalGuard guard;
+    std::raise(SIGTERM);
+    std::raise(SIGTERM);  // the process group's copy
+    std::raise(SIGINT);
+  }
+  EXPECT_TRUE(sweep_interrupt_flag().load());
+  sweep_interrupt_flag().store(false);
+}
+
+// A second stop after the window is a second request: it ends the process at once, with the
+// signal's default action (as before, so a shell sees "killed by SIGTERM").
+TEST(StopSignalGuardDeathTest, ASecondStopLaterKills) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        StopSignalGuard guard;
+        std::raise(SIGTERM);
+        std::this_thread::sleep_for(std::chrono::milliseconds(kSameStopWindowMs + 200));
+        std::raise(SIGTERM);
+        std::_Exit(0);
+      },
+      testing::KilledBySignal(SIGTERM), "");
+}
+
+// An earlier sweep's stop is not this guard's first: its first signal only stops.
+TEST(StopSignalGuard, EachGuardStartsAfresh) {
+  sweep_interrupt_flag().store(false);
+  { StopSignalGuard guard; std::raise(SIGINT); }
+  sweep_interrupt_flag().store(false);
+  { StopSignalGuard guard; std::raise(SIGINT); }
+  EXPECT_TRUE(sweep_interrupt_flag().load());
+  sweep_interrupt_flag().store(false);
 }
