@@ -307,6 +307,14 @@ void check_checkpoint_path(const std::string& path, const SweepConfig& config, b
     throw OutputError(fmt::format("{} {}: the file exists and is not a checkpoint; refusing to replace it (move it "
                                   "away or choose another -o)", option, path));
   }
+  // Starting over would throw away the finished cases of a sweep that stopped (Ctrl-C, a time
+  // limit, a crash): hours of GPU work, for a command repeated without --resume.
+  const size_t finished = resume ? 0 : checkpoint_case_lines(path);
+  if (finished > 0) {
+    throw OutputError(fmt::format("{} {}: holds {} finished case{} of a sweep that did not complete; continue it "
+                                  "with --resume, or remove the file to start over", option, path, finished,
+                                  finished == 1 ? "" : "s"));
+  }
 }
 
 // The kernels' development knobs (INT8ATTN_FUSED_TUNING), refused before anything runs: the

@@ -86,6 +86,14 @@ stop_slow_sweep TERM "$work/term.json"
 grep -q '"complete": *false' "$work/term.json" || fail "report of a SIGTERM'd sweep missing or not marked incomplete"
 expect 0 "resume after SIGTERM" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/term.json" --no-progress --resume --format none
 grep -q '"complete": *true' "$work/term.json" || fail "report resumed after SIGTERM not complete"
+# The same command again without --resume would start over and throw the finished cases away:
+# refused, the checkpoint as it was; --resume still completes it.
+stop_slow_sweep INT "$work/again.json"
+cp "$work/again.json.ckpt.jsonl" "$work/again.ckpt.before"
+expect 2 "a stopped sweep run again without --resume" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/again.json" --no-progress --format none
+contains "finished case" "a stopped sweep run again without --resume"; contains "--resume" "a stopped sweep run again without --resume"
+cmp -s "$work/again.ckpt.before" "$work/again.json.ckpt.jsonl" || fail "a sweep run again without --resume changed the checkpoint"
+expect 0 "resume after the refused restart" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/again.json" --no-progress --resume --format none
 
 # Issue 11: hostile inputs end in a clear message, the documented exit code, nothing lost.
 mode() { stat -c %F "$1"; }

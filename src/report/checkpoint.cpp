@@ -233,6 +233,18 @@ bool replaceable_by_checkpoint(const std::string& path) {
   }
 }
 
+size_t checkpoint_case_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  size_t lines = 0;
+  bool header_seen = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (header_seen) ++lines;
+    header_seen = true;
+  }
+  return lines;
+}
+
 Checkpoint read_checkpoint(const std::string& path) {
   const std::string text = read_text_file(path);
   const std::vector<LineRef> lines = non_blank_lines(text);

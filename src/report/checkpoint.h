@@ -25,6 +25,10 @@ std::string checkpoint_path_for(const std::string& report_path);
 // empty or its first non-blank line is a checkpoint header. Anything else there is the user's.
 bool replaceable_by_checkpoint(const std::string& path);
 
+// The lines after the checkpoint's header at `path` (each a finished case, a torn last one
+// included): what a new sweep without --resume would throw away. 0 when it cannot be read.
+size_t checkpoint_case_lines(const std::string& path);
+
 // Whether `text` (a whole checkpoint file) is only the start of a header, cut by a kill or a
 // full disk while the first line was written, an empty file included: a checkpoint with no
 // finished case.
