@@ -294,7 +294,7 @@ void check_case_dump_folders(const std::string& dir, const std::vector<BenchCase
 // the same checks as -o, and a file or link there that is not a checkpoint is the user's.
 void check_checkpoint_path(const std::string& path, const SweepConfig& config, bool resume) {
   const std::string option = "-o's checkpoint";
-  check_output_path(path, sweep_inputs(config), option);
+  check_output_path(path, sweep_inputs(config), option, ReplacePolicy::Any);  // its content: below
   std::error_code error;
   const auto status = std::filesystem::symlink_status(path, error);
   if (error || !std::filesystem::exists(status)) return;
@@ -465,7 +465,7 @@ struct ProfileArgs {
 OutputTarget check_profile_json(const ProfileArgs& a) {
   std::vector<NamedInput> inputs;
   if (!a.request.config.empty()) inputs.push_back({"config", a.request.config});
-  const OutputTarget target = check_output_path(a.json, inputs, "--json");
+  const OutputTarget target = check_output_path(a.json, inputs, "--json", ReplacePolicy::Any);  // --force: below
   std::error_code ec;
   if (!target.write_through && !a.force && fs::is_regular_file(target.file, ec)) {
     throw OutputError(fmt::format("--json {}: the file exists; expected a new path, or --force to replace it", a.json));

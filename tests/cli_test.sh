@@ -95,6 +95,34 @@ contains "finished case" "a stopped sweep run again without --resume"; contains 
 cmp -s "$work/again.ckpt.before" "$work/again.json.ckpt.jsonl" || fail "a sweep run again without --resume changed the checkpoint"
 expect 0 "resume after the refused restart" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/again.json" --no-progress --resume --format none
 
+# An output replaces only what the tool wrote: an earlier report in any format, a compare
+# summary. A config typed as -o, the user's notes, a sweep's checkpoint stay as they were.
+cp "$work/tiny.json" "$work/typo-config.json"
+expect 2 "-o a config" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/typo-config.json" --no-progress
+contains "not one int8attn-bench wrote" "-o a config"
+cmp -s "$work/tiny.json" "$work/typo-config.json" || fail "a config given as -o was replaced"
+echo "lab notes" >"$work/notes.txt"
+expect 2 "report -o the user's notes" -- "$bench" report "$work/tiny-report.json" -f csv -o "$work/notes.txt"
+[[ $(cat "$work/notes.txt") == "lab notes" ]] || fail "report -o replaced the user's notes"
+for format in json csv markdown html table; do
+  for round in 1 2; do
+    expect 0 "report -f $format -o, round $round" -- "$bench" report "$work/tiny-report.json" -f $format -o "$work/again.$format"
+  done
+done
+for round in 1 2; do
+  expect 0 "compare --junit --markdown-out, round $round" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" \
+    --junit "$work/again.xml" --markdown-out "$work/again.md"
+done
+expect 0 "sweep -o an earlier report" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/again.json" --no-progress
+: >"$work/empty.json"
+expect 0 "sweep -o an empty file" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/empty.json" --no-progress
+printf '{"schema": "int8attn-bench/checkpoint/v1"}\n{"id": "a finished case"}\n' >"$work/live.ckpt.jsonl"
+cp "$work/live.ckpt.jsonl" "$work/live.before"
+expect 2 "report -o a checkpoint" -- "$bench" report "$work/tiny-report.json" -o "$work/live.ckpt.jsonl"
+contains "checkpoint" "report -o a checkpoint"
+expect 2 "sweep -o a checkpoint" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/live.ckpt.jsonl" --no-progress
+cmp -s "$work/live.before" "$work/live.ckpt.jsonl" || fail "an output replaced a checkpoint"
+
 # Issue 11: hostile inputs end in a clear message, the documented exit code, nothing lost.
 mode() { stat -c %F "$1"; }
 # Device nodes of our own when we may make them (root): a regression then replaces these,

@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <iostream>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <system_error>
 
@@ -181,10 +183,37 @@ bool process_is_gone(long long pid) {
   return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
+enum class ExistingFile { Replaceable, Checkpoint, Foreign };
+
+// Every output the tool writes names it near its start ("int8attn-bench report", the table's
+// and JUnit's first lines, a checkpoint's header schema) or is a CSV with its header, except a
+// JSON report, whose keys sort "cases" first: its schema is near its end.
+ExistingFile existing_file_kind(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  if (head.empty()) return ExistingFile::Replaceable;
+  const std::string_view first_line = std::string_view(head).substr(0, head.find('\n'));
+  if (first_line.find("int8attn-bench/checkpoint/") != std::string_view::npos) return ExistingFile::Checkpoint;
+  if (head.find("int8attn-bench") != std::string::npos || head.rfind("case_id,", 0) == 0) {
+    return ExistingFile::Replaceable;
+  }
+  in.clear();
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff tail_size = std::min<std::streamoff>(size, 65536);
+  std::string tail(static_cast<size_t>(tail_size), '\0');
+  in.seekg(size - tail_size);
+  in.read(tail.data(), tail_size);
+  return tail.find("\"int8attn-bench/report/") != std::string::npos ? ExistingFile::Replaceable
+                                                                    : ExistingFile::Foreign;
+}
+
 }  // namespace
 
 OutputTarget check_output_path(const std::string& path, const std::vector<NamedInput>& inputs,
-                               const std::string& option) {
+                               const std::string& option, ReplacePolicy policy) {
   const OutputTarget target = classify(path, option);
   struct stat out {};
   if (target.write_through || ::stat(path.c_str(), &out) != 0) return target;
@@ -194,6 +223,18 @@ OutputTarget check_output_path(const std::string& path, const std::vector<NamedI
       throw OutputError(fmt::format("{} {}: is the same file as the {} {}; refusing to overwrite an input "
                                     "(choose another output path)", option, path, input.what, input.path));
     }
+  }
+  if (policy == ReplacePolicy::Any || !S_ISREG(out.st_mode)) return target;
+  switch (existing_file_kind(path)) {
+    case ExistingFile::Checkpoint:
+      throw OutputError(fmt::format("{} {}: is a sweep's checkpoint (its finished cases, for --resume); refusing to "
+                                    "write over it (choose another output path)", option, path));
+    case ExistingFile::Foreign:
+      throw OutputError(fmt::format("{} {}: the file exists and is not one int8attn-bench wrote (a report, a table, a "
+                                    "compare summary); refusing to replace it (move it away or choose another output "
+                                    "path)", option, path));
+    case ExistingFile::Replaceable:
+      break;
   }
   return target;
 }

@@ -40,11 +40,18 @@ struct OutputTarget {
   std::string file;            // what is replaced atomically (a symlink's target), or `path`
 };
 
+// What an existing regular file at an output path may be replaced with.
+enum class ReplacePolicy {
+  ToolOutputs,  // only an empty file or one int8attn-bench wrote (a report in any format, a compare summary)
+  Any,          // whatever it is (profile --force; the checkpoint, which checks its file itself)
+};
+
 // Checks an output before any work: a non-empty path, not a directory, in an existing
-// directory, not the same file as any input. `option` names it in messages ("-o", "--junit").
-// Throws OutputError.
+// directory, not the same file as any input, and (ToolOutputs) not a file the tool did not
+// write: a sweep's checkpoint, a config, the user's notes. `option` names it in messages
+// ("-o", "--junit"). Throws OutputError.
 OutputTarget check_output_path(const std::string& path, const std::vector<NamedInput>& inputs,
-                               const std::string& option);
+                               const std::string& option, ReplacePolicy policy = ReplacePolicy::ToolOutputs);
 
 // Refuses two outputs of one command that are the same file (by device and inode, or the
 // same path however spelt): `compare --junit X --markdown-out X` would keep only one.

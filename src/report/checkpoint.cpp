@@ -131,8 +131,9 @@ void CheckpointWriter::lock_file_at_path() {
   }
 }
 
+// Only the file this sweep wrote: one put at the path since (a report there, a copy) stays.
 void CheckpointWriter::remove() {
-  if (fd_ >= 0) std::filesystem::remove(path_);
+  if (fd_ >= 0 && still_at_path(fd_, path_)) std::filesystem::remove(path_);
   close();
 }
 

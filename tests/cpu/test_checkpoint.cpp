@@ -181,5 +181,22 @@ TEST_F(CheckpointTest, ForeignFileIsRejected) {
   EXPECT_THROW(read_checkpoint(path_), ReportError);
 }
 
+// A finished sweep removes its own checkpoint, not a file put at the path since (a report
+// written there by another command, a copy): before, the other file was deleted by name.
+TEST_F(CheckpointTest, RemoveLeavesAFileThatReplacedTheCheckpoint) {
+  CheckpointWriter finishing;
+  finishing.open(path_, header(), false);
+  finishing.append(testing::make_case("case-0", 1.0));
+  const std::string other = path_ + ".other";
+  { std::ofstream(other) << "a report written at this path\n"; }
+  fs::rename(other, path_);
+  finishing.remove();
+  ASSERT_TRUE(fs::exists(path_)) << "the file that replaced the checkpoint was removed";
+  std::ifstream in(path_);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "a report written at this path");
+}
+
 }  // namespace
 }  // namespace int8attn
