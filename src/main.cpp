@@ -294,7 +294,8 @@ void check_case_dump_folders(const std::string& dir, const std::vector<BenchCase
 // the same checks as -o, and a file or link there that is not a checkpoint is the user's.
 void check_checkpoint_path(const std::string& path, const SweepConfig& config, bool resume) {
   const std::string option = "-o's checkpoint";
-  check_output_path(path, sweep_inputs(config), option, ReplacePolicy::Any);  // its content: below
+  check_output_path(path, sweep_inputs(config), option, ReplacePolicy::Any,  // its content: below
+                    /*atomic=*/false);                                        // appended in place
   std::error_code error;
   const auto status = std::filesystem::symlink_status(path, error);
   if (error || !std::filesystem::exists(status)) return;

@@ -123,6 +123,14 @@ contains "checkpoint" "report -o a checkpoint"
 expect 2 "sweep -o a checkpoint" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/live.ckpt.jsonl" --no-progress
 cmp -s "$work/live.before" "$work/live.ckpt.jsonl" || fail "an output replaced a checkpoint"
 
+# A name that fits the file system but not with the atomic write's temporary suffix is refused
+# before the sweep runs (before, every case ran and then the write failed); one byte less works.
+long_name=$(printf 'n%.0s' $(seq 227)).json
+expect 2 "-o of 232 bytes" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/$long_name" --no-progress
+contains "too long" "-o of 232 bytes"
+[[ ! -e "$work/$long_name.ckpt.jsonl" ]] || fail "a sweep with a too long -o started its checkpoint"
+expect 0 "-o of 231 bytes" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/${long_name:1}" --no-progress
+
 # Issue 11: hostile inputs end in a clear message, the documented exit code, nothing lost.
 mode() { stat -c %F "$1"; }
 # Device nodes of our own when we may make them (root): a regression then replaces these,

@@ -28,7 +28,8 @@ std::string directory_of(const std::string& path) {
   return dir.empty() ? "." : dir;
 }
 
-void check_directory_writable(const std::string& file, const std::string& shown, const std::string& option) {
+void check_directory_writable(const std::string& file, const std::string& shown, const std::string& option,
+                              bool atomic) {
   const std::string dir = directory_of(file);
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -37,6 +38,19 @@ void check_directory_writable(const std::string& file, const std::string& shown,
   }
   if (::access(dir.c_str(), W_OK) != 0) {
     throw OutputError(fmt::format("{} {}: cannot write into directory {}: {}", option, shown, dir, errno_text()));
+  }
+  // The name, and an atomic write's temporary file (<name>.int8attn-tmp.<pid>), must fit the
+  // directory's name limit: found only at the write, it would fail after the whole sweep had run.
+  const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  const size_t limit = name_max > 0 ? static_cast<size_t>(name_max) : 255;
+  const size_t name = fs::path(file).filename().string().size();
+  const size_t tmp_suffix = atomic ? sizeof(".int8attn-tmp.") - 1 + 10 : 0;
+  if (name + tmp_suffix > limit) {
+    throw OutputError(fmt::format("{} {}: a name of {} bytes is too long here: {} allows {}{} (choose a name of at "
+                                  "most {} bytes)", option, shown, name, dir, limit,
+                                  atomic ? fmt::format(", and writing it safely takes a temporary file named {} bytes "
+                                                       "longer", tmp_suffix) : "",
+                                  limit - std::min(limit, tmp_suffix)));
   }
 }
 
@@ -64,7 +78,7 @@ bool names_a_descriptor(const std::string& path) {
 }
 
 // Where and how `path` is written; throws for paths that can never be written.
-OutputTarget classify(const std::string& path, const std::string& option) {
+OutputTarget classify(const std::string& path, const std::string& option, bool atomic = true) {
   if (path.empty()) throw OutputError(option + ": expected a file path, found an empty string");
   OutputTarget target;
   if (path == kStdoutPath || path == "/dev/stdout" || path == "/dev/fd/1" || path == "/proc/self/fd/1") {
@@ -78,13 +92,13 @@ OutputTarget classify(const std::string& path, const std::string& option) {
   }
   struct stat link {};
   if (::lstat(path.c_str(), &link) != 0) {  // a new file
-    check_directory_writable(path, path, option);
+    check_directory_writable(path, path, option, atomic);
     return target;
   }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {  // a dangling symlink: create its target
     target.file = dangling_link_target(path, option);
-    check_directory_writable(target.file, path, option);
+    check_directory_writable(target.file, path, option, atomic);
     return target;
   }
   if (S_ISDIR(st.st_mode)) {
@@ -107,7 +121,7 @@ OutputTarget classify(const std::string& path, const std::string& option) {
     throw OutputError(fmt::format("{} {}: the file is write-protected (mode {:o}); refusing to replace it", option,
                                   path, target_st.st_mode & 07777));
   }
-  check_directory_writable(target.file, path, option);
+  check_directory_writable(target.file, path, option, atomic);
   return target;
 }
 
@@ -213,8 +227,8 @@ ExistingFile existing_file_kind(const std::string& path) {
 }  // namespace
 
 OutputTarget check_output_path(const std::string& path, const std::vector<NamedInput>& inputs,
-                               const std::string& option, ReplacePolicy policy) {
-  const OutputTarget target = classify(path, option);
+                               const std::string& option, ReplacePolicy policy, bool atomic) {
+  const OutputTarget target = classify(path, option, atomic);
   struct stat out {};
   if (target.write_through || ::stat(path.c_str(), &out) != 0) return target;
   for (const NamedInput& input : inputs) {

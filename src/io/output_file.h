@@ -48,10 +48,12 @@ enum class ReplacePolicy {
 
 // Checks an output before any work: a non-empty path, not a directory, in an existing
 // directory, not the same file as any input, and (ToolOutputs) not a file the tool did not
-// write: a sweep's checkpoint, a config, the user's notes. `option` names it in messages
-// ("-o", "--junit"). Throws OutputError.
+// write: a sweep's checkpoint, a config, the user's notes; its name, with the temporary file's
+// suffix where it is written atomically, within the directory's name limit. `option` names it
+// in messages ("-o", "--junit"). Throws OutputError.
 OutputTarget check_output_path(const std::string& path, const std::vector<NamedInput>& inputs,
-                               const std::string& option, ReplacePolicy policy = ReplacePolicy::ToolOutputs);
+                               const std::string& option, ReplacePolicy policy = ReplacePolicy::ToolOutputs,
+                               bool atomic = true);
 
 // Refuses two outputs of one command that are the same file (by device and inode, or the
 // same path however spelt): `compare --junit X --markdown-out X` would keep only one.
