@@ -203,7 +203,7 @@ SweepConfig load_sweep(const SweepArgs& a) {
 }
 
 std::string config_label(const SweepConfig& config) {
-  return config.path.empty() ? std::string("(command-line axes)") : config.path;
+  return config.path.empty() ? std::string("(command-line axes)") : printable(config.path);
 }
 
 // The cases, and for each which kernels run on the chosen backend or are skipped and why.
@@ -357,7 +357,7 @@ int run_sweep_command(const SweepArgs& a) {
     diag("{} left as it was: the sweep stopped before any case finished, so there was nothing to replace it "
          "with{}\n", a.output, outcome.interrupted ? "" : " (no worker left)");
   } else if (!a.quiet) {
-    diag("{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : a.output,
+    diag("{} written ({} cases{}{})\n", output.to_stdout ? "report (stdout)" : printable(a.output),
          outcome.report.cases.size(),
          outcome.resumed_cases ? fmt::format(", {} resumed", outcome.resumed_cases) : "",
          outcome.interrupted    ? ", INCOMPLETE: interrupted; continue with --resume"
@@ -492,7 +492,7 @@ int run_profile_command(ProfileArgs& a) {
   }
   if (!a.json.empty()) {
     write_output_file(a.json, dump_json(profile_to_json(result, tool_info(), measure_to_json(result.measure)), 2) + "\n");
-    if (!json.to_stdout) diag("{} written\n", a.json);
+    if (!json.to_stdout) diag("{} written\n", printable(a.json));
   }
   for (const ProfiledKernel& k : result.kernels) {
     if (k.status == KernelStatus::Error) return kExitFailure;
@@ -628,7 +628,7 @@ int run_report(const std::string& path, const std::string& format, const std::st
   summarize(report);  // from the cases, as every write does: a stale or edited summary is not shown
   const std::string text = render_report(report, *parse_report_format(format));
   write_output_file(output.empty() ? std::string(kStdoutPath) : output, text);
-  if (!output.empty() && !target.to_stdout) diag("{} written\n", output);
+  if (!output.empty() && !target.to_stdout) diag("{} written\n", printable(output));
   return kExitOk;
 }
 
@@ -680,7 +680,7 @@ int run_merge(const MergeArgs& a) {
   write_report_atomic(merged.report, a.output);
   for (const std::string& note : merged.notes) diag("note: {}\n", note);
   diag("{} written ({} cases from {} reports, {} environment(s){})\n",
-       output.to_stdout ? "merged report (stdout)" : a.output, merged.report.cases.size(), a.reports.size(),
+       output.to_stdout ? "merged report (stdout)" : printable(a.output), merged.report.cases.size(), a.reports.size(),
        merged.report.environments.size(), merged.report.complete ? "" : ", INCOMPLETE");
   return kExitOk;
 }

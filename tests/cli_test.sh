@@ -131,6 +131,15 @@ contains "too long" "-o of 232 bytes"
 [[ ! -e "$work/$long_name.ckpt.jsonl" ]] || fail "a sweep with a too long -o started its checkpoint"
 expect 0 "-o of 231 bytes" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/${long_name:1}" --no-progress
 
+# What a file holds or a path is named reaches the terminal escaped, never as raw control bytes.
+printf '\x1b]0;title\x07\x1b[2J\n' >"$work/esc.json.ckpt.jsonl"
+expect 2 "resume a checkpoint of escape sequences" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/esc.json" --resume --no-progress
+contains 'found \\x1b' "resume a checkpoint of escape sequences"
+esc_config=$work/$'esc\e[31m.json'
+cp "$work/tiny.json" "$esc_config"
+expect 0 "a config named with an escape sequence" -- "$bench" sweep --backend cpu -c "$esc_config" -o "$work/r"$'\e'"[31m.json" --no-progress --format none
+if grep -q $'\e' "$work/out"; then fail "a raw escape byte reached the terminal"; fi
+
 # Issue 11: hostile inputs end in a clear message, the documented exit code, nothing lost.
 mode() { stat -c %F "$1"; }
 # Device nodes of our own when we may make them (root): a regression then replaces these,

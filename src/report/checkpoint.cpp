@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "src/io/diagnostics.h"
 #include "src/io/json_text.h"
 #include "src/io/output_file.h"
 #include "src/report/json_io.h"
@@ -196,7 +197,7 @@ json parse_header(const std::string& path, const std::vector<LineRef>& lines) {
   if (!header.is_object() || !header.contains("schema") || header["schema"] != kCheckpointSchema) {
     throw ReportError(source, "$.schema",
                       std::string("expected a checkpoint header with \"schema\": \"") + kCheckpointSchema +
-                          "\", found " + std::string(lines[0].text.substr(0, 60)));
+                          "\", found " + printable(lines[0].text, 60));
   }
   return header;
 }
