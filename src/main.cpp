@@ -187,7 +187,13 @@ void check_npy_inputs(const SweepConfig& config) {
     const AttnDims& d = c.dims;
     const std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}", c.input.npy_dir, d.batch, d.heads, d.kv_heads,
                                         d.seq_q, d.seq_kv, d.head_dim);
-    if (checked.insert(key).second) host::check_input_files(d, c.input.npy_dir);
+    if (!checked.insert(key).second) continue;
+    try {
+      host::check_input_files(d, c.input.npy_dir);
+    } catch (const host::NpyError& e) {  // which config and case asked for the folder
+      throw host::NpyError(fmt::format("{}: case {}: input npy_dir {}", config.path.empty() ? "-a" : printable(config.path),
+                                 c.id, e.what()));
+    }
   }
 }
 

@@ -220,6 +220,8 @@ contains "do not apply to input files" "--inputs with two seeds"
 [[ $(grep -o '"id": *"b1-h2' "$work/in-report.json" | wc -l) == 1 ]] || fail "--inputs with two seeds: duplicate case ids"
 printf '{"axes": {"batch": [1], "heads": [2], "seq_len": [33], "head_dim": [64], "input": [{"npy_dir": "nowhere"}]}}' >"$work/npycfg.json"
 expect 2 "validate checks npy_dir" -- "$bench" validate "$work/npycfg.json"; contains "nowhere" "validate npy_dir"
+expect 2 "sweep checks npy_dir" -- "$bench" sweep --backend cpu -c "$work/npycfg.json" -o "$work/npy-report.json" --no-progress
+contains "npycfg.json: case b1-h2-kv2-q33-k33-d64-full-normal-npy: input npy_dir .*nowhere: expected a folder" "sweep npy_dir names its config and case"
 
 # Issue 12: the habits of benchmark users.
 # --filter: compare's glob; no match is exit 2 and nothing is written; the header counts the selection.
