@@ -723,6 +723,10 @@ int run_compare(CompareArgs& a) {
   check_distinct_outputs({{"--junit", a.junit}, {"--markdown-out", a.markdown_out}});
   const Report baseline = read_report(a.baseline);
   const Report candidate = read_report(a.candidate);
+  std::error_code same_error;
+  if (std::filesystem::equivalent(a.baseline, a.candidate, same_error)) {  // a gate that can never fail
+    diag("note: baseline and candidate are the same file ({}): every case compares equal\n", printable(a.candidate));
+  }
   CompareResult result = compare_reports(baseline, candidate, a.options);
   result.baseline_label = a.baseline;
   result.candidate_label = a.candidate;

@@ -109,6 +109,8 @@ for format in json csv markdown html table; do
     expect 0 "report -f $format -o, round $round" -- "$bench" report "$work/tiny-report.json" -f $format -o "$work/again.$format"
   done
 done
+expect 0 "compare a report with itself" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json"
+contains "the same file" "compare a report with itself"
 for round in 1 2; do
   expect 0 "compare --junit --markdown-out, round $round" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" \
     --junit "$work/again.xml" --markdown-out "$work/again.md"
