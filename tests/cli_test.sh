@@ -101,9 +101,9 @@ cp "$work/tiny.json" "$work/typo-config.json"
 expect 2 "-o a config" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/typo-config.json" --no-progress
 contains "not one int8attn-bench wrote" "-o a config"
 cmp -s "$work/tiny.json" "$work/typo-config.json" || fail "a config given as -o was replaced"
-echo "lab notes" >"$work/notes.txt"
+echo "int8attn-bench notes: what I measured" >"$work/notes.txt"
 expect 2 "report -o the user's notes" -- "$bench" report "$work/tiny-report.json" -f csv -o "$work/notes.txt"
-[[ $(cat "$work/notes.txt") == "lab notes" ]] || fail "report -o replaced the user's notes"
+[[ $(cat "$work/notes.txt") == "int8attn-bench notes: what I measured" ]] || fail "report -o replaced the user's notes"
 for format in json csv markdown html table; do
   for round in 1 2; do
     expect 0 "report -f $format -o, round $round" -- "$bench" report "$work/tiny-report.json" -f $format -o "$work/again.$format"

@@ -199,9 +199,22 @@ bool process_is_gone(long long pid) {
 
 enum class ExistingFile { Replaceable, Checkpoint, Foreign };
 
-// Every output the tool writes names it near its start ("int8attn-bench report", the table's
-// and JUnit's first lines, a checkpoint's header schema) or is a CSV with its header, except a
-// JSON report, whose keys sort "cases" first: its schema is near its end.
+// Whether `head` (a file's first bytes) starts as one of the tool's text outputs does: the
+// table, markdown, HTML and CSV views of a report, compare's markdown and JUnit files. Exact
+// openings, so that notes that merely mention the tool are not taken for its output.
+bool starts_as_tool_output(std::string_view head) {
+  const std::string_view first_line = head.substr(0, head.find('\n'));
+  const auto starts = [&](std::string_view prefix) { return first_line.substr(0, prefix.size()) == prefix; };
+  const bool versioned_table = starts("int8attn-bench ") && first_line.size() > 15 && first_line[15] >= '0' &&
+                               first_line[15] <= '9';
+  return versioned_table || starts("int8attn-bench compare: ") || starts("## int8attn-bench report") ||
+         (starts("### ") && first_line.find(" int8attn-bench compare: ") != std::string_view::npos) ||
+         starts("case_id,batch,") ||
+         (starts("<!DOCTYPE html>") && head.find("<title>int8attn-bench report</title>") != std::string_view::npos) ||
+         (starts("<?xml") && head.find("<testsuites name=\"int8attn-bench compare\"") != std::string_view::npos);
+}
+
+// A JSON report's keys sort "cases" first, so its schema is near its end.
 ExistingFile existing_file_kind(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::string head(4096, '\0');
@@ -210,9 +223,7 @@ ExistingFile existing_file_kind(const std::string& path) {
   if (head.empty()) return ExistingFile::Replaceable;
   const std::string_view first_line = std::string_view(head).substr(0, head.find('\n'));
   if (first_line.find("int8attn-bench/checkpoint/") != std::string_view::npos) return ExistingFile::Checkpoint;
-  if (head.find("int8attn-bench") != std::string::npos || head.rfind("case_id,", 0) == 0) {
-    return ExistingFile::Replaceable;
-  }
+  if (starts_as_tool_output(head)) return ExistingFile::Replaceable;
   in.clear();
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
