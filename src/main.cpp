@@ -1,7 +1,7 @@
 // int8attn-bench command line: CLI11 wiring only, one function per subcommand.
 // Exit codes: 0 success, 1 a kernel error in a sweep or a regression in compare,
 // 2 bad input or usage or an output that cannot be written, 3 the tool itself failed (out of
-// memory, a bug: never a verdict), 130 interrupted sweep (Ctrl-C or SIGTERM: report of the
+// memory, a bug: never a verdict), 130 interrupted sweep (Ctrl-C, SIGTERM or SIGHUP: report of the
 // finished cases written).
 #include <unistd.h>
 

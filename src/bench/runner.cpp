@@ -44,8 +44,8 @@ int64_t monotonic_ms() {  // clock_gettime is async-signal-safe
   return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000 + 1;  // never 0
 }
 
-// SIGINT (Ctrl-C) and SIGTERM (timeout, Slurm's time limit and scancel, a CI job cancelled)
-// alike: the first stops the sweep after the running cases, the report of the finished ones is
+// SIGINT (Ctrl-C), SIGTERM (timeout, Slurm's time limit and scancel, a CI job cancelled) and
+// SIGHUP (the terminal closed) alike: the first stops the sweep after the running cases, the report of the finished ones is
 // written; another one later kills at once (the checkpoint stays valid). One within
 // kSameStopWindowMs of the first is that stop sent twice, not a second request: GNU timeout
 // signals its child and then its own process group, which holds the child too.
@@ -281,14 +281,17 @@ void try_rotated_variants(const BenchCase& c, Backend& backend, const RunSetting
 
 }  // namespace
 
-StopSignalGuard::StopSignalGuard() : previous_int_(SIG_DFL), previous_term_(SIG_DFL) {
+StopSignalGuard::StopSignalGuard() : previous_int_(SIG_DFL), previous_term_(SIG_DFL), previous_hup_(SIG_DFL) {
   first_stop_signal_ms().store(0);  // a stop before this guard (an earlier sweep's) is not this one's first
   previous_int_ = std::signal(SIGINT, on_stop_signal);
   previous_term_ = std::signal(SIGTERM, on_stop_signal);
+  previous_hup_ = std::signal(SIGHUP, on_stop_signal);
+  if (previous_hup_ == SIG_IGN) std::signal(SIGHUP, SIG_IGN);  // nohup: the user asked to outlive the terminal
 }
 StopSignalGuard::~StopSignalGuard() {
   std::signal(SIGINT, previous_int_);
   std::signal(SIGTERM, previous_term_);
+  std::signal(SIGHUP, previous_hup_);
 }
 
 std::atomic<bool>& sweep_interrupt_flag() {

@@ -50,8 +50,9 @@ class ResumeError : public std::runtime_error {
 // Set by the SIGINT / SIGTERM handler run_sweep installs; exposed for tests.
 std::atomic<bool>& sweep_interrupt_flag();
 
-// Installs that handler for SIGINT and SIGTERM for its lifetime: the first Ctrl-C (or SIGTERM:
-// timeout, a batch system's time limit, a cancelled CI job) sets the flag, so the sweep stops
+// Installs that handler for SIGINT, SIGTERM and SIGHUP (the terminal closed; left ignored under
+// nohup) for its lifetime: the first Ctrl-C (or SIGTERM: timeout, a batch system's time limit, a
+// cancelled CI job) sets the flag, so the sweep stops
 // after the cases running and writes the finished ones; another one kills at once (the
 // checkpoint stays valid), unless it comes within kSameStopWindowMs of the first: that is the
 // same stop delivered twice (GNU timeout signals the child and then its process group).
@@ -66,6 +67,7 @@ class StopSignalGuard {
  private:
   void (*previous_int_)(int);
   void (*previous_term_)(int);
+  void (*previous_hup_)(int);
 };
 
 // The result of one case: registry support checks, the backend run, the fallback policy.

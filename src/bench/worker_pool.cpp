@@ -93,10 +93,12 @@ std::string describe_exit(int status) {
     // A killed parent takes its workers along: SIGKILL, since a worker ignores SIGTERM.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);
-    // Ctrl-C and SIGTERM reach the whole process group; they are the parent's, which lets the
-    // running cases finish (a worker killed by them would record its case as failed).
+    // Ctrl-C, SIGTERM and a closed terminal's SIGHUP reach the whole process group; they are the
+    // parent's, which lets the running cases finish (a worker killed by them would record its case
+    // as failed).
     std::signal(SIGINT, SIG_IGN);
     std::signal(SIGTERM, SIG_IGN);
+    std::signal(SIGHUP, SIG_IGN);
     std::signal(SIGPIPE, SIG_DFL);
     if (pool.cuda_visible_devices) ::setenv("CUDA_VISIBLE_DEVICES", cuda_visible_devices_for(slot.number).c_str(), 1);
     const std::unique_ptr<Backend> backend = pool.make_backend(slot);
