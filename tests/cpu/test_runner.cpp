@@ -379,12 +379,13 @@ TEST(StopSignalGuard, EachGuardStartsAfresh) {
 // A closed terminal (SIGHUP) stops the sweep as Ctrl-C does, so its report is written; under
 // nohup (SIGHUP ignored before the sweep) it stays ignored.
 TEST(StopSignalGuard, HangupStopsUnlessIgnored) {
+  const auto outer = std::signal(SIGHUP, SIG_DFL);  // as in a terminal (this test may itself run under nohup)
   sweep_interrupt_flag().store(false);
   { StopSignalGuard guard; std::raise(SIGHUP); }
   EXPECT_TRUE(sweep_interrupt_flag().load());
   sweep_interrupt_flag().store(false);
-  const auto before = std::signal(SIGHUP, SIG_IGN);
+  std::signal(SIGHUP, SIG_IGN);
   { StopSignalGuard guard; std::raise(SIGHUP); }
   EXPECT_FALSE(sweep_interrupt_flag().load()) << "nohup's SIGHUP was taken for a stop";
-  EXPECT_EQ(std::signal(SIGHUP, before), SIG_IGN) << "the guard did not give back the ignored SIGHUP";
+  EXPECT_EQ(std::signal(SIGHUP, outer), SIG_IGN) << "the guard did not give back the ignored SIGHUP";
 }
