@@ -180,6 +180,10 @@ std::vector<NamedInput> sweep_inputs(const SweepConfig& config) {
 
 // Every .npy a selected case will load, checked before anything runs: a bad file is bad
 // input (exit 2, nothing written), not a kernel error in every case.
+std::string config_label(const SweepConfig& config) {
+  return config.path.empty() ? std::string("(command-line axes)") : printable(config.path);
+}
+
 void check_npy_inputs(const SweepConfig& config) {
   std::set<std::string> checked;
   for (const BenchCase& c : config.cases) {
@@ -191,8 +195,7 @@ void check_npy_inputs(const SweepConfig& config) {
     try {
       host::check_input_files(d, c.input.npy_dir);
     } catch (const host::NpyError& e) {  // which config and case asked for the folder
-      throw host::NpyError(fmt::format("{}: case {}: input npy_dir {}", config.path.empty() ? "-a" : printable(config.path),
-                                 c.id, e.what()));
+      throw host::NpyError(fmt::format("{}: case {}: input npy_dir {}", config_label(config), c.id, e.what()));
     }
   }
 }
@@ -206,10 +209,6 @@ SweepConfig load_sweep(const SweepArgs& a) {
   config.cases = select_cases(std::move(config.cases), a.filter, "--filter");
   if (shard) config.cases = select_shard(std::move(config.cases), *shard);
   return config;
-}
-
-std::string config_label(const SweepConfig& config) {
-  return config.path.empty() ? std::string("(command-line axes)") : printable(config.path);
 }
 
 // The cases, and for each which kernels run on the chosen backend or are skipped and why.

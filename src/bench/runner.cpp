@@ -45,10 +45,10 @@ int64_t monotonic_ms() {  // clock_gettime is async-signal-safe
 }
 
 // SIGINT (Ctrl-C), SIGTERM (timeout, Slurm's time limit and scancel, a CI job cancelled) and
-// SIGHUP (the terminal closed) alike: the first stops the sweep after the running cases, the report of the finished ones is
-// written; another one later kills at once (the checkpoint stays valid). One within
-// kSameStopWindowMs of the first is that stop sent twice, not a second request: GNU timeout
-// signals its child and then its own process group, which holds the child too.
+// SIGHUP (the terminal closed) alike: the first stops the sweep after the running cases, the
+// report of the finished ones is written; another one later kills at once (the checkpoint stays
+// valid). One within kSameStopWindowMs of the first is that stop sent twice, not a second
+// request: GNU timeout signals its child and then its own process group, which holds the child.
 extern "C" void on_stop_signal(int sig) {
   const int64_t now = monotonic_ms();
   int64_t first = 0;

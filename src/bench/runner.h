@@ -52,10 +52,10 @@ std::atomic<bool>& sweep_interrupt_flag();
 
 // Installs that handler for SIGINT, SIGTERM and SIGHUP (the terminal closed; left ignored under
 // nohup) for its lifetime: the first Ctrl-C (or SIGTERM: timeout, a batch system's time limit, a
-// cancelled CI job) sets the flag, so the sweep stops
-// after the cases running and writes the finished ones; another one kills at once (the
-// checkpoint stays valid), unless it comes within kSameStopWindowMs of the first: that is the
-// same stop delivered twice (GNU timeout signals the child and then its process group).
+// cancelled CI job) sets the flag, so the sweep stops after the cases running and writes the
+// finished ones; another one kills at once (the checkpoint stays valid), unless it comes within
+// kSameStopWindowMs of the first: that is the same stop delivered twice (GNU timeout signals the
+// child and then its process group).
 inline constexpr int64_t kSameStopWindowMs = 1000;
 class StopSignalGuard {
  public:

@@ -236,15 +236,13 @@ bool replaceable_by_checkpoint(const std::string& path) {
 }
 
 size_t checkpoint_case_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  size_t lines = 0;
-  bool header_seen = false;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (header_seen) ++lines;
-    header_seen = true;
+  try {
+    const std::string text = read_text_file(path);
+    const size_t lines = non_blank_lines(text).size();  // the reader's own notion of a line
+    return lines > 0 ? lines - 1 : 0;
+  } catch (const ReportError&) {
+    return 0;
   }
-  return lines;
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
