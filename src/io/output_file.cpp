@@ -113,14 +113,14 @@ OutputTarget classify(const std::string& path, const std::string& option, bool a
     target.file = fs::canonical(path, ec).string();
     if (ec) throw OutputError(fmt::format("{} {}: {}", option, path, ec.message()));
   }
-  // The directory allows the rename over it, but the file says it is not to be changed (no
-  // write bit at all: root's access() would say yes).
+  // The directory allows the rename over it, but the file may say it is not to be changed.
   struct stat target_st {};
-  const bool no_write_bit = ::stat(target.file.c_str(), &target_st) == 0 && (target_st.st_mode & 0222) == 0;
-  if (no_write_bit || ::access(target.file.c_str(), W_OK) != 0) {
-    throw OutputError(fmt::format("{} {}: the file is write-protected (mode {:o}); refusing to replace it", option,
-                                  path, target_st.st_mode & 07777));
+  if (::stat(target.file.c_str(), &target_st) != 0) {
+    throw OutputError(fmt::format("{} {}: {}", option, path, errno_text()));
   }
+  const int access_errno = ::access(target.file.c_str(), W_OK) == 0 ? 0 : errno;
+  const std::string refusal = file_replace_refusal(target_st.st_mode, target_st.st_uid, access_errno);
+  if (!refusal.empty()) throw OutputError(fmt::format("{} {}: {}", option, path, refusal));
   check_directory_writable(target.file, path, option, atomic);
   return target;
 }
@@ -236,6 +236,21 @@ ExistingFile existing_file_kind(const std::string& path) {
 }
 
 }  // namespace
+
+std::string file_replace_refusal(mode_t mode, uid_t owner_uid, int access_errno) {
+  const unsigned permissions = mode & 07777;
+  // No write bit at all: refused even where access() allows it (root's says yes).
+  if ((mode & 0222) == 0) {
+    return fmt::format("the file is write-protected (mode {:o}); refusing to replace it", permissions);
+  }
+  if (access_errno == 0) return "";
+  // A write bit that is not this user's (another owner's 644): "write-protected" would be untrue.
+  if (access_errno == EACCES) {
+    return fmt::format("the file is not writable by this user (mode {:o}, owner uid {}); refusing to replace it",
+                       permissions, owner_uid);
+  }
+  return fmt::format("the file cannot be written ({}); refusing to replace it", std::strerror(access_errno));
+}
 
 OutputTarget check_output_path(const std::string& path, const std::vector<NamedInput>& inputs,
                                const std::string& option, ReplacePolicy policy, bool atomic) {

@@ -10,6 +10,8 @@
 //  - "-" is standard output.
 // Every failure is an OutputError carrying the OS's reason; the CLI exits 2 on it.
 #pragma once
+#include <sys/types.h>
+
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -54,6 +56,12 @@ enum class ReplacePolicy {
 OutputTarget check_output_path(const std::string& path, const std::vector<NamedInput>& inputs,
                                const std::string& option, ReplacePolicy policy = ReplacePolicy::ToolOutputs,
                                bool atomic = true);
+
+// Why an existing regular file at an output path may not be replaced, from its st_mode, its
+// owner and access(W_OK)'s errno (0: allowed); "" when it may be. Says what is true: no write
+// bit at all (refused even for root), a write bit that is not this user's (EACCES: another
+// owner's 644), or the OS's reason (EROFS).
+std::string file_replace_refusal(mode_t mode, uid_t owner_uid, int access_errno);
 
 // Refuses two outputs of one command that are the same file (by device and inode, or the
 // same path however spelt): `compare --junit X --markdown-out X` would keep only one.

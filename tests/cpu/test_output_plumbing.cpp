@@ -7,7 +7,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -87,6 +89,26 @@ TEST(ProgressMode, AFileGetsPlainLines) {
   EXPECT_EQ(text.rfind("[1/2] case-a ok", 0), 0u) << text;
   EXPECT_EQ(text.find('\r'), std::string::npos);
   EXPECT_EQ(text.find('\033'), std::string::npos);
+}
+
+// A refused output says what is true of the file: another user's 644 file has a write bit (it
+// is not this user's), so calling it write-protected would send the user looking for a chmod.
+TEST(OutputFileRefusal, SaysWhetherTheFileHasNoWriteBitOrIsNotThisUsers) {
+  constexpr auto npos = std::string::npos;
+  EXPECT_EQ(file_replace_refusal(S_IFREG | 0644, 1001, 0), "");
+
+  const std::string others = file_replace_refusal(S_IFREG | 0644, 1001, EACCES);
+  EXPECT_NE(others.find("not writable by this user (mode 644, owner uid 1001)"), npos) << others;
+  EXPECT_EQ(others.find("write-protected"), npos) << others;
+
+  for (int access_errno : {0, EACCES}) {  // root's access() says yes; the file still says no
+    const std::string no_write_bit = file_replace_refusal(S_IFREG | 0444, 0, access_errno);
+    EXPECT_NE(no_write_bit.find("write-protected (mode 444)"), npos) << no_write_bit;
+  }
+
+  const std::string read_only_fs = file_replace_refusal(S_IFREG | 0644, 0, EROFS);
+  EXPECT_NE(read_only_fs.find(std::strerror(EROFS)), npos) << read_only_fs;
+  EXPECT_EQ(read_only_fs.find("write-protected"), npos) << read_only_fs;
 }
 
 TEST(StdoutOutput, DashIsStdoutAndNeverAFile) {
