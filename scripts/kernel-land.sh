@@ -5,8 +5,9 @@
 #
 #   scripts/kernel-land.sh prepare [DIR [REV]]
 #       here, before the call: DIR (default build-run/land-base) gets REV's (default HEAD's)
-#       version of every kernels/ file in which the working tree differs from REV: the A/B's
-#       base (a kernel-ab.sh stand-in). A REV before the session's first landed commit measures
+#       version of every file of the A/B's build (kernels/, common/, tools/kernel_bench.cu: what
+#       kernel_bench's tuning build takes from a stand-in) in which the working tree differs from
+#       REV: the A/B's base (a kernel-ab.sh stand-in). A REV before the session's first landed commit measures
 #       the session's kernels against where it started. DIR is replaced only if an earlier
 #       prepare made it.
 #   scripts/kernel-land.sh run [DIR] [MODE ...]
@@ -28,12 +29,13 @@
 #   OUT=/tmp/out        where the logs go
 #
 #   scripts/kernel-land.sh standin DIR PATCH [PATCH ...]
-#       here, before the call: DIR gets HEAD's version of every kernels/ file the patches touch,
-#       with the patches applied in order (research/patches/ holds patches against main): a
-#       LAND_EXTRA variant, so that stacked patches are measured side by side in one call (the
-#       tree the first of them, DIR the first two, ...). DIR lies inside the repository (e.g.
-#       build-run/NAME) and is replaced only if an earlier standin made it; a patch that touches
-#       a file outside kernels/ is refused.
+#       here, before the call: DIR gets HEAD's version of every file of the A/B's build that the
+#       patches touch, with the patches applied in order (research/patches/ holds patches against
+#       main): a LAND_EXTRA variant, so that stacked patches are measured side by side in one call
+#       (the tree the first of them, DIR the first two, ...). DIR lies inside the repository (e.g.
+#       build-run/NAME) and is replaced only if an earlier standin made it. A patch's files under
+#       tests/ are left out (kernel_bench does not build them); one that touches any other file
+#       outside the A/B's build is refused.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 usage() {
@@ -43,6 +45,10 @@ usage() {
 }
 marker=.kernel-land-base
 standin_marker=.kernel-land-standin
+# What kernel_bench's tuning build takes from a stand-in folder (tools/CMakeLists.txt: headers
+# first on the include path, kernels/*.cu and tools/kernel_bench.cu instead of the tree's).
+ab_paths=(kernels/ common/ tools/kernel_bench.cu)
+in_ab_build() { [[ $1 == kernels/* || $1 == common/* || $1 == tools/kernel_bench.cu ]]; }
 
 # Refuses DIR (exit 2) where it exists and COMMAND did not make it (no MARKER file in it).
 claim_dir() {
@@ -79,18 +85,25 @@ standin() {
   for p in "$@"; do
     [[ -f $p ]] || { echo "kernel-land: no patch at $p (nothing was changed)" >&2; exit 2; }
   done
-  mapfile -t files < <(for p in "$@"; do git apply --numstat "$p" | cut -f3; done | sort -u)
-  for f in "${files[@]}"; do
-    if [[ $f != kernels/* ]]; then
-      echo "kernel-land: a patch touches $f, outside kernels/: a stand-in replaces kernels/ files only (nothing was changed)" >&2
+  mapfile -t touched < <(for p in "$@"; do git apply --numstat "$p" | cut -f3; done | sort -u)
+  local files=() left_out=()
+  for f in "${touched[@]}"; do
+    if in_ab_build "$f"; then
+      files+=("$f")
+    elif [[ $f == tests/* ]]; then
+      left_out+=("$f")
+    else
+      echo "kernel-land: a patch touches $f, outside the A/B's build (${ab_paths[*]}): a stand-in replaces those files only (nothing was changed)" >&2
       exit 2
     fi
   done
   rm -rf "$dir"
   mkdir -p "$dir"
   copy_from_rev "$dir" HEAD "${files[@]}" > /dev/null  # a file new in a patch: git apply makes it
+  local excludes=()
+  for f in "${left_out[@]}"; do excludes+=(--exclude="$rel/$f"); done  # matched after --directory
   for p in "$@"; do
-    if ! git apply --directory="$rel" "$p"; then
+    if ! git apply --directory="$rel" "${excludes[@]}" "$p"; then
       echo "kernel-land: $p does not apply to HEAD's files (after the patches before it); $dir removed" >&2
       rm -rf "$dir"
       exit 2
@@ -98,6 +111,7 @@ standin() {
   done
   printf '%s\n' "$@" > "$dir/$standin_marker"
   echo "kernel-land: $dir holds HEAD's ${files[*]} with $# patch(es) applied"
+  [[ ${#left_out[@]} -gt 0 ]] && echo "kernel-land: left out (not in kernel_bench's build): ${left_out[*]}"
   echo "next: LAND_EXTRA=\"name=$dir\" on the device call's 'scripts/kernel-land.sh run'"
 }
 
@@ -108,9 +122,9 @@ prepare() {
     echo "kernel-land: $rev is not a revision of this repository (nothing was changed)" >&2
     exit 2
   fi
-  mapfile -t changed < <(git diff --name-only "$rev" -- kernels/)
+  mapfile -t changed < <(git diff --name-only "$rev" -- "${ab_paths[@]}")
   if [[ ${#changed[@]} -eq 0 ]]; then
-    echo "kernel-land: no file under kernels/ differs from $rev: nothing to land" >&2
+    echo "kernel-land: no file of the A/B's build (${ab_paths[*]}) differs from $rev: nothing to land" >&2
     exit 1
   fi
   rm -rf "$dir"

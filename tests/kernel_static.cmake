@@ -125,6 +125,28 @@ add_test(NAME scripts.kernel_land_standin_applies
          COMMAND bash -c "cd '${CMAKE_SOURCE_DIR}' && git show HEAD:kernels/api.h > '${kl_patch}.a' && cp '${kl_patch}.a' '${kl_patch}.b' && echo '// standin test' >> '${kl_patch}.b' && { diff -u '${kl_patch}.a' '${kl_patch}.b' | sed -e '1s|.*|--- a/kernels/api.h|' -e '2s|.*|+++ b/kernels/api.h|' > '${kl_patch}'; } ; bash scripts/kernel-land.sh standin ${kl_standin} '${kl_patch}' && tail -n 1 ${kl_standin}/kernels/api.h && git diff --quiet HEAD -- kernels/api.h && echo tree-unchanged; rm -rf ${kl_standin}")
 set_tests_properties(scripts.kernel_land_standin_applies PROPERTIES LABELS cpu
   PASS_REGULAR_EXPRESSION "holds HEAD's kernels/api.h with 1 patch\\(es\\) applied.*// standin test[^a-z]*tree-unchanged")
+# The A/B's build takes common/ headers and tools/kernel_bench.cu from a stand-in too: a patch's
+# common/ file lands in the stand-in, its tests/ file is left out (kernel_bench does not build
+# it), and one touching src/ is refused.
+function(kernel_land_patch out)  # FILE ... : a patch appending a line to each of HEAD's FILEs
+  set(script "")
+  foreach(file IN LISTS ARGN)
+    string(APPEND script "git show HEAD:${file} > '${out}.a' && cp '${out}.a' '${out}.b' && echo '// standin test' >> '${out}.b' && { diff -u '${out}.a' '${out}.b' | sed -e '1s|.*|--- a/${file}|' -e '2s|.*|+++ b/${file}|' >> '${out}'; } ; ")
+  endforeach()
+  set(kernel_land_patch_script "rm -f '${out}' && ${script}" PARENT_SCOPE)
+endfunction()
+set(kl_ab_patch ${CMAKE_BINARY_DIR}/kernel-land-ab-files.patch)
+kernel_land_patch(${kl_ab_patch} common/numerics.h tests/CMakeLists.txt)
+add_test(NAME scripts.kernel_land_standin_takes_ab_build_files
+         COMMAND bash -c "cd '${CMAKE_SOURCE_DIR}' && ${kernel_land_patch_script} bash scripts/kernel-land.sh standin build-run/ctest-kl-ab '${kl_ab_patch}' && tail -n 1 build-run/ctest-kl-ab/common/numerics.h && test ! -e build-run/ctest-kl-ab/tests && echo no-tests-copied; rm -rf build-run/ctest-kl-ab")
+set_tests_properties(scripts.kernel_land_standin_takes_ab_build_files PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "holds HEAD's common/numerics.h with 1 patch\\(es\\) applied[^a-z]*kernel-land: left out \\(not in kernel_bench's build\\): tests/CMakeLists.txt.*// standin test[^a-z]*no-tests-copied")
+set(kl_src_patch ${CMAKE_BINARY_DIR}/kernel-land-src.patch)
+kernel_land_patch(${kl_src_patch} src/main.cpp)
+add_test(NAME scripts.kernel_land_standin_refuses_other_files
+         COMMAND bash -c "cd '${CMAKE_SOURCE_DIR}' && ${kernel_land_patch_script} bash scripts/kernel-land.sh standin build-run/ctest-kl-src '${kl_src_patch}'; test ! -e build-run/ctest-kl-src && echo nothing-made")
+set_tests_properties(scripts.kernel_land_standin_refuses_other_files PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "a patch touches src/main.cpp, outside the A/B's build \\(kernels/ common/ tools/kernel_bench.cu\\).*nothing was changed[^a-z]*nothing-made")
 add_test(NAME scripts.kernel_land_standin_needs_patch
          COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh standin build-run/ctest-kl-none ${CMAKE_BINARY_DIR}/no-such.patch)
 set_tests_properties(scripts.kernel_land_standin_needs_patch PROPERTIES LABELS cpu
