@@ -5,8 +5,10 @@
 // finished cases written).
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -90,6 +92,23 @@ CLI::Validator finite_number(double min, bool min_allowed) {
       },
       "NUMBER " + rule);
 }
+
+// An integer option's text must fit int64_t: CLI11 2.1 reads 99999999999999999999 as INT64_MAX
+// (strtoll saturates), and the config's range check would then show a number nobody typed.
+// Other texts go on to CLI11's conversion ("1.5", "abc") and the config's checks (0, 5000).
+CLI::Validator fits_int64(const std::string& expected) {
+  return CLI::Validator(
+      [expected](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        std::strtoll(text.c_str(), &end, 0);  // as CLI11 reads it (base 0: 0x10 is 16)
+        const bool whole_text_is_a_number = !text.empty() && end == text.c_str() + text.size();
+        if (!whole_text_is_a_number || errno != ERANGE) return {};
+        return fmt::format("expected {}, found '{}' (beyond a 64-bit integer)", expected, text);
+      },
+      "");
+}
+const CLI::Validator kSampleCount = fits_int64(fmt::format("an integer in [1, {}]", kMaxMeasurementCount));
 
 // An option given an empty string is refused (exit 2), as -o '' is, instead of read as "not
 // given": a script's unset variable would run every case of every shard, or generated inputs.
@@ -393,7 +412,8 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                               "input list, rotation quantization.rotation. Repeatable",
                               fmt::join(axis_option_names(), ", ")))
       ->type_name("NAME=VALUES");
-  cmd->add_option("--min-samples", a.overrides.min_samples, "GPU timing: at least this many samples (measurement.min_samples)");
+  cmd->add_option("--min-samples", a.overrides.min_samples, "GPU timing: at least this many samples (measurement.min_samples)")
+      ->check(kSampleCount);
   cmd->add_option("--max-seconds", a.overrides.max_seconds,
                   "GPU timing: stop sampling a kernel after this many seconds (measurement.max_seconds)")
       ->check(finite_number(0, false));
@@ -551,7 +571,8 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
                 "Launch each kernel's attention kernel exactly once after the warm-up, inside a cudaProfilerStart/"
                 "Stop window, and time that launch only (no quantize or end-to-end time): for ncu and nsys");
   cmd->add_option("--device", a.device, "CUDA device index")->check(CLI::Range(0, 1023))->capture_default_str();
-  cmd->add_option("--min-samples", a.request.min_samples, "At least this many samples (measurement.min_samples)");
+  cmd->add_option("--min-samples", a.request.min_samples, "At least this many samples (measurement.min_samples)")
+      ->check(kSampleCount);
   cmd->add_option("--max-seconds", a.request.max_seconds,
                   "Stop sampling a latency after this many seconds (measurement.max_seconds)")
       ->check(finite_number(0, false));

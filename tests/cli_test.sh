@@ -248,6 +248,9 @@ expect 2 "-a bad value" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -a 
 contains "-a head_dim=60: axes.head_dim\[0\]" "-a bad value"
 expect 2 "--min-samples above max_samples" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --min-samples 5000 -o "$work/axes2.json"
 contains "--min-samples 5000: measurement.min_samples" "--min-samples"
+# Beyond int64_t: the message shows the number typed, not the INT64_MAX CLI11 would clamp it to.
+expect 2 "--min-samples beyond int64" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --min-samples 99999999999999999999 -o "$work/axes2.json"
+contains "found '99999999999999999999'" "--min-samples beyond int64"
 expect 0 "--max-noise" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --max-noise 0.02 --max-seconds 1 -o "$work/knobs.json" --no-progress --format none
 grep -q '"target_noise": *0.02' "$work/knobs.json" || fail "--max-noise did not reach the report's settings"
 # -o -: the JSON report on stdout, the table on stderr.

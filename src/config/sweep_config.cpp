@@ -391,8 +391,9 @@ MeasureOptions read_measurement(const JsonNode& node) {
   node.expect_object({"warmup_runs", "min_samples", "max_samples", "max_seconds", "min_seconds",
                       "target_noise", "flush_l2", "hold_launches", "keep_samples"});
   MeasureOptions m;
-  constexpr int64_t kMaxCount = 1'000'000;
-  auto count_from = [](int64_t min) { return [min](const JsonNode& n) { return int(n.as_int(min, kMaxCount)); }; };
+  auto count_from = [](int64_t min) {
+    return [min](const JsonNode& n) { return int(n.as_int(min, kMaxMeasurementCount)); };
+  };
   auto non_negative = [](const JsonNode& n) { return n.as_number(0.0); };
   auto as_bool = [](const JsonNode& n) { return n.as_bool(); };
   read_optional(node, "warmup_runs", m.warmup_runs, count_from(0));

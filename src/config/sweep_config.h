@@ -23,6 +23,9 @@ class ConfigError : public std::runtime_error {
   std::string file_, json_path_, message_;
 };
 
+// The most warm-up runs or samples a config (or --min-samples) may ask for.
+inline constexpr int64_t kMaxMeasurementCount = 1'000'000;
+
 // Rule removing cases from the cartesian product: a case is excluded when every field the
 // rule sets matches it.
 struct ExcludeRule {

@@ -344,6 +344,16 @@ TEST_F(ProfileCli, BadInputExitsTwoNamingTheFlag) {
   EXPECT_CONTAINS(output_, "expected a shape");
 }
 
+// A count beyond int64_t is shown as typed: CLI11 alone would clamp it to INT64_MAX and the
+// config's range check would then name 9223372036854775807, a number nobody wrote.
+TEST_F(ProfileCli, ASampleCountBeyondInt64IsShownAsTyped) {
+  EXPECT_EQ(run("--heads 8 --head-dim 128 --seq-len 1024 --min-samples 99999999999999999999"), 2);
+  EXPECT_CONTAINS(output_, "--min-samples");
+  EXPECT_CONTAINS(output_, "99999999999999999999");
+  EXPECT_CONTAINS(output_, "expected an integer in [1, 1000000]");
+  EXPECT_EQ(output_.find("9223372036854775807"), std::string::npos) << output_;
+}
+
 // A mistyped development knob (kernels/fused_tuning.h) stops the command before it runs: the
 // default would run in its place and an A/B read "no difference".
 TEST_F(ProfileCli, AMistypedTuningKnobExitsTwo) {
