@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -16,6 +17,20 @@ namespace {
 
 using nlohmann::json;
 
+constexpr int kNumberOverflow = 406;  // nlohmann's out_of_range id for a number beyond double's range
+
+// Whether a JSON number's text is nonzero: a digit 1-9 before its exponent ("1e-400", "-0.5").
+bool has_nonzero_digit_before_exponent(std::string_view literal) {
+  const std::string_view mantissa = literal.substr(0, literal.find_first_of("eE"));
+  return mantissa.find_first_of("123456789") != std::string_view::npos;
+}
+
+// A number's text as typed, bounded for a message (a literal may be thousands of digits long).
+std::string shown_literal(std::string_view literal) {
+  constexpr size_t kMaxShown = 40;
+  return literal.size() <= kMaxShown ? std::string(literal) : std::string(literal.substr(0, kMaxShown)) + "...";
+}
+
 // Builds the document through nlohmann's own DOM builder, watching depth and keys on the way.
 class CheckedSax {
  public:
@@ -25,7 +40,17 @@ class CheckedSax {
   bool boolean(bool v) { return value(), dom_.boolean(v); }
   bool number_integer(json::number_integer_t v) { return value(), dom_.number_integer(v); }
   bool number_unsigned(json::number_unsigned_t v) { return value(), dom_.number_unsigned(v); }
-  bool number_float(json::number_float_t v, const json::string_t& s) { return value(), dom_.number_float(v, s); }
+  bool number_float(json::number_float_t v, const json::string_t& literal) {
+    value();
+    // nlohmann reads 1e-400 as 0.0 without a word (it refuses only an overflow), and a later
+    // "found number 0.0" would name a value nobody wrote: refused here, where the text is known.
+    if (v == 0 && has_nonzero_digit_before_exponent(literal)) {
+      throw JsonTextError(path(), fmt::format("expected 0 or a number of magnitude at least 4.9e-324 (the smallest "
+                                              "double), found {}, which would read as 0", shown_literal(literal)),
+                          false);
+    }
+    return dom_.number_float(v, literal);
+  }
   bool string(json::string_t& v) { return value(), dom_.string(v); }
   bool binary(json::binary_t& v) { return value(), dom_.binary(v); }
 
@@ -56,6 +81,15 @@ class CheckedSax {
   }
   template <class Exception>
   bool parse_error(std::size_t position, const std::string& token, const Exception& e) {
+    // A number beyond double's range (1e400): named at its path, as an underflow is, instead
+    // of as a syntax error of the whole text.
+    if constexpr (std::is_same_v<Exception, json::out_of_range>) {
+      if (e.id == kNumberOverflow) {
+        value();
+        throw JsonTextError(path(), fmt::format("expected a number of magnitude at most 1.8e308 (the largest "
+                                                "double), found {}", shown_literal(token)), false);
+      }
+    }
     return dom_.parse_error(position, token, e);  // throws e
   }
 
@@ -141,7 +175,7 @@ json parse_json_text(std::string_view text, bool ignore_comments) {
   CheckedSax sax(result);
   try {
     json::sax_parse(text.begin(), text.end(), &sax, json::input_format_t::json, /*strict=*/true, ignore_comments);
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1E400
+  } catch (const json::exception& e) {  // parse_error
     throw JsonTextError("", "a " + without_tag(e.what()), true);
   }
   return result;

@@ -6,7 +6,9 @@
 //  - the text may not contain a NUL byte (nlohmann's lexer would stop there and ignore the rest);
 //  - nesting is bounded (kMaxJsonDepth) while parsing, through a SAX handler: 100 000 nested
 //    `[` would otherwise overflow the stack in recursive code that later walks or dumps it;
-//  - a key repeated in one object is an error instead of a silent "last one wins".
+//  - a key repeated in one object is an error instead of a silent "last one wins";
+//  - a number a double cannot hold is an error at its path, named as written: 1e400, and
+//    1e-400, which the library would silently read as 0.
 #pragma once
 #include <cstddef>
 #include <stdexcept>

@@ -188,6 +188,37 @@ TEST(ConfigErrors, InvalidJsonReportsLineAndColumn) {
   }
 }
 
+// A number a double cannot hold is named as written, at its field: 1e-400 would otherwise read
+// as 0 and be reported as "found number 0.0", a value the user never wrote.
+TEST(ConfigErrors, ANumberADoubleCannotHoldIsShownAsWrittenAtItsField) {
+  struct Case {
+    std::string config, path, literal, expected;
+  };
+  const Case cases[] = {
+      {minimal_config(R"(, "input": [{"distribution": "normal", "scale": 1e-400}])"), "axes.input[0].scale", "1e-400",
+       "expected 0 or a number of magnitude at least 4.9e-324"},
+      {minimal_config(R"(, "batch": [1, -2.5E-999])"), "axes.batch[1]", "-2.5E-999", "which would read as 0"},
+      {minimal_config("", R"(, "measurement": {"max_seconds": 1e400})"), "measurement.max_seconds", "1e400",
+       "expected a number of magnitude at most 1.8e308"},
+  };
+  for (const Case& c : cases) {
+    try {
+      parse_sweep_config(c.config, "x.json");
+      ADD_FAILURE() << c.literal << ": no error";
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(e.file(), "x.json");
+      EXPECT_EQ(e.json_path(), c.path) << what;
+      EXPECT_NE(what.find("found " + c.literal), std::string::npos) << what;
+      EXPECT_NE(what.find(c.expected), std::string::npos) << what;
+      EXPECT_EQ(what.find("0.0"), std::string::npos) << what;
+    }
+  }
+  // A zero written as such is a zero, whatever its exponent.
+  EXPECT_NO_THROW(parse_sweep_config(minimal_config("", R"(, "measurement": {"min_seconds": 0e-400})"), "x.json"));
+  EXPECT_NO_THROW(parse_sweep_config(minimal_config("", R"(, "measurement": {"min_seconds": -0.0})"), "x.json"));
+}
+
 // A quick time limit under the default floor lowers the floor (min_seconds was never written).
 TEST(ConfigParsing, AShortTimeLimitLowersTheUnwrittenFloor) {
   const SweepConfig c = parse_sweep_config(minimal_config("", R"(, "measurement": {"max_seconds": 0.05})"), "m.json");

@@ -195,6 +195,28 @@ TEST_F(HostileTest, DuplicateKeysAreRejectedWithTheirPath) {
   EXPECT_NO_THROW(parse_json_text(R"([{"a": 1}, {"a": 2}])"));  // the same key in two objects
 }
 
+// Reports and checkpoints share the reader: a number a double cannot hold is refused at its
+// path, as written, not read as 0 (1e-400) or called a syntax error of the whole file (1e400).
+TEST_F(HostileTest, ANumberADoubleCannotHoldIsRefusedAtItsPath) {
+  for (const std::string literal : {"1e-400", "1e400"}) {
+    try {
+      parse_report_text(R"({"cases": [{"x": 1}, {"x": )" + literal + "}]}", "r.json");
+      ADD_FAILURE() << literal << ": no error";
+    } catch (const ReportError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("$.cases[1].x"), std::string::npos) << what;
+      EXPECT_NE(what.find("found " + literal), std::string::npos) << what;
+    }
+  }
+  try {
+    parse_json_text("[0, 0.5, 1e-400]");
+    ADD_FAILURE() << "no error";
+  } catch (const JsonTextError& e) {
+    EXPECT_EQ(e.path(), "[2]");
+    EXPECT_FALSE(e.syntax());
+  }
+}
+
 TEST_F(HostileTest, BytesAfterANulAreNotIgnored) {
   const std::string text = std::string(R"({"axes": {"heads": [1], "seq_len": [4], "head_dim": [8]}})") + '\0' + "junk";
   EXPECT_THROW(parse_sweep_config(text, "nul.json"), ConfigError);
