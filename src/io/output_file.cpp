@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "src/io/schema_names.h"
+
 namespace int8attn {
 namespace fs = std::filesystem;
 namespace {
@@ -222,7 +224,7 @@ ExistingFile existing_file_kind(const std::string& path) {
   head.resize(static_cast<size_t>(in.gcount()));
   if (head.empty()) return ExistingFile::Replaceable;
   const std::string_view first_line = std::string_view(head).substr(0, head.find('\n'));
-  if (first_line.find("int8attn-bench/checkpoint/") != std::string_view::npos) return ExistingFile::Checkpoint;
+  if (first_line.find(kCheckpointSchemaPrefix) != std::string_view::npos) return ExistingFile::Checkpoint;
   if (starts_as_tool_output(head)) return ExistingFile::Replaceable;
   in.clear();
   in.seekg(0, std::ios::end);

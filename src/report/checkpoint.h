@@ -1,6 +1,6 @@
 // Checkpoint of a running sweep: a JSON-lines file next to the report
-// (`<report>.ckpt.jsonl`). Line 1 is a header object with "schema":
-// "int8attn-bench/checkpoint/v1" plus whatever the caller needs to decide whether a resume is
+// (`<report>.ckpt.jsonl`). Line 1 is a header object with "schema": kCheckpointSchema
+// (src/io/schema_names.h) plus whatever the caller needs to decide whether a resume is
 // valid (config sha256, backend, tool, ...); every further line is one finished CaseResult in
 // the report's JSON form. Each line is written and fsync'd as the case finishes, so a killed
 // process loses at most the line being written, and the reader drops that torn last line.
@@ -12,11 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/io/schema_names.h"  // kCheckpointSchema
 #include "src/report/report.h"
 
 namespace int8attn {
-
-inline constexpr const char* kCheckpointSchema = "int8attn-bench/checkpoint/v1";
 
 // "<report>.ckpt.jsonl"
 std::string checkpoint_path_for(const std::string& report_path);

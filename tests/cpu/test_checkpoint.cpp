@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
+#include "src/io/output_file.h"
+#include "src/io/schema_names.h"
 #include "src/report/checkpoint.h"
 #include "src/report/json_io.h"
 #include "tests/cpu/report_fixture.h"
@@ -58,6 +61,20 @@ class CheckpointTest : public ::testing::Test {
 
 TEST_F(CheckpointTest, PathSitsNextToTheReport) {
   EXPECT_EQ(checkpoint_path_for("results/x.json"), "results/x.json.ckpt.jsonl");
+}
+
+// Outputs (src/io, below report) recognise a checkpoint by the schema its writer puts in the
+// header: one constant for both, so a new schema version cannot leave -o replacing checkpoints.
+TEST_F(CheckpointTest, OutputsRecogniseTheHeaderTheWriterWrites) {
+  static_assert(std::string_view(kCheckpointSchema).starts_with(kCheckpointSchemaPrefix));
+  static_assert(kCheckpointSchemaPrefix.ends_with('/'));
+  write_cases(1, false);
+  try {
+    check_output_path(path_, {}, "-o");
+    ADD_FAILURE() << "a checkpoint was taken for a replaceable output";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a sweep's checkpoint"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(CheckpointTest, HeaderAndCasesRoundTrip) {
