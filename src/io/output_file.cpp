@@ -233,8 +233,9 @@ ExistingFile existing_file_kind(const std::string& path) {
   std::string tail(static_cast<size_t>(tail_size), '\0');
   in.seekg(size - tail_size);
   in.read(tail.data(), tail_size);
-  return tail.find("\"int8attn-bench/report/") != std::string::npos ? ExistingFile::Replaceable
-                                                                    : ExistingFile::Foreign;
+  // the schema's name as a JSON string value: the quote before it
+  const std::string quoted_prefix = "\"" + std::string(kReportSchemaPrefix);
+  return tail.find(quoted_prefix) != std::string::npos ? ExistingFile::Replaceable : ExistingFile::Foreign;
 }
 
 }  // namespace

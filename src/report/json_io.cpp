@@ -29,8 +29,6 @@ ReportError::ReportError(std::string file, std::string json_path, std::string ex
 
 namespace {
 
-constexpr const char* kReportSchemaPrefix = "int8attn-bench/report/";
-
 // ---------------------------------------------------------------------------------------
 // The format: each struct's JSON fields, listed once
 // ---------------------------------------------------------------------------------------
@@ -748,7 +746,7 @@ void check_schema(const Node& root) {
   if (schema == kReportSchema) return;
   if (schema.rfind(kReportSchemaPrefix, 0) == 0) {
     throw ReportError(root.source, path,
-                      "unsupported schema version \"" + schema.substr(std::strlen(kReportSchemaPrefix)) +
+                      "unsupported schema version \"" + schema.substr(kReportSchemaPrefix.size()) +
                           "\": this build reads " + kReportSchema + " only (a newer int8attn-bench wrote it?)");
   }
   throw ReportError(root.source, path,

@@ -11,12 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/io/schema_names.h"  // kReportSchema
 #include "src/model/result.h"
 #include "src/model/shard.h"
 
 namespace int8attn {
-
-inline constexpr const char* kReportSchema = "int8attn-bench/report/v1";
 
 struct ToolInfo {
   std::string name = "int8attn-bench";
