@@ -36,10 +36,17 @@ struct AxisOption {
 };
 
 // "1024" -> 1024, "true" -> true, "1.5" -> 1.5, anything else a string: the config reader
-// then checks the type and range exactly as it does for a file.
-json token_value(const std::string& token) {
-  const json parsed = json::parse(token, nullptr, /*allow_exceptions=*/false);
-  return parsed.is_number() || parsed.is_boolean() ? parsed : json(token);
+// then checks the type and range exactly as it does for a file. A number a double cannot hold
+// (1e-400, 1e400) is refused here, as parse_json_text refuses it in a file, while its text is
+// known: read, it would be shown as 0 or taken for a string.
+json token_value(const std::string& option_text, const std::string& token) {
+  try {
+    const json parsed = parse_json_text(token);
+    return parsed.is_number() || parsed.is_boolean() ? parsed : json(token);
+  } catch (const JsonTextError& e) {
+    if (e.syntax()) return json(token);
+    throw std::invalid_argument(fmt::format("-a {}: {}", option_text, e.what()));
+  }
 }
 
 AxisOption parse_axis_option(const std::string& text) {
@@ -61,7 +68,7 @@ AxisOption parse_axis_option(const std::string& text) {
     if (token.empty()) {
       throw std::invalid_argument(fmt::format("-a {}: expected a value between the commas, found an empty one", text));
     }
-    option.values.push_back(token_value(token));
+    option.values.push_back(token_value(text, token));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }

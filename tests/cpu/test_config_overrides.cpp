@@ -162,6 +162,14 @@ TEST(ConfigOverrides, MalformedAxisOptionsAreUsageErrors) {
   EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"heads=2", "heads=4"})); })
                 .find("given twice"),
             std::string::npos);
+  // A number a double cannot hold is named as typed (it read as 0, or as the string "1e400").
+  EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"seq_len=64,1e-400"})); })
+                .find("-a seq_len=64,1e-400: expected 0 or a number of magnitude at least 4.9e-324 (the smallest "
+                      "double), found 1e-400"),
+            std::string::npos);
+  EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"seed=1e400"})); })
+                .find("-a seed=1e400: expected a number of magnitude at most 1.8e308 (the largest double), found 1e400"),
+            std::string::npos);
   EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config("", axes({"seq_len=64"})); })
                 .find("found no heads, no head_dim"),
             std::string::npos);
