@@ -7,9 +7,9 @@
 #       here, before the call: DIR (default build-run/land-base) gets REV's (default HEAD's)
 #       version of every file of the A/B's build (kernels/, common/, tools/kernel_bench.cu: what
 #       kernel_bench's tuning build takes from a stand-in) in which the working tree differs from
-#       REV: the A/B's base (a kernel-ab.sh stand-in). A REV before the session's first landed commit measures
-#       the session's kernels against where it started. DIR is replaced only if an earlier
-#       prepare made it.
+#       REV: the A/B's base (a kernel-ab.sh stand-in). A REV before the session's first landed
+#       commit measures the session's kernels against where it started. DIR is replaced only if
+#       an earlier prepare made it.
 #   scripts/kernel-land.sh run [DIR] [MODE ...]
 #       the device call (carry [".deps", "build-run"]): device-check.sh's build, smoke, gpu-tests
 #       and sanitize stages on the tree, the A/B's two kernel_bench builds beside them, then
@@ -48,7 +48,11 @@ standin_marker=.kernel-land-standin
 # What kernel_bench's tuning build takes from a stand-in folder (tools/CMakeLists.txt: headers
 # first on the include path, kernels/*.cu and tools/kernel_bench.cu instead of the tree's).
 ab_paths=(kernels/ common/ tools/kernel_bench.cu)
-in_ab_build() { [[ $1 == kernels/* || $1 == common/* || $1 == tools/kernel_bench.cu ]]; }
+in_ab_build() {
+  local path
+  for path in "${ab_paths[@]}"; do [[ $1 == "$path"* ]] && return 0; done
+  return 1
+}
 
 # Refuses DIR (exit 2) where it exists and COMMAND did not make it (no MARKER file in it).
 claim_dir() {
