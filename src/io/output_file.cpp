@@ -23,6 +23,10 @@ namespace int8attn {
 namespace fs = std::filesystem;
 namespace {
 
+// An atomic write's temporary file: <name> + kTempInfix + <pid>, beside the output.
+constexpr std::string_view kTempInfix = ".int8attn-tmp.";
+constexpr size_t kPidDigitsMax = 10;  // a 32-bit pid
+
 std::string errno_text() { return std::strerror(errno); }
 
 std::string directory_of(const std::string& path) {
@@ -46,7 +50,7 @@ void check_directory_writable(const std::string& file, const std::string& shown,
   const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
   const size_t limit = name_max > 0 ? static_cast<size_t>(name_max) : 255;
   const size_t name = fs::path(file).filename().string().size();
-  const size_t tmp_suffix = atomic ? sizeof(".int8attn-tmp.") - 1 + 10 : 0;
+  const size_t tmp_suffix = atomic ? kTempInfix.size() + kPidDigitsMax : 0;
   if (name + tmp_suffix > limit) {
     throw OutputError(fmt::format("{} {}: a name of {} bytes is too long here: {} allows {}{} (choose a name of at "
                                   "most {} bytes)", option, shown, name, dir, limit,
@@ -159,7 +163,8 @@ void fsync_directory_of(const std::string& path) {
 
 void write_atomically(const std::string& shown, const std::string& file, std::string_view text) {
   remove_stale_temp_files(file);
-  const std::string tmp = file + ".int8attn-tmp." + std::to_string(::getpid());
+  std::string tmp = file;
+  tmp.append(kTempInfix).append(std::to_string(::getpid()));
   struct stat old {};
   const bool replacing = ::stat(file.c_str(), &old) == 0;
   // Made new, never opened through what is there: a name of this pid is no write of ours (a
@@ -325,7 +330,7 @@ void write_output_file(const std::string& path, std::string_view text) {
 
 int remove_stale_temp_files(const std::string& path) {
   const fs::path file(path);
-  const std::string prefix = file.filename().string() + ".int8attn-tmp.";
+  const std::string prefix = file.filename().string().append(kTempInfix);
   std::error_code ec;
   int removed = 0;
   for (fs::directory_iterator it(directory_of(path), ec), end; !ec && it != end; it.increment(ec)) {
