@@ -197,12 +197,13 @@ std::vector<NamedInput> sweep_inputs(const SweepConfig& config) {
   return inputs;
 }
 
-// Every .npy a selected case will load, checked before anything runs: a bad file is bad
-// input (exit 2, nothing written), not a kernel error in every case.
+// How messages name a sweep's config: its path, or "(command-line axes)" for -a alone.
 std::string config_label(const SweepConfig& config) {
   return config.path.empty() ? std::string("(command-line axes)") : printable(config.path);
 }
 
+// Every .npy a selected case will load, checked before anything runs: a bad file is bad
+// input (exit 2, nothing written), not a kernel error in every case.
 void check_npy_inputs(const SweepConfig& config) {
   std::set<std::string> checked;
   for (const BenchCase& c : config.cases) {
