@@ -31,7 +31,8 @@
 #   scripts/kernel-land.sh standin DIR PATCH [PATCH ...]
 #       here, before the call: DIR gets HEAD's version of every file of the A/B's build that the
 #       patches touch, with the patches applied in order (research/patches/ holds patches against
-#       main): a LAND_EXTRA variant, so that stacked patches are measured side by side in one call
+#       main), and HEAD's version of every such file the working tree changed (a change being
+#       landed would otherwise mix into it: s55 lost a variant's build so): a LAND_EXTRA variant, so that stacked patches are measured side by side in one call
 #       (the tree the first of them, DIR the first two, ...). DIR lies inside the repository (e.g.
 #       build-run/NAME) and is replaced only if an earlier standin made it. A patch's files under
 #       tests/ are left out (kernel_bench does not build them); one that touches any other file
@@ -101,9 +102,16 @@ standin() {
       exit 2
     fi
   done
+  # The working tree's own changes to the A/B's files (a change being landed) must not mix into
+  # the stand-in, which measures HEAD with the patches: it holds HEAD's version of those too.
+  local tree_changed=() from_head=()
+  mapfile -t tree_changed < <(git diff --name-only HEAD -- "${ab_paths[@]}")
+  for f in "${tree_changed[@]}"; do
+    [[ " ${files[*]} " == *" $f "* ]] || from_head+=("$f")
+  done
   rm -rf "$dir"
   mkdir -p "$dir"
-  copy_from_rev "$dir" HEAD "${files[@]}" > /dev/null  # a file new in a patch: git apply makes it
+  copy_from_rev "$dir" HEAD "${files[@]}" "${from_head[@]}" > /dev/null  # a file new in a patch: git apply makes it
   local excludes=()
   for f in "${left_out[@]}"; do excludes+=(--exclude="$rel/$f"); done  # matched after --directory
   for p in "$@"; do
@@ -115,6 +123,7 @@ standin() {
   done
   printf '%s\n' "$@" > "$dir/$standin_marker"
   echo "kernel-land: $dir holds HEAD's ${files[*]} with $# patch(es) applied"
+  [[ ${#from_head[@]} -gt 0 ]] && echo "kernel-land: and HEAD's ${from_head[*]} (changed in the working tree, kept out of the stand-in)"
   [[ ${#left_out[@]} -gt 0 ]] && echo "kernel-land: left out (not in kernel_bench's build): ${left_out[*]}"
   echo "next: LAND_EXTRA=\"name=$dir\" on the device call's 'scripts/kernel-land.sh run'"
 }

@@ -141,6 +141,15 @@ add_test(NAME scripts.kernel_land_standin_takes_ab_build_files
          COMMAND bash -c "cd '${CMAKE_SOURCE_DIR}' && ${kernel_land_patch_script} bash scripts/kernel-land.sh standin build-run/ctest-kl-ab '${kl_ab_patch}' && tail -n 1 build-run/ctest-kl-ab/common/numerics.h && test ! -e build-run/ctest-kl-ab/tests && echo no-tests-copied; rm -rf build-run/ctest-kl-ab")
 set_tests_properties(scripts.kernel_land_standin_takes_ab_build_files PROPERTIES LABELS cpu
   PASS_REGULAR_EXPRESSION "holds HEAD's common/numerics.h with 1 patch\\(es\\) applied[^a-z]*kernel-land: left out \\(not in kernel_bench's build\\): tests/CMakeLists.txt.*// standin test[^a-z]*no-tests-copied")
+# The working tree's own change to an A/B file (a change being landed, next to the stand-ins)
+# stays out of a stand-in: it gets HEAD's version of that file. Tried in a clone, whose tree the
+# test may change (with this tree's script).
+set(kl_clone ${CMAKE_BINARY_DIR}/kernel-land-clone)
+kernel_land_patch(${kl_clone}.patch common/numerics.h)
+add_test(NAME scripts.kernel_land_standin_keeps_tree_changes_out
+         COMMAND bash -c "rm -rf '${kl_clone}' && git clone -q --shared '${CMAKE_SOURCE_DIR}' '${kl_clone}' && cd '${kl_clone}' && cp '${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh' scripts/ && ${kernel_land_patch_script} echo '// tree change' >> kernels/attn_kernels.h && bash scripts/kernel-land.sh standin build-run/kl '${kl_clone}.patch' && tail -n 1 build-run/kl/kernels/attn_kernels.h | grep -vq 'tree change' && echo head-version; rm -rf '${kl_clone}'")
+set_tests_properties(scripts.kernel_land_standin_keeps_tree_changes_out PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "and HEAD's kernels/attn_kernels.h \\(changed in the working tree, kept out of the stand-in\\).*head-version")
 set(kl_src_patch ${CMAKE_BINARY_DIR}/kernel-land-src.patch)
 kernel_land_patch(${kl_src_patch} src/main.cpp)
 add_test(NAME scripts.kernel_land_standin_refuses_other_files
