@@ -35,6 +35,7 @@
 #include "src/io/json_text.h"
 #include "src/io/output_file.h"
 #include "src/io/output_format.h"
+#include "src/io/schema_names.h"
 #include "src/model/case_filter.h"
 #include "src/report/checkpoint.h"
 #include "src/report/compare.h"
@@ -57,7 +58,7 @@ constexpr int kExitUsage = 2;
 constexpr int kExitInternal = 3;
 constexpr int kExitInterrupted = 130;
 
-ToolInfo tool_info() { return {"int8attn-bench", INT8ATTN_VERSION, INT8ATTN_GIT_COMMIT}; }
+ToolInfo tool_info() { return {std::string(kToolName), INT8ATTN_VERSION, INT8ATTN_GIT_COMMIT}; }
 
 // configs/default.json from the working directory, else from the source tree the binary
 // was built from, so `int8attn-bench sweep` works from anywhere in a checkout.

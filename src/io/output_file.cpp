@@ -207,18 +207,20 @@ bool process_is_gone(long long pid) {
 enum class ExistingFile { Replaceable, Checkpoint, Foreign };
 
 // Whether `head` (a file's first bytes) starts as one of the tool's text outputs does: the
-// table, markdown, HTML and CSV views of a report, compare's markdown and JUnit files. Exact
-// openings, so that notes that merely mention the tool are not taken for its output.
+// table, markdown, HTML and CSV views of a report, compare's text, markdown and JUnit files, by
+// the openings report writes (src/io/schema_names.h).
 bool starts_as_tool_output(std::string_view head) {
   const std::string_view first_line = head.substr(0, head.find('\n'));
   const auto starts = [&](std::string_view prefix) { return first_line.substr(0, prefix.size()) == prefix; };
-  const bool versioned_table = starts("int8attn-bench ") && first_line.size() > 15 && first_line[15] >= '0' &&
-                               first_line[15] <= '9';
-  return versioned_table || starts("int8attn-bench compare: ") || starts("## int8attn-bench report") ||
-         (starts("### ") && first_line.find(" int8attn-bench compare: ") != std::string_view::npos) ||
-         starts("case_id,batch,") ||
-         (starts("<!DOCTYPE html>") && head.find("<title>int8attn-bench report</title>") != std::string_view::npos) ||
-         (starts("<?xml") && head.find("<testsuites name=\"int8attn-bench compare\"") != std::string_view::npos);
+  const auto holds = [&](std::string_view text) { return head.find(text) != std::string_view::npos; };
+  const std::string tool_then_space = std::string(kToolName) + " ";
+  const bool versioned_table = starts(tool_then_space) && first_line.size() > tool_then_space.size() &&
+                               first_line[tool_then_space.size()] >= '0' && first_line[tool_then_space.size()] <= '9';
+  const bool compare_markdown =
+      starts("### ") && first_line.find(" " + std::string(kCompareTitleOpening)) != std::string_view::npos;
+  return versioned_table || starts(kCompareTitleOpening) || compare_markdown || starts(kReportMarkdownHeading) ||
+         starts(kReportCsvOpening) || (starts(kReportHtmlDoctype) && holds(kReportHtmlTitle)) ||
+         (starts(kJunitXmlDeclaration) && holds(kJunitSuitesOpening));
 }
 
 // A JSON report's keys sort "cases" first, so its schema is near its end.

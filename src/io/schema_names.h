@@ -1,6 +1,7 @@
-// The "schema" names of the tool's JSON files, at the bottom layer: report writes and reads
-// them, and io (which report includes, so never the other way) recognises a checkpoint or an
-// earlier report by its schema before replacing a file. One spelling for both.
+// The "schema" names of the tool's JSON files and the first lines of its text outputs, at the
+// bottom layer: report writes them (and reads the schemas), and io (which report includes, so
+// never the other way) recognises a checkpoint, or an earlier output it may replace, by them.
+// One spelling for both.
 #pragma once
 #include <string_view>
 
@@ -13,5 +14,19 @@ inline constexpr const char* kReportSchema = "int8attn-bench/report/v1";
 inline constexpr std::string_view kReportSchemaPrefix = schema_prefix(kReportSchema);
 inline constexpr const char* kCheckpointSchema = "int8attn-bench/checkpoint/v1";
 inline constexpr std::string_view kCheckpointSchemaPrefix = schema_prefix(kCheckpointSchema);
+
+// The first lines of the text outputs, matched exactly, so that notes which merely mention the
+// tool are not taken for its output. A report's table opens with its headline, "<tool name>
+// <version> (<commit>) on ...".
+inline constexpr std::string_view kToolName = "int8attn-bench";
+inline constexpr std::string_view kReportMarkdownHeading = "## int8attn-bench report";
+inline constexpr std::string_view kReportHtmlDoctype = "<!DOCTYPE html>";
+inline constexpr std::string_view kReportHtmlTitle = "<title>int8attn-bench report</title>";  // in its <head>
+// The CSV header's first columns (csv_columns() lists them; a CLI test rewrites each format).
+inline constexpr std::string_view kReportCsvOpening = "case_id,batch,";
+// compare's title: its text's first line, its markdown's after "### <pass mark> ".
+inline constexpr std::string_view kCompareTitleOpening = "int8attn-bench compare: ";
+inline constexpr std::string_view kJunitXmlDeclaration = R"(<?xml version="1.0" encoding="UTF-8"?>)";
+inline constexpr std::string_view kJunitSuitesOpening = R"(<testsuites name="int8attn-bench compare")";  // its 2nd line
 
 }  // namespace int8attn

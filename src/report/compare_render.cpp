@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "src/io/json_text.h"
+#include "src/io/schema_names.h"
 #include "src/report/compare.h"
 #include "src/io/diagnostics.h"
 #include "src/report/escape.h"
@@ -143,7 +144,7 @@ std::string summary_line(const CompareResult& r) {
 std::string title(const CompareResult& r) {
   const std::string base = r.baseline_label.empty() ? "baseline" : r.baseline_label;
   const std::string cand = r.candidate_label.empty() ? "candidate" : r.candidate_label;
-  return fmt::format("int8attn-bench compare: {} (baseline) vs {} (candidate)", base, cand);
+  return fmt::format("{}{} (baseline) vs {} (candidate)", kCompareTitleOpening, base, cand);
 }
 
 std::string render_text(const CompareResult& r) {
@@ -309,11 +310,11 @@ std::string junit_xml(const CompareResult& r) {
   std::string props;
   for (const auto& note : r.notes) props += fmt::format("      <property name=\"note\" value=\"{}\"/>\n", xml_escape(note));
   return fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<testsuites name=\"int8attn-bench compare\" tests=\"{0}\" failures=\"{1}\" skipped=\"{2}\">\n"
+      "{6}\n"
+      "{7} tests=\"{0}\" failures=\"{1}\" skipped=\"{2}\">\n"
       "  <testsuite name=\"{3}\" tests=\"{0}\" failures=\"{1}\" errors=\"0\" skipped=\"{2}\">\n"
       "    <properties>\n{4}    </properties>\n{5}  </testsuite>\n</testsuites>\n",
-      r.rows.size(), failures, skipped, xml_escape(title(r)), props, cases);
+      r.rows.size(), failures, skipped, xml_escape(title(r)), props, cases, kJunitXmlDeclaration, kJunitSuitesOpening);
 }
 
 void write_junit(const CompareResult& result, const std::string& path) {

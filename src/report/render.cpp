@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "src/io/diagnostics.h"
+#include "src/io/schema_names.h"
 #include "src/report/escape.h"
 #include "src/report/json_io.h"
 #include "src/report/render_common.h"
@@ -221,7 +222,7 @@ std::string render_table(const Report& r) {
 }
 
 std::string render_markdown(const Report& r) {
-  std::string out = "## int8attn-bench report\n\n" + markdown_cell(view::headline(r)) + "\n\n";
+  std::string out = std::string(kReportMarkdownHeading) + "\n\n" + markdown_cell(view::headline(r)) + "\n\n";
   for (const std::string& line : view::verdict_lines(r)) out += "- **" + markdown_cell(line) + "**\n";
   if (!view::verdict_lines(r).empty()) out += "\n";
   const auto environments = view::all_environments(r);
@@ -343,6 +344,7 @@ std::string render_csv(const Report& r) {
 
 }  // namespace
 
+// The first two open the header as kReportCsvOpening spells them: an earlier CSV is recognised by it.
 const std::vector<std::string>& csv_columns() {
   static const std::vector<std::string> columns = {
       "case_id", "batch", "heads", "kv_heads", "seq_q", "seq_kv", "head_dim", "causal", "distribution", "seed",

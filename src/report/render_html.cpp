@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "src/io/schema_names.h"
 #include "src/report/escape.h"
 #include "src/report/render_common.h"
 #include "src/report/svg_chart.h"
@@ -400,9 +401,9 @@ document.querySelectorAll('table.sortable th').forEach(function(th, col){
 
 std::string render_html(const Report& r) {
   const auto kernels = kernel_names(r);
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
+  std::string out = std::string(kReportHtmlDoctype) + "\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
-  out += "<title>int8attn-bench report</title><style>" + std::string(kStyle) + "</style></head><body>";
+  out += std::string(kReportHtmlTitle) + "<style>" + std::string(kStyle) + "</style></head><body>";
   out += "<header><h1>int8attn-bench report</h1><p class=\"headline\">" + html_escape(headline(r)) + "</p>";
   if (!r.complete) out += "<p class=\"incomplete\">This report is incomplete: the sweep was interrupted.</p>";
   out += "</header>";

@@ -11,14 +11,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/io/schema_names.h"  // kReportSchema
+#include "src/io/schema_names.h"  // kReportSchema, kToolName
 #include "src/model/result.h"
 #include "src/model/shard.h"
 
 namespace int8attn {
 
 struct ToolInfo {
-  std::string name = "int8attn-bench";
+  std::string name = std::string(kToolName);
   std::string version;
   std::string git_commit;
 };
