@@ -36,9 +36,10 @@ struct AxisOption {
 };
 
 // "1024" -> 1024, "true" -> true, "1.5" -> 1.5, anything else a string: the config reader
-// then checks the type and range exactly as it does for a file. A number a double cannot hold
-// (1e-400, 1e400) is refused here, as parse_json_text refuses it in a file, while its text is
-// known: read, it would be shown as 0 or taken for a string.
+// then checks the type and range exactly as it does for a file. A number that cannot be held
+// as written (1e-400, 1e400, an integer beyond 64 bits) is refused here, as parse_json_text
+// refuses it in a file, while its text is known: read, it would be shown as 0, 1e+20 or taken
+// for a string.
 json token_value(const std::string& option_text, const std::string& token) {
   try {
     const json parsed = parse_json_text(token);

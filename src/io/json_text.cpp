@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <unordered_set>
 #include <vector>
@@ -24,6 +26,10 @@ bool has_nonzero_digit_before_exponent(std::string_view literal) {
   const std::string_view mantissa = literal.substr(0, literal.find_first_of("eE"));
   return mantissa.find_first_of("123456789") != std::string_view::npos;
 }
+
+// Whether a JSON number's text is an integer's: no fraction, no exponent. One that reaches
+// number_float did not fit 64 bits.
+bool is_integer_literal(std::string_view literal) { return literal.find_first_of(".eE") == std::string_view::npos; }
 
 // A number's text as typed, bounded for a message (a literal may be thousands of digits long).
 std::string shown_literal(std::string_view literal) {
@@ -47,6 +53,14 @@ class CheckedSax {
     if (v == 0 && has_nonzero_digit_before_exponent(literal)) {
       throw JsonTextError(path(), fmt::format("expected 0 or a number of magnitude at least 4.9e-324 (the smallest "
                                               "double), found {}, which would read as 0", shown_literal(literal)),
+                          false);
+    }
+    // An integer beyond 64 bits (99999999999999999999) would read as the double 1e+20, and a
+    // later "found number 1e+20" names neither what was written nor an integer: refused here.
+    if (is_integer_literal(literal)) {
+      throw JsonTextError(path(), fmt::format("expected an integer from {} to {}, found {} (a number this large is "
+                                              "written with an exponent: {:g})", std::numeric_limits<int64_t>::min(),
+                                              std::numeric_limits<uint64_t>::max(), shown_literal(literal), v),
                           false);
     }
     return dom_.number_float(v, literal);

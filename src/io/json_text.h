@@ -8,7 +8,8 @@
 //    `[` would otherwise overflow the stack in recursive code that later walks or dumps it;
 //  - a key repeated in one object is an error instead of a silent "last one wins";
 //  - a number a double cannot hold is an error at its path, named as written: 1e400, and
-//    1e-400, which the library would silently read as 0.
+//    1e-400, which the library would silently read as 0; so is an integer beyond 64 bits
+//    (99999999999999999999), which it would read as the double 1e+20.
 #pragma once
 #include <cstddef>
 #include <stdexcept>

@@ -219,6 +219,37 @@ TEST(ConfigErrors, ANumberADoubleCannotHoldIsShownAsWrittenAtItsField) {
   EXPECT_NO_THROW(parse_sweep_config(minimal_config("", R"(, "measurement": {"min_seconds": -0.0})"), "x.json"));
 }
 
+// An integer beyond 64 bits is named as written, at its field: the JSON library reads it as a
+// double, and the range check then said "found number 1e+20", a value nobody wrote.
+TEST(ConfigErrors, AnIntegerBeyond64BitsIsShownAsWrittenAtItsField) {
+  struct Case {
+    std::string config, path, literal;
+  };
+  const Case cases[] = {
+      {minimal_config(R"(, "batch": [1, 99999999999999999999])"), "axes.batch[1]", "99999999999999999999"},
+      {minimal_config(R"(, "input": [{"distribution": "normal", "seed": 18446744073709551616}])"),
+       "axes.input[0].seed", "18446744073709551616"},
+      {minimal_config("", R"(, "thresholds": {"max_mse": -99999999999999999999})"), "thresholds.max_mse",
+       "-99999999999999999999"},
+  };
+  for (const Case& c : cases) {
+    try {
+      parse_sweep_config(c.config, "x.json");
+      ADD_FAILURE() << c.literal << ": no error";
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(e.json_path(), c.path) << what;
+      EXPECT_NE(what.find("expected an integer from -9223372036854775808 to 18446744073709551615, found " + c.literal),
+                std::string::npos) << what;
+      EXPECT_EQ(what.find("found number"), std::string::npos) << what;
+    }
+  }
+  // The same size written as a number is one.
+  EXPECT_NO_THROW(parse_sweep_config(minimal_config("", R"(, "thresholds": {"max_mse": 1e20})"), "x.json"));
+  EXPECT_NO_THROW(
+      parse_sweep_config(minimal_config("", R"(, "thresholds": {"max_mse": 99999999999999999999.0})"), "x.json"));
+}
+
 // A quick time limit under the default floor lowers the floor (min_seconds was never written).
 TEST(ConfigParsing, AShortTimeLimitLowersTheUnwrittenFloor) {
   const SweepConfig c = parse_sweep_config(minimal_config("", R"(, "measurement": {"max_seconds": 0.05})"), "m.json");

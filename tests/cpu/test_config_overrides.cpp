@@ -170,6 +170,11 @@ TEST(ConfigOverrides, MalformedAxisOptionsAreUsageErrors) {
   EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"seed=1e400"})); })
                 .find("-a seed=1e400: expected a number of magnitude at most 1.8e308 (the largest double), found 1e400"),
             std::string::npos);
+  // So is an integer beyond 64 bits (it was shown as "found number 1e+20").
+  EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config(ci, axes({"seq_len=99999999999999999999"})); })
+                .find("-a seq_len=99999999999999999999: expected an integer from -9223372036854775808 to "
+                      "18446744073709551615, found 99999999999999999999"),
+            std::string::npos);
   EXPECT_NE(error_of<std::invalid_argument>([&] { load_sweep_config("", axes({"seq_len=64"})); })
                 .find("found no heads, no head_dim"),
             std::string::npos);
