@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -94,22 +94,29 @@ CLI::Validator finite_number(double min, bool min_allowed) {
       "NUMBER " + rule);
 }
 
-// An integer option's text must fit int64_t: CLI11 2.1 reads 99999999999999999999 as INT64_MAX
-// (strtoll saturates), and the config's range check would then show a number nobody typed.
-// Other texts go on to CLI11's conversion ("1.5", "abc") and the config's checks (0, 5000).
-CLI::Validator fits_int64(const std::string& expected) {
+// An integer option is read in decimal only, as --shard and --devices are: CLI11 2.1 reads it
+// with strtoll in base 0 (0x10 is 16, 010 is 8) and saturates 99999999999999999999 to
+// INT64_MAX, which the config's range check would then show. A transform: the text becomes the
+// number's decimal spelling (010: 10) before CLI11 reads it; ranges stay the checks' (0, 5000).
+CLI::Validator decimal_integer(const std::string& expected) {
   return CLI::Validator(
       [expected](std::string& text) -> std::string {
-        errno = 0;
-        char* end = nullptr;
-        std::strtoll(text.c_str(), &end, 0);  // as CLI11 reads it (base 0: 0x10 is 16)
-        const bool whole_text_is_a_number = !text.empty() && end == text.c_str() + text.size();
-        if (!whole_text_is_a_number || errno != ERANGE) return {};
-        return fmt::format("expected {}, found '{}' (beyond a 64-bit integer)", expected, text);
+        int64_t value = 0;
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);  // base 10: no 0x, no '+'
+        if (stop != end || (error != std::errc() && error != std::errc::result_out_of_range)) {
+          return fmt::format("expected {}, written in decimal, found '{}'", expected, text);
+        }
+        if (error == std::errc::result_out_of_range) {
+          return fmt::format("expected {}, found '{}' (beyond a 64-bit integer)", expected, text);
+        }
+        text = std::to_string(value);
+        return {};
       },
       "");
 }
-const CLI::Validator kSampleCount = fits_int64(fmt::format("an integer in [1, {}]", kMaxMeasurementCount));
+const CLI::Validator kSampleCount = decimal_integer(fmt::format("an integer in [1, {}]", kMaxMeasurementCount));
+const CLI::Validator kDeviceIndex = decimal_integer("a CUDA device index");
 
 // An option given an empty string is refused (exit 2), as -o '' is, instead of read as "not
 // given": a script's unset variable would run every case of every shard, or generated inputs.
@@ -415,7 +422,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                               fmt::join(axis_option_names(), ", ")))
       ->type_name("NAME=VALUES");
   cmd->add_option("--min-samples", a.overrides.min_samples, "GPU timing: at least this many samples (measurement.min_samples)")
-      ->check(kSampleCount);
+      ->transform(kSampleCount);
   cmd->add_option("--max-seconds", a.overrides.max_seconds,
                   "GPU timing: stop sampling a kernel after this many seconds (measurement.max_seconds)")
       ->check(finite_number(0, false));
@@ -430,7 +437,8 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                   "auto: the GPU when one is usable, else the CPU; cpu: FP64 reference + bit-faithful "
                   "CPU emulation (accuracy only, timings meaningless); cuda: GPU only")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  CLI::Option* device = cmd->add_option("--device", a.device, "CUDA device index")->capture_default_str();
+  CLI::Option* device =
+      cmd->add_option("--device", a.device, "CUDA device index")->transform(kDeviceIndex)->capture_default_str();
   CLI::Option* devices_option = cmd->add_option("--devices", a.devices,
                   "Run on several GPUs of this machine: 'all' or indices such as 0,1,3. One worker process per GPU "
                   "(each sees only its own), cases handed out longest-estimated-first; one report, each case saying "
@@ -572,9 +580,12 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
   cmd->add_flag("--once", a.request.once,
                 "Launch each kernel's attention kernel exactly once after the warm-up, inside a cudaProfilerStart/"
                 "Stop window, and time that launch only (no quantize or end-to-end time): for ncu and nsys");
-  cmd->add_option("--device", a.device, "CUDA device index")->check(CLI::Range(0, 1023))->capture_default_str();
+  cmd->add_option("--device", a.device, "CUDA device index")
+      ->transform(kDeviceIndex)
+      ->check(CLI::Range(0, 1023))
+      ->capture_default_str();
   cmd->add_option("--min-samples", a.request.min_samples, "At least this many samples (measurement.min_samples)")
-      ->check(kSampleCount);
+      ->transform(kSampleCount);
   cmd->add_option("--max-seconds", a.request.max_seconds,
                   "Stop sampling a latency after this many seconds (measurement.max_seconds)")
       ->check(finite_number(0, false));

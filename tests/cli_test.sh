@@ -251,6 +251,14 @@ contains "--min-samples 5000: measurement.min_samples" "--min-samples"
 # Beyond int64_t: the message shows the number typed, not the INT64_MAX CLI11 would clamp it to.
 expect 2 "--min-samples beyond int64" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --min-samples 99999999999999999999 -o "$work/axes2.json"
 contains "found '99999999999999999999'" "--min-samples beyond int64"
+# Integer options are decimal only: CLI11 read 0x10 as 16 and 010 as 8.
+expect 2 "--min-samples 0x10" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --min-samples 0x10 -o "$work/axes2.json"
+contains "--min-samples: expected an integer in \[1, 1000000\], written in decimal, found '0x10'" "--min-samples 0x10"
+expect 2 "--device 0x0" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --device 0x0 -o "$work/axes2.json"
+contains "--device: expected a CUDA device index, written in decimal, found '0x0'" "--device 0x0"
+[[ ! -e "$work/axes2.json" ]] || fail "an integer option not in decimal: a report was written"
+expect 0 "--min-samples 010" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --min-samples 010 -o "$work/decimal.json" --no-progress --format none
+grep -q '"min_samples": *10,' "$work/decimal.json" || fail "--min-samples 010 was not read as ten"
 expect 0 "--max-noise" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --max-noise 0.02 --max-seconds 1 -o "$work/knobs.json" --no-progress --format none
 grep -q '"target_noise": *0.02' "$work/knobs.json" || fail "--max-noise did not reach the report's settings"
 # -o -: the JSON report on stdout, the table on stderr.

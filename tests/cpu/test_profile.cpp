@@ -354,6 +354,18 @@ TEST_F(ProfileCli, ASampleCountBeyondInt64IsShownAsTyped) {
   EXPECT_EQ(output_.find("9223372036854775807"), std::string::npos) << output_;
 }
 
+// Integer options are decimal only: CLI11 alone read 0x10 as 16 (and 010 as 8).
+TEST_F(ProfileCli, IntegerOptionsAreDecimalOnly) {
+  const std::string shape = "--heads 8 --head-dim 128 --seq-len 1024 ";
+  for (const std::string text : {"0x10", "0b11", "0o17", "+16", "1e1"}) {
+    EXPECT_EQ(run(shape + "--min-samples " + text), 2) << text;
+    EXPECT_CONTAINS(output_,
+                    "--min-samples: expected an integer in [1, 1000000], written in decimal, found '" + text + "'");
+  }
+  EXPECT_EQ(run(shape + "--device 0x1"), 2);
+  EXPECT_CONTAINS(output_, "--device: expected a CUDA device index, written in decimal, found '0x1'");
+}
+
 // A mistyped development knob (kernels/fused_tuning.h) stops the command before it runs: the
 // default would run in its place and an A/B read "no difference".
 TEST_F(ProfileCli, AMistypedTuningKnobExitsTwo) {
