@@ -23,6 +23,19 @@ if(INT8ATTN_CUDA AND "90a" IN_LIST INT8ATTN_CUDA_ARCHS)
   endif()
 endif()
 
+# scripts/kernel-ab.sh drops a variant without a binary and runs the others (exit 1), and stops
+# when the first one, the A/B's base, has none. Stand-in binaries print a summary row.
+set(kab_out ${CMAKE_BINARY_DIR}/kernel-ab-drop)
+set(kab_fake "printf '==== summary\\nb1 h1 int8-fa(x) 1.0 ms 9.0 TOPS\\n'")
+add_test(NAME scripts.kernel_ab_drops_a_variant_that_did_not_build
+         COMMAND bash -c "rm -rf '${kab_out}' && mkdir -p '${kab_out}' && printf '#!/bin/sh\\n%s\\n' \"${kab_fake}\" > '${kab_out}/kb-base' && chmod +x '${kab_out}/kb-base' && cd '${CMAKE_SOURCE_DIR}' && KB_RUN_ONLY=1 KB_REPEATS=1 OUT='${kab_out}' bash scripts/kernel-ab.sh -v base=. -v gone=build-run/none wsfq; echo exit=$?")
+set_tests_properties(scripts.kernel_ab_drops_a_variant_that_did_not_build PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "variant gone: no .*kb-gone to run.*variant gone dropped. the others run.*== wsfq base run 1.*9.0 TOPS.*exit=1")
+add_test(NAME scripts.kernel_ab_needs_its_base
+         COMMAND bash -c "cd '${CMAKE_SOURCE_DIR}' && KB_RUN_ONLY=1 OUT='${CMAKE_BINARY_DIR}/kernel-ab-nobase' bash scripts/kernel-ab.sh -v nobase=. -v other=. wsfq; echo exit=$?")
+set_tests_properties(scripts.kernel_ab_needs_its_base PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "variant nobase: no .*kb-nobase to run.*the first variant \\(nobase\\) is the A/B's base: nothing to compare against[^=]*exit=1")
+
 # scripts/kernel-ab.sh's closing table (scripts/ab_table.py) on a kept two-variant log: each
 # variant's rounds and its best against the base, and a variant with bad elements named again.
 find_program(INT8ATTN_PYTHON3_AB NAMES python3)
