@@ -188,62 +188,56 @@ TEST(ConfigErrors, InvalidJsonReportsLineAndColumn) {
   }
 }
 
-// A number a double cannot hold is named as written, at its field: 1e-400 would otherwise read
-// as 0 and be reported as "found number 0.0", a value the user never wrote.
-TEST(ConfigErrors, ANumberADoubleCannotHoldIsShownAsWrittenAtItsField) {
-  struct Case {
-    std::string config, path, literal, expected;
-  };
-  const Case cases[] = {
-      {minimal_config(R"(, "input": [{"distribution": "normal", "scale": 1e-400}])"), "axes.input[0].scale", "1e-400",
-       "expected 0 or a number of magnitude at least 4.9e-324"},
-      {minimal_config(R"(, "batch": [1, -2.5E-999])"), "axes.batch[1]", "-2.5E-999", "which would read as 0"},
-      {minimal_config("", R"(, "measurement": {"max_seconds": 1e400})"), "measurement.max_seconds", "1e400",
-       "expected a number of magnitude at most 1.8e308"},
-  };
-  for (const Case& c : cases) {
-    try {
-      parse_sweep_config(c.config, "x.json");
-      ADD_FAILURE() << c.literal << ": no error";
-    } catch (const ConfigError& e) {
-      const std::string what = e.what();
-      EXPECT_EQ(e.file(), "x.json");
-      EXPECT_EQ(e.json_path(), c.path) << what;
-      EXPECT_NE(what.find("found " + c.literal), std::string::npos) << what;
-      EXPECT_NE(what.find(c.expected), std::string::npos) << what;
-      EXPECT_EQ(what.find("0.0"), std::string::npos) << what;
-    }
+// A number the JSON reader cannot hold as written is refused at its field (path), named as
+// written (found), with what was expected; never: text the message must not hold.
+struct WrittenNumberCase {
+  std::string config, path, found, expected, never;
+};
+void expect_refused_as_written(const WrittenNumberCase& c) {
+  try {
+    parse_sweep_config(c.config, "x.json");
+    ADD_FAILURE() << c.found << ": no error";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.file(), "x.json");
+    EXPECT_EQ(e.json_path(), c.path) << what;
+    EXPECT_NE(what.find("found " + c.found), std::string::npos) << what;
+    EXPECT_NE(what.find(c.expected), std::string::npos) << what;
+    EXPECT_EQ(what.find(c.never), std::string::npos) << what;
   }
+}
+
+// 1e-400 would otherwise read as 0 and be reported as "found number 0.0", a value the user never
+// wrote.
+TEST(ConfigErrors, ANumberADoubleCannotHoldIsShownAsWrittenAtItsField) {
+  const WrittenNumberCase cases[] = {
+      {minimal_config(R"(, "input": [{"distribution": "normal", "scale": 1e-400}])"), "axes.input[0].scale", "1e-400",
+       "expected 0 or a number of magnitude at least 4.9e-324", "0.0"},
+      {minimal_config(R"(, "batch": [1, -2.5E-999])"), "axes.batch[1]", "-2.5E-999", "which would read as 0",
+       "0.0"},
+      {minimal_config("", R"(, "measurement": {"max_seconds": 1e400})"), "measurement.max_seconds", "1e400",
+       "expected a number of magnitude at most 1.8e308", "0.0"},
+  };
+  for (const WrittenNumberCase& c : cases) expect_refused_as_written(c);
   // A zero written as such is a zero, whatever its exponent.
   EXPECT_NO_THROW(parse_sweep_config(minimal_config("", R"(, "measurement": {"min_seconds": 0e-400})"), "x.json"));
   EXPECT_NO_THROW(parse_sweep_config(minimal_config("", R"(, "measurement": {"min_seconds": -0.0})"), "x.json"));
 }
 
-// An integer beyond 64 bits is named as written, at its field: the JSON library reads it as a
-// double, and the range check then said "found number 1e+20", a value nobody wrote.
+// An integer beyond 64 bits: the JSON library reads it as a double, and the range check then
+// said "found number 1e+20", a value nobody wrote.
 TEST(ConfigErrors, AnIntegerBeyond64BitsIsShownAsWrittenAtItsField) {
-  struct Case {
-    std::string config, path, literal;
-  };
-  const Case cases[] = {
-      {minimal_config(R"(, "batch": [1, 99999999999999999999])"), "axes.batch[1]", "99999999999999999999"},
+  const std::string expected =
+      "expected an integer from -9223372036854775808 to 18446744073709551615, found ";
+  const WrittenNumberCase cases[] = {
+      {minimal_config(R"(, "batch": [1, 99999999999999999999])"), "axes.batch[1]", "99999999999999999999",
+       expected + "99999999999999999999", "found number"},
       {minimal_config(R"(, "input": [{"distribution": "normal", "seed": 18446744073709551616}])"),
-       "axes.input[0].seed", "18446744073709551616"},
+       "axes.input[0].seed", "18446744073709551616", expected + "18446744073709551616", "found number"},
       {minimal_config("", R"(, "thresholds": {"max_mse": -99999999999999999999})"), "thresholds.max_mse",
-       "-99999999999999999999"},
+       "-99999999999999999999", expected + "-99999999999999999999", "found number"},
   };
-  for (const Case& c : cases) {
-    try {
-      parse_sweep_config(c.config, "x.json");
-      ADD_FAILURE() << c.literal << ": no error";
-    } catch (const ConfigError& e) {
-      const std::string what = e.what();
-      EXPECT_EQ(e.json_path(), c.path) << what;
-      EXPECT_NE(what.find("expected an integer from -9223372036854775808 to 18446744073709551615, found " + c.literal),
-                std::string::npos) << what;
-      EXPECT_EQ(what.find("found number"), std::string::npos) << what;
-    }
-  }
+  for (const WrittenNumberCase& c : cases) expect_refused_as_written(c);
   // The same size written as a number is one.
   EXPECT_NO_THROW(parse_sweep_config(minimal_config("", R"(, "thresholds": {"max_mse": 1e20})"), "x.json"));
   EXPECT_NO_THROW(
