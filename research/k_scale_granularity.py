@@ -7,9 +7,16 @@ Both aim at the step's per-score K-scale FMUL (64 of the 128-key step's ~733 SAS
   KT32..KT4  K scaled per group of a thread's keys (SageAttention 2's per-thread granularity and
              finer): groups of 32 / 16 / 8 / 4 tokens of a 128-key block, G = 1 / 2 / 4 / 8 groups
              a thread, each group's row max scaled once (2G multiplies a row, not 32).
+  NAME+H     the variant on Q H and K H, H the orthonormal d x d Walsh-Hadamard matrix (Sylvester,
+             / sqrt(d)), applied after K's smoothing and before quantization (Q K^T unchanged in
+             exact arithmetic; the rotated values stay FP64, no FP16 rounding after H).
+KT32's groups follow the S accumulators' layout, not contiguous runs: key j of a 128-key block is in
+group (j % 8) // 2, the quad lane t that holds columns 2t, 2t + 1 of every 8-key n-tile (32 keys).
 research/v_block_scales.py's model otherwise (P128 with FP16 rounding, V per 128 keys, 256 query
-rows, mean over seeds). Usage: research/k_scale_granularity.py [FAMILY,...] [SEQ_KV ...]
+rows, mean over seeds). Usage: research/k_scale_granularity.py [--d 128] [--rows 256] [--seeds 2]
+                                   [--variants NAME,...] [FAMILY,...] [SEQ_KV ...]
 """
+import argparse
 import os
 import sys
 
@@ -42,6 +49,24 @@ def kchan_scores(q, k):
     return (q8 @ k8.T) * sq / np.sqrt(q.shape[1])
 
 
+def hadamard(d):
+    """The orthonormal d x d Walsh-Hadamard matrix (Sylvester; d a power of two)."""
+    h = np.ones((1, 1))
+    while len(h) < d:
+        h = np.block([[h, h], [h, -h]])
+    assert len(h) == d, d
+    return h / np.sqrt(d)
+
+
+def rotated(scores):
+    """scores on Q H and K H. K's smoothing inside scores subtracts mean(K H) = mean(K) H, so this
+    is the rotation applied after smoothing, before quantization."""
+    def f(q, k):
+        h = hadamard(q.shape[1])
+        return scores(q @ h, k @ h)
+    return f
+
+
 # In the S accumulators' layout a thread holds columns 2t, 2t + 1 of each 8-key n-tile.
 VARIANTS = {
     "token": lambda q, k: int8_scores(q, k),
@@ -51,22 +76,38 @@ VARIANTS = {
     "KT8": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 16 + (j % 128) // 64 * 8 + j % 8)),
     "KT4": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 32 + (j % 128) // 32 * 8 + j % 8)),
 }
+VARIANTS.update({name + "+H": rotated(f) for name, f in list(VARIANTS.items())})
 
 
 def main():
-    fams = sys.argv[1].split(",") if len(sys.argv) > 1 else ["normal", "normal-scale3", "attention-sink"]
-    lengths = [int(a) for a in sys.argv[2:]] or [4096, 16384]
-    print("rel L2 against FP64, head_dim 128: " + "  ".join(VARIANTS))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("args", nargs="*", help="[FAMILY,...] [SEQ_KV ...]")
+    ap.add_argument("--d", type=int, default=128)
+    ap.add_argument("--rows", type=int, default=256)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated (default all)")
+    a = ap.parse_args()
+    pos = a.args
+    fams = ["normal", "normal-scale3", "attention-sink"]
+    if pos and not pos[0].isdigit():
+        fams, pos = pos[0].split(","), pos[1:]
+    lengths = [int(x) for x in pos] or [4096, 16384]
+    names = a.variants.split(",")
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown variants {unknown}; known: {list(VARIANTS)}")
+    print(f"rel L2 against FP64, head_dim {a.d}, {a.rows} query rows, {a.seeds} seeds")
+    print(f"{'family':16} {'seq_kv':>6} " + " ".join(f"{n:>9}" for n in names))
     for fam in fams:
         for skv in lengths:
-            acc = {name: [] for name in VARIANTS}
-            for seed in range(2):
-                q, k, v = inputs(fam, skv, 128, 256, seed)
+            acc = {name: [] for name in names}
+            for seed in range(a.seeds):
+                q, k, v = inputs(fam, skv, a.d, a.rows, seed)
                 ref = reference(q, k, v)
-                for name, scores in VARIANTS.items():
-                    out = int8fa_output(scores(q, k), v, 128, 128, p_fp16=True)
+                for name in names:
+                    out = int8fa_output(VARIANTS[name](q, k), v, 128, 128, p_fp16=True)
                     acc[name].append(np.linalg.norm(out - ref) / np.linalg.norm(ref))
-            print(f"{fam:16} {skv:6} " + "  ".join(f"{np.mean(a):.5f}" for a in acc.values()), flush=True)
+            print(f"{fam:16} {skv:6} " + " ".join(f"{np.mean(x):9.5f}" for x in acc.values()), flush=True)
 
 
 if __name__ == "__main__":
