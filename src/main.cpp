@@ -662,11 +662,12 @@ int run_list_kernels(const std::string& format) {
 
 // --- report ----------------------------------------------------------------------------
 int run_report(const std::string& path, const std::string& format, const std::string& output) {
-  const OutputTarget target = output.empty() ? OutputTarget{} : check_output_path(output, {{"report", path}}, "-o");
+  const std::string destination = output.empty() ? std::string(kStdoutPath) : output;
+  const OutputTarget target = check_output_path(destination, {{"report", path}}, "-o");
   Report report = read_report(path);
   summarize(report);  // from the cases, as every write does: a stale or edited summary is not shown
   const std::string text = render_report(report, *parse_report_format(format));
-  write_output_file(output.empty() ? std::string(kStdoutPath) : output, text);
+  write_output_file(destination, text);
   if (!output.empty() && !target.to_stdout) diag("{} written\n", printable(output));
   return kExitOk;
 }
@@ -754,6 +755,7 @@ int run_compare(CompareArgs& a) {
   if (!a.junit.empty()) check_output_path(a.junit, inputs, "--junit");
   if (!a.markdown_out.empty()) check_output_path(a.markdown_out, inputs, "--markdown-out");
   check_distinct_outputs({{"--junit", a.junit}, {"--markdown-out", a.markdown_out}});
+  check_output_path(std::string(kStdoutPath), inputs, "stdout");  // compare ... >> candidate.json
   const Report baseline = read_report(a.baseline);
   const Report candidate = read_report(a.candidate);
   std::error_code same_error;

@@ -178,6 +178,16 @@ contains "same file as the config" "-o config"; cmp -s "$work/tiny.json" "$work/
 cp "$work/tiny-report.json" "$work/keep-report.json"
 expect 2 "report -o its input" -- "$bench" report "$work/keep-report.json" -f html -o "$work/keep-report.json"
 cmp -s "$work/tiny-report.json" "$work/keep-report.json" || fail "report -o overwrote its input"
+# An input behind a descriptor (3<>file, stdout >>file) is still an input, and a descriptor
+# opened to append (3>>log) is appended to, not reopened and written from its first byte.
+"$bench" report "$work/keep-report.json" -o /dev/fd/3 3<>"$work/keep-report.json" 2>/dev/null
+[[ $? == 2 ]] || fail "report -o /dev/fd/3 on its input: not exit 2"
+"$bench" compare "$work/tiny-report.json" "$work/keep-report.json" >>"$work/keep-report.json" 2>/dev/null
+[[ $? == 2 ]] || fail "compare >> its candidate: not exit 2"
+cmp -s "$work/tiny-report.json" "$work/keep-report.json" || fail "an output through a descriptor overwrote its input"
+echo kept >"$work/log.txt"
+"$bench" report "$work/tiny-report.json" -o /dev/fd/3 3>>"$work/log.txt" 2>/dev/null || fail "report -o /dev/fd/3 3>>log"
+[[ $(head -1 "$work/log.txt") == kept && $(grep -c b1-h2-kv2 "$work/log.txt") -gt 0 ]] || fail "3>>log was not appended to"
 expect 0 "sweep -o /dev/null" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$null" --no-progress --format none
 [[ $(mode "$null") == "character special file" ]] || fail "-o /dev/null replaced the device"
 [[ ! -e "$null.ckpt.jsonl" ]] || fail "a checkpoint was written beside /dev/null"

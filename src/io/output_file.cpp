@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <iostream>
 #include <cstring>
@@ -74,6 +75,28 @@ std::string dangling_link_target(const std::string& path, const std::string& opt
   throw OutputError(fmt::format("{} {}: too many levels of symbolic links", option, path));
 }
 
+bool all_digits(std::string_view s) {
+  if (s.empty() || s.size() > 10) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// The descriptor that /dev/stderr, /dev/fd/N or /proc/self/fd/N names, or -1. It is written
+// as it is: reopening the path would start a file opened for appending (3>>log) at offset 0,
+// over what the user wrote there.
+int named_descriptor(const std::string& path) {
+  if (path == "/dev/stderr") return STDERR_FILENO;
+  for (std::string_view prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    const std::string_view number = std::string_view(path).substr(std::min(path.size(), prefix.size()));
+    if (path.rfind(prefix, 0) == 0 && all_digits(number) && std::stoll(std::string(number)) <= INT_MAX) {
+      return static_cast<int>(std::stoll(std::string(number)));
+    }
+  }
+  return -1;
+}
+
 // /dev/stdout, /dev/fd/N and /proc/self/fd/N name a descriptor this process already has: it
 // is written as it is (a file behind it is not ours to replace).
 bool names_a_descriptor(const std::string& path) {
@@ -81,6 +104,15 @@ bool names_a_descriptor(const std::string& path) {
     if (path.rfind(prefix, 0) == 0) return true;
   }
   return false;
+}
+
+// Descriptor `fd` of output `path` must be open for writing; checked before any work.
+void check_descriptor_writable(int fd, const std::string& path, const std::string& option) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) throw OutputError(fmt::format("{} {}: descriptor {} is not open", option, path, fd));
+  if ((flags & O_ACCMODE) == O_RDONLY) {
+    throw OutputError(fmt::format("{} {}: descriptor {} is open for reading only", option, path, fd));
+  }
 }
 
 // Where and how `path` is written; throws for paths that can never be written.
@@ -94,6 +126,8 @@ OutputTarget classify(const std::string& path, const std::string& option, bool a
   target.file = path;
   if (names_a_descriptor(path)) {
     target.write_through = true;
+    target.descriptor = named_descriptor(path);
+    if (target.descriptor >= 0) check_descriptor_writable(target.descriptor, path, option);
     return target;
   }
   struct stat link {};
@@ -138,6 +172,14 @@ void write_all(int fd, std::string_view text) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw std::system_error(errno, std::generic_category());
     done += static_cast<size_t>(n);
+  }
+}
+
+void write_descriptor(int fd, const std::string& path, std::string_view text) {
+  try {
+    write_all(fd, text);
+  } catch (const std::system_error& e) {
+    throw OutputError(fmt::format("cannot write {}: {}", path, std::strerror(e.code().value())));
   }
 }
 
@@ -191,14 +233,6 @@ void write_atomically(const std::string& shown, const std::string& file, std::st
   fsync_directory_of(file);
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty() || s.size() > 10) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 bool process_is_gone(long long pid) {
   if (pid <= 0 || pid > std::numeric_limits<pid_t>::max()) return true;
   return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
@@ -245,6 +279,16 @@ ExistingFile existing_file_kind(const std::string& path) {
   return tail.find(quoted_prefix) != std::string::npos ? ExistingFile::Replaceable : ExistingFile::Foreign;
 }
 
+void refuse_an_input(const struct stat& out, const std::vector<NamedInput>& inputs, const std::string& shown) {
+  for (const NamedInput& input : inputs) {
+    struct stat in {};
+    if (::stat(input.path.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+      throw OutputError(fmt::format("{}: is the same file as the {} {}; refusing to overwrite an input "
+                                    "(choose another output path)", shown, input.what, input.path));
+    }
+  }
+}
+
 }  // namespace
 
 std::string file_replace_refusal(mode_t mode, uid_t owner_uid, int access_errno) {
@@ -266,14 +310,13 @@ OutputTarget check_output_path(const std::string& path, const std::vector<NamedI
                                const std::string& option, ReplacePolicy policy, bool atomic) {
   const OutputTarget target = classify(path, option, atomic);
   struct stat out {};
-  if (target.write_through || ::stat(path.c_str(), &out) != 0) return target;
-  for (const NamedInput& input : inputs) {
-    struct stat in {};
-    if (::stat(input.path.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
-      throw OutputError(fmt::format("{} {}: is the same file as the {} {}; refusing to overwrite an input "
-                                    "(choose another output path)", option, path, input.what, input.path));
-    }
+  const int descriptor = target.to_stdout ? STDOUT_FILENO : target.descriptor;
+  const bool exists = descriptor >= 0 ? ::fstat(descriptor, &out) == 0 : ::stat(path.c_str(), &out) == 0;
+  // A regular file however reached (stdout redirected, 3<>file): never one of the inputs.
+  if (exists && S_ISREG(out.st_mode)) {
+    refuse_an_input(out, inputs, target.to_stdout ? "standard output" : option + " " + path);
   }
+  if (target.write_through || !exists) return target;
   if (policy == ReplacePolicy::Any || !S_ISREG(out.st_mode)) return target;
   switch (existing_file_kind(path)) {
     case ExistingFile::Checkpoint:
@@ -323,6 +366,8 @@ void write_output_file(const std::string& path, std::string_view text) {
   const OutputTarget target = classify(path, "output");
   if (target.to_stdout) {
     write_stdout(text);
+  } else if (target.descriptor >= 0) {
+    write_descriptor(target.descriptor, path, text);
   } else if (target.write_through) {
     write_through(path, text);
   } else {

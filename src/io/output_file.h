@@ -7,7 +7,8 @@
 //    is written through, never replaced by a regular file;
 //  - an output that is one of the command's inputs (same device and inode, however it is
 //    spelt) is refused before any work is done;
-//  - "-" is standard output.
+//  - "-" is standard output; /dev/fd/N (/proc/self/fd/N, /dev/stderr) is descriptor N, written
+//    as it is (at its offset, appending where it was opened to append), never reopened;
 // Every failure is an OutputError carrying the OS's reason; the CLI exits 2 on it.
 #pragma once
 #include <sys/types.h>
@@ -39,6 +40,7 @@ inline constexpr std::string_view kStdoutPath = "-";
 struct OutputTarget {
   bool write_through = false;  // an existing device, FIFO, socket..., or stdout: written in place
   bool to_stdout = false;      // the path was "-"
+  int descriptor = -1;         // /dev/fd/N, /proc/self/fd/N, /dev/stderr: N, written at its offset
   std::string file;            // what is replaced atomically (a symlink's target), or `path`
 };
 

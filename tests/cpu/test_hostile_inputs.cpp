@@ -1,6 +1,7 @@
 // Issue 11, "Hostile inputs: no crash, no clobbered file, no silent wrong verdict": each
 // test here is one of its findings, at the level of the function that must hold the line.
 // The command-line side (exit codes, nothing written) is in tests/cli_test.sh.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -124,6 +125,51 @@ TEST_F(HostileTest, OutputThatIsAnInputIsRefusedWhateverItsSpelling) {
   EXPECT_THROW(check_output_path((dir_ / "." / "config.json").string(), inputs, "-o"), OutputError);
   EXPECT_NO_THROW(check_output_path(path("report.json"), inputs, "-o"));
   EXPECT_EQ(read("config.json"), "{}");
+}
+
+// /dev/fd/N names an open descriptor: the file behind it may be an input (3<>report.json), and
+// one opened to append (3>>log) must be appended to, not reopened and written from byte 0.
+class DescriptorOutputTest : public HostileTest {
+ protected:
+  int open_descriptor(const std::string& name, int flags) {
+    fd_ = ::open(path(name).c_str(), flags | O_CLOEXEC);
+    return fd_;
+  }
+  void TearDown() override {
+    if (fd_ >= 0) ::close(fd_);
+    HostileTest::TearDown();
+  }
+  int fd_ = -1;
+};
+
+TEST_F(DescriptorOutputTest, AnInputBehindADescriptorIsRefused) {
+  write("report.json", "{}");
+  const int fd = open_descriptor("report.json", O_RDWR);
+  ASSERT_GE(fd, 0);
+  const std::vector<NamedInput> inputs = {{"report", path("report.json")}};
+  for (const std::string prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    EXPECT_THROW(check_output_path(prefix + std::to_string(fd), inputs, "-o"), OutputError) << prefix;
+  }
+  EXPECT_EQ(read("report.json"), "{}");
+}
+
+TEST_F(DescriptorOutputTest, ADescriptorOpenedToAppendIsAppendedTo) {
+  write("log.txt", "kept\n");
+  const int fd = open_descriptor("log.txt", O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  const std::string out = "/dev/fd/" + std::to_string(fd);
+  EXPECT_NO_THROW(check_output_path(out, {}, "-o"));
+  write_output_file(out, "new\n");
+  EXPECT_EQ(read("log.txt"), "kept\nnew\n");
+}
+
+TEST_F(DescriptorOutputTest, AClosedOrReadOnlyDescriptorIsRefusedBeforeAnyWork) {
+  write("in.txt", "x");
+  const int fd = open_descriptor("in.txt", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_THROW(check_output_path("/dev/fd/" + std::to_string(fd), {}, "-o"), OutputError);
+  EXPECT_THROW(check_output_path("/dev/fd/1000000", {}, "-o"), OutputError);
+  EXPECT_EQ(read("in.txt"), "x");
 }
 
 // --- item 11: outputs checked before running; stale temp files cleaned ---------------------
