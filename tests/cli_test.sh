@@ -79,6 +79,13 @@ contains "kernels: " "resume with other kernels"
 expect 0 "resume" -- "$bench" sweep --backend cpu -c "$work/slow.json" -o "$work/slow.json.out" --no-progress --resume --format none
 grep -q '"complete": *true' "$work/slow.json.out" || fail "resumed report not complete"
 [[ $(grep -o '"id": *"b1-h8' "$work/slow.json.out" | wc -l) == 8 ]] || fail "resumed report does not hold all 8 cases"
+# A reader of the progress that goes away (2>&1 | head) costs the progress lines, not the
+# report: SIGPIPE killed the sweep at its next line (exit 141, no report).
+"$bench" sweep --backend cpu -c "$work/slow.json" -a seq_len=512,513 -o "$work/piped.json" --format none 2>&1 |
+  head -c 1 >/dev/null
+code=${PIPESTATUS[0]}
+[[ $code == 0 ]] || fail "sweep 2>&1 | head -c 1: exit $code, expected 0"
+grep -q '"complete": *true' "$work/piped.json" || fail "sweep 2>&1 | head -c 1: no complete report"
 # SIGTERM (timeout, a batch system's time limit, a cancelled CI job) as Ctrl-C: the finished
 # cases written, marked incomplete, exit 130, and --resume completes the same report.
 stop_slow_sweep TERM "$work/term.json"

@@ -1,5 +1,8 @@
 #include "src/io/diagnostics.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 
 namespace int8attn {
@@ -99,8 +102,41 @@ std::string printable(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+namespace {
+
+// Blocks SIGPIPE in this thread while it lives and takes back one it raised: a diagnostic to a
+// pipe whose reader went away (sweep 2>&1 | head -1) is dropped like any failed write, where
+// the signal killed a sweep at its next progress line, before its report.
+class SigpipeHeld {
+ public:
+  SigpipeHeld() {
+    sigemptyset(&sigpipe_);
+    sigaddset(&sigpipe_, SIGPIPE);
+    sigemptyset(&pending_);
+    sigpending(&pending_);  // one already pending is not ours to take
+    pthread_sigmask(SIG_BLOCK, &sigpipe_, &previous_);
+  }
+  ~SigpipeHeld() {
+    sigset_t now;
+    sigemptyset(&now);
+    const timespec no_wait{0, 0};
+    if (!sigismember(&pending_, SIGPIPE) && sigpending(&now) == 0 && sigismember(&now, SIGPIPE)) {
+      sigtimedwait(&sigpipe_, nullptr, &no_wait);
+    }
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  SigpipeHeld(const SigpipeHeld&) = delete;
+  SigpipeHeld& operator=(const SigpipeHeld&) = delete;
+
+ private:
+  sigset_t sigpipe_{}, pending_{}, previous_{};
+};
+
+}  // namespace
+
 void write_diagnostic(std::FILE* out, std::string_view text) noexcept {
   if (out == nullptr || text.empty()) return;
+  const SigpipeHeld held;
   if (std::fwrite(text.data(), 1, text.size(), out) != text.size() || std::fflush(out) != 0) std::clearerr(out);
 }
 
