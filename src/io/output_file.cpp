@@ -39,7 +39,13 @@ void check_directory_writable(const std::string& file, const std::string& shown,
                               bool atomic) {
   const std::string dir = directory_of(file);
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  const bool found = ::stat(dir.c_str(), &st) == 0;
+  // "No directory" only where there is none: a path over PATH_MAX, a loop or a search bit
+  // missing say the OS's reason instead.
+  if (!found && errno != ENOENT && errno != ENOTDIR) {
+    throw OutputError(fmt::format("{} {}: cannot reach directory {}: {}", option, shown, dir, errno_text()));
+  }
+  if (!found || !S_ISDIR(st.st_mode)) {
     throw OutputError(fmt::format("{} {}: expected a file in an existing directory, found no directory {}",
                                   option, shown, dir));
   }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -173,6 +174,17 @@ TEST_F(DescriptorOutputTest, AClosedOrReadOnlyDescriptorIsRefusedBeforeAnyWork) 
 }
 
 // --- item 11: outputs checked before running; stale temp files cleaned ---------------------
+
+TEST_F(HostileTest, AnOutputPathPastPathMaxSaysSoNotNoDirectory) {
+  std::string deep = dir_.string();
+  while (deep.size() <= PATH_MAX) deep += "/" + std::string(250, 'd');
+  try {
+    check_output_path(deep + "/r.json", {}, "-o");
+    FAIL() << "a path past PATH_MAX was accepted";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find(std::strerror(ENAMETOOLONG)), std::string::npos) << e.what();
+  }
+}
 
 TEST_F(HostileTest, OutputsThatCanNeverBeWrittenFailBeforeAnyWork) {
   EXPECT_THROW(check_output_path("", {}, "-o"), OutputError);
