@@ -733,6 +733,17 @@ void resolve_case_environments(const Node& root, Report& out) {
   }
 }
 
+constexpr const char* kCheckpointAsReportHint =
+    "a sweep's checkpoint (the finished cases of an interrupted sweep, for --resume): read the report written "
+    "beside it (its name without .ckpt.jsonl), or finish the sweep with sweep --resume and the same -o";
+
+// A sweep's checkpoint (OUTPUT.ckpt.jsonl) is one JSON object a line, its header first: as a
+// report it is "invalid JSON at line 2", which sends the user looking for damage.
+bool starts_as_checkpoint(const std::string& text) {
+  const std::string_view first_line = std::string_view(text).substr(0, text.find('\n'));
+  return first_line.find("\"" + std::string(kCheckpointSchemaPrefix)) != std::string_view::npos;
+}
+
 void check_schema(const Node& root) {
   if (!root.value.is_object()) fail(root, "an object (an int8attn-bench report)");
   const std::string path = root.path + ".schema";
@@ -749,8 +760,10 @@ void check_schema(const Node& root) {
                       "unsupported schema version \"" + schema.substr(kReportSchemaPrefix.size()) +
                           "\": this build reads " + kReportSchema + " only (a newer int8attn-bench wrote it?)");
   }
+  const bool checkpoint = schema.rfind(kCheckpointSchemaPrefix, 0) == 0;
   throw ReportError(root.source, path,
-                    std::string("expected \"") + kReportSchema + "\", found \"" + schema + "\"");
+                    std::string("expected \"") + kReportSchema + "\", found \"" + schema + "\"" +
+                        (checkpoint ? std::string(": ") + kCheckpointAsReportHint : ""));
 }
 
 void read(const Node& n, Report& out) {
@@ -835,6 +848,9 @@ nlohmann::json parse_report_text(const std::string& text, const std::string& sou
   try {
     return parse_json_text(text);
   } catch (const JsonTextError& e) {
+    if (e.syntax() && starts_as_checkpoint(text)) {
+      throw ReportError(source, "$", std::string("expected a report, found ") + kCheckpointAsReportHint);
+    }
     if (e.syntax()) {
       throw ReportError(source, "$", std::string("expected valid JSON (file truncated or not a report?), found ") + e.what());
     }

@@ -434,6 +434,16 @@ TEST_F(ReportJsonTest, NotJsonIsAReportError) {
   EXPECT_NE(e.expected().find("valid JSON"), std::string::npos) << e.what();
 }
 
+TEST_F(ReportJsonTest, ACheckpointGivenAsAReportIsNamedAsOne) {
+  // Its header, then a case a line: "invalid JSON at line 2" would send the user looking for damage.
+  const std::string header = R"({"backend":"cpu","schema":"int8attn-bench/checkpoint/v1"})";
+  ReportError lines = read_error(write_text("r.json.ckpt.jsonl", header + "\n{\"id\":\"a\"}\n"));
+  EXPECT_NE(lines.expected().find("a sweep's checkpoint"), std::string::npos) << lines.what();
+  EXPECT_EQ(lines.expected().find("truncated"), std::string::npos) << lines.what();
+  ReportError header_only = read_error(write_text("h.ckpt.jsonl", header + "\n"));
+  EXPECT_NE(header_only.expected().find("--resume"), std::string::npos) << header_only.what();
+}
+
 TEST_F(ReportJsonTest, SchemaStringIsChecked) {
   ReportError v2 = read_error(write_edited("v2.json", [](json& j) { j["schema"] = "int8attn-bench/report/v2"; }));
   EXPECT_EQ(v2.json_path(), "$.schema");
