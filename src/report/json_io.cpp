@@ -692,8 +692,10 @@ void read(const Node& n, AttnDims& out) {
 void read(const Node& n, CaseResult& out) {
   read_fields(n, out);
   require(n, "wall_seconds", std::isfinite(out.wall_seconds) && out.wall_seconds >= 0, "a finite time >= 0");
+  require(n, "id", !out.id.empty(), "a case id (not empty)");  // as the JSON Schema's minLength
   std::set<std::string> seen;
   for (size_t i = 0; i < out.kernels.size(); ++i) {
+    if (out.kernels[i].kernel.empty()) fail(n.child("kernels").element(i).child("kernel"), "a kernel name (not empty)");
     if (!seen.insert(out.kernels[i].kernel).second) {
       fail(n.child("kernels").element(i).child("kernel"), "each kernel once in a case");
     }

@@ -504,6 +504,8 @@ TEST_F(ReportJsonTest, ImpossibleValuesAndRepeatsAreRefusedWithTheirPath) {
       {"$.cases[0].dims.seq_q", [](json& j) { j["cases"][0]["dims"]["seq_q"] = -5; }},
       {"$.cases[0].dims.heads", [](json& j) { j["cases"][0]["dims"]["heads"] = 0; }},
       {"$.cases[1].id", [](json& j) { j["cases"][1]["id"] = j["cases"][0]["id"]; }},
+      {"$.cases[1].id", [](json& j) { j["cases"][1]["id"] = ""; }},
+      {"$.cases[0].kernels[1].kernel", [](json& j) { j["cases"][0]["kernels"][1]["kernel"] = ""; }},
       {"$.cases[0].kernels[2].kernel", [](json& j) { j["cases"][0]["kernels"][2]["kernel"] = j["cases"][0]["kernels"][1]["kernel"]; }},
       {"$.shard", [](json& j) { j["shard"] = {{"index", 1}, {"count", int64_t{1} << 62}}; }},
   };
