@@ -15,6 +15,7 @@
 #include "src/config/sweep_expand.h"
 #include "src/io/diagnostics.h"
 #include "src/io/json_text.h"
+#include "src/io/schema_names.h"
 #include "src/model/kernel.h"
 
 namespace int8attn {
@@ -554,12 +555,35 @@ json settings_to_json(const RunSettings& s) {
 
 // --- top level ---------------------------------------------------------------------------
 
+constexpr const char* kCheckpointAsConfig =
+    "expected a sweep config, found a sweep's checkpoint (the finished cases of an interrupted sweep, for "
+    "--resume; the config is the one that sweep was given)";
+
+// The file's first line names a checkpoint (one JSON object a line: "invalid JSON at line 2").
+bool starts_as_checkpoint(const std::string& text) {
+  const std::string_view first_line = std::string_view(text).substr(0, text.find('\n'));
+  return first_line.find("\"" + std::string(kCheckpointSchemaPrefix)) != std::string_view::npos;
+}
+
 json parse_config_text_impl(const std::string& text, const std::string& file) {
   try {
     return parse_json_text(text, /*ignore_comments=*/true);
   } catch (const JsonTextError& e) {
+    if (e.syntax() && starts_as_checkpoint(text)) throw ConfigError(file, "", kCheckpointAsConfig);
     if (e.syntax()) throw ConfigError(file, "", fmt::format("expected valid JSON, found {}", e.what()));
     throw ConfigError(file, e.path(), e.what());
+  }
+}
+
+// A report or checkpoint given as -c: said so, where the key check said 'unknown key "cases"
+// (did you mean "axes"?)'.
+void refuse_a_tool_output(const nlohmann::json& document, const std::string& path) {
+  if (!document.is_object() || !document.contains("schema") || !document["schema"].is_string()) return;
+  const std::string schema = document["schema"].get<std::string>();
+  if (schema.rfind(kCheckpointSchemaPrefix, 0) == 0) throw ConfigError(path, "", kCheckpointAsConfig);
+  if (schema.rfind(kReportSchemaPrefix, 0) == 0) {
+    throw ConfigError(path, "", "expected a sweep config, found an int8attn-bench report (\"" + schema +
+                                    "\"); the config it ran is its \"config\": \"settings\"");
   }
 }
 
@@ -612,6 +636,7 @@ SweepConfig parse_sweep_config(const std::string& text, const std::string& path)
 
 SweepConfig parse_sweep_document(const nlohmann::json& document, const std::string& path,
                                  const std::string& sha256) {
+  refuse_a_tool_output(document, path);
   const JsonNode root(document, "", path);
   root.expect_object(kTopLevelKeys);
 

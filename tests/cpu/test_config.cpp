@@ -179,6 +179,25 @@ TEST(ConfigErrors, UnknownKeySuggestsClosest) {
   }
 }
 
+// A report or a checkpoint as -c is named as one ('unknown key "cases" (did you mean "axes"?)'
+// or "invalid JSON at line 2" sent the user into the file looking for a typo).
+TEST(ConfigErrors, AReportOrCheckpointAsConfigIsNamedAsOne) {
+  const std::string checkpoint_header = R"({"backend":"cpu","schema":"int8attn-bench/checkpoint/v1"})";
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {R"({"cases": [], "schema": "int8attn-bench/report/v1"})", "found an int8attn-bench report"},
+      {checkpoint_header + "\n", "found a sweep's checkpoint"},
+      {checkpoint_header + "\n{\"id\": \"a\"}\n", "found a sweep's checkpoint"},
+  };
+  for (const auto& [text, says] : files) {
+    try {
+      parse_sweep_config(text, "x.json");
+      ADD_FAILURE() << text;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(ConfigErrors, InvalidJsonReportsLineAndColumn) {
   try {
     parse_sweep_config("{\"axes\": {\n  \"heads\": [4,]\n}}", "x.json");
