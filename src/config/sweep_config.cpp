@@ -559,12 +559,6 @@ constexpr const char* kCheckpointAsConfig =
     "expected a sweep config, found a sweep's checkpoint (the finished cases of an interrupted sweep, for "
     "--resume; the config is the one that sweep was given)";
 
-// The file's first line names a checkpoint (one JSON object a line: "invalid JSON at line 2").
-bool starts_as_checkpoint(const std::string& text) {
-  const std::string_view first_line = std::string_view(text).substr(0, text.find('\n'));
-  return first_line.find("\"" + std::string(kCheckpointSchemaPrefix)) != std::string_view::npos;
-}
-
 json parse_config_text_impl(const std::string& text, const std::string& file) {
   try {
     return parse_json_text(text, /*ignore_comments=*/true);

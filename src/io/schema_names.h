@@ -3,6 +3,7 @@
 // never the other way) recognises a checkpoint, or an earlier output it may replace, by them.
 // One spelling for both.
 #pragma once
+#include <string>
 #include <string_view>
 
 namespace int8attn {
@@ -14,6 +15,14 @@ inline constexpr const char* kReportSchema = "int8attn-bench/report/v1";
 inline constexpr std::string_view kReportSchemaPrefix = schema_prefix(kReportSchema);
 inline constexpr const char* kCheckpointSchema = "int8attn-bench/checkpoint/v1";
 inline constexpr std::string_view kCheckpointSchemaPrefix = schema_prefix(kCheckpointSchema);
+
+// Whether text opens as a sweep's checkpoint (OUTPUT.ckpt.jsonl: one JSON object a line, its
+// header first), which a JSON reader given it as a report or a config calls "invalid JSON at
+// line 2": the readers name it for what it is instead.
+inline bool starts_as_checkpoint(std::string_view text) {
+  const std::string quoted_prefix = std::string("\"").append(kCheckpointSchemaPrefix);
+  return text.substr(0, text.find('\n')).find(quoted_prefix) != std::string_view::npos;
+}
 
 // The first lines of the text outputs, matched exactly, so that notes which merely mention the
 // tool are not taken for its output. A report's table opens with its headline, "<tool name>

@@ -15,6 +15,7 @@
 #include "src/io/diagnostics.h"
 #include "src/io/json_text.h"
 #include "src/io/output_file.h"
+#include "src/io/schema_names.h"
 #include "src/model/shard.h"
 
 namespace int8attn {
@@ -738,13 +739,6 @@ void resolve_case_environments(const Node& root, Report& out) {
 constexpr const char* kCheckpointAsReportHint =
     "a sweep's checkpoint (the finished cases of an interrupted sweep, for --resume): read the report written "
     "beside it (its name without .ckpt.jsonl), or finish the sweep with sweep --resume and the same -o";
-
-// A sweep's checkpoint (OUTPUT.ckpt.jsonl) is one JSON object a line, its header first: as a
-// report it is "invalid JSON at line 2", which sends the user looking for damage.
-bool starts_as_checkpoint(const std::string& text) {
-  const std::string_view first_line = std::string_view(text).substr(0, text.find('\n'));
-  return first_line.find("\"" + std::string(kCheckpointSchemaPrefix)) != std::string_view::npos;
-}
 
 void check_schema(const Node& root) {
   if (!root.value.is_object()) fail(root, "an object (an int8attn-bench report)");
