@@ -89,16 +89,20 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
+// The folders whose entries name this process's descriptors by number.
+constexpr std::string_view kDescriptorFolders[] = {"/dev/fd/", "/proc/self/fd/"};
+
 // The descriptor that /dev/stderr, /dev/fd/N or /proc/self/fd/N names, or -1. It is written
 // as it is: reopening the path would start a file opened for appending (3>>log) at offset 0,
 // over what the user wrote there.
 int named_descriptor(const std::string& path) {
   if (path == "/dev/stderr") return STDERR_FILENO;
-  for (std::string_view prefix : {"/dev/fd/", "/proc/self/fd/"}) {
-    const std::string_view number = std::string_view(path).substr(std::min(path.size(), prefix.size()));
-    if (path.rfind(prefix, 0) == 0 && all_digits(number) && std::stoll(std::string(number)) <= INT_MAX) {
-      return static_cast<int>(std::stoll(std::string(number)));
-    }
+  for (std::string_view folder : kDescriptorFolders) {
+    if (path.rfind(folder, 0) != 0) continue;
+    const std::string_view number = std::string_view(path).substr(folder.size());
+    if (!all_digits(number)) return -1;
+    const long long descriptor = std::stoll(std::string(number));
+    return descriptor <= INT_MAX ? static_cast<int>(descriptor) : -1;
   }
   return -1;
 }
@@ -106,8 +110,9 @@ int named_descriptor(const std::string& path) {
 // /dev/stdout, /dev/fd/N and /proc/self/fd/N name a descriptor this process already has: it
 // is written as it is (a file behind it is not ours to replace).
 bool names_a_descriptor(const std::string& path) {
-  for (const char* prefix : {"/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/self/fd/"}) {
-    if (path.rfind(prefix, 0) == 0) return true;
+  if (path.rfind("/dev/stdout", 0) == 0 || path.rfind("/dev/stderr", 0) == 0) return true;
+  for (std::string_view folder : kDescriptorFolders) {
+    if (path.rfind(folder, 0) == 0) return true;
   }
   return false;
 }
