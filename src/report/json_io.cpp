@@ -685,6 +685,8 @@ void read(const Node& n, AttnDims& out) {
                            {"seq_q", out.seq_q}, {"seq_kv", out.seq_kv}, {"head_dim", out.head_dim}}) {
     require(n, key, size >= 1, "an integer >= 1");
   }
+  // As docs/report-schema.md says: query head h reads kv head h / (heads / kv_heads).
+  if (out.heads % out.kv_heads != 0) fail(n.child("kv_heads"), "a divisor of heads (" + std::to_string(out.heads) + ")");
   require(n, "sm_scale", std::isfinite(out.sm_scale) && out.sm_scale >= 0,
           "a finite number >= 0 (0: 1/sqrt(head_dim))");
 }

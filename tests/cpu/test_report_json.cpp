@@ -503,6 +503,10 @@ TEST_F(ReportJsonTest, ImpossibleValuesAndRepeatsAreRefusedWithTheirPath) {
       {"$.environment.sm_count", [](json& j) { j["environment"]["sm_count"] = -1; }},
       {"$.cases[0].dims.seq_q", [](json& j) { j["cases"][0]["dims"]["seq_q"] = -5; }},
       {"$.cases[0].dims.heads", [](json& j) { j["cases"][0]["dims"]["heads"] = 0; }},
+      {"$.cases[0].dims.kv_heads", [](json& j) {  // GQA needs kv_heads to divide heads
+         j["cases"][0]["dims"]["heads"] = 4;
+         j["cases"][0]["dims"]["kv_heads"] = 3;
+       }},
       {"$.cases[1].id", [](json& j) { j["cases"][1]["id"] = j["cases"][0]["id"]; }},
       {"$.cases[1].id", [](json& j) { j["cases"][1]["id"] = ""; }},
       {"$.cases[0].kernels[1].kernel", [](json& j) { j["cases"][0]["kernels"][1]["kernel"] = ""; }},
