@@ -140,7 +140,8 @@ set_tests_properties(scripts.kernel_land_standin_applies PROPERTIES LABELS cpu
   PASS_REGULAR_EXPRESSION "holds HEAD's kernels/api.h with 1 patch\\(es\\) applied.*// standin test[^a-z]*tree-unchanged")
 # The A/B's build takes common/ headers and tools/kernel_bench.cu from a stand-in too: a patch's
 # common/ file lands in the stand-in, its tests/ file is left out (kernel_bench does not build
-# it), and one touching src/ is refused.
+# it), and one touching src/ is refused. (Run in this tree: its own uncommitted A/B files add
+# "and HEAD's ..." lines, which the expression lets through.)
 function(kernel_land_patch out)  # FILE ... : a patch appending a line to each of HEAD's FILEs
   set(script "")
   foreach(file IN LISTS ARGN)
@@ -153,7 +154,7 @@ kernel_land_patch(${kl_ab_patch} common/numerics.h tests/CMakeLists.txt)
 add_test(NAME scripts.kernel_land_standin_takes_ab_build_files
          COMMAND bash -c "cd '${CMAKE_SOURCE_DIR}' && ${kernel_land_patch_script} bash scripts/kernel-land.sh standin build-run/ctest-kl-ab '${kl_ab_patch}' && tail -n 1 build-run/ctest-kl-ab/common/numerics.h && test ! -e build-run/ctest-kl-ab/tests && echo no-tests-copied; rm -rf build-run/ctest-kl-ab")
 set_tests_properties(scripts.kernel_land_standin_takes_ab_build_files PROPERTIES LABELS cpu
-  PASS_REGULAR_EXPRESSION "holds HEAD's common/numerics.h with 1 patch\\(es\\) applied[^a-z]*kernel-land: left out \\(not in kernel_bench's build\\): tests/CMakeLists.txt.*// standin test[^a-z]*no-tests-copied")
+  PASS_REGULAR_EXPRESSION "holds HEAD's common/numerics.h with 1 patch\\(es\\) applied.*kernel-land: left out \\(not in kernel_bench's build\\): tests/CMakeLists.txt.*// standin test[^a-z]*no-tests-copied")
 # The working tree's own change to an A/B file (a change being landed, next to the stand-ins)
 # stays out of a stand-in: it gets HEAD's version of that file. Tried in a clone, whose tree the
 # test may change (with this tree's script).
