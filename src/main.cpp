@@ -211,8 +211,9 @@ std::string config_label(const SweepConfig& config) {
 }
 
 // Every .npy a selected case will load, checked before anything runs: a bad file is bad
-// input (exit 2, nothing written), not a kernel error in every case.
-void check_npy_inputs(const SweepConfig& config) {
+// input (exit 2, nothing written), not a kernel error in every case. from_inputs_option: the
+// folder is --inputs's (every case's), which the message names instead of the config's field.
+void check_npy_inputs(const SweepConfig& config, bool from_inputs_option = false) {
   std::set<std::string> checked;
   for (const BenchCase& c : config.cases) {
     if (c.input.npy_dir.empty()) continue;
@@ -223,7 +224,8 @@ void check_npy_inputs(const SweepConfig& config) {
     try {
       host::check_input_files(d, c.input.npy_dir);
     } catch (const host::NpyError& e) {  // which config and case asked for the folder
-      throw host::NpyError(fmt::format("{}: case {}: input npy_dir {}", config_label(config), c.id, e.what()));
+      throw host::NpyError(fmt::format("{}: case {}: {} {}", config_label(config), c.id,
+                                       from_inputs_option ? "--inputs" : "input npy_dir", e.what()));
     }
   }
 }
@@ -246,7 +248,7 @@ int run_dry_run(const SweepArgs& a, const SweepConfig& config) {
     throw std::invalid_argument(fmt::format("--dry-run --format {}: expected {}", a.format,
                                             describe_formats(kListingFormats)));
   }
-  check_npy_inputs(config);
+  check_npy_inputs(config, !a.inputs_dir.empty());
   const std::unique_ptr<Backend> backend = select_backend(a, config.settings);
   write_stdout(render_dry_run(plan_sweep(config, *backend), *format));
   return kExitOk;
@@ -367,7 +369,7 @@ int run_sweep_command(const SweepArgs& a) {
     throw std::invalid_argument(fmt::format("--resume: -o {} is not a regular file, so no checkpoint is kept for it",
                                             output.to_stdout ? "- (stdout)" : a.output));
   }
-  check_npy_inputs(config);
+  check_npy_inputs(config, !a.inputs_dir.empty());
   check_tuning_environment();
   if (!config.settings.dump_dir.empty()) {
     prepare_dump_folder(config.settings.dump_dir);

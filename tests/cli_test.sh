@@ -232,6 +232,7 @@ bad_inputs() {  # DESCRIPTION FRAGMENT: the sweep must refuse $work/in
   [[ $(grep -c '^error' "$work/out") == 1 ]] || fail "--inputs $1: not exactly one error message"
 }
 variant; rm "$work/in/k.npy"; bad_inputs "missing k.npy" "k.npy"
+contains ": --inputs $work/in" "--inputs names the option, not the config's npy_dir"
 variant; sed -i 's/<f2/<f8/' "$work/in/q.npy"; bad_inputs "<f8" "'<f8' is not supported"
 variant; sed -i 's/<f2/>f2/' "$work/in/q.npy"; bad_inputs ">f2" "'>f2' is not supported"
 variant; truncate -s -10 "$work/in/v.npy"; bad_inputs "truncated" "truncated data"
