@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -80,16 +81,19 @@ CLI::Option* add_format_option(CLI::App* cmd, std::string& format, const FormatL
       ->capture_default_str();
 }
 
-// A finite number above (or from) `min`. CLI11 reads "nan" and "inf" as numbers, and a NaN
-// limit or tolerance compares false with everything: a gate that never fails, a sampling
-// rule that never stops.
+// A finite decimal number above (or from) `min`. CLI11 reads "nan" and "inf" as numbers, and a
+// NaN limit or tolerance compares false with everything: a gate that never fails, a sampling
+// rule that never stops. It also reads hex floats (0x10 is 16, by strtold); from_chars's
+// general format does not, as the integer options read decimal only.
 CLI::Validator finite_number(double min, bool min_allowed) {
   const std::string rule = fmt::format("{} {}", min_allowed ? ">=" : ">", min);
   return CLI::Validator(
       [=](std::string& text) -> std::string {
         double v = 0;
-        if (CLI::detail::lexical_cast(text, v) && std::isfinite(v) && (min_allowed ? v >= min : v > min)) return {};
-        return fmt::format("expected a finite number {}, found '{}'", rule, text);
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, v, std::chars_format::general);
+        if (stop == end && error == std::errc() && std::isfinite(v) && (min_allowed ? v >= min : v > min)) return {};
+        return fmt::format("expected a finite decimal number {}, found '{}'", rule, text);
       },
       "NUMBER " + rule);
 }
@@ -98,9 +102,11 @@ CLI::Validator finite_number(double min, bool min_allowed) {
 // with strtoll in base 0 (0x10 is 16, 010 is 8) and saturates 99999999999999999999 to
 // INT64_MAX, which the config's range check would then show. A transform: the text becomes the
 // number's decimal spelling (010: 10) before CLI11 reads it; ranges stay the checks' (0, 5000).
-CLI::Validator decimal_integer(const std::string& expected) {
+// [lo, hi]: the option's C++ type's range, past which CLI11 would only say "Could not convert".
+CLI::Validator decimal_integer(const std::string& expected, int64_t lo = std::numeric_limits<int64_t>::min(),
+                               int64_t hi = std::numeric_limits<int64_t>::max()) {
   return CLI::Validator(
-      [expected](std::string& text) -> std::string {
+      [expected, lo, hi](std::string& text) -> std::string {
         int64_t value = 0;
         const char* end = text.data() + text.size();
         const auto [stop, error] = std::from_chars(text.data(), end, value);  // base 10: no 0x, no '+'
@@ -110,13 +116,14 @@ CLI::Validator decimal_integer(const std::string& expected) {
         if (error == std::errc::result_out_of_range) {
           return fmt::format("expected {}, found '{}' (beyond a 64-bit integer)", expected, text);
         }
+        if (value < lo || value > hi) return fmt::format("expected {}, found '{}'", expected, text);
         text = std::to_string(value);
         return {};
       },
       "");
 }
 const CLI::Validator kSampleCount = decimal_integer(fmt::format("an integer in [1, {}]", kMaxMeasurementCount));
-const CLI::Validator kDeviceIndex = decimal_integer("a CUDA device index");
+const CLI::Validator kDeviceIndex = decimal_integer("a CUDA device index", 0, std::numeric_limits<int>::max());
 
 // An option given an empty string is refused (exit 2), as -o '' is, instead of read as "not
 // given": a script's unset variable would run every case of every shard, or generated inputs.

@@ -274,6 +274,10 @@ expect 2 "--min-samples 0x10" -- "$bench" sweep --backend cpu -c "$work/tiny.jso
 contains "--min-samples: expected an integer in \[1, 1000000\], written in decimal, found '0x10'" "--min-samples 0x10"
 expect 2 "--device 0x0" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --device 0x0 -o "$work/axes2.json"
 contains "--device: expected a CUDA device index, written in decimal, found '0x0'" "--device 0x0"
+expect 2 "--device beyond int" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --device 99999999999 -o "$work/axes2.json"
+contains "--device: expected a CUDA device index, found '99999999999'" "--device beyond int"
+expect 2 "--max-seconds 0x10" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --max-seconds 0x10 -o "$work/axes2.json"
+contains "--max-seconds: expected a finite decimal number > 0, found '0x10'" "--max-seconds 0x10"
 [[ ! -e "$work/axes2.json" ]] || fail "an integer option not in decimal: a report was written"
 expect 0 "--min-samples 010" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --min-samples 010 -o "$work/decimal.json" --no-progress --format none
 grep -q '"min_samples": *10,' "$work/decimal.json" || fail "--min-samples 010 was not read as ten"

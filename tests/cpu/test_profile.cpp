@@ -366,6 +366,21 @@ TEST_F(ProfileCli, IntegerOptionsAreDecimalOnly) {
   EXPECT_CONTAINS(output_, "--device: expected a CUDA device index, written in decimal, found '0x1'");
 }
 
+// Beyond the option's int, CLI11 alone said only "Could not convert: --device = 99999999999".
+TEST_F(ProfileCli, ADeviceIndexBeyondAnIntIsNamed) {
+  EXPECT_EQ(run("--heads 8 --head-dim 128 --seq-len 1024 --device 99999999999"), 2);
+  EXPECT_CONTAINS(output_, "--device: expected a CUDA device index, found '99999999999'");
+}
+
+// Float options are decimal too: CLI11 alone read 0x10 as 16 (strtold's hex floats).
+TEST_F(ProfileCli, FloatOptionsAreDecimalOnly) {
+  const std::string shape = "--heads 8 --head-dim 128 --seq-len 1024 ";
+  for (const std::string text : {"0x10", "0X1p-3", "+2", "inf", "nan", "1s"}) {
+    EXPECT_EQ(run(shape + "--max-seconds " + text), 2) << text;
+    EXPECT_CONTAINS(output_, "--max-seconds: expected a finite decimal number > 0, found '" + text + "'");
+  }
+}
+
 // A mistyped development knob (kernels/fused_tuning.h) stops the command before it runs: the
 // default would run in its place and an A/B read "no difference".
 TEST_F(ProfileCli, AMistypedTuningKnobExitsTwo) {
