@@ -146,7 +146,7 @@ for m in "${modes[@]}"; do
         grep -E "gpu__time|inst_executed.sum|pipe_(xu|alu|fma|fmaheavy|fmalite|fma_type_fp16|lsu|uniform)\.avg|pipe_tensor_cycles" "$out/ncu-pipes-$pm.txt" \
           | grep -v realtime | sed 's/  */ /g' || true
       done ;;
-    wsprofile|wsprofile-qk|wsprofile-qkov)  # ncu of the warp-specialized int8-fa (int8-qk; qkov: in the overlap schedule) kernel, d128 16K: sections, then stall samples per SASS line
+    wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide16k|wsprofile-kt16k)  # ncu of the warp-specialized int8-fa (int8-qk; qkov: in the overlap schedule) kernel, d128 16K: sections, then stall samples per SASS line
       ncu --clock-control none --kernel-name regex:"int8_ws_kernel" --launch-count 1 --set full --import-source yes \
         -f -o "$out/$m" "$out/kernel_bench" "$m" > "$out/ncu-$m.log" 2>&1 || status=1
       ncu -i "$out/$m.ncu-rep" --page details > "$out/ncu-$m.txt" 2>&1 || status=1

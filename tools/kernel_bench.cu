@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
+// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|wsprofile-wide16k|wsprofile-kt16k|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -449,6 +449,9 @@ int main(int argc, char** argv) {
       }
   } else if (mode == "wsprofile" || mode == "wsprofile-qk" || mode == "wsprofile-qkov") {  // one launch of a warp-specialized kernel for ncu (16K, d128); qkov: int8-qk in the overlap schedule (s18: as fast as ping-pong with the P·V wait pinned)
     kinds = {mode == "wsprofile" ? Kind::Int8FaU8WsDefer : mode == "wsprofile-qk" ? Kind::Int8QkWs : Kind::Int8QkWsOv};
+    shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
+  } else if (mode == "wsprofile-wide16k" || mode == "wsprofile-kt16k") {  // one launch of int8-fa's 128-key kernel, Q fused, 16K d128: per-token K (the default) or per-thread K, to compare S's chain
+    kinds = {mode == "wsprofile-wide16k" ? Kind::Int8FaU8WsWideQ8 : Kind::Int8FaU8WsWideKt};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
   } else if (mode == "wsprofile-wide") {  // one launch of int8-fa's 128-key kernel, Q fused (the product from 2K), 4K d128
     kinds = {Kind::Int8FaU8WsWide};
