@@ -10,6 +10,9 @@ Both aim at the step's per-score K-scale FMUL (64 of the 128-key step's ~733 SAS
   NAME+H     the variant on Q H and K H, H the orthonormal d x d Walsh-Hadamard matrix (Sylvester,
              / sqrt(d)), applied after K's smoothing and before quantization (Q K^T unchanged in
              exact arithmetic; the rotated values stay FP64, no FP16 rounding after H).
+  KT32s      KT32 with each 128-key block's keys ranked by their own amax, a thread's group being
+             32 keys of one rank quarter (the quantizer would permute K and V alike within the
+             block, and the masked steps would read the keys' positions: s56).
 KT32's groups follow the S accumulators' layout, not contiguous runs: key j of a 128-key block is in
 group (j % 8) // 2, the quad lane t that holds columns 2t, 2t + 1 of every 8-key n-tile (32 keys).
 research/v_block_scales.py's model otherwise (P128 with FP16 rounding, V per 128 keys, 256 query
@@ -36,6 +39,20 @@ def grouped(group_of):
             amax = np.abs(x[rows]).max(); s = amax / 127 if amax > 0 else 1
             codes[rows] = np.clip(np.rint(x[rows] / s), -127, 127); scales[rows] = s
         return codes, scales
+    return quant
+
+
+def sorted_grouped(span=128, groups=4):
+    """K per group of span // groups tokens of each span-token block, the groups made by ranking
+    the block's tokens by their own amax (the quantizer would permute K and V alike within the
+    block so that a thread's keys are one group: attention is invariant to a key permutation)."""
+    def quant(x):
+        amax = np.abs(x).max(axis=1)
+        g = np.empty(len(x), dtype=np.int64)
+        for b0 in range(0, len(x), span):
+            order = np.argsort(amax[b0:b0 + span], kind="stable")
+            g[b0 + order] = b0 // span * groups + np.arange(len(order)) * groups // span
+        return grouped(lambda j: g[j])(x)
     return quant
 
 
@@ -72,6 +89,7 @@ VARIANTS = {
     "token": lambda q, k: int8_scores(q, k),
     "Kchan->Q": kchan_scores,
     "KT32": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 4 + (j % 8) // 2)),
+    "KT32s": lambda q, k: int8_scores(q, k, sorted_grouped()),
     "KT16": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 8 + j % 8)),
     "KT8": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 16 + (j % 128) // 64 * 8 + j % 8)),
     "KT4": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 32 + (j % 128) // 32 * 8 + j % 8)),
