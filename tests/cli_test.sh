@@ -129,6 +129,12 @@ for round in 1 2; do
   expect 0 "compare --junit --markdown-out, round $round" -- "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" \
     --junit "$work/again.xml" --markdown-out "$work/again.md"
 done
+# compare's JSON and CSV summaries, saved from stdout, are its own outputs too: replaceable.
+for format in json csv; do
+  "$bench" compare "$work/tiny-report.json" "$work/tiny-report.json" -f $format >"$work/summary.$format" 2>/dev/null
+  expect 0 "compare --junit over a compare -f $format summary" -- "$bench" compare "$work/tiny-report.json" \
+    "$work/tiny-report.json" --junit "$work/summary.$format"
+done
 expect 0 "sweep -o an earlier report" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/again.json" --no-progress
 : >"$work/empty.json"
 expect 0 "sweep -o an empty file" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/empty.json" --no-progress

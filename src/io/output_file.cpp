@@ -264,11 +264,12 @@ bool starts_as_tool_output(std::string_view head) {
   const bool compare_markdown =
       starts("### ") && first_line.find(" " + std::string(kCompareTitleOpening)) != std::string_view::npos;
   return versioned_table || starts(kCompareTitleOpening) || compare_markdown || starts(kReportMarkdownHeading) ||
-         starts(kReportCsvOpening) || (starts(kReportHtmlDoctype) && holds(kReportHtmlTitle)) ||
+         starts(kReportCsvOpening) || starts(kCompareCsvOpening) || (starts(kReportHtmlDoctype) && holds(kReportHtmlTitle)) ||
          (starts(kJunitXmlDeclaration) && holds(kJunitSuitesOpening));
 }
 
-// A JSON report's keys sort "cases" first, so its schema is near its end.
+// A JSON report's keys sort "cases" first, and compare -f json's "rows", so each one's schema
+// is near its end.
 ExistingFile existing_file_kind(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::string head(4096, '\0');
@@ -286,8 +287,10 @@ ExistingFile existing_file_kind(const std::string& path) {
   in.seekg(size - tail_size);
   in.read(tail.data(), tail_size);
   // the schema's name as a JSON string value: the quote before it
-  const std::string quoted_prefix = "\"" + std::string(kReportSchemaPrefix);
-  return tail.find(quoted_prefix) != std::string::npos ? ExistingFile::Replaceable : ExistingFile::Foreign;
+  for (const std::string_view prefix : {kReportSchemaPrefix, kCompareSchemaPrefix}) {
+    if (tail.find(std::string("\"").append(prefix)) != std::string::npos) return ExistingFile::Replaceable;
+  }
+  return ExistingFile::Foreign;
 }
 
 void refuse_an_input(const struct stat& out, const std::vector<NamedInput>& inputs, const std::string& shown) {

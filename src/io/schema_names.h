@@ -15,6 +15,8 @@ inline constexpr const char* kReportSchema = "int8attn-bench/report/v1";
 inline constexpr std::string_view kReportSchemaPrefix = schema_prefix(kReportSchema);
 inline constexpr const char* kCheckpointSchema = "int8attn-bench/checkpoint/v1";
 inline constexpr std::string_view kCheckpointSchemaPrefix = schema_prefix(kCheckpointSchema);
+inline constexpr const char* kCompareSchema = "int8attn-bench/compare/v1";  // compare -f json
+inline constexpr std::string_view kCompareSchemaPrefix = schema_prefix(kCompareSchema);
 
 // Whether text opens as a sweep's checkpoint (OUTPUT.ckpt.jsonl: one JSON object a line, its
 // header first), which a JSON reader given it as a report or a config calls "invalid JSON at
@@ -33,6 +35,8 @@ inline constexpr std::string_view kReportHtmlDoctype = "<!DOCTYPE html>";
 inline constexpr std::string_view kReportHtmlTitle = "<title>int8attn-bench report</title>";  // in its <head>
 // The CSV header's first columns (csv_columns() lists them; a CLI test rewrites each format).
 inline constexpr std::string_view kReportCsvOpening = "case_id,batch,";
+// compare -f csv's header's first columns.
+inline constexpr std::string_view kCompareCsvOpening = "case,kernel,verdict,";
 // compare's title: its text's first line, its markdown's after "### <pass mark> ".
 inline constexpr std::string_view kCompareTitleOpening = "int8attn-bench compare: ";
 inline constexpr std::string_view kJunitXmlDeclaration = R"(<?xml version="1.0" encoding="UTF-8"?>)";

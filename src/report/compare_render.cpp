@@ -216,7 +216,7 @@ nlohmann::json compare_to_json(const CompareResult& r) {
                     {"findings", std::move(findings)}});
   }
   const auto& o = r.options;
-  return {{"schema", "int8attn-bench/compare/v1"},
+  return {{"schema", kCompareSchema},
           {"baseline", r.baseline_label},
           {"candidate", r.candidate_label},
           {"options",
