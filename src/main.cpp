@@ -7,12 +7,12 @@
 
 #include <cerrno>
 #include <charconv>
-#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 
