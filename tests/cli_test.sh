@@ -144,6 +144,12 @@ expect 2 "report -o a checkpoint" -- "$bench" report "$work/tiny-report.json" -o
 contains "checkpoint" "report -o a checkpoint"
 expect 2 "sweep -o a checkpoint" -- "$bench" sweep --backend cpu -c "$work/tiny.json" -o "$work/live.ckpt.jsonl" --no-progress
 cmp -s "$work/live.before" "$work/live.ckpt.jsonl" || fail "an output replaced a checkpoint"
+# A note that merely names the checkpoint schema is the user's file, not a checkpoint (the readers'
+# test, the schema as a quoted JSON value): refused as foreign, and left as it was.
+echo "about int8attn-bench/checkpoint/v1 files" >"$work/ckpt-notes.txt"
+expect 2 "report -o notes naming the checkpoint schema" -- "$bench" report "$work/tiny-report.json" -o "$work/ckpt-notes.txt"
+contains "not one int8attn-bench wrote" "report -o notes naming the checkpoint schema"
+[[ $(cat "$work/ckpt-notes.txt") == "about int8attn-bench/checkpoint/v1 files" ]] || fail "report -o replaced the notes"
 
 # A name that fits the file system but not with the atomic write's temporary suffix is refused
 # before the sweep runs (before, every case ran and then the write failed); one byte less works.

@@ -276,8 +276,7 @@ ExistingFile existing_file_kind(const std::string& path) {
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
   if (head.empty()) return ExistingFile::Replaceable;
-  const std::string_view first_line = std::string_view(head).substr(0, head.find('\n'));
-  if (first_line.find(kCheckpointSchemaPrefix) != std::string_view::npos) return ExistingFile::Checkpoint;
+  if (starts_as_checkpoint(head)) return ExistingFile::Checkpoint;  // as the readers tell one
   if (starts_as_tool_output(head)) return ExistingFile::Replaceable;
   in.clear();
   in.seekg(0, std::ios::end);
