@@ -285,9 +285,8 @@ ExistingFile existing_file_kind(const std::string& path) {
   std::string tail(static_cast<size_t>(tail_size), '\0');
   in.seekg(size - tail_size);
   in.read(tail.data(), tail_size);
-  // the schema's name as a JSON string value: the quote before it
   for (const std::string_view prefix : {kReportSchemaPrefix, kCompareSchemaPrefix}) {
-    if (tail.find(std::string("\"").append(prefix)) != std::string::npos) return ExistingFile::Replaceable;
+    if (tail.find(quoted_schema_prefix(prefix)) != std::string::npos) return ExistingFile::Replaceable;
   }
   return ExistingFile::Foreign;
 }

@@ -18,12 +18,15 @@ inline constexpr std::string_view kCheckpointSchemaPrefix = schema_prefix(kCheck
 inline constexpr const char* kCompareSchema = "int8attn-bench/compare/v1";  // compare -f json
 inline constexpr std::string_view kCompareSchemaPrefix = schema_prefix(kCompareSchema);
 
+// A schema prefix as a JSON string value begins: the quote before it, so that text merely
+// naming the schema is not taken for the file.
+inline std::string quoted_schema_prefix(std::string_view prefix) { return std::string("\"").append(prefix); }
+
 // Whether text opens as a sweep's checkpoint (OUTPUT.ckpt.jsonl: one JSON object a line, its
 // header first), which a JSON reader given it as a report or a config calls "invalid JSON at
 // line 2": the readers name it for what it is instead.
 inline bool starts_as_checkpoint(std::string_view text) {
-  const std::string quoted_prefix = std::string("\"").append(kCheckpointSchemaPrefix);
-  return text.substr(0, text.find('\n')).find(quoted_prefix) != std::string_view::npos;
+  return text.substr(0, text.find('\n')).find(quoted_schema_prefix(kCheckpointSchemaPrefix)) != std::string_view::npos;
 }
 
 // The first lines of the text outputs, matched exactly, so that notes which merely mention the
