@@ -11,6 +11,8 @@
 //           blocks of 128 keys and more round levels*p_j to FP16 first: p_codes_through_fp16)
 //   w     = exp2(bm - m_new)                                               (the block's weight)
 //   l     = l*alpha + w * sum_j (l_from_quantized_p ? c_j / p_levels : p_j)
+//           (the per-thread-K kernel at head_dim 128 adds half(p_levels * p_j) in FP16 pairs in a
+//           fixed order instead, then divides by p_levels: l_terms_as_half_pairs)
 //   acc_c = acc_c*alpha + float(sum_j c_j * v8[j,c]) * (w / p_levels)      (int32 inside a block)
 //   out_c = half((acc_c * (1 / l)) * v_scale[c])
 // With V scaled per block of keys (QuantConfig::v_block > 0; the block b holding the KV block):
@@ -193,6 +195,51 @@ inline uint16_t p_code_half_carrier(float levels_times_p) {
   return float_to_half_bits(round_to_half(levels_times_p) + 1024.f);
 }
 inline int32_t p_code_of_half_carrier(uint16_t carrier) { return carrier & 0xff; }
+
+// Whether int8-fa's row sum l adds a block's terms as FP16 pairs instead of in FP32: the Hopper
+// kernel of 128-key P blocks with per-thread K scales at head_dim 128 (with l from the exact p).
+// Its codes already round each pair of t = levels * p to FP16 (p_codes_through_fp16); adding
+// those pairs by HADD2 is 22 fewer instructions a step than 62 FADD, +1 to +3% (kernel_bench,
+// docs/perf-log.md s51, s57). The FP16 sums move a block's l by up to a few 10^-4 of itself;
+// half_pair_block_sum is that sum, which the CPU emulation and the oracle compute as the kernel
+// does. At head_dim 64 and with per-token K the kernels measured slower with it.
+inline constexpr int kHalfPairChains = 4;  // HADD2 chains a row (n-tiles c, c + 4, c + 8, c + 12)
+I8A_HD constexpr bool l_terms_as_half_pairs(int64_t kv_block, int64_t head_dim, KGranularity k_granularity,
+                                            bool l_from_quantized_p) {
+  return kv_block == 128 && head_dim == 128 && k_granularity == KGranularity::PerThread && !l_from_quantized_p;
+}
+
+// A 128-key block's sum of l's terms under l_terms_as_half_pairs, t_j = p_j * levels as for
+// its codes (quantize_p), p_j for its `keys` keys (none past them; masked keys 0). In the kernel's S layout the quad's thread u holds
+// keys 8n + 2u and 8n + 2u + 1 of n-tiles n = 0..15 as one FP16 pair (each term rounded to FP16,
+// as for its code); it adds the pairs of n-tiles c, c + 4, c + 8, c + 12 in chain c (every sum
+// rounded to FP16), the chains as (c0 + c1) + (c2 + c3), and the pair's two halves in FP32. The
+// quad's four sums meet in FP32, which the contract leaves to reassociation like l's other sums.
+// (FP16 sums of non-negative halves: the FP32 sum of two halves rounded once to FP16 is HADD2's.)
+inline float half_pair_block_sum(const float* p, int64_t keys, float levels) {
+  constexpr int kQuad = 4, kNTiles = 16;
+  auto hadd = [](float a, float b) { return round_to_half(a + b); };
+  float total = 0.f;
+  for (int u = 0; u < kQuad; ++u) {
+    float pair[2];
+    for (int lane = 0; lane < 2; ++lane) {
+      auto term = [&](int n) {
+        const int64_t j = 8 * n + 2 * u + lane;
+        return j < keys ? round_to_half(p[j] * levels) : 0.f;
+      };
+      float chain[kHalfPairChains];
+      for (int c = 0; c < kHalfPairChains; ++c) {
+        chain[c] = term(c);
+        for (int n = c + kHalfPairChains; n < kNTiles; n += kHalfPairChains) chain[c] = hadd(chain[c], term(n));
+      }
+      for (int w = kHalfPairChains / 2; w > 0; w /= 2)  // the chains as a tree: c + w into c
+        for (int c = 0; c < w; ++c) chain[c] = hadd(chain[c], chain[c + w]);
+      pair[lane] = chain[0];
+    }
+    total += pair[0] + pair[1];
+  }
+  return total;
+}
 
 // 1 / sqrt(head_dim) unless the problem gives its own scale.
 I8A_HD float effective_sm_scale(const AttnDims& dims) {

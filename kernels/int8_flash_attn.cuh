@@ -612,12 +612,12 @@ struct WarpTile {
 
   // The common end of softmax_rescaled() and softmax_folded(): tp from the shifts, merge_scale
   // from its log2, and (kRowSum) l rescaled with the block's sum added.
-  template <bool kRowSum>
+  template <bool kRowSum, bool kHalfPairSum = false>
   __device__ __forceinline__ void rescaled_exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                         const float (&log2_merge)[2], PTerms& tp,
                                                         float (&merge_scale)[2], const float (&exp_scale)[2]) {
     float l_block[2];
-    exponentials<kRowSum>(x, shift, tp, l_block, exp_scale);
+    exponentials<kRowSum, kHalfPairSum>(x, shift, tp, l_block, exp_scale);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       merge_scale[r] = fast_exp2(log2_merge[r]);
@@ -632,13 +632,14 @@ struct WarpTile {
   // before the first one: merge_scale 0). The same merge up to FP32 rounding (rel L2 unchanged).
   // int8-fa's serial consumer at head_dim 128: 834 SASS a step against 857, 52 spilled bytes
   // against 84, +0.5-1.3% (kernel_bench); at 64 it measured 2-3% slower (docs/perf-log.md s21).
-  template <bool kRowSum = true>
+  // kHalfPairSum: l's block terms summed as FP16 pairs (exponentials).
+  template <bool kRowSum = true, bool kHalfPairSum = false>
   __device__ __forceinline__ void softmax_folded(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
                                                  PTerms& tp, float (&merge_scale)[2], const float (&exp_scale)[2]) {
     static_assert(S::kInt8PV, "block-relative P only");
     float shift[2], log2_merge[2];
     fold_state(bmax, shift, log2_merge);
-    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale, exp_scale);
+    rescaled_exponentials<kRowSum, kHalfPairSum>(x, shift, log2_merge, tp, merge_scale, exp_scale);
   }
   __device__ __forceinline__ void fold_state(const float (&bmax)[2], float (&shift)[2], float (&log2_merge)[2]) {
 #pragma unroll
@@ -698,11 +699,19 @@ struct WarpTile {
     exponentials<kRowSum>(x, shift, tp, l_block, q_scale);
   }
   // The same with exp_scale for q_scale (softmax_rescaled, softmax_folded).
-  template <bool kRowSum = true>
+  // kHalfPairSum (codes through FP16; int8-fa's per-thread-K kernel at head_dim 128): l's terms
+  // are the FP16 pairs the codes are made from, added by HADD2 in four chains a row (n-tiles
+  // n = c, c + 4, c + 8, c + 12), the chains as a tree, the pair's two halves once in FP32: 22
+  // fewer SASS a step than 62 FADD. numerics.h l_terms_as_half_pairs is the contract and
+  // half_pair_row_sum the emulation's same sum.
+  template <bool kRowSum = true, bool kHalfPairSum = false>
   __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                PTerms& tp, float (&l_block)[2], const float (&exp_scale)[2]) const {
     static_assert(!(S::kPCodesFp16 && kLFromQ && kRowSum), "l from the quantized P: add_code_sums, not these terms");
+    static_assert(!kHalfPairSum || (S::kPCodesFp16 && kRowSum && S::kNTilesS % kHalfPairChains == 0),
+                  "the FP16 row sum adds the codes' FP16 pairs");
     float l_terms[2][2 * S::kNTilesS];  // per row, the block's terms of l
+    __half2 chains[2][kHalfPairChains];  // kHalfPairSum: per row
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n) {
       float tv[4];
@@ -723,10 +732,27 @@ struct WarpTile {
       }
       if constexpr (S::kPCodesFp16) {
 #pragma unroll
-        for (int r = 0; r < 2; ++r) tp[n][r] = p_code_pair_fp16(tv[2 * r], tv[2 * r + 1]);
+        for (int r = 0; r < 2; ++r) {
+          const __half2 t = __floats2half2_rn(tv[2 * r], tv[2 * r + 1]);
+          tp[n][r] = p_code_pair_of_half2(t);
+          if constexpr (kHalfPairSum) {
+            __half2& chain = chains[r][n % kHalfPairChains];
+            chain = n < kHalfPairChains ? t : __hadd2(chain, t);
+          }
+        }
       }
     }
-    if constexpr (kRowSum) {
+    if constexpr (kHalfPairSum) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+#pragma unroll
+        for (int w = kHalfPairChains / 2; w > 0; w /= 2)  // the chains as a tree: c + w into c
+#pragma unroll
+          for (int c = 0; c < w; ++c) chains[r][c] = __hadd2(chains[r][c], chains[r][c + w]);
+        const float2 pair = __half22float2(chains[r][0]);
+        l_block[r] = pair.x + pair.y;
+      }
+    } else if constexpr (kRowSum) {
 #pragma unroll
       for (int r = 0; r < 2; ++r)
         l_block[r] = reduce_row<kSch.tree_reduce>(l_terms[r], [](float a, float b) { return a + b; });

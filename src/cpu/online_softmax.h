@@ -60,6 +60,16 @@ void online_softmax_row(const float* s, int64_t seq_kv, int64_t n_visible, int64
   for (int64_t c = 0; c < head_dim; ++c) out[c] = l > 0.f ? pv.output(acc[c], l, c) : 0.f;
 }
 
+// What int8-fa's l adds of a block (numerics.h): the exact p, P's codes (l_from_quantized_p),
+// or levels * p as FP16 pairs in the kernel's order (l_terms_as_half_pairs).
+enum class RowSumTerms { ExactP, Codes, HalfPairs };
+
+inline RowSumTerms row_sum_terms(const QuantConfig& cfg, int64_t head_dim) {
+  if (cfg.l_from_quantized_p) return RowSumTerms::Codes;
+  return l_terms_as_half_pairs(cfg.kv_block, head_dim, cfg.k_granularity, false) ? RowSumTerms::HalfPairs
+                                                                                 : RowSumTerms::ExactP;
+}
+
 // int8-fa: P coded by quantize_p, INT32 P·V inside a block, the V scale in the epilogue (or,
 // V scaled per block of keys, in the block's merge).
 struct QuantizedPV {
@@ -70,7 +80,7 @@ struct QuantizedPV {
   int64_t head_dim;
   PQuant mode;
   int64_t kv_block;  // its P blocks' keys: whether the codes go through FP16 (numerics.h)
-  bool l_from_quantized_p;
+  RowSumTerms row_sum;
   std::vector<int32_t> codes;
   std::vector<int32_t> block;  // INT32 P·V of the current block
 
@@ -99,7 +109,12 @@ struct QuantizedPV {
         acc[c] = acc[c] * alpha + static_cast<float>(block[c]) * code_weight;
       }
     }
-    return weight * (l_from_quantized_p ? static_cast<float>(code_sum) / p_levels(mode) : p_sum);
+    switch (row_sum) {
+      case RowSumTerms::Codes: return weight * (static_cast<float>(code_sum) / p_levels(mode));
+      case RowSumTerms::HalfPairs: return weight * (half_pair_block_sum(p, j1 - j0, p_levels(mode)) / p_levels(mode));
+      case RowSumTerms::ExactP: break;
+    }
+    return weight * p_sum;
   }
 
   float output(float acc_c, float l, int64_t c) const {

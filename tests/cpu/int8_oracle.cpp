@@ -134,6 +134,27 @@ float fp16_rounded(float t) {
   return std::ldexp(std::nearbyint(std::ldexp(t, 11 - e)), e - 11);
 }
 
+// The FP16 row sum of int8-fa's per-thread-K kernel at head_dim 128 (numerics.h's contract,
+// restated): a 128-key block's t_j = levels · p_j, each rounded to FP16, are added per
+// quad thread u and pair lane e (keys 8n + 2u + e of the 16 n-tiles n) in FP16: four chains
+// (n ≡ c mod 4, n ascending), then chain c + 2 into c and chain 1 into 0, every sum rounded to
+// FP16. What the eight lane sums add up to afterwards is FP32's, exact here in double.
+double half_pair_l(const std::vector<float>& t) {
+  double total = 0;
+  for (int u = 0; u < 4; ++u)
+    for (int e = 0; e < 2; ++e) {
+      float chain[4];
+      for (int c = 0; c < 4; ++c)
+        for (int n = c; n < 16; n += 4) {
+          const size_t j = static_cast<size_t>(8 * n + 2 * u + e);
+          const float term = j < t.size() ? fp16_rounded(t[j]) : 0.f;
+          chain[c] = n == c ? term : fp16_rounded(chain[c] + term);
+        }
+      total += fp16_rounded(fp16_rounded(chain[0] + chain[2]) + fp16_rounded(chain[1] + chain[3]));
+    }
+  return total;
+}
+
 // int8-fa: per block, codes c_j = rint(levels · exp2(s_j - bm)) against the block's own max
 // bm (for blocks of 128 keys and more, levels · exp2(s_j - bm) rounded to FP16 first), the
 // block's exact INT32 P·V (times its V block's scales when cfg.v_block), weight
@@ -148,14 +169,19 @@ RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* 
     const float bm = *std::max_element(row.s.begin() + j0, row.s.begin() + j1);
     const double w = std::exp2(static_cast<double>(bm) - m_final);
     std::vector<int64_t> pv(d, 0);
+    std::vector<float> t_block;
     double l_block = 0;
     for (int64_t j = j0; j < j1; ++j) {
       const float p = std::exp2(row.s[j] - bm);
       const float t = p * levels;
       const int64_t code = static_cast<int64_t>(std::nearbyint(row.kv_block >= 128 ? fp16_rounded(t) : t));
       l_block += cfg.l_from_quantized_p ? code / static_cast<double>(levels) : p;
+      t_block.push_back(t);
       for (int64_t c = 0; c < d; ++c) pv[c] += code * v8[j * d + c];
     }
+    const bool half_pairs = row.kv_block == 128 && d == 128 && cfg.k_granularity == KGranularity::PerThread &&
+                            !cfg.l_from_quantized_p;
+    if (half_pairs) l_block = half_pair_l(t_block) / levels;
     const float* block_scale = cfg.v_block > 0 ? v_scale + (j0 / cfg.v_block) * d : nullptr;
     for (int64_t c = 0; c < d; ++c) {
       const double term = w * static_cast<double>(pv[c]) / levels * (block_scale ? block_scale[c] : 1.0);

@@ -68,7 +68,8 @@ TEST(CpuQuantizedPV, RowSumIsTheExactPUnlessFromTheCodes) {
     int32_t code_sum = 0;
     for (const float pj : p) code_sum += quantize_p(pj, PQuant::U8x255, kv_block);
     auto l_of = [&](bool from_codes) {
-      QuantizedPV pv{v8, v_scale, 0, 1, PQuant::U8x255, kv_block, from_codes, {}, {}};
+      QuantizedPV pv{v8, v_scale, 0, 1, PQuant::U8x255, kv_block,
+                     from_codes ? RowSumTerms::Codes : RowSumTerms::ExactP, {}, {}};
       float acc[1] = {0.f};
       return pv.accumulate(0, static_cast<int64_t>(p.size()), p.data(), 1.f, 2.f, acc);
     };
@@ -76,6 +77,37 @@ TEST(CpuQuantizedPV, RowSumIsTheExactPUnlessFromTheCodes) {
     EXPECT_EQ(l_of(true), 2.f * (static_cast<float>(code_sum) / 255.f)) << kv_block;
     EXPECT_EQ(quantize_p(1e-6f, PQuant::U8x255, kv_block), 0);
   }
+}
+
+// The per-thread-K kernel at head_dim 128 adds levels * p as FP16 pairs (numerics.h
+// half_pair_block_sum): 200 and 0.1 share a chain (keys 0 and 32: thread 0, lane 0, n-tiles 0
+// and 4), where FP16 spacing is 1/8, so 200.1 becomes 200.125; 3 and 0.5 on other chains add exactly.
+TEST(CpuQuantizedPV, HalfPairRowSumRoundsAsTheKernelsChains) {
+  std::vector<float> p(128, 0.f);
+  p[0] = 200.f / 255.f, p[32] = 0.1f / 255.f, p[1] = 3.f / 255.f, p[127] = 0.5f / 255.f;
+  const std::vector<float> t = {p[0] * 255.f, p[32] * 255.f, p[1] * 255.f, p[127] * 255.f};
+  ASSERT_NEAR(t[1], 0.1f, 1e-6f);
+  EXPECT_EQ(half_pair_block_sum(p.data(), 128, 255.f),
+            round_to_half(round_to_half(t[0]) + round_to_half(t[1])) + round_to_half(t[2]) + round_to_half(t[3]));
+  EXPECT_EQ(round_to_half(round_to_half(t[0]) + round_to_half(t[1])), 200.125f);
+  EXPECT_EQ(half_pair_block_sum(p.data(), 32, 255.f), round_to_half(t[0]) + round_to_half(t[2]));  // keys past 32 absent
+
+  QuantConfig cfg;
+  cfg.kv_block = 128, cfg.k_granularity = KGranularity::PerThread;
+  EXPECT_EQ(row_sum_terms(cfg, 128), RowSumTerms::HalfPairs);
+  EXPECT_EQ(row_sum_terms(cfg, 64), RowSumTerms::ExactP);
+  cfg.l_from_quantized_p = true;
+  EXPECT_EQ(row_sum_terms(cfg, 128), RowSumTerms::Codes);
+  cfg.l_from_quantized_p = false, cfg.k_granularity = KGranularity::AsQ;
+  EXPECT_EQ(row_sum_terms(cfg, 128), RowSumTerms::ExactP);
+  cfg.k_granularity = KGranularity::PerThread, cfg.kv_block = 64;
+  EXPECT_EQ(row_sum_terms(cfg, 128), RowSumTerms::ExactP);
+
+  const int8_t v8[128] = {};
+  const float v_scale[1] = {1.f};
+  QuantizedPV pv{v8, v_scale, 0, 1, PQuant::U8x255, 128, RowSumTerms::HalfPairs, {}, {}};
+  float acc[1] = {0.f};
+  EXPECT_EQ(pv.accumulate(0, 128, p.data(), 1.f, 2.f, acc), 2.f * (half_pair_block_sum(p.data(), 128, 255.f) / 255.f));
 }
 
 TEST(CpuVisibleKeys, MatchesCausalVisible) {

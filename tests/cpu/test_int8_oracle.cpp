@@ -84,6 +84,8 @@ std::vector<Shape> shapes(const QuantConfig& cfg = {}) {
       {"outlier K channels, GQA 3:1", dims_of(1, 3, 1, 50, 200, 24, false), Outliers::Offset},
       {"causal square, one block", dims_of(1, 2, 2, 64, 64, 8, true), Outliers::None},
       {"loud Q and K channels, GQA 2:1", dims_of(1, 4, 2, 40, 160, 64, false), Outliers::Scale},
+      // head_dim 128 with 128-key blocks: the per-thread-K kernel's FP16 row sum (numerics.h)
+      {"head_dim 128, causal, partial 128-key blocks", dims_of(1, 2, 1, 20, 300, 128, true), Outliers::None},
   };
   std::vector<Shape> applicable;
   for (const Shape& shape : list) {
