@@ -11,8 +11,8 @@
 //           blocks of 128 keys and more round levels*p_j to FP16 first: p_codes_through_fp16)
 //   w     = exp2(bm - m_new)                                               (the block's weight)
 //   l     = l*alpha + w * sum_j (l_from_quantized_p ? c_j / p_levels : p_j)
-//           (the per-thread-K kernel at head_dim 128 adds half(p_levels * p_j) in FP16 pairs in a
-//           fixed order instead, then divides by p_levels: l_terms_as_half_pairs)
+//           (the per-thread-K kernel of 128-key blocks adds half(p_levels * p_j) in FP16 pairs in
+//           a fixed order instead, then divides by p_levels: l_terms_as_half_pairs)
 //   acc_c = acc_c*alpha + float(sum_j c_j * v8[j,c]) * (w / p_levels)      (int32 inside a block)
 //   out_c = half((acc_c * (1 / l)) * v_scale[c])
 // With V scaled per block of keys (QuantConfig::v_block > 0; the block b holding the KV block):
@@ -197,16 +197,15 @@ inline uint16_t p_code_half_carrier(float levels_times_p) {
 inline int32_t p_code_of_half_carrier(uint16_t carrier) { return carrier & 0xff; }
 
 // Whether int8-fa's row sum l adds a block's terms as FP16 pairs instead of in FP32: the Hopper
-// kernel of 128-key P blocks with per-thread K scales at head_dim 128 (with l from the exact p).
-// Its codes already round each pair of t = levels * p to FP16 (p_codes_through_fp16); adding
-// those pairs by HADD2 is 22 fewer instructions a step than 62 FADD, +1 to +3% (kernel_bench,
-// docs/perf-log.md s51, s57). The FP16 sums move a block's l by up to a few 10^-4 of itself;
+// kernel of 128-key P blocks with per-thread K scales (with l from the exact p). Its codes
+// already round each pair of t = levels * p to FP16 (p_codes_through_fp16); adding those pairs
+// by HADD2 is 22-25 fewer instructions a step than 62 FADD, +0.1 to +1.4% (kernel_bench, H100,
+// docs/perf-log.md s57). The FP16 sums move a block's l by up to a few 10^-4 of itself;
 // half_pair_block_sum is that sum, which the CPU emulation and the oracle compute as the kernel
-// does. At head_dim 64 and with per-token K the kernels measured slower with it.
+// does. The per-token K kernel measured slower with it (s51), so it keeps FP32 sums.
 inline constexpr int kHalfPairChains = 4;  // HADD2 chains a row (n-tiles c, c + 4, c + 8, c + 12)
-I8A_HD constexpr bool l_terms_as_half_pairs(int64_t kv_block, int64_t head_dim, KGranularity k_granularity,
-                                            bool l_from_quantized_p) {
-  return kv_block == 128 && head_dim == 128 && k_granularity == KGranularity::PerThread && !l_from_quantized_p;
+I8A_HD constexpr bool l_terms_as_half_pairs(int64_t kv_block, KGranularity k_granularity, bool l_from_quantized_p) {
+  return kv_block == 128 && k_granularity == KGranularity::PerThread && !l_from_quantized_p;
 }
 
 // A 128-key block's sum of l's terms under l_terms_as_half_pairs, t_j = p_j * levels as for

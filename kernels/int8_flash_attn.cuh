@@ -587,7 +587,7 @@ struct WarpTile {
   // kRowSum false: l is left alone, for add_code_sums once the codes are packed.
   // exp_scale: x's factor in the exponent, q_scale (or times the thread's K scale, per-thread K
   // groups: block_max_thread_scaled).
-  template <bool kRowSum = true>
+  template <bool kRowSum = true, bool kHalfPairSum = false>
   __device__ __forceinline__ void softmax_rescaled(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
                                                    PTerms& tp, float (&log2_o_scale)[2],
                                                    float (&merge_scale)[2], const float (&exp_scale)[2]) {
@@ -607,7 +607,7 @@ struct WarpTile {
       log2_o_scale[r] = log2_weight;
       m[r] = m_new;
     }
-    rescaled_exponentials<kRowSum>(x, shift, log2_merge, tp, merge_scale, exp_scale);
+    rescaled_exponentials<kRowSum, kHalfPairSum>(x, shift, log2_merge, tp, merge_scale, exp_scale);
   }
 
   // The common end of softmax_rescaled() and softmax_folded(): tp from the shifts, merge_scale
@@ -699,7 +699,7 @@ struct WarpTile {
     exponentials<kRowSum>(x, shift, tp, l_block, q_scale);
   }
   // The same with exp_scale for q_scale (softmax_rescaled, softmax_folded).
-  // kHalfPairSum (codes through FP16; int8-fa's per-thread-K kernel at head_dim 128): l's terms
+  // kHalfPairSum (codes through FP16; int8-fa's per-thread-K kernel): l's terms
   // are the FP16 pairs the codes are made from, added by HADD2 in four chains a row (n-tiles
   // n = c, c + 4, c + 8, c + 12), the chains as a tree, the pair's two halves once in FP32: 22
   // fewer SASS a step than 62 FADD. numerics.h l_terms_as_half_pairs is the contract and

@@ -11,23 +11,22 @@ resources=${1:?usage: check-kernel-spills.sh RESOURCES_TXT}
 [[ -s $resources ]] || { echo "check-kernel-spills: no resources table at $resources" >&2; exit 1; }
 # Budget in bytes by kernel (an ERE on the name; the first match counts, else 0):
 #   int8-fa's 128-key / V-per-block kernels at head_dim 128 (the serial schedule on three
-#   consumers, 160 registers): 64 B, 1 STL + 3 LDL a step, since s25 lets a consumer with no
-#   rows in a tile skip its blocks (+0.3 to +0.9% at 1K-32K, +2.4 to +3.0% causal; 52 B and
-#   4 LDL before; docs/perf-log.md s25); s21 folded the softmax's state
-#   (WarpTile::softmax_folded; 84 B, 3 STL + 7 LDL, before that). Both P·V halves issued before the
-#   first is merged hold 64 INT32 accumulators beside O and P's codes; one half at a time spilled
-#   28 B but measured 3-5% slower (docs/perf-log.md s20). At head_dim 64: none. (284 B at 240
-#   registers in the overlapped schedule before s20.)
+#   consumers, 160 registers): 36 B (1 LDL a step) since s43 moved the producer warpgroup to 32 registers and the fused-Q pass to four
+#   rows (docs/perf-log.md s43); 64 B and 1 STL + 3 LDL a step at s25, whose consumers with no
+#   rows in a tile skip its blocks (+0.3 to +0.9% at 1K-32K, +2.4 to +3.0% causal). Both P·V
+#   halves issued before the first is merged hold 64 INT32 accumulators beside O and P's codes;
+#   one half at a time spilled 28 B but measured 3-5% slower (docs/perf-log.md s20). At head_dim
+#   64: none.
 #   Its per-thread-K form (the last template argument true: one K scale a thread a block,
-#   QuantConfig::k_granularity per-thread): 76 B, 2 STL + 4 LDL a step, in a 736-instruction
-#   step against 806 (the exponent's factor q_scale * k_thread live beside q_scale; measured
-#   +6-7% over the per-token kernel, docs/perf-log.md s22; 64 B and 1 STL + 5 LDL before s25).
+#   QuantConfig::k_granularity per-thread): 60 B, 2 STL + 3 LDL a step, since s57 sums l's
+#   terms as FP16 pairs (numerics.h l_terms_as_half_pairs: 692 -> 670 SASS a step, 36 B before,
+#   +0.1 to +1.1% measured, docs/perf-log.md s57).
 #   int8-fa's 64-key kernel at head_dim 128 on the quantizer's Q: 4 B (one value stored once and
 #   loaded twice a tile, outside the step loop) since s17 reads the store's V scales before the
 #   tile's last merge (+1.5% at 1K, the product there). docs/perf-log.md s17.
 budgets=(
-  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 3, 128, false>=64'
-  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, true, false, 3, 128, true>=76'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 3, 128, false>=36'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, true, false, 3, 128, true>=60'
   'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 2, 64, false>=4'
 )
 over=0 kernels=0

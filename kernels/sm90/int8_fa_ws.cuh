@@ -1351,10 +1351,9 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
   // The softmax's state: folded at head_dim 128 (WarpTile::softmax_folded); at 64 ref and O's
   // log2 scale apart (softmax_rescaled), which measured 2-3% faster there (ptxas's schedule).
   constexpr bool kFoldedState = kD == 128;
-  // l's terms as the codes' FP16 pairs (per-thread K at head_dim 128): numerics.h.
+  // l's terms as the codes' FP16 pairs (per-thread K): numerics.h.
   constexpr bool kHalfPairSum =
-      l_terms_as_half_pairs(kKeys, kD, kKThread ? KGranularity::PerThread : KGranularity::AsQ, kLFromQ);
-  static_assert(!kHalfPairSum || kFoldedState, "the FP16 row sum is softmax_folded's");
+      l_terms_as_half_pairs(kKeys, kKThread ? KGranularity::PerThread : KGranularity::AsQ, kLFromQ);
   float log2_o_scale[2];  // !kFoldedState
   // Per-token K scales of the first four n-tiles read before S's wait: +0.9 to +2.2% at head_dim
   // 64 (s25, H200). At 128 they pay only beside the offset max below (+0.9 to +2.7% together;
@@ -1405,7 +1404,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
         wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale, exp_scale, x_offset);
       else if constexpr (kFoldedState)
         wt.template softmax_folded<!kCodeRowSum, kHalfPairSum>(x, bmax, tp, merge_scale, exp_scale);
-      else wt.template softmax_rescaled<!kCodeRowSum>(x, bmax, tp, log2_o_scale, merge_scale, exp_scale);
+      else wt.template softmax_rescaled<!kCodeRowSum, kHalfPairSum>(x, bmax, tp, log2_o_scale, merge_scale, exp_scale);
       wt.pack_p_codes(tp, pa);
     }
     if constexpr (kCodeRowSum) wt.add_code_sums(pa, merge_scale);

@@ -85,7 +85,7 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
                          d,
                          cfg.p_quant,
                          cfg.kv_block,
-                         row_sum_terms(cfg, d),
+                         row_sum_terms(cfg),
                          {},
                          {}};
     };

@@ -64,10 +64,9 @@ void online_softmax_row(const float* s, int64_t seq_kv, int64_t n_visible, int64
 // or levels * p as FP16 pairs in the kernel's order (l_terms_as_half_pairs).
 enum class RowSumTerms { ExactP, Codes, HalfPairs };
 
-inline RowSumTerms row_sum_terms(const QuantConfig& cfg, int64_t head_dim) {
+inline RowSumTerms row_sum_terms(const QuantConfig& cfg) {
   if (cfg.l_from_quantized_p) return RowSumTerms::Codes;
-  return l_terms_as_half_pairs(cfg.kv_block, head_dim, cfg.k_granularity, false) ? RowSumTerms::HalfPairs
-                                                                                 : RowSumTerms::ExactP;
+  return l_terms_as_half_pairs(cfg.kv_block, cfg.k_granularity, false) ? RowSumTerms::HalfPairs : RowSumTerms::ExactP;
 }
 
 // int8-fa: P coded by quantize_p, INT32 P·V inside a block, the V scale in the epilogue (or,

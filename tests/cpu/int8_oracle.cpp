@@ -134,7 +134,7 @@ float fp16_rounded(float t) {
   return std::ldexp(std::nearbyint(std::ldexp(t, 11 - e)), e - 11);
 }
 
-// The FP16 row sum of int8-fa's per-thread-K kernel at head_dim 128 (numerics.h's contract,
+// The FP16 row sum of int8-fa's per-thread-K kernel of 128-key blocks (numerics.h's contract,
 // restated): a 128-key block's t_j = levels · p_j, each rounded to FP16, are added per
 // quad thread u and pair lane e (keys 8n + 2u + e of the 16 n-tiles n) in FP16: four chains
 // (n ≡ c mod 4, n ascending), then chain c + 2 into c and chain 1 into 0, every sum rounded to
@@ -179,8 +179,8 @@ RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* 
       t_block.push_back(t);
       for (int64_t c = 0; c < d; ++c) pv[c] += code * v8[j * d + c];
     }
-    const bool half_pairs = row.kv_block == 128 && d == 128 && cfg.k_granularity == KGranularity::PerThread &&
-                            !cfg.l_from_quantized_p;
+    const bool half_pairs =
+        row.kv_block == 128 && cfg.k_granularity == KGranularity::PerThread && !cfg.l_from_quantized_p;
     if (half_pairs) l_block = half_pair_l(t_block) / levels;
     const float* block_scale = cfg.v_block > 0 ? v_scale + (j0 / cfg.v_block) * d : nullptr;
     for (int64_t c = 0; c < d; ++c) {

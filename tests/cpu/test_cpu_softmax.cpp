@@ -79,7 +79,7 @@ TEST(CpuQuantizedPV, RowSumIsTheExactPUnlessFromTheCodes) {
   }
 }
 
-// The per-thread-K kernel at head_dim 128 adds levels * p as FP16 pairs (numerics.h
+// The per-thread-K kernel of 128-key blocks adds levels * p as FP16 pairs (numerics.h
 // half_pair_block_sum): 200 and 0.1 share a chain (keys 0 and 32: thread 0, lane 0, n-tiles 0
 // and 4), where FP16 spacing is 1/8, so 200.1 becomes 200.125; 3 and 0.5 on other chains add exactly.
 TEST(CpuQuantizedPV, HalfPairRowSumRoundsAsTheKernelsChains) {
@@ -94,14 +94,13 @@ TEST(CpuQuantizedPV, HalfPairRowSumRoundsAsTheKernelsChains) {
 
   QuantConfig cfg;
   cfg.kv_block = 128, cfg.k_granularity = KGranularity::PerThread;
-  EXPECT_EQ(row_sum_terms(cfg, 128), RowSumTerms::HalfPairs);
-  EXPECT_EQ(row_sum_terms(cfg, 64), RowSumTerms::ExactP);
+  EXPECT_EQ(row_sum_terms(cfg), RowSumTerms::HalfPairs);
   cfg.l_from_quantized_p = true;
-  EXPECT_EQ(row_sum_terms(cfg, 128), RowSumTerms::Codes);
+  EXPECT_EQ(row_sum_terms(cfg), RowSumTerms::Codes);
   cfg.l_from_quantized_p = false, cfg.k_granularity = KGranularity::AsQ;
-  EXPECT_EQ(row_sum_terms(cfg, 128), RowSumTerms::ExactP);
+  EXPECT_EQ(row_sum_terms(cfg), RowSumTerms::ExactP);
   cfg.k_granularity = KGranularity::PerThread, cfg.kv_block = 64;
-  EXPECT_EQ(row_sum_terms(cfg, 128), RowSumTerms::ExactP);
+  EXPECT_EQ(row_sum_terms(cfg), RowSumTerms::ExactP);
 
   const int8_t v8[128] = {};
   const float v_scale[1] = {1.f};
