@@ -209,11 +209,12 @@ I8A_HD constexpr bool l_terms_as_half_pairs(int64_t kv_block, KGranularity k_gra
 }
 
 // A 128-key block's sum of l's terms under l_terms_as_half_pairs, t_j = p_j * levels as for
-// its codes (quantize_p), p_j for its `keys` keys (none past them; masked keys 0). In the kernel's S layout the quad's thread u holds
-// keys 8n + 2u and 8n + 2u + 1 of n-tiles n = 0..15 as one FP16 pair (each term rounded to FP16,
-// as for its code); it adds the pairs of n-tiles c, c + 4, c + 8, c + 12 in chain c (every sum
-// rounded to FP16), the chains as (c0 + c1) + (c2 + c3), and the pair's two halves in FP32. The
-// quad's four sums meet in FP32, which the contract leaves to reassociation like l's other sums.
+// its codes (quantize_p), p_j for its `keys` keys (none past them; masked keys 0). In the
+// kernel's S layout the quad's thread u holds keys 8n + 2u and 8n + 2u + 1 of n-tiles n = 0..15
+// as one FP16 pair (each term rounded to FP16, as for its code); it adds the pairs of n-tiles c,
+// c + 4, c + 8, c + 12 in chain c (every sum rounded to FP16), the chains as (c0 + c2) + (c1 +
+// c3), and the pair's two halves in FP32. The quad's four sums meet in FP32, which the contract
+// leaves to reassociation like l's other sums.
 // (FP16 sums of non-negative halves: the FP32 sum of two halves rounded once to FP16 is HADD2's.)
 inline float half_pair_block_sum(const float* p, int64_t keys, float levels) {
   constexpr int kQuad = 4, kNTiles = 16;

@@ -699,11 +699,11 @@ struct WarpTile {
     exponentials<kRowSum>(x, shift, tp, l_block, q_scale);
   }
   // The same with exp_scale for q_scale (softmax_rescaled, softmax_folded).
-  // kHalfPairSum (codes through FP16; int8-fa's per-thread-K kernel): l's terms
-  // are the FP16 pairs the codes are made from, added by HADD2 in four chains a row (n-tiles
-  // n = c, c + 4, c + 8, c + 12), the chains as a tree, the pair's two halves once in FP32: 22
-  // fewer SASS a step than 62 FADD. numerics.h l_terms_as_half_pairs is the contract and
-  // half_pair_row_sum the emulation's same sum.
+  // kHalfPairSum (codes through FP16; int8-fa's per-thread-K kernel): l's terms are the FP16
+  // pairs the codes are made from, added by HADD2 in four chains a row (n-tiles n = c, c + 4,
+  // c + 8, c + 12), the chains as a tree, the pair's two halves once in FP32: 22-25 fewer SASS a
+  // step than 62 FADD. numerics.h l_terms_as_half_pairs is the contract and half_pair_block_sum
+  // the emulation's same sum.
   template <bool kRowSum = true, bool kHalfPairSum = false>
   __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                PTerms& tp, float (&l_block)[2], const float (&exp_scale)[2]) const {
