@@ -16,8 +16,9 @@ Both aim at the step's per-score K-scale FMUL (64 of the 128-key step's ~733 SAS
 KT32's groups follow the S accumulators' layout, not contiguous runs: key j of a 128-key block is in
 group (j % 8) // 2, the quad lane t that holds columns 2t, 2t + 1 of every 8-key n-tile (32 keys).
 research/v_block_scales.py's model otherwise (P128 with FP16 rounding, V per 128 keys, 256 query
-rows, mean over seeds). Usage: research/k_scale_granularity.py [--d 128] [--rows 256] [--seeds 2]
-                                   [--variants NAME,...] [FAMILY,...] [SEQ_KV ...]
+rows, mean over seeds; --v-block / --v-mode set V's contract, s57).
+Usage: research/k_scale_granularity.py [--d 128] [--rows 256] [--seeds 2] [--v-block 128]
+                                       [--v-mode chan] [--variants NAME,...] [FAMILY,...] [SEQ_KV ...]
 """
 import argparse
 import os
@@ -104,6 +105,10 @@ def main():
     ap.add_argument("--rows", type=int, default=256)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated (default all)")
+    ap.add_argument("--v-block", type=int, default=128,
+                    help="keys per V scale of each channel (0: one scale a channel over the head; s57)")
+    ap.add_argument("--v-mode", default="chan", choices=["chan", "scal", "sep", "sep2"],
+                    help="V's scales as research/v_block_scales.py's v_dequantized (default chan)")
     a = ap.parse_args()
     pos = a.args
     fams = ["normal", "normal-scale3", "attention-sink"]
@@ -114,7 +119,8 @@ def main():
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants {unknown}; known: {list(VARIANTS)}")
-    print(f"rel L2 against FP64, head_dim {a.d}, {a.rows} query rows, {a.seeds} seeds")
+    print(f"rel L2 against FP64, head_dim {a.d}, {a.rows} query rows, {a.seeds} seeds, "
+          f"V per {a.v_block or 'head'} keys ({a.v_mode})")
     print(f"{'family':16} {'seq_kv':>6} " + " ".join(f"{n:>9}" for n in names))
     for fam in fams:
         for skv in lengths:
@@ -123,7 +129,7 @@ def main():
                 q, k, v = inputs(fam, skv, a.d, a.rows, seed)
                 ref = reference(q, k, v)
                 for name in names:
-                    out = int8fa_output(VARIANTS[name](q, k), v, 128, 128, p_fp16=True)
+                    out = int8fa_output(VARIANTS[name](q, k), v, 128, a.v_block, p_fp16=True, v_mode=a.v_mode)
                     acc[name].append(np.linalg.norm(out - ref) / np.linalg.norm(ref))
             print(f"{fam:16} {skv:6} " + " ".join(f"{np.mean(x):9.5f}" for x in acc.values()), flush=True)
 
