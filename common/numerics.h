@@ -200,8 +200,8 @@ inline int32_t p_code_of_half_carrier(uint16_t carrier) { return carrier & 0xff;
 // kernel of 128-key P blocks with per-thread K scales (with l from the exact p). Its codes
 // already round each pair of t = levels * p to FP16 (p_codes_through_fp16); adding those pairs
 // by HADD2 is 22-25 fewer instructions a step than 62 FADD, +0.1 to +1.4% (kernel_bench, H100,
-// docs/perf-log.md s57). The FP16 sums move a block's l by up to a few 10^-4 of itself;
-// half_pair_block_sum is that sum, which the CPU emulation and the oracle compute as the kernel
+// docs/perf-log.md s57). The FP16 sums move a block's l by a few 10^-4 of itself typically, at
+// most about 2.4 * 10^-3 (five roundings to 2^-11 on a lane's path); half_pair_block_sum is that sum, which the CPU emulation and the oracle compute as the kernel
 // does. The per-token K kernel measured slower with it (s51), so it keeps FP32 sums.
 inline constexpr int kHalfPairChains = 4;  // HADD2 chains a row (n-tiles c, c + 4, c + 8, c + 12)
 I8A_HD constexpr bool l_terms_as_half_pairs(int64_t kv_block, KGranularity k_granularity, bool l_from_quantized_p) {
