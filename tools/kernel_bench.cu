@@ -450,7 +450,7 @@ int main(int argc, char** argv) {
   } else if (mode == "wsprofile" || mode == "wsprofile-qk" || mode == "wsprofile-qkov") {  // one launch of a warp-specialized kernel for ncu (16K, d128); qkov: int8-qk in the overlap schedule (s18: as fast as ping-pong with the P·V wait pinned)
     kinds = {mode == "wsprofile" ? Kind::Int8FaU8WsDefer : mode == "wsprofile-qk" ? Kind::Int8QkWs : Kind::Int8QkWsOv};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
-  } else if (mode == "wsprofile-wide16k" || mode == "wsprofile-kt16k") {  // one launch of int8-fa's 128-key kernel, Q fused, 16K d128: per-token K (the default) or per-thread K, to compare S's chain
+  } else if (mode == "wsprofile-wide16k" || mode == "wsprofile-kt16k") {  // one launch of int8-fa's 128-key kernel, 16K d128: per-token K on the quantizer's Q (`wide,q8`) or per-thread K with Q fused (`wide,kt`), to compare S's chain
     kinds = {mode == "wsprofile-wide16k" ? Kind::Int8FaU8WsWideQ8 : Kind::Int8FaU8WsWideKt};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
   } else if (mode == "wsprofile-wide") {  // one launch of int8-fa's 128-key kernel, Q fused (the product from 2K), 4K d128

@@ -245,7 +245,8 @@ nlohmann::json compare_to_json(const CompareResult& r) {
 
 namespace {
 
-// One line per (case, kernel): the JSON rows' fields, findings joined into "why".
+// One line per (case, kernel): the JSON rows' fields, findings joined into "why". The first three
+// columns open the header as kCompareCsvOpening spells them: a saved summary is recognised by it.
 std::string render_csv(const CompareResult& result) {
   static const char* const kColumns[] = {"case", "kernel", "verdict", "fails", "baseline_median_ms",
                                          "candidate_median_ms", "latency_change", "mann_whitney_p",
