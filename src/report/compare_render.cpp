@@ -252,17 +252,9 @@ std::string render_csv(const CompareResult& result) {
                                          "candidate_median_ms", "latency_change", "mann_whitney_p",
                                          "baseline_rel_l2", "candidate_rel_l2", "baseline_speedup",
                                          "candidate_speedup"};
-  auto line = [](const std::vector<std::string>& cells) {
-    std::string out;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (i) out += ',';
-      out += csv_field(cells[i]);
-    }
-    return out + "\r\n";
-  };
   std::vector<std::string> header(std::begin(kColumns), std::end(kColumns));
   header.push_back("why");
-  std::string out = line(header);
+  std::string out = csv_line(header);
   const nlohmann::json rows = compare_to_json(result).at("rows");
   for (size_t r = 0; r < rows.size(); ++r) {
     std::vector<std::string> cells;
@@ -271,7 +263,7 @@ std::string render_csv(const CompareResult& result) {
       cells.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : dump_json(v));
     }
     cells.push_back(reasons(result.rows[r]));
-    out += line(cells);
+    out += csv_line(cells);
   }
   return out;
 }

@@ -63,4 +63,13 @@ std::string csv_field(const std::string& raw) {
   return out + "\"";
 }
 
+std::string csv_line(const std::vector<std::string>& cells) {
+  std::string line;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i) line += ',';
+    line += csv_field(cells[i]);
+  }
+  return line + "\r\n";
+}
+
 }  // namespace int8attn

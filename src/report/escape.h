@@ -1,6 +1,7 @@
 // Escaping helpers shared by the views.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace int8attn {
 
@@ -11,5 +12,8 @@ inline std::string html_escape(const std::string& text) { return xml_escape(text
 
 // RFC 4180 field: quoted (with "" for ") when it holds a comma, quote, CR or LF.
 std::string csv_field(const std::string& text);
+
+// One RFC 4180 record: the cells as csv_field writes them, joined by commas, ended by CRLF.
+std::string csv_line(const std::vector<std::string>& cells);
 
 }  // namespace int8attn

@@ -327,15 +327,6 @@ std::vector<std::string> csv_row(const Report& r, const CaseResult& c, const Ker
   return row;
 }
 
-std::string csv_line(const std::vector<std::string>& cells) {
-  std::string line;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    if (i) line += ',';
-    line += csv_field(cells[i]);
-  }
-  return line + "\r\n";
-}
-
 std::string render_csv(const Report& r) {
   std::string out = csv_line(csv_columns());
   for (const auto& c : r.cases) {

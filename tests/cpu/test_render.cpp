@@ -485,6 +485,8 @@ TEST(Escape, XmlAndCsv) {
   EXPECT_EQ(csv_field("plain"), "plain");
   EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
   EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_line({"a,b", "", "=1+1"}), "\"a,b\",,'=1+1\r\n");
+  EXPECT_EQ(csv_line({}), "\r\n");
   EXPECT_EQ(parse_report_format("html"), ReportFormat::Html);
   EXPECT_FALSE(parse_report_format("pdf").has_value());
 }
