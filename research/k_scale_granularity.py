@@ -13,6 +13,9 @@ Both aim at the step's per-score K-scale FMUL (64 of the 128-key step's ~733 SAS
   KT32s      KT32 with each 128-key block's keys ranked by their own amax, a thread's group being
              32 keys of one rank quarter (the quantizer would permute K and V alike within the
              block, and the masked steps would read the keys' positions: s56).
+  KT16h      KT32's groups split by the block's halves (keys 0-63, 64-127): two scales a thread,
+             one per half of its n-tiles (s58).
+  KT16s      KT32s with eight rank groups of 16 keys (two a thread; s58).
 KT32's groups follow the S accumulators' layout, not contiguous runs: key j of a 128-key block is in
 group (j % 8) // 2, the quad lane t that holds columns 2t, 2t + 1 of every 8-key n-tile (32 keys).
 research/v_block_scales.py's model otherwise (P128 with FP16 rounding, V per 128 keys, 256 query
@@ -92,6 +95,8 @@ VARIANTS = {
     "KT32": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 4 + (j % 8) // 2)),
     "KT32s": lambda q, k: int8_scores(q, k, sorted_grouped()),
     "KT16": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 8 + j % 8)),
+    "KT16h": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 8 + (j % 128) // 64 * 4 + (j % 8) // 2)),
+    "KT16s": lambda q, k: int8_scores(q, k, sorted_grouped(groups=8)),
     "KT8": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 16 + (j % 128) // 64 * 8 + j % 8)),
     "KT4": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 32 + (j % 128) // 32 * 8 + j % 8)),
 }

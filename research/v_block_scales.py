@@ -20,7 +20,8 @@ the contract's arithmetic, not the kernels' FP32 rounding (the CPU emulation doe
 baseline (P64 Vchan) lands within 0.0005 of the GPU kernels' measured rel L2.
 Inputs: the tool's families in spirit (common/input_families.h): normal; K with 4 outlier
 channels (+20); an attention sink (key 0 += 2 u, every query += 0.5 u); normal at scale 3;
-V with 4 outlier channels, +20 ("v-outlier-channels") or x10 ("v-outlier-channels-x10").
+V with 4 outlier channels, +20 ("v-outlier-channels") or x10 ("v-outlier-channels-x10");
+"outlier-scale": 4 channels of K x20 and the same of Q x5 (s58).
 Usage: research/v_block_scales.py [--d 128] [--rows 256] [--seeds 2] [--families F,...]
                                   [--variants NAME,...] SEQ_KV [SEQ_KV ...]
   variants: P64 Vchan, P64 V64, P128 Vchan, P128 V128, P128 V128 h, P128 V128 scal,
@@ -86,6 +87,10 @@ def inputs(family, seq_kv, d, rows, seed):
         u = rng.standard_normal(d)
         k[0] += 2 * u
         q += 0.5 * u
+    elif family == "outlier-scale":  # the product's outlier-scale defaults (common/input_families.h)
+        ch = rng.choice(d, 4, replace=False)
+        k[:, ch] *= 20
+        q[:, ch] *= 5
     elif family == "normal-scale3":
         q, k, v = 3 * q, 3 * k, 3 * v
     half = lambda x: x.astype(np.float16).astype(np.float64)
