@@ -19,6 +19,8 @@
 #   KB_BUILD_ONLY=1: build the variants and stop (no GPU needed): run it here before a device call,
 #     because kernel_bench's tuning build compiles instances that the product's does not (s26 lost
 #     a device call to a stand-in whose static_assert only those instances met)
+#   A stand-in folder whose files all equal the tree's gets a WARNING first: it builds what "."
+#     builds (its edit left in the working tree makes a "." base the variant itself)
 #   A variant that fails to build (or, with KB_RUN_ONLY, has no binary) is dropped and the others
 #     run; the exit status is then 1. The first variant is the table's base and must build.
 #   KB_RUN_ONLY=1: no builds: run the kb-NAME binaries already in $OUT (KB_BUILD_ONLY's, made
@@ -45,6 +47,23 @@ if [ ${#names[@]} -eq 0 ] || [ ${#modes[@]} -eq 0 ]; then
 fi
 out="${OUT:-kernel-ab-out}"
 mkdir -p "$out"
+# A stand-in whose files all equal the tree's builds what "." builds: the A/B would compare a
+# variant with itself (s58 lost two calls so, the variant's edit left in the tree). Say so first.
+for i in "${!names[@]}"; do
+  spec=${specs[$i]}
+  [[ $spec == -D* || $spec == . || ! -d $spec ]] && continue
+  same=1 any=0
+  while IFS= read -r -d '' f; do
+    rel=${f#"$spec"/}
+    [[ $rel == .kernel-land-standin ]] && continue
+    any=1
+    cmp -s "$f" "$rel" || { same=0; break; }
+  done < <(find "$spec" -type f -print0)
+  if [ $any = 1 ] && [ $same = 1 ]; then
+    echo "WARNING: variant ${names[$i]} ($spec): every file equals the tree's, so it builds what '.' builds;" \
+      "a '.' variant would measure the same code (is its edit still in the tree?)" | tee /dev/stderr
+  fi
+done
 arch="${KB_ARCH:-90a}"
 prefix="${KB_PREFIX:-}"
 if [ -z "$prefix" ] && [ -x .deps/unpack.sh ]; then prefix=$(.deps/unpack.sh); fi
