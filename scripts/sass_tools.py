@@ -56,6 +56,10 @@
                                               on one warp's issue time when nothing waits on a scoreboard)
                                               and the instructions that wait on a scoreboard
 
+SASS_LOOP_LEN=N (loop-stalls, loop-stall-matrix): the steady loop is instead the loop with an MMA
+of about N instructions (within 10%) that holds the most samples: for exports where another loop
+holds more, e.g. a probe whose idle consumers spin on the ring (docs/perf-log.md s58).
+
 SASS is `cuobjdump -sass OBJ` output (the instruction words included); FUNC is any substring of
 the mangled function name, e.g. KernelIdE2ELi128ELb0ELb0ELi1E for int8-qk's warp-specialized
 head_dim-128 kernel. Example:
@@ -66,6 +70,7 @@ head_dim-128 kernel. Example:
 """
 import collections
 import functools
+import os
 import re
 import signal
 import subprocess
@@ -314,6 +319,13 @@ def steady_loop(header, rows):
     loops = [(sum(samples[first:last + 1]), first, last) for first, last in _mma_spans(header, rows)]
     if not loops:
         raise SystemExit("no loop with an MMA instruction")
+    if os.environ.get("SASS_LOOP_LEN"):
+        want = int(os.environ["SASS_LOOP_LEN"])
+        fits = [l for l in loops if abs(l[2] - l[1] + 1 - want) <= max(1, want // 10)]
+        if not fits:
+            sizes = sorted({l[2] - l[1] + 1 for l in loops})
+            raise SystemExit(f"no loop with an MMA of about {want} instructions (SASS_LOOP_LEN); loop sizes: {sizes}")
+        return max(fits)[1:]
     best = max(loops)
     inner = [l for l in loops if best[1] <= l[1] and l[2] <= best[2] and l != best and l[0] >= 0.8 * best[0]]
     return min(inner, key=lambda l: l[2] - l[1])[1:] if inner else best[1:]

@@ -53,6 +53,24 @@ if(INT8ATTN_PYTHON3_AB)
                    ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-sample.csv)
   set_tests_properties(scripts.sass_tools_loop_stall_matrix PROPERTIES LABELS cpu
     PASS_REGULAR_EXPRESSION "4 instructions. % of the loop's 100 samples.*wait +55\\.0 +40\\.0 +0\\.0 +15\\.0 +0\\.0.*short_sb +30\\.0 +0\\.0 +30\\.0")
+  # SASS_LOOP_LEN picks the step loop by its size where an outer loop holds more samples (a
+  # probe's idle consumers spinning on the ring inside the tile loop): without it the 7-line tile
+  # loop is the steady one, with it the 4-line step loop; a size no loop has is refused.
+  add_test(NAME scripts.sass_tools_loop_len_default
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py loop-stall-matrix
+                   ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-probe-sample.csv)
+  set_tests_properties(scripts.sass_tools_loop_len_default PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "7 instructions. % of the loop's 400 samples.*long_sb +75\\.0")
+  add_test(NAME scripts.sass_tools_loop_len
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py loop-stall-matrix
+                   ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-probe-sample.csv)
+  set_tests_properties(scripts.sass_tools_loop_len PROPERTIES LABELS cpu ENVIRONMENT "SASS_LOOP_LEN=4"
+    PASS_REGULAR_EXPRESSION "4 instructions. % of the loop's 100 samples.*wait +55\\.0 +40\\.0")
+  add_test(NAME scripts.sass_tools_loop_len_missing
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/sass_tools.py loop-stall-matrix
+                   ${CMAKE_SOURCE_DIR}/tests/data/ncu-source-probe-sample.csv)
+  set_tests_properties(scripts.sass_tools_loop_len_missing PROPERTIES LABELS cpu ENVIRONMENT "SASS_LOOP_LEN=30"
+    WILL_FAIL TRUE)
   # scripts/sass_tools.py chain on a made-up cuobjdump listing: the step loop found from its
   # backward branch, and the instructions from its full wgmma wait to the 1st, 32nd and last ex2.
   add_test(NAME scripts.sass_tools_chain
