@@ -50,7 +50,7 @@ mkdir -p "$out"
 # A stand-in whose files all equal the tree's builds what "." builds: the A/B would compare a
 # variant with itself (s58 lost two calls so, the variant's edit left in the tree). Say so first.
 for i in "${!names[@]}"; do
-  spec=${specs[$i]}
+  spec=${specs[$i]%/}
   [[ $spec == -D* || $spec == . || ! -d $spec ]] && continue
   same=1 any=0
   while IFS= read -r -d '' f; do

@@ -320,7 +320,10 @@ def steady_loop(header, rows):
     if not loops:
         raise SystemExit("no loop with an MMA instruction")
     if os.environ.get("SASS_LOOP_LEN"):
-        want = int(os.environ["SASS_LOOP_LEN"])
+        try:
+            want = int(os.environ["SASS_LOOP_LEN"])
+        except ValueError:
+            raise SystemExit(f"SASS_LOOP_LEN={os.environ['SASS_LOOP_LEN']!r}: expected a count of instructions")
         fits = [l for l in loops if abs(l[2] - l[1] + 1 - want) <= max(1, want // 10)]
         if not fits:
             sizes = sorted({l[2] - l[1] + 1 for l in loops})
