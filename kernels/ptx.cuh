@@ -94,14 +94,11 @@ __device__ __forceinline__ uint32_t pack_low_bytes(uint32_t w0, uint32_t w1, uin
 }
 // Two P codes through FP16 (numerics.h p_codes_through_fp16): half(t) + 1024 for t = levels * p
 // in [0, 255], whose bits are 0x6400 + rint(half(t)) (halves in [1024, 2048) are spaced 1
-// apart), so the codes are bytes 0 and 2 of the word (lo in the low half). numerics.h
+// apart), so the codes are bytes 0 and 2 of the word (t's low half in the low one). numerics.h
 // p_code_half_carrier is the host's.
 __device__ __forceinline__ uint32_t p_code_pair_of_half2(__half2 t) {
   const __half2 carriers = __hadd2(t, __float2half2_rn(1024.f));
   return *reinterpret_cast<const uint32_t*>(&carriers);
-}
-__device__ __forceinline__ uint32_t p_code_pair_fp16(float lo, float hi) {
-  return p_code_pair_of_half2(__floats2half2_rn(lo, hi));
 }
 __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
   const __half2 h = __floats2half2_rn(lo, hi);
