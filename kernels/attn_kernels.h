@@ -175,6 +175,9 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 // INT8 QK^T with FP16 P·V (int8-qk); v is the FP16 V. Requires cfg.kv_block == 64 like
 // int8-fa; the Hopper kernel steps its online softmax every 128 keys instead (P is relative
 // to the running max there, so the step changes only P's FP16 rounding: int8qk_softmax_keys).
+// qk.ws_counters: a tile walk's counter, as fp16_flash_attention's tile_counter, for a kernel
+// that claims its tiles (none of int8-qk's yet: docs/perf-log.md s59); quantized_sizes
+// allocates it with V only.
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                    const QuantizedQKV& qk, const __half* v, __half* out,
                                    cudaStream_t stream);
@@ -186,9 +189,12 @@ int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg);
 // The same for fp16-fa (fp16_flash_attention): 128 on Hopper's warp-specialized kernel, else 64.
 int fp16_softmax_keys(const AttnDims& dims);
 
-// FP16 flash attention with the same tiling (fp16-fa).
+// FP16 flash attention with the same tiling (fp16-fa). tile_counter: one zeroed word that
+// Hopper's kernel at head_dim 128 uses to claim causal tiles one at a time (every launch leaves
+// it zero; one launch at a time per counter); nullptr deals them round robin.
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k,
-                                 const __half* v, __half* out, cudaStream_t stream);
+                                 const __half* v, __half* out, cudaStream_t stream,
+                                 uint32_t* tile_counter = nullptr);
 
 // FusedTuning, the development knobs: kernels/fused_tuning.h.
 void set_fused_tuning(const FusedTuning& tuning);

@@ -317,6 +317,14 @@ int fp16_softmax_keys(const AttnDims& dims) {
   return ws_runs ? fa::kWsQkKeys : fa::kBlockN;
 }
 
+// int8-qk's and fp16-fa's workspace: the tile walk's counter (nullptr: round robin).
+static fa::WsWorkspace walk_workspace(uint32_t* tile_counter) {
+  fa::WsWorkspace workspace;
+  workspace.counters = tile_counter;
+  workspace.dynamic_tiles = tuning().dynamic_tiles;
+  return workspace;
+}
+
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qk,
                                    const __half* v, __half* out, cudaStream_t stream) {
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
@@ -326,7 +334,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
   p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Int8QK, [&] {
     return fa::launch_int8qk_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, cfg.l_from_quantized_p,
-                                tuning().ws_schedule, tuning().tile_order, stream);
+                                tuning().ws_schedule, tuning().tile_order, walk_workspace(qk.ws_counters), stream);
   });
   if (ws) return *ws;
   const InstanceKey key = instance_key(Variant::Int8QK, dims, false, cfg.l_from_quantized_p);
@@ -334,7 +342,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 }
 
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k, const __half* v,
-                                 __half* out, cudaStream_t stream) {
+                                 __half* out, cudaStream_t stream, uint32_t* tile_counter) {
   if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   p.q = q;
@@ -343,7 +351,7 @@ cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __
   p.k_rows = p.v_rows = dims.seq_kv;
   const auto ws = try_ws(dims, Variant::Fp16Flash, [&] {
     return fa::launch_fp16_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, tuning().ws_schedule,
-                              tuning().tile_order, stream);
+                              tuning().tile_order, walk_workspace(tile_counter), stream);
   });
   if (ws) return *ws;
   const InstanceKey key = instance_key(Variant::Fp16Flash, dims, false, false);

@@ -292,7 +292,7 @@ struct Bench {
     switch (spec.kernel) {
       case KernelId::Int8Full: return int8_flash_attention(dims, cfg, qkv, out, nullptr, q_fp16);
       case KernelId::Int8QK: return int8qk_flash_attention(dims, cfg, qkv, v, out, nullptr);
-      case KernelId::Fp16Flash: return fp16_flash_attention(dims, q, k, v, out, nullptr);
+      case KernelId::Fp16Flash: return fp16_flash_attention(dims, q, k, v, out, nullptr, qkv.ws_counters);
       default: return cudaErrorInvalidValue;
     }
   }

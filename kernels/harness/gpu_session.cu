@@ -136,6 +136,7 @@ struct OpState {
   std::unique_ptr<ReferenceAttention> reference;
   DeviceBuffer<uint8_t> quant_storage;
   kernels::QuantizedQKV quant;
+  DeviceBuffer<uint32_t> tile_counter;  // Fp16Flash: its tile walk's (the INT8 ops': quant.ws_counters)
   DeviceBuffer<uint8_t> fp8_storage;  // Fp8Cudnn: e4m3 Q/K/V/O and the scales
   cudnn::Fp8Qkv fp8;
   uint8_t* fp8_out = nullptr;
@@ -261,7 +262,8 @@ struct GpuSession::Impl {
         CUDA_CHECK(kernels::int8qk_flash_attention(dims, cfg, s.quant, v.get(), s.out_f16.get(), stream));
         break;
       case KernelId::Fp16Flash:
-        CUDA_CHECK(kernels::fp16_flash_attention(dims, q.get(), k.get(), v.get(), s.out_f16.get(), stream));
+        CUDA_CHECK(kernels::fp16_flash_attention(dims, q.get(), k.get(), v.get(), s.out_f16.get(), stream,
+                                                 s.tile_counter.get()));
         break;
       case KernelId::Fp16Cudnn:
         sdpa->run(dims, cudnn::SdpaPrecision::Fp16, {q.get(), k.get(), v.get(), s.out_f16.get(), nullptr},
@@ -313,6 +315,10 @@ struct GpuSession::Impl {
       const RefusedAllocations refused(alloc, injected(InjectedFault::OutOfMemory, op));
       if (op == KernelId::Reference) s.reference = std::make_unique<ReferenceAttention>(alloc, dims, settings.reference);
       if (is_int8(op)) allocate_quantized(s, op == KernelId::Int8Full);
+      if (op == KernelId::Fp16Flash) {  // zero, as every launch leaves it
+        s.tile_counter = DeviceBuffer<uint32_t>(alloc, 1);
+        CUDA_CHECK(cudaMemsetAsync(s.tile_counter.get(), 0, sizeof(uint32_t), stream));
+      }
       if (op == KernelId::Fp8Cudnn) allocate_fp8(s);
       if (cudnn_workspace > 0) s.cudnn_workspace = DeviceBuffer<uint8_t>(alloc, cudnn_workspace);
     }

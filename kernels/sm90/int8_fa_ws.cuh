@@ -196,8 +196,11 @@ struct WsShape {
   // WsParams::tile_counter is set, claims them one at a time, so that a CTA done early takes the
   // next tile: +3.5 to +7.1% on causal rows (kernel_bench, H200, docs/perf-log.md s29). The
   // others keep round robin and their own count of it: at 64 the same walk cost the kernel 3-4%
-  // on full rows (its step's order moved) for no gain on causal ones.
-  static constexpr bool kDynamicTiles = kInt8PV && kKeys == 128 && kD == 128;
+  // on full rows (its step's order moved) for no gain on causal ones. fp16-fa at head_dim 128
+  // (two consumers in ping-pong, ws_walk_tiles) claims its tiles the same way: causal +6 to +16%
+  // on the H100 from 4K keys, its step's SASS unchanged. Not int8-qk: the same walk moved its
+  // step (636 -> 649 SASS) and cost 3-7% on full rows (docs/perf-log.md s59).
+  static constexpr bool kDynamicTiles = kD == 128 && (kInt8PV ? kKeys == 128 : kFp16QK);
   // The quantizer's Q in the kernel that can fuse it (fused_q off): the producer's TMA brings
   // each tile's Q scales into its slot with the codes (WsParams::q_scale_map), where the
   // quantizing warps put them with fused_q, so that no consumer waits on a global load at its
@@ -932,7 +935,14 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
       if (n_blocks > 0) prologue(ring);
     }
     if (n_blocks > 0) steps(ring, work);
-    const int64_t next_tile = tile + gridDim.x;
+    // kDynamicTiles with a counter: the producer names the next item in its Q slot (the walk's
+    // end past n_tiles); round robin keeps its own count, whose walk the full rows measured with.
+    int64_t next_tile = tile + gridDim.x;
+    if (W::kDynamicTiles && p.tile_counter != nullptr) {
+      const Ring next_q(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
+      next_q.wait_q(tile_iter + 1);
+      next_tile = next_q.q_item();
+    }
     bool switched = false;
     float next_q_scale[2];
     int64_t next_first_row = 0;

@@ -54,13 +54,15 @@ cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_hea
                              cudaStream_t stream);
 
 // int8-qk (FP16 V, `base.v` as it lies in memory) on the same skeleton; cudaErrorNotSupported
-// as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule().
+// as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule(). workspace: the walk's
+// counter and dynamic_tiles alone, for a kernel of WsShape::kDynamicTiles (none of int8-qk's yet).
 cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_heads, bool l_from_q, int schedule,
-                             int tile_order, cudaStream_t stream);
+                             int tile_order, const WsWorkspace& workspace, cudaStream_t stream);
 
 // fp16-fa (FP16 Q, K, V as they lie in memory) on the same skeleton: FP16 S by wgmma, no K
 // scales; cudaErrorNotSupported as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule().
+// workspace: as int8-qk's; at head_dim 128 a counter lets causal tiles be claimed one at a time.
 cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, int tile_order,
-                           cudaStream_t stream);
+                           const WsWorkspace& workspace, cudaStream_t stream);
 
 }  // namespace int8attn::kernels::fa

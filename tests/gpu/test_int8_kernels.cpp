@@ -939,6 +939,53 @@ TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
   }
 }
 
+// fp16-fa's warp-specialized kernel at head_dim 128 given a tile counter (fp16_flash_attention's
+// tile_counter): causal tiles claimed one at a time (the rule), full rows forced, against the
+// same kernel dealing them round robin (no counter, and a counter with dynamic_tiles 0). Each
+// tile is one CTA's whole work either way, so the same bits, and round robin's match the
+// emulation. Bottom-right causal with seq_q < seq_kv and seq_q > seq_kv (rows that see no key),
+// GQA, a short last query block, more tiles than SMs; seq_q 1 (the walk's end alone). Three
+// claimed runs in a row, each leaving the counter zero, or the next would walk fewer tiles and
+// the poison would show.
+TEST(GpuInt8Kernels, Fp16DynamicTilesGiveTheRoundRobinOutput) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  for (const AttnDims& dims :
+       {make_dims(1, 72, 8, 700, 1000, 128, true), make_dims(2, 36, 6, 900, 700, 128, true),
+        make_dims(1, 72, 8, 320, 1100, 128, false), make_dims(1, 4, 2, 1, 600, 128, true)}) {
+    DeviceProblem prob(dims, QuantConfig{}, normal_input(53));
+    uint32_t* const counter = prob.qkv.ws_counters;  // zeroed with the problem
+    ASSERT_NE(counter, nullptr);
+    auto run = [&](uint32_t* tile_counter, const std::string& what) {
+      prob.poison_output();
+      const cudaError_t err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(),
+                                                            prob.v.as<__half>(), prob.out.as<__half>(), nullptr,
+                                                            tile_counter);
+      EXPECT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+      EXPECT_EQ(download(counter, 1)[0], 0u) << what << ": the counter a launch leaves";
+      return prob.output();
+    };
+    std::vector<float> round_robin;
+    {
+      const TileOrder walk(-1, 0, -1, 1);
+      const std::string what = "fp16-fa " + describe(dims) + " without a counter";
+      round_robin = run(nullptr, what);
+      expect_matches_emulation(round_robin,
+                               cpu::fp16_flash_attention_host(dims, kernels::fp16_softmax_keys(dims), prob.host.q,
+                                                              prob.host.k, prob.host.v),
+                               what);
+    }
+    for (const int dynamic : {0, dims.causal ? -1 : 1}) {
+      const TileOrder walk(-1, 0, dynamic, 1);
+      for (int r = 0; r < (dynamic == 0 ? 1 : 3); ++r) {
+        const std::string what =
+            "fp16-fa " + describe(dims) + " dynamic_tiles " + std::to_string(dynamic) + " run " + std::to_string(r);
+        EXPECT_EQ(bit_differences(run(counter, what), round_robin), 0) << what << ": outputs that differ from round robin's";
+      }
+    }
+  }
+}
+
 // int8-fa's 128-key kernel at head_dim 128 on tiles whose rows are all the first consumer's (a
 // head's last query block of at most 64 rows, seq_q 1), where the other two consumers pass every
 // block (and research/patches/issue10-short-tile-key-split.patch would split the keys among the
