@@ -197,9 +197,10 @@ struct WsShape {
   // next tile: +3.5 to +7.1% on causal rows (kernel_bench, H200, docs/perf-log.md s29). The
   // others keep round robin and their own count of it: at 64 the same walk cost the kernel 3-4%
   // on full rows (its step's order moved) for no gain on causal ones. fp16-fa at head_dim 128
-  // (two consumers in ping-pong, ws_walk_tiles) claims its tiles the same way: causal +6 to +16%
-  // on the H100 from 4K keys, its step's SASS unchanged. Not int8-qk: the same walk moved its
-  // step (636 -> 649 SASS) and cost 3-7% on full rows (docs/perf-log.md s59).
+  // (two consumers in ping-pong, ws_walk_tiles) claims its tiles the same way: causal +5.5 to
+  // +12.3% on the H100 from 4K keys, its step's SASS unchanged. Not int8-qk (the same walk moved
+  // its step, 636 -> 649 SASS: full rows 3-7% slower) nor fp16-fa at 64 (455 -> 459: full rows
+  // 1-2% slower, causal +0.6 to +5.1%) (docs/perf-log.md s59).
   static constexpr bool kDynamicTiles = kD == 128 && (kInt8PV ? kKeys == 128 : kFp16QK);
   // The quantizer's Q in the kernel that can fuse it (fused_q off): the producer's TMA brings
   // each tile's Q scales into its slot with the codes (WsParams::q_scale_map), where the
