@@ -946,7 +946,8 @@ TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
 // emulation. Bottom-right causal with seq_q < seq_kv and seq_q > seq_kv (rows that see no key),
 // GQA, a short last query block, more tiles than SMs; seq_q 1 (the walk's end alone). Three
 // claimed runs in a row, each leaving the counter zero, or the next would walk fewer tiles and
-// the poison would show.
+// the poison would show; and a counter that does not start at zero shows (so the claimed walk
+// is the one that ran).
 TEST(GpuInt8Kernels, Fp16DynamicTilesGiveTheRoundRobinOutput) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
@@ -982,6 +983,23 @@ TEST(GpuInt8Kernels, Fp16DynamicTilesGiveTheRoundRobinOutput) {
             "fp16-fa " + describe(dims) + " dynamic_tiles " + std::to_string(dynamic) + " run " + std::to_string(r);
         EXPECT_EQ(bit_differences(run(counter, what), round_robin), 0) << what << ": outputs that differ from round robin's";
       }
+    }
+    // The claimed walk reads the counter: started at 5 (a counter a failed launch could leave),
+    // the first five claimed tiles are never walked and their rows keep the poison, where round
+    // robin would not notice. Where the 128-row tiles outnumber the CTAs (one an SM) by more than five.
+    int sms = 0;
+    ASSERT_EQ(kernels::fa::current_device_sms(sms), cudaSuccess);
+    if (dims.causal && dims.batch * dims.heads * ((dims.seq_q + 127) / 128) > sms + 5) {
+      const TileOrder walk(-1, 0, -1, 1);
+      const uint32_t five = 5;
+      ASSERT_EQ(cudaMemcpy(counter, &five, sizeof five, cudaMemcpyHostToDevice), cudaSuccess);
+      prob.poison_output();
+      ASSERT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                              prob.out.as<__half>(), nullptr, counter),
+                cudaSuccess);
+      EXPECT_GT(bit_differences(prob.output(), round_robin), 0)
+          << "fp16-fa " << describe(dims) << ": a counter started at 5 walked every tile (is it read?)";
+      ASSERT_EQ(cudaMemset(counter, 0, sizeof(uint32_t)), cudaSuccess);
     }
   }
 }
