@@ -898,6 +898,14 @@ TEST(GpuInt8Kernels, DependentLaunchWaitsForTheQuantizer) {
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
 
+// The shapes of the claimed (dynamic) tile walks' tests: bottom-right causal with seq_q < seq_kv
+// and seq_q > seq_kv (rows that see no key), GQA, short last query blocks, more tiles than SMs;
+// full rows (the walk forced); seq_q 1 (no claim but the walk's end).
+std::vector<AttnDims> claimed_walk_shapes() {
+  return {make_dims(1, 72, 8, 700, 1000, 128, true), make_dims(2, 36, 6, 900, 700, 128, true),
+          make_dims(1, 72, 8, 320, 1100, 128, false), make_dims(1, 4, 2, 1, 600, 128, true)};
+}
+
 // int8-fa's 128-key kernel at head_dim 128 with its tiles claimed one at a time
 // (WsParams::tile_counter) against round robin: each tile is one CTA's whole work either way,
 // so the outputs are the same bits, whichever CTA ran a tile. Causal (the rule's case;
@@ -909,9 +917,7 @@ TEST(GpuInt8Kernels, DependentLaunchWaitsForTheQuantizer) {
 TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
-  for (const AttnDims& dims :
-       {make_dims(1, 72, 8, 700, 1000, 128, true), make_dims(2, 36, 6, 900, 700, 128, true),
-        make_dims(1, 72, 8, 320, 1100, 128, false), make_dims(1, 4, 2, 1, 600, 128, true)}) {
+  for (const AttnDims& dims : claimed_walk_shapes()) {
     const QuantConfig cfg = wide_blocks();
     DeviceProblem prob(dims, cfg, normal_input(43));
     prob.quantize();
@@ -951,9 +957,7 @@ TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
 TEST(GpuInt8Kernels, Fp16DynamicTilesGiveTheRoundRobinOutput) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
-  for (const AttnDims& dims :
-       {make_dims(1, 72, 8, 700, 1000, 128, true), make_dims(2, 36, 6, 900, 700, 128, true),
-        make_dims(1, 72, 8, 320, 1100, 128, false), make_dims(1, 4, 2, 1, 600, 128, true)}) {
+  for (const AttnDims& dims : claimed_walk_shapes()) {
     DeviceProblem prob(dims, QuantConfig{}, normal_input(53));
     uint32_t* const counter = prob.qkv.ws_counters;  // zeroed with the problem
     ASSERT_NE(counter, nullptr);
