@@ -253,15 +253,6 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
                            params);
 }
 
-// The FP16-P·V kernels' part of a workspace: the walk's counter and dynamic_tiles (they split
-// nothing, and nothing they launch after is a programmatic primary).
-WsWorkspace ws_walk_only(const WsWorkspace& workspace) {
-  WsWorkspace walk;
-  walk.counters = workspace.counters;
-  walk.dynamic_tiles = workspace.dynamic_tiles;
-  return walk;
-}
-
 bool ws_runs(const Params& base, int64_t batch_heads) {
   return ws_supports(base.seq_q, base.k_rows, batch_heads, base.group_tokens);
 }
@@ -272,10 +263,9 @@ cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads
                            const WsWorkspace& workspace, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Fp16Flash, head_dim);
-  const WsWorkspace walk_only = ws_walk_only(workspace);
 #define INT8ATTN_TRY_WS_FP16(D, S) \
   if (head_dim == D && schedule == S)  \
-    return launch<Variant::Fp16Flash, D, false, false, S>(base, batch_heads, tile_order, stream, walk_only);
+    return launch<Variant::Fp16Flash, D, false, false, S>(base, batch_heads, tile_order, stream, workspace);
   INT8ATTN_WS_FP16_INSTANCES(INT8ATTN_TRY_WS_FP16)
 #undef INT8ATTN_TRY_WS_FP16
   return cudaErrorNotSupported;
@@ -301,10 +291,9 @@ cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_hea
                              int tile_order, const WsWorkspace& workspace, cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Int8QK, head_dim);
-  const WsWorkspace walk_only = ws_walk_only(workspace);
 #define INT8ATTN_TRY_WS_QK(D, LQ, S)                      \
   if (head_dim == D && l_from_q == LQ && schedule == S) \
-    return launch<Variant::Int8QK, D, false, LQ, S>(base, batch_heads, tile_order, stream, walk_only);
+    return launch<Variant::Int8QK, D, false, LQ, S>(base, batch_heads, tile_order, stream, workspace);
   INT8ATTN_WS_QK_INSTANCES(INT8ATTN_TRY_WS_QK)
 #undef INT8ATTN_TRY_WS_QK
   return cudaErrorNotSupported;

@@ -939,10 +939,10 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
     // kDynamicTiles with a counter: the producer names the next item in its Q slot (the walk's
     // end past n_tiles); round robin keeps its own count, whose walk the full rows measured with.
     int64_t next_tile = tile + gridDim.x;
+    const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
     if (W::kDynamicTiles && p.tile_counter != nullptr) {
-      const Ring next_q(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
-      next_q.wait_q(tile_iter + 1);
-      next_tile = next_q.q_item();
+      next_ring.wait_q(tile_iter + 1);
+      next_tile = next_ring.q_item();
     }
     bool switched = false;
     float next_q_scale[2];
@@ -954,7 +954,6 @@ __device__ __forceinline__ void ws_walk_tiles(const WsParams& p, char* smem, con
       next_first_row = next_work.m0 + warp_row;
     }
     if (switched) {
-      const Ring next_ring(smem, bar, ring_base + n_blocks, tile_iter + 1, cg, lane);
       q_ready(next_ring, tile_iter + 1, next_q_scale);
       float l_final[2];
       step(ring, n_blocks - 1, next_ring, 0, 0,
