@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|wsprofile-wide16k|wsprofile-kt16k|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
+// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|wsprofile-wide16k|wsprofile-kt16k|wsprofile-fp16-4k|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -455,6 +455,10 @@ int main(int argc, char** argv) {
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
   } else if (mode == "wsprofile-wide") {  // one launch of int8-fa's 128-key kernel, Q fused (the product from 2K), 4K d128
     kinds = {Kind::Int8FaU8WsWide};
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
+  } else if (mode == "wsprofile-fp16-4k") {  // fp16-fa's ping-pong kernel at 4K d128, one causal launch then one full: where causal's rows lose against full ones
+    kinds = {Kind::Fp16FaWsPP};
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
   } else if (mode == "profile") {  // one launch of each kernel for ncu
     kinds = {Kind::Int8FaU8, Kind::Fp16Fa};
