@@ -43,9 +43,10 @@ struct FusedTuning {
                           // of 1 or 2 consumers' 64 rows instead of 192-row tiles (full rows,
                           // small grids): -1 the rule, 0 never, 1 or 2 those wherever a head
                           // can be (kernels/sm90/ws_retile.h)
-  int dynamic_tiles = -1; // Hopper's kernels at head_dim 128 (int8-fa's 128-key one and fp16-fa's),
-                          // tiles claimed one at a time instead of round robin: -1 on
-                          // causal rows, 0 never, 1 wherever no tile is split
+  int dynamic_tiles = -1; // Hopper's kernels at head_dim 128 (int8-fa's 128-key one,
+                          // fp16-fa's and int8-qk's), tiles claimed one at a time instead
+                          // of round robin: -1 on causal rows, 0 never, 1 wherever no tile
+                          // is split
                           // (kernels/sm90/ws_tile_order.h ws_dynamic_tiles)
   int dependent_launch = -1;  // int8-fa's warp-specialized kernels launched as programmatic
                               // dependents of the quantizer's last launch (WsWorkspace::dependent):

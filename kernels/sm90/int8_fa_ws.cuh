@@ -198,10 +198,12 @@ struct WsShape {
   // others keep round robin and their own count of it: at 64 the same walk cost the kernel 3-4%
   // on full rows (its step's order moved) for no gain on causal ones. fp16-fa at head_dim 128
   // (two consumers in ping-pong, ws_walk_tiles) claims its tiles the same way: causal +5.5 to
-  // +12.3% on the H100 from 4K keys, its step's SASS unchanged. Not int8-qk (the same walk moved
-  // its step, 636 -> 649 SASS: full rows 3-7% slower) nor fp16-fa at 64 (455 -> 459: full rows
-  // 1-2% slower, causal +0.6 to +5.1%) (docs/perf-log.md s59).
-  static constexpr bool kDynamicTiles = kD == 128 && (kInt8PV ? kKeys == 128 : kFp16QK);
+  // +12.3% on the H100 from 4K keys, its step's SASS unchanged (docs/perf-log.md s59); and so
+  // does int8-qk's ping-pong kernel, with 32-bit descriptor adds (kDescLowAdds), without which
+  // the walk moved its step (636 -> 649 SASS, full rows 3-7% slower): causal +3.0 to +8.3% on the
+  // H100, full rows within 1.5% (640 SASS; s60). Not fp16-fa at 64 (three consumers: 455 -> 459,
+  // full rows 1-2% slower, causal +0.6 to +5.1%).
+  static constexpr bool kDynamicTiles = kD == 128 && (kInt8PV ? kKeys == 128 : kConsumers == 2);
   // The quantizer's Q in the kernel that can fuse it (fused_q off): the producer's TMA brings
   // each tile's Q scales into its slot with the codes (WsParams::q_scale_map), where the
   // quantizing warps put them with fused_q, so that no consumer waits on a global load at its
@@ -645,11 +647,12 @@ struct WsConsumerRing {
         q_desc_lo(gmma_desc_lo(smem_base + q_slot * W::kQBytes + cg * 64 * W::kQKRowBytes)),
         ring_address(gmma_desc_lo(smem_base + W::kRingOffset, 0)) {}
   // int8-fa moves its descriptors by 32-bit adds on the low word (kernel +1-3% on the H200);
-  // int8-qk and fp16-fa by 64-bit adds on the whole descriptor: the 32-bit form measured 1-5%
-  // slower for int8-qk (ptxas's schedule of its loop moved; docs/perf-log.md desc32).
-  // int8-qk's serial kernel (head_dim 64) takes the 32-bit form too, as it was measured (at 128
-  // the whole descriptors held in vector registers through the serial step spilled).
-  static constexpr bool kDescLowAdds = W::kInt8PV || (W::kConsumers == 3 && !W::kFp16QK);
+  // fp16-fa by 64-bit adds on the whole descriptor. int8-qk takes the 32-bit form too: alone it
+  // measured 1-5% slower (docs/perf-log.md desc32), but with the claimed walk (kDynamicTiles) it
+  // keeps the step at 640 SASS where 64-bit adds make 649 (s60). Its serial kernel (head_dim 64)
+  // took it as it was measured (at 128 the whole descriptors held in vector registers through the
+  // serial step spilled).
+  static constexpr bool kDescLowAdds = W::kInt8PV || !W::kFp16QK;
   static_assert(W::kStageBytes % 16 == 0 && W::kKBytes % 16 == 0, "descriptor offsets in 16-byte units");
   // kDescLowAdds: the low descriptor word (ptx.cuh gmma_desc_lo) of block blk's slot plus `bytes`
   // (its V tile: W::kKBytes).

@@ -945,64 +945,91 @@ TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
   }
 }
 
-// fp16-fa's warp-specialized kernel at head_dim 128 given a tile counter (fp16_flash_attention's
-// tile_counter): causal tiles claimed one at a time (the rule), full rows forced, against the
-// same kernel dealing them round robin (no counter, and a counter with dynamic_tiles 0). Each
-// tile is one CTA's whole work either way, so the same bits, and round robin's match the
-// emulation. Bottom-right causal with seq_q < seq_kv and seq_q > seq_kv (rows that see no key),
-// GQA, a short last query block, more tiles than SMs; seq_q 1 (the walk's end alone). Three
-// claimed runs in a row, each leaving the counter zero, or the next would walk fewer tiles and
-// the poison would show; and a counter that does not start at zero shows (so the claimed walk
-// is the one that ran).
+// An FP16-P·V kernel at head_dim 128 (fp16-fa's, int8-qk's) given a tile counter: causal tiles
+// claimed one at a time (the rule), full rows forced, against the same kernel dealing them round
+// robin (no counter, and a counter with dynamic_tiles 0). Each tile is one CTA's whole work either
+// way, so the same bits, and round robin's match the emulation. launch(counter) runs the kernel
+// with the walk's counter (nullptr: none). Three claimed runs in a row, each leaving the counter
+// zero, or the next would walk fewer tiles and the poison would show; and a counter that does not
+// start at zero shows (so the claimed walk is the one that ran).
+template <class Launch>
+void expect_claimed_walk_is_round_robin(const std::string& name, const AttnDims& dims, DeviceProblem& prob,
+                                        Launch&& launch, const std::vector<float>& emulation) {
+  uint32_t* const counter = prob.qkv.ws_counters;  // zeroed with the problem
+  ASSERT_NE(counter, nullptr);
+  auto run = [&](uint32_t* tile_counter, const std::string& what) {
+    prob.poison_output();
+    const cudaError_t err = launch(tile_counter);
+    EXPECT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+    EXPECT_EQ(download(counter, 1)[0], 0u) << what << ": the counter a launch leaves";
+    return prob.output();
+  };
+  std::vector<float> round_robin;
+  {
+    const TileOrder walk(-1, 0, -1, 1);
+    const std::string what = name + " " + describe(dims) + " without a counter";
+    round_robin = run(nullptr, what);
+    expect_matches_emulation(round_robin, emulation, what);
+  }
+  for (const int dynamic : {0, dims.causal ? -1 : 1}) {
+    const TileOrder walk(-1, 0, dynamic, 1);
+    for (int r = 0; r < (dynamic == 0 ? 1 : 3); ++r) {
+      const std::string what =
+          name + " " + describe(dims) + " dynamic_tiles " + std::to_string(dynamic) + " run " + std::to_string(r);
+      EXPECT_EQ(bit_differences(run(counter, what), round_robin), 0) << what << ": outputs that differ from round robin's";
+    }
+  }
+  // The claimed walk reads the counter: started at 5 (a counter a failed launch could leave),
+  // the first five claimed tiles are never walked and their rows keep the poison, where round
+  // robin would not notice. Where the 128-row tiles outnumber the CTAs (one an SM) by more than five.
+  int sms = 0;
+  ASSERT_EQ(kernels::fa::current_device_sms(sms), cudaSuccess);
+  if (dims.causal && dims.batch * dims.heads * ((dims.seq_q + 127) / 128) > sms + 5) {
+    // Its claims 5 .. n_tiles - 1 still wrap the counter back to zero, as run() checks.
+    const TileOrder walk(-1, 0, -1, 1);
+    const uint32_t five = 5;
+    ASSERT_EQ(cudaMemcpy(counter, &five, sizeof five, cudaMemcpyHostToDevice), cudaSuccess);
+    const std::string what = name + " " + describe(dims) + " with a counter started at 5";
+    EXPECT_GT(bit_differences(run(counter, what), round_robin), 0) << what << ": every tile walked (is it read?)";
+    ASSERT_EQ(cudaMemset(counter, 0, sizeof(uint32_t)), cudaSuccess);
+  }
+}
+
+// fp16-fa's claimed walk (fp16_flash_attention's tile_counter) on the claimed walks' shapes.
 TEST(GpuInt8Kernels, Fp16DynamicTilesGiveTheRoundRobinOutput) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
   for (const AttnDims& dims : claimed_walk_shapes()) {
     DeviceProblem prob(dims, QuantConfig{}, normal_input(53));
-    uint32_t* const counter = prob.qkv.ws_counters;  // zeroed with the problem
-    ASSERT_NE(counter, nullptr);
-    auto run = [&](uint32_t* tile_counter, const std::string& what) {
-      prob.poison_output();
-      const cudaError_t err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(),
-                                                            prob.v.as<__half>(), prob.out.as<__half>(), nullptr,
-                                                            tile_counter);
-      EXPECT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
-      EXPECT_EQ(download(counter, 1)[0], 0u) << what << ": the counter a launch leaves";
-      return prob.output();
+    auto launch = [&](uint32_t* tile_counter) {
+      return kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                           prob.out.as<__half>(), nullptr, tile_counter);
     };
-    std::vector<float> round_robin;
-    {
-      const TileOrder walk(-1, 0, -1, 1);
-      const std::string what = "fp16-fa " + describe(dims) + " without a counter";
-      round_robin = run(nullptr, what);
-      expect_matches_emulation(round_robin,
-                               cpu::fp16_flash_attention_host(dims, kernels::fp16_softmax_keys(dims), prob.host.q,
-                                                              prob.host.k, prob.host.v),
-                               what);
-    }
-    for (const int dynamic : {0, dims.causal ? -1 : 1}) {
-      const TileOrder walk(-1, 0, dynamic, 1);
-      for (int r = 0; r < (dynamic == 0 ? 1 : 3); ++r) {
-        const std::string what =
-            "fp16-fa " + describe(dims) + " dynamic_tiles " + std::to_string(dynamic) + " run " + std::to_string(r);
-        EXPECT_EQ(bit_differences(run(counter, what), round_robin), 0) << what << ": outputs that differ from round robin's";
-      }
-    }
-    // The claimed walk reads the counter: started at 5 (a counter a failed launch could leave),
-    // the first five claimed tiles are never walked and their rows keep the poison, where round
-    // robin would not notice. Where the 128-row tiles outnumber the CTAs (one an SM) by more than five.
-    int sms = 0;
-    ASSERT_EQ(kernels::fa::current_device_sms(sms), cudaSuccess);
-    if (dims.causal && dims.batch * dims.heads * ((dims.seq_q + 127) / 128) > sms + 5) {
-      // Its claims 5 .. n_tiles - 1 still wrap the counter back to zero, as run() checks.
-      const TileOrder walk(-1, 0, -1, 1);
-      const uint32_t five = 5;
-      ASSERT_EQ(cudaMemcpy(counter, &five, sizeof five, cudaMemcpyHostToDevice), cudaSuccess);
-      const std::string what = "fp16-fa " + describe(dims) + " with a counter started at 5";
-      EXPECT_GT(bit_differences(run(counter, what), round_robin), 0) << what << ": every tile walked (is it read?)";
-      ASSERT_EQ(cudaMemset(counter, 0, sizeof(uint32_t)), cudaSuccess);
-    }
+    expect_claimed_walk_is_round_robin(
+        "fp16-fa", dims, prob, launch,
+        cpu::fp16_flash_attention_host(dims, kernels::fp16_softmax_keys(dims), prob.host.q, prob.host.k, prob.host.v));
   }
+}
+
+// int8-qk's claimed walk (the QuantizedQKV's ws_counters; nullptr in a copy: round robin), with
+// l from the exact and from the quantized P.
+TEST(GpuInt8Kernels, Int8QkDynamicTilesGiveTheRoundRobinOutput) {
+  SKIP_WITHOUT_DEVICE();
+  if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
+  for (const bool l_from_q : {false, true})
+    for (const AttnDims& dims : claimed_walk_shapes()) {
+      QuantConfig cfg;
+      cfg.l_from_quantized_p = l_from_q;
+      DeviceProblem prob(dims, cfg, normal_input(59));
+      prob.quantize();
+      auto launch = [&](uint32_t* tile_counter) {
+        kernels::QuantizedQKV qk = prob.qkv;
+        qk.ws_counters = tile_counter;
+        return kernels::int8qk_flash_attention(dims, cfg, qk, prob.v.as<__half>(), prob.out.as<__half>(), nullptr);
+      };
+      expect_claimed_walk_is_round_robin(l_from_q ? "int8-qk lq" : "int8-qk", dims, prob, launch,
+                                         int8qk_emulation(prob));
+    }
 }
 
 // int8-fa's 128-key kernel at head_dim 128 on tiles whose rows are all the first consumer's (a
