@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tools/kernel_bench through CMake and runs the given modes (default: check quick).
-#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [wsprofile-qkov] [wspipes] [sanitize] [sass] [gtest] [ab]
+#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [wsprofile-qkov] [wsprofile-fp16-4k] [wspipes] [sanitize] [sass] [gtest] [ab]
 #     or any other kernel_bench mode (ws, wsqk, wsfa, wsfp16, ws-threshold, wssan: tools/kernel_bench.cu)
 # Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
 # Build: CMake configures $OUT/build with -DINT8ATTN_KERNEL_TUNING=ON (the tuning copy of the
@@ -117,6 +117,20 @@ run_ab() {
   return $rc
 }
 
+# ncu of kernel_bench MODE's warp-specialized launch after SKIP others, exported as NAME: the
+# full set's details (ncu-NAME.txt, a few lines printed) and stall samples per SASS line
+# (ncu-NAME-sass.csv, for sass_tools.py loop-stalls).
+ncu_export() {
+  local name=$1 mode=$2 skip=$3 rc=0
+  ncu --clock-control none --kernel-name regex:"int8_ws_kernel" --launch-skip "$skip" --launch-count 1 --set full \
+    --import-source yes -f -o "$out/$name" "$out/kernel_bench" "$mode" > "$out/ncu-$name.log" 2>&1 || rc=1
+  ncu -i "$out/$name.ncu-rep" --page details > "$out/ncu-$name.txt" 2>&1 || rc=1
+  ncu -i "$out/$name.ncu-rep" --page source --csv --print-source sass > "$out/ncu-$name-sass.csv" 2>&1 || rc=1
+  echo "== $name"
+  grep -E "Duration|Issue Slots|Issued Warp|Eligible|Active Warps|No Eligible|Executed Ipc|Warp Cycles" "$out/ncu-$name.txt" | head -20
+  return $rc
+}
+
 status=0
 for m in "${modes[@]}"; do
   case "$m" in
@@ -147,11 +161,11 @@ for m in "${modes[@]}"; do
           | grep -v realtime | sed 's/  */ /g' || true
       done ;;
     wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide16k|wsprofile-kt16k)  # ncu of the warp-specialized int8-fa (int8-qk; qkov: in the overlap schedule) kernel, d128 16K: sections, then stall samples per SASS line
-      ncu --clock-control none --kernel-name regex:"int8_ws_kernel" --launch-count 1 --set full --import-source yes \
-        -f -o "$out/$m" "$out/kernel_bench" "$m" > "$out/ncu-$m.log" 2>&1 || status=1
-      ncu -i "$out/$m.ncu-rep" --page details > "$out/ncu-$m.txt" 2>&1 || status=1
-      ncu -i "$out/$m.ncu-rep" --page source --csv --print-source sass > "$out/ncu-$m-sass.csv" 2>&1 || status=1
-      grep -E "Duration|Issue Slots|Issued Warp|Eligible|Active Warps|No Eligible|Executed Ipc|Warp Cycles" "$out/ncu-$m.txt" | head -20 ;;
+      ncu_export "$m" "$m" 0 || status=1 ;;
+    wsprofile-fp16-4k)  # the same of fp16-fa's ping-pong kernel at 4K d128, its causal launch and its full one, then their steady loops side by side
+      ncu_export "$m-causal" "$m" 0 || status=1
+      ncu_export "$m-full" "$m" 1 || status=1
+      python3 scripts/sass_tools.py loop-stalls "$out/ncu-$m-causal-sass.csv" "$out/ncu-$m-full-sass.csv" | head -60 ;;
     gtest)
       run_gtest || status=1 ;;
     ab)
