@@ -55,8 +55,9 @@ cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_hea
 
 // int8-qk (FP16 V, `base.v` as it lies in memory) on the same skeleton; cudaErrorNotSupported
 // as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule(). workspace: only the
-// walk's counter and dynamic_tiles are read, for a kernel of WsShape::kDynamicTiles (none of
-// int8-qk's yet); the split's fields are not (these kernels split no keys: WsShape::kSplitKeys).
+// walk's counter and dynamic_tiles are read, for a kernel of WsShape::kDynamicTiles (the two
+// schedules at head_dim 128); the split's fields are not (these kernels split no keys:
+// WsShape::kSplitKeys).
 cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_heads, bool l_from_q, int schedule,
                              int tile_order, const WsWorkspace& workspace, cudaStream_t stream);
 
