@@ -175,9 +175,10 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 // INT8 QK^T with FP16 P·V (int8-qk); v is the FP16 V. Requires cfg.kv_block == 64 like
 // int8-fa; the Hopper kernel steps its online softmax every 128 keys instead (P is relative
 // to the running max there, so the step changes only P's FP16 rounding: int8qk_softmax_keys).
-// qk.ws_counters: a tile walk's counter, as fp16_flash_attention's tile_counter, for a kernel
-// that claims its tiles (none of int8-qk's yet: docs/perf-log.md s59); quantized_sizes
-// allocates it with V only.
+// qk.ws_counters: a tile walk's counter, as fp16_flash_attention's tile_counter: the Hopper
+// kernel at head_dim 128 claims its causal tiles from it (docs/perf-log.md s60). quantized_sizes
+// allocates it with V only, so int8-qk's own block has none yet and walks round robin
+// (research/patches/issue10-int8qk-walk-counter.patch).
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                    const QuantizedQKV& qk, const __half* v, __half* out,
                                    cudaStream_t stream);

@@ -187,10 +187,10 @@ inline int64_t ws_tile_order_heads(bool causal, int64_t batch_heads, int64_t n_q
   return short_last ? -batch_heads : batch_heads;
 }
 
-// Whether a kernel of WsShape::kDynamicTiles (int8-fa's 128-key one and fp16-fa's, at head_dim
-// 128) claims its tiles one at a time (WsParams::tile_counter) rather than round robin: forced
-// (FusedTuning::dynamic_tiles) 0 never, 1 always, else on causal rows, whose tiles differ in
-// length (a split turns it off: int8_fa_ws.cu).
+// Whether a kernel of WsShape::kDynamicTiles (int8-fa's 128-key one, fp16-fa's and int8-qk's, at
+// head_dim 128) claims its tiles one at a time (WsParams::tile_counter) rather than round robin:
+// forced (FusedTuning::dynamic_tiles) 0 never, 1 always, else on causal rows, whose tiles differ
+// in length (a split turns it off: int8_fa_ws.cu).
 inline bool ws_dynamic_tiles(bool causal, int forced) { return forced == 1 || (forced != 0 && causal); }
 
 }  // namespace int8attn::kernels::fa
