@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tools/kernel_bench through CMake and runs the given modes (default: check quick).
-#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [wsprofile-qkov] [wsprofile-fp16-4k] [wspipes] [sanitize] [sass] [gtest] [ab]
+#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [wsprofile-qkov] [wsprofile-fp16-4k] [wsprofile-l2] [wspipes] [sanitize] [sass] [gtest] [ab]
 #     or any other kernel_bench mode (ws, wsqk, wsfa, wsfp16, ws-threshold, wssan: tools/kernel_bench.cu)
 # Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
 # Build: CMake configures $OUT/build with -DINT8ATTN_KERNEL_TUNING=ON (the tuning copy of the
@@ -166,6 +166,12 @@ for m in "${modes[@]}"; do
       ncu_export "$m-causal" "$m" 0 || status=1
       ncu_export "$m-full" "$m" 1 || status=1
       python3 scripts/sass_tools.py loop-stalls "$out/ncu-$m-causal-sass.csv" "$out/ncu-$m-full-sass.csv" | head -60 ;;
+    wsprofile-l2)  # L2 and DRAM traffic of the six launches of kernel_bench's wsprofile-l2 (fp16-fa, int8-qk, int8-fa at 16K then 32K)
+      ncu --clock-control none --kernel-name regex:"int8_ws_kernel" --launch-count 6 --section SpeedOfLight \
+        --section MemoryWorkloadAnalysis --metrics dram__bytes_read.sum,lts__t_sectors_op_read.sum \
+        "$out/kernel_bench" "$m" > "$out/ncu-$m.txt" 2>&1 || status=1
+      grep -E "int8_ws_kernel|Duration|DRAM Throughput|L2 Cache Throughput|L2 Hit Rate|Mem Busy|dram__bytes_read|lts__t_sectors_op_read" \
+        "$out/ncu-$m.txt" | sed -E 's/void int8attn::kernels::fa::int8_ws_kernel<([^>]*)>.*/== \1/; s/  +/ /g' ;;
     gtest)
       run_gtest || status=1 ;;
     ab)

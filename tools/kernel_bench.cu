@@ -6,7 +6,7 @@
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
 // flushed before every run, median of --iters). Prints one table row per (shape, variant).
 //
-// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|wsprofile-wide16k|wsprofile-kt16k|wsprofile-fp16-4k|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
+// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|wsprofile-wide16k|wsprofile-kt16k|wsprofile-fp16-4k|wsprofile-l2|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -456,6 +456,9 @@ int main(int argc, char** argv) {
   } else if (mode == "wsprofile-wide") {  // one launch of int8-fa's 128-key kernel, Q fused (the product from 2K), 4K d128
     kinds = {Kind::Int8FaU8WsWide};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
+  } else if (mode == "wsprofile-l2") {  // one launch each of fp16-fa's, int8-qk's and int8-fa's (Q fused) kernels at 16K and 32K d128, full rows: whether the FP16-K/V kernels' 32K rows (8-9% under their 16K ones; int8-fa's not) miss in L2
+    kinds = {Kind::Fp16FaWsPP, Kind::Int8QkWs, Kind::Int8FaU8WsWide};
+    for (int64_t s : {16384, 32768}) shapes.push_back({1, 16, 16, s, s, 128, false, false});
   } else if (mode == "wsprofile-fp16-4k") {  // fp16-fa's ping-pong kernel at 4K d128, one causal launch then one full: where causal's rows lose against full ones
     kinds = {Kind::Fp16FaWsPP};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
