@@ -176,9 +176,8 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 // int8-fa; the Hopper kernel steps its online softmax every 128 keys instead (P is relative
 // to the running max there, so the step changes only P's FP16 rounding: int8qk_softmax_keys).
 // qk.ws_counters: a tile walk's counter, as fp16_flash_attention's tile_counter: the Hopper
-// kernel at head_dim 128 claims its causal tiles from it (docs/perf-log.md s60). quantized_sizes
-// allocates it with V only, so int8-qk's own block has none yet and walks round robin
-// (research/patches/issue10-int8qk-walk-counter.patch).
+// kernel at head_dim 128 claims its causal tiles from it (docs/perf-log.md s60); nullptr:
+// round robin.
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                    const QuantizedQKV& qk, const __half* v, __half* out,
                                    cudaStream_t stream);
@@ -191,7 +190,7 @@ int int8qk_softmax_keys(const AttnDims& dims, const QuantConfig& cfg);
 int fp16_softmax_keys(const AttnDims& dims);
 
 // FP16 flash attention with the same tiling (fp16-fa). tile_counter: one zeroed word that
-// Hopper's kernel at head_dim 128 uses to claim causal tiles one at a time (every launch leaves
+// Hopper's kernels (head_dim 128 and 64) use to claim causal tiles one at a time (every launch leaves
 // it zero; one launch at a time per counter); nullptr deals them round robin.
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k,
                                  const __half* v, __half* out, cudaStream_t stream,

@@ -43,8 +43,8 @@ struct FusedTuning {
                           // of 1 or 2 consumers' 64 rows instead of 192-row tiles (full rows,
                           // small grids): -1 the rule, 0 never, 1 or 2 those wherever a head
                           // can be (kernels/sm90/ws_retile.h)
-  int dynamic_tiles = -1; // Hopper's kernels at head_dim 128 (int8-fa's 128-key one,
-                          // fp16-fa's and int8-qk's), tiles claimed one at a time instead
+  int dynamic_tiles = -1; // Hopper's kernels (int8-fa's 128-key one and int8-qk's at head_dim
+                          // 128, fp16-fa's at 128 and 64), tiles claimed one at a time instead
                           // of round robin: -1 on causal rows, 0 never, 1 wherever no tile
                           // is split
                           // (kernels/sm90/ws_tile_order.h ws_dynamic_tiles)

@@ -209,12 +209,37 @@ void write_walk(const WsWalkChoice& walk, int64_t seq_q, int64_t tiles, const Ws
       ws_fast_div(static_cast<uint32_t>(ws_retile_items_per_head(seq_q, walk.retile.groups)));
 }
 
+// The form kClaimForm of a kernel launched on params and walk as `launch` planned them (with the
+// claiming form's WsShape: the two forms' params and walks differ only in the claim).
+template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys, bool kKThread, bool kClaimForm>
+cudaError_t launch_form(const Params& base, WsParams params, WsWalkChoice walk, WsWalkInputs inputs, int64_t tiles,
+                        cudaStream_t stream, const WsWorkspace& workspace) {
+  using W = WsShape<kV, kD, kKeys, kClaimForm>;
+  auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread, kClaimForm>;
+  const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
+  if (err != cudaSuccess) return err;
+  if (walk.split.splits() && !write_split<W>(workspace, params)) {
+    inputs.split_slots = 0;  // no map of the workspace: the walk without a split
+    walk = choose_walk<W, kSchedule>(inputs);
+  }
+  write_walk(walk, base.seq_q, tiles, workspace, params);
+  const int64_t grid = std::min<int64_t>(params.n_tiles, inputs.sms);
+  params.walk_divs = ws_walk_divs(params.tile_order_heads, params.base.n_qblocks, base.heads, base.kv_heads);
+  if constexpr (W::kCausalLead)
+    params.causal_lead_rows = static_cast<int32_t>(
+        ws_causal_lead_rows(base.causal, base.seq_q, W::kBlockM, W::kBlockM / W::kConsumers, tiles, inputs.sms));
+  // As a dependent, the kernels wait for the quantizer before touching global memory (int8_ws_kernel).
+  return fa::launch_kernel(kernel, static_cast<unsigned>(grid), W::kThreads, W::kSmemBytes, workspace.dependent, stream,
+                           params);
+}
+
+// The launch's params and walk, then the kernel: for one with two forms (WsShape::kTwoWalks),
+// the round-robin form where the walk claims nothing.
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
           bool kKThread = false>
 cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cudaStream_t stream,
                    const WsWorkspace& workspace = {}) {
   using W = WsShape<kV, kD, kKeys>;
-  auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread>;
   WsParams params{};
   if (!make_ws_params<W>(base, batch_heads, params)) return cudaErrorNotSupported;
   params.base.n_qblocks = static_cast<int32_t>((base.seq_q + W::kBlockM - 1) / W::kBlockM);
@@ -222,35 +247,28 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   if (tiles <= 0) return cudaSuccess;
   if (tiles > 0x7fffffff) return cudaErrorInvalidConfiguration;
   int sms = 0;
-  cudaError_t err = current_device_sms(sms);
-  if (err == cudaSuccess) err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
+  const cudaError_t err = current_device_sms(sms);
   if (err != cudaSuccess) return err;
   const bool split_workspace = workspace.partials != nullptr && workspace.counters != nullptr && workspace.slots > 0;
-  WsWalkInputs inputs{base.causal ? 1 : 0,
-                      base.seq_q,
-                      base.seq_kv,
-                      batch_heads,
-                      sms,
-                      tile_order,
-                      split_workspace ? workspace.slots : 0,
-                      workspace.forced_parts,
-                      workspace.dynamic_tiles,
-                      workspace.retile_groups,
-                      workspace.counters != nullptr ? 1 : 0};
-  WsWalkChoice walk = remembered_walk<W, kSchedule>(inputs);
-  if (walk.split.splits() && !write_split<W>(workspace, params)) {
-    inputs.split_slots = 0;  // no map of the workspace: the walk without a split
-    walk = choose_walk<W, kSchedule>(inputs);
+  const WsWalkInputs inputs{base.causal ? 1 : 0,
+                            base.seq_q,
+                            base.seq_kv,
+                            batch_heads,
+                            sms,
+                            tile_order,
+                            split_workspace ? workspace.slots : 0,
+                            workspace.forced_parts,
+                            workspace.dynamic_tiles,
+                            workspace.retile_groups,
+                            workspace.counters != nullptr ? 1 : 0};
+  const WsWalkChoice walk = remembered_walk<W, kSchedule>(inputs);
+  if constexpr (W::kTwoWalks) {
+    if (!walk.dynamic)
+      return launch_form<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread, false>(base, params, walk, inputs, tiles,
+                                                                                  stream, workspace);
   }
-  write_walk(walk, base.seq_q, tiles, workspace, params);
-  const int64_t grid = std::min<int64_t>(params.n_tiles, sms);
-  params.walk_divs = ws_walk_divs(params.tile_order_heads, params.base.n_qblocks, base.heads, base.kv_heads);
-  if constexpr (W::kCausalLead)
-    params.causal_lead_rows = static_cast<int32_t>(
-        ws_causal_lead_rows(base.causal, base.seq_q, W::kBlockM, W::kBlockM / W::kConsumers, tiles, sms));
-  // As a dependent, the kernels wait for the quantizer before touching global memory (int8_ws_kernel).
-  return fa::launch_kernel(kernel, static_cast<unsigned>(grid), W::kThreads, W::kSmemBytes, workspace.dependent, stream,
-                           params);
+  return launch_form<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread, true>(base, params, walk, inputs, tiles, stream,
+                                                                             workspace);
 }
 
 bool ws_runs(const Params& base, int64_t batch_heads) {

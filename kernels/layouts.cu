@@ -23,8 +23,9 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
     s.split_slots = int8fa_split_slots(dims, cfg);
     s.split_partials =
         static_cast<size_t>(fa::ws_split_o_bytes(s.split_slots, dims.head_dim) + fa::ws_split_lu_bytes(s.split_slots));
-    s.ws_counters = static_cast<size_t>(fa::ws_counter_words(s.split_slots)) * sizeof(uint32_t);
   }
+  // The tile walk's counter (int8-fa's and int8-qk's claimed walks), then the split's (int8-fa's).
+  s.ws_counters = static_cast<size_t>(fa::ws_counter_words(s.split_slots)) * sizeof(uint32_t);
   return s;
 }
 

@@ -104,7 +104,9 @@ struct WsParams {
   WsFastDiv retile_per_head;
 };
 
-template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys)>
+// kClaimForm_: the kernel's form that can claim its tiles one at a time (kDynamicTiles, where the
+// kernel can); false, the round-robin form of a kernel that has two (kTwoWalks).
+template <Variant kV, int kD_, int kKeys_ = (kV == Variant::Int8Full ? kBlockN : kWsQkKeys), bool kClaimForm_ = true>
 struct WsShape {
   static constexpr Variant kVariant = kV;
   static constexpr int kD = kD_;
@@ -201,9 +203,15 @@ struct WsShape {
   // +12.3% on the H100 from 4K keys, its step's SASS unchanged (docs/perf-log.md s59); and so
   // does int8-qk's ping-pong kernel, with 32-bit descriptor adds (kDescLowAdds), without which
   // the walk moved its step (636 -> 649 SASS, full rows 3-7% slower): causal +3.0 to +8.3% on the
-  // H100, full rows within 1.5% (640 SASS; s60). Not fp16-fa at 64 (three consumers: 455 -> 459,
-  // full rows 1-2% slower, causal +0.6 to +5.1%).
-  static constexpr bool kDynamicTiles = kD == 128 && (kInt8PV ? kKeys == 128 : kConsumers == 2);
+  // H100 (640 SASS, full rows 0.5-1.5% slower; s60); and fp16-fa at 64 (three consumers: causal
+  // +0.6 to +5.1%, full rows 1-2% slower, s59). Those two come in two forms (kTwoWalks), because
+  // the walk's code moves ptxas's schedule of their step: the claiming one for causal rows, and a
+  // round-robin one whose step is the one from before the walk (int8-qk's 636 SASS with 64-bit
+  // descriptor adds, fp16-fa's 455) for full rows; the launch picks by its walk (int8_fa_ws.cu).
+  static constexpr bool kTwoWalks = (kV == Variant::Int8QK && kD == 128) || (kFp16QK && kD == 64);
+  static constexpr bool kDynamicTiles =
+      kClaimForm_ && (kTwoWalks || (kD == 128 && (kInt8PV ? kKeys == 128 : kConsumers == 2)));
+  static constexpr bool kRoundRobinForm = kTwoWalks && !kDynamicTiles;
   // The quantizer's Q in the kernel that can fuse it (fused_q off): the producer's TMA brings
   // each tile's Q scales into its slot with the codes (WsParams::q_scale_map), where the
   // quantizing warps put them with fused_q, so that no consumer waits on a global load at its
@@ -649,10 +657,11 @@ struct WsConsumerRing {
   // int8-fa moves its descriptors by 32-bit adds on the low word (kernel +1-3% on the H200);
   // fp16-fa by 64-bit adds on the whole descriptor. int8-qk takes the 32-bit form too: alone it
   // measured 1-5% slower (docs/perf-log.md desc32), but with the claimed walk (kDynamicTiles) it
-  // keeps the step at 640 SASS where 64-bit adds make 649 (s60). Its serial kernel (head_dim 64)
+  // keeps the step at 640 SASS where 64-bit adds make 649 (s60); its round-robin form
+  // (kRoundRobinForm) keeps the 64-bit adds and 636. Its serial kernel (head_dim 64)
   // took it as it was measured (at 128 the whole descriptors held in vector registers through the
   // serial step spilled).
-  static constexpr bool kDescLowAdds = W::kInt8PV || !W::kFp16QK;
+  static constexpr bool kDescLowAdds = W::kInt8PV || (!W::kFp16QK && !W::kRoundRobinForm);
   static_assert(W::kStageBytes % 16 == 0 && W::kKBytes % 16 == 0, "descriptor offsets in 16-byte units");
   // kDescLowAdds: the low descriptor word (ptx.cuh gmma_desc_lo) of block blk's slot plus `bytes`
   // (its V tile: W::kKBytes).
@@ -1528,10 +1537,11 @@ __device__ __forceinline__ void ws_issue_pv_f16(const Ring& ring, int blk, float
 // new alpha and pack the next P. The rescale is unconditional: skipping it where alpha is 1 for
 // the whole warp (a vote and a branch) measured 2-7% slower (docs/perf-log.md qk-ws2).
 // kSchedule: kWsOverlap, or kWsPingPong (the consumers take turns to issue).
-template <Variant kV, int kD, bool kLFromQ, int kSchedule>
+template <class W, bool kLFromQ, int kSchedule>
 __device__ __forceinline__ void ws_consume_qk(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                               int lane) {
-  using W = WsShape<kV, kD>;
+  constexpr Variant kV = W::kVariant;
+  constexpr int kD = W::kD;
   using Ring = WsConsumerRing<W>;
   using KScales = typename Ring::KScales;
   constexpr int kKeys = W::kKeys;
@@ -1719,10 +1729,11 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
 // kPU8, and kKeys other than the default: int8-fa only. kKThread: K's scales per thread group
 // (attn_types.h k_thread_group), int8-fa's serial schedule only.
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
-          bool kKThread = false>
+          bool kKThread = false, bool kClaimForm = true>
 __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_kernel(const __grid_constant__ WsParams p) {
 #if INT8ATTN_WGMMA_BODY
-  using W = WsShape<kV, kD, kKeys>;
+  using W = WsShape<kV, kD, kKeys, kClaimForm>;
+  static_assert(kClaimForm || W::kTwoWalks, "a round-robin form: only kernels with two walks");
   extern __shared__ char smem_raw[];
   char* const smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);  // TMA swizzle: 1 KB aligned
   uint64_t* const barriers = reinterpret_cast<uint64_t*>(smem + W::kBarrierOffset);
@@ -1784,7 +1795,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   } else if constexpr (kSchedule == kWsSerial) {
     ws_consume_qk_serial<kV, kD, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else {
-    ws_consume_qk<kV, kD, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
+    ws_consume_qk<W, kLFromQ, kSchedule>(p, smem, bar, wg - 1, lane);
   }
 #endif
 }

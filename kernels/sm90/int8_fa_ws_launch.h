@@ -63,7 +63,7 @@ cudaError_t launch_int8qk_ws(const Params& base, int head_dim, int64_t batch_hea
 
 // fp16-fa (FP16 Q, K, V as they lie in memory) on the same skeleton: FP16 S by wgmma, no K
 // scales; cudaErrorNotSupported as above. schedule: 0 overlap, 1 ping-pong, -1 ws_default_schedule().
-// workspace: as int8-qk's; at head_dim 128 a counter lets causal tiles be claimed one at a time.
+// workspace: as int8-qk's; a counter lets causal tiles be claimed one at a time.
 cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads, int schedule, int tile_order,
                            const WsWorkspace& workspace, cudaStream_t stream);
 

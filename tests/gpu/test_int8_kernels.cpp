@@ -945,13 +945,14 @@ TEST(GpuInt8Kernels, DynamicTilesGiveTheRoundRobinOutput) {
   }
 }
 
-// An FP16-P·V kernel at head_dim 128 (fp16-fa's, int8-qk's) given a tile counter: causal tiles
-// claimed one at a time (the rule), full rows forced, against the same kernel dealing them round
-// robin (no counter, and a counter with dynamic_tiles 0). Each tile is one CTA's whole work either
-// way, so the same bits, and round robin's match the emulation. launch(counter) runs the kernel
-// with the walk's counter (nullptr: none). Three claimed runs in a row, each leaving the counter
-// zero, or the next would walk fewer tiles and the poison would show; and a counter that does not
-// start at zero shows (so the claimed walk is the one that ran).
+// An FP16-P·V kernel (fp16-fa's, int8-qk's) given a tile counter: causal tiles claimed one at a
+// time (the rule), full rows forced, against the kernel dealing them round robin (no counter, and
+// a counter with dynamic_tiles 0: for int8-qk at 128 and fp16-fa at 64 the round-robin form,
+// WsShape::kTwoWalks). Each tile is one CTA's whole work either way, so the same bits, and round
+// robin's match the emulation. launch(counter) runs the kernel with the walk's counter (nullptr:
+// none). Three claimed runs in a row, each leaving the counter zero, or the next would walk fewer
+// tiles and the poison would show; and a counter that does not start at zero shows (so the
+// claimed walk is the one that ran).
 template <class Launch>
 void expect_claimed_walk_is_round_robin(const std::string& name, const AttnDims& dims, DeviceProblem& prob,
                                         Launch&& launch, const std::vector<float>& emulation) {
@@ -981,10 +982,12 @@ void expect_claimed_walk_is_round_robin(const std::string& name, const AttnDims&
   }
   // The claimed walk reads the counter: started at 5 (a counter a failed launch could leave),
   // the first five claimed tiles are never walked and their rows keep the poison, where round
-  // robin would not notice. Where the 128-row tiles outnumber the CTAs (one an SM) by more than five.
+  // robin would not notice. Where the tiles (128 rows; 192 for fp16-fa's three consumers at 64)
+  // outnumber the CTAs (one an SM) by more than five.
   int sms = 0;
   ASSERT_EQ(kernels::fa::current_device_sms(sms), cudaSuccess);
-  if (dims.causal && dims.batch * dims.heads * ((dims.seq_q + 127) / 128) > sms + 5) {
+  const int64_t tile_rows = dims.head_dim == 64 ? 192 : 128;
+  if (dims.causal && dims.batch * dims.heads * ((dims.seq_q + tile_rows - 1) / tile_rows) > sms + 5) {
     // Its claims 5 .. n_tiles - 1 still wrap the counter back to zero, as run() checks.
     const TileOrder walk(-1, 0, -1, 1);
     const uint32_t five = 5;
@@ -995,11 +998,14 @@ void expect_claimed_walk_is_round_robin(const std::string& name, const AttnDims&
   }
 }
 
-// fp16-fa's claimed walk (fp16_flash_attention's tile_counter) on the claimed walks' shapes.
+// fp16-fa's claimed walk (fp16_flash_attention's tile_counter) on the claimed walks' shapes, at
+// head_dim 128 and 64.
 TEST(GpuInt8Kernels, Fp16DynamicTilesGiveTheRoundRobinOutput) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
-  for (const AttnDims& dims : claimed_walk_shapes()) {
+  for (const int head_dim : {128, 64})
+  for (AttnDims dims : claimed_walk_shapes()) {
+    dims.head_dim = head_dim;
     DeviceProblem prob(dims, QuantConfig{}, normal_input(53));
     auto launch = [&](uint32_t* tile_counter) {
       return kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
@@ -1009,6 +1015,20 @@ TEST(GpuInt8Kernels, Fp16DynamicTilesGiveTheRoundRobinOutput) {
         "fp16-fa", dims, prob, launch,
         cpu::fp16_flash_attention_host(dims, kernels::fp16_softmax_keys(dims), prob.host.q, prob.host.k, prob.host.v));
   }
+}
+
+// Every quantized block carries the tile walk's counter, the int8-qk op's (no V) too: without
+// it the int8-qk kernel at head_dim 128 deals its causal tiles round robin in `sweep` while
+// kernel_bench and the tests above, which allocate with V, claim them (s60 found it so). Host
+// code only: it runs without a GPU.
+TEST(GpuInt8Kernels, EveryQuantizedBlockHasTheWalkCounter) {
+  for (const bool causal : {true, false})
+    for (const bool quantize_v : {false, true}) {
+      const AttnDims dims = make_dims(1, 16, 16, 4096, 4096, 128, causal);
+      const kernels::QuantizedSizes sizes = kernels::quantized_sizes(dims, QuantConfig{}, quantize_v, true);
+      EXPECT_GE(sizes.ws_counters, sizeof(uint32_t))
+          << describe(dims) << (quantize_v ? " with V (int8-fa)" : " without V (int8-qk)");
+    }
 }
 
 // int8-qk's claimed walk (the QuantizedQKV's ws_counters; nullptr in a copy: round robin), with
