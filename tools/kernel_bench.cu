@@ -456,7 +456,7 @@ int main(int argc, char** argv) {
   } else if (mode == "wsprofile-wide") {  // one launch of int8-fa's 128-key kernel, Q fused (the product from 2K), 4K d128
     kinds = {Kind::Int8FaU8WsWide};
     shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
-  } else if (mode == "wsprofile-l2") {  // one launch each of fp16-fa's, int8-qk's and int8-fa's (Q fused) kernels at 16K and 32K d128, full rows: whether the FP16-K/V kernels' 32K rows (8-9% under their 16K ones; int8-fa's not) miss in L2
+  } else if (mode == "wsprofile-l2") {  // one launch each of fp16-fa's, int8-qk's and int8-fa's (Q fused) kernels at 16K and 32K d128, full rows: their L2 and DRAM traffic (s62: the FP16-K/V kernels' 32K rows read 1.2-1.9x the compulsory bytes, under 2% of DRAM bandwidth; the 8-9% their 20-launch 32K bursts lost was the power cap, docs/perf-log.md s62)
     kinds = {Kind::Fp16FaWsPP, Kind::Int8QkWs, Kind::Int8FaU8WsWide};
     for (int64_t s : {16384, 32768}) shapes.push_back({1, 16, 16, s, s, 128, false, false});
   } else if (mode == "wsprofile-fp16-4k") {  // fp16-fa's ping-pong kernel at 4K d128, one causal launch then one full: where causal's rows lose against full ones
