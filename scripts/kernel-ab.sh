@@ -4,7 +4,9 @@
 # all variants in parallel), then runs the given kernel_bench modes for every variant in turn,
 # KB_REPEATS times, alternating variants so that clock and temperature drift hit all of them
 # alike. Prints each run's summary rows (shape, kernel, ms, TOPS; the quantizer's ms), then the
-# variants side by side (scripts/ab_table.py: every round, the best against the first variant).
+# variants side by side (scripts/ab_table.py: every round, the best against the first variant),
+# and, where nvidia-smi runs, each variant's SM clock under load and how often the power cap held
+# it (scripts/clock_summary.py: FP16 tensor work runs into the cap where INT8 work does not).
 #
 #   scripts/kernel-ab.sh -v NAME=SPEC [-v NAME=SPEC ...] MODE [MODE ...]
 #     SPEC: a folder whose files stand in for the tree's (INT8ATTN_KERNEL_STANDIN_DIR: its headers
@@ -106,11 +108,32 @@ done
 names=("${kept[@]}")
 [ "${KB_RUN_ONLY:-0}" = 1 ] || echo "built ${#names[@]} variant(s) in $((SECONDS - t0)) s"
 [ "${KB_BUILD_ONLY:-0}" = 1 ] && exit $status
+# The SM clock while each variant runs (nvidia-smi every 100 ms, where there is one): a long burst
+# of FP16 tensor work runs into the power cap where INT8 work does not (docs/perf-log.md s62), so
+# the closing lines say whether two variants ran at the same clock.
+clock_pid=""
+start_clock_watch() {  # FILE
+  command -v nvidia-smi > /dev/null || return 0
+  nvidia-smi --query-gpu=clocks.sm,clocks_throttle_reasons.active --format=csv,noheader,nounits -lms 100 \
+    > "$1" 2> /dev/null &
+  clock_pid=$!
+}
+stop_clock_watch() {
+  [ -n "$clock_pid" ] || return 0
+  kill "$clock_pid" 2> /dev/null
+  wait "$clock_pid" 2> /dev/null
+  clock_pid=""
+}
+trap stop_clock_watch EXIT
+for n in "${names[@]}"; do rm -rf "$out/clock-$n"; done  # this run's samples only
 for r in $(seq 1 "${KB_REPEATS:-2}"); do
   for m in "${modes[@]}"; do
     for n in "${names[@]}"; do
       log="$out/$m-$n-$r.log"
+      mkdir -p "$out/clock-$n"
+      start_clock_watch "$out/clock-$n/$m-$r.csv"
       timeout 300 "$out/kb-$n" "$m" ${KB_ARGS:-} > "$log" 2>&1 || status=1
+      stop_clock_watch
     done
   done
 done
@@ -130,6 +153,11 @@ done | tee "$out/summary.txt"
 # The variants side by side: each kernel and shape, every round, the best against the first variant.
 if [ "${KB_REPEATS:-2}" -gt 0 ] && command -v python3 > /dev/null; then
   python3 scripts/ab_table.py "$out/summary.txt" || true
+  if command -v nvidia-smi > /dev/null; then
+    clock_dirs=()
+    for n in "${names[@]}"; do clock_dirs+=("$out/clock-$n"); done
+    python3 scripts/clock_summary.py "${clock_dirs[@]}" || true
+  fi
 fi
 echo "total $((SECONDS - t0)) s"
 exit $status

@@ -113,6 +113,20 @@ if(INT8ATTN_PYTHON3_AB)
                    ${CMAKE_SOURCE_DIR}/tests/data/kernel-ab-sample.txt)
   set_tests_properties(scripts.ab_table_quantize PROPERTIES LABELS cpu
     PASS_REGULAR_EXPRESSION "d128 full +\\(Q,K,V\\) 101 / 100 \\(-1%\\) +\\(Q,K\\) 65 / 58 \\(-11%\\).*\\(K,V\\)w 65 / 58 \\(-11%\\)")
+  # scripts/clock_summary.py: each variant's SM clock under load (idle samples and malformed
+  # lines left out), and the power cap's and other slowdowns' share; kernel-ab.sh closes with it.
+  add_test(NAME scripts.clock_summary
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/clock_summary.py
+                   ${CMAKE_SOURCE_DIR}/tests/data/clock-sample/clock-base ${CMAKE_SOURCE_DIR}/tests/data/clock-sample/clock-tree)
+  set_tests_properties(scripts.clock_summary PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "base: SM clock median 1868 MHz, lowest 1635. power cap in 3 and slowdowns in 0 of 4 samples under load.*tree: SM clock median 1965 MHz, lowest 1950. power cap in 0 and slowdowns in 1 of 3 samples")
+  add_test(NAME scripts.clock_summary_rejects_other_folders
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/clock_summary.py ${CMAKE_SOURCE_DIR}/tests/data)
+  set_tests_properties(scripts.clock_summary_rejects_other_folders PROPERTIES LABELS cpu WILL_FAIL TRUE)
+  add_test(NAME scripts.kernel_ab_samples_the_clock
+           COMMAND bash ${CMAKE_SOURCE_DIR}/tests/kernel_ab_clock_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/kernel-ab-clock)
+  set_tests_properties(scripts.kernel_ab_samples_the_clock PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "== wsfq base run 1.*9.0 TOPS.*base: SM clock median 1700 MHz, lowest 1700. power cap in 1 and slowdowns in 0 of 1 samples under load")
   add_test(NAME scripts.ab_table_rejects_other_logs
            COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py ${CMAKE_SOURCE_DIR}/README.md)
   set_tests_properties(scripts.ab_table_rejects_other_logs PROPERTIES LABELS cpu WILL_FAIL TRUE)
