@@ -117,9 +117,19 @@ enum class GpuTensor { Q, K, V, Output };
 // fill the launch queue). Where launches block (CUDA_LAUNCH_BLOCKING, a sanitizer or profiler
 // that serializes them) the first hold waits out its second and the session holds no more; a
 // hold not released within a second otherwise fails the run.
+// read_sm_clock: each SM's cycle counter is read just before the start event and just after
+// the stop event (kernels/harness/sm_clock_probe.cuh), outside the timed span; `profile --once`
+// turns it off so that a profiler records the op's launches alone.
 struct TimingIsolation {
   bool flush_l2 = true;
   bool hold_launches = true;
+  bool read_sm_clock = true;
+};
+
+// One timed run: its GPU time and the SM clock it ran at (MHz; 0 when not read).
+struct TimedRun {
+  double ms = 0;
+  double sm_clock_mhz = 0;
 };
 
 class GpuSession {
@@ -145,8 +155,8 @@ class GpuSession {
   GpuStatus prepare(KernelId op);
   // One more run of a part of a prepared op, untimed (warm-up).
   GpuStatus run(KernelId op, RunPart part = RunPart::Whole);
-  // One timed run in ms (CUDA events), isolated as asked (TimingIsolation).
-  GpuStatus time_once(KernelId op, const TimingIsolation& isolation, double& ms, RunPart part = RunPart::Whole);
+  // One timed run (CUDA events), isolated as asked (TimingIsolation).
+  GpuStatus time_once(KernelId op, const TimingIsolation& isolation, TimedRun& out, RunPart part = RunPart::Whole);
   // cudaProfilerStart (on) / cudaProfilerStop (off): the window `ncu --profile-from-start off`
   // and `nsys profile --capture-range=cudaProfilerApi` record (profile --once).
   GpuStatus set_profiler_capture(bool on);

@@ -23,6 +23,7 @@
 #include "kernels/harness/device_allocator.cuh"
 #include "kernels/harness/harness_ops.cuh"
 #include "kernels/harness/reference.cuh"
+#include "kernels/harness/sm_clock_probe.cuh"
 #include "kernels/harness/stream_hold.cuh"
 
 namespace int8attn::gpu {
@@ -151,6 +152,7 @@ struct GpuSession::Impl {
   DeviceAllocator alloc;
   DeviceBuffer<uint8_t> flush;  // L2 flush, outside the tally
   StreamHold hold;              // keeps host time out of the timed runs (stream_hold.cuh)
+  SmClockProbe clock_probe;     // the SM clock of each timed run (sm_clock_probe.cuh)
   bool holds_fail = false;      // launches block in this process: time_once
   DeviceBuffer<ErrorPartial> partials;
   AttnDims dims;
@@ -328,7 +330,7 @@ struct GpuSession::Impl {
     s.memory = {input_bytes() + own_peak, own_peak - output_bytes};
   }
 
-  double time_once(KernelId op, const TimingIsolation& isolation, RunPart part) {
+  TimedRun time_once(KernelId op, const TimingIsolation& isolation, RunPart part) {
     if (isolation.flush_l2) {
       if (!flush) flush = DeviceBuffer<uint8_t>(alloc, std::max<int64_t>(2 * info.l2_cache_bytes, 1 << 20), false);
       CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, static_cast<size_t>(flush.bytes()), stream));
@@ -340,11 +342,13 @@ struct GpuSession::Impl {
     }
     {
       const ReleaseOnExit release(held ? &hold : nullptr);
+      if (isolation.read_sm_clock) clock_probe.before(stream, info.sm_count);
       CUDA_CHECK(cudaEventRecord(start, stream));
       enqueue(op, part);
       CUDA_CHECK(cudaEventRecord(stop, stream));
+      if (isolation.read_sm_clock) clock_probe.after(stream, info.sm_count);
     }
-    CUDA_CHECK(cudaEventSynchronize(stop));
+    CUDA_CHECK(cudaStreamSynchronize(stream));  // the second probe too
     if (held && hold.gave_up()) {
       throw CudaError(std::string(to_string(op)) + ": the stream hold was not released within 1 s (the op's enqueue "
                           "waited for the GPU); the sample would hold host time; set measurement.hold_launches "
@@ -353,7 +357,7 @@ struct GpuSession::Impl {
     }
     float ms = 0;
     CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    return ms;
+    return {ms, isolation.read_sm_clock ? clock_probe.mhz() : 0.0};
   }
 
   // CUDA_LAUNCH_BLOCKING=1 makes each launch wait for its kernel, a hold's too; holds_fail: a
@@ -480,8 +484,8 @@ GpuStatus GpuSession::run(KernelId op, RunPart part) {
   });
 }
 
-GpuStatus GpuSession::time_once(KernelId op, const TimingIsolation& isolation, double& ms, RunPart part) {
-  return impl_->guarded([&] { ms = impl_->time_once(op, isolation, part); });
+GpuStatus GpuSession::time_once(KernelId op, const TimingIsolation& isolation, TimedRun& out, RunPart part) {
+  return impl_->guarded([&] { out = impl_->time_once(op, isolation, part); });
 }
 
 GpuStatus GpuSession::set_profiler_capture(bool on) {

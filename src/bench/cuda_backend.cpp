@@ -170,9 +170,9 @@ class CudaBackend final : public Backend {
 
   LatencyStats measure(KernelId op, const MeasureOptions& m, gpu::RunPart part = gpu::RunPart::Whole) {
     return measure_latency(m, [&] { check(session_->run(op, part), "warm-up"); }, [&] {
-      double ms = 0;
-      check(session_->time_once(op, {m.flush_l2, m.hold_launches}, ms, part), "timing");
-      return ms;
+      gpu::TimedRun run;
+      check(session_->time_once(op, {m.flush_l2, m.hold_launches}, run, part), "timing");
+      return LatencySample{run.ms, run.sm_clock_mhz};
     });
   }
 

@@ -38,8 +38,19 @@ LatencyStats compute_latency_stats(const std::vector<double>& samples_ms, bool k
   return s;
 }
 
-void SampleCollector::add(double gpu_ms, double wall_seconds) {
+std::optional<SmClockStats> compute_sm_clock_stats(const std::vector<double>& readings_mhz) {
+  std::vector<double> read;
+  for (double mhz : readings_mhz) {
+    if (mhz > 0 && std::isfinite(mhz)) read.push_back(mhz);
+  }
+  if (read.empty()) return std::nullopt;
+  std::sort(read.begin(), read.end());
+  return SmClockStats{percentile_sorted(read, 0.5), read.front(), static_cast<int64_t>(read.size())};
+}
+
+void SampleCollector::add(double gpu_ms, double wall_seconds, double sm_clock_mhz) {
   samples_ms_.push_back(gpu_ms);
+  clocks_mhz_.push_back(sm_clock_mhz);
   gpu_seconds_ += gpu_ms * 1e-3;
   wall_seconds_ += wall_seconds;
   // Welford's update: stable however tightly the samples cluster.
@@ -75,18 +86,19 @@ bool SampleCollector::done() const { return !stop_reason().empty(); }
 LatencyStats SampleCollector::stats() const {
   LatencyStats s = compute_latency_stats(samples_ms_, options_.keep_samples);
   s.stop_reason = stop_reason();
+  s.sm_clock = compute_sm_clock_stats(clocks_mhz_);
   return s;
 }
 
 LatencyStats measure_latency(const MeasureOptions& m, const std::function<void()>& warm_up,
-                             const std::function<double()>& sample) {
+                             const std::function<LatencySample()>& sample) {
   using Clock = std::chrono::steady_clock;
   for (int i = 0; i < m.warmup_runs; ++i) warm_up();
   SampleCollector samples(m);
   while (!samples.done()) {
     const Clock::time_point t0 = Clock::now();
-    const double ms = sample();
-    samples.add(ms, std::chrono::duration<double>(Clock::now() - t0).count());
+    const LatencySample one = sample();
+    samples.add(one.ms, std::chrono::duration<double>(Clock::now() - t0).count(), one.sm_clock_mhz);
   }
   return samples.stats();
 }

@@ -225,19 +225,20 @@ void measure_kernel(gpu::GpuSession& session, KernelId op, const ProfilePlan& pl
   using gpu::RunPart;
   if (plan.once) {
     for (int i = 0; i < m.warmup_runs; ++i) check(session.run(op, RunPart::KernelOnly), "warm-up");
-    double ms = 0;
+    gpu::TimedRun run;
     ProfilerCapture capture(session);
     // Not held: a profiler that serializes launches (Nsight Compute) would keep the hold waiting.
-    check(session.time_once(op, {m.flush_l2, false}, ms, RunPart::KernelOnly), "the profiled launch");
+    // No clock probes: the profiler records the op's launches alone.
+    check(session.time_once(op, {m.flush_l2, false, false}, run, RunPart::KernelOnly), "the profiled launch");
     capture.close();
-    r.kernel_latency = compute_latency_stats({ms}, m.keep_samples);
+    r.kernel_latency = compute_latency_stats({run.ms}, m.keep_samples);
     r.kernel_latency->stop_reason = "once";
   } else {
     auto latency = [&](RunPart part, const char* what) {
       return measure_latency(m, [&] { check(session.run(op, part), "warm-up"); }, [&] {
-        double ms = 0;
-        check(session.time_once(op, {m.flush_l2, m.hold_launches}, ms, part), what);
-        return ms;
+        gpu::TimedRun run;
+        check(session.time_once(op, {m.flush_l2, m.hold_launches}, run, part), what);
+        return LatencySample{run.ms, run.sm_clock_mhz};
       });
     };
     r.kernel_latency = latency(RunPart::KernelOnly, "kernel-only timing");

@@ -14,6 +14,12 @@
 
 namespace int8attn {
 
+// The SM clock the samples ran at, read on the GPU around each one (common/sm_clock.h).
+struct SmClockStats {
+  double median_mhz = 0, min_mhz = 0;
+  int64_t samples = 0;  // samples with a reading
+};
+
 struct LatencyStats {
   double median_ms = 0, mean_ms = 0, min_ms = 0, max_ms = 0, p10_ms = 0, p90_ms = 0;
   double stddev_ms = 0;
@@ -21,6 +27,7 @@ struct LatencyStats {
   double rel_noise = 0;           // stddev / mean
   std::string stop_reason;        // why sampling stopped ("noise 0.3% < 0.5%", "max_seconds 5", ...)
   std::vector<double> raw_ms;     // every sample, only with measure.keep_samples
+  std::optional<SmClockStats> sm_clock;  // backends that read the clock (GPU)
 };
 
 // Error of a kernel's output against the reference, accumulated in FP64 over every element.

@@ -71,6 +71,14 @@ struct LatencyJudgement {
   std::string message;
 };
 
+// The SM clocks both runs read, where both did: a slowdown at a lower clock may be the GPU's
+// power cap or a hotter machine rather than the kernel (docs/methodology.md).
+std::string clock_note(const LatencyStats& base, const LatencyStats& cand) {
+  if (!base.sm_clock || !cand.sm_clock) return "";
+  const double from = base.sm_clock->median_mhz, to = cand.sm_clock->median_mhz;
+  return fmt::format("; SM clock {:.0f} -> {:.0f} MHz ({})", from, to, percent(to / from - 1.0));
+}
+
 LatencyJudgement judge_latency(const LatencyStats& base, const LatencyStats& cand, const CompareOptions& opt) {
   LatencyJudgement j;
   if (!(base.median_ms > 0) || !std::isfinite(cand.median_ms)) return j;
@@ -88,7 +96,7 @@ LatencyJudgement judge_latency(const LatencyStats& base, const LatencyStats& can
   j.message = fmt::format("median {:.4g} ms -> {:.4g} ms ({}, tolerance {:.1f}%, noise {:.3g} ms", base.median_ms,
                           cand.median_ms, percent(change), opt.latency_tolerance * 100.0, noise);
   if (j.p) j.message += fmt::format(", Mann-Whitney p={:.2g}", *j.p);
-  j.message += ")";
+  j.message += ")" + clock_note(base, cand);
   j.verdict = slower ? Verdict::Regression : Verdict::Improvement;
   return j;
 }

@@ -115,6 +115,12 @@ void fields(auto& v, Is<Summary> auto& s) {
   v.optional("worst_max_abs_error_case", s.worst_max_abs_error_case);
 }
 
+void fields(auto& v, Is<SmClockStats> auto& c) {
+  v.required("median_mhz", c.median_mhz);
+  v.required("min_mhz", c.min_mhz);
+  v.required("samples", c.samples);
+}
+
 void fields(auto& v, Is<LatencyStats> auto& l) {
   v.required("median_ms", l.median_ms);
   v.required("mean_ms", l.mean_ms);
@@ -127,6 +133,7 @@ void fields(auto& v, Is<LatencyStats> auto& l) {
   v.required("rel_noise", l.rel_noise);
   v.optional("stop_reason", l.stop_reason);
   v.optional("raw_ms", l.raw_ms);
+  v.optional("sm_clock", l.sm_clock);
 }
 
 void fields(auto& v, Is<Accuracy> auto& a) {
@@ -600,6 +607,14 @@ void read(const Node& n, LatencyStats& out) {
   require(n, "samples", out.samples >= 0, "a count >= 0");
   for (size_t i = 0; i < out.raw_ms.size(); ++i) {
     if (!time(out.raw_ms[i])) fail(n.child("raw_ms").element(i), "a finite time >= 0");
+  }
+  if (out.sm_clock) {
+    const Node clock = n.child("sm_clock");
+    const SmClockStats& c = *out.sm_clock;
+    require(clock, "median_mhz", std::isfinite(c.median_mhz) && c.median_mhz > 0, "a finite number > 0");
+    require(clock, "min_mhz", std::isfinite(c.min_mhz) && c.min_mhz > 0 && c.min_mhz <= c.median_mhz,
+            "a finite number > 0, at most median_mhz");
+    require(clock, "samples", c.samples >= 1 && c.samples <= out.samples, "a count from 1 to the latency's samples");
   }
 }
 

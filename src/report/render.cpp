@@ -33,6 +33,19 @@ std::string tops(const KernelResult& k) {
   return k.tops ? fixed(*k.tops, 1) : "-";
 }
 
+std::string sm_clock(const KernelResult& k) {
+  return k.latency && k.latency->sm_clock ? fixed(k.latency->sm_clock->median_mhz, 0) : "-";
+}
+
+bool has_sm_clock(const Report& r) {
+  for (const auto& c : r.cases) {
+    for (const auto& k : c.kernels) {
+      if (k.latency && k.latency->sm_clock) return true;
+    }
+  }
+  return false;
+}
+
 std::string rel_l2(const KernelResult& k) { return k.accuracy ? number(k.accuracy->rel_l2, 3) : "-"; }
 
 std::string max_abs(const KernelResult& k) {
@@ -176,26 +189,25 @@ std::vector<std::pair<std::string, std::string>> environment_fields(const Enviro
 
 namespace {
 
-TextTable kernel_table(bool with_case) {
+// with_clock: an "SM MHz" column after TOPS (reports whose samples read the clock).
+TextTable kernel_table(bool with_case, bool with_clock) {
   std::vector<TextTable::Column> cols;
   if (with_case) cols.push_back({"case"});
-  for (TextTable::Column c : std::vector<TextTable::Column>{{"kernel"},
-                                                            {"status"},
-                                                            {"median ms", Align::Right},
-                                                            {"TOPS", Align::Right},
-                                                            {"speedup", Align::Right},
-                                                            {"rel_l2", Align::Right},
-                                                            {"max_abs", Align::Right},
-                                                            {"decision"},
-                                                            {"note"}}) {
-    cols.push_back(c);
-  }
+  cols.insert(cols.end(), {{"kernel"}, {"status"}, {"median ms", Align::Right}, {"TOPS", Align::Right}});
+  if (with_clock) cols.push_back({"SM MHz", Align::Right});
+  cols.insert(cols.end(), {{"speedup", Align::Right},
+                           {"rel_l2", Align::Right},
+                           {"max_abs", Align::Right},
+                           {"decision"},
+                           {"note"}});
   return TextTable(std::move(cols));
 }
 
-std::vector<std::string> kernel_cells(const CaseResult& c, const KernelResult& k) {
-  return {k.kernel,        to_string(k.status), view::median_ms(k), view::tops(k),     view::speedup(c, k),
-          view::rel_l2(k), view::max_abs(k),    view::decision(k),  view::note(k)};
+std::vector<std::string> kernel_cells(const CaseResult& c, const KernelResult& k, bool with_clock) {
+  std::vector<std::string> cells = {k.kernel, to_string(k.status), view::median_ms(k), view::tops(k)};
+  if (with_clock) cells.push_back(view::sm_clock(k));
+  cells.insert(cells.end(), {view::speedup(c, k), view::rel_l2(k), view::max_abs(k), view::decision(k), view::note(k)});
+  return cells;
 }
 
 // The summary line, and the FP8 verdict line when the report has FP8 kernels.
@@ -207,14 +219,15 @@ std::string summary_lines(const Report& r, const char* fp8_prefix) {
 }
 
 std::string render_table(const Report& r) {
-  TextTable table = kernel_table(false);
+  const bool with_clock = view::has_sm_clock(r);
+  TextTable table = kernel_table(false, with_clock);
   for (const auto& c : r.cases) {
     const std::string baseline = view::baseline_label(c);
     const std::string where =
         r.environments.size() > 1 ? " on " + view::device_label(view::environment_of(r, c)) : std::string();
     table.add_section(fmt::format("{}  ({}){}{}", c.id, view::shape_label(c), where,
                                   baseline.empty() ? "" : "  " + baseline));
-    for (const auto& k : c.kernels) table.add_row(kernel_cells(c, k));
+    for (const auto& k : c.kernels) table.add_row(kernel_cells(c, k, with_clock));
   }
   std::string verdict;
   for (const std::string& line : view::verdict_lines(r)) verdict += "\n  " + line;
@@ -233,10 +246,11 @@ std::string render_markdown(const Report& r) {
       out += fmt::format("- **{}**: {}\n", label, markdown_cell(value));
     }
   }
-  TextTable table = kernel_table(true);
+  const bool with_clock = view::has_sm_clock(r);
+  TextTable table = kernel_table(true, with_clock);
   for (const auto& c : r.cases) {
     for (const auto& k : c.kernels) {
-      auto cells = kernel_cells(c, k);
+      auto cells = kernel_cells(c, k, with_clock);
       cells.insert(cells.begin(), c.id);
       table.add_row(std::move(cells));
     }
@@ -324,6 +338,7 @@ std::vector<std::string> csv_row(const Report& r, const CaseResult& c, const Ker
   row.push_back(env.backend);
   row.push_back(view::device_label(env));
   row.push_back(r.tool.git_commit);
+  row.push_back(k.latency && k.latency->sm_clock ? csv_number(k.latency->sm_clock->median_mhz) : "");
   return row;
 }
 
@@ -346,7 +361,7 @@ const std::vector<std::string>& csv_columns() {
       "samples", "rel_noise", "quantize_median_ms", "tops", "mse", "max_abs_error", "max_abs_index",
       "mean_abs_error", "rel_l2", "cosine", "nonfinite", "tensor_bytes", "fp16_tensor_bytes", "workspace_bytes",
       "peak_bytes", "decision", "fallback_reasons", "wall_seconds", "speedup", "baseline_kernel", "fp8_decision",
-      "fp8_reasons", "backend", "device", "git_commit"};
+      "fp8_reasons", "backend", "device", "git_commit", "sm_clock_mhz"};
   return columns;
 }
 

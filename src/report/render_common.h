@@ -14,6 +14,10 @@ std::string number(const std::optional<double>& v, int digits = 4);
 std::string fixed(double v, int decimals);
 std::string median_ms(const KernelResult& k);
 std::string tops(const KernelResult& k);
+// The median SM clock of the kernel's samples in MHz ("1755"), or "-".
+std::string sm_clock(const KernelResult& k);
+// Whether any kernel of the report read its SM clock (then the tables have an "SM MHz" column).
+bool has_sm_clock(const Report& r);
 std::string rel_l2(const KernelResult& k);
 std::string max_abs(const KernelResult& k);
 // "1.23x" against the case's baseline (speedup_of), or "-".

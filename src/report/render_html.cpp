@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -331,9 +332,10 @@ std::string results_section(const Report& r) {
   std::string out =
       "<section id=\"results\"><h2>All results</h2><p class=\"hint\">Click a column header to sort.</p>"
       "<div class=\"table-wrap\"><table id=\"results-table\" class=\"sortable\"><thead><tr>";
-  for (const char* h : {"case", "kernel", "status", "seq_kv", "median ms", "TOPS", "speedup", "rel_l2", "max_abs",
-                        "decision", "note"}) {
-    out += fmt::format("<th>{}</th>", h);
+  const bool with_clock = has_sm_clock(r);
+  for (const char* h : {"case", "kernel", "status", "seq_kv", "median ms", "TOPS", "SM MHz", "speedup", "rel_l2",
+                        "max_abs", "decision", "note"}) {
+    if (with_clock || std::string_view(h) != "SM MHz") out += fmt::format("<th>{}</th>", h);
   }
   out += "</tr></thead><tbody>";
   for (const auto& c : r.cases) {
@@ -342,12 +344,13 @@ std::string results_section(const Report& r) {
       const bool fell_back = (k.fallback && k.fallback->decision == Decision::Fp16Fallback) ||
                              (k.fp8_verdict && k.fp8_verdict->decision == Fp8Decision::Fp16);
       const std::string decision_class = fell_back ? "fallback" : "";
+      const std::string clock_cell = with_clock ? fmt::format("<td class=\"num\">{}</td>", sm_clock(k)) : "";
       out += fmt::format(
           "<tr><td class=\"id\">{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"num\">{}</td>"
-          "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+          "<td class=\"num\">{}</td><td class=\"num\">{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td><td class=\"{}\">{}</td><td class=\"note\">{}</td></tr>",
           html_escape(c.id), html_escape(k.kernel), status_class, to_string(k.status), c.dims.seq_kv, median_ms(k),
-          tops(k), html_escape(speedup(c, k)), rel_l2(k), max_abs(k), decision_class, decision(k),
+          tops(k), clock_cell, html_escape(speedup(c, k)), rel_l2(k), max_abs(k), decision_class, decision(k),
           html_escape(note(k)));
     }
   }

@@ -154,6 +154,12 @@ inline void expect_same(const LatencyStats& a, const LatencyStats& b) {
   EXPECT_EQ(a.stop_reason, b.stop_reason);
   ASSERT_EQ(a.raw_ms.size(), b.raw_ms.size());
   for (size_t i = 0; i < a.raw_ms.size(); ++i) expect_same(a.raw_ms[i], b.raw_ms[i], "raw_ms");
+  ASSERT_EQ(a.sm_clock.has_value(), b.sm_clock.has_value());
+  if (a.sm_clock) {
+    expect_same(a.sm_clock->median_mhz, b.sm_clock->median_mhz, "sm_clock.median_mhz");
+    expect_same(a.sm_clock->min_mhz, b.sm_clock->min_mhz, "sm_clock.min_mhz");
+    EXPECT_EQ(a.sm_clock->samples, b.sm_clock->samples);
+  }
 }
 
 inline void expect_same(const Accuracy& a, const Accuracy& b) {

@@ -119,6 +119,27 @@ TEST(Compare, RealSlowdownIsARegressionWithTheNumbers) {
   EXPECT_NE(table.find("tolerance 5.0%"), std::string::npos);
 }
 
+// Where both runs read the SM clock, a latency finding says both: a slowdown at a lower
+// clock may be the GPU's power cap, not the kernel. The verdict is the latency's alone.
+TEST(Compare, LatencyFindingsSayBothRunsSmClocks) {
+  const Report base_unread = make_report(SweepShape{}, 1);
+  Report base = base_unread;
+  Report cand = make_report(SweepShape{}, 2);
+  scale_latency(kernel_of(cand, 1, "int8-fa"), 1.10);
+  kernel_of(base, 1, "int8-fa").latency->sm_clock = SmClockStats{1980, 1965, 20};
+  kernel_of(cand, 1, "int8-fa").latency->sm_clock = SmClockStats{1755, 1700, 20};
+  const CompareResult read = compare_reports(base, cand, CompareOptions{});
+  const auto fails = failing(read);
+  ASSERT_EQ(fails.size(), 1u);
+  EXPECT_EQ(fails[0]->findings[0].verdict, Verdict::Regression);
+  EXPECT_NE(fails[0]->findings[0].message.find("; SM clock 1980 -> 1755 MHz (-11.4%)"), std::string::npos)
+      << fails[0]->findings[0].message;
+  const CompareResult one_side = compare_reports(base_unread, cand, CompareOptions{});
+  const auto unread = failing(one_side);
+  ASSERT_EQ(unread.size(), 1u);
+  EXPECT_EQ(unread[0]->findings[0].message.find("SM clock"), std::string::npos) << "one side has no reading";
+}
+
 TEST(Compare, SlowdownInsideToleranceOrNoisePasses) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = make_report(SweepShape{}, 2);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "common/sm_clock.h"
+
 #include <gtest/gtest.h>
 
 namespace int8attn {
@@ -94,6 +96,63 @@ TEST(SampleCollector, RelativeNoiseMatchesTwoPassStatistics) {
   const std::vector<double> xs = {1000.001, 1000.002, 1000.003, 999.999};
   for (double x : xs) c.add(x, 0);
   EXPECT_NEAR(c.relative_noise(), compute_latency_stats(xs, false).rel_noise, 1e-12);
+}
+
+// The clock readings of the samples: those without one (0) do not count; none, no statistics.
+TEST(SampleCollector, KeepsTheSamplesSmClocks) {
+  SampleCollector c(options());
+  c.add(5.0, 0, 1980);
+  c.add(5.0, 0, 0);  // not read
+  c.add(5.0, 0, 1755);
+  c.add(5.0, 0, 1800);
+  const LatencyStats s = c.stats();
+  ASSERT_TRUE(s.sm_clock);
+  EXPECT_DOUBLE_EQ(s.sm_clock->median_mhz, 1800);
+  EXPECT_DOUBLE_EQ(s.sm_clock->min_mhz, 1755);
+  EXPECT_EQ(s.sm_clock->samples, 3);
+  SampleCollector unread(options());
+  unread.add(5.0, 0);
+  EXPECT_FALSE(unread.stats().sm_clock);
+  EXPECT_FALSE(compute_sm_clock_stats({0, NAN, -1}));
+}
+
+TEST(MeasureLatency, PassesEachSamplesClockOn) {
+  MeasureOptions m = options();
+  m.max_samples = 4;
+  m.min_samples = 4;
+  m.warmup_runs = 1;
+  int warm = 0, taken = 0;
+  const LatencySample readings[] = {{2.0, 1700}, {2.0, 1900}, {2.0, 1800}, {2.0, 1600}};
+  const LatencyStats s = measure_latency(m, [&] { ++warm; }, [&] { return readings[taken++ % 4]; });
+  EXPECT_EQ(warm, 1);
+  EXPECT_EQ(taken, 4);
+  ASSERT_TRUE(s.sm_clock);
+  EXPECT_DOUBLE_EQ(s.sm_clock->median_mhz, 1750);
+  EXPECT_DOUBLE_EQ(s.sm_clock->min_mhz, 1600);
+}
+
+// Cycles over nanoseconds between an SM's two stamps, the median over the SMs read at both
+// ends; an SM read once, or whose counters did not move forward, is left out.
+TEST(SmClock, MedianOverTheSmsReadTwice) {
+  std::vector<SmStamp> before(6), after(6);
+  auto sm = [&](int i, uint64_t ns0, uint64_t cycles0, uint64_t ns, uint64_t cycles) {
+    before[i] = {ns0, cycles0};
+    after[i] = {ns0 + ns, cycles0 + cycles};
+  };
+  sm(0, 1000, 50, 100'000, 198'000);   // 1980 MHz
+  sm(1, 1003, 9'000, 100'000, 175'500);  // 1755 MHz
+  sm(2, 1001, 70, 100'000, 180'000);   // 1800 MHz
+  before[3] = {0, 0};                  // no block before
+  after[3] = {5000, 10};
+  before[4] = {2000, 500};             // the timer did not move
+  after[4] = {2000, 900};
+  // [5]: never read
+  EXPECT_DOUBLE_EQ(median_sm_clock_mhz(before.data(), after.data(), 6), 1800);
+  sm(5, 1002, 0, 100'000, 160'000);    // 1600: an even count takes the middle pair's mean
+  EXPECT_DOUBLE_EQ(median_sm_clock_mhz(before.data(), after.data(), 6), 1777.5);
+  EXPECT_DOUBLE_EQ(median_sm_clock_mhz(before.data(), after.data(), 0), 0);
+  const std::vector<SmStamp> none(6);
+  EXPECT_DOUBLE_EQ(median_sm_clock_mhz(none.data(), none.data(), 6), 0);
 }
 
 }  // namespace

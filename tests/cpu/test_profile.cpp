@@ -257,6 +257,7 @@ ProfileResult sample_result() {
   end_to_end.median_ms = 0.56;
   ProfiledKernel int8;
   int8.kernel = "int8-fa";
+  kernel.sm_clock = SmClockStats{1831.9, 1800, 1};
   int8.kernel_latency = kernel;
   int8.kernel_tops = attention_tops(r.profiled_case.dims, 0.5);
   int8.quantize_latency = quantize;
@@ -275,9 +276,10 @@ TEST(ProfileViews, TableHasKernelMsTopsQuantizeAndEndToEnd) {
   const std::string text = render_profile_table(sample_result());
   EXPECT_CONTAINS(text, "b1-h32-kv8-q4096-k4096-d128-causal-normal-s0");
   EXPECT_CONTAINS(text, "NVIDIA H200");
-  for (const char* column : {"kernel ms", "TOPS", "quantize ms", "end-to-end ms", "end-to-end TOPS"}) {
+  for (const char* column : {"kernel ms", "TOPS", "SM MHz", "quantize ms", "end-to-end ms", "end-to-end TOPS"}) {
     EXPECT_CONTAINS(text, column);
   }
+  EXPECT_CONTAINS(text, " 1832 ");  // the kernel-only samples' SM clock
   EXPECT_CONTAINS(text, "0.5 ");
   EXPECT_CONTAINS(text, fmt::format("{:.1f}", attention_tops(sample_result().profiled_case.dims, 0.5)));
   EXPECT_CONTAINS(text, "skipped: built without cuDNN");

@@ -95,6 +95,25 @@ TEST(RenderTable, OneRowPerKernelWithNumbersAndASummary) {
   EXPECT_NE(text.find("NVIDIA H100"), std::string::npos);
 }
 
+// The "SM MHz" column appears where a kernel read its clock (GPU reports since it was added),
+// in the table, Markdown, HTML and CSV views; a report without readings keeps the old columns.
+TEST(RenderViews, TheSmClockColumnOnlyWhereTheSamplesReadIt) {
+  Report r = make_report(SweepShape{}, 1);
+  for (ReportFormat f : {ReportFormat::Table, ReportFormat::Markdown, ReportFormat::Html}) {
+    EXPECT_EQ(render_report(r, f).find("SM MHz"), std::string::npos) << static_cast<int>(f);
+  }
+  r.cases[0].kernels[1].latency->sm_clock = SmClockStats{1754.6, 1700, 3};
+  for (ReportFormat f : {ReportFormat::Table, ReportFormat::Markdown, ReportFormat::Html}) {
+    const std::string text = render_report(r, f);
+    EXPECT_NE(text.find("SM MHz"), std::string::npos) << static_cast<int>(f);
+    EXPECT_NE(text.find("1755"), std::string::npos) << static_cast<int>(f);
+  }
+  const auto rows = parse_csv(render_report(r, ReportFormat::Csv));
+  EXPECT_EQ(rows[0].back(), "sm_clock_mhz");
+  EXPECT_EQ(rows[1].back(), "");
+  EXPECT_EQ(rows[2].back(), "1754.6");
+}
+
 TEST(RenderTable, HeadlineOfAMergedReportSaysWhyItIsIncompleteAndCountsEnvironments) {
   Report r = make_report(SweepShape{}, 1);
   r.complete = false;

@@ -156,6 +156,9 @@ Report make_every_field_report() {
   k.fp8_verdict = Fp8Verdict{Fp8Decision::Fp16, {"accuracy: rel_l2 0.06 > max_rel_l2 0.05"}};
   k.quantization = KernelQuantization{128, 128, true};  // k_per_thread written when true
   k.quantize_latency->raw_ms = {0.125, 0.25};
+  k.latency->sm_clock = SmClockStats{1755.5, 1620.25, k.latency->samples};
+  k.quantize_latency->sm_clock = SmClockStats{1980, 1965.5, 1};
+  r.cases[0].kernels[1].fallback->rotated->latency->sm_clock = SmClockStats{1830, 1830, 2};
   r.cases[0].kernels[1].fallback->rotated->latency->raw_ms = {1.5, 1.25};
   RotatedAttempt skipped;  // a rotated try that did not run: its reason
   skipped.status = KernelStatus::Skipped;
@@ -496,6 +499,16 @@ TEST_F(ReportJsonTest, ImpossibleValuesAndRepeatsAreRefusedWithTheirPath) {
       {"$.cases[0].kernels[1].latency.min_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["min_ms"] = -1; }},
       {"$.cases[0].kernels[1].latency.median_ms", [](json& j) { j["cases"][0]["kernels"][1]["latency"]["median_ms"] = 0; }},
       {"$.cases[0].kernels[1].memory.peak_bytes", [](json& j) { j["cases"][0]["kernels"][1]["memory"]["peak_bytes"] = -1; }},
+      {"$.cases[0].kernels[1].latency.sm_clock.median_mhz", [](json& j) {
+         j["cases"][0]["kernels"][1]["latency"]["sm_clock"] = {{"median_mhz", 0}, {"min_mhz", 0}, {"samples", 1}};
+       }},
+      {"$.cases[0].kernels[1].latency.sm_clock.min_mhz", [](json& j) {  // above the median
+         j["cases"][0]["kernels"][1]["latency"]["sm_clock"] = {{"median_mhz", 1500}, {"min_mhz", 1600}, {"samples", 1}};
+       }},
+      {"$.cases[0].kernels[1].latency.sm_clock.samples", [](json& j) {  // more readings than samples
+         json& l = j["cases"][0]["kernels"][1]["latency"];
+         l["sm_clock"] = {{"median_mhz", 1500}, {"min_mhz", 1400}, {"samples", l["samples"].get<int64_t>() + 1}};
+       }},
       {"$.cases[0].kernels[1].speedup", [](json& j) { j["cases"][0]["kernels"][1]["speedup"] = -2; }},
       {"$.cases[0].kernels[1].speedup", [](json& j) { j["cases"][0]["kernels"][1]["speedup"] = "nan"; }},
       {"$.cases[0].kernels[1].accuracy.max_abs_at[2]", [](json& j) { j["cases"][0]["kernels"][1]["accuracy"]["max_abs_at"][2] = -1; }},

@@ -146,18 +146,18 @@ TEST(Cudnn, TimedRunsAndTheFp8QuantizeStep) {
   const AttnDims d = dims_of(1, 4, 4, 512, 512, 128, false);
   start_case(s, d);
   ASSERT_TRUE(s.prepare(KernelId::Fp16Cudnn).ok);
-  double ms = 0;
-  ASSERT_TRUE(s.time_once(KernelId::Fp16Cudnn, {true, true}, ms).ok);
-  EXPECT_GT(ms, 0);
+  gpu::TimedRun run;
+  ASSERT_TRUE(s.time_once(KernelId::Fp16Cudnn, {true, true}, run).ok);
+  EXPECT_GT(run.ms, 0);
   if (s.device().cc_major < 9) return;
   const gpu::GpuStatus st = s.prepare(KernelId::Fp8Cudnn);
   ASSERT_TRUE(st.ok || st.not_supported) << st.message;
   if (st.not_supported) GTEST_SKIP() << st.message;
-  double quantize_ms = 0, total_ms = 0;
-  ASSERT_TRUE(s.time_once(KernelId::Fp8Cudnn, {false, true}, quantize_ms, RunPart::QuantizeOnly).ok);
-  ASSERT_TRUE(s.time_once(KernelId::Fp8Cudnn, {false, true}, total_ms).ok);
-  EXPECT_GT(quantize_ms, 0);
-  EXPECT_GT(total_ms, quantize_ms);
+  gpu::TimedRun quantize, total;
+  ASSERT_TRUE(s.time_once(KernelId::Fp8Cudnn, {false, true}, quantize, RunPart::QuantizeOnly).ok);
+  ASSERT_TRUE(s.time_once(KernelId::Fp8Cudnn, {false, true}, total).ok);
+  EXPECT_GT(quantize.ms, 0);
+  EXPECT_GT(total.ms, quantize.ms);
   const gpu::GpuStatus none = s.run(KernelId::Fp16Cudnn, RunPart::QuantizeOnly);  // it has no quantizer
   EXPECT_FALSE(none.ok);
   EXPECT_FALSE(none.context_lost) << none.message;

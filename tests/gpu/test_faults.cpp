@@ -222,10 +222,10 @@ TEST(GpuFaultSession, HeldLaunchesKeepHostTimeOutOfTheSample) {
   ASSERT_TRUE(prepared.ok) << prepared.message;
   const double sleep_ms = gpu::kSlowEnqueueMs;
   auto time = [&](KernelId op, bool held) {
-    double ms = -1;
-    const gpu::GpuStatus st = s->time_once(op, {true, held}, ms);
+    gpu::TimedRun run{-1, 0};
+    const gpu::GpuStatus st = s->time_once(op, {true, held}, run);
     EXPECT_TRUE(st.ok) << st.message;
-    return ms;
+    return run.ms;
   };
   const double quiet = time(KernelId::Fp16Flash, true);
   ASSERT_LT(quiet, sleep_ms / 4) << "a 256-token fp16-fa run should take microseconds";
@@ -238,10 +238,37 @@ TEST(GpuFaultSession, HeldLaunchesKeepHostTimeOutOfTheSample) {
   gpu::inject_fault_for_testing({});
   // A failed enqueue releases the stream: the next held sample runs at once.
   gpu::inject_fault_for_testing({InjectedFault::KernelError, KernelId::Fp16Flash, dims.seq_kv});
-  double ms = 0;
-  EXPECT_FALSE(s->time_once(KernelId::Fp16Flash, {true, true}, ms).ok);
+  gpu::TimedRun failed;
+  EXPECT_FALSE(s->time_once(KernelId::Fp16Flash, {true, true}, failed).ok);
   gpu::inject_fault_for_testing({});
   EXPECT_LT(time(KernelId::Fp16Flash, true), sleep_ms / 4);
+}
+
+// Each timed run reads the SM clock it ran at (kernels/harness/sm_clock_probe.cuh): a broken
+// probe (the timer misread, stamps of another run, a missing SM) gives a figure far outside
+// what the device can run at; with the reading off the run says 0.
+TEST(GpuFaultSession, TimedRunsReadTheSmClock) {
+  std::string why;
+  if (gpu::device_count(why) == 0) GTEST_SKIP() << why;
+  auto s = gpu::GpuSession::open(0, why);
+  ASSERT_TRUE(s) << why;
+  const AttnDims dims = make_dims(1, 16, 16, 2048, 2048, 128, false);
+  s->set_op_settings({});
+  ASSERT_TRUE(s->set_inputs(dims, gpu::InputGenSpec{}).ok);
+  const gpu::GpuStatus prepared = s->prepare(KernelId::Fp16Flash);
+  if (prepared.not_supported) GTEST_SKIP() << "fp16-fa not on this device: " << prepared.message;
+  ASSERT_TRUE(prepared.ok) << prepared.message;
+  const double peak_mhz = static_cast<double>(s->device().sm_clock_mhz);
+  for (bool held : {true, false}) {
+    gpu::TimedRun run;
+    ASSERT_TRUE(s->time_once(KernelId::Fp16Flash, {true, held, true}, run).ok);
+    EXPECT_GT(run.ms, 0);
+    EXPECT_GT(run.sm_clock_mhz, 200) << "held " << held;
+    if (peak_mhz > 0) EXPECT_LT(run.sm_clock_mhz, 1.1 * peak_mhz) << "held " << held << ", peak " << peak_mhz;
+  }
+  gpu::TimedRun unread{0, -1};
+  ASSERT_TRUE(s->time_once(KernelId::Fp16Flash, {true, true, false}, unread).ok);
+  EXPECT_EQ(unread.sm_clock_mhz, 0);
 }
 
 std::vector<float> download(gpu::GpuSession& s, gpu::GpuTensor t, KernelId op, int64_t count) {

@@ -1,0 +1,37 @@
+// Internal to the GPU harness: the SM clock of a timed run (common/sm_clock.h). Before the
+// start event and after the stop event a probe kernel of one block an SM stamps each SM's
+// cycle counter and the global nanosecond timer into host-mapped memory; the cycles per
+// nanosecond between the two stamps are the clock the run saw. The probes sit outside the
+// events, so the latency does not contain them. An H100 under its power cap runs FP16 tensor
+// work at 1.6-1.8 GHz where INT8 keeps 1.98 (docs/methodology.md), so a report that says the
+// clock says why two kernels' timings may not compare.
+#pragma once
+#include <cuda_runtime.h>
+
+#include "common/sm_clock.h"
+
+namespace int8attn::gpu {
+
+class SmClockProbe {
+ public:
+  // %smid values above this are not read (no GPU so far has more than 160 SMs).
+  static constexpr int kSlots = 1024;
+
+  SmClockProbe() = default;
+  ~SmClockProbe();
+  SmClockProbe(const SmClockProbe&) = delete;
+  SmClockProbe& operator=(const SmClockProbe&) = delete;
+
+  // Clears both readings and enqueues the first probe (mapped pinned memory on first use).
+  void before(cudaStream_t stream, int sm_count);
+  // Enqueues the second probe.
+  void after(cudaStream_t stream, int sm_count);
+  // Once the stream has passed the second probe: the clock in MHz, 0 when unread.
+  double mhz() const;
+
+ private:
+  SmStamp* host_ = nullptr;    // [2 * kSlots]: before, then after
+  SmStamp* device_ = nullptr;  // the same memory, as the device sees it
+};
+
+}  // namespace int8attn::gpu
