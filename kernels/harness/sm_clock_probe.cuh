@@ -22,7 +22,10 @@ class SmClockProbe {
   SmClockProbe(const SmClockProbe&) = delete;
   SmClockProbe& operator=(const SmClockProbe&) = delete;
 
-  // Clears both readings and enqueues the first probe (mapped pinned memory on first use).
+  // Mapped pinned memory for the readings, on the first call. Call it before the stream is
+  // held (stream_hold.cuh): the allocation may wait for the GPU, which would wait for the hold.
+  void allocate();
+  // Clears both readings and enqueues the first probe (after allocate()).
   void before(cudaStream_t stream, int sm_count);
   // Enqueues the second probe.
   void after(cudaStream_t stream, int sm_count);
