@@ -335,7 +335,7 @@ struct GpuSession::Impl {
       if (!flush) flush = DeviceBuffer<uint8_t>(alloc, std::max<int64_t>(2 * info.l2_cache_bytes, 1 << 20), false);
       CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, static_cast<size_t>(flush.bytes()), stream));
     }
-    if (isolation.read_sm_clock) clock_probe.allocate();  // before the hold: it may wait for the GPU
+    if (isolation.read_sm_clock) clock_probe.prepare(stream);  // before the hold: it may wait for the GPU
     bool held = isolation.hold_launches && op != KernelId::Reference && !launches_block() && !holds_fail;
     if (held && !hold.hold(stream)) {  // launches block: this sample (a second late) and the rest unheld
       holds_fail = true;

@@ -25,7 +25,7 @@ SmClockProbe::~SmClockProbe() {
   if (host_ != nullptr) cudaFreeHost(host_);
 }
 
-void SmClockProbe::allocate() {
+void SmClockProbe::prepare(cudaStream_t stream) {
   if (host_ != nullptr) return;
   void* host = nullptr;
   CUDA_CHECK(cudaHostAlloc(&host, 2 * kSlots * sizeof(SmStamp), cudaHostAllocMapped));
@@ -33,10 +33,13 @@ void SmClockProbe::allocate() {
   void* device = nullptr;
   CUDA_CHECK(cudaHostGetDevicePointer(&device, host, 0));
   device_ = static_cast<SmStamp*>(device);
+  stamp_sm_clock<<<1, 32, 0, stream>>>(device_, kSlots);
+  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 void SmClockProbe::before(cudaStream_t stream, int sm_count) {
-  if (host_ == nullptr) throw CudaError("SmClockProbe::before without allocate()", cudaErrorInvalidValue);
+  if (host_ == nullptr) throw CudaError("SmClockProbe::before without prepare()", cudaErrorInvalidValue);
   // The stream is idle here (the last run was waited for), so the host may clear the stamps.
   std::memset(static_cast<void*>(host_), 0, 2 * kSlots * sizeof(SmStamp));
   stamp_sm_clock<<<sm_count, 32, 0, stream>>>(device_, kSlots);

@@ -22,10 +22,12 @@ class SmClockProbe {
   SmClockProbe(const SmClockProbe&) = delete;
   SmClockProbe& operator=(const SmClockProbe&) = delete;
 
-  // Mapped pinned memory for the readings, on the first call. Call it before the stream is
-  // held (stream_hold.cuh): the allocation may wait for the GPU, which would wait for the hold.
-  void allocate();
-  // Clears both readings and enqueues the first probe (after allocate()).
+  // On the first call: mapped pinned memory for the readings and one probe run, waited for.
+  // Call it before the stream is held (stream_hold.cuh): the allocation and the probe's first
+  // launch (which loads its module: CUDA loads kernels lazily) wait for the GPU, which would
+  // wait for the hold.
+  void prepare(cudaStream_t stream);
+  // Clears both readings and enqueues the first probe (after prepare()).
   void before(cudaStream_t stream, int sm_count);
   // Enqueues the second probe.
   void after(cudaStream_t stream, int sm_count);
