@@ -369,6 +369,24 @@ std::optional<std::string> measurement_difference(const ConfigInfo& base, const 
                      fmt::join(differences, ", "));
 }
 
+// The SM clocks of the kernels read in both reports (latency.sm_clock), where their median
+// moved by kClockShiftNote or more: a warmer or power-capped GPU slows every kernel by itself.
+// A kernel's own clock change is in its latency finding (clock_note).
+constexpr double kClockShiftNote = 0.03;
+
+std::optional<std::string> clock_shift(std::vector<double> ratios) {
+  if (ratios.empty()) return std::nullopt;
+  std::sort(ratios.begin(), ratios.end());
+  const size_t mid = ratios.size() / 2;
+  const double median = ratios.size() % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  if (std::fabs(median - 1.0) < kClockShiftNote) return std::nullopt;
+  return fmt::format("the candidate's kernels ran at SM clocks {:.1f}% {} than the baseline's (the median over {} "
+                     "kernel(s) read in both; {} to {}): latencies may differ for that alone (the GPU's power or "
+                     "thermal state)",
+                     std::fabs(median - 1.0) * 100.0, median < 1.0 ? "lower" : "higher", ratios.size(),
+                     percent(ratios.front() - 1.0), percent(ratios.back() - 1.0));
+}
+
 using KernelKey = std::pair<std::string, std::string>;  // (case id, kernel)
 
 std::map<KernelKey, const KernelResult*> index_kernels(const Report& report, const std::string& filter) {
@@ -436,6 +454,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
   auto remaining = index_kernels(candidate, options.case_filter);
   size_t paired = 0, baseline_runs = 0;
   std::map<std::pair<std::string, std::string>, int> quantization_changes;  // (kernel, change) -> cases
+  std::vector<double> clock_ratios;  // candidate / baseline median SM clock, kernels read in both
   for (const auto& base_case : baseline.cases) {
     if (!case_id_matches(base_case.id, options.case_filter)) continue;
     for (const auto& base_kernel : base_case.kernels) {
@@ -448,7 +467,11 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
         continue;
       }
       ++paired;
-      KernelComparison row = compare_kernel(base_case.id, base_kernel, *it->second, options);
+      const KernelResult& cand_kernel = *it->second;
+      if (base_kernel.latency && base_kernel.latency->sm_clock && cand_kernel.latency && cand_kernel.latency->sm_clock) {
+        clock_ratios.push_back(cand_kernel.latency->sm_clock->median_mhz / base_kernel.latency->sm_clock->median_mhz);
+      }
+      KernelComparison row = compare_kernel(base_case.id, base_kernel, cand_kernel, options);
       if (auto change = quantization_change(base_kernel, *it->second)) {
         ++quantization_changes[{base_kernel.kernel, *change}];
         if (options.fail_on_change) add_finding(row, Verdict::Changed, "quantization", "quantization " + *change);
@@ -457,6 +480,7 @@ CompareResult compare_reports(const Report& baseline, const Report& candidate, c
       remaining.erase(it);
     }
   }
+  if (auto shift = clock_shift(std::move(clock_ratios))) result.notes.push_back(*shift);
   for (const auto& [what, cases] : quantization_changes) {
     result.notes.push_back(fmt::format("{} ran with other quantization in {} case(s) ({}): its latency and accuracy "
                                        "changes include that",

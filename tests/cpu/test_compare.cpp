@@ -140,6 +140,34 @@ TEST(Compare, LatencyFindingsSayBothRunsSmClocks) {
   EXPECT_EQ(unread[0]->findings[0].message.find("SM clock"), std::string::npos) << "one side has no reading";
 }
 
+// A run whose kernels all read lower clocks is said once, in the notes: the GPU's state, not
+// one kernel. Shifts under 3% (the reading's own spread) and one side without readings say nothing.
+TEST(Compare, AShiftOfEveryKernelsSmClockIsNoted) {
+  Report base = make_report(SweepShape{}, 1);
+  Report cand = base;
+  auto set_clocks = [](Report& r, double mhz) {
+    double step = 0;
+    for (auto& c : r.cases) {
+      for (auto& k : c.kernels) {
+        if (k.latency) k.latency->sm_clock = SmClockStats{mhz + step, mhz + step, 1};
+        step += 1;
+      }
+    }
+  };
+  EXPECT_TRUE(compare_reports(base, cand, CompareOptions{}).notes.empty());
+  set_clocks(base, 1900);
+  EXPECT_TRUE(compare_reports(base, cand, CompareOptions{}).notes.empty()) << "the candidate read none";
+  set_clocks(cand, 1900 * 0.98);
+  EXPECT_TRUE(compare_reports(base, cand, CompareOptions{}).notes.empty()) << "2% is inside the reading's spread";
+  set_clocks(cand, 1900 * 0.94);
+  const CompareResult result = compare_reports(base, cand, CompareOptions{});
+  ASSERT_EQ(result.notes.size(), 1u);
+  EXPECT_NE(result.notes[0].find("the candidate's kernels ran at SM clocks 6.0% lower than the baseline's"),
+            std::string::npos) << result.notes[0];
+  EXPECT_NE(render_compare(result, CompareFormat::Table).find("note: the candidate's kernels ran at SM clocks"),
+            std::string::npos);
+}
+
 TEST(Compare, SlowdownInsideToleranceOrNoisePasses) {
   const Report base = make_report(SweepShape{}, 1);
   Report cand = make_report(SweepShape{}, 2);
