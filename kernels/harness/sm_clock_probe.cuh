@@ -2,9 +2,9 @@
 // start event and after the stop event a probe kernel of one block an SM stamps each SM's
 // cycle counter and the global nanosecond timer into host-mapped memory; the cycles per
 // nanosecond between the two stamps are the clock the run saw. The probes sit outside the
-// events, so the latency does not contain them. An H100 under its power cap runs FP16 tensor
-// work at 1.6-1.8 GHz where INT8 keeps 1.98 (docs/methodology.md), so a report that says the
-// clock says why two kernels' timings may not compare.
+// events, so the latency does not contain them. Under an H200's 700 W cap the FP16 attentions
+// ran at 1.33-1.76 GHz where int8-fa ran at 1.78-1.85 (docs/perf-log.md s63), so a report that
+// says the clock says why two kernels' timings may not compare.
 #pragma once
 #include <cuda_runtime.h>
 
