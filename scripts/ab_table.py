@@ -19,8 +19,10 @@ import sys
 
 HEADER = re.compile(r"^== (\S+) (\S+) run (\d+)\s*$")
 # kernel_bench's summary row, runs of spaces collapsed (as kernel-ab.sh prints it):
-#   b1 h16/16 sq16384 skv16384 d128 full int8-qk(ws) s-1 2.952 ms 745.0 TOPS relL2 ... bad 0 ok
-ROW = re.compile(r"^(b\d+ h\S+ sq\d+ skv\d+ d\d+ (?:full|causal)) (\S+) s(-?\d+) [\d.]+ ms ([\d.]+) TOPS.*\bbad (\d+)")
+#   b1 h16/16 sq16384 skv16384 d128 full int8-qk(ws) s-1 2.952 ms 745.0 TOPS @ 1784 MHz relL2 ... bad 0 ok
+# (the median SM clock of its timed runs since s63; older logs have none).
+ROW = re.compile(r"^(b\d+ h\S+ sq\d+ skv\d+ d\d+ (?:full|causal)) (\S+) s(-?\d+) [\d.]+ ms ([\d.]+) TOPS"
+                 r"(?: @ ([\d.]+) MHz)?.*\bbad (\d+)")
 # kernel_bench's quantize row: its times in ms, each followed by the tensors it quantized.
 QUANT_ROW = re.compile(r"^(b\d+ h\S+ sq\d+ skv\d+ d\d+ (?:full|causal)) quantize (.*)$")
 QUANT_TIME = re.compile(r"([\d.]+) ms (\([^)]*\))")
@@ -51,11 +53,11 @@ def parse(lines):
             continue
         row = ROW.match(line)
         if row and variant is not None:
-            shape, kernel, schedule, tops, bad = row.groups()
+            shape, kernel, schedule, tops, mhz, bad = row.groups()
             if schedule != "-1":
                 kernel += f" s{schedule}"
             table.setdefault((kernel, shape), collections.OrderedDict()).setdefault(variant, []).append(
-                (float(tops), int(bad)))
+                (float(tops), int(bad), float(mhz) if mhz else None))
     return table, variants, quant
 
 
@@ -88,15 +90,16 @@ def render(table, variants, base):
     out = []
     bad_cells = []
     for (kernel, shape), runs in table.items():
-        base_best = max(t for t, _ in runs[base]) if base in runs else None
+        base_best = max(t for t, _, _ in runs[base]) if base in runs else None
         cells = []
         for v in variants:
             if v not in runs:
                 cells.append(f"{v}: -")
                 continue
-            best = max(t for t, _ in runs[v])
-            worst_bad = max(b for _, b in runs[v])
-            rounds = "/".join(f"{t:.0f}" for t, _ in runs[v])
+            best = max(t for t, _, _ in runs[v])
+            worst_bad = max(b for _, b, _ in runs[v])
+            # A round's SM clock beside its TOPS where the log has it: a slower round at a lower clock is the GPU's.
+            rounds = "/".join(f"{t:.0f}" + (f"@{c:.0f}" if c else "") for t, _, c in runs[v])
             change = "" if v == base or not base_best else f" ({(best / base_best - 1) * 100:+.1f}%)"
             cells.append(f"{v}: {rounds}{change}" + (f" BAD {worst_bad}" if worst_bad else ""))
             if worst_bad:
@@ -126,7 +129,7 @@ def main(argv):
     if base not in variants:
         print(f"ab_table.py: --base {base}: not a variant of {args.log} ({', '.join(variants)})", file=sys.stderr)
         return 2
-    print(f"TOPS by round, best round against {base}'s best:")
+    print(f"TOPS by round (@ the round's median SM MHz where kernel_bench read it), best round against {base}'s best:")
     print("\n".join(render(table, variants, base)))
     if quant:
         print(f"quantize µs, best round of each variant ({', '.join(v for v in variants)}), against {base}'s;"

@@ -110,7 +110,7 @@ run_ab() {
     $(for s in $scheds; do echo "s$s=$(grep -c " s$s .*FAIL" "$out/check.log")"; done)
   grep "gtest schedule" "$out/gtest-summary.txt"
   sed -n "/==== summary/,\$p" "$out/schedules.log" | grep " TOPS " | \
-    awk '{printf "%-8s %-5s %-7s %-12s %-3s %7s TOPS relL2 %s %s\n", $3, $5, $6, $7, $8, $11, $14, $NF}'
+    awk '{printf "%-8s %-5s %-7s %-12s %-3s %7s TOPS %5s MHz relL2 %s %s\n", $3, $5, $6, $7, $8, $11, $14, $17, $NF}'
   for s in $scheds; do echo "schedule $s: mean int8-fa TOPS $(mean_tops "$s")"; done
   echo "candidates (fastest first): ${ranked:-none}; winner: schedule $best (schedule 0: $base_tops);" \
     "sweeps: $([ "$best" != 0 ] && echo "run with schedule=$best, rc $rc" || echo "not run")"

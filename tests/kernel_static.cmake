@@ -45,6 +45,12 @@ if(INT8ATTN_PYTHON3_AB)
                    ${CMAKE_SOURCE_DIR}/tests/data/kernel-ab-sample.txt)
   set_tests_properties(scripts.ab_table PROPERTIES LABELS cpu
     PASS_REGULAR_EXPRESSION "int8-fa\\(u8,ws,wide\\) +b4 h16/16 sq4096 skv4096 d128 full +base: 574/573 +fasplit: 582/582 \\(\\+1\\.2%\\).*bad elements \\(their speed does not count\\): fasplit int8-qk\\(ws\\) b4 h16/16 sq4096 skv4096 d128 full: 12")
+  # Rows with kernel_bench's SM clock (s63): each round's TOPS with its clock.
+  add_test(NAME scripts.ab_table_clock
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/ab_table.py
+                   ${CMAKE_SOURCE_DIR}/tests/data/kernel-ab-clock-sample.txt)
+  set_tests_properties(scripts.ab_table_clock PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "int8-qk\\(ws\\) +b1 h16/16 sq16384 skv16384 d128 full +base: 745@1784/673@1612 +tree: 751@1791/677@1620 \\(\\+0\\.8%\\)")
   # scripts/sass_tools.py loop-stall-matrix on a made-up ncu source export: the loop found from
   # its backward branch (the rows outside it not counted), each reason by opcode in % of its samples.
   # (No ';' in the expression: CMake would split it into a list, any one of which passes.)

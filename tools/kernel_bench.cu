@@ -4,7 +4,9 @@
 // quantizes, runs int8-fa (u8 and s8 P), int8-qk and fp16-fa, compares every variant with a
 // naive FP32 GPU reference on a sample of rows (all rows for small shapes), counts NaNs and
 // unwritten outputs over the whole output, and times each kernel with CUDA events (L2
-// flushed before every run, median of --iters). Prints one table row per (shape, variant).
+// flushed before every run, median of --iters). Prints one table row per (shape, variant), with
+// the median SM clock of its timed runs (the harness's probe, kernels/harness/sm_clock_probe.cuh:
+// an FP16-P·V kernel under the power cap runs slower clocks, docs/methodology.md).
 //
 // usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|wsprofile-wide16k|wsprofile-kt16k|wsprofile-fp16-4k|wsprofile-l2|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
@@ -31,6 +33,7 @@
 #include "common/numerics.h"
 #include "common/rng.h"
 #include "kernels/attn_kernels.h"
+#include "kernels/harness/sm_clock_probe.cuh"
 
 using namespace int8attn;
 using namespace int8attn::kernels;
@@ -195,6 +198,7 @@ int g_schedule = -1;  // --schedule; the schedules mode sets it per row
 
 struct Result {
   double ms = 0, tops = 0, rel_l2 = 0, max_abs = 0;
+  double sm_clock_mhz = 0;  // median over the timed runs
   int64_t bad = 0;  // NaN / unwritten outputs
   bool unsupported = false;  // this build has no instance for the kind at this shape
 };
@@ -218,6 +222,9 @@ struct Bench {
   std::vector<int64_t> rows;
   std::vector<float> ref;  // [rows, d]
   int iters = 20;
+  gpu::SmClockProbe clock_probe;
+  int sm_count = 0;
+  double last_sm_clock_mhz = 0;  // time_ms's last median
 
   explicit Bench(const Shape& sh, int it) : s(sh), iters(it) {
     dims = AttnDims{sh.b, sh.h, sh.kvh, sh.sq, sh.skv, sh.d, sh.causal, 0.f};
@@ -227,6 +234,7 @@ struct Bench {
     CHECK_CUDA(cudaMalloc(&v, nkv * 2));
     CHECK_CUDA(cudaMalloc(&out, nq * 2));
     CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
+    CHECK_CUDA(cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, 0));
     fill_normal<<<1024, 256>>>(q, nq, sh.d, sh.sq, 11, 1.f, false);
     fill_normal<<<1024, 256>>>(k, nkv, sh.d, sh.skv, 22, 1.f, sh.outliers);
     fill_normal<<<1024, 256>>>(v, nkv, sh.d, sh.skv, 33, 1.f, false);
@@ -301,19 +309,26 @@ struct Bench {
     cudaEvent_t e0, e1;
     CHECK_CUDA(cudaEventCreate(&e0));
     CHECK_CUDA(cudaEventCreate(&e1));
-    std::vector<float> ms;
+    std::vector<float> ms, mhz;
+    clock_probe.prepare(0);
     for (int i = 0; i < iters + 2; ++i) {
       CHECK_CUDA(cudaMemsetAsync(flush, i & 0xff, flush_bytes));  // evict L2
+      clock_probe.before(0, sm_count);  // outside the events, as the harness's samples
       CHECK_CUDA(cudaEventRecord(e0));
       CHECK_CUDA(fn());
       CHECK_CUDA(cudaEventRecord(e1));
-      CHECK_CUDA(cudaEventSynchronize(e1));
+      clock_probe.after(0, sm_count);
+      CHECK_CUDA(cudaStreamSynchronize(0));
       float t;
       CHECK_CUDA(cudaEventElapsedTime(&t, e0, e1));
-      if (i >= 2) ms.push_back(t);  // two warm-ups
+      if (i >= 2) {  // two warm-ups
+        ms.push_back(t);
+        mhz.push_back(static_cast<float>(clock_probe.mhz()));
+      }
     }
     cudaEventDestroy(e0);
     cudaEventDestroy(e1);
+    last_sm_clock_mhz = median(mhz);
     return median(ms);
   }
 
@@ -347,6 +362,7 @@ struct Bench {
     Result r = compare();
     if (timed) {
       r.ms = time_ms([&] { return attend(kind); });
+      r.sm_clock_mhz = last_sm_clock_mhz;
       r.tops = attention_tops(dims, r.ms);  // the tool's count (common/attn_types.h)
     }
     return r;
@@ -553,9 +569,9 @@ int main(int argc, char** argv) {
         char line[256];
         char kind_txt[32];
         std::snprintf(kind_txt, sizeof kind_txt, "%s s%d", kind_name(kind), g_schedule);
-        std::snprintf(line, sizeof line, "%-40s %-18s %9.3f ms %8.1f TOPS  relL2 %.5f  maxabs %.4f  bad %lld  %s",
-                      shape_txt, kind_txt, r.ms, r.tops, r.rel_l2, r.max_abs, (long long)r.bad,
-                      ok ? "ok" : "FAIL");
+        std::snprintf(line, sizeof line,
+                      "%-40s %-18s %9.3f ms %8.1f TOPS @ %4.0f MHz  relL2 %.5f  maxabs %.4f  bad %lld  %s", shape_txt,
+                      kind_txt, r.ms, r.tops, r.sm_clock_mhz, r.rel_l2, r.max_abs, (long long)r.bad, ok ? "ok" : "FAIL");
         std::printf("%s\n", line);
         std::fflush(stdout);
         lines.push_back(line);
