@@ -152,7 +152,7 @@ struct Environment {
   std::string compute_capability;  // "9.0"
   int64_t sm_count = 0;
   int64_t memory_bytes = 0;
-  int64_t sm_clock_mhz = 0;
+  int64_t sm_clock_mhz = 0;      // rated peak (the driver's figure); each kernel's measured clock: LatencyStats::sm_clock
   int64_t memory_clock_mhz = 0;
   std::string driver_version;
   std::string cuda_runtime_version;

@@ -174,8 +174,8 @@ std::vector<std::pair<std::string, std::string>> environment_fields(const Enviro
   text("compute capability", env.compute_capability);
   count("SMs", env.sm_count, "");
   if (env.memory_bytes > 0) out.emplace_back("memory", fmt::format("{:.1f} GiB", env.memory_bytes / 1073741824.0));
-  count("SM clock", env.sm_clock_mhz, " MHz");
-  count("memory clock", env.memory_clock_mhz, " MHz");
+  count("SM clock (peak)", env.sm_clock_mhz, " MHz");  // rated; the measured clocks are the kernels'
+  count("memory clock (peak)", env.memory_clock_mhz, " MHz");
   text("driver", env.driver_version);
   text("CUDA runtime", env.cuda_runtime_version);
   text("cuBLASLt", env.cublaslt_version);
