@@ -110,6 +110,12 @@ std::optional<double> max_abs_metric(const CaseResult&, const KernelResult& k) {
   if (k.status != KernelStatus::Ok || !k.accuracy) return std::nullopt;
   return k.accuracy->max_abs_error;
 }
+// The median SM clock of the kernel's samples: a power-capped GPU runs FP16 tensor work at lower
+// clocks than INT8 (docs/methodology.md), which the latency and speedup charts do not show.
+std::optional<double> sm_clock_metric(const CaseResult&, const KernelResult& k) {
+  if (k.status != KernelStatus::Ok || !k.latency || !k.latency->sm_clock) return std::nullopt;
+  return k.latency->sm_clock->median_mhz;
+}
 // Against each case's baseline (the fastest FP16 kernel of the case, or the configured one).
 std::optional<double> speedup_metric(const CaseResult& c, const KernelResult& k) { return speedup_of(c, k); }
 
@@ -155,6 +161,7 @@ const ChartKind kCharts[] = {
     {"latency", "Latency (median)", "ms", "ms", latency_metric, true, no_lines},
     {"tops", "Throughput", "TOPS", "TOPS", tops_metric, false, no_lines},
     {"speedup", "Speedup", "x faster", "x", speedup_metric, false, speedup_lines},
+    {"sm-clock", "SM clock the samples ran at (median)", "MHz", "MHz", sm_clock_metric, false, no_lines},
     {"rel-l2", "Error vs reference (rel. L2)", "rel. L2", "", rel_l2_metric, true, rel_l2_lines},
     {"max-abs", "Max abs error vs reference", "max |error|", "", max_abs_metric, true, max_abs_lines},
 };

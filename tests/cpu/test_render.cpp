@@ -108,6 +108,10 @@ TEST(RenderViews, TheSmClockColumnOnlyWhereTheSamplesReadIt) {
     EXPECT_NE(text.find("SM MHz"), std::string::npos) << static_cast<int>(f);
     EXPECT_NE(text.find("1755"), std::string::npos) << static_cast<int>(f);
   }
+  // The HTML view also charts the clocks, where a report has them.
+  EXPECT_EQ(render_report(make_report(SweepShape{}, 1), ReportFormat::Html).find("id=\"chart-sm-clock-"),
+            std::string::npos);
+  EXPECT_NE(render_report(r, ReportFormat::Html).find("id=\"chart-sm-clock-0\""), std::string::npos);
   const auto rows = parse_csv(render_report(r, ReportFormat::Csv));
   EXPECT_EQ(rows[0].back(), "sm_clock_mhz");
   EXPECT_EQ(rows[1].back(), "");
@@ -374,7 +378,7 @@ TEST(RenderHtml, ACpuReportDrawsNoLatencyCharts) {
     for (auto& k : c.kernels) k.latency.reset(), k.tops.reset(), k.speedup.reset();
   }
   const std::string html = render_report(r, ReportFormat::Html);
-  for (const char* kind : {"latency", "tops", "speedup", "samples"}) {
+  for (const char* kind : {"latency", "tops", "speedup", "samples", "sm-clock"}) {
     EXPECT_EQ(html.find(fmt::format("id=\"chart-{}-", kind)), std::string::npos) << kind;
   }
   EXPECT_EQ(count(html, "id=\"chart-rel-l2-"), 2u);
