@@ -5,6 +5,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace int8attn {
@@ -14,6 +15,14 @@ struct SmStamp {
   uint64_t ns = 0;
   uint64_t cycles = 0;
 };
+
+// The median (the mean of the middle pair for an even count); 0 for none.
+inline double median_of(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t mid = values.size() / 2;
+  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
 
 // The median over SMs of (cycles elapsed) / (ns elapsed), in MHz, counting only SMs read at
 // both ends with both counters moving forward; 0 when no SM qualifies. The median keeps one SM
@@ -26,12 +35,7 @@ inline double median_sm_clock_mhz(const SmStamp* before, const SmStamp* after, i
     if (a.ns == 0 || b.ns <= a.ns || b.cycles <= a.cycles) continue;
     mhz.push_back(1e3 * static_cast<double>(b.cycles - a.cycles) / static_cast<double>(b.ns - a.ns));
   }
-  if (mhz.empty()) return 0;
-  const size_t mid = mhz.size() / 2;
-  std::nth_element(mhz.begin(), mhz.begin() + static_cast<std::ptrdiff_t>(mid), mhz.end());
-  if (mhz.size() % 2 == 1) return mhz[mid];
-  const double upper = mhz[mid];
-  return (upper + *std::max_element(mhz.begin(), mhz.begin() + static_cast<std::ptrdiff_t>(mid))) / 2;
+  return median_of(std::move(mhz));
 }
 
 }  // namespace int8attn

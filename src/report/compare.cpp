@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "common/sm_clock.h"
 #include "src/io/json_text.h"
 #include "src/report/stats.h"
 
@@ -376,9 +377,8 @@ constexpr double kClockShiftNote = 0.03;
 
 std::optional<std::string> clock_shift(std::vector<double> ratios) {
   if (ratios.empty()) return std::nullopt;
-  std::sort(ratios.begin(), ratios.end());
-  const size_t mid = ratios.size() / 2;
-  const double median = ratios.size() % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  std::sort(ratios.begin(), ratios.end());  // front and back: the range
+  const double median = median_of(ratios);
   if (std::fabs(median - 1.0) < kClockShiftNote) return std::nullopt;
   return fmt::format("the candidate's kernels ran at SM clocks {:.1f}% {} than the baseline's (the median over {} "
                      "kernel(s) read in both; {} to {}): latencies may differ for that alone (the GPU's power or "

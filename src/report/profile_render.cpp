@@ -11,9 +11,6 @@ namespace {
 
 std::string ms(const std::optional<LatencyStats>& l) { return l ? view::number(l->median_ms) : "-"; }
 std::string tops(const std::optional<double>& t) { return t ? fmt::format("{:.1f}", *t) : "-"; }
-std::string mhz(const std::optional<LatencyStats>& l) {
-  return l && l->sm_clock ? fmt::format("{:.0f}", l->sm_clock->median_mhz) : "-";
-}
 
 std::string mode_line(const ProfileResult& r) {
   const MeasureOptions& m = r.measure;
@@ -44,7 +41,7 @@ std::string render_profile_table(const ProfileResult& r) {
     // An INT8 kernel that ran: the quantization blocks it ran with ("auto" chooses them per device and length).
     const std::string blocks = k.quantization ? to_string(*k.quantization) : "";
     const std::string note = k.status == KernelStatus::Ok ? blocks : fmt::format("{}: {}", to_string(k.status), k.reason);
-    table.add_row({k.kernel, ms(k.kernel_latency), tops(k.kernel_tops), mhz(k.kernel_latency), ms(k.quantize_latency),
+    table.add_row({k.kernel, ms(k.kernel_latency), tops(k.kernel_tops), view::sm_clock(k.kernel_latency), ms(k.quantize_latency),
                    ms(k.end_to_end_latency), tops(k.end_to_end_tops), samples, note});
   }
   return fmt::format("profile {} on {} [{}]\n  {}\n\n{}", r.profiled_case.id, view::device_label(r.environment),

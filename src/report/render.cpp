@@ -33,8 +33,8 @@ std::string tops(const KernelResult& k) {
   return k.tops ? fixed(*k.tops, 1) : "-";
 }
 
-std::string sm_clock(const KernelResult& k) {
-  return k.latency && k.latency->sm_clock ? fixed(k.latency->sm_clock->median_mhz, 0) : "-";
+std::string sm_clock(const std::optional<LatencyStats>& latency) {
+  return latency && latency->sm_clock ? fixed(latency->sm_clock->median_mhz, 0) : "-";
 }
 
 bool has_sm_clock(const Report& r) {
@@ -205,7 +205,7 @@ TextTable kernel_table(bool with_case, bool with_clock) {
 
 std::vector<std::string> kernel_cells(const CaseResult& c, const KernelResult& k, bool with_clock) {
   std::vector<std::string> cells = {k.kernel, to_string(k.status), view::median_ms(k), view::tops(k)};
-  if (with_clock) cells.push_back(view::sm_clock(k));
+  if (with_clock) cells.push_back(view::sm_clock(k.latency));
   cells.insert(cells.end(), {view::speedup(c, k), view::rel_l2(k), view::max_abs(k), view::decision(k), view::note(k)});
   return cells;
 }

@@ -14,8 +14,8 @@ std::string number(const std::optional<double>& v, int digits = 4);
 std::string fixed(double v, int decimals);
 std::string median_ms(const KernelResult& k);
 std::string tops(const KernelResult& k);
-// The median SM clock of the kernel's samples in MHz ("1755"), or "-".
-std::string sm_clock(const KernelResult& k);
+// The median SM clock of a latency's samples in MHz ("1755"), or "-" (no latency or no reading).
+std::string sm_clock(const std::optional<LatencyStats>& latency);
 // Whether any kernel of the report read its SM clock (then the tables have an "SM MHz" column).
 bool has_sm_clock(const Report& r);
 std::string rel_l2(const KernelResult& k);

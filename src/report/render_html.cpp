@@ -351,7 +351,7 @@ std::string results_section(const Report& r) {
       const bool fell_back = (k.fallback && k.fallback->decision == Decision::Fp16Fallback) ||
                              (k.fp8_verdict && k.fp8_verdict->decision == Fp8Decision::Fp16);
       const std::string decision_class = fell_back ? "fallback" : "";
-      const std::string clock_cell = with_clock ? fmt::format("<td class=\"num\">{}</td>", sm_clock(k)) : "";
+      const std::string clock_cell = with_clock ? fmt::format("<td class=\"num\">{}</td>", sm_clock(k.latency)) : "";
       out += fmt::format(
           "<tr><td class=\"id\">{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td><td class=\"num\">{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td>"
