@@ -168,17 +168,36 @@ TEST_F(GpuFaults, OutOfMemorySkipsWithAReasonAndLeaksNothingAcrossCases) {
   EXPECT_GE(device_free_bytes(), free_after_clean - kSlack);
 }
 
+// A session on GPU 0 with generated inputs of the given shape and the ops' default settings;
+// skips where there is no device or the op under test does not run on it.
+class GpuFaultSession : public ::testing::Test {
+ protected:
+  void open(const AttnDims& dims) {
+    std::string why;
+    if (gpu::device_count(why) == 0) GTEST_SKIP() << why;
+    session_ = gpu::GpuSession::open(0, why);
+    ASSERT_TRUE(session_) << why;
+    session_->set_op_settings({});
+    ASSERT_TRUE(session_->set_inputs(dims, gpu::InputGenSpec{}).ok);
+  }
+  void prepare_or_skip(KernelId op, const char* name) {
+    const gpu::GpuStatus st = session_->prepare(op);
+    if (st.not_supported) GTEST_SKIP() << name << " not on this device: " << st.message;
+    ASSERT_TRUE(st.ok) << st.message;
+  }
+  bool stopped() const { return IsSkipped() || HasFatalFailure(); }
+
+  std::unique_ptr<gpu::GpuSession> session_;
+};
+
 // The allocator's own count, exactly: a kernel whose allocation fails leaves its output buffer
 // allocated until released, and releasing it returns the count to what it was.
-TEST(GpuFaultSession, OutOfMemoryReleasesWhatTheKernelHadAllocated) {
-  std::string why;
-  if (gpu::device_count(why) == 0) GTEST_SKIP() << why;
-  auto s = gpu::GpuSession::open(0, why);
-  ASSERT_TRUE(s) << why;
+TEST_F(GpuFaultSession, OutOfMemoryReleasesWhatTheKernelHadAllocated) {
   const AttnDims dims = make_dims(1, 4, 4, 256, 256, 128, false);
+  open(dims);
+  if (stopped()) return;
+  gpu::GpuSession* s = session_.get();
   gpu::inject_fault_for_testing({InjectedFault::OutOfMemory, KernelId::Int8Full, dims.seq_kv});
-  s->set_op_settings({});
-  ASSERT_TRUE(s->set_inputs(dims, gpu::InputGenSpec{}).ok);
   ASSERT_TRUE(s->prepare(KernelId::Reference).ok);
   s->release_workspace(KernelId::Reference);
   const int64_t before = s->allocated_bytes();
@@ -194,9 +213,8 @@ TEST(GpuFaultSession, OutOfMemoryReleasesWhatTheKernelHadAllocated) {
   EXPECT_EQ(s->allocated_bytes(), before);
 
   // Without the fault the same op runs in the same session.
-  const gpu::GpuStatus again = s->prepare(KernelId::Int8Full);
-  if (again.not_supported) GTEST_SKIP() << "int8-fa not on this device: " << again.message;
-  ASSERT_TRUE(again.ok) << again.message;
+  prepare_or_skip(KernelId::Int8Full, "int8-fa");
+  if (stopped()) return;
   gpu::ErrorMetrics m;
   ASSERT_TRUE(s->compare(KernelId::Int8Full, m).ok);
   EXPECT_LT(m.rel_l2, 0.02);
@@ -208,18 +226,14 @@ TEST(GpuFaultSession, OutOfMemoryReleasesWhatTheKernelHadAllocated) {
 // of its sample: with the host sleeping kSlowEnqueueMs before each enqueue (a slow launch
 // plan), an unheld sample holds the sleep and a held one only the GPU's work; the reference is
 // never held. Then the held op times as it did before the fault, within the GPU's own spread.
-TEST(GpuFaultSession, HeldLaunchesKeepHostTimeOutOfTheSample) {
-  std::string why;
-  if (gpu::device_count(why) == 0) GTEST_SKIP() << why;
-  auto s = gpu::GpuSession::open(0, why);
-  ASSERT_TRUE(s) << why;
+TEST_F(GpuFaultSession, HeldLaunchesKeepHostTimeOutOfTheSample) {
   const AttnDims dims = make_dims(1, 4, 4, 256, 256, 64, false);
-  s->set_op_settings({});
-  ASSERT_TRUE(s->set_inputs(dims, gpu::InputGenSpec{}).ok);
+  open(dims);
+  if (stopped()) return;
+  gpu::GpuSession* s = session_.get();
   ASSERT_TRUE(s->prepare(KernelId::Reference).ok);
-  const gpu::GpuStatus prepared = s->prepare(KernelId::Fp16Flash);
-  if (prepared.not_supported) GTEST_SKIP() << "fp16-fa not on this device: " << prepared.message;
-  ASSERT_TRUE(prepared.ok) << prepared.message;
+  prepare_or_skip(KernelId::Fp16Flash, "fp16-fa");
+  if (stopped()) return;
   const double sleep_ms = gpu::kSlowEnqueueMs;
   auto time = [&](KernelId op, bool held) {
     gpu::TimedRun run{-1, 0};
@@ -247,17 +261,12 @@ TEST(GpuFaultSession, HeldLaunchesKeepHostTimeOutOfTheSample) {
 // Each timed run reads the SM clock it ran at (kernels/harness/sm_clock_probe.cuh): a broken
 // probe (the timer misread, stamps of another run, a missing SM) gives a figure far outside
 // what the device can run at; with the reading off the run says 0.
-TEST(GpuFaultSession, TimedRunsReadTheSmClock) {
-  std::string why;
-  if (gpu::device_count(why) == 0) GTEST_SKIP() << why;
-  auto s = gpu::GpuSession::open(0, why);
-  ASSERT_TRUE(s) << why;
-  const AttnDims dims = make_dims(1, 16, 16, 2048, 2048, 128, false);
-  s->set_op_settings({});
-  ASSERT_TRUE(s->set_inputs(dims, gpu::InputGenSpec{}).ok);
-  const gpu::GpuStatus prepared = s->prepare(KernelId::Fp16Flash);
-  if (prepared.not_supported) GTEST_SKIP() << "fp16-fa not on this device: " << prepared.message;
-  ASSERT_TRUE(prepared.ok) << prepared.message;
+TEST_F(GpuFaultSession, TimedRunsReadTheSmClock) {
+  open(make_dims(1, 16, 16, 2048, 2048, 128, false));
+  if (stopped()) return;
+  gpu::GpuSession* s = session_.get();
+  prepare_or_skip(KernelId::Fp16Flash, "fp16-fa");
+  if (stopped()) return;
   const double peak_mhz = static_cast<double>(s->device().sm_clock_mhz);
   for (bool held : {true, false}) {
     gpu::TimedRun run;
