@@ -186,6 +186,8 @@ class GpuFaultSession : public ::testing::Test {
     ASSERT_TRUE(st.ok) << st.message;
   }
   bool stopped() const { return IsSkipped() || HasFatalFailure(); }
+  // A test that stops with a fault injected must not leave it to the tests after it.
+  void TearDown() override { gpu::inject_fault_for_testing({}); }
 
   std::unique_ptr<gpu::GpuSession> session_;
 };
