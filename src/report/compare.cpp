@@ -377,14 +377,16 @@ constexpr double kClockShiftNote = 0.03;
 
 std::optional<std::string> clock_shift(std::vector<double> ratios) {
   if (ratios.empty()) return std::nullopt;
-  std::sort(ratios.begin(), ratios.end());  // front and back: the range
-  const double median = median_of(ratios);
+  const auto [lowest, highest] = std::minmax_element(ratios.begin(), ratios.end());
+  const double low = *lowest, high = *highest;
+  const size_t kernels = ratios.size();
+  const double median = median_of(std::move(ratios));
   if (std::fabs(median - 1.0) < kClockShiftNote) return std::nullopt;
   return fmt::format("the candidate's kernels ran at SM clocks {:.1f}% {} than the baseline's (the median over {} "
                      "kernel(s) read in both; {} to {}): latencies may differ for that alone (the GPU's power or "
                      "thermal state)",
-                     std::fabs(median - 1.0) * 100.0, median < 1.0 ? "lower" : "higher", ratios.size(),
-                     percent(ratios.front() - 1.0), percent(ratios.back() - 1.0));
+                     std::fabs(median - 1.0) * 100.0, median < 1.0 ? "lower" : "higher", kernels,
+                     percent(low - 1.0), percent(high - 1.0));
 }
 
 using KernelKey = std::pair<std::string, std::string>;  // (case id, kernel)
