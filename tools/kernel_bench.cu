@@ -224,7 +224,6 @@ struct Bench {
   int iters = 20;
   gpu::SmClockProbe clock_probe;
   int sm_count = 0;
-  double last_sm_clock_mhz = 0;  // time_ms's last median
 
   explicit Bench(const Shape& sh, int it) : s(sh), iters(it) {
     dims = AttnDims{sh.b, sh.h, sh.kvh, sh.sq, sh.skv, sh.d, sh.causal, 0.f};
@@ -305,7 +304,12 @@ struct Bench {
     }
   }
 
-  float time_ms(const std::function<cudaError_t()>& fn) {
+  // The medians over the timed runs of their time and of the SM clock each ran at.
+  struct Timing {
+    float ms = 0;
+    double sm_clock_mhz = 0;
+  };
+  Timing time(const std::function<cudaError_t()>& fn) {
     cudaEvent_t e0, e1;
     CHECK_CUDA(cudaEventCreate(&e0));
     CHECK_CUDA(cudaEventCreate(&e1));
@@ -328,9 +332,9 @@ struct Bench {
     }
     cudaEventDestroy(e0);
     cudaEventDestroy(e1);
-    last_sm_clock_mhz = median(mhz);
-    return median(ms);
+    return {median(ms), median(mhz)};
   }
+  float time_ms(const std::function<cudaError_t()>& fn) { return time(fn).ms; }
 
   // int8-fa's wide pair: 128-key P blocks, V scaled per the same 128 keys.
   static QuantConfig wide_config() {
@@ -361,8 +365,9 @@ struct Bench {
     CHECK_CUDA(cudaDeviceSynchronize());
     Result r = compare();
     if (timed) {
-      r.ms = time_ms([&] { return attend(kind); });
-      r.sm_clock_mhz = last_sm_clock_mhz;
+      const Timing t = time([&] { return attend(kind); });
+      r.ms = t.ms;
+      r.sm_clock_mhz = t.sm_clock_mhz;
       r.tops = attention_tops(dims, r.ms);  // the tool's count (common/attn_types.h)
     }
     return r;
