@@ -14,6 +14,14 @@
 #       base and tree in turn, and the table (scripts/e2e_ab_table.py) last. Both binaries read
 #       the same CONFIG files: name configs that REV's binary understands too.
 #
+#   scripts/e2e-ab.sh tuning CONFIG NAME=TUNING NAME=TUNING [...]
+#       one binary, several settings of the kernels' development knobs: builds int8attn-bench
+#       from the tree once, then E2E_ROUNDS rounds of CONFIG, each variant in turn with
+#       INT8ATTN_FUSED_TUNING=TUNING (an empty TUNING: the product's defaults), so that a host
+#       rule that a knob can force (e.g. dynamic_tiles=1) is weighed without a second build; the
+#       table last, against the first variant. E2E_BENCH=PATH skips the build and runs that binary
+#       (device-check.sh's build/int8attn-bench after its GPU tests, say).
+#
 #   E2E_ROUNDS=2   OUT=./e2e-ab-out (one folder a config, e2e-{base,tree}-rROUND.json in each: only
 #                  the reports, since a device call brings back few files; build and sweep logs stay
 #                  in /tmp/e2e-ab-logs and their last lines are printed when one fails)
@@ -24,7 +32,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 marker=.e2e-ab-base
 usage() {
-  echo "usage: scripts/e2e-ab.sh prepare REV [DIR] | scripts/e2e-ab.sh run [DIR] CONFIG [CONFIG ...]" >&2
+  echo "usage: scripts/e2e-ab.sh prepare REV [DIR] | scripts/e2e-ab.sh run [DIR] CONFIG [CONFIG ...]" \
+    "| scripts/e2e-ab.sh tuning CONFIG NAME=TUNING NAME=TUNING [...]" >&2
   exit 2
 }
 
@@ -86,16 +95,8 @@ run() {
   echo "e2e-ab: built base ($(cat "$dir/$marker")) and tree in $((SECONDS - t0)) s"
   for r in $(seq 1 "${E2E_ROUNDS:-2}"); do
     for c in "$@"; do
-      mkdir -p "$out/$(basename "$c" .json)"
-      for v in base tree; do
-        # shellcheck disable=SC2086  # E2E_ARGS holds several options
-        if ! /tmp/e2e-$v/int8attn-bench sweep ${E2E_ARGS:---backend cuda} -c "$c" \
-          -o "$out/$(basename "$c" .json)/e2e-$v-r$r.json" --quiet --format none > "$logs/sweep-$v.log" 2>&1; then
-          echo "e2e-ab: $v's sweep of $c (round $r) failed:"
-          tail -5 "$logs/sweep-$v.log"
-          status=1
-        fi
-      done
+      sweep_round "$out/$(basename "$c" .json)" "$c" "$r" base:/tmp/e2e-base/int8attn-bench \
+        tree:/tmp/e2e-tree/int8attn-bench || status=1
     done
   done
   for c in "$@"; do
@@ -106,8 +107,85 @@ run() {
   return $status
 }
 
+# sweep_round OUT_DIR CONFIG ROUND VARIANT...: one round, each VARIANT in turn, its report
+# OUT_DIR/e2e-NAME-rROUND.json. A VARIANT is NAME:BINARY (the environment as it is) or
+# NAME:BINARY:TUNING (INT8ATTN_FUSED_TUNING=TUNING, empty for the defaults). Status 1 if a sweep failed.
+sweep_round() {
+  local dir=$1 config=$2 r=$3 v name bin tuning status=0
+  shift 3
+  mkdir -p "$dir"
+  for v in "$@"; do
+    IFS=: read -r name bin tuning <<< "$v"
+    local env=()
+    [[ $v == *:*:* ]] && env=("INT8ATTN_FUSED_TUNING=$tuning")
+    # shellcheck disable=SC2086  # E2E_ARGS holds several options
+    if ! env "${env[@]}" "$bin" sweep ${E2E_ARGS:---backend cuda} -c "$config" \
+      -o "$dir/e2e-$name-r$r.json" --quiet --format none > "$logs/sweep-$name.log" 2>&1; then
+      echo "e2e-ab: $name's sweep of $config (round $r) failed:"
+      tail -5 "$logs/sweep-$name.log"
+      status=1
+    fi
+  done
+  return $status
+}
+
+tuning() {
+  local config=${1:-} v name names=" " variants=() status=0
+  [[ -n $config ]] || usage
+  shift
+  [[ -f $config ]] || { echo "e2e-ab: $config: no such config" >&2; exit 2; }
+  [[ $# -ge 2 ]] || { echo "e2e-ab: tuning needs two variants or more (NAME=TUNING; an empty TUNING for the defaults)" >&2; exit 2; }
+  for v in "$@"; do
+    name=${v%%=*}
+    if [[ $v != *=* || ! $name =~ ^[A-Za-z0-9_.]+$ ]]; then
+      echo "e2e-ab: $v: expected NAME=TUNING with a NAME of letters, digits, '_' and '.'" >&2
+      exit 2
+    fi
+    [[ $names == *" $name "* ]] && { echo "e2e-ab: $name: two variants of that name" >&2; exit 2; }
+    names+="$name "
+  done
+  local bench=${E2E_BENCH:-} t0=$SECONDS dir
+  if [[ -n $bench && ( ! -x $bench || $bench == *:* ) ]]; then
+    echo "e2e-ab: E2E_BENCH=$bench: expected an executable int8attn-bench (a path without ':')" >&2
+    exit 2
+  fi
+  out=${OUT:-e2e-ab-out}
+  dir=$out/$(basename "$config" .json)
+  if compgen -G "$dir/e2e-*.json" > /dev/null; then
+    echo "e2e-ab: $dir already holds reports (e2e-*.json), which would join this run's table or be" \
+      "replaced: name another OUT or move them (nothing was changed)" >&2
+    exit 2
+  fi
+  logs=/tmp/e2e-ab-logs
+  mkdir -p "$out" "$logs"
+  # shellcheck source=scripts/cudnn-env.sh
+  source scripts/cudnn-env.sh  # cuDNN's sub-libraries load at run time, E2E_BENCH's too
+  if [[ -z $bench ]]; then
+    prefix=$(.deps/unpack.sh) || exit 1
+    jobs=$(nproc)
+    build tree . "${GIT_COMMIT:-tree}"
+    bench=/tmp/e2e-tree/int8attn-bench
+    if [[ ! -x $bench ]]; then
+      echo "e2e-ab: the build failed; the last lines of its log:"
+      tail -20 "$logs/build-tree/build.log"
+      exit 1
+    fi
+    echo "e2e-ab: built the tree in $((SECONDS - t0)) s"
+  fi
+  for v in "$@"; do variants+=("${v%%=*}:$bench:${v#*=}"); done
+  local r
+  for r in $(seq 1 "${E2E_ROUNDS:-2}"); do
+    sweep_round "$dir" "$config" "$r" "${variants[@]}" || status=1
+  done
+  echo "== $config"
+  python3 scripts/e2e_ab_table.py "$dir" --base "${1%%=*}" --kernels all || status=1
+  echo "e2e-ab: total $((SECONDS - t0)) s"
+  return $status
+}
+
 case ${1:-} in
   prepare) shift; prepare "$@" ;;
   run) shift; run "$@"; exit $? ;;
+  tuning) shift; tuning "$@"; exit $? ;;
   *) usage ;;
 esac

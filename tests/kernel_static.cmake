@@ -233,7 +233,28 @@ add_test(NAME scripts.e2e_ab_prepare_then_run_checks_configs
          COMMAND bash -c "bash '${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh' prepare HEAD '${e2e_ab_base}' && test -f '${e2e_ab_base}/CMakeLists.txt' && bash '${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh' run '${e2e_ab_base}' no-such-config.json")
 set_tests_properties(scripts.e2e_ab_prepare_then_run_checks_configs PROPERTIES LABELS cpu
   PASS_REGULAR_EXPRESSION "holds [0-9a-f]+'s source tree.*no-such-config.json: no such config")
+# Its tuning mode (one binary, INT8ATTN_FUSED_TUNING per variant): the variants' checks before any
+# work, and a CPU run of the tool itself that makes each variant's reports and passes each its
+# own setting (a bad knob fails that variant alone, naming the variable); a second run into the
+# same folder is refused.
+add_test(NAME scripts.e2e_ab_tuning_needs_two_variants
+         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh tuning ${CMAKE_SOURCE_DIR}/tests/data/config-tiny-cpu.json only=)
+set_tests_properties(scripts.e2e_ab_tuning_needs_two_variants PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "tuning needs two variants or more")
+add_test(NAME scripts.e2e_ab_tuning_rejects_repeated_names
+         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/e2e-ab.sh tuning ${CMAKE_SOURCE_DIR}/tests/data/config-tiny-cpu.json a= a=dynamic_tiles=1)
+set_tests_properties(scripts.e2e_ab_tuning_rejects_repeated_names PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "e2e-ab: a: two variants of that name")
+set(e2e_tuning_out ${CMAKE_BINARY_DIR}/e2e-ab-tuning-out)
+add_test(NAME scripts.e2e_ab_tuning_runs_each_variant
+         COMMAND bash -c "rm -rf '${e2e_tuning_out}'; cd '${CMAKE_SOURCE_DIR}' && OUT='${e2e_tuning_out}' E2E_BENCH='$<TARGET_FILE:int8attn-bench>' E2E_ARGS='--backend cpu' E2E_ROUNDS=2 bash scripts/e2e-ab.sh tuning tests/data/config-tiny-cpu.json defaults= claims=dynamic_tiles=1 bad=nosuch=1; ls '${e2e_tuning_out}/config-tiny-cpu'; ls '${e2e_tuning_out}/config-tiny-cpu' | grep -q e2e-bad || echo no-report-of-bad; OUT='${e2e_tuning_out}' E2E_BENCH='$<TARGET_FILE:int8attn-bench>' bash scripts/e2e-ab.sh tuning tests/data/config-tiny-cpu.json again= defaults=")
+set_tests_properties(scripts.e2e_ab_tuning_runs_each_variant PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "bad's sweep of tests/data/config-tiny-cpu.json \\(round 1\\) failed:[^=]*INT8ATTN_FUSED_TUNING \\(environment\\): 'nosuch=1': unknown key.*e2e-claims-r1.json[^a-z]*e2e-claims-r2.json[^a-z]*e2e-defaults-r1.json[^a-z]*e2e-defaults-r2.json[^a-z]*no-report-of-bad.*config-tiny-cpu already holds reports")
 if(INT8ATTN_PYTHON3_AB)
+  add_test(NAME scripts.e2e_ab_table_all_kernels
+           COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/e2e_ab_table.py ${CMAKE_SOURCE_DIR}/tests/data/e2e-ab --kernels all)
+  set_tests_properties(scripts.e2e_ab_table_all_kernels PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "fp16-fa +us: base: 266.2  tree: 266.2 \\(\\+0.0%\\)[ \n]*fp16-cudnn us: base: 257.6  tree: 257.6")
   add_test(NAME scripts.e2e_ab_table
            COMMAND ${INT8ATTN_PYTHON3_AB} ${CMAKE_SOURCE_DIR}/scripts/e2e_ab_table.py ${CMAKE_SOURCE_DIR}/tests/data/e2e-ab)
   set_tests_properties(scripts.e2e_ab_table PROPERTIES LABELS cpu
