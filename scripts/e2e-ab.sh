@@ -61,6 +61,14 @@ build() {  # VARIANT SOURCE_DIR COMMIT: /tmp/e2e-VARIANT/int8attn-bench
     BUILD_DIR=/tmp/e2e-$1 JOBS=$jobs OUT=$logs/build-$1 scripts/device-check.sh > /dev/null 2>&1
 }
 
+# require_built VARIANT: build()'s binary exists, else the last lines of its log and exit 1.
+require_built() {
+  [[ -x /tmp/e2e-$1/int8attn-bench ]] && return
+  echo "e2e-ab: the $1 build failed; the last lines of its log:"
+  tail -20 "$logs/build-$1/build.log"
+  exit 1
+}
+
 run() {
   local dir=build-run/e2e-base
   if [[ $# -gt 0 && -d $1 ]]; then dir=$1; shift; fi
@@ -85,13 +93,7 @@ run() {
   build base "$dir" "$(cat "$dir/$marker")" &
   build tree . "${GIT_COMMIT:-tree}" &
   wait
-  for v in base tree; do
-    if [[ ! -x /tmp/e2e-$v/int8attn-bench ]]; then
-      echo "e2e-ab: the $v build failed; the last lines of its log:"
-      tail -20 "$logs/build-$v/build.log"
-      exit 1
-    fi
-  done
+  for v in base tree; do require_built "$v"; done
   echo "e2e-ab: built base ($(cat "$dir/$marker")) and tree in $((SECONDS - t0)) s"
   for r in $(seq 1 "${E2E_ROUNDS:-2}"); do
     for c in "$@"; do
@@ -164,12 +166,8 @@ tuning() {
     prefix=$(.deps/unpack.sh) || exit 1
     jobs=$(nproc)
     build tree . "${GIT_COMMIT:-tree}"
+    require_built tree
     bench=/tmp/e2e-tree/int8attn-bench
-    if [[ ! -x $bench ]]; then
-      echo "e2e-ab: the build failed; the last lines of its log:"
-      tail -20 "$logs/build-tree/build.log"
-      exit 1
-    fi
     echo "e2e-ab: built the tree in $((SECONDS - t0)) s"
   fi
   for v in "$@"; do variants+=("${v%%=*}:$bench:${v#*=}"); done
