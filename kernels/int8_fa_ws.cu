@@ -142,8 +142,9 @@ WsWalkChoice choose_walk(const WsWalkInputs& in) {
   // Causal tiles claimed one at a time (WsShape::kDynamicTiles): their lengths differ, and a
   // CTA done early takes the next one instead of its round-robin share. Never with a split,
   // whose parts must each be a CTA's last item.
-  walk.dynamic = W::kDynamicTiles && in.has_counters != 0 && !walk.split.splits() &&
-                 ws_dynamic_tiles(causal, static_cast<int>(in.dynamic_tiles));
+  const bool may_claim = W::kDynamicTiles && in.has_counters != 0 && !walk.split.splits();
+  const int forced_claims = static_cast<int>(in.dynamic_tiles);
+  walk.dynamic = may_claim && ws_dynamic_tiles(causal, forced_claims, tiles > in.sms);
   if (!W::kSplitKeys) return walk;
   // Or the last heads' rows in items of fewer consumers' rows, in head-major order and without
   // the split, where that ends the grid sooner (ws_retile.h). A forced split stays.
@@ -156,6 +157,7 @@ WsWalkChoice choose_walk(const WsWalkInputs& in) {
     walk.order_heads = 0;
     walk.split = WsSplitPlan{};
     walk.retile = retile;
+    walk.dynamic = may_claim && ws_dynamic_tiles(causal, forced_claims, ws_retile_items(retile, in.seq_q) > in.sms);
   }
   return walk;
 }

@@ -116,13 +116,16 @@ TEST(WsTileOrder, CausalAndForcedOrders) {
 }
 
 // Causal tiles differ in length, so they are claimed one at a time; full rows' are alike and
-// keep round robin (and with it the last round's split) unless forced.
+// keep round robin (and with it the last round's split) unless forced. A walk of one round
+// (no more items than CTAs) has nothing to balance and claims only when forced.
 TEST(WsTileOrder, DynamicTilesOnCausalRows) {
-  EXPECT_TRUE(ws_dynamic_tiles(true, -1));
-  EXPECT_FALSE(ws_dynamic_tiles(false, -1));
-  EXPECT_FALSE(ws_dynamic_tiles(true, 0));
-  EXPECT_TRUE(ws_dynamic_tiles(false, 1));
-  EXPECT_FALSE(ws_dynamic_tiles(false, 7));  // not a setting: the rule
+  EXPECT_TRUE(ws_dynamic_tiles(true, -1, true));
+  EXPECT_FALSE(ws_dynamic_tiles(false, -1, true));
+  EXPECT_FALSE(ws_dynamic_tiles(true, 0, true));
+  EXPECT_TRUE(ws_dynamic_tiles(false, 1, true));
+  EXPECT_FALSE(ws_dynamic_tiles(false, 7, true));  // not a setting: the rule
+  EXPECT_FALSE(ws_dynamic_tiles(true, -1, false));
+  EXPECT_TRUE(ws_dynamic_tiles(true, 1, false));
 }
 
 // The narrow walk's divisions (WsFastDiv): every dividend below 2^31 against the hardware
