@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "common/kernel_id.h"
+
 namespace int8attn {
 
 // One attention problem. Tensors are contiguous [batch, heads, seq, head_dim] (BHSD);
@@ -85,11 +87,21 @@ inline constexpr int32_t kGpuKvBlock = 64;
 inline constexpr int32_t kGpuWideKvBlock = 128;
 
 // What the GPU's fused attention kernels (int8-fa, int8-qk, fp16-fa) are compiled for: these
-// head dims (every instance list of kernels/instances.h carries both), from compute capability
-// 8.0 (mma.sync). The kernels' dispatch and the registry's rules both read them.
+// head dims (kernels/instances.h), from compute capability 8.0 (mma.sync). int8-fa also at 256,
+// on its mma.sync kernel on every GPU (Hopper's warp-specialized and wgmma kernels stop at 128);
+// int8-qk's and fp16-fa's FP16 tiles of 512-byte rows do not fit their layouts. The kernels'
+// dispatch and the registry's rules both read them.
 inline constexpr int64_t kFusedHeadDims[] = {64, 128};
+inline constexpr int64_t kInt8FaHeadDims[] = {64, 128, 256};
 inline constexpr int kFusedMinCcMajor = 8;
-constexpr bool fused_head_dim(int64_t head_dim) {
+// The GPU quantizer's K per thread group (KGranularity::PerThread) stages a group's 128-key span
+// whole in a CTA: up to head_dim 128.
+inline constexpr int64_t kKThreadMaxHeadDim = 128;
+constexpr bool fused_head_dim(KernelId kernel, int64_t head_dim) {
+  if (kernel == KernelId::Int8Full) {
+    for (const int64_t d : kInt8FaHeadDims)
+      if (d == head_dim) return true;
+  }
   for (const int64_t d : kFusedHeadDims)
     if (d == head_dim) return true;
   return false;

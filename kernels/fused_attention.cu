@@ -149,11 +149,15 @@ std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch 
   return std::nullopt;
 }
 
+// The warp-specialized (and wgmma) kernels' head dims: kFusedHeadDims. int8-fa's 256 runs on
+// its mma.sync kernel.
+bool ws_head_dim(const AttnDims& dims) { return fused_head_dim(Variant::Fp16Flash, dims.head_dim); }
+
 // Whether try_ws would launch the warp-specialized kernel of `variant` (the softmax step of
 // the CPU emulation follows it): wanted, sm_90a here, and the kernel's own size rule
 // (fa::ws_supports, as in its launch) on the key rows and Q/K scale groups the launch gets.
 bool ws_would_run(const AttnDims& dims, Variant variant, int64_t k_rows, int32_t group_tokens) {
-  return ws_wanted(dims, variant) && device_runs_sm90a() &&
+  return ws_head_dim(dims) && ws_wanted(dims, variant) && device_runs_sm90a() &&
          fa::ws_supports(dims.seq_q, k_rows, dims.batch * dims.heads, group_tokens);
 }
 
@@ -210,7 +214,7 @@ bool int8fa_options_supported(const QuantConfig& cfg) {
 // turn it off; otherwise where try_ws would launch it.
 bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
   if (!wide_p_blocks(cfg)) return ws_would_run(dims, Variant::Int8Full, padded_seq_kv(dims.seq_kv), qk_group_tokens(cfg));
-  return tuning().wgmma != 0 && tuning().ws != 0 && device_runs_sm90a() &&
+  return ws_head_dim(dims) && tuning().wgmma != 0 && tuning().ws != 0 && device_runs_sm90a() &&
          fa::ws_supports(dims.seq_q, padded_seq_kv(dims.seq_kv), dims.batch * dims.heads, qk_group_tokens(cfg));
 }
 
@@ -238,7 +242,8 @@ bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
   if (variant != Variant::Int8Full || dims.head_dim != 128 || tuning().fused_q == 0) return false;
   const bool any_length = tuning().fused_q == 1;
   if (!any_length && (!wide_p_blocks(cfg) || dims.seq_kv < kFusedQMinKeys)) return false;
-  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim) || !int8fa_options_supported(cfg)) return false;
+  if (!dims_valid(dims) || !fused_head_dim(Variant::Int8Full, dims.head_dim) || !int8fa_options_supported(cfg))
+    return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
   if (tuning().wgmma == 0 || !int8fa_ws_runs(dims, cfg)) return false;
   // The grid-size rule last: it asks the device for its SM count.
@@ -267,7 +272,7 @@ bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool in
 
 cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv,
                                  __half* out, cudaStream_t stream, const __half* q_fp16) {
-  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(Variant::Int8Full, dims.head_dim)) return cudaErrorNotSupported;
   if (!int8fa_options_supported(cfg)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (!set_int8_qk(dims, cfg, qkv, p)) return cudaErrorNotSupported;
@@ -327,7 +332,7 @@ static fa::WsWorkspace walk_workspace(uint32_t* tile_counter) {
 
 cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qk,
                                    const __half* v, __half* out, cudaStream_t stream) {
-  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(Variant::Int8QK, dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   if (cfg.kv_block != fa::kBlockN || !set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
@@ -343,7 +348,7 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
 
 cudaError_t fp16_flash_attention(const AttnDims& dims, const __half* q, const __half* k, const __half* v,
                                  __half* out, cudaStream_t stream, uint32_t* tile_counter) {
-  if (!dims_valid(dims) || !fused_head_dim(dims.head_dim)) return cudaErrorNotSupported;
+  if (!dims_valid(dims) || !fused_head_dim(Variant::Fp16Flash, dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
   p.q = q;
   p.k = k;
@@ -371,7 +376,7 @@ bool sm90a_image_built() {
 }
 
 bool fused_kernels_support(int64_t head_dim, int cc_major, int cc_minor) {
-  return cc_major >= kFusedMinCcMajor && fused_head_dim(head_dim);
+  return cc_major >= kFusedMinCcMajor && fused_head_dim(Variant::Fp16Flash, head_dim);
 }
 
 }  // namespace int8attn::kernels

@@ -28,19 +28,23 @@ using Variant = KernelId;
   INT8ATTN_INT8FULL_INSTANCES(X, D, W) INT8ATTN_INT8QK_INSTANCES(X, D, W) INT8ATTN_FP16_INSTANCES(X, D, W)
 #define INT8ATTN_FUSED_INSTANCES(X)                                                               \
   INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 4) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 4)                    \
-  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 8) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 8)
+  INT8ATTN_HEAD_DIM_INSTANCES(X, 64, 8) INT8ATTN_HEAD_DIM_INSTANCES(X, 128, 8)                    \
+  INT8ATTN_INT8FULL_INSTANCES(X, 256, 4)
 inline constexpr bool kAllSchedules = true;
 #else
 // Only what default_warps_per_cta() and default_schedule() pick.
 #define INT8ATTN_FUSED_INSTANCES(X)                                                               \
   INT8ATTN_INT8FULL_INSTANCES(X, 64, 4) INT8ATTN_INT8QK_INSTANCES(X, 64, 4)                       \
   INT8ATTN_FP16_INSTANCES(X, 64, 4) INT8ATTN_INT8FULL_INSTANCES(X, 128, 4)                        \
-  INT8ATTN_INT8QK_INSTANCES(X, 128, 8) INT8ATTN_FP16_INSTANCES(X, 128, 8)
+  INT8ATTN_INT8QK_INSTANCES(X, 128, 8) INT8ATTN_FP16_INSTANCES(X, 128, 8)                        \
+  INT8ATTN_INT8FULL_INSTANCES(X, 256, 4)
 inline constexpr bool kAllSchedules = false;
 #endif
 
 // Warps per CTA (docs/perf-log.md v3): two 4-warp CTAs per SM beat one 8-warp CTA for int8-fa
 // everywhere and for every variant at head_dim 64; FP16 P·V at head_dim 128 prefers 8 warps.
+// int8-fa at head_dim 256 (its only instance there, common/attn_types.h kInt8FaHeadDims) has 4
+// warps: 113 KB of shared memory a CTA, one CTA an SM on sm_80.
 constexpr int default_warps_per_cta(Variant variant, int head_dim) {
   return variant == Variant::Int8Full || head_dim == 64 ? 4 : 8;
 }

@@ -4,7 +4,7 @@
 //   Fp16:     FP16 Q·K^T and P·V with the same tiling (the like-for-like FP16 baseline)
 // Tiling (FlashAttention-2 style): a CTA owns kWarps x 16 query rows (a warp: 16 rows);
 // the warp's Q fragments live in registers for the whole KV loop; K/V tiles of kBlockN = 64
-// keys (== QuantConfig::kv_block) stream through a kStages-deep cp.async ring in swizzled
+// keys (== QuantConfig::kv_block) stream through a Shape::kStages-deep cp.async ring in swizzled
 // shared memory and are read with ldmatrix. The online softmax runs once per 64-key block
 // (numerics.h). Included by fused_attention.cu and, for WarpTile, the wgmma kernels
 // (int8_fa_wgmma.cuh, sm90/int8_fa_ws.cuh).
@@ -30,7 +30,7 @@ constexpr int kWsQkKeys = 128;
 // scaled per the same 128 keys (QuantConfig::v_block): half the merges and per-step work of 64
 // keys, and no less accurate than 64-key blocks with V per channel (docs/perf-log.md V blocks).
 constexpr int kWsFaWideKeys = 128;
-constexpr int kStages = 3;
+constexpr int kStages = 3;  // the mma.sync kernels' ring up to head_dim 128 (Shape::kStages)
 // 1.5 * 2^23: for |i| < 2^22, the float with bits (kMagicBits + i) equals kMagic + i, so an
 // INT32 MMA started from C = kMagicBits yields float(acc) with one FADD (no I2F), and
 // rint(t) for t in [0, 255] is the low byte of the bits of t + kMagic (no F2I).
@@ -163,6 +163,9 @@ struct Shape {
   static constexpr int kVBytes = kKeys * kD * (kInt8PV ? 1 : 2);
   static constexpr int kScaleBytes = kInt8QK ? kKeys * 4 : 0;
   static constexpr int kStageBytes = kKBytes + kVBytes + kScaleBytes;
+  // Three slots of a ring; two at head_dim 256, where three (113 KB a CTA for int8-fa) pass the
+  // 99 KB a block can have on sm_86 and sm_89. Two still overlap block blk's math with blk + 1's copies.
+  static constexpr int kStages = kD > 128 ? 2 : fa::kStages;
   static constexpr int kSmemBytes = kQBytes + kStages * kStageBytes;
   static_assert(kKSteps % 2 == 0, "K fragments are loaded two k-steps at a time");
 };
@@ -1074,14 +1077,14 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kWarps, kSched>())
                                     S::kQRowBytes, static_cast<int>(min64(kBlockM, p.seq_q - m0)));
   cp_async_commit();
 #pragma unroll
-  for (int b = 0; b < kStages - 1; ++b) {
+  for (int b = 0; b < S::kStages - 1; ++b) {
     if (b < n_blocks) load_kv_block<kV, kD, kWarps>(p, smem_kv + b * S::kStageBytes, k_head, v_head, k_scale_head, b);
     cp_async_commit();
   }
 
   WarpTile<kV, kD, kWarps, kPU8, kLFromQ, kSched> tile(p, lane, m0 + warp * 16, offset);
   tile.load_q_scales(bh);
-  cp_async_wait<kStages - 1>();
+  cp_async_wait<S::kStages - 1>();
   __syncthreads();
   tile.q_smem = smem_q;
   tile.q_row = warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
@@ -1090,15 +1093,16 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kWarps, kSched>())
     for (int ks = 0; ks < S::kKSteps; ++ks)
       ldmatrix_x4(tile.q_frag[ks], smem_q + swizzle<S::kQRowBytes>(tile.q_row, 2 * ks + (lane >> 4)));
 
-  auto slot_addr = [&](int blk) { return smem_kv + (blk % kStages) * S::kStageBytes; };
-  auto slot_ptr = [&](int blk) { return smem + S::kQBytes + (blk % kStages) * S::kStageBytes; };
-  auto issue_loads = [&](int blk) {  // copies of block blk + kStages - 1 into the slot of blk - 1
-    if (blk + kStages - 1 < n_blocks)
-      load_kv_block<kV, kD, kWarps>(p, slot_addr(blk + kStages - 1), k_head, v_head, k_scale_head, blk + kStages - 1);
+  auto slot_addr = [&](int blk) { return smem_kv + (blk % S::kStages) * S::kStageBytes; };
+  auto slot_ptr = [&](int blk) { return smem + S::kQBytes + (blk % S::kStages) * S::kStageBytes; };
+  auto issue_loads = [&](int blk) {  // copies of block blk + S::kStages - 1 into the slot of blk - 1
+    if (blk + S::kStages - 1 < n_blocks)
+      load_kv_block<kV, kD, kWarps>(p, slot_addr(blk + S::kStages - 1), k_head, v_head, k_scale_head,
+                                    blk + S::kStages - 1);
     cp_async_commit();
   };
   for (int blk = 0; blk < n_blocks; ++blk) {
-    cp_async_wait<kStages - 2>();
+    cp_async_wait<S::kStages - 2>();
     __syncthreads();  // block `blk` landed for all; the slot of block blk-1 is free
     issue_loads(blk);
     if (tile.skips(blk)) continue;

@@ -47,8 +47,21 @@ static_assert(kKvPad % kMeanChunk == 0, "chunks and V tiles must tile padded_seq
 // The shared memory of one CTA's work item, whichever it is: a token tile, K's mean's pairs (the
 // statistics launch's mean CTA), a V statistics chunk (the warps' amax) or a V tile (and its
 // channel amax past it).
+// V's channels a codes CTA quantizes of a kMeanChunk-key tile: all of them up to head_dim 128; at
+// 256 the tile's two halves are two CTAs (V's codes and scales are per channel, so the halves
+// are independent), which keeps a CTA's staged FP16 at 32 KB.
 template <int kD>
-constexpr int kItemSmemBytes = (kTokenTile<kD> > kMeanChunk ? kTokenTile<kD> : kMeanChunk) * kD * 2 + kWarps * kD * 4;
+constexpr int kVTileChannels = kD < 128 ? kD : 128;
+template <int kD>
+constexpr int kVTileSlices = kD / kVTileChannels<kD>;
+template <int kD>
+constexpr int kStagedHalves = kTokenTile<kD> * kD > kMeanChunk * kVTileChannels<kD> ? kTokenTile<kD> * kD
+                                                                                       : kMeanChunk * kVTileChannels<kD>;
+template <int kD>
+constexpr int kItemSmemBytes = kStagedHalves<kD> * 2 + kWarps * kD * 4;
+static_assert(kItemSmemBytes<64> == 256 * 64 * 2 + kWarps * 64 * 4 && kItemSmemBytes<128> == 128 * 128 * 2 + kWarps * 128 * 4,
+              "head_dim 64 and 128 stage as before");
+static_assert(kItemSmemBytes<256> <= 48 * 1024, "static shared memory");
 
 using fa::cp_async16;  // the PTX wrappers: kernels/ptx.cuh
 using fa::cp_async_commit;
@@ -227,39 +240,74 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
   }
 }
 
-// K's mean of one head as common/numerics.h defines it, made by one CTA from the head's
-// k_mean_samples tokens into `store` (kD floats): row group g (kD/8 lanes, 8 channels each) sums
-// samples g, g + 16, ... in order, neighbouring groups (2w, 2w + 1: lanes kD/8 apart in one warp)
-// add by a shuffle, and one thread a channel adds the pairs in order through `pairs`.
+// One row group's sum of its samples, in order (common/numerics.h): row group g sums samples
+// g, g + kKMeanGroups, ..., every sample in flight at once (one memory latency).
 template <int kD>
-__device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[kKMeanGroups / 2][kD], float* store) {
-  constexpr int kLanes = kD / 8, kPerGroup = static_cast<int>(kKMeanSamples / kKMeanGroups);
-  static_assert(kKMeanGroups * kLanes <= kThreads && 2 * kLanes <= 32 && 32 % (2 * kLanes) == 0,
-                "the row groups fit the CTA and a pair of them one warp");
-  const int g = static_cast<int>(threadIdx.x) / kLanes, lane_c0 = (static_cast<int>(threadIdx.x) % kLanes) * 8;
-  const int64_t n = k_mean_samples(seq);
-  float part[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  if (g < kKMeanGroups) {  // warp-uniform: whole warps of groups
-    uint4 raw[kPerGroup];  // every sample of the row group in flight at once: one memory latency
+__device__ __forceinline__ void k_mean_group_sum(const __half* head, int64_t seq, int64_t n, int g, int c0,
+                                                 float (&part)[8]) {
+  constexpr int kPerGroup = static_cast<int>(kKMeanSamples / kKMeanGroups);
+  uint4 raw[kPerGroup];
 #pragma unroll
-    for (int p = 0; p < kPerGroup; ++p) {
-      const int64_t i = g + p * kKMeanGroups;
-      raw[p] = i < n ? *reinterpret_cast<const uint4*>(head + k_mean_sample_token(seq, i) * kD + lane_c0)
-                     : make_uint4(0, 0, 0, 0);
-    }
-#pragma unroll
-    for (int p = 0; p < kPerGroup; ++p) {
-      if (g + p * kKMeanGroups >= n) continue;  // added nothing, as the CPU does
-      const __half* x = reinterpret_cast<const __half*>(&raw[p]);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) part[e] += __half2float(x[e]);
-    }
+  for (int p = 0; p < kPerGroup; ++p) {
+    const int64_t i = g + p * kKMeanGroups;
+    raw[p] = i < n ? *reinterpret_cast<const uint4*>(head + k_mean_sample_token(seq, i) * kD + c0)
+                   : make_uint4(0, 0, 0, 0);
   }
 #pragma unroll
-  for (int e = 0; e < 8; ++e) part[e] += __shfl_xor_sync(0xffffffffu, part[e], kLanes);  // 2w + (2w + 1)
-  if (g < kKMeanGroups && g % 2 == 0) {
+  for (int e = 0; e < 8; ++e) part[e] = 0.f;
 #pragma unroll
-    for (int e = 0; e < 8; ++e) pairs[g / 2][lane_c0 + e] = part[e];
+  for (int p = 0; p < kPerGroup; ++p) {
+    if (g + p * kKMeanGroups >= n) continue;  // added nothing, as the CPU does
+    const __half* x = reinterpret_cast<const __half*>(&raw[p]);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) part[e] += __half2float(x[e]);
+  }
+}
+
+// K's mean of one head as common/numerics.h defines it, made by one CTA from the head's
+// k_mean_samples tokens into `store` (kD floats): row group g (kD/8 lanes, 8 channels each) sums
+// its samples (k_mean_group_sum), the pairs of neighbouring groups (2w, 2w + 1) are added, and
+// one thread a channel adds the pairs in order through `pairs`. Up to head_dim 128 a pair shares
+// a warp and adds by a shuffle; at 256 a group is a whole warp, the CTA holds 8 of the 16 at a
+// time, and the odd group adds its sum to the even one's in shared memory (the same two floats
+// added: the same bits).
+template <int kD>
+__device__ void sampled_k_mean(const __half* head, int64_t seq, float (&pairs)[kKMeanGroups / 2][kD], float* store) {
+  constexpr int kLanes = kD / 8, kGroupsAtOnce = kThreads / kLanes;
+  static_assert(kKMeanGroups % kGroupsAtOnce == 0 || kGroupsAtOnce >= kKMeanGroups, "whole passes of row groups");
+  const int slot = static_cast<int>(threadIdx.x) / kLanes, lane_c0 = (static_cast<int>(threadIdx.x) % kLanes) * 8;
+  const int64_t n = k_mean_samples(seq);
+  float part[8];
+  if constexpr (2 * kLanes <= 32) {
+    static_assert(kKMeanGroups * kLanes <= kThreads && 32 % (2 * kLanes) == 0, "the row groups fit the CTA, a pair a warp");
+    const int g = slot;
+    if (g < kKMeanGroups) {  // warp-uniform: whole warps of groups
+      k_mean_group_sum<kD>(head, seq, n, g, lane_c0, part);
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) part[e] = 0.f;
+    }
+#pragma unroll
+    for (int e = 0; e < 8; ++e) part[e] += __shfl_xor_sync(0xffffffffu, part[e], kLanes);  // 2w + (2w + 1)
+    if (g < kKMeanGroups && g % 2 == 0) {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) pairs[g / 2][lane_c0 + e] = part[e];
+    }
+  } else {
+    static_assert(kLanes == 32 && kGroupsAtOnce % 2 == 0, "a row group a warp, whole pairs a pass");
+#pragma unroll 1
+    for (int g = slot; g < kKMeanGroups; g += kGroupsAtOnce) {
+      k_mean_group_sum<kD>(head, seq, n, g, lane_c0, part);
+      if (g % 2 == 0) {
+#pragma unroll
+        for (int e = 0; e < 8; ++e) pairs[g / 2][lane_c0 + e] = part[e];
+      }
+      __syncthreads();
+      if (g % 2 == 1) {
+#pragma unroll
+        for (int e = 0; e < 8; ++e) pairs[g / 2][lane_c0 + e] += part[e];
+      }
+    }
   }
   __syncthreads();
   const int c = static_cast<int>(threadIdx.x);
@@ -484,22 +532,23 @@ struct VCodeArgs {
 // V's kMeanChunk-key tiles per kv head: a codes CTA each (0 without V).
 __host__ __device__ inline int64_t v_tiles_per_head(const VCodeArgs& a) { return a.v ? a.padded / kMeanChunk : 0; }
 
-// V^T codes of kMeanChunk keys from j0: position p of each 32-key group holds key
-// v8_key_of_position(p) (attn_kernels.h). The tile is staged in shared memory; padded keys
+// V^T codes of kMeanChunk keys from j0, channels [c_base, c_base + kVTileChannels): position p of
+// each 32-key group holds key v8_key_of_position(p) (attn_kernels.h). The tile is staged in shared memory; padded keys
 // load as 0.0 and so get code 0. A lane reads one channel pair of one key (a warp: 32
 // consecutive words, no bank conflicts), and the codes are staged again so that every
 // channel row's 128 bytes leave as one full line.
 template <int kD>
-__device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char* smem) {
-  constexpr int kPairGroups = kD / 64, kWarpTasks = kPairGroups * (kMeanChunk / 16), kTasks = kWarpTasks / kWarps;
-  auto& tile = *reinterpret_cast<__half(*)[kMeanChunk][kD]>(smem);
+__device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, int c_base, char* smem) {
+  constexpr int kC = kVTileChannels<kD>;  // this CTA's channels; channel indices below are from c_base
+  constexpr int kPairGroups = kC / 64, kWarpTasks = kPairGroups * (kMeanChunk / 16), kTasks = kWarpTasks / kWarps;
+  auto& tile = *reinterpret_cast<__half(*)[kMeanChunk][kC]>(smem);
   // A thread's copies: one 16-byte chunk of every kRowStep-th row, the addresses stepped (64-bit
   // index arithmetic a copy took 24 SASS of the loop, s44).
-  constexpr int kChunks = kD / 8, kRowStep = kThreads / kChunks, kCopies = kMeanChunk / kRowStep;
+  constexpr int kChunks = kC / 8, kRowStep = kThreads / kChunks, kCopies = kMeanChunk / kRowStep;
   static_assert(kRowStep * kChunks == kThreads && kCopies * kRowStep == kMeanChunk, "whole rows a pass");
   const int copy_row = static_cast<int>(threadIdx.x) / kChunks, copy_c0 = (static_cast<int>(threadIdx.x) % kChunks) * 8;
   const __half* const head = a.v + bk * a.seq * kD;
-  const __half* src = head + (j0 + copy_row) * kD + copy_c0;
+  const __half* src = head + (j0 + copy_row) * kD + c_base + copy_c0;
   const int64_t valid_rows = a.seq - j0 - copy_row;  // this thread's copy r is valid if r * kRowStep < it
 #pragma unroll
   for (int r = 0; r < kCopies; ++r, src += kRowStep * kD) {
@@ -512,31 +561,31 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   __syncthreads();
   // V per 128-key block: the tile's own channel amax (padded keys are 0.0), in the staging
   // area past the tile; its scales go out with the codes.
-  float* tile_amax = reinterpret_cast<float*>(smem + sizeof(tile));  // kSplit rows of kD partials, then row 0 the amax
+  float* tile_amax = reinterpret_cast<float*>(smem + sizeof(tile));  // kSplit rows of kC partials, then row 0 the amax
   if (!a.amax) {
     // A channel pair a thread over a part of the rows: |x| maxima in FP16 pairs (exact: the float
     // max of the converted values, and from 0 as fmaxf's; a word a load, no bank conflicts).
-    constexpr int kSplit = kThreads / (kD / 2), kRowsEach = kMeanChunk / kSplit;
-    static_assert(sizeof(tile) + kSplit * kD * sizeof(float) <= kItemSmemBytes<kD>, "the partials fit past the tile");
-    const int pair = threadIdx.x % (kD / 2), part = threadIdx.x / (kD / 2);
+    constexpr int kSplit = kThreads / (kC / 2), kRowsEach = kMeanChunk / kSplit;
+    static_assert(sizeof(tile) + kSplit * kC * sizeof(float) <= kItemSmemBytes<kD>, "the partials fit past the tile");
+    const int pair = threadIdx.x % (kC / 2), part = threadIdx.x / (kC / 2);
     __half2 m2 = __float2half2_rn(0.f);
 #pragma unroll 8
     for (int r = part * kRowsEach; r < (part + 1) * kRowsEach; ++r)
       m2 = __hmax2(m2, __habs2(*reinterpret_cast<const __half2*>(&tile[r][2 * pair])));
-    tile_amax[part * kD + 2 * pair] = __low2float(m2);
-    tile_amax[part * kD + 2 * pair + 1] = __high2float(m2);
+    tile_amax[part * kC + 2 * pair] = __low2float(m2);
+    tile_amax[part * kC + 2 * pair + 1] = __high2float(m2);
     __syncthreads();
-    const int c = threadIdx.x % kD;
+    const int c = threadIdx.x % kC;
     float m = tile_amax[c];
-    if (threadIdx.x < kD) {
-      for (int p = 1; p < kSplit; ++p) m = fmaxf(m, tile_amax[p * kD + c]);
-      a.tile_scale[(bk * (a.padded / kMeanChunk) + j0 / kMeanChunk) * kD + c] = int8_scale(m);
+    if (threadIdx.x < kC) {
+      for (int p = 1; p < kSplit; ++p) m = fmaxf(m, tile_amax[p * kC + c]);
+      a.tile_scale[(bk * (a.padded / kMeanChunk) + j0 / kMeanChunk) * kD + c_base + c] = int8_scale(m);
     }
     __syncthreads();  // every partial is read before the final amax overwrites row 0
-    if (threadIdx.x < kD) tile_amax[c] = m;
+    if (threadIdx.x < kC) tile_amax[c] = m;
     __syncthreads();
   }
-  auto channel_amax = [&](int c) { return a.amax ? a.amax[bk * kD + c] : tile_amax[c]; };
+  auto channel_amax = [&](int c) { return a.amax ? a.amax[bk * kD + c_base + c] : tile_amax[c]; };
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   uint4 q[kTasks][2];  // a task's 16 positions' codes for each of its two channels
 #pragma unroll
@@ -560,7 +609,7 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
                            pack_low_bytes(c[h][12], c[h][13], c[h][14], c[h][15]));
   }
   __syncthreads();  // every read of the tile is done: it now holds the codes
-  // [kD][kMeanChunk] codes; the 16-byte chunk k of row c sits at k ^ ((c / 2) % 8), so the
+  // [kC][kMeanChunk] codes; the 16-byte chunk k of row c sits at k ^ ((c / 2) % 8), so the
   // 32 rows a warp writes at once spread over all banks.
   int8_t* staged = reinterpret_cast<int8_t*>(&tile[0][0]);
 #pragma unroll
@@ -572,10 +621,10 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, char
   }
   __syncthreads();
   // A thread's stores: chunk k of every kStoreStep-th channel row, the address stepped.
-  constexpr int kRowChunks = kMeanChunk / 16, kStoreStep = kThreads / kRowChunks, kStores = kD / kStoreStep;
-  static_assert(kStoreStep * kRowChunks == kThreads && kStores * kStoreStep == kD, "whole rows a pass");
+  constexpr int kRowChunks = kMeanChunk / 16, kStoreStep = kThreads / kRowChunks, kStores = kC / kStoreStep;
+  static_assert(kStoreStep * kRowChunks == kThreads && kStores * kStoreStep == kC, "whole rows a pass");
   const int store_c = static_cast<int>(threadIdx.x) / kRowChunks, k = static_cast<int>(threadIdx.x) % kRowChunks;
-  int8_t* dst = a.v8 + (bk * kD + store_c) * a.padded + j0 + k * 16;
+  int8_t* dst = a.v8 + (bk * kD + c_base + store_c) * a.padded + j0 + k * 16;
 #pragma unroll
   for (int i = 0; i < kStores; ++i, dst += kStoreStep * a.padded) {
     const int c = store_c + i * kStoreStep;
@@ -619,13 +668,16 @@ __global__ void __launch_bounds__(kThreads)
 template <int kD, bool kKThread, bool kOptions>
 __global__ void __launch_bounds__(kThreads, 5)
     codes_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
-  const int64_t q_ctas = q.heads_total * q_items, v_tiles = v_tiles_per_head(v), v_ctas = k.heads_total * v_tiles;
+  const int64_t q_ctas = q.heads_total * q_items, v_items = v_tiles_per_head(v) * kVTileSlices<kD>,
+                v_ctas = k.heads_total * v_items;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // the attention kernel after us may start during our last wave
   if (const int64_t i = blockIdx.x; i < q_ctas) {
     quantize_qk_item<kD, false, kOptions>(q, i / q_items, i % q_items, smem);
   } else if (const int64_t t = i - q_ctas; t < v_ctas) {
-    quantize_v_tile<kD>(v, k.heads_total - 1 - t / v_tiles, t % v_tiles * kMeanChunk, smem);
+    const int64_t item = t % v_items;  // the tile's channel slices in turn
+    quantize_v_tile<kD>(v, k.heads_total - 1 - t / v_items, item / kVTileSlices<kD> * kMeanChunk,
+                        static_cast<int>(item % kVTileSlices<kD>) * kVTileChannels<kD>, smem);
   } else {
     quantize_qk_item<kD, kKThread, kOptions>(k, k.heads_total - 1 - (t - v_ctas) / k_items, (t - v_ctas) % k_items,
                                              smem);
@@ -684,10 +736,14 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
                            static_cast<int>(kD), v_scale);
     if (err != cudaSuccess) return err;
   }
-  const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_tiles_per_head(va));
+  const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_tiles_per_head(va) * kVTileSlices<kD>);
   const bool options = qa.rotate || ka.rotate || qa.group != 1 || ka.group != 1;
-  auto* const codes = k_thread_groups ? (options ? codes_kernel<kD, true, true> : codes_kernel<kD, true, false>)
-                                      : (options ? codes_kernel<kD, false, true> : codes_kernel<kD, false, false>);
+  auto* codes = options ? codes_kernel<kD, false, true> : codes_kernel<kD, false, false>;
+  if constexpr (kD <= kKThreadMaxHeadDim) {  // K's 128-key thread-group spans staged whole
+    if (k_thread_groups) codes = options ? codes_kernel<kD, true, true> : codes_kernel<kD, true, false>;
+  } else if (k_thread_groups) {
+    return cudaErrorNotSupported;
+  }
   err = launch_quantizer(pdl && stats_ctas > 0, codes, blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by the codes
   return launch_quantizer(pdl, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
@@ -699,7 +755,8 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                          const __half* v, bool quantize_v_too, const QuantizedQKV& out, cudaStream_t stream,
                          bool quantize_q) {
   const int64_t d = dims.head_dim;
-  if (d != 64 && d != 128) return cudaErrorNotSupported;
+  if (d != 64 && d != 128 && d != 256) return cudaErrorNotSupported;
+  if (cfg.k_granularity == KGranularity::PerThread && d > kKThreadMaxHeadDim) return cudaErrorNotSupported;
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return cudaErrorInvalidValue;
   if (cfg.v_block != 0 && cfg.v_block != kMeanChunk) return cudaErrorNotSupported;  // V per channel or per 128 keys
   const bool v_tiles = quantize_v_too && cfg.v_block == kMeanChunk;  // each V tile its own scales
@@ -707,7 +764,7 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   const int64_t bk = dims.batch * dims.kv_heads, padded = padded_seq_kv(dims.seq_kv);
   const int64_t n_chunks = padded / kMeanChunk;
 
-  const bool rotate = cfg.rotation == QkRotation::Hadamard;  // 64 and 128 are powers of two
+  const bool rotate = cfg.rotation == QkRotation::Hadamard;  // 64, 128 and 256 are powers of two
   const bool k_thread_groups = cfg.k_granularity == KGranularity::PerThread;
   if (k_thread_groups && group != 1) return cudaErrorInvalidValue;  // per-thread K goes with per-token Q
   const GroupQuantArgs qa{quantize_q ? q : nullptr, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg),
@@ -723,6 +780,7 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                      v_tiles ? out.v_scale : nullptr};
   float* k_mean = cfg.smooth_k ? out.k_mean : nullptr;
   if (d == 64) return quantize_all<64>(qa, ka, k_thread_groups, stats, va, k_mean, out.v_scale, stream);
+  if (d == 256) return quantize_all<256>(qa, ka, k_thread_groups, stats, va, k_mean, out.v_scale, stream);
   return quantize_all<128>(qa, ka, k_thread_groups, stats, va, k_mean, out.v_scale, stream);
 }
 

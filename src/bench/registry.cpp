@@ -52,7 +52,7 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
   }
   if (needs_cudnn && !dev.cudnn_missing.empty()) return "cuDNN: " + dev.cudnn_missing;
   if (dev.backend == BackendKind::Cuda) {
-    if (auto why = gpu_block_reason(dev, quant)) return why;
+    if (auto why = gpu_block_reason(dims, dev, quant)) return why;
   }
   if (shape_rule) {
     if (auto why = shape_rule(dims, dev)) return *why;
@@ -65,9 +65,9 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
   return std::nullopt;
 }
 
-bool KernelSpec::has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant) const {
+bool KernelSpec::has_wide_blocks(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
   return gpu_int8fa_blocks && dev.backend == BackendKind::Cuda && dev.hopper_kernels &&
-         quant.qk_granularity == QkGranularity::PerToken;
+         quant.qk_granularity == QkGranularity::PerToken && fused_head_dim(KernelId::Fp16Flash, dims.head_dim);
 }
 
 // The shortest key ranges where int8-fa's wide pair measured faster on the H200
@@ -86,21 +86,28 @@ constexpr int64_t kAutoWideMinKeys = 256;
 constexpr int64_t kAutoWideMinKeysD64Causal = 512;
 
 bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
-  if (!has_wide_blocks(dev, quant)) return false;
+  if (!has_wide_blocks(dims, dev, quant)) return false;
   return dims.seq_kv >= (dims.causal && dims.head_dim <= 64 ? kAutoWideMinKeysD64Causal : kAutoWideMinKeys);
 }
 
-std::optional<std::string> KernelSpec::gpu_block_reason(const DeviceCaps& dev, const QuantConfig& quant) const {
+std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
+                                                         const QuantConfig& quant) const {
+  if (gpu_int8fa_blocks && quant.k_granularity == KGranularity::PerThread && dims.head_dim > kKThreadMaxHeadDim) {
+    return fmt::format("quantization: k_granularity \"per-thread\" on the GPU up to head_dim {} (its quantizer "
+                       "stages a 128-key group span a CTA), head_dim is {}; the CPU backend emulates any",
+                       kKThreadMaxHeadDim, dims.head_dim);
+  }
   if (gpu_int8fa_blocks) {
     const bool wide = quant.kv_block == kGpuWideKvBlock && quant.v_block == kGpuWideKvBlock;
-    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && has_wide_blocks(dev, quant))) return std::nullopt;
+    if ((quant.kv_block == kGpuKvBlock && quant.v_block == 0) || (wide && has_wide_blocks(dims, dev, quant)))
+      return std::nullopt;
     return fmt::format("quantization: kv_block {} with v_block {} not supported on the GPU here (int8-fa's kernels "
-                       "take kv_block {} with v_block 0, or {} with v_block {} on Hopper with per-token Q/K scales; "
-                       "{} is {}.{}{}, Q/K scales {}; the CPU backend emulates any)",
-                       quant.kv_block, quant.v_block, kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, dev.name,
-                       dev.cc_major, dev.cc_minor,
+                       "take kv_block {} with v_block 0, or {} with v_block {} on Hopper with per-token Q/K scales "
+                       "at head_dim {}; {} is {}.{}{}, Q/K scales {}, head_dim {}; the CPU backend emulates any)",
+                       quant.kv_block, quant.v_block, kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock,
+                       fmt::join(kFusedHeadDims, " or "), dev.name, dev.cc_major, dev.cc_minor,
                        dev.cc_major == 9 && !dev.hopper_kernels ? " (this build has no sm_90a kernels)" : "",
-                       quant.qk_granularity == QkGranularity::PerToken ? "per token" : "per block");
+                       quant.qk_granularity == QkGranularity::PerToken ? "per token" : "per block", dims.head_dim);
   }
   if (gpu_kv_block_fixed && quant.kv_block != kGpuKvBlock) {
     return fmt::format("quantization: kv_block {} not supported on the GPU (its INT8 kernels step {} keys; the "
@@ -162,6 +169,7 @@ std::optional<std::string> fp8_cudnn_rule(const AttnDims& d, const DeviceCaps& d
 KernelSpec spec_of(const KernelIdentity& identity) {
   // The fused GPU kernels' own support facts (common/attn_types.h), as the kernels' dispatch reads them.
   static const std::vector<int64_t> fused_head_dims(std::begin(kFusedHeadDims), std::end(kFusedHeadDims));
+  static const std::vector<int64_t> int8fa_head_dims(std::begin(kInt8FaHeadDims), std::end(kInt8FaHeadDims));
   switch (identity.id) {
     case KernelId::Reference: return {identity, {BackendKind::Cpu, BackendKind::Cuda}, 0, 0, {}, false, nullptr, ""};
     case KernelId::Int8Full:
@@ -169,7 +177,8 @@ KernelSpec spec_of(const KernelIdentity& identity) {
     case KernelId::Fp16Flash: {
       const bool int8_steps_fixed = identity.id != KernelId::Fp16Flash;  // the INT8 kernels step kGpuKvBlock keys
       const bool int8_v = identity.id == KernelId::Int8Full;             // the one with INT8 V (and 128-key blocks)
-      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0, fused_head_dims, false, nullptr, "",
+      return {identity, {BackendKind::Cpu, BackendKind::Cuda}, kFusedMinCcMajor, 0,
+              int8_v ? int8fa_head_dims : fused_head_dims, false, nullptr, "",
               int8_steps_fixed, int8_v};
     }
     case KernelId::Fp16Cudnn:

@@ -45,14 +45,15 @@ struct KernelSpec : KernelIdentity {
   // int8-fa, GPU: kv_block kGpuKvBlock with v_block 0, or kGpuWideKvBlock with V scaled per the
   // same keys on Hopper with per-token Q/K scales (its one kernel with V scaled per block).
   bool gpu_int8fa_blocks = false;
-  // Whether the device runs this kernel's kGpuWideKvBlock pair with these Q/K options (int8-fa
-  // on Hopper, whose warp-specialized kernel takes per-token Q/K scales only).
-  bool has_wide_blocks(const DeviceCaps& dev, const QuantConfig& quant) const;
+  // Whether the device runs this kernel's kGpuWideKvBlock pair with these Q/K options and head_dim
+  // (int8-fa on Hopper, whose warp-specialized kernel takes per-token Q/K scales at head_dim 64
+  // and 128 only).
+  bool has_wide_blocks(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const;
   // Whether "auto" gives this kernel the wide pair for the problem: where it runs and it
   // measured faster than 64 keys with V per channel (it is more accurate everywhere).
   bool wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const;
   // Why the GPU's kernel cannot run this kv_block / v_block, or nullopt.
-  std::optional<std::string> gpu_block_reason(const DeviceCaps& dev, const QuantConfig& quant) const;
+  std::optional<std::string> gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const;
   // Rules in words, for list-kernels.
   std::string support_rules() const;
   // Why this kernel cannot run the problem on the device with this quantization, or nullopt

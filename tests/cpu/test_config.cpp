@@ -76,6 +76,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, ShippedConfigs,
                                            ShippedConfig{"int8-verdict-2k.json", 3},
                                            ShippedConfig{"int8-causal-short.json", 5},
                                            ShippedConfig{"causal-one-round.json", 4},
+                                           ShippedConfig{"head-dim-256.json", 6},
                                            ShippedConfig{"int8-causal-grid.json", 12},
                                            ShippedConfig{"int8-full-grid.json", 21}),
                          [](const auto& info) {
@@ -483,7 +484,8 @@ TEST(Expanded, ReparsesToTheSameCases) {
   for (const char* file : {"default.json", "ci-cpu.json", "ci-cpu-options-a.json", "ci-cpu-options-b.json",
                            "llama3-8b.json", "long-context.json", "int8fa-wide-d64.json", "int8fa-wide-d128.json",
                            "int8fa-d64-short.json", "int8fa-short.json", "int8-verdict-2k.json",
-                           "int8-causal-short.json", "int8-causal-grid.json", "causal-one-round.json"}) {
+                           "int8-causal-short.json", "int8-causal-grid.json", "causal-one-round.json",
+                           "head-dim-256.json"}) {
     const SweepConfig original = load_sweep_config(config_path(file));
     const SweepConfig again = parse_sweep_config(original.expanded.dump(), "expanded.json");
     ASSERT_EQ(again.cases.size(), original.cases.size()) << file;

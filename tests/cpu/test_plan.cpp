@@ -140,10 +140,12 @@ class HopperCapsBackend : public Backend {
 // int8-fa's GPU kernels take 64-key P blocks with V per channel, or 128-key blocks with V
 // scaled per the same 128 keys on Hopper; any other pair is a CPU-only skip the
 // plan predicts with the reason. int8-qk (FP16 V) ignores v_block.
-std::string int8fa_block_skip(int kv_block, int v_block, const char* device, const char* scales = "per token") {
+std::string int8fa_block_skip(int kv_block, int v_block, const char* device, int head_dim,
+                              const char* scales = "per token") {
   return "quantization: kv_block " + std::to_string(kv_block) + " with v_block " + std::to_string(v_block) +
          " not supported on the GPU here (int8-fa's kernels take kv_block 64 with v_block 0, or 128 with v_block 128 "
-         "on Hopper with per-token Q/K scales; " + device + ", Q/K scales " + scales + "; the CPU backend emulates any)";
+         "on Hopper with per-token Q/K scales at head_dim 64 or 128; " + device + ", Q/K scales " + scales +
+         ", head_dim " + std::to_string(head_dim) + "; the CPU backend emulates any)";
 }
 
 TEST(Plan, GpuInt8FaTakesItsBlockPairsAndThePlanSaysSo) {
@@ -162,7 +164,7 @@ TEST(Plan, GpuInt8FaTakesItsBlockPairsAndThePlanSaysSo) {
       if (k.kernel == "int8-fa") {
         EXPECT_EQ(k.runs(), w.runs) << json << ": " << k.skip_reason;
         if (!w.runs)
-          EXPECT_EQ(k.skip_reason, int8fa_block_skip(w.kv_block, w.v_block, "NVIDIA H200 is 9.0")) << json;
+          EXPECT_EQ(k.skip_reason, int8fa_block_skip(w.kv_block, w.v_block, "NVIDIA H200 is 9.0", w.head_dim)) << json;
       } else if (k.kernel == "int8-qk") {
         EXPECT_EQ(k.runs(), w.kv_block == kGpuKvBlock) << json << ": " << k.skip_reason;
       } else {
@@ -184,7 +186,7 @@ TEST(Plan, GpuInt8FaWideBlocksNeedPerTokenScales) {
           "quantization": {"kv_block": 128, "v_block": 128, "qk_granularity": "per-block"}})",
       "v.json");
   for (const KernelPlan& k : plan_case(config.cases[0], gpu, config.settings)) {
-    if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA H200 is 9.0", "per block"));
+    if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA H200 is 9.0", 128, "per block"));
   }
 }
 
@@ -203,11 +205,11 @@ TEST(Plan, GpuInt8FaWideBlocksNeedHopperKernels) {
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [64]}, "quantization": {"kv_block": 128, "v_block": 128}})",
       "v.json");
   for (const KernelPlan& k : plan_case(config.cases[0], ampere, config.settings)) {
-    if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA A100 is 8.0"));
+    if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA A100 is 8.0", 64));
   }
   for (const KernelPlan& k : plan_case(config.cases[0], no_sm90a, config.settings)) {
     if (k.kernel == "int8-fa")
-      EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA H200 is 9.0 (this build has no sm_90a kernels)"));
+      EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA H200 is 9.0 (this build has no sm_90a kernels)", 64));
   }
   const SweepConfig automatic =
       parse_sweep_config(R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [128]}})", "auto.json");
@@ -277,6 +279,48 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
   EXPECT_EQ(kernel_quant(int8fa, pinned.settings, pinned.cases[0], hopper.caps()).v_block, 0);
 }
 
+// head_dim 256: int8-fa alone of the fused kernels (its mma.sync kernel, every GPU), with 64-key
+// P blocks ("auto" keeps them on Hopper: the 128-key pair is the warp-specialized kernel's, up
+// to 128) and K per token or per block; K per thread group is the GPU quantizer's up to 128.
+// The CPU backend takes the same head dims, so its answers are the GPU's.
+TEST(Plan, HeadDim256RunsInt8FaAloneWithSixtyFourKeyBlocks) {
+  const HopperCapsBackend hopper;
+  const SweepConfig automatic =
+      parse_sweep_config(R"({"axes": {"heads": [2], "seq_len": [512], "head_dim": [256]}})", "d256.json");
+  const auto cpu = make_cpu_backend(automatic.settings.cpu);
+  for (const Backend* backend : {static_cast<const Backend*>(&hopper), static_cast<const Backend*>(cpu.get())})
+    for (const KernelPlan& k : plan_case(automatic.cases[0], *backend, automatic.settings)) {
+      if (k.kernel == "int8-fa") {
+        EXPECT_TRUE(k.runs()) << k.skip_reason;
+        EXPECT_EQ(k.quantization, (KernelQuantization{kGpuKvBlock, 0}));
+      } else if (k.kernel == "int8-qk" || k.kernel == "fp16-fa") {
+        EXPECT_EQ(k.skip_reason, "shape: head_dim 256 not supported (supported: 64, 128)") << k.kernel;
+      }
+    }
+  const SweepConfig wide = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [256]}, "quantization": {"kv_block": 128, "v_block": 128}})",
+      "wide.json");
+  for (const KernelPlan& k : plan_case(wide.cases[0], hopper, wide.settings)) {
+    if (k.kernel == "int8-fa") EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 128, "NVIDIA H200 is 9.0", 256));
+  }
+  const SweepConfig k_thread = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [256, 128]}, "quantization": {"k_granularity": "per-thread"}})",
+      "kt.json");
+  for (const BenchCase& c : k_thread.cases)
+    for (const KernelPlan& k : plan_case(c, hopper, k_thread.settings)) {
+      if (k.kernel != "int8-fa") continue;
+      if (c.dims.head_dim == 128) {
+        EXPECT_TRUE(k.runs()) << k.skip_reason;
+      } else {
+        EXPECT_EQ(k.skip_reason, "quantization: k_granularity \"per-thread\" on the GPU up to head_dim 128 (its "
+                                 "quantizer stages a 128-key group span a CTA), head_dim is 256; the CPU backend "
+                                 "emulates any");
+      }
+    }
+  EXPECT_NE(find_kernel("int8-fa")->support_rules().find("head_dim: 64, 128, 256"), std::string::npos);
+  EXPECT_NE(find_kernel("int8-qk")->support_rules().find("head_dim: 64, 128"), std::string::npos);
+}
+
 TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {
   SweepConfig config = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128]}, "quantization": {"kv_block": 128}})", "kv.json");
@@ -286,7 +330,7 @@ TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {
     ASSERT_NE(spec, nullptr) << k.kernel;
     if (spec->id == KernelId::Int8Full) {
       EXPECT_FALSE(k.runs()) << k.kernel;
-      EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 0, "NVIDIA H200 is 9.0"));
+      EXPECT_EQ(k.skip_reason, int8fa_block_skip(128, 0, "NVIDIA H200 is 9.0", 128));
     } else if (spec->id == KernelId::Int8QK) {
       EXPECT_FALSE(k.runs()) << k.kernel;
       EXPECT_EQ(k.skip_reason, "quantization: kv_block 128 not supported on the GPU (its INT8 kernels step 64 keys; "

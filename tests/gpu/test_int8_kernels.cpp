@@ -344,6 +344,45 @@ TEST(GpuInt8Kernels, QuantizerWithoutVMatchesHost) {
     }
 }
 
+// head_dim 256 (int8-fa only, on its mma.sync kernel everywhere): the quantizer's codes and
+// scales are the CPU's bit for bit (Q and K tiles of 64 tokens, V tiles quantized as two channel
+// halves, K's mean with one row group a warp), every Q/K option the GPU quantizer takes there and
+// V per 128 keys; K per thread group is refused (its 128-key spans do not fit a CTA).
+TEST(GpuInt8Kernels, QuantizerAtHeadDim256MatchesHost) {
+  SKIP_WITHOUT_DEVICE();
+  for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
+    for (const bool per_block : {false, true})
+      for (const bool smooth : {false, true})
+        for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 130, 256, false), make_dims(1, 2, 1, 300, 2000, 256, true)}) {
+          QuantConfig cfg;
+          cfg.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
+          cfg.smooth_k = smooth;
+          cfg.rotation = rotation;
+          InputSpec input = normal_input(23);
+          input.distribution = rotation == QkRotation::None ? Distribution::OutlierChannels : Distribution::OutlierScale;
+          DeviceProblem prob(dims, cfg, input);
+          prob.quantize();
+          expect_quantized_as_host(prob, describe(dims) + (per_block ? " per-block" : " per-token") +
+                                             (smooth ? " smooth" : "") +
+                                             (rotation == QkRotation::Hadamard ? " hadamard" : ""));
+        }
+  for (const bool with_v : {true, false}) {
+    const AttnDims dims = make_dims(1, 4, 4, 64, 4100, 256, false);  // K's mean samples 128 keys; 33 V tiles a head
+    QuantConfig cfg;
+    cfg.v_block = with_v ? static_cast<int32_t>(kernels::kKvPad) : 0;
+    DeviceProblem prob(dims, cfg, normal_input(29));
+    prob.quantize(with_v);
+    expect_quantized_as_host(prob, describe(dims) + (with_v ? " V per 128 keys" : " no V"), with_v);
+  }
+  QuantConfig k_thread;
+  k_thread.k_granularity = KGranularity::PerThread;
+  const AttnDims dims = make_dims(1, 1, 1, 16, 300, 256, false);
+  DeviceProblem prob(dims, k_thread, normal_input(31));
+  EXPECT_EQ(kernels::quantize_qkv(dims, k_thread, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(), true,
+                                  prob.qkv, nullptr),
+            cudaErrorNotSupported);
+}
+
 // Selects int8-fa's kernel for the scope (FusedTuning::wgmma: -1 the library's choice, which
 // is the wgmma kernel at head_dim 128 on Hopper; 0 the mma.sync kernel; FusedTuning::ws: 1 the
 // warp-specialized Hopper kernel).
@@ -509,6 +548,64 @@ TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
                                        (l_from_q ? " lq" : "") + " " + kernel.name);
         }
   }
+}
+
+// int8-fa at head_dim 256: its mma.sync kernel against the emulation on the device's codes, on
+// the edge shapes at 256 (odd lengths, GQA, causal with seq_q != seq_kv both ways, seq_q = 1,
+// several KV blocks), both P codes, l from the exact and the quantized P, per-token and
+// per-block Q/K scales; the FP64 reference within int8-fa's accuracy bound. Hopper's kernels
+// (warp-specialized, wgmma: head_dim 64 and 128) refuse it when forced, as does every other
+// fused kernel there and int8-fa's 128-key P blocks (a Hopper-only pair).
+TEST(GpuInt8Kernels, HeadDim256Int8FaMatchesEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<AttnDims> shapes = {
+      make_dims(2, 4, 2, 77, 130, 256, false), make_dims(1, 4, 1, 200, 64, 256, true),
+      make_dims(1, 2, 2, 64, 300, 256, true),  make_dims(2, 4, 4, 1, 333, 256, false),
+      make_dims(1, 2, 2, 1, 100, 256, true),   make_dims(1, 2, 1, 700, 1000, 256, true)};
+  for (const PQuant pq : {PQuant::U8x255, PQuant::S8x127})
+    for (const bool l_from_q : {false, true})
+      for (const bool per_block : {false, true})
+        for (const AttnDims& dims : shapes) {
+          if (per_block && (pq != PQuant::U8x255 || l_from_q)) continue;  // the Q/K options once
+          QuantConfig cfg;
+          cfg.p_quant = pq;
+          cfg.l_from_quantized_p = l_from_q;
+          if (per_block) cfg.qk_granularity = QkGranularity::PerBlock;
+          DeviceProblem prob(dims, cfg, normal_input(37));
+          prob.quantize();
+          expect_kernel_matches_emulation(prob, Kernel::Int8FaDefault,
+                                          describe(dims) + (pq == PQuant::U8x255 ? " u8" : " s8") +
+                                              (l_from_q ? " lq" : "") + (per_block ? " per-block" : ""));
+        }
+  const AttnDims dims = make_dims(1, 2, 2, 1000, 1000, 256, false);
+  QuantConfig cfg;
+  DeviceProblem prob(dims, cfg, normal_input(41));
+  const std::vector<double> ref = host::reference_attention(dims, prob.host.q, prob.host.k, prob.host.v);
+  prob.quantize();
+  prob.poison_output();
+  ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
+  EXPECT_LE(rel_l2(prob.output(), ref), 0.015) << "int8-fa " << describe(dims);
+  {
+    const KernelChoice forced_ws(-1, 1);
+    EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
+              cudaErrorNotSupported);
+  }
+  {
+    const KernelChoice forced_wgmma(1);
+    EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
+              cudaErrorNotSupported);
+  }
+  EXPECT_EQ(kernels::int8qk_flash_attention(dims, cfg, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(), nullptr),
+            cudaErrorNotSupported);
+  EXPECT_EQ(kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(),
+                                          prob.out.as<__half>(), nullptr),
+            cudaErrorNotSupported);
+  QuantConfig wide = cfg;
+  wide.kv_block = wide.v_block = static_cast<int32_t>(kernels::kKvPad);
+  DeviceProblem wide_prob(dims, wide, normal_input(43));
+  wide_prob.quantize();
+  EXPECT_EQ(kernels::int8_flash_attention(dims, wide, wide_prob.qkv, wide_prob.out.as<__half>(), nullptr),
+            cudaErrorNotSupported);
 }
 
 // On Hopper a build with the sm_90a image (the default architectures) must run the wgmma
