@@ -21,8 +21,9 @@ std::string KernelSpec::support_rules() const {
   if (min_cc_major > 0) parts.push_back(fmt::format("GPU: compute capability >= {}.{}", min_cc_major, min_cc_minor));
   if (gpu_int8fa_blocks) {
     parts.push_back(fmt::format("GPU: quantization.kv_block {} with v_block 0, or {} with v_block {} (Hopper, per-token "
-                                "Q/K scales)",
-                                kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock));
+                                "Q/K scales, head_dim {}); k_granularity \"per-thread\" up to head_dim {}",
+                                kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, fmt::join(kFusedHeadDims, " or "),
+                                kKThreadMaxHeadDim));
   } else if (gpu_kv_block_fixed) {
     parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
   }
