@@ -44,7 +44,8 @@ inline constexpr bool kAllSchedules = false;
 // Warps per CTA (docs/perf-log.md v3): two 4-warp CTAs per SM beat one 8-warp CTA for int8-fa
 // everywhere and for every variant at head_dim 64; FP16 P·V at head_dim 128 prefers 8 warps.
 // int8-fa at head_dim 256 (its only instance there, common/attn_types.h kInt8FaHeadDims) has 4
-// warps: 113 KB of shared memory a CTA, one CTA an SM on sm_80.
+// warps: 80.5 KB of shared memory a CTA with its two ring slots (Shape::kStages), two CTAs an SM
+// on sm_80 and sm_90, one on sm_86 and sm_89.
 constexpr int default_warps_per_cta(Variant variant, int head_dim) {
   return variant == Variant::Int8Full || head_dim == 64 ? 4 : 8;
 }
