@@ -97,14 +97,18 @@ inline constexpr int kFusedMinCcMajor = 8;
 // The GPU quantizer's K per thread group (KGranularity::PerThread) stages a group's 128-key span
 // whole in a CTA: up to head_dim 128.
 inline constexpr int64_t kKThreadMaxHeadDim = 128;
+// Hopper's warp-specialized and wgmma kernels (all three variants): kFusedHeadDims.
+constexpr bool hopper_kernels_head_dim(int64_t head_dim) {
+  for (const int64_t d : kFusedHeadDims)
+    if (d == head_dim) return true;
+  return false;
+}
 constexpr bool fused_head_dim(KernelId kernel, int64_t head_dim) {
   if (kernel == KernelId::Int8Full) {
     for (const int64_t d : kInt8FaHeadDims)
       if (d == head_dim) return true;
   }
-  for (const int64_t d : kFusedHeadDims)
-    if (d == head_dim) return true;
-  return false;
+  return hopper_kernels_head_dim(head_dim);
 }
 
 // Every numeric choice of the INT8 path. The CPU emulation and the GPU kernels read the

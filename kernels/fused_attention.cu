@@ -55,13 +55,49 @@ int schedule(Variant variant, int64_t head_dim) {
              : fa::default_schedule(variant, static_cast<int>(head_dim));
 }
 
+// What the kernels' dispatch asks of the current device, read once a device.
+struct DeviceFacts {
+  bool sm90a = false;         // runs the sm_90a image: compute capability 9.0 exactly
+  int block_smem_optin = 0;   // the shared memory a block may opt into, bytes
+};
+
+const DeviceFacts& device_facts() {
+  constexpr int kMaxDevices = 64;
+  static DeviceFacts facts[kMaxDevices];
+  static bool known[kMaxDevices] = {};
+  static const DeviceFacts unknown;
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) return unknown;
+  if (!known[dev]) {
+    int major = 0, minor = 0, optin = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
+      return unknown;
+    facts[dev] = {major == 9 && minor == 0, optin};
+    known[dev] = true;
+  }
+  return facts[dev];
+}
+
+// Whether an mma.sync instance runs its two-slot ring (FusedTuning::two_slot_ring; by default
+// where the device cannot hold the three-slot one's `smem_bytes`).
+template <Variant kV, int kD, int kW>
+bool two_slot_ring() {
+  if (tuning().two_slot_ring >= 0 || !fa::has_two_slot_form<kV, kD, kW>()) return tuning().two_slot_ring == 1;
+  const int optin = device_facts().block_smem_optin;
+  return optin > 0 && fa::Shape<kV, kD, kW>::kSmemBytes > optin;
+}
+
 // Launches schedule `sched` of one instantiation; a schedule this build did not compile
 // returns cudaErrorNotSupported.
 template <Variant kV, int kD, int kW, bool kPU8, bool kLQ, int kSched = 0>
 cudaError_t launch_schedule(int sched, const fa::Params& p, int64_t batch_heads, cudaStream_t stream) {
   if constexpr (kSched < fa::kNumSchedules) {
     if constexpr (fa::kAllSchedules || kSched == fa::default_schedule(kV, kD)) {
-      if (sched == kSched) return fa::launch_flash_attention<kV, kD, kW, kPU8, kLQ, kSched>(p, batch_heads, stream);
+      if (sched == kSched)
+        return fa::launch_flash_attention<kV, kD, kW, kPU8, kLQ, kSched>(p, batch_heads, two_slot_ring<kV, kD, kW>(),
+                                                                          stream);
     }
     return launch_schedule<kV, kD, kW, kPU8, kLQ, kSched + 1>(sched, p, batch_heads, stream);
   } else {
@@ -94,17 +130,7 @@ cudaError_t dispatch(const InstanceKey& key, const fa::Params& p, int64_t batch_
 // arch-specific code does not run on later GPUs). Cached per device.
 bool device_runs_sm90a() {
 #if INT8ATTN_HAS_SM90A
-  constexpr int kMaxDevices = 64;
-  static int cached[kMaxDevices] = {};  // 0 unknown, 1 yes, 2 no
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) return false;
-  if (cached[dev] == 0) {
-    int major = 0, minor = 0;
-    const bool ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
-                    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) == cudaSuccess;
-    cached[dev] = ok && major == 9 && minor == 0 ? 1 : 2;
-  }
-  return cached[dev] == 1;
+  return device_facts().sm90a;
 #else
   return false;
 #endif
@@ -149,9 +175,8 @@ std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch 
   return std::nullopt;
 }
 
-// The warp-specialized (and wgmma) kernels' head dims: kFusedHeadDims. int8-fa's 256 runs on
-// its mma.sync kernel.
-bool ws_head_dim(const AttnDims& dims) { return fused_head_dim(Variant::Fp16Flash, dims.head_dim); }
+// int8-fa's 256 runs on its mma.sync kernel.
+bool ws_head_dim(const AttnDims& dims) { return hopper_kernels_head_dim(dims.head_dim); }
 
 // Whether try_ws would launch the warp-specialized kernel of `variant` (the softmax step of
 // the CPU emulation follows it): wanted, sm_90a here, and the kernel's own size rule

@@ -51,6 +51,11 @@ struct FusedTuning {
   int dependent_launch = -1;  // int8-fa's warp-specialized kernels launched as programmatic
                               // dependents of the quantizer's last launch (WsWorkspace::dependent):
                               // -1 and 1 yes, 0 no
+  int two_slot_ring = -1;  // the mma.sync kernels whose three-slot ring passes 99 KB of shared
+                           // memory (fp16-fa at head_dim 128; fa::has_two_slot_form) in their
+                           // two-slot form: -1 where the device cannot hold three slots (sm_86,
+                           // sm_89), 0 never, 1 always (an instance without that form and
+                           // with three slots: cudaErrorNotSupported)
 };
 
 // One knob's text form: its key, the field it sets and the values it takes (min, min + step, ...
@@ -60,7 +65,7 @@ struct FusedTuningKnob {
   int FusedTuning::*field;
   int min, max, step = 1;
 };
-inline constexpr std::array<FusedTuningKnob, 11> kFusedTuningKnobs = {{
+inline constexpr std::array<FusedTuningKnob, 12> kFusedTuningKnobs = {{
     {"schedule", &FusedTuning::schedule, -1, 1},
     {"warps", &FusedTuning::warps_per_cta, 0, 8, 4},
     {"wgmma", &FusedTuning::wgmma, -1, 1},
@@ -72,6 +77,7 @@ inline constexpr std::array<FusedTuningKnob, 11> kFusedTuningKnobs = {{
     {"retile_groups", &FusedTuning::retile_groups, -1, 2},
     {"dynamic_tiles", &FusedTuning::dynamic_tiles, -1, 1},
     {"dependent_launch", &FusedTuning::dependent_launch, -1, 1},
+    {"two_slot_ring", &FusedTuning::two_slot_ring, -1, 1},
 }};
 
 // "-1 to 2", or the values one by one where a step leaves few ("0, 4 or 8").

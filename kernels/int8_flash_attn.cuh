@@ -166,9 +166,22 @@ struct Shape {
   // Three slots of a ring; two at head_dim 256, where three (113 KB a CTA for int8-fa) pass the
   // 99 KB a block can have on sm_86 and sm_89. Two still overlap block blk's math with blk + 1's copies.
   static constexpr int kStages = kD > 128 ? 2 : fa::kStages;
-  static constexpr int kSmemBytes = kQBytes + kStages * kStageBytes;
+  static constexpr int smem_bytes(int slots) { return kQBytes + slots * kStageBytes; }
+  static constexpr int kSmemBytes = smem_bytes(kStages);
   static_assert(kKSteps % 2 == 0, "K fragments are loaded two k-steps at a time");
 };
+
+// The least shared memory a block may opt into on the GPUs the mma.sync kernels run on: 99 KB
+// on sm_86, sm_87, sm_89 and sm_120 (164 KB on sm_80, 227 KB on sm_90).
+constexpr int kSmallestBlockSmem = 99 * 1024;
+// An instance whose ring passes kSmallestBlockSmem is also compiled with two slots, the form a
+// launch takes where the device cannot hold three (fp16-fa at head_dim 128 on 8 warps: 128 KB
+// with three, 96 KB with two). Other GPUs keep the three-slot form they were measured with.
+template <Variant kV, int kD, int kWarps>
+constexpr bool has_two_slot_form() {
+  using S = Shape<kV, kD, kWarps>;
+  return S::kStages > 2 && S::kSmemBytes > kSmallestBlockSmem && S::smem_bytes(2) <= kSmallestBlockSmem;
+}
 
 // Issues the cp.async copies of KV block `blk` (keys [64 blk, 64 blk + 64)) into one ring slot:
 // the K tile, the V tile (V^T for INT8) and, for INT8 Q·K^T, the 64 per-key K scales.
@@ -1056,10 +1069,12 @@ constexpr int ctas_per_sm() {
   return kWarps == 8 ? 1 : kSchedules[kSched].ctas_per_sm;
 }
 
-template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
+// kSlots: the ring's slots, the instance's Shape::kStages or two (has_two_slot_form).
+template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched, int kSlots>
 __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kWarps, kSched>())
     flash_attention_kernel(const __grid_constant__ Params p) {
   using S = Shape<kV, kD, kWarps>;
+  static_assert(kSlots >= 2, "block blk + 1's copies overlap block blk's math");
   constexpr int kBlockM = S::kBlockM;
   extern __shared__ __align__(128) char smem[];
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
@@ -1077,14 +1092,14 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kWarps, kSched>())
                                     S::kQRowBytes, static_cast<int>(min64(kBlockM, p.seq_q - m0)));
   cp_async_commit();
 #pragma unroll
-  for (int b = 0; b < S::kStages - 1; ++b) {
+  for (int b = 0; b < kSlots - 1; ++b) {
     if (b < n_blocks) load_kv_block<kV, kD, kWarps>(p, smem_kv + b * S::kStageBytes, k_head, v_head, k_scale_head, b);
     cp_async_commit();
   }
 
   WarpTile<kV, kD, kWarps, kPU8, kLFromQ, kSched> tile(p, lane, m0 + warp * 16, offset);
   tile.load_q_scales(bh);
-  cp_async_wait<S::kStages - 1>();
+  cp_async_wait<kSlots - 1>();
   __syncthreads();
   tile.q_smem = smem_q;
   tile.q_row = warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
@@ -1093,16 +1108,16 @@ __global__ void __launch_bounds__(kWarps * 32, ctas_per_sm<kWarps, kSched>())
     for (int ks = 0; ks < S::kKSteps; ++ks)
       ldmatrix_x4(tile.q_frag[ks], smem_q + swizzle<S::kQRowBytes>(tile.q_row, 2 * ks + (lane >> 4)));
 
-  auto slot_addr = [&](int blk) { return smem_kv + (blk % S::kStages) * S::kStageBytes; };
-  auto slot_ptr = [&](int blk) { return smem + S::kQBytes + (blk % S::kStages) * S::kStageBytes; };
-  auto issue_loads = [&](int blk) {  // copies of block blk + S::kStages - 1 into the slot of blk - 1
-    if (blk + S::kStages - 1 < n_blocks)
-      load_kv_block<kV, kD, kWarps>(p, slot_addr(blk + S::kStages - 1), k_head, v_head, k_scale_head,
-                                    blk + S::kStages - 1);
+  auto slot_addr = [&](int blk) { return smem_kv + (blk % kSlots) * S::kStageBytes; };
+  auto slot_ptr = [&](int blk) { return smem + S::kQBytes + (blk % kSlots) * S::kStageBytes; };
+  auto issue_loads = [&](int blk) {  // copies of block blk + kSlots - 1 into the slot of blk - 1
+    if (blk + kSlots - 1 < n_blocks)
+      load_kv_block<kV, kD, kWarps>(p, slot_addr(blk + kSlots - 1), k_head, v_head, k_scale_head,
+                                    blk + kSlots - 1);
     cp_async_commit();
   };
   for (int blk = 0; blk < n_blocks; ++blk) {
-    cp_async_wait<S::kStages - 2>();
+    cp_async_wait<kSlots - 2>();
     __syncthreads();  // block `blk` landed for all; the slot of block blk-1 is free
     issue_loads(blk);
     if (tile.skips(blk)) continue;
@@ -1130,11 +1145,20 @@ cudaError_t launch_fused(Kernel kernel, Params p, int block_m, int threads, int 
 }
 
 // Host launcher of one instantiation (defined here so the instance list stays in one file).
+// two_slots: the two-slot form (has_two_slot_form); an instance with a three-slot ring and no
+// such form answers cudaErrorNotSupported.
 template <Variant kV, int kD, int kWarps, bool kPU8, bool kLFromQ, int kSched>
-cudaError_t launch_flash_attention(const Params& p, int64_t batch_heads, cudaStream_t stream) {
+cudaError_t launch_flash_attention(const Params& p, int64_t batch_heads, bool two_slots, cudaStream_t stream) {
   using S = Shape<kV, kD, kWarps>;
-  return launch_fused(flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ, kSched>, p, S::kBlockM, S::kThreads,
-                      S::kSmemBytes, batch_heads, stream);
+  if constexpr (has_two_slot_form<kV, kD, kWarps>()) {
+    if (two_slots)
+      return launch_fused(flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ, kSched, 2>, p, S::kBlockM,
+                          S::kThreads, S::smem_bytes(2), batch_heads, stream);
+  } else if (two_slots && S::kStages != 2) {
+    return cudaErrorNotSupported;
+  }
+  return launch_fused(flash_attention_kernel<kV, kD, kWarps, kPU8, kLFromQ, kSched, S::kStages>, p, S::kBlockM,
+                      S::kThreads, S::kSmemBytes, batch_heads, stream);
 }
 
 }  // namespace int8attn::kernels::fa

@@ -739,11 +739,10 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
   const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_tiles_per_head(va) * kVTileSlices<kD>);
   const bool options = qa.rotate || ka.rotate || qa.group != 1 || ka.group != 1;
   auto* codes = options ? codes_kernel<kD, false, true> : codes_kernel<kD, false, false>;
-  if constexpr (kD <= kKThreadMaxHeadDim) {  // K's 128-key thread-group spans staged whole
+  // K's 128-key thread-group spans staged whole: compiled up to kKThreadMaxHeadDim (quantize_qkv
+  // refuses per-thread K above it).
+  if constexpr (kD <= kKThreadMaxHeadDim)
     if (k_thread_groups) codes = options ? codes_kernel<kD, true, true> : codes_kernel<kD, true, false>;
-  } else if (k_thread_groups) {
-    return cudaErrorNotSupported;
-  }
   err = launch_quantizer(pdl && stats_ctas > 0, codes, blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by the codes
   return launch_quantizer(pdl, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);

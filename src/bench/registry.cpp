@@ -68,7 +68,7 @@ std::optional<std::string> KernelSpec::unsupported_reason(const AttnDims& dims, 
 
 bool KernelSpec::has_wide_blocks(const AttnDims& dims, const DeviceCaps& dev, const QuantConfig& quant) const {
   return gpu_int8fa_blocks && dev.backend == BackendKind::Cuda && dev.hopper_kernels &&
-         quant.qk_granularity == QkGranularity::PerToken && fused_head_dim(KernelId::Fp16Flash, dims.head_dim);
+         quant.qk_granularity == QkGranularity::PerToken && hopper_kernels_head_dim(dims.head_dim);
 }
 
 // The shortest key ranges where int8-fa's wide pair measured faster on the H200

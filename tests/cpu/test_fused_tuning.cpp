@@ -12,7 +12,7 @@ namespace {
 TEST(FusedTuningText, ReadsEveryKnob) {
   FusedTuning t;
   EXPECT_EQ(parse_fused_tuning("schedule=1,warps=8,wgmma=0,ws=1,ws_schedule=3,fused_q=0,tile_order=2,split_parts=3,"
-                               "retile_groups=2,dynamic_tiles=1,dependent_launch=0",
+                               "retile_groups=2,dynamic_tiles=1,dependent_launch=0,two_slot_ring=1",
                                t),
             "");
   EXPECT_EQ(t.schedule, 1);
@@ -26,6 +26,7 @@ TEST(FusedTuningText, ReadsEveryKnob) {
   EXPECT_EQ(t.retile_groups, 2);
   EXPECT_EQ(t.dynamic_tiles, 1);
   EXPECT_EQ(t.dependent_launch, 0);
+  EXPECT_EQ(t.two_slot_ring, 1);
 }
 
 TEST(FusedTuningText, EmptyTextAndEmptyItemsChangeNothing) {

@@ -1363,6 +1363,46 @@ TEST(GpuInt8Kernels, Int8QkAndFp16MatchEmulation) {
   }
 }
 
+// fp16-fa's mma.sync kernel at head_dim 128 in its two-slot ring (FusedTuning::two_slot_ring),
+// the form GPUs with 99 KB of shared memory a block take (sm_86, sm_89; its three slots need
+// 128 KB): it matches the emulation, and gives the three-slot ring's bits where the device holds
+// that one. The ring's depth moves copies, never arithmetic.
+TEST(GpuInt8Kernels, Fp16FaTwoSlotRingMatchesThreeSlots) {
+  SKIP_WITHOUT_DEVICE();
+  int dev = 0, optin = 0;
+  ASSERT_EQ(cudaGetDevice(&dev), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), cudaSuccess);
+  const auto run = [](DeviceProblem& prob, int two_slot_ring, const std::string& what) {
+    kernels::FusedTuning t;
+    t.ws = 0;  // the mma.sync kernel on Hopper too
+    t.two_slot_ring = two_slot_ring;
+    kernels::set_fused_tuning(t);
+    prob.poison_output();
+    const AttnDims& dims = prob.dims;
+    const cudaError_t err = kernels::fp16_flash_attention(dims, prob.q.as<__half>(), prob.k.as<__half>(),
+                                                          prob.v.as<__half>(), prob.out.as<__half>(), nullptr);
+    kernels::set_fused_tuning({});
+    EXPECT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << what;
+    return prob.output();
+  };
+  for (const AttnDims& dims : edge_shapes()) {
+    if (dims.head_dim != 128) continue;
+    DeviceProblem prob(dims, QuantConfig{}, normal_input(37));
+    const std::string what = "fp16-fa mma.sync " + describe(dims);
+    const std::vector<float> two = run(prob, 1, what + ", two slots");
+    kernels::FusedTuning mma_sync;
+    mma_sync.ws = 0;
+    kernels::set_fused_tuning(mma_sync);  // the emulation's softmax step follows the kernel's
+    const std::vector<float> emu =
+        cpu::fp16_flash_attention_host(dims, kernels::fp16_softmax_keys(dims), prob.host.q, prob.host.k, prob.host.v);
+    kernels::set_fused_tuning({});
+    expect_matches_emulation(two, emu, what + ", two slots");
+    if (optin < 128 * 1024) continue;  // the three-slot ring does not fit this device
+    EXPECT_EQ(bit_differences(run(prob, 0, what + ", three slots"), two), 0) << what;
+  }
+}
+
 // The quantization options besides the defaults, through the attention kernels (per-block
 // Q/K scales, also of a size that is not a power of two; smoothing off on outlier channels;
 // INT8 P; l from the quantized P), on a causal 1 < seq_q < seq_kv shape and a square one.
