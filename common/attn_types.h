@@ -88,16 +88,18 @@ inline constexpr int32_t kGpuWideKvBlock = 128;
 
 // What the GPU's fused attention kernels (int8-fa, int8-qk, fp16-fa) are compiled for: these
 // head dims (kernels/instances.h), from compute capability 8.0 (mma.sync). int8-fa also at 256,
-// on its mma.sync kernel on every GPU (Hopper's warp-specialized and wgmma kernels stop at 128);
-// int8-qk's and fp16-fa's FP16 tiles of 512-byte rows do not fit their layouts. The kernels'
-// dispatch and the registry's rules both read them.
+// on its mma.sync kernel on every GPU (on Hopper its warp-specialized 64-key kernel at 256 runs
+// where FusedTuning::ws forces it; Hopper's other kernels stop at 128); int8-qk's and fp16-fa's
+// FP16 tiles of 512-byte rows do not fit their layouts. The kernels' dispatch and the registry's
+// rules both read them.
 inline constexpr int64_t kFusedHeadDims[] = {64, 128};
 inline constexpr int64_t kInt8FaHeadDims[] = {64, 128, 256};
 inline constexpr int kFusedMinCcMajor = 8;
 // The GPU quantizer's K per thread group (KGranularity::PerThread) stages a group's 128-key span
 // whole in a CTA: up to head_dim 128.
 inline constexpr int64_t kKThreadMaxHeadDim = 128;
-// Hopper's warp-specialized and wgmma kernels (all three variants): kFusedHeadDims.
+// Hopper's warp-specialized and wgmma kernels of all three variants, and int8-fa's 128-key P
+// blocks: kFusedHeadDims.
 constexpr bool hopper_kernels_head_dim(int64_t head_dim) {
   for (const int64_t d : kFusedHeadDims)
     if (d == head_dim) return true;

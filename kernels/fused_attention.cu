@@ -150,8 +150,8 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
 // Where the warp-specialized kernels are the default (FusedTuning::ws = -1): where they measured
 // faster side by side on the H200 (docs/perf-log.md qk-ws5 and fp16-ws1). int8-qk and fp16-fa
 // from 256 keys at head_dim 64 and 128 (shorter key ranges not measured); int8-fa at head_dim
-// 128 from 1K keys, at 64 from 4K (below, its wgmma and mma.sync kernels are faster). Affects
-// speed, never results.
+// 128 from 1K keys, at 64 from 4K (below, its wgmma and mma.sync kernels are faster); at 256
+// not yet measured, so only where forced. Affects speed, never results.
 bool ws_by_default(const AttnDims& dims, Variant variant) {
   if (variant != Variant::Int8Full) return dims.seq_kv >= 256;
   return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
@@ -175,14 +175,17 @@ std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch 
   return std::nullopt;
 }
 
-// int8-fa's 256 runs on its mma.sync kernel.
-bool ws_head_dim(const AttnDims& dims) { return hopper_kernels_head_dim(dims.head_dim); }
+// The warp-specialized kernels' head dims: Hopper's kernels' (hopper_kernels_head_dim), and
+// int8-fa's 64-key kernel at 256 too (sm90/int8_fa_ws.cuh ws_consume_fa_pv_parts).
+bool ws_head_dim(const AttnDims& dims, Variant variant) {
+  return hopper_kernels_head_dim(dims.head_dim) || (variant == Variant::Int8Full && dims.head_dim == 256);
+}
 
 // Whether try_ws would launch the warp-specialized kernel of `variant` (the softmax step of
 // the CPU emulation follows it): wanted, sm_90a here, and the kernel's own size rule
 // (fa::ws_supports, as in its launch) on the key rows and Q/K scale groups the launch gets.
 bool ws_would_run(const AttnDims& dims, Variant variant, int64_t k_rows, int32_t group_tokens) {
-  return ws_head_dim(dims) && ws_wanted(dims, variant) && device_runs_sm90a() &&
+  return ws_head_dim(dims, variant) && ws_wanted(dims, variant) && device_runs_sm90a() &&
          fa::ws_supports(dims.seq_q, k_rows, dims.batch * dims.heads, group_tokens);
 }
 
@@ -239,7 +242,7 @@ bool int8fa_options_supported(const QuantConfig& cfg) {
 // turn it off; otherwise where try_ws would launch it.
 bool int8fa_ws_runs(const AttnDims& dims, const QuantConfig& cfg) {
   if (!wide_p_blocks(cfg)) return ws_would_run(dims, Variant::Int8Full, padded_seq_kv(dims.seq_kv), qk_group_tokens(cfg));
-  return ws_head_dim(dims) && tuning().wgmma != 0 && tuning().ws != 0 && device_runs_sm90a() &&
+  return hopper_kernels_head_dim(dims.head_dim) && tuning().wgmma != 0 && tuning().ws != 0 && device_runs_sm90a() &&
          fa::ws_supports(dims.seq_q, padded_seq_kv(dims.seq_kv), dims.batch * dims.heads, qk_group_tokens(cfg));
 }
 

@@ -70,16 +70,18 @@ constexpr int default_schedule(Variant variant, int head_dim) {
 // The schedule a launch takes for schedule -1 (int8_fa_ws.cuh's WsSchedule), the measured best
 // (docs/perf-log.md v22-v25, s20): int8-fa the one of its P block, the deferred merge (2) at 64
 // keys and the serial schedule on three consumers (3) at 128 (keys: int8-fa's P block, unused
-// by the others); the others ping-pong (1: the two consumers take turns to issue; fp16-fa
+// by the others), and at head_dim 256 P·V in channel parts on two consumers (4, its only one:
+// ws_consume_fa_pv_parts); the others ping-pong (1: the two consumers take turns to issue; fp16-fa
 // +3-10%, int8-qk +3-6% at head_dim 128), but int8-qk at head_dim 64 runs the serial schedule
 // on three consumers (3: +4-8% over its two overlapped ones, s41).
 constexpr int ws_default_schedule(Variant variant, int head_dim, int keys = 0) {
-  if (variant == Variant::Int8Full) return keys == 128 ? 3 : 2;
+  if (variant == Variant::Int8Full) return head_dim == 256 ? 4 : keys == 128 ? 3 : 2;
   if (variant == Variant::Int8QK && head_dim == 64) return 3;
   return 1;
 }
 // int8-fa: X(head_dim, u8 P, l from quantized P, schedule, keys, per-thread K), keys the P-code
-// block (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128).
+// block (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128; head
+// dims 64 and 128).
 // Per-thread K (KGranularity::PerThread, the scales stored per token): the serial kernel's own
 // form for the default P options (u8 P, l from the exact P); every other kernel reads those
 // scales per token as they are.
@@ -88,7 +90,8 @@ constexpr int ws_default_schedule(Variant variant, int head_dim, int keys = 0) {
   X(D, false, true, S, K, false)
 #define INT8ATTN_WS_INSTANCES(X)                                                                   \
   INT8ATTN_WS_OPTIONS(X, 128, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 3, 128) \
-  INT8ATTN_WS_OPTIONS(X, 128, 3, 128) X(64, true, false, 3, 128, true) X(128, true, false, 3, 128, true)
+  INT8ATTN_WS_OPTIONS(X, 128, 3, 128) X(64, true, false, 3, 128, true) X(128, true, false, 3, 128, true)      \
+  INT8ATTN_WS_OPTIONS(X, 256, 4, 64)
 // int8-qk: X(head_dim, l from the FP16-rounded P, schedule); tuning builds add the other schedule.
 #define INT8ATTN_WS_QK_OPTIONS(X, D, S) X(D, false, S) X(D, true, S)
 #if INT8ATTN_KERNEL_TUNING

@@ -71,9 +71,10 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
   const bool v_ok = W::kInt8PV ? encode_map(out.v_map, base.v, 1, kv_rows, kD, batch_kv_heads, W::kKeys, kD)
                                : encode_map(out.v_map, base.v, 2, kD, static_cast<uint64_t>(base.v_rows),
                                             batch_kv_heads, 64, W::kKeys);
-  // Q and K: INT8 rows of kD codes in one box, or FP16 rows in boxes of 64 channels.
-  const uint64_t qk_bytes = W::kFp16QK ? 2 : 1;
-  const uint32_t qk_box = W::kFp16QK ? 64 : kD;
+  // Q and K: rows in boxes of one column's channels (WsShape::kQKColumns): INT8 kD codes up to
+  // 128, else 128; FP16 64 channels.
+  const uint64_t qk_bytes = W::kQKElementBytes;
+  const uint32_t qk_box = W::kQKColumnChannels;
   // fused_q (int8-fa, WsShape::kFusedQ): FP16 Q in columns of 64 channels, quantized by the
   // producer's warps; there are no INT8 Q codes to map (the harness leaves them out).
   out.fused_q = W::kFusedQ && base.q_half != nullptr && base.group_tokens == 1;

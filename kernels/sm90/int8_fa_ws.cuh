@@ -12,13 +12,14 @@
 //                are WarpTile's (int8_flash_attn.cuh), the products are wgmma:
 //                S = Q·K^T (m64n{keys}k32 s8.s8, or m64n128k16 f16 for fp16-fa, both from
 //                smem), then
-//                int8-fa: O += P·V (m64n{D}k32 u8/s8.s8, or m64n64 halves for 128-key blocks, P
-//                codes from registers, V^T from smem);
+//                int8-fa: O += P·V (m64n{D}k32 u8/s8.s8, or m64n64 halves for 128-key blocks
+//                and quarters at head_dim 256, P codes from registers, V^T from smem);
 //                int8-qk, fp16-fa: O += P·V (m64n{D}k16 f16, FP32 O in the accumulators, P
 //                from registers, V from smem as it lies in memory: [keys][channels], MN-major).
 // A tile's O leaves through shared memory and TMA stores (ws_store_o), as FlashAttention-3's
 // epilogue does. How each consumer overlaps its products with its softmax is a schedule
-// (WsSchedule below: int8-fa's deferred merge at 64 keys, its serial schedule at 128; the
+// (WsSchedule below: int8-fa's deferred merge at 64 keys, its serial schedule at 128, P·V in
+// channel parts at head_dim 256; the
 // others overlap S with P·V, the consumers taking turns to issue except int8-qk at head_dim 64:
 // fa::ws_default_schedule). Included by exactly one .cu (int8_fa_ws.cu).
 #pragma once
@@ -125,10 +126,13 @@ struct WsShape {
   // Masking without a branch: the 128-key softmaxes spill around the mask's branch (int8-qk 308
   // bytes) and none without it; int8-fa's 64-key one is 3-13% faster with the branch.
   static constexpr bool kBranchFreeMask = !kInt8PV || kKeys == 128;
-  // Q and K rows in shared memory: INT8, one 128- or 64-byte swizzle row of kD codes; FP16, kD / 64
-  // columns of 64 channels (a 128-byte swizzle row each), like int8-qk's V.
-  static constexpr int kQKColumns = kFp16QK ? kD / 64 : 1;
-  static constexpr int kQKRowBytes = kFp16QK ? 128 : kD;   // bytes of a row within one column
+  // Q and K rows in shared memory, in columns of one swizzle row each (a TMA box and a wgmma K
+  // atom): INT8 at head_dim 64 one 64-byte row, else 128-byte rows, INT8 kD / 128 columns of 128
+  // channels and FP16 kD / 64 of 64 (like int8-qk's V).
+  static constexpr int kQKElementBytes = kFp16QK ? 2 : 1;
+  static constexpr int kQKRowBytes = kD * kQKElementBytes < 128 ? kD * kQKElementBytes : 128;  // within a column
+  static constexpr int kQKColumns = kD * kQKElementBytes / kQKRowBytes;
+  static constexpr int kQKColumnChannels = kQKRowBytes / kQKElementBytes;
   static constexpr int kQBytes = kBlockM * kD * (kFp16QK ? 2 : 1);
   static constexpr int kQColumnBytes = kBlockM * kQKRowBytes;
   static constexpr int kKBytes = kKeys * kD * (kFp16QK ? 2 : 1);
@@ -156,7 +160,8 @@ struct WsShape {
   // slower), 4 of 128 keys, but 3 at head_dim 128 (what fits beside three consumers' Q and the
   // FP16 Q stage). int8-qk: 3 or 4 stages of 128 keys (49 and 25 KB at head_dim 128 and 64).
   // fp16-fa: 64 and 32 KB a stage, 2 or 4 (what fits beside two Q slots).
-  static constexpr int kStages = kInt8PV ? (kKeys == 128 && kD == 128 ? 3 : 8 * kBlockN / kKeys)
+  // int8-fa at head_dim 256: 2 stages of 33 KB beside two 32-KB Q slots and 64 KB of O.
+  static constexpr int kStages = kInt8PV ? (kD == 256 ? 2 : kKeys == 128 && kD == 128 ? 3 : 8 * kBlockN / kKeys)
                                          : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
@@ -250,7 +255,11 @@ struct WsShape {
   static constexpr uint32_t kLaunchRegs = 65536 / kThreads / 8 * 8;
   static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= kThreads * kLaunchRegs,
                 "setmaxnreg: the warpgroups' registers exceed the CTA's launch allocation");
-  static_assert(kD == 64 || kD == 128, "head_dim 64 or 128");
+  // int8-fa at head_dim 256 (ws_consume_fa_pv_parts): P·V in parts of kD / kPvParts channels,
+  // 64: in halves the consumer spilled 738 bytes at 240 registers, in quarters 72 (outside the step).
+  static constexpr int kPvParts = 4;
+  static_assert(kD == 64 || kD == 128 || (kInt8PV && kD == 256 && kKeys == kBlockN),
+                "head_dim 64 or 128; int8-fa's 64-key blocks also at 256");
   static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
   static_assert(kStageBytes % 1024 == 0, "ring slots start on 1 KB");
   static_assert(kOColumnBytes % 1024 == 0, "O's swizzle atoms start on 1 KB");
@@ -370,7 +379,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
     ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes + (scales ? W::kBlockM * 4 : 0));
 #pragma unroll
     for (int c = 0; c < W::kQKColumns; ++c)
-      ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * 64, static_cast<int>(work.m0),
+      ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * W::kQKColumnChannels, static_cast<int>(work.m0),
                    static_cast<int>(work.bh), &bar.q_full[q_slot]);
     if (scales)
       ws::tma_load(smem + W::kQScaleOffset + q_slot * W::kBlockM * 4, &p.q_scale_map, static_cast<int>(work.m0),
@@ -389,7 +398,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
       const int key0 = blk * W::kKeys;
 #pragma unroll
       for (int c = 0; c < W::kQKColumns; ++c)
-        ws::tma_load(slot + c * W::kKColumnBytes, &p.k_map, c * 64, key0, kv, &bar.full[stage]);
+        ws::tma_load(slot + c * W::kKColumnBytes, &p.k_map, c * W::kQKColumnChannels, key0, kv, &bar.full[stage]);
       auto load_k_scales = [&] {
         if constexpr (!W::kFp16QK) ws::tma_load(slot + W::kScaleOffset, &p.k_scale_map, key0, kv, &bar.full[stage]);
       };
@@ -587,7 +596,7 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 //   Serial (int8-fa, 128-key P blocks, three consumers): S, its softmax, P·V and the merge one
 //             after another (ws_consume_fa_serial); the other consumers fill the waits. At
 //             head_dim 64 the consumers take turns to issue P·V (WsTurns), round robin.
-enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2, kWsSerial = 3 };
+enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2, kWsSerial = 3, kWsPvParts = 4 };
 
 // Ping-pong's turns (named barriers 1..kConsumers, 0 being __syncthreads): a consumer waits for
 // its turn before it issues a step's products and passes the turn to the next one, round robin,
@@ -748,18 +757,21 @@ struct WsConsumerRing {
           if (c == 0 && ks == 0) wgmma_ss_f16_n128<0>(acc, a, b);
           else wgmma_ss_f16_n128<1>(acc, a, b);
         }
-    } else {
+    } else {  // k32 steps of 32 bytes, W::kQKRowBytes / 32 in each column of codes
 #pragma unroll
-      for (int ks = 0; ks < kD / 32; ++ks) {
-        const uint64_t a = q_at(ks * kDescKStep), b = k_at(ks * kDescKStep);
-        if constexpr (W::kKeys == 128) {
-          if (ks == 0) wgmma_ss_s8s8_n128<0>(acc, a, b);
-          else wgmma_ss_s8s8_n128<1>(acc, a, b);
-        } else {
-          if (ks == 0) wgmma_ss_s8s8_n64<0>(acc, a, b);
-          else wgmma_ss_s8s8_n64<1>(acc, a, b);
+      for (int c = 0; c < W::kQKColumns; ++c)
+#pragma unroll
+        for (int ks = 0; ks < W::kQKRowBytes / 32; ++ks) {
+          const uint64_t a = q_at((c * W::kQColumnBytes >> 4) + ks * kDescKStep);
+          const uint64_t b = k_at((c * W::kKColumnBytes >> 4) + ks * kDescKStep);
+          if constexpr (W::kKeys == 128) {
+            if (c == 0 && ks == 0) wgmma_ss_s8s8_n128<0>(acc, a, b);
+            else wgmma_ss_s8s8_n128<1>(acc, a, b);
+          } else {
+            if (c == 0 && ks == 0) wgmma_ss_s8s8_n64<0>(acc, a, b);
+            else wgmma_ss_s8s8_n64<1>(acc, a, b);
+          }
         }
-      }
     }
     wgmma_commit();
   }
@@ -1126,6 +1138,128 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       },
       [&](const Ring& ring, const auto& f, const Work& work) {
         ws_store_o<W>(p, smem, cg, ring, wt, f, store_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
+      });
+  ws_drain_o_stores<W>();
+}
+
+// One int8-fa consumer warpgroup at head_dim 256 (64-key P blocks, V per channel). O's 128 FP32
+// registers a thread leave no room for the whole INT32 P·V beside them (another 128), so P·V(blk)
+// runs in W::kPvParts parts of kD / kPvParts channels, one at a time into the same accumulators,
+// each merged into its channels of O (O = O * scale + P·V, one FFMA) before the next is issued.
+// S(next) is issued with the first part; its softmax runs once the parts are merged, so that
+// no accumulator is in flight beside O, S and the softmax's terms. The two consumers fill each
+// other's waits. V's scales per channel go into O before the store (not held across it: 64
+// registers a thread at 256).
+template <bool kPU8, bool kLFromQ>
+__device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
+                                                       int lane) {
+  constexpr int kD = 256, kKeys = kBlockN;
+  using W = WsShape<Variant::Int8Full, kD, kKeys>;
+  using Ring = WsConsumerRing<W>;
+  using KScales = typename Ring::KScales;
+  using Work = typename W::Work;
+  constexpr int kParts = W::kPvParts, kPartD = kD / kParts;  // a part's channels: one wgmma N
+  static_assert(kPartD == 128 || kPartD == 64, "wgmma_pv's N");
+  const int warp_row = ws_warp_row(cg);
+  const Work first = ws_work<W>(p, blockIdx.x);
+  using Tile = WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys>;
+  Tile wt(p.base, lane, first.m0 + warp_row, first.offset);
+  wt.load_q_scales(first.bh);
+  static_assert(Tile::kOutVScales, "V per channel");
+  float2 unit_v_scales[kD / 8];  // the store's: O holds them already
+#pragma unroll
+  for (int n = 0; n < kD / 8; ++n) unit_v_scales[n] = make_float2(1.f, 1.f);
+  uint32_t s_acc[kKeys / 2], o_acc[kPartD / 2], pa[kKeys / 32][4];
+  typename Tile::PTerms tp;
+  float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2], pending[2];
+  auto issue_part = [&](uint32_t v_lo, int part) {  // V^T rows (channels) part * kPartD.., kKeys key bytes each
+    const uint32_t lo = v_lo + part * (kPartD * kKeys >> 4);
+    wgmma_pv<kPartD, kPU8, 0>(o_acc, pa[0], ws_desc_of_lo<kKeys, kD>(lo));
+#pragma unroll
+    for (int kk = 1; kk < kKeys / 32; ++kk)
+      wgmma_pv<kPartD, kPU8, 1>(o_acc, pa[kk], ws_desc_of_lo<kKeys, kD>(lo + kk * kDescKStep));
+    wgmma_commit();
+  };
+  auto merge_part = [&](int part) {  // O's channels of the part = O * merge_scale + P·V
+#pragma unroll
+    for (int n = 0; n < kPartD / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float& o = wt.o[part * (kPartD / 8) + n][e];
+        o = fmaf(o, merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
+      }
+  };
+  auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
+    float x[kKeys / 8][4], bmax[2];
+    if (masked) Ring::template scaled_scores<true>(wt, mask_blk, s_acc, ks, x, bmax);
+    else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
+    wt.template softmax_rescaled<!Tile::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending, wt.q_scale);
+  };
+  auto pack_codes = [&] {  // the block softmax_of just did, and its share of l
+    wt.pack_p_codes(tp, pa);
+    if constexpr (Tile::kCodeRowSum) wt.add_code_sums(pa, pending);
+  };
+  // masked (a type): whether S needs the mask.
+  auto step_of = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto masked,
+                     auto&& between, auto&& after) {
+    s_ring.wait_full(next);
+    merge_scale[0] = pending[0], merge_scale[1] = pending[1];  // block blk's, before S(next)'s softmax
+    fence_regs(s_acc);
+    fence_regs(o_acc);
+    wgmma_fence();
+    s_ring.issue_scores(next, s_acc);
+    const uint32_t v_lo = ring.slot_desc_lo(blk, W::kKBytes);
+    issue_part(v_lo, 0);
+    between();
+#pragma unroll
+    for (int part = 0; part < kParts; ++part) {
+      wgmma_wait<0>();  // (the first: S(next) too)
+      fence_regs(o_acc);
+      merge_part(part);
+      if (part + 1 < kParts) {
+        fence_regs(o_acc);
+        wgmma_fence();
+        issue_part(v_lo, part + 1);
+      }
+    }
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 32; ++kk) fence_regs(pa[kk]);  // read by the wgmma until here
+    fence_regs(s_acc);
+    ring.release_block(blk);
+    KScales ks;
+    s_ring.load_k_scales(wt, next, ks);
+    softmax_of(decltype(masked)::value, mask_blk, ks);
+    after();
+    pack_codes();
+  };
+  ws_walk_tiles<W>(
+      p, smem, bar, cg, lane, wt, warp_row,
+      [&](const Ring& ring) {  // prologue
+        KScales ks;
+        ring.first_scores(wt, s_acc, ks);
+        softmax_of(true, 0, ks);
+        pack_codes();
+      },
+      [&](const Ring& ring, const Work& work) { ws_steps(ring, 0, work.n_blocks, step_of); },
+      [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
+        step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
+      },
+      [&](const Ring&, const Work& work) {  // complete: O times V's scales per channel
+        const float* const v_scale = p.base.v_scale + work.kv_index * kD + 2 * (lane % 4);
+#pragma unroll
+        for (int n = 0; n < kD / 8; ++n) {
+          const float2 vs = *reinterpret_cast<const float2*>(v_scale + n * 8);
+#pragma unroll
+          for (int e = 0; e < 4; ++e) wt.o[n][e] *= e % 2 == 0 ? vs.x : vs.y;
+        }
+      },
+      [&] { log2_o_scale[0] = log2_o_scale[1] = 0.f; },
+      [&] {
+#pragma unroll
+        for (int i = 0; i < kD / 2; ++i) wt.o[i / 4][i % 4] = 0.f;
+      },
+      [&](const Ring& ring, const auto& f, const Work& work) {
+        ws_store_o<W>(p, smem, cg, ring, wt, f, unit_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
       });
   ws_drain_o_stores<W>();
 }
@@ -1788,9 +1922,10 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   if (blockIdx.x >= p.n_tiles) return;
   pdl_wait();  // a dependent launch: Q's scales, the split's workspace and O are global
   if constexpr (kV == Variant::Int8Full) {
-    static_assert(kSchedule == (kKeys == kWsFaWideKeys ? kWsSerial : kWsDeferO), "int8-fa's schedule of its P block");
+    static_assert(kSchedule == ws_default_schedule(kV, kD, kKeys), "int8-fa's schedule of its head dim and P block");
     static_assert(!kKThread || kSchedule == kWsSerial, "per-thread K scales: the serial consumer's");
     if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ, kKThread>(p, smem, bar, wg - 1, W::kDynamicTiles ? ws_lane() : lane);
+    else if constexpr (kSchedule == kWsPvParts) ws_consume_fa_pv_parts<kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
     else ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else if constexpr (kSchedule == kWsSerial) {
     ws_consume_qk_serial<kV, kD, kLFromQ>(p, smem, bar, wg - 1, lane);

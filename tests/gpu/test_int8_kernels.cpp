@@ -392,14 +392,15 @@ bool device_is_hopper() {
 }
 
 // The kernels int8-fa can run: the library's choice, the mma.sync kernel, and on Hopper with
-// the sm_90a image the warp-specialized kernel (head_dim 64 and 128).
+// the sm_90a image the warp-specialized kernel (head_dim 64 and 128; 256 with 64-key blocks).
 struct Int8FullKernel {
   int wgmma, ws;
   const char* name;
 };
 constexpr Int8FullKernel kInt8FullKernels[] = {{-1, 0, "default kernel"}, {0, 0, "mma.sync"}, {-1, 1, "warp-specialized"}};
 bool kernel_applies(const Int8FullKernel& k, const AttnDims& dims) {
-  return k.ws == 0 || (device_is_hopper() && kernels::sm90a_image_built() && (dims.head_dim == 64 || dims.head_dim == 128));
+  return k.ws == 0 || (device_is_hopper() && kernels::sm90a_image_built() &&
+                       (dims.head_dim == 64 || dims.head_dim == 128 || dims.head_dim == 256));
 }
 
 enum class Kernel { Int8FaDefault, Int8FaMmaSync, Int8FaWarpSpecialized, Int8Qk, Fp16Fa };
@@ -539,9 +540,10 @@ TEST(GpuInt8Kernels, Int8FullMatchesEmulationOnSameCodes) {
 // int8-fa at head_dim 256: its mma.sync kernel against the emulation on the device's codes, on
 // the edge shapes at 256 (odd lengths, GQA, causal with seq_q != seq_kv both ways, seq_q = 1,
 // several KV blocks), both P codes, l from the exact and the quantized P, per-token and
-// per-block Q/K scales; the FP64 reference within int8-fa's accuracy bound. Hopper's kernels
-// (warp-specialized, wgmma: head_dim 64 and 128) refuse it when forced, as does every other
-// fused kernel there and int8-fa's 128-key P blocks (a Hopper-only pair).
+// per-block Q/K scales, and on Hopper its warp-specialized kernel too (per-token scales), also
+// over grids of several tiles a CTA against the mma.sync kernel; the FP64 reference within
+// int8-fa's accuracy bound. The wgmma kernel (head_dim 64 and 128) refuses it when forced, as
+// does every other fused kernel there and int8-fa's 128-key P blocks (a Hopper-only pair).
 TEST(GpuInt8Kernels, HeadDim256Int8FaMatchesEmulation) {
   SKIP_WITHOUT_DEVICE();
   const std::vector<AttnDims> shapes = {
@@ -559,9 +561,10 @@ TEST(GpuInt8Kernels, HeadDim256Int8FaMatchesEmulation) {
           if (per_block) cfg.qk_granularity = QkGranularity::PerBlock;
           DeviceProblem prob(dims, cfg, normal_input(37));
           prob.quantize();
-          expect_kernel_matches_emulation(prob, Kernel::Int8FaDefault,
-                                          describe(dims) + (pq == PQuant::U8x255 ? " u8" : " s8") +
-                                              (l_from_q ? " lq" : "") + (per_block ? " per-block" : ""));
+          for (const Kernel k : kernels_for(prob, {}))
+            expect_kernel_matches_emulation(prob, k,
+                                            describe(dims) + (pq == PQuant::U8x255 ? " u8" : " s8") +
+                                                (l_from_q ? " lq" : "") + (per_block ? " per-block" : ""));
         }
   const AttnDims dims = make_dims(1, 2, 2, 1000, 1000, 256, false);
   QuantConfig cfg;
@@ -571,10 +574,24 @@ TEST(GpuInt8Kernels, HeadDim256Int8FaMatchesEmulation) {
   prob.poison_output();
   ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
   EXPECT_LE(rel_l2(prob.output(), ref), 0.015) << "int8-fa " << describe(dims);
-  {
+  if (kernel_applies(kInt8FullKernels[2], dims)) {
     const KernelChoice forced_ws(-1, 1);
-    EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
-              cudaErrorNotSupported);
+    prob.poison_output();
+    ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess);
+    EXPECT_LE(rel_l2(prob.output(), ref), 0.015) << "int8-fa (warp-specialized) " << describe(dims);
+    for (const bool causal : {false, true}) {  // 512 tiles: each CTA switches tiles
+      const AttnDims grid = make_dims(2, 16, 8, 2048, 2048, 256, causal);
+      DeviceProblem big(grid, cfg, normal_input(47));
+      big.quantize();
+      const auto run = [&](int wgmma, int ws) {
+        const KernelChoice choice(wgmma, ws);
+        big.poison_output();
+        EXPECT_EQ(kernels::int8_flash_attention(grid, cfg, big.qkv, big.out.as<__half>(), nullptr), cudaSuccess);
+        return big.output();
+      };
+      const std::vector<float> mma_sync = run(0, 0);
+      expect_matches_emulation(run(-1, 1), mma_sync, "int8-fa (warp-specialized) against mma.sync " + describe(grid));
+    }
   }
   {
     const KernelChoice forced_wgmma(1);
