@@ -213,9 +213,10 @@ struct WsShape {
   // the walk's code moves ptxas's schedule of their step: the claiming one for causal rows, and a
   // round-robin one whose step is the one from before the walk (int8-qk's 636 SASS with 64-bit
   // descriptor adds, fp16-fa's 455) for full rows; the launch picks by its walk (int8_fa_ws.cu).
+  // int8-fa at head_dim 256 has the claiming form alone (its step 759 -> 756 SASS with it).
   static constexpr bool kTwoWalks = (kV == Variant::Int8QK && kD == 128) || (kFp16QK && kD == 64);
   static constexpr bool kDynamicTiles =
-      kClaimForm_ && (kTwoWalks || (kD == 128 && (kInt8PV ? kKeys == 128 : kConsumers == 2)));
+      kClaimForm_ && (kTwoWalks || (kD == 128 && (kInt8PV ? kKeys == 128 : kConsumers == 2)) || kD == 256);
   static constexpr bool kRoundRobinForm = kTwoWalks && !kDynamicTiles;
   // The quantizer's Q in the kernel that can fuse it (fused_q off): the producer's TMA brings
   // each tile's Q scales into its slot with the codes (WsParams::q_scale_map), where the
