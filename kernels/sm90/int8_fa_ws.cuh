@@ -160,8 +160,8 @@ struct WsShape {
   // slower), 4 of 128 keys, but 3 at head_dim 128 (what fits beside three consumers' Q and the
   // FP16 Q stage). int8-qk: 3 or 4 stages of 128 keys (49 and 25 KB at head_dim 128 and 64).
   // fp16-fa: 64 and 32 KB a stage, 2 or 4 (what fits beside two Q slots).
-  // int8-fa at head_dim 256: 2 stages of 33 KB beside two 32-KB Q slots and 64 KB of O.
-  static constexpr int kStages = kInt8PV ? (kD == 256 ? 2 : kKeys == 128 && kD == 128 ? 3 : 8 * kBlockN / kKeys)
+  // int8-fa at head_dim 256: 3 stages of 33 KB beside two 32-KB Q slots and 32 KB of O (kOInQSlot).
+  static constexpr int kStages = kInt8PV ? (kD == 256 ? 3 : kKeys == 128 && kD == 128 ? 3 : 8 * kBlockN / kKeys)
                                          : kFp16QK ? (kD == 64 ? 4 : 2) : (kD == 64 ? 4 : 3);
   static constexpr int kQSlots = 2;                    // the next tile's Q loads during this one
   static constexpr int kRingOffset = kQSlots * kQBytes;
@@ -169,12 +169,14 @@ struct WsShape {
   // 64 columns of 64 FP16 channels (128-byte swizzled rows, as the O map's boxes lie). int8-fa at
   // head_dim 128: the first column goes into the consumer's rows of the tile's Q slot, free once
   // its S are done, so that the K/V ring keeps its depth beside the FP16 Q stage (a 3-stage ring
-  // cost the 128-key kernel 4-7% from 4K keys, docs/perf-log.md s16); the others into a buffer of
+  // cost the 128-key kernel 4-7% from 4K keys, docs/perf-log.md s16); at 256 the first two, one
+  // in each Q column, so that the ring has three stages; the others into a buffer of
   // the consumer's own. (int8-qk's two-consumer kernel at head_dim 64 kept global stores, 2-3%
   // faster there, s16; its serial successor on three consumers stores as the others do.)
   static constexpr int kOColumnBytes = 64 * 128;
-  static constexpr bool kOInQSlot = kInt8PV && kD == 128;
-  static constexpr int kOOwnColumns = kD / 64 - (kOInQSlot ? 1 : 0);
+  static constexpr bool kOInQSlot = kInt8PV && kD >= 128;
+  static constexpr int kOQColumns = kOInQSlot ? kQKColumns : 0;  // O's columns in the Q slot: one a Q column
+  static constexpr int kOOwnColumns = kD / 64 - kOQColumns;
   static constexpr int kOOffset = kRingOffset + kStages * kStageBytes;
   static constexpr int kOBytes = kConsumers * kOOwnColumns * kOColumnBytes;
   // fused_q: int8-fa at head_dim 128 only. With the quantizing warps live, int8-qk's kernel ran
@@ -264,7 +266,7 @@ struct WsShape {
   static_assert(kQColumnBytes % 1024 == 0 && kKColumnBytes % 1024 == 0, "swizzle atoms start on 1 KB");
   static_assert(kStageBytes % 1024 == 0, "ring slots start on 1 KB");
   static_assert(kOColumnBytes % 1024 == 0, "O's swizzle atoms start on 1 KB");
-  static_assert(!kOInQSlot || 64 * kQKRowBytes == kOColumnBytes, "a consumer's Q rows hold one O column");
+  static_assert(!kOInQSlot || 64 * kQKRowBytes == kOColumnBytes, "a consumer's Q rows of a column hold one O column");
   static_assert(kScaleBytes + kVScaleBytes <= 1024, "the K and V scales' room in a stage");
   static_assert(kKeys == 128 || (kInt8PV && kKeys == kBlockN), "int8-fa: 64 or 128 keys; the others 128");
   static_assert(kSmemBytes <= 227 * 1024, "an SM's shared memory");
@@ -862,8 +864,8 @@ __device__ __forceinline__ void ws_store_o(const WsParams& p, const char* smem, 
   // threadIdx, the step loop's ring arithmetic left the uniform datapath (+22 SASS a step).
   const int warp = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) % 4;
   auto column = [&](int c) {  // the warpgroup's 64 rows of channels 64c..
-    if (W::kOInQSlot && c == 0) return smem + ring.q_slot * W::kQBytes + cg * W::kOColumnBytes;
-    const int own = c - (W::kOInQSlot ? 1 : 0);
+    if (c < W::kOQColumns) return smem + ring.q_slot * W::kQBytes + c * W::kQColumnBytes + cg * W::kOColumnBytes;
+    const int own = c - W::kOQColumns;
     return smem + W::kOOffset + (cg * W::kOOwnColumns + own) * W::kOColumnBytes;
   };
   const int matrix = wt.lane / 8;  // stmatrix's lanes 8m..8m+7 address matrix m's rows
