@@ -1041,6 +1041,17 @@ __device__ __forceinline__ int ws_lane() {
 // This warp's first query row in the CTA's tile: 16 rows a warp, 64 a consumer warpgroup.
 __device__ __forceinline__ int ws_warp_row(int cg) { return (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16; }
 
+// ws_walk_tiles' prologue of the int8-fa consumers with 64-key P blocks: a tile's first S, its
+// softmax, and P packed (no P·V in flight yet).
+template <class Ring, class Tile, class SAcc, class SoftmaxOf, class PackCodes>
+__device__ __forceinline__ void ws_fa_first_block(const Ring& ring, Tile& wt, SAcc& s_acc, SoftmaxOf&& softmax_of,
+                                                  PackCodes&& pack_codes) {
+  typename Ring::KScales ks;
+  ring.first_scores(wt, s_acc, ks);
+  softmax_of(true, 0, ks);
+  pack_codes();
+}
+
 // One int8-fa consumer warpgroup over its CTA's tiles, in the DeferO schedule (64-key P blocks):
 // O and l are stored divided by the last block's weight (WarpTile::softmax_rescaled);
 // merge_scale is the factor of the merge in flight, pending the next one's.
@@ -1116,12 +1127,7 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
   };
   ws_walk_tiles<W>(
       p, smem, bar, cg, lane, wt, warp_row,
-      [&](const Ring& ring) {  // prologue
-        KScales ks;
-        ring.first_scores(wt, s_acc, ks);
-        softmax_of(true, 0, ks);
-        pack_codes(pa);
-      },
+      [&](const Ring& ring) { ws_fa_first_block(ring, wt, s_acc, softmax_of, [&] { pack_codes(pa); }); },
       [&](const Ring& ring, const Work& work) {
         // One loop with the mask's branch (peeling the masked blocks measured 1-3% slower).
         ws_steps(ring, 0, work.n_blocks, step_of);
@@ -1237,12 +1243,7 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
   };
   ws_walk_tiles<W>(
       p, smem, bar, cg, lane, wt, warp_row,
-      [&](const Ring& ring) {  // prologue
-        KScales ks;
-        ring.first_scores(wt, s_acc, ks);
-        softmax_of(true, 0, ks);
-        pack_codes();
-      },
+      [&](const Ring& ring) { ws_fa_first_block(ring, wt, s_acc, softmax_of, pack_codes); },
       [&](const Ring& ring, const Work& work) { ws_steps(ring, 0, work.n_blocks, step_of); },
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
