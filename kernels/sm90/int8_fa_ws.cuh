@@ -258,8 +258,8 @@ struct WsShape {
   static constexpr uint32_t kLaunchRegs = 65536 / kThreads / 8 * 8;
   static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= kThreads * kLaunchRegs,
                 "setmaxnreg: the warpgroups' registers exceed the CTA's launch allocation");
-  // int8-fa at head_dim 256 (ws_consume_fa_pv_parts): P·V in parts of kD / kPvParts channels,
-  // 64: in halves the consumer spilled 738 bytes at 240 registers, in quarters 72 (outside the step).
+  // int8-fa at head_dim 256 (ws_consume_fa_pv_parts): P·V in parts of kD / kPvParts channels (64
+  // each): in halves the consumer spilled 738 bytes at 240 registers, in quarters 72 (outside the step).
   static constexpr int kPvParts = 4;
   static_assert(kD == 64 || kD == 128 || (kInt8PV && kD == 256 && kKeys == kBlockN),
                 "head_dim 64 or 128; int8-fa's 64-key blocks also at 256");
@@ -382,8 +382,8 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
     ws::arrive_expect_bytes(&bar.q_full[q_slot], W::kQBytes + (scales ? W::kBlockM * 4 : 0));
 #pragma unroll
     for (int c = 0; c < W::kQKColumns; ++c)
-      ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * W::kQKColumnChannels, static_cast<int>(work.m0),
-                   static_cast<int>(work.bh), &bar.q_full[q_slot]);
+      ws::tma_load(smem + q_slot * W::kQBytes + c * W::kQColumnBytes, &p.q_map, c * W::kQKColumnChannels,
+                   static_cast<int>(work.m0), static_cast<int>(work.bh), &bar.q_full[q_slot]);
     if (scales)
       ws::tma_load(smem + W::kQScaleOffset + q_slot * W::kBlockM * 4, &p.q_scale_map, static_cast<int>(work.m0),
                    static_cast<int>(work.bh), &bar.q_full[q_slot]);
@@ -599,6 +599,9 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 //   Serial (int8-fa, 128-key P blocks, three consumers): S, its softmax, P·V and the merge one
 //             after another (ws_consume_fa_serial); the other consumers fill the waits. At
 //             head_dim 64 the consumers take turns to issue P·V (WsTurns), round robin.
+//   PvParts (int8-fa at head_dim 256, 64-key P blocks, two consumers): S(blk + 1) with P·V(blk)'s
+//             first channel part, then each part merged before the next is issued, then S's
+//             softmax (ws_consume_fa_pv_parts); the other consumer fills the waits.
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2, kWsSerial = 3, kWsPvParts = 4 };
 
 // Ping-pong's turns (named barriers 1..kConsumers, 0 being __syncthreads): a consumer waits for
