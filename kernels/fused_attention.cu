@@ -176,11 +176,9 @@ std::optional<cudaError_t> try_ws(const AttnDims& dims, Variant variant, Launch 
   return std::nullopt;
 }
 
-// The warp-specialized kernels' head dims: Hopper's kernels' (hopper_kernels_head_dim), and
-// int8-fa's 64-key kernel at 256 too (sm90/int8_fa_ws.cuh ws_consume_fa_pv_parts).
-bool ws_head_dim(const AttnDims& dims, Variant variant) {
-  return hopper_kernels_head_dim(dims.head_dim) || (variant == Variant::Int8Full && dims.head_dim == 256);
-}
+// The warp-specialized kernels' head dims: every fused head dim of their variant (int8-fa's 256
+// too, on its 64-key kernel: sm90/int8_fa_ws.cuh ws_consume_fa_pv_parts).
+bool ws_head_dim(const AttnDims& dims, Variant variant) { return fused_head_dim(variant, dims.head_dim); }
 
 // Whether try_ws would launch the warp-specialized kernel of `variant` (the softmax step of
 // the CPU emulation follows it): wanted, sm_90a here, and the kernel's own size rule

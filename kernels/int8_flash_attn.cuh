@@ -934,6 +934,17 @@ struct WarpTile {
         vs[n] = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
     }
   }
+  // O times those scales in place, for a kernel that does not hold them until its store (at
+  // head_dim 256, 64 registers a thread); it then stores with unit scales.
+  __device__ __forceinline__ void scale_o_by_v_scales(int64_t kv_index) {
+    static_assert(kOutVScales, "V per channel");
+#pragma unroll
+    for (int n = 0; n < S::kNTilesO; ++n) {
+      const float2 vs = *reinterpret_cast<const float2*>(p.v_scale + kv_index * kD + n * 8 + 2 * t);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o[n][e] *= e % 2 == 0 ? vs.x : vs.y;
+    }
+  }
   // The stored values of row r's channels n * 8 + 2t and + 1: O / l, times vs[n] where
   // kOutVScales (every store of O, the warp-specialized kernels' through shared memory too).
   __device__ __forceinline__ __half2 out_pair(const Finished& f, int n, int r, const float2 (&vs)[S::kNTilesO]) const {

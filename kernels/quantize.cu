@@ -754,7 +754,7 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                          const __half* v, bool quantize_v_too, const QuantizedQKV& out, cudaStream_t stream,
                          bool quantize_q) {
   const int64_t d = dims.head_dim;
-  if (d != 64 && d != 128 && d != 256) return cudaErrorNotSupported;
+  if (!fused_head_dim(KernelId::Int8Full, d)) return cudaErrorNotSupported;  // int8-fa's head dims, int8-qk's among them
   if (cfg.k_granularity == KGranularity::PerThread && d > kKThreadMaxHeadDim) return cudaErrorNotSupported;
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return cudaErrorInvalidValue;
   if (cfg.v_block != 0 && cfg.v_block != kMeanChunk) return cudaErrorNotSupported;  // V per channel or per 128 keys

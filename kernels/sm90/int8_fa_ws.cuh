@@ -1251,15 +1251,7 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
       },
-      [&](const Ring&, const Work& work) {  // complete: O times V's scales per channel
-        const float* const v_scale = p.base.v_scale + work.kv_index * kD + 2 * (lane % 4);
-#pragma unroll
-        for (int n = 0; n < kD / 8; ++n) {
-          const float2 vs = *reinterpret_cast<const float2*>(v_scale + n * 8);
-#pragma unroll
-          for (int e = 0; e < 4; ++e) wt.o[n][e] *= e % 2 == 0 ? vs.x : vs.y;
-        }
-      },
+      [&](const Ring&, const Work& work) { wt.scale_o_by_v_scales(work.kv_index); },  // complete
       [&] { log2_o_scale[0] = log2_o_scale[1] = 0.f; },
       [&] {
 #pragma unroll
