@@ -1184,6 +1184,7 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
   uint32_t s_acc[kKeys / 2], o_acc[kPartD / 2], pa[kKeys / 32][4];
   typename Tile::PTerms tp;
   float log2_o_scale[2] = {0.f, 0.f}, merge_scale[2], pending[2];
+  const WsTurns<true, W::kConsumers> turns(cg);  // S(next) and P·V's first part issued in turns
   auto issue_part = [&](uint32_t v_lo, int part) {  // V^T rows (channels) part * kPartD.., kKeys key bytes each
     const uint32_t lo = v_lo + part * (kPartD * kKeys >> 4);
     wgmma_pv<kPartD, kPU8, 0>(o_acc, pa[0], ws_desc_of_lo<kKeys, kD>(lo));
@@ -1216,12 +1217,14 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
                      auto&& between, auto&& after) {
     s_ring.wait_full(next);
     merge_scale[0] = pending[0], merge_scale[1] = pending[1];  // block blk's, before S(next)'s softmax
+    turns.take();
     fence_regs(s_acc);
     fence_regs(o_acc);
     wgmma_fence();
     s_ring.issue_scores(next, s_acc);
     const uint32_t v_lo = ring.slot_desc_lo(blk, W::kKBytes);
     issue_part(v_lo, 0);
+    turns.pass();
     between();
 #pragma unroll
     for (int part = 0; part < kParts; ++part) {
@@ -1247,7 +1250,9 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
   ws_walk_tiles<W>(
       p, smem, bar, cg, lane, wt, warp_row,
       [&](const Ring& ring) { ws_fa_first_block(ring, wt, s_acc, softmax_of, pack_codes); },
-      [&](const Ring& ring, const Work& work) { ws_steps(ring, 0, work.n_blocks, step_of); },
+      [&](const Ring& ring, const Work& work) {  // the whole blocks without mask code, then the rest
+        ws_steps(ring, Ring::whole_blocks(p.base, work, cg), work.n_blocks, step_of);
+      },
       [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto&& between, auto&& after) {
         step_of(ring, blk, s_ring, next, mask_blk, std::true_type{}, between, after);
       },
@@ -1260,6 +1265,7 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
       [&](const Ring& ring, const auto& f, const Work& work) {
         ws_store_o<W>(p, smem, cg, ring, wt, f, unit_v_scales, work.bh, work.m0 + 64 * cg, p.o_map);
       });
+  turns.finish(cg);
   ws_drain_o_stores<W>();
 }
 
