@@ -150,12 +150,14 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
 // Where the warp-specialized kernels are the default (FusedTuning::ws = -1): where they measured
 // faster side by side on the H200 (docs/perf-log.md qk-ws5 and fp16-ws1). int8-qk and fp16-fa
 // from 256 keys at head_dim 64 and 128 (shorter key ranges not measured); int8-fa at head_dim
-// 128 from 1K keys, at 64 from 4K (below, its wgmma and mma.sync kernels are faster), at 256 from
-// 1K keys (H100, end to end at 1K / 4K / 16K: 1.4-2.0x the mma.sync kernel, docs/perf-log.md
-// s67; shorter key ranges not measured). Affects speed, never results.
+// 128 from 1K keys, at 64 from 4K (below, its wgmma and mma.sync kernels are faster). At 256,
+// where its only other kernel is mma.sync, from 256 keys, or from 128 keys with 128 query rows
+// (H100, end to end: 12-43% faster there; one query row over 128 keys is 20% slower on it,
+// over 1K keys within 1.5%; docs/perf-log.md s68). Affects speed, never results.
 bool ws_by_default(const AttnDims& dims, Variant variant) {
   if (variant != Variant::Int8Full) return dims.seq_kv >= 256;
-  return (dims.head_dim >= 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
+  if (dims.head_dim == 256) return dims.seq_kv >= 256 || (dims.seq_kv >= 128 && dims.seq_q >= 128);
+  return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
 }
 
 // Whether a warp-specialized Hopper kernel should take the problem (FusedTuning::ws).

@@ -601,7 +601,8 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 //             head_dim 64 the consumers take turns to issue P·V (WsTurns), round robin.
 //   PvParts (int8-fa at head_dim 256, 64-key P blocks, two consumers): S(blk + 1) with P·V(blk)'s
 //             first channel part, then each part merged before the next is issued, then S's
-//             softmax (ws_consume_fa_pv_parts); the other consumer fills the waits.
+//             softmax (ws_consume_fa_pv_parts); the consumers take turns to issue S and the
+//             first part (WsTurns), so that the other fills the waits.
 enum WsSchedule { kWsOverlap = 0, kWsPingPong = 1, kWsDeferO = 2, kWsSerial = 3, kWsPvParts = 4 };
 
 // Ping-pong's turns (named barriers 1..kConsumers, 0 being __syncthreads): a consumer waits for
@@ -1159,9 +1160,11 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
 // runs in W::kPvParts parts of kD / kPvParts channels, one at a time into the same accumulators,
 // each merged into its channels of O (O = O * scale + P·V, one FFMA) before the next is issued.
 // S(next) is issued with the first part; its softmax runs once the parts are merged, so that
-// no accumulator is in flight beside O, S and the softmax's terms. The two consumers fill each
-// other's waits. V's scales per channel go into O before the store (not held across it: 64
-// registers a thread at 256).
+// no accumulator is in flight beside O, S and the softmax's terms. The two consumers take turns
+// to issue S(next) and the first part (WsTurns), so that one's softmax and merges run beside the
+// other's products (+2.5 to +5.6% measured, docs/perf-log.md s68), and blocks that every row sees
+// whole skip the mask's code. V's scales per channel go into O before the store (not held across
+// it: 64 registers a thread at 256).
 template <bool kPU8, bool kLFromQ>
 __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                                        int lane) {
