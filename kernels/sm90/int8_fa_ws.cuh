@@ -1045,6 +1045,29 @@ __device__ __forceinline__ int ws_lane() {
 // This warp's first query row in the CTA's tile: 16 rows a warp, 64 a consumer warpgroup.
 __device__ __forceinline__ int ws_warp_row(int cg) { return (cg * 4 + (static_cast<int>(threadIdx.x) / 32) % 4) * 16; }
 
+// One block's softmax in int8-fa's 64-key consumers: S scaled (with the mask's code or, on a
+// block every row sees whole, without), the row state moved (pending: the merge scale of the
+// block's P·V; log2_o_scale: O's) and the block's P terms.
+template <class Ring, class Tile>
+__device__ __forceinline__ void ws_fa_block_softmax(Tile& wt, const typename Ring::SAcc& s_acc, bool masked,
+                                                    int mask_blk, const typename Ring::KScales& ks,
+                                                    typename Tile::PTerms& tp, float (&log2_o_scale)[2],
+                                                    float (&pending)[2]) {
+  float x[Ring::W::kKeys / 8][4], bmax[2];
+  if (masked) Ring::template scaled_scores<true>(wt, mask_blk, s_acc, ks, x, bmax);
+  else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
+  wt.template softmax_rescaled<!Tile::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending, wt.q_scale);
+}
+
+// P's codes of the block ws_fa_block_softmax did and, with l from the quantized P, their share
+// of l (8 IDP.4A a step instead of a float sum of the codes' values).
+template <class Tile, int kChunks>
+__device__ __forceinline__ void ws_fa_pack_codes(Tile& wt, const typename Tile::PTerms& tp,
+                                                 uint32_t (&codes)[kChunks][4], float (&pending)[2]) {
+  wt.pack_p_codes(tp, codes);
+  if constexpr (Tile::kCodeRowSum) wt.add_code_sums(codes, pending);
+}
+
 // ws_walk_tiles' prologue of the int8-fa consumers with 64-key P blocks: a tile's first S, its
 // softmax, and P packed (no P·V in flight yet).
 template <class Ring, class Tile, class SAcc, class SoftmaxOf, class PackCodes>
@@ -1084,18 +1107,10 @@ __device__ __forceinline__ void ws_consume_fa(const WsParams& p, char* smem, con
       for (int e = 0; e < 4; ++e)
         wt.o[n][e] = fmaf(wt.o[n][e], merge_scale[e >> 1], static_cast<float>(static_cast<int32_t>(o_acc[4 * n + e])));
   };
-  // l from the quantized P (kLFromQ) is summed from the packed codes (add_code_sums), after the
-  // pack: 8 IDP.4A a step instead of a float sum of the codes' values.
   auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
-    float x[kKeys / 8][4], bmax[2];
-    if (masked) Ring::template scaled_scores<true>(wt, mask_blk, s_acc, ks, x, bmax);
-    else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
-    wt.template softmax_rescaled<!decltype(wt)::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending, wt.q_scale);
+    ws_fa_block_softmax<Ring>(wt, s_acc, masked, mask_blk, ks, tp, log2_o_scale, pending);
   };
-  auto pack_codes = [&](uint32_t(&codes)[kKeys / 32][4]) {  // the block softmax_of just did, and its share of l
-    wt.pack_p_codes(tp, codes);
-    if constexpr (decltype(wt)::kCodeRowSum) wt.add_code_sums(codes, pending);
-  };
+  auto pack_codes = [&](uint32_t(&codes)[kKeys / 32][4]) { ws_fa_pack_codes(wt, tp, codes, pending); };
   // masked (a type): whether S needs the mask.
   auto step_of = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto masked,
                      auto&& between, auto&& after) {
@@ -1206,15 +1221,9 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
       }
   };
   auto softmax_of = [&](bool masked, int mask_blk, const KScales& ks) {
-    float x[kKeys / 8][4], bmax[2];
-    if (masked) Ring::template scaled_scores<true>(wt, mask_blk, s_acc, ks, x, bmax);
-    else Ring::template scaled_scores<false>(wt, mask_blk, s_acc, ks, x, bmax);
-    wt.template softmax_rescaled<!Tile::kCodeRowSum>(x, bmax, tp, log2_o_scale, pending, wt.q_scale);
+    ws_fa_block_softmax<Ring>(wt, s_acc, masked, mask_blk, ks, tp, log2_o_scale, pending);
   };
-  auto pack_codes = [&] {  // the block softmax_of just did, and its share of l
-    wt.pack_p_codes(tp, pa);
-    if constexpr (Tile::kCodeRowSum) wt.add_code_sums(pa, pending);
-  };
+  auto pack_codes = [&] { ws_fa_pack_codes(wt, tp, pa, pending); };
   // masked (a type): whether S needs the mask.
   auto step_of = [&](const Ring& ring, int blk, const Ring& s_ring, int next, int mask_blk, auto masked,
                      auto&& between, auto&& after) {

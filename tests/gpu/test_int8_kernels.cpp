@@ -400,7 +400,7 @@ struct Int8FullKernel {
 constexpr Int8FullKernel kInt8FullKernels[] = {{-1, 0, "default kernel"}, {0, 0, "mma.sync"}, {-1, 1, "warp-specialized"}};
 bool kernel_applies(const Int8FullKernel& k, const AttnDims& dims) {
   return k.ws == 0 || (device_is_hopper() && kernels::sm90a_image_built() &&
-                       (dims.head_dim == 64 || dims.head_dim == 128 || dims.head_dim == 256));
+                       fused_head_dim(KernelId::Int8Full, dims.head_dim));  // its warp-specialized head dims
 }
 
 enum class Kernel { Int8FaDefault, Int8FaMmaSync, Int8FaWarpSpecialized, Int8Qk, Fp16Fa };
