@@ -88,10 +88,10 @@ inline constexpr int32_t kGpuWideKvBlock = 128;
 
 // What the GPU's fused attention kernels (int8-fa, int8-qk, fp16-fa) are compiled for: these
 // head dims (kernels/instances.h), from compute capability 8.0 (mma.sync). int8-fa also at 256,
-// on its mma.sync kernel on every GPU and on Hopper on its warp-specialized 64-key kernel from 1K
-// keys (Hopper's other kernels stop at 128); int8-qk's and fp16-fa's
-// FP16 tiles of 512-byte rows do not fit their layouts. The kernels' dispatch and the registry's
-// rules both read them.
+// on its mma.sync kernel on every GPU and on Hopper on its warp-specialized 64-key kernel where
+// ws_by_default (kernels/fused_attention.cu) takes it (Hopper's other kernels stop at 128);
+// int8-qk's and fp16-fa's FP16 tiles of 512-byte rows do not fit their layouts. The kernels'
+// dispatch and the registry's rules both read them.
 inline constexpr int64_t kFusedHeadDims[] = {64, 128};
 inline constexpr int64_t kInt8FaHeadDims[] = {64, 128, 256};
 inline constexpr int kFusedMinCcMajor = 8;

@@ -474,7 +474,7 @@ int main(int argc, char** argv) {
   } else if (mode == "wsprofile-wide16k" || mode == "wsprofile-kt16k") {  // one launch of int8-fa's 128-key kernel, 16K d128: per-token K on the quantizer's Q (`wide,q8`) or per-thread K with Q fused (`wide,kt`), to compare S's chain
     kinds = {mode == "wsprofile-wide16k" ? Kind::Int8FaU8WsWideQ8 : Kind::Int8FaU8WsWideKt};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
-  } else if (mode == "ws256" || mode == "wsprofile-256") {  // int8-fa at head_dim 256 (16 heads on 8 KV heads, b*s = 16K): the library's choice (on Hopper the warp-specialized kernel from 1K keys) against the mma.sync kernel; wsprofile-256: one warp-specialized launch at 16K for ncu
+  } else if (mode == "ws256" || mode == "wsprofile-256") {  // int8-fa at head_dim 256 (16 heads on 8 KV heads, b*s = 16K): the library's choice (on Hopper the warp-specialized kernel at these lengths) against the mma.sync kernel; wsprofile-256: one warp-specialized launch at 16K for ncu
     if (mode == "ws256") {
       kinds = {Kind::Int8FaU8, Kind::Int8FaU8Mma};
       for (int64_t s : {1024, 4096, 16384}) shapes.push_back({16384 / s, 16, 8, s, s, 256, false, false});

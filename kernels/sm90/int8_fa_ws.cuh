@@ -1195,8 +1195,7 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
   using Tile = WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys>;
   Tile wt(p.base, lane, first.m0 + warp_row, first.offset);
   wt.load_q_scales(first.bh);
-  static_assert(Tile::kOutVScales, "V per channel");
-  float2 unit_v_scales[kD / 8];  // the store's: O holds them already
+  float2 unit_v_scales[kD / 8];  // the store's: O holds them already (scale_o_by_v_scales, V per channel)
 #pragma unroll
   for (int n = 0; n < kD / 8; ++n) unit_v_scales[n] = make_float2(1.f, 1.f);
   uint32_t s_acc[kKeys / 2], o_acc[kPartD / 2], pa[kKeys / 32][4];
