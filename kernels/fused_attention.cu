@@ -151,12 +151,13 @@ cudaError_t dispatch_int8fa_wgmma(int head_dim, bool p_u8, bool l_from_q, const 
 // faster side by side on the H200 (docs/perf-log.md qk-ws5 and fp16-ws1). int8-qk and fp16-fa
 // from 256 keys at head_dim 64 and 128 (shorter key ranges not measured); int8-fa at head_dim
 // 128 from 1K keys, at 64 from 4K (below, its wgmma and mma.sync kernels are faster). At 256,
-// where its only other kernel is mma.sync, from 256 keys, or from 128 keys with 128 query rows
-// (H100, end to end: 12-43% faster there; one query row over 128 keys is 20% slower on it,
-// over 1K keys within 1.5%; docs/perf-log.md s68). Affects speed, never results.
+// where its only other kernel is mma.sync, from 128 keys with 128 query rows (H100, end to end:
+// 12-43% faster there), else from 1K keys: with 1-64 query rows over 256-768 keys it measured
+// 0.4-9.7% slower (mma.sync's 64-row tile wastes less of a short block), at 1K a tie, at 8K 4.8%
+// faster (docs/perf-log.md s68-s69). Affects speed, never results.
 bool ws_by_default(const AttnDims& dims, Variant variant) {
   if (variant != Variant::Int8Full) return dims.seq_kv >= 256;
-  if (dims.head_dim == 256) return dims.seq_kv >= 256 || (dims.seq_kv >= 128 && dims.seq_q >= 128);
+  if (dims.head_dim == 256) return dims.seq_kv >= 1024 || (dims.seq_kv >= 128 && dims.seq_q >= 128);
   return (dims.head_dim == 128 && dims.seq_kv >= 1024) || (dims.head_dim == 64 && dims.seq_kv >= 4096);
 }
 

@@ -460,7 +460,8 @@ int main(int argc, char** argv) {
   } else if (mode == "wssan") {  // the warp-specialized kernels, small shapes, for compute-sanitizer
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8,
              Kind::Int8FaU8WsWideKt, Kind::Int8QkWs, Kind::Int8QkWsOv, Kind::Fp16FaWsOv,
-             Kind::Fp16FaWsPP};  // Int8QkWs: the default schedule, ping-pong at 128 (Int8QkWsPP's kernel) and serial at 64
+             Kind::Fp16FaWsPP,
+             Kind::Int8FaU8};  // Int8QkWs: the default schedule, ping-pong at 128 (Int8QkWsPP's kernel) and serial at 64
     for (int d : {128, 64})  // 64: fp16-fa's and int8-qk's three consumer warpgroups
       for (bool causal : {false, true}) {
         shapes.push_back({2, 4, 2, 77, 77, d, causal, false});
@@ -468,6 +469,13 @@ int main(int argc, char** argv) {
         shapes.push_back({1, 2, 1, 130, 1100, d, causal, false});
         shapes.push_back({1, 48, 8, 300, 600, d, causal, false});  // 96-144 tiles: CTAs walk several
       }
+    // int8-fa at 256 (the other kinds refuse it): the library's choice, its warp-specialized kernel
+    // at these shapes (ws_by_default), one row over 1K keys included.
+    for (bool causal : {false, true}) {
+      shapes.push_back({2, 4, 2, 130, 300, 256, causal, false});
+      shapes.push_back({1, 2, 1, 1, 1100, 256, causal, false});
+      shapes.push_back({1, 48, 8, 300, 1030, 256, causal, false});  // 144 tiles: CTAs walk several
+    }
   } else if (mode == "wsprofile" || mode == "wsprofile-qk" || mode == "wsprofile-qkov") {  // one launch of a warp-specialized kernel for ncu (16K, d128); qkov: int8-qk in the overlap schedule (s18: as fast as ping-pong with the P·V wait pinned)
     kinds = {mode == "wsprofile" ? Kind::Int8FaU8WsDefer : mode == "wsprofile-qk" ? Kind::Int8QkWs : Kind::Int8QkWsOv};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
