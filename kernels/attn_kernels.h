@@ -136,7 +136,8 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 
 // Whether int8_flash_attention (int8_pv), given FP16 Q, quantizes Q inside the attention
 // kernel on this device and tuning: Hopper's warp-specialized int8-fa kernel at head_dim 128
-// with 128-key P blocks (kv_block = v_block = 128), per-token Q scales and no rotation. The
+// with 128-key P blocks (kv_block = v_block = 128), or at 256 (its 64-key kernel), per-token Q
+// scales and no rotation. The
 // codes and scales are the quantizer's, bit for bit; the Q half of quantize_qkv's work then
 // moves into the kernel (docs/perf-log.md fq1-fq3), from kFusedQMinKeys keys on grids of
 // kFusedQMinTilesPerSm 192-row tiles an SM, full rows and causal ones alike. Where a CTA walks
@@ -158,7 +159,14 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // cost small grids up to 5%. Not the 64-key kernel: on the quantizer's Q it ran 7% faster end to
 // end at 1K keys and within 1% at 4K-32K (s15). FusedTuning::fused_q = 1 fuses both at any
 // length. False for int8-qk (int8_pv false): its kernel was slower with Q fused.
+// At head_dim 256 (128-row tiles) the same line holds for full rows; causal rows fuse from
+// kFusedQMinKeysCausal256 keys: their short first tiles leave the quantizing warps too little
+// time. H100 end to end (s69, 16 heads on 8 KV heads, fused against the quantizer's Q, %):
+//   1K × b16 (15.5 tiles an SM)   full −7.1   causal +5.8
+//   2K × b1 / b2 / b4 (1.9 / 3.9 / 7.8)   full +4.2 / −1.4 / −4.2   causal +27 / +0.4 / −1.9
+//   4K × b4, 16K × b1 (15.5)   full −4.1 / −1.3   causal −2.6 / −1.4
 inline constexpr int64_t kFusedQMinKeys = 1024;
+inline constexpr int64_t kFusedQMinKeysCausal256 = 2048;
 inline constexpr int64_t kFusedQMinTilesPerSm = 5;
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 

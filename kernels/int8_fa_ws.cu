@@ -87,7 +87,7 @@ bool make_ws_params(const Params& base, int64_t batch_heads, WsParams& out) {
                                static_cast<uint64_t>(batch_heads), 64, 64);
   if constexpr (W::kFp16QK) return v_ok && qk_ok && o_ok;  // no K scales
   const bool q16_ok = !out.fused_q || encode_map(out.q16_map, base.q_half, 2, kD, static_cast<uint64_t>(base.seq_q),
-                                                 static_cast<uint64_t>(batch_heads), 64, W::kBlockM);
+                                                 static_cast<uint64_t>(batch_heads), 64, W::kQ16BoxRows);
   // WsShape::kTmaQScales: the quantizer's per-token Q scales with each tile's codes, where TMA can
   // take their rows (16-byte strides); else the consumers read them from global memory.
   out.q_scales_in_smem =

@@ -122,7 +122,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide, Int8FaU8WsWideQ8, Int8QkWsOv, Fp16FaWsOv, Int8FaU8WsWideKt };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide, Int8FaU8WsWideQ8, Int8QkWsOv, Fp16FaWsOv, Int8FaU8WsWideKt, Int8FaU8Fq };
 
 // A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
 // FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
@@ -172,11 +172,13 @@ constexpr KindSpec kKinds[] = {
     {Kind::Int8QkWsOv, "int8-qk(ws,ov)", KernelId::Int8QK, kU8, false, 0, -1, 1, 0},
     {Kind::Fp16FaWsOv, "fp16-fa(ws,ov)", KernelId::Fp16Flash, kU8, false, 0, -1, 1, 0},
     {Kind::Int8FaU8WsWideKt, "int8-fa(u8,ws,wide,kt)", KernelId::Int8Full, kU8, false, 0, -1, 1, -1, true, true, true},
+    // The library's kernel given FP16 Q, which it quantizes wherever it can (FusedTuning::fused_q 1).
+    {Kind::Int8FaU8Fq, "int8-fa(u8,fq)", KernelId::Int8Full, kU8, false, 0, -1, kFromCommandLine, -1, true},
 };
 constexpr bool kinds_in_enum_order() {
   for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
     if (static_cast<size_t>(kKinds[i].kind) != i) return false;
-  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8WsWideKt) + 1;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8Fq) + 1;
 }
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
@@ -352,9 +354,12 @@ struct Bench {
     // int8-qk keeps V in FP16; Q stays the quantizer's where the kernel does not take it (head_dim 64).
     use_tuning_of(spec_of(kind));  // attention_quantizes_q reads it
     const bool kernel_quantizes_q = spec_of(kind).fused_q && attention_quantizes_q(dims, cfg, true);
-    if (int8) CHECK_CUDA(quantize(!is_int8qk(kind), !kernel_quantizes_q));
+    // A quantization this build's quantizer refuses (per-thread K above kKThreadMaxHeadDim) is
+    // the kind's "unsupported", as the kernel's refusal is.
+    const cudaError_t quantized = int8 ? quantize(!is_int8qk(kind), !kernel_quantizes_q) : cudaSuccess;
+    if (quantized != cudaErrorNotSupported) CHECK_CUDA(quantized);
     CHECK_CUDA(cudaMemset(out, 0xff, dims.q_elements() * 2));  // NaN poison
-    const cudaError_t err = attend(kind);
+    const cudaError_t err = quantized == cudaErrorNotSupported ? quantized : attend(kind);
     if (err == cudaErrorNotSupported) {
       cudaGetLastError();
       Result r;
@@ -461,7 +466,7 @@ int main(int argc, char** argv) {
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8,
              Kind::Int8FaU8WsWideKt, Kind::Int8QkWs, Kind::Int8QkWsOv, Kind::Fp16FaWsOv,
              Kind::Fp16FaWsPP,
-             Kind::Int8FaU8};  // Int8QkWs: the default schedule, ping-pong at 128 (Int8QkWsPP's kernel) and serial at 64
+             Kind::Int8FaU8,         Kind::Int8FaU8Fq};  // Int8QkWs: the default schedule, ping-pong at 128 (Int8QkWsPP's kernel) and serial at 64
     for (int d : {128, 64})  // 64: fp16-fa's and int8-qk's three consumer warpgroups
       for (bool causal : {false, true}) {
         shapes.push_back({2, 4, 2, 77, 77, d, causal, false});
@@ -484,7 +489,7 @@ int main(int argc, char** argv) {
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
   } else if (mode == "ws256" || mode == "wsprofile-256") {  // int8-fa at head_dim 256 (16 heads on 8 KV heads, b*s = 16K): the library's choice (on Hopper the warp-specialized kernel at these lengths) against the mma.sync kernel; wsprofile-256: one warp-specialized launch at 16K for ncu
     if (mode == "ws256") {
-      kinds = {Kind::Int8FaU8, Kind::Int8FaU8Mma};
+      kinds = {Kind::Int8FaU8, Kind::Int8FaU8Fq, Kind::Int8FaU8Mma};
       for (int64_t s : {1024, 4096, 16384}) shapes.push_back({16384 / s, 16, 8, s, s, 256, false, false});
       for (int64_t s : {4096, 16384}) shapes.push_back({16384 / s, 16, 8, s, s, 256, true, false});
     } else {

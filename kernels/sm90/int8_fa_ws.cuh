@@ -70,7 +70,8 @@ struct WsParams {
   CUtensorMap v_map;  // int8-fa, V^T: [padded seq_kv, head_dim, batch*kv_heads] int8, box [64, head_dim, 1];
                       // int8-qk, V: [head_dim, seq_kv, batch*kv_heads] FP16, box [64, keys, 1]
   CUtensorMap k_scale_map;  // [padded seq_kv, batch*kv_heads] FP32, box [keys, 1]: past the end, zeros
-  CUtensorMap q16_map;  // fused_q: [head_dim, seq_q, batch*heads] FP16, box [64, 128, 1] (columns of 64 channels)
+  CUtensorMap q16_map;  // fused_q: [head_dim, seq_q, batch*heads] FP16, box [64, WsShape::kQ16BoxRows, 1]
+                        // (columns of 64 channels: a tile's rows, or at 256 a quantizing warp's chunk)
   // int8-fa with V scaled per 128-key block (WsShape::kVPerBlock): [head_dim, batch*kv_heads *
   // v_blocks] FP32, box [head_dim, 1]; v_blocks = padded seq_kv / 128.
   CUtensorMap v_scale_map;
@@ -179,10 +180,16 @@ struct WsShape {
   static constexpr int kOOwnColumns = kD / 64 - kOQColumns;
   static constexpr int kOOffset = kRingOffset + kStages * kStageBytes;
   static constexpr int kOBytes = kConsumers * kOOwnColumns * kOColumnBytes;
-  // fused_q: int8-fa at head_dim 128 only. With the quantizing warps live, int8-qk's kernel ran
+  // fused_q: int8-fa at head_dim 128 and 256. With the quantizing warps live, int8-qk's kernel ran
   // 4-34% slower and int8-fa's at 64 3% slower, which their shorter quantize step did not pay
   // back (docs/perf-log.md fq3, s10).
-  static constexpr bool kFusedQ = kInt8PV && kD == 128;
+  static constexpr bool kFusedQ = kInt8PV && (kD == 128 || kD == 256);
+  // At 256 a tile's FP16 Q (64 KB) does not fit beside the ring, the Q slots and O's staging, so
+  // each quantizing warp loads its own 16-row chunks (kQ16ChunkRows) by TMA and quantizes them
+  // into the slot the producer names (ws_quantize_q_chunks); at 128 the producer loads a whole
+  // tile's FP16 Q into one stage a tile ahead (ws_quantize_q).
+  static constexpr bool kQ16Chunked = kFusedQ && kD == 256;
+  static constexpr int kQ16ChunkRows = 16;
   // The tile walk: narrow divisions where fused, for the producer warpgroup's 24 or 32
   // registers; the short-last order (ws_tile_order.h) for the serial 128-key kernel at head_dim
   // 128, which passes short tiles' idle rows. (At 64 the same kernel takes query-block-major:
@@ -224,25 +231,31 @@ struct WsShape {
   // each tile's Q scales into its slot with the codes (WsParams::q_scale_map), where the
   // quantizing warps put them with fused_q, so that no consumer waits on a global load at its
   // tile switch (1.8% of the 1K kernel's warp samples, docs/perf-log.md s38).
-  static constexpr bool kTmaQScales = kFusedQ && kDynamicTiles;
-  // With fused_q: one tile's FP16 Q, kD / 64 columns of 64 channels (128-byte
-  // swizzled rows, as TMA writes them), which producer warps quantize into the tile's Q slot.
-  static constexpr int kQ16ColumnBytes = kBlockM * 128;
-  static constexpr int kQ16Bytes = kFusedQ ? kD / 64 * kQ16ColumnBytes : 0;
+  static constexpr bool kTmaQScales = kFusedQ && kDynamicTiles && !kQ16Chunked;
+  // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
+  static constexpr int kQuantWarps = 3;
+  // With fused_q: one tile's FP16 Q (kQ16Chunked: each quantizing warp's chunk of kQ16BoxRows
+  // rows), kD / 64 columns of 64 channels (128-byte swizzled rows, as TMA writes them), which
+  // producer warps quantize into the tile's Q slot.
+  static constexpr int kQ16BoxRows = kQ16Chunked ? kQ16ChunkRows : kBlockM;
+  static constexpr int kQ16ColumnBytes = kQ16BoxRows * 128;
+  static constexpr int kQ16Bytes = kFusedQ ? (kQ16Chunked ? kQuantWarps : 1) * kD / 64 * kQ16ColumnBytes : 0;
   static constexpr int kQ16Offset = kOOffset + kOBytes;
   // fused_q: the Q scales of each slot's rows (usable ones, as q_scales_of returns them).
   static constexpr int kQScaleOffset = kQ16Offset + kQ16Bytes;
   static constexpr int kQScaleBytes = kFusedQ ? kQSlots * kBlockM * 4 : 0;
   static constexpr int kBarrierOffset = kQScaleOffset + kQScaleBytes;
-  // fused_q: producer warps 1..kQuantWarps quantize each tile's FP16 Q into its INT8 slot.
-  static constexpr int kQuantWarps = 3;
   // Lanes that quantize a row of Q: 8 lanes of 16 channels, four rows a pass, for the 128-key
   // kernel (34.5 SASS a row and 16 passes a warp a tile, against 43.5 and 32 with 16 lanes of 8
   // channels, which had measured +22% at 1K against a warp a row, s27); a warp a row for the
   // 64-key one (two rows a pass spilled in its tile walk and ran 2-3% slower there).
   static constexpr int kQuantLanes = kKeys == 128 ? kD / 16 : 32;
-  // + the FP16 Q stage's full and empty; kSplitKV: + the slots' V-full and V-empty
-  static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0) + (kSplitKV ? 2 * kStages : 0);
+  // + the FP16 Q stage's full and empty (kQ16Chunked: the producer's word to the quantizing
+  // warps, and their reply), then kQ16Chunked: each quantizing warp's chunk; kSplitKV: + the
+  // slots' V-full and V-empty
+  static constexpr int kBarriers = 2 * (kStages + kQSlots) + (kFusedQ ? 2 : 0) + (kQ16Chunked ? kQuantWarps : 0) +
+                                   (kSplitKV ? 2 * kStages : 0);
+  static_assert(!(kQ16Chunked && kSplitKV), "the chunks' barriers sit where kSplitKV's would");
   // kDynamicTiles: the item of each Q slot, then of the FP16 Q stage.
   static constexpr int kItemOffset = kBarrierOffset + kBarriers * 8;
   static constexpr int kItemBytes = kDynamicTiles ? (kQSlots + 1) * 4 : 0;
@@ -283,6 +296,7 @@ struct WsBarriers {
   uint64_t* q16_empty;
   uint64_t* v_full;   // WsShape::kSplitKV: a slot's V (else full and empty guard it with K)
   uint64_t* v_empty;
+  uint64_t* q16_chunk;  // WsShape::kQ16Chunked: each quantizing warp's FP16 chunk
 };
 
 // A work item of the persistent grid: its tile's work and the key blocks [begin, begin + count)
@@ -361,6 +375,8 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
       sts32(ws_item_word<W>(smem_addr(smem), W::kQSlots), static_cast<uint32_t>(tile));
       if (tile >= p.n_tiles) return ws::arrive(bar.q16_full);  // the walk's end
     }
+    // kQ16Chunked: the item alone; the quantizing warps bring their chunks of its FP16 Q.
+    if constexpr (W::kQ16Chunked) return ws::arrive(bar.q16_full);
     const typename W::Work w = ws_item<W>(p, tile).work;
     ws::arrive_expect_bytes(bar.q16_full, W::kQ16Bytes);
 #pragma unroll
@@ -423,6 +439,7 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
         ws::tma_load(slot + W::kVScaleOffset, &p.v_scale_map, 0, kv * p.v_blocks + blk, v_full);
     }
   };
+  static_assert(!W::kQ16Chunked || W::kDynamicTiles, "the chunked Q: its item travels in the stage's word");
   const bool fused = W::kFusedQ && p.fused_q;
   // A dependent launch (WsWorkspace::dependent): everything global waits for the grid before,
   // which may still write the codes or use the tile counter.
@@ -469,6 +486,45 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   }
 }
 
+// fused_q: a lane's kLaneCh FP16 values of a Q row (raw, two a word) -> their INT8 codes at dst,
+// with the row spread over kLanes lanes; returns the row's max |x| (every lane of the row has
+// it), from which ws_q_scale_bits makes its scale. The per-token quantizer's arithmetic
+// (quantize.cu: max |x| over the row, numerics.h's rounding and folded scale): its codes and
+// scales, bit for bit. (Returning the scale itself moved ptxas's schedule of the 64-key kernels
+// at head_dim 128.)
+template <int kLanes, int kLaneCh>
+__device__ __forceinline__ float ws_quantize_q_lane(const uint32_t (&raw)[kLaneCh / 2], uint32_t dst) {
+  const __half* h = reinterpret_cast<const __half*>(raw);
+  // max |x| in FP16 (exact, as the float max of the converted values), then float with 0 as
+  // its floor (fmaxf drops NaN as the quantizer's does): two fewer live floats.
+  __half2 amax2 = __habs2(*reinterpret_cast<const __half2*>(&raw[0]));
+#pragma unroll
+  for (int i = 1; i < kLaneCh / 2; ++i) amax2 = __hmax2(amax2, __habs2(*reinterpret_cast<const __half2*>(&raw[i])));
+  float amax = fmaxf(fmaxf(__low2float(amax2), __high2float(amax2)), 0.f);
+#pragma unroll
+  for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+  const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: fewer registers
+  // |x| <= amax and inv is int8_inv_scale(amax) bit for bit: the clamp cannot act.
+  // Each code the low byte of a word (the rounding bias's trick, on the FP32 pipe: no F2I).
+  uint32_t c[kLaneCh < 4 ? 4 : kLaneCh] = {};
+#pragma unroll
+  for (int e = 0; e < kLaneCh; ++e) c[e] = quantize_s8_in_range_bits(__half2float(h[e]), inv);
+  uint32_t packed[(kLaneCh + 3) / 4];
+#pragma unroll
+  for (int i = 0; i < (kLaneCh + 3) / 4; ++i)
+    packed[i] = pack_low_bytes(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]);
+  if constexpr (kLaneCh == 16) sts128(dst, make_uint4(packed[0], packed[1], packed[2], packed[3]));
+  else if constexpr (kLaneCh == 8) sts64(dst, packed[0], packed[1]);
+  else if constexpr (kLaneCh == 4) sts32(dst, packed[0]);
+  else sts16(dst, packed[0]);
+  return amax;
+}
+
+// The usable, folded Q scale of a row of max |x| amax, as the consumers read it (its bits).
+__device__ __forceinline__ uint32_t ws_q_scale_bits(float amax, float q_fold) {
+  return __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale_fp16(amax), q_fold)));
+}
+
 // fused_q, producer warps 1..kQuantWarps (warp 0's lane 0 loads): each tile's FP16 Q from the
 // stage -> INT8 codes in the tile's Q slot and usable scales beside it, once the consumers
 // released the slot (q_empty) and the stage holds the tile (q16_full); then q_full for the
@@ -482,7 +538,7 @@ template <class W>
 __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
                                               int lane) {
   constexpr int kD = W::kD;
-  static_assert(W::kFusedQ, "the variants that take FP16 Q");
+  static_assert(W::kFusedQ && !W::kQ16Chunked, "the variants that take FP16 Q a tile at a time");
   constexpr int kLanes = W::kQuantLanes, kLaneCh = kD / kLanes, kRows = 32 / kLanes;
   static_assert(W::kQScaleOffset % 16 == 0 && W::kBlockM % 4 == 0, "a pass's scales: one aligned store");
   static_assert(kLanes * kLaneCh == kD && kRows * kLanes == 32 &&
@@ -534,38 +590,15 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       } else {
         raw[0] = lds32(src);
       }
-      const __half* h = reinterpret_cast<const __half*>(raw);
-      // max |x| in FP16 (exact, as the float max of the converted values), then float with 0 as
-      // its floor (fmaxf drops NaN as the quantizer's does): two fewer live floats.
-      __half2 amax2 = __habs2(*reinterpret_cast<const __half2*>(&raw[0]));
-#pragma unroll
-      for (int i = 1; i < kLaneCh / 2; ++i) amax2 = __hmax2(amax2, __habs2(*reinterpret_cast<const __half2*>(&raw[i])));
-      float amax = fmaxf(fmaxf(__low2float(amax2), __high2float(amax2)), 0.f);
-#pragma unroll
-      for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-      const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: fewer registers
-      // |x| <= amax and inv is int8_inv_scale(amax) bit for bit: the clamp cannot act.
-      // Each code the low byte of a word (the rounding bias's trick, on the FP32 pipe: no F2I).
-      uint32_t c[kLaneCh < 4 ? 4 : kLaneCh] = {};
-#pragma unroll
-      for (int e = 0; e < kLaneCh; ++e) c[e] = quantize_s8_in_range_bits(__half2float(h[e]), inv);
-      uint32_t packed[(kLaneCh + 3) / 4];
-#pragma unroll
-      for (int i = 0; i < (kLaneCh + 3) / 4; ++i)
-        packed[i] = pack_low_bytes(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]);
       const uint32_t dst = dst_lane + q_slot * W::kQBytes + swizzle<kD>(row, dst_chunk);
-      if constexpr (kLaneCh == 16) sts128(dst, make_uint4(packed[0], packed[1], packed[2], packed[3]));
-      else if constexpr (kLaneCh == 8) sts64(dst, packed[0], packed[1]);
-      else if constexpr (kLaneCh == 4) sts32(dst, packed[0]);
-      else sts16(dst, packed[0]);
       // Rows past seq_q arrive as zeros (TMA), so their scale is 0 here, as q_scales_of reads
       // for them, with no bound to check. Every lane makes its row's scale, and lane 0 gathers
       // the pass's and writes them at once: it is the lane that arrives on q_full, and racecheck
       // reported another lane's writes, ordered before that arrival by the warp's barrier, as
       // racing with the consumers' reads (s27). (Made by lane 0 row after row, the scales took
       // a quarter of the pass's instructions.)
-      const uint32_t scale =
-          __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale_fp16(amax), p.base.q_fold)));
+      const float amax = ws_quantize_q_lane<kLanes, kLaneCh>(raw, dst);
+      const uint32_t scale = ws_q_scale_bits(amax, p.base.q_fold);
       uint32_t scales[kRows];
 #pragma unroll
       for (int r = 0; r < kRows; ++r) scales[r] = kRows == 1 ? scale : __shfl_sync(0xffffffffu, scale, r * kLanes);
@@ -582,6 +615,77 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       ws::arrive(&bar.q_full[q_slot]);
       ws::arrive(bar.q16_empty);
     }
+  }
+}
+
+// fused_q at head_dim 256 (WsShape::kQ16Chunked), producer warps 1..kQuantWarps: the tile the
+// producer names a tile ahead (the stage's item word, q16_full; q16_empty once read), into its
+// Q slot once the consumers released it (q_empty): its FP16 Q in chunks of kQ16ChunkRows rows,
+// warp qwarp's chunks qwarp, qwarp + kQuantWarps, ..., each brought by the warp's lane 0 into
+// the warp's own buffer (TMA, q16_chunk[qwarp]) and quantized a warp a row (8 channels a lane,
+// ws_quantize_q_lane); then q_full for the consumers. Past the walk, the word alone (as
+// ws_quantize_q), and the warps leave.
+template <class W>
+__device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
+                                                     int lane) {
+  constexpr int kD = W::kD, kLaneCh = kD / 32, kRows = W::kQ16ChunkRows, kColumns = kD / 64;
+  static_assert(W::kQ16Chunked && kLaneCh == 8, "a warp a row, 16 bytes of FP16 a lane");
+  static_assert(W::kBlockM % kRows == 0 && kRows % 4 == 0 && W::kQScaleOffset % 16 == 0,
+                "whole chunks a tile, four rows' scales an aligned store");
+  const uint32_t base = __shfl_sync(0xffffffffu, smem_addr(smem), 0);  // warp-uniform (ws_quantize_q)
+  // This lane's channels: of the warp's buffer (columns of 64 channels, kRows 128-byte swizzled
+  // rows each, as TMA writes them) and of a slot (columns of kQKColumnChannels channels).
+  const int ch0 = lane * kLaneCh;
+  const int buffer = W::kQ16Offset + qwarp * kColumns * W::kQ16ColumnBytes;
+  const uint32_t src_lane = base + buffer + (ch0 / 64) * W::kQ16ColumnBytes;
+  const int src_chunk = (ch0 % 64) / 8, dst_chunk = (ch0 % W::kQKColumnChannels) / 16;
+  const uint32_t dst_lane = base + (ch0 / W::kQKColumnChannels) * W::kQColumnBytes + ch0 % 16;
+  uint64_t* const loaded = &bar.q16_chunk[qwarp];
+  uint32_t loads = 0;  // the warp's chunks so far: its barrier's phase
+  for (uint32_t tile_iter = 0;; ++tile_iter) {
+    const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
+    ws::wait_phase(bar.q16_full, tile_iter & 1);
+    const uint32_t item = __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_item_word<W>(base, W::kQSlots)) : 0u, 0);
+    if (lane == 0) ws::arrive(bar.q16_empty);  // the word is read: the producer may name the next tile
+    if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
+    if (qwarp == 0 && lane == 0) sts32(ws_item_word<W>(base, q_slot), item);
+    if (item >= static_cast<uint32_t>(p.n_tiles)) {
+      if (lane == 0) ws::arrive(&bar.q_full[q_slot]);
+      return;
+    }
+    const typename W::Work work = ws_item<W>(p, item).work;
+    for (int chunk = qwarp; chunk < W::kBlockM / kRows; chunk += W::kQuantWarps, ++loads) {
+      if (lane == 0) {
+        ws::arrive_expect_bytes(loaded, kColumns * W::kQ16ColumnBytes);
+#pragma unroll
+        for (int c = 0; c < kColumns; ++c)
+          ws::tma_load(smem + buffer + c * W::kQ16ColumnBytes, &p.q16_map, c * 64,
+                       static_cast<int>(work.m0) + chunk * kRows, static_cast<int>(work.bh), loaded);
+      }
+      ws::wait_phase(loaded, loads & 1);
+#pragma unroll 1
+      for (int r0 = 0; r0 < kRows; r0 += 4) {
+        uint32_t scales[4];
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          const uint4 v = lds128(src_lane + swizzle<128>(r0 + r, src_chunk));
+          const uint32_t raw[4] = {v.x, v.y, v.z, v.w};
+          const int row = chunk * kRows + r0 + r;
+          const float amax =
+              ws_quantize_q_lane<32, kLaneCh>(raw, dst_lane + q_slot * W::kQBytes + swizzle<128>(row, dst_chunk));
+          scales[r] = ws_q_scale_bits(amax, p.base.q_fold);
+        }
+        // Lane 0 writes them, the lane that arrives on q_full (ws_quantize_q: racecheck, s27).
+        if (lane == 0)
+          sts128(base + W::kQScaleOffset + (q_slot * W::kBlockM + chunk * kRows + r0) * 4,
+                 make_uint4(scales[0], scales[1], scales[2], scales[3]));
+      }
+      fence_proxy_async();  // the buffer's reads before the next chunk's TMA writes it
+      __syncwarp();
+    }
+    fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
+    __syncwarp();
+    if (lane == 0) ws::arrive(&bar.q_full[q_slot]);
   }
 }
 
@@ -1194,7 +1298,7 @@ __device__ __forceinline__ void ws_consume_fa_pv_parts(const WsParams& p, char* 
   const Work first = ws_work<W>(p, blockIdx.x);
   using Tile = WarpTile<Variant::Int8Full, kD, 4 * W::kConsumers, kPU8, kLFromQ, kWgmmaSchedule, kKeys>;
   Tile wt(p.base, lane, first.m0 + warp_row, first.offset);
-  wt.load_q_scales(first.bh);
+  if (!p.fused_q) wt.load_q_scales(first.bh);  // fused_q: q_ready reads them with the tile's Q
   float2 unit_v_scales[kD / 8];  // the store's: O holds them already (scale_o_by_v_scales, V per channel)
 #pragma unroll
   for (int n = 0; n < kD / 8; ++n) unit_v_scales[n] = make_float2(1.f, 1.f);
@@ -1895,7 +1999,8 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
                        barriers + 2 * (W::kStages + W::kQSlots),
                        barriers + 2 * (W::kStages + W::kQSlots) + 1,
                        W::kSplitKV ? v_barriers : barriers,
-                       W::kSplitKV ? v_barriers + W::kStages : barriers + W::kStages};
+                       W::kSplitKV ? v_barriers + W::kStages : barriers + W::kStages,
+                       barriers + 2 * (W::kStages + W::kQSlots) + 2};
   // The warp index through a shuffle: the compiler then knows it is warp-uniform, so the
   // consumers' descriptor and ring-slot arithmetic runs on the uniform datapath instead of
   // in vector registers moved over by R2UR before each wgmma (as CUTLASS's canonical_warp_idx_sync):
@@ -1922,6 +2027,8 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
     if constexpr (W::kFusedQ) {  // the others keep main's SASS: their schedules move with any change (fq3)
       cuda::ptx::mbarrier_init(bar.q16_full, 1);
       cuda::ptx::mbarrier_init(bar.q16_empty, W::kQuantWarps);
+      if constexpr (W::kQ16Chunked)
+        for (int w = 0; w < W::kQuantWarps; ++w) cuda::ptx::mbarrier_init(&bar.q16_chunk[w], 1);
     }
     cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
   }
@@ -1930,7 +2037,10 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
     ws::set_max_registers<W::kProducerRegs>();
     if (warp == 0 && lane == 0) ws_produce<W>(p, smem, bar);
     if constexpr (W::kFusedQ) {
-      if (p.fused_q && warp >= 1 && warp <= W::kQuantWarps) ws_quantize_q<W>(p, smem, bar, warp - 1, lane);
+      if (p.fused_q && warp >= 1 && warp <= W::kQuantWarps) {
+        if constexpr (W::kQ16Chunked) ws_quantize_q_chunks<W>(p, smem, bar, warp - 1, lane);
+        else ws_quantize_q<W>(p, smem, bar, warp - 1, lane);
+      }
     }
     return;
   }
@@ -1941,7 +2051,7 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
     static_assert(kSchedule == ws_default_schedule(kV, kD, kKeys), "int8-fa's schedule of its head dim and P block");
     static_assert(!kKThread || kSchedule == kWsSerial, "per-thread K scales: the serial consumer's");
     if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ, kKThread>(p, smem, bar, wg - 1, W::kDynamicTiles ? ws_lane() : lane);
-    else if constexpr (kSchedule == kWsPvParts) ws_consume_fa_pv_parts<kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
+    else if constexpr (kSchedule == kWsPvParts) ws_consume_fa_pv_parts<kPU8, kLFromQ>(p, smem, bar, wg - 1, ws_lane());
     else ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else if constexpr (kSchedule == kWsSerial) {
     ws_consume_qk_serial<kV, kD, kLFromQ>(p, smem, bar, wg - 1, lane);

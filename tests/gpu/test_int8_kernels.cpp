@@ -589,8 +589,10 @@ TEST(GpuInt8Kernels, HeadDim256Int8FaMatchesEmulation) {
         EXPECT_EQ(kernels::int8_flash_attention(grid, cfg, big.qkv, big.out.as<__half>(), nullptr), cudaSuccess);
         return big.output();
       };
-      const std::vector<float> mma_sync = run(0, 0);
-      expect_matches_emulation(run(-1, 1), mma_sync, "int8-fa (warp-specialized) against mma.sync " + describe(grid));
+      const std::vector<float> mma_sync = run(0, 0), ws = run(-1, 1);
+      expect_matches_emulation(ws, mma_sync, "int8-fa (warp-specialized) against mma.sync " + describe(grid));
+      const KernelChoice forced(-1, 1);  // Q quantized in the kernel over many tiles a CTA, bit for bit
+      expect_fused_q_identical(big, ws, "int8-fa (warp-specialized) " + describe(grid));
     }
   }
   {
@@ -835,6 +837,24 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
         << describe(d) << ", " << sms << " SMs";
     const FusedQEverywhere everywhere;
     EXPECT_TRUE(kernels::attention_quantizes_q(d, cfg, true)) << describe(d) << ": fused_q 1";
+  }
+  // At head_dim 256 the 64-key kernel (the default blocks, 128-row tiles) follows the same grid
+  // line, causal rows from 2K keys (their short first tiles: docs/perf-log.md s69).
+  const Case cases_256[] = {
+      {make_dims(16, 16, 8, 1024, 1024, 256, false), 256 * 8},  // 15.5 tiles an SM on 132 SMs
+      {make_dims(16, 16, 8, 1024, 1024, 256, true), 256 * 8},   // causal at 1K: never
+      {make_dims(4, 16, 8, 2048, 2048, 256, true), 64 * 16},    // 7.8 tiles an SM on 132 SMs
+      {make_dims(4, 16, 8, 4096, 4096, 256, true), 64 * 32},
+      {make_dims(1, 16, 8, 2048, 2048, 256, false), 16 * 16},   // 1.9 tiles an SM
+      {make_dims(32, 16, 8, 512, 512, 256, false), 512 * 4},    // below 1K keys: never
+  };
+  for (const Case& c : cases_256) {
+    const AttnDims& d = c.dims;
+    const int64_t min_keys = d.causal ? kernels::kFusedQMinKeysCausal256 : kernels::kFusedQMinKeys;
+    const bool expected = d.seq_kv >= min_keys && c.tiles >= kernels::kFusedQMinTilesPerSm * sms;
+    EXPECT_EQ(kernels::attention_quantizes_q(d, QuantConfig{}, true), expected) << describe(d) << ", " << sms << " SMs";
+    const FusedQEverywhere everywhere;
+    EXPECT_TRUE(kernels::attention_quantizes_q(d, QuantConfig{}, true)) << describe(d) << ": fused_q 1";
   }
 }
 
