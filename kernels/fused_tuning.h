@@ -31,8 +31,9 @@ struct FusedTuning {
                           // three consumers); the product builds one a head_dim
                           // (fa::ws_default_schedule); -1 the measured best
   int fused_q = -1;       // int8-fa's warp-specialized kernel given FP16 Q (attention_quantizes_q):
-                          // -1 it quantizes Q where that measured faster (128-key P blocks), 0
-                          // never, 1 wherever it can (its 64-key kernel too)
+                          // -1 it quantizes Q where that measured faster (128-key P blocks, and
+                          // at head_dim 256), 0 never, 1 wherever it can (the 64-key kernel at
+                          // head_dim 128 too)
   int tile_order = -1;    // the warp-specialized kernels' tile walk: 0 head-major, 1
                           // query-block-major, 2 short-last (where built, else head-major), -1
                           // the rule (kernels/sm90/ws_tile_order.h)
