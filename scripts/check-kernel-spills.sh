@@ -25,9 +25,9 @@ resources=${1:?usage: check-kernel-spills.sh RESOURCES_TXT}
 #   loaded twice a tile, outside the step loop) since s17 reads the store's V scales before the
 #   tile's last merge (+1.5% at 1K, the product there). docs/perf-log.md s17.
 #   int8-fa's kernel at head_dim 256 (schedule 4, P·V in channel quarters beside O's 128
-#   registers): 48 B since s69, all of them in the producer warpgroup's 24 registers (its walk a
-#   tile ahead and the warps that quantize Q, WsShape::kQ16Chunked), none in the consumers (they
-#   read their lane afresh, ws_lane); 64 B in the tile switch at s68 (with the consumers' turns and
+#   registers): 48 B since s69, all of them the loop state of the producer warpgroup's warps that
+#   quantize Q (24 registers, WsShape::kQ16Chunked: without them none), none in the consumers
+#   (they read their lane afresh, ws_lane); 64 B in the tile switch at s68 (with the consumers' turns and
 #   unmasked steps; 72 B / 16 B before; s67: in halves it spilled 738 B, with the softmax beside
 #   the last quarter 356 B).
 budgets=(
