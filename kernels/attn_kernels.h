@@ -137,15 +137,14 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // Whether int8_flash_attention (int8_pv), given FP16 Q, quantizes Q inside the attention
 // kernel on this device and tuning: Hopper's warp-specialized int8-fa kernel at head_dim 128
 // with 128-key P blocks (kv_block = v_block = 128), or at 256 (its 64-key kernel), per-token Q
-// scales and no rotation. The
-// codes and scales are the quantizer's, bit for bit; the Q half of quantize_qkv's work then
-// moves into the kernel (docs/perf-log.md fq1-fq3), from kFusedQMinKeys keys on grids of
-// kFusedQMinTilesPerSm 192-row tiles an SM, full rows and causal ones alike. Where a CTA walks
-// few tiles, the first tile's Q is quantized while the consumers wait; on more, the next tile's
-// is quantized under the current one's products, and the quantizer's Q launch costs more than
-// the quantizing warps' issue slots. H200 end to end (s44: configs/int8-full-grid.json and
-// configs/int8-causal-grid.json with fused_q 0 and 1), time fused against the quantizer's Q, %,
-// 16 heads / Llama-3-8B's 32/8:
+// scales and no rotation. The codes and scales are the quantizer's, bit for bit; the Q half of
+// quantize_qkv's work then moves into the kernel (docs/perf-log.md fq1-fq3), from
+// kFusedQMinKeys keys on grids of kFusedQMinTilesPerSm 192-row tiles an SM, full rows and causal
+// ones alike. Where a CTA walks few tiles, the first tile's Q is quantized while the consumers
+// wait; on more, the next tile's is quantized under the current one's products, and the
+// quantizer's Q launch costs more than the quantizing warps' issue slots. H200 end to end (s44:
+// configs/int8-full-grid.json and configs/int8-causal-grid.json with fused_q 0 and 1), time
+// fused against the quantizer's Q, %, 16 heads / Llama-3-8B's 32/8:
 //   tiles an SM         0.7-1.5               2.7-2.9        5.3-5.8        10.7-11.6
 //   full rows, 1K keys  +4.4 +6.9 / +3.3      +2.8 / +1.0    -1.3 / -2.1    -3.9
 //   full rows, 2K       +4.6                  +1.7 / +0.9    -0.7 / -0.2    -2.1 / -2.7

@@ -272,9 +272,8 @@ int64_t fused_q_ws_tiles(const AttnDims& dims) {
 // 128 with 128-key P blocks (at 256 its 64-key kernel is the only one), from kFusedQMinKeys keys
 // (causal rows at 256: kFusedQMinKeysCausal256) on grids of kFusedQMinTilesPerSm tiles an SM
 // (attn_kernels.h), unless FusedTuning::fused_q = 1 asks for any length and the 64-key kernel at
-// 128 too. int8-qk does not, nor int8-fa at 64:
-// their kernels ran 4-34% and 3% slower with the quantizing warps live (docs/perf-log.md fq3,
-// s10), more than the quantize step saves.
+// 128 too. int8-qk does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the
+// quantizing warps live (docs/perf-log.md fq3, s10), more than the quantize step saves.
 // int8-fa's 64-key kernel ran 18% slower at 1K with them since its store changes (s15,
 // kernel_bench: end to end 0.455 against 0.424 ms) and within 1% from 4K.
 bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
