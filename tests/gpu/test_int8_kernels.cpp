@@ -706,12 +706,16 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
     }
 }
 
-// The fused-Q rule (attention_quantizes_q with 128-key blocks) on Hopper, restated: head_dim
-// 128, from 1K keys, on grids of kFusedQMinTilesPerSm 192-row tiles an SM (`tiles` over every
+// The fused-Q rule (attention_quantizes_q) on Hopper, restated: head_dim 128 with 128-key blocks
+// or 256 with the default ones, from 1K keys (causal rows at 256 from 2K), on grids of
+// kFusedQMinTilesPerSm tiles an SM (the kernel's tiles, 192 rows at 128 and 128 at 256, over every
 // head, counted by the caller).
 bool fused_q_expected(const AttnDims& d, int64_t tiles, int sms) {
-  return d.head_dim == 128 && d.seq_kv >= 1024 && tiles >= kernels::kFusedQMinTilesPerSm * sms;
+  if (d.head_dim != 128 && d.head_dim != 256) return false;
+  const int64_t min_keys = d.head_dim == 256 && d.causal ? 2048 : 1024;
+  return d.seq_kv >= min_keys && tiles >= kernels::kFusedQMinTilesPerSm * sms;
 }
+// With 128-key blocks (the 192-row tiles of head_dim 128's kernel).
 bool fused_q_by_rule(const AttnDims& d) {
   int sms = 0;
   if (kernels::fa::current_device_sms(sms) != cudaSuccess) return false;
@@ -812,7 +816,7 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
   const QuantConfig cfg = wide_blocks();
   struct Case {
     AttnDims dims;
-    int64_t tiles;  // 192-row tiles over every head
+    int64_t tiles;  // the kernel's tiles over every head: 192 rows at head_dim 128, 128 at 256
   };
   // The line itself: 1K-key heads of 6 tiles, as many as reach it and one fewer.
   const int64_t heads_at_line = (kernels::kFusedQMinTilesPerSm * sms + 5) / 6;
@@ -830,17 +834,8 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
       {make_dims(1, heads_at_line, heads_at_line, 1024, 1024, 128, false), heads_at_line * 6},
       {make_dims(1, heads_at_line - 1, heads_at_line - 1, 1024, 1024, 128, false), (heads_at_line - 1) * 6},
       {make_dims(32, 16, 16, 512, 512, 128, false), 512 * 3},    // below 1K keys: never
-  };
-  for (const Case& c : cases) {
-    const AttnDims& d = c.dims;
-    EXPECT_EQ(kernels::attention_quantizes_q(d, cfg, true), fused_q_expected(d, c.tiles, sms))
-        << describe(d) << ", " << sms << " SMs";
-    const FusedQEverywhere everywhere;
-    EXPECT_TRUE(kernels::attention_quantizes_q(d, cfg, true)) << describe(d) << ": fused_q 1";
-  }
-  // At head_dim 256 the 64-key kernel (the default blocks, 128-row tiles) follows the same grid
-  // line, causal rows from 2K keys (their short first tiles: docs/perf-log.md s69).
-  const Case cases_256[] = {
+      // At head_dim 256 the 64-key kernel (the default blocks) follows the same grid line, causal
+      // rows from 2K keys (their short first tiles: docs/perf-log.md s69).
       {make_dims(16, 16, 8, 1024, 1024, 256, false), 256 * 8},  // 15.5 tiles an SM on 132 SMs
       {make_dims(16, 16, 8, 1024, 1024, 256, true), 256 * 8},   // causal at 1K: never
       {make_dims(4, 16, 8, 2048, 2048, 256, true), 64 * 16},    // 7.8 tiles an SM on 132 SMs
@@ -848,13 +843,13 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
       {make_dims(1, 16, 8, 2048, 2048, 256, false), 16 * 16},   // 1.9 tiles an SM
       {make_dims(32, 16, 8, 512, 512, 256, false), 512 * 4},    // below 1K keys: never
   };
-  for (const Case& c : cases_256) {
+  for (const Case& c : cases) {
     const AttnDims& d = c.dims;
-    const int64_t min_keys = d.causal ? kernels::kFusedQMinKeysCausal256 : kernels::kFusedQMinKeys;
-    const bool expected = d.seq_kv >= min_keys && c.tiles >= kernels::kFusedQMinTilesPerSm * sms;
-    EXPECT_EQ(kernels::attention_quantizes_q(d, QuantConfig{}, true), expected) << describe(d) << ", " << sms << " SMs";
+    const QuantConfig blocks = d.head_dim == 256 ? QuantConfig{} : cfg;
+    EXPECT_EQ(kernels::attention_quantizes_q(d, blocks, true), fused_q_expected(d, c.tiles, sms))
+        << describe(d) << ", " << sms << " SMs";
     const FusedQEverywhere everywhere;
-    EXPECT_TRUE(kernels::attention_quantizes_q(d, QuantConfig{}, true)) << describe(d) << ": fused_q 1";
+    EXPECT_TRUE(kernels::attention_quantizes_q(d, blocks, true)) << describe(d) << ": fused_q 1";
   }
 }
 
