@@ -630,8 +630,8 @@ __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* sm
                                                      int lane) {
   constexpr int kD = W::kD, kLaneCh = kD / 32, kRows = W::kQ16ChunkRows, kColumns = kD / 64;
   static_assert(W::kQ16Chunked && kLaneCh == 8, "a warp a row, 16 bytes of FP16 a lane");
-  static_assert(W::kBlockM % kRows == 0 && W::kBlockM / kRows >= W::kQuantWarps,
-                "whole chunks a tile, at least one a warp (its last chunk's fence covers its codes)");
+  static_assert(W::kBlockM % kRows == 0 && kRows % 4 == 0 && W::kQScaleOffset % 16 == 0,
+                "whole chunks a tile, four rows' scales an aligned store");
   const uint32_t base = __shfl_sync(0xffffffffu, smem_addr(smem), 0);  // warp-uniform (ws_quantize_q)
   // This lane's channels: of the warp's buffer (columns of 64 channels, kRows 128-byte swizzled
   // rows each, as TMA writes them) and of a slot (columns of kQKColumnChannels channels).
@@ -663,22 +663,28 @@ __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* sm
                        static_cast<int>(work.m0) + chunk * kRows, static_cast<int>(work.bh), loaded);
       }
       ws::wait_phase(loaded, loads & 1);
-#pragma unroll 4
-      for (int r = 0; r < kRows; ++r) {
-        const uint4 v = lds128(src_lane + swizzle<128>(r, src_chunk));
-        const uint32_t raw[4] = {v.x, v.y, v.z, v.w};
-        const int row = chunk * kRows + r;
-        const float amax =
-            ws_quantize_q_lane<32, kLaneCh>(raw, dst_lane + q_slot * W::kQBytes + swizzle<128>(row, dst_chunk));
-        // Row by row: four rows' scales held for one 16-byte store kept 12 more bytes of spills.
-        // Lane 0 writes it, the lane that arrives on q_full (ws_quantize_q: racecheck, s27).
-        if (lane == 0) sts32(base + W::kQScaleOffset + (q_slot * W::kBlockM + row) * 4, ws_q_scale_bits(amax, p.base.q_fold));
+#pragma unroll 1
+      for (int r0 = 0; r0 < kRows; r0 += 4) {
+        uint32_t scales[4];
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          const uint4 v = lds128(src_lane + swizzle<128>(r0 + r, src_chunk));
+          const uint32_t raw[4] = {v.x, v.y, v.z, v.w};
+          const int row = chunk * kRows + r0 + r;
+          const float amax =
+              ws_quantize_q_lane<32, kLaneCh>(raw, dst_lane + q_slot * W::kQBytes + swizzle<128>(row, dst_chunk));
+          scales[r] = ws_q_scale_bits(amax, p.base.q_fold);
+        }
+        // Lane 0 writes them, the lane that arrives on q_full (ws_quantize_q: racecheck, s27).
+        if (lane == 0)
+          sts128(base + W::kQScaleOffset + (q_slot * W::kBlockM + chunk * kRows + r0) * 4,
+                 make_uint4(scales[0], scales[1], scales[2], scales[3]));
       }
-      // The buffer's reads before the next chunk's TMA writes it; after a warp's last chunk, its
-      // codes (written by threads) before wgmma reads them (the async proxy).
-      fence_proxy_async();
+      fence_proxy_async();  // the buffer's reads before the next chunk's TMA writes it
       __syncwarp();
     }
+    fence_proxy_async();  // the codes, written by threads, are read by wgmma (the async proxy)
+    __syncwarp();
     if (lane == 0) ws::arrive(&bar.q_full[q_slot]);
   }
 }
