@@ -622,24 +622,27 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 // producer names a tile ahead (the stage's item word, q16_full; q16_empty once read), into its
 // Q slot once the consumers released it (q_empty): its FP16 Q in chunks of kQ16ChunkRows rows,
 // warp qwarp's chunks qwarp, qwarp + kQuantWarps, ..., each brought by the warp's lane 0 into
-// the warp's own buffer (TMA, q16_chunk[qwarp]) and quantized a warp a row (8 channels a lane,
-// ws_quantize_q_lane); then q_full for the consumers. Past the walk, the word alone (as
+// the warp's own buffer (TMA, q16_chunk[qwarp]) and quantized two rows a pass (16 lanes a row,
+// 16 channels a lane, ws_quantize_q_lane: a warp a row took 23% more instructions a row, in its
+// five shuffles and eight-channel conversions); then q_full for the consumers. Past the walk, the word alone (as
 // ws_quantize_q), and the warps leave.
 template <class W>
 __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
                                                      int lane) {
-  constexpr int kD = W::kD, kLaneCh = kD / 32, kRows = W::kQ16ChunkRows, kColumns = kD / 64;
-  static_assert(W::kQ16Chunked && kLaneCh == 8, "a warp a row, 16 bytes of FP16 a lane");
-  static_assert(W::kBlockM % kRows == 0 && kRows % 4 == 0 && W::kQScaleOffset % 16 == 0,
-                "whole chunks a tile, four rows' scales an aligned store");
+  constexpr int kD = W::kD, kLanes = 16, kLaneCh = kD / kLanes, kPassRows = 32 / kLanes, kRows = W::kQ16ChunkRows;
+  constexpr int kColumns = kD / 64;
+  static_assert(W::kQ16Chunked && kLaneCh == 16, "two rows a pass, 32 bytes of FP16 a lane");
+  static_assert(W::kBlockM % kRows == 0 && kRows % (2 * kPassRows) == 0 && W::kQScaleOffset % 16 == 0,
+                "whole chunks a tile, two passes' scales an aligned store");
   const uint32_t base = __shfl_sync(0xffffffffu, smem_addr(smem), 0);  // warp-uniform (ws_quantize_q)
-  // This lane's channels: of the warp's buffer (columns of 64 channels, kRows 128-byte swizzled
-  // rows each, as TMA writes them) and of a slot (columns of kQKColumnChannels channels).
-  const int ch0 = lane * kLaneCh;
+  // This lane's row of a pass and its channels: of the warp's buffer (columns of 64 channels,
+  // kRows 128-byte swizzled rows each, as TMA writes them) and of a slot (columns of
+  // kQKColumnChannels channels).
+  const int row_of_pass = lane / kLanes, ch0 = (lane % kLanes) * kLaneCh;
   const int buffer = W::kQ16Offset + qwarp * kColumns * W::kQ16ColumnBytes;
   const uint32_t src_lane = base + buffer + (ch0 / 64) * W::kQ16ColumnBytes;
   const int src_chunk = (ch0 % 64) / 8, dst_chunk = (ch0 % W::kQKColumnChannels) / 16;
-  const uint32_t dst_lane = base + (ch0 / W::kQKColumnChannels) * W::kQColumnBytes + ch0 % 16;
+  const uint32_t dst_lane = base + (ch0 / W::kQKColumnChannels) * W::kQColumnBytes;
   uint64_t* const loaded = &bar.q16_chunk[qwarp];
   uint32_t loads = 0;  // the warp's chunks so far: its barrier's phase
   for (uint32_t tile_iter = 0;; ++tile_iter) {
@@ -664,21 +667,24 @@ __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* sm
       }
       ws::wait_phase(loaded, loads & 1);
 #pragma unroll 1
-      for (int r0 = 0; r0 < kRows; r0 += 4) {
-        uint32_t scales[4];
+      for (int r0 = 0; r0 < kRows; r0 += 2 * kPassRows) {
+        uint32_t scales[2];
 #pragma unroll
-        for (int r = 0; r < 4; ++r) {
-          const uint4 v = lds128(src_lane + swizzle<128>(r0 + r, src_chunk));
-          const uint32_t raw[4] = {v.x, v.y, v.z, v.w};
-          const int row = chunk * kRows + r0 + r;
-          const float amax =
-              ws_quantize_q_lane<32, kLaneCh>(raw, dst_lane + q_slot * W::kQBytes + swizzle<128>(row, dst_chunk));
-          scales[r] = ws_q_scale_bits(amax, p.base.q_fold);
+        for (int pass = 0; pass < 2; ++pass) {
+          const int r = r0 + pass * kPassRows + row_of_pass;
+          const uint4 v = lds128(src_lane + swizzle<128>(r, src_chunk)), w = lds128(src_lane + swizzle<128>(r, src_chunk + 1));
+          const uint32_t raw[8] = {v.x, v.y, v.z, v.w, w.x, w.y, w.z, w.w};
+          const int row = chunk * kRows + r;
+          const float amax = ws_quantize_q_lane<kLanes, kLaneCh>(
+              raw, dst_lane + q_slot * W::kQBytes + swizzle<128>(row, dst_chunk));
+          scales[pass] = ws_q_scale_bits(amax, p.base.q_fold);
         }
-        // Lane 0 writes them, the lane that arrives on q_full (ws_quantize_q: racecheck, s27).
+        // Rows r0, r0 + 1 (pass 0's two), r0 + 2, r0 + 3: lane 0 writes them, the lane that
+        // arrives on q_full (ws_quantize_q: racecheck, s27).
+        const uint32_t s1 = __shfl_sync(0xffffffffu, scales[0], kLanes), s3 = __shfl_sync(0xffffffffu, scales[1], kLanes);
         if (lane == 0)
           sts128(base + W::kQScaleOffset + (q_slot * W::kBlockM + chunk * kRows + r0) * 4,
-                 make_uint4(scales[0], scales[1], scales[2], scales[3]));
+                 make_uint4(scales[0], s1, scales[1], s3));
       }
       fence_proxy_async();  // the buffer's reads before the next chunk's TMA writes it
       __syncwarp();
