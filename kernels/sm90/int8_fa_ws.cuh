@@ -248,8 +248,10 @@ struct WsShape {
   // Lanes that quantize a row of Q: 8 lanes of 16 channels, four rows a pass, for the 128-key
   // kernel (34.5 SASS a row and 16 passes a warp a tile, against 43.5 and 32 with 16 lanes of 8
   // channels, which had measured +22% at 1K against a warp a row, s27); a warp a row for the
-  // 64-key one (two rows a pass spilled in its tile walk and ran 2-3% slower there).
-  static constexpr int kQuantLanes = kKeys == 128 ? kD / 16 : 32;
+  // 64-key one at 128 (two rows a pass spilled in its tile walk and ran 2-3% slower there); 16
+  // lanes, two rows a pass, for the 256 kernel's chunks (56 SASS a row against 73 a warp a row:
+  // +6.2% at 1K with Q fused, s70).
+  static constexpr int kQuantLanes = kKeys == 128 || kQ16Chunked ? kD / 16 : 32;
   // + the FP16 Q stage's full and empty (kQ16Chunked: the producer's word to the quantizing
   // warps, and their reply), then kQ16Chunked: each quantizing warp's chunk; kSplitKV: + the
   // slots' V-full and V-empty
@@ -622,14 +624,14 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
 // producer names a tile ahead (the stage's item word, q16_full; q16_empty once read), into its
 // Q slot once the consumers released it (q_empty): its FP16 Q in chunks of kQ16ChunkRows rows,
 // warp qwarp's chunks qwarp, qwarp + kQuantWarps, ..., each brought by the warp's lane 0 into
-// the warp's own buffer (TMA, q16_chunk[qwarp]) and quantized two rows a pass (16 lanes a row,
-// 16 channels a lane, ws_quantize_q_lane: a warp a row took 23% more instructions a row, in its
-// five shuffles and eight-channel conversions); then q_full for the consumers. Past the walk, the word alone (as
-// ws_quantize_q), and the warps leave.
+// the warp's own buffer (TMA, q16_chunk[qwarp]) and quantized two rows a pass (W::kQuantLanes,
+// 16 lanes a row, 16 channels a lane, ws_quantize_q_lane); then q_full for the consumers. Past
+// the walk, the word alone (as ws_quantize_q), and the warps leave.
 template <class W>
 __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* smem, const WsBarriers& bar, int qwarp,
                                                      int lane) {
-  constexpr int kD = W::kD, kLanes = 16, kLaneCh = kD / kLanes, kPassRows = 32 / kLanes, kRows = W::kQ16ChunkRows;
+  constexpr int kD = W::kD, kLanes = W::kQuantLanes, kLaneCh = kD / kLanes, kPassRows = 32 / kLanes;
+  constexpr int kRows = W::kQ16ChunkRows;
   constexpr int kColumns = kD / 64;
   static_assert(W::kQ16Chunked && kLaneCh == 16, "two rows a pass, 32 bytes of FP16 a lane");
   static_assert(W::kBlockM % kRows == 0 && kRows % (2 * kPassRows) == 0 && W::kQScaleOffset % 16 == 0,
