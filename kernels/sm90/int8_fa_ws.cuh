@@ -674,7 +674,8 @@ __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* sm
 #pragma unroll
         for (int pass = 0; pass < 2; ++pass) {
           const int r = r0 + pass * kPassRows + row_of_pass;
-          const uint4 v = lds128(src_lane + swizzle<128>(r, src_chunk)), w = lds128(src_lane + swizzle<128>(r, src_chunk + 1));
+          const uint4 v = lds128(src_lane + swizzle<128>(r, src_chunk));
+          const uint4 w = lds128(src_lane + swizzle<128>(r, src_chunk + 1));
           const uint32_t raw[8] = {v.x, v.y, v.z, v.w, w.x, w.y, w.z, w.w};
           const int row = chunk * kRows + r;
           const float amax = ws_quantize_q_lane<kLanes, kLaneCh>(
@@ -683,7 +684,8 @@ __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* sm
         }
         // Rows r0, r0 + 1 (pass 0's two), r0 + 2, r0 + 3: lane 0 writes them, the lane that
         // arrives on q_full (ws_quantize_q: racecheck, s27).
-        const uint32_t s1 = __shfl_sync(0xffffffffu, scales[0], kLanes), s3 = __shfl_sync(0xffffffffu, scales[1], kLanes);
+        const uint32_t s1 = __shfl_sync(0xffffffffu, scales[0], kLanes);
+        const uint32_t s3 = __shfl_sync(0xffffffffu, scales[1], kLanes);
         if (lane == 0)
           sts128(base + W::kQScaleOffset + (q_slot * W::kBlockM + chunk * kRows + r0) * 4,
                  make_uint4(scales[0], s1, scales[1], s3));
