@@ -158,15 +158,19 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // cost small grids up to 5%. Not the 64-key kernel: on the quantizer's Q it ran 7% faster end to
 // end at 1K keys and within 1% at 4K-32K (s15). FusedTuning::fused_q = 1 fuses both at any
 // length. False for int8-qk (int8_pv false): its kernel was slower with Q fused.
-// At head_dim 256 (128-row tiles) the same line holds for full rows; causal rows fuse from
-// kFusedQMinKeysCausal256 keys: their short first tiles leave the quantizing warps too little
-// time. H100 end to end (s69, 16 heads on 8 KV heads, fused against the quantizer's Q, %):
-//   1K × b16 (15.5 tiles an SM)   full −7.1   causal +5.8
-//   2K × b1 / b2 / b4 (1.9 / 3.9 / 7.8)   full +4.2 / −1.4 / −4.2   causal +27 / +0.4 / −1.9
-//   4K × b4, 16K × b1 (15.5)   full −4.1 / −1.3   causal −2.6 / −1.4
+// At head_dim 256 (128-row tiles) from kFusedQMinKeys keys too, full rows and causal ones, on
+// grids of kFusedQMinTilesPerSm256 tiles an SM. H100 end to end, 16 heads on 8 KV heads, fused
+// against the quantizer's Q, % (s70, with the quantizing warps' two-row pass; s69's one-row
+// pass lost causal 1K by 5.8% and fused causal rows from 2K only):
+//   1K × b16 (15.5 tiles an SM)   full −10.4   causal −4.9
+//   2K × b1 / b2 / b4 (1.9 / 3.9 / 7.8)   full +2.1 / −3.2 / −5.0   causal +22.7 / −2.9 / −5.9
+//   4K × b4, 16K × b1 (15.5)   full −4.0 / −1.0   causal −5.6 / −1.6
+// Nothing was measured between 1.9 and 3.9 tiles an SM; straight lines between the two put full
+// rows' crossing near 2.7 and causal ones' near 3.7, so one line at 3.5 would cost about 2% at
+// most on either side, if the curves are that straight.
 inline constexpr int64_t kFusedQMinKeys = 1024;
-inline constexpr int64_t kFusedQMinKeysCausal256 = 2048;
 inline constexpr int64_t kFusedQMinTilesPerSm = 5;
+inline constexpr double kFusedQMinTilesPerSm256 = 3.5;
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 
 // Full INT8 flash attention (int8-fa): out [batch, heads, seq_q, head_dim] FP16, with

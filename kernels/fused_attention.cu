@@ -270,9 +270,8 @@ int64_t fused_q_ws_tiles(const AttnDims& dims) {
 // int8-fa's warp-specialized kernel at head_dim 128 or 256 would run (and FusedTuning::wgmma
 // does not force mma.sync) with per-token Q scales and no rotation (the kernel has neither), at
 // 128 with 128-key P blocks (at 256 its 64-key kernel is the only one), from kFusedQMinKeys keys
-// (causal rows at 256: kFusedQMinKeysCausal256) on grids of kFusedQMinTilesPerSm tiles an SM
-// (attn_kernels.h), unless FusedTuning::fused_q = 1 asks for any length and the 64-key kernel at
-// 128 too. int8-qk does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the
+// on grids of kFusedQMinTilesPerSm tiles an SM (at 256 kFusedQMinTilesPerSm256; attn_kernels.h),
+// unless FusedTuning::fused_q = 1 asks for any length and the 64-key kernel at 128 too. int8-qk does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the
 // quantizing warps live (docs/perf-log.md fq3, s10), more than the quantize step saves.
 // int8-fa's 64-key kernel ran 18% slower at 1K with them since its store changes (s15,
 // kernel_bench: end to end 0.455 against 0.424 ms) and within 1% from 4K.
@@ -281,14 +280,15 @@ bool fuses_q(const AttnDims& dims, const QuantConfig& cfg, Variant variant) {
     return false;
   const bool any_length = tuning().fused_q == 1;
   const bool p_blocks_fuse = wide_p_blocks(cfg) || dims.head_dim == 256;
-  const int64_t min_keys = dims.head_dim == 256 && dims.causal ? kFusedQMinKeysCausal256 : kFusedQMinKeys;
-  if (!any_length && (!p_blocks_fuse || dims.seq_kv < min_keys)) return false;
+  if (!any_length && (!p_blocks_fuse || dims.seq_kv < kFusedQMinKeys)) return false;
   if (!dims_valid(dims) || !fused_head_dim(Variant::Int8Full, dims.head_dim) || !int8fa_options_supported(cfg))
     return false;
   if (cfg.qk_granularity != QkGranularity::PerToken || cfg.rotation != QkRotation::None) return false;
   if (tuning().wgmma == 0 || !int8fa_ws_runs(dims, cfg)) return false;
   // The grid-size rule last: it asks the device for its SM count.
-  return any_length || fused_q_ws_tiles(dims) >= kFusedQMinTilesPerSm * device_sms();
+  const double min_tiles_per_sm =
+      dims.head_dim == 256 ? kFusedQMinTilesPerSm256 : static_cast<double>(kFusedQMinTilesPerSm);
+  return any_length || static_cast<double>(fused_q_ws_tiles(dims)) >= min_tiles_per_sm * device_sms();
 }
 
 // Points the kernel at FP16 Q to quantize (fuses_q). Its launch must then run the

@@ -707,13 +707,11 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
 }
 
 // The fused-Q rule (attention_quantizes_q) on Hopper, restated: head_dim 128 with 128-key blocks
-// or 256 with the default ones, from 1K keys (causal rows at 256 from 2K), on grids of
-// kFusedQMinTilesPerSm tiles an SM (the kernel's tiles, 192 rows at 128 and 128 at 256, over every
-// head, counted by the caller).
+// or 256 with the default ones, from 1K keys, on grids of 5 tiles an SM at 128 and 3.5 at 256
+// (the kernel's tiles, 192 rows at 128 and 128 at 256, over every head, counted by the caller).
 bool fused_q_expected(const AttnDims& d, int64_t tiles, int sms) {
   if (d.head_dim != 128 && d.head_dim != 256) return false;
-  const int64_t min_keys = d.head_dim == 256 && d.causal ? 2048 : 1024;
-  return d.seq_kv >= min_keys && tiles >= kernels::kFusedQMinTilesPerSm * sms;
+  return d.seq_kv >= 1024 && (d.head_dim == 256 ? 2 * tiles >= 7 * sms : tiles >= 5 * sms);
 }
 // With 128-key blocks (the 192-row tiles of head_dim 128's kernel).
 bool fused_q_by_rule(const AttnDims& d) {
@@ -834,13 +832,15 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
       {make_dims(1, heads_at_line, heads_at_line, 1024, 1024, 128, false), heads_at_line * 6},
       {make_dims(1, heads_at_line - 1, heads_at_line - 1, 1024, 1024, 128, false), (heads_at_line - 1) * 6},
       {make_dims(32, 16, 16, 512, 512, 128, false), 512 * 3},    // below 1K keys: never
-      // At head_dim 256 the 64-key kernel (the default blocks) follows the same grid line, causal
-      // rows from 2K keys (their short first tiles: docs/perf-log.md s69).
+      // At head_dim 256 the 64-key kernel (the default blocks) from 1K keys too, full rows and
+      // causal ones, on grids of 3.5 tiles an SM (docs/perf-log.md s70).
       {make_dims(16, 16, 8, 1024, 1024, 256, false), 256 * 8},  // 15.5 tiles an SM on 132 SMs
-      {make_dims(16, 16, 8, 1024, 1024, 256, true), 256 * 8},   // causal at 1K: never
+      {make_dims(16, 16, 8, 1024, 1024, 256, true), 256 * 8},
       {make_dims(4, 16, 8, 2048, 2048, 256, true), 64 * 16},    // 7.8 tiles an SM on 132 SMs
+      {make_dims(2, 16, 8, 2048, 2048, 256, true), 32 * 16},    // 3.9 tiles an SM on 132 SMs
       {make_dims(4, 16, 8, 4096, 4096, 256, true), 64 * 32},
       {make_dims(1, 16, 8, 2048, 2048, 256, false), 16 * 16},   // 1.9 tiles an SM
+      {make_dims(1, 16, 8, 2048, 2048, 256, true), 16 * 16},
       {make_dims(32, 16, 8, 512, 512, 256, false), 512 * 4},    // below 1K keys: never
   };
   for (const Case& c : cases) {
