@@ -63,41 +63,46 @@ I8A_HD float int8_scale_fp16(float amax) {
   return fmaf(fmaf(-kInt8Max, q, amax), kInvMax, q);
 }
 
+// 1.5 * 2^23: y + it lies in [2^23, 2^24) for |y| < 2^22, where the float spacing is 1, so a
+// float add rounds y to the nearest integer (ties to even) and subtracting it again is exact.
+inline constexpr float kRoundingBias = 12582912.f;
+
+// x * inv_scale rounded once, from the exact product, to the nearest integer (ties to even):
+// one fused multiply-add with the rounding bias (FFMA on the GPU, std::fmaf here: both round the
+// exact x * inv_scale + bias once). Before s71 the product was rounded to a float first and then
+// to an integer (an FMUL and an FADD on the GPU); the two differ only where the product lies
+// within a float's rounding of a half-integer, about one element in 10^5, by one code, and the
+// single rounding is the nearer code. |y| >= 2^22 come out near y (the spacing there is 2 or
+// more), which the saturating callers clamp; NaN stays NaN.
+I8A_HD float round_product_to_integer(float x, float inv_scale) {
+  return fmaf(x, inv_scale, kRoundingBias) - kRoundingBias;
+}
+
 // Round to nearest (ties to even), saturate to [-127, 127].
 I8A_HD int8_t quantize_s8(float x, float inv_scale) {
-  float r = rintf(x * inv_scale);
+  float r = round_product_to_integer(x, inv_scale);
   r = r > kInt8Max ? kInt8Max : (r < -kInt8Max ? -kInt8Max : r);
   return static_cast<int8_t>(r);
 }
 
 // quantize_s8 where |x| <= amax and inv_scale = int8_inv_scale(amax) (int8_inv_scale_fp16's
 // bits are the same), as every code of the GPU quantizer and of the Hopper kernel's Q-quantizing
-// warps is: |x * inv_scale| <= 127 (1 + 2^-24)^2 < 127.5, so the clamp cannot act and one
-// round-to-nearest-even conversion gives the code. On the GPU an FMUL and an F2I instead of six
-// instructions (docs/perf-log.md q6; tests/cpu/test_cpu_quantize.cpp checks the claim).
+// warps is: |x * inv_scale| <= 127 (1 + 2^-24) < 127.5, so the clamp cannot act and the rounded
+// product is the code (tests/cpu/test_cpu_quantize.cpp checks the claim).
 I8A_HD int8_t quantize_s8_in_range(float x, float inv_scale) {
-#if defined(__CUDA_ARCH__)
-  return static_cast<int8_t>(__float2int_rn(x * inv_scale));
-#else
-  return static_cast<int8_t>(std::lrintf(x * inv_scale));  // the default mode: to nearest even
-#endif
+  return static_cast<int8_t>(round_product_to_integer(x, inv_scale));
 }
 
-// quantize_s8_in_range's code in the low byte of a word (the other bytes are not the code's),
-// by the float trick instead of a conversion: y + 1.5 * 2^23 lies in [2^23, 2^24), where the
-// float spacing is 1, so the add rounds y to the nearest integer (ties to even) exactly as
-// the conversion does, and the sum's low mantissa byte is that integer mod 256, the code's two's
-// complement. On the GPU the add runs on the FP32 pipe, not on the conversion unit the F2I
-// shares with ex2 at 16 lanes a clock an SM (the quantizer codes every element of K and V).
-// The product and the add are rounded apart (no FFMA contraction), as x * inv_scale is.
+// quantize_s8_in_range's code in the low byte of a word (the other bytes are not the code's):
+// the fused multiply-add of round_product_to_integer without its subtraction, whose sum's low
+// mantissa byte is the rounded integer mod 256, the code's two's complement. On the GPU one FFMA
+// a code, on the FP32 pipe, not on the conversion unit an F2I shares with ex2 at 16 lanes a clock
+// an SM (the quantizer codes every element of K and V, the fused-Q warps every element of Q).
 I8A_HD uint32_t quantize_s8_in_range_bits(float x, float inv_scale) {
-  constexpr float kRoundingBias = 12582912.f;  // 1.5 * 2^23
+  const float y = fmaf(x, inv_scale, kRoundingBias);
 #if defined(__CUDA_ARCH__)
-  const float y = __fadd_rn(__fmul_rn(x, inv_scale), kRoundingBias);
   return static_cast<uint32_t>(__float_as_int(y));
 #else
-  volatile float product = x * inv_scale;  // kept a float: no contraction, no wider precision
-  const float y = product + kRoundingBias;
   uint32_t bits;
   std::memcpy(&bits, &y, sizeof bits);
   return bits;

@@ -30,12 +30,13 @@ float sm_scale_of(const AttnDims& dims) {
   return dims.sm_scale > 0.f ? dims.sm_scale : 1.f / std::sqrt(static_cast<float>(dims.head_dim));
 }
 
-// Symmetric INT8 with the group's largest magnitude amax: code = x * (127 / amax) rounded
-// to nearest even and clamped to ±127; all codes 0 when amax is 0.
+// Symmetric INT8 with the group's largest magnitude amax: code = x * (127 / amax), the
+// product exact (two floats multiply exactly in a double) and rounded once to nearest even,
+// clamped to ±127; all codes 0 when amax is 0.
 int8_t int8_code(float x, float amax) {
   if (!(amax > 0.f)) return 0;
-  const float code = std::nearbyint(x * (127.f / amax));
-  return static_cast<int8_t>(std::clamp(code, -127.f, 127.f));
+  const double code = std::nearbyint(static_cast<double>(x) * static_cast<double>(127.f / amax));
+  return static_cast<int8_t>(std::clamp(code, -127.0, 127.0));
 }
 
 // The rows the scales are taken from: each token of the (batch·head) slab of `seq` tokens ×

@@ -235,32 +235,47 @@ TEST(CpuQuantize, CodesWithoutTheClampMatchQuantizeS8WhereverXIsWithinAmax) {
   EXPECT_EQ(checked, 0x7c00 - 1);
 }
 
-// The GPU quantizer takes the same codes from the float trick (quantize_s8_in_range_bits: the
-// low byte of y + 1.5 * 2^23). For every FP16 amax: the extremes, and the values whose products
-// lie on and next to each tie k + 1/2 (the rounding's hard cases), both signs.
-TEST(CpuQuantize, CodesFromTheRoundingBiasMatchTheConversion) {
+// The GPU quantizer takes the same codes from the rounding bias (quantize_s8_in_range_bits: the
+// low byte of x * inv_scale + 1.5 * 2^23, one fused multiply-add), and every code is the exact
+// product rounded once to nearest even (two floats multiply exactly in a double). For every FP16
+// amax: the extremes, and the values whose products lie on and next to each tie k + 1/2 (the
+// rounding's hard cases), both signs. Among those are products that round to a float tie first
+// (x = amax / 2 with inv_scale a little under 127 / amax): there the product rounded to a float
+// and then to an integer (the FMUL + FADD before s70) gives the farther code, so they must occur.
+TEST(CpuQuantize, CodesAreTheExactProductRoundedOnce) {
   const auto code_of_bits = [](float x, float inv) {
     return static_cast<int8_t>(static_cast<uint8_t>(quantize_s8_in_range_bits(x, inv) & 0xffu));
   };
-  int checked = 0;
+  const auto exact_code = [](float x, float inv) {
+    return static_cast<int8_t>(std::nearbyint(static_cast<double>(x) * static_cast<double>(inv)));
+  };
+  int checked = 0, twice_rounded_differs = 0;
+  const auto expect_exact = [&](float x, float inv, float amax) {
+    for (const float v : {x, -x}) {
+      const int8_t want = exact_code(v, inv);
+      ASSERT_EQ(code_of_bits(v, inv), want) << "amax " << amax << " x " << v;
+      ASSERT_EQ(quantize_s8_in_range(v, inv), want) << "amax " << amax << " x " << v;
+      ASSERT_EQ(quantize_s8(v, inv), want) << "amax " << amax << " x " << v;
+      volatile float product = v * inv;  // rounded to a float first
+      if (static_cast<int8_t>(std::nearbyint(product)) != want) ++twice_rounded_differs;
+    }
+  };
   for (uint32_t bits = 1; bits < 0x7c00u; ++bits) {
     const float amax = half_bits_to_float(static_cast<uint16_t>(bits));
     const float inv = int8_inv_scale(amax);
-    for (float x : {amax, std::nextafter(amax, 0.f), amax / 3.f, 0.f}) {
-      ASSERT_EQ(code_of_bits(x, inv), quantize_s8_in_range(x, inv)) << "amax " << amax << " x " << x;
-      ASSERT_EQ(code_of_bits(-x, inv), quantize_s8_in_range(-x, inv)) << "amax " << amax << " x " << -x;
-    }
+    for (float x : {amax, std::nextafter(amax, 0.f), amax / 3.f, 0.f}) expect_exact(x, inv, amax);
     for (int k = 0; k < 127; k += 7) {
       const float tie = amax * ((static_cast<float>(k) + 0.5f) / 127.f);
       for (float x : {tie, std::nextafter(tie, 0.f), std::nextafter(tie, amax)}) {
-        if (x > amax) continue;
-        ASSERT_EQ(code_of_bits(x, inv), quantize_s8_in_range(x, inv)) << "amax " << amax << " x " << x;
-        ASSERT_EQ(code_of_bits(-x, inv), quantize_s8_in_range(-x, inv)) << "amax " << amax << " x " << -x;
+        if (x <= amax) expect_exact(x, inv, amax);
       }
     }
+    expect_exact(amax * 0.5f, inv, amax);
+    if (HasFatalFailure()) return;
     ++checked;
   }
   EXPECT_EQ(checked, 0x7c00 - 1);
+  EXPECT_GT(twice_rounded_differs, 0) << "no hard case: the test would pass the product rounded twice";
 }
 
 }  // namespace
