@@ -241,7 +241,7 @@ TEST(CpuQuantize, CodesWithoutTheClampMatchQuantizeS8WhereverXIsWithinAmax) {
 // amax: the extremes, and the values whose products lie on and next to each tie k + 1/2 (the
 // rounding's hard cases), both signs. Among those are products that round to a float tie first
 // (x = amax / 2 with inv_scale a little under 127 / amax): there the product rounded to a float
-// and then to an integer (the FMUL + FADD before s70) gives the farther code, so they must occur.
+// and then to an integer (the FMUL + FADD before s71) gives the farther code, so they must occur.
 TEST(CpuQuantize, CodesAreTheExactProductRoundedOnce) {
   const auto code_of_bits = [](float x, float inv) {
     return static_cast<int8_t>(static_cast<uint8_t>(quantize_s8_in_range_bits(x, inv) & 0xffu));
