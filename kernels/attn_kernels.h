@@ -142,22 +142,18 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // kFusedQMinKeys keys on grids of kFusedQMinTilesPerSm 192-row tiles an SM, full rows and causal
 // ones alike. Where a CTA walks few tiles, the first tile's Q is quantized while the consumers
 // wait; on more, the next tile's is quantized under the current one's products, and the
-// quantizer's Q launch costs more than the quantizing warps' issue slots. H200 end to end (s44:
-// configs/int8-full-grid.json and configs/int8-causal-grid.json with fused_q 0 and 1), time
-// fused against the quantizer's Q, %, 16 heads / Llama-3-8B's 32/8:
-//   tiles an SM         0.7-1.5               2.7-2.9        5.3-5.8        10.7-11.6
-//   full rows, 1K keys  +4.4 +6.9 / +3.3      +2.8 / +1.0    -1.3 / -2.1    -3.9
-//   full rows, 2K       +4.6                  +1.7 / +0.9    -0.7 / -0.2    -2.1 / -2.7
-//   full rows, 4K                             +0.7           -0.6 / -0.2    -1.5 / -1.5
-//   causal, 2K          +19.8                 +5.5 / +5.9    -0.6 / +0.6    -2.6 / -3.4
-//   causal, 4K                                +5.3           -0.2 / +1.0    -2.1 / -2.6
-// (1K and 2K keys before the pass's gathered scales, 4K after: +0.2 to +0.8% kernel-only.) Full
-// rows cross near 4.5 tiles an SM, causal ones near 5.7; one line at 5 costs at most 1% either
-// side. Below 1K keys the quantizer's Q wins on any grid (+1.2% fused at 512 keys and 11.6 tiles
-// an SM, s43). Until s44 full rows fused from 2K keys and causal ones from 4K on any grid, which
-// cost small grids up to 5%. Not the 64-key kernel: on the quantizer's Q it ran 7% faster end to
-// end at 1K keys and within 1% at 4K-32K (s15). FusedTuning::fused_q = 1 fuses both at any
-// length. False for int8-qk (int8_pv false): its kernel was slower with Q fused.
+// quantizer's Q launch costs more than the quantizing warps' issue slots. H100 end to end (s71,
+// with every code one FFMA: configs/int8-full-grid.json and configs/int8-causal-grid.json with
+// fused_q 0 and 1, one binary, two rounds), time fused against the quantizer's Q, %, by grid:
+//   tiles an SM      0.7-1.5         2.7-2.9         5.3-5.8         10.7-11.6       21.3
+//   full rows        +4.8 to +8.8    -1.2 to +0.6    -1.1 to -3.9    -1.5 to -6.0    -4.9
+//   causal, 2K-4K    +14.2 (1.3)     +2.5 to +4.6    -0.6 to -2.8    -2.9 to -6.4
+// Full rows cross near 2.8 tiles an SM, causal ones near 4.4 (a straight line between 2.7 and
+// 5.3); one line at 4 costs under 1% either side. (s44 on an H200, before the FFMA codes, put the
+// crossings near 4.5 and 5.7, and the line at 5.) Below 1K keys the quantizer's Q wins on any grid
+// (+1.2% fused at 512 keys and 11.6 tiles an SM, s43). Not the 64-key kernel: on the quantizer's
+// Q it ran 7% faster end to end at 1K keys and within 1% at 4K-32K (s15). FusedTuning::fused_q = 1
+// fuses both at any length. False for int8-qk (int8_pv false): its kernel was slower with Q fused.
 // At head_dim 256 (128-row tiles) from kFusedQMinKeys keys too, full rows and causal ones, on
 // grids of kFusedQMinTilesPerSm256 tiles an SM. H100 end to end, 16 heads on 8 KV heads, fused
 // against the quantizer's Q, % (s70, with the quantizing warps' two-row pass; s69's one-row
@@ -169,7 +165,7 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
 // rows' crossing near 2.7 and causal ones' near 3.7, so one line at 3.5 would cost about 2% at
 // most on either side, if the curves are that straight.
 inline constexpr int64_t kFusedQMinKeys = 1024;
-inline constexpr int64_t kFusedQMinTilesPerSm = 5;
+inline constexpr int64_t kFusedQMinTilesPerSm = 4;
 inline constexpr double kFusedQMinTilesPerSm256 = 3.5;
 bool attention_quantizes_q(const AttnDims& dims, const QuantConfig& cfg, bool int8_pv);
 

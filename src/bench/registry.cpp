@@ -80,7 +80,7 @@ bool KernelSpec::has_wide_blocks(const AttnDims& dims, const DeviceCaps& dev, co
 //   256 / 512 / 1K / 2K keys (16 heads, batch·seq 16K); Llama-3-8B's GQA (32/8 heads, batch 1)
 //   +2.7% at 512 and +2.2% at 2K, −2.3% at 1K. At head_dim 128 the wide kernel reads the
 //   quantizer's Q below kFusedQMinKeys (1K) and where the grid has fewer than
-//   kFusedQMinTilesPerSm (5) tiles an SM.
+//   kFusedQMinTilesPerSm (4) tiles an SM.
 // - Causal rows at head_dim 64: from 512 since s23 (13.5% faster at 512, the 64-key pair 5.3%
 //   faster at 256; 16 heads, batch·seq 16K); 1K before (8-14% at 1K-2K, s17).
 constexpr int64_t kAutoWideMinKeys = 256;

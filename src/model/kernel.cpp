@@ -22,7 +22,7 @@ const std::vector<KernelIdentity>& kernel_identities() {
        "full INT8 flash attention: INT8 Q·K^T, INT8/UINT8 P·V (Hopper: warp-specialized TMA + "
        "wgmma with 128-key blocks at any length, with 64-key blocks from 1K keys (4K at head_dim 64; at 256 "
        "from 128 keys with 128 query rows, else from 1K, P·V in channel quarters), Q quantized in the kernel at head_dim 128 and 256 from 1K keys "
-       "on grids of 5 tiles an SM (3.5 at 256); wgmma below at 128; mma.sync m16n8k32 elsewhere; "
+       "on grids of 4 tiles an SM (3.5 at 256); wgmma below at 128; mma.sync m16n8k32 elsewhere; "
        "quantization kv_block = v_block = 128: 128-key P blocks with V scaled per block, Hopper only, "
        "\"auto\"'s choice there from 256 keys, on causal rows at head_dim 64 from 512)",
        KernelId::Int8Full, KernelFamily::Int8},

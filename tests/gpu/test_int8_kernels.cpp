@@ -707,11 +707,11 @@ TEST(GpuInt8Kernels, WarpSpecializedKernelMatchesEmulation) {
 }
 
 // The fused-Q rule (attention_quantizes_q) on Hopper, restated: head_dim 128 with 128-key blocks
-// or 256 with the default ones, from 1K keys, on grids of 5 tiles an SM at 128 and 3.5 at 256
+// or 256 with the default ones, from 1K keys, on grids of 4 tiles an SM at 128 and 3.5 at 256
 // (the kernel's tiles, 192 rows at 128 and 128 at 256, over every head, counted by the caller).
 bool fused_q_expected(const AttnDims& d, int64_t tiles, int sms) {
   if (d.head_dim != 128 && d.head_dim != 256) return false;
-  return d.seq_kv >= 1024 && (d.head_dim == 256 ? 2 * tiles >= 7 * sms : tiles >= 5 * sms);
+  return d.seq_kv >= 1024 && (d.head_dim == 256 ? 2 * tiles >= 7 * sms : tiles >= 4 * sms);
 }
 // With 128-key blocks (the 192-row tiles of head_dim 128's kernel).
 bool fused_q_by_rule(const AttnDims& d) {
@@ -802,10 +802,10 @@ QuantConfig wide_blocks() {
 }
 
 // Where int8-fa's 128-key kernel quantizes FP16 Q itself (attention_quantizes_q, 128-key blocks):
-// from 1K keys on grids of at least kFusedQMinTilesPerSm (5) 192-row tiles an SM, full rows and
-// causal ones (Llama-3-8B's 2K prefill, 352 tiles, reads the quantizer's Q 5.5% faster end to end
-// on an H200; fused and unfused cross near 4.5 tiles an SM on full rows and 5.7 on causal ones:
-// docs/perf-log.md s44). FusedQEverywhere fuses them all. No kernel runs: the rule alone.
+// from 1K keys on grids of at least kFusedQMinTilesPerSm (4) 192-row tiles an SM, full rows and
+// causal ones (Llama-3-8B's 2K prefill, 352 tiles, reads the quantizer's Q 2.5% faster end to end
+// on an H100; fused and unfused cross near 2.8 tiles an SM on full rows and 4.4 on causal ones:
+// docs/perf-log.md s71). FusedQEverywhere fuses them all. No kernel runs: the rule alone.
 TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
   SKIP_WITHOUT_DEVICE();
   if (!device_is_hopper() || !kernels::sm90a_image_built()) GTEST_SKIP() << "the warp-specialized kernels: Hopper";
@@ -822,6 +822,7 @@ TEST(GpuInt8Kernels, FusedQRuleFollowsTheGrid) {
       {make_dims(1, 32, 8, 2048, 2048, 128, true), 32 * 11},    // Llama-3-8B, 2K causal: 2.7 tiles an SM
       {make_dims(8, 16, 16, 2048, 2048, 128, true), 128 * 11},  // 16 heads x batch 8, 2K causal
       {make_dims(4, 16, 16, 2048, 2048, 128, true), 64 * 11},   // 5.3 tiles an SM on 132 SMs
+      {make_dims(3, 16, 16, 2048, 2048, 128, true), 48 * 11},   // 4.0 tiles an SM on 132 SMs: the line
       {make_dims(3, 32, 8, 2048, 2048, 128, true), 96 * 11},    // 8.0 tiles an SM on 132 SMs
       {make_dims(1, 32, 8, 4096, 4096, 128, true), 32 * 22},    // long rows too follow the grid
       {make_dims(1, 16, 16, 4096, 4096, 128, false), 16 * 22},
