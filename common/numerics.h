@@ -63,6 +63,26 @@ I8A_HD float int8_scale_fp16(float amax) {
   return fmaf(fmaf(-kInt8Max, q, amax), kInvMax, q);
 }
 
+// A float's bits and back.
+I8A_HD uint32_t float_bits(float x) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(x);
+#else
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+#endif
+}
+I8A_HD float float_of_bits(uint32_t bits) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(bits);
+#else
+  float x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+#endif
+}
+
 // 1.5 * 2^23: y + it lies in [2^23, 2^24) for |y| < 2^22, where the float spacing is 1, so a
 // float add rounds y to the nearest integer (ties to even) and subtracting it again is exact.
 inline constexpr float kRoundingBias = 12582912.f;
@@ -99,14 +119,35 @@ I8A_HD int8_t quantize_s8_in_range(float x, float inv_scale) {
 // a code, on the FP32 pipe, not on the conversion unit an F2I shares with ex2 at 16 lanes a clock
 // an SM (the quantizer codes every element of K and V, the fused-Q warps every element of Q).
 I8A_HD uint32_t quantize_s8_in_range_bits(float x, float inv_scale) {
-  const float y = fmaf(x, inv_scale, kRoundingBias);
-#if defined(__CUDA_ARCH__)
-  return static_cast<uint32_t>(__float_as_int(y));
-#else
-  uint32_t bits;
-  std::memcpy(&bits, &y, sizeof bits);
-  return bits;
-#endif
+  return float_bits(fmaf(x, inv_scale, kRoundingBias));
+}
+
+// Q's multiplier is an FP16 number (since s71): int8_inv_scale(amax) rounded to the nearest FP16
+// value (ties to even), or FP16's largest, 65504, where it is larger (amax < 127 / 65504, about
+// 0.0019: such rows code below 127). Its products with FP16 Q are then exact in FP32, and an HFMA2
+// of two FP16 halves by it plus 1536 (1.5 * 2^10, where FP16's spacing is 1) rounds each exact
+// product to the nearest integer once, as quantize_s8_in_range_bits's FFMA does: the Hopper
+// kernel's Q-quantizing warps code two channels an instruction (int8_fa_ws.cuh), and the quantizer and the CPU
+// emulation, coding with the same multiplier, give the same codes. |x * q_inv| <= 127 (1 + 2^-11)
+// < 127.5 where |x| <= amax, so no clamp acts. Q's scale is the multiplier's reciprocal
+// (q_scale_of_inv), so codes and scale agree.
+inline constexpr float kFp16Max = 65504.f;
+// x in [0, 65504] (FP16's normal range or 0) to the nearest FP16 value, ties to even, as a float:
+// the float's mantissa rounded at FP16's 10 bits (the bits below are 13).
+I8A_HD float round_to_fp16_grid(float x) {
+  const uint32_t u = float_bits(x);
+  return float_of_bits((u + 0xfffu + ((u >> 13) & 1u)) & ~0x1fffu);
+}
+// Q's multiplier from int8_inv_scale(amax) (or int8_inv_scale_fp16's equal bits).
+I8A_HD float q_inv_scale(float inv_scale) { return round_to_fp16_grid(fminf(inv_scale, kFp16Max)); }
+// Q's (unfolded) scale: 1 / q_inv, 0 for an all-zero row.
+I8A_HD float q_scale_of_inv(float q_inv) { return q_inv > 0.f ? 1.f / q_inv : 0.f; }
+// q_scale_of_inv without a division, given rcp_seed within 3 ulp of 1 / q_inv (PTX rcp.approx is
+// within 1): a Newton step and a remainder correction round it as the division does, for every
+// multiplier q_inv_scale makes (tests/cpu/test_cpu_quantize.cpp checks them all).
+I8A_HD float q_scale_of_inv_fp16(float q_inv, float rcp_seed) {
+  const float r = fmaf(fmaf(-q_inv, rcp_seed, 1.f), rcp_seed, rcp_seed);
+  return q_inv > 0.f ? fmaf(fmaf(-q_inv, r, 1.f), r, r) : 0.f;
 }
 
 // K smoothing's mean (QuantConfig::smooth_k): the mean of n = min(seq, kKMeanSamples) sampled
@@ -178,16 +219,6 @@ constexpr float kPCodeMagic = 12582912.0f;
 I8A_HD float p_code_carrier(float levels_times_p) { return levels_times_p + kPCodeMagic; }
 
 I8A_HD float p_code_value(float carrier) { return carrier - kPCodeMagic; }
-
-I8A_HD uint32_t float_bits(float x) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(x);
-#else
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
-#endif
-}
 
 I8A_HD int32_t p_code_of_carrier(float carrier) { return static_cast<int32_t>(float_bits(carrier) & 0xffu); }
 

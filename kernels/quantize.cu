@@ -4,7 +4,8 @@
 // codes and scales match quantize_qkv_host bit for bit:
 //   K mean: per channel, the mean of at most 128 sampled tokens of the head, FP32 sums in 16 row
 //           groups, pairs of groups, then the pairs (common/numerics.h k_mean_sample_token)
-//   amax:   max of |x| (order-free), scales int8_scale(amax), Q's folded with sm_scale*log2e
+//   amax:   max of |x| (order-free), scales int8_scale(amax); Q's multiplier on the FP16 grid
+//           (q_inv_scale), its scale that multiplier's reciprocal folded with sm_scale*log2e
 //   rotation (QuantConfig::rotation): each Q/K row, after K's mean is subtracted, times the
 //           Hadamard matrix in common/hadamard.h's butterfly order: a thread's 8 channels in
 //           registers, then across the row's lanes by warp shuffles; Q's scale takes 1/d.
@@ -90,10 +91,16 @@ struct GroupQuantArgs {
 
 // The stored scale of a group whose largest magnitude is amax (Q's folded with sm_scale).
 __device__ __forceinline__ float group_scale(const GroupQuantArgs& a, float amax) {
-  const float scale = int8_scale(amax);
-  if (a.fold <= 0.f) return scale;
-  const float folded = fold_softmax_scale(scale, a.fold);
+  if (a.fold <= 0.f) return int8_scale(amax);
+  const float folded = fold_softmax_scale(q_scale_of_inv(q_inv_scale(int8_inv_scale(amax))), a.fold);
   return a.rotate ? hadamard_q_scale(folded, a.d) : folded;
+}
+
+// The multiplier of a group of largest magnitude amax: Q's (a.fold > 0) on the FP16 grid
+// (numerics.h q_inv_scale, what the Hopper kernel's Q-quantizing warps code with), K's exact.
+__device__ __forceinline__ float group_inv_scale(const GroupQuantArgs& a, float amax) {
+  const float inv = int8_inv_scale(amax);
+  return a.fold > 0.f ? q_inv_scale(inv) : inv;
 }
 
 // Rotates one row held by `lanes` consecutive lanes (aligned to `lanes`), 8 channels each,
@@ -168,7 +175,7 @@ __device__ void quantize_group_warp(const GroupQuantArgs& a, int64_t head, int64
   }
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-  const float inv = int8_inv_scale(amax);
+  const float inv = group_inv_scale(a, amax);
   int8_t* codes = a.codes + (head * a.out_rows + t0) * a.d;
   for (int64_t base = 0; base < n_out; base += 32) {
     const int64_t idx = base + lane;
@@ -381,7 +388,7 @@ __device__ void quantize_token_tile16(const GroupQuantArgs& a, int64_t head, int
 #pragma unroll
     for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
     if (j >= a.out_rows) continue;  // after the shuffles: every lane took part in them
-    const float inv = int8_inv_scale(amax);
+    const float inv = group_inv_scale(a, amax);
     store_codes8(codes + j * kD + c_first, reinterpret_cast<const float(&)[8]>(x[0]), inv);
     store_codes8(codes + j * kD + c_second, reinterpret_cast<const float(&)[8]>(x[8]), inv);
     if (lane == 0) a.scales[head * a.out_rows + j] = group_scale(a, amax);
@@ -430,7 +437,7 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
 #pragma unroll
       for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
       if (j >= a.out_rows) continue;  // after the shuffles: every lane took part in them
-      store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, int8_inv_scale(amax));
+      store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, group_inv_scale(a, amax));
       if (c0 == 0) {
         a.scales[head * a.out_rows + j] = group_scale(a, amax);
       }

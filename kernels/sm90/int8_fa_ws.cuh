@@ -488,15 +488,24 @@ __device__ __forceinline__ void ws_produce(const WsParams& p, char* smem, const 
   }
 }
 
+// Two FP16 Q values' codes by one HFMA2 with Q's multiplier (an FP16 number, numerics.h
+// q_inv_scale): each half of the result is 1536 + its code (halves in [1024, 2048) are spaced 1
+// apart, and the fused multiply-add rounds the exact product once, as quantize_s8_in_range_bits's
+// FFMA does with the same multiplier), so the codes are bytes 0 and 2 of the word.
+__device__ __forceinline__ uint32_t q_code_pair_bits(uint32_t two_halves, __half2 q_inv2) {
+  const __half2 carriers =
+      __hfma2(*reinterpret_cast<const __half2*>(&two_halves), q_inv2, __float2half2_rn(1536.f));
+  return *reinterpret_cast<const uint32_t*>(&carriers);
+}
+
 // fused_q: a lane's kLaneCh FP16 values of a Q row (raw, two a word) -> their INT8 codes at dst,
-// with the row spread over kLanes lanes; returns the row's max |x| (every lane of the row has
+// with the row spread over kLanes lanes; returns the row's multiplier (every lane of the row has
 // it), from which ws_q_scale_bits makes its scale. The per-token quantizer's arithmetic
-// (quantize.cu: max |x| over the row, numerics.h's rounding and folded scale): its codes and
-// scales, bit for bit. (Returning the scale itself moved ptxas's schedule of the 64-key kernels
-// at head_dim 128.)
+// (quantize.cu: max |x| over the row, numerics.h's multiplier on the FP16 grid and folded scale):
+// its codes and scales, bit for bit.
 template <int kLanes, int kLaneCh>
 __device__ __forceinline__ float ws_quantize_q_lane(const uint32_t (&raw)[kLaneCh / 2], uint32_t dst) {
-  const __half* h = reinterpret_cast<const __half*>(raw);
+  static_assert(kLaneCh % 2 == 0, "whole FP16 pairs a lane");
   // max |x| in FP16 (exact, as the float max of the converted values), then float with 0 as
   // its floor (fmaxf drops NaN as the quantizer's does): two fewer live floats.
   __half2 amax2 = __habs2(*reinterpret_cast<const __half2*>(&raw[0]));
@@ -505,26 +514,30 @@ __device__ __forceinline__ float ws_quantize_q_lane(const uint32_t (&raw)[kLaneC
   float amax = fmaxf(fmaxf(__low2float(amax2), __high2float(amax2)), 0.f);
 #pragma unroll
   for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-  const float inv = int8_inv_scale_fp16(amax, rcp_approx(amax));  // no division call: fewer registers
-  // |x| <= amax and inv is int8_inv_scale(amax) bit for bit: the clamp cannot act.
-  // Each code the low byte of a word (the rounding bias's trick, on the FP32 pipe: no F2I).
-  uint32_t c[kLaneCh < 4 ? 4 : kLaneCh] = {};
+  // int8_inv_scale without a division call (fewer registers), on the FP16 grid; exact as a half2.
+  const float q_inv = q_inv_scale(int8_inv_scale_fp16(amax, rcp_approx(amax)));
+  const __half2 q_inv2 = __float2half2_rn(q_inv);
+  // |x| <= amax: |x * q_inv| < 127.5, no clamp. Two codes an HFMA2, four a PRMT.
+  uint32_t pairs[kLaneCh / 2];
 #pragma unroll
-  for (int e = 0; e < kLaneCh; ++e) c[e] = quantize_s8_in_range_bits(__half2float(h[e]), inv);
+  for (int i = 0; i < kLaneCh / 2; ++i) pairs[i] = q_code_pair_bits(raw[i], q_inv2);
   uint32_t packed[(kLaneCh + 3) / 4];
+  if constexpr (kLaneCh == 2) {
+    packed[0] = __byte_perm(pairs[0], 0u, 0x0020);
+  } else {
 #pragma unroll
-  for (int i = 0; i < (kLaneCh + 3) / 4; ++i)
-    packed[i] = pack_low_bytes(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]);
+    for (int i = 0; i < kLaneCh / 4; ++i) packed[i] = __byte_perm(pairs[2 * i], pairs[2 * i + 1], 0x6420);
+  }
   if constexpr (kLaneCh == 16) sts128(dst, make_uint4(packed[0], packed[1], packed[2], packed[3]));
   else if constexpr (kLaneCh == 8) sts64(dst, packed[0], packed[1]);
   else if constexpr (kLaneCh == 4) sts32(dst, packed[0]);
   else sts16(dst, packed[0]);
-  return amax;
+  return q_inv;
 }
 
-// The usable, folded Q scale of a row of max |x| amax, as the consumers read it (its bits).
-__device__ __forceinline__ uint32_t ws_q_scale_bits(float amax, float q_fold) {
-  return __float_as_uint(usable_q_scale(fold_softmax_scale(int8_scale_fp16(amax), q_fold)));
+// The usable, folded Q scale of a row of multiplier q_inv, as the consumers read it (its bits).
+__device__ __forceinline__ uint32_t ws_q_scale_bits(float q_inv, float q_fold) {
+  return __float_as_uint(usable_q_scale(fold_softmax_scale(q_scale_of_inv_fp16(q_inv, rcp_approx(q_inv)), q_fold)));
 }
 
 // fused_q, producer warps 1..kQuantWarps (warp 0's lane 0 loads): each tile's FP16 Q from the
@@ -599,8 +612,8 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
       // reported another lane's writes, ordered before that arrival by the warp's barrier, as
       // racing with the consumers' reads (s27). (Made by lane 0 row after row, the scales took
       // a quarter of the pass's instructions.)
-      const float amax = ws_quantize_q_lane<kLanes, kLaneCh>(raw, dst);
-      const uint32_t scale = ws_q_scale_bits(amax, p.base.q_fold);
+      const float q_inv = ws_quantize_q_lane<kLanes, kLaneCh>(raw, dst);
+      const uint32_t scale = ws_q_scale_bits(q_inv, p.base.q_fold);
       uint32_t scales[kRows];
 #pragma unroll
       for (int r = 0; r < kRows; ++r) scales[r] = kRows == 1 ? scale : __shfl_sync(0xffffffffu, scale, r * kLanes);
@@ -678,9 +691,9 @@ __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* sm
           const uint4 w = lds128(src_lane + swizzle<128>(r, src_chunk + 1));
           const uint32_t raw[8] = {v.x, v.y, v.z, v.w, w.x, w.y, w.z, w.w};
           const int row = chunk * kRows + r;
-          const float amax = ws_quantize_q_lane<kLanes, kLaneCh>(
+          const float q_inv = ws_quantize_q_lane<kLanes, kLaneCh>(
               raw, dst_lane + q_slot * W::kQBytes + swizzle<128>(row, dst_chunk));
-          scales[pass] = ws_q_scale_bits(amax, p.base.q_fold);
+          scales[pass] = ws_q_scale_bits(q_inv, p.base.q_fold);
         }
         // Rows r0, r0 + 1 (pass 0's two), r0 + 2, r0 + 3: lane 0 writes them, the lane that
         // arrives on q_full (ws_quantize_q: racecheck, s27).

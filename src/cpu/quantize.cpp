@@ -97,14 +97,18 @@ std::vector<float> quantizer_rows(const float* x, int64_t seq, int64_t d, const 
 }
 
 // Quantizes one head ([seq, d] at x) in groups of `group` tokens: codes and unfolded scales.
-void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group, int8_t* codes, float* scales) {
+// Q's multiplier is on the FP16 grid and its scale that multiplier's reciprocal (numerics.h
+// q_inv_scale); K's are exact.
+enum class Tensor { Q, K };
+void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group, Tensor tensor, int8_t* codes,
+                           float* scales) {
   for (int64_t g0 = 0, g = 0; g0 < seq; g0 += group, ++g) {
     const int64_t g1 = std::min(g0 + group, seq);
     float amax = 0.f;
     for (int64_t i = g0 * d; i < g1 * d; ++i) amax = std::max(amax, std::fabs(x[i]));
-    const float inv = int8_inv_scale(amax);
+    const float inv = tensor == Tensor::Q ? q_inv_scale(int8_inv_scale(amax)) : int8_inv_scale(amax);
     for (int64_t i = g0 * d; i < g1 * d; ++i) codes[i] = quantize_s8(x[i], inv);
-    scales[g] = int8_scale(amax);
+    scales[g] = tensor == Tensor::Q ? q_scale_of_inv(inv) : int8_scale(amax);
   }
 }
 
@@ -167,7 +171,7 @@ QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, co
   for (int64_t bh = 0; bh < dims.batch * dims.heads; ++bh) {
     float* scales = out.q_scale.data() + bh * q_groups;
     const std::vector<float> rows = quantizer_rows(q.data() + bh * dims.seq_q * d, dims.seq_q, d, nullptr, rotate);
-    quantize_token_groups(rows.data(), dims.seq_q, d, group, out.q8.data() + bh * dims.seq_q * d, scales);
+    quantize_token_groups(rows.data(), dims.seq_q, d, group, Tensor::Q, out.q8.data() + bh * dims.seq_q * d, scales);
     for (int64_t g = 0; g < q_groups; ++g) {
       scales[g] = fold_softmax_scale(scales[g], sm_scale);
       if (rotate) scales[g] = hadamard_q_scale(scales[g], d);  // the rotation's 1/d, once for Q and K
@@ -183,7 +187,7 @@ QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, co
     int8_t* codes = out.k8.data() + bh * dims.seq_kv * d;
     float* scales = out.k_scale.data() + bh * k_groups;
     if (cfg.k_granularity == KGranularity::PerThread) quantize_thread_groups(rows.data(), dims.seq_kv, d, codes, scales);
-    else quantize_token_groups(rows.data(), dims.seq_kv, d, group, codes, scales);
+    else quantize_token_groups(rows.data(), dims.seq_kv, d, group, Tensor::K, codes, scales);
   }
 
   if (quantize_v) {

@@ -33,10 +33,24 @@ float sm_scale_of(const AttnDims& dims) {
 // Symmetric INT8 with the group's largest magnitude amax: code = x * (127 / amax), the
 // product exact (two floats multiply exactly in a double) and rounded once to nearest even,
 // clamped to ±127; all codes 0 when amax is 0.
-int8_t int8_code(float x, float amax) {
-  if (!(amax > 0.f)) return 0;
-  const double code = std::nearbyint(static_cast<double>(x) * static_cast<double>(127.f / amax));
+int8_t int8_code(float x, float multiplier) {
+  if (!(multiplier > 0.f)) return 0;
+  const double code = std::nearbyint(static_cast<double>(x) * static_cast<double>(multiplier));
   return static_cast<int8_t>(std::clamp(code, -127.0, 127.0));
+}
+
+// Q's multiplier is the FP16 number nearest 127 / amax (FP16's largest, 65504, where that is
+// larger), and Q's scale its reciprocal; K's and V's multiplier is 127 / amax and their scale
+// amax / 127.
+enum class Tensor { Q, K };
+float multiplier_of(float amax, Tensor tensor) {
+  if (!(amax > 0.f)) return 0.f;
+  const float exact = 127.f / amax;
+  return tensor == Tensor::Q ? static_cast<float>(static_cast<_Float16>(std::min(exact, 65504.f))) : exact;
+}
+float scale_of(float amax, Tensor tensor) {
+  if (tensor == Tensor::K || !(amax > 0.f)) return amax / 127.f;
+  return 1.f / multiplier_of(amax, tensor);
 }
 
 // The rows the scales are taken from: each token of the (batch·head) slab of `seq` tokens ×
@@ -53,15 +67,17 @@ std::vector<float> quantizer_input(const float* x, const float* mean, int64_t se
 }
 
 // Codes and the scale of each group of `group` tokens of a slab of `seq` tokens × d channels.
-void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group, int8_t* codes, float* scales) {
+void quantize_token_groups(const float* x, int64_t seq, int64_t d, int64_t group, Tensor tensor, int8_t* codes,
+                           float* scales) {
   for (int64_t g = 0; g * group < seq; ++g) {
     const int64_t first = g * group, last = std::min(seq, first + group);
     float amax = 0.f;
     for (int64_t j = first; j < last; ++j)
       for (int64_t c = 0; c < d; ++c) amax = std::max(amax, std::fabs(x[j * d + c]));
+    const float multiplier = multiplier_of(amax, tensor);
     for (int64_t j = first; j < last; ++j)
-      for (int64_t c = 0; c < d; ++c) codes[j * d + c] = int8_code(x[j * d + c], amax);
-    scales[g] = amax / 127.f;
+      for (int64_t c = 0; c < d; ++c) codes[j * d + c] = int8_code(x[j * d + c], multiplier);
+    scales[g] = scale_of(amax, tensor);
   }
 }
 
@@ -79,7 +95,7 @@ void quantize_thread_key_groups(const float* x, int64_t seq, int64_t d, int8_t* 
       for (const int64_t j : keys)
         for (int64_t c = 0; c < d; ++c) amax = std::max(amax, std::fabs(x[j * d + c]));
       for (const int64_t j : keys) {
-        for (int64_t c = 0; c < d; ++c) codes[j * d + c] = int8_code(x[j * d + c], amax);
+        for (int64_t c = 0; c < d; ++c) codes[j * d + c] = int8_code(x[j * d + c], multiplier_of(amax, Tensor::K));
         scales[j] = amax / 127.f;
       }
     }
@@ -247,7 +263,7 @@ Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vect
   for (int64_t bh = 0; bh < dims.batch * dims.heads; ++bh) {
     const int64_t at = bh * dims.seq_q * d;
     const std::vector<float> rows = quantizer_input(q.data() + at, nullptr, dims.seq_q, d, rotate);
-    quantize_token_groups(rows.data(), dims.seq_q, d, group, out.q8.data() + at, out.q_scale.data() + bh * q_groups);
+    quantize_token_groups(rows.data(), dims.seq_q, d, group, Tensor::Q, out.q8.data() + at, out.q_scale.data() + bh * q_groups);
   }
   // Scores of rotated rows are d times too large (x·H·Hᵀ·kᵀ = d·x·kᵀ): Q's scale takes the 1/d.
   for (float& s : out.q_scale) s = rotate ? s * fold / static_cast<float>(d) : s * fold;
@@ -270,14 +286,14 @@ Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vect
     if (cfg.k_granularity == KGranularity::PerThread) {
       quantize_thread_key_groups(rows.data(), dims.seq_kv, d, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
     } else {
-      quantize_token_groups(rows.data(), dims.seq_kv, d, group, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
+      quantize_token_groups(rows.data(), dims.seq_kv, d, group, Tensor::K, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
     }
     for (int64_t b = 0; b < v_blocks; ++b) {  // V: one scale per channel of each V block
       const int64_t j0 = b * v_block_keys, j1 = std::min(dims.seq_kv, j0 + v_block_keys);
       for (int64_t c = 0; c < d; ++c) {
         float amax = 0.f;
         for (int64_t j = j0; j < j1; ++j) amax = std::max(amax, std::fabs(v[at + j * d + c]));
-        for (int64_t j = j0; j < j1; ++j) out.v8[at + j * d + c] = int8_code(v[at + j * d + c], amax);
+        for (int64_t j = j0; j < j1; ++j) out.v8[at + j * d + c] = int8_code(v[at + j * d + c], multiplier_of(amax, Tensor::K));
         out.v_scale[(bkv * v_blocks + b) * d + c] = amax / 127.f;
       }
     }

@@ -214,6 +214,44 @@ TEST(CpuQuantize, DivisionFreeScalesMatchTheDivisionsForEveryFp16Amax) {
   EXPECT_EQ(checked, 0x7c00 - 1);
 }
 
+// Q's multiplier is an FP16 number (numerics.h q_inv_scale), so that the Hopper kernel's
+// Q-quantizing warps code two channels by one HFMA2. For every amax FP16 data can have: the
+// multiplier is 127 / amax rounded to FP16 (an independent rounding: the compiler's _Float16),
+// capped at 65504; its reciprocal without a division equals the division from any seed within 3
+// ulp; the codes need no clamp; and +-amax code as +-127 wherever 127 / amax fits FP16 (below
+// 127 / 65504 the row may code smaller, as documented).
+TEST(CpuQuantize, QMultiplierIsAnFp16NumberWhoseReciprocalIsExactWithoutADivision) {
+  EXPECT_EQ(q_inv_scale(0.f), 0.f);
+  EXPECT_EQ(q_scale_of_inv(0.f), 0.f);
+  EXPECT_EQ(q_scale_of_inv_fp16(0.f, 0.f), 0.f);
+  int checked = 0, capped = 0;
+  for (uint32_t bits = 1; bits < 0x7c00u; ++bits) {  // every positive finite FP16 value
+    const float amax = half_bits_to_float(static_cast<uint16_t>(bits));
+    const float exact = int8_inv_scale(amax);
+    const float q_inv = q_inv_scale(exact);
+    ASSERT_EQ(q_inv, static_cast<float>(static_cast<_Float16>(std::min(exact, 65504.f)))) << "amax " << amax;
+    const float want = 1.f / q_inv;
+    for (int ulps = -3; ulps <= 3; ++ulps) {
+      float seed = want;
+      for (int i = 0; i < std::abs(ulps); ++i) seed = std::nextafter(seed, ulps > 0 ? INFINITY : 0.f);
+      ASSERT_EQ(q_scale_of_inv_fp16(q_inv, seed), want) << "amax " << amax << " seed off " << ulps;
+    }
+    for (float x : {amax, std::nextafter(amax, 0.f), amax * 0.5f, amax / 3.f}) {
+      ASSERT_EQ(quantize_s8_in_range(x, q_inv), quantize_s8(x, q_inv)) << "amax " << amax << " x " << x;
+      ASSERT_EQ(quantize_s8_in_range(-x, q_inv), quantize_s8(-x, q_inv)) << "amax " << amax << " x " << -x;
+    }
+    if (exact <= 65504.f) {
+      ASSERT_EQ(quantize_s8_in_range(amax, q_inv), 127) << "amax " << amax;
+    } else {
+      ++capped;
+      ASSERT_EQ(q_inv, 65504.f) << "amax " << amax;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 0x7c00 - 1);
+  EXPECT_GT(capped, 0);  // the small amax below 127 / 65504 were reached
+}
+
 // The GPU quantizer and the Hopper kernel's Q-quantizing warps code with quantize_s8_in_range
 // (no clamp) where |x| <= amax. For every amax FP16 data can have, the extremes x = +-amax (the
 // largest |x * inv_scale|), their neighbours and a spread of values in between must code as

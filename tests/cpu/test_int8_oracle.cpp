@@ -213,8 +213,10 @@ void expect_variant_matches(const QuantConfig& cfg, KernelId emu_algorithm, orac
     ambiguous += a.ambiguous;
   }
   // The radius must stay small against FP16's resolution, or this test could not fail: it
-  // admits two FP16 values for 2-4% of int8-fa's elements and 6-9% of int8-qk's here.
-  EXPECT_LT(ambiguous, elements * 15 / 100) << name << ": the oracle's radius admits two FP16 values too often";
+  // admits two FP16 values for 3.0-5.7% of int8-fa's elements and 5.9-15.1% of int8-qk's here
+  // (the most with 128-key P blocks; 14.8% at most before Q's multiplier went on the FP16 grid,
+  // s71), so 16% bounds it.
+  EXPECT_LT(ambiguous, elements * 16 / 100) << name << ": the oracle's radius admits two FP16 values too often";
 }
 
 TEST_P(EmulationVsOracle, Int8FaOutputMatches) {

@@ -157,7 +157,8 @@ TEST(RotatedQuantizer, CodesAreThoseOfTheRotatedRows) {
     hadamard_transform(row.data(), d);
     float amax = 0.f;
     for (float v : row) amax = std::max(amax, std::fabs(v));
-    ASSERT_EQ(b.q_scale[i], hadamard_q_scale(fold_softmax_scale(int8_scale(amax), effective_sm_scale(dims)), d));
+    const float q_scale = q_scale_of_inv(q_inv_scale(int8_inv_scale(amax)));  // Q's multiplier on the FP16 grid
+    ASSERT_EQ(b.q_scale[i], hadamard_q_scale(fold_softmax_scale(q_scale, effective_sm_scale(dims)), d));
   }
 }
 
