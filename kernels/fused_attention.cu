@@ -263,7 +263,8 @@ int64_t wide_ws_tiles(const AttnDims& dims) {
 // head_dim 256 the 64-key one's (two consumers, 128 rows).
 int64_t fused_q_ws_tiles(const AttnDims& dims) {
   if (dims.head_dim != 256) return wide_ws_tiles(dims);
-  return dims.batch * dims.heads * ((dims.seq_q + 127) / 128);
+  constexpr int kRows = fa::ws_tile_rows(Variant::Int8Full, 256, fa::kBlockN);
+  return dims.batch * dims.heads * ((dims.seq_q + kRows - 1) / kRows);
 }
 
 // Whether the INT8 kernel for these options quantizes FP16 Q itself (attention_quantizes_q):
@@ -271,7 +272,8 @@ int64_t fused_q_ws_tiles(const AttnDims& dims) {
 // does not force mma.sync) with per-token Q scales and no rotation (the kernel has neither), at
 // 128 with 128-key P blocks (at 256 its 64-key kernel is the only one), from kFusedQMinKeys keys
 // on grids of kFusedQMinTilesPerSm tiles an SM (at 256 kFusedQMinTilesPerSm256; attn_kernels.h),
-// unless FusedTuning::fused_q = 1 asks for any length and the 64-key kernel at 128 too. int8-qk does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the
+// unless FusedTuning::fused_q = 1 asks for any length and the 64-key kernel at 128 too.
+// int8-qk does not, nor int8-fa at 64: their kernels ran 4-34% and 3% slower with the
 // quantizing warps live (docs/perf-log.md fq3, s10), more than the quantize step saves.
 // int8-fa's 64-key kernel ran 18% slower at 1K with them since its store changes (s15,
 // kernel_bench: end to end 0.455 against 0.424 ms) and within 1% from 4K.

@@ -30,6 +30,33 @@ constexpr int kWsQkKeys = 128;
 // scaled per the same 128 keys (QuantConfig::v_block): half the merges and per-step work of 64
 // keys, and no less accurate than 64-key blocks with V per channel (docs/perf-log.md V blocks).
 constexpr int kWsFaWideKeys = 128;
+
+// Consumer warpgroups of a kernel (keys: its KV block): 2 (128 query rows a CTA at 240
+// registers), or 3 (192 rows at 160 registers: a third warp a scheduler hides more of the
+// softmax's latency) where they fit without spilling:
+// - fp16-fa at head_dim 64, FlashAttention-3's shape there: +6-21% on the H200 (docs/perf-log.md s13);
+// - int8-fa's 128-key kernels, whose consumers run each block one product at a time (the serial
+//   schedule, ws_consume_fa_serial): +12-16% at head_dim 128 from 16K keys, +11-15% at 64
+//   (docs/perf-log.md s20);
+// - int8-qk at head_dim 64 in the same serial schedule (ws_consume_qk_serial): +4-8% over its
+//   two overlapped consumers (docs/perf-log.md s41).
+// int8-qk at head_dim 128 keeps two: serial on three it measured 20-31% slower (its FP16 P·V is
+// twice as long; s41), and overlapped it spills at 160 registers, as int8-fa's 64-key kernel in
+// its overlapped schedule does (110 B). Tuning builds may set INT8ATTN_WS_CONSUMERS_D64 (2 or 3)
+// for the head_dim-64 kernels but the serial ones.
+constexpr int ws_consumers(Variant variant, int head_dim, int keys) {
+  if (variant == Variant::Int8Full && keys == kWsFaWideKeys) return 3;
+  if (variant == Variant::Int8QK && head_dim == 64) return 3;
+#ifdef INT8ATTN_WS_CONSUMERS_D64
+  static_assert(INT8ATTN_WS_CONSUMERS_D64 == 2 || INT8ATTN_WS_CONSUMERS_D64 == 3, "2 or 3 consumer warpgroups");
+  if (head_dim == 64) return INT8ATTN_WS_CONSUMERS_D64;
+#endif
+  return variant == Variant::Fp16Flash && head_dim == 64 ? 3 : 2;
+}
+// A warp-specialized kernel's query rows a tile: 64 a consumer warpgroup (the host's tile
+// counts, fused_attention.cu, read it here rather than repeat it).
+constexpr int ws_tile_rows(Variant variant, int head_dim, int keys) { return 64 * ws_consumers(variant, head_dim, keys); }
+
 constexpr int kStages = 3;  // the mma.sync kernels' ring up to head_dim 128 (Shape::kStages)
 // 1.5 * 2^23: for |i| < 2^22, the float with bits (kMagicBits + i) equals kMagic + i, so an
 // INT32 MMA started from C = kMagicBits yields float(acc) with one FADD (no I2F), and

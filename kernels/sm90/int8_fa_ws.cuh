@@ -34,29 +34,6 @@
 
 namespace int8attn::kernels::fa {
 
-// Consumer warpgroups of a kernel (keys: its KV block): 2 (128 query rows a CTA at 240
-// registers), or 3 (192 rows at 160 registers: a third warp a scheduler hides more of the
-// softmax's latency) where they fit without spilling:
-// - fp16-fa at head_dim 64, FlashAttention-3's shape there: +6-21% on the H200 (docs/perf-log.md s13);
-// - int8-fa's 128-key kernels, whose consumers run each block one product at a time (the serial
-//   schedule, ws_consume_fa_serial): +12-16% at head_dim 128 from 16K keys, +11-15% at 64
-//   (docs/perf-log.md s20);
-// - int8-qk at head_dim 64 in the same serial schedule (ws_consume_qk_serial): +4-8% over its
-//   two overlapped consumers (docs/perf-log.md s41).
-// int8-qk at head_dim 128 keeps two: serial on three it measured 20-31% slower (its FP16 P·V is
-// twice as long; s41), and overlapped it spills at 160 registers, as int8-fa's 64-key kernel in
-// its overlapped schedule does (110 B). Tuning builds may set INT8ATTN_WS_CONSUMERS_D64 (2 or 3)
-// for the head_dim-64 kernels but the serial ones.
-constexpr int ws_consumers(Variant variant, int head_dim, int keys) {
-  if (variant == Variant::Int8Full && keys == kWsFaWideKeys) return 3;
-  if (variant == Variant::Int8QK && head_dim == 64) return 3;
-#ifdef INT8ATTN_WS_CONSUMERS_D64
-  static_assert(INT8ATTN_WS_CONSUMERS_D64 == 2 || INT8ATTN_WS_CONSUMERS_D64 == 3, "2 or 3 consumer warpgroups");
-  if (head_dim == 64) return INT8ATTN_WS_CONSUMERS_D64;
-#endif
-  return variant == Variant::Fp16Flash && head_dim == 64 ? 3 : 2;
-}
-
 // Params plus the TMA descriptors of the quantized tensors (3-D: [row bytes, rows, heads]).
 struct WsParams {
   Params base;
@@ -540,6 +517,24 @@ __device__ __forceinline__ uint32_t ws_q_scale_bits(float q_inv, float q_fold) {
   return __float_as_uint(usable_q_scale(fold_softmax_scale(q_scale_of_inv_fp16(q_inv, rcp_approx(q_inv)), q_fold)));
 }
 
+// The fused-Q warps' tile (kDynamicTiles, kQ16Chunked): the item the producer wrote into the
+// stage's word, read by lane 0, the lane that arrives on q16_empty (racecheck: q_item).
+template <class W>
+__device__ __forceinline__ uint32_t ws_staged_q_item(uint32_t base, int lane) {
+  return __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_item_word<W>(base, W::kQSlots)) : 0u, 0);
+}
+
+// The item goes on into the Q slot's word for the consumers (qwarp 0's lane 0 writes it, before
+// the warps' q_full arrivals). Past the walk they get the word alone: true, and the warp leaves.
+template <class W>
+__device__ __forceinline__ bool ws_pass_q_item(const WsParams& p, const WsBarriers& bar, uint32_t base,
+                                               uint32_t q_slot, uint32_t item, int qwarp, int lane) {
+  if (qwarp == 0 && lane == 0) sts32(ws_item_word<W>(base, q_slot), item);
+  if (item < static_cast<uint32_t>(p.n_tiles)) return false;
+  if (lane == 0) ws::arrive(&bar.q_full[q_slot]);
+  return true;
+}
+
 // fused_q, producer warps 1..kQuantWarps (warp 0's lane 0 loads): each tile's FP16 Q from the
 // stage -> INT8 codes in the tile's Q slot and usable scales beside it, once the consumers
 // released the slot (q_empty) and the stage holds the tile (q16_full); then q_full for the
@@ -581,13 +576,8 @@ __device__ __forceinline__ void ws_quantize_q(const WsParams& p, char* smem, con
     const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
     ws::wait_phase(bar.q16_full, tile_iter & 1);
     if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
-    if constexpr (W::kDynamicTiles) {  // lane 0, which arrives on q16_empty, reads it (racecheck: q_item)
-      const uint32_t item = __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_item_word<W>(base, W::kQSlots)) : 0u, 0);
-      if (qwarp == 0 && lane == 0) sts32(ws_item_word<W>(base, q_slot), item);
-      if (item >= static_cast<uint32_t>(p.n_tiles)) {
-        if (lane == 0) ws::arrive(&bar.q_full[q_slot]);
-        return;
-      }
+    if constexpr (W::kDynamicTiles) {
+      if (ws_pass_q_item<W>(p, bar, base, q_slot, ws_staged_q_item<W>(base, lane), qwarp, lane)) return;
     }
     for (int row0 = qwarp * kRows; row0 < W::kBlockM; row0 += W::kQuantWarps * kRows) {
       const int row = kRows == 1 ? row0 : row0 + row_of_pass;
@@ -663,14 +653,10 @@ __device__ __forceinline__ void ws_quantize_q_chunks(const WsParams& p, char* sm
   for (uint32_t tile_iter = 0;; ++tile_iter) {
     const uint32_t q_slot = tile_iter % W::kQSlots, q_round = tile_iter / W::kQSlots;
     ws::wait_phase(bar.q16_full, tile_iter & 1);
-    const uint32_t item = __shfl_sync(0xffffffffu, lane == 0 ? lds32(ws_item_word<W>(base, W::kQSlots)) : 0u, 0);
+    const uint32_t item = ws_staged_q_item<W>(base, lane);
     if (lane == 0) ws::arrive(bar.q16_empty);  // the word is read: the producer may name the next tile
     if (q_round > 0) ws::wait_phase(&bar.q_empty[q_slot], (q_round - 1) & 1);
-    if (qwarp == 0 && lane == 0) sts32(ws_item_word<W>(base, q_slot), item);
-    if (item >= static_cast<uint32_t>(p.n_tiles)) {
-      if (lane == 0) ws::arrive(&bar.q_full[q_slot]);
-      return;
-    }
+    if (ws_pass_q_item<W>(p, bar, base, q_slot, item, qwarp, lane)) return;
     const typename W::Work work = ws_item<W>(p, item).work;
     for (int chunk = qwarp; chunk < W::kBlockM / kRows; chunk += W::kQuantWarps, ++loads) {
       if (lane == 0) {
