@@ -63,25 +63,17 @@ I8A_HD float int8_scale_fp16(float amax) {
   return fmaf(fmaf(-kInt8Max, q, amax), kInvMax, q);
 }
 
-// A float's bits and back.
-I8A_HD uint32_t float_bits(float x) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(x);
-#else
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
-#endif
+// A value's bits as another type of the same size (float <-> uint32_t): std::bit_cast is C++20,
+// and the CUDA sources build as C++17. In device code the copy is a register move.
+template <class To, class From>
+I8A_HD To bits_as(From x) {
+  static_assert(sizeof(To) == sizeof(From), "a bit copy between types of one size");
+  To y;
+  std::memcpy(&y, &x, sizeof y);
+  return y;
 }
-I8A_HD float float_of_bits(uint32_t bits) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(bits);
-#else
-  float x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-#endif
-}
+I8A_HD uint32_t float_bits(float x) { return bits_as<uint32_t>(x); }
+I8A_HD float float_of_bits(uint32_t bits) { return bits_as<float>(bits); }
 
 // 1.5 * 2^23: y + it lies in [2^23, 2^24) for |y| < 2^22, where the float spacing is 1, so a
 // float add rounds y to the nearest integer (ties to even) and subtracting it again is exact.
