@@ -114,15 +114,15 @@ I8A_HD uint32_t quantize_s8_in_range_bits(float x, float inv_scale) {
   return float_bits(fmaf(x, inv_scale, kRoundingBias));
 }
 
-// Q's multiplier is an FP16 number (since s71): int8_inv_scale(amax) rounded to the nearest FP16
+// Q's multiplier is an FP16 number (since s72): int8_inv_scale(amax) rounded to the nearest FP16
 // value (ties to even), or FP16's largest, 65504, where it is larger (amax < 127 / 65504, about
 // 0.0019: such rows code below 127). Its products with FP16 Q are then exact in FP32, and an HFMA2
 // of two FP16 halves by it plus 1536 (1.5 * 2^10, where FP16's spacing is 1) rounds each exact
 // product to the nearest integer once, as quantize_s8_in_range_bits's FFMA does: the Hopper
-// kernel's Q-quantizing warps code two channels an instruction (int8_fa_ws.cuh), and the quantizer and the CPU
-// emulation, coding with the same multiplier, give the same codes. |x * q_inv| <= 127 (1 + 2^-11)
-// < 127.5 where |x| <= amax, so no clamp acts. Q's scale is the multiplier's reciprocal
-// (q_scale_of_inv), so codes and scale agree.
+// kernel's Q-quantizing warps code two channels an instruction (int8_fa_ws.cuh), and the
+// quantizer and the CPU emulation, coding with the same multiplier, give the same codes.
+// |x * q_inv| <= 127 (1 + 2^-11) < 127.5 where |x| <= amax, so no clamp acts. Q's scale is the
+// multiplier's reciprocal (q_scale_of_inv), so codes and scale agree.
 inline constexpr float kFp16Max = 65504.f;
 // x in [0, 65504] (FP16's normal range or 0) to the nearest FP16 value, ties to even, as a float:
 // the float's mantissa rounded at FP16's 10 bits (the bits below are 13).

@@ -215,7 +215,7 @@ void expect_variant_matches(const QuantConfig& cfg, KernelId emu_algorithm, orac
   // The radius must stay small against FP16's resolution, or this test could not fail: it
   // admits two FP16 values for 3.0-5.7% of int8-fa's elements and 5.9-15.1% of int8-qk's here
   // (the most with 128-key P blocks; 14.8% at most before Q's multiplier went on the FP16 grid,
-  // s71), so 16% bounds it.
+  // s72), so 16% bounds it.
   EXPECT_LT(ambiguous, elements * 16 / 100) << name << ": the oracle's radius admits two FP16 values too often";
 }
 
