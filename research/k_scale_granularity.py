@@ -16,6 +16,16 @@ Both aim at the step's per-score K-scale FMUL (64 of the 128-key step's ~733 SAS
   KT16h      KT32's groups split by the block's halves (keys 0-63, 64-127): two scales a thread,
              one per half of its n-tiles (s58).
   KT16s      KT32s with eight rank groups of 16 keys (two a thread; s58).
+  KT16L      eight groups of 16, each led by one of the block's eight largest keys, the others
+             ranked in runs filling the led groups in turn (KT16Lr: the smallest leader's group
+             first, so the largest leader takes the smallest keys; KT32Lr: four groups; KT16L4 /
+             KT16L4r: four leaders; s72).
+  KT16A13    per block KT16Lr where the block's amax is heavy-tailed (largest > 1.3 x the
+             ninth largest), else KT16s (A12, A15, A20: other thresholds; KT32A: four groups).
+  KT8P4      per block the KT16Lr-style layout with 0..16 leaders (16 groups of 8 keys, four
+             scales a thread) that minimizes sum over groups of amax_g^2 * sum of amax_j^4, a
+             proxy for the attention a key's size earns it (P2, P8: exponents 2 and 8; KT16P /
+             KT32P: eight / four groups; s72).
 KT32's groups follow the S accumulators' layout, not contiguous runs: key j of a 128-key block is in
 group (j % 8) // 2, the quad lane t that holds columns 2t, 2t + 1 of every 8-key n-tile (32 keys).
 research/v_block_scales.py's model otherwise (P128 with FP16 rounding, V per 128 keys, 256 query
@@ -60,6 +70,91 @@ def sorted_grouped(span=128, groups=4):
     return quant
 
 
+def leaders_grouped(span=128, groups=8, leaders=None, reverse=False):
+    """K per group of span // groups tokens of each span-token block: the block's `leaders`
+    largest keys (by amax; default one a group) lead groups 0, 1, ... one each, and the other keys,
+    ranked from the largest, are dealt in runs filling the groups in turn: the led groups first,
+    then the others (reverse: each in the opposite order: the smallest leader's group takes the
+    largest run), so the keys attention weights most keep their own scale (s72)."""
+    size, leaders = span // groups, groups if leaders is None else leaders
+    led, free = list(range(leaders)), list(range(leaders, groups))
+    fill = (led[::-1] + free[::-1]) if reverse else (led + free)
+    def quant(x):
+        amax = np.abs(x).max(axis=1)
+        g = np.empty(len(x), dtype=np.int64)
+        for b0 in range(0, len(x), span):
+            order = np.argsort(-amax[b0:b0 + span], kind="stable")  # largest first
+            base = b0 // span * groups
+            g[b0 + order[:leaders]] = base + np.arange(leaders)
+            room = {gg: size - (1 if gg < leaders else 0) for gg in range(groups)}
+            it = iter(fill)
+            cur = next(it)
+            for j in order[leaders:]:
+                while room[cur] == 0:
+                    cur = next(it)
+                g[b0 + j] = base + cur
+                room[cur] -= 1
+        return grouped(lambda j: g[j])(x)
+    return quant
+
+
+def adaptive_grouped(span=128, groups=8, tail=1.3):
+    """Per block: leaders_grouped(reverse) where the block's amax is heavy-tailed (its largest over
+    its groups + 1-th largest above `tail`), else sorted_grouped (s72)."""
+    size = span // groups
+    def quant(x):
+        amax = np.abs(x).max(axis=1)
+        g = np.empty(len(x), dtype=np.int64)
+        for b0 in range(0, len(x), span):
+            a = amax[b0:b0 + span]
+            order = np.argsort(-a, kind="stable")
+            base = b0 // span * groups
+            if a[order[0]] > tail * a[order[groups]]:
+                g[b0 + order[:groups]] = base + np.arange(groups)
+                for i, j in enumerate(order[groups:]):
+                    g[b0 + j] = base + groups - 1 - i // (size - 1)
+            else:
+                g[b0 + order] = base + np.arange(span) // size
+        return grouped(lambda j: g[j])(x)
+    return quant
+
+
+def leader_groups_of(order, groups, size, leaders):
+    """Group of each rank (0 = the block's largest key): leaders_grouped(reverse)'s layout."""
+    g = np.empty(len(order), dtype=np.int64)
+    g[:leaders] = np.arange(leaders)
+    fill = list(range(leaders))[::-1] + list(range(leaders, groups))[::-1]
+    room = [size - (1 if gg < leaders else 0) for gg in range(groups)]
+    i = leaders
+    for gg in fill:
+        g[i:i + room[gg]] = gg
+        i += room[gg]
+    return g
+
+
+def proxy_grouped(span=128, groups=8, beta=2.0):
+    """Per block, the leaders_grouped(reverse) layout with 0..groups leaders that minimizes
+    sum over groups of (group amax)^2 * sum of its keys' amax^beta: a key's scale error weighted
+    by how much attention its size earns it (beta 0: ranked groups are best; s72)."""
+    size = span // groups
+    def quant(x):
+        amax = np.abs(x).max(axis=1)
+        g = np.empty(len(x), dtype=np.int64)
+        for b0 in range(0, len(x), span):
+            a = amax[b0:b0 + span]
+            order = np.argsort(-a, kind="stable")
+            sa = a[order]; w = sa ** beta
+            best = None
+            for leaders in range(groups + 1):
+                gr = leader_groups_of(order, groups, size, leaders)
+                cost = sum(sa[gr == gg].max() ** 2 * w[gr == gg].sum() for gg in range(groups))
+                if best is None or cost < best[0]:
+                    best = (cost, gr)
+            g[b0 + order] = b0 // span * groups + best[1]
+        return grouped(lambda j: g[j])(x)
+    return quant
+
+
 def kchan_scores(q, k):
     """Smoothed K per channel over all tokens, its scales folded into Q, Q per token."""
     ks = k - k.mean(axis=0, keepdims=True)
@@ -97,6 +192,28 @@ VARIANTS = {
     "KT16": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 8 + j % 8)),
     "KT16h": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 8 + (j % 128) // 64 * 4 + (j % 8) // 2)),
     "KT16s": lambda q, k: int8_scores(q, k, sorted_grouped(groups=8)),
+    "KT16L": lambda q, k: int8_scores(q, k, leaders_grouped()),
+    "KT16Lr": lambda q, k: int8_scores(q, k, leaders_grouped(reverse=True)),
+    "KT32Lr": lambda q, k: int8_scores(q, k, leaders_grouped(groups=4, reverse=True)),
+    "KT16L1r": lambda q, k: int8_scores(q, k, leaders_grouped(leaders=1, reverse=True)),
+    "KT16L2r": lambda q, k: int8_scores(q, k, leaders_grouped(leaders=2, reverse=True)),
+    "KT16L4r": lambda q, k: int8_scores(q, k, leaders_grouped(leaders=4, reverse=True)),
+    "KT16L4": lambda q, k: int8_scores(q, k, leaders_grouped(leaders=4)),
+    "KT16A12": lambda q, k: int8_scores(q, k, adaptive_grouped(tail=1.2)),
+    "KT16A13": lambda q, k: int8_scores(q, k, adaptive_grouped(tail=1.3)),
+    "KT16A15": lambda q, k: int8_scores(q, k, adaptive_grouped(tail=1.5)),
+    "KT16A20": lambda q, k: int8_scores(q, k, adaptive_grouped(tail=2.0)),
+    "KT32A13": lambda q, k: int8_scores(q, k, adaptive_grouped(groups=4, tail=1.3)),
+    "KT32A12": lambda q, k: int8_scores(q, k, adaptive_grouped(groups=4, tail=1.2)),
+    "KT16P0": lambda q, k: int8_scores(q, k, proxy_grouped(beta=0)),
+    "KT16P2": lambda q, k: int8_scores(q, k, proxy_grouped(beta=2)),
+    "KT16P4": lambda q, k: int8_scores(q, k, proxy_grouped(beta=4)),
+    "KT16P8": lambda q, k: int8_scores(q, k, proxy_grouped(beta=8)),
+    "KT8s": lambda q, k: int8_scores(q, k, sorted_grouped(groups=16)),
+    "KT8P2": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=2)),
+    "KT8P4": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=4)),
+    "KT8P8": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=8)),
+    "KT32P4": lambda q, k: int8_scores(q, k, proxy_grouped(groups=4, beta=4)),
     "KT8": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 16 + (j % 128) // 64 * 8 + j % 8)),
     "KT4": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 32 + (j % 128) // 32 * 8 + j % 8)),
 }
