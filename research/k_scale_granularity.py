@@ -24,7 +24,8 @@ Both aim at the step's per-score K-scale FMUL (64 of the 128-key step's ~733 SAS
              ninth largest), else KT16s (A12, A15, A20: other thresholds; KT32A: four groups).
   KT8P4      per block the KT16Lr-style layout with 0..16 leaders (16 groups of 8 keys, four
              scales a thread) that minimizes sum over groups of amax_g^2 * sum of amax_j^4, a
-             proxy for the attention a key's size earns it (P2, P8: exponents 2 and 8; KT16P /
+             proxy for the attention a key's size earns it (P2-P12: other exponents, P6 the best over
+             eight seeds; KT16P /
              KT32P: eight / four groups; s72).
 KT32's groups follow the S accumulators' layout, not contiguous runs: key j of a 128-key block is in
 group (j % 8) // 2, the quad lane t that holds columns 2t, 2t + 1 of every 8-key n-tile (32 keys).
@@ -212,7 +213,9 @@ VARIANTS = {
     "KT8s": lambda q, k: int8_scores(q, k, sorted_grouped(groups=16)),
     "KT8P2": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=2)),
     "KT8P4": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=4)),
+    "KT8P6": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=6)),
     "KT8P8": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=8)),
+    "KT8P12": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=12)),
     "KT32P4": lambda q, k: int8_scores(q, k, proxy_grouped(groups=4, beta=4)),
     "KT8": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 16 + (j % 128) // 64 * 8 + j % 8)),
     "KT4": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 32 + (j % 128) // 32 * 8 + j % 8)),
