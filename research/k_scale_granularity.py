@@ -24,9 +24,8 @@ Both aim at the step's per-score K-scale FMUL (64 of the 128-key step's ~733 SAS
              ninth largest), else KT16s (A12, A15, A20: other thresholds; KT32A: four groups).
   KT8P4      per block the KT16Lr-style layout with 0..16 leaders (16 groups of 8 keys, four
              scales a thread) that minimizes sum over groups of amax_g^2 * sum of amax_j^4, a
-             proxy for the attention a key's size earns it (P2-P12: other exponents, P6 the best over
-             eight seeds; KT16P /
-             KT32P: eight / four groups; s72).
+             proxy for the attention a key's size earns it (P2-P12: other exponents, P6 the best
+             over eight seeds; KT16P / KT32P: eight / four groups; s72).
 KT32's groups follow the S accumulators' layout, not contiguous runs: key j of a 128-key block is in
 group (j % 8) // 2, the quad lane t that holds columns 2t, 2t + 1 of every 8-key n-tile (32 keys).
 research/v_block_scales.py's model otherwise (P128 with FP16 rounding, V per 128 keys, 256 query
