@@ -70,89 +70,60 @@ def sorted_grouped(span=128, groups=4):
     return quant
 
 
-def leaders_grouped(span=128, groups=8, leaders=None, reverse=False):
-    """K per group of span // groups tokens of each span-token block: the block's `leaders`
-    largest keys (by amax; default one a group) lead groups 0, 1, ... one each, and the other keys,
-    ranked from the largest, are dealt in runs filling the groups in turn: the led groups first,
-    then the others (reverse: each in the opposite order: the smallest leader's group takes the
-    largest run), so the keys attention weights most keep their own scale (s72)."""
-    size, leaders = span // groups, groups if leaders is None else leaders
+def leader_layout(groups, size, leaders, reverse=False):
+    """Group of each rank of a block's keys (rank 0: the largest amax) in groups of `size`: ranks
+    0 .. leaders - 1 lead groups 0, 1, ... one each, and the other ranks are dealt in runs filling
+    the groups in turn, the led groups first, then the others (reverse: each in the opposite order,
+    so the smallest leader's group takes the largest run). leaders 0 gives ranked groups (s72)."""
+    g = np.empty(groups * size, dtype=np.int64)
+    g[:leaders] = np.arange(leaders)
     led, free = list(range(leaders)), list(range(leaders, groups))
     fill = (led[::-1] + free[::-1]) if reverse else (led + free)
-    def quant(x):
-        amax = np.abs(x).max(axis=1)
-        g = np.empty(len(x), dtype=np.int64)
-        for b0 in range(0, len(x), span):
-            order = np.argsort(-amax[b0:b0 + span], kind="stable")  # largest first
-            base = b0 // span * groups
-            g[b0 + order[:leaders]] = base + np.arange(leaders)
-            room = {gg: size - (1 if gg < leaders else 0) for gg in range(groups)}
-            it = iter(fill)
-            cur = next(it)
-            for j in order[leaders:]:
-                while room[cur] == 0:
-                    cur = next(it)
-                g[b0 + j] = base + cur
-                room[cur] -= 1
-        return grouped(lambda j: g[j])(x)
-    return quant
-
-
-def adaptive_grouped(span=128, groups=8, tail=1.3):
-    """Per block: leaders_grouped(reverse) where the block's amax is heavy-tailed (its largest over
-    its groups + 1-th largest above `tail`), else sorted_grouped (s72)."""
-    size = span // groups
-    def quant(x):
-        amax = np.abs(x).max(axis=1)
-        g = np.empty(len(x), dtype=np.int64)
-        for b0 in range(0, len(x), span):
-            a = amax[b0:b0 + span]
-            order = np.argsort(-a, kind="stable")
-            base = b0 // span * groups
-            if a[order[0]] > tail * a[order[groups]]:
-                g[b0 + order[:groups]] = base + np.arange(groups)
-                for i, j in enumerate(order[groups:]):
-                    g[b0 + j] = base + groups - 1 - i // (size - 1)
-            else:
-                g[b0 + order] = base + np.arange(span) // size
-        return grouped(lambda j: g[j])(x)
-    return quant
-
-
-def leader_groups_of(order, groups, size, leaders):
-    """Group of each rank (0 = the block's largest key): leaders_grouped(reverse)'s layout."""
-    g = np.empty(len(order), dtype=np.int64)
-    g[:leaders] = np.arange(leaders)
-    fill = list(range(leaders))[::-1] + list(range(leaders, groups))[::-1]
-    room = [size - (1 if gg < leaders else 0) for gg in range(groups)]
     i = leaders
     for gg in fill:
-        g[i:i + room[gg]] = gg
-        i += room[gg]
+        room = size - (1 if gg < leaders else 0)
+        g[i:i + room] = gg
+        i += room
     return g
 
 
-def proxy_grouped(span=128, groups=8, beta=2.0):
-    """Per block, the leaders_grouped(reverse) layout with 0..groups leaders that minimizes
-    sum over groups of (group amax)^2 * sum of its keys' amax^beta: a key's scale error weighted
-    by how much attention its size earns it (beta 0: ranked groups are best; s72)."""
-    size = span // groups
+def ranked_blocks(span, groups, layout_of):
+    """K per group of span // groups tokens of each span-token block: the block's keys ranked by
+    amax from the largest, layout_of(their amax in that order) giving each rank's group."""
     def quant(x):
         amax = np.abs(x).max(axis=1)
         g = np.empty(len(x), dtype=np.int64)
         for b0 in range(0, len(x), span):
-            a = amax[b0:b0 + span]
-            order = np.argsort(-a, kind="stable")
-            sa = a[order]; w = sa ** beta
-            best = None
-            for leaders in range(groups + 1):
-                gr = leader_groups_of(order, groups, size, leaders)
-                cost = sum(sa[gr == gg].max() ** 2 * w[gr == gg].sum() for gg in range(groups))
-                if best is None or cost < best[0]:
-                    best = (cost, gr)
-            g[b0 + order] = b0 // span * groups + best[1]
+            order = np.argsort(-amax[b0:b0 + span], kind="stable")
+            g[b0 + order] = b0 // span * groups + layout_of(amax[b0 + order])
         return grouped(lambda j: g[j])(x)
     return quant
+
+
+def leaders_grouped(span=128, groups=8, leaders=None, reverse=False):
+    """leader_layout in every block, with `leaders` leaders (default one a group), so the keys
+    attention weights most keep their own scale (s72)."""
+    layout = leader_layout(groups, span // groups, groups if leaders is None else leaders, reverse)
+    return ranked_blocks(span, groups, lambda a: layout)
+
+
+def adaptive_grouped(span=128, groups=8, tail=1.3):
+    """Per block: a leader per group (reverse) where the block's amax is heavy-tailed (its largest
+    over its groups + 1-th largest above `tail`), else ranked groups (s72)."""
+    size = span // groups
+    led, ranked = leader_layout(groups, size, groups, True), leader_layout(groups, size, 0)
+    return ranked_blocks(span, groups, lambda a: led if a[0] > tail * a[groups] else ranked)
+
+
+def proxy_grouped(span=128, groups=8, beta=2.0):
+    """Per block, the leader_layout (reverse) with 0..groups leaders that minimizes the sum over
+    groups of (group amax)^2 * sum of its keys' amax^beta: a key's scale error weighted by how much
+    attention its size earns it (beta 0: ranked groups are best; s72)."""
+    layouts = [leader_layout(groups, span // groups, leaders, True) for leaders in range(groups + 1)]
+    def cost(a, layout):
+        w = a ** beta
+        return sum(a[layout == gg].max() ** 2 * w[layout == gg].sum() for gg in range(groups))
+    return ranked_blocks(span, groups, lambda a: min(layouts, key=lambda layout: cost(a, layout)))
 
 
 def kchan_scores(q, k):
