@@ -254,9 +254,10 @@ int device_sms() {
   return fa::current_device_sms(sms) == cudaSuccess ? sms : 0;
 }
 
-// The 128-key int8-fa kernel's query tiles (kWsSplitRows rows each) over every head.
+// The 128-key int8-fa kernel's query tiles over every head.
 int64_t wide_ws_tiles(const AttnDims& dims) {
-  return dims.batch * dims.heads * ((dims.seq_q + fa::kWsSplitRows - 1) / fa::kWsSplitRows);
+  constexpr int kRows = fa::ws_tile_rows(Variant::Int8Full, 128, fa::kWsFaWideKeys);
+  return dims.batch * dims.heads * ((dims.seq_q + kRows - 1) / kRows);
 }
 
 // The query tiles of int8-fa's warp-specialized kernel that fuses Q: the 128-key one's, or at
