@@ -54,6 +54,9 @@ enum class KGranularity : int32_t {
   AsQ = 0,        // qk_granularity's
   PerThread = 1,  // with per-token Q: one scale per thread group of keys (k_thread_group), stored
                   // per token (each key its group's scale), so every kernel reads it as per-token
+  Grouped = 2,    // with per-token Q and 128-key blocks: one scale per group of 8 keys led by the
+                  // block's largest keys, each full 128-key block's keys (and V's) permuted to
+                  // their groups' columns (common/k_groups.h); stored per token like PerThread
 };
 
 // KGranularity::PerThread's groups: within each 128-key span, the 32 keys j with the same
@@ -118,7 +121,8 @@ constexpr bool fused_head_dim(KernelId kernel, int64_t head_dim) {
 struct QuantConfig {
   QkGranularity qk_granularity = QkGranularity::PerToken;
   int32_t qk_block = 64;          // tokens per scale when qk_granularity == PerBlock
-  KGranularity k_granularity = KGranularity::AsQ;  // PerThread: needs qk_granularity PerToken
+  KGranularity k_granularity = KGranularity::AsQ;  // PerThread, Grouped: need qk_granularity PerToken
+                                                   // (Grouped kv_block 128 too)
   bool smooth_k = true;           // subtract the per-channel mean of K over tokens
   PQuant p_quant = PQuant::U8x255;
   bool l_from_quantized_p = false;  // row sum l accumulates quantized p (else exact p)

@@ -225,7 +225,8 @@ inline uint16_t p_code_half_carrier(float levels_times_p) {
 inline int32_t p_code_of_half_carrier(uint16_t carrier) { return carrier & 0xff; }
 
 // Whether int8-fa's row sum l adds a block's terms as FP16 pairs instead of in FP32: the Hopper
-// kernel of 128-key P blocks with per-thread K scales (with l from the exact p). Its codes
+// kernel of 128-key P blocks with per-thread K scales (with l from the exact p), and grouped K
+// (KGranularity::Grouped, whose kernel is to be per-thread K's step with four scales a thread). Its codes
 // already round each pair of t = levels * p to FP16 (p_codes_through_fp16); adding those pairs
 // by HADD2 is 22-25 fewer instructions a step than 62 FADD, +0.1 to +1.4% (kernel_bench, H100,
 // docs/perf-log.md s57). The FP16 sums move a block's l by a few 10^-4 of itself typically, at
@@ -233,7 +234,7 @@ inline int32_t p_code_of_half_carrier(uint16_t carrier) { return carrier & 0xff;
 // does. The per-token K kernel measured slower with it (s51), so it keeps FP32 sums.
 inline constexpr int kHalfPairChains = 4;  // HADD2 chains a row (n-tiles c, c + 4, c + 8, c + 12)
 I8A_HD constexpr bool l_terms_as_half_pairs(int64_t kv_block, KGranularity k_granularity, bool l_from_quantized_p) {
-  return kv_block == 128 && k_granularity == KGranularity::PerThread && !l_from_quantized_p;
+  return kv_block == 128 && k_granularity != KGranularity::AsQ && !l_from_quantized_p;
 }
 
 // A 128-key block's sum of l's terms under l_terms_as_half_pairs, t_j = p_j * levels as for

@@ -214,9 +214,11 @@ int32_t qk_group_tokens(const QuantConfig& cfg) {
   return cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
 }
 
-// Fills the INT8 Q/K fields; false when the config is one the kernels do not implement.
+// Fills the INT8 Q/K fields; false when the config is one the kernels do not implement (grouped K:
+// no kernel reads its permuted blocks' key order yet).
 bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv, fa::Params& p) {
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return false;
+  if (cfg.k_granularity == KGranularity::Grouped) return false;
   p.q = qkv.q8;
   p.k = qkv.k8;
   p.q_scale = qkv.q_scale;

@@ -763,6 +763,7 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   const int64_t d = dims.head_dim;
   if (!fused_head_dim(KernelId::Int8Full, d)) return cudaErrorNotSupported;  // int8-fa's head dims, int8-qk's among them
   if (cfg.k_granularity == KGranularity::PerThread && d > kKThreadMaxHeadDim) return cudaErrorNotSupported;
+  if (cfg.k_granularity == KGranularity::Grouped) return cudaErrorNotSupported;  // the CPU quantizer's alone (s73)
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return cudaErrorInvalidValue;
   if (cfg.v_block != 0 && cfg.v_block != kMeanChunk) return cudaErrorNotSupported;  // V per channel or per 128 keys
   const bool v_tiles = quantize_v_too && cfg.v_block == kMeanChunk;  // each V tile its own scales

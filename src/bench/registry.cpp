@@ -24,8 +24,10 @@ std::string KernelSpec::support_rules() const {
                                 "Q/K scales, head_dim {}); k_granularity \"per-thread\" up to head_dim {}",
                                 kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, fmt::join(kFusedHeadDims, " or "),
                                 kKThreadMaxHeadDim));
+    parts.push_back("k_granularity \"grouped\": the CPU backend only (its GPU kernels are not built yet)");
   } else if (gpu_kv_block_fixed) {
     parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
+    parts.push_back("k_granularity \"grouped\": the CPU backend only");
   }
   if (needs_cudnn) {
     const std::string missing = cudnn_missing_reason();
@@ -93,6 +95,9 @@ bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& 
 
 std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
                                                          const QuantConfig& quant) const {
+  if ((gpu_int8fa_blocks || gpu_kv_block_fixed) && quant.k_granularity == KGranularity::Grouped) {
+    return std::string("quantization: k_granularity \"grouped\" has no GPU kernels yet; the CPU backend emulates it");
+  }
   if (gpu_int8fa_blocks && quant.k_granularity == KGranularity::PerThread && dims.head_dim > kKThreadMaxHeadDim) {
     return fmt::format("quantization: k_granularity \"per-thread\" on the GPU up to head_dim {} (its quantizer "
                        "stages a 128-key group span a CTA), head_dim is {}; the CPU backend emulates any",
@@ -121,13 +126,17 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
 QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
                          const DeviceCaps& dev) {
   QuantConfig q = case_quant(settings, c);
-  if (settings.auto_kv_blocks && spec.wide_blocks_by_default(c.dims, dev, q)) q.kv_block = q.v_block = kGpuWideKvBlock;
+  // Grouped K's groups are 128-key blocks' columns, so "auto" takes 128-key blocks with it.
+  const bool grouped = q.k_granularity == KGranularity::Grouped;
+  if (settings.auto_kv_blocks && (grouped || spec.wide_blocks_by_default(c.dims, dev, q)))
+    q.kv_block = q.v_block = kGpuWideKvBlock;
   return q;
 }
 
 std::optional<KernelQuantization> recorded_quantization(const KernelSpec& spec, const QuantConfig& quant) {
   if (spec.family != KernelFamily::Int8) return std::nullopt;
-  return KernelQuantization{quant.kv_block, quant.v_block, quant.k_granularity == KGranularity::PerThread};
+  return KernelQuantization{quant.kv_block, quant.v_block, quant.k_granularity == KGranularity::PerThread,
+                            quant.k_granularity == KGranularity::Grouped};
 }
 
 namespace {

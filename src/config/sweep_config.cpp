@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "common/input_families.h"
+#include "common/k_groups.h"
 #include "src/config/json_node.h"
 #include "src/config/sha256.h"
 #include "src/config/sweep_expand.h"
@@ -40,8 +41,8 @@ struct EnumName {
 };
 constexpr std::array<EnumName<QkGranularity>, 2> kQkGranularityNames = {
     {{QkGranularity::PerToken, "per-token"}, {QkGranularity::PerBlock, "per-block"}}};
-constexpr std::array<EnumName<KGranularity>, 2> kKGranularityNames = {
-    {{KGranularity::AsQ, "as-q"}, {KGranularity::PerThread, "per-thread"}}};
+constexpr std::array<EnumName<KGranularity>, 3> kKGranularityNames = {
+    {{KGranularity::AsQ, "as-q"}, {KGranularity::PerThread, "per-thread"}, {KGranularity::Grouped, "grouped"}}};
 constexpr std::array<EnumName<PQuant>, 2> kPQuantNames = {
     {{PQuant::U8x255, "u8x255"}, {PQuant::S8x127, "s8x127"}}};
 constexpr std::array<EnumName<ReferencePrecision>, 2> kReferenceNames = {
@@ -361,9 +362,10 @@ QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks) {
   read_optional(node, "qk_block", q.qk_block, [](const JsonNode& n) { return int32_t(read_quant_block(n)); });
   if (const std::optional<JsonNode> kg = node.find("k_granularity")) {
     q.k_granularity = parse_enum(*kg, kKGranularityNames);
-    if (q.k_granularity == KGranularity::PerThread && q.qk_granularity != QkGranularity::PerToken) {
-      kg->fail("\"per-thread\" K scales go with per-token Q scales (qk_granularity \"per-token\"), found "
-               "qk_granularity \"per-block\"");
+    if (q.k_granularity != KGranularity::AsQ && q.qk_granularity != QkGranularity::PerToken) {
+      kg->fail(fmt::format("\"{}\" K scales go with per-token Q scales (qk_granularity \"per-token\"), found "
+                           "qk_granularity \"per-block\"",
+                           enum_name(kKGranularityNames, q.k_granularity)));
     }
   }
   read_optional(node, "smooth_k", q.smooth_k, as_bool);
@@ -372,7 +374,7 @@ QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks) {
   const std::optional<JsonNode> kv = node.find("kv_block"), vb = node.find("v_block");
   const bool kv_auto = !kv || is_auto(*kv), vb_auto = !vb || is_auto(*vb);
   auto_kv_blocks = kv_auto && vb_auto;
-  if (auto_kv_blocks) return q;
+  if (auto_kv_blocks) return q;  // grouped K then runs kv_block 128 (kernel_quant)
   if (kv && kv_auto) kv->fail_expected("a number, as v_block is one (\"auto\" chooses both or neither)");
   if (vb && vb_auto) vb->fail_expected("a number, as kv_block is one (\"auto\" chooses both or neither)");
   if (kv) q.kv_block = int32_t(read_quant_block(*kv));
@@ -384,6 +386,15 @@ QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks) {
       vb->fail_expected(fmt::format("0 or a multiple of kv_block ({}) up to {}", q.kv_block, kMaxVBlock));
     }
     q.v_block = int32_t(v);
+  }
+  // Grouped K's groups are the columns of 128-key blocks, which are then its P blocks too.
+  if (q.k_granularity == KGranularity::Grouped && q.kv_block != kKGroupSpan) {
+    const std::string why = fmt::format("{} (k_granularity \"grouped\" groups the keys of {}-key blocks)",
+                                        kKGroupSpan, kKGroupSpan);
+    if (kv) kv->fail_expected(why);
+    node.find("k_granularity")->fail(fmt::format("\"grouped\" K scales go with kv_block {} or \"auto\", found "
+                                                 "kv_block {} (the default beside a v_block)",
+                                                 kKGroupSpan, q.kv_block));
   }
   return q;
 }

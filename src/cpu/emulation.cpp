@@ -1,8 +1,11 @@
 #include "src/cpu/emulation.h"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "common/k_groups.h"
 #include "common/numerics.h"
 #include "src/cpu/online_softmax.h"
 #include "src/host/inputs.h"
@@ -10,10 +13,12 @@
 namespace int8attn::cpu {
 namespace {
 
-// For every query row: score_row(bh, bkv, i, n_visible, s) fills the log2-domain scores of
-// the visible keys, then the online softmax runs with the PV policy make_pv(bkv) (one per
-// (batch, head) item; bkv = batch * kv_heads + kv_head). Items run in parallel, each row by
-// exactly one thread, so the output does not depend on the thread count.
+// For every query row: score_row(bh, bkv, i, n_visible, s) fills the log2-domain scores of the
+// keys up to the last visible one's block and returns how many it filled (n_visible, unless
+// permuted blocks put masked keys, scored -inf, before visible ones), then the online softmax
+// runs with the PV policy make_pv(bkv) (one per (batch, head) item; bkv = batch * kv_heads +
+// kv_head). Items run in parallel, each row by exactly one thread, so the output does not
+// depend on the thread count.
 template <class MakePV, class ScoreFn>
 std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const host::CpuExec& exec, MakePV make_pv,
                             ScoreFn score_row) {
@@ -30,9 +35,9 @@ std::vector<float> run_rows(const AttnDims& dims, int64_t kv_block, const host::
     std::vector<float> scores(dims.seq_kv), p, acc;
     for (int64_t i = 0; i < dims.seq_q; ++i) {
       const int64_t n_visible = visible_keys(i, dims.seq_q, dims.seq_kv, dims.causal);
-      score_row(bh, b * dims.kv_heads + kv_head, i, n_visible, scores.data());
+      const int64_t n_scored = score_row(bh, b * dims.kv_heads + kv_head, i, n_visible, scores.data());
       float* row = out.data() + (bh * dims.seq_q + i) * dims.head_dim;
-      online_softmax_row(scores.data(), dims.seq_kv, n_visible, kv_block, dims.head_dim, pv, p, acc, row);
+      online_softmax_row(scores.data(), dims.seq_kv, n_scored, kv_block, dims.head_dim, pv, p, acc, row);
     }
   });
   return out;
@@ -59,17 +64,31 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
     throw std::invalid_argument("int8 emulation: quantized Q/K do not match the dims and config");
   }
 
-  // s_j = dequant_score(q8 · k8_j, folded q scale of row i's group, k scale of key j's group)
+  const bool permuted = cfg.k_granularity == KGranularity::Grouped;
+  if (permuted != !qkv.k_order.empty() ||
+      (permuted && static_cast<int64_t>(qkv.k_order.size()) != dims.batch * dims.kv_heads * dims.seq_kv)) {
+    throw std::invalid_argument("int8 emulation: k_order does not match the config and dims");
+  }
+  // s_j = dequant_score(q8 · k8_j, folded q scale of row i's group, k scale of key j's group);
+  // with grouped K, row j holds key j's block start + k_order[j], masked (-inf) when not visible.
   auto score_row = [&](int64_t bh, int64_t bkv, int64_t i, int64_t n_visible, float* s) {
     const int8_t* q_row = qkv.q8.data() + (bh * dims.seq_q + i) * d;
     const float q_scale = qkv.q_scale[bh * q_groups + i / group];
     const int8_t* k_head = qkv.k8.data() + bkv * dims.seq_kv * d;
     const float* k_scales = qkv.k_scale.data() + bkv * k_groups;
-    for (int64_t j = 0; j < n_visible; ++j) {
+    const uint8_t* order = permuted ? qkv.k_order.data() + bkv * dims.seq_kv : nullptr;
+    const int64_t n_scored =
+        permuted ? std::min(dims.seq_kv, (n_visible + kKGroupSpan - 1) / kKGroupSpan * kKGroupSpan) : n_visible;
+    for (int64_t j = 0; j < n_scored; ++j) {
+      if (permuted && j / kKGroupSpan * kKGroupSpan + order[j] >= n_visible) {
+        s[j] = -std::numeric_limits<float>::infinity();  // its p is 0, as a masked key's
+        continue;
+      }
       int32_t dot = 0;
       for (int64_t c = 0; c < d; ++c) dot += int32_t{q_row[c]} * int32_t{k_head[j * d + c]};
       s[j] = dequant_score(dot, q_scale, k_scales[j / group]);
     }
+    return n_scored;
   };
 
   if (kernel == KernelId::Int8Full) {
@@ -94,8 +113,11 @@ std::vector<float> int8_attention_from_quantized(const AttnDims& dims, const Qua
   if (!v_fp16 || static_cast<int64_t>(v_fp16->size()) != dims.kv_elements()) {
     throw std::invalid_argument("int8-qk emulation: needs the FP16 V");
   }
+  // int8-qk's FP16 V rows follow K's (grouped K permutes each block's keys).
+  const std::vector<float> v_keys = permuted ? keys_in_order(dims, qkv.k_order, *v_fp16) : std::vector<float>();
+  const float* v_rows = permuted ? v_keys.data() : v_fp16->data();
   auto make_pv = [&](int64_t bkv) {
-    return FloatPV<true>{v_fp16->data() + bkv * dims.seq_kv * d, d, cfg.l_from_quantized_p, {}, {}};
+    return FloatPV<true>{v_rows + bkv * dims.seq_kv * d, d, cfg.l_from_quantized_p, {}, {}};
   };
   return run_rows(dims, cfg.kv_block, exec, make_pv, score_row);
 }
@@ -127,6 +149,7 @@ std::vector<float> fp16_flash_attention_host(const AttnDims& dims, int64_t kv_bl
       for (int64_t c = 0; c < d; ++c) dot += q_row[c] * k_head[j * d + c];
       s[j] = dot * score_scale;
     }
+    return n_visible;
   };
   auto make_pv = [&](int64_t bkv) { return FloatPV<true>{v.data() + bkv * dims.seq_kv * d, d, false, {}, {}}; };
   return run_rows(dims, kv_block, exec, make_pv, score_row);

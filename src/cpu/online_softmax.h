@@ -28,7 +28,8 @@ inline int64_t visible_keys(int64_t i, int64_t seq_q, int64_t seq_kv, bool causa
 //   float output(float acc_c, float l, int64_t c) const   (l > 0)
 //
 // Runs the online softmax over keys [0, seq_kv) in blocks of kv_block keys. `s` holds the
-// log2-domain scores of the first n_visible keys (the rest are masked and never read).
+// log2-domain scores of the first n_visible keys (the rest are masked and never read; a key
+// among them may be masked too, scored -inf, as long as its block has a visible one).
 // Writes head_dim outputs; a row with no visible key gets zeros.
 template <class PV>
 void online_softmax_row(const float* s, int64_t seq_kv, int64_t n_visible, int64_t kv_block,

@@ -14,13 +14,14 @@
 #include <fmt/format.h>
 
 #include "common/hadamard.h"
+#include "common/k_groups.h"
 #include "common/numerics.h"
 #include "src/host/inputs.h"
 
 namespace int8attn::cpu {
 
 int64_t QuantizedHost::bytes() const {
-  const size_t codes = q8.size() + k8.size() + v8.size();
+  const size_t codes = q8.size() + k8.size() + v8.size() + k_order.size();
   const size_t floats = q_scale.size() + k_scale.size() + v_scale.size() + k_mean.size();
   return static_cast<int64_t>(codes + floats * sizeof(float));
 }
@@ -40,6 +41,10 @@ void validate_quant_config(const QuantConfig& cfg) {
   }
   if (cfg.k_granularity == KGranularity::PerThread && cfg.qk_granularity != QkGranularity::PerToken) {
     throw std::invalid_argument("per-thread K scales go with per-token Q scales (qk_granularity per-token)");
+  }
+  if (cfg.k_granularity == KGranularity::Grouped &&
+      (cfg.qk_granularity != QkGranularity::PerToken || cfg.kv_block != kKGroupSpan)) {
+    throw std::invalid_argument(fmt::format("grouped K scales go with per-token Q scales and kv_block {}", kKGroupSpan));
   }
   if (cfg.kv_block <= 0) throw std::invalid_argument(fmt::format("kv_block must be positive, got {}", cfg.kv_block));
   if (cfg.v_block < 0 || cfg.v_block % cfg.kv_block != 0) {
@@ -131,6 +136,58 @@ void quantize_thread_groups(const float* x, int64_t seq, int64_t d, int8_t* code
   }
 }
 
+// Each key's largest magnitude, [seq] of one head ([seq, d] at x).
+std::vector<float> row_amax(const float* x, int64_t seq, int64_t d) {
+  std::vector<float> amax(seq, 0.f);
+  for (int64_t j = 0; j < seq; ++j)
+    for (int64_t c = 0; c < d; ++c) amax[j] = std::max(amax[j], std::fabs(x[j * d + c]));
+  return amax;
+}
+
+// The original offset of each column of one full block of keys (amax: theirs, in order), as
+// common/k_groups.h places them: ranked by amax (ties by position), the leaders by the proxy.
+void key_group_order(const float* amax, uint8_t* order) {
+  int rank_of[kKGroupSpan];
+  uint8_t level_by_rank[kKGroupSpan];
+  float amax_max = 0.f;  // the largest key's (rank 0)
+  for (int j = 0; j < kKGroupSpan; ++j) {
+    rank_of[j] = k_group_rank(amax, j);
+    if (rank_of[j] == 0) amax_max = amax[j];
+  }
+  for (int j = 0; j < kKGroupSpan; ++j) level_by_rank[rank_of[j]] = static_cast<uint8_t>(k_group_level(amax[j], amax_max));
+  const int leaders = k_group_leaders(level_by_rank);
+  for (int j = 0; j < kKGroupSpan; ++j) {
+    const KGroupPlace place = k_group_place(rank_of[j], leaders);
+    order[k_group_column(place.group, place.slot)] = static_cast<uint8_t>(j);
+  }
+}
+
+// Quantizes one K head ([seq, d] at x) with KGranularity::Grouped: the order of each block's
+// columns (k_order; a partial last block keeps its own), the codes of its rows in that order,
+// and each key's group scale (its group's largest amax), stored per column.
+void quantize_key_groups(const float* x, int64_t seq, int64_t d, int8_t* codes, float* scales, uint8_t* order) {
+  const std::vector<float> amax = row_amax(x, seq, d);
+  for (int64_t span = 0; span < seq; span += kKGroupSpan) {
+    const int64_t keys = std::min<int64_t>(kKGroupSpan, seq - span);
+    if (keys == kKGroupSpan) {
+      key_group_order(amax.data() + span, order + span);
+    } else {
+      for (int64_t c = 0; c < keys; ++c) order[span + c] = static_cast<uint8_t>(c);
+    }
+    float group_amax[kKGroups] = {};
+    for (int64_t c = 0; c < keys; ++c) {
+      float& g = group_amax[k_group_of_column(static_cast<int>(c))];
+      g = std::max(g, amax[span + order[span + c]]);
+    }
+    for (int64_t c = 0; c < keys; ++c) {
+      const float g = group_amax[k_group_of_column(static_cast<int>(c))];
+      const float* row = x + (span + order[span + c]) * d;
+      for (int64_t e = 0; e < d; ++e) codes[(span + c) * d + e] = quantize_s8(row[e], int8_inv_scale(g));
+      scales[span + c] = int8_scale(g);
+    }
+  }
+}
+
 // Quantizes `seq` tokens of V ([seq, d] at x) with one scale per channel.
 void quantize_channels(const float* x, int64_t seq, int64_t d, int8_t* codes, float* scales) {
   for (int64_t c = 0; c < d; ++c) {
@@ -181,16 +238,25 @@ QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, co
   if (cfg.smooth_k) out.k_mean = k_channel_mean(dims, k);
   out.k8.resize(k.size());
   out.k_scale.resize(dims.batch * dims.kv_heads * k_groups);
+  const bool grouped = cfg.k_granularity == KGranularity::Grouped;
+  if (grouped) out.k_order.resize(dims.batch * dims.kv_heads * dims.seq_kv);
   for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
     const float* shift = cfg.smooth_k ? out.k_mean.data() + bh * d : nullptr;
     const std::vector<float> rows = quantizer_rows(k.data() + bh * dims.seq_kv * d, dims.seq_kv, d, shift, rotate);
     int8_t* codes = out.k8.data() + bh * dims.seq_kv * d;
     float* scales = out.k_scale.data() + bh * k_groups;
-    if (cfg.k_granularity == KGranularity::PerThread) quantize_thread_groups(rows.data(), dims.seq_kv, d, codes, scales);
-    else quantize_token_groups(rows.data(), dims.seq_kv, d, group, Tensor::K, codes, scales);
+    if (grouped) {
+      quantize_key_groups(rows.data(), dims.seq_kv, d, codes, scales, out.k_order.data() + bh * dims.seq_kv);
+    } else if (cfg.k_granularity == KGranularity::PerThread) {
+      quantize_thread_groups(rows.data(), dims.seq_kv, d, codes, scales);
+    } else {
+      quantize_token_groups(rows.data(), dims.seq_kv, d, group, Tensor::K, codes, scales);
+    }
   }
 
   if (quantize_v) {
+    const std::vector<float> v_keys = grouped ? keys_in_order(dims, out.k_order, v) : std::vector<float>();
+    const std::vector<float>& v_rows = grouped ? v_keys : v;
     out.v8.resize(v.size());
     const int64_t v_blocks = v_scale_blocks(dims.seq_kv, cfg);
     const int64_t block = cfg.v_block > 0 ? cfg.v_block : dims.seq_kv;
@@ -198,7 +264,7 @@ QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, co
     for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh) {
       for (int64_t b = 0; b < v_blocks; ++b) {  // each block of keys its own scale per channel
         const int64_t at = (bh * dims.seq_kv + b * block) * d;
-        quantize_channels(v.data() + at, std::min(block, dims.seq_kv - b * block), d, out.v8.data() + at,
+        quantize_channels(v_rows.data() + at, std::min(block, dims.seq_kv - b * block), d, out.v8.data() + at,
                           out.v_scale.data() + (bh * v_blocks + b) * d);
       }
     }
@@ -210,7 +276,8 @@ namespace {
 
 // INT8 Q/K codes + their scales + the K mean when smoothing.
 int64_t int8_qk_part_bytes(const AttnDims& dims, const QuantConfig& cfg) {
-  const int64_t codes = dims.q_elements() + dims.kv_elements();
+  const int64_t k_order = cfg.k_granularity == KGranularity::Grouped ? dims.batch * dims.kv_heads * dims.seq_kv : 0;
+  const int64_t codes = dims.q_elements() + dims.kv_elements() + k_order;
   const int64_t scales = dims.batch * dims.heads * qk_groups(dims.seq_q, cfg) +
                          dims.batch * dims.kv_heads * qk_groups(dims.seq_kv, cfg) +
                          (cfg.smooth_k ? dims.batch * dims.kv_heads * dims.head_dim : 0);
@@ -218,6 +285,21 @@ int64_t int8_qk_part_bytes(const AttnDims& dims, const QuantConfig& cfg) {
 }
 
 }  // namespace
+
+std::vector<float> keys_in_order(const AttnDims& dims, const std::vector<uint8_t>& k_order, const std::vector<float>& x) {
+  if (static_cast<int64_t>(k_order.size()) != dims.batch * dims.kv_heads * dims.seq_kv ||
+      static_cast<int64_t>(x.size()) != dims.kv_elements()) {
+    throw std::invalid_argument("keys_in_order: k_order or the tensor does not match the dims");
+  }
+  const int64_t d = dims.head_dim;
+  std::vector<float> out(x.size());
+  for (int64_t bh = 0; bh < dims.batch * dims.kv_heads; ++bh)
+    for (int64_t j = 0; j < dims.seq_kv; ++j) {
+      const int64_t from = bh * dims.seq_kv + j / kKGroupSpan * kKGroupSpan + k_order[bh * dims.seq_kv + j];
+      std::copy_n(x.data() + from * d, d, out.data() + (bh * dims.seq_kv + j) * d);
+    }
+  return out;
+}
 
 int64_t int8_full_tensor_bytes(const AttnDims& dims, const QuantConfig& cfg) {
   const int64_t v_bytes = dims.kv_elements() + dims.batch * dims.kv_heads * v_scale_blocks(dims.seq_kv, cfg) *

@@ -19,6 +19,8 @@ struct QuantizedHost {
   std::vector<float> k_scale;   // [batch, kv_heads, n_k_groups]
   std::vector<float> v_scale;   // [batch, kv_heads, v_scale_blocks, head_dim]; empty unless quantize_v
   std::vector<float> k_mean;    // [batch, kv_heads, head_dim]; empty unless cfg.smooth_k
+  std::vector<uint8_t> k_order;  // [batch, kv_heads, seq_kv]: with KGranularity::Grouped, the offset in its
+                                 // 128-key block of the key each K / V row holds (common/k_groups.h); else empty
 
   int64_t bytes() const;  // codes + scales + mean, as stored
 };
@@ -44,6 +46,11 @@ std::vector<float> k_channel_mean(const AttnDims& dims, const std::vector<float>
 QuantizedHost quantize_qkv_host(const AttnDims& dims, const QuantConfig& cfg, const std::vector<float>& q,
                                 const std::vector<float>& k, const std::vector<float>& v,
                                 bool quantize_v = true);
+
+// x ([batch, kv_heads, seq_kv, head_dim], K's or V's layout) with each head's rows in k_order's
+// order (QuantizedHost::k_order): row j of a head is x's row j rounded down to its 128-key block
+// plus k_order[j].
+std::vector<float> keys_in_order(const AttnDims& dims, const std::vector<uint8_t>& k_order, const std::vector<float>& x);
 
 // Analytic storage of the INT8 kernels' inputs (what QuantizedHost::bytes() would be):
 // int8-fa stores INT8 Q/K/V + scales (+ k_mean); int8-qk stores INT8 Q/K + scales (+ k_mean)

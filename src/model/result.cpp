@@ -4,7 +4,7 @@ namespace int8attn {
 
 std::string to_string(const KernelQuantization& q) {
   return "kv_block " + std::to_string(q.kv_block) + ", v_block " + std::to_string(q.v_block) +
-         (q.k_per_thread ? ", K per thread" : "");
+         (q.k_per_thread ? ", K per thread" : "") + (q.k_grouped ? ", K grouped" : "");
 }
 
 KernelResult status_result(const std::string& kernel, KernelStatus status, const std::string& reason) {

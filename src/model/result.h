@@ -115,6 +115,7 @@ struct KernelQuantization {
   int64_t kv_block = 0;
   int64_t v_block = 0;
   bool k_per_thread = false;
+  bool k_grouped = false;  // K per group of 8 keys led by each block's largest (common/k_groups.h)
   bool operator==(const KernelQuantization&) const = default;
 };
 // "kv_block 128, v_block 128" (", K per thread"), as the views, profile and compare print it.

@@ -218,6 +218,7 @@ void fields(auto& v, Is<KernelQuantization> auto& q) {
   v.required("kv_block", q.kv_block);
   v.required("v_block", q.v_block);
   v.optional("k_per_thread", q.k_per_thread);  // written when true; additive
+  v.optional("k_grouped", q.k_grouped);        // written when true; additive (s73)
 }
 
 void fields(auto& v, Is<KernelResult> auto& k) {

@@ -70,10 +70,11 @@ std::string note(const KernelResult& k) {
   if (k.fallback) parts.insert(parts.end(), k.fallback->reasons.begin(), k.fallback->reasons.end());
   if (k.fp8_verdict) parts.insert(parts.end(), k.fp8_verdict->reasons.begin(), k.fp8_verdict->reasons.end());
   // An INT8 kernel that ran other blocks than 64 keys with V per channel ("auto" on Hopper), or
-  // K per thread group: said, since its numbers are not those of the same kernel on another
+  // K per thread group or grouped: said, since its numbers are not those of the same kernel on another
   // device, length or option.
   if (k.quantization &&
-      (k.quantization->kv_block != kGpuKvBlock || k.quantization->v_block != 0 || k.quantization->k_per_thread)) {
+      (k.quantization->kv_block != kGpuKvBlock || k.quantization->v_block != 0 || k.quantization->k_per_thread ||
+       k.quantization->k_grouped)) {
     parts.push_back(to_string(*k.quantization));
   }
   return fmt::format("{}", fmt::join(parts, "; "));

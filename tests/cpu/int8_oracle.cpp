@@ -101,6 +101,93 @@ void quantize_thread_key_groups(const float* x, int64_t seq, int64_t d, int8_t* 
     }
 }
 
+// Grouped K scales (KGranularity::Grouped), restated from common/k_groups.h's description: each
+// full block of 128 keys is ranked by its keys' amax (largest first, equal ones by position); the
+// block's sizes are level = rint(amax · (127 / the largest amax)); for L = 0 .. 16 leaders the
+// ranks are dealt: rank i < L leads group i, then the led groups from L - 1 down to 0 take 7 ranks
+// each in turn, then the free groups from 15 down to L take 8 each; the block takes the L with the
+// smallest Σ_g (largest level in g)² · Σ_{j in g} level_j⁶ (the fewest on a tie). The s-th of a
+// group's ranks sits at the column of slot s of group g: quad thread g / 4's pair 2(g/4), +1 of
+// n-tile 4(g % 4) + s / 2, i.e. 8 · that n-tile + 2(g/4) + s % 2. A partial last block keeps its
+// order, column c in group 4((c mod 8) div 2) + c div 32. Each key is coded with its group's
+// largest amax; order[column] = the key's offset in its block.
+std::vector<std::vector<int>> dealt_groups(int leaders) {
+  std::vector<std::vector<int>> groups(16);
+  int rank = 0;
+  for (int g = 0; g < leaders; ++g) groups[g].push_back(rank++);
+  for (int g = leaders - 1; g >= 0; --g)
+    while (groups[g].size() < 8) groups[g].push_back(rank++);
+  for (int g = 15; g >= leaders; --g)
+    while (groups[g].size() < 8) groups[g].push_back(rank++);
+  return groups;
+}
+
+void quantize_grouped_keys(const float* x, int64_t seq, int64_t d, int8_t* codes, float* scales, uint8_t* order) {
+  std::vector<float> amax(seq, 0.f);
+  for (int64_t j = 0; j < seq; ++j)
+    for (int64_t c = 0; c < d; ++c) amax[j] = std::max(amax[j], std::fabs(x[j * d + c]));
+  for (int64_t block = 0; block < seq; block += 128) {
+    const int64_t keys = std::min<int64_t>(128, seq - block);
+    std::vector<std::vector<int64_t>> members(16);  // each group's keys (offsets), slot order
+    if (keys < 128) {
+      for (int64_t c = 0; c < keys; ++c) order[block + c] = static_cast<uint8_t>(c);
+    } else {
+      std::vector<int64_t> by_rank(128);
+      for (int64_t j = 0; j < 128; ++j) by_rank[j] = j;
+      std::stable_sort(by_rank.begin(), by_rank.end(),
+                       [&](int64_t a, int64_t b) { return amax[block + a] > amax[block + b]; });
+      std::vector<unsigned __int128> level(128);
+      for (int64_t r = 0; r < 128; ++r) {
+        const float top = amax[block + by_rank[0]];
+        level[r] = amax[block + by_rank[r]] == top ? 127u
+                                                   : static_cast<unsigned>(std::nearbyint(amax[block + by_rank[r]] * (127.f / top)));
+      }
+      int best = -1;
+      unsigned __int128 best_cost = 0;
+      for (int leaders = 0; leaders <= 16; ++leaders) {
+        unsigned __int128 cost = 0;
+        for (const std::vector<int>& g : dealt_groups(leaders)) {
+          unsigned __int128 top = 0, sum = 0;
+          for (const int r : g) {
+            top = std::max(top, level[r]);
+            sum += level[r] * level[r] * level[r] * level[r] * level[r] * level[r];
+          }
+          cost += top * top * sum;
+        }
+        if (best < 0 || cost < best_cost) best = leaders, best_cost = cost;
+      }
+      const std::vector<std::vector<int>> groups = dealt_groups(best);
+      for (int g = 0; g < 16; ++g)
+        for (int s = 0; s < 8; ++s) {
+          const int64_t column = 8 * (4 * (g % 4) + s / 2) + 2 * (g / 4) + s % 2;
+          order[block + column] = static_cast<uint8_t>(by_rank[groups[g][s]]);
+        }
+    }
+    for (int64_t c = 0; c < keys; ++c) members[4 * ((c % 8) / 2) + c / 32].push_back(c);
+    for (const std::vector<int64_t>& g : members) {
+      float top = 0.f;
+      for (const int64_t c : g) top = std::max(top, amax[block + order[block + c]]);
+      for (const int64_t c : g) {
+        const float* row = x + (block + order[block + c]) * d;
+        for (int64_t e = 0; e < d; ++e) codes[(block + c) * d + e] = int8_code(row[e], multiplier_of(top, Tensor::K));
+        scales[block + c] = top / 127.f;
+      }
+    }
+  }
+}
+
+// The `seq` rows (d values each) of kv slab bkv at x in the order grouped K put its keys
+// (qz.k_order; unchanged without it).
+std::vector<float> keys_as_ordered(const Quantized& qz, int64_t bkv, const float* x, int64_t seq, int64_t d) {
+  std::vector<float> rows(x, x + seq * d);
+  if (qz.k_order.empty()) return rows;
+  for (int64_t j = 0; j < seq; ++j) {
+    const int64_t key = j / 128 * 128 + qz.k_order[bkv * seq + j];
+    for (int64_t c = 0; c < d; ++c) rows[j * d + c] = x[key * d + c];
+  }
+  return rows;
+}
+
 // Mean of each channel over the slab's sampled tokens as documented: every token of a slab of up
 // to 128; else one token from each 128th of it, [i·seq/128, (i+1)·seq/128), at offset
 // hash(i) mod its width (hash: i times 0x9E3779B1 in 32 bits, shifted right by 8; hash(0) = 0, so
@@ -197,7 +284,7 @@ RowSums int8_fa_row(const RowInputs& row, const QuantConfig& cfg, const int8_t* 
       for (int64_t c = 0; c < d; ++c) pv[c] += code * v8[j * d + c];
     }
     const bool half_pairs =
-        row.kv_block == 128 && cfg.k_granularity == KGranularity::PerThread && !cfg.l_from_quantized_p;
+        row.kv_block == 128 && cfg.k_granularity != KGranularity::AsQ && !cfg.l_from_quantized_p;
     if (half_pairs) l_block = half_pair_l(t_block) / levels;
     const float* block_scale = cfg.v_block > 0 ? v_scale + (j0 / cfg.v_block) * d : nullptr;
     for (int64_t c = 0; c < d; ++c) {
@@ -283,17 +370,22 @@ Quantized quantize(const AttnDims& dims, const QuantConfig& cfg, const std::vect
     }
     const std::vector<float> rows =
         quantizer_input(k.data() + at, cfg.smooth_k ? mean.data() : nullptr, dims.seq_kv, d, rotate);
-    if (cfg.k_granularity == KGranularity::PerThread) {
+    if (cfg.k_granularity == KGranularity::Grouped) {
+      out.k_order.resize(dims.batch * dims.kv_heads * dims.seq_kv);
+      quantize_grouped_keys(rows.data(), dims.seq_kv, d, out.k8.data() + at, out.k_scale.data() + bkv * k_groups,
+                            out.k_order.data() + bkv * dims.seq_kv);
+    } else if (cfg.k_granularity == KGranularity::PerThread) {
       quantize_thread_key_groups(rows.data(), dims.seq_kv, d, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
     } else {
       quantize_token_groups(rows.data(), dims.seq_kv, d, group, Tensor::K, out.k8.data() + at, out.k_scale.data() + bkv * k_groups);
     }
+    const std::vector<float> v_rows = keys_as_ordered(out, bkv, v.data() + at, dims.seq_kv, d);
     for (int64_t b = 0; b < v_blocks; ++b) {  // V: one scale per channel of each V block
       const int64_t j0 = b * v_block_keys, j1 = std::min(dims.seq_kv, j0 + v_block_keys);
       for (int64_t c = 0; c < d; ++c) {
         float amax = 0.f;
-        for (int64_t j = j0; j < j1; ++j) amax = std::max(amax, std::fabs(v[at + j * d + c]));
-        for (int64_t j = j0; j < j1; ++j) out.v8[at + j * d + c] = int8_code(v[at + j * d + c], multiplier_of(amax, Tensor::K));
+        for (int64_t j = j0; j < j1; ++j) amax = std::max(amax, std::fabs(v_rows[j * d + c]));
+        for (int64_t j = j0; j < j1; ++j) out.v8[at + j * d + c] = int8_code(v_rows[j * d + c], multiplier_of(amax, Tensor::K));
         out.v_scale[(bkv * v_blocks + b) * d + c] = amax / 127.f;
       }
     }
@@ -318,6 +410,10 @@ Output attention(const AttnDims& dims, const QuantConfig& cfg, const Quantized& 
   const int64_t group_size = dims.heads / dims.kv_heads;
   const int64_t v_blocks = v_block_count(dims.seq_kv, cfg);
   Output out{std::vector<double>(dims.q_elements(), 0.0), std::vector<double>(dims.q_elements(), 0.0)};
+  std::vector<std::vector<float>> v_ordered;  // int8-qk's FP16 V, rows as K's
+  if (variant == Variant::Int8Qk)
+    for (int64_t bkv = 0; bkv < dims.batch * dims.kv_heads; ++bkv)
+      v_ordered.push_back(keys_as_ordered(qz, bkv, v_fp16.data() + bkv * dims.seq_kv * d, dims.seq_kv, d));
   for (int64_t b = 0; b < dims.batch; ++b)
     for (int64_t h = 0; h < dims.heads; ++h) {
       const int64_t bh = b * dims.heads + h;
@@ -330,8 +426,16 @@ Output attention(const AttnDims& dims, const QuantConfig& cfg, const Quantized& 
         if (visible == 0) continue;  // no key: zeros
         const int8_t* q8 = qz.q8.data() + (bh * dims.seq_q + i) * d;
         const float q_scale = qz.q_scale[bh * q_groups + i / group];
-        RowInputs row{std::vector<float>(visible), d, cfg.kv_block};
-        for (int64_t j = 0; j < visible; ++j) {
+        // Grouped K: the rows up to the end of the last visible key's block, a row masked (its
+        // p 0) where the key it holds is not visible.
+        const bool ordered = !qz.k_order.empty();
+        const int64_t rows = ordered ? std::min(dims.seq_kv, (visible + 127) / 128 * 128) : visible;
+        RowInputs row{std::vector<float>(rows), d, cfg.kv_block};
+        for (int64_t j = 0; j < rows; ++j) {
+          if (ordered && j / 128 * 128 + qz.k_order[bkv * dims.seq_kv + j] >= visible) {
+            row.s[j] = -INFINITY;
+            continue;
+          }
           int64_t dot = 0;
           for (int64_t c = 0; c < d; ++c) dot += int64_t{q8[c]} * k8[j * d + c];
           row.s[j] = static_cast<float>(dot) * (q_scale * qz.k_scale[bkv * k_groups + j / group]);
@@ -339,7 +443,7 @@ Output attention(const AttnDims& dims, const QuantConfig& cfg, const Quantized& 
         const bool full = variant == Variant::Int8Fa;
         const RowSums sums = full ? int8_fa_row(row, cfg, qz.v8.data() + bkv * dims.seq_kv * d,
                                                 qz.v_scale.data() + bkv * v_blocks * d)
-                                  : int8_qk_row(row, cfg, v_fp16.data() + bkv * dims.seq_kv * d);
+                                  : int8_qk_row(row, cfg, v_ordered[bkv].data());
         const double per_block_keys = full ? 0.0 : static_cast<double>(cfg.kv_block);
         const double per_block_ops = full && cfg.v_block > 0 ? 5.0 : 4.0;  // + the V block's scale product
         const double k_acc = (per_block_keys + per_block_ops * sums.blocks + 4.0) * kFp32Unit;

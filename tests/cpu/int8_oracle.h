@@ -34,6 +34,8 @@ struct Quantized {
   std::vector<float> v_scale;      // [b, kvh, V blocks, d]: one V block (a scale per channel over all
                                    // keys) unless cfg.v_block, then one per v_block keys
   std::vector<float> k_mean;       // [b, kvh, d]; empty without smoothing
+  std::vector<uint8_t> k_order;    // [b, kvh, skv]: grouped K's offset in its 128-key block of the key
+                                   // each K / V row holds; empty unless grouped
 };
 
 // x·H for one row of d values (d a power of two), H the unnormalised Sylvester Hadamard

@@ -150,6 +150,15 @@ INSTANTIATE_TEST_SUITE_P(
                   minimal_config("", R"(, "quantization": {"kv_block": 64, "v_block": 96})"), "quantization.v_block"},
         BadConfig{"negative_v_block", minimal_config("", R"(, "quantization": {"v_block": -64})"),
                   "quantization.v_block"},
+        BadConfig{"grouped_k_with_per_block_q",
+                  minimal_config("", R"(, "quantization": {"qk_granularity": "per-block", "k_granularity": "grouped"})"),
+                  "quantization.k_granularity"},
+        BadConfig{"grouped_k_with_64_key_blocks",
+                  minimal_config("", R"(, "quantization": {"k_granularity": "grouped", "kv_block": 64})"),
+                  "quantization.kv_block"},
+        BadConfig{"grouped_k_with_the_default_kv_block",
+                  minimal_config("", R"(, "quantization": {"k_granularity": "grouped", "v_block": 0})"),
+                  "quantization.k_granularity"},
         BadConfig{"bad_exclude_type", minimal_config("", R"(, "exclude": [{"causal": 1}])"), "exclude[0].causal"},
         BadConfig{"empty_exclude_rule", minimal_config("", R"(, "exclude": [{}])"), "exclude[0]"},
         BadConfig{"everything_excluded", minimal_config("", R"(, "exclude": [{"head_dim": 64}])"), "exclude"},
@@ -464,7 +473,9 @@ TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
     for (const BenchCase& c : config.cases) seen.insert(c.rotation == QkRotation::Hadamard ? "hadamard" : "no rotation");
     const QuantConfig q = config.settings.quant;
     seen.insert(q.qk_granularity == QkGranularity::PerBlock ? "per-block" : "per-token");
-    seen.insert(q.k_granularity == KGranularity::PerThread ? "K per-thread" : "K as Q");
+    seen.insert(q.k_granularity == KGranularity::PerThread ? "K per-thread"
+                : q.k_granularity == KGranularity::Grouped ? "K grouped"
+                                                           : "K as Q");
     seen.insert(q.smooth_k ? "smooth" : "no smoothing");
     seen.insert(q.p_quant == PQuant::U8x255 ? "u8x255" : "s8x127");
     seen.insert(q.l_from_quantized_p ? "l quantized" : "l exact");
@@ -473,7 +484,7 @@ TEST(ShippedConfigs, CpuGateConfigsCoverEveryQuantizationOption) {
     seen.insert(q.v_block == 0 ? "V per channel" : "V per block");
   }
   EXPECT_GE(gate_configs, 3);
-  for (const char* value : {"per-token", "per-block", "K as Q", "K per-thread", "smooth", "no smoothing", "u8x255", "s8x127", "l quantized",
+  for (const char* value : {"per-token", "per-block", "K as Q", "K per-thread", "K grouped", "smooth", "no smoothing", "u8x255", "s8x127", "l quantized",
                             "l exact", "kv_block 64", "another kv_block", "qk_block 64", "qk_block 128",
                             "no rotation", "hadamard", "V per channel", "V per block"}) {
     EXPECT_TRUE(seen.count(value)) << "no CPU gate config has " << value;

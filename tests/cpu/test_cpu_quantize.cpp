@@ -1,10 +1,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <set>
 
 #include <gtest/gtest.h>
 
 #include "common/half.h"
+#include "common/k_groups.h"
 #include "common/numerics.h"
 #include "src/cpu/quantize.h"
 #include "test_cpu_util.h"
@@ -174,6 +176,123 @@ TEST(CpuQuantize, StorageBytesMatchTheQuantizedBuffers) {
               int8_qk_tensor_bytes(dims, cfg));
   }
   EXPECT_LT(int8_full_tensor_bytes(dims, QuantConfig{}), fp16_tensor_bytes(dims) * 0.6);
+}
+
+// common/k_groups.h: for every leader count the ranks fill the 16 groups' 8 slots once each, the
+// columns of (group, slot) are the block's 128 once each with the groups a thread's n-tile
+// quarters, leaders lead, and the smallest leader's group takes the largest run.
+TEST(KGroups, PlacesAndColumnsAreBijections) {
+  for (int leaders = 0; leaders <= kKGroups; ++leaders) {
+    std::set<int> places;
+    for (int rank = 0; rank < kKGroupSpan; ++rank) {
+      const KGroupPlace p = k_group_place(rank, leaders);
+      ASSERT_TRUE(p.group >= 0 && p.group < kKGroups && p.slot >= 0 && p.slot < kKGroupKeys) << rank;
+      places.insert(p.group * kKGroupKeys + p.slot);
+      if (rank < leaders) EXPECT_EQ(p.slot, 0) << "leader " << rank;
+    }
+    EXPECT_EQ(places.size(), size_t{kKGroupSpan}) << leaders << " leaders";
+    if (leaders > 0) EXPECT_EQ(k_group_place(leaders, leaders).group, leaders - 1);
+    if (leaders < kKGroups) EXPECT_EQ(k_group_place(kKGroupSpan - 1, leaders).group, leaders);
+  }
+  std::set<int> columns;
+  for (int g = 0; g < kKGroups; ++g)
+    for (int slot = 0; slot < kKGroupKeys; ++slot) {
+      const int c = k_group_column(g, slot);
+      columns.insert(c);
+      EXPECT_EQ(k_group_of_column(c), g);
+      EXPECT_EQ((c % 8) / 2, g / 4) << "the quad thread's pair of each n-tile";
+      EXPECT_EQ(c / 32, g % 4) << "the thread's n-tile quarter";
+    }
+  EXPECT_EQ(columns.size(), size_t{kKGroupSpan});
+}
+
+// The proxy: a flat block takes no leaders (a tie takes the fewest), and so does one loud key
+// (one leader's group is the ranked layout's first: the same cost) or four equal ones (they
+// share a scale at no loss); loud keys of different sizes lead groups of their own (the values
+// as research/k_scale_granularity.py's proxy_grouped_int gives them). The cost of 16 groups of
+// the largest levels stays below 2^63.
+TEST(KGroups, LeadersFollowTheBlocksTail) {
+  uint8_t levels[kKGroupSpan];
+  std::fill(levels, levels + kKGroupSpan, uint8_t{127});
+  EXPECT_EQ(k_group_leaders(levels), 0);
+  EXPECT_LT(k_group_cost(levels, kKGroups), uint64_t{1} << 63);
+  std::fill(levels, levels + kKGroupSpan, uint8_t{40});
+  levels[0] = 127;
+  EXPECT_EQ(k_group_cost(levels, 0), k_group_cost(levels, 1));
+  EXPECT_EQ(k_group_leaders(levels), 0);
+  for (int r = 0; r < 4; ++r) levels[r] = 127;
+  EXPECT_EQ(k_group_leaders(levels), 0);
+  std::fill(levels, levels + kKGroupSpan, uint8_t{20});
+  levels[0] = 127, levels[1] = 60;
+  EXPECT_EQ(k_group_leaders(levels), 2);
+  EXPECT_EQ(k_group_cost(levels, 2), uint64_t{67854901633018881});
+  std::fill(levels, levels + kKGroupSpan, uint8_t{10});
+  levels[0] = 127, levels[1] = 90, levels[2] = 60, levels[3] = 40;
+  EXPECT_EQ(k_group_leaders(levels), 4);
+  EXPECT_EQ(k_group_level(2.f, 4.f), 64);  // rint(63.5): ties to even
+  EXPECT_EQ(k_group_level(4.f, 4.f), 127);
+  EXPECT_EQ(k_group_level(0.f, 0.f), 127);
+  EXPECT_EQ(k_group_level(1.f, INFINITY), 0);
+}
+
+// KGranularity::Grouped: k_order is each full block's permutation (the partial last block's
+// identity), K's and V's rows are the keys it names, every column's scale is its group's largest
+// amax / 127 (so each group's largest element codes to ±127), and the block's loudest key leads.
+TEST(CpuQuantizeK, GroupedKeysArePermutedWithTheirGroupsScale) {
+  const AttnDims dims = make_dims(1, 2, 2, 16, 300, 64, false);
+  InputSpec spec = make_input(Distribution::OutlierScale, 5);
+  spec.outlier_magnitude = 20, spec.outlier_channels = 4;
+  const host::HostQKV in = host::generate_inputs(dims, spec);
+  QuantConfig cfg;
+  cfg.k_granularity = KGranularity::Grouped, cfg.kv_block = 128, cfg.v_block = 128, cfg.smooth_k = false;
+  const QuantizedHost qh = quantize_qkv_host(dims, cfg, in.q, in.k, in.v, true);
+  const QuantizedHost plain = quantize_qkv_host(dims, QuantConfig{}, in.q, in.k, in.v, true);
+  const int64_t d = dims.head_dim, seq = dims.seq_kv;
+  ASSERT_EQ(qh.k_order.size(), static_cast<size_t>(2 * seq));
+  EXPECT_EQ(qh.bytes(), int8_full_tensor_bytes(dims, cfg));
+  int led_blocks = 0;
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t block = 0; block < seq; block += kKGroupSpan) {
+      const int64_t keys = std::min<int64_t>(kKGroupSpan, seq - block);
+      std::set<int> offsets;
+      float group_amax[kKGroups] = {};
+      std::vector<float> amax(keys, 0.f);
+      for (int64_t c = 0; c < keys; ++c) {
+        const int offset = qh.k_order[h * seq + block + c];
+        offsets.insert(offset);
+        if (keys < kKGroupSpan) EXPECT_EQ(offset, c) << "the partial block keeps its order";
+        const float* k_row = in.k.data() + (h * seq + block + offset) * d;
+        for (int64_t e = 0; e < d; ++e) amax[c] = std::max(amax[c], std::fabs(k_row[e]));
+        float& g = group_amax[k_group_of_column(static_cast<int>(c))];
+        g = std::max(g, amax[c]);
+        // V's row c is the key's: V per 128 keys codes it with the block's channel scales.
+        for (int64_t e = 0; e < d; ++e) {
+          const float v = in.v[(h * seq + block + offset) * d + e];
+          const float scale = qh.v_scale[(h * ((seq + 127) / 128) + block / 128) * d + e];
+          ASSERT_LE(std::fabs(v - qh.v8[(h * seq + block + c) * d + e] * scale), scale * 0.5f * (1 + 1e-5f));
+        }
+      }
+      EXPECT_EQ(offsets.size(), static_cast<size_t>(keys)) << "a permutation of the block";
+      int max_code[kKGroups] = {};
+      for (int64_t c = 0; c < keys; ++c) {
+        const int g = k_group_of_column(static_cast<int>(c));
+        EXPECT_EQ(qh.k_scale[h * seq + block + c], int8_scale(group_amax[g])) << "column " << c;
+        for (int64_t e = 0; e < d; ++e)
+          max_code[g] = std::max(max_code[g], std::abs(int{qh.k8[(h * seq + block + c) * d + e]}));
+      }
+      for (int g = 0; g < kKGroups; ++g)
+        if (group_amax[g] > 0) EXPECT_EQ(max_code[g], 127) << "group " << g;
+      if (keys < kKGroupSpan) continue;
+      // The loudest key sits at slot 0 of group 0 (it leads) or of group 15 (no leaders: the
+      // ranked layout's first run).
+      const int64_t loudest = std::max_element(amax.begin(), amax.end()) - amax.begin();
+      const int loudest_group = k_group_of_column(static_cast<int>(loudest));
+      EXPECT_EQ(k_group_column(loudest_group, 0), loudest);
+      EXPECT_TRUE(loudest_group == 0 || loudest_group == kKGroups - 1) << loudest_group;
+      led_blocks += loudest_group == 0;
+    }
+  EXPECT_GT(led_blocks, 0) << "outlier-scale keys give some block a leader";
+  EXPECT_EQ(qh.q8, plain.q8);  // Q as before
 }
 
 TEST(CpuInputs, GeneratedValuesAreHalfRoundedAndOutliersOnlyInK) {

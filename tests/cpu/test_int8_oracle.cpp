@@ -121,6 +121,7 @@ Agreement agreement(const std::vector<float>& got, const oracle::Output& want, i
 std::string option_name(const QuantConfig& c) {
   std::string name = c.qk_granularity == QkGranularity::PerBlock ? "PerBlock" + std::to_string(c.qk_block) : "PerToken";
   if (c.k_granularity == KGranularity::PerThread) name += "_KPerThread";
+  if (c.k_granularity == KGranularity::Grouped) name += "_KGrouped";
   name += c.smooth_k ? "_Smooth" : "_NoSmooth";
   name += c.p_quant == PQuant::U8x255 ? "_PU8" : "_PS8";
   name += c.l_from_quantized_p ? "_LQuantized" : "_LExact";
@@ -163,6 +164,21 @@ std::vector<QuantConfig> every_option() {
           c.v_block = v_blocks ? kv_block : 0;
           all.push_back(c);
         }
+  // Grouped K (per-token Q, 128-key blocks only): with and without smoothing and the rotation, V
+  // per channel and per block, and once each with P as INT8 and l from P's codes.
+  for (const bool smooth : {true, false})
+    for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
+      for (const int variant : {0, 1, 2, 3}) {  // V per channel; V per block; + INT8 P; + l from codes
+        QuantConfig c;
+        c.k_granularity = KGranularity::Grouped;
+        c.smooth_k = smooth;
+        c.kv_block = 128;
+        c.rotation = rotation;
+        c.v_block = variant == 0 ? 0 : 128;
+        if (variant == 2) c.p_quant = PQuant::S8x127;
+        c.l_from_quantized_p = variant == 3;
+        all.push_back(c);
+      }
   return all;
 }
 
@@ -181,6 +197,7 @@ TEST_P(EmulationVsOracle, QuantizedInputsAreIdentical) {
     EXPECT_EQ(emu.k_scale, want.k_scale) << shape.what;
     EXPECT_EQ(emu.v_scale, want.v_scale) << shape.what;
     EXPECT_EQ(emu.k_mean, want.k_mean) << shape.what;
+    EXPECT_EQ(emu.k_order, want.k_order) << shape.what;
   }
 }
 

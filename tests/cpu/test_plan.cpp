@@ -321,6 +321,30 @@ TEST(Plan, HeadDim256RunsInt8FaAloneWithSixtyFourKeyBlocks) {
   EXPECT_NE(find_kernel("int8-qk")->support_rules().find("head_dim: 64, 128"), std::string::npos);
 }
 
+// Grouped K (k_granularity "grouped") has no GPU kernels yet: both INT8 kernels are skipped on a
+// GPU with the reason, and the CPU backend runs them with the 128-key blocks "auto" takes for it
+// (K grouped said in the quantization it records).
+TEST(Plan, GroupedKRunsOnTheCpuBackendAloneWithOneHundredTwentyEightKeyBlocks) {
+  const SweepConfig config = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [512], "head_dim": [128]}, "quantization": {"k_granularity": "grouped"}})",
+      "grouped.json");
+  const HopperCapsBackend hopper;
+  const auto cpu = make_cpu_backend(config.settings.cpu);
+  int int8_kernels = 0;
+  for (const KernelPlan& k : plan_case(config.cases[0], hopper, config.settings)) {
+    if (k.kernel != "int8-fa" && k.kernel != "int8-qk") continue;
+    ++int8_kernels;
+    EXPECT_EQ(k.skip_reason, "quantization: k_granularity \"grouped\" has no GPU kernels yet; the CPU backend "
+                             "emulates it") << k.kernel;
+  }
+  EXPECT_EQ(int8_kernels, 2);
+  for (const KernelPlan& k : plan_case(config.cases[0], *cpu, config.settings)) {
+    if (k.kernel != "int8-fa" && k.kernel != "int8-qk") continue;
+    EXPECT_TRUE(k.runs()) << k.kernel << ": " << k.skip_reason;
+    EXPECT_EQ(k.quantization, (KernelQuantization{kGpuWideKvBlock, kGpuWideKvBlock, false, true})) << k.kernel;
+  }
+}
+
 TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {
   SweepConfig config = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128]}, "quantization": {"kv_block": 128}})", "kv.json");

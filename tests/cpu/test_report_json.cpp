@@ -155,6 +155,7 @@ Report make_every_field_report() {
   k.speedup = 1.7320508075688772;
   k.fp8_verdict = Fp8Verdict{Fp8Decision::Fp16, {"accuracy: rel_l2 0.06 > max_rel_l2 0.05"}};
   k.quantization = KernelQuantization{128, 128, true};  // k_per_thread written when true
+  r.cases[1].kernels[0].quantization = KernelQuantization{128, 128, false, true};  // k_grouped too
   k.quantize_latency->raw_ms = {0.125, 0.25};
   k.latency->sm_clock = SmClockStats{1755.5, 1620.25, k.latency->samples};
   k.quantize_latency->sm_clock = SmClockStats{1980, 1965.5, 1};
