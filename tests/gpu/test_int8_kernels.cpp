@@ -369,6 +369,30 @@ TEST(GpuInt8Kernels, QuantizerAtHeadDim256MatchesHost) {
             cudaErrorNotSupported);
 }
 
+// Grouped K (KGranularity::Grouped) has no GPU quantizer or kernel yet (s73: the CPU contract
+// first): the quantizer and both INT8 attention entry points refuse it rather than read its
+// permuted blocks as per-token K.
+TEST(GpuInt8Kernels, GroupedKIsRefusedUntilItsKernelsExist) {
+  SKIP_WITHOUT_DEVICE();
+  const AttnDims dims = make_dims(1, 2, 2, 64, 300, 128, false);
+  QuantConfig plain;
+  plain.kv_block = plain.v_block = static_cast<int32_t>(kernels::kKvPad);
+  DeviceProblem prob(dims, plain, normal_input(37));
+  prob.quantize();
+  QuantConfig grouped = plain;
+  grouped.k_granularity = KGranularity::Grouped;
+  EXPECT_EQ(kernels::quantize_qkv(dims, grouped, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(), true,
+                                  prob.qkv, nullptr),
+            cudaErrorNotSupported);
+  EXPECT_EQ(kernels::int8_flash_attention(dims, grouped, prob.qkv, prob.out.as<__half>(), nullptr),
+            cudaErrorNotSupported);
+  QuantConfig qk = grouped;
+  qk.kv_block = kGpuKvBlock, qk.v_block = 0;
+  EXPECT_EQ(kernels::int8qk_flash_attention(dims, qk, prob.qkv, prob.v.as<__half>(), prob.out.as<__half>(), nullptr),
+            cudaErrorNotSupported);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+}
+
 // Selects int8-fa's kernel for the scope (FusedTuning::wgmma: -1 the library's choice, which
 // is the wgmma kernel at head_dim 128 on Hopper; 0 the mma.sync kernel; FusedTuning::ws: 1 the
 // warp-specialized Hopper kernel).
