@@ -438,7 +438,7 @@ struct WarpTile {
     return raw ? static_cast<float>(static_cast<int32_t>(acc)) : __int_as_float(static_cast<int32_t>(acc)) - kMagic;
   }
   // x = float(acc), the INT32 scores unscaled (per-thread K groups: the thread's one K scale
-  // goes into the row max and the exponent's factor instead: block_max_thread_scaled).
+  // goes into the row max and the exponent's factor instead: block_max_group_scaled).
   static __device__ __forceinline__ void raw_scores(const uint32_t* acc, float (&x)[S::kNTilesS][4]) {
 #pragma unroll
     for (int n = 0; n < S::kNTilesS; ++n)
@@ -499,22 +499,49 @@ struct WarpTile {
   __device__ __forceinline__ void block_max(const float (&x)[S::kNTilesS][4], float (&bmax)[2]) const {
     block_max_of<false>(x, 1.f, bmax);
   }
-  // block_max() of x = the raw INT32 scores (raw_scores) with this thread's K scale k_thread
-  // (> 0; per-thread K groups, attn_types.h k_thread_group): applied to the thread's max before
-  // the quad's shuffles, whose four threads hold four groups.
-  __device__ __forceinline__ void block_max_thread_scaled(const float (&x)[S::kNTilesS][4], float k_thread,
-                                                          float (&bmax)[2]) const {
-    block_max_of<true>(x, k_thread, bmax);
+  // block_max() of x = the raw INT32 scores (raw_scores), the thread's keys in G groups of its
+  // n-tiles (G = 1: per-thread K, attn_types.h k_thread_group; G = 4: its n-tile quarters,
+  // grouped K, common/k_groups.h), k_group[g] > 0 the scale of group g: applied to each group's
+  // max before their max and the quad's shuffles, whose four threads hold the row's other keys.
+  // A masked key's -inf stays -inf: each scale is at least FLT_MIN.
+  template <int G>
+  __device__ __forceinline__ void block_max_group_scaled(const float (&x)[S::kNTilesS][4], const float (&k_group)[G],
+                                                         float (&bmax)[2]) const {
+    if constexpr (G == 1) {
+      block_max_of<true>(x, k_group[0], bmax);
+    } else {
+      constexpr int kGroupTiles = S::kNTilesS / G;
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        float xmax = -INFINITY;
+#pragma unroll
+        for (int g = 0; g < G; ++g) {
+          float group_max = -INFINITY;
+#pragma unroll
+          for (int n = g * kGroupTiles; n < (g + 1) * kGroupTiles; ++n)
+            group_max = fmaxf(group_max, fmaxf(x[n][2 * r], x[n][2 * r + 1]));
+          xmax = fmaxf(xmax, group_max * k_group[g]);
+        }
+        finish_block_max(xmax, r, bmax);
+      }
+    }
   }
-  // block_max_thread_scaled() of a block whose keys every row sees (no mask), from the INT32
-  // scores themselves: the thread's max of a row by three-input integer max (VIMNMX3 on sm_90,
-  // 16 a row instead of 31 FMNMX). The same bmax bit for bit: converting to float is exact and
-  // monotonic below 2^24, which a score (at most 127 * 127 * head_dim) stays under.
-  __device__ __forceinline__ void block_max_raw_thread_scaled(const uint32_t* acc, float k_thread,
-                                                              float (&bmax)[2]) const {
+  // block_max_group_scaled() of a block whose keys every row sees (no mask), from the INT32
+  // scores themselves: each group's max of a row by three-input integer max (VIMNMX3 on sm_90,
+  // 16 a row instead of 31 FMNMX at G = 1). The same bmax bit for bit: converting to float is
+  // exact and monotonic below 2^24, which a score (at most 127 * 127 * head_dim) stays under.
+  template <int G>
+  __device__ __forceinline__ void block_max_raw_group_scaled(const uint32_t* acc, const float (&k_group)[G],
+                                                             float (&bmax)[2]) const {
+    constexpr int kGroupTiles = S::kNTilesS / G;
+    static_assert(kGroupTiles * G == S::kNTilesS, "whole n-tiles a group");
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      finish_block_max(static_cast<float>(row_max3_chain(acc, r)) * k_thread, r, bmax);
+      float xmax = static_cast<float>(row_max3_chain(acc, r, 0, kGroupTiles)) * k_group[0];
+#pragma unroll
+      for (int g = 1; g < G; ++g)
+        xmax = fmaxf(xmax, static_cast<float>(row_max3_chain(acc, r, g * kGroupTiles, (g + 1) * kGroupTiles)) * k_group[g]);
+      finish_block_max(xmax, r, bmax);
     }
   }
   // block_max() of scale_scores_offset()'s x, a block whose keys every row sees: the thread's
@@ -549,11 +576,13 @@ struct WarpTile {
     bmax[r] = xmax * q_scale[r];  // q_scale > 0: the max commutes with it
   }
   // The max of row r's values in the S accumulator's layout (element i = 4n + e, row e / 2: i =
-  // 4n + 2r and 4n + 2r + 1), as INT32 from at(i), by a chain of three-input maxima, a pair a link.
-  static __device__ __forceinline__ int32_t row_max3_chain(const uint32_t* acc, int r) {
-    int32_t best = max(static_cast<int32_t>(acc[2 * r]), static_cast<int32_t>(acc[2 * r + 1]));
+  // 4n + 2r and 4n + 2r + 1), as INT32 from at(i), by a chain of three-input maxima, a pair a link
+  // (of the n-tiles [first, end): constants once the callers' loops are unrolled).
+  static __device__ __forceinline__ int32_t row_max3_chain(const uint32_t* acc, int r, int first = 0,
+                                                           int end = S::kNTilesS) {
+    int32_t best = max(static_cast<int32_t>(acc[4 * first + 2 * r]), static_cast<int32_t>(acc[4 * first + 2 * r + 1]));
 #pragma unroll
-    for (int n = 1; n < S::kNTilesS; ++n)
+    for (int n = first + 1; n < end; ++n)
       best = __vimax3_s32(best, static_cast<int32_t>(acc[4 * n + 2 * r]), static_cast<int32_t>(acc[4 * n + 2 * r + 1]));
     return best;
   }
@@ -629,11 +658,11 @@ struct WarpTile {
   // softmax()'s alpha, beta and a division; l is the same up to FP32 rounding.
   // kRowSum false: l is left alone, for add_code_sums once the codes are packed.
   // exp_scale: x's factor in the exponent, q_scale (or times the thread's K scale, per-thread K
-  // groups: block_max_thread_scaled).
-  template <bool kRowSum = true, bool kHalfPairSum = false>
+  // groups: block_max_group_scaled).
+  template <bool kRowSum = true, bool kHalfPairSum = false, class ExpScale>
   __device__ __forceinline__ void softmax_rescaled(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
                                                    PTerms& tp, float (&log2_o_scale)[2],
-                                                   float (&merge_scale)[2], const float (&exp_scale)[2]) {
+                                                   float (&merge_scale)[2], const ExpScale& exp_scale) {
     static_assert(S::kInt8PV, "block-relative P only");
     float shift[2], log2_merge[2];
 #pragma unroll
@@ -655,10 +684,10 @@ struct WarpTile {
 
   // The common end of softmax_rescaled() and softmax_folded(): tp from the shifts, merge_scale
   // from its log2, and (kRowSum) l rescaled with the block's sum added.
-  template <bool kRowSum, bool kHalfPairSum = false>
+  template <bool kRowSum, bool kHalfPairSum = false, class ExpScale>
   __device__ __forceinline__ void rescaled_exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
                                                         const float (&log2_merge)[2], PTerms& tp,
-                                                        float (&merge_scale)[2], const float (&exp_scale)[2]) {
+                                                        float (&merge_scale)[2], const ExpScale& exp_scale) {
     float l_block[2];
     exponentials<kRowSum, kHalfPairSum>(x, shift, tp, l_block, exp_scale);
 #pragma unroll
@@ -676,9 +705,9 @@ struct WarpTile {
   // int8-fa's serial consumer at head_dim 128: 834 SASS a step against 857, 52 spilled bytes
   // against 84, +0.5-1.3% (kernel_bench); at 64 it measured 2-3% slower (docs/perf-log.md s21).
   // kHalfPairSum: l's block terms summed as FP16 pairs (exponentials).
-  template <bool kRowSum = true, bool kHalfPairSum = false>
+  template <bool kRowSum = true, bool kHalfPairSum = false, class ExpScale>
   __device__ __forceinline__ void softmax_folded(const float (&x)[S::kNTilesS][4], const float (&bmax)[2],
-                                                 PTerms& tp, float (&merge_scale)[2], const float (&exp_scale)[2]) {
+                                                 PTerms& tp, float (&merge_scale)[2], const ExpScale& exp_scale) {
     static_assert(S::kInt8PV, "block-relative P only");
     float shift[2], log2_merge[2];
     fold_state(bmax, shift, log2_merge);
@@ -741,15 +770,22 @@ struct WarpTile {
                                                PTerms& tp, float (&l_block)[2]) const {
     exponentials<kRowSum>(x, shift, tp, l_block, q_scale);
   }
-  // The same with exp_scale for q_scale (softmax_rescaled, softmax_folded).
+  // x's factor in the exponent for n-tile n of row r: exp_scale[r], or with the thread's keys in
+  // G groups of its n-tiles (grouped K) exp_scale[n's group][r].
+  static __device__ __forceinline__ float exp_factor(const float (&exp_scale)[2], int, int r) { return exp_scale[r]; }
+  template <int G>
+  static __device__ __forceinline__ float exp_factor(const float (&exp_scale)[G][2], int n, int r) {
+    return exp_scale[n / (S::kNTilesS / G)][r];
+  }
+  // The same with exp_scale for q_scale (softmax_rescaled, softmax_folded; exp_factor).
   // kHalfPairSum (codes through FP16; int8-fa's per-thread-K kernel): l's terms are the FP16
   // pairs the codes are made from, added by HADD2 in four chains a row (n-tiles n = c, c + 4,
   // c + 8, c + 12), the chains as a tree, the pair's two halves once in FP32: 22-25 fewer SASS a
   // step than 62 FADD. numerics.h l_terms_as_half_pairs is the contract and half_pair_block_sum
   // the emulation's same sum.
-  template <bool kRowSum = true, bool kHalfPairSum = false>
+  template <bool kRowSum = true, bool kHalfPairSum = false, class ExpScale>
   __device__ __forceinline__ void exponentials(const float (&x)[S::kNTilesS][4], const float (&shift)[2],
-                                               PTerms& tp, float (&l_block)[2], const float (&exp_scale)[2]) const {
+                                               PTerms& tp, float (&l_block)[2], const ExpScale& exp_scale) const {
     static_assert(!(S::kPCodesFp16 && kLFromQ && kRowSum), "l from the quantized P: add_code_sums, not these terms");
     static_assert(!kHalfPairSum || (S::kPCodesFp16 && kRowSum && S::kNTilesS % kHalfPairChains == 0),
                   "the FP16 row sum adds the codes' FP16 pairs");
@@ -761,7 +797,7 @@ struct WarpTile {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1;
-        tv[e] = fast_exp2(fmaf(x[n][e], exp_scale[r], -shift[r]));
+        tv[e] = fast_exp2(fmaf(x[n][e], exp_factor(exp_scale, n, r), -shift[r]));
         float& term = l_terms[r][2 * n + (e & 1)];
         if constexpr (S::kPCodesFp16) {
           term = tv[e];  // (kLFromQ: add_code_sums sums the codes instead)

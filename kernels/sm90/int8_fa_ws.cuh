@@ -908,10 +908,15 @@ struct WsConsumerRing {
   }
   // Per-thread K groups: this thread's K scale of block blk, which every one of its keys shares
   // (attn_types.h k_thread_group), read from its first key (2t, the group's lowest: if it is
-  // past seq_kv all are, and masked). At least FLT_MIN, so that the row max of masked keys (-inf)
-  // times it stays -inf where the quantizer wrote 0 (padded keys, all-zero groups).
-  __device__ __forceinline__ float k_thread_scale(int blk) const {
-    return fmaxf(k_scales(blk)[2 * (lane % 4)], FLT_MIN);
+  // past seq_kv all are, and masked); or with G groups of a thread's n-tiles (G = 4: grouped K's,
+  // common/k_groups.h) group g's, read from its first key, column 2t of n-tile g * (16 / G). At
+  // least FLT_MIN, so that the row max of masked keys (-inf) times it stays -inf where the
+  // quantizer wrote 0 (padded keys, all-zero groups).
+  template <int G>
+  __device__ __forceinline__ void k_group_scales(int blk, float (&k_group)[G]) const {
+    const float* scales = k_scales(blk) + 2 * (lane % 4);
+#pragma unroll
+    for (int g = 0; g < G; ++g) k_group[g] = fmaxf(scales[g * (W::kKeys / G)], FLT_MIN);
   }
   // The K scales are read before the wait for S, so their shared-memory latency overlaps the
   // product instead of stalling the first multiply (ncu: 6% of all stalls).
@@ -1616,6 +1621,16 @@ __device__ __forceinline__ int64_t ws_walk_serial(const WsParams& p, char* smem,
 // kKThread (QuantConfig::k_granularity per-thread): a thread's keys of a block share one K scale,
 // which goes into its row max and its exponents' factor instead of a multiply a score (802 ->
 // 732 instructions a step at head_dim 128): +6-7% (docs/perf-log.md s22).
+// kKThreadScaleGroups: the K scales a thread's keys of a block have in that step, one a group of
+// its n-tiles: 1 (per-thread K), or 4 (its n-tile quarters: grouped K's step, common/k_groups.h).
+// A tuning build may set INT8ATTN_KT_SCALE_GROUPS 4 to time that step on per-thread K's codes,
+// whose four scales a thread are equal (s73: grouped K has no GPU quantizer yet).
+#ifdef INT8ATTN_KT_SCALE_GROUPS
+inline constexpr int kKThreadScaleGroups = INT8ATTN_KT_SCALE_GROUPS;
+#else
+inline constexpr int kKThreadScaleGroups = 1;
+#endif
+static_assert(kKThreadScaleGroups == 1 || kKThreadScaleGroups == 4, "one K scale a thread, or one an n-tile quarter");
 template <int kD, bool kPU8, bool kLFromQ, bool kKThread>
 __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                                      int lane) {
@@ -1655,25 +1670,28 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     fence_regs(s_acc);
     float merge_scale[2];
     {
-      float x[kKeys / 8][4], bmax[2], exp_scale[2], x_offset[2] = {0.f, 0.f};
+      constexpr int kScaleGroups = kKThread ? kKThreadScaleGroups : 1;
+      float x[kKeys / 8][4], bmax[2], exp_scale[kScaleGroups][2], x_offset[2] = {0.f, 0.f};
       typename decltype(wt)::PTerms tp;
-      if constexpr (kKThread) {  // one K scale for this thread's keys of the block
-        const float k_thread = ring.k_thread_scale(blk);
+      if constexpr (kKThread) {  // one K scale for this thread's keys of the block (or a group of them)
+        float k_group[kScaleGroups];
+        ring.k_group_scales(blk, k_group);
         wt.raw_scores(s_acc, x);
         // Every key seen, at head_dim 128: the max from the INT32 scores (VIMNMX3), +5 to +9% on
         // an H100; at 64 it measured 4-8% slower (docs/perf-log.md s51).
         if constexpr (!decltype(masked)::value && kD == 128) {
-          wt.block_max_raw_thread_scaled(s_acc, k_thread, bmax);
+          wt.block_max_raw_group_scaled(s_acc, k_group, bmax);
         } else {
           if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
-          wt.block_max_thread_scaled(x, k_thread, bmax);
+          wt.block_max_group_scaled(x, k_group, bmax);
         }
         // FLT_MIN at least, so that a masked key's -inf times it stays -inf (the factor is below
         // FP32's normal range only for a group of all-zero keys, whose scores are 0 either way)
-        for (int r = 0; r < 2; ++r) exp_scale[r] = fmaxf(wt.q_scale[r] * k_thread, FLT_MIN);
+        for (int g = 0; g < kScaleGroups; ++g)
+          for (int r = 0; r < 2; ++r) exp_scale[g][r] = fmaxf(wt.q_scale[r] * k_group[g], FLT_MIN);
       } else {
         ring.template load_k_scales<kKScalesEarly>(wt, blk, ks);
-        exp_scale[0] = wt.q_scale[0], exp_scale[1] = wt.q_scale[1];
+        exp_scale[0][0] = wt.q_scale[0], exp_scale[0][1] = wt.q_scale[1];
         // Every key seen, at head_dim 128: the scores less an offset, their max by integer max
         // (VIMNMX3 on the FP32 bits, 766 SASS a step against 792 with FMNMX).
         if constexpr (!decltype(masked)::value && kD == 128) {
@@ -1686,7 +1704,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
         }
       }
       if constexpr (kFoldedState && !kKThread && !decltype(masked)::value)
-        wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale, exp_scale, x_offset);
+        wt.template softmax_folded<!kCodeRowSum>(x, bmax, tp, merge_scale, exp_scale[0], x_offset);
       else if constexpr (kFoldedState)
         wt.template softmax_folded<!kCodeRowSum, kHalfPairSum>(x, bmax, tp, merge_scale, exp_scale);
       else wt.template softmax_rescaled<!kCodeRowSum, kHalfPairSum>(x, bmax, tp, log2_o_scale, merge_scale, exp_scale);
