@@ -76,17 +76,24 @@ I8A_HD int k_group_level(float amax, float amax_max) {
 }
 
 // The proxy of `leaders` leaders over the block's levels in rank order (level_by_rank[r] of
-// the key ranked r), in integers: Σ_g level_max(g)² · Σ_{j in g} level_j⁶ (below 2^63).
+// the key ranked r, non-increasing in r as the amax are), in integers: Σ_g level_max(g)² ·
+// Σ_{j in g} level_j⁶ (below 2^63). Group by group over k_group_place's runs, a group's largest
+// level being its first rank's: no array indexed by a computed group (local memory on the GPU).
 I8A_HD uint64_t k_group_cost(const uint8_t* level_by_rank, int leaders) {
-  uint64_t group_max[kKGroups] = {}, group_sum[kKGroups] = {};
-  for (int rank = 0; rank < kKGroupSpan; ++rank) {
-    const KGroupPlace place = k_group_place(rank, leaders);
-    const uint64_t level = level_by_rank[rank], square = level * level;
-    group_sum[place.group] += square * square * square;
-    if (level > group_max[place.group]) group_max[place.group] = level;
-  }
+  auto pow6 = [](uint64_t level) { return level * level * level * level * level * level; };
   uint64_t cost = 0;
-  for (int g = 0; g < kKGroups; ++g) cost += group_max[g] * group_max[g] * group_sum[g];
+  for (int g = 0; g < kKGroups; ++g) {
+    const bool led = g < leaders;
+    // A led group's run follows the leaders, the smallest leader's first; the free groups' runs
+    // follow every led run, group 15's first.
+    const int first = led ? leaders + (kKGroupKeys - 1) * (leaders - 1 - g)
+                          : kKGroupKeys * leaders + kKGroupKeys * (kKGroups - 1 - g);
+    const int count = led ? kKGroupKeys - 1 : kKGroupKeys;
+    const uint64_t top = level_by_rank[led ? g : first];
+    uint64_t sum = led ? pow6(top) : 0;
+    for (int i = first; i < first + count; ++i) sum += pow6(level_by_rank[i]);
+    cost += top * top * sum;
+  }
   return cost;
 }
 
