@@ -62,6 +62,9 @@ struct QuantizedQKV {
   float* split_partials = nullptr;
   uint32_t* ws_counters = nullptr;
   int64_t split_slots = 0;
+  // Grouped K (KGranularity::Grouped): [kv rows, padded_seq_kv], each K / V row's key's offset in
+  // its 128-key block (common/k_groups.h; the attention's mask reads it); else nullptr.
+  uint8_t* k_order = nullptr;
 };
 
 // Bytes of each buffer of QuantizedQKV for a problem (the harness allocates them). No Q codes
@@ -71,11 +74,12 @@ struct QuantizedSizes {
   size_t q8 = 0, k8 = 0, v8 = 0, q_scale = 0, k_scale = 0, v_scale = 0, k_mean = 0;
   size_t split_partials = 0, ws_counters = 0;
   int64_t split_slots = 0;
+  size_t k_order = 0;
   size_t total() const {
-    return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean + split_partials + ws_counters;
+    return q8 + k8 + v8 + q_scale + k_scale + v_scale + k_mean + split_partials + ws_counters + k_order;
   }
-  std::array<size_t, 9> parts() const {  // field order
-    return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean, split_partials, ws_counters};
+  std::array<size_t, 10> parts() const {  // field order
+    return {q8, k8, v8, q_scale, k_scale, v_scale, k_mean, split_partials, ws_counters, k_order};
   }
 };
 QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, bool quantize_v,
@@ -126,10 +130,14 @@ void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd);
 void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd);
 void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float* padded,
                       float* plain);
+// QuantizedQKV::k_order ([kv rows, padded_seq_kv]) -> [kv rows, seq_kv] (QuantizedHost::k_order).
+void k_order_unpadded(const AttnDims& dims, const uint8_t* padded, uint8_t* plain);
 
 // FP16 Q/K/V -> QuantizedQKV (cfg.v_block 0 or kKvPad, else cudaErrorNotSupported; V only
 // when quantize_v; Q only when quantize_q: skip it where the attention kernel quantizes Q
-// itself, attention_quantizes_q).
+// itself, attention_quantizes_q). Per-thread and grouped K up to kKThreadMaxHeadDim; grouped K
+// (KGranularity::Grouped) writes each block's K and V rows in its permuted order and out.k_order
+// (cudaErrorInvalidValue without that buffer: quantized_sizes gives it for the config).
 cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __half* q,
                          const __half* k, const __half* v, bool quantize_v,
                          const QuantizedQKV& out, cudaStream_t stream, bool quantize_q = true);

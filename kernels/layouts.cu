@@ -19,6 +19,7 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
   s.v_scale = quantize_v ? sizeof(float) * static_cast<size_t>(kv_rows * v_scale_blocks(dims.seq_kv, cfg) * dims.head_dim)
                          : 0;
   s.k_mean = sizeof(float) * static_cast<size_t>(kv_rows * dims.head_dim);
+  s.k_order = cfg.k_granularity == KGranularity::Grouped ? static_cast<size_t>(kv_rows * skv_pad) : 0;
   if (quantize_v) {
     s.split_slots = int8fa_split_slots(dims, cfg);
     s.split_partials =
@@ -32,14 +33,14 @@ QuantizedSizes quantized_sizes(const AttnDims& dims, const QuantConfig& cfg, boo
 size_t quantized_block_bytes(const QuantizedSizes& sizes) { return carved_block_bytes(sizes.parts()); }
 
 QuantizedQKV carve_quantized(const QuantizedSizes& sizes, void* block) {
-  const std::array<size_t, 9> bytes = sizes.parts();
-  std::array<uint8_t*, 9> at = carve_block(block, bytes);
+  const std::array<size_t, 10> bytes = sizes.parts();
+  std::array<uint8_t*, 10> at = carve_block(block, bytes);
   for (size_t i = 0; i < at.size(); ++i)
     if (bytes[i] == 0) at[i] = nullptr;  // an unused buffer (no V for int8-qk, no Q where fused)
   return {reinterpret_cast<int8_t*>(at[0]), reinterpret_cast<int8_t*>(at[1]), reinterpret_cast<int8_t*>(at[2]),
           reinterpret_cast<float*>(at[3]),  reinterpret_cast<float*>(at[4]),  reinterpret_cast<float*>(at[5]),
           reinterpret_cast<float*>(at[6]),  reinterpret_cast<float*>(at[7]),  reinterpret_cast<uint32_t*>(at[8]),
-          at[7] != nullptr && at[8] != nullptr ? sizes.split_slots : 0};
+          at[7] != nullptr && at[8] != nullptr ? sizes.split_slots : 0, at[9]};
 }
 
 cudaError_t clear_ws_counters(const QuantizedQKV& qkv, cudaStream_t stream) {
@@ -70,6 +71,12 @@ void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float*
   const int64_t n_pad = qk_groups(padded_seq_kv(dims.seq_kv), cfg), n = qk_groups(dims.seq_kv, cfg);
   for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
     for (int64_t g = 0; g < n; ++g) plain[r * n + g] = padded[r * n_pad + g];
+}
+
+void k_order_unpadded(const AttnDims& dims, const uint8_t* padded, uint8_t* plain) {
+  const int64_t skv_pad = padded_seq_kv(dims.seq_kv);
+  for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
+    for (int64_t j = 0; j < dims.seq_kv; ++j) plain[r * dims.seq_kv + j] = padded[r * skv_pad + j];
 }
 
 }  // namespace int8attn::kernels

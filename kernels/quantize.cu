@@ -22,11 +22,15 @@
 //               before, so without V per channel the mean is made while Q's and V's tiles run
 //   4 v scale:  V per channel: v_scale = int8_scale(amax), after every V tile of launch 3 has
 //               read the amax
+// Grouped K (common/k_groups.h): a codes CTA per 128-key block ranks its keys, writes K's codes
+// into the permuted rows with k_order, then stages its block's V rows in that order and
+// quantizes them as a V tile (no V tiles of their own): V's rows move with K's.
 #include <cuda_fp16.h>
 
 #include <utility>
 
 #include "common/hadamard.h"
+#include "common/k_groups.h"
 #include "common/numerics.h"
 #include "kernels/attn_kernels.h"
 #include "kernels/ptx.cuh"
@@ -40,6 +44,12 @@ constexpr int kMeanChunk = 128;  // also the V tile
 // head_dim 128, 256 at 64; in flight a CTA without holding registers; 64 tokens loaded into
 // registers measured 4% faster than 128 that way, which cost 80 registers and a CTA per SM:
 // docs/perf-log.md q3). K scaled per thread group keeps 128: its groups span 128 keys.
+// K's scales: per token (or per group of tokens, QuantConfig::qk_granularity), per thread group
+// of a 128-key span (KGranularity::PerThread), or per group of 8 keys led by a 128-key block's
+// largest (KGranularity::Grouped, common/k_groups.h). The last two stage a span whole.
+enum class KTile { Token, Thread, Grouped };
+constexpr bool whole_span(KTile k) { return k != KTile::Token; }
+static_assert(kKThreadSpan == kKGroupSpan, "the span tiles of per-thread and grouped K are one size");
 constexpr int token_tile(int64_t d, bool k_thread) { return k_thread ? kKThreadSpan : static_cast<int>(128 * 128 / d); }
 template <int kD, bool kKThread = false>
 constexpr int kTokenTile = token_tile(kD, kKThread);
@@ -85,6 +95,7 @@ struct GroupQuantArgs {
   bool rotate;            // rows times the Hadamard matrix before their scales
   int8_t* codes;          // [n_heads, out_rows, d]
   float* scales;          // [n_heads, n_groups]
+  uint8_t* order;         // grouped K: [n_heads, out_rows], each row's key's offset in its block; else nullptr
   bool after_stats;       // waits for the launches before (pdl_wait): K, whose shift they make and whose
                           // codes overwrite their scratch; not Q
 };
@@ -247,6 +258,88 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
   }
 }
 
+// What a grouped-K tile keeps in shared memory besides its staged rows (a few hundred bytes; the
+// V tile that follows in the same CTA reads `order`).
+struct KGroupTileSmem {
+  float amax[kKGroupSpan];            // each staged row's (key's) largest magnitude
+  uint16_t rank[kKGroupSpan];         // each key's rank in its block (0: the largest)
+  uint8_t level_by_rank[kKGroupSpan];  // the proxy's size levels in rank order
+  uint8_t column[kKGroupSpan];        // each key's column in the block
+  uint8_t order[kKGroupSpan];         // each column's key: k_order's bytes
+  unsigned long long cost[kKGroups + 1];  // the proxy of 0..16 leaders
+  unsigned group_amax_bits[kKGroups];
+  float top;                          // the block's largest amax (rank 0's)
+};
+
+// KGranularity::Grouped's codes of a staged tile (kKGroupSpan keys from a block's start row0):
+// the keys' amax, their ranks, the leaders the proxy picks and so each key's column
+// (common/k_groups.h; a partial block keeps its order), each group's amax (an integer max on
+// the non-negative floats' bits, order-free), then every key's codes into its column's row with
+// its group's scale, the scales per column and k_order. The same numbers as the CPU quantizer's
+// quantize_key_groups (src/cpu/quantize.cpp), which shares k_groups.h's functions. g.order stays
+// for the block's V tile.
+template <int kD, bool kOptions>
+__device__ void quantize_key_group_tile(const GroupQuantArgs& a, int64_t head, int64_t row0,
+                                        const __half (&tile)[kKGroupSpan][kD], const float (&shift)[8],
+                                        KGroupTileSmem& g) {
+  constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kKGroupSpan / kRowStep;
+  static_assert(kRows * kRowStep == kKGroupSpan && 32 % kLanes == 0 && kThreads >= kKGroupSpan, "whole rows a warp");
+  const int c0 = (threadIdx.x % kLanes) * 8, row_base = static_cast<int>(threadIdx.x) / kLanes;
+  const int key = static_cast<int>(threadIdx.x);  // the rank's and the layout's thread (< kKGroupSpan)
+  if (threadIdx.x < kKGroups) g.group_amax_bits[threadIdx.x] = 0u;
+#pragma unroll 2
+  for (int r = 0; r < kRows; ++r) {
+    const int row = row_base + r * kRowStep;
+    float x[8], amax = 0.f;
+    tile_row8(tile, row, c0, row0 + row < a.seq, shift, kOptions && a.rotate, x);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
+#pragma unroll
+    for (int off = kLanes / 2; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+    if (c0 == 0) g.amax[row] = amax;  // a padded row's is 0
+  }
+  __syncthreads();
+  const int64_t keys = min(int64_t{kKGroupSpan}, a.seq - row0);
+  const bool full = keys == kKGroupSpan;
+  if (full && key < kKGroupSpan) {
+    g.rank[key] = static_cast<uint16_t>(k_group_rank(g.amax, key));
+    if (g.rank[key] == 0) g.top = g.amax[key];
+  }
+  __syncthreads();
+  if (full && key < kKGroupSpan) g.level_by_rank[g.rank[key]] = static_cast<uint8_t>(k_group_level(g.amax[key], g.top));
+  __syncthreads();
+  if (full && threadIdx.x <= kKGroups) g.cost[threadIdx.x] = k_group_cost(g.level_by_rank, static_cast<int>(threadIdx.x));
+  __syncthreads();
+  if (key < kKGroupSpan) {
+    int column = key;  // a partial block keeps its order
+    if (full) {
+      int leaders = 0;  // the smallest proxy, the fewest leaders on a tie (k_group_leaders)
+      for (int l = 1; l <= kKGroups; ++l)
+        if (g.cost[l] < g.cost[leaders]) leaders = l;
+      const KGroupPlace place = k_group_place(g.rank[key], leaders);
+      column = k_group_column(place.group, place.slot);
+    }
+    g.column[key] = static_cast<uint8_t>(column);
+    g.order[column] = static_cast<uint8_t>(key);
+    atomicMax(&g.group_amax_bits[k_group_of_column(column)], __float_as_uint(g.amax[key]));
+  }
+  __syncthreads();
+#pragma unroll 2
+  for (int r = 0; r < kRows; ++r) {
+    const int row = row_base + r * kRowStep, column = g.column[row];
+    const int64_t j = row0 + column;
+    float x[8];
+    tile_row8(tile, row, c0, row0 + row < a.seq, shift, kOptions && a.rotate, x);
+    if (j >= a.out_rows) continue;  // after the rotation's shuffles: every lane took part
+    const float group_amax = __uint_as_float(g.group_amax_bits[k_group_of_column(column)]);
+    store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, int8_inv_scale(group_amax));
+    if (c0 == 0) {
+      a.scales[head * a.out_rows + j] = j < a.seq ? int8_scale(group_amax) : 0.f;
+      a.order[head * a.out_rows + j] = static_cast<uint8_t>(row);
+    }
+  }
+}
+
 // One row group's sum of its samples, in order (common/numerics.h): row group g sums samples
 // g, g + kKMeanGroups, ..., every sample in flight at once (one memory latency).
 template <int kD>
@@ -398,11 +491,14 @@ __device__ void quantize_token_tile16(const GroupQuantArgs& a, int64_t head, int
 // Per-token scales for kTokenTile tokens from row0: kD/8 lanes per token, 8 channels each.
 // Every thread copies the rows it will quantize into shared memory (cp.async, zero-filled past
 // seq) and waits for its own copies only: no barrier, and the whole tile is in flight at once.
-// kKThread: K with KGranularity::PerThread (each key the scale of its k_thread_group, stored per
-// token). A template argument, not a flag: as a run-time branch its code cost the per-token
+// kK: KTile::Thread, K with KGranularity::PerThread (each key the scale of its k_thread_group,
+// stored per token); KTile::Grouped, K with KGranularity::Grouped (g: its shared memory). A
+// template argument, not a flag: as a run-time branch per-thread K's code cost the per-token
 // launches 10-14% (kernel_bench, H200, docs/perf-log.md s25). kOptions: codes_kernel's.
-template <int kD, bool kKThread, bool kOptions>
-__device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem) {
+template <int kD, KTile kK, bool kOptions>
+__device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64_t row0, char* smem,
+                                    KGroupTileSmem* g = nullptr) {
+  constexpr bool kKThread = whole_span(kK);
   constexpr int kLanes = kD / 8, kRowStep = kThreads / kLanes, kRows = kTokenTile<kD, kKThread> / kRowStep;
   using Tile = __half[kTokenTile<kD, kKThread>][kD];
   auto& tile = *reinterpret_cast<Tile*>(smem);
@@ -423,7 +519,9 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
     shift[4] = s1.x, shift[5] = s1.y, shift[6] = s1.z, shift[7] = s1.w;
   }
   cp_async_wait<0>();
-  if constexpr (kKThread) {  // a thread reads only the rows it copied, as below
+  if constexpr (kK == KTile::Grouped) {  // a thread reads only the rows it copied, as below
+    quantize_key_group_tile<kD, kOptions>(a, head, row0, tile, shift, *g);
+  } else if constexpr (kK == KTile::Thread) {
     quantize_thread_group_tile<kD, kOptions>(a, head, row0, tile, shift);
   } else {
 #pragma unroll 2
@@ -446,12 +544,13 @@ __device__ void quantize_token_tile(const GroupQuantArgs& a, int64_t head, int64
 }
 
 // CTA `item` of one head (see qk_items). kOptions: codes_kernel's.
-template <int kD, bool kKThread, bool kOptions>
-__device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item, char* smem) {
-  if (!kOptions && !kKThread)
+template <int kD, KTile kK, bool kOptions>
+__device__ void quantize_qk_item(const GroupQuantArgs& a, int64_t head, int64_t item, char* smem,
+                                 KGroupTileSmem* g = nullptr) {
+  if (!kOptions && kK == KTile::Token)
     quantize_token_tile16<kD>(a, head, item * kTokenTile<kD, false>, smem);
   else if (!kOptions || a.group == 1)
-    quantize_token_tile<kD, kKThread, kOptions>(a, head, item * kTokenTile<kD, kKThread>, smem);
+    quantize_token_tile<kD, kK, kOptions>(a, head, item * kTokenTile<kD, whole_span(kK)>, smem, g);
   else
     quantize_group_warp(a, head, item * kWarps + threadIdx.x / 32);
 }
@@ -543,9 +642,11 @@ __host__ __device__ inline int64_t v_tiles_per_head(const VCodeArgs& a) { return
 // each 32-key group holds key v8_key_of_position(p) (attn_kernels.h). The tile is staged in shared memory; padded keys
 // load as 0.0 and so get code 0. A lane reads one channel pair of one key (a warp: 32
 // consecutive words, no bank conflicts), and the codes are staged again so that every
-// channel row's 128 bytes leave as one full line.
-template <int kD>
-__device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, int c_base, char* smem) {
+// channel row's 128 bytes leave as one full line. kOrdered (grouped K): staged row r is key j0 +
+// row_order[r] (shared memory: its block's k_order, quantize_key_group_tile's), V's rows in K's order.
+template <int kD, bool kOrdered = false>
+__device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, int c_base, char* smem,
+                                const uint8_t* row_order = nullptr) {
   constexpr int kC = kVTileChannels<kD>;  // this CTA's channels; channel indices below are from c_base
   constexpr int kPairGroups = kC / 64, kWarpTasks = kPairGroups * (kMeanChunk / 16), kTasks = kWarpTasks / kWarps;
   auto& tile = *reinterpret_cast<__half(*)[kMeanChunk][kC]>(smem);
@@ -557,10 +658,21 @@ __device__ void quantize_v_tile(const VCodeArgs& a, int64_t bk, int64_t j0, int 
   const __half* const head = a.v + bk * a.seq * kD;
   const __half* src = head + (j0 + copy_row) * kD + c_base + copy_c0;
   const int64_t valid_rows = a.seq - j0 - copy_row;  // this thread's copy r is valid if r * kRowStep < it
+  if constexpr (kOrdered) {  // each copy its own row's address: at head_dim 128 two at a time (all at once spilled)
+    constexpr int kOrderedUnroll = kD == 128 ? 2 : kCopies;
+#pragma unroll kOrderedUnroll
+    for (int r = 0; r < kCopies; ++r) {
+      const int row = copy_row + r * kRowStep;
+      const bool valid = r * kRowStep < valid_rows;
+      const __half* from = head + (j0 + row_order[row]) * kD + c_base + copy_c0;
+      cp_async16(smem_addr(&tile[row][copy_c0]), valid ? from : head, valid ? 16 : 0);
+    }
+  } else {
 #pragma unroll
-  for (int r = 0; r < kCopies; ++r, src += kRowStep * kD) {
-    const bool valid = r * kRowStep < valid_rows;
-    cp_async16(smem_addr(&tile[copy_row + r * kRowStep][copy_c0]), valid ? src : head, valid ? 16 : 0);
+    for (int r = 0; r < kCopies; ++r, src += kRowStep * kD) {
+      const bool valid = r * kRowStep < valid_rows;
+      cp_async16(smem_addr(&tile[copy_row + r * kRowStep][copy_c0]), valid ? src : head, valid ? 16 : 0);
+    }
   }
   cp_async_commit();
   if (a.amax) pdl_wait();  // V per channel: its amax comes from the launch before (per block: nothing)
@@ -672,22 +784,37 @@ __global__ void __launch_bounds__(kThreads)
 // 9.2K SASS at head_dim 128, 28 B spilled); without it per-token scales and no rotation only,
 // the product's form: 2.0K SASS and no spill, end to end 1K x b1 x 16 heads 41.4 -> 37.3 us
 // (s45: the attention kernel, a dependent launch, starts sooner after a smaller codes kernel).
-template <int kD, bool kKThread, bool kOptions>
+// kK: K's scales (KTile). Grouped K's items quantize their block's V tile too, after K's codes,
+// its rows in K's order (V's rows move with K's), so there are no V items of their own.
+template <int kD, KTile kK, bool kOptions>
 __global__ void __launch_bounds__(kThreads, 5)
     codes_kernel(const GroupQuantArgs q, int64_t q_items, const GroupQuantArgs k, int64_t k_items, const VCodeArgs v) {
-  const int64_t q_ctas = q.heads_total * q_items, v_items = v_tiles_per_head(v) * kVTileSlices<kD>,
+  constexpr bool kVWithK = kK == KTile::Grouped;
+  static_assert(!kVWithK || (kVTileSlices<kD> == 1 && kMeanChunk == kKGroupSpan), "a K block's V tile is one CTA's");
+  const int64_t q_ctas = q.heads_total * q_items, v_items = kVWithK ? 0 : v_tiles_per_head(v) * kVTileSlices<kD>,
                 v_ctas = k.heads_total * v_items;
   __shared__ __align__(16) char smem[kItemSmemBytes<kD>];
   pdl_launch_dependents();  // the attention kernel after us may start during our last wave
   if (const int64_t i = blockIdx.x; i < q_ctas) {
-    quantize_qk_item<kD, false, kOptions>(q, i / q_items, i % q_items, smem);
-  } else if (const int64_t t = i - q_ctas; t < v_ctas) {
-    const int64_t item = t % v_items;  // the tile's channel slices in turn
-    quantize_v_tile<kD>(v, k.heads_total - 1 - t / v_items, item / kVTileSlices<kD> * kMeanChunk,
-                        static_cast<int>(item % kVTileSlices<kD>) * kVTileChannels<kD>, smem);
+    quantize_qk_item<kD, KTile::Token, kOptions>(q, i / q_items, i % q_items, smem);
+  } else if (const int64_t t = i - q_ctas; t < v_ctas) {  // none with grouped K
+    if constexpr (!kVWithK) {
+      const int64_t item = t % v_items;  // the tile's channel slices in turn
+      quantize_v_tile<kD>(v, k.heads_total - 1 - t / v_items, item / kVTileSlices<kD> * kMeanChunk,
+                          static_cast<int>(item % kVTileSlices<kD>) * kVTileChannels<kD>, smem);
+    }
   } else {
-    quantize_qk_item<kD, kKThread, kOptions>(k, k.heads_total - 1 - (t - v_ctas) / k_items, (t - v_ctas) % k_items,
-                                             smem);
+    const int64_t head = k.heads_total - 1 - (t - v_ctas) / k_items, item = (t - v_ctas) % k_items;
+    if constexpr (kVWithK) {
+      __shared__ KGroupTileSmem groups;
+      quantize_qk_item<kD, kK, kOptions>(k, head, item, smem, &groups);
+      if (v.v) {
+        __syncthreads();  // K's rows are read (and groups.order written) before V's tile replaces them
+        quantize_v_tile<kD, true>(v, head, item * kKGroupSpan, 0, smem, groups.order);
+      }
+    } else {
+      quantize_qk_item<kD, kK, kOptions>(k, head, item, smem);
+    }
   }
 }
 
@@ -720,7 +847,7 @@ cudaError_t launch_quantizer(bool dependent, void (*kernel)(Params...), unsigned
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
 template <int kD>
-cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, bool k_thread_groups,
+cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, KTile k_tile,
                          const KvStatsArgs& stats, const VCodeArgs& va, float* k_mean, float* v_scale,
                          cudaStream_t stream) {
   // qa.src nullptr: no Q (the attention kernel quantizes it). k_mean nullptr: no smoothing.
@@ -728,7 +855,7 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
   // once or during the last wave of the one before: V's amax (V per channel), the codes, V's
   // scales (V per channel). With neither K's mean nor V per channel, the codes launch alone.
   const int64_t bk = ka.heads_total, q_items = qa.src ? qk_items(qa) : 0,
-                k_items = qk_items(ka, k_thread_groups);
+                k_items = qk_items(ka, whole_span(k_tile));
   const int64_t stats_ctas = (k_mean ? bk : 0) + bk * stats_chunks(stats);
   int major = 0;  // programmatic dependents from sm_90: asked once a call
   cudaError_t err = device_major(major);
@@ -743,13 +870,18 @@ cudaError_t quantize_all(const GroupQuantArgs& qa, const GroupQuantArgs& ka, boo
                            static_cast<int>(kD), v_scale);
     if (err != cudaSuccess) return err;
   }
-  const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_tiles_per_head(va) * kVTileSlices<kD>);
+  const int64_t v_items = k_tile == KTile::Grouped ? 0 : v_tiles_per_head(va) * kVTileSlices<kD>;  // grouped: K's
+  const int64_t ctas = qa.heads_total * q_items + bk * (k_items + v_items);
   const bool options = qa.rotate || ka.rotate || qa.group != 1 || ka.group != 1;
-  auto* codes = options ? codes_kernel<kD, false, true> : codes_kernel<kD, false, false>;
-  // K's 128-key thread-group spans staged whole: compiled up to kKThreadMaxHeadDim (quantize_qkv
-  // refuses per-thread K above it).
-  if constexpr (kD <= kKThreadMaxHeadDim)
-    if (k_thread_groups) codes = options ? codes_kernel<kD, true, true> : codes_kernel<kD, true, false>;
+  auto* codes = options ? codes_kernel<kD, KTile::Token, true> : codes_kernel<kD, KTile::Token, false>;
+  // K's 128-key spans staged whole: compiled up to kKThreadMaxHeadDim (quantize_qkv refuses
+  // per-thread and grouped K above it).
+  if constexpr (kD <= kKThreadMaxHeadDim) {
+    if (k_tile == KTile::Thread)
+      codes = options ? codes_kernel<kD, KTile::Thread, true> : codes_kernel<kD, KTile::Thread, false>;
+    if (k_tile == KTile::Grouped)
+      codes = options ? codes_kernel<kD, KTile::Grouped, true> : codes_kernel<kD, KTile::Grouped, false>;
+  }
   err = launch_quantizer(pdl && stats_ctas > 0, codes, blocks_for(ctas, 1), stream, qa, q_items, ka, k_items, va);
   if (err != cudaSuccess || !va.v || va.tile_scale) return err;  // per-tile V scales: written by the codes
   return launch_quantizer(pdl, v_scale_finalize_kernel, blocks_for(bk * kD, kThreads), stream, v_scale, bk * kD);
@@ -762,8 +894,8 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
                          bool quantize_q) {
   const int64_t d = dims.head_dim;
   if (!fused_head_dim(KernelId::Int8Full, d)) return cudaErrorNotSupported;  // int8-fa's head dims, int8-qk's among them
-  if (cfg.k_granularity == KGranularity::PerThread && d > kKThreadMaxHeadDim) return cudaErrorNotSupported;
-  if (cfg.k_granularity == KGranularity::Grouped) return cudaErrorNotSupported;  // the CPU quantizer's alone (s73)
+  if (cfg.k_granularity != KGranularity::AsQ && d > kKThreadMaxHeadDim) return cudaErrorNotSupported;
+  if (cfg.k_granularity == KGranularity::Grouped && out.k_order == nullptr) return cudaErrorInvalidValue;
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return cudaErrorInvalidValue;
   if (cfg.v_block != 0 && cfg.v_block != kMeanChunk) return cudaErrorNotSupported;  // V per channel or per 128 keys
   const bool v_tiles = quantize_v_too && cfg.v_block == kMeanChunk;  // each V tile its own scales
@@ -772,13 +904,16 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   const int64_t n_chunks = padded / kMeanChunk;
 
   const bool rotate = cfg.rotation == QkRotation::Hadamard;  // 64, 128 and 256 are powers of two
-  const bool k_thread_groups = cfg.k_granularity == KGranularity::PerThread;
-  if (k_thread_groups && group != 1) return cudaErrorInvalidValue;  // per-thread K goes with per-token Q
+  const KTile k_tile = cfg.k_granularity == KGranularity::PerThread  ? KTile::Thread
+                       : cfg.k_granularity == KGranularity::Grouped ? KTile::Grouped
+                                                                    : KTile::Token;
+  if (whole_span(k_tile) && group != 1) return cudaErrorInvalidValue;  // per-thread, grouped K: per-token Q
   const GroupQuantArgs qa{quantize_q ? q : nullptr, dims.seq_q, dims.seq_q, d, group, qk_groups(dims.seq_q, cfg),
                           dims.batch * dims.heads,
-                          nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale, false};
+                          nullptr, effective_sm_scale(dims), rotate, out.q8, out.q_scale, nullptr, false};
   const GroupQuantArgs ka{k, dims.seq_kv, padded, d, group, qk_groups(padded, cfg), bk,
-                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale, true};
+                          cfg.smooth_k ? out.k_mean : nullptr, 0.f, rotate, out.k8, out.k_scale,
+                          cfg.k_granularity == KGranularity::Grouped ? out.k_order : nullptr, true};
   // Scratch: V's chunk partials (V per channel), bk * n_chunks * d floats = k8's bytes / 32, live
   // in the k8 buffer until launch 3 writes K's codes over them.
   const KvStatsArgs stats{quantize_v_too && !v_tiles ? v : nullptr, dims.seq_kv, n_chunks,
@@ -786,9 +921,9 @@ cudaError_t quantize_qkv(const AttnDims& dims, const QuantConfig& cfg, const __h
   const VCodeArgs va{quantize_v_too ? v : nullptr, dims.seq_kv, padded, v_tiles ? nullptr : out.v_scale, out.v8,
                      v_tiles ? out.v_scale : nullptr};
   float* k_mean = cfg.smooth_k ? out.k_mean : nullptr;
-  if (d == 64) return quantize_all<64>(qa, ka, k_thread_groups, stats, va, k_mean, out.v_scale, stream);
-  if (d == 256) return quantize_all<256>(qa, ka, k_thread_groups, stats, va, k_mean, out.v_scale, stream);
-  return quantize_all<128>(qa, ka, k_thread_groups, stats, va, k_mean, out.v_scale, stream);
+  if (d == 64) return quantize_all<64>(qa, ka, k_tile, stats, va, k_mean, out.v_scale, stream);
+  if (d == 256) return quantize_all<256>(qa, ka, k_tile, stats, va, k_mean, out.v_scale, stream);
+  return quantize_all<128>(qa, ka, k_tile, stats, va, k_mean, out.v_scale, stream);
 }
 
 }  // namespace int8attn::kernels

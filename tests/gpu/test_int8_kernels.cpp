@@ -160,6 +160,11 @@ struct DeviceProblem {
     kernels::k_scale_unpadded(dims, cfg, k_scale_padded.data(), h.k_scale.data());
     h.v_scale = download(qkv.v_scale, sizes.v_scale / 4);
     if (cfg.smooth_k) h.k_mean = download(qkv.k_mean, sizes.k_mean / 4);
+    if (qkv.k_order) {
+      const std::vector<uint8_t> order_padded = download(qkv.k_order, sizes.k_order);
+      h.k_order.resize(kv_rows * dims.seq_kv);
+      kernels::k_order_unpadded(dims, order_padded.data(), h.k_order.data());
+    }
     return h;
   }
 
@@ -244,20 +249,22 @@ void expect_quantized_as_host(const DeviceProblem& prob, const std::string& what
   if (prob.cfg.smooth_k) {
     EXPECT_EQ(gpu.k_mean, cpu.k_mean) << what;
   }
+  EXPECT_EQ(gpu.k_order, cpu.k_order) << what;
 }
 
 TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
   SKIP_WITHOUT_DEVICE();
   for (const QkRotation rotation : {QkRotation::None, QkRotation::Hadamard})
-  for (const int granularity : {0, 1, 2})  // per-token, per-block, per-token Q with per-thread K
+  for (const int granularity : {0, 1, 2, 3})  // per-token, per-block, per-token Q with per-thread K, grouped K
     for (const bool smooth : {false, true})
       for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 130, 64, false), make_dims(1, 2, 2, 1000, 1000, 128, false),
                                    make_dims(2, 4, 2, 77, 130, 256, false), make_dims(1, 2, 1, 300, 2000, 256, true)}) {
-        if (granularity == 2 && dims.head_dim > kKThreadMaxHeadDim) continue;  // refused: QuantizerAtHeadDim256
+        if (granularity >= 2 && dims.head_dim > kKThreadMaxHeadDim) continue;  // refused: QuantizerAtHeadDim256
         const bool per_block = granularity == 1;
         QuantConfig cfg;
         cfg.qk_granularity = per_block ? QkGranularity::PerBlock : QkGranularity::PerToken;
         if (granularity == 2) cfg.k_granularity = KGranularity::PerThread;
+        if (granularity == 3) cfg.k_granularity = KGranularity::Grouped, cfg.kv_block = 128;
         cfg.smooth_k = smooth;
         cfg.rotation = rotation;
         InputSpec input = normal_input(7);
@@ -266,7 +273,8 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
         DeviceProblem prob(dims, cfg, input);
         prob.quantize();
         const std::string what = describe(dims) + (per_block ? " per-block" : " per-token") +
-                                 (granularity == 2 ? " per-thread K" : "") + (smooth ? " smooth" : "") +
+                                 (granularity == 2 ? " per-thread K" : "") + (granularity == 3 ? " grouped K" : "") +
+                                 (smooth ? " smooth" : "") +
                                  (rotation == QkRotation::Hadamard ? " hadamard" : "");
         expect_quantized_as_host(prob, what);
         // Padded K rows are zero codes, so the kernels may read whole tiles.
@@ -285,15 +293,18 @@ TEST(GpuInt8Kernels, QuantizerMatchesHostBitForBit) {
 // WideBlocksInt8FaMatchesEmulation).
 TEST(GpuInt8Kernels, QuantizerScalesVPer128KeyBlock) {
   SKIP_WITHOUT_DEVICE();
+  for (const bool grouped : {false, true})  // grouped K: each K block's CTA quantizes its V tile, rows in K's order
   for (const bool smooth : {true, false})
   for (const AttnDims& dims : {make_dims(2, 4, 2, 77, 300, 64, false), make_dims(1, 2, 2, 100, 1000, 128, true),
                                make_dims(1, 4, 4, 64, 4100, 128, false)}) {
     QuantConfig cfg;
     cfg.v_block = static_cast<int32_t>(kernels::kKvPad);
     cfg.smooth_k = smooth;
+    if (grouped) cfg.k_granularity = KGranularity::Grouped, cfg.kv_block = 128;
     DeviceProblem prob(dims, cfg, normal_input(13));
     prob.quantize();
-    expect_quantized_as_host(prob, describe(dims) + " V per 128 keys" + (smooth ? " smooth" : ""));
+    expect_quantized_as_host(prob, describe(dims) + " V per 128 keys" + (smooth ? " smooth" : "") +
+                                       (grouped ? " grouped K" : ""));
     EXPECT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr),
               cudaErrorNotSupported)
         << describe(dims);
@@ -369,9 +380,9 @@ TEST(GpuInt8Kernels, QuantizerAtHeadDim256MatchesHost) {
             cudaErrorNotSupported);
 }
 
-// Grouped K (KGranularity::Grouped) has no GPU quantizer or kernel yet (s73: the CPU contract
-// first): the quantizer and both INT8 attention entry points refuse it rather than read its
-// permuted blocks as per-token K.
+// Grouped K (KGranularity::Grouped) has its GPU quantizer (QuantizerMatchesHostBitForBit) but no
+// attention kernel yet: both INT8 attention entry points refuse it rather than read its permuted
+// blocks as per-token K; the quantizer refuses it without a k_order buffer.
 TEST(GpuInt8Kernels, GroupedKIsRefusedUntilItsKernelsExist) {
   SKIP_WITHOUT_DEVICE();
   const AttnDims dims = make_dims(1, 2, 2, 64, 300, 128, false);
@@ -383,7 +394,7 @@ TEST(GpuInt8Kernels, GroupedKIsRefusedUntilItsKernelsExist) {
   grouped.k_granularity = KGranularity::Grouped;
   EXPECT_EQ(kernels::quantize_qkv(dims, grouped, prob.q.as<__half>(), prob.k.as<__half>(), prob.v.as<__half>(), true,
                                   prob.qkv, nullptr),
-            cudaErrorNotSupported);
+            cudaErrorInvalidValue);  // prob.qkv, carved for per-token K, has no k_order
   EXPECT_EQ(kernels::int8_flash_attention(dims, grouped, prob.qkv, prob.out.as<__half>(), nullptr),
             cudaErrorNotSupported);
   QuantConfig qk = grouped;
