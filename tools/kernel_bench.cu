@@ -246,6 +246,7 @@ struct Bench {
     const QuantizedSizes wide = quantized_sizes(dims, wide_config(), true);
     qs.v_scale = std::max(qs.v_scale, wide.v_scale);
     qs.split_partials = wide.split_partials, qs.ws_counters = wide.ws_counters, qs.split_slots = wide.split_slots;
+    if (sh.d <= kKThreadMaxHeadDim) qs.k_order = quantized_sizes(dims, grouped_config(), true).k_order;
     CHECK_CUDA(cudaMalloc(&qbuf, quantized_block_bytes(qs)));
     qkv = carve_quantized(qs, qbuf);
     CHECK_CUDA(clear_ws_counters(qkv, nullptr));
@@ -342,6 +343,12 @@ struct Bench {
   static QuantConfig wide_config() {
     QuantConfig c;
     c.kv_block = c.v_block = kGpuWideKvBlock;
+    return c;
+  }
+  // The wide pair with grouped K (common/k_groups.h): its quantizer's K items make V's tiles too.
+  static QuantConfig grouped_config() {
+    QuantConfig c = wide_config();
+    c.k_granularity = KGranularity::Grouped;
     return c;
   }
 
@@ -616,6 +623,13 @@ int main(int argc, char** argv) {
                     "%9.3f ms (Q,K,V) %9.3f ms (K,V)",
                     shape_txt, "quantize", qkv, qk, kv, k_only, qkv_wide, kv_wide);
       lines.push_back(line);
+      if (sh.d <= kKThreadMaxHeadDim) {  // grouped K's quantizer (s73), a row of its own (ab_table.py reads the one above)
+        bench.cfg = Bench::grouped_config();
+        const float qkv_grouped = bench.quant_ms(true), kv_grouped = bench.quant_ms(true, false);
+        std::snprintf(line, sizeof line, "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (K,V)", shape_txt, "quantize-grouped",
+                      qkv_grouped, kv_grouped);
+        lines.push_back(line);
+      }
       const float copy_qkv = bench.copy_ms(true), copy_kv = bench.copy_ms(false);
       std::snprintf(line, sizeof line,
                     "%-40s %-15s %9.3f ms (Q,K,V) %9.3f ms (K,V): V per 128 keys at %.0f%% / %.0f%% of the copy's rate",
