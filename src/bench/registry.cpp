@@ -24,7 +24,7 @@ std::string KernelSpec::support_rules() const {
                                 "Q/K scales, head_dim {}); k_granularity \"per-thread\" up to head_dim {}",
                                 kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, fmt::join(kFusedHeadDims, " or "),
                                 kKThreadMaxHeadDim));
-    parts.push_back("k_granularity \"grouped\": the CPU backend only (its GPU kernels are not built yet)");
+    parts.push_back("k_granularity \"grouped\": the CPU backend only (its GPU attention kernel is not built yet)");
   } else if (gpu_kv_block_fixed) {
     parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
     parts.push_back("k_granularity \"grouped\": the CPU backend only");
@@ -96,7 +96,8 @@ bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& 
 std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
                                                          const QuantConfig& quant) const {
   if ((gpu_int8fa_blocks || gpu_kv_block_fixed) && quant.k_granularity == KGranularity::Grouped) {
-    return std::string("quantization: k_granularity \"grouped\" has no GPU kernels yet; the CPU backend emulates it");
+    return std::string("quantization: k_granularity \"grouped\" has no GPU attention kernel yet; the CPU backend "
+                       "emulates it");
   }
   if (gpu_int8fa_blocks && quant.k_granularity == KGranularity::PerThread && dims.head_dim > kKThreadMaxHeadDim) {
     return fmt::format("quantization: k_granularity \"per-thread\" on the GPU up to head_dim {} (its quantizer "

@@ -321,7 +321,7 @@ TEST(Plan, HeadDim256RunsInt8FaAloneWithSixtyFourKeyBlocks) {
   EXPECT_NE(find_kernel("int8-qk")->support_rules().find("head_dim: 64, 128"), std::string::npos);
 }
 
-// Grouped K (k_granularity "grouped") has no GPU kernels yet: both INT8 kernels are skipped on a
+// Grouped K (k_granularity "grouped") has no GPU attention kernel yet: both INT8 kernels are skipped on a
 // GPU with the reason, and the CPU backend runs them with the 128-key blocks "auto" takes for it
 // (K grouped said in the quantization it records).
 TEST(Plan, GroupedKRunsOnTheCpuBackendAloneWithOneHundredTwentyEightKeyBlocks) {
@@ -334,8 +334,8 @@ TEST(Plan, GroupedKRunsOnTheCpuBackendAloneWithOneHundredTwentyEightKeyBlocks) {
   for (const KernelPlan& k : plan_case(config.cases[0], hopper, config.settings)) {
     if (k.kernel != "int8-fa" && k.kernel != "int8-qk") continue;
     ++int8_kernels;
-    EXPECT_EQ(k.skip_reason, "quantization: k_granularity \"grouped\" has no GPU kernels yet; the CPU backend "
-                             "emulates it") << k.kernel;
+    EXPECT_EQ(k.skip_reason, "quantization: k_granularity \"grouped\" has no GPU attention kernel yet; the CPU "
+                             "backend emulates it") << k.kernel;
   }
   EXPECT_EQ(int8_kernels, 2);
   for (const KernelPlan& k : plan_case(config.cases[0], *cpu, config.settings)) {
