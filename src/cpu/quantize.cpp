@@ -180,9 +180,9 @@ void quantize_key_groups(const float* x, int64_t seq, int64_t d, int8_t* codes, 
       g = std::max(g, amax[span + order[span + c]]);
     }
     for (int64_t c = 0; c < keys; ++c) {
-      const float g = group_amax[k_group_of_column(static_cast<int>(c))];
+      const float g = group_amax[k_group_of_column(static_cast<int>(c))], inv = int8_inv_scale(g);
       const float* row = x + (span + order[span + c]) * d;
-      for (int64_t e = 0; e < d; ++e) codes[(span + c) * d + e] = quantize_s8(row[e], int8_inv_scale(g));
+      for (int64_t e = 0; e < d; ++e) codes[(span + c) * d + e] = quantize_s8(row[e], inv);
       scales[span + c] = int8_scale(g);
     }
   }

@@ -137,8 +137,8 @@ void quantize_grouped_keys(const float* x, int64_t seq, int64_t d, int8_t* codes
       std::stable_sort(by_rank.begin(), by_rank.end(),
                        [&](int64_t a, int64_t b) { return amax[block + a] > amax[block + b]; });
       std::vector<unsigned __int128> level(128);
+      const float top = amax[block + by_rank[0]];
       for (int64_t r = 0; r < 128; ++r) {
-        const float top = amax[block + by_rank[0]];
         level[r] = amax[block + by_rank[r]] == top ? 127u
                                                    : static_cast<unsigned>(std::nearbyint(amax[block + by_rank[r]] * (127.f / top)));
       }
