@@ -115,27 +115,21 @@ def adaptive_grouped(span=128, groups=8, tail=1.3):
     return ranked_blocks(span, groups, lambda a: led if a[0] > tail * a[groups] else ranked)
 
 
-def proxy_grouped(span=128, groups=8, beta=2.0):
+def proxy_grouped(span=128, groups=8, beta=2.0, levels=None):
     """Per block, the leader_layout (reverse) with 0..groups leaders that minimizes the sum over
     groups of (group amax)^2 * sum of its keys' amax^beta: a key's scale error weighted by how much
-    attention its size earns it (beta 0: ranked groups are best; s72)."""
+    attention its size earns it (beta 0: ranked groups are best; s72). levels: each key's amax as
+    an integer rint(amax * levels / block amax) and the cost in exact integers (r^beta over 8 keys
+    times r_max^2 fits 64 bits at levels 127, beta 6), as the GPU quantizer and its CPU mirror
+    compute it bit for bit (common/k_groups.h, s73)."""
     layouts = [leader_layout(groups, span // groups, leaders, True) for leaders in range(groups + 1)]
     def cost(a, layout):
         w = a ** beta
         return sum(a[layout == gg].max() ** 2 * w[layout == gg].sum() for gg in range(groups))
-    return ranked_blocks(span, groups, lambda a: min(layouts, key=lambda layout: cost(a, layout)))
-
-
-def proxy_grouped_int(span=128, groups=16, beta=6, levels=127):
-    """proxy_grouped with each key's amax as an integer r = rint(amax * levels / block amax) and the
-    cost in integers (r^beta over 8 keys times r_max^2 fits 64 bits at levels 127, beta 6), so the
-    GPU quantizer and the CPU mirror pick the same layout bit for bit (s73)."""
-    layouts = [leader_layout(groups, span // groups, leaders, True) for leaders in range(groups + 1)]
-    def cost(r, layout):
-        return sum(int(r[layout == gg].max()) ** 2 * int((r[layout == gg] ** beta).sum()) for gg in range(groups))
     def layout_of(a):
-        r = np.rint(a * (levels / a[0])).astype(np.int64) if a[0] > 0 else np.zeros(len(a), np.int64)
-        return min(layouts, key=lambda layout: cost(r, layout))
+        if levels is not None:
+            a = np.rint(a * (levels / a[0])).astype(np.int64) if a[0] > 0 else np.zeros(len(a), np.int64)
+        return min(layouts, key=lambda layout: cost(a, layout))
     return ranked_blocks(span, groups, layout_of)
 
 
@@ -200,8 +194,8 @@ VARIANTS = {
     "KT8P8": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=8)),
     "KT8P12": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=12)),
     "KT32P4": lambda q, k: int8_scores(q, k, proxy_grouped(groups=4, beta=4)),
-    "KT8P6i": lambda q, k: int8_scores(q, k, proxy_grouped_int()),
-    "KT8P6i15": lambda q, k: int8_scores(q, k, proxy_grouped_int(levels=15)),
+    "KT8P6i": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=6, levels=127)),
+    "KT8P6i15": lambda q, k: int8_scores(q, k, proxy_grouped(groups=16, beta=6, levels=15)),
     "KT8q": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 16 + (j % 8) // 2 * 4 + (j % 128) // 32)),
     "KT8": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 16 + (j % 128) // 64 * 8 + j % 8)),
     "KT4": lambda q, k: int8_scores(q, k, grouped(lambda j: (j // 128) * 32 + (j % 128) // 32 * 8 + j % 8)),
