@@ -214,11 +214,12 @@ int32_t qk_group_tokens(const QuantConfig& cfg) {
   return cfg.qk_granularity == QkGranularity::PerBlock ? cfg.qk_block : 1;
 }
 
-// Fills the INT8 Q/K fields; false when the config is one the kernels do not implement (grouped K:
-// no kernel reads its permuted blocks' key order yet).
+// Fills the INT8 Q/K fields; false when the config is one the kernels do not implement (grouped K
+// that its quantizer did not write: no k_order; its group scales and order bytes are in k_scale's
+// block slots, attn_kernels.h kGroupedOrderOffset).
 bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv, fa::Params& p) {
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return false;
-  if (cfg.k_granularity == KGranularity::Grouped) return false;
+  if (cfg.k_granularity == KGranularity::Grouped && qkv.k_order == nullptr) return false;
   p.q = qkv.q8;
   p.k = qkv.k8;
   p.q_scale = qkv.q_scale;
@@ -327,10 +328,15 @@ cudaError_t int8_flash_attention(const AttnDims& dims, const QuantConfig& cfg, c
   p.v_rows = p.k_rows;
   const bool p_u8 = cfg.p_quant == PQuant::U8x255;
   const int keys = wide_p_blocks(cfg) ? fa::kWsFaWideKeys : fa::kBlockN;
+  // Grouped K's permuted blocks: its own warp-specialized kernel (128-key blocks) or none.
+  const bool grouped = cfg.k_granularity == KGranularity::Grouped;
+  if (grouped && !(wide_p_blocks(cfg) && int8fa_ws_runs(dims, cfg))) return cudaErrorNotSupported;
+  const int k_scales = grouped                                         ? fa::kWsKGrouped
+                       : cfg.k_granularity == KGranularity::PerThread ? fa::kWsKPerThread
+                                                                      : fa::kWsKPerToken;
   auto launch_ws = [&] {
     return fa::launch_int8fa_ws(p, static_cast<int>(dims.head_dim), dims.batch * dims.heads, p_u8,
-                                cfg.l_from_quantized_p, keys, tuning().ws_schedule,
-                                cfg.k_granularity == KGranularity::PerThread, tuning().tile_order,
+                                cfg.l_from_quantized_p, keys, tuning().ws_schedule, k_scales, tuning().tile_order,
                                 fa::WsWorkspace{qkv.split_partials, qkv.ws_counters, qkv.split_slots,
                                                 tuning().split_parts, tuning().dynamic_tiles,
                                                 tuning().retile_groups, tuning().dependent_launch != 0},
@@ -380,6 +386,8 @@ cudaError_t int8qk_flash_attention(const AttnDims& dims, const QuantConfig& cfg,
                                    const __half* v, __half* out, cudaStream_t stream) {
   if (!dims_valid(dims) || !fused_head_dim(Variant::Int8QK, dims.head_dim)) return cudaErrorNotSupported;
   fa::Params p = base_params(dims, out);
+  // Grouped K permutes K's rows, which int8-qk's FP16 V would not follow.
+  if (cfg.k_granularity == KGranularity::Grouped) return cudaErrorNotSupported;
   if (cfg.kv_block != fa::kBlockN || !set_int8_qk(dims, cfg, qk, p)) return cudaErrorNotSupported;
   p.v = v;
   p.v_rows = dims.seq_kv;

@@ -79,19 +79,20 @@ constexpr int ws_default_schedule(Variant variant, int head_dim, int keys = 0) {
   if (variant == Variant::Int8QK && head_dim == 64) return 3;
   return 1;
 }
-// int8-fa: X(head_dim, u8 P, l from quantized P, schedule, keys, per-thread K), keys the P-code
+// int8-fa: X(head_dim, u8 P, l from quantized P, schedule, keys, K's scales), keys the P-code
 // block (QuantConfig::kv_block): 64, or 128 with V scaled per the same blocks (v_block 128; head
-// dims 64 and 128).
-// Per-thread K (KGranularity::PerThread, the scales stored per token): the serial kernel's own
+// dims 64 and 128); K's scales as the serial kernel's kKScales (sm90/int8_fa_ws.cuh): 0 per token.
+// Per-thread K (KGranularity::PerThread, the scales stored per token, 1): the serial kernel's own
 // form for the default P options (u8 P, l from the exact P); every other kernel reads those
-// scales per token as they are.
+// scales per token as they are. Grouped K (KGranularity::Grouped, 4): the same options at head_dim
+// 128 alone (at 64 its step measured 22% slower than per-thread K's, docs/perf-log.md s73).
 #define INT8ATTN_WS_OPTIONS(X, D, S, K)                                                            \
-  X(D, true, false, S, K, false) X(D, true, true, S, K, false) X(D, false, false, S, K, false)     \
-  X(D, false, true, S, K, false)
+  X(D, true, false, S, K, 0) X(D, true, true, S, K, 0) X(D, false, false, S, K, 0)     \
+  X(D, false, true, S, K, 0)
 #define INT8ATTN_WS_INSTANCES(X)                                                                   \
   INT8ATTN_WS_OPTIONS(X, 128, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 2, 64) INT8ATTN_WS_OPTIONS(X, 64, 3, 128) \
-  INT8ATTN_WS_OPTIONS(X, 128, 3, 128) X(64, true, false, 3, 128, true) X(128, true, false, 3, 128, true)      \
-  INT8ATTN_WS_OPTIONS(X, 256, 4, 64)
+  INT8ATTN_WS_OPTIONS(X, 128, 3, 128) X(64, true, false, 3, 128, 1) X(128, true, false, 3, 128, 1)      \
+  X(128, true, false, 3, 128, 4) INT8ATTN_WS_OPTIONS(X, 256, 4, 64)
 // int8-qk: X(head_dim, l from the FP16-rounded P, schedule); tuning builds add the other schedule.
 #define INT8ATTN_WS_QK_OPTIONS(X, D, S) X(D, false, S) X(D, true, S)
 #if INT8ATTN_KERNEL_TUNING

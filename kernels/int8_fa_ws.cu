@@ -214,11 +214,11 @@ void write_walk(const WsWalkChoice& walk, int64_t seq_q, int64_t tiles, const Ws
 
 // The form kClaimForm of a kernel launched on params and walk as `launch` planned them (with the
 // claiming form's WsShape: the two forms' params and walks differ only in the claim).
-template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys, bool kKThread, bool kClaimForm>
+template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys, int kKScales, bool kClaimForm>
 cudaError_t launch_form(const Params& base, WsParams params, WsWalkChoice walk, WsWalkInputs inputs, int64_t tiles,
                         cudaStream_t stream, const WsWorkspace& workspace) {
   using W = WsShape<kV, kD, kKeys, kClaimForm>;
-  auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread, kClaimForm>;
+  auto kernel = int8_ws_kernel<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKScales, kClaimForm>;
   const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, W::kSmemBytes);
   if (err != cudaSuccess) return err;
   if (walk.split.splits() && !write_split<W>(workspace, params)) {
@@ -239,7 +239,7 @@ cudaError_t launch_form(const Params& base, WsParams params, WsWalkChoice walk, 
 // The launch's params and walk, then the kernel: for one with two forms (WsShape::kTwoWalks),
 // the round-robin form where the walk claims nothing.
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
-          bool kKThread = false>
+          int kKScales = 0>
 cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cudaStream_t stream,
                    const WsWorkspace& workspace = {}) {
   using W = WsShape<kV, kD, kKeys>;
@@ -267,10 +267,10 @@ cudaError_t launch(const Params& base, int64_t batch_heads, int tile_order, cuda
   const WsWalkChoice walk = remembered_walk<W, kSchedule>(inputs);
   if constexpr (W::kTwoWalks) {
     if (!walk.dynamic)
-      return launch_form<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread, false>(base, params, walk, inputs, tiles,
+      return launch_form<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKScales, false>(base, params, walk, inputs, tiles,
                                                                                   stream, workspace);
   }
-  return launch_form<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKThread, true>(base, params, walk, inputs, tiles, stream,
+  return launch_form<kV, kD, kPU8, kLFromQ, kSchedule, kKeys, kKScales, true>(base, params, walk, inputs, tiles, stream,
                                                                              workspace);
 }
 
@@ -293,15 +293,17 @@ cudaError_t launch_fp16_ws(const Params& base, int head_dim, int64_t batch_heads
 }
 
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, bool k_per_thread, int tile_order, const WsWorkspace& workspace,
+                             int keys, int schedule, int k_scales, int tile_order, const WsWorkspace& workspace,
                              cudaStream_t stream) {
   if (!ws_runs(base, batch_heads)) return cudaErrorNotSupported;
   if (schedule < 0) schedule = ws_default_schedule(Variant::Int8Full, head_dim, keys);
   // Per-thread K's own form where it is compiled (instances.h); elsewhere the per-token kernel
-  // reads the same scales.
-  const bool k_thread = k_per_thread && schedule == kWsSerial && p_u8 && !l_from_q;
+  // reads the same scales. Grouped K has its kernel or none (its permuted blocks need its mask).
+  const bool own_form = schedule == kWsSerial && p_u8 && !l_from_q;
+  if (k_scales == kWsKGrouped && !own_form) return cudaErrorNotSupported;
+  const int k_form = own_form ? k_scales : kWsKPerToken;
 #define INT8ATTN_TRY_WS(D, PU8, LQ, S, K, KT)                                                               \
-  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K && k_thread == KT) \
+  if (head_dim == D && p_u8 == PU8 && l_from_q == LQ && schedule == S && keys == K && k_form == KT) \
     return launch<Variant::Int8Full, D, PU8, LQ, S, K, KT>(base, batch_heads, tile_order, stream, workspace);
   INT8ATTN_WS_INSTANCES(INT8ATTN_TRY_WS)
 #undef INT8ATTN_TRY_WS

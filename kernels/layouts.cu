@@ -2,6 +2,7 @@
 // allocation, and the host-side converters from their device layouts (padded K, transposed
 // and key-permuted V) to plain BHSD arrays, for the tests and the comparison with the CPU
 // emulation. Host code only.
+#include "common/k_groups.h"
 #include "kernels/attn_kernels.h"
 #include "kernels/sm90/ws_split.h"
 
@@ -69,6 +70,12 @@ void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd) 
 void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float* padded,
                       float* plain) {
   const int64_t n_pad = qk_groups(padded_seq_kv(dims.seq_kv), cfg), n = qk_groups(dims.seq_kv, cfg);
+  if (cfg.k_granularity == KGranularity::Grouped) {  // each block's slot: its group scales first (fa::kGroupedOrderOffset)
+    for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
+      for (int64_t j = 0; j < n; ++j)
+        plain[r * n + j] = padded[r * n_pad + j / kKGroupSpan * kKGroupSpan + k_group_of_column(static_cast<int>(j % kKGroupSpan))];
+    return;
+  }
   for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
     for (int64_t g = 0; g < n; ++g) plain[r * n + g] = padded[r * n_pad + g];
 }

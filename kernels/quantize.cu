@@ -34,6 +34,7 @@
 #include "common/numerics.h"
 #include "kernels/attn_kernels.h"
 #include "kernels/ptx.cuh"
+#include "kernels/sm90/int8_fa_ws_launch.h"
 
 namespace int8attn::kernels {
 namespace {
@@ -333,10 +334,21 @@ __device__ void quantize_key_group_tile(const GroupQuantArgs& a, int64_t head, i
     if (j >= a.out_rows) continue;  // after the rotation's shuffles: every lane took part
     const float group_amax = __uint_as_float(g.group_amax_bits[k_group_of_column(column)]);
     store_codes8(a.codes + (head * a.out_rows + j) * kD + c0, x, int8_inv_scale(group_amax));
-    if (c0 == 0) {
-      a.scales[head * a.out_rows + j] = j < a.seq ? int8_scale(group_amax) : 0.f;
-      a.order[head * a.out_rows + j] = static_cast<uint8_t>(row);
+    if (c0 == 0) a.order[head * a.out_rows + j] = static_cast<uint8_t>(row);
+  }
+  // The block's scale slot (fa::kGroupedOrderOffset, the attention kernel's layout): its 16 group
+  // scales, its order bytes four a float, then zeros.
+  if (threadIdx.x < kKGroupSpan) {
+    const int i = static_cast<int>(threadIdx.x);
+    constexpr int kOrderFloats = kKGroupSpan / 4, kOrderFirst = fa::kGroupedOrderOffset / 4;
+    static_assert(kOrderFirst == kKGroups, "the order bytes follow the group scales");
+    float value = 0.f;
+    if (i < kKGroups) {
+      value = int8_scale(__uint_as_float(g.group_amax_bits[i]));  // a group of padded keys alone: 0
+    } else if (i < kOrderFirst + kOrderFloats) {
+      value = __uint_as_float(*reinterpret_cast<const uint32_t*>(&g.order[4 * (i - kOrderFirst)]));
     }
+    a.scales[head * a.out_rows + row0 + i] = value;
   }
 }
 

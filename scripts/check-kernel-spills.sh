@@ -17,10 +17,13 @@ resources=${1:?usage: check-kernel-spills.sh RESOURCES_TXT}
 #   halves issued before the first is merged hold 64 INT32 accumulators beside O and P's codes;
 #   one half at a time spilled 28 B but measured 3-5% slower (docs/perf-log.md s20). At head_dim
 #   64: none.
-#   Its per-thread-K form (kKThread, the seventh template argument, true: one K scale a thread a block,
+#   Its per-thread-K form (kKScales, the seventh template argument, 1: one K scale a thread a block,
 #   QuantConfig::k_granularity per-thread): 60 B, 2 STL + 3 LDL a step, since s57 sums l's
 #   terms as FP16 pairs (numerics.h l_terms_as_half_pairs: 692 -> 670 SASS a step, 36 B before,
 #   +0.1 to +1.1% measured, docs/perf-log.md s57).
+#   Its grouped-K form (kKScales 4: four K scales a thread, the masked steps' key order from the
+#   block's scale slot in shared memory): 72 B, 3 STL + 4 LDL a step (docs/perf-log.md s73; its
+#   order read from global memory spilled 156 B).
 #   int8-fa's 64-key kernel at head_dim 128 on the quantizer's Q: 4 B (one value stored once and
 #   loaded twice a tile, outside the step loop) since s17 reads the store's V scales before the
 #   tile's last merge (+1.5% at 1K, the product there). docs/perf-log.md s17.
@@ -33,10 +36,11 @@ resources=${1:?usage: check-kernel-spills.sh RESOURCES_TXT}
 #   unmasked steps; 72 B / 16 B before; s67: in halves it spilled 738 B, with the softmax beside
 #   the last quarter 356 B).
 budgets=(
-  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 3, 128, false, true>=36'
-  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, true, false, 3, 128, true, true>=60'
-  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 2, 64, false, true>=4'
-  'int8_ws_kernel<\(int8attn::KernelId\)1, 256, (true|false), (true|false), 4, 64, false, true>=76'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 3, 128, 0, true>=36'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, true, false, 3, 128, 1, true>=60'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, true, false, 3, 128, 4, true>=72'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 128, (true|false), (true|false), 2, 64, 0, true>=4'
+  'int8_ws_kernel<\(int8attn::KernelId\)1, 256, (true|false), (true|false), 4, 64, 0, true>=76'
 )
 over=0 kernels=0
 while read -r _ _ bytes _ _ name; do

@@ -122,7 +122,7 @@ struct Shape {
   bool outliers;
 };
 
-enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide, Int8FaU8WsWideQ8, Int8QkWsOv, Fp16FaWsOv, Int8FaU8WsWideKt, Int8FaU8Fq };
+enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp16FaW8, Int8FaU8Mma, Int8FaU8Wgmma, Int8FaU8WsDefer, Int8QkWs, Int8QkMma, Int8QkWsPP, Fp16FaWs, Fp16FaWsPP, Int8FaU8LQWs, Int8FaU8WsFq, Int8FaU8WsWide, Int8FaU8WsWideQ8, Int8QkWsOv, Fp16FaWsOv, Int8FaU8WsWideKt, Int8FaU8Fq, Int8FaU8WsWideKg };
 
 // A kind is a tuning variant of one of the library's kernels (its KernelId): P options and the
 // FusedTuning it forces. warps: 8 forces one 8-warp CTA per SM, 0 the library's choice.
@@ -134,7 +134,8 @@ enum class Kind { Int8FaU8, Int8FaS8, Int8FaU8LQ, Int8Qk, Fp16Fa, Int8FaU8W8, Fp
 // blocks: the serial schedule, their only one). fused_q: the kernel gets FP16 Q and quantizes it
 // itself (attention_quantizes_q; the quantizer skips Q), else the quantizer's codes. wide:
 // QuantConfig kv_block = v_block = 128 (128-key P blocks, V scaled per block; Hopper only).
-// k_per_thread: K scaled per thread group (QuantConfig::k_granularity per-thread).
+// k_per_thread: K scaled per thread group (QuantConfig::k_granularity per-thread). k_grouped: K
+// scaled per group of 8 keys led by each block's largest (k_granularity grouped, common/k_groups.h).
 constexpr int kFromCommandLine = -2;
 struct KindSpec {
   Kind kind;
@@ -146,6 +147,7 @@ struct KindSpec {
   bool fused_q = false;
   bool wide = false;
   bool k_per_thread = false;
+  bool k_grouped = false;
 };
 constexpr PQuant kU8 = PQuant::U8x255;
 constexpr KindSpec kKinds[] = {
@@ -174,11 +176,14 @@ constexpr KindSpec kKinds[] = {
     {Kind::Int8FaU8WsWideKt, "int8-fa(u8,ws,wide,kt)", KernelId::Int8Full, kU8, false, 0, -1, 1, -1, true, true, true},
     // The library's kernel given FP16 Q, which it quantizes wherever it can (FusedTuning::fused_q 1).
     {Kind::Int8FaU8Fq, "int8-fa(u8,fq)", KernelId::Int8Full, kU8, false, 0, -1, kFromCommandLine, -1, true},
+    // Grouped K's kernel (its own quantizer's codes, scale slots and key order), Q fused as `wide,kt`.
+    {Kind::Int8FaU8WsWideKg, "int8-fa(u8,ws,wide,kg)", KernelId::Int8Full, kU8, false, 0, -1, 1, -1, true, true, false,
+     true},
 };
 constexpr bool kinds_in_enum_order() {
   for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i)
     if (static_cast<size_t>(kKinds[i].kind) != i) return false;
-  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8Fq) + 1;
+  return sizeof(kKinds) / sizeof(kKinds[0]) == static_cast<size_t>(Kind::Int8FaU8WsWideKg) + 1;
 }
 static_assert(kinds_in_enum_order(), "one kKinds row per Kind, in the enum's order");
 const KindSpec& spec_of(Kind k) { return kKinds[static_cast<size_t>(k)]; }
@@ -355,6 +360,7 @@ struct Bench {
   Result run(Kind kind, bool timed) {
     cfg = spec_of(kind).wide ? wide_config() : QuantConfig{};
     if (spec_of(kind).k_per_thread) cfg.k_granularity = KGranularity::PerThread;
+    if (spec_of(kind).k_grouped) cfg.k_granularity = KGranularity::Grouped;
     cfg.p_quant = spec_of(kind).p_quant;
     cfg.l_from_quantized_p = spec_of(kind).l_from_q;
     const bool int8 = spec_of(kind).kernel != KernelId::Fp16Flash;
@@ -525,7 +531,7 @@ int main(int argc, char** argv) {
   } else if (mode == "ws" || mode == "wsqk" || mode == "wsfa" || mode == "wsfp16" || mode == "wsfq") {  // the Hopper kernels side by side (wsqk: int8-qk in its default schedule; wsfp16: one kernel in both schedules; wsfa: int8-fa, l from the exact and the quantized P; wsfq: int8-fa's 64- and 128-key kernels with Q quantized by the quantizer and in the kernel, the 128-key one with per-thread K scales, and int8-qk for the end-to-end sums)
     if (mode == "ws") kinds = {Kind::Int8FaU8Wgmma, Kind::Int8FaU8WsDefer, Kind::Int8QkMma, Kind::Int8QkWsOv, Kind::Int8QkWs, Kind::Fp16FaWs};  // Int8QkWs: the default schedule, ping-pong at 128 (Int8QkWsPP's kernel) and serial at 64, which the explicit kinds no longer reach
     else if (mode == "wsfa") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs};
-    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8, Kind::Int8FaU8WsWideKt, Kind::Int8QkWs};
+    else if (mode == "wsfq") kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8, Kind::Int8FaU8WsWideKt, Kind::Int8FaU8WsWideKg, Kind::Int8QkWs};
     else if (mode == "wsfp16") kinds = {Kind::Fp16FaWsOv, Kind::Fp16FaWsPP};
     else kinds = {Kind::Int8QkWs};  // wsqk: int8-qk's default schedule a head_dim (one A/B kind)
     if (mode == "wsfq") shapes.push_back({8, 16, 16, 2048, 2048, 128, false, false});  // where "auto" turns wide

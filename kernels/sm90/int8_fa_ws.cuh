@@ -27,8 +27,10 @@
 #include <cuda/ptx>
 #include <type_traits>
 
+#include "common/k_groups.h"
 #include "kernels/int8_fa_wgmma.cuh"
 #include "kernels/ptx.cuh"
+#include "kernels/sm90/int8_fa_ws_launch.h"
 #include "kernels/sm90/ws_retile.h"
 #include "kernels/sm90/ws_split.h"
 
@@ -914,9 +916,19 @@ struct WsConsumerRing {
   // quantizer wrote 0 (padded keys, all-zero groups).
   template <int G>
   __device__ __forceinline__ void k_group_scales(int blk, float (&k_group)[G]) const {
-    const float* scales = k_scales(blk) + 2 * (lane % 4);
+    if constexpr (G == kWsKGrouped) {  // grouped K's slot: group g = 4t + q's scale at float g, one LDS.128
+      const float4 four = reinterpret_cast<const float4*>(k_scales(blk))[lane % 4];
+      k_group[0] = fmaxf(four.x, FLT_MIN), k_group[1] = fmaxf(four.y, FLT_MIN);
+      k_group[2] = fmaxf(four.z, FLT_MIN), k_group[3] = fmaxf(four.w, FLT_MIN);
+    } else {
+      const float* scales = k_scales(blk) + 2 * (lane % 4);
 #pragma unroll
-    for (int g = 0; g < G; ++g) k_group[g] = fmaxf(scales[g * (W::kKeys / G)], FLT_MIN);
+      for (int g = 0; g < G; ++g) k_group[g] = fmaxf(scales[g * (W::kKeys / G)], FLT_MIN);
+    }
+  }
+  // Grouped K: block blk's order bytes (each column's key's offset), after its group scales.
+  __device__ __forceinline__ const uint8_t* k_order(int blk) const {
+    return reinterpret_cast<const uint8_t*>(k_scales(blk)) + kGroupedOrderOffset;
   }
   // The K scales are read before the wait for S, so their shared-memory latency overlaps the
   // product instead of stalling the first multiply (ncu: 6% of all stalls).
@@ -1418,6 +1430,28 @@ struct WsKeyMask {
     seq_kv -= key0;
     diag -= key0;
   }
+  // apply() for a block whose rows hold the keys its order bytes name (grouped K; `order`: the
+  // block's kGroupedOrderOffset bytes of its scale slot in shared memory, kernels/attn_kernels.h):
+  // column c is key j0 + order[c], masked where that key is past seq_kv or past the row's causal
+  // bound. A partial last block keeps its order, so its padded columns are masked as in apply().
+  template <int kKeys>
+  __device__ __forceinline__ void apply_ordered(const Params& p, int blk, int t, const uint8_t* order,
+                                                float (&x)[kKeys / 8][4]) const {
+    const int j0 = blk * kKeys, kv_left = min(seq_kv - j0, kKeys);
+    int seen[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) seen[r] = p.causal ? max(0, min(diag + 8 * r - j0, kv_left)) : kv_left;
+    const uint8_t* const row = order + 2 * t;  // this thread's columns 2t, 2t + 1 of each n-tile
+#pragma unroll
+    for (int n = 0; n < kKeys / 8; ++n) {
+      const uint32_t pair = *reinterpret_cast<const uint16_t*>(row + 8 * n);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = static_cast<int>(e & 1 ? pair >> 8 : pair & 0xffu);
+        if (key >= seen[e >> 1]) x[n][e] = -INFINITY;
+      }
+    }
+  }
   // x = -inf for the keys of block blk that rows g and g + 8 do not see (t = lane % 4: the
   // thread's columns 2t, 2t + 1 of each 8-key n-tile).
   template <int kKeys>
@@ -1618,23 +1652,22 @@ __device__ __forceinline__ int64_t ws_walk_serial(const WsParams& p, char* smem,
 // At head_dim 64 (one P·V of 64 channels, whose merge nothing of the warpgroup's own overlaps)
 // the consumers issue P·V in turns, round robin, which staggers their steps: +2-4.5% there,
 // within ±1% at 128, where it is off; turns to issue S cost 10-20% (docs/perf-log.md s21).
-// kKThread (QuantConfig::k_granularity per-thread): a thread's keys of a block share one K scale,
+// Per-thread K (QuantConfig::k_granularity per-thread): a thread's keys of a block share one K scale,
 // which goes into its row max and its exponents' factor instead of a multiply a score (802 ->
 // 732 instructions a step at head_dim 128): +6-7% (docs/perf-log.md s22).
-// kKThreadScaleGroups: the K scales a thread's keys of a block have in that step, one a group of
-// its n-tiles: 1 (per-thread K), or 4 (its n-tile quarters: grouped K's step, common/k_groups.h).
-// A tuning build may set INT8ATTN_KT_SCALE_GROUPS 4 to time that step on per-thread K's codes,
-// whose four scales a thread are equal (s73: grouped K has no GPU quantizer yet).
-#ifdef INT8ATTN_KT_SCALE_GROUPS
-inline constexpr int kKThreadScaleGroups = INT8ATTN_KT_SCALE_GROUPS;
-#else
-inline constexpr int kKThreadScaleGroups = 1;
-#endif
-static_assert(kKThreadScaleGroups == 1 || kKThreadScaleGroups == 4, "one K scale a thread, or one an n-tile quarter");
-template <int kD, bool kPU8, bool kLFromQ, bool kKThread>
+// kKScales: K's scales of a thread's keys of a block in that step: 0 per token (a multiply a
+// score), kWsKPerThread (per-thread K: one), or kWsKGrouped (grouped K, common/k_groups.h: one
+// a group of its n-tiles, the four quarters, its blocks' keys permuted: the masked steps compare
+// k_order's positions, WsKeyMask::apply_ordered). Grouped K's step: 706 SASS at head_dim 128
+// against per-thread K's 670 and per-token K's 766, +5% over per-token K (docs/perf-log.md s73).
+static_assert(kWsKGrouped == kKGroups / 4, "grouped K: a quad thread's four groups");
+template <int kD, bool kPU8, bool kLFromQ, int kKScales>
 __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,
                                                      int lane) {
   constexpr int kKeys = kWsFaWideKeys;
+  static_assert(kKScales == kWsKPerToken || kKScales == kWsKPerThread || kKScales == kWsKGrouped, "K's scales");
+  static_assert(kKScales != kWsKGrouped || kKeys == kKGroupSpan, "grouped K's blocks are the P blocks");
+  constexpr bool kKThread = kKScales != kWsKPerToken, kOrderedKeys = kKScales == kWsKGrouped;
   using W = WsShape<Variant::Int8Full, kD, kKeys>;
   using Ring = WsConsumerRing<W>;
   using KScales = typename Ring::KScales;
@@ -1670,7 +1703,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
     fence_regs(s_acc);
     float merge_scale[2];
     {
-      constexpr int kScaleGroups = kKThread ? kKThreadScaleGroups : 1;
+      constexpr int kScaleGroups = kKThread ? kKScales : 1;
       float x[kKeys / 8][4], bmax[2], exp_scale[kScaleGroups][2], x_offset[2] = {0.f, 0.f};
       typename decltype(wt)::PTerms tp;
       if constexpr (kKThread) {  // one K scale for this thread's keys of the block (or a group of them)
@@ -1682,7 +1715,9 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
         if constexpr (!decltype(masked)::value && kD == 128) {
           wt.block_max_raw_group_scaled(s_acc, k_group, bmax);
         } else {
-          if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
+          if constexpr (decltype(masked)::value && kOrderedKeys)
+            mask.template apply_ordered<kKeys>(p.base, blk, lane % 4, ring.k_order(blk), x);
+          else if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
           wt.block_max_group_scaled(x, k_group, bmax);
         }
         // FLT_MIN at least, so that a masked key's -inf times it stays -inf (the factor is below
@@ -2007,10 +2042,11 @@ __device__ __forceinline__ void ws_consume_qk_serial(const WsParams& p, char* sm
   ws_drain_o_stores<W>();
 }
 
-// kPU8, and kKeys other than the default: int8-fa only. kKThread: K's scales per thread group
-// (attn_types.h k_thread_group), int8-fa's serial schedule only.
+// kPU8, and kKeys other than the default: int8-fa only. kKScales: K's scales other than per
+// token (kWsKPerThread: per thread group, attn_types.h k_thread_group; kWsKGrouped: grouped K,
+// common/k_groups.h), int8-fa's serial schedule only.
 template <Variant kV, int kD, bool kPU8, bool kLFromQ, int kSchedule, int kKeys = WsShape<kV, kD>::kKeys,
-          bool kKThread = false, bool kClaimForm = true>
+          int kKScales = 0, bool kClaimForm = true>
 __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_kernel(const __grid_constant__ WsParams p) {
 #if INT8ATTN_WGMMA_BODY
   using W = WsShape<kV, kD, kKeys, kClaimForm>;
@@ -2076,8 +2112,8 @@ __global__ void __launch_bounds__(WsShape<kV, kD, kKeys>::kThreads, 1) int8_ws_k
   pdl_wait();  // a dependent launch: Q's scales, the split's workspace and O are global
   if constexpr (kV == Variant::Int8Full) {
     static_assert(kSchedule == ws_default_schedule(kV, kD, kKeys), "int8-fa's schedule of its head dim and P block");
-    static_assert(!kKThread || kSchedule == kWsSerial, "per-thread K scales: the serial consumer's");
-    if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ, kKThread>(p, smem, bar, wg - 1, W::kDynamicTiles ? ws_lane() : lane);
+    static_assert(kKScales == 0 || kSchedule == kWsSerial, "per-thread and grouped K scales: the serial consumer's");
+    if constexpr (kSchedule == kWsSerial) ws_consume_fa_serial<kD, kPU8, kLFromQ, kKScales>(p, smem, bar, wg - 1, W::kDynamicTiles ? ws_lane() : lane);
     else if constexpr (kSchedule == kWsPvParts) ws_consume_fa_pv_parts<kPU8, kLFromQ>(p, smem, bar, wg - 1, ws_lane());
     else ws_consume_fa<kD, kPU8, kLFromQ>(p, smem, bar, wg - 1, lane);
   } else if constexpr (kSchedule == kWsSerial) {

@@ -9,6 +9,18 @@ namespace int8attn::kernels::fa {
 
 struct Params;
 
+// int8-fa's serial kernel's K scales (its kKScales, sm90/int8_fa_ws.cuh) a thread's keys of a
+// block have: per token (a multiply a score), one (per-thread K, KGranularity::PerThread), or one
+// a quarter of its n-tiles (grouped K, KGranularity::Grouped, common/k_groups.h: kKGroups / 4).
+inline constexpr int kWsKPerToken = 0, kWsKPerThread = 1, kWsKGrouped = 4;
+// Grouped K's device K scales (the quantizer's layout for KGranularity::Grouped, to be written):
+// each 128-key block's 128 floats of room (what per-key scales take: the kernel's TMA box) hold
+// its 16 group scales (group g = 4t + q: quad thread t's n-tile quarter q, common/k_groups.h),
+// then from byte kGroupedOrderOffset its 128 order bytes (each column's key's offset in the
+// block), then zeros: a thread reads its four scales with one 16-byte load, and the masked steps
+// read the order bytes from the same stage of shared memory.
+inline constexpr int kGroupedOrderOffset = 16 * 4;
+
 // Whether the warp-specialized kernels take a problem of these sizes (the one rule the launches
 // and int8qk_softmax_keys() share): TMA coordinates are 32-bit, and the K scales arrive as one
 // TMA box of per-key values, so per-block Q/K scales (group_tokens > 1) take the other kernels.
@@ -29,8 +41,9 @@ inline cudaError_t current_device_sms(int& sms) {
 // 32-bit coordinates. keys: the P-code block, 64 (V per channel) or 128 (V per 128-key block,
 // base.v_scale [batch*kv_heads, padded seq_kv / 128, head_dim]). schedule: -1, or the one of
 // the P block: 2 (the deferred O merge) at 64 keys, 3 (serial, three consumers) at 128.
-// k_per_thread: K's scales are per thread group (attn_types.h k_thread_group; stored per token),
-// which the serial kernel exploits. The compiled instances: kernels/instances.h.
+// k_scales: K's scales, the serial kernel's kKScales (sm90/int8_fa_ws.cuh): 0 per token, 1 per
+// thread group (attn_types.h k_thread_group; stored per token), which the serial kernel exploits,
+// 4 grouped (common/k_groups.h; base.k_order set): its own kernel or cudaErrorNotSupported. The compiled instances: kernels/instances.h.
 // tile_order (each launch): the order the persistent grid walks its tiles in, 0 head-major, 1
 // query-block-major, 2 short-last (where built), -1 the rule of ws_tile_order_heads
 // (kernels/sm90/ws_tile_order.h).
@@ -50,7 +63,7 @@ struct WsWorkspace {
   bool dependent = false;  // a programmatic dependent launch (sm_90)
 };
 cudaError_t launch_int8fa_ws(const Params& base, int head_dim, int64_t batch_heads, bool p_u8, bool l_from_q,
-                             int keys, int schedule, bool k_per_thread, int tile_order, const WsWorkspace& workspace,
+                             int keys, int schedule, int k_scales, int tile_order, const WsWorkspace& workspace,
                              cudaStream_t stream);
 
 // int8-qk (FP16 V, `base.v` as it lies in memory) on the same skeleton; cudaErrorNotSupported

@@ -24,10 +24,12 @@ std::string KernelSpec::support_rules() const {
                                 "Q/K scales, head_dim {}); k_granularity \"per-thread\" up to head_dim {}",
                                 kGpuKvBlock, kGpuWideKvBlock, kGpuWideKvBlock, fmt::join(kFusedHeadDims, " or "),
                                 kKThreadMaxHeadDim));
-    parts.push_back("k_granularity \"grouped\": the CPU backend only (its GPU attention kernel is not built yet)");
+    parts.push_back(fmt::format("k_granularity \"grouped\": Hopper at head_dim {} with kv_block and v_block {}, u8 P "
+                                "and l from the exact P",
+                                kKThreadMaxHeadDim, kGpuWideKvBlock));
   } else if (gpu_kv_block_fixed) {
     parts.push_back(fmt::format("GPU: quantization.kv_block {}", kGpuKvBlock));
-    parts.push_back("k_granularity \"grouped\": the CPU backend only");
+    parts.push_back("k_granularity \"grouped\": the CPU backend only (its FP16 V would not follow K's order)");
   }
   if (needs_cudnn) {
     const std::string missing = cudnn_missing_reason();
@@ -95,9 +97,16 @@ bool KernelSpec::wide_blocks_by_default(const AttnDims& dims, const DeviceCaps& 
 
 std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, const DeviceCaps& dev,
                                                          const QuantConfig& quant) const {
-  if ((gpu_int8fa_blocks || gpu_kv_block_fixed) && quant.k_granularity == KGranularity::Grouped) {
-    return std::string("quantization: k_granularity \"grouped\" has no GPU attention kernel yet; the CPU backend "
-                       "emulates it");
+  if (quant.k_granularity == KGranularity::Grouped && gpu_kv_block_fixed && !gpu_int8fa_blocks) {
+    return std::string("quantization: k_granularity \"grouped\" is int8-fa's alone on the GPU (int8-qk's FP16 V would "
+                       "not follow K's order); the CPU backend emulates it");
+  }
+  if (quant.k_granularity == KGranularity::Grouped && gpu_int8fa_blocks &&
+      !(has_wide_blocks(dims, dev, quant) && dims.head_dim == kKThreadMaxHeadDim && quant.kv_block == kGpuWideKvBlock &&
+        quant.v_block == kGpuWideKvBlock && quant.p_quant == PQuant::U8x255 && !quant.l_from_quantized_p)) {
+    return fmt::format("quantization: k_granularity \"grouped\" on the GPU: int8-fa's Hopper kernel at head_dim {} "
+                       "with kv_block and v_block {}, u8 P and l from the exact P; the CPU backend emulates any",
+                       kKThreadMaxHeadDim, kGpuWideKvBlock);
   }
   if (gpu_int8fa_blocks && quant.k_granularity == KGranularity::PerThread && dims.head_dim > kKThreadMaxHeadDim) {
     return fmt::format("quantization: k_granularity \"per-thread\" on the GPU up to head_dim {} (its quantizer "

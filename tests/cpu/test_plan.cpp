@@ -321,28 +321,40 @@ TEST(Plan, HeadDim256RunsInt8FaAloneWithSixtyFourKeyBlocks) {
   EXPECT_NE(find_kernel("int8-qk")->support_rules().find("head_dim: 64, 128"), std::string::npos);
 }
 
-// Grouped K (k_granularity "grouped") has no GPU attention kernel yet: both INT8 kernels are skipped on a
-// GPU with the reason, and the CPU backend runs them with the 128-key blocks "auto" takes for it
-// (K grouped said in the quantization it records).
-TEST(Plan, GroupedKRunsOnTheCpuBackendAloneWithOneHundredTwentyEightKeyBlocks) {
+// Grouped K (k_granularity "grouped"): on Hopper int8-fa's own kernel at head_dim 128 with the
+// 128-key blocks "auto" takes for it, int8-qk skipped with the reason (and int8-fa at 64); the
+// CPU backend runs both (K grouped said in the quantization each records).
+TEST(Plan, GroupedKRunsOnHopperAtHeadDim128AndOnTheCpuBackend) {
   const SweepConfig config = parse_sweep_config(
-      R"({"axes": {"heads": [2], "seq_len": [512], "head_dim": [128]}, "quantization": {"k_granularity": "grouped"}})",
+      R"({"axes": {"heads": [2], "seq_len": [512], "head_dim": [128, 64]}, "quantization": {"k_granularity": "grouped"}})",
       "grouped.json");
   const HopperCapsBackend hopper;
   const auto cpu = make_cpu_backend(config.settings.cpu);
   int int8_kernels = 0;
-  for (const KernelPlan& k : plan_case(config.cases[0], hopper, config.settings)) {
-    if (k.kernel != "int8-fa" && k.kernel != "int8-qk") continue;
-    ++int8_kernels;
-    EXPECT_EQ(k.skip_reason, "quantization: k_granularity \"grouped\" has no GPU attention kernel yet; the CPU "
-                             "backend emulates it") << k.kernel;
-  }
-  EXPECT_EQ(int8_kernels, 2);
-  for (const KernelPlan& k : plan_case(config.cases[0], *cpu, config.settings)) {
-    if (k.kernel != "int8-fa" && k.kernel != "int8-qk") continue;
-    EXPECT_TRUE(k.runs()) << k.kernel << ": " << k.skip_reason;
-    EXPECT_EQ(k.quantization, (KernelQuantization{kGpuWideKvBlock, kGpuWideKvBlock, false, true})) << k.kernel;
-  }
+  for (const BenchCase& c : config.cases)
+    for (const KernelPlan& k : plan_case(c, hopper, config.settings)) {
+      if (k.kernel == "int8-qk") {
+        ++int8_kernels;
+        EXPECT_EQ(k.skip_reason, "quantization: k_granularity \"grouped\" is int8-fa's alone on the GPU (int8-qk's FP16 "
+                                 "V would not follow K's order); the CPU backend emulates it");
+      } else if (k.kernel == "int8-fa" && c.dims.head_dim == 128) {
+        ++int8_kernels;
+        EXPECT_TRUE(k.runs()) << k.skip_reason;
+        EXPECT_EQ(k.quantization, (KernelQuantization{kGpuWideKvBlock, kGpuWideKvBlock, false, true}));
+      } else if (k.kernel == "int8-fa") {
+        ++int8_kernels;
+        EXPECT_EQ(k.skip_reason, "quantization: k_granularity \"grouped\" on the GPU: int8-fa's Hopper kernel at "
+                                 "head_dim 128 with kv_block and v_block 128, u8 P and l from the exact P; the CPU "
+                                 "backend emulates any");
+      }
+    }
+  EXPECT_EQ(int8_kernels, 4);
+  for (const BenchCase& c : config.cases)
+    for (const KernelPlan& k : plan_case(c, *cpu, config.settings)) {
+      if (k.kernel != "int8-fa" && k.kernel != "int8-qk") continue;
+      EXPECT_TRUE(k.runs()) << k.kernel << ": " << k.skip_reason;
+      EXPECT_EQ(k.quantization, (KernelQuantization{kGpuWideKvBlock, kGpuWideKvBlock, false, true})) << k.kernel;
+    }
 }
 
 TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {

@@ -380,9 +380,9 @@ TEST(GpuInt8Kernels, QuantizerAtHeadDim256MatchesHost) {
             cudaErrorNotSupported);
 }
 
-// Grouped K (KGranularity::Grouped) has its GPU quantizer (QuantizerMatchesHostBitForBit) but no
-// attention kernel yet: both INT8 attention entry points refuse it rather than read its permuted
-// blocks as per-token K; the quantizer refuses it without a k_order buffer.
+// Grouped K (KGranularity::Grouped) on buffers its quantizer did not write (no k_order): the
+// quantizer and int8-fa refuse them rather than read per-token K as permuted blocks; int8-qk
+// refuses grouped K whatever its buffers (its FP16 V would not follow K's order).
 TEST(GpuInt8Kernels, GroupedKIsRefusedUntilItsKernelsExist) {
   SKIP_WITHOUT_DEVICE();
   const AttnDims dims = make_dims(1, 2, 2, 64, 300, 128, false);
@@ -827,6 +827,56 @@ class TileOrder {
   }
   ~TileOrder() { kernels::set_fused_tuning({}); }
 };
+
+// Grouped K (KGranularity::Grouped): on Hopper with the sm_90a image its own warp-specialized
+// kernel (head_dim 128, 128-key blocks, u8 P, l from the exact P) against the emulation on the
+// device's own codes, scales and key order: the edge shapes (causal with seq_q != seq_kv, GQA,
+// seq_q 1, partial blocks), grids of several tiles a CTA, the last block past the padded keys,
+// Q fused as the rule says, and the last round split by keys (a part's mask counts from its
+// first key); the other P options and int8-qk refuse it, as does every other GPU.
+TEST(GpuInt8Kernels, GroupedKInt8FaMatchesEmulation) {
+  SKIP_WITHOUT_DEVICE();
+  const bool hopper = device_is_hopper() && kernels::sm90a_image_built();
+  std::vector<AttnDims> shapes;
+  for (const AttnDims& d : edge_shapes())
+    if (d.head_dim == 128) shapes.push_back(d);
+  shapes.push_back(make_dims(1, 48, 8, 700, 300, 128, true));   // causal seq_q > seq_kv: tiles without a key
+  shapes.push_back(make_dims(1, 2, 2, 130, 4100, 128, true));   // the last block past the padded keys
+  shapes.push_back(make_dims(2, 40, 8, 260, 1000, 128, false)); // persistent CTAs walk several tiles
+  QuantConfig cfg;
+  cfg.kv_block = cfg.v_block = kGpuWideKvBlock;
+  cfg.k_granularity = KGranularity::Grouped;
+  for (const AttnDims& dims : shapes) {
+    DeviceProblem prob(dims, cfg, normal_input(41));
+    prob.quantize();
+    prob.poison_output();
+    const std::string what = "int8-fa grouped K " + describe(dims);
+    const cudaError_t err = kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr);
+    if (!hopper) {
+      EXPECT_EQ(err, cudaErrorNotSupported) << what;
+      continue;
+    }
+    ASSERT_EQ(err, cudaSuccess) << what << ": " << cudaGetErrorString(err);
+    const std::vector<float> emu =
+        cpu::int8_attention_from_quantized(dims, cfg, prob.quantized_from_device(), KernelId::Int8Full, nullptr);
+    expect_matches_emulation(prob.output(), emu, what);
+    expect_fused_q_identical(prob, prob.output(), what);
+    {
+      const TileOrder split(-1, 3, 0);  // round robin, the last round split in 3 by keys
+      prob.poison_output();
+      ASSERT_EQ(kernels::int8_flash_attention(dims, cfg, prob.qkv, prob.out.as<__half>(), nullptr), cudaSuccess) << what;
+      expect_matches_emulation(prob.output(), emu, what + ", last round split in 3");
+    }
+    for (const bool l_from_q : {false, true}) {  // the options without a grouped instance
+      QuantConfig other = cfg;
+      other.l_from_quantized_p = l_from_q;
+      other.p_quant = l_from_q ? PQuant::U8x255 : PQuant::S8x127;
+      EXPECT_EQ(kernels::int8_flash_attention(dims, other, prob.qkv, prob.out.as<__half>(), nullptr),
+                cudaErrorNotSupported)
+          << what << (l_from_q ? ", l from the codes" : ", s8 P");
+    }
+  }
+}
 
 // The product's quantization for the 128-key kernels: K blocks and V scales per 128 keys.
 QuantConfig wide_blocks() {
