@@ -97,15 +97,20 @@ I8A_HD uint64_t k_group_cost(const uint8_t* level_by_rank, int leaders) {
   return cost;
 }
 
-// The block's leaders: the count of 0..16 with the smallest proxy (the fewest on a tie).
-I8A_HD int k_group_leaders(const uint8_t* level_by_rank) {
+// The leader count of the smallest proxy among cost[0..16] (the fewest on a tie): the GPU
+// quantizer's threads price the counts in parallel, then each takes this.
+I8A_HD int k_group_cheapest(const uint64_t* cost) {
   int best = 0;
-  uint64_t best_cost = k_group_cost(level_by_rank, 0);
-  for (int leaders = 1; leaders <= kKGroups; ++leaders) {
-    const uint64_t cost = k_group_cost(level_by_rank, leaders);
-    if (cost < best_cost) best = leaders, best_cost = cost;
-  }
+  for (int leaders = 1; leaders <= kKGroups; ++leaders)
+    if (cost[leaders] < cost[best]) best = leaders;
   return best;
+}
+
+// The block's leaders: the count of 0..16 with the smallest proxy.
+I8A_HD int k_group_leaders(const uint8_t* level_by_rank) {
+  uint64_t cost[kKGroups + 1];
+  for (int leaders = 0; leaders <= kKGroups; ++leaders) cost[leaders] = k_group_cost(level_by_rank, leaders);
+  return k_group_cheapest(cost);
 }
 
 }  // namespace int8attn

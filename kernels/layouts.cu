@@ -50,11 +50,18 @@ cudaError_t clear_ws_counters(const QuantizedQKV& qkv, cudaStream_t stream) {
                          stream);
 }
 
-void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd) {
-  const int64_t skv_pad = padded_seq_kv(dims.seq_kv), d = dims.head_dim;
+namespace {
+// Each kv row's first seq_kv rows of `width` elements out of its padded_seq_kv rows.
+template <typename T>
+void unpad_keys(const AttnDims& dims, int64_t width, const T* padded, T* plain) {
+  const int64_t skv_pad = padded_seq_kv(dims.seq_kv);
   for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
-    for (int64_t j = 0; j < dims.seq_kv * d; ++j)
-      k8_bhsd[r * dims.seq_kv * d + j] = k8_padded[r * skv_pad * d + j];
+    for (int64_t j = 0; j < dims.seq_kv * width; ++j) plain[r * dims.seq_kv * width + j] = padded[r * skv_pad * width + j];
+}
+}  // namespace
+
+void k8_to_bhsd(const AttnDims& dims, const int8_t* k8_padded, int8_t* k8_bhsd) {
+  unpad_keys(dims, dims.head_dim, k8_padded, k8_bhsd);
 }
 
 void v8_to_bhsd(const AttnDims& dims, const int8_t* v8_device, int8_t* v8_bhsd) {
@@ -81,9 +88,7 @@ void k_scale_unpadded(const AttnDims& dims, const QuantConfig& cfg, const float*
 }
 
 void k_order_unpadded(const AttnDims& dims, const uint8_t* padded, uint8_t* plain) {
-  const int64_t skv_pad = padded_seq_kv(dims.seq_kv);
-  for (int64_t r = 0; r < dims.batch * dims.kv_heads; ++r)
-    for (int64_t j = 0; j < dims.seq_kv; ++j) plain[r * dims.seq_kv + j] = padded[r * skv_pad + j];
+  unpad_keys(dims, 1, padded, plain);
 }
 
 }  // namespace int8attn::kernels

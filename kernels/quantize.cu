@@ -267,7 +267,7 @@ struct KGroupTileSmem {
   uint8_t level_by_rank[kKGroupSpan];  // the proxy's size levels in rank order
   uint8_t column[kKGroupSpan];        // each key's column in the block
   uint8_t order[kKGroupSpan];         // each column's key: k_order's bytes
-  unsigned long long cost[kKGroups + 1];  // the proxy of 0..16 leaders
+  uint64_t cost[kKGroups + 1];        // the proxy of 0..16 leaders
   unsigned group_amax_bits[kKGroups];
   float top;                          // the block's largest amax (rank 0's)
 };
@@ -314,10 +314,7 @@ __device__ void quantize_key_group_tile(const GroupQuantArgs& a, int64_t head, i
   if (key < kKGroupSpan) {
     int column = key;  // a partial block keeps its order
     if (full) {
-      int leaders = 0;  // the smallest proxy, the fewest leaders on a tie (k_group_leaders)
-      for (int l = 1; l <= kKGroups; ++l)
-        if (g.cost[l] < g.cost[leaders]) leaders = l;
-      const KGroupPlace place = k_group_place(g.rank[key], leaders);
+      const KGroupPlace place = k_group_place(g.rank[key], k_group_cheapest(g.cost));
       column = k_group_column(place.group, place.slot);
     }
     g.column[key] = static_cast<uint8_t>(column);
