@@ -479,7 +479,7 @@ int main(int argc, char** argv) {
     // Int8QkWs: the default schedule, ping-pong at 128 (Int8QkWsPP's kernel) and serial at 64;
     // Int8FaU8 and Int8FaU8Fq: the library's choice, the only kinds that run the 256 shapes below.
     kinds = {Kind::Int8FaU8WsDefer, Kind::Int8FaU8LQWs, Kind::Int8FaU8WsFq, Kind::Int8FaU8WsWide, Kind::Int8FaU8WsWideQ8,
-             Kind::Int8FaU8WsWideKt, Kind::Int8QkWs, Kind::Int8QkWsOv, Kind::Fp16FaWsOv,
+             Kind::Int8FaU8WsWideKt, Kind::Int8FaU8WsWideKg, Kind::Int8QkWs, Kind::Int8QkWsOv, Kind::Fp16FaWsOv,
              Kind::Fp16FaWsPP, Kind::Int8FaU8, Kind::Int8FaU8Fq};
     for (int d : {128, 64})  // 64: fp16-fa's and int8-qk's three consumer warpgroups
       for (bool causal : {false, true}) {
