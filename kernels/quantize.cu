@@ -268,37 +268,9 @@ struct KGroupTileSmem {
   uint8_t column[kKGroupSpan];        // each key's column in the block
   uint8_t order[kKGroupSpan];         // each column's key: k_order's bytes
   uint64_t cost[kKGroups + 1];        // the proxy of 0..16 leaders
-  uint64_t pow6_before[kKGroupSpan + 1];  // Σ k_group_pow6 of the levels ranked before r
   unsigned group_amax_bits[kKGroups];
   float top;                          // the block's largest amax (rank 0's)
 };
-
-// The proxy of each leader count (g.cost) from the levels in rank order, by warp 0: the prefix
-// sums of the keys' terms first (four ranks a lane, then a scan of the lanes' sums), so that
-// each of 17 lanes prices its count's 16 runs by differences, not by 128 terms of its own.
-__device__ void price_key_group_layouts(KGroupTileSmem& g) {
-  constexpr int kPerLane = kKGroupSpan / 32;
-  const int lane = static_cast<int>(threadIdx.x % 32);
-  const uint8_t* levels = &g.level_by_rank[lane * kPerLane];
-  uint64_t sum = 0;
-#pragma unroll
-  for (int i = 0; i < kPerLane; ++i) sum += k_group_pow6(levels[i]);
-  uint64_t inclusive = sum;
-#pragma unroll
-  for (int off = 1; off < 32; off *= 2) {
-    const uint64_t below = __shfl_up_sync(0xffffffffu, inclusive, off);
-    if (lane >= off) inclusive += below;
-  }
-  uint64_t before = inclusive - sum;
-  if (lane == 0) g.pow6_before[0] = 0;
-#pragma unroll
-  for (int i = 0; i < kPerLane; ++i) g.pow6_before[lane * kPerLane + i + 1] = before += k_group_pow6(levels[i]);
-  __syncwarp();
-  if (lane <= kKGroups)
-    g.cost[lane] = k_group_cost_of_runs(g.level_by_rank, lane, [&g](int first, int count) {
-      return g.pow6_before[first + count] - g.pow6_before[first];
-    });
-}
 
 // KGranularity::Grouped's codes of a staged tile (kKGroupSpan keys from a block's start row0):
 // the keys' amax, their ranks, the leaders the proxy picks and so each key's column
@@ -337,7 +309,7 @@ __device__ void quantize_key_group_tile(const GroupQuantArgs& a, int64_t head, i
   __syncthreads();
   if (full && key < kKGroupSpan) g.level_by_rank[g.rank[key]] = static_cast<uint8_t>(k_group_level(g.amax[key], g.top));
   __syncthreads();
-  if (full && threadIdx.x < 32) price_key_group_layouts(g);
+  if (full && threadIdx.x <= kKGroups) g.cost[threadIdx.x] = k_group_cost(g.level_by_rank, static_cast<int>(threadIdx.x));
   __syncthreads();
   if (key < kKGroupSpan) {
     int column = key;  // a partial block keeps its order
