@@ -384,7 +384,7 @@ TEST(GpuInt8Kernels, QuantizerAtHeadDim256MatchesHost) {
 // Grouped K (KGranularity::Grouped) on buffers its quantizer did not write (no k_order): the
 // quantizer and int8-fa refuse them rather than read per-token K as permuted blocks; int8-qk
 // refuses grouped K whatever its buffers (its FP16 V would not follow K's order).
-TEST(GpuInt8Kernels, GroupedKIsRefusedUntilItsKernelsExist) {
+TEST(GpuInt8Kernels, GroupedKIsRefusedOnBuffersItsQuantizerDidNotWrite) {
   SKIP_WITHOUT_DEVICE();
   const AttnDims dims = make_dims(1, 2, 2, 64, 300, 128, false);
   QuantConfig plain;
