@@ -226,7 +226,7 @@ inline int32_t p_code_of_half_carrier(uint16_t carrier) { return carrier & 0xff;
 
 // Whether int8-fa's row sum l adds a block's terms as FP16 pairs instead of in FP32: the Hopper
 // kernel of 128-key P blocks with per-thread K scales (with l from the exact p), and grouped K
-// (KGranularity::Grouped, whose kernel is to be per-thread K's step with four scales a thread). Its codes
+// (KGranularity::Grouped, whose kernel is per-thread K's step with four scales a thread). Its codes
 // already round each pair of t = levels * p to FP16 (p_codes_through_fp16); adding those pairs
 // by HADD2 is 22-25 fewer instructions a step than 62 FADD, +0.1 to +1.4% (kernel_bench, H100,
 // docs/perf-log.md s57). The FP16 sums move a block's l by a few 10^-4 of itself typically, at

@@ -216,7 +216,7 @@ int32_t qk_group_tokens(const QuantConfig& cfg) {
 
 // Fills the INT8 Q/K fields; false when the config is one the kernels do not implement (grouped K
 // that its quantizer did not write: no k_order; its group scales and order bytes are in k_scale's
-// block slots, attn_kernels.h kGroupedOrderOffset).
+// block slots, sm90/int8_fa_ws_launch.h kGroupedOrderOffset).
 bool set_int8_qk(const AttnDims& dims, const QuantConfig& cfg, const QuantizedQKV& qkv, fa::Params& p) {
   if (cfg.qk_granularity == QkGranularity::PerBlock && cfg.qk_block <= 0) return false;
   if (cfg.k_granularity == KGranularity::Grouped && qkv.k_order == nullptr) return false;

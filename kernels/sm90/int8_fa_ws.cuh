@@ -1431,7 +1431,7 @@ struct WsKeyMask {
     diag -= key0;
   }
   // apply() for a block whose rows hold the keys its order bytes name (grouped K; `order`: the
-  // block's kGroupedOrderOffset bytes of its scale slot in shared memory, kernels/attn_kernels.h):
+  // block's kGroupedOrderOffset bytes of its scale slot in shared memory, sm90/int8_fa_ws_launch.h):
   // column c is key j0 + order[c], masked where that key is past seq_kv or past the row's causal
   // bound. A partial last block keeps its order, so its padded columns are masked as in apply().
   template <int kKeys>
@@ -1658,8 +1658,9 @@ __device__ __forceinline__ int64_t ws_walk_serial(const WsParams& p, char* smem,
 // kKScales: K's scales of a thread's keys of a block in that step: 0 per token (a multiply a
 // score), kWsKPerThread (per-thread K: one), or kWsKGrouped (grouped K, common/k_groups.h: one
 // a group of its n-tiles, the four quarters, its blocks' keys permuted: the masked steps compare
-// k_order's positions, WsKeyMask::apply_ordered). Grouped K's step: 706 SASS at head_dim 128
-// against per-thread K's 670 and per-token K's 766, +5% over per-token K (docs/perf-log.md s73).
+// k_order's positions, WsKeyMask::apply_ordered). Grouped K's step: 701 SASS at head_dim 128
+// against per-thread K's 670 and per-token K's 766, +10% over per-token K at 16K-32K keys
+// (H100, docs/perf-log.md s74).
 static_assert(kWsKGrouped == kKGroups / 4, "grouped K: a quad thread's four groups");
 template <int kD, bool kPU8, bool kLFromQ, int kKScales>
 __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* smem, const WsBarriers& bar, int cg,

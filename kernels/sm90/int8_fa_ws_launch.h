@@ -13,7 +13,7 @@ struct Params;
 // block have: per token (a multiply a score), one (per-thread K, KGranularity::PerThread), or one
 // a quarter of its n-tiles (grouped K, KGranularity::Grouped, common/k_groups.h: kKGroups / 4).
 inline constexpr int kWsKPerToken = 0, kWsKPerThread = 1, kWsKGrouped = 4;
-// Grouped K's device K scales (the quantizer's layout for KGranularity::Grouped, to be written):
+// Grouped K's device K scales (the layout quantize.cu's grouped tiles write for KGranularity::Grouped):
 // each 128-key block's 128 floats of room (what per-key scales take: the kernel's TMA box) hold
 // its 16 group scales (group g = 4t + q: quad thread t's n-tile quarter q, common/k_groups.h),
 // then from byte kGroupedOrderOffset its 128 order bytes (each column's key's offset in the
