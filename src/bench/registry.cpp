@@ -133,9 +133,30 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
   return std::nullopt;
 }
 
+namespace {
+
+// k_granularity "auto": the shortest key range where int8-fa's grouped-K kernel is taken. Below
+// it grouped K's longer quantization outweighs its faster attention kernel: end to end on an
+// H200 at 1K keys × batch 16 it ran 3% slower than per-token K, at 4K 4% faster, at 16K / 32K
+// 6-8% (16 heads, head_dim 128; docs/perf-log.md s74, s75).
+constexpr int64_t kAutoGroupedMinKeys = 4096;
+
+// Whether k_granularity "auto" gives `spec` grouped K for this case: int8-fa where its GPU
+// kernel runs grouped K with these options and the keys are long enough for it to pay.
+bool auto_takes_grouped(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
+                        const DeviceCaps& dev, QuantConfig grouped) {
+  if (!settings.auto_k_granularity || !spec.gpu_int8fa_blocks || c.dims.seq_kv < kAutoGroupedMinKeys) return false;
+  grouped.k_granularity = KGranularity::Grouped;
+  if (settings.auto_kv_blocks) grouped.kv_block = grouped.v_block = kGpuWideKvBlock;
+  return dev.backend == BackendKind::Cuda && !spec.gpu_block_reason(c.dims, dev, grouped);
+}
+
+}  // namespace
+
 QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
                          const DeviceCaps& dev) {
   QuantConfig q = case_quant(settings, c);
+  if (auto_takes_grouped(spec, settings, c, dev, q)) q.k_granularity = KGranularity::Grouped;
   // Grouped K's groups are 128-key blocks' columns, so "auto" takes 128-key blocks with it.
   const bool grouped = q.k_granularity == KGranularity::Grouped;
   if (settings.auto_kv_blocks && (grouped || spec.wide_blocks_by_default(c.dims, dev, q)))

@@ -349,8 +349,9 @@ std::string read_baseline(const JsonNode& node, const std::vector<std::string>& 
 bool is_auto(const JsonNode& node) { return node.value().is_string() && node.as_choice({"auto"}) == "auto"; }
 
 // Reads the kernels' QuantConfig; kv_block and v_block are "auto" unless one is a number (then
-// an absent one takes its default: kv_block 64, v_block 0).
-QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks) {
+// an absent one takes its default: kv_block 64, v_block 0). k_granularity "auto" leaves
+// QuantConfig's "as-q" and sets auto_k_granularity (RunSettings).
+QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks, bool& auto_k_granularity) {
   node.expect_object(
       {"qk_granularity", "qk_block", "k_granularity", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block",
        "rotation", "fallback_rotation", "v_block"});
@@ -360,7 +361,9 @@ QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks) {
   read_optional(node, "qk_granularity", q.qk_granularity,
                 [](const JsonNode& n) { return parse_enum(n, kQkGranularityNames); });
   read_optional(node, "qk_block", q.qk_block, [](const JsonNode& n) { return int32_t(read_quant_block(n)); });
-  if (const std::optional<JsonNode> kg = node.find("k_granularity")) {
+  const std::optional<JsonNode> kg = node.find("k_granularity");
+  auto_k_granularity = kg && kg->as_choice({"as-q", "per-thread", "grouped", "auto"}) == "auto";
+  if (kg && !auto_k_granularity) {
     q.k_granularity = parse_enum(*kg, kKGranularityNames);
     if (q.k_granularity != KGranularity::AsQ && q.qk_granularity != QkGranularity::PerToken) {
       kg->fail(fmt::format("\"{}\" K scales go with per-token Q scales (qk_granularity \"per-token\"), found "
@@ -538,7 +541,7 @@ json settings_to_json(const RunSettings& s) {
       {"quantization",
        {{"qk_granularity", enum_name(kQkGranularityNames, q.qk_granularity)},
         {"qk_block", q.qk_block},
-        {"k_granularity", enum_name(kKGranularityNames, q.k_granularity)},
+        {"k_granularity", s.auto_k_granularity ? "auto" : enum_name(kKGranularityNames, q.k_granularity)},
         {"smooth_k", q.smooth_k},
         {"p_quant", enum_name(kPQuantNames, q.p_quant)},
         {"l_from_quantized_p", q.l_from_quantized_p},
@@ -596,7 +599,7 @@ RunSettings read_settings(const JsonNode& root) {
   RunSettings s;
   s.kernels = read_kernels(root.find("kernels"));
   if (auto quant = root.find("quantization")) {
-    s.quant = read_quantization(*quant, s.auto_kv_blocks);
+    s.quant = read_quantization(*quant, s.auto_kv_blocks, s.auto_k_granularity);
     // a policy setting, not one of the kernels' QuantConfig
     read_optional(*quant, "fallback_rotation", s.fallback_rotation, read_rotation);
   }

@@ -505,6 +505,37 @@ TEST(Expanded, ReparsesToTheSameCases) {
   }
 }
 
+// k_granularity "auto" (kernel_quant chooses per kernel and case): read, kept apart from the
+// QuantConfig ("as-q" there), written back as "auto"; any other name as before, a bad one
+// named with the choices.
+TEST(Expanded, KGranularityAutoIsASettingWrittenBackAsRead) {
+  const SweepConfig automatic =
+      parse_sweep_config(minimal_config("", R"(, "quantization": {"k_granularity": "auto"})"), "x.json");
+  EXPECT_TRUE(automatic.settings.auto_k_granularity);
+  EXPECT_EQ(automatic.settings.quant.k_granularity, KGranularity::AsQ);
+  EXPECT_EQ(automatic.expanded["quantization"]["k_granularity"], "auto");
+  const SweepConfig again = parse_sweep_config(automatic.expanded.dump(), "expanded.json");
+  EXPECT_TRUE(again.settings.auto_k_granularity);
+  const SweepConfig plain = parse_sweep_config(minimal_config(""), "x.json");
+  EXPECT_FALSE(plain.settings.auto_k_granularity);
+  EXPECT_EQ(plain.expanded["quantization"]["k_granularity"], "as-q");
+  const SweepConfig grouped =
+      parse_sweep_config(minimal_config("", R"(, "quantization": {"k_granularity": "grouped"})"), "x.json");
+  EXPECT_FALSE(grouped.settings.auto_k_granularity);
+  EXPECT_EQ(grouped.settings.quant.k_granularity, KGranularity::Grouped);
+  // "auto" with per-block Q/K scales is fine: it resolves to K's scales as Q's there.
+  EXPECT_NO_THROW(parse_sweep_config(
+      minimal_config("", R"(, "quantization": {"k_granularity": "auto", "qk_granularity": "per-block"})"), "x.json"));
+  try {
+    parse_sweep_config(minimal_config("", R"(, "quantization": {"k_granularity": "fastest"})"), "x.json");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("quantization.k_granularity"), std::string::npos) << what;
+    EXPECT_NE(what.find("auto"), std::string::npos) << what;
+  }
+}
+
 // kv_block / v_block: "auto" unless a number is given (then an absent one takes its default),
 // and written back as read, so that the expanded config reparses to the same settings.
 TEST(Expanded, KvBlocksAreAutoUnlessANumberIsGiven) {

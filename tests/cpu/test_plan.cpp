@@ -357,6 +357,55 @@ TEST(Plan, GroupedKRunsOnHopperAtHeadDim128AndOnTheCpuBackend) {
     }
 }
 
+// k_granularity "auto": grouped K for int8-fa where its Hopper kernel runs it (head_dim 128, 128-key
+// blocks, the default P options) from 4K keys; K per token everywhere else (shorter keys,
+// head_dim 64, int8-qk, Ampere, other P options, the CPU backend), where "grouped" would skip.
+TEST(Plan, AutoKGranularityTakesGroupedKWhereItsKernelRunsAndPays) {
+  struct AmpereCaps : HopperCapsBackend {
+    DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA A100", 8, 0, ""}; }
+  };
+  const HopperCapsBackend hopper;
+  const AmpereCaps ampere;
+  const SweepConfig config = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_len": [2048, 4096, 16384], "head_dim": [128, 64], "causal": [false, true]},
+          "quantization": {"k_granularity": "auto"}})",
+      "auto-k.json");
+  EXPECT_TRUE(config.settings.auto_k_granularity);
+  const auto cpu = make_cpu_backend(config.settings.cpu);
+  auto quantization = [&](const Backend& backend, const BenchCase& c, const std::string& kernel) {
+    for (const KernelPlan& k : plan_case(c, backend, config.settings))
+      if (k.kernel == kernel) {
+        EXPECT_TRUE(k.runs() || backend.kind() == BackendKind::Cpu) << kernel << ": " << k.skip_reason;
+        return k.quantization.value_or(KernelQuantization{});
+      }
+    ADD_FAILURE() << kernel;
+    return KernelQuantization{};
+  };
+  int grouped_cases = 0;
+  for (const BenchCase& c : config.cases) {
+    const bool grouped = c.dims.head_dim == 128 && c.dims.seq_kv >= 4096;
+    grouped_cases += grouped;
+    EXPECT_EQ(quantization(hopper, c, "int8-fa").k_grouped, grouped) << c.id;
+    EXPECT_EQ(quantization(hopper, c, "int8-fa").kv_block, kGpuWideKvBlock) << c.id;
+    EXPECT_FALSE(quantization(hopper, c, "int8-qk").k_grouped) << c.id;
+    EXPECT_FALSE(quantization(ampere, c, "int8-fa").k_grouped) << c.id;
+    EXPECT_FALSE(quantization(*cpu, c, "int8-fa").k_grouped) << c.id;  // the CPU gate's numerics stay
+  }
+  EXPECT_EQ(grouped_cases, 4);
+  // Options grouped K's kernel does not take leave K per token, never a skip.
+  for (const char* options : {R"("p_quant": "s8x127")", R"("l_from_quantized_p": true)", R"("kv_block": 64)"}) {
+    const SweepConfig other = parse_sweep_config(
+        std::string(R"({"axes": {"heads": [2], "seq_len": [4096], "head_dim": [128]}, "quantization": {"k_granularity": "auto", )") +
+            options + "}}",
+        "auto-k-options.json");
+    for (const KernelPlan& k : plan_case(other.cases[0], hopper, other.settings))
+      if (k.kernel == "int8-fa") {
+        EXPECT_TRUE(k.runs()) << options << ": " << k.skip_reason;
+        EXPECT_FALSE(k.quantization->k_grouped) << options;
+      }
+  }
+}
+
 TEST(Plan, GpuInt8KernelsNeedTheirKvBlockAndThePlanSaysSo) {
   SweepConfig config = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [128]}, "quantization": {"kv_block": 128}})", "kv.json");
