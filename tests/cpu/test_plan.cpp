@@ -133,6 +133,11 @@ class HopperCapsBackend : public Backend {
   }
 };
 
+// An Ampere GPU: no warp-specialized kernels.
+struct AmpereCapsBackend : HopperCapsBackend {
+  DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA A100", 8, 0, ""}; }
+};
+
 // The GPU's INT8 kernels step kGpuKvBlock keys (int8-fa's P-code block): another
 // quantization.kv_block is a skip the plan (and so --dry-run, validate and the sweep) predicts
 // with the reason, where the kernel would otherwise decline at run time. The CPU emulation and
@@ -193,13 +198,10 @@ TEST(Plan, GpuInt8FaWideBlocksNeedPerTokenScales) {
 // Before Hopper, int8-fa's 128-key blocks do not run (no warp-specialized kernel); nor on a
 // Hopper GPU with a build that has no sm_90a kernels, where "auto" keeps 64 keys.
 TEST(Plan, GpuInt8FaWideBlocksNeedHopperKernels) {
-  struct AmpereCaps : HopperCapsBackend {
-    DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA A100", 8, 0, ""}; }
-  };
   struct HopperWithoutSm90a : HopperCapsBackend {
     DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA H200", 9, 0, "", false}; }
   };
-  const AmpereCaps ampere;
+  const AmpereCapsBackend ampere;
   const HopperWithoutSm90a no_sm90a;
   const SweepConfig config = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [256], "head_dim": [64]}, "quantization": {"kv_block": 128, "v_block": 128}})",
@@ -224,11 +226,8 @@ TEST(Plan, GpuInt8FaWideBlocksNeedHopperKernels) {
 // numbers in the config are used as given. The plan records each INT8 kernel's pair (its
 // result does too); FP16 kernels have none.
 TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
-  struct AmpereCaps : HopperCapsBackend {
-    DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA A100", 8, 0, ""}; }
-  };
   const HopperCapsBackend hopper;
-  const AmpereCaps ampere;
+  const AmpereCapsBackend ampere;
   const SweepConfig automatic = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [128, 256, 512, 1024, 2048, 4096], "head_dim": [64, 128], "causal": [false, true]}})",
       "auto.json");
@@ -361,11 +360,8 @@ TEST(Plan, GroupedKRunsOnHopperAtHeadDim128AndOnTheCpuBackend) {
 // blocks, the default P options) from 4K keys; K per token everywhere else (shorter keys,
 // head_dim 64, int8-qk, Ampere, other P options, the CPU backend), where "grouped" would skip.
 TEST(Plan, AutoKGranularityTakesGroupedKWhereItsKernelRunsAndPays) {
-  struct AmpereCaps : HopperCapsBackend {
-    DeviceCaps caps() const override { return {BackendKind::Cuda, "NVIDIA A100", 8, 0, ""}; }
-  };
   const HopperCapsBackend hopper;
-  const AmpereCaps ampere;
+  const AmpereCapsBackend ampere;
   const SweepConfig config = parse_sweep_config(
       R"({"axes": {"heads": [2], "seq_len": [2048, 4096, 16384], "head_dim": [128, 64], "causal": [false, true]},
           "quantization": {"k_granularity": "auto"}})",
