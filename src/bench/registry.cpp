@@ -138,7 +138,8 @@ namespace {
 // k_granularity "auto": the shortest key range where int8-fa's grouped-K kernel is taken. Below
 // it grouped K's longer quantization outweighs its faster attention kernel: end to end on an
 // H200 at 1K keys × batch 16 it ran 3% slower than per-token K, at 4K 4% faster, at 16K / 32K
-// 6-8% (16 heads, head_dim 128; docs/perf-log.md s74, s75).
+// 6-8% (16 heads, head_dim 128; s74's run against s63's on another H200, docs/perf-log.md s74;
+// kernel-only, one run on an H100: +7.5% at 1K, +9-10% from 4K).
 constexpr int64_t kAutoGroupedMinKeys = 4096;
 
 // Whether k_granularity "auto" gives `spec` grouped K for this case: int8-fa where its GPU
