@@ -142,27 +142,31 @@ namespace {
 // kernel-only, one run on an H100: +7.5% at 1K, +9-10% from 4K).
 constexpr int64_t kAutoGroupedMinKeys = 4096;
 
-// Whether k_granularity "auto" gives `spec` grouped K for this case: int8-fa where its GPU
-// kernel runs grouped K with these options and the keys are long enough for it to pay.
-bool auto_takes_grouped(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
-                        const DeviceCaps& dev, QuantConfig grouped) {
-  if (!settings.auto_k_granularity || !spec.gpu_int8fa_blocks || c.dims.seq_kv < kAutoGroupedMinKeys) return false;
-  grouped.k_granularity = KGranularity::Grouped;
-  if (settings.auto_kv_blocks) grouped.kv_block = grouped.v_block = kGpuWideKvBlock;
-  return dev.backend == BackendKind::Cuda && !spec.gpu_block_reason(c.dims, dev, grouped);
+// The kv_block / v_block pair `spec` runs q with when the settings leave them "auto". Grouped
+// K's groups are 128-key blocks' columns, so it takes 128-key blocks.
+QuantConfig with_blocks(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
+                        const DeviceCaps& dev, QuantConfig q) {
+  if (settings.auto_kv_blocks &&
+      (q.k_granularity == KGranularity::Grouped || spec.wide_blocks_by_default(c.dims, dev, q)))
+    q.kv_block = q.v_block = kGpuWideKvBlock;
+  return q;
 }
 
 }  // namespace
 
 QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
                          const DeviceCaps& dev) {
-  QuantConfig q = case_quant(settings, c);
-  if (auto_takes_grouped(spec, settings, c, dev, q)) q.k_granularity = KGranularity::Grouped;
-  // Grouped K's groups are 128-key blocks' columns, so "auto" takes 128-key blocks with it.
-  const bool grouped = q.k_granularity == KGranularity::Grouped;
-  if (settings.auto_kv_blocks && (grouped || spec.wide_blocks_by_default(c.dims, dev, q)))
-    q.kv_block = q.v_block = kGpuWideKvBlock;
-  return q;
+  const QuantConfig q = case_quant(settings, c);
+  // k_granularity "auto": grouped K for int8-fa where its GPU kernel runs it with these options
+  // and the keys are long enough for it to pay; K's scales as Q's otherwise.
+  if (settings.auto_k_granularity && spec.gpu_int8fa_blocks && dev.backend == BackendKind::Cuda &&
+      c.dims.seq_kv >= kAutoGroupedMinKeys) {
+    QuantConfig grouped = q;
+    grouped.k_granularity = KGranularity::Grouped;
+    grouped = with_blocks(spec, settings, c, dev, grouped);
+    if (!spec.gpu_block_reason(c.dims, dev, grouped)) return grouped;
+  }
+  return with_blocks(spec, settings, c, dev, q);
 }
 
 std::optional<KernelQuantization> recorded_quantization(const KernelSpec& spec, const QuantConfig& quant) {
