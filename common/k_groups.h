@@ -55,11 +55,12 @@ I8A_HD constexpr KGroupPlace k_group_place(int rank, int leaders) {
 
 // The rank of key j among a block's kKGroupSpan keys by amax (0: the largest; equal amax by
 // position). The amax are compared as bits, which order non-negative floats by value and keep
-// the ranks a permutation even with a NaN among them.
-I8A_HD int k_group_rank(const float* amax, int j) {
+// the ranks a permutation even with a NaN among them. [first, end): the keys compared, so that
+// the GPU quantizer's threads can each count a part of them and add the parts.
+I8A_HD int k_group_rank(const float* amax, int j, int first = 0, int end = kKGroupSpan) {
   const uint32_t mine = float_bits(amax[j]);
   int rank = 0;
-  for (int i = 0; i < kKGroupSpan; ++i) {
+  for (int i = first; i < end; ++i) {
     const uint32_t other = float_bits(amax[i]);
     rank += other > mine || (other == mine && i < j);
   }
@@ -75,12 +76,17 @@ I8A_HD int k_group_level(float amax, float amax_max) {
   return static_cast<int>(rintf(amax * multiplier));
 }
 
+// A key's term of the proxy: its size level to the sixth power (below 2^43).
+I8A_HD uint64_t k_group_pow6(uint64_t level) { return level * level * level * level * level * level; }
+
 // The proxy of `leaders` leaders over the block's levels in rank order (level_by_rank[r] of
 // the key ranked r, non-increasing in r as the amax are), in integers: Σ_g level_max(g)² ·
 // Σ_{j in g} level_j⁶ (below 2^63). Group by group over k_group_place's runs, a group's largest
 // level being its first rank's: no array indexed by a computed group (local memory on the GPU).
-I8A_HD uint64_t k_group_cost(const uint8_t* level_by_rank, int leaders) {
-  auto pow6 = [](uint64_t level) { return level * level * level * level * level * level; };
+// run_pow6(first, count): Σ k_group_pow6 of the levels ranked first .. first + count - 1 (a
+// loop on the CPU, a difference of prefix sums in the GPU quantizer: the same integers).
+template <typename RunPow6>
+I8A_HD uint64_t k_group_cost_of_runs(const uint8_t* level_by_rank, int leaders, const RunPow6& run_pow6) {
   uint64_t cost = 0;
   for (int g = 0; g < kKGroups; ++g) {
     const bool led = g < leaders;
@@ -90,11 +96,17 @@ I8A_HD uint64_t k_group_cost(const uint8_t* level_by_rank, int leaders) {
                           : kKGroupKeys * leaders + kKGroupKeys * (kKGroups - 1 - g);
     const int count = led ? kKGroupKeys - 1 : kKGroupKeys;
     const uint64_t top = level_by_rank[led ? g : first];
-    uint64_t sum = led ? pow6(top) : 0;
-    for (int i = first; i < first + count; ++i) sum += pow6(level_by_rank[i]);
-    cost += top * top * sum;
+    cost += top * top * ((led ? k_group_pow6(top) : 0) + run_pow6(first, count));
   }
   return cost;
+}
+
+I8A_HD uint64_t k_group_cost(const uint8_t* level_by_rank, int leaders) {
+  return k_group_cost_of_runs(level_by_rank, leaders, [level_by_rank](int first, int count) {
+    uint64_t sum = 0;
+    for (int i = first; i < first + count; ++i) sum += k_group_pow6(level_by_rank[i]);
+    return sum;
+  });
 }
 
 // The leader count of the smallest proxy among cost[0..16] (the fewest on a tie): the GPU

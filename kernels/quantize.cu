@@ -264,13 +264,47 @@ __device__ void quantize_thread_group_tile(const GroupQuantArgs& a, int64_t head
 struct KGroupTileSmem {
   float amax[kKGroupSpan];            // each staged row's (key's) largest magnitude
   uint16_t rank[kKGroupSpan];         // each key's rank in its block (0: the largest)
+  uint16_t rank_part[kKGroupSpan];    // the count of larger keys among the block's second half
+  float amax_by_rank[kKGroupSpan];
   uint8_t level_by_rank[kKGroupSpan];  // the proxy's size levels in rank order
   uint8_t column[kKGroupSpan];        // each key's column in the block
   uint8_t order[kKGroupSpan];         // each column's key: k_order's bytes
   uint64_t cost[kKGroups + 1];        // the proxy of 0..16 leaders
+  uint64_t pow6_before[kKGroupSpan + 1];  // Σ k_group_pow6 of the levels ranked before r
   unsigned group_amax_bits[kKGroups];
-  float top;                          // the block's largest amax (rank 0's)
 };
+
+// The proxy of each leader count (g.cost) from the amax in rank order, by warp 0: the keys'
+// size levels against rank 0's amax (four ranks a lane), the prefix sums of their terms (a scan
+// of the lanes' sums), then each of 17 lanes prices its count's 16 runs by differences, not by
+// 128 terms of its own.
+__device__ void price_key_group_layouts(KGroupTileSmem& g) {
+  constexpr int kPerLane = kKGroupSpan / 32;
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  uint8_t* levels = &g.level_by_rank[lane * kPerLane];
+  const float top = g.amax_by_rank[0];
+  uint64_t sum = 0;
+#pragma unroll
+  for (int i = 0; i < kPerLane; ++i) {
+    levels[i] = static_cast<uint8_t>(k_group_level(g.amax_by_rank[lane * kPerLane + i], top));
+    sum += k_group_pow6(levels[i]);
+  }
+  uint64_t inclusive = sum;
+#pragma unroll
+  for (int off = 1; off < 32; off *= 2) {
+    const uint64_t below = __shfl_up_sync(0xffffffffu, inclusive, off);
+    if (lane >= off) inclusive += below;
+  }
+  uint64_t before = inclusive - sum;
+  if (lane == 0) g.pow6_before[0] = 0;
+#pragma unroll
+  for (int i = 0; i < kPerLane; ++i) g.pow6_before[lane * kPerLane + i + 1] = before += k_group_pow6(levels[i]);
+  __syncwarp();
+  if (lane <= kKGroups)
+    g.cost[lane] = k_group_cost_of_runs(g.level_by_rank, lane, [&g](int first, int count) {
+      return g.pow6_before[first + count] - g.pow6_before[first];
+    });
+}
 
 // KGranularity::Grouped's codes of a staged tile (kKGroupSpan keys from a block's start row0):
 // the keys' amax, their ranks, the leaders the proxy picks and so each key's column
@@ -302,14 +336,21 @@ __device__ void quantize_key_group_tile(const GroupQuantArgs& a, int64_t head, i
   __syncthreads();
   const int64_t keys = min(int64_t{kKGroupSpan}, a.seq - row0);
   const bool full = keys == kKGroupSpan;
-  if (full && key < kKGroupSpan) {
-    g.rank[key] = static_cast<uint16_t>(k_group_rank(g.amax, key));
-    if (g.rank[key] == 0) g.top = g.amax[key];
+  // Each key's rank counted in two halves by two threads.
+  constexpr int kHalf = kKGroupSpan / 2;
+  static_assert(kThreads >= 2 * kKGroupSpan, "two threads a key");
+  const int half = key / kKGroupSpan, ranked = key % kKGroupSpan;
+  if (full && half < 2) {
+    const int part = k_group_rank(g.amax, ranked, half * kHalf, (half + 1) * kHalf);
+    (half == 0 ? g.rank : g.rank_part)[ranked] = static_cast<uint16_t>(part);
   }
   __syncthreads();
-  if (full && key < kKGroupSpan) g.level_by_rank[g.rank[key]] = static_cast<uint8_t>(k_group_level(g.amax[key], g.top));
+  if (full && key < kKGroupSpan) {
+    g.rank[key] = static_cast<uint16_t>(g.rank[key] + g.rank_part[key]);
+    g.amax_by_rank[g.rank[key]] = g.amax[key];
+  }
   __syncthreads();
-  if (full && threadIdx.x <= kKGroups) g.cost[threadIdx.x] = k_group_cost(g.level_by_rank, static_cast<int>(threadIdx.x));
+  if (full && threadIdx.x < 32) price_key_group_layouts(g);
   __syncthreads();
   if (key < kKGroupSpan) {
     int column = key;  // a partial block keeps its order

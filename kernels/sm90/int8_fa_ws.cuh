@@ -911,19 +911,20 @@ struct WsConsumerRing {
   // Per-thread K groups: this thread's K scale of block blk, which every one of its keys shares
   // (attn_types.h k_thread_group), read from its first key (2t, the group's lowest: if it is
   // past seq_kv all are, and masked); or with G groups of a thread's n-tiles (G = 4: grouped K's,
-  // common/k_groups.h) group g's, read from its first key, column 2t of n-tile g * (16 / G). At
-  // least FLT_MIN, so that the row max of masked keys (-inf) times it stays -inf where the
-  // quantizer wrote 0 (padded keys, all-zero groups).
-  template <int G>
+  // common/k_groups.h) group g's, read from its first key, column 2t of n-tile g * (16 / G).
+  // kMasked: at least FLT_MIN, so that the row max of masked keys (-inf) times it stays -inf where
+  // the quantizer wrote 0 (padded keys, all-zero groups). A block without masked keys needs no
+  // floor: a scale is 0 only for a group of all-zero codes, whose scores are 0 times anything.
+  template <bool kMasked, int G>
   __device__ __forceinline__ void k_group_scales(int blk, float (&k_group)[G]) const {
+    auto floor = [](float scale) { return kMasked ? fmaxf(scale, FLT_MIN) : scale; };
     if constexpr (G == kWsKGrouped) {  // grouped K's slot: group g = 4t + q's scale at float g, one LDS.128
       const float4 four = reinterpret_cast<const float4*>(k_scales(blk))[lane % 4];
-      k_group[0] = fmaxf(four.x, FLT_MIN), k_group[1] = fmaxf(four.y, FLT_MIN);
-      k_group[2] = fmaxf(four.z, FLT_MIN), k_group[3] = fmaxf(four.w, FLT_MIN);
+      k_group[0] = floor(four.x), k_group[1] = floor(four.y), k_group[2] = floor(four.z), k_group[3] = floor(four.w);
     } else {
       const float* scales = k_scales(blk) + 2 * (lane % 4);
 #pragma unroll
-      for (int g = 0; g < G; ++g) k_group[g] = fmaxf(scales[g * (W::kKeys / G)], FLT_MIN);
+      for (int g = 0; g < G; ++g) k_group[g] = floor(scales[g * (W::kKeys / G)]);
     }
   }
   // Grouped K: block blk's order bytes (each column's key's offset), after its group scales.
@@ -1709,7 +1710,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       typename decltype(wt)::PTerms tp;
       if constexpr (kKThread) {  // one K scale for this thread's keys of the block (or a group of them)
         float k_group[kScaleGroups];
-        ring.k_group_scales(blk, k_group);
+        ring.template k_group_scales<decltype(masked)::value>(blk, k_group);
         wt.raw_scores(s_acc, x);
         // Every key seen, at head_dim 128: the max from the INT32 scores (VIMNMX3), +5 to +9% on
         // an H100; at 64 it measured 4-8% slower (docs/perf-log.md s51).
@@ -1721,10 +1722,14 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
           else if constexpr (decltype(masked)::value) mask.template apply<kKeys>(p.base, blk, lane % 4, x);
           wt.block_max_group_scaled(x, k_group, bmax);
         }
-        // FLT_MIN at least, so that a masked key's -inf times it stays -inf (the factor is below
-        // FP32's normal range only for a group of all-zero keys, whose scores are 0 either way)
+        // Where keys are masked, FLT_MIN at least, so that a masked key's -inf times it stays -inf
+        // (the factor is below FP32's normal range only for a group of all-zero keys, whose scores
+        // are 0 either way: without a mask the floor changes no exponent)
         for (int g = 0; g < kScaleGroups; ++g)
-          for (int r = 0; r < 2; ++r) exp_scale[g][r] = fmaxf(wt.q_scale[r] * k_group[g], FLT_MIN);
+          for (int r = 0; r < 2; ++r) {
+            exp_scale[g][r] = wt.q_scale[r] * k_group[g];
+            if constexpr (decltype(masked)::value) exp_scale[g][r] = fmaxf(exp_scale[g][r], FLT_MIN);
+          }
       } else {
         ring.template load_k_scales<kKScalesEarly>(wt, blk, ks);
         exp_scale[0][0] = wt.q_scale[0], exp_scale[0][1] = wt.q_scale[1];
