@@ -912,12 +912,12 @@ struct WsConsumerRing {
   // (attn_types.h k_thread_group), read from its first key (2t, the group's lowest: if it is
   // past seq_kv all are, and masked); or with G groups of a thread's n-tiles (G = 4: grouped K's,
   // common/k_groups.h) group g's, read from its first key, column 2t of n-tile g * (16 / G).
-  // kMasked: at least FLT_MIN, so that the row max of masked keys (-inf) times it stays -inf where
+  // kFloor: at least FLT_MIN, so that the row max of masked keys (-inf) times it stays -inf where
   // the quantizer wrote 0 (padded keys, all-zero groups). A block without masked keys needs no
   // floor: a scale is 0 only for a group of all-zero codes, whose scores are 0 times anything.
-  template <bool kMasked, int G>
+  template <bool kFloor, int G>
   __device__ __forceinline__ void k_group_scales(int blk, float (&k_group)[G]) const {
-    auto floor = [](float scale) { return kMasked ? fmaxf(scale, FLT_MIN) : scale; };
+    auto floor = [](float scale) { return kFloor ? fmaxf(scale, FLT_MIN) : scale; };
     if constexpr (G == kWsKGrouped) {  // grouped K's slot: group g = 4t + q's scale at float g, one LDS.128
       const float4 four = reinterpret_cast<const float4*>(k_scales(blk))[lane % 4];
       k_group[0] = floor(four.x), k_group[1] = floor(four.y), k_group[2] = floor(four.z), k_group[3] = floor(four.w);
@@ -1709,8 +1709,11 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
       float x[kKeys / 8][4], bmax[2], exp_scale[kScaleGroups][2], x_offset[2] = {0.f, 0.f};
       typename decltype(wt)::PTerms tp;
       if constexpr (kKThread) {  // one K scale for this thread's keys of the block (or a group of them)
+        // The FLT_MIN floors (k_group_scales) where keys are masked; at head_dim 64 in every step,
+        // where dropping them measured 8.5% slower on an H100 (docs/perf-log.md s76)
+        constexpr bool kFloorScales = decltype(masked)::value || kD != 128;
         float k_group[kScaleGroups];
-        ring.template k_group_scales<decltype(masked)::value>(blk, k_group);
+        ring.template k_group_scales<kFloorScales>(blk, k_group);
         wt.raw_scores(s_acc, x);
         // Every key seen, at head_dim 128: the max from the INT32 scores (VIMNMX3), +5 to +9% on
         // an H100; at 64 it measured 4-8% slower (docs/perf-log.md s51).
@@ -1728,7 +1731,7 @@ __device__ __forceinline__ void ws_consume_fa_serial(const WsParams& p, char* sm
         for (int g = 0; g < kScaleGroups; ++g)
           for (int r = 0; r < 2; ++r) {
             exp_scale[g][r] = wt.q_scale[r] * k_group[g];
-            if constexpr (decltype(masked)::value) exp_scale[g][r] = fmaxf(exp_scale[g][r], FLT_MIN);
+            if constexpr (kFloorScales) exp_scale[g][r] = fmaxf(exp_scale[g][r], FLT_MIN);
           }
       } else {
         ring.template load_k_scales<kKScalesEarly>(wt, blk, ks);
