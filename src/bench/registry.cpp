@@ -135,12 +135,12 @@ std::optional<std::string> KernelSpec::gpu_block_reason(const AttnDims& dims, co
 
 namespace {
 
-// k_granularity "auto": the shortest key range where int8-fa's grouped-K kernel is taken. Below
-// it grouped K's longer quantization outweighs its faster attention kernel: end to end on an
-// H200 at 1K keys × batch 16 it ran 3% slower than per-token K, at 4K 4% faster, at 16K / 32K
-// 6-8% (16 heads, head_dim 128; s74's run against s63's on another H200, docs/perf-log.md s74;
-// kernel-only, one run on an H100: +7.5% at 1K, +9-10% from 4K).
-constexpr int64_t kAutoGroupedMinKeys = 4096;
+// k_granularity "auto": the shortest key range where int8-fa's grouped-K kernel is taken, the
+// shortest measured. End to end on an H100 in one run (16 heads, head_dim 128, 8186c9a,
+// docs/perf-log.md s76): +6.6% over per-token K at 1K keys × batch 16, +4.5% at 4K, +7-9% at
+// 16K-32K, +4% / +7% causal at 4K / 16K, for 0.0134 rel L2 against 0.0132-0.0133. (s74's
+// slower quantizer lost 3% at 1K.) Below 1K keys: not measured.
+constexpr int64_t kAutoGroupedMinKeys = 1024;
 
 // The kv_block / v_block pair `spec` runs q with when the settings leave them "auto". Grouped
 // K's groups are 128-key blocks' columns, so it takes 128-key blocks.

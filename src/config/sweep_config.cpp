@@ -349,8 +349,8 @@ std::string read_baseline(const JsonNode& node, const std::vector<std::string>& 
 bool is_auto(const JsonNode& node) { return node.value().is_string() && node.as_choice({"auto"}) == "auto"; }
 
 // Reads the kernels' QuantConfig; kv_block and v_block are "auto" unless one is a number (then
-// an absent one takes its default: kv_block 64, v_block 0). k_granularity "auto" leaves
-// QuantConfig's "as-q" and sets auto_k_granularity (RunSettings).
+// an absent one takes its default: kv_block 64, v_block 0). k_granularity "auto" (the default)
+// leaves QuantConfig's "as-q" and sets auto_k_granularity (RunSettings).
 QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks, bool& auto_k_granularity) {
   node.expect_object(
       {"qk_granularity", "qk_block", "k_granularity", "smooth_k", "p_quant", "l_from_quantized_p", "kv_block",
@@ -362,7 +362,7 @@ QuantConfig read_quantization(const JsonNode& node, bool& auto_kv_blocks, bool& 
                 [](const JsonNode& n) { return parse_enum(n, kQkGranularityNames); });
   read_optional(node, "qk_block", q.qk_block, [](const JsonNode& n) { return int32_t(read_quant_block(n)); });
   const std::optional<JsonNode> kg = node.find("k_granularity");
-  auto_k_granularity = kg && kg->as_choice({"as-q", "per-thread", "grouped", "auto"}) == "auto";
+  auto_k_granularity = !kg || kg->as_choice({"as-q", "per-thread", "grouped", "auto"}) == "auto";
   if (kg && !auto_k_granularity) {
     q.k_granularity = parse_enum(*kg, kKGranularityNames);
     if (q.k_granularity != KGranularity::AsQ && q.qk_granularity != QkGranularity::PerToken) {

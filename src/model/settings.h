@@ -51,9 +51,10 @@ struct RunSettings {
   // fastest where it runs (kernel_quant, src/bench/registry.h); quant holds their defaults
   // (64 / 0) for everything else. false: quant's pair as configured, for every kernel.
   bool auto_kv_blocks = true;
-  // quantization.k_granularity "auto": int8-fa takes grouped K where its GPU kernel for it runs
-  // and is faster (kernel_quant), K's scales as Q's everywhere else; quant holds "as-q".
-  bool auto_k_granularity = false;
+  // quantization.k_granularity "auto" (the default): int8-fa takes grouped K where its GPU kernel
+  // for it runs and is faster (kernel_quant), K's scales as Q's everywhere else; quant holds
+  // "as-q". false: quant's k_granularity as configured, for every kernel.
+  bool auto_k_granularity = true;
   // The rotation the fallback policy tries on an INT8 kernel that ran without rotation and
   // missed only accuracy thresholds, before choosing FP16; None: no second try.
   QkRotation fallback_rotation = QkRotation::Hadamard;

@@ -505,9 +505,9 @@ TEST(Expanded, ReparsesToTheSameCases) {
   }
 }
 
-// k_granularity "auto" (kernel_quant chooses per kernel and case): read, kept apart from the
-// QuantConfig ("as-q" there), written back as "auto"; any other name as before, a bad one
-// named with the choices.
+// k_granularity "auto" (the default; kernel_quant chooses per kernel and case): read, kept apart
+// from the QuantConfig ("as-q" there), written back as "auto"; any other name as before, a bad
+// one named with the choices.
 TEST(Expanded, KGranularityAutoIsASettingWrittenBackAsRead) {
   const SweepConfig automatic =
       parse_sweep_config(minimal_config("", R"(, "quantization": {"k_granularity": "auto"})"), "x.json");
@@ -516,9 +516,18 @@ TEST(Expanded, KGranularityAutoIsASettingWrittenBackAsRead) {
   EXPECT_EQ(automatic.expanded["quantization"]["k_granularity"], "auto");
   const SweepConfig again = parse_sweep_config(automatic.expanded.dump(), "expanded.json");
   EXPECT_TRUE(again.settings.auto_k_granularity);
-  const SweepConfig plain = parse_sweep_config(minimal_config(""), "x.json");
-  EXPECT_FALSE(plain.settings.auto_k_granularity);
-  EXPECT_EQ(plain.expanded["quantization"]["k_granularity"], "as-q");
+  // Absent, in a quantization block or without one: "auto".
+  for (const char* quantization : {"", R"(, "quantization": {"kv_block": 128})"}) {
+    const SweepConfig plain = parse_sweep_config(minimal_config("", quantization), "x.json");
+    EXPECT_TRUE(plain.settings.auto_k_granularity) << quantization;
+    EXPECT_EQ(plain.settings.quant.k_granularity, KGranularity::AsQ) << quantization;
+    EXPECT_EQ(plain.expanded["quantization"]["k_granularity"], "auto") << quantization;
+  }
+  const SweepConfig as_q =
+      parse_sweep_config(minimal_config("", R"(, "quantization": {"k_granularity": "as-q"})"), "x.json");
+  EXPECT_FALSE(as_q.settings.auto_k_granularity);
+  EXPECT_EQ(as_q.expanded["quantization"]["k_granularity"], "as-q");
+  EXPECT_FALSE(parse_sweep_config(as_q.expanded.dump(), "expanded.json").settings.auto_k_granularity);
   const SweepConfig grouped =
       parse_sweep_config(minimal_config("", R"(, "quantization": {"k_granularity": "grouped"})"), "x.json");
   EXPECT_FALSE(grouped.settings.auto_k_granularity);

@@ -258,11 +258,15 @@ TEST(Plan, AutoBlocksGiveInt8FaTheWidePairOnHopperWhereItIsFaster) {
   const SweepPlan plan = plan_sweep(automatic, hopper);
   const std::string text = render_dry_run(plan, OutputFormat::Table);
   EXPECT_NE(text.find("kv/v blocks"), std::string::npos) << text;
-  // int8-fa's pairs in the order they first appear: 64/0 (128 keys), 128/128 (full rows from 256)
+  // int8-fa's pairs in the order they first appear: 64/0 (128 keys), 128/128 (full rows from 256),
+  // and 128/128 with grouped K (k_granularity "auto", the default: head_dim 128 from 1K keys)
   EXPECT_NE(text.find("64/0, 128/128"), std::string::npos) << text;
   const auto json = nlohmann::json::parse(render_dry_run(plan, OutputFormat::Json));
   for (const auto& tally : json["kernels"]) {
-    if (tally["kernel"] == "int8-fa") EXPECT_EQ(tally["quantization"].size(), 2u) << tally;
+    if (tally["kernel"] == "int8-fa") {
+      ASSERT_EQ(tally["quantization"].size(), 3u) << tally;
+      EXPECT_EQ(tally["quantization"][2], (nlohmann::json{{"kv_block", 128}, {"v_block", 128}, {"k_grouped", true}}));
+    }
     if (tally["kernel"] == "fp16-fa") EXPECT_FALSE(tally.contains("quantization")) << tally;
   }
   // Per-block Q/K scales: the wide kernel does not take them, so "auto" keeps 64 keys there.
@@ -356,15 +360,15 @@ TEST(Plan, GroupedKRunsOnHopperAtHeadDim128AndOnTheCpuBackend) {
     }
 }
 
-// k_granularity "auto": grouped K for int8-fa where its Hopper kernel runs it (head_dim 128, 128-key
-// blocks, the default P options) from 4K keys; K per token everywhere else (shorter keys,
-// head_dim 64, int8-qk, Ampere, other P options, the CPU backend), where "grouped" would skip.
+// k_granularity "auto" (the default): grouped K for int8-fa where its Hopper kernel runs it
+// (head_dim 128, 128-key blocks, the default P options) from 1K keys; K per token everywhere else
+// (shorter keys, head_dim 64, int8-qk, Ampere, other P options, the CPU backend), where "grouped"
+// would skip.
 TEST(Plan, AutoKGranularityTakesGroupedKWhereItsKernelRunsAndPays) {
   const HopperCapsBackend hopper;
   const AmpereCapsBackend ampere;
   const SweepConfig config = parse_sweep_config(
-      R"({"axes": {"heads": [2], "seq_len": [2048, 4096, 16384], "head_dim": [128, 64], "causal": [false, true]},
-          "quantization": {"k_granularity": "auto"}})",
+      R"({"axes": {"heads": [2], "seq_len": [512, 1024, 4096, 16384], "head_dim": [128, 64], "causal": [false, true]}})",
       "auto-k.json");
   EXPECT_TRUE(config.settings.auto_k_granularity);
   const auto cpu = make_cpu_backend(config.settings.cpu);
@@ -379,7 +383,7 @@ TEST(Plan, AutoKGranularityTakesGroupedKWhereItsKernelRunsAndPays) {
   };
   int grouped_cases = 0;
   for (const BenchCase& c : config.cases) {
-    const bool grouped = c.dims.head_dim == 128 && c.dims.seq_kv >= 4096;
+    const bool grouped = c.dims.head_dim == 128 && c.dims.seq_kv >= 1024;
     grouped_cases += grouped;
     EXPECT_EQ(quantization(hopper, c, "int8-fa").k_grouped, grouped) << c.id;
     EXPECT_EQ(quantization(hopper, c, "int8-fa").kv_block, kGpuWideKvBlock) << c.id;
@@ -387,7 +391,7 @@ TEST(Plan, AutoKGranularityTakesGroupedKWhereItsKernelRunsAndPays) {
     EXPECT_FALSE(quantization(ampere, c, "int8-fa").k_grouped) << c.id;
     EXPECT_FALSE(quantization(*cpu, c, "int8-fa").k_grouped) << c.id;  // the CPU gate's numerics stay
   }
-  EXPECT_EQ(grouped_cases, 4);
+  EXPECT_EQ(grouped_cases, 6);
   // Options grouped K's kernel does not take leave K per token, never a skip.
   for (const char* options : {R"("p_quant": "s8x127")", R"("l_from_quantized_p": true)", R"("kv_block": 64)"}) {
     const SweepConfig other = parse_sweep_config(
