@@ -137,7 +137,7 @@ namespace {
 
 // k_granularity "auto": the shortest key range where int8-fa's grouped-K kernel is taken, the
 // shortest measured. End to end on an H100 in one run (16 heads, head_dim 128, 8186c9a,
-// docs/perf-log.md s76): +6.6% over per-token K at 1K keys × batch 16, +4.5% at 4K, +7-9% at
+// docs/perf-log.md s76): +6.7% over per-token K at 1K keys × batch 16, +4.6% at 4K, +7-9% at
 // 16K-32K, +4% / +7% causal at 4K / 16K, for 0.0134 rel L2 against 0.0132-0.0133. (s74's
 // slower quantizer lost 3% at 1K.) Below 1K keys: not measured.
 constexpr int64_t kAutoGroupedMinKeys = 1024;
