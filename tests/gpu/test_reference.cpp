@@ -452,15 +452,21 @@ TEST(CudaBackend, DumpedInputsReloadToTheSameResult) {
 // Tensors of more than 2^31 elements (a peer silently corrupted output past that): every
 // INT8 kernel and the reference on 8192 heads x 2080 tokens x 128 (2.18e9 elements a tensor;
 // seq 2080 is not a tile multiple and takes the warp-specialized Hopper kernel), checked over
-// every element against the reference. A 32-bit offset anywhere corrupts the far half.
+// every element against the reference. A 32-bit offset anywhere corrupts the far half. int8-fa
+// runs twice: with K per token, and with grouped K on 128-key blocks (what k_granularity "auto",
+// the default, gives it on Hopper here: its quantizer's key order and V rows in that order too).
 TEST(Memory, TensorsAbove2To31ElementsAreComputedWhole) {
   SESSION_OR_SKIP(s);
   const AttnDims dims = dims_of(1, 8192, 8192, 2080, 2080, 128, false);
   ASSERT_GT(dims.q_elements(), int64_t{1} << 31);
   const std::vector<KernelId> ops = {KernelId::Reference, KernelId::Int8Full, KernelId::Int8QK};
+  gpu::OpSettings grouped;
+  grouped.quant.kv_block = grouped.quant.v_block = kGpuWideKvBlock;
+  grouped.quant.k_granularity = KGranularity::Grouped;
   int64_t free_bytes = 0, total_bytes = 0;
   ASSERT_TRUE(s->memory_info(free_bytes, total_bytes).ok);
-  const int64_t need = gpu::estimate_case_bytes(dims, {}, ops, s->device().l2_cache_bytes);
+  const int64_t need = std::max(gpu::estimate_case_bytes(dims, {}, ops, s->device().l2_cache_bytes),
+                                gpu::estimate_case_bytes(dims, grouped, ops, s->device().l2_cache_bytes));
   if (need > free_bytes) GTEST_SKIP() << "needs " << need << " bytes of device memory, " << free_bytes << " free";
   gpu::InputGenSpec spec;
   spec.seed = 5;
@@ -469,17 +475,24 @@ TEST(Memory, TensorsAbove2To31ElementsAreComputedWhole) {
   gpu::GpuStatus st = s->prepare(KernelId::Reference);
   ASSERT_TRUE(st.ok) << st.message;
   s->release_workspace(KernelId::Reference);
-  for (const KernelId op : {KernelId::Int8Full, KernelId::Int8QK}) {
-    st = s->prepare(op);
-    if (st.not_supported) continue;  // not on this device
-    ASSERT_TRUE(st.ok) << to_string(op) << ": " << st.message;
+  struct Run {
+    KernelId op;
+    gpu::OpSettings settings;
+    std::string what;
+  };
+  for (const Run& run : {Run{KernelId::Int8Full, {}, "int8-fa"}, Run{KernelId::Int8QK, {}, "int8-qk"},
+                         Run{KernelId::Int8Full, grouped, "int8-fa, grouped K"}}) {
+    s->set_op_settings(run.settings);
+    st = s->prepare(run.op);
+    if (st.not_supported) continue;  // not on this device (grouped K: Hopper's sm_90a kernel only)
+    ASSERT_TRUE(st.ok) << run.what << ": " << st.message;
     gpu::ErrorMetrics m;
-    ASSERT_TRUE(s->compare(op, m).ok);
-    EXPECT_EQ(m.elements, dims.q_elements()) << to_string(op);
-    EXPECT_EQ(m.nonfinite, 0) << to_string(op);
-    EXPECT_LT(m.rel_l2, 0.02) << to_string(op);  // normal inputs: 0.009-0.015 at any length
-    EXPECT_LT(m.max_abs_error, 0.1) << to_string(op) << " worst element " << m.max_abs_index;
-    s->release(op);
+    ASSERT_TRUE(s->compare(run.op, m).ok) << run.what;
+    EXPECT_EQ(m.elements, dims.q_elements()) << run.what;
+    EXPECT_EQ(m.nonfinite, 0) << run.what;
+    EXPECT_LT(m.rel_l2, 0.02) << run.what;  // normal inputs: 0.009-0.015 at any length
+    EXPECT_LT(m.max_abs_error, 0.1) << run.what << " worst element " << m.max_abs_index;
+    s->release(run.op);
   }
 }
 
