@@ -136,6 +136,17 @@ CLI::Validator non_empty(const std::string& expected) {
 }
 const CLI::Validator kNonEmptyPath = non_empty("a file path");
 
+// sweep's and profile's --k-granularity: the config's quantization.k_granularity, checked by the
+// config reader (its error names the option).
+void add_k_granularity_option(CLI::App* cmd, std::optional<std::string>& value) {
+  cmd->add_option("--k-granularity", value,
+                  "K's scales (quantization.k_granularity): auto (the default: grouped K where int8-fa's Hopper "
+                  "kernel runs it, from 1K keys; K's scales as Q's elsewhere), as-q (K's scales as Q's: per token by default), "
+                  "per-thread or grouped (docs/config.md)")
+      ->type_name("NAME")
+      ->check(non_empty("auto, as-q, per-thread or grouped"));
+}
+
 // --- sweep -----------------------------------------------------------------------------
 struct SweepArgs {
   std::string config;
@@ -439,6 +450,7 @@ void add_sweep(CLI::App& app, SweepArgs& a, int& exit_code) {
                   "GPU timing: stop once the relative standard deviation is below this, e.g. 0.01 "
                   "(measurement.target_noise)")
       ->check(finite_number(0, true));
+  add_k_granularity_option(cmd, a.overrides.k_granularity);
   cmd->add_option("-o,--output", a.output,
                   "Report path (written atomically); '-': the JSON report on stdout, and the --format view on "
                   "stderr")->capture_default_str();
@@ -601,6 +613,7 @@ void add_profile(CLI::App& app, ProfileArgs& a, int& exit_code) {
   cmd->add_option("--max-noise", a.request.max_noise,
                   "Stop once the relative standard deviation is below this (measurement.target_noise)")
       ->check(finite_number(0, true));
+  add_k_granularity_option(cmd, a.request.k_granularity);
   cmd->add_option("--json", a.json, "Also write every measurement as JSON here ('-': stdout, the table then on stderr)")
       ->type_name("FILE")
       ->check(kNonEmptyPath);

@@ -295,6 +295,12 @@ expect 0 "--min-samples 010" -- "$bench" sweep --backend cpu -c "$work/tiny.json
 grep -q '"min_samples": *10,' "$work/decimal.json" || fail "--min-samples 010 was not read as ten"
 expect 0 "--max-noise" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --max-noise 0.02 --max-seconds 1 -o "$work/knobs.json" --no-progress --format none
 grep -q '"target_noise": *0.02' "$work/knobs.json" || fail "--max-noise did not reach the report's settings"
+expect 0 "--k-granularity per-thread" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --k-granularity per-thread -o "$work/kgran.json" --no-progress --format none
+grep -q '"k_granularity": *"per-thread"' "$work/kgran.json" || fail "--k-granularity did not reach the report's settings"
+grep -q '"k_per_thread": *true' "$work/kgran.json" || fail "--k-granularity per-thread: no INT8 result ran K per thread"
+expect 2 "--k-granularity bogus" -- "$bench" sweep --backend cpu -c "$work/tiny.json" --k-granularity bogus -o "$work/kgran2.json"
+contains "--k-granularity bogus: quantization.k_granularity: expected one of" "--k-granularity bogus"
+[[ ! -e "$work/kgran2.json" ]] || fail "--k-granularity bogus: a report was written"
 # -o -: the JSON report on stdout, the table on stderr.
 "$bench" sweep --backend cpu -c "$work/tiny.json" -o - --no-progress >"$work/stdout.json" 2>"$work/stderr.txt" || fail "sweep -o - failed"
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r['cases']) == 2" "$work/stdout.json" || fail "sweep -o -: stdout is not the report"

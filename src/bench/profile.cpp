@@ -62,6 +62,7 @@ ConfigOverrides overrides_of(const ProfileRequest& r) {
   o.min_samples = r.min_samples;
   o.max_seconds = r.max_seconds;
   o.max_noise = r.max_noise;
+  o.k_granularity = r.k_granularity;
   return o;
 }
 

@@ -40,6 +40,7 @@ struct ProfileRequest {
   std::optional<int64_t> min_samples;  // --min-samples, --max-seconds, --max-noise: as sweep's
   std::optional<double> max_seconds;
   std::optional<double> max_noise;
+  std::optional<std::string> k_granularity;  // --k-granularity: as sweep's
   bool once = false;               // --once
 };
 

@@ -164,24 +164,32 @@ std::vector<AxisOption> parse_axis_options(const ConfigOverrides& overrides) {
   return options;
 }
 
+// A setting one option writes: `key` of the config's `section` object.
 struct Knob {
   const char* option;
-  const char* key;  // in "measurement"
+  const char* section;
+  const char* key;
   json value;
 };
 
 std::vector<Knob> knobs_of(const ConfigOverrides& o) {
   std::vector<Knob> knobs;
-  if (o.min_samples) knobs.push_back({"--min-samples", "min_samples", *o.min_samples});
-  if (o.max_seconds) knobs.push_back({"--max-seconds", "max_seconds", *o.max_seconds});
-  if (o.max_noise) knobs.push_back({"--max-noise", "target_noise", *o.max_noise});
+  if (o.min_samples) knobs.push_back({"--min-samples", "measurement", "min_samples", *o.min_samples});
+  if (o.max_seconds) knobs.push_back({"--max-seconds", "measurement", "max_seconds", *o.max_seconds});
+  if (o.max_noise) knobs.push_back({"--max-noise", "measurement", "target_noise", *o.max_noise});
+  if (o.k_granularity) knobs.push_back({"--k-granularity", "quantization", "k_granularity", *o.k_granularity});
   return knobs;
+}
+
+// The option as a user writes it: "--max-noise 0.02", "--k-granularity as-q".
+std::string knob_text(const Knob& k) {
+  return fmt::format("{} {}", k.option, k.value.is_string() ? k.value.get<std::string>() : dump_json(k.value));
 }
 
 std::string describe(const ConfigOverrides& overrides) {
   std::string out;
   for (const std::string& a : overrides.axes) out += " -a " + a;
-  for (const Knob& k : knobs_of(overrides)) out += fmt::format(" {} {}", k.option, dump_json(k.value));
+  for (const Knob& k : knobs_of(overrides)) out += " " + knob_text(k);
   return out;
 }
 
@@ -206,7 +214,7 @@ std::string option_for_path(const ConfigOverrides& overrides, const std::string&
     if (axis_wrote(name, json_path)) return "-a " + text;
   }
   for (const Knob& k : knobs_of(overrides)) {
-    if (starts_with_path(json_path, std::string("measurement.") + k.key)) return fmt::format("{} {}", k.option, dump_json(k.value));
+    if (starts_with_path(json_path, fmt::format("{}.{}", k.section, k.key))) return knob_text(k);
   }
   return "";
 }
@@ -259,11 +267,10 @@ void apply_overrides(json& document, const ConfigOverrides& overrides) {
   const std::vector<AxisOption> options = parse_axis_options(overrides);  // malformed -a first
   if (!document.is_object()) return;  // the reader says what is wrong with the file
   for (const AxisOption& option : options) apply_axis(document, option);
-  const std::vector<Knob> knobs = knobs_of(overrides);
-  if (knobs.empty()) return;
-  json& measurement = object_member(document, "measurement");
-  if (!measurement.is_object()) return;
-  for (const Knob& k : knobs) measurement[k.key] = k.value;
+  for (const Knob& k : knobs_of(overrides)) {
+    json& section = object_member(document, k.section);
+    if (section.is_object()) section[k.key] = k.value;  // else the reader says what is wrong with it
+  }
 }
 
 SweepConfig load_sweep_config(const std::string& path, const ConfigOverrides& overrides) {

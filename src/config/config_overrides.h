@@ -18,7 +18,8 @@ struct ConfigOverrides {
   std::optional<int64_t> min_samples;   // measurement.min_samples
   std::optional<double> max_seconds;    // measurement.max_seconds
   std::optional<double> max_noise;      // measurement.target_noise
-  bool empty() const { return axes.empty() && !min_samples && !max_seconds && !max_noise; }
+  std::optional<std::string> k_granularity;  // quantization.k_granularity
+  bool empty() const { return axes.empty() && !min_samples && !max_seconds && !max_noise && !k_granularity; }
 };
 
 // The names `-a` accepts: the config's axes, `distribution` and `seed` (the input list) and

@@ -102,6 +102,32 @@ TEST(ConfigOverrides, MeasurementKnobsReachTheSettings) {
   EXPECT_EQ(config.expanded["measurement"]["target_noise"], 0.02);
 }
 
+// --k-granularity writes quantization.k_granularity over the file's: the settings, the echo
+// and the recorded hash (a --resume of the other choice is refused) follow it.
+TEST(ConfigOverrides, KGranularityOptionSetsTheQuantizationKey) {
+  const std::string dir = ::testing::TempDir();
+  const std::string pinned = dir + "/pinned-k.json";
+  std::ofstream(pinned) << R"({"axes": {"heads": [2], "seq_len": [2048], "head_dim": [128]},
+                              "quantization": {"k_granularity": "as-q", "smooth_k": false}})";
+  ConfigOverrides o;
+  const SweepConfig file_only = load_sweep_config(pinned, o);
+  EXPECT_FALSE(file_only.settings.auto_k_granularity);
+  for (const char* name : {"auto", "grouped", "per-thread", "as-q"}) {
+    o.k_granularity = name;
+    const SweepConfig config = load_sweep_config(pinned, o);
+    EXPECT_EQ(config.expanded["quantization"]["k_granularity"], name);
+    EXPECT_EQ(config.settings.auto_k_granularity, std::string(name) == "auto") << name;
+    EXPECT_FALSE(config.settings.quant.smooth_k) << name;  // the file's other keys stay
+    EXPECT_NE(config.sha256, file_only.sha256) << name;
+  }
+  o.k_granularity = "grouped";
+  EXPECT_EQ(load_sweep_config(pinned, o).settings.quant.k_granularity, KGranularity::Grouped);
+  // Without a file, and without a quantization block in it: the option alone.
+  ConfigOverrides only = axes({"heads=2", "head_dim=128", "seq_len=16"});
+  only.k_granularity = "as-q";
+  EXPECT_FALSE(load_sweep_config("", only).settings.auto_k_granularity);
+}
+
 TEST(ConfigOverrides, ErrorsNameTheOption) {
   const std::string ci = config_path("ci-cpu.json");
   EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci, axes({"seq_len=64,0"})); })
@@ -119,6 +145,18 @@ TEST(ConfigOverrides, ErrorsNameTheOption) {
   knob = {};
   knob.max_seconds = 0;
   EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci, knob); }).find("--max-seconds 0.0: measurement.max_seconds"),
+            std::string::npos);
+  knob = {};
+  knob.k_granularity = "fastest";
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci, knob); })
+                .find("--k-granularity fastest: quantization.k_granularity: expected one of"),
+            std::string::npos);
+  // A choice the file's other settings refuse: the file's key, and why.
+  const std::string blocks64 = ::testing::TempDir() + "/blocks64.json";
+  std::ofstream(blocks64) << R"({"axes": {"heads": [2], "seq_len": [16], "head_dim": [64]}, "quantization": {"kv_block": 64}})";
+  knob.k_granularity = "grouped";
+  EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(blocks64, knob); })
+                .find(blocks64 + ": quantization.kv_block: expected 128 (k_granularity \"grouped\" groups the keys"),
             std::string::npos);
   // A mistake in the file still names the file.
   EXPECT_NE(error_of<ConfigError>([&] { load_sweep_config(ci + ".missing", axes({"heads=2"})); }).find(".missing"),

@@ -88,6 +88,7 @@ TEST(ProfilePlan, KernelsInTheOrderGivenAndRotationAndSamplingFlags) {
   r.min_samples = 3;
   r.max_seconds = 0.5;
   r.max_noise = 0.02;
+  r.k_granularity = "as-q";
   r.once = true;
   const ProfilePlan plan = plan_profile(r);
   ASSERT_EQ(plan.kernels.size(), 3u);
@@ -98,6 +99,8 @@ TEST(ProfilePlan, KernelsInTheOrderGivenAndRotationAndSamplingFlags) {
   EXPECT_EQ(plan.settings.measure.min_samples, 3);
   EXPECT_DOUBLE_EQ(plan.settings.measure.max_seconds, 0.5);
   EXPECT_DOUBLE_EQ(plan.settings.measure.target_noise, 0.02);
+  EXPECT_FALSE(plan.settings.auto_k_granularity);  // --k-granularity as-q
+  EXPECT_TRUE(plan_profile(basic()).settings.auto_k_granularity);
   EXPECT_TRUE(plan.once);
 }
 
