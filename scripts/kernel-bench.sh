@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tools/kernel_bench through CMake and runs the given modes (default: check quick).
-#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [wsprofile-qkov] [wsprofile-wide16k] [wsprofile-kt16k] [wsprofile-kg16k] [wsprofile-256] [wsprofile-fp16-4k] [wsprofile-l2] [wspipes] [sanitize] [sass] [gtest] [ab]
+#   bash scripts/kernel-bench.sh [check] [quick] [perf] [schedules] [profile] [wsprofile] [wsprofile-qk] [wsprofile-qkov] [wsprofile-wide16k] [wsprofile-kt16k] [wsprofile-kg16k] [wsprofile-kg4k] [wsprofile-256] [wsprofile-fp16-4k] [wsprofile-l2] [wspipes] [sanitize] [sass] [gtest] [ab]
 #     or any other kernel_bench mode (ws, wsqk, wsfa, wsfp16, ws256, ws-threshold, wssan: tools/kernel_bench.cu)
 # Logs go to $OUT (or ./kernel-bench-out); the last thing printed is the summary table.
 # Build: CMake configures $OUT/build with -DINT8ATTN_KERNEL_TUNING=ON (the tuning copy of the
@@ -162,6 +162,11 @@ for m in "${modes[@]}"; do
       done ;;
     wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide16k|wsprofile-kt16k|wsprofile-kg16k|wsprofile-256)  # ncu of the warp-specialized int8-fa (int8-qk; qkov: in the overlap schedule) kernel, d128 16K (256: d256 16K): sections, then stall samples per SASS line
       ncu_export "$m" "$m" 0 || status=1 ;;
+    wsprofile-kg4k)  # the same of grouped K's int8-fa kernel at 4K x b4 d128, its full launch and its causal one, then their samples by region and steady loops
+      ncu_export "$m-full" "$m" 0 || status=1
+      ncu_export "$m-causal" "$m" 1 || status=1
+      for r in full causal; do python3 scripts/sass_tools.py regions "$out/ncu-$m-$r-sass.csv" 8 | head -40; done
+      python3 scripts/sass_tools.py loop-stalls "$out/ncu-$m-full-sass.csv" "$out/ncu-$m-causal-sass.csv" | head -40 ;;
     wsprofile-fp16-4k)  # the same of fp16-fa's ping-pong kernel at 4K d128, its causal launch and its full one, then their steady loops side by side
       ncu_export "$m-causal" "$m" 0 || status=1
       ncu_export "$m-full" "$m" 1 || status=1

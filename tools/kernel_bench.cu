@@ -8,7 +8,7 @@
 // the median SM clock of its timed runs (the harness's probe, kernels/harness/sm_clock_probe.cuh:
 // an FP16-P·V kernel under the power cap runs slower clocks, docs/methodology.md).
 //
-// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|wsprofile-wide16k|wsprofile-kt16k|wsprofile-kg16k|wsprofile-fp16-4k|wsprofile-l2|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
+// usage: kernel_bench [check|perf|quick|quant|quant-ncu|profile|wsprofile|wsprofile-qk|wsprofile-qkov|wsprofile-wide|wsprofile-wide16k|wsprofile-kt16k|wsprofile-kg16k|wsprofile-kg4k|wsprofile-fp16-4k|wsprofile-l2|sancheck|wssan|schedules|ws|wsqk|wsfa|wsfp16|wsfq|ws64|wswide|wsd64|wsall|wsgqa|ws-threshold] [--iters N] [--schedule S] [--ws W] [--dynamic-tiles D]
 //   --ws W: the int8-fa and int8-qk kinds' FusedTuning::ws (0 never, 1 always the warp-specialized
 //   Hopper kernels, int8-fa's with its default schedule); ws: the A/B of the Hopper kernels on the
 //   issue's shapes.
@@ -502,6 +502,10 @@ int main(int argc, char** argv) {
     kinds = {mode == "wsprofile-wide16k" ? Kind::Int8FaU8WsWideQ8
              : mode == "wsprofile-kt16k" ? Kind::Int8FaU8WsWideKt : Kind::Int8FaU8WsWideKg};
     shapes.push_back({1, 16, 16, 16384, 16384, 128, false, false});
+  } else if (mode == "wsprofile-kg4k") {  // grouped K's kernel at 4K x b4 d128, one full launch then one causal: where short rows lose against 16K's (tile switches, the masked steps)
+    kinds = {Kind::Int8FaU8WsWideKg};
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, false, false});
+    shapes.push_back({4, 16, 16, 4096, 4096, 128, true, false});
   } else if (mode == "ws256" || mode == "wsprofile-256") {  // int8-fa at head_dim 256 (16 heads on 8 KV heads, b*s = 16K): the library's choice (on Hopper the warp-specialized kernel at these lengths) against the mma.sync kernel; wsprofile-256: one warp-specialized launch at 16K for ncu
     if (mode == "ws256") {
       kinds = {Kind::Int8FaU8, Kind::Int8FaU8Fq, Kind::Int8FaU8Mma};
