@@ -141,7 +141,8 @@ const CLI::Validator kNonEmptyPath = non_empty("a file path");
 void add_k_granularity_option(CLI::App* cmd, std::optional<std::string>& value) {
   cmd->add_option("--k-granularity", value,
                   "K's scales (quantization.k_granularity): auto (the default: grouped K where int8-fa's Hopper "
-                  "kernel runs it, from 1K keys; K's scales as Q's elsewhere), as-q (K's scales as Q's: per token by default), "
+                  "kernel runs it and it pays, on keys long enough and causal rows whose first row sees a whole "
+                  "128-key block; K's scales as Q's elsewhere), as-q (K's scales as Q's: per token by default), "
                   "per-thread or grouped (docs/config.md)")
       ->type_name("NAME")
       ->check(non_empty("auto, as-q, per-thread or grouped"));

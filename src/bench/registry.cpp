@@ -142,6 +142,20 @@ namespace {
 // slower quantizer lost 3% at 1K.) Below 1K keys: not measured.
 constexpr int64_t kAutoGroupedMinKeys = 1024;
 
+// ... and on causal rows only where the first query row sees a whole 128-key block. A row that
+// sees a few keys averages nothing out: grouped K's shared scales (a group's 8 keys, the largest
+// setting the step) move its few scores, and such rows hold the case's largest error. CPU
+// emulation, 32 heads on 8, head_dim 128, 128-key P and V blocks, seeds 0-5 (docs/accuracy.md):
+// square causal 1K, max abs 0.029-0.037 with per-token K against 0.032-0.049 with grouped K (4K
+// seed 0: 0.037 against 0.054, past the default 0.05 limit: the H100 sweep of configs/default.json
+// at ec80d95 chose FP16 there on accuracy); with the first row seeing 128 keys, 0.014-0.022
+// against 0.015-0.026.
+constexpr int64_t kAutoGroupedMinFirstRowKeys = 128;
+
+bool first_row_sees_a_block(const AttnDims& d) {
+  return !d.causal || d.seq_kv - d.seq_q + 1 >= kAutoGroupedMinFirstRowKeys;
+}
+
 // The kv_block / v_block pair `spec` runs q with when the settings leave them "auto". Grouped
 // K's groups are 128-key blocks' columns, so it takes 128-key blocks.
 QuantConfig with_blocks(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
@@ -157,10 +171,11 @@ QuantConfig with_blocks(const KernelSpec& spec, const RunSettings& settings, con
 QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
                          const DeviceCaps& dev) {
   const QuantConfig q = case_quant(settings, c);
-  // k_granularity "auto": grouped K for int8-fa where its GPU kernel runs it with these options
-  // and the keys are long enough for it to pay; K's scales as Q's otherwise.
+  // k_granularity "auto": grouped K for int8-fa where its GPU kernel runs it with these options,
+  // the keys are long enough for it to pay and no causal row sees only a few of them; K's scales
+  // as Q's otherwise.
   if (settings.auto_k_granularity && spec.gpu_int8fa_blocks && dev.backend == BackendKind::Cuda &&
-      c.dims.seq_kv >= kAutoGroupedMinKeys) {
+      c.dims.seq_kv >= kAutoGroupedMinKeys && first_row_sees_a_block(c.dims)) {
     QuantConfig grouped = q;
     grouped.k_granularity = KGranularity::Grouped;
     grouped = with_blocks(spec, settings, c, dev, grouped);

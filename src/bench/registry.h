@@ -65,7 +65,8 @@ struct KernelSpec : KernelIdentity {
 // The quantization `spec` runs case `c` with on the device: the case's (case_quant), with
 // kv_block and v_block chosen for the kernel when the settings leave them "auto", and K's
 // granularity when k_granularity is "auto" (grouped where int8-fa's GPU kernel runs it from
-// kAutoGroupedMinKeys, registry.cpp, else K's scales as Q's).
+// kAutoGroupedMinKeys keys, on causal rows only where the first row sees a whole block,
+// registry.cpp; else K's scales as Q's).
 QuantConfig kernel_quant(const KernelSpec& spec, const RunSettings& settings, const BenchCase& c,
                          const DeviceCaps& dev);
 // What an INT8 kernel's result records of that quantization; nullopt for other families.

@@ -361,9 +361,10 @@ TEST(Plan, GroupedKRunsOnHopperAtHeadDim128AndOnTheCpuBackend) {
 }
 
 // k_granularity "auto" (the default): grouped K for int8-fa where its Hopper kernel runs it
-// (head_dim 128, 128-key blocks, the default P options) from 1K keys; K per token everywhere else
-// (shorter keys, head_dim 64, int8-qk, Ampere, other P options, the CPU backend), where "grouped"
-// would skip.
+// (head_dim 128, 128-key blocks, the default P options) from 1K keys, on causal rows only where
+// the first row sees a whole 128-key block (bottom-right: seq_kv - seq_q + 1 keys); K per token
+// everywhere else (shorter keys, square causal, head_dim 64, int8-qk, Ampere, other P options,
+// the CPU backend), where "grouped" would skip.
 TEST(Plan, AutoKGranularityTakesGroupedKWhereItsKernelRunsAndPays) {
   const HopperCapsBackend hopper;
   const AmpereCapsBackend ampere;
@@ -383,7 +384,7 @@ TEST(Plan, AutoKGranularityTakesGroupedKWhereItsKernelRunsAndPays) {
   };
   int grouped_cases = 0;
   for (const BenchCase& c : config.cases) {
-    const bool grouped = c.dims.head_dim == 128 && c.dims.seq_kv >= 1024;
+    const bool grouped = c.dims.head_dim == 128 && c.dims.seq_kv >= 1024 && !c.dims.causal;
     grouped_cases += grouped;
     EXPECT_EQ(quantization(hopper, c, "int8-fa").k_grouped, grouped) << c.id;
     EXPECT_EQ(quantization(hopper, c, "int8-fa").kv_block, kGpuWideKvBlock) << c.id;
@@ -391,7 +392,13 @@ TEST(Plan, AutoKGranularityTakesGroupedKWhereItsKernelRunsAndPays) {
     EXPECT_FALSE(quantization(ampere, c, "int8-fa").k_grouped) << c.id;
     EXPECT_FALSE(quantization(*cpu, c, "int8-fa").k_grouped) << c.id;  // the CPU gate's numerics stay
   }
-  EXPECT_EQ(grouped_cases, 6);
+  EXPECT_EQ(grouped_cases, 3);
+  // Causal rows with longer keys than queries: grouped K once the first row sees 128 keys.
+  const SweepConfig offset = parse_sweep_config(
+      R"({"axes": {"heads": [2], "seq_q": [1024], "seq_kv": [1150, 1151, 2048], "head_dim": [128], "causal": [true]}})",
+      "auto-k-offset.json");
+  for (const BenchCase& c : offset.cases)
+    EXPECT_EQ(quantization(hopper, c, "int8-fa").k_grouped, c.dims.seq_kv - c.dims.seq_q + 1 >= 128) << c.id;
   // Options grouped K's kernel does not take leave K per token, never a skip.
   for (const char* options : {R"("p_quant": "s8x127")", R"("l_from_quantized_p": true)", R"("kv_block": 64)"}) {
     const SweepConfig other = parse_sweep_config(
