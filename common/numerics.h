@@ -280,4 +280,11 @@ I8A_HD bool causal_visible(int64_t i, int64_t j, int64_t seq_q, int64_t seq_kv) 
   return j <= i + (seq_kv - seq_q);
 }
 
+// Number of keys query row i sees: causal_visible holds exactly for keys j < this bound.
+I8A_HD int64_t visible_keys(int64_t i, int64_t seq_q, int64_t seq_kv, bool causal) {
+  if (!causal) return seq_kv;
+  const int64_t bound = i + (seq_kv - seq_q) + 1;
+  return bound < 0 ? 0 : (bound < seq_kv ? bound : seq_kv);
+}
+
 }  // namespace int8attn

@@ -140,7 +140,7 @@ class CudaBackend final : public Backend {
     double err_sq = 0, ref_sq = 0;
     for (const auto& [b, h, i] : sampled_rows(d, c.input.seed)) {
       const int64_t kvh = h / d.group_size();
-      const int64_t visible = d.causal ? std::clamp<int64_t>(i + (d.seq_kv - d.seq_q) + 1, 0, d.seq_kv) : d.seq_kv;
+      const int64_t visible = visible_keys(i, d.seq_q, d.seq_kv, d.causal);
       const int64_t row_offset = ((b * d.heads + h) * d.seq_q + i) * d.head_dim;
       const std::vector<float> got = download(gpu::GpuTensor::Output, KernelId::Reference, row_offset, d.head_dim);
       std::vector<double> want(static_cast<size_t>(d.head_dim), 0.0);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/numerics.h"
 #include "src/bench/devices.h"
 
 namespace int8attn {
@@ -153,7 +154,7 @@ constexpr int64_t kAutoGroupedMinKeys = 1024;
 constexpr int64_t kAutoGroupedMinFirstRowKeys = 128;
 
 bool first_row_sees_a_block(const AttnDims& d) {
-  return !d.causal || d.seq_kv - d.seq_q + 1 >= kAutoGroupedMinFirstRowKeys;
+  return visible_keys(0, d.seq_q, d.seq_kv, d.causal) >= kAutoGroupedMinFirstRowKeys;
 }
 
 // The kv_block / v_block pair `spec` runs q with when the settings leave them "auto". Grouped

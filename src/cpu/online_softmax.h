@@ -14,12 +14,6 @@
 
 namespace int8attn::cpu {
 
-// Number of keys query row i sees: causal_visible holds exactly for keys j < this bound.
-inline int64_t visible_keys(int64_t i, int64_t seq_q, int64_t seq_kv, bool causal) {
-  if (!causal) return seq_kv;
-  return std::clamp<int64_t>(i + (seq_kv - seq_q) + 1, 0, seq_kv);
-}
-
 // Policy interface (duck-typed):
 //   static constexpr bool kBlockRelativeP: p is exp2(s - block max) (else exp2(s - m_new))
 //   float accumulate(int64_t j0, int64_t j1, const float* p, float alpha, float weight, float* acc)
