@@ -20,6 +20,12 @@
 #   DEPS_PREFIX=...                                    the CMake prefix of .deps, already unpacked (two
 #                                                      builds at once must not unpack into it together)
 #   BUILD_TARGET=int8attn-bench                        build only this target (default: everything)
+#   BINS=build-run/bins.tar.xz                         binaries built on the development machine
+#                                                      (scripts/pack-device-bins.sh): unpacked into BUILD_DIR
+#                                                      instead of the build stage, which is then skipped (a
+#                                                      device call's 2-4 minutes of building saved); the
+#                                                      gpu-tests stage runs the test binary itself (no CTest:
+#                                                      no per-test timeout, the smoke stage still catches a hang)
 #
 # Device call: carry [".deps"], command: scripts/device-check.sh
 set -uo pipefail
@@ -51,7 +57,14 @@ run_stage() {
   fi
 }
 
-note "== device-check $(date -u +%FT%TZ) stages: $STAGES"
+if [[ -n ${BINS:-} ]]; then  # the development machine's build: no build stage here
+  STAGES=${STAGES//build/}
+  mkdir -p "$BUILD_DIR" && tar -xJf "$BINS" -C "$BUILD_DIR" || { echo "BINS: cannot unpack $BINS into $BUILD_DIR" >&2; exit 2; }
+  deps_prefix=${DEPS_PREFIX:-$(.deps/unpack.sh)} || exit 2  # fmt's shared library travels in .deps
+  export LD_LIBRARY_PATH="$deps_prefix/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export INT8ATTN_BENCH_EXE="$PWD/$BUILD_DIR/int8attn-bench"  # the multi-GPU tests run it
+fi
+note "== device-check $(date -u +%FT%TZ) stages: $STAGES${BINS:+ (binaries: $BINS, built at $(cat "$BUILD_DIR/COMMIT" 2>/dev/null))}"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader 2>&1 | tee -a "$SUMMARY"
 
 # shellcheck source=scripts/cudnn-env.sh
@@ -97,8 +110,8 @@ if [[ $hung == 1 ]]; then
 fi
 
 gpu_tests() {
-  if [[ -n "${GTEST_FILTER:-}" ]]; then
-    "$BUILD_DIR/tests/int8attn_gpu_tests" --gtest_filter="$GTEST_FILTER"
+  if [[ -n "${GTEST_FILTER:-}" || -n "${BINS:-}" ]]; then
+    "$BUILD_DIR/tests/int8attn_gpu_tests" --gtest_filter="${GTEST_FILTER:-*}"
   else
     # A hung kernel (a deadlock in a new pipeline) fails its test after 120 s (the longest
     # takes ~7 s on an H200) instead of eating the whole device call.

@@ -18,6 +18,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The tool under test: the build's, or INT8ATTN_BENCH_EXE's where the binaries moved (the GPU
+// machine's copy of a development machine's build: scripts/device-check.sh BINS).
+std::string bench_exe() {
+  const char* moved = std::getenv("INT8ATTN_BENCH_EXE");
+  return moved != nullptr && *moved != '\0' ? moved : INT8ATTN_BENCH_EXE;
+}
+
 // Short GPU cases with a short sampling budget: about a second each.
 const char* kConfig = R"({"axes": {"batch": [1], "heads": [8], "seq_len": [1024, 2048, 4096],
   "head_dim": [64, 128], "causal": [false, true]},
@@ -40,7 +47,7 @@ class MultiGpuTest : public ::testing::Test {
 
   // Runs `sweep` with `args` (a shell fragment); returns its exit code.
   int sweep(const std::string& report, const std::string& args) {
-    const std::string command = std::string(INT8ATTN_BENCH_EXE) + " sweep --backend cuda -q --format none -c " +
+    const std::string command = bench_exe() + " sweep --backend cuda -q --format none -c " +
                                 (dir_ / "config.json").string() + " -o " + (dir_ / report).string() + " " + args;
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -89,7 +96,7 @@ TEST_F(MultiGpuTest, AKilledWorkerFailsOnlyItsCase) {
   // Kill one worker once both have started a case; the sweep goes on without losing cases.
   const std::string report = (dir_ / "killed.json").string();
   const std::string command =
-      "bash -c '" + std::string(INT8ATTN_BENCH_EXE) + " sweep --backend cuda -q --format none --devices 0,1 -c " +
+      "bash -c '" + bench_exe() + " sweep --backend cuda -q --format none --devices 0,1 -c " +
       (dir_ / "config.json").string() + " -o " + report +
       " & p=$!; for i in $(seq 300); do [ $(pgrep -P $p | wc -l) = 2 ] && break; sleep 0.1; done; sleep 3; "
       "kill -KILL $(pgrep -P $p | head -1); wait $p'";
