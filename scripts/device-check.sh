@@ -62,7 +62,7 @@ if [[ -n ${BINS:-} ]]; then  # the development machine's build: no build stage h
   mkdir -p "$BUILD_DIR" && tar -xJf "$BINS" -C "$BUILD_DIR" || { echo "BINS: cannot unpack $BINS into $BUILD_DIR" >&2; exit 2; }
   deps_prefix=${DEPS_PREFIX:-$(.deps/unpack.sh)} || exit 2  # fmt's shared library travels in .deps
   export LD_LIBRARY_PATH="$deps_prefix/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  export INT8ATTN_BENCH_EXE="$PWD/$BUILD_DIR/int8attn-bench"  # the multi-GPU tests run it
+  INT8ATTN_BENCH_EXE="$(cd "$BUILD_DIR" && pwd)/int8attn-bench" && export INT8ATTN_BENCH_EXE  # the multi-GPU tests run it
 fi
 note "== device-check $(date -u +%FT%TZ) stages: $STAGES${BINS:+ (binaries: $BINS, built at $(cat "$BUILD_DIR/COMMIT" 2>/dev/null))}"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader 2>&1 | tee -a "$SUMMARY"
