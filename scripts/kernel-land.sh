@@ -23,10 +23,21 @@
 #
 #   LAND_EXTRA="NAME=DIR ..."  more A/B variants beside base and tree (kernel-ab.sh stand-ins:
 #                       research variants measured in the same call; they are not checked)
+#   LAND_PREBUILT=1     run: prebuild's binaries (build-run/bins.tar.xz, build-run/land-kb.tar.xz)
+#                       instead of building them on the GPU machine
 #   LAND_BUDGET_S=560   seconds for the whole run: each stage's timeout is what is left, and the
 #                       A/B or a sanitizer is skipped when too little is (on an H200 the checks
 #                       take about 230 s, the A/B 100-150 s)
 #   OUT=/tmp/out        where the logs go
+#
+#   scripts/kernel-land.sh prebuild [DIR] [MODE]
+#       here, after prepare (and standin), where this machine has nvcc: builds what the call would
+#       build, so that the call spends no minutes compiling: the product's tool and GPU test binary
+#       (scripts/pack-device-bins.sh: build-run/bins.tar.xz; the tree must be committed) and the
+#       A/B's kernel_bench variants, base=DIR, tree=. and LAND_EXTRA's, stripped and compressed
+#       into build-run/land-kb.tar.xz (about 3 MB a variant). Then run the call with
+#       LAND_PREBUILT=1 (same DIR and LAND_EXTRA). MODE: one of the call's modes (default wsfq),
+#       which kernel-ab.sh takes to check its arguments.
 #
 #   scripts/kernel-land.sh standin DIR PATCH [PATCH ...]
 #       here, before the call: DIR gets HEAD's version of every file of the A/B's build that the
@@ -41,7 +52,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 usage() {
   echo "usage: scripts/kernel-land.sh prepare [DIR [REV]] | scripts/kernel-land.sh run [DIR] [MODE ...]" \
-    "| scripts/kernel-land.sh standin DIR PATCH [PATCH ...]" >&2
+    "| scripts/kernel-land.sh prebuild [DIR] [MODE] | scripts/kernel-land.sh standin DIR PATCH [PATCH ...]" >&2
   exit 2
 }
 marker=.kernel-land-base
@@ -148,6 +159,35 @@ prepare() {
   echo "next: the device call 'scripts/kernel-land.sh run $dir', carry [\".deps\", \"build-run\"]"
 }
 
+# The A/B's variants as kernel-ab.sh -v arguments: base=DIR, tree=. and LAND_EXTRA's.
+ab_variants() {
+  local v
+  printf '%s\n' -v "base=$1" -v tree=.
+  for v in ${LAND_EXTRA:-}; do printf '%s\n' -v "$v"; done
+}
+
+prebuilt_bins=build-run/bins.tar.xz
+prebuilt_kb=build-run/land-kb.tar.xz
+prebuild() {
+  local dir=${1:-build-run/land-base} mode=${2:-wsfq} kb=/tmp/kernel-land-prebuild variants=()
+  if [[ ! -f $dir/$marker ]]; then
+    echo "kernel-land: no stand-in at $dir: run 'scripts/kernel-land.sh prepare $dir' first" >&2
+    exit 2
+  fi
+  scripts/pack-device-bins.sh || exit $?
+  mapfile -t variants < <(ab_variants "$dir")
+  rm -rf "$kb"
+  if ! KB_BUILD_ONLY=1 OUT=$kb scripts/kernel-ab.sh "${variants[@]}" "$mode" > "$kb.log" 2>&1; then
+    tail -25 "$kb.log"
+    echo "kernel-land: a variant did not build (log: $kb.log); $prebuilt_kb not written" >&2
+    exit 1
+  fi
+  strip "$kb"/kb-*
+  (cd "$kb" && tar -cJf - kb-*) > "$prebuilt_kb.tmp" && mv "$prebuilt_kb.tmp" "$prebuilt_kb" || exit 1
+  echo "kernel-land: $prebuilt_kb ($(du -h "$prebuilt_kb" | cut -f1)): $(cd "$kb" && echo kb-*)"
+  echo "next: the device call 'LAND_PREBUILT=1 scripts/kernel-land.sh run $dir ...', carry [\".deps\", \"build-run\"]"
+}
+
 run() {
   local dir=${1:-build-run/land-base}
   [[ $# -gt 0 ]] && shift
@@ -163,12 +203,23 @@ run() {
   local summary=$out/land.txt
   : > "$summary"
   left() { echo $((budget - (SECONDS - t0))); }
-  local extra=() v
-  for v in ${LAND_EXTRA:-}; do extra+=(-v "$v"); done
-  (KB_BUILD_ONLY=1 OUT=$ab nice -n 19 timeout 300 scripts/kernel-ab.sh -v base="$dir" -v tree=. "${extra[@]}" "${modes[0]}" \
-    > "$out/ab-build.txt" 2>&1; echo "A/B builds: exit $? at $((SECONDS - t0)) s" >> "$summary") &
-  CUDA_ARCHS=90a STAGES="build smoke gpu-tests sanitize" BUILD_DIR=/tmp/kernel-land-build OUT=/tmp/kernel-land-dc \
-    timeout $(($(left) - 30)) scripts/device-check.sh > "$out/device-check.txt" 2>&1
+  local variants=() prebuilt=() bins=()
+  mapfile -t variants < <(ab_variants "$dir")
+  if [[ ${LAND_PREBUILT:-0} == 1 ]]; then  # prebuild's binaries: no compiler work here
+    if [[ ! -f $prebuilt_bins || ! -f $prebuilt_kb ]]; then
+      echo "kernel-land: LAND_PREBUILT=1 needs $prebuilt_bins and $prebuilt_kb ('scripts/kernel-land.sh prebuild')" >&2
+      exit 2
+    fi
+    rm -rf "$ab" && mkdir -p "$ab" && tar -xJf "$prebuilt_kb" -C "$ab" || exit 2
+    echo "A/B: prebuilt $(cd "$ab" && echo kb-*)" >> "$summary"
+    prebuilt=(KB_RUN_ONLY=1)
+    bins=(BINS="$prebuilt_bins")
+  else
+    (KB_BUILD_ONLY=1 OUT=$ab nice -n 19 timeout 300 scripts/kernel-ab.sh "${variants[@]}" "${modes[0]}" \
+      > "$out/ab-build.txt" 2>&1; echo "A/B builds: exit $? at $((SECONDS - t0)) s" >> "$summary") &
+  fi
+  env "${bins[@]}" CUDA_ARCHS=90a STAGES="build smoke gpu-tests sanitize" BUILD_DIR=/tmp/kernel-land-build \
+    OUT=/tmp/kernel-land-dc timeout $(($(left) - 30)) scripts/device-check.sh > "$out/device-check.txt" 2>&1
   local checks=$?
   echo "device-check (build, smoke, GPU tests, memcheck): exit $checks at $((SECONDS - t0)) s" >> "$summary"
   # gtest's failure lines (not test names such as *ExpectedError*)
@@ -176,7 +227,7 @@ run() {
     > "$out/gpu-fail.txt"
   wait
   if [[ $(left) -gt 90 ]]; then
-    KB_REPEATS=2 OUT=$ab timeout $(($(left) - 60)) scripts/kernel-ab.sh -v base="$dir" -v tree=. "${extra[@]}" "${modes[@]}" \
+    env "${prebuilt[@]}" KB_REPEATS=2 OUT=$ab timeout $(($(left) - 60)) scripts/kernel-ab.sh "${variants[@]}" "${modes[@]}" \
       > "$out/ab.txt" 2>&1
     echo "A/B ${modes[*]}: exit $? at $((SECONDS - t0)) s" >> "$summary"
   else
@@ -222,5 +273,6 @@ case "${1:-}" in
   prepare) shift; [[ $# -le 2 ]] || usage; prepare "$@" ;;
   run) shift; run "$@" ;;
   standin) shift; [[ $# -ge 2 ]] || usage; standin "$@" ;;
+  prebuild) shift; [[ $# -le 2 ]] || usage; prebuild "$@" ;;
   *) usage ;;
 esac
