@@ -167,6 +167,22 @@ add_test(NAME scripts.kernel_land_run_needs_prepare
          COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh run ${CMAKE_BINARY_DIR}/no-such-base)
 set_tests_properties(scripts.kernel_land_run_needs_prepare PROPERTIES LABELS cpu
   PASS_REGULAR_EXPRESSION "no stand-in at .*no-such-base: run 'scripts/kernel-land.sh prepare")
+add_test(NAME scripts.kernel_land_prebuild_needs_prepare
+         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh prebuild ${CMAKE_BINARY_DIR}/no-such-base)
+set_tests_properties(scripts.kernel_land_prebuild_needs_prepare PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "no stand-in at .*no-such-base: run 'scripts/kernel-land.sh prepare")
+# scripts/pack-device-bins.sh (the product binaries for a device call, built here): a build
+# folder that is missing, or one without the CUDA backend or without sm_90a kernels, is refused
+# before anything is built.
+set(pack_cache_dir ${CMAKE_BINARY_DIR}/pack-device-bins-cache)
+add_test(NAME scripts.pack_device_bins_needs_a_build
+         COMMAND bash -c "BUILD_DIR='${CMAKE_BINARY_DIR}/no-such-build' bash '${CMAKE_SOURCE_DIR}/scripts/pack-device-bins.sh'")
+set_tests_properties(scripts.pack_device_bins_needs_a_build PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "no-such-build/CMakeCache.txt not found")
+add_test(NAME scripts.pack_device_bins_needs_cuda_and_sm90a
+         COMMAND bash -c "mkdir -p '${pack_cache_dir}' && echo 'INT8ATTN_CUDA:BOOL=OFF' > '${pack_cache_dir}/CMakeCache.txt' && BUILD_DIR='${pack_cache_dir}' bash '${CMAKE_SOURCE_DIR}/scripts/pack-device-bins.sh'; printf 'INT8ATTN_CUDA:BOOL=ON\\nINT8ATTN_CUDA_ARCHS:STRING=80;89\\n' > '${pack_cache_dir}/CMakeCache.txt' && BUILD_DIR='${pack_cache_dir}' bash '${CMAKE_SOURCE_DIR}/scripts/pack-device-bins.sh'; rm -rf '${pack_cache_dir}'")
+set_tests_properties(scripts.pack_device_bins_needs_cuda_and_sm90a PROPERTIES LABELS cpu
+  PASS_REGULAR_EXPRESSION "has no CUDA backend.*has no sm_90a kernels")
 # Its standin (stacked research patches as LAND_EXTRA variants): a patch made here against
 # HEAD's kernels/api.h lands in the stand-in's copy and nowhere else; a missing patch, a folder
 # outside the repository and one that standin did not make are refused, the latter kept.
