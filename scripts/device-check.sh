@@ -57,11 +57,15 @@ run_stage() {
   fi
 }
 
+# The CMake prefix of the carried .deps: DEPS_PREFIX, or .deps unpacked now.
+deps_prefix() {
+  if [[ -n ${DEPS_PREFIX:-} ]]; then echo "$DEPS_PREFIX"; else .deps/unpack.sh; fi
+}
 if [[ -n ${BINS:-} ]]; then  # the development machine's build: no build stage here
   STAGES=${STAGES//build/}
   mkdir -p "$BUILD_DIR" && tar -xJf "$BINS" -C "$BUILD_DIR" || { echo "BINS: cannot unpack $BINS into $BUILD_DIR" >&2; exit 2; }
-  deps_prefix=${DEPS_PREFIX:-$(.deps/unpack.sh)} || exit 2  # fmt's shared library travels in .deps
-  export LD_LIBRARY_PATH="$deps_prefix/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  prefix=$(deps_prefix) || exit 2  # fmt's shared library travels in .deps
+  export LD_LIBRARY_PATH="$prefix/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   INT8ATTN_BENCH_EXE="$(cd "$BUILD_DIR" && pwd)/int8attn-bench" && export INT8ATTN_BENCH_EXE  # the multi-GPU tests run it
 fi
 note "== device-check $(date -u +%FT%TZ) stages: $STAGES${BINS:+ (binaries: $BINS, built at $(cat "$BUILD_DIR/COMMIT" 2>/dev/null))}"
@@ -70,8 +74,8 @@ nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,temperature.gpu
 # shellcheck source=scripts/cudnn-env.sh
 source scripts/cudnn-env.sh  # CUDNN_ROOT, and its lib/ on LD_LIBRARY_PATH
 configure_and_build() {
-  local prefix=${DEPS_PREFIX:-}
-  [[ -n $prefix ]] || prefix=$(.deps/unpack.sh) || return 1
+  local prefix
+  prefix=$(deps_prefix) || return 1
   cmake -S "${SOURCE_DIR:-.}" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINT8ATTN_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" \
     -DINT8ATTN_CUDA_ARCHS="${CUDA_ARCHS:-80;90a}" -DINT8ATTN_GIT_COMMIT="${GIT_COMMIT:-}" \
     ${CUDNN_ROOT:+-DCUDNN_ROOT="$CUDNN_ROOT"} &&

@@ -159,6 +159,14 @@ prepare() {
   echo "next: the device call 'scripts/kernel-land.sh run $dir', carry [\".deps\", \"build-run\"]"
 }
 
+# Stops (exit 2) unless DIR is a base stand-in that prepare made; WHEN ends the message.
+need_base() {
+  if [[ ! -f $1/$marker ]]; then
+    echo "kernel-land: no stand-in at $1: run 'scripts/kernel-land.sh prepare $1' $2" >&2
+    exit 2
+  fi
+}
+
 # The A/B's variants as kernel-ab.sh -v arguments: base=DIR, tree=. and LAND_EXTRA's.
 ab_variants() {
   local v
@@ -170,10 +178,7 @@ prebuilt_bins=build-run/bins.tar.xz
 prebuilt_kb=build-run/land-kb.tar.xz
 prebuild() {
   local dir=${1:-build-run/land-base} mode=${2:-wsfq} kb=/tmp/kernel-land-prebuild variants=()
-  if [[ ! -f $dir/$marker ]]; then
-    echo "kernel-land: no stand-in at $dir: run 'scripts/kernel-land.sh prepare $dir' first" >&2
-    exit 2
-  fi
+  need_base "$dir" first
   scripts/pack-device-bins.sh || exit $?
   mapfile -t variants < <(ab_variants "$dir")
   rm -rf "$kb"
@@ -193,10 +198,7 @@ run() {
   [[ $# -gt 0 ]] && shift
   local modes=("$@")
   [[ ${#modes[@]} -eq 0 ]] && modes=(wsfq wswide)
-  if [[ ! -f $dir/$marker ]]; then
-    echo "kernel-land: no stand-in at $dir: run 'scripts/kernel-land.sh prepare $dir' before the device call" >&2
-    exit 2
-  fi
+  need_base "$dir" "before the device call"
   export PATH=/usr/local/cuda/bin:$PATH
   local out=${OUT:-/tmp/out} budget=${LAND_BUDGET_S:-560} t0=$SECONDS ab=/tmp/kernel-land-ab
   mkdir -p "$out"

@@ -163,14 +163,12 @@ add_test(NAME scripts.kernel_land_prepare_rejects_bad_rev
          COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh prepare ${CMAKE_BINARY_DIR}/kernel-land-bad-rev no-such-rev)
 set_tests_properties(scripts.kernel_land_prepare_rejects_bad_rev PROPERTIES LABELS cpu
   PASS_REGULAR_EXPRESSION "no-such-rev is not a revision of this repository")
-add_test(NAME scripts.kernel_land_run_needs_prepare
-         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh run ${CMAKE_BINARY_DIR}/no-such-base)
-set_tests_properties(scripts.kernel_land_run_needs_prepare PROPERTIES LABELS cpu
-  PASS_REGULAR_EXPRESSION "no stand-in at .*no-such-base: run 'scripts/kernel-land.sh prepare")
-add_test(NAME scripts.kernel_land_prebuild_needs_prepare
-         COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh prebuild ${CMAKE_BINARY_DIR}/no-such-base)
-set_tests_properties(scripts.kernel_land_prebuild_needs_prepare PROPERTIES LABELS cpu
-  PASS_REGULAR_EXPRESSION "no stand-in at .*no-such-base: run 'scripts/kernel-land.sh prepare")
+foreach(command run prebuild)  # neither the device call nor its prebuild starts without a base
+  add_test(NAME scripts.kernel_land_${command}_needs_prepare
+           COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/kernel-land.sh ${command} ${CMAKE_BINARY_DIR}/no-such-base)
+  set_tests_properties(scripts.kernel_land_${command}_needs_prepare PROPERTIES LABELS cpu
+    PASS_REGULAR_EXPRESSION "no stand-in at .*no-such-base: run 'scripts/kernel-land.sh prepare")
+endforeach()
 # scripts/pack-device-bins.sh (the product binaries for a device call, built here): a build
 # folder that is missing, or one without the CUDA backend or without sm_90a kernels, is refused
 # before anything is built.
